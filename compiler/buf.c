@@ -1,0 +1,94 @@
+/* buf — growable text buffer. Always NUL-terminated after any write. */
+#include "compiler/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compiler/mem.h"
+
+static void reserve(mk_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = mk_mem_realloc(b->data, cap);
+    b->cap = cap;
+}
+
+void mk_buf_put(mk_buf *b, const char *s, size_t n)
+{
+    reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void mk_buf_puts(mk_buf *b, const char *s) { mk_buf_put(b, s, strlen(s)); }
+
+void mk_buf_putc(mk_buf *b, char c) { mk_buf_put(b, &c, 1); }
+
+void mk_buf_printf(mk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0)
+        return;
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void mk_buf_escape(mk_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': mk_buf_puts(b, "\\\""); break;
+        case '\\': mk_buf_puts(b, "\\\\"); break;
+        case '\n': mk_buf_puts(b, "\\n"); break;
+        case '\t': mk_buf_puts(b, "\\t"); break;
+        case '\r': mk_buf_puts(b, "\\r"); break;
+        case '$':
+            /* keep "${" literal on re-reading */
+            if (i + 1 < n && s[i + 1] == '{')
+                mk_buf_puts(b, "$$");
+            else
+                mk_buf_putc(b, '$');
+            break;
+        default:
+            if (c < 0x20)
+                mk_buf_printf(b, "\\u%04x", c);
+            else
+                mk_buf_putc(b, (char)c);
+        }
+    }
+}
+
+const char *mk_buf_cstr(mk_buf *b)
+{
+    if (!b->data)
+        mk_buf_put(b, "", 0);
+    return b->data;
+}
+
+char *mk_buf_take(mk_buf *b)
+{
+    char *p = (char *)mk_buf_cstr(b);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+void mk_buf_free(mk_buf *b)
+{
+    mk_mem_free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,353 @@
+/* diag — collection, ordering and rendering of diagnostics. */
+#include "compiler/diag.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/buf.h"
+#include "compiler/mem.h"
+
+const mk_span MK_NOSPAN = {UINT32_MAX, 0, 0};
+
+typedef struct note {
+    mk_span at;
+    char *text;
+    bool help;
+} note;
+
+struct mk_diag_item {
+    mk_diag_level level;
+    const char *code;
+    mk_span at;
+    char *msg;
+    char *label;
+    note *notes;
+    int nnotes;
+    size_t seq;
+    bool dup;
+};
+
+struct mk_diag {
+    mk_srcset *src;
+    mk_diag_item **items;
+    size_t count, cap;
+    int errors, warnings, limit;
+    mk_diag_item sink; /* receives reports beyond the limit */
+};
+
+mk_diag *mk_diag_new(mk_srcset *src)
+{
+    mk_diag *d = mk_mem_calloc(1, sizeof *d);
+    d->src = src;
+    d->limit = 100;
+    return d;
+}
+
+static void free_item(mk_diag_item *it)
+{
+    mk_mem_free(it->msg);
+    mk_mem_free(it->label);
+    for (int i = 0; i < it->nnotes; i++)
+        mk_mem_free(it->notes[i].text);
+    mk_mem_free(it->notes);
+}
+
+void mk_diag_free(mk_diag *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->count; i++) {
+        free_item(d->items[i]);
+        mk_mem_free(d->items[i]);
+    }
+    free_item(&d->sink);
+    mk_mem_free(d->items);
+    mk_mem_free(d);
+}
+
+static char *vfmt(const char *fmt, va_list ap)
+{
+    mk_buf b = {0};
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    char *s = mk_mem_alloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    (void)b;
+    return s;
+}
+
+mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk_span at,
+                             const char *fmt, ...)
+{
+    if (lvl == MK_DIAG_ERROR)
+        d->errors++;
+    else if (lvl == MK_DIAG_WARNING)
+        d->warnings++;
+    if (d->count >= (size_t)d->limit) {
+        free_item(&d->sink);
+        memset(&d->sink, 0, sizeof d->sink);
+        return &d->sink;
+    }
+    mk_diag_item *it = mk_mem_calloc(1, sizeof *it);
+    it->level = lvl;
+    it->code = code;
+    it->at = at;
+    it->seq = d->count;
+    va_list ap;
+    va_start(ap, fmt);
+    it->msg = vfmt(fmt, ap);
+    va_end(ap);
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->items = mk_mem_realloc(d->items, d->cap * sizeof *d->items);
+    }
+    d->items[d->count++] = it;
+    return it;
+}
+
+void mk_diag_label(mk_diag_item *it, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mk_mem_free(it->label);
+    it->label = vfmt(fmt, ap);
+    va_end(ap);
+}
+
+static void add_note(mk_diag_item *it, mk_span at, bool help, const char *fmt, va_list ap)
+{
+    it->notes = mk_mem_realloc(it->notes, (size_t)(it->nnotes + 1) * sizeof *it->notes);
+    note *n = &it->notes[it->nnotes++];
+    n->at = at;
+    n->help = help;
+    n->text = vfmt(fmt, ap);
+}
+
+void mk_diag_help(mk_diag_item *it, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_note(it, MK_NOSPAN, true, fmt, ap);
+    va_end(ap);
+}
+
+void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_note(it, at, false, fmt, ap);
+    va_end(ap);
+}
+
+int mk_diag_errors(const mk_diag *d) { return d->errors; }
+int mk_diag_warnings(const mk_diag *d) { return d->warnings; }
+void mk_diag_set_limit(mk_diag *d, int max) { d->limit = max; }
+
+static int cmp_items(const void *pa, const void *pb)
+{
+    const mk_diag_item *a = *(mk_diag_item *const *)pa, *b = *(mk_diag_item *const *)pb;
+    if (a->at.file != b->at.file)
+        return a->at.file < b->at.file ? -1 : 1;
+    if (a->at.start != b->at.start)
+        return a->at.start < b->at.start ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Sort by place and mark repeats of the same code, place and message. */
+static void order(mk_diag *d)
+{
+    qsort(d->items, d->count, sizeof *d->items, cmp_items);
+    for (size_t i = 1; i < d->count; i++) {
+        mk_diag_item *a = d->items[i - 1], *b = d->items[i];
+        if (a->at.file == b->at.file && a->at.start == b->at.start && a->at.end == b->at.end &&
+            strcmp(a->code ? a->code : "", b->code ? b->code : "") == 0 && strcmp(a->msg, b->msg) == 0)
+            b->dup = true;
+    }
+}
+
+static const char *level_name(mk_diag_level l)
+{
+    return l == MK_DIAG_ERROR ? "error" : l == MK_DIAG_WARNING ? "warning" : "note";
+}
+
+typedef struct {
+    const char *bold, *red, *yellow, *blue, *cyan, *reset;
+} palette;
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* The source line, then a caret line under [start, end) clipped to the line. */
+static void snippet(mk_diag *d, FILE *out, mk_span at, const char *label, const palette *p,
+                    const char *hl)
+{
+    uint32_t line, col;
+    mk_src_linecol(d->src, at.file, at.start, &line, &col);
+    size_t len;
+    const char *text = mk_src_line(d->src, at.file, line, &len);
+    fprintf(out, "%s%5u |%s %.*s\n", p->blue, line, p->reset, (int)len, text);
+    size_t lstart = (size_t)(text - mk_src_get(d->src, at.file)->text);
+    size_t off = at.start - lstart;
+    size_t end = at.end > at.start ? at.end - lstart : off + 1;
+    if (end > len)
+        end = len > off ? len : off + 1;
+    fprintf(out, "%s      |%s ", p->blue, p->reset);
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (((unsigned char)text[i] & 0xC0) == 0x80)
+            continue;
+        fputc(text[i] == '\t' ? '\t' : ' ', out);
+    }
+    size_t carets = end > off ? utf8_chars(text + off, (off < len ? (end < len ? end : len) : off) - off) : 0;
+    if (carets == 0)
+        carets = 1;
+    fputs(hl, out);
+    for (size_t i = 0; i < carets; i++)
+        fputc('^', out);
+    if (label)
+        fprintf(out, " %s", label);
+    fprintf(out, "%s\n", p->reset);
+}
+
+static void print_text(mk_diag *d, FILE *out, bool color)
+{
+    static const palette plain = {"", "", "", "", "", ""};
+    static const palette ansi = {"\033[1m", "\033[1;31m", "\033[1;33m", "\033[1;34m", "\033[1;36m", "\033[0m"};
+    const palette *p = color ? &ansi : &plain;
+    for (size_t i = 0; i < d->count; i++) {
+        mk_diag_item *it = d->items[i];
+        if (it->dup)
+            continue;
+        const char *lc = it->level == MK_DIAG_ERROR ? p->red : it->level == MK_DIAG_WARNING ? p->yellow : p->cyan;
+        bool has_loc = it->at.file != UINT32_MAX && mk_src_get(d->src, it->at.file);
+        if (has_loc) {
+            uint32_t line, col;
+            mk_src_linecol(d->src, it->at.file, it->at.start, &line, &col);
+            fprintf(out, "%s%s:%u:%u:%s ", p->bold, mk_src_get(d->src, it->at.file)->path, line, col, p->reset);
+        } else {
+            fprintf(out, "%smoksha:%s ", p->bold, p->reset);
+        }
+        fprintf(out, "%s%s", lc, level_name(it->level));
+        if (it->code)
+            fprintf(out, "[%s]", it->code);
+        fprintf(out, ":%s %s%s%s\n", p->reset, p->bold, it->msg, p->reset);
+        if (has_loc)
+            snippet(d, out, it->at, it->label, p, lc);
+        for (int k = 0; k < it->nnotes; k++) {
+            note *n = &it->notes[k];
+            if (n->at.file != UINT32_MAX && mk_src_get(d->src, n->at.file)) {
+                uint32_t line, col;
+                mk_src_linecol(d->src, n->at.file, n->at.start, &line, &col);
+                fprintf(out, "%s%s:%u:%u:%s %snote:%s %s\n", p->bold, mk_src_get(d->src, n->at.file)->path,
+                        line, col, p->reset, p->cyan, p->reset, n->text);
+                snippet(d, out, n->at, NULL, p, p->cyan);
+            } else {
+                fprintf(out, "      %s=%s %s%s:%s %s\n", p->blue, p->reset, p->bold,
+                        n->help ? "help" : "note", p->reset, n->text);
+            }
+        }
+    }
+}
+
+static json_t *loc_json(mk_diag *d, mk_span at)
+{
+    if (at.file == UINT32_MAX || !mk_src_get(d->src, at.file))
+        return json_null();
+    uint32_t l1, c1, l2, c2;
+    mk_src_linecol(d->src, at.file, at.start, &l1, &c1);
+    mk_src_linecol(d->src, at.file, at.end > at.start ? at.end : at.start, &l2, &c2);
+    return json_pack("{s:s, s:i, s:i, s:i, s:i}", "file", mk_src_get(d->src, at.file)->path, "line",
+                     (json_int_t)l1, "column", (json_int_t)c1, "end_line", (json_int_t)l2,
+                     "end_column", (json_int_t)c2);
+}
+
+static void print_json(mk_diag *d, FILE *out)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < d->count; i++) {
+        mk_diag_item *it = d->items[i];
+        if (it->dup)
+            continue;
+        json_t *o = json_pack("{s:s, s:s?, s:s, s:o}", "severity", level_name(it->level), "code", it->code,
+                              "message", it->msg, "location", loc_json(d, it->at));
+        if (it->label)
+            json_object_set_new(o, "label", json_string(it->label));
+        json_t *helps = json_array(), *notes = json_array();
+        for (int k = 0; k < it->nnotes; k++) {
+            note *n = &it->notes[k];
+            if (n->help)
+                json_array_append_new(helps, json_string(n->text));
+            else
+                json_array_append_new(notes, json_pack("{s:s, s:o}", "message", n->text, "location", loc_json(d, n->at)));
+        }
+        json_object_set_new(o, "help", helps);
+        json_object_set_new(o, "notes", notes);
+        json_array_append_new(arr, o);
+    }
+    json_t *doc = json_pack("{s:s, s:i, s:i, s:o}", "format", "moksha.diagnostics/v1", "errors",
+                            (json_int_t)d->errors, "warnings", (json_int_t)d->warnings, "diagnostics", arr);
+    json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+    json_decref(doc);
+}
+
+void mk_diag_print(mk_diag *d, FILE *out, mk_diag_format fmt, bool color)
+{
+    order(d);
+    if (fmt == MK_DIAG_JSON)
+        print_json(d, out);
+    else
+        print_text(d, out, color);
+    size_t shown = d->count;
+    if (fmt == MK_DIAG_TEXT && (size_t)d->errors + (size_t)d->warnings > shown)
+        fprintf(out, "moksha: %zu more diagnostics not shown\n", (size_t)d->errors + (size_t)d->warnings - shown);
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t sub = prev + (a[i - 1] != b[j - 1]);
+            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *mk_diag_suggest(const char *name, const char *const *cands, size_t n)
+{
+    size_t best = SIZE_MAX;
+    const char *pick = NULL;
+    size_t len = strlen(name);
+    size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i] || strcmp(cands[i], name) == 0)
+            continue;
+        size_t dist = edit_distance(name, cands[i]);
+        if (dist < best) {
+            best = dist;
+            pick = cands[i];
+        }
+    }
+    return best <= limit ? pick : NULL;
+}

@@ -1,0 +1,155 @@
+/* mem — allocation wrapper with a failure switch for tests, and arenas.
+ * Arena chunks grow geometrically; a request larger than a chunk gets a chunk
+ * of its own, so no allocation is ever split. */
+#include "compiler/mem.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef MK_ALLOC_TESTING
+static long fail_at = -1; /* -1: not read yet; 0: never fail */
+static long alloc_count;
+
+static int should_fail(void)
+{
+    if (fail_at < 0) {
+        const char *s = getenv("MK_FAIL_ALLOC");
+        fail_at = s ? atol(s) : 0;
+    }
+    return fail_at > 0 && ++alloc_count == fail_at;
+}
+#else
+static int should_fail(void) { return 0; }
+#endif
+
+void *mk_mem_alloc(size_t n)
+{
+    void *p = should_fail() ? NULL : malloc(n ? n : 1);
+    if (!p)
+        mk_mem_oom();
+    return p;
+}
+
+void *mk_mem_calloc(size_t n, size_t size)
+{
+    void *p = should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        mk_mem_oom();
+    return p;
+}
+
+void *mk_mem_realloc(void *old, size_t n)
+{
+    void *p = should_fail() ? NULL : realloc(old, n ? n : 1);
+    if (!p)
+        mk_mem_oom();
+    return p;
+}
+
+void mk_mem_free(void *p) { free(p); }
+
+char *mk_mem_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = mk_mem_alloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t size, used;
+    _Alignas(16) unsigned char data[];
+} chunk;
+
+struct mk_arena {
+    chunk *head;
+    size_t next_size;
+    size_t total;
+};
+
+mk_arena *mk_arena_new(void)
+{
+    mk_arena *a = mk_mem_calloc(1, sizeof *a);
+    a->next_size = 64 * 1024;
+    return a;
+}
+
+void mk_arena_free(mk_arena *a)
+{
+    if (!a)
+        return;
+    for (chunk *c = a->head, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+static chunk *new_chunk(mk_arena *a, size_t need)
+{
+    size_t size = a->next_size;
+    if (size < need)
+        size = need;
+    else if (a->next_size < 16u * 1024 * 1024)
+        a->next_size *= 2;
+    chunk *c = mk_mem_alloc(sizeof *c + size);
+    c->size = size;
+    c->used = 0;
+    /* keep the chunk with the most room first */
+    if (a->head && need > a->next_size / 4) {
+        c->next = a->head->next;
+        a->head->next = c;
+    } else {
+        c->next = a->head;
+        a->head = c;
+    }
+    return c;
+}
+
+void *mk_arena_alloc(mk_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    chunk *c = a->head;
+    if (!c || c->size - c->used < n)
+        c = new_chunk(a, n);
+    void *p = c->data + c->used;
+    c->used += n;
+    a->total += n;
+    memset(p, 0, n);
+    return p;
+}
+
+void *mk_arena_grow(mk_arena *a, void *old, size_t old_n, size_t new_n)
+{
+    void *p = mk_arena_alloc(a, new_n);
+    if (old && old_n)
+        memcpy(p, old, old_n < new_n ? old_n : new_n);
+    return p;
+}
+
+char *mk_arena_strndup(mk_arena *a, const char *s, size_t n)
+{
+    char *p = mk_arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *mk_arena_printf(mk_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = mk_arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+size_t mk_arena_used(const mk_arena *a) { return a->total; }
