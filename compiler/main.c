@@ -1,23 +1,501 @@
+/* moksha — the compiler's command line: parses global options, dispatches
+ * to a command, and maps outcomes to the exit codes of DESIGN.md §8.
+ *
+ * note [out of memory]: allocation failure is reported here, once, and ends
+ * the process; library code never calls exit(). */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "compiler/mem.h"
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "compiler/diag.h"
-#include "compiler/parse.h"
-#include "compiler/ast.h"
-_Noreturn void mk_mem_oom(void) { fputs("moksha: error: out of memory\n", stderr); exit(1); }
+#include "compiler/fmt.h"
+#include "compiler/mem.h"
+#include "compiler/program.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1 };
+
+_Noreturn void mk_mem_oom(void)
+{
+    fputs("moksha: error: out of memory\n", stderr);
+    exit(EXIT_INPUT);
+}
+
+typedef struct opts {
+    const char *color;    /* auto, always, never */
+    bool stats;
+} opts;
+
+static opts G = {"auto", false};
+
+static bool use_color(FILE *f)
+{
+    if (strcmp(G.color, "always") == 0)
+        return true;
+    if (strcmp(G.color, "never") == 0 || getenv("NO_COLOR"))
+        return false;
+    return isatty(fileno(f));
+}
+
+static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool c = use_color(stderr);
+    fprintf(stderr, "%smoksha: error:%s ", c ? "\033[1;31m" : "", c ? "\033[0m" : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- argument scanning ---- */
+
+typedef struct args {
+    int argc, i;
+    char **argv;
+} args;
+
+/* --name VALUE or --name=VALUE; returns the value or NULL (not this option). */
+static const char *opt_value(args *a, const char *name, bool *bad)
+{
+    const char *s = a->argv[a->i];
+    size_t n = strlen(name);
+    if (strncmp(s, name, n) != 0)
+        return NULL;
+    if (s[n] == '=')
+        return s + n + 1;
+    if (s[n] != 0)
+        return NULL;
+    if (a->i + 1 >= a->argc) {
+        err("%s needs a value", name);
+        *bad = true;
+        return NULL;
+    }
+    return a->argv[++a->i];
+}
+
+static bool is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
+
+/* ---- compiling ---- */
+
+typedef struct compile_req {
+    mk_program *p;
+    const char **paths;
+    size_t npaths;
+    const char **var_files, **var_flags;
+    size_t nvar_files, nvar_flags;
+    bool strict;
+} compile_req;
+
+static void *compile_thread(void *arg)
+{
+    compile_req *r = arg;
+    mk_program *p = r->p;
+    p->strict = r->strict;
+    if (!mk_program_load(p, r->paths, r->npaths))
+        return NULL;
+    for (size_t i = 0; i < r->nvar_files; i++)
+        mk_program_var_file(p, r->var_files[i]);
+    mk_program_var_env(p);
+    for (size_t i = 0; i < r->nvar_flags; i++)
+        mk_program_var_flag(p, r->var_flags[i]);
+    mk_program_eval(p);
+    return NULL;
+}
+
+/* Deep chains of references recurse; give the compiler a large stack. */
+static void compile(compile_req *r)
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)1 << 30);
+    if (pthread_create(&th, &attr, compile_thread, r) != 0)
+        compile_thread(r);
+    else
+        pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static const char **push_str(const char **v, size_t *n, const char *s)
+{
+    v = mk_mem_realloc(v, (*n + 1) * sizeof *v);
+    v[(*n)++] = s;
+    return v;
+}
+
+/* ---- check ---- */
+
+static const char CHECK_HELP[] =
+    "usage: moksha check [options] [PATH...]\n"
+    "\n"
+    "Parse and type-check a stack: every .moksha file in the current directory\n"
+    "(or the files and directories given), the modules and packs they import,\n"
+    "policies and policy tests. Variables without values are checked by type.\n"
+    "\n"
+    "options:\n"
+    "  --format text|json   diagnostics as text on stderr (default) or JSON on stdout\n"
+    "  --var NAME=VALUE     set a variable (repeatable)\n"
+    "  --var-file FILE      read variables from a YAML file (repeatable)\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "exit status: 0 no errors, 1 errors in the input or the command line\n";
+
+static int cmd_check(int argc, char **argv)
+{
+    args a = {argc, 1, argv};
+    compile_req r = {0};
+    const char *format = "text";
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        const char *s = argv[a.i], *v;
+        if (is_help(s)) {
+            fputs(CHECK_HELP, stdout);
+            return EXIT_OK;
+        } else if ((v = opt_value(&a, "--format", &bad))) {
+            format = v;
+        } else if ((v = opt_value(&a, "--var-file", &bad))) {
+            r.var_files = push_str(r.var_files, &r.nvar_files, v);
+        } else if ((v = opt_value(&a, "--var", &bad))) {
+            r.var_flags = push_str(r.var_flags, &r.nvar_flags, v);
+        } else if (s[0] == '-' && s[1] && !bad) {
+            err("unknown option `%s` for check (see moksha check --help)", s);
+            bad = true;
+        } else if (!bad) {
+            r.paths = push_str(r.paths, &r.npaths, s);
+        }
+    }
+    if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        err("--format takes text or json, not `%s`", format);
+        bad = true;
+    }
+    int rc = EXIT_INPUT;
+    if (!bad) {
+        r.p = mk_program_new();
+        compile(&r);
+        mk_program *p = r.p;
+        bool json = strcmp(format, "json") == 0;
+        mk_diag_print(p->diag, json ? stdout : stderr, json ? MK_DIAG_JSON : MK_DIAG_TEXT, !json && use_color(stderr));
+        int errs = mk_diag_errors(p->diag);
+        if (!json && errs == 0) {
+            uint32_t npol = p->root ? p->root->npolicies : 0, ntest = p->root ? p->root->ntests : 0;
+            printf("ok: %zu resource%s, %u polic%s, %u test%s\n", p->ninstances, p->ninstances == 1 ? "" : "s",
+                   npol, npol == 1 ? "y" : "ies", ntest, ntest == 1 ? "" : "s");
+        } else if (!json) {
+            fprintf(stderr, "moksha: %d error%s\n", errs, errs == 1 ? "" : "s");
+        }
+        rc = errs ? EXIT_INPUT : EXIT_OK;
+        mk_program_free(p);
+    }
+    mk_mem_free(r.paths);
+    mk_mem_free(r.var_files);
+    mk_mem_free(r.var_flags);
+    return rc;
+}
+
+/* ---- fmt ---- */
+
+static const char FMT_HELP[] =
+    "usage: moksha fmt [--check] [--stdout] [PATH...]\n"
+    "\n"
+    "Rewrite .moksha files in the canonical layout (the files of the current\n"
+    "directory, or the files and directories given). Comments are kept.\n"
+    "A file with syntax errors is reported and left alone.\n"
+    "\n"
+    "options:\n"
+    "  --check    change nothing; list files that are not formatted, exit 1 if any\n"
+    "  --stdout   print the formatted text instead of writing the files\n"
+    "  -h, --help show this help\n";
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    mk_buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        mk_buf_put(&b, tmp, n);
+    fclose(f);
+    *len = b.len;
+    return mk_buf_take(&b);
+}
+
+static bool write_atomic(const char *path, const char *text)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = mk_mem_alloc(n);
+    snprintf(tmp, n, "%s.fmt~", path);
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fputs(text, f) >= 0;
+    ok = f && fclose(f) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok)
+        remove(tmp);
+    mk_mem_free(tmp);
+    return ok;
+}
+
+typedef struct fmt_run {
+    bool check, to_stdout;
+    int unformatted, failed;
+} fmt_run;
+
+static void fmt_one(fmt_run *fr, const char *path)
+{
+    size_t len;
+    char *text = read_all(path, &len);
+    if (!text) {
+        err("cannot read `%s`: %s", path, strerror(errno));
+        fr->failed++;
+        return;
+    }
+    mk_program *p = mk_program_new();
+    uint32_t id = mk_src_add(&p->src, path, text, len);
+    mk_source *f = mk_src_get(&p->src, id);
+    char *out = mk_fmt_source(&p->ast, p->diag, id, f->text, (uint32_t)f->len);
+    if (!out) {
+        mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, use_color(stderr));
+        fr->failed++;
+    } else if (fr->to_stdout) {
+        fputs(out, stdout);
+    } else if (strcmp(out, text) != 0) {
+        fr->unformatted++;
+        if (fr->check)
+            printf("%s\n", path);
+        else if (!write_atomic(path, out)) {
+            err("cannot write `%s`: %s", path, strerror(errno));
+            fr->failed++;
+        }
+    }
+    mk_mem_free(out);
+    mk_mem_free(text);
+    mk_program_free(p);
+}
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void fmt_path(fmt_run *fr, const char *path);
+
+static void fmt_dir(fmt_run *fr, const char *dir)
+{
+    mk_program *p = mk_program_new(); /* only for its arena, which holds the paths */
+    size_t n = 0, cap = 0;
+    char **names = NULL;
+    DIR *d = opendir(dir);
+    if (!d) {
+        err("cannot read directory `%s`: %s", dir, strerror(errno));
+        fr->failed++;
+        mk_program_free(p);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < 8 || strcmp(e->d_name + l - 7, ".moksha") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = mk_mem_realloc(names, cap * sizeof *names);
+        }
+        names[n++] = strcmp(dir, ".") == 0 ? mk_arena_printf(p->ast.arena, "%s", e->d_name)
+                                            : mk_arena_printf(p->ast.arena, "%s/%s", dir, e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_cstr);
+    for (size_t i = 0; i < n; i++)
+        fmt_path(fr, names[i]);
+    mk_mem_free(names);
+    mk_program_free(p);
+}
+
+static void fmt_path(fmt_run *fr, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        fmt_dir(fr, path);
+    else
+        fmt_one(fr, path);
+}
+
+static int cmd_fmt(int argc, char **argv)
+{
+    fmt_run fr = {0};
+    int npaths = 0;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(FMT_HELP, stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--check") == 0)
+            fr.check = true;
+        else if (strcmp(argv[i], "--stdout") == 0)
+            fr.to_stdout = true;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            err("unknown option `%s` for fmt (see moksha fmt --help)", argv[i]);
+            return EXIT_INPUT;
+        }
+    }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-' || !argv[i][1]) {
+            fmt_path(&fr, argv[i]);
+            npaths++;
+        }
+    if (npaths == 0)
+        fmt_dir(&fr, ".");
+    if (fr.check && fr.unformatted)
+        fprintf(stderr, "moksha: %d file%s not formatted; run `moksha fmt`\n", fr.unformatted,
+                fr.unformatted == 1 ? "" : "s");
+    return fr.failed || (fr.check && fr.unformatted) ? EXIT_INPUT : EXIT_OK;
+}
+
+/* ---- version, help, dispatch ---- */
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1 && is_help(argv[1])) {
+        puts("usage: moksha version\n\nPrint the version of moksha.");
+        return EXIT_OK;
+    }
+    printf("moksha %s\n", MK_VERSION);
+    return EXIT_OK;
+}
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static int cmd_help(int argc, char **argv);
+
+static const command COMMANDS[] = {
+    {"check", cmd_check, "parse and type-check the stack, its policies and tests"},
+    {"fmt", cmd_fmt, "rewrite .moksha files in the canonical layout"},
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "show help for a command"},
+};
+#define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
+
+static void usage(FILE *out)
+{
+    fputs("usage: moksha [-C DIR] [--color auto|always|never] [--stats] COMMAND [ARGS]\n"
+          "\n"
+          "moksha compiles declarative infrastructure specs (.moksha files) into\n"
+          "checked, priced, policy-verified and signed plans.\n"
+          "\ncommands:\n",
+          out);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs("\nglobal options:\n"
+          "  -C DIR         run as if started in DIR\n"
+          "  --color WHEN   colour diagnostics: auto (on a terminal, unless NO_COLOR), always, never\n"
+          "  --stats        print wall time and peak memory to stderr at the end\n"
+          "  -h, --help     show this help; `moksha COMMAND --help` for a command\n"
+          "  --version      print the version\n"
+          "\nexit status: 0 success, 1 error in input or usage, 2 changes present (plan\n"
+          "--detailed-exitcode), 3 policy failure, 4 apply rolled back, 5 rollback\n"
+          "incomplete, 6 state locked or plan stale\n",
+          out);
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0)
+            return &COMMANDS[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = COMMANDS[i].name;
+    const char *s = mk_diag_suggest(name, names, NCOMMANDS);
+    if (s)
+        err("unknown command `%s`; did you mean `%s`?", name, s);
+    else
+        err("unknown command `%s` (see moksha --help)", name);
+    return EXIT_INPUT;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    const command *c = find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    char *sub[] = {argv[1], "--help", NULL};
+    return c->run(2, sub);
+}
+
+static void print_stats(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long ms = (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+    fprintf(stderr, "stats: wall_ms=%ld peak_rss_kib=%ld\n", ms, ru.ru_maxrss);
+}
+
 int main(int argc, char **argv)
 {
-    mk_srcset src; mk_src_init(&src);
-    mk_diag *d = mk_diag_new(&src);
-    mk_ast_ctx ast = {mk_arena_new(), NULL};
-    ast.names = mk_intern_new(ast.arena);
-    for (int i = 1; i < argc; i++) {
-        int64_t id = mk_src_load(&src, argv[i]);
-        if (id < 0) { perror(argv[i]); continue; }
-        mk_source *f = mk_src_get(&src, (uint32_t)id);
-        mk_ast *root = mk_parse_file(&ast, d, (uint32_t)id, f->text, (uint32_t)f->len);
-        printf("%s: %u items\n", argv[i], root->kids.n);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    args a = {argc, 1, argv};
+    bool bad = false;
+    for (; a.i < argc && argv[a.i][0] == '-'; a.i++) {
+        const char *s = argv[a.i], *v;
+        if (is_help(s)) {
+            usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(s, "--version") == 0 || strcmp(s, "-V") == 0) {
+            return cmd_version(1, argv);
+        } else if (strcmp(s, "--stats") == 0) {
+            G.stats = true;
+        } else if ((v = opt_value(&a, "--color", &bad))) {
+            if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+                err("--color takes auto, always or never");
+                return EXIT_INPUT;
+            }
+            G.color = v;
+        } else if (strcmp(s, "-C") == 0 || strncmp(s, "-C", 2) == 0) {
+            const char *dir = s[2] ? s + 2 : (a.i + 1 < argc ? argv[++a.i] : NULL);
+            if (!dir || chdir(dir) != 0) {
+                err("-C: cannot enter directory `%s`: %s", dir ? dir : "", dir ? strerror(errno) : "missing");
+                return EXIT_INPUT;
+            }
+        } else if (!bad) {
+            err("unknown option `%s` (see moksha --help)", s);
+            return EXIT_INPUT;
+        }
+        if (bad)
+            return EXIT_INPUT;
     }
-    mk_diag_print(d, stderr, MK_DIAG_TEXT, false);
-    return mk_diag_errors(d) ? 1 : 0;
+    if (a.i >= argc) {
+        usage(stderr);
+        return EXIT_INPUT;
+    }
+    const command *c = find_command(argv[a.i]);
+    if (!c)
+        return unknown_command(argv[a.i]);
+    int rc = c->run(argc - a.i, argv + a.i);
+    if (G.stats)
+        print_stats(&t0);
+    return rc;
 }

@@ -13,4 +13,8 @@ struct mk_diag;
 mk_ast *mk_parse_file(mk_ast_ctx *ast, struct mk_diag *diag, uint32_t file, const char *text,
                       uint32_t len);
 
+/* Parse text holding one expression (a --var value); NULL after errors. */
+mk_ast *mk_parse_expr(mk_ast_ctx *ast, struct mk_diag *diag, uint32_t file, const char *text,
+                      uint32_t len);
+
 #endif

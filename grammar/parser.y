@@ -19,6 +19,8 @@ struct mk_parser {
     int lex_errors;       /* diag errors seen when the last token was read */
     uint32_t lex_err_tok; /* tokens since the lexer last reported */
     uint32_t last_err;    /* offset of the last syntax error, to drop repeats */
+    int first;            /* a token to hand out before the text's (START_EXPR) */
+    mk_ast *expr;         /* the result of mk_parse_expr */
 };
 int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p);
 }
@@ -96,7 +98,7 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
 %token <tok> IDENT "identifier" INT "integer" NUMBER "number" SIZE "size" DURATION "duration"
 %token <tok> MONEY "money amount" STRING "string" STR_PART "string text"
 %token STR_OPEN "string start" STR_CLOSE "end of string" INTERP_OPEN "`${`" INTERP_CLOSE "`}`"
-%token NEWLINE "end of line" COMMENT "comment"
+%token NEWLINE "end of line" COMMENT "comment" START_EXPR "expression mode"
 %token KW_STACK "`stack`" KW_IMPORT "`import`" KW_VAR "`var`" KW_LET "`let`"
 %token KW_PROVIDER "`provider`" KW_RESOURCE "`resource`" KW_OUTPUT "`output`"
 %token KW_MODULE "`module`" KW_TYPE "`type`" KW_POLICY "`policy`" KW_TEST "`test`"
@@ -125,6 +127,7 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
 
 file
     : seps_opt items_opt { p->root->kids = $2; $$ = $2; }
+    | START_EXPR expr seps_opt { p->expr = $2; $$ = (mk_ast_list){0}; }
     ;
 
 seps_opt: %empty | seps ;
@@ -150,8 +153,8 @@ item
     ;
 
 annots
-    : '@' IDENT { $$ = annotation(p, @$, $2.name); }
-    | annots '@' IDENT { $$ = $1 | annotation(p, @3, $3.name); }
+    : '@' fname { $$ = annotation(p, @$, $2.name); }
+    | annots '@' fname { $$ = $1 | annotation(p, @3, $3.name); }
     ;
 
 decl
@@ -392,6 +395,13 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name)
 int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p)
 {
     int tok;
+    if (p->first) {
+        tok = p->first;
+        p->first = 0;
+        memset(lval, 0, sizeof *lval);
+        *lloc = (mk_span){p->lx.file, 0, 0};
+        return tok;
+    }
     do
         tok = mk_lex_next(&p->lx, &lval->tok, lloc);
     while (tok == COMMENT);
@@ -464,7 +474,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, mk_parser *p)
     return 0;
 }
 
-mk_ast *mk_parse_file(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
+static mk_parser *parser_new(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
 {
     mk_parser *p = mk_mem_calloc(1, sizeof *p);
     mk_lex_init(&p->lx, ast, diag, file, text, len);
@@ -474,8 +484,25 @@ mk_ast *mk_parse_file(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char 
     p->lex_errors = mk_diag_errors(diag);
     p->lex_err_tok = 1000;
     p->root = mk_ast_new(ast, MK_AST_FILE, (mk_span){file, 0, len});
+    return p;
+}
+
+mk_ast *mk_parse_file(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
+{
+    mk_parser *p = parser_new(ast, diag, file, text, len);
     mk_yyparse(p);
     mk_ast *root = p->root;
     mk_mem_free(p);
     return root;
+}
+
+mk_ast *mk_parse_expr(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
+{
+    mk_parser *p = parser_new(ast, diag, file, text, len);
+    p->first = START_EXPR;
+    int errs = mk_diag_errors(diag);
+    mk_yyparse(p);
+    mk_ast *e = mk_diag_errors(diag) == errs ? p->expr : NULL;
+    mk_mem_free(p);
+    return e;
 }

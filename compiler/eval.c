@@ -1,0 +1,1077 @@
+/* eval — evaluation of a program's units: variables, lets, the stack block,
+ * resources with count/for_each expansion and schema checks, providers,
+ * modules and outputs; and the structural check of policies and tests.
+ *
+ * Lets, resources and modules are evaluated on first use (and then in
+ * declaration order for whatever was not used), so declaration order never
+ * matters. note [cycles]: an item being evaluated is on e->stack; meeting it
+ * again is a dependency cycle, reported once with the whole chain. */
+#include "compiler/eval_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "compiler/mem.h"
+
+#define ERR MK_V_ERRORV
+#define MAX_DEPTH 20000
+#define MAX_INSTANCES 1000000
+
+static mk_span head_span(mk_ev *e, mk_ast *decl)
+{
+    /* `resource TYPE NAME` without its body */
+    mk_source *f = mk_src_get(&e->p->src, decl->span.file);
+    mk_span s = decl->span;
+    if (!f)
+        return s;
+    for (uint32_t i = s.start; i < s.end; i++)
+        if (f->text[i] == '{') {
+            while (i > s.start && (f->text[i - 1] == ' ' || f->text[i - 1] == '\t'))
+                i--;
+            s.end = i;
+            break;
+        }
+    return s;
+}
+
+/* ---- the evaluation stack and cycles ---- */
+
+static bool enter(mk_ectx *c, void *item, const char *what, mk_span decl, mk_span ref)
+{
+    mk_ev *e = c->e;
+    if (e->depth)
+        e->stack[e->depth - 1].ref = ref;
+    if (e->depth == MAX_DEPTH) {
+        mk_diag_item *it = mk_diag_error(e->diag, "E0120", ref, "references nest deeper than %d levels", MAX_DEPTH);
+        mk_diag_help(it, "break the chain of references");
+        return false;
+    }
+    if (e->depth == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 64;
+        e->stack = mk_mem_realloc(e->stack, e->cap * sizeof *e->stack);
+    }
+    e->stack[e->depth++] = (mk_frame){item, what, decl, decl};
+    return true;
+}
+
+static void leave(mk_ev *e) { e->depth--; }
+
+static void cycle(mk_ectx *c, void *item, mk_span ref)
+{
+    mk_ev *e = c->e;
+    uint32_t from = e->depth;
+    while (from > 0 && e->stack[from - 1].item != item)
+        from--;
+    if (from == 0)
+        return;
+    from--;
+    mk_buf b = {0};
+    for (uint32_t i = from; i < e->depth; i++)
+        mk_buf_printf(&b, "%s → ", e->stack[i].what);
+    mk_buf_puts(&b, e->stack[from].what);
+    mk_diag_item *it = mk_diag_error(e->diag, "E0120", ref, "dependency cycle: %s", mk_buf_cstr(&b));
+    for (uint32_t i = from; i + 1 < e->depth; i++)
+        mk_diag_note(it, e->stack[i].ref, "%s refers to %s here", e->stack[i].what, e->stack[i + 1].what);
+    mk_diag_help(it, "break the cycle: one of these must not depend on the others");
+    mk_buf_free(&b);
+}
+
+/* ---- variables ---- */
+
+static mk_value *eval_field(void *ud, const mk_field *f, mk_value *val, mk_field_part part)
+{
+    mk_ectx *outer = ud;
+    mk_ectx c = {.e = outer->e};
+    mk_local self = {NULL, f->name, val};
+    if (part == MK_FIELD_DEFAULT) {
+        if (!f->def_cache)
+            ((mk_field *)f)->def_cache = mk_eval_expr(&c, f->def);
+        return f->def_cache;
+    }
+    c.locals = &self;
+    return mk_eval_expr(&c, part == MK_FIELD_WHERE ? f->where : f->msg);
+}
+
+static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
+{
+    mk_ast *d = var->decl;
+    if (!d->c || v->kind == MK_V_ERROR || !mk_v_is_known(v))
+        return v;
+    mk_ectx w = {.e = c->e, .u = c->u};
+    mk_local self = {NULL, d->name, v};
+    w.locals = &self;
+    mk_value *ok = mk_eval_expr(&w, d->c);
+    if (ok->kind == MK_V_ERROR)
+        return ERR;
+    if (ok->kind != MK_V_BOOL) {
+        if (ok->kind != MK_V_UNKNOWN)
+            mk_diag_error(c->e->diag, "E0200", d->c->span, "a `where` constraint must be a bool, found %s",
+                          mk_v_kind_name(ok->kind));
+        return ok->kind == MK_V_UNKNOWN ? v : ERR;
+    }
+    if (ok->u.b)
+        return v;
+    mk_value *msg = d->d ? mk_eval_expr(&w, d->d) : NULL;
+    mk_buf shown = {0};
+    mk_v_show(v, &shown, false);
+    mk_diag_item *it;
+    mk_span at = var->given && d->b ? d->b->span : d->span;
+    if (msg && msg->kind == MK_V_STRING)
+        it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
+    else
+        it = mk_diag_error(c->e->diag, "E0205", at, "variable `%s` does not satisfy its constraint", d->name);
+    mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given ? " from " : "",
+                  var->given ? var->given_from : "");
+    if (var->given || !d->b)
+        mk_diag_note(it, d->c->span, "constraint declared here");
+    mk_buf_free(&shown);
+    return ERR;
+}
+
+static mk_vkind want_of(const mk_type *t)
+{
+    switch (t->kind) {
+    case MK_T_STRING: case MK_T_SECRET: case MK_T_ENUM: return MK_V_STRING;
+    case MK_T_INT: return MK_V_INT;
+    case MK_T_NUMBER: return MK_V_NUMBER;
+    case MK_T_BOOL: return MK_V_BOOL;
+    case MK_T_SIZE: return MK_V_SIZE;
+    case MK_T_DURATION: return MK_V_DURATION;
+    case MK_T_MONEY: return MK_V_MONEY;
+    case MK_T_LIST: case MK_T_SET: return MK_V_LIST;
+    case MK_T_MAP: case MK_T_OBJECT: return MK_V_MAP;
+    case MK_T_REF: return MK_V_RESOURCE;
+    default: return MK_V_ANY;
+    }
+}
+
+static mk_value *var_value(mk_ectx *c, mk_var *var)
+{
+    mk_ast *d = var->decl;
+    if (!var->type)
+        var->type = mk_type_from_ast(c->e->p->types, d->a);
+    mk_value *v;
+    mk_span at = d->b ? d->b->span : d->span;
+    if (var->given) {
+        v = var->given;
+        at = d->span;
+    } else if (d->b) {
+        mk_ectx dc = {.e = c->e, .u = c->u};
+        v = mk_eval_expr(&dc, d->b);
+    } else if (c->e->p->strict) {
+        return ERR; /* reported by check_missing_vars */
+    } else {
+        v = mk_v_unknown(c->e->v, want_of(var->type));
+    }
+    if (v->kind == MK_V_NULL && !var->given && !d->b)
+        return v;
+    v = mk_type_check(&c->e->tc, var->type, v, at, NULL);
+    return var_where(c, var, v);
+}
+
+mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
+{
+    mk_var *var = mk_sym_get(&c->u->vars, name, NULL);
+    if (!var) {
+        const char *cands[256];
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < c->u->nvars && k < 256; i++)
+            cands[k++] = c->u->var_order[i]->decl->name;
+        mk_diag_item *it = mk_diag_error(c->e->diag, "E0111", at, "unknown variable `var.%s`", name);
+        const char *s = mk_diag_suggest(name, cands, k);
+        if (s)
+            mk_diag_label(it, "did you mean `var.%s`?", s);
+        else
+            mk_diag_help(it, "declare it with `var %s: TYPE`", name);
+        return ERR;
+    }
+    if (var->state == MK_EV_DONE)
+        return var->value;
+    if (var->state == MK_EV_BUSY) {
+        cycle(c, var, at);
+        return ERR;
+    }
+    const char *what = mk_arena_printf(c->e->v->arena, "var.%s", name);
+    if (!enter(c, var, what, var->decl->span, at))
+        return ERR;
+    var->state = MK_EV_BUSY;
+    var->value = var_value(c, var);
+    var->state = MK_EV_DONE;
+    leave(c->e);
+    return var->value;
+}
+
+static void check_missing_vars(mk_ev *e, mk_unit *u)
+{
+    for (uint32_t i = 0; i < u->nvars; i++) {
+        mk_var *v = u->var_order[i];
+        if (v->given || v->decl->b)
+            continue;
+        mk_name n = v->decl->name;
+        mk_diag_item *it = mk_diag_error(e->diag, "E0211", v->decl->span, "variable `%s` has no value", n);
+        mk_diag_help(it, "set it with --var %s=…, MOKSHA_VAR_%s=… or in a --var-file", n, n);
+    }
+}
+
+/* ---- lets and the stack ---- */
+
+mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
+{
+    if (l->state == MK_EV_DONE)
+        return l->value;
+    if (l->state == MK_EV_BUSY) {
+        cycle(c, l, at);
+        return ERR;
+    }
+    if (!enter(c, l, l->decl->name, l->decl->span, at))
+        return ERR;
+    l->state = MK_EV_BUSY;
+    mk_ectx lc = {.e = c->e, .u = c->u};
+    l->value = mk_eval_expr(&lc, l->decl->a);
+    l->state = MK_EV_DONE;
+    leave(c->e);
+    return l->value;
+}
+
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where);
+
+mk_value *mk_eval_stack(mk_ectx *c)
+{
+    mk_unit *u = c->u;
+    while (u->parent)
+        u = u->parent;
+    if (u->stack_value)
+        return u->stack_value;
+    mk_ectx sc = {.e = c->e, .u = u, .symbols = true};
+    u->stack_value = mk_v_map(c->e->v, 0); /* a stack attribute naming the stack is a cycle: see nothing */
+    mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block") : mk_v_map(c->e->v, 0);
+    if (m->kind != MK_V_MAP)
+        m = mk_v_map(c->e->v, 0);
+    mk_value *name = mk_v_cstr(c->e->v, u->stack_name ? u->stack_name : "stack");
+    mk_vbuild vb = {0};
+    mk_vb_push(c->e->v, &vb, c->e->n.name, name);
+    for (uint32_t i = 0; i < m->n; i++)
+        mk_vb_push(c->e->v, &vb, m->u.map.keys[i], m->u.map.vals[i]);
+    u->stack_value = mk_vb_map(c->e->v, &vb);
+    return u->stack_value;
+}
+
+/* A block's attributes and nested blocks as a map. */
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where)
+{
+    mk_vbuild vb = {0};
+    bool bad = false;
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        mk_value *v;
+        if (it->kind == MK_AST_ATTR)
+            v = mk_eval_expr(c, it->b);
+        else if (it->kind == MK_AST_BLOCK)
+            v = block_map(c, &it->kids, "a block");
+        else {
+            mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s holds only attributes and blocks", where);
+            mk_diag_help(d, "write `name = value`");
+            bad = true;
+            continue;
+        }
+        for (uint32_t k = 0; k < vb.n; k++)
+            if (vb.keys[k] == it->name) {
+                mk_diag_error(c->e->diag, "E0115", it->span, "`%s` is set twice", it->name);
+                bad = true;
+            }
+        bad |= v->kind == MK_V_ERROR;
+        mk_vb_push(c->e->v, &vb, it->name, v);
+    }
+    return bad ? ERR : mk_vb_map(c->e->v, &vb);
+}
+
+/* ---- resources ---- */
+
+static void add_dep(mk_instance *from, mk_instance *to, mk_arena *a)
+{
+    if (!from || from == to)
+        return;
+    for (uint32_t i = from->ndeps; i > 0 && i + 8 > from->ndeps; i--)
+        if (from->deps[i - 1] == to)
+            return;
+    if (from->ndeps == from->capdeps) {
+        uint32_t cap = from->capdeps ? from->capdeps * 2 : 4;
+        from->deps = mk_arena_grow(a, from->deps, from->capdeps * sizeof *from->deps, cap * sizeof *from->deps);
+        from->capdeps = cap;
+    }
+    from->deps[from->ndeps++] = to;
+}
+
+static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at);
+
+mk_value *mk_eval_resource_ref(mk_ectx *c, mk_resource *r, mk_span at)
+{
+    eval_resource(c, r, at);
+    if (r->state != MK_EV_DONE || !r->value)
+        return ERR;
+    for (uint32_t i = 0; i < r->ninst; i++)
+        add_dep(c->inst, r->inst[i], c->e->v->arena);
+    return r->value;
+}
+
+void mk_eval_suggest_resource(mk_ectx *c, mk_name type, mk_name name, mk_span at)
+{
+    const char *cands[512];
+    size_t k = 0;
+    for (uint32_t i = 0; c->u && i < c->u->nres && k < 512; i++)
+        if (c->u->res_order[i]->type == type)
+            cands[k++] = c->u->res_order[i]->name;
+    mk_diag_item *it = mk_diag_error(c->e->diag, "E0110", at, "unknown resource `%s.%s`", type, name);
+    const char *s = mk_diag_suggest(name, cands, k);
+    if (s)
+        mk_diag_label(it, "did you mean `%s.%s`?", type, s);
+    else
+        mk_diag_help(it, "declare it with `resource %s %s { … }`", type, name);
+}
+
+mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_span at)
+{
+    if (!inst->attrs || inst->attrs->kind != MK_V_MAP)
+        return ERR;
+    mk_value *v = mk_v_get(inst->attrs, attr);
+    if (v)
+        return v;
+    mk_ev *e = c->e;
+    if (attr == e->n.name)
+        return mk_v_cstr(e->v, inst->res->name);
+    const char *cands[128];
+    uint32_t k = 0;
+    for (; k < inst->attrs->n && k < 128; k++)
+        cands[k] = inst->attrs->u.map.keys[k];
+    mk_diag_item *it = mk_diag_error(e->diag, "E0112", at, "`%s` has no attribute `%s`", inst->address, attr);
+    const char *s = mk_diag_suggest(attr, cands, k);
+    if (s)
+        mk_diag_label(it, "did you mean `%s`?", s);
+    return ERR;
+}
+
+static mk_name res_type_of(void *res) { return ((mk_instance *)res)->res->type; }
+
+static bool is_meta(mk_ev *e, mk_name n)
+{
+    return n == e->n.count || n == e->n.for_each || n == e->n.depends_on || n == e->n.provider;
+}
+
+static bool is_meta_block(mk_ev *e, mk_name n)
+{
+    return n == e->n.lifecycle || n == e->n.placement || n == e->n.usage;
+}
+
+static void unknown_attr(mk_ectx *c, mk_resource *r, mk_ast *it)
+{
+    const char *cands[80];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->schema->nfields && k < 72; i++)
+        if (!(r->schema->fields[i].flags & MK_ANN_COMPUTED))
+            cands[k++] = r->schema->fields[i].name;
+    const char *meta[] = {"count", "for_each", "depends_on", "provider", "lifecycle", "placement", "usage"};
+    for (int i = 0; i < 7; i++)
+        cands[k++] = meta[i];
+    mk_span at = it->span;
+    at.end = at.start + (uint32_t)strlen(it->name);
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", at, "unknown attribute `%s` for a %s", it->name, r->type);
+    const char *s = mk_diag_suggest(it->name, cands, k);
+    if (s)
+        mk_diag_label(d, "did you mean `%s`?", s);
+    else
+        mk_diag_help(d, "see the attributes of `%s` in stdlib/types/", r->type);
+}
+
+static mk_value *meta_block(mk_ectx *c, mk_instance *in, mk_ast *blk)
+{
+    mk_ev *e = c->e;
+    mk_name tn = blk->name;
+    mk_ectx bc = *c;
+    bc.symbols = tn == e->n.placement;
+    if (tn == e->n.usage)
+        tn = mk_intern_s(e->v->names, mk_arena_printf(e->v->arena, "%s_usage", in->res->type));
+    mk_type *ty = mk_type_lookup(e->p->types, tn);
+    if (!ty) {
+        mk_diag_item *it = mk_diag_error(e->diag, "E0119", blk->span, "a %s takes no usage block", in->res->type);
+        mk_diag_help(it, "usage estimates are for what is billed by use, e.g. a bucket's stored GB");
+        return ERR;
+    }
+    mk_value *m = block_map(&bc, &blk->kids, "a meta block");
+    return mk_type_check(&e->tc, ty, m, blk->span, NULL);
+}
+
+static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
+{
+    mk_ev *e = c->e;
+    mk_value *m = meta_block(c, in, blk);
+    if (m->kind != MK_V_MAP) {
+        in->failed = true;
+        return;
+    }
+    if (blk->name == e->n.placement) {
+        in->placement = m;
+    } else if (blk->name == e->n.usage) {
+        in->usage = m;
+    } else {
+        mk_value *pd = mk_v_get(m, e->n.prevent_destroy), *cbd = mk_v_get(m, e->n.create_before_destroy);
+        in->prevent_destroy = pd && pd->kind == MK_V_BOOL && pd->u.b;
+        in->create_before_destroy = cbd && cbd->kind == MK_V_BOOL && cbd->u.b;
+        in->ignore_changes = mk_v_get(m, e->n.ignore_changes);
+        for (uint32_t i = 0; in->ignore_changes && in->res->schema && i < in->ignore_changes->n; i++) {
+            mk_value *a = in->ignore_changes->u.items[i];
+            if (a->kind == MK_V_STRING && !mk_type_field(in->res->schema, mk_intern_n(e->v->names, a->u.s, a->n)))
+                mk_diag_error(e->diag, "E0112", blk->span, "ignore_changes names `%.*s`, which a %s does not have",
+                              (int)a->n, a->u.s, in->res->type);
+        }
+    }
+}
+
+static void apply_meta_attr(mk_ectx *c, mk_instance *in, mk_ast *it)
+{
+    mk_ev *e = c->e;
+    if (it->name == e->n.depends_on) {
+        mk_value *v = mk_eval_expr(c, it->b);
+        bool ok = v->kind == MK_V_LIST || v->kind == MK_V_ERROR;
+        for (uint32_t i = 0; ok && v->kind == MK_V_LIST && i < v->n; i++) {
+            mk_value *x = v->u.items[i];
+            ok = x->kind == MK_V_RESOURCE || x->kind == MK_V_LIST || x->kind == MK_V_MAP || x->kind == MK_V_UNKNOWN;
+        }
+        if (!ok) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0200", it->b->span, "depends_on lists resources");
+            mk_diag_help(d, "write depends_on = [network.main, compute.web]");
+        }
+        return; /* the references themselves recorded the edges */
+    }
+    if (it->name == e->n.provider) {
+        mk_ectx sc = *c;
+        sc.symbols = true;
+        mk_value *v = mk_eval_expr(&sc, it->b);
+        if (v->kind != MK_V_STRING)
+            return;
+        mk_name pn = mk_intern_n(e->v->names, v->u.s, v->n);
+        mk_unit *root = c->u;
+        while (root->parent)
+            root = root->parent;
+        if (!mk_sym_get(&c->u->providers, pn, NULL) && !mk_sym_get(&root->providers, pn, NULL)) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0118", it->b->span, "no provider `%s` is declared", pn);
+            mk_diag_help(d, "declare it with `provider %s { … }` or `provider TYPE %s { … }`", pn, pn);
+            return;
+        }
+        in->provider = pn;
+    }
+}
+
+typedef struct slotset {
+    mk_value **vals;
+    mk_ast **from;
+} slotset;
+
+static void set_field(mk_ectx *c, mk_resource *r, slotset *s, mk_ast *it, mk_value *v)
+{
+    mk_ev *e = c->e;
+    const mk_field *f = mk_type_field(r->schema, it->name);
+    if (!f) {
+        unknown_attr(c, r, it);
+        return;
+    }
+    uint32_t k = (uint32_t)(f - r->schema->fields);
+    if (f->flags & MK_ANN_COMPUTED) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0117", it->span, "`%s` is computed by the provider", it->name);
+        mk_diag_help(d, "remove it: the value is known after apply");
+        return;
+    }
+    if (s->from[k] && !(it->kind == MK_AST_BLOCK && f->type->kind == MK_T_LIST)) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0115", it->span, "`%s` is set twice", it->name);
+        mk_diag_note(d, s->from[k]->span, "first set here");
+        return;
+    }
+    mk_span at = it->kind == MK_AST_ATTR ? it->b->span : it->span;
+    if (it->kind == MK_AST_BLOCK && f->type->kind == MK_T_LIST) {
+        /* repeated blocks build a list of objects */
+        mk_value *one = mk_type_check(&e->tc, f->type->elem, v, at, NULL);
+        mk_value *prev = s->vals[k] && s->vals[k]->kind == MK_V_LIST ? s->vals[k] : mk_v_list(e->v, 0);
+        mk_value *l = mk_v_list(e->v, prev->n + 1);
+        memcpy(l->u.items, prev->u.items, prev->n * sizeof *l->u.items);
+        l->u.items[prev->n] = one;
+        s->vals[k] = one->kind == MK_V_ERROR ? ERR : l;
+        s->from[k] = it;
+        return;
+    }
+    v = mk_type_check(&e->tc, f->type, v, at, NULL);
+    if (v->kind != MK_V_ERROR && !mk_type_check_where(&e->tc, f, v, at))
+        v = ERR;
+    s->vals[k] = v;
+    s->from[k] = it;
+}
+
+static void misplaced_in_resource(mk_ectx *c, mk_ast *it)
+{
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s not allowed inside a resource",
+                                    it->kind == MK_AST_FIELD ? "a field declaration is" : "this item is");
+    if (it->kind == MK_AST_FIELD)
+        mk_diag_help(d, "set an attribute with `=`: `%s = …`", it->name);
+    else
+        mk_diag_help(d, "a resource holds attributes `name = value` and blocks");
+}
+
+static void finish_attrs(mk_ectx *c, mk_instance *in, slotset *s)
+{
+    mk_ev *e = c->e;
+    mk_resource *r = in->res;
+    mk_value *m = mk_v_map(e->v, r->schema->nfields);
+    for (uint32_t k = 0; k < r->schema->nfields; k++) {
+        const mk_field *f = &r->schema->fields[k];
+        mk_value *v = s->vals[k];
+        if (!v && (f->flags & MK_ANN_COMPUTED))
+            v = mk_v_unknown(e->v, want_of(f->type));
+        else if (!v && f->def)
+            v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
+        else if (!v) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0201", head_span(e, r->decl),
+                                            "%s `%s.%s` is missing required attribute `%s`", r->type, r->type, r->name, f->name);
+            mk_diag_help(d, "add `%s = …`", f->name);
+            v = ERR;
+        }
+        if (f->type->kind == MK_T_SECRET && v->kind != MK_V_NULL)
+            v = mk_v_with_flags(e->v, v, MK_VF_SECRET);
+        in->failed |= v->kind == MK_V_ERROR;
+        m->u.map.keys[k] = f->name;
+        m->u.map.vals[k] = v;
+    }
+    in->attrs = m;
+}
+
+static void eval_instance(mk_ectx *rc, mk_instance *in)
+{
+    mk_ev *e = rc->e;
+    mk_resource *r = in->res;
+    mk_ectx c = {.e = e, .u = r->unit, .inst = in};
+    uint32_t nf = r->schema ? r->schema->nfields : 0;
+    slotset s = {mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_value *)),
+                 mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *))};
+    mk_ast_list *body = &r->decl->kids;
+    for (uint32_t i = 0; i < body->n; i++) {
+        mk_ast *it = body->v[i];
+        if (it->kind == MK_AST_ATTR && is_meta(e, it->name)) {
+            if (it->name != e->n.count && it->name != e->n.for_each)
+                apply_meta_attr(&c, in, it);
+        } else if (it->kind == MK_AST_BLOCK && is_meta_block(e, it->name)) {
+            apply_meta_blocks(&c, in, it);
+        } else if (it->kind == MK_AST_ATTR || it->kind == MK_AST_BLOCK) {
+            mk_value *v = it->kind == MK_AST_ATTR ? mk_eval_expr(&c, it->b) : block_map(&c, &it->kids, "a block");
+            if (r->schema)
+                set_field(&c, r, &s, it, v);
+        } else {
+            misplaced_in_resource(&c, it);
+        }
+    }
+    if (r->schema)
+        finish_attrs(&c, in, &s);
+    else
+        in->attrs = mk_v_map(e->v, 0);
+}
+
+static mk_ast *find_attr(mk_ast *decl, mk_name n)
+{
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && decl->kids.v[i]->name == n)
+            return decl->kids.v[i];
+    return NULL;
+}
+
+static mk_instance *new_instance(mk_ectx *c, mk_resource *r, mk_value *key, mk_value *each_value)
+{
+    mk_ev *e = c->e;
+    mk_instance *in = mk_arena_alloc(e->v->arena, sizeof *in);
+    in->res = r;
+    in->key = key;
+    in->each_value = each_value;
+    mk_buf b = {0};
+    mk_buf_printf(&b, "%s%s.%s", r->unit->prefix, r->type, r->name);
+    if (key && key->kind == MK_V_INT)
+        mk_buf_printf(&b, "[%lld]", (long long)key->u.i);
+    else if (key && key->kind == MK_V_STRING) {
+        mk_buf_puts(&b, "[\"");
+        mk_buf_escape(&b, key->u.s, key->n);
+        mk_buf_puts(&b, "\"]");
+    } else if (key)
+        mk_buf_puts(&b, "[*]");
+    in->address = mk_arena_strndup(e->v->arena, b.data, b.len);
+    mk_buf_free(&b);
+    if (r->type[0] != 0 && strchr(r->type, '.'))
+        in->provider = mk_intern_n(e->v->names, r->type, (size_t)(strchr(r->type, '.') - r->type));
+    return in;
+}
+
+/* The instances a resource expands to: none for count = 0. */
+static bool expand(mk_ectx *c, mk_resource *r)
+{
+    mk_ev *e = c->e;
+    mk_ast *cnt = find_attr(r->decl, e->n.count), *fe = find_attr(r->decl, e->n.for_each);
+    mk_ectx ec = {.e = e, .u = r->unit};
+    if (cnt && fe) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0210", fe->span, "a resource takes `count` or `for_each`, not both");
+        mk_diag_note(d, cnt->span, "count set here");
+        return false;
+    }
+    r->counted = cnt != NULL;
+    r->each = fe != NULL;
+    if (!cnt && !fe) {
+        r->inst = mk_arena_alloc(e->v->arena, sizeof *r->inst);
+        r->inst[r->ninst++] = new_instance(c, r, NULL, NULL);
+        return true;
+    }
+    mk_value *v = mk_eval_expr(&ec, (cnt ? cnt : fe)->b);
+    mk_span at = (cnt ? cnt : fe)->b->span;
+    if (v->kind == MK_V_ERROR)
+        return false;
+    if (v->kind == MK_V_UNKNOWN || !mk_v_is_known(v)) {
+        if (e->p->strict) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0210", at, "%s must be known when planning", cnt ? "count" : "for_each");
+            mk_diag_help(d, "it may not depend on attributes computed at apply time");
+            return false;
+        }
+        r->unknown_count = true;
+        r->inst = mk_arena_alloc(e->v->arena, sizeof *r->inst);
+        r->inst[r->ninst++] = new_instance(c, r, mk_v_unknown(e->v, cnt ? MK_V_INT : MK_V_STRING), mk_v_unknown(e->v, MK_V_ANY));
+        return true;
+    }
+    if (cnt) {
+        if (v->kind != MK_V_INT || v->u.i < 0 || v->u.i > MAX_INSTANCES) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0210", at, "count must be an int from 0 to %d", MAX_INSTANCES);
+            if (v->kind == MK_V_INT)
+                mk_diag_label(d, "count is %lld", (long long)v->u.i);
+            return false;
+        }
+        r->inst = mk_arena_alloc(e->v->arena, ((size_t)v->u.i + 1) * sizeof *r->inst);
+        for (int64_t i = 0; i < v->u.i; i++)
+            r->inst[r->ninst++] = new_instance(c, r, mk_v_int(e->v, i), NULL);
+        return true;
+    }
+    if (v->kind != MK_V_MAP && v->kind != MK_V_LIST) {
+        mk_diag_error(e->diag, "E0210", at, "for_each takes a map or a list of strings, found %s", mk_v_kind_name(v->kind));
+        return false;
+    }
+    r->inst = mk_arena_alloc(e->v->arena, (v->n + 1) * sizeof *r->inst);
+    for (uint32_t i = 0; i < v->n; i++) {
+        mk_value *k = v->kind == MK_V_MAP ? mk_v_cstr(e->v, v->u.map.keys[i]) : v->u.items[i];
+        if (k->kind != MK_V_STRING) {
+            mk_diag_error(e->diag, "E0210", at, "for_each over a list takes strings, found %s", mk_v_kind_name(k->kind));
+            return false;
+        }
+        for (uint32_t j = 0; j < r->ninst; j++)
+            if (mk_v_equal(r->inst[j]->key, k)) {
+                mk_diag_error(e->diag, "E0210", at, "for_each holds \"%.*s\" twice", (int)k->n, k->u.s);
+                return false;
+            }
+        r->inst[r->ninst++] = new_instance(c, r, k, v->kind == MK_V_MAP ? v->u.map.vals[i] : k);
+    }
+    return true;
+}
+
+static void ref_value(mk_ev *e, mk_resource *r)
+{
+    if (r->unknown_count) {
+        r->value = mk_v_unknown(e->v, r->counted ? MK_V_LIST : MK_V_MAP);
+    } else if (r->counted) {
+        r->value = mk_v_list(e->v, r->ninst);
+        for (uint32_t i = 0; i < r->ninst; i++)
+            r->value->u.items[i] = mk_v_resource(e->v, r->inst[i]);
+    } else if (r->each) {
+        r->value = mk_v_map(e->v, r->ninst);
+        for (uint32_t i = 0; i < r->ninst; i++) {
+            r->value->u.map.keys[i] = mk_intern_n(e->v->names, r->inst[i]->key->u.s, r->inst[i]->key->n);
+            r->value->u.map.vals[i] = mk_v_resource(e->v, r->inst[i]);
+        }
+    } else {
+        r->value = mk_v_resource(e->v, r->inst[0]);
+    }
+}
+
+static void resolve_schema(mk_ev *e, mk_resource *r)
+{
+    mk_type *t = mk_type_lookup(e->p->types, r->type);
+    if (t && t->is_resource) {
+        r->schema = t;
+        return;
+    }
+    size_t n;
+    const char **names = mk_type_resource_names(e->p->types, &n);
+    mk_diag_item *d = mk_diag_error(e->diag, "E0113", r->decl->a->span, "unknown resource type `%s`", r->type);
+    const char *s = mk_diag_suggest(r->type, names, n);
+    if (s)
+        mk_diag_label(d, "did you mean `%s`?", s);
+    else
+        mk_diag_help(d, "resource types are compute, network, bucket, database, load_balancer, firewall, "
+                        "volume, dns_record, queue and local.file, local.directory, local.symlink");
+}
+
+static void collect(mk_ev *e, mk_resource *r)
+{
+    mk_program *p = e->p;
+    if (r->unit->prefix && strncmp(r->unit->prefix, "test.", 5) == 0)
+        return;
+    for (uint32_t i = 0; i < r->ninst; i++) {
+        if (p->ninstances == p->capinst) {
+            p->capinst = p->capinst ? p->capinst * 2 : 1024;
+            p->instances = mk_mem_realloc(p->instances, p->capinst * sizeof *p->instances);
+        }
+        p->instances[p->ninstances++] = r->inst[i];
+    }
+}
+
+static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
+{
+    mk_ev *e = c->e;
+    if (r->state == MK_EV_DONE)
+        return;
+    if (r->state == MK_EV_BUSY) {
+        cycle(c, r, at);
+        return;
+    }
+    const char *what = mk_arena_printf(e->v->arena, "%s%s.%s", r->unit->prefix, r->type, r->name);
+    if (!enter(c, r, what, head_span(e, r->decl), at))
+        return;
+    r->state = MK_EV_BUSY;
+    resolve_schema(e, r);
+    if (expand(c, r)) {
+        ref_value(e, r); /* instances may refer to their siblings' known attributes */
+        for (uint32_t i = 0; i < r->ninst; i++)
+            eval_instance(c, r->inst[i]);
+        collect(e, r);
+    } else {
+        r->value = ERR;
+    }
+    r->state = MK_EV_DONE;
+    leave(e);
+}
+
+/* ---- modules ---- */
+
+static void eval_unit(mk_ev *e, mk_unit *u);
+
+typedef struct mk_modinst {
+    mk_evstate state;
+    mk_unit *unit;
+    mk_value *outputs;
+} mk_modinst;
+
+static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
+{
+    mk_value *args = block_map(c, &decl->kids, "a module block");
+    if (args->kind != MK_V_MAP)
+        return args;
+    for (uint32_t i = 0; i < args->n; i++) {
+        mk_var *v = mk_sym_get(&mu->vars, args->u.map.keys[i], NULL);
+        if (!v) {
+            const char *cands[128];
+            uint32_t k = 0;
+            for (; k < mu->nvars && k < 128; k++)
+                cands[k] = mu->var_order[k]->decl->name;
+            mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", decl->kids.v[i]->span, "module `%s` has no variable `%s`",
+                                            decl->name, args->u.map.keys[i]);
+            const char *s = mk_diag_suggest(args->u.map.keys[i], cands, k);
+            if (s)
+                mk_diag_label(d, "did you mean `%s`?", s);
+            continue;
+        }
+        v->given = args->u.map.vals[i];
+        v->given_from = mk_arena_printf(c->e->v->arena, "module %s", decl->name);
+    }
+    return args;
+}
+
+static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
+{
+    mk_ev *e = c->e;
+    mk_modinst *mi = decl->sym;
+    if (!mi) {
+        mi = mk_arena_alloc(e->v->arena, sizeof *mi);
+        decl->sym = mi;
+    }
+    if (mi->state == MK_EV_DONE)
+        return mi->outputs;
+    if (mi->state == MK_EV_BUSY) {
+        cycle(c, mi, at);
+        return ERR;
+    }
+    const char *what = mk_arena_printf(e->v->arena, "%smodule.%s", c->u->prefix, decl->name);
+    if (!enter(c, mi, what, decl->span, at))
+        return ERR;
+    mi->state = MK_EV_BUSY;
+    mi->unit = mk_program_load_module(e->p, c->u, decl);
+    mi->outputs = ERR;
+    if (mi->unit) {
+        mk_ectx pc = {.e = e, .u = c->u};
+        if (module_args(&pc, decl, mi->unit)->kind == MK_V_MAP) {
+            eval_unit(e, mi->unit);
+            mk_value *o = mk_v_map(e->v, mi->unit->noutputs);
+            for (uint32_t i = 0; i < mi->unit->noutputs; i++) {
+                o->u.map.keys[i] = mi->unit->outputs[i].decl->name;
+                o->u.map.vals[i] = mi->unit->outputs[i].value ? mi->unit->outputs[i].value : ERR;
+            }
+            mi->outputs = o;
+        }
+    }
+    mi->state = MK_EV_DONE;
+    leave(e);
+    return mi->outputs;
+}
+
+mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at)
+{
+    mk_ast *decl = c->u ? mk_sym_get(&c->u->modules, name, NULL) : NULL;
+    if (!decl) {
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0111", at, "unknown module `module.%s`", name);
+        mk_diag_help(d, "declare it with `module %s = \"./path\" { … }`", name);
+        return ERR;
+    }
+    return eval_module(c, decl, at);
+}
+
+/* ---- providers and outputs ---- */
+
+static void eval_provider(mk_ectx *c, mk_ast *decl)
+{
+    mk_ev *e = c->e;
+    mk_name tn = mk_intern_s(e->v->names, mk_arena_printf(e->v->arena, "provider_%s", decl->name));
+    mk_type *ty = mk_type_lookup(e->p->types, tn);
+    mk_value *m = block_map(c, &decl->kids, "a provider block");
+    if (!ty) {
+        mk_span at = decl->span;
+        at.end = at.start + 9 + (uint32_t)strlen(decl->name);
+        mk_diag_item *d = mk_diag_error(e->diag, "E0118", at, "unknown provider `%s`", decl->name);
+        const char *known[] = {"local", "sim"};
+        const char *s = mk_diag_suggest(decl->name, known, 2);
+        if (s)
+            mk_diag_label(d, "did you mean `%s`?", s);
+        mk_diag_help(d, "providers in this version: local (files) and sim (a simulated aws, gcp and azure)");
+        return;
+    }
+    if (m->kind == MK_V_MAP)
+        mk_type_check(&e->tc, ty, m, decl->span, NULL);
+}
+
+static void eval_outputs(mk_ectx *c, mk_unit *u)
+{
+    for (uint32_t i = 0; i < u->noutputs; i++)
+        u->outputs[i].value = mk_eval_expr(c, u->outputs[i].decl->a);
+}
+
+/* ---- policies and tests: structure now, evaluation with the plan ---- */
+
+static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top);
+
+static void bind_and_check(mk_ectx *c, mk_ast *it)
+{
+    mk_ev *e = c->e;
+    mk_value *src = mk_eval_expr(c, it->a);
+    mk_vkind k = src->kind == MK_V_UNKNOWN ? (mk_vkind)src->want : (mk_vkind)src->kind;
+    if (src->kind != MK_V_ERROR && k != MK_V_LIST && k != MK_V_MAP && k != MK_V_ANY)
+        mk_diag_error(e->diag, "E0200", it->a->span, "cannot iterate over a %s", mk_v_kind_name(k));
+    mk_local l1 = {c->locals, it->name, mk_v_unknown(e->v, MK_V_ANY)};
+    mk_local l2 = {&l1, it->name2, mk_v_unknown(e->v, MK_V_ANY)};
+    mk_ectx inner = *c;
+    inner.locals = it->name2 ? &l2 : &l1;
+    if (it->b) {
+        mk_value *w = mk_eval_expr(&inner, it->b);
+        if (w->kind != MK_V_ERROR && w->kind != MK_V_UNKNOWN && w->kind != MK_V_BOOL)
+            mk_diag_error(e->diag, "E0200", it->b->span, "`where` takes a bool, found %s", mk_v_kind_name(w->kind));
+    }
+    check_stmts(&inner, &it->kids, false);
+}
+
+static void check_message(mk_ectx *c, mk_ast *msg)
+{
+    if (!msg)
+        return;
+    mk_value *m = mk_eval_expr(c, msg);
+    mk_vkind k = m->kind == MK_V_UNKNOWN ? (mk_vkind)m->want : (mk_vkind)m->kind;
+    if (m->kind != MK_V_ERROR && k != MK_V_STRING && k != MK_V_ANY)
+        mk_diag_error(c->e->diag, "E0200", msg->span, "a message is a string, found %s", mk_v_kind_name(k));
+}
+
+static void check_policy_attr(mk_ectx *c, mk_ast *it)
+{
+    mk_ev *e = c->e;
+    if (it->name == e->n.enforcement) {
+        mk_ectx sc = *c;
+        sc.symbols = true;
+        mk_value *v = mk_eval_expr(&sc, it->b);
+        static const char *const levels[] = {"advisory", "soft", "hard"};
+        bool ok = false;
+        for (int i = 0; i < 3; i++)
+            ok |= v->kind == MK_V_STRING && v->n == strlen(levels[i]) && memcmp(v->u.s, levels[i], v->n) == 0;
+        if (!ok && v->kind != MK_V_ERROR) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "enforcement is advisory, soft or hard");
+            if (v->kind == MK_V_STRING) {
+                const char *s = mk_diag_suggest(mk_intern_n(e->v->names, v->u.s, v->n), levels, 3);
+                if (s)
+                    mk_diag_label(d, "did you mean `%s`?", s);
+            }
+        }
+    } else if (it->name == e->n.description) {
+        check_message(c, it->b);
+    } else {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
+        const char *known[] = {"description", "enforcement"};
+        const char *s = mk_diag_suggest(it->name, known, 2);
+        if (s)
+            mk_diag_label(d, "did you mean `%s`?", s);
+    }
+}
+
+static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top)
+{
+    mk_ev *e = c->e;
+    mk_local *saved = c->locals;
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        switch (it->kind) {
+        case MK_AST_ATTR:
+            if (top) {
+                check_policy_attr(c, it);
+                break;
+            }
+            goto misplaced;
+        case MK_AST_LET: {
+            mk_local *l = mk_arena_alloc(e->v->arena, sizeof *l);
+            *l = (mk_local){c->locals, it->name, mk_eval_expr(c, it->a)};
+            c->locals = l;
+            break;
+        }
+        case MK_AST_FOR: bind_and_check(c, it); break;
+        case MK_AST_IF: {
+            mk_value *v = mk_eval_expr(c, it->a);
+            if (v->kind != MK_V_ERROR && v->kind != MK_V_UNKNOWN && v->kind != MK_V_BOOL)
+                mk_diag_error(e->diag, "E0200", it->a->span, "`if` takes a bool, found %s", mk_v_kind_name(v->kind));
+            check_stmts(c, &it->kids, false);
+            check_stmts(c, &it->else_kids, false);
+            break;
+        }
+        case MK_AST_ASSERT: {
+            mk_value *v = mk_eval_expr(c, it->a);
+            mk_vkind k = v->kind == MK_V_UNKNOWN ? (mk_vkind)v->want : (mk_vkind)v->kind;
+            if (v->kind != MK_V_ERROR && k != MK_V_BOOL && k != MK_V_ANY)
+                mk_diag_error(e->diag, "E0200", it->a->span, "`assert` takes a bool, found %s", mk_v_kind_name(k));
+            check_message(c, it->b);
+            break;
+        }
+        case MK_AST_REQUIRE: {
+            mk_ectx rc = *c;
+            rc.in_require = true;
+            if (it->a->kind != MK_AST_CALL || it->a->name != e->n.approval) {
+                mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->a->span, "`require` takes approval(\"GROUP\")");
+                mk_diag_help(d, "write `require approval(\"sre\") : \"why\"`");
+            } else {
+                mk_eval_expr(&rc, it->a);
+            }
+            check_message(c, it->b);
+            break;
+        }
+        default:
+        misplaced: {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->span, "%s not allowed in a policy",
+                                            mk_ast_kind_name(it->kind));
+            mk_diag_help(d, "a policy holds description, enforcement, let, for, if, assert and require");
+        }
+        }
+    }
+    c->locals = saved;
+}
+
+static mk_ast *find_policy(mk_unit *u, const char *name)
+{
+    for (; u; u = u->parent)
+        for (uint32_t i = 0; i < u->npolicies; i++)
+            if (strcmp(u->policies[i]->str, name) == 0)
+                return u->policies[i];
+    return NULL;
+}
+
+static void check_test(mk_ev *e, mk_unit *u, mk_ast *t)
+{
+    mk_unit *tu = mk_unit_new(e->p, u->dir, "test.", u);
+    mk_ast file = {.kind = MK_AST_FILE, .span = t->span};
+    for (uint32_t i = 0; i < t->kids.n; i++) {
+        mk_ast *it = t->kids.v[i];
+        if (it->kind != MK_AST_EXPECT) {
+            mk_ast_push(&e->p->ast, &file.kids, it);
+            continue;
+        }
+        bool kw = strcmp(it->name, "deny") == 0 || strcmp(it->name, "allow") == 0;
+        if (!kw) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->span, "`expect` takes deny or allow, found `%s`", it->name);
+            mk_diag_help(d, "write `expect deny \"POLICY\"` or `expect allow \"POLICY\"`");
+        }
+        if (!find_policy(u, it->str)) {
+            const char *cands[256];
+            size_t k = 0;
+            for (mk_unit *w = u; w; w = w->parent)
+                for (uint32_t i2 = 0; i2 < w->npolicies && k < 256; i2++)
+                    cands[k++] = w->policies[i2]->str;
+            mk_diag_item *d = mk_diag_error(e->diag, "E0110", it->span, "no policy named \"%s\"", it->str);
+            const char *s = mk_diag_suggest(it->str, cands, k);
+            if (s)
+                mk_diag_label(d, "did you mean \"%s\"?", s);
+        }
+    }
+    mk_unit_index(e->p, tu, &file);
+    eval_unit(e, tu);
+}
+
+/* ---- units and the program ---- */
+
+static void eval_unit(mk_ev *e, mk_unit *u)
+{
+    mk_ectx c = {.e = e, .u = u};
+    for (uint32_t i = 0; i < u->nvars; i++)
+        mk_eval_var(&c, u->var_order[i]->decl->name, u->var_order[i]->decl->span);
+    for (uint32_t i = 0; i < u->lets.cap; i++)
+        if (u->lets.slots[i].a)
+            mk_eval_let(&c, u->lets.slots[i].v, ((mk_let *)u->lets.slots[i].v)->decl->span);
+    for (uint32_t i = 0; i < u->nres; i++)
+        eval_resource(&c, u->res_order[i], u->res_order[i]->decl->span);
+    for (uint32_t i = 0; i < u->modules.cap; i++)
+        if (u->modules.slots[i].a)
+            eval_module(&c, u->modules.slots[i].v, ((mk_ast *)u->modules.slots[i].v)->span);
+    eval_outputs(&c, u);
+}
+
+static void intern_names(mk_ev *e)
+{
+    mk_intern *t = e->v->names;
+#define N(f) e->n.f = mk_intern_s(t, #f)
+    N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
+    N(changes); N(plan); N(name); N(approval); N(for_each); N(depends_on); N(provider);
+    N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
+    N(create_before_destroy); N(description); N(enforcement);
+#undef N
+}
+
+void mk_program_eval(mk_program *p)
+{
+    mk_ev e = {.p = p, .v = &p->v, .diag = p->diag};
+    intern_names(&e);
+    mk_ectx root = {.e = &e, .u = p->root};
+    e.tc = (mk_tcheck){&p->v, p->diag, p->types, eval_field, &root, res_type_of};
+    mk_unit *u = p->root;
+    if (!u)
+        return;
+    if (u->stack)
+        u->stack_name = u->stack->name;
+    if (p->strict)
+        check_missing_vars(&e, u);
+    mk_eval_stack(&root);
+    for (uint32_t i = 0; i < u->providers.cap; i++)
+        if (u->providers.slots[i].a)
+            eval_provider(&root, u->providers.slots[i].v);
+    eval_unit(&e, u);
+    for (uint32_t i = 0; i < u->npolicies; i++) {
+        mk_ectx pc = {.e = &e, .u = u, .policy = true};
+        check_stmts(&pc, &u->policies[i]->kids, true);
+    }
+    for (uint32_t i = 0; i < u->ntests; i++)
+        check_test(&e, u, u->tests[i]);
+    mk_mem_free(e.stack);
+}

@@ -1,0 +1,58 @@
+/* eval_int — what eval.c (units, resources, variables, policies) and
+ * eval_expr.c (expressions and operators) share. Not for other modules. */
+#ifndef MK_EVAL_INT_H
+#define MK_EVAL_INT_H
+
+#include "compiler/program.h"
+
+typedef struct mk_local {
+    struct mk_local *up;
+    mk_name name;
+    mk_value *val;
+} mk_local;
+
+typedef struct mk_frame {
+    void *item;
+    const char *what;   /* "let tags", "resource compute.web" */
+    mk_span decl;
+    mk_span ref;        /* where this item refers to the next frame's item */
+} mk_frame;
+
+typedef struct mk_ev {
+    mk_program *p;
+    mk_vctx *v;
+    mk_diag *diag;
+    mk_tcheck tc;
+    mk_frame *stack;
+    uint32_t depth, cap;
+    struct {
+        mk_name var, stack, count, each, index, key, value, module, resources, changes, plan,
+            name, approval, for_each, depends_on, provider, lifecycle, placement, usage,
+            ignore_changes, prevent_destroy, create_before_destroy, description, enforcement;
+    } n;
+} mk_ev;
+
+typedef struct mk_ectx {
+    mk_ev *e;
+    mk_unit *u;             /* lets, vars, resources in scope; NULL in schemas */
+    mk_local *locals;
+    mk_instance *inst;      /* the instance being evaluated: count/each, edges */
+    bool symbols;           /* unresolved bare names are symbols (strings) */
+    bool policy;            /* resources/changes/plan are in scope */
+    bool in_require;        /* approval() allowed */
+} mk_ectx;
+
+enum { MK_VF_SPLAT = 2 };   /* a list produced by [*]: later .attr maps over it */
+
+mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n);
+
+/* Provided by eval.c for names the expression evaluator cannot resolve alone. */
+mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at);
+mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at);
+mk_value *mk_eval_resource_ref(mk_ectx *c, mk_resource *r, mk_span at);
+mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at);
+mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_span at);
+mk_value *mk_eval_stack(mk_ectx *c);
+void mk_eval_suggest_resource(mk_ectx *c, mk_name type, mk_name name, mk_span at);
+
+#endif
