@@ -1,11 +1,30 @@
 /* ast — node construction. */
 #include "compiler/ast.h"
 
+#include <stddef.h>
+
 #include "compiler/mem.h"
+
+/* See note [node sizes] in ast.h. */
+static size_t node_size(mk_ast_kind k)
+{
+    switch (k) {
+    case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_NUMBER: case MK_AST_SIZE:
+    case MK_AST_DURATION: case MK_AST_MONEY: case MK_AST_STRING: case MK_AST_NAME:
+    case MK_AST_IMPORT: case MK_AST_EXPECT:
+        return offsetof(mk_ast, name2);
+    case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
+    case MK_AST_COND: case MK_AST_FOR_EXPR: case MK_AST_ATTR: case MK_AST_VAR: case MK_AST_LET:
+    case MK_AST_OUTPUT: case MK_AST_FIELD: case MK_AST_ASSERT: case MK_AST_REQUIRE:
+        return offsetof(mk_ast, kids);
+    default:
+        return sizeof(mk_ast);
+    }
+}
 
 mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp)
 {
-    mk_ast *n = mk_arena_alloc(c->arena, sizeof *n);
+    mk_ast *n = mk_arena_alloc(c->arena, node_size(k));
     n->kind = k;
     n->span = sp;
     return n;

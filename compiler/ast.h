@@ -85,19 +85,29 @@ typedef struct mk_ast_list {
     uint32_t n, cap;
 } mk_ast_list;
 
+/* note [node sizes]: nodes are allocated only as large as their kind needs
+ * (see mk_ast_new): leaves end before `name2`, operator and item nodes
+ * before `kids`. Read `kids`, `else_kids` and `sym` only on kinds that
+ * have them: template, list, map, call, type, file and the block items. A
+ * big stack holds millions of nodes, and every byte of them is touched. */
 struct mk_ast {
-    mk_ast_kind kind;
-    mk_ast_op op;
-    uint32_t flags;
-    mk_span span;
-    mk_name name, name2;
-    mk_ast *a, *b, *c, *d;
-    mk_ast_list kids, else_kids;
-    const char *str;
+    uint8_t kind;      /* mk_ast_kind */
+    uint8_t op;        /* mk_ast_op */
+    uint16_t flags;    /* MK_ANN_* on fields and types; 1 on map comprehensions */
     uint32_t len;
-    int64_t ival;
-    double num;
-    void *sym; /* resolver's annotation: what a name or item stands for */
+    mk_span span;
+    mk_name name;
+    const char *str;
+    union {
+        int64_t ival;
+        double num;
+    };
+    /* operators and items */
+    mk_name name2;
+    mk_ast *a, *b, *c, *d;
+    /* lists and blocks */
+    mk_ast_list kids, else_kids;
+    void *sym;         /* module instances: their evaluation state */
 };
 
 typedef struct mk_ast_ctx {

@@ -36,7 +36,7 @@ static mk_span head_span(mk_ev *e, mk_ast *decl)
 
 /* ---- the evaluation stack and cycles ---- */
 
-static bool enter(mk_ectx *c, void *item, const char *what, mk_span decl, mk_span ref)
+static bool enter(mk_ectx *c, void *item, char kind, mk_span decl, mk_span ref)
 {
     mk_ev *e = c->e;
     if (e->depth)
@@ -50,11 +50,33 @@ static bool enter(mk_ectx *c, void *item, const char *what, mk_span decl, mk_spa
         e->cap = e->cap ? e->cap * 2 : 64;
         e->stack = mk_mem_realloc(e->stack, e->cap * sizeof *e->stack);
     }
-    e->stack[e->depth++] = (mk_frame){item, what, decl, decl};
+    e->stack[e->depth++] = (mk_frame){item, kind, decl, decl};
     return true;
 }
 
 static void leave(mk_ev *e) { e->depth--; }
+
+typedef struct mk_modinst {
+    mk_evstate state;
+    mk_ast *decl;
+    mk_unit *unit;
+    mk_value *outputs;
+} mk_modinst;
+
+/* Names are made only when a cycle is reported: frames are many, cycles rare. */
+static void frame_name(const mk_frame *f, mk_buf *b)
+{
+    switch (f->kind) {
+    case 'v': mk_buf_printf(b, "var.%s", ((mk_var *)f->item)->decl->name); break;
+    case 'l': mk_buf_puts(b, ((mk_let *)f->item)->decl->name); break;
+    case 'r': {
+        mk_resource *r = f->item;
+        mk_buf_printf(b, "%s%s.%s", r->unit->prefix, r->type, r->name);
+        break;
+    }
+    default: mk_buf_printf(b, "module.%s", ((mk_modinst *)f->item)->decl->name);
+    }
+}
 
 static void cycle(mk_ectx *c, void *item, mk_span ref)
 {
@@ -66,12 +88,20 @@ static void cycle(mk_ectx *c, void *item, mk_span ref)
         return;
     from--;
     mk_buf b = {0};
-    for (uint32_t i = from; i < e->depth; i++)
-        mk_buf_printf(&b, "%s → ", e->stack[i].what);
-    mk_buf_puts(&b, e->stack[from].what);
+    for (uint32_t i = from; i < e->depth; i++) {
+        frame_name(&e->stack[i], &b);
+        mk_buf_puts(&b, " → ");
+    }
+    frame_name(&e->stack[from], &b);
     mk_diag_item *it = mk_diag_error(e->diag, "E0120", ref, "dependency cycle: %s", mk_buf_cstr(&b));
-    for (uint32_t i = from; i + 1 < e->depth; i++)
-        mk_diag_note(it, e->stack[i].ref, "%s refers to %s here", e->stack[i].what, e->stack[i + 1].what);
+    for (uint32_t i = from; i + 1 < e->depth; i++) {
+        mk_buf x = {0}, y = {0};
+        frame_name(&e->stack[i], &x);
+        frame_name(&e->stack[i + 1], &y);
+        mk_diag_note(it, e->stack[i].ref, "%s refers to %s here", mk_buf_cstr(&x), mk_buf_cstr(&y));
+        mk_buf_free(&x);
+        mk_buf_free(&y);
+    }
     mk_diag_help(it, "break the cycle: one of these must not depend on the others");
     mk_buf_free(&b);
 }
@@ -115,15 +145,14 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
-    mk_span at = var->given && d->b ? d->b->span : d->span;
+    mk_span at = !var->given && d->b ? d->b->span : d->span;
     if (msg && msg->kind == MK_V_STRING)
         it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
     else
         it = mk_diag_error(c->e->diag, "E0205", at, "variable `%s` does not satisfy its constraint", d->name);
     mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given ? " from " : "",
                   var->given ? var->given_from : "");
-    if (var->given || !d->b)
-        mk_diag_note(it, d->c->span, "constraint declared here");
+    mk_diag_note(it, d->c->span, "constraint declared here");
     mk_buf_free(&shown);
     return ERR;
 }
@@ -191,8 +220,7 @@ mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
         cycle(c, var, at);
         return ERR;
     }
-    const char *what = mk_arena_printf(c->e->v->arena, "var.%s", name);
-    if (!enter(c, var, what, var->decl->span, at))
+    if (!enter(c, var, 'v', var->decl->span, at))
         return ERR;
     var->state = MK_EV_BUSY;
     var->value = var_value(c, var);
@@ -223,7 +251,7 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
         cycle(c, l, at);
         return ERR;
     }
-    if (!enter(c, l, l->decl->name, l->decl->span, at))
+    if (!enter(c, l, 'l', l->decl->span, at))
         return ERR;
     l->state = MK_EV_BUSY;
     mk_ectx lc = {.e = c->e, .u = c->u};
@@ -518,7 +546,10 @@ static void finish_attrs(mk_ectx *c, mk_instance *in, slotset *s)
 {
     mk_ev *e = c->e;
     mk_resource *r = in->res;
-    mk_value *m = mk_v_map(e->v, r->schema->nfields);
+    mk_value *m = mk_v_map(e->v, 0);
+    m->n = r->schema->nfields;
+    m->u.map.keys = r->schema->field_names; /* shared: values never change */
+    m->u.map.vals = mk_arena_alloc(e->v->arena, (m->n + 1) * sizeof *m->u.map.vals);
     for (uint32_t k = 0; k < r->schema->nfields; k++) {
         const mk_field *f = &r->schema->fields[k];
         mk_value *v = s->vals[k];
@@ -535,7 +566,6 @@ static void finish_attrs(mk_ectx *c, mk_instance *in, slotset *s)
         if (f->type->kind == MK_T_SECRET && v->kind != MK_V_NULL)
             v = mk_v_with_flags(e->v, v, MK_VF_SECRET);
         in->failed |= v->kind == MK_V_ERROR;
-        m->u.map.keys[k] = f->name;
         m->u.map.vals[k] = v;
     }
     in->attrs = m;
@@ -729,8 +759,7 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
         cycle(c, r, at);
         return;
     }
-    const char *what = mk_arena_printf(e->v->arena, "%s%s.%s", r->unit->prefix, r->type, r->name);
-    if (!enter(c, r, what, head_span(e, r->decl), at))
+    if (!enter(c, r, 'r', head_span(e, r->decl), at))
         return;
     r->state = MK_EV_BUSY;
     resolve_schema(e, r);
@@ -749,12 +778,6 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
 /* ---- modules ---- */
 
 static void eval_unit(mk_ev *e, mk_unit *u);
-
-typedef struct mk_modinst {
-    mk_evstate state;
-    mk_unit *unit;
-    mk_value *outputs;
-} mk_modinst;
 
 static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
 {
@@ -787,6 +810,7 @@ static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
     mk_modinst *mi = decl->sym;
     if (!mi) {
         mi = mk_arena_alloc(e->v->arena, sizeof *mi);
+        mi->decl = decl;
         decl->sym = mi;
     }
     if (mi->state == MK_EV_DONE)
@@ -795,8 +819,7 @@ static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
         cycle(c, mi, at);
         return ERR;
     }
-    const char *what = mk_arena_printf(e->v->arena, "%smodule.%s", c->u->prefix, decl->name);
-    if (!enter(c, mi, what, decl->span, at))
+    if (!enter(c, mi, 'm', decl->span, at))
         return ERR;
     mi->state = MK_EV_BUSY;
     mi->unit = mk_program_load_module(e->p, c->u, decl);
@@ -1027,9 +1050,8 @@ static void eval_unit(mk_ev *e, mk_unit *u)
     mk_ectx c = {.e = e, .u = u};
     for (uint32_t i = 0; i < u->nvars; i++)
         mk_eval_var(&c, u->var_order[i]->decl->name, u->var_order[i]->decl->span);
-    for (uint32_t i = 0; i < u->lets.cap; i++)
-        if (u->lets.slots[i].a)
-            mk_eval_let(&c, u->lets.slots[i].v, ((mk_let *)u->lets.slots[i].v)->decl->span);
+    for (uint32_t i = 0; i < u->nlets; i++)
+        mk_eval_let(&c, u->let_order[i], u->let_order[i]->decl->span);
     for (uint32_t i = 0; i < u->nres; i++)
         eval_resource(&c, u->res_order[i], u->res_order[i]->decl->span);
     for (uint32_t i = 0; i < u->modules.cap; i++)

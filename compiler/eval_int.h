@@ -13,7 +13,7 @@ typedef struct mk_local {
 
 typedef struct mk_frame {
     void *item;
-    const char *what;   /* "let tags", "resource compute.web" */
+    char kind;          /* v var, l let, r resource, m module: see frame_name */
     mk_span decl;
     mk_span ref;        /* where this item refers to the next frame's item */
 } mk_frame;

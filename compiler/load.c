@@ -403,6 +403,7 @@ static void index_named(mk_program *p, mk_unit *u, mk_ast *it)
         mk_let *l = mk_arena_alloc(p->ast.arena, sizeof *l);
         l->decl = it;
         mk_sym_put(&u->lets, it->name, NULL, l);
+        PUSH(u->let_order, u->nlets, u->caplets, l);
         return;
     }
     case MK_AST_RESOURCE: {

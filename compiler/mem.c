@@ -1,6 +1,11 @@
 /* mem — allocation wrapper with a failure switch for tests, and arenas.
  * Arena chunks grow geometrically; a request larger than a chunk gets a chunk
- * of its own, so no allocation is ever split. */
+ * of its own, so no allocation is ever split.
+ *
+ * note [arena pages]: chunks come straight from mmap, so they start zeroed
+ * (no memset) and large ones are 2 MiB aligned and advised as huge pages. A
+ * big stack touches hundreds of megabytes, and on virtual machines a page
+ * fault per 4 KiB page costs more than the compiling itself. */
 #include "compiler/mem.h"
 
 #include <stdarg.h>
@@ -8,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 
 #ifdef MK_ALLOC_TESTING
 static long fail_at = -1; /* -1: not read yet; 0: never fail */
@@ -61,9 +68,13 @@ char *mk_mem_strdup(const char *s)
 
 typedef struct chunk {
     struct chunk *next;
+    void *map;       /* what mmap returned, and its length */
+    size_t maplen;
     size_t size, used;
     _Alignas(16) unsigned char data[];
 } chunk;
+
+#define HUGE_PAGE ((size_t)2 << 20)
 
 struct mk_arena {
     chunk *head;
@@ -74,7 +85,7 @@ struct mk_arena {
 mk_arena *mk_arena_new(void)
 {
     mk_arena *a = mk_mem_calloc(1, sizeof *a);
-    a->next_size = 64 * 1024;
+    a->next_size = 256 * 1024;
     return a;
 }
 
@@ -84,7 +95,7 @@ void mk_arena_free(mk_arena *a)
         return;
     for (chunk *c = a->head, *n; c; c = n) {
         n = c->next;
-        free(c);
+        munmap(c->map, c->maplen);
     }
     free(a);
 }
@@ -94,9 +105,22 @@ static chunk *new_chunk(mk_arena *a, size_t need)
     size_t size = a->next_size;
     if (size < need)
         size = need;
-    else if (a->next_size < 16u * 1024 * 1024)
+    else if (a->next_size < 32u * 1024 * 1024)
         a->next_size *= 2;
-    chunk *c = mk_mem_alloc(sizeof *c + size);
+    size_t want = sizeof(chunk) + size;
+    bool huge = want >= HUGE_PAGE;
+    size_t len = huge ? want + HUGE_PAGE : want;
+    void *map = should_fail() ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        mk_mem_oom();
+    unsigned char *base = map;
+    if (huge) {
+        base = (unsigned char *)(((uintptr_t)map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+        madvise(base, want, MADV_HUGEPAGE);
+    }
+    chunk *c = (chunk *)base;
+    c->map = map;
+    c->maplen = len;
     c->size = size;
     c->used = 0;
     /* keep the chunk with the most room first */
@@ -112,15 +136,14 @@ static chunk *new_chunk(mk_arena *a, size_t need)
 
 void *mk_arena_alloc(mk_arena *a, size_t n)
 {
-    n = (n + 15) & ~(size_t)15;
+    n = (n + 7) & ~(size_t)7;
     chunk *c = a->head;
     if (!c || c->size - c->used < n)
         c = new_chunk(a, n);
     void *p = c->data + c->used;
     c->used += n;
     a->total += n;
-    memset(p, 0, n);
-    return p;
+    return p; /* zero: arena memory is fresh from mmap and never reused */
 }
 
 void *mk_arena_grow(mk_arena *a, void *old, size_t old_n, size_t new_n)

@@ -26,7 +26,7 @@ typedef struct mk_arena mk_arena;
 
 mk_arena *mk_arena_new(void);
 void mk_arena_free(mk_arena *a);
-/* Zeroed, 16-byte aligned memory that lives as long as the arena. */
+/* Zeroed, 8-byte aligned memory that lives as long as the arena. */
 void *mk_arena_alloc(mk_arena *a, size_t n);
 /* Grow an arena array: returns a copy of old (old_n bytes) in new_n bytes. */
 void *mk_arena_grow(mk_arena *a, void *old, size_t old_n, size_t new_n);

@@ -97,6 +97,8 @@ struct mk_unit {
     uint32_t nres, capres;
     mk_var **var_order;
     uint32_t nvars, capvars;
+    mk_let **let_order;
+    uint32_t nlets, caplets;
     mk_output *outputs;
     uint32_t noutputs, capoutputs;
     mk_ast **policies, **tests;

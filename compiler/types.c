@@ -108,6 +108,7 @@ static void compile_fields(mk_typetab *t, mk_type *ty)
     ty->resolved = true;
     mk_ast_list *kids = &ty->decl->kids;
     ty->fields = mk_arena_alloc(t->ast->arena, (kids->n ? kids->n : 1) * sizeof *ty->fields);
+    ty->field_names = mk_arena_alloc(t->ast->arena, (kids->n ? kids->n : 1) * sizeof *ty->field_names);
     for (uint32_t i = 0; i < kids->n; i++) {
         mk_ast *k = kids->v[i];
         if (k->kind != MK_AST_FIELD) {
@@ -121,6 +122,7 @@ static void compile_fields(mk_typetab *t, mk_type *ty)
             mk_diag_error(t->diag, "E0115", k->span, "field `%s` is declared twice in type `%s`", k->name, ty->name);
             continue;
         }
+        ty->field_names[ty->nfields] = k->name;
         mk_field *f = &ty->fields[ty->nfields++];
         f->name = k->name;
         f->decl = k;

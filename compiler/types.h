@@ -44,6 +44,7 @@ struct mk_type {
     mk_name name;
     mk_ast *decl;
     mk_field *fields;
+    mk_name *field_names;   /* the fields' names in order: the keys of every value of the type */
     uint32_t nfields;
     bool is_resource;
     bool resolved;          /* fields compiled */

@@ -84,9 +84,14 @@ mk_value *mk_v_map(mk_vctx *c, uint32_t n)
 
 mk_value *mk_v_unknown(mk_vctx *c, mk_vkind want)
 {
-    mk_value *v = make(c, MK_V_UNKNOWN);
-    v->want = (uint8_t)want;
-    return v;
+    /* values are immutable, so one unknown of each kind serves everywhere */
+    static mk_value unknowns[MK_V_ANY + 1];
+    (void)c;
+    if (want > MK_V_ANY)
+        want = MK_V_ANY;
+    unknowns[want].kind = MK_V_UNKNOWN;
+    unknowns[want].want = (uint8_t)want;
+    return &unknowns[want];
 }
 
 mk_value *mk_v_resource(mk_vctx *c, void *res)

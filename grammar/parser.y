@@ -294,6 +294,7 @@ primary
     | IDENT { $$ = leaf(p, MK_AST_NAME, @$, $1); }
     | KW_VAR { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "var"); }
     | KW_STACK { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "stack"); }
+    | KW_MODULE { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "module"); }
     | IDENT '(' args ')' { $$ = NODE(MK_AST_CALL, @$); $$->name = $1.name; $$->kids = $3; }
     | '(' expr ')' { $$ = $2; }
     | list_expr
