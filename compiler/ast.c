@@ -84,3 +84,22 @@ const char *mk_ast_op_text(mk_ast_op op)
     default: return "?";
     }
 }
+
+void mk_ast_note_syntax_error(mk_ast_ctx *c, mk_span at)
+{
+    if (c->nsyntax == c->capsyntax) {
+        uint32_t cap = c->capsyntax ? c->capsyntax * 2 : 8;
+        c->syntax_errors = mk_arena_grow(c->arena, c->syntax_errors, c->capsyntax * sizeof(mk_span), cap * sizeof(mk_span));
+        c->capsyntax = cap;
+    }
+    c->syntax_errors[c->nsyntax++] = at;
+}
+
+bool mk_ast_has_syntax_error(const mk_ast_ctx *c, mk_span sp)
+{
+    for (uint32_t i = 0; i < c->nsyntax; i++)
+        if (c->syntax_errors[i].file == sp.file && c->syntax_errors[i].start >= sp.start &&
+            c->syntax_errors[i].start <= sp.end)
+            return true;
+    return false;
+}

@@ -113,6 +113,8 @@ struct mk_ast {
 typedef struct mk_ast_ctx {
     struct mk_arena *arena;
     mk_intern *names;
+    mk_span *syntax_errors;  /* where the parser met errors (arena) */
+    uint32_t nsyntax, capsyntax;
 } mk_ast_ctx;
 
 mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
@@ -121,5 +123,9 @@ const char *mk_ast_kind_name(mk_ast_kind k);
 const char *mk_ast_op_text(mk_ast_op op);
 /* A span covering a through b (same file). */
 mk_span mk_span_join(mk_span a, mk_span b);
+/* Record a syntax error; did one happen inside sp? (Checks skip what a
+ * syntax error may have cut short.) */
+void mk_ast_note_syntax_error(mk_ast_ctx *c, mk_span at);
+bool mk_ast_has_syntax_error(const mk_ast_ctx *c, mk_span sp);
 
 #endif

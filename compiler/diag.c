@@ -342,7 +342,7 @@ const char *mk_diag_suggest(const char *name, const char *const *cands, size_t n
     size_t best = SIZE_MAX;
     const char *pick = NULL;
     size_t len = strlen(name);
-    size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    size_t limit = len / 3 ? len / 3 : 1;
     for (size_t i = 0; i < n; i++) {
         if (!cands[i] || strcmp(cands[i], name) == 0)
             continue;

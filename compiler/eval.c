@@ -390,24 +390,159 @@ static bool is_meta_block(mk_ev *e, mk_name n)
     return n == e->n.lifecycle || n == e->n.placement || n == e->n.usage;
 }
 
-static void unknown_attr(mk_ectx *c, mk_resource *r, mk_ast *it)
+typedef struct slotset {
+    mk_value **vals;
+    mk_ast **from;
+} slotset;
+
+static void unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
 {
     const char *cands[80];
     uint32_t k = 0;
-    for (uint32_t i = 0; i < r->schema->nfields && k < 72; i++)
-        if (!(r->schema->fields[i].flags & MK_ANN_COMPUTED))
-            cands[k++] = r->schema->fields[i].name;
+    for (uint32_t i = 0; i < ty->nfields && k < 72; i++)
+        if (!(ty->fields[i].flags & MK_ANN_COMPUTED))
+            cands[k++] = ty->fields[i].name;
     const char *meta[] = {"count", "for_each", "depends_on", "provider", "lifecycle", "placement", "usage"};
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; resource && i < 7; i++)
         cands[k++] = meta[i];
     mk_span at = it->span;
     at.end = at.start + (uint32_t)strlen(it->name);
-    mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", at, "unknown attribute `%s` for a %s", it->name, r->type);
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", at, "unknown attribute `%s` for a %s", it->name, ty->name);
     const char *s = mk_diag_suggest(it->name, cands, k);
     if (s)
         mk_diag_label(d, "did you mean `%s`?", s);
+    else if (strncmp(ty->name, "provider_", 9) == 0)
+        mk_diag_help(d, "see `type %s` in stdlib/types/providers.moksha", ty->name);
     else
-        mk_diag_help(d, "see the attributes of `%s` in stdlib/types/", r->type);
+        mk_diag_help(d, "see `type %s` in stdlib/types/", ty->name);
+}
+
+static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items, mk_span head, bool resource);
+
+/* One attribute or nested block of an object: evaluate, check, store. */
+static void set_field(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it, bool resource)
+{
+    mk_ev *e = c->e;
+    const mk_field *f = mk_type_field(ty, it->name);
+    if (!f) {
+        unknown_attr(c, ty, it, resource);
+        return;
+    }
+    uint32_t k = (uint32_t)(f - ty->fields);
+    if (f->flags & MK_ANN_COMPUTED) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0117", it->span, "`%s` is computed by the provider", it->name);
+        mk_diag_help(d, "remove it: the value is known after apply");
+        return;
+    }
+    bool repeated = it->kind == MK_AST_BLOCK && f->type->kind == MK_T_LIST;
+    if (s->from[k] && !repeated) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0115", it->span, "`%s` is set twice", it->name);
+        mk_diag_note(d, s->from[k]->span, "first set here");
+        return;
+    }
+    s->from[k] = it;
+    if (it->kind == MK_AST_BLOCK) {
+        const mk_type *obj = repeated ? f->type->elem : f->type;
+        if (obj->kind != MK_T_OBJECT) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0200", it->span, "`%s` is not a block", it->name);
+            mk_diag_help(d, "write `%s = …`", it->name);
+            s->vals[k] = ERR;
+            return;
+        }
+        mk_value *one = object_block(c, obj, &it->kids, it->span, false);
+        if (!repeated) {
+            s->vals[k] = one;
+            return;
+        }
+        /* repeated blocks build a list of objects */
+        mk_value *prev = s->vals[k] && s->vals[k]->kind == MK_V_LIST ? s->vals[k] : mk_v_list(e->v, 0);
+        mk_value *l = mk_v_list(e->v, prev->n + 1);
+        memcpy(l->u.items, prev->u.items, prev->n * sizeof *l->u.items);
+        l->u.items[prev->n] = one;
+        s->vals[k] = one->kind == MK_V_ERROR || (s->vals[k] && s->vals[k]->kind == MK_V_ERROR) ? ERR : l;
+        return;
+    }
+    mk_ectx vc = *c;
+    vc.symbols |= f->type->kind == MK_T_ENUM || (f->type->elem && f->type->elem->kind == MK_T_ENUM);
+    mk_value *v = mk_eval_expr(&vc, it->b);
+    v = mk_type_check(&e->tc, f->type, v, it->b->span, NULL);
+    if (v->kind != MK_V_ERROR && !mk_type_check_where(&e->tc, f, v, it->b->span))
+        v = ERR;
+    s->vals[k] = v;
+}
+
+/* The object's map: set fields, then defaults, computed ones unknown. */
+static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what)
+{
+    mk_ev *e = c->e;
+    mk_value *m = mk_v_map(e->v, 0);
+    m->n = ty->nfields;
+    m->u.map.keys = ty->field_names; /* shared: values never change */
+    m->u.map.vals = mk_arena_alloc(e->v->arena, (m->n + 1) * sizeof *m->u.map.vals);
+    bool bad = false;
+    for (uint32_t k = 0; k < ty->nfields; k++) {
+        const mk_field *f = &ty->fields[k];
+        mk_value *v = s->vals[k];
+        if (!v && (f->flags & MK_ANN_COMPUTED))
+            v = mk_v_unknown(e->v, want_of(f->type));
+        else if (!v && f->def)
+            v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
+        else if (!v) {
+            if (!mk_ast_has_syntax_error(&e->p->ast, head)) { /* else it may be in the broken part */
+                mk_diag_item *d = mk_diag_error(e->diag, "E0201", head, "%s is missing required attribute `%s`", what, f->name);
+                mk_diag_help(d, "add `%s = …`", f->name);
+            }
+            v = ERR;
+        }
+        if (f->type->kind == MK_T_SECRET && v->kind != MK_V_NULL)
+            v = mk_v_with_flags(e->v, v, MK_VF_SECRET);
+        bad |= v->kind == MK_V_ERROR;
+        m->u.map.vals[k] = v;
+    }
+    m->flags = bad ? 1 : 0; /* see object_block */
+    return m;
+}
+
+static void misplaced_in_block(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it)
+{
+    const mk_field *f = it->kind == MK_AST_FIELD && ty ? mk_type_field(ty, it->name) : NULL;
+    if (f) { /* meant as the attribute: don't also call it missing */
+        s->vals[f - ty->fields] = ERR;
+        s->from[f - ty->fields] = it;
+    }
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s not allowed here",
+                                    it->kind == MK_AST_FIELD ? "a field declaration is" : "this item is");
+    if (it->kind == MK_AST_FIELD)
+        mk_diag_help(d, "set an attribute with `=`: `%s = …`", it->name);
+    else
+        mk_diag_help(d, "a block holds attributes `name = value` and blocks");
+}
+
+static slotset new_slots(mk_ev *e, const mk_type *ty)
+{
+    uint32_t nf = ty ? ty->nfields : 0;
+    return (slotset){mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_value *)),
+                     mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *))};
+}
+
+/* A block checked against an object type, each attribute at its own place. */
+static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items, mk_span head, bool resource)
+{
+    slotset s = new_slots(c->e, ty);
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        if (it->kind == MK_AST_ATTR || it->kind == MK_AST_BLOCK)
+            set_field(c, ty, &s, it, resource);
+        else
+            misplaced_in_block(c, ty, &s, it);
+    }
+    char *what = mk_arena_printf(c->e->v->arena, "this %s", ty->name);
+    mk_value *m = finish_object(c, ty, &s, head, what);
+    if (m->flags) {
+        m->flags = 0;
+        return ERR;
+    }
+    return m;
 }
 
 static mk_value *meta_block(mk_ectx *c, mk_instance *in, mk_ast *blk)
@@ -424,8 +559,9 @@ static mk_value *meta_block(mk_ectx *c, mk_instance *in, mk_ast *blk)
         mk_diag_help(it, "usage estimates are for what is billed by use, e.g. a bucket's stored GB");
         return ERR;
     }
-    mk_value *m = block_map(&bc, &blk->kids, "a meta block");
-    return mk_type_check(&e->tc, ty, m, blk->span, NULL);
+    mk_span head = blk->span;
+    head.end = head.start + (uint32_t)strlen(blk->name);
+    return object_block(&bc, ty, &blk->kids, head, false);
 }
 
 static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
@@ -489,96 +625,12 @@ static void apply_meta_attr(mk_ectx *c, mk_instance *in, mk_ast *it)
     }
 }
 
-typedef struct slotset {
-    mk_value **vals;
-    mk_ast **from;
-} slotset;
-
-static void set_field(mk_ectx *c, mk_resource *r, slotset *s, mk_ast *it, mk_value *v)
-{
-    mk_ev *e = c->e;
-    const mk_field *f = mk_type_field(r->schema, it->name);
-    if (!f) {
-        unknown_attr(c, r, it);
-        return;
-    }
-    uint32_t k = (uint32_t)(f - r->schema->fields);
-    if (f->flags & MK_ANN_COMPUTED) {
-        mk_diag_item *d = mk_diag_error(e->diag, "E0117", it->span, "`%s` is computed by the provider", it->name);
-        mk_diag_help(d, "remove it: the value is known after apply");
-        return;
-    }
-    if (s->from[k] && !(it->kind == MK_AST_BLOCK && f->type->kind == MK_T_LIST)) {
-        mk_diag_item *d = mk_diag_error(e->diag, "E0115", it->span, "`%s` is set twice", it->name);
-        mk_diag_note(d, s->from[k]->span, "first set here");
-        return;
-    }
-    mk_span at = it->kind == MK_AST_ATTR ? it->b->span : it->span;
-    if (it->kind == MK_AST_BLOCK && f->type->kind == MK_T_LIST) {
-        /* repeated blocks build a list of objects */
-        mk_value *one = mk_type_check(&e->tc, f->type->elem, v, at, NULL);
-        mk_value *prev = s->vals[k] && s->vals[k]->kind == MK_V_LIST ? s->vals[k] : mk_v_list(e->v, 0);
-        mk_value *l = mk_v_list(e->v, prev->n + 1);
-        memcpy(l->u.items, prev->u.items, prev->n * sizeof *l->u.items);
-        l->u.items[prev->n] = one;
-        s->vals[k] = one->kind == MK_V_ERROR ? ERR : l;
-        s->from[k] = it;
-        return;
-    }
-    v = mk_type_check(&e->tc, f->type, v, at, NULL);
-    if (v->kind != MK_V_ERROR && !mk_type_check_where(&e->tc, f, v, at))
-        v = ERR;
-    s->vals[k] = v;
-    s->from[k] = it;
-}
-
-static void misplaced_in_resource(mk_ectx *c, mk_ast *it)
-{
-    mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s not allowed inside a resource",
-                                    it->kind == MK_AST_FIELD ? "a field declaration is" : "this item is");
-    if (it->kind == MK_AST_FIELD)
-        mk_diag_help(d, "set an attribute with `=`: `%s = …`", it->name);
-    else
-        mk_diag_help(d, "a resource holds attributes `name = value` and blocks");
-}
-
-static void finish_attrs(mk_ectx *c, mk_instance *in, slotset *s)
-{
-    mk_ev *e = c->e;
-    mk_resource *r = in->res;
-    mk_value *m = mk_v_map(e->v, 0);
-    m->n = r->schema->nfields;
-    m->u.map.keys = r->schema->field_names; /* shared: values never change */
-    m->u.map.vals = mk_arena_alloc(e->v->arena, (m->n + 1) * sizeof *m->u.map.vals);
-    for (uint32_t k = 0; k < r->schema->nfields; k++) {
-        const mk_field *f = &r->schema->fields[k];
-        mk_value *v = s->vals[k];
-        if (!v && (f->flags & MK_ANN_COMPUTED))
-            v = mk_v_unknown(e->v, want_of(f->type));
-        else if (!v && f->def)
-            v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
-        else if (!v) {
-            mk_diag_item *d = mk_diag_error(e->diag, "E0201", head_span(e, r->decl),
-                                            "%s `%s.%s` is missing required attribute `%s`", r->type, r->type, r->name, f->name);
-            mk_diag_help(d, "add `%s = …`", f->name);
-            v = ERR;
-        }
-        if (f->type->kind == MK_T_SECRET && v->kind != MK_V_NULL)
-            v = mk_v_with_flags(e->v, v, MK_VF_SECRET);
-        in->failed |= v->kind == MK_V_ERROR;
-        m->u.map.vals[k] = v;
-    }
-    in->attrs = m;
-}
-
 static void eval_instance(mk_ectx *rc, mk_instance *in)
 {
     mk_ev *e = rc->e;
     mk_resource *r = in->res;
     mk_ectx c = {.e = e, .u = r->unit, .inst = in};
-    uint32_t nf = r->schema ? r->schema->nfields : 0;
-    slotset s = {mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_value *)),
-                 mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *))};
+    slotset s = new_slots(e, r->schema);
     mk_ast_list *body = &r->decl->kids;
     for (uint32_t i = 0; i < body->n; i++) {
         mk_ast *it = body->v[i];
@@ -588,17 +640,22 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
         } else if (it->kind == MK_AST_BLOCK && is_meta_block(e, it->name)) {
             apply_meta_blocks(&c, in, it);
         } else if (it->kind == MK_AST_ATTR || it->kind == MK_AST_BLOCK) {
-            mk_value *v = it->kind == MK_AST_ATTR ? mk_eval_expr(&c, it->b) : block_map(&c, &it->kids, "a block");
             if (r->schema)
-                set_field(&c, r, &s, it, v);
+                set_field(&c, r->schema, &s, it, true);
+            else if (it->kind == MK_AST_ATTR)
+                mk_eval_expr(&c, it->b); /* still report what is wrong inside */
         } else {
-            misplaced_in_resource(&c, it);
+            misplaced_in_block(&c, r->schema, &s, it);
         }
     }
-    if (r->schema)
-        finish_attrs(&c, in, &s);
-    else
+    if (!r->schema) {
         in->attrs = mk_v_map(e->v, 0);
+        return;
+    }
+    const char *what = mk_arena_printf(e->v->arena, "resource `%s`", in->address);
+    in->attrs = finish_object(&c, r->schema, &s, head_span(e, r->decl), what);
+    in->failed |= in->attrs->flags != 0;
+    in->attrs->flags = 0;
 }
 
 static mk_ast *find_attr(mk_ast *decl, mk_name n)
@@ -859,7 +916,6 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
     mk_ev *e = c->e;
     mk_name tn = mk_intern_s(e->v->names, mk_arena_printf(e->v->arena, "provider_%s", decl->name));
     mk_type *ty = mk_type_lookup(e->p->types, tn);
-    mk_value *m = block_map(c, &decl->kids, "a provider block");
     if (!ty) {
         mk_span at = decl->span;
         at.end = at.start + 9 + (uint32_t)strlen(decl->name);
@@ -871,8 +927,9 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
         mk_diag_help(d, "providers in this version: local (files) and sim (a simulated aws, gcp and azure)");
         return;
     }
-    if (m->kind == MK_V_MAP)
-        mk_type_check(&e->tc, ty, m, decl->span, NULL);
+    mk_span head = decl->span;
+    head.end = head.start + 9 + (uint32_t)strlen(decl->name);
+    object_block(c, ty, &decl->kids, head, false);
 }
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)

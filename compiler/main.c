@@ -443,6 +443,31 @@ static int cmd_help(int argc, char **argv)
     return c->run(2, sub);
 }
 
+/* --color and --stats are accepted after the command too; take them out. */
+static int take_global_options(int argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--stats") == 0) {
+            G.stats = true;
+            continue;
+        }
+        if (strncmp(s, "--color", 7) == 0 && (s[7] == '=' || s[7] == 0)) {
+            const char *v = s[7] == '=' ? s + 8 : (i + 1 < argc ? argv[++i] : "");
+            if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+                err("--color takes auto, always or never");
+                return -1;
+            }
+            G.color = v;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 static void print_stats(const struct timespec *t0)
 {
     struct timespec t1;
@@ -494,7 +519,10 @@ int main(int argc, char **argv)
     const command *c = find_command(argv[a.i]);
     if (!c)
         return unknown_command(argv[a.i]);
-    int rc = c->run(argc - a.i, argv + a.i);
+    int sub_argc = take_global_options(argc - a.i, argv + a.i);
+    if (sub_argc < 0)
+        return EXIT_INPUT;
+    int rc = c->run(sub_argc, argv + a.i);
     if (G.stats)
         print_stats(&t0);
     return rc;

@@ -179,7 +179,14 @@ static mk_type *unknown_type(mk_typetab *t, mk_ast *te)
     for (size_t i = 0; i < t->norder && n < 64; i++)
         cands[n++] = t->order[i]->name;
     mk_diag_item *it = mk_diag_error(t->diag, "E0113", te->span, "unknown type `%s`", te->name);
+    static const char *const aliases[][2] = {
+        {"integer", "int"}, {"str", "string"}, {"boolean", "bool"}, {"float", "number"},
+        {"double", "number"}, {"object", "map(any)"}, {"array", "list(any)"}, {"dict", "map(any)"},
+    };
     const char *s = mk_diag_suggest(te->name, cands, n);
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (strcmp(te->name, aliases[i][0]) == 0)
+            s = aliases[i][1];
     if (s)
         mk_diag_label(it, "did you mean `%s`?", s);
     else

@@ -396,6 +396,13 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         ident  = [A-Za-z_] [A-Za-z0-9_]*;
 
         $ { lx->cur = tok; *sp = span_at(lx, tok, tok); return 0; }
+        "'" [^'\n]* "'" {
+            mk_diag_item *it = mk_diag_error(lx->diag, "E0001", span_at(lx, tok, YYCURSOR), "strings are written in double quotes");
+            mk_diag_label(it, "write \"%.*s\"", (int)(YYCURSOR - tok - 2), tok + 1);
+            t->str = mk_arena_strndup(lx->ast->arena, (const char *)tok + 1, (size_t)(YYCURSOR - tok - 2));
+            t->len = (uint32_t)(YYCURSOR - tok - 2);
+            TOK(STRING);
+        }
         * {
             size_t adv = 1;
             bool ok = utf8_ok(tok, YYLIMIT, &adv);

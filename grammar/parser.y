@@ -63,8 +63,10 @@ static void mk_yyerror(MK_YYLTYPE *loc, mk_parser *p, const char *msg);
 static mk_ast *leaf(mk_parser *p, mk_ast_kind k, mk_span sp, mk_tok t)
 {
     mk_ast *n = NODE(k, sp);
-    n->ival = t.ival;
-    n->num = t.num;
+    if (k == MK_AST_NUMBER || k == MK_AST_MONEY)
+        n->num = t.num;
+    else
+        n->ival = t.ival;
     n->str = t.str;
     n->len = t.len;
     n->name = t.name;
@@ -440,6 +442,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, mk_parser *p)
 {
     mk_span at = *yypcontext_location(ctx);
     yysymbol_kind_t got = yypcontext_token(ctx);
+    mk_ast_note_syntax_error(p->ast, at);
     /* the lexer just reported the real problem; the parser only trips on it */
     if (p->lex_err_tok <= 1 && p->lex_errors > 0)
         return 0;
@@ -450,9 +453,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, mk_parser *p)
     if (got == YYSYMBOL_NEWLINE)
         at.end = at.start + 1;
     mk_diag_item *it = mk_diag_error(p->diag, "E0100", at, "unexpected %s", tok_name(got, b1, sizeof b1));
-    yysymbol_kind_t exp[6];
-    int n = yypcontext_expected_tokens(ctx, exp, 6);
-    if (n > 0 && n <= 5) {
+    yysymbol_kind_t exp[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
+    bool wants_expr = false;
+    for (int i = 0; i < n; i++)
+        wants_expr |= exp[i] == YYSYMBOL_INT;
+    if (wants_expr) {
+        mk_diag_label(it, "expected an expression");
+    } else if (n > 0 && n <= 5) {
         mk_buf b = {0};
         for (int i = 0; i < n; i++) {
             if (i)
