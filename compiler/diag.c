@@ -146,6 +146,14 @@ void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...)
 
 int mk_diag_errors(const mk_diag *d) { return d->errors; }
 int mk_diag_warnings(const mk_diag *d) { return d->warnings; }
+
+int mk_diag_count(const mk_diag *d, const char *code)
+{
+    int n = 0;
+    for (size_t i = 0; i < d->count; i++)
+        n += d->items[i]->code && strcmp(d->items[i]->code, code) == 0;
+    return n;
+}
 void mk_diag_set_limit(mk_diag *d, int max) { d->limit = max; }
 
 static int cmp_items(const void *pa, const void *pb)

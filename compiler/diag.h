@@ -34,6 +34,8 @@ void mk_diag_help(mk_diag_item *it, const char *fmt, ...) __attribute__((format(
 void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int mk_diag_errors(const mk_diag *d);
+/* How many recorded diagnostics carry this code (tests use it). */
+int mk_diag_count(const mk_diag *d, const char *code);
 int mk_diag_warnings(const mk_diag *d);
 /* Stop recording after this many errors (default 100); the count goes on. */
 void mk_diag_set_limit(mk_diag *d, int max);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compiler/builtin.h"
 #include "compiler/diag.h"
 #include "compiler/fmt.h"
 #include "compiler/mem.h"
@@ -383,7 +384,7 @@ static const command COMMANDS[] = {
     {"check", cmd_check, "parse and type-check the stack, its policies and tests"},
     {"fmt", cmd_fmt, "rewrite .moksha files in the canonical layout"},
     {"version", cmd_version, "print the version"},
-    {"help", cmd_help, "show help for a command"},
+    {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof *COMMANDS)
 
@@ -430,12 +431,23 @@ static int unknown_command(const char *name)
     return EXIT_INPUT;
 }
 
+static int help_functions(void)
+{
+    int n;
+    const mk_builtin *all = mk_builtin_all(&n);
+    for (int i = 0; i < n; i++)
+        printf("%s\n    %s\n", all[i].sig, all[i].doc);
+    return EXIT_OK;
+}
+
 static int cmd_help(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stdout);
         return EXIT_OK;
     }
+    if (strcmp(argv[1], "functions") == 0)
+        return help_functions();
     const command *c = find_command(argv[1]);
     if (!c)
         return unknown_command(argv[1]);

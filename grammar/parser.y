@@ -453,6 +453,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, mk_parser *p)
     if (got == YYSYMBOL_NEWLINE)
         at.end = at.start + 1;
     mk_diag_item *it = mk_diag_error(p->diag, "E0100", at, "unexpected %s", tok_name(got, b1, sizeof b1));
+    p->lex_errors = mk_diag_errors(p->diag); /* our own error is not the lexer's */
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
     bool wants_expr = false;
