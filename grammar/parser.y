@@ -32,6 +32,7 @@ int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p);
 
 %define api.prefix {mk_yy}
 %define api.pure full
+%define lr.default-reduction accepting
 %define api.location.type {mk_span}
 %define parse.error custom
 %locations
