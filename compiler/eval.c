@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "compiler/mem.h"
+#include "compiler/state.h"
+#include "compiler/vjson.h"
 
 #define ERR MK_V_ERRORV
 #define MAX_DEPTH 20000
@@ -472,7 +474,8 @@ static void set_field(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it, boo
 }
 
 /* The object's map: set fields, then defaults, computed ones unknown. */
-static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what)
+static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what,
+                               json_t *known)
 {
     mk_ev *e = c->e;
     mk_value *m = mk_v_map(e->v, 0);
@@ -483,8 +486,12 @@ static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_spa
     for (uint32_t k = 0; k < ty->nfields; k++) {
         const mk_field *f = &ty->fields[k];
         mk_value *v = s->vals[k];
-        if (!v && (f->flags & MK_ANN_COMPUTED))
-            v = mk_v_unknown(e->v, want_of(f->type));
+        if (!v && (f->flags & MK_ANN_COMPUTED)) {
+            json_t *j = known ? json_object_get(known, f->name) : NULL;
+            v = j ? mk_vjson_to(e->v, j, f->type) : NULL; /* known since the last apply */
+            if (!v)
+                v = mk_v_unknown(e->v, want_of(f->type));
+        }
         else if (!v && f->def)
             v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
         else if (!v) {
@@ -537,7 +544,7 @@ static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items,
             misplaced_in_block(c, ty, &s, it);
     }
     char *what = mk_arena_printf(c->e->v->arena, "this %s", ty->name);
-    mk_value *m = finish_object(c, ty, &s, head, what);
+    mk_value *m = finish_object(c, ty, &s, head, what, NULL);
     if (m->flags) {
         m->flags = 0;
         return ERR;
@@ -653,7 +660,9 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
         return;
     }
     const char *what = mk_arena_printf(e->v->arena, "resource `%s`", in->address);
-    in->attrs = finish_object(&c, r->schema, &s, head_span(e, r->decl), what);
+    json_t *st = e->p->state ? mk_state_find(e->p->state, in->address, NULL) : NULL;
+    in->attrs = finish_object(&c, r->schema, &s, head_span(e, r->decl), what,
+                              st ? json_object_get(st, "attributes") : NULL);
     in->failed |= in->attrs->flags != 0;
     in->attrs->flags = 0;
 }

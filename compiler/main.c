@@ -16,121 +16,20 @@
 #include <unistd.h>
 
 #include "compiler/builtin.h"
+#include "compiler/cli.h"
 #include "compiler/diag.h"
 #include "compiler/fmt.h"
 #include "compiler/mem.h"
 #include "compiler/program.h"
 
-enum { EXIT_OK = 0, EXIT_INPUT = 1 };
+int cmd_plan(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 
 _Noreturn void mk_mem_oom(void)
 {
     fputs("moksha: error: out of memory\n", stderr);
     exit(EXIT_INPUT);
-}
-
-typedef struct opts {
-    const char *color;    /* auto, always, never */
-    bool stats;
-} opts;
-
-static opts G = {"auto", false};
-
-static bool use_color(FILE *f)
-{
-    if (strcmp(G.color, "always") == 0)
-        return true;
-    if (strcmp(G.color, "never") == 0 || getenv("NO_COLOR"))
-        return false;
-    return isatty(fileno(f));
-}
-
-static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    bool c = use_color(stderr);
-    fprintf(stderr, "%smoksha: error:%s ", c ? "\033[1;31m" : "", c ? "\033[0m" : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-/* ---- argument scanning ---- */
-
-typedef struct args {
-    int argc, i;
-    char **argv;
-} args;
-
-/* --name VALUE or --name=VALUE; returns the value or NULL (not this option). */
-static const char *opt_value(args *a, const char *name, bool *bad)
-{
-    const char *s = a->argv[a->i];
-    size_t n = strlen(name);
-    if (strncmp(s, name, n) != 0)
-        return NULL;
-    if (s[n] == '=')
-        return s + n + 1;
-    if (s[n] != 0)
-        return NULL;
-    if (a->i + 1 >= a->argc) {
-        err("%s needs a value", name);
-        *bad = true;
-        return NULL;
-    }
-    return a->argv[++a->i];
-}
-
-static bool is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
-
-/* ---- compiling ---- */
-
-typedef struct compile_req {
-    mk_program *p;
-    const char **paths;
-    size_t npaths;
-    const char **var_files, **var_flags;
-    size_t nvar_files, nvar_flags;
-    bool strict;
-} compile_req;
-
-static void *compile_thread(void *arg)
-{
-    compile_req *r = arg;
-    mk_program *p = r->p;
-    p->strict = r->strict;
-    if (!mk_program_load(p, r->paths, r->npaths))
-        return NULL;
-    for (size_t i = 0; i < r->nvar_files; i++)
-        mk_program_var_file(p, r->var_files[i]);
-    mk_program_var_env(p);
-    for (size_t i = 0; i < r->nvar_flags; i++)
-        mk_program_var_flag(p, r->var_flags[i]);
-    mk_program_eval(p);
-    return NULL;
-}
-
-/* Deep chains of references recurse; give the compiler a large stack. */
-static void compile(compile_req *r)
-{
-    pthread_attr_t attr;
-    pthread_t th;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, (size_t)1 << 30);
-    if (pthread_create(&th, &attr, compile_thread, r) != 0)
-        compile_thread(r);
-    else
-        pthread_join(th, NULL);
-    pthread_attr_destroy(&attr);
-}
-
-static const char **push_str(const char **v, size_t *n, const char *s)
-{
-    v = mk_mem_realloc(v, (*n + 1) * sizeof *v);
-    v[(*n)++] = s;
-    return v;
 }
 
 /* ---- check ---- */
@@ -152,39 +51,33 @@ static const char CHECK_HELP[] =
 
 static int cmd_check(int argc, char **argv)
 {
-    args a = {argc, 1, argv};
-    compile_req r = {0};
-    const char *format = "text";
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "text", *v;
     bool bad = false;
     for (; a.i < argc && !bad; a.i++) {
-        const char *s = argv[a.i], *v;
-        if (is_help(s)) {
+        if (mk_cli_is_help(argv[a.i])) {
             fputs(CHECK_HELP, stdout);
+            mk_cli_req_free(&r);
             return EXIT_OK;
-        } else if ((v = opt_value(&a, "--format", &bad))) {
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
             format = v;
-        } else if ((v = opt_value(&a, "--var-file", &bad))) {
-            r.var_files = push_str(r.var_files, &r.nvar_files, v);
-        } else if ((v = opt_value(&a, "--var", &bad))) {
-            r.var_flags = push_str(r.var_flags, &r.nvar_flags, v);
-        } else if (s[0] == '-' && s[1] && !bad) {
-            err("unknown option `%s` for check (see moksha check --help)", s);
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for check (see moksha check --help)", argv[a.i]);
             bad = true;
-        } else if (!bad) {
-            r.paths = push_str(r.paths, &r.npaths, s);
         }
     }
     if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
-        err("--format takes text or json, not `%s`", format);
+        mk_cli_err("--format takes text or json, not `%s`", format);
         bad = true;
     }
     int rc = EXIT_INPUT;
     if (!bad) {
         r.p = mk_program_new();
-        compile(&r);
+        mk_cli_compile(&r);
         mk_program *p = r.p;
         bool json = strcmp(format, "json") == 0;
-        mk_diag_print(p->diag, json ? stdout : stderr, json ? MK_DIAG_JSON : MK_DIAG_TEXT, !json && use_color(stderr));
+        mk_diag_print(p->diag, json ? stdout : stderr, json ? MK_DIAG_JSON : MK_DIAG_TEXT, !json && mk_cli_color(stderr));
         int errs = mk_diag_errors(p->diag);
         if (!json && errs == 0) {
             uint32_t npol = p->root ? p->root->npolicies : 0, ntest = p->root ? p->root->ntests : 0;
@@ -196,9 +89,7 @@ static int cmd_check(int argc, char **argv)
         rc = errs ? EXIT_INPUT : EXIT_OK;
         mk_program_free(p);
     }
-    mk_mem_free(r.paths);
-    mk_mem_free(r.var_files);
-    mk_mem_free(r.var_flags);
+    mk_cli_req_free(&r);
     return rc;
 }
 
@@ -256,7 +147,7 @@ static void fmt_one(fmt_run *fr, const char *path)
     size_t len;
     char *text = read_all(path, &len);
     if (!text) {
-        err("cannot read `%s`: %s", path, strerror(errno));
+        mk_cli_err("cannot read `%s`: %s", path, strerror(errno));
         fr->failed++;
         return;
     }
@@ -265,7 +156,7 @@ static void fmt_one(fmt_run *fr, const char *path)
     mk_source *f = mk_src_get(&p->src, id);
     char *out = mk_fmt_source(&p->ast, p->diag, id, f->text, (uint32_t)f->len);
     if (!out) {
-        mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, use_color(stderr));
+        mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
         fr->failed++;
     } else if (fr->to_stdout) {
         fputs(out, stdout);
@@ -274,7 +165,7 @@ static void fmt_one(fmt_run *fr, const char *path)
         if (fr->check)
             printf("%s\n", path);
         else if (!write_atomic(path, out)) {
-            err("cannot write `%s`: %s", path, strerror(errno));
+            mk_cli_err("cannot write `%s`: %s", path, strerror(errno));
             fr->failed++;
         }
     }
@@ -294,7 +185,7 @@ static void fmt_dir(fmt_run *fr, const char *dir)
     char **names = NULL;
     DIR *d = opendir(dir);
     if (!d) {
-        err("cannot read directory `%s`: %s", dir, strerror(errno));
+        mk_cli_err("cannot read directory `%s`: %s", dir, strerror(errno));
         fr->failed++;
         mk_program_free(p);
         return;
@@ -333,7 +224,7 @@ static int cmd_fmt(int argc, char **argv)
     fmt_run fr = {0};
     int npaths = 0;
     for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
+        if (mk_cli_is_help(argv[i])) {
             fputs(FMT_HELP, stdout);
             return EXIT_OK;
         }
@@ -342,7 +233,7 @@ static int cmd_fmt(int argc, char **argv)
         else if (strcmp(argv[i], "--stdout") == 0)
             fr.to_stdout = true;
         else if (argv[i][0] == '-' && argv[i][1]) {
-            err("unknown option `%s` for fmt (see moksha fmt --help)", argv[i]);
+            mk_cli_err("unknown option `%s` for fmt (see moksha fmt --help)", argv[i]);
             return EXIT_INPUT;
         }
     }
@@ -364,7 +255,7 @@ static int cmd_fmt(int argc, char **argv)
 static int cmd_version(int argc, char **argv)
 {
     (void)argv;
-    if (argc > 1 && is_help(argv[1])) {
+    if (argc > 1 && mk_cli_is_help(argv[1])) {
         puts("usage: moksha version\n\nPrint the version of moksha.");
         return EXIT_OK;
     }
@@ -383,6 +274,9 @@ static int cmd_help(int argc, char **argv);
 static const command COMMANDS[] = {
     {"check", cmd_check, "parse and type-check the stack, its policies and tests"},
     {"fmt", cmd_fmt, "rewrite .moksha files in the canonical layout"},
+    {"plan", cmd_plan, "diff the stack against applied state into a signed plan"},
+    {"show", cmd_show, "verify and show a saved plan file"},
+    {"graph", cmd_graph, "print the plan's dependency graph (dot or json)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };
@@ -425,9 +319,9 @@ static int unknown_command(const char *name)
         names[i] = COMMANDS[i].name;
     const char *s = mk_diag_suggest(name, names, NCOMMANDS);
     if (s)
-        err("unknown command `%s`; did you mean `%s`?", name, s);
+        mk_cli_err("unknown command `%s`; did you mean `%s`?", name, s);
     else
-        err("unknown command `%s` (see moksha --help)", name);
+        mk_cli_err("unknown command `%s` (see moksha --help)", name);
     return EXIT_INPUT;
 }
 
@@ -462,16 +356,16 @@ static int take_global_options(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "--stats") == 0) {
-            G.stats = true;
+            mk_cli_opts.stats = true;
             continue;
         }
         if (strncmp(s, "--color", 7) == 0 && (s[7] == '=' || s[7] == 0)) {
             const char *v = s[7] == '=' ? s + 8 : (i + 1 < argc ? argv[++i] : "");
             if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
-                err("--color takes auto, always or never");
+                mk_cli_err("--color takes auto, always or never");
                 return -1;
             }
-            G.color = v;
+            mk_cli_opts.color = v;
             continue;
         }
         argv[out++] = argv[i];
@@ -494,31 +388,31 @@ int main(int argc, char **argv)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    args a = {argc, 1, argv};
+    mk_cli_args a = {argc, 1, argv};
     bool bad = false;
     for (; a.i < argc && argv[a.i][0] == '-'; a.i++) {
         const char *s = argv[a.i], *v;
-        if (is_help(s)) {
+        if (mk_cli_is_help(s)) {
             usage(stdout);
             return EXIT_OK;
         } else if (strcmp(s, "--version") == 0 || strcmp(s, "-V") == 0) {
             return cmd_version(1, argv);
         } else if (strcmp(s, "--stats") == 0) {
-            G.stats = true;
-        } else if ((v = opt_value(&a, "--color", &bad))) {
+            mk_cli_opts.stats = true;
+        } else if ((v = mk_cli_opt(&a, "--color", &bad))) {
             if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
-                err("--color takes auto, always or never");
+                mk_cli_err("--color takes auto, always or never");
                 return EXIT_INPUT;
             }
-            G.color = v;
+            mk_cli_opts.color = v;
         } else if (strcmp(s, "-C") == 0 || strncmp(s, "-C", 2) == 0) {
             const char *dir = s[2] ? s + 2 : (a.i + 1 < argc ? argv[++a.i] : NULL);
             if (!dir || chdir(dir) != 0) {
-                err("-C: cannot enter directory `%s`: %s", dir ? dir : "", dir ? strerror(errno) : "missing");
+                mk_cli_err("-C: cannot enter directory `%s`: %s", dir ? dir : "", dir ? strerror(errno) : "missing");
                 return EXIT_INPUT;
             }
         } else if (!bad) {
-            err("unknown option `%s` (see moksha --help)", s);
+            mk_cli_err("unknown option `%s` (see moksha --help)", s);
             return EXIT_INPUT;
         }
         if (bad)
@@ -535,7 +429,7 @@ int main(int argc, char **argv)
     if (sub_argc < 0)
         return EXIT_INPUT;
     int rc = c->run(sub_argc, argv + a.i);
-    if (G.stats)
+    if (mk_cli_opts.stats)
         print_stats(&t0);
     return rc;
 }

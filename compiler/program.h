@@ -40,6 +40,7 @@ struct mk_instance {
     mk_value *placement;     /* map, or NULL */
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
+    uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
 };
 
 struct mk_resource {
@@ -121,6 +122,7 @@ typedef struct mk_program {
     mk_instance **instances;
     size_t ninstances, capinst;
     bool strict;              /* plan: a variable without a value is an error */
+    struct mk_state *state;   /* applied state, when planning: computed attributes already known */
     mk_unit **units;          /* every unit, for freeing their tables */
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */

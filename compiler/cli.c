@@ -1,0 +1,110 @@
+/* cli — shared pieces of the command line. */
+#include "compiler/cli.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/mem.h"
+
+mk_cli_options mk_cli_opts = {"auto", false};
+
+bool mk_cli_color(FILE *f)
+{
+    if (strcmp(mk_cli_opts.color, "always") == 0)
+        return true;
+    if (strcmp(mk_cli_opts.color, "never") == 0 || getenv("NO_COLOR"))
+        return false;
+    return isatty(fileno(f));
+}
+
+void mk_cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool c = mk_cli_color(stderr);
+    fprintf(stderr, "%smoksha: error:%s ", c ? "\033[1;31m" : "", c ? "\033[0m" : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+const char *mk_cli_opt(mk_cli_args *a, const char *name, bool *bad)
+{
+    const char *s = a->argv[a->i];
+    size_t n = strlen(name);
+    if (strncmp(s, name, n) != 0)
+        return NULL;
+    if (s[n] == '=')
+        return s + n + 1;
+    if (s[n] != 0)
+        return NULL;
+    if (a->i + 1 >= a->argc) {
+        mk_cli_err("%s needs a value", name);
+        *bad = true;
+        return NULL;
+    }
+    return a->argv[++a->i];
+}
+
+bool mk_cli_is_help(const char *s) { return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0; }
+
+const char **mk_cli_push(const char **v, size_t *n, const char *s)
+{
+    v = mk_mem_realloc(v, (*n + 1) * sizeof *v);
+    v[(*n)++] = s;
+    return v;
+}
+
+bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad)
+{
+    const char *s = a->argv[a->i], *v;
+    if ((v = mk_cli_opt(a, "--var-file", bad)))
+        r->var_files = mk_cli_push(r->var_files, &r->nvar_files, v);
+    else if ((v = mk_cli_opt(a, "--var", bad)))
+        r->var_flags = mk_cli_push(r->var_flags, &r->nvar_flags, v);
+    else if (s[0] != '-' || !s[1])
+        r->paths = mk_cli_push(r->paths, &r->npaths, s);
+    else
+        return *bad;
+    return true;
+}
+
+static void *compile_thread(void *arg)
+{
+    mk_cli_compile_req *r = arg;
+    mk_program *p = r->p;
+    p->strict = r->strict;
+    if (!mk_program_load(p, r->paths, r->npaths))
+        return NULL;
+    for (size_t i = 0; i < r->nvar_files; i++)
+        mk_program_var_file(p, r->var_files[i]);
+    mk_program_var_env(p);
+    for (size_t i = 0; i < r->nvar_flags; i++)
+        mk_program_var_flag(p, r->var_flags[i]);
+    mk_program_eval(p);
+    return NULL;
+}
+
+/* Deep chains of references recurse; give the compiler a large stack. */
+void mk_cli_compile(mk_cli_compile_req *r)
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)1 << 30);
+    if (pthread_create(&th, &attr, compile_thread, r) != 0)
+        compile_thread(r);
+    else
+        pthread_join(th, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+void mk_cli_req_free(mk_cli_compile_req *r)
+{
+    mk_mem_free(r->paths);
+    mk_mem_free(r->var_files);
+    mk_mem_free(r->var_flags);
+}

@@ -1,0 +1,307 @@
+/* cmd_plan — `moksha plan`, `moksha show` and `moksha graph`: compile the
+ * stack against applied state, diff, sign and render the plan. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "compiler/cli.h"
+#include "compiler/key.h"
+#include "compiler/mem.h"
+#include "compiler/plan.h"
+#include "compiler/render.h"
+#include "compiler/state.h"
+
+#define MOKSHA_DIR ".moksha"
+#define STATE_PATH ".moksha/state.json"
+
+int cmd_plan(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+
+static const char PLAN_HELP[] =
+    "usage: moksha plan [options] [PATH...]\n"
+    "\n"
+    "Compile the stack against the applied state (.moksha/state.json) into a\n"
+    "plan: what will be created, updated, replaced and deleted, with the\n"
+    "attributes that change and why a change replaces. The plan is signed with\n"
+    "the project key (MOKSHA_KEY, else .moksha/key, made on first use); secrets\n"
+    "in it are sealed.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`\n"
+    "  --format text|json|markdown   how to print the plan (default text)\n"
+    "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
+    "  --var NAME=VALUE       set a variable (repeatable)\n"
+    "  --var-file FILE        read variables from a YAML file (repeatable)\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode)\n";
+
+typedef struct planned {
+    mk_program *p;
+    mk_state *st;
+    mk_key key;
+    json_t *plan;
+    mk_plan_totals totals;
+} planned;
+
+/* Compile, diff and sign. Diagnostics are printed; false on any error. */
+static bool make_plan(mk_cli_compile_req *r, planned *out)
+{
+    memset(out, 0, sizeof *out);
+    out->p = r->p = mk_program_new();
+    out->st = mk_state_read(STATE_PATH, out->p->diag);
+    bool ok = out->st != NULL;
+    if (ok) {
+        out->p->state = out->st;
+        r->strict = true;
+        mk_cli_compile(r);
+        ok = mk_diag_errors(out->p->diag) == 0;
+    }
+    char why[512];
+    if (ok && !mk_key_load(&out->key, MOKSHA_DIR, true, why, sizeof why)) {
+        mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
+        ok = false;
+    }
+    if (ok) {
+        out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals);
+        mk_plan_sign(out->plan, &out->key);
+        ok = mk_diag_errors(out->p->diag) == 0;
+    }
+    mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+    return ok;
+}
+
+static void planned_free(planned *pl)
+{
+    json_decref(pl->plan);
+    mk_state_free(pl->st);
+    mk_program_free(pl->p);
+}
+
+static bool valid_format(const char *f, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(f, *allowed) == 0)
+            return true;
+    return false;
+}
+
+static void print_plan(json_t *plan, const char *format)
+{
+    if (strcmp(format, "json") == 0) {
+        json_dumpf(plan, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        return;
+    }
+    mk_buf b = {0};
+    if (strcmp(format, "markdown") == 0)
+        mk_render_markdown(plan, &b);
+    else
+        mk_render_text(plan, &b, mk_cli_color(stdout));
+    fputs(mk_buf_cstr(&b), stdout);
+    mk_buf_free(&b);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+    static const char *const formats[] = {"text", "json", "markdown", NULL};
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "text", *out = NULL, *v;
+    bool bad = false, detailed = false;
+    for (; a.i < argc && !bad; a.i++) {
+        if (mk_cli_is_help(argv[a.i])) {
+            fputs(PLAN_HELP, stdout);
+            mk_cli_req_free(&r);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if ((v = mk_cli_opt(&a, "--out", &bad)) || (v = mk_cli_opt(&a, "-o", &bad))) {
+            out = v;
+        } else if (strcmp(argv[a.i], "--detailed-exitcode") == 0) {
+            detailed = true;
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for plan (see moksha plan --help)", argv[a.i]);
+            bad = true;
+        }
+    }
+    if (!bad && !valid_format(format, formats)) {
+        mk_cli_err("--format takes text, json or markdown, not `%s`", format);
+        bad = true;
+    }
+    if (bad) {
+        mk_cli_req_free(&r);
+        return EXIT_INPUT;
+    }
+    planned pl;
+    int rc = EXIT_INPUT;
+    if (make_plan(&r, &pl)) {
+        rc = EXIT_OK;
+        if (out && !mk_plan_write(pl.plan, out)) {
+            mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
+            rc = EXIT_INPUT;
+        }
+        print_plan(pl.plan, format);
+        if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
+            printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
+        if (rc == EXIT_OK && detailed && json_array_size(json_object_get(pl.plan, "changes")) > 0)
+            rc = EXIT_CHANGES;
+    }
+    planned_free(&pl);
+    mk_cli_req_free(&r);
+    return rc;
+}
+
+static const char SHOW_HELP[] =
+    "usage: moksha show [--format text|json|markdown] PLAN\n"
+    "\n"
+    "Verify a saved plan file's signature with the project key and show it as\n"
+    "`moksha plan` did. A plan that was altered, or signed with another key, is\n"
+    "refused.\n";
+
+int cmd_show(int argc, char **argv)
+{
+    static const char *const formats[] = {"text", "json", "markdown", NULL};
+    mk_cli_args a = {argc, 1, argv};
+    const char *format = "text", *path = NULL, *v;
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        if (mk_cli_is_help(argv[a.i])) {
+            fputs(SHOW_HELP, stdout);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if (argv[a.i][0] == '-' && !bad) {
+            mk_cli_err("unknown option `%s` for show", argv[a.i]);
+            bad = true;
+        } else if (!bad) {
+            path = argv[a.i];
+        }
+    }
+    if (!bad && (!path || !valid_format(format, formats))) {
+        mk_cli_err(!path ? "show needs a plan file (see moksha show --help)" : "--format takes text, json or markdown");
+        bad = true;
+    }
+    if (bad)
+        return EXIT_INPUT;
+    json_error_t je;
+    json_t *plan = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!plan) {
+        mk_cli_err("%s: not a plan file: %s (line %d)", path, je.text, je.line);
+        return EXIT_INPUT;
+    }
+    mk_key key;
+    char why[512];
+    int rc = EXIT_INPUT;
+    if (!mk_key_load(&key, MOKSHA_DIR, false, why, sizeof why))
+        mk_cli_err("%s", why);
+    else if (!mk_plan_verify(plan, &key, why, sizeof why))
+        mk_cli_err("%s: %s", path, why);
+    else {
+        print_plan(plan, format);
+        rc = EXIT_OK;
+    }
+    json_decref(plan);
+    return rc;
+}
+
+static const char GRAPH_HELP[] =
+    "usage: moksha graph [--format dot|json] [--var NAME=VALUE]... [PATH...]\n"
+    "\n"
+    "Print the plan's graph: a node for every resource, marked with what the\n"
+    "plan does to it, and an edge from each to what it depends on. DOT output\n"
+    "renders with Graphviz: moksha graph | dot -Tsvg > plan.svg\n";
+
+static void graph_dot(json_t *g)
+{
+    static const struct { const char *action, *color; } colors[] = {
+        {"create", "darkgreen"}, {"update", "goldenrod"}, {"replace", "purple"}, {"delete", "red"}, {"noop", "gray40"},
+    };
+    puts("digraph plan {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];");
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(g, "nodes"), i, n) {
+        const char *act = json_string_value(json_object_get(n, "action")), *col = "black";
+        for (size_t k = 0; k < 5; k++)
+            if (strcmp(act, colors[k].action) == 0)
+                col = colors[k].color;
+        mk_buf b = {0};
+        mk_buf_escape(&b, json_string_value(json_object_get(n, "address")), json_string_length(json_object_get(n, "address")));
+        printf("  n%zu [label = \"%s\\n%s\", color = %s];\n", i, mk_buf_cstr(&b), act, col);
+        mk_buf_free(&b);
+    }
+    json_t *e;
+    json_array_foreach(json_object_get(g, "edges"), i, e)
+        printf("  n%lld -> n%lld;\n", (long long)json_integer_value(json_array_get(e, 0)),
+               (long long)json_integer_value(json_array_get(e, 1)));
+    puts("}");
+}
+
+/* Nodes: every desired instance and every delete; edges: dependencies. */
+static json_t *graph_of(planned *pl)
+{
+    json_t *nodes = json_array(), *edges = json_array();
+    mk_program *p = pl->p;
+    for (size_t i = 0; i < p->ninstances; i++)
+        p->instances[i]->change_id = (uint32_t)i; /* reused as the node index from here on */
+    json_t *changes = json_object_get(pl->plan, "changes");
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const char *act = "noop";
+        size_t k;
+        json_t *c;
+        json_array_foreach(changes, k, c)
+            if (strcmp(json_string_value(json_object_get(c, "address")), p->instances[i]->address) == 0)
+                act = json_string_value(json_object_get(c, "action"));
+        json_array_append_new(nodes, json_pack("{s:s, s:s}", "address", p->instances[i]->address, "action", act));
+        for (uint32_t d = 0; d < p->instances[i]->ndeps; d++)
+            json_array_append_new(edges, json_pack("[i, i]", (json_int_t)i, (json_int_t)p->instances[i]->deps[d]->change_id));
+    }
+    size_t k;
+    json_t *c;
+    json_array_foreach(changes, k, c)
+        if (strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0)
+            json_array_append_new(nodes, json_pack("{s:O, s:s}", "address", json_object_get(c, "address"), "action", "delete"));
+    return json_pack("{s:s, s:o, s:o}", "format", "moksha.graph/v1", "nodes", nodes, "edges", edges);
+}
+
+int cmd_graph(int argc, char **argv)
+{
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "dot", *v;
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        if (mk_cli_is_help(argv[a.i])) {
+            fputs(GRAPH_HELP, stdout);
+            mk_cli_req_free(&r);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for graph", argv[a.i]);
+            bad = true;
+        }
+    }
+    if (!bad && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0) {
+        mk_cli_err("--format takes dot or json, not `%s`", format);
+        bad = true;
+    }
+    planned pl;
+    int rc = EXIT_INPUT;
+    if (!bad && make_plan(&r, &pl)) {
+        json_t *g = graph_of(&pl);
+        if (strcmp(format, "json") == 0) {
+            json_dumpf(g, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            graph_dot(g);
+        }
+        json_decref(g);
+        rc = EXIT_OK;
+    }
+    if (!bad)
+        planned_free(&pl);
+    mk_cli_req_free(&r);
+    return rc;
+}

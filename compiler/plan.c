@@ -1,0 +1,355 @@
+/* plan — the differ, risk, edges and the signed plan document.
+ *
+ * note [plan order]: changes are numbered in the evaluator's instance order,
+ * where a resource comes after everything it refers to, then deletes. A
+ * change's depends_on lists the ids it must wait for: the creates and
+ * updates of what it refers to; for a delete, the changes of everything that
+ * referred to the deleted resource when it was applied (so references are
+ * removed before their target, in reverse dependency order). */
+#include "compiler/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/buf.h"
+#include "compiler/diag.h"
+#include "compiler/mem.h"
+#include "compiler/vjson.h"
+
+static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete"};
+enum { A_NOOP, A_CREATE, A_UPDATE, A_REPLACE, A_DELETE };
+
+static bool stateful(const char *type)
+{
+    return !strcmp(type, "database") || !strcmp(type, "bucket") || !strcmp(type, "volume") || !strcmp(type, "queue");
+}
+
+static bool access_type(const char *type)
+{
+    return !strcmp(type, "network") || !strcmp(type, "firewall") || !strcmp(type, "load_balancer") ||
+           !strcmp(type, "dns_record");
+}
+
+/* DESIGN.md §4: low (create, no-op, tag-only update), medium (in-place
+ * update), high (delete or replace of stateful types, network or access changes). */
+static const char *risk_of(int action, const char *type, json_t *changed)
+{
+    if (action == A_CREATE || action == A_NOOP)
+        return "low";
+    if (action == A_UPDATE) {
+        bool tags_only = json_array_size(changed) > 0;
+        for (size_t i = 0; i < json_array_size(changed); i++)
+            tags_only &= strcmp(json_string_value(json_array_get(changed, i)), "tags") == 0;
+        if (tags_only)
+            return "low";
+        return access_type(type) ? "high" : "medium";
+    }
+    return stateful(type) || access_type(type) ? "high" : "medium";
+}
+
+static bool ignored(const mk_instance *in, const char *name)
+{
+    const mk_value *ic = in->ignore_changes;
+    for (uint32_t i = 0; ic && i < ic->n; i++)
+        if (ic->u.items[i]->kind == MK_V_STRING && strcmp(ic->u.items[i]->u.s, name) == 0)
+            return true;
+    return false;
+}
+
+typedef struct diffed {
+    json_t *after, *unknown, *sensitive, *changed, *forces;
+} diffed;
+
+/* The desired attributes as JSON, and how they differ from the state's. */
+static void diff_attrs(mk_instance *in, json_t *before, const mk_key *key, diffed *d)
+{
+    d->after = json_object();
+    d->unknown = json_array();
+    d->sensitive = json_array();
+    d->changed = json_array();
+    d->forces = json_array();
+    const mk_type *ty = in->res->schema;
+    for (uint32_t k = 0; ty && k < ty->nfields; k++) {
+        const mk_field *f = &ty->fields[k];
+        mk_value *v = in->attrs->u.map.vals[k];
+        bool unknown = false;
+        json_t *j = mk_vjson_from(v, key, true, &unknown);
+        json_object_set_new(d->after, f->name, j);
+        if (unknown)
+            json_array_append_new(d->unknown, json_string(f->name));
+        if (mk_v_is_secret(v))
+            json_array_append_new(d->sensitive, json_string(f->name));
+        if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
+            continue;
+        json_t *old = json_object_get(before, f->name);
+        if (!unknown && old && mk_vjson_same(j, old))
+            continue;
+        if (!unknown && !old && json_is_null(j))
+            continue;
+        json_array_append_new(d->changed, json_string(f->name));
+        if (f->flags & MK_ANN_FORCE_NEW)
+            json_array_append_new(d->forces, json_string(f->name));
+    }
+}
+
+static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
+{
+    mk_span at = MK_NOSPAN;
+    if (in) {
+        at = in->res->decl->span;
+        at.end = at.start + 8;
+    }
+    mk_diag_item *it = mk_diag_error(p->diag, "E0301", at, "%s would be %s, but its lifecycle has prevent_destroy = true",
+                                     address, verb);
+    mk_diag_help(it, "if this is intended, set prevent_destroy = false and plan again");
+}
+
+typedef struct builder {
+    mk_program *p;
+    mk_state *st;
+    const mk_key *key;
+    json_t *changes;
+    mk_plan_totals *t;
+    uint32_t next_id;
+} builder;
+
+static json_t *lifecycle_json(const mk_instance *in)
+{
+    return json_pack("{s:b, s:b}", "prevent_destroy", in->prevent_destroy, "create_before_destroy",
+                     in->create_before_destroy);
+}
+
+static void add_desired(builder *b, mk_instance *in)
+{
+    size_t idx = 0;
+    json_t *sr = mk_state_find(b->st, in->address, &idx);
+    json_t *before = sr ? json_object_get(sr, "attributes") : NULL;
+    if (sr)
+        b->st->seen[idx] = true;
+    diffed d;
+    diff_attrs(in, before, b->key, &d);
+    int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : json_array_size(d.changed) ? A_UPDATE : A_NOOP;
+    if (action == A_REPLACE && in->prevent_destroy)
+        prevent_destroy_error(b->p, in, in->address, "replaced");
+    if (action == A_NOOP) {
+        b->t->noop++;
+        json_decref(d.after), json_decref(d.unknown), json_decref(d.sensitive), json_decref(d.changed), json_decref(d.forces);
+        return;
+    }
+    in->change_id = ++b->next_id;
+    json_t *deps = json_array();
+    for (uint32_t i = 0; i < in->ndeps; i++)
+        if (in->deps[i]->change_id && in->deps[i]->change_id != in->change_id)
+            json_array_append_new(deps, json_integer(in->deps[i]->change_id));
+    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:n, s:o, s:O?}",
+        "id", (json_int_t)in->change_id, "address", in->address, "type", in->res->type, "name", in->res->name,
+        "provider", in->provider, "action", ACTIONS[action], "before", before, "after", d.after,
+        "after_unknown", d.unknown, "sensitive", d.sensitive, "changed", d.changed, "replace_because", d.forces,
+        "depends_on", deps, "risk", risk_of(action, in->res->type, d.changed), "cost",
+        "lifecycle", lifecycle_json(in), "placement", in->placement ? NULL : NULL);
+    if (in->placement) {
+        bool unk = false;
+        json_object_set_new(c, "placement", mk_vjson_from(in->placement, NULL, false, &unk));
+    }
+    json_array_append_new(b->changes, c);
+    if (action == A_CREATE) b->t->create++;
+    else if (action == A_UPDATE) b->t->update++;
+    else b->t->replace++;
+}
+
+/* A resource of the state that the spec no longer has. */
+static void add_delete(builder *b, json_t *sr)
+{
+    const char *addr = json_string_value(json_object_get(sr, "address"));
+    json_t *lc = json_object_get(sr, "lifecycle");
+    if (json_is_true(json_object_get(lc, "prevent_destroy"))) {
+        mk_instance *decl = NULL;
+        const char *ty = json_string_value(json_object_get(sr, "type"));
+        for (size_t i = 0; i < b->p->ninstances && !decl; i++)
+            if (strcmp(b->p->instances[i]->res->type, ty) == 0 &&
+                strcmp(b->p->instances[i]->res->name, json_string_value(json_object_get(sr, "name")) ?: "") == 0)
+                decl = b->p->instances[i];
+        prevent_destroy_error(b->p, decl, addr, "deleted");
+    }
+    uint32_t id = ++b->next_id;
+    json_t *c = json_pack("{s:i, s:s, s:O, s:O?, s:O?, s:s, s:O, s:n, s:[], s:O?, s:[], s:[], s:[], s:s, s:n, s:O?}",
+        "id", (json_int_t)id, "address", addr, "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"),
+        "provider", json_object_get(sr, "provider"), "action", "delete", "before", json_object_get(sr, "attributes"),
+        "after", "after_unknown", "sensitive", json_object_get(sr, "sensitive"), "changed", "replace_because",
+        "depends_on", "risk", risk_of(A_DELETE, json_string_value(json_object_get(sr, "type")), NULL), "cost",
+        "placement", json_object_get(sr, "placement"));
+    if (!json_object_get(c, "sensitive"))
+        json_object_set_new(c, "sensitive", json_array());
+    json_object_set_new(c, "lifecycle", lc ? json_incref(lc) : json_object());
+    json_array_append_new(b->changes, c);
+    b->t->remove++;
+}
+
+static json_t *change_by_address(json_t *changes, const char *addr)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+        if (strcmp(json_string_value(json_object_get(c, "address")), addr) == 0)
+            return c;
+    return NULL;
+}
+
+/* See note [plan order]: a delete waits for the changes of what referred to it. */
+static void delete_edges(builder *b)
+{
+    for (size_t i = 0; i < b->st->nres; i++) {
+        json_t *sr = b->st->res[i];
+        json_t *deps = json_object_get(sr, "depends_on");
+        json_t *me = change_by_address(b->changes, json_string_value(json_object_get(sr, "address")));
+        if (!me || !json_is_array(deps))
+            continue;
+        size_t k;
+        json_t *dep;
+        json_array_foreach(deps, k, dep) {
+            json_t *target = json_is_string(dep) ? change_by_address(b->changes, json_string_value(dep)) : NULL;
+            if (target && strcmp(json_string_value(json_object_get(target, "action")), "delete") == 0)
+                json_array_append_new(json_object_get(target, "depends_on"), json_integer(json_integer_value(json_object_get(me, "id"))));
+        }
+    }
+}
+
+static json_t *outputs_json(mk_program *p, const mk_key *key)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; p->root && i < p->root->noutputs; i++) {
+        mk_output *out = &p->root->outputs[i];
+        bool unknown = false;
+        json_t *v = out->value ? mk_vjson_from(out->value, key, true, &unknown) : json_null();
+        json_object_set_new(o, out->decl->name, unknown ? json_null() : v);
+        if (unknown)
+            json_decref(v);
+    }
+    return o;
+}
+
+/* SHA-256 over every source file read (stdlib included) and the variables. */
+static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (uint32_t i = 0; i < p->nfile_ids; i++) {
+        mk_source *f = mk_src_get(&p->src, p->file_ids[i]);
+        EVP_DigestUpdate(md, f->path, strlen(f->path) + 1);
+        EVP_DigestUpdate(md, f->text, f->len);
+    }
+    for (uint32_t i = 0; p->root && i < p->root->nvars; i++) {
+        mk_var *v = p->root->var_order[i];
+        bool unk = false;
+        json_t *j = v->value ? mk_vjson_from(v->value, key, false, &unk) : json_null();
+        char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        EVP_DigestUpdate(md, v->decl->name, strlen(v->decl->name) + 1);
+        if (s)
+            EVP_DigestUpdate(md, s, strlen(s));
+        free(s);
+        json_decref(j);
+    }
+    unsigned char d[32];
+    unsigned int n = 32;
+    EVP_DigestFinal_ex(md, d, &n);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals)
+{
+    memset(totals, 0, sizeof *totals);
+    builder b = {p, st, key, json_array(), totals, 0};
+    for (size_t i = 0; i < p->ninstances; i++)
+        add_desired(&b, p->instances[i]);
+    for (size_t i = 0; i < st->nres; i++)
+        if (!st->seen[i])
+            add_delete(&b, st->res[i]);
+    delete_edges(&b);
+    char digest[65];
+    inputs_digest(p, key, digest);
+    const char *stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
+    return json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
+        "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest,
+        "state", "lineage", st->lineage, "serial", (json_int_t)st->serial,
+        "changes", b.changes, "gates", "policies", "outputs", outputs_json(p, key),
+        "totals", "create", totals->create, "update", totals->update, "replace", totals->replace,
+        "delete", totals->remove, "noop", totals->noop);
+}
+
+static char *canonical(json_t *plan)
+{
+    json_t *body = json_copy(plan);
+    json_object_del(body, "signature");
+    char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    return s;
+}
+
+void mk_plan_sign(json_t *plan, const mk_key *key)
+{
+    char *s = canonical(plan);
+    char mac[65];
+    mk_key_sign(key, s, strlen(s), mac);
+    free(s);
+    json_object_set_new(plan, "signature", json_pack("{s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id",
+                                                     key->id, "value", mac));
+}
+
+bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
+{
+    json_t *sig = json_object_get(plan, "signature");
+    const char *val = json_string_value(json_object_get(sig, "value"));
+    const char *kid = json_string_value(json_object_get(sig, "key_id"));
+    if (!json_is_object(plan) || strcmp(json_string_value(json_object_get(plan, "format")) ?: "", "moksha.plan/v1")) {
+        snprintf(why, whylen, "not a moksha.plan/v1 document");
+        return false;
+    }
+    if (!val || !kid || strlen(val) != 64) {
+        snprintf(why, whylen, "the plan is not signed");
+        return false;
+    }
+    if (strcmp(kid, key->id) != 0) {
+        snprintf(why, whylen, "the plan was signed with another key (%s; this project's key is %s)", kid, key->id);
+        return false;
+    }
+    char *s = canonical(plan);
+    char mac[65];
+    mk_key_sign(key, s, strlen(s), mac);
+    free(s);
+    if (CRYPTO_memcmp(mac, val, 64) != 0) {
+        snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
+        return false;
+    }
+    return true;
+}
+
+bool mk_plan_write(json_t *plan, const char *path)
+{
+    size_t n = strlen(path) + 8;
+    char *tmp = mk_mem_alloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0;
+    if (ok) {
+        char *s = json_dumps(plan, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        size_t len = strlen(s);
+        ok = write(fd, s, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        free(s);
+        ok = close(fd) == 0 && ok;
+    }
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+    }
+    mk_mem_free(tmp);
+    return ok;
+}

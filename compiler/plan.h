@@ -1,0 +1,33 @@
+/* plan — from desired resources and applied state to a plan: the differ
+ * (create, update, replace, delete, no-op, with the attributes that changed
+ * and why a change replaces), risk classes, the DAG's edges, and the signed
+ * plan document `moksha.plan/v1` (docs/formats.md).
+ *
+ * The document is a jansson object owned by the caller. Secrets in it are
+ * sealed with the project key; the signature covers everything else. */
+#ifndef MK_PLAN_H
+#define MK_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "compiler/key.h"
+#include "compiler/program.h"
+#include "compiler/state.h"
+
+typedef struct mk_plan_totals {
+    int create, update, replace, remove, noop;
+} mk_plan_totals;
+
+/* Diff the evaluated program against state and build the unsigned plan
+ * document. Reports E0301 for a delete or replace that prevent_destroy
+ * forbids. */
+json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals);
+/* Add the signature over the canonical form of the rest. */
+void mk_plan_sign(json_t *plan, const mk_key *key);
+/* Verify a loaded plan's signature; false with a reason when it fails. */
+bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen);
+/* Write atomically (temp file, fsync, rename); false with errno set. */
+bool mk_plan_write(json_t *plan, const char *path);
+
+#endif

@@ -1,0 +1,225 @@
+/* render — text and markdown renderings of a plan document. */
+#include "compiler/render.h"
+
+#include <string.h>
+
+typedef struct pal {
+    const char *add, *chg, *del, *rep, *dim, *bold, *off;
+} pal;
+
+static const pal PLAIN = {"", "", "", "", "", "", ""};
+static const pal ANSI = {"\033[32m", "\033[33m", "\033[31m", "\033[35m", "\033[2m", "\033[1m", "\033[0m"};
+
+static bool is_ident(const char *s)
+{
+    if (!*s || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+void mk_render_value(json_t *v, mk_buf *out)
+{
+    if (json_is_object(v) && json_object_get(v, "$secret")) {
+        mk_buf_puts(out, "(sensitive)");
+        return;
+    }
+    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && json_object_size(v) == 1) {
+        mk_buf_puts(out, json_string_value(json_object_get(v, "$ref")));
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_NULL: mk_buf_puts(out, "null"); break;
+    case JSON_TRUE: mk_buf_puts(out, "true"); break;
+    case JSON_FALSE: mk_buf_puts(out, "false"); break;
+    case JSON_INTEGER: mk_buf_printf(out, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: mk_buf_printf(out, "%.15g", json_real_value(v)); break;
+    case JSON_STRING:
+        mk_buf_putc(out, '"');
+        mk_buf_escape(out, json_string_value(v), json_string_length(v));
+        mk_buf_putc(out, '"');
+        break;
+    case JSON_ARRAY: {
+        mk_buf_putc(out, '[');
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            if (i)
+                mk_buf_puts(out, ", ");
+            mk_render_value(x, out);
+        }
+        mk_buf_putc(out, ']');
+        break;
+    }
+    case JSON_OBJECT: {
+        if (json_object_size(v) == 0) {
+            mk_buf_puts(out, "{}");
+            break;
+        }
+        mk_buf_puts(out, "{ ");
+        const char *k;
+        json_t *x;
+        bool first = true;
+        json_object_foreach(v, k, x) {
+            mk_buf_puts(out, first ? "" : ", ");
+            first = false;
+            if (is_ident(k))
+                mk_buf_puts(out, k);
+            else {
+                mk_buf_putc(out, '"');
+                mk_buf_escape(out, k, strlen(k));
+                mk_buf_putc(out, '"');
+            }
+            mk_buf_puts(out, " = ");
+            mk_render_value(x, out);
+        }
+        mk_buf_puts(out, " }");
+        break;
+    }
+    }
+}
+
+static bool in_list(json_t *list, const char *name)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+        if (json_is_string(x) && strcmp(json_string_value(x), name) == 0)
+            return true;
+    return false;
+}
+
+static void attr_value(json_t *c, const char *side, const char *name, mk_buf *out)
+{
+    json_t *obj = json_object_get(c, side);
+    if (strcmp(side, "after") == 0 && in_list(json_object_get(c, "after_unknown"), name)) {
+        mk_buf_puts(out, "(known after apply)");
+        return;
+    }
+    if (in_list(json_object_get(c, "sensitive"), name)) {
+        mk_buf_puts(out, "(sensitive)");
+        return;
+    }
+    json_t *v = json_object_get(obj, name);
+    mk_render_value(v ? v : json_null(), out);
+}
+
+static size_t widest(json_t *names)
+{
+    size_t w = 0, i;
+    json_t *x;
+    json_array_foreach(names, i, x)
+        if (strlen(json_string_value(x)) > w)
+            w = strlen(json_string_value(x));
+    return w;
+}
+
+/* Attributes to show: all set ones for a create, the changed ones otherwise. */
+static json_t *shown_attrs(json_t *c, const char *action)
+{
+    if (strcmp(action, "create") != 0)
+        return json_incref(json_object_get(c, "changed"));
+    json_t *names = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c, "after"), k, v)
+        if (!json_is_null(v) || in_list(json_object_get(c, "after_unknown"), k))
+            json_array_append_new(names, json_string(k));
+    return names;
+}
+
+static void render_change(json_t *c, mk_buf *out, const pal *p)
+{
+    const char *action = json_string_value(json_object_get(c, "action"));
+    const char *addr = json_string_value(json_object_get(c, "address"));
+    const char *sym = "+", *col = p->add;
+    if (!strcmp(action, "update")) sym = "~", col = p->chg;
+    else if (!strcmp(action, "replace")) sym = "-/+", col = p->rep;
+    else if (!strcmp(action, "delete")) sym = "-", col = p->del;
+    mk_buf_printf(out, "%s%5s%s %s%s%s", col, sym, p->off, p->bold, addr, p->off);
+    const char *risk = json_string_value(json_object_get(c, "risk"));
+    if (risk && strcmp(risk, "low") != 0)
+        mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
+    mk_buf_putc(out, '\n');
+    if (!strcmp(action, "delete"))
+        return;
+    json_t *names = shown_attrs(c, action);
+    size_t w = widest(names), i;
+    json_t *x;
+    json_array_foreach(names, i, x) {
+        const char *n = json_string_value(x);
+        mk_buf_printf(out, "        %-*s = ", (int)w, n);
+        if (strcmp(action, "create") != 0) {
+            attr_value(c, "before", n, out);
+            mk_buf_puts(out, " → ");
+        }
+        attr_value(c, "after", n, out);
+        if (in_list(json_object_get(c, "replace_because"), n))
+            mk_buf_printf(out, "  %s# forces replacement%s", p->rep, p->off);
+        mk_buf_putc(out, '\n');
+    }
+    json_decref(names);
+}
+
+void mk_render_summary(json_t *plan, mk_buf *out)
+{
+    json_t *t = json_object_get(plan, "totals");
+    mk_buf_printf(out, "Plan: %lld to create, %lld to update, %lld to replace, %lld to delete.",
+                  (long long)json_integer_value(json_object_get(t, "create")),
+                  (long long)json_integer_value(json_object_get(t, "update")),
+                  (long long)json_integer_value(json_object_get(t, "replace")),
+                  (long long)json_integer_value(json_object_get(t, "delete")));
+}
+
+void mk_render_text(json_t *plan, mk_buf *out, bool color)
+{
+    const pal *p = color ? &ANSI : &PLAIN;
+    json_t *changes = json_object_get(plan, "changes");
+    if (json_array_size(changes) == 0) {
+        mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
+    } else {
+        mk_buf_printf(out, "moksha will make these changes to stack %s:\n\n",
+                      json_string_value(json_object_get(plan, "stack")));
+        size_t i;
+        json_t *c;
+        json_array_foreach(changes, i, c) {
+            render_change(c, out, p);
+            mk_buf_putc(out, '\n');
+        }
+    }
+    mk_buf_puts(out, p->bold);
+    mk_render_summary(plan, out);
+    mk_buf_puts(out, p->off);
+    mk_buf_putc(out, '\n');
+}
+
+void mk_render_markdown(json_t *plan, mk_buf *out)
+{
+    json_t *changes = json_object_get(plan, "changes");
+    mk_buf_printf(out, "### moksha plan for `%s`\n\n**", json_string_value(json_object_get(plan, "stack")));
+    mk_render_summary(plan, out);
+    mk_buf_puts(out, "**\n\n");
+    if (json_array_size(changes) == 0) {
+        mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
+        return;
+    }
+    mk_buf_puts(out, "| | resource | action | risk | changed attributes |\n|---|---|---|---|---|\n");
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c) {
+        const char *action = json_string_value(json_object_get(c, "action"));
+        const char *sym = !strcmp(action, "create") ? "➕" : !strcmp(action, "update") ? "✏️"
+                        : !strcmp(action, "replace") ? "♻️" : "🗑️";
+        mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
+                      json_string_value(json_object_get(c, "risk")));
+        size_t k;
+        json_t *n;
+        json_array_foreach(json_object_get(c, "changed"), k, n) {
+            bool forces = in_list(json_object_get(c, "replace_because"), json_string_value(n));
+            mk_buf_printf(out, "%s`%s`%s", k ? ", " : "", json_string_value(n), forces ? " (forces replacement)" : "");
+        }
+        mk_buf_puts(out, " |\n");
+    }
+}

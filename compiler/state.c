@@ -1,0 +1,107 @@
+/* state — reading and indexing moksha.state/v1. */
+#include "compiler/state.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "compiler/diag.h"
+#include "compiler/intern.h"
+#include "compiler/mem.h"
+
+static size_t slot_for(const mk_state *s, const char *address)
+{
+    size_t i = (size_t)mk_intern_hash(address, strlen(address)) & (s->cap - 1);
+    while (s->slots[i].address && strcmp(s->slots[i].address, address) != 0)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static bool bad(struct mk_diag *diag, const char *path, const char *what)
+{
+    mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "%s: %s", path, what);
+    mk_diag_help(it, "the state is written by moksha-exec; restore %s.prev, the copy kept before the last write", path);
+    return false;
+}
+
+static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
+{
+    json_t *fmt = json_object_get(s->root, "format"), *res = json_object_get(s->root, "resources");
+    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.state/v1") != 0)
+        return bad(diag, path, "not a moksha.state/v1 document");
+    if (!json_is_array(res))
+        return bad(diag, path, "`resources` is not a list");
+    json_t *lin = json_object_get(s->root, "lineage"), *ser = json_object_get(s->root, "serial");
+    s->lineage = json_is_string(lin) ? json_string_value(lin) : "";
+    s->serial = json_is_integer(ser) ? json_integer_value(ser) : 0;
+    s->nres = json_array_size(res);
+    s->res = mk_mem_calloc(s->nres + 1, sizeof *s->res);
+    s->seen = mk_mem_calloc(s->nres + 1, sizeof *s->seen);
+    for (s->cap = 16; s->cap < s->nres * 2 + 2; s->cap *= 2)
+        ;
+    s->slots = mk_mem_calloc(s->cap, sizeof *s->slots);
+    for (size_t i = 0; i < s->nres; i++) {
+        json_t *r = json_array_get(res, i);
+        const char *addr = json_string_value(json_object_get(r, "address"));
+        if (!json_is_object(r) || !addr || !json_is_string(json_object_get(r, "type")) ||
+            !json_is_object(json_object_get(r, "attributes")))
+            return bad(diag, path, "a resource lacks its address, type or attributes");
+        size_t k = slot_for(s, addr);
+        if (s->slots[k].address)
+            return bad(diag, path, "two resources have one address");
+        s->slots[k].address = addr;
+        s->slots[k].index = i;
+        s->res[i] = r;
+    }
+    return true;
+}
+
+mk_state *mk_state_read(const char *path, struct mk_diag *diag)
+{
+    mk_state *s = mk_mem_calloc(1, sizeof *s);
+    s->lineage = "";
+    s->cap = 1;
+    s->slots = mk_mem_calloc(1, sizeof *s->slots);
+    json_error_t je;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return s;
+        bad(diag, path, strerror(errno));
+        mk_state_free(s);
+        return NULL;
+    }
+    s->root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    fclose(f);
+    mk_mem_free(s->slots);
+    s->slots = NULL;
+    char msg[300];
+    snprintf(msg, sizeof msg, "invalid JSON at line %d: %s", je.line, je.text);
+    if (!s->root ? bad(diag, path, msg) : !index_state(s, diag, path)) {
+        mk_state_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void mk_state_free(mk_state *s)
+{
+    if (!s)
+        return;
+    json_decref(s->root);
+    mk_mem_free(s->res);
+    mk_mem_free(s->seen);
+    mk_mem_free(s->slots);
+    mk_mem_free(s);
+}
+
+json_t *mk_state_find(const mk_state *s, const char *address, size_t *index)
+{
+    if (!s || !s->root || !s->nres)
+        return NULL;
+    size_t k = slot_for(s, address);
+    if (!s->slots[k].address)
+        return NULL;
+    if (index)
+        *index = s->slots[k].index;
+    return s->res[s->slots[k].index];
+}

@@ -1,0 +1,31 @@
+/* state — the compiler's read-only view of applied state
+ * (`moksha.state/v1`, .moksha/state.json; docs/formats.md). The compiler
+ * never writes state: the executor does. A missing file is an empty state.
+ * mk_state owns its jansson document. */
+#ifndef MK_STATE_H
+#define MK_STATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct mk_diag;
+
+typedef struct mk_state {
+    json_t *root;          /* NULL when there is no state yet */
+    const char *lineage;   /* "" for none */
+    int64_t serial;
+    json_t **res;          /* the resource objects, in file order */
+    size_t nres;
+    struct mk_state_slot { const char *address; size_t index; } *slots;
+    size_t cap;
+    bool *seen;            /* marked by the differ: desired again */
+} mk_state;
+
+/* Read a state file; on a malformed file reports E0300 and returns NULL. */
+mk_state *mk_state_read(const char *path, struct mk_diag *diag);
+void mk_state_free(mk_state *s);
+/* The resource object at an address, or NULL; *index gets its position. */
+json_t *mk_state_find(const mk_state *s, const char *address, size_t *index);
+
+#endif

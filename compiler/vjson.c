@@ -1,0 +1,138 @@
+/* vjson — conversion between values and JSON. */
+#include "compiler/vjson.h"
+
+#include <string.h>
+
+#include "compiler/buf.h"
+#include "compiler/mem.h"
+#include "compiler/program.h"
+
+static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
+{
+    mk_buf b = {0};
+    mk_v_to_text(v, &b, true);
+    char fp[65] = "";
+    if (key)
+        mk_key_fingerprint(key, b.data ? b.data : "", b.len, fp);
+    json_t *o = json_object();
+    json_object_set_new(o, "fingerprint", json_string(fp));
+    if (seal && key) {
+        char *s = mk_key_seal(key, b.data ? b.data : "", b.len);
+        json_object_set_new(o, "sealed", json_string(s));
+        mk_mem_free(s);
+    }
+    if (b.data)
+        memset(b.data, 0, b.len);
+    mk_buf_free(&b);
+    return json_pack("{s:o}", "$secret", o);
+}
+
+json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+{
+    bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
+    if ((v->flags & MK_VF_SECRET) && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
+        return secret_json(v, key, seal);
+    switch (v->kind) {
+    case MK_V_NULL: return json_null();
+    case MK_V_BOOL: return json_boolean(v->u.b);
+    case MK_V_INT: return json_integer(v->u.i);
+    case MK_V_NUMBER: return json_real(v->u.d);
+    case MK_V_STRING: return json_stringn(v->u.s, v->n);
+    case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: {
+        mk_buf b = {0};
+        mk_v_to_text(v, &b, true);
+        json_t *j = json_stringn(b.data, b.len);
+        mk_buf_free(&b);
+        return j;
+    }
+    case MK_V_LIST: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; i < v->n; i++)
+            json_array_append_new(a, mk_vjson_from(v->u.items[i], key, seal, unknown));
+        return a;
+    }
+    case MK_V_MAP: {
+        json_t *o = json_object();
+        for (uint32_t i = 0; i < v->n; i++)
+            json_object_set_new(o, v->u.map.keys[i], mk_vjson_from(v->u.map.vals[i], key, seal, unknown));
+        return o;
+    }
+    case MK_V_RESOURCE:
+        return json_pack("{s:s}", "$ref", ((const mk_instance *)v->u.res)->address);
+    default:
+        if (unknown)
+            *unknown = true;
+        return json_null();
+    }
+}
+
+mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty)
+{
+    switch (ty->kind) {
+    case MK_T_STRING: case MK_T_ENUM:
+        return json_is_string(j) ? mk_v_str(c, json_string_value(j), (uint32_t)json_string_length(j)) : NULL;
+    case MK_T_INT: return json_is_integer(j) ? mk_v_int(c, json_integer_value(j)) : NULL;
+    case MK_T_NUMBER: return json_is_number(j) ? mk_v_number(c, json_number_value(j)) : NULL;
+    case MK_T_BOOL: return json_is_boolean(j) ? mk_v_bool(json_is_true(j)) : NULL;
+    case MK_T_LIST: {
+        if (!json_is_array(j))
+            return NULL;
+        mk_value *l = mk_v_list(c, (uint32_t)json_array_size(j));
+        for (uint32_t i = 0; i < l->n; i++)
+            if (!(l->u.items[i] = mk_vjson_to(c, json_array_get(j, i), ty->elem)))
+                return NULL;
+        return l;
+    }
+    case MK_T_MAP: {
+        if (!json_is_object(j))
+            return NULL;
+        mk_vbuild vb = {0};
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x) {
+            mk_value *e = mk_vjson_to(c, x, ty->elem);
+            if (!e)
+                return NULL;
+            mk_vb_push(c, &vb, mk_intern_s(c->names, k), e);
+        }
+        return mk_vb_map(c, &vb);
+    }
+    default: return NULL;
+    }
+}
+
+static json_t *fingerprint_of(json_t *j)
+{
+    json_t *s = json_object_get(j, "$secret");
+    return s ? json_object_get(s, "fingerprint") : NULL;
+}
+
+bool mk_vjson_same(json_t *a, json_t *b)
+{
+    json_t *fa = json_is_object(a) ? fingerprint_of(a) : NULL, *fb = json_is_object(b) ? fingerprint_of(b) : NULL;
+    if (fa || fb)
+        return fa && fb && json_equal(fa, fb);
+    if (json_is_object(a) && json_is_object(b)) {
+        if (json_object_size(a) != json_object_size(b))
+            return false;
+        const char *k;
+        json_t *x;
+        json_object_foreach(a, k, x) {
+            json_t *y = json_object_get(b, k);
+            if (!y || !mk_vjson_same(x, y))
+                return false;
+        }
+        return true;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return false;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!mk_vjson_same(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b);
+    return json_equal(a, b);
+}

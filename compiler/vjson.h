@@ -1,0 +1,23 @@
+/* vjson — values as JSON, for plans and state (docs/formats.md).
+ * Sizes, durations and money become their canonical literal text ("4GiB",
+ * "7d", "$12.50"); secrets become {"$secret": {"fingerprint": …, "sealed": …}}
+ * (sealed only when a key is given and sealing is asked for); unknown values
+ * become null and set *unknown. The caller owns the returned reference. */
+#ifndef MK_VJSON_H
+#define MK_VJSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "compiler/key.h"
+#include "compiler/types.h"
+#include "compiler/value.h"
+
+json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+/* A state attribute back into a value of type ty (for computed attributes
+ * already known from state). NULL when it does not fit the type. */
+mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty);
+/* Equal as plans see it: secrets compare by fingerprint. */
+bool mk_vjson_same(json_t *a, json_t *b);
+
+#endif
