@@ -58,7 +58,7 @@ $(BUILD)/libmoksha.a: $(COMP_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libmoksha-rt.a: $(RT_OBJ) $(BUILD)/obj/compiler/mem.o
+$(BUILD)/libmoksha-rt.a: $(RT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -68,9 +68,9 @@ $(BUILD)/moksha: $(BUILD)/obj/compiler/main.o $(BUILD)/libmoksha.a
 $(BUILD)/moksha-exec: $(BUILD)/obj/runtime/main.o $(BUILD)/libmoksha-rt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(LDLIBS) -lcmocka
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -1,0 +1,39 @@
+/* planfile — the executor's side of the plan contract: load a
+ * `moksha.plan/v1` file, verify its signature with the project key, and open
+ * its sealed secrets. The format is in docs/formats.md; this module shares no
+ * code with the compiler (the house rule), and tests/unit/test_planfile.c
+ * checks that both sides agree.
+ *
+ * A loaded plan owns its jansson document. */
+#ifndef MK_EXEC_PLANFILE_H
+#define MK_EXEC_PLANFILE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mk_exec_key {
+    uint8_t sign[32], seal[32];
+    char id[17];
+} mk_exec_key;
+
+/* MOKSHA_KEY, else DIR/key. False with a reason in why. */
+bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen);
+
+typedef enum {
+    MK_EXEC_PLAN_OK,
+    MK_EXEC_PLAN_UNREADABLE,   /* missing, not JSON */
+    MK_EXEC_PLAN_NOT_A_PLAN,   /* JSON, but not moksha.plan/v1 */
+    MK_EXEC_PLAN_UNSIGNED,
+    MK_EXEC_PLAN_WRONG_KEY,    /* signed with another key */
+    MK_EXEC_PLAN_TAMPERED      /* the body does not match the signature */
+} mk_exec_plan_status;
+
+/* Load and verify. On success *out holds the plan (json_decref it). */
+mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why,
+                                      size_t whylen);
+/* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */
+char *mk_exec_unseal(const mk_exec_key *k, json_t *secret);
+
+#endif

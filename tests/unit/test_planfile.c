@@ -1,0 +1,210 @@
+/* The plan contract from both sides: the compiler signs and seals, the
+ * executor's loader verifies and unseals, and rejects every kind of
+ * tampering: an altered body, an added or removed field, a bad or missing
+ * signature, a plan signed with another key, a file that is not a plan. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/key.h"
+#include "compiler/plan.h"
+#include "runtime/planfile.h"
+
+static char path[64];
+
+static json_t *sample_plan(const mk_key *k)
+{
+    char *sealed = mk_key_seal(k, "hunter2", 7);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[{s:i, s:s, s:s, s:{s:i, s:{s:{s:s}}}}], s:{s:i}}",
+        "format", "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "lineage", "l-1", "serial", 3,
+        "changes", "id", 1, "address", "compute.web[0]", "action", "create", "after", "cpu", 2, "password",
+        "$secret", "sealed", sealed, "totals", "create", 1);
+    free(sealed);
+    return p;
+}
+
+static void save(json_t *plan)
+{
+    assert_true(json_dump_file(plan, path, JSON_INDENT(2)) == 0);
+}
+
+static mk_exec_plan_status load(const char *key_text, json_t **out)
+{
+    setenv("MOKSHA_KEY", key_text, 1);
+    mk_exec_key k;
+    char why[256];
+    assert_true(mk_exec_key_load(&k, "/nonexistent", why, sizeof why));
+    return mk_exec_plan_load(path, &k, out, why, sizeof why);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(path, "/tmp/mk-plan-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    setenv("MOKSHA_KEY", "test key of the project", 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    unsetenv("MOKSHA_KEY");
+    return 0;
+}
+
+static json_t *signed_plan(mk_key *k)
+{
+    char why[256];
+    assert_true(mk_key_load(k, "/nonexistent", false, why, sizeof why));
+    json_t *p = sample_plan(k);
+    mk_plan_sign(p, k);
+    return p;
+}
+
+static void test_valid_plan_loads_and_unseals(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    save(p);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    mk_exec_key ek;
+    char why[256];
+    mk_exec_key_load(&ek, "/nonexistent", why, sizeof why);
+    json_t *pw = json_object_get(json_object_get(json_array_get(json_object_get(got, "changes"), 0), "after"), "password");
+    char *plain = mk_exec_unseal(&ek, pw);
+    assert_non_null(plain);
+    assert_string_equal(plain, "hunter2");
+    free(plain);
+    json_decref(got);
+    json_decref(p);
+}
+
+static void test_altered_body_rejected(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    json_object_set_new(json_object_get(json_array_get(json_object_get(p, "changes"), 0), "after"), "cpu", json_integer(64));
+    save(p);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_null(got);
+    json_decref(p);
+}
+
+static void test_added_and_removed_fields_rejected(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    json_object_set_new(p, "extra", json_true());
+    save(p);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    json_object_del(p, "extra");
+    json_object_del(p, "inputs_digest");
+    save(p);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    json_decref(p);
+}
+
+static void test_stale_serial_edit_rejected(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    json_object_set_new(json_object_get(p, "state"), "serial", json_integer(4));
+    save(p);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    json_decref(p);
+}
+
+static void test_bad_or_missing_signature(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    json_t *sig = json_object_get(p, "signature");
+    char v[65];
+    strcpy(v, json_string_value(json_object_get(sig, "value")));
+    v[0] = v[0] == 'a' ? 'b' : 'a';
+    json_object_set_new(sig, "value", json_string(v));
+    save(p);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    json_object_del(p, "signature");
+    save(p);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_UNSIGNED);
+    json_decref(p);
+}
+
+static void test_wrong_key_rejected(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = signed_plan(&k);
+    save(p);
+    json_t *got;
+    assert_int_equal(load("another project's key", &got), MK_EXEC_PLAN_WRONG_KEY);
+    /* forging the key id does not help: the MAC still fails */
+    mk_exec_key other;
+    char why[256];
+    mk_exec_key_load(&other, "/nonexistent", why, sizeof why);
+    json_object_set_new(json_object_get(p, "signature"), "key_id", json_string(other.id));
+    save(p);
+    assert_int_equal(load("another project's key", &got), MK_EXEC_PLAN_TAMPERED);
+    json_decref(p);
+}
+
+static void test_not_a_plan(void **state)
+{
+    (void)state;
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\": \"moksha.state/v1\"}", f);
+    fclose(f);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_NOT_A_PLAN);
+    f = fopen(path, "w");
+    fputs("not json", f);
+    fclose(f);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_UNREADABLE);
+}
+
+static void test_sealed_secret_tamper(void **state)
+{
+    (void)state;
+    mk_key k;
+    char why[256];
+    mk_key_load(&k, "/nonexistent", false, why, sizeof why);
+    char *sealed = mk_key_seal(&k, "s3cret", 6);
+    assert_null(strstr(sealed, "s3cret"));
+    sealed[20] = sealed[20] == 'A' ? 'B' : 'A';
+    size_t n;
+    assert_null(mk_key_open(&k, sealed, &n));
+    free(sealed);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_serial_edit_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_or_missing_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_key_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_secret_tamper, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
