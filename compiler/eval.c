@@ -473,11 +473,33 @@ static void set_field(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it, boo
     s->vals[k] = v;
 }
 
+/* Does a @force_new attribute differ from the applied one? Then the
+ * resource is replaced, and references to its computed attributes must not
+ * see the old values. Set attributes only: defaults of force_new fields are
+ * constants and cannot change on their own. */
+static bool will_replace(const mk_type *ty, slotset *s, json_t *known)
+{
+    for (uint32_t k = 0; k < ty->nfields; k++) {
+        if (!(ty->fields[k].flags & MK_ANN_FORCE_NEW) || !s->vals[k])
+            continue;
+        bool unknown = false;
+        json_t *j = mk_vjson_from(s->vals[k], NULL, false, &unknown);
+        json_t *old = json_object_get(known, ty->fields[k].name);
+        bool same = !unknown && old && mk_vjson_same(j, old);
+        json_decref(j);
+        if (!same)
+            return true;
+    }
+    return false;
+}
+
 /* The object's map: set fields, then defaults, computed ones unknown. */
 static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what,
                                json_t *known)
 {
     mk_ev *e = c->e;
+    if (known && will_replace(ty, s, known))
+        known = NULL; /* a new object: its computed attributes are not the old ones */
     mk_value *m = mk_v_map(e->v, 0);
     m->n = ty->nfields;
     m->u.map.keys = ty->field_names; /* shared: values never change */

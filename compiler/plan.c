@@ -100,9 +100,15 @@ static void diff_attrs(mk_instance *in, json_t *before, const mk_key *key, diffe
 static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
 {
     mk_span at = MK_NOSPAN;
-    if (in) {
+    if (in) { /* `resource TYPE NAME`, up to its `{` */
         at = in->res->decl->span;
-        at.end = at.start + 8;
+        const char *text = mk_src_get(&p->src, at.file)->text;
+        uint32_t end = at.start;
+        while (end < at.end && text[end] != '{')
+            end++;
+        while (end > at.start && text[end - 1] == ' ')
+            end--;
+        at.end = end;
     }
     mk_diag_item *it = mk_diag_error(p->diag, "E0301", at, "%s would be %s, but its lifecycle has prevent_destroy = true",
                                      address, verb);
