@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "compiler/cli.h"
 #include "compiler/key.h"
@@ -42,21 +43,40 @@ typedef struct planned {
     mk_state *st;
     mk_key key;
     json_t *plan;
+    char *text;          /* the signed plan in its file form */
     mk_plan_totals totals;
 } planned;
 
 /* Compile, diff and sign. Diagnostics are printed; false on any error. */
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void phase(const char *name, double *t0)
+{
+    double t = now_ms();
+    if (mk_cli_opts.stats)
+        fprintf(stderr, "stats: %s_ms=%.0f\n", name, t - *t0);
+    *t0 = t;
+}
+
 static bool make_plan(mk_cli_compile_req *r, planned *out)
 {
+    double t0 = now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     out->st = mk_state_read(STATE_PATH, out->p->diag);
     bool ok = out->st != NULL;
+    phase("state", &t0);
     if (ok) {
         out->p->state = out->st;
         r->strict = true;
         mk_cli_compile(r);
         ok = mk_diag_errors(out->p->diag) == 0;
+        phase("compile", &t0);
     }
     char why[512];
     if (ok && !mk_key_load(&out->key, MOKSHA_DIR, true, why, sizeof why)) {
@@ -65,7 +85,9 @@ static bool make_plan(mk_cli_compile_req *r, planned *out)
     }
     if (ok) {
         out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals);
-        mk_plan_sign(out->plan, &out->key);
+        phase("diff", &t0);
+        out->text = mk_plan_sign(out->plan, &out->key);
+        phase("sign", &t0);
         ok = mk_diag_errors(out->p->diag) == 0;
     }
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
@@ -74,6 +96,7 @@ static bool make_plan(mk_cli_compile_req *r, planned *out)
 
 static void planned_free(planned *pl)
 {
+    mk_plan_free_text(pl->text);
     json_decref(pl->plan);
     mk_state_free(pl->st);
     mk_program_free(pl->p);
@@ -87,11 +110,13 @@ static bool valid_format(const char *f, const char *const *allowed)
     return false;
 }
 
-static void print_plan(json_t *plan, const char *format)
+static void print_plan(json_t *plan, const char *text, const char *format)
 {
     if (strcmp(format, "json") == 0) {
-        json_dumpf(plan, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
+        if (text)
+            puts(text);
+        else
+            json_dumpf(plan, stdout, JSON_COMPACT | JSON_SORT_KEYS), fputc('\n', stdout);
         return;
     }
     mk_buf b = {0};
@@ -138,11 +163,11 @@ int cmd_plan(int argc, char **argv)
     int rc = EXIT_INPUT;
     if (make_plan(&r, &pl)) {
         rc = EXIT_OK;
-        if (out && !mk_plan_write(pl.plan, out)) {
+        if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
-        print_plan(pl.plan, format);
+        print_plan(pl.plan, pl.text, format);
         if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
         if (rc == EXIT_OK && detailed && json_array_size(json_object_get(pl.plan, "changes")) > 0)
@@ -199,7 +224,7 @@ int cmd_show(int argc, char **argv)
     else if (!mk_plan_verify(plan, &key, why, sizeof why))
         mk_cli_err("%s: %s", path, why);
     else {
-        print_plan(plan, format);
+        print_plan(plan, NULL, format);
         rc = EXIT_OK;
     }
     json_decref(plan);

@@ -19,6 +19,7 @@
 #include "compiler/cli.h"
 #include "compiler/diag.h"
 #include "compiler/fmt.h"
+#include "compiler/jalloc.h"
 #include "compiler/mem.h"
 #include "compiler/program.h"
 
@@ -386,6 +387,7 @@ static void print_stats(const struct timespec *t0)
 
 int main(int argc, char **argv)
 {
+    mk_jalloc_install();
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     mk_cli_args a = {argc, 1, argv};

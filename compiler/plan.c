@@ -21,6 +21,15 @@
 #include "compiler/mem.h"
 #include "compiler/vjson.h"
 
+/* json_dumps text belongs to jansson's allocator, whichever is installed. */
+static void free_dump(char *s)
+{
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    f(s);
+}
+
 static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete"};
 enum { A_NOOP, A_CREATE, A_UPDATE, A_REPLACE, A_DELETE };
 
@@ -196,33 +205,31 @@ static void add_delete(builder *b, json_t *sr)
     b->t->remove++;
 }
 
-static json_t *change_by_address(json_t *changes, const char *addr)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(changes, i, c)
-        if (strcmp(json_string_value(json_object_get(c, "address")), addr) == 0)
-            return c;
-    return NULL;
-}
-
 /* See note [plan order]: a delete waits for the changes of what referred to it. */
 static void delete_edges(builder *b)
 {
-    for (size_t i = 0; i < b->st->nres; i++) {
-        json_t *sr = b->st->res[i];
-        json_t *deps = json_object_get(sr, "depends_on");
-        json_t *me = change_by_address(b->changes, json_string_value(json_object_get(sr, "address")));
-        if (!me || !json_is_array(deps))
+    if (b->t->remove == 0)
+        return;
+    mk_symtab by_addr = {0};
+    mk_intern *names = b->p->ast.names;
+    size_t i;
+    json_t *c;
+    json_array_foreach(b->changes, i, c)
+        mk_sym_put(&by_addr, mk_intern_s(names, json_string_value(json_object_get(c, "address"))), NULL, c);
+    for (size_t k = 0; k < b->st->nres; k++) {
+        json_t *sr = b->st->res[k], *deps = json_object_get(sr, "depends_on");
+        if (!json_is_array(deps) || json_array_size(deps) == 0)
             continue;
-        size_t k;
+        json_t *me = mk_sym_get(&by_addr, mk_intern_s(names, json_string_value(json_object_get(sr, "address"))), NULL);
+        size_t d;
         json_t *dep;
-        json_array_foreach(deps, k, dep) {
-            json_t *target = json_is_string(dep) ? change_by_address(b->changes, json_string_value(dep)) : NULL;
+        json_array_foreach(deps, d, dep) {
+            json_t *target = me && json_is_string(dep) ? mk_sym_get(&by_addr, mk_intern_s(names, json_string_value(dep)), NULL) : NULL;
             if (target && strcmp(json_string_value(json_object_get(target, "action")), "delete") == 0)
                 json_array_append_new(json_object_get(target, "depends_on"), json_integer(json_integer_value(json_object_get(me, "id"))));
         }
     }
+    mk_mem_free(by_addr.slots);
 }
 
 static json_t *outputs_json(mk_program *p, const mk_key *key)
@@ -257,7 +264,7 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
         EVP_DigestUpdate(md, v->decl->name, strlen(v->decl->name) + 1);
         if (s)
             EVP_DigestUpdate(md, s, strlen(s));
-        free(s);
+        free_dump(s);
         json_decref(j);
     }
     unsigned char d[32];
@@ -298,15 +305,31 @@ static char *canonical(json_t *plan)
     return s;
 }
 
-void mk_plan_sign(json_t *plan, const mk_key *key)
+char *mk_plan_sign(json_t *plan, const mk_key *key)
 {
     char *s = canonical(plan);
     char mac[65];
     mk_key_sign(key, s, strlen(s), mac);
-    free(s);
-    json_object_set_new(plan, "signature", json_pack("{s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id",
-                                                     key->id, "value", mac));
+    json_t *sig = json_pack("{s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id", key->id, "value", mac);
+    json_object_set_new(plan, "signature", sig);
+    /* Rather than dump a large plan twice, splice the signature into the
+     * canonical text where its key sorts: just before the top-level
+     * "stack". That is the last `,"stack":` in the text — only "state" and
+     * "totals" follow it, and a quote inside a string is escaped. */
+    char *sig_text = json_dumps(sig, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *at = NULL;
+    for (const char *q = strstr(s, ",\"stack\":"); q; q = strstr(q + 1, ",\"stack\":"))
+        at = q;
+    size_t n = strlen(s), head = at ? (size_t)(at - s) : n - 1;
+    char *out = mk_mem_alloc(n + strlen(sig_text) + 32);
+    memcpy(out, s, head);
+    sprintf(out + head, ",\"signature\":%s%s", sig_text, s + head);
+    free_dump(sig_text);
+    free_dump(s);
+    return out;
 }
+
+void mk_plan_free_text(char *text) { mk_mem_free(text); }
 
 bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
 {
@@ -328,7 +351,7 @@ bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
     char *s = canonical(plan);
     char mac[65];
     mk_key_sign(key, s, strlen(s), mac);
-    free(s);
+    free_dump(s);
     if (CRYPTO_memcmp(mac, val, 64) != 0) {
         snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
         return false;
@@ -336,7 +359,7 @@ bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
     return true;
 }
 
-bool mk_plan_write(json_t *plan, const char *path)
+bool mk_plan_write(const char *text, const char *path)
 {
     size_t n = strlen(path) + 8;
     char *tmp = mk_mem_alloc(n);
@@ -344,10 +367,8 @@ bool mk_plan_write(json_t *plan, const char *path)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     bool ok = fd >= 0;
     if (ok) {
-        char *s = json_dumps(plan, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        size_t len = strlen(s);
-        ok = write(fd, s, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-        free(s);
+        size_t len = strlen(text);
+        ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
         ok = close(fd) == 0 && ok;
     }
     ok = ok && rename(tmp, path) == 0;

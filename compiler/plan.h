@@ -23,11 +23,14 @@ typedef struct mk_plan_totals {
  * document. Reports E0301 for a delete or replace that prevent_destroy
  * forbids. */
 json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals);
-/* Add the signature over the canonical form of the rest. */
-void mk_plan_sign(json_t *plan, const mk_key *key);
+/* Add the signature over the canonical form of the rest. Returns the signed
+ * document as text in that same canonical form (compact, sorted keys), which
+ * is what plan files hold; free it with mk_plan_free_text. */
+char *mk_plan_sign(json_t *plan, const mk_key *key);
+void mk_plan_free_text(char *text);
 /* Verify a loaded plan's signature; false with a reason when it fails. */
 bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen);
-/* Write atomically (temp file, fsync, rename); false with errno set. */
-bool mk_plan_write(json_t *plan, const char *path);
+/* Write signed text atomically (temp file, fsync, rename); false with errno set. */
+bool mk_plan_write(const char *text, const char *path);
 
 #endif

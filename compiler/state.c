@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "compiler/buf.h"
 #include "compiler/diag.h"
 #include "compiler/intern.h"
 #include "compiler/mem.h"
@@ -70,8 +71,15 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
         mk_state_free(s);
         return NULL;
     }
-    s->root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+    /* whole file, then json_loadb: json_loadf reads a character at a time */
+    mk_buf text = {0};
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        mk_buf_put(&text, chunk, n);
     fclose(f);
+    s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
+    mk_buf_free(&text);
     mk_mem_free(s->slots);
     s->slots = NULL;
     char msg[300];

@@ -64,8 +64,28 @@ static json_t *signed_plan(mk_key *k)
     char why[256];
     assert_true(mk_key_load(k, "/nonexistent", false, why, sizeof why));
     json_t *p = sample_plan(k);
-    mk_plan_sign(p, k);
+    mk_plan_free_text(mk_plan_sign(p, k));
     return p;
+}
+
+static void test_signed_text_is_the_document(void **state)
+{
+    (void)state;
+    char why[256];
+    mk_key k;
+    assert_true(mk_key_load(&k, "/nonexistent", false, why, sizeof why));
+    json_t *p = sample_plan(&k);
+    json_object_set_new(p, "outputs", json_pack("{s:s}", "stack", ",\"stack\":"));
+    char *text = mk_plan_sign(p, &k);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    json_t *got;
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    assert_true(json_equal(got, p));
+    json_decref(got);
+    json_decref(p);
+    mk_plan_free_text(text);
 }
 
 static void test_valid_plan_loads_and_unseals(void **state)
@@ -197,6 +217,7 @@ static void test_sealed_secret_tamper(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_signed_text_is_the_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
