@@ -495,7 +495,7 @@ static bool will_replace(const mk_type *ty, slotset *s, json_t *known)
 
 /* The object's map: set fields, then defaults, computed ones unknown. */
 static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what,
-                               json_t *known)
+                               json_t *known, bool *failed)
 {
     mk_ev *e = c->e;
     if (known && will_replace(ty, s, known))
@@ -528,7 +528,7 @@ static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_spa
         bad |= v->kind == MK_V_ERROR;
         m->u.map.vals[k] = v;
     }
-    m->flags = bad ? 1 : 0; /* see object_block */
+    *failed = bad;
     return m;
 }
 
@@ -566,12 +566,9 @@ static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items,
             misplaced_in_block(c, ty, &s, it);
     }
     char *what = mk_arena_printf(c->e->v->arena, "this %s", ty->name);
-    mk_value *m = finish_object(c, ty, &s, head, what, NULL);
-    if (m->flags) {
-        m->flags = 0;
-        return ERR;
-    }
-    return m;
+    bool failed;
+    mk_value *m = finish_object(c, ty, &s, head, what, NULL, &failed);
+    return failed ? ERR : m;
 }
 
 static mk_value *meta_block(mk_ectx *c, mk_instance *in, mk_ast *blk)
@@ -683,10 +680,10 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
     }
     const char *what = mk_arena_printf(e->v->arena, "resource `%s`", in->address);
     json_t *st = e->p->state ? mk_state_find(e->p->state, in->address, NULL) : NULL;
+    bool failed;
     in->attrs = finish_object(&c, r->schema, &s, head_span(e, r->decl), what,
-                              st ? json_object_get(st, "attributes") : NULL);
-    in->failed |= in->attrs->flags != 0;
-    in->attrs->flags = 0;
+                              st ? json_object_get(st, "attributes") : NULL, &failed);
+    in->failed |= failed;
 }
 
 static mk_ast *find_attr(mk_ast *decl, mk_name n)

@@ -287,6 +287,10 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
     delete_edges(&b);
     char digest[65];
     inputs_digest(p, key, digest);
+    if (mk_vjson_overflowed()) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0303", MK_NOSPAN, "a value is too large for a plan (over 4,000,000 elements)");
+        mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
+    }
     const char *stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
     return json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
         "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest,

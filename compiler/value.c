@@ -108,6 +108,7 @@ mk_value *mk_v_with_flags(mk_vctx *c, mk_value *v, uint8_t flags)
     mk_value *w = make(c, (mk_vkind)v->kind);
     *w = *v;
     w->flags |= flags;
+    w->deep = 0;
     return w;
 }
 
@@ -211,29 +212,38 @@ bool mk_v_equal(const mk_value *a, const mk_value *b)
     }
 }
 
-static bool walk_any(const mk_value *v, bool (*pred)(const mk_value *))
+/* note [deep walks]: lists and maps share their elements, so a value is a
+ * DAG and `[a, a, a, a]` nested twelve times has 8^12 paths but 12 nodes.
+ * Whether anything inside is unknown, poisoned or secret is worked out once
+ * per node, on first asking, and kept in `deep`; a value is complete before
+ * anyone asks, and never changes after. */
+enum { DEEP_DONE = 1, DEEP_UNKNOWN = 2, DEEP_ERROR = 4, DEEP_SECRET = 8 };
+
+static uint8_t deep(const mk_value *cv)
 {
-    if (pred(v))
-        return true;
-    if (v->kind == MK_V_LIST) {
+    mk_value *v = (mk_value *)cv;
+    if (v->deep & DEEP_DONE)
+        return v->deep;
+    uint8_t d = DEEP_DONE;
+    if (v->kind == MK_V_UNKNOWN)
+        d |= DEEP_UNKNOWN;
+    if (v->kind == MK_V_ERROR)
+        d |= DEEP_ERROR | DEEP_UNKNOWN;
+    if (v->flags & MK_VF_SECRET)
+        d |= DEEP_SECRET;
+    if (v->kind == MK_V_LIST)
         for (uint32_t i = 0; i < v->n; i++)
-            if (walk_any(v->u.items[i], pred))
-                return true;
-    } else if (v->kind == MK_V_MAP) {
+            d |= deep(v->u.items[i]);
+    else if (v->kind == MK_V_MAP)
         for (uint32_t i = 0; i < v->n; i++)
-            if (walk_any(v->u.map.vals[i], pred))
-                return true;
-    }
-    return false;
+            d |= deep(v->u.map.vals[i]);
+    v->deep = d;
+    return d;
 }
 
-static bool is_unknown(const mk_value *v) { return v->kind == MK_V_UNKNOWN || v->kind == MK_V_ERROR; }
-static bool is_error(const mk_value *v) { return v->kind == MK_V_ERROR; }
-static bool is_secret(const mk_value *v) { return (v->flags & MK_VF_SECRET) != 0; }
-
-bool mk_v_is_known(const mk_value *v) { return !walk_any(v, is_unknown); }
-bool mk_v_has_error(const mk_value *v) { return walk_any(v, is_error); }
-bool mk_v_is_secret(const mk_value *v) { return walk_any(v, is_secret); }
+bool mk_v_is_known(const mk_value *v) { return !(deep(v) & DEEP_UNKNOWN); }
+bool mk_v_has_error(const mk_value *v) { return (deep(v) & DEEP_ERROR) != 0; }
+bool mk_v_is_secret(const mk_value *v) { return (deep(v) & DEEP_SECRET) != 0; }
 
 const char *mk_v_kind_name(mk_vkind k)
 {

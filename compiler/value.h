@@ -43,6 +43,7 @@ struct mk_value {
     uint8_t kind;
     uint8_t flags;
     uint8_t want; /* MK_V_UNKNOWN: the kind it will have, or MK_V_ANY */
+    uint8_t deep; /* cache of mk_v_is_known & co, see note [deep walks] in value.c */
     uint32_t n;   /* string bytes; list and map entries */
     union {
         bool b;

@@ -27,8 +27,28 @@ static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
     return json_pack("{s:o}", "$secret", o);
 }
 
+/* A value shares its parts (note [deep walks]); written out, a small DAG
+ * can be astronomically large. Cap what one conversion writes. */
+#define MAX_NODES 4000000
+static _Thread_local long budget;
+static _Thread_local bool overflowed;
+
+static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+
 json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
 {
+    budget = MAX_NODES;
+    return from(v, key, seal, unknown);
+}
+
+bool mk_vjson_overflowed(void) { return overflowed; }
+
+static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+{
+    if (--budget < 0) {
+        overflowed = true;
+        return json_null();
+    }
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
     if ((v->flags & MK_VF_SECRET) && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
         return secret_json(v, key, seal);
@@ -47,14 +67,14 @@ json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unk
     }
     case MK_V_LIST: {
         json_t *a = json_array();
-        for (uint32_t i = 0; i < v->n; i++)
-            json_array_append_new(a, mk_vjson_from(v->u.items[i], key, seal, unknown));
+        for (uint32_t i = 0; i < v->n && budget >= 0; i++)
+            json_array_append_new(a, from(v->u.items[i], key, seal, unknown));
         return a;
     }
     case MK_V_MAP: {
         json_t *o = json_object();
-        for (uint32_t i = 0; i < v->n; i++)
-            json_object_set_new(o, v->u.map.keys[i], mk_vjson_from(v->u.map.vals[i], key, seal, unknown));
+        for (uint32_t i = 0; i < v->n && budget >= 0; i++)
+            json_object_set_new(o, v->u.map.keys[i], from(v->u.map.vals[i], key, seal, unknown));
         return o;
     }
     case MK_V_RESOURCE:

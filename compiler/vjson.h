@@ -14,6 +14,8 @@
 #include "compiler/value.h"
 
 json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+/* Did a conversion stop at the cap of 4,000,000 JSON values? */
+bool mk_vjson_overflowed(void);
 /* A state attribute back into a value of type ty (for computed attributes
  * already known from state). NULL when it does not fit the type. */
 mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty);

@@ -512,6 +512,7 @@ int mk_lex_next(mk_lexer *lx, mk_tok *t, mk_span *sp)
         *sp = span_at(lx, lx->cur, lx->cur);
         return NEWLINE;
     }
-    lx->last = tok;
+    /* after a dot a keyword is an attribute name (`r.type`): it can end a line */
+    lx->last = lx->last == '.' && tok >= KW_STACK && tok <= KW_NULL ? IDENT : tok;
     return tok;
 }

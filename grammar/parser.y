@@ -352,10 +352,10 @@ opt_if: %empty { $<node>$ = NULL; } | KW_IF expr { $<node>$ = $2; } ;
 map_expr
     : '{' seps_opt '}' { $$ = NODE(MK_AST_MAP, @$); }
     | '{' seps_opt map_entries seps_opt '}' { $$ = NODE(MK_AST_MAP, @$); $$->kids = $3; }
-    | '{' KW_FOR IDENT ',' IDENT KW_IN expr ':' expr ARROW expr opt_if '}'
+    | '{' KW_FOR IDENT ',' IDENT KW_IN expr ':' expr ARROW expr opt_if seps_opt '}'
         { $$ = NODE(MK_AST_FOR_EXPR, @$); $$->name = $3.name; $$->name2 = $5.name; $$->a = $7;
           $$->d = $9; $$->b = $11; $$->c = $<node>12; $$->flags = 1; }
-    | '{' KW_FOR IDENT KW_IN expr ':' expr ARROW expr opt_if '}'
+    | '{' KW_FOR IDENT KW_IN expr ':' expr ARROW expr opt_if seps_opt '}'
         { $$ = NODE(MK_AST_FOR_EXPR, @$); $$->name = $3.name; $$->a = $5;
           $$->d = $7; $$->b = $9; $$->c = $<node>10; $$->flags = 1; }
     ;
