@@ -79,6 +79,22 @@ bool mk_bi_want(mk_bictx *c, mk_value **args, int i, mk_vkind k, const char *fn)
     return want_of(c, args, i, mask, kind_phrase(k), fn);
 }
 
+const char *mk_bi_show(mk_bictx *c, const mk_value *v)
+{
+    enum { MAX = 60 };
+    mk_buf b = {0};
+    if (v->kind == MK_V_LIST || v->kind == MK_V_MAP) /* their text can be huge */
+        mk_buf_puts(&b, v->flags & MK_VF_SECRET ? "(sensitive)" : kind_phrase(v->kind));
+    else
+        mk_v_show(v, &b, false);
+    size_t cut = b.len;
+    while (cut > MAX || (cut < b.len && ((unsigned char)b.data[cut] & 0xC0) == 0x80))
+        cut = cut > MAX ? MAX : cut - 1;
+    const char *s = mk_arena_printf(c->v->arena, "%.*s%s", (int)cut, b.data ? b.data : "", cut < b.len ? "…" : "");
+    mk_buf_free(&b);
+    return s;
+}
+
 /* d as an int64 when it is whole and in range. */
 static bool whole(double d, int64_t *out)
 {
@@ -98,7 +114,7 @@ bool mk_bi_int(mk_bictx *c, mk_value **args, int i, int64_t *out, const char *fn
     if (v->kind == MK_V_NUMBER && whole(v->u.d, out))
         return true;
     if (v->kind == MK_V_NUMBER)
-        mk_bi_error(c, i, "argument %d of `%s` must be a whole number, found %g", i + 1, fn, v->u.d);
+        mk_bi_error(c, i, "argument %d of `%s` must be a whole number, found %s", i + 1, fn, mk_bi_show(c, v));
     else
         mk_bi_error(c, i, "argument %d of `%s` must be an int, found %s", i + 1, fn, mk_v_kind_name(v->kind));
     return false;
@@ -196,9 +212,9 @@ static size_t text_size(const mk_value *v, size_t budget, int depth)
 {
     if (depth > MK_BI_MAX_DEPTH)
         return budget + 1;
-    size_t size = v->kind == MK_V_STRING ? v->n + 2 : 24;
     if (v->kind != MK_V_LIST && v->kind != MK_V_MAP)
-        return size;
+        return v->kind == MK_V_STRING ? v->n + 2 : 24;
+    size_t size = 2;
     for (uint32_t i = 0; i < v->n && size <= budget; i++) {
         const mk_value *e = v->kind == MK_V_LIST ? v->u.items[i] : v->u.map.vals[i];
         size += (v->kind == MK_V_MAP ? strlen(v->u.map.keys[i]) + 4 : 2) + text_size(e, budget - size, depth + 1);
@@ -282,9 +298,11 @@ static bool in_cutset(uint32_t cp, const mk_value *set)
     if (!set)
         return is_space(cp);
     uint32_t k;
-    for (uint32_t i = 0; i < set->n; i += u8step(set->u.s + i, set->n - i, &k))
+    for (uint32_t i = 0; i < set->n;) {
+        i += u8step(set->u.s + i, set->n - i, &k);
         if (k == cp)
             return true;
+    }
     return false;
 }
 
@@ -412,52 +430,57 @@ static mk_value *bi_join(mk_bictx *c, mk_value **args, int n)
     return mk_bi_take(c, &b, FN);
 }
 
-/* format: one verb. Returns false after reporting. */
+/* %q: the text quoted, with escapes. */
+static bool quoted(const mk_value *v, mk_buf *b)
+{
+    mk_buf t = {0};
+    bool ok = scalar_text(v, &t);
+    if (ok) {
+        mk_buf_putc(b, '"');
+        mk_buf_escape(b, t.data ? t.data : "", t.len);
+        mk_buf_putc(b, '"');
+    }
+    mk_buf_free(&t);
+    return ok;
+}
+
+/* %v: scalars as text, null as null, lists and maps in moksha syntax. */
+static bool shown(const mk_value *v, mk_buf *b)
+{
+    if (v->kind == MK_V_NULL) {
+        mk_buf_puts(b, "null");
+        return true;
+    }
+    if (v->kind != MK_V_LIST && v->kind != MK_V_MAP)
+        return scalar_text(v, b);
+    if (!mk_bi_fits(v))
+        return false;
+    mk_v_show(v, b, true);
+    return true;
+}
+
+/* format: value j by one verb. Returns false after reporting. */
 static bool format_verb(mk_bictx *c, char verb, mk_value **args, int j, mk_buf *b)
 {
     const mk_value *v = args[j];
+    bool many = v->kind == MK_V_LIST || v->kind == MK_V_MAP, ok;
     int64_t i;
     switch (verb) {
     case 'd':
-        if (v->kind == MK_V_INT || (v->kind == MK_V_NUMBER && whole(v->u.d, &i))) {
-            mk_buf_printf(b, "%" PRId64, v->kind == MK_V_INT ? v->u.i : i);
-            return true;
-        }
-        mk_bi_error(c, j, "`%%d` in the format of `format` wants an int, found %s", mk_v_kind_name(v->kind));
-        return false;
-    case 'v':
-        if (v->kind == MK_V_LIST || v->kind == MK_V_MAP) {
-            if (!mk_bi_fits(v))
-                break;
-            mk_v_show(v, b, true);
-            return true;
-        }
-        if (v->kind == MK_V_NULL) {
-            mk_buf_puts(b, "null");
-            return true;
-        }
-        return scalar_text(v, b);
-    case 's':
-        if (scalar_text(v, b))
-            return true;
-        break;
-    case 'q': {
-        mk_buf t = {0};
-        bool ok = scalar_text(v, &t);
-        if (ok) {
-            mk_buf_putc(b, '"');
-            mk_buf_escape(b, t.data ? t.data : "", t.len);
-            mk_buf_putc(b, '"');
-        }
-        mk_buf_free(&t);
+        ok = v->kind == MK_V_INT || (v->kind == MK_V_NUMBER && whole(v->u.d, &i));
         if (ok)
-            return true;
+            mk_buf_printf(b, "%" PRId64, v->kind == MK_V_INT ? v->u.i : i);
         break;
+    case 'v': ok = shown(v, b); break;
+    case 'q': ok = quoted(v, b); break;
+    default: ok = scalar_text(v, b); break;
     }
-    }
-    mk_bi_error(c, j, "`%%%c` in the format of `format` cannot show %s%s", verb, kind_phrase(v->kind),
-                verb == 'v' ? " this large" : "; use %v or jsonencode");
-    return false;
+    if (!ok && verb == 'd')
+        mk_bi_error(c, j, "`%%d` in the format wants an int, found %s", mk_bi_show(c, v));
+    else if (!ok)
+        mk_bi_error(c, j, "`%%%c` in the format cannot show %s%s", verb, kind_phrase(v->kind),
+                    !many ? "" : verb == 'v' ? " this large" : "; use %v or jsonencode");
+    return ok;
 }
 
 static mk_value *bi_format(mk_bictx *c, mk_value **args, int n)
@@ -513,10 +536,9 @@ static mk_value *bi_substr(mk_bictx *c, mk_value **args, int n)
     if (off < 0)
         off += chars;
     if (off < 0 || off > chars)
-        return mk_bi_error(c, 1, "offset %" PRId64 " of `substr` is outside the string (%" PRId64 " characters)",
-                           args[1]->kind == MK_V_INT ? args[1]->u.i : off, chars);
+        return mk_bi_error(c, 1, "offset %s of `substr` is outside the string", mk_bi_show(c, args[1]));
     if (len < -1)
-        return mk_bi_error(c, 2, "length of `substr` must be -1 (the rest) or more, found %" PRId64, len);
+        return mk_bi_error(c, 2, "length of `substr` must be -1 (the rest) or more, found %s", mk_bi_show(c, args[2]));
     if (len == -1 || len > chars - off)
         len = chars - off;
     const char *s = args[0]->u.s;
@@ -840,8 +862,7 @@ static mk_value *bi_lookup(mk_bictx *c, mk_value **args, int n)
         return v;
     if (n > 2)
         return args[2];
-    return mk_bi_error(c, 1, "the map has no key \"%.*s\" and `lookup` was given no default",
-                       (int)(args[1]->n < 64 ? args[1]->n : 64), args[1]->u.s);
+    return mk_bi_error(c, 1, "the map has no key %s and `lookup` was given no default", mk_bi_show(c, args[1]));
 }
 
 static mk_value *bi_merge(mk_bictx *c, mk_value **args, int n)
@@ -871,14 +892,14 @@ static mk_value *bi_range(mk_bictx *c, mk_value **args, int n)
             return MK_V_ERRORV;
     int64_t from = n > 1 ? a[0] : 0, to = n > 1 ? a[1] : a[0];
     int64_t step = n > 2 ? a[2] : to < from ? -1 : 1;
-    if (step == 0 || (step > 0 && to < from) || (step < 0 && to > from))
-        return mk_bi_error(c, n < 3 ? -1 : 2, "a step of %" PRId64 " never gets from %" PRId64 " to %" PRId64,
-                           step, from, to);
+    if (step == 0 || (step > 0 && to < from) || (step < 0 && to > from)) /* only a given step can */
+        return mk_bi_error(c, 2, "a step of %s never gets from %s to %s", mk_bi_show(c, args[2]),
+                           mk_bi_show(c, args[0]), mk_bi_show(c, args[1]));
     uint64_t span = step > 0 ? (uint64_t)to - (uint64_t)from : (uint64_t)from - (uint64_t)to;
     uint64_t mag = step > 0 ? (uint64_t)step : -(uint64_t)step;
     uint64_t count = span / mag + (span % mag != 0);
     if (count > RANGE_MAX)
-        return mk_bi_error(c, -1, "`range` would make %" PRIu64 " numbers; at most %d are allowed", count, RANGE_MAX);
+        return mk_bi_error(c, -1, "`range` would make more than %d numbers", RANGE_MAX);
     mk_value *r = mk_v_list(c->v, (uint32_t)count);
     for (uint32_t i = 0; i < count; i++)
         r->u.items[i] = mk_v_int(c->v, (int64_t)((uint64_t)from + i * (uint64_t)step)); /* stays in from..to */
@@ -906,9 +927,10 @@ static mk_value *bi_slice(mk_bictx *c, mk_value **args, int n)
         return MK_V_ERRORV;
     int64_t len = args[0]->n;
     if (from < 0 || from > len)
-        return mk_bi_error(c, 1, "`slice` start %" PRId64 " is outside 0..%" PRId64, from, len);
+        return mk_bi_error(c, 1, "`slice` start %s is outside the list", mk_bi_show(c, args[1]));
     if (to < from || to > len)
-        return mk_bi_error(c, 2, "`slice` end %" PRId64 " is outside %" PRId64 "..%" PRId64, to, from, len);
+        return mk_bi_error(c, 2, "`slice` end %s is %s", mk_bi_show(c, args[2]),
+                           to < from ? "before the start" : "past the end of the list");
     mk_value *r = mk_v_list(c->v, (uint32_t)(to - from));
     memcpy(r->u.items, args[0]->u.items + from, r->n * sizeof(mk_value *));
     return r;
@@ -921,7 +943,7 @@ static mk_value *bi_zipmap(mk_bictx *c, mk_value **args, int n)
         return MK_V_ERRORV;
     const mk_value *k = args[0], *v = args[1];
     if (k->n != v->n)
-        return mk_bi_error(c, -1, "`zipmap` was given %" PRIu32 " keys but %" PRIu32 " values", k->n, v->n);
+        return mk_bi_error(c, -1, "`zipmap` needs exactly one value for each key");
     mk_vbuild vb = {0};
     for (uint32_t i = 0; i < k->n; i++) {
         const mk_value *key = k->u.items[i];
@@ -1036,7 +1058,7 @@ static mk_value *to_whole(mk_bictx *c, mk_value **args, double (*f)(double), con
         return args[0];
     int64_t i;
     if (!whole(f(args[0]->u.d), &i))
-        return mk_bi_error(c, 0, "`%s(%g)` does not fit in an int", fn, args[0]->u.d);
+        return mk_bi_error(c, 0, "`%s(%s)` does not fit in an int", fn, mk_bi_show(c, args[0]));
     return mk_v_int(c->v, i);
 }
 
@@ -1119,7 +1141,7 @@ static mk_value *bi_tonumber(mk_bictx *c, mk_value **args, int n)
     if (args[0]->kind != MK_V_STRING)
         return mk_v_number(c->v, num(args[0]));
     if (!parse_number(args[0], &d))
-        return mk_bi_error(c, 0, "\"%.*s\" is not a number", (int)(args[0]->n < 64 ? args[0]->n : 64), args[0]->u.s);
+        return mk_bi_error(c, 0, "%s is not a number", mk_bi_show(c, args[0]));
     return mk_v_number(c->v, d);
 }
 
@@ -1149,10 +1171,8 @@ static mk_value *bi_toint(mk_bictx *c, mk_value **args, int n)
         return args[0];
     if (args[0]->kind == MK_V_NUMBER ? whole(args[0]->u.d, &i) : parse_int(args[0], &i))
         return mk_v_int(c->v, i);
-    if (args[0]->kind == MK_V_NUMBER)
-        return mk_bi_error(c, 0, "%g is not a whole number (or is too large); use floor, ceil or round", args[0]->u.d);
-    return mk_bi_error(c, 0, "\"%.*s\" is not a whole number that fits in an int",
-                       (int)(args[0]->n < 64 ? args[0]->n : 64), args[0]->u.s);
+    return mk_bi_error(c, 0, "%s is not a whole number that fits in an int%s", mk_bi_show(c, args[0]),
+                       args[0]->kind == MK_V_NUMBER ? "; use floor, ceil or round" : "");
 }
 
 /* ---- units ---- */
@@ -1204,8 +1224,8 @@ static mk_value *with_unit(mk_bictx *c, mk_value **args, mk_vkind k, const unit 
     while (u->name && !(strlen(u->name) == args[1]->n && memcmp(u->name, args[1]->u.s, args[1]->n) == 0))
         u++;
     if (!u->name)
-        return mk_bi_error(c, 1, "`%s` knows the units %s", fn, k == MK_V_SIZE ? "B KB MB GB TB KiB MiB GiB TiB"
-                                                                             : "ms s m h d");
+        return mk_bi_error(c, 1, "unknown unit %s; `%s` knows %s", mk_bi_show(c, args[1]), fn,
+                           k == MK_V_SIZE ? "B KB MB GB TB KiB MiB GiB TiB" : "ms s m h d");
     if (num(args[0]) < 0)
         return mk_bi_error(c, 0, "a %s cannot be negative", mk_v_kind_name(k));
     int64_t r;
@@ -1214,8 +1234,7 @@ static mk_value *with_unit(mk_bictx *c, mk_value **args, mk_vkind k, const unit 
     bool ok = args[0]->kind == MK_V_INT ? !__builtin_mul_overflow(args[0]->u.i, u->scale, &r)
                                         : fabs(d - round(d)) < 1e-6 && whole(round(d), &r);
     if (!ok)
-        return mk_bi_error(c, 0, "%s is not a whole number of %s or is too large",
-                           mk_arena_printf(c->v->arena, "%.15g%s", num(args[0]), u->name),
+        return mk_bi_error(c, 0, "%s %s is not a whole number of %s or is too large", mk_bi_show(c, args[0]), u->name,
                            k == MK_V_SIZE ? "bytes" : "milliseconds");
     return mk_v_unit(c->v, k, r);
 }

@@ -15,7 +15,7 @@
 
 /* Bounds on what a built-in builds from untrusted input. */
 #define MK_BI_MAX_TEXT ((size_t)16 << 20) /* bytes of a string result */
-#define MK_BI_MAX_ITEMS (1 << 24)         /* elements of a list result */
+#define MK_BI_MAX_ITEMS (1 << 22)         /* elements of a list result */
 #define MK_BI_MAX_DEPTH 4096              /* nesting of lists and maps */
 
 /* Shared helpers, in builtin.c. `fn` is the built-in's name for messages. */
@@ -28,6 +28,9 @@ bool mk_bi_int(mk_bictx *c, mk_value **args, int i, int64_t *out, const char *fn
 mk_value *mk_bi_take(mk_bictx *c, mk_buf *b, const char *fn);
 /* Byte length of the valid UTF-8 character at s (its code point in *cp), or 0. */
 uint32_t mk_bi_u8next(const char *s, uint32_t n, uint32_t *cp);
+/* Arguments as messages quote them: moksha syntax, cut short, and
+ * (sensitive) for a secret, which no diagnostic may show. In the arena. */
+const char *mk_bi_show(mk_bictx *c, const mk_value *v);
 /* Is v's text (JSON or moksha syntax) safely below MK_BI_MAX_TEXT? */
 bool mk_bi_fits(const mk_value *v);
 

@@ -63,7 +63,9 @@ static void phase(const char *name, double *t0)
     *t0 = t;
 }
 
-static bool make_plan(mk_cli_compile_req *r, planned *out)
+/* Compile and diff; sign when the plan leaves the process (a file, JSON),
+ * which for a large plan is most of the time: signing means writing it out. */
+static bool make_plan(mk_cli_compile_req *r, planned *out, bool sign)
 {
     double t0 = now_ms();
     memset(out, 0, sizeof *out);
@@ -86,8 +88,10 @@ static bool make_plan(mk_cli_compile_req *r, planned *out)
     if (ok) {
         out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals);
         phase("diff", &t0);
-        out->text = mk_plan_sign(out->plan, &out->key);
-        phase("sign", &t0);
+        if (sign) {
+            out->text = mk_plan_sign(out->plan, &out->key);
+            phase("sign", &t0);
+        }
         ok = mk_diag_errors(out->p->diag) == 0;
     }
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
@@ -161,7 +165,7 @@ int cmd_plan(int argc, char **argv)
     }
     planned pl;
     int rc = EXIT_INPUT;
-    if (make_plan(&r, &pl)) {
+    if (make_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
         rc = EXIT_OK;
         if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
@@ -314,7 +318,7 @@ int cmd_graph(int argc, char **argv)
     }
     planned pl;
     int rc = EXIT_INPUT;
-    if (!bad && make_plan(&r, &pl)) {
+    if (!bad && make_plan(&r, &pl, false)) {
         json_t *g = graph_of(&pl);
         if (strcmp(format, "json") == 0) {
             json_dumpf(g, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -300,34 +300,30 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
         "delete", totals->remove, "noop", totals->noop);
 }
 
+/* The signed form: compact, keys in document order, no signature. */
 static char *canonical(json_t *plan)
 {
     json_t *body = json_copy(plan);
     json_object_del(body, "signature");
-    char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     return s;
 }
 
 char *mk_plan_sign(json_t *plan, const mk_key *key)
 {
-    char *s = canonical(plan);
+    json_object_del(plan, "signature");
+    char *s = json_dumps(plan, JSON_COMPACT);
     char mac[65];
     mk_key_sign(key, s, strlen(s), mac);
     json_t *sig = json_pack("{s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id", key->id, "value", mac);
     json_object_set_new(plan, "signature", sig);
-    /* Rather than dump a large plan twice, splice the signature into the
-     * canonical text where its key sorts: just before the top-level
-     * "stack". That is the last `,"stack":` in the text — only "state" and
-     * "totals" follow it, and a quote inside a string is escaped. */
-    char *sig_text = json_dumps(sig, JSON_COMPACT | JSON_SORT_KEYS);
-    const char *at = NULL;
-    for (const char *q = strstr(s, ",\"stack\":"); q; q = strstr(q + 1, ",\"stack\":"))
-        at = q;
-    size_t n = strlen(s), head = at ? (size_t)(at - s) : n - 1;
+    /* the signature is the last key: append it rather than dump a large plan twice */
+    char *sig_text = json_dumps(sig, JSON_COMPACT);
+    size_t n = strlen(s);
     char *out = mk_mem_alloc(n + strlen(sig_text) + 32);
-    memcpy(out, s, head);
-    sprintf(out + head, ",\"signature\":%s%s", sig_text, s + head);
+    memcpy(out, s, n - 1);
+    sprintf(out + n - 1, ",\"signature\":%s}", sig_text);
     free_dump(sig_text);
     free_dump(s);
     return out;

@@ -23,9 +23,10 @@ typedef struct mk_plan_totals {
  * document. Reports E0301 for a delete or replace that prevent_destroy
  * forbids. */
 json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals);
-/* Add the signature over the canonical form of the rest. Returns the signed
- * document as text in that same canonical form (compact, sorted keys), which
- * is what plan files hold; free it with mk_plan_free_text. */
+/* Add the signature (as the last key) over the canonical form of the rest:
+ * compact JSON, keys in document order. Returns the signed document as text
+ * in that same form, which is what plan files hold; free it with
+ * mk_plan_free_text. */
 char *mk_plan_sign(json_t *plan, const mk_key *key);
 void mk_plan_free_text(char *text);
 /* Verify a loaded plan's signature; false with a reason when it fails. */

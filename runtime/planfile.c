@@ -84,7 +84,7 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
     if (st == MK_EXEC_PLAN_OK) {
         json_t *body = json_copy(plan);
         json_object_del(body, "signature");
-        char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+        char *s = json_dumps(body, JSON_COMPACT);
         json_decref(body);
         uint8_t mac[32];
         unsigned int len = 32;
