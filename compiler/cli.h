@@ -7,7 +7,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "compiler/key.h"
+#include "compiler/plan.h"
 #include "compiler/program.h"
+#include "compiler/state.h"
+
+#define MOKSHA_DIR ".moksha"
+#define STATE_PATH ".moksha/state.json"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_CHANGES = 2, EXIT_POLICY = 3, EXIT_LOCKED = 6 };
 
@@ -36,10 +42,28 @@ typedef struct mk_cli_compile_req {
     const char **var_files, **var_flags;
     size_t nvar_files, nvar_flags;
     bool strict;
+    bool destroy;   /* plan to delete everything in state */
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);
 void mk_cli_compile(mk_cli_compile_req *r);
 void mk_cli_req_free(mk_cli_compile_req *r);
+
+/* A compiled, diffed (and maybe signed) plan; see cmd_plan.c. */
+typedef struct mk_planned {
+    mk_program *p;
+    mk_state *st;
+    mk_key key;
+    json_t *plan;
+    char *text;          /* the signed plan in its file form, when signed */
+    mk_plan_totals totals;
+} mk_planned;
+
+/* Compile against .moksha/state.json, diff, and sign when asked (a plan that
+ * leaves the process). Prints diagnostics; false on any error. */
+bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign);
+void mk_cli_planned_free(mk_planned *pl);
+/* text, json or markdown on stdout (text is the signed text for json, if any) */
+void mk_cli_print_plan(json_t *plan, const char *text, const char *format);
 
 #endif

@@ -6,14 +6,10 @@
 #include <time.h>
 
 #include "compiler/cli.h"
-#include "compiler/key.h"
 #include "compiler/mem.h"
-#include "compiler/plan.h"
 #include "compiler/render.h"
 #include "compiler/state.h"
 
-#define MOKSHA_DIR ".moksha"
-#define STATE_PATH ".moksha/state.json"
 
 int cmd_plan(int argc, char **argv);
 int cmd_show(int argc, char **argv);
@@ -38,14 +34,7 @@ static const char PLAN_HELP[] =
     "\n"
     "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode)\n";
 
-typedef struct planned {
-    mk_program *p;
-    mk_state *st;
-    mk_key key;
-    json_t *plan;
-    char *text;          /* the signed plan in its file form */
-    mk_plan_totals totals;
-} planned;
+typedef mk_planned planned;
 
 /* Compile, diff and sign. Diagnostics are printed; false on any error. */
 static double now_ms(void)
@@ -65,7 +54,7 @@ static void phase(const char *name, double *t0)
 
 /* Compile and diff; sign when the plan leaves the process (a file, JSON),
  * which for a large plan is most of the time: signing means writing it out. */
-static bool make_plan(mk_cli_compile_req *r, planned *out, bool sign)
+bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
 {
     double t0 = now_ms();
     memset(out, 0, sizeof *out);
@@ -86,7 +75,7 @@ static bool make_plan(mk_cli_compile_req *r, planned *out, bool sign)
         ok = false;
     }
     if (ok) {
-        out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals);
+        out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy);
         phase("diff", &t0);
         if (sign) {
             out->text = mk_plan_sign(out->plan, &out->key);
@@ -98,7 +87,7 @@ static bool make_plan(mk_cli_compile_req *r, planned *out, bool sign)
     return ok;
 }
 
-static void planned_free(planned *pl)
+void mk_cli_planned_free(mk_planned *pl)
 {
     mk_plan_free_text(pl->text);
     json_decref(pl->plan);
@@ -114,7 +103,7 @@ static bool valid_format(const char *f, const char *const *allowed)
     return false;
 }
 
-static void print_plan(json_t *plan, const char *text, const char *format)
+void mk_cli_print_plan(json_t *plan, const char *text, const char *format)
 {
     if (strcmp(format, "json") == 0) {
         if (text)
@@ -165,19 +154,19 @@ int cmd_plan(int argc, char **argv)
     }
     planned pl;
     int rc = EXIT_INPUT;
-    if (make_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
+    if (mk_cli_make_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
         rc = EXIT_OK;
         if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
-        print_plan(pl.plan, pl.text, format);
+        mk_cli_print_plan(pl.plan, pl.text, format);
         if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
         if (rc == EXIT_OK && detailed && json_array_size(json_object_get(pl.plan, "changes")) > 0)
             rc = EXIT_CHANGES;
     }
-    planned_free(&pl);
+    mk_cli_planned_free(&pl);
     mk_cli_req_free(&r);
     return rc;
 }
@@ -228,7 +217,7 @@ int cmd_show(int argc, char **argv)
     else if (!mk_plan_verify(plan, &key, why, sizeof why))
         mk_cli_err("%s: %s", path, why);
     else {
-        print_plan(plan, NULL, format);
+        mk_cli_print_plan(plan, NULL, format);
         rc = EXIT_OK;
     }
     json_decref(plan);
@@ -318,7 +307,7 @@ int cmd_graph(int argc, char **argv)
     }
     planned pl;
     int rc = EXIT_INPUT;
-    if (!bad && make_plan(&r, &pl, false)) {
+    if (!bad && mk_cli_make_plan(&r, &pl, false)) {
         json_t *g = graph_of(&pl);
         if (strcmp(format, "json") == 0) {
             json_dumpf(g, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -330,7 +319,7 @@ int cmd_graph(int argc, char **argv)
         rc = EXIT_OK;
     }
     if (!bad)
-        planned_free(&pl);
+        mk_cli_planned_free(&pl);
     mk_cli_req_free(&r);
     return rc;
 }

@@ -957,7 +957,18 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
     }
     mk_span head = decl->span;
     head.end = head.start + 9 + (uint32_t)strlen(decl->name);
-    object_block(c, ty, &decl->kids, head, false);
+    mk_value *v = object_block(c, ty, &decl->kids, head, false);
+    mk_unit *u = c->u;
+    mk_value *cfg = mk_v_map(e->v, 2); /* {type, settings}: the alias is the key */
+    cfg->u.map.keys[0] = mk_intern_s(e->v->names, "type");
+    cfg->u.map.vals[0] = mk_v_cstr(e->v, decl->name);
+    cfg->u.map.keys[1] = mk_intern_s(e->v->names, "settings");
+    cfg->u.map.vals[1] = v;
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; u->provider_values && i < u->provider_values->n; i++)
+        mk_vb_push(e->v, &vb, u->provider_values->u.map.keys[i], u->provider_values->u.map.vals[i]);
+    mk_vb_push(e->v, &vb, decl->name2 ? decl->name2 : decl->name, cfg);
+    u->provider_values = mk_vb_map(e->v, &vb);
 }
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)

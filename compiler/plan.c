@@ -157,10 +157,12 @@ static void add_desired(builder *b, mk_instance *in)
         return;
     }
     in->change_id = ++b->next_id;
-    json_t *deps = json_array();
-    for (uint32_t i = 0; i < in->ndeps; i++)
+    json_t *deps = json_array(), *refs = json_array();
+    for (uint32_t i = 0; i < in->ndeps; i++) {
         if (in->deps[i]->change_id && in->deps[i]->change_id != in->change_id)
             json_array_append_new(deps, json_integer(in->deps[i]->change_id));
+        json_array_append_new(refs, json_string(in->deps[i]->address));
+    }
     json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:n, s:o, s:O?}",
         "id", (json_int_t)in->change_id, "address", in->address, "type", in->res->type, "name", in->res->name,
         "provider", in->provider, "action", ACTIONS[action], "before", before, "after", d.after,
@@ -171,6 +173,7 @@ static void add_desired(builder *b, mk_instance *in)
         bool unk = false;
         json_object_set_new(c, "placement", mk_vjson_from(in->placement, NULL, false, &unk));
     }
+    json_object_set_new(c, "refs", refs);
     json_array_append_new(b->changes, c);
     if (action == A_CREATE) b->t->create++;
     else if (action == A_UPDATE) b->t->update++;
@@ -201,6 +204,8 @@ static void add_delete(builder *b, json_t *sr)
     if (!json_object_get(c, "sensitive"))
         json_object_set_new(c, "sensitive", json_array());
     json_object_set_new(c, "lifecycle", lc ? json_incref(lc) : json_object());
+    json_t *refs = json_object_get(sr, "depends_on");
+    json_object_set_new(c, "refs", json_is_array(refs) ? json_copy(refs) : json_array());
     json_array_append_new(b->changes, c);
     b->t->remove++;
 }
@@ -275,11 +280,18 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals)
+static json_t *providers_json(mk_program *p)
+{
+    bool unk = false;
+    mk_value *pv = p->root ? p->root->provider_values : NULL;
+    return pv ? mk_vjson_from(pv, NULL, false, &unk) : json_object();
+}
+
+json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy)
 {
     memset(totals, 0, sizeof *totals);
     builder b = {p, st, key, json_array(), totals, 0};
-    for (size_t i = 0; i < p->ninstances; i++)
+    for (size_t i = 0; i < p->ninstances && !destroy; i++)
         add_desired(&b, p->instances[i]);
     for (size_t i = 0; i < st->nres; i++)
         if (!st->seen[i])
@@ -292,10 +304,10 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
         mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
     }
     const char *stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
-    return json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
-        "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest,
+    return json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:I}, s:o, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
+        "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest, "destroy", destroy,
         "state", "lineage", st->lineage, "serial", (json_int_t)st->serial,
-        "changes", b.changes, "gates", "policies", "outputs", outputs_json(p, key),
+        "providers", providers_json(p), "changes", b.changes, "gates", "policies", "outputs", outputs_json(p, key),
         "totals", "create", totals->create, "update", totals->update, "replace", totals->replace,
         "delete", totals->remove, "noop", totals->noop);
 }

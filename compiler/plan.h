@@ -20,9 +20,9 @@ typedef struct mk_plan_totals {
 } mk_plan_totals;
 
 /* Diff the evaluated program against state and build the unsigned plan
- * document. Reports E0301 for a delete or replace that prevent_destroy
- * forbids. */
-json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals);
+ * document; with destroy, everything in state is deleted. Reports E0301 for
+ * a delete or replace that prevent_destroy forbids. */
+json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy);
 /* Add the signature (as the last key) over the canonical form of the rest:
  * compact JSON, keys in document order. Returns the signed document as text
  * in that same form, which is what plan files hold; free it with

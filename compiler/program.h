@@ -105,6 +105,7 @@ struct mk_unit {
     mk_ast **policies, **tests;
     uint32_t npolicies, ntests, cappolicies, captests;
     mk_value *module_args;    /* module units: map of argument values */
+    mk_value *provider_values; /* alias → {type, settings}, after evaluation */
     mk_ast *module_decl;
 };
 
