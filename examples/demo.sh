@@ -1,0 +1,82 @@
+#!/bin/sh
+# The demo behind `make demo`: walk through every example stack the way a new
+# user would, showing each command and what it prints.
+#
+#   sh examples/demo.sh BUILD
+#
+# For each examples/NAME/ it prints what the example shows (from its README),
+# then runs `moksha check` and `moksha fmt --check` in a scratch copy of the
+# directory (so nothing is written into the source tree). Any failing command
+# fails the demo. (It grows into plan and apply as those commands land.)
+set -u
+
+BUILD=${1:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
+MOKSHA=$BUILD/moksha
+
+if [ ! -x "$MOKSHA" ]; then
+    echo "demo: $MOKSHA is missing or not executable (run make first)" >&2
+    exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-demo.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    B=$(printf '\033[1m') G=$(printf '\033[32m') R=$(printf '\033[31m') N=$(printf '\033[0m')
+else
+    B= G= R= N=
+fi
+
+failed=0 ran=0 examples=0
+failures=
+
+# about DIR: the first paragraph of DIR/README.md after its title.
+about() {
+    [ -f "$1/README.md" ] || return 0
+    awk '/^#/ && !seen { next } /^[[:space:]]*$/ { if (seen) exit; next } { seen = 1; print "  " $0 }' "$1/README.md"
+}
+
+# step NAME CMD...: show the command as a user types it, run it, report.
+step() {
+    name=$1
+    shift
+    echo "${B}\$ moksha $*${N}"
+    "$MOKSHA" "$@" 2>&1    # one stream, in order, also when piped to a log
+    rc=$?
+    ran=$((ran + 1))
+    if [ "$rc" -ne 0 ]; then
+        echo "${R}✗ moksha $* exited $rc${N}"
+        failed=$((failed + 1))
+        failures="$failures
+  examples/$name: moksha $* (exit $rc); run: cd examples/$name && $MOKSHA $*"
+    fi
+    echo
+}
+
+for dir in "$TOP"/examples/*/; do
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    examples=$((examples + 1))
+    echo "${B}━━━ examples/$name ━━━${N}"
+    about "$dir"
+    echo
+    cp -R "$dir" "$TMP/$name"
+    cd "$TMP/$name" || exit 1
+    step "$name" check
+    step "$name" fmt --check
+    cd "$TOP" || exit 1
+done
+
+if [ "$examples" -eq 0 ]; then
+    echo "demo: no examples/*/ directories"
+    exit 1
+fi
+if [ "$failed" -eq 0 ]; then
+    echo "${G}demo: $examples examples, $ran commands, all ok${N}"
+else
+    echo "${R}demo: $examples examples, $ran commands, $failed failed:${N}$failures"
+    exit 1
+fi
