@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compiler/buf.h"
+#include "compiler/intern.h"
 #include "compiler/mem.h"
 
 const mk_span MK_NOSPAN = {UINT32_MAX, 0, 0};
@@ -35,7 +36,9 @@ struct mk_diag {
     mk_diag_item **items;
     size_t count, cap;
     int errors, warnings, limit;
-    mk_diag_item sink; /* receives reports beyond the limit */
+    mk_diag_item sink; /* receives reports beyond the limit, and repeats */
+    mk_diag_item **seen; /* hash set of items by place and code: repeats are dropped */
+    size_t seen_cap;
 };
 
 mk_diag *mk_diag_new(mk_srcset *src)
@@ -65,7 +68,40 @@ void mk_diag_free(mk_diag *d)
     }
     free_item(&d->sink);
     mk_mem_free(d->items);
+    mk_mem_free(d->seen);
     mk_mem_free(d);
+}
+
+static size_t seen_slot(const mk_diag *d, mk_span at, const char *code, const char *msg)
+{
+    size_t h = ((size_t)at.file * 31 + at.start) * 31 + at.end;
+    h = h * 31 + (code ? (size_t)mk_intern_hash(code, strlen(code)) : 0);
+    size_t i = h & (d->seen_cap - 1);
+    for (mk_diag_item *it; (it = d->seen[i]); i = (i + 1) & (d->seen_cap - 1))
+        if (it->at.file == at.file && it->at.start == at.start && it->at.end == at.end &&
+            strcmp(it->code ? it->code : "", code ? code : "") == 0 && strcmp(it->msg, msg) == 0)
+            return i;
+    return i;
+}
+
+/* Count instances repeat a mistake at one place: record it once. */
+static bool repeat(mk_diag *d, mk_diag_item *it)
+{
+    if ((d->count + 1) * 2 > d->seen_cap) {
+        mk_diag_item **old = d->seen;
+        size_t oc = d->seen_cap;
+        d->seen_cap = oc ? oc * 2 : 64;
+        d->seen = mk_mem_calloc(d->seen_cap, sizeof *d->seen);
+        for (size_t i = 0; i < oc; i++)
+            if (old[i])
+                d->seen[seen_slot(d, old[i]->at, old[i]->code, old[i]->msg)] = old[i];
+        mk_mem_free(old);
+    }
+    size_t k = seen_slot(d, it->at, it->code, it->msg);
+    if (d->seen[k])
+        return true;
+    d->seen[k] = it;
+    return false;
 }
 
 static char *vfmt(const char *fmt, va_list ap)
@@ -84,13 +120,11 @@ static char *vfmt(const char *fmt, va_list ap)
 mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk_span at,
                              const char *fmt, ...)
 {
-    if (lvl == MK_DIAG_ERROR)
-        d->errors++;
-    else if (lvl == MK_DIAG_WARNING)
-        d->warnings++;
-    if (d->count >= (size_t)d->limit) {
-        free_item(&d->sink);
-        memset(&d->sink, 0, sizeof d->sink);
+    free_item(&d->sink);
+    memset(&d->sink, 0, sizeof d->sink);
+    if (d->count >= (size_t)d->limit) { /* counted, not kept (nor de-duplicated) */
+        d->errors += lvl == MK_DIAG_ERROR;
+        d->warnings += lvl == MK_DIAG_WARNING;
         return &d->sink;
     }
     mk_diag_item *it = mk_mem_calloc(1, sizeof *it);
@@ -102,6 +136,13 @@ mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk
     va_start(ap, fmt);
     it->msg = vfmt(fmt, ap);
     va_end(ap);
+    if (repeat(d, it)) {
+        free_item(it);
+        mk_mem_free(it);
+        return &d->sink;
+    }
+    d->errors += lvl == MK_DIAG_ERROR;
+    d->warnings += lvl == MK_DIAG_WARNING;
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->items = mk_mem_realloc(d->items, d->cap * sizeof *d->items);

@@ -86,13 +86,15 @@ static mk_value *call(const char *name, mk_value **args, int n)
     assert_true(n >= b->min && (b->max < 0 || n <= b->max));
     mk_span spans[8];
     bool known = true;
+    /* a file of its own per call: the same mistake at the same place is reported once */
+    uint32_t file = mk_src_add(&src, "t.moksha", LINE, sizeof LINE - 1);
     for (int i = 0; i < n; i++) {
-        spans[i] = (mk_span){0, (uint32_t)(2 + 5 * i), (uint32_t)(5 + 5 * i)};
+        spans[i] = (mk_span){file, (uint32_t)(2 + 5 * i), (uint32_t)(5 + 5 * i)};
         known &= mk_v_is_known(args[i]);
     }
     if (!known && !(b->flags & MK_BI_SEES_UNKNOWN))
         return mk_v_unknown(&V, b->ret);
-    mk_bictx c = {&V, D, {0, 0, (uint32_t)sizeof LINE - 2}, spans};
+    mk_bictx c = {&V, D, {file, 0, (uint32_t)sizeof LINE - 2}, spans};
     mk_value *r = b->fn(&c, args, n);
     assert_non_null(r);
     if (r != MK_V_ERRORV)
