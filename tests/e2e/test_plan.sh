@@ -12,7 +12,7 @@ expect_exit 1 moksha plan && expect_contains "$ERR" "error[E0211]: variable \`db
 export MOKSHA_VAR_db_password="$SECRET"
 expect_exit 2 moksha plan --detailed-exitcode -o plan.json &&
     expect_contains "$OUT" "Plan: 6 to create, 0 to update, 0 to replace, 0 to delete."
-expect_contains "$OUT" "password = (sensitive)"
+expect_match "$OUT" "password +=  ?\(sensitive\)"
 expect_file plan.json
 expect_file .moksha/key
 expect_match .moksha/key '^[0-9a-f]{64}$'
