@@ -65,6 +65,19 @@ bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad)
         r->var_files = mk_cli_push(r->var_files, &r->nvar_files, v);
     else if ((v = mk_cli_opt(a, "--var", bad)))
         r->var_flags = mk_cli_push(r->var_flags, &r->nvar_flags, v);
+    else if ((v = mk_cli_opt(a, "--policies", bad)))
+        r->policy_dirs = mk_cli_push(r->policy_dirs, &r->npolicy_dirs, v);
+    else if ((v = mk_cli_opt(a, "--override", bad))) {
+        r->overrides = mk_mem_realloc(r->overrides, (r->noverrides + 1) * sizeof *r->overrides);
+        r->overrides[r->noverrides++] = (mk_policy_override){v, NULL};
+    } else if ((v = mk_cli_opt(a, "--reason", bad))) {
+        if (!r->noverrides || r->overrides[r->noverrides - 1].reason) {
+            mk_cli_err("--reason follows an --override NAME");
+            *bad = true;
+        } else {
+            r->overrides[r->noverrides - 1].reason = v;
+        }
+    }
     else if (s[0] != '-' || !s[1])
         r->paths = mk_cli_push(r->paths, &r->npaths, s);
     else
@@ -79,6 +92,8 @@ static void *compile_thread(void *arg)
     p->strict = r->strict;
     if (!mk_program_load(p, r->paths, r->npaths))
         return NULL;
+    for (size_t i = 0; i < r->npolicy_dirs; i++)
+        mk_program_import(p, r->policy_dirs[i]);
     for (size_t i = 0; i < r->nvar_files; i++)
         mk_program_var_file(p, r->var_files[i]);
     mk_program_var_env(p);
@@ -107,4 +122,16 @@ void mk_cli_req_free(mk_cli_compile_req *r)
     mk_mem_free(r->paths);
     mk_mem_free(r->var_files);
     mk_mem_free(r->var_flags);
+    mk_mem_free(r->policy_dirs);
+    mk_mem_free(r->overrides);
+}
+
+bool mk_cli_overrides_ok(const mk_cli_compile_req *r)
+{
+    for (size_t i = 0; i < r->noverrides; i++)
+        if (!r->overrides[i].reason) {
+            mk_cli_err("--override %s needs --reason TEXT: an override is recorded with its reason", r->overrides[i].name);
+            return false;
+        }
+    return true;
 }

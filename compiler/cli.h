@@ -9,6 +9,7 @@
 
 #include "compiler/key.h"
 #include "compiler/plan.h"
+#include "compiler/policy.h"
 #include "compiler/program.h"
 #include "compiler/state.h"
 
@@ -43,10 +44,16 @@ typedef struct mk_cli_compile_req {
     size_t nvar_files, nvar_flags;
     bool strict;
     bool destroy;   /* plan to delete everything in state */
+    const char **policy_dirs; /* --policies DIR */
+    size_t npolicy_dirs;
+    struct mk_policy_override *overrides; /* --override NAME --reason TEXT */
+    size_t noverrides;
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);
 void mk_cli_compile(mk_cli_compile_req *r);
+/* Every --override has its --reason; else says so and returns false. */
+bool mk_cli_overrides_ok(const mk_cli_compile_req *r);
 void mk_cli_req_free(mk_cli_compile_req *r);
 
 /* A compiled, diffed (and maybe signed) plan; see cmd_plan.c. */
@@ -57,6 +64,8 @@ typedef struct mk_planned {
     json_t *plan;
     char *text;          /* the signed plan in its file form, when signed */
     mk_plan_totals totals;
+    json_t *policies;    /* results (borrowed from plan) */
+    int policy_failed;   /* policies that fail the plan: exit 3 */
 } mk_planned;
 
 /* Compile against .moksha/state.json, diff, and sign when asked (a plan that

@@ -7,6 +7,7 @@
 
 #include "compiler/cli.h"
 #include "compiler/mem.h"
+#include "compiler/policy_out.h"
 #include "compiler/render.h"
 #include "compiler/state.h"
 
@@ -28,11 +29,14 @@ static const char PLAN_HELP[] =
     "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
+    "  --policies DIR         also apply the policies in DIR (repeatable)\n"
+    "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
     "  -h, --help             show this help\n"
     "\n"
-    "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode)\n";
+    "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode),\n"
+    "3 a policy failed\n";
 
 typedef mk_planned planned;
 
@@ -54,6 +58,32 @@ static void phase(const char *name, double *t0)
 
 /* Compile and diff; sign when the plan leaves the process (a file, JSON),
  * which for a large plan is most of the time: signing means writing it out. */
+/* Policy results and gates into the plan: a gate names the change it holds. */
+static void add_policies(mk_planned *out, mk_cli_compile_req *r)
+{
+    mk_policy_run run = {r->overrides, r->noverrides, 0, 0, 0};
+    json_t *results = mk_policy_check(out->p, out->plan, &run);
+    json_t *gates = json_array();
+    size_t i, k, c;
+    json_t *res, *g, *ch;
+    json_array_foreach(results, i, res) {
+        json_array_foreach(json_object_get(res, "gates"), k, g) {
+            json_t *gate = json_pack("{s:I, s:O, s:O, s:O?, s:O?, s:n}", "id", (json_int_t)json_array_size(gates) + 1,
+                                     "policy", json_object_get(res, "name"), "group", json_object_get(g, "group"),
+                                     "message", json_object_get(g, "message"), "address", json_object_get(g, "address"),
+                                     "change");
+            json_array_foreach(json_object_get(out->plan, "changes"), c, ch)
+                if (json_equal(json_object_get(ch, "address"), json_object_get(g, "address")))
+                    json_object_set(gate, "change", json_object_get(ch, "id"));
+            json_array_append_new(gates, gate);
+        }
+    }
+    json_object_set_new(out->plan, "policies", results);
+    json_object_set_new(out->plan, "gates", gates);
+    out->policies = results;
+    out->policy_failed = run.failed;
+}
+
 bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
 {
     double t0 = now_ms();
@@ -77,6 +107,8 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     if (ok) {
         out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy);
         phase("diff", &t0);
+        add_policies(out, r);
+        phase("policies", &t0);
         if (sign) {
             out->text = mk_plan_sign(out->plan, &out->key);
             phase("sign", &t0);
@@ -148,7 +180,7 @@ int cmd_plan(int argc, char **argv)
         mk_cli_err("--format takes text, json or markdown, not `%s`", format);
         bad = true;
     }
-    if (bad) {
+    if (bad || !mk_cli_overrides_ok(&r)) {
         mk_cli_req_free(&r);
         return EXIT_INPUT;
     }
@@ -156,15 +188,27 @@ int cmd_plan(int argc, char **argv)
     int rc = EXIT_INPUT;
     if (mk_cli_make_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
         rc = EXIT_OK;
-        if (out && !mk_plan_write(pl.text, out)) {
+        if (out && pl.policy_failed) {
+            mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);
+            out = NULL;
+        } else if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
         mk_cli_print_plan(pl.plan, pl.text, format);
         if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
+        if (json_array_size(pl.policies) && strcmp(format, "json") != 0) {
+            mk_buf b = {0};
+            mk_policy_out(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text",
+                          json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            printf("\n%s", mk_buf_cstr(&b));
+            mk_buf_free(&b);
+        }
         if (rc == EXIT_OK && detailed && json_array_size(json_object_get(pl.plan, "changes")) > 0)
             rc = EXIT_CHANGES;
+        if (rc != EXIT_INPUT && pl.policy_failed)
+            rc = EXIT_POLICY;
     }
     mk_cli_planned_free(&pl);
     mk_cli_req_free(&r);

@@ -268,7 +268,7 @@ static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where);
 mk_value *mk_eval_stack(mk_ectx *c)
 {
     mk_unit *u = c->u;
-    while (u->parent)
+    while (u->parent && !u->test_decl) /* a module sees its stack; a test has its own */
         u = u->parent;
     if (u->stack_value)
         return u->stack_value;
@@ -277,9 +277,11 @@ mk_value *mk_eval_stack(mk_ectx *c)
     mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block") : mk_v_map(c->e->v, 0);
     if (m->kind != MK_V_MAP)
         m = mk_v_map(c->e->v, 0);
-    mk_value *name = mk_v_cstr(c->e->v, u->stack_name ? u->stack_name : "stack");
+    mk_value *name = mk_v_cstr(c->e->v, u->test_decl ? "test" : u->stack_name ? u->stack_name : "stack");
     mk_vbuild vb = {0};
     mk_vb_push(c->e->v, &vb, c->e->n.name, name);
+    if (u->test_decl) /* a test's stack is env "test" unless it says otherwise */
+        mk_vb_push(c->e->v, &vb, mk_intern_s(c->e->v->names, "env"), mk_v_cstr(c->e->v, "test"));
     for (uint32_t i = 0; i < m->n; i++)
         mk_vb_push(c->e->v, &vb, m->u.map.keys[i], m->u.map.vals[i]);
     u->stack_value = mk_vb_map(c->e->v, &vb);
@@ -651,6 +653,32 @@ static void apply_meta_attr(mk_ectx *c, mk_instance *in, mk_ast *it)
     }
 }
 
+/* In a test, `action = "delete"` and `cost = $N` describe the resource's
+ * change and price (docs/policies.md, "Tests"). */
+static bool test_meta(mk_ectx *c, mk_instance *in, mk_ast *it)
+{
+    bool action = strcmp(it->name, "action") == 0, cost = strcmp(it->name, "cost") == 0;
+    if (!action && !cost)
+        return false;
+    mk_value *v = mk_eval_expr(c, it->b);
+    static const char *const acts[] = {"create", "update", "replace", "delete"};
+    bool ok = v->kind == MK_V_ERROR;
+    if (action && v->kind == MK_V_STRING)
+        for (int i = 0; i < 4; i++)
+            ok |= v->n == strlen(acts[i]) && memcmp(v->u.s, acts[i], v->n) == 0;
+    if (cost)
+        ok |= v->kind == MK_V_MONEY;
+    if (!ok)
+        mk_diag_error(c->e->diag, action ? "E0202" : "E0200", it->b->span,
+                      action ? "a test's action is \"create\", \"update\", \"replace\" or \"delete\""
+                             : "a test's cost is money, e.g. $120");
+    else if (action)
+        in->test_action = v;
+    else
+        in->test_cost = v;
+    return true;
+}
+
 static void eval_instance(mk_ectx *rc, mk_instance *in)
 {
     mk_ev *e = rc->e;
@@ -660,7 +688,9 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
     mk_ast_list *body = &r->decl->kids;
     for (uint32_t i = 0; i < body->n; i++) {
         mk_ast *it = body->v[i];
-        if (it->kind == MK_AST_ATTR && is_meta(e, it->name)) {
+        if (it->kind == MK_AST_ATTR && r->unit->test_decl && test_meta(&c, in, it)) {
+            continue;
+        } else if (it->kind == MK_AST_ATTR && is_meta(e, it->name)) {
             if (it->name != e->n.count && it->name != e->n.for_each)
                 apply_meta_attr(&c, in, it);
         } else if (it->kind == MK_AST_BLOCK && is_meta_block(e, it->name)) {
@@ -1136,7 +1166,13 @@ static void check_test(mk_ev *e, mk_unit *u, mk_ast *t)
         }
     }
     mk_unit_index(e->p, tu, &file);
+    tu->test_decl = t;
     eval_unit(e, tu);
+    if (!u->test_units)
+        u->test_units = mk_arena_alloc(e->v->arena, (u->ntests + 1) * sizeof *u->test_units);
+    for (uint32_t i = 0; i < u->ntests; i++)
+        if (u->tests[i] == t)
+            u->test_units[i] = tu;
 }
 
 /* ---- units and the program ---- */
@@ -1167,12 +1203,19 @@ static void intern_names(mk_ev *e)
 #undef N
 }
 
+void mk_eval_begin(mk_ev *e, mk_ectx *root, mk_program *p)
+{
+    *e = (mk_ev){.p = p, .v = &p->v, .diag = p->diag};
+    intern_names(e);
+    *root = (mk_ectx){.e = e, .u = p->root};
+    e->tc = (mk_tcheck){&p->v, p->diag, p->types, eval_field, root, res_type_of};
+}
+
 void mk_program_eval(mk_program *p)
 {
-    mk_ev e = {.p = p, .v = &p->v, .diag = p->diag};
-    intern_names(&e);
-    mk_ectx root = {.e = &e, .u = p->root};
-    e.tc = (mk_tcheck){&p->v, p->diag, p->types, eval_field, &root, res_type_of};
+    mk_ev e;
+    mk_ectx root;
+    mk_eval_begin(&e, &root, p);
     mk_unit *u = p->root;
     if (!u)
         return;

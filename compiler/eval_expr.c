@@ -83,9 +83,9 @@ static mk_value *eval_name(mk_ectx *c, mk_ast *n)
         return mk_eval_let(c, l, n->span);
     mk_ev *e = c->e;
     if (c->policy && (n->name == e->n.resources || n->name == e->n.changes))
-        return unknown(c, MK_V_LIST);
+        return c->pol ? (n->name == e->n.resources ? c->pol->resources : c->pol->changes) : unknown(c, MK_V_LIST);
     if (c->policy && n->name == e->n.plan)
-        return unknown(c, MK_V_MAP);
+        return c->pol ? c->pol->plan : unknown(c, MK_V_MAP);
     if (n->name == e->n.stack && c->u)
         return mk_eval_stack(c);
     if (c->symbols)

@@ -40,11 +40,20 @@ typedef struct mk_ectx {
     bool symbols;           /* unresolved bare names are symbols (strings) */
     bool policy;            /* resources/changes/plan are in scope */
     bool in_require;        /* approval() allowed */
+    struct mk_polin *pol;   /* policy evaluation: the real inputs (policy.c) */
 } mk_ectx;
+
+/* Inputs of policy evaluation, set by policy.c. */
+typedef struct mk_polin {
+    mk_value *resources, *changes, *plan;
+} mk_polin;
 
 enum { MK_VF_SPLAT = 2 };   /* a list produced by [*]: later .attr maps over it */
 
 mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n);
+/* Set up an evaluator over an already loaded program (root stays valid as
+ * long as e does). */
+void mk_eval_begin(mk_ev *e, mk_ectx *root, mk_program *p);
 
 /* Provided by eval.c for names the expression evaluator cannot resolve alone. */
 mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at);

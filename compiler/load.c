@@ -476,3 +476,11 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
     next:;
     }
 }
+
+void mk_program_import(mk_program *p, const char *path)
+{
+    if (!p->root)
+        return;
+    load_into(p, p->root, path, MK_NOSPAN);
+    mk_type_resolve_all(p->types);
+}

@@ -26,6 +26,7 @@
 int cmd_plan(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 _Noreturn void mk_mem_oom(void)
 {
@@ -278,6 +279,7 @@ static const command COMMANDS[] = {
     {"plan", cmd_plan, "diff the stack against applied state into a signed plan"},
     {"show", cmd_show, "verify and show a saved plan file"},
     {"graph", cmd_graph, "print the plan's dependency graph (dot or json)"},
+    {"policy", cmd_policy, "evaluate policies (check) or run policy tests (test)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };

@@ -41,6 +41,7 @@ struct mk_instance {
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
     uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
+    mk_value *test_action, *test_cost; /* in policy tests: its change and price */
 };
 
 struct mk_resource {
@@ -106,6 +107,8 @@ struct mk_unit {
     uint32_t npolicies, ntests, cappolicies, captests;
     mk_value *module_args;    /* module units: map of argument values */
     mk_value *provider_values; /* alias → {type, settings}, after evaluation */
+    mk_ast *test_decl;        /* test units: their `test` block */
+    mk_unit **test_units;     /* the evaluated unit of each of `tests` */
     mk_ast *module_decl;
 };
 
@@ -139,6 +142,9 @@ void mk_program_free(mk_program *p);
  * *.moksha files, sorted); with none, the current directory. Loads the
  * stdlib, follows imports, indexes declarations. False if nothing usable. */
 bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths);
+
+/* Load more files into the root unit, as `import` does (--policies DIR). */
+void mk_program_import(mk_program *p, const char *path);
 
 /* Variable inputs, in rising precedence: file, environment, flag. Each
  * reports its own errors. */

@@ -1,0 +1,486 @@
+/* policy — building policy inputs, the type index, and the statement
+ * walker that turns failed asserts into violations and `require` into gates. */
+#include "compiler/policy.h"
+
+#include <string.h>
+
+#include "compiler/eval_int.h"
+#include "compiler/mem.h"
+#include "compiler/vjson.h"
+
+typedef struct pol {
+    mk_program *p;
+    mk_ev e;
+    mk_ectx root;
+    mk_polin in;
+    mk_symtab by_type;     /* type name → mk_vbuild* of resource values */
+    mk_symtab by_addr;     /* address → mk_instance* (for resource locations) */
+    json_t *viol, *gates;
+    int next_gate, undetermined;
+} pol;
+
+static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
+
+json_t *mk_policy_location(mk_program *p, mk_span at)
+{
+    if (at.file == UINT32_MAX || !mk_src_get(&p->src, at.file))
+        return json_null();
+    uint32_t line, col;
+    mk_src_linecol(&p->src, at.file, at.start, &line, &col);
+    return json_pack("{s:s, s:i, s:i}", "file", mk_src_get(&p->src, at.file)->path, "line", (json_int_t)line,
+                     "column", (json_int_t)col);
+}
+
+/* ---- inputs ---- */
+
+static mk_value *lifecycle_value(pol *P, const mk_instance *in)
+{
+    mk_vbuild vb = {0};
+    mk_vb_push(P->e.v, &vb, N(P, "prevent_destroy"), mk_v_bool(in->prevent_destroy));
+    mk_vb_push(P->e.v, &vb, N(P, "create_before_destroy"), mk_v_bool(in->create_before_destroy));
+    return mk_vb_map(P->e.v, &vb);
+}
+
+static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
+{
+    mk_value *m = mk_v_map(P->e.v, 1);
+    m->u.map.keys[0] = N(P, key);
+    m->u.map.vals[0] = amount ? amount : MK_V_NULLV;
+    return m;
+}
+
+/* A resource as policies see it: its attributes, then the meta keys (which
+ * win over a schema field of the same name), then `attributes` itself. */
+static mk_value *resource_value(pol *P, mk_instance *in)
+{
+    mk_vctx *v = P->e.v;
+    mk_vbuild vb = {0};
+    mk_value *attrs = in->attrs && in->attrs->kind == MK_V_MAP ? in->attrs : mk_v_map(v, 0);
+    for (uint32_t i = 0; i < attrs->n; i++)
+        mk_vb_push(v, &vb, attrs->u.map.keys[i], attrs->u.map.vals[i]);
+    mk_vb_push(v, &vb, N(P, "type"), mk_v_cstr(v, in->res->type));
+    mk_vb_push(v, &vb, N(P, "name"), mk_v_cstr(v, in->res->name));
+    mk_vb_push(v, &vb, N(P, "address"), mk_v_cstr(v, in->address));
+    mk_vb_push(v, &vb, N(P, "provider"), in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "lifecycle"), lifecycle_value(P, in));
+    mk_vb_push(v, &vb, N(P, "placement"), in->placement ? in->placement : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "cost"), cost_value(P, "monthly", in->test_cost));
+    mk_vb_push(v, &vb, N(P, "attributes"), attrs);
+    return mk_vb_map(v, &vb);
+}
+
+static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
+{
+    mk_vb_push(P->e.v, all, NULL, r);
+    mk_name ty = mk_intern_s(P->p->ast.names, in->res->type);
+    mk_vbuild *list = mk_sym_get(&P->by_type, ty, NULL);
+    if (!list) {
+        list = mk_arena_alloc(P->e.v->arena, sizeof *list);
+        mk_sym_put(&P->by_type, ty, NULL, list);
+    }
+    mk_vb_push(P->e.v, list, NULL, r);
+    mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, in->address), NULL, in);
+}
+
+/* JSON (a plan's before/after) as a value; sizes stay their text. */
+static mk_value *from_json(pol *P, json_t *j)
+{
+    mk_vctx *v = P->e.v;
+    switch (json_typeof(j)) {
+    case JSON_STRING: return mk_v_str(v, json_string_value(j), (uint32_t)json_string_length(j));
+    case JSON_INTEGER: return mk_v_int(v, json_integer_value(j));
+    case JSON_REAL: return mk_v_number(v, json_real_value(j));
+    case JSON_TRUE: return mk_v_bool(true);
+    case JSON_FALSE: return mk_v_bool(false);
+    case JSON_ARRAY: {
+        mk_value *l = mk_v_list(v, (uint32_t)json_array_size(j));
+        for (uint32_t i = 0; i < l->n; i++)
+            l->u.items[i] = from_json(P, json_array_get(j, i));
+        return l;
+    }
+    case JSON_OBJECT: {
+        if (json_object_get(j, "$secret"))
+            return mk_v_with_flags(v, mk_v_cstr(v, "(sensitive)"), MK_VF_SECRET);
+        mk_vbuild vb = {0};
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x)
+            mk_vb_push(v, &vb, N(P, k), from_json(P, x));
+        return mk_vb_map(v, &vb);
+    }
+    default: return MK_V_NULLV;
+    }
+}
+
+static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
+                              mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
+{
+    mk_vctx *v = P->e.v;
+    mk_vbuild vb = {0};
+    mk_vb_push(v, &vb, N(P, "action"), mk_v_cstr(v, action));
+    mk_vb_push(v, &vb, N(P, "address"), mk_v_cstr(v, address));
+    mk_vb_push(v, &vb, N(P, "type"), mk_v_cstr(v, type));
+    mk_vb_push(v, &vb, N(P, "name"), mk_v_cstr(v, name ? name : ""));
+    mk_vb_push(v, &vb, N(P, "before"), before ? before : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "after"), after ? after : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "changed"), changed ? changed : mk_v_list(v, 0));
+    mk_vb_push(v, &vb, N(P, "risk"), mk_v_cstr(v, risk));
+    mk_vb_push(v, &vb, N(P, "cost"), cost_value(P, "delta", delta));
+    return mk_vb_map(v, &vb);
+}
+
+static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
+{
+    mk_vbuild vb = {0};
+    mk_vb_push(P->e.v, &vb, N(P, "monthly"), monthly);
+    mk_vb_push(P->e.v, &vb, N(P, "delta"), delta);
+    mk_value *cost = mk_vb_map(P->e.v, &vb);
+    mk_vbuild top = {0};
+    mk_vb_push(P->e.v, &top, N(P, "cost"), cost);
+    return mk_vb_map(P->e.v, &top);
+}
+
+static void inputs_from_plan(pol *P, json_t *plan)
+{
+    mk_vbuild all = {0}, changes = {0};
+    mk_program *p = P->p;
+    for (size_t i = 0; i < p->ninstances; i++)
+        index_resource(P, p->instances[i], resource_value(P, p->instances[i]), &all);
+    size_t k;
+    json_t *c;
+    json_array_foreach(json_object_get(plan, "changes"), k, c) {
+        const char *addr = json_string_value(json_object_get(c, "address"));
+        mk_instance *in = mk_sym_get(&P->by_addr, mk_intern_s(p->ast.names, addr), NULL);
+        json_t *before = json_object_get(c, "before");
+        mk_value *changed = from_json(P, json_object_get(c, "changed"));
+        mk_vb_push(P->e.v, &changes, NULL,
+                   change_value(P, json_string_value(json_object_get(c, "action")), addr,
+                                json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
+                                json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
+                                json_string_value(json_object_get(c, "risk")), NULL));
+    }
+    P->in.resources = mk_vb_list(P->e.v, &all);
+    P->in.changes = mk_vb_list(P->e.v, &changes);
+    /* costs come with the cost model: until a resource is priced, the plan's cost is unknown */
+    P->in.plan = plan_value(P, mk_v_unknown(P->e.v, MK_V_MONEY), mk_v_unknown(P->e.v, MK_V_MONEY));
+}
+
+static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }
+
+static void inputs_from_test(pol *P, mk_unit *tu)
+{
+    mk_vbuild all = {0}, changes = {0};
+    double monthly = 0, delta = 0;
+    for (uint32_t r = 0; r < tu->nres; r++) {
+        mk_resource *res = tu->res_order[r];
+        for (uint32_t i = 0; i < res->ninst; i++) {
+            mk_instance *in = res->inst[i];
+            mk_value *rv = resource_value(P, in);
+            double cost = in->test_cost ? in->test_cost->u.d : 0;
+            const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
+                                 : is_action(in->test_action, "update") ? "update"
+                                 : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
+            bool del = strcmp(action, "delete") == 0;
+            if (!del) {
+                index_resource(P, in, rv, &all);
+                monthly += cost;
+            }
+            delta += del ? -cost : strcmp(action, "create") == 0 ? cost : 0;
+            const char *risk = strcmp(action, "create") == 0 ? "low" : strcmp(action, "update") == 0 ? "medium" : "high";
+            mk_vb_push(P->e.v, &changes, NULL,
+                       change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
+                                    del ? NULL : in->attrs, NULL, risk,
+                                    mk_v_money(P->e.v, del ? -cost : strcmp(action, "create") == 0 ? cost : 0)));
+        }
+    }
+    P->in.resources = mk_vb_list(P->e.v, &all);
+    P->in.changes = mk_vb_list(P->e.v, &changes);
+    P->in.plan = plan_value(P, mk_v_money(P->e.v, monthly), mk_v_money(P->e.v, delta));
+}
+
+/* ---- the walker ---- */
+
+typedef struct walk {
+    pol *P;
+    mk_ectx c;
+    mk_ast *policy;
+    mk_value *subject;  /* innermost loop element with an address */
+} walk;
+
+/* `v.type == "x"` and `v.type in ["x", "y"]` among the &&-joined parts of a
+ * where clause: the types the loop can be limited to. */
+static int type_filter(mk_ast *w, mk_name var, const char **out, int max)
+{
+    if (!w)
+        return -1;
+    if (w->kind == MK_AST_BINARY && w->op == MK_OP_AND) {
+        int a = type_filter(w->a, var, out, max);
+        return a >= 0 ? a : type_filter(w->b, var, out, max);
+    }
+    if (w->kind != MK_AST_BINARY || (w->op != MK_OP_EQ && w->op != MK_OP_IN))
+        return -1;
+    mk_ast *lhs = w->a, *rhs = w->b;
+    if (lhs->kind != MK_AST_GETATTR || strcmp(lhs->name, "type") != 0 || lhs->a->kind != MK_AST_NAME || lhs->a->name != var)
+        return -1;
+    if (w->op == MK_OP_EQ && rhs->kind == MK_AST_STRING) {
+        out[0] = rhs->str;
+        return 1;
+    }
+    if (w->op != MK_OP_IN || rhs->kind != MK_AST_LIST || (int)rhs->kids.n > max)
+        return -1;
+    for (uint32_t i = 0; i < rhs->kids.n; i++) {
+        if (rhs->kids.v[i]->kind != MK_AST_STRING)
+            return -1;
+        out[i] = rhs->kids.v[i]->str;
+    }
+    return (int)rhs->kids.n;
+}
+
+static void run_stmts(walk *w, mk_ast_list *items);
+
+static const char *text_of(walk *w, mk_ast *msg, mk_buf *b)
+{
+    mk_value *m = msg ? mk_eval_expr(&w->c, msg) : NULL;
+    if (m && !mk_v_to_text(m, b, false))
+        mk_buf_puts(b, m->kind == MK_V_UNKNOWN ? "(known after apply)" : "(message is not text)");
+    return b->len ? mk_buf_cstr(b) : NULL;
+}
+
+static const char *subject_address(walk *w)
+{
+    mk_value *a = w->subject ? mk_v_get(w->subject, N(w->P, "address")) : NULL;
+    return a && a->kind == MK_V_STRING ? a->u.s : NULL;
+}
+
+static void violation(walk *w, mk_ast *stmt)
+{
+    mk_buf b = {0};
+    const char *msg = text_of(w, stmt->b, &b);
+    const char *addr = subject_address(w);
+    mk_instance *in = addr ? mk_sym_get(&w->P->by_addr, N(w->P, addr), NULL) : NULL;
+    json_t *v = json_pack("{s:s, s:s?, s:o, s:o}", "message", msg ? msg : "assertion failed", "address", addr,
+                          "location", mk_policy_location(w->P->p, stmt->span), "resource_location",
+                          in ? mk_policy_location(w->P->p, in->res->decl->span) : json_null());
+    json_array_append_new(w->P->viol, v);
+    mk_buf_free(&b);
+}
+
+static void gate(walk *w, mk_ast *stmt)
+{
+    mk_ectx rc = w->c;
+    rc.in_require = true;
+    mk_value *g = mk_eval_expr(&rc, stmt->a);
+    mk_value *group = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "approval")) : NULL;
+    if (!group || group->kind != MK_V_STRING)
+        return;
+    mk_buf b = {0};
+    const char *msg = text_of(w, stmt->b, &b);
+    json_array_append_new(w->P->gates, json_pack("{s:i, s:s, s:s?, s:s?, s:o}", "id", (json_int_t)++w->P->next_gate,
+                          "group", group->u.s, "message", msg, "address", subject_address(w),
+                          "location", mk_policy_location(w->P->p, stmt->span)));
+    mk_buf_free(&b);
+}
+
+static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val)
+{
+    mk_local l1 = {w->c.locals, it->name, it->name2 ? key : val}, l2 = {&l1, it->name2, val};
+    mk_local *saved = w->c.locals;
+    mk_value *saved_subject = w->subject;
+    w->c.locals = it->name2 ? &l2 : &l1;
+    mk_value *cond = it->b ? mk_eval_expr(&w->c, it->b) : NULL;
+    if (!cond || (cond->kind == MK_V_BOOL && cond->u.b)) {
+        if (val->kind == MK_V_MAP && mk_v_get(val, N(w->P, "address")))
+            w->subject = val;
+        run_stmts(w, &it->kids);
+    }
+    w->c.locals = saved;
+    w->subject = saved_subject;
+}
+
+static bool shadowed(walk *w, mk_name n)
+{
+    for (mk_local *l = w->c.locals; l; l = l->up)
+        if (l->name == n)
+            return true;
+    return false;
+}
+
+static void run_for(walk *w, mk_ast *it)
+{
+    const char *types[32];
+    mk_name res = w->P->e.n.resources;
+    int nt = it->a->kind == MK_AST_NAME && it->a->name == res && !shadowed(w, res)
+                 ? type_filter(it->b, it->name2 ? it->name2 : it->name, types, 32) : -1;
+    if (nt >= 0) { /* through the index: only the types the loop can match */
+        for (int t = 0; t < nt; t++) {
+            mk_vbuild *list = mk_sym_get(&w->P->by_type, N(w->P, types[t]), NULL);
+            for (uint32_t i = 0; list && i < list->n; i++)
+                loop_body(w, it, mk_v_int(w->P->e.v, i), list->vals[i]);
+        }
+        return;
+    }
+    mk_value *src = mk_eval_expr(&w->c, it->a);
+    if (src->kind == MK_V_LIST)
+        for (uint32_t i = 0; i < src->n; i++)
+            loop_body(w, it, mk_v_int(w->P->e.v, i), src->u.items[i]);
+    else if (src->kind == MK_V_MAP)
+        for (uint32_t i = 0; i < src->n; i++)
+            loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i]);
+}
+
+static void run_stmts(walk *w, mk_ast_list *items)
+{
+    mk_local *saved = w->c.locals;
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        switch (it->kind) {
+        case MK_AST_LET: {
+            mk_local *l = mk_arena_alloc(w->P->e.v->arena, sizeof *l);
+            *l = (mk_local){w->c.locals, it->name, mk_eval_expr(&w->c, it->a)};
+            w->c.locals = l;
+            break;
+        }
+        case MK_AST_FOR: run_for(w, it); break;
+        case MK_AST_IF: {
+            mk_value *v = mk_eval_expr(&w->c, it->a);
+            if (v->kind == MK_V_BOOL)
+                run_stmts(w, v->u.b ? &it->kids : &it->else_kids);
+            break;
+        }
+        case MK_AST_ASSERT: {
+            mk_value *v = mk_eval_expr(&w->c, it->a);
+            if (v->kind == MK_V_BOOL && !v->u.b)
+                violation(w, it);
+            else if (v->kind == MK_V_UNKNOWN) /* e.g. a cost not priced yet, an id known after apply */
+                w->P->undetermined++;
+            break;
+        }
+        case MK_AST_REQUIRE: gate(w, it); break;
+        default: break; /* description, enforcement: read by policy_meta */
+        }
+    }
+    w->c.locals = saved;
+}
+
+/* ---- policies ---- */
+
+static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const char *dflt)
+{
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind != MK_AST_ATTR || strcmp(it->name, name) != 0)
+            continue;
+        mk_ectx c = P->root;
+        c.symbols = true;
+        mk_value *v = mk_eval_expr(&c, it->b);
+        if (v->kind == MK_V_STRING)
+            return mk_arena_strndup(P->e.v->arena, v->u.s, v->n);
+    }
+    return dflt;
+}
+
+static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
+{
+    P->viol = json_array();
+    P->gates = json_array();
+    P->undetermined = 0;
+    walk w = {P, P->root, decl, NULL};
+    w.c.policy = true;
+    w.c.pol = &P->in;
+    run_stmts(&w, &decl->kids);
+    const char *enf = policy_attr(P, decl, "enforcement", "hard");
+    const char *reason = NULL;
+    for (size_t i = 0; run && i < run->noverrides; i++)
+        if (strcmp(run->overrides[i].name, decl->str) == 0)
+            reason = run->overrides[i].reason;
+    bool bad = json_array_size(P->viol) > 0;
+    const char *status = !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : !strcmp(enf, "soft") && reason ? "overridden" : "fail";
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:o}", "name", decl->str, "description",
+                     policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations", P->viol,
+                     "gates", P->gates, "undetermined", P->undetermined, "override",
+                     reason && bad ? json_pack("{s:s}", "reason", reason) : json_null(), "location",
+                     mk_policy_location(P->p, decl->span));
+}
+
+static void pol_begin(pol *P, mk_program *p)
+{
+    memset(P, 0, sizeof *P);
+    P->p = p;
+    mk_eval_begin(&P->e, &P->root, p);
+}
+
+static void pol_end(pol *P)
+{
+    mk_mem_free(P->by_type.slots);
+    mk_mem_free(P->by_addr.slots);
+    mk_mem_free(P->e.stack);
+}
+
+json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
+{
+    pol P;
+    pol_begin(&P, p);
+    inputs_from_plan(&P, plan);
+    json_t *results = json_array();
+    for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
+        json_t *r = run_policy(&P, p->root->policies[i], run);
+        const char *st = json_string_value(json_object_get(r, "status"));
+        run->failed += strcmp(st, "fail") == 0;
+        run->warned += strcmp(st, "warn") == 0;
+        run->gates += (int)json_array_size(json_object_get(r, "gates"));
+        json_array_append_new(results, r);
+    }
+    pol_end(&P);
+    return results;
+}
+
+static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, int *passed, int *failed)
+{
+    memset(&P->by_type, 0, sizeof P->by_type);
+    memset(&P->by_addr, 0, sizeof P->by_addr);
+    inputs_from_test(P, tu);
+    json_t *exps = json_array();
+    for (uint32_t i = 0; i < t->kids.n; i++) {
+        mk_ast *x = t->kids.v[i];
+        if (x->kind != MK_AST_EXPECT)
+            continue;
+        mk_ast *decl = NULL;
+        for (mk_unit *w = u; w && !decl; w = w->parent)
+            for (uint32_t k = 0; k < w->npolicies && !decl; k++)
+                if (strcmp(w->policies[k]->str, x->str) == 0)
+                    decl = w->policies[k];
+        bool deny = strcmp(x->name, "deny") == 0;
+        json_t *r = decl ? run_policy(P, decl, NULL) : NULL;
+        bool denied = r && (json_array_size(json_object_get(r, "violations")) || json_array_size(json_object_get(r, "gates")));
+        bool ok = decl && denied == deny;
+        *passed += ok;
+        *failed += !ok;
+        json_array_append_new(exps, json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "kind", x->name, "policy", x->str, "ok", ok,
+                              "got", !decl ? "no such policy" : denied ? "deny" : "allow", "location",
+                              mk_policy_location(P->p, x->span), "violations",
+                              r ? json_incref(json_object_get(r, "violations")) : json_array()));
+        json_decref(r);
+    }
+    mk_mem_free(P->by_type.slots);
+    mk_mem_free(P->by_addr.slots);
+    memset(&P->by_type, 0, sizeof P->by_type);
+    memset(&P->by_addr, 0, sizeof P->by_addr);
+    return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
+}
+
+json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
+{
+    pol P;
+    pol_begin(&P, p);
+    *passed = *failed = 0;
+    json_t *out = json_array();
+    mk_unit *u = p->root;
+    for (uint32_t i = 0; u && i < u->ntests; i++) {
+        if (!u->test_units || !u->test_units[i])
+            continue;
+        P.root.u = u->test_units[i]; /* the test's stack and resources */
+        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], passed, failed));
+    }
+    pol_end(&P);
+    return out;
+}

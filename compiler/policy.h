@@ -1,0 +1,44 @@
+/* policy — evaluation of `policy` blocks (DESIGN.md §4, docs/policies.md)
+ * over the desired resources, the plan's changes, the plan's cost and the
+ * stack, and of policy `test` blocks.
+ *
+ * Policies run through one compiled form: each `for r in resources where
+ * r.type …` that names its types reads only those types' resources (an
+ * index by type), not every resource for every rule.
+ *
+ * Results are a jansson array (the caller owns it), one object per policy:
+ * {name, description, enforcement, status: pass|warn|fail|overridden,
+ *  violations: [{message, address, location, resource_location}],
+ *  gates: [{id, group, message, address}], override: {reason} | null}. */
+#ifndef MK_POLICY_H
+#define MK_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "compiler/program.h"
+
+typedef struct mk_policy_override {
+    const char *name, *reason;
+} mk_policy_override;
+
+typedef struct mk_policy_run {
+    const mk_policy_override *overrides;
+    size_t noverrides;
+    int failed;     /* policies whose status is fail */
+    int warned;
+    int gates;
+} mk_policy_run;
+
+/* Evaluate the stack's policies against the evaluated program and its plan
+ * document (which holds the changes). */
+json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
+
+/* Run every `test` block of the program; returns an array of
+ * {name, location, expectations: [{kind, policy, ok, got}]}; counts in passed and failed. */
+json_t *mk_policy_test(mk_program *p, int *passed, int *failed);
+
+/* A location object {file, line, column} for a span. */
+json_t *mk_policy_location(mk_program *p, mk_span at);
+
+#endif
