@@ -226,7 +226,8 @@ static mk_value *eval_getattr(mk_ectx *c, mk_ast *n)
     if (v)
         return v;
     if (n->a->kind == MK_AST_NAME && n->a->name == c->e->n.stack && !lookup_local(c, n->a->name)) {
-        mk_value *st = c->u ? mk_eval_stack(c) : unknown(c, MK_V_MAP);
+        /* checking a policy on its own: the stack it will see is not known yet */
+        mk_value *st = c->u && !(c->policy && !c->pol) ? mk_eval_stack(c) : unknown(c, MK_V_MAP);
         if (st->kind != MK_V_MAP)
             return st;
         mk_value *a = mk_v_get(st, n->name);

@@ -27,6 +27,10 @@ int cmd_plan(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 _Noreturn void mk_mem_oom(void)
 {
@@ -280,6 +284,10 @@ static const command COMMANDS[] = {
     {"show", cmd_show, "verify and show a saved plan file"},
     {"graph", cmd_graph, "print the plan's dependency graph (dot or json)"},
     {"policy", cmd_policy, "evaluate policies (check) or run policy tests (test)"},
+    {"apply", cmd_apply, "apply a plan (or plan, confirm and apply) through moksha-exec"},
+    {"destroy", cmd_destroy, "plan and apply the deletion of everything in the state"},
+    {"state", cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
+    {"audit", cmd_audit, "verify or show the tamper-evident audit log"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };

@@ -393,13 +393,15 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     for (size_t i = 0; run && i < run->noverrides; i++)
         if (strcmp(run->overrides[i].name, decl->str) == 0)
             reason = run->overrides[i].reason;
-    bool bad = json_array_size(P->viol) > 0;
-    const char *status = !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : !strcmp(enf, "soft") && reason ? "overridden" : "fail";
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:o}", "name", decl->str, "description",
+    bool bad = json_array_size(P->viol) > 0, refused = reason && strcmp(enf, "soft") != 0;
+    if (refused) /* only a soft policy can be overridden */
+        reason = NULL;
+    const char *status = !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : reason ? "overridden" : "fail";
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
                      policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations", P->viol,
                      "gates", P->gates, "undetermined", P->undetermined, "override",
-                     reason && bad ? json_pack("{s:s}", "reason", reason) : json_null(), "location",
-                     mk_policy_location(P->p, decl->span));
+                     reason && bad ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused", refused,
+                     "location", mk_policy_location(P->p, decl->span));
 }
 
 static void pol_begin(pol *P, mk_program *p)

@@ -72,6 +72,9 @@ static void text(json_t *results, mk_buf *out, bool color)
         if (und)
             mk_buf_printf(out, "           %lld check%s undetermined: the value is known after apply, or not priced yet\n",
                           (long long)und, und == 1 ? "" : "s");
+        if (json_is_true(json_object_get(r, "override_refused")))
+            mk_buf_printf(out, "           override refused: only soft policies can be overridden; this one is %s\n",
+                          str(r, "enforcement"));
         if (json_is_object(json_object_get(r, "override")))
             mk_buf_printf(out, "           overridden: %s\n", str(json_object_get(r, "override"), "reason"));
     }
@@ -162,14 +165,15 @@ static void junit(json_t *results, mk_buf *out)
         xml_escape(out, str(r, "name"));
         mk_buf_puts(out, "\">");
         const char *st = str(r, "status");
-        if (!strcmp(st, "fail") || !strcmp(st, "warn")) {
-            mk_buf_printf(out, "\n      <%s message=\"", !strcmp(st, "fail") ? "failure" : "system-out");
+        bool fail = !strcmp(st, "fail");
+        if (fail || !strcmp(st, "warn") || !strcmp(st, "overridden")) {
+            mk_buf_puts(out, fail ? "\n      <failure type=\"policy\" message=\"" : "\n      <system-out>");
             json_array_foreach(json_object_get(r, "violations"), k, v) {
                 if (k)
                     mk_buf_puts(out, "; ");
                 xml_escape(out, str(v, "message"));
             }
-            mk_buf_printf(out, "\"%s\n    ", !strcmp(st, "fail") ? " type=\"policy\"/>" : "/>");
+            mk_buf_puts(out, fail ? "\"/>\n    " : "</system-out>\n    ");
         }
         mk_buf_puts(out, "</testcase>\n");
     }

@@ -1,0 +1,62 @@
+# test_policy.sh — policies as CI runs them: exit codes, SARIF fit for GitHub
+# code scanning, overrides recorded in the plan, and the built-in library's
+# own tests.
+. "$TOP/tests/e2e/lib.sh"
+
+cp -r "$TOP/tests/golden/policy/text" shop
+cd shop
+export MOKSHA_KEY=e2e-policy-key-0123456
+
+expect_exit 3 moksha policy check && expect_contains "$OUT" "fail       storage-encrypted (hard)"
+expect_exit 3 moksha plan && expect_contains "$OUT" "Policies: 1 passed, 3 failed"
+expect_exit 3 moksha plan -o plan.json && expect_contains "$ERR" "the plan was not saved"
+[ -e plan.json ] && fail "a plan that fails its policies must not be saved"
+
+# ---- SARIF 2.1.0 with what GitHub code scanning requires ----
+expect_exit 3 moksha policy check --format sarif
+cp "$OUT" results.sarif
+for field in '"version": "2.1.0"' '"$schema"' '"driver"' '"name": "moksha"' '"rules"' '"shortDescription"' \
+             '"ruleId": "storage-encrypted"' '"level": "error"' '"level": "warning"' '"message"' '"locations"' \
+             '"physicalLocation"' '"artifactLocation"' '"uri": "main.moksha"' '"startLine": 22' '"partialFingerprints"'; do
+    expect_contains results.sarif "$field"
+done
+expect_not_contains results.sarif '"uri": "/'   # repository-relative, never absolute
+
+# ---- overrides: soft only, recorded with the reason ----
+cat > main.moksha <<'MOKSHA'
+stack shop {
+  env   = "prod"
+  owner = "web"
+}
+
+resource network main {
+  cidr = "10.0.0.0/16"
+}
+
+resource firewall edge {
+  network = network.main
+  ingress {
+    from_port = 443
+    cidrs     = ["0.0.0.0/0"]
+  }
+}
+
+resource bucket assets {
+  encrypted  = true
+  public     = true
+  versioning = true
+}
+MOKSHA
+expect_exit 3 moksha plan && expect_contains "$OUT" "fail       no-public-buckets (soft)"
+expect_exit 1 moksha plan --override no-public-buckets && expect_contains "$ERR" "needs --reason"
+expect_exit 0 moksha plan --override no-public-buckets --reason "static site, public by design" -o plan.json &&
+    expect_contains "$OUT" "overridden no-public-buckets (soft)"
+expect_contains plan.json '"status":"overridden"'
+expect_contains plan.json '"reason":"static site, public by design"'
+expect_contains plan.json '"group":"sre"'
+
+# ---- the built-in library's tests all pass ----
+cd "$WORK"
+if [ -d "$TOP/policies" ] && ls "$TOP"/policies/*/ >/dev/null 2>&1; then
+    expect_exit 0 moksha policy test "$TOP/policies" && expect_match "$OUT" '^[0-9]+ passed, 0 failed$'
+fi
