@@ -110,6 +110,23 @@ case_plan() {
     )
 }
 
+# policy: `moksha policy check` in tests/golden/policy/NAME/ with NAME/args
+# as extra arguments (quoted words allowed), under a fixed project key.
+case_policy() {
+    REPRO="cd tests/golden/policy/$1 && MOKSHA_KEY=golden-test-key-0123 $MOKSHA policy check --color never $(cat "$1/args" 2>/dev/null)"
+    (
+        cd "$1" || exit 1
+        eval "set -- $(cat args 2>/dev/null)"
+        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@"
+    )
+}
+
+# policytest: `moksha policy test` in tests/golden/policytest/NAME/.
+case_policytest() {
+    REPRO="cd tests/golden/policytest/$1 && $MOKSHA policy test --color never"
+    (cd "$1" && capture both "$MOKSHA" policy test --color never)
+}
+
 # ---- driver ----
 
 # selected KIND NAME: true when no cases were named on the command line, or
@@ -120,6 +137,7 @@ selected() {
     sel_hit=1
     set -f    # the patterns must reach `case` unexpanded
     for s in $SELECT; do
+        # shellcheck disable=SC2254 # $s is a pattern on purpose
         case "$1/$2" in $s) sel_hit=0 ;; esac
     done
     set +f
