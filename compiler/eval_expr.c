@@ -83,7 +83,13 @@ static mk_value *eval_name(mk_ectx *c, mk_ast *n)
         return mk_eval_let(c, l, n->span);
     mk_ev *e = c->e;
     if (c->policy && (n->name == e->n.resources || n->name == e->n.changes))
-        return c->pol ? (n->name == e->n.resources ? c->pol->resources : c->pol->changes) : unknown(c, MK_V_LIST);
+    {
+        if (!c->pol)
+            return unknown(c, MK_V_LIST);
+        if (n->name == e->n.changes && !c->pol->changes)
+            c->pol->changes = c->pol->build_changes(c->pol);
+        return n->name == e->n.resources ? c->pol->resources : c->pol->changes;
+    }
     if (c->policy && n->name == e->n.plan)
         return c->pol ? c->pol->plan : unknown(c, MK_V_MAP);
     if (n->name == e->n.stack && c->u)

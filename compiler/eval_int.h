@@ -46,6 +46,9 @@ typedef struct mk_ectx {
 /* Inputs of policy evaluation, set by policy.c. */
 typedef struct mk_polin {
     mk_value *resources, *changes, *plan;
+    /* changes are built on first use: most policies never read them */
+    mk_value *(*build_changes)(struct mk_polin *in);
+    void *ud;
 } mk_polin;
 
 enum { MK_VF_SPLAT = 2 };   /* a list produced by [*]: later .attr maps over it */

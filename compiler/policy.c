@@ -17,6 +17,7 @@ typedef struct pol {
     mk_symtab by_addr;     /* address → mk_instance* (for resource locations) */
     json_t *viol, *gates;
     int next_gate, undetermined;
+    json_t *plan_doc;
 } pol;
 
 static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
@@ -54,19 +55,29 @@ static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
 static mk_value *resource_value(pol *P, mk_instance *in)
 {
     mk_vctx *v = P->e.v;
-    mk_vbuild vb = {0};
     mk_value *attrs = in->attrs && in->attrs->kind == MK_V_MAP ? in->attrs : mk_v_map(v, 0);
-    for (uint32_t i = 0; i < attrs->n; i++)
-        mk_vb_push(v, &vb, attrs->u.map.keys[i], attrs->u.map.vals[i]);
-    mk_vb_push(v, &vb, N(P, "type"), mk_v_cstr(v, in->res->type));
-    mk_vb_push(v, &vb, N(P, "name"), mk_v_cstr(v, in->res->name));
-    mk_vb_push(v, &vb, N(P, "address"), mk_v_cstr(v, in->address));
-    mk_vb_push(v, &vb, N(P, "provider"), in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV);
-    mk_vb_push(v, &vb, N(P, "lifecycle"), lifecycle_value(P, in));
-    mk_vb_push(v, &vb, N(P, "placement"), in->placement ? in->placement : MK_V_NULLV);
-    mk_vb_push(v, &vb, N(P, "cost"), cost_value(P, "monthly", in->test_cost));
-    mk_vb_push(v, &vb, N(P, "attributes"), attrs);
-    return mk_vb_map(v, &vb);
+    /* meta keys first: `r.type` is read for every resource by most policies */
+    mk_value *m = mk_v_map(v, 8 + attrs->n);
+    mk_name *k = m->u.map.keys;
+    mk_value **x = m->u.map.vals;
+    k[0] = N(P, "type"), x[0] = mk_v_cstr(v, in->res->type);
+    k[1] = N(P, "name"), x[1] = mk_v_cstr(v, in->res->name);
+    k[2] = N(P, "address"), x[2] = mk_v_cstr(v, in->address);
+    k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
+    k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
+    k[5] = N(P, "placement"), x[5] = in->placement ? in->placement : MK_V_NULLV;
+    k[6] = N(P, "cost"), x[6] = cost_value(P, "monthly", in->test_cost);
+    k[7] = N(P, "attributes"), x[7] = attrs;
+    uint32_t n = 8;
+    for (uint32_t i = 0; i < attrs->n; i++) {
+        bool taken = false; /* the meta keys win over a schema field of the same name */
+        for (int j = 0; j < 8 && !taken; j++)
+            taken = attrs->u.map.keys[i] == k[j];
+        if (!taken)
+            k[n] = attrs->u.map.keys[i], x[n++] = attrs->u.map.vals[i];
+    }
+    m->n = n;
+    return m;
 }
 
 static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
@@ -140,12 +151,12 @@ static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
     return mk_vb_map(P->e.v, &top);
 }
 
-static void inputs_from_plan(pol *P, json_t *plan)
+static mk_value *changes_from_plan(mk_polin *pin)
 {
-    mk_vbuild all = {0}, changes = {0};
+    pol *P = pin->ud;
+    json_t *plan = P->plan_doc;
     mk_program *p = P->p;
-    for (size_t i = 0; i < p->ninstances; i++)
-        index_resource(P, p->instances[i], resource_value(P, p->instances[i]), &all);
+    mk_vbuild changes = {0};
     size_t k;
     json_t *c;
     json_array_foreach(json_object_get(plan, "changes"), k, c) {
@@ -159,8 +170,19 @@ static void inputs_from_plan(pol *P, json_t *plan)
                                 json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
                                 json_string_value(json_object_get(c, "risk")), NULL));
     }
+    return mk_vb_list(P->e.v, &changes);
+}
+
+static void inputs_from_plan(pol *P, json_t *plan)
+{
+    mk_vbuild all = {0};
+    mk_program *p = P->p;
+    for (size_t i = 0; i < p->ninstances; i++)
+        index_resource(P, p->instances[i], resource_value(P, p->instances[i]), &all);
     P->in.resources = mk_vb_list(P->e.v, &all);
-    P->in.changes = mk_vb_list(P->e.v, &changes);
+    P->plan_doc = plan;
+    P->in.build_changes = changes_from_plan;
+    P->in.ud = P;
     /* costs come with the cost model: until a resource is priced, the plan's cost is unknown */
     P->in.plan = plan_value(P, mk_v_unknown(P->e.v, MK_V_MONEY), mk_v_unknown(P->e.v, MK_V_MONEY));
 }
@@ -281,13 +303,13 @@ static void gate(walk *w, mk_ast *stmt)
     mk_buf_free(&b);
 }
 
-static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val)
+static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool where_holds)
 {
     mk_local l1 = {w->c.locals, it->name, it->name2 ? key : val}, l2 = {&l1, it->name2, val};
     mk_local *saved = w->c.locals;
     mk_value *saved_subject = w->subject;
     w->c.locals = it->name2 ? &l2 : &l1;
-    mk_value *cond = it->b ? mk_eval_expr(&w->c, it->b) : NULL;
+    mk_value *cond = it->b && !where_holds ? mk_eval_expr(&w->c, it->b) : NULL;
     if (!cond || (cond->kind == MK_V_BOOL && cond->u.b)) {
         if (val->kind == MK_V_MAP && mk_v_get(val, N(w->P, "address")))
             w->subject = val;
@@ -312,20 +334,22 @@ static void run_for(walk *w, mk_ast *it)
     int nt = it->a->kind == MK_AST_NAME && it->a->name == res && !shadowed(w, res)
                  ? type_filter(it->b, it->name2 ? it->name2 : it->name, types, 32) : -1;
     if (nt >= 0) { /* through the index: only the types the loop can match */
+        /* the index already holds for a where that is only the type test */
+        bool only_type = it->b->kind == MK_AST_BINARY && it->b->op != MK_OP_AND;
         for (int t = 0; t < nt; t++) {
             mk_vbuild *list = mk_sym_get(&w->P->by_type, N(w->P, types[t]), NULL);
             for (uint32_t i = 0; list && i < list->n; i++)
-                loop_body(w, it, mk_v_int(w->P->e.v, i), list->vals[i]);
+                loop_body(w, it, mk_v_int(w->P->e.v, i), list->vals[i], only_type);
         }
         return;
     }
     mk_value *src = mk_eval_expr(&w->c, it->a);
     if (src->kind == MK_V_LIST)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, mk_v_int(w->P->e.v, i), src->u.items[i]);
+            loop_body(w, it, mk_v_int(w->P->e.v, i), src->u.items[i], false);
     else if (src->kind == MK_V_MAP)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i]);
+            loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i], false);
 }
 
 static void run_stmts(walk *w, mk_ast_list *items)
