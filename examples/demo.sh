@@ -7,7 +7,9 @@
 # For each examples/NAME/ it prints what the example shows (from its README),
 # then runs `moksha check` and `moksha fmt --check` in a scratch copy of the
 # directory (so nothing is written into the source tree). Any failing command
-# fails the demo. (It grows into plan and apply as those commands land.)
+# fails the demo. Then it plans, applies (moksha-exec, with the local and
+# simulated-cloud providers), re-plans to no changes and verifies the audit log
+# of examples/webapp in a scratch directory.
 set -u
 
 BUILD=${1:-build}
@@ -22,12 +24,12 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-demo.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
     B=$(printf '\033[1m') G=$(printf '\033[32m') R=$(printf '\033[31m') N=$(printf '\033[0m')
 else
-    B= G= R= N=
+    B='' G='' R='' N=''
 fi
 
 failed=0 ran=0 examples=0
@@ -69,6 +71,21 @@ for dir in "$TOP"/examples/*/; do
     step "$name" fmt --check
     cd "$TOP" || exit 1
 done
+
+# The whole job on examples/webapp (local + sim) in a scratch copy: plan,
+# apply, re-plan to no changes, and verify the audit log. The sim provider is
+# a simulated cloud, so nothing outside the scratch directory is touched.
+echo "${B}━━━ apply: examples/webapp (local files + the simulated cloud) ━━━${N}"
+cp -R "$TOP/examples/webapp" "$TMP/apply-webapp"
+cd "$TMP/apply-webapp" || exit 1
+export MOKSHA_VAR_db_password="demo-only-password"
+step webapp plan -o webapp.plan
+step webapp apply --yes
+step webapp plan --detailed-exitcode
+step webapp state list
+step webapp audit verify
+step webapp audit show
+cd "$TOP" || exit 1
 
 if [ "$examples" -eq 0 ]; then
     echo "demo: no examples/*/ directories"

@@ -30,7 +30,7 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-golden.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # Same output whoever runs it: no colour, no variables from the environment,
 # no locale-dependent messages.

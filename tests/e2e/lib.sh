@@ -1,0 +1,164 @@
+# lib.sh — helpers for the end-to-end tests; each tests/e2e/test_*.sh starts with
+#   . "$TOP/tests/e2e/lib.sh"
+# tests/e2e/run.sh runs a test with its own empty temporary directory as the
+# working directory, and with MOKSHA, MOKSHA_EXEC (absolute paths of the
+# binaries), TOP (the repository top) and NO_COLOR=1 in the environment.
+#
+# A failed expectation prints a FAIL line and the test goes on, so one run shows
+# every broken expectation; the test's exit status is 1 if any failed.
+#
+#   fail MSG                    record a failure
+#   expect_exit N CMD...        run CMD; its stdout is in the file $OUT and its
+#                               stderr in $ERR; fail unless it exits with N
+#   expect_contains FILE TEXT   fail unless FILE contains TEXT (fixed string)
+#   expect_not_contains FILE TEXT
+#   expect_match FILE REGEX     fail unless a line of FILE matches REGEX (grep -E)
+#   expect_empty FILE           fail unless FILE is empty
+#   expect_file FILE            fail unless FILE exists as a regular file
+#   expect_same FILE1 FILE2     fail unless the files are identical
+#   copy_example NAME           copy $TOP/examples/NAME into ./NAME
+#   enter DIR                   cd into DIR (a path under the test's working
+#                               directory), or fail; returns 1 when it cannot
+#   leave                       cd back to the test's working directory, $WORK
+#   moksha ARGS...              runs $MOKSHA
+# Run expectations in the test's own shell, never in a ( subshell ): a
+# subshell's failures are lost. Hence enter/leave rather than (cd DIR && ...).
+
+: "${MOKSHA:?run the e2e tests through tests/e2e/run.sh}"
+: "${TOP:?run the e2e tests through tests/e2e/run.sh}"
+
+# shellcheck disable=SC2034 # for the tests that source this file
+WORK=$(pwd)
+E2E_FAILS=0
+E2E_CHECKS=0
+E2E_SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/moksha-e2e-lib.XXXXXX") || exit 1
+OUT=$E2E_SCRATCH/stdout
+ERR=$E2E_SCRATCH/stderr
+: >"$OUT"
+: >"$ERR"
+E2E_LAST="(no command run yet)"
+
+e2e_finish() {
+    e2e_rc=$?
+    rm -rf "$E2E_SCRATCH"
+    if [ "$E2E_FAILS" -eq 0 ] && [ "$e2e_rc" -ne 0 ]; then
+        # not a failed expectation: the script itself stopped (a syntax error, an
+        # explicit exit, or a last command that failed)
+        echo "FAIL: the test script exited with status $e2e_rc after $E2E_CHECKS checks"
+        E2E_FAILS=1
+    fi
+    echo "$E2E_CHECKS checks, $E2E_FAILS failed"
+    [ "$E2E_FAILS" -eq 0 ] || exit 1
+    exit 0
+}
+trap e2e_finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+
+moksha() { "$MOKSHA" "$@"; }
+
+# show FILE LABEL: a file's first lines, indented, for a failure report.
+e2e_show() {
+    if [ -s "$1" ]; then
+        echo "    --- $2:"
+        head -n 30 "$1" | sed 's/^/    | /'
+    else
+        echo "    --- $2: (empty)"
+    fi
+}
+
+# name FILE: $OUT and $ERR by their meaning, other files by their path.
+e2e_name() {
+    case $1 in
+    "$OUT") echo "stdout of \`$E2E_LAST\`" ;;
+    "$ERR") echo "stderr of \`$E2E_LAST\`" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+fail() {
+    E2E_FAILS=$((E2E_FAILS + 1))
+    echo "FAIL: $*"
+}
+
+# ok: count a passing check; returns 0 so that callers can chain with &&.
+e2e_ok() {
+    E2E_CHECKS=$((E2E_CHECKS + 1))
+    return 0
+}
+
+e2e_bad() {
+    E2E_CHECKS=$((E2E_CHECKS + 1))
+    fail "$@"
+    return 1
+}
+
+expect_exit() {
+    want=$1
+    shift
+    E2E_LAST=$(echo "$*" | sed "s|$MOKSHA|moksha|g")
+    "$@" >"$OUT" 2>"$ERR" </dev/null
+    got=$?
+    [ "$got" -eq "$want" ] && { e2e_ok; return 0; }
+    e2e_bad "\`$E2E_LAST\` (in $(pwd)) exited $got, expected $want"
+    e2e_show "$OUT" stdout
+    e2e_show "$ERR" stderr
+    return 1
+}
+
+expect_contains() {
+    grep -Fq -- "$2" "$1" 2>/dev/null && { e2e_ok; return 0; }
+    e2e_bad "$(e2e_name "$1") does not contain: $2"
+    e2e_show "$1" "$(e2e_name "$1")"
+    return 1
+}
+
+expect_not_contains() {
+    grep -Fq -- "$2" "$1" 2>/dev/null || { e2e_ok; return 0; }
+    e2e_bad "$(e2e_name "$1") contains: $2"
+    e2e_show "$1" "$(e2e_name "$1")"
+    return 1
+}
+
+expect_match() {
+    grep -Eq -- "$2" "$1" 2>/dev/null && { e2e_ok; return 0; }
+    e2e_bad "$(e2e_name "$1") has no line matching: $2"
+    e2e_show "$1" "$(e2e_name "$1")"
+    return 1
+}
+
+expect_empty() {
+    [ ! -s "$1" ] && { e2e_ok; return 0; }
+    e2e_bad "$(e2e_name "$1") is not empty"
+    e2e_show "$1" "$(e2e_name "$1")"
+    return 1
+}
+
+expect_file() {
+    [ -f "$1" ] && { e2e_ok; return 0; }
+    e2e_bad "file $1 does not exist (in $(pwd))"
+    return 1
+}
+
+expect_same() {
+    cmp -s "$1" "$2" && { e2e_ok; return 0; }
+    e2e_bad "$(e2e_name "$1") and $(e2e_name "$2") differ"
+    diff -u "$1" "$2" | head -n 30 | sed 's/^/    /'
+    return 1
+}
+
+enter() {
+    cd "$1" 2>/dev/null && { e2e_ok; return 0; }
+    e2e_bad "cannot enter directory $1 (from $(pwd))"
+    return 1
+}
+
+leave() { cd "$WORK" || exit 1; }
+
+copy_example() {
+    if [ ! -d "$TOP/examples/$1" ]; then
+        e2e_bad "examples/$1 does not exist"
+        return 1
+    fi
+    rm -rf "./$1"
+    cp -R "$TOP/examples/$1" "./$1"
+}
