@@ -1,21 +1,38 @@
 /* moksha-exec — the executor. It reads plan files only, never .moksha
- * source. This version verifies plans (`moksha-exec verify PLAN`); running
- * them against providers is being built. */
+ * source, and is the only program that changes infrastructure:
+ *   verify PLAN          check a plan's signature and say what it would do
+ *   apply PLAN           run it (runtime/exec.c)
+ *   state list|show|rm|unlock, audit verify|show
+ * Exit codes: docs/executor.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "runtime/audit.h"
+#include "runtime/exec.h"
 #include "runtime/planfile.h"
+#include "runtime/util.h"
 
 static void usage(FILE *out)
 {
-    fputs("usage: moksha-exec verify [--moksha-dir DIR] PLAN\n"
-          "       moksha-exec --version | --help\n"
+    fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
           "\n"
-          "The executor of moksha plans. `verify` checks a plan file's signature with the\n"
-          "project key (MOKSHA_KEY, else .moksha/key) and prints what it would change;\n"
-          "it exits 0 for a valid plan, 1 for one that was altered, signed with another\n"
-          "key, or is not a plan.\n",
+          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature; exit 0 valid, 1 not\n"
+          "  apply [options] PLAN             apply a signed plan to the stack in the current directory\n"
+          "      --parallelism N              worker threads (default 10)\n"
+          "      --no-rollback                on failure keep what succeeded (exit 5)\n"
+          "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
+          "      --auto-approve-risk LEVEL    refuse changes above low|medium|high\n"
+          "      --timeout DURATION           per provider call (default 5m)\n"
+          "      --retries N                  retries of retryable errors (default 4)\n"
+          "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
+          "  state list | show ADDR | rm ADDR | unlock ID\n"
+          "  audit verify | show\n"
+          "\n"
+          "exit status: 0 success, 1 error in input or usage, 4 apply failed and was rolled\n"
+          "back, 5 apply failed and changes remain (rollback incomplete, or --no-rollback),\n"
+          "6 state locked or plan stale\n",
           out);
 }
 
@@ -44,20 +61,125 @@ static int verify(const char *dir, const char *path)
     return 0;
 }
 
+static bool int_arg(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/* One option of apply; false on a bad or unknown one (reported). */
+static bool apply_opt(int argc, char **argv, int *i, mk_exec_opts *o)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    bool ok = true, takes = true;
+    if (strcmp(a, "--parallelism") == 0 || strcmp(a, "-p") == 0)
+        ok = int_arg(v, 1, 1024, &o->parallelism);
+    else if (strcmp(a, "--retries") == 0)
+        ok = int_arg(v, 0, 100, &o->retries);
+    else if (strcmp(a, "--timeout") == 0)
+        ok = v && mk_exec_parse_duration(v, &o->timeout_ms) && o->timeout_ms > 0;
+    else if (strcmp(a, "--approve") == 0 && v) {
+        o->approve = realloc(o->approve, (o->napprove + 1) * sizeof *o->approve);
+        o->approve[o->napprove++] = v;
+    } else if (strcmp(a, "--auto-approve-risk") == 0)
+        ok = v && (!strcmp(v, "low") || !strcmp(v, "medium") || !strcmp(v, "high")) && (o->auto_approve_risk = v);
+    else if (strcmp(a, "--progress") == 0)
+        ok = v && (o->progress = !strcmp(v, "bar") ? 1 : !strcmp(v, "lines") ? 0 : !strcmp(v, "auto") ? -1 : -2) != -2;
+    else if (strcmp(a, "--no-rollback") == 0)
+        o->no_rollback = true, takes = false;
+    else
+        ok = false, takes = false;
+    if (!ok)
+        fprintf(stderr, "moksha-exec: error: bad option `%s%s%s` for apply (see moksha-exec --help)\n", a,
+                takes && v ? " " : "", takes && v ? v : "");
+    *i += takes;
+    return ok;
+}
+
+static int apply(int argc, char **argv)
+{
+    mk_exec_opts o;
+    mk_exec_opts_default(&o);
+    const char *plan = NULL;
+    int rc = -1;
+    for (int i = 1; i < argc && rc < 0; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (!apply_opt(argc, argv, &i, &o))
+                rc = MK_EXEC_EXIT_INPUT;
+        } else if (!plan) {
+            plan = argv[i];
+        } else {
+            fprintf(stderr, "moksha-exec: error: apply takes one plan file\n");
+            rc = MK_EXEC_EXIT_INPUT;
+        }
+    }
+    if (rc < 0 && !plan) {
+        fprintf(stderr, "moksha-exec: error: apply needs a plan file (moksha plan -o FILE)\n");
+        rc = MK_EXEC_EXIT_INPUT;
+    }
+    if (rc < 0)
+        rc = mk_exec_apply(plan, &o);
+    free(o.approve);
+    return rc;
+}
+
+static int state_cmd(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "list") == 0 && argc == 2)
+        return mk_exec_state_list();
+    if (strcmp(sub, "show") == 0 && argc == 3)
+        return mk_exec_state_show(argv[2]);
+    if (strcmp(sub, "rm") == 0 && argc == 3)
+        return mk_exec_state_rm(argv[2]);
+    if (strcmp(sub, "unlock") == 0 && argc == 3)
+        return mk_exec_state_unlock(argv[2]);
+    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n", stderr);
+    return MK_EXEC_EXIT_INPUT;
+}
+
+static int audit_cmd(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "verify") == 0 && argc == 2)
+        return mk_audit_verify(MK_EXEC_AUDIT, stdout);
+    if (strcmp(sub, "show") == 0 && argc == 2)
+        return mk_audit_show(MK_EXEC_AUDIT, stdout);
+    fputs("usage: moksha audit verify | show\n", stderr);
+    return MK_EXEC_EXIT_INPUT;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
+        if (chdir(argv[2]) != 0) {
+            perror(argv[2]);
+            return 1;
+        }
+        argc -= 2, argv += 2;
+    }
     if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
         printf("moksha-exec %s\n", MK_VERSION);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
-        return verify(".moksha", argv[2]);
+        return verify(MK_EXEC_DIR, argv[2]);
     if (argc == 5 && strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "--moksha-dir") == 0)
         return verify(argv[3], argv[4]);
+    if (argc >= 2 && strcmp(argv[1], "apply") == 0)
+        return apply(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "state") == 0)
+        return state_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+        return audit_cmd(argc - 1, argv + 1);
     usage(stderr);
     return 1;
 }

@@ -1,0 +1,921 @@
+/* exec — the executor proper. The plan's changes become steps on the
+ * scheduler (runtime/sched.c); each step calls one provider, records its
+ * result into the in-memory state and the audit chain, and is persisted by
+ * the scheduler's group commit before anything that depends on it starts.
+ *
+ * note [crash recovery]: what a step did is on disk (state + audit) before
+ * its dependents start, so a crash loses at most the steps in flight. For
+ * those, every provider operation is idempotent and keyed by address: the
+ * sim's objects are files named after their address, a create that finds
+ * its address adopts the object (keeping its id), local files are
+ * overwritten, and deleting what is gone succeeds. The next plan still sees
+ * the lost step's change (state never recorded it) and applying it
+ * reconciles the world; nothing is created twice and nothing is orphaned as
+ * long as the resource stays in the stack.
+ *
+ * note [rollback]: on the first failure nothing new starts, running steps
+ * finish and are persisted, then the completed steps are undone one by one
+ * in the reverse of the order they were persisted: create → delete, update
+ * → update back to `before`, delete → re-create from `before` (when the
+ * provider can), replace → delete the new and re-create the old. Each undo
+ * restores the state entry exactly as it was and is audited. */
+#include "runtime/exec.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/audit.h"
+#include "runtime/lock.h"
+#include "runtime/planfile.h"
+#include "runtime/providers/provider.h"
+#include "runtime/rtstate.h"
+#include "runtime/sched.h"
+#include "runtime/util.h"
+
+static volatile sig_atomic_t interrupts;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupts++;
+}
+
+typedef struct step {
+    json_t *change;           /* borrowed from the plan */
+    const char *address, *action, *type;
+    json_int_t id;
+    mk_prov *prov;
+    const char *alias;        /* the provider block serving it */
+    char cloud[16], region[64];
+    json_t *orig;             /* the state entry before the step (copy), or NULL */
+    json_t *entry;            /* the state entry after success (owned until recorded) */
+    bool half;                /* replace: the old object is gone, the new one is not made */
+    char err[512];
+    int attempts;
+    double ms;
+} step;
+
+typedef struct provs {
+    const char *alias[32];
+    mk_prov *p[32];
+    size_t n;
+} provs;
+
+typedef struct ctx {
+    const mk_exec_opts *o;
+    json_t *plan;
+    mk_exec_key key;
+    mk_rtstate *st;
+    mk_audit *audit;
+    step *steps;
+    size_t n;
+    provs pv;
+    char *lines;              /* audit lines recorded, not yet flushed */
+    size_t nlines, caplines;
+    bool dirty;               /* the state changed since the last flush */
+    bool io_failed;
+    double t0;
+    bool tty;
+    size_t nfailed;
+    json_t *deferred;         /* "address: attr" whose values were unknown and not computed */
+    json_t *counts;           /* action → done */
+} ctx;
+
+/* ---- audit lines ---- */
+
+static void add_line(ctx *c, json_t *fields)
+{
+    char *line = mk_audit_entry(c->audit, fields);
+    json_decref(fields);
+    if (!line)
+        return;
+    size_t n = strlen(line);
+    if (c->nlines + n + 1 > c->caplines) {
+        size_t cap = (c->caplines + n + 1) * 2;
+        char *t = realloc(c->lines, cap);
+        if (!t) {
+            free(line);
+            return;
+        }
+        c->lines = t;
+        c->caplines = cap;
+    }
+    memcpy(c->lines + c->nlines, line, n + 1);
+    c->nlines += n;
+    free(line);
+}
+
+/* State (when it changed), then the audit lines, each durable. */
+static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
+{
+    bool ok = !state_text || mk_rtstate_save_text(c->st, state_text);
+    ok = ok && (!nlines || mk_audit_write(c->audit, lines, nlines));
+    if (!ok)
+        fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
+    free(state_text);
+    free(lines);
+    return ok;
+}
+
+static bool flush_now(ctx *c)
+{
+    char *text = c->dirty ? mk_rtstate_dump(c->st) : NULL;
+    char *lines = c->lines;
+    size_t n = c->nlines;
+    c->lines = NULL;
+    c->nlines = c->caplines = 0;
+    c->dirty = false;
+    return persist(c, text, lines, n);
+}
+
+/* ---- providers and placement ---- */
+
+static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < c->pv.n; i++)
+        if (strcmp(c->pv.alias[i], alias) == 0)
+            return c->pv.p[i];
+    json_t *blk = json_object_get(json_object_get(c->plan, "providers"), alias);
+    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
+    json_t *settings = json_object_get(blk, "settings");
+    mk_prov *p = NULL;
+    if (type && strcmp(type, "local") == 0)
+        p = mk_prov_local_new(settings, why, whylen);
+    else if (type && strcmp(type, "sim") == 0)
+        p = mk_prov_sim_new(settings, why, whylen);
+    else
+        snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim)", alias);
+    if (p && c->pv.n < 32) {
+        c->pv.alias[c->pv.n] = alias;
+        c->pv.p[c->pv.n++] = p;
+    }
+    return p;
+}
+
+/* The provider block serving a cloud: the first sim block listing it. */
+static const char *alias_for_cloud(ctx *c, const char *cloud)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c->plan, "providers"), k, v) {
+        if (strcmp(json_string_value(json_object_get(v, "type")) ?: "", "sim") != 0)
+            continue;
+        json_t *clouds = json_object_get(json_object_get(v, "settings"), "clouds");
+        if (!json_is_array(clouds))
+            return k;
+        size_t i;
+        json_t *cl;
+        json_array_foreach(clouds, i, cl)
+            if (strcmp(json_string_value(cl) ?: "", cloud) == 0)
+                return k;
+    }
+    return NULL;
+}
+
+/* Sticky placement from state, else the change's first provider and region. */
+static void place(step *s)
+{
+    json_t *pl = json_object_get(s->orig, "placement");
+    if (!json_is_object(pl))
+        pl = json_object_get(s->change, "placement");
+    const char *cloud = json_string_value(json_object_get(pl, "cloud"));
+    const char *region = json_string_value(json_object_get(pl, "region"));
+    if (!cloud)
+        cloud = json_string_value(json_array_get(json_object_get(pl, "providers"), 0));
+    if (!region)
+        region = json_string_value(json_array_get(json_object_get(pl, "regions"), 0));
+    snprintf(s->cloud, sizeof s->cloud, "%s", cloud ?: "aws");
+    snprintf(s->region, sizeof s->region, "%s", region ?: "us-east-1");
+}
+
+static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
+{
+    const char *alias = json_string_value(json_object_get(s->change, "provider"));
+    place(s);
+    if (!alias) {
+        alias = json_string_value(json_object_get(s->orig, "provider"));
+        if (!alias || !json_object_get(json_object_get(c->plan, "providers"), alias))
+            alias = alias_for_cloud(c, s->cloud);
+        if (!alias) {
+            snprintf(why, whylen, "%s: no provider serves cloud %s (add `provider sim { }` to the stack)", s->address, s->cloud);
+            return false;
+        }
+    }
+    s->alias = alias;
+    s->prov = provider_for(c, alias, why, whylen);
+    return s->prov != NULL;
+}
+
+/* ---- steps ---- */
+
+static json_t *placement_json(const step *s)
+{
+    if (strcmp(s->prov->kind, "local") == 0)
+        return json_null();
+    return json_pack("{s:s, s:s}", "cloud", s->cloud, "region", s->region);
+}
+
+/* The entry the state records after a create or update: the plan's `after`
+ * with the unknown attributes the provider computed filled in. */
+static json_t *entry_for(ctx *c, step *s, json_t *computed)
+{
+    json_t *attrs = json_deep_copy(json_object_get(s->change, "after"));
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(s->change, "after_unknown"), i, u) {
+        json_t *v = json_object_get(computed, json_string_value(u));
+        if (v)
+            json_object_set(attrs, json_string_value(u), v);
+        else {
+            char note[600];
+            snprintf(note, sizeof note, "%s: %s", s->address, json_string_value(u));
+            json_array_append_new(c->deferred, json_string(note));
+        }
+    }
+    json_t *e = json_pack("{s:s, s:s, s:O?, s:s, s:o, s:o, s:O?, s:O?, s:O?}", "address", s->address, "type", s->type,
+                          "name", json_object_get(s->change, "name"), "provider", s->alias, "placement", placement_json(s),
+                          "attributes", attrs, "sensitive", json_object_get(s->change, "sensitive"), "depends_on",
+                          json_object_get(s->change, "refs"), "lifecycle", json_object_get(s->change, "lifecycle"));
+    if (json_is_null(json_object_get(e, "depends_on")))
+        json_object_set_new(e, "depends_on", json_array());
+    return e;
+}
+
+/* One provider call with a deadline, retried with exponential backoff and
+ * jitter while the provider calls the error retryable. */
+static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out)
+{
+    const mk_exec_opts *o = c->o;
+    double delay = o->backoff_ms;
+    for (int attempt = 0;; attempt++) {
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key};
+        s->attempts++;
+        *out = NULL;
+        mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
+        if (st == MK_PROV_OK)
+            return true;
+        json_decref(*out);
+        *out = NULL;
+        if (st != MK_PROV_RETRYABLE || attempt >= o->retries || interrupts >= 2)
+            return false;
+        mk_exec_sleep_ms(delay * (0.5 + mk_exec_random01()));
+        delay = delay * 2 > 10000 ? 10000 : delay * 2;
+    }
+}
+
+static bool run_step(void *vc, size_t i)
+{
+    ctx *c = vc;
+    step *s = &c->steps[i];
+    double t = mk_exec_now_ms();
+    json_t *out = NULL, *after = json_object_get(s->change, "after"), *before = json_object_get(s->change, "before");
+    bool ok;
+    if (strcmp(s->action, "create") == 0) {
+        ok = call(c, s, s->prov->create, after, NULL, &out);
+    } else if (strcmp(s->action, "update") == 0) {
+        ok = call(c, s, s->prov->update, after, before, &out);
+    } else if (strcmp(s->action, "delete") == 0) {
+        ok = call(c, s, s->prov->del, before, NULL, &out);
+    } else if (strcmp(s->action, "replace") == 0) {
+        ok = call(c, s, s->prov->del, before, NULL, &out);
+        json_decref(out);
+        out = NULL;
+        s->half = ok;
+        ok = ok && call(c, s, s->prov->create, after, NULL, &out);
+        if (ok)
+            s->half = false;
+    } else {
+        snprintf(s->err, sizeof s->err, "unknown action `%s`", s->action);
+        ok = false;
+    }
+    if (ok && strcmp(s->action, "delete") != 0)
+        s->entry = out ? json_incref(out) : json_object(); /* computed; made into an entry under the lock */
+    json_decref(out);
+    s->ms = mk_exec_now_ms() - t;
+    return ok;
+}
+
+static const char *mark_of(const char *action)
+{
+    return !strcmp(action, "create") ? "+" : !strcmp(action, "update") ? "~" : !strcmp(action, "delete") ? "-" : "-/+";
+}
+
+static void step_line(ctx *c, const step *s, bool ok, const char *verb)
+{
+    if (c->tty && ok)
+        return;
+    FILE *f = ok ? stdout : stderr;
+    if (c->tty)
+        fputs("\r\033[K", f);
+    if (ok) {
+        json_t *e = mk_rtstate_get(c->st, s->address);
+        const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
+        fprintf(f, "  %-3s %-8s %s", mark_of(s->action), verb, s->address);
+        if (strcmp(s->prov->kind, "local") != 0)
+            fprintf(f, "  [%s %s/%s]", s->alias, s->cloud, s->region);
+        if (id && strcmp(s->action, "delete") != 0)
+            fprintf(f, "  id=%s", id);
+        fprintf(f, "  (%.0f ms%s)\n", s->ms, s->attempts > 1 ? ", retried" : "");
+        /* flushed by tick(), ten times a second: a write per step costs */
+    } else {
+        fprintf(f, "  ✗   %-8s %s failed: %s\n", s->action, s->address, s->err);
+        fflush(f);
+    }
+}
+
+static void record_step(void *vc, size_t i, bool ok)
+{
+    ctx *c = vc;
+    step *s = &c->steps[i];
+    if (ok && s->entry) {
+        json_t *computed = s->entry;
+        s->entry = entry_for(c, s, computed);
+        json_decref(computed);
+        mk_rtstate_put(c->st, json_incref(s->entry));
+    } else if (ok || s->half) {
+        mk_rtstate_remove(c->st, s->address);
+    }
+    c->dirty |= ok || s->half;
+    if (ok)
+        json_object_set_new(c->counts, s->action, json_integer(json_integer_value(json_object_get(c->counts, s->action)) + 1));
+    else
+        c->nfailed++;
+    json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:f, s:i}", "event", "step", "change", (json_int_t)s->id,
+                           "address", s->address, "action", s->action, "status", ok ? "ok" : "failed", "provider",
+                           s->alias ?: "?", "ms", s->ms, "attempts", s->attempts);
+    json_object_set_new(ev, "ms", json_integer((json_int_t)s->ms));
+    if (strcmp(s->prov->kind, "local") != 0) {
+        json_object_set_new(ev, "cloud", json_string(s->cloud));
+        json_object_set_new(ev, "region", json_string(s->region));
+    }
+    const char *id = json_string_value(json_object_get(json_object_get(s->entry, "attributes"), "id"));
+    if (id)
+        json_object_set_new(ev, "id", json_string(id));
+    if (!ok)
+        json_object_set_new(ev, "error", json_string(s->err));
+    add_line(c, ev);
+    step_line(c, s, ok, !strcmp(s->action, "create") ? "created" : !strcmp(s->action, "update") ? "updated"
+                        : !strcmp(s->action, "delete") ? "deleted" : "replaced");
+}
+
+typedef struct snap {
+    json_t *state;
+    char *lines;
+    size_t nlines;
+} snap;
+
+static void *snapshot(void *vc)
+{
+    ctx *c = vc;
+    snap *s = calloc(1, sizeof *s);
+    s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
+    s->lines = c->lines;
+    s->nlines = c->nlines;
+    c->lines = NULL;
+    c->nlines = c->caplines = 0;
+    c->dirty = false;
+    return s;
+}
+
+static bool flush(void *vc, void *vs)
+{
+    ctx *c = vc;
+    snap *s = vs;
+    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->lines, s->nlines);
+    if (!ok)
+        c->io_failed = true;
+    free(s);
+    return ok;
+}
+
+static bool should_stop(void *vc)
+{
+    (void)vc;
+    return interrupts > 0;
+}
+
+static void tick(void *vc, const mk_exec_sched_stats *st)
+{
+    ctx *c = vc;
+    fflush(stdout);
+    if (!c->tty)
+        return;
+    int width = 30, filled = st->total ? (int)(width * st->done / st->total) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r\033[K[%s] %zu/%zu done, %zu running, %zu failed  %.1fs", bar, st->done, st->total, st->running,
+            st->failed, (mk_exec_now_ms() - c->t0) / 1000);
+    fflush(stderr);
+}
+
+/* ---- rollback ---- */
+
+/* Undo one completed step (note [rollback]); false with s->err on failure. */
+static bool undo(ctx *c, step *s, const char **what)
+{
+    json_t *out = NULL, *cur = mk_rtstate_get(c->st, s->address);
+    json_t *now = json_object_get(cur, "attributes");
+    json_t *before = json_object_get(s->orig, "attributes");
+    bool can_recreate = s->prov->caps & MK_PROV_CAN_RECREATE;
+    bool ok = true;
+    s->attempts = 0;
+    if (strcmp(s->action, "create") == 0) {
+        *what = "delete";
+        ok = call(c, s, s->prov->del, now ? now : json_object_get(s->change, "after"), NULL, &out);
+    } else if (strcmp(s->action, "update") == 0) {
+        *what = "update back";
+        ok = call(c, s, s->prov->update, before, now, &out);
+    } else { /* delete, replace (done or half done) */
+        *what = "re-create";
+        if (!can_recreate) {
+            snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
+            return false;
+        }
+        if (strcmp(s->action, "replace") == 0 && !s->half) {
+            ok = call(c, s, s->prov->del, now, NULL, &out);
+            json_decref(out);
+            out = NULL;
+            if (ok)
+                mk_rtstate_remove(c->st, s->address);
+        }
+        ok = ok && call(c, s, s->prov->create, before, before, &out);
+    }
+    json_decref(out);
+    return ok;
+}
+
+static bool rollback_one(ctx *c, step *s)
+{
+    const char *what = "undo";
+    double t = mk_exec_now_ms();
+    bool ok = undo(c, s, &what);
+    if (ok) {
+        if (s->orig)
+            mk_rtstate_put(c->st, json_deep_copy(s->orig));
+        else
+            mk_rtstate_remove(c->st, s->address);
+        c->dirty = true;
+    }
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "rollback", "address", s->address, "action",
+                           s->action, "undo", what, "status", ok ? "ok" : "failed", "ms",
+                           (json_int_t)(mk_exec_now_ms() - t));
+    if (!ok)
+        json_object_set_new(ev, "error", json_string(s->err));
+    add_line(c, ev);
+    if (c->tty)
+        fputs("\r\033[K", stdout);
+    if (ok)
+        printf("  ↺   %-11s %s\n", what, s->address);
+    else
+        fprintf(stderr, "  ✗   %-11s %s failed: %s\n", what, s->address, s->err);
+    fflush(stdout);
+    return flush_now(c) && ok;
+}
+
+/* Undo in reverse; the steps left are listed in `left`. */
+static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
+{
+    size_t undone = 0;
+    printf("Rolling back %zu completed step%s:\n", sc->norder, sc->norder == 1 ? "" : "s");
+    size_t todo = sc->norder;
+    for (size_t i = 0; i < c->n; i++) /* a half-done replace first: its old object is gone */
+        if (c->steps[i].half && sc->status[i] == MK_SCHED_FAILED) {
+            if (interrupts >= 2 || !rollback_one(c, &c->steps[i]))
+                json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", c->steps[i].address, "action",
+                                                      "replace (old deleted, new not created)", "error", c->steps[i].err));
+        }
+    for (size_t k = todo; k-- > 0;) {
+        step *s = &c->steps[sc->order[k]];
+        if (interrupts < 2 && rollback_one(c, s)) {
+            undone++;
+            continue;
+        }
+        json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", s->address, "action", s->action, "error",
+                                              interrupts >= 2 ? "interrupted (second Ctrl-C)" : s->err));
+    }
+    return undone;
+}
+
+/* ---- checks before running ---- */
+
+static int risk_rank(const char *r)
+{
+    return !r ? 0 : !strcmp(r, "low") ? 1 : !strcmp(r, "medium") ? 2 : !strcmp(r, "high") ? 3 : 4;
+}
+
+static bool approved(const mk_exec_opts *o, const char *policy, const char *address)
+{
+    for (size_t i = 0; i < o->napprove; i++) {
+        const char *a = o->approve[i], *colon = strchr(a, ':');
+        size_t n = colon ? (size_t)(colon - a) : strlen(a);
+        if (policy && strlen(policy) == n && strncmp(a, policy, n) == 0 &&
+            (!colon || (address && strcmp(colon + 1, address) == 0)))
+            return true;
+    }
+    return false;
+}
+
+/* Closed gates and --auto-approve-risk. Prints why; false refuses the plan. */
+static bool gates_open(ctx *c)
+{
+    bool ok = true;
+    size_t i;
+    json_t *g, *ch;
+    json_array_foreach(json_object_get(c->plan, "gates"), i, g) {
+        const char *pol = json_string_value(json_object_get(g, "policy"));
+        const char *addr = json_string_value(json_object_get(g, "address"));
+        if (!approved(c->o, pol, addr)) {
+            fprintf(stderr, "moksha-exec: error: approval gate %s%s%s is closed; open it with --approve %s%s%s\n",
+                    pol ?: "?", addr ? " on " : "", addr ?: "", pol ?: "?", addr ? ":" : "", addr ?: "");
+            ok = false;
+        }
+    }
+    int limit = risk_rank(c->o->auto_approve_risk);
+    json_array_foreach(json_object_get(c->plan, "changes"), i, ch) {
+        const char *risk = json_string_value(json_object_get(ch, "risk"));
+        if (limit && risk_rank(risk) > limit) {
+            fprintf(stderr, "moksha-exec: error: %s is %s risk, above --auto-approve-risk %s\n",
+                    json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static bool stale(ctx *c)
+{
+    json_t *ps = json_object_get(c->plan, "state");
+    const char *plin = json_string_value(json_object_get(ps, "lineage")) ?: "";
+    long long pser = json_integer_value(json_object_get(ps, "serial"));
+    const char *slin = mk_rtstate_lineage(c->st);
+    long long sser = mk_rtstate_serial(c->st);
+    if (strcmp(plin, slin) == 0 && pser == sser)
+        return false;
+    if (strcmp(plin, slin) != 0)
+        fprintf(stderr, "moksha-exec: error: the plan is stale: it was made for state lineage `%s`, the state's is `%s`; "
+                        "run `moksha plan` again\n", *plin ? plin : "(none: no state yet)", *slin ? slin : "(none)");
+    else
+        fprintf(stderr, "moksha-exec: error: the plan is stale: it was made against state serial %lld, the state is at "
+                        "serial %lld (it was applied or changed since); run `moksha plan` again\n", pser, sser);
+    return true;
+}
+
+/* Steps and their dependency lists from the plan. */
+static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
+{
+    json_t *changes = json_object_get(c->plan, "changes");
+    c->n = json_array_size(changes);
+    c->steps = calloc(c->n + 1, sizeof *c->steps);
+    size_t **deps = calloc(c->n + 1, sizeof *deps), *ndeps = calloc(c->n + 1, sizeof *ndeps);
+    sc->deps = deps;
+    sc->ndeps = ndeps;
+    sc->n = c->n;
+    json_t *by_id = json_object();
+    for (size_t i = 0; i < c->n; i++) {
+        step *s = &c->steps[i];
+        s->change = json_array_get(changes, i);
+        s->address = json_string_value(json_object_get(s->change, "address")) ?: "?";
+        s->action = json_string_value(json_object_get(s->change, "action")) ?: "?";
+        s->type = json_string_value(json_object_get(s->change, "type")) ?: "?";
+        s->id = json_integer_value(json_object_get(s->change, "id"));
+        json_t *cur = mk_rtstate_get(c->st, s->address);
+        s->orig = cur ? json_deep_copy(cur) : NULL;
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)s->id);
+        json_object_set_new(by_id, key, json_integer((json_int_t)i));
+    }
+    bool ok = true;
+    for (size_t i = 0; i < c->n && ok; i++) {
+        json_t *d = json_object_get(c->steps[i].change, "depends_on");
+        deps[i] = calloc(json_array_size(d) + 1, sizeof **deps);
+        size_t k;
+        json_t *v;
+        json_array_foreach(d, k, v) {
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(v));
+            json_t *idx = json_object_get(by_id, key);
+            if (!idx) {
+                snprintf(why, whylen, "change %s depends on change %s, which the plan does not have", c->steps[i].address, key);
+                ok = false;
+                break;
+            }
+            deps[i][ndeps[i]++] = (size_t)json_integer_value(idx);
+        }
+        ok = ok && bind_step(c, &c->steps[i], why, whylen);
+    }
+    json_decref(by_id);
+    return ok;
+}
+
+static void free_ctx(ctx *c, mk_exec_sched *sc)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        json_decref(c->steps[i].orig);
+        json_decref(c->steps[i].entry);
+        if (sc->deps)
+            free(sc->deps[i]);
+    }
+    free((void *)sc->deps);
+    free((void *)sc->ndeps);
+    free(c->steps);
+    for (size_t i = 0; i < c->pv.n; i++)
+        c->pv.p[i]->free(c->pv.p[i]);
+    free(c->lines);
+    json_decref(c->deferred);
+    json_decref(c->counts);
+    mk_exec_sched_free(sc);
+}
+
+/* ---- the whole apply ---- */
+
+static void summary(ctx *c, double secs)
+{
+    json_t *k = c->counts;
+    printf("Apply complete: %lld created, %lld updated, %lld replaced, %lld deleted in %.2fs; state serial %lld.\n",
+           (long long)json_integer_value(json_object_get(k, "create")), (long long)json_integer_value(json_object_get(k, "update")),
+           (long long)json_integer_value(json_object_get(k, "replace")), (long long)json_integer_value(json_object_get(k, "delete")),
+           secs, mk_rtstate_serial(c->st));
+    size_t i;
+    json_t *d;
+    json_array_foreach(c->deferred, i, d)
+        printf("note: %s was unknown when planned and is not computed by its provider; it is recorded as null and the "
+               "next plan applies it (`moksha apply` without a plan file does this itself)\n", json_string_value(d));
+}
+
+static void report_left(json_t *left, bool kept)
+{
+    size_t i;
+    json_t *l;
+    fprintf(stderr, kept ? "Kept (--no-rollback), recorded in the state:\n" : "Not rolled back:\n");
+    json_array_foreach(left, i, l)
+        fprintf(stderr, "  %s (%s)%s%s\n", json_string_value(json_object_get(l, "address")),
+                json_string_value(json_object_get(l, "action")), kept ? "" : ": ",
+                kept ? "" : json_string_value(json_object_get(l, "error")));
+    fprintf(stderr, "The state records exactly what exists. To fix: correct the cause above, then `moksha plan` shows "
+                    "what remains and `moksha apply` converges (or `moksha destroy` removes it).\n");
+}
+
+static int execute(ctx *c, mk_exec_sched *sc)
+{
+    static const mk_exec_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
+    json_t *totals = json_object_get(c->plan, "totals");
+    bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
+    add_line(c, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
+                          destroy ? "destroy" : "apply", "stack", json_string_value(json_object_get(c->plan, "stack")) ?: "?",
+                          "serial", (json_int_t)mk_rtstate_serial(c->st), "changes", (json_int_t)c->n, "totals", totals,
+                          "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
+    if (!flush_now(c))
+        return MK_EXEC_EXIT_INPUT;
+    c->t0 = mk_exec_now_ms();
+    sc->parallelism = c->o->parallelism;
+    bool sane = mk_exec_sched_run(sc, &ops, c);
+    if (c->tty)
+        fputs("\r\033[K", stderr);
+    double secs = (mk_exec_now_ms() - c->t0) / 1000;
+    int rc = MK_EXEC_EXIT_OK;
+    json_t *left = json_array();
+    if (!sane && !c->nfailed && !sc->stopped)
+        fprintf(stderr, "moksha-exec: error: the plan's dependencies form a cycle; nothing more can run\n");
+    if (c->nfailed || sc->stopped || c->io_failed || !sane) {
+        for (size_t i = 0; i < c->n; i++)
+            if (sc->status[i] == MK_SCHED_FAILED)
+                fprintf(stderr, "Apply failed: %s (%s): %s\n", c->steps[i].address, c->steps[i].action, c->steps[i].err);
+        if (sc->stopped)
+            fprintf(stderr, "Apply interrupted (Ctrl-C); a second Ctrl-C stops the rollback too.\n");
+        if (c->o->no_rollback) {
+            for (size_t k = 0; k < sc->norder; k++)
+                json_array_append_new(left, json_pack("{s:s, s:s}", "address", c->steps[sc->order[k]].address, "action",
+                                                      c->steps[sc->order[k]].action));
+            if (sc->norder)
+                report_left(left, true);
+            rc = MK_EXEC_EXIT_INCOMPLETE;
+        } else {
+            size_t undone = rollback(c, sc, left);
+            rc = json_array_size(left) ? MK_EXEC_EXIT_INCOMPLETE : MK_EXEC_EXIT_ROLLED_BACK;
+            if (rc == MK_EXEC_EXIT_ROLLED_BACK)
+                printf("Rolled back %zu step%s: the state and the world are as they were before this apply.\n", undone,
+                       undone == 1 ? "" : "s");
+            else
+                report_left(left, false);
+        }
+    } else {
+        summary(c, secs);
+    }
+    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O}", "event", "apply.end", "outcome",
+                          rc == 0 ? "applied" : rc == 4 ? "rolled back" : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
+                          "exit_code", rc, "seconds", secs, "left", left));
+    json_decref(left);
+    if (!flush_now(c))
+        rc = rc ? rc : MK_EXEC_EXIT_INPUT;
+    return rc;
+}
+
+static bool plan_sha(const char *path, char out[65])
+{
+    size_t n;
+    char *t = mk_exec_read_file(path, &n);
+    if (!t)
+        return false;
+    mk_exec_sha256_hex(t, n, out);
+    free(t);
+    return true;
+}
+
+/* Lock, open the audit log and the state; 0 or an exit code. */
+static int take_lock(ctx *c, const char *operation, char id[37])
+{
+    char why[1024];
+    json_t *info = NULL;
+    if (!mk_exec_mkdirs(MK_EXEC_DIR)) {
+        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_EXEC_DIR, strerror(errno));
+        return MK_EXEC_EXIT_INPUT;
+    }
+    mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, operation, id, &info, why, sizeof why);
+    if (ls != MK_EXEC_LOCK_TAKEN) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
+    }
+    c->audit = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
+    if (c->audit)
+        c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    if (!c->audit || !c->st) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
+        json_decref(info);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    add_line(c, json_pack("{s:s, s:O, s:O, s:O}", "event", "lock", "lock_id", json_object_get(info, "id"), "holder",
+                          json_object_get(info, "holder"), "operation", json_object_get(info, "operation")));
+    json_decref(info);
+    return 0;
+}
+
+static void drop_lock(ctx *c, const char *id)
+{
+    add_line(c, json_pack("{s:s, s:s}", "event", "unlock", "lock_id", id));
+    flush_now(c);
+    mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
+}
+
+void mk_exec_opts_default(mk_exec_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->parallelism = 10;
+    o->timeout_ms = 5 * 60 * 1000;
+    o->retries = 4;
+    o->backoff_ms = 100;
+    o->progress = -1;
+}
+
+static void install_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int mk_exec_apply(const char *path, const mk_exec_opts *o)
+{
+    ctx c = {.o = o, .deferred = json_array(), .counts = json_object()};
+    mk_exec_sched sc = {0};
+    char why[1024], sha[65] = "", lock_id[37];
+    c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
+        mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        free_ctx(&c, &sc);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    plan_sha(path, sha);
+    int rc = gates_open(&c) ? 0 : MK_EXEC_EXIT_INPUT;
+    bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
+    if (!rc)
+        rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
+    if (rc) {
+        json_decref(c.plan);
+        free_ctx(&c, &sc);
+        return rc;
+    }
+    install_sigint();
+    add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
+    if (stale(&c)) {
+        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
+        rc = MK_EXEC_EXIT_LOCKED;
+    } else if (!build(&c, &sc, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        rc = MK_EXEC_EXIT_INPUT;
+    } else if (c.n == 0) {
+        printf("No changes: the infrastructure matches the plan.\n");
+    } else {
+        rc = execute(&c, &sc);
+    }
+    drop_lock(&c, lock_id);
+    free_ctx(&c, &sc);
+    mk_audit_close(c.audit);
+    mk_rtstate_free(c.st);
+    json_decref(c.plan);
+    return rc;
+}
+
+/* ---- state commands ---- */
+
+static mk_rtstate *load_state_or_say(void)
+{
+    char why[1024];
+    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    if (!st)
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+    return st;
+}
+
+int mk_exec_state_list(void)
+{
+    mk_rtstate *st = load_state_or_say();
+    if (!st)
+        return MK_EXEC_EXIT_INPUT;
+    const char *k;
+    json_t *e;
+    json_object_foreach(st->by_addr, k, e) {
+        json_t *pl = json_object_get(e, "placement");
+        const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
+        printf("%-40s %-8s", k, json_string_value(json_object_get(e, "provider")) ?: "-");
+        if (json_is_object(pl))
+            printf(" %s/%s", json_string_value(json_object_get(pl, "cloud")) ?: "?",
+                   json_string_value(json_object_get(pl, "region")) ?: "?");
+        printf("%s%s\n", id ? "  " : "", id ?: "");
+    }
+    mk_rtstate_free(st);
+    return 0;
+}
+
+int mk_exec_state_show(const char *address)
+{
+    mk_rtstate *st = load_state_or_say();
+    if (!st)
+        return MK_EXEC_EXIT_INPUT;
+    json_t *e = mk_rtstate_get(st, address);
+    int rc = 0;
+    if (!e) {
+        fprintf(stderr, "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", address);
+        rc = MK_EXEC_EXIT_INPUT;
+    } else {
+        json_dumpf(e, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    }
+    mk_rtstate_free(st);
+    return rc;
+}
+
+int mk_exec_state_rm(const char *address)
+{
+    ctx c = {0};
+    char id[37];
+    int rc = take_lock(&c, "state rm", id);
+    if (rc)
+        return rc;
+    if (!mk_rtstate_remove(c.st, address)) {
+        fprintf(stderr, "moksha-exec: error: the state has no resource `%s`\n", address);
+        rc = MK_EXEC_EXIT_INPUT;
+    } else {
+        c.dirty = true;
+        add_line(&c, json_pack("{s:s, s:s}", "event", "state.rm", "address", address));
+        if (flush_now(&c))
+            printf("Removed %s from the state (serial %lld); the object itself was not touched.\n", address,
+                   mk_rtstate_serial(c.st));
+        else
+            rc = MK_EXEC_EXIT_INPUT;
+    }
+    drop_lock(&c, id);
+    free(c.lines);
+    mk_audit_close(c.audit);
+    mk_rtstate_free(c.st);
+    return rc;
+}
+
+int mk_exec_state_unlock(const char *id)
+{
+    char why[1024];
+    json_t *info;
+    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
+    if (a)
+        mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:s}", "event", "unlock", "lock_id", id, "holder",
+                                     json_object_get(info, "holder"), "by", "state unlock"));
+    mk_audit_close(a);
+    printf("Unlocked the state (lock %s held by %s for %s).\n", id,
+           json_string_value(json_object_get(info, "holder")) ?: "?", json_string_value(json_object_get(info, "operation")) ?: "?");
+    json_decref(info);
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* exec — applying a verified plan: lock the state, refuse a stale plan, run
+ * the changes on the scheduler through the providers, persist state and the
+ * audit log after every step, roll back on failure, unlock. Also the small
+ * state and audit commands of moksha-exec. Everything here prints to
+ * stdout/stderr and returns an exit code of docs/executor.md. */
+#ifndef MK_EXEC_EXEC_H
+#define MK_EXEC_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+    MK_EXEC_EXIT_OK = 0,
+    MK_EXEC_EXIT_INPUT = 1,       /* usage, unreadable or unsigned plan, I/O */
+    MK_EXEC_EXIT_ROLLED_BACK = 4, /* a step failed; everything done was undone */
+    MK_EXEC_EXIT_INCOMPLETE = 5,  /* a step failed; some changes remain (rollback failed or --no-rollback) */
+    MK_EXEC_EXIT_LOCKED = 6       /* the state is locked, or the plan is stale */
+};
+
+typedef struct mk_exec_opts {
+    int parallelism;       /* workers (default 10) */
+    bool no_rollback;
+    double timeout_ms;     /* per provider call (default 5 minutes) */
+    int retries;           /* extra attempts for retryable errors (default 4) */
+    double backoff_ms;     /* first retry delay; doubles each time, with jitter (default 100) */
+    const char **approve;  /* --approve POLICY or POLICY:ADDRESS */
+    size_t napprove;
+    const char *auto_approve_risk; /* low, medium, high or NULL */
+    int progress;          /* 1 live bar, 0 one line per step, -1 decide (a terminal on stderr) */
+} mk_exec_opts;
+
+void mk_exec_opts_default(mk_exec_opts *o);
+int mk_exec_apply(const char *plan_path, const mk_exec_opts *o);
+
+int mk_exec_state_list(void);
+int mk_exec_state_show(const char *address);
+int mk_exec_state_rm(const char *address);
+int mk_exec_state_unlock(const char *id);
+
+#define MK_EXEC_DIR ".moksha"
+#define MK_EXEC_STATE ".moksha/state.json"
+#define MK_EXEC_LOCKFILE ".moksha/state.lock"
+#define MK_EXEC_AUDIT ".moksha/audit.jsonl"
+
+#endif

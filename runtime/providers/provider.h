@@ -1,0 +1,59 @@
+/* provider — the interface between the executor and the backends that
+ * change the world. A provider never touches state or the audit log; it
+ * performs one operation and says how it went. Operations may run on many
+ * worker threads at once: implementations lock what they share.
+ *
+ * An operation borrows everything in mk_prov_op. On success, create and
+ * update set *out to the resource's computed attributes (a new object the
+ * caller owns, e.g. {"id": …, "ip": …}); the executor copies those it needs
+ * (the change's after_unknown) into the attributes it records. */
+#ifndef MK_PROV_PROVIDER_H
+#define MK_PROV_PROVIDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mk_exec_key;
+
+typedef enum {
+    MK_PROV_OK,
+    MK_PROV_FAILED,    /* will fail again: do not retry */
+    MK_PROV_RETRYABLE  /* transient (throttling, timeouts): retry with backoff */
+} mk_prov_status;
+
+/* Capabilities. */
+enum {
+    MK_PROV_CAN_RECREATE = 1 << 0, /* a deleted object can be made again from its `before` (rollback of delete) */
+    MK_PROV_KEEPS_IDS = 1 << 1     /* …and keeps the id it had */
+};
+
+typedef struct mk_prov_op {
+    const char *address, *type;
+    json_t *attrs;                 /* desired attributes (after), or for delete/read the applied ones */
+    json_t *prior;                 /* update: the applied attributes; create-from-before: them too; else NULL */
+    const char *cloud, *region;    /* abstract types: where it goes */
+    double deadline_ms;            /* mk_exec_now_ms() by which to give up (0: none) */
+    const struct mk_exec_key *key; /* to open sealed secrets */
+} mk_prov_op;
+
+typedef struct mk_prov mk_prov;
+typedef mk_prov_status (*mk_prov_fn)(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen);
+
+struct mk_prov {
+    const char *kind; /* "local", "sim" */
+    unsigned caps;
+    mk_prov_fn create, read, update, del;
+    /* read: *out is the object's attributes as the provider sees them, or
+     * NULL (with MK_PROV_OK) when it does not exist */
+    void (*free)(mk_prov *p);
+    void *impl;
+};
+
+/* Constructors: settings is the provider block of the plan (borrowed);
+ * paths are relative to the stack directory (the working directory).
+ * NULL with a reason in why when the settings are unusable. */
+mk_prov *mk_prov_local_new(json_t *settings, char *why, size_t whylen);
+mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,435 @@
+/* sim — a simulated cloud serving the abstract types (compute, network,
+ * bucket, database, load_balancer, firewall, volume, dns_record, queue) on
+ * aws, gcp and azure. It exists for demos and tests (docs/executor.md).
+ *
+ * Its world is .moksha/sim/, one JSON file per object named after the
+ * resource's address: {"address", "type", "cloud", "region", "id",
+ * "attributes"}. Keying objects by address makes create idempotent — a
+ * create that finds its address already there adopts the object — which is
+ * how an apply killed between a create and its state write is reconciled by
+ * the next one (note [crash recovery] in runtime/exec.c).
+ *
+ * Settings: latency ("20ms"), fail_on (addresses whose every operation
+ * fails), fail_rate (probability of a retryable error per operation),
+ * quotas ({"REGION" or "CLOUD/REGION": max objects}), clouds. */
+#include "runtime/providers/provider.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/planfile.h"
+#include "runtime/util.h"
+
+#define SIM_DIR ".moksha/sim"
+
+typedef struct sim {
+    double latency_ms, fail_rate;
+    json_t *fail_on, *quotas; /* borrowed from the plan's settings: incref'd */
+    pthread_mutex_t mu;
+    json_t *counts;           /* "cloud/region" → objects there */
+} sim;
+
+static const struct {
+    const char *type, *aws, *gcp, *azure;
+} KINDS[] = {
+    {"compute", "i-", "instances", "Microsoft.Compute/virtualMachines"},
+    {"network", "vpc-", "networks", "Microsoft.Network/virtualNetworks"},
+    {"firewall", "sg-", "firewalls", "Microsoft.Network/networkSecurityGroups"},
+    {"load_balancer", "lb-", "forwardingRules", "Microsoft.Network/loadBalancers"},
+    {"dns_record", "rrset-", "rrsets", "Microsoft.Network/dnsZones/recordsets"},
+    {"bucket", "s3-", "buckets", "Microsoft.Storage/storageAccounts"},
+    {"volume", "vol-", "disks", "Microsoft.Compute/disks"},
+    {"database", "db-", "sqlInstances", "Microsoft.DBforPostgreSQL/flexibleServers"},
+    {"queue", "sqs-", "topics", "Microsoft.ServiceBus/namespaces/queues"},
+};
+
+static int kind_of(const char *type)
+{
+    for (int i = 0; i < (int)(sizeof KINDS / sizeof *KINDS); i++)
+        if (strcmp(KINDS[i].type, type) == 0)
+            return i;
+    return -1;
+}
+
+/* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories. */
+static void object_path(const char *address, char *out, size_t n)
+{
+    size_t k = (size_t)snprintf(out, n, "%s/", SIM_DIR);
+    for (const unsigned char *p = (const unsigned char *)address; *p && k + 8 < n; p++)
+        k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(out + k, n - k, "%c", *p)
+                                                             : snprintf(out + k, n - k, "_%02x", *p));
+    snprintf(out + k, n - k, ".json");
+}
+
+/* A short, DNS-safe name from the address: compute.web[1] → web-1. */
+static void short_name(const char *address, char *out, size_t n)
+{
+    const char *dot = strchr(address, '.');
+    size_t k = 0;
+    for (const char *p = dot ? dot + 1 : address; *p && k + 1 < n; p++)
+        if (isalnum((unsigned char)*p))
+            out[k++] = (char)tolower((unsigned char)*p);
+        else if (k && out[k - 1] != '-')
+            out[k++] = '-';
+    while (k && out[k - 1] == '-')
+        k--;
+    out[k] = 0;
+}
+
+static void make_id(const char *cloud, const char *region, int kind, const char *name, char *out, size_t n)
+{
+    char hex[18];
+    mk_exec_random_hex(hex, 8);
+    if (strcmp(cloud, "gcp") == 0)
+        snprintf(out, n, "projects/moksha-sim/regions/%s/%s/%s-%.6s", region, KINDS[kind].gcp, name, hex);
+    else if (strcmp(cloud, "azure") == 0)
+        snprintf(out, n, "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/moksha-sim/providers/%s/%s-%.6s",
+                 KINDS[kind].azure, name, hex);
+    else
+        snprintf(out, n, "%s%.16s", KINDS[kind].aws, hex);
+}
+
+/* The computed attributes of a fresh object (every @computed field of the
+ * type in stdlib/types). */
+static json_t *computed(int kind, const char *id, const char *name, const char *cloud, const char *region, json_t *attrs)
+{
+    json_t *c = json_pack("{s:s}", "id", id);
+    const char *t = KINDS[kind].type;
+    char host[300], buf[400];
+    unsigned r = (unsigned)(mk_exec_random01() * 65536);
+    snprintf(host, sizeof host, "%s.%s.%s.sim.moksha.dev", name, region, cloud);
+    if (strcmp(t, "compute") == 0) {
+        snprintf(buf, sizeof buf, "198.51.100.%u", 1 + r % 254);
+        json_object_set_new(c, "ip", json_string(buf));
+        snprintf(buf, sizeof buf, "10.0.%u.%u", (r >> 8) % 256, 2 + r % 250);
+        json_object_set_new(c, "private_ip", json_string(buf));
+    } else if (strcmp(t, "database") == 0) {
+        const char *engine = json_string_value(json_object_get(attrs, "engine")) ?: "postgres";
+        int port = !strcmp(engine, "mysql") || !strcmp(engine, "mariadb") ? 3306 : !strcmp(engine, "sqlserver") ? 1433 : 5432;
+        json_object_set_new(c, "endpoint", json_string(host));
+        json_object_set_new(c, "port", json_integer(port));
+    } else if (strcmp(t, "bucket") == 0 || strcmp(t, "load_balancer") == 0) {
+        snprintf(buf, sizeof buf, "https://%s", host);
+        json_object_set_new(c, "endpoint", json_string(buf));
+        if (t[0] == 'l')
+            json_object_set_new(c, "dns_name", json_string(host));
+    } else if (strcmp(t, "dns_record") == 0) {
+        snprintf(buf, sizeof buf, "%s.%s", json_string_value(json_object_get(attrs, "name")) ?: name,
+                 json_string_value(json_object_get(attrs, "zone")) ?: "sim.moksha.dev");
+        json_object_set_new(c, "fqdn", json_string(buf));
+    } else if (strcmp(t, "queue") == 0) {
+        snprintf(buf, sizeof buf, "https://%s/queue", host);
+        json_object_set_new(c, "url", json_string(buf));
+    }
+    return c;
+}
+
+static bool listed(json_t *list, const char *address)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+        if (json_is_string(v) && strcmp(json_string_value(v), address) == 0)
+            return true;
+    return false;
+}
+
+/* The injected failures: OK to go on, else the status. */
+static mk_prov_status simulate(sim *s, const mk_prov_op *op, const char *verb, char *why, size_t whylen)
+{
+    if (listed(s->fail_on, op->address)) {
+        snprintf(why, whylen, "sim: %s %s failed (injected by fail_on)", verb, op->address);
+        return MK_PROV_FAILED;
+    }
+    if (s->fail_rate > 0 && mk_exec_random01() < s->fail_rate) {
+        snprintf(why, whylen, "sim: %s %s: transient error (injected by fail_rate)", verb, op->address);
+        return MK_PROV_RETRYABLE;
+    }
+    return MK_PROV_OK;
+}
+
+/* An operation takes `latency` in all, its own bookkeeping included (as a
+ * cloud API call would), or times out at the op's deadline — retryable, and
+ * harmless to retry since operations are idempotent. */
+static mk_prov_status take_latency(sim *s, const mk_prov_op *op, double start, mk_prov_status st, char *why, size_t whylen)
+{
+    double end = start + s->latency_ms;
+    if (op->deadline_ms > 0 && op->deadline_ms < end) {
+        mk_exec_sleep_ms(op->deadline_ms - mk_exec_now_ms());
+        snprintf(why, whylen, "sim: %s timed out", op->address);
+        return MK_PROV_RETRYABLE;
+    }
+    mk_exec_sleep_ms(end - mk_exec_now_ms());
+    return st;
+}
+
+/* The attributes an object keeps: the desired ones without the computed
+ * (those live under "computed"), so that an object re-made from `before`
+ * is byte for byte the one that was deleted. */
+static json_t *plain_attrs(json_t *attrs, json_t *comp)
+{
+    json_t *a = json_is_object(attrs) ? json_deep_copy(attrs) : json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(comp, k, v)
+        json_object_del(a, k);
+    return a;
+}
+
+static json_t *load_object(const char *address)
+{
+    char path[1024];
+    object_path(address, path, sizeof path);
+    return json_load_file(path, 0, NULL);
+}
+
+static bool save_object(json_t *obj, char *why, size_t whylen)
+{
+    char path[1024];
+    object_path(json_string_value(json_object_get(obj, "address")), path, sizeof path);
+    char *text = json_dumps(obj, JSON_INDENT(1));
+    /* The world stands for a remote cloud: written in place, not fsync'd.
+     * (A temp file and a rename per object serialise all workers on the
+     * directory's lock; a torn object after kill -9 reads as absent, and the
+     * next create re-makes it under the same address.) */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    size_t n = text ? strlen(text) : 0;
+    bool ok = fd >= 0 && text && write(fd, text, n) == (ssize_t)n;
+    ok = fd >= 0 && close(fd) == 0 && ok;
+    if (!ok)
+        snprintf(why, whylen, "sim: cannot write %s: %s", path, strerror(errno));
+    free(text);
+    return ok;
+}
+
+/* Count an object in its region against the quota; false when over. */
+static bool quota_take(sim *s, const char *cloud, const char *region, char *why, size_t whylen)
+{
+    char key[200];
+    snprintf(key, sizeof key, "%s/%s", cloud, region);
+    json_t *q = json_object_get(s->quotas, key);
+    if (!q)
+        q = json_object_get(s->quotas, region);
+    pthread_mutex_lock(&s->mu);
+    json_int_t have = json_integer_value(json_object_get(s->counts, key));
+    bool ok = !json_is_number(q) || (double)have < json_number_value(q);
+    if (ok)
+        json_object_set_new(s->counts, key, json_integer(have + 1));
+    pthread_mutex_unlock(&s->mu);
+    if (!ok)
+        snprintf(why, whylen, "sim: quota of %g objects in %s is used up", json_number_value(q), key);
+    return ok;
+}
+
+static void quota_give(sim *s, const char *cloud, const char *region)
+{
+    char key[200];
+    snprintf(key, sizeof key, "%s/%s", cloud ?: "", region ?: "");
+    pthread_mutex_lock(&s->mu);
+    json_int_t have = json_integer_value(json_object_get(s->counts, key));
+    json_object_set_new(s->counts, key, json_integer(have > 0 ? have - 1 : 0));
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* A secret must open with the project key: what a real provider needs. */
+static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(op->attrs, k, v) {
+        if (!json_object_get(v, "$secret"))
+            continue;
+        char *plain = op->key ? mk_exec_unseal(op->key, v) : NULL;
+        if (!plain) {
+            snprintf(why, whylen, "sim: %s: the sealed secret `%s` does not open with this project's key", op->address, k);
+            return false;
+        }
+        memset(plain, 0, strlen(plain));
+        free(plain);
+    }
+    return true;
+}
+
+static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    sim *s = p->impl;
+    int kind = kind_of(op->type);
+    *out = NULL;
+    if (kind < 0) {
+        snprintf(why, whylen, "sim: no such type %s", op->type);
+        return MK_PROV_FAILED;
+    }
+    mk_prov_status st = simulate(s, op, "create", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!secrets_open(op, why, whylen))
+        return MK_PROV_FAILED;
+    json_t *old = load_object(op->address);
+    if (old) { /* made by a run that died before recording it: adopt */
+        *out = json_deep_copy(json_object_get(old, "computed"));
+        json_object_set_new(old, "attributes", plain_attrs(op->attrs, json_object_get(old, "computed")));
+        bool ok = save_object(old, why, whylen);
+        json_decref(old);
+        return ok ? MK_PROV_OK : MK_PROV_RETRYABLE;
+    }
+    if (!quota_take(s, op->cloud, op->region, why, whylen))
+        return MK_PROV_FAILED;
+    char name[128], id[400];
+    short_name(op->address, name, sizeof name);
+    const char *keep = json_string_value(json_object_get(op->prior, "id"));
+    snprintf(id, sizeof id, "%s", keep ? keep : "");
+    if (!keep)
+        make_id(op->cloud, op->region, kind, name, id, sizeof id);
+    json_t *c = computed(kind, id, name, op->cloud, op->region, op->attrs);
+    const char *ck;
+    json_t *cv;
+    json_object_foreach(op->prior, ck, cv) /* re-created from `before`: the same computed values */
+        if (json_object_get(c, ck) && !json_is_null(cv))
+            json_object_set(c, ck, cv);
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:O}", "address", op->address, "type", op->type, "cloud",
+                            op->cloud, "region", op->region, "id", id, "attributes", plain_attrs(op->attrs, c), "computed", c);
+    bool ok = save_object(obj, why, whylen);
+    json_decref(obj);
+    if (!ok) {
+        quota_give(s, op->cloud, op->region);
+        json_decref(c);
+        return MK_PROV_RETRYABLE;
+    }
+    *out = c;
+    return MK_PROV_OK;
+}
+
+static mk_prov_status update_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    sim *s = p->impl;
+    *out = NULL;
+    mk_prov_status st = simulate(s, op, "update", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!secrets_open(op, why, whylen))
+        return MK_PROV_FAILED;
+    json_t *obj = load_object(op->address);
+    if (!obj) {
+        snprintf(why, whylen, "sim: update %s: no such object (deleted outside moksha?)", op->address);
+        return MK_PROV_FAILED;
+    }
+    json_object_set_new(obj, "attributes", plain_attrs(op->attrs, json_object_get(obj, "computed")));
+    bool ok = save_object(obj, why, whylen);
+    if (ok)
+        *out = json_deep_copy(json_object_get(obj, "computed"));
+    json_decref(obj);
+    return ok ? MK_PROV_OK : MK_PROV_RETRYABLE;
+}
+
+static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    sim *s = p->impl;
+    *out = NULL;
+    mk_prov_status st = simulate(s, op, "delete", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    char path[1024];
+    object_path(op->address, path, sizeof path);
+    json_t *obj = json_load_file(path, 0, NULL);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        snprintf(why, whylen, "sim: delete %s: %s", op->address, strerror(errno));
+        json_decref(obj);
+        return MK_PROV_RETRYABLE;
+    }
+    if (obj)
+        quota_give(s, json_string_value(json_object_get(obj, "cloud")), json_string_value(json_object_get(obj, "region")));
+    json_decref(obj);
+    return MK_PROV_OK;
+}
+
+#define TIMED(NAME)                                                                                          \
+    static mk_prov_status sim_##NAME(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen) \
+    {                                                                                                        \
+        double start = mk_exec_now_ms();                                                                     \
+        mk_prov_status st = NAME##_now(p, op, out, why, whylen);                                             \
+        st = take_latency(p->impl, op, start, st, why, whylen);                                              \
+        if (st != MK_PROV_OK) {                                                                              \
+            json_decref(*out);                                                                               \
+            *out = NULL;                                                                                     \
+        }                                                                                                    \
+        return st;                                                                                           \
+    }
+TIMED(create)
+TIMED(update)
+TIMED(delete)
+
+static mk_prov_status sim_read(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    (void)p, (void)why, (void)whylen;
+    json_t *obj = load_object(op->address);
+    *out = obj ? json_deep_copy(json_object_get(obj, "attributes")) : NULL;
+    if (*out)
+        json_object_update(*out, json_object_get(obj, "computed"));
+    json_decref(obj);
+    return MK_PROV_OK;
+}
+
+static void count_world(sim *s)
+{
+    DIR *d = opendir(SIM_DIR);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", SIM_DIR, e->d_name);
+        json_t *obj = json_load_file(path, 0, NULL);
+        char key[200];
+        snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(obj, "cloud")) ?: "",
+                 json_string_value(json_object_get(obj, "region")) ?: "");
+        json_object_set_new(s->counts, key, json_integer(json_integer_value(json_object_get(s->counts, key)) + 1));
+        json_decref(obj);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void sim_free(mk_prov *p)
+{
+    sim *s = p->impl;
+    json_decref(s->fail_on);
+    json_decref(s->quotas);
+    json_decref(s->counts);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    free(p);
+}
+
+mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen)
+{
+    json_t *lat = json_object_get(settings, "latency"), *rate = json_object_get(settings, "fail_rate");
+    double latency = 0;
+    if (lat && !json_is_null(lat) && !(json_is_string(lat) && mk_exec_parse_duration(json_string_value(lat), &latency))) {
+        snprintf(why, whylen, "sim: latency must be a duration such as \"20ms\"");
+        return NULL;
+    }
+    if (!mk_exec_mkdirs(SIM_DIR)) {
+        snprintf(why, whylen, "sim: cannot create %s: %s", SIM_DIR, strerror(errno));
+        return NULL;
+    }
+    sim *s = calloc(1, sizeof *s);
+    mk_prov *p = calloc(1, sizeof *p);
+    s->latency_ms = latency;
+    s->fail_rate = json_is_number(rate) ? json_number_value(rate) : 0;
+    s->fail_on = json_incref(json_object_get(settings, "fail_on"));
+    s->quotas = json_incref(json_object_get(settings, "quotas"));
+    s->counts = json_object();
+    pthread_mutex_init(&s->mu, NULL);
+    count_world(s);
+    *p = (mk_prov){"sim", MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, sim_create, sim_read, sim_update, sim_delete,
+                   sim_free, s};
+    return p;
+}

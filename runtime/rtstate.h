@@ -1,0 +1,47 @@
+/* rtstate — the executor's side of `moksha.state/v1` (docs/formats.md): load
+ * .moksha/state.json, change resources in memory, and write it atomically
+ * (temp file, fsync, rename, the previous copy kept as state.json.prev) with
+ * the serial one higher per write. The compiler reads the same file with its
+ * own code (compiler/state.c); the house rule keeps them apart.
+ *
+ * A mk_rtstate owns its document; entries passed to put are taken. Not
+ * thread-safe: the executor serialises access under its commit lock. */
+#ifndef MK_RTSTATE_H
+#define MK_RTSTATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct mk_rtstate {
+    char *path;
+    json_t *doc;       /* format, lineage, serial, resources (rebuilt on dump) */
+    json_t *by_addr;   /* address → entry, in state order */
+} mk_rtstate;
+
+/* A missing file is an empty state (lineage "", serial 0). */
+mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen);
+void mk_rtstate_free(mk_rtstate *s);
+
+const char *mk_rtstate_lineage(const mk_rtstate *s);
+long long mk_rtstate_serial(const mk_rtstate *s);
+/* Give a new state its lineage (a random UUID) if it has none yet. */
+void mk_rtstate_ensure_lineage(mk_rtstate *s);
+
+json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
+void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
+bool mk_rtstate_remove(mk_rtstate *s, const char *address);
+
+/* serial + 1, then the document's text (malloc'd); write it with save. */
+char *mk_rtstate_dump(mk_rtstate *s);
+/* serial + 1, then a snapshot of the document (new reference) that shares
+ * the entries — which are never changed once put, only replaced — so it
+ * can be serialised (mk_rtstate_text) on another thread while s goes on. */
+json_t *mk_rtstate_snapshot(mk_rtstate *s);
+/* The text of a snapshot (malloc'd); takes the snapshot. */
+char *mk_rtstate_text(json_t *snapshot);
+bool mk_rtstate_save_text(const mk_rtstate *s, const char *text);
+/* dump + save. */
+bool mk_rtstate_save(mk_rtstate *s);
+
+#endif

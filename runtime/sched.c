@@ -1,0 +1,210 @@
+/* sched — the worker pool: a FIFO of ready nodes, per-node counts of
+ * unfinished dependencies, and the group-commit leader (note [group commit]). */
+#include "runtime/sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct run {
+    mk_exec_sched *s;
+    const mk_exec_sched_ops *ops;
+    void *ctx;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t *ready, head, tail;   /* FIFO of ready nodes */
+    size_t *left;                /* unfinished dependencies per node */
+    size_t **rdeps, *nrdeps;     /* who waits for each node */
+    size_t *batch, nbatch;       /* recorded, not yet flushed */
+    size_t *taken;
+    bool writer, failing;
+    size_t running, alive, failed;
+} run;
+
+static void wait_a_while(run *r, long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += ms * 1000000L;
+    t.tv_sec += t.tv_nsec / 1000000000L;
+    t.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&r->cv, &r->mu, &t);
+}
+
+static void release(run *r, size_t node)
+{
+    for (size_t k = 0; k < r->nrdeps[node]; k++) {
+        size_t d = r->rdeps[node][k];
+        if (--r->left[d] == 0)
+            r->ready[r->tail++] = d;
+    }
+}
+
+/* note [group commit]: whoever records while no flush runs becomes the
+ * writer and flushes until nothing is left; the others go back to work.
+ * Dependents are released only after their dependency's flush. Called and
+ * returns with the lock held. */
+static void lead_flush(run *r)
+{
+    if (r->writer)
+        return;
+    r->writer = true;
+    while (r->nbatch) {
+        size_t n = r->nbatch;
+        memcpy(r->taken, r->batch, n * sizeof *r->taken);
+        r->nbatch = 0;
+        void *snap = r->ops->snapshot(r->ctx);
+        pthread_mutex_unlock(&r->mu);
+        bool ok = r->ops->flush(r->ctx, snap);
+        pthread_mutex_lock(&r->mu);
+        for (size_t i = 0; i < n; i++) {
+            size_t node = r->taken[i];
+            if (r->s->status[node] == MK_SCHED_FAILED)
+                continue;
+            r->s->status[node] = MK_SCHED_DONE;
+            r->s->order[r->s->norder++] = node;
+            if (!r->failing)
+                release(r, node);
+        }
+        if (!ok) {
+            r->failing = true;
+            r->s->flush_failed = true;
+        }
+    }
+    r->writer = false;
+    pthread_cond_broadcast(&r->cv);
+}
+
+static void *worker(void *arg)
+{
+    run *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        if (!r->failing && r->head < r->tail) {
+            size_t node = r->ready[r->head++];
+            r->s->status[node] = MK_SCHED_RUNNING;
+            r->running++;
+            pthread_mutex_unlock(&r->mu);
+            bool ok = r->ops->run(r->ctx, node);
+            pthread_mutex_lock(&r->mu);
+            r->running--;
+            r->ops->record(r->ctx, node, ok);
+            if (!ok) {
+                r->s->status[node] = MK_SCHED_FAILED;
+                r->failing = true;
+                r->failed++;
+            }
+            r->batch[r->nbatch++] = node;
+            lead_flush(r);
+            pthread_cond_broadcast(&r->cv);
+            continue;
+        }
+        if (r->failing || (r->head == r->tail && r->running == 0 && !r->writer && r->nbatch == 0))
+            break; /* nothing can become ready any more */
+        wait_a_while(r, 50);
+    }
+    r->alive--;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static bool setup(run *r, mk_exec_sched *s)
+{
+    size_t n = s->n;
+    r->ready = calloc(n + 1, sizeof *r->ready);
+    r->left = calloc(n + 1, sizeof *r->left);
+    r->nrdeps = calloc(n + 1, sizeof *r->nrdeps);
+    r->rdeps = calloc(n + 1, sizeof *r->rdeps);
+    r->batch = calloc(n + 1, sizeof *r->batch);
+    r->taken = calloc(n + 1, sizeof *r->taken);
+    s->status = calloc(n + 1, sizeof *s->status);
+    s->order = calloc(n + 1, sizeof *s->order);
+    if (!r->ready || !r->left || !r->nrdeps || !r->rdeps || !r->batch || !r->taken || !s->status || !s->order)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < s->ndeps[i]; k++) {
+            if (s->deps[i][k] >= n || s->deps[i][k] == i)
+                return false;
+            r->nrdeps[s->deps[i][k]]++;
+        }
+    for (size_t i = 0; i < n; i++) {
+        r->rdeps[i] = calloc(r->nrdeps[i] + 1, sizeof **r->rdeps);
+        if (!r->rdeps[i])
+            return false;
+        r->nrdeps[i] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        r->left[i] = s->ndeps[i];
+        for (size_t k = 0; k < s->ndeps[i]; k++)
+            r->rdeps[s->deps[i][k]][r->nrdeps[s->deps[i][k]]++] = i;
+        if (r->left[i] == 0)
+            r->ready[r->tail++] = i;
+    }
+    return true;
+}
+
+static void teardown(run *r, size_t n)
+{
+    for (size_t i = 0; r->rdeps && i < n; i++)
+        free(r->rdeps[i]);
+    free(r->rdeps);
+    free(r->nrdeps);
+    free(r->ready);
+    free(r->left);
+    free(r->batch);
+    free(r->taken);
+}
+
+bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx)
+{
+    run r = {.s = s, .ops = ops, .ctx = ctx};
+    s->norder = 0;
+    s->stopped = s->flush_failed = false;
+    if (!setup(&r, s)) {
+        teardown(&r, s->n);
+        return false;
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    size_t nw = s->parallelism < 1 ? 1 : (size_t)s->parallelism;
+    if (nw > s->n)
+        nw = s->n;
+    pthread_t *tids = calloc(nw + 1, sizeof *tids);
+    pthread_mutex_lock(&r.mu);
+    for (size_t i = 0; i < nw; i++)
+        if (pthread_create(&tids[i], NULL, worker, &r) == 0)
+            r.alive++;
+    while (r.alive > 0) {
+        if (!r.failing && ops->stop && ops->stop(ctx)) {
+            r.failing = s->stopped = true;
+            pthread_cond_broadcast(&r.cv);
+        }
+        mk_exec_sched_stats st = {s->n, s->norder, r.running, r.failed};
+        if (ops->tick) {
+            pthread_mutex_unlock(&r.mu);
+            ops->tick(ctx, &st);
+            pthread_mutex_lock(&r.mu);
+        }
+        wait_a_while(&r, 100);
+    }
+    pthread_mutex_unlock(&r.mu);
+    for (size_t i = 0; i < nw; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    bool cycle = !r.failing && s->norder < s->n;
+    teardown(&r, s->n);
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.cv);
+    return !cycle;
+}
+
+void mk_exec_sched_free(mk_exec_sched *s)
+{
+    free(s->status);
+    free(s->order);
+    s->status = NULL;
+    s->order = NULL;
+}

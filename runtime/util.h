@@ -1,0 +1,37 @@
+/* util — small services the executor's modules share: clocks, randomness,
+ * hashing, directories and atomic file writes. Nothing here owns memory it
+ * returns except where a function says "malloc'd". */
+#ifndef MK_EXEC_UTIL_H
+#define MK_EXEC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic milliseconds (for elapsed times and deadlines). */
+double mk_exec_now_ms(void);
+/* Wall-clock time as "2025-01-31T12:00:00.123Z" into out (>= 32 bytes). */
+void mk_exec_iso_time(char *out, size_t n);
+/* Sleep for ms milliseconds (restarting on signals). */
+void mk_exec_sleep_ms(double ms);
+/* n random bytes as 2n lowercase hex digits plus NUL into out. */
+void mk_exec_random_hex(char *out, size_t nbytes);
+/* A uniformly random double in [0, 1). Thread-safe. */
+double mk_exec_random01(void);
+/* A random RFC 4122 version-4 UUID string (37 bytes with NUL). */
+void mk_exec_uuid(char out[37]);
+/* SHA-256 of data as 64 hex digits plus NUL. */
+void mk_exec_sha256_hex(const void *data, size_t n, char out[65]);
+/* mkdir -p with mode 0755; false with errno set on failure. */
+bool mk_exec_mkdirs(const char *path);
+/* Write data to path atomically: PATH.tmp, fsync (when durable), rename,
+ * fsync of the directory. When keep_prev, the old file becomes PATH.prev
+ * (by a hard link made before the rename). False with errno set. */
+bool mk_exec_write_atomic(const char *path, const char *data, size_t n, bool durable, bool keep_prev);
+/* Whole file as a malloc'd NUL-terminated string, or NULL (errno set). */
+char *mk_exec_read_file(const char *path, size_t *len);
+/* Parse "20ms", "1.5s", "5m", "2h", "7d" or a bare number of milliseconds;
+ * false when it is none of those. */
+bool mk_exec_parse_duration(const char *s, double *ms);
+
+#endif

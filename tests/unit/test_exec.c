@@ -1,0 +1,307 @@
+/* test_exec — the executor's module contracts: the audit chain catches an
+ * altered, removed or inserted entry; state writes are atomic, keep the
+ * previous copy and raise the serial; the local provider's jail; the
+ * scheduler runs a node only after its dependencies are persisted, and
+ * stops starting nodes after a failure. */
+#include "tests/unit/unit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/audit.h"
+#include "runtime/providers/provider.h"
+#include "runtime/rtstate.h"
+#include "runtime/sched.h"
+#include "runtime/util.h"
+
+static char dir[] = "/tmp/moksha-unit-exec.XXXXXX";
+
+static int setup(void **st)
+{
+    (void)st;
+    if (!mkdtemp(dir) || chdir(dir) != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return chdir("/") == 0 && system(cmd) == 0 ? 0 : -1;
+}
+
+static char *slurp(const char *p) { return mk_exec_read_file(p, NULL); }
+
+static void spit(const char *p, const char *text)
+{
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_log(int n)
+{
+    unlink("a.jsonl");
+    unlink("a.head");
+    char why[256];
+    mk_audit *a = mk_audit_open("a.jsonl", why, sizeof why);
+    assert_non_null(a);
+    for (int i = 0; i < n; i++)
+        assert_true(mk_audit_append(a, json_pack("{s:s, s:i}", "event", "step", "i", i)));
+    mk_audit_close(a);
+}
+
+static int verify_says(const char *what)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int rc = mk_audit_verify("a.jsonl", f);
+    fclose(f);
+    if (what && !strstr(buf, what))
+        fail_msg("verify said: %s (expected: %s)", buf, what);
+    free(buf);
+    return rc;
+}
+
+/* the lines of a.jsonl with line k (1-based) changed by fn */
+static void edit_line(int k, void (*fn)(FILE *out, const char *line))
+{
+    char *text = slurp("a.jsonl"), *save = NULL;
+    FILE *f = fopen("a.jsonl", "w");
+    int i = 1;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++)
+        if (i == k)
+            fn(f, line);
+        else
+            fprintf(f, "%s\n", line);
+    fclose(f);
+    free(text);
+}
+
+static void alter(FILE *out, const char *line)
+{
+    char *s = strdup(line), *p = strstr(s, "\"i\":");
+    p[4] = p[4] == '9' ? '8' : (char)(p[4] + 1);
+    fprintf(out, "%s\n", s);
+    free(s);
+}
+static void drop(FILE *out, const char *line) { (void)out, (void)line; }
+static void dup_line(FILE *out, const char *line) { fprintf(out, "%s\n%s\n", line, line); }
+
+static void test_audit_chain(void **st)
+{
+    (void)st;
+    write_log(6);
+    assert_int_equal(verify_says("6 entries, chain intact"), 0);
+    for (int k = 1; k <= 6; k++) {
+        char want[64];
+        write_log(6);
+        edit_line(k, alter);
+        snprintf(want, sizeof want, "entry at line %d was altered", k);
+        assert_int_equal(verify_says(want), 1);
+        write_log(6);
+        edit_line(k, drop);
+        snprintf(want, sizeof want, k == 6 ? "entries after line 5 were removed" : "entry before line %d was removed", k);
+        assert_int_equal(verify_says(want), 1);
+        write_log(6);
+        edit_line(k, dup_line);
+        snprintf(want, sizeof want, "entry at line %d was inserted", k + 1);
+        assert_int_equal(verify_says(want), 1);
+    }
+    /* the first entry's prev is 64 zeros */
+    write_log(1);
+    char *t = slurp("a.jsonl");
+    assert_non_null(strstr(t, "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+    free(t);
+}
+
+static void test_audit_refuses_cut_log(void **st)
+{
+    (void)st;
+    write_log(4);
+    edit_line(4, drop);
+    char why[512];
+    assert_null(mk_audit_open("a.jsonl", why, sizeof why));
+    assert_non_null(strstr(why, "does not hold the entry its head names"));
+}
+
+static void test_state_atomic(void **st)
+{
+    (void)st;
+    char why[256];
+    unlink("s.json");
+    unlink("s.json.prev");
+    mk_rtstate *s = mk_rtstate_load("s.json", why, sizeof why);
+    assert_non_null(s);
+    assert_string_equal(mk_rtstate_lineage(s), "");
+    mk_rtstate_put(s, json_pack("{s:s, s:s, s:{}}", "address", "bucket.a", "type", "bucket", "attributes"));
+    assert_true(mk_rtstate_save(s));
+    assert_int_equal(mk_rtstate_serial(s), 1);
+    assert_int_equal(strlen(mk_rtstate_lineage(s)), 36);
+    char lineage[40];
+    strcpy(lineage, mk_rtstate_lineage(s));
+    char *first = slurp("s.json");
+    mk_rtstate_put(s, json_pack("{s:s, s:s, s:{}}", "address", "bucket.b", "type", "bucket", "attributes"));
+    assert_true(mk_rtstate_remove(s, "bucket.a"));
+    assert_true(mk_rtstate_save(s));
+    char *prev = slurp("s.json.prev");
+    assert_string_equal(first, prev); /* the previous copy is kept whole */
+    assert_int_equal(access("s.json.tmp", F_OK), -1);
+    mk_rtstate_free(s);
+    s = mk_rtstate_load("s.json", why, sizeof why);
+    assert_int_equal(mk_rtstate_serial(s), 2);
+    assert_string_equal(mk_rtstate_lineage(s), lineage);
+    assert_null(mk_rtstate_get(s, "bucket.a"));
+    assert_non_null(mk_rtstate_get(s, "bucket.b"));
+    mk_rtstate_free(s);
+    spit("bad.json", "{\"format\": \"something else\"}");
+    assert_null(mk_rtstate_load("bad.json", why, sizeof why));
+    free(first);
+    free(prev);
+}
+
+static mk_prov_status local_op(mk_prov *p, const char *type, const char *path, char *why)
+{
+    json_t *attrs = json_pack("{s:s, s:s, s:s}", "path", path, "content", "hi\n", "target", "x");
+    mk_prov_op op = {"local.file.t", type, attrs, NULL, NULL, NULL, 0, NULL};
+    json_t *out = NULL;
+    mk_prov_status st = p->create(p, &op, &out, why, 512);
+    json_decref(out);
+    json_decref(attrs);
+    return st;
+}
+
+static void test_local_jail(void **st)
+{
+    (void)st;
+    char why[512];
+    json_t *settings = json_pack("{s:s}", "root", "jail/root");
+    mk_prov *p = mk_prov_local_new(settings, why, sizeof why);
+    assert_non_null(p);
+    assert_int_equal(local_op(p, "local.file", "a/b/c.txt", why), MK_PROV_OK);
+    char *t = slurp("jail/root/a/b/c.txt");
+    assert_string_equal(t, "hi\n");
+    free(t);
+    assert_int_equal(local_op(p, "local.file", "../out.txt", why), MK_PROV_FAILED);
+    assert_int_equal(local_op(p, "local.file", "a/../../out.txt", why), MK_PROV_FAILED);
+    assert_int_equal(local_op(p, "local.file", "/tmp/out.txt", why), MK_PROV_FAILED);
+    assert_int_equal(access("jail/out.txt", F_OK), -1);
+    mkdir("jail/outside", 0755);
+    assert_int_equal(symlink("../outside", "jail/root/esc"), 0);
+    assert_int_equal(local_op(p, "local.file", "esc/x.txt", why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "through a symlink"));
+    assert_int_equal(access("jail/outside/x.txt", F_OK), -1);
+    assert_int_equal(symlink("../outside/y.txt", "jail/root/last"), 0);
+    assert_int_equal(local_op(p, "local.file", "last", why), MK_PROV_FAILED); /* last component a symlink */
+    assert_int_equal(access("jail/outside/y.txt", F_OK), -1);
+    assert_int_equal(local_op(p, "local.symlink", "l", why), MK_PROV_OK);
+    json_t *bad = json_pack("{s:s, s:s}", "path", "l2", "target", "../../etc/passwd");
+    mk_prov_op op = {"local.symlink.l2", "local.symlink", bad, NULL, NULL, NULL, 0, NULL};
+    json_t *out = NULL;
+    assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    json_decref(bad);
+    p->free(p);
+    json_decref(settings);
+}
+
+/* A DAG: 0 → 1 → 3, 0 → 2 → 3, 4 alone; node `failing` fails. */
+typedef struct sctx {
+    pthread_mutex_t mu;
+    int persisted[8], started_after[8], order[8], n;
+    int failing;
+    int recorded, flushed;
+} sctx;
+
+static size_t d1[] = {0}, d2[] = {0}, d3[] = {1, 2};
+static size_t *const DEPS[] = {NULL, d1, d2, d3, NULL};
+static const size_t NDEPS[] = {0, 1, 1, 2, 0};
+
+static bool s_run(void *vc, size_t node)
+{
+    sctx *c = vc;
+    pthread_mutex_lock(&c->mu);
+    for (size_t k = 0; k < NDEPS[node]; k++)
+        if (!c->persisted[DEPS[node][k]])
+            c->started_after[node] = -1; /* started before a dependency was persisted */
+    c->order[c->n++] = (int)node;
+    pthread_mutex_unlock(&c->mu);
+    mk_exec_sleep_ms(5);
+    return (int)node != c->failing;
+}
+static void s_record(void *vc, size_t node, bool ok) { (void)node, (void)ok, ((sctx *)vc)->recorded++; }
+static void *s_snap(void *vc) { return vc; }
+static bool s_flush(void *vc, void *snap)
+{
+    sctx *c = snap;
+    (void)vc;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->n; i++)
+        c->persisted[c->order[i]] = 1;
+    c->flushed++;
+    pthread_mutex_unlock(&c->mu);
+    return true;
+}
+static bool s_stop(void *vc) { (void)vc; return false; }
+
+static void test_sched_order(void **st)
+{
+    (void)st;
+    static const mk_exec_sched_ops ops = {s_run, s_record, s_snap, s_flush, s_stop, NULL};
+    for (int par = 1; par <= 4; par += 3) {
+        sctx c = {.failing = -1};
+        pthread_mutex_init(&c.mu, NULL);
+        mk_exec_sched s = {5, DEPS, NDEPS, par, NULL, NULL, 0, false, false};
+        assert_true(mk_exec_sched_run(&s, &ops, &c));
+        assert_int_equal(s.norder, 5);
+        assert_int_equal(c.recorded, 5);
+        for (int i = 0; i < 5; i++) {
+            assert_int_equal(s.status[i], MK_SCHED_DONE);
+            assert_int_equal(c.started_after[i], 0);
+        }
+        size_t pos[5];
+        for (size_t i = 0; i < s.norder; i++)
+            pos[s.order[i]] = i;
+        assert_true(pos[0] < pos[1] && pos[0] < pos[2] && pos[1] < pos[3] && pos[2] < pos[3]);
+        mk_exec_sched_free(&s);
+    }
+    /* node 1 fails: 3 never starts */
+    sctx c = {.failing = 1};
+    pthread_mutex_init(&c.mu, NULL);
+    mk_exec_sched s = {5, DEPS, NDEPS, 1, NULL, NULL, 0, false, false};
+    mk_exec_sched_run(&s, &ops, &c);
+    assert_int_equal(s.status[1], MK_SCHED_FAILED);
+    assert_int_equal(s.status[3], MK_SCHED_PENDING);
+    for (int i = 0; i < c.n; i++)
+        assert_int_not_equal(c.order[i], 3);
+    mk_exec_sched_free(&s);
+}
+
+static void test_durations(void **st)
+{
+    (void)st;
+    double ms;
+    assert_true(mk_exec_parse_duration("20ms", &ms) && ms == 20);
+    assert_true(mk_exec_parse_duration("1.5s", &ms) && ms == 1500);
+    assert_true(mk_exec_parse_duration("5m", &ms) && ms == 300000);
+    assert_false(mk_exec_parse_duration("5 parsecs", &ms));
+    assert_false(mk_exec_parse_duration("-1s", &ms));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_audit_refuses_cut_log),
+        cmocka_unit_test(test_state_atomic),
+        cmocka_unit_test(test_local_jail),
+        cmocka_unit_test(test_sched_order),
+        cmocka_unit_test(test_durations),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
