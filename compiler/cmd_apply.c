@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compiler/cli.h"
+#include "compiler/policy_out.h"
 #include "compiler/mem.h"
 
 int cmd_apply(int argc, char **argv);
@@ -208,6 +209,15 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
         if (!mk_cli_make_plan(r, &pl, true)) {
             mk_cli_planned_free(&pl);
             return EXIT_INPUT;
+        }
+        if (pl.policy_failed) {
+            mk_buf b = {0};
+            mk_policy_out(pl.policies, "text", json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            fputs(mk_buf_cstr(&b), stdout);
+            mk_buf_free(&b);
+            mk_cli_err("a policy failed: nothing was applied");
+            mk_cli_planned_free(&pl);
+            return EXIT_POLICY;
         }
         size_t n = json_array_size(json_object_get(pl.plan, "changes"));
         if (pass > 0 && n)

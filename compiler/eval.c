@@ -366,6 +366,17 @@ mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_
     if (!inst->attrs || inst->attrs->kind != MK_V_MAP)
         return ERR;
     mk_value *v = mk_v_get(inst->attrs, attr);
+    if (v && v->kind == MK_V_UNKNOWN && !v->u.res) { /* computed at apply: say by whom */
+        mk_deferred *d = mk_arena_alloc(c->e->v->arena, sizeof *d);
+        d->parts = mk_arena_alloc(c->e->v->arena, sizeof *d->parts);
+        d->parts[0] = (mk_defpart){NULL, 0, inst->address, attr};
+        d->n = 1;
+        mk_value *u = mk_v_list(c->e->v, 0);
+        *u = *v;
+        u->deep = 0;
+        u->u.res = d;
+        return u;
+    }
     if (v)
         return v;
     mk_ev *e = c->e;

@@ -313,10 +313,36 @@ static mk_value *eval_splat(mk_ectx *c, mk_ast *n)
 
 /* ---- strings and collections ---- */
 
+/* Text with unknown parts that are all deferred references stays something
+ * the executor can finish; any other unknown makes the whole unknown. */
+static void defer_text(mk_ectx *c, mk_vbuild *parts, const char *s, size_t n)
+{
+    if (!n)
+        return;
+    mk_defpart *p = mk_arena_alloc(c->e->v->arena, sizeof *p);
+    *p = (mk_defpart){mk_arena_strndup(c->e->v->arena, s, n), (uint32_t)n, NULL, NULL};
+    mk_vb_push(c->e->v, parts, NULL, (mk_value *)p);
+}
+
+static mk_value *deferred_value(mk_ectx *c, mk_vbuild *parts)
+{
+    mk_deferred *d = mk_arena_alloc(c->e->v->arena, sizeof *d);
+    d->n = parts->n;
+    d->parts = mk_arena_alloc(c->e->v->arena, (parts->n + 1) * sizeof *d->parts);
+    for (uint32_t i = 0; i < parts->n; i++)
+        d->parts[i] = *(mk_defpart *)parts->vals[i];
+    mk_value *u = mk_v_list(c->e->v, 0);
+    *u = *unknown(c, MK_V_STRING);
+    u->deep = 0;
+    u->u.res = d;
+    return u;
+}
+
 static mk_value *eval_template(mk_ectx *c, mk_ast *n)
 {
     mk_buf b = {0};
-    bool unknown_part = false, bad = false;
+    mk_vbuild parts = {0}; /* mk_defpart pointers, should the text be deferred */
+    bool unknown_part = false, deferrable = true, bad = false;
     uint8_t flags = 0;
     for (uint32_t i = 0; i < n->kids.n; i++) {
         mk_ast *k = n->kids.v[i];
@@ -335,6 +361,14 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
                 bad = true;
             }
             unknown_part = true;
+            const mk_deferred *d = v->u.res;
+            deferrable &= d != NULL;
+            if (d) {
+                defer_text(c, &parts, b.data ? b.data : "", b.len);
+                b.len = 0;
+                for (uint32_t j = 0; j < d->n; j++)
+                    mk_vb_push(c->e->v, &parts, NULL, (mk_value *)&d->parts[j]);
+            }
         } else if (!mk_v_to_text(v, &b, true)) {
             mk_diag_item *it = mk_diag_error(c->e->diag, "E0200", k->span, "cannot interpolate a %s into a string",
                                              mk_v_kind_name(v->kind));
@@ -343,7 +377,16 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
             bad = true;
         }
     }
-    mk_value *r = bad ? ERR : unknown_part ? unknown(c, MK_V_STRING) : mk_v_str(c->e->v, b.data ? b.data : "", (uint32_t)b.len);
+    mk_value *r;
+    if (bad)
+        r = ERR;
+    else if (unknown_part && deferrable) {
+        defer_text(c, &parts, b.data ? b.data : "", b.len);
+        r = deferred_value(c, &parts);
+    } else if (unknown_part)
+        r = unknown(c, MK_V_STRING);
+    else
+        r = mk_v_str(c->e->v, b.data ? b.data : "", (uint32_t)b.len);
     mk_buf_free(&b);
     return flags ? mk_v_with_flags(c->e->v, r, flags) : r;
 }

@@ -31,6 +31,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_destroy(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
 
 _Noreturn void mk_mem_oom(void)
 {
@@ -282,6 +283,7 @@ static const command COMMANDS[] = {
     {"fmt", cmd_fmt, "rewrite .moksha files in the canonical layout"},
     {"plan", cmd_plan, "diff the stack against applied state into a signed plan"},
     {"show", cmd_show, "verify and show a saved plan file"},
+    {"cost", cmd_cost, "price the stack per month and place it on the cheapest cloud and region"},
     {"graph", cmd_graph, "print the plan's dependency graph (dot or json)"},
     {"policy", cmd_policy, "evaluate policies (check) or run policy tests (test)"},
     {"apply", cmd_apply, "apply a plan (or plan, confirm and apply) through moksha-exec"},

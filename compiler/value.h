@@ -38,6 +38,21 @@ typedef enum mk_vkind {
 
 enum { MK_VF_SECRET = 1 };
 
+/* An unknown that the executor can still work out: text and references to
+ * attributes that providers compute (`"db ${database.orders.id}"`). It rides
+ * in an MK_V_UNKNOWN's `res`; plans carry it as {"$template": [...]}. */
+typedef struct mk_defpart {
+    const char *text;      /* literal text, or NULL for a reference */
+    uint32_t len;
+    const char *address;   /* the referenced resource instance */
+    mk_name attr;          /* and its attribute */
+} mk_defpart;
+
+typedef struct mk_deferred {
+    mk_defpart *parts;
+    uint32_t n;
+} mk_deferred;
+
 typedef struct mk_value mk_value;
 struct mk_value {
     uint8_t kind;

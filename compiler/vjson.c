@@ -79,6 +79,18 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
     }
     case MK_V_RESOURCE:
         return json_pack("{s:s}", "$ref", ((const mk_instance *)v->u.res)->address);
+    case MK_V_UNKNOWN:
+        if (unknown)
+            *unknown = true;
+        if (v->u.res) { /* the executor fills it in: docs/formats.md, "$template" */
+            const mk_deferred *d = v->u.res;
+            json_t *parts = json_array();
+            for (uint32_t i = 0; i < d->n; i++)
+                json_array_append_new(parts, d->parts[i].text ? json_stringn(d->parts[i].text, d->parts[i].len)
+                                      : json_pack("{s:s, s:s}", "$ref", d->parts[i].address, "attr", d->parts[i].attr));
+            return json_pack("{s:o}", "$template", parts);
+        }
+        return json_null();
     default:
         if (unknown)
             *unknown = true;

@@ -168,10 +168,26 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     }
     ok = fsync(fd) == 0 && ok;
     ok = close(fd) == 0 && ok;
-    /* the head is the last entry *made*; the caller writes entries in order,
-     * so once this batch is on disk it is the last entry written */
+    /* the head names the last entry of *this batch*: entries made since the
+     * batch was taken are not on disk yet, and a kill -9 now must leave a
+     * head that the log holds */
+    size_t end = n;
+    while (end > 0 && text[end - 1] == '\n')
+        end--;
+    size_t start = end;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    char *last = strndup(text + start, end - start), hash[65];
+    json_t *e = last ? json_loads(last, 0, NULL) : NULL;
+    long long seq = json_integer_value(json_object_get(e, "seq"));
+    if (last)
+        line_hash(last, hash);
+    json_decref(e);
+    free(last);
+    if (!last || seq <= 0)
+        return false;
     char head[128];
-    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\"}\n", a->seq, a->hash);
+    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\"}\n", seq, hash);
     return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, false, false);
 }
 

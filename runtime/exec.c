@@ -53,6 +53,7 @@ typedef struct step {
     char cloud[16], region[64];
     json_t *orig;             /* the state entry before the step (copy), or NULL */
     json_t *entry;            /* the state entry after success (owned until recorded) */
+    json_t *after;            /* the plan's `after` with its templates filled in (owned) */
     bool half;                /* replace: the old object is gone, the new one is not made */
     char err[512];
     int attempts;
@@ -219,15 +220,85 @@ static json_t *placement_json(const step *s)
     return json_pack("{s:s, s:s}", "cloud", s->cloud, "region", s->region);
 }
 
+/* A `$template` part's value: an attribute of a resource this step depends
+ * on, which finished (and was recorded) before this step started. */
+static json_t *template_ref(ctx *c, json_t *part)
+{
+    const char *addr = json_string_value(json_object_get(part, "$ref"));
+    const char *attr = json_string_value(json_object_get(part, "attr"));
+    for (size_t i = 0; addr && attr && i < c->n; i++)
+        if (strcmp(c->steps[i].address, addr) == 0) /* only a finished dependency's entry is read */
+            return c->steps[i].entry ? json_object_get(json_object_get(c->steps[i].entry, "attributes"), attr) : NULL;
+    json_t *e = addr && attr ? mk_rtstate_get(c->st, addr) : NULL;
+    return e ? json_object_get(json_object_get(e, "attributes"), attr) : NULL;
+}
+
+/* {"$template": [text | {"$ref", "attr"}, …]}: text joined; a lone
+ * reference keeps its JSON type. NULL when a part is not known. */
+static json_t *fill_template(ctx *c, json_t *parts)
+{
+    if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0))) {
+        json_t *v = template_ref(c, json_array_get(parts, 0));
+        return v ? json_incref(v) : NULL;
+    }
+    size_t i, len = 0, cap = 256;
+    char *buf = malloc(cap);
+    json_t *p;
+    json_array_foreach(parts, i, p) {
+        json_t *v = json_is_string(p) ? p : template_ref(c, p);
+        char num[64];
+        const char *t = json_is_string(v) ? json_string_value(v) : NULL;
+        size_t n = t ? json_string_length(v) : 0;
+        if (!t && json_is_integer(v))
+            n = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), t = num;
+        if (!t || !buf) {
+            free(buf);
+            return NULL;
+        }
+        if (len + n + 1 > cap) {
+            char *nb = realloc(buf, cap = (len + n + 1) * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+        }
+        memcpy(buf + len, t, n);
+        len += n;
+    }
+    json_t *out = json_stringn(buf ? buf : "", len);
+    free(buf);
+    return out;
+}
+
+/* The plan's `after` as the provider gets it: templates filled in. */
+static json_t *resolved_after(ctx *c, step *s)
+{
+    json_t *after = json_object_get(s->change, "after");
+    json_t *out = json_is_object(after) ? json_deep_copy(after) : json_incref(after);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_is_object(out) ? out : NULL, k, v) {
+        json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
+        if (parts) {
+            json_t *filled = fill_template(c, parts);
+            json_object_set_new(out, k, filled ? filled : json_null());
+        }
+    }
+    return out;
+}
+
 /* The entry the state records after a create or update: the plan's `after`
- * with the unknown attributes the provider computed filled in. */
+ * (templates filled) with the unknown attributes the provider computed. */
 static json_t *entry_for(ctx *c, step *s, json_t *computed)
 {
-    json_t *attrs = json_deep_copy(json_object_get(s->change, "after"));
+    json_t *attrs = json_deep_copy(s->after ? s->after : json_object_get(s->change, "after"));
     size_t i;
     json_t *u;
     json_array_foreach(json_object_get(s->change, "after_unknown"), i, u) {
         json_t *v = json_object_get(computed, json_string_value(u));
+        if (!v && !json_is_null(json_object_get(attrs, json_string_value(u))))
+            continue; /* a template, filled in */
         if (v)
             json_object_set(attrs, json_string_value(u), v);
         else {
@@ -272,7 +343,9 @@ static bool run_step(void *vc, size_t i)
     ctx *c = vc;
     step *s = &c->steps[i];
     double t = mk_exec_now_ms();
-    json_t *out = NULL, *after = json_object_get(s->change, "after"), *before = json_object_get(s->change, "before");
+    json_decref(s->after);
+    s->after = resolved_after(c, s);
+    json_t *out = NULL, *after = s->after, *before = json_object_get(s->change, "before");
     bool ok;
     if (strcmp(s->action, "create") == 0) {
         ok = call(c, s, s->prov->create, after, NULL, &out);
@@ -618,6 +691,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     for (size_t i = 0; i < c->n; i++) {
         json_decref(c->steps[i].orig);
         json_decref(c->steps[i].entry);
+        json_decref(c->steps[i].after);
         if (sc->deps)
             free(sc->deps[i]);
     }

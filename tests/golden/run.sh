@@ -110,6 +110,19 @@ case_plan() {
     )
 }
 
+# cost: `moksha cost` in tests/golden/cost/NAME/ with NAME/state.json as the
+# applied state and NAME/args as extra arguments, under a fixed project key.
+case_cost() {
+    REPRO="cd tests/golden/cost/$1 && mkdir -p .moksha && cp state.json .moksha/ && MOKSHA_KEY=golden-test-key-0123 $MOKSHA cost --color never $(cat "$1/args" 2>/dev/null)"
+    (
+        cd "$1" || exit 1
+        mkdir -p .moksha
+        [ -f state.json ] && cp state.json .moksha/state.json
+        # shellcheck disable=SC2046 # args holds several words on purpose
+        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" cost --color never $(cat args 2>/dev/null)
+    )
+}
+
 # policy: `moksha policy check` in tests/golden/policy/NAME/ with NAME/args
 # as extra arguments (quoted words allowed), under a fixed project key.
 case_policy() {

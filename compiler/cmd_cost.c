@@ -1,0 +1,178 @@
+/* cmd_cost — `moksha cost`: compile the stack against applied state, place
+ * and price every resource (compiler/cost.h), and print the monthly cost per
+ * resource, the total and the delta against what is applied, as text, JSON or
+ * a markdown pull-request comment; --explain lists each group's candidates. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "compiler/cli.h"
+#include "compiler/cost.h"
+#include "compiler/mem.h"
+
+int cmd_cost(int argc, char **argv);
+
+static const char COST_HELP[] =
+    "usage: moksha cost [options] [PATH...]\n"
+    "\n"
+    "Place every resource on the cheapest cloud and region its placement allows\n"
+    "and price it per month from the catalogs in stdlib/pricing (docs/cost.md).\n"
+    "Applied resources stay where the state has them.\n"
+    "\n"
+    "options:\n"
+    "  --format text|json|markdown   how to print (default text)\n"
+    "  --explain                     list the candidates of each resource and why the winner won\n"
+    "  --replace-placement ADDRESS   let an applied resource move (repeatable)\n"
+    "  --var NAME=VALUE              set a variable (repeatable)\n"
+    "  --var-file FILE               read variables from a YAML file (repeatable)\n"
+    "  -h, --help                    show this help\n";
+
+static json_t *money(double x) { return json_real(round(x * 1e4) / 1e4); }
+
+static json_t *quote_json(const mk_cost_item *it)
+{
+    const mk_cost_quote *q = &it->q;
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "address", it->in->address, "type", it->in->res->type,
+                          "provider", q->cloud, "region", q->region, "offering", q->offering);
+    if (q->status == MK_COST_PRICED)
+        json_object_set_new(o, "monthly", money(q->monthly));
+    if (q->why)
+        json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
+    return o;
+}
+
+static json_t *cands_json(const mk_cost_group *g)
+{
+    json_t *a = json_array();
+    for (size_t c = 0; c < g->ncands; c++) {
+        const mk_cost_cand *cd = &g->cands[c];
+        json_t *o = json_pack("{s:s, s:s, s:b}", "provider", cd->cloud, "region", cd->region, "winner", (long)c == g->winner);
+        if (cd->ok)
+            json_object_set_new(o, "monthly", money(cd->monthly));
+        else
+            json_object_set_new(o, "why", json_string(cd->why));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *report_json(const mk_cost_report *r, bool explain)
+{
+    json_t *res = json_array(), *unp = json_array();
+    for (size_t i = 0; i < r->nitems; i++) {
+        json_t *o = quote_json(&r->items[i]);
+        const mk_cost_group *g = &r->groups[r->items[i].group];
+        if (explain) {
+            json_object_set_new(o, "sticky", json_boolean(g->sticky));
+            json_object_set_new(o, "candidates", cands_json(g));
+        }
+        json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
+    }
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", money(r->monthly), "applied",
+                     money(r->applied), "delta", money(r->monthly - r->applied), "resources", res, "unpriced", unp);
+}
+
+static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
+{
+    const mk_cost_group *g = &r->groups[it->group];
+    if (g->sticky)
+        printf("    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
+    for (size_t c = 0; c < g->ncands; c++) {
+        const mk_cost_cand *cd = &g->cands[c];
+        if (cd->ok)
+            printf("    %s %s/%s: $%.2f for its group of %zu\n", (long)c == g->winner ? "*" : "-", cd->cloud, cd->region,
+                   cd->monthly, g->n);
+        else
+            printf("    x %s/%s: not a candidate: %s\n", cd->cloud, cd->region, cd->why);
+    }
+}
+
+static void print_text(const mk_cost_report *r, bool explain, bool md)
+{
+    if (md)
+        printf("### moksha cost\n\n| resource | provider | region | offering | monthly |\n|---|---|---|---|---:|\n");
+    for (size_t i = 0; i < r->nitems; i++) {
+        const mk_cost_item *it = &r->items[i];
+        const mk_cost_quote *q = &it->q;
+        char money[32];
+        if (q->status == MK_COST_PRICED)
+            snprintf(money, sizeof money, "$%.2f", q->monthly);
+        else
+            snprintf(money, sizeof money, "unpriced");
+        if (md)
+            printf("| `%s` | %s | %s | %s | %s |\n", it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money);
+        else
+            printf("%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
+                   q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",
+                   q->status != MK_COST_PRICED ? q->why : "");
+        if (explain && !md)
+            explain_text(r, it);
+    }
+    double d = r->monthly - r->applied;
+    if (md)
+        printf("\n**Total: $%.2f/month** (%s$%.2f against the applied state)%s\n", r->monthly, d < 0 ? "-" : "+", d < 0 ? -d : d,
+               r->nunpriced ? "; some resources are unpriced" : "");
+    else
+        printf("\ntotal: $%.2f/month, delta %s$%.2f against applied ($%.2f); %zu unpriced\n", r->monthly, d < 0 ? "-" : "+",
+               d < 0 ? -d : d, r->applied, r->nunpriced);
+}
+
+int cmd_cost(int argc, char **argv)
+{
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "text", *v;
+    const char **replace = NULL;
+    size_t nreplace = 0;
+    bool bad = false, explain = false;
+    for (; a.i < argc && !bad; a.i++) {
+        if (mk_cli_is_help(argv[a.i])) {
+            fputs(COST_HELP, stdout);
+            mk_cli_req_free(&r);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if ((v = mk_cli_opt(&a, "--replace-placement", &bad))) {
+            replace = mk_cli_push(replace, &nreplace, v);
+        } else if (strcmp(argv[a.i], "--explain") == 0) {
+            explain = true;
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for cost (see moksha cost --help)", argv[a.i]);
+            bad = true;
+        }
+    }
+    if (!bad && strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "markdown")) {
+        mk_cli_err("--format takes text, json or markdown, not `%s`", format);
+        bad = true;
+    }
+    int rc = EXIT_INPUT;
+    mk_planned pl;
+    if (!bad && mk_cli_make_plan(&r, &pl, false)) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        mk_cost_catalog *cat = mk_cost_load(pl.p->share_dir, pl.p->diag);
+        if (cat) {
+            mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, replace, nreplace);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            if (mk_cli_opts.stats) /* loading the catalogs and placing and pricing everything */
+                fprintf(stderr, "stats: cost_ms=%.0f\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+            if (strcmp(format, "json") == 0) {
+                json_t *j = report_json(rep, explain);
+                json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)), fputc('\n', stdout);
+                json_decref(j);
+            } else {
+                print_text(rep, explain, strcmp(format, "markdown") == 0);
+            }
+            mk_cost_report_free(rep);
+            mk_cost_free(cat);
+            rc = EXIT_OK;
+        } else {
+            mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+        }
+    }
+    if (!bad)
+        mk_cli_planned_free(&pl);
+    mk_mem_free(replace);
+    mk_cli_req_free(&r);
+    return rc;
+}

@@ -1,0 +1,760 @@
+/* cost — price catalogs, pricing of one instance, and placement of groups.
+ * The rules are written down in docs/cost.md; the catalogs' format in
+ * stdlib/pricing/README.md. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/cost.h"
+#include "compiler/diag.h"
+#include "compiler/mem.h"
+#include "compiler/state.h"
+#include "compiler/vjson.h"
+
+#define HOURS 730.0
+#define GIB (1024.0 * 1024.0 * 1024.0)
+#define NCLOUDS 3
+
+static const char *const CLOUDS[NCLOUDS] = {"aws", "gcp", "azure"};
+
+typedef struct offer {
+    const char *name;
+    int vcpu;
+    double mem;
+    bool arm, shared;
+    json_t *hour; /* per region, null for none */
+} offer;
+
+typedef struct store {
+    const char *name, *cls;
+    json_t *gb_month; /* number (every region) or array per region */
+} store;
+
+typedef struct cloudcat {
+    const char *cloud, *default_region;
+    json_t *doc, *regions, *free;
+    offer *offers;
+    size_t noffers;
+    json_t *volume, *bucket, *db, *lb;
+    double egress;
+    mk_arena *arena; /* the catalog's: explanations */
+} cloudcat;
+
+/* Compute lookups repeat (a stack has many instances of a few shapes): the
+ * answer per (cloud, region, shape) is cached. */
+typedef struct ckey {
+    int cloud, region, vcpu;
+    double mem;
+    bool arm, shared;
+    long offer; /* the answer: index, or -1 */
+    bool used;
+} ckey;
+
+struct mk_cost_catalog {
+    cloudcat c[NCLOUDS];
+    json_t *opencost;
+    mk_arena *arena;
+    ckey *cache;
+    size_t ccap, cn;
+};
+
+/* ---- loading ---- */
+
+static bool load_offers(cloudcat *cc)
+{
+    json_t *arr = json_object_get(cc->doc, "compute"), *o;
+    size_t i;
+    if (!json_is_array(arr))
+        return false;
+    cc->offers = mk_mem_calloc(json_array_size(arr) + 1, sizeof *cc->offers);
+    json_array_foreach(arr, i, o) {
+        offer *f = &cc->offers[cc->noffers];
+        const char *arch = json_string_value(json_array_get(o, 3));
+        f->name = json_string_value(json_array_get(o, 0));
+        f->vcpu = (int)json_integer_value(json_array_get(o, 1));
+        f->mem = json_number_value(json_array_get(o, 2));
+        f->arm = arch && strcmp(arch, "arm64") == 0;
+        f->shared = json_is_true(json_array_get(o, 4));
+        f->hour = json_array_get(o, 5);
+        if (!f->name || !arch || !json_is_array(f->hour) || json_array_size(f->hour) != json_array_size(cc->regions))
+            return false;
+        cc->noffers++;
+    }
+    return true;
+}
+
+static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag *diag)
+{
+    char path[4096];
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/stdlib/pricing/%s.json", dir, cloud);
+    cc->doc = json_load_file(path, 0, &je);
+    if (!cc->doc) {
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s: %s (line %d)", path, je.text, je.line);
+        return false;
+    }
+    cc->cloud = cloud;
+    cc->default_region = json_string_value(json_object_get(cc->doc, "default_region"));
+    cc->regions = json_object_get(cc->doc, "regions");
+    cc->free = json_object_get(cc->doc, "free");
+    cc->volume = json_object_get(cc->doc, "volume");
+    cc->bucket = json_object_get(cc->doc, "bucket");
+    cc->db = json_object_get(cc->doc, "database");
+    cc->lb = json_object_get(cc->doc, "load_balancer");
+    cc->egress = json_number_value(json_object_get(cc->doc, "egress_gb"));
+    if (!cc->default_region || !json_is_array(cc->regions) || !load_offers(cc)) {
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s is not a moksha.pricing/v1 catalog", path);
+        return false;
+    }
+    return true;
+}
+
+mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
+{
+    mk_cost_catalog *cat = mk_mem_calloc(1, sizeof *cat);
+    bool ok = true;
+    cat->arena = mk_arena_new();
+    for (int i = 0; i < NCLOUDS; i++) {
+        cat->c[i].arena = cat->arena;
+        ok = load_cloud(&cat->c[i], share_dir, CLOUDS[i], diag) && ok;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stdlib/pricing/opencost.json", share_dir);
+    cat->opencost = json_load_file(path, 0, NULL);
+    if (!cat->opencost) {
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s cannot be read", path);
+        ok = false;
+    }
+    if (!ok) {
+        mk_cost_free(cat);
+        return NULL;
+    }
+    return cat;
+}
+
+void mk_cost_free(mk_cost_catalog *cat)
+{
+    if (!cat)
+        return;
+    for (int i = 0; i < NCLOUDS; i++) {
+        mk_mem_free(cat->c[i].offers);
+        json_decref(cat->c[i].doc);
+    }
+    json_decref(cat->opencost);
+    mk_arena_free(cat->arena);
+    mk_mem_free(cat->cache);
+    mk_mem_free(cat);
+}
+
+/* ---- lookups ---- */
+
+static int cloud_index(const char *cloud)
+{
+    for (int i = 0; cloud && i < NCLOUDS; i++)
+        if (strcmp(CLOUDS[i], cloud) == 0)
+            return i;
+    return -1;
+}
+
+static int region_index(const cloudcat *cc, const char *region)
+{
+    /* placement hands back the catalog's own strings: pointers first */
+    for (size_t i = 0; region && i < json_array_size(cc->regions); i++)
+        if (json_string_value(json_array_get(cc->regions, i)) == region)
+            return (int)i;
+    for (size_t i = 0; region && i < json_array_size(cc->regions); i++)
+        if (strcmp(json_string_value(json_array_get(cc->regions, i)), region) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A per-region figure: a number for every region, or an array (null: none). */
+static bool figure(json_t *f, int region, double *out)
+{
+    json_t *v = json_is_array(f) ? json_array_get(f, (size_t)region) : f;
+    if (!json_is_number(v))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static mk_value *attr(const mk_value *map, const char *name)
+{
+    for (uint32_t i = 0; map && map->kind == MK_V_MAP && i < map->n; i++)
+        if (strcmp(map->u.map.keys[i], name) == 0)
+            return map->u.map.vals[i];
+    return NULL;
+}
+
+static bool num(const mk_value *v, double *out)
+{
+    if (!v)
+        return false;
+    switch (v->kind) {
+    case MK_V_INT: case MK_V_SIZE: *out = (double)v->u.i; return true;
+    case MK_V_NUMBER: *out = v->u.d; return true;
+    default: return false;
+    }
+}
+
+static bool flag(const mk_value *v) { return v && v->kind == MK_V_BOOL && v->u.b; }
+
+static bool is_str(const mk_value *v, const char *s)
+{
+    return v && v->kind == MK_V_STRING && v->n == strlen(s) && memcmp(v->u.s, s, v->n) == 0;
+}
+
+/* usage.NAME in the unit it is billed in, or the type's default. */
+static double usage(const mk_value *u, const char *name, double def, double unit)
+{
+    double x;
+    return num(attr(u, name), &x) ? x / unit : def;
+}
+
+/* ---- pricing per type ---- */
+
+typedef struct spec {
+    const char *type;
+    const mk_value *attrs, *usage;
+} spec;
+
+/* Explanations live in the catalog's arena: a quote is small and copied by value. */
+#define set_why(ar, q, st, ...) ((q)->status = (st), (q)->why = mk_arena_printf((ar), __VA_ARGS__))
+
+static size_t ckey_hash(const ckey *k)
+{
+    uint64_t h = ((uint64_t)k->cloud * 31 + (uint64_t)k->region) * 1000003u + (uint64_t)k->vcpu;
+    h = h * 1000003u + (uint64_t)(k->mem * 1024) + (k->arm ? 7 : 0) + (k->shared ? 13 : 0);
+    return (size_t)(h * 0x9E3779B97F4A7C15u >> 20);
+}
+
+static bool ckey_same(const ckey *a, const ckey *b)
+{
+    return a->cloud == b->cloud && a->region == b->region && a->vcpu == b->vcpu && a->mem == b->mem &&
+           a->arm == b->arm && a->shared == b->shared;
+}
+
+static void cache_put(mk_cost_catalog *cat, const ckey *k);
+
+static void cache_grow(mk_cost_catalog *cat)
+{
+    ckey *old = cat->cache;
+    size_t n = cat->ccap;
+    cat->ccap = n ? n * 2 : 256;
+    cat->cache = mk_mem_calloc(cat->ccap, sizeof *cat->cache);
+    cat->cn = 0;
+    for (size_t i = 0; i < n; i++)
+        if (old[i].used)
+            cache_put(cat, &old[i]);
+    mk_mem_free(old);
+}
+
+static void cache_put(mk_cost_catalog *cat, const ckey *k)
+{
+    if (2 * (cat->cn + 1) > cat->ccap)
+        cache_grow(cat);
+    size_t s = ckey_hash(k) & (cat->ccap - 1);
+    while (cat->cache[s].used)
+        s = (s + 1) & (cat->ccap - 1);
+    cat->cache[s] = *k;
+    cat->cn++;
+}
+
+static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double mem, bool arm, bool shared)
+{
+    ckey want = {ci, ri, vcpu, mem, arm, shared, -1, true};
+    for (size_t s = cat->ccap ? ckey_hash(&want) & (cat->ccap - 1) : 0; cat->ccap && cat->cache[s].used;
+         s = (s + 1) & (cat->ccap - 1))
+        if (ckey_same(&cat->cache[s], &want))
+            return cat->cache[s].offer;
+    const cloudcat *cc = &cat->c[ci];
+    long best = -1;
+    double bp = 0, p;
+    for (size_t i = 0; i < cc->noffers; i++) {
+        const offer *f = &cc->offers[i];
+        if (f->vcpu < vcpu || f->mem + 1e-9 < mem || f->arm != arm || (f->shared && !shared))
+            continue;
+        if (!figure(f->hour, ri, &p))
+            continue;
+        /* ties go to the name that sorts first, so the answer never depends on catalog order */
+        if (best < 0 || p < bp || (p == bp && strcmp(f->name, cc->offers[best].name) < 0))
+            best = (long)i, bp = p;
+    }
+    want.offer = best;
+    cache_put(cat, &want);
+    return best;
+}
+
+static void price_compute(mk_cost_catalog *cat, const spec *s, int ci, int ri, mk_cost_quote *q)
+{
+    double cpu, mem, p = 0;
+    if (!num(attr(s->attrs, "cpu"), &cpu) || !num(attr(s->attrs, "memory"), &mem)) {
+        set_why(cat->arena, q, MK_COST_UNPRICED, "cpu or memory is not known");
+        return;
+    }
+    bool arm = is_str(attr(s->attrs, "arch"), "arm64"), shared = flag(attr(s->attrs, "shared_core"));
+    long o = find_offer(cat, ci, ri, (int)cpu, mem / GIB, arm, shared);
+    if (o < 0) {
+        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s%s offering with >= %d vCPU and >= %g GiB in %s", arm ? "arm64" : "x86_64",
+                 shared ? "" : " dedicated-core", (int)cpu, mem / GIB, q->region);
+        return;
+    }
+    const offer *f = &cat->c[ci].offers[o];
+    figure(f->hour, ri, &p);
+    q->offering = f->name;
+    q->monthly = p * HOURS * usage(s->usage, "hours", HOURS, 1) / HOURS;
+}
+
+/* The cheapest entry of a store list (volume, bucket) for a class. */
+static const char *cheapest_store(json_t *list, const char *cls, int ri, double *out)
+{
+    const char *best = NULL;
+    size_t i;
+    json_t *e;
+    double p = 0;
+    json_array_foreach(list, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "class")) ?: "", cls) != 0 ||
+            !figure(json_object_get(e, "gb_month"), ri, &p))
+            continue;
+        if (!best || p < *out)
+            best = json_string_value(json_object_get(e, "offering")), *out = p;
+    }
+    return best;
+}
+
+static const char *class_of(const mk_value *v, const char *def)
+{
+    static char buf[32];
+    if (!v || v->kind != MK_V_STRING || v->n >= sizeof buf)
+        return def;
+    memcpy(buf, v->u.s, v->n);
+    buf[v->n] = 0;
+    return buf;
+}
+
+static void price_store(mk_cost_catalog *cat, const spec *s, int ci, int ri, mk_cost_quote *q, bool bucket)
+{
+    const cloudcat *cc = &cat->c[ci];
+    const char *cls = class_of(attr(s->attrs, bucket ? "storage_class" : "class"), bucket ? "standard" : "ssd");
+    double p = 0, gb;
+    q->offering = cheapest_store(bucket ? cc->bucket : cc->volume, cls, ri, &p);
+    if (!q->offering) {
+        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s price for class %s", bucket ? "bucket" : "volume", cls);
+        return;
+    }
+    if (bucket) {
+        double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
+        q->monthly = usage(s->usage, "stored", 0, GIB) * p + usage(s->usage, "egress", 0, GIB) * egress;
+    } else if (num(attr(s->attrs, "size"), &gb)) {
+        q->monthly = gb / GIB * p + usage(s->usage, "snapshots", 0, GIB) * p;
+    } else {
+        set_why(cat->arena, q, MK_COST_UNPRICED, "size is not known");
+    }
+}
+
+static void price_database(const cloudcat *cc, const spec *s, mk_cost_quote *q)
+{
+    double cpu, mem, storage;
+    if (!cc->db) {
+        set_why(cc->arena, q, MK_COST_NOT_HERE, "no database prices for %s", cc->cloud);
+        return;
+    }
+    if (!num(attr(s->attrs, "cpu"), &cpu) || !num(attr(s->attrs, "memory"), &mem) || !num(attr(s->attrs, "storage"), &storage)) {
+        set_why(cc->arena, q, MK_COST_UNPRICED, "cpu, memory or storage is not known");
+        return;
+    }
+    double hour = cpu * json_number_value(json_object_get(cc->db, "vcpu_hour")) +
+                  mem / GIB * json_number_value(json_object_get(cc->db, "gib_hour"));
+    double m = hour * HOURS + storage / GIB * json_number_value(json_object_get(cc->db, "storage_gb_month"));
+    /* a standby in a second zone doubles instance and storage */
+    q->monthly = flag(attr(s->attrs, "multi_az")) ? 2 * m : m;
+    q->offering = json_string_value(json_object_get(cc->db, "offering"));
+}
+
+static void price_lb(const cloudcat *cc, const spec *s, mk_cost_quote *q)
+{
+    if (!cc->lb) {
+        set_why(cc->arena, q, MK_COST_NOT_HERE, "no load balancer prices for %s", cc->cloud);
+        return;
+    }
+    q->offering = json_string_value(json_object_get(cc->lb, "offering"));
+    q->monthly = json_number_value(json_object_get(cc->lb, "hour")) * HOURS +
+                 usage(s->usage, "processed", 0, GIB) * json_number_value(json_object_get(cc->lb, "gb"));
+}
+
+static mk_cost_quote price_spec(mk_cost_catalog *cat, const spec *s, const char *cloud, const char *region)
+{
+    mk_cost_quote q = {MK_COST_PRICED, cloud, region, NULL, 0, NULL};
+    const char *free_why;
+    if (strncmp(s->type, "local.", 6) == 0) {
+        q.cloud = "local", q.region = NULL;
+        q.why = "a file on this machine costs nothing";
+        return q;
+    }
+    int ci = cloud_index(cloud);
+    const cloudcat *cc = ci >= 0 ? &cat->c[ci] : NULL;
+    int ri = cc ? region_index(cc, region) : -1;
+    if (ri < 0) {
+        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s", cloud ?: "?", region ?: "?");
+        return q;
+    }
+    q.cloud = cc->cloud;
+    q.region = json_string_value(json_array_get(cc->regions, (size_t)ri));
+    if ((free_why = json_string_value(json_object_get(cc->free, s->type)))) {
+        q.why = free_why;
+    } else if (strcmp(s->type, "compute") == 0) {
+        price_compute(cat, s, ci, ri, &q);
+    } else if (strcmp(s->type, "volume") == 0 || strcmp(s->type, "bucket") == 0) {
+        price_store(cat, s, ci, ri, &q, s->type[0] == 'b');
+    } else if (strcmp(s->type, "database") == 0) {
+        price_database(cc, s, &q);
+    } else if (strcmp(s->type, "load_balancer") == 0) {
+        price_lb(cc, s, &q);
+    } else {
+        set_why(cat->arena, &q, MK_COST_UNPRICED, "the catalogs have no prices for %s", s->type);
+    }
+    return q;
+}
+
+mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region)
+{
+    spec s = {in->res->type, in->attrs, in->usage};
+    return price_spec(cat, &s, cloud, region);
+}
+
+/* ---- applied state ---- */
+
+/* State holds sizes as their literal text ("4GiB", docs/formats.md), which
+ * mk_vjson_to leaves to its callers. */
+static mk_value *state_size(mk_program *p, json_t *j)
+{
+    static const struct { const char *u; double f; } units[] = {
+        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", GIB}, {"TiB", GIB * 1024}, {"KB", 1e3}, {"MB", 1e6},
+        {"GB", 1e9}, {"TB", 1e12}, {"B", 1}};
+    const char *s = json_string_value(j);
+    char *end;
+    double x = s ? strtod(s, &end) : 0;
+    for (size_t i = 0; s && end != s && i < sizeof units / sizeof *units; i++)
+        if (strcmp(end, units[i].u) == 0)
+            return mk_v_unit(&p->v, MK_V_SIZE, (int64_t)(x * units[i].f));
+    return NULL;
+}
+
+static mk_value *state_attrs(mk_program *p, const mk_type *ty, json_t *attrs)
+{
+    mk_vbuild b = {0};
+    for (uint32_t i = 0; ty && i < ty->nfields; i++) {
+        json_t *j = json_object_get(attrs, ty->fields[i].name);
+        mk_value *v = !j ? NULL : ty->fields[i].type->kind == MK_T_SIZE ? state_size(p, j) : mk_vjson_to(&p->v, j, ty->fields[i].type);
+        if (v)
+            mk_vb_push(&p->v, &b, ty->fields[i].name, v);
+    }
+    return mk_vb_map(&p->v, &b);
+}
+
+static const mk_instance *desired(mk_program *p, const char *address)
+{
+    for (size_t i = 0; i < p->ninstances; i++)
+        if (strcmp(p->instances[i]->address, address) == 0)
+            return p->instances[i];
+    return NULL;
+}
+
+mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *sres)
+{
+    const char *type = json_string_value(json_object_get(sres, "type")) ?: "";
+    json_t *pl = json_object_get(sres, "placement");
+    const mk_instance *like = desired(p, json_string_value(json_object_get(sres, "address")) ?: "");
+    const mk_type *ty = like ? like->res->schema : mk_type_lookup(p->types, mk_intern_s(p->v.names, type));
+    spec s = {type, state_attrs(p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL};
+    return price_spec(cat, &s, json_string_value(json_object_get(pl, "cloud")), json_string_value(json_object_get(pl, "region")));
+}
+
+/* ---- placement ----
+ * note [placement groups]: instances tied by a @colocate reference (a compute
+ * and its network, a volume and its compute) form one group, found with a
+ * union-find over those references. Every member with a `placement` block
+ * narrows the candidates: its providers, and for each cloud its regions that
+ * the cloud has (placement.regions may mix clouds' names) or, naming none of
+ * that cloud's, the cloud's default region. A member without a block follows
+ * the stack's default, else its group, else it narrows nothing; a group
+ * nothing narrows goes to the cheapest of every cloud's default region. A
+ * candidate where any member has no offering is not one. */
+
+static size_t uf_find(size_t *up, size_t i)
+{
+    while (up[i] != i)
+        i = up[i] = up[up[i]];
+    return i;
+}
+
+/* Instances keep no index of their own: an open-addressing table maps an
+ * instance pointer to its position. */
+static size_t slot_of(const void *ptr, size_t mask)
+{
+    return (size_t)(((uintptr_t)ptr >> 4) * 0x9E3779B97F4A7C15u) & mask;
+}
+
+static void union_colocated(mk_program *p, size_t *up)
+{
+    size_t cap = 16;
+    while (cap < 2 * p->ninstances)
+        cap *= 2;
+    size_t *tab = mk_mem_alloc(cap * sizeof *tab);
+    memset(tab, 0xff, cap * sizeof *tab);
+    for (size_t i = 0; i < p->ninstances; i++) {
+        size_t s = slot_of(p->instances[i], cap - 1);
+        while (tab[s] != SIZE_MAX)
+            s = (s + 1) & (cap - 1);
+        tab[s] = i;
+    }
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const mk_instance *in = p->instances[i];
+        const mk_type *ty = in->res->schema;
+        for (uint32_t f = 0; ty && f < ty->nfields; f++) {
+            mk_value *v = (ty->fields[f].flags & MK_ANN_COLOCATE) ? attr(in->attrs, ty->fields[f].name) : NULL;
+            if (!v || v->kind != MK_V_RESOURCE)
+                continue;
+            for (size_t s = slot_of(v->u.res, cap - 1); tab[s] != SIZE_MAX; s = (s + 1) & (cap - 1))
+                if (p->instances[tab[s]] == v->u.res) {
+                    up[uf_find(up, i)] = uf_find(up, tab[s]);
+                    break;
+                }
+        }
+    }
+    mk_mem_free(tab);
+}
+
+/* allowed[c][r]: 1 allowed, 0 not; narrowed[c]: some member named regions of c */
+typedef struct allow {
+    bool cloud[NCLOUDS], narrowed[NCLOUDS];
+    unsigned char *region[NCLOUDS];
+    const mk_value *extra[NCLOUDS]; /* a placement.regions naming regions of the cloud */
+} allow;
+
+static bool list_has(const mk_value *list, const char *s)
+{
+    for (uint32_t i = 0; list && list->kind == MK_V_LIST && i < list->n; i++)
+        if (is_str(list->u.items[i], s))
+            return true;
+    return false;
+}
+
+/* Which cloud a region name belongs to: the catalog that lists it, else the
+ * naming rule of each cloud (eu-west-1, europe-west1, westeurope), so that a
+ * region without prices is still a candidate that the explanation rejects. */
+static int region_cloud(const mk_cost_catalog *cat, const char *rn)
+{
+    for (int c = 0; c < NCLOUDS; c++)
+        if (region_index(&cat->c[c], rn) >= 0)
+            return c;
+    size_t n = strlen(rn), dashes = 0;
+    for (size_t i = 0; i < n; i++)
+        dashes += rn[i] == '-';
+    if (n && rn[n - 1] >= '0' && rn[n - 1] <= '9' && n > 1 && rn[n - 2] == '-')
+        return 0;
+    if (dashes == 1)
+        return 1;
+    return dashes == 0 ? 2 : -1;
+}
+
+static void narrow(const mk_cost_catalog *cat, allow *a, const mk_value *pl)
+{
+    const mk_value *provs = attr(pl, "providers"), *regs = attr(pl, "regions");
+    for (int c = 0; c < NCLOUDS; c++) {
+        if (provs && !list_has(provs, CLOUDS[c]))
+            a->cloud[c] = false;
+        size_t named = 0;
+        for (uint32_t i = 0; regs && regs->kind == MK_V_LIST && i < regs->n; i++) {
+            const mk_value *rv = regs->u.items[i];
+            char rn[64];
+            if (rv->kind != MK_V_STRING || rv->n >= sizeof rn)
+                continue;
+            memcpy(rn, rv->u.s, rv->n), rn[rv->n] = 0;
+            named += region_cloud(cat, rn) == c;
+        }
+        const cloudcat *cc = &cat->c[c];
+        for (size_t r = 0; r < json_array_size(cc->regions); r++) {
+            const char *rn = json_string_value(json_array_get(cc->regions, r));
+            a->region[c][r] &= named ? list_has(regs, rn) : strcmp(rn, cc->default_region) == 0;
+        }
+        if (named)
+            a->extra[c] = regs;
+        a->narrowed[c] = true;
+    }
+}
+
+static void add_cand(mk_cost_group *g, const char *cloud, const char *region)
+{
+    g->cands = mk_mem_realloc(g->cands, (g->ncands + 1) * sizeof *g->cands);
+    g->cands[g->ncands++] = (mk_cost_cand){cloud, region, true, 0, NULL};
+}
+
+static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g)
+{
+    allow a;
+    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    for (int c = 0; c < NCLOUDS; c++) {
+        a.cloud[c] = true, a.narrowed[c] = false, a.extra[c] = NULL;
+        a.region[c] = mk_mem_alloc(json_array_size(cat->c[c].regions) + 1);
+        memset(a.region[c], 1, json_array_size(cat->c[c].regions) + 1);
+    }
+    for (size_t m = 0; m < g->n; m++) {
+        const mk_instance *in = r->items[g->members[m]].in;
+        const mk_value *pl = in->placement ? in->placement : stack_pl;
+        if (pl && strncmp(in->res->type, "local.", 6) != 0)
+            narrow(cat, &a, pl);
+    }
+    for (int c = 0; c < NCLOUDS; c++) {
+        const cloudcat *cc = &cat->c[c];
+        for (size_t i = 0; a.cloud[c] && i < json_array_size(cc->regions); i++) {
+            const char *rn = json_string_value(json_array_get(cc->regions, i));
+            if (a.narrowed[c] ? a.region[c][i] : strcmp(rn, cc->default_region) == 0)
+                add_cand(g, cc->cloud, rn);
+        }
+        /* regions named for the cloud that its catalog lacks: candidates that lose, with the reason */
+        for (uint32_t i = 0; a.cloud[c] && a.extra[c] && i < a.extra[c]->n; i++) {
+            const mk_value *rv = a.extra[c]->u.items[i];
+            char *rn = rv->kind == MK_V_STRING ? mk_arena_strndup(p->ast.arena, rv->u.s, rv->n) : NULL;
+            if (rn && region_index(cc, rn) < 0 && region_cloud(cat, rn) == c)
+                add_cand(g, cc->cloud, rn);
+        }
+        mk_mem_free(a.region[c]);
+    }
+}
+
+/* The sticky place of a group: the first member the state has placed. */
+static json_t *sticky_place(const mk_state *st, const mk_cost_report *r, const mk_cost_group *g,
+                            const char *const *replace, size_t nreplace)
+{
+    for (size_t m = 0; st && m < g->n; m++) {
+        const char *addr = r->items[g->members[m]].in->address;
+        bool moving = false;
+        for (size_t k = 0; k < nreplace; k++)
+            moving |= strcmp(replace[k], addr) == 0;
+        json_t *sr = moving ? NULL : mk_state_find(st, addr, NULL);
+        json_t *pl = json_object_get(sr, "placement");
+        if (json_is_string(json_object_get(pl, "cloud")) && json_is_string(json_object_get(pl, "region")))
+            return pl;
+    }
+    return NULL;
+}
+
+/* The group's total at one candidate; the members' quotes go to qs. */
+static void score(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g, mk_cost_cand *cd, mk_cost_quote *qs)
+{
+    for (size_t m = 0; m < g->n && cd->ok; m++) {
+        mk_cost_quote *q = &qs[m];
+        *q = mk_cost_price(cat, r->items[g->members[m]].in, cd->cloud, cd->region);
+        if (q->status == MK_COST_NOT_HERE) {
+            cd->ok = false;
+            cd->why = mk_arena_printf(cat->arena, "%s: %s", r->items[g->members[m]].in->address, q->why);
+        } else if (q->status == MK_COST_PRICED) {
+            cd->monthly += q->monthly;
+        }
+    }
+}
+
+static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_cost_report *r, mk_cost_group *g,
+                        const char *const *replace, size_t nreplace)
+{
+    if (g->n == 1 && strncmp(r->items[g->members[0]].in->res->type, "local.", 6) == 0) {
+        r->items[g->members[0]].q = mk_cost_price(cat, r->items[g->members[0]].in, NULL, NULL);
+        g->winner = -1;
+        return;
+    }
+    json_t *sticky = sticky_place(st, r, g, replace, nreplace);
+    if (sticky) {
+        g->sticky = true;
+        add_cand(g, json_string_value(json_object_get(sticky, "cloud")), json_string_value(json_object_get(sticky, "region")));
+    } else {
+        candidates(cat, p, r, g);
+    }
+    g->winner = -1;
+    mk_cost_quote *best = mk_mem_alloc(2 * g->n * sizeof *best), *cur = best + g->n, *t;
+    for (size_t c = 0; c < g->ncands; c++) {
+        score(cat, r, g, &g->cands[c], cur);
+        if (g->cands[c].ok && (g->winner < 0 || g->cands[c].monthly < g->cands[g->winner].monthly))
+            g->winner = (long)c, t = best, best = cur, cur = t;
+    }
+    for (size_t m = 0; m < g->n; m++) {
+        mk_cost_item *it = &r->items[g->members[m]];
+        if (g->winner >= 0) {
+            it->q = best[m];
+        } else if (g->sticky) { /* a sticky place stays even without a price now: a price never moves infrastructure */
+            it->q = mk_cost_price(cat, it->in, g->cands[0].cloud, g->cands[0].region);
+        } else {
+            it->q = (mk_cost_quote){MK_COST_UNPRICED, NULL, NULL, NULL, 0,
+                                    g->ncands ? g->cands[0].why : "no cloud and region satisfies its placement"};
+        }
+    }
+    mk_mem_free(best < cur ? best : cur);
+}
+
+static void group_members(mk_cost_report *r, size_t *up)
+{
+    size_t *gid = mk_mem_alloc((r->nitems + 1) * sizeof *gid);
+    for (size_t i = 0; i < r->nitems; i++)
+        gid[i] = SIZE_MAX;
+    for (size_t i = 0; i < r->nitems; i++) {
+        size_t root = uf_find(up, i);
+        if (gid[root] == SIZE_MAX) {
+            gid[root] = r->ngroups++;
+            r->groups = mk_mem_realloc(r->groups, r->ngroups * sizeof *r->groups);
+            r->groups[gid[root]] = (mk_cost_group){0};
+        }
+        mk_cost_group *g = &r->groups[gid[root]];
+        g->members = mk_mem_realloc(g->members, (g->n + 1) * sizeof *g->members);
+        g->members[g->n++] = i;
+        r->items[i].group = gid[root];
+    }
+    mk_mem_free(gid);
+}
+
+static void applied_total(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_cost_report *r)
+{
+    for (size_t i = 0; st && i < st->nres; i++) {
+        mk_cost_quote q = mk_cost_price_state(cat, p, st->res[i]);
+        if (q.status == MK_COST_PRICED)
+            r->applied += q.monthly;
+    }
+}
+
+mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
+                            const char *const *replace, size_t nreplace)
+{
+    mk_cost_report *r = mk_mem_calloc(1, sizeof *r);
+    r->nitems = p->ninstances;
+    r->items = mk_mem_calloc(r->nitems + 1, sizeof *r->items);
+    size_t *up = mk_mem_alloc((r->nitems + 1) * sizeof *up);
+    for (size_t i = 0; i < r->nitems; i++)
+        r->items[i].in = p->instances[i], up[i] = i;
+    union_colocated(p, up);
+    group_members(r, up);
+    mk_mem_free(up);
+    for (size_t g = 0; g < r->ngroups; g++)
+        place_group(cat, p, st, r, &r->groups[g], replace, nreplace);
+    for (size_t i = 0; i < r->nitems; i++) {
+        if (r->items[i].q.status == MK_COST_PRICED)
+            r->monthly += r->items[i].q.monthly;
+        else
+            r->nunpriced++;
+    }
+    applied_total(cat, p, st, r);
+    return r;
+}
+
+void mk_cost_report_free(mk_cost_report *r)
+{
+    if (!r)
+        return;
+    for (size_t g = 0; g < r->ngroups; g++) {
+        mk_mem_free(r->groups[g].members);
+        mk_mem_free(r->groups[g].cands);
+    }
+    mk_mem_free(r->groups);
+    mk_mem_free(r->items);
+    mk_mem_free(r);
+}

