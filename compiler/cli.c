@@ -67,6 +67,8 @@ bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad)
         r->var_flags = mk_cli_push(r->var_flags, &r->nvar_flags, v);
     else if ((v = mk_cli_opt(a, "--policies", bad)))
         r->policy_dirs = mk_cli_push(r->policy_dirs, &r->npolicy_dirs, v);
+    else if ((v = mk_cli_opt(a, "--replace-placement", bad)))
+        r->replace_placement = mk_cli_push(r->replace_placement, &r->nreplace_placement, v);
     else if ((v = mk_cli_opt(a, "--override", bad))) {
         r->overrides = mk_mem_realloc(r->overrides, (r->noverrides + 1) * sizeof *r->overrides);
         r->overrides[r->noverrides++] = (mk_policy_override){v, NULL};
@@ -124,6 +126,7 @@ void mk_cli_req_free(mk_cli_compile_req *r)
     mk_mem_free(r->var_flags);
     mk_mem_free(r->policy_dirs);
     mk_mem_free(r->overrides);
+    mk_mem_free(r->replace_placement);
 }
 
 bool mk_cli_overrides_ok(const mk_cli_compile_req *r)

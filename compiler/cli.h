@@ -48,6 +48,8 @@ typedef struct mk_cli_compile_req {
     size_t npolicy_dirs;
     struct mk_policy_override *overrides; /* --override NAME --reason TEXT */
     size_t noverrides;
+    const char **replace_placement; /* --replace-placement ADDR */
+    size_t nreplace_placement;
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);

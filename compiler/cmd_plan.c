@@ -1,11 +1,13 @@
 /* cmd_plan — `moksha plan`, `moksha show` and `moksha graph`: compile the
  * stack against applied state, diff, sign and render the plan. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "compiler/cli.h"
+#include "compiler/cost.h"
 #include "compiler/mem.h"
 #include "compiler/policy_out.h"
 #include "compiler/render.h"
@@ -31,6 +33,7 @@ static const char PLAN_HELP[] =
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
+    "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
     "  -h, --help             show this help\n"
@@ -58,6 +61,53 @@ static void phase(const char *name, double *t0)
 
 /* Compile and diff; sign when the plan leaves the process (a file, JSON),
  * which for a large plan is most of the time: signing means writing it out. */
+static json_t *money(double d) { return json_real((double)llround(d * 100) / 100); }
+
+/* The cost model's verdict into the plan: each change's cost and chosen
+ * placement (the executor builds there), the plan's total and delta. */
+static void add_costs(mk_planned *out, mk_cli_compile_req *r)
+{
+    mk_program *p = out->p;
+    mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
+    if (!cat)
+        return;
+    mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
+    mk_symtab by_addr = {0};
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const mk_cost_item *it = &rep->items[i];
+        mk_instance *in = (mk_instance *)it->in;
+        if (it->q.status == MK_COST_PRICED)
+            in->cost_monthly = mk_v_money(&p->v, it->q.monthly);
+        mk_sym_put(&by_addr, mk_intern_s(p->ast.names, in->address), NULL, (void *)it);
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(out->plan, "changes"), i, c) {
+        const char *addr = json_string_value(json_object_get(c, "address"));
+        const mk_cost_item *it = mk_sym_get(&by_addr, mk_intern_s(p->ast.names, addr), NULL);
+        bool del = strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0;
+        json_t *sr = mk_state_find(out->st, addr, NULL);
+        mk_cost_quote before = sr ? mk_cost_price_state(cat, p, sr) : (mk_cost_quote){.status = MK_COST_UNPRICED};
+        double was = before.status == MK_COST_PRICED ? before.monthly : 0;
+        bool priced = !del && it && it->q.status == MK_COST_PRICED;
+        json_t *cost = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", priced ? money(it->q.monthly) : json_null(),
+                                 "delta", money((priced ? it->q.monthly : 0) - was), "offering",
+                                 priced ? it->q.offering : NULL, "unpriced_because",
+                                 !del && it && !priced ? (it->q.why ? it->q.why : "no price") : NULL);
+        json_object_set_new(c, "cost", cost);
+        if (!del && it && it->q.cloud && strcmp(json_string_value(json_object_get(c, "type")), "local.file") != 0 &&
+            strncmp(json_string_value(json_object_get(c, "type")), "local.", 6) != 0)
+            json_object_set_new(c, "placement", json_pack("{s:[s], s:[s], s:s?, s:s}", "providers", it->q.cloud, "regions",
+                                                          it->q.region, "offering", it->q.offering, "optimize", "cost"));
+    }
+    json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
+                        money(rep->monthly), "applied", money(rep->applied), "delta", money(rep->monthly - rep->applied),
+                        "unpriced", (json_int_t)rep->nunpriced));
+    mk_mem_free(by_addr.slots);
+    mk_cost_report_free(rep);
+    mk_cost_free(cat);
+}
+
 /* Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 {
@@ -107,6 +157,8 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     if (ok) {
         out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy);
         phase("diff", &t0);
+        add_costs(out, r);
+        phase("cost", &t0);
         add_policies(out, r);
         phase("policies", &t0);
         if (sign) {

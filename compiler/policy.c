@@ -66,7 +66,7 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
     k[5] = N(P, "placement"), x[5] = in->placement ? in->placement : MK_V_NULLV;
-    k[6] = N(P, "cost"), x[6] = cost_value(P, "monthly", in->test_cost);
+    k[6] = N(P, "cost"), x[6] = cost_value(P, "monthly", in->test_cost ? in->test_cost : in->cost_monthly);
     k[7] = N(P, "attributes"), x[7] = attrs;
     uint32_t n = 8;
     for (uint32_t i = 0; i < attrs->n; i++) {
@@ -151,6 +151,11 @@ static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
     return mk_vb_map(P->e.v, &top);
 }
 
+static mk_value *json_money(pol *P, json_t *j)
+{
+    return json_is_number(j) ? mk_v_money(P->e.v, json_number_value(j)) : NULL;
+}
+
 static mk_value *changes_from_plan(mk_polin *pin)
 {
     pol *P = pin->ud;
@@ -168,7 +173,8 @@ static mk_value *changes_from_plan(mk_polin *pin)
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
                                 json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
-                                json_string_value(json_object_get(c, "risk")), NULL));
+                                json_string_value(json_object_get(c, "risk")),
+                                json_money(P, json_object_get(json_object_get(c, "cost"), "delta"))));
     }
     return mk_vb_list(P->e.v, &changes);
 }
@@ -183,8 +189,11 @@ static void inputs_from_plan(pol *P, json_t *plan)
     P->plan_doc = plan;
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
-    /* costs come with the cost model: until a resource is priced, the plan's cost is unknown */
-    P->in.plan = plan_value(P, mk_v_unknown(P->e.v, MK_V_MONEY), mk_v_unknown(P->e.v, MK_V_MONEY));
+    /* without the cost model's figures (a broken catalog) the plan's cost is unknown */
+    json_t *cost = json_object_get(plan, "cost");
+    mk_value *monthly = json_money(P, json_object_get(cost, "monthly")), *delta = json_money(P, json_object_get(cost, "delta"));
+    P->in.plan = plan_value(P, monthly ? monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
+                            delta ? delta : mk_v_unknown(P->e.v, MK_V_MONEY));
 }
 
 static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }

@@ -42,6 +42,7 @@ struct mk_instance {
     bool failed;             /* an error was reported for it */
     uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
     mk_value *test_action, *test_cost; /* in policy tests: its change and price */
+    mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
 };
 
 struct mk_resource {

@@ -142,6 +142,14 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     const char *risk = json_string_value(json_object_get(c, "risk"));
     if (risk && strcmp(risk, "low") != 0)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
+    json_t *cost = json_object_get(c, "cost");
+    json_t *monthly = json_object_get(cost, "monthly"), *delta = json_object_get(cost, "delta");
+    if (json_is_number(monthly) && json_number_value(monthly) > 0)
+        mk_buf_printf(out, "  %s$%.2f/month%s", p->dim, json_number_value(monthly), p->off);
+    else if (json_is_number(delta) && json_number_value(delta) < 0)
+        mk_buf_printf(out, "  %s-$%.2f/month%s", p->dim, -json_number_value(delta), p->off);
+    else if (json_is_string(json_object_get(cost, "unpriced_because")))
+        mk_buf_printf(out, "  %s(unpriced)%s", p->dim, p->off);
     mk_buf_putc(out, '\n');
     if (!strcmp(action, "delete"))
         return;
@@ -161,6 +169,19 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
         mk_buf_putc(out, '\n');
     }
     json_decref(names);
+}
+
+static void render_cost(json_t *plan, mk_buf *out)
+{
+    json_t *cost = json_object_get(plan, "cost");
+    if (!json_is_object(cost))
+        return;
+    double m = json_number_value(json_object_get(cost, "monthly")), d = json_number_value(json_object_get(cost, "delta"));
+    json_int_t unpriced = json_integer_value(json_object_get(cost, "unpriced"));
+    mk_buf_printf(out, "Cost: $%.2f a month (%s$%.2f)", m, d < 0 ? "-" : "+", d < 0 ? -d : d);
+    if (unpriced)
+        mk_buf_printf(out, "; %lld resource%s unpriced", (long long)unpriced, unpriced == 1 ? "" : "s");
+    mk_buf_puts(out, ".\n");
 }
 
 void mk_render_summary(json_t *plan, mk_buf *out)
@@ -193,6 +214,7 @@ void mk_render_text(json_t *plan, mk_buf *out, bool color)
     mk_render_summary(plan, out);
     mk_buf_puts(out, p->off);
     mk_buf_putc(out, '\n');
+    render_cost(plan, out);
 }
 
 void mk_render_markdown(json_t *plan, mk_buf *out)
@@ -201,11 +223,14 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
     mk_buf_printf(out, "### moksha plan for `%s`\n\n**", json_string_value(json_object_get(plan, "stack")));
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
+    render_cost(plan, out);
+    if (json_is_object(json_object_get(plan, "cost")))
+        mk_buf_putc(out, '\n');
     if (json_array_size(changes) == 0) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
         return;
     }
-    mk_buf_puts(out, "| | resource | action | risk | changed attributes |\n|---|---|---|---|---|\n");
+    mk_buf_puts(out, "| | resource | action | risk | monthly | changed attributes |\n|---|---|---|---|---:|---|\n");
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c) {
@@ -214,6 +239,11 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
                         : !strcmp(action, "replace") ? "♻️" : "🗑️";
         mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
                       json_string_value(json_object_get(c, "risk")));
+        json_t *m = json_object_get(json_object_get(c, "cost"), "monthly");
+        if (json_is_number(m))
+            mk_buf_printf(out, "$%.2f | ", json_number_value(m));
+        else
+            mk_buf_puts(out, "– | ");
         size_t k;
         json_t *n;
         json_array_foreach(json_object_get(c, "changed"), k, n) {
