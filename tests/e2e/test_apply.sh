@@ -27,7 +27,7 @@ expect_exit 0 moksha apply --yes && expect_contains "$OUT" "No changes."
 # ---- state commands ----
 expect_exit 0 moksha state list && expect_contains "$OUT" "compute.web[1]"
 expect_match "$OUT" '^database\.orders +sim +aws/us-east-1 +db-'
-expect_exit 0 moksha state show 'compute.web[0]' && expect_contains "$OUT" '"region": "eu-west-1"'
+expect_exit 0 moksha state show 'compute.web[0]' && expect_contains "$OUT" '"region": "europe-west1"'   # the cheapest of the allowed regions
 expect_contains "$OUT" '"$ref": "network.main"'
 expect_exit 1 moksha state show compute.nope && expect_contains "$ERR" "no resource"
 
