@@ -538,8 +538,12 @@ static mk_value *eval_call(mk_ectx *c, mk_ast *n)
         mk_diag_note(it, MK_NOSPAN, "%s", b->sig);
         return ERR;
     }
-    mk_value **args = mk_arena_alloc(c->e->v->arena, (size_t)(argc + 1) * sizeof *args);
-    mk_span *spans = mk_arena_alloc(c->e->v->arena, (size_t)(argc + 1) * sizeof *spans);
+    /* most calls have few arguments: keep them off the arena, which a policy
+     * run over 100,000 resources would otherwise fill with dead arrays */
+    mk_value *args_small[8];
+    mk_span spans_small[8];
+    mk_value **args = argc <= 8 ? args_small : mk_arena_alloc(c->e->v->arena, (size_t)(argc + 1) * sizeof *args);
+    mk_span *spans = argc <= 8 ? spans_small : mk_arena_alloc(c->e->v->arena, (size_t)(argc + 1) * sizeof *spans);
     bool bad = false, unk = false;
     uint8_t flags = 0;
     for (int i = 0; i < argc; i++) {

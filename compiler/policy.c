@@ -18,6 +18,7 @@ typedef struct pol {
     json_t *viol, *gates;
     int next_gate, undetermined;
     json_t *plan_doc;
+    mk_symtab locs;        /* AST node → its location object, shared by violations */
 } pol;
 
 static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
@@ -283,6 +284,17 @@ static const char *subject_address(walk *w)
     return a && a->kind == MK_V_STRING ? a->u.s : NULL;
 }
 
+/* A policy can fail for every resource: one location object per place. */
+static json_t *loc_of(pol *P, mk_ast *node)
+{
+    json_t *j = mk_sym_get(&P->locs, (mk_name)(void *)node, NULL);
+    if (!j) {
+        j = mk_policy_location(P->p, node->span);
+        mk_sym_put(&P->locs, (mk_name)(void *)node, NULL, j);
+    }
+    return json_incref(j);
+}
+
 static void violation(walk *w, mk_ast *stmt)
 {
     mk_buf b = {0};
@@ -290,8 +302,8 @@ static void violation(walk *w, mk_ast *stmt)
     const char *addr = subject_address(w);
     mk_instance *in = addr ? mk_sym_get(&w->P->by_addr, N(w->P, addr), NULL) : NULL;
     json_t *v = json_pack("{s:s, s:s?, s:o, s:o}", "message", msg ? msg : "assertion failed", "address", addr,
-                          "location", mk_policy_location(w->P->p, stmt->span), "resource_location",
-                          in ? mk_policy_location(w->P->p, in->res->decl->span) : json_null());
+                          "location", loc_of(w->P, stmt), "resource_location",
+                          in ? loc_of(w->P, in->res->decl) : json_null());
     json_array_append_new(w->P->viol, v);
     mk_buf_free(&b);
 }
@@ -348,14 +360,14 @@ static void run_for(walk *w, mk_ast *it)
         for (int t = 0; t < nt; t++) {
             mk_vbuild *list = mk_sym_get(&w->P->by_type, N(w->P, types[t]), NULL);
             for (uint32_t i = 0; list && i < list->n; i++)
-                loop_body(w, it, mk_v_int(w->P->e.v, i), list->vals[i], only_type);
+                loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, list->vals[i], only_type);
         }
         return;
     }
     mk_value *src = mk_eval_expr(&w->c, it->a);
     if (src->kind == MK_V_LIST)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, mk_v_int(w->P->e.v, i), src->u.items[i], false);
+            loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, src->u.items[i], false);
     else if (src->kind == MK_V_MAP)
         for (uint32_t i = 0; i < src->n; i++)
             loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i], false);
@@ -446,6 +458,10 @@ static void pol_begin(pol *P, mk_program *p)
 
 static void pol_end(pol *P)
 {
+    for (uint32_t i = 0; i < P->locs.cap; i++)
+        if (P->locs.slots[i].a)
+            json_decref(P->locs.slots[i].v);
+    mk_mem_free(P->locs.slots);
     mk_mem_free(P->by_type.slots);
     mk_mem_free(P->by_addr.slots);
     mk_mem_free(P->e.stack);

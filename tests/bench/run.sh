@@ -180,8 +180,17 @@ else
 fi
 {
     echo ""
-    echo "Targets of DESIGN.md §9 (check only; plan and policies are not in this run yet):$targets"
+    echo "Targets of DESIGN.md §9 for check (plan, policies and apply are in the table below):$targets"
 } >>"$report"
+
+# plan, cost and policies, then the executor (tests/bench/pipeline.sh)
+pipe_sizes=$(echo "$SIZES" | tr ' ' '\n' | awk '$1 <= 100000' | tr '\n' ' ')
+if sh "$TOP/tests/bench/pipeline.sh" "$BUILD" $pipe_sizes > "$TMP/pipeline" 2> "$TMP/pipeline.err"; then
+    { echo ""; echo "Plan, cost and policies (moksha's --stats phases):"; echo ""; cat "$TMP/pipeline"; } >>"$report"
+else
+    echo "bench: the plan/policy/apply pipeline failed:"; sed 's/^/    /' "$TMP/pipeline.err" | head -n 10
+    failed=1
+fi
 
 echo
 cat "$report"
