@@ -239,6 +239,8 @@ static mk_value *eval_getattr(mk_ectx *c, mk_ast *n)
         mk_value *a = mk_v_get(st, n->name);
         if (a)
             return a;
+        if (c->policy) /* a policy runs against stacks that may not say: null */
+            return MK_V_NULLV;
         no_key(c, st, n->name, n->span, "the stack");
         return ERR;
     }
@@ -738,6 +740,8 @@ static mk_value *relation(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
 
 static mk_value *membership(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
 {
+    if (b->kind == MK_V_MAP && a->kind == MK_V_STRING) /* a key: the values do not matter */
+        return mk_v_bool(mk_v_get(b, mk_intern_n(c->e->v->names, a->u.s, a->n)) != NULL);
     if (a->kind == MK_V_UNKNOWN || b->kind == MK_V_UNKNOWN || !mk_v_is_known(b))
         return unknown(c, MK_V_BOOL);
     if (b->kind == MK_V_LIST) {

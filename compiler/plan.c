@@ -33,6 +33,8 @@ static void free_dump(char *s)
 static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete"};
 enum { A_NOOP, A_CREATE, A_UPDATE, A_REPLACE, A_DELETE };
 
+static const char *risk_of(int action, const char *type, json_t *changed);
+
 static bool stateful(const char *type)
 {
     return !strcmp(type, "database") || !strcmp(type, "bucket") || !strcmp(type, "volume") || !strcmp(type, "queue");
@@ -46,6 +48,13 @@ static bool access_type(const char *type)
 
 /* DESIGN.md §4: low (create, no-op, tag-only update), medium (in-place
  * update), high (delete or replace of stateful types, network or access changes). */
+const char *mk_plan_risk(const char *action, const char *type, json_t *changed)
+{
+    int a = !strcmp(action, "create") ? A_CREATE : !strcmp(action, "update") ? A_UPDATE
+          : !strcmp(action, "replace") ? A_REPLACE : !strcmp(action, "delete") ? A_DELETE : A_NOOP;
+    return risk_of(a, type, changed);
+}
+
 static const char *risk_of(int action, const char *type, json_t *changed)
 {
     if (action == A_CREATE || action == A_NOOP)

@@ -23,6 +23,10 @@ typedef struct mk_plan_totals {
  * document; with destroy, everything in state is deleted. Reports E0301 for
  * a delete or replace that prevent_destroy forbids. */
 json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy);
+/* The risk class of a change (DESIGN.md §4): low, medium or high. changed
+ * is the list of changed attribute names (may be NULL). */
+const char *mk_plan_risk(const char *action, const char *type, json_t *changed);
+
 /* Add the signature (as the last key) over the canonical form of the rest:
  * compact JSON, keys in document order. Returns the signed document as text
  * in that same form, which is what plan files hold; free it with

@@ -6,6 +6,7 @@
 
 #include "compiler/eval_int.h"
 #include "compiler/mem.h"
+#include "compiler/plan.h"
 #include "compiler/vjson.h"
 
 typedef struct pol {
@@ -218,7 +219,7 @@ static void inputs_from_test(pol *P, mk_unit *tu)
                 monthly += cost;
             }
             delta += del ? -cost : strcmp(action, "create") == 0 ? cost : 0;
-            const char *risk = strcmp(action, "create") == 0 ? "low" : strcmp(action, "update") == 0 ? "medium" : "high";
+            const char *risk = mk_plan_risk(action, res->type, NULL); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
                                     del ? NULL : in->attrs, NULL, risk,
