@@ -594,31 +594,82 @@ static bool approved(const mk_exec_opts *o, const char *policy, const char *addr
     return false;
 }
 
-/* Closed gates and --auto-approve-risk. Prints why; false refuses the plan. */
-static bool gates_open(ctx *c)
+static void hold_id(json_t *held, json_int_t id)
 {
-    bool ok = true;
-    size_t i;
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    json_object_set_new(held, key, json_true());
+}
+
+static bool is_held(json_t *held, json_int_t id)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    return json_object_get(held, key) != NULL;
+}
+
+/* note [gates]: a change behind a closed approval gate, or riskier than
+ * --auto-approve-risk, is held — and so is everything that depends on it;
+ * the rest of the plan runs (DESIGN.md §4). Opened gates are audited. The
+ * held changes are taken out of the plan; their count is returned. */
+static size_t hold_gated(ctx *c)
+{
+    json_t *held = json_object(), *changes = json_object_get(c->plan, "changes");
+    size_t i, k;
     json_t *g, *ch;
     json_array_foreach(json_object_get(c->plan, "gates"), i, g) {
         const char *pol = json_string_value(json_object_get(g, "policy"));
         const char *addr = json_string_value(json_object_get(g, "address"));
-        if (!approved(c->o, pol, addr)) {
-            fprintf(stderr, "moksha-exec: error: approval gate %s%s%s is closed; open it with --approve %s%s%s\n",
-                    pol ?: "?", addr ? " on " : "", addr ?: "", pol ?: "?", addr ? ":" : "", addr ?: "");
-            ok = false;
-        }
+        bool open = approved(c->o, pol, addr);
+        add_line(c, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
+                              "group", json_string_value(json_object_get(g, "group")), "address", addr, "by", "--approve"));
+        if (open)
+            continue;
+        fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s); open it with --approve %s%s%s\n",
+                pol ?: "?", addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?",
+                pol ?: "?", addr ? ":" : "", addr ?: "");
+        json_array_foreach(changes, k, ch)
+            if (!json_is_integer(json_object_get(g, "change")) ||
+                json_integer_value(json_object_get(g, "change")) == json_integer_value(json_object_get(ch, "id")))
+                hold_id(held, json_integer_value(json_object_get(ch, "id")));
     }
     int limit = risk_rank(c->o->auto_approve_risk);
-    json_array_foreach(json_object_get(c->plan, "changes"), i, ch) {
+    json_array_foreach(changes, i, ch) {
         const char *risk = json_string_value(json_object_get(ch, "risk"));
         if (limit && risk_rank(risk) > limit) {
-            fprintf(stderr, "moksha-exec: error: %s is %s risk, above --auto-approve-risk %s\n",
+            fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",
                     json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
-            ok = false;
+            hold_id(held, json_integer_value(json_object_get(ch, "id")));
         }
     }
-    return ok;
+    for (bool grew = json_object_size(held) > 0; grew;) { /* what depends on a held change waits too */
+        grew = false;
+        json_array_foreach(changes, i, ch) {
+            json_t *d;
+            if (is_held(held, json_integer_value(json_object_get(ch, "id"))))
+                continue;
+            json_array_foreach(json_object_get(ch, "depends_on"), k, d)
+                if (is_held(held, json_integer_value(d))) {
+                    hold_id(held, json_integer_value(json_object_get(ch, "id")));
+                    grew = true;
+                    break;
+                }
+        }
+    }
+    size_t n = json_object_size(held);
+    if (n) {
+        json_t *rest = json_array();
+        json_array_foreach(changes, i, ch) {
+            if (!is_held(held, json_integer_value(json_object_get(ch, "id"))))
+                json_array_append(rest, ch);
+            else
+                fprintf(stderr, "moksha-exec: held: %s %s\n", json_string_value(json_object_get(ch, "action")),
+                        json_string_value(json_object_get(ch, "address")));
+        }
+        json_object_set_new(c->plan, "changes", rest);
+    }
+    json_decref(held);
+    return n;
 }
 
 static bool stale(ctx *c)
@@ -870,10 +921,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         return MK_EXEC_EXIT_INPUT;
     }
     plan_sha(path, sha);
-    int rc = gates_open(&c) ? 0 : MK_EXEC_EXIT_INPUT;
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
-    if (!rc)
-        rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
+    int rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
         json_decref(c.plan);
         free_ctx(&c, &sc);
@@ -881,6 +930,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     }
     install_sigint();
     add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
+    size_t held = stale(&c) ? 0 : hold_gated(&c);
     if (stale(&c)) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;
@@ -888,9 +938,14 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         rc = MK_EXEC_EXIT_INPUT;
     } else if (c.n == 0) {
-        printf("No changes: the infrastructure matches the plan.\n");
+        printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else {
         rc = execute(&c, &sc);
+    }
+    if (held && rc == MK_EXEC_EXIT_OK) {
+        fprintf(stderr, "moksha-exec: %zu change%s held at closed approval gates; approve them and plan again\n", held,
+                held == 1 ? " is" : "s are");
+        rc = MK_EXEC_EXIT_HELD;
     }
     drop_lock(&c, lock_id);
     free_ctx(&c, &sc);

@@ -60,3 +60,40 @@ cd "$WORK"
 if [ -d "$TOP/policies" ] && ls "$TOP"/policies/*/ >/dev/null 2>&1; then
     expect_exit 0 moksha policy test "$TOP/policies" && expect_match "$OUT" '^[0-9]+ passed, 0 failed$'
 fi
+
+# ---- approval gates: the rest applies, the gated change waits for --approve ----
+mkdir -p "$WORK/gated" && cd "$WORK/gated"
+cat > main.moksha <<'MOKSHA'
+stack shop {
+  env = "prod"
+}
+
+provider sim {}
+
+resource network main {
+  cidr = "10.0.0.0/16"
+}
+
+resource firewall edge {
+  network = network.main
+}
+
+resource bucket logs {}
+
+policy "prod-approval" {
+  enforcement = hard
+  for c in changes where c.type == "firewall" && stack.env == "prod" {
+    require approval("sre") : "${c.address} changes who can reach the network"
+  }
+}
+MOKSHA
+expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "approval by sre needed for firewall.edge"
+expect_exit 3 moksha apply p.plan && expect_contains "$ERR" "held: create firewall.edge"
+expect_exit 0 moksha state list && expect_not_contains "$OUT" "firewall.edge"
+expect_contains "$OUT" "bucket.logs"
+expect_exit 0 moksha plan -o p2.plan
+expect_exit 0 moksha apply --approve prod-approval:firewall.edge p2.plan
+expect_exit 0 moksha state list && expect_contains "$OUT" "firewall.edge"
+expect_exit 0 moksha audit show && expect_contains "$OUT" "gate.closed"
+expect_contains "$OUT" "gate.approved"
+expect_exit 0 moksha audit verify
