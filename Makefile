@@ -4,6 +4,9 @@
 #   make test       unit, golden, robustness and end-to-end tests
 #   make demo       run the main job on the examples
 #   make sanitize   the whole test suite under ASan + UBSan (build/sanitize)
+#   make fuzz       libFuzzer on parser, checker, plan and state loaders (FUZZ_SECONDS each)
+#   make valgrind   memcheck over check, fmt and plan of the examples
+#   make allocfail  fail the Nth allocation for every N of check and plan (build/allocfail)
 #   make bench      benchmarks (tests/bench)
 #   make install    PREFIX=/usr/local
 
@@ -38,7 +41,7 @@ $(BUILD)/.flags: FORCE
 	@echo '$(FLAGS_LINE)' | cmp -s - $@ || echo '$(FLAGS_LINE)' > $@
 FORCE:
 
-$(BUILD)/gen/parser.c $(BUILD)/gen/parser.h: grammar/parser.y
+$(BUILD)/gen/parser.c $(BUILD)/gen/parser.h &: grammar/parser.y
 	@mkdir -p $(@D)
 	bison -Wall -o $(BUILD)/gen/parser.c --header=$(BUILD)/gen/parser.h $<
 
@@ -92,16 +95,73 @@ robust: all
 e2e: all
 	@sh tests/e2e/run.sh $(BUILD)
 
-test: all unit golden robust e2e
+# The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
+# (it cannot run an ASan binary). Quality rails below.
+SUITE = unit golden robust e2e regress
+test: all $(SUITE) valgrind
 	@echo "all tests passed"
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
 
+# ---- quality rails: sanitizers, fuzzers, valgrind, allocation failures ----
+# (docs/testing.md). Each has its own build directory and flags.
+FUZZ_TARGETS = parse program planfile state
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_HELPERS = tests/fuzz/common.c tests/fuzz/fuzz.h
+SAN_OPT      = -O1 -g -fno-omit-frame-pointer
+SAN_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=all
+# Any sanitizer report fails the test that saw it, with the exit codes
+# tests/robust.sh tells apart from a diagnostic's 1.
+SAN_ENV = ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:exitcode=86:strict_init_order=1 \
+          LSAN_OPTIONS=print_suppressions=0 \
+          UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+# robust under ASan: fewer prefixes of the examples (the fuzzers go deeper)
+SAN_SUITE_ENV = $(SAN_ENV) ROBUST_MAX_PREFIXES=600
+SAN_MAKE  = $(MAKE) BUILD=build/sanitize OPT='$(SAN_OPT)' EXTRA_CFLAGS='$(SAN_FLAGS)' EXTRA_LDFLAGS='$(SAN_FLAGS)'
+FUZZ_MAKE = $(MAKE) BUILD=build/fuzz CC=$(FUZZ_CC) OPT='$(SAN_OPT)' \
+            EXTRA_CFLAGS='-fsanitize=fuzzer-no-link $(SAN_FLAGS)' EXTRA_LDFLAGS='$(SAN_FLAGS)'
+REGRESS_BIN = $(FUZZ_TARGETS:%=$(BUILD)/fuzz-regress/fuzz_%)
+FUZZ_BIN    = $(FUZZ_TARGETS:%=$(BUILD)/fuzzers/fuzz_%)
+LIBS_BOTH   = $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a
+
+.PHONY: regress valgrind allocfail test-build fuzz-build
+
+# A harness linked with a plain main() replays the kept crash inputs.
+$(BUILD)/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(FUZZ_HELPERS) $(LIBS_BOTH)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/common.c tests/fuzz/standalone.c $(LIBS_BOTH) $(LDLIBS)
+
+# Only in the fuzz build (BUILD=build/fuzz, clang, -fsanitize=fuzzer-no-link).
+$(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPERS) $(LIBS_BOTH)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< tests/fuzz/common.c $(LIBS_BOTH) $(LDLIBS)
+
+regress: $(REGRESS_BIN)
+	@sh tests/fuzz/regress.sh $(BUILD) $(FUZZ_TARGETS)
+
+valgrind: all
+	@sh tests/valgrind.sh $(BUILD)
+
+test-build: all $(UNIT_BIN) $(REGRESS_BIN)
+
+# Build in parallel (make -j), then run the suite one part at a time: the
+# parts time out under load, and an ASan binary is slow enough already.
 sanitize:
-	$(MAKE) BUILD=build/sanitize OPT='-O1 -g -fno-omit-frame-pointer' \
-	  EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined' \
-	  EXTRA_LDFLAGS='-fsanitize=address,undefined' test
+	+@$(SAN_MAKE) test-build
+	+@$(SAN_SUITE_ENV) $(SAN_MAKE) -j1 $(SUITE)
+	@echo "sanitize: all tests passed under ASan + UBSan"
+
+fuzz-build: all $(FUZZ_BIN)
+
+fuzz:
+	+@$(FUZZ_MAKE) fuzz-build
+	@$(SAN_ENV) sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+allocfail:
+	+@$(MAKE) BUILD=build/allocfail EXTRA_CFLAGS=-DMK_ALLOC_TESTING all
+	@sh tests/allocfail.sh build/allocfail
 
 bench: all
 	@sh tests/bench/run.sh $(BUILD)

@@ -210,7 +210,8 @@ static int cmp_items(const void *pa, const void *pb)
 /* Sort by place and mark repeats of the same code, place and message. */
 static void order(mk_diag *d)
 {
-    qsort(d->items, d->count, sizeof *d->items, cmp_items);
+    if (d->count > 1)
+        qsort(d->items, d->count, sizeof *d->items, cmp_items);
     for (size_t i = 1; i < d->count; i++) {
         mk_diag_item *a = d->items[i - 1], *b = d->items[i];
         if (a->at.file == b->at.file && a->at.start == b->at.start && a->at.end == b->at.end &&
@@ -281,7 +282,7 @@ static void print_text(mk_diag *d, FILE *out, bool color)
         if (has_loc) {
             uint32_t line, col;
             mk_src_linecol(d->src, it->at.file, it->at.start, &line, &col);
-            fprintf(out, "%s%s:%u:%u:%s ", p->bold, mk_src_get(d->src, it->at.file)->path, line, col, p->reset);
+            fprintf(out, "%s%s:%u:%u:%s ", p->bold, mk_src_get(d->src, it->at.file)->name, line, col, p->reset);
         } else {
             fprintf(out, "%smoksha:%s ", p->bold, p->reset);
         }
@@ -296,7 +297,7 @@ static void print_text(mk_diag *d, FILE *out, bool color)
             if (n->at.file != UINT32_MAX && mk_src_get(d->src, n->at.file)) {
                 uint32_t line, col;
                 mk_src_linecol(d->src, n->at.file, n->at.start, &line, &col);
-                fprintf(out, "%s%s:%u:%u:%s %snote:%s %s\n", p->bold, mk_src_get(d->src, n->at.file)->path,
+                fprintf(out, "%s%s:%u:%u:%s %snote:%s %s\n", p->bold, mk_src_get(d->src, n->at.file)->name,
                         line, col, p->reset, p->cyan, p->reset, n->text);
                 snippet(d, out, n->at, NULL, p, p->cyan);
             } else {
@@ -314,7 +315,7 @@ static json_t *loc_json(mk_diag *d, mk_span at)
     uint32_t l1, c1, l2, c2;
     mk_src_linecol(d->src, at.file, at.start, &l1, &c1);
     mk_src_linecol(d->src, at.file, at.end > at.start ? at.end : at.start, &l2, &c2);
-    return json_pack("{s:s, s:i, s:i, s:i, s:i}", "file", mk_src_get(d->src, at.file)->path, "line",
+    return json_pack("{s:s, s:i, s:i, s:i, s:i}", "file", mk_src_get(d->src, at.file)->name, "line",
                      (json_int_t)l1, "column", (json_int_t)c1, "end_line", (json_int_t)l2,
                      "end_column", (json_int_t)c2);
 }

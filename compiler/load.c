@@ -210,6 +210,9 @@ static mk_ast *parse_path(mk_program *p, const char *path, mk_span from)
             mk_diag_help(it, "check the path; moksha reads *.moksha files");
         return NULL;
     }
+    size_t sl = strlen(p->share_dir);
+    if (strncmp(path, p->share_dir, sl) == 0 && path[sl] == '/') /* stdlib/…, policies/… wherever installed */
+        mk_src_rename(&p->src, (uint32_t)id, path + sl + 1);
     mk_source *f = mk_src_get(&p->src, (uint32_t)id);
     if (f->len > UINT32_MAX - 1) {
         mk_diag_error(p->diag, "E0010", from, "`%s` is too large", path);

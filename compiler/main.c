@@ -210,7 +210,8 @@ static void fmt_dir(fmt_run *fr, const char *dir)
                                             : mk_arena_printf(p->ast.arena, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_cstr);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_cstr);
     for (size_t i = 0; i < n; i++)
         fmt_path(fr, names[i]);
     mk_mem_free(names);

@@ -267,7 +267,7 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     for (uint32_t i = 0; i < p->nfile_ids; i++) {
         mk_source *f = mk_src_get(&p->src, p->file_ids[i]);
-        EVP_DigestUpdate(md, f->path, strlen(f->path) + 1);
+        EVP_DigestUpdate(md, f->name, strlen(f->name) + 1); /* the shown name: the same in every checkout */
         EVP_DigestUpdate(md, f->text, f->len);
     }
     for (uint32_t i = 0; p->root && i < p->root->nvars; i++) {

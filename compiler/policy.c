@@ -30,7 +30,7 @@ json_t *mk_policy_location(mk_program *p, mk_span at)
         return json_null();
     uint32_t line, col;
     mk_src_linecol(&p->src, at.file, at.start, &line, &col);
-    return json_pack("{s:s, s:i, s:i}", "file", mk_src_get(&p->src, at.file)->path, "line", (json_int_t)line,
+    return json_pack("{s:s, s:i, s:i}", "file", mk_src_get(&p->src, at.file)->name, "line", (json_int_t)line,
                      "column", (json_int_t)col);
 }
 

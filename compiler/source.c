@@ -14,6 +14,8 @@ void mk_src_init(mk_srcset *s) { memset(s, 0, sizeof *s); }
 void mk_src_fini(mk_srcset *s)
 {
     for (uint32_t i = 0; i < s->count; i++) {
+        if (s->files[i].name != s->files[i].path)
+            mk_mem_free(s->files[i].name);
         mk_mem_free(s->files[i].path);
         mk_mem_free(s->files[i].text);
         mk_mem_free(s->files[i].lines);
@@ -31,6 +33,7 @@ static uint32_t add_owned(mk_srcset *s, const char *path, char *text, size_t len
     mk_source *f = &s->files[s->count];
     memset(f, 0, sizeof *f);
     f->path = mk_mem_strdup(path);
+    f->name = f->path;
     f->text = text;
     f->len = len;
     return s->count++;
@@ -93,6 +96,16 @@ int64_t mk_src_find(const mk_srcset *s, const char *path)
         if (strcmp(s->files[i].path, path) == 0)
             return i;
     return -1;
+}
+
+void mk_src_rename(mk_srcset *s, uint32_t id, const char *name)
+{
+    mk_source *f = mk_src_get(s, id);
+    if (!f)
+        return;
+    if (f->name != f->path)
+        mk_mem_free(f->name);
+    f->name = mk_mem_strdup(name);
 }
 
 mk_source *mk_src_get(mk_srcset *s, uint32_t id) { return id < s->count ? &s->files[id] : NULL; }

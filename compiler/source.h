@@ -15,7 +15,8 @@ typedef struct mk_span {
 } mk_span;
 
 typedef struct mk_source {
-    char *path;   /* as the user should see it */
+    char *path;   /* to read and to resolve imports against */
+    char *name;   /* as the user should see it: path, or relative to the share dir */
     char *text;   /* NUL-terminated */
     size_t len;
     uint32_t *lines; /* offsets of line starts, computed on first use */
@@ -33,6 +34,8 @@ void mk_src_fini(mk_srcset *s);
 uint32_t mk_src_add(mk_srcset *s, const char *path, const char *text, size_t len);
 /* Read a file. Returns its id, or -1 with errno set (EFBIG when too large). */
 int64_t mk_src_load(mk_srcset *s, const char *path);
+/* Show a file under another name (the stdlib's, relative to its share dir). */
+void mk_src_rename(mk_srcset *s, uint32_t id, const char *name);
 /* Id of an already loaded file with this path, or -1. */
 int64_t mk_src_find(const mk_srcset *s, const char *path);
 mk_source *mk_src_get(mk_srcset *s, uint32_t id);

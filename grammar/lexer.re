@@ -24,6 +24,15 @@ void mk_lex_init(mk_lexer *lx, mk_ast_ctx *ast, mk_diag *diag, uint32_t file, co
     lx->file = file;
     lx->ast = ast;
     lx->diag = diag;
+    /* A NUL inside the text would cut it short wherever it is handled as a C
+     * string (fmt rewrites files): refuse it once, up front. */
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        uint32_t at = (uint32_t)(nul - text);
+        mk_span sp = {file, at, at + 1};
+        mk_diag_item *it = mk_diag_error(diag, "E0001", sp, "NUL byte in the source");
+        mk_diag_help(it, ".moksha files are UTF-8 text");
+    }
 }
 
 const mk_lex_frame *mk_lex_open(const mk_lexer *lx)
@@ -406,6 +415,10 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         * {
             size_t adv = 1;
             bool ok = utf8_ok(tok, YYLIMIT, &adv);
+            if (*tok == 0) { /* reported by mk_lex_init */
+                YYCURSOR = tok + 1;
+                continue;
+            }
             mk_diag_item *it = mk_diag_error(lx->diag, ok ? "E0001" : "E0006", span_at(lx, tok, tok + adv),
                 *tok == 0 ? "unexpected NUL byte" : ok ? "unexpected character `%.*s`" : "invalid UTF-8",
                 (int)adv, tok);

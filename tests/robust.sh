@@ -25,7 +25,7 @@ NGEN=${ROBUST_FILES:-300}
 # At most this many prefixes (more examples take sparser prefixes), which
 # keeps the run near a minute; an ASan build starts slower, so it takes fewer.
 MAXPREFIX=${ROBUST_MAX_PREFIXES:-3000}
-LIMIT=10
+LIMIT=${ROBUST_LIMIT:-10}
 KEEP=$BUILD/robust-failures
 
 if [ ! -x "$MOKSHA" ]; then
@@ -35,6 +35,7 @@ fi
 ASAN=
 grep -q __asan_init "$MOKSHA" 2>/dev/null && ASAN=yes
 [ -n "$ASAN" ] && [ -z "${ROBUST_MAX_PREFIXES:-}" ] && MAXPREFIX=1200
+[ -n "$ASAN" ] && [ -z "${ROBUST_LIMIT:-}" ] && LIMIT=30   # sanitized code runs several times slower
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-robust.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT

@@ -16,11 +16,14 @@ mkdir stack && cd stack
     done
 } > main.moksha
 
-for delay in 0.08 0.17 0.26; do
+for delay in 0.01 0.08 0.15; do
     rm -rf .moksha/sim .moksha/state.json* .moksha/audit.*
     expect_exit 0 moksha plan -o p.plan
     "$MOKSHA_EXEC" apply --parallelism 4 p.plan >/dev/null 2>&1 &
     pid=$!
+    # wait for the apply to make progress (a sanitized build starts slowly), then some more
+    w=0
+    while [ "$(ls .moksha/sim 2>/dev/null | wc -l)" -eq 0 ] && [ $w -lt 200 ]; do sleep 0.02; w=$((w + 1)); done
     sleep $delay
     kill -9 $pid
     wait $pid 2>/dev/null
