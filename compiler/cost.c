@@ -456,10 +456,7 @@ static mk_value *state_attrs(mk_program *p, const mk_type *ty, json_t *attrs)
 
 static const mk_instance *desired(mk_program *p, const char *address)
 {
-    for (size_t i = 0; i < p->ninstances; i++)
-        if (strcmp(p->instances[i]->address, address) == 0)
-            return p->instances[i];
-    return NULL;
+    return mk_program_instance(p, address);
 }
 
 mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *sres)

@@ -101,6 +101,7 @@ void mk_program_free(mk_program *p)
         mk_mem_free(l);
     }
     mk_mem_free(p->instances);
+    sym_free(&p->by_address);
     mk_mem_free(p->file_ids);
     mk_type_tab_free(p->types);
     mk_diag_free(p->diag);
@@ -478,6 +479,14 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
         }
     next:;
     }
+}
+
+mk_instance *mk_program_instance(mk_program *p, const char *address)
+{
+    if (p->by_address.count == 0)
+        for (size_t i = 0; i < p->ninstances; i++)
+            mk_sym_put(&p->by_address, mk_intern_s(p->ast.names, p->instances[i]->address), NULL, p->instances[i]);
+    return mk_sym_get(&p->by_address, mk_intern_s(p->ast.names, address), NULL);
 }
 
 void mk_program_import(mk_program *p, const char *path)

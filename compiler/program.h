@@ -131,6 +131,7 @@ typedef struct mk_program {
     mk_unit **units;          /* every unit, for freeing their tables */
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */
+    mk_symtab by_address;     /* address → instance, built on first use */
     /* loaded file ids, for the inputs digest */
     uint32_t *file_ids;
     uint32_t nfile_ids;
@@ -143,6 +144,9 @@ void mk_program_free(mk_program *p);
  * *.moksha files, sorted); with none, the current directory. Loads the
  * stdlib, follows imports, indexes declarations. False if nothing usable. */
 bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths);
+
+/* The desired instance at an address, or NULL (after evaluation). */
+mk_instance *mk_program_instance(mk_program *p, const char *address);
 
 /* Load more files into the root unit, as `import` does (--policies DIR). */
 void mk_program_import(mk_program *p, const char *path);
