@@ -930,6 +930,13 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     }
     install_sigint();
     add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
+    size_t pi;
+    json_t *pr;
+    json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */
+        if (json_is_object(json_object_get(pr, "override")))
+            add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
+                                   "enforcement", json_object_get(pr, "enforcement"), "reason",
+                                   json_object_get(json_object_get(pr, "override"), "reason")));
     size_t held = stale(&c) ? 0 : hold_gated(&c);
     if (stale(&c)) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));

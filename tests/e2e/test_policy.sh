@@ -29,6 +29,8 @@ stack shop {
   owner = "web"
 }
 
+provider sim {}
+
 resource network main {
   cidr = "10.0.0.0/16"
 }
@@ -54,6 +56,9 @@ expect_exit 0 moksha plan --override no-public-buckets --reason "static site, pu
 expect_contains plan.json '"status":"overridden"'
 expect_contains plan.json '"reason":"static site, public by design"'
 expect_contains plan.json '"group":"sre"'
+expect_exit 3 moksha apply plan.json      # the firewall waits at its gate; the rest applies
+expect_exit 0 moksha audit show && expect_contains "$OUT" "policy.override"
+expect_contains .moksha/audit.jsonl '"reason":"static site, public by design"'
 
 # ---- the built-in library's tests all pass ----
 cd "$WORK"
