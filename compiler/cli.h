@@ -50,6 +50,7 @@ typedef struct mk_cli_compile_req {
     size_t noverrides;
     const char **replace_placement; /* --replace-placement ADDR */
     size_t nreplace_placement;
+    bool explain;                   /* --explain: print why each placement won */
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);
@@ -57,6 +58,10 @@ void mk_cli_compile(mk_cli_compile_req *r);
 /* Every --override has its --reason; else says so and returns false. */
 bool mk_cli_overrides_ok(const mk_cli_compile_req *r);
 void mk_cli_req_free(mk_cli_compile_req *r);
+
+struct mk_cost_report;
+/* Each resource's placement candidates and the winner (cmd_cost.c). */
+void mk_cli_explain_placement(const struct mk_cost_report *r);
 
 /* A compiled, diffed (and maybe signed) plan; see cmd_plan.c. */
 typedef struct mk_planned {

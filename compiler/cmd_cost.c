@@ -87,6 +87,20 @@ static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
     }
 }
 
+void mk_cli_explain_placement(const mk_cost_report *r)
+{
+    puts("Placement:");
+    for (size_t i = 0; i < r->nitems; i++) {
+        const mk_cost_item *it = &r->items[i];
+        if (!r->groups[it->group].ncands)
+            continue;
+        printf("  %s → %s/%s%s%s\n", it->in->address, it->q.cloud ? it->q.cloud : "?", it->q.region ? it->q.region : "?",
+               it->q.offering ? " " : "", it->q.offering ? it->q.offering : "");
+        explain_text(r, it);
+    }
+    putchar('\n');
+}
+
 static void print_text(const mk_cost_report *r, bool explain, bool md)
 {
     if (md)

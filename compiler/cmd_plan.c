@@ -34,6 +34,7 @@ static const char PLAN_HELP[] =
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
+    "  --explain                       list each resource's placement candidates and why the winner won\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
     "  -h, --help             show this help\n"
@@ -104,6 +105,8 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
                         money(rep->monthly), "applied", money(rep->applied), "delta", money(rep->monthly - rep->applied),
                         "unpriced", (json_int_t)rep->nunpriced));
     mk_mem_free(by_addr.slots);
+    if (r->explain)
+        mk_cli_explain_placement(rep);
     mk_cost_report_free(rep);
     mk_cost_free(cat);
 }
@@ -223,6 +226,8 @@ int cmd_plan(int argc, char **argv)
             out = v;
         } else if (strcmp(argv[a.i], "--detailed-exitcode") == 0) {
             detailed = true;
+        } else if (strcmp(argv[a.i], "--explain") == 0) {
+            r.explain = true;
         } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
             mk_cli_err("unknown option `%s` for plan (see moksha plan --help)", argv[a.i]);
             bad = true;
