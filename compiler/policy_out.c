@@ -17,6 +17,18 @@ bool mk_policy_out_valid(const char *fmt)
     return false;
 }
 
+/* Indented JSON and a newline; the text belongs to jansson's allocator. */
+static void put_json(mk_buf *out, json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    mk_buf_puts(out, s ? s : "null");
+    mk_buf_putc(out, '\n');
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    f(s);
+}
+
 static const char *str(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -126,13 +138,7 @@ static void sarif(json_t *results, mk_buf *out)
                             "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool", "driver",
                             "name", "moksha", "version", MK_VERSION,
                             "rules", rules, "results", res);
-    char *s = json_dumps(doc, JSON_INDENT(2));
-    mk_buf_puts(out, s);
-    mk_buf_putc(out, '\n');
-    json_malloc_t m;
-    json_free_t f;
-    json_get_alloc_funcs(&m, &f);
-    f(s);
+    put_json(out, doc);
     json_decref(doc);
 }
 
@@ -244,13 +250,7 @@ static void markdown(json_t *results, const char *stack, mk_buf *out)
 void mk_policy_out(json_t *results, const char *fmt, const char *stack, mk_buf *out, bool color)
 {
     if (!strcmp(fmt, "json")) {
-        char *s = json_dumps(results, JSON_INDENT(2));
-        mk_buf_puts(out, s);
-        mk_buf_putc(out, '\n');
-        json_malloc_t m;
-        json_free_t f;
-        json_get_alloc_funcs(&m, &f);
-        f(s);
+        put_json(out, results);
     } else if (!strcmp(fmt, "sarif")) {
         sarif(results, out);
     } else if (!strcmp(fmt, "junit")) {
@@ -268,13 +268,7 @@ void mk_policy_out_tests(json_t *tests, int passed, int failed, bool json, mk_bu
 {
     if (json) {
         json_t *doc = json_pack("{s:i, s:i, s:O}", "passed", passed, "failed", failed, "tests", tests);
-        char *s = json_dumps(doc, JSON_INDENT(2));
-        mk_buf_puts(out, s);
-        mk_buf_putc(out, '\n');
-        json_malloc_t m;
-        json_free_t f;
-        json_get_alloc_funcs(&m, &f);
-        f(s);
+        put_json(out, doc);
         json_decref(doc);
         return;
     }
