@@ -131,6 +131,19 @@ static void add_policies(mk_planned *out, mk_cli_compile_req *r)
             json_array_append_new(gates, gate);
         }
     }
+    json_array_foreach(results, i, res) { /* require risk(…): a change is at least that risky */
+        json_array_foreach(json_object_get(res, "risks"), k, g) {
+            static const char *const rank = "low medium high";
+            json_array_foreach(json_object_get(out->plan, "changes"), c, ch) {
+                const char *now = json_string_value(json_object_get(ch, "risk")), *want = json_string_value(json_object_get(g, "risk"));
+                if (!json_equal(json_object_get(ch, "address"), json_object_get(g, "address")) || !now || !want ||
+                    strstr(rank, now) >= strstr(rank, want))
+                    continue;
+                json_object_set_new(ch, "risk", json_string(want));
+                json_object_set(ch, "risk_raised_by", json_object_get(res, "name"));
+            }
+        }
+    }
     json_object_set_new(out->plan, "policies", results);
     json_object_set_new(out->plan, "gates", gates);
     out->policies = results;

@@ -1120,9 +1120,9 @@ static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top)
         case MK_AST_REQUIRE: {
             mk_ectx rc = *c;
             rc.in_require = true;
-            if (it->a->kind != MK_AST_CALL || it->a->name != e->n.approval) {
-                mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->a->span, "`require` takes approval(\"GROUP\")");
-                mk_diag_help(d, "write `require approval(\"sre\") : \"why\"`");
+            if (it->a->kind != MK_AST_CALL || (it->a->name != e->n.approval && it->a->name != e->n.risk)) {
+                mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->a->span, "`require` takes approval(\"GROUP\") or risk(\"LEVEL\")");
+                mk_diag_help(d, "write `require approval(\"sre\") : \"why\"` or `require risk(\"high\") : \"why\"`");
             } else {
                 mk_eval_expr(&rc, it->a);
             }
@@ -1208,7 +1208,7 @@ static void intern_names(mk_ev *e)
     mk_intern *t = e->v->names;
 #define N(f) e->n.f = mk_intern_s(t, #f)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
-    N(changes); N(plan); N(name); N(approval); N(for_each); N(depends_on); N(provider);
+    N(changes); N(plan); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
     N(create_before_destroy); N(description); N(enforcement);
 #undef N

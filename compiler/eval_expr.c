@@ -485,25 +485,34 @@ static mk_value *eval_comprehension(mk_ectx *c, mk_ast *n)
 
 /* ---- calls ---- */
 
-static mk_value *eval_approval(mk_ectx *c, mk_ast *n)
+/* approval("GROUP") and risk("LEVEL"): what a policy's `require` asks for. */
+static mk_value *eval_requirement(mk_ectx *c, mk_ast *n)
 {
+    bool risk = n->name == c->e->n.risk;
+    const char *what = risk ? "risk" : "approval";
     if (!c->in_require) {
-        mk_diag_item *it = mk_diag_error(c->e->diag, "E0119", n->span, "approval() outside `require`");
-        mk_diag_help(it, "write `require approval(\"GROUP\") : \"why\"` in a policy");
+        mk_diag_item *it = mk_diag_error(c->e->diag, "E0119", n->span, "%s() outside `require`", what);
+        mk_diag_help(it, risk ? "write `require risk(\"high\") : \"why\"` in a policy"
+                              : "write `require approval(\"GROUP\") : \"why\"` in a policy");
         return ERR;
     }
     if (n->kids.n != 1) {
-        mk_diag_error(c->e->diag, "E0206", n->span, "approval() takes one argument, the approving group");
+        mk_diag_error(c->e->diag, "E0206", n->span, risk ? "risk() takes one argument: low, medium or high"
+                                                          : "approval() takes one argument, the approving group");
         return ERR;
     }
     mk_value *g = mk_eval_expr(c, n->kids.v[0]);
     if (g->kind != MK_V_STRING && g->kind != MK_V_ERROR && g->kind != MK_V_UNKNOWN) {
-        mk_diag_error(c->e->diag, "E0200", n->kids.v[0]->span, "the approving group is a string, found %s",
-                      mk_v_kind_name(g->kind));
+        mk_diag_error(c->e->diag, "E0200", n->kids.v[0]->span, "the %s is a string, found %s",
+                      risk ? "risk class" : "approving group", mk_v_kind_name(g->kind));
+        return ERR;
+    }
+    if (risk && g->kind == MK_V_STRING && strcmp(g->u.s, "low") && strcmp(g->u.s, "medium") && strcmp(g->u.s, "high")) {
+        mk_diag_error(c->e->diag, "E0202", n->kids.v[0]->span, "a risk class is \"low\", \"medium\" or \"high\"");
         return ERR;
     }
     mk_value *m = mk_v_map(c->e->v, 1);
-    m->u.map.keys[0] = c->e->n.approval;
+    m->u.map.keys[0] = risk ? c->e->n.risk : c->e->n.approval;
     m->u.map.vals[0] = g;
     return m;
 }
@@ -526,8 +535,8 @@ static mk_value *unknown_function(mk_ectx *c, mk_ast *n)
 
 static mk_value *eval_call(mk_ectx *c, mk_ast *n)
 {
-    if (n->name == c->e->n.approval)
-        return eval_approval(c, n);
+    if (n->name == c->e->n.approval || n->name == c->e->n.risk)
+        return eval_requirement(c, n);
     const mk_builtin *b = mk_builtin_find(n->name);
     if (!b)
         return unknown_function(c, n);
@@ -797,7 +806,9 @@ static mk_value *eval_binary(mk_ectx *c, mk_ast *n)
     mk_value *r;
     switch (n->op) {
     case MK_OP_EQ: case MK_OP_NE:
-        if (!mk_v_is_known(a) || !mk_v_is_known(b))
+        if ((a->kind == MK_V_NULL || b->kind == MK_V_NULL) && a->kind != MK_V_UNKNOWN && b->kind != MK_V_UNKNOWN)
+            r = mk_v_bool((a->kind == b->kind) == (n->op == MK_OP_EQ)); /* x == null needs no more of x */
+        else if (!mk_v_is_known(a) || !mk_v_is_known(b))
             r = unknown(c, MK_V_BOOL);
         else
             r = mk_v_bool(mk_v_equal(a, b) == (n->op == MK_OP_EQ));

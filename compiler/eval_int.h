@@ -27,7 +27,7 @@ typedef struct mk_ev {
     uint32_t depth, cap;
     struct {
         mk_name var, stack, count, each, index, key, value, module, resources, changes, plan,
-            name, approval, for_each, depends_on, provider, lifecycle, placement, usage,
+            name, approval, risk, for_each, depends_on, provider, lifecycle, placement, usage,
             ignore_changes, prevent_destroy, create_before_destroy, description, enforcement;
     } n;
 } mk_ev;

@@ -16,7 +16,7 @@ typedef struct pol {
     mk_polin in;
     mk_symtab by_type;     /* type name → mk_vbuild* of resource values */
     mk_symtab by_addr;     /* address → mk_instance* (for resource locations) */
-    json_t *viol, *gates;
+    json_t *viol, *gates, *risks;
     int next_gate, undetermined;
     json_t *plan_doc;
     mk_symtab locs;        /* AST node → its location object, shared by violations */
@@ -315,9 +315,17 @@ static void gate(walk *w, mk_ast *stmt)
     rc.in_require = true;
     mk_value *g = mk_eval_expr(&rc, stmt->a);
     mk_value *group = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "approval")) : NULL;
+    mk_value *level = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "risk")) : NULL;
+    mk_buf b = {0};
+    if (level && level->kind == MK_V_STRING) { /* raise the risk class of the change in scope */
+        const char *msg = text_of(w, stmt->b, &b);
+        json_array_append_new(w->P->risks, json_pack("{s:s, s:s?, s:s?}", "risk", level->u.s, "message", msg,
+                                                     "address", subject_address(w)));
+        mk_buf_free(&b);
+        return;
+    }
     if (!group || group->kind != MK_V_STRING)
         return;
-    mk_buf b = {0};
     const char *msg = text_of(w, stmt->b, &b);
     json_array_append_new(w->P->gates, json_pack("{s:i, s:s, s:s?, s:s?, s:o}", "id", (json_int_t)++w->P->next_gate,
                           "group", group->u.s, "message", msg, "address", subject_address(w),
@@ -429,6 +437,7 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
 {
     P->viol = json_array();
     P->gates = json_array();
+    P->risks = json_array();
     P->undetermined = 0;
     walk w = {P, P->root, decl, NULL};
     w.c.policy = true;
@@ -443,9 +452,9 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     if (refused) /* only a soft policy can be overridden */
         reason = NULL;
     const char *status = !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : reason ? "overridden" : "fail";
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
                      policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations", P->viol,
-                     "gates", P->gates, "undetermined", P->undetermined, "override",
+                     "gates", P->gates, "risks", P->risks, "undetermined", P->undetermined, "override",
                      reason && bad ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused", refused,
                      "location", mk_policy_location(P->p, decl->span));
 }
@@ -503,7 +512,8 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, int *passed,
                     decl = w->policies[k];
         bool deny = strcmp(x->name, "deny") == 0;
         json_t *r = decl ? run_policy(P, decl, NULL) : NULL;
-        bool denied = r && (json_array_size(json_object_get(r, "violations")) || json_array_size(json_object_get(r, "gates")));
+        bool denied = r && (json_array_size(json_object_get(r, "violations")) || json_array_size(json_object_get(r, "gates")) ||
+                            json_array_size(json_object_get(r, "risks")));
         bool ok = decl && denied == deny;
         *passed += ok;
         *failed += !ok;

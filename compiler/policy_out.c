@@ -87,6 +87,8 @@ static void text(json_t *results, mk_buf *out, bool color)
         if (json_is_true(json_object_get(r, "override_refused")))
             mk_buf_printf(out, "           override refused: only soft policies can be overridden; this one is %s\n",
                           str(r, "enforcement"));
+        json_array_foreach(json_object_get(r, "risks"), k, v)
+            mk_buf_printf(out, "           raises %s to %s risk: %s\n", str(v, "address"), str(v, "risk"), str(v, "message"));
         if (json_is_object(json_object_get(r, "override")))
             mk_buf_printf(out, "           overridden: %s\n", str(json_object_get(r, "override"), "reason"));
     }

@@ -950,7 +950,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = execute(&c, &sc);
     }
     if (held && rc == MK_EXEC_EXIT_OK) {
-        fprintf(stderr, "moksha-exec: %zu change%s held at closed approval gates; approve them and plan again\n", held,
+        fprintf(stderr, "moksha-exec: %zu change%s held (a closed approval gate, or above --auto-approve-risk); approve them and plan again\n", held,
                 held == 1 ? " is" : "s are");
         rc = MK_EXEC_EXIT_HELD;
     }

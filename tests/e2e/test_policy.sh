@@ -102,3 +102,32 @@ expect_exit 0 moksha state list && expect_contains "$OUT" "firewall.edge"
 expect_exit 0 moksha audit show && expect_contains "$OUT" "gate.closed"
 expect_contains "$OUT" "gate.approved"
 expect_exit 0 moksha audit verify
+
+# ---- require risk(): a policy raises a change's risk; --auto-approve-risk holds it ----
+mkdir -p "$WORK/risky" && cd "$WORK/risky"
+cp /dev/null main.moksha
+cat > main.moksha <<'MOKSHA'
+stack s {
+  env = "dev"
+}
+
+provider sim {}
+
+resource bucket logs {}
+
+resource bucket data {
+  versioning = true
+}
+
+policy "data-buckets-are-high-risk" {
+  enforcement = advisory
+  for c in changes where c.type == "bucket" && c.after != null && c.after.versioning {
+    require risk("high") : "${c.address} holds data"
+  }
+}
+MOKSHA
+expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "raises bucket.data to high risk"
+expect_contains p.plan '"risk_raised_by":"data-buckets-are-high-risk"'
+expect_exit 3 moksha apply --auto-approve-risk medium p.plan && expect_contains "$ERR" "held: create bucket.data"
+expect_exit 0 moksha state list && expect_contains "$OUT" "bucket.logs"
+expect_not_contains "$OUT" "bucket.data"
