@@ -166,9 +166,11 @@ allocfail:
 bench: all
 	@sh tests/bench/run.sh $(BUILD)
 
-install: all
+# installed binaries look for stdlib/ and policies/ under PREFIX/share/moksha
+install:
+	+$(MAKE) BUILD=build/install SHARE_DIR=$(PREFIX)/share/moksha all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/moksha
-	install -m 755 $(BUILD)/moksha $(BUILD)/moksha-exec $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 build/install/moksha build/install/moksha-exec $(DESTDIR)$(PREFIX)/bin/
 	cp -r stdlib policies $(DESTDIR)$(PREFIX)/share/moksha/
 
 clean:
