@@ -556,14 +556,14 @@ static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
 {
     size_t undone = 0;
     printf("Rolling back %zu completed step%s:\n", sc->norder, sc->norder == 1 ? "" : "s");
-    size_t todo = sc->norder;
+    size_t completed = sc->norder;
     for (size_t i = 0; i < c->n; i++) /* a half-done replace first: its old object is gone */
         if (c->steps[i].half && sc->status[i] == MK_SCHED_FAILED) {
             if (interrupts >= 2 || !rollback_one(c, &c->steps[i]))
                 json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", c->steps[i].address, "action",
                                                       "replace (old deleted, new not created)", "error", c->steps[i].err));
         }
-    for (size_t k = todo; k-- > 0;) {
+    for (size_t k = completed; k-- > 0;) {
         step *s = &c->steps[sc->order[k]];
         if (interrupts < 2 && rollback_one(c, s)) {
             undone++;
