@@ -129,27 +129,41 @@ void mk_audit_close(mk_audit *a)
     free(a);
 }
 
+char *mk_audit_entry_text(mk_audit *a, const char *fields)
+{
+    char when[40], head[200];
+    mk_exec_iso_time(when, sizeof when);
+    int hn = snprintf(head, sizeof head, "{\"format\":\"moksha.audit/v1\",\"seq\":%lld,\"time\":\"%s\",\"prev\":\"%s\"",
+                      (long long)a->seq + 1, when, a->hash);
+    size_t n = strlen(fields);
+    if (hn <= 0 || (size_t)hn >= sizeof head || n < 2 || fields[0] != '{')
+        return NULL;
+    bool empty = strspn(fields + 1, " ") == n - 2; /* "{}" */
+    char *line = malloc((size_t)hn + n + 3);
+    if (!line)
+        return NULL;
+    size_t k = (size_t)hn;
+    memcpy(line, head, k);
+    if (empty) {
+        line[k++] = '}';
+    } else {
+        line[k++] = ',';
+        memcpy(line + k, fields + 1, n - 1);
+        k += n - 1;
+    }
+    line[k] = 0;
+    a->seq++;
+    line_hash(line, a->hash);
+    line[k++] = '\n';
+    line[k] = 0;
+    return line;
+}
+
 char *mk_audit_entry(mk_audit *a, json_t *fields)
 {
-    char when[40];
-    mk_exec_iso_time(when, sizeof when);
-    json_t *e = json_pack("{s:s, s:I, s:s, s:s}", "format", "moksha.audit/v1", "seq", (json_int_t)(a->seq + 1),
-                          "time", when, "prev", a->hash);
-    json_object_update(e, fields);
-    char *s = json_dumps(e, JSON_COMPACT);
-    json_decref(e);
-    if (!s)
-        return NULL;
-    a->seq++;
-    line_hash(s, a->hash);
-    size_t n = strlen(s);
-    char *line = realloc(s, n + 2);
-    if (!line) {
-        free(s);
-        return NULL;
-    }
-    line[n] = '\n';
-    line[n + 1] = 0;
+    char *s = json_dumps(fields, JSON_COMPACT);
+    char *line = s ? mk_audit_entry_text(a, s) : NULL;
+    free(s);
     return line;
 }
 

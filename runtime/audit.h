@@ -26,6 +26,9 @@ void mk_audit_close(mk_audit *a);
  * gets format, seq, time and prev prepended. Returns the line with its
  * newline (malloc'd). Entries must then be written in the order made. */
 char *mk_audit_entry(mk_audit *a, json_t *fields);
+/* The same from the fields' compact JSON text ("{\"event\":…}"), made
+ * beforehand so that only the chaining happens where entries are ordered. */
+char *mk_audit_entry_text(mk_audit *a, const char *fields);
 /* Append lines (one or more, concatenated), fsync, and move the head. */
 bool mk_audit_write(mk_audit *a, const char *lines, size_t n);
 /* entry + write, for one-off events. Takes ownership of fields. */

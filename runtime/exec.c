@@ -54,6 +54,9 @@ typedef struct step {
     json_t *orig;             /* the state entry before the step (copy), or NULL */
     json_t *entry;            /* the state entry after success (owned until recorded) */
     json_t *after;            /* the plan's `after` with its templates filled in (owned) */
+    json_t *entry_text;       /* the entry's text in the state file (owned until recorded) */
+    char *event;              /* the step's audit fields, as JSON text (owned until recorded) */
+    json_t *deferred;         /* attributes left unknown (see ctx.deferred), until recorded */
     bool half;                /* replace: the old object is gone, the new one is not made */
     char err[512];
     int attempts;
@@ -88,10 +91,9 @@ typedef struct ctx {
 
 /* ---- audit lines ---- */
 
-static void add_line(ctx *c, json_t *fields)
+static void add_text(ctx *c, const char *fields)
 {
-    char *line = mk_audit_entry(c->audit, fields);
-    json_decref(fields);
+    char *line = fields ? mk_audit_entry_text(c->audit, fields) : NULL;
     if (!line)
         return;
     size_t n = strlen(line);
@@ -108,6 +110,14 @@ static void add_line(ctx *c, json_t *fields)
     memcpy(c->lines + c->nlines, line, n + 1);
     c->nlines += n;
     free(line);
+}
+
+static void add_line(ctx *c, json_t *fields)
+{
+    char *t = json_dumps(fields, JSON_COMPACT);
+    json_decref(fields);
+    add_text(c, t);
+    free(t);
 }
 
 /* State (when it changed), then the audit lines, each durable. */
@@ -290,7 +300,7 @@ static json_t *resolved_after(ctx *c, step *s)
 
 /* The entry the state records after a create or update: the plan's `after`
  * (templates filled) with the unknown attributes the provider computed. */
-static json_t *entry_for(ctx *c, step *s, json_t *computed)
+static json_t *entry_for(step *s, json_t *computed)
 {
     json_t *attrs = json_deep_copy(s->after ? s->after : json_object_get(s->change, "after"));
     size_t i;
@@ -304,7 +314,9 @@ static json_t *entry_for(ctx *c, step *s, json_t *computed)
         else {
             char note[600];
             snprintf(note, sizeof note, "%s: %s", s->address, json_string_value(u));
-            json_array_append_new(c->deferred, json_string(note));
+            if (!s->deferred)
+                s->deferred = json_array();
+            json_array_append_new(s->deferred, json_string(note)); /* moved to c->deferred when recorded */
         }
     }
     json_t *e = json_pack("{s:s, s:s, s:O?, s:s, s:o, s:o, s:O?, s:O?, s:O?}", "address", s->address, "type", s->type,
@@ -338,6 +350,26 @@ static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, j
     }
 }
 
+/* The step's audit fields; made by the worker, chained under the lock. */
+static char *step_event(const step *s, bool ok)
+{
+    json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "step", "change", (json_int_t)s->id,
+                           "address", s->address, "action", s->action, "status", ok ? "ok" : "failed", "provider",
+                           s->alias ?: "?", "ms", (json_int_t)s->ms, "attempts", s->attempts);
+    if (strcmp(s->prov->kind, "local") != 0) {
+        json_object_set_new(ev, "cloud", json_string(s->cloud));
+        json_object_set_new(ev, "region", json_string(s->region));
+    }
+    const char *id = json_string_value(json_object_get(json_object_get(s->entry, "attributes"), "id"));
+    if (id)
+        json_object_set_new(ev, "id", json_string(id));
+    if (!ok)
+        json_object_set_new(ev, "error", json_string(s->err));
+    char *t = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    return t;
+}
+
 static bool run_step(void *vc, size_t i)
 {
     ctx *c = vc;
@@ -365,10 +397,13 @@ static bool run_step(void *vc, size_t i)
         snprintf(s->err, sizeof s->err, "unknown action `%s`", s->action);
         ok = false;
     }
-    if (ok && strcmp(s->action, "delete") != 0)
-        s->entry = out ? json_incref(out) : json_object(); /* computed; made into an entry under the lock */
+    if (ok && strcmp(s->action, "delete") != 0) {
+        s->entry = entry_for(s, out);
+        s->entry_text = mk_rtstate_entry_text(s->entry);
+    }
     json_decref(out);
     s->ms = mk_exec_now_ms() - t;
+    s->event = step_event(s, ok);
     return ok;
 }
 
@@ -405,10 +440,9 @@ static void record_step(void *vc, size_t i, bool ok)
     ctx *c = vc;
     step *s = &c->steps[i];
     if (ok && s->entry) {
-        json_t *computed = s->entry;
-        s->entry = entry_for(c, s, computed);
-        json_decref(computed);
-        mk_rtstate_put(c->st, json_incref(s->entry));
+        mk_rtstate_put_text(c->st, json_incref(s->entry), s->entry_text);
+        s->entry_text = NULL;
+        json_array_extend(c->deferred, s->deferred);
     } else if (ok || s->half) {
         mk_rtstate_remove(c->st, s->address);
     }
@@ -417,20 +451,9 @@ static void record_step(void *vc, size_t i, bool ok)
         json_object_set_new(c->counts, s->action, json_integer(json_integer_value(json_object_get(c->counts, s->action)) + 1));
     else
         c->nfailed++;
-    json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:f, s:i}", "event", "step", "change", (json_int_t)s->id,
-                           "address", s->address, "action", s->action, "status", ok ? "ok" : "failed", "provider",
-                           s->alias ?: "?", "ms", s->ms, "attempts", s->attempts);
-    json_object_set_new(ev, "ms", json_integer((json_int_t)s->ms));
-    if (strcmp(s->prov->kind, "local") != 0) {
-        json_object_set_new(ev, "cloud", json_string(s->cloud));
-        json_object_set_new(ev, "region", json_string(s->region));
-    }
-    const char *id = json_string_value(json_object_get(json_object_get(s->entry, "attributes"), "id"));
-    if (id)
-        json_object_set_new(ev, "id", json_string(id));
-    if (!ok)
-        json_object_set_new(ev, "error", json_string(s->err));
-    add_line(c, ev);
+    add_text(c, s->event);
+    free(s->event);
+    s->event = NULL;
     step_line(c, s, ok, !strcmp(s->action, "create") ? "created" : !strcmp(s->action, "update") ? "updated"
                         : !strcmp(s->action, "delete") ? "deleted" : "replaced");
 }
@@ -743,6 +766,9 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
         json_decref(c->steps[i].orig);
         json_decref(c->steps[i].entry);
         json_decref(c->steps[i].after);
+        json_decref(c->steps[i].entry_text);
+        free(c->steps[i].event);
+        json_decref(c->steps[i].deferred);
         if (sc->deps)
             free(sc->deps[i]);
     }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/util.h"
+
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -62,13 +64,60 @@ static mk_exec_plan_status fail(mk_exec_plan_status st, char *why, size_t whylen
     return st;
 }
 
+static bool mac_matches(const mk_exec_key *k, const char *s, size_t n, const char *want)
+{
+    uint8_t mac[32];
+    unsigned int len = 32;
+    char hex[65];
+    HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)s, n, mac, &len);
+    to_hex(mac, 32, hex);
+    return CRYPTO_memcmp(hex, want, 64) == 0;
+}
+
+/* The signed bytes: the plan as written is the compact body with the
+ * signature appended as its last key, so the body is the text before
+ * `,"signature":` closed by `}` — checked by rebuilding that tail from the
+ * parsed signature. NULL when the text is not in that form (re-indented by
+ * hand, say): the caller then checks the canonical text of the parsed body,
+ * which is what the signature covers; this way is only faster. */
+static char *signed_prefix(const char *text, size_t n, json_t *sig, size_t *len)
+{
+    char *tail = json_dumps(sig, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!tail)
+        return NULL;
+    static const char key[] = ",\"signature\":";
+    size_t tn = strlen(tail), kn = sizeof key - 1;
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        n--;
+    char *body = NULL;
+    if (n > kn + tn + 1 && text[n - 1] == '}' && memcmp(text + n - 1 - tn, tail, tn) == 0 &&
+        memcmp(text + n - 1 - tn - kn, key, kn) == 0) {
+        *len = n - 1 - tn - kn + 1;
+        body = malloc(*len + 1);
+        if (body) {
+            memcpy(body, text, *len - 1);
+            body[*len - 1] = '}';
+            body[*len] = 0;
+        }
+    }
+    free(tail);
+    return body;
+}
+
 mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why, size_t whylen)
 {
     *out = NULL;
     json_error_t je;
-    json_t *plan = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    size_t n = 0;
+    char *text = mk_exec_read_file(path, &n);
+    if (!text) {
+        snprintf(why, whylen, "cannot read plan %s: %s", path, strerror(errno));
+        return MK_EXEC_PLAN_UNREADABLE;
+    }
+    json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
     if (!plan) {
         snprintf(why, whylen, "cannot read plan %s: %s", path, je.text);
+        free(text);
         return MK_EXEC_PLAN_UNREADABLE;
     }
     json_t *fmt = json_object_get(plan, "format"), *sig = json_object_get(plan, "signature");
@@ -82,19 +131,22 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
     else if (strcmp(kid, k->id) != 0)
         st = fail(MK_EXEC_PLAN_WRONG_KEY, why, whylen, "the plan was signed with another project key");
     if (st == MK_EXEC_PLAN_OK) {
-        json_t *body = json_copy(plan);
-        json_object_del(body, "signature");
-        char *s = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-        uint8_t mac[32];
-        unsigned int len = 32;
-        char hex[65];
-        HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)s, strlen(s), mac, &len);
+        size_t len = 0;
+        char *s = signed_prefix(text, n, sig, &len);
+        bool ok = s && mac_matches(k, s, len, val);
         free(s);
-        to_hex(mac, 32, hex);
-        if (CRYPTO_memcmp(hex, val, 64) != 0)
+        if (!ok) { /* not as written by moksha: the signature covers the canonical text */
+            json_t *body = json_copy(plan);
+            json_object_del(body, "signature");
+            s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            ok = s && mac_matches(k, s, strlen(s), val);
+            json_decref(body);
+            free(s);
+        }
+        if (!ok)
             st = fail(MK_EXEC_PLAN_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
     }
+    free(text);
     if (st != MK_EXEC_PLAN_OK)
         json_decref(plan);
     else

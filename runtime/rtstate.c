@@ -1,5 +1,11 @@
 /* rtstate — state in memory as an address-keyed object (jansson keeps
- * insertion order), written out as the resources list of the format. */
+ * insertion order), written out as the resources list of the format.
+ *
+ * note [state text]: every entry is serialised once, when it is put, and the
+ * text kept beside it; writing the state is then a concatenation of those
+ * texts under a small header, one resource per line. An apply writes the
+ * state after every batch of steps, and re-serialising unchanged entries
+ * each time was most of the executor's CPU. */
 #include "runtime/rtstate.h"
 
 #include <errno.h>
@@ -15,7 +21,23 @@ static mk_rtstate *fresh(const char *path)
     s->doc = json_pack("{s:s, s:s, s:I, s:[]}", "format", "moksha.state/v1", "lineage", "", "serial", (json_int_t)0,
                        "resources");
     s->by_addr = json_object();
+    s->texts = json_object();
     return s;
+}
+
+/* An entry's text in the file: one line. */
+json_t *mk_rtstate_entry_text(json_t *entry)
+{
+    char *t = json_dumps(entry, JSON_PRESERVE_ORDER);
+    json_t *v = t ? json_stringn_nocheck(t, strlen(t)) : NULL;
+    free(t);
+    return v;
+}
+
+static void set_entry(mk_rtstate *s, const char *address, json_t *entry, json_t *text)
+{
+    json_object_set(s->by_addr, address, entry);
+    json_object_set_new(s->texts, address, text ? text : mk_rtstate_entry_text(entry));
 }
 
 mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
@@ -42,7 +64,7 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
     json_array_foreach(res, i, r) {
         const char *a = json_string_value(json_object_get(r, "address"));
         if (a)
-            json_object_set(s->by_addr, a, r);
+            set_entry(s, a, r, NULL);
     }
     json_object_set_new(doc, "resources", json_array());
     json_decref(s->doc);
@@ -56,6 +78,7 @@ void mk_rtstate_free(mk_rtstate *s)
         return;
     json_decref(s->doc);
     json_decref(s->by_addr);
+    json_decref(s->texts);
     free(s->path);
     free(s);
 }
@@ -78,15 +101,23 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s)
 
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address) { return json_object_get(s->by_addr, address); }
 
-void mk_rtstate_put(mk_rtstate *s, json_t *entry)
+void mk_rtstate_put_text(mk_rtstate *s, json_t *entry, json_t *text)
 {
     const char *a = json_string_value(json_object_get(entry, "address"));
     if (a)
-        json_object_set(s->by_addr, a, entry);
+        set_entry(s, a, entry, text);
+    else
+        json_decref(text);
     json_decref(entry);
 }
 
-bool mk_rtstate_remove(mk_rtstate *s, const char *address) { return json_object_del(s->by_addr, address) == 0; }
+void mk_rtstate_put(mk_rtstate *s, json_t *entry) { mk_rtstate_put_text(s, entry, NULL); }
+
+bool mk_rtstate_remove(mk_rtstate *s, const char *address)
+{
+    json_object_del(s->texts, address);
+    return json_object_del(s->by_addr, address) == 0;
+}
 
 json_t *mk_rtstate_snapshot(mk_rtstate *s)
 {
@@ -95,17 +126,40 @@ json_t *mk_rtstate_snapshot(mk_rtstate *s)
     json_t *list = json_array(), *snap = json_copy(s->doc);
     const char *k;
     json_t *v;
-    json_object_foreach(s->by_addr, k, v)
+    json_object_foreach(s->texts, k, v)
         json_array_append(list, v);
     json_object_set_new(snap, "resources", list);
     return snap;
 }
 
+/* note [state text]: the header as jansson writes it, then the kept texts. */
 char *mk_rtstate_text(json_t *snapshot)
 {
-    char *text = json_dumps(snapshot, JSON_INDENT(1));
+    json_t *texts = json_incref(json_object_get(snapshot, "resources"));
+    json_object_del(snapshot, "resources");
+    char *head = json_dumps(snapshot, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(snapshot);
-    return text;
+    size_t hn = head ? strlen(head) : 0, n = hn + 32, i;
+    json_t *t;
+    json_array_foreach(texts, i, t)
+        n += json_string_length(t) + 4;
+    char *out = head && hn >= 2 ? malloc(n) : NULL;
+    if (out) {
+        size_t k = hn - 2; /* without the closing "\n}" */
+        memcpy(out, head, k);
+        k += (size_t)sprintf(out + k, "%s\"resources\": [", hn > 3 ? ",\n " : "\n ");
+        json_array_foreach(texts, i, t) {
+            const char *sep = i ? ",\n  " : "\n  ";
+            memcpy(out + k, sep, strlen(sep));
+            k += strlen(sep);
+            memcpy(out + k, json_string_value(t), json_string_length(t));
+            k += json_string_length(t);
+        }
+        strcpy(out + k, json_array_size(texts) ? "\n ]\n}" : "]\n}");
+    }
+    free(head);
+    json_decref(texts);
+    return out;
 }
 
 char *mk_rtstate_dump(mk_rtstate *s) { return mk_rtstate_text(mk_rtstate_snapshot(s)); }

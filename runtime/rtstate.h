@@ -17,6 +17,7 @@ typedef struct mk_rtstate {
     char *path;
     json_t *doc;       /* format, lineage, serial, resources (rebuilt on dump) */
     json_t *by_addr;   /* address → entry, in state order */
+    json_t *texts;     /* address → the entry's text (note [state text]) */
 } mk_rtstate;
 
 /* A missing file is an empty state (lineage "", serial 0). */
@@ -30,6 +31,10 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s);
 
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
 void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
+/* An entry's text as the file holds it (a JSON string, new reference), and
+ * put with that text made beforehand (note [state text]); takes both. */
+json_t *mk_rtstate_entry_text(json_t *entry);
+void mk_rtstate_put_text(mk_rtstate *s, json_t *entry, json_t *text);
 bool mk_rtstate_remove(mk_rtstate *s, const char *address);
 
 /* serial + 1, then the document's text (malloc'd); write it with save. */

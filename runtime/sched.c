@@ -13,7 +13,8 @@ typedef struct run {
     const mk_exec_sched_ops *ops;
     void *ctx;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;           /* workers and the caller: work or the end */
+    pthread_cond_t fcv;          /* the flusher: something was recorded */
     size_t *ready, head, tail;   /* FIFO of ready nodes */
     size_t *left;                /* unfinished dependencies per node */
     size_t **rdeps, *nrdeps;     /* who waits for each node */
@@ -42,23 +43,31 @@ static void release(run *r, size_t node)
     }
 }
 
-/* note [group commit]: whoever records while no flush runs becomes the
- * writer and flushes until nothing is left; the others go back to work.
- * Dependents are released only after their dependency's flush. Called and
- * returns with the lock held. */
-static void lead_flush(run *r)
+/* note [group commit]: a flusher thread of its own persists whatever was
+ * recorded since its last flush (one state write and one fsync for the
+ * whole batch) while the workers go on with the next ready steps; a
+ * dependent is released only after its dependency's flush. Workers never
+ * wait for a flush unless nothing else is ready. */
+static void *flusher(void *arg)
 {
-    if (r->writer)
-        return;
-    r->writer = true;
-    while (r->nbatch) {
+    run *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        if (!r->nbatch) {
+            if (r->alive == 0)
+                break;
+            pthread_cond_wait(&r->fcv, &r->mu);
+            continue;
+        }
         size_t n = r->nbatch;
         memcpy(r->taken, r->batch, n * sizeof *r->taken);
         r->nbatch = 0;
+        r->writer = true;
         void *snap = r->ops->snapshot(r->ctx);
         pthread_mutex_unlock(&r->mu);
         bool ok = r->ops->flush(r->ctx, snap);
         pthread_mutex_lock(&r->mu);
+        r->writer = false;
         for (size_t i = 0; i < n; i++) {
             size_t node = r->taken[i];
             if (r->s->status[node] == MK_SCHED_FAILED)
@@ -72,9 +81,10 @@ static void lead_flush(run *r)
             r->failing = true;
             r->s->flush_failed = true;
         }
+        pthread_cond_broadcast(&r->cv); /* new work, or the end of it */
     }
-    r->writer = false;
-    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
 }
 
 static void *worker(void *arg)
@@ -95,10 +105,10 @@ static void *worker(void *arg)
                 r->s->status[node] = MK_SCHED_FAILED;
                 r->failing = true;
                 r->failed++;
+                pthread_cond_broadcast(&r->cv);
             }
             r->batch[r->nbatch++] = node;
-            lead_flush(r);
-            pthread_cond_broadcast(&r->cv);
+            pthread_cond_signal(&r->fcv);
             continue;
         }
         if (r->failing || (r->head == r->tail && r->running == 0 && !r->writer && r->nbatch == 0))
@@ -107,6 +117,7 @@ static void *worker(void *arg)
     }
     r->alive--;
     pthread_cond_broadcast(&r->cv);
+    pthread_cond_signal(&r->fcv);
     pthread_mutex_unlock(&r->mu);
     return NULL;
 }
@@ -169,15 +180,22 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
     }
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
+    pthread_cond_init(&r.fcv, NULL);
     size_t nw = s->parallelism < 1 ? 1 : (size_t)s->parallelism;
     if (nw > s->n)
         nw = s->n;
-    pthread_t *tids = calloc(nw + 1, sizeof *tids);
+    pthread_t *tids = calloc(nw + 1, sizeof *tids), ftid;
     pthread_mutex_lock(&r.mu);
     for (size_t i = 0; i < nw; i++)
         if (pthread_create(&tids[i], NULL, worker, &r) == 0)
             r.alive++;
-    while (r.alive > 0) {
+    bool have_flusher = pthread_create(&ftid, NULL, flusher, &r) == 0;
+    if (!have_flusher) { /* cannot run at all without one */
+        r.failing = true;
+        r.s->flush_failed = true;
+        pthread_cond_broadcast(&r.cv);
+    }
+    while (r.alive > 0 || (have_flusher && (r.nbatch || r.writer))) {
         if (!r.failing && ops->stop && ops->stop(ctx)) {
             r.failing = s->stopped = true;
             pthread_cond_broadcast(&r.cv);
@@ -193,11 +211,14 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
     pthread_mutex_unlock(&r.mu);
     for (size_t i = 0; i < nw; i++)
         pthread_join(tids[i], NULL);
+    if (have_flusher)
+        pthread_join(ftid, NULL);
     free(tids);
     bool cycle = !r.failing && s->norder < s->n;
     teardown(&r, s->n);
     pthread_mutex_destroy(&r.mu);
     pthread_cond_destroy(&r.cv);
+    pthread_cond_destroy(&r.fcv);
     return !cycle;
 }
 

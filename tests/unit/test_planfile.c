@@ -88,6 +88,56 @@ static void test_signed_text_is_the_document(void **state)
     mk_plan_free_text(text);
 }
 
+static void write_text(const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The plan as moksha writes it is verified from its bytes; edits to those
+ * bytes, and keys slipped in after the signature, are caught; a plan only
+ * re-spaced still verifies (the signature covers the canonical text). */
+static void test_written_text_checked_as_is(void **state)
+{
+    (void)state;
+    char why[256];
+    mk_key k;
+    assert_true(mk_key_load(&k, "/nonexistent", false, why, sizeof why));
+    json_t *p = sample_plan(&k);
+    char *text = mk_plan_sign(p, &k);
+    size_t n = strlen(text);
+    char *t = malloc(n + 64);
+    json_t *got;
+    /* a byte of the body changed: "demo" → "deMo" */
+    strcpy(t, text);
+    char *at = strstr(t, "\"demo\"");
+    assert_non_null(at);
+    at[3] = 'M';
+    write_text(t);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    /* a key appended after the signature */
+    strcpy(t, text);
+    while (t[strlen(t) - 1] == '\n')
+        t[strlen(t) - 1] = 0;
+    strcpy(t + strlen(t) - 1, ",\"destroy\":true}");
+    write_text(t);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    /* re-spaced: a blank after the first comma */
+    at = strchr(text, ',');
+    assert_non_null(at);
+    memcpy(t, text, (size_t)(at - text) + 1);
+    t[at - text + 1] = ' ';
+    strcpy(t + (at - text) + 2, at + 1);
+    write_text(t);
+    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    json_decref(got);
+    free(t);
+    mk_plan_free_text(text);
+    json_decref(p);
+}
+
 static void test_valid_plan_loads_and_unseals(void **state)
 {
     (void)state;
@@ -218,6 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signed_text_is_the_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_written_text_checked_as_is, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
