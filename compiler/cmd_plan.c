@@ -85,6 +85,11 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     json_t *c;
     json_array_foreach(json_object_get(out->plan, "changes"), i, c) {
         const char *addr = json_string_value(json_object_get(c, "address"));
+        if (json_object_get(c, "deposed")) { /* not in the applied total: its delete changes no figure */
+            json_object_set_new(c, "cost", json_pack("{s:n, s:f, s:n, s:n}", "monthly", "delta", 0.0, "offering",
+                                                     "unpriced_because"));
+            continue;
+        }
         const mk_cost_item *it = mk_sym_get(&by_addr, mk_intern_s(p->ast.names, addr), NULL);
         bool del = strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0;
         json_t *sr = mk_state_find(out->st, addr, NULL);

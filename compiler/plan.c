@@ -219,6 +219,26 @@ static void add_delete(builder *b, json_t *sr)
     b->t->remove++;
 }
 
+/* An object a create_before_destroy replace set aside and an apply that
+ * died did not delete (docs/executor.md): deleted now, by its id. */
+static void add_deposed(builder *b, json_t *sr, json_t *dep)
+{
+    json_t *before = json_object_get(dep, "attributes");
+    json_t *c = json_pack("{s:i, s:O, s:O, s:O?, s:O?, s:s, s:O?, s:O, s:n, s:[], s:o, s:[], s:[], s:[], s:s, s:n, s:O?, s:O?}",
+        "id", (json_int_t)++b->next_id, "address", json_object_get(sr, "address"), "deposed", json_object_get(dep, "id"),
+        "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"), "action", "delete",
+        "provider", json_object_get(sr, "provider"), "before", before ? before : json_null(), "after", "after_unknown",
+        "sensitive", json_is_array(json_object_get(sr, "sensitive")) ? json_incref(json_object_get(sr, "sensitive")) : json_array(),
+        "changed", "replace_because", "depends_on", "risk",
+        mk_plan_risk("delete", json_string_value(json_object_get(sr, "type")) ?: "", NULL), "cost",
+        "placement", json_object_get(dep, "placement"), "lifecycle", json_object_get(sr, "lifecycle"));
+    if (!c)
+        return;
+    json_object_set_new(c, "refs", json_array());
+    json_array_append_new(b->changes, c);
+    b->t->remove++;
+}
+
 /* See note [plan order]: a delete waits for the changes of what referred to it. */
 static void delete_edges(builder *b)
 {
@@ -306,6 +326,13 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
         if (!st->seen[i])
             add_delete(&b, st->res[i]);
     delete_edges(&b);
+    for (size_t i = 0; i < st->nres; i++) {
+        size_t k;
+        json_t *dep;
+        json_array_foreach(json_object_get(st->res[i], "deposed"), k, dep)
+            if (json_is_string(json_object_get(dep, "id")))
+                add_deposed(&b, st->res[i], dep);
+    }
     char digest[65];
     inputs_digest(p, key, digest);
     if (mk_vjson_overflowed()) {

@@ -139,6 +139,13 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     else if (!strcmp(action, "replace")) sym = "-/+", col = p->rep;
     else if (!strcmp(action, "delete")) sym = "-", col = p->del;
     mk_buf_printf(out, "%s%5s%s %s%s%s", col, sym, p->off, p->bold, addr, p->off);
+    const char *deposed = json_string_value(json_object_get(c, "deposed"));
+    if (deposed)
+        mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply stopped before "
+                      "deleting it)%s", p->dim, deposed, p->off);
+    else if (!strcmp(action, "replace") &&
+             json_is_true(json_object_get(json_object_get(c, "lifecycle"), "create_before_destroy")))
+        mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
     const char *risk = json_string_value(json_object_get(c, "risk"));
     if (risk && strcmp(risk, "low") != 0)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);

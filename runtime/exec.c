@@ -18,7 +18,17 @@
  * in the reverse of the order they were persisted: create → delete, update
  * → update back to `before`, delete → re-create from `before` (when the
  * provider can), replace → delete the new and re-create the old. Each undo
- * restores the state entry exactly as it was and is audited. */
+ * restores the state entry exactly as it was and is audited.
+ *
+ * note [create_before_destroy]: a replace whose lifecycle asks for it is two
+ * nodes. The replace node creates the replacement while the old object lives
+ * on, set aside; the state entry records the new object with the old one
+ * under "deposed". A retire node, which waits for the replace and for every
+ * change that depends on it (so they move to the new object first), deletes
+ * the deposed object and drops it from the entry. A deposed object left by an
+ * apply that died in between comes back in the next plan as a delete with
+ * "deposed": ID, run as a retire. Undo: retire → make the old object again,
+ * still set aside; replace → delete the replacement and take the old back. */
 #include "runtime/exec.h"
 
 #include <errno.h>
@@ -44,7 +54,8 @@ static void on_sigint(int sig)
     interrupts++;
 }
 
-typedef struct step {
+typedef struct step step;
+struct step {
     json_t *change;           /* borrowed from the plan */
     const char *address, *action, *type;
     json_int_t id;
@@ -58,10 +69,15 @@ typedef struct step {
     char *event;              /* the step's audit fields, as JSON text (owned until recorded) */
     json_t *deferred;         /* attributes left unknown (see ctx.deferred), until recorded */
     bool half;                /* replace: the old object is gone, the new one is not made */
+    bool cbd;                 /* a replace with create_before_destroy (note [create_before_destroy]) */
+    bool retire;              /* deletes a deposed object: its id is retire_id */
+    const char *retire_id;
+    step *of;                 /* a retire made for a cbd replace: that step, else NULL (from the plan) */
+    char retire_buf[40];
     char err[512];
     int attempts;
     double ms;
-} step;
+};
 
 typedef struct provs {
     const char *alias[32];
@@ -237,7 +253,7 @@ static json_t *template_ref(ctx *c, json_t *part)
     const char *addr = json_string_value(json_object_get(part, "$ref"));
     const char *attr = json_string_value(json_object_get(part, "attr"));
     for (size_t i = 0; addr && attr && i < c->n; i++)
-        if (strcmp(c->steps[i].address, addr) == 0) /* only a finished dependency's entry is read */
+        if (!c->steps[i].retire && strcmp(c->steps[i].address, addr) == 0) /* only a finished dependency's entry is read */
             return c->steps[i].entry ? json_object_get(json_object_get(c->steps[i].entry, "attributes"), attr) : NULL;
     json_t *e = addr && attr ? mk_rtstate_get(c->st, addr) : NULL;
     return e ? json_object_get(json_object_get(e, "attributes"), attr) : NULL;
@@ -281,21 +297,36 @@ static json_t *fill_template(ctx *c, json_t *parts)
     return out;
 }
 
+/* Fill the templates in v, at any depth (a map of tags may hold one);
+ * returns the value to keep (a new reference). */
+static json_t *fill_all(ctx *c, json_t *v)
+{
+    json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
+    if (parts) {
+        json_t *filled = fill_template(c, parts);
+        return filled ? filled : json_null();
+    }
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x)
+            json_object_set_new(v, k, fill_all(c, x));
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_set_new(v, i, fill_all(c, json_array_get(v, i)));
+    }
+    return json_incref(v);
+}
+
 /* The plan's `after` as the provider gets it: templates filled in. */
 static json_t *resolved_after(ctx *c, step *s)
 {
     json_t *after = json_object_get(s->change, "after");
     json_t *out = json_is_object(after) ? json_deep_copy(after) : json_incref(after);
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_is_object(out) ? out : NULL, k, v) {
-        json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
-        if (parts) {
-            json_t *filled = fill_template(c, parts);
-            json_object_set_new(out, k, filled ? filled : json_null());
-        }
-    }
-    return out;
+    json_t *filled = fill_all(c, out);
+    json_decref(out);
+    return filled;
 }
 
 /* The entry the state records after a create or update: the plan's `after`
@@ -330,12 +361,14 @@ static json_t *entry_for(step *s, json_t *computed)
 
 /* One provider call with a deadline, retried with exponential backoff and
  * jitter while the provider calls the error retryable. */
-static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out)
+static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out, const char *deposing,
+                    bool deposed)
 {
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key};
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key,
+                         deposing, deposed};
         s->attempts++;
         *out = NULL;
         mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
@@ -350,6 +383,46 @@ static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, j
     }
 }
 
+static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out)
+{
+    return call_as(c, s, fn, attrs, prior, out, NULL, false);
+}
+
+/* A copy of a state entry without its deposed object `id`. */
+static json_t *without_deposed(json_t *entry, const char *id)
+{
+    json_t *e = json_deep_copy(entry), *dep = json_object_get(e, "deposed");
+    for (size_t i = json_array_size(dep); i-- > 0;)
+        if (strcmp(json_string_value(json_object_get(json_array_get(dep, i), "id")) ?: "", id) == 0)
+            json_array_remove(dep, i);
+    if (dep && json_array_size(dep) == 0)
+        json_object_del(e, "deposed");
+    return e;
+}
+
+/* note [create_before_destroy]: retire a deposed object. */
+static bool run_retire(ctx *c, step *s)
+{
+    json_t *base = s->of ? s->of->entry : s->orig, *out = NULL;
+    json_t *dep = json_object_get(base, "deposed"), *d = NULL, *x;
+    size_t i;
+    json_array_foreach(dep, i, x)
+        if (strcmp(json_string_value(json_object_get(x, "id")) ?: "", s->retire_id) == 0)
+            d = x;
+    json_t *attrs = d ? json_object_get(d, "attributes") : json_object_get(s->change, "before");
+    bool ok = call_as(c, s, s->prov->del, attrs, NULL, &out, NULL, true);
+    json_decref(out);
+    if (ok && base) {
+        if (s->of) { /* what rollback puts back: the entry with its deposed object */
+            json_decref(s->orig);
+            s->orig = json_deep_copy(base);
+        }
+        s->entry = without_deposed(base, s->retire_id);
+        s->entry_text = mk_rtstate_entry_text(s->entry);
+    }
+    return ok;
+}
+
 /* The step's audit fields; made by the worker, chained under the lock. */
 static char *step_event(const step *s, bool ok)
 {
@@ -361,8 +434,12 @@ static char *step_event(const step *s, bool ok)
         json_object_set_new(ev, "region", json_string(s->region));
     }
     const char *id = json_string_value(json_object_get(json_object_get(s->entry, "attributes"), "id"));
-    if (id)
+    if (s->retire)
+        json_object_set_new(ev, "deposed_id", json_string(s->retire_id));
+    else if (id)
         json_object_set_new(ev, "id", json_string(id));
+    if (s->cbd)
+        json_object_set_new(ev, "create_before_destroy", json_true());
     if (!ok)
         json_object_set_new(ev, "error", json_string(s->err));
     char *t = json_dumps(ev, JSON_COMPACT);
@@ -383,8 +460,13 @@ static bool run_step(void *vc, size_t i)
         ok = call(c, s, s->prov->create, after, NULL, &out);
     } else if (strcmp(s->action, "update") == 0) {
         ok = call(c, s, s->prov->update, after, before, &out);
+    } else if (s->retire) {
+        ok = run_retire(c, s);
     } else if (strcmp(s->action, "delete") == 0) {
         ok = call(c, s, s->prov->del, before, NULL, &out);
+    } else if (s->cbd) { /* note [create_before_destroy] */
+        ok = call_as(c, s, s->prov->create, after, NULL, &out, json_string_value(json_object_get(before, "id")) ?: "",
+                     false);
     } else if (strcmp(s->action, "replace") == 0) {
         ok = call(c, s, s->prov->del, before, NULL, &out);
         json_decref(out);
@@ -397,8 +479,19 @@ static bool run_step(void *vc, size_t i)
         snprintf(s->err, sizeof s->err, "unknown action `%s`", s->action);
         ok = false;
     }
-    if (ok && strcmp(s->action, "delete") != 0) {
+    if (ok && strcmp(s->action, "delete") != 0 && !s->retire) {
         s->entry = entry_for(s, out);
+        if (s->cbd) {
+            json_t *old = json_pack("{s:s, s:O, s:O?}", "id", s->retire_id, "attributes", before, "placement",
+                                    json_object_get(s->orig, "placement"));
+            json_t *dep = json_deep_copy(json_object_get(s->orig, "deposed")); /* earlier ones, if any */
+            if (!json_is_array(dep)) {
+                json_decref(dep);
+                dep = json_array();
+            }
+            json_array_append_new(dep, old);
+            json_object_set_new(s->entry, "deposed", dep);
+        }
         s->entry_text = mk_rtstate_entry_text(s->entry);
     }
     json_decref(out);
@@ -409,7 +502,8 @@ static bool run_step(void *vc, size_t i)
 
 static const char *mark_of(const char *action)
 {
-    return !strcmp(action, "create") ? "+" : !strcmp(action, "update") ? "~" : !strcmp(action, "delete") ? "-" : "-/+";
+    return !strcmp(action, "create") ? "+" : !strcmp(action, "update") ? "~"
+           : !strcmp(action, "delete") || !strcmp(action, "retire") ? "-" : "-/+";
 }
 
 static void step_line(ctx *c, const step *s, bool ok, const char *verb)
@@ -425,7 +519,9 @@ static void step_line(ctx *c, const step *s, bool ok, const char *verb)
         fprintf(f, "  %-3s %-8s %s", mark_of(s->action), verb, s->address);
         if (strcmp(s->prov->kind, "local") != 0)
             fprintf(f, "  [%s %s/%s]", s->alias, s->cloud, s->region);
-        if (id && strcmp(s->action, "delete") != 0)
+        if (s->retire)
+            fprintf(f, "  deposed id=%s", s->retire_id);
+        else if (id && strcmp(s->action, "delete") != 0)
             fprintf(f, "  id=%s", id);
         fprintf(f, "  (%.0f ms%s)\n", s->ms, s->attempts > 1 ? ", retried" : "");
         /* flushed by tick(), ten times a second: a write per step costs */
@@ -439,23 +535,25 @@ static void record_step(void *vc, size_t i, bool ok)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    if (ok && s->entry) {
+    if (ok && s->entry) { /* a retire's too: the entry without its deposed object */
         mk_rtstate_put_text(c->st, json_incref(s->entry), s->entry_text);
         s->entry_text = NULL;
         json_array_extend(c->deferred, s->deferred);
-    } else if (ok || s->half) {
+    } else if ((ok && !s->retire) || s->half) {
         mk_rtstate_remove(c->st, s->address);
     }
     c->dirty |= ok || s->half;
-    if (ok)
+    if (ok && s->of)
+        ; /* a retire made for a replace: counted with it */
+    else if (ok)
         json_object_set_new(c->counts, s->action, json_integer(json_integer_value(json_object_get(c->counts, s->action)) + 1));
     else
         c->nfailed++;
     add_text(c, s->event);
     free(s->event);
     s->event = NULL;
-    step_line(c, s, ok, !strcmp(s->action, "create") ? "created" : !strcmp(s->action, "update") ? "updated"
-                        : !strcmp(s->action, "delete") ? "deleted" : "replaced");
+    step_line(c, s, ok, s->retire ? "retired" : !strcmp(s->action, "create") ? "created"
+                        : !strcmp(s->action, "update") ? "updated" : !strcmp(s->action, "delete") ? "deleted" : "replaced");
 }
 
 typedef struct snap {
@@ -521,7 +619,25 @@ static bool undo(ctx *c, step *s, const char **what)
     bool can_recreate = s->prov->caps & MK_PROV_CAN_RECREATE;
     bool ok = true;
     s->attempts = 0;
-    if (strcmp(s->action, "create") == 0) {
+    if (s->retire) { /* note [create_before_destroy]: made again, still set aside */
+        *what = "re-create deposed";
+        json_t *dep = NULL, *x;
+        size_t i;
+        json_array_foreach(json_object_get(s->orig, "deposed"), i, x)
+            if (strcmp(json_string_value(json_object_get(x, "id")) ?: "", s->retire_id) == 0)
+                dep = json_object_get(x, "attributes");
+        if (!can_recreate) {
+            snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
+            return false;
+        }
+        ok = call_as(c, s, s->prov->create, dep, dep, &out, NULL, true);
+    } else if (s->cbd) { /* delete the replacement, take the old object back */
+        *what = "restore";
+        ok = call(c, s, s->prov->del, now, NULL, &out);
+        json_decref(out);
+        out = NULL;
+        ok = ok && call(c, s, s->prov->create, before, before, &out);
+    } else if (strcmp(s->action, "create") == 0) {
         *what = "delete";
         ok = call(c, s, s->prov->del, now ? now : json_object_get(s->change, "after"), NULL, &out);
     } else if (strcmp(s->action, "update") == 0) {
@@ -713,24 +829,59 @@ static bool stale(ctx *c)
     return true;
 }
 
-/* Steps and their dependency lists from the plan. */
+static bool is_cbd(json_t *change)
+{
+    return strcmp(json_string_value(json_object_get(change, "action")) ?: "", "replace") == 0 &&
+           json_is_true(json_object_get(json_object_get(change, "lifecycle"), "create_before_destroy"));
+}
+
+static void add_dep(size_t **deps, size_t *ndeps, size_t i, size_t on)
+{
+    for (size_t k = 0; k < ndeps[i]; k++)
+        if (deps[i][k] == on)
+            return;
+    deps[i][ndeps[i]++] = on;
+}
+
+/* Steps and their dependency lists from the plan, and a retire node for
+ * each create_before_destroy replace (note [create_before_destroy]). */
 static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
 {
     json_t *changes = json_object_get(c->plan, "changes");
-    c->n = json_array_size(changes);
+    size_t n = json_array_size(changes), ncbd = 0, nretire = 0, i, k;
+    json_t *ch;
+    json_array_foreach(changes, i, ch) {
+        ncbd += is_cbd(ch);
+        nretire += json_is_string(json_object_get(ch, "deposed"));
+    }
+    c->n = n + ncbd;
     c->steps = calloc(c->n + 1, sizeof *c->steps);
     size_t **deps = calloc(c->n + 1, sizeof *deps), *ndeps = calloc(c->n + 1, sizeof *ndeps);
     sc->deps = deps;
     sc->ndeps = ndeps;
     sc->n = c->n;
+    if (!c->steps || !deps || !ndeps) {
+        snprintf(why, whylen, "out of memory");
+        return false;
+    }
     json_t *by_id = json_object();
-    for (size_t i = 0; i < c->n; i++) {
+    for (i = 0; i < n; i++) {
         step *s = &c->steps[i];
         s->change = json_array_get(changes, i);
         s->address = json_string_value(json_object_get(s->change, "address")) ?: "?";
         s->action = json_string_value(json_object_get(s->change, "action")) ?: "?";
         s->type = json_string_value(json_object_get(s->change, "type")) ?: "?";
         s->id = json_integer_value(json_object_get(s->change, "id"));
+        s->cbd = is_cbd(s->change);
+        s->retire_id = json_string_value(json_object_get(s->change, "deposed"));
+        s->retire = s->retire_id != NULL;
+        if (s->cbd) {
+            s->retire_id = json_string_value(json_object_get(json_object_get(s->change, "before"), "id"));
+            if (!s->retire_id) { /* objects named by their attributes (local files) */
+                snprintf(s->retire_buf, sizeof s->retire_buf, "change-%lld", (long long)s->id);
+                s->retire_id = s->retire_buf;
+            }
+        }
         json_t *cur = mk_rtstate_get(c->st, s->address);
         s->orig = cur ? json_deep_copy(cur) : NULL;
         char key[32];
@@ -738,11 +889,9 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
         json_object_set_new(by_id, key, json_integer((json_int_t)i));
     }
     bool ok = true;
-    for (size_t i = 0; i < c->n && ok; i++) {
-        json_t *d = json_object_get(c->steps[i].change, "depends_on");
-        deps[i] = calloc(json_array_size(d) + 1, sizeof **deps);
-        size_t k;
-        json_t *v;
+    for (i = 0; i < n && ok; i++) {
+        json_t *d = json_object_get(c->steps[i].change, "depends_on"), *v;
+        deps[i] = calloc(json_array_size(d) + nretire + 1, sizeof **deps);
         json_array_foreach(d, k, v) {
             char key[32];
             snprintf(key, sizeof key, "%lld", (long long)json_integer_value(v));
@@ -752,11 +901,36 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
                 ok = false;
                 break;
             }
-            deps[i][ndeps[i]++] = (size_t)json_integer_value(idx);
+            add_dep(deps, ndeps, i, (size_t)json_integer_value(idx));
         }
         ok = ok && bind_step(c, &c->steps[i], why, whylen);
     }
     json_decref(by_id);
+    for (i = 0; i < n && ok && nretire; i++) /* a deposed object goes before other changes at its address */
+        for (k = 0; k < n; k++)
+            if (c->steps[k].retire && k != i && !c->steps[i].retire && strcmp(c->steps[k].address, c->steps[i].address) == 0)
+                add_dep(deps, ndeps, i, k);
+    size_t r = n;
+    for (i = 0; i < n && ok; i++) {
+        if (!c->steps[i].cbd)
+            continue;
+        step *t = &c->steps[r], *s = &c->steps[i];
+        *t = (step){.change = s->change, .address = s->address, .action = "retire", .type = s->type, .id = s->id,
+                    .prov = s->prov, .alias = s->alias, .retire = true, .retire_id = s->retire_id, .of = s};
+        memcpy(t->cloud, s->cloud, sizeof t->cloud);
+        memcpy(t->region, s->region, sizeof t->region);
+        size_t nd = 1;
+        for (k = 0; k < n; k++)
+            for (size_t j = 0; j < ndeps[k]; j++)
+                nd += deps[k][j] == i;
+        deps[r] = calloc(nd + 1, sizeof **deps);
+        add_dep(deps, ndeps, r, i); /* after the replacement, and after what moves to it */
+        for (k = 0; k < n; k++)
+            for (size_t j = 0; j < ndeps[k]; j++)
+                if (deps[k][j] == i)
+                    add_dep(deps, ndeps, r, k);
+        r++;
+    }
     return ok;
 }
 
@@ -819,7 +993,8 @@ static int execute(ctx *c, mk_exec_sched *sc)
     bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
     add_line(c, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
                           destroy ? "destroy" : "apply", "stack", json_string_value(json_object_get(c->plan, "stack")) ?: "?",
-                          "serial", (json_int_t)mk_rtstate_serial(c->st), "changes", (json_int_t)c->n, "totals", totals,
+                          "serial", (json_int_t)mk_rtstate_serial(c->st), "changes",
+                          (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
                           "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
     if (!flush_now(c))
         return MK_EXEC_EXIT_INPUT;

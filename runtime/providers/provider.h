@@ -35,6 +35,15 @@ typedef struct mk_prov_op {
     const char *cloud, *region;    /* abstract types: where it goes */
     double deadline_ms;            /* mk_exec_now_ms() by which to give up (0: none) */
     const struct mk_exec_key *key; /* to open sealed secrets */
+    /* create_before_destroy (docs/executor.md): a create with `deposing`
+     * set makes the replacement while the object with that id lives on,
+     * set aside ("deposed") until its own delete; a delete or create with
+     * `deposed` set acts on that set-aside object (delete: retire it;
+     * create from `prior`: make it again, still set aside). A create from
+     * `prior` whose id is set aside takes it back. Providers whose objects
+     * are named by their attributes (local: the path) may ignore both. */
+    const char *deposing;
+    bool deposed;
 } mk_prov_op;
 
 typedef struct mk_prov mk_prov;

@@ -9,6 +9,11 @@
  * how an apply killed between a create and its state write is reconciled by
  * the next one (note [crash recovery] in runtime/exec.c).
  *
+ * create_before_destroy: the replaced object is set aside as
+ * ADDRESS~TAG.json (TAG from its id) while the replacement takes the
+ * address; its delete removes that file, and a re-create of its id (a
+ * rollback) moves it back (provider.h).
+ *
  * Settings: latency ("20ms"), fail_on (addresses whose every operation
  * fails), fail_rate (probability of a retryable error per operation),
  * quotas ({"REGION" or "CLOUD/REGION": max objects}), clouds. */
@@ -66,6 +71,17 @@ static void object_path(const char *address, char *out, size_t n)
         k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(out + k, n - k, "%c", *p)
                                                              : snprintf(out + k, n - k, "_%02x", *p));
     snprintf(out + k, n - k, ".json");
+}
+
+/* Where an object set aside by create_before_destroy lives: the address's
+ * file name with ~ and 12 hex digits of the id's SHA-256. */
+static void aside_path(const char *address, const char *id, char *out, size_t n)
+{
+    char base[1024], hex[65];
+    object_path(address, base, sizeof base);
+    base[strlen(base) - 5] = 0; /* ".json" */
+    mk_exec_sha256_hex(id, strlen(id), hex);
+    snprintf(out, n, "%s~%.12s.json", base, hex);
 }
 
 /* A short, DNS-safe name from the address: compute.web[1] → web-1. */
@@ -190,10 +206,10 @@ static json_t *load_object(const char *address)
     return json_load_file(path, 0, NULL);
 }
 
-static bool save_object(json_t *obj, char *why, size_t whylen)
+static const char *id_of(json_t *obj) { return json_string_value(json_object_get(obj, "id")); }
+
+static bool save_object_at(const char *path, json_t *obj, char *why, size_t whylen)
 {
-    char path[1024];
-    object_path(json_string_value(json_object_get(obj, "address")), path, sizeof path);
     char *text = json_dumps(obj, JSON_INDENT(1));
     /* The world stands for a remote cloud: written in place, not fsync'd.
      * (A temp file and a rename per object serialise all workers on the
@@ -207,6 +223,13 @@ static bool save_object(json_t *obj, char *why, size_t whylen)
         snprintf(why, whylen, "sim: cannot write %s: %s", path, strerror(errno));
     free(text);
     return ok;
+}
+
+static bool save_object(json_t *obj, char *why, size_t whylen)
+{
+    char path[1024];
+    object_path(json_string_value(json_object_get(obj, "address")), path, sizeof path);
+    return save_object_at(path, obj, why, whylen);
 }
 
 /* Count an object in its region against the quota; false when over. */
@@ -257,6 +280,51 @@ static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
     return true;
 }
 
+/* An object that exists already takes the desired attributes: the create
+ * of a run that died before recording it, or a set-aside object taken back. */
+static mk_prov_status adopt(json_t *old, const char *path, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    *out = json_deep_copy(json_object_get(old, "computed"));
+    json_object_set_new(old, "attributes", plain_attrs(op->attrs, json_object_get(old, "computed")));
+    bool ok = save_object_at(path, old, why, whylen);
+    json_decref(old);
+    return ok ? MK_PROV_OK : MK_PROV_RETRYABLE;
+}
+
+/* create_before_destroy: set the object with id `deposing` aside; false
+ * (with *adopted) when the address already holds a replacement that a run
+ * which died made — that one is adopted. */
+static bool set_aside(const mk_prov_op *op, const char *path, json_t **adopted, char *why, size_t whylen)
+{
+    json_t *cur = json_load_file(path, 0, NULL);
+    *adopted = NULL;
+    if (!cur)
+        return true;
+    if (strcmp(id_of(cur) ?: "", op->deposing) != 0) {
+        *adopted = cur;
+        return false;
+    }
+    json_decref(cur);
+    char aside[1100];
+    aside_path(op->address, op->deposing, aside, sizeof aside);
+    if (rename(path, aside) != 0) {
+        snprintf(why, whylen, "sim: set aside %s: %s", op->address, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* A create with `deposing` that failed: the old object takes its address back. */
+static void put_back(const mk_prov_op *op, const char *path)
+{
+    char aside[1100];
+    if (!op->deposing || op->deposed)
+        return;
+    aside_path(op->address, op->deposing, aside, sizeof aside);
+    if (access(path, F_OK) != 0)
+        rename(aside, path);
+}
+
 static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     sim *s = p->impl;
@@ -271,19 +339,31 @@ static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         return st;
     if (!secrets_open(op, why, whylen))
         return MK_PROV_FAILED;
-    json_t *old = load_object(op->address);
-    if (old) { /* made by a run that died before recording it: adopt */
-        *out = json_deep_copy(json_object_get(old, "computed"));
-        json_object_set_new(old, "attributes", plain_attrs(op->attrs, json_object_get(old, "computed")));
-        bool ok = save_object(old, why, whylen);
-        json_decref(old);
-        return ok ? MK_PROV_OK : MK_PROV_RETRYABLE;
+    const char *keep = json_string_value(json_object_get(op->prior, "id"));
+    char path[1100], aside[1100];
+    object_path(op->address, path, sizeof path);
+    if (keep)
+        aside_path(op->address, keep, aside, sizeof aside);
+    if (op->deposed && keep) { /* re-made, and still set aside */
+        snprintf(path, sizeof path, "%s", aside);
+    } else if (op->deposing) {
+        json_t *adopted;
+        if (!set_aside(op, path, &adopted, why, whylen))
+            return adopted ? adopt(adopted, path, op, out, why, whylen) : MK_PROV_RETRYABLE;
+    } else if (keep && access(path, F_OK) != 0 && rename(aside, path) == 0) { /* taken back */
+        json_t *back = json_load_file(path, 0, NULL);
+        if (back)
+            return adopt(back, path, op, out, why, whylen);
     }
-    if (!quota_take(s, op->cloud, op->region, why, whylen))
+    json_t *old = json_load_file(path, 0, NULL);
+    if (old) /* made by a run that died before recording it: adopt */
+        return adopt(old, path, op, out, why, whylen);
+    if (!quota_take(s, op->cloud, op->region, why, whylen)) {
+        put_back(op, path);
         return MK_PROV_FAILED;
+    }
     char name[128], id[400];
     short_name(op->address, name, sizeof name);
-    const char *keep = json_string_value(json_object_get(op->prior, "id"));
     snprintf(id, sizeof id, "%s", keep ? keep : "");
     if (!keep)
         make_id(op->cloud, op->region, kind, name, id, sizeof id);
@@ -295,9 +375,11 @@ static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out,
             json_object_set(c, ck, cv);
     json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:O}", "address", op->address, "type", op->type, "cloud",
                             op->cloud, "region", op->region, "id", id, "attributes", plain_attrs(op->attrs, c), "computed", c);
-    bool ok = save_object(obj, why, whylen);
+    bool ok = save_object_at(path, obj, why, whylen);
     json_decref(obj);
     if (!ok) {
+        unlink(path);
+        put_back(op, path);
         quota_give(s, op->cloud, op->region);
         json_decref(c);
         return MK_PROV_RETRYABLE;
@@ -335,9 +417,16 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
     mk_prov_status st = simulate(s, op, "delete", why, whylen);
     if (st != MK_PROV_OK)
         return st;
-    char path[1024];
+    const char *id = json_string_value(json_object_get(op->attrs, "id"));
+    char path[1100];
     object_path(op->address, path, sizeof path);
-    json_t *obj = json_load_file(path, 0, NULL);
+    json_t *obj = op->deposed ? NULL : json_load_file(path, 0, NULL);
+    if (id && (op->deposed || (obj && id_of(obj) && strcmp(id_of(obj), id) != 0))) {
+        /* not the object at the address: the one set aside with that id */
+        json_decref(obj);
+        aside_path(op->address, id, path, sizeof path);
+        obj = json_load_file(path, 0, NULL);
+    }
     if (unlink(path) != 0 && errno != ENOENT) {
         snprintf(why, whylen, "sim: delete %s: %s", op->address, strerror(errno));
         json_decref(obj);

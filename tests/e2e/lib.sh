@@ -21,6 +21,8 @@
 #                               directory), or fail; returns 1 when it cannot
 #   leave                       cd back to the test's working directory, $WORK
 #   moksha ARGS...              runs $MOKSHA
+#   snapshot FILE               the state entries, the sim world and the local
+#                               provider's files (.moksha/out), in a stable order
 # Run expectations in the test's own shell, never in a ( subshell ): a
 # subshell's failures are lost. Hence enter/leave rather than (cd DIR && ...).
 
@@ -161,4 +163,21 @@ copy_example() {
     fi
     rm -rf "./$1"
     cp -R "$TOP/examples/$1" "./$1"
+}
+
+snapshot() {
+    {
+        for a in $("$MOKSHA_EXEC" state list | awk '{print $1}' | sort); do
+            echo "== state $a"
+            "$MOKSHA_EXEC" state show "$a"
+        done
+        for f in $(ls .moksha/sim | sort); do
+            echo "== sim $f"
+            cat ".moksha/sim/$f"
+        done
+        for f in $(cd .moksha/out 2>/dev/null && find . -name '*.moksha-tmp' -prune -o -print | sort); do
+            echo "== out $f"
+            [ -f ".moksha/out/$f" ] && cat ".moksha/out/$f"
+        done
+    } > "$1"
 }

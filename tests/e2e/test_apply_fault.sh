@@ -23,23 +23,6 @@ resource volume old { size = 10GiB }
 M
 expect_exit 0 moksha apply --yes && expect_contains "$OUT" "4 created"
 
-# snapshot FILE: state entries, sim objects and local files, in a stable order
-snapshot() {
-    {
-        for a in $("$MOKSHA_EXEC" state list | awk '{print $1}' | sort); do
-            echo "== state $a"
-            "$MOKSHA_EXEC" state show "$a"
-        done
-        for f in $(ls .moksha/sim | sort); do
-            echo "== sim $f"
-            cat ".moksha/sim/$f"
-        done
-        for f in $(cd .moksha/out && find . -name '*.moksha-tmp' -prune -o -print | sort); do
-            echo "== out $f"
-            [ -f ".moksha/out/$f" ] && cat ".moksha/out/$f"
-        done
-    } > "$1"
-}
 snapshot before.txt
 expect_contains before.txt "== sim volume.old.json"
 

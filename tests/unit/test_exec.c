@@ -169,7 +169,7 @@ static void test_state_atomic(void **st)
 static mk_prov_status local_op(mk_prov *p, const char *type, const char *path, char *why)
 {
     json_t *attrs = json_pack("{s:s, s:s, s:s}", "path", path, "content", "hi\n", "target", "x");
-    mk_prov_op op = {"local.file.t", type, attrs, NULL, NULL, NULL, 0, NULL};
+    mk_prov_op op = {.address = "local.file.t", .type = type, .attrs = attrs};
     json_t *out = NULL;
     mk_prov_status st = p->create(p, &op, &out, why, 512);
     json_decref(out);
@@ -202,7 +202,7 @@ static void test_local_jail(void **st)
     assert_int_equal(access("jail/outside/y.txt", F_OK), -1);
     assert_int_equal(local_op(p, "local.symlink", "l", why), MK_PROV_OK);
     json_t *bad = json_pack("{s:s, s:s}", "path", "l2", "target", "../../etc/passwd");
-    mk_prov_op op = {"local.symlink.l2", "local.symlink", bad, NULL, NULL, NULL, 0, NULL};
+    mk_prov_op op = {.address = "local.symlink.l2", .type = "local.symlink", .attrs = bad};
     json_t *out = NULL;
     assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
     json_decref(bad);
