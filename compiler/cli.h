@@ -51,6 +51,7 @@ typedef struct mk_cli_compile_req {
     const char **replace_placement; /* --replace-placement ADDR */
     size_t nreplace_placement;
     bool explain;                   /* --explain: print why each placement won */
+    bool compile_only;              /* mk_cli_make_plan: state and program, no plan (moksha cost) */
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);

@@ -161,6 +161,7 @@ int cmd_cost(int argc, char **argv)
     }
     int rc = EXIT_INPUT;
     mk_planned pl;
+    r.compile_only = true; /* the cost model needs the program and the state, not a plan */
     if (!bad && mk_cli_make_plan(&r, &pl, false)) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -64,8 +64,80 @@ static void phase(const char *name, double *t0)
  * which for a large plan is most of the time: signing means writing it out. */
 static json_t *money(double d) { return json_real((double)llround(d * 100) / 100); }
 
+/* Values shared by every change that has the same: a change's placement
+ * and its cost take a few distinct values in a plan of 100,000 changes, and
+ * a value is never changed once in the plan (jansson counts references).
+ * Keyed by four words: pointers into the catalog, or a price's bits. */
+typedef struct vcache {
+    uintptr_t key[4];
+    json_t *v;
+} vcache;
+
+typedef struct vtab {
+    vcache *e;
+    size_t mask, n;
+} vtab;
+
+static void vtab_free(vtab *t)
+{
+    for (size_t k = 0; t->e && k <= t->mask; k++)
+        json_decref(t->e[k].v);
+    mk_mem_free(t->e);
+    t->e = NULL;
+}
+
+/* The slot for key: a value to share, or an empty slot to fill (v NULL). */
+static vcache *vtab_slot(vtab *t, const uintptr_t key[4])
+{
+    if (!t->e || t->n * 2 >= t->mask) { /* full enough: start again, larger */
+        size_t mask = t->e ? t->mask * 2 + 1 : 255;
+        vtab_free(t);
+        t->e = mk_mem_calloc(mask + 1, sizeof *t->e);
+        t->mask = mask, t->n = 0;
+    }
+    size_t h = (key[0] * 31 + key[1] * 17 + key[2] * 13 + key[3]) >> 3;
+    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        vcache *e = &t->e[i];
+        if (!e->v) {
+            memcpy(e->key, key, sizeof e->key);
+            t->n++;
+            return e;
+        }
+        if (!memcmp(e->key, key, sizeof e->key))
+            return e;
+    }
+}
+
+static uintptr_t bits(double d)
+{
+    uintptr_t u = 0;
+    memcpy(&u, &d, sizeof d < sizeof u ? sizeof d : sizeof u);
+    return u;
+}
+
+static json_t *placement_of(vtab *t, const mk_cost_quote *q)
+{
+    vcache *e = vtab_slot(t, (uintptr_t[4]){(uintptr_t)q->cloud, (uintptr_t)q->region, (uintptr_t)q->offering, 0});
+    if (!e->v)
+        e->v = json_pack("{s:[s], s:[s], s:s?, s:s}", "providers", q->cloud, "regions", q->region, "offering", q->offering,
+                         "optimize", "cost");
+    return json_incref(e->v);
+}
+
+static json_t *cost_of(vtab *t, const double *monthly, double delta, const char *offering, const char *unpriced)
+{
+    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? bits(*monthly) : 1, bits(delta), (uintptr_t)offering,
+                                            (uintptr_t)unpriced});
+    if (!e->v)
+        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? money(*monthly) : json_null(), "delta", money(delta),
+                         "offering", offering, "unpriced_because", unpriced);
+    return json_incref(e->v);
+}
+
 /* The cost model's verdict into the plan: each change's cost and chosen
- * placement (the executor builds there), the plan's total and delta. */
+ * placement (the executor builds there), and the plan's totals. A desired
+ * resource reaches its change through the instance; the rest (deletes) by
+ * address. */
 static void add_costs(mk_planned *out, mk_cli_compile_req *r)
 {
     mk_program *p = out->p;
@@ -73,43 +145,42 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     if (!cat)
         return;
     mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
-    mk_symtab by_addr = {0};
+    vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
         const mk_cost_item *it = &rep->items[i];
         mk_instance *in = (mk_instance *)it->in;
-        if (it->q.status == MK_COST_PRICED)
+        bool priced = it->q.status == MK_COST_PRICED;
+        if (priced)
             in->cost_monthly = mk_v_money(&p->v, it->q.monthly);
-        mk_sym_put(&by_addr, mk_intern_s(p->ast.names, in->address), NULL, (void *)it);
-    }
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(out->plan, "changes"), i, c) {
-        const char *addr = json_string_value(json_object_get(c, "address"));
-        if (json_object_get(c, "deposed")) { /* not in the applied total: its delete changes no figure */
-            json_object_set_new(c, "cost", json_pack("{s:n, s:f, s:n, s:n}", "monthly", "delta", 0.0, "offering",
-                                                     "unpriced_because"));
+        json_t *c = in->change;
+        if (!c)
             continue;
+        double was = 0;
+        json_t *sr = out->st->nres ? mk_state_find(out->st, in->address, NULL) : NULL;
+        if (sr) {
+            mk_cost_quote before = mk_cost_price_state(cat, p, sr);
+            was = before.status == MK_COST_PRICED ? before.monthly : 0;
         }
-        const mk_cost_item *it = mk_sym_get(&by_addr, mk_intern_s(p->ast.names, addr), NULL);
-        bool del = strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0;
-        json_t *sr = mk_state_find(out->st, addr, NULL);
-        mk_cost_quote before = sr ? mk_cost_price_state(cat, p, sr) : (mk_cost_quote){.status = MK_COST_UNPRICED};
-        double was = before.status == MK_COST_PRICED ? before.monthly : 0;
-        bool priced = !del && it && it->q.status == MK_COST_PRICED;
-        json_t *cost = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", priced ? money(it->q.monthly) : json_null(),
-                                 "delta", money((priced ? it->q.monthly : 0) - was), "offering",
-                                 priced ? it->q.offering : NULL, "unpriced_because",
-                                 !del && it && !priced ? (it->q.why ? it->q.why : "no price") : NULL);
-        json_object_set_new(c, "cost", cost);
-        if (!del && it && it->q.cloud && strcmp(json_string_value(json_object_get(c, "type")), "local.file") != 0 &&
-            strncmp(json_string_value(json_object_get(c, "type")), "local.", 6) != 0)
-            json_object_set_new(c, "placement", json_pack("{s:[s], s:[s], s:s?, s:s}", "providers", it->q.cloud, "regions",
-                                                          it->q.region, "offering", it->q.offering, "optimize", "cost"));
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, (priced ? it->q.monthly : 0) - was,
+                                                       priced ? it->q.offering : NULL,
+                                                       priced ? NULL : it->q.why ? it->q.why : "no price"));
+        if (it->q.cloud && strncmp(in->res->type, "local.", 6) != 0)
+            json_object_set_new_nocheck(c, "placement", placement_of(&places, &it->q));
     }
+    json_t *changes = json_object_get(out->plan, "changes");
+    for (size_t i = json_array_size(changes) - (size_t)out->totals.remove; i < json_array_size(changes); i++) {
+        json_t *c = json_array_get(changes, i); /* the deletes come last (mk_plan_build) */
+        /* a deposed object is not in the applied total: its delete changes no figure */
+        json_t *sr = json_object_get(c, "deposed") ? NULL : mk_state_find(out->st, json_string_value(json_object_get(c, "address")), NULL);
+        mk_cost_quote before = sr ? mk_cost_price_state(cat, p, sr) : (mk_cost_quote){.status = MK_COST_UNPRICED};
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, before.status == MK_COST_PRICED ? -before.monthly : 0,
+                                                       NULL, NULL));
+    }
+    vtab_free(&places);
+    vtab_free(&costs);
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
                         money(rep->monthly), "applied", money(rep->applied), "delta", money(rep->monthly - rep->applied),
                         "unpriced", (json_int_t)rep->nunpriced));
-    mk_mem_free(by_addr.slots);
     if (r->explain)
         mk_cli_explain_placement(rep);
     mk_cost_report_free(rep);
@@ -171,6 +242,10 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         phase("compile", &t0);
     }
     char why[512];
+    if (ok && r->compile_only) {
+        mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+        return ok;
+    }
     if (ok && !mk_key_load(&out->key, MOKSHA_DIR, true, why, sizeof why)) {
         mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
         ok = false;

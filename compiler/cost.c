@@ -218,7 +218,22 @@ static double usage(const mk_value *u, const char *name, double def, double unit
 typedef struct spec {
     const char *type;
     const mk_value *attrs, *usage;
+    /* a compute's shape, read once (spec_of): placement prices it in every candidate */
+    bool shaped, sized, arm, shared;
+    double cpu, mem, hours;
 } spec;
+
+static spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
+{
+    spec s = {type, attrs, usage_v, .shaped = true};
+    if (strcmp(type, "compute") == 0) {
+        s.sized = num(attr(attrs, "cpu"), &s.cpu) && num(attr(attrs, "memory"), &s.mem);
+        s.arm = is_str(attr(attrs, "arch"), "arm64");
+        s.shared = flag(attr(attrs, "shared_core"));
+        s.hours = usage(usage_v, "hours", HOURS, 1);
+    }
+    return s;
+}
 
 /* Explanations live in the catalog's arena: a quote is small and copied by value. */
 #define set_why(ar, q, st, ...) ((q)->status = (st), (q)->why = mk_arena_printf((ar), __VA_ARGS__))
@@ -289,12 +304,12 @@ static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double me
 
 static void price_compute(mk_cost_catalog *cat, const spec *s, int ci, int ri, mk_cost_quote *q)
 {
-    double cpu, mem, p = 0;
-    if (!num(attr(s->attrs, "cpu"), &cpu) || !num(attr(s->attrs, "memory"), &mem)) {
+    double cpu = s->cpu, mem = s->mem, p = 0;
+    if (!s->sized) {
         set_why(cat->arena, q, MK_COST_UNPRICED, "cpu or memory is not known");
         return;
     }
-    bool arm = is_str(attr(s->attrs, "arch"), "arm64"), shared = flag(attr(s->attrs, "shared_core"));
+    bool arm = s->arm, shared = s->shared;
     long o = find_offer(cat, ci, ri, (int)cpu, mem / GIB, arm, shared);
     if (o < 0) {
         set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s%s offering with >= %d vCPU and >= %g GiB in %s", arm ? "arm64" : "x86_64",
@@ -304,7 +319,7 @@ static void price_compute(mk_cost_catalog *cat, const spec *s, int ci, int ri, m
     const offer *f = &cat->c[ci].offers[o];
     figure(f->hour, ri, &p);
     q->offering = f->name;
-    q->monthly = p * HOURS * usage(s->usage, "hours", HOURS, 1) / HOURS;
+    q->monthly = p * HOURS * s->hours / HOURS;
 }
 
 /* The cheapest entry of a store list (volume, bucket) for a class. */
@@ -384,24 +399,12 @@ static void price_lb(const cloudcat *cc, const spec *s, mk_cost_quote *q)
                  usage(s->usage, "processed", 0, GIB) * json_number_value(json_object_get(cc->lb, "gb"));
 }
 
-static mk_cost_quote price_spec(mk_cost_catalog *cat, const spec *s, const char *cloud, const char *region)
+/* Price a spec in region ri of cloud ci (indexes into the catalog). */
+static mk_cost_quote price_at(mk_cost_catalog *cat, const spec *s, int ci, int ri)
 {
-    mk_cost_quote q = {MK_COST_PRICED, cloud, region, NULL, 0, NULL};
+    const cloudcat *cc = &cat->c[ci];
+    mk_cost_quote q = {MK_COST_PRICED, cc->cloud, json_string_value(json_array_get(cc->regions, (size_t)ri)), NULL, 0, NULL};
     const char *free_why;
-    if (strncmp(s->type, "local.", 6) == 0) {
-        q.cloud = "local", q.region = NULL;
-        q.why = "a file on this machine costs nothing";
-        return q;
-    }
-    int ci = cloud_index(cloud);
-    const cloudcat *cc = ci >= 0 ? &cat->c[ci] : NULL;
-    int ri = cc ? region_index(cc, region) : -1;
-    if (ri < 0) {
-        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s", cloud ?: "?", region ?: "?");
-        return q;
-    }
-    q.cloud = cc->cloud;
-    q.region = json_string_value(json_array_get(cc->regions, (size_t)ri));
     if ((free_why = json_string_value(json_object_get(cc->free, s->type)))) {
         q.why = free_why;
     } else if (strcmp(s->type, "compute") == 0) {
@@ -418,9 +421,26 @@ static mk_cost_quote price_spec(mk_cost_catalog *cat, const spec *s, const char 
     return q;
 }
 
+static mk_cost_quote price_spec(mk_cost_catalog *cat, const spec *s, const char *cloud, const char *region)
+{
+    mk_cost_quote q = {MK_COST_PRICED, cloud, region, NULL, 0, NULL};
+    if (strncmp(s->type, "local.", 6) == 0) {
+        q.cloud = "local", q.region = NULL;
+        q.why = "a file on this machine costs nothing";
+        return q;
+    }
+    int ci = cloud_index(cloud);
+    int ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
+    if (ri < 0) {
+        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s", cloud ?: "?", region ?: "?");
+        return q;
+    }
+    return price_at(cat, s, ci, ri);
+}
+
 mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region)
 {
-    spec s = {in->res->type, in->attrs, in->usage};
+    spec s = spec_of(in->res->type, in->attrs, in->usage);
     return price_spec(cat, &s, cloud, region);
 }
 
@@ -465,7 +485,7 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
     json_t *pl = json_object_get(sres, "placement");
     const mk_instance *like = desired(p, json_string_value(json_object_get(sres, "address")) ?: "");
     const mk_type *ty = like ? like->res->schema : mk_type_lookup(p->types, mk_intern_s(p->v.names, type));
-    spec s = {type, state_attrs(p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL};
+    spec s = spec_of(type, state_attrs(p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL);
     return price_spec(cat, &s, json_string_value(json_object_get(pl, "cloud")), json_string_value(json_object_get(pl, "region")));
 }
 
@@ -583,10 +603,11 @@ static void narrow(const mk_cost_catalog *cat, allow *a, const mk_value *pl)
     }
 }
 
-static void add_cand(mk_cost_group *g, const char *cloud, const char *region)
+static void add_cand(const mk_cost_catalog *cat, mk_cost_group *g, const char *cloud, const char *region)
 {
     g->cands = mk_mem_realloc(g->cands, (g->ncands + 1) * sizeof *g->cands);
-    g->cands[g->ncands++] = (mk_cost_cand){cloud, region, true, 0, NULL};
+    int ci = cloud_index(cloud), ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
+    g->cands[g->ncands++] = (mk_cost_cand){cloud, region, true, 0, NULL, ci, ri};
 }
 
 static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g)
@@ -609,14 +630,14 @@ static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_
         for (size_t i = 0; a.cloud[c] && i < json_array_size(cc->regions); i++) {
             const char *rn = json_string_value(json_array_get(cc->regions, i));
             if (a.narrowed[c] ? a.region[c][i] : strcmp(rn, cc->default_region) == 0)
-                add_cand(g, cc->cloud, rn);
+                add_cand(cat, g, cc->cloud, rn);
         }
         /* regions named for the cloud that its catalog lacks: candidates that lose, with the reason */
         for (uint32_t i = 0; a.cloud[c] && a.extra[c] && i < a.extra[c]->n; i++) {
             const mk_value *rv = a.extra[c]->u.items[i];
             char *rn = rv->kind == MK_V_STRING ? mk_arena_strndup(p->ast.arena, rv->u.s, rv->n) : NULL;
             if (rn && region_index(cc, rn) < 0 && region_cloud(cat, rn) == c)
-                add_cand(g, cc->cloud, rn);
+                add_cand(cat, g, cc->cloud, rn);
         }
         mk_mem_free(a.region[c]);
     }
@@ -640,22 +661,66 @@ static json_t *sticky_place(const mk_state *st, const mk_cost_report *r, const m
 }
 
 /* The group's total at one candidate; the members' quotes go to qs. */
-static void score(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g, mk_cost_cand *cd, mk_cost_quote *qs)
+static void score(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g, const spec *specs, mk_cost_cand *cd,
+                  mk_cost_quote *qs)
 {
     for (size_t m = 0; m < g->n && cd->ok; m++) {
         mk_cost_quote *q = &qs[m];
-        *q = mk_cost_price(cat, r->items[g->members[m]].in, cd->cloud, cd->region);
+        const mk_instance *in = r->items[g->members[m]].in;
+        *q = cd->ri >= 0 && strncmp(specs[m].type, "local.", 6) != 0 ? price_at(cat, &specs[m], cd->ci, cd->ri)
+                                                                       : mk_cost_price(cat, in, cd->cloud, cd->region);
         if (q->status == MK_COST_NOT_HERE) {
             cd->ok = false;
-            cd->why = mk_arena_printf(cat->arena, "%s: %s", r->items[g->members[m]].in->address, q->why);
+            cd->why = mk_arena_printf(cat->arena, "%s: %s", in->address, q->why);
         } else if (q->status == MK_COST_PRICED) {
             cd->monthly += q->monthly;
         }
     }
 }
 
+/* Groups whose members all follow one placement block (or none) have the
+ * same candidates: computed once per block. */
+typedef struct candmemo {
+    const mk_value *key;
+    mk_cost_cand *cands;
+    size_t n;
+} candmemo;
+
+#define NMEMO 16
+
+static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g,
+                          candmemo *memo)
+{
+    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL, *key = NULL;
+    bool first = true, uniform = true;
+    for (size_t m = 0; m < g->n && uniform; m++) {
+        const mk_instance *in = r->items[g->members[m]].in;
+        if (strncmp(in->res->type, "local.", 6) == 0)
+            continue;
+        const mk_value *pl = in->placement ? in->placement : stack_pl;
+        uniform = first || pl == key;
+        key = pl, first = false;
+    }
+    int slot = -1;
+    for (int i = 0; uniform && i < NMEMO; i++) {
+        if (memo[i].cands && memo[i].key == key) {
+            g->cands = mk_mem_alloc(memo[i].n * sizeof *g->cands);
+            memcpy(g->cands, memo[i].cands, memo[i].n * sizeof *g->cands);
+            g->ncands = memo[i].n;
+            return;
+        }
+        if (!memo[i].cands && slot < 0)
+            slot = i;
+    }
+    candidates(cat, p, r, g);
+    if (uniform && slot >= 0 && g->ncands) {
+        memo[slot] = (candmemo){key, mk_mem_alloc(g->ncands * sizeof *g->cands), g->ncands};
+        memcpy(memo[slot].cands, g->cands, g->ncands * sizeof *g->cands);
+    }
+}
+
 static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_cost_report *r, mk_cost_group *g,
-                        const char *const *replace, size_t nreplace)
+                        const char *const *replace, size_t nreplace, candmemo *memo)
 {
     if (g->n == 1 && strncmp(r->items[g->members[0]].in->res->type, "local.", 6) == 0) {
         r->items[g->members[0]].q = mk_cost_price(cat, r->items[g->members[0]].in, NULL, NULL);
@@ -665,14 +730,19 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
     json_t *sticky = sticky_place(st, r, g, replace, nreplace);
     if (sticky) {
         g->sticky = true;
-        add_cand(g, json_string_value(json_object_get(sticky, "cloud")), json_string_value(json_object_get(sticky, "region")));
+        add_cand(cat, g, json_string_value(json_object_get(sticky, "cloud")), json_string_value(json_object_get(sticky, "region")));
     } else {
-        candidates(cat, p, r, g);
+        candidates_of(cat, p, r, g, memo);
     }
     g->winner = -1;
     mk_cost_quote *best = mk_mem_alloc(2 * g->n * sizeof *best), *cur = best + g->n, *t;
+    spec *specs = mk_mem_alloc(g->n * sizeof *specs);
+    for (size_t m = 0; m < g->n; m++) {
+        const mk_instance *in = r->items[g->members[m]].in;
+        specs[m] = spec_of(in->res->type, in->attrs, in->usage);
+    }
     for (size_t c = 0; c < g->ncands; c++) {
-        score(cat, r, g, &g->cands[c], cur);
+        score(cat, r, g, specs, &g->cands[c], cur);
         if (g->cands[c].ok && (g->winner < 0 || g->cands[c].monthly < g->cands[g->winner].monthly))
             g->winner = (long)c, t = best, best = cur, cur = t;
     }
@@ -688,6 +758,7 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
         }
     }
     mk_mem_free(best < cur ? best : cur);
+    mk_mem_free(specs);
 }
 
 static void group_members(mk_cost_report *r, size_t *up)
@@ -695,18 +766,26 @@ static void group_members(mk_cost_report *r, size_t *up)
     size_t *gid = mk_mem_alloc((r->nitems + 1) * sizeof *gid);
     for (size_t i = 0; i < r->nitems; i++)
         gid[i] = SIZE_MAX;
-    for (size_t i = 0; i < r->nitems; i++) {
+    for (size_t i = 0; i < r->nitems; i++) { /* number the groups, count their members */
         size_t root = uf_find(up, i);
-        if (gid[root] == SIZE_MAX) {
+        if (gid[root] == SIZE_MAX)
             gid[root] = r->ngroups++;
-            r->groups = mk_mem_realloc(r->groups, r->ngroups * sizeof *r->groups);
-            r->groups[gid[root]] = (mk_cost_group){0};
-        }
-        mk_cost_group *g = &r->groups[gid[root]];
-        g->members = mk_mem_realloc(g->members, (g->n + 1) * sizeof *g->members);
-        g->members[g->n++] = i;
         r->items[i].group = gid[root];
     }
+    r->groups = mk_mem_calloc(r->ngroups + 1, sizeof *r->groups);
+    for (size_t i = 0; i < r->nitems; i++)
+        r->groups[r->items[i].group].n++;
+    size_t *all = mk_mem_alloc((r->nitems + 1) * sizeof *all), at = 0;
+    for (size_t g = 0; g < r->ngroups; g++) {
+        r->groups[g].members = all + at;
+        at += r->groups[g].n;
+        r->groups[g].n = 0;
+    }
+    for (size_t i = 0; i < r->nitems; i++) {
+        mk_cost_group *g = &r->groups[r->items[i].group];
+        g->members[g->n++] = i;
+    }
+    r->members = all;
     mk_mem_free(gid);
 }
 
@@ -731,8 +810,11 @@ mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state 
     union_colocated(p, up);
     group_members(r, up);
     mk_mem_free(up);
+    candmemo memo[NMEMO] = {{0}};
     for (size_t g = 0; g < r->ngroups; g++)
-        place_group(cat, p, st, r, &r->groups[g], replace, nreplace);
+        place_group(cat, p, st, r, &r->groups[g], replace, nreplace, memo);
+    for (int i = 0; i < NMEMO; i++)
+        mk_mem_free(memo[i].cands);
     for (size_t i = 0; i < r->nitems; i++) {
         if (r->items[i].q.status == MK_COST_PRICED)
             r->monthly += r->items[i].q.monthly;
@@ -747,10 +829,9 @@ void mk_cost_report_free(mk_cost_report *r)
 {
     if (!r)
         return;
-    for (size_t g = 0; g < r->ngroups; g++) {
-        mk_mem_free(r->groups[g].members);
+    for (size_t g = 0; g < r->ngroups; g++)
         mk_mem_free(r->groups[g].cands);
-    }
+    mk_mem_free(r->members);
     mk_mem_free(r->groups);
     mk_mem_free(r->items);
     mk_mem_free(r);

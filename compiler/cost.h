@@ -57,6 +57,7 @@ typedef struct mk_cost_cand {
     bool ok;           /* every member priced (or free/unpriced anywhere) there */
     double monthly;
     const char *why;   /* why it is not a candidate */
+    int ci, ri;        /* the catalog's indexes of cloud and region; ri -1: no prices there */
 } mk_cost_cand;
 
 typedef struct mk_cost_group {
@@ -79,6 +80,7 @@ typedef struct mk_cost_report {
     size_t nitems;
     mk_cost_group *groups;
     size_t ngroups;
+    size_t *members;         /* every group's members, one block */
     double monthly;          /* sum of priced items */
     double applied;          /* sum of the applied state priced where it stands */
     size_t nunpriced;

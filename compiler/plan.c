@@ -172,18 +172,21 @@ static void add_desired(builder *b, mk_instance *in)
             json_array_append_new(deps, json_integer(in->deps[i]->change_id));
         json_array_append_new(refs, json_string(in->deps[i]->address));
     }
-    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:n, s:o, s:O?}",
+    /* placement and cost are placeholders the cost model fills in: present
+     * from the start, so that filling them does not grow the object */
+    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s?, s:s, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:n, s:o, s:n}",
         "id", (json_int_t)in->change_id, "address", in->address, "type", in->res->type, "name", in->res->name,
         "provider", in->provider, "action", ACTIONS[action], "before", before, "after", d.after,
         "after_unknown", d.unknown, "sensitive", d.sensitive, "changed", d.changed, "replace_because", d.forces,
         "depends_on", deps, "risk", risk_of(action, in->res->type, d.changed), "cost",
-        "lifecycle", lifecycle_json(in), "placement", in->placement ? NULL : NULL);
+        "lifecycle", lifecycle_json(in), "placement");
     if (in->placement) {
         bool unk = false;
         json_object_set_new(c, "placement", mk_vjson_from(in->placement, NULL, false, &unk));
     }
     json_object_set_new(c, "refs", refs);
     json_array_append_new(b->changes, c);
+    in->change = c;
     if (action == A_CREATE) b->t->create++;
     else if (action == A_UPDATE) b->t->update++;
     else b->t->replace++;

@@ -21,7 +21,9 @@ typedef struct mk_plan_totals {
 
 /* Diff the evaluated program against state and build the unsigned plan
  * document; with destroy, everything in state is deleted. Reports E0301 for
- * a delete or replace that prevent_destroy forbids. */
+ * a delete or replace that prevent_destroy forbids. The changes come in
+ * program order, then the deletes (totals->remove of them, deposed objects
+ * included) last; each desired instance's `change` points at its own. */
 json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy);
 /* The risk class of a change (DESIGN.md §4): low, medium or high. changed
  * is the list of changed attribute names (may be NULL). */

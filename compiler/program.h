@@ -41,6 +41,7 @@ struct mk_instance {
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
     uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
+    struct json_t *change;   /* that change (the plan owns it), or NULL */
     mk_value *test_action, *test_cost; /* in policy tests: its change and price */
     mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
 };
