@@ -61,8 +61,11 @@ bool mk_cli_overrides_ok(const mk_cli_compile_req *r);
 void mk_cli_req_free(mk_cli_compile_req *r);
 
 struct mk_cost_report;
+struct mk_cost_catalog;
 /* Each resource's placement candidates and the winner (cmd_cost.c). */
 void mk_cli_explain_placement(const struct mk_cost_report *r);
+/* Placement under the policies that read it (docs/cost.md); plan may be NULL. */
+void mk_cli_place_by_policy(struct mk_cost_catalog *cat, mk_program *p, json_t *plan, struct mk_cost_report *rep);
 
 /* A compiled, diffed (and maybe signed) plan; see cmd_plan.c. */
 typedef struct mk_planned {

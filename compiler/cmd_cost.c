@@ -8,6 +8,7 @@
 
 #include "compiler/cli.h"
 #include "compiler/cost.h"
+#include "compiler/policy.h"
 #include "compiler/mem.h"
 
 int cmd_cost(int argc, char **argv);
@@ -51,6 +52,8 @@ static json_t *cands_json(const mk_cost_group *g)
             json_object_set_new(o, "monthly", money(cd->monthly));
         else
             json_object_set_new(o, "why", json_string(cd->why));
+        if (cd->ok && cd->rejected)
+            json_object_set_new(o, "rejected", json_string(cd->rejected));
         json_array_append_new(a, o);
     }
     return a;
@@ -72,19 +75,41 @@ static json_t *report_json(const mk_cost_report *r, bool explain)
                      money(r->applied), "delta", money(r->monthly - r->applied), "resources", res, "unpriced", unp);
 }
 
+/* The candidates of an item's group: the winner, then the others up to a
+ * dozen lines (a group placed after widening has a hundred). */
 static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
 {
     const mk_cost_group *g = &r->groups[it->group];
     if (g->sticky)
         printf("    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
+    size_t shown = 0, limit = 12;
     for (size_t c = 0; c < g->ncands; c++) {
         const mk_cost_cand *cd = &g->cands[c];
-        if (cd->ok)
-            printf("    %s %s/%s: $%.2f for its group of %zu\n", (long)c == g->winner ? "*" : "-", cd->cloud, cd->region,
-                   cd->monthly, g->n);
+        bool won = (long)c == g->winner;
+        if (!won && shown >= limit)
+            continue;
+        shown++;
+        if (cd->ok && cd->rejected && !won)
+            printf("    x %s/%s: $%.2f for its group of %zu, but it breaks %s\n", cd->cloud, cd->region, cd->monthly, g->n,
+                   cd->rejected);
+        else if (cd->ok)
+            printf("    %s %s/%s: $%.2f for its group of %zu%s%s%s\n", won ? "*" : "-", cd->cloud, cd->region, cd->monthly, g->n,
+                   cd->rejected ? " (it breaks " : "", cd->rejected ? cd->rejected : "", cd->rejected ? ")" : "");
         else
             printf("    x %s/%s: not a candidate: %s\n", cd->cloud, cd->region, cd->why);
     }
+    if (shown < g->ncands)
+        printf("    … and %zu more candidates (moksha cost --format json --explain lists them all)\n", g->ncands - shown);
+}
+
+void mk_cli_place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_cost_report *rep)
+{
+    mk_policy_place *pp = mk_policy_place_new(p, plan);
+    if (pp)
+        mk_cost_apply_policies(cat, p, rep, mk_policy_place_eval, pp);
+    else
+        mk_cost_mark(rep);
+    mk_policy_place_free(pp);
 }
 
 void mk_cli_explain_placement(const mk_cost_report *r)
@@ -168,6 +193,7 @@ int cmd_cost(int argc, char **argv)
         mk_cost_catalog *cat = mk_cost_load(pl.p->share_dir, pl.p->diag);
         if (cat) {
             mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, replace, nreplace);
+            mk_cli_place_by_policy(cat, pl.p, NULL, rep);
             clock_gettime(CLOCK_MONOTONIC, &t1);
             if (mk_cli_opts.stats) /* loading the catalogs and placing and pricing everything */
                 fprintf(stderr, "stats: cost_ms=%.0f\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);

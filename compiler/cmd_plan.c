@@ -145,6 +145,7 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     if (!cat)
         return;
     mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
+    mk_cli_place_by_policy(cat, p, out->plan, rep);
     vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
         const mk_cost_item *it = &rep->items[i];

@@ -607,7 +607,7 @@ static void add_cand(const mk_cost_catalog *cat, mk_cost_group *g, const char *c
 {
     g->cands = mk_mem_realloc(g->cands, (g->ncands + 1) * sizeof *g->cands);
     int ci = cloud_index(cloud), ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
-    g->cands[g->ncands++] = (mk_cost_cand){cloud, region, true, 0, NULL, ci, ri};
+    g->cands[g->ncands++] = (mk_cost_cand){cloud, region, true, 0, NULL, ci, ri, NULL};
 }
 
 static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g)
@@ -835,4 +835,140 @@ void mk_cost_report_free(mk_cost_report *r)
     mk_mem_free(r->groups);
     mk_mem_free(r->items);
     mk_mem_free(r);
+}
+
+void mk_cost_mark(mk_cost_report *r)
+{
+    for (size_t i = 0; i < r->nitems; i++) {
+        mk_instance *in = (mk_instance *)r->items[i].in;
+        const mk_cost_quote *q = &r->items[i].q;
+        bool placed = q->cloud && strncmp(in->res->type, "local.", 6) != 0 && strcmp(q->cloud, "local") != 0;
+        in->placed_cloud = placed ? q->cloud : NULL;
+        in->placed_region = placed ? q->region : NULL;
+        in->placed_offering = placed ? q->offering : NULL;
+    }
+}
+
+/* Members of g placed at candidate c (quotes in qs), marked. */
+static void put_at(mk_cost_report *r, mk_cost_group *g, const mk_cost_cand *cd, const mk_cost_quote *qs)
+{
+    for (size_t m = 0; m < g->n; m++) {
+        mk_instance *in = (mk_instance *)r->items[g->members[m]].in;
+        bool placed = strncmp(in->res->type, "local.", 6) != 0;
+        in->placed_cloud = placed ? cd->cloud : NULL;
+        in->placed_region = placed ? cd->region : NULL;
+        in->placed_offering = placed ? qs[m].offering : NULL;
+    }
+}
+
+/* Every priced region of the clouds the group may use, as candidates too:
+ * when policies rule out each cloud's default region, placement looks
+ * further — unless a member names its regions (then those are the choice). */
+static bool widen(const mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_group *g)
+{
+    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    bool allowed[NCLOUDS] = {true, true, true};
+    for (size_t m = 0; m < g->n; m++) {
+        const mk_instance *in = r->items[g->members[m]].in;
+        const mk_value *pl = in->placement ? in->placement : stack_pl;
+        if (strncmp(in->res->type, "local.", 6) == 0 || !pl)
+            continue;
+        const mk_value *regs = attr(pl, "regions"), *provs = attr(pl, "providers");
+        if (regs && regs->kind == MK_V_LIST && regs->n)
+            return false;
+        for (int c = 0; c < NCLOUDS; c++)
+            allowed[c] &= !provs || list_has(provs, CLOUDS[c]);
+    }
+    size_t before = g->ncands;
+    for (int c = 0; c < NCLOUDS; c++) {
+        const cloudcat *cc = &cat->c[c];
+        for (size_t i = 0; allowed[c] && i < json_array_size(cc->regions); i++) {
+            const char *rn = json_string_value(json_array_get(cc->regions, i));
+            bool have = false;
+            for (size_t k = 0; k < before && !have; k++)
+                have = g->cands[k].ci == c && g->cands[k].ri == (int)i;
+            if (!have)
+                add_cand(cat, g, cc->cloud, rn);
+        }
+    }
+    return g->ncands > before;
+}
+
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud)
+{
+    mk_cost_mark(r);
+    mk_instance **all = mk_mem_alloc((r->nitems + 1) * sizeof *all);
+    bool *bad = mk_mem_calloc(r->nitems + 1, sizeof *bad);
+    for (size_t i = 0; i < r->nitems; i++)
+        all[i] = (mk_instance *)r->items[i].in;
+    fn(ud, all, r->nitems, bad, NULL); /* one pass over everything finds the groups to look at */
+    bool *seen = mk_mem_calloc(r->ngroups + 1, sizeof *seen);
+    size_t moved = 0;
+    for (size_t i = 0; i < r->nitems; i++) {
+        size_t gi = r->items[i].group;
+        mk_cost_group *g = &r->groups[gi];
+        if (!bad[i] || seen[gi] || g->sticky || g->winner < 0)
+            continue;
+        seen[gi] = true;
+        mk_instance **ins = mk_mem_alloc(g->n * sizeof *ins);
+        spec *specs = mk_mem_alloc(g->n * sizeof *specs);
+        mk_cost_quote *qs = mk_mem_alloc(g->n * sizeof *qs);
+        bool *gbad = mk_mem_alloc(g->n * sizeof *gbad);
+        for (size_t m = 0; m < g->n; m++) {
+            ins[m] = (mk_instance *)r->items[g->members[m]].in;
+            specs[m] = spec_of(ins[m]->res->type, ins[m]->attrs, ins[m]->usage);
+        }
+        long first = g->winner, found = -1;
+        const char *why = NULL;
+        fn(ud, ins, g->n, NULL, &why);
+        g->cands[first].rejected = why;
+        bool widened = false;
+        for (; why;) { /* (none: the violation was not this group's placement alone) */ /* the next cheapest candidate not yet tried */
+            long next = -1;
+            for (size_t c = 0; c < g->ncands; c++) {
+                mk_cost_cand *cd = &g->cands[c];
+                if (cd->ok && !cd->rejected && (next < 0 || cd->monthly < g->cands[next].monthly))
+                    next = (long)c;
+            }
+            size_t old = g->ncands;
+            if (next < 0 && !widened && (widened = true) && widen(cat, p, r, g)) {
+                for (size_t c = old; c < g->ncands; c++) /* the new ones: price them */
+                    score(cat, r, g, specs, &g->cands[c], qs);
+                continue;
+            }
+            if (next < 0)
+                break;
+            mk_cost_cand *cd = &g->cands[next];
+            double total = cd->monthly;
+            cd->monthly = 0;
+            score(cat, r, g, specs, cd, qs); /* the members' quotes there */
+            cd->monthly = total;
+            put_at(r, g, cd, qs);
+            memset(gbad, 0, g->n * sizeof *gbad);
+            fn(ud, ins, g->n, gbad, &cd->rejected);
+            if (!cd->rejected) {
+                found = next;
+                break;
+            }
+        }
+        if (found >= 0) {
+            for (size_t m = 0; m < g->n; m++) {
+                mk_cost_item *it = &r->items[g->members[m]];
+                r->monthly -= it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->nunpriced -= it->q.status != MK_COST_PRICED;
+                it->q = qs[m];
+                r->monthly += it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->nunpriced += it->q.status != MK_COST_PRICED;
+            }
+            g->winner = found;
+            moved++;
+        } else { /* broken everywhere: the cheapest stays, and the policy report says why */
+            for (size_t m = 0; m < g->n; m++)
+                qs[m] = r->items[g->members[m]].q;
+            put_at(r, g, &g->cands[first], qs);
+        }
+        mk_mem_free(ins), mk_mem_free(specs), mk_mem_free(qs), mk_mem_free(gbad);
+    }
+    mk_mem_free(seen), mk_mem_free(bad), mk_mem_free(all);
+    return moved;
 }

@@ -58,6 +58,7 @@ typedef struct mk_cost_cand {
     double monthly;
     const char *why;   /* why it is not a candidate */
     int ci, ri;        /* the catalog's indexes of cloud and region; ri -1: no prices there */
+    const char *rejected; /* priced, but a member breaks a policy there: which, and how */
 } mk_cost_cand;
 
 typedef struct mk_cost_group {
@@ -92,5 +93,20 @@ typedef struct mk_cost_report {
 mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st,
                             const char *const *replace, size_t nreplace);
 void mk_cost_report_free(mk_cost_report *r);
+
+/* Record where each instance was placed (its placed_* fields). */
+void mk_cost_mark(mk_cost_report *r);
+
+/* Policies in placement (docs/cost.md): evaluate the placement policies over
+ * ins[0..n) as placed; set bad[i] for each instance a violation names and
+ * *why (may be NULL) to the first violation's text. */
+typedef void (*mk_cost_policy_fn)(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
+/* Move each group that breaks a placement policy where it is to the cheapest
+ * other candidate where it breaks none (the rejected ones say why), looking
+ * at every priced region of its clouds when none of the first candidates
+ * will do and no member names its regions; a group that breaks them
+ * everywhere stays at the cheapest. Marks as it goes and
+ * keeps the totals right; returns how many groups moved. */
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud);
 
 #endif

@@ -19,6 +19,7 @@ typedef struct pol {
     json_t *viol, *gates, *risks;
     int next_gate, undetermined;
     json_t *plan_doc;
+    bool subset;           /* resources are some instances only: so are the changes */
     mk_symtab locs;        /* AST node → its location object, shared by violations */
 } pol;
 
@@ -52,6 +53,22 @@ static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
     return m;
 }
 
+/* `r.placement`: the placement block as written, with where the cost model
+ * put the resource — cloud, region, offering — when it did. */
+static mk_value *placement_value(pol *P, mk_instance *in)
+{
+    if (!in->placed_cloud)
+        return in->placement ? in->placement : MK_V_NULLV;
+    mk_vctx *v = P->e.v;
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; in->placement && in->placement->kind == MK_V_MAP && i < in->placement->n; i++)
+        mk_vb_push(v, &vb, in->placement->u.map.keys[i], in->placement->u.map.vals[i]);
+    mk_vb_push(v, &vb, N(P, "cloud"), mk_v_cstr(v, in->placed_cloud));
+    mk_vb_push(v, &vb, N(P, "region"), in->placed_region ? mk_v_cstr(v, in->placed_region) : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "offering"), in->placed_offering ? mk_v_cstr(v, in->placed_offering) : MK_V_NULLV);
+    return mk_vb_map(v, &vb);
+}
+
 /* A resource as policies see it: its attributes, then the meta keys (which
  * win over a schema field of the same name), then `attributes` itself. */
 static mk_value *resource_value(pol *P, mk_instance *in)
@@ -67,7 +84,7 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[2] = N(P, "address"), x[2] = mk_v_cstr(v, in->address);
     k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
-    k[5] = N(P, "placement"), x[5] = in->placement ? in->placement : MK_V_NULLV;
+    k[5] = N(P, "placement"), x[5] = placement_value(P, in);
     k[6] = N(P, "cost"), x[6] = cost_value(P, "monthly", in->test_cost ? in->test_cost : in->cost_monthly);
     k[7] = N(P, "attributes"), x[7] = attrs;
     uint32_t n = 8;
@@ -169,6 +186,8 @@ static mk_value *changes_from_plan(mk_polin *pin)
     json_array_foreach(json_object_get(plan, "changes"), k, c) {
         const char *addr = json_string_value(json_object_get(c, "address"));
         mk_instance *in = mk_sym_get(&P->by_addr, mk_intern_s(p->ast.names, addr), NULL);
+        if (!in && P->subset)
+            continue;
         json_t *before = json_object_get(c, "before");
         mk_value *changed = from_json(P, json_object_get(c, "changed"));
         mk_vb_push(P->e.v, &changes, NULL,
@@ -181,12 +200,13 @@ static mk_value *changes_from_plan(mk_polin *pin)
     return mk_vb_list(P->e.v, &changes);
 }
 
-static void inputs_from_plan(pol *P, json_t *plan)
+static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, size_t nonly)
 {
     mk_vbuild all = {0};
     mk_program *p = P->p;
-    for (size_t i = 0; i < p->ninstances; i++)
-        index_resource(P, p->instances[i], resource_value(P, p->instances[i]), &all);
+    P->subset = only != NULL;
+    for (size_t i = 0; i < (only ? nonly : p->ninstances); i++)
+        index_resource(P, only ? only[i] : p->instances[i], resource_value(P, only ? only[i] : p->instances[i]), &all);
     P->in.resources = mk_vb_list(P->e.v, &all);
     P->plan_doc = plan;
     P->in.build_changes = changes_from_plan;
@@ -481,7 +501,7 @@ json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
 {
     pol P;
     pol_begin(&P, p);
-    inputs_from_plan(&P, plan);
+    inputs_from_plan(&P, plan, NULL, 0);
     json_t *results = json_array();
     for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
         json_t *r = run_policy(&P, p->root->policies[i], run);
@@ -545,4 +565,86 @@ json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
     }
     pol_end(&P);
     return out;
+}
+
+/* ---- placement under policies (docs/cost.md) ---- */
+
+struct mk_policy_place {
+    mk_program *p;
+    json_t *plan;
+    mk_ast **policies; /* those whose text reads `placement`, not advisory */
+    size_t n;
+};
+
+static bool reads_placement(mk_program *p, mk_ast *decl)
+{
+    const mk_source *src = mk_src_get(&p->src, decl->span.file);
+    if (!src)
+        return false;
+    const char *t = src->text + decl->span.start, *end = src->text + decl->span.end;
+    for (; t + 9 <= end; t++)
+        if (*t == 'p' && memcmp(t, "placement", 9) == 0)
+            return true;
+    return false;
+}
+
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan)
+{
+    mk_policy_place *pp = mk_mem_calloc(1, sizeof *pp);
+    pp->p = p, pp->plan = plan;
+    pol P;
+    pol_begin(&P, p); /* for policy_attr */
+    for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
+        mk_ast *d = p->root->policies[i];
+        if (!reads_placement(p, d) || strcmp(policy_attr(&P, d, "enforcement", "hard"), "advisory") == 0)
+            continue;
+        pp->policies = mk_mem_realloc(pp->policies, (pp->n + 1) * sizeof *pp->policies);
+        pp->policies[pp->n++] = d;
+    }
+    pol_end(&P);
+    if (!pp->n) {
+        mk_policy_place_free(pp);
+        return NULL;
+    }
+    return pp;
+}
+
+void mk_policy_place_free(mk_policy_place *pp)
+{
+    if (!pp)
+        return;
+    mk_mem_free(pp->policies);
+    mk_mem_free(pp);
+}
+
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why)
+{
+    mk_policy_place *pp = ud;
+    mk_program *p = pp->p;
+    pol P;
+    pol_begin(&P, p);
+    inputs_from_plan(&P, pp->plan, ins, n);
+    mk_symtab at = {0}; /* address → index + 1 */
+    for (size_t i = 0; i < n; i++)
+        mk_sym_put(&at, mk_intern_s(p->ast.names, ins[i]->address), NULL, (void *)(uintptr_t)(i + 1));
+    if (why)
+        *why = NULL;
+    for (size_t k = 0; k < pp->n; k++) {
+        json_t *r = run_policy(&P, pp->policies[k], NULL), *v;
+        size_t j;
+        json_array_foreach(json_object_get(r, "violations"), j, v) {
+            const char *addr = json_string_value(json_object_get(v, "address"));
+            uintptr_t i = addr ? (uintptr_t)mk_sym_get(&at, mk_intern_s(p->ast.names, addr), NULL) : 0;
+            if (!i)
+                continue;
+            if (bad)
+                bad[i - 1] = true;
+            if (why && !*why)
+                *why = mk_arena_printf(p->ast.arena, "policy %s: %s", pp->policies[k]->str,
+                                       json_string_value(json_object_get(v, "message")) ?: "violated");
+        }
+        json_decref(r);
+    }
+    mk_mem_free(at.slots);
+    pol_end(&P);
 }

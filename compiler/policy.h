@@ -38,6 +38,16 @@ json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
  * {name, location, expectations: [{kind, policy, ok, got}]}; counts in passed and failed. */
 json_t *mk_policy_test(mk_program *p, int *passed, int *failed);
 
+/* Placement under policies (docs/cost.md): the policies that read
+ * `placement` and are not advisory, evaluated over some instances as the
+ * cost model placed them (their placed_* fields). NULL when no policy reads
+ * placement. eval sets bad[i] for each instance a violation names, and *why
+ * (may be NULL) to the first violation's text; it fits mk_cost_policy_fn. */
+typedef struct mk_policy_place mk_policy_place;
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan);
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
+void mk_policy_place_free(mk_policy_place *pp);
+
 /* A location object {file, line, column} for a span. */
 json_t *mk_policy_location(mk_program *p, mk_span at);
 

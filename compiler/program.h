@@ -44,6 +44,7 @@ struct mk_instance {
     struct json_t *change;   /* that change (the plan owns it), or NULL */
     mk_value *test_action, *test_cost; /* in policy tests: its change and price */
     mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
+    const char *placed_cloud, *placed_region, *placed_offering; /* where the cost model put it, or NULL */
 };
 
 struct mk_resource {

@@ -131,3 +131,29 @@ expect_contains p.plan '"risk_raised_by":"data-buckets-are-high-risk"'
 expect_exit 3 moksha apply --auto-approve-risk medium p.plan && expect_contains "$ERR" "held: create bucket.data"
 expect_exit 0 moksha state list && expect_contains "$OUT" "bucket.logs"
 expect_not_contains "$OUT" "bucket.data"
+
+# ---- placement under policies: the plan, policy check and the executor agree ----
+mkdir -p "$WORK/placed" && cd "$WORK/placed"
+cat > main.moksha <<'MOKSHA'
+provider sim {}
+
+resource database orders {
+  engine  = "postgres"
+  version = "16"
+  cpu     = 2
+  memory  = 8GiB
+  storage = 100GiB
+}
+
+policy "data-in-eu" {
+  for r in resources where r.type == "database" {
+    assert startswith(r.placement.region, "europe-") : "${r.address} must stay in the EU"
+  }
+}
+MOKSHA
+expect_exit 0 moksha plan -o p.plan --explain && expect_contains "$OUT" "but it breaks policy data-in-eu"
+expect_contains p.plan '"regions":["europe-'
+expect_exit 0 moksha policy check && expect_contains "$OUT" "pass"
+expect_exit 0 moksha cost --format json && expect_contains "$OUT" '"region":"europe-'
+expect_exit 0 moksha apply p.plan && expect_match "$OUT" "database.orders +\[sim gcp/europe-"
+expect_exit 0 moksha plan --detailed-exitcode
