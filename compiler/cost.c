@@ -37,7 +37,7 @@ typedef struct cloudcat {
     json_t *doc, *regions, *free;
     offer *offers;
     size_t noffers;
-    json_t *volume, *bucket, *db, *lb;
+    json_t *volume, *bucket, *db, *lb, *dns, *queue;
     double egress;
     mk_arena *arena; /* the catalog's: explanations */
 } cloudcat;
@@ -103,6 +103,8 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     cc->bucket = json_object_get(cc->doc, "bucket");
     cc->db = json_object_get(cc->doc, "database");
     cc->lb = json_object_get(cc->doc, "load_balancer");
+    cc->dns = json_object_get(cc->doc, "dns_record");
+    cc->queue = json_object_get(cc->doc, "queue");
     cc->egress = json_number_value(json_object_get(cc->doc, "egress_gb"));
     if (!cc->default_region || !json_is_array(cc->regions) || !load_offers(cc)) {
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s is not a moksha.pricing/v1 catalog", path);
@@ -399,6 +401,23 @@ static void price_lb(const cloudcat *cc, const spec *s, mk_cost_quote *q)
                  usage(s->usage, "processed", 0, GIB) * json_number_value(json_object_get(cc->lb, "gb"));
 }
 
+/* Billed by use: a record by its queries, a queue by its requests (a FIFO
+ * queue at the cloud's FIFO offering when it has one). Nothing used, $0. */
+static void price_by_use(const cloudcat *cc, const spec *s, mk_cost_quote *q, bool dns)
+{
+    json_t *e = dns ? cc->dns : cc->queue;
+    if (!dns && flag(attr(s->attrs, "fifo")) && json_object_get(e, "fifo"))
+        e = json_object_get(e, "fifo");
+    if (!e) {
+        set_why(cc->arena, q, MK_COST_UNPRICED, "the %s catalog has no prices for %s", cc->cloud, s->type);
+        return;
+    }
+    q->offering = json_string_value(json_object_get(e, "offering"));
+    q->monthly = json_number_value(json_object_get(e, "hour")) * HOURS +
+                 usage(s->usage, dns ? "queries" : "requests", 0, 1e6) *
+                     json_number_value(json_object_get(e, dns ? "query_million" : "request_million"));
+}
+
 /* Price a spec in region ri of cloud ci (indexes into the catalog). */
 static mk_cost_quote price_at(mk_cost_catalog *cat, const spec *s, int ci, int ri)
 {
@@ -415,6 +434,8 @@ static mk_cost_quote price_at(mk_cost_catalog *cat, const spec *s, int ci, int r
         price_database(cc, s, &q);
     } else if (strcmp(s->type, "load_balancer") == 0) {
         price_lb(cc, s, &q);
+    } else if (strcmp(s->type, "dns_record") == 0 || strcmp(s->type, "queue") == 0) {
+        price_by_use(cc, s, &q, s->type[0] == 'd');
     } else {
         set_why(cat->arena, &q, MK_COST_UNPRICED, "the catalogs have no prices for %s", s->type);
     }

@@ -111,25 +111,52 @@ static void test_gcp_rules(void **state)
     assert_money(q.monthly, 10.0);
 }
 
-/* Unpriced: a region the catalog lacks, a size nothing offers (no Arm type
- * has 448 vCPU), a type
- * without prices. Free: a network. */
+/* Not here: a region the catalog lacks, a size nothing offers (no Arm type
+ * has 448 vCPU). Free: a network. */
 static void test_unpriced(void **state)
 {
     (void)state;
     run("resource compute a { cpu = 2, memory = 4GiB, image = \"x\" }\n"
         "resource compute huge { cpu = 448, memory = 24TiB, image = \"x\", arch = \"arm64\" }\n"
-        "resource network n { cidr = \"10.0.0.0/16\" }\n"
-        "resource queue q {}\n");
+        "resource network n { cidr = \"10.0.0.0/16\" }\n");
     mk_cost_quote q = price("compute.a", "aws", "eu-west-1");
     assert_int_equal(q.status, MK_COST_NOT_HERE);
     assert_non_null(strstr(q.why, "eu-west-1"));
     q = price("compute.huge", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_NOT_HERE);
-    q = price("queue.q", "aws", "us-east-1");
-    assert_int_equal(q.status, MK_COST_UNPRICED);
-    assert_true(q.why[0] != 0);
     q = price("network.n", "gcp", "us-central1");
+    assert_int_equal(q.status, MK_COST_PRICED);
+    assert_money(q.monthly, 0);
+}
+
+/* Billed by use, straight from the catalogs: 50 million DNS queries at
+ * $0.40 a million; 30 million queue requests at SQS's $0.40 (FIFO $0.50) a
+ * million, Pub/Sub's $0.0364, and on Azure FIFO needs Service Bus Standard,
+ * $0.0135 an hour × 730 plus $0.80 a million. Unused, they cost $0. */
+static void test_priced_by_use(void **state)
+{
+    (void)state;
+    run("resource dns_record www {\n zone = \"example.com\"\n name = \"www\"\n type = \"A\"\n records = [\"198.51.100.7\"]\n"
+        " usage { queries = 50000000 }\n}\n"
+        "resource queue jobs { usage { requests = 30000000 } }\n"
+        "resource queue orders {\n fifo = true\n usage { requests = 30000000 }\n}\n"
+        "resource queue idle {}\n");
+    mk_cost_quote q = price("dns_record.www", "aws", "us-east-1");
+    assert_string_equal(q.offering, "route53");
+    assert_money(q.monthly, 20.0);
+    q = price("queue.jobs", "aws", "us-east-1");
+    assert_string_equal(q.offering, "sqs-standard");
+    assert_money(q.monthly, 12.0);
+    q = price("queue.orders", "aws", "us-east-1");
+    assert_string_equal(q.offering, "sqs-fifo");
+    assert_money(q.monthly, 15.0);
+    q = price("queue.jobs", "gcp", "us-central1");
+    assert_string_equal(q.offering, "pubsub");
+    assert_money(q.monthly, 30 * 0.0364);
+    q = price("queue.orders", "azure", "eastus");
+    assert_string_equal(q.offering, "service-bus-standard");
+    assert_money(q.monthly, 0.0135 * 730 + 30 * 0.80);
+    q = price("queue.idle", "azure", "eastus");
     assert_int_equal(q.status, MK_COST_PRICED);
     assert_money(q.monthly, 0);
 }
@@ -168,6 +195,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aws_compute, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gcp_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unpriced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_priced_by_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_minimum, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

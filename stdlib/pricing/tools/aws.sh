@@ -48,6 +48,11 @@ cat <<'TAIL'
   "note": "db.t3.large (2 vCPU, 8 GiB) MySQL single-AZ = $99.28/month and gp2 storage 20 GB = $2.30 (db_instance_test.golden, us-east-1); the $0.136/h split between vCPU and GiB in OpenCost's CPU:RAM ratio (0.031611:0.004237); applied in every region of this catalog"},
  "load_balancer": {"offering": "alb", "hour": 0.0225, "gb": 0.008,
   "note": "ALB 730 h = $16.43 (lb_test.golden); one LCU-hour ($0.008) per GB processed"},
+ "dns_record": {"offering": "route53", "query_million": 0.40,
+  "note": "Amazon Route 53 list price (aws.amazon.com/route53/pricing, not in the corpus): a record costs nothing itself; standard queries $0.40 per million (first billion a month); the hosted zone, $0.50 a month for each of the first 25, is billed per zone and not modelled"},
+ "queue": {"offering": "sqs-standard", "hour": 0, "request_million": 0.40,
+  "fifo": {"offering": "sqs-fifo", "hour": 0, "request_million": 0.50},
+  "note": "Amazon SQS list price (aws.amazon.com/sqs/pricing, not in the corpus): a queue costs nothing itself; requests $0.40 per million (FIFO $0.50); an account's first million requests a month are free, not applied since they are per account"},
  "free": {
   "network": "a VPC and its subnets cost nothing",
   "firewall": "security groups and network ACLs cost nothing"

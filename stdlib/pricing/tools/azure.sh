@@ -94,6 +94,11 @@ cat <<'TAIL'
   "note": "PostgreSQL flexible GP_Standard_D2ads_v5 (2 vCPU, 8 GiB) 730 h = $148.19, storage 128 GB = $17.66 (postgresql_flexible_server_test.golden, westus); the $0.203/h split between vCPU and GiB in OpenCost's CPU:RAM ratio; applied in every region"},
  "load_balancer": {"offering": "standard-lb", "hour": 0.025, "gb": 0.005,
   "note": "Azure Load Balancer Standard list price (azure.microsoft.com/pricing/details/load-balancer, not in the corpus): first 5 rules $0.025/h, $0.005 per GB processed"},
+ "dns_record": {"offering": "azure-dns", "query_million": 0.40,
+  "note": "Azure DNS list price (azure.microsoft.com/pricing/details/dns, not in the corpus): queries $0.40 per million (first billion a month); the zone, $0.50 a month for each of the first 25, is billed per zone and not modelled"},
+ "queue": {"offering": "service-bus-basic", "hour": 0, "request_million": 0.05,
+  "fifo": {"offering": "service-bus-standard", "hour": 0.0135, "request_million": 0.80},
+  "note": "Azure Service Bus list price (azure.microsoft.com/pricing/details/service-bus, not in the corpus): Basic $0.05 per million operations; FIFO needs sessions, which need Standard: $0.0135 an hour plus $0.80 per million operations (13 million a month included, not applied)"},
  "free": {
   "network": "a virtual network costs nothing",
   "firewall": "network security groups cost nothing"
