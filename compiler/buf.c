@@ -7,8 +7,22 @@
 
 #include "compiler/mem.h"
 
+void mk_buf_flush(mk_buf *b)
+{
+    if (b->sink && b->len)
+        fwrite(b->data, 1, b->len, b->sink);
+    if (b->sink && b->data) {
+        b->len = 0;
+        b->data[0] = 0;
+    }
+}
+
 static void reserve(mk_buf *b, size_t extra)
 {
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    if (b->sink && b->len >= 65536) /* streaming: write out rather than grow */
+        mk_buf_flush(b);
     if (b->len + extra + 1 <= b->cap)
         return;
     size_t cap = b->cap ? b->cap * 2 : 256;
@@ -33,11 +47,18 @@ void mk_buf_putc(mk_buf *b, char c) { mk_buf_put(b, &c, 1); }
 void mk_buf_printf(mk_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    reserve(b, 128);
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap); /* mostly fits: one pass */
     va_end(ap);
-    if (n <= 0)
+    if (n <= 0) {
+        b->data[b->len] = 0;
         return;
+    }
+    if ((size_t)n < b->cap - b->len) {
+        b->len += (size_t)n;
+        return;
+    }
     reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

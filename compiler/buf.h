@@ -9,6 +9,7 @@
 typedef struct mk_buf {
     char *data;
     size_t len, cap;
+    void *sink; /* a FILE *: when set, the text goes there as it grows (mk_buf_flush the rest) */
 } mk_buf;
 
 void mk_buf_put(mk_buf *b, const char *s, size_t n);
@@ -20,5 +21,7 @@ void mk_buf_escape(mk_buf *b, const char *s, size_t n);
 const char *mk_buf_cstr(mk_buf *b);
 char *mk_buf_take(mk_buf *b);
 void mk_buf_free(mk_buf *b);
+/* Write what the buffer holds to its sink and empty it. */
+void mk_buf_flush(mk_buf *b);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include "compiler/cli.h"
 #include "compiler/cost.h"
@@ -55,8 +56,11 @@ static double now_ms(void)
 static void phase(const char *name, double *t0)
 {
     double t = now_ms();
-    if (mk_cli_opts.stats)
-        fprintf(stderr, "stats: %s_ms=%.0f\n", name, t - *t0);
+    if (mk_cli_opts.stats) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "stats: %s_ms=%.0f peak_rss_mib=%ld\n", name, t - *t0, ru.ru_maxrss / 1024);
+    }
     *t0 = t;
 }
 
@@ -293,12 +297,12 @@ void mk_cli_print_plan(json_t *plan, const char *text, const char *format)
             json_dumpf(plan, stdout, JSON_COMPACT | JSON_SORT_KEYS), fputc('\n', stdout);
         return;
     }
-    mk_buf b = {0};
+    mk_buf b = {.sink = stdout}; /* streamed: a plan of 100,000 changes is 100 MB of text */
     if (strcmp(format, "markdown") == 0)
         mk_render_markdown(plan, &b);
     else
         mk_render_text(plan, &b, mk_cli_color(stdout));
-    fputs(mk_buf_cstr(&b), stdout);
+    mk_buf_flush(&b);
     mk_buf_free(&b);
 }
 

@@ -88,6 +88,8 @@ static mk_value *eval_name(mk_ectx *c, mk_ast *n)
             return unknown(c, MK_V_LIST);
         if (n->name == e->n.changes && !c->pol->changes)
             c->pol->changes = c->pol->build_changes(c->pol);
+        if (n->name == e->n.resources && !c->pol->resources && c->pol->build_resources)
+            c->pol->resources = c->pol->build_resources(c->pol);
         return n->name == e->n.resources ? c->pol->resources : c->pol->changes;
     }
     if (c->policy && n->name == e->n.plan)

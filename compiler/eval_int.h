@@ -46,8 +46,10 @@ typedef struct mk_ectx {
 /* Inputs of policy evaluation, set by policy.c. */
 typedef struct mk_polin {
     mk_value *resources, *changes, *plan;
-    /* changes are built on first use: most policies never read them */
+    /* changes and resources are built on first use: most policies never
+     * read changes, and most read resources of a few types (policy.c) */
     mk_value *(*build_changes)(struct mk_polin *in);
+    mk_value *(*build_resources)(struct mk_polin *in);
     void *ud;
 } mk_polin;
 

@@ -20,10 +20,17 @@ typedef struct pol {
     int next_gate, undetermined;
     json_t *plan_doc;
     bool subset;           /* resources are some instances only: so are the changes */
+    /* note [lazy inputs]: a plan's resources as values are made on first
+     * use, per type for the loops the index serves, all for the rest */
+    bool lazy, addr_built;
+    mk_instance *const *set;
+    size_t nset;
+    mk_value **vals;
     mk_symtab locs;        /* AST node → its location object, shared by violations */
 } pol;
 
 static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
+static void ensure_addr(pol *P);
 
 json_t *mk_policy_location(mk_program *p, mk_span at)
 {
@@ -183,6 +190,7 @@ static mk_value *changes_from_plan(mk_polin *pin)
     mk_vbuild changes = {0};
     size_t k;
     json_t *c;
+    ensure_addr(P);
     json_array_foreach(json_object_get(plan, "changes"), k, c) {
         const char *addr = json_string_value(json_object_get(c, "address"));
         mk_instance *in = mk_sym_get(&P->by_addr, mk_intern_s(p->ast.names, addr), NULL);
@@ -200,14 +208,58 @@ static mk_value *changes_from_plan(mk_polin *pin)
     return mk_vb_list(P->e.v, &changes);
 }
 
+/* note [lazy inputs] */
+static mk_value *value_at(pol *P, size_t k)
+{
+    if (!P->vals[k])
+        P->vals[k] = resource_value(P, (mk_instance *)P->set[k]);
+    return P->vals[k];
+}
+
+static void ensure_addr(pol *P)
+{
+    if (!P->lazy || P->addr_built)
+        return;
+    P->addr_built = true;
+    for (size_t k = 0; k < P->nset; k++)
+        mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, P->set[k]->address), NULL, (void *)P->set[k]);
+}
+
+/* The values of the resources of one type (the index of run_for). */
+static mk_vbuild *type_list(pol *P, const char *type)
+{
+    mk_name ty = N(P, type);
+    mk_vbuild *list = mk_sym_get(&P->by_type, ty, NULL);
+    if (list || !P->lazy)
+        return list;
+    list = mk_arena_alloc(P->e.v->arena, sizeof *list);
+    memset(list, 0, sizeof *list);
+    for (size_t k = 0; k < P->nset; k++)
+        if (strcmp(P->set[k]->res->type, type) == 0)
+            mk_vb_push(P->e.v, list, NULL, value_at(P, k));
+    mk_sym_put(&P->by_type, ty, NULL, list);
+    return list;
+}
+
+static mk_value *resources_all(mk_polin *pin)
+{
+    pol *P = pin->ud;
+    mk_vbuild all = {0};
+    for (size_t k = 0; k < P->nset; k++)
+        mk_vb_push(P->e.v, &all, NULL, value_at(P, k));
+    return mk_vb_list(P->e.v, &all);
+}
+
 static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, size_t nonly)
 {
-    mk_vbuild all = {0};
     mk_program *p = P->p;
     P->subset = only != NULL;
-    for (size_t i = 0; i < (only ? nonly : p->ninstances); i++)
-        index_resource(P, only ? only[i] : p->instances[i], resource_value(P, only ? only[i] : p->instances[i]), &all);
-    P->in.resources = mk_vb_list(P->e.v, &all);
+    P->lazy = true;
+    P->set = only ? only : (mk_instance *const *)p->instances;
+    P->nset = only ? nonly : p->ninstances;
+    P->vals = mk_mem_calloc(P->nset + 1, sizeof *P->vals);
+    P->in.resources = NULL;
+    P->in.build_resources = resources_all;
     P->plan_doc = plan;
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
@@ -321,6 +373,7 @@ static void violation(walk *w, mk_ast *stmt)
     mk_buf b = {0};
     const char *msg = text_of(w, stmt->b, &b);
     const char *addr = subject_address(w);
+    ensure_addr(w->P);
     mk_instance *in = addr ? mk_sym_get(&w->P->by_addr, N(w->P, addr), NULL) : NULL;
     json_t *v = json_pack("{s:s, s:s?, s:o, s:o}", "message", msg ? msg : "assertion failed", "address", addr,
                           "location", loc_of(w->P, stmt), "resource_location",
@@ -387,7 +440,7 @@ static void run_for(walk *w, mk_ast *it)
         /* the index already holds for a where that is only the type test */
         bool only_type = it->b->kind == MK_AST_BINARY && it->b->op != MK_OP_AND;
         for (int t = 0; t < nt; t++) {
-            mk_vbuild *list = mk_sym_get(&w->P->by_type, N(w->P, types[t]), NULL);
+            mk_vbuild *list = type_list(w->P, types[t]);
             for (uint32_t i = 0; list && i < list->n; i++)
                 loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, list->vals[i], only_type);
         }
@@ -494,6 +547,7 @@ static void pol_end(pol *P)
     mk_mem_free(P->locs.slots);
     mk_mem_free(P->by_type.slots);
     mk_mem_free(P->by_addr.slots);
+    mk_mem_free(P->vals);
     mk_mem_free(P->e.stack);
 }
 
