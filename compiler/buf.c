@@ -68,28 +68,24 @@ void mk_buf_printf(mk_buf *b, const char *fmt, ...)
 
 void mk_buf_escape(mk_buf *b, const char *s, size_t n)
 {
+    size_t run = 0; /* characters that need no escape go in runs */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && (c != '$' || i + 1 >= n || s[i + 1] != '{'))
+            continue;
+        mk_buf_put(b, s + run, i - run);
+        run = i + 1;
         switch (c) {
         case '"': mk_buf_puts(b, "\\\""); break;
         case '\\': mk_buf_puts(b, "\\\\"); break;
         case '\n': mk_buf_puts(b, "\\n"); break;
         case '\t': mk_buf_puts(b, "\\t"); break;
         case '\r': mk_buf_puts(b, "\\r"); break;
-        case '$':
-            /* keep "${" literal on re-reading */
-            if (i + 1 < n && s[i + 1] == '{')
-                mk_buf_puts(b, "$$");
-            else
-                mk_buf_putc(b, '$');
-            break;
-        default:
-            if (c < 0x20)
-                mk_buf_printf(b, "\\u%04x", c);
-            else
-                mk_buf_putc(b, (char)c);
+        case '$': mk_buf_puts(b, "$$"); break; /* keep "${" literal on re-reading */
+        default: mk_buf_printf(b, "\\u%04x", c);
         }
     }
+    mk_buf_put(b, s + run, n - run);
 }
 
 const char *mk_buf_cstr(mk_buf *b)

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "compiler/cli.h"
+#include "compiler/jalloc.h"
 #include "compiler/cost.h"
 #include "compiler/mem.h"
 #include "compiler/policy_out.h"
@@ -275,7 +276,8 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
 void mk_cli_planned_free(mk_planned *pl)
 {
     mk_plan_free_text(pl->text);
-    json_decref(pl->plan);
+    if (!mk_jalloc_installed()) /* else the arenas hold it, and walking it frees nothing (0.2 s at 100,000 changes) */
+        json_decref(pl->plan);
     mk_state_free(pl->st);
     mk_program_free(pl->p);
 }
@@ -350,7 +352,9 @@ int cmd_plan(int argc, char **argv)
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
+        double T0 = now_ms();
         mk_cli_print_plan(pl.plan, pl.text, format);
+        phase("render", &T0);
         if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
         if (json_array_size(pl.policies) && strcmp(format, "json") != 0) {

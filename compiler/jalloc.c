@@ -36,4 +36,12 @@ static void *bump_malloc(size_t n)
 
 static void bump_free(void *p) { (void)p; }
 
-void mk_jalloc_install(void) { json_set_alloc_funcs(bump_malloc, bump_free); }
+static bool installed;
+
+void mk_jalloc_install(void)
+{
+    json_set_alloc_funcs(bump_malloc, bump_free);
+    installed = true;
+}
+
+bool mk_jalloc_installed(void) { return installed; }

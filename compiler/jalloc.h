@@ -9,6 +9,11 @@
 #ifndef MK_JALLOC_H
 #define MK_JALLOC_H
 
+#include <stdbool.h>
+
 void mk_jalloc_install(void);
+/* Whether it is installed: then dropping a document frees nothing, and a
+ * caller about to exit may skip walking a large one. */
+bool mk_jalloc_installed(void);
 
 #endif

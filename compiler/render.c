@@ -106,28 +106,33 @@ static void attr_value(json_t *c, const char *side, const char *name, mk_buf *ou
     mk_render_value(v ? v : json_null(), out);
 }
 
-static size_t widest(json_t *names)
+/* An attribute shown for a change: for a create, every one set or known
+ * only after apply; otherwise the changed ones (which the caller walks). */
+static bool shown(json_t *c, const char *k, json_t *v)
 {
-    size_t w = 0, i;
-    json_t *x;
-    json_array_foreach(names, i, x)
-        if (strlen(json_string_value(x)) > w)
-            w = strlen(json_string_value(x));
-    return w;
+    return !json_is_null(v) || in_list(json_object_get(c, "after_unknown"), k);
 }
 
-/* Attributes to show: all set ones for a create, the changed ones otherwise. */
-static json_t *shown_attrs(json_t *c, const char *action)
+static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out, const pal *p)
 {
-    if (strcmp(action, "create") != 0)
-        return json_incref(json_object_get(c, "changed"));
-    json_t *names = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(c, "after"), k, v)
-        if (!json_is_null(v) || in_list(json_object_get(c, "after_unknown"), k))
-            json_array_append_new(names, json_string(k));
-    return names;
+    static const char pad[] = "                                                                ";
+    size_t len = strlen(n), gap = (size_t)w > len ? (size_t)w - len : 0;
+    mk_buf_put(out, pad, 8);
+    mk_buf_put(out, n, len);
+    while (gap > 0) {
+        size_t k = gap < sizeof pad - 1 ? gap : sizeof pad - 1;
+        mk_buf_put(out, pad, k);
+        gap -= k;
+    }
+    mk_buf_put(out, " = ", 3);
+    if (!create) {
+        attr_value(c, "before", n, out);
+        mk_buf_puts(out, " → ");
+    }
+    attr_value(c, "after", n, out);
+    if (in_list(json_object_get(c, "replace_because"), n))
+        mk_buf_printf(out, "  %s# forces replacement%s", p->rep, p->off);
+    mk_buf_putc(out, '\n');
 }
 
 static void render_change(json_t *c, mk_buf *out, const pal *p)
@@ -160,22 +165,25 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     mk_buf_putc(out, '\n');
     if (!strcmp(action, "delete"))
         return;
-    json_t *names = shown_attrs(c, action);
-    size_t w = widest(names), i;
-    json_t *x;
-    json_array_foreach(names, i, x) {
-        const char *n = json_string_value(x);
-        mk_buf_printf(out, "        %-*s = ", (int)w, n);
-        if (strcmp(action, "create") != 0) {
-            attr_value(c, "before", n, out);
-            mk_buf_puts(out, " → ");
-        }
-        attr_value(c, "after", n, out);
-        if (in_list(json_object_get(c, "replace_because"), n))
-            mk_buf_printf(out, "  %s# forces replacement%s", p->rep, p->off);
-        mk_buf_putc(out, '\n');
+    /* walked twice, for the width and to print: nothing is allocated per change */
+    bool create = strcmp(action, "create") == 0;
+    json_t *after = json_object_get(c, "after"), *changed = json_object_get(c, "changed"), *v;
+    const char *k;
+    size_t w = 0, i;
+    if (create) {
+        json_object_foreach(after, k, v)
+            if (shown(c, k, v) && strlen(k) > w)
+                w = strlen(k);
+        json_object_foreach(after, k, v)
+            if (shown(c, k, v))
+                attr_line(c, k, (int)w, true, out, p);
+    } else {
+        json_array_foreach(changed, i, v)
+            if (json_string_length(v) > w)
+                w = json_string_length(v);
+        json_array_foreach(changed, i, v)
+            attr_line(c, json_string_value(v), (int)w, false, out, p);
     }
-    json_decref(names);
 }
 
 static void render_cost(json_t *plan, mk_buf *out)
