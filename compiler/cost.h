@@ -84,6 +84,7 @@ typedef struct mk_cost_report {
     size_t *members;         /* every group's members, one block */
     double monthly;          /* sum of priced items */
     double applied;          /* sum of the applied state priced where it stands */
+    double *applied_each;    /* per resource of the state (its index there): its part of that, 0 unpriced */
     size_t nunpriced;
 } mk_cost_report;
 

@@ -209,7 +209,7 @@ static void add_desired(builder *b, mk_instance *in)
     json_t *sr = mk_state_find(b->st, in->address, &idx);
     json_t *before = sr ? json_object_get(sr, "attributes") : NULL;
     if (sr)
-        b->st->seen[idx] = true;
+        b->st->seen[idx] = true, b->st->like[idx] = in;
     diffed d;
     diff_attrs(&b->sh, in, before, b->key, &d);
     int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : json_array_size(d.changed) ? A_UPDATE : A_NOOP;
@@ -381,6 +381,7 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
     builder b = {p, st, key, json_array(), totals, 0, {json_object(), json_object(), {0}, {0}}};
     for (size_t i = 0; i < p->ninstances && !destroy; i++)
         add_desired(&b, p->instances[i]);
+    st->diffed = !destroy;
     for (size_t i = 0; i < st->nres; i++)
         if (!st->seen[i])
             add_delete(&b, st->res[i]);

@@ -37,6 +37,7 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
     s->nres = json_array_size(res);
     s->res = mk_mem_calloc(s->nres + 1, sizeof *s->res);
     s->seen = mk_mem_calloc(s->nres + 1, sizeof *s->seen);
+    s->like = mk_mem_calloc(s->nres + 1, sizeof *s->like);
     for (s->cap = 16; s->cap < s->nres * 2 + 2; s->cap *= 2)
         ;
     s->slots = mk_mem_calloc(s->cap, sizeof *s->slots);
@@ -98,6 +99,7 @@ void mk_state_free(mk_state *s)
     json_decref(s->root);
     mk_mem_free(s->res);
     mk_mem_free(s->seen);
+    mk_mem_free(s->like);
     mk_mem_free(s->slots);
     mk_mem_free(s);
 }
