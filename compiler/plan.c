@@ -18,6 +18,7 @@
 
 #include "compiler/buf.h"
 #include "compiler/diag.h"
+#include "compiler/jalloc.h"
 #include "compiler/mem.h"
 #include "compiler/vjson.h"
 
@@ -129,20 +130,20 @@ typedef struct diffed {
     json_t *after, *unknown, *sensitive, *changed, *forces;
 } diffed;
 
-/* The desired attributes as JSON, and how they differ from the state's. */
-static void diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, diffed *d)
+/* The desired attributes as JSON, and per field (bits[k], bits[nf + k], …)
+ * whether it is unknown, sensitive, changed, and changed with force_new. */
+static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, bool *bits)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
-    bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
     bool *unk = bits, *sens = bits + nf, *chg = bits + 2 * nf, *frc = bits + 3 * nf;
-    d->after = json_object();
+    json_t *after = json_object();
     for (uint32_t k = 0; k < nf; k++) {
         const mk_field *f = &ty->fields[k];
         mk_value *v = in->attrs->u.map.vals[k];
         bool unknown = false;
         json_t *j = mk_vjson_from(v, key, true, &unknown);
-        json_object_set_new(d->after, f->name, j);
+        json_object_set_new(after, f->name, j);
         unk[k] = unknown;
         sens[k] = mk_v_is_secret(v);
         if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
@@ -155,15 +156,42 @@ static void diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
         chg[k] = true;
         frc[k] = (f->flags & MK_ANN_FORCE_NEW) != 0;
     }
+    return after;
+}
+
+/* The desired attributes as JSON, and how they differ from the state's.
+ * false for a resource that does not change: then nothing is kept (its
+ * values were made in scratch memory, note [scratch json]), as for most
+ * resources of a re-plan. */
+static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, diffed *d)
+{
+    const mk_type *ty = in->res->schema;
+    uint32_t nf = ty ? ty->nfields : 0;
+    bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
+    if (before) {
+        mk_jalloc_scratch(true);
+        diff_values(in, before, key, bits);
+        mk_jalloc_scratch(false);
+        bool changes = false;
+        for (uint32_t k = 0; k < nf && !changes; k++)
+            changes = bits[2 * nf + k];
+        if (!changes) {
+            mk_mem_free(bits);
+            return false;
+        }
+        memset(bits, 0, 4 * (size_t)nf * sizeof *bits);
+    }
+    d->after = diff_values(in, before, key, bits);
     if (ty) {
-        d->unknown = shared_list(sh, ty, 'u', unk);
-        d->sensitive = shared_list(sh, ty, 's', sens);
-        d->changed = shared_list(sh, ty, 'c', chg);
-        d->forces = shared_list(sh, ty, 'f', frc);
+        d->unknown = shared_list(sh, ty, 'u', bits);
+        d->sensitive = shared_list(sh, ty, 's', bits + nf);
+        d->changed = shared_list(sh, ty, 'c', bits + 2 * nf);
+        d->forces = shared_list(sh, ty, 'f', bits + 3 * nf);
     } else {
         d->unknown = json_array(), d->sensitive = json_array(), d->changed = json_array(), d->forces = json_array();
     }
     mk_mem_free(bits);
+    return true;
 }
 
 static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
@@ -211,15 +239,13 @@ static void add_desired(builder *b, mk_instance *in)
     if (sr)
         b->st->seen[idx] = true, b->st->like[idx] = in;
     diffed d;
-    diff_attrs(&b->sh, in, before, b->key, &d);
-    int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : json_array_size(d.changed) ? A_UPDATE : A_NOOP;
-    if (action == A_REPLACE && in->prevent_destroy)
-        prevent_destroy_error(b->p, in, in->address, "replaced");
-    if (action == A_NOOP) {
+    if (!diff_attrs(&b->sh, in, before, b->key, &d)) {
         b->t->noop++;
-        json_decref(d.after), json_decref(d.unknown), json_decref(d.sensitive), json_decref(d.changed), json_decref(d.forces);
         return;
     }
+    int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : A_UPDATE;
+    if (action == A_REPLACE && in->prevent_destroy)
+        prevent_destroy_error(b->p, in, in->address, "replaced");
     in->change_id = ++b->next_id;
     json_t *deps = json_array(), *refs = json_array();
     for (uint32_t i = 0; i < in->ndeps; i++) {
