@@ -59,6 +59,15 @@ static void *flusher(void *arg)
             pthread_cond_wait(&r->fcv, &r->mu);
             continue;
         }
+        if (!r->failing && r->running > 0 && r->nbatch < r->running) {
+            /* note [coalesce]: steps of one wave finish within a few ms of
+             * each other; waiting 2 ms lets one write cover them, not one
+             * write each — fewer files made and fsynced. Dependents wait
+             * those 2 ms at most. */
+            pthread_mutex_unlock(&r->mu);
+            nanosleep(&(struct timespec){0, 2000000L}, NULL);
+            pthread_mutex_lock(&r->mu);
+        }
         size_t n = r->nbatch;
         memcpy(r->taken, r->batch, n * sizeof *r->taken);
         r->nbatch = 0;
@@ -195,7 +204,8 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
         r.s->flush_failed = true;
         pthread_cond_broadcast(&r.cv);
     }
-    while (r.alive > 0 || (have_flusher && (r.nbatch || r.writer))) {
+#define RUNNING (r.alive > 0 || (have_flusher && (r.nbatch || r.writer)))
+    while (RUNNING) {
         if (!r.failing && ops->stop && ops->stop(ctx)) {
             r.failing = s->stopped = true;
             pthread_cond_broadcast(&r.cv);
@@ -206,8 +216,10 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
             ops->tick(ctx, &st);
             pthread_mutex_lock(&r.mu);
         }
-        wait_a_while(&r, 100);
+        if (RUNNING) /* the end may have come while the lock was let go: a wait now would sleep it through */
+            wait_a_while(&r, 100);
     }
+#undef RUNNING
     pthread_mutex_unlock(&r.mu);
     for (size_t i = 0; i < nw; i++)
         pthread_join(tids[i], NULL);
