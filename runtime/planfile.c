@@ -114,7 +114,9 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
         snprintf(why, whylen, "cannot read plan %s: %s", path, strerror(errno));
         return MK_EXEC_PLAN_UNREADABLE;
     }
+    mk_exec_json_region_begin(n * 16); /* note [plan memory] in util.c: the parse only */
     json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+    mk_exec_json_region_end();
     if (!plan) {
         snprintf(why, whylen, "cannot read plan %s: %s", path, je.text);
         free(text);

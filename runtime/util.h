@@ -33,5 +33,10 @@ char *mk_exec_read_file(const char *path, size_t *len);
 /* Parse "20ms", "1.5s", "5m", "2h", "7d" or a bare number of milliseconds;
  * false when it is none of those. */
 bool mk_exec_parse_duration(const char *s, double *ms);
+/* note [plan memory] (util.c): jansson's values come from one prefaulted
+ * region of about `bytes` until mk_exec_json_region_end; freeing them is a
+ * no-op, other values go through malloc as before. For loading a plan. */
+void mk_exec_json_region_begin(size_t bytes);
+void mk_exec_json_region_end(void);
 
 #endif
