@@ -203,9 +203,15 @@ static void add_policies(mk_planned *out, mk_cli_compile_req *r)
                                      "policy", json_object_get(res, "name"), "group", json_object_get(g, "group"),
                                      "message", json_object_get(g, "message"), "address", json_object_get(g, "address"),
                                      "change");
+            /* the resource's own change; a deposed object's delete at the
+             * same address only when it is the one there is */
+            json_t *pick = NULL;
             json_array_foreach(json_object_get(out->plan, "changes"), c, ch)
-                if (json_equal(json_object_get(ch, "address"), json_object_get(g, "address")))
-                    json_object_set(gate, "change", json_object_get(ch, "id"));
+                if (json_equal(json_object_get(ch, "address"), json_object_get(g, "address")) &&
+                    (!pick || (json_object_get(pick, "deposed") && !json_object_get(ch, "deposed"))))
+                    pick = ch;
+            if (pick)
+                json_object_set(gate, "change", json_object_get(pick, "id"));
             json_array_append_new(gates, gate);
         }
     }

@@ -170,7 +170,7 @@ static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
     bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
     if (before) {
         mk_jalloc_scratch(true);
-        diff_values(in, before, key, bits);
+        json_decref(diff_values(in, before, key, bits)); /* (frees only without the arenas) */
         mk_jalloc_scratch(false);
         bool changes = false;
         for (uint32_t k = 0; k < nf && !changes; k++)
@@ -320,6 +320,16 @@ static void add_deposed(builder *b, json_t *sr, json_t *dep)
     if (!c)
         return;
     json_object_set_new(c, "refs", json_array());
+    /* note [create_before_destroy]: after what refers to the resource has moved on */
+    const char *addr = json_string_value(json_object_get(sr, "address"));
+    size_t i, k;
+    json_t *o, *ref;
+    json_array_foreach(b->changes, i, o)
+        json_array_foreach(json_object_get(o, "refs"), k, ref)
+            if (addr && strcmp(json_string_value(ref) ?: "", addr) == 0) {
+                json_array_append_new(json_object_get(c, "depends_on"), json_integer(json_integer_value(json_object_get(o, "id"))));
+                break;
+            }
     json_array_append_new(b->changes, c);
     b->t->remove++;
 }

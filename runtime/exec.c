@@ -27,7 +27,10 @@
  * change that depends on it (so they move to the new object first), deletes
  * the deposed object and drops it from the entry. A deposed object left by an
  * apply that died in between comes back in the next plan as a delete with
- * "deposed": ID, run as a retire. Undo: retire → make the old object again,
+ * "deposed": ID (after the changes that refer to the resource), run as a
+ * retire. Entries are made when a step is recorded, from the state as it is
+ * then: a deposed object stays listed whatever else changes at its address
+ * until its retire drops it. Undo: retire → make the old object again,
  * still set aside; replace → delete the replacement and take the old back. */
 #include "runtime/exec.h"
 
@@ -74,6 +77,8 @@ struct step {
     const char *retire_id;
     step *of;                 /* a retire made for a cbd replace: that step, else NULL (from the plan) */
     char retire_buf[40];
+    char alias_buf[128];
+    json_t *set_aside;        /* a cbd replace: the old object's deposed record (owned) */
     char err[512];
     int attempts;
     double ms;
@@ -232,8 +237,9 @@ static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
             return false;
         }
     }
-    s->alias = alias;
-    s->prov = provider_for(c, alias, why, whylen);
+    snprintf(s->alias_buf, sizeof s->alias_buf, "%s", alias); /* s->orig, where it may come from, is replaced later */
+    s->alias = s->alias_buf;
+    s->prov = provider_for(c, s->alias, why, whylen);
     return s->prov != NULL;
 }
 
@@ -400,26 +406,15 @@ static json_t *without_deposed(json_t *entry, const char *id)
     return e;
 }
 
-/* note [create_before_destroy]: retire a deposed object. */
+/* note [create_before_destroy]: retire a deposed object. The change's
+ * `before` is that object (the replaced one, or the plan's deposed delete);
+ * the entry without it is made when the step is recorded, from the state as
+ * it is then. */
 static bool run_retire(ctx *c, step *s)
 {
-    json_t *base = s->of ? s->of->entry : s->orig, *out = NULL;
-    json_t *dep = json_object_get(base, "deposed"), *d = NULL, *x;
-    size_t i;
-    json_array_foreach(dep, i, x)
-        if (strcmp(json_string_value(json_object_get(x, "id")) ?: "", s->retire_id) == 0)
-            d = x;
-    json_t *attrs = d ? json_object_get(d, "attributes") : json_object_get(s->change, "before");
-    bool ok = call_as(c, s, s->prov->del, attrs, NULL, &out, NULL, true);
+    json_t *out = NULL;
+    bool ok = call_as(c, s, s->prov->del, json_object_get(s->change, "before"), NULL, &out, NULL, true);
     json_decref(out);
-    if (ok && base) {
-        if (s->of) { /* what rollback puts back: the entry with its deposed object */
-            json_decref(s->orig);
-            s->orig = json_deep_copy(base);
-        }
-        s->entry = without_deposed(base, s->retire_id);
-        s->entry_text = mk_rtstate_entry_text(s->entry);
-    }
     return ok;
 }
 
@@ -481,17 +476,9 @@ static bool run_step(void *vc, size_t i)
     }
     if (ok && strcmp(s->action, "delete") != 0 && !s->retire) {
         s->entry = entry_for(s, out);
-        if (s->cbd) {
-            json_t *old = json_pack("{s:s, s:O, s:O?}", "id", s->retire_id, "attributes", before, "placement",
-                                    json_object_get(s->orig, "placement"));
-            json_t *dep = json_deep_copy(json_object_get(s->orig, "deposed")); /* earlier ones, if any */
-            if (!json_is_array(dep)) {
-                json_decref(dep);
-                dep = json_array();
-            }
-            json_array_append_new(dep, old);
-            json_object_set_new(s->entry, "deposed", dep);
-        }
+        if (s->cbd) /* joins the entry's deposed objects when recorded */
+            s->set_aside = json_pack("{s:s, s:O, s:O?}", "id", s->retire_id, "attributes", before, "placement",
+                                     json_object_get(s->orig, "placement"));
         s->entry_text = mk_rtstate_entry_text(s->entry);
     }
     json_decref(out);
@@ -535,11 +522,30 @@ static void record_step(void *vc, size_t i, bool ok)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    if (ok && s->entry) { /* a retire's too: the entry without its deposed object */
+    json_t *cur = mk_rtstate_get(c->st, s->address);
+    if (ok || s->half) { /* what rollback puts back: the entry as it is just before this step's */
+        json_decref(s->orig);
+        s->orig = cur ? json_deep_copy(cur) : NULL;
+    }
+    if (ok && s->retire) {
+        if (cur)
+            mk_rtstate_put(c->st, without_deposed(cur, s->retire_id));
+    } else if (ok && s->entry) {
+        /* note [create_before_destroy]: deposed objects at the address stay
+         * listed until retired, whatever else changes there */
+        json_t *dep = json_object_get(cur, "deposed");
+        if (json_array_size(dep) || s->set_aside) {
+            json_t *list = json_is_array(dep) ? json_deep_copy(dep) : json_array();
+            if (s->set_aside)
+                json_array_append(list, s->set_aside);
+            json_object_set_new(s->entry, "deposed", list);
+            json_decref(s->entry_text);
+            s->entry_text = mk_rtstate_entry_text(s->entry);
+        }
         mk_rtstate_put_text(c->st, json_incref(s->entry), s->entry_text);
         s->entry_text = NULL;
         json_array_extend(c->deferred, s->deferred);
-    } else if ((ok && !s->retire) || s->half) {
+    } else if (ok || s->half) {
         mk_rtstate_remove(c->st, s->address);
     }
     c->dirty |= ok || s->half;
@@ -848,12 +854,10 @@ static void add_dep(size_t **deps, size_t *ndeps, size_t i, size_t on)
 static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
 {
     json_t *changes = json_object_get(c->plan, "changes");
-    size_t n = json_array_size(changes), ncbd = 0, nretire = 0, i, k;
+    size_t n = json_array_size(changes), ncbd = 0, i, k;
     json_t *ch;
-    json_array_foreach(changes, i, ch) {
+    json_array_foreach(changes, i, ch)
         ncbd += is_cbd(ch);
-        nretire += json_is_string(json_object_get(ch, "deposed"));
-    }
     c->n = n + ncbd;
     c->steps = calloc(c->n + 1, sizeof *c->steps);
     size_t **deps = calloc(c->n + 1, sizeof *deps), *ndeps = calloc(c->n + 1, sizeof *ndeps);
@@ -891,7 +895,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
     bool ok = true;
     for (i = 0; i < n && ok; i++) {
         json_t *d = json_object_get(c->steps[i].change, "depends_on"), *v;
-        deps[i] = calloc(json_array_size(d) + nretire + 1, sizeof **deps);
+        deps[i] = calloc(json_array_size(d) + 1, sizeof **deps);
         json_array_foreach(d, k, v) {
             char key[32];
             snprintf(key, sizeof key, "%lld", (long long)json_integer_value(v));
@@ -906,31 +910,39 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
         ok = ok && bind_step(c, &c->steps[i], why, whylen);
     }
     json_decref(by_id);
-    for (i = 0; i < n && ok && nretire; i++) /* a deposed object goes before other changes at its address */
-        for (k = 0; k < n; k++)
-            if (c->steps[k].retire && k != i && !c->steps[i].retire && strcmp(c->steps[k].address, c->steps[i].address) == 0)
-                add_dep(deps, ndeps, i, k);
+    size_t *nrdep = ncbd && ok ? calloc(n + 1, sizeof *nrdep) : NULL, **rdep = nrdep ? calloc(n + 1, sizeof *rdep) : NULL;
+    for (i = 0; rdep && i < n; i++) /* who waits for each change: a retire waits for them too */
+        for (k = 0; k < ndeps[i]; k++)
+            nrdep[deps[i][k]]++;
+    for (i = 0; rdep && i < n; i++) {
+        rdep[i] = c->steps[i].cbd ? calloc(nrdep[i] + 1, sizeof **rdep) : NULL;
+        nrdep[i] = 0;
+    }
+    for (i = 0; rdep && i < n; i++)
+        for (k = 0; k < ndeps[i]; k++)
+            if (rdep[deps[i][k]])
+                rdep[deps[i][k]][nrdep[deps[i][k]]++] = i;
     size_t r = n;
     for (i = 0; i < n && ok; i++) {
         if (!c->steps[i].cbd)
             continue;
         step *t = &c->steps[r], *s = &c->steps[i];
         *t = (step){.change = s->change, .address = s->address, .action = "retire", .type = s->type, .id = s->id,
-                    .prov = s->prov, .alias = s->alias, .retire = true, .retire_id = s->retire_id, .of = s};
+                    .prov = s->prov, .retire = true, .retire_id = s->retire_id, .of = s};
+        memcpy(t->alias_buf, s->alias_buf, sizeof t->alias_buf);
+        t->alias = t->alias_buf;
         memcpy(t->cloud, s->cloud, sizeof t->cloud);
         memcpy(t->region, s->region, sizeof t->region);
-        size_t nd = 1;
-        for (k = 0; k < n; k++)
-            for (size_t j = 0; j < ndeps[k]; j++)
-                nd += deps[k][j] == i;
-        deps[r] = calloc(nd + 1, sizeof **deps);
-        add_dep(deps, ndeps, r, i); /* after the replacement, and after what moves to it */
-        for (k = 0; k < n; k++)
-            for (size_t j = 0; j < ndeps[k]; j++)
-                if (deps[k][j] == i)
-                    add_dep(deps, ndeps, r, k);
+        deps[r] = calloc(nrdep[i] + 2, sizeof **deps);
+        deps[r][ndeps[r]++] = i; /* after the replacement, and after what moves to it (each once) */
+        for (k = 0; k < nrdep[i]; k++)
+            deps[r][ndeps[r]++] = rdep[i][k];
         r++;
     }
+    for (i = 0; rdep && i < n; i++)
+        free(rdep[i]);
+    free(rdep);
+    free(nrdep);
     return ok;
 }
 
@@ -943,6 +955,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
         json_decref(c->steps[i].entry_text);
         free(c->steps[i].event);
         json_decref(c->steps[i].deferred);
+        json_decref(c->steps[i].set_aside);
         if (sc->deps)
             free(sc->deps[i]);
     }

@@ -3,8 +3,8 @@
  * A node starts as soon as every node it depends on is done, and a node is
  * done only once what it did has been persisted: after each step the
  * scheduler asks its owner to `record` it (under the scheduler's lock, so
- * records are serial and in completion order), and one worker at a time
- * `flush`es everything recorded since the last flush (group commit: one
+ * records are serial and in completion order), and a flusher thread of its
+ * own `flush`es everything recorded since its last flush (group commit: one
  * state write and one fsync cover every step that finished meanwhile).
  * The first failed step, a failed flush, or `stop` returning true ends the
  * run: nothing new starts and running steps are let finish.

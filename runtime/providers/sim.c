@@ -438,6 +438,11 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
     return MK_PROV_OK;
 }
 
+static mk_prov_status create_timed_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    return create_now(p, op, out, why, whylen);
+}
+
 #define TIMED(NAME)                                                                                          \
     static mk_prov_status sim_##NAME(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen) \
     {                                                                                                        \
@@ -450,9 +455,27 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         }                                                                                                    \
         return st;                                                                                           \
     }
-TIMED(create)
+TIMED(create_timed)
 TIMED(update)
 TIMED(delete)
+
+/* A create_before_destroy create that timed out after it set the old object
+ * aside and made the replacement: the step fails, so the world must be as it
+ * was — the replacement goes, the old object takes its address back. */
+static mk_prov_status sim_create(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    mk_prov_status st = sim_create_timed(p, op, out, why, whylen);
+    if (st != MK_PROV_OK && op->deposing && !op->deposed) {
+        char path[1100];
+        object_path(op->address, path, sizeof path);
+        json_t *cur = json_load_file(path, 0, NULL);
+        if (cur && strcmp(id_of(cur) ?: "", op->deposing) != 0 && unlink(path) == 0)
+            quota_give(p->impl, json_string_value(json_object_get(cur, "cloud")), json_string_value(json_object_get(cur, "region")));
+        json_decref(cur);
+        put_back(op, path);
+    }
+    return st;
+}
 
 static mk_prov_status sim_read(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {

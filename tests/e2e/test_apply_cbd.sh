@@ -100,3 +100,54 @@ expect_not_contains .moksha/state.json '"deposed"'
 expect_exit 0 moksha plan --detailed-exitcode
 [ "$(ls .moksha/sim | grep -c '^compute')" = 1 ] || fail "expected one compute object in the sim world: $(ls .moksha/sim)"
 expect_exit 0 moksha audit verify
+
+# ---- a deposed object left behind stays accounted for whatever else happens ----
+leave_deposed() { # IMAGE: a replace whose dependent fails, kept with --no-rollback
+    stack "$1" '"load_balancer.front"'
+    expect_exit 5 moksha apply --yes --no-rollback --parallelism 1
+    expect_contains .moksha/state.json '"deposed"'
+}
+aside_count() { ls .moksha/sim | grep -c '~'; }
+
+# a gate on the resource's replace holds that replace, not the deposed object's delete
+leave_deposed app-5
+stack app-6 ""
+cat > gate.moksha <<'M'
+policy "web-replace-approval" {
+  for c in changes where c.type == "compute" && c.action == "replace" {
+    require approval("sre") : "${c.address} is replaced"
+  }
+}
+M
+expect_exit 3 moksha apply --yes && expect_contains "$ERR" "held: replace compute.web"
+rm gate.moksha
+expect_exit 0 moksha apply --yes
+expect_not_contains .moksha/state.json '"deposed"'
+[ "$(aside_count)" = 0 ] || fail "objects set aside remain after the gate opened: $(ls .moksha/sim)"
+
+# the deposed delete held (--auto-approve-risk low): the other change there waits too, nothing is forgotten
+leave_deposed app-7
+stack app-7 ""
+sed -i 's/web_ip = compute.web.ip/web_ip = compute.web.ip, note = "x"/' main.moksha
+expect_exit 3 moksha apply --yes --auto-approve-risk low
+expect_contains .moksha/state.json '"deposed"'
+[ "$(aside_count)" = 1 ] || fail "expected the deposed object still in the sim world: $(ls .moksha/sim)"
+expect_exit 0 moksha apply --yes
+expect_not_contains .moksha/state.json '"deposed"'
+[ "$(aside_count)" = 0 ] || fail "the deposed object outlived its delete: $(ls .moksha/sim)"
+
+# a deposed delete and a new create_before_destroy replace at one address, in one apply
+leave_deposed app-8
+stack app-9 ""
+expect_exit 0 moksha apply --yes
+expect_not_contains .moksha/state.json '"deposed"'
+[ "$(aside_count)" = 0 ] || fail "an object set aside remains: $(ls .moksha/sim)"
+expect_exit 0 moksha plan --detailed-exitcode
+
+# a replacement that times out after it was made is taken back: the world is as before
+snapshot before.txt
+stack app-10 "" 300ms
+expect_exit 4 moksha apply --yes --timeout 100ms --retries 0
+snapshot after.txt
+expect_same before.txt after.txt
+expect_exit 0 moksha audit verify
