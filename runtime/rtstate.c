@@ -126,8 +126,15 @@ json_t *mk_rtstate_snapshot(mk_rtstate *s)
     json_t *list = json_array(), *snap = json_copy(s->doc);
     const char *k;
     json_t *v;
-    json_object_foreach(s->texts, k, v)
-        json_array_append(list, v);
+    json_object_foreach(s->by_addr, k, v) {
+        json_t *t = json_object_get(s->texts, k);
+        if (!t) { /* its text could not be made when put (out of memory): again now */
+            t = mk_rtstate_entry_text(v);
+            json_object_set_new(s->texts, k, t);
+        }
+        if (t)
+            json_array_append(list, t);
+    }
     json_object_set_new(snap, "resources", list);
     return snap;
 }
