@@ -16,9 +16,10 @@ int cmd_cost(int argc, char **argv);
 static const char COST_HELP[] =
     "usage: moksha cost [options] [PATH...]\n"
     "\n"
-    "Place every resource on the cheapest cloud and region its placement allows\n"
-    "and price it per month from the catalogs in stdlib/pricing (docs/cost.md).\n"
-    "Applied resources stay where the state has them.\n"
+    "Place every resource on the cheapest cloud and region its placement and\n"
+    "the policies that read r.placement allow, and price it per month from the\n"
+    "catalogs in stdlib/pricing (docs/cost.md). Applied resources stay where the\n"
+    "state has them.\n"
     "\n"
     "options:\n"
     "  --format text|json|markdown   how to print (default text)\n"
