@@ -26,6 +26,11 @@ typedef struct pol {
     mk_instance *const *set;
     size_t nset;
     mk_value **vals;
+    /* note [shared inputs]: the small maps most resources have alike — a
+     * lifecycle, a monthly cost, a placement — made once per distinct one
+     * (values are never changed once made) */
+    mk_value *lifecycles[4];
+    mk_symtab costs, places;
     mk_symtab locs;        /* AST node → its location object, shared by violations */
 } pol;
 
@@ -46,10 +51,14 @@ json_t *mk_policy_location(mk_program *p, mk_span at)
 
 static mk_value *lifecycle_value(pol *P, const mk_instance *in)
 {
-    mk_vbuild vb = {0};
-    mk_vb_push(P->e.v, &vb, N(P, "prevent_destroy"), mk_v_bool(in->prevent_destroy));
-    mk_vb_push(P->e.v, &vb, N(P, "create_before_destroy"), mk_v_bool(in->create_before_destroy));
-    return mk_vb_map(P->e.v, &vb);
+    mk_value **lc = &P->lifecycles[in->prevent_destroy * 2 + in->create_before_destroy];
+    if (!*lc) {
+        mk_vbuild vb = {0};
+        mk_vb_push(P->e.v, &vb, N(P, "prevent_destroy"), mk_v_bool(in->prevent_destroy));
+        mk_vb_push(P->e.v, &vb, N(P, "create_before_destroy"), mk_v_bool(in->create_before_destroy));
+        *lc = mk_vb_map(P->e.v, &vb);
+    }
+    return *lc;
 }
 
 static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
@@ -66,6 +75,13 @@ static mk_value *placement_value(pol *P, mk_instance *in)
 {
     if (!in->placed_cloud)
         return in->placement ? in->placement : MK_V_NULLV;
+    char key[96]; /* without a block of its own: one map per place (note [shared inputs]) */
+    if (!in->placement)
+        snprintf(key, sizeof key, "%p|%p|%p", (void *)in->placed_cloud, (void *)in->placed_region,
+                 (void *)in->placed_offering);
+    mk_value *shared = in->placement ? NULL : mk_sym_get(&P->places, N(P, key), NULL);
+    if (shared)
+        return shared;
     mk_vctx *v = P->e.v;
     mk_vbuild vb = {0};
     for (uint32_t i = 0; in->placement && in->placement->kind == MK_V_MAP && i < in->placement->n; i++)
@@ -73,7 +89,10 @@ static mk_value *placement_value(pol *P, mk_instance *in)
     mk_vb_push(v, &vb, N(P, "cloud"), mk_v_cstr(v, in->placed_cloud));
     mk_vb_push(v, &vb, N(P, "region"), in->placed_region ? mk_v_cstr(v, in->placed_region) : MK_V_NULLV);
     mk_vb_push(v, &vb, N(P, "offering"), in->placed_offering ? mk_v_cstr(v, in->placed_offering) : MK_V_NULLV);
-    return mk_vb_map(v, &vb);
+    mk_value *m = mk_vb_map(v, &vb);
+    if (!in->placement)
+        mk_sym_put(&P->places, N(P, key), NULL, m);
+    return m;
 }
 
 /* A resource as policies see it: its attributes, then the meta keys (which
@@ -92,7 +111,20 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
     k[5] = N(P, "placement"), x[5] = placement_value(P, in);
-    k[6] = N(P, "cost"), x[6] = cost_value(P, "monthly", in->test_cost ? in->test_cost : in->cost_monthly);
+    mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
+    mk_name ck = NULL;
+    if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
+        char key[48];
+        snprintf(key, sizeof key, "%.17g", amount->u.d);
+        ck = N(P, key);
+        cost = mk_sym_get(&P->costs, ck, NULL);
+    }
+    if (!cost) {
+        cost = cost_value(P, "monthly", amount);
+        if (ck)
+            mk_sym_put(&P->costs, ck, NULL, cost);
+    }
+    k[6] = N(P, "cost"), x[6] = cost;
     k[7] = N(P, "attributes"), x[7] = attrs;
     uint32_t n = 8;
     for (uint32_t i = 0; i < attrs->n; i++) {
@@ -548,6 +580,8 @@ static void pol_end(pol *P)
     mk_mem_free(P->by_type.slots);
     mk_mem_free(P->by_addr.slots);
     mk_mem_free(P->vals);
+    mk_mem_free(P->costs.slots);
+    mk_mem_free(P->places.slots);
     mk_mem_free(P->e.stack);
 }
 

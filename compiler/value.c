@@ -22,8 +22,22 @@ static mk_value *make(mk_vctx *c, mk_vkind k)
 
 mk_value *mk_v_bool(bool b) { return b ? &mk_v_true_ : &mk_v_false_; }
 
+/* note [small ints]: values are never changed once made (a change is a
+ * copy), so the small integers every stack and policy repeats — counts,
+ * indexes, cpu = 2, `>= 1` — are made once, here, rather than at each
+ * evaluation. */
+static mk_value small_ints[258];
+
 mk_value *mk_v_int(mk_vctx *c, int64_t i)
 {
+    if (i >= -1 && i <= 256) {
+        mk_value *s = &small_ints[i + 1];
+        if (s->kind != MK_V_INT || s->u.i != i) {
+            s->u.i = i;
+            s->kind = MK_V_INT;
+        }
+        return s;
+    }
     mk_value *v = make(c, MK_V_INT);
     v->u.i = i;
     return v;
