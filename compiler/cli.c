@@ -101,6 +101,8 @@ static void *compile_thread(void *arg)
     mk_program_var_env(p);
     for (size_t i = 0; i < r->nvar_flags; i++)
         mk_program_var_flag(p, r->var_flags[i]);
+    if (r->await_state)
+        p->state = r->await_state(r->await_ud);
     mk_program_eval(p);
     return NULL;
 }

@@ -52,6 +52,11 @@ typedef struct mk_cli_compile_req {
     size_t nreplace_placement;
     bool explain;                   /* --explain: print why each placement won */
     bool compile_only;              /* mk_cli_make_plan: state and program, no plan (moksha cost) */
+    /* when set, the compile thread calls it after loading the sources and
+     * before evaluating them, for the state the evaluation reads (read
+     * meanwhile on another thread); it may return NULL */
+    struct mk_state *(*await_state)(void *ud);
+    void *await_ud;
 } mk_cli_compile_req;
 /* Take --var, --var-file and paths; false when argv[a->i] is none of them. */
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);
