@@ -835,6 +835,38 @@ static bool stale(ctx *c)
     return true;
 }
 
+/* note [stack id]: a plan names the stack it was made in (its
+ * .moksha/stack-id, state.stack_id in the plan) and the state records the
+ * stack it belongs to; a plan is refused in any other stack — a fresh one
+ * without an id included — and a state copied from another stack too.
+ * False (reported) when the plan does not belong here. */
+static bool same_stack(ctx *c)
+{
+    char here[33], why[512];
+    const char *planned = json_string_value(json_object_get(json_object_get(c->plan, "state"), "stack_id"));
+    const char *recorded = json_string_value(json_object_get(c->st->doc, "stack_id"));
+    if (!mk_exec_stack_id(MK_EXEC_DIR, here, why, sizeof why))
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+    else if (!planned)
+        fprintf(stderr, "moksha-exec: error: the plan names no stack id: it was not made for this stack; run `moksha plan -o` "
+                        "here\n");
+    else if (!*here)
+        fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, and this stack has none (%s/stack-id): a plan "
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_EXEC_DIR);
+    else if (strcmp(planned, here) != 0)
+        fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, this stack's is %s (%s/stack-id): a plan "
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_EXEC_DIR);
+    else if (recorded && strcmp(recorded, here) != 0)
+        fprintf(stderr, "moksha-exec: error: the state belongs to stack id %s, this stack's is %s (%s/stack-id): it was "
+                        "copied from another stack\n", recorded, here, MK_EXEC_DIR);
+    else {
+        if (!recorded)
+            json_object_set_new(c->st->doc, "stack_id", json_string(here));
+        return true;
+    }
+    return false;
+}
+
 static bool is_cbd(json_t *change)
 {
     return strcmp(json_string_value(json_object_get(change, "action")) ?: "", "replace") == 0 &&
@@ -1151,8 +1183,12 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
-    size_t held = stale(&c) ? 0 : hold_gated(&c);
-    if (stale(&c)) {
+    bool here = same_stack(&c);
+    size_t held = !here || stale(&c) ? 0 : hold_gated(&c);
+    if (!here) {
+        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
+        rc = MK_EXEC_EXIT_LOCKED;
+    } else if (stale(&c)) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {

@@ -18,8 +18,19 @@ typedef struct mk_exec_key {
     char id[17];
 } mk_exec_key;
 
-/* MOKSHA_KEY, else DIR/key. False with a reason in why. */
+/* The executor's key: MOKSHA_KEY, else DIR/key (which must be readable by
+ * its owner only), by the rules of docs/formats.md (a passphrase is salted
+ * with DIR/stack-id). A weak or malformed key is refused. False with a
+ * reason in why. This is the one place the executor gets its key. */
 bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen);
+/* A key from its text (what MOKSHA_KEY or a key file holds); what names
+ * where it came from in messages. stack_id may be NULL or "" (then a
+ * passphrase is refused). */
+bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_id, const char *what, char *why,
+                           size_t whylen);
+/* DIR/stack-id into id ("" when the stack has none); false when it is
+ * unreadable or malformed. */
+bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen);
 
 typedef enum {
     MK_EXEC_PLAN_OK,

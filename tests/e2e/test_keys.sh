@@ -1,0 +1,93 @@
+# test_keys.sh — the project key and the stack's identity: weak keys are
+# refused by both binaries, a passphrase key is stretched and salted per
+# stack, commands that sign nothing create no key, and a plan applies only in
+# the stack it was made in.
+. "$TOP/tests/e2e/lib.sh"
+
+export MOKSHA_VAR_db_password="correct-horse-battery-staple-77"
+STRONG=3c9d0f6a1b2e4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5
+
+# ---- read-only commands create no key, no stack id, no .moksha at all ----
+copy_example webapp
+enter webapp
+expect_exit 0 moksha check
+expect_exit 0 moksha fmt --check
+expect_exit 0 moksha plan && expect_contains "$OUT" "Plan: 6 to create"
+expect_exit 0 moksha plan --format markdown
+expect_exit 0 moksha graph
+expect_exit 0 moksha cost
+expect_exit 0 moksha policy check
+expect_exit 0 moksha state list
+expect_exit 0 moksha audit verify
+expect_exit 1 moksha show nothing.json
+[ ! -e .moksha ] || fail "read-only commands created .moksha: $(find .moksha | tr '\n' ' ')"
+# a command that signs makes the key (0600) and the stack id
+expect_exit 0 moksha plan -o plan.json
+expect_match .moksha/key '^[0-9a-f]{64}$'
+expect_match .moksha/stack-id '^[0-9a-f]{32}$'
+expect_contains plan.json "\"stack_id\":\"$(cat .moksha/stack-id)\""
+leave
+
+# ---- weak keys: a clear error, exit 1, in both binaries ----
+copy_example webapp
+enter webapp
+for weak in x golden-test-key-0123 passphrase:too-short 0123456789abcdef0123456789abcdef; do
+    expect_exit 1 env MOKSHA_KEY="$weak" "$MOKSHA" plan -o plan.json &&
+        expect_match "$ERR" "MOKSHA_KEY( is not a strong key: give 32 random bytes|: the passphrase is .* needs at least 16)"
+    expect_exit 1 env MOKSHA_KEY="$weak" "$MOKSHA" plan && expect_contains "$ERR" "MOKSHA_KEY"
+    expect_exit 1 env MOKSHA_KEY="$weak" "$MOKSHA_EXEC" verify plan.json && expect_contains "$ERR" "MOKSHA_KEY"
+done
+[ ! -e plan.json ] || fail "a weak key signed a plan"
+# a weak key file is refused too, and one others can read
+mkdir -p .moksha && printf 'short\n' > .moksha/key && chmod 600 .moksha/key
+expect_exit 1 moksha plan -o plan.json && expect_contains "$ERR" ".moksha/key is not a strong key"
+printf '%s\n' "$STRONG" > .moksha/key && chmod 644 .moksha/key
+expect_exit 1 moksha plan -o plan.json && expect_contains "$ERR" "chmod 600"
+expect_exit 1 "$MOKSHA_EXEC" verify plan.json && expect_contains "$ERR" "chmod 600"
+chmod 600 .moksha/key
+expect_exit 0 moksha plan -o plan.json
+expect_exit 0 "$MOKSHA_EXEC" verify plan.json
+# base64 of the same 32 bytes is the same key
+B64=$(printf '%s' "$STRONG" | xxd -r -p | base64)
+expect_exit 0 env MOKSHA_KEY="$B64" "$MOKSHA_EXEC" verify plan.json
+leave
+
+# ---- a passphrase: stretched, salted with the stack id ----
+copy_example webapp
+enter webapp
+export MOKSHA_KEY="passphrase:a shared CI passphrase of some length"
+expect_exit 0 moksha plan -o plan.json
+expect_exit 0 "$MOKSHA_EXEC" verify plan.json
+[ ! -e .moksha/key ] || fail "a key from MOKSHA_KEY should not write .moksha/key"
+expect_exit 0 moksha apply plan.json && expect_contains "$OUT" "Apply complete"
+leave
+unset MOKSHA_KEY
+
+# ---- a plan applies only in its own stack (one MOKSHA_KEY shared by CI) ----
+export MOKSHA_KEY="$STRONG"
+rm -rf a b c
+copy_example hello-local && mv hello-local a
+copy_example hello-local && cp -R hello-local c && mv hello-local b
+enter a
+expect_exit 0 moksha plan -o ../a.plan
+leave
+enter b   # a fresh stack: no stack id, no state
+expect_exit 6 "$MOKSHA_EXEC" apply ../a.plan && expect_contains "$ERR" "this stack has none"
+expect_exit 6 moksha apply ../a.plan
+[ ! -e .moksha/out ] || fail "a plan of another stack wrote files in b"
+expect_exit 0 moksha plan -o b.plan   # now b has its own id: a's plan is still refused
+expect_exit 6 "$MOKSHA_EXEC" apply ../a.plan && expect_contains "$ERR" "the plan was made for stack id $(cat ../a/.moksha/stack-id), this stack's is $(cat .moksha/stack-id)"
+expect_exit 0 "$MOKSHA_EXEC" apply b.plan
+expect_contains .moksha/state.json "\"stack_id\": \"$(cat .moksha/stack-id)\""
+leave
+enter a
+expect_exit 0 "$MOKSHA_EXEC" apply ../a.plan && expect_contains "$OUT" "Apply complete"
+leave
+# a state copied from a into another stack is refused there
+enter c
+expect_exit 0 moksha plan -o c.plan
+cp ../a/.moksha/state.json .moksha/state.json
+expect_exit 0 moksha plan -o c.plan
+expect_exit 6 "$MOKSHA_EXEC" apply c.plan && expect_contains "$ERR" "the state belongs to stack id $(cat ../a/.moksha/stack-id)"
+leave
+unset MOKSHA_KEY
