@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/lock.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
@@ -94,6 +95,7 @@ typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
     mk_exec_key key;
+    mk_exec_config cfg;       /* the executor's own configuration (runtime/config.h) */
     mk_rtstate *st;
     mk_audit *audit;
     step *steps;
@@ -176,7 +178,7 @@ static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen
     json_t *settings = json_object_get(blk, "settings");
     mk_prov *p = NULL;
     if (type && strcmp(type, "local") == 0)
-        p = mk_prov_local_new(settings, why, whylen);
+        p = mk_prov_local_new(settings, &c->cfg, why, whylen);
     else if (type && strcmp(type, "sim") == 0)
         p = mk_prov_sim_new(settings, why, whylen);
     else
@@ -996,6 +998,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->steps);
     for (size_t i = 0; i < c->pv.n; i++)
         c->pv.p[i]->free(c->pv.p[i]);
+    mk_exec_config_free(&c->cfg);
     free(c->lines);
     json_decref(c->deferred);
     json_decref(c->counts);
@@ -1160,6 +1163,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    if (!mk_exec_config_load(&c.cfg, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        free_ctx(&c, &sc);
+        return MK_EXEC_EXIT_INPUT;
+    }
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
         mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);

@@ -3,6 +3,7 @@
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
  *   state list|show|rm|unlock, audit verify|show
+ *   key rotate, config check
  * Exit codes: docs/executor.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
 #include "runtime/util.h"
@@ -29,6 +31,13 @@ static void usage(FILE *out)
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show\n"
+          "  key rotate                       a new project key; every secret in the state re-sealed with it\n"
+          "                                   (MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
+          "  config check                     validate the executor's configuration and say where it is read\n"
+          "\n"
+          "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
+          "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
+          "(docs/executor.md); never a file in the stack.\n"
           "\n"
           "exit status: 0 success, 1 error in input or usage, 4 apply failed and was rolled\n"
           "back, 5 apply failed and changes remain (rollback incomplete, or --no-rollback),\n"
@@ -127,6 +136,28 @@ static int apply(int argc, char **argv)
     return rc;
 }
 
+static int config_cmd(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "check") != 0) {
+        fputs("usage: moksha-exec config check\n", stderr);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    mk_exec_config cfg;
+    char why[1024], path[PATH_MAX];
+    if (!mk_exec_config_load(&cfg, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (!*cfg.path)
+        printf("No configuration file at %s: every setting has its default.\n",
+               mk_exec_config_path(path, sizeof path) ? path : "(no HOME)");
+    else
+        printf("%s: valid (%zu allowed local root%s, special bits %s)\n", cfg.path, cfg.local.nallowed_roots,
+               cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
+    mk_exec_config_free(&cfg);
+    return 0;
+}
+
 static int state_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
@@ -180,6 +211,8 @@ int main(int argc, char **argv)
         return state_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "config") == 0)
+        return config_cmd(argc - 1, argv + 1);
     usage(stderr);
     return 1;
 }
