@@ -14,6 +14,7 @@
 #include "runtime/config.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
+#include "runtime/rotate.h"
 #include "runtime/util.h"
 
 static void usage(FILE *out)
@@ -211,6 +212,12 @@ int main(int argc, char **argv)
         return state_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
+        return mk_exec_key_rotate();
+    if (argc >= 2 && strcmp(argv[1], "key") == 0) {
+        fputs("usage: moksha-exec key rotate\n", stderr);
+        return MK_EXEC_EXIT_INPUT;
+    }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return config_cmd(argc - 1, argv + 1);
     usage(stderr);

@@ -3,9 +3,11 @@
 #include "runtime/planfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,4 +299,36 @@ char *mk_exec_unseal(const mk_exec_key *k, json_t *secret)
     }
     plain[clen] = 0;
     return plain;
+}
+
+void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65])
+{
+    uint8_t mac[32];
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), k->seal, 32, data, n, mac, &len);
+    to_hex(mac, 32, out);
+    out[64] = 0;
+}
+
+char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n)
+{
+    size_t blen = 12 + n + 16;
+    uint8_t *buf = malloc(blen);
+    char *out = malloc(4 * ((blen + 2) / 3) + 1);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = buf && out && c && n <= INT_MAX - 32 && RAND_bytes(buf, 12) == 1 &&
+              EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->seal, buf) == 1 &&
+              EVP_EncryptUpdate(c, buf + 12, &len, plain, (int)n) == 1 &&
+              EVP_EncryptFinal_ex(c, buf + 12 + len, &fin) == 1 &&
+              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, buf + 12 + n) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (ok)
+        EVP_EncodeBlock((unsigned char *)out, buf, (int)blen);
+    free(buf);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }

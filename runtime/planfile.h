@@ -47,4 +47,10 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
 /* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */
 char *mk_exec_unseal(const mk_exec_key *k, json_t *secret);
 
+/* For re-sealing (key rotate), the compiler's sealing and fingerprints
+ * repeated: AES-256-GCM under the seal key, base64(nonce ‖ ciphertext ‖
+ * tag), malloc'd or NULL; and HMAC-SHA256 under the seal key, hex. */
+char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n);
+void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65]);
+
 #endif

@@ -91,3 +91,47 @@ expect_exit 0 moksha plan -o c.plan
 expect_exit 6 "$MOKSHA_EXEC" apply c.plan && expect_contains "$ERR" "the state belongs to stack id $(cat ../a/.moksha/stack-id)"
 leave
 unset MOKSHA_KEY
+
+# ---- key rotate: a new key, the state's secrets re-sealed, old plans refused ----
+copy_example webapp
+enter webapp
+expect_exit 0 moksha apply --yes && expect_contains "$OUT" "Apply complete"
+expect_exit 0 moksha plan -o old.plan
+OLD_KEY=$(cat .moksha/key)
+OLD_SEALED=$(grep -o '"sealed": "[^"]*"' .moksha/state.json)
+SERIAL=$(grep -o '"serial": [0-9]*' .moksha/state.json | grep -o '[0-9]*$')
+expect_exit 0 "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "1 secret re-sealed"
+expect_contains "$OUT" "Plans signed with the old key are refused"
+expect_match .moksha/key '^[0-9a-f]{64}$'
+[ "$(cat .moksha/key)" != "$OLD_KEY" ] || fail "key rotate kept the old key"
+[ "$(stat -c %a .moksha/key)" = 600 ] || fail ".moksha/key should have mode 600 after rotate"
+[ "$(cat .moksha/key.*.old)" = "$OLD_KEY" ] || fail "the old key should be kept as .moksha/key.ID.old"
+[ "$(stat -c %a .moksha/key.*.old)" = 600 ] || fail "the old key copy should have mode 600"
+[ ! -e .moksha/key.next ] || fail "key rotate left .moksha/key.next"
+[ "$(grep -o '"sealed": "[^"]*"' .moksha/state.json)" != "$OLD_SEALED" ] || fail "the state's secret was not re-sealed"
+expect_contains .moksha/state.json "\"serial\": $((SERIAL + 1))"
+expect_not_contains .moksha/state.json "correct-horse-battery-staple-77"
+expect_exit 1 "$MOKSHA_EXEC" apply old.plan && expect_contains "$ERR" "another project key"
+expect_exit 1 moksha show old.plan
+# the re-sealed secret opens with the new key: the stack still plans to no change
+expect_exit 0 moksha plan --detailed-exitcode && expect_contains "$OUT" "Plan: 0 to create, 0 to update"
+expect_contains .moksha/audit.jsonl '"event":"key.rotate"'
+expect_exit 0 "$MOKSHA_EXEC" audit verify
+# and a change of the secret goes through with the new key
+expect_exit 0 env MOKSHA_VAR_db_password=another-password-99 "$MOKSHA" apply --yes && expect_contains "$OUT" "Apply complete"
+leave
+
+# from MOKSHA_KEY: the new key must come in MOKSHA_NEW_KEY, and goes nowhere on disk
+copy_example webapp
+enter webapp
+export MOKSHA_KEY="$STRONG"
+expect_exit 0 moksha apply --yes
+expect_exit 1 "$MOKSHA_EXEC" key rotate && expect_contains "$ERR" "set MOKSHA_NEW_KEY"
+expect_exit 1 env MOKSHA_NEW_KEY=weak "$MOKSHA_EXEC" key rotate && expect_contains "$ERR" "MOKSHA_NEW_KEY is not a strong key"
+NEW=$(openssl rand -hex 32)
+expect_exit 0 env MOKSHA_NEW_KEY="$NEW" "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "Store the new key"
+[ ! -e .moksha/key ] || fail "rotating a MOKSHA_KEY key wrote .moksha/key"
+expect_exit 0 env MOKSHA_KEY="$NEW" "$MOKSHA" plan --detailed-exitcode
+expect_exit 2 moksha plan --detailed-exitcode   # the old key no longer opens the state's secret: it looks changed
+leave
+unset MOKSHA_KEY
