@@ -904,6 +904,7 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
 /* ---- modules ---- */
 
 static void eval_unit(mk_ev *e, mk_unit *u);
+static void eval_provider(mk_ectx *c, mk_ast *decl);
 
 static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
 {
@@ -1178,6 +1179,10 @@ static void check_test(mk_ev *e, mk_unit *u, mk_ast *t)
     }
     mk_unit_index(e->p, tu, &file);
     tu->test_decl = t;
+    mk_ectx pc = {.e = e, .u = tu}; /* a test's own provider blocks are its `providers` input */
+    for (uint32_t i = 0; i < tu->providers.cap; i++)
+        if (tu->providers.slots[i].a)
+            eval_provider(&pc, tu->providers.slots[i].v);
     eval_unit(e, tu);
     if (!u->test_units)
         u->test_units = mk_arena_alloc(e->v->arena, (u->ntests + 1) * sizeof *u->test_units);
@@ -1208,7 +1213,7 @@ static void intern_names(mk_ev *e)
     mk_intern *t = e->v->names;
 #define N(f) e->n.f = mk_intern_s(t, #f)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
-    N(changes); N(plan); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
+    N(changes); N(plan); N(providers); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
     N(create_before_destroy); N(description); N(enforcement);
 #undef N
