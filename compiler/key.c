@@ -237,6 +237,12 @@ static int key_file(const char *dir, const char *path, mk_key_mode mode, char *b
         snprintf(err, errlen, "no project key: set MOKSHA_KEY or create %s (`moksha plan -o` does)", path);
         return 0;
     }
+    char next[4200];
+    snprintf(next, sizeof next, "%s.next", path);
+    if (access(next, F_OK) == 0) { /* note [key rotation] in runtime/rotate.c */
+        snprintf(err, errlen, "an interrupted `moksha-exec key rotate` left %s: run it again to finish", next);
+        return 0;
+    }
     struct stat sb;
     if (stat(path, &sb) == 0 && (sb.st_mode & 077)) {
         snprintf(err, errlen, "%s can be read by others (mode %04o): `chmod 600 %s`, and rotate the key "

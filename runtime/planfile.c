@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/util.h"
 
@@ -163,6 +164,12 @@ bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t 
     if (env && *env)
         return mk_exec_key_from_text(k, env, id, "MOKSHA_KEY", why, whylen);
     snprintf(path, sizeof path, "%s/key", moksha_dir);
+    char next[4200];
+    snprintf(next, sizeof next, "%s.next", path);
+    if (access(next, F_OK) == 0) { /* note [key rotation] in runtime/rotate.c */
+        snprintf(why, whylen, "an interrupted `moksha-exec key rotate` left %s: run it again to finish", next);
+        return false;
+    }
     if (!read_key_file(path, buf, sizeof buf, why, whylen))
         return false;
     bool ok = mk_exec_key_from_text(k, buf, id, path, why, whylen);

@@ -114,24 +114,29 @@ static bool write_key(const char *path, const char *text, bool exclusive)
     return ok;
 }
 
-/* note [key rotation]: finish or drop what an interrupted rotation left. */
-static void recover_next(const char *stack_id)
+/* note [key rotation]: finish or drop what an interrupted rotation left;
+ * true when it finished one (and that is all this run does). */
+static bool recover_next(const char *stack_id)
 {
     char *text = mk_exec_read_file(KEY_NEXT, NULL), why[512];
     if (!text)
-        return;
+        return false;
     mk_exec_key k;
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     const char *sealed = st ? json_string_value(json_object_get(st->doc, "sealed_with")) : NULL;
+    bool done = false;
     if (mk_exec_key_from_text(&k, text, stack_id, KEY_NEXT, why, sizeof why) && sealed && strcmp(sealed, k.id) == 0) {
-        if (rename(KEY_NEXT, KEY_FILE) == 0)
-            fprintf(stderr, "moksha-exec: finished an interrupted rotation: the state is sealed with %s, now .moksha/key\n", k.id);
+        done = rename(KEY_NEXT, KEY_FILE) == 0;
+        if (done)
+            printf("Finished an interrupted rotation: the state is sealed with key %s, which is now %s. Run `moksha-exec "
+                   "key rotate` again to rotate once more.\n", k.id, KEY_FILE);
     } else {
-        unlink(KEY_NEXT); /* the rotation never reached the state */
+        unlink(KEY_NEXT); /* the rotation never reached the state: the old key still opens it */
     }
     OPENSSL_cleanse(text, strlen(text));
     free(text);
     mk_rtstate_free(st);
+    return done;
 }
 
 /* The new key's text (malloc'd) and key; false with why. */
@@ -174,12 +179,15 @@ static int rotate_locked(rot *r, bool from_env, const char *text, mk_audit *audi
     }
     snprintf(old_copy, sizeof old_copy, "%s/key.%s.old", MK_EXEC_DIR, r->old.id);
     char *old_text = from_env ? NULL : mk_exec_read_file(KEY_FILE, NULL);
+    for (size_t n = old_text ? strlen(old_text) : 0; n && strchr(" \t\r\n", old_text[n - 1]); n--)
+        old_text[n - 1] = 0; /* write_key ends it with one newline */
     bool ok = from_env || (old_text && write_key(old_copy, old_text, false) && write_key(KEY_NEXT, text, true));
     if (old_text) {
         OPENSSL_cleanse(old_text, strlen(old_text));
         free(old_text);
     }
-    ok = ok && mk_rtstate_save(st);
+    bool has_state = *mk_rtstate_lineage(st) || mk_rtstate_serial(st) > 0;
+    ok = ok && (!has_state || mk_rtstate_save(st)); /* no state yet: nothing sealed, nothing to write */
     ok = ok && (from_env || rename(KEY_NEXT, KEY_FILE) == 0);
     if (!ok) {
         snprintf(r->why, sizeof r->why, "cannot write the new key or the state: %s (see note [key rotation]: run "
@@ -190,8 +198,11 @@ static int rotate_locked(rot *r, bool from_env, const char *text, mk_audit *audi
     mk_audit_append(audit, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "old_key_id", r->old.id,
                                      "new_key_id", r->neu.id, "secrets", (json_int_t)r->resealed, "serial",
                                      (json_int_t)mk_rtstate_serial(st)));
-    printf("Rotated the project key: %s → %s; %zu secret%s re-sealed (state serial %lld).\n", r->old.id, r->neu.id,
-           r->resealed, r->resealed == 1 ? "" : "s", mk_rtstate_serial(st));
+    if (has_state)
+        printf("Rotated the project key: %s → %s; %zu secret%s re-sealed (state serial %lld).\n", r->old.id, r->neu.id,
+               r->resealed, r->resealed == 1 ? "" : "s", mk_rtstate_serial(st));
+    else
+        printf("Rotated the project key: %s → %s (no state yet: nothing to re-seal).\n", r->old.id, r->neu.id);
     if (from_env)
         printf("Store the new key (MOKSHA_NEW_KEY) where MOKSHA_KEY comes from, now: the state opens only with it.\n");
     else
@@ -211,8 +222,8 @@ int mk_exec_key_rotate(void)
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
         return MK_EXEC_EXIT_INPUT;
     }
-    if (!from_env)
-        recover_next(stack_id);
+    if (!from_env && recover_next(stack_id)) /* before loading the key: the loaders refuse while key.next is there */
+        return MK_EXEC_EXIT_OK;
     if (!mk_exec_key_load(&r.old, MK_EXEC_DIR, r.why, sizeof r.why)) {
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
         return MK_EXEC_EXIT_INPUT;

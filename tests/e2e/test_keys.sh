@@ -113,6 +113,19 @@ expect_contains .moksha/state.json "\"serial\": $((SERIAL + 1))"
 expect_not_contains .moksha/state.json "correct-horse-battery-staple-77"
 expect_exit 1 "$MOKSHA_EXEC" apply old.plan && expect_contains "$ERR" "another project key"
 expect_exit 1 moksha show old.plan
+# an interrupted rotation (the state written, key.next not yet renamed): every
+# command refuses the key until `key rotate` finishes it
+NEW_KEY=$(cat .moksha/key)
+mv .moksha/key .moksha/key.next && cp .moksha/key.*.old .moksha/key
+expect_exit 1 moksha plan && expect_contains "$ERR" "an interrupted \`moksha-exec key rotate\` left .moksha/key.next"
+expect_exit 1 "$MOKSHA_EXEC" verify old.plan && expect_contains "$ERR" "interrupted"
+expect_exit 0 "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "Finished an interrupted rotation"
+[ "$(cat .moksha/key)" = "$NEW_KEY" ] || fail "finishing the rotation should make key.next the key"
+[ ! -e .moksha/key.next ] || fail "key.next is still there"
+# one interrupted before the state write: key.next is dropped, the rotation runs
+openssl rand -hex 32 > .moksha/key.next
+expect_exit 0 "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "1 secret re-sealed"
+[ "$(cat .moksha/key)" != "$NEW_KEY" ] || fail "the second rotation kept the key"
 # the re-sealed secret opens with the new key: the stack still plans to no change
 expect_exit 0 moksha plan --detailed-exitcode && expect_contains "$OUT" "Plan: 0 to create, 0 to update"
 expect_contains .moksha/audit.jsonl '"event":"key.rotate"'
