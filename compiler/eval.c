@@ -981,6 +981,30 @@ mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at)
 
 /* ---- providers and outputs ---- */
 
+/* note [local root] in runtime/providers/local.c: the executor is the
+ * authority (its configuration may allow a root elsewhere), so a root that
+ * leaves the stack directory is a warning here, at the attribute; one in
+ * .moksha/ is an error of the schema. */
+static void warn_local_root(mk_ectx *c, mk_ast *decl, mk_value *settings)
+{
+    mk_value *root = mk_v_get(settings, mk_intern_s(c->e->v->names, "root"));
+    if (!root || root->kind != MK_V_STRING)
+        return;
+    bool up = root->n >= 2 && root->u.s[0] == '.' && root->u.s[1] == '.' && (root->n == 2 || root->u.s[2] == '/');
+    for (uint32_t i = 0; i + 3 < root->n && !up; i++)
+        up = memcmp(root->u.s + i, "/..", 3) == 0 && (i + 3 == root->n || root->u.s[i + 3] == '/');
+    if (root->u.s[0] != '/' && !up)
+        return;
+    mk_span at = decl->span;
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && strcmp(decl->kids.v[i]->name, "root") == 0)
+            at = decl->kids.v[i]->b->span;
+    mk_diag_item *d = mk_diag_warn(c->e->diag, "W0001", at, "the local provider's root %.*s may leave the stack directory",
+                                   (int)root->n, root->u.s);
+    mk_diag_help(d, "the executor refuses a root outside the stack unless its own configuration allows it "
+                    "(local.allowed_roots, docs/executor.md)");
+}
+
 static void eval_provider(mk_ectx *c, mk_ast *decl)
 {
     mk_ev *e = c->e;
@@ -1011,6 +1035,8 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
         mk_vb_push(e->v, &vb, u->provider_values->u.map.keys[i], u->provider_values->u.map.vals[i]);
     mk_vb_push(e->v, &vb, decl->name2 ? decl->name2 : decl->name, cfg);
     u->provider_values = mk_vb_map(e->v, &vb);
+    if (strcmp(decl->name, "local") == 0 && !u->test_decl) /* a policy test's bad root is on purpose */
+        warn_local_root(c, decl, v);
 }
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)
