@@ -124,6 +124,11 @@ static bool safe_file(const char *path, mk_exec_config *cfg, char *why, size_t w
     if (sb.st_mode & 022)
         return snprintf(why, whylen, "%s: writable by %s (mode %04o): `chmod go-w %s`", path,
                         sb.st_mode & 002 ? "everyone" : "its group", (unsigned)(sb.st_mode & 07777), path), false;
+    char stack[PATH_MAX];
+    if (realpath(".", stack) && mk_exec_config_under(real, stack))
+        return snprintf(why, whylen, "%s: the executor's configuration cannot be in the stack directory %s: whoever "
+                        "changes the stack could change what the executor allows; keep it with the user running moksha-exec",
+                        path, stack), false;
     snprintf(cfg->path, sizeof cfg->path, "%s", real);
     snprintf(cfg->dir, sizeof cfg->dir, "%s", real);
     char *slash = strrchr(cfg->dir, '/');

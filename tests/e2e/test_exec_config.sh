@@ -103,3 +103,8 @@ expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/open.json" "$MOKSHA_EXEC" config che
 enter special
 expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/open.json" "$MOKSHA_EXEC" apply p.plan && expect_contains "$ERR" "writable by everyone"
 leave
+# …and never a file of the stack: whoever changes the stack would change it
+enter special
+printf '{"format": "moksha.exec-config/v1", "local": {"allow_special_bits": true}}\n' > exec.json && chmod 600 exec.json
+expect_exit 1 env MOKSHA_EXEC_CONFIG=exec.json "$MOKSHA_EXEC" apply p.plan && expect_contains "$ERR" "cannot be in the stack directory"
+leave

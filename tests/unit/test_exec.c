@@ -321,18 +321,21 @@ static void test_local_modes(void **st)
 static void test_exec_config(void **st)
 {
     (void)st;
-    char why[1024];
+    char why[1024], cwd[PATH_MAX];
     mk_exec_config cfg;
+    assert_non_null(getcwd(cwd, sizeof cwd));
     mkdir("conf", 0755);
     mkdir("conf/allowed", 0755);
-    setenv("MOKSHA_EXEC_CONFIG", "conf/none.json", 1);
+    mkdir("cstack", 0755);
+    assert_int_equal(chdir("cstack"), 0); /* the stack directory; the configuration is outside it */
+    setenv("MOKSHA_EXEC_CONFIG", "../conf/none.json", 1);
     assert_false(mk_exec_config_load(&cfg, why, sizeof why)); /* named, missing: an error */
     assert_non_null(strstr(why, "conf/none.json"));
     unsetenv("MOKSHA_EXEC_CONFIG");
     setenv("XDG_CONFIG_HOME", "/nonexistent-moksha", 1);
     assert_true(mk_exec_config_load(&cfg, why, sizeof why)); /* the default, missing: defaults */
     assert_int_equal(cfg.local.nallowed_roots, 0);
-    setenv("MOKSHA_EXEC_CONFIG", "conf/exec.json", 1);
+    setenv("MOKSHA_EXEC_CONFIG", "../conf/exec.json", 1);
     static const struct { const char *text, *want; } cases[] = {
         {"{\"format\": \"moksha.exec-config/v1\", \"locl\": {}}", "key `locl`: unknown setting"},
         {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_root\": []}}", "key `local.allowed_root`: unknown"},
@@ -345,20 +348,20 @@ static void test_exec_config(void **st)
         {"{\"format\": ", "conf/exec.json:1:"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        FILE *f = fopen("conf/exec.json", "w");
+        FILE *f = fopen("../conf/exec.json", "w");
         fputs(cases[i].text, f);
         fclose(f);
-        chmod("conf/exec.json", 0644);
+        chmod("../conf/exec.json", 0644);
         assert_false(mk_exec_config_load(&cfg, why, sizeof why));
         if (!strstr(why, cases[i].want))
             fail_msg("%s: got `%s`", cases[i].text, why);
         assert_non_null(strstr(why, "conf/exec.json"));
     }
     char text[PATH_MAX + 128], allowed[PATH_MAX];
-    assert_non_null(realpath("conf/allowed", allowed));
+    assert_non_null(realpath("../conf/allowed", allowed));
     snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_roots\": [\"%s\"], "
              "\"allow_special_bits\": true}}", allowed);
-    FILE *f = fopen("conf/exec.json", "w");
+    FILE *f = fopen("../conf/exec.json", "w");
     fputs(text, f);
     fclose(f);
     assert_true(mk_exec_config_load(&cfg, why, sizeof why));
@@ -367,13 +370,21 @@ static void test_exec_config(void **st)
     assert_true(cfg.local.allow_special_bits);
     assert_non_null(strstr(cfg.dir, "/conf"));
     mk_exec_config_free(&cfg);
-    chmod("conf/exec.json", 0666); /* others can write it: refused */
+    chmod("../conf/exec.json", 0666); /* others can write it: refused */
     assert_false(mk_exec_config_load(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "writable by everyone"));
-    chmod("conf/exec.json", 0664);
+    chmod("../conf/exec.json", 0664);
     assert_false(mk_exec_config_load(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "its group"));
+    f = fopen("exec.json", "w"); /* in the stack: refused */
+    fputs("{\"format\": \"moksha.exec-config/v1\"}", f);
+    fclose(f);
+    chmod("exec.json", 0600);
+    setenv("MOKSHA_EXEC_CONFIG", "exec.json", 1);
+    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_non_null(strstr(why, "cannot be in the stack directory"));
     unsetenv("MOKSHA_EXEC_CONFIG");
+    assert_int_equal(chdir(cwd), 0);
     unsetenv("XDG_CONFIG_HOME");
 }
 
