@@ -94,13 +94,13 @@ expect_exit 0 env MOKSHA_EXEC_CONFIG="$WORK/special.json" "$MOKSHA_EXEC" apply p
 [ "$(stat -c %a .moksha/out/shared)" = 2775 ] || fail "shared should have mode 2775, has $(stat -c %a .moksha/out/shared)"
 leave
 
-# ---- the configuration is strict ----
-expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/none.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "none.json"
-printf '{"format": "moksha.exec-config/v1", "local": {"allowed_roots": ["relative"], "x": 1}}\n' > bad.json
-expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/bad.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "bad.json: key \`local.x\`: unknown setting"
-printf '{"format": "moksha.exec-config/v1"}\n' > open.json && chmod 666 open.json
-expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/open.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "writable by everyone"
+# ---- the configuration is strict (checked from a stack: the files are outside it) ----
 enter special
+expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/none.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "none.json"
+printf '{"format": "moksha.exec-config/v1", "local": {"allowed_roots": ["relative"], "x": 1}}\n' > ../bad.json
+expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/bad.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "bad.json: key \`local.x\`: unknown setting"
+printf '{"format": "moksha.exec-config/v1"}\n' > ../open.json && chmod 666 ../open.json
+expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/open.json" "$MOKSHA_EXEC" config check && expect_contains "$ERR" "writable by everyone"
 expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/open.json" "$MOKSHA_EXEC" apply p.plan && expect_contains "$ERR" "writable by everyone"
 leave
 # …and never a file of the stack: whoever changes the stack would change it
