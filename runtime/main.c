@@ -67,6 +67,11 @@ static int verify(const char *dir, const char *path)
            (long long)json_integer_value(json_object_get(t, "update")),
            (long long)json_integer_value(json_object_get(t, "replace")),
            (long long)json_integer_value(json_object_get(t, "delete")));
+    const char *sid = json_string_value(json_object_get(json_object_get(plan, "state"), "stack_id"));
+    char here[33] = "";
+    if (mk_exec_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
+        printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
+               sid ? sid : "", *here ? here : "this stack has no id yet");
     json_decref(plan);
     return 0;
 }

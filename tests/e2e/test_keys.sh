@@ -73,6 +73,7 @@ expect_exit 0 moksha plan -o ../a.plan
 leave
 enter b   # a fresh stack: no stack id, no state
 expect_exit 6 "$MOKSHA_EXEC" apply ../a.plan && expect_contains "$ERR" "this stack has none"
+expect_exit 0 "$MOKSHA_EXEC" verify ../a.plan && expect_contains "$OUT" "not this one (this stack has no id yet): apply would refuse it"
 expect_exit 6 moksha apply ../a.plan
 [ ! -e .moksha/out ] || fail "a plan of another stack wrote files in b"
 expect_exit 0 moksha plan -o b.plan   # now b has its own id: a's plan is still refused
