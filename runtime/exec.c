@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/audit.h"
@@ -49,11 +50,25 @@
 #include "runtime/sched.h"
 #include "runtime/util.h"
 
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
-static void on_sigint(int sig)
+/* note [one interrupt]: Ctrl-C on a terminal reaches this process directly
+ * and, forwarded, through `moksha apply` (compiler/cmd_apply.c, note
+ * [signal forwarding]); systemd signals every process of a unit and the
+ * parent forwards too. One event then arrives twice, from two senders,
+ * within a moment: the second copy is not a second interrupt (which would
+ * stop the rollback). The same sender again, or anyone a second later, is. */
+static void on_sigint(int sig, siginfo_t *si, void *uc)
 {
-    (void)sig;
+    (void)sig, (void)uc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int tick = (int)((ts.tv_sec % 100000000) * 10 + ts.tv_nsec / 100000000); /* tenths of a second */
+    int sender = si ? (int)si->si_pid : 0;
+    if (interrupts > 0 && sender != last_sender && tick - last_tick < 10)
+        return;
+    last_sender = sender;
+    last_tick = tick;
     interrupts++;
 }
 
@@ -1116,7 +1131,8 @@ static void install_sigint(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_sigaction = on_sigint;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -1128,6 +1144,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    install_sigint(); /* before the lock: a signal then stops the run before its first step */
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
         mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
@@ -1142,7 +1159,6 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return rc;
     }
-    install_sigint();
     add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
     size_t pi;
     json_t *pr;
