@@ -1284,8 +1284,13 @@ int mk_exec_state_unlock(const char *id)
         mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:s}", "event", "unlock", "lock_id", id, "holder",
                                      json_object_get(info, "holder"), "by", "state unlock"));
     mk_audit_close(a);
-    printf("Unlocked the state (lock %s held by %s for %s).\n", id,
-           json_string_value(json_object_get(info, "holder")) ?: "?", json_string_value(json_object_get(info, "operation")) ?: "?");
+    if (json_object_get(info, "damage"))
+        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
+               json_string_value(json_object_get(info, "damage")));
+    else
+        printf("Unlocked the state (lock %s held by %s for %s).\n", id,
+               json_string_value(json_object_get(info, "holder")) ?: "?",
+               json_string_value(json_object_get(info, "operation")) ?: "?");
     json_decref(info);
     return 0;
 }

@@ -50,3 +50,34 @@ expect_exit 4 moksha apply --yes --approve prod-approval && expect_last_code 4 "
 expect_exit 5 moksha apply --yes --approve prod-approval --no-rollback && expect_last_code 5 "a failed apply kept by --no-rollback"
 expect_contains .moksha/audit.jsonl '"outcome":"failed, kept","exit_code":5'
 cd "$WORK"
+
+# ---- a damaged lock file: named, and cleared by `state unlock` with the id it is given ----
+mkdir locks && cd locks
+printf 'provider sim {}\nresource bucket b {}\n' > main.moksha
+expect_exit 0 moksha apply --yes
+# damage_lock KIND: make .moksha/state.lock empty, garbage, huge, a directory, or a FIFO
+damage_lock() {
+    rm -rf .moksha/state.lock
+    case $1 in
+    empty) : > .moksha/state.lock ;;
+    garbage) printf '\001\002garbage{{' > .moksha/state.lock ;;
+    noid) echo '{"holder":"x"}' > .moksha/state.lock ;;
+    huge) head -c 3000000 /dev/zero | tr '\0' '{' > .moksha/state.lock ;;
+    directory) mkdir .moksha/state.lock ;;
+    fifo) mkfifo .moksha/state.lock ;;
+    esac
+}
+for kind in empty garbage noid huge directory fifo; do
+    damage_lock $kind
+    echo "resource bucket $kind {}" >> main.moksha
+    expect_exit 6 moksha apply --yes && expect_contains "$ERR" "damaged lock file .moksha/state.lock"
+    id=$(sed -n 's/.*moksha state unlock \(damaged-[0-9a-f]*\).*/\1/p' "$ERR")
+    [ -n "$id" ] || fail "$kind lock: the error names no id to unlock it by"
+    expect_exit 1 moksha state unlock damaged-000000000000 && expect_contains "$ERR" "is unlocked with \`moksha state unlock $id\`"
+    [ -e .moksha/state.lock ] || fail "$kind lock: a wrong id removed it"
+    expect_exit 0 moksha state unlock "$id" && expect_contains "$OUT" "removed the damaged lock file"
+    [ ! -e .moksha/state.lock ] || fail "$kind lock: still there after state unlock"
+    expect_exit 0 moksha apply --yes
+done
+expect_exit 0 moksha audit verify
+cd "$WORK"
