@@ -340,7 +340,8 @@ int cmd_audit(int argc, char **argv)
     return pass_through("audit", argc, argv,
                         "usage: moksha audit verify | show\n"
                         "\n"
-                        "  verify   check the hash chain of .moksha/audit.jsonl; names the first entry\n"
-                        "           altered, removed or inserted (exit 1), else exit 0\n"
+                        "  verify   read every byte of .moksha/audit.jsonl, check its hash chain, its keyed\n"
+                        "           head and the state's record of the last entry; names the first damage\n"
+                        "           or entry altered, removed or inserted (exit 1), else exit 0\n"
                         "  show     print the log, one entry a line\n");
 }

@@ -156,11 +156,12 @@ static void add_line(ctx *c, json_t *fields)
     free(t);
 }
 
-/* State (when it changed), then the audit lines, each durable. */
+/* The audit lines (and head), then the state (when it changed), each
+ * durable: the state names the last of those lines (note [audit head]). */
 static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
 {
-    bool ok = !state_text || mk_rtstate_save_text(c->st, state_text);
-    ok = ok && (!nlines || mk_audit_write(c->audit, lines, nlines));
+    bool ok = !nlines || mk_audit_write(c->audit, lines, nlines);
+    ok = ok && (!state_text || mk_rtstate_save_text(c->st, state_text));
     if (!ok)
         fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
     free(state_text);
@@ -168,8 +169,19 @@ static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
     return ok;
 }
 
+/* The state is about to be written: it names the last audit entry made,
+ * which is in the lines written just before it. */
+static void mark_state(ctx *c)
+{
+    mk_audit_mark m;
+    mk_audit_last(c->audit, &m);
+    mk_rtstate_set_audit_mark(c->st, m.seq, m.hash);
+}
+
 static bool flush_now(ctx *c)
 {
+    if (c->dirty)
+        mark_state(c);
     char *text = c->dirty ? mk_rtstate_dump(c->st) : NULL;
     char *lines = c->lines;
     size_t n = c->nlines;
@@ -587,6 +599,8 @@ static void *snapshot(void *vc)
 {
     ctx *c = vc;
     snap *s = calloc(1, sizeof *s);
+    if (c->dirty)
+        mark_state(c);
     s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
     s->lines = c->lines;
     s->nlines = c->nlines;
@@ -1098,9 +1112,13 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
-    c->audit = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
-    if (c->audit)
-        c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
+    if (keyed) {
+        mk_audit_mark m = {0};
+        mk_rtstate_audit_mark(c->st, &m.seq, m.hash);
+        c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
+    }
     if (!c->audit || !c->st) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
@@ -1271,6 +1289,22 @@ int mk_exec_state_rm(const char *address)
     return rc;
 }
 
+/* The audit log, for an entry by a command that does not write the state
+ * (which then keeps naming an earlier entry, as it may). */
+static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
+{
+    mk_exec_key k;
+    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
+    mk_audit_mark m = {0};
+    mk_audit *a = NULL;
+    if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
+        mk_rtstate_audit_mark(st, &m.seq, m.hash);
+        a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
+    }
+    mk_rtstate_free(st);
+    return a;
+}
+
 int mk_exec_state_unlock(const char *id)
 {
     char why[1024];
@@ -1279,10 +1313,11 @@ int mk_exec_state_unlock(const char *id)
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return MK_EXEC_EXIT_INPUT;
     }
-    mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
-    if (a)
-        mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:s}", "event", "unlock", "lock_id", id, "holder",
-                                     json_object_get(info, "holder"), "by", "state unlock"));
+    mk_audit *a = open_audit_readonly_state(why, sizeof why);
+    if (!a || !mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
+                                            json_object_get(info, "holder"), "damage", json_object_get(info, "damage"),
+                                            "by", "state unlock", "exit_code", 0)))
+        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", a ? strerror(errno) : why);
     mk_audit_close(a);
     if (json_object_get(info, "damage"))
         printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,

@@ -81,3 +81,68 @@ for kind in empty garbage noid huge directory fifo; do
 done
 expect_exit 0 moksha audit verify
 cd "$WORK"
+
+# ---- laundering the log: every way of hiding entries is reported and refused ----
+mkdir launder && cd launder
+printf 'provider sim {}\nresource bucket a {}\n' > main.moksha
+expect_exit 0 moksha apply --yes
+cp .moksha/audit.head head1; cp .moksha/state.json state1; cp .moksha/audit.jsonl log1
+echo 'resource bucket b {}' >> main.moksha
+expect_exit 0 moksha apply --yes
+echo 'resource bucket c {}' >> main.moksha
+expect_exit 0 moksha apply --yes
+expect_exit 0 moksha audit verify && expect_contains "$OUT" "chain intact, head and state agree"
+expect_contains .moksha/audit.head '"mac":"'
+state_mark() { tr -d ' \n' < "$1" | sed -n 's/.*"audit":{"seq":\([0-9]*\).*/\1/p'; }
+[ -n "$(state_mark .moksha/state.json)" ] || fail "the state names no audit entry"
+mkdir good && cp .moksha/audit.jsonl .moksha/audit.head .moksha/state.json good/
+n=$(wc -l < good/audit.jsonl)
+restore() { cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
+# refused WHAT TEXT: verify reports TEXT, an apply refuses (exit 1) saying it, the log is untouched
+refused() {
+    expect_exit 1 moksha audit verify && expect_contains "$OUT" "BROKEN: " && expect_contains "$OUT" "$2"
+    cp .moksha/audit.jsonl before.jsonl 2>/dev/null || rm -f before.jsonl
+    echo "resource bucket x$E2E_CHECKS {}" >> main.moksha
+    expect_exit 1 moksha apply --yes && expect_contains "$ERR" "$2" && expect_contains "$ERR" "nothing will be appended"
+    if [ -f before.jsonl ]; then cmp -s before.jsonl .moksha/audit.jsonl || fail "$1: the apply appended to the log"; fi
+    restore
+}
+# the last entries and the head deleted
+head -n $((n - 3)) good/audit.jsonl > .moksha/audit.jsonl; rm .moksha/audit.head
+refused "cut, head deleted" "the head file .moksha/audit.head is missing, but the log has $((n - 3)) entries"
+# the head garbled
+echo 'garbage' > .moksha/audit.head
+refused "garbled head" "the head file .moksha/audit.head is damaged, or was not written with this key"
+# three entries cut and a new head written by hand (with and without a MAC)
+head -n $((n - 3)) good/audit.jsonl > .moksha/audit.jsonl
+h=$(tail -n 1 .moksha/audit.jsonl | tr -d '\n' | sha256sum | cut -c1-64)
+echo "{\"seq\":$((n - 3)),\"hash\":\"$h\"}" > .moksha/audit.head
+refused "hand-written head" "its MAC does not match"
+echo "{\"seq\":$((n - 3)),\"hash\":\"$h\",\"mac\":\"$h\"}" > .moksha/audit.head
+refused "hand-written head with a MAC" "its MAC does not match"
+# the head of another key
+cp good/audit.head .moksha/
+expect_exit 1 env MOKSHA_KEY=another-key-of-at-least-16-bytes "$MOKSHA" audit verify && expect_contains "$OUT" "not written with this key"
+# an older, genuine head put back over a log cut to it: the state names a later entry
+head -n "$(wc -l < log1)" good/audit.jsonl > .moksha/audit.jsonl; cp head1 .moksha/audit.head
+refused "replayed head" "the state names audit entry $(state_mark good/state.json), but the log has only"
+# log and head both deleted: the state still names an entry
+rm .moksha/audit.jsonl .moksha/audit.head
+refused "log and head deleted" "the state names audit entry"
+# the log deleted, its head kept
+rm .moksha/audit.jsonl
+refused "log deleted" "the audit log is missing, but its head names entry $n"
+# a NUL, and bytes after it
+printf '\000{"format":"moksha.audit/v1","seq":99}\n' >> .moksha/audit.jsonl
+refused "NUL at the end" "byte $(wc -c < good/audit.jsonl) (in line $((n + 1))) is a NUL byte"
+sed -i '2s/"seq"/"se\x00q"/' .moksha/audit.jsonl
+refused "NUL inside a line" "(in line 2) is a NUL byte"
+# a log cut mid-line: reported, never extended
+head -c $(($(wc -c < good/audit.jsonl) - 20)) good/audit.jsonl > .moksha/audit.jsonl
+refused "torn last line" "line $n is torn"
+# a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
+cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
+expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
+expect_exit 0 moksha apply --yes
+expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
+cd "$WORK"
