@@ -164,11 +164,13 @@ static void put_utf8(mk_buf *b, uint32_t cp)
     else { o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); mk_buf_put(b, o, 4); }
 }
 
-typedef enum { PART_END_QUOTE, PART_END_INTERP, PART_END_EOF } part_end;
+typedef enum { PART_END_QUOTE, PART_END_INTERP, PART_END_EOF, PART_END_TOO_LONG } part_end;
 
 /* Scan string text from lx->cur up to the closing quote or `${`, decoding
- * into *out. In a triple string, strip `indent` columns after each newline. */
-static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *out)
+ * into *out. In a triple string, strip `indent` columns after each newline.
+ * `open` is the offset of the string's opening quote: an unterminated string
+ * is reported there, where the mistake is, rather than at the line's end. */
+static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, uint32_t open, mk_buf *out)
 {
     const unsigned char *p = lx->cur, *e = lx->lim;
     while (p < e) {
@@ -185,7 +187,9 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *ou
             continue;
         }
         if (c == '\n' && !triple) {
-            mk_diag_item *it = mk_diag_error(lx->diag, "E0002", span_at(lx, p, p), "unterminated string");
+            mk_span at = {lx->file, open, open + 1};
+            mk_diag_item *it = mk_diag_error(lx->diag, "E0002", at, "unterminated string");
+            mk_diag_label(it, "this string is not closed before the end of its line");
             mk_diag_help(it, "close it with `\"` on the same line, or use `\"\"\"` for text over several lines");
             lx->cur = p;
             return PART_END_QUOTE;
@@ -249,10 +253,15 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *ou
             continue;
         }
         if (out->len + adv > MAX_STRING) {
-            mk_diag_error(lx->diag, "E0007", span_at(lx, p, p + 1), "string longer than 16 MiB");
+            /* reported once, at the opening quote; lexing stops here rather
+             * than scan (and report) megabytes more */
+            mk_span at = {lx->file, open, open + 1};
+            mk_diag_item *it = mk_diag_error(lx->diag, "E0007", at, "string longer than 16 MiB");
+            mk_diag_label(it, "this string");
+            mk_diag_help(it, "keep large data outside the spec; a string holds at most 16 MiB");
             lx->failed = true;
             lx->cur = e;
-            return PART_END_EOF;
+            return PART_END_TOO_LONG;
         }
         mk_buf_put(out, (const char *)p, adv);
         p += adv;
@@ -298,12 +307,12 @@ static int string_mode(mk_lexer *lx, mk_tok *t, mk_span *sp)
         return STR_CLOSE;
     }
     mk_buf b = {0};
-    part_end end = scan_part(lx, triple, f->indent, &b);
+    part_end end = scan_part(lx, triple, f->indent, f->off, &b);
     if (end == PART_END_QUOTE && *lx->cur != '"')
         lx->failed = true; /* unterminated, reported: nothing sensible follows */
-    if (end == PART_END_EOF) {
+    if (end == PART_END_EOF || end == PART_END_TOO_LONG) {
         mk_buf_free(&b);
-        return unterminated(lx, f);
+        return end == PART_END_EOF ? unterminated(lx, f) : 0;
     }
     /* a triple string drops the newline and indentation before its closing quotes */
     if (triple && end == PART_END_QUOTE && b.len && b.data[b.len - 1] == '\n')
@@ -345,7 +354,7 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     }
     const unsigned char *body = lx->cur;
     mk_buf b = {0};
-    part_end end = scan_part(lx, triple, indent, &b);
+    part_end end = scan_part(lx, triple, indent, (uint32_t)(start - lx->base), &b);
     if (end == PART_END_QUOTE && *lx->cur == '"') {
         if (triple && b.len && b.data[b.len - 1] == '\n')
             b.len--, b.data[b.len] = 0;
@@ -355,6 +364,8 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
         return STRING;
     }
     mk_buf_free(&b);
+    if (end == PART_END_TOO_LONG)
+        return 0;
     if (end == PART_END_QUOTE) { /* unterminated, reported: recover at line end */
         t->str = "";
         t->len = 0;
