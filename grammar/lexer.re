@@ -90,15 +90,28 @@ static bool parse_int(const unsigned char *a, const unsigned char *b, int64_t *o
     return true;
 }
 
-static double parse_float(const unsigned char *a, const unsigned char *b)
+/* Parse a decimal number with '_' separators and an optional exponent;
+ * false when it overflows a double or has more digits than it can hold. */
+static bool parse_double(const unsigned char *a, const unsigned char *b, double *out)
 {
     char tmp[128];
     size_t n = 0;
-    for (; a < b && n < sizeof tmp - 1; a++)
-        if (*a != '_')
-            tmp[n++] = (char)*a;
+    for (; a < b; a++) {
+        if (*a == '_')
+            continue;
+        if (n == sizeof tmp - 1)
+            return false;
+        tmp[n++] = (char)*a;
+    }
     tmp[n] = 0;
-    return strtod(tmp, NULL);
+    *out = strtod(tmp, NULL);
+    return isfinite(*out);
+}
+
+static double parse_float(const unsigned char *a, const unsigned char *b)
+{
+    double v = 0;
+    return parse_double(a, b, &v) ? v : INFINITY;
 }
 
 static int number_error(mk_lexer *lx, const unsigned char *a, const unsigned char *b, const char *what)
@@ -107,6 +120,12 @@ static int number_error(mk_lexer *lx, const unsigned char *a, const unsigned cha
     mk_diag_help(it, "integers range over ±9223372036854775807; sizes are written like 512MiB, "
                      "durations like 30s, money like $12.50");
     return INT;
+}
+
+static void float_error(mk_lexer *lx, const unsigned char *a, const unsigned char *b)
+{
+    mk_diag_item *it = mk_diag_error(lx->diag, "E0004", span_at(lx, a, b), "number literal out of range");
+    mk_diag_help(it, "numbers range over about ±1.8e308, written with at most 127 digits");
 }
 
 /* Size and duration literals: digits (maybe a fraction), then a unit. */
@@ -314,9 +333,6 @@ static int string_mode(mk_lexer *lx, mk_tok *t, mk_span *sp)
         mk_buf_free(&b);
         return end == PART_END_EOF ? unterminated(lx, f) : 0;
     }
-    /* a triple string drops the newline and indentation before its closing quotes */
-    if (triple && end == PART_END_QUOTE && b.len && b.data[b.len - 1] == '\n')
-        b.len--, b.data[b.len] = 0;
     set_text(lx, t, &b);
     *sp = span_at(lx, start, lx->cur);
     return STR_PART;
@@ -337,7 +353,13 @@ static uint32_t triple_indent(const mk_lexer *lx, const unsigned char *p)
     return ls > p && ls[-1] == '\n' ? (uint32_t)(q - ls) : 0;
 }
 
-/* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN. */
+/* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN.
+ * note [triple strings]: a `"""` string is a heredoc. The newline right after
+ * the opening quotes is not part of it, the indentation of the line holding
+ * the closing quotes is taken from every line, and the last line's newline
+ * stays, as in a shell or Ruby heredoc or a YAML `|` block: the text is what
+ * a file with those lines would hold. Closing quotes at the end of the last
+ * line leave the newline out. */
 static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_span *sp)
 {
     bool triple = lx->lim - start >= 3 && start[1] == '"' && start[2] == '"';
@@ -356,8 +378,6 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     mk_buf b = {0};
     part_end end = scan_part(lx, triple, indent, (uint32_t)(start - lx->base), &b);
     if (end == PART_END_QUOTE && *lx->cur == '"') {
-        if (triple && b.len && b.data[b.len - 1] == '\n')
-            b.len--, b.data[b.len] = 0;
         set_text(lx, t, &b);
         lx->cur += triple ? 3 : 1;
         *sp = span_at(lx, start, lx->cur);
@@ -412,7 +432,8 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         re2c:eof = 0;
 
         digits = [0-9] [0-9_]*;
-        frac   = digits "." [0-9] [0-9_]* ([eE] [+-]? [0-9]+)?;
+        expo   = [eE] [+-]? [0-9]+;
+        frac   = digits "." [0-9] [0-9_]* expo?;
         ident  = [A-Za-z_] [A-Za-z0-9_]*;
 
         $ { lx->cur = tok; *sp = span_at(lx, tok, tok); return 0; }
@@ -485,7 +506,13 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
             if (!parse_int(tok, YYCURSOR, &t->ival)) { number_error(lx, tok, YYCURSOR, "integer literal out of range"); t->ival = 0; }
             TOK(INT);
         }
-        frac { t->num = parse_float(tok, YYCURSOR); TOK(NUMBER); }
+        frac | digits expo {
+            if (!parse_double(tok, YYCURSOR, &t->num)) {
+                float_error(lx, tok, YYCURSOR);
+                t->num = 0;
+            }
+            TOK(NUMBER);
+        }
         (digits | frac) [A-Za-z_] [A-Za-z0-9_]* {
             int k = unit_literal(lx, tok, YYCURSOR, t);
             TOK(k);
