@@ -408,9 +408,11 @@ static bool is_meta_block(mk_ev *e, mk_name n)
 typedef struct slotset {
     mk_value **vals;
     mk_ast **from;
+    mk_ast **meant; /* an unknown attribute that is a misspelling of this field */
 } slotset;
 
-static void unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
+/* Report an unknown attribute; returns the field it is a close match for. */
+static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
 {
     const char *cands[80];
     uint32_t k = 0;
@@ -430,6 +432,7 @@ static void unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resourc
         mk_diag_help(d, "see `type %s` in stdlib/types/providers.moksha", ty->name);
     else
         mk_diag_help(d, "see `type %s` in stdlib/types/", ty->name);
+    return s;
 }
 
 static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items, mk_span head, bool resource);
@@ -440,7 +443,12 @@ static void set_field(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it, boo
     mk_ev *e = c->e;
     const mk_field *f = mk_type_field(ty, it->name);
     if (!f) {
-        unknown_attr(c, ty, it, resource);
+        /* `cpus = 2` is one mistake: if `cpu` stays unset, it is not also
+         * reported missing (finish_object) */
+        const char *meant = unknown_attr(c, ty, it, resource);
+        const mk_field *m = meant ? mk_type_field(ty, mk_intern_s(e->v->names, meant)) : NULL;
+        if (m && !s->meant[m - ty->fields])
+            s->meant[m - ty->fields] = it;
         return;
     }
     uint32_t k = (uint32_t)(f - ty->fields);
@@ -530,7 +538,8 @@ static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_spa
         else if (!v && f->def)
             v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
         else if (!v) {
-            if (!mk_ast_has_syntax_error(&e->p->ast, head)) { /* else it may be in the broken part */
+            /* else it may be in the broken part, or misspelt and reported as unknown */
+            if (!mk_ast_has_syntax_error(&e->p->ast, head) && !s->meant[k]) {
                 mk_diag_item *d = mk_diag_error(e->diag, "E0201", head, "%s is missing required attribute `%s`", what, f->name);
                 mk_diag_help(d, "add `%s = …`", f->name);
             }
@@ -564,6 +573,7 @@ static slotset new_slots(mk_ev *e, const mk_type *ty)
 {
     uint32_t nf = ty ? ty->nfields : 0;
     return (slotset){mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_value *)),
+                     mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *)),
                      mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *))};
 }
 
