@@ -173,6 +173,8 @@ static mk_value *special_getattr(mk_ectx *c, mk_ast *n)
     }
     if (base->kind == MK_AST_GETATTR && base->a->kind == MK_AST_NAME) {
         mk_name ns = base->a->name;
+        if (ns == e->n.module && !lookup_local(c, ns) && !(c->u && mk_sym_get(&c->u->lets, ns, NULL)))
+            return mk_eval_module_output(c, base->name, n->name, n->span);
         if (lookup_local(c, ns) || (c->u && mk_sym_get(&c->u->lets, ns, NULL)) || ns == e->n.var ||
             ns == e->n.stack || ns == e->n.module || is_resource_type(c, ns))
             return NULL;
