@@ -134,6 +134,17 @@ case_policy() {
     )
 }
 
+# graph: `moksha graph` (dot) of the stack in tests/golden/graph/NAME/, with
+# NAME/args as extra arguments: the dependency edges of a plan.
+case_graph() {
+    REPRO="cd tests/golden/graph/$1 && $MOKSHA graph $(cat "$1/args" 2>/dev/null)"
+    (
+        cd "$1" || exit 1
+        # shellcheck disable=SC2046 # args holds several words on purpose
+        capture both "$MOKSHA" graph $(cat args 2>/dev/null)
+    )
+}
+
 # policytest: `moksha policy test` in tests/golden/policytest/NAME/.
 case_policytest() {
     REPRO="cd tests/golden/policytest/$1 && $MOKSHA policy test --color never"
