@@ -1,18 +1,23 @@
 /* rotate — a new project key, the state's secrets re-sealed with it.
  *
  * note [key rotation]: the new key goes where the old one came from. From
- * .moksha/key: the new key (MOKSHA_NEW_KEY, else 32 random bytes) is written
- * to .moksha/key.next, the old key is kept as .moksha/key.OLD_ID.old, the
- * state is re-sealed and written (atomically, serial + 1, recording the new
- * key's id as `sealed_with`), and key.next is renamed over key. A crash
- * before the state write leaves the old key and state as they were (the
- * next rotate drops key.next); one after it leaves key.next matching the
- * state's `sealed_with`, and the next rotate (or a rename by hand) finishes.
- * From MOKSHA_KEY: the executor cannot change the environment, so the new
- * key must be given in MOKSHA_NEW_KEY; the state is re-sealed and the user
- * told to store the new key where MOKSHA_KEY comes from. Either way a plan
- * signed with the old key is refused afterwards (another key id, and the
- * serial moved). */
+ * .moksha/key the new key (MOKSHA_NEW_KEY, else 32 random bytes) is staged
+ * as .moksha/key.next and the old kept as .moksha/key.OLD_ID.old; from
+ * MOKSHA_KEY (which the executor cannot change) MOKSHA_NEW_KEY is required
+ * and nothing is staged. Then, in this order:
+ *   1. the audit entry `key.rotate` is appended (the head still keyed with
+ *      the old key: note [audit head] in audit.c);
+ *   2. the state is written: secrets re-sealed and fingerprinted with the new
+ *      key, `sealed_with` its id, its audit mark that entry (serial + 1);
+ *   3. the audit head is keyed with the new key;
+ *   4. key.next is renamed over key.
+ * A crash before 2 leaves everything readable with the old key (the next
+ * rotate drops key.next). After 2 the state says `sealed_with` the new key,
+ * and the next rotate finishes 3 and 4 instead of starting over: with
+ * key.next, or with MOKSHA_NEW_KEY naming the key the state is sealed with.
+ * While key.next is there both key loaders refuse the old key. Afterwards a
+ * plan signed with the old key is refused (another key id, and the serial
+ * moved). */
 #include "runtime/rotate.h"
 
 #include <errno.h>
@@ -114,36 +119,36 @@ static bool write_key(const char *path, const char *text, bool exclusive)
     return ok;
 }
 
-/* note [key rotation]: finish or drop what an interrupted rotation left;
- * true when it finished one (and that is all this run does). */
-static bool recover_next(const char *stack_id)
+/* The audit log, opened with the first of keys whose MAC its head carries,
+ * checked against the state's mark; NULL with why. */
+static mk_audit *open_audit(mk_rtstate *st, const mk_exec_key *first, const mk_exec_key *second, char *why, size_t whylen)
 {
-    char *text = mk_exec_read_file(KEY_NEXT, NULL), why[512];
-    if (!text)
-        return false;
-    mk_exec_key k;
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
-    const char *sealed = st ? json_string_value(json_object_get(st->doc, "sealed_with")) : NULL;
-    bool done = false;
-    if (mk_exec_key_from_text(&k, text, stack_id, KEY_NEXT, why, sizeof why) && sealed && strcmp(sealed, k.id) == 0) {
-        done = rename(KEY_NEXT, KEY_FILE) == 0;
-        if (done)
-            printf("Finished an interrupted rotation: the state is sealed with key %s, which is now %s. Run `moksha-exec "
-                   "key rotate` again to rotate once more.\n", k.id, KEY_FILE);
-    } else {
-        unlink(KEY_NEXT); /* the rotation never reached the state: the old key still opens it */
-    }
-    OPENSSL_cleanse(text, strlen(text));
-    free(text);
-    mk_rtstate_free(st);
-    return done;
+    mk_audit_mark m = {0};
+    mk_rtstate_audit_mark(st, &m.seq, m.hash);
+    mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, first, &m, why, whylen);
+    if (!a && second)
+        a = mk_audit_open(MK_EXEC_AUDIT, second, &m, why, whylen);
+    return a;
 }
 
-/* The new key's text (malloc'd) and key; false with why. */
+/* note [key rotation], steps 3 and 4 for a state already sealed with neu. */
+static int finish(rot *r, mk_rtstate *st, bool staged)
+{
+    mk_audit *a = open_audit(st, &r->old, &r->neu, r->why, sizeof r->why);
+    bool ok = a && mk_audit_rekey(a, &r->neu);
+    mk_audit_close(a);
+    if (ok && staged && rename(KEY_NEXT, KEY_FILE) != 0)
+        ok = (snprintf(r->why, sizeof r->why, "cannot rename %s to %s: %s", KEY_NEXT, KEY_FILE, strerror(errno)), false);
+    else if (a && !ok)
+        snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
+    return ok ? MK_EXEC_EXIT_OK : MK_EXEC_EXIT_INPUT;
+}
+
+/* The new key's text (malloc'd) into r->neu; NULL with why. */
 static char *new_key(rot *r, bool from_env, const char *stack_id)
 {
     const char *given = getenv("MOKSHA_NEW_KEY");
-    char *text;
+    char *text = NULL;
     if (given && *given) {
         text = strdup(given);
     } else if (from_env) {
@@ -151,10 +156,8 @@ static char *new_key(rot *r, bool from_env, const char *stack_id)
                  "to the new key (e.g. `openssl rand -hex 32`), run `moksha-exec key rotate` again, then store the new key "
                  "where MOKSHA_KEY comes from");
         return NULL;
-    } else {
-        text = malloc(65);
-        if (text)
-            mk_exec_random_hex(text, 32);
+    } else if ((text = malloc(65))) {
+        mk_exec_random_hex(text, 32);
     }
     if (text && !mk_exec_key_from_text(&r->neu, text, stack_id, "MOKSHA_NEW_KEY", r->why, sizeof r->why)) {
         free(text);
@@ -168,36 +171,8 @@ static char *new_key(rot *r, bool from_env, const char *stack_id)
     return text;
 }
 
-/* Under the lock: re-seal, write the state, move the keys. */
-static int rotate_locked(rot *r, bool from_env, const char *text, mk_audit *audit)
+static void report(const rot *r, mk_rtstate *st, bool has_state, bool from_env, const char *old_copy)
 {
-    char old_copy[128];
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, r->why, sizeof r->why);
-    if (!st || !reseal_state(r, st)) {
-        mk_rtstate_free(st);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    snprintf(old_copy, sizeof old_copy, "%s/key.%s.old", MK_EXEC_DIR, r->old.id);
-    char *old_text = from_env ? NULL : mk_exec_read_file(KEY_FILE, NULL);
-    for (size_t n = old_text ? strlen(old_text) : 0; n && strchr(" \t\r\n", old_text[n - 1]); n--)
-        old_text[n - 1] = 0; /* write_key ends it with one newline */
-    bool ok = from_env || (old_text && write_key(old_copy, old_text, false) && write_key(KEY_NEXT, text, true));
-    if (old_text) {
-        OPENSSL_cleanse(old_text, strlen(old_text));
-        free(old_text);
-    }
-    bool has_state = *mk_rtstate_lineage(st) || mk_rtstate_serial(st) > 0;
-    ok = ok && (!has_state || mk_rtstate_save(st)); /* no state yet: nothing sealed, nothing to write */
-    ok = ok && (from_env || rename(KEY_NEXT, KEY_FILE) == 0);
-    if (!ok) {
-        snprintf(r->why, sizeof r->why, "cannot write the new key or the state: %s (see note [key rotation]: run "
-                 "`moksha-exec key rotate` again)", strerror(errno));
-        mk_rtstate_free(st);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    mk_audit_append(audit, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "old_key_id", r->old.id,
-                                     "new_key_id", r->neu.id, "secrets", (json_int_t)r->resealed, "serial",
-                                     (json_int_t)mk_rtstate_serial(st)));
     if (has_state)
         printf("Rotated the project key: %s → %s; %zu secret%s re-sealed (state serial %lld).\n", r->old.id, r->neu.id,
                r->resealed, r->resealed == 1 ? "" : "s", mk_rtstate_serial(st));
@@ -208,8 +183,102 @@ static int rotate_locked(rot *r, bool from_env, const char *text, mk_audit *audi
     else
         printf("The new key is in %s; the old one is kept in %s (delete it once nothing needs it).\n", KEY_FILE, old_copy);
     printf("Plans signed with the old key are refused from now on: plan again.\n");
+}
+
+/* Steps 1 to 4 (note [key rotation]) for the key text in r->neu, under the lock. */
+static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
+{
+    bool has_state = *mk_rtstate_lineage(st) || mk_rtstate_serial(st) > 0;
+    mk_audit *audit = NULL;
+    char old_copy[128];
+    snprintf(old_copy, sizeof old_copy, "%s/key.%s.old", MK_EXEC_DIR, r->old.id);
+    bool ok = reseal_state(r, st) && (audit = open_audit(st, &r->old, NULL, r->why, sizeof r->why)) != NULL;
+    if (ok && !from_env) {
+        char *old_text = mk_exec_read_file(KEY_FILE, NULL);
+        for (size_t n = old_text ? strlen(old_text) : 0; n && strchr(" \t\r\n", old_text[n - 1]); n--)
+            old_text[n - 1] = 0; /* write_key ends it with one newline */
+        ok = old_text && write_key(old_copy, old_text, false) && write_key(KEY_NEXT, text, true);
+        if (old_text) {
+            OPENSSL_cleanse(old_text, strlen(old_text));
+            free(old_text);
+        }
+        if (!ok)
+            snprintf(r->why, sizeof r->why, "cannot write %s or %s: %s", old_copy, KEY_NEXT, strerror(errno));
+    }
+    if (ok) {
+        ok = mk_audit_append(audit, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "old_key_id", r->old.id,
+                                              "new_key_id", r->neu.id, "secrets", (json_int_t)r->resealed, "serial",
+                                              (json_int_t)mk_rtstate_serial(st) + has_state));
+        mk_audit_mark m;
+        mk_audit_last(audit, &m);
+        mk_rtstate_set_audit_mark(st, m.seq, m.hash);
+        ok = ok && (!has_state || mk_rtstate_save(st)); /* no state yet: nothing sealed, nothing to write */
+        if (!ok)
+            snprintf(r->why, sizeof r->why, "cannot write the audit log or the state: %s; nothing was rotated", strerror(errno));
+    }
+    mk_audit_close(audit);
+    if (!ok && !from_env)
+        unlink(KEY_NEXT); /* the state was not written: the old key still opens it */
+    int rc = ok ? finish(r, st, !from_env) : MK_EXEC_EXIT_INPUT;
+    if (!rc)
+        report(r, st, has_state, from_env, old_copy);
+    return rc;
+}
+
+/* Under the lock: finish an interrupted rotation (key.next staged, or
+ * MOKSHA_NEW_KEY naming the key the state is already sealed with), else
+ * rotate. */
+static int rotate_locked(rot *r, bool from_env, const char *stack_id)
+{
+    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, r->why, sizeof r->why);
+    if (!st)
+        return MK_EXEC_EXIT_INPUT;
+    const char *sealed = json_string_value(json_object_get(st->doc, "sealed_with"));
+    char *text = from_env ? NULL : mk_exec_read_file(KEY_NEXT, NULL), why[512];
+    bool staged = text != NULL;
+    if (staged && (!mk_exec_key_from_text(&r->neu, text, stack_id, KEY_NEXT, why, sizeof why) || !sealed ||
+                   strcmp(sealed, r->neu.id) != 0)) {
+        unlink(KEY_NEXT); /* staged, but the state never got sealed with it: the old key still opens it */
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+        text = NULL;
+        staged = false;
+    }
+    if (!text)
+        text = new_key(r, from_env, stack_id);
+    int rc = MK_EXEC_EXIT_INPUT;
+    bool resume = text && sealed && strcmp(sealed, r->neu.id) == 0;
+    if (resume) {
+        rc = finish(r, st, staged);
+        if (!rc)
+            printf("Finished an interrupted rotation: the state is sealed with key %s%s.\n", r->neu.id,
+                   from_env ? "; store it where MOKSHA_KEY comes from" : staged ? ", now " KEY_FILE : "");
+    } else if (text) {
+        rc = rotate_to(r, st, from_env, text);
+    }
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+    }
     mk_rtstate_free(st);
-    return MK_EXEC_EXIT_OK;
+    return rc;
+}
+
+/* The current key, from MOKSHA_KEY or .moksha/key (read directly: the
+ * loader refuses it while an interrupted rotation's key.next is there). */
+static bool old_key(rot *r, bool from_env, const char *stack_id)
+{
+    if (from_env || access(KEY_NEXT, F_OK) != 0)
+        return mk_exec_key_load(&r->old, MK_EXEC_DIR, r->why, sizeof r->why);
+    char *text = mk_exec_read_file(KEY_FILE, NULL);
+    bool ok = text && mk_exec_key_from_text(&r->old, text, stack_id, KEY_FILE, r->why, sizeof r->why);
+    if (!text)
+        snprintf(r->why, sizeof r->why, "cannot read %s: %s", KEY_FILE, strerror(errno));
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+    }
+    return ok;
 }
 
 int mk_exec_key_rotate(void)
@@ -218,18 +287,7 @@ int mk_exec_key_rotate(void)
     char stack_id[33], lock_id[37];
     const char *env = getenv("MOKSHA_KEY");
     bool from_env = env && *env;
-    if (!mk_exec_stack_id(MK_EXEC_DIR, stack_id, r.why, sizeof r.why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", r.why);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    if (!from_env && recover_next(stack_id)) /* before loading the key: the loaders refuse while key.next is there */
-        return MK_EXEC_EXIT_OK;
-    if (!mk_exec_key_load(&r.old, MK_EXEC_DIR, r.why, sizeof r.why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", r.why);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    char *text = new_key(&r, from_env, stack_id);
-    if (!text) {
+    if (!mk_exec_stack_id(MK_EXEC_DIR, stack_id, r.why, sizeof r.why) || !old_key(&r, from_env, stack_id)) {
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
         return MK_EXEC_EXIT_INPUT;
     }
@@ -237,16 +295,12 @@ int mk_exec_key_rotate(void)
     mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, "key rotate", lock_id, &info, r.why, sizeof r.why);
     json_decref(info);
     int rc = ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
-    mk_audit *audit = ls == MK_EXEC_LOCK_TAKEN ? mk_audit_open(MK_EXEC_AUDIT, r.why, sizeof r.why) : NULL;
-    if (audit)
-        rc = rotate_locked(&r, from_env, text, audit);
+    if (ls == MK_EXEC_LOCK_TAKEN) {
+        rc = rotate_locked(&r, from_env, stack_id);
+        mk_exec_lock_release(MK_EXEC_LOCKFILE, lock_id);
+    }
     if (rc)
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
-    mk_audit_close(audit);
-    if (ls == MK_EXEC_LOCK_TAKEN)
-        mk_exec_lock_release(MK_EXEC_LOCKFILE, lock_id);
-    OPENSSL_cleanse(text, strlen(text));
-    free(text);
     OPENSSL_cleanse(&r, sizeof r);
     return rc;
 }
