@@ -338,10 +338,11 @@ int cmd_state(int argc, char **argv)
 int cmd_audit(int argc, char **argv)
 {
     return pass_through("audit", argc, argv,
-                        "usage: moksha audit verify | show\n"
+                        "usage: moksha audit verify | show [--format text|json]\n"
                         "\n"
                         "  verify   read every byte of .moksha/audit.jsonl, check its hash chain, its keyed\n"
                         "           head and the state's record of the last entry; names the first damage\n"
                         "           or entry altered, removed or inserted (exit 1), else exit 0\n"
-                        "  show     print the log, one entry a line\n");
+                        "  show     print the log, one entry a line: policy, gate, address, override\n"
+                        "           reason, and who ran it (user@host); --format json gives every field\n");
 }

@@ -52,7 +52,8 @@ bool mk_audit_append(mk_audit *a, json_t *fields);
  * state's mark (may be NULL). Prints "ok: N entries…" or names the first
  * damage, or entry altered, removed or inserted, to out. 0 when intact. */
 int mk_audit_verify(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, FILE *out);
-/* Print the log one readable line per entry. */
-int mk_audit_show(const char *path, FILE *out);
+/* Print the log one readable line per entry (policy, gate, address,
+ * override reason, who ran it), or as one JSON document. */
+int mk_audit_show(const char *path, bool json, FILE *out);
 
 #endif

@@ -1125,8 +1125,10 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
     }
-    add_line(c, json_pack("{s:s, s:O, s:O, s:O}", "event", "lock", "lock_id", json_object_get(info, "id"), "holder",
-                          json_object_get(info, "holder"), "operation", json_object_get(info, "operation")));
+    add_line(c, json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
+                          json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
+                          json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
+                          json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid()));
     json_decref(info);
     return 0;
 }

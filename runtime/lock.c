@@ -24,8 +24,8 @@ static json_t *lock_doc(const char *operation, const char *id)
     const char *user = pw ? pw->pw_name : getenv("USER") ?: "?";
     snprintf(holder, sizeof holder, "%s@%s pid %d", user, host, (int)getpid());
     mk_exec_iso_time(when, sizeof when);
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "id", id, "holder", holder, "pid", (int)getpid(), "host", host,
-                     "operation", operation, "time", when);
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "holder", holder, "pid", (int)getpid(), "host", host,
+                     "user", user, "operation", operation, "time", when);
 }
 
 /* note [damaged lock]: a lock file that is not a lock document — empty,

@@ -146,3 +146,44 @@ expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a r
 expect_exit 0 moksha apply --yes
 expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
 cd "$WORK"
+
+# ---- audit show: policy, gate, address, override reason and who, in text and JSON ----
+mkdir show && cd show
+cat > main.moksha <<'M'
+stack shop {
+  env = "prod"
+}
+provider sim {}
+resource network main { cidr = "10.0.0.0/16" }
+resource firewall edge { network = network.main }
+resource bucket assets { public = true }
+policy "no-public-buckets-here" {
+  enforcement = soft
+  for c in changes where c.type == "bucket" && c.after != null && c.after.public {
+    assert false : "${c.address} is public"
+  }
+}
+policy "prod-approval" {
+  enforcement = hard
+  for c in changes where c.type == "firewall" {
+    require approval("sre") : "${c.address} changes who can reach the network"
+  }
+}
+M
+expect_exit 0 moksha plan --override no-public-buckets-here --reason 'static site; "public" by design' -o p.plan
+expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
+me="$(id -un)@$(hostname)"
+expect_exit 0 moksha audit show
+expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" who=$me"
+expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve who=$me"
+expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+"
+expect_match "$OUT" "step .*address=bucket.assets action=create status=ok"
+expect_match "$OUT" "unlock .*exit_code=0 .*who=$me"
+expect_exit 0 moksha audit show --format json
+expect_contains "$OUT" '"event": "policy.override"'
+expect_contains "$OUT" '"reason": "static site; \"public\" by design"'
+expect_contains "$OUT" '"event": "gate.approved"'
+expect_contains "$OUT" '"group": "sre"'
+expect_contains "$OUT" "\"user\": \"$(id -un)\""
+expect_exit 1 moksha audit show --format yaml
+cd "$WORK"
