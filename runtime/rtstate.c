@@ -123,6 +123,30 @@ void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)
         json_object_set_new(s->doc, "audit", json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "hash", hash));
 }
 
+json_t *mk_rtstate_intents(const mk_rtstate *s)
+{
+    json_t *i = json_object_get(s->doc, "intents");
+    return json_object_size(i) ? i : NULL;
+}
+
+void mk_rtstate_set_intent(mk_rtstate *s, const char *address, json_t *intent)
+{
+    json_t *old = json_object_get(s->doc, "intents");
+    json_t *all = json_is_object(old) ? json_copy(old) : json_object();
+    if (intent)
+        json_object_set_new(all, address, intent);
+    else
+        json_object_del(all, address);
+    if (json_object_size(all))
+        json_object_set_new(s->doc, "intents", all);
+    else {
+        json_decref(all);
+        json_object_del(s->doc, "intents");
+    }
+}
+
+void mk_rtstate_clear_intents(mk_rtstate *s) { json_object_del(s->doc, "intents"); }
+
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address) { return json_object_get(s->by_addr, address); }
 
 void mk_rtstate_put_text(mk_rtstate *s, json_t *entry, json_t *text)
