@@ -124,9 +124,12 @@ typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
 /* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
 static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65])
 {
-    if (access(head_path, F_OK) != 0 && errno == ENOENT)
+    size_t n;
+    char *text = mk_exec_read_file(head_path, &n);
+    if (!text && errno == ENOENT)
         return HEAD_ABSENT;
-    json_t *h = json_load_file(head_path, 0, NULL);
+    json_t *h = text && n < 4096 ? json_loadb(text, n, 0, NULL) : NULL;
+    free(text);
     const char *hs = json_string_value(json_object_get(h, "hash"));
     const char *mac = json_string_value(json_object_get(h, "mac"));
     bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq"));
@@ -334,7 +337,7 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     char head[256], mac[65];
     head_mac(a->mac_key, seq, hash, mac);
     int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, false, false);
+    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
 bool mk_audit_append(mk_audit *a, json_t *fields)

@@ -1324,6 +1324,8 @@ static void install_sigint(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal went away: roll back, do not die mid-apply */
+    signal(SIGPIPE, SIG_IGN);     /* `moksha apply | head`: a closed stdout must not kill us mid-apply */
 }
 
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
@@ -1474,18 +1476,27 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 
 int mk_exec_state_unlock(const char *id)
 {
-    char why[1024];
+    char why[1024], awhy[1024];
     json_t *info;
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, &info, why, sizeof why) != 0) {
+    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return MK_EXEC_EXIT_INPUT;
     }
-    mk_audit *a = open_audit_readonly_state(why, sizeof why);
-    if (!a || !mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
-                                            json_object_get(info, "holder"), "damage", json_object_get(info, "damage"),
-                                            "by", "state unlock", "exit_code", 0)))
-        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", a ? strerror(errno) : why);
+    /* audited while the lock still stands, so no run can be appending beside us */
+    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
+    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
+                                                     "holder", json_object_get(info, "holder"), "damage",
+                                                     json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
+    if (!audited && a)
+        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
     mk_audit_close(a);
+    json_decref(info);
+    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (!audited)
+        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", awhy);
     if (json_object_get(info, "damage"))
         printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
                json_string_value(json_object_get(info, "damage")));

@@ -150,7 +150,7 @@ bool mk_exec_lock_release(const char *path, const char *id)
     return mine && unlink(path) == 0;
 }
 
-int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *why, size_t whylen)
+int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen)
 {
     json_t *h;
     char damage[200], did[37];
@@ -172,7 +172,7 @@ int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *wh
     }
     struct stat sb;
     bool dir = lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-    if ((dir ? rmdir(path) : unlink(path)) != 0) {
+    if (!check_only && (dir ? rmdir(path) : unlink(path)) != 0) {
         snprintf(why, whylen, "cannot remove %s: %s%s", path, strerror(errno), dir ? " (remove the directory by hand)" : "");
         json_decref(h);
         return 1;

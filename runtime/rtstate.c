@@ -44,10 +44,15 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
 {
     mk_rtstate *s = fresh(path);
     json_error_t je;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    size_t len;
+    char *text = mk_exec_read_file(path, &len); /* a regular file only: a FIFO must not hang us */
+    if (!text && errno == ENOENT)
+        return s;
+    json_t *doc = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!text)
+        snprintf(je.text, sizeof je.text, "cannot read it: %s", strerror(errno));
+    free(text);
     if (!doc) {
-        if (errno == ENOENT && strstr(je.text, "unable to open"))
-            return s;
         snprintf(why, whylen, "%s: %s (restore %s.prev, the copy kept before the last write)", path, je.text, path);
         mk_rtstate_free(s);
         return NULL;

@@ -97,7 +97,7 @@ state_mark() { tr -d ' \n' < "$1" | sed -n 's/.*"audit":{"seq":\([0-9]*\).*/\1/p
 [ -n "$(state_mark .moksha/state.json)" ] || fail "the state names no audit entry"
 mkdir good && cp .moksha/audit.jsonl .moksha/audit.head .moksha/state.json good/
 n=$(wc -l < good/audit.jsonl)
-restore() { cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
+restore() { rm -f .moksha/audit.head .moksha/state.json; cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
 # refused WHAT TEXT: verify reports TEXT, an apply refuses (exit 1) saying it, the log is untouched
 refused() {
     expect_exit 1 moksha audit verify && expect_contains "$OUT" "BROKEN: " && expect_contains "$OUT" "$2"
@@ -140,6 +140,15 @@ refused "NUL inside a line" "(in line 2) is a NUL byte"
 # a log cut mid-line: reported, never extended
 head -c $(($(wc -c < good/audit.jsonl) - 20)) good/audit.jsonl > .moksha/audit.jsonl
 refused "torn last line" "line $n is torn"
+# not files at all: a directory or a FIFO in the log's, the head's or the state's place is refused, never waited on
+rm .moksha/audit.jsonl; mkdir .moksha/audit.jsonl
+expect_exit 1 timeout 20 "$MOKSHA" apply --yes && expect_contains "$ERR" "cannot read the audit log .moksha/audit.jsonl: Is a directory"
+rmdir .moksha/audit.jsonl; restore
+rm .moksha/audit.head; mkfifo .moksha/audit.head
+refused "FIFO head" "the head file .moksha/audit.head is damaged"
+rm .moksha/state.json; mkfifo .moksha/state.json
+expect_exit 1 timeout 20 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "state.json: cannot read it"
+rm .moksha/state.json; restore
 # a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
 cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
