@@ -34,12 +34,13 @@ static const char APPLY_HELP[] =
     "  --parallelism N              worker threads (default 10)\n"
     "  --no-rollback                on failure keep what succeeded (exit 5)\n"
     "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
-    "  --auto-approve-risk LEVEL    refuse changes riskier than low|medium|high\n"
+    "  --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
     "  --timeout DURATION           per provider call (default 5m)\n"
     "  --retries N                  retries for retryable provider errors (default 4)\n"
     "\n"
-    "exit status: 0 applied, 1 error, 4 failed and rolled back, 5 failed and\n"
-    "changes remain, 6 state locked or plan stale\n";
+    "exit status: 0 applied, 1 error, 3 changes held (a closed gate, or above\n"
+    "--auto-approve-risk), 4 failed and rolled back, 5 failed and changes remain,\n"
+    "6 state locked or plan stale\n";
 
 static const char DESTROY_HELP[] =
     "usage: moksha destroy [--yes] [options as for apply]\n"

@@ -24,16 +24,17 @@ static void usage(FILE *out)
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
           "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
-          "      --auto-approve-risk LEVEL    refuse changes above low|medium|high\n"
+          "      --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
           "      --timeout DURATION           per provider call (default 5m)\n"
           "      --retries N                  retries of retryable errors (default 4)\n"
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 4 apply failed and was rolled\n"
-          "back, 5 apply failed and changes remain (rollback incomplete, or --no-rollback),\n"
-          "6 state locked or plan stale\n",
+          "exit status: 0 success, 1 error in input or usage, 3 changes held (a closed\n"
+          "gate, or above --auto-approve-risk), 4 apply failed and was rolled back, 5 apply\n"
+          "failed and changes remain (rollback incomplete, or --no-rollback), 6 state\n"
+          "locked or plan stale\n",
           out);
 }
 
