@@ -375,9 +375,12 @@ static int type_filter(mk_ast *w, mk_name var, const char **out, int max)
 
 static void run_stmts(walk *w, mk_ast_list *items);
 
+/* A message's text; the secrets it interpolates show as (sensitive). */
 static const char *text_of(walk *w, mk_ast *msg, mk_buf *b)
 {
-    mk_value *m = msg ? mk_eval_expr(&w->c, msg) : NULL;
+    mk_ectx mc = w->c;
+    mc.redact = true;
+    mk_value *m = msg ? mk_eval_expr(&mc, msg) : NULL;
     if (m && !mk_v_to_text(m, b, false))
         mk_buf_puts(b, m->kind == MK_V_UNKNOWN ? "(known after apply)" : "(message is not text)");
     return b->len ? mk_buf_cstr(b) : NULL;
