@@ -39,6 +39,10 @@ struct mk_diag {
     mk_diag_item sink; /* receives reports beyond the limit, and repeats */
     mk_diag_item **seen; /* hash set of items by place and code: repeats are dropped */
     size_t seen_cap;
+    int reports;         /* error reports, repeats included */
+    const char *last_code; /* the last error reported, repeats included */
+    char *last_msg;
+    mk_span last_at;
 };
 
 mk_diag *mk_diag_new(mk_srcset *src)
@@ -69,6 +73,7 @@ void mk_diag_free(mk_diag *d)
     free_item(&d->sink);
     mk_mem_free(d->items);
     mk_mem_free(d->seen);
+    mk_mem_free(d->last_msg);
     mk_mem_free(d);
 }
 
@@ -130,6 +135,13 @@ mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk
 {
     free_item(&d->sink);
     memset(&d->sink, 0, sizeof d->sink);
+    if (lvl == MK_DIAG_ERROR) {
+        d->reports++;
+        d->last_code = code;
+        d->last_at = at;
+        mk_mem_free(d->last_msg);
+        d->last_msg = NULL;
+    }
     if (d->count >= (size_t)d->limit) { /* counted, not kept (nor de-duplicated) */
         d->errors += lvl == MK_DIAG_ERROR;
         d->warnings += lvl == MK_DIAG_WARNING;
@@ -144,6 +156,8 @@ mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk
     va_start(ap, fmt);
     it->msg = vfmt(fmt, ap);
     va_end(ap);
+    if (lvl == MK_DIAG_ERROR)
+        d->last_msg = mk_mem_strdup(it->msg);
     if (repeat(d, it)) {
         free_item(it);
         mk_mem_free(it);
@@ -194,6 +208,17 @@ void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...)
 }
 
 int mk_diag_errors(const mk_diag *d) { return d->errors; }
+int mk_diag_reports(const mk_diag *d) { return d->reports; }
+
+bool mk_diag_last_error(const mk_diag *d, const char **code, const char **msg, mk_span *at)
+{
+    if (!d->reports)
+        return false;
+    *code = d->last_code;
+    *msg = d->last_msg;
+    *at = d->last_at;
+    return true;
+}
 int mk_diag_warnings(const mk_diag *d) { return d->warnings; }
 
 int mk_diag_count(const mk_diag *d, const char *code)
