@@ -482,12 +482,16 @@ static void run_for(walk *w, mk_ast *it)
         return;
     }
     mk_value *src = mk_eval_expr(&w->c, it->a);
+    mk_vctx *v = w->P->e.v;
+    uint8_t secret = src->flags & MK_VF_SECRET; /* over a secret: its keys and elements are secret, in messages too */
     if (src->kind == MK_V_LIST)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, src->u.items[i], false);
+            loop_body(w, it, it->name2 ? mk_v_with_flags(v, mk_v_int(v, i), secret) : NULL,
+                      mk_v_with_flags(v, src->u.items[i], secret), false);
     else if (src->kind == MK_V_MAP)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i], false);
+            loop_body(w, it, mk_v_with_flags(v, mk_v_cstr(v, src->u.map.keys[i]), secret),
+                      mk_v_with_flags(v, src->u.map.vals[i], secret), false);
 }
 
 static void run_stmts(walk *w, mk_ast_list *items)

@@ -129,6 +129,14 @@ resource database db {
 }
 output names = keys(creds)
 output first = [for k, v in creds: "${k}=${v}"]
+policy "tag-keys" {
+  enforcement = advisory
+  for r in resources where r.type == "bucket" {
+    for k, v in r.tags {
+      assert false : "${r.address} tag ${k}=${v}"
+    }
+  }
+}
 policy "messages" {
   enforcement = advisory
   for r in resources where r.type == "local.file" {
