@@ -718,7 +718,7 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
             return ERR;
         }
         double r = n->op == MK_OP_ADD ? x + y : n->op == MK_OP_SUB ? x - y : n->op == MK_OP_MUL ? x * y : x / y;
-        return mk_v_number(v, r);
+        return isfinite(r) ? mk_v_number(v, r) : overflow(c, n); /* 1e308 * 10 is not inf */
     }
     if (k == MK_V_NUMBER) { /* unit / unit */
         double y = as_double(b);
@@ -726,7 +726,8 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
             mk_diag_error(c->e->diag, "E0208", n->b->span, "division by zero");
             return ERR;
         }
-        return mk_v_number(v, as_double(a) / y);
+        double r = as_double(a) / y;
+        return isfinite(r) ? mk_v_number(v, r) : overflow(c, n);
     }
     if (k == MK_V_MONEY && ka == kb)
         return mk_v_money(v, n->op == MK_OP_ADD ? a->u.d + b->u.d : a->u.d - b->u.d);
