@@ -262,6 +262,11 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
 mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
 {
     mk_var *var = mk_sym_get(&c->u->vars, name, NULL);
+    if (!var && c->u->test_decl && c->u->parent) { /* a policy test sees its stack's variables */
+        mk_ectx pc = *c;
+        pc.u = c->u->parent;
+        return mk_eval_var(&pc, name, at);
+    }
     if (!var) {
         const char *cands[256];
         uint32_t k = 0;

@@ -538,7 +538,10 @@ static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const cha
             continue;
         mk_ectx c = P->root;
         c.symbols = true;
+        c.redact = true; /* a description is shown like a message */
         mk_value *v = mk_eval_expr(&c, it->b);
+        if (v->kind == MK_V_STRING && (v->flags & MK_VF_SECRET))
+            return "(sensitive)";
         if (v->kind == MK_V_STRING)
             return mk_arena_strndup(P->e.v->arena, v->u.s, v->n);
     }
