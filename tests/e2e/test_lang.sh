@@ -35,6 +35,10 @@ printf 'import "/dev/null"\n' >stack/main.moksha
 expect_exit 1 moksha check stack && expect_contains "$ERR" "error[E0010]: \`/dev/null\` is not a .moksha file"
 expect_exit 1 moksha fmt --check /dev/null && expect_contains "$ERR" "not a .moksha file"
 expect_exit 1 moksha fmt --check empty && expect_contains "$ERR" "no .moksha files in \`empty\`"
+printf 'module m = "../empty" {}\noutput o = module.m.x\n' >stack/main.moksha
+expect_exit 1 moksha check stack &&
+    expect_contains "$ERR" "stack/main.moksha:1:1: error[E0010]: no .moksha files in module directory \`stack/../empty\`"
+expect_contains "$ERR" "moksha: 1 error"
 printf 'let x = 1\n' >stack/main.moksha
 expect_exit 0 moksha check stack
 
