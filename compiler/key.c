@@ -139,6 +139,31 @@ static long read_small(const char *path, char *buf, size_t cap)
     return (long)n;
 }
 
+/* Make path with text, unless it exists (then true: theirs is used).
+ * Written whole under a temporary name, then linked into place: a command
+ * running beside us never reads a file still being written (it used to find
+ * the key empty: "too short to be a key"), and link, unlike rename, fails
+ * when someone else made the file first. */
+static bool publish(const char *path, const char *text, size_t n, mode_t mode, char *err, size_t errlen)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    bool ok = fchmod(fd, mode) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (ok && link(tmp, path) != 0 && errno != EEXIST)
+        ok = false;
+    int saved = errno;
+    unlink(tmp);
+    if (!ok)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
+    return ok;
+}
+
 /* .moksha/stack-id into id ("" when there is none); create makes one. */
 static bool stack_id(const char *dir, bool create, char id[33], char *err, size_t errlen)
 {
@@ -156,16 +181,8 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
         hex(raw, 16, text);
         strcat(text, "\n");
         mkdir(dir, 0755);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (fd >= 0) {
-            bool ok = write(fd, text, 33) == 33 && fsync(fd) == 0;
-            close(fd);
-            if (!ok) {
-                snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-                unlink(path);
-                return false;
-            }
-        } /* else someone made it first: read theirs */
+        if (!publish(path, text, 33, 0644, err, errlen))
+            return false;
         n = read_small(path, buf, sizeof buf);
     }
     if (n < 0)
@@ -206,19 +223,8 @@ static bool create_key_file(const char *dir, const char *path, char *err, size_t
     hex(raw, 32, text);
     OPENSSL_cleanse(raw, sizeof raw);
     strcat(text, "\n");
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-        OPENSSL_cleanse(text, sizeof text);
-        if (errno == EEXIST)
-            return true; /* someone else made it first: use theirs */
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return false;
-    }
-    bool ok = write(fd, text, 65) == 65 && fsync(fd) == 0;
-    close(fd);
+    bool ok = publish(path, text, 65, 0600, err, errlen);
     OPENSSL_cleanse(text, sizeof text);
-    if (!ok)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     return ok;
 }
 
