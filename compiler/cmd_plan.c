@@ -238,7 +238,10 @@ static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 /* note [state beside sources]: the state (47 MB of JSON at 100,000
  * resources, a second to parse) is read on a thread of its own while the
  * compile thread loads and parses the sources; evaluation, which reads
- * computed attributes from it, waits for it. */
+ * computed attributes from it, waits for it. The thread reports into a
+ * diagnostics set of its own, moved into the program's once joined: a
+ * damaged state is an error (E0300) for every command that reads it,
+ * never "no state". */
 typedef struct statejob {
     pthread_t th;
     bool threaded;
@@ -281,11 +284,10 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     await_state(&job); /* (a compile that stopped early did not wait) */
     r->await_state = NULL;
     out->st = job.st;
+    mk_diag_take(out->p->diag, job.diag); /* why the state is unreadable (E0300) */
     mk_diag_free(job.diag);
     if (mk_cli_opts.stats)
         fprintf(stderr, "stats: state_ms=%.0f\n", job.ms);
-    if (!out->st) /* unreadable: read again to report why, in order */
-        mk_state_free(mk_state_read(STATE_PATH, out->p->diag));
     bool ok = out->st != NULL && mk_diag_errors(out->p->diag) == 0;
     phase("compile", &t0);
     char why[512];

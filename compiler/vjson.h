@@ -21,5 +21,9 @@ bool mk_vjson_overflowed(void);
 mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty);
 /* Equal as plans see it: secrets compare by fingerprint. */
 bool mk_vjson_same(json_t *a, json_t *b);
+/* A failed parse of what (a file's path, or a name) in our words, never
+ * jansson's (note [json errors]): "WHAT:LINE:COL: the JSON ends early…"
+ * into out. text, len: what was parsed (NULL when jansson read the file). */
+void mk_vjson_parse_error(const char *what, const json_error_t *je, const char *text, size_t len, char *out, size_t n);
 
 #endif
