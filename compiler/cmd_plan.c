@@ -15,6 +15,7 @@
 #include "compiler/policy_out.h"
 #include "compiler/render.h"
 #include "compiler/state.h"
+#include "compiler/vjson.h"
 
 
 int cmd_plan(int argc, char **argv);
@@ -449,14 +450,13 @@ int cmd_show(int argc, char **argv)
     }
     if (bad)
         return EXIT_INPUT;
-    json_error_t je;
-    json_t *plan = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    char why[512];
+    json_t *plan = mk_vjson_load_file(path, JSON_REJECT_DUPLICATES, why, sizeof why);
     if (!plan) {
-        mk_cli_err("%s: not a plan file: %s (line %d)", path, je.text, je.line);
+        mk_cli_err("cannot read the plan %s", why);
         return EXIT_INPUT;
     }
     mk_key key;
-    char why[512];
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, false, why, sizeof why))
         mk_cli_err("%s", why);

@@ -1128,9 +1128,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    mk_exec_plan_status ps = MK_EXEC_PLAN_UNREADABLE;
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
-        mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
+                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
         return MK_EXEC_EXIT_INPUT;
     }

@@ -45,8 +45,10 @@ static int verify(const char *dir, const char *path)
         return 1;
     }
     json_t *plan;
-    if (mk_exec_plan_load(path, &key, &plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+    mk_exec_plan_status ps = mk_exec_plan_load(path, &key, &plan, why, sizeof why);
+    if (ps != MK_EXEC_PLAN_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
+                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
         return 1;
     }
     json_t *t = json_object_get(plan, "totals");

@@ -111,14 +111,16 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
     size_t n = 0;
     char *text = mk_exec_read_file(path, &n);
     if (!text) {
-        snprintf(why, whylen, "cannot read plan %s: %s", path, strerror(errno));
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
         return MK_EXEC_PLAN_UNREADABLE;
     }
     mk_exec_json_region_begin(n * 16); /* note [plan memory] in util.c: the parse only */
     json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
     mk_exec_json_region_end();
     if (!plan) {
-        snprintf(why, whylen, "cannot read plan %s: %s", path, je.text);
+        char msg[600];
+        mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
+        snprintf(why, whylen, "%s", msg);
         free(text);
         return MK_EXEC_PLAN_UNREADABLE;
     }

@@ -30,7 +30,8 @@ typedef enum {
     MK_EXEC_PLAN_TAMPERED      /* the body does not match the signature */
 } mk_exec_plan_status;
 
-/* Load and verify. On success *out holds the plan (json_decref it). */
+/* Load and verify. On success *out holds the plan (json_decref it). The
+ * why of MK_EXEC_PLAN_UNREADABLE begins with the path (and place). */
 mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why,
                                       size_t whylen);
 /* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */

@@ -267,7 +267,7 @@ static const char *json_why(const json_error_t *je)
     case json_error_stack_overflow: return "nested deeper than 2048 levels";
     case json_error_cannot_open_file: return "cannot be opened";
     case json_error_invalid_utf8: return "not valid UTF-8";
-    case json_error_premature_end_of_input: return "the JSON ends early (is the file cut short?)";
+    case json_error_premature_end_of_input: return "the JSON ends early";
     case json_error_end_of_input_expected: return "text after the end of the JSON document";
     case json_error_null_character: return "a NUL character in a string";
     case json_error_duplicate_key: return "a key appears twice in one object";
@@ -284,7 +284,8 @@ void mk_exec_json_why(const char *what, const json_error_t *je, const char *text
     if (blank)
         snprintf(out, n, "%s: empty, not a JSON document", what);
     else if (je->line > 0)
-        snprintf(out, n, "%s:%d:%d: %s", what, je->line, je->column > 0 ? je->column : 1, json_why(je));
+        snprintf(out, n, "%s:%d:%d: %s%s", what, je->line, je->column > 0 ? je->column : 1, json_why(je),
+                 json_error_code(je) == json_error_premature_end_of_input ? " (is the file cut short?)" : "");
     else
         snprintf(out, n, "%s: %s", what, json_why(je));
 }
