@@ -191,7 +191,13 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     mk_cost_free(cat);
 }
 
-/* Policy results and gates into the plan: a gate names the change it holds. */
+/* note [unsigned failures]: a plan whose policies fail is never signed, so
+ * no output of moksha — `plan -o` refuses it, `plan --format json` prints it
+ * without a signature, `apply` stops before moksha-exec — is a plan the
+ * executor would take. The executor checks the recorded results anyway
+ * (mk_exec_plan_policies_ok in runtime/planfile.c) and refuses with exit 3.
+ *
+ * Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 {
     mk_policy_run run = {r->overrides, r->noverrides, 0, 0, 0};
@@ -307,7 +313,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         phase("cost", &t0);
         add_policies(out, r);
         phase("policies", &t0);
-        if (sign) {
+        if (sign && !out->policy_failed) { /* note [unsigned failures] */
             out->text = mk_plan_sign(out->plan, &out->key);
             phase("sign", &t0);
         }
@@ -392,6 +398,8 @@ int cmd_plan(int argc, char **argv)
         if (out && pl.policy_failed) {
             mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);
             out = NULL;
+        } else if (pl.policy_failed && strcmp(format, "json") == 0) {
+            mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
         } else if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
@@ -422,8 +430,53 @@ static const char SHOW_HELP[] =
     "usage: moksha show [--format text|json|markdown] PLAN\n"
     "\n"
     "Verify a saved plan file's signature with the project key and show it as\n"
-    "`moksha plan` did. A plan that was altered, or signed with another key, is\n"
-    "refused.\n";
+    "`moksha plan` did, with its policy results. A plan that was altered, or\n"
+    "signed with another key, is refused. A plan whose recorded policy results\n"
+    "fail is shown with the failure first, and exits 3: moksha-exec refuses it.\n";
+
+/* The first recorded policy result that fails the plan, or NULL: the
+ * executor's rule (note [policy results] in runtime/planfile.h). */
+static json_t *failing_policy(json_t *plan)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(plan, "policies"), i, r) {
+        const char *st = json_string_value(json_object_get(r, "status")) ?: "";
+        const char *reason = json_string_value(json_object_get(json_object_get(r, "override"), "reason"));
+        bool ok = strcmp(st, "pass") == 0 || strcmp(st, "warn") == 0 ||
+                  (strcmp(st, "overridden") == 0 && reason && reason[strspn(reason, " \t\r\n")]);
+        if (!ok)
+            return r;
+    }
+    return NULL;
+}
+
+/* A verified plan as `moksha plan` showed it, its policy results after it;
+ * a failing policy is said first, and the exit status is 3: moksha-exec
+ * refuses such a plan (a plan signed before moksha stopped signing them). */
+static int show_verified(json_t *plan, const char *format)
+{
+    json_t *bad = failing_policy(plan);
+    const char *name = json_string_value(json_object_get(bad, "name")) ?: "(unnamed)";
+    const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(bad, "violations"), 0), "message"));
+    if (bad && strcmp(format, "json") != 0)
+        printf("%s `%s` (%s)%s%s. moksha-exec refuses this plan.\n\n",
+               strcmp(format, "markdown") == 0 ? "> **POLICY FAILED:**" : "POLICY FAILED:", name,
+               json_string_value(json_object_get(bad, "enforcement")) ?: "?", msg ? ": " : "", msg ? msg : "");
+    mk_cli_print_plan(plan, NULL, format);
+    json_t *results = json_object_get(plan, "policies");
+    if (json_array_size(results) && strcmp(format, "json") != 0) {
+        mk_buf b = {0};
+        mk_policy_out(results, strcmp(format, "markdown") == 0 ? "markdown" : "text",
+                      json_string_value(json_object_get(plan, "stack")), &b, mk_cli_color(stdout));
+        printf("\n%s", mk_buf_cstr(&b));
+        mk_buf_free(&b);
+    }
+    if (!bad)
+        return EXIT_OK;
+    mk_cli_err("policy `%s` fails in this plan: moksha-exec will not apply it", name);
+    return EXIT_POLICY;
+}
 
 int cmd_show(int argc, char **argv)
 {
@@ -461,11 +514,10 @@ int cmd_show(int argc, char **argv)
     if (!mk_key_load(&key, MOKSHA_DIR, false, why, sizeof why))
         mk_cli_err("%s", why);
     else if (!mk_plan_verify(plan, &key, why, sizeof why))
-        mk_cli_err("%s: %s", path, why);
-    else {
-        mk_cli_print_plan(plan, NULL, format);
-        rc = EXIT_OK;
-    }
+        mk_cli_err("%s: %s%s", path, why,
+                   failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
+    else
+        rc = show_verified(plan, format);
     json_decref(plan);
     return rc;
 }

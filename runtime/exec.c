@@ -1137,6 +1137,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         return MK_EXEC_EXIT_INPUT;
     }
     plan_sha(path, sha);
+    char pwhy[1024];
+    bool policies_ok = mk_exec_plan_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
     int rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
@@ -1153,8 +1155,13 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
-    size_t held = stale(&c) ? 0 : hold_gated(&c);
-    if (stale(&c)) {
+    bool is_stale = policies_ok && stale(&c); /* (it says why: once) */
+    size_t held = is_stale || !policies_ok ? 0 : hold_gated(&c);
+    if (!policies_ok) {
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
+        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
+        rc = MK_EXEC_EXIT_POLICY;
+    } else if (is_stale) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {

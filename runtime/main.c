@@ -18,7 +18,8 @@ static void usage(FILE *out)
 {
     fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
           "\n"
-          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature; exit 0 valid, 1 not\n"
+          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results;\n"
+          "                                   exit 0 valid, 1 not, 3 a recorded policy fails\n"
           "  apply [options] PLAN             apply a signed plan to the stack in the current directory\n"
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
@@ -30,7 +31,8 @@ static void usage(FILE *out)
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 4 apply failed and was rolled\n"
+          "exit status: 0 success, 1 error in input or usage, 3 the plan's policies fail or\n"
+          "changes wait at closed gates, 4 apply failed and was rolled\n"
           "back, 5 apply failed and changes remain (rollback incomplete, or --no-rollback),\n"
           "6 state locked or plan stale\n",
           out);
@@ -50,6 +52,11 @@ static int verify(const char *dir, const char *path)
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
                 ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
         return 1;
+    }
+    if (!mk_exec_plan_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        json_decref(plan);
+        return 3;
     }
     json_t *t = json_object_get(plan, "totals");
     printf("%s: valid plan for stack %s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
