@@ -32,7 +32,8 @@ static const char PLAN_HELP[] =
     "in it are sealed.\n"
     "\n"
     "options:\n"
-    "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`\n"
+    "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`;\n"
+    "                         never over a .moksha source, .moksha/ (but NAME.plan) or a non-plan file\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
@@ -388,6 +389,12 @@ int cmd_plan(int argc, char **argv)
         bad = true;
     }
     if (bad || !mk_cli_overrides_ok(&r)) {
+        mk_cli_req_free(&r);
+        return EXIT_INPUT;
+    }
+    char why[1024];
+    if (out && !mk_plan_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
+        mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o plan.json)", why);
         mk_cli_req_free(&r);
         return EXIT_INPUT;
     }

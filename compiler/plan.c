@@ -13,7 +13,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/buf.h"
@@ -509,22 +511,94 @@ bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
     return true;
 }
 
+/* Is the file at path a plan already (or empty)? Only a plan is replaced by
+ * a plan: `-o main.moksha`, `-o README.md` are mistakes. */
+static bool holds_a_plan(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char head[64] = "";
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = 0;
+    return n == 0 || strstr(head, "\"format\":\"moksha.plan/v1\"") || strstr(head, "\"format\": \"moksha.plan/v1\"");
+}
+
+/* The resolved directory a path is (or would be) in; malloc'd, or NULL. */
+static char *parent_of(const char *path)
+{
+    size_t n = strlen(path);
+    char *copy = mk_mem_alloc(n + 2);
+    memcpy(copy, path, n + 1);
+    char *slash = strrchr(copy, '/');
+    if (!slash)
+        strcpy(copy, ".");
+    else if (slash == copy)
+        copy[1] = 0;
+    else
+        *slash = 0;
+    char *real = realpath(copy, NULL);
+    mk_mem_free(copy);
+    return real;
+}
+
+/* 0: not under the stack's .moksha/; 1: directly in it; 2: deeper. */
+static int depth_in_moksha_dir(const char *dir)
+{
+    char *top = realpath(".moksha", NULL);
+    size_t n = top ? strlen(top) : 0;
+    int d = !top || strncmp(dir, top, n) != 0 ? 0 : dir[n] == 0 ? 1 : dir[n] == '/' ? 2 : 0;
+    free(top);
+    return d;
+}
+
+bool mk_plan_target_ok(const char *path, char *why, size_t whylen)
+{
+    struct stat lsb, sb;
+    bool exists = lstat(path, &lsb) == 0, link = exists && S_ISLNK(lsb.st_mode);
+    char *real = link ? realpath(path, NULL) : NULL; /* a link is judged by what it points to */
+    const char *target = real ? real : path;
+    const char *name = strrchr(target, '/');
+    name = name ? name + 1 : target;
+    size_t nlen = strlen(name);
+    char *dir = parent_of(target);
+    int depth = dir ? depth_in_moksha_dir(dir) : 0;
+    const char *via = link ? " (through a link)" : "";
+    why[0] = 0;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(why, whylen, "`%s` is a directory%s", path, via);
+    else if (nlen >= 7 && strcmp(name + nlen - 7, ".moksha") == 0)
+        snprintf(why, whylen, "`%s` is a moksha source file%s", path, via);
+    else if (depth == 2 || (depth == 1 && !(nlen > 5 && strcmp(name + nlen - 5, ".plan") == 0)))
+        snprintf(why, whylen, "`%s` is under .moksha/, which holds the state, the key and the audit log%s: only a "
+                 "NAME.plan file directly in it may be written", path, via);
+    else if (exists && stat(path, &sb) == 0 && !holds_a_plan(path))
+        snprintf(why, whylen, "`%s` exists and is not a plan file%s: it is not replaced", path, via);
+    free(real);
+    free(dir);
+    return why[0] == 0;
+}
+
 bool mk_plan_write(const char *text, const char *path)
 {
-    size_t n = strlen(path) + 8;
+    /* a temp file of our own beside the target (O_EXCL: never through a
+     * link someone left at a fixed name), then rename over it */
+    size_t n = strlen(path) + 16;
     char *tmp = mk_mem_alloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
     bool ok = fd >= 0;
     if (ok) {
         size_t len = strlen(text);
-        ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        ok = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
         ok = close(fd) == 0 && ok;
     }
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {
         int e = errno;
-        unlink(tmp);
+        if (fd >= 0)
+            unlink(tmp);
         errno = e;
     }
     mk_mem_free(tmp);
