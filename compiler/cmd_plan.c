@@ -45,7 +45,8 @@ static const char PLAN_HELP[] =
     "  -h, --help             show this help\n"
     "\n"
     "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode),\n"
-    "3 a policy failed\n";
+    "3 a policy failed (such a plan is never signed: -o does not save it, and\n"
+    "--format json prints it without a signature)\n";
 
 typedef mk_planned planned;
 
