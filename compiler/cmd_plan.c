@@ -184,8 +184,9 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     }
     vtab_free(&places);
     vtab_free(&costs);
+    double monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
-                        money(rep->monthly), "applied", money(rep->applied), "delta", money(rep->monthly - rep->applied),
+                        money(monthly), "applied", money(rep->applied), "delta", money(monthly - rep->applied),
                         "unpriced", (json_int_t)rep->nunpriced));
     if (r->explain)
         mk_cli_explain_placement(rep);
