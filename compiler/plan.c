@@ -196,7 +196,8 @@ static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
     return true;
 }
 
-static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
+/* `resource TYPE NAME`, up to its `{`; no place for a resource the spec no longer has. */
+static mk_span head_span(mk_program *p, mk_instance *in)
 {
     mk_span at = MK_NOSPAN;
     if (in) { /* `resource TYPE NAME`, up to its `{` */
@@ -209,9 +210,31 @@ static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *ad
             end--;
         at.end = end;
     }
-    mk_diag_item *it = mk_diag_error(p->diag, "E0301", at, "%s would be %s, but its lifecycle has prevent_destroy = true",
-                                     address, verb);
+    return at;
+}
+
+static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
+{
+    mk_diag_item *it = mk_diag_error(p->diag, "E0301", head_span(p, in),
+                                     "%s would be %s, but its lifecycle has prevent_destroy = true", address, verb);
     mk_diag_help(it, "if this is intended, set prevent_destroy = false and plan again");
+}
+
+/* note [deletion protection]: `deletion_protection = true` (database, and
+ * any type that has the attribute) makes the cloud refuse to delete the
+ * object — the sim provider too. A delete, or a replace (which deletes the
+ * applied object), of an object applied with it on is refused here, where
+ * the fix can be said: turn it off in one apply, delete in the next. What
+ * counts is the applied object's value, not the desired one. */
+static void deletion_protection_check(mk_program *p, mk_instance *in, json_t *applied, const char *address,
+                                      const char *verb)
+{
+    if (!json_is_true(json_object_get(applied, "deletion_protection")))
+        return;
+    mk_diag_item *it = mk_diag_error(p->diag, "E0304", head_span(p, in),
+                                     "%s would be %s, but it was applied with deletion_protection = true", address, verb);
+    mk_diag_help(it, "the cloud refuses to delete it: set deletion_protection = false and apply first, then %s it",
+                 strcmp(verb, "deleted") == 0 ? "delete" : "replace");
 }
 
 typedef struct builder {
@@ -248,6 +271,8 @@ static void add_desired(builder *b, mk_instance *in)
     int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : A_UPDATE;
     if (action == A_REPLACE && in->prevent_destroy)
         prevent_destroy_error(b->p, in, in->address, "replaced");
+    if (action == A_REPLACE)
+        deletion_protection_check(b->p, in, before, in->address, "replaced");
     in->change_id = ++b->next_id;
     json_t *deps = json_array(), *refs = json_array();
     for (uint32_t i = 0; i < in->ndeps; i++) {
@@ -276,20 +301,27 @@ static void add_desired(builder *b, mk_instance *in)
     else b->t->replace++;
 }
 
+/* An instance of the resource a deleted state entry was (count went down),
+ * for a place to point at; NULL when the spec no longer has it. */
+static mk_instance *delete_decl(builder *b, json_t *sr)
+{
+    const char *ty = json_string_value(json_object_get(sr, "type")) ?: "";
+    const char *name = json_string_value(json_object_get(sr, "name")) ?: "";
+    for (size_t i = 0; i < b->p->ninstances; i++)
+        if (strcmp(b->p->instances[i]->res->type, ty) == 0 && strcmp(b->p->instances[i]->res->name, name) == 0)
+            return b->p->instances[i];
+    return NULL;
+}
+
 /* A resource of the state that the spec no longer has. */
 static void add_delete(builder *b, json_t *sr)
 {
     const char *addr = json_string_value(json_object_get(sr, "address"));
     json_t *lc = json_object_get(sr, "lifecycle");
-    if (json_is_true(json_object_get(lc, "prevent_destroy"))) {
-        mk_instance *decl = NULL;
-        const char *ty = json_string_value(json_object_get(sr, "type"));
-        for (size_t i = 0; i < b->p->ninstances && !decl; i++)
-            if (strcmp(b->p->instances[i]->res->type, ty) == 0 &&
-                strcmp(b->p->instances[i]->res->name, json_string_value(json_object_get(sr, "name")) ?: "") == 0)
-                decl = b->p->instances[i];
-        prevent_destroy_error(b->p, decl, addr, "deleted");
-    }
+    if (json_is_true(json_object_get(lc, "prevent_destroy")))
+        prevent_destroy_error(b->p, delete_decl(b, sr), addr, "deleted");
+    if (json_is_true(json_object_get(json_object_get(sr, "attributes"), "deletion_protection")))
+        deletion_protection_check(b->p, delete_decl(b, sr), json_object_get(sr, "attributes"), addr, "deleted");
     uint32_t id = ++b->next_id;
     json_t *c = json_pack("{s:i, s:s, s:O, s:O?, s:O?, s:s, s:O, s:n, s:[], s:O?, s:[], s:[], s:[], s:s, s:n, s:O?}",
         "id", (json_int_t)id, "address", addr, "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"),

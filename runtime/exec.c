@@ -616,6 +616,23 @@ static void tick(void *vc, const mk_exec_sched_stats *st)
 
 /* ---- rollback ---- */
 
+/* Delete what this apply made. The cloud refuses to delete an object with
+ * deletion protection on (note [deletion protection] in compiler/plan.c),
+ * so an undo turns it off first: the executor takes back its own work. */
+static bool del_made(ctx *c, step *s, json_t *now, json_t **out)
+{
+    if (json_is_true(json_object_get(now, "deletion_protection"))) {
+        json_t *off = json_deep_copy(now), *o = NULL;
+        json_object_set_new(off, "deletion_protection", json_false());
+        bool ok = call(c, s, s->prov->update, off, now, &o);
+        json_decref(o);
+        json_decref(off);
+        if (!ok)
+            return false;
+    }
+    return call(c, s, s->prov->del, now, NULL, out);
+}
+
 /* Undo one completed step (note [rollback]); false with s->err on failure. */
 static bool undo(ctx *c, step *s, const char **what)
 {
@@ -639,13 +656,13 @@ static bool undo(ctx *c, step *s, const char **what)
         ok = call_as(c, s, s->prov->create, dep, dep, &out, NULL, true);
     } else if (s->cbd) { /* delete the replacement, take the old object back */
         *what = "restore";
-        ok = call(c, s, s->prov->del, now, NULL, &out);
+        ok = del_made(c, s, now, &out);
         json_decref(out);
         out = NULL;
         ok = ok && call(c, s, s->prov->create, before, before, &out);
     } else if (strcmp(s->action, "create") == 0) {
         *what = "delete";
-        ok = call(c, s, s->prov->del, now ? now : json_object_get(s->change, "after"), NULL, &out);
+        ok = del_made(c, s, now ? now : json_object_get(s->change, "after"), &out);
     } else if (strcmp(s->action, "update") == 0) {
         *what = "update back";
         ok = call(c, s, s->prov->update, before, now, &out);
@@ -656,7 +673,7 @@ static bool undo(ctx *c, step *s, const char **what)
             return false;
         }
         if (strcmp(s->action, "replace") == 0 && !s->half) {
-            ok = call(c, s, s->prov->del, now, NULL, &out);
+            ok = del_made(c, s, now, &out);
             json_decref(out);
             out = NULL;
             if (ok)
