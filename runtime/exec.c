@@ -108,6 +108,7 @@ typedef struct ctx {
     size_t nfailed;
     json_t *deferred;         /* "address: attr" whose values were unknown and not computed */
     json_t *counts;           /* action → done */
+    json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
 } ctx;
 
 /* ---- audit lines ---- */
@@ -770,6 +771,38 @@ static bool is_held(json_t *held, json_int_t id)
     return json_object_get(held, key) != NULL;
 }
 
+static bool is_cbd(json_t *change);
+
+/* A create_before_destroy replace whose dependent is held still runs, but
+ * its old object is not retired: the held change still points at it. It
+ * stays deposed in the state, and the plan after the gate opens deletes it
+ * after the dependent has moved (note [create_before_destroy]). */
+static void keep_for_held(ctx *c, json_t *changes, json_t *held)
+{
+    size_t i, k;
+    json_t *ch, *d, *by_id = json_object();
+    char key[32];
+    json_array_foreach(changes, i, ch)
+        if (json_object_size(held) && is_cbd(ch)) {
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(ch, "id")));
+            json_object_set(by_id, key, ch);
+        }
+    json_array_foreach(changes, i, ch) {
+        if (!json_object_size(by_id) || !is_held(held, json_integer_value(json_object_get(ch, "id"))))
+            continue;
+        json_array_foreach(json_object_get(ch, "depends_on"), k, d) {
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(d));
+            json_t *on = json_object_get(by_id, key);
+            if (!on || !is_cbd(on) || is_held(held, json_integer_value(d)) || is_held(c->keep_deposed, json_integer_value(d)))
+                continue;
+            hold_id(c->keep_deposed, json_integer_value(d));
+            fprintf(stderr, "moksha-exec: %s: the old object stays, set aside, while %s is held; a later apply retires it\n",
+                    json_string_value(json_object_get(on, "address")), json_string_value(json_object_get(ch, "address")));
+        }
+    }
+    json_decref(by_id);
+}
+
 /* note [gates]: a change behind a closed approval gate, or riskier than
  * --auto-approve-risk, is held — and so is everything that depends on it;
  * the rest of the plan runs (DESIGN.md §4). Opened gates are audited. The
@@ -819,6 +852,7 @@ static size_t hold_gated(ctx *c)
         }
     }
     size_t n = json_object_size(held);
+    keep_for_held(c, changes, held);
     if (n) {
         json_t *rest = json_array();
         json_array_foreach(changes, i, ch) {
@@ -874,7 +908,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
     size_t n = json_array_size(changes), ncbd = 0, i, k;
     json_t *ch;
     json_array_foreach(changes, i, ch)
-        ncbd += is_cbd(ch);
+        ncbd += is_cbd(ch) && !is_held(c->keep_deposed, json_integer_value(json_object_get(ch, "id")));
     c->n = n + ncbd;
     c->steps = calloc(c->n + 1, sizeof *c->steps);
     size_t **deps = calloc(c->n + 1, sizeof *deps), *ndeps = calloc(c->n + 1, sizeof *ndeps);
@@ -941,7 +975,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
                 rdep[deps[i][k]][nrdep[deps[i][k]]++] = i;
     size_t r = n;
     for (i = 0; i < n && ok; i++) {
-        if (!c->steps[i].cbd)
+        if (!c->steps[i].cbd || is_held(c->keep_deposed, c->steps[i].id)) /* retired by a later apply */
             continue;
         step *t = &c->steps[r], *s = &c->steps[i];
         *t = (step){.change = s->change, .address = s->address, .action = "retire", .type = s->type, .id = s->id,
@@ -984,6 +1018,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->lines);
     json_decref(c->deferred);
     json_decref(c->counts);
+    json_decref(c->keep_deposed);
     mk_exec_sched_free(sc);
 }
 
@@ -1141,7 +1176,7 @@ static void install_sigint(void)
 
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
 {
-    ctx c = {.o = o, .deferred = json_array(), .counts = json_object()};
+    ctx c = {.o = o, .deferred = json_array(), .counts = json_object(), .keep_deposed = json_object()};
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
