@@ -132,9 +132,66 @@ typedef struct diffed {
     json_t *after, *unknown, *sensitive, *changed, *forces;
 } diffed;
 
+/* A reference by address, {"$ref": ADDRESS} ({"$ref", "id"} in the state,
+ * where the executor records the id it gave the provider); not a template's
+ * part, which has "attr". */
+static const char *ref_address(json_t *v)
+{
+    return json_is_object(v) && !json_object_get(v, "attr") ? json_string_value(json_object_get(v, "$ref")) : NULL;
+}
+
+/* Does a reference in v, at any depth, name a dependency of in that this
+ * plan replaces? */
+static bool refers_to_replaced(const mk_instance *in, json_t *v, int depth)
+{
+    const char *addr = ref_address(v);
+    if (addr) {
+        for (uint32_t i = 0; i < in->ndeps; i++)
+            if (in->deps[i]->change && strcmp(in->deps[i]->address, addr) == 0)
+                return strcmp(json_string_value(json_object_get(in->deps[i]->change, "action")) ?: "", "replace") == 0;
+        return false;
+    }
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return false;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+    return false;
+}
+
+/* Does a reference the state records, at any depth, carry an id that is
+ * no longer its target's (an apply stopped between a replace and the
+ * update of what refers to it)? */
+static bool refers_to_old_id(const mk_state *st, json_t *v, int depth)
+{
+    const char *addr = ref_address(v);
+    if (addr) {
+        const char *had = json_string_value(json_object_get(v, "id"));
+        const char *now = json_string_value(json_object_get(json_object_get(mk_state_find(st, addr, NULL), "attributes"), "id"));
+        return had && now && strcmp(had, now) != 0;
+    }
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return false;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (refers_to_old_id(st, x, depth + 1)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (refers_to_old_id(st, x, depth + 1)) return true;
+    return false;
+}
+
 /* The desired attributes as JSON, and per field (bits[k], bits[nf + k], …)
- * whether it is unknown, sensitive, changed, and changed with force_new. */
-static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, bool *bits)
+ * whether it is unknown, sensitive, changed, and changed with force_new.
+ * note [references by address]: an attribute that refers by address to a
+ * resource this plan replaces changes (to the new object's id, known after
+ * apply, which the executor gives the provider), though its text does not. */
+static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, bool *bits)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
@@ -151,6 +208,10 @@ static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, b
         if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
             continue;
         json_t *old = json_object_get(before, f->name);
+        if (in->ndeps && old && (refers_to_replaced(in, j, 0) || refers_to_old_id(st, old, 0))) {
+            chg[k] = unk[k] = true;
+            continue;
+        }
         if (!unknown && old && mk_vjson_same(j, old))
             continue;
         if (!unknown && !old && json_is_null(j))
@@ -165,14 +226,14 @@ static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, b
  * false for a resource that does not change: then nothing is kept (its
  * values were made in scratch memory, note [scratch json]), as for most
  * resources of a re-plan. */
-static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, diffed *d)
+static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, diffed *d)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
     bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
     if (before) {
         mk_jalloc_scratch(true);
-        json_decref(diff_values(in, before, key, bits)); /* (frees only without the arenas) */
+        json_decref(diff_values(in, before, key, st, bits)); /* (frees only without the arenas) */
         mk_jalloc_scratch(false);
         bool changes = false;
         for (uint32_t k = 0; k < nf && !changes; k++)
@@ -183,7 +244,7 @@ static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
         }
         memset(bits, 0, 4 * (size_t)nf * sizeof *bits);
     }
-    d->after = diff_values(in, before, key, bits);
+    d->after = diff_values(in, before, key, st, bits);
     if (ty) {
         d->unknown = shared_list(sh, ty, 'u', bits);
         d->sensitive = shared_list(sh, ty, 's', bits + nf);
@@ -264,7 +325,7 @@ static void add_desired(builder *b, mk_instance *in)
     if (sr)
         b->st->seen[idx] = true, b->st->like[idx] = in;
     diffed d;
-    if (!diff_attrs(&b->sh, in, before, b->key, &d)) {
+    if (!diff_attrs(&b->sh, in, before, b->key, b->st, &d)) {
         b->t->noop++;
         return;
     }

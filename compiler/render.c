@@ -26,7 +26,7 @@ void mk_render_value(json_t *v, mk_buf *out)
         mk_buf_puts(out, "(sensitive)");
         return;
     }
-    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && json_object_size(v) == 1) {
+    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr")) { /* and its id, in state */
         mk_buf_puts(out, json_string_value(json_object_get(v, "$ref")));
         return;
     }

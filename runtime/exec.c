@@ -304,8 +304,24 @@ static json_t *fill_template(ctx *c, json_t *parts)
     return out;
 }
 
-/* Fill the templates in v, at any depth (a map of tags may hold one);
- * returns the value to keep (a new reference). */
+/* note [references by address]: {"$ref": ADDRESS} names another resource;
+ * a provider needs its id (a load balancer's targets, a volume's
+ * attachment), and after a replace that is the new object's. Given, and
+ * recorded, as {"$ref": ADDRESS, "id": ID}; the compiler compares references
+ * by address, and plans an update of each one whose target it replaces. */
+static json_t *fill_ref(ctx *c, json_t *v)
+{
+    json_t *want = json_pack("{s:O, s:s}", "$ref", json_object_get(v, "$ref"), "attr", "id");
+    json_t *id = template_ref(c, want);
+    json_decref(want);
+    json_t *out = json_pack("{s:O}", "$ref", json_object_get(v, "$ref"));
+    if (json_is_string(id))
+        json_object_set(out, "id", id);
+    return out;
+}
+
+/* Fill the templates and references in v, at any depth (a map of tags may
+ * hold one); returns the value to keep (a new reference). */
 static json_t *fill_all(ctx *c, json_t *v)
 {
     json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
@@ -313,6 +329,8 @@ static json_t *fill_all(ctx *c, json_t *v)
         json_t *filled = fill_template(c, parts);
         return filled ? filled : json_null();
     }
+    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr"))
+        return fill_ref(c, v);
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
