@@ -605,17 +605,21 @@ bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
 }
 
 /* Is the file at path a plan already (or empty)? Only a plan is replaced by
- * a plan: `-o main.moksha`, `-o README.md` are mistakes. */
+ * a plan: `-o main.moksha`, `-o README.md` are mistakes. Parsed whole: the
+ * JSON of `moksha plan --format json` may put "format" after "changes". */
 static bool holds_a_plan(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return false;
-    char head[64] = "";
-    size_t n = fread(head, 1, sizeof head - 1, f);
-    fclose(f);
-    head[n] = 0;
-    return n == 0 || strstr(head, "\"format\":\"moksha.plan/v1\"") || strstr(head, "\"format\": \"moksha.plan/v1\"");
+    if (sb.st_size == 0)
+        return true;
+    char why[256];
+    json_t *doc = mk_vjson_load_file(path, 0, why, sizeof why);
+    bool plan = doc && strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.plan/v1") == 0;
+    if (!mk_jalloc_installed()) /* else the arenas hold it */
+        json_decref(doc);
+    return plan;
 }
 
 /* The resolved directory a path is (or would be) in; malloc'd, or NULL. */
@@ -666,6 +670,8 @@ bool mk_plan_target_ok(const char *path, char *why, size_t whylen)
     else if (depth == 2 || (depth == 1 && !(nlen > 5 && strcmp(name + nlen - 5, ".plan") == 0)))
         snprintf(why, whylen, "`%s` is under .moksha/, which holds the state, the key and the audit log%s: only a "
                  "NAME.plan file directly in it may be written", path, via);
+    else if (exists && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        snprintf(why, whylen, "`%s` is not a regular file%s", path, via);
     else if (exists && stat(path, &sb) == 0 && !holds_a_plan(path))
         snprintf(why, whylen, "`%s` exists and is not a plan file%s: it is not replaced", path, via);
     free(real);

@@ -62,3 +62,8 @@ ls plans | grep -q tmp && fail "a temp file was left: $(ls plans)"
 ln -s ../main.moksha plans/two.plan.tmp
 expect_exit 0 moksha plan -o plans/two.plan
 expect_same main.moksha main.copy
+# the JSON of --format json is a plan too, whatever the order of its keys; a device is not a file
+expect_exit 0 moksha plan --format json
+cp "$OUT" printed.json
+expect_exit 0 moksha plan -o printed.json && expect_exit 0 "$MOKSHA_EXEC" verify printed.json
+refused /dev/null "is not a regular file"

@@ -46,6 +46,7 @@ for kind in cut empty blank garbage trailing deep dir dangling noaddr notstate; 
         # shellcheck disable=SC2086 # the command's words
         expect_exit 1 moksha $cmd || echo "    ($kind state)"
         expect_contains "$ERR" "E0300" || echo "    ($kind state, moksha $cmd)"
+        [ "$(grep -c "the state cannot be read" "$ERR")" -le 1 ] || fail "the damage is reported more than once ($kind state, moksha $cmd)"
         expect_contains "$ERR" "the state cannot be read: .moksha/state.json" || echo "    ($kind state, moksha $cmd)"
         expect_not_contains "$OUT" "No changes"
         expect_not_contains "$OUT" "will be created"
