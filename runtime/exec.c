@@ -1320,7 +1320,7 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     }
     mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, operation, id, &info, why, sizeof why);
     if (ls != MK_EXEC_LOCK_TAKEN) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
     c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
@@ -1331,7 +1331,7 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
     }
     if (!c->audit || !c->st) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
@@ -1442,7 +1442,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         rc = MK_EXEC_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
@@ -1469,7 +1469,7 @@ static mk_rtstate *load_state_or_say(void)
     char why[1024];
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     if (!st)
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
     return st;
 }
 
@@ -1558,7 +1558,7 @@ int mk_exec_state_unlock(const char *id)
     char why[1024], awhy[1024];
     json_t *info;
     if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return MK_EXEC_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
@@ -1571,7 +1571,7 @@ int mk_exec_state_unlock(const char *id)
     mk_audit_close(a);
     json_decref(info);
     if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return MK_EXEC_EXIT_INPUT;
     }
     if (!audited)

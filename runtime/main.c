@@ -44,7 +44,7 @@ static int verify(const char *dir, const char *path)
     mk_exec_key key;
     char why[512];
     if (!mk_exec_key_load(&key, dir, why, sizeof why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return 1;
     }
     json_t *plan;
@@ -160,7 +160,7 @@ static int audit_verify(void)
     bool keyed = mk_exec_key_load(&key, MK_EXEC_DIR, why, sizeof why);
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     if (!st) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return 1;
     }
     mk_audit_mark m = {0};

@@ -55,7 +55,7 @@ static json_t *parse_state(const char *path, bool *absent, char *why, size_t why
     json_error_t je;
     json_t *doc = text ? json_loadb(text, n, JSON_REJECT_DUPLICATES, &je) : NULL;
     if (!text)
-        snprintf(msg, sizeof msg, "%s: %s", path, errno == ENOENT ? "a link to a file that does not exist" : strerror(errno));
+        snprintf(msg, sizeof msg, "%s: %s", path, errno == ENOENT ? "a link to a file that does not exist" : errno == EINVAL ? "not a regular file" : strerror(errno));
     else if (!doc)
         mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
     free(text);

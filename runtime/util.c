@@ -302,3 +302,11 @@ void mk_exec_json_why(const char *what, const json_error_t *je, const char *text
     else
         snprintf(out, n, "%s: %s", what, json_why(je));
 }
+
+void mk_exec_print_error(const char *why)
+{
+    if (strncmp(why, "error[", 6) == 0)
+        fprintf(stderr, "moksha-exec: %s\n", why);
+    else
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+}

@@ -38,6 +38,10 @@ void mk_exec_json_why(const char *what, const struct json_error_t *je, const cha
                       size_t n);
 /* Parse "20ms", "1.5s", "5m", "2h", "7d" or a bare number of milliseconds;
  * false when it is none of those. */
+/* Print "moksha-exec: error: WHY" on stderr, or "moksha-exec: error[CODE]: …"
+ * when WHY already starts with its own "error[CODE]: ". */
+void mk_exec_print_error(const char *why);
+
 bool mk_exec_parse_duration(const char *s, double *ms);
 /* note [plan memory] (util.c): jansson's values come from one prefaulted
  * region of about `bytes` until mk_exec_json_region_end; freeing them is a
