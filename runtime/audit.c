@@ -168,8 +168,8 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
         return false;
     }
     if (l->torn) {
-        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line); "
-                 "nothing is appended to it. Keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
+        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line), "
+                 "and is never extended: keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
                  l->n, l->good, path);
         return false;
     }

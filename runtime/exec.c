@@ -1262,6 +1262,8 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     }
     if (!c->audit || !c->st) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_rtstate_free(c->st);
+        c->st = NULL;
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
