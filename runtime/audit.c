@@ -518,8 +518,8 @@ static json_t *who_of(json_t *lock)
     const char *u = json_string_value(json_object_get(lock, "user"));
     const char *h = json_string_value(json_object_get(lock, "host"));
     if (u && h)
-        return json_pack("{s:s, s:s, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
-                         json_object_get(lock, "uid"));
+        return json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
+                         json_object_get(lock, "uid"), "via", json_object_get(lock, "via"));
     json_t *holder = json_object_get(lock, "holder");
     return holder ? json_pack("{s:O}", "holder", holder) : NULL;
 }
@@ -538,6 +538,12 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
     /* who, on the entries a person answers for: what was let through, and the run's ends */
     bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
                   strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0;
+    if (strcmp(ev, "lock") == 0 || (answer && who)) { /* CI or sudo: on whose behalf */
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(strcmp(ev, "lock") == 0 ? e : who, "via"), k, v)
+            show_value(out, k, v);
+    }
     if (answer && who && json_object_get(who, "user")) {
         fprintf(out, " who=%s@%s", json_string_value(json_object_get(who, "user")),
                 json_string_value(json_object_get(who, "host")));

@@ -1239,6 +1239,24 @@ static bool plan_sha(const char *path, char out[65])
     return true;
 }
 
+/* Who a run acts for when the process's user is a CI runner or sudo: the
+ * identities those set in the environment (not secrets), or NULL. */
+static json_t *on_behalf_of(void)
+{
+    static const char *const vars[] = {"SUDO_USER", "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
+                                       "GITLAB_USER_LOGIN", "CI_PROJECT_PATH", "CI_PIPELINE_ID", "BUILD_URL", NULL};
+    json_t *via = NULL;
+    for (const char *const *v = vars; *v; v++) {
+        const char *val = getenv(*v);
+        if (!val || !*val)
+            continue;
+        if (!via)
+            via = json_object();
+        json_object_set_new(via, *v, json_stringn(val, strnlen(val, 200)));
+    }
+    return via;
+}
+
 /* Lock, open the audit log and the state; 0 or an exit code. */
 static int take_lock(ctx *c, const char *operation, char id[37])
 {
@@ -1268,10 +1286,14 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
     }
-    add_line(c, json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
-                          json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
-                          json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
-                          json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid()));
+    json_t *ev = json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
+                           json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
+                           json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
+                           json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid());
+    json_t *via = on_behalf_of();
+    if (via)
+        json_object_set_new(ev, "via", via);
+    add_line(c, ev);
     json_decref(info);
     return 0;
 }

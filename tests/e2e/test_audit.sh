@@ -180,12 +180,12 @@ policy "prod-approval" {
 }
 M
 expect_exit 0 moksha plan --override no-public-buckets-here --reason 'static site; "public" by design' -o p.plan
-expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
+expect_exit 0 env GITHUB_ACTOR=octocat GITHUB_RUN_ID=4242 "$MOKSHA" apply --approve prod-approval:firewall.edge p.plan
 me="$(id -un)@$(hostname)"
 expect_exit 0 moksha audit show
-expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" who=$me"
-expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve who=$me"
-expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+"
+expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" .*GITHUB_ACTOR=octocat .*who=$me"
+expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve .*who=$me"
+expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+.* GITHUB_ACTOR=octocat GITHUB_RUN_ID=4242"
 expect_match "$OUT" "step .*address=bucket.assets action=create status=ok"
 expect_match "$OUT" "unlock .*exit_code=0 .*who=$me"
 expect_exit 0 moksha audit show --format json
@@ -194,5 +194,6 @@ expect_contains "$OUT" '"reason": "static site; \"public\" by design"'
 expect_contains "$OUT" '"event": "gate.approved"'
 expect_contains "$OUT" '"group": "sre"'
 expect_contains "$OUT" "\"user\": \"$(id -un)\""
+expect_contains "$OUT" '"GITHUB_ACTOR": "octocat"'
 expect_exit 1 moksha audit show --format yaml
 cd "$WORK"
