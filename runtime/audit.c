@@ -582,8 +582,11 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         }
         json_decref(e);
     }
+    const char *damage = l.nul >= 0 ? "a NUL byte" : l.torn ? "a torn last line" : NULL;
     if (json) {
         json_t *doc = json_pack("{s:s, s:o}", "format", "moksha.audit/v1", "entries", list);
+        if (damage)
+            json_object_set_new(doc, "damage", json_string(damage));
         json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', out);
         json_decref(doc);
@@ -591,6 +594,8 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         json_decref(list);
         if (!l.n)
             fprintf(out, "(the audit log is empty)\n");
+        if (damage)
+            fprintf(out, "(the log holds %s: it is damaged; see `moksha audit verify`)\n", damage);
     }
     json_decref(who);
     free_lines(&l);

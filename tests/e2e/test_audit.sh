@@ -139,6 +139,7 @@ sed -i '2s/"seq"/"se\x00q"/' .moksha/audit.jsonl
 refused "NUL inside a line" "(in line 2) is a NUL byte"
 # a log cut mid-line: reported, never extended
 head -c $(($(wc -c < good/audit.jsonl) - 20)) good/audit.jsonl > .moksha/audit.jsonl
+expect_exit 0 moksha audit show && expect_contains "$OUT" "(the log holds a torn last line: it is damaged"
 refused "torn last line" "line $n is torn"
 # not files at all: a directory or a FIFO in the log's, the head's or the state's place is refused, never waited on
 rm .moksha/audit.jsonl; mkdir .moksha/audit.jsonl
