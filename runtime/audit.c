@@ -247,30 +247,6 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     return a;
 }
 
-bool mk_audit_rekey(const char *path, const mk_exec_key *old, const mk_exec_key *new_key, char *why, size_t whylen)
-{
-    char *hp = head_path_of(path), hash[65], mac[65], head[256];
-    uint8_t ko[32], kn[32];
-    derive_mac_key(old, ko);
-    derive_mac_key(new_key, kn);
-    long long seq = 0;
-    head_status hs = read_head(hp, ko, &seq, hash);
-    bool ok = hs != HEAD_BAD;
-    if (!ok)
-        snprintf(why, whylen, "the head file %s is damaged, or was not written with the old key; it was left alone", hp);
-    if (ok && hs == HEAD_OK) {
-        head_mac(kn, seq, hash, mac);
-        int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-        ok = mk_exec_write_atomic(hp, head, (size_t)hn, true, false);
-        if (!ok)
-            snprintf(why, whylen, "cannot write %s: %s", hp, strerror(errno));
-    }
-    OPENSSL_cleanse(ko, sizeof ko);
-    OPENSSL_cleanse(kn, sizeof kn);
-    free(hp);
-    return ok;
-}
-
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
 {
     mark->seq = a->seq;
