@@ -153,13 +153,9 @@ static bool entry_is(const lines *l, long long seq, const char *hash)
     return strcmp(at, hash) == 0;
 }
 
-/* What is wrong with the log's bytes, its head and the state's mark; true
- * when nothing is, with *tail the whole entries after the head. */
-static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
-                       const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
+/* The bytes: a NUL anywhere, a last line without its newline. */
+static bool check_bytes(const lines *l, const char *path, char *why, size_t whylen)
 {
-    size_t n = l->n - l->torn; /* whole entries */
-    *tail = 0;
     if (l->nul >= 0) {
         size_t line = 0;
         while (line + 1 < l->n && l->v[line + 1] <= l->text + l->nul)
@@ -173,43 +169,60 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
                  l->n, l->good, path);
         return false;
     }
+    return true;
+}
+
+/* The head: present when the log has entries, keyed, naming a line the
+ * log holds; *tail: the whole entries after it. */
+static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, char *why,
+                       size_t whylen)
+{
     long long hseq = 0;
     char hh[65];
     head_status hs = read_head(head_path, key, &hseq, hh);
-    if (hs == HEAD_ABSENT && n) {
+    *tail = 0;
+    if (hs == HEAD_ABSENT && l->n)
         snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
-                 "from its end cannot be checked", head_path, n);
-        return false;
-    }
-    if (hs == HEAD_BAD) {
+                 "from its end cannot be checked", head_path, l->n);
+    else if (hs == HEAD_BAD)
         snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
                  head_path);
-        return false;
-    }
-    if (hs == HEAD_OK && l->missing) {
+    else if (hs == HEAD_OK && l->missing)
         snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && hseq > (long long)n) {
-        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", n, hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && !entry_is(l, hseq, hh)) {
+    else if (hs == HEAD_OK && hseq > (long long)l->n)
+        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", l->n, hseq);
+    else if (hs == HEAD_OK && !entry_is(l, hseq, hh))
         snprintf(why, whylen, "entry at line %lld was altered (it is not the entry the head names)", hseq);
-        return false;
+    else {
+        *tail = hs == HEAD_OK ? l->n - (size_t)hseq : 0;
+        return true;
     }
-    if (mark && mark->seq > (long long)n) {
+    return false;
+}
+
+/* The state's mark: an entry the log holds, with that hash. */
+static bool check_mark(const lines *l, const mk_audit_mark *mark, char *why, size_t whylen)
+{
+    size_t n = l->n;
+    if (mark && mark->seq > (long long)n)
         snprintf(why, whylen, "the state names audit entry %lld, but the log has %s%zu entr%s: entries were removed",
                  mark->seq, n ? "only " : "", n, n == 1 ? "y" : "ies");
-        return false;
-    }
-    if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash)) {
+    else if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash))
         snprintf(why, whylen, "entry at line %lld is not the entry the state names (it was altered, or the log replaced)",
                  mark->seq);
-        return false;
-    }
-    *tail = hs == HEAD_OK ? n - (size_t)hseq : 0;
-    return true;
+    else
+        return true;
+    return false;
+}
+
+/* What is wrong with the log's bytes, its head and the state's mark; true
+ * when nothing is, with *tail the whole entries after the head. */
+static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+                       const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
+{
+    *tail = 0;
+    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, why, whylen) &&
+           check_mark(l, mark, why, whylen);
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
