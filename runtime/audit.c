@@ -21,6 +21,7 @@ struct mk_audit {
     uint8_t mac_key[32]; /* note [audit head] */
     long long seq;       /* of the last entry made */
     char hash[65];       /* of the last entry made */
+    size_t tail;         /* whole entries found after the head when opened */
 };
 
 /* The log's lines (pointers into text, newlines replaced by NULs), and the
@@ -240,6 +241,7 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     char bad[700];
     size_t tail;
     bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
+    a->tail = tail;
     if (ok && l.n) {
         json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
         a->seq = json_integer_value(json_object_get(last, "seq"));
@@ -259,6 +261,8 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     }
     return a;
 }
+
+size_t mk_audit_tail(const mk_audit *a) { return a->tail; }
 
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
 {

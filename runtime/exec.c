@@ -1239,6 +1239,24 @@ static bool plan_sha(const char *path, char out[65])
     return true;
 }
 
+/* note [audit head]: whole entries after the head were never vouched for
+ * by it, and the next head covers them: the log says so, in an entry of
+ * its own (NULL when there are none). */
+static json_t *adopted_tail(mk_audit *a)
+{
+    size_t tail = mk_audit_tail(a);
+    mk_audit_mark last;
+    mk_audit_last(a, &last);
+    if (!tail)
+        return NULL;
+    long long from = last.seq - (long long)tail + 1;
+    fprintf(stderr, "moksha-exec: note: the audit log holds %zu entr%s after its head (entries %lld to %lld): a run "
+                    "stopped before it moved the head, or they were added; the log records that this run adopts them\n",
+            tail, tail == 1 ? "y" : "ies", from, last.seq);
+    return json_pack("{s:s, s:I, s:I}", "event", "audit.adopted", "from_seq", (json_int_t)from, "to_seq",
+                     (json_int_t)last.seq);
+}
+
 /* Who a run acts for when the process's user is a CI runner or sudo: the
  * identities those set in the environment (not secrets), or NULL. */
 static json_t *on_behalf_of(void)
@@ -1293,7 +1311,10 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     json_t *via = on_behalf_of();
     if (via)
         json_object_set_new(ev, "via", via);
+    json_t *adopted = adopted_tail(c->audit);
     add_line(c, ev);
+    if (adopted)
+        add_line(c, adopted);
     json_decref(info);
     return 0;
 }
@@ -1494,6 +1515,9 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
         mk_rtstate_audit_mark(st, &m.seq, m.hash);
         a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
     }
+    json_t *adopted = a ? adopted_tail(a) : NULL;
+    if (adopted)
+        mk_audit_append(a, adopted);
     mk_rtstate_free(st);
     return a;
 }

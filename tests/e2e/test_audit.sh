@@ -153,7 +153,8 @@ rm .moksha/state.json; restore
 # a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
 cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
-expect_exit 0 moksha apply --yes
+expect_exit 0 moksha apply --yes && expect_contains "$ERR" "the audit log holds $((n - $(wc -l < log1))) entries after its head"
+expect_contains .moksha/audit.jsonl "\"event\":\"audit.adopted\",\"from_seq\":$(($(wc -l < log1) + 1)),\"to_seq\":$n"
 expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
 cd "$WORK"
 
