@@ -1400,7 +1400,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     json_t *pr;
     json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */
         if (json_is_object(json_object_get(pr, "override")))
-            add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
+            add_line(&c, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
     size_t held = stale(&c) ? 0 : hold_gated(&c);
@@ -1532,7 +1532,7 @@ int mk_exec_state_unlock(const char *id)
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
+    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
                                                      "holder", json_object_get(info, "holder"), "damage",
                                                      json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
     if (!audited && a)

@@ -77,8 +77,13 @@ for kind in empty garbage noid huge directory fifo; do
     [ -e .moksha/state.lock ] || fail "$kind lock: a wrong id removed it"
     expect_exit 0 moksha state unlock "$id" && expect_contains "$OUT" "removed the damaged lock file"
     [ ! -e .moksha/state.lock ] || fail "$kind lock: still there after state unlock"
+    tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock".*"damage":"' || fail "$kind lock: its removal is not audited"
     expect_exit 0 moksha apply --yes
 done
+# a lock with an id and nothing else: removed and audited all the same
+echo '{"id":"abc"}' > .moksha/state.lock
+expect_exit 0 moksha state unlock abc && expect_empty "$ERR"
+tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock","lock_id":"abc"' || fail "the removal of a lock without a holder is not audited"
 expect_exit 0 moksha audit verify
 cd "$WORK"
 
