@@ -155,6 +155,8 @@ static void add_text(ctx *c, const char *fields)
 
 static void add_line(ctx *c, json_t *fields)
 {
+    if (!fields) /* json_pack refused a field: never drop an entry silently */
+        fprintf(stderr, "moksha-exec: error: an audit entry could not be made (out of memory, or a field missing)\n");
     char *t = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     add_text(c, t);
