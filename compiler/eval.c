@@ -209,15 +209,15 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
-    mk_span at = !var->given && d->b ? d->b->span : d->span;
+    mk_span at = var->arg ? var->arg->span : !var->given && d->b ? d->b->span : d->span; /* where the value is written */
     if (msg && msg->kind == MK_V_STRING && (msg->flags & MK_VF_SECRET))
         it = mk_diag_error(c->e->diag, "E0205", at, "(sensitive)");
     else if (msg && msg->kind == MK_V_STRING)
         it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
     else
         it = mk_diag_error(c->e->diag, "E0205", at, "variable `%s` does not satisfy its constraint", d->name);
-    mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given ? " from " : "",
-                  var->given ? var->given_from : "");
+    mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given || var->arg ? " from " : "",
+                  var->given || var->arg ? var->given_from : "");
     mk_diag_note(it, d->c->span, "constraint declared here");
     mk_buf_free(&shown);
     return ERR;
