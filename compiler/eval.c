@@ -345,7 +345,6 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
     return l->value;
 }
 
-
 mk_value *mk_eval_stack(mk_ectx *c)
 {
     mk_unit *u = c->u;
@@ -1017,9 +1016,10 @@ static void eval_unit(mk_ev *e, mk_unit *u);
  * read that resource, as long as the output does not: a network from a
  * module, a firewall that reads its id, instances in the module that read
  * the firewall's. The whole module is evaluated with its unit, or when read
- * as a whole (`module.NAME`). */
-/* Report an argument the module has no variable for; returns the variable
- * it is a close match for, or NULL. */
+ * as a whole (`module.NAME`).
+ *
+ * unknown_arg reports an argument the module has no variable for; it returns
+ * the variable it is a close match for, or NULL. */
 static const char *unknown_arg(mk_ectx *c, mk_ast *decl, mk_unit *mu, mk_ast *it)
 {
     const char *cands[128];
