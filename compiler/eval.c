@@ -697,9 +697,10 @@ static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
         in->ignore_changes = mk_v_get(m, e->n.ignore_changes);
         for (uint32_t i = 0; in->ignore_changes && in->res->schema && i < in->ignore_changes->n; i++) {
             mk_value *a = in->ignore_changes->u.items[i];
+            bool secret = (a->flags | in->ignore_changes->flags) & MK_VF_SECRET; /* not quoted */
             if (a->kind == MK_V_STRING && !mk_type_field(in->res->schema, mk_intern_n(e->v->names, a->u.s, a->n)))
                 mk_diag_error(e->diag, "E0112", blk->span, "ignore_changes names `%.*s`, which a %s does not have",
-                              (int)a->n, a->u.s, in->res->type);
+                              secret ? 11 : (int)a->n, secret ? "(sensitive)" : a->u.s, in->res->type);
         }
     }
 }
@@ -724,6 +725,11 @@ static void apply_meta_attr(mk_ectx *c, mk_instance *in, mk_ast *it)
         mk_ectx sc = *c;
         sc.symbols = true;
         mk_value *v = mk_eval_expr(&sc, it->b);
+        if ((v->flags & MK_VF_SECRET) && v->kind != MK_V_ERROR) { /* it would be shown in the plan */
+            mk_diag_item *d = mk_diag_error(e->diag, "E0214", it->b->span, "a secret cannot name a provider");
+            mk_diag_label(d, "this is derived from a secret");
+            return;
+        }
         if (v->kind != MK_V_STRING)
             return;
         mk_name pn = mk_intern_n(e->v->names, v->u.s, v->n);

@@ -216,6 +216,12 @@ let l = [1, 2]
 output missing_key = m[var.pw]
 output missing_idx = l[length(var.pw)]
 output no_hint     = creds["nope"]
+resource local.file by_provider {
+  provider = var.pw
+  path     = "e.txt"
+  content  = "x"
+  lifecycle { ignore_changes = [var.pw] }
+}
 resource database bad_engine {
   engine   = var.pw
   version  = "16"
@@ -234,6 +240,8 @@ expect_contains "$ERR" "no key (sensitive) in the map"
 expect_contains "$ERR" "index (sensitive) is out of range"
 expect_contains "$ERR" 'no key "nope" in the map'
 expect_contains "$ERR" '(sensitive) is not one of "postgres"'
+expect_contains "$ERR" "error[E0214]: a secret cannot name a provider"
+expect_contains "$ERR" "ignore_changes names \`(sensitive)\`"
 for f in "$OUT" "$ERR"; do
     expect_not_contains "$f" "$PW"
     expect_not_contains "$f" "$KEYPART"
