@@ -251,4 +251,12 @@ unset MOKSHA_VAR_pw MOKSHA_VAR_cfg
 expect_exit 1 moksha check && expect_contains "$ERR" "bad.moksha:2:34: error[E0214]"   # without values too
 expect_exit 1 moksha plan --var "$PW" && expect_contains "$ERR" "--var takes NAME=VALUE, found no \`=\`"
 expect_not_contains "$ERR" "$PW"
+# a mistake in a value that holds secrets is not quoted (source line, names)
+rm bad.moksha
+printf 'var pins: list(secret)\nvar creds: map(secret)\n' >vars.moksha
+expect_exit 1 moksha check --var "pins=[$PW]" --var "creds={a = \"$PW}" &&
+    expect_contains "$ERR" "--var pins: not a valid list(secret) (the value holds secrets, so it is not shown)"
+expect_contains "$ERR" "--var creds: not a valid map(secret)"
+expect_not_contains "$ERR" "$PW"
+expect_exit 0 moksha check --var "pins=[\"$PW\"]" --var "creds={a = \"$PW\"}"
 leave
