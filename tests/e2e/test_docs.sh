@@ -157,3 +157,23 @@ leave
 expect_contains "$TOP/docs/cli.md" "never reads the world"
 expect_contains "$TOP/docs/architecture.md" "never reads the world"
 expect_contains "$TOP/README.md" "never reads the world"
+
+# ---- every diagnostic code the sources can give is in docs/diagnostics.md ----
+grep -rhoE '"E[0-9]{4}"' "$TOP/compiler" "$TOP/grammar" "$TOP/runtime" | tr -d '"' | sort -u >codes
+expect_exit 0 test -s codes
+while read -r code; do
+    grep -q "^| $code |" "$TOP/docs/diagnostics.md" || echo "$code"
+done <codes >undocumented
+expect_empty undocumented
+
+# ---- the library's table in docs/policies.md is the library ----
+find "$TOP/policies" -name '*.moksha' ! -name '*_test.moksha' -exec awk '
+    /^policy "/ { name = $2; gsub(/"/, "", name) }
+    name != "" && /^  enforcement *=/ { print name, $3; name = "" }
+' {} + | sort >library
+sed -n 's/^| \[`\([a-z0-9-]*\)`\](#[a-z0-9-]*) | [a-z/0-9]* | \([a-z]*\).*/\1 \2/p' "$TOP/docs/policies.md" | sort >table
+expect_exit 0 test -s library
+expect_same library table
+n=$(wc -l <library | tr -d ' ')
+expect_contains "$TOP/docs/policies.md" "five packs — $n policies"
+expect_contains "$TOP/README.md" "with the $n built-in policies"
