@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "compiler/md.h"
+
 typedef struct pal {
     const char *add, *chg, *del, *rep, *dim, *bold, *off;
 } pal;
@@ -235,7 +237,9 @@ void mk_render_text(json_t *plan, mk_buf *out, bool color)
 void mk_render_markdown(json_t *plan, mk_buf *out)
 {
     json_t *changes = json_object_get(plan, "changes");
-    mk_buf_printf(out, "### moksha plan for `%s`\n\n**", json_string_value(json_object_get(plan, "stack")));
+    mk_buf_puts(out, "### moksha plan for ");
+    mk_md_code(out, json_string_value(json_object_get(plan, "stack")), false);
+    mk_buf_puts(out, "\n\n**");
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
     render_cost(plan, out);
@@ -252,8 +256,13 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         const char *action = json_string_value(json_object_get(c, "action"));
         const char *sym = !strcmp(action, "create") ? "➕" : !strcmp(action, "update") ? "✏️"
                         : !strcmp(action, "replace") ? "♻️" : "🗑️";
-        mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
-                      json_string_value(json_object_get(c, "risk")));
+        mk_buf_printf(out, "| %s | ", sym);
+        mk_md_code(out, json_string_value(json_object_get(c, "address")), true);
+        mk_buf_puts(out, " | ");
+        mk_md_text(out, action);
+        mk_buf_puts(out, " | ");
+        mk_md_text(out, json_string_value(json_object_get(c, "risk")));
+        mk_buf_puts(out, " | ");
         json_t *m = json_object_get(json_object_get(c, "cost"), "monthly");
         if (json_is_number(m))
             mk_buf_printf(out, "$%.2f | ", json_number_value(m));
@@ -263,7 +272,9 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         json_t *n;
         json_array_foreach(json_object_get(c, "changed"), k, n) {
             bool forces = in_list(json_object_get(c, "replace_because"), json_string_value(n));
-            mk_buf_printf(out, "%s`%s`%s", k ? ", " : "", json_string_value(n), forces ? " (forces replacement)" : "");
+            mk_buf_puts(out, k ? ", " : "");
+            mk_md_code(out, json_string_value(n), true);
+            mk_buf_puts(out, forces ? " (forces replacement)" : "");
         }
         mk_buf_puts(out, " |\n");
     }

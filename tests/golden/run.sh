@@ -127,12 +127,25 @@ case_cost() {
 
 # policy: `moksha policy check` in tests/golden/policy/NAME/ with NAME/args
 # as extra arguments (quoted words allowed), under a fixed project key.
+# SARIF's %SRCROOT% (the absolute path of the temporary copy) is masked.
 case_policy() {
     REPRO="cd tests/golden/policy/$1 && MOKSHA_KEY=golden-test-key-0123 $MOKSHA policy check --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         eval "set -- $(cat args 2>/dev/null)"
-        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@"
+        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@" |
+            sed 's|"uri": "file://[^"]*"|"uri": "file://…"|'
+    )
+}
+
+# graph: `moksha graph` (dot) of the stack in tests/golden/graph/NAME/, with
+# NAME/args as extra arguments: the dependency edges of a plan.
+case_graph() {
+    REPRO="cd tests/golden/graph/$1 && $MOKSHA graph $(cat "$1/args" 2>/dev/null)"
+    (
+        cd "$1" || exit 1
+        # shellcheck disable=SC2046 # args holds several words on purpose
+        capture both "$MOKSHA" graph $(cat args 2>/dev/null)
     )
 }
 
