@@ -177,3 +177,23 @@ expect_same library table
 n=$(wc -l <library | tr -d ' ')
 expect_contains "$TOP/docs/policies.md" "five packs — $n policies"
 expect_contains "$TOP/README.md" "with the $n built-in policies"
+
+# ---- every field of a real plan and state is in docs/formats.md ----
+mkdir fields && enter fields
+cat >main.moksha <<'EOF2'
+stack fields { env = "dev" }
+provider local { root = ".moksha/out" }
+resource local.directory d { path = "d" }
+EOF2
+expect_exit 0 moksha plan -o p.json
+expect_exit 0 moksha apply p.json
+# the keys at every depth, less the directory's own attributes
+for f in p.json .moksha/state.json; do
+    grep -o '"[A-Za-z_$]*":' "$f" | tr -d '":' | sort -u | grep -v -x -e path -e mode
+done | sort -u >keys
+expect_exit 0 grep -qx signature keys
+while read -r k; do
+    grep -q "\"$k\"\|\`$k\`" "$TOP/docs/formats.md" || echo "$k"
+done <keys >undocumented-keys
+expect_empty undocumented-keys
+leave
