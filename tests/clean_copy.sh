@@ -11,7 +11,7 @@
 # ignores them (so an example being written is tested before its commit) —
 # minus anything under a `.moksha/` directory. Elsewhere (a release tarball,
 # a checkout git refuses to read as another user's, or a directory git
-# ignores or has never seen) SRC is copied whole
+# ignores) SRC is copied whole
 # and then `.moksha/` directories and plan files (`moksha.plan/v1` documents,
 # whatever their name) are removed.
 set -u
