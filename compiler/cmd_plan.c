@@ -288,6 +288,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     if (!out->st) /* unreadable: read again to report why, in order */
         mk_state_free(mk_state_read(STATE_PATH, out->p->diag));
     bool ok = out->st != NULL && mk_diag_errors(out->p->diag) == 0;
+    ok = ok && mk_cli_replace_match(r, out->p);
     phase("compile", &t0);
     char why[512];
     if (ok && r->compile_only) {
@@ -304,12 +305,13 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         add_costs(out, r);
         phase("cost", &t0);
         add_policies(out, r);
+        bool named = mk_cli_overrides_match(r, out->policies);
         phase("policies", &t0);
         if (sign) {
             out->text = mk_plan_sign(out->plan, &out->key);
             phase("sign", &t0);
         }
-        ok = mk_diag_errors(out->p->diag) == 0;
+        ok = mk_diag_errors(out->p->diag) == 0 && named;
     }
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     return ok;
@@ -438,6 +440,9 @@ int cmd_show(int argc, char **argv)
         } else if (argv[a.i][0] == '-' && !bad) {
             mk_cli_err("unknown option `%s` for show", argv[a.i]);
             bad = true;
+        } else if (!bad && path) {
+            mk_cli_err("show takes one plan file; `%s` is one too many", argv[a.i]);
+            bad = true;
         } else if (!bad) {
             path = argv[a.i];
         }
@@ -546,6 +551,7 @@ int cmd_graph(int argc, char **argv)
             bad = true;
         }
     }
+    bad = bad || !mk_cli_only(&r, "graph", MK_CLI_PATHS | MK_CLI_VARS | MK_CLI_POLICIES);
     if (!bad && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes dot or json, not `%s`", format);
         bad = true;
