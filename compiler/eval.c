@@ -147,7 +147,7 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
-    mk_span at = !var->given && d->b ? d->b->span : d->span;
+    mk_span at = var->given && var->has_given_at ? var->given_at : !var->given && d->b ? d->b->span : d->span;
     if (msg && msg->kind == MK_V_STRING)
         it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
     else
@@ -185,7 +185,7 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
     mk_span at = d->b ? d->b->span : d->span;
     if (var->given) {
         v = var->given;
-        at = d->span;
+        at = var->has_given_at ? var->given_at : d->span; /* the value's own place: a var file's line */
     } else if (d->b) {
         mk_ectx dc = {.e = c->e, .u = c->u};
         v = mk_eval_expr(&dc, d->b);

@@ -73,6 +73,8 @@ typedef struct mk_var {
     mk_value *value;
     mk_value *given;          /* from --var-file, env or --var; NULL if none */
     const char *given_from;   /* "--var", "MOKSHA_VAR_x", "vars.yaml" */
+    mk_span given_at;         /* where the given value is written, when has_given_at */
+    bool has_given_at;
 } mk_var;
 
 typedef struct mk_output {
