@@ -205,6 +205,10 @@ done
 expect_exit 1 moksha apply --parallelism && expect_contains "$ERR" "--parallelism needs a value"
 expect_exit 1 moksha apply --parallelism 0 p.plan && expect_contains "$ERR" "--parallelism takes"
 [ -e .moksha/state.json ] && fail "a bad apply option must stop the apply before it starts"
+# the executor, run on its own, refuses them too
+expect_exit 1 "$MOKSHA_EXEC" apply --approve prod-aproval p.plan && expect_contains "$ERR" "--approve prod-aproval names no policy"
+expect_exit 1 "$MOKSHA_EXEC" apply --approve prod-approval:firewall.egde p.plan && expect_contains "$ERR" "names no gate"
+[ -e .moksha/state.json ] && fail "moksha-exec must refuse an --approve naming nothing before it starts"
 # the right names go through
 expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
 leave
