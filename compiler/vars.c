@@ -67,6 +67,16 @@ static mk_type *type_of(mk_program *p, mk_var *v)
     return v->type;
 }
 
+/* The declared variable closest to name, or NULL. */
+static const char *suggest_var(mk_program *p, const char *name)
+{
+    const char *cands[256];
+    uint32_t n = 0;
+    for (uint32_t j = 0; p->root && j < p->root->nvars && n < 256; j++)
+        cands[n++] = p->root->var_order[j]->decl->name;
+    return mk_diag_suggest(name, cands, n);
+}
+
 void mk_program_var_flag(mk_program *p, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
@@ -77,8 +87,12 @@ void mk_program_var_flag(mk_program *p, const char *assignment)
     }
     mk_var *v = find_var(p, assignment, (size_t)(eq - assignment));
     if (!v) {
-        mk_diag_error(p->diag, "E0212", MK_NOSPAN, "--var sets `%.*s`, but the stack declares no such variable",
-                      (int)(eq - assignment), assignment);
+        mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN,
+                                         "--var sets `%.*s`, but the stack declares no such variable",
+                                         (int)(eq - assignment), assignment);
+        const char *sug = suggest_var(p, mk_arena_strndup(p->ast.arena, assignment, (size_t)(eq - assignment)));
+        if (sug)
+            mk_diag_help(it, "did you mean `%s`?", sug);
         return;
     }
     char *origin = mk_arena_printf(p->ast.arena, "--var %s", v->decl->name);
@@ -259,11 +273,7 @@ static void yaml_vars(vfile *f, yaml_document_t *doc)
         if (!v) {
             mk_diag_item *it = mk_diag_error(p->diag, "E0212", place(f, k->start_mark, k->end_mark),
                                              "`%s` is not a variable of this stack", name);
-            const char *cands[256];
-            uint32_t n = 0;
-            for (uint32_t j = 0; p->root && j < p->root->nvars && n < 256; j++)
-                cands[n++] = p->root->var_order[j]->decl->name;
-            const char *sug = mk_diag_suggest(name, cands, n);
+            const char *sug = suggest_var(p, name);
             if (sug)
                 mk_diag_label(it, "did you mean `%s`?", sug);
             else

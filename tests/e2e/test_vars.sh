@@ -121,3 +121,8 @@ printf 'db_password: s3cret-broken\nreplicas: [\n' > leak3.yaml
 expect_exit 1 moksha plan --var-file leak3.yaml && expect_contains "$ERR" "leak3.yaml:"
 expect_not_contains "$ERR" "s3cret-broken"
 expect_exit 1 moksha check --format json --var-file leak1.yaml && expect_not_contains "$OUT" "s3cret-misspelt"
+
+# ---- a --var naming no variable: an error with the closest name ----
+expect_exit 1 moksha plan --var replica=3 --var-file only-secret.yaml &&
+    expect_contains "$ERR" "--var sets \`replica\`, but the stack declares no such variable"
+expect_contains "$ERR" "did you mean \`replicas\`?"
