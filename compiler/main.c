@@ -50,6 +50,7 @@ static const char CHECK_HELP[] =
     "\n"
     "options:\n"
     "  --format text|json   diagnostics as text on stderr (default) or JSON on stdout\n"
+    "  --policies DIR       also check the policies in DIR (repeatable)\n"
     "  --var NAME=VALUE     set a variable (repeatable)\n"
     "  --var-file FILE      read variables from a YAML file (repeatable)\n"
     "  -h, --help           show this help\n"
