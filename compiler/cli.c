@@ -152,11 +152,17 @@ void mk_cli_req_free(mk_cli_compile_req *r)
 
 bool mk_cli_overrides_ok(const mk_cli_compile_req *r)
 {
-    for (size_t i = 0; i < r->noverrides; i++)
+    for (size_t i = 0; i < r->noverrides; i++) {
         if (!r->overrides[i].reason) {
             mk_cli_err("--override %s needs --reason TEXT: an override is recorded with its reason", r->overrides[i].name);
             return false;
         }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(r->overrides[k].name, r->overrides[i].name) == 0) { /* which reason would the plan record? */
+                mk_cli_err("--override %s is given twice: give it once, with one --reason", r->overrides[i].name);
+                return false;
+            }
+    }
     return true;
 }
 

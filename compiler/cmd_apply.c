@@ -436,6 +436,10 @@ static int apply_like(int argc, char **argv, bool destroy)
             x.yes = true;
         } else if (exec_option(&a, &x, &bad)) {
             continue;
+        } else if (destroy && is_plan_file(s)) {
+            mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
+                       "(moksha apply %s applies a saved plan)", s);
+            bad = true;
         } else if (!destroy && s[0] != '-' && !looks_like_stack(s)) {
             if (x.plan_file) {
                 mk_cli_err("apply takes one plan file; `%s` is one too many", s);
@@ -455,7 +459,7 @@ static int apply_like(int argc, char **argv, bool destroy)
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
             rc = run_saved(&x);
-    } else if (!bad && mk_cli_only(&r, cmd, MK_CLI_ALL)) {
+    } else if (!bad && mk_cli_only(&r, cmd, MK_CLI_ALL) && mk_cli_overrides_ok(&r)) {
         rc = plan_and_apply(&r, &x, destroy);
     }
     mk_mem_free(x.exec);

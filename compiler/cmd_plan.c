@@ -38,6 +38,8 @@ static const char PLAN_HELP[] =
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
     "  --explain                       list each resource's placement candidates and why the winner won\n"
+    "  --path-prefix P                 markdown: the stack's directory is P in the repository (files are\n"
+    "                                  named from the repository root, the nearest .git above, by default)\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
     "  -h, --help             show this help\n"
@@ -357,7 +359,7 @@ int cmd_plan(int argc, char **argv)
     static const char *const formats[] = {"text", "json", "markdown", NULL};
     mk_cli_args a = {argc, 1, argv};
     mk_cli_compile_req r = {0};
-    const char *format = "text", *out = NULL, *v;
+    const char *format = "text", *out = NULL, *prefix = NULL, *v;
     bool bad = false, detailed = false;
     for (; a.i < argc && !bad; a.i++) {
         if (mk_cli_is_help(argv[a.i])) {
@@ -372,6 +374,8 @@ int cmd_plan(int argc, char **argv)
             detailed = true;
         } else if (strcmp(argv[a.i], "--explain") == 0) {
             r.explain = true;
+        } else if ((v = mk_cli_opt(&a, "--path-prefix", &bad))) {
+            prefix = v;
         } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
             mk_cli_err("unknown option `%s` for plan (see moksha plan --help)", argv[a.i]);
             bad = true;
@@ -403,8 +407,8 @@ int cmd_plan(int argc, char **argv)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
         if (json_array_size(pl.policies) && strcmp(format, "json") != 0) {
             mk_buf b = {0};
-            mk_policy_out(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text",
-                          json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            mk_policy_out_opts po = {json_string_value(json_object_get(pl.plan, "stack")), mk_cli_color(stdout), prefix};
+            mk_policy_out_ex(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
             printf("\n%s", mk_buf_cstr(&b));
             mk_buf_free(&b);
         }

@@ -212,3 +212,10 @@ expect_exit 1 "$MOKSHA_EXEC" apply --approve prod-approval:firewall.egde p.plan 
 # the right names go through
 expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
 leave
+# an override is given once, with its reason, in apply too; destroy takes no plan file
+enter named
+expect_exit 1 moksha apply --yes --override budget && expect_contains "$ERR" "--override budget needs --reason"
+expect_exit 1 moksha plan --override budget --reason a --override budget --reason b &&
+    expect_contains "$ERR" "--override budget is given twice"
+expect_exit 1 moksha destroy --yes p.plan && expect_contains "$ERR" "destroy takes no plan file"
+leave
