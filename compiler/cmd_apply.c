@@ -88,6 +88,28 @@ static void forward_signal(int sig)
         pending_sig = sig; /* before fork returned: sent on once it has */
 }
 
+/* moksha-exec can be run: next to this binary, or on PATH. Checked before
+ * planning (note [apply options]): a missing executor is no reason to plan
+ * and ask first. */
+static bool exec_found(void)
+{
+    char path[PATH_MAX + 32];
+    exec_path(path, sizeof path);
+    if (strchr(path, '/'))
+        return true;
+    const char *env = getenv("PATH");
+    for (const char *d = env ? env : ""; *d;) {
+        size_t n = strcspn(d, ":");
+        char cand[PATH_MAX + 32];
+        snprintf(cand, sizeof cand, "%.*s/moksha-exec", (int)(n ? n : 1), n ? d : ".");
+        if (access(cand, X_OK) == 0)
+            return true;
+        d += n + (d[n] == ':');
+    }
+    mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
+    return false;
+}
+
 /* Run moksha-exec with args; its exit code. */
 static int run_exec(const char **args, size_t nargs)
 {
@@ -456,6 +478,7 @@ static int apply_like(int argc, char **argv, bool destroy)
         }
     }
     int rc = EXIT_INPUT;
+    bad = bad || !exec_found();
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
             rc = run_saved(&x);

@@ -219,3 +219,11 @@ expect_exit 1 moksha plan --override budget --reason a --override budget --reaso
     expect_contains "$ERR" "--override budget is given twice"
 expect_exit 1 moksha destroy --yes p.plan && expect_contains "$ERR" "destroy takes no plan file"
 leave
+
+# ---- apply without an executor to run the plan says so before it plans ----
+mkdir lone && cp "$MOKSHA" lone/moksha
+enter named
+expect_exit 1 env PATH=/usr/bin:/bin "$WORK/lone/moksha" apply --yes --override budget --reason ok &&
+    expect_contains "$ERR" "cannot find moksha-exec"
+expect_empty "$OUT"   # nothing planned, nothing shown
+leave
