@@ -223,7 +223,7 @@ leave
 # ---- apply without an executor to run the plan says so before it plans ----
 mkdir lone && cp "$MOKSHA" lone/moksha
 enter named
-expect_exit 1 env PATH=/usr/bin:/bin "$WORK/lone/moksha" apply --yes --override budget --reason ok &&
+expect_exit 1 env PATH=/nonexistent "$WORK/lone/moksha" apply --yes --override budget --reason ok &&
     expect_contains "$ERR" "cannot find moksha-exec"
 expect_empty "$OUT"   # nothing planned, nothing shown
 leave
