@@ -159,10 +159,20 @@ void mk_policy_out_path(const char *file, const char *prefix, char *out, size_t 
     norm(joined, out, n);
 }
 
-/* Where a location points, as CI formats name it. */
+/* Where a location points, as CI formats name it. A report names a few
+ * files many times: the last answer is kept (a realpath per violation is a
+ * walk of the file system). */
 static const char *ci_path(json_t *at, const mk_policy_out_opts *o, char *buf, size_t n)
 {
-    mk_policy_out_path(str(at, "file"), o->path_prefix, buf, n);
+    static char last_in[PATH_MAX], last_out[PATH_MAX];
+    static const char *last_prefix;
+    const char *file = str(at, "file");
+    if (!last_in[0] || strcmp(file, last_in) != 0 || last_prefix != o->path_prefix) {
+        mk_policy_out_path(file, o->path_prefix, last_out, sizeof last_out);
+        snprintf(last_in, sizeof last_in, "%s", file);
+        last_prefix = o->path_prefix;
+    }
+    snprintf(buf, n, "%s", last_out);
     return buf;
 }
 
