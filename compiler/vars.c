@@ -170,6 +170,7 @@ typedef struct vfile {
     size_t len;
     uint32_t id;      /* of shown, once added */
     bool added;
+    size_t at_line, at_off; /* a line's number and its first byte: marks come mostly in order */
 } vfile;
 
 static bool has_secret(const mk_type *t, int depth)
@@ -187,11 +188,16 @@ static bool has_secret(const mk_type *t, int depth)
 }
 
 /* A libyaml mark (0-based line, column in characters) as a byte offset. */
-static size_t offset_of(const vfile *f, yaml_mark_t m)
+static size_t offset_of(vfile *f, yaml_mark_t m)
 {
-    size_t o = 0;
-    for (size_t line = 0; line < m.line && o < f->len; o++)
-        line += f->text[o] == '\n';
+    if (m.line < f->at_line)
+        f->at_line = f->at_off = 0;
+    size_t o = f->at_off;
+    for (size_t line = f->at_line; line < m.line && o < f->len; o++)
+        if (f->text[o] == '\n') {
+            line++;
+            f->at_line = line, f->at_off = o + 1;
+        }
     for (size_t col = 0; col < m.column && o < f->len && f->text[o] != '\n'; col++)
         for (o++; o < f->len && ((unsigned char)f->text[o] & 0xC0) == 0x80; o++)
             ;
