@@ -32,14 +32,17 @@ typedef struct mk_audit_mark {
  * mark naming an entry the log does not hold. Appending would hide it. */
 mk_audit *mk_audit_open(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, char *why,
                         size_t whylen);
-/* Key rotation: re-MAC the head of the log at path, checked under old,
- * with new_key (both borrowed). True when done or there is no head; false
- * with why when the head does not verify under old (it is left alone). */
-bool mk_audit_rekey(const char *path, const struct mk_exec_key *old, const struct mk_exec_key *new_key, char *why,
-                    size_t whylen);
+/* How many whole entries the log held after its head when opened: a run
+ * stopped between writing them and moving the head, or they were added.
+ * The next head covers them, so the caller records that it adopted them. */
+size_t mk_audit_tail(const mk_audit *a);
 /* The last entry made (for the state to record with the next write). */
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
+/* Key rotation: key the head of this open log (checked under its old key
+ * when opened) with k from now on, and write it again for the last entry
+ * (note [key rotation] in rotate.c). False with errno set. */
+bool mk_audit_rekey(mk_audit *a, const struct mk_exec_key *k);
 
 /* Chain a new entry: `fields` (borrowed; an object with at least "event")
  * gets format, seq, time and prev prepended. Returns the line with its

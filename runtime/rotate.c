@@ -132,16 +132,15 @@ static mk_audit *open_audit(mk_rtstate *st, const mk_exec_key *first, const mk_e
 }
 
 /* note [key rotation], steps 3 and 4 for a state already sealed with neu.
- * A head already keyed with neu (a crash between 3 and 4) is left as it is. */
+ * A head already keyed with neu (a crash between 3 and 4) opens under neu
+ * and is written again the same. */
 static int finish(rot *r, mk_rtstate *st, bool staged)
 {
-    char why[512];
-    bool ok = mk_audit_rekey(MK_EXEC_AUDIT, &r->old, &r->neu, r->why, sizeof r->why);
-    if (!ok) {
-        mk_audit *done = open_audit(st, &r->neu, NULL, why, sizeof why);
-        ok = done != NULL;
-        mk_audit_close(done);
-    }
+    mk_audit *a = open_audit(st, &r->old, &r->neu, r->why, sizeof r->why);
+    bool ok = a && mk_audit_rekey(a, &r->neu);
+    if (a && !ok)
+        snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
+    mk_audit_close(a);
     if (ok && staged && rename(KEY_NEXT, KEY_FILE) != 0)
         ok = (snprintf(r->why, sizeof r->why, "cannot rename %s to %s: %s", KEY_NEXT, KEY_FILE, strerror(errno)), false);
     return ok ? MK_EXEC_EXIT_OK : MK_EXEC_EXIT_INPUT;
