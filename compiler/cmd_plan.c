@@ -66,9 +66,13 @@ static void phase(const char *name, double *t0)
     *t0 = t;
 }
 
-/* Compile and diff; sign when the plan leaves the process (a file, JSON),
- * which for a large plan is most of the time: signing means writing it out. */
-static json_t *money(double d) { return json_real((double)llround(d * 100) / 100); }
+/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
+ * the text shows (docs/formats.md, "Money"). */
+static json_t *money(mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    return json_string(mk_money_decimal(m, t));
+}
 
 /* Values shared by every change that has the same: a change's placement
  * and its cost take a few distinct values in a plan of 100,000 changes, and
@@ -114,13 +118,6 @@ static vcache *vtab_slot(vtab *t, const uintptr_t key[4])
     }
 }
 
-static uintptr_t bits(double d)
-{
-    uintptr_t u = 0;
-    memcpy(&u, &d, sizeof d < sizeof u ? sizeof d : sizeof u);
-    return u;
-}
-
 static json_t *placement_of(vtab *t, const mk_cost_quote *q)
 {
     vcache *e = vtab_slot(t, (uintptr_t[4]){(uintptr_t)q->cloud, (uintptr_t)q->region, (uintptr_t)q->offering, 0});
@@ -130,10 +127,11 @@ static json_t *placement_of(vtab *t, const mk_cost_quote *q)
     return json_incref(e->v);
 }
 
-static json_t *cost_of(vtab *t, const double *monthly, double delta, const char *offering, const char *unpriced)
+static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const char *offering, const char *unpriced)
 {
-    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? bits(*monthly) : 1, bits(delta), (uintptr_t)offering,
-                                            (uintptr_t)unpriced});
+    /* (a price is never negative: -1 stands for none) */
+    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? (uintptr_t)*monthly : (uintptr_t)-1, (uintptr_t)delta,
+                                            (uintptr_t)offering, (uintptr_t)unpriced});
     if (!e->v)
         e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? money(*monthly) : json_null(), "delta", money(delta),
                          "offering", offering, "unpriced_because", unpriced);
@@ -152,6 +150,8 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         return;
     mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
     mk_cli_place_by_policy(cat, p, out->plan, rep);
+    if (rep->overflow)
+        mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
         const mk_cost_item *it = &rep->items[i];
@@ -163,8 +163,10 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         if (!c)
             continue;
         size_t at = 0;
-        double was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, (priced ? it->q.monthly : 0) - was,
+        mk_money was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
+        mk_money delta = (priced ? it->q.monthly : 0) - was; /* (both in [0, $1e9]) */
+        in->cost_delta = mk_v_money(&p->v, delta);
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, delta,
                                                        priced ? it->q.offering : NULL,
                                                        priced ? NULL : it->q.why ? it->q.why : "no price"));
         if (it->q.cloud && strncmp(in->res->type, "local.", 6) != 0)
@@ -175,10 +177,15 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         json_t *c = json_array_get(changes, i); /* the deletes come last (mk_plan_build) */
         /* a deposed object is not in the applied total: its delete changes no figure */
         size_t at = 0;
-        bool known = !json_object_get(c, "deposed") &&
-                     mk_state_find(out->st, json_string_value(json_object_get(c, "address")), &at);
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, known ? -rep->applied_each[at] : 0, NULL, NULL));
+        const char *addr = json_string_value(json_object_get(c, "address"));
+        bool known = !json_object_get(c, "deposed") && mk_state_find(out->st, addr, &at);
+        mk_money delta = known ? -rep->applied_each[at] : 0;
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, delta, NULL, NULL));
+        if (known)
+            mk_sym_put(&p->delete_delta, mk_intern_s(p->ast.names, addr), NULL, mk_v_money(&p->v, delta));
     }
+    p->cost_monthly = mk_v_money(&p->v, rep->monthly);
+    p->cost_delta = mk_v_money(&p->v, rep->monthly - rep->applied);
     vtab_free(&places);
     vtab_free(&costs);
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",

@@ -246,6 +246,32 @@ static spec spec_of(const char *type, const mk_value *attrs, const mk_value *usa
 /* Explanations live in the catalog's arena: a quote is small and copied by value. */
 #define set_why(ar, q, st, ...) ((q)->status = (st), (q)->why = mk_arena_printf((ar), __VA_ARGS__))
 
+/* A price is the sum of its lines, each a catalog's unit price times a
+ * quantity, rounded once to the micro-dollar (note [money]); the sum is
+ * exact. A line or a sum out of range leaves the resource unpriced. */
+typedef struct bill {
+    mk_money sum;
+    bool bad;
+} bill;
+
+#define MAX_MONTHLY (INT64_C(1000000000) * MK_MONEY_UNIT) /* $1e9 a month: no price, a mistake */
+
+static void line(bill *b, double unit_usd, double qty)
+{
+    mk_money m = 0;
+    b->bad |= !mk_money_of(unit_usd, qty, &m) || !mk_money_add(b->sum, m, &b->sum);
+}
+
+static void charge(mk_cost_quote *q, bill b)
+{
+    if (b.bad || b.sum > MAX_MONTHLY || b.sum < -MAX_MONTHLY) {
+        q->status = MK_COST_UNPRICED;
+        q->why = "its price is out of range (over $1,000,000,000 a month): check its sizes and usage";
+        return;
+    }
+    q->monthly = b.sum;
+}
+
 static size_t ckey_hash(const ckey *k)
 {
     uint64_t h = ((uint64_t)k->cloud * 31 + (uint64_t)k->region) * 1000003u + (uint64_t)k->vcpu;
@@ -327,7 +353,9 @@ static void price_compute(mk_cost_catalog *cat, const spec *s, int ci, int ri, m
     const offer *f = &cat->c[ci].offers[o];
     figure(f->hour, ri, &p);
     q->offering = f->name;
-    q->monthly = p * HOURS * s->hours / HOURS;
+    bill b = {0};
+    line(&b, p, s->hours); /* hourly × 730 × hours/730 */
+    charge(q, b);
 }
 
 /* The cheapest entry of a store list (volume, bucket) for a class. */
@@ -367,11 +395,16 @@ static void price_store(mk_cost_catalog *cat, const spec *s, int ci, int ri, mk_
         set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s price for class %s", bucket ? "bucket" : "volume", cls);
         return;
     }
+    bill b = {0};
     if (bucket) {
         double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
-        q->monthly = usage(s->usage, "stored", 0, GIB) * p + usage(s->usage, "egress", 0, GIB) * egress;
+        line(&b, p, usage(s->usage, "stored", 0, GIB));
+        line(&b, egress, usage(s->usage, "egress", 0, GIB));
+        charge(q, b);
     } else if (num(attr(s->attrs, "size"), &gb)) {
-        q->monthly = gb / GIB * p + usage(s->usage, "snapshots", 0, GIB) * p;
+        line(&b, p, gb / GIB);
+        line(&b, p, usage(s->usage, "snapshots", 0, GIB));
+        charge(q, b);
     } else {
         set_why(cat->arena, q, MK_COST_UNPRICED, "size is not known");
     }
@@ -388,11 +421,14 @@ static void price_database(const cloudcat *cc, const spec *s, mk_cost_quote *q)
         set_why(cc->arena, q, MK_COST_UNPRICED, "cpu, memory or storage is not known");
         return;
     }
-    double hour = cpu * json_number_value(json_object_get(cc->db, "vcpu_hour")) +
-                  mem / GIB * json_number_value(json_object_get(cc->db, "gib_hour"));
-    double m = hour * HOURS + storage / GIB * json_number_value(json_object_get(cc->db, "storage_gb_month"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(cc->db, "vcpu_hour")), cpu * HOURS);
+    line(&b, json_number_value(json_object_get(cc->db, "gib_hour")), mem / GIB * HOURS);
+    line(&b, json_number_value(json_object_get(cc->db, "storage_gb_month")), storage / GIB);
     /* a standby in a second zone doubles instance and storage */
-    q->monthly = flag(attr(s->attrs, "multi_az")) ? 2 * m : m;
+    if (flag(attr(s->attrs, "multi_az")))
+        b.bad |= !mk_money_mul_int(b.sum, 2, &b.sum);
+    charge(q, b);
     q->offering = json_string_value(json_object_get(cc->db, "offering"));
 }
 
@@ -403,8 +439,10 @@ static void price_lb(const cloudcat *cc, const spec *s, mk_cost_quote *q)
         return;
     }
     q->offering = json_string_value(json_object_get(cc->lb, "offering"));
-    q->monthly = json_number_value(json_object_get(cc->lb, "hour")) * HOURS +
-                 usage(s->usage, "processed", 0, GIB) * json_number_value(json_object_get(cc->lb, "gb"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(cc->lb, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(cc->lb, "gb")), usage(s->usage, "processed", 0, GIB));
+    charge(q, b);
 }
 
 /* Billed by use: a record by its queries, a queue by its requests (a FIFO
@@ -419,9 +457,11 @@ static void price_by_use(const cloudcat *cc, const spec *s, mk_cost_quote *q, bo
         return;
     }
     q->offering = json_string_value(json_object_get(e, "offering"));
-    q->monthly = json_number_value(json_object_get(e, "hour")) * HOURS +
-                 usage(s->usage, dns ? "queries" : "requests", 0, 1e6) *
-                     json_number_value(json_object_get(e, dns ? "query_million" : "request_million"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(e, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(e, dns ? "query_million" : "request_million")),
+         usage(s->usage, dns ? "queries" : "requests", 0, 1e6));
+    charge(q, b);
 }
 
 /* Price a spec in region ri of cloud ci (indexes into the catalog). */
@@ -729,8 +769,9 @@ static void score(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g, con
         if (q->status == MK_COST_NOT_HERE) {
             cd->ok = false;
             cd->why = mk_arena_printf(cat->arena, "%s: %s", in->address, q->why);
-        } else if (q->status == MK_COST_PRICED) {
-            cd->monthly += q->monthly;
+        } else if (q->status == MK_COST_PRICED && !mk_money_add(cd->monthly, q->monthly, &cd->monthly)) {
+            cd->ok = false;
+            cd->why = "the group's monthly total is out of range";
         }
     }
 }
@@ -855,7 +896,7 @@ static void applied_total(mk_cost_catalog *cat, mk_program *p, const mk_state *s
                                   : desired(p, json_string_value(json_object_get(st->res[i], "address")) ?: "");
         mk_cost_quote q = price_state(cat, p, st->res[i], like);
         r->applied_each[i] = q.status == MK_COST_PRICED ? q.monthly : 0;
-        r->applied += r->applied_each[i];
+        r->overflow |= !mk_money_add(r->applied, r->applied_each[i], &r->applied);
     }
 }
 
@@ -878,7 +919,7 @@ mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state 
         mk_mem_free(memo[i].cands);
     for (size_t i = 0; i < r->nitems; i++) {
         if (r->items[i].q.status == MK_COST_PRICED)
-            r->monthly += r->items[i].q.monthly;
+            r->overflow |= !mk_money_add(r->monthly, r->items[i].q.monthly, &r->monthly);
         else
             r->nunpriced++;
     }
@@ -1001,7 +1042,7 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
             if (next < 0)
                 break;
             mk_cost_cand *cd = &g->cands[next];
-            double total = cd->monthly;
+            mk_money total = cd->monthly;
             cd->monthly = 0;
             score(cat, r, g, specs, cd, qs); /* the members' quotes there */
             cd->monthly = total;
@@ -1016,10 +1057,10 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
         if (found >= 0) {
             for (size_t m = 0; m < g->n; m++) {
                 mk_cost_item *it = &r->items[g->members[m]];
-                r->monthly -= it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->overflow |= !mk_money_sub(r->monthly, it->q.status == MK_COST_PRICED ? it->q.monthly : 0, &r->monthly);
                 r->nunpriced -= it->q.status != MK_COST_PRICED;
                 it->q = qs[m];
-                r->monthly += it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->overflow |= !mk_money_add(r->monthly, it->q.status == MK_COST_PRICED ? it->q.monthly : 0, &r->monthly);
                 r->nunpriced += it->q.status != MK_COST_PRICED;
             }
             g->winner = found;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "compiler/money.h"
 #include "compiler/program.h"
 
 struct mk_diag;
@@ -40,7 +41,7 @@ typedef enum mk_cost_status {
 typedef struct mk_cost_quote {
     mk_cost_status status;
     const char *cloud, *region, *offering; /* offering NULL when none */
-    double monthly;                        /* USD a month */
+    mk_money monthly;                      /* a month (note [money]) */
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
 } mk_cost_quote;
 
@@ -55,7 +56,7 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 typedef struct mk_cost_cand {
     const char *cloud, *region;
     bool ok;           /* every member priced (or free/unpriced anywhere) there */
-    double monthly;
+    mk_money monthly;
     const char *why;   /* why it is not a candidate */
     int ci, ri;        /* the catalog's indexes of cloud and region; ri -1: no prices there */
     const char *rejected; /* priced, but a member breaks a policy there: which, and how */
@@ -82,10 +83,11 @@ typedef struct mk_cost_report {
     mk_cost_group *groups;
     size_t ngroups;
     size_t *members;         /* every group's members, one block */
-    double monthly;          /* sum of priced items */
-    double applied;          /* sum of the applied state priced where it stands */
-    double *applied_each;    /* per resource of the state (its index there): its part of that, 0 unpriced */
+    mk_money monthly;        /* sum of priced items, exact */
+    mk_money applied;        /* sum of the applied state priced where it stands */
+    mk_money *applied_each;  /* per resource of the state (its index there): its part of that, 0 unpriced */
     size_t nunpriced;
+    bool overflow;           /* a total does not fit in mk_money (the totals are then wrong: an error) */
 } mk_cost_report;
 
 /* Place and price every instance of an evaluated program. `st` (may be NULL)

@@ -2,10 +2,12 @@
  * walker that turns failed asserts into violations and `require` into gates. */
 #include "compiler/policy.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "compiler/eval_int.h"
 #include "compiler/mem.h"
+#include "compiler/money.h"
 #include "compiler/plan.h"
 #include "compiler/vjson.h"
 
@@ -115,7 +117,7 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     mk_name ck = NULL;
     if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
         char key[48];
-        snprintf(key, sizeof key, "%.17g", amount->u.d);
+        snprintf(key, sizeof key, "%" PRId64, amount->u.i);
         ck = N(P, key);
         cost = mk_sym_get(&P->costs, ck, NULL);
     }
@@ -209,9 +211,15 @@ static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
     return mk_vb_map(P->e.v, &top);
 }
 
-static mk_value *json_money(pol *P, json_t *j)
+/* A change's cost.delta, exact (the plan holds it rounded: note [money]):
+ * its instance's, a delete's from the cost model, none for a deposed object. */
+static mk_value *change_delta(pol *P, json_t *c, mk_instance *in, const char *addr)
 {
-    return json_is_number(j) ? mk_v_money(P->e.v, json_number_value(j)) : NULL;
+    if (json_object_get(c, "deposed"))
+        return mk_v_money(P->e.v, 0);
+    if (strcmp(json_string_value(json_object_get(c, "action")) ?: "", "delete") == 0)
+        return addr ? mk_sym_get(&P->p->delete_delta, mk_intern_s(P->p->ast.names, addr), NULL) : NULL;
+    return in ? in->cost_delta : NULL;
 }
 
 static mk_value *changes_from_plan(mk_polin *pin)
@@ -234,8 +242,7 @@ static mk_value *changes_from_plan(mk_polin *pin)
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
                                 json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
-                                json_string_value(json_object_get(c, "risk")),
-                                json_money(P, json_object_get(json_object_get(c, "cost"), "delta"))));
+                                json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
     }
     return mk_vb_list(P->e.v, &changes);
 }
@@ -295,11 +302,10 @@ static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, siz
     P->plan_doc = plan;
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
-    /* without the cost model's figures (a broken catalog) the plan's cost is unknown */
-    json_t *cost = json_object_get(plan, "cost");
-    mk_value *monthly = json_money(P, json_object_get(cost, "monthly")), *delta = json_money(P, json_object_get(cost, "delta"));
-    P->in.plan = plan_value(P, monthly ? monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
-                            delta ? delta : mk_v_unknown(P->e.v, MK_V_MONEY));
+    /* without the cost model's figures (a broken catalog; placement, which
+     * runs before the totals are known) the plan's cost is unknown */
+    P->in.plan = plan_value(P, p->cost_monthly ? p->cost_monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
+                            p->cost_delta ? p->cost_delta : mk_v_unknown(P->e.v, MK_V_MONEY));
 }
 
 static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }
@@ -307,32 +313,34 @@ static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_
 static void inputs_from_test(pol *P, mk_unit *tu)
 {
     mk_vbuild all = {0}, changes = {0};
-    double monthly = 0, delta = 0;
+    mk_money monthly = 0, delta = 0;
+    bool overflow = false;
     for (uint32_t r = 0; r < tu->nres; r++) {
         mk_resource *res = tu->res_order[r];
         for (uint32_t i = 0; i < res->ninst; i++) {
             mk_instance *in = res->inst[i];
             mk_value *rv = resource_value(P, in);
-            double cost = in->test_cost ? in->test_cost->u.d : 0;
+            mk_money cost = in->test_cost ? in->test_cost->u.i : 0, d = 0;
             const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
                                  : is_action(in->test_action, "update") ? "update"
                                  : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
             bool del = strcmp(action, "delete") == 0;
             if (!del) {
                 index_resource(P, in, rv, &all);
-                monthly += cost;
+                overflow |= !mk_money_add(monthly, cost, &monthly);
             }
-            delta += del ? -cost : strcmp(action, "create") == 0 ? cost : 0;
+            overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
+                        !mk_money_add(delta, d, &delta);
             const char *risk = mk_plan_risk(action, res->type, NULL); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
-                                    del ? NULL : in->attrs, NULL, risk,
-                                    mk_v_money(P->e.v, del ? -cost : strcmp(action, "create") == 0 ? cost : 0)));
+                                    del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
         }
     }
     P->in.resources = mk_vb_list(P->e.v, &all);
     P->in.changes = mk_vb_list(P->e.v, &changes);
-    P->in.plan = plan_value(P, mk_v_money(P->e.v, monthly), mk_v_money(P->e.v, delta));
+    mk_value *unknown = mk_v_unknown(P->e.v, MK_V_MONEY); /* totals out of range: nothing to judge */
+    P->in.plan = plan_value(P, overflow ? unknown : mk_v_money(P->e.v, monthly), overflow ? unknown : mk_v_money(P->e.v, delta));
 }
 
 /* ---- the walker ---- */

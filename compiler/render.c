@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "compiler/money.h"
+
 typedef struct pal {
     const char *add, *chg, *del, *rep, *dim, *bold, *off;
 } pal;
@@ -81,6 +83,12 @@ void mk_render_value(json_t *v, mk_buf *out)
     }
 }
 
+/* Money in a plan: a decimal string of dollars, "55.85" (docs/formats.md). */
+static bool money_of(json_t *v, mk_money *out)
+{
+    return json_is_string(v) && mk_money_parse(json_string_value(v), json_string_length(v), out);
+}
+
 static bool in_list(json_t *list, const char *name)
 {
     size_t i;
@@ -155,11 +163,12 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     if (risk && strcmp(risk, "low") != 0)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
     json_t *cost = json_object_get(c, "cost");
-    json_t *monthly = json_object_get(cost, "monthly"), *delta = json_object_get(cost, "delta");
-    if (json_is_number(monthly) && json_number_value(monthly) > 0)
-        mk_buf_printf(out, "  %s$%.2f/month%s", p->dim, json_number_value(monthly), p->off);
-    else if (json_is_number(delta) && json_number_value(delta) < 0)
-        mk_buf_printf(out, "  %s-$%.2f/month%s", p->dim, -json_number_value(delta), p->off);
+    mk_money monthly, delta;
+    char m[MK_MONEY_TEXT];
+    if (money_of(json_object_get(cost, "monthly"), &monthly) && monthly > 0)
+        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(monthly, m), p->off);
+    else if (money_of(json_object_get(cost, "delta"), &delta) && delta < 0)
+        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(delta, m), p->off);
     else if (json_is_string(json_object_get(cost, "unpriced_because")))
         mk_buf_printf(out, "  %s(unpriced)%s", p->dim, p->off);
     mk_buf_putc(out, '\n');
@@ -191,9 +200,12 @@ static void render_cost(json_t *plan, mk_buf *out)
     json_t *cost = json_object_get(plan, "cost");
     if (!json_is_object(cost))
         return;
-    double m = json_number_value(json_object_get(cost, "monthly")), d = json_number_value(json_object_get(cost, "delta"));
+    mk_money m = 0, d = 0;
+    money_of(json_object_get(cost, "monthly"), &m);
+    money_of(json_object_get(cost, "delta"), &d);
     json_int_t unpriced = json_integer_value(json_object_get(cost, "unpriced"));
-    mk_buf_printf(out, "Cost: $%.2f a month (%s$%.2f)", m, d < 0 ? "-" : "+", d < 0 ? -d : d);
+    char mt[MK_MONEY_TEXT], dt[MK_MONEY_TEXT];
+    mk_buf_printf(out, "Cost: %s a month (%s)", mk_money_show(m, mt), mk_money_signed(d, dt));
     if (unpriced)
         mk_buf_printf(out, "; %lld resource%s unpriced", (long long)unpriced, unpriced == 1 ? "" : "s");
     mk_buf_puts(out, ".\n");
@@ -254,9 +266,10 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
                         : !strcmp(action, "replace") ? "♻️" : "🗑️";
         mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
                       json_string_value(json_object_get(c, "risk")));
-        json_t *m = json_object_get(json_object_get(c, "cost"), "monthly");
-        if (json_is_number(m))
-            mk_buf_printf(out, "$%.2f | ", json_number_value(m));
+        mk_money m;
+        char mt[MK_MONEY_TEXT];
+        if (money_of(json_object_get(json_object_get(c, "cost"), "monthly"), &m))
+            mk_buf_printf(out, "%s | ", mk_money_show(m, mt));
         else
             mk_buf_puts(out, "– | ");
         size_t k;
