@@ -143,6 +143,34 @@ static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out,
     mk_buf_putc(out, '\n');
 }
 
+/* Where a change lands: the cost model's choice (one provider, one region,
+ * the offering: cmd_plan.c) or, for a delete, where the state has it. False
+ * when nothing was chosen: local files, a group no candidate could take
+ * (its placement is the block as written, without an offering). */
+static bool landing(json_t *c, const char **cloud, const char **region, const char **offering)
+{
+    json_t *pl = json_object_get(c, "placement");
+    *cloud = json_string_value(json_object_get(pl, "cloud"));
+    *region = json_string_value(json_object_get(pl, "region"));
+    *offering = json_string_value(json_object_get(pl, "offering"));
+    if (!*cloud && json_object_get(pl, "offering")) {
+        *cloud = json_string_value(json_array_get(json_object_get(pl, "providers"), 0));
+        *region = json_string_value(json_array_get(json_object_get(pl, "regions"), 0));
+    }
+    return *cloud != NULL;
+}
+
+/* "aws/us-east-1 c6a.large"; false (and nothing written) when unplaced. */
+static bool landing_text(json_t *c, const char *before, mk_buf *out)
+{
+    const char *cloud, *region, *offering;
+    if (!landing(c, &cloud, &region, &offering))
+        return false;
+    mk_buf_printf(out, "%s%s%s%s%s%s", before, cloud, region ? "/" : "", region ? region : "", offering ? " " : "",
+                  offering ? offering : "");
+    return true;
+}
+
 static void render_change(json_t *c, mk_buf *out, const pal *p)
 {
     const char *action = json_string_value(json_object_get(c, "action"));
@@ -159,6 +187,7 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     else if (!strcmp(action, "replace") &&
              json_is_true(json_object_get(json_object_get(c, "lifecycle"), "create_before_destroy")))
         mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
+    landing_text(c, "  on ", out);
     const char *risk = json_string_value(json_object_get(c, "risk"));
     if (risk && strcmp(risk, "low") != 0)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
@@ -257,7 +286,8 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
         return;
     }
-    mk_buf_puts(out, "| | resource | action | risk | monthly | changed attributes |\n|---|---|---|---|---:|---|\n");
+    mk_buf_puts(out, "| | resource | action | risk | placement | monthly | changed attributes |\n"
+                     "|---|---|---|---|---|---:|---|\n");
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c) {
@@ -266,6 +296,7 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
                         : !strcmp(action, "replace") ? "♻️" : "🗑️";
         mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
                       json_string_value(json_object_get(c, "risk")));
+        mk_buf_puts(out, landing_text(c, "", out) ? " | " : "– | ");
         mk_money m;
         char mt[MK_MONEY_TEXT];
         if (money_of(json_object_get(json_object_get(c, "cost"), "monthly"), &m))

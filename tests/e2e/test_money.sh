@@ -50,12 +50,12 @@ expect_contains "$OUT" '"offering":"c6a.large","monthly":"55.85"'
 
 # ---- plan: text, markdown, json ----
 expect_exit 0 moksha plan
-expect_match "$OUT" '^ +\+ compute\.web\[0\]  \$55\.85/month'
+expect_match "$OUT" '^ +\+ compute\.web\[0\]  on aws/us-east-1 c6a\.large  \$55\.85/month$'
 expect_contains "$OUT" 'Cost: $111.69 a month (+$111.69).'
 expect_contains "$OUT" 'compute.web[1] costs $55.85'
 expect_contains "$OUT" 'plan costs $111.69/month'
 expect_exit 0 moksha plan --format markdown
-expect_contains "$OUT" '| ➕ | `compute.web[0]` | create | low | $55.85 |'
+expect_contains "$OUT" '| ➕ | `compute.web[0]` | create | low | aws/us-east-1 c6a.large | $55.85 |'
 expect_contains "$OUT" 'Cost: $111.69 a month (+$111.69).'
 expect_exit 0 moksha plan --format json
 expect_contains "$OUT" '"cost":{"monthly":"55.85","delta":"55.85","offering":"c6a.large"'
