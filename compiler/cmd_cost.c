@@ -113,7 +113,7 @@ void mk_cli_place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, m
 {
     mk_policy_place *pp = mk_policy_place_new(p, plan);
     if (pp)
-        mk_cost_apply_policies(cat, p, rep, mk_policy_place_eval, pp);
+        mk_cost_apply_policies(cat, rep, mk_policy_place_eval, pp);
     else
         mk_cost_mark(rep);
     mk_policy_place_free(pp);

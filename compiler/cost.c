@@ -611,28 +611,28 @@ static size_t slot_of(const void *ptr, size_t mask)
     return (size_t)(((uintptr_t)ptr >> 4) * 0x9E3779B97F4A7C15u) & mask;
 }
 
-static void union_colocated(mk_program *p, size_t *up)
+static void union_colocated(const mk_cost_report *r, size_t *up)
 {
     size_t cap = 16;
-    while (cap < 2 * p->ninstances)
+    while (cap < 2 * r->nitems)
         cap *= 2;
     size_t *tab = mk_mem_alloc(cap * sizeof *tab);
     memset(tab, 0xff, cap * sizeof *tab);
-    for (size_t i = 0; i < p->ninstances; i++) {
-        size_t s = slot_of(p->instances[i], cap - 1);
+    for (size_t i = 0; i < r->nitems; i++) {
+        size_t s = slot_of(r->items[i].in, cap - 1);
         while (tab[s] != SIZE_MAX)
             s = (s + 1) & (cap - 1);
         tab[s] = i;
     }
-    for (size_t i = 0; i < p->ninstances; i++) {
-        const mk_instance *in = p->instances[i];
+    for (size_t i = 0; i < r->nitems; i++) {
+        const mk_instance *in = r->items[i].in;
         const mk_type *ty = in->res->schema;
         for (uint32_t f = 0; ty && f < ty->nfields; f++) {
             mk_value *v = (ty->fields[f].flags & MK_ANN_COLOCATE) ? attr(in->attrs, ty->fields[f].name) : NULL;
             if (!v || v->kind != MK_V_RESOURCE)
                 continue;
             for (size_t s = slot_of(v->u.res, cap - 1); tab[s] != SIZE_MAX; s = (s + 1) & (cap - 1))
-                if (p->instances[tab[s]] == v->u.res) {
+                if (r->items[tab[s]].in == v->u.res) {
                     up[uf_find(up, i)] = uf_find(up, tab[s]);
                     break;
                 }
@@ -710,7 +710,7 @@ static void add_cand(const mk_cost_catalog *cat, mk_cost_group *g, const char *c
 static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g)
 {
     allow a;
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    const mk_value *stack_pl = r->stack_placement;
     for (int c = 0; c < NCLOUDS; c++) {
         a.cloud[c] = true, a.narrowed[c] = false, a.extra[c] = NULL;
         a.region[c] = mk_mem_alloc(json_array_size(cat->c[c].regions) + 1);
@@ -789,7 +789,7 @@ typedef struct candmemo {
 static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g,
                           candmemo *memo)
 {
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL, *key = NULL;
+    const mk_value *stack_pl = r->stack_placement, *key = NULL;
     bool first = true, uniform = true;
     for (size_t m = 0; m < g->n && uniform; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
@@ -903,13 +903,21 @@ static void applied_total(mk_cost_catalog *cat, mk_program *p, const mk_state *s
 mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
                             const char *const *replace, size_t nreplace)
 {
+    return mk_cost_run_set(cat, p, p->instances, p->ninstances, p->root ? p->root->stack_value : NULL, st, replace,
+                           nreplace);
+}
+
+mk_cost_report *mk_cost_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const mk_state *st, const char *const *replace, size_t nreplace)
+{
     mk_cost_report *r = mk_mem_calloc(1, sizeof *r);
-    r->nitems = p->ninstances;
+    r->nitems = n;
+    r->stack_placement = stack ? attr(stack, "placement") : NULL;
     r->items = mk_mem_calloc(r->nitems + 1, sizeof *r->items);
     size_t *up = mk_mem_alloc((r->nitems + 1) * sizeof *up);
     for (size_t i = 0; i < r->nitems; i++)
-        r->items[i].in = p->instances[i], up[i] = i;
-    union_colocated(p, up);
+        r->items[i].in = ins[i], up[i] = i;
+    union_colocated(r, up);
     group_members(r, up);
     mk_mem_free(up);
     candmemo memo[NMEMO] = {{0}};
@@ -949,6 +957,8 @@ void mk_cost_mark(mk_cost_report *r)
         in->placed_cloud = placed ? q->cloud : NULL;
         in->placed_region = placed ? q->region : NULL;
         in->placed_offering = placed ? q->offering : NULL;
+        in->placed_priced = q->status == MK_COST_PRICED;
+        in->placed_monthly = q->monthly;
     }
 }
 
@@ -961,15 +971,17 @@ static void put_at(mk_cost_report *r, mk_cost_group *g, const mk_cost_cand *cd, 
         in->placed_cloud = placed ? cd->cloud : NULL;
         in->placed_region = placed ? cd->region : NULL;
         in->placed_offering = placed ? qs[m].offering : NULL;
+        in->placed_priced = qs[m].status == MK_COST_PRICED;
+        in->placed_monthly = qs[m].monthly;
     }
 }
 
 /* Every priced region of the clouds the group may use, as candidates too:
  * when policies rule out each cloud's default region, placement looks
  * further — unless a member names its regions (then those are the choice). */
-static bool widen(const mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_group *g)
+static bool widen(const mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g)
 {
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    const mk_value *stack_pl = r->stack_placement;
     bool allowed[NCLOUDS] = {true, true, true};
     for (size_t m = 0; m < g->n; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
@@ -997,7 +1009,7 @@ static bool widen(const mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, 
     return g->ncands > before;
 }
 
-size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud)
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_policy_fn fn, void *ud)
 {
     mk_cost_mark(r);
     mk_instance **all = mk_mem_alloc((r->nitems + 1) * sizeof *all);
@@ -1034,7 +1046,7 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
                     next = (long)c;
             }
             size_t old = g->ncands;
-            if (next < 0 && !widened && (widened = true) && widen(cat, p, r, g)) {
+            if (next < 0 && !widened && (widened = true) && widen(cat, r, g)) {
                 for (size_t c = old; c < g->ncands; c++) /* the new ones: price them */
                     score(cat, r, g, specs, &g->cands[c], qs);
                 continue;

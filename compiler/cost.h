@@ -88,6 +88,7 @@ typedef struct mk_cost_report {
     mk_money *applied_each;  /* per resource of the state (its index there): its part of that, 0 unpriced */
     size_t nunpriced;
     bool overflow;           /* a total does not fit in mk_money (the totals are then wrong: an error) */
+    const mk_value *stack_placement; /* the stack's placement block, the default; borrowed */
 } mk_cost_report;
 
 /* Place and price every instance of an evaluated program. `st` (may be NULL)
@@ -95,6 +96,11 @@ typedef struct mk_cost_report {
  * whose placement may move (--replace-placement). */
 mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st,
                             const char *const *replace, size_t nreplace);
+/* The same over some instances (a policy test's) with their stack's value
+ * (its `placement` is their default; may be NULL). */
+mk_cost_report *mk_cost_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const struct mk_state *st, const char *const *replace,
+                                size_t nreplace);
 void mk_cost_report_free(mk_cost_report *r);
 
 /* Record where each instance was placed (its placed_* fields). */
@@ -110,6 +116,6 @@ typedef void (*mk_cost_policy_fn)(void *ud, mk_instance *const *ins, size_t n, b
  * will do and no member names its regions; a group that breaks them
  * everywhere stays at the cheapest. Marks as it goes and
  * keeps the totals right; returns how many groups moved. */
-size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud);
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_policy_fn fn, void *ud);
 
 #endif

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "compiler/cost.h"
 #include "compiler/eval_int.h"
 #include "compiler/mem.h"
 #include "compiler/money.h"
@@ -113,7 +114,11 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
     k[5] = N(P, "placement"), x[5] = placement_value(P, in);
+    /* a test's own figure, else the cost model's price: where it is placed
+     * (cmd_plan.c), or, while placement policies decide, where it is tried */
     mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
+    if (!amount && in->placed_priced)
+        amount = mk_v_money(v, in->placed_monthly);
     mk_name ck = NULL;
     if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
         char key[48];
@@ -320,7 +325,8 @@ static void inputs_from_test(pol *P, mk_unit *tu)
         for (uint32_t i = 0; i < res->ninst; i++) {
             mk_instance *in = res->inst[i];
             mk_value *rv = resource_value(P, in);
-            mk_money cost = in->test_cost ? in->test_cost->u.i : 0, d = 0;
+            /* the test's `cost = $…`, else the cost model's price (note [tests place]) */
+            mk_money cost = in->test_cost ? in->test_cost->u.i : in->cost_monthly ? in->cost_monthly->u.i : 0, d = 0;
             const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
                                  : is_action(in->test_action, "update") ? "update"
                                  : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
@@ -646,6 +652,41 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, int *passed,
     return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
 }
 
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit);
+
+/* note [tests place]: a test's resources are placed and priced as a plan
+ * places them: by the cost model, under the test's own stack (its
+ * `placement` the default), moved by the placement policies; so policies on
+ * `r.placement` and `r.cost` can be tested. A test's `cost = $…` wins over
+ * the price. There is no applied state: nothing is sticky. */
+static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
+{
+    mk_program *p = P->p;
+    size_t n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        n += tu->res_order[r]->ninst;
+    if (!n || (!*cat && !(*cat = mk_cost_load(p->share_dir, p->diag))))
+        return;
+    mk_instance **ins = mk_arena_alloc(P->e.v->arena, n * sizeof *ins);
+    n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        for (uint32_t i = 0; i < tu->res_order[r]->ninst; i++)
+            ins[n++] = tu->res_order[r]->inst[i];
+    mk_ectx c = P->root;
+    c.u = tu;
+    mk_cost_report *rep = mk_cost_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
+    mk_policy_place *pp = place_new(p, NULL, tu);
+    if (pp)
+        mk_cost_apply_policies(*cat, rep, mk_policy_place_eval, pp);
+    else
+        mk_cost_mark(rep);
+    mk_policy_place_free(pp);
+    for (size_t i = 0; i < rep->nitems; i++)
+        if (rep->items[i].q.status == MK_COST_PRICED)
+            ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
+    mk_cost_report_free(rep);
+}
+
 json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
 {
     pol P;
@@ -653,12 +694,15 @@ json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
     *passed = *failed = 0;
     json_t *out = json_array();
     mk_unit *u = p->root;
+    mk_cost_catalog *cat = NULL; /* loaded for the first test with resources */
     for (uint32_t i = 0; u && i < u->ntests; i++) {
         if (!u->test_units || !u->test_units[i])
             continue;
         P.root.u = u->test_units[i]; /* the test's stack and resources */
+        place_test(&P, &cat, u->test_units[i]);
         json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], passed, failed));
     }
+    mk_cost_free(cat);
     pol_end(&P);
     return out;
 }
@@ -667,6 +711,7 @@ json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
 
 struct mk_policy_place {
     mk_program *p;
+    mk_unit *unit; /* whose stack the policies see: a test's, or the root */
     json_t *plan;
     mk_ast **policies; /* those whose text reads `placement`, not advisory */
     size_t n;
@@ -684,10 +729,12 @@ static bool reads_placement(mk_program *p, mk_ast *decl)
     return false;
 }
 
-mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan)
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan) { return place_new(p, plan, p->root); }
+
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit)
 {
     mk_policy_place *pp = mk_mem_calloc(1, sizeof *pp);
-    pp->p = p, pp->plan = plan;
+    pp->p = p, pp->plan = plan, pp->unit = unit;
     pol P;
     pol_begin(&P, p); /* for policy_attr */
     for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
@@ -719,6 +766,8 @@ void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad
     mk_program *p = pp->p;
     pol P;
     pol_begin(&P, p);
+    if (pp->unit)
+        P.root.u = pp->unit;
     inputs_from_plan(&P, pp->plan, ins, n);
     mk_symtab at = {0}; /* address → index + 1 */
     for (size_t i = 0; i < n; i++)

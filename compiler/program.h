@@ -46,6 +46,8 @@ struct mk_instance {
     mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
     mk_value *cost_delta;    /* money: what its change adds to the monthly cost; NULL without a change */
     const char *placed_cloud, *placed_region, *placed_offering; /* where the cost model put it, or NULL */
+    bool placed_priced;      /* and its price there (mk_money), for placement policies that read r.cost */
+    int64_t placed_monthly;
 };
 
 struct mk_resource {
