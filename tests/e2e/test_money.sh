@@ -82,3 +82,28 @@ expect_exit 1 moksha check
 expect_contains "$ERR" 'bad.moksha:1:12: error[E0004]: money has at most 6 decimal places'
 expect_contains "$ERR" 'bad.moksha:2:12: error[E0209]: arithmetic overflow'
 rm bad.moksha
+
+# ---- placement policies see the price at the place they try, never null ----
+cd .. && mkdir priced && cd priced || exit 1
+cat > main.moksha <<'MOKSHA'
+stack priced { env = "dev" }
+
+provider sim {}
+
+resource compute web {
+  cpu    = 2
+  memory = 4GiB
+  image  = "nginx:1.27"
+  placement { providers = [aws] }
+}
+
+policy "compute-under-50" {
+  enforcement = soft
+  for r in resources where r.type == "compute" {
+    assert r.cost.monthly < $50 : "${r.address} costs ${r.cost.monthly} on ${r.placement.offering}"
+  }
+}
+MOKSHA
+expect_exit 3 moksha plan
+expect_contains "$OUT" 'compute.web costs $55.85 on c6a.large'
+expect_not_contains "$ERR" 'cannot compare'
