@@ -36,7 +36,7 @@ static const char PLAN_HELP[] =
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
-    "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
+    "  --replace-placement ADDR        let the cost model choose ADDR's place again (a move is refused, E0402)\n"
     "  --explain                       list each resource's placement candidates and why the winner won\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
@@ -138,6 +138,34 @@ static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const c
     return json_incref(e->v);
 }
 
+/* note [no moves]: `--replace-placement ADDR` lets the cost model choose
+ * another place for an applied resource, and `moksha cost` prices that. A
+ * plan cannot make the move yet: the executor builds an applied resource
+ * where the state has it, and whether a change replaces is settled while
+ * evaluating (what refers to a replaced resource learns its new id only
+ * after apply), before any placement is known. So a plan that would move a
+ * resource is refused rather than shown at a place it will never reach. */
+static void refuse_moves(mk_planned *out, mk_cli_compile_req *r, const mk_cost_report *rep)
+{
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const mk_cost_item *it = &rep->items[i];
+        json_t *sr = it->q.cloud && it->q.region ? mk_state_find(out->st, it->in->address, NULL) : NULL;
+        json_t *pl = json_object_get(sr, "placement");
+        const char *cloud = json_string_value(json_object_get(pl, "cloud")), *region = json_string_value(json_object_get(pl, "region"));
+        bool named = false;
+        for (size_t k = 0; k < r->nreplace_placement && !named; k++)
+            named = strcmp(r->replace_placement[k], it->in->address) == 0;
+        if (!named || !cloud || !region || (strcmp(cloud, it->q.cloud) == 0 && strcmp(region, it->q.region) == 0))
+            continue;
+        mk_diag_item *d = mk_diag_error(out->p->diag, "E0402", MK_NOSPAN,
+                                        "%s is applied on %s/%s; --replace-placement finds %s/%s cheaper, but moksha "
+                                        "cannot move an applied resource yet", it->in->address, cloud, region, it->q.cloud,
+                                        it->q.region);
+        mk_diag_help(d, "`moksha cost --replace-placement %s` prices the move; to make it, remove the resource, apply, "
+                        "and add it back (docs/cost.md, \"Sticky\")", it->in->address);
+    }
+}
+
 /* The cost model's verdict into the plan: each change's cost and chosen
  * placement (the executor builds there), and the plan's totals. A desired
  * resource reaches its change through the instance; the rest (deletes) by
@@ -150,6 +178,7 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         return;
     mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
     mk_cli_place_by_policy(cat, p, out->plan, rep);
+    refuse_moves(out, r, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     vtab places = {0}, costs = {0};

@@ -107,3 +107,29 @@ MOKSHA
 expect_exit 3 moksha plan
 expect_contains "$OUT" 'compute.web costs $55.85 on c6a.large'
 expect_not_contains "$ERR" 'cannot compare'
+
+# ---- a plan never shows a move it cannot make (note [no moves] in cmd_plan.c) ----
+cd .. && mkdir moved && cd moved || exit 1
+cat > main.moksha <<'MOKSHA'
+stack moved { env = "dev" }
+
+provider sim {}
+
+resource compute web {
+  cpu    = 2
+  memory = 4GiB
+  image  = "nginx:1.27"
+  placement { providers = [aws] }
+}
+MOKSHA
+expect_exit 0 moksha plan -o plan.json
+expect_exit 0 moksha apply plan.json --yes
+sed 's/providers = \[aws\]/providers = [gcp]/' main.moksha > main.new && mv main.new main.moksha
+expect_exit 0 moksha cost --replace-placement compute.web
+expect_match "$OUT" '^compute\.web +gcp +us-central1 +e2-standard-2 +\$48\.92$'
+expect_exit 1 moksha plan --replace-placement compute.web
+expect_contains "$ERR" 'error[E0402]: compute.web is applied on aws/us-east-1; --replace-placement finds gcp/us-central1 cheaper'
+expect_exit 1 moksha plan -o plan2.json --replace-placement compute.web
+[ -e plan2.json ] && fail "a plan that would move an applied resource must not be saved"
+expect_exit 0 moksha plan
+expect_contains "$OUT" 'No changes'
