@@ -99,6 +99,12 @@ static void test_arithmetic(void **state)
     assert_true(mk_money_from_usd(-12.5, &r));
     assert_int_equal(r, -12500000);
     assert_true(mk_money_ratio(parse("3"), parse("2")) == 1.5);
+    /* a catalog's unit price times a quantity, rounded once: c6a.large for a month */
+    assert_true(mk_money_of(0.0765, 730, &r));
+    assert_int_equal(r, parse("55.845"));
+    assert_true(mk_money_of(0.0779358, 730, &r)); /* 56.893134 exactly, a finer price than a micro-dollar */
+    assert_int_equal(r, parse("56.893134"));
+    assert_false(mk_money_of(1e300, 1e300, &r));
 }
 
 static void test_overflow(void **state)
