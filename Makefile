@@ -1,8 +1,10 @@
 # moksha — the only build entry. GNU make, out of tree into $(BUILD).
 #   make            build build/moksha and build/moksha-exec
-#   make deps       install the Debian packages the build and tests need
+#   make deps       install everything the build, tests and rails need (tests/deps.sh)
 #   make test       unit, golden, robustness and end-to-end tests
 #   make demo       run the main job on the examples
+#   (test, demo, sanitize, allocfail, fuzz and bench first install what they
+#   need and is missing; plain make never does, so building needs no network)
 #   make sanitize   the whole test suite under ASan + UBSan (build/sanitize)
 #   make fuzz       libFuzzer on parser, checker, plan and state loaders (FUZZ_SECONDS each)
 #   make valgrind   memcheck over check, fmt and plan of the examples
@@ -32,6 +34,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test unit golden robust e2e demo sanitize bench fuzz install clean golden-update
+.PHONY: test-run demo-run bench-run
 all: $(BUILD)/moksha $(BUILD)/moksha-exec
 
 # Rebuild everything when the flags change.
@@ -77,8 +80,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a te
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# DEPS GROUP...: install what is missing (quick when nothing is). An entry
+# point runs it first and then the rest in a sub-make, so that under -j
+# nothing starts building before the packages are there.
+DEPS = BUILD=$(BUILD) sh tests/deps.sh
 deps:
-	@sh tests/deps.sh
+	@$(DEPS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "unit: $$t"; $$t; done
@@ -98,10 +105,18 @@ e2e: all
 # The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
 # (it cannot run an ASan binary). Quality rails below.
 SUITE = unit golden robust e2e regress
-test: all $(SUITE) valgrind
+test:
+	@$(DEPS) build test
+	+@$(MAKE) --no-print-directory test-run
+
+test-run: all $(SUITE) valgrind
 	@echo "all tests passed"
 
-demo: all
+demo:
+	@$(DEPS) build
+	+@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	@sh examples/demo.sh $(BUILD)
 
 # ---- quality rails: sanitizers, fuzzers, valgrind, allocation failures ----
@@ -149,6 +164,7 @@ test-build: all $(UNIT_BIN) $(REGRESS_BIN)
 # Build in parallel (make -j), then run the suite one part at a time: the
 # parts time out under load, and an ASan binary is slow enough already.
 sanitize:
+	@$(DEPS) build test
 	+@$(SAN_MAKE) test-build
 	+@$(SAN_SUITE_ENV) $(SAN_MAKE) -j1 $(SUITE)
 	@echo "sanitize: all tests passed under ASan + UBSan"
@@ -156,14 +172,20 @@ sanitize:
 fuzz-build: all $(FUZZ_BIN)
 
 fuzz:
+	@$(DEPS) build fuzz
 	+@$(FUZZ_MAKE) fuzz-build
 	@$(SAN_ENV) sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 allocfail:
+	@$(DEPS) build test
 	+@$(MAKE) BUILD=build/allocfail EXTRA_CFLAGS=-DMK_ALLOC_TESTING all
 	@sh tests/allocfail.sh build/allocfail
 
-bench: all
+bench:
+	@$(DEPS) build bench
+	+@$(MAKE) --no-print-directory bench-run
+
+bench-run: all
 	@sh tests/bench/run.sh $(BUILD)
 
 # installed binaries look for stdlib/ and policies/ under PREFIX/share/moksha

@@ -82,6 +82,7 @@ typedef struct mk_planned {
     mk_plan_totals totals;
     json_t *policies;    /* results (borrowed from plan) */
     int policy_failed;   /* policies that fail the plan: exit 3 */
+    int policy_errored;  /* policies that met an error (reported; the plan fails) */
 } mk_planned;
 
 /* Compile against .moksha/state.json, diff, and sign when asked (a plan that

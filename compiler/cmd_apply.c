@@ -34,12 +34,13 @@ static const char APPLY_HELP[] =
     "  --parallelism N              worker threads (default 10)\n"
     "  --no-rollback                on failure keep what succeeded (exit 5)\n"
     "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
-    "  --auto-approve-risk LEVEL    refuse changes riskier than low|medium|high\n"
+    "  --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
     "  --timeout DURATION           per provider call (default 5m)\n"
     "  --retries N                  retries for retryable provider errors (default 4)\n"
     "\n"
-    "exit status: 0 applied, 1 error, 4 failed and rolled back, 5 failed and\n"
-    "changes remain, 6 state locked or plan stale\n";
+    "exit status: 0 applied, 1 error, 3 changes held (a closed gate, or above\n"
+    "--auto-approve-risk), 4 failed and rolled back, 5 failed and changes remain,\n"
+    "6 state locked or plan stale\n";
 
 static const char DESTROY_HELP[] =
     "usage: moksha destroy [--yes] [options as for apply]\n"
@@ -65,8 +66,23 @@ static void exec_path(char *out, size_t n)
     snprintf(out, n, "moksha-exec");
 }
 
-/* Run moksha-exec with args; its exit code. Ctrl-C reaches it (same
- * process group) and is its to handle, so we ignore it while waiting. */
+/* note [signal forwarding]: SIGINT and SIGTERM sent to `moksha apply` (by
+ * `kill PID`, systemd, a CI runner, `docker stop`) are passed on to
+ * moksha-exec, which rolls back and exits 4; we then exit with its code.
+ * Ctrl-C on a terminal reaches both processes (one process group), so the
+ * executor gets it twice within a moment, from two senders: it counts that
+ * as one interrupt (runtime/exec.c, note [one interrupt]). */
+static volatile sig_atomic_t child_pid, pending_sig;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+    else
+        pending_sig = sig; /* before fork returned: sent on once it has */
+}
+
+/* Run moksha-exec with args; its exit code. */
 static int run_exec(const char **args, size_t nargs)
 {
     char path[PATH_MAX + 32];
@@ -76,13 +92,15 @@ static int run_exec(const char **args, size_t nargs)
     memcpy(av + 1, args, nargs * sizeof *args);
     fflush(stdout);
     fflush(stderr);
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_term;
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGTERM, &ign, &old_term);
+    struct sigaction fwd = {.sa_handler = forward_signal}, old_int, old_term;
+    sigemptyset(&fwd.sa_mask);
+    child_pid = pending_sig = 0;
+    sigaction(SIGINT, &fwd, &old_int);
+    sigaction(SIGTERM, &fwd, &old_term);
     pid_t pid = fork();
     if (pid == 0) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
+        signal(SIGINT, SIG_DFL); /* the executor installs its own handlers */
+        signal(SIGTERM, SIG_DFL);
         execvp(path, (char *const *)av);
         fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
         _exit(EXIT_INPUT);
@@ -91,10 +109,17 @@ static int run_exec(const char **args, size_t nargs)
     if (pid < 0)
         mk_cli_err("cannot start moksha-exec: %s", strerror(errno));
     else {
+        child_pid = pid;
+        if (pending_sig)
+            kill(pid, pending_sig);
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
-        rc = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_INPUT;
+        if (WIFEXITED(st))
+            rc = WEXITSTATUS(st);
+        else
+            mk_cli_err("moksha-exec was killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     }
+    child_pid = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     mk_mem_free(av);
@@ -316,7 +341,8 @@ int cmd_audit(int argc, char **argv)
     return pass_through("audit", argc, argv,
                         "usage: moksha audit verify | show\n"
                         "\n"
-                        "  verify   check the hash chain of .moksha/audit.jsonl; names the first entry\n"
-                        "           altered, removed or inserted (exit 1), else exit 0\n"
+                        "  verify   read every byte of .moksha/audit.jsonl, check its hash chain, its keyed\n"
+                        "           head and the state's record of the last entry; names the first damage\n"
+                        "           or entry altered, removed or inserted (exit 1), else exit 0\n"
                         "  show     print the log, one entry a line\n");
 }

@@ -7,6 +7,7 @@
 
 #include "compiler/cli.h"
 #include "compiler/cost.h"
+#include "compiler/md.h"
 #include "compiler/policy.h"
 #include "compiler/mem.h"
 
@@ -133,6 +134,22 @@ void mk_cli_explain_placement(const mk_cost_report *r)
     putchar('\n');
 }
 
+/* A table row; the address may hold for_each keys (md.h). */
+static void md_row(const char *addr, const char *cloud, const char *region, const char *offering, const char *money)
+{
+    mk_buf b = {0};
+    mk_buf_puts(&b, "| ");
+    mk_md_code(&b, addr, true);
+    const char *cells[] = {cloud, region, offering, money};
+    for (size_t i = 0; i < 4; i++) {
+        mk_buf_puts(&b, " | ");
+        mk_md_text(&b, cells[i]);
+    }
+    mk_buf_puts(&b, " |\n");
+    fputs(mk_buf_cstr(&b), stdout);
+    mk_buf_free(&b);
+}
+
 static void print_text(const mk_cost_report *r, bool explain, bool md)
 {
     if (md)
@@ -144,7 +161,7 @@ static void print_text(const mk_cost_report *r, bool explain, bool md)
         if (q->status == MK_COST_PRICED)
             mk_money_show(q->monthly, money);
         if (md)
-            printf("| `%s` | %s | %s | %s | %s |\n", it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money);
+            md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money);
         else
             printf("%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
                    q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",

@@ -229,7 +229,7 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
 /* Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 {
-    mk_policy_run run = {r->overrides, r->noverrides, 0, 0, 0};
+    mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides};
     json_t *results = mk_policy_check(out->p, out->plan, &run);
     json_t *gates = json_array();
     size_t i, k, c;
@@ -269,6 +269,7 @@ static void add_policies(mk_planned *out, mk_cli_compile_req *r)
     json_object_set_new(out->plan, "gates", gates);
     out->policies = results;
     out->policy_failed = run.failed;
+    out->policy_errored = run.errored;
 }
 
 /* note [state beside sources]: the state (47 MB of JSON at 100,000

@@ -39,6 +39,10 @@ struct mk_diag {
     mk_diag_item sink; /* receives reports beyond the limit, and repeats */
     mk_diag_item **seen; /* hash set of items by place and code: repeats are dropped */
     size_t seen_cap;
+    int reports;         /* error reports, repeats included */
+    const char *last_code; /* the last error reported, repeats included */
+    char *last_msg;
+    mk_span last_at;
 };
 
 mk_diag *mk_diag_new(mk_srcset *src)
@@ -69,6 +73,7 @@ void mk_diag_free(mk_diag *d)
     free_item(&d->sink);
     mk_mem_free(d->items);
     mk_mem_free(d->seen);
+    mk_mem_free(d->last_msg);
     mk_mem_free(d);
 }
 
@@ -104,16 +109,24 @@ static bool repeat(mk_diag *d, mk_diag_item *it)
     return false;
 }
 
+/* A message longer than this is cut (at a character boundary, marked `…`):
+ * whatever a message quotes, a diagnostic stays a few lines long. */
+#define MSG_MAX 1024
+
 static char *vfmt(const char *fmt, va_list ap)
 {
-    mk_buf b = {0};
     va_list cp;
     va_copy(cp, ap);
     int n = vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
     char *s = mk_mem_alloc((size_t)n + 1);
     vsnprintf(s, (size_t)n + 1, fmt, ap);
-    (void)b;
+    if ((size_t)n > MSG_MAX) {
+        size_t k = MSG_MAX;
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--;
+        memcpy(s + k, "…", sizeof "…");
+    }
     return s;
 }
 
@@ -122,6 +135,13 @@ mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk
 {
     free_item(&d->sink);
     memset(&d->sink, 0, sizeof d->sink);
+    if (lvl == MK_DIAG_ERROR) {
+        d->reports++;
+        d->last_code = code;
+        d->last_at = at;
+        mk_mem_free(d->last_msg);
+        d->last_msg = NULL;
+    }
     if (d->count >= (size_t)d->limit) { /* counted, not kept (nor de-duplicated) */
         d->errors += lvl == MK_DIAG_ERROR;
         d->warnings += lvl == MK_DIAG_WARNING;
@@ -136,6 +156,8 @@ mk_diag_item *mk_diag_report(mk_diag *d, mk_diag_level lvl, const char *code, mk
     va_start(ap, fmt);
     it->msg = vfmt(fmt, ap);
     va_end(ap);
+    if (lvl == MK_DIAG_ERROR)
+        d->last_msg = mk_mem_strdup(it->msg);
     if (repeat(d, it)) {
         free_item(it);
         mk_mem_free(it);
@@ -186,6 +208,17 @@ void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...)
 }
 
 int mk_diag_errors(const mk_diag *d) { return d->errors; }
+int mk_diag_reports(const mk_diag *d) { return d->reports; }
+
+bool mk_diag_last_error(const mk_diag *d, const char **code, const char **msg, mk_span *at)
+{
+    if (!d->reports)
+        return false;
+    *code = d->last_code;
+    *msg = d->last_msg;
+    *at = d->last_at;
+    return true;
+}
 int mk_diag_warnings(const mk_diag *d) { return d->warnings; }
 
 int mk_diag_count(const mk_diag *d, const char *code)
@@ -237,7 +270,42 @@ static size_t utf8_chars(const char *s, size_t n)
     return c;
 }
 
-/* The source line, then a caret line under [start, end) clipped to the line. */
+/* note [caret window]: a source line can be megabytes long (a minified
+ * blob, a huge string literal). A line of up to SNIP_WHOLE characters is
+ * printed whole; a longer one is cut to SNIP_SIDE characters either side of
+ * the caret, with `…` where text was left out, and the caret itself to
+ * SNIP_CARET characters, so no diagnostic prints more than a few hundred
+ * bytes of source whatever the input. */
+#define SNIP_WHOLE 160
+#define SNIP_SIDE 40
+#define SNIP_CARET 80
+
+/* Step n UTF-8 characters back from i (not before lo) or forward (not past hi). */
+static size_t chars_back(const char *t, size_t i, size_t lo, size_t n)
+{
+    while (i > lo && n > 0) {
+        i--;
+        if (((unsigned char)t[i] & 0xC0) != 0x80)
+            n--;
+    }
+    while (i > lo && ((unsigned char)t[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+static size_t chars_fwd(const char *t, size_t i, size_t hi, size_t n)
+{
+    while (i < hi && n > 0) {
+        i++;
+        while (i < hi && ((unsigned char)t[i] & 0xC0) == 0x80)
+            i++;
+        n--;
+    }
+    return i;
+}
+
+/* The source line, then a caret line under [start, end) clipped to the line,
+ * both cut to a window around the caret on a long line (note [caret window]). */
 static void snippet(mk_diag *d, FILE *out, mk_span at, const char *label, const palette *p,
                     const char *hl)
 {
@@ -245,19 +313,30 @@ static void snippet(mk_diag *d, FILE *out, mk_span at, const char *label, const 
     mk_src_linecol(d->src, at.file, at.start, &line, &col);
     size_t len;
     const char *text = mk_src_line(d->src, at.file, line, &len);
-    fprintf(out, "%s%5u |%s %.*s\n", p->blue, line, p->reset, (int)len, text);
     size_t lstart = (size_t)(text - mk_src_get(d->src, at.file)->text);
     size_t off = at.start - lstart;
+    if (off > len)
+        off = len;
     size_t end = at.end > at.start ? at.end - lstart : off + 1;
     if (end > len)
-        end = len > off ? len : off + 1;
-    fprintf(out, "%s      |%s ", p->blue, p->reset);
-    for (size_t i = 0; i < off && i < len; i++) {
+        end = len > off ? len : off;
+    size_t from = 0, to = len;
+    if (utf8_chars(text, len) > SNIP_WHOLE) {
+        from = chars_back(text, off, 0, SNIP_SIDE);
+        size_t cend = chars_fwd(text, off, len, SNIP_CARET);
+        if (end > cend)
+            end = cend;
+        to = chars_fwd(text, end, len, SNIP_SIDE);
+    }
+    const char *pre = from > 0 ? "…" : "", *post = to < len ? "…" : "";
+    fprintf(out, "%s%5u |%s %s%.*s%s\n", p->blue, line, p->reset, pre, (int)(to - from), text + from, post);
+    fprintf(out, "%s      |%s %s", p->blue, p->reset, from > 0 ? " " : "");
+    for (size_t i = from; i < off; i++) {
         if (((unsigned char)text[i] & 0xC0) == 0x80)
             continue;
         fputc(text[i] == '\t' ? '\t' : ' ', out);
     }
-    size_t carets = end > off ? utf8_chars(text + off, (off < len ? (end < len ? end : len) : off) - off) : 0;
+    size_t carets = end > off ? utf8_chars(text + off, end - off) : 0;
     if (carets == 0)
         carets = 1;
     fputs(hl, out);

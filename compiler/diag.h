@@ -34,6 +34,13 @@ void mk_diag_help(mk_diag_item *it, const char *fmt, ...) __attribute__((format(
 void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int mk_diag_errors(const mk_diag *d);
+/* Error reports, repeats included: a pass compares it before and after a
+ * piece of work to learn whether that work met an error someone already
+ * reported at the same place (a policy run per resource, a test per case). */
+int mk_diag_reports(const mk_diag *d);
+/* The last error reported, repeats included (msg is NULL past the limit);
+ * borrowed until the next report. False when there was none. */
+bool mk_diag_last_error(const mk_diag *d, const char **code, const char **msg, mk_span *at);
 /* How many recorded diagnostics carry this code (tests use it). */
 int mk_diag_count(const mk_diag *d, const char *code);
 int mk_diag_warnings(const mk_diag *d);

@@ -58,6 +58,61 @@ static bool enter(mk_ectx *c, void *item, char kind, mk_span decl, mk_span ref)
 
 static void leave(mk_ev *e) { e->depth--; }
 
+/* ---- edges ---- */
+
+/* Append an edge to a list; a repeat of one of the last few is dropped
+ * (references to one resource come in runs). */
+static void push_dep(mk_instance ***v, uint32_t *n, uint32_t *cap, mk_instance *to, mk_arena *a, bool check)
+{
+    for (uint32_t i = *n; check && i > 0 && i + 8 > *n; i--)
+        if ((*v)[i - 1] == to)
+            return;
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 4;
+        *v = mk_arena_grow(a, *v, *cap * sizeof **v, nc * sizeof **v);
+        *cap = nc;
+    }
+    (*v)[(*n)++] = to;
+}
+
+/* The value being computed reads `to`: an edge of the instance being
+ * evaluated, or of the memoised value (note [memoised edges]). */
+static void depend(mk_ectx *c, mk_instance *to)
+{
+    mk_arena *a = c->e->v->arena;
+    if (c->inst && c->inst != to)
+        push_dep(&c->inst->deps, &c->inst->ndeps, &c->inst->capdeps, to, a, true);
+    if (c->sink)
+        push_dep(&c->sink->v, &c->sink->n, &c->sink->cap, to, a, true);
+}
+
+/* Take a memoised value's edges. Marks make it linear: every instance in
+ * the list is marked with the list, then only the unmarked are added. */
+static void merge_deps(mk_instance ***v, uint32_t *n, uint32_t *cap, const mk_deps *d, mk_instance *self,
+                       mk_arena *a)
+{
+    if (!d->n)
+        return;
+    for (uint32_t i = 0; i < *n; i++)
+        (*v)[i]->dep_mark = v;
+    for (uint32_t i = 0; i < d->n; i++) {
+        mk_instance *to = d->v[i];
+        if (to == self || to->dep_mark == v)
+            continue;
+        to->dep_mark = v;
+        push_dep(v, n, cap, to, a, false);
+    }
+}
+
+static void depend_all(mk_ectx *c, const mk_deps *d)
+{
+    mk_arena *a = c->e->v->arena;
+    if (c->inst)
+        merge_deps(&c->inst->deps, &c->inst->ndeps, &c->inst->capdeps, d, c->inst, a);
+    if (c->sink && c->sink != d)
+        merge_deps(&c->sink->v, &c->sink->n, &c->sink->cap, d, NULL, a);
+}
+
 typedef struct mk_modinst {
     mk_evstate state;
     mk_ast *decl;
@@ -187,7 +242,7 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
         v = var->given;
         at = d->span;
     } else if (d->b) {
-        mk_ectx dc = {.e = c->e, .u = c->u};
+        mk_ectx dc = {.e = c->e, .u = c->u, .sink = &var->deps};
         v = mk_eval_expr(&dc, d->b);
     } else if (c->e->p->strict) {
         return ERR; /* reported by check_missing_vars */
@@ -216,8 +271,10 @@ mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
             mk_diag_help(it, "declare it with `var %s: TYPE`", name);
         return ERR;
     }
-    if (var->state == MK_EV_DONE)
+    if (var->state == MK_EV_DONE) {
+        depend_all(c, &var->deps);
         return var->value;
+    }
     if (var->state == MK_EV_BUSY) {
         cycle(c, var, at);
         return ERR;
@@ -228,6 +285,7 @@ mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
     var->value = var_value(c, var);
     var->state = MK_EV_DONE;
     leave(c->e);
+    depend_all(c, &var->deps);
     return var->value;
 }
 
@@ -247,8 +305,10 @@ static void check_missing_vars(mk_ev *e, mk_unit *u)
 
 mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
 {
-    if (l->state == MK_EV_DONE)
+    if (l->state == MK_EV_DONE) {
+        depend_all(c, &l->deps);
         return l->value;
+    }
     if (l->state == MK_EV_BUSY) {
         cycle(c, l, at);
         return ERR;
@@ -256,14 +316,15 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
     if (!enter(c, l, 'l', l->decl->span, at))
         return ERR;
     l->state = MK_EV_BUSY;
-    mk_ectx lc = {.e = c->e, .u = c->u};
+    mk_ectx lc = {.e = c->e, .u = c->u, .sink = &l->deps};
     l->value = mk_eval_expr(&lc, l->decl->a);
     l->state = MK_EV_DONE;
     leave(c->e);
+    depend_all(c, &l->deps);
     return l->value;
 }
 
-static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where);
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where, mk_deps *per_item);
 static mk_value *stack_placement(mk_ectx *c, mk_ast *blk);
 
 mk_value *mk_eval_stack(mk_ectx *c)
@@ -275,7 +336,7 @@ mk_value *mk_eval_stack(mk_ectx *c)
         return u->stack_value;
     mk_ectx sc = {.e = c->e, .u = u, .symbols = true};
     u->stack_value = mk_v_map(c->e->v, 0); /* a stack attribute naming the stack is a cycle: see nothing */
-    mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block") : mk_v_map(c->e->v, 0);
+    mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block", NULL) : mk_v_map(c->e->v, 0);
     if (m->kind != MK_V_MAP)
         m = mk_v_map(c->e->v, 0);
     mk_value *name = mk_v_cstr(c->e->v, u->test_decl ? "test" : u->stack_name ? u->stack_name : "stack");
@@ -289,20 +350,24 @@ mk_value *mk_eval_stack(mk_ectx *c)
     return u->stack_value;
 }
 
-/* A block's attributes and nested blocks as a map. */
-static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where)
+/* A block's attributes and nested blocks as a map. With per_item, the edges
+ * of item i are recorded in per_item[i] (a module's arguments). */
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where, mk_deps *per_item)
 {
     mk_vbuild vb = {0};
     bool bad = false;
     for (uint32_t i = 0; i < items->n; i++) {
         mk_ast *it = items->v[i];
         mk_value *v;
+        mk_ectx ic = *c;
+        if (per_item)
+            ic.sink = &per_item[i];
         if (it->kind == MK_AST_ATTR)
-            v = mk_eval_expr(c, it->b);
+            v = mk_eval_expr(&ic, it->b);
         else if (it->kind == MK_AST_BLOCK && it->name == c->e->n.placement && strcmp(where, "a stack block") == 0)
-            v = stack_placement(c, it);
+            v = stack_placement(&ic, it);
         else if (it->kind == MK_AST_BLOCK)
-            v = block_map(c, &it->kids, "a block");
+            v = block_map(&ic, &it->kids, "a block", NULL);
         else {
             mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s holds only attributes and blocks", where);
             mk_diag_help(d, "write `name = value`");
@@ -322,21 +387,6 @@ static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where)
 
 /* ---- resources ---- */
 
-static void add_dep(mk_instance *from, mk_instance *to, mk_arena *a)
-{
-    if (!from || from == to)
-        return;
-    for (uint32_t i = from->ndeps; i > 0 && i + 8 > from->ndeps; i--)
-        if (from->deps[i - 1] == to)
-            return;
-    if (from->ndeps == from->capdeps) {
-        uint32_t cap = from->capdeps ? from->capdeps * 2 : 4;
-        from->deps = mk_arena_grow(a, from->deps, from->capdeps * sizeof *from->deps, cap * sizeof *from->deps);
-        from->capdeps = cap;
-    }
-    from->deps[from->ndeps++] = to;
-}
-
 static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at);
 
 mk_value *mk_eval_resource_ref(mk_ectx *c, mk_resource *r, mk_span at)
@@ -345,7 +395,7 @@ mk_value *mk_eval_resource_ref(mk_ectx *c, mk_resource *r, mk_span at)
     if (r->state != MK_EV_DONE || !r->value)
         return ERR;
     for (uint32_t i = 0; i < r->ninst; i++)
-        add_dep(c->inst, r->inst[i], c->e->v->arena);
+        depend(c, r->inst[i]);
     return r->value;
 }
 
@@ -411,9 +461,11 @@ static bool is_meta_block(mk_ev *e, mk_name n)
 typedef struct slotset {
     mk_value **vals;
     mk_ast **from;
+    mk_ast **meant; /* an unknown attribute that is a misspelling of this field */
 } slotset;
 
-static void unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
+/* Report an unknown attribute; returns the field it is a close match for. */
+static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
 {
     const char *cands[80];
     uint32_t k = 0;
@@ -433,6 +485,7 @@ static void unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resourc
         mk_diag_help(d, "see `type %s` in stdlib/types/providers.moksha", ty->name);
     else
         mk_diag_help(d, "see `type %s` in stdlib/types/", ty->name);
+    return s;
 }
 
 static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items, mk_span head, bool resource);
@@ -443,7 +496,12 @@ static void set_field(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *it, boo
     mk_ev *e = c->e;
     const mk_field *f = mk_type_field(ty, it->name);
     if (!f) {
-        unknown_attr(c, ty, it, resource);
+        /* `cpus = 2` is one mistake: if `cpu` stays unset, it is not also
+         * reported missing (finish_object) */
+        const char *meant = unknown_attr(c, ty, it, resource);
+        const mk_field *m = meant ? mk_type_field(ty, mk_intern_s(e->v->names, meant)) : NULL;
+        if (m && !s->meant[m - ty->fields])
+            s->meant[m - ty->fields] = it;
         return;
     }
     uint32_t k = (uint32_t)(f - ty->fields);
@@ -533,7 +591,8 @@ static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_spa
         else if (!v && f->def)
             v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
         else if (!v) {
-            if (!mk_ast_has_syntax_error(&e->p->ast, head)) { /* else it may be in the broken part */
+            /* else it may be in the broken part, or misspelt and reported as unknown */
+            if (!mk_ast_has_syntax_error(&e->p->ast, head) && !s->meant[k]) {
                 mk_diag_item *d = mk_diag_error(e->diag, "E0201", head, "%s is missing required attribute `%s`", what, f->name);
                 mk_diag_help(d, "add `%s = …`", f->name);
             }
@@ -567,6 +626,7 @@ static slotset new_slots(mk_ev *e, const mk_type *ty)
 {
     uint32_t nf = ty ? ty->nfields : 0;
     return (slotset){mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_value *)),
+                     mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *)),
                      mk_arena_alloc(e->v->arena, (nf + 1) * sizeof(mk_ast *))};
 }
 
@@ -633,7 +693,7 @@ static mk_value *stack_placement(mk_ectx *c, mk_ast *blk)
 {
     mk_type *ty = mk_type_lookup(c->e->p->types, c->e->n.placement);
     if (!ty)
-        return block_map(c, &blk->kids, "a block");
+        return block_map(c, &blk->kids, "a block", NULL);
     mk_span head = blk->span;
     head.end = head.start + (uint32_t)strlen(blk->name);
     mk_value *m = object_block(c, ty, &blk->kids, head, false);
@@ -944,9 +1004,10 @@ static void eval_unit(mk_ev *e, mk_unit *u);
 
 static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
 {
-    mk_value *args = block_map(c, &decl->kids, "a module block");
+    mk_deps *deps = mk_arena_alloc(c->e->v->arena, (decl->kids.n + 1) * sizeof *deps);
+    mk_value *args = block_map(c, &decl->kids, "a module block", deps);
     if (args->kind != MK_V_MAP)
-        return args;
+        return args; /* else item i is argument i */
     for (uint32_t i = 0; i < args->n; i++) {
         mk_var *v = mk_sym_get(&mu->vars, args->u.map.keys[i], NULL);
         if (!v) {
@@ -963,6 +1024,7 @@ static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
         }
         v->given = args->u.map.vals[i];
         v->given_from = mk_arena_printf(c->e->v->arena, "module %s", decl->name);
+        v->deps = deps[i];
     }
     return args;
 }
@@ -1004,15 +1066,82 @@ static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
     return mi->outputs;
 }
 
-mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at)
+static mk_ast *module_decl(mk_ectx *c, mk_name name, mk_span at)
 {
     mk_ast *decl = c->u ? mk_sym_get(&c->u->modules, name, NULL) : NULL;
     if (!decl) {
+        const char *cands[64];
+        size_t k = 0;
+        for (uint32_t i = 0; c->u && i < c->u->modules.cap && k < 64; i++)
+            if (c->u->modules.slots[i].a)
+                cands[k++] = c->u->modules.slots[i].a;
         mk_diag_item *d = mk_diag_error(c->e->diag, "E0111", at, "unknown module `module.%s`", name);
-        mk_diag_help(d, "declare it with `module %s = \"./path\" { … }`", name);
-        return ERR;
+        const char *s = mk_diag_suggest(name, cands, k);
+        if (s)
+            mk_diag_label(d, "did you mean `module.%s`?", s);
+        else
+            mk_diag_help(d, "declare it with `module %s = \"./path\" { … }`", name);
     }
-    return eval_module(c, decl, at);
+    return decl;
+}
+
+/* Everything a module holds, its own modules' resources included: what
+ * `depends_on = [module.net]` waits for. */
+static void depend_unit(mk_ectx *c, mk_unit *u)
+{
+    for (uint32_t i = 0; i < u->nres; i++)
+        for (uint32_t k = 0; k < u->res_order[i]->ninst; k++)
+            depend(c, u->res_order[i]->inst[k]);
+    for (uint32_t i = 0; i < u->noutputs; i++)
+        depend_all(c, &u->outputs[i].deps);
+    for (uint32_t i = 0; i < u->modules.cap; i++) {
+        mk_modinst *mi = u->modules.slots[i].a ? ((mk_ast *)u->modules.slots[i].v)->sym : NULL;
+        if (mi && mi->unit)
+            depend_unit(c, mi->unit);
+    }
+}
+
+/* `module.NAME` as a whole (its outputs map) depends on all of it. */
+mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at)
+{
+    mk_ast *decl = module_decl(c, name, at);
+    if (!decl)
+        return ERR;
+    mk_value *outs = eval_module(c, decl, at);
+    mk_modinst *mi = decl->sym;
+    if (outs->kind == MK_V_MAP && mi->unit)
+        depend_unit(c, mi->unit);
+    return outs;
+}
+
+/* `module.NAME.OUTPUT` depends on what that output read (note [memoised edges]). */
+mk_value *mk_eval_module_output(mk_ectx *c, mk_name name, mk_name output, mk_span at)
+{
+    mk_ast *decl = module_decl(c, name, at);
+    if (!decl)
+        return ERR;
+    mk_value *outs = eval_module(c, decl, at);
+    mk_modinst *mi = decl->sym;
+    if (outs->kind != MK_V_MAP || !mi->unit)
+        return outs;
+    const char *cands[128];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < mi->unit->noutputs; i++) {
+        mk_output *o = &mi->unit->outputs[i];
+        if (o->decl->name == output) {
+            depend_all(c, &o->deps);
+            return o->value ? o->value : ERR;
+        }
+        if (k < 128)
+            cands[k++] = o->decl->name;
+    }
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0207", at, "module `%s` has no output `%s`", name, output);
+    const char *s = mk_diag_suggest(output, cands, k);
+    if (s)
+        mk_diag_label(d, "did you mean `%s`?", s);
+    else
+        mk_diag_help(d, "declare it in the module with `output %s = …`", output);
+    return ERR;
 }
 
 /* ---- providers and outputs ---- */
@@ -1051,8 +1180,11 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)
 {
-    for (uint32_t i = 0; i < u->noutputs; i++)
-        u->outputs[i].value = mk_eval_expr(c, u->outputs[i].decl->a);
+    for (uint32_t i = 0; i < u->noutputs; i++) {
+        mk_ectx oc = *c;
+        oc.sink = &u->outputs[i].deps;
+        u->outputs[i].value = mk_eval_expr(&oc, u->outputs[i].decl->a);
+    }
 }
 
 /* ---- policies and tests: structure now, evaluation with the plan ---- */

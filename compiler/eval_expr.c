@@ -174,6 +174,8 @@ static mk_value *special_getattr(mk_ectx *c, mk_ast *n)
     }
     if (base->kind == MK_AST_GETATTR && base->a->kind == MK_AST_NAME) {
         mk_name ns = base->a->name;
+        if (ns == e->n.module && !lookup_local(c, ns) && !(c->u && mk_sym_get(&c->u->lets, ns, NULL)))
+            return mk_eval_module_output(c, base->name, n->name, n->span);
         if (lookup_local(c, ns) || (c->u && mk_sym_get(&c->u->lets, ns, NULL)) || ns == e->n.var ||
             ns == e->n.stack || ns == e->n.module || is_resource_type(c, ns))
             return NULL;
@@ -237,6 +239,8 @@ static mk_value *eval_getattr(mk_ectx *c, mk_ast *n)
     if (n->a->kind == MK_AST_NAME && n->a->name == c->e->n.stack && !lookup_local(c, n->a->name)) {
         /* checking a policy on its own: the stack it will see is not known yet */
         mk_value *st = c->u && !(c->policy && !c->pol) ? mk_eval_stack(c) : unknown(c, MK_V_MAP);
+        if (st->kind == MK_V_UNKNOWN) /* an attribute of an unknown stack: not the map itself */
+            return unknown(c, MK_V_ANY);
         if (st->kind != MK_V_MAP)
             return st;
         mk_value *a = mk_v_get(st, n->name);

@@ -37,6 +37,7 @@ typedef struct mk_ectx {
     mk_unit *u;             /* lets, vars, resources in scope; NULL in schemas */
     mk_local *locals;
     mk_instance *inst;      /* the instance being evaluated: count/each, edges */
+    mk_deps *sink;          /* the memoised value being evaluated: its edges */
     bool symbols;           /* unresolved bare names are symbols (strings) */
     bool policy;            /* resources/changes/plan are in scope */
     bool in_require;        /* approval() allowed */
@@ -67,6 +68,8 @@ mk_value *mk_eval_resource_ref(mk_ectx *c, mk_resource *r, mk_span at);
 mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at);
 mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_span at);
 mk_value *mk_eval_stack(mk_ectx *c);
+/* `module.NAME.OUTPUT`: the output's value, with the output's edges. */
+mk_value *mk_eval_module_output(mk_ectx *c, mk_name module, mk_name output, mk_span at);
 void mk_eval_suggest_resource(mk_ectx *c, mk_name type, mk_name name, mk_span at);
 
 #endif

@@ -225,19 +225,33 @@ static mk_ast *parse_path(mk_program *p, const char *path, mk_span from)
     return mk_parse_file(&p->ast, p->diag, (uint32_t)id, f->text, (uint32_t)f->len);
 }
 
-/* Load a file or every file of a directory into unit u. */
+/* Load a file or every file of a directory into unit u. A path given or
+ * imported that holds no .moksha file is an error rather than an empty,
+ * passing stack: `check /dev/null`, an import of an empty directory and an
+ * empty `--policies DIR` would otherwise check nothing and say ok. */
 static void load_into(mk_program *p, mk_unit *u, const char *path, mk_span from)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    bool found = stat(path, &st) == 0;
+    if (found && S_ISDIR(st.st_mode)) {
         size_t n;
         char **files = list_dir(p, path, &n);
         if (!files) {
             mk_diag_error(p->diag, "E0010", from, "cannot read directory `%s`: %s", path, strerror(errno));
             return;
         }
+        if (n == 0) {
+            mk_diag_item *it = mk_diag_error(p->diag, "E0010", from, "no .moksha files in `%s`", path);
+            mk_diag_help(it, "a stack, an import or a --policies directory holds NAME.moksha files");
+            return;
+        }
         for (size_t i = 0; i < n; i++)
             load_into(p, u, files[i], from);
+        return;
+    }
+    if (found && (!S_ISREG(st.st_mode) || !has_suffix(path, ".moksha"))) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0010", from, "`%s` is not a .moksha file", path);
+        mk_diag_help(it, "give a NAME.moksha file or a directory that holds them");
         return;
     }
     if (!first_time(p, u, path))
@@ -456,7 +470,7 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
                     duplicate(p, it, u->outputs[k].decl, "output", it->name);
                     goto next;
                 }
-            mk_output o = {it, NULL};
+            mk_output o = {.decl = it};
             PUSH(u->outputs, u->noutputs, u->capoutputs, o);
             break;
         }

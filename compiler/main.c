@@ -210,6 +210,10 @@ static void fmt_dir(fmt_run *fr, const char *dir)
                                             : mk_arena_printf(p->ast.arena, "%s/%s", dir, e->d_name);
     }
     closedir(d);
+    if (n == 0) { /* nothing formatted is not "all formatted" */
+        mk_cli_err("no .moksha files in `%s`", dir);
+        fr->failed++;
+    }
     if (n > 1)
         qsort(names, n, sizeof *names, cmp_cstr);
     for (size_t i = 0; i < n; i++)
@@ -221,9 +225,14 @@ static void fmt_dir(fmt_run *fr, const char *dir)
 static void fmt_path(fmt_run *fr, const char *path)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    bool found = stat(path, &st) == 0;
+    size_t l = strlen(path);
+    if (found && S_ISDIR(st.st_mode))
         fmt_dir(fr, path);
-    else
+    else if (found && (!S_ISREG(st.st_mode) || l < 7 || strcmp(path + l - 7, ".moksha") != 0)) {
+        mk_cli_err("`%s` is not a .moksha file", path);
+        fr->failed++;
+    } else
         fmt_one(fr, path);
 }
 

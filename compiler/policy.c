@@ -552,6 +552,17 @@ static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const cha
     return dflt;
 }
 
+/* The error a policy met while it ran, as {code, message, location}: the
+ * diagnostic itself is printed with the others. */
+static json_t *eval_error(pol *P)
+{
+    const char *code = NULL, *msg = NULL;
+    mk_span at = MK_NOSPAN;
+    mk_diag_last_error(P->p->diag, &code, &msg, &at);
+    return json_pack("{s:s?, s:s, s:o}", "code", code, "message", msg ? msg : "evaluation error", "location",
+                     at.file != MK_NOSPAN.file ? mk_policy_location(P->p, at) : json_null());
+}
+
 static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
 {
     P->viol = json_array();
@@ -561,7 +572,9 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     walk w = {P, P->root, decl, NULL};
     w.c.policy = true;
     w.c.pol = &P->in;
+    int reports = mk_diag_reports(P->p->diag);
     run_stmts(&w, &decl->kids);
+    json_t *err = mk_diag_reports(P->p->diag) != reports ? eval_error(P) : NULL;
     const char *enf = policy_attr(P, decl, "enforcement", "hard");
     const char *reason = NULL;
     for (size_t i = 0; run && i < run->noverrides; i++)
@@ -570,12 +583,16 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     bool bad = json_array_size(P->viol) > 0, refused = reason && strcmp(enf, "soft") != 0;
     if (refused) /* only a soft policy can be overridden */
         reason = NULL;
-    const char *status = !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : reason ? "overridden" : "fail";
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
-                     policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations", P->viol,
-                     "gates", P->gates, "risks", P->risks, "undetermined", P->undetermined, "override",
-                     reason && bad ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused", refused,
-                     "location", mk_policy_location(P->p, decl->span));
+    /* an error inside the policy never reads as a verdict, whatever its level */
+    const char *status = err ? "error" : !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : reason ? "overridden" : "fail";
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
+                          policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations",
+                          P->viol, "gates", P->gates, "risks", P->risks, "undetermined", P->undetermined, "override",
+                          reason && bad && !err ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused",
+                          refused, "location", mk_policy_location(P->p, decl->span));
+    if (err)
+        json_object_set_new(r, "error", err);
+    return r;
 }
 
 static void pol_begin(pol *P, mk_program *p)
@@ -609,6 +626,7 @@ json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
         json_t *r = run_policy(&P, p->root->policies[i], run);
         const char *st = json_string_value(json_object_get(r, "status"));
         run->failed += strcmp(st, "fail") == 0;
+        run->errored += strcmp(st, "error") == 0;
         run->warned += strcmp(st, "warn") == 0;
         run->gates += (int)json_array_size(json_object_get(r, "gates"));
         json_array_append_new(results, r);
@@ -617,7 +635,7 @@ json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
     return results;
 }
 
-static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, int *passed, int *failed)
+static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_counts *n)
 {
     memset(&P->by_type, 0, sizeof P->by_type);
     memset(&P->by_addr, 0, sizeof P->by_addr);
@@ -634,15 +652,21 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, int *passed,
                     decl = w->policies[k];
         bool deny = strcmp(x->name, "deny") == 0;
         json_t *r = decl ? run_policy(P, decl, NULL) : NULL;
+        json_t *err = json_object_get(r, "error");
         bool denied = r && (json_array_size(json_object_get(r, "violations")) || json_array_size(json_object_get(r, "gates")) ||
                             json_array_size(json_object_get(r, "risks")));
-        bool ok = decl && denied == deny;
-        *passed += ok;
-        *failed += !ok;
-        json_array_append_new(exps, json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "kind", x->name, "policy", x->str, "ok", ok,
-                              "got", !decl ? "no such policy" : denied ? "deny" : "allow", "location",
+        /* a policy that errors neither allows nor denies: the test errors */
+        bool ok = decl && !err && denied == deny;
+        n->passed += ok;
+        n->errors += !ok && err;
+        n->failed += !ok && !err;
+        json_t *e = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "kind", x->name, "policy", x->str, "ok", ok, "got",
+                              !decl ? "no such policy" : err ? "error" : denied ? "deny" : "allow", "location",
                               mk_policy_location(P->p, x->span), "violations",
-                              r ? json_incref(json_object_get(r, "violations")) : json_array()));
+                              r ? json_incref(json_object_get(r, "violations")) : json_array());
+        if (err)
+            json_object_set(e, "error", err);
+        json_array_append_new(exps, e);
         json_decref(r);
     }
     mk_mem_free(P->by_type.slots);
@@ -687,11 +711,11 @@ static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
     mk_cost_report_free(rep);
 }
 
-json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
+json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
 {
     pol P;
     pol_begin(&P, p);
-    *passed = *failed = 0;
+    *n = (mk_policy_counts){0};
     json_t *out = json_array();
     mk_unit *u = p->root;
     mk_cost_catalog *cat = NULL; /* loaded for the first test with resources */
@@ -700,7 +724,7 @@ json_t *mk_policy_test(mk_program *p, int *passed, int *failed)
             continue;
         P.root.u = u->test_units[i]; /* the test's stack and resources */
         place_test(&P, &cat, u->test_units[i]);
-        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], passed, failed));
+        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], n));
     }
     mk_cost_free(cat);
     pol_end(&P);

@@ -7,9 +7,10 @@
  * index by type), not every resource for every rule.
  *
  * Results are a jansson array (the caller owns it), one object per policy:
- * {name, description, enforcement, status: pass|warn|fail|overridden,
+ * {name, description, enforcement, status: pass|warn|fail|overridden|error,
  *  violations: [{message, address, location, resource_location}],
- *  gates: [{id, group, message, address}], override: {reason} | null}. */
+ *  gates: [{id, group, message, address}], override: {reason} | null,
+ *  error: {code, message, location} when the policy met an error}. */
 #ifndef MK_POLICY_H
 #define MK_POLICY_H
 
@@ -26,6 +27,7 @@ typedef struct mk_policy_run {
     const mk_policy_override *overrides;
     size_t noverrides;
     int failed;     /* policies whose status is fail */
+    int errored;    /* policies that met an error while they ran (status error) */
     int warned;
     int gates;
 } mk_policy_run;
@@ -34,9 +36,14 @@ typedef struct mk_policy_run {
  * document (which holds the changes). */
 json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
 
+typedef struct mk_policy_counts {
+    int passed, failed, errors; /* errors: the policy itself met an error */
+} mk_policy_counts;
+
 /* Run every `test` block of the program; returns an array of
- * {name, location, expectations: [{kind, policy, ok, got}]}; counts in passed and failed. */
-json_t *mk_policy_test(mk_program *p, int *passed, int *failed);
+ * {name, location, expectations: [{kind, policy, ok, got, error?}]}, where
+ * got is allow, deny, error or "no such policy"; counts in n. */
+json_t *mk_policy_test(mk_program *p, mk_policy_counts *n);
 
 /* Placement under policies (docs/cost.md): the policies that read
  * `placement` and are not advisory, evaluated over some instances as the

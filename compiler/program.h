@@ -26,6 +26,17 @@ typedef struct mk_instance mk_instance;
 
 typedef enum { MK_EV_NEW, MK_EV_BUSY, MK_EV_DONE } mk_evstate;
 
+/* note [memoised edges]: the instances a memoised value (a let, a variable
+ * a module block gives, an output) was computed from. A value is computed
+ * once, outside any instance, so the references made while computing it are
+ * recorded here, and whoever reads the value takes them as its own edges:
+ * a resource that reads `module.net.id`, or a let holding
+ * `network.main.id`, depends on network.main. */
+typedef struct mk_deps {
+    mk_instance **v;
+    uint32_t n, cap;
+} mk_deps;
+
 struct mk_instance {
     mk_resource *res;
     const char *address;     /* compute.web[1], module.net.network.main */
@@ -34,6 +45,7 @@ struct mk_instance {
     mk_value *attrs;         /* map: set attributes, defaults, computed as unknown */
     mk_instance **deps;      /* instances this one refers to (no repeats) */
     uint32_t ndeps, capdeps;
+    const void *dep_mark;    /* the edge list last checked for it (eval.c, depend_all) */
     mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
     bool prevent_destroy, create_before_destroy;
     mk_value *ignore_changes; /* list of attribute names, or NULL */
@@ -67,6 +79,7 @@ typedef struct mk_let {
     mk_ast *decl;
     mk_evstate state;
     mk_value *value;
+    mk_deps deps;             /* note [memoised edges] */
 } mk_let;
 
 typedef struct mk_var {
@@ -76,11 +89,13 @@ typedef struct mk_var {
     mk_value *value;
     mk_value *given;          /* from --var-file, env or --var; NULL if none */
     const char *given_from;   /* "--var", "MOKSHA_VAR_x", "vars.yaml" */
+    mk_deps deps;             /* of its default or module argument: note [memoised edges] */
 } mk_var;
 
 typedef struct mk_output {
     mk_ast *decl;
     mk_value *value;
+    mk_deps deps;             /* note [memoised edges] */
 } mk_output;
 
 /* A small map keyed by one or two interned names. */

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "compiler/md.h"
 #include "compiler/money.h"
 
 typedef struct pal {
@@ -276,7 +277,9 @@ void mk_render_text(json_t *plan, mk_buf *out, bool color)
 void mk_render_markdown(json_t *plan, mk_buf *out)
 {
     json_t *changes = json_object_get(plan, "changes");
-    mk_buf_printf(out, "### moksha plan for `%s`\n\n**", json_string_value(json_object_get(plan, "stack")));
+    mk_buf_puts(out, "### moksha plan for ");
+    mk_md_code(out, json_string_value(json_object_get(plan, "stack")), false);
+    mk_buf_puts(out, "\n\n**");
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
     render_cost(plan, out);
@@ -294,9 +297,20 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         const char *action = json_string_value(json_object_get(c, "action"));
         const char *sym = !strcmp(action, "create") ? "➕" : !strcmp(action, "update") ? "✏️"
                         : !strcmp(action, "replace") ? "♻️" : "🗑️";
-        mk_buf_printf(out, "| %s | `%s` | %s | %s | ", sym, json_string_value(json_object_get(c, "address")), action,
-                      json_string_value(json_object_get(c, "risk")));
-        mk_buf_puts(out, landing_text(c, "", out) ? " | " : "– | ");
+        mk_buf_printf(out, "| %s | ", sym);
+        mk_md_code(out, json_string_value(json_object_get(c, "address")), true);
+        mk_buf_puts(out, " | ");
+        mk_md_text(out, action);
+        mk_buf_puts(out, " | ");
+        mk_md_text(out, json_string_value(json_object_get(c, "risk")));
+        mk_buf_puts(out, " | ");
+        mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
+        if (landing_text(c, "", &where))
+            mk_md_text(out, mk_buf_cstr(&where));
+        else
+            mk_buf_puts(out, "–");
+        mk_buf_free(&where);
+        mk_buf_puts(out, " | ");
         mk_money m;
         char mt[MK_MONEY_TEXT];
         if (money_of(json_object_get(json_object_get(c, "cost"), "monthly"), &m))
@@ -307,7 +321,9 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         json_t *n;
         json_array_foreach(json_object_get(c, "changed"), k, n) {
             bool forces = in_list(json_object_get(c, "replace_because"), json_string_value(n));
-            mk_buf_printf(out, "%s`%s`%s", k ? ", " : "", json_string_value(n), forces ? " (forces replacement)" : "");
+            mk_buf_puts(out, k ? ", " : "");
+            mk_md_code(out, json_string_value(n), true);
+            mk_buf_puts(out, forces ? " (forces replacement)" : "");
         }
         mk_buf_puts(out, " |\n");
     }

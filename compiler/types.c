@@ -381,6 +381,8 @@ static mk_value *check_object(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_s
 {
     mk_vbuild vb = {0};
     bool bad = false;
+    const char *meant[8]; /* fields that unknown keys are misspellings of */
+    uint32_t nmeant = 0;
     for (uint32_t i = 0; i < v->n; i++) {
         mk_name k = v->u.map.keys[i];
         const mk_field *f = mk_type_field(ty, k);
@@ -393,6 +395,8 @@ static mk_value *check_object(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_s
             const char *s = mk_diag_suggest(k, cands, n);
             if (s)
                 mk_diag_label(it, "did you mean `%s`?", s);
+            if (s && nmeant < 8)
+                meant[nmeant++] = s;
             bad = true;
             continue;
         }
@@ -406,9 +410,14 @@ static mk_value *check_object(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_s
         if (mk_v_get(v, f->name) || (f->flags & MK_ANN_COMPUTED))
             continue;
         if (!f->def) {
+            bool misspelt = false; /* one mistake, one error: reported above as unknown */
+            for (uint32_t j = 0; j < nmeant; j++)
+                misspelt |= strcmp(meant[j], f->name) == 0;
+            bad = true;
+            if (misspelt)
+                continue;
             mk_diag_item *it = mk_diag_error(c->diag, "E0201", at, "missing required attribute `%s` of %s", f->name, ty->name);
             mk_diag_help(it, "add `%s = …`", f->name);
-            bad = true;
             continue;
         }
         mk_vb_push(c->v, &vb, f->name, c->eval_field ? c->eval_field(c->ud, f, NULL, MK_FIELD_DEFAULT) : MK_V_NULLV);

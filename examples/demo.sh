@@ -6,7 +6,9 @@
 #
 # For each examples/NAME/ it prints what the example shows (from its README),
 # then runs `moksha check` and `moksha fmt --check` in a scratch copy of the
-# directory (so nothing is written into the source tree). Any failing command
+# directory (so nothing is written into the source tree, and nothing a run
+# inside the example left there — .moksha/, plan files — is read: the copy
+# holds its source files only, tests/clean_copy.sh). Any failing command
 # fails the demo. Then it plans, applies (moksha-exec, with the local and
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
 # of examples/webapp in a scratch directory.
@@ -65,7 +67,7 @@ for dir in "$TOP"/examples/*/; do
     echo "${B}━━━ examples/$name ━━━${N}"
     about "$dir"
     echo
-    cp -R "$dir" "$TMP/$name"
+    sh "$TOP/tests/clean_copy.sh" "$dir" "$TMP/$name" || exit 1
     cd "$TMP/$name" || exit 1
     step "$name" check
     step "$name" fmt --check
@@ -76,7 +78,7 @@ done
 # apply, re-plan to no changes, and verify the audit log. The sim provider is
 # a simulated cloud, so nothing outside the scratch directory is touched.
 echo "${B}━━━ apply: examples/webapp (local files + the simulated cloud) ━━━${N}"
-cp -R "$TOP/examples/webapp" "$TMP/apply-webapp"
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/webapp" "$TMP/apply-webapp" || exit 1
 cd "$TMP/apply-webapp" || exit 1
 export MOKSHA_VAR_db_password="demo-only-password"
 step webapp plan -o webapp.plan

@@ -91,15 +91,28 @@ static bool parse_int(const unsigned char *a, const unsigned char *b, int64_t *o
     return true;
 }
 
-static double parse_float(const unsigned char *a, const unsigned char *b)
+/* Parse a decimal number with '_' separators and an optional exponent;
+ * false when it overflows a double or has more digits than it can hold. */
+static bool parse_double(const unsigned char *a, const unsigned char *b, double *out)
 {
     char tmp[128];
     size_t n = 0;
-    for (; a < b && n < sizeof tmp - 1; a++)
-        if (*a != '_')
-            tmp[n++] = (char)*a;
+    for (; a < b; a++) {
+        if (*a == '_')
+            continue;
+        if (n == sizeof tmp - 1)
+            return false;
+        tmp[n++] = (char)*a;
+    }
     tmp[n] = 0;
-    return strtod(tmp, NULL);
+    *out = strtod(tmp, NULL);
+    return isfinite(*out);
+}
+
+static double parse_float(const unsigned char *a, const unsigned char *b)
+{
+    double v = 0;
+    return parse_double(a, b, &v) ? v : INFINITY;
 }
 
 static int number_error(mk_lexer *lx, const unsigned char *a, const unsigned char *b, const char *what)
@@ -127,6 +140,12 @@ static void money_literal(mk_lexer *lx, const unsigned char *a, const unsigned c
                                      fine ? "money has at most 6 decimal places" : "money literal out of range");
     mk_diag_help(it, fine ? "money counts micro-dollars: $0.000116 is the finest amount there is"
                           : "money ranges over ±$9,223,372,036,854.775807");
+}
+
+static void float_error(mk_lexer *lx, const unsigned char *a, const unsigned char *b)
+{
+    mk_diag_item *it = mk_diag_error(lx->diag, "E0004", span_at(lx, a, b), "number literal out of range");
+    mk_diag_help(it, "numbers range over about ±1.8e308, written with at most 127 digits");
 }
 
 /* Size and duration literals: digits (maybe a fraction), then a unit. */
@@ -184,11 +203,13 @@ static void put_utf8(mk_buf *b, uint32_t cp)
     else { o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); o[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F)); mk_buf_put(b, o, 4); }
 }
 
-typedef enum { PART_END_QUOTE, PART_END_INTERP, PART_END_EOF } part_end;
+typedef enum { PART_END_QUOTE, PART_END_INTERP, PART_END_EOF, PART_END_TOO_LONG } part_end;
 
 /* Scan string text from lx->cur up to the closing quote or `${`, decoding
- * into *out. In a triple string, strip `indent` columns after each newline. */
-static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *out)
+ * into *out. In a triple string, strip `indent` columns after each newline.
+ * `open` is the offset of the string's opening quote: an unterminated string
+ * is reported there, where the mistake is, rather than at the line's end. */
+static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, uint32_t open, mk_buf *out)
 {
     const unsigned char *p = lx->cur, *e = lx->lim;
     while (p < e) {
@@ -205,7 +226,9 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *ou
             continue;
         }
         if (c == '\n' && !triple) {
-            mk_diag_item *it = mk_diag_error(lx->diag, "E0002", span_at(lx, p, p), "unterminated string");
+            mk_span at = {lx->file, open, open + 1};
+            mk_diag_item *it = mk_diag_error(lx->diag, "E0002", at, "unterminated string");
+            mk_diag_label(it, "this string is not closed before the end of its line");
             mk_diag_help(it, "close it with `\"` on the same line, or use `\"\"\"` for text over several lines");
             lx->cur = p;
             return PART_END_QUOTE;
@@ -269,10 +292,15 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, mk_buf *ou
             continue;
         }
         if (out->len + adv > MAX_STRING) {
-            mk_diag_error(lx->diag, "E0007", span_at(lx, p, p + 1), "string longer than 16 MiB");
+            /* reported once, at the opening quote; lexing stops here rather
+             * than scan (and report) megabytes more */
+            mk_span at = {lx->file, open, open + 1};
+            mk_diag_item *it = mk_diag_error(lx->diag, "E0007", at, "string longer than 16 MiB");
+            mk_diag_label(it, "this string");
+            mk_diag_help(it, "keep large data outside the spec; a string holds at most 16 MiB");
             lx->failed = true;
             lx->cur = e;
-            return PART_END_EOF;
+            return PART_END_TOO_LONG;
         }
         mk_buf_put(out, (const char *)p, adv);
         p += adv;
@@ -318,16 +346,13 @@ static int string_mode(mk_lexer *lx, mk_tok *t, mk_span *sp)
         return STR_CLOSE;
     }
     mk_buf b = {0};
-    part_end end = scan_part(lx, triple, f->indent, &b);
+    part_end end = scan_part(lx, triple, f->indent, f->off, &b);
     if (end == PART_END_QUOTE && *lx->cur != '"')
         lx->failed = true; /* unterminated, reported: nothing sensible follows */
-    if (end == PART_END_EOF) {
+    if (end == PART_END_EOF || end == PART_END_TOO_LONG) {
         mk_buf_free(&b);
-        return unterminated(lx, f);
+        return end == PART_END_EOF ? unterminated(lx, f) : 0;
     }
-    /* a triple string drops the newline and indentation before its closing quotes */
-    if (triple && end == PART_END_QUOTE && b.len && b.data[b.len - 1] == '\n')
-        b.len--, b.data[b.len] = 0;
     set_text(lx, t, &b);
     *sp = span_at(lx, start, lx->cur);
     return STR_PART;
@@ -348,7 +373,13 @@ static uint32_t triple_indent(const mk_lexer *lx, const unsigned char *p)
     return ls > p && ls[-1] == '\n' ? (uint32_t)(q - ls) : 0;
 }
 
-/* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN. */
+/* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN.
+ * note [triple strings]: a `"""` string is a heredoc. The newline right after
+ * the opening quotes is not part of it, the indentation of the line holding
+ * the closing quotes is taken from every line, and the last line's newline
+ * stays, as in a shell or Ruby heredoc or a YAML `|` block: the text is what
+ * a file with those lines would hold. Closing quotes at the end of the last
+ * line leave the newline out. */
 static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_span *sp)
 {
     bool triple = lx->lim - start >= 3 && start[1] == '"' && start[2] == '"';
@@ -365,16 +396,16 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     }
     const unsigned char *body = lx->cur;
     mk_buf b = {0};
-    part_end end = scan_part(lx, triple, indent, &b);
+    part_end end = scan_part(lx, triple, indent, (uint32_t)(start - lx->base), &b);
     if (end == PART_END_QUOTE && *lx->cur == '"') {
-        if (triple && b.len && b.data[b.len - 1] == '\n')
-            b.len--, b.data[b.len] = 0;
         set_text(lx, t, &b);
         lx->cur += triple ? 3 : 1;
         *sp = span_at(lx, start, lx->cur);
         return STRING;
     }
     mk_buf_free(&b);
+    if (end == PART_END_TOO_LONG)
+        return 0;
     if (end == PART_END_QUOTE) { /* unterminated, reported: recover at line end */
         t->str = "";
         t->len = 0;
@@ -421,7 +452,8 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         re2c:eof = 0;
 
         digits = [0-9] [0-9_]*;
-        frac   = digits "." [0-9] [0-9_]* ([eE] [+-]? [0-9]+)?;
+        expo   = [eE] [+-]? [0-9]+;
+        frac   = digits "." [0-9] [0-9_]* expo?;
         ident  = [A-Za-z_] [A-Za-z0-9_]*;
 
         $ { lx->cur = tok; *sp = span_at(lx, tok, tok); return 0; }
@@ -494,7 +526,13 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
             if (!parse_int(tok, YYCURSOR, &t->ival)) { number_error(lx, tok, YYCURSOR, "integer literal out of range"); t->ival = 0; }
             TOK(INT);
         }
-        frac { t->num = parse_float(tok, YYCURSOR); TOK(NUMBER); }
+        frac | digits expo {
+            if (!parse_double(tok, YYCURSOR, &t->num)) {
+                float_error(lx, tok, YYCURSOR);
+                t->num = 0;
+            }
+            TOK(NUMBER);
+        }
         (digits | frac) [A-Za-z_] [A-Za-z0-9_]* {
             int k = unit_literal(lx, tok, YYCURSOR, t);
             TOK(k);

@@ -4,45 +4,67 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/planfile.h"
 #include "runtime/util.h"
 
 static const char ZEROS[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct mk_audit {
     char *path, *head_path;
-    long long seq;  /* of the last entry made */
-    char hash[65];  /* of the last entry made */
+    uint8_t mac_key[32]; /* note [audit head] */
+    long long seq;       /* of the last entry made */
+    char hash[65];       /* of the last entry made */
 };
 
-/* The log's lines (pointers into text, newlines replaced by NULs). */
+/* The log's lines (pointers into text, newlines replaced by NULs), and the
+ * damage that stops a reader from trusting them: a NUL byte anywhere, or a
+ * last line without its newline (a write cut short). */
 typedef struct lines {
     char *text;
+    size_t len;
+    bool missing;   /* no log file */
     char **v;
     size_t n;
+    long long nul;  /* offset of the first NUL byte, or -1 */
+    bool torn;      /* the last line has no newline */
+    size_t good;    /* bytes up to the end of the last whole line */
 } lines;
 
 static bool read_lines(const char *path, lines *out)
 {
     memset(out, 0, sizeof *out);
-    size_t len;
-    out->text = mk_exec_read_file(path, &len);
-    if (!out->text)
-        return errno == ENOENT;
+    out->nul = -1;
+    out->text = mk_exec_read_file(path, &out->len);
+    if (!out->text) {
+        out->missing = errno == ENOENT;
+        return out->missing;
+    }
+    const char *z = memchr(out->text, 0, out->len);
+    if (z)
+        out->nul = z - out->text;
     size_t cap = 16;
     out->v = malloc(cap * sizeof *out->v);
-    for (char *p = out->text; out->v && *p;) {
-        char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = 0;
+    for (size_t off = 0; out->v && off < out->len;) {
+        char *p = out->text + off, *nl = memchr(p, '\n', out->len - off);
         if (out->n == cap)
             out->v = realloc(out->v, (cap *= 2) * sizeof *out->v);
-        if (out->v)
-            out->v[out->n++] = p;
-        p = nl ? nl + 1 : p + strlen(p);
+        if (!out->v)
+            break;
+        out->v[out->n++] = p;
+        if (!nl) {
+            out->torn = true;
+            break;
+        }
+        *nl = 0;
+        off = (size_t)(nl - out->text) + 1;
+        out->good = off;
     }
     return out->v != NULL;
 }
@@ -69,21 +91,125 @@ static char *head_path_of(const char *path)
     return h;
 }
 
-/* The head file: {"seq": N, "hash": HEX}; false when absent or unreadable. */
-static bool read_head(const char *head_path, long long *seq, char hash[65])
+/* note [audit head]: the head names the last entry written, {"seq", "hash",
+ * "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
+ * signing key) makes it unforgeable: whoever cuts entries off the end cannot
+ * write a head for the shorter log, and deleting the head is caught because
+ * a non-empty log must have one. The state names the last entry written
+ * with it too (state.json "audit"), so a log and head removed together, or
+ * an older genuine head put back over a log cut to it, disagree with the
+ * state. Write order per batch: lines (fsync), head, state; so the head
+ * and the state never name an entry the log lacks, and a crash leaves at
+ * most one batch of whole entries after the head, which the next head
+ * covers. A torn last line is never extended: it is reported. */
+static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
 {
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)"moksha audit head", 17, out, &len);
+}
+
+static void head_mac(const uint8_t key[32], long long seq, const char *hash, char out[65])
+{
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "moksha.audit.head/v1 %lld %s", seq, hash);
+    uint8_t mac[32];
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), key, 32, (const uint8_t *)msg, (size_t)n, mac, &len);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", mac[i]);
+}
+
+typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
+
+/* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
+static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65])
+{
+    if (access(head_path, F_OK) != 0 && errno == ENOENT)
+        return HEAD_ABSENT;
     json_t *h = json_load_file(head_path, 0, NULL);
     const char *hs = json_string_value(json_object_get(h, "hash"));
-    bool ok = hs && strlen(hs) == 64 && json_is_integer(json_object_get(h, "seq"));
+    const char *mac = json_string_value(json_object_get(h, "mac"));
+    bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq"));
     if (ok) {
         *seq = json_integer_value(json_object_get(h, "seq"));
         memcpy(hash, hs, 65);
+        char want[65];
+        head_mac(key, *seq, hash, want);
+        ok = CRYPTO_memcmp(want, mac, 64) == 0;
     }
     json_decref(h);
-    return ok;
+    return ok ? HEAD_OK : HEAD_BAD;
 }
 
-mk_audit *mk_audit_open(const char *path, char *why, size_t whylen)
+static bool entry_is(const lines *l, long long seq, const char *hash)
+{
+    char at[65];
+    if (seq < 1 || (size_t)seq > l->n || (l->torn && (size_t)seq == l->n))
+        return false;
+    line_hash(l->v[seq - 1], at);
+    return strcmp(at, hash) == 0;
+}
+
+/* What is wrong with the log's bytes, its head and the state's mark; true
+ * when nothing is, with *tail the whole entries after the head. */
+static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+                       const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
+{
+    size_t n = l->n - l->torn; /* whole entries */
+    *tail = 0;
+    if (l->nul >= 0) {
+        size_t line = 0;
+        while (line + 1 < l->n && l->v[line + 1] <= l->text + l->nul)
+            line++;
+        snprintf(why, whylen, "byte %lld (in line %zu) is a NUL byte: the log was damaged there", l->nul, line + 1);
+        return false;
+    }
+    if (l->torn) {
+        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line); "
+                 "nothing is appended to it. Keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
+                 l->n, l->good, path);
+        return false;
+    }
+    long long hseq = 0;
+    char hh[65];
+    head_status hs = read_head(head_path, key, &hseq, hh);
+    if (hs == HEAD_ABSENT && n) {
+        snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
+                 "from its end cannot be checked", head_path, n);
+        return false;
+    }
+    if (hs == HEAD_BAD) {
+        snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
+                 head_path);
+        return false;
+    }
+    if (hs == HEAD_OK && l->missing) {
+        snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
+        return false;
+    }
+    if (hs == HEAD_OK && hseq > (long long)n) {
+        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", n, hseq);
+        return false;
+    }
+    if (hs == HEAD_OK && !entry_is(l, hseq, hh)) {
+        snprintf(why, whylen, "entry at line %lld was altered (it is not the entry the head names)", hseq);
+        return false;
+    }
+    if (mark && mark->seq > (long long)n) {
+        snprintf(why, whylen, "the state names audit entry %lld, but the log has %s%zu entr%s: entries were removed",
+                 mark->seq, n ? "only " : "", n, n == 1 ? "y" : "ies");
+        return false;
+    }
+    if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash)) {
+        snprintf(why, whylen, "entry at line %lld is not the entry the state names (it was altered, or the log replaced)",
+                 mark->seq);
+        return false;
+    }
+    *tail = hs == HEAD_OK ? n - (size_t)hseq : 0;
+    return true;
+}
+
+mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
 {
     lines l;
     if (!read_lines(path, &l)) {
@@ -93,31 +219,35 @@ mk_audit *mk_audit_open(const char *path, char *why, size_t whylen)
     mk_audit *a = calloc(1, sizeof *a);
     a->path = strdup(path);
     a->head_path = head_path_of(path);
+    derive_mac_key(key, a->mac_key);
     memcpy(a->hash, ZEROS, 65);
-    if (l.n) {
+    char bad[700];
+    size_t tail;
+    bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
+    if (ok && l.n) {
         json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
         a->seq = json_integer_value(json_object_get(last, "seq"));
         json_decref(last);
         line_hash(l.v[l.n - 1], a->hash);
-    }
-    long long hseq;
-    char hhash[65], at[65];
-    bool bad = false;
-    if (read_head(a->head_path, &hseq, hhash)) {
-        bad = hseq < 1 || (size_t)hseq > l.n;
-        if (!bad) {
-            line_hash(l.v[hseq - 1], at);
-            bad = strcmp(at, hhash) != 0;
+        if (a->seq != (long long)l.n) {
+            ok = false;
+            snprintf(bad, sizeof bad, "its last line is not entry %zu of a moksha.audit/v1 chain", l.n);
         }
     }
     free_lines(&l);
-    if (bad) {
-        snprintf(why, whylen, "the audit log %s does not hold the entry its head names: it was altered or cut short "
-                              "(run `moksha audit verify`); nothing will be appended to it", path);
+    if (!ok) {
+        snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
+                 "(see `moksha audit verify`)", path, bad);
         mk_audit_close(a);
         return NULL;
     }
     return a;
+}
+
+void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
+{
+    mark->seq = a->seq;
+    memcpy(mark->hash, a->hash, 65);
 }
 
 void mk_audit_close(mk_audit *a)
@@ -126,6 +256,7 @@ void mk_audit_close(mk_audit *a)
         return;
     free(a->path);
     free(a->head_path);
+    OPENSSL_cleanse(a->mac_key, sizeof a->mac_key);
     free(a);
 }
 
@@ -200,8 +331,9 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     free(last);
     if (!last || seq <= 0)
         return false;
-    char head[128];
-    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\"}\n", seq, hash);
+    char head[256], mac[65];
+    head_mac(a->mac_key, seq, hash, mac);
+    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
     return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, false, false);
 }
 
@@ -246,6 +378,12 @@ static int broken(FILE *out, const char *path, const char *fmt, size_t line, lon
     return 1;
 }
 
+static int say(FILE *out, const char *path, const char *what, const char *why)
+{
+    fprintf(out, "%s: %s%s\n", path, what, why);
+    return 1;
+}
+
 static int check_line(walk *w, const char *path, size_t i, long long expected, FILE *out)
 {
     size_t before = i - 1; /* (size_t)-1 for the first line */
@@ -271,13 +409,14 @@ static int check_line(walk *w, const char *path, size_t i, long long expected, F
     return 0;
 }
 
-int mk_audit_verify(const char *path, FILE *out)
+int mk_audit_verify(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, FILE *out)
 {
     walk w;
     if (!read_lines(path, &w.l)) {
         fprintf(out, "%s: cannot read: %s\n", path, strerror(errno));
         return 1;
     }
+    size_t whole = w.l.n - w.l.torn;
     w.hash = malloc((w.l.n + 1) * sizeof *w.hash);
     w.seq = malloc((w.l.n + 1) * sizeof *w.seq);
     for (size_t i = 0; i < w.l.n; i++) {
@@ -288,23 +427,33 @@ int mk_audit_verify(const char *path, FILE *out)
         w.seq[i] = good ? json_integer_value(s) : -1;
         json_decref(e);
     }
+    char why[700];
+    size_t tail = 0;
     int rc = 0;
+    char *hp = head_path_of(path);
+    uint8_t mk[32] = {0};
+    if (key)
+        derive_mac_key(key, mk);
+    if (!key)
+        rc = say(out, path, "", "cannot check the head: no key (it is keyed with the executor's key: MOKSHA_KEY or "
+                            ".moksha/key)");
+    else if (w.l.nul >= 0 && !check_ends(&w.l, path, hp, mk, mark, &tail, why, sizeof why)) /* first: it explains the lines it breaks */
+        rc = say(out, path, "BROKEN: ", why);
+    w.l.n = whole; /* the chain is walked over whole lines; a torn one is reported after */
     for (size_t i = 0; i < w.l.n && !rc; i++)
         rc = check_line(&w, path, i, (long long)i + 1, out);
-    char *hp = head_path_of(path), hh[65];
-    long long hs;
-    if (!rc && read_head(hp, &hs, hh)) {
-        if (hs > (long long)w.l.n)
-            rc = broken(out, path, "entries after line %zu were removed (the head names entry %lld)", w.l.n, hs);
-        else if (hs < 1 || strcmp(w.hash[hs - 1], hh) != 0)
-            rc = broken(out, path, "entry at line %zu was altered (it is not the entry the head names)", (size_t)hs, 0);
-    } else if (!rc && w.l.n) {
-        fprintf(out, "%s: BROKEN: the head file %s is missing, so the end of the log cannot be checked\n", path, hp);
-        rc = 1;
-    }
-    if (!rc)
-        fprintf(out, "%s: ok: %zu entries, chain intact\n", path, w.l.n);
+    w.l.n += w.l.torn;
+    if (!rc && !check_ends(&w.l, path, hp, mk, mark, &tail, why, sizeof why))
+        rc = say(out, path, "BROKEN: ", why);
+    OPENSSL_cleanse(mk, sizeof mk);
     free(hp);
+    if (!rc) {
+        fprintf(out, "%s: ok: %zu entries, chain intact, head and state agree", path, w.l.n);
+        if (tail)
+            fprintf(out, " (the last %zu entr%s after the head: a run stopped before it moved the head; the next run "
+                         "covers %s)", tail, tail == 1 ? "y is" : "ies are", tail == 1 ? "it" : "them");
+        fputc('\n', out);
+    }
     free(w.hash);
     free(w.seq);
     free_lines(&w.l);

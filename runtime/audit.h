@@ -1,7 +1,9 @@
 /* audit — the tamper-evident audit log `moksha.audit/v1` (docs/executor.md):
  * JSON lines in .moksha/audit.jsonl, each holding the SHA-256 of the line
  * before it (the first holds 64 zeros), plus .moksha/audit.head naming the
- * last entry written, so that removing entries at the end is caught too.
+ * last entry written under a MAC with the executor's key, and the state
+ * naming the last entry written with it (note [audit head] in audit.c), so
+ * that removing entries at the end is caught too.
  *
  * Appending is split in two so the executor can group-commit: `entry`
  * formats and chains a line in memory (cheap, under the caller's lock) and
@@ -15,11 +17,23 @@
 #include <stdio.h>
 
 typedef struct mk_audit mk_audit;
+struct mk_exec_key;
 
-/* Open (or start) the log at path. Refuses (NULL, reason in why) a log whose
- * head file names an entry the log no longer holds: appending to it would
- * hide the removal. */
-mk_audit *mk_audit_open(const char *path, char *why, size_t whylen);
+/* An entry named from outside the log: the state's record of the last
+ * entry written with it ({"seq", "hash"}; seq 0 when it names none). */
+typedef struct mk_audit_mark {
+    long long seq;
+    char hash[65];
+} mk_audit_mark;
+
+/* Open (or start) the log at path, keyed with k (borrowed). Refuses (NULL,
+ * reason in why) a log that disagrees with its head or with mark (may be
+ * NULL): a NUL byte, a torn last line, a missing or forged head, a head or
+ * mark naming an entry the log does not hold. Appending would hide it. */
+mk_audit *mk_audit_open(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, char *why,
+                        size_t whylen);
+/* The last entry made (for the state to record with the next write). */
+void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
 
 /* Chain a new entry: `fields` (borrowed; an object with at least "event")
@@ -34,9 +48,10 @@ bool mk_audit_write(mk_audit *a, const char *lines, size_t n);
 /* entry + write, for one-off events. Takes ownership of fields. */
 bool mk_audit_append(mk_audit *a, json_t *fields);
 
-/* Check the chain and the head. Prints "ok: N entries…" or names the first
- * entry altered, removed or inserted to out. 0 when intact, 1 when not. */
-int mk_audit_verify(const char *path, FILE *out);
+/* Check every byte, the chain, the head (keyed with k; NULL: cannot) and the
+ * state's mark (may be NULL). Prints "ok: N entries…" or names the first
+ * damage, or entry altered, removed or inserted, to out. 0 when intact. */
+int mk_audit_verify(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, FILE *out);
 /* Print the log one readable line per entry. */
 int mk_audit_show(const char *path, FILE *out);
 

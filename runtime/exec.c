@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/audit.h"
@@ -49,11 +50,25 @@
 #include "runtime/sched.h"
 #include "runtime/util.h"
 
-static volatile sig_atomic_t interrupts;
+static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
-static void on_sigint(int sig)
+/* note [one interrupt]: Ctrl-C on a terminal reaches this process directly
+ * and, forwarded, through `moksha apply` (compiler/cmd_apply.c, note
+ * [signal forwarding]); systemd signals every process of a unit and the
+ * parent forwards too. One event then arrives twice, from two senders,
+ * within a moment: the second copy is not a second interrupt (which would
+ * stop the rollback). The same sender again, or anyone a second later, is. */
+static void on_sigint(int sig, siginfo_t *si, void *uc)
 {
-    (void)sig;
+    (void)sig, (void)uc;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int tick = (int)((ts.tv_sec % 100000000) * 10 + ts.tv_nsec / 100000000); /* tenths of a second */
+    int sender = si ? (int)si->si_pid : 0;
+    if (interrupts > 0 && sender != last_sender && tick - last_tick < 10)
+        return;
+    last_sender = sender;
+    last_tick = tick;
     interrupts++;
 }
 
@@ -141,11 +156,12 @@ static void add_line(ctx *c, json_t *fields)
     free(t);
 }
 
-/* State (when it changed), then the audit lines, each durable. */
+/* The audit lines (and head), then the state (when it changed), each
+ * durable: the state names the last of those lines (note [audit head]). */
 static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
 {
-    bool ok = !state_text || mk_rtstate_save_text(c->st, state_text);
-    ok = ok && (!nlines || mk_audit_write(c->audit, lines, nlines));
+    bool ok = !nlines || mk_audit_write(c->audit, lines, nlines);
+    ok = ok && (!state_text || mk_rtstate_save_text(c->st, state_text));
     if (!ok)
         fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
     free(state_text);
@@ -153,8 +169,19 @@ static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
     return ok;
 }
 
+/* The state is about to be written: it names the last audit entry made,
+ * which is in the lines written just before it. */
+static void mark_state(ctx *c)
+{
+    mk_audit_mark m;
+    mk_audit_last(c->audit, &m);
+    mk_rtstate_set_audit_mark(c->st, m.seq, m.hash);
+}
+
 static bool flush_now(ctx *c)
 {
+    if (c->dirty)
+        mark_state(c);
     char *text = c->dirty ? mk_rtstate_dump(c->st) : NULL;
     char *lines = c->lines;
     size_t n = c->nlines;
@@ -572,6 +599,8 @@ static void *snapshot(void *vc)
 {
     ctx *c = vc;
     snap *s = calloc(1, sizeof *s);
+    if (c->dirty)
+        mark_state(c);
     s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
     s->lines = c->lines;
     s->nlines = c->nlines;
@@ -999,7 +1028,8 @@ static void report_left(json_t *left, bool kept)
                     "what remains and `moksha apply` converges (or `moksha destroy` removes it).\n");
 }
 
-static int execute(ctx *c, mk_exec_sched *sc)
+/* held: changes taken out of the plan at closed gates (exit 3 if the rest applies). */
+static int execute(ctx *c, mk_exec_sched *sc, size_t held)
 {
     static const mk_exec_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
@@ -1045,10 +1075,12 @@ static int execute(ctx *c, mk_exec_sched *sc)
         }
     } else {
         summary(c, secs);
+        rc = held ? MK_EXEC_EXIT_HELD : MK_EXEC_EXIT_OK;
     }
-    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O}", "event", "apply.end", "outcome",
-                          rc == 0 ? "applied" : rc == 4 ? "rolled back" : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
-                          "exit_code", rc, "seconds", secs, "left", left));
+    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
+                          rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
+                          : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
+                          "exit_code", rc, "seconds", secs, "left", left, "interrupted", sc->stopped));
     json_decref(left);
     if (!flush_now(c))
         rc = rc ? rc : MK_EXEC_EXIT_INPUT;
@@ -1080,9 +1112,13 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
-    c->audit = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
-    if (c->audit)
-        c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
+    if (keyed) {
+        mk_audit_mark m = {0};
+        mk_rtstate_audit_mark(c->st, &m.seq, m.hash);
+        c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
+    }
     if (!c->audit || !c->st) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
@@ -1095,9 +1131,10 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     return 0;
 }
 
-static void drop_lock(ctx *c, const char *id)
+/* The run's last entry: it carries the exit code the process returns. */
+static void drop_lock(ctx *c, const char *id, int rc)
 {
-    add_line(c, json_pack("{s:s, s:s}", "event", "unlock", "lock_id", id));
+    add_line(c, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
     flush_now(c);
     mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
 }
@@ -1116,7 +1153,8 @@ static void install_sigint(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_sigaction = on_sigint;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -1128,6 +1166,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    install_sigint(); /* before the lock: a signal then stops the run before its first step */
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
         mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
@@ -1142,7 +1181,6 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return rc;
     }
-    install_sigint();
     add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
     size_t pi;
     json_t *pr;
@@ -1161,14 +1199,14 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else {
-        rc = execute(&c, &sc);
+        rc = execute(&c, &sc, held);
     }
-    if (held && rc == MK_EXEC_EXIT_OK) {
+    if (held && (rc == MK_EXEC_EXIT_OK || rc == MK_EXEC_EXIT_HELD)) {
         fprintf(stderr, "moksha-exec: %zu change%s held (a closed approval gate, or above --auto-approve-risk); approve them and plan again\n", held,
                 held == 1 ? " is" : "s are");
         rc = MK_EXEC_EXIT_HELD;
     }
-    drop_lock(&c, lock_id);
+    drop_lock(&c, lock_id, rc);
     free_ctx(&c, &sc);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);
@@ -1244,11 +1282,27 @@ int mk_exec_state_rm(const char *address)
         else
             rc = MK_EXEC_EXIT_INPUT;
     }
-    drop_lock(&c, id);
+    drop_lock(&c, id, rc);
     free(c.lines);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);
     return rc;
+}
+
+/* The audit log, for an entry by a command that does not write the state
+ * (which then keeps naming an earlier entry, as it may). */
+static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
+{
+    mk_exec_key k;
+    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
+    mk_audit_mark m = {0};
+    mk_audit *a = NULL;
+    if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
+        mk_rtstate_audit_mark(st, &m.seq, m.hash);
+        a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
+    }
+    mk_rtstate_free(st);
+    return a;
 }
 
 int mk_exec_state_unlock(const char *id)
@@ -1259,13 +1313,19 @@ int mk_exec_state_unlock(const char *id)
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return MK_EXEC_EXIT_INPUT;
     }
-    mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, why, sizeof why);
-    if (a)
-        mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:s}", "event", "unlock", "lock_id", id, "holder",
-                                     json_object_get(info, "holder"), "by", "state unlock"));
+    mk_audit *a = open_audit_readonly_state(why, sizeof why);
+    if (!a || !mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
+                                            json_object_get(info, "holder"), "damage", json_object_get(info, "damage"),
+                                            "by", "state unlock", "exit_code", 0)))
+        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", a ? strerror(errno) : why);
     mk_audit_close(a);
-    printf("Unlocked the state (lock %s held by %s for %s).\n", id,
-           json_string_value(json_object_get(info, "holder")) ?: "?", json_string_value(json_object_get(info, "operation")) ?: "?");
+    if (json_object_get(info, "damage"))
+        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
+               json_string_value(json_object_get(info, "damage")));
+    else
+        printf("Unlocked the state (lock %s held by %s for %s).\n", id,
+               json_string_value(json_object_get(info, "holder")) ?: "?",
+               json_string_value(json_object_get(info, "operation")) ?: "?");
     json_decref(info);
     return 0;
 }

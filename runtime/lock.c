@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/util.h"
@@ -27,9 +28,71 @@ static json_t *lock_doc(const char *operation, const char *id)
                      "operation", operation, "time", when);
 }
 
+/* note [damaged lock]: a lock file that is not a lock document — empty,
+ * garbage, huge, a directory, a FIFO — blocks every run just the same, and
+ * has no id to give `state unlock`. It gets one from what it holds:
+ * "damaged-" and 12 hex digits of the SHA-256 of its first bytes, so a
+ * person still names exactly the file they looked at, and a real lock
+ * written meanwhile (another id) is never removed by mistake. */
+#define LOCK_MAX 65536
+
+typedef enum { LOCK_ABSENT, LOCK_OK, LOCK_DAMAGED } lock_read;
+
+/* Read the lock at path, bounded: its document into *doc (LOCK_OK), or why it
+ * is damaged and the id to unlock it by (LOCK_DAMAGED). */
+static lock_read read_lock(const char *path, json_t **doc, char *damage, size_t dn, char id[37])
+{
+    *doc = NULL;
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? LOCK_ABSENT : (snprintf(damage, dn, "cannot read it: %s", strerror(errno)), LOCK_DAMAGED);
+    char *buf = malloc(LOCK_MAX + 1);
+    ssize_t n = 0;
+    int fd = S_ISREG(sb.st_mode) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd >= 0 && buf) {
+        for (ssize_t k; n < LOCK_MAX && (k = read(fd, buf + n, (size_t)(LOCK_MAX - n))) > 0;)
+            n += k;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!buf)
+        return snprintf(damage, dn, "out of memory"), LOCK_DAMAGED;
+    json_error_t je;
+    *doc = S_ISREG(sb.st_mode) && sb.st_size <= LOCK_MAX ? json_loadb(buf, (size_t)n, 0, &je) : NULL;
+    if (*doc && json_is_object(*doc) && json_is_string(json_object_get(*doc, "id")) &&
+        json_string_length(json_object_get(*doc, "id")) > 0) {
+        free(buf);
+        return LOCK_OK;
+    }
+    json_decref(*doc);
+    *doc = NULL;
+    if (S_ISDIR(sb.st_mode))
+        snprintf(damage, dn, "a directory, not a file");
+    else if (!S_ISREG(sb.st_mode))
+        snprintf(damage, dn, "not a regular file");
+    else if (sb.st_size == 0)
+        snprintf(damage, dn, "empty: a run died before writing it, or is writing it this instant");
+    else if (sb.st_size > LOCK_MAX)
+        snprintf(damage, dn, "%lld bytes, far too big for a lock", (long long)sb.st_size);
+    else
+        snprintf(damage, dn, "not a lock document");
+    char hex[65];
+    mk_exec_sha256_hex(S_ISREG(sb.st_mode) ? buf : "(not a file)", S_ISREG(sb.st_mode) ? (size_t)n : 12, hex);
+    snprintf(id, 37, "damaged-%.12s", hex);
+    free(buf);
+    return LOCK_DAMAGED;
+}
+
 static void describe_holder(const char *path, char *why, size_t whylen)
 {
-    json_t *h = json_load_file(path, 0, NULL);
+    json_t *h;
+    char damage[200], did[37];
+    if (read_lock(path, &h, damage, sizeof damage, did) == LOCK_DAMAGED) {
+        snprintf(why, whylen,
+                 "the state is locked by a damaged lock file %s (%s); if no other run is using this stack, "
+                 "remove it with `moksha state unlock %s`", path, damage, did);
+        return;
+    }
     const char *host = json_string_value(json_object_get(h, "host"));
     char me[256] = "";
     gethostname(me, sizeof me - 1);
@@ -79,31 +142,41 @@ mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, c
 
 bool mk_exec_lock_release(const char *path, const char *id)
 {
-    json_t *h = json_load_file(path, 0, NULL);
-    bool mine = h && strcmp(json_string_value(json_object_get(h, "id")) ?: "", id) == 0;
+    json_t *h;
+    char damage[200], did[37];
+    bool mine = read_lock(path, &h, damage, sizeof damage, did) == LOCK_OK &&
+                strcmp(json_string_value(json_object_get(h, "id")), id) == 0;
     json_decref(h);
     return mine && unlink(path) == 0;
 }
 
 int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *why, size_t whylen)
 {
-    json_t *h = json_load_file(path, 0, NULL);
+    json_t *h;
+    char damage[200], did[37];
     *info = NULL;
-    if (!h) {
+    lock_read r = read_lock(path, &h, damage, sizeof damage, did);
+    if (r == LOCK_ABSENT) {
         snprintf(why, whylen, "the state is not locked (%s does not exist)", path);
         return 1;
     }
-    const char *have = json_string_value(json_object_get(h, "id")) ?: "";
+    const char *have = r == LOCK_OK ? json_string_value(json_object_get(h, "id")) : did;
     if (strcmp(have, id) != 0) {
-        snprintf(why, whylen, "the lock's id is %s, not %s; nothing was unlocked", have, id);
+        if (r == LOCK_OK)
+            snprintf(why, whylen, "the lock's id is %s, not %s; nothing was unlocked", have, id);
+        else
+            snprintf(why, whylen, "the lock file %s is damaged (%s); it is unlocked with `moksha state unlock %s`, not %s; "
+                     "nothing was unlocked", path, damage, did, id);
         json_decref(h);
         return 1;
     }
-    if (unlink(path) != 0) {
-        snprintf(why, whylen, "cannot remove %s: %s", path, strerror(errno));
+    struct stat sb;
+    bool dir = lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if ((dir ? rmdir(path) : unlink(path)) != 0) {
+        snprintf(why, whylen, "cannot remove %s: %s%s", path, strerror(errno), dir ? " (remove the directory by hand)" : "");
         json_decref(h);
         return 1;
     }
-    *info = h;
+    *info = r == LOCK_OK ? h : json_pack("{s:s, s:s, s:s}", "id", did, "holder", "a damaged lock file", "damage", damage);
     return 0;
 }

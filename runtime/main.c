@@ -12,6 +12,7 @@
 #include "runtime/audit.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
+#include "runtime/rtstate.h"
 #include "runtime/util.h"
 
 static void usage(FILE *out)
@@ -23,16 +24,17 @@ static void usage(FILE *out)
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
           "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
-          "      --auto-approve-risk LEVEL    refuse changes above low|medium|high\n"
+          "      --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
           "      --timeout DURATION           per provider call (default 5m)\n"
           "      --retries N                  retries of retryable errors (default 4)\n"
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 4 apply failed and was rolled\n"
-          "back, 5 apply failed and changes remain (rollback incomplete, or --no-rollback),\n"
-          "6 state locked or plan stale\n",
+          "exit status: 0 success, 1 error in input or usage, 3 changes held (a closed\n"
+          "gate, or above --auto-approve-risk), 4 apply failed and was rolled back, 5 apply\n"
+          "failed and changes remain (rollback incomplete, or --no-rollback), 6 state\n"
+          "locked or plan stale\n",
           out);
 }
 
@@ -142,11 +144,28 @@ static int state_cmd(int argc, char **argv)
     return MK_EXEC_EXIT_INPUT;
 }
 
+/* The chain, the keyed head and the state's record of the last entry. */
+static int audit_verify(void)
+{
+    mk_exec_key key;
+    char why[1024];
+    bool keyed = mk_exec_key_load(&key, MK_EXEC_DIR, why, sizeof why);
+    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    if (!st) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return 1;
+    }
+    mk_audit_mark m = {0};
+    mk_rtstate_audit_mark(st, &m.seq, m.hash);
+    mk_rtstate_free(st);
+    return mk_audit_verify(MK_EXEC_AUDIT, keyed ? &key : NULL, &m, stdout);
+}
+
 static int audit_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "verify") == 0 && argc == 2)
-        return mk_audit_verify(MK_EXEC_AUDIT, stdout);
+        return audit_verify();
     if (strcmp(sub, "show") == 0 && argc == 2)
         return mk_audit_show(MK_EXEC_AUDIT, stdout);
     fputs("usage: moksha audit verify | show\n", stderr);

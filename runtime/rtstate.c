@@ -59,6 +59,14 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
         mk_rtstate_free(s);
         return NULL;
     }
+    json_t *mark = json_object_get(doc, "audit");
+    const char *mh = json_string_value(json_object_get(mark, "hash"));
+    if (mark && !(json_integer_value(json_object_get(mark, "seq")) > 0 && mh && strlen(mh) == 64)) {
+        snprintf(why, whylen, "%s: its audit record (\"audit\": {\"seq\", \"hash\"}) is damaged", path);
+        json_decref(doc);
+        mk_rtstate_free(s);
+        return NULL;
+    }
     size_t i;
     json_t *r;
     json_array_foreach(res, i, r) {
@@ -97,6 +105,22 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s)
     char u[37];
     mk_exec_uuid(u);
     json_object_set_new(s->doc, "lineage", json_string(u));
+}
+
+bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65])
+{
+    json_t *m = json_object_get(s->doc, "audit");
+    if (!m)
+        return false;
+    *seq = json_integer_value(json_object_get(m, "seq"));
+    snprintf(hash, 65, "%s", json_string_value(json_object_get(m, "hash")));
+    return true;
+}
+
+void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)
+{
+    if (seq > 0)
+        json_object_set_new(s->doc, "audit", json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "hash", hash));
 }
 
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address) { return json_object_get(s->by_addr, address); }

@@ -29,6 +29,11 @@ long long mk_rtstate_serial(const mk_rtstate *s);
 /* Give a new state its lineage (a random UUID) if it has none yet. */
 void mk_rtstate_ensure_lineage(mk_rtstate *s);
 
+/* The last audit entry written with the state ("audit": {"seq", "hash"};
+ * note [audit head] in audit.c): false when it names none. */
+bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65]);
+void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash);
+
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
 void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
 /* An entry's text as the file holds it (a JSON string, new reference), and

@@ -112,7 +112,7 @@ walk() {
 for example in webapp hello-local; do
     [ -d "$TOP/examples/$example" ] || continue
     rm -rf "${TMP:?}/$example"
-    cp -R "$TOP/examples/$example" "$TMP/$example"
+    sh "$TOP/tests/clean_copy.sh" "$TOP/examples/$example" "$TMP/$example" || exit 1
     cd "$TMP/$example" || exit 1
     walk "$example: check" 0 "$MOKSHA" check
     walk "$example: plan" 0 "$MOKSHA" plan

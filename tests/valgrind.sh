@@ -68,7 +68,7 @@ for ex in "$TOP"/examples/*/; do
     [ -d "$ex" ] || continue
     name=$(basename "$ex")
     rm -rf "${TMP:?}/$name"
-    cp -R "$ex" "$TMP/$name"
+    sh "$TOP/tests/clean_copy.sh" "$ex" "$TMP/$name" || exit 1
     cd "$TMP/$name" || exit 1
     vg "0" "$MOKSHA" check
     vg "0" "$MOKSHA" check --format json

@@ -16,7 +16,9 @@
 #   expect_empty FILE           fail unless FILE is empty
 #   expect_file FILE            fail unless FILE exists as a regular file
 #   expect_same FILE1 FILE2     fail unless the files are identical
-#   copy_example NAME           copy $TOP/examples/NAME into ./NAME
+#   copy_example NAME           copy $TOP/examples/NAME into ./NAME: its source
+#                               files only, never a .moksha/ or plan file a
+#                               run inside the example left (tests/clean_copy.sh)
 #   enter DIR                   cd into DIR (a path under the test's working
 #                               directory), or fail; returns 1 when it cannot
 #   leave                       cd back to the test's working directory, $WORK
@@ -162,7 +164,7 @@ copy_example() {
         return 1
     fi
     rm -rf "./$1"
-    cp -R "$TOP/examples/$1" "./$1"
+    sh "$TOP/tests/clean_copy.sh" "$TOP/examples/$1" "./$1" || e2e_bad "cannot copy examples/$1"
 }
 
 snapshot() {

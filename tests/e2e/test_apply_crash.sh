@@ -78,4 +78,4 @@ expect_exit 0 moksha audit verify
 # a log cut short is refused for appending
 head -n 5 good.jsonl > .moksha/audit.jsonl
 echo 'resource bucket extra {}' >> main.moksha
-expect_exit 1 moksha apply --yes && expect_contains "$ERR" "does not hold the entry its head names"
+expect_exit 1 moksha apply --yes && expect_contains "$ERR" "entries after line 5 were removed (the head names entry"

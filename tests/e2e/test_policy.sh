@@ -157,3 +157,52 @@ expect_exit 0 moksha policy check && expect_contains "$OUT" "pass"
 expect_exit 0 moksha cost --format json && expect_contains "$OUT" '"region":"europe-'
 expect_exit 0 moksha apply p.plan && expect_match "$OUT" "database.orders +\[sim gcp/europe-"
 expect_exit 0 moksha plan --detailed-exitcode
+
+# ---- CI formats name files from the repository's root (the nearest .git) ----
+# A workflow with `working-directory: infra/shop` and a shared policy
+# directory: GitHub places annotations only by repository-relative paths.
+mkdir -p "$WORK/repo/.git" "$WORK/repo/infra/shop" "$WORK/repo/org/policies"
+cd "$WORK/repo/infra/shop"
+cat > main.moksha <<'MOKSHA'
+resource bucket assets {
+  encrypted = false
+}
+MOKSHA
+cat > ../../org/policies/storage.moksha <<'MOKSHA'
+policy "storage-encrypted" {
+  for r in resources where r.type == "bucket" {
+    assert r.encrypted : "${r.address} must set encrypted = true"
+  }
+}
+
+policy "always" {
+  assert false : "a policy-level finding"
+}
+MOKSHA
+cd "$WORK/repo"
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format sarif &&
+    expect_contains "$OUT" '"uri": "infra/shop/main.moksha"'
+expect_contains "$OUT" '"uri": "org/policies/storage.moksha"'
+expect_contains "$OUT" '"originalUriBaseIds"'
+expect_contains "$OUT" "\"uri\": \"file://$(cd "$WORK/repo" && pwd -P)/\""
+expect_not_contains "$OUT" '../'
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format github &&
+    expect_contains "$OUT" '::error file=infra/shop/main.moksha,line=1,'
+expect_contains "$OUT" '::error file=org/policies/storage.moksha,line=8,'
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format junit &&
+    expect_contains "$OUT" 'file="org/policies/storage.moksha" line="1"'
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format markdown &&
+    expect_contains "$OUT" '(`infra/shop/main.moksha:1`)'
+# --path-prefix: the stack's directory is that path in the repository
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format github --path-prefix deploy/shop &&
+    expect_contains "$OUT" '::error file=deploy/shop/main.moksha,line=1,'
+expect_contains "$OUT" '::error file=org/policies/storage.moksha,line=8,'
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format sarif --path-prefix infra/shop &&
+    expect_contains "$OUT" "\"uri\": \"file://$(cd "$WORK/repo" && pwd -P)/\""
+# without a repository, the stack's directory is the root
+rm -rf "$WORK/repo/.git"
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format github &&
+    expect_contains "$OUT" '::error file=main.moksha,line=1,'
+# text output keeps the paths as typed
+expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies &&
+    expect_contains "$OUT" '../../org/policies/storage.moksha:8: a policy-level finding'

@@ -50,7 +50,7 @@ seed_state() {
 seed_planfile() {
     for d in tests/golden/plan/*/ examples/webapp/ examples/hello-local/; do
         w=$TMP/plan-$(basename "$d")
-        rm -rf "$w" && cp -R "$d" "$w" || continue
+        rm -rf "$w" && sh tests/clean_copy.sh "$d" "$w" || continue
         mkdir -p "$w/.moksha"
         [ -f "$w/state.json" ] && cp "$w/state.json" "$w/.moksha/state.json"
         (cd "$w" && ASAN_OPTIONS=detect_leaks=0 MOKSHA_KEY=fuzz-project-key-0123456789 \

@@ -11,7 +11,9 @@
 # goes into NAME.out; a new kind of golden test (plan, policy, ...) is a new
 # directory plus a new case_KIND function. Cases run in a temporary copy of
 # their KIND directory, so nothing is ever written into the source tree except
-# the .out files under UPDATE=1.
+# the .out files under UPDATE=1; the copy holds source files only
+# (tests/clean_copy.sh), so a .moksha/ left by running a REPRO command in the
+# tree is never read.
 set -u
 
 BUILD=${1:-build}
@@ -125,12 +127,25 @@ case_cost() {
 
 # policy: `moksha policy check` in tests/golden/policy/NAME/ with NAME/args
 # as extra arguments (quoted words allowed), under a fixed project key.
+# SARIF's %SRCROOT% (the absolute path of the temporary copy) is masked.
 case_policy() {
     REPRO="cd tests/golden/policy/$1 && MOKSHA_KEY=golden-test-key-0123 $MOKSHA policy check --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         eval "set -- $(cat args 2>/dev/null)"
-        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@"
+        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@" |
+            sed 's|"uri": "file://[^"]*"|"uri": "file://…"|'
+    )
+}
+
+# graph: `moksha graph` (dot) of the stack in tests/golden/graph/NAME/, with
+# NAME/args as extra arguments: the dependency edges of a plan.
+case_graph() {
+    REPRO="cd tests/golden/graph/$1 && $MOKSHA graph $(cat "$1/args" 2>/dev/null)"
+    (
+        cd "$1" || exit 1
+        # shellcheck disable=SC2046 # args holds several words on purpose
+        capture both "$MOKSHA" graph $(cat args 2>/dev/null)
     )
 }
 
@@ -204,7 +219,7 @@ for kdir in "$GOLDEN"/*/; do
         continue
     fi
     rm -rf "${TMP:?}/$kind"
-    cp -R "$kdir" "$TMP/$kind"
+    sh "$TOP/tests/clean_copy.sh" "$kdir" "$TMP/$kind" || exit 1
     for entry in "$kdir"*; do
         base=$(basename "$entry")
         if [ -d "$entry" ]; then

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
@@ -44,12 +45,21 @@ static void spit(const char *p, const char *text)
     fclose(f);
 }
 
+static mk_exec_key key(char c)
+{
+    mk_exec_key k;
+    memset(&k, 0, sizeof k);
+    memset(k.sign, c, sizeof k.sign);
+    return k;
+}
+
 static void write_log(int n)
 {
     unlink("a.jsonl");
     unlink("a.head");
     char why[256];
-    mk_audit *a = mk_audit_open("a.jsonl", why, sizeof why);
+    mk_exec_key k = key('k');
+    mk_audit *a = mk_audit_open("a.jsonl", &k, NULL, why, sizeof why);
     assert_non_null(a);
     for (int i = 0; i < n; i++)
         assert_true(mk_audit_append(a, json_pack("{s:s, s:i}", "event", "step", "i", i)));
@@ -61,7 +71,8 @@ static int verify_says(const char *what)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int rc = mk_audit_verify("a.jsonl", f);
+    mk_exec_key k = key('k');
+    int rc = mk_audit_verify("a.jsonl", &k, NULL, f);
     fclose(f);
     if (what && !strstr(buf, what))
         fail_msg("verify said: %s (expected: %s)", buf, what);
@@ -127,8 +138,30 @@ static void test_audit_refuses_cut_log(void **st)
     write_log(4);
     edit_line(4, drop);
     char why[512];
-    assert_null(mk_audit_open("a.jsonl", why, sizeof why));
-    assert_non_null(strstr(why, "does not hold the entry its head names"));
+    mk_exec_key k = key('k'), other = key('o');
+    assert_null(mk_audit_open("a.jsonl", &k, NULL, why, sizeof why));
+    assert_non_null(strstr(why, "entries after line 3 were removed"));
+    /* a head written with another key is a forged one */
+    write_log(4);
+    assert_null(mk_audit_open("a.jsonl", &other, NULL, why, sizeof why));
+    assert_non_null(strstr(why, "not written with this key"));
+    /* a state naming an entry the log does not hold */
+    mk_audit_mark m = {.seq = 5};
+    memset(m.hash, 'a', 64);
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "the state names audit entry 5, but the log has only 4 entries"));
+    m.seq = 2;
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "entry at line 2 is not the entry the state names"));
+    /* the mark of the last entry made is what the state then records */
+    mk_audit *a = mk_audit_open("a.jsonl", &k, NULL, why, sizeof why);
+    assert_non_null(a);
+    mk_audit_last(a, &m);
+    assert_int_equal(m.seq, 4);
+    mk_audit_close(a);
+    a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    mk_audit_close(a);
 }
 
 static void test_state_atomic(void **st)

@@ -158,8 +158,51 @@ static void test_triple_string_dedent(void **state)
     next(f, &t);
     next(f, &t);
     assert_int_equal(next(f, &t), STRING);
-    assert_string_equal(t.str, "line one\n  two");
+    assert_string_equal(t.str, "line one\n  two\n"); /* a heredoc: the last newline stays */
     fix_close(f);
+    f = fix_open("x = \"\"\"\nno newline\"\"\"\n");
+    next(f, &t);
+    next(f, &t);
+    assert_int_equal(next(f, &t), STRING);
+    assert_string_equal(t.str, "no newline");
+    fix_close(f);
+}
+
+static void test_exponents(void **state)
+{
+    (void)state;
+    lexfix *f = fix_open("1e-3 2E5 1.5e10 2.5E+3 1_000e3 1e400 2e5x");
+    mk_tok t;
+    static const double want[] = {1e-3, 2e5, 1.5e10, 2.5e3, 1e6};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(next(f, &t), NUMBER);
+        assert_true(t.num == want[i]);
+    }
+    assert_int_equal(mk_diag_count(f->diag, "E0004"), 0);
+    assert_int_equal(next(f, &t), NUMBER); /* 1e400: out of range */
+    assert_int_equal(mk_diag_count(f->diag, "E0004"), 1);
+    next(f, &t); /* 2e5x: an unknown unit, not a number and a name */
+    assert_int_equal(mk_diag_count(f->diag, "E0004"), 2);
+    fix_close(f);
+}
+
+static void test_huge_string_one_error(void **state)
+{
+    (void)state;
+    size_t n = (size_t)17 << 20;
+    char *text = mk_mem_alloc(n + 16);
+    memcpy(text, "x = \"", 5);
+    memset(text + 5, 'a', n);
+    memcpy(text + 5 + n, "\"\n", 3);
+    lexfix *f = fix_open(text);
+    mk_tok t;
+    while (next(f, &t) != 0)
+        ;
+    assert_int_equal(mk_diag_count(f->diag, "E0007"), 1);
+    assert_int_equal(mk_diag_count(f->diag, "E0002"), 0);
+    assert_int_equal(mk_diag_errors(f->diag), 1);
+    fix_close(f);
+    mk_mem_free(text);
 }
 
 static void test_errors(void **state)
@@ -213,6 +256,8 @@ int main(void)
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_plain_string_and_escapes),
         cmocka_unit_test(test_triple_string_dedent),
+        cmocka_unit_test(test_exponents),
+        cmocka_unit_test(test_huge_string_one_error),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_unterminated_comment_stops),
         cmocka_unit_test(test_nesting_bounded),
