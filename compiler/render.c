@@ -84,9 +84,12 @@ void mk_render_value(json_t *v, mk_buf *out)
     }
 }
 
-/* Money in a plan: a decimal string of dollars, "55.85" (docs/formats.md). */
+/* Money in a plan: a decimal string of dollars, "55.85" (docs/formats.md);
+ * a number in a plan written before money was a string. */
 static bool money_of(json_t *v, mk_money *out)
 {
+    if (json_is_number(v))
+        return mk_money_from_usd(json_number_value(v), out);
     return json_is_string(v) && mk_money_parse(json_string_value(v), json_string_length(v), out);
 }
 

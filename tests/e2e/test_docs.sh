@@ -26,7 +26,7 @@ resource bucket a {
 }
 resource bucket b { encrypted = true }
 EOF
-expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "~ bucket.a  (risk: medium)"
+expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "~ bucket.a  on aws/us-east-1 s3-standard  (risk: medium)"
 expect_exit 3 moksha apply --auto-approve-risk low p.plan &&
     expect_contains "$ERR" "bucket.a is medium risk, above --auto-approve-risk low: held"
 expect_contains "$OUT" "created  bucket.b"
