@@ -1090,7 +1090,9 @@ static mk_value *bi_sum(mk_bictx *c, mk_value **args, int n)
     }
     switch (k) {
     case MK_V_INT: return mk_v_int(c->v, i);
-    case MK_V_NUMBER: return mk_v_number(c->v, d + (double)i);
+    case MK_V_NUMBER:
+        return isfinite(d + (double)i) ? mk_v_number(c->v, d + (double)i)
+                                       : mk_bi_error(c, -1, "the result of `%s` is beyond the range of a number", FN);
     default: return mk_v_unit(c->v, k, i); /* sizes, durations, money: exact */
     }
 }

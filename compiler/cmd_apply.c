@@ -92,15 +92,17 @@ static int run_exec(const char **args, size_t nargs)
     memcpy(av + 1, args, nargs * sizeof *args);
     fflush(stdout);
     fflush(stderr);
-    struct sigaction fwd = {.sa_handler = forward_signal}, old_int, old_term;
+    struct sigaction fwd = {.sa_handler = forward_signal}, old_int, old_term, old_hup;
     sigemptyset(&fwd.sa_mask);
     child_pid = pending_sig = 0;
     sigaction(SIGINT, &fwd, &old_int);
     sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
     pid_t pid = fork();
     if (pid == 0) {
         signal(SIGINT, SIG_DFL); /* the executor installs its own handlers */
         signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         execvp(path, (char *const *)av);
         fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
         _exit(EXIT_INPUT);
@@ -122,6 +124,7 @@ static int run_exec(const char **args, size_t nargs)
     child_pid = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     mk_mem_free(av);
     return rc;
 }
@@ -339,10 +342,11 @@ int cmd_state(int argc, char **argv)
 int cmd_audit(int argc, char **argv)
 {
     return pass_through("audit", argc, argv,
-                        "usage: moksha audit verify | show\n"
+                        "usage: moksha audit verify | show [--format text|json]\n"
                         "\n"
                         "  verify   read every byte of .moksha/audit.jsonl, check its hash chain, its keyed\n"
                         "           head and the state's record of the last entry; names the first damage\n"
                         "           or entry altered, removed or inserted (exit 1), else exit 0\n"
-                        "  show     print the log, one entry a line\n");
+                        "  show     print the log, one entry a line: policy, gate, address, override\n"
+                        "           reason, and who ran it (user@host); --format json gives every field\n");
 }

@@ -176,6 +176,7 @@ static mk_value *eval_field(void *ud, const mk_field *f, mk_value *val, mk_field
         return f->def_cache;
     }
     c.locals = &self;
+    c.redact = part == MK_FIELD_MSG; /* a message: secrets in it as (sensitive) */
     return mk_eval_expr(&c, part == MK_FIELD_WHERE ? f->where : f->msg);
 }
 
@@ -198,12 +199,15 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     }
     if (ok->u.b)
         return v;
+    w.redact = true; /* the message shows a secret it interpolates as (sensitive) */
     mk_value *msg = d->d ? mk_eval_expr(&w, d->d) : NULL;
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
     mk_span at = !var->given && d->b ? d->b->span : d->span;
-    if (msg && msg->kind == MK_V_STRING)
+    if (msg && msg->kind == MK_V_STRING && (msg->flags & MK_VF_SECRET))
+        it = mk_diag_error(c->e->diag, "E0205", at, "(sensitive)");
+    else if (msg && msg->kind == MK_V_STRING)
         it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
     else
         it = mk_diag_error(c->e->diag, "E0205", at, "variable `%s` does not satisfy its constraint", d->name);
@@ -258,6 +262,11 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
 mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
 {
     mk_var *var = mk_sym_get(&c->u->vars, name, NULL);
+    if (!var && c->u->test_decl && c->u->parent) { /* a policy test sees its stack's variables */
+        mk_ectx pc = *c;
+        pc.u = c->u->parent;
+        return mk_eval_var(&pc, name, at);
+    }
     if (!var) {
         const char *cands[256];
         uint32_t k = 0;
@@ -856,6 +865,30 @@ static mk_instance *new_instance(mk_ectx *c, mk_resource *r, mk_value *key, mk_v
     return in;
 }
 
+/* Would count or for_each put a secret into instance addresses? A map's
+ * keys are secret only when the map is as a whole (its values may be secret
+ * on their own: each.value is then secret); a list's or a count's elements
+ * are the keys. */
+static bool secret_keys(const mk_value *v, bool count)
+{
+    return count || v->kind == MK_V_LIST ? mk_v_is_secret(v) : (v->flags & MK_VF_SECRET) != 0;
+}
+
+/* note [secret addresses]: an address is printed in plans, state, the audit
+ * log and apply's output, and a map key in plans and state: a secret may be
+ * neither (as Terraform refuses a sensitive for_each). */
+static void secret_address(mk_ectx *c, mk_span at, const char *what)
+{
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0214", at, "a secret cannot be used as `%s`", what);
+    mk_diag_label(d, "this is derived from a secret");
+    if (strcmp(what, "count") == 0)
+        mk_diag_help(d, "`count` makes instance addresses, which plans, state and logs show in clear: "
+                        "count something that is not secret");
+    else
+        mk_diag_help(d, "`for_each` makes instance addresses, which plans, state and logs show in clear: iterate "
+                        "over names that are not secret and read the secret inside the resource");
+}
+
 /* The instances a resource expands to: none for count = 0. */
 static bool expand(mk_ectx *c, mk_resource *r)
 {
@@ -878,6 +911,10 @@ static bool expand(mk_ectx *c, mk_resource *r)
     mk_span at = (cnt ? cnt : fe)->b->span;
     if (v->kind == MK_V_ERROR)
         return false;
+    if (secret_keys(v, cnt != NULL)) {
+        secret_address(c, at, cnt ? "count" : "for_each");
+        return false;
+    }
     if (v->kind == MK_V_UNKNOWN || !mk_v_is_known(v)) {
         if (e->p->strict) {
             mk_diag_item *d = mk_diag_error(e->diag, "E0210", at, "%s must be known when planning", cnt ? "count" : "for_each");

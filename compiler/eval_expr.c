@@ -192,7 +192,7 @@ static mk_value *no_key(mk_ectx *c, const mk_value *m, mk_name key, mk_span at, 
 {
     const char *cands[128];
     uint32_t k = 0;
-    for (; k < m->n && k < 128; k++)
+    for (; k < m->n && k < 128 && !(m->flags & MK_VF_SECRET); k++) /* a secret map's keys are secret */
         cands[k] = m->u.map.keys[k];
     mk_diag_item *it = mk_diag_error(c->e->diag, "E0207", at, "%s has no attribute `%s`", what, key);
     const char *s = mk_diag_suggest(key, cands, k);
@@ -268,11 +268,14 @@ static mk_value *eval_index(mk_ectx *c, mk_ast *n)
             return ERR;
         }
         if (i->u.i < 0 || i->u.i >= (int64_t)b->n) {
-            mk_diag_item *it = mk_diag_error(e->diag, "E0207", n->b->span, "index %lld is out of range", (long long)i->u.i);
-            mk_diag_label(it, "the list has %u element%s", b->n, b->n == 1 ? "" : "s");
+            mk_diag_item *it = i->flags & MK_VF_SECRET
+                ? mk_diag_error(e->diag, "E0207", n->b->span, "index (sensitive) is out of range")
+                : mk_diag_error(e->diag, "E0207", n->b->span, "index %lld is out of range", (long long)i->u.i);
+            if (!(b->flags & MK_VF_SECRET))
+                mk_diag_label(it, "the list has %u element%s", b->n, b->n == 1 ? "" : "s");
             return ERR;
         }
-        return taint(c, b->u.items[i->u.i], b, NULL);
+        return taint(c, b->u.items[i->u.i], b, i); /* picked by a secret: secret */
     }
     if (b->kind == MK_V_MAP) {
         if (i->kind != MK_V_STRING) {
@@ -282,17 +285,20 @@ static mk_value *eval_index(mk_ectx *c, mk_ast *n)
         mk_name k = mk_intern_n(e->v->names, i->u.s, i->n);
         mk_value *v = mk_v_get(b, k);
         if (!v) {
+            bool secret = (i->flags | b->flags) & MK_VF_SECRET; /* neither the key nor the map's keys shown */
             const char *cands[128];
             uint32_t m = 0;
-            for (; m < b->n && m < 128; m++)
+            for (; m < b->n && m < 128 && !secret; m++)
                 cands[m] = b->u.map.keys[m];
-            mk_diag_item *it = mk_diag_error(e->diag, "E0207", n->b->span, "no key \"%s\" in the map", k);
+            mk_diag_item *it = i->flags & MK_VF_SECRET
+                ? mk_diag_error(e->diag, "E0207", n->b->span, "no key (sensitive) in the map")
+                : mk_diag_error(e->diag, "E0207", n->b->span, "no key \"%s\" in the map", k);
             const char *s = mk_diag_suggest(k, cands, m);
             if (s)
                 mk_diag_label(it, "did you mean \"%s\"?", s);
             return ERR;
         }
-        return taint(c, v, b, NULL);
+        return taint(c, v, b, i);
     }
     mk_diag_error(e->diag, "E0200", n->a->span, "cannot index a %s", mk_v_kind_name(b->kind));
     return ERR;
@@ -360,7 +366,8 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
             continue;
         }
         mk_value *v = mk_eval_expr(c, k);
-        flags |= v->flags & MK_VF_SECRET;
+        if (!c->redact) /* in a message a secret shows as (sensitive): the text holds none */
+            flags |= v->flags & MK_VF_SECRET;
         if (v->kind == MK_V_ERROR) {
             bad = true;
         } else if (v->kind == MK_V_UNKNOWN) {
@@ -378,7 +385,7 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
                 for (uint32_t j = 0; j < d->n; j++)
                     mk_vb_push(c->e->v, &parts, NULL, (mk_value *)&d->parts[j]);
             }
-        } else if (!mk_v_to_text(v, &b, true)) {
+        } else if (!mk_v_to_text(v, &b, !c->redact)) {
             mk_diag_item *it = mk_diag_error(c->e->diag, "E0200", k->span, "cannot interpolate a %s into a string",
                                              mk_v_kind_name(v->kind));
             if (v->kind == MK_V_LIST)
@@ -430,8 +437,22 @@ static mk_value *eval_map(mk_ectx *c, mk_ast *n)
     return bad ? ERR : out;
 }
 
-static mk_value *comp_body(mk_ectx *c, mk_ast *n, mk_value *k, mk_value *v, mk_vbuild *vb, bool *bad)
+static void secret_key(mk_ectx *c, mk_span at)
 {
+    mk_diag_item *it = mk_diag_error(c->e->diag, "E0214", at, "a secret cannot be a map key");
+    mk_diag_label(it, "this is derived from a secret");
+    mk_diag_help(it, "map keys are shown in clear in plans and state; keep the secret in the map's values");
+}
+
+/* One element of a comprehension. From a secret source (secret_src) the
+ * loop variables are secret, and so is what the comprehension makes, keys
+ * included; from any other, a key may not be secret (note [secret addresses]). */
+static mk_value *comp_body(mk_ectx *c, mk_ast *n, mk_value *k, mk_value *v, mk_vbuild *vb, bool *bad, bool secret_src)
+{
+    if (secret_src) {
+        k = mk_v_with_flags(c->e->v, k, MK_VF_SECRET);
+        v = mk_v_with_flags(c->e->v, v, MK_VF_SECRET);
+    }
     mk_local l1 = {c->locals, n->name, n->name2 ? k : v};
     mk_local l2 = {&l1, n->name2, v};
     mk_local *saved = c->locals;
@@ -446,7 +467,10 @@ static mk_value *comp_body(mk_ectx *c, mk_ast *n, mk_value *k, mk_value *v, mk_v
         r = mk_eval_expr(c, n->b);
         mk_value *key = n->d ? mk_eval_expr(c, n->d) : NULL;
         *bad |= r->kind == MK_V_ERROR || (cond && cond->kind == MK_V_ERROR);
-        if (key && key->kind == MK_V_STRING)
+        if (key && !secret_src && (key->flags & MK_VF_SECRET) && key->kind != MK_V_ERROR) {
+            secret_key(c, n->d->span);
+            *bad = true;
+        } else if (key && key->kind == MK_V_STRING)
             mk_vb_push(c->e->v, vb, mk_intern_n(c->e->v->names, key->u.s, key->n), r);
         else if (key && key->kind != MK_V_ERROR && key->kind != MK_V_UNKNOWN) {
             mk_diag_error(c->e->diag, "E0200", n->d->span, "map keys are strings, found %s", mk_v_kind_name(key->kind));
@@ -469,17 +493,18 @@ static mk_value *eval_comprehension(mk_ectx *c, mk_ast *n)
     mk_vctx *v = c->e->v;
     if (src->kind == MK_V_ERROR)
         return ERR;
+    bool secret = src->flags & MK_VF_SECRET;
     if (src->kind == MK_V_UNKNOWN) {
-        comp_body(c, n, unknown(c, MK_V_ANY), unknown(c, MK_V_ANY), &vb, &bad);
-        return bad ? ERR : unknown(c, out_kind);
+        comp_body(c, n, unknown(c, MK_V_ANY), unknown(c, MK_V_ANY), &vb, &bad, secret);
+        return bad ? ERR : taint(c, unknown(c, out_kind), src, NULL);
     }
     if (src->kind == MK_V_LIST) {
         for (uint32_t i = 0; i < src->n && !bad; i++)
-            comp_body(c, n, mk_v_int(v, i), src->u.items[i], &vb, &bad);
+            comp_body(c, n, mk_v_int(v, i), src->u.items[i], &vb, &bad, secret);
     } else if (src->kind == MK_V_MAP) {
         for (uint32_t i = 0; i < src->n && !bad; i++)
             comp_body(c, n, mk_v_str_owned(v, src->u.map.keys[i], (uint32_t)strlen(src->u.map.keys[i])),
-                      src->u.map.vals[i], &vb, &bad);
+                      src->u.map.vals[i], &vb, &bad, secret);
     } else {
         mk_diag_error(c->e->diag, "E0200", n->a->span, "cannot iterate over a %s", mk_v_kind_name(src->kind));
         return ERR;
@@ -709,7 +734,7 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
             return ERR;
         }
         double r = n->op == MK_OP_ADD ? x + y : n->op == MK_OP_SUB ? x - y : n->op == MK_OP_MUL ? x * y : x / y;
-        return mk_v_number(v, r);
+        return isfinite(r) ? mk_v_number(v, r) : overflow(c, n); /* 1e308 * 10 is not inf */
     }
     if (k == MK_V_NUMBER) { /* unit / unit */
         double y = as_double(b);
@@ -717,7 +742,8 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
             mk_diag_error(c->e->diag, "E0208", n->b->span, "division by zero");
             return ERR;
         }
-        return mk_v_number(v, as_double(a) / y);
+        double r = as_double(a) / y;
+        return isfinite(r) ? mk_v_number(v, r) : overflow(c, n);
     }
     if (is_unit(k)) {
         if (n->op == MK_OP_DIV && as_double(b) == 0) {

@@ -41,6 +41,7 @@ typedef struct mk_ectx {
     bool symbols;           /* unresolved bare names are symbols (strings) */
     bool policy;            /* resources/changes/plan are in scope */
     bool in_require;        /* approval() allowed */
+    bool redact;            /* a message: secrets interpolate as (sensitive) */
     struct mk_polin *pol;   /* policy evaluation: the real inputs (policy.c) */
 } mk_ectx;
 

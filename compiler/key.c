@@ -49,14 +49,27 @@ static bool create_key_file(const char *dir, const char *path, char *err, size_t
     }
     hex(raw, 32, text);
     strcat(text, "\n");
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return errno == EEXIST; /* someone else made it first: use theirs */
-    bool ok = write(fd, text, 65) == 65 && fsync(fd) == 0;
-    close(fd);
     OPENSSL_cleanse(raw, sizeof raw);
+    /* written whole under a temporary name, then linked into place: a plan
+     * running beside us never reads a key file still being written (it
+     * used to find it empty: "too short to be a key"), and link, unlike
+     * rename, fails when someone else made the key first: theirs is used */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, text, 65) == 65 && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    OPENSSL_cleanse(text, sizeof text);
+    if (ok && link(tmp, path) != 0 && errno != EEXIST)
+        ok = false;
+    int saved = errno;
+    unlink(tmp);
     if (!ok)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
     return ok;
 }
 

@@ -359,9 +359,16 @@ mk_unit *mk_program_load_module(mk_program *p, mk_unit *parent, mk_ast *decl)
     const char *prefix = mk_arena_printf(p->ast.arena, "%smodule.%s.", parent->prefix, decl->name);
     mk_unit *u = mk_unit_new(p, path, prefix, parent);
     u->module_decl = decl;
-    size_t n;
+    size_t n = 0;
     char **files = list_dir(p, path, &n);
-    for (size_t i = 0; files && i < n; i++) {
+    if (!files || n == 0) { /* an empty module is a mistake, not a module of nothing */
+        mk_diag_item *it = files ? mk_diag_error(p->diag, "E0010", decl->span, "no .moksha files in module directory `%s`", path)
+                                 : mk_diag_error(p->diag, "E0010", decl->span, "cannot read module directory `%s`: %s",
+                                                 path, strerror(errno));
+        mk_diag_help(it, "a module is a directory of NAME.moksha files");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
         /* a module's files are parsed once, then shared by its instances */
         int64_t id = mk_src_find(&p->src, files[i]);
         mk_ast *f = NULL;

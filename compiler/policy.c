@@ -389,9 +389,12 @@ static int type_filter(mk_ast *w, mk_name var, const char **out, int max)
 
 static void run_stmts(walk *w, mk_ast_list *items);
 
+/* A message's text; the secrets it interpolates show as (sensitive). */
 static const char *text_of(walk *w, mk_ast *msg, mk_buf *b)
 {
-    mk_value *m = msg ? mk_eval_expr(&w->c, msg) : NULL;
+    mk_ectx mc = w->c;
+    mc.redact = true;
+    mk_value *m = msg ? mk_eval_expr(&mc, msg) : NULL;
     if (m && !mk_v_to_text(m, b, false))
         mk_buf_puts(b, m->kind == MK_V_UNKNOWN ? "(known after apply)" : "(message is not text)");
     return b->len ? mk_buf_cstr(b) : NULL;
@@ -493,12 +496,16 @@ static void run_for(walk *w, mk_ast *it)
         return;
     }
     mk_value *src = mk_eval_expr(&w->c, it->a);
+    mk_vctx *v = w->P->e.v;
+    uint8_t secret = src->flags & MK_VF_SECRET; /* over a secret: its keys and elements are secret, in messages too */
     if (src->kind == MK_V_LIST)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, src->u.items[i], false);
+            loop_body(w, it, it->name2 ? mk_v_with_flags(v, mk_v_int(v, i), secret) : NULL,
+                      mk_v_with_flags(v, src->u.items[i], secret), false);
     else if (src->kind == MK_V_MAP)
         for (uint32_t i = 0; i < src->n; i++)
-            loop_body(w, it, mk_v_cstr(w->P->e.v, src->u.map.keys[i]), src->u.map.vals[i], false);
+            loop_body(w, it, mk_v_with_flags(v, mk_v_cstr(v, src->u.map.keys[i]), secret),
+                      mk_v_with_flags(v, src->u.map.vals[i], secret), false);
 }
 
 static void run_stmts(walk *w, mk_ast_list *items)
@@ -545,7 +552,10 @@ static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const cha
             continue;
         mk_ectx c = P->root;
         c.symbols = true;
+        c.redact = true; /* a description is shown like a message */
         mk_value *v = mk_eval_expr(&c, it->b);
+        if (v->kind == MK_V_STRING && (v->flags & MK_VF_SECRET))
+            return "(sensitive)";
         if (v->kind == MK_V_STRING)
             return mk_arena_strndup(P->e.v->arena, v->u.s, v->n);
     }

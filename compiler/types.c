@@ -332,8 +332,10 @@ static mk_value *check_enum(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_spa
     mk_buf b = {0};
     for (uint32_t i = 0; i < ty->nenums; i++)
         mk_buf_printf(&b, "%s\"%s\"", i ? ", " : "", ty->enums[i]);
-    mk_diag_item *it = mk_diag_error(c->diag, "E0202", at, "\"%s\" is not one of %s", s, mk_buf_cstr(&b));
-    const char *sg = mk_diag_suggest(s, (const char *const *)ty->enums, ty->nenums);
+    bool secret = v->flags & MK_VF_SECRET; /* neither shown nor hinted at */
+    mk_diag_item *it = secret ? mk_diag_error(c->diag, "E0202", at, "(sensitive) is not one of %s", mk_buf_cstr(&b))
+                              : mk_diag_error(c->diag, "E0202", at, "\"%s\" is not one of %s", s, mk_buf_cstr(&b));
+    const char *sg = secret ? NULL : mk_diag_suggest(s, (const char *const *)ty->enums, ty->nenums);
     if (sg)
         mk_diag_label(it, "did you mean \"%s\"?", sg);
     mk_buf_free(&b);
@@ -477,7 +479,9 @@ bool mk_type_check_where(mk_tcheck *c, const mk_field *f, mk_value *v, mk_span a
         return true;
     mk_value *msg = f->msg ? c->eval_field(c->ud, f, v, MK_FIELD_MSG) : NULL;
     mk_buf b = {0};
-    if (msg && msg->kind == MK_V_STRING)
+    if (msg && msg->kind == MK_V_STRING && (msg->flags & MK_VF_SECRET))
+        mk_buf_puts(&b, "(sensitive)");
+    else if (msg && msg->kind == MK_V_STRING)
         mk_buf_put(&b, msg->u.s, msg->n);
     else
         mk_buf_printf(&b, "`%s` does not satisfy its constraint", f->name);

@@ -69,7 +69,9 @@ void mk_program_var_flag(mk_program *p, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment) {
-        mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "--var takes NAME=VALUE, found `%s`", assignment);
+        /* not echoed: what was given may be a secret without its name */
+        mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "--var takes NAME=VALUE, found %s",
+                                         eq ? "no NAME before `=`" : "no `=`");
         mk_diag_help(it, "e.g. --var replicas=3");
         return;
     }

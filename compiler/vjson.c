@@ -7,10 +7,15 @@
 #include "compiler/mem.h"
 #include "compiler/program.h"
 
-static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
+/* note [secret containers]: a list or map marked secret as a whole (what
+ * jsondecode of a secret, a function of a secret or a comprehension over one
+ * makes) is secret in its shape too: its keys can be the secret's text. It is
+ * sealed whole, as its JSON text, with "json": true so the executor knows to
+ * parse what it opens; the fingerprint is over that text. Only one that
+ * still holds unknowns is written element by element, each scalar sealed. */
+static json_t *seal_text(const mk_buf *text, const mk_key *key, bool seal, bool as_json)
 {
-    mk_buf b = {0};
-    mk_v_to_text(v, &b, true);
+    mk_buf b = *text;
     char fp[65] = "";
     if (key)
         mk_key_fingerprint(key, b.data ? b.data : "", b.len, fp);
@@ -21,10 +26,20 @@ static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
         json_object_set_new(o, "sealed", json_string(s));
         mk_mem_free(s);
     }
+    if (as_json)
+        json_object_set_new(o, "json", json_true());
+    return json_pack("{s:o}", "$secret", o);
+}
+
+static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
+{
+    mk_buf b = {0};
+    mk_v_to_text(v, &b, true);
+    json_t *j = seal_text(&b, key, seal, false);
     if (b.data)
         memset(b.data, 0, b.len);
     mk_buf_free(&b);
-    return json_pack("{s:o}", "$secret", o);
+    return j;
 }
 
 /* A value shares its parts (note [deep walks]); written out, a small DAG
@@ -33,25 +48,52 @@ static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
 static _Thread_local long budget;
 static _Thread_local bool overflowed;
 
-static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+/* How from() treats secrets: as $secret objects; as $secret objects also
+ * when not marked (inside a secret container); or as their text (to seal a
+ * container whole). */
+typedef enum { SECRETS_SEAL, SECRETS_ALL, SECRETS_REVEAL } secrets_mode;
+
+static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown, secrets_mode mode);
+
+static json_t *secret_container(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+{
+    if (!mk_v_is_known(v)) /* not sealable yet: each scalar on its own */
+        return from(v, key, seal, unknown, SECRETS_ALL);
+    json_t *plain = from(v, key, seal, unknown, SECRETS_REVEAL);
+    size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY, n = json_dumpb(plain, NULL, 0, flags);
+    char *text = mk_mem_alloc(n + 1);
+    mk_buf b = {0};
+    mk_buf_put(&b, text, json_dumpb(plain, text, n, flags));
+    memset(text, 0, n);
+    mk_mem_free(text);
+    json_decref(plain);
+    json_t *j = seal_text(&b, key, seal, true);
+    if (b.data)
+        memset(b.data, 0, b.len);
+    mk_buf_free(&b);
+    return j;
+}
 
 json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
 {
     budget = MAX_NODES;
-    return from(v, key, seal, unknown);
+    return from(v, key, seal, unknown, SECRETS_SEAL);
 }
 
 bool mk_vjson_overflowed(void) { return overflowed; }
 
-static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown, secrets_mode mode)
 {
     if (--budget < 0) {
         overflowed = true;
         return json_null();
     }
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
-    if ((v->flags & MK_VF_SECRET) && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
+    bool secret = mode == SECRETS_ALL || (mode == SECRETS_SEAL && (v->flags & MK_VF_SECRET));
+    if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
         return secret_json(v, key, seal);
+    if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
+        return secret_container(v, key, seal, unknown);
     switch (v->kind) {
     case MK_V_NULL: return json_null();
     case MK_V_BOOL: return json_boolean(v->u.b);
@@ -68,13 +110,13 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
     case MK_V_LIST: {
         json_t *a = json_array();
         for (uint32_t i = 0; i < v->n && budget >= 0; i++)
-            json_array_append_new(a, from(v->u.items[i], key, seal, unknown));
+            json_array_append_new(a, from(v->u.items[i], key, seal, unknown, mode));
         return a;
     }
     case MK_V_MAP: {
         json_t *o = json_object();
         for (uint32_t i = 0; i < v->n && budget >= 0; i++)
-            json_object_set_new(o, v->u.map.keys[i], from(v->u.map.vals[i], key, seal, unknown));
+            json_object_set_new(o, v->u.map.keys[i], from(v->u.map.vals[i], key, seal, unknown, mode));
         return o;
     }
     case MK_V_RESOURCE:

@@ -473,10 +473,14 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, mk_parser *p)
         mk_buf_free(&b);
     }
     const mk_lex_frame *open = mk_lex_open(&p->lx);
-    if (got == YYSYMBOL_YYEOF && open) {
-        char k = open->kind == 'I' ? '{' : open->kind;
-        mk_span osp = {at.file, open->off, open->off + 1};
-        mk_diag_note(it, osp, "unclosed `%s` opened here", k == 'I' ? "${" : (char[]){k, 0});
+    /* an item cut short at the end of the file, or one where the next line
+     * starts while a bracket of an earlier line is still open (newlines are
+     * space inside `(`, `[` and `${`): point at the bracket */
+    bool earlier = open && open->kind != '{' &&
+                   memchr(p->lx.base + open->off, '\n', at.start > open->off ? at.start - open->off : 0);
+    if (open && (got == YYSYMBOL_YYEOF || earlier)) {
+        mk_span osp = {at.file, open->off, open->off + (open->kind == 'I' ? 2 : 1)};
+        mk_diag_note(it, osp, "unclosed `%s` opened here", open->kind == 'I' ? "${" : (char[]){open->kind, 0});
     } else if (got == YYSYMBOL_NEWLINE) {
         mk_diag_help(it, "a line break ends an item here; break lines after an operator, `,`, `(` or `[`");
     } else if (got == YYSYMBOL_IDENT || got == YYSYMBOL_STRING || got == YYSYMBOL_INT) {

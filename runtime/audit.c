@@ -124,9 +124,12 @@ typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
 /* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
 static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65])
 {
-    if (access(head_path, F_OK) != 0 && errno == ENOENT)
+    size_t n;
+    char *text = mk_exec_read_file(head_path, &n);
+    if (!text && errno == ENOENT)
         return HEAD_ABSENT;
-    json_t *h = json_load_file(head_path, 0, NULL);
+    json_t *h = text && n < 4096 ? json_loadb(text, n, 0, NULL) : NULL;
+    free(text);
     const char *hs = json_string_value(json_object_get(h, "hash"));
     const char *mac = json_string_value(json_object_get(h, "mac"));
     bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq"));
@@ -244,6 +247,30 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     return a;
 }
 
+bool mk_audit_rekey(const char *path, const mk_exec_key *old, const mk_exec_key *new_key, char *why, size_t whylen)
+{
+    char *hp = head_path_of(path), hash[65], mac[65], head[256];
+    uint8_t ko[32], kn[32];
+    derive_mac_key(old, ko);
+    derive_mac_key(new_key, kn);
+    long long seq = 0;
+    head_status hs = read_head(hp, ko, &seq, hash);
+    bool ok = hs != HEAD_BAD;
+    if (!ok)
+        snprintf(why, whylen, "the head file %s is damaged, or was not written with the old key; it was left alone", hp);
+    if (ok && hs == HEAD_OK) {
+        head_mac(kn, seq, hash, mac);
+        int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
+        ok = mk_exec_write_atomic(hp, head, (size_t)hn, true, false);
+        if (!ok)
+            snprintf(why, whylen, "cannot write %s: %s", hp, strerror(errno));
+    }
+    OPENSSL_cleanse(ko, sizeof ko);
+    OPENSSL_cleanse(kn, sizeof kn);
+    free(hp);
+    return ok;
+}
+
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
 {
     mark->seq = a->seq;
@@ -334,7 +361,7 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     char head[256], mac[65];
     head_mac(a->mac_key, seq, hash, mac);
     int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, false, false);
+    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
 bool mk_audit_append(mk_audit *a, json_t *fields)
@@ -460,43 +487,106 @@ int mk_audit_verify(const char *path, const mk_exec_key *key, const mk_audit_mar
     return rc;
 }
 
-static void show_entry(json_t *e, FILE *out)
+/* A value as `audit show` prints it: plain when it is a plain word, else
+ * as a JSON string, so spaces, quotes and control characters (a reason
+ * may hold any) cannot forge a field or reach the terminal raw. */
+static void show_value(FILE *out, const char *k, json_t *v)
 {
-    const char *ev = json_string_value(json_object_get(e, "event"));
-    fprintf(out, "#%-4lld %s  %-12s", (long long)json_integer_value(json_object_get(e, "seq")),
-            json_string_value(json_object_get(e, "time")) ?: "?", ev ?: "?");
-    static const char *const keys[] = {"operation", "stack", "address", "action", "status", "cloud", "region",
-                                       "id", "ms", "attempts", "outcome", "exit_code", "holder", "lock_id",
-                                       "error", "plan_sha256", NULL};
-    for (const char *const *k = keys; *k; k++) {
-        json_t *v = json_object_get(e, *k);
-        if (!v || json_is_null(v))
-            continue;
-        if (json_is_string(v))
-            fprintf(out, " %s=%s", *k, json_string_value(v));
-        else if (json_is_integer(v))
-            fprintf(out, " %s=%lld", *k, (long long)json_integer_value(v));
+    if (json_is_integer(v) || json_is_true(v)) {
+        if (json_is_true(v))
+            fprintf(out, " %s", k);
+        else
+            fprintf(out, " %s=%lld", k, (long long)json_integer_value(v));
+        return;
     }
+    const char *t = json_string_value(v);
+    if (!t)
+        return;
+    size_t plain = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-[]");
+    if (plain == strlen(t) && plain) {
+        fprintf(out, " %s=%s", k, t);
+        return;
+    }
+    char *q = json_dumps(v, JSON_ENCODE_ANY | JSON_ESCAPE_SLASH);
+    fprintf(out, " %s=%s", k, q ?: "\"?\"");
+    free(q);
+}
+
+/* Who ran a run: "user@host" from its lock entry (older entries: holder). */
+static json_t *who_of(json_t *lock)
+{
+    const char *u = json_string_value(json_object_get(lock, "user"));
+    const char *h = json_string_value(json_object_get(lock, "host"));
+    if (u && h)
+        return json_pack("{s:s, s:s, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
+                         json_object_get(lock, "uid"));
+    json_t *holder = json_object_get(lock, "holder");
+    return holder ? json_pack("{s:O}", "holder", holder) : NULL;
+}
+
+static void show_entry(json_t *e, json_t *who, FILE *out)
+{
+    const char *ev = json_string_value(json_object_get(e, "event")) ?: "?";
+    fprintf(out, "#%-4lld %s  %-15s", (long long)json_integer_value(json_object_get(e, "seq")),
+            json_string_value(json_object_get(e, "time")) ?: "?", ev);
+    static const char *const keys[] = {"operation", "stack", "policy", "enforcement", "group", "address", "action",
+                                       "undo", "status", "reason", "by", "cloud", "region", "id", "deposed_id", "ms",
+                                       "attempts", "outcome", "interrupted", "exit_code", "holder", "user", "host", "pid",
+                                       "lock_id", "damage", "error", "plan_sha256", "key_id", NULL};
+    for (const char *const *k = keys; *k; k++)
+        show_value(out, *k, json_object_get(e, *k));
+    /* who, on the entries a person answers for: what was let through, and the run's ends */
+    bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
+                  strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0;
+    if (answer && who && json_object_get(who, "user")) {
+        fprintf(out, " who=%s@%s", json_string_value(json_object_get(who, "user")),
+                json_string_value(json_object_get(who, "host")));
+    } else if (answer && who)
+        show_value(out, "who", json_object_get(who, "holder"));
     fputc('\n', out);
 }
 
-int mk_audit_show(const char *path, FILE *out)
+/* `audit show [--format json]`: one line per entry, or one JSON document
+ * {"format", "entries": [entry + "who" of its run]}. */
+int mk_audit_show(const char *path, bool json, FILE *out)
 {
     lines l;
     if (!read_lines(path, &l)) {
         fprintf(stderr, "moksha-exec: error: cannot read %s: %s\n", path, strerror(errno));
         return 1;
     }
+    json_t *list = json_array(), *who = NULL;
     for (size_t i = 0; i < l.n; i++) {
         json_t *e = json_loads(l.v[i], 0, NULL);
-        if (e)
-            show_entry(e, out);
-        else
-            fprintf(out, "(line %zu is not JSON)\n", i + 1);
+        if (json_is_object(e) && strcmp(json_string_value(json_object_get(e, "event")) ?: "", "lock") == 0) {
+            json_decref(who);
+            who = who_of(e);
+        }
+        if (!json_is_object(e)) {
+            if (json)
+                json_array_append_new(list, json_pack("{s:I, s:s}", "line", (json_int_t)(i + 1), "damage", "not a JSON entry"));
+            else
+                fprintf(out, "(line %zu is not a JSON entry)\n", i + 1);
+        } else if (json) {
+            if (who && !json_object_get(e, "who"))
+                json_object_set(e, "who", who);
+            json_array_append(list, e);
+        } else {
+            show_entry(e, who, out);
+        }
         json_decref(e);
     }
-    if (!l.n)
-        fprintf(out, "(the audit log is empty)\n");
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:o}", "format", "moksha.audit/v1", "entries", list);
+        json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', out);
+        json_decref(doc);
+    } else {
+        json_decref(list);
+        if (!l.n)
+            fprintf(out, "(the audit log is empty)\n");
+    }
+    json_decref(who);
     free_lines(&l);
     return 0;
 }

@@ -32,6 +32,11 @@ typedef struct mk_audit_mark {
  * mark naming an entry the log does not hold. Appending would hide it. */
 mk_audit *mk_audit_open(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, char *why,
                         size_t whylen);
+/* Key rotation: re-MAC the head of the log at path, checked under old,
+ * with new_key (both borrowed). True when done or there is no head; false
+ * with why when the head does not verify under old (it is left alone). */
+bool mk_audit_rekey(const char *path, const struct mk_exec_key *old, const struct mk_exec_key *new_key, char *why,
+                    size_t whylen);
 /* The last entry made (for the state to record with the next write). */
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
@@ -52,7 +57,8 @@ bool mk_audit_append(mk_audit *a, json_t *fields);
  * state's mark (may be NULL). Prints "ok: N entries…" or names the first
  * damage, or entry altered, removed or inserted, to out. 0 when intact. */
 int mk_audit_verify(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, FILE *out);
-/* Print the log one readable line per entry. */
-int mk_audit_show(const char *path, FILE *out);
+/* Print the log one readable line per entry (policy, gate, address,
+ * override reason, who ran it), or as one JSON document. */
+int mk_audit_show(const char *path, bool json, FILE *out);
 
 #endif

@@ -14,8 +14,9 @@
  * long as the resource stays in the stack.
  *
  * note [rollback]: on the first failure nothing new starts, running steps
- * finish and are persisted, then the completed steps are undone one by one
- * in the reverse of the order they were persisted: create → delete, update
+ * finish and are persisted, then the completed steps are undone in
+ * parallel, in the reverse of the dependency order (note [parallel
+ * rollback]), each durably (note [durable undo]): create → delete, update
  * → update back to `before`, delete → re-create from `before` (when the
  * provider can), replace → delete the new and re-create the old. Each undo
  * restores the state entry exactly as it was and is audited.
@@ -97,6 +98,10 @@ struct step {
     char err[512];
     int attempts;
     double ms;
+    /* rollback (note [durable undo]) */
+    json_t *now;              /* the entry the undo starts from (copy), taken with its intent */
+    const char *what;         /* the undo: "delete", "update back", … */
+    bool partial;             /* a two-call undo failed after its first call (the object is gone) */
 };
 
 typedef struct provs {
@@ -645,108 +650,243 @@ static void tick(void *vc, const mk_exec_sched_stats *st)
 
 /* ---- rollback ---- */
 
-/* Undo one completed step (note [rollback]); false with s->err on failure. */
-static bool undo(ctx *c, step *s, const char **what)
+/* note [durable undo]: an undo is recorded as durably as a step, in two
+ * nodes of a second scheduler run. Its *intent* is persisted first: the
+ * state entry is put back to what it was before the step (the undo's
+ * outcome, written ahead) and "intents" names the address, with a
+ * `rollback.intent` audit entry. Only then does the provider call run;
+ * its result is recorded after it (`rollback`): the intent dropped, and on
+ * failure the entry set back to what the world still holds. A kill -9 at
+ * any moment leaves a state that the next plan converges from, because
+ * every provider operation is idempotent (note [crash recovery]): the
+ * state says "as before the apply", so the plan re-does the step — a
+ * create adopts the object the undo did not get to delete, an update sets
+ * the attributes again, a delete of what the undo did not re-create
+ * succeeds. (Written after the call, as before, an undo that finished but
+ * was not recorded left the state holding an object already deleted, and
+ * the next plan saw nothing to do.) The next apply reports the intents it
+ * finds (`rollback.recovered`) and drops them.
+ *
+ * note [parallel rollback]: undos run at the apply's parallelism in the
+ * reverse of the dependency order: the intent of X waits for the undos of
+ * every completed step that depended on X, so a network is deleted only
+ * after the instances on it. A failed undo holds back only what it
+ * depended on (keep_going); the rest goes on. */
+
+typedef struct rb {
+    ctx *c;
+    size_t *u;       /* the steps to undo */
+    size_t m;
+    size_t undone;
+} rb;
+
+/* The undo's provider calls (note [rollback]); false with s->err. Reads
+ * only the step (s->now, s->orig): other undos change the state meanwhile. */
+static bool undo(ctx *c, step *s)
 {
-    json_t *out = NULL, *cur = mk_rtstate_get(c->st, s->address);
-    json_t *now = json_object_get(cur, "attributes");
+    json_t *out = NULL, *now = json_object_get(s->now, "attributes");
     json_t *before = json_object_get(s->orig, "attributes");
     bool can_recreate = s->prov->caps & MK_PROV_CAN_RECREATE;
     bool ok = true;
     s->attempts = 0;
+    s->partial = false;
+    if ((s->retire || strcmp(s->action, "delete") == 0 || (!s->cbd && strcmp(s->action, "replace") == 0)) &&
+        !can_recreate) {
+        snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
+        return false;
+    }
     if (s->retire) { /* note [create_before_destroy]: made again, still set aside */
-        *what = "re-create deposed";
         json_t *dep = NULL, *x;
         size_t i;
         json_array_foreach(json_object_get(s->orig, "deposed"), i, x)
             if (strcmp(json_string_value(json_object_get(x, "id")) ?: "", s->retire_id) == 0)
                 dep = json_object_get(x, "attributes");
-        if (!can_recreate) {
-            snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
-            return false;
-        }
         ok = call_as(c, s, s->prov->create, dep, dep, &out, NULL, true);
-    } else if (s->cbd) { /* delete the replacement, take the old object back */
-        *what = "restore";
+    } else if (s->cbd || (strcmp(s->action, "replace") == 0 && !s->half)) {
+        /* delete the replacement; take the old object back (cbd) or re-create it */
         ok = call(c, s, s->prov->del, now, NULL, &out);
         json_decref(out);
         out = NULL;
+        s->partial = ok;
         ok = ok && call(c, s, s->prov->create, before, before, &out);
     } else if (strcmp(s->action, "create") == 0) {
-        *what = "delete";
         ok = call(c, s, s->prov->del, now ? now : json_object_get(s->change, "after"), NULL, &out);
     } else if (strcmp(s->action, "update") == 0) {
-        *what = "update back";
         ok = call(c, s, s->prov->update, before, now, &out);
-    } else { /* delete, replace (done or half done) */
-        *what = "re-create";
-        if (!can_recreate) {
-            snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
-            return false;
-        }
-        if (strcmp(s->action, "replace") == 0 && !s->half) {
-            ok = call(c, s, s->prov->del, now, NULL, &out);
-            json_decref(out);
-            out = NULL;
-            if (ok)
-                mk_rtstate_remove(c->st, s->address);
-        }
-        ok = ok && call(c, s, s->prov->create, before, before, &out);
+    } else { /* delete, half-done replace */
+        ok = call(c, s, s->prov->create, before, before, &out);
     }
+    if (ok)
+        s->partial = false;
     json_decref(out);
     return ok;
 }
 
-static bool rollback_one(ctx *c, step *s)
+static const char *undo_name(const step *s)
 {
-    const char *what = "undo";
+    return s->retire ? "re-create deposed" : s->cbd ? "restore" : !strcmp(s->action, "create") ? "delete"
+           : !strcmp(s->action, "update") ? "update back" : "re-create";
+}
+
+static bool rb_run(void *vr, size_t node)
+{
+    rb *r = vr;
+    if (node < r->m)
+        return true; /* an intent: recorded under the lock, persisted before its undo starts */
+    step *s = &r->c->steps[r->u[node - r->m]];
     double t = mk_exec_now_ms();
-    bool ok = undo(c, s, &what);
-    if (ok) {
-        if (s->orig)
-            mk_rtstate_put(c->st, json_deep_copy(s->orig));
-        else
-            mk_rtstate_remove(c->st, s->address);
-        c->dirty = true;
+    bool ok = undo(r->c, s);
+    s->ms = mk_exec_now_ms() - t;
+    return ok;
+}
+
+static void put_entry(ctx *c, const char *address, json_t *entry)
+{
+    if (entry)
+        mk_rtstate_put(c->st, json_deep_copy(entry));
+    else
+        mk_rtstate_remove(c->st, address);
+}
+
+static void rb_record(void *vr, size_t node, bool ok)
+{
+    rb *r = vr;
+    ctx *c = r->c;
+    step *s = &c->steps[r->u[node % r->m]];
+    c->dirty = true;
+    if (node < r->m) { /* the intent: the undo's outcome, written ahead */
+        json_t *cur = mk_rtstate_get(c->st, s->address);
+        json_decref(s->now);
+        s->now = cur ? json_deep_copy(cur) : NULL;
+        s->what = undo_name(s);
+        put_entry(c, s->address, s->orig);
+        mk_rtstate_set_intent(c->st, s->address, json_pack("{s:s, s:s, s:s, s:I}", "op", "undo", "undo", s->what, "action",
+                                                           s->action, "change", (json_int_t)s->id));
+        add_line(c, json_pack("{s:s, s:s, s:s, s:s}", "event", "rollback.intent", "address", s->address, "action",
+                              s->action, "undo", s->what));
+        return;
     }
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "rollback", "address", s->address, "action",
-                           s->action, "undo", what, "status", ok ? "ok" : "failed", "ms",
-                           (json_int_t)(mk_exec_now_ms() - t));
+    mk_rtstate_set_intent(c->st, s->address, NULL);
+    if (!ok) /* the world still holds what the step made, or nothing if the undo got half way */
+        put_entry(c, s->address, s->partial ? NULL : s->now);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "rollback", "address", s->address, "action",
+                           s->action, "undo", s->what, "status", ok ? "ok" : "failed", "ms", (json_int_t)s->ms,
+                           "attempts", s->attempts);
     if (!ok)
         json_object_set_new(ev, "error", json_string(s->err));
     add_line(c, ev);
     if (c->tty)
         fputs("\r\033[K", stdout);
     if (ok)
-        printf("  ↺   %-11s %s\n", what, s->address);
-    else
-        fprintf(stderr, "  ✗   %-11s %s failed: %s\n", what, s->address, s->err);
-    fflush(stdout);
-    return flush_now(c) && ok;
+        printf("  ↺   %-11s %s  (%.0f ms)\n", s->what, s->address, s->ms);
+    else {
+        fprintf(stderr, "  ✗   %-11s %s failed: %s\n", s->what, s->address, s->err);
+        fflush(stderr);
+    }
+    r->undone += ok;
 }
 
-/* Undo in reverse; the steps left are listed in `left`. */
+static void *rb_snapshot(void *vr) { return snapshot(((rb *)vr)->c); }
+static bool rb_flush(void *vr, void *batch) { return flush(((rb *)vr)->c, batch); }
+static bool rb_stop(void *vr)
+{
+    (void)vr;
+    return interrupts >= 2;
+}
+static void rb_tick(void *vr, const mk_exec_sched_stats *st)
+{
+    (void)vr, (void)st;
+    fflush(stdout);
+}
+
+/* The undo graph: intent k before undo k; the intent of what a step
+ * depended on after that step's undo (note [parallel rollback]). */
+static bool rb_graph(rb *r, const mk_exec_sched *fwd, mk_exec_sched *g)
+{
+    size_t m = r->m, *pos = calloc(r->c->n + 1, sizeof *pos);
+    size_t **deps = calloc(2 * m + 1, sizeof *deps), *ndeps = calloc(2 * m + 1, sizeof *ndeps);
+    g->deps = deps;
+    g->ndeps = ndeps;
+    g->n = 2 * m;
+    if (!pos || !deps || !ndeps) {
+        free(pos);
+        return false;
+    }
+    for (size_t k = 0; k < m; k++)
+        pos[r->u[k]] = k + 1;
+    size_t *count = calloc(m + 1, sizeof *count);
+    for (size_t k = 0; count && k < m; k++) /* how many undos each intent waits for */
+        for (size_t d = 0; d < fwd->ndeps[r->u[k]]; d++)
+            if (pos[fwd->deps[r->u[k]][d]])
+                count[pos[fwd->deps[r->u[k]][d]] - 1]++;
+    for (size_t k = 0; count && k < m; k++) {
+        deps[k] = calloc(count[k] + 1, sizeof **deps);
+        deps[m + k] = calloc(2, sizeof **deps);
+        if (!deps[k] || !deps[m + k]) {
+            free(count);
+            free(pos);
+            return false;
+        }
+        deps[m + k][ndeps[m + k]++] = k;
+    }
+    for (size_t k = 0; count && k < m; k++)
+        for (size_t d = 0; d < fwd->ndeps[r->u[k]]; d++)
+            if (pos[fwd->deps[r->u[k]][d]]) {
+                size_t on = pos[fwd->deps[r->u[k]][d]] - 1;
+                deps[on][ndeps[on]++] = m + k;
+            }
+    bool ok = count != NULL;
+    free(count);
+    free(pos);
+    return ok;
+}
+
+static void rb_free_graph(mk_exec_sched *g)
+{
+    for (size_t i = 0; g->deps && i < g->n; i++)
+        free(g->deps[i]);
+    free((void *)g->deps);
+    free((void *)g->ndeps);
+    mk_exec_sched_free(g);
+}
+
+/* Undo what completed (and half-done replaces), in parallel, in reverse
+ * dependency order; the steps left are listed in `left`. */
 static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
 {
-    size_t undone = 0;
-    printf("Rolling back %zu completed step%s:\n", sc->norder, sc->norder == 1 ? "" : "s");
-    size_t completed = sc->norder;
-    for (size_t i = 0; i < c->n; i++) /* a half-done replace first: its old object is gone */
-        if (c->steps[i].half && sc->status[i] == MK_SCHED_FAILED) {
-            if (interrupts >= 2 || !rollback_one(c, &c->steps[i]))
-                json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", c->steps[i].address, "action",
-                                                      "replace (old deleted, new not created)", "error", c->steps[i].err));
-        }
-    for (size_t k = completed; k-- > 0;) {
-        step *s = &c->steps[sc->order[k]];
-        if (interrupts < 2 && rollback_one(c, s)) {
-            undone++;
+    rb r = {.c = c, .u = calloc(c->n + 1, sizeof *r.u)};
+    for (size_t i = 0; r.u && i < c->n; i++)
+        if (sc->status[i] == MK_SCHED_DONE || (c->steps[i].half && sc->status[i] == MK_SCHED_FAILED))
+            r.u[r.m++] = i;
+    printf("Rolling back %zu completed step%s:\n", r.m, r.m == 1 ? "" : "s");
+    fflush(stdout);
+    static const mk_exec_sched_ops ops = {rb_run, rb_record, rb_snapshot, rb_flush, rb_stop, rb_tick};
+    mk_exec_sched g = {.parallelism = c->o->parallelism, .keep_going = true};
+    bool ran = r.m && rb_graph(&r, sc, &g) && mk_exec_sched_run(&g, &ops, &r);
+    if (r.m && !ran && !g.status)
+        fprintf(stderr, "moksha-exec: error: out of memory for the rollback\n");
+    bool fix = false;
+    for (size_t k = 0; k < r.m; k++) {
+        step *s = &c->steps[r.u[k]];
+        mk_exec_sched_status is = g.status ? g.status[r.m + k] : MK_SCHED_PENDING;
+        if (is == MK_SCHED_DONE)
             continue;
+        if (g.status && g.status[k] == MK_SCHED_DONE && is != MK_SCHED_FAILED) { /* its intent, but not its undo, ran */
+            mk_rtstate_set_intent(c->st, s->address, NULL);
+            put_entry(c, s->address, s->now);
+            fix = c->dirty = true;
         }
-        json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", s->address, "action", s->action, "error",
-                                              interrupts >= 2 ? "interrupted (second Ctrl-C)" : s->err));
+        const char *why = is == MK_SCHED_FAILED ? s->err : interrupts >= 2 ? "interrupted (second Ctrl-C)"
+                        : g.flush_failed ? "not undone: the state could not be written"
+                                         : "not undone: it waits for the undo of a change that depends on it, which failed";
+        json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "address", s->address, "action",
+                                              s->half ? "replace (old deleted, new not created)" : s->action, "error", why));
     }
-    return undone;
+    if (fix)
+        flush_now(c);
+    rb_free_graph(&g);
+    free(r.u);
+    return r.undone;
 }
 
 /* ---- checks before running ---- */
@@ -985,6 +1125,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
         free(c->steps[i].event);
         json_decref(c->steps[i].deferred);
         json_decref(c->steps[i].set_aside);
+        json_decref(c->steps[i].now);
         if (sc->deps)
             free(sc->deps[i]);
     }
@@ -1125,8 +1266,10 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
     }
-    add_line(c, json_pack("{s:s, s:O, s:O, s:O}", "event", "lock", "lock_id", json_object_get(info, "id"), "holder",
-                          json_object_get(info, "holder"), "operation", json_object_get(info, "operation")));
+    add_line(c, json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
+                          json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
+                          json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
+                          json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid()));
     json_decref(info);
     return 0;
 }
@@ -1137,6 +1280,29 @@ static void drop_lock(ctx *c, const char *id, int rc)
     add_line(c, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
     flush_now(c);
     mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
+}
+
+/* note [durable undo]: intents left by a rollback that was killed. The
+ * state already says "undone" for each, and the plan this run applies was
+ * made from it, so they are only reported and dropped. */
+static void recover_intents(ctx *c)
+{
+    json_t *in = mk_rtstate_intents(c->st);
+    if (!in)
+        return;
+    fprintf(stderr, "moksha-exec: note: a rollback was stopped while undoing %zu step%s (", json_object_size(in),
+            json_object_size(in) == 1 ? "" : "s");
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(in, k, v) {
+        fprintf(stderr, "%s%s", first ? "" : ", ", k);
+        first = 0;
+    }
+    fprintf(stderr, "); the state recorded each as undone before its call, so this plan re-applies what it touched\n");
+    add_line(c, json_pack("{s:s, s:O}", "event", "rollback.recovered", "intents", in));
+    mk_rtstate_clear_intents(c->st);
+    c->dirty = true;
 }
 
 void mk_exec_opts_default(mk_exec_opts *o)
@@ -1158,6 +1324,8 @@ static void install_sigint(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal went away: roll back, do not die mid-apply */
+    signal(SIGPIPE, SIG_IGN);     /* `moksha apply | head`: a closed stdout must not kill us mid-apply */
 }
 
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
@@ -1181,6 +1349,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return rc;
     }
+    recover_intents(&c);
     add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
     size_t pi;
     json_t *pr;
@@ -1307,18 +1476,27 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 
 int mk_exec_state_unlock(const char *id)
 {
-    char why[1024];
+    char why[1024], awhy[1024];
     json_t *info;
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, &info, why, sizeof why) != 0) {
+    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return MK_EXEC_EXIT_INPUT;
     }
-    mk_audit *a = open_audit_readonly_state(why, sizeof why);
-    if (!a || !mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
-                                            json_object_get(info, "holder"), "damage", json_object_get(info, "damage"),
-                                            "by", "state unlock", "exit_code", 0)))
-        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", a ? strerror(errno) : why);
+    /* audited while the lock still stands, so no run can be appending beside us */
+    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
+    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
+                                                     "holder", json_object_get(info, "holder"), "damage",
+                                                     json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
+    if (!audited && a)
+        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
     mk_audit_close(a);
+    json_decref(info);
+    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (!audited)
+        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", awhy);
     if (json_object_get(info, "damage"))
         printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
                json_string_value(json_object_get(info, "damage")));

@@ -24,8 +24,8 @@ static json_t *lock_doc(const char *operation, const char *id)
     const char *user = pw ? pw->pw_name : getenv("USER") ?: "?";
     snprintf(holder, sizeof holder, "%s@%s pid %d", user, host, (int)getpid());
     mk_exec_iso_time(when, sizeof when);
-    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "id", id, "holder", holder, "pid", (int)getpid(), "host", host,
-                     "operation", operation, "time", when);
+    return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "holder", holder, "pid", (int)getpid(), "host", host,
+                     "user", user, "operation", operation, "time", when);
 }
 
 /* note [damaged lock]: a lock file that is not a lock document — empty,
@@ -150,7 +150,7 @@ bool mk_exec_lock_release(const char *path, const char *id)
     return mine && unlink(path) == 0;
 }
 
-int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *why, size_t whylen)
+int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen)
 {
     json_t *h;
     char damage[200], did[37];
@@ -172,7 +172,7 @@ int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *wh
     }
     struct stat sb;
     bool dir = lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-    if ((dir ? rmdir(path) : unlink(path)) != 0) {
+    if (!check_only && (dir ? rmdir(path) : unlink(path)) != 0) {
         snprintf(why, whylen, "cannot remove %s: %s%s", path, strerror(errno), dir ? " (remove the directory by hand)" : "");
         json_decref(h);
         return 1;

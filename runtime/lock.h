@@ -17,7 +17,9 @@ mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, c
                                       char *why, size_t whylen);
 /* Remove the lock if it is ours (id matches). */
 bool mk_exec_lock_release(const char *path, const char *id);
-/* `state unlock ID`: remove the lock when its id is ID. 0, or 1 with why. */
-int mk_exec_lock_force(const char *path, const char *id, json_t **info, char *why, size_t whylen);
+/* `state unlock ID`: remove the lock when its id is ID (a damaged lock's id:
+ * note [damaged lock]); check_only: only say whether it would. 0 with *info
+ * (the lock's document; json_decref it), or 1 with why. */
+int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen);
 
 #endif

@@ -29,7 +29,7 @@ static void usage(FILE *out)
           "      --retries N                  retries of retryable errors (default 4)\n"
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
-          "  audit verify | show\n"
+          "  audit verify | show [--format text|json]\n"
           "\n"
           "exit status: 0 success, 1 error in input or usage, 3 changes held (a closed\n"
           "gate, or above --auto-approve-risk), 4 apply failed and was rolled back, 5 apply\n"
@@ -167,8 +167,11 @@ static int audit_cmd(int argc, char **argv)
     if (strcmp(sub, "verify") == 0 && argc == 2)
         return audit_verify();
     if (strcmp(sub, "show") == 0 && argc == 2)
-        return mk_audit_show(MK_EXEC_AUDIT, stdout);
-    fputs("usage: moksha audit verify | show\n", stderr);
+        return mk_audit_show(MK_EXEC_AUDIT, false, stdout);
+    if (strcmp(sub, "show") == 0 && argc == 4 && strcmp(argv[2], "--format") == 0 &&
+        (strcmp(argv[3], "json") == 0 || strcmp(argv[3], "text") == 0))
+        return mk_audit_show(MK_EXEC_AUDIT, strcmp(argv[3], "json") == 0, stdout);
+    fputs("usage: moksha audit verify | show [--format text|json]\n", stderr);
     return MK_EXEC_EXIT_INPUT;
 }
 

@@ -44,10 +44,15 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
 {
     mk_rtstate *s = fresh(path);
     json_error_t je;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    size_t len;
+    char *text = mk_exec_read_file(path, &len); /* a regular file only: a FIFO must not hang us */
+    if (!text && errno == ENOENT)
+        return s;
+    json_t *doc = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!text)
+        snprintf(je.text, sizeof je.text, "cannot read it: %s", strerror(errno));
+    free(text);
     if (!doc) {
-        if (errno == ENOENT && strstr(je.text, "unable to open"))
-            return s;
         snprintf(why, whylen, "%s: %s (restore %s.prev, the copy kept before the last write)", path, je.text, path);
         mk_rtstate_free(s);
         return NULL;
@@ -122,6 +127,30 @@ void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)
     if (seq > 0)
         json_object_set_new(s->doc, "audit", json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "hash", hash));
 }
+
+json_t *mk_rtstate_intents(const mk_rtstate *s)
+{
+    json_t *i = json_object_get(s->doc, "intents");
+    return json_object_size(i) ? i : NULL;
+}
+
+void mk_rtstate_set_intent(mk_rtstate *s, const char *address, json_t *intent)
+{
+    json_t *old = json_object_get(s->doc, "intents");
+    json_t *all = json_is_object(old) ? json_copy(old) : json_object();
+    if (intent)
+        json_object_set_new(all, address, intent);
+    else
+        json_object_del(all, address);
+    if (json_object_size(all))
+        json_object_set_new(s->doc, "intents", all);
+    else {
+        json_decref(all);
+        json_object_del(s->doc, "intents");
+    }
+}
+
+void mk_rtstate_clear_intents(mk_rtstate *s) { json_object_del(s->doc, "intents"); }
 
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address) { return json_object_get(s->by_addr, address); }
 

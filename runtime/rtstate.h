@@ -34,6 +34,14 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s);
 bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65]);
 void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash);
 
+/* Undo intents ("intents": {ADDRESS: {…}}; note [durable undo] in
+ * exec.c): borrowed, or NULL when none. set takes intent (NULL removes);
+ * the object is replaced, never changed, so a snapshot being serialised
+ * on another thread keeps the one it has. */
+json_t *mk_rtstate_intents(const mk_rtstate *s);
+void mk_rtstate_set_intent(mk_rtstate *s, const char *address, json_t *intent);
+void mk_rtstate_clear_intents(mk_rtstate *s);
+
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
 void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
 /* An entry's text as the file holds it (a JSON string, new reference), and

@@ -112,7 +112,7 @@ static void *worker(void *arg)
             r->ops->record(r->ctx, node, ok);
             if (!ok) {
                 r->s->status[node] = MK_SCHED_FAILED;
-                r->failing = true;
+                r->failing |= !r->s->keep_going;
                 r->failed++;
                 pthread_cond_broadcast(&r->cv);
             }
@@ -226,7 +226,7 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
     if (have_flusher)
         pthread_join(ftid, NULL);
     free(tids);
-    bool cycle = !r.failing && s->norder < s->n;
+    bool cycle = !r.failing && !r.failed && s->norder < s->n;
     teardown(&r, s->n);
     pthread_mutex_destroy(&r.mu);
     pthread_cond_destroy(&r.cv);

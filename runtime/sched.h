@@ -7,7 +7,8 @@
  * own `flush`es everything recorded since its last flush (group commit: one
  * state write and one fsync cover every step that finished meanwhile).
  * The first failed step, a failed flush, or `stop` returning true ends the
- * run: nothing new starts and running steps are let finish.
+ * run: nothing new starts and running steps are let finish. With
+ * keep_going, a failed step only holds back the nodes that depend on it.
  *
  * The caller owns mk_exec_sched and the arrays it points to; the results
  * (status, order) are malloc'd by mk_exec_sched_run and freed by
@@ -38,6 +39,7 @@ typedef struct mk_exec_sched {
     size_t *const *deps;  /* deps[i]: the nodes node i waits for */
     const size_t *ndeps;
     int parallelism;
+    bool keep_going;      /* a failed node holds back only what depends on it (rollback) */
     /* results */
     mk_exec_sched_status *status;
     size_t *order, norder; /* done nodes, in the order they were persisted */

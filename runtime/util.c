@@ -160,9 +160,22 @@ bool mk_exec_write_atomic(const char *path, const char *data, size_t n, bool dur
 
 char *mk_exec_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO put in a file's place must not hang the executor;
+     * only a regular file is read (a directory "reads" as empty with fopen) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        int e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+        close(fd);
+        errno = e;
         return NULL;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
     size_t cap = 4096, n = 0;
     char *s = malloc(cap);
     size_t r;
@@ -175,9 +188,11 @@ char *mk_exec_read_file(const char *path, size_t *len)
             s = t;
         }
     }
+    bool failed = ferror(f);
     fclose(f);
-    if (!s) {
-        errno = ENOMEM;
+    if (!s || failed) {
+        free(s);
+        errno = failed ? EIO : ENOMEM;
         return NULL;
     }
     s[n] = 0;

@@ -68,3 +68,17 @@ stop_apply TERM process destroy
 snapshot after.txt
 expect_exit 0 moksha plan --detailed-exitcode
 expect_exit 0 moksha audit verify
+
+# ---- SIGHUP (the terminal went away) rolls back too ----
+rm -rf .moksha/sim .moksha/state.json* .moksha/audit.* .moksha/state.lock
+stop_apply HUP process
+[ "$rc" -eq 4 ] || { fail "SIGHUP to moksha apply: exit $rc, expected 4"; e2e_show "$WORK/err" stderr; }
+[ "$(ls .moksha/sim 2>/dev/null | grep -c json)" -eq 0 ] || fail "SIGHUP: the sim world still holds $(ls .moksha/sim)"
+
+# ---- a closed stdout (`| head`) does not kill the executor mid-apply ----
+rm -rf .moksha/sim .moksha/state.json* .moksha/audit.* .moksha/state.lock
+expect_exit 0 moksha plan -o p.plan
+"$MOKSHA_EXEC" apply --progress lines p.plan | head -c 1 >/dev/null
+[ ! -e .moksha/state.lock ] || fail "an apply whose stdout was closed left its lock (it was killed mid-apply)"
+[ "$("$MOKSHA_EXEC" state list | wc -l)" -eq 5 ] || fail "an apply whose stdout was closed recorded $("$MOKSHA_EXEC" state list | wc -l) of 5 resources"
+expect_exit 0 moksha audit verify

@@ -97,7 +97,7 @@ state_mark() { tr -d ' \n' < "$1" | sed -n 's/.*"audit":{"seq":\([0-9]*\).*/\1/p
 [ -n "$(state_mark .moksha/state.json)" ] || fail "the state names no audit entry"
 mkdir good && cp .moksha/audit.jsonl .moksha/audit.head .moksha/state.json good/
 n=$(wc -l < good/audit.jsonl)
-restore() { cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
+restore() { rm -f .moksha/audit.head .moksha/state.json; cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
 # refused WHAT TEXT: verify reports TEXT, an apply refuses (exit 1) saying it, the log is untouched
 refused() {
     expect_exit 1 moksha audit verify && expect_contains "$OUT" "BROKEN: " && expect_contains "$OUT" "$2"
@@ -140,9 +140,59 @@ refused "NUL inside a line" "(in line 2) is a NUL byte"
 # a log cut mid-line: reported, never extended
 head -c $(($(wc -c < good/audit.jsonl) - 20)) good/audit.jsonl > .moksha/audit.jsonl
 refused "torn last line" "line $n is torn"
+# not files at all: a directory or a FIFO in the log's, the head's or the state's place is refused, never waited on
+rm .moksha/audit.jsonl; mkdir .moksha/audit.jsonl
+expect_exit 1 timeout 20 "$MOKSHA" apply --yes && expect_contains "$ERR" "cannot read the audit log .moksha/audit.jsonl: Is a directory"
+rmdir .moksha/audit.jsonl; restore
+rm .moksha/audit.head; mkfifo .moksha/audit.head
+refused "FIFO head" "the head file .moksha/audit.head is damaged"
+rm .moksha/state.json; mkfifo .moksha/state.json
+expect_exit 1 timeout 20 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "state.json: cannot read it"
+rm .moksha/state.json; restore
 # a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
 cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
 expect_exit 0 moksha apply --yes
 expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
+cd "$WORK"
+
+# ---- audit show: policy, gate, address, override reason and who, in text and JSON ----
+mkdir show && cd show
+cat > main.moksha <<'M'
+stack shop {
+  env = "prod"
+}
+provider sim {}
+resource network main { cidr = "10.0.0.0/16" }
+resource firewall edge { network = network.main }
+resource bucket assets { public = true }
+policy "no-public-buckets-here" {
+  enforcement = soft
+  for c in changes where c.type == "bucket" && c.after != null && c.after.public {
+    assert false : "${c.address} is public"
+  }
+}
+policy "prod-approval" {
+  enforcement = hard
+  for c in changes where c.type == "firewall" {
+    require approval("sre") : "${c.address} changes who can reach the network"
+  }
+}
+M
+expect_exit 0 moksha plan --override no-public-buckets-here --reason 'static site; "public" by design' -o p.plan
+expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
+me="$(id -un)@$(hostname)"
+expect_exit 0 moksha audit show
+expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" who=$me"
+expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve who=$me"
+expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+"
+expect_match "$OUT" "step .*address=bucket.assets action=create status=ok"
+expect_match "$OUT" "unlock .*exit_code=0 .*who=$me"
+expect_exit 0 moksha audit show --format json
+expect_contains "$OUT" '"event": "policy.override"'
+expect_contains "$OUT" '"reason": "static site; \"public\" by design"'
+expect_contains "$OUT" '"event": "gate.approved"'
+expect_contains "$OUT" '"group": "sre"'
+expect_contains "$OUT" "\"user\": \"$(id -un)\""
+expect_exit 1 moksha audit show --format yaml
 cd "$WORK"

@@ -35,6 +35,10 @@ printf 'import "/dev/null"\n' >stack/main.moksha
 expect_exit 1 moksha check stack && expect_contains "$ERR" "error[E0010]: \`/dev/null\` is not a .moksha file"
 expect_exit 1 moksha fmt --check /dev/null && expect_contains "$ERR" "not a .moksha file"
 expect_exit 1 moksha fmt --check empty && expect_contains "$ERR" "no .moksha files in \`empty\`"
+printf 'module m = "../empty" {}\noutput o = module.m.x\n' >stack/main.moksha
+expect_exit 1 moksha check stack &&
+    expect_contains "$ERR" "stack/main.moksha:1:1: error[E0010]: no .moksha files in module directory \`stack/../empty\`"
+expect_contains "$ERR" "moksha: 1 error"
 printf 'let x = 1\n' >stack/main.moksha
 expect_exit 0 moksha check stack
 
@@ -86,4 +90,157 @@ net_line=$(grep -n 'deleted  module.net.network.main' "$OUT" | cut -d: -f1)
 [ -n "$net_line" ] && [ -n "$web_line" ] && [ "$web_line" -lt "$net_line" ] ||
     fail "the compute must be deleted before the network it reads"
 expect_match "$OUT" 'Apply complete: .* in 0\.[6-9][0-9]s|in [1-9]\.[0-9]+s'
+leave
+
+# ---- secrets never become addresses, keys or diagnostic text ----
+# Every output of every command, and every file under .moksha, is searched
+# for the secrets' text (PW, and the key and value of a JSON secret).
+PW=hunter2-plain-text-pw-4242
+KEYPART=k3y-from-a-secret-777
+VALPART=val-from-a-secret-555
+mkdir sec
+enter sec
+cat >main.moksha <<'M'
+stack sec {
+  env = "dev"
+}
+provider local { root = ".moksha/out" }
+provider sim { latency = 1ms }
+var pw: secret where length(pw) >= 8 : "the password ${pw} has ${length(pw)} characters"
+var cfg: secret
+let creds = jsondecode(var.cfg)
+resource local.file f {
+  path    = "f.txt"
+  content = "pw=${var.pw}"
+}
+resource bucket b {
+  encrypted = true
+  public    = false
+  tags      = jsondecode(var.cfg)
+}
+resource bucket c {
+  encrypted = true
+  public    = false
+  tags      = { for k, v in creds: k => upper(v) }
+}
+resource database db {
+  engine   = "postgres"
+  version  = "16"
+  cpu      = 2
+  memory   = 8GiB
+  storage  = 10GiB
+  password = var.pw
+}
+output names = keys(creds)
+output first = [for k, v in creds: "${k}=${v}"]
+policy "tag-keys" {
+  enforcement = advisory
+  for r in resources where r.type == "bucket" {
+    for k, v in r.tags {
+      assert false : "${r.address} tag ${k}=${v}"
+    }
+  }
+}
+policy "messages" {
+  enforcement = advisory
+  for r in resources where r.type == "local.file" {
+    assert false : "${r.address}: ${r.content}, ${var.pw}, ${upper(var.pw)}, ${tostring(var.pw)}, ${format("%s", var.pw)}, ${jsonencode(var.pw)}"
+  }
+}
+M
+export MOKSHA_VAR_pw="$PW" MOKSHA_VAR_cfg="{\"$KEYPART\":\"$VALPART\"}"
+: >all.out
+# collect CMD...: run CMD, keep what it printed for the search at the end
+collect() {
+    "$@" >>all.out 2>&1
+    echo "exit $?" >>all.out
+}
+expect_exit 0 moksha check
+collect moksha check --format json
+collect moksha plan
+collect moksha plan --format json
+collect moksha plan --format markdown
+collect moksha graph
+collect moksha cost
+collect moksha policy check
+for f in json sarif junit github markdown; do collect moksha policy check --format "$f"; done
+expect_exit 0 moksha apply --yes && expect_contains "$OUT" "Apply complete: 4 created"
+cat "$OUT" "$ERR" >>all.out
+expect_contains .moksha/out/f.txt "pw=$PW"    # the provider got the secret itself
+collect moksha state list
+collect moksha state show bucket.b
+collect moksha state show bucket.c
+collect moksha state show database.db
+collect moksha audit show
+collect moksha plan --detailed-exitcode
+expect_exit 0 moksha plan --detailed-exitcode   # sealed containers compare by fingerprint: no change
+expect_contains "$OUT" "No changes"
+# diagnostics: a constraint message and an enum mismatch with secrets in them
+expect_exit 1 moksha plan --var pw=hunter2 && expect_contains "$ERR" "the password (sensitive) has (sensitive) characters"
+cat "$ERR" >>all.out
+collect moksha destroy --yes
+for f in all.out $(find .moksha -type f ! -path '.moksha/out/*'); do
+    expect_not_contains "$f" "$PW"
+    expect_not_contains "$f" "hunter2"
+    expect_not_contains "$f" "$KEYPART"
+    expect_not_contains "$f" "$VALPART"
+    expect_not_contains "$f" "$(echo "$VALPART" | tr a-z A-Z)"
+done
+expect_contains all.out "(sensitive)"
+
+# a secret as a for_each key, a map key, a count or an index: a clear error
+# at the place, and the secret nowhere in the output
+cat >bad.moksha <<'M'
+resource local.file by_key {
+  for_each = {for k in [var.pw]: k => 1}
+  path     = "a-${each.value}.txt"
+  content  = "x"
+}
+resource local.file by_list {
+  for_each = [var.pw]
+  path     = "b.txt"
+  content  = "x"
+}
+resource local.file by_count {
+  count   = length(var.pw)
+  path    = "c-${count.index}.txt"
+  content = "x"
+}
+resource local.file by_map {
+  for_each = jsondecode(var.cfg)
+  path     = "d.txt"
+  content  = "x"
+}
+let m = { a = 1 }
+let l = [1, 2]
+output missing_key = m[var.pw]
+output missing_idx = l[length(var.pw)]
+output no_hint     = creds["nope"]
+resource database bad_engine {
+  engine   = var.pw
+  version  = "16"
+  cpu      = 2
+  memory   = 8GiB
+  storage  = 10GiB
+  password = var.pw
+}
+M
+expect_exit 1 moksha plan
+expect_contains "$ERR" "bad.moksha:2:34: error[E0214]: a secret cannot be a map key"
+expect_contains "$ERR" "bad.moksha:7:14: error[E0214]: a secret cannot be used as \`for_each\`"
+expect_contains "$ERR" "bad.moksha:12:13: error[E0214]: a secret cannot be used as \`count\`"
+expect_contains "$ERR" "bad.moksha:17:14: error[E0214]: a secret cannot be used as \`for_each\`"
+expect_contains "$ERR" "no key (sensitive) in the map"
+expect_contains "$ERR" "index (sensitive) is out of range"
+expect_contains "$ERR" 'no key "nope" in the map'
+expect_contains "$ERR" '(sensitive) is not one of "postgres"'
+for f in "$OUT" "$ERR"; do
+    expect_not_contains "$f" "$PW"
+    expect_not_contains "$f" "$KEYPART"
+done
+expect_exit 1 moksha check && expect_contains "$ERR" "error[E0214]"
+unset MOKSHA_VAR_pw MOKSHA_VAR_cfg
+expect_exit 1 moksha check && expect_contains "$ERR" "bad.moksha:2:34: error[E0214]"   # without values too
+expect_exit 1 moksha plan --var "$PW" && expect_contains "$ERR" "--var takes NAME=VALUE, found no \`=\`"
+expect_not_contains "$ERR" "$PW"
 leave

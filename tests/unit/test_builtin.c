@@ -520,6 +520,7 @@ static void numbers_sum(void **state)
     is_int(CALL("sum", L(I(1), I(2), I(3))), 6);
     is_num(CALL("sum", L(I(1), N(0.5))), 1.5);
     is_int(CALL("sum", EMPTY), 0);
+    ERR("sum", L(N(1e308), N(1e308))); /* inf is not a number */
     is_unit(CALL("sum", L(SZ(GiB), SZ(GiB))), MK_V_SIZE, 2 * GiB);
     is_unit(CALL("sum", L(MS(1), MS(2))), MK_V_DURATION, 3);
     assert_int_equal(CALL("sum", L(USD(1.25), USD(2)))->u.i, 3250000);

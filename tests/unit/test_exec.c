@@ -162,6 +162,13 @@ static void test_audit_refuses_cut_log(void **st)
     a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
     assert_non_null(a);
     mk_audit_close(a);
+    /* key rotation re-keys the head; a head that does not verify under the old key is left alone */
+    assert_true(mk_audit_rekey("a.jsonl", &k, &other, why, sizeof why));
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    a = mk_audit_open("a.jsonl", &other, &m, why, sizeof why);
+    assert_non_null(a);
+    mk_audit_close(a);
+    assert_false(mk_audit_rekey("a.jsonl", &k, &other, why, sizeof why));
 }
 
 static void test_state_atomic(void **st)
@@ -289,7 +296,7 @@ static void test_sched_order(void **st)
     for (int par = 1; par <= 4; par += 3) {
         sctx c = {.failing = -1};
         pthread_mutex_init(&c.mu, NULL);
-        mk_exec_sched s = {5, DEPS, NDEPS, par, NULL, NULL, 0, false, false};
+        mk_exec_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = par};
         assert_true(mk_exec_sched_run(&s, &ops, &c));
         assert_int_equal(s.norder, 5);
         assert_int_equal(c.recorded, 5);
@@ -306,13 +313,24 @@ static void test_sched_order(void **st)
     /* node 1 fails: 3 never starts */
     sctx c = {.failing = 1};
     pthread_mutex_init(&c.mu, NULL);
-    mk_exec_sched s = {5, DEPS, NDEPS, 1, NULL, NULL, 0, false, false};
+    mk_exec_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1};
     mk_exec_sched_run(&s, &ops, &c);
     assert_int_equal(s.status[1], MK_SCHED_FAILED);
     assert_int_equal(s.status[3], MK_SCHED_PENDING);
     for (int i = 0; i < c.n; i++)
         assert_int_not_equal(c.order[i], 3);
     mk_exec_sched_free(&s);
+    /* keep_going (rollback): node 1 fails, 2 and 4 still run, 3 (after 1) never starts, and that is no cycle */
+    sctx k = {.failing = 1};
+    pthread_mutex_init(&k.mu, NULL);
+    mk_exec_sched g = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1, .keep_going = true};
+    assert_true(mk_exec_sched_run(&g, &ops, &k));
+    assert_int_equal(g.status[1], MK_SCHED_FAILED);
+    assert_int_equal(g.status[2], MK_SCHED_DONE);
+    assert_int_equal(g.status[4], MK_SCHED_DONE);
+    assert_int_equal(g.status[3], MK_SCHED_PENDING);
+    assert_false(g.stopped);
+    mk_exec_sched_free(&g);
 }
 
 static void test_durations(void **st)

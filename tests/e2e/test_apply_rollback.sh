@@ -1,0 +1,98 @@
+# test_apply_rollback.sh — rollback at scale and under kill -9: undos run at
+# the apply's parallelism in reverse dependency order (the instances before
+# the network they sit on), so a rollback takes about as long as the apply;
+# and an undo is recorded as durably as a step (intent before the provider
+# call, result after), so a kill -9 in the middle of a rollback leaves a
+# state from which the next apply converges: every object the state lists
+# exists with that id, nothing exists that the state does not list.
+. "$TOP/tests/e2e/lib.sh"
+
+mkdir stack && cd stack
+
+# stack N LATENCY FAIL: a network, N instances on it, and a queue that waits
+# for all of them; with FAIL=yes the queue's create fails (the last step)
+stack() {
+    {
+        if [ "$3" = yes ]; then
+            echo "provider sim { latency = $2, fail_on = [\"queue.last\"] }"
+        else
+            echo "provider sim { latency = $2 }"
+        fi
+        echo 'resource network n { cidr = "10.4.0.0/16" }'
+        deps=""
+        i=0
+        while [ $i -lt "$1" ]; do
+            echo "resource compute c$i { cpu = 1, memory = 1GiB, image = \"app:1\", network = network.n }"
+            deps="$deps${deps:+, }compute.c$i"
+            i=$((i + 1))
+        done
+        echo "resource queue last { depends_on = [$deps] }"
+    } > main.moksha
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- timing and order: 60 undos at --parallelism 20 take about what the apply took ----
+stack 60 100ms no
+expect_exit 0 moksha plan -o ok.plan
+t0=$(now_ms)
+expect_exit 0 "$MOKSHA_EXEC" apply --parallelism 20 ok.plan
+apply_ms=$(($(now_ms) - t0))
+rm -rf .moksha/sim .moksha/state.json* .moksha/audit.*
+stack 60 100ms yes
+expect_exit 0 moksha plan -o fail.plan
+t0=$(now_ms)
+expect_exit 4 "$MOKSHA_EXEC" apply --parallelism 20 fail.plan && expect_contains "$OUT" "Rolled back 61 steps"
+total_ms=$(($(now_ms) - t0))
+rollback_ms=$((total_ms - apply_ms))
+echo "apply ${apply_ms} ms, failed apply and rollback ${total_ms} ms"
+# serial: 61 undos of 100 ms each, over 6 s; in parallel: 3 waves of instances and the network, ~0.5 s
+[ "$rollback_ms" -lt $((apply_ms + 1500)) ] || fail "the rollback took ${rollback_ms} ms, the apply ${apply_ms} ms: undos do not run in parallel"
+[ "$(ls .moksha/sim | grep -c json)" -eq 0 ] || fail "after the rollback the sim world holds $(ls .moksha/sim | wc -l) objects"
+expect_exit 0 "$MOKSHA_EXEC" state list && expect_empty "$OUT"
+expect_exit 0 moksha audit verify
+# order: the network is undone after every instance; each undo's intent is persisted before it
+net=$(grep -n '"event":"rollback","address":"network.n"' .moksha/audit.jsonl | cut -d: -f1)
+last_c=$(grep -n '"event":"rollback","address":"compute.c' .moksha/audit.jsonl | tail -n 1 | cut -d: -f1)
+net_intent=$(grep -n '"event":"rollback.intent","address":"network.n"' .moksha/audit.jsonl | cut -d: -f1)
+[ -n "$net" ] && [ -n "$last_c" ] && [ "$net_intent" -gt "$last_c" ] && [ "$net" -gt "$net_intent" ] ||
+    fail "the network's undo (line $net, intent line $net_intent) does not follow every instance's (last at line $last_c)"
+[ "$(grep -c '"event":"rollback.intent"' .moksha/audit.jsonl)" -eq 61 ] || fail "not every undo has its intent in the audit log"
+for a in compute.c0 compute.c59; do
+    i=$(grep -n "\"event\":\"rollback.intent\",\"address\":\"$a\"" .moksha/audit.jsonl | cut -d: -f1)
+    u=$(grep -n "\"event\":\"rollback\",\"address\":\"$a\"" .moksha/audit.jsonl | cut -d: -f1)
+    [ -n "$i" ] && [ -n "$u" ] && [ "$i" -lt "$u" ] || fail "$a: intent at line $i, result at line $u"
+done
+
+# ---- kill -9 in the middle of a rollback ----
+for delay in 0.05 0.2 0.35; do
+    rm -rf .moksha/sim .moksha/state.json* .moksha/audit.* .moksha/state.lock
+    stack 8 150ms yes
+    expect_exit 0 moksha plan -o p.plan
+    "$MOKSHA_EXEC" apply --parallelism 4 p.plan >"$WORK/out" 2>"$WORK/err" &
+    pid=$!
+    w=0
+    while ! grep -q "Rolling back" "$WORK/out" 2>/dev/null && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
+    sleep $delay
+    kill -9 $pid
+    wait $pid 2>/dev/null
+    grep -q "Rolled back" "$WORK/out" && { fail "the rollback finished before kill -9 at ${delay}s"; continue; }
+    pending=$(grep -c '"intents"' .moksha/state.json)
+    id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
+    expect_exit 0 moksha state unlock "$id"
+    stack 8 150ms no
+    expect_exit 0 moksha apply --yes
+    [ "$pending" -eq 0 ] || expect_contains "$ERR" "a rollback was stopped while undoing"
+    expect_exit 0 moksha plan --detailed-exitcode
+    [ "$(ls .moksha/sim | grep -c json)" -eq 10 ] || fail "kill -9 at ${delay}s into the rollback: the sim world holds $(ls .moksha/sim | wc -l) objects, not 10"
+    [ "$("$MOKSHA_EXEC" state list | wc -l)" -eq 10 ] || fail "kill -9 at ${delay}s: the state holds $("$MOKSHA_EXEC" state list | wc -l) resources, not 10"
+    for a in $("$MOKSHA_EXEC" state list | awk '{print $1}'); do
+        [ -f ".moksha/sim/$a.json" ] || fail "kill -9 at ${delay}s: the state lists $a, which the sim world does not hold"
+    done
+    for f in .moksha/sim/*.json; do
+        oid=$(sed -n 's/^ "id": "\(.*\)",$/\1/p' "$f")
+        grep -q "$oid" .moksha/state.json || fail "kill -9 at ${delay}s: $f (id $oid) is not in the state"
+    done
+    expect_not_contains .moksha/state.json '"intents"'
+    expect_exit 0 moksha audit verify
+done
