@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "compiler/mem.h"
+#include "compiler/vjson.h"
 
 #define FN (__func__ + 6)
 
@@ -370,8 +371,8 @@ mk_value *mk_bi_jsondecode(mk_bictx *c, mk_value **args, int n)
         return MK_V_ERRORV;
     json_t *j = json_loadb(args[0]->u.s, args[0]->n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (!j)
-        return mk_bi_error(c, 0, "`jsondecode` was given invalid JSON (line %d, column %d)%s%s", err.line, err.column,
-                           mk_v_is_secret(args[0]) ? "" : ": ", mk_v_is_secret(args[0]) ? "" : err.text);
+        return mk_bi_error(c, 0, "`jsondecode` was given invalid JSON (line %d, column %d): %s", err.line, err.column,
+                           mk_vjson_why(&err));
     mk_value *v = from_json(c, j);
     json_decref(j);
     return v;

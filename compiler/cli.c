@@ -91,7 +91,8 @@ static void *compile_thread(void *arg)
 {
     mk_cli_compile_req *r = arg;
     mk_program *p = r->p;
-    p->strict = r->strict;
+    p->strict = r->strict && !r->destroy; /* note [destroy variables] in eval.c */
+    p->destroy_vars = r->destroy;
     if (!mk_program_load(p, r->paths, r->npaths))
         return NULL;
     for (size_t i = 0; i < r->npolicy_dirs; i++)

@@ -46,7 +46,8 @@ static const char DESTROY_HELP[] =
     "usage: moksha destroy [--yes] [options as for apply]\n"
     "\n"
     "Plan the deletion of everything the state records, show it, ask, and apply\n"
-    "it like `moksha apply`. Resources with prevent_destroy stop the plan.\n";
+    "it like `moksha apply`. Resources with prevent_destroy stop the plan.\n"
+    "Only the variables that provider blocks and policies read need values.\n";
 
 /* moksha-exec next to this binary, else the name for a PATH search. */
 static void exec_path(char *out, size_t n)

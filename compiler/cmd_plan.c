@@ -15,6 +15,7 @@
 #include "compiler/policy_out.h"
 #include "compiler/render.h"
 #include "compiler/state.h"
+#include "compiler/vjson.h"
 
 
 int cmd_plan(int argc, char **argv);
@@ -31,7 +32,8 @@ static const char PLAN_HELP[] =
     "in it are sealed.\n"
     "\n"
     "options:\n"
-    "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`\n"
+    "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`;\n"
+    "                         never over a .moksha source, .moksha/ (but NAME.plan) or a non-plan file\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
@@ -43,7 +45,8 @@ static const char PLAN_HELP[] =
     "  -h, --help             show this help\n"
     "\n"
     "exit status: 0 success, 1 error, 2 changes present (--detailed-exitcode),\n"
-    "3 a policy failed\n";
+    "3 a policy failed (such a plan is never signed: -o does not save it, and\n"
+    "--format json prints it without a signature)\n";
 
 typedef mk_planned planned;
 
@@ -213,12 +216,13 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         if (known)
             mk_sym_put(&p->delete_delta, mk_intern_s(p->ast.names, addr), NULL, mk_v_money(&p->v, delta));
     }
-    p->cost_monthly = mk_v_money(&p->v, rep->monthly);
-    p->cost_delta = mk_v_money(&p->v, rep->monthly - rep->applied);
+    mk_money monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
+    p->cost_monthly = mk_v_money(&p->v, monthly);
+    p->cost_delta = mk_v_money(&p->v, monthly - rep->applied);
     vtab_free(&places);
     vtab_free(&costs);
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
-                        money(rep->monthly), "applied", money(rep->applied), "delta", money(rep->monthly - rep->applied),
+                        money(monthly), "applied", money(rep->applied), "delta", money(monthly - rep->applied),
                         "unpriced", (json_int_t)rep->nunpriced));
     if (r->explain)
         mk_cli_explain_placement(rep);
@@ -226,7 +230,13 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     mk_cost_free(cat);
 }
 
-/* Policy results and gates into the plan: a gate names the change it holds. */
+/* note [unsigned failures]: a plan whose policies fail is never signed, so
+ * no output of moksha — `plan -o` refuses it, `plan --format json` prints it
+ * without a signature, `apply` stops before moksha-exec — is a plan the
+ * executor would take. The executor checks the recorded results anyway
+ * (mk_exec_plan_policies_ok in runtime/planfile.c) and refuses with exit 3.
+ *
+ * Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 {
     mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides};
@@ -275,7 +285,10 @@ static void add_policies(mk_planned *out, mk_cli_compile_req *r)
 /* note [state beside sources]: the state (47 MB of JSON at 100,000
  * resources, a second to parse) is read on a thread of its own while the
  * compile thread loads and parses the sources; evaluation, which reads
- * computed attributes from it, waits for it. */
+ * computed attributes from it, waits for it. The thread reports into a
+ * diagnostics set of its own, moved into the program's once joined: a
+ * damaged state is an error (E0300) for every command that reads it,
+ * never "no state". */
 typedef struct statejob {
     pthread_t th;
     bool threaded;
@@ -318,11 +331,10 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     await_state(&job); /* (a compile that stopped early did not wait) */
     r->await_state = NULL;
     out->st = job.st;
+    mk_diag_take(out->p->diag, job.diag); /* why the state is unreadable (E0300) */
     mk_diag_free(job.diag);
     if (mk_cli_opts.stats)
         fprintf(stderr, "stats: state_ms=%.0f\n", job.ms);
-    if (!out->st) /* unreadable: read again to report why, in order */
-        mk_state_free(mk_state_read(STATE_PATH, out->p->diag));
     bool ok = out->st != NULL && mk_diag_errors(out->p->diag) == 0;
     phase("compile", &t0);
     char why[512];
@@ -341,7 +353,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         phase("cost", &t0);
         add_policies(out, r);
         phase("policies", &t0);
-        if (sign) {
+        if (sign && !out->policy_failed) { /* note [unsigned failures] */
             out->text = mk_plan_sign(out->plan, &out->key);
             phase("sign", &t0);
         }
@@ -419,6 +431,12 @@ int cmd_plan(int argc, char **argv)
         mk_cli_req_free(&r);
         return EXIT_INPUT;
     }
+    char why[1024];
+    if (out && !mk_plan_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
+        mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o plan.json)", why);
+        mk_cli_req_free(&r);
+        return EXIT_INPUT;
+    }
     planned pl;
     int rc = EXIT_INPUT;
     if (mk_cli_make_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
@@ -426,6 +444,8 @@ int cmd_plan(int argc, char **argv)
         if (out && pl.policy_failed) {
             mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);
             out = NULL;
+        } else if (pl.policy_failed && strcmp(format, "json") == 0) {
+            mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
         } else if (out && !mk_plan_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
@@ -456,8 +476,53 @@ static const char SHOW_HELP[] =
     "usage: moksha show [--format text|json|markdown] PLAN\n"
     "\n"
     "Verify a saved plan file's signature with the project key and show it as\n"
-    "`moksha plan` did. A plan that was altered, or signed with another key, is\n"
-    "refused.\n";
+    "`moksha plan` did, with its policy results. A plan that was altered, or\n"
+    "signed with another key, is refused. A plan whose recorded policy results\n"
+    "fail is shown with the failure first, and exits 3: moksha-exec refuses it.\n";
+
+/* The first recorded policy result that fails the plan, or NULL: the
+ * executor's rule (note [policy results] in runtime/planfile.h). */
+static json_t *failing_policy(json_t *plan)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(plan, "policies"), i, r) {
+        const char *st = json_string_value(json_object_get(r, "status")) ?: "";
+        const char *reason = json_string_value(json_object_get(json_object_get(r, "override"), "reason"));
+        bool ok = strcmp(st, "pass") == 0 || strcmp(st, "warn") == 0 ||
+                  (strcmp(st, "overridden") == 0 && reason && reason[strspn(reason, " \t\r\n")]);
+        if (!ok)
+            return r;
+    }
+    return NULL;
+}
+
+/* A verified plan as `moksha plan` showed it, its policy results after it;
+ * a failing policy is said first, and the exit status is 3: moksha-exec
+ * refuses such a plan (a plan signed before moksha stopped signing them). */
+static int show_verified(json_t *plan, const char *format)
+{
+    json_t *bad = failing_policy(plan);
+    const char *name = json_string_value(json_object_get(bad, "name")) ?: "(unnamed)";
+    const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(bad, "violations"), 0), "message"));
+    if (bad && strcmp(format, "json") != 0)
+        printf("%s `%s` (%s)%s%s. moksha-exec refuses this plan.\n\n",
+               strcmp(format, "markdown") == 0 ? "> **POLICY FAILED:**" : "POLICY FAILED:", name,
+               json_string_value(json_object_get(bad, "enforcement")) ?: "?", msg ? ": " : "", msg ? msg : "");
+    mk_cli_print_plan(plan, NULL, format);
+    json_t *results = json_object_get(plan, "policies");
+    if (json_array_size(results) && strcmp(format, "json") != 0) {
+        mk_buf b = {0};
+        mk_policy_out(results, strcmp(format, "markdown") == 0 ? "markdown" : "text",
+                      json_string_value(json_object_get(plan, "stack")), &b, mk_cli_color(stdout));
+        printf("\n%s", mk_buf_cstr(&b));
+        mk_buf_free(&b);
+    }
+    if (!bad)
+        return EXIT_OK;
+    mk_cli_err("policy `%s` fails in this plan: moksha-exec will not apply it", name);
+    return EXIT_POLICY;
+}
 
 int cmd_show(int argc, char **argv)
 {
@@ -484,23 +549,21 @@ int cmd_show(int argc, char **argv)
     }
     if (bad)
         return EXIT_INPUT;
-    json_error_t je;
-    json_t *plan = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    char why[512];
+    json_t *plan = mk_vjson_load_file(path, JSON_REJECT_DUPLICATES, why, sizeof why);
     if (!plan) {
-        mk_cli_err("%s: not a plan file: %s (line %d)", path, je.text, je.line);
+        mk_cli_err("cannot read the plan %s", why);
         return EXIT_INPUT;
     }
     mk_key key;
-    char why[512];
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, false, why, sizeof why))
         mk_cli_err("%s", why);
     else if (!mk_plan_verify(plan, &key, why, sizeof why))
-        mk_cli_err("%s: %s", path, why);
-    else {
-        mk_cli_print_plan(plan, NULL, format);
-        rc = EXIT_OK;
-    }
+        mk_cli_err("%s: %s%s", path, why,
+                   failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
+    else
+        rc = show_verified(plan, format);
     json_decref(plan);
     return rc;
 }

@@ -94,11 +94,11 @@ static bool load_offers(cloudcat *cc)
 static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag *diag)
 {
     char path[4096];
-    json_error_t je;
+    char why[600];
     snprintf(path, sizeof path, "%s/stdlib/pricing/%s.json", dir, cloud);
-    cc->doc = json_load_file(path, 0, &je);
+    cc->doc = mk_vjson_load_file(path, 0, why, sizeof why);
     if (!cc->doc) {
-        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s: %s (line %d)", path, je.text, je.line);
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         return false;
     }
     cc->cloud = cloud;
@@ -130,9 +130,10 @@ mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/stdlib/pricing/opencost.json", share_dir);
-    cat->opencost = json_load_file(path, 0, NULL);
+    char why[600];
+    cat->opencost = mk_vjson_load_file(path, 0, why, sizeof why);
     if (!cat->opencost) {
-        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s cannot be read", path);
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         ok = false;
     }
     if (!ok) {

@@ -207,6 +207,37 @@ void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...)
     va_end(ap);
 }
 
+void mk_diag_take(mk_diag *to, mk_diag *from)
+{
+    int kept_errors = 0, kept_warnings = 0;
+    for (size_t i = 0; i < from->count; i++) {
+        mk_diag_item *it = from->items[i];
+        bool err = it->level == MK_DIAG_ERROR, warn = it->level == MK_DIAG_WARNING;
+        kept_errors += err, kept_warnings += warn;
+        bool full = to->count >= (size_t)to->limit; /* counted, not kept, as in mk_diag_report */
+        if (full || repeat(to, it)) {
+            to->errors += full && err, to->warnings += full && warn;
+            free_item(it);
+            mk_mem_free(it);
+            continue;
+        }
+        it->seq = to->count;
+        to->errors += err, to->warnings += warn;
+        if (to->count == to->cap) {
+            to->cap = to->cap ? to->cap * 2 : 16;
+            to->items = mk_mem_realloc(to->items, to->cap * sizeof *to->items);
+        }
+        to->items[to->count++] = it;
+    }
+    to->errors += from->errors - kept_errors; /* beyond from's limit: counted there only */
+    to->warnings += from->warnings - kept_warnings;
+    from->count = 0;
+    from->errors = from->warnings = 0;
+    mk_mem_free(from->seen);
+    from->seen = NULL;
+    from->seen_cap = 0;
+}
+
 int mk_diag_errors(const mk_diag *d) { return d->errors; }
 int mk_diag_reports(const mk_diag *d) { return d->reports; }
 

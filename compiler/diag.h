@@ -33,6 +33,10 @@ void mk_diag_help(mk_diag_item *it, const char *fmt, ...) __attribute__((format(
 /* A note, optionally pointing at a second place (pass a span with file UINT32_MAX for none). */
 void mk_diag_note(mk_diag_item *it, mk_span at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Move every diagnostic of from (reported on another thread) into to, as if
+ * reported there now; from is left empty. */
+void mk_diag_take(mk_diag *to, mk_diag *from);
+
 int mk_diag_errors(const mk_diag *d);
 /* Error reports, repeats included: a pass compares it before and after a
  * piece of work to learn whether that work met an error someone already

@@ -250,13 +250,35 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
         v = mk_eval_expr(&dc, d->b);
     } else if (c->e->p->strict) {
         return ERR; /* reported by check_missing_vars */
-    } else {
+    } else { /* unknown (check; and destroy, which deletes what the state records) */
         v = mk_v_unknown(c->e->v, want_of(var->type));
     }
     if (v->kind == MK_V_NULL && !var->given && !d->b)
         return v;
     v = mk_type_check(&c->e->tc, var->type, v, at, NULL);
     return var_where(c, var, v);
+}
+
+/* note [destroy variables]: what a destroy reads from the policies and the
+ * provider blocks must be known, or a policy would pass (or a gate vanish)
+ * on an unknown: a variable without a value read there, directly or through
+ * lets, is E0211. Read elsewhere it is unknown, and the lets being evaluated
+ * remember it. */
+static bool destroy_reads(const mk_ectx *c) { return c->e->p->destroy_vars && (c->policy || c->e->in_provider); }
+
+static mk_value *missing_in_destroy(mk_ectx *c, mk_var *var, mk_span at)
+{
+    mk_diag_item *it = mk_diag_error(c->e->diag, "E0211", at, "variable `%s` has no value", var->decl->name);
+    mk_diag_help(it, "destroy needs it: %s reads it; set it with --var %s=…, MOKSHA_VAR_%s=… or in a --var-file",
+                 c->e->in_provider ? "a provider block" : "a policy", var->decl->name, var->decl->name);
+    return ERR;
+}
+
+static void taint_lets(mk_ev *e, mk_var *var)
+{
+    for (uint32_t i = 0; i < e->depth; i++)
+        if (e->stack[i].kind == 'l' && !((mk_let *)e->stack[i].item)->missing)
+            ((mk_let *)e->stack[i].item)->missing = var;
 }
 
 mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
@@ -279,6 +301,11 @@ mk_value *mk_eval_var(mk_ectx *c, mk_name name, mk_span at)
         else
             mk_diag_help(it, "declare it with `var %s: TYPE`", name);
         return ERR;
+    }
+    if (c->e->p->destroy_vars && !var->given && !var->decl->b) {
+        if (destroy_reads(c))
+            return missing_in_destroy(c, var, at);
+        taint_lets(c->e, var);
     }
     if (var->state == MK_EV_DONE) {
         depend_all(c, &var->deps);
@@ -312,11 +339,21 @@ static void check_missing_vars(mk_ev *e, mk_unit *u)
 
 /* ---- lets and the stack ---- */
 
+static mk_value *let_read(mk_ectx *c, mk_let *l, mk_span at)
+{
+    if (!l->missing)
+        return l->value;
+    if (destroy_reads(c))
+        return missing_in_destroy(c, l->missing, at);
+    taint_lets(c->e, l->missing);
+    return l->value;
+}
+
 mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
 {
     if (l->state == MK_EV_DONE) {
         depend_all(c, &l->deps);
-        return l->value;
+        return let_read(c, l, at);
     }
     if (l->state == MK_EV_BUSY) {
         cycle(c, l, at);
@@ -330,7 +367,7 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
     l->state = MK_EV_DONE;
     leave(c->e);
     depend_all(c, &l->deps);
-    return l->value;
+    return let_read(c, l, at);
 }
 
 static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where, mk_deps *per_item);
@@ -1428,6 +1465,11 @@ void mk_eval_begin(mk_ev *e, mk_ectx *root, mk_program *p)
     e->tc = (mk_tcheck){&p->v, p->diag, p->types, eval_field, root, res_type_of};
 }
 
+/* note [destroy variables]: a destroy deletes what the state records, so
+ * it needs no variable but those the provider blocks read (the executor
+ * configures its providers from them); every other variable without a value
+ * is unknown, as under `moksha check`, and a secret it does not use need not
+ * be set. */
 void mk_program_eval(mk_program *p)
 {
     mk_ev e;
@@ -1441,9 +1483,11 @@ void mk_program_eval(mk_program *p)
     if (p->strict)
         check_missing_vars(&e, u);
     mk_eval_stack(&root);
+    e.in_provider = true; /* note [destroy variables] */
     for (uint32_t i = 0; i < u->providers.cap; i++)
         if (u->providers.slots[i].a)
             eval_provider(&root, u->providers.slots[i].v);
+    e.in_provider = false;
     eval_unit(&e, u);
     for (uint32_t i = 0; i < u->npolicies; i++) {
         mk_ectx pc = {.e = &e, .u = u, .policy = true};

@@ -25,6 +25,7 @@ typedef struct mk_ev {
     mk_tcheck tc;
     mk_frame *stack;
     uint32_t depth, cap;
+    bool in_provider;       /* evaluating the provider blocks */
     struct {
         mk_name var, stack, count, each, index, key, value, module, resources, changes, plan,
             name, approval, risk, for_each, depends_on, provider, lifecycle, placement, usage,

@@ -13,7 +13,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/buf.h"
@@ -130,9 +132,66 @@ typedef struct diffed {
     json_t *after, *unknown, *sensitive, *changed, *forces;
 } diffed;
 
+/* A reference by address, {"$ref": ADDRESS} ({"$ref", "id"} in the state,
+ * where the executor records the id it gave the provider); not a template's
+ * part, which has "attr". */
+static const char *ref_address(json_t *v)
+{
+    return json_is_object(v) && !json_object_get(v, "attr") ? json_string_value(json_object_get(v, "$ref")) : NULL;
+}
+
+/* Does a reference in v, at any depth, name a dependency of in that this
+ * plan replaces? */
+static bool refers_to_replaced(const mk_instance *in, json_t *v, int depth)
+{
+    const char *addr = ref_address(v);
+    if (addr) {
+        for (uint32_t i = 0; i < in->ndeps; i++)
+            if (in->deps[i]->change && strcmp(in->deps[i]->address, addr) == 0)
+                return strcmp(json_string_value(json_object_get(in->deps[i]->change, "action")) ?: "", "replace") == 0;
+        return false;
+    }
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return false;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+    return false;
+}
+
+/* Does a reference the state records, at any depth, carry an id that is
+ * no longer its target's (an apply stopped between a replace and the
+ * update of what refers to it)? */
+static bool refers_to_old_id(const mk_state *st, json_t *v, int depth)
+{
+    const char *addr = ref_address(v);
+    if (addr) {
+        const char *had = json_string_value(json_object_get(v, "id"));
+        const char *now = json_string_value(json_object_get(json_object_get(mk_state_find(st, addr, NULL), "attributes"), "id"));
+        return had && now && strcmp(had, now) != 0;
+    }
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return false;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (refers_to_old_id(st, x, depth + 1)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (refers_to_old_id(st, x, depth + 1)) return true;
+    return false;
+}
+
 /* The desired attributes as JSON, and per field (bits[k], bits[nf + k], …)
- * whether it is unknown, sensitive, changed, and changed with force_new. */
-static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, bool *bits)
+ * whether it is unknown, sensitive, changed, and changed with force_new.
+ * note [references by address]: an attribute that refers by address to a
+ * resource this plan replaces changes (to the new object's id, known after
+ * apply, which the executor gives the provider), though its text does not. */
+static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, bool *bits)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
@@ -149,6 +208,10 @@ static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, b
         if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
             continue;
         json_t *old = json_object_get(before, f->name);
+        if (in->ndeps && old && (refers_to_replaced(in, j, 0) || refers_to_old_id(st, old, 0))) {
+            chg[k] = unk[k] = true;
+            continue;
+        }
         if (!unknown && old && mk_vjson_same(j, old))
             continue;
         if (!unknown && !old && json_is_null(j))
@@ -163,14 +226,14 @@ static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, b
  * false for a resource that does not change: then nothing is kept (its
  * values were made in scratch memory, note [scratch json]), as for most
  * resources of a re-plan. */
-static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, diffed *d)
+static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, diffed *d)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
     bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
     if (before) {
         mk_jalloc_scratch(true);
-        json_decref(diff_values(in, before, key, bits)); /* (frees only without the arenas) */
+        json_decref(diff_values(in, before, key, st, bits)); /* (frees only without the arenas) */
         mk_jalloc_scratch(false);
         bool changes = false;
         for (uint32_t k = 0; k < nf && !changes; k++)
@@ -181,7 +244,7 @@ static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
         }
         memset(bits, 0, 4 * (size_t)nf * sizeof *bits);
     }
-    d->after = diff_values(in, before, key, bits);
+    d->after = diff_values(in, before, key, st, bits);
     if (ty) {
         d->unknown = shared_list(sh, ty, 'u', bits);
         d->sensitive = shared_list(sh, ty, 's', bits + nf);
@@ -194,7 +257,8 @@ static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key
     return true;
 }
 
-static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
+/* `resource TYPE NAME`, up to its `{`; no place for a resource the spec no longer has. */
+static mk_span head_span(mk_program *p, mk_instance *in)
 {
     mk_span at = MK_NOSPAN;
     if (in) { /* `resource TYPE NAME`, up to its `{` */
@@ -207,9 +271,31 @@ static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *ad
             end--;
         at.end = end;
     }
-    mk_diag_item *it = mk_diag_error(p->diag, "E0301", at, "%s would be %s, but its lifecycle has prevent_destroy = true",
-                                     address, verb);
+    return at;
+}
+
+static void prevent_destroy_error(mk_program *p, mk_instance *in, const char *address, const char *verb)
+{
+    mk_diag_item *it = mk_diag_error(p->diag, "E0301", head_span(p, in),
+                                     "%s would be %s, but its lifecycle has prevent_destroy = true", address, verb);
     mk_diag_help(it, "if this is intended, set prevent_destroy = false and plan again");
+}
+
+/* note [deletion protection]: `deletion_protection = true` (database, and
+ * any type that has the attribute) makes the cloud refuse to delete the
+ * object — the sim provider too. A delete, or a replace (which deletes the
+ * applied object), of an object applied with it on is refused here, where
+ * the fix can be said: turn it off in one apply, delete in the next. What
+ * counts is the applied object's value, not the desired one. */
+static void deletion_protection_check(mk_program *p, mk_instance *in, json_t *applied, const char *address,
+                                      const char *verb)
+{
+    if (!json_is_true(json_object_get(applied, "deletion_protection")))
+        return;
+    mk_diag_item *it = mk_diag_error(p->diag, "E0304", head_span(p, in),
+                                     "%s would be %s, but it was applied with deletion_protection = true", address, verb);
+    mk_diag_help(it, "the cloud refuses to delete it: set deletion_protection = false and apply first, then %s it",
+                 strcmp(verb, "deleted") == 0 ? "delete" : "replace");
 }
 
 typedef struct builder {
@@ -239,13 +325,15 @@ static void add_desired(builder *b, mk_instance *in)
     if (sr)
         b->st->seen[idx] = true, b->st->like[idx] = in;
     diffed d;
-    if (!diff_attrs(&b->sh, in, before, b->key, &d)) {
+    if (!diff_attrs(&b->sh, in, before, b->key, b->st, &d)) {
         b->t->noop++;
         return;
     }
     int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : A_UPDATE;
     if (action == A_REPLACE && in->prevent_destroy)
         prevent_destroy_error(b->p, in, in->address, "replaced");
+    if (action == A_REPLACE)
+        deletion_protection_check(b->p, in, before, in->address, "replaced");
     in->change_id = ++b->next_id;
     json_t *deps = json_array(), *refs = json_array();
     for (uint32_t i = 0; i < in->ndeps; i++) {
@@ -274,20 +362,27 @@ static void add_desired(builder *b, mk_instance *in)
     else b->t->replace++;
 }
 
+/* An instance of the resource a deleted state entry was (count went down),
+ * for a place to point at; NULL when the spec no longer has it. */
+static mk_instance *delete_decl(builder *b, json_t *sr)
+{
+    const char *ty = json_string_value(json_object_get(sr, "type")) ?: "";
+    const char *name = json_string_value(json_object_get(sr, "name")) ?: "";
+    for (size_t i = 0; i < b->p->ninstances; i++)
+        if (strcmp(b->p->instances[i]->res->type, ty) == 0 && strcmp(b->p->instances[i]->res->name, name) == 0)
+            return b->p->instances[i];
+    return NULL;
+}
+
 /* A resource of the state that the spec no longer has. */
 static void add_delete(builder *b, json_t *sr)
 {
     const char *addr = json_string_value(json_object_get(sr, "address"));
     json_t *lc = json_object_get(sr, "lifecycle");
-    if (json_is_true(json_object_get(lc, "prevent_destroy"))) {
-        mk_instance *decl = NULL;
-        const char *ty = json_string_value(json_object_get(sr, "type"));
-        for (size_t i = 0; i < b->p->ninstances && !decl; i++)
-            if (strcmp(b->p->instances[i]->res->type, ty) == 0 &&
-                strcmp(b->p->instances[i]->res->name, json_string_value(json_object_get(sr, "name")) ?: "") == 0)
-                decl = b->p->instances[i];
-        prevent_destroy_error(b->p, decl, addr, "deleted");
-    }
+    if (json_is_true(json_object_get(lc, "prevent_destroy")))
+        prevent_destroy_error(b->p, delete_decl(b, sr), addr, "deleted");
+    if (json_is_true(json_object_get(json_object_get(sr, "attributes"), "deletion_protection")))
+        deletion_protection_check(b->p, delete_decl(b, sr), json_object_get(sr, "attributes"), addr, "deleted");
     uint32_t id = ++b->next_id;
     json_t *c = json_pack("{s:i, s:s, s:O, s:O?, s:O?, s:s, s:O, s:n, s:[], s:O?, s:[], s:[], s:[], s:s, s:n, s:O?}",
         "id", (json_int_t)id, "address", addr, "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"),
@@ -509,22 +604,100 @@ bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen)
     return true;
 }
 
+/* Is the file at path a plan already (or empty)? Only a plan is replaced by
+ * a plan: `-o main.moksha`, `-o README.md` are mistakes. Parsed whole: the
+ * JSON of `moksha plan --format json` may put "format" after "changes". */
+static bool holds_a_plan(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return false;
+    if (sb.st_size == 0)
+        return true;
+    char why[256];
+    json_t *doc = mk_vjson_load_file(path, 0, why, sizeof why);
+    bool plan = doc && strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.plan/v1") == 0;
+    if (!mk_jalloc_installed()) /* else the arenas hold it */
+        json_decref(doc);
+    return plan;
+}
+
+/* The resolved directory a path is (or would be) in; malloc'd, or NULL. */
+static char *parent_of(const char *path)
+{
+    size_t n = strlen(path);
+    char *copy = mk_mem_alloc(n + 2);
+    memcpy(copy, path, n + 1);
+    char *slash = strrchr(copy, '/');
+    if (!slash)
+        strcpy(copy, ".");
+    else if (slash == copy)
+        copy[1] = 0;
+    else
+        *slash = 0;
+    char *real = realpath(copy, NULL);
+    mk_mem_free(copy);
+    return real;
+}
+
+/* 0: not under the stack's .moksha/; 1: directly in it; 2: deeper. */
+static int depth_in_moksha_dir(const char *dir)
+{
+    char *top = realpath(".moksha", NULL);
+    size_t n = top ? strlen(top) : 0;
+    int d = !top || strncmp(dir, top, n) != 0 ? 0 : dir[n] == 0 ? 1 : dir[n] == '/' ? 2 : 0;
+    free(top);
+    return d;
+}
+
+bool mk_plan_target_ok(const char *path, char *why, size_t whylen)
+{
+    struct stat lsb, sb;
+    bool exists = lstat(path, &lsb) == 0, link = exists && S_ISLNK(lsb.st_mode);
+    char *real = link ? realpath(path, NULL) : NULL; /* a link is judged by what it points to */
+    const char *target = real ? real : path;
+    const char *name = strrchr(target, '/');
+    name = name ? name + 1 : target;
+    size_t nlen = strlen(name);
+    char *dir = parent_of(target);
+    int depth = dir ? depth_in_moksha_dir(dir) : 0;
+    const char *via = link ? " (through a link)" : "";
+    why[0] = 0;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(why, whylen, "`%s` is a directory%s", path, via);
+    else if (nlen >= 7 && strcmp(name + nlen - 7, ".moksha") == 0)
+        snprintf(why, whylen, "`%s` is a moksha source file%s", path, via);
+    else if (depth == 2 || (depth == 1 && !(nlen > 5 && strcmp(name + nlen - 5, ".plan") == 0)))
+        snprintf(why, whylen, "`%s` is under .moksha/, which holds the state, the key and the audit log%s: only a "
+                 "NAME.plan file directly in it may be written", path, via);
+    else if (exists && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        snprintf(why, whylen, "`%s` is not a regular file%s", path, via);
+    else if (exists && stat(path, &sb) == 0 && !holds_a_plan(path))
+        snprintf(why, whylen, "`%s` exists and is not a plan file%s: it is not replaced", path, via);
+    free(real);
+    free(dir);
+    return why[0] == 0;
+}
+
 bool mk_plan_write(const char *text, const char *path)
 {
-    size_t n = strlen(path) + 8;
+    /* a temp file of our own beside the target (O_EXCL: never through a
+     * link someone left at a fixed name), then rename over it */
+    size_t n = strlen(path) + 16;
     char *tmp = mk_mem_alloc(n);
-    snprintf(tmp, n, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
     bool ok = fd >= 0;
     if (ok) {
         size_t len = strlen(text);
-        ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+        ok = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
         ok = close(fd) == 0 && ok;
     }
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {
         int e = errno;
-        unlink(tmp);
+        if (fd >= 0)
+            unlink(tmp);
         errno = e;
     }
     mk_mem_free(tmp);

@@ -37,7 +37,12 @@ char *mk_plan_sign(json_t *plan, const mk_key *key);
 void mk_plan_free_text(char *text);
 /* Verify a loaded plan's signature; false with a reason when it fails. */
 bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen);
-/* Write signed text atomically (temp file, fsync, rename); false with errno set. */
+/* May `plan -o` write path? Not a .moksha source, a directory, anything
+ * under .moksha/ but a NAME.plan there, or an existing file that is not a
+ * plan; a link is judged by what it points to. False with the reason. */
+bool mk_plan_target_ok(const char *path, char *why, size_t whylen);
+/* Write signed text atomically (a temp file of its own, fsync, rename);
+ * false with errno set. */
 bool mk_plan_write(const char *text, const char *path);
 
 #endif

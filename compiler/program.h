@@ -80,6 +80,7 @@ typedef struct mk_let {
     mk_evstate state;
     mk_value *value;
     mk_deps deps;             /* note [memoised edges] */
+    struct mk_var *missing;   /* destroy: a variable without a value it read (note [destroy variables]) */
 } mk_let;
 
 typedef struct mk_var {
@@ -147,6 +148,7 @@ typedef struct mk_program {
     mk_instance **instances;
     size_t ninstances, capinst;
     bool strict;              /* plan: a variable without a value is an error */
+    bool destroy_vars;        /* destroy: only a variable a provider block reads needs a value */
     struct mk_state *state;   /* applied state, when planning: computed attributes already known */
     mk_unit **units;          /* every unit, for freeing their tables */
     size_t nunits, capunits;

@@ -29,7 +29,7 @@ void mk_render_value(json_t *v, mk_buf *out)
         mk_buf_puts(out, "(sensitive)");
         return;
     }
-    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && json_object_size(v) == 1) {
+    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr")) { /* and its id, in state */
         mk_buf_puts(out, json_string_value(json_object_get(v, "$ref")));
         return;
     }
@@ -186,8 +186,8 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     mk_buf_printf(out, "%s%5s%s %s%s%s", col, sym, p->off, p->bold, addr, p->off);
     const char *deposed = json_string_value(json_object_get(c, "deposed"));
     if (deposed)
-        mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply stopped before "
-                      "deleting it)%s", p->dim, deposed, p->off);
+        mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply did not delete "
+                      "it: it stopped, or a dependent was held)%s", p->dim, deposed, p->off);
     else if (!strcmp(action, "replace") &&
              json_is_true(json_object_get(json_object_get(c, "lifecycle"), "create_before_destroy")))
         mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);

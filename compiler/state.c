@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compiler/buf.h"
 #include "compiler/diag.h"
 #include "compiler/intern.h"
 #include "compiler/mem.h"
+#include "compiler/vjson.h"
 
 static size_t slot_for(const mk_state *s, const char *address)
 {
@@ -17,20 +19,28 @@ static size_t slot_for(const mk_state *s, const char *address)
     return i;
 }
 
+/* Reports E0300; always false. what begins with the path (and place). */
 static bool bad(struct mk_diag *diag, const char *path, const char *what)
 {
-    mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "%s: %s", path, what);
+    mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "the state cannot be read: %s", what);
     mk_diag_help(it, "the state is written by moksha-exec; restore %s.prev, the copy kept before the last write", path);
     return false;
+}
+
+static bool bad_in(struct mk_diag *diag, const char *path, const char *what)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s: %s", path, what);
+    return bad(diag, path, msg);
 }
 
 static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
 {
     json_t *fmt = json_object_get(s->root, "format"), *res = json_object_get(s->root, "resources");
     if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.state/v1") != 0)
-        return bad(diag, path, "not a moksha.state/v1 document");
+        return bad_in(diag, path, "not a moksha.state/v1 document");
     if (!json_is_array(res))
-        return bad(diag, path, "`resources` is not a list");
+        return bad_in(diag, path, "`resources` is not a list");
     json_t *lin = json_object_get(s->root, "lineage"), *ser = json_object_get(s->root, "serial");
     s->lineage = json_is_string(lin) ? json_string_value(lin) : "";
     s->serial = json_is_integer(ser) ? json_integer_value(ser) : 0;
@@ -46,15 +56,36 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
         const char *addr = json_string_value(json_object_get(r, "address"));
         if (!json_is_object(r) || !addr || !json_is_string(json_object_get(r, "type")) ||
             !json_is_object(json_object_get(r, "attributes")))
-            return bad(diag, path, "a resource lacks its address, type or attributes");
+            return bad_in(diag, path, "a resource lacks its address, type or attributes");
         size_t k = slot_for(s, addr);
         if (s->slots[k].address)
-            return bad(diag, path, "two resources have one address");
+            return bad_in(diag, path, "two resources have one address");
         s->slots[k].address = addr;
         s->slots[k].index = i;
         s->res[i] = r;
     }
     return true;
+}
+
+/* The file's bytes into text; false with errno set. A directory opens but
+ * does not read (EISDIR). */
+static bool slurp(FILE *f, mk_buf *text)
+{
+    /* whole file, then json_loadb: json_loadf reads a character at a time */
+    char chunk[1 << 16];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        mk_buf_put(text, chunk, n);
+    return !ferror(f);
+}
+
+/* Only a state that is not there is "no state": a file that cannot be read
+ * or parsed, a directory, a dangling link are damaged, and planning against
+ * them would propose to create everything again (and destroy nothing). */
+static bool absent(const char *path, int err)
+{
+    struct stat sb;
+    return err == ENOENT && lstat(path, &sb) != 0 && errno == ENOENT;
 }
 
 mk_state *mk_state_read(const char *path, struct mk_diag *diag)
@@ -63,29 +94,29 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
     s->lineage = "";
     s->cap = 1;
     s->slots = mk_mem_calloc(1, sizeof *s->slots);
-    json_error_t je;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return s;
-        bad(diag, path, strerror(errno));
-        mk_state_free(s);
-        return NULL;
-    }
-    /* whole file, then json_loadb: json_loadf reads a character at a time */
+    if (!f && absent(path, errno))
+        return s;
     mk_buf text = {0};
-    char chunk[1 << 16];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mk_buf_put(&text, chunk, n);
-    fclose(f);
-    s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
+    char msg[600];
+    int err = errno;
+    bool read = f && slurp(f, &text);
+    if (f) {
+        err = errno;
+        fclose(f);
+    }
+    if (!read) {
+        snprintf(msg, sizeof msg, "%s: %s", path, err == ENOENT ? "a link to a file that does not exist" : strerror(err));
+    } else {
+        json_error_t je;
+        s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
+        if (!s->root)
+            mk_vjson_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
+    }
     mk_buf_free(&text);
     mk_mem_free(s->slots);
     s->slots = NULL;
-    char msg[300];
-    snprintf(msg, sizeof msg, "invalid JSON at line %d: %s", je.line, je.text);
-    if (!s->root ? bad(diag, path, msg) : !index_state(s, diag, path)) {
+    if (!(s->root ? index_state(s, diag, path) : bad(diag, path, msg))) {
         mk_state_free(s);
         return NULL;
     }

@@ -176,7 +176,10 @@ void mk_program_var_file(mk_program *p, const char *path)
     yaml_document_t doc;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, fp);
-    if (!yaml_parser_load(&parser, &doc)) {
+    if (!yaml_parser_load(&parser, &doc) && parser.error == YAML_READER_ERROR && ferror(fp)) {
+        /* libyaml says only "input error" (a directory opens, then does not read) */
+        mk_diag_error(p->diag, "E0010", MK_NOSPAN, "cannot read var file `%s`: %s", path, strerror(errno));
+    } else if (parser.error != YAML_NO_ERROR) {
         mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "%s:%lu:%lu: invalid YAML: %s", path,
                                          (unsigned long)parser.problem_mark.line + 1,
                                          (unsigned long)parser.problem_mark.column + 1,

@@ -128,6 +128,7 @@ typedef struct ctx {
     size_t nfailed;
     json_t *deferred;         /* "address: attr" whose values were unknown and not computed */
     json_t *counts;           /* action → done */
+    json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
 } ctx;
 
 /* ---- audit lines ---- */
@@ -335,8 +336,24 @@ static json_t *fill_template(ctx *c, json_t *parts)
     return out;
 }
 
-/* Fill the templates in v, at any depth (a map of tags may hold one);
- * returns the value to keep (a new reference). */
+/* note [references by address]: {"$ref": ADDRESS} names another resource;
+ * a provider needs its id (a load balancer's targets, a volume's
+ * attachment), and after a replace that is the new object's. Given, and
+ * recorded, as {"$ref": ADDRESS, "id": ID}; the compiler compares references
+ * by address, and plans an update of each one whose target it replaces. */
+static json_t *fill_ref(ctx *c, json_t *v)
+{
+    json_t *want = json_pack("{s:O, s:s}", "$ref", json_object_get(v, "$ref"), "attr", "id");
+    json_t *id = template_ref(c, want);
+    json_decref(want);
+    json_t *out = json_pack("{s:O}", "$ref", json_object_get(v, "$ref"));
+    if (json_is_string(id))
+        json_object_set(out, "id", id);
+    return out;
+}
+
+/* Fill the templates and references in v, at any depth (a map of tags may
+ * hold one); returns the value to keep (a new reference). */
 static json_t *fill_all(ctx *c, json_t *v)
 {
     json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
@@ -344,6 +361,8 @@ static json_t *fill_all(ctx *c, json_t *v)
         json_t *filled = fill_template(c, parts);
         return filled ? filled : json_null();
     }
+    if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr"))
+        return fill_ref(c, v);
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
@@ -680,6 +699,23 @@ typedef struct rb {
     size_t undone;
 } rb;
 
+/* Delete what this apply made. The cloud refuses to delete an object with
+ * deletion protection on (note [deletion protection] in compiler/plan.c),
+ * so an undo turns it off first: the executor takes back its own work. */
+static bool del_made(ctx *c, step *s, json_t *now, json_t **out)
+{
+    if (json_is_true(json_object_get(now, "deletion_protection"))) {
+        json_t *off = json_deep_copy(now), *o = NULL;
+        json_object_set_new(off, "deletion_protection", json_false());
+        bool ok = call(c, s, s->prov->update, off, now, &o);
+        json_decref(o);
+        json_decref(off);
+        if (!ok)
+            return false;
+    }
+    return call(c, s, s->prov->del, now, NULL, out);
+}
+
 /* The undo's provider calls (note [rollback]); false with s->err. Reads
  * only the step (s->now, s->orig): other undos change the state meanwhile. */
 static bool undo(ctx *c, step *s)
@@ -704,13 +740,13 @@ static bool undo(ctx *c, step *s)
         ok = call_as(c, s, s->prov->create, dep, dep, &out, NULL, true);
     } else if (s->cbd || (strcmp(s->action, "replace") == 0 && !s->half)) {
         /* delete the replacement; take the old object back (cbd) or re-create it */
-        ok = call(c, s, s->prov->del, now, NULL, &out);
+        ok = del_made(c, s, now, &out);
         json_decref(out);
         out = NULL;
         s->partial = ok;
         ok = ok && call(c, s, s->prov->create, before, before, &out);
     } else if (strcmp(s->action, "create") == 0) {
-        ok = call(c, s, s->prov->del, now ? now : json_object_get(s->change, "after"), NULL, &out);
+        ok = del_made(c, s, now ? now : json_object_get(s->change, "after"), &out);
     } else if (strcmp(s->action, "update") == 0) {
         ok = call(c, s, s->prov->update, before, now, &out);
     } else { /* delete, half-done replace */
@@ -922,6 +958,38 @@ static bool is_held(json_t *held, json_int_t id)
     return json_object_get(held, key) != NULL;
 }
 
+static bool is_cbd(json_t *change);
+
+/* A create_before_destroy replace whose dependent is held still runs, but
+ * its old object is not retired: the held change still points at it. It
+ * stays deposed in the state, and the plan after the gate opens deletes it
+ * after the dependent has moved (note [create_before_destroy]). */
+static void keep_for_held(ctx *c, json_t *changes, json_t *held)
+{
+    size_t i, k;
+    json_t *ch, *d, *by_id = json_object();
+    char key[32];
+    json_array_foreach(changes, i, ch)
+        if (json_object_size(held) && is_cbd(ch)) {
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(ch, "id")));
+            json_object_set(by_id, key, ch);
+        }
+    json_array_foreach(changes, i, ch) {
+        if (!json_object_size(by_id) || !is_held(held, json_integer_value(json_object_get(ch, "id"))))
+            continue;
+        json_array_foreach(json_object_get(ch, "depends_on"), k, d) {
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(d));
+            json_t *on = json_object_get(by_id, key);
+            if (!on || !is_cbd(on) || is_held(held, json_integer_value(d)) || is_held(c->keep_deposed, json_integer_value(d)))
+                continue;
+            hold_id(c->keep_deposed, json_integer_value(d));
+            fprintf(stderr, "moksha-exec: %s: the old object stays, set aside, while %s is held; a later apply retires it\n",
+                    json_string_value(json_object_get(on, "address")), json_string_value(json_object_get(ch, "address")));
+        }
+    }
+    json_decref(by_id);
+}
+
 /* note [gates]: a change behind a closed approval gate, or riskier than
  * --auto-approve-risk, is held — and so is everything that depends on it;
  * the rest of the plan runs (DESIGN.md §4). Opened gates are audited. The
@@ -971,6 +1039,7 @@ static size_t hold_gated(ctx *c)
         }
     }
     size_t n = json_object_size(held);
+    keep_for_held(c, changes, held);
     if (n) {
         json_t *rest = json_array();
         json_array_foreach(changes, i, ch) {
@@ -1026,7 +1095,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
     size_t n = json_array_size(changes), ncbd = 0, i, k;
     json_t *ch;
     json_array_foreach(changes, i, ch)
-        ncbd += is_cbd(ch);
+        ncbd += is_cbd(ch) && !is_held(c->keep_deposed, json_integer_value(json_object_get(ch, "id")));
     c->n = n + ncbd;
     c->steps = calloc(c->n + 1, sizeof *c->steps);
     size_t **deps = calloc(c->n + 1, sizeof *deps), *ndeps = calloc(c->n + 1, sizeof *ndeps);
@@ -1093,7 +1162,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
                 rdep[deps[i][k]][nrdep[deps[i][k]]++] = i;
     size_t r = n;
     for (i = 0; i < n && ok; i++) {
-        if (!c->steps[i].cbd)
+        if (!c->steps[i].cbd || is_held(c->keep_deposed, c->steps[i].id)) /* retired by a later apply */
             continue;
         step *t = &c->steps[r], *s = &c->steps[i];
         *t = (step){.change = s->change, .address = s->address, .action = "retire", .type = s->type, .id = s->id,
@@ -1137,6 +1206,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->lines);
     json_decref(c->deferred);
     json_decref(c->counts);
+    json_decref(c->keep_deposed);
     mk_exec_sched_free(sc);
 }
 
@@ -1250,7 +1320,7 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     }
     mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, operation, id, &info, why, sizeof why);
     if (ls != MK_EXEC_LOCK_TAKEN) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
     c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
@@ -1261,7 +1331,7 @@ static int take_lock(ctx *c, const char *operation, char id[37])
         c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
     }
     if (!c->audit || !c->st) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
@@ -1330,18 +1400,22 @@ static void install_sigint(void)
 
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
 {
-    ctx c = {.o = o, .deferred = json_array(), .counts = json_object()};
+    ctx c = {.o = o, .deferred = json_array(), .counts = json_object(), .keep_deposed = json_object()};
     mk_exec_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
+    mk_exec_plan_status ps = MK_EXEC_PLAN_UNREADABLE;
     install_sigint(); /* before the lock: a signal then stops the run before its first step */
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
-        mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
+                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
         return MK_EXEC_EXIT_INPUT;
     }
     plan_sha(path, sha);
+    char pwhy[1024];
+    bool policies_ok = mk_exec_plan_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
     int rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
@@ -1358,12 +1432,17 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
-    size_t held = stale(&c) ? 0 : hold_gated(&c);
-    if (stale(&c)) {
+    bool is_stale = policies_ok && stale(&c); /* (it says why: once) */
+    size_t held = is_stale || !policies_ok ? 0 : hold_gated(&c);
+    if (!policies_ok) {
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
+        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
+        rc = MK_EXEC_EXIT_POLICY;
+    } else if (is_stale) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         rc = MK_EXEC_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
@@ -1390,7 +1469,7 @@ static mk_rtstate *load_state_or_say(void)
     char why[1024];
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     if (!st)
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
     return st;
 }
 
@@ -1479,7 +1558,7 @@ int mk_exec_state_unlock(const char *id)
     char why[1024], awhy[1024];
     json_t *info;
     if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return MK_EXEC_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
@@ -1492,7 +1571,7 @@ int mk_exec_state_unlock(const char *id)
     mk_audit_close(a);
     json_decref(info);
     if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return MK_EXEC_EXIT_INPUT;
     }
     if (!audited)

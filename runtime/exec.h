@@ -13,6 +13,7 @@ enum {
     MK_EXEC_EXIT_OK = 0,
     MK_EXEC_EXIT_INPUT = 1,       /* usage, unreadable or unsigned plan, I/O */
     MK_EXEC_EXIT_HELD = 3,        /* the rest applied; changes wait at closed approval gates */
+    MK_EXEC_EXIT_POLICY = 3,      /* the plan's recorded policy results fail: nothing applied */
     MK_EXEC_EXIT_ROLLED_BACK = 4, /* a step failed; everything done was undone */
     MK_EXEC_EXIT_INCOMPLETE = 5,  /* a step failed; some changes remain (rollback failed or --no-rollback) */
     MK_EXEC_EXIT_LOCKED = 6       /* the state is locked, or the plan is stale */

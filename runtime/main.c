@@ -19,7 +19,8 @@ static void usage(FILE *out)
 {
     fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
           "\n"
-          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature; exit 0 valid, 1 not\n"
+          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results;\n"
+          "                                   exit 0 valid, 1 not, 3 a recorded policy fails\n"
           "  apply [options] PLAN             apply a signed plan to the stack in the current directory\n"
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
@@ -31,10 +32,10 @@ static void usage(FILE *out)
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 3 changes held (a closed\n"
-          "gate, or above --auto-approve-risk), 4 apply failed and was rolled back, 5 apply\n"
-          "failed and changes remain (rollback incomplete, or --no-rollback), 6 state\n"
-          "locked or plan stale\n",
+          "exit status: 0 success, 1 error in input or usage, 3 the plan's policies fail,\n"
+          "or changes held (a closed gate, or above --auto-approve-risk), 4 apply failed\n"
+          "and was rolled back, 5 apply failed and changes remain (rollback incomplete, or\n"
+          "--no-rollback), 6 state locked or plan stale\n",
           out);
 }
 
@@ -43,13 +44,20 @@ static int verify(const char *dir, const char *path)
     mk_exec_key key;
     char why[512];
     if (!mk_exec_key_load(&key, dir, why, sizeof why)) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return 1;
     }
     json_t *plan;
-    if (mk_exec_plan_load(path, &key, &plan, why, sizeof why) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+    mk_exec_plan_status ps = mk_exec_plan_load(path, &key, &plan, why, sizeof why);
+    if (ps != MK_EXEC_PLAN_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
+                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
         return 1;
+    }
+    if (!mk_exec_plan_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        json_decref(plan);
+        return 3;
     }
     json_t *t = json_object_get(plan, "totals");
     printf("%s: valid plan for stack %s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
@@ -152,7 +160,7 @@ static int audit_verify(void)
     bool keyed = mk_exec_key_load(&key, MK_EXEC_DIR, why, sizeof why);
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     if (!st) {
-        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        mk_exec_print_error(why);
         return 1;
     }
     mk_audit_mark m = {0};

@@ -111,14 +111,16 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
     size_t n = 0;
     char *text = mk_exec_read_file(path, &n);
     if (!text) {
-        snprintf(why, whylen, "cannot read plan %s: %s", path, strerror(errno));
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
         return MK_EXEC_PLAN_UNREADABLE;
     }
     mk_exec_json_region_begin(n * 16); /* note [plan memory] in util.c: the parse only */
     json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
     mk_exec_json_region_end();
     if (!plan) {
-        snprintf(why, whylen, "cannot read plan %s: %s", path, je.text);
+        char msg[600];
+        mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
+        snprintf(why, whylen, "%s", msg);
         free(text);
         return MK_EXEC_PLAN_UNREADABLE;
     }
@@ -129,7 +131,8 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
     if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
         st = fail(MK_EXEC_PLAN_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
     else if (!val || !kid || strlen(val) != 64)
-        st = fail(MK_EXEC_PLAN_UNSIGNED, why, whylen, "the plan is not signed");
+        st = fail(MK_EXEC_PLAN_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, "
+                                                         "never one whose policies fail)");
     else if (strcmp(kid, k->id) != 0)
         st = fail(MK_EXEC_PLAN_WRONG_KEY, why, whylen, "the plan was signed with another project key");
     if (st == MK_EXEC_PLAN_OK) {
@@ -187,4 +190,53 @@ char *mk_exec_unseal(const mk_exec_key *k, json_t *secret)
     }
     plain[clen] = 0;
     return plain;
+}
+
+static bool blank(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
+/* Does one result let the plan run? Its status must agree with its
+ * enforcement and violations (note [policy results]). */
+static bool result_ok(json_t *r)
+{
+    const char *st = json_string_value(json_object_get(r, "status")) ?: "";
+    const char *enf = json_string_value(json_object_get(r, "enforcement")) ?: "";
+    json_t *viol = json_object_get(r, "violations");
+    if (!json_is_array(viol))
+        return false;
+    if (strcmp(st, "pass") == 0)
+        return json_array_size(viol) == 0;
+    if (strcmp(st, "warn") == 0)
+        return strcmp(enf, "advisory") == 0;
+    if (strcmp(st, "overridden") == 0)
+        return strcmp(enf, "soft") == 0 &&
+               !blank(json_string_value(json_object_get(json_object_get(r, "override"), "reason")) ?: "");
+    return false; /* "fail", and anything else */
+}
+
+bool mk_exec_plan_policies_ok(json_t *plan, char *why, size_t whylen)
+{
+    json_t *results = json_object_get(plan, "policies"), *r;
+    size_t i;
+    if (!json_is_array(results)) {
+        snprintf(why, whylen, "the plan records no policy results");
+        return false;
+    }
+    json_array_foreach(results, i, r) {
+        if (result_ok(r))
+            continue;
+        const char *name = json_string_value(json_object_get(r, "name")) ?: "(unnamed)";
+        const char *enf = json_string_value(json_object_get(r, "enforcement")) ?: "?";
+        const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(r, "violations"), 0), "message"));
+        snprintf(why, whylen, "policy `%s` (%s) failed%s%s; a plan whose policies fail is never applied%s", name, enf,
+                 msg ? ": " : "", msg ? msg : "",
+                 strcmp(enf, "soft") == 0 ? " (a soft policy may be overridden: moksha plan --override NAME --reason TEXT)" : "");
+        return false;
+    }
+    return true;
 }

@@ -30,9 +30,17 @@ typedef enum {
     MK_EXEC_PLAN_TAMPERED      /* the body does not match the signature */
 } mk_exec_plan_status;
 
-/* Load and verify. On success *out holds the plan (json_decref it). */
+/* Load and verify. On success *out holds the plan (json_decref it). The
+ * why of MK_EXEC_PLAN_UNREADABLE begins with the path (and place). */
 mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why,
                                       size_t whylen);
+/* note [policy results]: do the plan's recorded policy results let it run?
+ * A hard policy with violations, a soft one without an override that gives
+ * a reason, a status the executor does not know or results that contradict
+ * themselves all refuse it (false, with the first such policy in why). The
+ * compiler signs no plan that fails here; the executor checks anyway, after
+ * the signature, so that no route around `moksha plan -o` applies one. */
+bool mk_exec_plan_policies_ok(json_t *plan, char *why, size_t whylen);
 /* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */
 char *mk_exec_unseal(const mk_exec_key *k, json_t *secret);
 

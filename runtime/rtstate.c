@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/util.h"
 
@@ -40,26 +41,44 @@ static void set_entry(mk_rtstate *s, const char *address, json_t *entry, json_t 
     json_object_set_new(s->texts, address, text ? text : mk_rtstate_entry_text(entry));
 }
 
+/* Only a state that is not there is empty; one that cannot be read or
+ * parsed is damaged (E0300), never "no state" — a directory, a dangling
+ * link, a cut file included. The why names the file and place. */
+static json_t *parse_state(const char *path, bool *absent, char *why, size_t whylen)
+{
+    size_t n = 0;
+    struct stat sb;
+    char *text = mk_exec_read_file(path, &n), msg[600];
+    *absent = !text && errno == ENOENT && lstat(path, &sb) != 0;
+    if (*absent)
+        return NULL;
+    json_error_t je;
+    json_t *doc = text ? json_loadb(text, n, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!text)
+        snprintf(msg, sizeof msg, "%s: %s", path, errno == ENOENT ? "a link to a file that does not exist" : errno == EINVAL ? "not a regular file" : strerror(errno));
+    else if (!doc)
+        mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
+    free(text);
+    if (!doc)
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s (restore %s.prev, the copy kept before the last write)",
+                 msg, path);
+    return doc;
+}
+
 mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
 {
     mk_rtstate *s = fresh(path);
-    json_error_t je;
-    size_t len;
-    char *text = mk_exec_read_file(path, &len); /* a regular file only: a FIFO must not hang us */
-    if (!text && errno == ENOENT)
-        return s;
-    json_t *doc = text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je) : NULL;
-    if (!text)
-        snprintf(je.text, sizeof je.text, "cannot read it: %s", strerror(errno));
-    free(text);
+    bool absent = false;
+    json_t *doc = parse_state(path, &absent, why, whylen);
     if (!doc) {
-        snprintf(why, whylen, "%s: %s (restore %s.prev, the copy kept before the last write)", path, je.text, path);
+        if (absent)
+            return s;
         mk_rtstate_free(s);
         return NULL;
     }
     json_t *res = json_object_get(doc, "resources");
     if (strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.state/v1") != 0 || !json_is_array(res)) {
-        snprintf(why, whylen, "%s: not a moksha.state/v1 document", path);
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: not a moksha.state/v1 document", path);
         json_decref(doc);
         mk_rtstate_free(s);
         return NULL;
@@ -67,7 +86,7 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
     json_t *mark = json_object_get(doc, "audit");
     const char *mh = json_string_value(json_object_get(mark, "hash"));
     if (mark && !(json_integer_value(json_object_get(mark, "seq")) > 0 && mh && strlen(mh) == 64)) {
-        snprintf(why, whylen, "%s: its audit record (\"audit\": {\"seq\", \"hash\"}) is damaged", path);
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: its audit record (\"audit\": {\"seq\", \"hash\"}) is damaged", path);
         json_decref(doc);
         mk_rtstate_free(s);
         return NULL;
@@ -76,8 +95,14 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
     json_t *r;
     json_array_foreach(res, i, r) {
         const char *a = json_string_value(json_object_get(r, "address"));
-        if (a)
-            set_entry(s, a, r, NULL);
+        if (!a || mk_rtstate_get(s, a)) { /* dropped silently, it would be forgotten by the next write */
+            snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: %s", path,
+                     a ? "two resources have one address" : "a resource lacks its address");
+            json_decref(doc);
+            mk_rtstate_free(s);
+            return NULL;
+        }
+        set_entry(s, a, r, NULL);
     }
     json_object_set_new(doc, "resources", json_array());
     json_decref(s->doc);

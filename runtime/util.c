@@ -188,11 +188,11 @@ char *mk_exec_read_file(const char *path, size_t *len)
             s = t;
         }
     }
-    bool failed = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0; /* a directory opens, then does not read (EISDIR) */
     fclose(f);
-    if (!s || failed) {
+    if (!s || err) {
         free(s);
-        errno = failed ? EIO : ENOMEM;
+        errno = err ? err : ENOMEM;
         return NULL;
     }
     s[n] = 0;
@@ -272,3 +272,41 @@ void mk_exec_json_region_begin(size_t bytes)
 }
 
 void mk_exec_json_region_end(void) { region_on = false; }
+
+static const char *json_why(const json_error_t *je)
+{
+    switch (json_error_code(je)) {
+    case json_error_out_of_memory: return "out of memory while reading it";
+    case json_error_stack_overflow: return "nested deeper than 2048 levels";
+    case json_error_cannot_open_file: return "cannot be opened";
+    case json_error_invalid_utf8: return "not valid UTF-8";
+    case json_error_premature_end_of_input: return "the JSON ends early";
+    case json_error_end_of_input_expected: return "text after the end of the JSON document";
+    case json_error_null_character: return "a NUL character in a string";
+    case json_error_duplicate_key: return "a key appears twice in one object";
+    case json_error_numeric_overflow: return "a number out of range";
+    default: return "not valid JSON";
+    }
+}
+
+void mk_exec_json_why(const char *what, const json_error_t *je, const char *text, size_t len, char *out, size_t n)
+{
+    bool blank = text != NULL;
+    for (size_t i = 0; blank && i < len; i++)
+        blank = text[i] && strchr(" \t\r\n", text[i]);
+    if (blank)
+        snprintf(out, n, "%s: empty, not a JSON document", what);
+    else if (je->line > 0)
+        snprintf(out, n, "%s:%d:%d: %s%s", what, je->line, je->column > 0 ? je->column : 1, json_why(je),
+                 json_error_code(je) == json_error_premature_end_of_input ? " (is the file cut short?)" : "");
+    else
+        snprintf(out, n, "%s: %s", what, json_why(je));
+}
+
+void mk_exec_print_error(const char *why)
+{
+    if (strncmp(why, "error[", 6) == 0)
+        fprintf(stderr, "moksha-exec: %s\n", why);
+    else
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+}

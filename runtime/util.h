@@ -30,8 +30,18 @@ bool mk_exec_mkdirs(const char *path);
 bool mk_exec_write_atomic(const char *path, const char *data, size_t n, bool durable, bool keep_prev);
 /* Whole file as a malloc'd NUL-terminated string, or NULL (errno set). */
 char *mk_exec_read_file(const char *path, size_t *len);
+/* A failed jansson parse of what (a path) in our words, never jansson's:
+ * "WHAT:LINE:COL: the JSON ends early…" into out (note [json errors] in
+ * compiler/vjson.c has the compiler's copy). text, len: what was parsed. */
+struct json_error_t;
+void mk_exec_json_why(const char *what, const struct json_error_t *je, const char *text, size_t len, char *out,
+                      size_t n);
 /* Parse "20ms", "1.5s", "5m", "2h", "7d" or a bare number of milliseconds;
  * false when it is none of those. */
+/* Print "moksha-exec: error: WHY" on stderr, or "moksha-exec: error[CODE]: …"
+ * when WHY already starts with its own "error[CODE]: ". */
+void mk_exec_print_error(const char *why);
+
 bool mk_exec_parse_duration(const char *s, double *ms);
 /* note [plan memory] (util.c): jansson's values come from one prefaulted
  * region of about `bytes` until mk_exec_json_region_end; freeing them is a

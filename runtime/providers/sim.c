@@ -427,6 +427,13 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         aside_path(op->address, id, path, sizeof path);
         obj = json_load_file(path, 0, NULL);
     }
+    if (json_is_true(json_object_get(json_object_get(obj, "attributes"), "deletion_protection"))) {
+        /* as the clouds do: the flag goes off in an update first */
+        snprintf(why, whylen, "sim: %s has deletion protection on: set deletion_protection = false and apply first",
+                 op->address);
+        json_decref(obj);
+        return MK_PROV_FAILED;
+    }
     if (unlink(path) != 0 && errno != ENOENT) {
         snprintf(why, whylen, "sim: delete %s: %s", op->address, strerror(errno));
         json_decref(obj);

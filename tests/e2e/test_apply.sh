@@ -42,6 +42,7 @@ expect_exit 0 moksha plan --detailed-exitcode --var replicas=3
 
 # ---- the same plan again is stale ----
 expect_exit 6 moksha apply three.plan && expect_contains "$ERR" "the plan is stale"
+[ "$(grep -c "the plan is stale" "$ERR")" -eq 1 ] || fail "the stale message is not printed exactly once: $(cat "$ERR")"
 expect_exit 6 "$MOKSHA_EXEC" apply three.plan
 
 # ---- a second apply while one holds the lock ----

@@ -32,7 +32,8 @@ resource local.file conf {
 M
 }
 
-web_id() { "$MOKSHA_EXEC" state show compute.web | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | head -n 1; }
+# its own id (an attribute, four spaces in), not the id beside its reference to the network
+web_id() { "$MOKSHA_EXEC" state show compute.web | sed -n 's/^    "id": "\([^"]*\)".*/\1/p' | head -n 1; }
 
 stack app-1 ""
 expect_exit 0 moksha apply --yes
@@ -150,4 +151,87 @@ stack app-10 "" 300ms
 expect_exit 4 moksha apply --yes --timeout 100ms --retries 0
 snapshot after.txt
 expect_same before.txt after.txt
+expect_exit 0 moksha audit verify
+
+# ---- references by address move to the replacement: targets (in a list), attachments ----
+mkdir ../refs && cd ../refs || exit 1
+refs() { # refs IMAGE CBD [GATE]
+    cat > main.moksha <<M
+provider sim { latency = 2ms }
+resource network main { cidr = "10.0.0.0/16" }
+resource compute web {
+  cpu     = 2
+  memory  = 4GiB
+  image   = "$1"
+  network = network.main
+  lifecycle { create_before_destroy = $2 }
+}
+resource load_balancer front {
+  network = network.main
+  targets = [compute.web]
+}
+resource volume data {
+  size        = 10GiB
+  attached_to = compute.web
+}
+M
+    if [ -n "${3:-}" ]; then
+        cat > gate.moksha <<'M'
+policy "disk-approval" {
+  for c in changes where c.type == "volume" && c.action == "update" {
+    require approval("storage") : "${c.address} is re-attached"
+  }
+}
+M
+    else
+        rm -f gate.moksha
+    fi
+}
+# the id each referrer holds for compute.web, in the state and in the sim world
+points_at() { # ADDRESS FILE: the ids next to "$ref": "compute.web", one per line
+    "$MOKSHA_EXEC" state show "$1" | grep -A1 '"\$ref": "compute.web"' | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | sort -u
+}
+world_points_at() { grep -A1 '"\$ref": "compute.web"' ".moksha/sim/$1.json" | sed -n 's/.*"id": "\([^"]*\)".*/\1/p' | sort -u; }
+
+refs img-1 true
+expect_exit 0 moksha apply --yes
+id1=$(web_id)
+[ "$(points_at load_balancer.front)" = "$id1" ] || fail "the load balancer's target is $(points_at load_balancer.front), not $id1"
+[ "$(world_points_at volume.data)" = "$id1" ] || fail "the sim's volume is attached to $(world_points_at volume.data), not $id1"
+expect_exit 0 moksha plan --detailed-exitcode
+
+for cbd in true false; do
+    refs "img-2-$cbd" $cbd
+    expect_exit 2 moksha plan --detailed-exitcode
+    expect_contains "$OUT" "attached_to = compute.web → (known after apply)"
+    expect_contains "$OUT" "targets = [compute.web] → (known after apply)"
+    expect_exit 0 moksha apply --yes
+    id2=$(web_id)
+    [ "$id2" != "$id1" ] || fail "compute.web kept its id through a replace (cbd $cbd)"
+    for r in load_balancer.front volume.data; do
+        [ "$(points_at $r)" = "$id2" ] || fail "$r points at $(points_at $r), not the new $id2 (cbd $cbd)"
+    done
+    [ "$(world_points_at load_5fbalancer.front)" = "$id2" ] || fail "the sim's load balancer targets $(world_points_at load_5fbalancer.front) (cbd $cbd)"
+    [ "$(world_points_at volume.data)" = "$id2" ] || fail "the sim's volume is attached to $(world_points_at volume.data) (cbd $cbd)"
+    expect_exit 0 moksha plan --detailed-exitcode
+    id1=$id2
+done
+
+# ---- a dependent held at a gate keeps the old object alive until it moves ----
+refs img-3 true gate
+expect_exit 3 moksha apply --yes
+expect_contains "$ERR" "held: update volume.data"
+expect_contains "$ERR" "compute.web: the old object stays"
+expect_not_contains "$OUT" "retired  compute.web"
+[ "$(ls .moksha/sim | grep -c '^compute.web~')" = 1 ] || fail "the old object of compute.web was retired under a held dependent: $(ls .moksha/sim)"
+expect_contains .moksha/state.json '"deposed"'
+[ "$(world_points_at volume.data)" = "$id1" ] || fail "the held volume moved: $(world_points_at volume.data)"
+grep -q "\"id\": \"$id1\"" .moksha/sim/compute.web~*.json || fail "the object the held volume points at is not the one set aside"
+expect_exit 2 moksha plan --detailed-exitcode && expect_contains "$OUT" "deposed object $id1"
+expect_exit 0 moksha apply --yes --approve disk-approval
+id3=$(web_id)
+[ "$(world_points_at volume.data)" = "$id3" ] || fail "the volume did not move to $id3 once approved"
+expect_not_contains .moksha/state.json '"deposed"'
+if ls .moksha/sim | grep -q '~'; then fail "the old object outlived its dependents: $(ls .moksha/sim)"; fi
+expect_exit 0 moksha plan --detailed-exitcode
 expect_exit 0 moksha audit verify

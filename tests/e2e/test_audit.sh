@@ -147,7 +147,7 @@ rmdir .moksha/audit.jsonl; restore
 rm .moksha/audit.head; mkfifo .moksha/audit.head
 refused "FIFO head" "the head file .moksha/audit.head is damaged"
 rm .moksha/state.json; mkfifo .moksha/state.json
-expect_exit 1 timeout 20 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "state.json: cannot read it"
+expect_exit 1 timeout 20 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "state.json: not a regular file"
 rm .moksha/state.json; restore
 # a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
 cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
