@@ -3,7 +3,7 @@
 # own tests.
 . "$TOP/tests/e2e/lib.sh"
 
-cp -r "$TOP/tests/golden/policy/text" shop
+sh "$TOP/tests/clean_copy.sh" "$TOP/tests/golden/policy/text" shop
 cd shop
 export MOKSHA_KEY=e2e-policy-key-0123456
 
@@ -199,6 +199,11 @@ expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --
 expect_contains "$OUT" '::error file=org/policies/storage.moksha,line=8,'
 expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format sarif --path-prefix infra/shop &&
     expect_contains "$OUT" "\"uri\": \"file://$(cd "$WORK/repo" && pwd -P)/\""
+# plan's markdown comment appends the same policy comment, with the same paths
+expect_exit 3 moksha -C infra/shop plan --policies ../../org/policies --format markdown &&
+    expect_contains "$OUT" '(`infra/shop/main.moksha:1`)'
+expect_exit 3 moksha -C infra/shop plan --policies ../../org/policies --format markdown --path-prefix deploy/shop &&
+    expect_contains "$OUT" '(`deploy/shop/main.moksha:1`)'
 # without a repository, the stack's directory is the root
 rm -rf "$WORK/repo/.git"
 expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format github &&
