@@ -21,7 +21,7 @@ typedef enum mk_ast_kind {
     MK_AST_NUMBER,   /* num */
     MK_AST_SIZE,     /* ival bytes */
     MK_AST_DURATION, /* ival milliseconds */
-    MK_AST_MONEY,    /* num USD */
+    MK_AST_MONEY,    /* ival micro-dollars (note [money]) */
     MK_AST_STRING,   /* str/len: decoded text */
     MK_AST_TEMPLATE, /* kids: STRING parts and expressions */
     MK_AST_LIST,     /* kids */

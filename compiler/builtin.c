@@ -29,6 +29,7 @@
 #include "compiler/builtin_enc.h"
 #include "compiler/diag.h"
 #include "compiler/mem.h"
+#include "compiler/money.h"
 
 #define FN (__func__ + 3)
 #define WANT(i, k) mk_bi_want(c, args, (i), (k), FN)
@@ -120,9 +121,10 @@ bool mk_bi_int(mk_bictx *c, mk_value **args, int i, int64_t *out, const char *fn
     return false;
 }
 
-/* Ints, sizes and durations are held in u.i; numbers and money in u.d. */
-static bool held_in_i(const mk_value *v) { return v->kind == MK_V_INT || v->kind == MK_V_SIZE || v->kind == MK_V_DURATION; }
-static double num(const mk_value *v) { return v->kind == MK_V_INT ? (double)v->u.i : v->u.d; }
+/* Numbers are held in u.d; ints, sizes, durations and money (micro-dollars,
+ * note [money]) in u.i. */
+static bool held_in_i(const mk_value *v) { return v->kind != MK_V_NUMBER; }
+static double num(const mk_value *v) { return v->kind == MK_V_NUMBER ? v->u.d : (double)v->u.i; }
 
 /* Order two values of one kind (ints and numbers count as one). */
 static int cmp_num(const mk_value *a, const mk_value *b)
@@ -692,8 +694,8 @@ static uint64_t scalar_hash(const mk_value *v)
     switch (v->kind) {
     case MK_V_BOOL: return mix(h ^ v->u.b);
     case MK_V_INT: return mix(h ^ double_bits((double)v->u.i));
-    case MK_V_NUMBER: case MK_V_MONEY: return mix(h ^ double_bits(v->u.d));
-    case MK_V_SIZE: case MK_V_DURATION: return mix(h ^ (uint64_t)v->u.i);
+    case MK_V_NUMBER: return mix(h ^ double_bits(v->u.d));
+    case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: return mix(h ^ (uint64_t)v->u.i);
     case MK_V_STRING: return mix(h ^ mk_intern_hash(v->u.s, v->n));
     case MK_V_RESOURCE: return mix(h ^ (uintptr_t)v->u.res);
     default: return mix(h ^ v->n);
@@ -1040,8 +1042,8 @@ static mk_value *bi_abs(mk_bictx *c, mk_value **args, int n)
     unsigned ok = K(MK_V_INT) | K(MK_V_NUMBER) | K(MK_V_SIZE) | K(MK_V_DURATION) | K(MK_V_MONEY);
     if (!want_of(c, args, 0, ok, "a number, size, duration or money", FN))
         return MK_V_ERRORV;
-    if (v->kind == MK_V_NUMBER || v->kind == MK_V_MONEY)
-        return v->u.d >= 0 ? v : v->kind == MK_V_MONEY ? mk_v_money(c->v, -v->u.d) : mk_v_number(c->v, -v->u.d);
+    if (v->kind == MK_V_NUMBER)
+        return v->u.d >= 0 ? v : mk_v_number(c->v, -v->u.d);
     if (v->u.i >= 0)
         return v;
     if (v->u.i == INT64_MIN)
@@ -1091,8 +1093,7 @@ static mk_value *bi_sum(mk_bictx *c, mk_value **args, int n)
     case MK_V_NUMBER:
         return isfinite(d + (double)i) ? mk_v_number(c->v, d + (double)i)
                                        : mk_bi_error(c, -1, "the result of `%s` is beyond the range of a number", FN);
-    case MK_V_MONEY: return mk_v_money(c->v, d);
-    default: return mk_v_unit(c->v, k, i);
+    default: return mk_v_unit(c->v, k, i); /* sizes, durations, money: exact */
     }
 }
 
@@ -1252,7 +1253,12 @@ static mk_value *bi_duration(mk_bictx *c, mk_value **args, int n)
 static mk_value *bi_usd(mk_bictx *c, mk_value **args, int n)
 {
     (void)n;
-    return WANT(0, MK_V_NUMBER) ? mk_v_money(c->v, num(args[0])) : MK_V_ERRORV;
+    mk_money m;
+    if (!WANT(0, MK_V_NUMBER))
+        return MK_V_ERRORV;
+    if (!mk_money_from_usd(num(args[0]), &m)) /* rounded to the micro-dollar (note [money]) */
+        return overflow(c, FN);
+    return mk_v_money(c->v, m);
 }
 
 /* sensitive sees unknowns so that a value known only after apply is still

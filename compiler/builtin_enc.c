@@ -279,7 +279,7 @@ static json_t *to_json(const mk_value *v, int depth, const mk_value **bad)
     case MK_V_NUMBER: j = json_real(v->u.d); break;
     case MK_V_STRING: j = json_stringn(v->u.s, v->n); break;
     case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY:
-        mk_v_to_text(v, &b, true);
+        mk_v_show(v, &b, true); /* the literal: money keeps every digit, "$1.005" */
         j = json_stringn(b.data, b.len);
         mk_buf_free(&b);
         break;

@@ -2,7 +2,6 @@
  * and price every resource (compiler/cost.h), and print the monthly cost per
  * resource, the total and the delta against what is applied, as text, JSON or
  * a markdown pull-request comment; --explain lists each group's candidates. */
-#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,7 +29,13 @@ static const char COST_HELP[] =
     "  --var-file FILE               read variables from a YAML file (repeatable)\n"
     "  -h, --help                    show this help\n";
 
-static json_t *money(double x) { return json_real(round(x * 1e4) / 1e4); }
+/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
+ * the text shows (docs/formats.md, "Money"). */
+static json_t *money(mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    return json_string(mk_money_decimal(m, t));
+}
 
 static json_t *quote_json(const mk_cost_item *it)
 {
@@ -91,11 +96,12 @@ static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
         if (!won && shown >= limit)
             continue;
         shown++;
+        char m[MK_MONEY_TEXT];
+        mk_money_show(cd->monthly, m);
         if (cd->ok && cd->rejected && !won)
-            printf("    x %s/%s: $%.2f for its group of %zu, but it breaks %s\n", cd->cloud, cd->region, cd->monthly, g->n,
-                   cd->rejected);
+            printf("    x %s/%s: %s for its group of %zu, but it breaks %s\n", cd->cloud, cd->region, m, g->n, cd->rejected);
         else if (cd->ok)
-            printf("    %s %s/%s: $%.2f for its group of %zu%s%s%s\n", won ? "*" : "-", cd->cloud, cd->region, cd->monthly, g->n,
+            printf("    %s %s/%s: %s for its group of %zu%s%s%s\n", won ? "*" : "-", cd->cloud, cd->region, m, g->n,
                    cd->rejected ? " (it breaks " : "", cd->rejected ? cd->rejected : "", cd->rejected ? ")" : "");
         else
             printf("    x %s/%s: not a candidate: %s\n", cd->cloud, cd->region, cd->why);
@@ -108,7 +114,7 @@ void mk_cli_place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, m
 {
     mk_policy_place *pp = mk_policy_place_new(p, plan);
     if (pp)
-        mk_cost_apply_policies(cat, p, rep, mk_policy_place_eval, pp);
+        mk_cost_apply_policies(cat, rep, mk_policy_place_eval, pp);
     else
         mk_cost_mark(rep);
     mk_policy_place_free(pp);
@@ -151,11 +157,9 @@ static void print_text(const mk_cost_report *r, bool explain, bool md)
     for (size_t i = 0; i < r->nitems; i++) {
         const mk_cost_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
-        char money[32];
+        char money[MK_MONEY_TEXT] = "unpriced";
         if (q->status == MK_COST_PRICED)
-            snprintf(money, sizeof money, "$%.2f", q->monthly);
-        else
-            snprintf(money, sizeof money, "unpriced");
+            mk_money_show(q->monthly, money);
         if (md)
             md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money);
         else
@@ -165,13 +169,14 @@ static void print_text(const mk_cost_report *r, bool explain, bool md)
         if (explain && !md)
             explain_text(r, it);
     }
-    double d = r->monthly - r->applied;
+    char total[MK_MONEY_TEXT], delta[MK_MONEY_TEXT], applied[MK_MONEY_TEXT];
+    mk_money_show(r->monthly, total), mk_money_show(r->applied, applied);
+    mk_money_signed(r->monthly - r->applied, delta);
     if (md)
-        printf("\n**Total: $%.2f/month** (%s$%.2f against the applied state)%s\n", r->monthly, d < 0 ? "-" : "+", d < 0 ? -d : d,
+        printf("\n**Total: %s/month** (%s against the applied state)%s\n", total, delta,
                r->nunpriced ? "; some resources are unpriced" : "");
     else
-        printf("\ntotal: $%.2f/month, delta %s$%.2f against applied ($%.2f); %zu unpriced\n", r->monthly, d < 0 ? "-" : "+",
-               d < 0 ? -d : d, r->applied, r->nunpriced);
+        printf("\ntotal: %s/month, delta %s against applied (%s); %zu unpriced\n", total, delta, applied, r->nunpriced);
 }
 
 int cmd_cost(int argc, char **argv)
@@ -209,19 +214,25 @@ int cmd_cost(int argc, char **argv)
         if (cat) {
             mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, r.replace_placement, r.nreplace_placement);
             mk_cli_place_by_policy(cat, pl.p, NULL, rep);
+            if (rep->overflow) {
+                mk_diag_error(pl.p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
+                mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+            }
             clock_gettime(CLOCK_MONOTONIC, &t1);
             if (mk_cli_opts.stats) /* loading the catalogs and placing and pricing everything */
                 fprintf(stderr, "stats: cost_ms=%.0f\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-            if (strcmp(format, "json") == 0) {
+            if (rep->overflow) {
+                /* reported above: no figures rather than wrong ones */
+            } else if (strcmp(format, "json") == 0) {
                 json_t *j = report_json(rep, explain);
-                json_dumpf(j, stdout, JSON_COMPACT | JSON_REAL_PRECISION(12)), fputc('\n', stdout);
+                json_dumpf(j, stdout, JSON_COMPACT), fputc('\n', stdout);
                 json_decref(j);
             } else {
                 print_text(rep, explain, strcmp(format, "markdown") == 0);
             }
+            rc = rep->overflow ? EXIT_INPUT : EXIT_OK;
             mk_cost_report_free(rep);
             mk_cost_free(cat);
-            rc = EXIT_OK;
         } else {
             mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
         }

@@ -40,7 +40,7 @@ static const char PLAN_HELP[] =
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
-    "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
+    "  --replace-placement ADDR        let the cost model choose ADDR's place again (a move is refused, E0402)\n"
     "  --explain                       list each resource's placement candidates and why the winner won\n"
     "  --path-prefix P                 markdown: the stack's directory is P in the repository (files are\n"
     "                                  named from the repository root, the nearest .git above, by default)\n"
@@ -73,9 +73,13 @@ static void phase(const char *name, double *t0)
     *t0 = t;
 }
 
-/* Compile and diff; sign when the plan leaves the process (a file, JSON),
- * which for a large plan is most of the time: signing means writing it out. */
-static json_t *money(double d) { return json_real((double)llround(d * 100) / 100); }
+/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
+ * the text shows (docs/formats.md, "Money"). */
+static json_t *money(mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    return json_string(mk_money_decimal(m, t));
+}
 
 /* Values shared by every change that has the same: a change's placement
  * and its cost take a few distinct values in a plan of 100,000 changes, and
@@ -121,13 +125,6 @@ static vcache *vtab_slot(vtab *t, const uintptr_t key[4])
     }
 }
 
-static uintptr_t bits(double d)
-{
-    uintptr_t u = 0;
-    memcpy(&u, &d, sizeof d < sizeof u ? sizeof d : sizeof u);
-    return u;
-}
-
 static json_t *placement_of(vtab *t, const mk_cost_quote *q)
 {
     vcache *e = vtab_slot(t, (uintptr_t[4]){(uintptr_t)q->cloud, (uintptr_t)q->region, (uintptr_t)q->offering, 0});
@@ -137,14 +134,43 @@ static json_t *placement_of(vtab *t, const mk_cost_quote *q)
     return json_incref(e->v);
 }
 
-static json_t *cost_of(vtab *t, const double *monthly, double delta, const char *offering, const char *unpriced)
+static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const char *offering, const char *unpriced)
 {
-    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? bits(*monthly) : 1, bits(delta), (uintptr_t)offering,
-                                            (uintptr_t)unpriced});
+    /* (a price is never negative: -1 stands for none) */
+    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? (uintptr_t)*monthly : (uintptr_t)-1, (uintptr_t)delta,
+                                            (uintptr_t)offering, (uintptr_t)unpriced});
     if (!e->v)
         e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? money(*monthly) : json_null(), "delta", money(delta),
                          "offering", offering, "unpriced_because", unpriced);
     return json_incref(e->v);
+}
+
+/* note [no moves]: `--replace-placement ADDR` lets the cost model choose
+ * another place for an applied resource, and `moksha cost` prices that. A
+ * plan cannot make the move yet: the executor builds an applied resource
+ * where the state has it, and whether a change replaces is settled while
+ * evaluating (what refers to a replaced resource learns its new id only
+ * after apply), before any placement is known. So a plan that would move a
+ * resource is refused rather than shown at a place it will never reach. */
+static void refuse_moves(mk_planned *out, mk_cli_compile_req *r, const mk_cost_report *rep)
+{
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const mk_cost_item *it = &rep->items[i];
+        json_t *sr = it->q.cloud && it->q.region ? mk_state_find(out->st, it->in->address, NULL) : NULL;
+        json_t *pl = json_object_get(sr, "placement");
+        const char *cloud = json_string_value(json_object_get(pl, "cloud")), *region = json_string_value(json_object_get(pl, "region"));
+        bool named = false;
+        for (size_t k = 0; k < r->nreplace_placement && !named; k++)
+            named = strcmp(r->replace_placement[k], it->in->address) == 0;
+        if (!named || !cloud || !region || (strcmp(cloud, it->q.cloud) == 0 && strcmp(region, it->q.region) == 0))
+            continue;
+        mk_diag_item *d = mk_diag_error(out->p->diag, "E0402", MK_NOSPAN,
+                                        "%s is applied on %s/%s; --replace-placement finds %s/%s cheaper, but moksha "
+                                        "cannot move an applied resource yet", it->in->address, cloud, region, it->q.cloud,
+                                        it->q.region);
+        mk_diag_help(d, "`moksha cost --replace-placement %s` prices the move; to make it, remove the resource, apply, "
+                        "and add it back (docs/cost.md, \"Sticky\")", it->in->address);
+    }
 }
 
 /* The cost model's verdict into the plan: each change's cost and chosen
@@ -159,6 +185,9 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         return;
     mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
     mk_cli_place_by_policy(cat, p, out->plan, rep);
+    refuse_moves(out, r, rep);
+    if (rep->overflow)
+        mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
         const mk_cost_item *it = &rep->items[i];
@@ -170,8 +199,10 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         if (!c)
             continue;
         size_t at = 0;
-        double was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, (priced ? it->q.monthly : 0) - was,
+        mk_money was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
+        mk_money delta = (priced ? it->q.monthly : 0) - was; /* (both in [0, $1e9]) */
+        in->cost_delta = mk_v_money(&p->v, delta);
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, delta,
                                                        priced ? it->q.offering : NULL,
                                                        priced ? NULL : it->q.why ? it->q.why : "no price"));
         if (it->q.cloud && strncmp(in->res->type, "local.", 6) != 0)
@@ -182,13 +213,18 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
         json_t *c = json_array_get(changes, i); /* the deletes come last (mk_plan_build) */
         /* a deposed object is not in the applied total: its delete changes no figure */
         size_t at = 0;
-        bool known = !json_object_get(c, "deposed") &&
-                     mk_state_find(out->st, json_string_value(json_object_get(c, "address")), &at);
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, known ? -rep->applied_each[at] : 0, NULL, NULL));
+        const char *addr = json_string_value(json_object_get(c, "address"));
+        bool known = !json_object_get(c, "deposed") && mk_state_find(out->st, addr, &at);
+        mk_money delta = known ? -rep->applied_each[at] : 0;
+        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, delta, NULL, NULL));
+        if (known)
+            mk_sym_put(&p->delete_delta, mk_intern_s(p->ast.names, addr), NULL, mk_v_money(&p->v, delta));
     }
+    mk_money monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
+    p->cost_monthly = mk_v_money(&p->v, monthly);
+    p->cost_delta = mk_v_money(&p->v, monthly - rep->applied);
     vtab_free(&places);
     vtab_free(&costs);
-    double monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
                         money(monthly), "applied", money(rep->applied), "delta", money(monthly - rep->applied),
                         "unpriced", (json_int_t)rep->nunpriced));

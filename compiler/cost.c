@@ -247,6 +247,32 @@ static spec spec_of(const char *type, const mk_value *attrs, const mk_value *usa
 /* Explanations live in the catalog's arena: a quote is small and copied by value. */
 #define set_why(ar, q, st, ...) ((q)->status = (st), (q)->why = mk_arena_printf((ar), __VA_ARGS__))
 
+/* A price is the sum of its lines, each a catalog's unit price times a
+ * quantity, rounded once to the micro-dollar (note [money]); the sum is
+ * exact. A line or a sum out of range leaves the resource unpriced. */
+typedef struct bill {
+    mk_money sum;
+    bool bad;
+} bill;
+
+#define MAX_MONTHLY (INT64_C(1000000000) * MK_MONEY_UNIT) /* $1e9 a month: no price, a mistake */
+
+static void line(bill *b, double unit_usd, double qty)
+{
+    mk_money m = 0;
+    b->bad |= !mk_money_of(unit_usd, qty, &m) || !mk_money_add(b->sum, m, &b->sum);
+}
+
+static void charge(mk_cost_quote *q, bill b)
+{
+    if (b.bad || b.sum > MAX_MONTHLY || b.sum < -MAX_MONTHLY) {
+        q->status = MK_COST_UNPRICED;
+        q->why = "its price is out of range (over $1,000,000,000 a month): check its sizes and usage";
+        return;
+    }
+    q->monthly = b.sum;
+}
+
 static size_t ckey_hash(const ckey *k)
 {
     uint64_t h = ((uint64_t)k->cloud * 31 + (uint64_t)k->region) * 1000003u + (uint64_t)k->vcpu;
@@ -328,7 +354,9 @@ static void price_compute(mk_cost_catalog *cat, const spec *s, int ci, int ri, m
     const offer *f = &cat->c[ci].offers[o];
     figure(f->hour, ri, &p);
     q->offering = f->name;
-    q->monthly = p * HOURS * s->hours / HOURS;
+    bill b = {0};
+    line(&b, p, s->hours); /* hourly × 730 × hours/730 */
+    charge(q, b);
 }
 
 /* The cheapest entry of a store list (volume, bucket) for a class. */
@@ -368,11 +396,16 @@ static void price_store(mk_cost_catalog *cat, const spec *s, int ci, int ri, mk_
         set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s price for class %s", bucket ? "bucket" : "volume", cls);
         return;
     }
+    bill b = {0};
     if (bucket) {
         double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
-        q->monthly = usage(s->usage, "stored", 0, GIB) * p + usage(s->usage, "egress", 0, GIB) * egress;
+        line(&b, p, usage(s->usage, "stored", 0, GIB));
+        line(&b, egress, usage(s->usage, "egress", 0, GIB));
+        charge(q, b);
     } else if (num(attr(s->attrs, "size"), &gb)) {
-        q->monthly = gb / GIB * p + usage(s->usage, "snapshots", 0, GIB) * p;
+        line(&b, p, gb / GIB);
+        line(&b, p, usage(s->usage, "snapshots", 0, GIB));
+        charge(q, b);
     } else {
         set_why(cat->arena, q, MK_COST_UNPRICED, "size is not known");
     }
@@ -389,11 +422,14 @@ static void price_database(const cloudcat *cc, const spec *s, mk_cost_quote *q)
         set_why(cc->arena, q, MK_COST_UNPRICED, "cpu, memory or storage is not known");
         return;
     }
-    double hour = cpu * json_number_value(json_object_get(cc->db, "vcpu_hour")) +
-                  mem / GIB * json_number_value(json_object_get(cc->db, "gib_hour"));
-    double m = hour * HOURS + storage / GIB * json_number_value(json_object_get(cc->db, "storage_gb_month"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(cc->db, "vcpu_hour")), cpu * HOURS);
+    line(&b, json_number_value(json_object_get(cc->db, "gib_hour")), mem / GIB * HOURS);
+    line(&b, json_number_value(json_object_get(cc->db, "storage_gb_month")), storage / GIB);
     /* a standby in a second zone doubles instance and storage */
-    q->monthly = flag(attr(s->attrs, "multi_az")) ? 2 * m : m;
+    if (flag(attr(s->attrs, "multi_az")))
+        b.bad |= !mk_money_mul_int(b.sum, 2, &b.sum);
+    charge(q, b);
     q->offering = json_string_value(json_object_get(cc->db, "offering"));
 }
 
@@ -404,8 +440,10 @@ static void price_lb(const cloudcat *cc, const spec *s, mk_cost_quote *q)
         return;
     }
     q->offering = json_string_value(json_object_get(cc->lb, "offering"));
-    q->monthly = json_number_value(json_object_get(cc->lb, "hour")) * HOURS +
-                 usage(s->usage, "processed", 0, GIB) * json_number_value(json_object_get(cc->lb, "gb"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(cc->lb, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(cc->lb, "gb")), usage(s->usage, "processed", 0, GIB));
+    charge(q, b);
 }
 
 /* Billed by use: a record by its queries, a queue by its requests (a FIFO
@@ -420,9 +458,11 @@ static void price_by_use(const cloudcat *cc, const spec *s, mk_cost_quote *q, bo
         return;
     }
     q->offering = json_string_value(json_object_get(e, "offering"));
-    q->monthly = json_number_value(json_object_get(e, "hour")) * HOURS +
-                 usage(s->usage, dns ? "queries" : "requests", 0, 1e6) *
-                     json_number_value(json_object_get(e, dns ? "query_million" : "request_million"));
+    bill b = {0};
+    line(&b, json_number_value(json_object_get(e, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(e, dns ? "query_million" : "request_million")),
+         usage(s->usage, dns ? "queries" : "requests", 0, 1e6));
+    charge(q, b);
 }
 
 /* Price a spec in region ri of cloud ci (indexes into the catalog). */
@@ -572,28 +612,28 @@ static size_t slot_of(const void *ptr, size_t mask)
     return (size_t)(((uintptr_t)ptr >> 4) * 0x9E3779B97F4A7C15u) & mask;
 }
 
-static void union_colocated(mk_program *p, size_t *up)
+static void union_colocated(const mk_cost_report *r, size_t *up)
 {
     size_t cap = 16;
-    while (cap < 2 * p->ninstances)
+    while (cap < 2 * r->nitems)
         cap *= 2;
     size_t *tab = mk_mem_alloc(cap * sizeof *tab);
     memset(tab, 0xff, cap * sizeof *tab);
-    for (size_t i = 0; i < p->ninstances; i++) {
-        size_t s = slot_of(p->instances[i], cap - 1);
+    for (size_t i = 0; i < r->nitems; i++) {
+        size_t s = slot_of(r->items[i].in, cap - 1);
         while (tab[s] != SIZE_MAX)
             s = (s + 1) & (cap - 1);
         tab[s] = i;
     }
-    for (size_t i = 0; i < p->ninstances; i++) {
-        const mk_instance *in = p->instances[i];
+    for (size_t i = 0; i < r->nitems; i++) {
+        const mk_instance *in = r->items[i].in;
         const mk_type *ty = in->res->schema;
         for (uint32_t f = 0; ty && f < ty->nfields; f++) {
             mk_value *v = (ty->fields[f].flags & MK_ANN_COLOCATE) ? attr(in->attrs, ty->fields[f].name) : NULL;
             if (!v || v->kind != MK_V_RESOURCE)
                 continue;
             for (size_t s = slot_of(v->u.res, cap - 1); tab[s] != SIZE_MAX; s = (s + 1) & (cap - 1))
-                if (p->instances[tab[s]] == v->u.res) {
+                if (r->items[tab[s]].in == v->u.res) {
                     up[uf_find(up, i)] = uf_find(up, tab[s]);
                     break;
                 }
@@ -671,7 +711,7 @@ static void add_cand(const mk_cost_catalog *cat, mk_cost_group *g, const char *c
 static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g)
 {
     allow a;
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    const mk_value *stack_pl = r->stack_placement;
     for (int c = 0; c < NCLOUDS; c++) {
         a.cloud[c] = true, a.narrowed[c] = false, a.extra[c] = NULL;
         a.region[c] = mk_mem_alloc(json_array_size(cat->c[c].regions) + 1);
@@ -730,8 +770,9 @@ static void score(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g, con
         if (q->status == MK_COST_NOT_HERE) {
             cd->ok = false;
             cd->why = mk_arena_printf(cat->arena, "%s: %s", in->address, q->why);
-        } else if (q->status == MK_COST_PRICED) {
-            cd->monthly += q->monthly;
+        } else if (q->status == MK_COST_PRICED && !mk_money_add(cd->monthly, q->monthly, &cd->monthly)) {
+            cd->ok = false;
+            cd->why = "the group's monthly total is out of range";
         }
     }
 }
@@ -749,7 +790,7 @@ typedef struct candmemo {
 static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_cost_report *r, mk_cost_group *g,
                           candmemo *memo)
 {
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL, *key = NULL;
+    const mk_value *stack_pl = r->stack_placement, *key = NULL;
     bool first = true, uniform = true;
     for (size_t m = 0; m < g->n && uniform; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
@@ -856,20 +897,28 @@ static void applied_total(mk_cost_catalog *cat, mk_program *p, const mk_state *s
                                   : desired(p, json_string_value(json_object_get(st->res[i], "address")) ?: "");
         mk_cost_quote q = price_state(cat, p, st->res[i], like);
         r->applied_each[i] = q.status == MK_COST_PRICED ? q.monthly : 0;
-        r->applied += r->applied_each[i];
+        r->overflow |= !mk_money_add(r->applied, r->applied_each[i], &r->applied);
     }
 }
 
 mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
                             const char *const *replace, size_t nreplace)
 {
+    return mk_cost_run_set(cat, p, p->instances, p->ninstances, p->root ? p->root->stack_value : NULL, st, replace,
+                           nreplace);
+}
+
+mk_cost_report *mk_cost_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const mk_state *st, const char *const *replace, size_t nreplace)
+{
     mk_cost_report *r = mk_mem_calloc(1, sizeof *r);
-    r->nitems = p->ninstances;
+    r->nitems = n;
+    r->stack_placement = stack ? attr(stack, "placement") : NULL;
     r->items = mk_mem_calloc(r->nitems + 1, sizeof *r->items);
     size_t *up = mk_mem_alloc((r->nitems + 1) * sizeof *up);
     for (size_t i = 0; i < r->nitems; i++)
-        r->items[i].in = p->instances[i], up[i] = i;
-    union_colocated(p, up);
+        r->items[i].in = ins[i], up[i] = i;
+    union_colocated(r, up);
     group_members(r, up);
     mk_mem_free(up);
     candmemo memo[NMEMO] = {{0}};
@@ -879,7 +928,7 @@ mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const mk_state 
         mk_mem_free(memo[i].cands);
     for (size_t i = 0; i < r->nitems; i++) {
         if (r->items[i].q.status == MK_COST_PRICED)
-            r->monthly += r->items[i].q.monthly;
+            r->overflow |= !mk_money_add(r->monthly, r->items[i].q.monthly, &r->monthly);
         else
             r->nunpriced++;
     }
@@ -909,6 +958,8 @@ void mk_cost_mark(mk_cost_report *r)
         in->placed_cloud = placed ? q->cloud : NULL;
         in->placed_region = placed ? q->region : NULL;
         in->placed_offering = placed ? q->offering : NULL;
+        in->placed_priced = q->status == MK_COST_PRICED;
+        in->placed_monthly = q->monthly;
     }
 }
 
@@ -921,15 +972,17 @@ static void put_at(mk_cost_report *r, mk_cost_group *g, const mk_cost_cand *cd, 
         in->placed_cloud = placed ? cd->cloud : NULL;
         in->placed_region = placed ? cd->region : NULL;
         in->placed_offering = placed ? qs[m].offering : NULL;
+        in->placed_priced = qs[m].status == MK_COST_PRICED;
+        in->placed_monthly = qs[m].monthly;
     }
 }
 
 /* Every priced region of the clouds the group may use, as candidates too:
  * when policies rule out each cloud's default region, placement looks
  * further — unless a member names its regions (then those are the choice). */
-static bool widen(const mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_group *g)
+static bool widen(const mk_cost_catalog *cat, mk_cost_report *r, mk_cost_group *g)
 {
-    const mk_value *stack_pl = p->root ? attr(p->root->stack_value, "placement") : NULL;
+    const mk_value *stack_pl = r->stack_placement;
     bool allowed[NCLOUDS] = {true, true, true};
     for (size_t m = 0; m < g->n; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
@@ -957,7 +1010,7 @@ static bool widen(const mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, 
     return g->ncands > before;
 }
 
-size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud)
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_policy_fn fn, void *ud)
 {
     mk_cost_mark(r);
     mk_instance **all = mk_mem_alloc((r->nitems + 1) * sizeof *all);
@@ -994,7 +1047,7 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
                     next = (long)c;
             }
             size_t old = g->ncands;
-            if (next < 0 && !widened && (widened = true) && widen(cat, p, r, g)) {
+            if (next < 0 && !widened && (widened = true) && widen(cat, r, g)) {
                 for (size_t c = old; c < g->ncands; c++) /* the new ones: price them */
                     score(cat, r, g, specs, &g->cands[c], qs);
                 continue;
@@ -1002,7 +1055,7 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
             if (next < 0)
                 break;
             mk_cost_cand *cd = &g->cands[next];
-            double total = cd->monthly;
+            mk_money total = cd->monthly;
             cd->monthly = 0;
             score(cat, r, g, specs, cd, qs); /* the members' quotes there */
             cd->monthly = total;
@@ -1017,10 +1070,10 @@ size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_repor
         if (found >= 0) {
             for (size_t m = 0; m < g->n; m++) {
                 mk_cost_item *it = &r->items[g->members[m]];
-                r->monthly -= it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->overflow |= !mk_money_sub(r->monthly, it->q.status == MK_COST_PRICED ? it->q.monthly : 0, &r->monthly);
                 r->nunpriced -= it->q.status != MK_COST_PRICED;
                 it->q = qs[m];
-                r->monthly += it->q.status == MK_COST_PRICED ? it->q.monthly : 0;
+                r->overflow |= !mk_money_add(r->monthly, it->q.status == MK_COST_PRICED ? it->q.monthly : 0, &r->monthly);
                 r->nunpriced += it->q.status != MK_COST_PRICED;
             }
             g->winner = found;

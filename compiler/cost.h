@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "compiler/money.h"
 #include "compiler/program.h"
 
 struct mk_diag;
@@ -40,7 +41,7 @@ typedef enum mk_cost_status {
 typedef struct mk_cost_quote {
     mk_cost_status status;
     const char *cloud, *region, *offering; /* offering NULL when none */
-    double monthly;                        /* USD a month */
+    mk_money monthly;                      /* a month (note [money]) */
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
 } mk_cost_quote;
 
@@ -55,7 +56,7 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 typedef struct mk_cost_cand {
     const char *cloud, *region;
     bool ok;           /* every member priced (or free/unpriced anywhere) there */
-    double monthly;
+    mk_money monthly;
     const char *why;   /* why it is not a candidate */
     int ci, ri;        /* the catalog's indexes of cloud and region; ri -1: no prices there */
     const char *rejected; /* priced, but a member breaks a policy there: which, and how */
@@ -82,10 +83,12 @@ typedef struct mk_cost_report {
     mk_cost_group *groups;
     size_t ngroups;
     size_t *members;         /* every group's members, one block */
-    double monthly;          /* sum of priced items */
-    double applied;          /* sum of the applied state priced where it stands */
-    double *applied_each;    /* per resource of the state (its index there): its part of that, 0 unpriced */
+    mk_money monthly;        /* sum of priced items, exact */
+    mk_money applied;        /* sum of the applied state priced where it stands */
+    mk_money *applied_each;  /* per resource of the state (its index there): its part of that, 0 unpriced */
     size_t nunpriced;
+    bool overflow;           /* a total does not fit in mk_money (the totals are then wrong: an error) */
+    const mk_value *stack_placement; /* the stack's placement block, the default; borrowed */
 } mk_cost_report;
 
 /* Place and price every instance of an evaluated program. `st` (may be NULL)
@@ -93,6 +96,11 @@ typedef struct mk_cost_report {
  * whose placement may move (--replace-placement). */
 mk_cost_report *mk_cost_run(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st,
                             const char *const *replace, size_t nreplace);
+/* The same over some instances (a policy test's) with their stack's value
+ * (its `placement` is their default; may be NULL). */
+mk_cost_report *mk_cost_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const struct mk_state *st, const char *const *replace,
+                                size_t nreplace);
 void mk_cost_report_free(mk_cost_report *r);
 
 /* Record where each instance was placed (its placed_* fields). */
@@ -108,6 +116,6 @@ typedef void (*mk_cost_policy_fn)(void *ud, mk_instance *const *ins, size_t n, b
  * will do and no member names its regions; a group that breaks them
  * everywhere stays at the cheapest. Marks as it goes and
  * keeps the totals right; returns how many groups moved. */
-size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_program *p, mk_cost_report *r, mk_cost_policy_fn fn, void *ud);
+size_t mk_cost_apply_policies(mk_cost_catalog *cat, mk_cost_report *r, mk_cost_policy_fn fn, void *ud);
 
 #endif

@@ -384,6 +384,8 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
     return let_read(c, l, at);
 }
 
+static mk_value *stack_placement(mk_ectx *c, mk_ast *blk);
+
 mk_value *mk_eval_stack(mk_ectx *c)
 {
     mk_unit *u = c->u;
@@ -417,6 +419,8 @@ static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where)
         mk_value *v;
         if (it->kind == MK_AST_ATTR)
             v = mk_eval_expr(c, it->b);
+        else if (it->kind == MK_AST_BLOCK && it->name == c->e->n.placement && strcmp(where, "a stack block") == 0)
+            v = stack_placement(c, it);
         else if (it->kind == MK_AST_BLOCK)
             v = block_map(c, &it->kids, "a block");
         else {
@@ -717,11 +721,45 @@ static mk_value *meta_block(mk_ectx *c, mk_instance *in, mk_ast *blk)
     return object_block(&bc, ty, &blk->kids, head, false);
 }
 
+/* note [optimize latency]: `placement { optimize = latency }` is refused
+ * rather than placed by cost under another name: there is no documented
+ * source of inter-region latencies, nor a defined "near" (to whom?), to
+ * optimise against (docs/cost.md, "Latency"). False when refused. */
+static bool placement_ok(mk_ectx *c, mk_ast *blk, const mk_value *m)
+{
+    mk_name opt = mk_intern_s(c->e->v->names, "optimize");
+    const mk_value *o = mk_v_get(m, opt);
+    if (!o || o->kind != MK_V_STRING || o->n != 7 || memcmp(o->u.s, "latency", 7) != 0)
+        return true;
+    mk_span at = blk->span;
+    for (uint32_t i = 0; i < blk->kids.n; i++)
+        if (blk->kids.v[i]->kind == MK_AST_ATTR && blk->kids.v[i]->name == opt)
+            at = blk->kids.v[i]->b->span;
+    mk_diag_item *it = mk_diag_error(c->e->diag, "E0202", at,
+                                     "`optimize = latency` is not supported: moksha has no inter-region latency figures");
+    mk_diag_help(it, "placement optimises cost only; pin `regions` near your users, e.g. regions = [\"eu-west-1\", "
+                     "\"europe-west1\"] (docs/cost.md, \"Latency\")");
+    return false;
+}
+
+/* The stack's `placement` block, the default of every resource without
+ * one: checked against the placement type like a resource's. */
+static mk_value *stack_placement(mk_ectx *c, mk_ast *blk)
+{
+    mk_type *ty = mk_type_lookup(c->e->p->types, c->e->n.placement);
+    if (!ty)
+        return block_map(c, &blk->kids, "a block");
+    mk_span head = blk->span;
+    head.end = head.start + (uint32_t)strlen(blk->name);
+    mk_value *m = object_block(c, ty, &blk->kids, head, false);
+    return m->kind == MK_V_MAP && !placement_ok(c, blk, m) ? ERR : m;
+}
+
 static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
 {
     mk_ev *e = c->e;
     mk_value *m = meta_block(c, in, blk);
-    if (m->kind != MK_V_MAP) {
+    if (m->kind != MK_V_MAP || (blk->name == e->n.placement && !placement_ok(c, blk, m))) {
         in->failed = true;
         return;
     }

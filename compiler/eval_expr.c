@@ -15,6 +15,7 @@
 
 #include "compiler/builtin.h"
 #include "compiler/mem.h"
+#include "compiler/money.h"
 
 #define ERR MK_V_ERRORV
 
@@ -655,10 +656,14 @@ static mk_vkind arith_kind(mk_ast_op op, mk_vkind a, mk_vkind b)
     }
 }
 
+/* Money as a double counts micro-dollars: only ever compared with or
+ * divided by money (a ratio). */
 static double as_double(const mk_value *v)
 {
-    return v->kind == MK_V_INT || v->kind == MK_V_SIZE || v->kind == MK_V_DURATION ? (double)v->u.i : v->u.d;
+    return v->kind == MK_V_NUMBER ? v->u.d : (double)v->u.i;
 }
+
+static bool held_in_i(mk_vkind k) { return k == MK_V_SIZE || k == MK_V_DURATION || k == MK_V_MONEY; }
 
 static mk_value *overflow(mk_ectx *c, mk_ast *n)
 {
@@ -687,10 +692,21 @@ static mk_value *int_arith(mk_ectx *c, mk_ast *n, mk_vkind k, int64_t x, int64_t
     return k == MK_V_INT ? mk_v_int(c->e->v, r) : mk_v_unit(c->e->v, k, r);
 }
 
+/* Money times or by a number: exact by an int, else rounded once to the
+ * micro-dollar (note [money]). */
+static mk_value *money_times(mk_ectx *c, mk_ast *n, const mk_value *u, const mk_value *s)
+{
+    mk_money r;
+    bool ok = n->op == MK_OP_MUL && s->kind == MK_V_INT ? mk_money_mul_int(u->u.i, s->u.i, &r)
+              : n->op == MK_OP_MUL                      ? mk_money_mul(u->u.i, as_double(s), &r)
+                                                        : mk_money_div(u->u.i, as_double(s), &r);
+    return ok ? mk_v_money(c->e->v, r) : overflow(c, n);
+}
+
 static mk_value *unit_times(mk_ectx *c, mk_ast *n, mk_vkind k, const mk_value *u, const mk_value *s)
 {
     if (k == MK_V_MONEY)
-        return mk_v_money(c->e->v, n->op == MK_OP_DIV ? u->u.d / as_double(s) : u->u.d * as_double(s));
+        return money_times(c, n, u, s);
     if (s->kind == MK_V_INT)
         return int_arith(c, n, k, u->u.i, s->u.i);
     double d = n->op == MK_OP_DIV ? (double)u->u.i / s->u.d : (double)u->u.i * s->u.d;
@@ -711,7 +727,7 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
     if (a->kind == MK_V_UNKNOWN || b->kind == MK_V_UNKNOWN)
         return unknown(c, k);
     mk_vctx *v = c->e->v;
-    if (k == MK_V_INT || ((k == MK_V_SIZE || k == MK_V_DURATION) && ka == kb))
+    if (k == MK_V_INT || (held_in_i(k) && ka == kb)) /* money + money is exact too */
         return int_arith(c, n, k, a->u.i, b->u.i);
     if (k == MK_V_NUMBER && is_num(ka)) {
         double x = as_double(a), y = as_double(b);
@@ -731,8 +747,6 @@ static mk_value *arith(mk_ectx *c, mk_ast *n, mk_value *a, mk_value *b)
         double r = as_double(a) / y;
         return isfinite(r) ? mk_v_number(v, r) : overflow(c, n);
     }
-    if (k == MK_V_MONEY && ka == kb)
-        return mk_v_money(v, n->op == MK_OP_ADD ? a->u.d + b->u.d : a->u.d - b->u.d);
     if (is_unit(k)) {
         if (n->op == MK_OP_DIV && as_double(b) == 0) {
             mk_diag_error(c->e->diag, "E0208", n->b->span, "division by zero");
@@ -761,7 +775,7 @@ static int compare(const mk_value *a, const mk_value *b)
         int r = memcmp(a->u.s, b->u.s, n);
         return r ? r : (a->n > b->n) - (a->n < b->n);
     }
-    if ((a->kind == MK_V_SIZE || a->kind == MK_V_DURATION) && a->kind == b->kind)
+    if (held_in_i((mk_vkind)a->kind) && a->kind == b->kind)
         return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     double x = as_double(a), y = as_double(b);
     return (x > y) - (x < y);
@@ -873,8 +887,8 @@ static mk_value *eval_unary(mk_ectx *c, mk_ast *n)
         return a;
     mk_vctx *v = c->e->v;
     mk_value *r;
-    if (k == MK_V_NUMBER || k == MK_V_MONEY)
-        r = k == MK_V_NUMBER ? mk_v_number(v, -a->u.d) : mk_v_money(v, -a->u.d);
+    if (k == MK_V_NUMBER)
+        r = mk_v_number(v, -a->u.d);
     else if (a->u.i == INT64_MIN)
         return overflow(c, n);
     else
@@ -904,7 +918,7 @@ mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n)
     case MK_AST_NUMBER: return mk_v_number(v, n->num);
     case MK_AST_SIZE: return mk_v_unit(v, MK_V_SIZE, n->ival);
     case MK_AST_DURATION: return mk_v_unit(v, MK_V_DURATION, n->ival);
-    case MK_AST_MONEY: return mk_v_money(v, n->num);
+    case MK_AST_MONEY: return mk_v_money(v, n->ival);
     case MK_AST_STRING: return mk_v_str_owned(v, n->str ? n->str : "", n->len);
     case MK_AST_TEMPLATE: return eval_template(c, n);
     case MK_AST_LIST: return eval_list(c, n);

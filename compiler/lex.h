@@ -23,8 +23,8 @@ typedef struct mk_tok {
     mk_name name;       /* IDENT, keywords as written */
     const char *str;    /* decoded STRING / STR_PART text, COMMENT text */
     uint32_t len;
-    int64_t ival;       /* INT, SIZE (bytes), DURATION (ms) */
-    double num;         /* NUMBER, MONEY */
+    int64_t ival;       /* INT, SIZE (bytes), DURATION (ms), MONEY (micro-dollars) */
+    double num;         /* NUMBER */
 } mk_tok;
 
 typedef struct mk_lex_frame {

@@ -2,10 +2,13 @@
  * walker that turns failed asserts into violations and `require` into gates. */
 #include "compiler/policy.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "compiler/cost.h"
 #include "compiler/eval_int.h"
 #include "compiler/mem.h"
+#include "compiler/money.h"
 #include "compiler/plan.h"
 #include "compiler/vjson.h"
 
@@ -111,11 +114,15 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
     k[5] = N(P, "placement"), x[5] = placement_value(P, in);
+    /* a test's own figure, else the cost model's price: where it is placed
+     * (cmd_plan.c), or, while placement policies decide, where it is tried */
     mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
+    if (!amount && in->placed_priced)
+        amount = mk_v_money(v, in->placed_monthly);
     mk_name ck = NULL;
     if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
         char key[48];
-        snprintf(key, sizeof key, "%.17g", amount->u.d);
+        snprintf(key, sizeof key, "%" PRId64, amount->u.i);
         ck = N(P, key);
         cost = mk_sym_get(&P->costs, ck, NULL);
     }
@@ -209,9 +216,15 @@ static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
     return mk_vb_map(P->e.v, &top);
 }
 
-static mk_value *json_money(pol *P, json_t *j)
+/* A change's cost.delta, exact (the plan holds it rounded: note [money]):
+ * its instance's, a delete's from the cost model, none for a deposed object. */
+static mk_value *change_delta(pol *P, json_t *c, mk_instance *in, const char *addr)
 {
-    return json_is_number(j) ? mk_v_money(P->e.v, json_number_value(j)) : NULL;
+    if (json_object_get(c, "deposed"))
+        return mk_v_money(P->e.v, 0);
+    if (strcmp(json_string_value(json_object_get(c, "action")) ?: "", "delete") == 0)
+        return addr ? mk_sym_get(&P->p->delete_delta, mk_intern_s(P->p->ast.names, addr), NULL) : NULL;
+    return in ? in->cost_delta : NULL;
 }
 
 static mk_value *changes_from_plan(mk_polin *pin)
@@ -234,8 +247,7 @@ static mk_value *changes_from_plan(mk_polin *pin)
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
                                 json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
-                                json_string_value(json_object_get(c, "risk")),
-                                json_money(P, json_object_get(json_object_get(c, "cost"), "delta"))));
+                                json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
     }
     return mk_vb_list(P->e.v, &changes);
 }
@@ -316,11 +328,10 @@ static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, siz
     P->in.providers = providers_value(P, p->root ? p->root->provider_values : NULL);
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
-    /* without the cost model's figures (a broken catalog) the plan's cost is unknown */
-    json_t *cost = json_object_get(plan, "cost");
-    mk_value *monthly = json_money(P, json_object_get(cost, "monthly")), *delta = json_money(P, json_object_get(cost, "delta"));
-    P->in.plan = plan_value(P, monthly ? monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
-                            delta ? delta : mk_v_unknown(P->e.v, MK_V_MONEY));
+    /* without the cost model's figures (a broken catalog; placement, which
+     * runs before the totals are known) the plan's cost is unknown */
+    P->in.plan = plan_value(P, p->cost_monthly ? p->cost_monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
+                            p->cost_delta ? p->cost_delta : mk_v_unknown(P->e.v, MK_V_MONEY));
 }
 
 static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }
@@ -328,33 +339,36 @@ static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_
 static void inputs_from_test(pol *P, mk_unit *tu)
 {
     mk_vbuild all = {0}, changes = {0};
-    double monthly = 0, delta = 0;
+    mk_money monthly = 0, delta = 0;
+    bool overflow = false;
     for (uint32_t r = 0; r < tu->nres; r++) {
         mk_resource *res = tu->res_order[r];
         for (uint32_t i = 0; i < res->ninst; i++) {
             mk_instance *in = res->inst[i];
             mk_value *rv = resource_value(P, in);
-            double cost = in->test_cost ? in->test_cost->u.d : 0;
+            /* the test's `cost = $…`, else the cost model's price (note [tests place]) */
+            mk_money cost = in->test_cost ? in->test_cost->u.i : in->cost_monthly ? in->cost_monthly->u.i : 0, d = 0;
             const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
                                  : is_action(in->test_action, "update") ? "update"
                                  : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
             bool del = strcmp(action, "delete") == 0;
             if (!del) {
                 index_resource(P, in, rv, &all);
-                monthly += cost;
+                overflow |= !mk_money_add(monthly, cost, &monthly);
             }
-            delta += del ? -cost : strcmp(action, "create") == 0 ? cost : 0;
+            overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
+                        !mk_money_add(delta, d, &delta);
             const char *risk = mk_plan_risk(action, res->type, NULL); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
-                                    del ? NULL : in->attrs, NULL, risk,
-                                    mk_v_money(P->e.v, del ? -cost : strcmp(action, "create") == 0 ? cost : 0)));
+                                    del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
         }
     }
     P->in.resources = mk_vb_list(P->e.v, &all);
     P->in.changes = mk_vb_list(P->e.v, &changes);
     P->in.providers = providers_value(P, tu->provider_values ? tu->provider_values : P->p->root ? P->p->root->provider_values : NULL);
-    P->in.plan = plan_value(P, mk_v_money(P->e.v, monthly), mk_v_money(P->e.v, delta));
+    mk_value *unknown = mk_v_unknown(P->e.v, MK_V_MONEY); /* totals out of range: nothing to judge */
+    P->in.plan = plan_value(P, overflow ? unknown : mk_v_money(P->e.v, monthly), overflow ? unknown : mk_v_money(P->e.v, delta));
 }
 
 /* ---- the walker ---- */
@@ -694,6 +708,41 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_co
     return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
 }
 
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit);
+
+/* note [tests place]: a test's resources are placed and priced as a plan
+ * places them: by the cost model, under the test's own stack (its
+ * `placement` the default), moved by the placement policies; so policies on
+ * `r.placement` and `r.cost` can be tested. A test's `cost = $…` wins over
+ * the price. There is no applied state: nothing is sticky. */
+static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
+{
+    mk_program *p = P->p;
+    size_t n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        n += tu->res_order[r]->ninst;
+    if (!n || (!*cat && !(*cat = mk_cost_load(p->share_dir, p->diag))))
+        return;
+    mk_instance **ins = mk_arena_alloc(P->e.v->arena, n * sizeof *ins);
+    n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        for (uint32_t i = 0; i < tu->res_order[r]->ninst; i++)
+            ins[n++] = tu->res_order[r]->inst[i];
+    mk_ectx c = P->root;
+    c.u = tu;
+    mk_cost_report *rep = mk_cost_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
+    mk_policy_place *pp = place_new(p, NULL, tu);
+    if (pp)
+        mk_cost_apply_policies(*cat, rep, mk_policy_place_eval, pp);
+    else
+        mk_cost_mark(rep);
+    mk_policy_place_free(pp);
+    for (size_t i = 0; i < rep->nitems; i++)
+        if (rep->items[i].q.status == MK_COST_PRICED)
+            ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
+    mk_cost_report_free(rep);
+}
+
 json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
 {
     pol P;
@@ -701,12 +750,15 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
     *n = (mk_policy_counts){0};
     json_t *out = json_array();
     mk_unit *u = p->root;
+    mk_cost_catalog *cat = NULL; /* loaded for the first test with resources */
     for (uint32_t i = 0; u && i < u->ntests; i++) {
         if (!u->test_units || !u->test_units[i])
             continue;
         P.root.u = u->test_units[i]; /* the test's stack and resources */
+        place_test(&P, &cat, u->test_units[i]);
         json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], n));
     }
+    mk_cost_free(cat);
     pol_end(&P);
     return out;
 }
@@ -715,6 +767,7 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
 
 struct mk_policy_place {
     mk_program *p;
+    mk_unit *unit; /* whose stack the policies see: a test's, or the root */
     json_t *plan;
     mk_ast **policies; /* those whose text reads `placement`, not advisory */
     size_t n;
@@ -732,10 +785,12 @@ static bool reads_placement(mk_program *p, mk_ast *decl)
     return false;
 }
 
-mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan)
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan) { return place_new(p, plan, p->root); }
+
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit)
 {
     mk_policy_place *pp = mk_mem_calloc(1, sizeof *pp);
-    pp->p = p, pp->plan = plan;
+    pp->p = p, pp->plan = plan, pp->unit = unit;
     pol P;
     pol_begin(&P, p); /* for policy_attr */
     for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
@@ -767,6 +822,8 @@ void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad
     mk_program *p = pp->p;
     pol P;
     pol_begin(&P, p);
+    if (pp->unit)
+        P.root.u = pp->unit;
     inputs_from_plan(&P, pp->plan, ins, n);
     mk_symtab at = {0}; /* address → index + 1 */
     for (size_t i = 0; i < n; i++)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "compiler/md.h"
+#include "compiler/money.h"
 
 typedef struct pal {
     const char *add, *chg, *del, *rep, *dim, *bold, *off;
@@ -83,6 +84,15 @@ void mk_render_value(json_t *v, mk_buf *out)
     }
 }
 
+/* Money in a plan: a decimal string of dollars, "55.85" (docs/formats.md);
+ * a number in a plan written before money was a string. */
+static bool money_of(json_t *v, mk_money *out)
+{
+    if (json_is_number(v))
+        return mk_money_from_usd(json_number_value(v), out);
+    return json_is_string(v) && mk_money_parse(json_string_value(v), json_string_length(v), out);
+}
+
 static bool in_list(json_t *list, const char *name)
 {
     size_t i;
@@ -137,6 +147,34 @@ static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out,
     mk_buf_putc(out, '\n');
 }
 
+/* Where a change lands: the cost model's choice (one provider, one region,
+ * the offering: cmd_plan.c) or, for a delete, where the state has it. False
+ * when nothing was chosen: local files, a group no candidate could take
+ * (its placement is the block as written, without an offering). */
+static bool landing(json_t *c, const char **cloud, const char **region, const char **offering)
+{
+    json_t *pl = json_object_get(c, "placement");
+    *cloud = json_string_value(json_object_get(pl, "cloud"));
+    *region = json_string_value(json_object_get(pl, "region"));
+    *offering = json_string_value(json_object_get(pl, "offering"));
+    if (!*cloud && json_object_get(pl, "offering")) {
+        *cloud = json_string_value(json_array_get(json_object_get(pl, "providers"), 0));
+        *region = json_string_value(json_array_get(json_object_get(pl, "regions"), 0));
+    }
+    return *cloud != NULL;
+}
+
+/* "aws/us-east-1 c6a.large"; false (and nothing written) when unplaced. */
+static bool landing_text(json_t *c, const char *before, mk_buf *out)
+{
+    const char *cloud, *region, *offering;
+    if (!landing(c, &cloud, &region, &offering))
+        return false;
+    mk_buf_printf(out, "%s%s%s%s%s%s", before, cloud, region ? "/" : "", region ? region : "", offering ? " " : "",
+                  offering ? offering : "");
+    return true;
+}
+
 static void render_change(json_t *c, mk_buf *out, const pal *p)
 {
     const char *action = json_string_value(json_object_get(c, "action"));
@@ -153,15 +191,17 @@ static void render_change(json_t *c, mk_buf *out, const pal *p)
     else if (!strcmp(action, "replace") &&
              json_is_true(json_object_get(json_object_get(c, "lifecycle"), "create_before_destroy")))
         mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
+    landing_text(c, "  on ", out);
     const char *risk = json_string_value(json_object_get(c, "risk"));
     if (risk && strcmp(risk, "low") != 0)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
     json_t *cost = json_object_get(c, "cost");
-    json_t *monthly = json_object_get(cost, "monthly"), *delta = json_object_get(cost, "delta");
-    if (json_is_number(monthly) && json_number_value(monthly) > 0)
-        mk_buf_printf(out, "  %s$%.2f/month%s", p->dim, json_number_value(monthly), p->off);
-    else if (json_is_number(delta) && json_number_value(delta) < 0)
-        mk_buf_printf(out, "  %s-$%.2f/month%s", p->dim, -json_number_value(delta), p->off);
+    mk_money monthly, delta;
+    char m[MK_MONEY_TEXT];
+    if (money_of(json_object_get(cost, "monthly"), &monthly) && monthly > 0)
+        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(monthly, m), p->off);
+    else if (money_of(json_object_get(cost, "delta"), &delta) && delta < 0)
+        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(delta, m), p->off);
     else if (json_is_string(json_object_get(cost, "unpriced_because")))
         mk_buf_printf(out, "  %s(unpriced)%s", p->dim, p->off);
     mk_buf_putc(out, '\n');
@@ -193,9 +233,12 @@ static void render_cost(json_t *plan, mk_buf *out)
     json_t *cost = json_object_get(plan, "cost");
     if (!json_is_object(cost))
         return;
-    double m = json_number_value(json_object_get(cost, "monthly")), d = json_number_value(json_object_get(cost, "delta"));
+    mk_money m = 0, d = 0;
+    money_of(json_object_get(cost, "monthly"), &m);
+    money_of(json_object_get(cost, "delta"), &d);
     json_int_t unpriced = json_integer_value(json_object_get(cost, "unpriced"));
-    mk_buf_printf(out, "Cost: $%.2f a month (%s$%.2f)", m, d < 0 ? "-" : "+", d < 0 ? -d : d);
+    char mt[MK_MONEY_TEXT], dt[MK_MONEY_TEXT];
+    mk_buf_printf(out, "Cost: %s a month (%s)", mk_money_show(m, mt), mk_money_signed(d, dt));
     if (unpriced)
         mk_buf_printf(out, "; %lld resource%s unpriced", (long long)unpriced, unpriced == 1 ? "" : "s");
     mk_buf_puts(out, ".\n");
@@ -249,7 +292,8 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
         return;
     }
-    mk_buf_puts(out, "| | resource | action | risk | monthly | changed attributes |\n|---|---|---|---|---:|---|\n");
+    mk_buf_puts(out, "| | resource | action | risk | placement | monthly | changed attributes |\n"
+                     "|---|---|---|---|---|---:|---|\n");
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c) {
@@ -263,9 +307,17 @@ void mk_render_markdown(json_t *plan, mk_buf *out)
         mk_buf_puts(out, " | ");
         mk_md_text(out, json_string_value(json_object_get(c, "risk")));
         mk_buf_puts(out, " | ");
-        json_t *m = json_object_get(json_object_get(c, "cost"), "monthly");
-        if (json_is_number(m))
-            mk_buf_printf(out, "$%.2f | ", json_number_value(m));
+        mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
+        if (landing_text(c, "", &where))
+            mk_md_text(out, mk_buf_cstr(&where));
+        else
+            mk_buf_puts(out, "–");
+        mk_buf_free(&where);
+        mk_buf_puts(out, " | ");
+        mk_money m;
+        char mt[MK_MONEY_TEXT];
+        if (money_of(json_object_get(json_object_get(c, "cost"), "monthly"), &m))
+            mk_buf_printf(out, "%s | ", mk_money_show(m, mt));
         else
             mk_buf_puts(out, "– | ");
         size_t k;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compiler/mem.h"
+#include "compiler/money.h"
 
 mk_value mk_v_null_ = {.kind = MK_V_NULL};
 mk_value mk_v_true_ = {.kind = MK_V_BOOL, .u.b = true};
@@ -57,10 +58,10 @@ mk_value *mk_v_unit(mk_vctx *c, mk_vkind k, int64_t i)
     return v;
 }
 
-mk_value *mk_v_money(mk_vctx *c, double d)
+mk_value *mk_v_money(mk_vctx *c, int64_t micros)
 {
     mk_value *v = make(c, MK_V_MONEY);
-    v->u.d = d;
+    v->u.i = micros;
     return v;
 }
 
@@ -202,8 +203,8 @@ bool mk_v_equal(const mk_value *a, const mk_value *b)
     switch (a->kind) {
     case MK_V_NULL: return true;
     case MK_V_BOOL: return a->u.b == b->u.b;
-    case MK_V_INT: case MK_V_SIZE: case MK_V_DURATION: return a->u.i == b->u.i;
-    case MK_V_NUMBER: case MK_V_MONEY: return a->u.d == b->u.d;
+    case MK_V_INT: case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: return a->u.i == b->u.i;
+    case MK_V_NUMBER: return a->u.d == b->u.d;
     case MK_V_STRING: return a->n == b->n && memcmp(a->u.s, b->u.s, a->n) == 0;
     case MK_V_LIST:
         if (a->n != b->n)
@@ -304,13 +305,6 @@ static void show_number(double d, mk_buf *out)
         mk_buf_printf(out, "%.17g", d);
 }
 
-static void show_money(double d, mk_buf *out)
-{
-    if (d < 0)
-        mk_buf_printf(out, "-$%.2f", -d);
-    else
-        mk_buf_printf(out, "$%.2f", d);
-}
 
 bool mk_v_to_text(const mk_value *v, mk_buf *out, bool reveal)
 {
@@ -325,7 +319,11 @@ bool mk_v_to_text(const mk_value *v, mk_buf *out, bool reveal)
     case MK_V_NUMBER: mk_buf_printf(out, "%.15g", v->u.d); return true;
     case MK_V_SIZE: mk_v_show_size(v->u.i, out); return true;
     case MK_V_DURATION: mk_v_show_duration(v->u.i, out); return true;
-    case MK_V_MONEY: show_money(v->u.d, out); return true;
+    case MK_V_MONEY: {
+        char t[MK_MONEY_TEXT];
+        mk_buf_puts(out, mk_money_show(v->u.i, t));
+        return true;
+    }
     case MK_V_STRING: mk_buf_put(out, v->u.s, v->n); return true;
     default: return false;
     }
@@ -340,6 +338,11 @@ void mk_v_show(const mk_value *v, mk_buf *out, bool reveal)
     switch (v->kind) {
     case MK_V_NULL: mk_buf_puts(out, "null"); break;
     case MK_V_NUMBER: show_number(v->u.d, out); break;
+    case MK_V_MONEY: {
+        char t[MK_MONEY_TEXT];
+        mk_buf_puts(out, mk_money_literal(v->u.i, t));
+        break;
+    }
     case MK_V_STRING:
         mk_buf_putc(out, '"');
         mk_buf_escape(out, v->u.s, v->n);

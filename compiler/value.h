@@ -26,7 +26,7 @@ typedef enum mk_vkind {
     MK_V_NUMBER,
     MK_V_SIZE,     /* bytes, in i */
     MK_V_DURATION, /* milliseconds, in i */
-    MK_V_MONEY,    /* USD, in d */
+    MK_V_MONEY,    /* micro-dollars (mk_money, note [money]), in i */
     MK_V_STRING,
     MK_V_LIST,
     MK_V_MAP,
@@ -88,7 +88,7 @@ mk_value *mk_v_bool(bool b);
 mk_value *mk_v_int(mk_vctx *c, int64_t i);
 mk_value *mk_v_number(mk_vctx *c, double d);
 mk_value *mk_v_unit(mk_vctx *c, mk_vkind k, int64_t i); /* SIZE or DURATION */
-mk_value *mk_v_money(mk_vctx *c, double d);
+mk_value *mk_v_money(mk_vctx *c, int64_t micros); /* an mk_money */
 mk_value *mk_v_str(mk_vctx *c, const char *s, uint32_t n); /* copies */
 mk_value *mk_v_cstr(mk_vctx *c, const char *s);
 mk_value *mk_v_str_owned(mk_vctx *c, const char *s, uint32_t n); /* s already in the arena */
@@ -121,10 +121,11 @@ bool mk_v_has_error(const mk_value *v);
 bool mk_v_is_secret(const mk_value *v); /* the value or anything inside */
 const char *mk_v_kind_name(mk_vkind k);
 
-/* Text as interpolation shows it ("4GiB", "20ms", "$12.50"); secrets as
- * (sensitive) unless reveal. Fails (false) for lists, maps and unknowns. */
+/* Text as interpolation shows it ("4GiB", "20ms", "$12.50": money rounded to
+ * the cent, note [money]); secrets as (sensitive) unless reveal. Fails
+ * (false) for lists, maps and unknowns. */
 bool mk_v_to_text(const mk_value *v, mk_buf *out, bool reveal);
-/* moksha literal syntax, for plan output and messages. */
+/* moksha literal syntax, for plan output and messages (money exact: "$1.005"). */
 void mk_v_show(const mk_value *v, mk_buf *out, bool reveal);
 void mk_v_show_size(int64_t bytes, mk_buf *out);
 void mk_v_show_duration(int64_t ms, mk_buf *out);

@@ -104,7 +104,7 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
     case MK_V_STRING: return json_stringn(v->u.s, v->n);
     case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: {
         mk_buf b = {0};
-        mk_v_to_text(v, &b, true);
+        mk_v_show(v, &b, true); /* the literal: money keeps every digit, "$1.005" */
         json_t *j = json_stringn(b.data, b.len);
         mk_buf_free(&b);
         return j;

@@ -10,6 +10,7 @@
 #include "compiler/buf.h"
 #include "compiler/diag.h"
 #include "compiler/mem.h"
+#include "compiler/money.h"
 #include "parser.h"
 
 #define MAX_STRING ((size_t)16 * 1024 * 1024)
@@ -120,6 +121,25 @@ static int number_error(mk_lexer *lx, const unsigned char *a, const unsigned cha
     mk_diag_help(it, "integers range over ±9223372036854775807; sizes are written like 512MiB, "
                      "durations like 30s, money like $12.50");
     return INT;
+}
+
+/* `$12.50`: exact micro-dollars (note [money] in compiler/money.h). */
+static void money_literal(mk_lexer *lx, const unsigned char *a, const unsigned char *b, mk_tok *t)
+{
+    char text[64];
+    size_t n = 0;
+    for (const unsigned char *c = a + 1; c < b && n < sizeof text; c++)
+        if (*c != '_') /* 1_000, as in ints */
+            text[n++] = (char)*c;
+    t->ival = 0;
+    if (n < sizeof text && mk_money_parse(text, n, &t->ival))
+        return;
+    const unsigned char *dot = memchr(a, '.', (size_t)(b - a));
+    bool fine = dot && b - dot - 1 > MK_MONEY_DIGITS;
+    mk_diag_item *it = mk_diag_error(lx->diag, "E0004", span_at(lx, a, b), "%s",
+                                     fine ? "money has at most 6 decimal places" : "money literal out of range");
+    mk_diag_help(it, fine ? "money counts micro-dollars: $0.000116 is the finest amount there is"
+                          : "money ranges over ±$9,223,372,036,854.775807");
 }
 
 static void float_error(mk_lexer *lx, const unsigned char *a, const unsigned char *b)
@@ -517,7 +537,7 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
             int k = unit_literal(lx, tok, YYCURSOR, t);
             TOK(k);
         }
-        "$" digits ("." [0-9]+)? { t->num = parse_float(tok + 1, YYCURSOR); TOK(MONEY); }
+        "$" digits ("." [0-9]+)? { money_literal(lx, tok, YYCURSOR, t); TOK(MONEY); }
 
         "==" { TOK(EQ); }
         "!=" { TOK(NE); }

@@ -64,7 +64,7 @@ static void mk_yyerror(MK_YYLTYPE *loc, mk_parser *p, const char *msg);
 static mk_ast *leaf(mk_parser *p, mk_ast_kind k, mk_span sp, mk_tok t)
 {
     mk_ast *n = NODE(k, sp);
-    if (k == MK_AST_NUMBER || k == MK_AST_MONEY)
+    if (k == MK_AST_NUMBER)
         n->num = t.num;
     else
         n->ival = t.ival;

@@ -49,7 +49,7 @@ static mk_value *I(int64_t i) { return mk_v_int(&V, i); }
 static mk_value *N(double d) { return mk_v_number(&V, d); }
 static mk_value *SZ(int64_t bytes) { return mk_v_unit(&V, MK_V_SIZE, bytes); }
 static mk_value *MS(int64_t ms) { return mk_v_unit(&V, MK_V_DURATION, ms); }
-static mk_value *USD(double d) { return mk_v_money(&V, d); }
+static mk_value *USD(double d) { return mk_v_money(&V, llround(d * 1e6)); } /* micro-dollars */
 static mk_value *UNK(mk_vkind k) { return mk_v_unknown(&V, k); }
 #define NUL MK_V_NULLV
 #define T mk_v_bool(true)
@@ -481,7 +481,7 @@ static void numbers_min_max(void **state)
     is_unit(CALL("min", MS(20), MS(5)), MK_V_DURATION, 5);
     mk_value *m = CALL("max", USD(1.5), USD(12.5));
     assert_int_equal(m->kind, MK_V_MONEY);
-    assert_true(m->u.d == 12.5);
+    assert_int_equal(m->u.i, 12500000);
     is_unknown(CALL("max", I(1), UNK(MK_V_INT)), MK_V_ANY);
     ERR("max", I(1), SZ(GiB));
     ERR("min", MS(1), SZ(1));
@@ -498,7 +498,7 @@ static void numbers_abs_rounding(void **state)
     is_int(CALL("abs", I(4)), 4);
     is_num(CALL("abs", N(-2.5)), 2.5);
     is_unit(CALL("abs", MS(-20)), MK_V_DURATION, 20);
-    assert_true(CALL("abs", USD(-3))->u.d == 3);
+    assert_int_equal(CALL("abs", USD(-3))->u.i, 3000000);
     ERR("abs", I(INT64_MIN));
     ERR("abs", S("-1"));
 
@@ -523,7 +523,7 @@ static void numbers_sum(void **state)
     ERR("sum", L(N(1e308), N(1e308))); /* inf is not a number */
     is_unit(CALL("sum", L(SZ(GiB), SZ(GiB))), MK_V_SIZE, 2 * GiB);
     is_unit(CALL("sum", L(MS(1), MS(2))), MK_V_DURATION, 3);
-    assert_true(CALL("sum", L(USD(1.25), USD(2)))->u.d == 3.25);
+    assert_int_equal(CALL("sum", L(USD(1.25), USD(2)))->u.i, 3250000);
     ERR("sum", L(I(INT64_MAX), I(1)));
     ERR("sum", L(I(1), S("a")));
     ERR("sum", L(MS(1), SZ(1)));
@@ -603,8 +603,8 @@ static void units(void **state)
 
     mk_value *m = CALL("usd", N(12.5));
     assert_int_equal(m->kind, MK_V_MONEY);
-    assert_true(m->u.d == 12.5);
-    assert_true(CALL("usd", I(3))->u.d == 3);
+    assert_int_equal(m->u.i, 12500000);
+    assert_int_equal(CALL("usd", I(3))->u.i, 3000000);
     ERR("usd", S("12"));
 }
 

@@ -65,7 +65,8 @@ static mk_cost_quote price(const char *address, const char *cloud, const char *r
     return mk_cost_price(CAT, inst(address), cloud, region);
 }
 
-#define assert_money(a, b) assert_true(fabs((a) - (b)) < 0.005)
+/* Prices are exact micro-dollars (note [money] in compiler/money.h). */
+#define assert_money(a, b) assert_int_equal((a), llround((b) * 1e6))
 
 /* aws_ec2_us-east-1_ondemand_linux.csv: the cheapest amd64 non-T rows with
  * >= 2 vCPU and >= 4 GiB are c6a.large 0.076500 (then c5a.large 0.077000):
@@ -174,16 +175,17 @@ static void test_placement_minimum(void **state)
         "resource compute w { cpu = 2, memory = 4GiB, image = \"x\", network = network.n\n"
         "  placement { providers = [gcp], regions = [\"europe-west1\"] } }\n");
     mk_cost_report *r = mk_cost_run(CAT, P, NULL, NULL, 0);
-    double m[6] = {0};
+    mk_money m[6] = {0};
     const char *where[6] = {0};
     for (size_t i = 0; i < r->nitems; i++) {
         assert_int_equal(r->items[i].q.status, MK_COST_PRICED);
         if (i < 6)
             m[i] = r->items[i].q.monthly, where[i] = r->items[i].q.region;
     }
-    double lo = fmin(m[1], fmin(m[2], m[3]));
+    mk_money lo = m[1] < m[2] ? m[1] : m[2];
+    lo = lo < m[3] ? lo : m[3];
     assert_true(lo > 0);
-    assert_money(m[0], lo);
+    assert_int_equal(m[0], lo);
     assert_string_equal(where[4], "europe-west1"); /* the network followed its compute */
     assert_string_equal(where[5], "europe-west1");
     mk_cost_report_free(r);

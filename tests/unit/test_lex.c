@@ -67,12 +67,33 @@ static void test_units(void **state)
     assert_int_equal(next(f, &t), DURATION);
     assert_int_equal(t.ival, 604800000LL);
     assert_int_equal(next(f, &t), MONEY);
-    assert_true(t.num > 12.49 && t.num < 12.51);
+    assert_int_equal(t.ival, 12500000); /* micro-dollars, exact (note [money]) */
     assert_int_equal(next(f, &t), INT);
     assert_int_equal(t.ival, 1000);
     assert_int_equal(next(f, &t), NUMBER);
     assert_true(t.num == 3.5);
     assert_int_equal(mk_diag_errors(f->diag), 0);
+    fix_close(f);
+}
+
+/* Money literals are exact to the micro-dollar; a finer or larger one is
+ * an error, never silently rounded. */
+static void test_money(void **state)
+{
+    (void)state;
+    lexfix *f = fix_open("$1.005 $1_000.25 $0.000116 $0.0000001 $99999999999999");
+    mk_tok t;
+    assert_int_equal(next(f, &t), MONEY);
+    assert_int_equal(t.ival, 1005000);
+    assert_int_equal(next(f, &t), MONEY);
+    assert_int_equal(t.ival, 1000250000);
+    assert_int_equal(next(f, &t), MONEY);
+    assert_int_equal(t.ival, 116);
+    assert_int_equal(mk_diag_errors(f->diag), 0);
+    assert_int_equal(next(f, &t), MONEY);
+    assert_int_equal(mk_diag_errors(f->diag), 1);
+    assert_int_equal(next(f, &t), MONEY);
+    assert_int_equal(mk_diag_errors(f->diag), 2);
     fix_close(f);
 }
 
@@ -229,6 +250,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_units),
+        cmocka_unit_test(test_money),
         cmocka_unit_test(test_newline_rule),
         cmocka_unit_test(test_final_newline_added),
         cmocka_unit_test(test_interpolation),
