@@ -21,6 +21,7 @@ struct mk_audit {
     uint8_t mac_key[32]; /* note [audit head] */
     long long seq;       /* of the last entry made */
     char hash[65];       /* of the last entry made */
+    size_t tail;         /* whole entries found after the head when opened */
 };
 
 /* The log's lines (pointers into text, newlines replaced by NULs), and the
@@ -153,13 +154,9 @@ static bool entry_is(const lines *l, long long seq, const char *hash)
     return strcmp(at, hash) == 0;
 }
 
-/* What is wrong with the log's bytes, its head and the state's mark; true
- * when nothing is, with *tail the whole entries after the head. */
-static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
-                       const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
+/* The bytes: a NUL anywhere, a last line without its newline. */
+static bool check_bytes(const lines *l, const char *path, char *why, size_t whylen)
 {
-    size_t n = l->n - l->torn; /* whole entries */
-    *tail = 0;
     if (l->nul >= 0) {
         size_t line = 0;
         while (line + 1 < l->n && l->v[line + 1] <= l->text + l->nul)
@@ -168,48 +165,65 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
         return false;
     }
     if (l->torn) {
-        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line); "
-                 "nothing is appended to it. Keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
+        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line), "
+                 "and is never extended: keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
                  l->n, l->good, path);
         return false;
     }
+    return true;
+}
+
+/* The head: present when the log has entries, keyed, naming a line the
+ * log holds; *tail: the whole entries after it. */
+static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, char *why,
+                       size_t whylen)
+{
     long long hseq = 0;
     char hh[65];
     head_status hs = read_head(head_path, key, &hseq, hh);
-    if (hs == HEAD_ABSENT && n) {
+    *tail = 0;
+    if (hs == HEAD_ABSENT && l->n)
         snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
-                 "from its end cannot be checked", head_path, n);
-        return false;
-    }
-    if (hs == HEAD_BAD) {
+                 "from its end cannot be checked", head_path, l->n);
+    else if (hs == HEAD_BAD)
         snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
                  head_path);
-        return false;
-    }
-    if (hs == HEAD_OK && l->missing) {
+    else if (hs == HEAD_OK && l->missing)
         snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && hseq > (long long)n) {
-        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", n, hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && !entry_is(l, hseq, hh)) {
+    else if (hs == HEAD_OK && hseq > (long long)l->n)
+        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", l->n, hseq);
+    else if (hs == HEAD_OK && !entry_is(l, hseq, hh))
         snprintf(why, whylen, "entry at line %lld was altered (it is not the entry the head names)", hseq);
-        return false;
+    else {
+        *tail = hs == HEAD_OK ? l->n - (size_t)hseq : 0;
+        return true;
     }
-    if (mark && mark->seq > (long long)n) {
+    return false;
+}
+
+/* The state's mark: an entry the log holds, with that hash. */
+static bool check_mark(const lines *l, const mk_audit_mark *mark, char *why, size_t whylen)
+{
+    size_t n = l->n;
+    if (mark && mark->seq > (long long)n)
         snprintf(why, whylen, "the state names audit entry %lld, but the log has %s%zu entr%s: entries were removed",
                  mark->seq, n ? "only " : "", n, n == 1 ? "y" : "ies");
-        return false;
-    }
-    if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash)) {
+    else if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash))
         snprintf(why, whylen, "entry at line %lld is not the entry the state names (it was altered, or the log replaced)",
                  mark->seq);
-        return false;
-    }
-    *tail = hs == HEAD_OK ? n - (size_t)hseq : 0;
-    return true;
+    else
+        return true;
+    return false;
+}
+
+/* What is wrong with the log's bytes, its head and the state's mark; true
+ * when nothing is, with *tail the whole entries after the head. */
+static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+                       const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
+{
+    *tail = 0;
+    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, why, whylen) &&
+           check_mark(l, mark, why, whylen);
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
@@ -227,6 +241,7 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     char bad[700];
     size_t tail;
     bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
+    a->tail = tail;
     if (ok && l.n) {
         json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
         a->seq = json_integer_value(json_object_get(last, "seq"));
@@ -247,29 +262,7 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     return a;
 }
 
-bool mk_audit_rekey(const char *path, const mk_exec_key *old, const mk_exec_key *new_key, char *why, size_t whylen)
-{
-    char *hp = head_path_of(path), hash[65], mac[65], head[256];
-    uint8_t ko[32], kn[32];
-    derive_mac_key(old, ko);
-    derive_mac_key(new_key, kn);
-    long long seq = 0;
-    head_status hs = read_head(hp, ko, &seq, hash);
-    bool ok = hs != HEAD_BAD;
-    if (!ok)
-        snprintf(why, whylen, "the head file %s is damaged, or was not written with the old key; it was left alone", hp);
-    if (ok && hs == HEAD_OK) {
-        head_mac(kn, seq, hash, mac);
-        int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-        ok = mk_exec_write_atomic(hp, head, (size_t)hn, true, false);
-        if (!ok)
-            snprintf(why, whylen, "cannot write %s: %s", hp, strerror(errno));
-    }
-    OPENSSL_cleanse(ko, sizeof ko);
-    OPENSSL_cleanse(kn, sizeof kn);
-    free(hp);
-    return ok;
-}
+size_t mk_audit_tail(const mk_audit *a) { return a->tail; }
 
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
 {
@@ -518,8 +511,8 @@ static json_t *who_of(json_t *lock)
     const char *u = json_string_value(json_object_get(lock, "user"));
     const char *h = json_string_value(json_object_get(lock, "host"));
     if (u && h)
-        return json_pack("{s:s, s:s, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
-                         json_object_get(lock, "uid"));
+        return json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
+                         json_object_get(lock, "uid"), "via", json_object_get(lock, "via"));
     json_t *holder = json_object_get(lock, "holder");
     return holder ? json_pack("{s:O}", "holder", holder) : NULL;
 }
@@ -538,6 +531,12 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
     /* who, on the entries a person answers for: what was let through, and the run's ends */
     bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
                   strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0;
+    if (strcmp(ev, "lock") == 0 || (answer && who)) { /* CI or sudo: on whose behalf */
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(strcmp(ev, "lock") == 0 ? e : who, "via"), k, v)
+            show_value(out, k, v);
+    }
     if (answer && who && json_object_get(who, "user")) {
         fprintf(out, " who=%s@%s", json_string_value(json_object_get(who, "user")),
                 json_string_value(json_object_get(who, "host")));
@@ -576,8 +575,11 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         }
         json_decref(e);
     }
+    const char *damage = l.nul >= 0 ? "a NUL byte" : l.torn ? "a torn last line" : NULL;
     if (json) {
         json_t *doc = json_pack("{s:s, s:o}", "format", "moksha.audit/v1", "entries", list);
+        if (damage)
+            json_object_set_new(doc, "damage", json_string(damage));
         json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', out);
         json_decref(doc);
@@ -585,6 +587,8 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         json_decref(list);
         if (!l.n)
             fprintf(out, "(the audit log is empty)\n");
+        if (damage)
+            fprintf(out, "(the log holds %s: it is damaged; see `moksha audit verify`)\n", damage);
     }
     json_decref(who);
     free_lines(&l);
