@@ -21,6 +21,9 @@ struct mk_audit {
     uint8_t mac_key[32]; /* note [audit head] */
     long long seq;       /* of the last entry made */
     char hash[65];       /* of the last entry made */
+    long long wseq;      /* of the last entry written: what the head names */
+    char whash[65];
+    long long serial;    /* of the state as opened */
 };
 
 /* The log's lines (pointers into text, newlines replaced by NULs), and the
@@ -91,16 +94,21 @@ static char *head_path_of(const char *path)
     return h;
 }
 
-/* note [audit head]: the head names the last entry written, {"seq", "hash",
- * "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
+/* note [audit head]: the head names the last entry written and the serial
+ * of the state written with it, {"seq", "hash", "serial", "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
  * signing key) makes it unforgeable: whoever cuts entries off the end cannot
  * write a head for the shorter log, and deleting the head is caught because
  * a non-empty log must have one. The state names the last entry written
  * with it too (state.json "audit"), so a log and head removed together, or
  * an older genuine head put back over a log cut to it, disagree with the
- * state. Write order per batch: lines (fsync), head, state; so the head
- * and the state never name an entry the log lacks, and a crash leaves at
- * most one batch of whole entries after the head, which the next head
+ * state; and the state cannot name no entry (a state the executor wrote
+ * always does), so its record cannot simply be deleted. Write order per
+ * batch: lines (fsync), state, head; so neither names an entry the log
+ * lacks, the state is never older than the head (an older state put back
+ * under the current log, state.json.prev included, is caught: it would let
+ * an old plan run again), and a crash leaves at most one batch of whole
+ * entries after the head — from one run, so an older genuine head and
+ * state put back over a longer log are caught too — which the next head
  * covers. A torn last line is never extended: it is reported. */
 static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
 {
@@ -108,10 +116,10 @@ static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
     HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)"moksha audit head", 17, out, &len);
 }
 
-static void head_mac(const uint8_t key[32], long long seq, const char *hash, char out[65])
+static void head_mac(const uint8_t key[32], long long seq, const char *hash, long long serial, char out[65])
 {
-    char msg[128];
-    int n = snprintf(msg, sizeof msg, "moksha.audit.head/v1 %lld %s", seq, hash);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "moksha.audit.head/v2 %lld %s %lld", seq, hash, serial);
     uint8_t mac[32];
     unsigned int len = 32;
     HMAC(EVP_sha256(), key, 32, (const uint8_t *)msg, (size_t)n, mac, &len);
@@ -119,10 +127,19 @@ static void head_mac(const uint8_t key[32], long long seq, const char *hash, cha
         sprintf(out + 2 * i, "%02x", mac[i]);
 }
 
+static int head_text(const uint8_t key[32], long long seq, const char *hash, long long serial, char *out, size_t n)
+{
+    char mac[65];
+    head_mac(key, seq, hash, serial, mac);
+    return snprintf(out, n, "{\"seq\":%lld,\"hash\":\"%s\",\"serial\":%lld,\"mac\":\"%s\"}\n", seq, hash, serial,
+                    mac);
+}
+
 typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
 
 /* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
-static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65])
+static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65],
+                             long long *serial)
 {
     size_t n;
     char *text = mk_exec_read_file(head_path, &n);
@@ -132,12 +149,14 @@ static head_status read_head(const char *head_path, const uint8_t key[32], long 
     free(text);
     const char *hs = json_string_value(json_object_get(h, "hash"));
     const char *mac = json_string_value(json_object_get(h, "mac"));
-    bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq"));
+    bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq")) &&
+              json_is_integer(json_object_get(h, "serial"));
     if (ok) {
         *seq = json_integer_value(json_object_get(h, "seq"));
+        *serial = json_integer_value(json_object_get(h, "serial"));
         memcpy(hash, hs, 65);
         char want[65];
-        head_mac(key, *seq, hash, want);
+        head_mac(key, *seq, hash, *serial, want);
         ok = CRYPTO_memcmp(want, mac, 64) == 0;
     }
     json_decref(h);
@@ -151,6 +170,59 @@ static bool entry_is(const lines *l, long long seq, const char *hash)
         return false;
     line_hash(l->v[seq - 1], at);
     return strcmp(at, hash) == 0;
+}
+
+/* The state against the head (note [audit head]): it names an entry when
+ * the executor wrote it, and its serial is the head's, or one more (a
+ * crash between writing the state and moving the head). */
+static bool check_state(const mk_audit_mark *mark, bool head, long long hseq, long long hserial, char *why,
+                        size_t whylen)
+{
+    if (mark->written && mark->seq <= 0) {
+        snprintf(why, whylen, "the state (serial %lld) names no audit entry, but every state the executor writes names "
+                 "the last entry written with it: its \"audit\" record was removed", mark->serial);
+        return false;
+    }
+    if (head && mark->serial < hserial) {
+        snprintf(why, whylen, "the state is older than the log: its serial is %lld, but the head (entry %lld) was written "
+                 "with state serial %lld (an earlier state, such as state.json.prev, was put back, or the state removed)",
+                 mark->serial, hseq, hserial);
+        return false;
+    }
+    if (head && mark->serial > hserial + 1) {
+        snprintf(why, whylen, "the state (serial %lld) is newer than the head (written with state serial %lld): it was "
+                 "written without its audit entries", mark->serial, hserial);
+        return false;
+    }
+    return true;
+}
+
+static bool event_is(const char *line, const char *event)
+{
+    json_t *e = json_loads(line, 0, NULL);
+    bool is = strcmp(json_string_value(json_object_get(e, "event")) ?: "", event) == 0;
+    json_decref(e);
+    return is;
+}
+
+/* The whole entries after the head, lines from..n-1, are what a run
+ * stopped between writing a batch and moving the head left: one batch, so
+ * from one run — a run's first entry ("lock") only first, its last
+ * ("unlock") only last. More is an older head put back over a longer log. */
+static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
+{
+    size_t n = l->n - l->torn;
+    for (size_t i = from; i < n; i++) {
+        bool late_lock = i > from && event_is(l->v[i], "lock");
+        bool after_end = i + 1 < n && event_is(l->v[i], "unlock");
+        if (late_lock || after_end) {
+            snprintf(why, whylen, "the head names entry %zu, but the entries after it are from more than one run (line "
+                     "%zu %s): the head was put back, or entries appended after it", from, i + 1,
+                     late_lock ? "starts another run" : "ends one, and more follow");
+            return false;
+        }
+    }
+    return true;
 }
 
 /* What is wrong with the log's bytes, its head and the state's mark; true
@@ -173,9 +245,9 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
                  l->n, l->good, path);
         return false;
     }
-    long long hseq = 0;
+    long long hseq = 0, hserial = 0;
     char hh[65];
-    head_status hs = read_head(head_path, key, &hseq, hh);
+    head_status hs = read_head(head_path, key, &hseq, hh, &hserial);
     if (hs == HEAD_ABSENT && n) {
         snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
                  "from its end cannot be checked", head_path, n);
@@ -208,8 +280,10 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
                  mark->seq);
         return false;
     }
+    if (mark && !check_state(mark, hs == HEAD_OK, hseq, hserial, why, whylen))
+        return false;
     *tail = hs == HEAD_OK ? n - (size_t)hseq : 0;
-    return true;
+    return one_run(l, n - *tail, why, whylen);
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
@@ -224,6 +298,7 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     a->head_path = head_path_of(path);
     derive_mac_key(key, a->mac_key);
     memcpy(a->hash, ZEROS, 65);
+    a->serial = mark ? mark->serial : 0;
     char bad[700];
     size_t tail;
     bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
@@ -237,7 +312,15 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
             snprintf(bad, sizeof bad, "its last line is not entry %zu of a moksha.audit/v1 chain", l.n);
         }
     }
+    a->wseq = a->seq;
+    memcpy(a->whash, a->hash, 65);
     free_lines(&l);
+    /* entries a stopped run left after the head are covered now, before this
+     * run adds its own: another stop cannot make the tail span two runs */
+    if (ok && tail && !mk_audit_seal(a, a->serial)) {
+        ok = false;
+        snprintf(bad, sizeof bad, "cannot move its head to the entries a stopped run left: %s", strerror(errno));
+    }
     if (!ok) {
         snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
                  "(see `moksha audit verify`)", path, bad);
@@ -249,18 +332,17 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
 
 bool mk_audit_rekey(const char *path, const mk_exec_key *old, const mk_exec_key *new_key, char *why, size_t whylen)
 {
-    char *hp = head_path_of(path), hash[65], mac[65], head[256];
+    char *hp = head_path_of(path), hash[65], head[300];
     uint8_t ko[32], kn[32];
     derive_mac_key(old, ko);
     derive_mac_key(new_key, kn);
-    long long seq = 0;
-    head_status hs = read_head(hp, ko, &seq, hash);
+    long long seq = 0, serial = 0;
+    head_status hs = read_head(hp, ko, &seq, hash, &serial);
     bool ok = hs != HEAD_BAD;
     if (!ok)
         snprintf(why, whylen, "the head file %s is damaged, or was not written with the old key; it was left alone", hp);
     if (ok && hs == HEAD_OK) {
-        head_mac(kn, seq, hash, mac);
-        int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
+        int hn = head_text(kn, seq, hash, serial, head, sizeof head);
         ok = mk_exec_write_atomic(hp, head, (size_t)hn, true, false);
         if (!ok)
             snprintf(why, whylen, "cannot write %s: %s", hp, strerror(errno));
@@ -340,8 +422,8 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     }
     ok = fsync(fd) == 0 && ok;
     ok = close(fd) == 0 && ok;
-    /* the head names the last entry of *this batch*: entries made since the
-     * batch was taken are not on disk yet, and a kill -9 now must leave a
+    /* the head will name the last entry of *this batch*: entries made since
+     * the batch was taken are not on disk yet, and a kill -9 must leave a
      * head that the log holds */
     size_t end = n;
     while (end > 0 && text[end - 1] == '\n')
@@ -349,26 +431,33 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     size_t start = end;
     while (start > 0 && text[start - 1] != '\n')
         start--;
-    char *last = strndup(text + start, end - start), hash[65];
+    char *last = strndup(text + start, end - start);
     json_t *e = last ? json_loads(last, 0, NULL) : NULL;
     long long seq = json_integer_value(json_object_get(e, "seq"));
-    if (last)
-        line_hash(last, hash);
     json_decref(e);
+    if (last && seq > 0) {
+        a->wseq = seq;
+        line_hash(last, a->whash);
+    }
     free(last);
-    if (!last || seq <= 0)
-        return false;
-    char head[256], mac[65];
-    head_mac(a->mac_key, seq, hash, mac);
-    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
+    return ok && seq > 0;
+}
+
+bool mk_audit_seal(mk_audit *a, long long serial)
+{
+    if (a->wseq <= 0)
+        return true; /* nothing written: no head to name it */
+    char head[300];
+    int hn = head_text(a->mac_key, a->wseq, a->whash, serial, head, sizeof head);
+    a->serial = serial;
+    return mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
 bool mk_audit_append(mk_audit *a, json_t *fields)
 {
     char *line = mk_audit_entry(a, fields);
     json_decref(fields);
-    bool ok = line && mk_audit_write(a, line, strlen(line));
+    bool ok = line && mk_audit_write(a, line, strlen(line)) && mk_audit_seal(a, a->serial);
     free(line);
     return ok;
 }

@@ -162,12 +162,14 @@ static void add_line(ctx *c, json_t *fields)
     free(t);
 }
 
-/* The audit lines (and head), then the state (when it changed), each
- * durable: the state names the last of those lines (note [audit head]). */
-static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
+/* The audit lines, then the state (when it changed), then the head naming
+ * both, each durable: the state names the last of those lines and the head
+ * the state's serial (note [audit head]). */
+static bool persist(ctx *c, char *state_text, long long serial, char *lines, size_t nlines)
 {
     bool ok = !nlines || mk_audit_write(c->audit, lines, nlines);
     ok = ok && (!state_text || mk_rtstate_save_text(c->st, state_text));
+    ok = ok && (!(nlines || state_text) || mk_audit_seal(c->audit, serial));
     if (!ok)
         fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
     free(state_text);
@@ -194,7 +196,7 @@ static bool flush_now(ctx *c)
     c->lines = NULL;
     c->nlines = c->caplines = 0;
     c->dirty = false;
-    return persist(c, text, lines, n);
+    return persist(c, text, mk_rtstate_serial(c->st), lines, n);
 }
 
 /* ---- providers and placement ---- */
@@ -615,6 +617,7 @@ static void record_step(void *vc, size_t i, bool ok)
 
 typedef struct snap {
     json_t *state;
+    long long serial; /* of the state on disk once this is flushed */
     char *lines;
     size_t nlines;
 } snap;
@@ -626,6 +629,7 @@ static void *snapshot(void *vc)
     if (c->dirty)
         mark_state(c);
     s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
+    s->serial = mk_rtstate_serial(c->st);
     s->lines = c->lines;
     s->nlines = c->nlines;
     c->lines = NULL;
@@ -638,7 +642,7 @@ static bool flush(void *vc, void *vs)
 {
     ctx *c = vc;
     snap *s = vs;
-    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->lines, s->nlines);
+    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->serial, s->lines, s->nlines);
     if (!ok)
         c->io_failed = true;
     free(s);
@@ -1326,8 +1330,8 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
     if (keyed) {
-        mk_audit_mark m = {0};
-        mk_rtstate_audit_mark(c->st, &m.seq, m.hash);
+        mk_audit_mark m;
+        mk_rtstate_audit_record(c->st, &m);
         c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
     }
     if (!c->audit || !c->st) {
@@ -1543,10 +1547,10 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 {
     mk_exec_key k;
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
-    mk_audit_mark m = {0};
+    mk_audit_mark m;
     mk_audit *a = NULL;
     if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
-        mk_rtstate_audit_mark(st, &m.seq, m.hash);
+        mk_rtstate_audit_record(st, &m);
         a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
     }
     mk_rtstate_free(st);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/audit.h"
 #include "runtime/util.h"
 
 static mk_rtstate *fresh(const char *path)
@@ -145,6 +146,14 @@ bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65])
     *seq = json_integer_value(json_object_get(m, "seq"));
     snprintf(hash, 65, "%s", json_string_value(json_object_get(m, "hash")));
     return true;
+}
+
+void mk_rtstate_audit_record(const mk_rtstate *s, mk_audit_mark *m)
+{
+    memset(m, 0, sizeof *m);
+    mk_rtstate_audit_mark(s, &m->seq, m->hash);
+    m->serial = mk_rtstate_serial(s);
+    m->written = m->serial > 0 || *mk_rtstate_lineage(s) || json_object_size(s->by_addr) > 0;
 }
 
 void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)
