@@ -21,6 +21,13 @@
  * provider can), replace → delete the new and re-create the old. Each undo
  * restores the state entry exactly as it was and is audited.
  *
+ * note [adopted]: a create that finds an object at its address takes it over
+ * (crash recovery, above); that object was there before this apply — made
+ * by a run that died, or forgotten by `state rm` and still holding its data
+ * — so its create is not undone by deleting it (which, for a database with
+ * deletion_protection, would even switch the protection off first). The
+ * undo fails instead, naming why: exit 5, and the state keeps the object.
+ *
  * note [create_before_destroy]: a replace whose lifecycle asks for it is two
  * nodes. The replace node creates the replacement while the old object lives
  * on, set aside; the state entry records the new object with the old one
@@ -102,6 +109,7 @@ struct step {
     json_t *now;              /* the entry the undo starts from (copy), taken with its intent */
     const char *what;         /* the undo: "delete", "update back", … */
     bool partial;             /* a two-call undo failed after its first call (the object is gone) */
+    bool adopted;             /* create: the provider took over an object already there */
 };
 
 typedef struct provs {
@@ -427,7 +435,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
         mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key,
-                         deposing, deposed};
+                         deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
         mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
@@ -749,6 +757,12 @@ static bool undo(ctx *c, step *s)
         out = NULL;
         s->partial = ok;
         ok = ok && call(c, s, s->prov->create, before, before, &out);
+    } else if (strcmp(s->action, "create") == 0 && s->adopted) {
+        /* note [adopted]: not made by this apply, so not deleted by it */
+        snprintf(s->err, sizeof s->err, "the create found an object already at %s and took it over (made by a run that "
+                 "stopped before recording it, or removed from the state by `state rm`): it was not made by this apply, "
+                 "so it is kept", s->address);
+        ok = false;
     } else if (strcmp(s->action, "create") == 0) {
         ok = del_made(c, s, now ? now : json_object_get(s->change, "after"), &out);
     } else if (strcmp(s->action, "update") == 0) {
