@@ -38,6 +38,9 @@ static const char APPLY_HELP[] =
     "  --timeout DURATION           per provider call (default 5m)\n"
     "  --retries N                  retries for retryable provider errors (default 4)\n"
     "\n"
+    "Ctrl-C, SIGTERM (kill PID, systemd, CI runners) and SIGHUP are passed to\n"
+    "moksha-exec: it starts nothing new, rolls back what it did, and exits 4.\n"
+    "\n"
     "exit status: 0 applied, 1 error, 3 changes held (a closed gate, or above\n"
     "--auto-approve-risk), 4 failed and rolled back, 5 failed and changes remain,\n"
     "6 state locked or plan stale\n";
@@ -67,7 +70,7 @@ static void exec_path(char *out, size_t n)
     snprintf(out, n, "moksha-exec");
 }
 
-/* note [signal forwarding]: SIGINT and SIGTERM sent to `moksha apply` (by
+/* note [signal forwarding]: SIGINT, SIGTERM and SIGHUP sent to `moksha apply` (by
  * `kill PID`, systemd, a CI runner, `docker stop`) are passed on to
  * moksha-exec, which rolls back and exits 4; we then exit with its code.
  * Ctrl-C on a terminal reaches both processes (one process group), so the

@@ -131,6 +131,11 @@ static void frame_name(const mk_frame *f, mk_buf *b)
         mk_buf_printf(b, "%s%s.%s", r->unit->prefix, r->type, r->name);
         break;
     }
+    case 'o': {
+        mk_output *o = f->item;
+        mk_buf_printf(b, "%s%s", o->unit->prefix, o->decl->name);
+        break;
+    }
     default: mk_buf_printf(b, "module.%s", ((mk_modinst *)f->item)->decl->name);
     }
 }
@@ -204,15 +209,15 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
-    mk_span at = !var->given && d->b ? d->b->span : d->span;
+    mk_span at = var->arg ? var->arg->span : !var->given && d->b ? d->b->span : d->span; /* where the value is written */
     if (msg && msg->kind == MK_V_STRING && (msg->flags & MK_VF_SECRET))
         it = mk_diag_error(c->e->diag, "E0205", at, "(sensitive)");
     else if (msg && msg->kind == MK_V_STRING)
         it = mk_diag_error(c->e->diag, "E0205", at, "%.*s", (int)msg->n, msg->u.s);
     else
         it = mk_diag_error(c->e->diag, "E0205", at, "variable `%s` does not satisfy its constraint", d->name);
-    mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given ? " from " : "",
-                  var->given ? var->given_from : "");
+    mk_diag_label(it, "%s is %s%s%s", d->name, mk_buf_cstr(&shown), var->given || var->arg ? " from " : "",
+                  var->given || var->arg ? var->given_from : "");
     mk_diag_note(it, d->c->span, "constraint declared here");
     mk_buf_free(&shown);
     return ERR;
@@ -235,6 +240,8 @@ static mk_vkind want_of(const mk_type *t)
     }
 }
 
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where);
+
 static mk_value *var_value(mk_ectx *c, mk_var *var)
 {
     mk_ast *d = var->decl;
@@ -245,6 +252,11 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
     if (var->given) {
         v = var->given;
         at = d->span;
+    } else if (var->arg) { /* a module argument, read now: note [lazy modules] */
+        mk_ectx ac = {.e = c->e, .u = var->arg_unit, .sink = &var->deps};
+        mk_ast *a = var->arg;
+        v = a->kind == MK_AST_ATTR ? mk_eval_expr(&ac, a->b) : block_map(&ac, &a->kids, "a block");
+        at = a->kind == MK_AST_ATTR ? a->b->span : a->span;
     } else if (d->b) {
         mk_ectx dc = {.e = c->e, .u = c->u, .sink = &var->deps};
         v = mk_eval_expr(&dc, d->b);
@@ -253,7 +265,7 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
     } else { /* unknown (check; and destroy, which deletes what the state records) */
         v = mk_v_unknown(c->e->v, want_of(var->type));
     }
-    if (v->kind == MK_V_NULL && !var->given && !d->b)
+    if (v->kind == MK_V_NULL && !var->given && !var->arg && !d->b)
         return v;
     v = mk_type_check(&c->e->tc, var->type, v, at, NULL);
     return var_where(c, var, v);
@@ -370,8 +382,6 @@ mk_value *mk_eval_let(mk_ectx *c, mk_let *l, mk_span at)
     return let_read(c, l, at);
 }
 
-static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where, mk_deps *per_item);
-
 mk_value *mk_eval_stack(mk_ectx *c)
 {
     mk_unit *u = c->u;
@@ -381,7 +391,7 @@ mk_value *mk_eval_stack(mk_ectx *c)
         return u->stack_value;
     mk_ectx sc = {.e = c->e, .u = u, .symbols = true};
     u->stack_value = mk_v_map(c->e->v, 0); /* a stack attribute naming the stack is a cycle: see nothing */
-    mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block", NULL) : mk_v_map(c->e->v, 0);
+    mk_value *m = u->stack ? block_map(&sc, &u->stack->kids, "a stack block") : mk_v_map(c->e->v, 0);
     if (m->kind != MK_V_MAP)
         m = mk_v_map(c->e->v, 0);
     mk_value *name = mk_v_cstr(c->e->v, u->test_decl ? "test" : u->stack_name ? u->stack_name : "stack");
@@ -395,22 +405,18 @@ mk_value *mk_eval_stack(mk_ectx *c)
     return u->stack_value;
 }
 
-/* A block's attributes and nested blocks as a map. With per_item, the edges
- * of item i are recorded in per_item[i] (a module's arguments). */
-static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where, mk_deps *per_item)
+/* A block's attributes and nested blocks as a map. */
+static mk_value *block_map(mk_ectx *c, mk_ast_list *items, const char *where)
 {
     mk_vbuild vb = {0};
     bool bad = false;
     for (uint32_t i = 0; i < items->n; i++) {
         mk_ast *it = items->v[i];
         mk_value *v;
-        mk_ectx ic = *c;
-        if (per_item)
-            ic.sink = &per_item[i];
         if (it->kind == MK_AST_ATTR)
-            v = mk_eval_expr(&ic, it->b);
+            v = mk_eval_expr(c, it->b);
         else if (it->kind == MK_AST_BLOCK)
-            v = block_map(&ic, &it->kids, "a block", NULL);
+            v = block_map(c, &it->kids, "a block");
         else {
             mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "%s holds only attributes and blocks", where);
             mk_diag_help(d, "write `name = value`");
@@ -728,9 +734,10 @@ static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
         in->ignore_changes = mk_v_get(m, e->n.ignore_changes);
         for (uint32_t i = 0; in->ignore_changes && in->res->schema && i < in->ignore_changes->n; i++) {
             mk_value *a = in->ignore_changes->u.items[i];
+            bool secret = (a->flags | in->ignore_changes->flags) & MK_VF_SECRET; /* not quoted */
             if (a->kind == MK_V_STRING && !mk_type_field(in->res->schema, mk_intern_n(e->v->names, a->u.s, a->n)))
                 mk_diag_error(e->diag, "E0112", blk->span, "ignore_changes names `%.*s`, which a %s does not have",
-                              (int)a->n, a->u.s, in->res->type);
+                              secret ? 11 : (int)a->n, secret ? "(sensitive)" : a->u.s, in->res->type);
         }
     }
 }
@@ -755,6 +762,11 @@ static void apply_meta_attr(mk_ectx *c, mk_instance *in, mk_ast *it)
         mk_ectx sc = *c;
         sc.symbols = true;
         mk_value *v = mk_eval_expr(&sc, it->b);
+        if ((v->flags & MK_VF_SECRET) && v->kind != MK_V_ERROR) { /* it would be shown in the plan */
+            mk_diag_item *d = mk_diag_error(e->diag, "E0214", it->b->span, "a secret cannot name a provider");
+            mk_diag_label(d, "this is derived from a secret");
+            return;
+        }
         if (v->kind != MK_V_STRING)
             return;
         mk_name pn = mk_intern_n(e->v->names, v->u.s, v->n);
@@ -1039,42 +1051,118 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
 
 static void eval_unit(mk_ev *e, mk_unit *u);
 
-static mk_value *module_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
+/* note [lazy modules]: a module is evaluated piece by piece, as anything
+ * else is. Its block binds each argument to the variable it sets, and the
+ * argument is evaluated, in the caller's unit, when the module first reads
+ * the variable; `module.NAME.OUTPUT` evaluates that output alone (and what
+ * it reads). So a resource may read an output of a module whose arguments
+ * read that resource, as long as the output does not: a network from a
+ * module, a firewall that reads its id, instances in the module that read
+ * the firewall's. The whole module is evaluated with its unit, or when read
+ * as a whole (`module.NAME`).
+ *
+ * unknown_arg reports an argument the module has no variable for; it returns
+ * the variable it is a close match for, or NULL. */
+static const char *unknown_arg(mk_ectx *c, mk_ast *decl, mk_unit *mu, mk_ast *it)
 {
-    mk_deps *deps = mk_arena_alloc(c->e->v->arena, (decl->kids.n + 1) * sizeof *deps);
-    mk_value *args = block_map(c, &decl->kids, "a module block", deps);
-    if (args->kind != MK_V_MAP)
-        return args; /* else item i is argument i */
-    for (uint32_t i = 0; i < args->n; i++) {
-        mk_var *v = mk_sym_get(&mu->vars, args->u.map.keys[i], NULL);
-        if (!v) {
-            const char *cands[128];
-            uint32_t k = 0;
-            for (; k < mu->nvars && k < 128; k++)
-                cands[k] = mu->var_order[k]->decl->name;
-            mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", decl->kids.v[i]->span, "module `%s` has no variable `%s`",
-                                            decl->name, args->u.map.keys[i]);
-            const char *s = mk_diag_suggest(args->u.map.keys[i], cands, k);
-            if (s)
-                mk_diag_label(d, "did you mean `%s`?", s);
+    const char *cands[128];
+    uint32_t k = 0;
+    for (; k < mu->nvars && k < 128; k++)
+        cands[k] = mu->var_order[k]->decl->name;
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0112", it->span, "module `%s` has no variable `%s`", decl->name,
+                                    it->name);
+    const char *s = mk_diag_suggest(it->name, cands, k);
+    if (s)
+        mk_diag_label(d, "did you mean `%s`?", s);
+    return s;
+}
+
+/* Bind a module block's arguments to the module's variables; each variable
+ * without an argument needs a default. */
+static void bind_args(mk_ectx *c, mk_ast *decl, mk_unit *mu)
+{
+    const char *meant[16]; /* variables that unknown arguments are misspellings of */
+    uint32_t nmeant = 0;
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind != MK_AST_ATTR && it->kind != MK_AST_BLOCK) {
+            mk_diag_item *d = mk_diag_error(c->e->diag, "E0119", it->span, "a module block holds only arguments");
+            mk_diag_help(d, "write `name = value` for each variable of the module");
             continue;
         }
-        v->given = args->u.map.vals[i];
-        v->given_from = mk_arena_printf(c->e->v->arena, "module %s", decl->name);
-        v->deps = deps[i];
+        mk_var *v = mk_sym_get(&mu->vars, it->name, NULL);
+        if (!v) {
+            const char *m = unknown_arg(c, decl, mu, it);
+            if (m && nmeant < 16)
+                meant[nmeant++] = m;
+        } else if (v->arg) {
+            mk_diag_item *d = mk_diag_error(c->e->diag, "E0115", it->span, "`%s` is set twice", it->name);
+            mk_diag_note(d, v->arg->span, "first set here");
+        } else {
+            v->arg = it;
+            v->arg_unit = c->u;
+            v->given_from = mk_arena_printf(c->e->v->arena, "module %s", decl->name);
+        }
     }
-    return args;
+    for (uint32_t i = 0; i < mu->nvars; i++) {
+        mk_var *v = mu->var_order[i];
+        if (v->arg || v->decl->b || mk_ast_has_syntax_error(&c->e->p->ast, decl->span))
+            continue;
+        bool misspelt = false; /* one mistake, one error: reported as unknown */
+        for (uint32_t j = 0; j < nmeant; j++)
+            misspelt |= meant[j] == v->decl->name;
+        v->given = ERR; /* reported: poison, not unknown */
+        if (misspelt)
+            continue;
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0201", decl->span, "module `%s` is missing variable `%s`",
+                                        decl->name, v->decl->name);
+        mk_diag_note(d, v->decl->span, "declared here, without a default");
+        mk_diag_help(d, "add `%s = …` to the module block", v->decl->name);
+    }
+}
+
+static mk_modinst *module_inst(mk_ectx *c, mk_ast *decl)
+{
+    mk_modinst *mi = decl->sym;
+    if (mi)
+        return mi;
+    mi = mk_arena_alloc(c->e->v->arena, sizeof *mi);
+    mi->decl = decl;
+    decl->sym = mi;
+    mi->outputs = ERR;
+    mi->unit = mk_program_load_module(c->e->p, c->u, decl);
+    if (mi->unit) {
+        mk_ectx pc = {.e = c->e, .u = c->u};
+        bind_args(&pc, decl, mi->unit);
+    }
+    return mi;
+}
+
+static mk_value *output_value(mk_ectx *c, mk_output *o, mk_span at)
+{
+    if (o->state == MK_EV_DONE) {
+        depend_all(c, &o->deps);
+        return o->value ? o->value : ERR;
+    }
+    if (o->state == MK_EV_BUSY) {
+        cycle(c, o, at);
+        return ERR;
+    }
+    if (!enter(c, o, 'o', o->decl->span, at))
+        return ERR;
+    o->state = MK_EV_BUSY;
+    mk_ectx oc = {.e = c->e, .u = o->unit, .sink = &o->deps};
+    o->value = mk_eval_expr(&oc, o->decl->a);
+    o->state = MK_EV_DONE;
+    leave(c->e);
+    depend_all(c, &o->deps);
+    return o->value;
 }
 
 static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
 {
     mk_ev *e = c->e;
-    mk_modinst *mi = decl->sym;
-    if (!mi) {
-        mi = mk_arena_alloc(e->v->arena, sizeof *mi);
-        mi->decl = decl;
-        decl->sym = mi;
-    }
+    mk_modinst *mi = module_inst(c, decl);
     if (mi->state == MK_EV_DONE)
         return mi->outputs;
     if (mi->state == MK_EV_BUSY) {
@@ -1084,19 +1172,14 @@ static mk_value *eval_module(mk_ectx *c, mk_ast *decl, mk_span at)
     if (!enter(c, mi, 'm', decl->span, at))
         return ERR;
     mi->state = MK_EV_BUSY;
-    mi->unit = mk_program_load_module(e->p, c->u, decl);
-    mi->outputs = ERR;
     if (mi->unit) {
-        mk_ectx pc = {.e = e, .u = c->u};
-        if (module_args(&pc, decl, mi->unit)->kind == MK_V_MAP) {
-            eval_unit(e, mi->unit);
-            mk_value *o = mk_v_map(e->v, mi->unit->noutputs);
-            for (uint32_t i = 0; i < mi->unit->noutputs; i++) {
-                o->u.map.keys[i] = mi->unit->outputs[i].decl->name;
-                o->u.map.vals[i] = mi->unit->outputs[i].value ? mi->unit->outputs[i].value : ERR;
-            }
-            mi->outputs = o;
+        eval_unit(e, mi->unit);
+        mk_value *o = mk_v_map(e->v, mi->unit->noutputs);
+        for (uint32_t i = 0; i < mi->unit->noutputs; i++) {
+            o->u.map.keys[i] = mi->unit->outputs[i].decl->name;
+            o->u.map.vals[i] = mi->unit->outputs[i].value ? mi->unit->outputs[i].value : ERR;
         }
+        mi->outputs = o;
     }
     mi->state = MK_EV_DONE;
     leave(e);
@@ -1157,18 +1240,15 @@ mk_value *mk_eval_module_output(mk_ectx *c, mk_name name, mk_name output, mk_spa
     mk_ast *decl = module_decl(c, name, at);
     if (!decl)
         return ERR;
-    mk_value *outs = eval_module(c, decl, at);
-    mk_modinst *mi = decl->sym;
-    if (outs->kind != MK_V_MAP || !mi->unit)
-        return outs;
+    mk_modinst *mi = module_inst(c, decl);
+    if (!mi->unit)
+        return ERR;
     const char *cands[128];
     uint32_t k = 0;
     for (uint32_t i = 0; i < mi->unit->noutputs; i++) {
         mk_output *o = &mi->unit->outputs[i];
-        if (o->decl->name == output) {
-            depend_all(c, &o->deps);
-            return o->value ? o->value : ERR;
-        }
+        if (o->decl->name == output)
+            return output_value(c, o, at);
         if (k < 128)
             cands[k++] = o->decl->name;
     }
@@ -1217,11 +1297,8 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)
 {
-    for (uint32_t i = 0; i < u->noutputs; i++) {
-        mk_ectx oc = *c;
-        oc.sink = &u->outputs[i].deps;
-        u->outputs[i].value = mk_eval_expr(&oc, u->outputs[i].decl->a);
-    }
+    for (uint32_t i = 0; i < u->noutputs; i++)
+        output_value(c, &u->outputs[i], u->outputs[i].decl->span);
 }
 
 /* ---- policies and tests: structure now, evaluation with the plan ---- */

@@ -476,7 +476,7 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
                     duplicate(p, it, u->outputs[k].decl, "output", it->name);
                     goto next;
                 }
-            mk_output o = {.decl = it};
+            mk_output o = {.decl = it, .unit = u};
             PUSH(u->outputs, u->noutputs, u->capoutputs, o);
             break;
         }

@@ -47,6 +47,7 @@ static const char CHECK_HELP[] =
     "Parse and type-check a stack: every .moksha file in the current directory\n"
     "(or the files and directories given), the modules and packs they import,\n"
     "policies and policy tests. Variables without values are checked by type.\n"
+    "A path that holds no .moksha file (an empty directory, /dev/null) is an error.\n"
     "\n"
     "options:\n"
     "  --format text|json   diagnostics as text on stderr (default) or JSON on stdout\n"

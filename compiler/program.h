@@ -86,12 +86,16 @@ typedef struct mk_var {
     mk_evstate state;
     mk_value *value;
     mk_value *given;          /* from --var-file, env or --var; NULL if none */
-    const char *given_from;   /* "--var", "MOKSHA_VAR_x", "vars.yaml" */
+    const char *given_from;   /* "--var", "MOKSHA_VAR_x", "vars.yaml", "module NAME" */
+    mk_ast *arg;              /* the module block's attribute or block that sets it, or NULL */
+    mk_unit *arg_unit;        /* where that is evaluated (on first use: note [lazy modules]) */
     mk_deps deps;             /* of its default or module argument: note [memoised edges] */
 } mk_var;
 
 typedef struct mk_output {
     mk_ast *decl;
+    mk_unit *unit;
+    mk_evstate state;
     mk_value *value;
     mk_deps deps;             /* note [memoised edges] */
 } mk_output;

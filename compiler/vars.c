@@ -20,6 +20,49 @@ static bool stringish(const mk_type *t)
     return t->kind == MK_T_STRING || t->kind == MK_T_SECRET || t->kind == MK_T_ENUM;
 }
 
+/* Does a value of type t hold secrets (a list(secret), an object with a
+ * secret field)? Depth-bounded: object types may refer to themselves. */
+static bool holds_secret(const mk_type *t, int depth)
+{
+    if (!t || depth > 16)
+        return false;
+    if (t->kind == MK_T_SECRET)
+        return true;
+    if (t->kind == MK_T_LIST || t->kind == MK_T_SET || t->kind == MK_T_MAP)
+        return holds_secret(t->elem, depth + 1);
+    for (uint32_t i = 0; t->kind == MK_T_OBJECT && i < t->nfields; i++)
+        if (holds_secret(t->fields[i].type, depth + 1))
+            return true;
+    return false;
+}
+
+/* The text of a value that holds secrets is never quoted: a mistake in it
+ * is one error that shows none of it (diagnostics would print the source
+ * line and names from it). */
+static mk_value *secret_text(mk_program *p, const mk_type *t, const char *origin, uint32_t id)
+{
+    mk_source *f = mk_src_get(&p->src, id);
+    mk_diag *quiet = mk_diag_new(&p->src);
+    mk_ast *e = mk_parse_expr(&p->ast, quiet, id, f->text, (uint32_t)f->len);
+    mk_value *v = MK_V_ERRORV;
+    if (e) {
+        mk_ev ev = {.p = p, .v = &p->v, .diag = quiet};
+        mk_ectx c = {.e = &ev};
+        v = mk_eval_expr(&c, e);
+    }
+    bool bad = !e || mk_diag_errors(quiet) > 0;
+    mk_diag_free(quiet);
+    if (!bad)
+        return v;
+    mk_buf tb = {0};
+    mk_type_show(t, &tb);
+    mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "%s: not a valid %s (the value holds secrets, so it is not shown)",
+                                     origin, mk_buf_cstr(&tb));
+    mk_diag_help(it, "write it as a moksha value with strings in quotes, e.g. [\"a\", \"b\"] or {key = \"value\"}");
+    mk_buf_free(&tb);
+    return MK_V_ERRORV;
+}
+
 /* Text → value for a variable of type t; errors point into a source named
  * after where the text came from. */
 static mk_value *from_text(mk_program *p, const mk_type *t, const char *origin, const char *text, size_t len,
@@ -29,6 +72,8 @@ static mk_value *from_text(mk_program *p, const mk_type *t, const char *origin, 
         return mk_v_str(&p->v, text, (uint32_t)len);
     uint32_t id = mk_src_add(&p->src, origin, text, len);
     mk_source *f = mk_src_get(&p->src, id);
+    if (holds_secret(t, 0))
+        return secret_text(p, t, origin, id);
     if (t->kind == MK_T_ANY) {
         /* untyped: a plain word is a string, anything else an expression */
         mk_diag *quiet = mk_diag_new(&p->src);

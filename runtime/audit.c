@@ -21,6 +21,7 @@ struct mk_audit {
     uint8_t mac_key[32]; /* note [audit head] */
     long long seq;       /* of the last entry made */
     char hash[65];       /* of the last entry made */
+    size_t tail;         /* whole entries found after the head when opened */
     long long wseq;      /* of the last entry written: what the head names */
     char whash[65];
     long long serial;    /* of the state as opened */
@@ -108,8 +109,9 @@ static char *head_path_of(const char *path)
  * under the current log, state.json.prev included, is caught: it would let
  * an old plan run again), and a crash leaves at most one batch of whole
  * entries after the head — from one run, so an older genuine head and
- * state put back over a longer log are caught too — which the next head
- * covers. A torn last line is never extended: it is reported. */
+ * state put back over a longer log are caught too — which the next run
+ * covers before it adds its own. A torn last line is never extended: it is
+ * reported. */
 static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
 {
     unsigned int len = 32;
@@ -172,29 +174,91 @@ static bool entry_is(const lines *l, long long seq, const char *hash)
     return strcmp(at, hash) == 0;
 }
 
-/* The state against the head (note [audit head]): it names an entry when
- * the executor wrote it, and its serial is the head's, or one more (a
- * crash between writing the state and moving the head). */
-static bool check_state(const mk_audit_mark *mark, bool head, long long hseq, long long hserial, char *why,
-                        size_t whylen)
+/* The bytes: a NUL anywhere, a last line without its newline. */
+static bool check_bytes(const lines *l, const char *path, char *why, size_t whylen)
 {
-    if (mark->written && mark->seq <= 0) {
-        snprintf(why, whylen, "the state (serial %lld) names no audit entry, but every state the executor writes names "
-                 "the last entry written with it: its \"audit\" record was removed", mark->serial);
+    if (l->nul >= 0) {
+        size_t line = 0;
+        while (line + 1 < l->n && l->v[line + 1] <= l->text + l->nul)
+            line++;
+        snprintf(why, whylen, "byte %lld (in line %zu) is a NUL byte: the log was damaged there", l->nul, line + 1);
         return false;
     }
-    if (head && mark->serial < hserial) {
-        snprintf(why, whylen, "the state is older than the log: its serial is %lld, but the head (entry %lld) was written "
-                 "with state serial %lld (an earlier state, such as state.json.prev, was put back, or the state removed)",
-                 mark->serial, hseq, hserial);
-        return false;
-    }
-    if (head && mark->serial > hserial + 1) {
-        snprintf(why, whylen, "the state (serial %lld) is newer than the head (written with state serial %lld): it was "
-                 "written without its audit entries", mark->serial, hserial);
+    if (l->torn) {
+        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line), "
+                 "and is never extended: keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
+                 l->n, l->good, path);
         return false;
     }
     return true;
+}
+
+/* The head: present when the log has entries, keyed, naming a line the
+ * log holds; *tail: the whole entries after it, *hserial the state serial
+ * it names (-1: no head). */
+static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, long long *hserial,
+                       char *why, size_t whylen)
+{
+    long long hseq = 0;
+    char hh[65];
+    head_status hs = read_head(head_path, key, &hseq, hh, hserial);
+    *tail = 0;
+    if (hs != HEAD_OK)
+        *hserial = -1;
+    if (hs == HEAD_ABSENT && l->n)
+        snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
+                 "from its end cannot be checked", head_path, l->n);
+    else if (hs == HEAD_BAD)
+        snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
+                 head_path);
+    else if (hs == HEAD_OK && l->missing)
+        snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
+    else if (hs == HEAD_OK && hseq > (long long)l->n)
+        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", l->n, hseq);
+    else if (hs == HEAD_OK && !entry_is(l, hseq, hh))
+        snprintf(why, whylen, "entry at line %lld was altered (it is not the entry the head names)", hseq);
+    else {
+        *tail = hs == HEAD_OK ? l->n - (size_t)hseq : 0;
+        return true;
+    }
+    return false;
+}
+
+/* The state's mark: an entry the log holds, with that hash. */
+static bool check_mark(const lines *l, const mk_audit_mark *mark, char *why, size_t whylen)
+{
+    size_t n = l->n;
+    if (mark && mark->seq > (long long)n)
+        snprintf(why, whylen, "the state names audit entry %lld, but the log has %s%zu entr%s: entries were removed",
+                 mark->seq, n ? "only " : "", n, n == 1 ? "y" : "ies");
+    else if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash))
+        snprintf(why, whylen, "entry at line %lld is not the entry the state names (it was altered, or the log replaced)",
+                 mark->seq);
+    else
+        return true;
+    return false;
+}
+
+/* The state against the head (note [audit head]): it names an entry when
+ * the executor wrote it, and its serial is the head's (hserial; -1: no
+ * head), or one more (a crash between writing the state and the head). */
+static bool check_state(const mk_audit_mark *mark, long long hserial, char *why, size_t whylen)
+{
+    if (!mark || !mark->from_state)
+        return true;
+    if (mark->written && mark->seq <= 0)
+        snprintf(why, whylen, "the state (serial %lld) names no audit entry, but every state the executor writes names "
+                 "the last entry written with it: its \"audit\" record was removed", mark->serial);
+    else if (hserial >= 0 && mark->serial < hserial)
+        snprintf(why, whylen, "the state is older than the log: its serial is %lld, but the head was written with state "
+                 "serial %lld (an earlier state, such as state.json.prev, was put back, or the state removed)",
+                 mark->serial, hserial);
+    else if (hserial >= 0 && mark->serial > hserial + 1)
+        snprintf(why, whylen, "the state (serial %lld) is newer than the head (written with state serial %lld): it was "
+                 "written without its audit entries", mark->serial, hserial);
+    else
+        return true;
+    return false;
 }
 
 static bool event_is(const char *line, const char *event)
@@ -211,10 +275,9 @@ static bool event_is(const char *line, const char *event)
  * ("unlock") only last. More is an older head put back over a longer log. */
 static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
 {
-    size_t n = l->n - l->torn;
-    for (size_t i = from; i < n; i++) {
+    for (size_t i = from; i < l->n; i++) {
         bool late_lock = i > from && event_is(l->v[i], "lock");
-        bool after_end = i + 1 < n && event_is(l->v[i], "unlock");
+        bool after_end = i + 1 < l->n && event_is(l->v[i], "unlock");
         if (late_lock || after_end) {
             snprintf(why, whylen, "the head names entry %zu, but the entries after it are from more than one run (line "
                      "%zu %s): the head was put back, or entries appended after it", from, i + 1,
@@ -226,64 +289,23 @@ static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
 }
 
 /* What is wrong with the log's bytes, its head and the state's mark; true
- * when nothing is, with *tail the whole entries after the head. */
+ * when nothing is, with *tail the whole entries after the head and
+ * *hserial the state serial the head names (-1: no head). */
+static bool check_ends_at(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+                          const mk_audit_mark *mark, size_t *tail, long long *hserial, char *why, size_t whylen)
+{
+    *hserial = -1;
+    *tail = 0;
+    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, hserial, why, whylen) &&
+           check_mark(l, mark, why, whylen) && check_state(mark, *hserial, why, whylen) &&
+           one_run(l, l->n - *tail, why, whylen);
+}
+
 static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
                        const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
 {
-    size_t n = l->n - l->torn; /* whole entries */
-    *tail = 0;
-    if (l->nul >= 0) {
-        size_t line = 0;
-        while (line + 1 < l->n && l->v[line + 1] <= l->text + l->nul)
-            line++;
-        snprintf(why, whylen, "byte %lld (in line %zu) is a NUL byte: the log was damaged there", l->nul, line + 1);
-        return false;
-    }
-    if (l->torn) {
-        snprintf(why, whylen, "line %zu is torn: it has no newline (a write was cut short, or the log was cut mid-line); "
-                 "nothing is appended to it. Keep a copy, then cut the torn line off (`truncate -s %zu %s`)",
-                 l->n, l->good, path);
-        return false;
-    }
-    long long hseq = 0, hserial = 0;
-    char hh[65];
-    head_status hs = read_head(head_path, key, &hseq, hh, &hserial);
-    if (hs == HEAD_ABSENT && n) {
-        snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
-                 "from its end cannot be checked", head_path, n);
-        return false;
-    }
-    if (hs == HEAD_BAD) {
-        snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
-                 head_path);
-        return false;
-    }
-    if (hs == HEAD_OK && l->missing) {
-        snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && hseq > (long long)n) {
-        snprintf(why, whylen, "entries after line %zu were removed (the head names entry %lld)", n, hseq);
-        return false;
-    }
-    if (hs == HEAD_OK && !entry_is(l, hseq, hh)) {
-        snprintf(why, whylen, "entry at line %lld was altered (it is not the entry the head names)", hseq);
-        return false;
-    }
-    if (mark && mark->seq > (long long)n) {
-        snprintf(why, whylen, "the state names audit entry %lld, but the log has %s%zu entr%s: entries were removed",
-                 mark->seq, n ? "only " : "", n, n == 1 ? "y" : "ies");
-        return false;
-    }
-    if (mark && mark->seq > 0 && !entry_is(l, mark->seq, mark->hash)) {
-        snprintf(why, whylen, "entry at line %lld is not the entry the state names (it was altered, or the log replaced)",
-                 mark->seq);
-        return false;
-    }
-    if (mark && !check_state(mark, hs == HEAD_OK, hseq, hserial, why, whylen))
-        return false;
-    *tail = hs == HEAD_OK ? n - (size_t)hseq : 0;
-    return one_run(l, n - *tail, why, whylen);
+    long long hserial;
+    return check_ends_at(l, path, head_path, key, mark, tail, &hserial, why, whylen);
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
@@ -298,10 +320,14 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     a->head_path = head_path_of(path);
     derive_mac_key(key, a->mac_key);
     memcpy(a->hash, ZEROS, 65);
-    a->serial = mark ? mark->serial : 0;
+
     char bad[700];
     size_t tail;
-    bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
+    long long hserial;
+    bool ok = check_ends_at(&l, path, a->head_path, a->mac_key, mark, &tail, &hserial, bad, sizeof bad);
+    /* what mk_audit_append's head names: the state's serial, else the head's own */
+    a->serial = mark && mark->from_state ? mark->serial : hserial > 0 ? hserial : 0;
+    a->tail = tail;
     if (ok && l.n) {
         json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
         a->seq = json_integer_value(json_object_get(last, "seq"));
@@ -330,28 +356,7 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     return a;
 }
 
-bool mk_audit_rekey(const char *path, const mk_exec_key *old, const mk_exec_key *new_key, char *why, size_t whylen)
-{
-    char *hp = head_path_of(path), hash[65], head[300];
-    uint8_t ko[32], kn[32];
-    derive_mac_key(old, ko);
-    derive_mac_key(new_key, kn);
-    long long seq = 0, serial = 0;
-    head_status hs = read_head(hp, ko, &seq, hash, &serial);
-    bool ok = hs != HEAD_BAD;
-    if (!ok)
-        snprintf(why, whylen, "the head file %s is damaged, or was not written with the old key; it was left alone", hp);
-    if (ok && hs == HEAD_OK) {
-        int hn = head_text(kn, seq, hash, serial, head, sizeof head);
-        ok = mk_exec_write_atomic(hp, head, (size_t)hn, true, false);
-        if (!ok)
-            snprintf(why, whylen, "cannot write %s: %s", hp, strerror(errno));
-    }
-    OPENSSL_cleanse(ko, sizeof ko);
-    OPENSSL_cleanse(kn, sizeof kn);
-    free(hp);
-    return ok;
-}
+size_t mk_audit_tail(const mk_audit *a) { return a->tail; }
 
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
 {
@@ -607,8 +612,8 @@ static json_t *who_of(json_t *lock)
     const char *u = json_string_value(json_object_get(lock, "user"));
     const char *h = json_string_value(json_object_get(lock, "host"));
     if (u && h)
-        return json_pack("{s:s, s:s, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
-                         json_object_get(lock, "uid"));
+        return json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "user", u, "host", h, "pid", json_object_get(lock, "pid"), "uid",
+                         json_object_get(lock, "uid"), "via", json_object_get(lock, "via"));
     json_t *holder = json_object_get(lock, "holder");
     return holder ? json_pack("{s:O}", "holder", holder) : NULL;
 }
@@ -627,6 +632,12 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
     /* who, on the entries a person answers for: what was let through, and the run's ends */
     bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
                   strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0;
+    if (strcmp(ev, "lock") == 0 || (answer && who)) { /* CI or sudo: on whose behalf */
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(strcmp(ev, "lock") == 0 ? e : who, "via"), k, v)
+            show_value(out, k, v);
+    }
     if (answer && who && json_object_get(who, "user")) {
         fprintf(out, " who=%s@%s", json_string_value(json_object_get(who, "user")),
                 json_string_value(json_object_get(who, "host")));
@@ -665,8 +676,11 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         }
         json_decref(e);
     }
+    const char *damage = l.nul >= 0 ? "a NUL byte" : l.torn ? "a torn last line" : NULL;
     if (json) {
         json_t *doc = json_pack("{s:s, s:o}", "format", "moksha.audit/v1", "entries", list);
+        if (damage)
+            json_object_set_new(doc, "damage", json_string(damage));
         json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', out);
         json_decref(doc);
@@ -674,6 +688,8 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         json_decref(list);
         if (!l.n)
             fprintf(out, "(the audit log is empty)\n");
+        if (damage)
+            fprintf(out, "(the log holds %s: it is damaged; see `moksha audit verify`)\n", damage);
     }
     json_decref(who);
     free_lines(&l);

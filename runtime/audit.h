@@ -20,12 +20,14 @@ typedef struct mk_audit mk_audit;
 struct mk_exec_key;
 
 /* What the state says of the log: its record of the last entry written
- * with it ({"seq", "hash"}; seq 0 when it names none), its serial, and
- * whether the executor wrote it (a lineage, a serial or resources: such a
- * state always names an entry). */
+ * with it ({"seq", "hash"}; seq 0 when it names none), and — when
+ * from_state, as mk_rtstate_audit_record fills it — its serial and whether
+ * the executor wrote it (a lineage, a serial or resources: such a state
+ * always names an entry). */
 typedef struct mk_audit_mark {
     long long seq;
     char hash[65];
+    bool from_state;
     long long serial;
     bool written;
 } mk_audit_mark;
@@ -38,11 +40,10 @@ typedef struct mk_audit_mark {
  * Appending would hide it. */
 mk_audit *mk_audit_open(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, char *why,
                         size_t whylen);
-/* Key rotation: re-MAC the head of the log at path, checked under old,
- * with new_key (both borrowed). True when done or there is no head; false
- * with why when the head does not verify under old (it is left alone). */
-bool mk_audit_rekey(const char *path, const struct mk_exec_key *old, const struct mk_exec_key *new_key, char *why,
-                    size_t whylen);
+/* How many whole entries the log held after its head when opened: a run
+ * stopped between writing them and moving the head, or they were added.
+ * The next head covers them, so the caller records that it adopted them. */
+size_t mk_audit_tail(const mk_audit *a);
 /* The last entry made (for the state to record with the next write). */
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);

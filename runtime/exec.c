@@ -164,6 +164,8 @@ static void add_text(ctx *c, const char *fields)
 
 static void add_line(ctx *c, json_t *fields)
 {
+    if (!fields) /* json_pack refused a field: never drop an entry silently */
+        fprintf(stderr, "moksha-exec: error: an audit entry could not be made (out of memory, or a field missing)\n");
     char *t = json_dumps(fields, JSON_COMPACT);
     json_decref(fields);
     add_text(c, t);
@@ -1327,6 +1329,42 @@ static bool plan_sha(const char *path, char out[65])
     return true;
 }
 
+/* note [audit head]: whole entries after the head were never vouched for
+ * by it, and the next head covers them: the log says so, in an entry of
+ * its own (NULL when there are none). */
+static json_t *adopted_tail(mk_audit *a)
+{
+    size_t tail = mk_audit_tail(a);
+    mk_audit_mark last;
+    mk_audit_last(a, &last);
+    if (!tail)
+        return NULL;
+    long long from = last.seq - (long long)tail + 1;
+    fprintf(stderr, "moksha-exec: note: the audit log holds %zu entr%s after its head (entries %lld to %lld): a run "
+                    "stopped before it moved the head, or they were added; the log records that this run adopts them\n",
+            tail, tail == 1 ? "y" : "ies", from, last.seq);
+    return json_pack("{s:s, s:I, s:I}", "event", "audit.adopted", "from_seq", (json_int_t)from, "to_seq",
+                     (json_int_t)last.seq);
+}
+
+/* Who a run acts for when the process's user is a CI runner or sudo: the
+ * identities those set in the environment (not secrets), or NULL. */
+static json_t *on_behalf_of(void)
+{
+    static const char *const vars[] = {"SUDO_USER", "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
+                                       "GITLAB_USER_LOGIN", "CI_PROJECT_PATH", "CI_PIPELINE_ID", "BUILD_URL", NULL};
+    json_t *via = NULL;
+    for (const char *const *v = vars; *v; v++) {
+        const char *val = getenv(*v);
+        if (!val || !*val)
+            continue;
+        if (!via)
+            via = json_object();
+        json_object_set_new(via, *v, json_stringn(val, strnlen(val, 200)));
+    }
+    return via;
+}
+
 /* Lock, open the audit log and the state; 0 or an exit code. */
 static int take_lock(ctx *c, const char *operation, char id[37])
 {
@@ -1350,14 +1388,23 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     }
     if (!c->audit || !c->st) {
         mk_exec_print_error(why);
+        mk_rtstate_free(c->st);
+        c->st = NULL;
         mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
         json_decref(info);
         return MK_EXEC_EXIT_INPUT;
     }
-    add_line(c, json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
-                          json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
-                          json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
-                          json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid()));
+    json_t *ev = json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
+                           json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
+                           json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
+                           json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid());
+    json_t *via = on_behalf_of();
+    if (via)
+        json_object_set_new(ev, "via", via);
+    json_t *adopted = adopted_tail(c->audit);
+    add_line(c, ev);
+    if (adopted)
+        add_line(c, adopted);
     json_decref(info);
     return 0;
 }
@@ -1447,7 +1494,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     json_t *pr;
     json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */
         if (json_is_object(json_object_get(pr, "override")))
-            add_line(&c, json_pack("{s:s, s:O, s:O, s:O}", "event", "policy.override", "policy", json_object_get(pr, "name"),
+            add_line(&c, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
     bool is_stale = policies_ok && stale(&c); /* (it says why: once) */
@@ -1567,6 +1614,9 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
         mk_rtstate_audit_record(st, &m);
         a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
     }
+    json_t *adopted = a ? adopted_tail(a) : NULL;
+    if (adopted)
+        mk_audit_append(a, adopted);
     mk_rtstate_free(st);
     return a;
 }
@@ -1581,7 +1631,7 @@ int mk_exec_state_unlock(const char *id)
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
+    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
                                                      "holder", json_object_get(info, "holder"), "damage",
                                                      json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
     if (!audited && a)

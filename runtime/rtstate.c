@@ -152,6 +152,7 @@ void mk_rtstate_audit_record(const mk_rtstate *s, mk_audit_mark *m)
 {
     memset(m, 0, sizeof *m);
     mk_rtstate_audit_mark(s, &m->seq, m->hash);
+    m->from_state = true;
     m->serial = mk_rtstate_serial(s);
     m->written = m->serial > 0 || *mk_rtstate_lineage(s) || json_object_size(s->by_addr) > 0;
 }

@@ -10,7 +10,8 @@
 # lists for SRC — tracked ones, and new ones not yet added unless .gitignore
 # ignores them (so an example being written is tested before its commit) —
 # minus anything under a `.moksha/` directory. Elsewhere (a release tarball,
-# or a checkout git refuses to read as another user's) SRC is copied whole
+# a checkout git refuses to read as another user's, or a directory git
+# ignores) SRC is copied whole
 # and then `.moksha/` directories and plan files (`moksha.plan/v1` documents,
 # whatever their name) are removed.
 set -u
@@ -47,6 +48,8 @@ from_git() {
     rc=0
     if [ -s "$list" ]; then
         tar -C "$src" --verbatim-files-from -T "$list" -cf - | tar -C "$dest" -xf - || rc=1
+    else
+        rc=2    # git knows nothing here (an ignored directory): not its to say
     fi
     rm -f "$list"
     return $rc
@@ -64,7 +67,12 @@ from_tree() {
 }
 
 if in_git; then
-    from_git || exit 1
+    from_git
+    case $? in
+    0) ;;
+    2) from_tree || exit 1 ;;
+    *) exit 1 ;;
+    esac
 else
     from_tree || exit 1
 fi

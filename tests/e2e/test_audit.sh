@@ -77,8 +77,13 @@ for kind in empty garbage noid huge directory fifo; do
     [ -e .moksha/state.lock ] || fail "$kind lock: a wrong id removed it"
     expect_exit 0 moksha state unlock "$id" && expect_contains "$OUT" "removed the damaged lock file"
     [ ! -e .moksha/state.lock ] || fail "$kind lock: still there after state unlock"
+    tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock".*"damage":"' || fail "$kind lock: its removal is not audited"
     expect_exit 0 moksha apply --yes
 done
+# a lock with an id and nothing else: removed and audited all the same
+echo '{"id":"abc"}' > .moksha/state.lock
+expect_exit 0 moksha state unlock abc && expect_empty "$ERR"
+tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock","lock_id":"abc"' || fail "the removal of a lock without a holder is not audited"
 expect_exit 0 moksha audit verify
 cd "$WORK"
 
@@ -140,6 +145,7 @@ sed -i '2s/"seq"/"se\x00q"/' .moksha/audit.jsonl
 refused "NUL inside a line" "(in line 2) is a NUL byte"
 # a log cut mid-line: reported, never extended
 head -c $(($(wc -c < good/audit.jsonl) - 20)) good/audit.jsonl > .moksha/audit.jsonl
+expect_exit 0 moksha audit show && expect_contains "$OUT" "(the log holds a torn last line: it is damaged"
 refused "torn last line" "line $n is torn"
 # not files at all: a directory or a FIFO in the log's, the head's or the state's place is refused, never waited on
 rm .moksha/audit.jsonl; mkdir .moksha/audit.jsonl
@@ -167,9 +173,11 @@ cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 refused "older head and state" "the entries after it are from more than one run"
 # a crash between writing entries and moving the head: whole entries of one run after the head are
 # accepted, then covered
-head -n "$(($(wc -l < log1) + 1))" good/audit.jsonl > .moksha/audit.jsonl; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
+l1=$(wc -l < log1)
+head -n "$((l1 + 2))" good/audit.jsonl > .moksha/audit.jsonl; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
-expect_exit 0 moksha apply --yes
+expect_exit 0 moksha apply --yes && expect_contains "$ERR" "the audit log holds 2 entries after its head"
+expect_contains .moksha/audit.jsonl "\"event\":\"audit.adopted\",\"from_seq\":$((l1 + 1)),\"to_seq\":$((l1 + 2))"
 expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
 cd "$WORK"
 
@@ -197,12 +205,12 @@ policy "prod-approval" {
 }
 M
 expect_exit 0 moksha plan --override no-public-buckets-here --reason 'static site; "public" by design' -o p.plan
-expect_exit 0 moksha apply --approve prod-approval:firewall.edge p.plan
+expect_exit 0 env GITHUB_ACTOR=octocat GITHUB_RUN_ID=4242 "$MOKSHA" apply --approve prod-approval:firewall.edge p.plan
 me="$(id -un)@$(hostname)"
 expect_exit 0 moksha audit show
-expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" who=$me"
-expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve who=$me"
-expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+"
+expect_match "$OUT" "policy.override +policy=no-public-buckets-here enforcement=soft reason=\"static site; \\\\\"public\\\\\" by design\" .*GITHUB_ACTOR=octocat .*who=$me"
+expect_match "$OUT" "gate.approved +policy=prod-approval group=sre address=firewall.edge by=--approve .*who=$me"
+expect_match "$OUT" "lock .*holder=.*user=$(id -un) host=$(hostname) pid=[0-9]+.* GITHUB_ACTOR=octocat GITHUB_RUN_ID=4242"
 expect_match "$OUT" "step .*address=bucket.assets action=create status=ok"
 expect_match "$OUT" "unlock .*exit_code=0 .*who=$me"
 expect_exit 0 moksha audit show --format json
@@ -211,5 +219,6 @@ expect_contains "$OUT" '"reason": "static site; \"public\" by design"'
 expect_contains "$OUT" '"event": "gate.approved"'
 expect_contains "$OUT" '"group": "sre"'
 expect_contains "$OUT" "\"user\": \"$(id -un)\""
+expect_contains "$OUT" '"GITHUB_ACTOR": "octocat"'
 expect_exit 1 moksha audit show --format yaml
 cd "$WORK"

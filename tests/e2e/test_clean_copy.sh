@@ -104,6 +104,13 @@ if command -v git >/dev/null 2>&1; then
     expect_file hello-copy/extra.moksha
     expect_file hello-copy/main.moksha
     [ ! -e hello-copy/README.md ] && e2e_ok || e2e_bad "clean_copy made a deleted file"
+    # a directory git ignores is copied as a plain tree, still without leftovers
+    mkdir -p checkout/build/gen/.moksha
+    echo 'resource bucket g {}' >checkout/build/gen/main.moksha
+    echo '{}' >checkout/build/gen/.moksha/state.json
+    expect_exit 0 sh "$TOP/tests/clean_copy.sh" checkout/build/gen gen-copy
+    expect_file gen-copy/main.moksha
+    [ ! -e gen-copy/.moksha ] && e2e_ok || e2e_bad "clean_copy kept .moksha/ of an ignored directory"
 else
     echo "note: git is not installed; the checkout half is skipped"
 fi

@@ -216,6 +216,12 @@ let l = [1, 2]
 output missing_key = m[var.pw]
 output missing_idx = l[length(var.pw)]
 output no_hint     = creds["nope"]
+resource local.file by_provider {
+  provider = var.pw
+  path     = "e.txt"
+  content  = "x"
+  lifecycle { ignore_changes = [var.pw] }
+}
 resource database bad_engine {
   engine   = var.pw
   version  = "16"
@@ -234,6 +240,8 @@ expect_contains "$ERR" "no key (sensitive) in the map"
 expect_contains "$ERR" "index (sensitive) is out of range"
 expect_contains "$ERR" 'no key "nope" in the map'
 expect_contains "$ERR" '(sensitive) is not one of "postgres"'
+expect_contains "$ERR" "error[E0214]: a secret cannot name a provider"
+expect_contains "$ERR" "ignore_changes names \`(sensitive)\`"
 for f in "$OUT" "$ERR"; do
     expect_not_contains "$f" "$PW"
     expect_not_contains "$f" "$KEYPART"
@@ -243,4 +251,12 @@ unset MOKSHA_VAR_pw MOKSHA_VAR_cfg
 expect_exit 1 moksha check && expect_contains "$ERR" "bad.moksha:2:34: error[E0214]"   # without values too
 expect_exit 1 moksha plan --var "$PW" && expect_contains "$ERR" "--var takes NAME=VALUE, found no \`=\`"
 expect_not_contains "$ERR" "$PW"
+# a mistake in a value that holds secrets is not quoted (source line, names)
+rm bad.moksha
+printf 'var pins: list(secret)\nvar creds: map(secret)\n' >vars.moksha
+expect_exit 1 moksha check --var "pins=[$PW]" --var "creds={a = \"$PW}" &&
+    expect_contains "$ERR" "--var pins: not a valid list(secret) (the value holds secrets, so it is not shown)"
+expect_contains "$ERR" "--var creds: not a valid map(secret)"
+expect_not_contains "$ERR" "$PW"
+expect_exit 0 moksha check --var "pins=[\"$PW\"]" --var "creds={a = \"$PW\"}"
 leave

@@ -3,7 +3,7 @@
 # own tests.
 . "$TOP/tests/e2e/lib.sh"
 
-cp -r "$TOP/tests/golden/policy/text" shop
+sh "$TOP/tests/clean_copy.sh" "$TOP/tests/golden/policy/text" shop
 cd shop
 export MOKSHA_KEY=e2e-policy-key-0123456
 

@@ -127,3 +127,21 @@ awk '/^## / { exit } /^```moksha[[:space:]]*$/ { b = 1; next } b && /^```/ { exi
 expect_exit 0 grep -q 'memory = 4 .*# error\[E0203\]: expected size, found int' snippet.moksha
 expect_exit 1 moksha check snippet.moksha &&
     expect_match "$ERR" '^snippet.moksha:[0-9]+:[0-9]+: error\[E0203\]: expected size, found int$'
+
+# ---- each example's README: its indented commands run in a clean copy ----
+for d in "$TOP"/examples/*/; do
+    ex=$(basename "$d")
+    [ -f "$d/README.md" ] || continue
+    sed -n 's/^    \([A-Za-z].*\)$/\1/p' "$d/README.md" >"$WORK/ex-$ex.sh"
+    [ -s "$WORK/ex-$ex.sh" ] || continue
+    rm -rf "$WORK/ex" && mkdir "$WORK/ex" && enter "$WORK/ex" || continue
+    copy_example "$ex"
+    enter "$ex" || continue
+    while IFS= read -r line; do
+        cmd=${line%% #*}
+        want=0
+        case $line in *" # exit "[0-9]*) want=$(printf '%s' "${line#* # exit }" | sed 's/^\([0-9]*\).*/\1/') ;; esac
+        expect_exit "$want" eval "$cmd" || echo "    (examples/$ex/README.md: $line)"
+    done <"$WORK/ex-$ex.sh"
+    leave
+done
