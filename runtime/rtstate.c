@@ -84,6 +84,15 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
         mk_rtstate_free(s);
         return NULL;
     }
+    json_t *lin = json_object_get(doc, "lineage"), *ser = json_object_get(doc, "serial"), *intents = json_object_get(doc, "intents");
+    if ((lin && !json_is_string(lin)) || (ser && !(json_is_integer(ser) && json_integer_value(ser) >= 0)) ||
+        (intents && !json_is_object(intents))) { /* as the compiler's reader: the two must read one state */
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: its `lineage` is not a string, its `serial` "
+                 "not a whole number >= 0, or its `intents` not an object", path);
+        json_decref(doc);
+        mk_rtstate_free(s);
+        return NULL;
+    }
     json_t *mark = json_object_get(doc, "audit");
     const char *mh = json_string_value(json_object_get(mark, "hash"));
     if (mark && !(json_integer_value(json_object_get(mark, "seq")) > 0 && mh && strlen(mh) == 64)) {
@@ -96,9 +105,10 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
     json_t *r;
     json_array_foreach(res, i, r) {
         const char *a = json_string_value(json_object_get(r, "address"));
-        if (!a || mk_rtstate_get(s, a)) { /* dropped silently, it would be forgotten by the next write */
+        bool whole = a && json_is_string(json_object_get(r, "type")) && json_is_object(json_object_get(r, "attributes"));
+        if (!whole || mk_rtstate_get(s, a)) { /* dropped silently, it would be forgotten by the next write */
             snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: %s", path,
-                     a ? "two resources have one address" : "a resource lacks its address");
+                     whole ? "two resources have one address" : "a resource lacks its address, type or attributes");
             json_decref(doc);
             mk_rtstate_free(s);
             return NULL;
