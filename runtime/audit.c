@@ -110,8 +110,8 @@ static char *head_path_of(const char *path)
  * an old plan run again), and a crash leaves at most one batch of whole
  * entries after the head — from one run, so an older genuine head and
  * state put back over a longer log are caught too — which the next run
- * covers before it adds its own. A torn last line is never extended: it is
- * reported. */
+ * covers, saying so (audit.adopted, right after its lock). A torn last line
+ * is never extended: it is reported. */
 static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
 {
     unsigned int len = 32;
@@ -261,23 +261,41 @@ static bool check_state(const mk_audit_mark *mark, long long hserial, char *why,
     return false;
 }
 
-static bool event_is(const char *line, const char *event)
+static json_t *entry_at(const lines *l, size_t i) { return i < l->n ? json_loads(l->v[i], 0, NULL) : NULL; }
+
+static bool event_is(const lines *l, size_t i, const char *event)
 {
-    json_t *e = json_loads(line, 0, NULL);
+    json_t *e = entry_at(l, i);
     bool is = strcmp(json_string_value(json_object_get(e, "event")) ?: "", event) == 0;
     json_decref(e);
     return is;
 }
 
+/* Line i (0-based) starts a run that adopted the tail from..i-1: its lock,
+ * then its audit.adopted naming exactly those entries (a run stopped again
+ * before it moved the head; the head did not move, so each such run adopts
+ * from the same entry). */
+static bool adopter_at(const lines *l, size_t from, size_t i)
+{
+    json_t *e = entry_at(l, i + 1);
+    bool ok = event_is(l, i, "lock") && strcmp(json_string_value(json_object_get(e, "event")) ?: "", "audit.adopted") == 0 &&
+              json_integer_value(json_object_get(e, "from_seq")) == (json_int_t)from + 1 &&
+              json_integer_value(json_object_get(e, "to_seq")) == (json_int_t)i;
+    json_decref(e);
+    return ok;
+}
+
 /* The whole entries after the head, lines from..n-1, are what a run
  * stopped between writing a batch and moving the head left: one batch, so
  * from one run — a run's first entry ("lock") only first, its last
- * ("unlock") only last. More is an older head put back over a longer log. */
+ * ("unlock") only last — or, when a run that adopted them (note [audit
+ * head]) was stopped too, that run's entries after its lock and
+ * audit.adopted. More is an older head put back over a longer log. */
 static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
 {
     for (size_t i = from; i < l->n; i++) {
-        bool late_lock = i > from && event_is(l->v[i], "lock");
-        bool after_end = i + 1 < l->n && event_is(l->v[i], "unlock");
+        bool late_lock = i > from && event_is(l, i, "lock") && !adopter_at(l, from, i);
+        bool after_end = i + 1 < l->n && event_is(l, i, "unlock") && !adopter_at(l, from, i + 1);
         if (late_lock || after_end) {
             snprintf(why, whylen, "the head names entry %zu, but the entries after it are from more than one run (line "
                      "%zu %s): the head was put back, or entries appended after it", from, i + 1,
@@ -341,12 +359,6 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     a->wseq = a->seq;
     memcpy(a->whash, a->hash, 65);
     free_lines(&l);
-    /* entries a stopped run left after the head are covered now, before this
-     * run adds its own: another stop cannot make the tail span two runs */
-    if (ok && tail && !mk_audit_seal(a, a->serial)) {
-        ok = false;
-        snprintf(bad, sizeof bad, "cannot move its head to the entries a stopped run left: %s", strerror(errno));
-    }
     if (!ok) {
         snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
                  "(see `moksha audit verify`)", path, bad);

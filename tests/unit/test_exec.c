@@ -208,6 +208,20 @@ static void test_audit_state_against_head(void **st)
     m.serial = 7;
     assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
     assert_non_null(strstr(why, "the entries after it are from more than one run (line 2 ends one, and more follow)"));
+    /* …unless that run adopted them (it was stopped too, before moving the head) */
+    f = fopen("a.jsonl", "a");
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":4,\"event\":\"audit.adopted\",\"from_seq\":2,\"to_seq\":2}\n", f);
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":5,\"event\":\"step\"}\n", f);
+    fclose(f);
+    a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    assert_int_equal(mk_audit_tail(a), 4);
+    mk_audit_close(a);
+    f = fopen("a.jsonl", "a"); /* a third run that did not adopt them */
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":6,\"event\":\"lock\"}\n", f);
+    fclose(f);
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "line 6 starts another run"));
 }
 
 static void test_state_atomic(void **st)
