@@ -1625,9 +1625,10 @@ int mk_exec_state_unlock(const char *id)
 {
     char why[1024], awhy[1024];
     json_t *info;
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
+    int held = mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why);
+    if (held != 0) {
         mk_exec_print_error(why);
-        return MK_EXEC_EXIT_INPUT;
+        return held == 2 ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);

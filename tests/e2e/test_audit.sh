@@ -87,6 +87,22 @@ tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock","lock_id":"abc"' || fa
 expect_exit 0 moksha audit verify
 cd "$WORK"
 
+# ---- the lock of a run still going is not freed from under it: two runs would write one log ----
+mkdir live && cd live
+{ echo 'provider sim { latency = 300ms }'; for i in 1 2 3 4 5; do echo "resource bucket b$i {}"; done; } > main.moksha
+expect_exit 0 moksha plan -o p.plan
+"$MOKSHA_EXEC" apply --parallelism 1 p.plan > run.out 2>&1 &
+run=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q '"id"' .moksha/state.lock 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
+expect_exit 6 moksha state unlock "$id" && expect_contains "$ERR" "which is still running (pid $run on this host)"
+expect_contains "$ERR" "nothing was unlocked"
+expect_file .moksha/state.lock
+wait $run || fail "the apply whose lock was kept failed: $(tail -n 3 run.out)"
+expect_exit 0 moksha audit verify && expect_contains "$OUT" "chain intact"
+cd "$WORK"
+
 # ---- laundering the log: every way of hiding entries is reported and refused ----
 mkdir launder && cd launder
 printf 'provider sim {}\nresource bucket a {}\n' > main.moksha
