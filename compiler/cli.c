@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compiler/buf.h"
+#include "compiler/diag.h"
 #include "compiler/mem.h"
 
 mk_cli_options mk_cli_opts = {"auto", false};
@@ -58,6 +60,14 @@ const char **mk_cli_push(const char **v, size_t *n, const char *s)
     return v;
 }
 
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr(" \t\r\n\v\f", *s))
+            return false;
+    return true;
+}
+
 bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad)
 {
     const char *s = a->argv[a->i], *v;
@@ -70,11 +80,20 @@ bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad)
     else if ((v = mk_cli_opt(a, "--replace-placement", bad)))
         r->replace_placement = mk_cli_push(r->replace_placement, &r->nreplace_placement, v);
     else if ((v = mk_cli_opt(a, "--override", bad))) {
+        if (blank(v)) {
+            mk_cli_err("--override takes the name of a soft policy");
+            *bad = true;
+        }
         r->overrides = mk_mem_realloc(r->overrides, (r->noverrides + 1) * sizeof *r->overrides);
         r->overrides[r->noverrides++] = (mk_policy_override){v, NULL};
     } else if ((v = mk_cli_opt(a, "--reason", bad))) {
         if (!r->noverrides || r->overrides[r->noverrides - 1].reason) {
             mk_cli_err("--reason follows an --override NAME");
+            *bad = true;
+        } else if (blank(v)) {
+            mk_cli_err("--reason for --override %s is blank: say why the policy may fail, e.g. --reason \"approved "
+                       "by finance, FIN-2231\" (it is recorded in the plan and the audit log)",
+                       r->overrides[r->noverrides - 1].name);
             *bad = true;
         } else {
             r->overrides[r->noverrides - 1].reason = v;
@@ -134,10 +153,95 @@ void mk_cli_req_free(mk_cli_compile_req *r)
 
 bool mk_cli_overrides_ok(const mk_cli_compile_req *r)
 {
-    for (size_t i = 0; i < r->noverrides; i++)
+    for (size_t i = 0; i < r->noverrides; i++) {
         if (!r->overrides[i].reason) {
             mk_cli_err("--override %s needs --reason TEXT: an override is recorded with its reason", r->overrides[i].name);
             return false;
         }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(r->overrides[k].name, r->overrides[i].name) == 0) { /* which reason would the plan record? */
+                mk_cli_err("--override %s is given twice: give it once, with one --reason", r->overrides[i].name);
+                return false;
+            }
+    }
     return true;
+}
+
+bool mk_cli_only(const mk_cli_compile_req *r, const char *cmd, unsigned allowed)
+{
+    static const struct { unsigned bit; const char *opt; } OPTS[] = {
+        {MK_CLI_PATHS, "a stack path"}, {MK_CLI_VARS, "--var"}, {MK_CLI_VARS, "--var-file"},
+        {MK_CLI_POLICIES, "--policies"}, {MK_CLI_OVERRIDES, "--override"}, {MK_CLI_REPLACE, "--replace-placement"},
+    };
+    size_t used[] = {r->npaths, r->nvar_flags, r->nvar_files, r->npolicy_dirs, r->noverrides, r->nreplace_placement};
+    for (size_t i = 0; i < sizeof OPTS / sizeof *OPTS; i++)
+        if (used[i] && !(allowed & OPTS[i].bit)) {
+            if (i == 0)
+                mk_cli_err("%s takes no stack path, found `%s`", cmd, r->paths[0]);
+            else
+                mk_cli_err("%s is not an option of %s (see moksha %.*s --help)", OPTS[i].opt, cmd,
+                           (int)strcspn(cmd, " "), cmd);
+            return false;
+        }
+    return true;
+}
+
+/* A name from the command line that must name something: an error with the
+ * closest candidate, else the candidates themselves when they are few. */
+static void unmatched(const char *opt, const char *name, const char *what, const char *const *cands, size_t n)
+{
+    const char *s = mk_diag_suggest(name, cands, n);
+    if (s) {
+        mk_cli_err("%s %s: no %s of that name; did you mean `%s`?", opt, name, what, s);
+        return;
+    }
+    mk_buf b = {0};
+    for (size_t i = 0; i < n && i < 8; i++)
+        mk_buf_printf(&b, "%s%s", i ? ", " : "", cands[i]);
+    if (n > 8)
+        mk_buf_printf(&b, ", … (%zu in all)", n);
+    if (n)
+        mk_cli_err("%s %s: no %s of that name (there are: %s)", opt, name, what, mk_buf_cstr(&b));
+    else
+        mk_cli_err("%s %s: the stack has no %s at all", opt, name, what);
+    mk_buf_free(&b);
+}
+
+bool mk_cli_overrides_match(const mk_cli_compile_req *r, json_t *results)
+{
+    size_t n = json_array_size(results);
+    const char **names = mk_mem_calloc(n + 1, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = json_string_value(json_object_get(json_array_get(results, i), "name"));
+    bool ok = true;
+    for (size_t k = 0; k < r->noverrides; k++) {
+        bool hit = false;
+        for (size_t i = 0; i < n && !hit; i++)
+            hit = names[i] && strcmp(names[i], r->overrides[k].name) == 0;
+        if (!hit) {
+            unmatched("--override", r->overrides[k].name, "policy", names, n);
+            ok = false;
+        }
+    }
+    mk_mem_free(names);
+    return ok;
+}
+
+bool mk_cli_replace_match(const mk_cli_compile_req *r, const mk_program *p)
+{
+    bool ok = true;
+    for (size_t k = 0; k < r->nreplace_placement; k++) {
+        bool hit = false;
+        for (size_t i = 0; i < p->ninstances && !hit; i++)
+            hit = strcmp(p->instances[i]->address, r->replace_placement[k]) == 0;
+        if (hit)
+            continue;
+        const char **addrs = mk_mem_calloc(p->ninstances + 1, sizeof *addrs);
+        for (size_t i = 0; i < p->ninstances; i++)
+            addrs[i] = p->instances[i]->address;
+        unmatched("--replace-placement", r->replace_placement[k], "resource", addrs, p->ninstances);
+        mk_mem_free(addrs);
+        ok = false;
+    }
+    return ok;
 }

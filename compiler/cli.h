@@ -63,6 +63,15 @@ bool mk_cli_stack_arg(mk_cli_args *a, mk_cli_compile_req *r, bool *bad);
 void mk_cli_compile(mk_cli_compile_req *r);
 /* Every --override has its --reason; else says so and returns false. */
 bool mk_cli_overrides_ok(const mk_cli_compile_req *r);
+/* What mk_cli_stack_arg took that the command cmd does not take: said, and
+ * false. allowed is a set of MK_CLI_*. */
+enum { MK_CLI_PATHS = 1, MK_CLI_VARS = 2, MK_CLI_POLICIES = 4, MK_CLI_OVERRIDES = 8, MK_CLI_REPLACE = 16,
+       MK_CLI_ALL = 31 };
+bool mk_cli_only(const mk_cli_compile_req *r, const char *cmd, unsigned allowed);
+/* Every --override names a policy of results, every --replace-placement an
+ * instance of p; else says which does not (with a did-you-mean), false. */
+bool mk_cli_overrides_match(const mk_cli_compile_req *r, json_t *results);
+bool mk_cli_replace_match(const mk_cli_compile_req *r, const mk_program *p);
 void mk_cli_req_free(mk_cli_compile_req *r);
 
 struct mk_cost_report;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compiler/cli.h"
+#include "compiler/diag.h"
 #include "compiler/policy_out.h"
 #include "compiler/mem.h"
 
@@ -22,21 +23,26 @@ int cmd_state(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 static const char APPLY_HELP[] =
-    "usage: moksha apply [PLAN] [options] [--var NAME=VALUE]... [PATH...]\n"
+    "usage: moksha apply PLAN [options]\n"
+    "       moksha apply [options] [--var NAME=VALUE]... [--var-file FILE]... [PATH...]\n"
     "\n"
     "Apply a saved plan (moksha plan -o PLAN), or with no PLAN plan the stack,\n"
     "show the plan and ask before applying it (on a terminal; --yes skips the\n"
     "question). The plan runs in moksha-exec: the state is locked, a stale plan is\n"
     "refused, steps run in parallel, and on failure everything done is rolled back.\n"
+    "A saved plan takes no variables, stack paths or planning options: they were\n"
+    "fixed when it was planned. Options are checked before anything is planned;\n"
+    "--approve must name a policy of the plan, POLICY:ADDRESS one of its gates.\n"
     "\n"
     "options:\n"
     "  --yes                        do not ask\n"
-    "  --parallelism N              worker threads (default 10)\n"
+    "  --parallelism N              worker threads, 1 to 1024 (default 10)\n"
     "  --no-rollback                on failure keep what succeeded (exit 5)\n"
     "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
     "  --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
-    "  --timeout DURATION           per provider call (default 5m)\n"
-    "  --retries N                  retries for retryable provider errors (default 4)\n"
+    "  --timeout DURATION           per provider call, above zero (default 5m)\n"
+    "  --retries N                  retries for retryable provider errors, 0 to 100 (default 4)\n"
+    "  --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
     "\n"
     "Ctrl-C, SIGTERM (kill PID, systemd, CI runners) and SIGHUP are passed to\n"
     "moksha-exec: it starts nothing new, rolls back what it did, and exits 4.\n"
@@ -84,6 +90,28 @@ static void forward_signal(int sig)
         kill((pid_t)child_pid, sig);
     else
         pending_sig = sig; /* before fork returned: sent on once it has */
+}
+
+/* moksha-exec can be run: next to this binary, or on PATH. Checked before
+ * planning (note [apply options]): a missing executor is no reason to plan
+ * and ask first. */
+static bool exec_found(void)
+{
+    char path[PATH_MAX + 32];
+    exec_path(path, sizeof path);
+    if (strchr(path, '/'))
+        return true;
+    const char *env = getenv("PATH");
+    for (const char *d = env ? env : ""; *d;) {
+        size_t n = strcspn(d, ":");
+        char cand[PATH_MAX + 32];
+        snprintf(cand, sizeof cand, "%.*s/moksha-exec", (int)(n ? n : 1), n ? d : ".");
+        if (access(cand, X_OK) == 0)
+            return true;
+        d += n + (d[n] == ':');
+    }
+    mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
+    return false;
 }
 
 /* Run moksha-exec with args; its exit code. */
@@ -140,29 +168,136 @@ typedef struct apply_args {
     size_t nexec;
 } apply_args;
 
-/* Options moksha-exec takes, with whether each has a value. */
-static bool exec_option(mk_cli_args *a, apply_args *x)
+/* A duration as moksha-exec reads it: a number and ms, s, m, h or d. */
+static bool duration_ok(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || d <= 0)
+        return false;
+    return !*end || !strcmp(end, "ms") || !strcmp(end, "s") || !strcmp(end, "m") || !strcmp(end, "h") || !strcmp(end, "d");
+}
+
+static bool int_in(const char *v, long lo, long hi)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v && !*end && n >= lo && n <= hi;
+}
+
+/* note [apply options]: moksha-exec checks its options too, but only after
+ * moksha has compiled, planned and asked; a typo in --parallelism must not
+ * cost a plan. So they are checked here, with the executor's rules, before
+ * anything else runs. */
+static bool exec_value_ok(const char *name, const char *v)
+{
+    if (!strcmp(name, "--parallelism") && !int_in(v, 1, 1024))
+        mk_cli_err("--parallelism takes a number of workers from 1 to 1024, not `%s`", v);
+    else if (!strcmp(name, "--retries") && !int_in(v, 0, 100))
+        mk_cli_err("--retries takes a number from 0 to 100, not `%s`", v);
+    else if (!strcmp(name, "--timeout") && !duration_ok(v))
+        mk_cli_err("--timeout takes a duration above zero, e.g. 30s or 5m, not `%s`", v);
+    else if (!strcmp(name, "--auto-approve-risk") && strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
+        mk_cli_err("--auto-approve-risk takes low, medium or high, not `%s`", v);
+    else if (!strcmp(name, "--progress") && strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines"))
+        mk_cli_err("--progress takes auto, bar or lines, not `%s`", v);
+    else if (!strcmp(name, "--approve") && (!*v || *v == ':'))
+        mk_cli_err("--approve takes POLICY or POLICY:ADDRESS, not `%s`", v);
+    else
+        return true;
+    return false;
+}
+
+/* Options moksha-exec takes, with whether each has a value; the value is
+ * checked now (note [apply options]). */
+static bool exec_option(mk_cli_args *a, apply_args *x, bool *bad)
 {
     static const struct { const char *name; bool value; } OPTS[] = {
         {"--parallelism", true}, {"--approve", true}, {"--auto-approve-risk", true}, {"--timeout", true},
         {"--retries", true}, {"--progress", true}, {"--no-rollback", false},
     };
     for (size_t k = 0; k < sizeof OPTS / sizeof *OPTS; k++) {
-        if (strcmp(a->argv[a->i], OPTS[k].name) != 0)
+        const char *v = NULL;
+        if (!OPTS[k].value ? strcmp(a->argv[a->i], OPTS[k].name) != 0 : !(v = mk_cli_opt(a, OPTS[k].name, bad)))
             continue;
-        x->exec = mk_cli_push(x->exec, &x->nexec, a->argv[a->i]);
-        if (OPTS[k].value && a->i + 1 < a->argc)
-            x->exec = mk_cli_push(x->exec, &x->nexec, a->argv[++a->i]);
+        x->exec = mk_cli_push(x->exec, &x->nexec, OPTS[k].name);
+        if (v) {
+            *bad = *bad || !exec_value_ok(OPTS[k].name, v);
+            x->exec = mk_cli_push(x->exec, &x->nexec, v);
+        }
         return true;
     }
     return false;
 }
 
+/* note [approvals match]: an --approve that names no gate would open
+ * nothing, silently, and the change the operator meant to let through stays
+ * held. POLICY must be a policy the plan evaluated and POLICY:ADDRESS one of
+ * its gates; a known policy without a gate in this plan is only noted (a
+ * release job may pass the same --approve to every plan). */
+static bool approval_ok(json_t *plan, const char *a)
+{
+    const char *colon = strchr(a, ':');
+    size_t n = colon ? (size_t)(colon - a) : strlen(a);
+    json_t *pols = json_object_get(plan, "policies"), *gates = json_object_get(plan, "gates"), *it;
+    size_t i, np = json_array_size(pols), ng = json_array_size(gates), hits = 0;
+    const char **cands = mk_mem_calloc(np + ng + 1, sizeof *cands);
+    size_t nc = 0;
+    bool known = false;
+    json_array_foreach(pols, i, it) {
+        const char *name = json_string_value(json_object_get(it, "name"));
+        known |= name && strlen(name) == n && !strncmp(name, a, n);
+        cands[nc++] = name;
+    }
+    char *pol = mk_mem_strdup(a);
+    pol[n] = 0;
+    if (known) { /* the gates of that policy, by address */
+        nc = 0;
+        json_array_foreach(gates, i, it) {
+            if (strcmp(json_string_value(json_object_get(it, "policy")) ?: "", pol) != 0)
+                continue;
+            const char *addr = json_string_value(json_object_get(it, "address"));
+            hits += !colon || (addr && !strcmp(addr, colon + 1));
+            cands[nc++] = addr;
+        }
+    }
+    const char *s = !known ? mk_diag_suggest(pol, cands, nc) : colon && !hits ? mk_diag_suggest(colon + 1, cands, nc) : NULL;
+    bool ok = known && (hits || !colon);
+    if (!known)
+        mk_cli_err("--approve %s: the plan has no policy `%s`%s%s%s", a, pol, s ? "; did you mean `" : "", s ? s : "", s ? "`?" : "");
+    else if (!ok)
+        mk_cli_err("--approve %s: policy %s has no gate on `%s` in this plan%s%s%s", a, pol, colon + 1,
+                   s ? "; did you mean `" : nc ? " (it holds other addresses)" : " (it holds none)", s ? s : "", s ? "`?" : "");
+    else if (!hits)
+        fprintf(stderr, "moksha: note: --approve %s opens nothing: policy %s holds no change in this plan\n", a, pol);
+    mk_mem_free(pol);
+    mk_mem_free(cands);
+    return ok;
+}
+
+static bool approvals_ok(json_t *plan, const apply_args *x)
+{
+    bool ok = true;
+    for (size_t i = 0; i + 1 < x->nexec; i++)
+        if (!strcmp(x->exec[i], "--approve"))
+            ok = approval_ok(plan, x->exec[++i]) && ok;
+    return ok;
+}
+
+/* An argument of apply that is not an option: a plan file, or a path of the
+ * stack (a .moksha file or a directory). */
 static bool is_plan_file(const char *s)
 {
     struct stat sb;
     size_t n = strlen(s);
     return s[0] != '-' && stat(s, &sb) == 0 && S_ISREG(sb.st_mode) && !(n > 7 && strcmp(s + n - 7, ".moksha") == 0);
+}
+
+static bool looks_like_stack(const char *s)
+{
+    struct stat sb;
+    size_t n = strlen(s);
+    return (n > 7 && strcmp(s + n - 7, ".moksha") == 0) || (stat(s, &sb) == 0 && S_ISDIR(sb.st_mode));
 }
 
 static bool ask(const char *what)
@@ -238,7 +373,7 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
     for (int pass = 0; pass < 3; pass++) {
         mk_planned pl;
         r->destroy = destroy;
-        if (!mk_cli_make_plan(r, &pl, true)) {
+        if (!mk_cli_make_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.plan, x))) {
             mk_cli_planned_free(&pl);
             return EXIT_INPUT;
         }
@@ -275,38 +410,86 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
     return rc;
 }
 
+/* A saved plan takes no planning input: its variables, policies and
+ * overrides were fixed when it was planned. */
+static bool saved_plan_args_ok(const mk_cli_compile_req *r, const char *plan)
+{
+    if (r->npaths)
+        mk_cli_err("apply takes one plan file; `%s` is one argument too many (a saved plan needs no stack paths)", r->paths[0]);
+    else if (r->nvar_flags || r->nvar_files)
+        mk_cli_err("%s does not apply to a saved plan: %s was planned with its variables (plan again with them)",
+                   r->nvar_flags ? "--var" : "--var-file", plan);
+    else if (!mk_cli_only(r, "apply PLAN", 0))
+        return false;
+    else
+        return true;
+    return false;
+}
+
+/* The saved plan's gates, to check --approve against before moksha-exec
+ * runs; a file that does not parse is moksha-exec's to report. */
+static bool saved_plan_approvals_ok(const char *path, const apply_args *x)
+{
+    json_t *plan = json_load_file(path, 0, NULL);
+    bool ok = !plan || approvals_ok(plan, x);
+    json_decref(plan);
+    return ok;
+}
+
+static int run_saved(apply_args *x)
+{
+    x->exec = mk_cli_push(x->exec, &x->nexec, x->plan_file);
+    const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
+    args[0] = "apply";
+    memcpy(args + 1, x->exec, x->nexec * sizeof *args);
+    int rc = run_exec(args, x->nexec + 1);
+    mk_mem_free(args);
+    return rc;
+}
+
 static int apply_like(int argc, char **argv, bool destroy)
 {
     mk_cli_args a = {argc, 1, argv};
     mk_cli_compile_req r = {0};
     apply_args x = {0};
     bool bad = false;
+    const char *cmd = destroy ? "destroy" : "apply";
     for (; a.i < argc && !bad; a.i++) {
-        if (mk_cli_is_help(argv[a.i])) {
+        const char *s = argv[a.i];
+        if (mk_cli_is_help(s)) {
             fputs(destroy ? DESTROY_HELP : APPLY_HELP, stdout);
             mk_cli_req_free(&r);
+            mk_mem_free(x.exec);
             return EXIT_OK;
-        } else if (strcmp(argv[a.i], "--yes") == 0 || strcmp(argv[a.i], "-y") == 0 || strcmp(argv[a.i], "--auto-approve") == 0) {
+        } else if (strcmp(s, "--yes") == 0 || strcmp(s, "-y") == 0 || strcmp(s, "--auto-approve") == 0) {
             x.yes = true;
-        } else if (exec_option(&a, &x)) {
+        } else if (exec_option(&a, &x, &bad)) {
             continue;
-        } else if (!destroy && !x.plan_file && is_plan_file(argv[a.i])) {
-            x.plan_file = argv[a.i];
+        } else if (destroy && is_plan_file(s)) {
+            mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
+                       "(moksha apply %s applies a saved plan)", s);
+            bad = true;
+        } else if (!destroy && s[0] != '-' && !looks_like_stack(s)) {
+            if (x.plan_file) {
+                mk_cli_err("apply takes one plan file; `%s` is one too many", s);
+                bad = true;
+            } else if (!is_plan_file(s)) {
+                mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
+                           ".moksha files or directories)", s, s);
+                bad = true;
+            }
+            x.plan_file = s;
         } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", argv[a.i], destroy ? "destroy" : "apply",
-                       destroy ? "destroy" : "apply");
+            mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", s, cmd, cmd);
             bad = true;
         }
     }
     int rc = EXIT_INPUT;
+    bad = bad || !exec_found();
     if (!bad && x.plan_file) {
-        x.exec = mk_cli_push(x.exec, &x.nexec, x.plan_file);
-        const char **args = mk_mem_calloc(x.nexec + 1, sizeof *args);
-        args[0] = "apply";
-        memcpy(args + 1, x.exec, x.nexec * sizeof *args);
-        rc = run_exec(args, x.nexec + 1);
-        mk_mem_free(args);
-    } else if (!bad) {
+        if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
+            rc = run_saved(&x);
+    } else if (!bad && mk_cli_only(&r, cmd, MK_CLI_ALL) && mk_cli_overrides_ok(&r)) {
         rc = plan_and_apply(&r, &x, destroy);
     }
     mk_mem_free(x.exec);

@@ -179,8 +179,6 @@ int cmd_cost(int argc, char **argv)
     mk_cli_args a = {argc, 1, argv};
     mk_cli_compile_req r = {0};
     const char *format = "text", *v;
-    const char **replace = NULL;
-    size_t nreplace = 0;
     bool bad = false, explain = false;
     for (; a.i < argc && !bad; a.i++) {
         if (mk_cli_is_help(argv[a.i])) {
@@ -189,8 +187,6 @@ int cmd_cost(int argc, char **argv)
             return EXIT_OK;
         } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
             format = v;
-        } else if ((v = mk_cli_opt(&a, "--replace-placement", &bad))) {
-            replace = mk_cli_push(replace, &nreplace, v);
         } else if (strcmp(argv[a.i], "--explain") == 0) {
             explain = true;
         } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
@@ -198,6 +194,7 @@ int cmd_cost(int argc, char **argv)
             bad = true;
         }
     }
+    bad = bad || !mk_cli_only(&r, "cost", MK_CLI_PATHS | MK_CLI_VARS | MK_CLI_POLICIES | MK_CLI_REPLACE);
     if (!bad && strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "markdown")) {
         mk_cli_err("--format takes text, json or markdown, not `%s`", format);
         bad = true;
@@ -210,7 +207,7 @@ int cmd_cost(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         mk_cost_catalog *cat = mk_cost_load(pl.p->share_dir, pl.p->diag);
         if (cat) {
-            mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, replace, nreplace);
+            mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, r.replace_placement, r.nreplace_placement);
             mk_cli_place_by_policy(cat, pl.p, NULL, rep);
             clock_gettime(CLOCK_MONOTONIC, &t1);
             if (mk_cli_opts.stats) /* loading the catalogs and placing and pricing everything */
@@ -231,7 +228,6 @@ int cmd_cost(int argc, char **argv)
     }
     if (!bad)
         mk_cli_planned_free(&pl);
-    mk_mem_free(replace);
     mk_cli_req_free(&r);
     return rc;
 }

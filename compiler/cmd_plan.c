@@ -40,6 +40,8 @@ static const char PLAN_HELP[] =
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --replace-placement ADDR        let the cost model move ADDR (placement is sticky)\n"
     "  --explain                       list each resource's placement candidates and why the winner won\n"
+    "  --path-prefix P                 markdown: the stack's directory is P in the repository (files are\n"
+    "                                  named from the repository root, the nearest .git above, by default)\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
     "  --var-file FILE        read variables from a YAML file (repeatable)\n"
     "  -h, --help             show this help\n"
@@ -300,6 +302,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
     if (mk_cli_opts.stats)
         fprintf(stderr, "stats: state_ms=%.0f\n", job.ms);
     bool ok = out->st != NULL && mk_diag_errors(out->p->diag) == 0;
+    ok = ok && mk_cli_replace_match(r, out->p);
     phase("compile", &t0);
     char why[512];
     if (ok && r->compile_only) {
@@ -316,12 +319,13 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         add_costs(out, r);
         phase("cost", &t0);
         add_policies(out, r);
+        bool named = mk_cli_overrides_match(r, out->policies);
         phase("policies", &t0);
         if (sign && !out->policy_failed) { /* note [unsigned failures] */
             out->text = mk_plan_sign(out->plan, &out->key);
             phase("sign", &t0);
         }
-        ok = mk_diag_errors(out->p->diag) == 0;
+        ok = mk_diag_errors(out->p->diag) == 0 && named;
     }
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     return ok;
@@ -367,7 +371,7 @@ int cmd_plan(int argc, char **argv)
     static const char *const formats[] = {"text", "json", "markdown", NULL};
     mk_cli_args a = {argc, 1, argv};
     mk_cli_compile_req r = {0};
-    const char *format = "text", *out = NULL, *v;
+    const char *format = "text", *out = NULL, *prefix = NULL, *v;
     bool bad = false, detailed = false;
     for (; a.i < argc && !bad; a.i++) {
         if (mk_cli_is_help(argv[a.i])) {
@@ -382,6 +386,8 @@ int cmd_plan(int argc, char **argv)
             detailed = true;
         } else if (strcmp(argv[a.i], "--explain") == 0) {
             r.explain = true;
+        } else if ((v = mk_cli_opt(&a, "--path-prefix", &bad))) {
+            prefix = v;
         } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
             mk_cli_err("unknown option `%s` for plan (see moksha plan --help)", argv[a.i]);
             bad = true;
@@ -421,8 +427,8 @@ int cmd_plan(int argc, char **argv)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
         if (json_array_size(pl.policies) && strcmp(format, "json") != 0) {
             mk_buf b = {0};
-            mk_policy_out(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text",
-                          json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            mk_policy_out_opts po = {json_string_value(json_object_get(pl.plan, "stack")), mk_cli_color(stdout), prefix};
+            mk_policy_out_ex(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
             printf("\n%s", mk_buf_cstr(&b));
             mk_buf_free(&b);
         }
@@ -502,6 +508,9 @@ int cmd_show(int argc, char **argv)
             format = v;
         } else if (argv[a.i][0] == '-' && !bad) {
             mk_cli_err("unknown option `%s` for show", argv[a.i]);
+            bad = true;
+        } else if (!bad && path) {
+            mk_cli_err("show takes one plan file; `%s` is one too many", argv[a.i]);
             bad = true;
         } else if (!bad) {
             path = argv[a.i];
@@ -609,6 +618,7 @@ int cmd_graph(int argc, char **argv)
             bad = true;
         }
     }
+    bad = bad || !mk_cli_only(&r, "graph", MK_CLI_PATHS | MK_CLI_VARS | MK_CLI_POLICIES);
     if (!bad && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes dot or json, not `%s`", format);
         bad = true;

@@ -209,7 +209,9 @@ static mk_value *var_where(mk_ectx *c, mk_var *var, mk_value *v)
     mk_buf shown = {0};
     mk_v_show(v, &shown, false);
     mk_diag_item *it;
-    mk_span at = var->arg ? var->arg->span : !var->given && d->b ? d->b->span : d->span; /* where the value is written */
+    mk_span at = var->arg ? var->arg->span
+               : var->given && var->has_given_at ? var->given_at
+               : !var->given && d->b ? d->b->span : d->span; /* where the value is written */
     if (msg && msg->kind == MK_V_STRING && (msg->flags & MK_VF_SECRET))
         it = mk_diag_error(c->e->diag, "E0205", at, "(sensitive)");
     else if (msg && msg->kind == MK_V_STRING)
@@ -251,7 +253,7 @@ static mk_value *var_value(mk_ectx *c, mk_var *var)
     mk_span at = d->b ? d->b->span : d->span;
     if (var->given) {
         v = var->given;
-        at = d->span;
+        at = var->has_given_at ? var->given_at : d->span; /* the value's own place: a var file's line */
     } else if (var->arg) { /* a module argument, read now: note [lazy modules] */
         mk_ectx ac = {.e = c->e, .u = var->arg_unit, .sink = &var->deps};
         mk_ast *a = var->arg;

@@ -51,6 +51,7 @@ static const char CHECK_HELP[] =
     "\n"
     "options:\n"
     "  --format text|json   diagnostics as text on stderr (default) or JSON on stdout\n"
+    "  --policies DIR       also check the policies in DIR (repeatable)\n"
     "  --var NAME=VALUE     set a variable (repeatable)\n"
     "  --var-file FILE      read variables from a YAML file (repeatable)\n"
     "  -h, --help           show this help\n"
@@ -75,6 +76,7 @@ static int cmd_check(int argc, char **argv)
             bad = true;
         }
     }
+    bad = bad || !mk_cli_only(&r, "check", MK_CLI_PATHS | MK_CLI_VARS | MK_CLI_POLICIES);
     if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes text or json, not `%s`", format);
         bad = true;
@@ -113,7 +115,10 @@ static const char FMT_HELP[] =
     "options:\n"
     "  --check    change nothing; list files that are not formatted, exit 1 if any\n"
     "  --stdout   print the formatted text instead of writing the files\n"
-    "  -h, --help show this help\n";
+    "  -h, --help show this help\n"
+    "\n"
+    "--check --stdout prints the formatted text, lists the files that would change\n"
+    "on stderr and exits 1 if any would.\n";
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -168,6 +173,10 @@ static void fmt_one(fmt_run *fr, const char *path)
         fr->failed++;
     } else if (fr->to_stdout) {
         fputs(out, stdout);
+        if (fr->check && strcmp(out, text) != 0) { /* the text is on stdout: the name goes to stderr */
+            fr->unformatted++;
+            fprintf(stderr, "%s\n", path);
+        }
     } else if (strcmp(out, text) != 0) {
         fr->unformatted++;
         if (fr->check)
@@ -272,10 +281,13 @@ static int cmd_fmt(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argv;
     if (argc > 1 && mk_cli_is_help(argv[1])) {
         puts("usage: moksha version\n\nPrint the version of moksha.");
         return EXIT_OK;
+    }
+    if (argc > 1) {
+        mk_cli_err("version takes no arguments, found `%s`", argv[1]);
+        return EXIT_INPUT;
     }
     printf("moksha %s\n", MK_VERSION);
     return EXIT_OK;
@@ -364,6 +376,10 @@ static int cmd_help(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    if (argc > 2) {
+        mk_cli_err("help takes one command, found `%s` too", argv[2]);
+        return EXIT_INPUT;
+    }
     if (strcmp(argv[1], "functions") == 0)
         return help_functions();
     const command *c = find_command(argv[1]);
@@ -430,10 +446,14 @@ int main(int argc, char **argv)
                 return EXIT_INPUT;
             }
             mk_cli_opts.color = v;
-        } else if (strcmp(s, "-C") == 0 || strncmp(s, "-C", 2) == 0) {
+        } else if (strncmp(s, "-C", 2) == 0) {
             const char *dir = s[2] ? s + 2 : (a.i + 1 < argc ? argv[++a.i] : NULL);
-            if (!dir || chdir(dir) != 0) {
-                mk_cli_err("-C: cannot enter directory `%s`: %s", dir ? dir : "", dir ? strerror(errno) : "missing");
+            if (!dir || !*dir) {
+                mk_cli_err("-C needs a directory: moksha -C DIR COMMAND (see moksha --help)");
+                return EXIT_INPUT;
+            }
+            if (chdir(dir) != 0) {
+                mk_cli_err("-C: cannot enter directory `%s`: %s", dir, strerror(errno));
                 return EXIT_INPUT;
             }
         } else if (!bad) {

@@ -159,10 +159,20 @@ void mk_policy_out_path(const char *file, const char *prefix, char *out, size_t 
     norm(joined, out, n);
 }
 
-/* Where a location points, as CI formats name it. */
+/* Where a location points, as CI formats name it. A report names a few
+ * files many times: the last answer is kept (a realpath per violation is a
+ * walk of the file system). */
 static const char *ci_path(json_t *at, const mk_policy_out_opts *o, char *buf, size_t n)
 {
-    mk_policy_out_path(str(at, "file"), o->path_prefix, buf, n);
+    static char last_in[PATH_MAX], last_out[PATH_MAX];
+    static const char *last_prefix;
+    const char *file = str(at, "file");
+    if (!last_in[0] || strcmp(file, last_in) != 0 || last_prefix != o->path_prefix) {
+        mk_policy_out_path(file, o->path_prefix, last_out, sizeof last_out);
+        snprintf(last_in, sizeof last_in, "%s", file);
+        last_prefix = o->path_prefix;
+    }
+    snprintf(buf, n, "%s", last_out);
     return buf;
 }
 
@@ -208,15 +218,38 @@ static void text_error(json_t *r, mk_buf *out)
                   str(e, "code"), *str(e, "code") ? "]" : "");
 }
 
+/* One line of text: a line break or another control character in a
+ * message (an attribute of the change, interpolated) is shown escaped, so it
+ * can neither fake a line of the report nor, in a CI log, start a workflow
+ * command (`::error …`) or a terminal escape. */
+static const char *one_line(mk_buf *tmp, const char *s)
+{
+    tmp->len = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n')
+            mk_buf_puts(tmp, "\\n");
+        else if (c == '\t')
+            mk_buf_putc(tmp, ' ');
+        else if (c < 0x20 || c == 0x7f)
+            mk_buf_printf(tmp, "\\x%02x", c);
+        else
+            mk_buf_putc(tmp, (char)c);
+    }
+    return mk_buf_cstr(tmp);
+}
+
 static void text(json_t *results, mk_buf *out, bool color)
 {
     size_t i;
     json_t *r;
+    mk_buf t1 = {0}, t2 = {0};
     json_array_foreach(results, i, r) {
         const char *st = str(r, "status");
         bool bad = !strcmp(st, "fail") || !strcmp(st, "error");
         const char *col = !color ? "" : bad ? "\033[1;31m" : !strcmp(st, "pass") ? "\033[32m" : "\033[33m";
-        mk_buf_printf(out, "%s%-10s%s %s (%s)\n", col, st, color ? "\033[0m" : "", str(r, "name"), str(r, "enforcement"));
+        mk_buf_printf(out, "%s%-10s%s %s (%s)\n", col, st, color ? "\033[0m" : "", one_line(&t1, str(r, "name")),
+                      str(r, "enforcement"));
         if (json_is_object(json_object_get(r, "error")))
             text_error(r, out);
         size_t k;
@@ -227,11 +260,12 @@ static void text(json_t *results, mk_buf *out, bool color)
                 mk_buf_printf(out, "           %s:%lld: ", rel(str(at, "file")), num(at, "line"));
             else
                 mk_buf_puts(out, "           ");
-            mk_buf_printf(out, "%s\n", str(v, "message"));
+            mk_buf_printf(out, "%s\n", one_line(&t1, str(v, "message")));
         }
         json_array_foreach(json_object_get(r, "gates"), k, v)
-            mk_buf_printf(out, "           approval by %s needed%s%s: %s\n", str(v, "group"),
-                          json_is_string(json_object_get(v, "address")) ? " for " : "", str(v, "address"), str(v, "message"));
+            mk_buf_printf(out, "           approval by %s needed%s%s: %s\n", one_line(&t2, str(v, "group")),
+                          json_is_string(json_object_get(v, "address")) ? " for " : "", str(v, "address"),
+                          one_line(&t1, str(v, "message")));
         json_int_t und = json_integer_value(json_object_get(r, "undetermined"));
         if (und)
             mk_buf_printf(out, "           %lld check%s undetermined: the value is known after apply, or not priced yet\n",
@@ -240,10 +274,13 @@ static void text(json_t *results, mk_buf *out, bool color)
             mk_buf_printf(out, "           override refused: only soft policies can be overridden; this one is %s\n",
                           str(r, "enforcement"));
         json_array_foreach(json_object_get(r, "risks"), k, v)
-            mk_buf_printf(out, "           raises %s to %s risk: %s\n", str(v, "address"), str(v, "risk"), str(v, "message"));
+            mk_buf_printf(out, "           raises %s to %s risk: %s\n", str(v, "address"), str(v, "risk"),
+                          one_line(&t1, str(v, "message")));
         if (json_is_object(json_object_get(r, "override")))
-            mk_buf_printf(out, "           overridden: %s\n", str(json_object_get(r, "override"), "reason"));
+            mk_buf_printf(out, "           overridden: %s\n", one_line(&t1, str(json_object_get(r, "override"), "reason")));
     }
+    mk_buf_free(&t1);
+    mk_buf_free(&t2);
     tally t = count(results);
     mk_buf_printf(out, "Policies: %d passed, %d failed, %d warned, %d overridden", t.pass, t.fail, t.warn, t.over);
     if (t.error)

@@ -90,6 +90,8 @@ typedef struct mk_var {
     mk_ast *arg;              /* the module block's attribute or block that sets it, or NULL */
     mk_unit *arg_unit;        /* where that is evaluated (on first use: note [lazy modules]) */
     mk_deps deps;             /* of its default or module argument: note [memoised edges] */
+    mk_span given_at;         /* where the given value is written, when has_given_at */
+    bool has_given_at;
 } mk_var;
 
 typedef struct mk_output {

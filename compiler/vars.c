@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "compiler/buf.h"
 #include "compiler/eval_int.h"
 #include "compiler/mem.h"
 #include "compiler/parse.h"
@@ -101,6 +102,7 @@ static void give(mk_program *p, mk_var *v, mk_value *val, const char *from)
 {
     v->given = val;
     v->given_from = mk_arena_strndup(p->ast.arena, from, strlen(from));
+    v->has_given_at = false; /* a later source replaces the value, and its place */
 }
 
 static mk_type *type_of(mk_program *p, mk_var *v)
@@ -108,6 +110,16 @@ static mk_type *type_of(mk_program *p, mk_var *v)
     if (!v->type)
         v->type = mk_type_from_ast(p->types, v->decl->a);
     return v->type;
+}
+
+/* The declared variable closest to name, or NULL. */
+static const char *suggest_var(mk_program *p, const char *name)
+{
+    const char *cands[256];
+    uint32_t n = 0;
+    for (uint32_t j = 0; p->root && j < p->root->nvars && n < 256; j++)
+        cands[n++] = p->root->var_order[j]->decl->name;
+    return mk_diag_suggest(name, cands, n);
 }
 
 void mk_program_var_flag(mk_program *p, const char *assignment)
@@ -122,8 +134,12 @@ void mk_program_var_flag(mk_program *p, const char *assignment)
     }
     mk_var *v = find_var(p, assignment, (size_t)(eq - assignment));
     if (!v) {
-        mk_diag_error(p->diag, "E0212", MK_NOSPAN, "--var sets `%.*s`, but the stack declares no such variable",
-                      (int)(eq - assignment), assignment);
+        mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN,
+                                         "--var sets `%.*s`, but the stack declares no such variable",
+                                         (int)(eq - assignment), assignment);
+        const char *sug = suggest_var(p, mk_arena_strndup(p->ast.arena, assignment, (size_t)(eq - assignment)));
+        if (sug)
+            mk_diag_help(it, "did you mean `%s`?", sug);
         return;
     }
     char *origin = mk_arena_printf(p->ast.arena, "--var %s", v->decl->name);
@@ -162,6 +178,8 @@ static mk_value *yaml_value(mk_program *p, yaml_document_t *doc, yaml_node_t *n,
         return from_text(p, t, origin, (const char *)n->data.scalar.value, n->data.scalar.length, quoted);
     }
     mk_vbuild vb = {0};
+    if (t->kind == MK_T_SECRET) /* a list or map for a secret: its kind is the error, its text is never read */
+        return n->type == YAML_SEQUENCE_NODE ? mk_vb_list(&p->v, &vb) : mk_vb_map(&p->v, &vb);
     if (n->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
             mk_vb_push(&p->v, &vb, NULL, yaml_value(p, doc, yaml_document_get_node(doc, *i), elem, origin, depth + 1));
@@ -184,56 +202,195 @@ static mk_value *yaml_value(mk_program *p, yaml_document_t *doc, yaml_node_t *n,
     return mk_vb_map(&p->v, &vb);
 }
 
-static void yaml_vars(mk_program *p, const char *path, yaml_document_t *doc)
+/* note [var file places]: diagnostics about a var file point into it
+ * (file:line:col, the line, a caret), but a var file holds secrets, and a
+ * diagnostic shows its line. So the text diagnostics see is a copy in which
+ * the value of every secret variable — and of every key that names no
+ * variable (a misspelt secret is still a secret) — is masked byte for byte
+ * (offsets stay those of the file); when the YAML does not parse, so is
+ * every value that is not known to be a plain variable's (mask_values). */
+typedef struct vfile {
+    mk_program *p;
+    const char *path;
+    const char *text; /* the file */
+    char *shown;      /* what diagnostics show (above) */
+    size_t len;
+    uint32_t id;      /* of shown, once added */
+    bool added;
+    size_t at_line, at_off; /* a line's number and its first byte: marks come mostly in order */
+} vfile;
+
+static bool has_secret(const mk_type *t, int depth)
 {
+    if (!t || depth > 32)
+        return false;
+    if (t->kind == MK_T_SECRET || t->kind == MK_T_ANY)
+        return t->kind == MK_T_SECRET;
+    if (has_secret(t->elem, depth + 1))
+        return true;
+    for (uint32_t i = 0; t->kind == MK_T_OBJECT && i < t->nfields; i++)
+        if (has_secret(t->fields[i].type, depth + 1))
+            return true;
+    return false;
+}
+
+/* A libyaml mark (0-based line, column in characters) as a byte offset. */
+static size_t offset_of(vfile *f, yaml_mark_t m)
+{
+    if (m.line < f->at_line)
+        f->at_line = f->at_off = 0;
+    size_t o = f->at_off;
+    for (size_t line = f->at_line; line < m.line && o < f->len; o++)
+        if (f->text[o] == '\n') {
+            line++;
+            f->at_line = line, f->at_off = o + 1;
+        }
+    for (size_t col = 0; col < m.column && o < f->len && f->text[o] != '\n'; col++)
+        for (o++; o < f->len && ((unsigned char)f->text[o] & 0xC0) == 0x80; o++)
+            ;
+    return o;
+}
+
+static void mask(vfile *f, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i < f->len; i++)
+        if (f->shown[i] != '\n')
+            f->shown[i] = '*';
+}
+
+/* When the YAML does not parse: by lines, a top-level `NAME:` and the
+ * indented lines under it are one variable's; its value is shown only when
+ * NAME is a variable holding no secret. What follows the first `:` of a
+ * line (or a list's `-`) is masked in every other block. */
+static void mask_values(vfile *f)
+{
+    bool show = false;
+    for (size_t i = 0; i < f->len;) {
+        size_t e = i;
+        while (e < f->len && f->text[e] != '\n')
+            e++;
+        size_t k = i;
+        while (k < e && (f->text[k] == ' ' || f->text[k] == '\t'))
+            k++;
+        const char *colon = memchr(f->text + k, ':', e - k);
+        if (k == i && k < e && f->text[k] != '-' && f->text[k] != '#') { /* a new top-level key */
+            size_t n = colon ? (size_t)(colon - (f->text + k)) : 0;
+            mk_var *v = n ? find_var(f->p, f->text + k, n) : NULL;
+            show = v && !has_secret(type_of(f->p, v), 0);
+        }
+        if (!show)
+            mask(f, k < e && f->text[k] == '-' ? k + 1 : colon ? (size_t)(colon - f->text) + 1 : e, e);
+        i = e + 1;
+    }
+}
+
+static mk_span place(vfile *f, yaml_mark_t a, yaml_mark_t b)
+{
+    if (!f->added) {
+        f->id = mk_src_add(&f->p->src, f->path, f->shown, f->len);
+        f->added = true;
+    }
+    size_t s = offset_of(f, a), e = offset_of(f, b);
+    return (mk_span){f->id, (uint32_t)s, (uint32_t)(e > s ? e : s)};
+}
+
+static void yaml_vars(vfile *f, yaml_document_t *doc)
+{
+    mk_program *p = f->p;
     yaml_node_t *root = yaml_document_get_root_node(doc);
     if (!root)
         return; /* an empty file sets nothing */
     if (root->type != YAML_MAPPING_NODE) {
-        mk_diag_error(p->diag, "E0212", MK_NOSPAN, "%s: a var file is a YAML mapping of NAME: VALUE", path);
+        mask_values(f);
+        mk_diag_item *it = mk_diag_error(p->diag, "E0212", place(f, root->start_mark, root->start_mark),
+                                         "a var file is a YAML mapping of NAME: VALUE");
+        mk_diag_help(it, "a var file looks like `replicas: 3` on each line");
         return;
     }
-    for (yaml_node_pair_t *i = root->data.mapping.pairs.start; i < root->data.mapping.pairs.top; i++) {
-        yaml_node_t *k = yaml_document_get_node(doc, i->key);
-        if (!k || k->type != YAML_SCALAR_NODE)
+    yaml_node_pair_t *pairs = root->data.mapping.pairs.start, *top = root->data.mapping.pairs.top;
+    for (yaml_node_pair_t *i = pairs; i < top; i++) { /* mask first: any diagnostic may show any line */
+        yaml_node_t *k = yaml_document_get_node(doc, i->key), *v = yaml_document_get_node(doc, i->value);
+        mk_var *var = k && k->type == YAML_SCALAR_NODE ? find_var(p, (const char *)k->data.scalar.value, k->data.scalar.length) : NULL;
+        if (v && (!var || has_secret(type_of(p, var), 0)))
+            mask(f, offset_of(f, v->start_mark), offset_of(f, v->end_mark));
+    }
+    for (yaml_node_pair_t *i = pairs; i < top; i++) {
+        yaml_node_t *k = yaml_document_get_node(doc, i->key), *val = yaml_document_get_node(doc, i->value);
+        if (!k || !val || k->type != YAML_SCALAR_NODE) {
+            if (k)
+                mk_diag_error(p->diag, "E0212", place(f, k->start_mark, k->end_mark), "a variable's name is a plain string");
             continue;
+        }
         const char *name = (const char *)k->data.scalar.value;
         mk_var *v = find_var(p, name, k->data.scalar.length);
         if (!v) {
-            mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "%s:%lu: `%s` is not a variable of this stack",
-                                             path, (unsigned long)k->start_mark.line + 1, name);
-            mk_diag_help(it, "declare it with `var %s: TYPE`, or remove it from the file", name);
+            mk_diag_item *it = mk_diag_error(p->diag, "E0212", place(f, k->start_mark, k->end_mark),
+                                             "`%s` is not a variable of this stack", name);
+            const char *sug = suggest_var(p, name);
+            if (sug)
+                mk_diag_label(it, "did you mean `%s`?", sug);
+            else
+                mk_diag_help(it, "declare it with `var %s: TYPE`, or remove it from the file", name);
             continue;
         }
-        char *origin = mk_arena_printf(p->ast.arena, "%s (%s)", path, name);
-        give(p, v, yaml_value(p, doc, yaml_document_get_node(doc, i->value), type_of(p, v), origin, 0), path);
+        char *origin = mk_arena_printf(p->ast.arena, "%s (%s)", f->path, name);
+        give(p, v, yaml_value(p, doc, val, type_of(p, v), origin, 0), f->path);
+        v->given_at = place(f, val->start_mark, val->end_mark);
+        v->has_given_at = true;
     }
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    mk_buf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, fp)) > 0 && b.len <= MK_SOURCE_MAX_BYTES)
+        mk_buf_put(&b, tmp, n);
+    bool bad = ferror(fp) || b.len > MK_SOURCE_MAX_BYTES;
+    fclose(fp);
+    if (bad) {
+        mk_buf_free(&b);
+        errno = errno ? errno : EFBIG;
+        return NULL;
+    }
+    *len = b.len;
+    mk_buf_puts(&b, ""); /* a text for an empty file too */
+    return mk_buf_take(&b);
 }
 
 void mk_program_var_file(mk_program *p, const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
+    vfile f = {.p = p, .path = path};
+    errno = 0;
+    char *text = read_file(path, &f.len);
+    if (!text) {
         mk_diag_error(p->diag, "E0010", MK_NOSPAN, "cannot read var file `%s`: %s", path, strerror(errno));
         return;
     }
+    f.text = text;
+    f.shown = mk_mem_alloc(f.len + 1);
+    memcpy(f.shown, text, f.len + 1);
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, fp);
-    if (!yaml_parser_load(&parser, &doc) && parser.error == YAML_READER_ERROR && ferror(fp)) {
-        /* libyaml says only "input error" (a directory opens, then does not read) */
-        mk_diag_error(p->diag, "E0010", MK_NOSPAN, "cannot read var file `%s`: %s", path, strerror(errno));
-    } else if (parser.error != YAML_NO_ERROR) {
-        mk_diag_item *it = mk_diag_error(p->diag, "E0212", MK_NOSPAN, "%s:%lu:%lu: invalid YAML: %s", path,
-                                         (unsigned long)parser.problem_mark.line + 1,
-                                         (unsigned long)parser.problem_mark.column + 1,
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, f.len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        mask_values(&f);
+        yaml_mark_t m = parser.problem_mark;
+        mk_diag_item *it = mk_diag_error(p->diag, "E0212", place(&f, m, m), "invalid YAML: %s",
                                          parser.problem ? parser.problem : "parse error");
+        if (parser.context)
+            mk_diag_note(it, place(&f, parser.context_mark, parser.context_mark), "%s", parser.context);
         mk_diag_help(it, "a var file looks like `replicas: 3` on each line");
     } else {
-        yaml_vars(p, path, &doc);
+        yaml_vars(&f, &doc);
         yaml_document_delete(&doc);
     }
     yaml_parser_delete(&parser);
-    fclose(fp);
+    mk_mem_free(f.shown);
+    mk_mem_free(text);
 }

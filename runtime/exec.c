@@ -964,6 +964,36 @@ static bool approved(const mk_exec_opts *o, const char *policy, const char *addr
     return false;
 }
 
+/* note [approvals match] in compiler/cmd_apply.c: an --approve that names
+ * nothing opens nothing, silently. moksha says so with a did-you-mean before
+ * it runs the executor; the executor, which may be run on its own, refuses
+ * such a run too. */
+static bool approvals_name_gates(const ctx *c)
+{
+    bool ok = true;
+    for (size_t i = 0; i < c->o->napprove; i++) {
+        const char *a = c->o->approve[i], *colon = strchr(a, ':');
+        size_t n = colon ? (size_t)(colon - a) : strlen(a), k;
+        bool policy = false, gate = false;
+        json_t *it;
+        json_array_foreach(json_object_get(c->plan, "policies"), k, it) {
+            const char *name = json_string_value(json_object_get(it, "name"));
+            policy |= name && strlen(name) == n && !strncmp(name, a, n);
+        }
+        json_array_foreach(json_object_get(c->plan, "gates"), k, it) {
+            const char *pol = json_string_value(json_object_get(it, "policy"));
+            const char *addr = json_string_value(json_object_get(it, "address"));
+            gate |= pol && strlen(pol) == n && !strncmp(pol, a, n) && (!colon || (addr && !strcmp(addr, colon + 1)));
+        }
+        if (!policy || (colon && !gate)) {
+            fprintf(stderr, "moksha-exec: error: --approve %s names %s of this plan\n", a,
+                    !policy ? "no policy" : "no gate");
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 static void hold_id(json_t *held, json_int_t id)
 {
     char key[32];
@@ -1475,6 +1505,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
                 ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
+        free_ctx(&c, &sc);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (!approvals_name_gates(&c)) {
+        json_decref(c.plan);
         free_ctx(&c, &sc);
         return MK_EXEC_EXIT_INPUT;
     }

@@ -199,6 +199,11 @@ expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --
 expect_contains "$OUT" '::error file=org/policies/storage.moksha,line=8,'
 expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format sarif --path-prefix infra/shop &&
     expect_contains "$OUT" "\"uri\": \"file://$(cd "$WORK/repo" && pwd -P)/\""
+# plan's markdown comment appends the same policy comment, with the same paths
+expect_exit 3 moksha -C infra/shop plan --policies ../../org/policies --format markdown &&
+    expect_contains "$OUT" '(`infra/shop/main.moksha:1`)'
+expect_exit 3 moksha -C infra/shop plan --policies ../../org/policies --format markdown --path-prefix deploy/shop &&
+    expect_contains "$OUT" '(`deploy/shop/main.moksha:1`)'
 # without a repository, the stack's directory is the root
 rm -rf "$WORK/repo/.git"
 expect_exit 3 moksha -C infra/shop policy check --policies ../../org/policies --format github &&
