@@ -641,13 +641,18 @@ static char *parent_of(const char *path)
     return real;
 }
 
-/* 0: not under the stack's .moksha/; 1: directly in it; 2: deeper. */
+/* 0: not under a .moksha/; 1: directly in it; 2: deeper. Any directory
+ * named .moksha is one — another stack's (`-o ../b/.moksha/state.lock`)
+ * is no less a state, a key and an audit log — and so is what this
+ * stack's .moksha resolves to, whatever its name. */
 static int depth_in_moksha_dir(const char *dir)
 {
     char *top = realpath(".moksha", NULL);
     size_t n = top ? strlen(top) : 0;
     int d = !top || strncmp(dir, top, n) != 0 ? 0 : dir[n] == 0 ? 1 : dir[n] == '/' ? 2 : 0;
     free(top);
+    for (const char *c = strstr(dir, "/.moksha"); c && !d; c = strstr(c + 1, "/.moksha"))
+        d = c[8] == 0 ? 1 : c[8] == '/' ? 2 : 0;
     return d;
 }
 

@@ -42,6 +42,10 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
     if (!json_is_array(res))
         return bad_in(diag, path, "`resources` is not a list");
     json_t *lin = json_object_get(s->root, "lineage"), *ser = json_object_get(s->root, "serial");
+    /* read as "" and 0 they would make a written state look new: its plans
+     * would carry another serial and lineage than the executor reads */
+    if ((lin && !json_is_string(lin)) || (ser && !(json_is_integer(ser) && json_integer_value(ser) >= 0)))
+        return bad_in(diag, path, "its `lineage` is not a string, or its `serial` not a whole number >= 0");
     s->lineage = json_is_string(lin) ? json_string_value(lin) : "";
     s->serial = json_is_integer(ser) ? json_integer_value(ser) : 0;
     s->nres = json_array_size(res);

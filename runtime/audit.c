@@ -22,6 +22,9 @@ struct mk_audit {
     long long seq;       /* of the last entry made */
     char hash[65];       /* of the last entry made */
     size_t tail;         /* whole entries found after the head when opened */
+    long long wseq;      /* of the last entry written: what the head names */
+    char whash[65];
+    long long serial;    /* of the state as opened */
 };
 
 /* The log's lines (pointers into text, newlines replaced by NULs), and the
@@ -92,27 +95,33 @@ static char *head_path_of(const char *path)
     return h;
 }
 
-/* note [audit head]: the head names the last entry written, {"seq", "hash",
- * "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
+/* note [audit head]: the head names the last entry written and the serial
+ * of the state written with it, {"seq", "hash", "serial", "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
  * signing key) makes it unforgeable: whoever cuts entries off the end cannot
  * write a head for the shorter log, and deleting the head is caught because
  * a non-empty log must have one. The state names the last entry written
  * with it too (state.json "audit"), so a log and head removed together, or
  * an older genuine head put back over a log cut to it, disagree with the
- * state. Write order per batch: lines (fsync), head, state; so the head
- * and the state never name an entry the log lacks, and a crash leaves at
- * most one batch of whole entries after the head, which the next head
- * covers. A torn last line is never extended: it is reported. */
+ * state; and the state cannot name no entry (a state the executor wrote
+ * always does), so its record cannot simply be deleted. Write order per
+ * batch: lines (fsync), state, head; so neither names an entry the log
+ * lacks, the state is never older than the head (an older state put back
+ * under the current log, state.json.prev included, is caught: it would let
+ * an old plan run again), and a crash leaves at most one batch of whole
+ * entries after the head — from one run, so an older genuine head and
+ * state put back over a longer log are caught too — which the next run
+ * covers, saying so (audit.adopted, right after its lock). A torn last line
+ * is never extended: it is reported. */
 static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
 {
     unsigned int len = 32;
     HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)"moksha audit head", 17, out, &len);
 }
 
-static void head_mac(const uint8_t key[32], long long seq, const char *hash, char out[65])
+static void head_mac(const uint8_t key[32], long long seq, const char *hash, long long serial, char out[65])
 {
-    char msg[128];
-    int n = snprintf(msg, sizeof msg, "moksha.audit.head/v1 %lld %s", seq, hash);
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "moksha.audit.head/v2 %lld %s %lld", seq, hash, serial);
     uint8_t mac[32];
     unsigned int len = 32;
     HMAC(EVP_sha256(), key, 32, (const uint8_t *)msg, (size_t)n, mac, &len);
@@ -120,10 +129,19 @@ static void head_mac(const uint8_t key[32], long long seq, const char *hash, cha
         sprintf(out + 2 * i, "%02x", mac[i]);
 }
 
+static int head_text(const uint8_t key[32], long long seq, const char *hash, long long serial, char *out, size_t n)
+{
+    char mac[65];
+    head_mac(key, seq, hash, serial, mac);
+    return snprintf(out, n, "{\"seq\":%lld,\"hash\":\"%s\",\"serial\":%lld,\"mac\":\"%s\"}\n", seq, hash, serial,
+                    mac);
+}
+
 typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
 
 /* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
-static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65])
+static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65],
+                             long long *serial)
 {
     size_t n;
     char *text = mk_exec_read_file(head_path, &n);
@@ -133,12 +151,14 @@ static head_status read_head(const char *head_path, const uint8_t key[32], long 
     free(text);
     const char *hs = json_string_value(json_object_get(h, "hash"));
     const char *mac = json_string_value(json_object_get(h, "mac"));
-    bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq"));
+    bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq")) &&
+              json_is_integer(json_object_get(h, "serial"));
     if (ok) {
         *seq = json_integer_value(json_object_get(h, "seq"));
+        *serial = json_integer_value(json_object_get(h, "serial"));
         memcpy(hash, hs, 65);
         char want[65];
-        head_mac(key, *seq, hash, want);
+        head_mac(key, *seq, hash, *serial, want);
         ok = CRYPTO_memcmp(want, mac, 64) == 0;
     }
     json_decref(h);
@@ -174,14 +194,17 @@ static bool check_bytes(const lines *l, const char *path, char *why, size_t whyl
 }
 
 /* The head: present when the log has entries, keyed, naming a line the
- * log holds; *tail: the whole entries after it. */
-static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, char *why,
-                       size_t whylen)
+ * log holds; *tail: the whole entries after it, *hserial the state serial
+ * it names (-1: no head). */
+static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, long long *hserial,
+                       char *why, size_t whylen)
 {
     long long hseq = 0;
     char hh[65];
-    head_status hs = read_head(head_path, key, &hseq, hh);
+    head_status hs = read_head(head_path, key, &hseq, hh, hserial);
     *tail = 0;
+    if (hs != HEAD_OK)
+        *hserial = -1;
     if (hs == HEAD_ABSENT && l->n)
         snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
                  "from its end cannot be checked", head_path, l->n);
@@ -216,14 +239,91 @@ static bool check_mark(const lines *l, const mk_audit_mark *mark, char *why, siz
     return false;
 }
 
+/* The state against the head (note [audit head]): it names an entry when
+ * the executor wrote it, and its serial is the head's (hserial; -1: no
+ * head), or one more (a crash between writing the state and the head). */
+static bool check_state(const mk_audit_mark *mark, long long hserial, char *why, size_t whylen)
+{
+    if (!mark || !mark->from_state)
+        return true;
+    if (mark->written && mark->seq <= 0)
+        snprintf(why, whylen, "the state (serial %lld) names no audit entry, but every state the executor writes names "
+                 "the last entry written with it: its \"audit\" record was removed", mark->serial);
+    else if (hserial >= 0 && mark->serial < hserial)
+        snprintf(why, whylen, "the state is older than the log: its serial is %lld, but the head was written with state "
+                 "serial %lld (an earlier state, such as state.json.prev, was put back, or the state removed)",
+                 mark->serial, hserial);
+    else if (hserial >= 0 && mark->serial > hserial + 1)
+        snprintf(why, whylen, "the state (serial %lld) is newer than the head (written with state serial %lld): it was "
+                 "written without its audit entries", mark->serial, hserial);
+    else
+        return true;
+    return false;
+}
+
+static json_t *entry_at(const lines *l, size_t i) { return i < l->n ? json_loads(l->v[i], 0, NULL) : NULL; }
+
+static bool event_is(const lines *l, size_t i, const char *event)
+{
+    json_t *e = entry_at(l, i);
+    bool is = strcmp(json_string_value(json_object_get(e, "event")) ?: "", event) == 0;
+    json_decref(e);
+    return is;
+}
+
+/* Line i (0-based) starts a run that adopted the tail from..i-1: its lock,
+ * then its audit.adopted naming exactly those entries (a run stopped again
+ * before it moved the head; the head did not move, so each such run adopts
+ * from the same entry). */
+static bool adopter_at(const lines *l, size_t from, size_t i)
+{
+    json_t *e = entry_at(l, i + 1);
+    bool ok = event_is(l, i, "lock") && strcmp(json_string_value(json_object_get(e, "event")) ?: "", "audit.adopted") == 0 &&
+              json_integer_value(json_object_get(e, "from_seq")) == (json_int_t)from + 1 &&
+              json_integer_value(json_object_get(e, "to_seq")) == (json_int_t)i;
+    json_decref(e);
+    return ok;
+}
+
+/* The whole entries after the head, lines from..n-1, are what a run
+ * stopped between writing a batch and moving the head left: one batch, so
+ * from one run — a run's first entry ("lock") only first, its last
+ * ("unlock") only last — or, when a run that adopted them (note [audit
+ * head]) was stopped too, that run's entries after its lock and
+ * audit.adopted. More is an older head put back over a longer log. */
+static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
+{
+    for (size_t i = from; i < l->n; i++) {
+        bool late_lock = i > from && event_is(l, i, "lock") && !adopter_at(l, from, i);
+        bool after_end = i + 1 < l->n && event_is(l, i, "unlock") && !adopter_at(l, from, i + 1);
+        if (late_lock || after_end) {
+            snprintf(why, whylen, "the head names entry %zu, but the entries after it are from more than one run (line "
+                     "%zu %s): the head was put back, or entries appended after it", from, i + 1,
+                     late_lock ? "starts another run" : "ends one, and more follow");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* What is wrong with the log's bytes, its head and the state's mark; true
- * when nothing is, with *tail the whole entries after the head. */
+ * when nothing is, with *tail the whole entries after the head and
+ * *hserial the state serial the head names (-1: no head). */
+static bool check_ends_at(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+                          const mk_audit_mark *mark, size_t *tail, long long *hserial, char *why, size_t whylen)
+{
+    *hserial = -1;
+    *tail = 0;
+    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, hserial, why, whylen) &&
+           check_mark(l, mark, why, whylen) && check_state(mark, *hserial, why, whylen) &&
+           one_run(l, l->n - *tail, why, whylen);
+}
+
 static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
                        const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
 {
-    *tail = 0;
-    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, why, whylen) &&
-           check_mark(l, mark, why, whylen);
+    long long hserial;
+    return check_ends_at(l, path, head_path, key, mark, tail, &hserial, why, whylen);
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
@@ -238,9 +338,13 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
     a->head_path = head_path_of(path);
     derive_mac_key(key, a->mac_key);
     memcpy(a->hash, ZEROS, 65);
+
     char bad[700];
     size_t tail;
-    bool ok = check_ends(&l, path, a->head_path, a->mac_key, mark, &tail, bad, sizeof bad);
+    long long hserial;
+    bool ok = check_ends_at(&l, path, a->head_path, a->mac_key, mark, &tail, &hserial, bad, sizeof bad);
+    /* what mk_audit_append's head names: the state's serial, else the head's own */
+    a->serial = mark && mark->from_state ? mark->serial : hserial > 0 ? hserial : 0;
     a->tail = tail;
     if (ok && l.n) {
         json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
@@ -252,6 +356,8 @@ mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit
             snprintf(bad, sizeof bad, "its last line is not entry %zu of a moksha.audit/v1 chain", l.n);
         }
     }
+    a->wseq = a->seq;
+    memcpy(a->whash, a->hash, 65);
     free_lines(&l);
     if (!ok) {
         snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
@@ -270,15 +376,10 @@ void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
     memcpy(mark->hash, a->hash, 65);
 }
 
-bool mk_audit_rekey(mk_audit *a, const mk_exec_key *k)
+bool mk_audit_rekey(mk_audit *a, const mk_exec_key *k, long long serial)
 {
     derive_mac_key(k, a->mac_key);
-    if (a->seq <= 0)
-        return true; /* an empty log has no head to move */
-    char head[256], mac[65];
-    head_mac(a->mac_key, a->seq, a->hash, mac);
-    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", a->seq, a->hash, mac);
-    return mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false);
+    return mk_audit_seal(a, serial); /* the same seq and hash, under the new key */
 }
 
 void mk_audit_close(mk_audit *a)
@@ -344,8 +445,8 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     }
     ok = fsync(fd) == 0 && ok;
     ok = close(fd) == 0 && ok;
-    /* the head names the last entry of *this batch*: entries made since the
-     * batch was taken are not on disk yet, and a kill -9 now must leave a
+    /* the head will name the last entry of *this batch*: entries made since
+     * the batch was taken are not on disk yet, and a kill -9 must leave a
      * head that the log holds */
     size_t end = n;
     while (end > 0 && text[end - 1] == '\n')
@@ -353,26 +454,33 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
     size_t start = end;
     while (start > 0 && text[start - 1] != '\n')
         start--;
-    char *last = strndup(text + start, end - start), hash[65];
+    char *last = strndup(text + start, end - start);
     json_t *e = last ? json_loads(last, 0, NULL) : NULL;
     long long seq = json_integer_value(json_object_get(e, "seq"));
-    if (last)
-        line_hash(last, hash);
     json_decref(e);
+    if (last && seq > 0) {
+        a->wseq = seq;
+        line_hash(last, a->whash);
+    }
     free(last);
-    if (!last || seq <= 0)
-        return false;
-    char head[256], mac[65];
-    head_mac(a->mac_key, seq, hash, mac);
-    int hn = snprintf(head, sizeof head, "{\"seq\":%lld,\"hash\":\"%s\",\"mac\":\"%s\"}\n", seq, hash, mac);
-    return ok && mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
+    return ok && seq > 0;
+}
+
+bool mk_audit_seal(mk_audit *a, long long serial)
+{
+    if (a->wseq <= 0)
+        return true; /* nothing written: no head to name it */
+    char head[300];
+    int hn = head_text(a->mac_key, a->wseq, a->whash, serial, head, sizeof head);
+    a->serial = serial;
+    return mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
 bool mk_audit_append(mk_audit *a, json_t *fields)
 {
     char *line = mk_audit_entry(a, fields);
     json_decref(fields);
-    bool ok = line && mk_audit_write(a, line, strlen(line));
+    bool ok = line && mk_audit_write(a, line, strlen(line)) && mk_audit_seal(a, a->serial);
     free(line);
     return ok;
 }

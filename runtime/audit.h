@@ -19,17 +19,25 @@
 typedef struct mk_audit mk_audit;
 struct mk_exec_key;
 
-/* An entry named from outside the log: the state's record of the last
- * entry written with it ({"seq", "hash"}; seq 0 when it names none). */
+/* What the state says of the log: its record of the last entry written
+ * with it ({"seq", "hash"}; seq 0 when it names none), and — when
+ * from_state, as mk_rtstate_audit_record fills it — its serial and whether
+ * the executor wrote it (a lineage, a serial or resources: such a state
+ * always names an entry). */
 typedef struct mk_audit_mark {
     long long seq;
     char hash[65];
+    bool from_state;
+    long long serial;
+    bool written;
 } mk_audit_mark;
 
 /* Open (or start) the log at path, keyed with k (borrowed). Refuses (NULL,
  * reason in why) a log that disagrees with its head or with mark (may be
  * NULL): a NUL byte, a torn last line, a missing or forged head, a head or
- * mark naming an entry the log does not hold. Appending would hide it. */
+ * mark naming an entry the log does not hold, a state older than the head
+ * or naming no entry, entries after the head from more than one run.
+ * Appending would hide it. */
 mk_audit *mk_audit_open(const char *path, const struct mk_exec_key *k, const mk_audit_mark *mark, char *why,
                         size_t whylen);
 /* How many whole entries the log held after its head when opened: a run
@@ -40,9 +48,10 @@ size_t mk_audit_tail(const mk_audit *a);
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
 /* Key rotation: key the head of this open log (checked under its old key
- * when opened) with k from now on, and write it again for the last entry
- * (note [key rotation] in rotate.c). False with errno set. */
-bool mk_audit_rekey(mk_audit *a, const struct mk_exec_key *k);
+ * when opened) with k from now on, and seal it again for the last entry
+ * written, naming serial (note [key rotation] in rotate.c). False with
+ * errno set. */
+bool mk_audit_rekey(mk_audit *a, const struct mk_exec_key *k, long long serial);
 
 /* Chain a new entry: `fields` (borrowed; an object with at least "event")
  * gets format, seq, time and prev prepended. Returns the line with its
@@ -51,9 +60,13 @@ char *mk_audit_entry(mk_audit *a, json_t *fields);
 /* The same from the fields' compact JSON text ("{\"event\":…}"), made
  * beforehand so that only the chaining happens where entries are ordered. */
 char *mk_audit_entry_text(mk_audit *a, const char *fields);
-/* Append lines (one or more, concatenated), fsync, and move the head. */
+/* Append lines (one or more, concatenated) and fsync; the head stays. */
 bool mk_audit_write(mk_audit *a, const char *lines, size_t n);
-/* entry + write, for one-off events. Takes ownership of fields. */
+/* Move the head to the last entry written, naming the serial of the state
+ * now on disk: called after the state is written (note [audit head]). */
+bool mk_audit_seal(mk_audit *a, long long serial);
+/* entry + write + seal (with the state's serial as opened), for one-off
+ * events of commands that do not write the state. Takes fields. */
 bool mk_audit_append(mk_audit *a, json_t *fields);
 
 /* Check every byte, the chain, the head (keyed with k; NULL: cannot) and the

@@ -21,6 +21,13 @@
  * provider can), replace → delete the new and re-create the old. Each undo
  * restores the state entry exactly as it was and is audited.
  *
+ * note [adopted]: a create that finds an object at its address takes it over
+ * (crash recovery, above); that object was there before this apply — made
+ * by a run that died, or forgotten by `state rm` and still holding its data
+ * — so its create is not undone by deleting it (which, for a database with
+ * deletion_protection, would even switch the protection off first). The
+ * undo fails instead, naming why: exit 5, and the state keeps the object.
+ *
  * note [create_before_destroy]: a replace whose lifecycle asks for it is two
  * nodes. The replace node creates the replacement while the old object lives
  * on, set aside; the state entry records the new object with the old one
@@ -103,6 +110,7 @@ struct step {
     json_t *now;              /* the entry the undo starts from (copy), taken with its intent */
     const char *what;         /* the undo: "delete", "update back", … */
     bool partial;             /* a two-call undo failed after its first call (the object is gone) */
+    bool adopted;             /* create: the provider took over an object already there */
 };
 
 typedef struct provs {
@@ -166,12 +174,14 @@ static void add_line(ctx *c, json_t *fields)
     free(t);
 }
 
-/* The audit lines (and head), then the state (when it changed), each
- * durable: the state names the last of those lines (note [audit head]). */
-static bool persist(ctx *c, char *state_text, char *lines, size_t nlines)
+/* The audit lines, then the state (when it changed), then the head naming
+ * both, each durable: the state names the last of those lines and the head
+ * the state's serial (note [audit head]). */
+static bool persist(ctx *c, char *state_text, long long serial, char *lines, size_t nlines)
 {
     bool ok = !nlines || mk_audit_write(c->audit, lines, nlines);
     ok = ok && (!state_text || mk_rtstate_save_text(c->st, state_text));
+    ok = ok && (!(nlines || state_text) || mk_audit_seal(c->audit, serial));
     if (!ok)
         fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
     free(state_text);
@@ -198,7 +208,7 @@ static bool flush_now(ctx *c)
     c->lines = NULL;
     c->nlines = c->caplines = 0;
     c->dirty = false;
-    return persist(c, text, lines, n);
+    return persist(c, text, mk_rtstate_serial(c->st), lines, n);
 }
 
 /* ---- providers and placement ---- */
@@ -429,7 +439,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
         mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key,
-                         deposing, deposed};
+                         deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
         mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
@@ -619,6 +629,7 @@ static void record_step(void *vc, size_t i, bool ok)
 
 typedef struct snap {
     json_t *state;
+    long long serial; /* of the state on disk once this is flushed */
     char *lines;
     size_t nlines;
 } snap;
@@ -630,6 +641,7 @@ static void *snapshot(void *vc)
     if (c->dirty)
         mark_state(c);
     s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
+    s->serial = mk_rtstate_serial(c->st);
     s->lines = c->lines;
     s->nlines = c->nlines;
     c->lines = NULL;
@@ -642,7 +654,7 @@ static bool flush(void *vc, void *vs)
 {
     ctx *c = vc;
     snap *s = vs;
-    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->lines, s->nlines);
+    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->serial, s->lines, s->nlines);
     if (!ok)
         c->io_failed = true;
     free(s);
@@ -749,6 +761,12 @@ static bool undo(ctx *c, step *s)
         out = NULL;
         s->partial = ok;
         ok = ok && call(c, s, s->prov->create, before, before, &out);
+    } else if (strcmp(s->action, "create") == 0 && s->adopted) {
+        /* note [adopted]: not made by this apply, so not deleted by it */
+        snprintf(s->err, sizeof s->err, "the create found an object already at %s and took it over (made by a run that "
+                 "stopped before recording it, or removed from the state by `state rm`): it was not made by this apply, "
+                 "so it is kept", s->address);
+        ok = false;
     } else if (strcmp(s->action, "create") == 0) {
         ok = del_made(c, s, now ? now : json_object_get(s->change, "after"), &out);
     } else if (strcmp(s->action, "update") == 0) {
@@ -1429,8 +1447,8 @@ static int take_lock(ctx *c, const char *operation, char id[37])
     c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
     if (keyed) {
-        mk_audit_mark m = {0};
-        mk_rtstate_audit_mark(c->st, &m.seq, m.hash);
+        mk_audit_mark m;
+        mk_rtstate_audit_record(c->st, &m);
         c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
     }
     if (!c->audit || !c->st) {
@@ -1669,10 +1687,10 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 {
     mk_exec_key k;
     mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
-    mk_audit_mark m = {0};
+    mk_audit_mark m;
     mk_audit *a = NULL;
     if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
-        mk_rtstate_audit_mark(st, &m.seq, m.hash);
+        mk_rtstate_audit_record(st, &m);
         a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
     }
     json_t *adopted = a ? adopted_tail(a) : NULL;
@@ -1686,9 +1704,10 @@ int mk_exec_state_unlock(const char *id)
 {
     char why[1024], awhy[1024];
     json_t *info;
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why) != 0) {
+    int held = mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why);
+    if (held != 0) {
         mk_exec_print_error(why);
-        return MK_EXEC_EXIT_INPUT;
+        return held == 2 ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);

@@ -83,6 +83,27 @@ static lock_read read_lock(const char *path, json_t **doc, char *damage, size_t 
     return LOCK_DAMAGED;
 }
 
+/* Is the lock's holder a run still going on this host? Its pid answers
+ * to kill(pid, 0), and (where /proc tells) is a moksha process, not one
+ * that got the number of a run that died. Another host's run cannot be
+ * asked: false. */
+static bool holder_running(json_t *h)
+{
+    const char *host = json_string_value(json_object_get(h, "host"));
+    char me[256] = "", path[64], comm[64] = "";
+    gethostname(me, sizeof me - 1);
+    int pid = (int)json_integer_value(json_object_get(h, "pid"));
+    if (!host || strcmp(host, me) != 0 || pid <= 0 || pid == getpid() || (kill(pid, 0) != 0 && errno != EPERM))
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/comm", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    bool ours = fgets(comm, sizeof comm, f) == NULL || strncmp(comm, "moksha", 6) == 0;
+    fclose(f);
+    return ours;
+}
+
 static void describe_holder(const char *path, char *why, size_t whylen)
 {
     json_t *h;
@@ -161,6 +182,17 @@ int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t
         return 1;
     }
     const char *have = r == LOCK_OK ? json_string_value(json_object_get(h, "id")) : did;
+    if (strcmp(have, id) == 0 && r == LOCK_OK && holder_running(h)) {
+        /* unlocked under a live run, a second one would write the state and
+         * the audit log beside it */
+        snprintf(why, whylen, "the lock %s is held by %s, which is still running (pid %lld on this host): stop it "
+                 "(`kill %lld`: it rolls back and frees the lock) or let it finish; nothing was unlocked", id,
+                 json_string_value(json_object_get(h, "holder")) ?: "a run",
+                 (long long)json_integer_value(json_object_get(h, "pid")),
+                 (long long)json_integer_value(json_object_get(h, "pid")));
+        json_decref(h);
+        return 2;
+    }
     if (strcmp(have, id) != 0) {
         if (r == LOCK_OK)
             snprintf(why, whylen, "the lock's id is %s, not %s; nothing was unlocked", have, id);

@@ -19,7 +19,8 @@ mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, c
 bool mk_exec_lock_release(const char *path, const char *id);
 /* `state unlock ID`: remove the lock when its id is ID (a damaged lock's id:
  * note [damaged lock]); check_only: only say whether it would. 0 with *info
- * (the lock's document; json_decref it), or 1 with why. */
+ * (the lock's document; json_decref it), 1 with why, or 2 with why when the
+ * holder is a run still going on this host (never unlocked from under it). */
 int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen);
 
 #endif

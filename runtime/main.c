@@ -203,8 +203,8 @@ static int audit_verify(void)
         mk_exec_print_error(why);
         return 1;
     }
-    mk_audit_mark m = {0};
-    mk_rtstate_audit_mark(st, &m.seq, m.hash);
+    mk_audit_mark m;
+    mk_rtstate_audit_record(st, &m);
     mk_rtstate_free(st);
     return mk_audit_verify(MK_EXEC_AUDIT, keyed ? &key : NULL, &m, stdout);
 }

@@ -5,11 +5,12 @@
  * as .moksha/key.next and the old kept as .moksha/key.OLD_ID.old; from
  * MOKSHA_KEY (which the executor cannot change) MOKSHA_NEW_KEY is required
  * and nothing is staged. Then, in this order:
- *   1. the audit entry `key.rotate` is appended (the head still keyed with
- *      the old key: note [audit head] in audit.c);
+ *   1. the audit entry `key.rotate` is written, the head not moved (it is
+ *      still keyed with the old key: note [audit head] in audit.c);
  *   2. the state is written: secrets re-sealed and fingerprinted with the new
  *      key, `sealed_with` its id, its audit mark that entry (serial + 1);
- *   3. the audit head is keyed with the new key;
+ *   3. the audit head is keyed with the new key and sealed on that entry
+ *      and the state's new serial;
  *   4. key.next is renamed over key.
  * A crash before 2 leaves everything readable with the old key (the next
  * rotate drops key.next). After 2 the state says `sealed_with` the new key,
@@ -123,8 +124,8 @@ static bool write_key(const char *path, const char *text, bool exclusive)
  * checked against the state's mark; NULL with why. */
 static mk_audit *open_audit(mk_rtstate *st, const mk_exec_key *first, const mk_exec_key *second, char *why, size_t whylen)
 {
-    mk_audit_mark m = {0};
-    mk_rtstate_audit_mark(st, &m.seq, m.hash);
+    mk_audit_mark m;
+    mk_rtstate_audit_record(st, &m);
     mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, first, &m, why, whylen);
     if (!a && second)
         a = mk_audit_open(MK_EXEC_AUDIT, second, &m, why, whylen);
@@ -137,7 +138,7 @@ static mk_audit *open_audit(mk_rtstate *st, const mk_exec_key *first, const mk_e
 static int finish(rot *r, mk_rtstate *st, bool staged)
 {
     mk_audit *a = open_audit(st, &r->old, &r->neu, r->why, sizeof r->why);
-    bool ok = a && mk_audit_rekey(a, &r->neu);
+    bool ok = a && mk_audit_rekey(a, &r->neu, mk_rtstate_serial(st));
     if (a && !ok)
         snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
     mk_audit_close(a);
@@ -208,9 +209,14 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
             snprintf(r->why, sizeof r->why, "cannot write %s or %s: %s", old_copy, KEY_NEXT, strerror(errno));
     }
     if (ok) {
-        ok = mk_audit_append(audit, json_pack("{s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "old_key_id", r->old.id,
-                                              "new_key_id", r->neu.id, "secrets", (json_int_t)r->resealed, "serial",
-                                              (json_int_t)mk_rtstate_serial(st) + has_state));
+        /* the entry is written, not sealed: the head moves (under the new key) once the state names it */
+        json_t *ev = json_pack("{s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "old_key_id", r->old.id, "new_key_id",
+                               r->neu.id, "secrets", (json_int_t)r->resealed, "serial",
+                               (json_int_t)mk_rtstate_serial(st) + has_state);
+        char *line = mk_audit_entry(audit, ev);
+        json_decref(ev);
+        ok = line && mk_audit_write(audit, line, strlen(line));
+        free(line);
         mk_audit_mark m;
         mk_audit_last(audit, &m);
         mk_rtstate_set_audit_mark(st, m.seq, m.hash);
@@ -218,10 +224,17 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
         if (!ok)
             snprintf(r->why, sizeof r->why, "cannot write the audit log or the state: %s; nothing was rotated", strerror(errno));
     }
+    bool written = ok;
+    if (ok && !mk_audit_rekey(audit, &r->neu, mk_rtstate_serial(st))) /* step 3 */
+        ok = (snprintf(r->why, sizeof r->why, "cannot write the audit head: %s; run `moksha-exec key rotate` again to "
+                       "finish", strerror(errno)), false);
     mk_audit_close(audit);
-    if (!ok && !from_env)
+    if (!written && !from_env)
         unlink(KEY_NEXT); /* the state was not written: the old key still opens it */
-    int rc = ok ? finish(r, st, !from_env) : MK_EXEC_EXIT_INPUT;
+    if (ok && !from_env && rename(KEY_NEXT, KEY_FILE) != 0) /* step 4 */
+        ok = (snprintf(r->why, sizeof r->why, "cannot rename %s to %s: %s; run `moksha-exec key rotate` again to finish",
+                       KEY_NEXT, KEY_FILE, strerror(errno)), false);
+    int rc = ok ? MK_EXEC_EXIT_OK : MK_EXEC_EXIT_INPUT;
     if (!rc)
         report(r, st, has_state, from_env, old_copy);
     return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/audit.h"
 #include "runtime/util.h"
 
 static mk_rtstate *fresh(const char *path)
@@ -83,6 +84,15 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
         mk_rtstate_free(s);
         return NULL;
     }
+    json_t *lin = json_object_get(doc, "lineage"), *ser = json_object_get(doc, "serial"), *intents = json_object_get(doc, "intents");
+    if ((lin && !json_is_string(lin)) || (ser && !(json_is_integer(ser) && json_integer_value(ser) >= 0)) ||
+        (intents && !json_is_object(intents))) { /* as the compiler's reader: the two must read one state */
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: its `lineage` is not a string, its `serial` "
+                 "not a whole number >= 0, or its `intents` not an object", path);
+        json_decref(doc);
+        mk_rtstate_free(s);
+        return NULL;
+    }
     json_t *mark = json_object_get(doc, "audit");
     const char *mh = json_string_value(json_object_get(mark, "hash"));
     if (mark && !(json_integer_value(json_object_get(mark, "seq")) > 0 && mh && strlen(mh) == 64)) {
@@ -95,9 +105,10 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
     json_t *r;
     json_array_foreach(res, i, r) {
         const char *a = json_string_value(json_object_get(r, "address"));
-        if (!a || mk_rtstate_get(s, a)) { /* dropped silently, it would be forgotten by the next write */
+        bool whole = a && json_is_string(json_object_get(r, "type")) && json_is_object(json_object_get(r, "attributes"));
+        if (!whole || mk_rtstate_get(s, a)) { /* dropped silently, it would be forgotten by the next write */
             snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: %s", path,
-                     a ? "two resources have one address" : "a resource lacks its address");
+                     whole ? "two resources have one address" : "a resource lacks its address, type or attributes");
             json_decref(doc);
             mk_rtstate_free(s);
             return NULL;
@@ -145,6 +156,15 @@ bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65])
     *seq = json_integer_value(json_object_get(m, "seq"));
     snprintf(hash, 65, "%s", json_string_value(json_object_get(m, "hash")));
     return true;
+}
+
+void mk_rtstate_audit_record(const mk_rtstate *s, mk_audit_mark *m)
+{
+    memset(m, 0, sizeof *m);
+    mk_rtstate_audit_mark(s, &m->seq, m->hash);
+    m->from_state = true;
+    m->serial = mk_rtstate_serial(s);
+    m->written = m->serial > 0 || *mk_rtstate_lineage(s) || json_object_size(s->by_addr) > 0;
 }
 
 void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)

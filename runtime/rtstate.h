@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct mk_audit_mark;
+
 typedef struct mk_rtstate {
     char *path;
     json_t *doc;       /* format, lineage, serial, resources (rebuilt on dump) */
@@ -33,6 +35,9 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s);
  * note [audit head] in audit.c): false when it names none. */
 bool mk_rtstate_audit_mark(const mk_rtstate *s, long long *seq, char hash[65]);
 void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash);
+/* All the state says of the audit log, for mk_audit_open and verify: that
+ * mark, the serial, and whether the executor wrote this state. */
+void mk_rtstate_audit_record(const mk_rtstate *s, struct mk_audit_mark *m);
 
 /* Undo intents ("intents": {ADDRESS: {…}}; note [durable undo] in
  * exec.c): borrowed, or NULL when none. set takes intent (NULL removes);

@@ -45,6 +45,12 @@ typedef struct mk_prov_op {
      * are named by their attributes (local: the path) may ignore both. */
     const char *deposing;
     bool deposed;
+    /* create (NULL when the caller does not ask): set true when the
+     * address already held an object, which the create took over (made by
+     * a run that died before recording it, or forgotten by `state rm`) —
+     * it was not made by this call, so taking the create back must not
+     * delete it */
+    bool *adopted;
 } mk_prov_op;
 
 typedef struct mk_prov mk_prov;

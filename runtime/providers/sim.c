@@ -284,6 +284,8 @@ static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
  * of a run that died before recording it, or a set-aside object taken back. */
 static mk_prov_status adopt(json_t *old, const char *path, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
+    if (op->adopted)
+        *op->adopted = true;
     *out = json_deep_copy(json_object_get(old, "computed"));
     json_object_set_new(old, "attributes", plain_attrs(op->attrs, json_object_get(old, "computed")));
     bool ok = save_object_at(path, old, why, whylen);

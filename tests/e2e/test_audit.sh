@@ -87,6 +87,22 @@ tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock","lock_id":"abc"' || fa
 expect_exit 0 moksha audit verify
 cd "$WORK"
 
+# ---- the lock of a run still going is not freed from under it: two runs would write one log ----
+mkdir live && cd live
+{ echo 'provider sim { latency = 300ms }'; for i in 1 2 3 4 5; do echo "resource bucket b$i {}"; done; } > main.moksha
+expect_exit 0 moksha plan -o p.plan
+"$MOKSHA_EXEC" apply --parallelism 1 p.plan > run.out 2>&1 &
+run=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q '"id"' .moksha/state.lock 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
+expect_exit 6 moksha state unlock "$id" && expect_contains "$ERR" "which is still running (pid $run on this host)"
+expect_contains "$ERR" "nothing was unlocked"
+expect_file .moksha/state.lock
+wait $run || fail "the apply whose lock was kept failed: $(tail -n 3 run.out)"
+expect_exit 0 moksha audit verify && expect_contains "$OUT" "chain intact"
+cd "$WORK"
+
 # ---- laundering the log: every way of hiding entries is reported and refused ----
 mkdir launder && cd launder
 printf 'provider sim {}\nresource bucket a {}\n' > main.moksha
@@ -99,8 +115,9 @@ expect_exit 0 moksha apply --yes
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "chain intact, head and state agree"
 expect_contains .moksha/audit.head '"mac":"'
 state_mark() { tr -d ' \n' < "$1" | sed -n 's/.*"audit":{"seq":\([0-9]*\).*/\1/p'; }
+state_serial() { tr -d ' \n' < "$1" | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
 [ -n "$(state_mark .moksha/state.json)" ] || fail "the state names no audit entry"
-mkdir good && cp .moksha/audit.jsonl .moksha/audit.head .moksha/state.json good/
+mkdir good && cp .moksha/audit.jsonl .moksha/audit.head .moksha/state.json .moksha/state.json.prev good/
 n=$(wc -l < good/audit.jsonl)
 restore() { rm -f .moksha/audit.head .moksha/state.json; cp good/audit.jsonl good/audit.head good/state.json .moksha/; }
 # refused WHAT TEXT: verify reports TEXT, an apply refuses (exit 1) saying it, the log is untouched
@@ -155,11 +172,28 @@ refused "FIFO head" "the head file .moksha/audit.head is damaged"
 rm .moksha/state.json; mkfifo .moksha/state.json
 expect_exit 1 timeout 20 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "state.json: not a regular file"
 rm .moksha/state.json; restore
-# a crash between writing entries and moving the head: whole entries after the head are accepted, then covered
-cp good/audit.jsonl .moksha/; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
+# an older state put back under the current log and head (state.json.prev, or a copy kept): an old plan
+# made against it would run again; the head names the serial of the state written with it
+cp state1 .moksha/state.json
+refused "older state" "the state is older than the log: its serial is $(state_serial state1), but the head"
+cp good/state.json.prev .moksha/state.json
+refused "state.json.prev put back" "the state is older than the log"
+rm .moksha/state.json
+refused "state deleted" "the state is older than the log: its serial is 0"
+# the state's audit record removed, with the log and head: the state still says an executor wrote it
+sed -i '/"audit"/,/}/d' .moksha/state.json; rm .moksha/audit.jsonl .moksha/audit.head
+expect_not_contains .moksha/state.json '"audit"'
+refused "audit record, log and head removed" "names no audit entry, but every state the executor writes names"
+# an older genuine head and state put back over the longer log: the entries after the head span runs
+cp head1 .moksha/audit.head; cp state1 .moksha/state.json
+refused "older head and state" "the entries after it are from more than one run"
+# a crash between writing entries and moving the head: whole entries of one run after the head are
+# accepted, then covered
+l1=$(wc -l < log1)
+head -n "$((l1 + 2))" good/audit.jsonl > .moksha/audit.jsonl; cp head1 .moksha/audit.head; cp state1 .moksha/state.json
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "after the head: a run stopped before it moved the head"
-expect_exit 0 moksha apply --yes && expect_contains "$ERR" "the audit log holds $((n - $(wc -l < log1))) entries after its head"
-expect_contains .moksha/audit.jsonl "\"event\":\"audit.adopted\",\"from_seq\":$(($(wc -l < log1) + 1)),\"to_seq\":$n"
+expect_exit 0 moksha apply --yes && expect_contains "$ERR" "the audit log holds 2 entries after its head"
+expect_contains .moksha/audit.jsonl "\"event\":\"audit.adopted\",\"from_seq\":$((l1 + 1)),\"to_seq\":$((l1 + 2))"
 expect_exit 0 moksha audit verify && expect_not_contains "$OUT" "after the head"
 cd "$WORK"
 

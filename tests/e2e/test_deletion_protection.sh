@@ -62,3 +62,33 @@ stack true postgres '"network.main"'
 expect_exit 4 moksha apply --yes
 expect_contains "$OUT" "Rolled back"
 if ls .moksha/sim | grep -q .; then fail "the rollback left $(ls .moksha/sim)"; fi
+
+# an object the create found already there (forgotten by `state rm`, or made by a run that died before
+# recording it) was not made by this apply: a rollback keeps it — never switches its protection off to
+# delete it — and says so (exit 5); the state knows it again
+stack true postgres
+expect_exit 0 moksha apply --yes
+expect_exit 0 moksha state rm database.orders
+stack true postgres '"bucket.late"'
+echo 'resource bucket late { tags = { db = database.orders.id } }' >> main.moksha
+expect_exit 5 moksha apply --yes
+expect_contains "$ERR" "database.orders (create): the create found an object already at database.orders and took it over"
+expect_file .moksha/sim/database.orders.json
+expect_contains .moksha/sim/database.orders.json '"deletion_protection": true'
+expect_exit 0 "$MOKSHA_EXEC" state list && expect_contains "$OUT" "database.orders"
+expect_exit 0 moksha audit verify
+# the same for any object: a bucket forgotten by `state rm` keeps its data through a failed apply
+cd "$WORK" && mkdir forgotten && cd forgotten
+cat > main.moksha <<'M'
+provider sim { latency = 1ms }
+resource bucket data {}
+M
+expect_exit 0 moksha apply --yes
+expect_exit 0 moksha state rm bucket.data
+cat > main.moksha <<'M'
+provider sim { latency = 1ms, fail_on = ["queue.late"] }
+resource bucket data {}
+resource queue late { tags = { after = bucket.data.id } }
+M
+expect_exit 5 moksha apply --yes && expect_contains "$ERR" "bucket.data (create): the create found an object already"
+expect_file .moksha/sim/bucket.data.json

@@ -7,7 +7,7 @@
 # architecture.md).
 . "$TOP/tests/e2e/lib.sh"
 
-export MOKSHA_KEY=d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5
+export MOKSHA_KEY=0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e  # 32 bytes in hex
 
 # ---- --auto-approve-risk LEVEL: changes above LEVEL are held, the rest applies ----
 mkdir risk && enter risk

@@ -1,6 +1,6 @@
 # test_plan_out.sh — `plan -o FILE` writes only a plan: it refuses a .moksha
-# source, a directory, anything under .moksha/ but a NAME.plan directly in
-# it, an existing file that is not a plan, and links to any of those; it
+# source, a directory, anything under a .moksha/ (this stack's or another's)
+# but a NAME.plan directly in it, an existing file that is not a plan, and links to any of those; it
 # replaces a plan, and writes atomically (no temp file left, mode 0600).
 . "$TOP/tests/e2e/lib.sh"
 
@@ -41,6 +41,16 @@ refused ./.moksha/../.moksha/lock "is under .moksha/"
 refused .moksha/out/a.plan "is under .moksha/"
 refused state-link "is under .moksha/"
 refused README.md "exists and is not a plan file"
+# another stack's .moksha/ is no less a state, a lock and an audit log: files it does not have yet
+# (a lock, the sim's world, a .prev) are not created there either, by path or through a linked directory
+mkdir -p ../other/.moksha/sim
+ln -s ../other/.moksha other-dir
+refused ../other/.moksha/state.lock "is under .moksha/"
+refused ../other/.moksha/state.json.prev "is under .moksha/"
+refused ../other/.moksha/sim/world.json "is under .moksha/"
+refused "$WORK/other/.moksha/key" "is under .moksha/"
+refused other-dir/state.lock "is under .moksha/"
+[ -z "$(ls -A ../other/.moksha/sim)" ] && [ "$(ls -A ../other/.moksha)" = sim ] || fail "a file was written in another stack's .moksha/: $(ls -A ../other/.moksha)"
 expect_same main.moksha main.copy
 expect_same .moksha/state.json state.copy
 expect_same .moksha/key key.copy

@@ -32,13 +32,17 @@ damage() {
     dangling) ln -s nowhere.json .moksha/state.json ;;
     noaddr) sed 's/"address"/"addr"/' good.json > .moksha/state.json ;;
     notstate) echo '{"format": "moksha.plan/v1", "resources": []}' > .moksha/state.json ;;
+    serial) sed 's/"serial": [0-9]*/"serial": "7"/' good.json > .moksha/state.json ;;
+    negative) sed 's/"serial": [0-9]*/"serial": -3/' good.json > .moksha/state.json ;;
+    lineage) sed 's/"lineage": "[^"]*"/"lineage": 5/' good.json > .moksha/state.json ;;
+    notype) sed 's/"type": "network"/"type": 5/' good.json > .moksha/state.json ;;
     esac
 }
 
 # the damaged file as it is, to check that nothing rewrote it
 fingerprint() { if [ -d .moksha/state.json ]; then echo dir; else ls -l .moksha/state.json | awk '{print $1}'; cat .moksha/state.json 2>/dev/null; fi; }
 
-for kind in cut empty blank garbage trailing deep dir dangling noaddr notstate; do
+for kind in cut empty blank garbage trailing deep dir dangling noaddr notstate serial negative lineage notype; do
     for cmd in "plan" "plan -o p.plan" "plan --format json" "destroy --yes" "cost" "policy check" "graph" \
         "apply --yes" "apply saved.plan" "state list" "state show network.main" "state rm network.main"; do
         damage $kind
@@ -65,6 +69,14 @@ expect_exit 1 moksha plan && expect_contains "$ERR" "Is a directory"
 damage deep
 expect_exit 1 moksha plan && expect_contains "$ERR" "nested deeper than"
 expect_exit 1 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "nested deeper than"
+
+# a serial, lineage or resource of the wrong type is named; both readers read one state
+damage serial
+expect_exit 1 moksha plan && expect_contains "$ERR" "its \`serial\` not a whole number >= 0"
+damage notype
+expect_exit 1 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "a resource lacks its address, type or attributes"
+echo '{"format":"moksha.state/v1","lineage":"x","serial":1,"resources":[],"intents":[1]}' > .moksha/state.json
+expect_exit 1 "$MOKSHA_EXEC" state list && expect_contains "$ERR" "its \`intents\` not an object"
 
 # a missing state is no state: everything is planned from nothing
 rm -rf .moksha/state.json

@@ -165,6 +165,66 @@ static void test_audit_refuses_cut_log(void **st)
     mk_audit_close(a);
 }
 
+/* The head names the state's serial (note [audit head]): a state older than
+ * it, one that names no entry though the executor wrote it, and entries of
+ * two runs after the head are refused; one more write (a crash between the
+ * state and the head) is not. */
+static void test_audit_state_against_head(void **st)
+{
+    (void)st;
+    char why[512];
+    mk_exec_key k = key('k');
+    unlink("a.jsonl");
+    unlink("a.head");
+    mk_audit_mark m = {.from_state = true, .serial = 0};
+    mk_audit *a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    assert_true(mk_audit_append(a, json_pack("{s:s}", "event", "lock")));
+    assert_true(mk_audit_seal(a, 7)); /* the state written with it: serial 7 */
+    mk_audit_last(a, &m);
+    mk_audit_close(a);
+    m.serial = 7;
+    m.written = true;
+    a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    mk_audit_close(a);
+    m.serial = 8; /* written, the head not yet moved */
+    a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    mk_audit_close(a);
+    m.serial = 6;
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "the state is older than the log: its serial is 6, but the head was written with state serial 7"));
+    m.serial = 9;
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "newer than the head"));
+    mk_audit_mark bare = {.from_state = true, .serial = 7, .written = true};
+    assert_null(mk_audit_open("a.jsonl", &k, &bare, why, sizeof why));
+    assert_non_null(strstr(why, "names no audit entry"));
+    /* whole entries after the head: one run's are covered; two runs' are refused */
+    FILE *f = fopen("a.jsonl", "a");
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":2,\"event\":\"unlock\"}\n", f);
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":3,\"event\":\"lock\"}\n", f);
+    fclose(f);
+    m.serial = 7;
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "the entries after it are from more than one run (line 2 ends one, and more follow)"));
+    /* …unless that run adopted them (it was stopped too, before moving the head) */
+    f = fopen("a.jsonl", "a");
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":4,\"event\":\"audit.adopted\",\"from_seq\":2,\"to_seq\":2}\n", f);
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":5,\"event\":\"step\"}\n", f);
+    fclose(f);
+    a = mk_audit_open("a.jsonl", &k, &m, why, sizeof why);
+    assert_non_null(a);
+    assert_int_equal(mk_audit_tail(a), 4);
+    mk_audit_close(a);
+    f = fopen("a.jsonl", "a"); /* a third run that did not adopt them */
+    fputs("{\"format\":\"moksha.audit/v1\",\"seq\":6,\"event\":\"lock\"}\n", f);
+    fclose(f);
+    assert_null(mk_audit_open("a.jsonl", &k, &m, why, sizeof why));
+    assert_non_null(strstr(why, "line 6 starts another run"));
+}
+
 static void test_state_atomic(void **st)
 {
     (void)st;
@@ -520,6 +580,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audit_chain),
         cmocka_unit_test(test_audit_refuses_cut_log),
+        cmocka_unit_test(test_audit_state_against_head),
         cmocka_unit_test(test_state_atomic),
         cmocka_unit_test(test_local_jail),
         cmocka_unit_test(test_local_root),
