@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/planfile.h"
@@ -210,17 +211,28 @@ static const char *id_of(json_t *obj) { return json_string_value(json_object_get
 
 static bool save_object_at(const char *path, json_t *obj, char *why, size_t whylen)
 {
+    /* The world stands for a remote cloud, whose objects never tear when a
+     * client dies: written whole to a hidden temporary beside it, then
+     * renamed over it, so a kill -9 at any moment leaves the old object or
+     * the new one. (Written in place, a kill between the truncate and the
+     * write left an empty file that read as absent, and the next apply's
+     * update of that address failed for good: "no such object".) Not
+     * fsync'd: a machine crash is not what the sim stands for. */
+    char tmp[1100];
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dir, path, path + dir);
     char *text = json_dumps(obj, JSON_INDENT(1));
-    /* The world stands for a remote cloud: written in place, not fsync'd.
-     * (A temp file and a rename per object serialise all workers on the
-     * directory's lock; a torn object after kill -9 reads as absent, and the
-     * next create re-makes it under the same address.) */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = text ? mkstemp(tmp) : -1;
     size_t n = text ? strlen(text) : 0;
-    bool ok = fd >= 0 && text && write(fd, text, n) == (ssize_t)n;
+    bool ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, text, n) == (ssize_t)n;
     ok = fd >= 0 && close(fd) == 0 && ok;
-    if (!ok)
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
         snprintf(why, whylen, "sim: cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+    }
     free(text);
     return ok;
 }
