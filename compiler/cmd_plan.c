@@ -27,9 +27,11 @@ static const char PLAN_HELP[] =
     "\n"
     "Compile the stack against the applied state (.moksha/state.json) into a\n"
     "plan: what will be created, updated, replaced and deleted, with the\n"
-    "attributes that change and why a change replaces. The plan is signed with\n"
-    "the project key (MOKSHA_KEY, else .moksha/key, made on first use); secrets\n"
-    "in it are sealed.\n"
+    "attributes that change and why a change replaces. A plan that leaves the\n"
+    "process (-o, --format json) is signed with the project key (MOKSHA_KEY, else\n"
+    ".moksha/key: 32 random bytes as 64 hex digits or base64, or passphrase:TEXT)\n"
+    "and bound to the stack (.moksha/stack-id); the first such plan creates both.\n"
+    "A plan printed as text or markdown creates nothing. Secrets are sealed.\n"
     "\n"
     "options:\n"
     "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`;\n"
@@ -345,7 +347,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
         return ok;
     }
-    if (ok && !mk_key_load(&out->key, MOKSHA_DIR, true, why, sizeof why)) {
+    if (ok && !mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why)) {
         mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
         ok = false;
     }
@@ -566,7 +568,7 @@ int cmd_show(int argc, char **argv)
     }
     mk_key key;
     int rc = EXIT_INPUT;
-    if (!mk_key_load(&key, MOKSHA_DIR, false, why, sizeof why))
+    if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
     else if (!mk_plan_verify(plan, &key, why, sizeof why))
         mk_cli_err("%s: %s%s", path, why,

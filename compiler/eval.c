@@ -1090,6 +1090,7 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
 /* ---- modules ---- */
 
 static void eval_unit(mk_ev *e, mk_unit *u);
+static void eval_provider(mk_ectx *c, mk_ast *decl);
 
 /* note [lazy modules]: a module is evaluated piece by piece, as anything
  * else is. Its block binds each argument to the variable it sets, and the
@@ -1303,6 +1304,30 @@ mk_value *mk_eval_module_output(mk_ectx *c, mk_name name, mk_name output, mk_spa
 
 /* ---- providers and outputs ---- */
 
+/* note [local root] in runtime/providers/local.c: the executor is the
+ * authority (its configuration may allow a root elsewhere), so a root that
+ * leaves the stack directory is a warning here, at the attribute; one in
+ * .moksha/ is an error of the schema. */
+static void warn_local_root(mk_ectx *c, mk_ast *decl, mk_value *settings)
+{
+    mk_value *root = mk_v_get(settings, mk_intern_s(c->e->v->names, "root"));
+    if (!root || root->kind != MK_V_STRING)
+        return;
+    bool up = root->n >= 2 && root->u.s[0] == '.' && root->u.s[1] == '.' && (root->n == 2 || root->u.s[2] == '/');
+    for (uint32_t i = 0; i + 3 < root->n && !up; i++)
+        up = memcmp(root->u.s + i, "/..", 3) == 0 && (i + 3 == root->n || root->u.s[i + 3] == '/');
+    if (root->u.s[0] != '/' && !up)
+        return;
+    mk_span at = decl->span;
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && strcmp(decl->kids.v[i]->name, "root") == 0)
+            at = decl->kids.v[i]->b->span;
+    mk_diag_item *d = mk_diag_warn(c->e->diag, "W0001", at, "the local provider's root %.*s may leave the stack directory",
+                                   (int)root->n, root->u.s);
+    mk_diag_help(d, "the executor refuses a root outside the stack unless its own configuration allows it "
+                    "(local.allowed_roots, docs/executor.md)");
+}
+
 static void eval_provider(mk_ectx *c, mk_ast *decl)
 {
     mk_ev *e = c->e;
@@ -1333,6 +1358,8 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
         mk_vb_push(e->v, &vb, u->provider_values->u.map.keys[i], u->provider_values->u.map.vals[i]);
     mk_vb_push(e->v, &vb, decl->name2 ? decl->name2 : decl->name, cfg);
     u->provider_values = mk_vb_map(e->v, &vb);
+    if (strcmp(decl->name, "local") == 0 && !u->test_decl) /* a policy test's bad root is on purpose */
+        warn_local_root(c, decl, v);
 }
 
 static void eval_outputs(mk_ectx *c, mk_unit *u)
@@ -1501,6 +1528,10 @@ static void check_test(mk_ev *e, mk_unit *u, mk_ast *t)
     }
     mk_unit_index(e->p, tu, &file);
     tu->test_decl = t;
+    mk_ectx pc = {.e = e, .u = tu}; /* a test's own provider blocks are its `providers` input */
+    for (uint32_t i = 0; i < tu->providers.cap; i++)
+        if (tu->providers.slots[i].a)
+            eval_provider(&pc, tu->providers.slots[i].v);
     eval_unit(e, tu);
     if (!u->test_units)
         u->test_units = mk_arena_alloc(e->v->arena, (u->ntests + 1) * sizeof *u->test_units);
@@ -1531,7 +1562,7 @@ static void intern_names(mk_ev *e)
     mk_intern *t = e->v->names;
 #define N(f) e->n.f = mk_intern_s(t, #f)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
-    N(changes); N(plan); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
+    N(changes); N(plan); N(providers); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
     N(create_before_destroy); N(description); N(enforcement);
 #undef N

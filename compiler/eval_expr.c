@@ -95,6 +95,8 @@ static mk_value *eval_name(mk_ectx *c, mk_ast *n)
     }
     if (c->policy && n->name == e->n.plan)
         return c->pol ? c->pol->plan : unknown(c, MK_V_MAP);
+    if (c->policy && n->name == e->n.providers)
+        return c->pol && c->pol->providers ? c->pol->providers : unknown(c, MK_V_LIST);
     if (n->name == e->n.stack && c->u)
         return mk_eval_stack(c);
     if (c->symbols)

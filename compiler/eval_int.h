@@ -27,7 +27,7 @@ typedef struct mk_ev {
     uint32_t depth, cap;
     bool in_provider;       /* evaluating the provider blocks */
     struct {
-        mk_name var, stack, count, each, index, key, value, module, resources, changes, plan,
+        mk_name var, stack, count, each, index, key, value, module, resources, changes, plan, providers,
             name, approval, risk, for_each, depends_on, provider, lifecycle, placement, usage,
             ignore_changes, prevent_destroy, create_before_destroy, description, enforcement;
     } n;
@@ -49,6 +49,7 @@ typedef struct mk_ectx {
 /* Inputs of policy evaluation, set by policy.c. */
 typedef struct mk_polin {
     mk_value *resources, *changes, *plan;
+    mk_value *providers;    /* the stack's provider blocks: [{name, alias, SETTING…, settings}] */
     /* changes and resources are built on first use: most policies never
      * read changes, and most read resources of a few types (policy.c) */
     mk_value *(*build_changes)(struct mk_polin *in);

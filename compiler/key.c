@@ -26,15 +26,188 @@ static void hex(const uint8_t *b, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-static void derive(mk_key *k, const uint8_t *master, size_t n)
+/* note [key text]: MOKSHA_KEY and .moksha/key hold one of
+ *   64 hex digits          32 bytes: what `moksha plan` writes (`openssl rand -hex 32`)
+ *   44 characters base64   32 bytes (`openssl rand -base64 32`)
+ *   passphrase:TEXT        TEXT of at least 16 bytes, stretched with scrypt
+ *                          (N = 2^15, r = 8, p = 1) salted with "moksha key/v1 " and
+ *                          the stack id, so one passphrase gives each stack its own key
+ * Anything else is refused: a short or guessable text would sign and seal with
+ * only the strength it has. The 32 bytes, as 64 lowercase hex digits (the text
+ * of the key files written before the rule), key the two HMACs that derive the
+ * sign and seal keys. runtime/planfile.c repeats this, for the house rule;
+ * tests/unit/test_planfile.c checks that both sides agree. */
+#define KEY_PASSPHRASE "passphrase:"
+#define KEY_MIN_PASSPHRASE 16
+
+static void derive(mk_key *k, const uint8_t raw[32])
 {
+    char master[65];
+    hex(raw, 32, master);
     unsigned int len = 32;
-    HMAC(EVP_sha256(), master, (int)n, (const uint8_t *)"moksha plan signature", 21, k->sign, &len);
+    HMAC(EVP_sha256(), master, 64, (const uint8_t *)"moksha plan signature", 21, k->sign, &len);
     len = 32;
-    HMAC(EVP_sha256(), master, (int)n, (const uint8_t *)"moksha secret sealing", 21, k->seal, &len);
+    HMAC(EVP_sha256(), master, 64, (const uint8_t *)"moksha secret sealing", 21, k->seal, &len);
+    OPENSSL_cleanse(master, sizeof master);
     uint8_t d[32];
     SHA256(k->sign, 32, d);
     hex(d, 8, k->id);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static bool from_hex(const char *t, size_t n, uint8_t *out, size_t len)
+{
+    if (n != 2 * len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hexval(t[2 * i]), lo = hexval(t[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
+static bool from_base64(const char *t, size_t n, uint8_t out[32])
+{
+    uint8_t buf[48];
+    if (n != 44 || t[43] != '=' || t[42] == '=')
+        return false;
+    for (size_t i = 0; i < 43; i++)
+        if (!(t[i] >= 'A' && t[i] <= 'Z') && !(t[i] >= 'a' && t[i] <= 'z') && !(t[i] >= '0' && t[i] <= '9') && t[i] != '+' &&
+            t[i] != '/')
+            return false;
+    if (EVP_DecodeBlock(buf, (const unsigned char *)t, 44) != 33)
+        return false;
+    memcpy(out, buf, 32);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return true;
+}
+
+/* The 32 key bytes of a key text (note [key text]): 1, 0 when it is not a
+ * key (err says why), -1 for a passphrase when the stack has no id yet. */
+static int key_bytes(const char *t, size_t n, const char *stack_id, const char *what, uint8_t out[32], char *err,
+                     size_t errlen)
+{
+    size_t pn = sizeof KEY_PASSPHRASE - 1;
+    if (n >= pn && memcmp(t, KEY_PASSPHRASE, pn) == 0) {
+        if (n - pn < KEY_MIN_PASSPHRASE) {
+            snprintf(err, errlen, "%s: the passphrase is %zu bytes long; a passphrase key needs at least %d", what, n - pn,
+                     KEY_MIN_PASSPHRASE);
+            return 0;
+        }
+        if (!*stack_id)
+            return -1;
+        char salt[64];
+        int sn = snprintf(salt, sizeof salt, "moksha key/v1 %s", stack_id);
+        if (EVP_PBE_scrypt(t + pn, n - pn, (const uint8_t *)salt, (size_t)sn, 1u << 15, 8, 1, 64u << 20, out, 32) != 1) {
+            snprintf(err, errlen, "%s: cannot stretch the passphrase (scrypt failed)", what);
+            return 0;
+        }
+        return 1;
+    }
+    if (from_hex(t, n, out, 32) || from_base64(t, n, out))
+        return 1;
+    snprintf(err, errlen,
+             "%s is not a strong key: give 32 random bytes as 64 hex digits (`openssl rand -hex 32`) or base64 "
+             "(`openssl rand -base64 32`), or `passphrase:` and at least %d characters",
+             what, KEY_MIN_PASSPHRASE);
+    return 0;
+}
+
+static void trim(const char **t, size_t *n)
+{
+    while (*n && strchr(" \t\r\n", (*t)[*n - 1]))
+        (*n)--;
+    while (*n && strchr(" \t\r\n", **t))
+        (*t)++, (*n)--;
+}
+
+/* A file of at most cap-1 bytes into buf; -1 with errno when unreadable. */
+static long read_small(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return (long)n;
+}
+
+/* Make path with text, unless it exists (then true: theirs is used).
+ * Written whole under a temporary name, then linked into place: a command
+ * running beside us never reads a file still being written (it used to find
+ * the key empty: "too short to be a key"), and link, unlike rename, fails
+ * when someone else made the file first. */
+static bool publish(const char *path, const char *text, size_t n, mode_t mode, char *err, size_t errlen)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    bool ok = fchmod(fd, mode) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (ok && link(tmp, path) != 0 && errno != EEXIST)
+        ok = false;
+    int saved = errno;
+    unlink(tmp);
+    if (!ok)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
+    return ok;
+}
+
+/* .moksha/stack-id into id ("" when there is none); create makes one. */
+static bool stack_id(const char *dir, bool create, char id[33], char *err, size_t errlen)
+{
+    char path[4096], buf[128];
+    snprintf(path, sizeof path, "%s/stack-id", dir);
+    long n = read_small(path, buf, sizeof buf);
+    id[0] = 0;
+    if (n < 0 && errno == ENOENT && create) {
+        uint8_t raw[16];
+        char text[34];
+        if (RAND_bytes(raw, sizeof raw) != 1) {
+            snprintf(err, errlen, "cannot get random bytes for the stack id");
+            return false;
+        }
+        hex(raw, 16, text);
+        strcat(text, "\n");
+        mkdir(dir, 0755);
+        if (!publish(path, text, 33, 0644, err, errlen))
+            return false;
+        n = read_small(path, buf, sizeof buf);
+    }
+    if (n < 0)
+        return errno == ENOENT || (snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), false);
+    const char *t = buf;
+    size_t len = (size_t)n;
+    uint8_t raw[16];
+    trim(&t, &len);
+    if (!from_hex(t, len, raw, 16)) {
+        snprintf(err, errlen, "%s is not a stack id (32 hex digits); restore it from where the state is kept", path);
+        return false;
+    }
+    memcpy(id, t, 32);
+    id[32] = 0;
+    return true;
+}
+
+static void throwaway(mk_key *k)
+{
+    uint8_t raw[32];
+    RAND_bytes(raw, sizeof raw);
+    derive(k, raw);
+    OPENSSL_cleanse(raw, sizeof raw);
+    k->source = "(none)";
+    k->throwaway = true;
 }
 
 /* .moksha/key: create it with 32 random bytes, readable by the owner only. */
@@ -48,64 +221,81 @@ static bool create_key_file(const char *dir, const char *path, char *err, size_t
         return false;
     }
     hex(raw, 32, text);
-    strcat(text, "\n");
     OPENSSL_cleanse(raw, sizeof raw);
-    /* written whole under a temporary name, then linked into place: a plan
-     * running beside us never reads a key file still being written (it
-     * used to find it empty: "too short to be a key"), and link, unlike
-     * rename, fails when someone else made the key first: theirs is used */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return false;
-    }
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, text, 65) == 65 && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
+    strcat(text, "\n");
+    bool ok = publish(path, text, 65, 0600, err, errlen);
     OPENSSL_cleanse(text, sizeof text);
-    if (ok && link(tmp, path) != 0 && errno != EEXIST)
-        ok = false;
-    int saved = errno;
-    unlink(tmp);
-    if (!ok)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
     return ok;
 }
 
-bool mk_key_load(mk_key *k, const char *moksha_dir, bool create, char *err, size_t errlen)
+/* The key text of the key file into buf: 1, 0 on error, -1 when missing. */
+static int key_file(const char *dir, const char *path, mk_key_mode mode, char *buf, size_t cap, char *err, size_t errlen)
+{
+    long n = read_small(path, buf, cap);
+    if (n < 0 && errno == ENOENT && mode == MK_KEY_CREATE) {
+        if (!create_key_file(dir, path, err, errlen))
+            return 0;
+        n = read_small(path, buf, cap);
+    }
+    if (n < 0 && errno == ENOENT && mode == MK_KEY_READ)
+        return -1;
+    if (n < 0) {
+        snprintf(err, errlen, "no project key: set MOKSHA_KEY or create %s (`moksha plan -o` does)", path);
+        return 0;
+    }
+    char next[4200];
+    snprintf(next, sizeof next, "%s.next", path);
+    if (access(next, F_OK) == 0) { /* note [key rotation] in runtime/rotate.c */
+        snprintf(err, errlen, "an interrupted `moksha-exec key rotate` left %s: run it again to finish", next);
+        return 0;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (sb.st_mode & 077)) {
+        snprintf(err, errlen, "%s can be read by others (mode %04o): `chmod 600 %s`, and rotate the key "
+                 "(`moksha-exec key rotate`) if others may have read it", path, (unsigned)(sb.st_mode & 07777), path);
+        return 0;
+    }
+    return 1;
+}
+
+bool mk_key_load(mk_key *k, const char *moksha_dir, mk_key_mode mode, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
-    const char *env = getenv("MOKSHA_KEY");
-    if (env && *env) {
-        derive(k, (const uint8_t *)env, strlen(env));
-        k->source = "MOKSHA_KEY";
+    if (!stack_id(moksha_dir, mode == MK_KEY_CREATE, k->stack_id, err, errlen))
+        return false;
+    static char path[4096];
+    char buf[1024];
+    const char *env = getenv("MOKSHA_KEY"), *text = env;
+    snprintf(path, sizeof path, "%s/key", moksha_dir);
+    k->source = "MOKSHA_KEY";
+    if (!env || !*env) {
+        int got = key_file(moksha_dir, path, mode, buf, sizeof buf, err, errlen);
+        if (got <= 0) {
+            if (got < 0)
+                throwaway(k);
+            return got < 0;
+        }
+        text = buf;
+        k->source = path;
+    }
+    size_t n = strlen(text);
+    uint8_t raw[32];
+    trim(&text, &n);
+    int r = key_bytes(text, n, k->stack_id, k->source, raw, err, errlen);
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (r < 0 && mode == MK_KEY_READ) {
+        const char *src = k->source;
+        throwaway(k);
+        k->source = src;
         return true;
     }
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/key", moksha_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f && errno == ENOENT && create) {
-        if (!create_key_file(moksha_dir, path, err, errlen))
-            return false;
-        f = fopen(path, "rb");
-    }
-    if (!f) {
-        snprintf(err, errlen, "no project key: set MOKSHA_KEY or create %s (moksha plan does)", path);
+    if (r < 0)
+        snprintf(err, errlen, "%s is a passphrase, salted with the stack id, and the stack has none yet "
+                 "(%s/stack-id, made by the first signed plan)", k->source, moksha_dir);
+    if (r <= 0)
         return false;
-    }
-    char buf[256];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    if (n < 16) {
-        snprintf(err, errlen, "%s is too short to be a key", path);
-        return false;
-    }
-    derive(k, (const uint8_t *)buf, n);
-    OPENSSL_cleanse(buf, sizeof buf);
-    k->source = path;
+    derive(k, raw);
+    OPENSSL_cleanse(raw, sizeof raw);
     return true;
 }
 

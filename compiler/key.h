@@ -1,11 +1,16 @@
 /* key — the project key and what is done with it: signing plans
  * (HMAC-SHA256), sealing secrets (AES-256-GCM) and fingerprinting secret
- * values so a plan can compare them without storing them.
+ * values so a plan can compare them without storing them; and the stack's
+ * identity (.moksha/stack-id), which a passphrase key is salted with and
+ * every signed plan is bound to.
  *
  * The key comes from MOKSHA_KEY, else from .moksha/key, which is created
- * with mode 0600 on first use (32 random bytes, hex). Two sub-keys are
- * derived from it, one to sign and one to seal, so neither use weakens the
- * other. The format is the same on the runtime side; see docs/formats.md. */
+ * with mode 0600 by the first command that signs (32 random bytes, hex).
+ * Either holds 32 random bytes (64 hex digits, or base64) or
+ * `passphrase:TEXT`, stretched with scrypt (note [key text] in key.c). Two
+ * sub-keys are derived from it, one to sign and one to seal, so neither use
+ * weakens the other. runtime/planfile.c derives the same on the executor's
+ * side; see docs/formats.md. */
 #ifndef MK_KEY_H
 #define MK_KEY_H
 
@@ -16,12 +21,20 @@
 typedef struct mk_key {
     uint8_t sign[32], seal[32];
     char id[17];          /* hex of the first 8 bytes of SHA-256(sign key): names the key, reveals nothing */
-    const char *source;   /* "MOKSHA_KEY" or the key file's path */
+    const char *source;   /* "MOKSHA_KEY", the key file's path, or "(none)" for a throwaway key */
+    bool throwaway;       /* no project key yet: random, for a command that signs nothing */
+    char stack_id[33];    /* .moksha/stack-id, "" when the stack has none yet */
 } mk_key;
 
-/* Load the key; with create, make .moksha/key when there is none. On
- * failure returns false with a message in err. */
-bool mk_key_load(mk_key *k, const char *moksha_dir, bool create, char *err, size_t errlen);
+typedef enum {
+    MK_KEY_REQUIRE,   /* the key must exist (verifying a plan) */
+    MK_KEY_READ,      /* the key if there is one, else a throwaway: creates nothing (read-only commands) */
+    MK_KEY_CREATE     /* make .moksha/key and .moksha/stack-id when missing (commands that sign) */
+} mk_key_mode;
+
+/* Load the key (and the stack id). A weak or malformed key is an error in
+ * every mode. On failure returns false with a message in err. */
+bool mk_key_load(mk_key *k, const char *moksha_dir, mk_key_mode mode, char *err, size_t errlen);
 /* HMAC-SHA256 of data as 64 hex digits (+NUL) into out. */
 void mk_key_sign(const mk_key *k, const void *data, size_t n, char out[65]);
 /* A secret's fingerprint: HMAC under the seal key, hex. */

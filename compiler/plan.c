@@ -531,9 +531,10 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
         mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
     }
     const char *stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
-    json_t *plan = json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:I}, s:o, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
+    /* the stack id binds the plan to this stack (note [stack id] in docs/executor.md) */
+    json_t *plan = json_pack("{s:s, s:s, s:s, s:b, s:{s:s?, s:s, s:I}, s:o, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
         "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest, "destroy", destroy,
-        "state", "lineage", st->lineage, "serial", (json_int_t)st->serial,
+        "state", "stack_id", key->stack_id[0] ? key->stack_id : NULL, "lineage", st->lineage, "serial", (json_int_t)st->serial,
         "providers", providers_json(p), "changes", b.changes, "gates", "policies", "outputs", outputs_json(p, key),
         "totals", "create", totals->create, "update", totals->update, "replace", totals->replace,
         "delete", totals->remove, "noop", totals->noop);

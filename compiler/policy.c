@@ -294,6 +294,26 @@ static mk_value *resources_all(mk_polin *pin)
     return mk_vb_list(P->e.v, &all);
 }
 
+/* `providers`: one map per provider block, {name (its kind, "local"),
+ * alias (the block's name), each setting by name, settings (all of them)},
+ * so a policy can check what the executor will be told (docs/policies.md). */
+static mk_value *providers_value(pol *P, const mk_value *blocks)
+{
+    mk_vbuild list = {0};
+    for (uint32_t i = 0; blocks && blocks->kind == MK_V_MAP && i < blocks->n; i++) {
+        mk_value *cfg = blocks->u.map.vals[i];
+        mk_value *settings = mk_v_get(cfg, N(P, "settings"));
+        mk_vbuild vb = {0};
+        mk_vb_push(P->e.v, &vb, N(P, "name"), mk_v_get(cfg, N(P, "type")));
+        mk_vb_push(P->e.v, &vb, N(P, "alias"), mk_v_cstr(P->e.v, blocks->u.map.keys[i]));
+        for (uint32_t k = 0; settings && settings->kind == MK_V_MAP && k < settings->n; k++)
+            mk_vb_push(P->e.v, &vb, settings->u.map.keys[k], settings->u.map.vals[k]);
+        mk_vb_push(P->e.v, &vb, N(P, "settings"), settings ? settings : mk_v_map(P->e.v, 0));
+        mk_vb_push(P->e.v, &list, NULL, mk_vb_map(P->e.v, &vb));
+    }
+    return mk_vb_list(P->e.v, &list);
+}
+
 static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, size_t nonly)
 {
     mk_program *p = P->p;
@@ -305,6 +325,7 @@ static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, siz
     P->in.resources = NULL;
     P->in.build_resources = resources_all;
     P->plan_doc = plan;
+    P->in.providers = providers_value(P, p->root ? p->root->provider_values : NULL);
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
     /* without the cost model's figures (a broken catalog; placement, which
@@ -345,6 +366,7 @@ static void inputs_from_test(pol *P, mk_unit *tu)
     }
     P->in.resources = mk_vb_list(P->e.v, &all);
     P->in.changes = mk_vb_list(P->e.v, &changes);
+    P->in.providers = providers_value(P, tu->provider_values ? tu->provider_values : P->p->root ? P->p->root->provider_values : NULL);
     mk_value *unknown = mk_v_unknown(P->e.v, MK_V_MONEY); /* totals out of range: nothing to judge */
     P->in.plan = plan_value(P, overflow ? unknown : mk_v_money(P->e.v, monthly), overflow ? unknown : mk_v_money(P->e.v, delta));
 }

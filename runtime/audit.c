@@ -376,6 +376,12 @@ void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
     memcpy(mark->hash, a->hash, 65);
 }
 
+bool mk_audit_rekey(mk_audit *a, const mk_exec_key *k, long long serial)
+{
+    derive_mac_key(k, a->mac_key);
+    return mk_audit_seal(a, serial); /* the same seq and hash, under the new key */
+}
+
 void mk_audit_close(mk_audit *a)
 {
     if (!a)

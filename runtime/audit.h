@@ -47,6 +47,11 @@ size_t mk_audit_tail(const mk_audit *a);
 /* The last entry made (for the state to record with the next write). */
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
+/* Key rotation: key the head of this open log (checked under its old key
+ * when opened) with k from now on, and seal it again for the last entry
+ * written, naming serial (note [key rotation] in rotate.c). False with
+ * errno set. */
+bool mk_audit_rekey(mk_audit *a, const struct mk_exec_key *k, long long serial);
 
 /* Chain a new entry: `fields` (borrowed; an object with at least "event")
  * gets format, seq, time and prev prepended. Returns the line with its

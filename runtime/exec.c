@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/lock.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
@@ -122,6 +123,7 @@ typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
     mk_exec_key key;
+    mk_exec_config cfg;       /* the executor's own configuration (runtime/config.h) */
     mk_rtstate *st;
     mk_audit *audit;
     step *steps;
@@ -221,7 +223,7 @@ static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen
     json_t *settings = json_object_get(blk, "settings");
     mk_prov *p = NULL;
     if (type && strcmp(type, "local") == 0)
-        p = mk_prov_local_new(settings, why, whylen);
+        p = mk_prov_local_new(settings, &c->cfg, why, whylen);
     else if (type && strcmp(type, "sim") == 0)
         p = mk_prov_sim_new(settings, why, whylen);
     else
@@ -1123,6 +1125,38 @@ static bool stale(ctx *c)
     return true;
 }
 
+/* note [stack id]: a plan names the stack it was made in (its
+ * .moksha/stack-id, state.stack_id in the plan) and the state records the
+ * stack it belongs to; a plan is refused in any other stack — a fresh one
+ * without an id included — and a state copied from another stack too.
+ * False (reported) when the plan does not belong here. */
+static bool same_stack(ctx *c)
+{
+    char here[33], why[512];
+    const char *planned = json_string_value(json_object_get(json_object_get(c->plan, "state"), "stack_id"));
+    const char *recorded = json_string_value(json_object_get(c->st->doc, "stack_id"));
+    if (!mk_exec_stack_id(MK_EXEC_DIR, here, why, sizeof why))
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+    else if (!planned)
+        fprintf(stderr, "moksha-exec: error: the plan names no stack id: it was not made for this stack; run `moksha plan -o` "
+                        "here\n");
+    else if (!*here)
+        fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, and this stack has none (%s/stack-id): a plan "
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_EXEC_DIR);
+    else if (strcmp(planned, here) != 0)
+        fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, this stack's is %s (%s/stack-id): a plan "
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_EXEC_DIR);
+    else if (recorded && strcmp(recorded, here) != 0)
+        fprintf(stderr, "moksha-exec: error: the state belongs to stack id %s, this stack's is %s (%s/stack-id): it was "
+                        "copied from another stack\n", recorded, here, MK_EXEC_DIR);
+    else {
+        if (!recorded)
+            json_object_set_new(c->st->doc, "stack_id", json_string(here));
+        return true;
+    }
+    return false;
+}
+
 static bool is_cbd(json_t *change)
 {
     return strcmp(json_string_value(json_object_get(change, "action")) ?: "", "replace") == 0 &&
@@ -1253,6 +1287,7 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->steps);
     for (size_t i = 0; i < c->pv.n; i++)
         c->pv.p[i]->free(c->pv.p[i]);
+    mk_exec_config_free(&c->cfg);
     free(c->lines);
     json_decref(c->deferred);
     json_decref(c->counts);
@@ -1501,6 +1536,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
     mk_exec_plan_status ps = MK_EXEC_PLAN_UNREADABLE;
     install_sigint(); /* before the lock: a signal then stops the run before its first step */
+    if (!mk_exec_config_load(&c.cfg, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        free_ctx(&c, &sc);
+        return MK_EXEC_EXIT_INPUT;
+    }
     if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
         (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
@@ -1532,12 +1572,16 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             add_line(&c, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
-    bool is_stale = policies_ok && stale(&c); /* (it says why: once) */
-    size_t held = is_stale || !policies_ok ? 0 : hold_gated(&c);
+    bool here = policies_ok && same_stack(&c); /* (each says why: once) */
+    bool is_stale = here && stale(&c);
+    size_t held = !here || is_stale ? 0 : hold_gated(&c);
     if (!policies_ok) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_POLICY;
+    } else if (!here) {
+        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
+        rc = MK_EXEC_EXIT_LOCKED;
     } else if (is_stale) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
         rc = MK_EXEC_EXIT_LOCKED;

@@ -3,6 +3,7 @@
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
  *   state list|show|rm|unlock, audit verify|show
+ *   key rotate, config check
  * Exit codes: docs/executor.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,10 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
+#include "runtime/rotate.h"
 #include "runtime/rtstate.h"
 #include "runtime/util.h"
 
@@ -31,6 +34,13 @@ static void usage(FILE *out)
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
+          "  key rotate                       a new project key; every secret in the state re-sealed with it\n"
+          "                                   (MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
+          "  config check                     validate the executor's configuration and say where it is read\n"
+          "\n"
+          "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
+          "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
+          "(docs/executor.md); never a file in the stack.\n"
           "\n"
           "SIGINT, SIGTERM and SIGHUP stop an apply: nothing new starts, what was done is\n"
           "rolled back (exit 4); a second signal stops the rollback too (exit 5).\n"
@@ -70,6 +80,11 @@ static int verify(const char *dir, const char *path)
            (long long)json_integer_value(json_object_get(t, "update")),
            (long long)json_integer_value(json_object_get(t, "replace")),
            (long long)json_integer_value(json_object_get(t, "delete")));
+    const char *sid = json_string_value(json_object_get(json_object_get(plan, "state"), "stack_id"));
+    char here[33] = "";
+    if (mk_exec_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
+        printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
+               sid ? sid : "", *here ? here : "this stack has no id yet");
     json_decref(plan);
     return 0;
 }
@@ -138,6 +153,28 @@ static int apply(int argc, char **argv)
         rc = mk_exec_apply(plan, &o);
     free(o.approve);
     return rc;
+}
+
+static int config_cmd(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "check") != 0) {
+        fputs("usage: moksha-exec config check\n", stderr);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    mk_exec_config cfg;
+    char why[1024], path[PATH_MAX];
+    if (!mk_exec_config_load(&cfg, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (!*cfg.path)
+        printf("No configuration file at %s: every setting has its default.\n",
+               mk_exec_config_path(path, sizeof path) ? path : "(no HOME)");
+    else
+        printf("%s: valid (%zu allowed local root%s, special bits %s)\n", cfg.path, cfg.local.nallowed_roots,
+               cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
+    mk_exec_config_free(&cfg);
+    return 0;
 }
 
 static int state_cmd(int argc, char **argv)
@@ -213,6 +250,14 @@ int main(int argc, char **argv)
         return state_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
+    if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
+        return mk_exec_key_rotate();
+    if (argc >= 2 && strcmp(argv[1], "key") == 0) {
+        fputs("usage: moksha-exec key rotate\n", stderr);
+        return MK_EXEC_EXIT_INPUT;
+    }
+    if (argc >= 2 && strcmp(argv[1], "config") == 0)
+        return config_cmd(argc - 1, argv + 1);
     usage(stderr);
     return 1;
 }

@@ -3,13 +3,17 @@
 #include "runtime/planfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/util.h"
 
@@ -19,43 +23,158 @@ static void to_hex(const uint8_t *b, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-static void derive(mk_exec_key *k, const uint8_t *master, size_t n)
+/* The key text rules of compiler/key.c (note [key text] there), repeated
+ * for the house rule: 32 bytes as 64 hex digits or base64, or
+ * `passphrase:TEXT` stretched with scrypt salted with the stack id. The 32
+ * bytes, as lowercase hex, key the HMACs that derive the sign and seal keys. */
+#define KEY_PASSPHRASE "passphrase:"
+#define KEY_MIN_PASSPHRASE 16
+
+static void derive(mk_exec_key *k, const uint8_t raw[32])
 {
+    char master[65];
+    to_hex(raw, 32, master);
     unsigned int len = 32;
-    HMAC(EVP_sha256(), master, (int)n, (const uint8_t *)"moksha plan signature", 21, k->sign, &len);
+    HMAC(EVP_sha256(), master, 64, (const uint8_t *)"moksha plan signature", 21, k->sign, &len);
     len = 32;
-    HMAC(EVP_sha256(), master, (int)n, (const uint8_t *)"moksha secret sealing", 21, k->seal, &len);
+    HMAC(EVP_sha256(), master, 64, (const uint8_t *)"moksha secret sealing", 21, k->seal, &len);
+    OPENSSL_cleanse(master, sizeof master);
     uint8_t d[32];
     SHA256(k->sign, 32, d);
     to_hex(d, 8, k->id);
 }
 
-bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen)
+static bool from_hex(const char *t, size_t n, uint8_t *out, size_t len)
+{
+    if (n != 2 * len || strspn(t, "0123456789abcdefABCDEF") < n)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned v;
+        if (sscanf(t + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
+static bool from_base64(const char *t, size_t n, uint8_t out[32])
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t buf[48];
+    if (n != 44 || t[43] != '=' || t[42] == '=' || strspn(t, b64) != 43)
+        return false;
+    if (EVP_DecodeBlock(buf, (const unsigned char *)t, 44) != 33)
+        return false;
+    memcpy(out, buf, 32);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return true;
+}
+
+static void trim(const char **t, size_t *n)
+{
+    while (*n && strchr(" \t\r\n", (*t)[*n - 1]))
+        (*n)--;
+    while (*n && strchr(" \t\r\n", **t))
+        (*t)++, (*n)--;
+}
+
+bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_id, const char *what, char *why,
+                           size_t whylen)
 {
     memset(k, 0, sizeof *k);
-    const char *env = getenv("MOKSHA_KEY");
-    if (env && *env) {
-        derive(k, (const uint8_t *)env, strlen(env));
-        return true;
+    size_t n = strlen(text), pn = sizeof KEY_PASSPHRASE - 1;
+    uint8_t raw[32];
+    trim(&text, &n);
+    bool ok = true;
+    if (n >= pn && memcmp(text, KEY_PASSPHRASE, pn) == 0) {
+        char salt[64];
+        int sn = snprintf(salt, sizeof salt, "moksha key/v1 %s", stack_id ? stack_id : "");
+        if (n - pn < KEY_MIN_PASSPHRASE)
+            ok = (snprintf(why, whylen, "%s: the passphrase is %zu bytes long; a passphrase key needs at least %d", what,
+                           n - pn, KEY_MIN_PASSPHRASE), false);
+        else if (!stack_id || !*stack_id)
+            ok = (snprintf(why, whylen, "%s is a passphrase, salted with the stack id, and the stack has none "
+                           "(.moksha/stack-id, made by the first signed plan)", what), false);
+        else if (EVP_PBE_scrypt(text + pn, n - pn, (const uint8_t *)salt, (size_t)sn, 1u << 15, 8, 1, 64u << 20, raw, 32) != 1)
+            ok = (snprintf(why, whylen, "%s: cannot stretch the passphrase (scrypt failed)", what), false);
+    } else if (!from_hex(text, n, raw, 32) && !from_base64(text, n, raw)) {
+        snprintf(why, whylen,
+                 "%s is not a strong key: give 32 random bytes as 64 hex digits (`openssl rand -hex 32`) or base64 "
+                 "(`openssl rand -base64 32`), or `passphrase:` and at least %d characters",
+                 what, KEY_MIN_PASSPHRASE);
+        ok = false;
     }
-    char path[4096], buf[256];
-    snprintf(path, sizeof path, "%s/key", moksha_dir);
+    if (ok)
+        derive(k, raw);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return ok;
+}
+
+bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen)
+{
+    char path[4096], buf[128];
+    snprintf(path, sizeof path, "%s/stack-id", moksha_dir);
+    id[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT || (snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno)), false);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *t = buf;
+    uint8_t raw[16];
+    trim(&t, &n);
+    if (!from_hex(t, n, raw, 16)) {
+        snprintf(why, whylen, "%s is not a stack id (32 hex digits); restore it from where the state is kept", path);
+        return false;
+    }
+    memcpy(id, t, 32);
+    id[32] = 0;
+    return true;
+}
+
+/* The key text of DIR/key into buf; false with why. */
+static bool read_key_file(const char *path, char *buf, size_t cap, char *why, size_t whylen)
+{
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(why, whylen, "no project key: set MOKSHA_KEY or keep %s (%s)", path, strerror(errno));
         return false;
     }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    if (n < 16) {
-        snprintf(why, whylen, "%s is too short to be a key", path);
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
+        fclose(f);
+        snprintf(why, whylen, "%s can be read by others (mode %04o): `chmod 600 %s`, and rotate the key "
+                 "(`moksha-exec key rotate`) if others may have read it", path, (unsigned)(sb.st_mode & 07777), path);
         return false;
     }
-    derive(k, (const uint8_t *)buf, n);
-    OPENSSL_cleanse(buf, sizeof buf);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
     return true;
+}
+
+bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen)
+{
+    memset(k, 0, sizeof *k);
+    char id[33], path[4096], buf[1024];
+    if (!mk_exec_stack_id(moksha_dir, id, why, whylen))
+        return false;
+    const char *env = getenv("MOKSHA_KEY");
+    if (env && *env)
+        return mk_exec_key_from_text(k, env, id, "MOKSHA_KEY", why, whylen);
+    snprintf(path, sizeof path, "%s/key", moksha_dir);
+    char next[4200];
+    snprintf(next, sizeof next, "%s.next", path);
+    if (access(next, F_OK) == 0) { /* note [key rotation] in runtime/rotate.c */
+        snprintf(why, whylen, "an interrupted `moksha-exec key rotate` left %s: run it again to finish", next);
+        return false;
+    }
+    if (!read_key_file(path, buf, sizeof buf, why, whylen))
+        return false;
+    bool ok = mk_exec_key_from_text(k, buf, id, path, why, whylen);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return ok;
 }
 
 static mk_exec_plan_status fail(mk_exec_plan_status st, char *why, size_t whylen, const char *msg)
@@ -190,6 +309,38 @@ char *mk_exec_unseal(const mk_exec_key *k, json_t *secret)
     }
     plain[clen] = 0;
     return plain;
+}
+
+void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65])
+{
+    uint8_t mac[32];
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), k->seal, 32, data, n, mac, &len);
+    to_hex(mac, 32, out);
+    out[64] = 0;
+}
+
+char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n)
+{
+    size_t blen = 12 + n + 16;
+    uint8_t *buf = malloc(blen);
+    char *out = malloc(4 * ((blen + 2) / 3) + 1);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = buf && out && c && n <= INT_MAX - 32 && RAND_bytes(buf, 12) == 1 &&
+              EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->seal, buf) == 1 &&
+              EVP_EncryptUpdate(c, buf + 12, &len, plain, (int)n) == 1 &&
+              EVP_EncryptFinal_ex(c, buf + 12 + len, &fin) == 1 &&
+              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, buf + 12 + n) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (ok)
+        EVP_EncodeBlock((unsigned char *)out, buf, (int)blen);
+    free(buf);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 static bool blank(const char *s)

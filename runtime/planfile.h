@@ -18,8 +18,19 @@ typedef struct mk_exec_key {
     char id[17];
 } mk_exec_key;
 
-/* MOKSHA_KEY, else DIR/key. False with a reason in why. */
+/* The executor's key: MOKSHA_KEY, else DIR/key (which must be readable by
+ * its owner only), by the rules of docs/formats.md (a passphrase is salted
+ * with DIR/stack-id). A weak or malformed key is refused. False with a
+ * reason in why. This is the one place the executor gets its key. */
 bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen);
+/* A key from its text (what MOKSHA_KEY or a key file holds); what names
+ * where it came from in messages. stack_id may be NULL or "" (then a
+ * passphrase is refused). */
+bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_id, const char *what, char *why,
+                           size_t whylen);
+/* DIR/stack-id into id ("" when the stack has none); false when it is
+ * unreadable or malformed. */
+bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen);
 
 typedef enum {
     MK_EXEC_PLAN_OK,
@@ -43,5 +54,11 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
 bool mk_exec_plan_policies_ok(json_t *plan, char *why, size_t whylen);
 /* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */
 char *mk_exec_unseal(const mk_exec_key *k, json_t *secret);
+
+/* For re-sealing (key rotate), the compiler's sealing and fingerprints
+ * repeated: AES-256-GCM under the seal key, base64(nonce ‖ ciphertext ‖
+ * tag), malloc'd or NULL; and HMAC-SHA256 under the seal key, hex. */
+char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n);
+void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65]);
 
 #endif

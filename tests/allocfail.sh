@@ -39,7 +39,7 @@ trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 export LC_ALL=C NO_COLOR=1
 for v in $(env | sed -n 's/^\(MOKSHA_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
-export MOKSHA_KEY=allocfail-test-key-0123 MOKSHA_VAR_db_password=allocfail-secret
+export MOKSHA_KEY=a110cfa1a110cfa1a110cfa1a110cfa1a110cfa1a110cfa1a110cfa1a110cfa1 MOKSHA_VAR_db_password=allocfail-secret
 
 outfile= failed=0 runs=0 t0=$(date +%s)
 

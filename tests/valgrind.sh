@@ -37,7 +37,7 @@ trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 export LC_ALL=C NO_COLOR=1
 for v in $(env | sed -n 's/^\(MOKSHA_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
-export MOKSHA_KEY=valgrind-test-key-0123 MOKSHA_VAR_db_password=valgrind-secret
+export MOKSHA_KEY=0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b MOKSHA_VAR_db_password=valgrind-secret
 
 passed=0 failed=0 t0=$(date +%s)
 

@@ -6,7 +6,16 @@
  * (realpath) outside the resolved root, which is how a symlink planted
  * inside the root is caught. Files are opened with O_NOFOLLOW so the last
  * component cannot be a symlink either. A symlink's target obeys the same
- * rules, read relative to the link's directory. */
+ * rules, read relative to the link's directory.
+ *
+ * note [local root]: the root itself is the stack directory or under it,
+ * unless the executor's configuration (runtime/config.h, local.allowed_roots)
+ * allows a root elsewhere; it is checked lexically before anything is
+ * created and again once resolved, so a symlinked root cannot escape. Under
+ * any root, nothing resolves into the stack's .moksha/ (the key, the state,
+ * the audit log, the stack id) except its output folder .moksha/out, nor
+ * to the executor's configuration file or into its directory (that one
+ * unless the stack itself is under it). */
 #include "runtime/providers/provider.h"
 
 #include <errno.h>
@@ -18,11 +27,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/config.h"
 #include "runtime/planfile.h"
 #include "runtime/util.h"
 
 typedef struct local {
     char root[PATH_MAX];
+    char moksha[PATH_MAX + 8], out[PATH_MAX + 16]; /* the stack's .moksha and .moksha/out, resolved */
+    const mk_exec_config *cfg;
+    bool guard_dir; /* the configuration's directory is out of reach too (unless the stack is inside it) */
 } local;
 
 static mk_prov_status fail(char *why, size_t whylen, const char *what, const char *path, int err)
@@ -39,11 +52,23 @@ static bool lexically_inside(const char *rel)
     for (const char *p = rel; *p;) {
         const char *e = strchr(p, '/');
         size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
+        if ((n == 2 && p[0] == '.' && p[1] == '.') || (!e && (n == 0 || (n == 1 && p[0] == '.'))))
             return false;
         p += n + (e != NULL);
     }
     return true;
+}
+
+/* Is the resolved absolute path one the provider may never touch? */
+static const char *forbidden(const local *l, const char *real)
+{
+    if (mk_exec_config_under(real, l->moksha) && !mk_exec_config_under(real, l->out))
+        return "the stack's .moksha directory (key, state, audit log), outside its output folder .moksha/out";
+    if (l->cfg && *l->cfg->path && strcmp(real, l->cfg->path) == 0)
+        return "the executor's configuration file";
+    if (l->guard_dir && mk_exec_config_under(real, l->cfg->dir))
+        return "the directory of the executor's configuration";
+    return NULL;
 }
 
 /* Full path of rel under the root; creates the parents when make_parents.
@@ -67,9 +92,15 @@ static bool jail(local *l, const char *rel, bool make_parents, char out[PATH_MAX
     }
     if (!realpath(parent, real)) /* a parent that does not exist holds nothing to escape through */
         return !make_parents || (snprintf(why, whylen, "%s: %s", parent, strerror(errno)), false);
-    size_t n = strlen(l->root);
-    if (strncmp(real, l->root, n) != 0 || (real[n] != 0 && real[n] != '/')) {
+    if (!mk_exec_config_under(real, l->root)) {
         snprintf(why, whylen, "path `%s` resolves to %s, outside the provider's root %s (through a symlink): refused", rel, real, l->root);
+        return false;
+    }
+    char whole[PATH_MAX * 2];
+    snprintf(whole, sizeof whole, "%s/%s", real, strrchr(out, '/') + 1);
+    const char *no = forbidden(l, whole);
+    if (no) {
+        snprintf(why, whylen, "path `%s` is in %s: refused", rel, no);
         return false;
     }
     return true;
@@ -82,17 +113,45 @@ static const char *attr_s(const mk_prov_op *op, json_t *attrs, const char *name,
     return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
-static mode_t mode_of(json_t *attrs, const char *dflt)
+/* The mode to set: `mode` (octal permission bits only, "0644" or "644")
+ * plus the special_bits asked for, which the executor's configuration must
+ * allow (local.allow_special_bits). False with why on anything else. */
+static bool mode_of(local *l, json_t *attrs, const char *dflt, mode_t *out, char *why, size_t whylen)
 {
-    const char *m = json_string_value(json_object_get(attrs, "mode")) ?: dflt;
-    return (mode_t)strtol(m, NULL, 8) & 07777;
+    json_t *mv = json_object_get(attrs, "mode");
+    const char *m = json_is_string(mv) ? json_string_value(mv) : mv ? NULL : dflt;
+    size_t n = m ? strlen(m) : 0;
+    if (!m || (n != 3 && n != 4) || strspn(m, "01234567") != n || (n == 4 && m[0] != '0')) {
+        snprintf(why, whylen, "mode `%s` is not octal permission bits (e.g. \"0644\"); setuid, setgid and sticky go in "
+                 "special_bits: refused", m ? m : "(not a string)");
+        return false;
+    }
+    *out = (mode_t)strtol(m, NULL, 8);
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(attrs, "special_bits"), i, b) {
+        const char *s = json_string_value(b) ?: "";
+        mode_t bit = !strcmp(s, "setuid") ? S_ISUID : !strcmp(s, "setgid") ? S_ISGID : !strcmp(s, "sticky") ? S_ISVTX : 0;
+        if (!bit) {
+            snprintf(why, whylen, "special_bits: `%s` is not setuid, setgid or sticky: refused", s);
+            return false;
+        }
+        if (!l->cfg || !l->cfg->local.allow_special_bits) {
+            snprintf(why, whylen, "special_bits `%s` refused: the executor's configuration does not allow special bits "
+                     "(local.allow_special_bits)", s);
+            return false;
+        }
+        *out |= bit;
+    }
+    return true;
 }
 
 static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     const char *rel = attr_s(op, op->attrs, "path", NULL);
     char full[PATH_MAX], tmp[PATH_MAX + 16];
-    if (!jail(l, rel, true, full, why, whylen))
+    mode_t mode;
+    if (!mode_of(l, op->attrs, "0644", &mode, why, whylen) || !jail(l, rel, true, full, why, whylen))
         return MK_PROV_FAILED;
     json_t *cv = json_object_get(op->attrs, "content");
     char *opened = json_is_object(cv) ? mk_exec_unseal(op->key, cv) : NULL;
@@ -108,7 +167,7 @@ static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, c
     snprintf(tmp, sizeof tmp, "%s.moksha-tmp", full);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write(fd, content, n) == (ssize_t)n;
-    ok = fd >= 0 && fchmod(fd, mode_of(op->attrs, "0644")) == 0 && close(fd) == 0 && ok;
+    ok = fd >= 0 && fchmod(fd, mode) == 0 && close(fd) == 0 && ok;
     ok = ok && rename(tmp, full) == 0;
     int e = errno;
     char sha[65];
@@ -129,14 +188,16 @@ static mk_prov_status make_dir(local *l, const mk_prov_op *op, json_t **out, cha
 {
     const char *rel = attr_s(op, op->attrs, "path", NULL);
     char full[PATH_MAX];
-    if (!jail(l, rel, true, full, why, whylen))
+    mode_t mode;
+    if (!mode_of(l, op->attrs, "0755", &mode, why, whylen) || !jail(l, rel, true, full, why, whylen))
         return MK_PROV_FAILED;
-    if (mkdir(full, mode_of(op->attrs, "0755")) != 0 && errno != EEXIST)
+    if (mkdir(full, mode & 0777) != 0 && errno != EEXIST)
         return fail(why, whylen, "cannot create directory", rel, errno);
     struct stat sb;
     if (lstat(full, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return fail(why, whylen, "cannot create directory", rel, EEXIST);
-    chmod(full, mode_of(op->attrs, "0755"));
+    if (chmod(full, mode) != 0)
+        return fail(why, whylen, "cannot set the mode of directory", rel, errno);
     *out = json_pack("{s:s}", "id", rel);
     return MK_PROV_OK;
 }
@@ -149,8 +210,11 @@ static mk_prov_status make_link(local *l, const mk_prov_op *op, json_t **out, ch
         return MK_PROV_FAILED;
     const char *slash = strrchr(rel, '/');
     snprintf(joined, sizeof joined, "%.*s%s", slash ? (int)(slash - rel + 1) : 0, rel, target);
+    char tfull[PATH_MAX];
     if (!lexically_inside(target) || !lexically_inside(joined))
         return fail(why, whylen, "symlink target leaves the provider's root:", target, 0);
+    if (!jail(l, joined, false, tfull, why, whylen)) /* …and points at nothing the provider may not touch */
+        return MK_PROV_FAILED;
     struct stat sb;
     if (lstat(full, &sb) == 0) {
         if (!S_ISLNK(sb.st_mode))
@@ -223,17 +287,76 @@ static void local_free(mk_prov *p)
     free(p);
 }
 
-mk_prov *mk_prov_local_new(json_t *settings, char *why, size_t whylen)
+/* path made absolute against the working directory (the stack) and
+ * normalised lexically: `.` and `..` resolved, no symlink followed. */
+static bool absolute(const char *stack, const char *path, char out[PATH_MAX])
 {
-    const char *root = json_string_value(json_object_get(settings, "root")) ?: ".moksha/out";
-    if (!mk_exec_mkdirs(root)) {
-        snprintf(why, whylen, "local provider: cannot create its root %s: %s", root, strerror(errno));
-        return NULL;
+    char buf[PATH_MAX * 2];
+    snprintf(buf, sizeof buf, "%s/%s", path[0] == '/' ? "" : stack, path);
+    size_t n = 0;
+    for (char *save = NULL, *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (strcmp(c, ".") == 0)
+            continue;
+        if (strcmp(c, "..") == 0) {
+            while (n > 0 && out[--n] != '/')
+                ;
+            continue;
+        }
+        if (n + strlen(c) + 2 >= PATH_MAX)
+            return false;
+        out[n++] = '/';
+        strcpy(out + n, c);
+        n += strlen(c);
     }
+    out[n ? n : 1] = 0;
+    if (!n)
+        out[0] = '/';
+    return true;
+}
+
+/* note [local root]: is this root (absolute) one the provider may use? */
+static bool root_allowed(const local *l, const char *stack, const char *root, char *why, size_t whylen)
+{
+    const char *no = forbidden(l, root);
+    bool in_stack = mk_exec_config_under(root, stack), allowed = in_stack;
+    for (size_t i = 0; !allowed && l->cfg && i < l->cfg->local.nallowed_roots; i++)
+        allowed = mk_exec_config_under(root, l->cfg->local.allowed_roots[i]);
+    if (no)
+        snprintf(why, whylen, "local provider: root %s is in %s: refused", root, no);
+    else if (!allowed)
+        snprintf(why, whylen, "local provider: root %s is outside the stack directory %s: refused; the executor's "
+                 "configuration (%s) can allow it in local.allowed_roots", root, stack,
+                 l->cfg && *l->cfg->path ? l->cfg->path : "MOKSHA_EXEC_CONFIG, or ~/.config/moksha/exec.json");
+    return allowed && !no;
+}
+
+mk_prov *mk_prov_local_new(json_t *settings, const mk_exec_config *cfg, char *why, size_t whylen)
+{
+    json_t *rv = json_object_get(settings, "root");
+    const char *root = json_is_string(rv) ? json_string_value(rv) : rv ? NULL : ".moksha/out";
+    char stack[PATH_MAX], lexical[PATH_MAX];
     local *l = calloc(1, sizeof *l);
     mk_prov *p = calloc(1, sizeof *p);
-    if (!l || !p || !realpath(root, l->root)) {
+    bool ok = l && p && root && *root && realpath(".", stack);
+    if (!ok)
+        snprintf(why, whylen, "local provider: %s", !root || !*root ? "root must be a non-empty string" : "out of memory");
+    if (ok) {
+        l->cfg = cfg;
+        l->guard_dir = cfg && *cfg->dir && !mk_exec_config_under(stack, cfg->dir);
+        snprintf(l->moksha, sizeof l->moksha, "%s/.moksha", stack);
+        snprintf(l->out, sizeof l->out, "%s/.moksha/out", stack);
+        ok = absolute(stack, root, lexical) && root_allowed(l, stack, lexical, why, whylen); /* before creating anything */
+    }
+    if (ok && !mk_exec_mkdirs(lexical)) {
+        snprintf(why, whylen, "local provider: cannot create its root %s: %s", root, strerror(errno));
+        ok = false;
+    }
+    if (ok && !realpath(lexical, l->root)) {
         snprintf(why, whylen, "local provider: cannot resolve its root %s", root);
+        ok = false;
+    }
+    ok = ok && root_allowed(l, stack, l->root, why, whylen); /* again, resolved: a symlinked root */
+    if (!ok) {
         free(l);
         free(p);
         return NULL;

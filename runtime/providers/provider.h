@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct mk_exec_key;
+struct mk_exec_config;
 
 typedef enum {
     MK_PROV_OK,
@@ -66,9 +67,11 @@ struct mk_prov {
 };
 
 /* Constructors: settings is the provider block of the plan (borrowed);
- * paths are relative to the stack directory (the working directory).
- * NULL with a reason in why when the settings are unusable. */
-mk_prov *mk_prov_local_new(json_t *settings, char *why, size_t whylen);
+ * paths are relative to the stack directory (the working directory); cfg
+ * is the executor's configuration (borrowed, outlives the provider; may be
+ * NULL: all defaults). NULL with a reason in why when the settings are
+ * unusable or not allowed. */
+mk_prov *mk_prov_local_new(json_t *settings, const struct mk_exec_config *cfg, char *why, size_t whylen);
 mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen);
 
 #endif

@@ -12,7 +12,7 @@ case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-bench-apply.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-export MOKSHA_KEY=moksha-bench-apply-key-0123456789
+export MOKSHA_KEY=be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c0be4c
 {
     echo 'provider sim { latency = 20ms }'
     awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "resource bucket b%d {}\n", i }'

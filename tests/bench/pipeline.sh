@@ -15,7 +15,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-bench-pipe.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
-export LC_ALL=C NO_COLOR=1 MOKSHA_KEY=moksha-bench-pipeline-key-0123
+export LC_ALL=C NO_COLOR=1 MOKSHA_KEY=be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c
 
 # mkstate: a plan of creates → the state an apply would leave, 1% drifted
 cc -O2 -o "$TMP/mkstate" "$TOP/tests/bench/mkstate.c" -ljansson || exit 1

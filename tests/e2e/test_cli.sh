@@ -161,7 +161,7 @@ policy "budget" {
 }
 EOF
 enter named
-export MOKSHA_KEY=e2e-cli-key-0123456789abcdef
+export MOKSHA_KEY=c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c11c
 # --reason: blank is no reason
 expect_exit 1 moksha plan --override budget --reason "" && expect_contains "$ERR" "--reason for --override budget is blank"
 expect_exit 1 moksha plan --override budget --reason "   " && expect_contains "$ERR" "is blank"

@@ -6,7 +6,7 @@
 # are $55.845, which `cost` once showed as $55.84 and `plan` as $55.85.
 . "$TOP/tests/e2e/lib.sh"
 
-export MOKSHA_KEY=e2e-money-key-0123456789abcdef
+export MOKSHA_KEY=3013e73013e73013e73013e73013e73013e73013e73013e73013e73013e73013
 mkdir half && cd half || exit 1
 cat > main.moksha <<'MOKSHA'
 stack half { env = "dev" }

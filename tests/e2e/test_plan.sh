@@ -27,7 +27,7 @@ expect_exit 0 moksha show --format markdown plan.json && expect_contains "$OUT" 
 sed 's/"cpu":2/"cpu":64/' plan.json > altered.json
 expect_exit 1 moksha show altered.json && expect_contains "$ERR" "altered after it was signed"
 expect_exit 1 "$MOKSHA_EXEC" verify altered.json && expect_contains "$ERR" "altered after it was signed"
-expect_exit 1 env MOKSHA_KEY=some-other-project-key-123 "$MOKSHA_EXEC" verify plan.json &&
+expect_exit 1 env MOKSHA_KEY=0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e "$MOKSHA_EXEC" verify plan.json &&
     expect_contains "$ERR" "another project key"
 
 # ---- graph ----
@@ -49,10 +49,10 @@ fi
 # ---- a state that matches: no changes, exit 0 ----
 mkdir -p .moksha
 cp "$TOP/tests/golden/plan/noop_webapp/state.json" .moksha/state.json
-expect_exit 0 env MOKSHA_KEY=golden-test-key-0123 MOKSHA_VAR_db_password=hunter2 "$MOKSHA" plan --detailed-exitcode &&
+expect_exit 0 env MOKSHA_KEY=60e1d3c2b4a5968778695a4b3c2d1e0f60e1d3c2b4a5968778695a4b3c2d1e0f MOKSHA_VAR_db_password=hunter2 "$MOKSHA" plan --detailed-exitcode &&
     expect_contains "$OUT" "No changes"
 # replicas 2 → 3 is exactly one more compute and the motd's content
-expect_exit 2 env MOKSHA_KEY=golden-test-key-0123 MOKSHA_VAR_db_password=hunter2 "$MOKSHA" plan --detailed-exitcode --var replicas=3 &&
+expect_exit 2 env MOKSHA_KEY=60e1d3c2b4a5968778695a4b3c2d1e0f60e1d3c2b4a5968778695a4b3c2d1e0f MOKSHA_VAR_db_password=hunter2 "$MOKSHA" plan --detailed-exitcode --var replicas=3 &&
     expect_contains "$OUT" "Plan: 1 to create, 1 to update, 0 to replace, 0 to delete."
 expect_contains "$OUT" "+ compute.web[2]"
 expect_contains "$OUT" '~ local.file.motd'

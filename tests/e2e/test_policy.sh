@@ -5,7 +5,7 @@
 
 sh "$TOP/tests/clean_copy.sh" "$TOP/tests/golden/policy/text" shop
 cd shop
-export MOKSHA_KEY=e2e-policy-key-0123456
+export MOKSHA_KEY=e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0
 
 expect_exit 3 moksha policy check && expect_contains "$OUT" "fail       storage-encrypted (hard)"
 expect_exit 3 moksha plan && expect_contains "$OUT" "Policies: 1 passed, 3 failed"

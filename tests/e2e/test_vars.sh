@@ -5,7 +5,7 @@
 # caret), and a secret from a var file never shown anywhere.
 . "$TOP/tests/e2e/lib.sh"
 
-export MOKSHA_KEY=e2e-vars-key-0123456789abcdef
+export MOKSHA_KEY=0a250a250a250a250a250a250a250a250a250a250a250a250a250a250a250a25
 mkdir stack && cd stack || exit 1
 cat > main.moksha <<'EOF'
 var replicas: int = 1 where replicas >= 1 && replicas <= 20 : "replicas must be 1..20"

@@ -13,7 +13,7 @@
 #include "runtime/planfile.h"
 #include "tests/fuzz/fuzz.h"
 
-#define FUZZ_KEY "fuzz-project-key-0123456789"
+#define FUZZ_KEY "f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022"
 
 static mk_exec_key key;
 static bool have_key;

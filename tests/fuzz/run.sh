@@ -53,7 +53,7 @@ seed_planfile() {
         rm -rf "$w" && sh tests/clean_copy.sh "$d" "$w" || continue
         mkdir -p "$w/.moksha"
         [ -f "$w/state.json" ] && cp "$w/state.json" "$w/.moksha/state.json"
-        (cd "$w" && ASAN_OPTIONS=detect_leaks=0 MOKSHA_KEY=fuzz-project-key-0123456789 \
+        (cd "$w" && ASAN_OPTIONS=detect_leaks=0 MOKSHA_KEY=f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022 \
             MOKSHA_VAR_db_password=fuzz-secret MOKSHA_VAR_greeting=hi \
             "$MOKSHA" plan -o plan.json >/dev/null 2>&1)
         [ -f "$w/plan.json" ] && cp "$w/plan.json" "$1/$(basename "$d").plan.json"

@@ -38,6 +38,10 @@ trap 'exit 130' INT TERM HUP PIPE
 # no locale-dependent messages.
 export LC_ALL=C NO_COLOR=1
 unset MOKSHA_KEY
+# the project key and stack id of the plan, cost and policy cases (the
+# fingerprints in tests/golden/plan/*/state.json are under this key)
+GOLDEN_KEY=60e1d3c2b4a5968778695a4b3c2d1e0f60e1d3c2b4a5968778695a4b3c2d1e0f
+GOLDEN_STACK_ID=901dea1e5ac4e1d0901dea1e5ac4e1d0
 for v in $(env | sed -n 's/^\(MOKSHA_VAR_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
 passed=0 failed=0 updated=0 unchanged=0
@@ -101,13 +105,14 @@ case_json() {
 # applied state and NAME/args as extra arguments, under a fixed project key.
 # Sealed secrets (random nonces) are masked.
 case_plan() {
-    REPRO="cd tests/golden/plan/$1 && mkdir -p .moksha && cp state.json .moksha/ && MOKSHA_KEY=golden-test-key-0123 $MOKSHA plan --color never $(cat "$1/args" 2>/dev/null)"
+    REPRO="cd tests/golden/plan/$1 && mkdir -p .moksha && cp state.json .moksha/ && echo $GOLDEN_STACK_ID > .moksha/stack-id && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA plan --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         mkdir -p .moksha
         [ -f state.json ] && cp state.json .moksha/state.json
+        echo "$GOLDEN_STACK_ID" > .moksha/stack-id
         # shellcheck disable=SC2046 # args holds several words on purpose
-        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" plan --color never $(cat args 2>/dev/null) |
+        MOKSHA_KEY=$GOLDEN_KEY capture both "$MOKSHA" plan --color never $(cat args 2>/dev/null) |
             sed 's/"sealed":"[^"]*"/"sealed":"…"/g'
     )
 }
@@ -115,13 +120,13 @@ case_plan() {
 # cost: `moksha cost` in tests/golden/cost/NAME/ with NAME/state.json as the
 # applied state and NAME/args as extra arguments, under a fixed project key.
 case_cost() {
-    REPRO="cd tests/golden/cost/$1 && mkdir -p .moksha && cp state.json .moksha/ && MOKSHA_KEY=golden-test-key-0123 $MOKSHA cost --color never $(cat "$1/args" 2>/dev/null)"
+    REPRO="cd tests/golden/cost/$1 && mkdir -p .moksha && cp state.json .moksha/ && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA cost --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         mkdir -p .moksha
         [ -f state.json ] && cp state.json .moksha/state.json
         # shellcheck disable=SC2046 # args holds several words on purpose
-        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" cost --color never $(cat args 2>/dev/null)
+        MOKSHA_KEY=$GOLDEN_KEY capture both "$MOKSHA" cost --color never $(cat args 2>/dev/null)
     )
 }
 
@@ -129,11 +134,11 @@ case_cost() {
 # as extra arguments (quoted words allowed), under a fixed project key.
 # SARIF's %SRCROOT% (the absolute path of the temporary copy) is masked.
 case_policy() {
-    REPRO="cd tests/golden/policy/$1 && MOKSHA_KEY=golden-test-key-0123 $MOKSHA policy check --color never $(cat "$1/args" 2>/dev/null)"
+    REPRO="cd tests/golden/policy/$1 && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA policy check --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         eval "set -- $(cat args 2>/dev/null)"
-        MOKSHA_KEY=golden-test-key-0123 capture both "$MOKSHA" policy check --color never "$@" |
+        MOKSHA_KEY=$GOLDEN_KEY capture both "$MOKSHA" policy check --color never "$@" |
             sed 's|"uri": "file://[^"]*"|"uri": "file://…"|'
     )
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
@@ -275,7 +276,7 @@ static void test_local_jail(void **st)
     (void)st;
     char why[512];
     json_t *settings = json_pack("{s:s}", "root", "jail/root");
-    mk_prov *p = mk_prov_local_new(settings, why, sizeof why);
+    mk_prov *p = mk_prov_local_new(settings, NULL, why, sizeof why);
     assert_non_null(p);
     assert_int_equal(local_op(p, "local.file", "a/b/c.txt", why), MK_PROV_OK);
     char *t = slurp("jail/root/a/b/c.txt");
@@ -301,6 +302,183 @@ static void test_local_jail(void **st)
     json_decref(bad);
     p->free(p);
     json_decref(settings);
+}
+
+static mk_prov *local_at(const char *root, const mk_exec_config *cfg, char *why)
+{
+    json_t *settings = json_pack("{s:s}", "root", root);
+    mk_prov *p = mk_prov_local_new(settings, cfg, why, 512);
+    json_decref(settings);
+    return p;
+}
+
+/* note [local root]: a root outside the stack only when the executor's
+ * configuration allows it; never the stack's .moksha (but .moksha/out),
+ * whatever the root, through `..` or a symlink. */
+static void test_local_root(void **st)
+{
+    (void)st;
+    char why[512], here[PATH_MAX], cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    mkdir("stack", 0755);
+    mkdir("elsewhere", 0755);
+    assert_int_equal(chdir("stack"), 0);
+    mkdir(".moksha", 0755);
+    FILE *f = fopen(".moksha/key", "w");
+    fputs("the key\n", f);
+    fclose(f);
+    assert_null(local_at("../elsewhere", NULL, why));
+    assert_non_null(strstr(why, "outside the stack directory"));
+    assert_null(local_at("/", NULL, why));
+    assert_null(local_at("../../mk-not-made-9f1c", NULL, why));
+    assert_int_equal(access("../../mk-not-made-9f1c", F_OK), -1); /* refused before anything was made */
+    assert_null(local_at(".moksha", NULL, why));
+    assert_non_null(strstr(why, ".moksha"));
+    assert_null(local_at("a/../.moksha/sim", NULL, why));
+    assert_int_equal(symlink("../elsewhere", "sneaky"), 0);
+    assert_null(local_at("sneaky", NULL, why)); /* a symlinked root is checked resolved */
+    /* root "." may write the stack but never .moksha/key, nor through a link */
+    mk_prov *p = local_at(".", NULL, why);
+    assert_non_null(p);
+    assert_int_equal(local_op(p, "local.file", "site/index.html", why), MK_PROV_OK);
+    assert_int_equal(local_op(p, "local.file", ".moksha/key", why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, ".moksha"));
+    assert_int_equal(local_op(p, "local.file", "./.moksha/state.json", why), MK_PROV_FAILED);
+    assert_int_equal(local_op(p, "local.directory", ".moksha", why), MK_PROV_FAILED);
+    assert_int_equal(local_op(p, "local.file", ".moksha/out/ok.txt", why), MK_PROV_OK);
+    assert_int_equal(symlink(".moksha", "m"), 0);
+    assert_int_equal(local_op(p, "local.file", "m/key", why), MK_PROV_FAILED);
+    json_t *ln = json_pack("{s:s, s:s}", "path", "k", "target", ".moksha/key");
+    mk_prov_op op = {.address = "local.symlink.k", .type = "local.symlink", .attrs = ln};
+    json_t *out = NULL;
+    assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    json_decref(ln);
+    p->free(p);
+    char *t = slurp(".moksha/key");
+    assert_string_equal(t, "the key\n");
+    free(t);
+    /* the executor's configuration allows a root elsewhere, and its own
+     * directory stays out of reach */
+    mk_exec_config cfg = {0};
+    assert_non_null(realpath("../elsewhere", here));
+    char *roots[] = {here};
+    cfg.local.allowed_roots = roots;
+    cfg.local.nallowed_roots = 1;
+    assert_true(strlen(here) + 6 < sizeof cfg.dir);
+    memcpy(cfg.dir, here, strlen(here));
+    strcpy(cfg.dir + strlen(here), "/conf");
+    mkdir("../elsewhere/conf", 0755);
+    p = local_at("../elsewhere", &cfg, why);
+    assert_non_null(p);
+    assert_int_equal(local_op(p, "local.file", "x.txt", why), MK_PROV_OK);
+    assert_int_equal(local_op(p, "local.file", "conf/exec.json", why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "configuration"));
+    p->free(p);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+/* Octal permission bits only; special bits only when the configuration allows them. */
+static void test_local_modes(void **st)
+{
+    (void)st;
+    char why[512];
+    mk_exec_config cfg = {0};
+    mk_prov *p = local_at("modes", &cfg, why);
+    assert_non_null(p);
+    static const char *const bad[] = {"zzzz", "4777", "0999", "77777", "", "64"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *a = json_pack("{s:s, s:s}", "path", "f", "mode", bad[i]);
+        mk_prov_op op = {.address = "local.file.f", .type = "local.file", .attrs = a};
+        json_t *out = NULL;
+        assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        assert_non_null(strstr(why, "octal permission bits"));
+        json_decref(a);
+    }
+    assert_int_equal(access("modes/f", F_OK), -1);
+    json_t *a = json_pack("{s:s, s:s, s:[s]}", "path", "g", "mode", "0755", "special_bits", "setgid");
+    mk_prov_op op = {.address = "local.file.g", .type = "local.file", .attrs = a};
+    json_t *out = NULL;
+    assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "allow_special_bits"));
+    cfg.local.allow_special_bits = true;
+    assert_int_equal(p->create(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_decref(out);
+    struct stat sb;
+    assert_int_equal(stat("modes/g", &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 02755);
+    json_decref(a);
+    p->free(p);
+}
+
+/* The executor's configuration: strict, and named in every error. */
+static void test_exec_config(void **st)
+{
+    (void)st;
+    char why[1024], cwd[PATH_MAX];
+    mk_exec_config cfg;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    mkdir("conf", 0755);
+    mkdir("conf/allowed", 0755);
+    mkdir("cstack", 0755);
+    assert_int_equal(chdir("cstack"), 0); /* the stack directory; the configuration is outside it */
+    setenv("MOKSHA_EXEC_CONFIG", "../conf/none.json", 1);
+    assert_false(mk_exec_config_load(&cfg, why, sizeof why)); /* named, missing: an error */
+    assert_non_null(strstr(why, "conf/none.json"));
+    unsetenv("MOKSHA_EXEC_CONFIG");
+    setenv("XDG_CONFIG_HOME", "/nonexistent-moksha", 1);
+    assert_true(mk_exec_config_load(&cfg, why, sizeof why)); /* the default, missing: defaults */
+    assert_int_equal(cfg.local.nallowed_roots, 0);
+    setenv("MOKSHA_EXEC_CONFIG", "../conf/exec.json", 1);
+    static const struct { const char *text, *want; } cases[] = {
+        {"{\"format\": \"moksha.exec-config/v1\", \"locl\": {}}", "key `locl`: unknown setting"},
+        {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_root\": []}}", "key `local.allowed_root`: unknown"},
+        {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_roots\": \"/tmp\"}}", "key `local.allowed_roots`: expected a list"},
+        {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_roots\": [\"rel\"]}}", "key `local.allowed_roots[0]`: expected an absolute"},
+        {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_roots\": [\"/no/such/dir\"]}}", "not an existing directory"},
+        {"{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allow_special_bits\": \"yes\"}}", "key `local.allow_special_bits`: expected true or false"},
+        {"{\"local\": {}}", "key `format`: expected \"moksha.exec-config/v1\""},
+        {"[1]", "expected a JSON object"},
+        {"{\"format\": ", "conf/exec.json:1:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        FILE *f = fopen("../conf/exec.json", "w");
+        fputs(cases[i].text, f);
+        fclose(f);
+        chmod("../conf/exec.json", 0644);
+        assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+        if (!strstr(why, cases[i].want))
+            fail_msg("%s: got `%s`", cases[i].text, why);
+        assert_non_null(strstr(why, "conf/exec.json"));
+    }
+    char text[PATH_MAX + 128], allowed[PATH_MAX];
+    assert_non_null(realpath("../conf/allowed", allowed));
+    snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"local\": {\"allowed_roots\": [\"%s\"], "
+             "\"allow_special_bits\": true}}", allowed);
+    FILE *f = fopen("../conf/exec.json", "w");
+    fputs(text, f);
+    fclose(f);
+    assert_true(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_int_equal(cfg.local.nallowed_roots, 1);
+    assert_string_equal(cfg.local.allowed_roots[0], allowed);
+    assert_true(cfg.local.allow_special_bits);
+    assert_non_null(strstr(cfg.dir, "/conf"));
+    mk_exec_config_free(&cfg);
+    chmod("../conf/exec.json", 0666); /* others can write it: refused */
+    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_non_null(strstr(why, "writable by everyone"));
+    chmod("../conf/exec.json", 0664);
+    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_non_null(strstr(why, "its group"));
+    f = fopen("exec.json", "w"); /* in the stack: refused */
+    fputs("{\"format\": \"moksha.exec-config/v1\"}", f);
+    fclose(f);
+    chmod("exec.json", 0600);
+    setenv("MOKSHA_EXEC_CONFIG", "exec.json", 1);
+    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_non_null(strstr(why, "cannot be in the stack directory"));
+    unsetenv("MOKSHA_EXEC_CONFIG");
+    assert_int_equal(chdir(cwd), 0);
+    unsetenv("XDG_CONFIG_HOME");
 }
 
 /* A DAG: 0 → 1 → 3, 0 → 2 → 3, 4 alone; node `failing` fails. */
@@ -405,6 +583,9 @@ int main(void)
         cmocka_unit_test(test_audit_state_against_head),
         cmocka_unit_test(test_state_atomic),
         cmocka_unit_test(test_local_jail),
+        cmocka_unit_test(test_local_root),
+        cmocka_unit_test(test_local_modes),
+        cmocka_unit_test(test_exec_config),
         cmocka_unit_test(test_sched_order),
         cmocka_unit_test(test_durations),
     };

@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/key.h"
 #include "compiler/plan.h"
 #include "runtime/planfile.h"
+
+#define KEY_A "4b1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
+#define KEY_B "b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6"
 
 static char path[64];
 
@@ -47,7 +51,7 @@ static int setup(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    setenv("MOKSHA_KEY", "test key of the project", 1);
+    setenv("MOKSHA_KEY", KEY_A, 1);
     return 0;
 }
 
@@ -62,7 +66,7 @@ static int teardown(void **state)
 static json_t *signed_plan(mk_key *k)
 {
     char why[256];
-    assert_true(mk_key_load(k, "/nonexistent", false, why, sizeof why));
+    assert_true(mk_key_load(k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(k);
     mk_plan_free_text(mk_plan_sign(p, k));
     return p;
@@ -73,7 +77,7 @@ static void test_signed_text_is_the_document(void **state)
     (void)state;
     char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", false, why, sizeof why));
+    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(&k);
     json_object_set_new(p, "outputs", json_pack("{s:s}", "stack", ",\"stack\":"));
     char *text = mk_plan_sign(p, &k);
@@ -81,7 +85,7 @@ static void test_signed_text_is_the_document(void **state)
     fputs(text, f);
     fclose(f);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
     assert_true(json_equal(got, p));
     json_decref(got);
     json_decref(p);
@@ -104,7 +108,7 @@ static void test_written_text_checked_as_is(void **state)
     (void)state;
     char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", false, why, sizeof why));
+    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(&k);
     char *text = mk_plan_sign(p, &k);
     size_t n = strlen(text);
@@ -116,14 +120,14 @@ static void test_written_text_checked_as_is(void **state)
     assert_non_null(at);
     at[3] = 'M';
     write_text(t);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     /* a key appended after the signature */
     strcpy(t, text);
     while (t[strlen(t) - 1] == '\n')
         t[strlen(t) - 1] = 0;
     strcpy(t + strlen(t) - 1, ",\"destroy\":true}");
     write_text(t);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     /* re-spaced: a blank after the first comma */
     at = strchr(text, ',');
     assert_non_null(at);
@@ -131,7 +135,7 @@ static void test_written_text_checked_as_is(void **state)
     t[at - text + 1] = ' ';
     strcpy(t + (at - text) + 2, at + 1);
     write_text(t);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
     json_decref(got);
     free(t);
     mk_plan_free_text(text);
@@ -145,7 +149,7 @@ static void test_valid_plan_loads_and_unseals(void **state)
     json_t *p = signed_plan(&k);
     save(p);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_OK);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
     mk_exec_key ek;
     char why[256];
     mk_exec_key_load(&ek, "/nonexistent", why, sizeof why);
@@ -166,7 +170,7 @@ static void test_altered_body_rejected(void **state)
     json_object_set_new(json_object_get(json_array_get(json_object_get(p, "changes"), 0), "after"), "cpu", json_integer(64));
     save(p);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     assert_null(got);
     json_decref(p);
 }
@@ -179,11 +183,11 @@ static void test_added_and_removed_fields_rejected(void **state)
     json_object_set_new(p, "extra", json_true());
     save(p);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     json_object_del(p, "extra");
     json_object_del(p, "inputs_digest");
     save(p);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     json_decref(p);
 }
 
@@ -195,7 +199,7 @@ static void test_stale_serial_edit_rejected(void **state)
     json_object_set_new(json_object_get(p, "state"), "serial", json_integer(4));
     save(p);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     json_decref(p);
 }
 
@@ -211,10 +215,10 @@ static void test_bad_or_missing_signature(void **state)
     json_object_set_new(sig, "value", json_string(v));
     save(p);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
     json_object_del(p, "signature");
     save(p);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_UNSIGNED);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_UNSIGNED);
     json_decref(p);
 }
 
@@ -225,14 +229,14 @@ static void test_wrong_key_rejected(void **state)
     json_t *p = signed_plan(&k);
     save(p);
     json_t *got;
-    assert_int_equal(load("another project's key", &got), MK_EXEC_PLAN_WRONG_KEY);
+    assert_int_equal(load(KEY_B, &got), MK_EXEC_PLAN_WRONG_KEY);
     /* forging the key id does not help: the MAC still fails */
     mk_exec_key other;
     char why[256];
     mk_exec_key_load(&other, "/nonexistent", why, sizeof why);
     json_object_set_new(json_object_get(p, "signature"), "key_id", json_string(other.id));
     save(p);
-    assert_int_equal(load("another project's key", &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_B, &got), MK_EXEC_PLAN_TAMPERED);
     json_decref(p);
 }
 
@@ -243,11 +247,11 @@ static void test_not_a_plan(void **state)
     fputs("{\"format\": \"moksha.state/v1\"}", f);
     fclose(f);
     json_t *got;
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_NOT_A_PLAN);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_NOT_A_PLAN);
     f = fopen(path, "w");
     fputs("not json", f);
     fclose(f);
-    assert_int_equal(load("test key of the project", &got), MK_EXEC_PLAN_UNREADABLE);
+    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_UNREADABLE);
 }
 
 static void test_sealed_secret_tamper(void **state)
@@ -255,13 +259,110 @@ static void test_sealed_secret_tamper(void **state)
     (void)state;
     mk_key k;
     char why[256];
-    mk_key_load(&k, "/nonexistent", false, why, sizeof why);
+    mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why);
     char *sealed = mk_key_seal(&k, "s3cret", 6);
     assert_null(strstr(sealed, "s3cret"));
     sealed[20] = sealed[20] == 'A' ? 'B' : 'A';
     size_t n;
     assert_null(mk_key_open(&k, sealed, &n));
     free(sealed);
+}
+
+/* note [key text] in compiler/key.c: both sides accept the same key texts,
+ * derive the same key from them, and refuse the same weak ones. */
+static void test_key_texts_agree(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mk-key-XXXXXX", why[512], file[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof file, "%s/stack-id", dir);
+    FILE *f = fopen(file, "w");
+    fputs("0123456789abcdef0123456789abcdef\n", f);
+    fclose(f);
+    static const char *const good[] = {
+        KEY_A, "  " KEY_A "\n",
+        "Sx4MKp2PjntaTD0eH5uLyH2+XqQsLB0O6fa3xdTjPyo=", /* base64 of 32 bytes */
+        "passphrase:correct horse battery staple",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        setenv("MOKSHA_KEY", good[i], 1);
+        mk_key k;
+        mk_exec_key ek;
+        assert_true(mk_key_load(&k, dir, MK_KEY_REQUIRE, why, sizeof why));
+        assert_true(mk_exec_key_load(&ek, dir, why, sizeof why));
+        assert_string_equal(k.id, ek.id);
+        assert_memory_equal(k.seal, ek.seal, 32);
+        assert_string_equal(k.stack_id, "0123456789abcdef0123456789abcdef");
+    }
+    /* hex and base64 of the same bytes are the same key */
+    mk_key a, b;
+    setenv("MOKSHA_KEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 1);
+    assert_true(mk_key_load(&a, dir, MK_KEY_REQUIRE, why, sizeof why));
+    setenv("MOKSHA_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1);
+    assert_true(mk_key_load(&b, dir, MK_KEY_REQUIRE, why, sizeof why));
+    assert_string_equal(a.id, b.id);
+    static const char *const weak[] = {
+        "x", "golden-test-key-0123", "passphrase:short", KEY_A "0", "zz1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh==",
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) {
+        setenv("MOKSHA_KEY", weak[i], 1);
+        mk_key k;
+        mk_exec_key ek;
+        assert_false(mk_key_load(&k, dir, MK_KEY_READ, why, sizeof why));
+        assert_non_null(strstr(why, "MOKSHA_KEY"));
+        assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+        assert_non_null(strstr(why, "MOKSHA_KEY"));
+    }
+    /* a passphrase is salted with the stack id: another stack, another key */
+    mk_key k1, k2;
+    setenv("MOKSHA_KEY", "passphrase:correct horse battery staple", 1);
+    assert_true(mk_key_load(&k1, dir, MK_KEY_REQUIRE, why, sizeof why));
+    f = fopen(file, "w");
+    fputs("fedcba9876543210fedcba9876543210\n", f);
+    fclose(f);
+    assert_true(mk_key_load(&k2, dir, MK_KEY_REQUIRE, why, sizeof why));
+    assert_string_not_equal(k1.id, k2.id);
+    unlink(file); /* …and without a stack id it cannot be derived */
+    mk_exec_key ek;
+    assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+    assert_non_null(strstr(why, "stack id"));
+    assert_false(mk_key_load(&k1, dir, MK_KEY_REQUIRE, why, sizeof why));
+    rmdir(dir);
+}
+
+/* A command that signs nothing creates no key and no stack id; one that
+ * signs creates both, the key readable by its owner only. */
+static void test_key_created_only_to_sign(void **state)
+{
+    (void)state;
+    unsetenv("MOKSHA_KEY");
+    char dir[] = "/tmp/mk-key-XXXXXX", why[512], file[64];
+    assert_non_null(mkdtemp(dir));
+    mk_key k;
+    assert_true(mk_key_load(&k, dir, MK_KEY_READ, why, sizeof why));
+    assert_true(k.throwaway);
+    snprintf(file, sizeof file, "%s/key", dir);
+    assert_int_equal(access(file, F_OK), -1);
+    assert_false(mk_key_load(&k, dir, MK_KEY_REQUIRE, why, sizeof why));
+    assert_int_equal(access(file, F_OK), -1);
+    assert_true(mk_key_load(&k, dir, MK_KEY_CREATE, why, sizeof why));
+    assert_false(k.throwaway);
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    mk_exec_key ek;
+    assert_true(mk_exec_key_load(&ek, dir, why, sizeof why));
+    assert_string_equal(k.id, ek.id);
+    assert_int_equal(strlen(k.stack_id), 32);
+    chmod(file, 0644); /* a key others can read is refused */
+    assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+    assert_non_null(strstr(why, "chmod 600"));
+    assert_false(mk_key_load(&k, dir, MK_KEY_READ, why, sizeof why));
+    unlink(file);
+    snprintf(file, sizeof file, "%s/stack-id", dir);
+    unlink(file);
+    rmdir(dir);
 }
 
 int main(void)
@@ -277,6 +378,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_key_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_secret_tamper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_texts_agree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_created_only_to_sign, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
