@@ -127,14 +127,25 @@ static void trim(const char **t, size_t *n)
         (*t)++, (*n)--;
 }
 
-/* A file of at most cap-1 bytes into buf; -1 with errno when unreadable. */
+/* A file of at most cap-1 bytes into buf; -1 with errno when unreadable,
+ * -2 when it is not a regular file. Opened without blocking and checked
+ * with fstat: a FIFO put in the key's place would hang every command, and a
+ * directory "reads" as empty. */
 static long read_small(const char *path, char *buf, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return -2;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fd);
     buf[n] = 0;
     return (long)n;
 }
@@ -184,6 +195,10 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
         if (!publish(path, text, 33, 0644, err, errlen))
             return false;
         n = read_small(path, buf, sizeof buf);
+    }
+    if (n == -2) {
+        snprintf(err, errlen, "%s is not a regular file: remove it (restore the stack id from where the state is kept)", path);
+        return false;
     }
     if (n < 0)
         return errno == ENOENT || (snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno)), false);
@@ -239,6 +254,10 @@ static int key_file(const char *dir, const char *path, mk_key_mode mode, char *b
     }
     if (n < 0 && errno == ENOENT && mode == MK_KEY_READ)
         return -1;
+    if (n == -2) {
+        snprintf(err, errlen, "%s is not a regular file: remove it and set MOKSHA_KEY or restore the key file", path);
+        return 0;
+    }
     if (n < 0) {
         snprintf(err, errlen, "no project key: set MOKSHA_KEY or create %s (`moksha plan -o` does)", path);
         return 0;

@@ -115,11 +115,11 @@ char *mk_money_signed(mk_money a, char buf[MK_MONEY_TEXT])
 char *mk_money_literal(mk_money a, char buf[MK_MONEY_TEXT])
 {
     uint64_t m = a < 0 ? 0 - (uint64_t)a : (uint64_t)a;
-    unsigned long long frac = (unsigned long long)(m % (uint64_t)MK_MONEY_UNIT);
-    int digits = MK_MONEY_DIGITS;
-    while (digits > 2 && frac % 10 == 0)
-        frac /= 10, digits--;
-    snprintf(buf, MK_MONEY_TEXT, "%s$%llu.%0*llu", a < 0 ? "-" : "", (unsigned long long)(m / (uint64_t)MK_MONEY_UNIT),
-             digits, frac);
+    /* all six fraction digits, then trailing zeros dropped down to cents
+     * (a fixed width keeps the output's bound plain to the compiler) */
+    int n = snprintf(buf, MK_MONEY_TEXT, "%s$%llu.%06llu", a < 0 ? "-" : "",
+                     (unsigned long long)(m / (uint64_t)MK_MONEY_UNIT), (unsigned long long)(m % (uint64_t)MK_MONEY_UNIT));
+    for (int keep = MK_MONEY_DIGITS - 2; n > 0 && n < MK_MONEY_TEXT && keep > 0 && buf[n - 1] == '0'; keep--)
+        buf[--n] = 0;
     return buf;
 }

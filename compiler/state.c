@@ -2,8 +2,10 @@
 #include "compiler/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "compiler/buf.h"
 #include "compiler/diag.h"
@@ -92,13 +94,31 @@ static bool absent(const char *path, int err)
     return err == ENOENT && lstat(path, &sb) != 0 && errno == ENOENT;
 }
 
+/* The state file opened for reading, without blocking: a FIFO in its place
+ * would hang `plan`; anything but a regular file (or a directory, which
+ * fails to read with EISDIR) is refused with ENODEV. */
+static FILE *open_state(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
+        close(fd);
+        errno = ENODEV;
+        return NULL;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
 mk_state *mk_state_read(const char *path, struct mk_diag *diag)
 {
     mk_state *s = mk_mem_calloc(1, sizeof *s);
     s->lineage = "";
     s->cap = 1;
     s->slots = mk_mem_calloc(1, sizeof *s->slots);
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_state(path);
     if (!f && absent(path, errno))
         return s;
     mk_buf text = {0};
@@ -110,7 +130,8 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
         fclose(f);
     }
     if (!read) {
-        snprintf(msg, sizeof msg, "%s: %s", path, err == ENOENT ? "a link to a file that does not exist" : strerror(err));
+        snprintf(msg, sizeof msg, "%s: %s", path, err == ENOENT ? "a link to a file that does not exist"
+                 : err == ENODEV ? "not a regular file" : strerror(err));
     } else {
         json_error_t je;
         s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);

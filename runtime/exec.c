@@ -1659,9 +1659,13 @@ int mk_exec_state_rm(const char *address)
 {
     ctx c = {0};
     char id[37];
+    sigset_t old;
+    mk_exec_signals_hold(&old); /* note [signal hold] in runtime/util.h */
     int rc = take_lock(&c, "state rm", id);
-    if (rc)
+    if (rc) {
+        mk_exec_signals_restore(&old);
         return rc;
+    }
     if (!mk_rtstate_remove(c.st, address)) {
         fprintf(stderr, "moksha-exec: error: the state has no resource `%s`\n", address);
         rc = MK_EXEC_EXIT_INPUT;
@@ -1678,6 +1682,8 @@ int mk_exec_state_rm(const char *address)
     free(c.lines);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);
+    fflush(stdout);
+    mk_exec_signals_restore(&old);
     return rc;
 }
 
@@ -1700,7 +1706,7 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
     return a;
 }
 
-int mk_exec_state_unlock(const char *id)
+static int state_unlock(const char *id)
 {
     char why[1024], awhy[1024];
     json_t *info;
@@ -1733,4 +1739,14 @@ int mk_exec_state_unlock(const char *id)
                json_string_value(json_object_get(info, "operation")) ?: "?");
     json_decref(info);
     return 0;
+}
+
+int mk_exec_state_unlock(const char *id)
+{
+    sigset_t old;
+    mk_exec_signals_hold(&old); /* note [signal hold]: audited and removed together */
+    int rc = state_unlock(id);
+    fflush(stdout);
+    mk_exec_signals_restore(&old);
+    return rc;
 }

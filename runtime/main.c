@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/audit.h"
@@ -198,7 +199,12 @@ static int audit_verify(void)
     mk_exec_key key;
     char why[1024];
     bool keyed = mk_exec_key_load(&key, MK_EXEC_DIR, why, sizeof why);
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    struct stat sb;
+    /* no key: the chain is still checked; a key or stack id that is there
+     * but not a file is an error, not "no key" */
+    bool odd = !keyed && ((lstat(MK_EXEC_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
+                          (lstat(MK_EXEC_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
+    mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
     if (!st) {
         mk_exec_print_error(why);
         return 1;

@@ -3,6 +3,7 @@
 #include "runtime/planfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -110,17 +111,44 @@ bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_i
     return ok;
 }
 
+/* A small file of .moksha into buf (at most cap-1 bytes): its descriptor,
+ * still open for the caller's own checks; -1 with errno, or -2 with the
+ * reason in why when it is not a regular file. Opened without blocking and checked with
+ * fstat: a FIFO in its place would hang the executor, a directory "reads"
+ * as empty. */
+static int open_small(const char *path, char *buf, size_t cap, size_t *len, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        snprintf(why, whylen, "%s is not a regular file: remove it", path);
+        errno = EINVAL;
+        return -2;
+    }
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = 0;
+    *len = n;
+    return fd;
+}
+
 bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen)
 {
     char path[4096], buf[128];
     snprintf(path, sizeof path, "%s/stack-id", moksha_dir);
     id[0] = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    size_t n = 0;
+    int fd = open_small(path, buf, sizeof buf, &n, why, whylen);
+    if (fd == -2)
+        return false;
+    if (fd < 0)
         return errno == ENOENT || (snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno)), false);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
+    close(fd);
     const char *t = buf;
     uint8_t raw[16];
     trim(&t, &n);
@@ -136,21 +164,23 @@ bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t why
 /* The key text of DIR/key into buf; false with why. */
 static bool read_key_file(const char *path, char *buf, size_t cap, char *why, size_t whylen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t n = 0;
+    int fd = open_small(path, buf, cap, &n, why, whylen);
+    if (fd == -2)
+        return false;
+    if (fd < 0) {
         snprintf(why, whylen, "no project key: set MOKSHA_KEY or keep %s (%s)", path, strerror(errno));
         return false;
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
-        fclose(f);
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077)) {
+        close(fd);
+        OPENSSL_cleanse(buf, cap);
         snprintf(why, whylen, "%s can be read by others (mode %04o): `chmod 600 %s`, and rotate the key "
                  "(`moksha-exec key rotate`) if others may have read it", path, (unsigned)(sb.st_mode & 07777), path);
         return false;
     }
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = 0;
+    close(fd);
     return true;
 }
 

@@ -307,6 +307,8 @@ int mk_exec_key_rotate(void)
         return MK_EXEC_EXIT_INPUT;
     }
     json_t *info = NULL;
+    sigset_t old;
+    mk_exec_signals_hold(&old); /* note [signal hold] in runtime/util.h */
     mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, "key rotate", lock_id, &info, r.why, sizeof r.why);
     json_decref(info);
     int rc = ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
@@ -314,6 +316,8 @@ int mk_exec_key_rotate(void)
         rc = rotate_locked(&r, from_env, stack_id);
         mk_exec_lock_release(MK_EXEC_LOCKFILE, lock_id);
     }
+    fflush(stdout);
+    mk_exec_signals_restore(&old);
     if (rc)
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
     OPENSSL_cleanse(&r, sizeof r);

@@ -158,6 +158,21 @@ bool mk_exec_write_atomic(const char *path, const char *data, size_t n, bool dur
     return true;
 }
 
+void mk_exec_signals_hold(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+void mk_exec_signals_restore(const sigset_t *old)
+{
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 char *mk_exec_read_file(const char *path, size_t *len)
 {
     /* O_NONBLOCK: a FIFO put in a file's place must not hang the executor;

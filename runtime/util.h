@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 /* Monotonic milliseconds (for elapsed times and deadlines). */
@@ -30,6 +31,15 @@ bool mk_exec_mkdirs(const char *path);
 bool mk_exec_write_atomic(const char *path, const char *data, size_t n, bool durable, bool keep_prev);
 /* Whole file as a malloc'd NUL-terminated string, or NULL (errno set). */
 char *mk_exec_read_file(const char *path, size_t *len);
+
+/* note [signal hold]: the short commands that take the state lock (state
+ * rm, key rotate, state unlock) hold SIGINT, SIGTERM and SIGHUP from before
+ * the lock is taken until it is released: a signal then waits those few
+ * milliseconds and stops the command after the lock is gone, so it never
+ * leaves a lock behind nor a state half written. `apply` has its own
+ * handlers (it rolls back). restore unblocks; a held signal then acts. */
+void mk_exec_signals_hold(sigset_t *old);
+void mk_exec_signals_restore(const sigset_t *old);
 /* A failed jansson parse of what (a path) in our words, never jansson's:
  * "WHAT:LINE:COL: the JSON ends early…" into out (note [json errors] in
  * compiler/vjson.c has the compiler's copy). text, len: what was parsed. */

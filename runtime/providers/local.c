@@ -15,7 +15,16 @@
  * any root, nothing resolves into the stack's .moksha/ (the key, the state,
  * the audit log, the stack id) except its output folder .moksha/out, nor
  * to the executor's configuration file or into its directory (that one
- * unless the stack itself is under it). */
+ * unless the stack itself is under it).
+ *
+ * note [local adopt]: a create (op->adopted set: not an undo re-creating
+ * what it deleted) that finds an object already at its path takes it over
+ * only when nothing would be lost: a file with the very content planned, a
+ * directory, a symlink to the planned target. It reports the adoption, so an
+ * undo never deletes what the apply did not make (note [adopted] in
+ * runtime/exec.c). A file with other content, or a symlink elsewhere, is
+ * not overwritten: the create fails, naming the path, and the file stays as
+ * it was. Updates and undos still write in place. */
 #include "runtime/providers/provider.h"
 
 #include <errno.h>
@@ -146,6 +155,16 @@ static bool mode_of(local *l, json_t *attrs, const char *dflt, mode_t *out, char
     return true;
 }
 
+/* Does the regular file at full hold exactly content? */
+static bool same_content(const char *full, const char *content, size_t n)
+{
+    size_t len = 0;
+    char *have = mk_exec_read_file(full, &len);
+    bool same = have && len == n && memcmp(have, content, n) == 0;
+    free(have);
+    return same;
+}
+
 static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     const char *rel = attr_s(op, op->attrs, "path", NULL);
@@ -164,6 +183,14 @@ static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, c
         free(opened);
         return fail(why, whylen, "cannot write", rel, EISDIR * S_ISDIR(sb.st_mode) + ELOOP * !S_ISDIR(sb.st_mode));
     }
+    if (op->adopted && lstat(full, &sb) == 0 && !same_content(full, content, n)) { /* note [local adopt] */
+        free(opened);
+        snprintf(why, whylen, "a file already exists at %s with other content, not made by this apply: not overwritten; "
+                 "move it away, or make its content the one planned", rel);
+        return MK_PROV_FAILED;
+    }
+    if (op->adopted && lstat(full, &sb) == 0)
+        *op->adopted = true;
     snprintf(tmp, sizeof tmp, "%s.moksha-tmp", full);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write(fd, content, n) == (ssize_t)n;
@@ -191,11 +218,14 @@ static mk_prov_status make_dir(local *l, const mk_prov_op *op, json_t **out, cha
     mode_t mode;
     if (!mode_of(l, op->attrs, "0755", &mode, why, whylen) || !jail(l, rel, true, full, why, whylen))
         return MK_PROV_FAILED;
-    if (mkdir(full, mode & 0777) != 0 && errno != EEXIST)
+    bool existed = false;
+    if (mkdir(full, mode & 0777) != 0 && !(existed = errno == EEXIST))
         return fail(why, whylen, "cannot create directory", rel, errno);
     struct stat sb;
     if (lstat(full, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return fail(why, whylen, "cannot create directory", rel, EEXIST);
+    if (existed && op->adopted) /* note [local adopt] */
+        *op->adopted = true;
     if (chmod(full, mode) != 0)
         return fail(why, whylen, "cannot set the mode of directory", rel, errno);
     *out = json_pack("{s:s}", "id", rel);
@@ -219,6 +249,19 @@ static mk_prov_status make_link(local *l, const mk_prov_op *op, json_t **out, ch
     if (lstat(full, &sb) == 0) {
         if (!S_ISLNK(sb.st_mode))
             return fail(why, whylen, "cannot create symlink", rel, EEXIST);
+        char had[PATH_MAX];
+        ssize_t hn = readlink(full, had, sizeof had - 1);
+        bool same = hn >= 0 && (size_t)hn == strlen(target) && memcmp(had, target, (size_t)hn) == 0;
+        if (op->adopted && !same) { /* note [local adopt] */
+            snprintf(why, whylen, "a symlink already exists at %s pointing elsewhere, not made by this apply: not "
+                     "replaced; move it away", rel);
+            return MK_PROV_FAILED;
+        }
+        if (op->adopted) {
+            *op->adopted = true;
+            *out = json_pack("{s:s}", "id", rel);
+            return MK_PROV_OK;
+        }
         unlink(full);
     }
     if (symlink(target, full) != 0)

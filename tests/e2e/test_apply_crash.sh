@@ -7,7 +7,10 @@
 
 mkdir stack && cd stack
 {
-    echo 'provider sim { latency = 40ms }'
+    # 100 ms a call: the instances take 0.6 s after the network, so a kill
+    # at 0.15 s lands mid-apply even when a loaded machine holds this shell's
+    # sleep and kill back by a few hundred ms (at 40 ms it finished first)
+    echo 'provider sim { latency = 100ms }'
     echo 'resource network n { cidr = "10.2.0.0/16" }'
     i=0
     while [ $i -lt 24 ]; do

@@ -7,7 +7,7 @@
 
 mkdir stack && cd stack
 {
-    echo 'provider sim { latency = 15ms }'
+    echo 'provider sim { latency = 50ms }'  # an apply of ~1 s: several plans fit beside it, even under ASan
     echo 'resource network n { cidr = "10.5.0.0/16" }'
     i=0
     while [ $i -lt 40 ]; do
