@@ -212,26 +212,38 @@ static const char *id_of(json_t *obj) { return json_string_value(json_object_get
 static bool save_object_at(const char *path, json_t *obj, char *why, size_t whylen)
 {
     /* The world stands for a remote cloud, whose objects never tear when a
-     * client dies: written whole to a hidden temporary beside it, then
-     * renamed over it, so a kill -9 at any moment leaves the old object or
-     * the new one. (Written in place, a kill between the truncate and the
-     * write left an empty file that read as absent, and the next apply's
-     * update of that address failed for good: "no such object".) Not
-     * fsync'd: a machine crash is not what the sim stands for. */
+     * client dies. A new object is written straight into its file: torn by
+     * a kill -9, it reads as absent, which is what an unfinished create is.
+     * An object that exists is written whole to a hidden temporary beside it
+     * and renamed over it, so a kill leaves the old object or the new one.
+     * (Written in place, a kill between the truncate and the write left an
+     * empty file that read as absent, and every later update of that
+     * address failed: "no such object".) Creates, most of an apply's
+     * writes, keep off the directory's rename lock. Not fsync'd: a machine
+     * crash is not what the sim stands for. */
     char tmp[1100];
     const char *slash = strrchr(path, '/');
     int dir = slash ? (int)(slash - path + 1) : 0;
-    snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dir, path, path + dir);
     char *text = json_dumps(obj, JSON_INDENT(1));
-    int fd = text ? mkstemp(tmp) : -1;
+    int fd = text ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+    bool fresh = fd >= 0;
+    if (text && !fresh && errno == EEXIST) {
+        snprintf(tmp, sizeof tmp, "%.*s.%s.XXXXXX", dir, path, path + dir);
+        fd = mkstemp(tmp);
+        if (fd >= 0 && fchmod(fd, 0644) != 0) {
+            close(fd);
+            unlink(tmp);
+            fd = -1;
+        }
+    }
     size_t n = text ? strlen(text) : 0;
-    bool ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, text, n) == (ssize_t)n;
+    bool ok = fd >= 0 && write(fd, text, n) == (ssize_t)n;
     ok = fd >= 0 && close(fd) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
+    ok = ok && (fresh || rename(tmp, path) == 0);
     if (!ok) {
         snprintf(why, whylen, "sim: cannot write %s: %s", path, strerror(errno));
         if (fd >= 0)
-            unlink(tmp);
+            unlink(fresh ? path : tmp);
     }
     free(text);
     return ok;
