@@ -2,7 +2,8 @@
  * to a command, and maps outcomes to the exit codes of DESIGN.md §8.
  *
  * note [out of memory]: allocation failure is reported here, once, and ends
- * the process; library code never calls exit(). */
+ * the process with exit 1: main installs the handler (mk_mem_set_oom) before
+ * anything allocates; library code never calls exit(). */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -15,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compiler/builtin.h"
-#include "compiler/cli.h"
-#include "compiler/diag.h"
-#include "compiler/fmt.h"
-#include "compiler/jalloc.h"
-#include "compiler/mem.h"
-#include "compiler/program.h"
+#include "compiler/front/builtin.h"
+#include "compiler/cli/cli.h"
+#include "compiler/base/diag.h"
+#include "compiler/back/fmt.h"
+#include "compiler/base/jalloc.h"
+#include "compiler/base/mem.h"
+#include "compiler/front/program.h"
 
 int cmd_plan(int argc, char **argv);
 int cmd_show(int argc, char **argv);
@@ -33,7 +34,7 @@ int cmd_state(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 
-_Noreturn void mk_mem_oom(void)
+static void oom(void)
 {
     fputs("moksha: error: out of memory\n", stderr);
     exit(EXIT_INPUT);
@@ -426,6 +427,7 @@ static void print_stats(const struct timespec *t0)
 
 int main(int argc, char **argv)
 {
+    mk_mem_set_oom(oom);
     mk_jalloc_install();
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -1,16 +1,16 @@
-/* lexer.re — moksha's tokens (re2c). See compiler/lex.h for the contract and
+/* lexer.re — moksha's tokens (re2c). See compiler/front/lex.h for the contract and
  * the newline rule; DESIGN.md §3 for the lexical rules. */
-#include "compiler/lex.h"
+#include "compiler/front/lex.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/buf.h"
-#include "compiler/diag.h"
-#include "compiler/mem.h"
-#include "compiler/money.h"
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
+#include "compiler/base/money.h"
 #include "parser.h"
 
 #define MAX_STRING ((size_t)16 * 1024 * 1024)
@@ -123,7 +123,7 @@ static int number_error(mk_lexer *lx, const unsigned char *a, const unsigned cha
     return INT;
 }
 
-/* `$12.50`: exact micro-dollars (note [money] in compiler/money.h). */
+/* `$12.50`: exact micro-dollars (note [money] in compiler/base/money.h). */
 static void money_literal(mk_lexer *lx, const unsigned char *a, const unsigned char *b, mk_tok *t)
 {
     char text[64];

@@ -5,8 +5,8 @@
  * at the next separator or `}` so one mistake reports once. The grammar is
  * summarised in docs/language.md. */
 %code requires {
-#include "compiler/ast.h"
-#include "compiler/lex.h"
+#include "compiler/front/ast.h"
+#include "compiler/front/lex.h"
 typedef struct mk_parser mk_parser;
 }
 
@@ -40,10 +40,10 @@ int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p);
 %param {mk_parser *p}
 
 %code {
-#include "compiler/buf.h"
-#include "compiler/diag.h"
-#include "compiler/mem.h"
-#include "compiler/parse.h"
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
+#include "compiler/front/parse.h"
 
 #define YYMAXDEPTH 2000
 #define YYLLOC_DEFAULT(Cur, Rhs, N)                                   \

@@ -62,7 +62,7 @@
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
 /* note [one interrupt]: Ctrl-C on a terminal reaches this process directly
- * and, forwarded, through `moksha apply` (compiler/cmd_apply.c, note
+ * and, forwarded, through `moksha apply` (compiler/cli/cmd_apply.c, note
  * [signal forwarding]); systemd signals every process of a unit and the
  * parent forwards too. One event then arrives twice, from two senders,
  * within a moment: the second copy is not a second interrupt (which would
@@ -716,7 +716,7 @@ typedef struct rb {
 } rb;
 
 /* Delete what this apply made. The cloud refuses to delete an object with
- * deletion protection on (note [deletion protection] in compiler/plan.c),
+ * deletion protection on (note [deletion protection] in compiler/middle/plan.c),
  * so an undo turns it off first: the executor takes back its own work. */
 static bool del_made(ctx *c, step *s, json_t *now, json_t **out)
 {
@@ -966,7 +966,7 @@ static bool approved(const mk_exec_opts *o, const char *policy, const char *addr
     return false;
 }
 
-/* note [approvals match] in compiler/cmd_apply.c: an --approve that names
+/* note [approvals match] in compiler/cli/cmd_apply.c: an --approve that names
  * nothing opens nothing, silently. moksha says so with a did-you-mean before
  * it runs the executor; the executor, which may be run on its own, refuses
  * such a run too. */

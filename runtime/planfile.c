@@ -24,7 +24,7 @@ static void to_hex(const uint8_t *b, size_t n, char *out)
         sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* The key text rules of compiler/key.c (note [key text] there), repeated
+/* The key text rules of compiler/base/key.c (note [key text] there), repeated
  * for the house rule: 32 bytes as 64 hex digits or base64, or
  * `passphrase:TEXT` stretched with scrypt salted with the stack id. The 32
  * bytes, as lowercase hex, key the HMACs that derive the sign and seal keys. */

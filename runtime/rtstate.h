@@ -2,7 +2,7 @@
  * .moksha/state.json, change resources in memory, and write it atomically
  * (temp file, fsync, rename, the previous copy kept as state.json.prev) with
  * the serial one higher per write. The compiler reads the same file with its
- * own code (compiler/state.c); the house rule keeps them apart.
+ * own code (compiler/base/state.c); the house rule keeps them apart.
  *
  * A mk_rtstate owns its document; entries passed to put are taken. Not
  * thread-safe: the executor serialises access under its commit lock. */

@@ -42,7 +42,7 @@ void mk_exec_signals_hold(sigset_t *old);
 void mk_exec_signals_restore(const sigset_t *old);
 /* A failed jansson parse of what (a path) in our words, never jansson's:
  * "WHAT:LINE:COL: the JSON ends early…" into out (note [json errors] in
- * compiler/vjson.c has the compiler's copy). text, len: what was parsed. */
+ * compiler/front/vjson.c has the compiler's copy). text, len: what was parsed. */
 struct json_error_t;
 void mk_exec_json_why(const char *what, const struct json_error_t *je, const char *text, size_t len, char *out,
                       size_t n);

@@ -6,13 +6,13 @@
 #   sh tests/allocfail.sh BUILD      (BUILD built with -DMK_ALLOC_TESTING;
 #                                     make allocfail builds build/allocfail)
 #
-# MK_FAIL_ALLOC=N makes the Nth allocation through compiler/mem.c fail (the
+# MK_FAIL_ALLOC=N makes the Nth allocation through compiler/base/mem.c fail (the
 # wrapper, and the mmap of each arena chunk). For each command below, N
 # walks 1, 2, 3, ... until a run gets through without failing: that run must
 # exit as the command does normally. Past ALLOCFAIL_WALK (default 3000) the
 # walk finds the total by bisection and then tries ALLOCFAIL_SAMPLE (1500)
 # values of N spread evenly up to it. jansson allocates from our arenas
-# (compiler/jalloc.c), so its allocations count; libyaml and OpenSSL call
+# (compiler/base/jalloc.c), so its allocations count; libyaml and OpenSSL call
 # malloc directly and are out of our reach.
 set -u
 

@@ -2,7 +2,7 @@
 # markdown, json), `moksha plan` (text, markdown, json) and `moksha policy
 # check` show the same cents for the same stack, money is exact in the
 # language, and a price at half a cent rounds away from zero (note [money]
-# in compiler/money.h). c6a.large is $0.0765 an hour in us-east-1: 730 hours
+# in compiler/base/money.h). c6a.large is $0.0765 an hour in us-east-1: 730 hours
 # are $55.845, which `cost` once showed as $55.84 and `plan` as $55.85.
 . "$TOP/tests/e2e/lib.sh"
 

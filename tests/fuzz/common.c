@@ -1,5 +1,6 @@
-/* common — the scratch directory of a fuzzing process and the
- * out-of-memory hook that main.c supplies in the real binaries. The
+/* common — the scratch directory of a fuzzing process (allocation failure
+ * takes the library's default handler, which aborts, so libFuzzer keeps the
+ * input). The
  * directory lives in TMPDIR and is removed at exit, so a run of millions of
  * inputs writes one file over and over. */
 #include "tests/fuzz/fuzz.h"
@@ -9,16 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compiler/mem.h"
-
-/* The wrapper only fails under MK_ALLOC_TESTING or when malloc fails;
- * either way a harness cannot continue, and abort() makes libFuzzer keep
- * the input. */
-_Noreturn void mk_mem_oom(void)
-{
-    fputs("fuzz: out of memory\n", stderr);
-    abort();
-}
+#include "compiler/base/mem.h"
 
 static char scratch[4096];
 static char file[4096 + 256];

@@ -6,8 +6,8 @@
  * standalone.c into BUILD/fuzz-regress/fuzz_NAME, which replays the inputs
  * kept in tests/fuzz/regress/NAME/ (make test, make sanitize).
  *
- * common.c provides mk_mem_oom (which main.c defines in the real binaries)
- * and a scratch file for harnesses whose code under test reads a path. */
+ * common.c provides a scratch file for harnesses whose code under test reads
+ * a path (allocation failure aborts: the library's default handler). */
 #ifndef MK_FUZZ_H
 #define MK_FUZZ_H
 

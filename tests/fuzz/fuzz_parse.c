@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/diag.h"
-#include "compiler/fmt.h"
-#include "compiler/mem.h"
-#include "compiler/parse.h"
-#include "compiler/program.h"
+#include "compiler/base/diag.h"
+#include "compiler/back/fmt.h"
+#include "compiler/base/mem.h"
+#include "compiler/front/parse.h"
+#include "compiler/front/program.h"
 #include "tests/fuzz/fuzz.h"
 
 static FILE *sink;

@@ -6,9 +6,9 @@
  * is an error), so both modes of the evaluator run. */
 #include <stdio.h>
 
-#include "compiler/cli.h"
-#include "compiler/diag.h"
-#include "compiler/program.h"
+#include "compiler/cli/cli.h"
+#include "compiler/base/diag.h"
+#include "compiler/front/program.h"
 #include "tests/fuzz/fuzz.h"
 
 static FILE *sink;

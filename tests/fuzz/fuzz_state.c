@@ -1,13 +1,13 @@
 /* fuzz_state — the compiler's reader of moksha.state/v1
- * (compiler/state.c, mk_state_read) on one file. Invariant checked beyond
+ * (compiler/base/state.c, mk_state_read) on one file. Invariant checked beyond
  * "no crash": every resource of an accepted state is found again by its
  * address, at its own index. */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "compiler/diag.h"
-#include "compiler/source.h"
-#include "compiler/state.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/source.h"
+#include "compiler/base/state.h"
 #include "tests/fuzz/fuzz.h"
 
 static FILE *sink;

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compiler/buf.h"
-#include "compiler/builtin.h"
-#include "compiler/diag.h"
-#include "compiler/mem.h"
+#include "compiler/base/buf.h"
+#include "compiler/front/builtin.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
 
 static mk_srcset src;
 static mk_diag *D;

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compiler/cost.h"
-#include "compiler/program.h"
+#include "compiler/middle/cost.h"
+#include "compiler/front/program.h"
 
 static char dir[64];
 static mk_program *P;
@@ -65,7 +65,7 @@ static mk_cost_quote price(const char *address, const char *cloud, const char *r
     return mk_cost_price(CAT, inst(address), cloud, region);
 }
 
-/* Prices are exact micro-dollars (note [money] in compiler/money.h). */
+/* Prices are exact micro-dollars (note [money] in compiler/base/money.h). */
 #define assert_money(a, b) assert_int_equal((a), llround((b) * 1e6))
 
 /* aws_ec2_us-east-1_ondemand_linux.csv: the cheapest amd64 non-T rows with

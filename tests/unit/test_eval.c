@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler/mem.h"
-#include "compiler/program.h"
+#include "compiler/base/mem.h"
+#include "compiler/front/program.h"
 
 static char dir[64];
 static mk_program *P;

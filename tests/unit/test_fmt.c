@@ -1,13 +1,13 @@
 /* Formatter: the design's examples come out as written, each layout rule of
- * note [layout] in compiler/fmt.c, idempotence, and that a file that does not
+ * note [layout] in compiler/back/fmt.c, idempotence, and that a file that does not
  * parse is refused. */
 #include "tests/unit/unit.h"
 
 #include <string.h>
 
-#include "compiler/diag.h"
-#include "compiler/fmt.h"
-#include "compiler/mem.h"
+#include "compiler/base/diag.h"
+#include "compiler/back/fmt.h"
+#include "compiler/base/mem.h"
 
 typedef struct ffix {
     mk_ast_ctx ast;

@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "compiler/diag.h"
-#include "compiler/lex.h"
-#include "compiler/mem.h"
+#include "compiler/base/diag.h"
+#include "compiler/front/lex.h"
+#include "compiler/base/mem.h"
 #include "parser.h"
 
 typedef struct lexfix {

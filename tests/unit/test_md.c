@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler/md.h"
-#include "compiler/policy_out.h"
+#include "compiler/back/md.h"
+#include "compiler/back/policy_out.h"
 
 static char *text(const char *s)
 {

@@ -1,4 +1,4 @@
-/* test_money — the money type's contract (note [money] in compiler/money.h):
+/* test_money — the money type's contract (note [money] in compiler/base/money.h):
  * literals parse exactly to the micro-dollar, arithmetic is exact or rounded
  * once, overflow is reported, and figures are rounded to the cent, half away
  * from zero, only when shown. */
@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "compiler/money.h"
+#include "compiler/base/money.h"
 
 static mk_money parse(const char *s)
 {

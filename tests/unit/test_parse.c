@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "compiler/diag.h"
-#include "compiler/mem.h"
-#include "compiler/parse.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
+#include "compiler/front/parse.h"
 
 typedef struct pfix {
     mk_ast_ctx ast;

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compiler/key.h"
-#include "compiler/plan.h"
+#include "compiler/base/key.h"
+#include "compiler/middle/plan.h"
 #include "runtime/planfile.h"
 
 #define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
@@ -38,7 +38,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One policy result as the compiler records it (compiler/policy.c). */
+/* One policy result as the compiler records it (compiler/middle/policy.c). */
 static json_t *result(const char *enforcement, const char *status, int violations, const char *reason)
 {
     json_t *v = json_array();

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler/key.h"
-#include "compiler/plan.h"
+#include "compiler/base/key.h"
+#include "compiler/middle/plan.h"
 #include "runtime/planfile.h"
 
 #define KEY_A "4b1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
@@ -268,7 +268,7 @@ static void test_sealed_secret_tamper(void **state)
     free(sealed);
 }
 
-/* note [key text] in compiler/key.c: both sides accept the same key texts,
+/* note [key text] in compiler/base/key.c: both sides accept the same key texts,
  * derive the same key from them, and refuse the same weak ones. */
 static void test_key_texts_agree(void **state)
 {

@@ -1,6 +1,6 @@
 /* unit — what every cmocka unit test includes first: cmocka and the headers
- * it needs before it, and the out-of-memory hook the library leaves to each
- * program (a test simply aborts). Include it from exactly one .c per binary. */
+ * it needs before it (allocation failure takes the library's default: say so
+ * and abort). Include it from exactly one .c per binary. */
 #ifndef MK_TEST_UNIT_H
 #define MK_TEST_UNIT_H
 
@@ -11,8 +11,5 @@
 #include <stdlib.h>
 
 #include <cmocka.h>
-
-_Noreturn void mk_mem_oom(void);
-_Noreturn void mk_mem_oom(void) { abort(); }
 
 #endif

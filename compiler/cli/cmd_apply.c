@@ -1,0 +1,539 @@
+/* cmd_apply — `moksha apply`, `moksha destroy`, `moksha state …` and
+ * `moksha audit …`. The compiler never changes infrastructure: these
+ * commands plan (or take a saved plan) and hand the signed plan file to
+ * `moksha-exec`, found next to this binary (else on PATH), returning its
+ * exit code. State and audit commands are the executor's own. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compiler/cli/cli.h"
+#include "compiler/base/diag.h"
+#include "compiler/back/policy_out.h"
+#include "compiler/base/mem.h"
+
+int cmd_apply(int argc, char **argv);
+int cmd_destroy(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+static const char APPLY_HELP[] =
+    "usage: moksha apply PLAN [options]\n"
+    "       moksha apply [options] [--var NAME=VALUE]... [--var-file FILE]... [PATH...]\n"
+    "\n"
+    "Apply a saved plan (moksha plan -o PLAN), or with no PLAN plan the stack,\n"
+    "show the plan and ask before applying it (on a terminal; --yes skips the\n"
+    "question). The plan runs in moksha-exec: the state is locked, a stale plan is\n"
+    "refused, steps run in parallel, and on failure everything done is rolled back.\n"
+    "A saved plan takes no variables, stack paths or planning options: they were\n"
+    "fixed when it was planned. Options are checked before anything is planned;\n"
+    "--approve must name a policy of the plan, POLICY:ADDRESS one of its gates.\n"
+    "\n"
+    "options:\n"
+    "  --yes                        do not ask\n"
+    "  --parallelism N              worker threads, 1 to 1024 (default 10)\n"
+    "  --no-rollback                on failure keep what succeeded (exit 5)\n"
+    "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
+    "  --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
+    "  --timeout DURATION           per provider call, above zero (default 5m)\n"
+    "  --retries N                  retries for retryable provider errors, 0 to 100 (default 4)\n"
+    "  --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
+    "\n"
+    "Ctrl-C, SIGTERM (kill PID, systemd, CI runners) and SIGHUP are passed to\n"
+    "moksha-exec: it starts nothing new, rolls back what it did, and exits 4.\n"
+    "\n"
+    "exit status: 0 applied, 1 error, 3 changes held (a closed gate, or above\n"
+    "--auto-approve-risk), 4 failed and rolled back, 5 failed and changes remain,\n"
+    "6 state locked or plan stale\n";
+
+static const char DESTROY_HELP[] =
+    "usage: moksha destroy [--yes] [options as for apply]\n"
+    "\n"
+    "Plan the deletion of everything the state records, show it, ask, and apply\n"
+    "it like `moksha apply`. Resources with prevent_destroy stop the plan.\n"
+    "Only the variables that provider blocks and policies read need values.\n";
+
+/* moksha-exec next to this binary, else the name for a PATH search. */
+static void exec_path(char *out, size_t n)
+{
+    char self[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k > 0) {
+        self[k] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(out, n, "%s/moksha-exec", self);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, n, "moksha-exec");
+}
+
+/* note [signal forwarding]: SIGINT, SIGTERM and SIGHUP sent to `moksha apply` (by
+ * `kill PID`, systemd, a CI runner, `docker stop`) are passed on to
+ * moksha-exec, which rolls back and exits 4; we then exit with its code.
+ * Ctrl-C on a terminal reaches both processes (one process group), so the
+ * executor gets it twice within a moment, from two senders: it counts that
+ * as one interrupt (runtime/exec.c, note [one interrupt]). */
+static volatile sig_atomic_t child_pid, pending_sig;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+    else
+        pending_sig = sig; /* before fork returned: sent on once it has */
+}
+
+/* moksha-exec can be run: next to this binary, or on PATH. Checked before
+ * planning (note [apply options]): a missing executor is no reason to plan
+ * and ask first. */
+static bool exec_found(void)
+{
+    char path[PATH_MAX + 32];
+    exec_path(path, sizeof path);
+    if (strchr(path, '/'))
+        return true;
+    const char *env = getenv("PATH");
+    for (const char *d = env ? env : ""; *d;) {
+        size_t n = strcspn(d, ":");
+        char cand[PATH_MAX + 32];
+        snprintf(cand, sizeof cand, "%.*s/moksha-exec", (int)(n ? n : 1), n ? d : ".");
+        if (access(cand, X_OK) == 0)
+            return true;
+        d += n + (d[n] == ':');
+    }
+    mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
+    return false;
+}
+
+/* Run moksha-exec with args; its exit code. */
+static int run_exec(const char **args, size_t nargs)
+{
+    char path[PATH_MAX + 32];
+    exec_path(path, sizeof path);
+    const char **av = mk_mem_calloc(nargs + 2, sizeof *av);
+    av[0] = path;
+    memcpy(av + 1, args, nargs * sizeof *args);
+    fflush(stdout);
+    fflush(stderr);
+    struct sigaction fwd = {.sa_handler = forward_signal}, old_int, old_term, old_hup;
+    sigemptyset(&fwd.sa_mask);
+    child_pid = pending_sig = 0;
+    sigaction(SIGINT, &fwd, &old_int);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL); /* the executor installs its own handlers */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        execvp(path, (char *const *)av);
+        fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
+        _exit(EXIT_INPUT);
+    }
+    int st = 0, rc = EXIT_INPUT;
+    if (pid < 0)
+        mk_cli_err("cannot start moksha-exec: %s", strerror(errno));
+    else {
+        child_pid = pid;
+        if (pending_sig)
+            kill(pid, pending_sig);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        if (WIFEXITED(st))
+            rc = WEXITSTATUS(st);
+        else
+            mk_cli_err("moksha-exec was killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    }
+    child_pid = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    mk_mem_free(av);
+    return rc;
+}
+
+typedef struct apply_args {
+    const char *plan_file;
+    bool yes;
+    const char **exec; /* options passed to moksha-exec apply */
+    size_t nexec;
+} apply_args;
+
+/* A duration as moksha-exec reads it: a number and ms, s, m, h or d. */
+static bool duration_ok(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || d <= 0)
+        return false;
+    return !*end || !strcmp(end, "ms") || !strcmp(end, "s") || !strcmp(end, "m") || !strcmp(end, "h") || !strcmp(end, "d");
+}
+
+static bool int_in(const char *v, long lo, long hi)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *v && !*end && n >= lo && n <= hi;
+}
+
+/* note [apply options]: moksha-exec checks its options too, but only after
+ * moksha has compiled, planned and asked; a typo in --parallelism must not
+ * cost a plan. So they are checked here, with the executor's rules, before
+ * anything else runs. */
+static bool exec_value_ok(const char *name, const char *v)
+{
+    if (!strcmp(name, "--parallelism") && !int_in(v, 1, 1024))
+        mk_cli_err("--parallelism takes a number of workers from 1 to 1024, not `%s`", v);
+    else if (!strcmp(name, "--retries") && !int_in(v, 0, 100))
+        mk_cli_err("--retries takes a number from 0 to 100, not `%s`", v);
+    else if (!strcmp(name, "--timeout") && !duration_ok(v))
+        mk_cli_err("--timeout takes a duration above zero, e.g. 30s or 5m, not `%s`", v);
+    else if (!strcmp(name, "--auto-approve-risk") && strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
+        mk_cli_err("--auto-approve-risk takes low, medium or high, not `%s`", v);
+    else if (!strcmp(name, "--progress") && strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines"))
+        mk_cli_err("--progress takes auto, bar or lines, not `%s`", v);
+    else if (!strcmp(name, "--approve") && (!*v || *v == ':'))
+        mk_cli_err("--approve takes POLICY or POLICY:ADDRESS, not `%s`", v);
+    else
+        return true;
+    return false;
+}
+
+/* Options moksha-exec takes, with whether each has a value; the value is
+ * checked now (note [apply options]). */
+static bool exec_option(mk_cli_args *a, apply_args *x, bool *bad)
+{
+    static const struct { const char *name; bool value; } OPTS[] = {
+        {"--parallelism", true}, {"--approve", true}, {"--auto-approve-risk", true}, {"--timeout", true},
+        {"--retries", true}, {"--progress", true}, {"--no-rollback", false},
+    };
+    for (size_t k = 0; k < sizeof OPTS / sizeof *OPTS; k++) {
+        const char *v = NULL;
+        if (!OPTS[k].value ? strcmp(a->argv[a->i], OPTS[k].name) != 0 : !(v = mk_cli_opt(a, OPTS[k].name, bad)))
+            continue;
+        x->exec = mk_cli_push(x->exec, &x->nexec, OPTS[k].name);
+        if (v) {
+            *bad = *bad || !exec_value_ok(OPTS[k].name, v);
+            x->exec = mk_cli_push(x->exec, &x->nexec, v);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* note [approvals match]: an --approve that names no gate would open
+ * nothing, silently, and the change the operator meant to let through stays
+ * held. POLICY must be a policy the plan evaluated and POLICY:ADDRESS one of
+ * its gates; a known policy without a gate in this plan is only noted (a
+ * release job may pass the same --approve to every plan). */
+static bool approval_ok(json_t *plan, const char *a)
+{
+    const char *colon = strchr(a, ':');
+    size_t n = colon ? (size_t)(colon - a) : strlen(a);
+    json_t *pols = json_object_get(plan, "policies"), *gates = json_object_get(plan, "gates"), *it;
+    size_t i, np = json_array_size(pols), ng = json_array_size(gates), hits = 0;
+    const char **cands = mk_mem_calloc(np + ng + 1, sizeof *cands);
+    size_t nc = 0;
+    bool known = false;
+    json_array_foreach(pols, i, it) {
+        const char *name = json_string_value(json_object_get(it, "name"));
+        known |= name && strlen(name) == n && !strncmp(name, a, n);
+        cands[nc++] = name;
+    }
+    char *pol = mk_mem_strdup(a);
+    pol[n] = 0;
+    if (known) { /* the gates of that policy, by address */
+        nc = 0;
+        json_array_foreach(gates, i, it) {
+            if (strcmp(json_string_value(json_object_get(it, "policy")) ?: "", pol) != 0)
+                continue;
+            const char *addr = json_string_value(json_object_get(it, "address"));
+            hits += !colon || (addr && !strcmp(addr, colon + 1));
+            cands[nc++] = addr;
+        }
+    }
+    const char *s = !known ? mk_diag_suggest(pol, cands, nc) : colon && !hits ? mk_diag_suggest(colon + 1, cands, nc) : NULL;
+    bool ok = known && (hits || !colon);
+    if (!known)
+        mk_cli_err("--approve %s: the plan has no policy `%s`%s%s%s", a, pol, s ? "; did you mean `" : "", s ? s : "", s ? "`?" : "");
+    else if (!ok)
+        mk_cli_err("--approve %s: policy %s has no gate on `%s` in this plan%s%s%s", a, pol, colon + 1,
+                   s ? "; did you mean `" : nc ? " (it holds other addresses)" : " (it holds none)", s ? s : "", s ? "`?" : "");
+    else if (!hits)
+        fprintf(stderr, "moksha: note: --approve %s opens nothing: policy %s holds no change in this plan\n", a, pol);
+    mk_mem_free(pol);
+    mk_mem_free(cands);
+    return ok;
+}
+
+static bool approvals_ok(json_t *plan, const apply_args *x)
+{
+    bool ok = true;
+    for (size_t i = 0; i + 1 < x->nexec; i++)
+        if (!strcmp(x->exec[i], "--approve"))
+            ok = approval_ok(plan, x->exec[++i]) && ok;
+    return ok;
+}
+
+/* An argument of apply that is not an option: a plan file, or a path of the
+ * stack (a .moksha file or a directory). */
+static bool is_plan_file(const char *s)
+{
+    struct stat sb;
+    size_t n = strlen(s);
+    return s[0] != '-' && stat(s, &sb) == 0 && S_ISREG(sb.st_mode) && !(n > 7 && strcmp(s + n - 7, ".moksha") == 0);
+}
+
+static bool looks_like_stack(const char *s)
+{
+    struct stat sb;
+    size_t n = strlen(s);
+    return (n > 7 && strcmp(s + n - 7, ".moksha") == 0) || (stat(s, &sb) == 0 && S_ISDIR(sb.st_mode));
+}
+
+static bool ask(const char *what)
+{
+    if (!isatty(STDIN_FILENO)) {
+        mk_cli_err("not on a terminal: pass --yes to %s without asking (or apply a saved plan: moksha plan -o FILE, then moksha apply FILE)", what);
+        return false;
+    }
+    printf("\nDo you want to %s these changes? Only `yes` is accepted: ", what);
+    fflush(stdout);
+    char line[64] = "";
+    if (!fgets(line, sizeof line, stdin) || strcmp(line, "yes\n") != 0) {
+        puts("Cancelled; nothing was changed.");
+        return false;
+    }
+    return true;
+}
+
+/* Attributes unknown at plan time that no provider computes (e.g. a string
+ * interpolating another resource's id): the executor records them as null,
+ * so one more plan is needed to apply their values. */
+static bool has_deferred(mk_planned *pl)
+{
+    json_t *changes = json_object_get(pl->plan, "changes");
+    for (size_t i = 0; i < pl->p->ninstances; i++) {
+        mk_instance *in = pl->p->instances[i];
+        json_t *c = in->change_id ? json_array_get(changes, in->change_id - 1) : NULL;
+        const mk_type *ty = in->res->schema;
+        if (!c || !ty || strcmp(json_string_value(json_object_get(c, "address")) ?: "", in->address) != 0)
+            continue;
+        size_t k;
+        json_t *u;
+        json_array_foreach(json_object_get(c, "after_unknown"), k, u)
+            for (uint32_t f = 0; f < ty->nfields; f++)
+                if (!(ty->fields[f].flags & MK_ANN_COMPUTED) && strcmp(ty->fields[f].name, json_string_value(u)) == 0)
+                    return true;
+    }
+    return false;
+}
+
+/* Write the signed plan where only this user can read it, and run it. */
+static int apply_text(const char *text, apply_args *x)
+{
+    char path[] = MOKSHA_DIR "/apply-XXXXXX.plan";
+    mkdir(MOKSHA_DIR, 0755);
+    int fd = mkstemps(path, 5);
+    if (fd < 0) {
+        mk_cli_err("cannot write a plan file under %s: %s", MOKSHA_DIR, strerror(errno));
+        return EXIT_INPUT;
+    }
+    close(fd);
+    if (!mk_plan_write(text, path)) {
+        mk_cli_err("cannot write %s: %s", path, strerror(errno));
+        unlink(path);
+        return EXIT_INPUT;
+    }
+    x->exec = mk_cli_push(x->exec, &x->nexec, path);
+    const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
+    args[0] = "apply";
+    memcpy(args + 1, x->exec, x->nexec * sizeof *args);
+    int rc = run_exec(args, x->nexec + 1);
+    x->nexec--;
+    mk_mem_free(args);
+    unlink(path);
+    return rc;
+}
+
+/* Plan, show, ask, apply; again while values known only after apply
+ * change the plan (at most twice more). */
+static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
+{
+    int rc = EXIT_OK;
+    for (int pass = 0; pass < 3; pass++) {
+        mk_planned pl;
+        r->destroy = destroy;
+        if (!mk_cli_make_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.plan, x))) {
+            mk_cli_planned_free(&pl);
+            return EXIT_INPUT;
+        }
+        if (pl.policy_failed) {
+            mk_buf b = {0};
+            mk_policy_out(pl.policies, "text", json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            fputs(mk_buf_cstr(&b), stdout);
+            mk_buf_free(&b);
+            mk_cli_err("a policy failed: nothing was applied");
+            mk_cli_planned_free(&pl);
+            return EXIT_POLICY;
+        }
+        size_t n = json_array_size(json_object_get(pl.plan, "changes"));
+        if (pass > 0 && n)
+            puts("\nSome values were known only after apply; the follow-up plan:\n");
+        if (n == 0) {
+            if (pass == 0)
+                puts("No changes. The infrastructure matches the stack.");
+            mk_cli_planned_free(&pl);
+            return rc;
+        }
+        mk_cli_print_plan(pl.plan, NULL, "text");
+        if (pass == 0 && !x->yes && !ask(destroy ? "destroy" : "apply")) {
+            mk_cli_planned_free(&pl);
+            return EXIT_INPUT;
+        }
+        bool again = !destroy && has_deferred(&pl);
+        puts("");
+        rc = apply_text(pl.text, x);
+        mk_cli_planned_free(&pl);
+        if (rc != EXIT_OK || !again)
+            return rc;
+    }
+    return rc;
+}
+
+/* A saved plan takes no planning input: its variables, policies and
+ * overrides were fixed when it was planned. */
+static bool saved_plan_args_ok(const mk_cli_compile_req *r, const char *plan)
+{
+    if (r->npaths)
+        mk_cli_err("apply takes one plan file; `%s` is one argument too many (a saved plan needs no stack paths)", r->paths[0]);
+    else if (r->nvar_flags || r->nvar_files)
+        mk_cli_err("%s does not apply to a saved plan: %s was planned with its variables (plan again with them)",
+                   r->nvar_flags ? "--var" : "--var-file", plan);
+    else if (!mk_cli_only(r, "apply PLAN", 0))
+        return false;
+    else
+        return true;
+    return false;
+}
+
+/* The saved plan's gates, to check --approve against before moksha-exec
+ * runs; a file that does not parse is moksha-exec's to report. */
+static bool saved_plan_approvals_ok(const char *path, const apply_args *x)
+{
+    json_t *plan = json_load_file(path, 0, NULL);
+    bool ok = !plan || approvals_ok(plan, x);
+    json_decref(plan);
+    return ok;
+}
+
+static int run_saved(apply_args *x)
+{
+    x->exec = mk_cli_push(x->exec, &x->nexec, x->plan_file);
+    const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
+    args[0] = "apply";
+    memcpy(args + 1, x->exec, x->nexec * sizeof *args);
+    int rc = run_exec(args, x->nexec + 1);
+    mk_mem_free(args);
+    return rc;
+}
+
+static int apply_like(int argc, char **argv, bool destroy)
+{
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    apply_args x = {0};
+    bool bad = false;
+    const char *cmd = destroy ? "destroy" : "apply";
+    for (; a.i < argc && !bad; a.i++) {
+        const char *s = argv[a.i];
+        if (mk_cli_is_help(s)) {
+            fputs(destroy ? DESTROY_HELP : APPLY_HELP, stdout);
+            mk_cli_req_free(&r);
+            mk_mem_free(x.exec);
+            return EXIT_OK;
+        } else if (strcmp(s, "--yes") == 0 || strcmp(s, "-y") == 0 || strcmp(s, "--auto-approve") == 0) {
+            x.yes = true;
+        } else if (exec_option(&a, &x, &bad)) {
+            continue;
+        } else if (destroy && is_plan_file(s)) {
+            mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
+                       "(moksha apply %s applies a saved plan)", s);
+            bad = true;
+        } else if (!destroy && s[0] != '-' && !looks_like_stack(s)) {
+            if (x.plan_file) {
+                mk_cli_err("apply takes one plan file; `%s` is one too many", s);
+                bad = true;
+            } else if (!is_plan_file(s)) {
+                mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
+                           ".moksha files or directories)", s, s);
+                bad = true;
+            }
+            x.plan_file = s;
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", s, cmd, cmd);
+            bad = true;
+        }
+    }
+    int rc = EXIT_INPUT;
+    bad = bad || !exec_found();
+    if (!bad && x.plan_file) {
+        if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
+            rc = run_saved(&x);
+    } else if (!bad && mk_cli_only(&r, cmd, MK_CLI_ALL) && mk_cli_overrides_ok(&r)) {
+        rc = plan_and_apply(&r, &x, destroy);
+    }
+    mk_mem_free(x.exec);
+    mk_cli_req_free(&r);
+    return rc;
+}
+
+int cmd_apply(int argc, char **argv) { return apply_like(argc, argv, false); }
+int cmd_destroy(int argc, char **argv) { return apply_like(argc, argv, true); }
+
+static int pass_through(const char *cmd, int argc, char **argv, const char *help)
+{
+    if (argc > 1 && mk_cli_is_help(argv[1])) {
+        fputs(help, stdout);
+        return EXIT_OK;
+    }
+    const char **args = mk_mem_calloc((size_t)argc + 1, sizeof *args);
+    args[0] = cmd;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    int rc = run_exec(args, (size_t)argc);
+    mk_mem_free(args);
+    return rc;
+}
+
+int cmd_state(int argc, char **argv)
+{
+    return pass_through("state", argc, argv,
+                        "usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n"
+                        "\n"
+                        "  list          the resources the state records, with provider, placement and id\n"
+                        "  show ADDRESS  one resource's state entry as JSON (secrets stay sealed)\n"
+                        "  rm ADDRESS    forget a resource (the object itself is not touched)\n"
+                        "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n");
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    return pass_through("audit", argc, argv,
+                        "usage: moksha audit verify | show [--format text|json]\n"
+                        "\n"
+                        "  verify   read every byte of .moksha/audit.jsonl, check its hash chain, its keyed\n"
+                        "           head and the state's record of the last entry; names the first damage\n"
+                        "           or entry altered, removed or inserted (exit 1), else exit 0\n"
+                        "  show     print the log, one entry a line: policy, gate, address, override\n"
+                        "           reason, and who ran it (user@host); --format json gives every field\n");
+}

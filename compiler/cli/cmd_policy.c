@@ -1,0 +1,141 @@
+/* cmd_policy — `moksha policy check` and `moksha policy test`. */
+#include <string.h>
+
+#include "compiler/cli/cli.h"
+#include "compiler/base/mem.h"
+#include "compiler/middle/policy.h"
+#include "compiler/back/policy_out.h"
+
+int cmd_policy(int argc, char **argv);
+
+static const char POLICY_HELP[] =
+    "usage: moksha policy check [--policies DIR]... [--format FORMAT] [--override NAME --reason TEXT]...\n"
+    "                           [--replace-placement ADDR]... [--path-prefix P]\n"
+    "                           [--var NAME=VALUE]... [--var-file FILE]... [PATH...]\n"
+    "       moksha policy test [--format text|json] [DIR...]\n"
+    "\n"
+    "check: plan the stack against its applied state and evaluate its policies (those\n"
+    "in its files, the packs it imports, and --policies DIR). FORMAT is text (default),\n"
+    "json, sarif (GitHub code scanning), junit, github (workflow annotations) or\n"
+    "markdown (a pull-request comment: the findings, and a count of the passes).\n"
+    "Exit 3 when a hard policy fails, or a soft one that is not overridden; advisory\n"
+    "policies only warn. A policy that meets an error (a division by zero, a missing\n"
+    "attribute) is reported as `error` with its diagnostic, never as a pass: exit 1.\n"
+    "sarif, junit, github and markdown name files relative to the repository root\n"
+    "(the nearest directory above with .git, else the stack's); --path-prefix P says\n"
+    "the stack's directory is P in the repository instead.\n"
+    "\n"
+    "test: run the `test` blocks in DIR (default: the current directory) and the\n"
+    "files they load; prints `N passed, N failed` (and `, N errors` for tests whose\n"
+    "policy met an error) and exits 1 on a failure or an error.\n";
+
+static int policy_check(int argc, char **argv)
+{
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "text", *prefix = NULL, *v;
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        if (mk_cli_is_help(argv[a.i])) {
+            fputs(POLICY_HELP, stdout);
+            mk_cli_req_free(&r);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if ((v = mk_cli_opt(&a, "--path-prefix", &bad))) {
+            prefix = v;
+        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
+            mk_cli_err("unknown option `%s` for policy check (see moksha policy --help)", argv[a.i]);
+            bad = true;
+        }
+    }
+    if (!bad && !mk_policy_out_valid(format)) {
+        mk_cli_err("--format takes text, json, sarif, junit, github or markdown, not `%s`", format);
+        bad = true;
+    }
+    if (bad || !mk_cli_overrides_ok(&r)) {
+        mk_cli_req_free(&r);
+        return EXIT_INPUT;
+    }
+    mk_planned pl;
+    int rc = EXIT_INPUT;
+    bool ok = mk_cli_make_plan(&r, &pl, false);
+    /* a policy that met an error is reported as such, in every format */
+    if (ok || (pl.policies && pl.policy_errored)) {
+        mk_buf b = {0};
+        mk_policy_out_opts o = {json_string_value(json_object_get(pl.plan, "stack")), mk_cli_color(stdout), prefix};
+        mk_policy_out_ex(pl.policies, format, &o, &b);
+        fputs(mk_buf_cstr(&b), stdout);
+        mk_buf_free(&b);
+        rc = !ok ? EXIT_INPUT : pl.policy_failed ? EXIT_POLICY : EXIT_OK;
+    }
+    mk_cli_planned_free(&pl);
+    mk_cli_req_free(&r);
+    return rc;
+}
+
+static int policy_test(int argc, char **argv)
+{
+    mk_cli_args a = {argc, 1, argv};
+    mk_cli_compile_req r = {0};
+    const char *format = "text", *v;
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        const char *s = argv[a.i];
+        if (mk_cli_is_help(s)) {
+            fputs(POLICY_HELP, stdout);
+            mk_cli_req_free(&r);
+            return EXIT_OK;
+        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
+            format = v;
+        } else if (s[0] == '-' && s[1]) {
+            mk_cli_err("unknown option `%s` for policy test (see moksha policy --help)", s);
+            bad = true;
+        } else {
+            r.paths = mk_cli_push(r.paths, &r.npaths, s);
+        }
+    }
+    if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        mk_cli_err("--format takes text or json for policy test, not `%s`", format);
+        bad = true;
+    }
+    if (bad) {
+        mk_cli_req_free(&r);
+        return EXIT_INPUT;
+    }
+    r.p = mk_program_new();
+    mk_cli_compile(&r);
+    mk_program *p = r.p;
+    mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+    int rc = EXIT_INPUT;
+    if (mk_diag_errors(p->diag) == 0) {
+        mk_policy_counts n;
+        json_t *tests = mk_policy_test(p, &n);
+        mk_buf b = {0};
+        mk_policy_out_tests(tests, &n, strcmp(format, "json") == 0, &b);
+        fputs(mk_buf_cstr(&b), stdout);
+        mk_buf_free(&b);
+        json_decref(tests);
+        rc = n.failed || n.errors || mk_diag_errors(p->diag) ? EXIT_INPUT : EXIT_OK;
+        if (mk_diag_errors(p->diag))
+            mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+    }
+    mk_program_free(p);
+    mk_cli_req_free(&r);
+    return rc;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return policy_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "test") == 0)
+        return policy_test(argc - 1, argv + 1);
+    if (argc >= 2 && mk_cli_is_help(argv[1])) {
+        fputs(POLICY_HELP, stdout);
+        return EXIT_OK;
+    }
+    mk_cli_err(argc < 2 ? "policy needs a subcommand: check or test" : "unknown policy subcommand `%s`: use check or test",
+               argc < 2 ? "" : argv[1]);
+    return EXIT_INPUT;
+}

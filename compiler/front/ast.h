@@ -1,0 +1,131 @@
+/* ast — the syntax tree. One node struct for every kind keeps walkers,
+ * the formatter and the checker simple; which fields a kind uses is listed
+ * beside the kind. Nodes live in the compilation arena (mk_ast_ctx) and are
+ * never freed one by one. Every node carries its span. */
+#ifndef MK_AST_H
+#define MK_AST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler/base/intern.h"
+#include "compiler/base/source.h"
+
+struct mk_arena;
+
+typedef enum mk_ast_kind {
+    /* expressions */
+    MK_AST_NULL,
+    MK_AST_BOOL,     /* ival 0/1 */
+    MK_AST_INT,      /* ival */
+    MK_AST_NUMBER,   /* num */
+    MK_AST_SIZE,     /* ival bytes */
+    MK_AST_DURATION, /* ival milliseconds */
+    MK_AST_MONEY,    /* ival micro-dollars (note [money]) */
+    MK_AST_STRING,   /* str/len: decoded text */
+    MK_AST_TEMPLATE, /* kids: STRING parts and expressions */
+    MK_AST_LIST,     /* kids */
+    MK_AST_MAP,      /* kids: MK_AST_ATTR entries (name or a = key expr) */
+    MK_AST_NAME,     /* name */
+    MK_AST_GETATTR,  /* a.name */
+    MK_AST_INDEX,    /* a[b] */
+    MK_AST_SPLAT,    /* a[*] */
+    MK_AST_CALL,     /* name(kids) */
+    MK_AST_UNARY,    /* op a */
+    MK_AST_BINARY,   /* a op b */
+    MK_AST_COND,     /* a ? b : c */
+    MK_AST_FOR_EXPR, /* [for name, name2 in a: b if c] */
+    /* items */
+    MK_AST_ATTR,     /* name = a  (maps: a = key expr when quoted, b = value) */
+    MK_AST_BLOCK,    /* name { kids } */
+    MK_AST_STACK,    /* stack name { kids } */
+    MK_AST_IMPORT,   /* import str */
+    MK_AST_VAR,      /* var name: type [= b] [where c [: d]] */
+    MK_AST_LET,      /* let name = a */
+    MK_AST_PROVIDER, /* provider name [name2] { kids } */
+    MK_AST_RESOURCE, /* resource type name { kids }  (a: MK_AST_TYPE) */
+    MK_AST_OUTPUT,   /* output name = a */
+    MK_AST_MODULE,   /* module name = str { kids } */
+    MK_AST_TYPEDECL, /* type name { kids: FIELD } */
+    MK_AST_FIELD,    /* name: type [= b] [where c [: d]], flags: annotations */
+    MK_AST_POLICY,   /* policy str { kids } */
+    MK_AST_TEST,     /* test str { kids } */
+    MK_AST_FOR,      /* for name[, name2] in a [where b] { kids } */
+    MK_AST_IF,       /* if a { kids } [else { else_kids }] */
+    MK_AST_ASSERT,   /* assert a [: b] */
+    MK_AST_REQUIRE,  /* require a [: b] */
+    MK_AST_EXPECT,   /* expect name str */
+    /* types */
+    MK_AST_TYPE,     /* name [. name2] [(kids)] ; string arguments are STRING nodes */
+    MK_AST_FILE,     /* kids: top-level items */
+    MK_AST_KIND_COUNT
+} mk_ast_kind;
+
+typedef enum mk_ast_op {
+    MK_OP_NONE,
+    MK_OP_ADD, MK_OP_SUB, MK_OP_MUL, MK_OP_DIV, MK_OP_MOD,
+    MK_OP_EQ, MK_OP_NE, MK_OP_LT, MK_OP_LE, MK_OP_GT, MK_OP_GE,
+    MK_OP_AND, MK_OP_OR, MK_OP_IN,
+    MK_OP_NOT, MK_OP_NEG
+} mk_ast_op;
+
+/* annotation flags on fields (and types) */
+enum {
+    MK_ANN_COMPUTED = 1 << 0,
+    MK_ANN_FORCE_NEW = 1 << 1,
+    MK_ANN_COLOCATE = 1 << 2,
+    MK_ANN_SENSITIVE = 1 << 3,
+    MK_ANN_RESOURCE = 1 << 4,
+};
+
+typedef struct mk_ast mk_ast;
+
+typedef struct mk_ast_list {
+    mk_ast **v;
+    uint32_t n, cap;
+} mk_ast_list;
+
+/* note [node sizes]: nodes are allocated only as large as their kind needs
+ * (see mk_ast_new): leaves end before `name2`, operator and item nodes
+ * before `kids`. Read `kids`, `else_kids` and `sym` only on kinds that
+ * have them: template, list, map, call, type, file and the block items. A
+ * big stack holds millions of nodes, and every byte of them is touched. */
+struct mk_ast {
+    uint8_t kind;      /* mk_ast_kind */
+    uint8_t op;        /* mk_ast_op */
+    uint16_t flags;    /* MK_ANN_* on fields and types; 1 on map comprehensions */
+    uint32_t len;
+    mk_span span;
+    mk_name name;
+    const char *str;
+    union {
+        int64_t ival;
+        double num;
+    };
+    /* operators and items */
+    mk_name name2;
+    mk_ast *a, *b, *c, *d;
+    /* lists and blocks */
+    mk_ast_list kids, else_kids;
+    void *sym;         /* module instances: their evaluation state */
+};
+
+typedef struct mk_ast_ctx {
+    struct mk_arena *arena;
+    mk_intern *names;
+    mk_span *syntax_errors;  /* where the parser met errors (arena) */
+    uint32_t nsyntax, capsyntax;
+} mk_ast_ctx;
+
+mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
+void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n);
+const char *mk_ast_kind_name(mk_ast_kind k);
+const char *mk_ast_op_text(mk_ast_op op);
+/* A span covering a through b (same file). */
+mk_span mk_span_join(mk_span a, mk_span b);
+/* Record a syntax error; did one happen inside sp? (Checks skip what a
+ * syntax error may have cut short.) */
+void mk_ast_note_syntax_error(mk_ast_ctx *c, mk_span at);
+bool mk_ast_has_syntax_error(const mk_ast_ctx *c, mk_span sp);
+
+#endif

@@ -1,0 +1,520 @@
+/* load — finding, reading and parsing the files of a compilation, following
+ * imports, and indexing each unit's declarations into its symbol tables.
+ * Duplicate declarations and items in the wrong place are reported here. */
+#include "compiler/front/program.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "compiler/base/mem.h"
+#include "compiler/front/parse.h"
+
+/* ---- symbol tables ---- */
+
+static uint32_t sym_hash(mk_name a, mk_name b)
+{
+    uintptr_t h = ((uintptr_t)a >> 3) * 0x9E3779B1u ^ ((uintptr_t)b >> 3) * 0x85EBCA77u;
+    return (uint32_t)(h ^ (h >> 16));
+}
+
+void *mk_sym_get(const mk_symtab *t, mk_name a, mk_name b)
+{
+    if (!t->cap)
+        return NULL;
+    for (uint32_t i = sym_hash(a, b) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (!t->slots[i].a)
+            return NULL;
+        if (t->slots[i].a == a && t->slots[i].b == b)
+            return t->slots[i].v;
+    }
+}
+
+void mk_sym_put(mk_symtab *t, mk_name a, mk_name b, void *v)
+{
+    if ((t->count + 1) * 2 > t->cap) {
+        struct mk_sym *old = t->slots;
+        uint32_t oc = t->cap;
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->slots = mk_mem_calloc(t->cap, sizeof *t->slots);
+        t->count = 0;
+        for (uint32_t i = 0; i < oc; i++)
+            if (old[i].a)
+                mk_sym_put(t, old[i].a, old[i].b, old[i].v);
+        mk_mem_free(old);
+    }
+    uint32_t i = sym_hash(a, b) & (t->cap - 1);
+    while (t->slots[i].a && !(t->slots[i].a == a && t->slots[i].b == b))
+        i = (i + 1) & (t->cap - 1);
+    if (!t->slots[i].a)
+        t->count++;
+    t->slots[i] = (struct mk_sym){a, b, v};
+}
+
+static void sym_free(mk_symtab *t) { mk_mem_free(t->slots); }
+
+/* ---- program ---- */
+
+typedef struct mk_loaded {
+    char *real;
+    mk_unit *unit;
+    struct mk_loaded *next;
+} loaded;
+
+mk_program *mk_program_new(void)
+{
+    mk_program *p = mk_mem_calloc(1, sizeof *p);
+    p->ast.arena = mk_arena_new();
+    p->ast.names = mk_intern_new(p->ast.arena);
+    mk_src_init(&p->src);
+    p->diag = mk_diag_new(&p->src);
+    p->types = mk_type_tab_new(&p->ast, p->diag);
+    p->v.arena = p->ast.arena;
+    p->v.names = p->ast.names;
+    const char *share = getenv("MOKSHA_SHARE");
+    p->share_dir = share && *share ? share : MK_SHARE_DIR;
+    return p;
+}
+
+static void unit_free(mk_unit *u)
+{
+    sym_free(&u->lets);
+    sym_free(&u->vars);
+    sym_free(&u->resources);
+    sym_free(&u->modules);
+    sym_free(&u->providers);
+}
+
+void mk_program_free(mk_program *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nunits; i++)
+        unit_free(p->units[i]);
+    mk_mem_free(p->units);
+    for (loaded *l = p->seen, *n; l; l = n) {
+        n = l->next;
+        mk_mem_free(l->real);
+        mk_mem_free(l);
+    }
+    mk_mem_free(p->instances);
+    sym_free(&p->by_address);
+    sym_free(&p->delete_delta);
+    mk_mem_free(p->file_ids);
+    mk_type_tab_free(p->types);
+    mk_diag_free(p->diag);
+    mk_src_fini(&p->src);
+    mk_intern_free(p->ast.names);
+    mk_arena_free(p->ast.arena);
+    mk_mem_free(p);
+}
+
+mk_unit *mk_unit_new(mk_program *p, const char *dir, const char *prefix, mk_unit *parent)
+{
+    mk_unit *u = mk_arena_alloc(p->ast.arena, sizeof *u);
+    u->dir = dir;
+    u->prefix = prefix;
+    u->parent = parent;
+    if (p->nunits == p->capunits) {
+        p->capunits = p->capunits ? p->capunits * 2 : 8;
+        p->units = mk_mem_realloc(p->units, p->capunits * sizeof *p->units);
+    }
+    p->units[p->nunits++] = u;
+    return u;
+}
+
+#define PUSH(arr, n, cap, x)                                                            \
+    do {                                                                                \
+        if ((n) == (cap)) {                                                             \
+            uint32_t nc_ = (cap) ? (cap) * 2 : 8;                                       \
+            (arr) = mk_arena_grow(p->ast.arena, (arr), (cap) * sizeof *(arr), nc_ * sizeof *(arr)); \
+            (cap) = nc_;                                                                \
+        }                                                                               \
+        (arr)[(n)++] = (x);                                                             \
+    } while (0)
+
+/* ---- files ---- */
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static char *join(mk_program *p, const char *dir, const char *name)
+{
+    if (name[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+        return mk_arena_strndup(p->ast.arena, name, strlen(name));
+    return mk_arena_printf(p->ast.arena, "%s/%s", dir, name);
+}
+
+static char *dir_of(mk_program *p, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ".";
+    return mk_arena_strndup(p->ast.arena, path, (size_t)(slash - path));
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The *.moksha files of a directory, sorted; NULL with errno on failure. */
+static char **list_dir(mk_program *p, const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !has_suffix(e->d_name, ".moksha"))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = mk_arena_grow(p->ast.arena, v, *n * sizeof *v, cap * sizeof *v);
+        }
+        v[(*n)++] = join(p, dir, e->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(v, *n, sizeof *v, cmp_str);
+    return v ? v : mk_arena_alloc(p->ast.arena, sizeof *v);
+}
+
+/* Once per unit and real path: a file imported twice is read once. */
+static bool first_time(mk_program *p, mk_unit *u, const char *path)
+{
+    char buf[PATH_MAX];
+    const char *r = realpath(path, buf) ? buf : path;
+    for (loaded *l = p->seen; l; l = l->next)
+        if (l->unit == u && strcmp(l->real, r) == 0)
+            return false;
+    loaded *l = mk_mem_alloc(sizeof *l);
+    l->unit = u;
+    l->real = mk_mem_strdup(r);
+    l->next = p->seen;
+    p->seen = l;
+    return true;
+}
+
+static mk_ast *parse_path(mk_program *p, const char *path, mk_span from)
+{
+    int64_t id = mk_src_load(&p->src, path);
+    if (id < 0) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0010", from, "cannot read `%s`: %s", path,
+                                         errno == EFBIG ? "file larger than 512 MiB" : strerror(errno));
+        if (errno == ENOENT)
+            mk_diag_help(it, "check the path; moksha reads *.moksha files");
+        return NULL;
+    }
+    size_t sl = strlen(p->share_dir);
+    if (strncmp(path, p->share_dir, sl) == 0 && path[sl] == '/') /* stdlib/…, policies/… wherever installed */
+        mk_src_rename(&p->src, (uint32_t)id, path + sl + 1);
+    mk_source *f = mk_src_get(&p->src, (uint32_t)id);
+    if (f->len > UINT32_MAX - 1) {
+        mk_diag_error(p->diag, "E0010", from, "`%s` is too large", path);
+        return NULL;
+    }
+    p->file_ids = mk_mem_realloc(p->file_ids, (p->nfile_ids + 1) * sizeof *p->file_ids);
+    p->file_ids[p->nfile_ids++] = (uint32_t)id;
+    return mk_parse_file(&p->ast, p->diag, (uint32_t)id, f->text, (uint32_t)f->len);
+}
+
+/* Load a file or every file of a directory into unit u. A path given or
+ * imported that holds no .moksha file is an error rather than an empty,
+ * passing stack: `check /dev/null`, an import of an empty directory and an
+ * empty `--policies DIR` would otherwise check nothing and say ok. */
+static void load_into(mk_program *p, mk_unit *u, const char *path, mk_span from)
+{
+    struct stat st;
+    bool found = stat(path, &st) == 0;
+    if (found && S_ISDIR(st.st_mode)) {
+        size_t n;
+        char **files = list_dir(p, path, &n);
+        if (!files) {
+            mk_diag_error(p->diag, "E0010", from, "cannot read directory `%s`: %s", path, strerror(errno));
+            return;
+        }
+        if (n == 0) {
+            mk_diag_item *it = mk_diag_error(p->diag, "E0010", from, "no .moksha files in `%s`", path);
+            mk_diag_help(it, "a stack, an import or a --policies directory holds NAME.moksha files");
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            load_into(p, u, files[i], from);
+        return;
+    }
+    if (found && (!S_ISREG(st.st_mode) || !has_suffix(path, ".moksha"))) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0010", from, "`%s` is not a .moksha file", path);
+        mk_diag_help(it, "give a NAME.moksha file or a directory that holds them");
+        return;
+    }
+    if (!first_time(p, u, path))
+        return;
+    mk_ast *file = parse_path(p, path, from);
+    if (!file)
+        return;
+    PUSH(u->files, u->nfiles, u->capfiles, file);
+    mk_unit_index(p, u, file);
+}
+
+static void load_stdlib(mk_program *p)
+{
+    char *dir = mk_arena_printf(p->ast.arena, "%s/stdlib/types", p->share_dir);
+    size_t n;
+    char **files = list_dir(p, dir, &n);
+    if (!files || n == 0) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0010", MK_NOSPAN, "cannot find the standard library in `%s`", dir);
+        mk_diag_help(it, "set MOKSHA_SHARE to the directory that holds stdlib/ and policies/");
+        return;
+    }
+    mk_unit *prelude = mk_unit_new(p, dir, "", NULL);
+    for (size_t i = 0; i < n; i++) {
+        mk_ast *f = parse_path(p, files[i], MK_NOSPAN);
+        if (!f)
+            continue;
+        PUSH(p->stdlib_files, p->nstdlib, p->capstdlib, f);
+        mk_unit_index(p, prelude, f);
+    }
+}
+
+bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths)
+{
+    load_stdlib(p);
+    const char *dir = npaths == 1 ? paths[0] : ".";
+    struct stat st;
+    if (npaths == 1 && !(stat(paths[0], &st) == 0 && S_ISDIR(st.st_mode)))
+        dir = dir_of(p, paths[0]);
+    p->root = mk_unit_new(p, dir, "", NULL);
+    if (npaths == 0) {
+        size_t n;
+        char **files = list_dir(p, ".", &n);
+        if (!files || n == 0) {
+            mk_diag_item *it = mk_diag_error(p->diag, "E0010", MK_NOSPAN, "no .moksha files in this directory");
+            mk_diag_help(it, "run moksha in a stack's directory, or use -C DIR");
+            return false;
+        }
+        for (size_t i = 0; i < n; i++)
+            load_into(p, p->root, files[i], MK_NOSPAN);
+    }
+    for (size_t i = 0; i < npaths; i++)
+        load_into(p, p->root, paths[i], MK_NOSPAN);
+    mk_type_resolve_all(p->types);
+    return p->root->nfiles > 0;
+}
+
+/* ---- imports and modules ---- */
+
+static const char *resolve_import(mk_program *p, mk_unit *u, mk_ast *imp)
+{
+    const char *rel = imp->str;
+    const char *src_dir = dir_of(p, mk_src_get(&p->src, imp->span.file)->path);
+    const char *cands[4] = {
+        join(p, src_dir, rel),
+        mk_arena_printf(p->ast.arena, "%s.moksha", join(p, src_dir, rel)),
+        mk_arena_printf(p->ast.arena, "%s/%s", p->share_dir, rel),
+        mk_arena_printf(p->ast.arena, "%s/%s.moksha", p->share_dir, rel),
+    };
+    (void)u;
+    struct stat st;
+    for (int i = 0; i < 4; i++)
+        if (rel[0] != '/' || i < 2)
+            if (stat(cands[i], &st) == 0)
+                return cands[i];
+    return NULL;
+}
+
+static void do_import(mk_program *p, mk_unit *u, mk_ast *imp)
+{
+    if (!imp->str || !*imp->str) {
+        mk_diag_error(p->diag, "E0116", imp->span, "empty import path");
+        return;
+    }
+    const char *path = resolve_import(p, u, imp);
+    if (!path) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0116", imp->span, "cannot find import \"%s\"", imp->str);
+        mk_diag_help(it, "imports are files or directories relative to the importing file, or packs of "
+                         "the built-in library such as \"policies/security\"");
+        return;
+    }
+    load_into(p, u, path, imp->span);
+}
+
+mk_unit *mk_program_load_module(mk_program *p, mk_unit *parent, mk_ast *decl)
+{
+    const char *src_dir = dir_of(p, mk_src_get(&p->src, decl->span.file)->path);
+    const char *path = join(p, src_dir, decl->str ? decl->str : "");
+    struct stat st;
+    if (!decl->str || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0116", decl->span, "cannot find module directory \"%s\"",
+                                         decl->str ? decl->str : "");
+        mk_diag_help(it, "a module is a directory of .moksha files, relative to this file");
+        return NULL;
+    }
+    const char *prefix = mk_arena_printf(p->ast.arena, "%smodule.%s.", parent->prefix, decl->name);
+    mk_unit *u = mk_unit_new(p, path, prefix, parent);
+    u->module_decl = decl;
+    size_t n = 0;
+    char **files = list_dir(p, path, &n);
+    if (!files || n == 0) { /* an empty module is a mistake, not a module of nothing */
+        mk_diag_item *it = files ? mk_diag_error(p->diag, "E0010", decl->span, "no .moksha files in module directory `%s`", path)
+                                 : mk_diag_error(p->diag, "E0010", decl->span, "cannot read module directory `%s`: %s",
+                                                 path, strerror(errno));
+        mk_diag_help(it, "a module is a directory of NAME.moksha files");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* a module's files are parsed once, then shared by its instances */
+        int64_t id = mk_src_find(&p->src, files[i]);
+        mk_ast *f = NULL;
+        for (size_t k = 0; id >= 0 && k < p->nunits && !f; k++)
+            for (uint32_t j = 0; j < p->units[k]->nfiles; j++)
+                if (p->units[k]->files[j]->span.file == (uint32_t)id)
+                    f = p->units[k]->files[j];
+        if (!f)
+            f = parse_path(p, files[i], decl->span);
+        if (!f)
+            continue;
+        PUSH(u->files, u->nfiles, u->capfiles, f);
+        mk_unit_index(p, u, f);
+    }
+    mk_type_resolve_all(p->types);
+    return u;
+}
+
+/* ---- indexing ---- */
+
+static void duplicate(mk_program *p, mk_ast *item, mk_ast *first, const char *what, const char *name)
+{
+    mk_diag_item *it = mk_diag_error(p->diag, "E0115", item->span, "%s `%s` is declared twice", what, name);
+    mk_diag_note(it, first->span, "first declared here");
+}
+
+static void misplaced(mk_program *p, mk_ast *item)
+{
+    mk_diag_item *it = mk_diag_error(p->diag, "E0119", item->span, "%s not allowed at the top level",
+                                     item->kind == MK_AST_ATTR ? "an attribute is" : item->kind == MK_AST_BLOCK ? "a block is"
+                                     : item->kind == MK_AST_FIELD ? "a field is" : "this statement is");
+    switch (item->kind) {
+    case MK_AST_ATTR: mk_diag_help(it, "to name a value, write `let %s = …`", item->name); break;
+    case MK_AST_FIELD: mk_diag_help(it, "to declare a variable, write `var %s: …`", item->name); break;
+    case MK_AST_EXPECT: mk_diag_help(it, "`expect` belongs in a `test` block"); break;
+    case MK_AST_FOR: case MK_AST_IF: case MK_AST_ASSERT: case MK_AST_REQUIRE:
+        mk_diag_help(it, "policy statements belong in a `policy \"NAME\" { … }` block");
+        break;
+    default: break;
+    }
+}
+
+static void index_named(mk_program *p, mk_unit *u, mk_ast *it)
+{
+    switch (it->kind) {
+    case MK_AST_VAR: {
+        mk_var *prev = mk_sym_get(&u->vars, it->name, NULL);
+        if (prev) { duplicate(p, it, prev->decl, "variable", it->name); return; }
+        mk_var *v = mk_arena_alloc(p->ast.arena, sizeof *v);
+        v->decl = it;
+        mk_sym_put(&u->vars, it->name, NULL, v);
+        PUSH(u->var_order, u->nvars, u->capvars, v);
+        return;
+    }
+    case MK_AST_LET: {
+        mk_let *prev = mk_sym_get(&u->lets, it->name, NULL);
+        if (prev) { duplicate(p, it, prev->decl, "let", it->name); return; }
+        mk_let *l = mk_arena_alloc(p->ast.arena, sizeof *l);
+        l->decl = it;
+        mk_sym_put(&u->lets, it->name, NULL, l);
+        PUSH(u->let_order, u->nlets, u->caplets, l);
+        return;
+    }
+    case MK_AST_RESOURCE: {
+        mk_name ty = it->a->name;
+        mk_resource *prev = mk_sym_get(&u->resources, ty, it->name);
+        if (prev) {
+            duplicate(p, it, prev->decl, "resource", mk_arena_printf(p->ast.arena, "%s.%s", ty, it->name));
+            return;
+        }
+        mk_resource *r = mk_arena_alloc(p->ast.arena, sizeof *r);
+        r->decl = it;
+        r->type = ty;
+        r->name = it->name;
+        r->unit = u;
+        mk_sym_put(&u->resources, ty, it->name, r);
+        PUSH(u->res_order, u->nres, u->capres, r);
+        return;
+    }
+    case MK_AST_MODULE: case MK_AST_PROVIDER: {
+        mk_symtab *t = it->kind == MK_AST_MODULE ? &u->modules : &u->providers;
+        mk_name key = it->kind == MK_AST_PROVIDER && it->name2 ? it->name2 : it->name;
+        mk_ast *prev = mk_sym_get(t, key, NULL);
+        if (prev) { duplicate(p, it, prev, it->kind == MK_AST_MODULE ? "module" : "provider", key); return; }
+        mk_sym_put(t, key, NULL, it);
+        return;
+    }
+    default: return;
+    }
+}
+
+void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
+{
+    for (uint32_t i = 0; i < file->kids.n; i++) {
+        mk_ast *it = file->kids.v[i];
+        switch (it->kind) {
+        case MK_AST_STACK:
+            if (u->stack) { duplicate(p, it, u->stack, "stack", it->name ? it->name : "block"); break; }
+            u->stack = it;
+            break;
+        case MK_AST_IMPORT: do_import(p, u, it); break;
+        case MK_AST_TYPEDECL: mk_type_declare(p->types, it); break;
+        case MK_AST_OUTPUT: {
+            for (uint32_t k = 0; k < u->noutputs; k++)
+                if (u->outputs[k].decl->name == it->name) {
+                    duplicate(p, it, u->outputs[k].decl, "output", it->name);
+                    goto next;
+                }
+            mk_output o = {.decl = it, .unit = u};
+            PUSH(u->outputs, u->noutputs, u->capoutputs, o);
+            break;
+        }
+        case MK_AST_POLICY: {
+            for (uint32_t k = 0; k < u->npolicies; k++)
+                if (strcmp(u->policies[k]->str, it->str) == 0) {
+                    duplicate(p, it, u->policies[k], "policy", it->str);
+                    goto next;
+                }
+            PUSH(u->policies, u->npolicies, u->cappolicies, it);
+            break;
+        }
+        case MK_AST_TEST: {
+            PUSH(u->tests, u->ntests, u->captests, it);
+            break;
+        }
+        case MK_AST_VAR: case MK_AST_LET: case MK_AST_RESOURCE: case MK_AST_MODULE: case MK_AST_PROVIDER:
+            index_named(p, u, it);
+            break;
+        default: misplaced(p, it);
+        }
+    next:;
+    }
+}
+
+mk_instance *mk_program_instance(mk_program *p, const char *address)
+{
+    if (p->by_address.count == 0)
+        for (size_t i = 0; i < p->ninstances; i++)
+            mk_sym_put(&p->by_address, mk_intern_s(p->ast.names, p->instances[i]->address), NULL, p->instances[i]);
+    return mk_sym_get(&p->by_address, mk_intern_s(p->ast.names, address), NULL);
+}
+
+void mk_program_import(mk_program *p, const char *path)
+{
+    if (!p->root)
+        return;
+    load_into(p, p->root, path, MK_NOSPAN);
+    mk_type_resolve_all(p->types);
+}

@@ -1,0 +1,202 @@
+/* program — one compilation: the files of a stack with everything they
+ * import, the stdlib, the modules they instantiate, and, after evaluation,
+ * the desired resources.
+ *
+ * mk_program owns the arena, names, sources, diagnostics and types of the
+ * compilation; everything reachable from it lives until mk_program_free.
+ * A unit is one namespace: the root stack, or one instance of a module.
+ * The evaluator's result is `instances`: every desired resource instance
+ * with its address, evaluated attributes and dependency edges, in an order
+ * where dependencies come first. That is the input of the planner. */
+#ifndef MK_PROGRAM_H
+#define MK_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compiler/front/ast.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/source.h"
+#include "compiler/front/types.h"
+#include "compiler/front/value.h"
+
+typedef struct mk_unit mk_unit;
+typedef struct mk_resource mk_resource;
+typedef struct mk_instance mk_instance;
+
+typedef enum { MK_EV_NEW, MK_EV_BUSY, MK_EV_DONE } mk_evstate;
+
+/* note [memoised edges]: the instances a memoised value (a let, a variable
+ * a module block gives, an output) was computed from. A value is computed
+ * once, outside any instance, so the references made while computing it are
+ * recorded here, and whoever reads the value takes them as its own edges:
+ * a resource that reads `module.net.id`, or a let holding
+ * `network.main.id`, depends on network.main. */
+typedef struct mk_deps {
+    mk_instance **v;
+    uint32_t n, cap;
+} mk_deps;
+
+struct mk_instance {
+    mk_resource *res;
+    const char *address;     /* compute.web[1], module.net.network.main */
+    mk_value *key;           /* count index (int), for_each key (string), or NULL */
+    mk_value *each_value;    /* for_each value */
+    mk_value *attrs;         /* map: set attributes, defaults, computed as unknown */
+    mk_instance **deps;      /* instances this one refers to (no repeats) */
+    uint32_t ndeps, capdeps;
+    const void *dep_mark;    /* the edge list last checked for it (eval.c, depend_all) */
+    mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
+    bool prevent_destroy, create_before_destroy;
+    mk_value *ignore_changes; /* list of attribute names, or NULL */
+    mk_value *placement;     /* map, or NULL */
+    mk_value *usage;         /* map checked against TYPE_usage, or NULL */
+    bool failed;             /* an error was reported for it */
+    uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
+    struct json_t *change;   /* that change (the plan owns it), or NULL */
+    mk_value *test_action, *test_cost; /* in policy tests: its change and price */
+    mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
+    mk_value *cost_delta;    /* money: what its change adds to the monthly cost; NULL without a change */
+    const char *placed_cloud, *placed_region, *placed_offering; /* where the cost model put it, or NULL */
+    bool placed_priced;      /* and its price there (mk_money), for placement policies that read r.cost */
+    int64_t placed_monthly;
+};
+
+struct mk_resource {
+    mk_ast *decl;
+    mk_name type, name;
+    mk_type *schema;          /* NULL when the type is unknown (reported) */
+    mk_unit *unit;
+    mk_evstate state;
+    bool counted, each;       /* has count / for_each */
+    bool unknown_count;       /* count or for_each not known (check without values) */
+    mk_instance **inst;
+    uint32_t ninst;
+    mk_value *value;          /* what a reference to it evaluates to */
+};
+
+typedef struct mk_let {
+    mk_ast *decl;
+    mk_evstate state;
+    mk_value *value;
+    mk_deps deps;             /* note [memoised edges] */
+    struct mk_var *missing;   /* destroy: a variable without a value it read (note [destroy variables]) */
+} mk_let;
+
+typedef struct mk_var {
+    mk_ast *decl;
+    mk_type *type;
+    mk_evstate state;
+    mk_value *value;
+    mk_value *given;          /* from --var-file, env or --var; NULL if none */
+    const char *given_from;   /* "--var", "MOKSHA_VAR_x", "vars.yaml", "module NAME" */
+    mk_ast *arg;              /* the module block's attribute or block that sets it, or NULL */
+    mk_unit *arg_unit;        /* where that is evaluated (on first use: note [lazy modules]) */
+    mk_deps deps;             /* of its default or module argument: note [memoised edges] */
+    mk_span given_at;         /* where the given value is written, when has_given_at */
+    bool has_given_at;
+} mk_var;
+
+typedef struct mk_output {
+    mk_ast *decl;
+    mk_unit *unit;
+    mk_evstate state;
+    mk_value *value;
+    mk_deps deps;             /* note [memoised edges] */
+} mk_output;
+
+/* A small map keyed by one or two interned names. */
+typedef struct mk_symtab {
+    struct mk_sym { mk_name a, b; void *v; } *slots;
+    uint32_t cap, count;
+} mk_symtab;
+void *mk_sym_get(const mk_symtab *t, mk_name a, mk_name b);
+void mk_sym_put(mk_symtab *t, mk_name a, mk_name b, void *v);
+
+struct mk_unit {
+    const char *dir;          /* directory of the unit's files */
+    const char *prefix;       /* "" or "module.NAME." */
+    mk_unit *parent;
+    mk_ast **files;
+    uint32_t nfiles, capfiles;
+    mk_ast *stack;            /* the `stack` block, or NULL */
+    mk_name stack_name;
+    mk_value *stack_value;    /* map: the block's attributes and `name` */
+    mk_symtab lets, vars, resources, modules, providers;
+    mk_resource **res_order;  /* declaration order */
+    uint32_t nres, capres;
+    mk_var **var_order;
+    uint32_t nvars, capvars;
+    mk_let **let_order;
+    uint32_t nlets, caplets;
+    mk_output *outputs;
+    uint32_t noutputs, capoutputs;
+    mk_ast **policies, **tests;
+    uint32_t npolicies, ntests, cappolicies, captests;
+    mk_value *module_args;    /* module units: map of argument values */
+    mk_value *provider_values; /* alias → {type, settings}, after evaluation */
+    mk_ast *test_decl;        /* test units: their `test` block */
+    mk_unit **test_units;     /* the evaluated unit of each of `tests` */
+    mk_ast *module_decl;
+};
+
+typedef struct mk_program {
+    mk_ast_ctx ast;           /* arena and names */
+    mk_srcset src;
+    mk_diag *diag;
+    mk_typetab *types;
+    mk_vctx v;
+    const char *share_dir;    /* where stdlib/ and policies/ live */
+    mk_unit *root;
+    mk_ast **stdlib_files;
+    uint32_t nstdlib, capstdlib;
+    /* evaluation result */
+    mk_instance **instances;
+    size_t ninstances, capinst;
+    bool strict;              /* plan: a variable without a value is an error */
+    bool destroy_vars;        /* destroy: only a variable a provider block reads needs a value */
+    struct mk_state *state;   /* applied state, when planning: computed attributes already known */
+    mk_unit **units;          /* every unit, for freeing their tables */
+    size_t nunits, capunits;
+    struct mk_loaded *seen;   /* real paths already loaded */
+    mk_symtab by_address;     /* address → instance, built on first use */
+    /* The cost model's figures when planning, exact (note [money]), for
+     * policies: the plan document holds them rounded to the cent. */
+    mk_value *cost_monthly, *cost_delta; /* plan.cost; NULL before the cost model ran */
+    mk_symtab delete_delta;   /* address (interned) → money: a delete's cost.delta */
+    /* loaded file ids, for the inputs digest */
+    uint32_t *file_ids;
+    uint32_t nfile_ids;
+} mk_program;
+
+mk_program *mk_program_new(void);
+void mk_program_free(mk_program *p);
+
+/* Load the stack: `paths` are files or directories (a directory means its
+ * *.moksha files, sorted); with none, the current directory. Loads the
+ * stdlib, follows imports, indexes declarations. False if nothing usable. */
+bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths);
+
+/* The desired instance at an address, or NULL (after evaluation). */
+mk_instance *mk_program_instance(mk_program *p, const char *address);
+
+/* Load more files into the root unit, as `import` does (--policies DIR). */
+void mk_program_import(mk_program *p, const char *path);
+
+/* Variable inputs, in rising precedence: file, environment, flag. Each
+ * reports its own errors. */
+void mk_program_var_file(mk_program *p, const char *path);
+void mk_program_var_env(mk_program *p);
+void mk_program_var_flag(mk_program *p, const char *assignment);
+
+/* Evaluate everything: vars, lets, resources, outputs; check providers,
+ * policies and tests. */
+void mk_program_eval(mk_program *p);
+
+/* Internal to the compiler's middle: used by program.c and eval.c. */
+mk_unit *mk_unit_new(mk_program *p, const char *dir, const char *prefix, mk_unit *parent);
+void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file);
+/* Parse and index a module's directory into a new unit. */
+mk_unit *mk_program_load_module(mk_program *p, mk_unit *parent, mk_ast *decl);
+
+#endif

@@ -1,0 +1,48 @@
+/* plan — from desired resources and applied state to a plan: the differ
+ * (create, update, replace, delete, no-op, with the attributes that changed
+ * and why a change replaces), risk classes, the DAG's edges, and the signed
+ * plan document `moksha.plan/v1` (docs/formats.md).
+ *
+ * The document is a jansson object owned by the caller. Secrets in it are
+ * sealed with the project key; the signature covers everything else. */
+#ifndef MK_PLAN_H
+#define MK_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "compiler/base/key.h"
+#include "compiler/front/program.h"
+#include "compiler/base/state.h"
+
+typedef struct mk_plan_totals {
+    int create, update, replace, remove, noop;
+} mk_plan_totals;
+
+/* Diff the evaluated program against state and build the unsigned plan
+ * document; with destroy, everything in state is deleted. Reports E0301 for
+ * a delete or replace that prevent_destroy forbids. The changes come in
+ * program order, then the deletes (totals->remove of them, deposed objects
+ * included) last; each desired instance's `change` points at its own. */
+json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy);
+/* The risk class of a change (DESIGN.md §4): low, medium or high. changed
+ * is the list of changed attribute names (may be NULL). */
+const char *mk_plan_risk(const char *action, const char *type, json_t *changed);
+
+/* Add the signature (as the last key) over the canonical form of the rest:
+ * compact JSON, keys in document order. Returns the signed document as text
+ * in that same form, which is what plan files hold; free it with
+ * mk_plan_free_text. */
+char *mk_plan_sign(json_t *plan, const mk_key *key);
+void mk_plan_free_text(char *text);
+/* Verify a loaded plan's signature; false with a reason when it fails. */
+bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen);
+/* May `plan -o` write path? Not a .moksha source, a directory, anything
+ * under .moksha/ but a NAME.plan there, or an existing file that is not a
+ * plan; a link is judged by what it points to. False with the reason. */
+bool mk_plan_target_ok(const char *path, char *why, size_t whylen);
+/* Write signed text atomically (a temp file of its own, fsync, rename);
+ * false with errno set. */
+bool mk_plan_write(const char *text, const char *path);
+
+#endif

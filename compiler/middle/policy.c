@@ -1,0 +1,851 @@
+/* policy — building policy inputs, the type index, and the statement
+ * walker that turns failed asserts into violations and `require` into gates. */
+#include "compiler/middle/policy.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "compiler/middle/cost.h"
+#include "compiler/front/eval_int.h"
+#include "compiler/base/mem.h"
+#include "compiler/base/money.h"
+#include "compiler/middle/plan.h"
+#include "compiler/front/vjson.h"
+
+typedef struct pol {
+    mk_program *p;
+    mk_ev e;
+    mk_ectx root;
+    mk_polin in;
+    mk_symtab by_type;     /* type name → mk_vbuild* of resource values */
+    mk_symtab by_addr;     /* address → mk_instance* (for resource locations) */
+    json_t *viol, *gates, *risks;
+    int next_gate, undetermined;
+    json_t *plan_doc;
+    bool subset;           /* resources are some instances only: so are the changes */
+    /* note [lazy inputs]: a plan's resources as values are made on first
+     * use, per type for the loops the index serves, all for the rest */
+    bool lazy, addr_built;
+    mk_instance *const *set;
+    size_t nset;
+    mk_value **vals;
+    /* note [shared inputs]: the small maps most resources have alike — a
+     * lifecycle, a monthly cost, a placement — made once per distinct one
+     * (values are never changed once made) */
+    mk_value *lifecycles[4];
+    mk_symtab costs, places;
+    mk_symtab locs;        /* AST node → its location object, shared by violations */
+} pol;
+
+static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
+static void ensure_addr(pol *P);
+
+json_t *mk_policy_location(mk_program *p, mk_span at)
+{
+    if (at.file == UINT32_MAX || !mk_src_get(&p->src, at.file))
+        return json_null();
+    uint32_t line, col;
+    mk_src_linecol(&p->src, at.file, at.start, &line, &col);
+    return json_pack("{s:s, s:i, s:i}", "file", mk_src_get(&p->src, at.file)->name, "line", (json_int_t)line,
+                     "column", (json_int_t)col);
+}
+
+/* ---- inputs ---- */
+
+static mk_value *lifecycle_value(pol *P, const mk_instance *in)
+{
+    mk_value **lc = &P->lifecycles[in->prevent_destroy * 2 + in->create_before_destroy];
+    if (!*lc) {
+        mk_vbuild vb = {0};
+        mk_vb_push(P->e.v, &vb, N(P, "prevent_destroy"), mk_v_bool(in->prevent_destroy));
+        mk_vb_push(P->e.v, &vb, N(P, "create_before_destroy"), mk_v_bool(in->create_before_destroy));
+        *lc = mk_vb_map(P->e.v, &vb);
+    }
+    return *lc;
+}
+
+static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
+{
+    mk_value *m = mk_v_map(P->e.v, 1);
+    m->u.map.keys[0] = N(P, key);
+    m->u.map.vals[0] = amount ? amount : MK_V_NULLV;
+    return m;
+}
+
+/* `r.placement`: the placement block as written, with where the cost model
+ * put the resource — cloud, region, offering — when it did. */
+static mk_value *placement_value(pol *P, mk_instance *in)
+{
+    if (!in->placed_cloud)
+        return in->placement ? in->placement : MK_V_NULLV;
+    char key[96]; /* without a block of its own: one map per place (note [shared inputs]) */
+    if (!in->placement)
+        snprintf(key, sizeof key, "%p|%p|%p", (void *)in->placed_cloud, (void *)in->placed_region,
+                 (void *)in->placed_offering);
+    mk_value *shared = in->placement ? NULL : mk_sym_get(&P->places, N(P, key), NULL);
+    if (shared)
+        return shared;
+    mk_vctx *v = P->e.v;
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; in->placement && in->placement->kind == MK_V_MAP && i < in->placement->n; i++)
+        mk_vb_push(v, &vb, in->placement->u.map.keys[i], in->placement->u.map.vals[i]);
+    mk_vb_push(v, &vb, N(P, "cloud"), mk_v_cstr(v, in->placed_cloud));
+    mk_vb_push(v, &vb, N(P, "region"), in->placed_region ? mk_v_cstr(v, in->placed_region) : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "offering"), in->placed_offering ? mk_v_cstr(v, in->placed_offering) : MK_V_NULLV);
+    mk_value *m = mk_vb_map(v, &vb);
+    if (!in->placement)
+        mk_sym_put(&P->places, N(P, key), NULL, m);
+    return m;
+}
+
+/* A resource as policies see it: its attributes, then the meta keys (which
+ * win over a schema field of the same name), then `attributes` itself. */
+static mk_value *resource_value(pol *P, mk_instance *in)
+{
+    mk_vctx *v = P->e.v;
+    mk_value *attrs = in->attrs && in->attrs->kind == MK_V_MAP ? in->attrs : mk_v_map(v, 0);
+    /* meta keys first: `r.type` is read for every resource by most policies */
+    mk_value *m = mk_v_map(v, 8 + attrs->n);
+    mk_name *k = m->u.map.keys;
+    mk_value **x = m->u.map.vals;
+    k[0] = N(P, "type"), x[0] = mk_v_cstr(v, in->res->type);
+    k[1] = N(P, "name"), x[1] = mk_v_cstr(v, in->res->name);
+    k[2] = N(P, "address"), x[2] = mk_v_cstr(v, in->address);
+    k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
+    k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
+    k[5] = N(P, "placement"), x[5] = placement_value(P, in);
+    /* a test's own figure, else the cost model's price: where it is placed
+     * (cmd_plan.c), or, while placement policies decide, where it is tried */
+    mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
+    if (!amount && in->placed_priced)
+        amount = mk_v_money(v, in->placed_monthly);
+    mk_name ck = NULL;
+    if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
+        char key[48];
+        snprintf(key, sizeof key, "%" PRId64, amount->u.i);
+        ck = N(P, key);
+        cost = mk_sym_get(&P->costs, ck, NULL);
+    }
+    if (!cost) {
+        cost = cost_value(P, "monthly", amount);
+        if (ck)
+            mk_sym_put(&P->costs, ck, NULL, cost);
+    }
+    k[6] = N(P, "cost"), x[6] = cost;
+    k[7] = N(P, "attributes"), x[7] = attrs;
+    uint32_t n = 8;
+    for (uint32_t i = 0; i < attrs->n; i++) {
+        bool taken = false; /* the meta keys win over a schema field of the same name */
+        for (int j = 0; j < 8 && !taken; j++)
+            taken = attrs->u.map.keys[i] == k[j];
+        if (!taken)
+            k[n] = attrs->u.map.keys[i], x[n++] = attrs->u.map.vals[i];
+    }
+    m->n = n;
+    return m;
+}
+
+static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
+{
+    mk_vb_push(P->e.v, all, NULL, r);
+    mk_name ty = mk_intern_s(P->p->ast.names, in->res->type);
+    mk_vbuild *list = mk_sym_get(&P->by_type, ty, NULL);
+    if (!list) {
+        list = mk_arena_alloc(P->e.v->arena, sizeof *list);
+        mk_sym_put(&P->by_type, ty, NULL, list);
+    }
+    mk_vb_push(P->e.v, list, NULL, r);
+    mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, in->address), NULL, in);
+}
+
+/* JSON (a plan's before/after) as a value; sizes stay their text. */
+static mk_value *from_json(pol *P, json_t *j)
+{
+    mk_vctx *v = P->e.v;
+    switch (json_typeof(j)) {
+    case JSON_STRING: return mk_v_str(v, json_string_value(j), (uint32_t)json_string_length(j));
+    case JSON_INTEGER: return mk_v_int(v, json_integer_value(j));
+    case JSON_REAL: return mk_v_number(v, json_real_value(j));
+    case JSON_TRUE: return mk_v_bool(true);
+    case JSON_FALSE: return mk_v_bool(false);
+    case JSON_ARRAY: {
+        mk_value *l = mk_v_list(v, (uint32_t)json_array_size(j));
+        for (uint32_t i = 0; i < l->n; i++)
+            l->u.items[i] = from_json(P, json_array_get(j, i));
+        return l;
+    }
+    case JSON_OBJECT: {
+        if (json_object_get(j, "$secret"))
+            return mk_v_with_flags(v, mk_v_cstr(v, "(sensitive)"), MK_VF_SECRET);
+        mk_vbuild vb = {0};
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x)
+            mk_vb_push(v, &vb, N(P, k), from_json(P, x));
+        return mk_vb_map(v, &vb);
+    }
+    default: return MK_V_NULLV;
+    }
+}
+
+static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
+                              mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
+{
+    mk_vctx *v = P->e.v;
+    mk_vbuild vb = {0};
+    mk_vb_push(v, &vb, N(P, "action"), mk_v_cstr(v, action));
+    mk_vb_push(v, &vb, N(P, "address"), mk_v_cstr(v, address));
+    mk_vb_push(v, &vb, N(P, "type"), mk_v_cstr(v, type));
+    mk_vb_push(v, &vb, N(P, "name"), mk_v_cstr(v, name ? name : ""));
+    mk_vb_push(v, &vb, N(P, "before"), before ? before : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "after"), after ? after : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "changed"), changed ? changed : mk_v_list(v, 0));
+    mk_vb_push(v, &vb, N(P, "risk"), mk_v_cstr(v, risk));
+    mk_vb_push(v, &vb, N(P, "cost"), cost_value(P, "delta", delta));
+    return mk_vb_map(v, &vb);
+}
+
+static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
+{
+    mk_vbuild vb = {0};
+    mk_vb_push(P->e.v, &vb, N(P, "monthly"), monthly);
+    mk_vb_push(P->e.v, &vb, N(P, "delta"), delta);
+    mk_value *cost = mk_vb_map(P->e.v, &vb);
+    mk_vbuild top = {0};
+    mk_vb_push(P->e.v, &top, N(P, "cost"), cost);
+    return mk_vb_map(P->e.v, &top);
+}
+
+/* A change's cost.delta, exact (the plan holds it rounded: note [money]):
+ * its instance's, a delete's from the cost model, none for a deposed object. */
+static mk_value *change_delta(pol *P, json_t *c, mk_instance *in, const char *addr)
+{
+    if (json_object_get(c, "deposed"))
+        return mk_v_money(P->e.v, 0);
+    if (strcmp(json_string_value(json_object_get(c, "action")) ?: "", "delete") == 0)
+        return addr ? mk_sym_get(&P->p->delete_delta, mk_intern_s(P->p->ast.names, addr), NULL) : NULL;
+    return in ? in->cost_delta : NULL;
+}
+
+static mk_value *changes_from_plan(mk_polin *pin)
+{
+    pol *P = pin->ud;
+    json_t *plan = P->plan_doc;
+    mk_program *p = P->p;
+    mk_vbuild changes = {0};
+    size_t k;
+    json_t *c;
+    ensure_addr(P);
+    json_array_foreach(json_object_get(plan, "changes"), k, c) {
+        const char *addr = json_string_value(json_object_get(c, "address"));
+        mk_instance *in = mk_sym_get(&P->by_addr, mk_intern_s(p->ast.names, addr), NULL);
+        if (!in && P->subset)
+            continue;
+        json_t *before = json_object_get(c, "before");
+        mk_value *changed = from_json(P, json_object_get(c, "changed"));
+        mk_vb_push(P->e.v, &changes, NULL,
+                   change_value(P, json_string_value(json_object_get(c, "action")), addr,
+                                json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
+                                json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
+                                json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
+    }
+    return mk_vb_list(P->e.v, &changes);
+}
+
+/* note [lazy inputs] */
+static mk_value *value_at(pol *P, size_t k)
+{
+    if (!P->vals[k])
+        P->vals[k] = resource_value(P, (mk_instance *)P->set[k]);
+    return P->vals[k];
+}
+
+static void ensure_addr(pol *P)
+{
+    if (!P->lazy || P->addr_built)
+        return;
+    P->addr_built = true;
+    for (size_t k = 0; k < P->nset; k++)
+        mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, P->set[k]->address), NULL, (void *)P->set[k]);
+}
+
+/* The values of the resources of one type (the index of run_for). */
+static mk_vbuild *type_list(pol *P, const char *type)
+{
+    mk_name ty = N(P, type);
+    mk_vbuild *list = mk_sym_get(&P->by_type, ty, NULL);
+    if (list || !P->lazy)
+        return list;
+    list = mk_arena_alloc(P->e.v->arena, sizeof *list);
+    memset(list, 0, sizeof *list);
+    for (size_t k = 0; k < P->nset; k++)
+        if (strcmp(P->set[k]->res->type, type) == 0)
+            mk_vb_push(P->e.v, list, NULL, value_at(P, k));
+    mk_sym_put(&P->by_type, ty, NULL, list);
+    return list;
+}
+
+static mk_value *resources_all(mk_polin *pin)
+{
+    pol *P = pin->ud;
+    mk_vbuild all = {0};
+    for (size_t k = 0; k < P->nset; k++)
+        mk_vb_push(P->e.v, &all, NULL, value_at(P, k));
+    return mk_vb_list(P->e.v, &all);
+}
+
+/* `providers`: one map per provider block, {name (its kind, "local"),
+ * alias (the block's name), each setting by name, settings (all of them)},
+ * so a policy can check what the executor will be told (docs/policies.md). */
+static mk_value *providers_value(pol *P, const mk_value *blocks)
+{
+    mk_vbuild list = {0};
+    for (uint32_t i = 0; blocks && blocks->kind == MK_V_MAP && i < blocks->n; i++) {
+        mk_value *cfg = blocks->u.map.vals[i];
+        mk_value *settings = mk_v_get(cfg, N(P, "settings"));
+        mk_vbuild vb = {0};
+        mk_vb_push(P->e.v, &vb, N(P, "name"), mk_v_get(cfg, N(P, "type")));
+        mk_vb_push(P->e.v, &vb, N(P, "alias"), mk_v_cstr(P->e.v, blocks->u.map.keys[i]));
+        for (uint32_t k = 0; settings && settings->kind == MK_V_MAP && k < settings->n; k++)
+            mk_vb_push(P->e.v, &vb, settings->u.map.keys[k], settings->u.map.vals[k]);
+        mk_vb_push(P->e.v, &vb, N(P, "settings"), settings ? settings : mk_v_map(P->e.v, 0));
+        mk_vb_push(P->e.v, &list, NULL, mk_vb_map(P->e.v, &vb));
+    }
+    return mk_vb_list(P->e.v, &list);
+}
+
+static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, size_t nonly)
+{
+    mk_program *p = P->p;
+    P->subset = only != NULL;
+    P->lazy = true;
+    P->set = only ? only : (mk_instance *const *)p->instances;
+    P->nset = only ? nonly : p->ninstances;
+    P->vals = mk_mem_calloc(P->nset + 1, sizeof *P->vals);
+    P->in.resources = NULL;
+    P->in.build_resources = resources_all;
+    P->plan_doc = plan;
+    P->in.providers = providers_value(P, p->root ? p->root->provider_values : NULL);
+    P->in.build_changes = changes_from_plan;
+    P->in.ud = P;
+    /* without the cost model's figures (a broken catalog; placement, which
+     * runs before the totals are known) the plan's cost is unknown */
+    P->in.plan = plan_value(P, p->cost_monthly ? p->cost_monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
+                            p->cost_delta ? p->cost_delta : mk_v_unknown(P->e.v, MK_V_MONEY));
+}
+
+static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }
+
+static void inputs_from_test(pol *P, mk_unit *tu)
+{
+    mk_vbuild all = {0}, changes = {0};
+    mk_money monthly = 0, delta = 0;
+    bool overflow = false;
+    for (uint32_t r = 0; r < tu->nres; r++) {
+        mk_resource *res = tu->res_order[r];
+        for (uint32_t i = 0; i < res->ninst; i++) {
+            mk_instance *in = res->inst[i];
+            mk_value *rv = resource_value(P, in);
+            /* the test's `cost = $…`, else the cost model's price (note [tests place]) */
+            mk_money cost = in->test_cost ? in->test_cost->u.i : in->cost_monthly ? in->cost_monthly->u.i : 0, d = 0;
+            const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
+                                 : is_action(in->test_action, "update") ? "update"
+                                 : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
+            bool del = strcmp(action, "delete") == 0;
+            if (!del) {
+                index_resource(P, in, rv, &all);
+                overflow |= !mk_money_add(monthly, cost, &monthly);
+            }
+            overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
+                        !mk_money_add(delta, d, &delta);
+            const char *risk = mk_plan_risk(action, res->type, NULL); /* as the planner rates it */
+            mk_vb_push(P->e.v, &changes, NULL,
+                       change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
+                                    del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
+        }
+    }
+    P->in.resources = mk_vb_list(P->e.v, &all);
+    P->in.changes = mk_vb_list(P->e.v, &changes);
+    P->in.providers = providers_value(P, tu->provider_values ? tu->provider_values : P->p->root ? P->p->root->provider_values : NULL);
+    mk_value *unknown = mk_v_unknown(P->e.v, MK_V_MONEY); /* totals out of range: nothing to judge */
+    P->in.plan = plan_value(P, overflow ? unknown : mk_v_money(P->e.v, monthly), overflow ? unknown : mk_v_money(P->e.v, delta));
+}
+
+/* ---- the walker ---- */
+
+typedef struct walk {
+    pol *P;
+    mk_ectx c;
+    mk_ast *policy;
+    mk_value *subject;  /* innermost loop element with an address */
+} walk;
+
+/* `v.type == "x"` and `v.type in ["x", "y"]` among the &&-joined parts of a
+ * where clause: the types the loop can be limited to. */
+static int type_filter(mk_ast *w, mk_name var, const char **out, int max)
+{
+    if (!w)
+        return -1;
+    if (w->kind == MK_AST_BINARY && w->op == MK_OP_AND) {
+        int a = type_filter(w->a, var, out, max);
+        return a >= 0 ? a : type_filter(w->b, var, out, max);
+    }
+    if (w->kind != MK_AST_BINARY || (w->op != MK_OP_EQ && w->op != MK_OP_IN))
+        return -1;
+    mk_ast *lhs = w->a, *rhs = w->b;
+    if (lhs->kind != MK_AST_GETATTR || strcmp(lhs->name, "type") != 0 || lhs->a->kind != MK_AST_NAME || lhs->a->name != var)
+        return -1;
+    if (w->op == MK_OP_EQ && rhs->kind == MK_AST_STRING) {
+        out[0] = rhs->str;
+        return 1;
+    }
+    if (w->op != MK_OP_IN || rhs->kind != MK_AST_LIST || (int)rhs->kids.n > max)
+        return -1;
+    for (uint32_t i = 0; i < rhs->kids.n; i++) {
+        if (rhs->kids.v[i]->kind != MK_AST_STRING)
+            return -1;
+        out[i] = rhs->kids.v[i]->str;
+    }
+    return (int)rhs->kids.n;
+}
+
+static void run_stmts(walk *w, mk_ast_list *items);
+
+/* A message's text; the secrets it interpolates show as (sensitive). */
+static const char *text_of(walk *w, mk_ast *msg, mk_buf *b)
+{
+    mk_ectx mc = w->c;
+    mc.redact = true;
+    mk_value *m = msg ? mk_eval_expr(&mc, msg) : NULL;
+    if (m && !mk_v_to_text(m, b, false))
+        mk_buf_puts(b, m->kind == MK_V_UNKNOWN ? "(known after apply)" : "(message is not text)");
+    return b->len ? mk_buf_cstr(b) : NULL;
+}
+
+static const char *subject_address(walk *w)
+{
+    mk_value *a = w->subject ? mk_v_get(w->subject, N(w->P, "address")) : NULL;
+    return a && a->kind == MK_V_STRING ? a->u.s : NULL;
+}
+
+/* A policy can fail for every resource: one location object per place. */
+static json_t *loc_of(pol *P, mk_ast *node)
+{
+    json_t *j = mk_sym_get(&P->locs, (mk_name)(void *)node, NULL);
+    if (!j) {
+        j = mk_policy_location(P->p, node->span);
+        mk_sym_put(&P->locs, (mk_name)(void *)node, NULL, j);
+    }
+    return json_incref(j);
+}
+
+static void violation(walk *w, mk_ast *stmt)
+{
+    mk_buf b = {0};
+    const char *msg = text_of(w, stmt->b, &b);
+    const char *addr = subject_address(w);
+    ensure_addr(w->P);
+    mk_instance *in = addr ? mk_sym_get(&w->P->by_addr, N(w->P, addr), NULL) : NULL;
+    json_t *v = json_pack("{s:s, s:s?, s:o, s:o}", "message", msg ? msg : "assertion failed", "address", addr,
+                          "location", loc_of(w->P, stmt), "resource_location",
+                          in ? loc_of(w->P, in->res->decl) : json_null());
+    json_array_append_new(w->P->viol, v);
+    mk_buf_free(&b);
+}
+
+static void gate(walk *w, mk_ast *stmt)
+{
+    mk_ectx rc = w->c;
+    rc.in_require = true;
+    mk_value *g = mk_eval_expr(&rc, stmt->a);
+    mk_value *group = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "approval")) : NULL;
+    mk_value *level = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "risk")) : NULL;
+    mk_buf b = {0};
+    if (level && level->kind == MK_V_STRING) { /* raise the risk class of the change in scope */
+        const char *msg = text_of(w, stmt->b, &b);
+        json_array_append_new(w->P->risks, json_pack("{s:s, s:s?, s:s?}", "risk", level->u.s, "message", msg,
+                                                     "address", subject_address(w)));
+        mk_buf_free(&b);
+        return;
+    }
+    if (!group || group->kind != MK_V_STRING)
+        return;
+    const char *msg = text_of(w, stmt->b, &b);
+    json_array_append_new(w->P->gates, json_pack("{s:i, s:s, s:s?, s:s?, s:o}", "id", (json_int_t)++w->P->next_gate,
+                          "group", group->u.s, "message", msg, "address", subject_address(w),
+                          "location", mk_policy_location(w->P->p, stmt->span)));
+    mk_buf_free(&b);
+}
+
+static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool where_holds)
+{
+    mk_local l1 = {w->c.locals, it->name, it->name2 ? key : val}, l2 = {&l1, it->name2, val};
+    mk_local *saved = w->c.locals;
+    mk_value *saved_subject = w->subject;
+    w->c.locals = it->name2 ? &l2 : &l1;
+    mk_value *cond = it->b && !where_holds ? mk_eval_expr(&w->c, it->b) : NULL;
+    if (!cond || (cond->kind == MK_V_BOOL && cond->u.b)) {
+        if (val->kind == MK_V_MAP && mk_v_get(val, N(w->P, "address")))
+            w->subject = val;
+        run_stmts(w, &it->kids);
+    }
+    w->c.locals = saved;
+    w->subject = saved_subject;
+}
+
+static bool shadowed(walk *w, mk_name n)
+{
+    for (mk_local *l = w->c.locals; l; l = l->up)
+        if (l->name == n)
+            return true;
+    return false;
+}
+
+static void run_for(walk *w, mk_ast *it)
+{
+    const char *types[32];
+    mk_name res = w->P->e.n.resources;
+    int nt = it->a->kind == MK_AST_NAME && it->a->name == res && !shadowed(w, res)
+                 ? type_filter(it->b, it->name2 ? it->name2 : it->name, types, 32) : -1;
+    if (nt >= 0) { /* through the index: only the types the loop can match */
+        /* the index already holds for a where that is only the type test */
+        bool only_type = it->b->kind == MK_AST_BINARY && it->b->op != MK_OP_AND;
+        for (int t = 0; t < nt; t++) {
+            mk_vbuild *list = type_list(w->P, types[t]);
+            for (uint32_t i = 0; list && i < list->n; i++)
+                loop_body(w, it, it->name2 ? mk_v_int(w->P->e.v, i) : NULL, list->vals[i], only_type);
+        }
+        return;
+    }
+    mk_value *src = mk_eval_expr(&w->c, it->a);
+    mk_vctx *v = w->P->e.v;
+    uint8_t secret = src->flags & MK_VF_SECRET; /* over a secret: its keys and elements are secret, in messages too */
+    if (src->kind == MK_V_LIST)
+        for (uint32_t i = 0; i < src->n; i++)
+            loop_body(w, it, it->name2 ? mk_v_with_flags(v, mk_v_int(v, i), secret) : NULL,
+                      mk_v_with_flags(v, src->u.items[i], secret), false);
+    else if (src->kind == MK_V_MAP)
+        for (uint32_t i = 0; i < src->n; i++)
+            loop_body(w, it, mk_v_with_flags(v, mk_v_cstr(v, src->u.map.keys[i]), secret),
+                      mk_v_with_flags(v, src->u.map.vals[i], secret), false);
+}
+
+static void run_stmts(walk *w, mk_ast_list *items)
+{
+    mk_local *saved = w->c.locals;
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        switch (it->kind) {
+        case MK_AST_LET: {
+            mk_local *l = mk_arena_alloc(w->P->e.v->arena, sizeof *l);
+            *l = (mk_local){w->c.locals, it->name, mk_eval_expr(&w->c, it->a)};
+            w->c.locals = l;
+            break;
+        }
+        case MK_AST_FOR: run_for(w, it); break;
+        case MK_AST_IF: {
+            mk_value *v = mk_eval_expr(&w->c, it->a);
+            if (v->kind == MK_V_BOOL)
+                run_stmts(w, v->u.b ? &it->kids : &it->else_kids);
+            break;
+        }
+        case MK_AST_ASSERT: {
+            mk_value *v = mk_eval_expr(&w->c, it->a);
+            if (v->kind == MK_V_BOOL && !v->u.b)
+                violation(w, it);
+            else if (v->kind == MK_V_UNKNOWN) /* e.g. a cost not priced yet, an id known after apply */
+                w->P->undetermined++;
+            break;
+        }
+        case MK_AST_REQUIRE: gate(w, it); break;
+        default: break; /* description, enforcement: read by policy_meta */
+        }
+    }
+    w->c.locals = saved;
+}
+
+/* ---- policies ---- */
+
+static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const char *dflt)
+{
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind != MK_AST_ATTR || strcmp(it->name, name) != 0)
+            continue;
+        mk_ectx c = P->root;
+        c.symbols = true;
+        c.redact = true; /* a description is shown like a message */
+        mk_value *v = mk_eval_expr(&c, it->b);
+        if (v->kind == MK_V_STRING && (v->flags & MK_VF_SECRET))
+            return "(sensitive)";
+        if (v->kind == MK_V_STRING)
+            return mk_arena_strndup(P->e.v->arena, v->u.s, v->n);
+    }
+    return dflt;
+}
+
+/* The error a policy met while it ran, as {code, message, location}: the
+ * diagnostic itself is printed with the others. */
+static json_t *eval_error(pol *P)
+{
+    const char *code = NULL, *msg = NULL;
+    mk_span at = MK_NOSPAN;
+    mk_diag_last_error(P->p->diag, &code, &msg, &at);
+    return json_pack("{s:s?, s:s, s:o}", "code", code, "message", msg ? msg : "evaluation error", "location",
+                     at.file != MK_NOSPAN.file ? mk_policy_location(P->p, at) : json_null());
+}
+
+static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
+{
+    P->viol = json_array();
+    P->gates = json_array();
+    P->risks = json_array();
+    P->undetermined = 0;
+    walk w = {P, P->root, decl, NULL};
+    w.c.policy = true;
+    w.c.pol = &P->in;
+    int reports = mk_diag_reports(P->p->diag);
+    run_stmts(&w, &decl->kids);
+    json_t *err = mk_diag_reports(P->p->diag) != reports ? eval_error(P) : NULL;
+    const char *enf = policy_attr(P, decl, "enforcement", "hard");
+    const char *reason = NULL;
+    for (size_t i = 0; run && i < run->noverrides; i++)
+        if (strcmp(run->overrides[i].name, decl->str) == 0)
+            reason = run->overrides[i].reason;
+    bool bad = json_array_size(P->viol) > 0, refused = reason && strcmp(enf, "soft") != 0;
+    if (refused) /* only a soft policy can be overridden */
+        reason = NULL;
+    /* an error inside the policy never reads as a verdict, whatever its level */
+    const char *status = err ? "error" : !bad ? "pass" : !strcmp(enf, "advisory") ? "warn" : reason ? "overridden" : "fail";
+    json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:o, s:b, s:o}", "name", decl->str, "description",
+                          policy_attr(P, decl, "description", ""), "enforcement", enf, "status", status, "violations",
+                          P->viol, "gates", P->gates, "risks", P->risks, "undetermined", P->undetermined, "override",
+                          reason && bad && !err ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused",
+                          refused, "location", mk_policy_location(P->p, decl->span));
+    if (err)
+        json_object_set_new(r, "error", err);
+    return r;
+}
+
+static void pol_begin(pol *P, mk_program *p)
+{
+    memset(P, 0, sizeof *P);
+    P->p = p;
+    mk_eval_begin(&P->e, &P->root, p);
+}
+
+static void pol_end(pol *P)
+{
+    for (uint32_t i = 0; i < P->locs.cap; i++)
+        if (P->locs.slots[i].a)
+            json_decref(P->locs.slots[i].v);
+    mk_mem_free(P->locs.slots);
+    mk_mem_free(P->by_type.slots);
+    mk_mem_free(P->by_addr.slots);
+    mk_mem_free(P->vals);
+    mk_mem_free(P->costs.slots);
+    mk_mem_free(P->places.slots);
+    mk_mem_free(P->e.stack);
+}
+
+json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
+{
+    pol P;
+    pol_begin(&P, p);
+    inputs_from_plan(&P, plan, NULL, 0);
+    json_t *results = json_array();
+    for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
+        json_t *r = run_policy(&P, p->root->policies[i], run);
+        const char *st = json_string_value(json_object_get(r, "status"));
+        run->failed += strcmp(st, "fail") == 0;
+        run->errored += strcmp(st, "error") == 0;
+        run->warned += strcmp(st, "warn") == 0;
+        run->gates += (int)json_array_size(json_object_get(r, "gates"));
+        json_array_append_new(results, r);
+    }
+    pol_end(&P);
+    return results;
+}
+
+static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_counts *n)
+{
+    memset(&P->by_type, 0, sizeof P->by_type);
+    memset(&P->by_addr, 0, sizeof P->by_addr);
+    inputs_from_test(P, tu);
+    json_t *exps = json_array();
+    for (uint32_t i = 0; i < t->kids.n; i++) {
+        mk_ast *x = t->kids.v[i];
+        if (x->kind != MK_AST_EXPECT)
+            continue;
+        mk_ast *decl = NULL;
+        for (mk_unit *w = u; w && !decl; w = w->parent)
+            for (uint32_t k = 0; k < w->npolicies && !decl; k++)
+                if (strcmp(w->policies[k]->str, x->str) == 0)
+                    decl = w->policies[k];
+        bool deny = strcmp(x->name, "deny") == 0;
+        json_t *r = decl ? run_policy(P, decl, NULL) : NULL;
+        json_t *err = json_object_get(r, "error");
+        bool denied = r && (json_array_size(json_object_get(r, "violations")) || json_array_size(json_object_get(r, "gates")) ||
+                            json_array_size(json_object_get(r, "risks")));
+        /* a policy that errors neither allows nor denies: the test errors */
+        bool ok = decl && !err && denied == deny;
+        n->passed += ok;
+        n->errors += !ok && err;
+        n->failed += !ok && !err;
+        json_t *e = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "kind", x->name, "policy", x->str, "ok", ok, "got",
+                              !decl ? "no such policy" : err ? "error" : denied ? "deny" : "allow", "location",
+                              mk_policy_location(P->p, x->span), "violations",
+                              r ? json_incref(json_object_get(r, "violations")) : json_array());
+        if (err)
+            json_object_set(e, "error", err);
+        json_array_append_new(exps, e);
+        json_decref(r);
+    }
+    mk_mem_free(P->by_type.slots);
+    mk_mem_free(P->by_addr.slots);
+    memset(&P->by_type, 0, sizeof P->by_type);
+    memset(&P->by_addr, 0, sizeof P->by_addr);
+    return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
+}
+
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit);
+
+/* note [tests place]: a test's resources are placed and priced as a plan
+ * places them: by the cost model, under the test's own stack (its
+ * `placement` the default), moved by the placement policies; so policies on
+ * `r.placement` and `r.cost` can be tested. A test's `cost = $…` wins over
+ * the price. There is no applied state: nothing is sticky. */
+static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
+{
+    mk_program *p = P->p;
+    size_t n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        n += tu->res_order[r]->ninst;
+    if (!n || (!*cat && !(*cat = mk_cost_load(p->share_dir, p->diag))))
+        return;
+    mk_instance **ins = mk_arena_alloc(P->e.v->arena, n * sizeof *ins);
+    n = 0;
+    for (uint32_t r = 0; r < tu->nres; r++)
+        for (uint32_t i = 0; i < tu->res_order[r]->ninst; i++)
+            ins[n++] = tu->res_order[r]->inst[i];
+    mk_ectx c = P->root;
+    c.u = tu;
+    mk_cost_report *rep = mk_cost_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
+    mk_policy_place *pp = place_new(p, NULL, tu);
+    if (pp)
+        mk_cost_apply_policies(*cat, rep, mk_policy_place_eval, pp);
+    else
+        mk_cost_mark(rep);
+    mk_policy_place_free(pp);
+    for (size_t i = 0; i < rep->nitems; i++)
+        if (rep->items[i].q.status == MK_COST_PRICED)
+            ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
+    mk_cost_report_free(rep);
+}
+
+json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
+{
+    pol P;
+    pol_begin(&P, p);
+    *n = (mk_policy_counts){0};
+    json_t *out = json_array();
+    mk_unit *u = p->root;
+    mk_cost_catalog *cat = NULL; /* loaded for the first test with resources */
+    for (uint32_t i = 0; u && i < u->ntests; i++) {
+        if (!u->test_units || !u->test_units[i])
+            continue;
+        P.root.u = u->test_units[i]; /* the test's stack and resources */
+        place_test(&P, &cat, u->test_units[i]);
+        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], n));
+    }
+    mk_cost_free(cat);
+    pol_end(&P);
+    return out;
+}
+
+/* ---- placement under policies (docs/cost.md) ---- */
+
+struct mk_policy_place {
+    mk_program *p;
+    mk_unit *unit; /* whose stack the policies see: a test's, or the root */
+    json_t *plan;
+    mk_ast **policies; /* those whose text reads `placement`, not advisory */
+    size_t n;
+};
+
+static bool reads_placement(mk_program *p, mk_ast *decl)
+{
+    const mk_source *src = mk_src_get(&p->src, decl->span.file);
+    if (!src)
+        return false;
+    const char *t = src->text + decl->span.start, *end = src->text + decl->span.end;
+    for (; t + 9 <= end; t++)
+        if (*t == 'p' && memcmp(t, "placement", 9) == 0)
+            return true;
+    return false;
+}
+
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan) { return place_new(p, plan, p->root); }
+
+static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit)
+{
+    mk_policy_place *pp = mk_mem_calloc(1, sizeof *pp);
+    pp->p = p, pp->plan = plan, pp->unit = unit;
+    pol P;
+    pol_begin(&P, p); /* for policy_attr */
+    for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
+        mk_ast *d = p->root->policies[i];
+        if (!reads_placement(p, d) || strcmp(policy_attr(&P, d, "enforcement", "hard"), "advisory") == 0)
+            continue;
+        pp->policies = mk_mem_realloc(pp->policies, (pp->n + 1) * sizeof *pp->policies);
+        pp->policies[pp->n++] = d;
+    }
+    pol_end(&P);
+    if (!pp->n) {
+        mk_policy_place_free(pp);
+        return NULL;
+    }
+    return pp;
+}
+
+void mk_policy_place_free(mk_policy_place *pp)
+{
+    if (!pp)
+        return;
+    mk_mem_free(pp->policies);
+    mk_mem_free(pp);
+}
+
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why)
+{
+    mk_policy_place *pp = ud;
+    mk_program *p = pp->p;
+    pol P;
+    pol_begin(&P, p);
+    if (pp->unit)
+        P.root.u = pp->unit;
+    inputs_from_plan(&P, pp->plan, ins, n);
+    mk_symtab at = {0}; /* address → index + 1 */
+    for (size_t i = 0; i < n; i++)
+        mk_sym_put(&at, mk_intern_s(p->ast.names, ins[i]->address), NULL, (void *)(uintptr_t)(i + 1));
+    if (why)
+        *why = NULL;
+    for (size_t k = 0; k < pp->n; k++) {
+        json_t *r = run_policy(&P, pp->policies[k], NULL), *v;
+        size_t j;
+        json_array_foreach(json_object_get(r, "violations"), j, v) {
+            const char *addr = json_string_value(json_object_get(v, "address"));
+            uintptr_t i = addr ? (uintptr_t)mk_sym_get(&at, mk_intern_s(p->ast.names, addr), NULL) : 0;
+            if (!i)
+                continue;
+            if (bad)
+                bad[i - 1] = true;
+            if (why && !*why)
+                *why = mk_arena_printf(p->ast.arena, "policy %s: %s", pp->policies[k]->str,
+                                       json_string_value(json_object_get(v, "message")) ?: "violated");
+        }
+        json_decref(r);
+    }
+    mk_mem_free(at.slots);
+    pol_end(&P);
+}

@@ -1,0 +1,61 @@
+/* policy — evaluation of `policy` blocks (DESIGN.md §4, docs/policies.md)
+ * over the desired resources, the plan's changes, the plan's cost and the
+ * stack, and of policy `test` blocks.
+ *
+ * Policies run through one compiled form: each `for r in resources where
+ * r.type …` that names its types reads only those types' resources (an
+ * index by type), not every resource for every rule.
+ *
+ * Results are a jansson array (the caller owns it), one object per policy:
+ * {name, description, enforcement, status: pass|warn|fail|overridden|error,
+ *  violations: [{message, address, location, resource_location}],
+ *  gates: [{id, group, message, address}], override: {reason} | null,
+ *  error: {code, message, location} when the policy met an error}. */
+#ifndef MK_POLICY_H
+#define MK_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "compiler/front/program.h"
+
+typedef struct mk_policy_override {
+    const char *name, *reason;
+} mk_policy_override;
+
+typedef struct mk_policy_run {
+    const mk_policy_override *overrides;
+    size_t noverrides;
+    int failed;     /* policies whose status is fail */
+    int errored;    /* policies that met an error while they ran (status error) */
+    int warned;
+    int gates;
+} mk_policy_run;
+
+/* Evaluate the stack's policies against the evaluated program and its plan
+ * document (which holds the changes). */
+json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
+
+typedef struct mk_policy_counts {
+    int passed, failed, errors; /* errors: the policy itself met an error */
+} mk_policy_counts;
+
+/* Run every `test` block of the program; returns an array of
+ * {name, location, expectations: [{kind, policy, ok, got, error?}]}, where
+ * got is allow, deny, error or "no such policy"; counts in n. */
+json_t *mk_policy_test(mk_program *p, mk_policy_counts *n);
+
+/* Placement under policies (docs/cost.md): the policies that read
+ * `placement` and are not advisory, evaluated over some instances as the
+ * cost model placed them (their placed_* fields). NULL when no policy reads
+ * placement. eval sets bad[i] for each instance a violation names, and *why
+ * (may be NULL) to the first violation's text; it fits mk_cost_policy_fn. */
+typedef struct mk_policy_place mk_policy_place;
+mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan);
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
+void mk_policy_place_free(mk_policy_place *pp);
+
+/* A location object {file, line, column} for a span. */
+json_t *mk_policy_location(mk_program *p, mk_span at);
+
+#endif
