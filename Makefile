@@ -74,7 +74,7 @@ $(BUILD)/moksha: $(BUILD)/obj/compiler/main.o $(BUILD)/libmoksha.a
 $(BUILD)/moksha-exec: $(BUILD)/obj/runtime/main.o $(BUILD)/libmoksha-rt.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(LDLIBS) -lcmocka
 

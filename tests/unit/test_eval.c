@@ -1,6 +1,7 @@
 /* Checker and evaluator: values, expansion, references and edges, variable
  * precedence, unknowns, secrets, and one diagnostic per mistake. */
 #include "tests/unit/unit.h"
+#include "tests/unit/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,10 @@
 static char dir[64];
 static mk_program *P;
 
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/mk-eval-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    mk_test_tmpdir(dir, "/tmp/mk-eval-XXXXXX");
     P = mk_program_new();
     return 0;
 }
@@ -38,15 +28,13 @@ static int teardown(void **state)
     (void)state;
     mk_program_free(P);
     P = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    mk_test_rmdir(dir);
     return 0;
 }
 
 static void load(const char *text)
 {
-    write_file("main.moksha", text);
+    mk_test_write(dir, "main.moksha", text);
     const char *paths[] = {dir};
     assert_true(mk_program_load(P, paths, 1));
 }
@@ -137,7 +125,7 @@ static void test_var_precedence(void **state)
     (void)state;
     load("var a: int = 1\nvar b: int = 1\nvar c: int = 1\nvar d: int = 1\n"
          "resource network n {\n cidr = \"x\"\n tags = { a = \"${var.a}\", b = \"${var.b}\", c = \"${var.c}\", d = \"${var.d}\" }\n}\n");
-    write_file("vars.yaml", "b: 2\nc: 2\nd: 2\n");
+    mk_test_write(dir, "vars.yaml", "b: 2\nc: 2\nd: 2\n");
     char path[128];
     snprintf(path, sizeof path, "%s/vars.yaml", dir);
     setenv("MOKSHA_VAR_c", "3", 1);
@@ -220,7 +208,7 @@ static void test_modules(void **state)
     char sub[128];
     snprintf(sub, sizeof sub, "%s/mod", dir);
     assert_int_equal(mkdir(sub, 0755), 0);
-    write_file("mod/main.moksha", "var cidr: string\nresource network n { cidr = var.cidr }\noutput id = network.n.cidr\n");
+    mk_test_write(dir, "mod/main.moksha", "var cidr: string\nresource network n { cidr = var.cidr }\noutput id = network.n.cidr\n");
     run("module a = \"./mod\" { cidr = \"10.1.0.0/16\" }\nmodule b = \"./mod\" { cidr = \"10.2.0.0/16\" }\n"
         "output x = module.a.id\n");
     assert_int_equal(mk_diag_errors(P->diag), 0);

@@ -1,0 +1,681 @@
+/* The differ (mk_plan_build): which action each resource gets and why, the
+ * attributes that changed and the ones that force a replace, risk classes,
+ * the edges between changes, deposed objects, lifecycle rules, secrets and
+ * destroy plans. Each case compiles a small stack in a temporary directory
+ * against a state written by hand, as `moksha plan` does, and checks the
+ * plan document's fields exactly. The signed form and the executor's side
+ * of the contract are test_planfile.c's. */
+#include "tests/unit/unit.h"
+#include "tests/unit/tmpdir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler/base/key.h"
+#include "compiler/base/mem.h"
+#include "compiler/base/state.h"
+#include "compiler/front/program.h"
+#include "compiler/middle/plan.h"
+
+#define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
+
+static char dir[64];
+static mk_program *P;
+static mk_state *ST;
+static json_t *PLAN;
+static mk_plan_totals T;
+static mk_key K;
+static const char *VAR; /* a --var for the next plan_of, or NULL */
+
+/* Applied attributes of the resources most cases use, as the executor
+ * records them: every field, defaults and computed ones included, so that
+ * only what a case changes differs. */
+#define NET_ATTRS "{\"cidr\": \"10.0.0.0/16\", \"tags\": {}, \"id\": \"vpc-1\"}"
+#define WEB_ATTRS                                                                                              \
+    "{\"cpu\": 2, \"memory\": \"4GiB\", \"image\": \"nginx:1.27\", \"arch\": \"x86_64\", \"network\": null,"  \
+    " \"disk\": \"20GiB\", \"shared_core\": false, \"public_ip\": false, \"user_data\": null, \"tags\": {},"   \
+    " \"id\": \"i-1\", \"ip\": \"10.0.0.5\", \"private_ip\": \"10.0.0.5\"}"
+#define DB_ATTRS                                                                                               \
+    "{\"engine\": \"postgres\", \"version\": \"16\", \"cpu\": 2, \"memory\": \"8GiB\", \"storage\": \"100GiB\"," \
+    " \"backup_retention\": \"1d\", \"encrypted\": true, \"multi_az\": false, \"public\": false,"             \
+    " \"deletion_protection\": false, \"username\": \"admin\", \"password\": null, \"network\": null,"        \
+    " \"tags\": {}, \"id\": \"db-1\", \"endpoint\": \"db.internal\", \"port\": 5432}"
+
+#define WEB "resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n}\n"
+#define DB "resource database db {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n storage = 100GiB\n}\n"
+
+static int setup(void **state)
+{
+    (void)state;
+    mk_test_tmpdir(dir, "/tmp/mk-plan-XXXXXX");
+    setenv("MOKSHA_KEY", KEY, 1);
+    char why[256], moksha[128];
+    snprintf(moksha, sizeof moksha, "%s/.moksha", dir);
+    assert_true(mk_key_load(&K, moksha, MK_KEY_READ, why, sizeof why));
+    P = mk_program_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    json_decref(PLAN);
+    PLAN = NULL;
+    VAR = NULL;
+    mk_state_free(ST);
+    ST = NULL;
+    mk_program_free(P);
+    P = NULL;
+    unsetenv("MOKSHA_KEY");
+    mk_test_rmdir(dir);
+    return 0;
+}
+
+/* One state entry as the executor writes it; name is what follows the type
+ * in the address, up to an index. */
+static json_t *entry(const char *address, const char *type, const char *attrs)
+{
+    json_error_t je;
+    json_t *a = json_loads(attrs, 0, &je);
+    if (!a)
+        fail_msg("attributes of %s: %s", address, je.text);
+    const char *name = address + strlen(type) + 1;
+    size_t n = strcspn(name, "[");
+    return json_pack("{s:s, s:s, s:s%, s:s, s:o, s:[], s:[], s:{s:b, s:b}}", "address", address, "type", type,
+                     "name", name, n, "provider", "sim", "attributes", a, "sensitive", "depends_on", "lifecycle",
+                     "prevent_destroy", 0, "create_before_destroy", 0);
+}
+
+/* An entry with some attributes of attrs replaced by those of over. */
+static json_t *entry_with(const char *address, const char *type, const char *attrs, const char *over)
+{
+    json_t *e = entry(address, type, attrs);
+    json_t *o = json_loads(over, 0, NULL);
+    assert_non_null(o);
+    json_object_update(json_object_get(e, "attributes"), o);
+    json_decref(o);
+    return e;
+}
+
+/* Write a moksha.state/v1 holding these entries (takes them). */
+static void write_state(json_t *resources)
+{
+    json_t *st = json_pack("{s:s, s:s, s:i, s:o}", "format", "moksha.state/v1", "lineage", "lin-1", "serial", 3,
+                           "resources", resources);
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    assert_int_equal(json_dump_file(st, path, JSON_INDENT(1)), 0);
+    json_decref(st);
+}
+
+/* Compile src against the state written (none: an empty state), with the
+ * state read before evaluation as `moksha plan` does, and diff. */
+static json_t *plan_of(const char *src, bool destroy)
+{
+    mk_test_write(dir, "main.moksha", src);
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    ST = mk_state_read(path, P->diag);
+    assert_non_null(ST);
+    const char *paths[] = {dir};
+    assert_true(mk_program_load(P, paths, 1));
+    if (VAR)
+        mk_program_var_flag(P, VAR);
+    P->strict = !destroy;
+    P->destroy_vars = destroy;
+    P->state = ST;
+    mk_program_eval(P);
+    assert_int_equal(mk_diag_errors(P->diag), 0);
+    PLAN = mk_plan_build(P, ST, &K, &T, destroy);
+    assert_non_null(PLAN);
+    return PLAN;
+}
+
+static json_t *changes(void) { return json_object_get(PLAN, "changes"); }
+
+/* The change at an address (not a deposed object's); fails when none. */
+static json_t *change(const char *address)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes(), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "address")), address) == 0 && !json_object_get(c, "deposed"))
+            return c;
+    fail_msg("no change at %s", address);
+    return NULL;
+}
+
+static const char *field(const char *address, const char *key)
+{
+    const char *s = json_string_value(json_object_get(change(address), key));
+    if (!s)
+        fail_msg("%s has no string %s", address, key);
+    return s;
+}
+
+/* A list of strings or integers as text, "a,b,c": one exact comparison
+ * checks members and order. */
+static const char *joined(json_t *list)
+{
+    static char out[512];
+    size_t i, n = 0;
+    json_t *x;
+    out[0] = 0;
+    if (!json_is_array(list))
+        return "(not a list)";
+    json_array_foreach(list, i, x) {
+        if (json_is_string(x))
+            n += (size_t)snprintf(out + n, sizeof out - n, "%s%s", i ? "," : "", json_string_value(x));
+        else
+            n += (size_t)snprintf(out + n, sizeof out - n, "%s%lld", i ? "," : "", (long long)json_integer_value(x));
+    }
+    return out;
+}
+
+static const char *list(const char *address, const char *key) { return joined(json_object_get(change(address), key)); }
+
+/* The change at address: its action, what changed and what forced a
+ * replace (as "a,b" lists), and its risk class. */
+static void change_is(const char *address, const char *action, const char *changed, const char *because,
+                      const char *risk)
+{
+    assert_string_equal(field(address, "action"), action);
+    assert_string_equal(list(address, "changed"), changed);
+    assert_string_equal(list(address, "replace_because"), because);
+    assert_string_equal(field(address, "risk"), risk);
+}
+
+static int64_t id_of(const char *address) { return json_integer_value(json_object_get(change(address), "id")); }
+
+static void totals_are(int create, int update, int replace, int remove, int noop)
+{
+    assert_int_equal(T.create, create);
+    assert_int_equal(T.update, update);
+    assert_int_equal(T.replace, replace);
+    assert_int_equal(T.remove, remove);
+    assert_int_equal(T.noop, noop);
+    json_t *t = json_object_get(PLAN, "totals");
+    assert_int_equal(json_integer_value(json_object_get(t, "create")), create);
+    assert_int_equal(json_integer_value(json_object_get(t, "update")), update);
+    assert_int_equal(json_integer_value(json_object_get(t, "replace")), replace);
+    assert_int_equal(json_integer_value(json_object_get(t, "delete")), remove);
+    assert_int_equal(json_integer_value(json_object_get(t, "noop")), noop);
+}
+
+/* The last error the differ reported: its code and message. */
+static void last_error_is(const char *code, const char *msg)
+{
+    const char *c, *m;
+    mk_span at;
+    assert_true(mk_diag_last_error(P->diag, &c, &m, &at));
+    assert_string_equal(c, code);
+    assert_string_equal(m, msg);
+}
+
+/* ---- creates and no-ops ---- */
+
+/* An empty state: everything is created, in the evaluator's order (what is
+ * referred to first), each change waiting for the creates it refers to. */
+static void test_create(void **state)
+{
+    (void)state;
+    plan_of("resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n network = network.main\n}\n"
+            "resource network main { cidr = \"10.0.0.0/16\" }\n",
+            false);
+    totals_are(2, 0, 0, 0, 0);
+    assert_int_equal(json_array_size(changes()), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(changes(), 0), "address")), "network.main");
+    assert_int_equal(id_of("network.main"), 1);
+    assert_int_equal(id_of("compute.web"), 2);
+    change_is("compute.web", "create", "", "", "low");
+    change_is("network.main", "create", "", "", "low");
+    assert_string_equal(field("compute.web", "type"), "compute");
+    assert_string_equal(field("compute.web", "name"), "web");
+    assert_true(json_is_null(json_object_get(change("compute.web"), "before")));
+    assert_string_equal(list("compute.web", "after_unknown"), "id,ip,private_ip");
+    assert_string_equal(list("compute.web", "sensitive"), "");
+    assert_string_equal(list("compute.web", "depends_on"), "1");
+    assert_string_equal(list("compute.web", "refs"), "network.main");
+    assert_string_equal(list("network.main", "depends_on"), "");
+    /* after: set values, defaults, a reference by address, computed as null */
+    json_t *after = json_object_get(change("compute.web"), "after");
+    assert_string_equal(json_string_value(json_object_get(after, "memory")), "4GiB");
+    assert_string_equal(json_string_value(json_object_get(after, "disk")), "20GiB");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(after, "network"), "$ref")), "network.main");
+    assert_true(json_is_null(json_object_get(after, "id")));
+    /* each instance points at its own change */
+    mk_instance *web = mk_program_instance(P, "compute.web");
+    assert_int_equal(web->change_id, 2);
+    assert_ptr_equal(web->change, change("compute.web"));
+}
+
+/* What state already has as desired is not listed; noop counts it. */
+static void test_noop_not_listed(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS), entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of("resource network main { cidr = \"10.0.0.0/16\" }\n" WEB, false);
+    totals_are(0, 0, 0, 0, 2);
+    assert_int_equal(json_array_size(changes()), 0);
+    mk_instance *web = mk_program_instance(P, "compute.web");
+    assert_int_equal(web->change_id, 0);
+    assert_null(web->change);
+    json_t *st = json_object_get(PLAN, "state");
+    assert_string_equal(json_string_value(json_object_get(st, "lineage")), "lin-1");
+    assert_int_equal(json_integer_value(json_object_get(st, "serial")), 3);
+    assert_false(json_is_true(json_object_get(PLAN, "destroy")));
+}
+
+/* ---- updates ---- */
+
+/* The changed attributes come in the schema's order, whatever the source's;
+ * computed ones are never among them, and keep the state's values. */
+static void test_update_changed_in_schema_order(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of("resource compute web {\n memory = 8GiB\n image = \"nginx:1.27\"\n cpu = 4\n}\n", false);
+    totals_are(0, 1, 0, 0, 0);
+    change_is("compute.web", "update", "cpu,memory", "", "medium");
+    assert_string_equal(list("compute.web", "after_unknown"), "");
+    json_t *c = change("compute.web");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "before"), "cpu")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "after"), "cpu")), 4);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "after"), "id")), "i-1");
+}
+
+/* An update of tags alone is low risk, even of a network; tags with
+ * anything else is the type's usual update risk. */
+static void test_tags_only_update_is_low(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS), entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of("resource network main {\n cidr = \"10.0.0.0/16\"\n tags = { team = \"web\" }\n}\n"
+            "resource compute web {\n cpu = 4\n memory = 4GiB\n image = \"nginx:1.27\"\n tags = { team = \"web\" }\n}\n",
+            false);
+    totals_are(0, 2, 0, 0, 0);
+    change_is("network.main", "update", "tags", "", "low");
+    change_is("compute.web", "update", "cpu,tags", "", "medium");
+}
+
+/* note [references by address]: a reference whose recorded id is no longer
+ * its target's changes, known after apply; an update of an access type
+ * (load_balancer) is high risk. */
+static void test_reference_to_old_id_updates(void **state)
+{
+    (void)state;
+    json_t *lb = entry("load_balancer.front", "load_balancer",
+                       "{\"network\": {\"$ref\": \"network.main\", \"id\": \"vpc-0\"}, \"public\": true, \"listeners\": [],"
+                       " \"targets\": [], \"tags\": {}, \"id\": \"lb-1\", \"endpoint\": \"lb.example\","
+                       " \"dns_name\": \"lb.example\"}");
+    write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS), lb));
+    plan_of("resource network main { cidr = \"10.0.0.0/16\" }\n"
+            "resource load_balancer front { network = network.main }\n",
+            false);
+    totals_are(0, 1, 0, 0, 1);
+    change_is("load_balancer.front", "update", "network", "", "high");
+    assert_string_equal(list("load_balancer.front", "after_unknown"), "network");
+    assert_string_equal(list("load_balancer.front", "depends_on"), ""); /* network.main does not change */
+}
+
+/* lifecycle ignore_changes leaves an attribute out of the diff, a
+ * force_new one too: no replace for it. */
+static void test_ignore_changes(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("compute.a", "compute", WEB_ATTRS), entry("compute.b", "compute", WEB_ATTRS)));
+    plan_of("resource compute a {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.28\"\n"
+            " lifecycle { ignore_changes = [\"image\"] }\n}\n"
+            "resource compute b {\n cpu = 4\n memory = 4GiB\n image = \"nginx:1.28\"\n"
+            " lifecycle { ignore_changes = [\"image\"] }\n}\n",
+            false);
+    totals_are(0, 1, 0, 0, 1);
+    change_is("compute.b", "update", "cpu", "", "medium");
+}
+
+/* ---- replaces ---- */
+
+/* A change of a force_new attribute replaces; replace_because names it
+ * among the changed ones. */
+static void test_replace_because_force_new(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of("resource compute web {\n cpu = 4\n memory = 4GiB\n image = \"nginx:1.28\"\n arch = \"arm64\"\n}\n", false);
+    totals_are(0, 0, 1, 0, 0);
+    change_is("compute.web", "replace", "cpu,image,arch", "image,arch", "medium");
+    assert_false(json_is_true(json_object_get(json_object_get(change("compute.web"), "lifecycle"), "create_before_destroy")));
+}
+
+/* A reference to a resource this plan replaces changes to the new object's
+ * id, known after apply, and waits for the replace. It is an update of that
+ * attribute (docs/formats.md, "Values in JSON"), force_new or not: the
+ * compute's network is @force_new, yet no replace_because names it. */
+static void test_reference_to_replaced_updates(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS),
+                          entry_with("compute.web", "compute", WEB_ATTRS, "{\"network\": {\"$ref\": \"network.main\", \"id\": \"vpc-1\"}}")));
+    plan_of("resource network main { cidr = \"10.1.0.0/16\" }\n"
+            "resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n network = network.main\n}\n",
+            false);
+    totals_are(0, 1, 1, 0, 0);
+    change_is("network.main", "replace", "cidr", "cidr", "high");
+    assert_string_equal(list("network.main", "after_unknown"), "id");
+    change_is("compute.web", "update", "network", "", "medium");
+    assert_string_equal(list("compute.web", "after_unknown"), "network");
+    assert_string_equal(list("compute.web", "depends_on"), "1");
+}
+
+/* Stateful types are high risk to replace (and the replace reason is the
+ * type's force_new attribute). */
+static void test_replace_of_stateful_type_is_high(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("database.db", "database", DB_ATTRS)));
+    plan_of("resource database db {\n engine = \"mysql\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n storage = 100GiB\n}\n",
+            false);
+    totals_are(0, 0, 1, 0, 0);
+    change_is("database.db", "replace", "engine", "engine", "high");
+}
+
+/* The lifecycle rides on the change for the executor: create_before_destroy
+ * is its order of a replace (docs/executor.md). */
+static void test_create_before_destroy(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of("resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.28\"\n"
+            " lifecycle { create_before_destroy = true }\n}\n",
+            false);
+    assert_string_equal(field("compute.web", "action"), "replace");
+    json_t *lc = json_object_get(change("compute.web"), "lifecycle");
+    assert_true(json_is_true(json_object_get(lc, "create_before_destroy")));
+    assert_true(json_is_false(json_object_get(lc, "prevent_destroy")));
+    assert_int_equal(json_object_size(lc), 2);
+}
+
+/* ---- deletes ---- */
+
+/* What the spec no longer has is deleted, after every other change; risk
+ * by type: high for stateful and access types, medium for the rest. */
+static void test_delete_risk_by_type(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o, o]", entry("compute.old", "compute", WEB_ATTRS),
+                          entry("bucket.logs", "bucket", "{\"encrypted\": true, \"id\": \"b-1\"}"),
+                          entry("network.gone", "network", NET_ATTRS)));
+    plan_of(WEB, false);
+    totals_are(1, 0, 0, 3, 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(changes(), 0), "address")), "compute.web");
+    assert_int_equal(id_of("compute.old"), 2);
+    assert_int_equal(id_of("bucket.logs"), 3);
+    assert_int_equal(id_of("network.gone"), 4);
+    change_is("compute.old", "delete", "", "", "medium");
+    change_is("bucket.logs", "delete", "", "", "high");
+    change_is("network.gone", "delete", "", "", "high");
+    json_t *c = change("bucket.logs");
+    assert_true(json_is_null(json_object_get(c, "after")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "before"), "id")), "b-1");
+    assert_string_equal(list("bucket.logs", "depends_on"), "");
+    assert_string_equal(field("bucket.logs", "name"), "logs");
+    assert_string_equal(field("bucket.logs", "provider"), "sim");
+}
+
+/* note [plan order]: a delete waits for the changes of what referred to it
+ * when it was applied: the referrer's own delete, or its update away. */
+static void test_delete_waits_for_referrers(void **state)
+{
+    (void)state;
+    json_t *a = entry_with("compute.a", "compute", WEB_ATTRS, "{\"network\": {\"$ref\": \"network.main\", \"id\": \"vpc-1\"}}");
+    json_t *b = entry_with("compute.b", "compute", WEB_ATTRS, "{\"network\": {\"$ref\": \"network.main\", \"id\": \"vpc-1\"}}");
+    json_object_set_new(a, "depends_on", json_pack("[s]", "network.main"));
+    json_object_set_new(b, "depends_on", json_pack("[s]", "network.main"));
+    write_state(json_pack("[o, o, o]", entry("network.main", "network", NET_ATTRS), a, b));
+    /* compute.a stays, without the network (an update); compute.b goes */
+    plan_of("resource compute a {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n}\n", false);
+    totals_are(0, 0, 1, 2, 0); /* network is force_new: a is replaced */
+    assert_int_equal(id_of("compute.a"), 1);
+    assert_int_equal(id_of("network.main"), 2);
+    assert_int_equal(id_of("compute.b"), 3);
+    assert_string_equal(list("network.main", "depends_on"), "1,3");
+    assert_string_equal(list("compute.b", "depends_on"), "");
+    assert_string_equal(list("compute.b", "refs"), "network.main");
+}
+
+/* The state's lifecycle says whether a delete is allowed: prevent_destroy
+ * refuses it (E0301), and a replace of a resource that still has it. */
+static void test_prevent_destroy(void **state)
+{
+    (void)state;
+    json_t *gone = entry("bucket.logs", "bucket", "{\"encrypted\": true, \"id\": \"b-1\"}");
+    json_object_set_new(gone, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 1, "create_before_destroy", 0));
+    write_state(json_pack("[o, o]", entry("compute.web", "compute", WEB_ATTRS), gone));
+    plan_of("resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.28\"\n"
+            " lifecycle { prevent_destroy = true }\n}\n",
+            false);
+    assert_int_equal(mk_diag_count(P->diag, "E0301"), 2);
+    assert_int_equal(mk_diag_errors(P->diag), 2);
+    last_error_is("E0301", "bucket.logs would be deleted, but its lifecycle has prevent_destroy = true");
+    /* the changes are still in the plan (it is not signed: the error stops it) */
+    assert_string_equal(field("compute.web", "action"), "replace");
+    assert_string_equal(field("bucket.logs", "action"), "delete");
+    assert_true(json_is_true(json_object_get(json_object_get(change("bucket.logs"), "lifecycle"), "prevent_destroy")));
+}
+
+/* A delete of an instance whose resource is still declared (count went
+ * down) points at the declaration's head, `resource TYPE NAME`. */
+static void test_prevent_destroy_points_at_declaration(void **state)
+{
+    (void)state;
+    json_t *r[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = entry(i ? "compute.web[1]" : "compute.web[0]", "compute", WEB_ATTRS);
+        json_object_set_new(r[i], "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 1, "create_before_destroy", 0));
+    }
+    write_state(json_pack("[o, o]", r[0], r[1]));
+    const char *src = "# one left\nresource compute web {\n count = 1\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n"
+                      " lifecycle { prevent_destroy = true }\n}\n";
+    plan_of(src, false);
+    totals_are(0, 0, 0, 1, 1);
+    const char *c, *m;
+    mk_span at;
+    assert_true(mk_diag_last_error(P->diag, &c, &m, &at));
+    assert_string_equal(m, "compute.web[1] would be deleted, but its lifecycle has prevent_destroy = true");
+    assert_int_equal(at.start, 11);
+    assert_int_equal(at.end, 11 + strlen("resource compute web"));
+}
+
+/* note [deletion protection]: the applied value decides, not the desired
+ * one. A delete or replace of an object applied with it on is E0304; one
+ * applied with it off is not, whatever the spec now says. */
+static void test_deletion_protection(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o, o]", entry_with("database.gone", "database", DB_ATTRS, "{\"deletion_protection\": true}"),
+                          entry_with("database.on", "database", DB_ATTRS, "{\"deletion_protection\": true}"),
+                          entry("database.off", "database", DB_ATTRS)));
+    plan_of("resource database on {\n engine = \"mysql\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n storage = 100GiB\n"
+            " deletion_protection = false\n}\n"
+            "resource database off {\n engine = \"mysql\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n storage = 100GiB\n"
+            " deletion_protection = true\n}\n",
+            false);
+    totals_are(0, 0, 2, 1, 0);
+    assert_int_equal(mk_diag_count(P->diag, "E0304"), 2);
+    assert_int_equal(mk_diag_errors(P->diag), 2);
+    last_error_is("E0304", "database.gone would be deleted, but it was applied with deletion_protection = true");
+}
+
+/* Turning deletion protection off is an ordinary update, and no error. */
+static void test_deletion_protection_off_is_an_update(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry_with("database.on", "database", DB_ATTRS, "{\"deletion_protection\": true}")));
+    plan_of("resource database on {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+            " storage = 100GiB\n deletion_protection = false\n}\n",
+            false);
+    assert_int_equal(mk_diag_errors(P->diag), 0);
+    change_is("database.on", "update", "deletion_protection", "", "medium");
+}
+
+/* An object a create_before_destroy replace set aside and an apply did not
+ * delete is deleted by its id, after the changes that refer to its address. */
+static void test_deposed_object(void **state)
+{
+    (void)state;
+    json_t *web = entry("compute.web", "compute", WEB_ATTRS);
+    json_object_set_new(web, "deposed", json_pack("[{s:s, s:{s:s, s:i}}, {s:i}]", "id", "i-0", "attributes", "id", "i-0",
+                                                  "cpu", 1, "id", 7)); /* the second has no id: skipped */
+    write_state(json_pack("[o]", web));
+    plan_of(WEB "resource load_balancer front { targets = [compute.web] }\n", false);
+    totals_are(1, 0, 0, 1, 1);
+    assert_int_equal(json_array_size(changes()), 2);
+    json_t *d = json_array_get(changes(), 1);
+    assert_string_equal(json_string_value(json_object_get(d, "address")), "compute.web");
+    assert_string_equal(json_string_value(json_object_get(d, "deposed")), "i-0");
+    assert_string_equal(json_string_value(json_object_get(d, "action")), "delete");
+    assert_string_equal(json_string_value(json_object_get(d, "risk")), "medium");
+    assert_int_equal(json_integer_value(json_object_get(d, "id")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "before"), "cpu")), 1);
+    assert_true(json_is_null(json_object_get(d, "after")));
+    assert_string_equal(joined(json_object_get(d, "depends_on")), "1"); /* the load balancer's create */
+    assert_string_equal(joined(json_object_get(d, "refs")), "");
+    assert_string_equal(list("load_balancer.front", "refs"), "compute.web");
+}
+
+/* ---- secrets ---- */
+
+/* A secret is sealed into the plan, listed as sensitive, and its text
+ * appears nowhere in the document. */
+static void test_secret_sealed(void **state)
+{
+    (void)state;
+    VAR = "pw=hunter2-plaintext";
+    plan_of("var pw: secret\n"
+            "resource database db {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+            " storage = 100GiB\n password = var.pw\n}\n",
+            false);
+    assert_string_equal(list("database.db", "sensitive"), "password");
+    json_t *s = json_object_get(json_object_get(json_object_get(change("database.db"), "after"), "password"), "$secret");
+    char fp[65];
+    mk_key_fingerprint(&K, "hunter2-plaintext", strlen("hunter2-plaintext"), fp);
+    assert_string_equal(json_string_value(json_object_get(s, "fingerprint")), fp);
+    size_t n = 0;
+    char *open = mk_key_open(&K, json_string_value(json_object_get(s, "sealed")), &n);
+    assert_non_null(open);
+    assert_int_equal(n, strlen("hunter2-plaintext"));
+    assert_memory_equal(open, "hunter2-plaintext", n);
+    mk_mem_free(open);
+    char *text = json_dumps(PLAN, JSON_COMPACT);
+    assert_null(strstr(text, "hunter2"));
+    free(text);
+}
+
+/* Secrets compare by fingerprint: the same one is no change, another one
+ * an update of that attribute alone. */
+static void test_secret_compared_by_fingerprint(void **state)
+{
+    (void)state;
+    char fp[65], same[256], other[256];
+    mk_key_fingerprint(&K, "s3cret", 6, fp);
+    snprintf(same, sizeof same, "{\"password\": {\"$secret\": {\"fingerprint\": \"%s\", \"sealed\": \"x\"}}}", fp);
+    mk_key_fingerprint(&K, "older", 5, fp);
+    snprintf(other, sizeof other, "{\"password\": {\"$secret\": {\"fingerprint\": \"%s\", \"sealed\": \"x\"}}}", fp);
+    json_t *a = entry_with("database.a", "database", DB_ATTRS, same), *b = entry_with("database.b", "database", DB_ATTRS, other);
+    json_object_set_new(a, "sensitive", json_pack("[s]", "password"));
+    json_object_set_new(b, "sensitive", json_pack("[s]", "password"));
+    write_state(json_pack("[o, o]", a, b));
+    VAR = "pw=s3cret";
+    plan_of("var pw: secret\n"
+            "resource database a {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+            " storage = 100GiB\n password = var.pw\n}\n"
+            "resource database b {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+            " storage = 100GiB\n password = var.pw\n}\n",
+            false);
+    totals_are(0, 1, 0, 0, 1);
+    change_is("database.b", "update", "password", "", "medium");
+    assert_string_equal(list("database.b", "sensitive"), "password");
+    char *text = json_dumps(PLAN, JSON_COMPACT);
+    assert_null(strstr(text, "s3cret"));
+    free(text);
+}
+
+/* ---- destroy ---- */
+
+/* A destroy plan deletes everything in state, whatever the spec says, each
+ * delete after those of what referred to it. */
+static void test_destroy(void **state)
+{
+    (void)state;
+    json_t *web = entry_with("compute.web", "compute", WEB_ATTRS, "{\"network\": {\"$ref\": \"network.main\", \"id\": \"vpc-1\"}}");
+    json_object_set_new(web, "depends_on", json_pack("[s]", "network.main"));
+    write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS), web));
+    plan_of("stack demo {}\nresource network main { cidr = \"10.0.0.0/16\" }\n"
+            "resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n network = network.main\n}\n"
+            "resource bucket new {}\n",
+            true);
+    totals_are(0, 0, 0, 2, 0);
+    assert_true(json_is_true(json_object_get(PLAN, "destroy")));
+    assert_string_equal(json_string_value(json_object_get(PLAN, "stack")), "demo");
+    assert_int_equal(json_array_size(changes()), 2);
+    change_is("network.main", "delete", "", "", "high");
+    change_is("compute.web", "delete", "", "", "medium");
+    assert_string_equal(list("network.main", "depends_on"), "2");
+    assert_string_equal(list("compute.web", "depends_on"), "");
+    assert_false(ST->diffed);
+}
+
+/* ---- the risk table (DESIGN.md §4, docs/policies.md "Risk classes") ---- */
+
+static void test_risk_table(void **state)
+{
+    (void)state;
+    json_t *tags = json_pack("[s]", "tags"), *more = json_pack("[s, s]", "tags", "ingress"), *none = json_array();
+    assert_string_equal(mk_plan_risk("create", "database", NULL), "low");
+    assert_string_equal(mk_plan_risk("noop", "network", NULL), "low");
+    assert_string_equal(mk_plan_risk("update", "compute", tags), "low");
+    assert_string_equal(mk_plan_risk("update", "firewall", tags), "low");
+    assert_string_equal(mk_plan_risk("update", "firewall", more), "high");
+    assert_string_equal(mk_plan_risk("update", "dns_record", NULL), "high");
+    assert_string_equal(mk_plan_risk("update", "database", more), "medium"); /* stateful, in place */
+    assert_string_equal(mk_plan_risk("update", "compute", none), "medium");
+    assert_string_equal(mk_plan_risk("replace", "compute", NULL), "medium");
+    assert_string_equal(mk_plan_risk("replace", "volume", NULL), "high");
+    assert_string_equal(mk_plan_risk("replace", "load_balancer", NULL), "high");
+    assert_string_equal(mk_plan_risk("delete", "queue", NULL), "high");
+    assert_string_equal(mk_plan_risk("delete", "bucket", NULL), "high");
+    assert_string_equal(mk_plan_risk("delete", "local.file", NULL), "medium");
+    json_decref(tags);
+    json_decref(more);
+    json_decref(none);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_noop_not_listed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_changed_in_schema_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tags_only_update_is_low, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reference_to_old_id_updates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_because_force_new, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reference_to_replaced_updates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_of_stateful_type_is_high, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_before_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_risk_by_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_waits_for_referrers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prevent_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prevent_destroy_points_at_declaration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletion_protection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletion_protection_off_is_an_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deposed_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_sealed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_compared_by_fingerprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_risk_table, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
