@@ -206,6 +206,26 @@ static void test_long_message_cut(void **state)
     assert_string_equal(m + 1023, "…");
 }
 
+/* Just over the cut, the mark is longer than what it replaces: a message
+ * of 1025 or 1026 bytes keeps 1024 and the mark, in memory of its own. */
+static void test_message_just_over_the_cut(void **state)
+{
+    (void)state;
+    for (size_t len = 1025; len <= 1027; len++) {
+        char msg[1100];
+        memset(msg, 'b', len);
+        msg[len] = 0;
+        mk_diag_error(D, "E0200", MK_NOSPAN, "%s", msg);
+        const char *code, *m;
+        mk_span at;
+        assert_true(mk_diag_last_error(D, &code, &m, &at));
+        assert_int_equal(strlen(m), 1024 + strlen("…"));
+        assert_int_equal(strspn(m, "b"), 1024);
+        assert_string_equal(m + 1024, "…");
+    }
+    assert_int_equal(mk_diag_errors(D), 1); /* cut alike, they are one message */
+}
+
 /* ---- colour ---- */
 
 /* Escape codes only when asked: bold place and message, the level in its
@@ -467,6 +487,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_span_at_end_of_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_message_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_just_over_the_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_colour_only_when_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorted_by_place, setup, teardown),

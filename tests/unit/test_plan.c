@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
@@ -44,7 +43,6 @@ static const char *VAR; /* a --var for the next plan_of, or NULL */
     " \"tags\": {}, \"id\": \"db-1\", \"endpoint\": \"db.internal\", \"port\": 5432}"
 
 #define WEB "resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n}\n"
-#define DB "resource database db {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n storage = 100GiB\n}\n"
 
 static int setup(void **state)
 {
