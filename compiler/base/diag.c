@@ -119,7 +119,7 @@ static char *vfmt(const char *fmt, va_list ap)
     va_copy(cp, ap);
     int n = vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
-    char *s = mk_mem_alloc((size_t)n + 1);
+    char *s = mk_mem_alloc((size_t)n + sizeof "…"); /* room for the mark after MSG_MAX bytes */
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     if ((size_t)n > MSG_MAX) {
         size_t k = MSG_MAX;
