@@ -51,13 +51,20 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
+#include "runtime/errmsg.h"
+#include "runtime/exitcode.h"
+#include "runtime/fileio.h"
 #include "runtime/lock.h"
+#include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
+#include "runtime/rand.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
-#include "runtime/util.h"
+#include "runtime/sha256.h"
+#include "runtime/signals.h"
 
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
@@ -122,8 +129,8 @@ typedef struct provs {
 typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
-    mk_exec_key key;
-    mk_exec_config cfg;       /* the executor's own configuration (runtime/config.h) */
+    mk_planfile_key key;
+    mk_config cfg;       /* the executor's own configuration (runtime/config.h) */
     mk_rtstate *st;
     mk_audit *audit;
     step *steps;
@@ -438,7 +445,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key,
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->key,
                          deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
@@ -449,7 +456,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
         *out = NULL;
         if (st != MK_PROV_RETRYABLE || attempt >= o->retries || interrupts >= 2)
             return false;
-        mk_exec_sleep_ms(delay * (0.5 + mk_exec_random01()));
+        mk_clock_sleep_ms(delay * (0.5 + mk_rand_unit()));
         delay = delay * 2 > 10000 ? 10000 : delay * 2;
     }
 }
@@ -511,7 +518,7 @@ static bool run_step(void *vc, size_t i)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    double t = mk_exec_now_ms();
+    double t = mk_clock_now_ms();
     json_decref(s->after);
     s->after = resolved_after(c, s);
     json_t *out = NULL, *after = s->after, *before = json_object_get(s->change, "before");
@@ -547,7 +554,7 @@ static bool run_step(void *vc, size_t i)
         s->entry_text = mk_rtstate_entry_text(s->entry);
     }
     json_decref(out);
-    s->ms = mk_exec_now_ms() - t;
+    s->ms = mk_clock_now_ms() - t;
     s->event = step_event(s, ok);
     return ok;
 }
@@ -667,7 +674,7 @@ static bool should_stop(void *vc)
     return interrupts > 0;
 }
 
-static void tick(void *vc, const mk_exec_sched_stats *st)
+static void tick(void *vc, const mk_sched_stats *st)
 {
     ctx *c = vc;
     fflush(stdout);
@@ -679,7 +686,7 @@ static void tick(void *vc, const mk_exec_sched_stats *st)
         bar[i] = i < filled ? '#' : '.';
     bar[width] = 0;
     fprintf(stderr, "\r\033[K[%s] %zu/%zu done, %zu running, %zu failed  %.1fs", bar, st->done, st->total, st->running,
-            st->failed, (mk_exec_now_ms() - c->t0) / 1000);
+            st->failed, (mk_clock_now_ms() - c->t0) / 1000);
     fflush(stderr);
 }
 
@@ -792,9 +799,9 @@ static bool rb_run(void *vr, size_t node)
     if (node < r->m)
         return true; /* an intent: recorded under the lock, persisted before its undo starts */
     step *s = &r->c->steps[r->u[node - r->m]];
-    double t = mk_exec_now_ms();
+    double t = mk_clock_now_ms();
     bool ok = undo(r->c, s);
-    s->ms = mk_exec_now_ms() - t;
+    s->ms = mk_clock_now_ms() - t;
     return ok;
 }
 
@@ -851,7 +858,7 @@ static bool rb_stop(void *vr)
     (void)vr;
     return interrupts >= 2;
 }
-static void rb_tick(void *vr, const mk_exec_sched_stats *st)
+static void rb_tick(void *vr, const mk_sched_stats *st)
 {
     (void)vr, (void)st;
     fflush(stdout);
@@ -859,7 +866,7 @@ static void rb_tick(void *vr, const mk_exec_sched_stats *st)
 
 /* The undo graph: intent k before undo k; the intent of what a step
  * depended on after that step's undo (note [parallel rollback]). */
-static bool rb_graph(rb *r, const mk_exec_sched *fwd, mk_exec_sched *g)
+static bool rb_graph(rb *r, const mk_sched *fwd, mk_sched *g)
 {
     size_t m = r->m, *pos = calloc(r->c->n + 1, sizeof *pos);
     size_t **deps = calloc(2 * m + 1, sizeof *deps), *ndeps = calloc(2 * m + 1, sizeof *ndeps);
@@ -899,18 +906,18 @@ static bool rb_graph(rb *r, const mk_exec_sched *fwd, mk_exec_sched *g)
     return ok;
 }
 
-static void rb_free_graph(mk_exec_sched *g)
+static void rb_free_graph(mk_sched *g)
 {
     for (size_t i = 0; g->deps && i < g->n; i++)
         free(g->deps[i]);
     free((void *)g->deps);
     free((void *)g->ndeps);
-    mk_exec_sched_free(g);
+    mk_sched_free(g);
 }
 
 /* Undo what completed (and half-done replaces), in parallel, in reverse
  * dependency order; the steps left are listed in `left`. */
-static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
+static size_t rollback(ctx *c, const mk_sched *sc, json_t *left)
 {
     rb r = {.c = c, .u = calloc(c->n + 1, sizeof *r.u)};
     for (size_t i = 0; r.u && i < c->n; i++)
@@ -918,15 +925,15 @@ static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
             r.u[r.m++] = i;
     printf("Rolling back %zu completed step%s:\n", r.m, r.m == 1 ? "" : "s");
     fflush(stdout);
-    static const mk_exec_sched_ops ops = {rb_run, rb_record, rb_snapshot, rb_flush, rb_stop, rb_tick};
-    mk_exec_sched g = {.parallelism = c->o->parallelism, .keep_going = true};
-    bool ran = r.m && rb_graph(&r, sc, &g) && mk_exec_sched_run(&g, &ops, &r);
+    static const mk_sched_ops ops = {rb_run, rb_record, rb_snapshot, rb_flush, rb_stop, rb_tick};
+    mk_sched g = {.parallelism = c->o->parallelism, .keep_going = true};
+    bool ran = r.m && rb_graph(&r, sc, &g) && mk_sched_run(&g, &ops, &r);
     if (r.m && !ran && !g.status)
         fprintf(stderr, "moksha-exec: error: out of memory for the rollback\n");
     bool fix = false;
     for (size_t k = 0; k < r.m; k++) {
         step *s = &c->steps[r.u[k]];
-        mk_exec_sched_status is = g.status ? g.status[r.m + k] : MK_SCHED_PENDING;
+        mk_sched_status is = g.status ? g.status[r.m + k] : MK_SCHED_PENDING;
         if (is == MK_SCHED_DONE)
             continue;
         if (g.status && g.status[k] == MK_SCHED_DONE && is != MK_SCHED_FAILED) { /* its intent, but not its undo, ran */
@@ -1135,20 +1142,20 @@ static bool same_stack(ctx *c)
     char here[33], why[512];
     const char *planned = json_string_value(json_object_get(json_object_get(c->plan, "state"), "stack_id"));
     const char *recorded = json_string_value(json_object_get(c->st->doc, "stack_id"));
-    if (!mk_exec_stack_id(MK_EXEC_DIR, here, why, sizeof why))
+    if (!mk_planfile_stack_id(MK_PATH_DIR, here, why, sizeof why))
         fprintf(stderr, "moksha-exec: error: %s\n", why);
     else if (!planned)
         fprintf(stderr, "moksha-exec: error: the plan names no stack id: it was not made for this stack; run `moksha plan -o` "
                         "here\n");
     else if (!*here)
         fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, and this stack has none (%s/stack-id): a plan "
-                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_EXEC_DIR);
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_PATH_DIR);
     else if (strcmp(planned, here) != 0)
         fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, this stack's is %s (%s/stack-id): a plan "
-                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_EXEC_DIR);
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_PATH_DIR);
     else if (recorded && strcmp(recorded, here) != 0)
         fprintf(stderr, "moksha-exec: error: the state belongs to stack id %s, this stack's is %s (%s/stack-id): it was "
-                        "copied from another stack\n", recorded, here, MK_EXEC_DIR);
+                        "copied from another stack\n", recorded, here, MK_PATH_DIR);
     else {
         if (!recorded)
             json_object_set_new(c->st->doc, "stack_id", json_string(here));
@@ -1173,7 +1180,7 @@ static void add_dep(size_t **deps, size_t *ndeps, size_t i, size_t on)
 
 /* Steps and their dependency lists from the plan, and a retire node for
  * each create_before_destroy replace (note [create_before_destroy]). */
-static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
+static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
 {
     json_t *changes = json_object_get(c->plan, "changes");
     size_t n = json_array_size(changes), ncbd = 0, i, k;
@@ -1268,7 +1275,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
     return ok;
 }
 
-static void free_ctx(ctx *c, mk_exec_sched *sc)
+static void free_ctx(ctx *c, mk_sched *sc)
 {
     for (size_t i = 0; i < c->n; i++) {
         json_decref(c->steps[i].orig);
@@ -1287,12 +1294,12 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->steps);
     for (size_t i = 0; i < c->pv.n; i++)
         c->pv.p[i]->free(c->pv.p[i]);
-    mk_exec_config_free(&c->cfg);
+    mk_config_free(&c->cfg);
     free(c->lines);
     json_decref(c->deferred);
     json_decref(c->counts);
     json_decref(c->keep_deposed);
-    mk_exec_sched_free(sc);
+    mk_sched_free(sc);
 }
 
 /* ---- the whole apply ---- */
@@ -1325,9 +1332,9 @@ static void report_left(json_t *left, bool kept)
 }
 
 /* held: changes taken out of the plan at closed gates (exit 3 if the rest applies). */
-static int execute(ctx *c, mk_exec_sched *sc, size_t held)
+static int execute(ctx *c, mk_sched *sc, size_t held)
 {
-    static const mk_exec_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
+    static const mk_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
     bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
     add_line(c, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
@@ -1336,14 +1343,14 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
                           (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
                           "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
     if (!flush_now(c))
-        return MK_EXEC_EXIT_INPUT;
-    c->t0 = mk_exec_now_ms();
+        return MK_EXIT_INPUT;
+    c->t0 = mk_clock_now_ms();
     sc->parallelism = c->o->parallelism;
-    bool sane = mk_exec_sched_run(sc, &ops, c);
+    bool sane = mk_sched_run(sc, &ops, c);
     if (c->tty)
         fputs("\r\033[K", stderr);
-    double secs = (mk_exec_now_ms() - c->t0) / 1000;
-    int rc = MK_EXEC_EXIT_OK;
+    double secs = (mk_clock_now_ms() - c->t0) / 1000;
+    int rc = MK_EXIT_OK;
     json_t *left = json_array();
     if (!sane && !c->nfailed && !sc->stopped)
         fprintf(stderr, "moksha-exec: error: the plan's dependencies form a cycle; nothing more can run\n");
@@ -1359,11 +1366,11 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
                                                       c->steps[sc->order[k]].action));
             if (sc->norder)
                 report_left(left, true);
-            rc = MK_EXEC_EXIT_INCOMPLETE;
+            rc = MK_EXIT_INCOMPLETE;
         } else {
             size_t undone = rollback(c, sc, left);
-            rc = json_array_size(left) ? MK_EXEC_EXIT_INCOMPLETE : MK_EXEC_EXIT_ROLLED_BACK;
-            if (rc == MK_EXEC_EXIT_ROLLED_BACK)
+            rc = json_array_size(left) ? MK_EXIT_INCOMPLETE : MK_EXIT_ROLLED_BACK;
+            if (rc == MK_EXIT_ROLLED_BACK)
                 printf("Rolled back %zu step%s: the state and the world are as they were before this apply.\n", undone,
                        undone == 1 ? "" : "s");
             else
@@ -1371,7 +1378,7 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
         }
     } else {
         summary(c, secs);
-        rc = held ? MK_EXEC_EXIT_HELD : MK_EXEC_EXIT_OK;
+        rc = held ? MK_EXIT_HELD : MK_EXIT_OK;
     }
     add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
                           rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
@@ -1379,17 +1386,17 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
                           "exit_code", rc, "seconds", secs, "left", left, "interrupted", sc->stopped));
     json_decref(left);
     if (!flush_now(c))
-        rc = rc ? rc : MK_EXEC_EXIT_INPUT;
+        rc = rc ? rc : MK_EXIT_INPUT;
     return rc;
 }
 
 static bool plan_sha(const char *path, char out[65])
 {
     size_t n;
-    char *t = mk_exec_read_file(path, &n);
+    char *t = mk_fileio_read(path, &n);
     if (!t)
         return false;
-    mk_exec_sha256_hex(t, n, out);
+    mk_sha256_hex(t, n, out);
     free(t);
     return true;
 }
@@ -1435,29 +1442,29 @@ static int take_lock(ctx *c, const char *operation, char id[37])
 {
     char why[1024];
     json_t *info = NULL;
-    if (!mk_exec_mkdirs(MK_EXEC_DIR)) {
-        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_EXEC_DIR, strerror(errno));
-        return MK_EXEC_EXIT_INPUT;
+    if (!mk_fileio_mkdirs(MK_PATH_DIR)) {
+        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_PATH_DIR, strerror(errno));
+        return MK_EXIT_INPUT;
     }
-    mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, operation, id, &info, why, sizeof why);
-    if (ls != MK_EXEC_LOCK_TAKEN) {
-        mk_exec_print_error(why);
-        return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
+    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, operation, id, &info, why, sizeof why);
+    if (ls != MK_LOCK_TAKEN) {
+        mk_errmsg_print(why);
+        return ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
-    c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
-    bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
+    c->st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    bool keyed = c->st && (c->key.id[0] || mk_planfile_key_load(&c->key, MK_PATH_DIR, why, sizeof why));
     if (keyed) {
         mk_audit_mark m;
         mk_rtstate_audit_record(c->st, &m);
-        c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
+        c->audit = mk_audit_open(MK_PATH_AUDIT, &c->key, &m, why, sizeof why);
     }
     if (!c->audit || !c->st) {
-        mk_exec_print_error(why);
+        mk_errmsg_print(why);
         mk_rtstate_free(c->st);
         c->st = NULL;
-        mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
+        mk_lock_release(MK_PATH_LOCKFILE, id);
         json_decref(info);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     json_t *ev = json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
                            json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
@@ -1479,7 +1486,7 @@ static void drop_lock(ctx *c, const char *id, int rc)
 {
     add_line(c, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
     flush_now(c);
-    mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
+    mk_lock_release(MK_PATH_LOCKFILE, id);
 }
 
 /* note [durable undo]: intents left by a rollback that was killed. The
@@ -1531,31 +1538,31 @@ static void install_sigint(void)
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
 {
     ctx c = {.o = o, .deferred = json_array(), .counts = json_object(), .keep_deposed = json_object()};
-    mk_exec_sched sc = {0};
+    mk_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
-    mk_exec_plan_status ps = MK_EXEC_PLAN_UNREADABLE;
+    mk_planfile_status ps = MK_PLANFILE_UNREADABLE;
     install_sigint(); /* before the lock: a signal then stops the run before its first step */
-    if (!mk_exec_config_load(&c.cfg, why, sizeof why)) {
+    if (!mk_config_load(&c.cfg, why, sizeof why)) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
-    if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
-        (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
-                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
+    if (!mk_planfile_key_load(&c.key, MK_PATH_DIR, why, sizeof why) ||
+        (ps = mk_planfile_load(path, &c.key, &c.plan, why, sizeof why)) != MK_PLANFILE_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
+                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     if (!approvals_name_gates(&c)) {
         json_decref(c.plan);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     plan_sha(path, sha);
     char pwhy[1024];
-    bool policies_ok = mk_exec_plan_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
+    bool policies_ok = mk_planfile_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
     int rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
@@ -1578,25 +1585,25 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     if (!policies_ok) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_POLICY;
+        rc = MK_EXIT_POLICY;
     } else if (!here) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_LOCKED;
+        rc = MK_EXIT_LOCKED;
     } else if (is_stale) {
         add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_LOCKED;
+        rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
-        mk_exec_print_error(why);
-        rc = MK_EXEC_EXIT_INPUT;
+        mk_errmsg_print(why);
+        rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else {
         rc = execute(&c, &sc, held);
     }
-    if (held && (rc == MK_EXEC_EXIT_OK || rc == MK_EXEC_EXIT_HELD)) {
+    if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {
         fprintf(stderr, "moksha-exec: %zu change%s held (a closed approval gate, or above --auto-approve-risk); approve them and plan again\n", held,
                 held == 1 ? " is" : "s are");
-        rc = MK_EXEC_EXIT_HELD;
+        rc = MK_EXIT_HELD;
     }
     drop_lock(&c, lock_id, rc);
     free_ctx(&c, &sc);
@@ -1611,9 +1618,9 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
 static mk_rtstate *load_state_or_say(void)
 {
     char why[1024];
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
     if (!st)
-        mk_exec_print_error(why);
+        mk_errmsg_print(why);
     return st;
 }
 
@@ -1621,7 +1628,7 @@ int mk_exec_state_list(void)
 {
     mk_rtstate *st = load_state_or_say();
     if (!st)
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     const char *k;
     json_t *e;
     json_object_foreach(st->by_addr, k, e) {
@@ -1641,12 +1648,12 @@ int mk_exec_state_show(const char *address)
 {
     mk_rtstate *st = load_state_or_say();
     if (!st)
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     json_t *e = mk_rtstate_get(st, address);
     int rc = 0;
     if (!e) {
         fprintf(stderr, "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", address);
-        rc = MK_EXEC_EXIT_INPUT;
+        rc = MK_EXIT_INPUT;
     } else {
         json_dumpf(e, stdout, JSON_INDENT(2));
         fputc('\n', stdout);
@@ -1660,15 +1667,15 @@ int mk_exec_state_rm(const char *address)
     ctx c = {0};
     char id[37];
     sigset_t old;
-    mk_exec_signals_hold(&old); /* note [signal hold] in runtime/util.h */
+    mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
     int rc = take_lock(&c, "state rm", id);
     if (rc) {
-        mk_exec_signals_restore(&old);
+        mk_signals_restore(&old);
         return rc;
     }
     if (!mk_rtstate_remove(c.st, address)) {
         fprintf(stderr, "moksha-exec: error: the state has no resource `%s`\n", address);
-        rc = MK_EXEC_EXIT_INPUT;
+        rc = MK_EXIT_INPUT;
     } else {
         c.dirty = true;
         add_line(&c, json_pack("{s:s, s:s}", "event", "state.rm", "address", address));
@@ -1676,14 +1683,14 @@ int mk_exec_state_rm(const char *address)
             printf("Removed %s from the state (serial %lld); the object itself was not touched.\n", address,
                    mk_rtstate_serial(c.st));
         else
-            rc = MK_EXEC_EXIT_INPUT;
+            rc = MK_EXIT_INPUT;
     }
     drop_lock(&c, id, rc);
     free(c.lines);
     mk_audit_close(c.audit);
     mk_rtstate_free(c.st);
     fflush(stdout);
-    mk_exec_signals_restore(&old);
+    mk_signals_restore(&old);
     return rc;
 }
 
@@ -1691,13 +1698,13 @@ int mk_exec_state_rm(const char *address)
  * (which then keeps naming an earlier entry, as it may). */
 static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 {
-    mk_exec_key k;
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
+    mk_planfile_key k;
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
     mk_audit_mark m;
     mk_audit *a = NULL;
-    if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
+    if (st && mk_planfile_key_load(&k, MK_PATH_DIR, why, whylen)) {
         mk_rtstate_audit_record(st, &m);
-        a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
+        a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
     }
     json_t *adopted = a ? adopted_tail(a) : NULL;
     if (adopted)
@@ -1710,10 +1717,10 @@ static int state_unlock(const char *id)
 {
     char why[1024], awhy[1024];
     json_t *info;
-    int held = mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why);
+    int held = mk_lock_force(MK_PATH_LOCKFILE, id, true, &info, why, sizeof why);
     if (held != 0) {
-        mk_exec_print_error(why);
-        return held == 2 ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
+        mk_errmsg_print(why);
+        return held == 2 ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
@@ -1724,14 +1731,14 @@ static int state_unlock(const char *id)
         snprintf(awhy, sizeof awhy, "%s", strerror(errno));
     mk_audit_close(a);
     json_decref(info);
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
-        mk_exec_print_error(why);
-        return MK_EXEC_EXIT_INPUT;
+    if (mk_lock_force(MK_PATH_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+        mk_errmsg_print(why);
+        return MK_EXIT_INPUT;
     }
     if (!audited)
         fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", awhy);
     if (json_object_get(info, "damage"))
-        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
+        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_PATH_LOCKFILE,
                json_string_value(json_object_get(info, "damage")));
     else
         printf("Unlocked the state (lock %s held by %s for %s).\n", id,
@@ -1744,9 +1751,9 @@ static int state_unlock(const char *id)
 int mk_exec_state_unlock(const char *id)
 {
     sigset_t old;
-    mk_exec_signals_hold(&old); /* note [signal hold]: audited and removed together */
+    mk_signals_hold(&old); /* note [signal hold]: audited and removed together */
     int rc = state_unlock(id);
     fflush(stdout);
-    mk_exec_signals_restore(&old);
+    mk_signals_restore(&old);
     return rc;
 }
