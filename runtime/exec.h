@@ -1,7 +1,7 @@
 /* exec — applying a verified plan: lock the state, refuse a stale plan, run
  * the changes on the scheduler through the providers, persist state and the
- * audit log after every step, roll back on failure, unlock. Also the small
- * state commands of moksha-exec. Everything here prints to stdout/stderr and
+ * audit log after every step, roll back on failure, unlock (the state
+ * commands are statecmd.c's). Everything here prints to stdout/stderr and
  * returns an exit code of runtime/exitcode.h. */
 #ifndef MK_RUNTIME_EXEC_H
 #define MK_RUNTIME_EXEC_H
@@ -23,10 +23,5 @@ typedef struct mk_exec_opts {
 
 void mk_exec_opts_default(mk_exec_opts *o);
 int mk_exec_apply(const char *plan_path, const mk_exec_opts *o);
-
-int mk_exec_state_list(void);
-int mk_exec_state_show(const char *address);
-int mk_exec_state_rm(const char *address);
-int mk_exec_state_unlock(const char *id);
 
 #endif

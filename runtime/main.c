@@ -2,7 +2,7 @@
  * source, and is the only program that changes infrastructure:
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
- *   state list|show|rm|unlock, audit verify|show
+ *   state list|show|rm|unlock (runtime/statecmd.c), audit verify|show
  *   key rotate, config check
  * Exit codes: docs/executor.md. */
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "runtime/planfile.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
+#include "runtime/statecmd.h"
 
 static void usage(FILE *out)
 {
@@ -185,13 +186,13 @@ static int state_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "list") == 0 && argc == 2)
-        return mk_exec_state_list();
+        return mk_statecmd_list();
     if (strcmp(sub, "show") == 0 && argc == 3)
-        return mk_exec_state_show(argv[2]);
+        return mk_statecmd_show(argv[2]);
     if (strcmp(sub, "rm") == 0 && argc == 3)
-        return mk_exec_state_rm(argv[2]);
+        return mk_statecmd_rm(argv[2]);
     if (strcmp(sub, "unlock") == 0 && argc == 3)
-        return mk_exec_state_unlock(argv[2]);
+        return mk_statecmd_unlock(argv[2]);
     fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n", stderr);
     return MK_EXIT_INPUT;
 }
