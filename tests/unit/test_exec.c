@@ -1,11 +1,10 @@
 /* test_exec — the executor's module contracts: the audit chain catches an
  * altered, removed or inserted entry; state writes are atomic, keep the
  * previous copy and raise the serial; the local provider's jail; the
- * scheduler runs a node only after its dependencies are persisted, and
- * stops starting nodes after a failure. */
+ * executor's configuration; durations. The scheduler's tests are in
+ * test_sched.c, the lock's in test_lock.c. */
 #include "tests/unit/unit.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +17,6 @@
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
-#include "runtime/sched.h"
 
 static char dir[] = "/tmp/moksha-unit-exec.XXXXXX";
 
@@ -482,89 +480,6 @@ static void test_exec_config(void **st)
     unsetenv("XDG_CONFIG_HOME");
 }
 
-/* A DAG: 0 → 1 → 3, 0 → 2 → 3, 4 alone; node `failing` fails. */
-typedef struct sctx {
-    pthread_mutex_t mu;
-    int persisted[8], started_after[8], order[8], n;
-    int failing;
-    int recorded, flushed;
-} sctx;
-
-static size_t d1[] = {0}, d2[] = {0}, d3[] = {1, 2};
-static size_t *const DEPS[] = {NULL, d1, d2, d3, NULL};
-static const size_t NDEPS[] = {0, 1, 1, 2, 0};
-
-static bool s_run(void *vc, size_t node)
-{
-    sctx *c = vc;
-    pthread_mutex_lock(&c->mu);
-    for (size_t k = 0; k < NDEPS[node]; k++)
-        if (!c->persisted[DEPS[node][k]])
-            c->started_after[node] = -1; /* started before a dependency was persisted */
-    c->order[c->n++] = (int)node;
-    pthread_mutex_unlock(&c->mu);
-    mk_clock_sleep_ms(5);
-    return (int)node != c->failing;
-}
-static void s_record(void *vc, size_t node, bool ok) { (void)node, (void)ok, ((sctx *)vc)->recorded++; }
-static void *s_snap(void *vc) { return vc; }
-static bool s_flush(void *vc, void *snap)
-{
-    sctx *c = snap;
-    (void)vc;
-    pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < c->n; i++)
-        c->persisted[c->order[i]] = 1;
-    c->flushed++;
-    pthread_mutex_unlock(&c->mu);
-    return true;
-}
-static bool s_stop(void *vc) { (void)vc; return false; }
-
-static void test_sched_order(void **st)
-{
-    (void)st;
-    static const mk_sched_ops ops = {s_run, s_record, s_snap, s_flush, s_stop, NULL};
-    for (int par = 1; par <= 4; par += 3) {
-        sctx c = {.failing = -1};
-        pthread_mutex_init(&c.mu, NULL);
-        mk_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = par};
-        assert_true(mk_sched_run(&s, &ops, &c));
-        assert_int_equal(s.norder, 5);
-        assert_int_equal(c.recorded, 5);
-        for (int i = 0; i < 5; i++) {
-            assert_int_equal(s.status[i], MK_SCHED_DONE);
-            assert_int_equal(c.started_after[i], 0);
-        }
-        size_t pos[5];
-        for (size_t i = 0; i < s.norder; i++)
-            pos[s.order[i]] = i;
-        assert_true(pos[0] < pos[1] && pos[0] < pos[2] && pos[1] < pos[3] && pos[2] < pos[3]);
-        mk_sched_free(&s);
-    }
-    /* node 1 fails: 3 never starts */
-    sctx c = {.failing = 1};
-    pthread_mutex_init(&c.mu, NULL);
-    mk_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1};
-    mk_sched_run(&s, &ops, &c);
-    assert_int_equal(s.status[1], MK_SCHED_FAILED);
-    assert_int_equal(s.status[3], MK_SCHED_PENDING);
-    for (int i = 0; i < c.n; i++)
-        assert_int_not_equal(c.order[i], 3);
-    mk_sched_free(&s);
-    /* keep_going (rollback): node 1 fails, 2 and 4 still run, 3 (after 1) never starts, and that is no cycle */
-    sctx k = {.failing = 1};
-    pthread_mutex_init(&k.mu, NULL);
-    mk_sched g = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1, .keep_going = true};
-    assert_true(mk_sched_run(&g, &ops, &k));
-    assert_int_equal(g.status[1], MK_SCHED_FAILED);
-    assert_int_equal(g.status[2], MK_SCHED_DONE);
-    assert_int_equal(g.status[4], MK_SCHED_DONE);
-    assert_int_equal(g.status[3], MK_SCHED_PENDING);
-    assert_false(g.stopped);
-    mk_sched_free(&g);
-}
-
 static void test_durations(void **st)
 {
     (void)st;
@@ -587,7 +502,6 @@ int main(void)
         cmocka_unit_test(test_local_root),
         cmocka_unit_test(test_local_modes),
         cmocka_unit_test(test_exec_config),
-        cmocka_unit_test(test_sched_order),
         cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
