@@ -126,7 +126,7 @@ typedef struct provs {
 typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
-    mk_config cfg;       /* the executor's own configuration (runtime/config.h) */
+    mk_config cfg;            /* the executor's own configuration (runtime/config.h) */
     mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
