@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "compiler/back/fmt.h"
+#include "compiler/base/atomic.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
@@ -48,19 +49,12 @@ static char *read_all(const char *path, size_t *len)
     return mk_buf_take(&b);
 }
 
-static bool write_atomic(const char *path, const char *text)
+/* The formatted text over the file, keeping its mode (a formatter changes
+ * the layout, not who may read the file). */
+static bool rewrite(const char *path, const char *text)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = mk_mem_alloc(n);
-    snprintf(tmp, n, "%s.fmt~", path);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fputs(text, f) >= 0;
-    ok = f && fclose(f) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        remove(tmp);
-    mk_mem_free(tmp);
-    return ok;
+    struct iovec part = {(void *)text, strlen(text)};
+    return mk_atomic_write(path, &part, 1, MK_ATOMIC_KEEP_MODE);
 }
 
 typedef struct fmt_run {
@@ -94,7 +88,7 @@ static void fmt_one(fmt_run *fr, const char *path)
         fr->unformatted++;
         if (fr->check)
             printf("%s\n", path);
-        else if (!write_atomic(path, out)) {
+        else if (!rewrite(path, out)) {
             mk_cli_err("cannot write `%s`: %s", path, strerror(errno));
             fr->failed++;
         }
