@@ -162,6 +162,7 @@ static int run_exec(const char **args, size_t nargs)
 }
 
 typedef struct apply_args {
+    bool destroy;
     const char *plan_file;
     bool yes;
     const char **exec; /* options passed to moksha-exec apply */
@@ -208,26 +209,17 @@ static bool exec_value_ok(const char *name, const char *v)
     return false;
 }
 
-/* Options moksha-exec takes, with whether each has a value; the value is
- * checked now (note [apply options]). */
-static bool exec_option(mk_options_args *a, apply_args *x, bool *bad)
+/* An option moksha-exec takes, passed on to it; its value is checked now
+ * (note [apply options]). */
+static bool exec_option(void *ud, const char *name, const char *v)
 {
-    static const struct { const char *name; bool value; } OPTS[] = {
-        {"--parallelism", true}, {"--approve", true}, {"--auto-approve-risk", true}, {"--timeout", true},
-        {"--retries", true}, {"--progress", true}, {"--no-rollback", false},
-    };
-    for (size_t k = 0; k < sizeof OPTS / sizeof *OPTS; k++) {
-        const char *v = NULL;
-        if (!OPTS[k].value ? strcmp(a->argv[a->i], OPTS[k].name) != 0 : !(v = mk_options_value(a, OPTS[k].name, bad)))
-            continue;
-        x->exec = mk_options_push(x->exec, &x->nexec, OPTS[k].name);
-        if (v) {
-            *bad = *bad || !exec_value_ok(OPTS[k].name, v);
-            x->exec = mk_options_push(x->exec, &x->nexec, v);
-        }
+    apply_args *x = ud;
+    x->exec = mk_options_push(x->exec, &x->nexec, name);
+    if (!v)
         return true;
-    }
-    return false;
+    bool ok = exec_value_ok(name, v);
+    x->exec = mk_options_push(x->exec, &x->nexec, v);
+    return ok;
 }
 
 /* note [approvals match]: an --approve that names no gate would open
@@ -447,44 +439,48 @@ static int run_saved(apply_args *x)
     return rc;
 }
 
+/* An argument that is a plan file rather than a stack path: apply's one
+ * saved plan, which destroy takes none of. */
+static bool plan_file_arg(void *ud, const char *s, bool *bad)
+{
+    apply_args *x = ud;
+    if (x->destroy && is_plan_file(s)) {
+        mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
+                   "(moksha apply %s applies a saved plan)", s);
+        *bad = true;
+        return true;
+    }
+    if (x->destroy || s[0] == '-' || looks_like_stack(s))
+        return false;
+    if (x->plan_file) {
+        mk_cli_err("apply takes one plan file; `%s` is one too many", s);
+        *bad = true;
+    } else if (!is_plan_file(s)) {
+        mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
+                   ".moksha files or directories)", s, s);
+        *bad = true;
+    }
+    x->plan_file = s;
+    return true;
+}
+
 static int apply_like(int argc, char **argv, bool destroy)
 {
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    apply_args x = {0};
-    bool bad = false;
+    apply_args x = {.destroy = destroy};
     const char *cmd = destroy ? "destroy" : "apply";
-    for (; a.i < argc && !bad; a.i++) {
-        const char *s = argv[a.i];
-        if (mk_options_is_help(s)) {
-            fputs(destroy ? DESTROY_HELP : APPLY_HELP, stdout);
-            mk_options_req_free(&r);
-            mk_mem_free(x.exec);
-            return EXIT_OK;
-        } else if (strcmp(s, "--yes") == 0 || strcmp(s, "-y") == 0 || strcmp(s, "--auto-approve") == 0) {
-            x.yes = true;
-        } else if (exec_option(&a, &x, &bad)) {
-            continue;
-        } else if (destroy && is_plan_file(s)) {
-            mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
-                       "(moksha apply %s applies a saved plan)", s);
-            bad = true;
-        } else if (!destroy && s[0] != '-' && !looks_like_stack(s)) {
-            if (x.plan_file) {
-                mk_cli_err("apply takes one plan file; `%s` is one too many", s);
-                bad = true;
-            } else if (!is_plan_file(s)) {
-                mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
-                           ".moksha files or directories)", s, s);
-                bad = true;
-            }
-            x.plan_file = s;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", s, cmd, cmd);
-            bad = true;
-        }
-    }
-    int rc = EXIT_INPUT;
+    const mk_option opts[] = {
+        {"--yes", false, .flag = &x.yes}, {"-y", false, .flag = &x.yes}, {"--auto-approve", false, .flag = &x.yes},
+        {"--parallelism", true, .take = exec_option}, {"--approve", true, .take = exec_option},
+        {"--auto-approve-risk", true, .take = exec_option}, {"--timeout", true, .take = exec_option},
+        {"--retries", true, .take = exec_option}, {"--progress", true, .take = exec_option},
+        {"--no-rollback", false, .take = exec_option},
+    };
+    mk_options spec = {cmd, cmd, destroy ? DESTROY_HELP : APPLY_HELP, opts, sizeof opts / sizeof *opts, .ud = &x,
+                    .stack = &r, .arg = plan_file_arg};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    bool bad = parsed != MK_OPTIONS_OK;
+    int rc = parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
     bad = bad || !exec_found();
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))

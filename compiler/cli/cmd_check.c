@@ -30,23 +30,16 @@ static const char CHECK_HELP[] =
 
 int mk_cmd_check(int argc, char **argv)
 {
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    const char *format = "text", *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(CHECK_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for check (see moksha check --help)", argv[a.i]);
-            bad = true;
-        }
+    const char *format = "text";
+    const mk_option opts[] = {{"--format", true, .str = &format}};
+    mk_options spec = {"check", "check", CHECK_HELP, opts, 1, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
-    bad = bad || !mk_options_only(&r, "check", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES);
+    bool bad = parsed == MK_OPTIONS_BAD || !mk_options_only(&r, "check", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES);
     if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes text or json, not `%s`", format);
         bad = true;

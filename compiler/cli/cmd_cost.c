@@ -30,25 +30,17 @@ static const char COST_HELP[] =
 
 int mk_cmd_cost(int argc, char **argv)
 {
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    const char *format = "text", *v;
-    bool bad = false, explain = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(COST_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if (strcmp(argv[a.i], "--explain") == 0) {
-            explain = true;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for cost (see moksha cost --help)", argv[a.i]);
-            bad = true;
-        }
+    const char *format = "text";
+    bool explain = false;
+    const mk_option opts[] = {{"--format", true, .str = &format}, {"--explain", false, .flag = &explain}};
+    mk_options spec = {"cost", "cost", COST_HELP, opts, 2, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
-    bad = bad || !mk_options_only(&r, "cost", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES | MK_OPTIONS_REPLACE);
+    bool bad = parsed == MK_OPTIONS_BAD || !mk_options_only(&r, "cost", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES | MK_OPTIONS_REPLACE);
     if (!bad && strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "markdown")) {
         mk_cli_err("--format takes text, json or markdown, not `%s`", format);
         bad = true;

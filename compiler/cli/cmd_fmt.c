@@ -156,26 +156,16 @@ static void fmt_path(fmt_run *fr, const char *path)
 int mk_cmd_fmt(int argc, char **argv)
 {
     fmt_run fr = {0};
-    int npaths = 0;
-    for (int i = 1; i < argc; i++) {
-        if (mk_options_is_help(argv[i])) {
-            fputs(FMT_HELP, stdout);
-            return EXIT_OK;
-        }
-        if (strcmp(argv[i], "--check") == 0)
-            fr.check = true;
-        else if (strcmp(argv[i], "--stdout") == 0)
-            fr.to_stdout = true;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            mk_cli_err("unknown option `%s` for fmt (see moksha fmt --help)", argv[i]);
-            return EXIT_INPUT;
-        }
-    }
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] != '-' || !argv[i][1]) {
-            fmt_path(&fr, argv[i]);
-            npaths++;
-        }
+    const char **paths = NULL;
+    size_t npaths = 0;
+    const mk_option opts[] = {{"--check", false, .flag = &fr.check}, {"--stdout", false, .flag = &fr.to_stdout}};
+    mk_options spec = {"fmt", "fmt", FMT_HELP, opts, 2, .paths = &paths, .npaths = &npaths};
+    int parsed = mk_options_parse(&spec, argc, argv); /* all of them first: a bad option formats nothing */
+    for (size_t i = 0; parsed == MK_OPTIONS_OK && i < npaths; i++)
+        fmt_path(&fr, paths[i]);
+    mk_mem_free(paths);
+    if (parsed != MK_OPTIONS_OK)
+        return parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
     if (npaths == 0)
         fmt_dir(&fr, ".");
     if (fr.check && fr.unformatted)

@@ -55,30 +55,21 @@ static bool valid_format(const char *f, const char *const *allowed)
 int mk_cmd_plan(int argc, char **argv)
 {
     static const char *const formats[] = {"text", "json", "markdown", NULL};
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    const char *format = "text", *out = NULL, *prefix = NULL, *v;
-    bool bad = false, detailed = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(PLAN_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if ((v = mk_options_value(&a, "--out", &bad)) || (v = mk_options_value(&a, "-o", &bad))) {
-            out = v;
-        } else if (strcmp(argv[a.i], "--detailed-exitcode") == 0) {
-            detailed = true;
-        } else if (strcmp(argv[a.i], "--explain") == 0) {
-            r.explain = true;
-        } else if ((v = mk_options_value(&a, "--path-prefix", &bad))) {
-            prefix = v;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for plan (see moksha plan --help)", argv[a.i]);
-            bad = true;
-        }
+    const char *format = "text", *out = NULL, *prefix = NULL;
+    bool detailed = false;
+    const mk_option opts[] = {
+        {"--format", true, .str = &format}, {"--out", true, .str = &out}, {"-o", true, .str = &out},
+        {"--detailed-exitcode", false, .flag = &detailed}, {"--explain", false, .flag = &r.explain},
+        {"--path-prefix", true, .str = &prefix},
+    };
+    mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && !valid_format(format, formats)) {
         mk_cli_err("--format takes text, json or markdown, not `%s`", format);
         bad = true;
@@ -180,28 +171,30 @@ static int show_verified(json_t *plan, const char *format)
     return EXIT_POLICY;
 }
 
+/* show's one argument that is not an option: the plan file. */
+static bool plan_file(void *ud, const char *arg, bool *bad)
+{
+    const char **path = ud;
+    if (arg[0] == '-') /* (`-` alone too: an unknown option) */
+        return false;
+    if (*path) {
+        mk_cli_err("show takes one plan file; `%s` is one too many", arg);
+        *bad = true;
+    }
+    *path = arg;
+    return true;
+}
+
 int mk_cmd_show(int argc, char **argv)
 {
     static const char *const formats[] = {"text", "json", "markdown", NULL};
-    mk_options_args a = {argc, 1, argv};
-    const char *format = "text", *path = NULL, *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(SHOW_HELP, stdout);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if (argv[a.i][0] == '-' && !bad) {
-            mk_cli_err("unknown option `%s` for show", argv[a.i]);
-            bad = true;
-        } else if (!bad && path) {
-            mk_cli_err("show takes one plan file; `%s` is one too many", argv[a.i]);
-            bad = true;
-        } else if (!bad) {
-            path = argv[a.i];
-        }
-    }
+    const char *format = "text", *path = NULL;
+    const mk_option opts[] = {{"--format", true, .str = &format}};
+    mk_options spec = {"show", NULL, SHOW_HELP, opts, 1, .ud = &path, .arg = plan_file};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP)
+        return EXIT_OK;
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && (!path || !valid_format(format, formats))) {
         mk_cli_err(!path ? "show needs a plan file (see moksha show --help)" : "--format takes text, json or markdown");
         bad = true;
@@ -288,23 +281,16 @@ static json_t *graph_of(mk_planned *pl)
 
 int mk_cmd_graph(int argc, char **argv)
 {
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    const char *format = "dot", *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(GRAPH_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for graph", argv[a.i]);
-            bad = true;
-        }
+    const char *format = "dot";
+    const mk_option opts[] = {{"--format", true, .str = &format}};
+    mk_options spec = {"graph", NULL, GRAPH_HELP, opts, 1, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
-    bad = bad || !mk_options_only(&r, "graph", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES);
+    bool bad = parsed == MK_OPTIONS_BAD || !mk_options_only(&r, "graph", MK_OPTIONS_PATHS | MK_OPTIONS_VARS | MK_OPTIONS_POLICIES);
     if (!bad && strcmp(format, "dot") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes dot or json, not `%s`", format);
         bad = true;

@@ -34,24 +34,16 @@ static const char POLICY_HELP[] =
 
 static int policy_check(int argc, char **argv)
 {
-    mk_options_args a = {argc, 1, argv};
     mk_pipeline_req r = {0};
-    const char *format = "text", *prefix = NULL, *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_options_is_help(argv[a.i])) {
-            fputs(POLICY_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if ((v = mk_options_value(&a, "--path-prefix", &bad))) {
-            prefix = v;
-        } else if (!mk_options_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for policy check (see moksha policy --help)", argv[a.i]);
-            bad = true;
-        }
+    const char *format = "text", *prefix = NULL;
+    const mk_option opts[] = {{"--format", true, .str = &format}, {"--path-prefix", true, .str = &prefix}};
+    mk_options spec = {"policy check", "policy", POLICY_HELP, opts, 2, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && !mk_policy_out_valid(format)) {
         mk_cli_err("--format takes text, json, sarif, junit, github or markdown, not `%s`", format);
         bad = true;
@@ -79,25 +71,16 @@ static int policy_check(int argc, char **argv)
 
 static int policy_test(int argc, char **argv)
 {
-    mk_options_args a = {argc, 1, argv};
-    mk_pipeline_req r = {0};
-    const char *format = "text", *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        const char *s = argv[a.i];
-        if (mk_options_is_help(s)) {
-            fputs(POLICY_HELP, stdout);
-            mk_options_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_options_value(&a, "--format", &bad))) {
-            format = v;
-        } else if (s[0] == '-' && s[1]) {
-            mk_cli_err("unknown option `%s` for policy test (see moksha policy --help)", s);
-            bad = true;
-        } else {
-            r.paths = mk_options_push(r.paths, &r.npaths, s);
-        }
+    mk_pipeline_req r = {0}; /* paths only: the test blocks' directories */
+    const char *format = "text";
+    const mk_option opts[] = {{"--format", true, .str = &format}};
+    mk_options spec = {"policy test", "policy", POLICY_HELP, opts, 1, .paths = &r.paths, .npaths = &r.npaths};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes text or json for policy test, not `%s`", format);
         bad = true;

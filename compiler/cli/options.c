@@ -7,6 +7,7 @@
  * driver's to find (compiler/pipeline.h) and run.c's to say. */
 #include "compiler/cli/options.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "compiler/base/mem.h"
@@ -47,42 +48,115 @@ static bool blank(const char *s)
     return true;
 }
 
-bool mk_options_stack_arg(mk_options_args *a, mk_pipeline_req *r, bool *bad)
+/* --var-file, --var, --policies and --replace-placement: repeatable, in order. */
+static bool take_list(void *ud, const char *name, const char *v)
 {
-    const char *s = a->argv[a->i], *v;
-    if ((v = mk_options_value(a, "--var-file", bad)))
+    mk_pipeline_req *r = ud;
+    if (strcmp(name, "--var-file") == 0)
         r->var_files = mk_options_push(r->var_files, &r->nvar_files, v);
-    else if ((v = mk_options_value(a, "--var", bad)))
+    else if (strcmp(name, "--var") == 0)
         r->var_flags = mk_options_push(r->var_flags, &r->nvar_flags, v);
-    else if ((v = mk_options_value(a, "--policies", bad)))
+    else if (strcmp(name, "--policies") == 0)
         r->policy_dirs = mk_options_push(r->policy_dirs, &r->npolicy_dirs, v);
-    else if ((v = mk_options_value(a, "--replace-placement", bad)))
+    else
         r->replace_placement = mk_options_push(r->replace_placement, &r->nreplace_placement, v);
-    else if ((v = mk_options_value(a, "--override", bad))) {
-        if (blank(v)) {
-            mk_cli_err("--override takes the name of a soft policy");
-            *bad = true;
+    return true;
+}
+
+static bool take_override(void *ud, const char *name, const char *v)
+{
+    (void)name;
+    mk_pipeline_req *r = ud;
+    bool ok = !blank(v);
+    if (!ok)
+        mk_cli_err("--override takes the name of a soft policy");
+    r->overrides = mk_mem_realloc(r->overrides, (r->noverrides + 1) * sizeof *r->overrides);
+    r->overrides[r->noverrides++] = (mk_policy_override){v, NULL};
+    return ok;
+}
+
+/* --reason TEXT belongs to the --override just before it. */
+static bool take_reason(void *ud, const char *name, const char *v)
+{
+    (void)name;
+    mk_pipeline_req *r = ud;
+    if (!r->noverrides || r->overrides[r->noverrides - 1].reason) {
+        mk_cli_err("--reason follows an --override NAME");
+        return false;
+    }
+    if (blank(v)) {
+        mk_cli_err("--reason for --override %s is blank: say why the policy may fail, e.g. --reason \"approved "
+                   "by finance, FIN-2231\" (it is recorded in the plan and the audit log)",
+                   r->overrides[r->noverrides - 1].name);
+        return false;
+    }
+    r->overrides[r->noverrides - 1].reason = v;
+    return true;
+}
+
+/* What every command that compiles a stack takes (mk_options.stack). */
+static const mk_option STACK[] = {
+    {"--var-file", true, .take = take_list},  {"--var", true, .take = take_list},
+    {"--policies", true, .take = take_list},  {"--replace-placement", true, .take = take_list},
+    {"--override", true, .take = take_override}, {"--reason", true, .take = take_reason},
+};
+
+/* Whether argv[a->i] is an option of table (or one of its names without
+ * the value it needs: then said, and *bad); taken into ud when it is. */
+static bool match(const mk_option *table, size_t n, void *ud, mk_options_args *a, bool *bad)
+{
+    for (size_t k = 0; k < n; k++) {
+        const mk_option *o = &table[k];
+        const char *v = NULL;
+        if (o->value ? !(v = mk_options_value(a, o->name, bad)) : strcmp(a->argv[a->i], o->name) != 0) {
+            if (*bad)
+                return true;
+            continue;
         }
-        r->overrides = mk_mem_realloc(r->overrides, (r->noverrides + 1) * sizeof *r->overrides);
-        r->overrides[r->noverrides++] = (mk_policy_override){v, NULL};
-    } else if ((v = mk_options_value(a, "--reason", bad))) {
-        if (!r->noverrides || r->overrides[r->noverrides - 1].reason) {
-            mk_cli_err("--reason follows an --override NAME");
+        if (o->str)
+            *o->str = v;
+        if (o->flag)
+            *o->flag = true;
+        if (o->take && !o->take(ud, o->name, v))
             *bad = true;
-        } else if (blank(v)) {
-            mk_cli_err("--reason for --override %s is blank: say why the policy may fail, e.g. --reason \"approved "
-                       "by finance, FIN-2231\" (it is recorded in the plan and the audit log)",
-                       r->overrides[r->noverrides - 1].name);
-            *bad = true;
-        } else {
-            r->overrides[r->noverrides - 1].reason = v;
+        return true;
+    }
+    return false;
+}
+
+/* An argument that no option and no path took. */
+static void unknown(const mk_options *o, const char *s)
+{
+    if (o->see)
+        mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", s, o->cmd, o->see);
+    else
+        mk_cli_err("unknown option `%s` for %s", s, o->cmd);
+}
+
+int mk_options_parse(const mk_options *o, int argc, char **argv)
+{
+    mk_options_args a = {argc, 1, argv};
+    bool bad = false;
+    for (; a.i < argc && !bad; a.i++) {
+        const char *s = argv[a.i];
+        if (mk_options_is_help(s)) {
+            fputs(o->help, stdout);
+            return MK_OPTIONS_HELP;
+        }
+        if (match(o->opts, o->nopts, o->ud, &a, &bad) ||
+            (o->stack && match(STACK, sizeof STACK / sizeof *STACK, o->stack, &a, &bad)) || (o->arg && o->arg(o->ud, s, &bad)))
+            continue;
+        bool path = s[0] != '-' || !s[1]; /* (`-` alone is a path: standard input, or a file of that name) */
+        if (path && o->stack)
+            o->stack->paths = mk_options_push(o->stack->paths, &o->stack->npaths, s);
+        else if (path && o->paths)
+            *o->paths = mk_options_push(*o->paths, o->npaths, s);
+        else {
+            unknown(o, s);
+            bad = true;
         }
     }
-    else if (s[0] != '-' || !s[1])
-        r->paths = mk_options_push(r->paths, &r->npaths, s);
-    else
-        return *bad;
-    return true;
+    return bad ? MK_OPTIONS_BAD : MK_OPTIONS_OK;
 }
 
 void mk_options_req_free(mk_pipeline_req *r)
