@@ -400,28 +400,33 @@ static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t
     return ok;
 }
 
+/* The project key: created only when the plan is to be signed. */
+static bool load_key(mk_planned *out, bool sign)
+{
+    char why[512];
+    if (mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why))
+        return true;
+    mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
+    return false;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
-    bool ok = compile_against_state(r, out, &t0);                                    /* base/state.c, front/ */
-    if (!ok || r->compile_only)
-        return ok;
-    char why[512];
-    if (!mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why)) {
-        mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
-        return false;
-    }
-    out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy); /* middle/plan.c */
+    bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
+    if (!ok || r->compile_only || !load_key(out, sign))   /* base/key.c (moksha cost stops before it) */
+        return ok && r->compile_only;
+    out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
-    add_costs(out, r);                                                               /* middle/cost.c */
+    add_costs(out, r);                                    /* middle/cost.c: price and place */
     mk_pipeline_mark(out, "cost", &t0);
-    add_policies(out, r);                                                            /* middle/policy.c */
+    add_policies(out, r);                                 /* middle/policy.c */
     bool named = overrides_all_named(out, r);
     mk_pipeline_mark(out, "policies", &t0);
-    if (sign && !out->policy_failed) { /* note [unsigned failures] */
-        out->text = mk_plan_sign(out->plan, &out->key);                              /* middle/plan.c */
+    if (sign && !out->policy_failed) {                    /* note [unsigned failures] */
+        out->text = mk_plan_sign(out->plan, &out->key);   /* middle/plan.c: sign */
         mk_pipeline_mark(out, "sign", &t0);
     }
     return mk_diag_errors(out->p->diag) == 0 && named;
