@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "compiler/base/key.h"
+#include "compiler/cli/cmd_plan.h"
 #include "compiler/middle/plan.h"
 #include "runtime/planfile.h"
 
@@ -116,8 +117,6 @@ static void test_contradicting_results_refused(void **state)
                                 result("advisory", "warn", 1, NULL)), why, sizeof why));
 }
 
-int cmd_show(int argc, char **argv);
-
 /* `moksha show` of such a plan says so first, and exits 3. */
 static void test_show_says_it_fails(void **state)
 {
@@ -130,7 +129,7 @@ static void test_show_says_it_fails(void **state)
     int saved = dup(1);
     dup2(fd, 1);
     char *argv[] = {"show", path, NULL};
-    int rc = cmd_show(2, argv);
+    int rc = mk_cmd_show(2, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
