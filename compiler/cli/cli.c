@@ -10,6 +10,8 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
+#include "compiler/front/eval.h"
+#include "compiler/front/vars.h"
 
 mk_cli_options mk_cli_opts = {"auto", false};
 
@@ -117,13 +119,13 @@ static void *compile_thread(void *arg)
     for (size_t i = 0; i < r->npolicy_dirs; i++)
         mk_program_import(p, r->policy_dirs[i]);
     for (size_t i = 0; i < r->nvar_files; i++)
-        mk_program_var_file(p, r->var_files[i]);
-    mk_program_var_env(p);
+        mk_vars_file(p, r->var_files[i]);
+    mk_vars_env(p);
     for (size_t i = 0; i < r->nvar_flags; i++)
-        mk_program_var_flag(p, r->var_flags[i]);
+        mk_vars_flag(p, r->var_flags[i]);
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
-    mk_program_eval(p);
+    mk_eval_program(p);
     return NULL;
 }
 

@@ -1581,7 +1581,7 @@ void mk_eval_begin(mk_ev *e, mk_ectx *root, mk_program *p)
  * configures its providers from them); every other variable without a value
  * is unknown, as under `moksha check`, and a secret it does not use need not
  * be set. */
-void mk_program_eval(mk_program *p)
+void mk_eval_program(mk_program *p)
 {
     mk_ev e;
     mk_ectx root;

@@ -22,6 +22,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/symtab.h"
 #include "compiler/front/vjson.h"
 
 /* json_dumps text belongs to jansson's allocator, whichever is installed. */
@@ -453,7 +454,7 @@ static void delete_edges(builder *b)
                 json_array_append_new(json_object_get(target, "depends_on"), json_integer(json_integer_value(json_object_get(me, "id"))));
         }
     }
-    mk_mem_free(by_addr.slots);
+    mk_sym_free(&by_addr);
 }
 
 static json_t *outputs_json(mk_program *p, const mk_key *key)

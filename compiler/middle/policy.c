@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
-#include "compiler/front/eval_int.h"
+#include "compiler/front/eval_expr.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/symtab.h"
 #include "compiler/base/money.h"
 #include "compiler/middle/plan.h"
 #include "compiler/front/vjson.h"
@@ -639,12 +640,12 @@ static void pol_end(pol *P)
     for (uint32_t i = 0; i < P->locs.cap; i++)
         if (P->locs.slots[i].a)
             json_decref(P->locs.slots[i].v);
-    mk_mem_free(P->locs.slots);
-    mk_mem_free(P->by_type.slots);
-    mk_mem_free(P->by_addr.slots);
+    mk_sym_free(&P->locs);
+    mk_sym_free(&P->by_type);
+    mk_sym_free(&P->by_addr);
     mk_mem_free(P->vals);
-    mk_mem_free(P->costs.slots);
-    mk_mem_free(P->places.slots);
+    mk_sym_free(&P->costs);
+    mk_sym_free(&P->places);
     mk_mem_free(P->e.stack);
 }
 
@@ -701,8 +702,8 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_co
         json_array_append_new(exps, e);
         json_decref(r);
     }
-    mk_mem_free(P->by_type.slots);
-    mk_mem_free(P->by_addr.slots);
+    mk_sym_free(&P->by_type);
+    mk_sym_free(&P->by_addr);
     memset(&P->by_type, 0, sizeof P->by_type);
     memset(&P->by_addr, 0, sizeof P->by_addr);
     return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
@@ -846,6 +847,6 @@ void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad
         }
         json_decref(r);
     }
-    mk_mem_free(at.slots);
+    mk_sym_free(&at);
     pol_end(&P);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/front/eval.h"
 #include "compiler/front/program.h"
 
 static char dir[64];
@@ -47,7 +48,7 @@ static void run(const char *text)
     fclose(f);
     const char *paths[] = {dir};
     assert_true(mk_program_load(P, paths, 1));
-    mk_program_eval(P);
+    mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
 }
 
