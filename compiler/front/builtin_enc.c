@@ -1,7 +1,8 @@
 /* builtin_enc — the built-ins on networks, encodings and hashes. Addresses
  * go through inet_pton/inet_ntop, base64 and digests through OpenSSL, JSON
  * through jansson; this file only moves bits and bytes between them and
- * values. See builtin.c for the conventions (note [builtin names]). */
+ * values. See builtin.c for the conventions (note [builtin names]) and
+ * builtin_arg.h for the helpers. */
 #include "compiler/front/builtin_enc.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/front/builtin_arg.h"
 #include "compiler/front/vjson.h"
 
 #define FN (__func__ + 6)
