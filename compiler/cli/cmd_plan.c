@@ -12,6 +12,7 @@
 #include "compiler/base/jalloc.h"
 #include "compiler/middle/cost.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/jsonfile.h"
 #include "compiler/back/policy_out.h"
 #include "compiler/back/render.h"
 #include "compiler/base/state.h"
@@ -561,7 +562,7 @@ int cmd_show(int argc, char **argv)
     if (bad)
         return EXIT_INPUT;
     char why[512];
-    json_t *plan = mk_vjson_load_file(path, JSON_REJECT_DUPLICATES, why, sizeof why);
+    json_t *plan = mk_jsonfile_load(path, JSON_REJECT_DUPLICATES, why, sizeof why);
     if (!plan) {
         mk_cli_err("cannot read the plan %s", why);
         return EXIT_INPUT;

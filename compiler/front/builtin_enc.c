@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/base/jsonfile.h"
 #include "compiler/front/builtin_arg.h"
-#include "compiler/front/vjson.h"
 
 #define FN (__func__ + 6)
 
@@ -374,7 +374,7 @@ mk_value *mk_bi_jsondecode(mk_bictx *c, mk_value **args, int n)
     json_t *j = json_loadb(args[0]->u.s, args[0]->n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (!j)
         return mk_bi_error(c, 0, "`jsondecode` was given invalid JSON (line %d, column %d): %s", err.line, err.column,
-                           mk_vjson_why(&err));
+                           mk_jsonfile_why(&err));
     mk_value *v = from_json(c, j);
     json_decref(j);
     return v;

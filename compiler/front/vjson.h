@@ -21,14 +21,5 @@ bool mk_vjson_overflowed(void);
 mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty);
 /* Equal as plans see it: secrets compare by fingerprint. */
 bool mk_vjson_same(json_t *a, json_t *b);
-/* A failed parse of what (a file's path, or a name) in our words, never
- * jansson's (note [json errors]): "WHAT:LINE:COL: the JSON ends early…"
- * into out. text, len: what was parsed (NULL when jansson read the file). */
-/* What went wrong, in a few words of ours ("the JSON ends early …"). */
-const char *mk_vjson_why(const json_error_t *je);
-void mk_vjson_parse_error(const char *what, const json_error_t *je, const char *text, size_t len, char *out, size_t n);
-/* A JSON file (flags as json_loadb's); NULL with "PATH: why" in why when it
- * cannot be read or parsed. The caller owns the document. */
-json_t *mk_vjson_load_file(const char *path, size_t flags, char *why, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "compiler/middle/cost.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/jsonfile.h"
 #include "compiler/base/state.h"
 #include "compiler/front/vjson.h"
 
@@ -96,7 +97,7 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     char path[4096];
     char why[600];
     snprintf(path, sizeof path, "%s/stdlib/pricing/%s.json", dir, cloud);
-    cc->doc = mk_vjson_load_file(path, 0, why, sizeof why);
+    cc->doc = mk_jsonfile_load(path, 0, why, sizeof why);
     if (!cc->doc) {
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         return false;
@@ -131,7 +132,7 @@ mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
     char path[4096];
     snprintf(path, sizeof path, "%s/stdlib/pricing/opencost.json", share_dir);
     char why[600];
-    cat->opencost = mk_vjson_load_file(path, 0, why, sizeof why);
+    cat->opencost = mk_jsonfile_load(path, 0, why, sizeof why);
     if (!cat->opencost) {
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         ok = false;

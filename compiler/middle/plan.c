@@ -22,6 +22,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/jsonfile.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/vjson.h"
 
@@ -617,7 +618,7 @@ static bool holds_a_plan(const char *path)
     if (sb.st_size == 0)
         return true;
     char why[256];
-    json_t *doc = mk_vjson_load_file(path, 0, why, sizeof why);
+    json_t *doc = mk_jsonfile_load(path, 0, why, sizeof why);
     bool plan = doc && strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.plan/v1") == 0;
     if (!mk_jalloc_installed()) /* else the arenas hold it */
         json_decref(doc);
