@@ -74,12 +74,12 @@ bool mk_cli_overrides_match(const mk_cli_compile_req *r, json_t *results);
 bool mk_cli_replace_match(const mk_cli_compile_req *r, const mk_program *p);
 void mk_cli_req_free(mk_cli_compile_req *r);
 
-struct mk_cost_report;
+struct mk_place_report;
 struct mk_cost_catalog;
 /* Each resource's placement candidates and the winner (cmd_cost.c). */
-void mk_cli_explain_placement(const struct mk_cost_report *r);
+void mk_cli_explain_placement(const struct mk_place_report *r);
 /* Placement under the policies that read it (docs/cost.md); plan may be NULL. */
-void mk_cli_place_by_policy(struct mk_cost_catalog *cat, mk_program *p, json_t *plan, struct mk_cost_report *rep);
+void mk_cli_place_by_policy(struct mk_cost_catalog *cat, mk_program *p, json_t *plan, struct mk_place_report *rep);
 
 /* A compiled, diffed (and maybe signed) plan; see cmd_plan.c. */
 typedef struct mk_planned {

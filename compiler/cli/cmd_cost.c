@@ -7,6 +7,7 @@
 
 #include "compiler/cli/cli.h"
 #include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
 #include "compiler/back/md.h"
 #include "compiler/middle/policy.h"
 #include "compiler/base/mem.h"
@@ -37,7 +38,7 @@ static json_t *money(mk_money m)
     return json_string(mk_money_decimal(m, t));
 }
 
-static json_t *quote_json(const mk_cost_item *it)
+static json_t *quote_json(const mk_place_item *it)
 {
     const mk_cost_quote *q = &it->q;
     json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "address", it->in->address, "type", it->in->res->type,
@@ -49,11 +50,11 @@ static json_t *quote_json(const mk_cost_item *it)
     return o;
 }
 
-static json_t *cands_json(const mk_cost_group *g)
+static json_t *cands_json(const mk_place_group *g)
 {
     json_t *a = json_array();
     for (size_t c = 0; c < g->ncands; c++) {
-        const mk_cost_cand *cd = &g->cands[c];
+        const mk_place_cand *cd = &g->cands[c];
         json_t *o = json_pack("{s:s, s:s, s:b}", "provider", cd->cloud, "region", cd->region, "winner", (long)c == g->winner);
         if (cd->ok)
             json_object_set_new(o, "monthly", money(cd->monthly));
@@ -66,12 +67,12 @@ static json_t *cands_json(const mk_cost_group *g)
     return a;
 }
 
-static json_t *report_json(const mk_cost_report *r, bool explain)
+static json_t *report_json(const mk_place_report *r, bool explain)
 {
     json_t *res = json_array(), *unp = json_array();
     for (size_t i = 0; i < r->nitems; i++) {
         json_t *o = quote_json(&r->items[i]);
-        const mk_cost_group *g = &r->groups[r->items[i].group];
+        const mk_place_group *g = &r->groups[r->items[i].group];
         if (explain) {
             json_object_set_new(o, "sticky", json_boolean(g->sticky));
             json_object_set_new(o, "candidates", cands_json(g));
@@ -84,14 +85,14 @@ static json_t *report_json(const mk_cost_report *r, bool explain)
 
 /* The candidates of an item's group: the winner, then the others up to a
  * dozen lines (a group placed after widening has a hundred). */
-static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
+static void explain_text(const mk_place_report *r, const mk_place_item *it)
 {
-    const mk_cost_group *g = &r->groups[it->group];
+    const mk_place_group *g = &r->groups[it->group];
     if (g->sticky)
         printf("    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
     size_t shown = 0, limit = 12;
     for (size_t c = 0; c < g->ncands; c++) {
-        const mk_cost_cand *cd = &g->cands[c];
+        const mk_place_cand *cd = &g->cands[c];
         bool won = (long)c == g->winner;
         if (!won && shown >= limit)
             continue;
@@ -110,21 +111,21 @@ static void explain_text(const mk_cost_report *r, const mk_cost_item *it)
         printf("    … and %zu more candidates (moksha cost --format json --explain lists them all)\n", g->ncands - shown);
 }
 
-void mk_cli_place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_cost_report *rep)
+void mk_cli_place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_place_report *rep)
 {
     mk_policy_place *pp = mk_policy_place_new(p, plan);
     if (pp)
-        mk_cost_apply_policies(cat, rep, mk_policy_place_eval, pp);
+        mk_place_apply_policies(cat, rep, mk_policy_place_eval, pp);
     else
-        mk_cost_mark(rep);
+        mk_place_mark(rep);
     mk_policy_place_free(pp);
 }
 
-void mk_cli_explain_placement(const mk_cost_report *r)
+void mk_cli_explain_placement(const mk_place_report *r)
 {
     puts("Placement:");
     for (size_t i = 0; i < r->nitems; i++) {
-        const mk_cost_item *it = &r->items[i];
+        const mk_place_item *it = &r->items[i];
         if (!r->groups[it->group].ncands)
             continue;
         printf("  %s → %s/%s%s%s\n", it->in->address, it->q.cloud ? it->q.cloud : "?", it->q.region ? it->q.region : "?",
@@ -150,12 +151,12 @@ static void md_row(const char *addr, const char *cloud, const char *region, cons
     mk_buf_free(&b);
 }
 
-static void print_text(const mk_cost_report *r, bool explain, bool md)
+static void print_text(const mk_place_report *r, bool explain, bool md)
 {
     if (md)
         printf("### moksha cost\n\n| resource | provider | region | offering | monthly |\n|---|---|---|---|---:|\n");
     for (size_t i = 0; i < r->nitems; i++) {
-        const mk_cost_item *it = &r->items[i];
+        const mk_place_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
         char money[MK_MONEY_TEXT] = "unpriced";
         if (q->status == MK_COST_PRICED)
@@ -212,7 +213,7 @@ int cmd_cost(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         mk_cost_catalog *cat = mk_cost_load(pl.p->share_dir, pl.p->diag);
         if (cat) {
-            mk_cost_report *rep = mk_cost_run(cat, pl.p, pl.st, r.replace_placement, r.nreplace_placement);
+            mk_place_report *rep = mk_place_run(cat, pl.p, pl.st, r.replace_placement, r.nreplace_placement);
             mk_cli_place_by_policy(cat, pl.p, NULL, rep);
             if (rep->overflow) {
                 mk_diag_error(pl.p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
@@ -231,7 +232,7 @@ int cmd_cost(int argc, char **argv)
                 print_text(rep, explain, strcmp(format, "markdown") == 0);
             }
             rc = rep->overflow ? EXIT_INPUT : EXIT_OK;
-            mk_cost_report_free(rep);
+            mk_place_report_free(rep);
             mk_cost_free(cat);
         } else {
             mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));

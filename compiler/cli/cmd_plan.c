@@ -11,6 +11,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/back/policy_out.h"
@@ -153,10 +154,10 @@ static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const c
  * evaluating (what refers to a replaced resource learns its new id only
  * after apply), before any placement is known. So a plan that would move a
  * resource is refused rather than shown at a place it will never reach. */
-static void refuse_moves(mk_planned *out, mk_cli_compile_req *r, const mk_cost_report *rep)
+static void refuse_moves(mk_planned *out, mk_cli_compile_req *r, const mk_place_report *rep)
 {
     for (size_t i = 0; i < rep->nitems; i++) {
-        const mk_cost_item *it = &rep->items[i];
+        const mk_place_item *it = &rep->items[i];
         json_t *sr = it->q.cloud && it->q.region ? mk_state_find(out->st, it->in->address, NULL) : NULL;
         json_t *pl = json_object_get(sr, "placement");
         const char *cloud = json_string_value(json_object_get(pl, "cloud")), *region = json_string_value(json_object_get(pl, "region"));
@@ -184,14 +185,14 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
     if (!cat)
         return;
-    mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
+    mk_place_report *rep = mk_place_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
     mk_cli_place_by_policy(cat, p, out->plan, rep);
     refuse_moves(out, r, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
-        const mk_cost_item *it = &rep->items[i];
+        const mk_place_item *it = &rep->items[i];
         mk_instance *in = (mk_instance *)it->in;
         bool priced = it->q.status == MK_COST_PRICED;
         if (priced)
@@ -231,7 +232,7 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
                         "unpriced", (json_int_t)rep->nunpriced));
     if (r->explain)
         mk_cli_explain_placement(rep);
-    mk_cost_report_free(rep);
+    mk_place_report_free(rep);
     mk_cost_free(cat);
 }
 

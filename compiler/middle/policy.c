@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
 #include "compiler/front/eval_expr.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/symtab.h"
@@ -731,17 +732,17 @@ static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
             ins[n++] = tu->res_order[r]->inst[i];
     mk_ectx c = P->root;
     c.u = tu;
-    mk_cost_report *rep = mk_cost_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
+    mk_place_report *rep = mk_place_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
     mk_policy_place *pp = place_new(p, NULL, tu);
     if (pp)
-        mk_cost_apply_policies(*cat, rep, mk_policy_place_eval, pp);
+        mk_place_apply_policies(*cat, rep, mk_policy_place_eval, pp);
     else
-        mk_cost_mark(rep);
+        mk_place_mark(rep);
     mk_policy_place_free(pp);
     for (size_t i = 0; i < rep->nitems; i++)
         if (rep->items[i].q.status == MK_COST_PRICED)
             ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
-    mk_cost_report_free(rep);
+    mk_place_report_free(rep);
 }
 
 json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)

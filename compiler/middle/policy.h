@@ -49,7 +49,7 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n);
  * `placement` and are not advisory, evaluated over some instances as the
  * cost model placed them (their placed_* fields). NULL when no policy reads
  * placement. eval sets bad[i] for each instance a violation names, and *why
- * (may be NULL) to the first violation's text; it fits mk_cost_policy_fn. */
+ * (may be NULL) to the first violation's text; it fits mk_place_policy_fn. */
 typedef struct mk_policy_place mk_policy_place;
 mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan);
 void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
