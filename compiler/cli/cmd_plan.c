@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "compiler/cli/cli.h"
+#include "compiler/back/planfile.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/middle/cost.h"
 #include "compiler/middle/place.h"
@@ -362,7 +363,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
         bool named = mk_cli_overrides_match(r, out->policies);
         phase("policies", &t0);
         if (sign && !out->policy_failed) { /* note [unsigned failures] */
-            out->text = mk_plan_sign(out->plan, &out->key);
+            out->text = mk_planfile_sign(out->plan, &out->key);
             phase("sign", &t0);
         }
         ok = mk_diag_errors(out->p->diag) == 0 && named;
@@ -373,7 +374,7 @@ bool mk_cli_make_plan(mk_cli_compile_req *r, mk_planned *out, bool sign)
 
 void mk_cli_planned_free(mk_planned *pl)
 {
-    mk_plan_free_text(pl->text);
+    mk_planfile_free_text(pl->text);
     if (!mk_jalloc_installed()) /* else the arenas hold it, and walking it frees nothing (0.2 s at 100,000 changes) */
         json_decref(pl->plan);
     mk_state_free(pl->st);
@@ -442,7 +443,7 @@ int cmd_plan(int argc, char **argv)
         return EXIT_INPUT;
     }
     char why[1024];
-    if (out && !mk_plan_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
+    if (out && !mk_planfile_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
         mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o plan.json)", why);
         mk_cli_req_free(&r);
         return EXIT_INPUT;
@@ -456,7 +457,7 @@ int cmd_plan(int argc, char **argv)
             out = NULL;
         } else if (pl.policy_failed && strcmp(format, "json") == 0) {
             mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
-        } else if (out && !mk_plan_write(pl.text, out)) {
+        } else if (out && !mk_planfile_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
@@ -572,7 +573,7 @@ int cmd_show(int argc, char **argv)
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
-    else if (!mk_plan_verify(plan, &key, why, sizeof why))
+    else if (!mk_planfile_verify(plan, &key, why, sizeof why))
         mk_cli_err("%s: %s%s", path, why,
                    failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
     else
