@@ -12,6 +12,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/vars.h"
+#include "compiler/middle/policy.h"
 
 mk_cli_options mk_cli_opts = {"auto", false};
 
@@ -126,6 +127,7 @@ static void *compile_thread(void *arg)
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);
+    mk_policy_check_structure(p);
     return NULL;
 }
 

@@ -32,6 +32,12 @@ typedef struct mk_policy_run {
     int gates;
 } mk_policy_run;
 
+/* Check the statements of the root unit's policies with unknown inputs:
+ * enforcement levels, descriptions, what may stand in a policy, the kinds
+ * of `for`, `where`, `if`, `assert` and `require`. After mk_eval_program;
+ * reports through the program's diagnostics. */
+void mk_policy_check_structure(mk_program *p);
+
 /* Evaluate the stack's policies against the evaluated program and its plan
  * document (which holds the changes). */
 json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
