@@ -11,6 +11,7 @@
 #include "compiler/back/md.h"
 #include "compiler/middle/policy.h"
 #include "compiler/base/mem.h"
+#include "compiler/front/vjson.h"
 
 int cmd_cost(int argc, char **argv);
 
@@ -30,21 +31,13 @@ static const char COST_HELP[] =
     "  --var-file FILE               read variables from a YAML file (repeatable)\n"
     "  -h, --help                    show this help\n";
 
-/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
- * the text shows (docs/formats.md, "Money"). */
-static json_t *money(mk_money m)
-{
-    char t[MK_MONEY_TEXT];
-    return json_string(mk_money_decimal(m, t));
-}
-
 static json_t *quote_json(const mk_place_item *it)
 {
     const mk_cost_quote *q = &it->q;
     json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "address", it->in->address, "type", it->in->res->type,
                           "provider", q->cloud, "region", q->region, "offering", q->offering);
     if (q->status == MK_COST_PRICED)
-        json_object_set_new(o, "monthly", money(q->monthly));
+        json_object_set_new(o, "monthly", mk_vjson_money(q->monthly));
     if (q->why)
         json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
     return o;
@@ -57,7 +50,7 @@ static json_t *cands_json(const mk_place_group *g)
         const mk_place_cand *cd = &g->cands[c];
         json_t *o = json_pack("{s:s, s:s, s:b}", "provider", cd->cloud, "region", cd->region, "winner", (long)c == g->winner);
         if (cd->ok)
-            json_object_set_new(o, "monthly", money(cd->monthly));
+            json_object_set_new(o, "monthly", mk_vjson_money(cd->monthly));
         else
             json_object_set_new(o, "why", json_string(cd->why));
         if (cd->ok && cd->rejected)
@@ -79,8 +72,9 @@ static json_t *report_json(const mk_place_report *r, bool explain)
         }
         json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
     }
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", money(r->monthly), "applied",
-                     money(r->applied), "delta", money(r->monthly - r->applied), "resources", res, "unpriced", unp);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", mk_vjson_money(r->monthly),
+                     "applied", mk_vjson_money(r->applied), "delta", mk_vjson_money(r->monthly - r->applied),
+                     "resources", res, "unpriced", unp);
 }
 
 /* The candidates of an item's group: the winner, then the others up to a

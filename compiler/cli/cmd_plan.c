@@ -76,14 +76,6 @@ static void phase(const char *name, double *t0)
     *t0 = t;
 }
 
-/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
- * the text shows (docs/formats.md, "Money"). */
-static json_t *money(mk_money m)
-{
-    char t[MK_MONEY_TEXT];
-    return json_string(mk_money_decimal(m, t));
-}
-
 /* Values shared by every change that has the same: a change's placement
  * and its cost take a few distinct values in a plan of 100,000 changes, and
  * a value is never changed once in the plan (jansson counts references).
@@ -143,8 +135,8 @@ static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const c
     vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? (uintptr_t)*monthly : (uintptr_t)-1, (uintptr_t)delta,
                                             (uintptr_t)offering, (uintptr_t)unpriced});
     if (!e->v)
-        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? money(*monthly) : json_null(), "delta", money(delta),
-                         "offering", offering, "unpriced_because", unpriced);
+        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? mk_vjson_money(*monthly) : json_null(),
+                         "delta", mk_vjson_money(delta), "offering", offering, "unpriced_because", unpriced);
     return json_incref(e->v);
 }
 
@@ -229,8 +221,8 @@ static void add_costs(mk_planned *out, mk_cli_compile_req *r)
     vtab_free(&places);
     vtab_free(&costs);
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
-                        money(monthly), "applied", money(rep->applied), "delta", money(monthly - rep->applied),
-                        "unpriced", (json_int_t)rep->nunpriced));
+                        mk_vjson_money(monthly), "applied", mk_vjson_money(rep->applied),
+                        "delta", mk_vjson_money(monthly - rep->applied), "unpriced", (json_int_t)rep->nunpriced));
     if (r->explain)
         mk_cli_explain_placement(rep);
     mk_place_report_free(rep);

@@ -6,6 +6,7 @@
 
 #include "compiler/base/buf.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/money.h"
 #include "compiler/front/program.h"
 
 /* note [secret containers]: a list or map marked secret as a whole (what
@@ -174,6 +175,40 @@ mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty)
     }
     default: return NULL;
     }
+}
+
+mk_value *mk_vjson_to_any(mk_vctx *c, json_t *j, bool secrets)
+{
+    switch (json_typeof(j)) {
+    case JSON_STRING: return mk_v_str(c, json_string_value(j), (uint32_t)json_string_length(j));
+    case JSON_INTEGER: return mk_v_int(c, json_integer_value(j));
+    case JSON_REAL: return mk_v_number(c, json_real_value(j));
+    case JSON_TRUE: return mk_v_bool(true);
+    case JSON_FALSE: return mk_v_bool(false);
+    case JSON_ARRAY: {
+        mk_value *l = mk_v_list(c, (uint32_t)json_array_size(j));
+        for (uint32_t i = 0; i < l->n; i++)
+            l->u.items[i] = mk_vjson_to_any(c, json_array_get(j, i), secrets);
+        return l;
+    }
+    case JSON_OBJECT: {
+        if (secrets && json_object_get(j, "$secret"))
+            return mk_v_with_flags(c, mk_v_cstr(c, "(sensitive)"), MK_VF_SECRET);
+        mk_vbuild vb = {0};
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x)
+            mk_vb_push(c, &vb, mk_intern_s(c->names, k), mk_vjson_to_any(c, x, secrets));
+        return mk_vb_map(c, &vb);
+    }
+    default: return MK_V_NULLV;
+    }
+}
+
+json_t *mk_vjson_money(mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    return json_string(mk_money_decimal(m, t));
 }
 
 static json_t *fingerprint_of(json_t *j)

@@ -162,36 +162,6 @@ static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
     mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, in->address), NULL, in);
 }
 
-/* JSON (a plan's before/after) as a value; sizes stay their text. */
-static mk_value *from_json(pol *P, json_t *j)
-{
-    mk_vctx *v = P->e.v;
-    switch (json_typeof(j)) {
-    case JSON_STRING: return mk_v_str(v, json_string_value(j), (uint32_t)json_string_length(j));
-    case JSON_INTEGER: return mk_v_int(v, json_integer_value(j));
-    case JSON_REAL: return mk_v_number(v, json_real_value(j));
-    case JSON_TRUE: return mk_v_bool(true);
-    case JSON_FALSE: return mk_v_bool(false);
-    case JSON_ARRAY: {
-        mk_value *l = mk_v_list(v, (uint32_t)json_array_size(j));
-        for (uint32_t i = 0; i < l->n; i++)
-            l->u.items[i] = from_json(P, json_array_get(j, i));
-        return l;
-    }
-    case JSON_OBJECT: {
-        if (json_object_get(j, "$secret"))
-            return mk_v_with_flags(v, mk_v_cstr(v, "(sensitive)"), MK_VF_SECRET);
-        mk_vbuild vb = {0};
-        const char *k;
-        json_t *x;
-        json_object_foreach(j, k, x)
-            mk_vb_push(v, &vb, N(P, k), from_json(P, x));
-        return mk_vb_map(v, &vb);
-    }
-    default: return MK_V_NULLV;
-    }
-}
-
 static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
                               mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
 {
@@ -246,11 +216,11 @@ static mk_value *changes_from_plan(mk_polin *pin)
         if (!in && P->subset)
             continue;
         json_t *before = json_object_get(c, "before");
-        mk_value *changed = from_json(P, json_object_get(c, "changed"));
+        mk_value *changed = mk_vjson_to_any(P->e.v, json_object_get(c, "changed"), true);
         mk_vb_push(P->e.v, &changes, NULL,
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
-                                json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
+                                json_is_object(before) ? mk_vjson_to_any(P->e.v, before, true) : NULL, in ? in->attrs : NULL, changed,
                                 json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
     }
     return mk_vb_list(P->e.v, &changes);
