@@ -16,16 +16,6 @@
 static char dir[64];
 static mk_program *P;
 
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -48,7 +38,7 @@ static int teardown(void **state)
 
 static void load(const char *text)
 {
-    write_file("main.moksha", text);
+    mk_test_write(dir, "main.moksha", text);
     const char *paths[] = {dir};
     assert_true(mk_program_load(P, paths, 1));
 }
@@ -139,7 +129,7 @@ static void test_var_precedence(void **state)
     (void)state;
     load("var a: int = 1\nvar b: int = 1\nvar c: int = 1\nvar d: int = 1\n"
          "resource network n {\n cidr = \"x\"\n tags = { a = \"${var.a}\", b = \"${var.b}\", c = \"${var.c}\", d = \"${var.d}\" }\n}\n");
-    write_file("vars.yaml", "b: 2\nc: 2\nd: 2\n");
+    mk_test_write(dir, "vars.yaml", "b: 2\nc: 2\nd: 2\n");
     char path[128];
     snprintf(path, sizeof path, "%s/vars.yaml", dir);
     setenv("MOKSHA_VAR_c", "3", 1);
@@ -222,7 +212,7 @@ static void test_modules(void **state)
     char sub[128];
     snprintf(sub, sizeof sub, "%s/mod", dir);
     assert_int_equal(mkdir(sub, 0755), 0);
-    write_file("mod/main.moksha", "var cidr: string\nresource network n { cidr = var.cidr }\noutput id = network.n.cidr\n");
+    mk_test_write(dir, "mod/main.moksha", "var cidr: string\nresource network n { cidr = var.cidr }\noutput id = network.n.cidr\n");
     run("module a = \"./mod\" { cidr = \"10.1.0.0/16\" }\nmodule b = \"./mod\" { cidr = \"10.2.0.0/16\" }\n"
         "output x = module.a.id\n");
     assert_int_equal(mk_diag_errors(P->diag), 0);

@@ -80,16 +80,6 @@ static mk_program *P;
 static mk_state *ST;
 static json_t *PLAN;
 
-static void put(const char *name, const char *text)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Load and evaluate the stack in dir, check the policies' structure. */
 static void compile(void)
 {
@@ -128,9 +118,9 @@ static int teardown(void **state)
 /* Compile STACK with POLICIES, plan it against STATE, run the policies. */
 static json_t *run_policies(mk_policy_run *run)
 {
-    put("main.moksha", STACK);
-    put("policies.moksha", POLICIES);
-    put("state.json", STATE);
+    mk_test_write(dir, "main.moksha", STACK);
+    mk_test_write(dir, "policies.moksha", POLICIES);
+    mk_test_write(dir, "state.json", STATE);
     compile();
     assert_int_equal(mk_diag_errors(P->diag), 0);
     char path[128], why[256];
@@ -172,34 +162,35 @@ static void assert_violation(json_t *r, size_t i, const char *address, const cha
 
 static size_t count(json_t *r, const char *key) { return json_array_size(json_object_get(r, key)); }
 
+/* The result of policy name, asserting its status and how many violations. */
+static json_t *expect(json_t *results, const char *name, const char *status, size_t violations)
+{
+    json_t *r = result(results, name);
+    assert_string_equal(str(r, "status"), status);
+    assert_int_equal(count(r, "violations"), violations);
+    return r;
+}
+
 static void test_levels_and_violations(void **state)
 {
     (void)state;
     mk_policy_run run = {0};
     json_t *results = run_policies(&run);
 
-    json_t *r = result(results, "encrypted");
+    json_t *r = expect(results, "encrypted", "fail", 1);
     assert_string_equal(str(r, "enforcement"), "hard");
-    assert_string_equal(str(r, "status"), "fail");
-    assert_int_equal(count(r, "violations"), 1);
     assert_violation(r, 0, "bucket.assets", "bucket.assets must be encrypted");
 
-    r = result(results, "not-public");
+    r = expect(results, "not-public", "fail", 1); /* soft without an override fails too */
     assert_string_equal(str(r, "enforcement"), "soft");
-    assert_string_equal(str(r, "status"), "fail"); /* soft without an override fails too */
-    assert_int_equal(count(r, "violations"), 1);
     assert_violation(r, 0, "bucket.assets", "bucket.assets is public");
     assert_true(json_is_null(json_object_get(r, "override")));
 
-    r = result(results, "versioned");
-    assert_string_equal(str(r, "status"), "warn");
-    assert_int_equal(count(r, "violations"), 1);
+    r = expect(results, "versioned", "warn", 1);
     assert_violation(r, 0, "bucket.assets", "bucket.assets keeps no old versions");
 
-    r = result(results, "cidr"); /* no enforcement: hard */
+    r = expect(results, "cidr", "pass", 0); /* no enforcement: hard */
     assert_string_equal(str(r, "enforcement"), "hard");
-    assert_string_equal(str(r, "status"), "pass");
-    assert_int_equal(count(r, "violations"), 0);
 
     assert_int_equal(run.failed, 3); /* encrypted, not-public, versioning-changes */
     assert_int_equal(run.warned, 1);
@@ -214,8 +205,7 @@ static void test_gates_and_risks(void **state)
     mk_policy_run run = {0};
     json_t *results = run_policies(&run);
 
-    json_t *r = result(results, "new-networks"); /* a gate does not fail the plan */
-    assert_string_equal(str(r, "status"), "pass");
+    json_t *r = expect(results, "new-networks", "pass", 0); /* a gate does not fail the plan */
     assert_int_equal(count(r, "gates"), 1);
     json_t *g = json_array_get(json_object_get(r, "gates"), 0);
     assert_string_equal(str(g, "group"), "netops");
@@ -223,17 +213,18 @@ static void test_gates_and_risks(void **state)
     assert_string_equal(str(g, "message"), "network.main is new");
     assert_int_equal(count(r, "risks"), 0);
 
-    r = result(results, "data"); /* one raised risk per bucket change, in plan order */
-    assert_string_equal(str(r, "status"), "pass");
+    r = expect(results, "data", "pass", 0); /* one raised risk per bucket change, in plan order */
     assert_int_equal(count(r, "gates"), 0);
     assert_int_equal(count(r, "risks"), 2);
-    json_t *k = json_array_get(json_object_get(r, "risks"), 0);
-    assert_string_equal(str(k, "risk"), "high");
-    assert_string_equal(str(k, "address"), "bucket.assets");
-    assert_string_equal(str(k, "message"), "bucket.assets holds data");
-    k = json_array_get(json_object_get(r, "risks"), 1);
-    assert_string_equal(str(k, "risk"), "high");
-    assert_string_equal(str(k, "address"), "bucket.logs");
+    static const char *const risky[] = {"bucket.assets", "bucket.logs"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *k = json_array_get(json_object_get(r, "risks"), i);
+        char msg[64];
+        snprintf(msg, sizeof msg, "%s holds data", risky[i]);
+        assert_string_equal(str(k, "risk"), "high");
+        assert_string_equal(str(k, "address"), risky[i]);
+        assert_string_equal(str(k, "message"), msg);
+    }
     json_decref(results);
 }
 
@@ -243,9 +234,7 @@ static void test_change_before_and_after(void **state)
     (void)state;
     mk_policy_run run = {0};
     json_t *results = run_policies(&run);
-    json_t *r = result(results, "versioning-changes");
-    assert_string_equal(str(r, "status"), "fail");
-    assert_int_equal(count(r, "violations"), 1);
+    json_t *r = expect(results, "versioning-changes", "fail", 1);
     assert_violation(r, 0, "bucket.logs", "bucket.logs: versioning false -> true");
     json_decref(results);
 }
@@ -258,12 +247,10 @@ static void test_overrides(void **state)
     mk_policy_override ov[] = {{"not-public", "a public site"}, {"encrypted", "not now"}};
     mk_policy_run run = {.overrides = ov, .noverrides = 2};
     json_t *results = run_policies(&run);
-    json_t *r = result(results, "not-public");
-    assert_string_equal(str(r, "status"), "overridden");
+    json_t *r = expect(results, "not-public", "overridden", 1);
     assert_string_equal(str(json_object_get(r, "override"), "reason"), "a public site");
     assert_false(json_is_true(json_object_get(r, "override_refused")));
-    r = result(results, "encrypted");
-    assert_string_equal(str(r, "status"), "fail");
+    r = expect(results, "encrypted", "fail", 1);
     assert_true(json_is_true(json_object_get(r, "override_refused")));
     assert_int_equal(run.failed, 2); /* encrypted, versioning-changes */
     json_decref(results);
@@ -273,8 +260,8 @@ static void test_overrides(void **state)
 static void test_structure(void **state)
 {
     (void)state;
-    put("main.moksha", STACK);
-    put("policies.moksha", "policy \"p\" {\n"
+    mk_test_write(dir, "main.moksha", STACK);
+    mk_test_write(dir, "policies.moksha", "policy \"p\" {\n"
                            "  enforcement = hrad\n"
                            "  resource bucket x {}\n"
                            "  for r in resources {\n"
