@@ -33,7 +33,7 @@ RT_OBJ   = $(RT_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit golden robust e2e demo sanitize bench fuzz install clean golden-update
+.PHONY: all deps test unit golden robust e2e house demo sanitize bench fuzz install clean golden-update
 .PHONY: test-run demo-run bench-run
 all: $(BUILD)/moksha $(BUILD)/moksha-exec
 
@@ -101,6 +101,11 @@ robust: all
 
 e2e: all
 	@sh tests/e2e/run.sh $(BUILD)
+
+# the house rules: layers, no import circles, headers that match their
+# files, one prefix per runtime module (docs/architecture.md, "Layers")
+house: all
+	@sh tests/house.sh $(BUILD)
 
 # The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
 # (it cannot run an ASan binary). Quality rails below.
