@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/clock.h"
+#include "runtime/fileio.h"
 #include "runtime/planfile.h"
-#include "runtime/util.h"
+#include "runtime/sha256.h"
 
 static const char ZEROS[65] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -45,7 +47,7 @@ static bool read_lines(const char *path, lines *out)
 {
     memset(out, 0, sizeof *out);
     out->nul = -1;
-    out->text = mk_exec_read_file(path, &out->len);
+    out->text = mk_fileio_read(path, &out->len);
     if (!out->text) {
         out->missing = errno == ENOENT;
         return out->missing;
@@ -79,7 +81,7 @@ static void free_lines(lines *l)
     free(l->v);
 }
 
-static void line_hash(const char *line, char out[65]) { mk_exec_sha256_hex(line, strlen(line), out); }
+static void line_hash(const char *line, char out[65]) { mk_sha256_hex(line, strlen(line), out); }
 
 static char *head_path_of(const char *path)
 {
@@ -112,7 +114,7 @@ static char *head_path_of(const char *path)
  * state put back over a longer log are caught too — which the next run
  * covers, saying so (audit.adopted, right after its lock). A torn last line
  * is never extended: it is reported. */
-static void derive_mac_key(const mk_exec_key *k, uint8_t out[32])
+static void derive_mac_key(const mk_planfile_key *k, uint8_t out[32])
 {
     unsigned int len = 32;
     HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)"moksha audit head", 17, out, &len);
@@ -144,7 +146,7 @@ static head_status read_head(const char *head_path, const uint8_t key[32], long 
                              long long *serial)
 {
     size_t n;
-    char *text = mk_exec_read_file(head_path, &n);
+    char *text = mk_fileio_read(head_path, &n);
     if (!text && errno == ENOENT)
         return HEAD_ABSENT;
     json_t *h = text && n < 4096 ? json_loadb(text, n, 0, NULL) : NULL;
@@ -326,7 +328,7 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
     return check_ends_at(l, path, head_path, key, mark, tail, &hserial, why, whylen);
 }
 
-mk_audit *mk_audit_open(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
+mk_audit *mk_audit_open(const char *path, const mk_planfile_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
 {
     lines l;
     if (!read_lines(path, &l)) {
@@ -376,7 +378,7 @@ void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
     memcpy(mark->hash, a->hash, 65);
 }
 
-bool mk_audit_rekey(mk_audit *a, const mk_exec_key *k, long long serial)
+bool mk_audit_rekey(mk_audit *a, const mk_planfile_key *k, long long serial)
 {
     derive_mac_key(k, a->mac_key);
     return mk_audit_seal(a, serial); /* the same seq and hash, under the new key */
@@ -395,7 +397,7 @@ void mk_audit_close(mk_audit *a)
 char *mk_audit_entry_text(mk_audit *a, const char *fields)
 {
     char when[40], head[200];
-    mk_exec_iso_time(when, sizeof when);
+    mk_clock_iso_time(when, sizeof when);
     int hn = snprintf(head, sizeof head, "{\"format\":\"moksha.audit/v1\",\"seq\":%lld,\"time\":\"%s\",\"prev\":\"%s\"",
                       (long long)a->seq + 1, when, a->hash);
     size_t n = strlen(fields);
@@ -473,7 +475,7 @@ bool mk_audit_seal(mk_audit *a, long long serial)
     char head[300];
     int hn = head_text(a->mac_key, a->wseq, a->whash, serial, head, sizeof head);
     a->serial = serial;
-    return mk_exec_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
+    return mk_fileio_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
 bool mk_audit_append(mk_audit *a, json_t *fields)
@@ -548,7 +550,7 @@ static int check_line(walk *w, const char *path, size_t i, long long expected, F
     return 0;
 }
 
-int mk_audit_verify(const char *path, const mk_exec_key *key, const mk_audit_mark *mark, FILE *out)
+int mk_audit_verify(const char *path, const mk_planfile_key *key, const mk_audit_mark *mark, FILE *out)
 {
     walk w;
     if (!read_lines(path, &w.l)) {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool mk_exec_config_path(char *buf, size_t n)
+bool mk_config_path(char *buf, size_t n)
 {
     const char *env = getenv("MOKSHA_EXEC_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     if (env && *env)
@@ -23,7 +23,7 @@ bool mk_exec_config_path(char *buf, size_t n)
     return false;
 }
 
-bool mk_exec_config_under(const char *path, const char *dir)
+bool mk_config_under(const char *path, const char *dir)
 {
     size_t n = strlen(dir);
     return n && strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/' || (n == 1 && dir[0] == '/'));
@@ -63,7 +63,7 @@ static bool has_dotdot(const char *p)
     return false;
 }
 
-static bool read_roots(mk_exec_config_local *l, json_t *v, const char *file, char *why, size_t whylen)
+static bool read_roots(mk_config_local *l, json_t *v, const char *file, char *why, size_t whylen)
 {
     if (!json_is_array(v))
         return bad(why, whylen, file, "local.allowed_roots", "expected a list of absolute directory paths%s", "");
@@ -84,7 +84,7 @@ static bool read_roots(mk_exec_config_local *l, json_t *v, const char *file, cha
     return true;
 }
 
-static bool read_local(mk_exec_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+static bool read_local(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
 {
     static const char *const known[] = {"allowed_roots", "allow_special_bits", NULL};
     if (!json_is_object(v))
@@ -103,14 +103,14 @@ static bool read_local(mk_exec_config *cfg, json_t *v, const char *file, char *w
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
-    bool (*read)(mk_exec_config *cfg, json_t *v, const char *file, char *why, size_t whylen);
+    bool (*read)(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen);
 } sections[] = {
     {"local", read_local},
 };
 
 /* Who may change the file decides what the executor does: only its owner
  * (the user running moksha-exec, or root), never group or others. */
-static bool safe_file(const char *path, mk_exec_config *cfg, char *why, size_t whylen)
+static bool safe_file(const char *path, mk_config *cfg, char *why, size_t whylen)
 {
     struct stat sb, db;
     char real[PATH_MAX];
@@ -125,7 +125,7 @@ static bool safe_file(const char *path, mk_exec_config *cfg, char *why, size_t w
         return snprintf(why, whylen, "%s: writable by %s (mode %04o): `chmod go-w %s`", path,
                         sb.st_mode & 002 ? "everyone" : "its group", (unsigned)(sb.st_mode & 07777), path), false;
     char stack[PATH_MAX];
-    if (realpath(".", stack) && mk_exec_config_under(real, stack))
+    if (realpath(".", stack) && mk_config_under(real, stack))
         return snprintf(why, whylen, "%s: the executor's configuration cannot be in the stack directory %s: whoever "
                         "changes the stack could change what the executor allows; keep it with the user running moksha-exec",
                         path, stack), false;
@@ -139,13 +139,13 @@ static bool safe_file(const char *path, mk_exec_config *cfg, char *why, size_t w
     return true;
 }
 
-static bool read_doc(mk_exec_config *cfg, json_t *doc, const char *file, char *why, size_t whylen)
+static bool read_doc(mk_config *cfg, json_t *doc, const char *file, char *why, size_t whylen)
 {
     if (!json_is_object(doc))
         return snprintf(why, whylen, "%s: expected a JSON object", file), false;
     const char *fmt = json_string_value(json_object_get(doc, "format"));
-    if (!fmt || strcmp(fmt, MK_EXEC_CONFIG_FORMAT) != 0)
-        return bad(why, whylen, file, "format", "expected \"" MK_EXEC_CONFIG_FORMAT "\"%s", "");
+    if (!fmt || strcmp(fmt, MK_CONFIG_FORMAT) != 0)
+        return bad(why, whylen, file, "format", "expected \"" MK_CONFIG_FORMAT "\"%s", "");
     const char *k;
     json_t *v;
     json_object_foreach(doc, k, v) {
@@ -160,12 +160,12 @@ static bool read_doc(mk_exec_config *cfg, json_t *doc, const char *file, char *w
     return true;
 }
 
-bool mk_exec_config_load(mk_exec_config *cfg, char *why, size_t whylen)
+bool mk_config_load(mk_config *cfg, char *why, size_t whylen)
 {
     memset(cfg, 0, sizeof *cfg);
     char path[PATH_MAX];
     bool named = getenv("MOKSHA_EXEC_CONFIG") && *getenv("MOKSHA_EXEC_CONFIG");
-    if (!mk_exec_config_path(path, sizeof path))
+    if (!mk_config_path(path, sizeof path))
         return true; /* no HOME: nothing to read */
     if (access(path, F_OK) != 0 && errno == ENOENT && !named)
         return true;
@@ -178,11 +178,11 @@ bool mk_exec_config_load(mk_exec_config *cfg, char *why, size_t whylen)
     bool ok = read_doc(cfg, doc, path, why, whylen);
     json_decref(doc);
     if (!ok)
-        mk_exec_config_free(cfg);
+        mk_config_free(cfg);
     return ok;
 }
 
-void mk_exec_config_free(mk_exec_config *cfg)
+void mk_config_free(mk_config *cfg)
 {
     for (size_t i = 0; i < cfg->local.nallowed_roots; i++)
         free(cfg->local.allowed_roots[i]);

@@ -10,38 +10,38 @@
  * and credentials, plugin allowlists, trust roots) are added the same way:
  * a struct, a member, an entry in the section table of config.c.
  *
- * A mk_exec_config owns its strings; mk_exec_config_free releases them. */
-#ifndef MK_EXEC_CONFIG_H
-#define MK_EXEC_CONFIG_H
+ * A mk_config owns its strings; mk_config_free releases them. */
+#ifndef MK_RUNTIME_CONFIG_H
+#define MK_RUNTIME_CONFIG_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MK_EXEC_CONFIG_FORMAT "moksha.exec-config/v1"
+#define MK_CONFIG_FORMAT "moksha.exec-config/v1"
 
 /* "local": what the local provider may do beyond its jail in the stack. */
-typedef struct mk_exec_config_local {
+typedef struct mk_config_local {
     char **allowed_roots;    /* absolute, resolved: roots outside the stack directory it may use */
     size_t nallowed_roots;
     bool allow_special_bits; /* special_bits (setuid, setgid, sticky) on files and directories */
-} mk_exec_config_local;
+} mk_config_local;
 
-typedef struct mk_exec_config {
+typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
     char dir[PATH_MAX];      /* its directory, resolved: providers never write there */
-    mk_exec_config_local local;
-} mk_exec_config;
+    mk_config_local local;
+} mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the
  * default) into buf; false when neither it nor HOME is set. */
-bool mk_exec_config_path(char *buf, size_t n);
+bool mk_config_path(char *buf, size_t n);
 /* Read and validate it. A missing default file is an empty configuration;
  * a missing MOKSHA_EXEC_CONFIG file is an error. False with why (naming the
  * file and the key). */
-bool mk_exec_config_load(mk_exec_config *cfg, char *why, size_t whylen);
-void mk_exec_config_free(mk_exec_config *cfg);
+bool mk_config_load(mk_config *cfg, char *why, size_t whylen);
+void mk_config_free(mk_config *cfg);
 /* Is the resolved absolute path dir, or under it? */
-bool mk_exec_config_under(const char *path, const char *dir);
+bool mk_config_under(const char *path, const char *dir);
 
 #endif

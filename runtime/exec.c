@@ -42,7 +42,6 @@
  * still set aside; replace → delete the replacement and take the old back. */
 #include "runtime/exec.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,14 +49,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/audit.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
-#include "runtime/lock.h"
+#include "runtime/errmsg.h"
+#include "runtime/exitcode.h"
+#include "runtime/fileio.h"
+#include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
+#include "runtime/rand.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
-#include "runtime/util.h"
+#include "runtime/session.h"
+#include "runtime/sha256.h"
 
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
@@ -122,16 +126,11 @@ typedef struct provs {
 typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
-    mk_exec_key key;
-    mk_exec_config cfg;       /* the executor's own configuration (runtime/config.h) */
-    mk_rtstate *st;
-    mk_audit *audit;
+    mk_config cfg;            /* the executor's own configuration (runtime/config.h) */
+    mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
     provs pv;
-    char *lines;              /* audit lines recorded, not yet flushed */
-    size_t nlines, caplines;
-    bool dirty;               /* the state changed since the last flush */
     bool io_failed;
     double t0;
     bool tty;
@@ -140,76 +139,6 @@ typedef struct ctx {
     json_t *counts;           /* action → done */
     json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
 } ctx;
-
-/* ---- audit lines ---- */
-
-static void add_text(ctx *c, const char *fields)
-{
-    char *line = fields ? mk_audit_entry_text(c->audit, fields) : NULL;
-    if (!line)
-        return;
-    size_t n = strlen(line);
-    if (c->nlines + n + 1 > c->caplines) {
-        size_t cap = (c->caplines + n + 1) * 2;
-        char *t = realloc(c->lines, cap);
-        if (!t) {
-            free(line);
-            return;
-        }
-        c->lines = t;
-        c->caplines = cap;
-    }
-    memcpy(c->lines + c->nlines, line, n + 1);
-    c->nlines += n;
-    free(line);
-}
-
-static void add_line(ctx *c, json_t *fields)
-{
-    if (!fields) /* json_pack refused a field: never drop an entry silently */
-        fprintf(stderr, "moksha-exec: error: an audit entry could not be made (out of memory, or a field missing)\n");
-    char *t = json_dumps(fields, JSON_COMPACT);
-    json_decref(fields);
-    add_text(c, t);
-    free(t);
-}
-
-/* The audit lines, then the state (when it changed), then the head naming
- * both, each durable: the state names the last of those lines and the head
- * the state's serial (note [audit head]). */
-static bool persist(ctx *c, char *state_text, long long serial, char *lines, size_t nlines)
-{
-    bool ok = !nlines || mk_audit_write(c->audit, lines, nlines);
-    ok = ok && (!state_text || mk_rtstate_save_text(c->st, state_text));
-    ok = ok && (!(nlines || state_text) || mk_audit_seal(c->audit, serial));
-    if (!ok)
-        fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
-    free(state_text);
-    free(lines);
-    return ok;
-}
-
-/* The state is about to be written: it names the last audit entry made,
- * which is in the lines written just before it. */
-static void mark_state(ctx *c)
-{
-    mk_audit_mark m;
-    mk_audit_last(c->audit, &m);
-    mk_rtstate_set_audit_mark(c->st, m.seq, m.hash);
-}
-
-static bool flush_now(ctx *c)
-{
-    if (c->dirty)
-        mark_state(c);
-    char *text = c->dirty ? mk_rtstate_dump(c->st) : NULL;
-    char *lines = c->lines;
-    size_t n = c->nlines;
-    c->lines = NULL;
-    c->nlines = c->caplines = 0;
-    c->dirty = false;
-    return persist(c, text, mk_rtstate_serial(c->st), lines, n);
-}
 
 /* ---- providers and placement ---- */
 
@@ -308,7 +237,7 @@ static json_t *template_ref(ctx *c, json_t *part)
     for (size_t i = 0; addr && attr && i < c->n; i++)
         if (!c->steps[i].retire && strcmp(c->steps[i].address, addr) == 0) /* only a finished dependency's entry is read */
             return c->steps[i].entry ? json_object_get(json_object_get(c->steps[i].entry, "attributes"), attr) : NULL;
-    json_t *e = addr && attr ? mk_rtstate_get(c->st, addr) : NULL;
+    json_t *e = addr && attr ? mk_rtstate_get(c->sess.st, addr) : NULL;
     return e ? json_object_get(json_object_get(e, "attributes"), attr) : NULL;
 }
 
@@ -438,7 +367,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_exec_now_ms() + o->timeout_ms, &c->key,
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.key,
                          deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
@@ -449,7 +378,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
         *out = NULL;
         if (st != MK_PROV_RETRYABLE || attempt >= o->retries || interrupts >= 2)
             return false;
-        mk_exec_sleep_ms(delay * (0.5 + mk_exec_random01()));
+        mk_clock_sleep_ms(delay * (0.5 + mk_rand_unit()));
         delay = delay * 2 > 10000 ? 10000 : delay * 2;
     }
 }
@@ -511,7 +440,7 @@ static bool run_step(void *vc, size_t i)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    double t = mk_exec_now_ms();
+    double t = mk_clock_now_ms();
     json_decref(s->after);
     s->after = resolved_after(c, s);
     json_t *out = NULL, *after = s->after, *before = json_object_get(s->change, "before");
@@ -547,7 +476,7 @@ static bool run_step(void *vc, size_t i)
         s->entry_text = mk_rtstate_entry_text(s->entry);
     }
     json_decref(out);
-    s->ms = mk_exec_now_ms() - t;
+    s->ms = mk_clock_now_ms() - t;
     s->event = step_event(s, ok);
     return ok;
 }
@@ -566,7 +495,7 @@ static void step_line(ctx *c, const step *s, bool ok, const char *verb)
     if (c->tty)
         fputs("\r\033[K", f);
     if (ok) {
-        json_t *e = mk_rtstate_get(c->st, s->address);
+        json_t *e = mk_rtstate_get(c->sess.st, s->address);
         const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
         fprintf(f, "  %-3s %-8s %s", mark_of(s->action), verb, s->address);
         if (strcmp(s->prov->kind, "local") != 0)
@@ -587,14 +516,14 @@ static void record_step(void *vc, size_t i, bool ok)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    json_t *cur = mk_rtstate_get(c->st, s->address);
+    json_t *cur = mk_rtstate_get(c->sess.st, s->address);
     if (ok || s->half) { /* what rollback puts back: the entry as it is just before this step's */
         json_decref(s->orig);
         s->orig = cur ? json_deep_copy(cur) : NULL;
     }
     if (ok && s->retire) {
         if (cur)
-            mk_rtstate_put(c->st, without_deposed(cur, s->retire_id));
+            mk_rtstate_put(c->sess.st, without_deposed(cur, s->retire_id));
     } else if (ok && s->entry) {
         /* note [create_before_destroy]: deposed objects at the address stay
          * listed until retired, whatever else changes there */
@@ -607,20 +536,20 @@ static void record_step(void *vc, size_t i, bool ok)
             json_decref(s->entry_text);
             s->entry_text = mk_rtstate_entry_text(s->entry);
         }
-        mk_rtstate_put_text(c->st, json_incref(s->entry), s->entry_text);
+        mk_rtstate_put_text(c->sess.st, json_incref(s->entry), s->entry_text);
         s->entry_text = NULL;
         json_array_extend(c->deferred, s->deferred);
     } else if (ok || s->half) {
-        mk_rtstate_remove(c->st, s->address);
+        mk_rtstate_remove(c->sess.st, s->address);
     }
-    c->dirty |= ok || s->half;
+    c->sess.dirty |= ok || s->half;
     if (ok && s->of)
         ; /* a retire made for a replace: counted with it */
     else if (ok)
         json_object_set_new(c->counts, s->action, json_integer(json_integer_value(json_object_get(c->counts, s->action)) + 1));
     else
         c->nfailed++;
-    add_text(c, s->event);
+    mk_session_add_text(&c->sess, s->event);
     free(s->event);
     s->event = NULL;
     step_line(c, s, ok, s->retire ? "retired" : !strcmp(s->action, "create") ? "created"
@@ -638,15 +567,12 @@ static void *snapshot(void *vc)
 {
     ctx *c = vc;
     snap *s = calloc(1, sizeof *s);
-    if (c->dirty)
-        mark_state(c);
-    s->state = c->dirty ? mk_rtstate_snapshot(c->st) : NULL; /* serialised in flush, outside the lock */
-    s->serial = mk_rtstate_serial(c->st);
-    s->lines = c->lines;
-    s->nlines = c->nlines;
-    c->lines = NULL;
-    c->nlines = c->caplines = 0;
-    c->dirty = false;
+    if (c->sess.dirty)
+        mk_session_mark_state(&c->sess);
+    s->state = c->sess.dirty ? mk_rtstate_snapshot(c->sess.st) : NULL; /* serialised in flush, outside the lock */
+    s->serial = mk_rtstate_serial(c->sess.st);
+    s->lines = mk_session_take_lines(&c->sess, &s->nlines);
+    c->sess.dirty = false;
     return s;
 }
 
@@ -654,7 +580,7 @@ static bool flush(void *vc, void *vs)
 {
     ctx *c = vc;
     snap *s = vs;
-    bool ok = persist(c, s->state ? mk_rtstate_text(s->state) : NULL, s->serial, s->lines, s->nlines);
+    bool ok = mk_session_persist(&c->sess, s->state ? mk_rtstate_text(s->state) : NULL, s->serial, s->lines, s->nlines);
     if (!ok)
         c->io_failed = true;
     free(s);
@@ -667,7 +593,7 @@ static bool should_stop(void *vc)
     return interrupts > 0;
 }
 
-static void tick(void *vc, const mk_exec_sched_stats *st)
+static void tick(void *vc, const mk_sched_stats *st)
 {
     ctx *c = vc;
     fflush(stdout);
@@ -679,7 +605,7 @@ static void tick(void *vc, const mk_exec_sched_stats *st)
         bar[i] = i < filled ? '#' : '.';
     bar[width] = 0;
     fprintf(stderr, "\r\033[K[%s] %zu/%zu done, %zu running, %zu failed  %.1fs", bar, st->done, st->total, st->running,
-            st->failed, (mk_exec_now_ms() - c->t0) / 1000);
+            st->failed, (mk_clock_now_ms() - c->t0) / 1000);
     fflush(stderr);
 }
 
@@ -792,18 +718,18 @@ static bool rb_run(void *vr, size_t node)
     if (node < r->m)
         return true; /* an intent: recorded under the lock, persisted before its undo starts */
     step *s = &r->c->steps[r->u[node - r->m]];
-    double t = mk_exec_now_ms();
+    double t = mk_clock_now_ms();
     bool ok = undo(r->c, s);
-    s->ms = mk_exec_now_ms() - t;
+    s->ms = mk_clock_now_ms() - t;
     return ok;
 }
 
 static void put_entry(ctx *c, const char *address, json_t *entry)
 {
     if (entry)
-        mk_rtstate_put(c->st, json_deep_copy(entry));
+        mk_rtstate_put(c->sess.st, json_deep_copy(entry));
     else
-        mk_rtstate_remove(c->st, address);
+        mk_rtstate_remove(c->sess.st, address);
 }
 
 static void rb_record(void *vr, size_t node, bool ok)
@@ -811,20 +737,20 @@ static void rb_record(void *vr, size_t node, bool ok)
     rb *r = vr;
     ctx *c = r->c;
     step *s = &c->steps[r->u[node % r->m]];
-    c->dirty = true;
+    c->sess.dirty = true;
     if (node < r->m) { /* the intent: the undo's outcome, written ahead */
-        json_t *cur = mk_rtstate_get(c->st, s->address);
+        json_t *cur = mk_rtstate_get(c->sess.st, s->address);
         json_decref(s->now);
         s->now = cur ? json_deep_copy(cur) : NULL;
         s->what = undo_name(s);
         put_entry(c, s->address, s->orig);
-        mk_rtstate_set_intent(c->st, s->address, json_pack("{s:s, s:s, s:s, s:I}", "op", "undo", "undo", s->what, "action",
+        mk_rtstate_set_intent(c->sess.st, s->address, json_pack("{s:s, s:s, s:s, s:I}", "op", "undo", "undo", s->what, "action",
                                                            s->action, "change", (json_int_t)s->id));
-        add_line(c, json_pack("{s:s, s:s, s:s, s:s}", "event", "rollback.intent", "address", s->address, "action",
+        mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:s}", "event", "rollback.intent", "address", s->address, "action",
                               s->action, "undo", s->what));
         return;
     }
-    mk_rtstate_set_intent(c->st, s->address, NULL);
+    mk_rtstate_set_intent(c->sess.st, s->address, NULL);
     if (!ok) /* the world still holds what the step made, or nothing if the undo got half way */
         put_entry(c, s->address, s->partial ? NULL : s->now);
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "rollback", "address", s->address, "action",
@@ -832,7 +758,7 @@ static void rb_record(void *vr, size_t node, bool ok)
                            "attempts", s->attempts);
     if (!ok)
         json_object_set_new(ev, "error", json_string(s->err));
-    add_line(c, ev);
+    mk_session_add(&c->sess, ev);
     if (c->tty)
         fputs("\r\033[K", stdout);
     if (ok)
@@ -851,7 +777,7 @@ static bool rb_stop(void *vr)
     (void)vr;
     return interrupts >= 2;
 }
-static void rb_tick(void *vr, const mk_exec_sched_stats *st)
+static void rb_tick(void *vr, const mk_sched_stats *st)
 {
     (void)vr, (void)st;
     fflush(stdout);
@@ -859,7 +785,7 @@ static void rb_tick(void *vr, const mk_exec_sched_stats *st)
 
 /* The undo graph: intent k before undo k; the intent of what a step
  * depended on after that step's undo (note [parallel rollback]). */
-static bool rb_graph(rb *r, const mk_exec_sched *fwd, mk_exec_sched *g)
+static bool rb_graph(rb *r, const mk_sched *fwd, mk_sched *g)
 {
     size_t m = r->m, *pos = calloc(r->c->n + 1, sizeof *pos);
     size_t **deps = calloc(2 * m + 1, sizeof *deps), *ndeps = calloc(2 * m + 1, sizeof *ndeps);
@@ -899,18 +825,18 @@ static bool rb_graph(rb *r, const mk_exec_sched *fwd, mk_exec_sched *g)
     return ok;
 }
 
-static void rb_free_graph(mk_exec_sched *g)
+static void rb_free_graph(mk_sched *g)
 {
     for (size_t i = 0; g->deps && i < g->n; i++)
         free(g->deps[i]);
     free((void *)g->deps);
     free((void *)g->ndeps);
-    mk_exec_sched_free(g);
+    mk_sched_free(g);
 }
 
 /* Undo what completed (and half-done replaces), in parallel, in reverse
  * dependency order; the steps left are listed in `left`. */
-static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
+static size_t rollback(ctx *c, const mk_sched *sc, json_t *left)
 {
     rb r = {.c = c, .u = calloc(c->n + 1, sizeof *r.u)};
     for (size_t i = 0; r.u && i < c->n; i++)
@@ -918,21 +844,21 @@ static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
             r.u[r.m++] = i;
     printf("Rolling back %zu completed step%s:\n", r.m, r.m == 1 ? "" : "s");
     fflush(stdout);
-    static const mk_exec_sched_ops ops = {rb_run, rb_record, rb_snapshot, rb_flush, rb_stop, rb_tick};
-    mk_exec_sched g = {.parallelism = c->o->parallelism, .keep_going = true};
-    bool ran = r.m && rb_graph(&r, sc, &g) && mk_exec_sched_run(&g, &ops, &r);
+    static const mk_sched_ops ops = {rb_run, rb_record, rb_snapshot, rb_flush, rb_stop, rb_tick};
+    mk_sched g = {.parallelism = c->o->parallelism, .keep_going = true};
+    bool ran = r.m && rb_graph(&r, sc, &g) && mk_sched_run(&g, &ops, &r);
     if (r.m && !ran && !g.status)
         fprintf(stderr, "moksha-exec: error: out of memory for the rollback\n");
     bool fix = false;
     for (size_t k = 0; k < r.m; k++) {
         step *s = &c->steps[r.u[k]];
-        mk_exec_sched_status is = g.status ? g.status[r.m + k] : MK_SCHED_PENDING;
+        mk_sched_status is = g.status ? g.status[r.m + k] : MK_SCHED_PENDING;
         if (is == MK_SCHED_DONE)
             continue;
         if (g.status && g.status[k] == MK_SCHED_DONE && is != MK_SCHED_FAILED) { /* its intent, but not its undo, ran */
-            mk_rtstate_set_intent(c->st, s->address, NULL);
+            mk_rtstate_set_intent(c->sess.st, s->address, NULL);
             put_entry(c, s->address, s->now);
-            fix = c->dirty = true;
+            fix = c->sess.dirty = true;
         }
         const char *why = is == MK_SCHED_FAILED ? s->err : interrupts >= 2 ? "interrupted (second Ctrl-C)"
                         : g.flush_failed ? "not undone: the state could not be written"
@@ -941,7 +867,7 @@ static size_t rollback(ctx *c, const mk_exec_sched *sc, json_t *left)
                                               s->half ? "replace (old deleted, new not created)" : s->action, "error", why));
     }
     if (fix)
-        flush_now(c);
+        mk_session_flush(&c->sess);
     rb_free_graph(&g);
     free(r.u);
     return r.undone;
@@ -1055,7 +981,7 @@ static size_t hold_gated(ctx *c)
         const char *pol = json_string_value(json_object_get(g, "policy"));
         const char *addr = json_string_value(json_object_get(g, "address"));
         bool open = approved(c->o, pol, addr);
-        add_line(c, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
+        mk_session_add(&c->sess, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
                               "group", json_string_value(json_object_get(g, "group")), "address", addr, "by", "--approve"));
         if (open)
             continue;
@@ -1112,8 +1038,8 @@ static bool stale(ctx *c)
     json_t *ps = json_object_get(c->plan, "state");
     const char *plin = json_string_value(json_object_get(ps, "lineage")) ?: "";
     long long pser = json_integer_value(json_object_get(ps, "serial"));
-    const char *slin = mk_rtstate_lineage(c->st);
-    long long sser = mk_rtstate_serial(c->st);
+    const char *slin = mk_rtstate_lineage(c->sess.st);
+    long long sser = mk_rtstate_serial(c->sess.st);
     if (strcmp(plin, slin) == 0 && pser == sser)
         return false;
     if (strcmp(plin, slin) != 0)
@@ -1134,24 +1060,24 @@ static bool same_stack(ctx *c)
 {
     char here[33], why[512];
     const char *planned = json_string_value(json_object_get(json_object_get(c->plan, "state"), "stack_id"));
-    const char *recorded = json_string_value(json_object_get(c->st->doc, "stack_id"));
-    if (!mk_exec_stack_id(MK_EXEC_DIR, here, why, sizeof why))
+    const char *recorded = json_string_value(json_object_get(c->sess.st->doc, "stack_id"));
+    if (!mk_planfile_stack_id(MK_PATH_DIR, here, why, sizeof why))
         fprintf(stderr, "moksha-exec: error: %s\n", why);
     else if (!planned)
         fprintf(stderr, "moksha-exec: error: the plan names no stack id: it was not made for this stack; run `moksha plan -o` "
                         "here\n");
     else if (!*here)
         fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, and this stack has none (%s/stack-id): a plan "
-                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_EXEC_DIR);
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, MK_PATH_DIR);
     else if (strcmp(planned, here) != 0)
         fprintf(stderr, "moksha-exec: error: the plan was made for stack id %s, this stack's is %s (%s/stack-id): a plan "
-                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_EXEC_DIR);
+                        "applies only in the stack it was made in; run `moksha plan -o` here\n", planned, here, MK_PATH_DIR);
     else if (recorded && strcmp(recorded, here) != 0)
         fprintf(stderr, "moksha-exec: error: the state belongs to stack id %s, this stack's is %s (%s/stack-id): it was "
-                        "copied from another stack\n", recorded, here, MK_EXEC_DIR);
+                        "copied from another stack\n", recorded, here, MK_PATH_DIR);
     else {
         if (!recorded)
-            json_object_set_new(c->st->doc, "stack_id", json_string(here));
+            json_object_set_new(c->sess.st->doc, "stack_id", json_string(here));
         return true;
     }
     return false;
@@ -1173,7 +1099,7 @@ static void add_dep(size_t **deps, size_t *ndeps, size_t i, size_t on)
 
 /* Steps and their dependency lists from the plan, and a retire node for
  * each create_before_destroy replace (note [create_before_destroy]). */
-static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
+static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
 {
     json_t *changes = json_object_get(c->plan, "changes");
     size_t n = json_array_size(changes), ncbd = 0, i, k;
@@ -1208,7 +1134,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
                 s->retire_id = s->retire_buf;
             }
         }
-        json_t *cur = mk_rtstate_get(c->st, s->address);
+        json_t *cur = mk_rtstate_get(c->sess.st, s->address);
         s->orig = cur ? json_deep_copy(cur) : NULL;
         char key[32];
         snprintf(key, sizeof key, "%lld", (long long)s->id);
@@ -1268,7 +1194,7 @@ static bool build(ctx *c, mk_exec_sched *sc, char *why, size_t whylen)
     return ok;
 }
 
-static void free_ctx(ctx *c, mk_exec_sched *sc)
+static void free_ctx(ctx *c, mk_sched *sc)
 {
     for (size_t i = 0; i < c->n; i++) {
         json_decref(c->steps[i].orig);
@@ -1287,12 +1213,12 @@ static void free_ctx(ctx *c, mk_exec_sched *sc)
     free(c->steps);
     for (size_t i = 0; i < c->pv.n; i++)
         c->pv.p[i]->free(c->pv.p[i]);
-    mk_exec_config_free(&c->cfg);
-    free(c->lines);
+    mk_config_free(&c->cfg);
+    mk_session_free(&c->sess);
     json_decref(c->deferred);
     json_decref(c->counts);
     json_decref(c->keep_deposed);
-    mk_exec_sched_free(sc);
+    mk_sched_free(sc);
 }
 
 /* ---- the whole apply ---- */
@@ -1303,7 +1229,7 @@ static void summary(ctx *c, double secs)
     printf("Apply complete: %lld created, %lld updated, %lld replaced, %lld deleted in %.2fs; state serial %lld.\n",
            (long long)json_integer_value(json_object_get(k, "create")), (long long)json_integer_value(json_object_get(k, "update")),
            (long long)json_integer_value(json_object_get(k, "replace")), (long long)json_integer_value(json_object_get(k, "delete")),
-           secs, mk_rtstate_serial(c->st));
+           secs, mk_rtstate_serial(c->sess.st));
     size_t i;
     json_t *d;
     json_array_foreach(c->deferred, i, d)
@@ -1325,25 +1251,25 @@ static void report_left(json_t *left, bool kept)
 }
 
 /* held: changes taken out of the plan at closed gates (exit 3 if the rest applies). */
-static int execute(ctx *c, mk_exec_sched *sc, size_t held)
+static int execute(ctx *c, mk_sched *sc, size_t held)
 {
-    static const mk_exec_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
+    static const mk_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
     bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
-    add_line(c, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
                           destroy ? "destroy" : "apply", "stack", json_string_value(json_object_get(c->plan, "stack")) ?: "?",
-                          "serial", (json_int_t)mk_rtstate_serial(c->st), "changes",
+                          "serial", (json_int_t)mk_rtstate_serial(c->sess.st), "changes",
                           (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
                           "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
-    if (!flush_now(c))
-        return MK_EXEC_EXIT_INPUT;
-    c->t0 = mk_exec_now_ms();
+    if (!mk_session_flush(&c->sess))
+        return MK_EXIT_INPUT;
+    c->t0 = mk_clock_now_ms();
     sc->parallelism = c->o->parallelism;
-    bool sane = mk_exec_sched_run(sc, &ops, c);
+    bool sane = mk_sched_run(sc, &ops, c);
     if (c->tty)
         fputs("\r\033[K", stderr);
-    double secs = (mk_exec_now_ms() - c->t0) / 1000;
-    int rc = MK_EXEC_EXIT_OK;
+    double secs = (mk_clock_now_ms() - c->t0) / 1000;
+    int rc = MK_EXIT_OK;
     json_t *left = json_array();
     if (!sane && !c->nfailed && !sc->stopped)
         fprintf(stderr, "moksha-exec: error: the plan's dependencies form a cycle; nothing more can run\n");
@@ -1359,11 +1285,11 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
                                                       c->steps[sc->order[k]].action));
             if (sc->norder)
                 report_left(left, true);
-            rc = MK_EXEC_EXIT_INCOMPLETE;
+            rc = MK_EXIT_INCOMPLETE;
         } else {
             size_t undone = rollback(c, sc, left);
-            rc = json_array_size(left) ? MK_EXEC_EXIT_INCOMPLETE : MK_EXEC_EXIT_ROLLED_BACK;
-            if (rc == MK_EXEC_EXIT_ROLLED_BACK)
+            rc = json_array_size(left) ? MK_EXIT_INCOMPLETE : MK_EXIT_ROLLED_BACK;
+            if (rc == MK_EXIT_ROLLED_BACK)
                 printf("Rolled back %zu step%s: the state and the world are as they were before this apply.\n", undone,
                        undone == 1 ? "" : "s");
             else
@@ -1371,115 +1297,27 @@ static int execute(ctx *c, mk_exec_sched *sc, size_t held)
         }
     } else {
         summary(c, secs);
-        rc = held ? MK_EXEC_EXIT_HELD : MK_EXEC_EXIT_OK;
+        rc = held ? MK_EXIT_HELD : MK_EXIT_OK;
     }
-    add_line(c, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
                           rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
                           : c->o->no_rollback ? "failed, kept" : "failed, rollback incomplete",
                           "exit_code", rc, "seconds", secs, "left", left, "interrupted", sc->stopped));
     json_decref(left);
-    if (!flush_now(c))
-        rc = rc ? rc : MK_EXEC_EXIT_INPUT;
+    if (!mk_session_flush(&c->sess))
+        rc = rc ? rc : MK_EXIT_INPUT;
     return rc;
 }
 
 static bool plan_sha(const char *path, char out[65])
 {
     size_t n;
-    char *t = mk_exec_read_file(path, &n);
+    char *t = mk_fileio_read(path, &n);
     if (!t)
         return false;
-    mk_exec_sha256_hex(t, n, out);
+    mk_sha256_hex(t, n, out);
     free(t);
     return true;
-}
-
-/* note [audit head]: whole entries after the head were never vouched for
- * by it, and the next head covers them: the log says so, in an entry of
- * its own (NULL when there are none). */
-static json_t *adopted_tail(mk_audit *a)
-{
-    size_t tail = mk_audit_tail(a);
-    mk_audit_mark last;
-    mk_audit_last(a, &last);
-    if (!tail)
-        return NULL;
-    long long from = last.seq - (long long)tail + 1;
-    fprintf(stderr, "moksha-exec: note: the audit log holds %zu entr%s after its head (entries %lld to %lld): a run "
-                    "stopped before it moved the head, or they were added; the log records that this run adopts them\n",
-            tail, tail == 1 ? "y" : "ies", from, last.seq);
-    return json_pack("{s:s, s:I, s:I}", "event", "audit.adopted", "from_seq", (json_int_t)from, "to_seq",
-                     (json_int_t)last.seq);
-}
-
-/* Who a run acts for when the process's user is a CI runner or sudo: the
- * identities those set in the environment (not secrets), or NULL. */
-static json_t *on_behalf_of(void)
-{
-    static const char *const vars[] = {"SUDO_USER", "GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
-                                       "GITLAB_USER_LOGIN", "CI_PROJECT_PATH", "CI_PIPELINE_ID", "BUILD_URL", NULL};
-    json_t *via = NULL;
-    for (const char *const *v = vars; *v; v++) {
-        const char *val = getenv(*v);
-        if (!val || !*val)
-            continue;
-        if (!via)
-            via = json_object();
-        json_object_set_new(via, *v, json_stringn(val, strnlen(val, 200)));
-    }
-    return via;
-}
-
-/* Lock, open the audit log and the state; 0 or an exit code. */
-static int take_lock(ctx *c, const char *operation, char id[37])
-{
-    char why[1024];
-    json_t *info = NULL;
-    if (!mk_exec_mkdirs(MK_EXEC_DIR)) {
-        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_EXEC_DIR, strerror(errno));
-        return MK_EXEC_EXIT_INPUT;
-    }
-    mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, operation, id, &info, why, sizeof why);
-    if (ls != MK_EXEC_LOCK_TAKEN) {
-        mk_exec_print_error(why);
-        return ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
-    }
-    c->st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
-    bool keyed = c->st && (c->key.id[0] || mk_exec_key_load(&c->key, MK_EXEC_DIR, why, sizeof why));
-    if (keyed) {
-        mk_audit_mark m;
-        mk_rtstate_audit_record(c->st, &m);
-        c->audit = mk_audit_open(MK_EXEC_AUDIT, &c->key, &m, why, sizeof why);
-    }
-    if (!c->audit || !c->st) {
-        mk_exec_print_error(why);
-        mk_rtstate_free(c->st);
-        c->st = NULL;
-        mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
-        json_decref(info);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    json_t *ev = json_pack("{s:s, s:O, s:O, s:O, s:O?, s:O?, s:O?, s:i}", "event", "lock", "lock_id",
-                           json_object_get(info, "id"), "holder", json_object_get(info, "holder"), "operation",
-                           json_object_get(info, "operation"), "user", json_object_get(info, "user"), "host",
-                           json_object_get(info, "host"), "pid", json_object_get(info, "pid"), "uid", (int)getuid());
-    json_t *via = on_behalf_of();
-    if (via)
-        json_object_set_new(ev, "via", via);
-    json_t *adopted = adopted_tail(c->audit);
-    add_line(c, ev);
-    if (adopted)
-        add_line(c, adopted);
-    json_decref(info);
-    return 0;
-}
-
-/* The run's last entry: it carries the exit code the process returns. */
-static void drop_lock(ctx *c, const char *id, int rc)
-{
-    add_line(c, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
-    flush_now(c);
-    mk_exec_lock_release(MK_EXEC_LOCKFILE, id);
 }
 
 /* note [durable undo]: intents left by a rollback that was killed. The
@@ -1487,7 +1325,7 @@ static void drop_lock(ctx *c, const char *id, int rc)
  * made from it, so they are only reported and dropped. */
 static void recover_intents(ctx *c)
 {
-    json_t *in = mk_rtstate_intents(c->st);
+    json_t *in = mk_rtstate_intents(c->sess.st);
     if (!in)
         return;
     fprintf(stderr, "moksha-exec: note: a rollback was stopped while undoing %zu step%s (", json_object_size(in),
@@ -1500,9 +1338,9 @@ static void recover_intents(ctx *c)
         first = 0;
     }
     fprintf(stderr, "); the state recorded each as undone before its call, so this plan re-applies what it touched\n");
-    add_line(c, json_pack("{s:s, s:O}", "event", "rollback.recovered", "intents", in));
-    mk_rtstate_clear_intents(c->st);
-    c->dirty = true;
+    mk_session_add(&c->sess, json_pack("{s:s, s:O}", "event", "rollback.recovered", "intents", in));
+    mk_rtstate_clear_intents(c->sess.st);
+    c->sess.dirty = true;
 }
 
 void mk_exec_opts_default(mk_exec_opts *o)
@@ -1531,45 +1369,45 @@ static void install_sigint(void)
 int mk_exec_apply(const char *path, const mk_exec_opts *o)
 {
     ctx c = {.o = o, .deferred = json_array(), .counts = json_object(), .keep_deposed = json_object()};
-    mk_exec_sched sc = {0};
+    mk_sched sc = {0};
     char why[1024], sha[65] = "", lock_id[37];
     c.tty = o->progress < 0 ? isatty(STDERR_FILENO) && !getenv("NO_COLOR") : o->progress == 1;
-    mk_exec_plan_status ps = MK_EXEC_PLAN_UNREADABLE;
+    mk_planfile_status ps = MK_PLANFILE_UNREADABLE;
     install_sigint(); /* before the lock: a signal then stops the run before its first step */
-    if (!mk_exec_config_load(&c.cfg, why, sizeof why)) {
+    if (!mk_config_load(&c.cfg, why, sizeof why)) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
-    if (!mk_exec_key_load(&c.key, MK_EXEC_DIR, why, sizeof why) ||
-        (ps = mk_exec_plan_load(path, &c.key, &c.plan, why, sizeof why)) != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
-                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
+    if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) ||
+        (ps = mk_planfile_load(path, &c.sess.key, &c.plan, why, sizeof why)) != MK_PLANFILE_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
+                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     if (!approvals_name_gates(&c)) {
         json_decref(c.plan);
         free_ctx(&c, &sc);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     plan_sha(path, sha);
     char pwhy[1024];
-    bool policies_ok = mk_exec_plan_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
+    bool policies_ok = mk_planfile_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
-    int rc = take_lock(&c, destroy ? "destroy" : "apply", lock_id);
+    int rc = mk_session_open(&c.sess, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
         json_decref(c.plan);
         free_ctx(&c, &sc);
         return rc;
     }
     recover_intents(&c);
-    add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.key.id));
+    mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.sess.key.id));
     size_t pi;
     json_t *pr;
     json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */
         if (json_is_object(json_object_get(pr, "override")))
-            add_line(&c, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
+            mk_session_add(&c.sess, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
     bool here = policies_ok && same_stack(&c); /* (each says why: once) */
@@ -1577,176 +1415,29 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     size_t held = !here || is_stale ? 0 : hold_gated(&c);
     if (!policies_ok) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
-        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_POLICY;
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
+        rc = MK_EXIT_POLICY;
     } else if (!here) {
-        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_LOCKED;
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
+        rc = MK_EXIT_LOCKED;
     } else if (is_stale) {
-        add_line(&c, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
-        rc = MK_EXEC_EXIT_LOCKED;
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));
+        rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
-        mk_exec_print_error(why);
-        rc = MK_EXEC_EXIT_INPUT;
+        mk_errmsg_print(why);
+        rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else {
         rc = execute(&c, &sc, held);
     }
-    if (held && (rc == MK_EXEC_EXIT_OK || rc == MK_EXEC_EXIT_HELD)) {
+    if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {
         fprintf(stderr, "moksha-exec: %zu change%s held (a closed approval gate, or above --auto-approve-risk); approve them and plan again\n", held,
                 held == 1 ? " is" : "s are");
-        rc = MK_EXEC_EXIT_HELD;
+        rc = MK_EXIT_HELD;
     }
-    drop_lock(&c, lock_id, rc);
+    mk_session_close(&c.sess, lock_id, rc);
     free_ctx(&c, &sc);
-    mk_audit_close(c.audit);
-    mk_rtstate_free(c.st);
     json_decref(c.plan);
-    return rc;
-}
-
-/* ---- state commands ---- */
-
-static mk_rtstate *load_state_or_say(void)
-{
-    char why[1024];
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
-    if (!st)
-        mk_exec_print_error(why);
-    return st;
-}
-
-int mk_exec_state_list(void)
-{
-    mk_rtstate *st = load_state_or_say();
-    if (!st)
-        return MK_EXEC_EXIT_INPUT;
-    const char *k;
-    json_t *e;
-    json_object_foreach(st->by_addr, k, e) {
-        json_t *pl = json_object_get(e, "placement");
-        const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
-        printf("%-40s %-8s", k, json_string_value(json_object_get(e, "provider")) ?: "-");
-        if (json_is_object(pl))
-            printf(" %s/%s", json_string_value(json_object_get(pl, "cloud")) ?: "?",
-                   json_string_value(json_object_get(pl, "region")) ?: "?");
-        printf("%s%s\n", id ? "  " : "", id ?: "");
-    }
-    mk_rtstate_free(st);
-    return 0;
-}
-
-int mk_exec_state_show(const char *address)
-{
-    mk_rtstate *st = load_state_or_say();
-    if (!st)
-        return MK_EXEC_EXIT_INPUT;
-    json_t *e = mk_rtstate_get(st, address);
-    int rc = 0;
-    if (!e) {
-        fprintf(stderr, "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", address);
-        rc = MK_EXEC_EXIT_INPUT;
-    } else {
-        json_dumpf(e, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-    }
-    mk_rtstate_free(st);
-    return rc;
-}
-
-int mk_exec_state_rm(const char *address)
-{
-    ctx c = {0};
-    char id[37];
-    sigset_t old;
-    mk_exec_signals_hold(&old); /* note [signal hold] in runtime/util.h */
-    int rc = take_lock(&c, "state rm", id);
-    if (rc) {
-        mk_exec_signals_restore(&old);
-        return rc;
-    }
-    if (!mk_rtstate_remove(c.st, address)) {
-        fprintf(stderr, "moksha-exec: error: the state has no resource `%s`\n", address);
-        rc = MK_EXEC_EXIT_INPUT;
-    } else {
-        c.dirty = true;
-        add_line(&c, json_pack("{s:s, s:s}", "event", "state.rm", "address", address));
-        if (flush_now(&c))
-            printf("Removed %s from the state (serial %lld); the object itself was not touched.\n", address,
-                   mk_rtstate_serial(c.st));
-        else
-            rc = MK_EXEC_EXIT_INPUT;
-    }
-    drop_lock(&c, id, rc);
-    free(c.lines);
-    mk_audit_close(c.audit);
-    mk_rtstate_free(c.st);
-    fflush(stdout);
-    mk_exec_signals_restore(&old);
-    return rc;
-}
-
-/* The audit log, for an entry by a command that does not write the state
- * (which then keeps naming an earlier entry, as it may). */
-static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
-{
-    mk_exec_key k;
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, why, whylen);
-    mk_audit_mark m;
-    mk_audit *a = NULL;
-    if (st && mk_exec_key_load(&k, MK_EXEC_DIR, why, whylen)) {
-        mk_rtstate_audit_record(st, &m);
-        a = mk_audit_open(MK_EXEC_AUDIT, &k, &m, why, whylen);
-    }
-    json_t *adopted = a ? adopted_tail(a) : NULL;
-    if (adopted)
-        mk_audit_append(a, adopted);
-    mk_rtstate_free(st);
-    return a;
-}
-
-static int state_unlock(const char *id)
-{
-    char why[1024], awhy[1024];
-    json_t *info;
-    int held = mk_exec_lock_force(MK_EXEC_LOCKFILE, id, true, &info, why, sizeof why);
-    if (held != 0) {
-        mk_exec_print_error(why);
-        return held == 2 ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
-    }
-    /* audited while the lock still stands, so no run can be appending beside us */
-    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
-                                                     "holder", json_object_get(info, "holder"), "damage",
-                                                     json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
-    if (!audited && a)
-        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
-    mk_audit_close(a);
-    json_decref(info);
-    if (mk_exec_lock_force(MK_EXEC_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
-        mk_exec_print_error(why);
-        return MK_EXEC_EXIT_INPUT;
-    }
-    if (!audited)
-        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", awhy);
-    if (json_object_get(info, "damage"))
-        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_EXEC_LOCKFILE,
-               json_string_value(json_object_get(info, "damage")));
-    else
-        printf("Unlocked the state (lock %s held by %s for %s).\n", id,
-               json_string_value(json_object_get(info, "holder")) ?: "?",
-               json_string_value(json_object_get(info, "operation")) ?: "?");
-    json_decref(info);
-    return 0;
-}
-
-int mk_exec_state_unlock(const char *id)
-{
-    sigset_t old;
-    mk_exec_signals_hold(&old); /* note [signal hold]: audited and removed together */
-    int rc = state_unlock(id);
-    fflush(stdout);
-    mk_exec_signals_restore(&old);
     return rc;
 }

@@ -1,23 +1,13 @@
 /* exec — applying a verified plan: lock the state, refuse a stale plan, run
  * the changes on the scheduler through the providers, persist state and the
- * audit log after every step, roll back on failure, unlock. Also the small
- * state and audit commands of moksha-exec. Everything here prints to
- * stdout/stderr and returns an exit code of docs/executor.md. */
-#ifndef MK_EXEC_EXEC_H
-#define MK_EXEC_EXEC_H
+ * audit log after every step, roll back on failure, unlock (the state
+ * commands are statecmd.c's). Everything here prints to stdout/stderr and
+ * returns an exit code of runtime/exitcode.h. */
+#ifndef MK_RUNTIME_EXEC_H
+#define MK_RUNTIME_EXEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-enum {
-    MK_EXEC_EXIT_OK = 0,
-    MK_EXEC_EXIT_INPUT = 1,       /* usage, unreadable or unsigned plan, I/O */
-    MK_EXEC_EXIT_HELD = 3,        /* the rest applied; changes wait at closed approval gates */
-    MK_EXEC_EXIT_POLICY = 3,      /* the plan's recorded policy results fail: nothing applied */
-    MK_EXEC_EXIT_ROLLED_BACK = 4, /* a step failed; everything done was undone */
-    MK_EXEC_EXIT_INCOMPLETE = 5,  /* a step failed; some changes remain (rollback failed or --no-rollback) */
-    MK_EXEC_EXIT_LOCKED = 6       /* the state is locked, or the plan is stale */
-};
 
 typedef struct mk_exec_opts {
     int parallelism;       /* workers (default 10) */
@@ -33,15 +23,5 @@ typedef struct mk_exec_opts {
 
 void mk_exec_opts_default(mk_exec_opts *o);
 int mk_exec_apply(const char *plan_path, const mk_exec_opts *o);
-
-int mk_exec_state_list(void);
-int mk_exec_state_show(const char *address);
-int mk_exec_state_rm(const char *address);
-int mk_exec_state_unlock(const char *id);
-
-#define MK_EXEC_DIR ".moksha"
-#define MK_EXEC_STATE ".moksha/state.json"
-#define MK_EXEC_LOCKFILE ".moksha/state.lock"
-#define MK_EXEC_AUDIT ".moksha/audit.jsonl"
 
 #endif

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/util.h"
+#include "runtime/clock.h"
+#include "runtime/rand.h"
+#include "runtime/sha256.h"
 
 static json_t *lock_doc(const char *operation, const char *id)
 {
@@ -23,7 +25,7 @@ static json_t *lock_doc(const char *operation, const char *id)
     struct passwd *pw = getpwuid(getuid());
     const char *user = pw ? pw->pw_name : getenv("USER") ?: "?";
     snprintf(holder, sizeof holder, "%s@%s pid %d", user, host, (int)getpid());
-    mk_exec_iso_time(when, sizeof when);
+    mk_clock_iso_time(when, sizeof when);
     return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "holder", holder, "pid", (int)getpid(), "host", host,
                      "user", user, "operation", operation, "time", when);
 }
@@ -77,7 +79,7 @@ static lock_read read_lock(const char *path, json_t **doc, char *damage, size_t 
     else
         snprintf(damage, dn, "not a lock document");
     char hex[65];
-    mk_exec_sha256_hex(S_ISREG(sb.st_mode) ? buf : "(not a file)", S_ISREG(sb.st_mode) ? (size_t)n : 12, hex);
+    mk_sha256_hex(S_ISREG(sb.st_mode) ? buf : "(not a file)", S_ISREG(sb.st_mode) ? (size_t)n : 12, hex);
     snprintf(id, 37, "damaged-%.12s", hex);
     free(buf);
     return LOCK_DAMAGED;
@@ -129,18 +131,18 @@ static void describe_holder(const char *path, char *why, size_t whylen)
     json_decref(h);
 }
 
-mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, char id_out[37], json_t **info,
-                                      char *why, size_t whylen)
+mk_lock_status mk_lock_take(const char *path, const char *operation, char id_out[37], json_t **info,
+                            char *why, size_t whylen)
 {
-    mk_exec_uuid(id_out);
+    mk_rand_uuid(id_out);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno != EEXIST) {
             snprintf(why, whylen, "cannot create the lock %s: %s", path, strerror(errno));
-            return MK_EXEC_LOCK_ERROR;
+            return MK_LOCK_ERROR;
         }
         describe_holder(path, why, whylen);
-        return MK_EXEC_LOCK_HELD;
+        return MK_LOCK_HELD;
     }
     json_t *doc = lock_doc(operation, id_out);
     char *s = json_dumps(doc, JSON_COMPACT);
@@ -152,16 +154,16 @@ mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, c
         snprintf(why, whylen, "cannot write the lock %s: %s", path, strerror(errno));
         unlink(path);
         json_decref(doc);
-        return MK_EXEC_LOCK_ERROR;
+        return MK_LOCK_ERROR;
     }
     if (info)
         *info = doc;
     else
         json_decref(doc);
-    return MK_EXEC_LOCK_TAKEN;
+    return MK_LOCK_TAKEN;
 }
 
-bool mk_exec_lock_release(const char *path, const char *id)
+bool mk_lock_release(const char *path, const char *id)
 {
     json_t *h;
     char damage[200], did[37];
@@ -171,7 +173,7 @@ bool mk_exec_lock_release(const char *path, const char *id)
     return mine && unlink(path) == 0;
 }
 
-int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen)
+int mk_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen)
 {
     json_t *h;
     char damage[200], did[37];

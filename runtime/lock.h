@@ -1,26 +1,26 @@
 /* lock — the state lock: .moksha/state.lock, created exclusively, holding
  * {"id", "holder", "pid", "host", "operation", "time"} as JSON. Whoever made
  * it removes it; `moksha state unlock ID` removes a dead holder's lock. */
-#ifndef MK_EXEC_LOCK_H
-#define MK_EXEC_LOCK_H
+#ifndef MK_RUNTIME_LOCK_H
+#define MK_RUNTIME_LOCK_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { MK_EXEC_LOCK_TAKEN, MK_EXEC_LOCK_HELD, MK_EXEC_LOCK_ERROR } mk_exec_lock_status;
+typedef enum { MK_LOCK_TAKEN, MK_LOCK_HELD, MK_LOCK_ERROR } mk_lock_status;
 
 /* Take the lock for `operation`. TAKEN: id_out holds its id and *info (if
  * not NULL) the lock's document (json_decref it). HELD: why names the
  * holder and how to free the lock. ERROR: why says what went wrong. */
-mk_exec_lock_status mk_exec_lock_take(const char *path, const char *operation, char id_out[37], json_t **info,
-                                      char *why, size_t whylen);
+mk_lock_status mk_lock_take(const char *path, const char *operation, char id_out[37], json_t **info,
+                            char *why, size_t whylen);
 /* Remove the lock if it is ours (id matches). */
-bool mk_exec_lock_release(const char *path, const char *id);
+bool mk_lock_release(const char *path, const char *id);
 /* `state unlock ID`: remove the lock when its id is ID (a damaged lock's id:
  * note [damaged lock]); check_only: only say whether it would. 0 with *info
  * (the lock's document; json_decref it), 1 with why, or 2 with why when the
  * holder is a run still going on this host (never unlocked from under it). */
-int mk_exec_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen);
+int mk_lock_force(const char *path, const char *id, bool check_only, json_t **info, char *why, size_t whylen);
 
 #endif

@@ -2,7 +2,7 @@
  * source, and is the only program that changes infrastructure:
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
- *   state list|show|rm|unlock, audit verify|show
+ *   state list|show|rm|unlock (runtime/statecmd.c), audit verify|show
  *   key rotate, config check
  * Exit codes: docs/executor.md. */
 #include <stdio.h>
@@ -12,12 +12,16 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
+#include "runtime/errmsg.h"
 #include "runtime/exec.h"
+#include "runtime/exitcode.h"
+#include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
-#include "runtime/util.h"
+#include "runtime/statecmd.h"
 
 static void usage(FILE *out)
 {
@@ -55,20 +59,20 @@ static void usage(FILE *out)
 
 static int verify(const char *dir, const char *path)
 {
-    mk_exec_key key;
+    mk_planfile_key key;
     char why[512];
-    if (!mk_exec_key_load(&key, dir, why, sizeof why)) {
-        mk_exec_print_error(why);
+    if (!mk_planfile_key_load(&key, dir, why, sizeof why)) {
+        mk_errmsg_print(why);
         return 1;
     }
     json_t *plan;
-    mk_exec_plan_status ps = mk_exec_plan_load(path, &key, &plan, why, sizeof why);
-    if (ps != MK_EXEC_PLAN_OK) {
-        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_EXEC_PLAN_UNREADABLE ? "" : path,
-                ps == MK_EXEC_PLAN_UNREADABLE ? "" : ": ", why);
+    mk_planfile_status ps = mk_planfile_load(path, &key, &plan, why, sizeof why);
+    if (ps != MK_PLANFILE_OK) {
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
+                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         return 1;
     }
-    if (!mk_exec_plan_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
+    if (!mk_planfile_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
         json_decref(plan);
         return 3;
@@ -83,7 +87,7 @@ static int verify(const char *dir, const char *path)
            (long long)json_integer_value(json_object_get(t, "delete")));
     const char *sid = json_string_value(json_object_get(json_object_get(plan, "state"), "stack_id"));
     char here[33] = "";
-    if (mk_exec_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
+    if (mk_planfile_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
         printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
                sid ? sid : "", *here ? here : "this stack has no id yet");
     json_decref(plan);
@@ -110,7 +114,7 @@ static bool apply_opt(int argc, char **argv, int *i, mk_exec_opts *o)
     else if (strcmp(a, "--retries") == 0)
         ok = int_arg(v, 0, 100, &o->retries);
     else if (strcmp(a, "--timeout") == 0)
-        ok = v && mk_exec_parse_duration(v, &o->timeout_ms) && o->timeout_ms > 0;
+        ok = v && mk_clock_parse_duration(v, &o->timeout_ms) && o->timeout_ms > 0;
     else if (strcmp(a, "--approve") == 0 && v) {
         o->approve = realloc(o->approve, (o->napprove + 1) * sizeof *o->approve);
         o->approve[o->napprove++] = v;
@@ -138,17 +142,17 @@ static int apply(int argc, char **argv)
     for (int i = 1; i < argc && rc < 0; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
             if (!apply_opt(argc, argv, &i, &o))
-                rc = MK_EXEC_EXIT_INPUT;
+                rc = MK_EXIT_INPUT;
         } else if (!plan) {
             plan = argv[i];
         } else {
             fprintf(stderr, "moksha-exec: error: apply takes one plan file\n");
-            rc = MK_EXEC_EXIT_INPUT;
+            rc = MK_EXIT_INPUT;
         }
     }
     if (rc < 0 && !plan) {
         fprintf(stderr, "moksha-exec: error: apply needs a plan file (moksha plan -o FILE)\n");
-        rc = MK_EXEC_EXIT_INPUT;
+        rc = MK_EXIT_INPUT;
     }
     if (rc < 0)
         rc = mk_exec_apply(plan, &o);
@@ -160,21 +164,21 @@ static int config_cmd(int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[1], "check") != 0) {
         fputs("usage: moksha-exec config check\n", stderr);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
-    mk_exec_config cfg;
+    mk_config cfg;
     char why[1024], path[PATH_MAX];
-    if (!mk_exec_config_load(&cfg, why, sizeof why)) {
+    if (!mk_config_load(&cfg, why, sizeof why)) {
         fprintf(stderr, "moksha-exec: error: %s\n", why);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     if (!*cfg.path)
         printf("No configuration file at %s: every setting has its default.\n",
-               mk_exec_config_path(path, sizeof path) ? path : "(no HOME)");
+               mk_config_path(path, sizeof path) ? path : "(no HOME)");
     else
         printf("%s: valid (%zu allowed local root%s, special bits %s)\n", cfg.path, cfg.local.nallowed_roots,
                cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
-    mk_exec_config_free(&cfg);
+    mk_config_free(&cfg);
     return 0;
 }
 
@@ -182,37 +186,37 @@ static int state_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "list") == 0 && argc == 2)
-        return mk_exec_state_list();
+        return mk_statecmd_list();
     if (strcmp(sub, "show") == 0 && argc == 3)
-        return mk_exec_state_show(argv[2]);
+        return mk_statecmd_show(argv[2]);
     if (strcmp(sub, "rm") == 0 && argc == 3)
-        return mk_exec_state_rm(argv[2]);
+        return mk_statecmd_rm(argv[2]);
     if (strcmp(sub, "unlock") == 0 && argc == 3)
-        return mk_exec_state_unlock(argv[2]);
+        return mk_statecmd_unlock(argv[2]);
     fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n", stderr);
-    return MK_EXEC_EXIT_INPUT;
+    return MK_EXIT_INPUT;
 }
 
 /* The chain, the keyed head and the state's record of the last entry. */
 static int audit_verify(void)
 {
-    mk_exec_key key;
+    mk_planfile_key key;
     char why[1024];
-    bool keyed = mk_exec_key_load(&key, MK_EXEC_DIR, why, sizeof why);
+    bool keyed = mk_planfile_key_load(&key, MK_PATH_DIR, why, sizeof why);
     struct stat sb;
     /* no key: the chain is still checked; a key or stack id that is there
      * but not a file is an error, not "no key" */
-    bool odd = !keyed && ((lstat(MK_EXEC_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
-                          (lstat(MK_EXEC_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
-    mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_EXEC_STATE, why, sizeof why);
+    bool odd = !keyed && ((lstat(MK_PATH_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
+                          (lstat(MK_PATH_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
+    mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
     if (!st) {
-        mk_exec_print_error(why);
+        mk_errmsg_print(why);
         return 1;
     }
     mk_audit_mark m;
     mk_rtstate_audit_record(st, &m);
     mk_rtstate_free(st);
-    return mk_audit_verify(MK_EXEC_AUDIT, keyed ? &key : NULL, &m, stdout);
+    return mk_audit_verify(MK_PATH_AUDIT, keyed ? &key : NULL, &m, stdout);
 }
 
 static int audit_cmd(int argc, char **argv)
@@ -221,12 +225,12 @@ static int audit_cmd(int argc, char **argv)
     if (strcmp(sub, "verify") == 0 && argc == 2)
         return audit_verify();
     if (strcmp(sub, "show") == 0 && argc == 2)
-        return mk_audit_show(MK_EXEC_AUDIT, false, stdout);
+        return mk_audit_show(MK_PATH_AUDIT, false, stdout);
     if (strcmp(sub, "show") == 0 && argc == 4 && strcmp(argv[2], "--format") == 0 &&
         (strcmp(argv[3], "json") == 0 || strcmp(argv[3], "text") == 0))
-        return mk_audit_show(MK_EXEC_AUDIT, strcmp(argv[3], "json") == 0, stdout);
+        return mk_audit_show(MK_PATH_AUDIT, strcmp(argv[3], "json") == 0, stdout);
     fputs("usage: moksha audit verify | show [--format text|json]\n", stderr);
-    return MK_EXEC_EXIT_INPUT;
+    return MK_EXIT_INPUT;
 }
 
 int main(int argc, char **argv)
@@ -247,7 +251,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
-        return verify(MK_EXEC_DIR, argv[2]);
+        return verify(MK_PATH_DIR, argv[2]);
     if (argc == 5 && strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "--moksha-dir") == 0)
         return verify(argv[3], argv[4]);
     if (argc >= 2 && strcmp(argv[1], "apply") == 0)
@@ -257,10 +261,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
-        return mk_exec_key_rotate();
+        return mk_rotate_key();
     if (argc >= 2 && strcmp(argv[1], "key") == 0) {
         fputs("usage: moksha-exec key rotate\n", stderr);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return config_cmd(argc - 1, argv + 1);

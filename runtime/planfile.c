@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/util.h"
+#include "runtime/errmsg.h"
+#include "runtime/fileio.h"
+#include "runtime/jregion.h"
 
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -31,7 +33,7 @@ static void to_hex(const uint8_t *b, size_t n, char *out)
 #define KEY_PASSPHRASE "passphrase:"
 #define KEY_MIN_PASSPHRASE 16
 
-static void derive(mk_exec_key *k, const uint8_t raw[32])
+static void derive(mk_planfile_key *k, const uint8_t raw[32])
 {
     char master[65];
     to_hex(raw, 32, master);
@@ -79,8 +81,8 @@ static void trim(const char **t, size_t *n)
         (*t)++, (*n)--;
 }
 
-bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_id, const char *what, char *why,
-                           size_t whylen)
+bool mk_planfile_key_from_text(mk_planfile_key *k, const char *text, const char *stack_id, const char *what, char *why,
+                               size_t whylen)
 {
     memset(k, 0, sizeof *k);
     size_t n = strlen(text), pn = sizeof KEY_PASSPHRASE - 1;
@@ -137,7 +139,7 @@ static int open_small(const char *path, char *buf, size_t cap, size_t *len, char
     return fd;
 }
 
-bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen)
+bool mk_planfile_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen)
 {
     char path[4096], buf[128];
     snprintf(path, sizeof path, "%s/stack-id", moksha_dir);
@@ -184,15 +186,15 @@ static bool read_key_file(const char *path, char *buf, size_t cap, char *why, si
     return true;
 }
 
-bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen)
+bool mk_planfile_key_load(mk_planfile_key *k, const char *moksha_dir, char *why, size_t whylen)
 {
     memset(k, 0, sizeof *k);
     char id[33], path[4096], buf[1024];
-    if (!mk_exec_stack_id(moksha_dir, id, why, whylen))
+    if (!mk_planfile_stack_id(moksha_dir, id, why, whylen))
         return false;
     const char *env = getenv("MOKSHA_KEY");
     if (env && *env)
-        return mk_exec_key_from_text(k, env, id, "MOKSHA_KEY", why, whylen);
+        return mk_planfile_key_from_text(k, env, id, "MOKSHA_KEY", why, whylen);
     snprintf(path, sizeof path, "%s/key", moksha_dir);
     char next[4200];
     snprintf(next, sizeof next, "%s.next", path);
@@ -202,18 +204,18 @@ bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t 
     }
     if (!read_key_file(path, buf, sizeof buf, why, whylen))
         return false;
-    bool ok = mk_exec_key_from_text(k, buf, id, path, why, whylen);
+    bool ok = mk_planfile_key_from_text(k, buf, id, path, why, whylen);
     OPENSSL_cleanse(buf, sizeof buf);
     return ok;
 }
 
-static mk_exec_plan_status fail(mk_exec_plan_status st, char *why, size_t whylen, const char *msg)
+static mk_planfile_status fail(mk_planfile_status st, char *why, size_t whylen, const char *msg)
 {
     snprintf(why, whylen, "%s", msg);
     return st;
 }
 
-static bool mac_matches(const mk_exec_key *k, const char *s, size_t n, const char *want)
+static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const char *want)
 {
     uint8_t mac[32];
     unsigned int len = 32;
@@ -253,38 +255,38 @@ static char *signed_prefix(const char *text, size_t n, json_t *sig, size_t *len)
     return body;
 }
 
-mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why, size_t whylen)
+mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why, size_t whylen)
 {
     *out = NULL;
     json_error_t je;
     size_t n = 0;
-    char *text = mk_exec_read_file(path, &n);
+    char *text = mk_fileio_read(path, &n);
     if (!text) {
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
-        return MK_EXEC_PLAN_UNREADABLE;
+        return MK_PLANFILE_UNREADABLE;
     }
-    mk_exec_json_region_begin(n * 16); /* note [plan memory] in util.c: the parse only */
+    mk_jregion_begin(n * 16); /* note [plan memory] in jregion.c: the parse only */
     json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
-    mk_exec_json_region_end();
+    mk_jregion_end();
     if (!plan) {
         char msg[600];
-        mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
+        mk_errmsg_json(path, &je, text, n, msg, sizeof msg);
         snprintf(why, whylen, "%s", msg);
         free(text);
-        return MK_EXEC_PLAN_UNREADABLE;
+        return MK_PLANFILE_UNREADABLE;
     }
     json_t *fmt = json_object_get(plan, "format"), *sig = json_object_get(plan, "signature");
-    mk_exec_plan_status st = MK_EXEC_PLAN_OK;
+    mk_planfile_status st = MK_PLANFILE_OK;
     const char *val = json_string_value(json_object_get(sig, "value"));
     const char *kid = json_string_value(json_object_get(sig, "key_id"));
     if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
-        st = fail(MK_EXEC_PLAN_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
+        st = fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
     else if (!val || !kid || strlen(val) != 64)
-        st = fail(MK_EXEC_PLAN_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, "
+        st = fail(MK_PLANFILE_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, "
                                                          "never one whose policies fail)");
     else if (strcmp(kid, k->id) != 0)
-        st = fail(MK_EXEC_PLAN_WRONG_KEY, why, whylen, "the plan was signed with another project key");
-    if (st == MK_EXEC_PLAN_OK) {
+        st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, "the plan was signed with another project key");
+    if (st == MK_PLANFILE_OK) {
         size_t len = 0;
         char *s = signed_prefix(text, n, sig, &len);
         bool ok = s && mac_matches(k, s, len, val);
@@ -298,17 +300,17 @@ mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, js
             free(s);
         }
         if (!ok)
-            st = fail(MK_EXEC_PLAN_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
+            st = fail(MK_PLANFILE_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
     }
     free(text);
-    if (st != MK_EXEC_PLAN_OK)
+    if (st != MK_PLANFILE_OK)
         json_decref(plan);
     else
         *out = plan;
     return st;
 }
 
-char *mk_exec_unseal(const mk_exec_key *k, json_t *secret)
+char *mk_planfile_unseal(const mk_planfile_key *k, json_t *secret)
 {
     const char *sealed = json_string_value(json_object_get(json_object_get(secret, "$secret"), "sealed"));
     size_t slen = sealed ? strlen(sealed) : 0;
@@ -341,7 +343,7 @@ char *mk_exec_unseal(const mk_exec_key *k, json_t *secret)
     return plain;
 }
 
-void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65])
+void mk_planfile_fingerprint(const mk_planfile_key *k, const void *data, size_t n, char out[65])
 {
     uint8_t mac[32];
     unsigned int len = 32;
@@ -350,7 +352,7 @@ void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char 
     out[64] = 0;
 }
 
-char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n)
+char *mk_planfile_seal(const mk_planfile_key *k, const void *plain, size_t n)
 {
     size_t blen = 12 + n + 16;
     uint8_t *buf = malloc(blen);
@@ -400,7 +402,7 @@ static bool result_ok(json_t *r)
     return false; /* "fail", and anything else */
 }
 
-bool mk_exec_plan_policies_ok(json_t *plan, char *why, size_t whylen)
+bool mk_planfile_policies_ok(json_t *plan, char *why, size_t whylen)
 {
     json_t *results = json_object_get(plan, "policies"), *r;
     size_t i;

@@ -5,60 +5,60 @@
  * checks that both sides agree.
  *
  * A loaded plan owns its jansson document. */
-#ifndef MK_EXEC_PLANFILE_H
-#define MK_EXEC_PLANFILE_H
+#ifndef MK_RUNTIME_PLANFILE_H
+#define MK_RUNTIME_PLANFILE_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct mk_exec_key {
+typedef struct mk_planfile_key {
     uint8_t sign[32], seal[32];
     char id[17];
-} mk_exec_key;
+} mk_planfile_key;
 
 /* The executor's key: MOKSHA_KEY, else DIR/key (which must be readable by
  * its owner only), by the rules of docs/formats.md (a passphrase is salted
  * with DIR/stack-id). A weak or malformed key is refused. False with a
  * reason in why. This is the one place the executor gets its key. */
-bool mk_exec_key_load(mk_exec_key *k, const char *moksha_dir, char *why, size_t whylen);
+bool mk_planfile_key_load(mk_planfile_key *k, const char *moksha_dir, char *why, size_t whylen);
 /* A key from its text (what MOKSHA_KEY or a key file holds); what names
  * where it came from in messages. stack_id may be NULL or "" (then a
  * passphrase is refused). */
-bool mk_exec_key_from_text(mk_exec_key *k, const char *text, const char *stack_id, const char *what, char *why,
-                           size_t whylen);
+bool mk_planfile_key_from_text(mk_planfile_key *k, const char *text, const char *stack_id, const char *what, char *why,
+                               size_t whylen);
 /* DIR/stack-id into id ("" when the stack has none); false when it is
  * unreadable or malformed. */
-bool mk_exec_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen);
+bool mk_planfile_stack_id(const char *moksha_dir, char id[33], char *why, size_t whylen);
 
 typedef enum {
-    MK_EXEC_PLAN_OK,
-    MK_EXEC_PLAN_UNREADABLE,   /* missing, not JSON */
-    MK_EXEC_PLAN_NOT_A_PLAN,   /* JSON, but not moksha.plan/v1 */
-    MK_EXEC_PLAN_UNSIGNED,
-    MK_EXEC_PLAN_WRONG_KEY,    /* signed with another key */
-    MK_EXEC_PLAN_TAMPERED      /* the body does not match the signature */
-} mk_exec_plan_status;
+    MK_PLANFILE_OK,
+    MK_PLANFILE_UNREADABLE,   /* missing, not JSON */
+    MK_PLANFILE_NOT_A_PLAN,   /* JSON, but not moksha.plan/v1 */
+    MK_PLANFILE_UNSIGNED,
+    MK_PLANFILE_WRONG_KEY,    /* signed with another key */
+    MK_PLANFILE_TAMPERED      /* the body does not match the signature */
+} mk_planfile_status;
 
 /* Load and verify. On success *out holds the plan (json_decref it). The
- * why of MK_EXEC_PLAN_UNREADABLE begins with the path (and place). */
-mk_exec_plan_status mk_exec_plan_load(const char *path, const mk_exec_key *k, json_t **out, char *why,
-                                      size_t whylen);
+ * why of MK_PLANFILE_UNREADABLE begins with the path (and place). */
+mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why,
+                                    size_t whylen);
 /* note [policy results]: do the plan's recorded policy results let it run?
  * A hard policy with violations, a soft one without an override that gives
  * a reason, a status the executor does not know or results that contradict
  * themselves all refuse it (false, with the first such policy in why). The
  * compiler signs no plan that fails here; the executor checks anyway, after
  * the signature, so that no route around `moksha plan -o` applies one. */
-bool mk_exec_plan_policies_ok(json_t *plan, char *why, size_t whylen);
+bool mk_planfile_policies_ok(json_t *plan, char *why, size_t whylen);
 /* Open a sealed secret ({"$secret": {"sealed": …}}); malloc'd text or NULL. */
-char *mk_exec_unseal(const mk_exec_key *k, json_t *secret);
+char *mk_planfile_unseal(const mk_planfile_key *k, json_t *secret);
 
 /* For re-sealing (key rotate), the compiler's sealing and fingerprints
  * repeated: AES-256-GCM under the seal key, base64(nonce ‖ ciphertext ‖
  * tag), malloc'd or NULL; and HMAC-SHA256 under the seal key, hex. */
-char *mk_exec_seal(const mk_exec_key *k, const void *plain, size_t n);
-void mk_exec_fingerprint(const mk_exec_key *k, const void *data, size_t n, char out[65]);
+char *mk_planfile_seal(const mk_planfile_key *k, const void *plain, size_t n);
+void mk_planfile_fingerprint(const mk_planfile_key *k, const void *data, size_t n, char out[65]);
 
 #endif

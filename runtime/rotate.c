@@ -31,17 +31,20 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
-#include "runtime/exec.h"
+#include "runtime/exitcode.h"
+#include "runtime/fileio.h"
 #include "runtime/lock.h"
+#include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/rand.h"
 #include "runtime/rtstate.h"
-#include "runtime/util.h"
+#include "runtime/signals.h"
 
-#define KEY_FILE MK_EXEC_DIR "/key"
-#define KEY_NEXT MK_EXEC_DIR "/key.next"
+#define KEY_FILE MK_PATH_DIR "/key"
+#define KEY_NEXT MK_PATH_DIR "/key.next"
 
 typedef struct rot {
-    mk_exec_key old, neu;
+    mk_planfile_key old, neu;
     size_t resealed;
     char why[1024];
 } rot;
@@ -51,10 +54,10 @@ static bool reseal(rot *r, json_t *v, const char *address)
 {
     json_t *sec = json_object_get(v, "$secret");
     if (json_is_object(sec) && json_is_string(json_object_get(sec, "sealed"))) {
-        char *plain = mk_exec_unseal(&r->old, v), fp[65];
-        char *sealed = plain ? mk_exec_seal(&r->neu, plain, strlen(plain)) : NULL;
+        char *plain = mk_planfile_unseal(&r->old, v), fp[65];
+        char *sealed = plain ? mk_planfile_seal(&r->neu, plain, strlen(plain)) : NULL;
         if (plain) {
-            mk_exec_fingerprint(&r->neu, plain, strlen(plain), fp);
+            mk_planfile_fingerprint(&r->neu, plain, strlen(plain), fp);
             OPENSSL_cleanse(plain, strlen(plain));
             free(plain);
         }
@@ -122,13 +125,13 @@ static bool write_key(const char *path, const char *text, bool exclusive)
 
 /* The audit log, opened with the first of keys whose MAC its head carries,
  * checked against the state's mark; NULL with why. */
-static mk_audit *open_audit(mk_rtstate *st, const mk_exec_key *first, const mk_exec_key *second, char *why, size_t whylen)
+static mk_audit *open_audit(mk_rtstate *st, const mk_planfile_key *first, const mk_planfile_key *second, char *why, size_t whylen)
 {
     mk_audit_mark m;
     mk_rtstate_audit_record(st, &m);
-    mk_audit *a = mk_audit_open(MK_EXEC_AUDIT, first, &m, why, whylen);
+    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, first, &m, why, whylen);
     if (!a && second)
-        a = mk_audit_open(MK_EXEC_AUDIT, second, &m, why, whylen);
+        a = mk_audit_open(MK_PATH_AUDIT, second, &m, why, whylen);
     return a;
 }
 
@@ -144,7 +147,7 @@ static int finish(rot *r, mk_rtstate *st, bool staged)
     mk_audit_close(a);
     if (ok && staged && rename(KEY_NEXT, KEY_FILE) != 0)
         ok = (snprintf(r->why, sizeof r->why, "cannot rename %s to %s: %s", KEY_NEXT, KEY_FILE, strerror(errno)), false);
-    return ok ? MK_EXEC_EXIT_OK : MK_EXEC_EXIT_INPUT;
+    return ok ? MK_EXIT_OK : MK_EXIT_INPUT;
 }
 
 /* The new key's text (malloc'd) into r->neu; NULL with why. */
@@ -160,9 +163,9 @@ static char *new_key(rot *r, bool from_env, const char *stack_id)
                  "where MOKSHA_KEY comes from");
         return NULL;
     } else if ((text = malloc(65))) {
-        mk_exec_random_hex(text, 32);
+        mk_rand_hex(text, 32);
     }
-    if (text && !mk_exec_key_from_text(&r->neu, text, stack_id, "MOKSHA_NEW_KEY", r->why, sizeof r->why)) {
+    if (text && !mk_planfile_key_from_text(&r->neu, text, stack_id, "MOKSHA_NEW_KEY", r->why, sizeof r->why)) {
         free(text);
         return NULL;
     }
@@ -194,10 +197,10 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
     bool has_state = *mk_rtstate_lineage(st) || mk_rtstate_serial(st) > 0;
     mk_audit *audit = NULL;
     char old_copy[128];
-    snprintf(old_copy, sizeof old_copy, "%s/key.%s.old", MK_EXEC_DIR, r->old.id);
+    snprintf(old_copy, sizeof old_copy, "%s/key.%s.old", MK_PATH_DIR, r->old.id);
     bool ok = reseal_state(r, st) && (audit = open_audit(st, &r->old, NULL, r->why, sizeof r->why)) != NULL;
     if (ok && !from_env) {
-        char *old_text = mk_exec_read_file(KEY_FILE, NULL);
+        char *old_text = mk_fileio_read(KEY_FILE, NULL);
         for (size_t n = old_text ? strlen(old_text) : 0; n && strchr(" \t\r\n", old_text[n - 1]); n--)
             old_text[n - 1] = 0; /* write_key ends it with one newline */
         ok = old_text && write_key(old_copy, old_text, false) && write_key(KEY_NEXT, text, true);
@@ -234,7 +237,7 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
     if (ok && !from_env && rename(KEY_NEXT, KEY_FILE) != 0) /* step 4 */
         ok = (snprintf(r->why, sizeof r->why, "cannot rename %s to %s: %s; run `moksha-exec key rotate` again to finish",
                        KEY_NEXT, KEY_FILE, strerror(errno)), false);
-    int rc = ok ? MK_EXEC_EXIT_OK : MK_EXEC_EXIT_INPUT;
+    int rc = ok ? MK_EXIT_OK : MK_EXIT_INPUT;
     if (!rc)
         report(r, st, has_state, from_env, old_copy);
     return rc;
@@ -245,13 +248,13 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
  * rotate. */
 static int rotate_locked(rot *r, bool from_env, const char *stack_id)
 {
-    mk_rtstate *st = mk_rtstate_load(MK_EXEC_STATE, r->why, sizeof r->why);
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, r->why, sizeof r->why);
     if (!st)
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     const char *sealed = json_string_value(json_object_get(st->doc, "sealed_with"));
-    char *text = from_env ? NULL : mk_exec_read_file(KEY_NEXT, NULL), why[512];
+    char *text = from_env ? NULL : mk_fileio_read(KEY_NEXT, NULL), why[512];
     bool staged = text != NULL;
-    if (staged && (!mk_exec_key_from_text(&r->neu, text, stack_id, KEY_NEXT, why, sizeof why) || !sealed ||
+    if (staged && (!mk_planfile_key_from_text(&r->neu, text, stack_id, KEY_NEXT, why, sizeof why) || !sealed ||
                    strcmp(sealed, r->neu.id) != 0)) {
         unlink(KEY_NEXT); /* staged, but the state never got sealed with it: the old key still opens it */
         OPENSSL_cleanse(text, strlen(text));
@@ -261,7 +264,7 @@ static int rotate_locked(rot *r, bool from_env, const char *stack_id)
     }
     if (!text)
         text = new_key(r, from_env, stack_id);
-    int rc = MK_EXEC_EXIT_INPUT;
+    int rc = MK_EXIT_INPUT;
     bool resume = text && sealed && strcmp(sealed, r->neu.id) == 0;
     if (resume) {
         rc = finish(r, st, staged);
@@ -284,9 +287,9 @@ static int rotate_locked(rot *r, bool from_env, const char *stack_id)
 static bool old_key(rot *r, bool from_env, const char *stack_id)
 {
     if (from_env || access(KEY_NEXT, F_OK) != 0)
-        return mk_exec_key_load(&r->old, MK_EXEC_DIR, r->why, sizeof r->why);
-    char *text = mk_exec_read_file(KEY_FILE, NULL);
-    bool ok = text && mk_exec_key_from_text(&r->old, text, stack_id, KEY_FILE, r->why, sizeof r->why);
+        return mk_planfile_key_load(&r->old, MK_PATH_DIR, r->why, sizeof r->why);
+    char *text = mk_fileio_read(KEY_FILE, NULL);
+    bool ok = text && mk_planfile_key_from_text(&r->old, text, stack_id, KEY_FILE, r->why, sizeof r->why);
     if (!text)
         snprintf(r->why, sizeof r->why, "cannot read %s: %s", KEY_FILE, strerror(errno));
     if (text) {
@@ -296,28 +299,28 @@ static bool old_key(rot *r, bool from_env, const char *stack_id)
     return ok;
 }
 
-int mk_exec_key_rotate(void)
+int mk_rotate_key(void)
 {
     rot r = {0};
     char stack_id[33], lock_id[37];
     const char *env = getenv("MOKSHA_KEY");
     bool from_env = env && *env;
-    if (!mk_exec_stack_id(MK_EXEC_DIR, stack_id, r.why, sizeof r.why) || !old_key(&r, from_env, stack_id)) {
+    if (!mk_planfile_stack_id(MK_PATH_DIR, stack_id, r.why, sizeof r.why) || !old_key(&r, from_env, stack_id)) {
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
-        return MK_EXEC_EXIT_INPUT;
+        return MK_EXIT_INPUT;
     }
     json_t *info = NULL;
     sigset_t old;
-    mk_exec_signals_hold(&old); /* note [signal hold] in runtime/util.h */
-    mk_exec_lock_status ls = mk_exec_lock_take(MK_EXEC_LOCKFILE, "key rotate", lock_id, &info, r.why, sizeof r.why);
+    mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
+    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, "key rotate", lock_id, &info, r.why, sizeof r.why);
     json_decref(info);
-    int rc = ls == MK_EXEC_LOCK_HELD ? MK_EXEC_EXIT_LOCKED : MK_EXEC_EXIT_INPUT;
-    if (ls == MK_EXEC_LOCK_TAKEN) {
+    int rc = ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
+    if (ls == MK_LOCK_TAKEN) {
         rc = rotate_locked(&r, from_env, stack_id);
-        mk_exec_lock_release(MK_EXEC_LOCKFILE, lock_id);
+        mk_lock_release(MK_PATH_LOCKFILE, lock_id);
     }
     fflush(stdout);
-    mk_exec_signals_restore(&old);
+    mk_signals_restore(&old);
     if (rc)
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
     OPENSSL_cleanse(&r, sizeof r);

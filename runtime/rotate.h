@@ -2,9 +2,9 @@
  * every secret the state holds with the new one (docs/executor.md,
  * "Rotating the key"). Prints what it did; returns an exit code of
  * docs/executor.md. */
-#ifndef MK_EXEC_ROTATE_H
-#define MK_EXEC_ROTATE_H
+#ifndef MK_RUNTIME_ROTATE_H
+#define MK_RUNTIME_ROTATE_H
 
-int mk_exec_key_rotate(void);
+int mk_rotate_key(void);
 
 #endif

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include "runtime/audit.h"
-#include "runtime/util.h"
+#include "runtime/errmsg.h"
+#include "runtime/fileio.h"
+#include "runtime/rand.h"
 
 static mk_rtstate *fresh(const char *path)
 {
@@ -49,7 +51,7 @@ static json_t *parse_state(const char *path, bool *absent, char *why, size_t why
 {
     size_t n = 0;
     struct stat sb;
-    char *text = mk_exec_read_file(path, &n), msg[600];
+    char *text = mk_fileio_read(path, &n), msg[600];
     *absent = !text && errno == ENOENT && lstat(path, &sb) != 0;
     if (*absent)
         return NULL;
@@ -58,7 +60,7 @@ static json_t *parse_state(const char *path, bool *absent, char *why, size_t why
     if (!text)
         snprintf(msg, sizeof msg, "%s: %s", path, errno == ENOENT ? "a link to a file that does not exist" : errno == EINVAL ? "not a regular file" : strerror(errno));
     else if (!doc)
-        mk_exec_json_why(path, &je, text, n, msg, sizeof msg);
+        mk_errmsg_json(path, &je, text, n, msg, sizeof msg);
     free(text);
     if (!doc)
         snprintf(why, whylen, "error[E0300]: the state cannot be read: %s (restore %s.prev, the copy kept before the last write)",
@@ -144,7 +146,7 @@ void mk_rtstate_ensure_lineage(mk_rtstate *s)
     if (*mk_rtstate_lineage(s))
         return;
     char u[37];
-    mk_exec_uuid(u);
+    mk_rand_uuid(u);
     json_object_set_new(s->doc, "lineage", json_string(u));
 }
 
@@ -277,7 +279,7 @@ bool mk_rtstate_save_text(const mk_rtstate *s, const char *text)
         return false;
     memcpy(t, text, n);
     t[n] = '\n';
-    bool ok = mk_exec_write_atomic(s->path, t, n + 1, true, true);
+    bool ok = mk_fileio_write_atomic(s->path, t, n + 1, true, true);
     free(t);
     return ok;
 }

@@ -6,8 +6,8 @@
  *
  * A mk_rtstate owns its document; entries passed to put are taken. Not
  * thread-safe: the executor serialises access under its commit lock. */
-#ifndef MK_RTSTATE_H
-#define MK_RTSTATE_H
+#ifndef MK_RUNTIME_RTSTATE_H
+#define MK_RUNTIME_RTSTATE_H
 
 #include <jansson.h>
 #include <stdbool.h>

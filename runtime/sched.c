@@ -9,8 +9,8 @@
 #include <time.h>
 
 typedef struct run {
-    mk_exec_sched *s;
-    const mk_exec_sched_ops *ops;
+    mk_sched *s;
+    const mk_sched_ops *ops;
     void *ctx;
     pthread_mutex_t mu;
     pthread_cond_t cv;           /* workers and the caller: work or the end */
@@ -131,7 +131,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static bool setup(run *r, mk_exec_sched *s)
+static bool setup(run *r, mk_sched *s)
 {
     size_t n = s->n;
     r->ready = calloc(n + 1, sizeof *r->ready);
@@ -178,7 +178,7 @@ static void teardown(run *r, size_t n)
     free(r->taken);
 }
 
-bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx)
+bool mk_sched_run(mk_sched *s, const mk_sched_ops *ops, void *ctx)
 {
     run r = {.s = s, .ops = ops, .ctx = ctx};
     s->norder = 0;
@@ -210,7 +210,7 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
             r.failing = s->stopped = true;
             pthread_cond_broadcast(&r.cv);
         }
-        mk_exec_sched_stats st = {s->n, s->norder, r.running, r.failed};
+        mk_sched_stats st = {s->n, s->norder, r.running, r.failed};
         if (ops->tick) {
             pthread_mutex_unlock(&r.mu);
             ops->tick(ctx, &st);
@@ -234,7 +234,7 @@ bool mk_exec_sched_run(mk_exec_sched *s, const mk_exec_sched_ops *ops, void *ctx
     return !cycle;
 }
 
-void mk_exec_sched_free(mk_exec_sched *s)
+void mk_sched_free(mk_sched *s)
 {
     free(s->status);
     free(s->order);

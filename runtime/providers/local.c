@@ -37,13 +37,14 @@
 #include <unistd.h>
 
 #include "runtime/config.h"
+#include "runtime/fileio.h"
 #include "runtime/planfile.h"
-#include "runtime/util.h"
+#include "runtime/sha256.h"
 
 typedef struct local {
     char root[PATH_MAX];
     char moksha[PATH_MAX + 8], out[PATH_MAX + 16]; /* the stack's .moksha and .moksha/out, resolved */
-    const mk_exec_config *cfg;
+    const mk_config *cfg;
     bool guard_dir; /* the configuration's directory is out of reach too (unless the stack is inside it) */
 } local;
 
@@ -71,11 +72,11 @@ static bool lexically_inside(const char *rel)
 /* Is the resolved absolute path one the provider may never touch? */
 static const char *forbidden(const local *l, const char *real)
 {
-    if (mk_exec_config_under(real, l->moksha) && !mk_exec_config_under(real, l->out))
+    if (mk_config_under(real, l->moksha) && !mk_config_under(real, l->out))
         return "the stack's .moksha directory (key, state, audit log), outside its output folder .moksha/out";
     if (l->cfg && *l->cfg->path && strcmp(real, l->cfg->path) == 0)
         return "the executor's configuration file";
-    if (l->guard_dir && mk_exec_config_under(real, l->cfg->dir))
+    if (l->guard_dir && mk_config_under(real, l->cfg->dir))
         return "the directory of the executor's configuration";
     return NULL;
 }
@@ -95,13 +96,13 @@ static bool jail(local *l, const char *rel, bool make_parents, char out[PATH_MAX
     char parent[PATH_MAX], real[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", out);
     *strrchr(parent, '/') = 0;
-    if (make_parents && !mk_exec_mkdirs(parent)) {
+    if (make_parents && !mk_fileio_mkdirs(parent)) {
         snprintf(why, whylen, "cannot create %s: %s", parent, strerror(errno));
         return false;
     }
     if (!realpath(parent, real)) /* a parent that does not exist holds nothing to escape through */
         return !make_parents || (snprintf(why, whylen, "%s: %s", parent, strerror(errno)), false);
-    if (!mk_exec_config_under(real, l->root)) {
+    if (!mk_config_under(real, l->root)) {
         snprintf(why, whylen, "path `%s` resolves to %s, outside the provider's root %s (through a symlink): refused", rel, real, l->root);
         return false;
     }
@@ -159,7 +160,7 @@ static bool mode_of(local *l, json_t *attrs, const char *dflt, mode_t *out, char
 static bool same_content(const char *full, const char *content, size_t n)
 {
     size_t len = 0;
-    char *have = mk_exec_read_file(full, &len);
+    char *have = mk_fileio_read(full, &len);
     bool same = have && len == n && memcmp(have, content, n) == 0;
     free(have);
     return same;
@@ -173,7 +174,7 @@ static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, c
     if (!mode_of(l, op->attrs, "0644", &mode, why, whylen) || !jail(l, rel, true, full, why, whylen))
         return MK_PROV_FAILED;
     json_t *cv = json_object_get(op->attrs, "content");
-    char *opened = json_is_object(cv) ? mk_exec_unseal(op->key, cv) : NULL;
+    char *opened = json_is_object(cv) ? mk_planfile_unseal(op->key, cv) : NULL;
     if (json_is_object(cv) && !opened)
         return fail(why, whylen, "cannot open the sealed content of", rel, 0);
     const char *content = opened ? opened : json_is_string(cv) ? json_string_value(cv) : "";
@@ -198,7 +199,7 @@ static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, c
     ok = ok && rename(tmp, full) == 0;
     int e = errno;
     char sha[65];
-    mk_exec_sha256_hex(content, n, sha);
+    mk_sha256_hex(content, n, sha);
     if (opened) {
         memset(opened, 0, n);
         free(opened);
@@ -316,7 +317,7 @@ static mk_prov_status local_read(mk_prov *p, const mk_prov_op *op, json_t **out,
     char mode[8];
     snprintf(mode, sizeof mode, "%04o", (unsigned)(sb.st_mode & 07777));
     *out = json_pack("{s:s, s:s}", "path", rel, "mode", mode);
-    char *text = S_ISREG(sb.st_mode) ? mk_exec_read_file(full, NULL) : NULL;
+    char *text = S_ISREG(sb.st_mode) ? mk_fileio_read(full, NULL) : NULL;
     if (text) {
         json_object_set_new(*out, "content", json_string(text));
         free(text);
@@ -361,9 +362,9 @@ static bool absolute(const char *stack, const char *path, char out[PATH_MAX])
 static bool root_allowed(const local *l, const char *stack, const char *root, char *why, size_t whylen)
 {
     const char *no = forbidden(l, root);
-    bool in_stack = mk_exec_config_under(root, stack), allowed = in_stack;
+    bool in_stack = mk_config_under(root, stack), allowed = in_stack;
     for (size_t i = 0; !allowed && l->cfg && i < l->cfg->local.nallowed_roots; i++)
-        allowed = mk_exec_config_under(root, l->cfg->local.allowed_roots[i]);
+        allowed = mk_config_under(root, l->cfg->local.allowed_roots[i]);
     if (no)
         snprintf(why, whylen, "local provider: root %s is in %s: refused", root, no);
     else if (!allowed)
@@ -373,7 +374,7 @@ static bool root_allowed(const local *l, const char *stack, const char *root, ch
     return allowed && !no;
 }
 
-mk_prov *mk_prov_local_new(json_t *settings, const mk_exec_config *cfg, char *why, size_t whylen)
+mk_prov *mk_prov_local_new(json_t *settings, const mk_config *cfg, char *why, size_t whylen)
 {
     json_t *rv = json_object_get(settings, "root");
     const char *root = json_is_string(rv) ? json_string_value(rv) : rv ? NULL : ".moksha/out";
@@ -385,12 +386,12 @@ mk_prov *mk_prov_local_new(json_t *settings, const mk_exec_config *cfg, char *wh
         snprintf(why, whylen, "local provider: %s", !root || !*root ? "root must be a non-empty string" : "out of memory");
     if (ok) {
         l->cfg = cfg;
-        l->guard_dir = cfg && *cfg->dir && !mk_exec_config_under(stack, cfg->dir);
+        l->guard_dir = cfg && *cfg->dir && !mk_config_under(stack, cfg->dir);
         snprintf(l->moksha, sizeof l->moksha, "%s/.moksha", stack);
         snprintf(l->out, sizeof l->out, "%s/.moksha/out", stack);
         ok = absolute(stack, root, lexical) && root_allowed(l, stack, lexical, why, whylen); /* before creating anything */
     }
-    if (ok && !mk_exec_mkdirs(lexical)) {
+    if (ok && !mk_fileio_mkdirs(lexical)) {
         snprintf(why, whylen, "local provider: cannot create its root %s: %s", root, strerror(errno));
         ok = false;
     }

@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct mk_exec_key;
-struct mk_exec_config;
+struct mk_planfile_key;
+struct mk_config;
 
 typedef enum {
     MK_PROV_OK,
@@ -34,8 +34,8 @@ typedef struct mk_prov_op {
     json_t *attrs;                 /* desired attributes (after), or for delete/read the applied ones */
     json_t *prior;                 /* update: the applied attributes; create-from-before: them too; else NULL */
     const char *cloud, *region;    /* abstract types: where it goes */
-    double deadline_ms;            /* mk_exec_now_ms() by which to give up (0: none) */
-    const struct mk_exec_key *key; /* to open sealed secrets */
+    double deadline_ms;            /* mk_clock_now_ms() by which to give up (0: none) */
+    const struct mk_planfile_key *key; /* to open sealed secrets */
     /* create_before_destroy (docs/executor.md): a create with `deposing`
      * set makes the replacement while the object with that id lives on,
      * set aside ("deposed") until its own delete; a delete or create with
@@ -71,7 +71,7 @@ struct mk_prov {
  * is the executor's configuration (borrowed, outlives the provider; may be
  * NULL: all defaults). NULL with a reason in why when the settings are
  * unusable or not allowed. */
-mk_prov *mk_prov_local_new(json_t *settings, const struct mk_exec_config *cfg, char *why, size_t whylen);
+mk_prov *mk_prov_local_new(json_t *settings, const struct mk_config *cfg, char *why, size_t whylen);
 mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen);
 
 #endif

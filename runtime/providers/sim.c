@@ -30,8 +30,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/clock.h"
+#include "runtime/fileio.h"
 #include "runtime/planfile.h"
-#include "runtime/util.h"
+#include "runtime/rand.h"
+#include "runtime/sha256.h"
 
 #define SIM_DIR ".moksha/sim"
 
@@ -81,7 +84,7 @@ static void aside_path(const char *address, const char *id, char *out, size_t n)
     char base[1024], hex[65];
     object_path(address, base, sizeof base);
     base[strlen(base) - 5] = 0; /* ".json" */
-    mk_exec_sha256_hex(id, strlen(id), hex);
+    mk_sha256_hex(id, strlen(id), hex);
     snprintf(out, n, "%s~%.12s.json", base, hex);
 }
 
@@ -103,7 +106,7 @@ static void short_name(const char *address, char *out, size_t n)
 static void make_id(const char *cloud, const char *region, int kind, const char *name, char *out, size_t n)
 {
     char hex[18];
-    mk_exec_random_hex(hex, 8);
+    mk_rand_hex(hex, 8);
     if (strcmp(cloud, "gcp") == 0)
         snprintf(out, n, "projects/moksha-sim/regions/%s/%s/%s-%.6s", region, KINDS[kind].gcp, name, hex);
     else if (strcmp(cloud, "azure") == 0)
@@ -120,7 +123,7 @@ static json_t *computed(int kind, const char *id, const char *name, const char *
     json_t *c = json_pack("{s:s}", "id", id);
     const char *t = KINDS[kind].type;
     char host[300], buf[400];
-    unsigned r = (unsigned)(mk_exec_random01() * 65536);
+    unsigned r = (unsigned)(mk_rand_unit() * 65536);
     snprintf(host, sizeof host, "%s.%s.%s.sim.moksha.dev", name, region, cloud);
     if (strcmp(t, "compute") == 0) {
         snprintf(buf, sizeof buf, "198.51.100.%u", 1 + r % 254);
@@ -165,7 +168,7 @@ static mk_prov_status simulate(sim *s, const mk_prov_op *op, const char *verb, c
         snprintf(why, whylen, "sim: %s %s failed (injected by fail_on)", verb, op->address);
         return MK_PROV_FAILED;
     }
-    if (s->fail_rate > 0 && mk_exec_random01() < s->fail_rate) {
+    if (s->fail_rate > 0 && mk_rand_unit() < s->fail_rate) {
         snprintf(why, whylen, "sim: %s %s: transient error (injected by fail_rate)", verb, op->address);
         return MK_PROV_RETRYABLE;
     }
@@ -179,11 +182,11 @@ static mk_prov_status take_latency(sim *s, const mk_prov_op *op, double start, m
 {
     double end = start + s->latency_ms;
     if (op->deadline_ms > 0 && op->deadline_ms < end) {
-        mk_exec_sleep_ms(op->deadline_ms - mk_exec_now_ms());
+        mk_clock_sleep_ms(op->deadline_ms - mk_clock_now_ms());
         snprintf(why, whylen, "sim: %s timed out", op->address);
         return MK_PROV_RETRYABLE;
     }
-    mk_exec_sleep_ms(end - mk_exec_now_ms());
+    mk_clock_sleep_ms(end - mk_clock_now_ms());
     return st;
 }
 
@@ -293,7 +296,7 @@ static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
     json_object_foreach(op->attrs, k, v) {
         if (!json_object_get(v, "$secret"))
             continue;
-        char *plain = op->key ? mk_exec_unseal(op->key, v) : NULL;
+        char *plain = op->key ? mk_planfile_unseal(op->key, v) : NULL;
         if (!plain) {
             snprintf(why, whylen, "sim: %s: the sealed secret `%s` does not open with this project's key", op->address, k);
             return false;
@@ -479,7 +482,7 @@ static mk_prov_status create_timed_now(mk_prov *p, const mk_prov_op *op, json_t 
 #define TIMED(NAME)                                                                                          \
     static mk_prov_status sim_##NAME(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen) \
     {                                                                                                        \
-        double start = mk_exec_now_ms();                                                                     \
+        double start = mk_clock_now_ms();                                                                     \
         mk_prov_status st = NAME##_now(p, op, out, why, whylen);                                             \
         st = take_latency(p->impl, op, start, st, why, whylen);                                              \
         if (st != MK_PROV_OK) {                                                                              \
@@ -557,11 +560,11 @@ mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen)
 {
     json_t *lat = json_object_get(settings, "latency"), *rate = json_object_get(settings, "fail_rate");
     double latency = 0;
-    if (lat && !json_is_null(lat) && !(json_is_string(lat) && mk_exec_parse_duration(json_string_value(lat), &latency))) {
+    if (lat && !json_is_null(lat) && !(json_is_string(lat) && mk_clock_parse_duration(json_string_value(lat), &latency))) {
         snprintf(why, whylen, "sim: latency must be a duration such as \"20ms\"");
         return NULL;
     }
-    if (!mk_exec_mkdirs(SIM_DIR)) {
+    if (!mk_fileio_mkdirs(SIM_DIR)) {
         snprintf(why, whylen, "sim: cannot create %s: %s", SIM_DIR, strerror(errno));
         return NULL;
     }

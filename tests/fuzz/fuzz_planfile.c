@@ -15,14 +15,14 @@
 
 #define FUZZ_KEY "f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022f022"
 
-static mk_exec_key key;
+static mk_planfile_key key;
 static bool have_key;
 
 static void load_key(void)
 {
     char why[512];
     setenv("MOKSHA_KEY", FUZZ_KEY, 1);
-    if (!mk_exec_key_load(&key, mk_fuzz_dir(), why, sizeof why)) {
+    if (!mk_planfile_key_load(&key, mk_fuzz_dir(), why, sizeof why)) {
         fprintf(stderr, "fuzz_planfile: %s\n", why);
         abort();
     }
@@ -34,7 +34,7 @@ static void unseal_all(json_t *v)
 {
     if (json_is_object(v)) {
         if (json_object_get(v, "$secret")) {
-            free(mk_exec_unseal(&key, v));
+            free(mk_planfile_unseal(&key, v));
             return;
         }
         const char *k;
@@ -51,7 +51,7 @@ static void load(const char *path)
 {
     json_t *plan = NULL;
     char why[512];
-    if (mk_exec_plan_load(path, &key, &plan, why, sizeof why) == MK_EXEC_PLAN_OK) {
+    if (mk_planfile_load(path, &key, &plan, why, sizeof why) == MK_PLANFILE_OK) {
         unseal_all(plan);
         json_decref(plan);
     } else if (plan) {

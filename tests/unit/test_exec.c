@@ -1,23 +1,22 @@
 /* test_exec — the executor's module contracts: the audit chain catches an
  * altered, removed or inserted entry; state writes are atomic, keep the
  * previous copy and raise the serial; the local provider's jail; the
- * scheduler runs a node only after its dependencies are persisted, and
- * stops starting nodes after a failure. */
+ * executor's configuration; durations. The scheduler's tests are in
+ * test_sched.c, the lock's in test_lock.c. */
 #include "tests/unit/unit.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
+#include "runtime/fileio.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
-#include "runtime/sched.h"
-#include "runtime/util.h"
 
 static char dir[] = "/tmp/moksha-unit-exec.XXXXXX";
 
@@ -37,7 +36,7 @@ static int teardown(void **st)
     return chdir("/") == 0 && system(cmd) == 0 ? 0 : -1;
 }
 
-static char *slurp(const char *p) { return mk_exec_read_file(p, NULL); }
+static char *slurp(const char *p) { return mk_fileio_read(p, NULL); }
 
 static void spit(const char *p, const char *text)
 {
@@ -46,9 +45,9 @@ static void spit(const char *p, const char *text)
     fclose(f);
 }
 
-static mk_exec_key key(char c)
+static mk_planfile_key key(char c)
 {
-    mk_exec_key k;
+    mk_planfile_key k;
     memset(&k, 0, sizeof k);
     memset(k.sign, c, sizeof k.sign);
     return k;
@@ -59,7 +58,7 @@ static void write_log(int n)
     unlink("a.jsonl");
     unlink("a.head");
     char why[256];
-    mk_exec_key k = key('k');
+    mk_planfile_key k = key('k');
     mk_audit *a = mk_audit_open("a.jsonl", &k, NULL, why, sizeof why);
     assert_non_null(a);
     for (int i = 0; i < n; i++)
@@ -72,7 +71,7 @@ static int verify_says(const char *what)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    mk_exec_key k = key('k');
+    mk_planfile_key k = key('k');
     int rc = mk_audit_verify("a.jsonl", &k, NULL, f);
     fclose(f);
     if (what && !strstr(buf, what))
@@ -139,7 +138,7 @@ static void test_audit_refuses_cut_log(void **st)
     write_log(4);
     edit_line(4, drop);
     char why[512];
-    mk_exec_key k = key('k'), other = key('o');
+    mk_planfile_key k = key('k'), other = key('o');
     assert_null(mk_audit_open("a.jsonl", &k, NULL, why, sizeof why));
     assert_non_null(strstr(why, "entries after line 3 were removed"));
     /* a head written with another key is a forged one */
@@ -173,7 +172,7 @@ static void test_audit_state_against_head(void **st)
 {
     (void)st;
     char why[512];
-    mk_exec_key k = key('k');
+    mk_planfile_key k = key('k');
     unlink("a.jsonl");
     unlink("a.head");
     mk_audit_mark m = {.from_state = true, .serial = 0};
@@ -304,7 +303,7 @@ static void test_local_jail(void **st)
     json_decref(settings);
 }
 
-static mk_prov *local_at(const char *root, const mk_exec_config *cfg, char *why)
+static mk_prov *local_at(const char *root, const mk_config *cfg, char *why)
 {
     json_t *settings = json_pack("{s:s}", "root", root);
     mk_prov *p = mk_prov_local_new(settings, cfg, why, 512);
@@ -359,7 +358,7 @@ static void test_local_root(void **st)
     free(t);
     /* the executor's configuration allows a root elsewhere, and its own
      * directory stays out of reach */
-    mk_exec_config cfg = {0};
+    mk_config cfg = {0};
     assert_non_null(realpath("../elsewhere", here));
     char *roots[] = {here};
     cfg.local.allowed_roots = roots;
@@ -382,7 +381,7 @@ static void test_local_modes(void **st)
 {
     (void)st;
     char why[512];
-    mk_exec_config cfg = {0};
+    mk_config cfg = {0};
     mk_prov *p = local_at("modes", &cfg, why);
     assert_non_null(p);
     static const char *const bad[] = {"zzzz", "4777", "0999", "77777", "", "64"};
@@ -415,18 +414,18 @@ static void test_exec_config(void **st)
 {
     (void)st;
     char why[1024], cwd[PATH_MAX];
-    mk_exec_config cfg;
+    mk_config cfg;
     assert_non_null(getcwd(cwd, sizeof cwd));
     mkdir("conf", 0755);
     mkdir("conf/allowed", 0755);
     mkdir("cstack", 0755);
     assert_int_equal(chdir("cstack"), 0); /* the stack directory; the configuration is outside it */
     setenv("MOKSHA_EXEC_CONFIG", "../conf/none.json", 1);
-    assert_false(mk_exec_config_load(&cfg, why, sizeof why)); /* named, missing: an error */
+    assert_false(mk_config_load(&cfg, why, sizeof why)); /* named, missing: an error */
     assert_non_null(strstr(why, "conf/none.json"));
     unsetenv("MOKSHA_EXEC_CONFIG");
     setenv("XDG_CONFIG_HOME", "/nonexistent-moksha", 1);
-    assert_true(mk_exec_config_load(&cfg, why, sizeof why)); /* the default, missing: defaults */
+    assert_true(mk_config_load(&cfg, why, sizeof why)); /* the default, missing: defaults */
     assert_int_equal(cfg.local.nallowed_roots, 0);
     setenv("MOKSHA_EXEC_CONFIG", "../conf/exec.json", 1);
     static const struct { const char *text, *want; } cases[] = {
@@ -445,7 +444,7 @@ static void test_exec_config(void **st)
         fputs(cases[i].text, f);
         fclose(f);
         chmod("../conf/exec.json", 0644);
-        assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+        assert_false(mk_config_load(&cfg, why, sizeof why));
         if (!strstr(why, cases[i].want))
             fail_msg("%s: got `%s`", cases[i].text, why);
         assert_non_null(strstr(why, "conf/exec.json"));
@@ -457,122 +456,39 @@ static void test_exec_config(void **st)
     FILE *f = fopen("../conf/exec.json", "w");
     fputs(text, f);
     fclose(f);
-    assert_true(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_true(mk_config_load(&cfg, why, sizeof why));
     assert_int_equal(cfg.local.nallowed_roots, 1);
     assert_string_equal(cfg.local.allowed_roots[0], allowed);
     assert_true(cfg.local.allow_special_bits);
     assert_non_null(strstr(cfg.dir, "/conf"));
-    mk_exec_config_free(&cfg);
+    mk_config_free(&cfg);
     chmod("../conf/exec.json", 0666); /* others can write it: refused */
-    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_false(mk_config_load(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "writable by everyone"));
     chmod("../conf/exec.json", 0664);
-    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_false(mk_config_load(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "its group"));
     f = fopen("exec.json", "w"); /* in the stack: refused */
     fputs("{\"format\": \"moksha.exec-config/v1\"}", f);
     fclose(f);
     chmod("exec.json", 0600);
     setenv("MOKSHA_EXEC_CONFIG", "exec.json", 1);
-    assert_false(mk_exec_config_load(&cfg, why, sizeof why));
+    assert_false(mk_config_load(&cfg, why, sizeof why));
     assert_non_null(strstr(why, "cannot be in the stack directory"));
     unsetenv("MOKSHA_EXEC_CONFIG");
     assert_int_equal(chdir(cwd), 0);
     unsetenv("XDG_CONFIG_HOME");
 }
 
-/* A DAG: 0 → 1 → 3, 0 → 2 → 3, 4 alone; node `failing` fails. */
-typedef struct sctx {
-    pthread_mutex_t mu;
-    int persisted[8], started_after[8], order[8], n;
-    int failing;
-    int recorded, flushed;
-} sctx;
-
-static size_t d1[] = {0}, d2[] = {0}, d3[] = {1, 2};
-static size_t *const DEPS[] = {NULL, d1, d2, d3, NULL};
-static const size_t NDEPS[] = {0, 1, 1, 2, 0};
-
-static bool s_run(void *vc, size_t node)
-{
-    sctx *c = vc;
-    pthread_mutex_lock(&c->mu);
-    for (size_t k = 0; k < NDEPS[node]; k++)
-        if (!c->persisted[DEPS[node][k]])
-            c->started_after[node] = -1; /* started before a dependency was persisted */
-    c->order[c->n++] = (int)node;
-    pthread_mutex_unlock(&c->mu);
-    mk_exec_sleep_ms(5);
-    return (int)node != c->failing;
-}
-static void s_record(void *vc, size_t node, bool ok) { (void)node, (void)ok, ((sctx *)vc)->recorded++; }
-static void *s_snap(void *vc) { return vc; }
-static bool s_flush(void *vc, void *snap)
-{
-    sctx *c = snap;
-    (void)vc;
-    pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < c->n; i++)
-        c->persisted[c->order[i]] = 1;
-    c->flushed++;
-    pthread_mutex_unlock(&c->mu);
-    return true;
-}
-static bool s_stop(void *vc) { (void)vc; return false; }
-
-static void test_sched_order(void **st)
-{
-    (void)st;
-    static const mk_exec_sched_ops ops = {s_run, s_record, s_snap, s_flush, s_stop, NULL};
-    for (int par = 1; par <= 4; par += 3) {
-        sctx c = {.failing = -1};
-        pthread_mutex_init(&c.mu, NULL);
-        mk_exec_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = par};
-        assert_true(mk_exec_sched_run(&s, &ops, &c));
-        assert_int_equal(s.norder, 5);
-        assert_int_equal(c.recorded, 5);
-        for (int i = 0; i < 5; i++) {
-            assert_int_equal(s.status[i], MK_SCHED_DONE);
-            assert_int_equal(c.started_after[i], 0);
-        }
-        size_t pos[5];
-        for (size_t i = 0; i < s.norder; i++)
-            pos[s.order[i]] = i;
-        assert_true(pos[0] < pos[1] && pos[0] < pos[2] && pos[1] < pos[3] && pos[2] < pos[3]);
-        mk_exec_sched_free(&s);
-    }
-    /* node 1 fails: 3 never starts */
-    sctx c = {.failing = 1};
-    pthread_mutex_init(&c.mu, NULL);
-    mk_exec_sched s = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1};
-    mk_exec_sched_run(&s, &ops, &c);
-    assert_int_equal(s.status[1], MK_SCHED_FAILED);
-    assert_int_equal(s.status[3], MK_SCHED_PENDING);
-    for (int i = 0; i < c.n; i++)
-        assert_int_not_equal(c.order[i], 3);
-    mk_exec_sched_free(&s);
-    /* keep_going (rollback): node 1 fails, 2 and 4 still run, 3 (after 1) never starts, and that is no cycle */
-    sctx k = {.failing = 1};
-    pthread_mutex_init(&k.mu, NULL);
-    mk_exec_sched g = {.n = 5, .deps = DEPS, .ndeps = NDEPS, .parallelism = 1, .keep_going = true};
-    assert_true(mk_exec_sched_run(&g, &ops, &k));
-    assert_int_equal(g.status[1], MK_SCHED_FAILED);
-    assert_int_equal(g.status[2], MK_SCHED_DONE);
-    assert_int_equal(g.status[4], MK_SCHED_DONE);
-    assert_int_equal(g.status[3], MK_SCHED_PENDING);
-    assert_false(g.stopped);
-    mk_exec_sched_free(&g);
-}
-
 static void test_durations(void **st)
 {
     (void)st;
     double ms;
-    assert_true(mk_exec_parse_duration("20ms", &ms) && ms == 20);
-    assert_true(mk_exec_parse_duration("1.5s", &ms) && ms == 1500);
-    assert_true(mk_exec_parse_duration("5m", &ms) && ms == 300000);
-    assert_false(mk_exec_parse_duration("5 parsecs", &ms));
-    assert_false(mk_exec_parse_duration("-1s", &ms));
+    assert_true(mk_clock_parse_duration("20ms", &ms) && ms == 20);
+    assert_true(mk_clock_parse_duration("1.5s", &ms) && ms == 1500);
+    assert_true(mk_clock_parse_duration("5m", &ms) && ms == 300000);
+    assert_false(mk_clock_parse_duration("5 parsecs", &ms));
+    assert_false(mk_clock_parse_duration("-1s", &ms));
 }
 
 int main(void)
@@ -586,7 +502,6 @@ int main(void)
         cmocka_unit_test(test_local_root),
         cmocka_unit_test(test_local_modes),
         cmocka_unit_test(test_exec_config),
-        cmocka_unit_test(test_sched_order),
         cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -66,12 +66,12 @@ static bool runs(json_t *policies, char *why, size_t n)
     fclose(f);
     mk_planfile_free_text(text);
     json_decref(p);
-    mk_exec_key ek;
-    assert_true(mk_exec_key_load(&ek, "/nonexistent", why, n));
+    mk_planfile_key ek;
+    assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, n));
     json_t *got = NULL;
-    assert_int_equal(mk_exec_plan_load(path, &ek, &got, why, n), MK_EXEC_PLAN_OK);
+    assert_int_equal(mk_planfile_load(path, &ek, &got, why, n), MK_PLANFILE_OK);
     *why = 0;
-    bool ok = mk_exec_plan_policies_ok(got, why, n);
+    bool ok = mk_planfile_policies_ok(got, why, n);
     json_decref(got);
     return ok;
 }

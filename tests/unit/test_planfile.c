@@ -36,13 +36,13 @@ static void save(json_t *plan)
     assert_true(json_dump_file(plan, path, JSON_INDENT(2)) == 0);
 }
 
-static mk_exec_plan_status load(const char *key_text, json_t **out)
+static mk_planfile_status load(const char *key_text, json_t **out)
 {
     setenv("MOKSHA_KEY", key_text, 1);
-    mk_exec_key k;
+    mk_planfile_key k;
     char why[256];
-    assert_true(mk_exec_key_load(&k, "/nonexistent", why, sizeof why));
-    return mk_exec_plan_load(path, &k, out, why, sizeof why);
+    assert_true(mk_planfile_key_load(&k, "/nonexistent", why, sizeof why));
+    return mk_planfile_load(path, &k, out, why, sizeof why);
 }
 
 static int setup(void **state)
@@ -86,7 +86,7 @@ static void test_signed_text_is_the_document(void **state)
     fputs(text, f);
     fclose(f);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
     assert_true(json_equal(got, p));
     json_decref(got);
     json_decref(p);
@@ -121,14 +121,14 @@ static void test_written_text_checked_as_is(void **state)
     assert_non_null(at);
     at[3] = 'M';
     write_text(t);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     /* a key appended after the signature */
     strcpy(t, text);
     while (t[strlen(t) - 1] == '\n')
         t[strlen(t) - 1] = 0;
     strcpy(t + strlen(t) - 1, ",\"destroy\":true}");
     write_text(t);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     /* re-spaced: a blank after the first comma */
     at = strchr(text, ',');
     assert_non_null(at);
@@ -136,7 +136,7 @@ static void test_written_text_checked_as_is(void **state)
     t[at - text + 1] = ' ';
     strcpy(t + (at - text) + 2, at + 1);
     write_text(t);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
     json_decref(got);
     free(t);
     mk_planfile_free_text(text);
@@ -150,12 +150,12 @@ static void test_valid_plan_loads_and_unseals(void **state)
     json_t *p = signed_plan(&k);
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_OK);
-    mk_exec_key ek;
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
+    mk_planfile_key ek;
     char why[256];
-    mk_exec_key_load(&ek, "/nonexistent", why, sizeof why);
+    mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why);
     json_t *pw = json_object_get(json_object_get(json_array_get(json_object_get(got, "changes"), 0), "after"), "password");
-    char *plain = mk_exec_unseal(&ek, pw);
+    char *plain = mk_planfile_unseal(&ek, pw);
     assert_non_null(plain);
     assert_string_equal(plain, "hunter2");
     free(plain);
@@ -171,7 +171,7 @@ static void test_altered_body_rejected(void **state)
     json_object_set_new(json_object_get(json_array_get(json_object_get(p, "changes"), 0), "after"), "cpu", json_integer(64));
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     assert_null(got);
     json_decref(p);
 }
@@ -184,11 +184,11 @@ static void test_added_and_removed_fields_rejected(void **state)
     json_object_set_new(p, "extra", json_true());
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     json_object_del(p, "extra");
     json_object_del(p, "inputs_digest");
     save(p);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     json_decref(p);
 }
 
@@ -200,7 +200,7 @@ static void test_stale_serial_edit_rejected(void **state)
     json_object_set_new(json_object_get(p, "state"), "serial", json_integer(4));
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     json_decref(p);
 }
 
@@ -216,10 +216,10 @@ static void test_bad_or_missing_signature(void **state)
     json_object_set_new(sig, "value", json_string(v));
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     json_object_del(p, "signature");
     save(p);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_UNSIGNED);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_UNSIGNED);
     json_decref(p);
 }
 
@@ -230,14 +230,14 @@ static void test_wrong_key_rejected(void **state)
     json_t *p = signed_plan(&k);
     save(p);
     json_t *got;
-    assert_int_equal(load(KEY_B, &got), MK_EXEC_PLAN_WRONG_KEY);
+    assert_int_equal(load(KEY_B, &got), MK_PLANFILE_WRONG_KEY);
     /* forging the key id does not help: the MAC still fails */
-    mk_exec_key other;
+    mk_planfile_key other;
     char why[256];
-    mk_exec_key_load(&other, "/nonexistent", why, sizeof why);
+    mk_planfile_key_load(&other, "/nonexistent", why, sizeof why);
     json_object_set_new(json_object_get(p, "signature"), "key_id", json_string(other.id));
     save(p);
-    assert_int_equal(load(KEY_B, &got), MK_EXEC_PLAN_TAMPERED);
+    assert_int_equal(load(KEY_B, &got), MK_PLANFILE_TAMPERED);
     json_decref(p);
 }
 
@@ -248,11 +248,11 @@ static void test_not_a_plan(void **state)
     fputs("{\"format\": \"moksha.state/v1\"}", f);
     fclose(f);
     json_t *got;
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_NOT_A_PLAN);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_NOT_A_PLAN);
     f = fopen(path, "w");
     fputs("not json", f);
     fclose(f);
-    assert_int_equal(load(KEY_A, &got), MK_EXEC_PLAN_UNREADABLE);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_UNREADABLE);
 }
 
 static void test_sealed_secret_tamper(void **state)
@@ -288,9 +288,9 @@ static void test_key_texts_agree(void **state)
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         setenv("MOKSHA_KEY", good[i], 1);
         mk_key k;
-        mk_exec_key ek;
+        mk_planfile_key ek;
         assert_true(mk_key_load(&k, dir, MK_KEY_REQUIRE, why, sizeof why));
-        assert_true(mk_exec_key_load(&ek, dir, why, sizeof why));
+        assert_true(mk_planfile_key_load(&ek, dir, why, sizeof why));
         assert_string_equal(k.id, ek.id);
         assert_memory_equal(k.seal, ek.seal, 32);
         assert_string_equal(k.stack_id, "0123456789abcdef0123456789abcdef");
@@ -309,10 +309,10 @@ static void test_key_texts_agree(void **state)
     for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) {
         setenv("MOKSHA_KEY", weak[i], 1);
         mk_key k;
-        mk_exec_key ek;
+        mk_planfile_key ek;
         assert_false(mk_key_load(&k, dir, MK_KEY_READ, why, sizeof why));
         assert_non_null(strstr(why, "MOKSHA_KEY"));
-        assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+        assert_false(mk_planfile_key_load(&ek, dir, why, sizeof why));
         assert_non_null(strstr(why, "MOKSHA_KEY"));
     }
     /* a passphrase is salted with the stack id: another stack, another key */
@@ -325,8 +325,8 @@ static void test_key_texts_agree(void **state)
     assert_true(mk_key_load(&k2, dir, MK_KEY_REQUIRE, why, sizeof why));
     assert_string_not_equal(k1.id, k2.id);
     unlink(file); /* …and without a stack id it cannot be derived */
-    mk_exec_key ek;
-    assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+    mk_planfile_key ek;
+    assert_false(mk_planfile_key_load(&ek, dir, why, sizeof why));
     assert_non_null(strstr(why, "stack id"));
     assert_false(mk_key_load(&k1, dir, MK_KEY_REQUIRE, why, sizeof why));
     rmdir(dir);
@@ -352,12 +352,12 @@ static void test_key_created_only_to_sign(void **state)
     struct stat sb;
     assert_int_equal(stat(file, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    mk_exec_key ek;
-    assert_true(mk_exec_key_load(&ek, dir, why, sizeof why));
+    mk_planfile_key ek;
+    assert_true(mk_planfile_key_load(&ek, dir, why, sizeof why));
     assert_string_equal(k.id, ek.id);
     assert_int_equal(strlen(k.stack_id), 32);
     chmod(file, 0644); /* a key others can read is refused */
-    assert_false(mk_exec_key_load(&ek, dir, why, sizeof why));
+    assert_false(mk_planfile_key_load(&ek, dir, why, sizeof why));
     assert_non_null(strstr(why, "chmod 600"));
     assert_false(mk_key_load(&k, dir, MK_KEY_READ, why, sizeof why));
     unlink(file);

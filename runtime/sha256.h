@@ -1,0 +1,11 @@
+/* sha256 — SHA-256 as hex (OpenSSL), for the audit chain, plan digests,
+ * damaged-lock ids and the providers' content hashes. */
+#ifndef MK_RUNTIME_SHA256_H
+#define MK_RUNTIME_SHA256_H
+
+#include <stddef.h>
+
+/* SHA-256 of data as 64 hex digits plus NUL. */
+void mk_sha256_hex(const void *data, size_t n, char out[65]);
+
+#endif

@@ -1,0 +1,164 @@
+/* statecmd — the state commands of moksha-exec: `state list` and `state
+ * show` read the state; `state rm` forgets a resource under the lock (the
+ * object itself is not touched); `state unlock` removes a dead run's lock
+ * (note [damaged lock] in lock.c for a lock that is not even JSON). Each
+ * prints what it did and returns an exit code of runtime/exitcode.h.
+ * Applying a plan is exec.c's. */
+#include "runtime/statecmd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/audit.h"
+#include "runtime/errmsg.h"
+#include "runtime/exitcode.h"
+#include "runtime/lock.h"
+#include "runtime/paths.h"
+#include "runtime/planfile.h"
+#include "runtime/rtstate.h"
+#include "runtime/session.h"
+#include "runtime/signals.h"
+
+static mk_rtstate *load_state_or_say(void)
+{
+    char why[1024];
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    if (!st)
+        mk_errmsg_print(why);
+    return st;
+}
+
+int mk_statecmd_list(void)
+{
+    mk_rtstate *st = load_state_or_say();
+    if (!st)
+        return MK_EXIT_INPUT;
+    const char *k;
+    json_t *e;
+    json_object_foreach(st->by_addr, k, e) {
+        json_t *pl = json_object_get(e, "placement");
+        const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
+        printf("%-40s %-8s", k, json_string_value(json_object_get(e, "provider")) ?: "-");
+        if (json_is_object(pl))
+            printf(" %s/%s", json_string_value(json_object_get(pl, "cloud")) ?: "?",
+                   json_string_value(json_object_get(pl, "region")) ?: "?");
+        printf("%s%s\n", id ? "  " : "", id ?: "");
+    }
+    mk_rtstate_free(st);
+    return 0;
+}
+
+int mk_statecmd_show(const char *address)
+{
+    mk_rtstate *st = load_state_or_say();
+    if (!st)
+        return MK_EXIT_INPUT;
+    json_t *e = mk_rtstate_get(st, address);
+    int rc = 0;
+    if (!e) {
+        fprintf(stderr, "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", address);
+        rc = MK_EXIT_INPUT;
+    } else {
+        json_dumpf(e, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+    }
+    mk_rtstate_free(st);
+    return rc;
+}
+
+int mk_statecmd_rm(const char *address)
+{
+    mk_session s = {0};
+    char id[37];
+    sigset_t old;
+    mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
+    int rc = mk_session_open(&s, "state rm", id);
+    if (rc) {
+        mk_signals_restore(&old);
+        return rc;
+    }
+    if (!mk_rtstate_remove(s.st, address)) {
+        fprintf(stderr, "moksha-exec: error: the state has no resource `%s`\n", address);
+        rc = MK_EXIT_INPUT;
+    } else {
+        s.dirty = true;
+        mk_session_add(&s, json_pack("{s:s, s:s}", "event", "state.rm", "address", address));
+        if (mk_session_flush(&s))
+            printf("Removed %s from the state (serial %lld); the object itself was not touched.\n", address,
+                   mk_rtstate_serial(s.st));
+        else
+            rc = MK_EXIT_INPUT;
+    }
+    mk_session_close(&s, id, rc);
+    mk_session_free(&s);
+    fflush(stdout);
+    mk_signals_restore(&old);
+    return rc;
+}
+
+/* The audit log, for an entry by a command that does not write the state
+ * (which then keeps naming an earlier entry, as it may). */
+static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
+{
+    mk_planfile_key k;
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
+    mk_audit_mark m;
+    mk_audit *a = NULL;
+    if (st && mk_planfile_key_load(&k, MK_PATH_DIR, why, whylen)) {
+        mk_rtstate_audit_record(st, &m);
+        a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
+    }
+    json_t *adopted = a ? mk_session_adopted(a) : NULL;
+    if (adopted)
+        mk_audit_append(a, adopted);
+    mk_rtstate_free(st);
+    return a;
+}
+
+static int state_unlock(const char *id)
+{
+    char why[1024], awhy[1024];
+    json_t *info;
+    int held = mk_lock_force(MK_PATH_LOCKFILE, id, true, &info, why, sizeof why);
+    if (held != 0) {
+        mk_errmsg_print(why);
+        return held == 2 ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
+    }
+    /* audited while the lock still stands, so no run can be appending beside us */
+    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
+    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
+                                                     "holder", json_object_get(info, "holder"), "damage",
+                                                     json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
+    if (!audited && a)
+        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
+    mk_audit_close(a);
+    json_decref(info);
+    if (mk_lock_force(MK_PATH_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+        mk_errmsg_print(why);
+        return MK_EXIT_INPUT;
+    }
+    if (!audited)
+        fprintf(stderr, "moksha-exec: warning: the unlock is not in the audit log: %s\n", awhy);
+    if (json_object_get(info, "damage"))
+        printf("Unlocked the state (removed the damaged lock file %s: %s).\n", MK_PATH_LOCKFILE,
+               json_string_value(json_object_get(info, "damage")));
+    else
+        printf("Unlocked the state (lock %s held by %s for %s).\n", id,
+               json_string_value(json_object_get(info, "holder")) ?: "?",
+               json_string_value(json_object_get(info, "operation")) ?: "?");
+    json_decref(info);
+    return 0;
+}
+
+int mk_statecmd_unlock(const char *id)
+{
+    sigset_t old;
+    mk_signals_hold(&old); /* note [signal hold]: audited and removed together */
+    int rc = state_unlock(id);
+    fflush(stdout);
+    mk_signals_restore(&old);
+    return rc;
+}
