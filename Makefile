@@ -26,7 +26,7 @@ LDFLAGS += $(EXTRA_LDFLAGS)
 VERSION  = 0.1.0
 
 GEN_C    = $(BUILD)/gen/lexer.c $(BUILD)/gen/parser.c
-COMP_SRC = $(wildcard compiler/*/*.c)
+COMP_SRC = $(wildcard compiler/*/*.c) compiler/pipeline.c
 COMP_OBJ = $(COMP_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/lexer.o $(BUILD)/obj/gen/parser.o
 RT_SRC   = $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/providers/*.c))
 RT_OBJ   = $(RT_SRC:%.c=$(BUILD)/obj/%.o)

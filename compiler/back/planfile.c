@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/base/atomic.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
@@ -159,25 +160,6 @@ bool mk_planfile_target_ok(const char *path, char *why, size_t whylen)
 
 bool mk_planfile_write(const char *text, const char *path)
 {
-    /* a temp file of our own beside the target (O_EXCL: never through a
-     * link someone left at a fixed name), then rename over it */
-    size_t n = strlen(path) + 16;
-    char *tmp = mk_mem_alloc(n);
-    snprintf(tmp, n, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    bool ok = fd >= 0;
-    if (ok) {
-        size_t len = strlen(text);
-        ok = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-        ok = close(fd) == 0 && ok;
-    }
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        int e = errno;
-        if (fd >= 0)
-            unlink(tmp);
-        errno = e;
-    }
-    mk_mem_free(tmp);
-    return ok;
+    struct iovec parts[] = {{(void *)text, strlen(text)}, {"\n", 1}};
+    return mk_atomic_write(path, parts, 2, 0600);
 }

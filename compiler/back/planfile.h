@@ -23,8 +23,8 @@ bool mk_planfile_verify(json_t *plan, const mk_key *key, char *why, size_t whyle
  * under .moksha/ but a NAME.plan there, or an existing file that is not a
  * plan; a link is judged by what it points to. False with the reason. */
 bool mk_planfile_target_ok(const char *path, char *why, size_t whylen);
-/* Write signed text atomically (a temp file of its own, fsync, rename);
- * false with errno set. */
+/* Write signed text and a newline atomically, mode 0600
+ * (compiler/base/atomic.h); false with errno set. */
 bool mk_planfile_write(const char *text, const char *path);
 
 #endif

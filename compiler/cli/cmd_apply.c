@@ -3,6 +3,8 @@
  * commands plan (or take a saved plan) and hand the signed plan file to
  * `moksha-exec`, found next to this binary (else on PATH), returning its
  * exit code. State and audit commands are the executor's own. */
+#include "compiler/cli/cmd_apply.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -12,16 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compiler/cli/cli.h"
 #include "compiler/back/planfile.h"
-#include "compiler/base/diag.h"
 #include "compiler/back/policy_out.h"
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
-
-int cmd_apply(int argc, char **argv);
-int cmd_destroy(int argc, char **argv);
-int cmd_state(int argc, char **argv);
-int cmd_audit(int argc, char **argv);
+#include "compiler/cli/cli.h"
+#include "compiler/cli/options.h"
+#include "compiler/cli/run.h"
 
 static const char APPLY_HELP[] =
     "usage: moksha apply PLAN [options]\n"
@@ -163,6 +163,7 @@ static int run_exec(const char **args, size_t nargs)
 }
 
 typedef struct apply_args {
+    bool destroy;
     const char *plan_file;
     bool yes;
     const char **exec; /* options passed to moksha-exec apply */
@@ -209,26 +210,17 @@ static bool exec_value_ok(const char *name, const char *v)
     return false;
 }
 
-/* Options moksha-exec takes, with whether each has a value; the value is
- * checked now (note [apply options]). */
-static bool exec_option(mk_cli_args *a, apply_args *x, bool *bad)
+/* An option moksha-exec takes, passed on to it; its value is checked now
+ * (note [apply options]). */
+static bool exec_option(void *ud, const char *name, const char *v)
 {
-    static const struct { const char *name; bool value; } OPTS[] = {
-        {"--parallelism", true}, {"--approve", true}, {"--auto-approve-risk", true}, {"--timeout", true},
-        {"--retries", true}, {"--progress", true}, {"--no-rollback", false},
-    };
-    for (size_t k = 0; k < sizeof OPTS / sizeof *OPTS; k++) {
-        const char *v = NULL;
-        if (!OPTS[k].value ? strcmp(a->argv[a->i], OPTS[k].name) != 0 : !(v = mk_cli_opt(a, OPTS[k].name, bad)))
-            continue;
-        x->exec = mk_cli_push(x->exec, &x->nexec, OPTS[k].name);
-        if (v) {
-            *bad = *bad || !exec_value_ok(OPTS[k].name, v);
-            x->exec = mk_cli_push(x->exec, &x->nexec, v);
-        }
+    apply_args *x = ud;
+    x->exec = mk_options_push(x->exec, &x->nexec, name);
+    if (!v)
         return true;
-    }
-    return false;
+    bool ok = exec_value_ok(name, v);
+    x->exec = mk_options_push(x->exec, &x->nexec, v);
+    return ok;
 }
 
 /* note [approvals match]: an --approve that names no gate would open
@@ -355,7 +347,7 @@ static int apply_text(const char *text, apply_args *x)
         unlink(path);
         return EXIT_INPUT;
     }
-    x->exec = mk_cli_push(x->exec, &x->nexec, path);
+    x->exec = mk_options_push(x->exec, &x->nexec, path);
     const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
     args[0] = "apply";
     memcpy(args + 1, x->exec, x->nexec * sizeof *args);
@@ -368,14 +360,14 @@ static int apply_text(const char *text, apply_args *x)
 
 /* Plan, show, ask, apply; again while values known only after apply
  * change the plan (at most twice more). */
-static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
+static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
 {
     int rc = EXIT_OK;
     for (int pass = 0; pass < 3; pass++) {
         mk_planned pl;
         r->destroy = destroy;
-        if (!mk_cli_make_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.plan, x))) {
-            mk_cli_planned_free(&pl);
+        if (!mk_run_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.plan, x))) {
+            mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;
         }
         if (pl.policy_failed) {
@@ -384,7 +376,7 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
             fputs(mk_buf_cstr(&b), stdout);
             mk_buf_free(&b);
             mk_cli_err("a policy failed: nothing was applied");
-            mk_cli_planned_free(&pl);
+            mk_pipeline_planned_free(&pl);
             return EXIT_POLICY;
         }
         size_t n = json_array_size(json_object_get(pl.plan, "changes"));
@@ -393,18 +385,18 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
         if (n == 0) {
             if (pass == 0)
                 puts("No changes. The infrastructure matches the stack.");
-            mk_cli_planned_free(&pl);
+            mk_pipeline_planned_free(&pl);
             return rc;
         }
-        mk_cli_print_plan(pl.plan, NULL, "text");
+        mk_run_print_plan(pl.plan, NULL, "text");
         if (pass == 0 && !x->yes && !ask(destroy ? "destroy" : "apply")) {
-            mk_cli_planned_free(&pl);
+            mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;
         }
         bool again = !destroy && has_deferred(&pl);
         puts("");
         rc = apply_text(pl.text, x);
-        mk_cli_planned_free(&pl);
+        mk_pipeline_planned_free(&pl);
         if (rc != EXIT_OK || !again)
             return rc;
     }
@@ -413,14 +405,14 @@ static int plan_and_apply(mk_cli_compile_req *r, apply_args *x, bool destroy)
 
 /* A saved plan takes no planning input: its variables, policies and
  * overrides were fixed when it was planned. */
-static bool saved_plan_args_ok(const mk_cli_compile_req *r, const char *plan)
+static bool saved_plan_args_ok(const mk_pipeline_req *r, const char *plan)
 {
     if (r->npaths)
         mk_cli_err("apply takes one plan file; `%s` is one argument too many (a saved plan needs no stack paths)", r->paths[0]);
     else if (r->nvar_flags || r->nvar_files)
         mk_cli_err("%s does not apply to a saved plan: %s was planned with its variables (plan again with them)",
                    r->nvar_flags ? "--var" : "--var-file", plan);
-    else if (!mk_cli_only(r, "apply PLAN", 0))
+    else if (!mk_options_only(r, "apply PLAN", 0))
         return false;
     else
         return true;
@@ -439,7 +431,7 @@ static bool saved_plan_approvals_ok(const char *path, const apply_args *x)
 
 static int run_saved(apply_args *x)
 {
-    x->exec = mk_cli_push(x->exec, &x->nexec, x->plan_file);
+    x->exec = mk_options_push(x->exec, &x->nexec, x->plan_file);
     const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
     args[0] = "apply";
     memcpy(args + 1, x->exec, x->nexec * sizeof *args);
@@ -448,62 +440,66 @@ static int run_saved(apply_args *x)
     return rc;
 }
 
+/* An argument that is a plan file rather than a stack path: apply's one
+ * saved plan, which destroy takes none of. */
+static bool plan_file_arg(void *ud, const char *s, bool *bad)
+{
+    apply_args *x = ud;
+    if (x->destroy && is_plan_file(s)) {
+        mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
+                   "(moksha apply %s applies a saved plan)", s);
+        *bad = true;
+        return true;
+    }
+    if (x->destroy || s[0] == '-' || looks_like_stack(s))
+        return false;
+    if (x->plan_file) {
+        mk_cli_err("apply takes one plan file; `%s` is one too many", s);
+        *bad = true;
+    } else if (!is_plan_file(s)) {
+        mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
+                   ".moksha files or directories)", s, s);
+        *bad = true;
+    }
+    x->plan_file = s;
+    return true;
+}
+
 static int apply_like(int argc, char **argv, bool destroy)
 {
-    mk_cli_args a = {argc, 1, argv};
-    mk_cli_compile_req r = {0};
-    apply_args x = {0};
-    bool bad = false;
+    mk_pipeline_req r = {0};
+    apply_args x = {.destroy = destroy};
     const char *cmd = destroy ? "destroy" : "apply";
-    for (; a.i < argc && !bad; a.i++) {
-        const char *s = argv[a.i];
-        if (mk_cli_is_help(s)) {
-            fputs(destroy ? DESTROY_HELP : APPLY_HELP, stdout);
-            mk_cli_req_free(&r);
-            mk_mem_free(x.exec);
-            return EXIT_OK;
-        } else if (strcmp(s, "--yes") == 0 || strcmp(s, "-y") == 0 || strcmp(s, "--auto-approve") == 0) {
-            x.yes = true;
-        } else if (exec_option(&a, &x, &bad)) {
-            continue;
-        } else if (destroy && is_plan_file(s)) {
-            mk_cli_err("destroy takes no plan file: it plans the deletion of everything in the state itself "
-                       "(moksha apply %s applies a saved plan)", s);
-            bad = true;
-        } else if (!destroy && s[0] != '-' && !looks_like_stack(s)) {
-            if (x.plan_file) {
-                mk_cli_err("apply takes one plan file; `%s` is one too many", s);
-                bad = true;
-            } else if (!is_plan_file(s)) {
-                mk_cli_err("plan file `%s` does not exist (make one with `moksha plan -o %s`; stack paths are "
-                           ".moksha files or directories)", s, s);
-                bad = true;
-            }
-            x.plan_file = s;
-        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for %s (see moksha %s --help)", s, cmd, cmd);
-            bad = true;
-        }
-    }
-    int rc = EXIT_INPUT;
+    const mk_option opts[] = {
+        {"--yes", false, .flag = &x.yes}, {"-y", false, .flag = &x.yes}, {"--auto-approve", false, .flag = &x.yes},
+        {"--parallelism", true, .take = exec_option}, {"--approve", true, .take = exec_option},
+        {"--auto-approve-risk", true, .take = exec_option}, {"--timeout", true, .take = exec_option},
+        {"--retries", true, .take = exec_option}, {"--progress", true, .take = exec_option},
+        {"--no-rollback", false, .take = exec_option},
+    };
+    mk_options spec = {cmd, cmd, destroy ? DESTROY_HELP : APPLY_HELP, opts, sizeof opts / sizeof *opts, .ud = &x,
+                    .stack = &r, .arg = plan_file_arg};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    bool bad = parsed != MK_OPTIONS_OK;
+    int rc = parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
     bad = bad || !exec_found();
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
             rc = run_saved(&x);
-    } else if (!bad && mk_cli_only(&r, cmd, MK_CLI_ALL) && mk_cli_overrides_ok(&r)) {
+    } else if (!bad && mk_options_only(&r, cmd, MK_OPTIONS_ALL) && mk_options_overrides_ok(&r)) {
         rc = plan_and_apply(&r, &x, destroy);
     }
     mk_mem_free(x.exec);
-    mk_cli_req_free(&r);
+    mk_options_req_free(&r);
     return rc;
 }
 
-int cmd_apply(int argc, char **argv) { return apply_like(argc, argv, false); }
-int cmd_destroy(int argc, char **argv) { return apply_like(argc, argv, true); }
+int mk_cmd_apply(int argc, char **argv) { return apply_like(argc, argv, false); }
+int mk_cmd_destroy(int argc, char **argv) { return apply_like(argc, argv, true); }
 
 static int pass_through(const char *cmd, int argc, char **argv, const char *help)
 {
-    if (argc > 1 && mk_cli_is_help(argv[1])) {
+    if (argc > 1 && mk_options_is_help(argv[1])) {
         fputs(help, stdout);
         return EXIT_OK;
     }
@@ -516,7 +512,7 @@ static int pass_through(const char *cmd, int argc, char **argv, const char *help
     return rc;
 }
 
-int cmd_state(int argc, char **argv)
+int mk_cmd_state(int argc, char **argv)
 {
     return pass_through("state", argc, argv,
                         "usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n"
@@ -527,7 +523,7 @@ int cmd_state(int argc, char **argv)
                         "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n");
 }
 
-int cmd_audit(int argc, char **argv)
+int mk_cmd_audit(int argc, char **argv)
 {
     return pass_through("audit", argc, argv,
                         "usage: moksha audit verify | show [--format text|json]\n"

@@ -1,12 +1,15 @@
 /* cmd_policy — `moksha policy check` and `moksha policy test`. */
+#include "compiler/cli/cmd_policy.h"
+
 #include <string.h>
 
-#include "compiler/cli/cli.h"
-#include "compiler/base/mem.h"
-#include "compiler/middle/policy.h"
 #include "compiler/back/policy_out.h"
-
-int cmd_policy(int argc, char **argv);
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
+#include "compiler/cli/cli.h"
+#include "compiler/cli/options.h"
+#include "compiler/cli/run.h"
+#include "compiler/middle/policy.h"
 
 static const char POLICY_HELP[] =
     "usage: moksha policy check [--policies DIR]... [--format FORMAT] [--override NAME --reason TEXT]...\n"
@@ -31,35 +34,27 @@ static const char POLICY_HELP[] =
 
 static int policy_check(int argc, char **argv)
 {
-    mk_cli_args a = {argc, 1, argv};
-    mk_cli_compile_req r = {0};
-    const char *format = "text", *prefix = NULL, *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        if (mk_cli_is_help(argv[a.i])) {
-            fputs(POLICY_HELP, stdout);
-            mk_cli_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
-            format = v;
-        } else if ((v = mk_cli_opt(&a, "--path-prefix", &bad))) {
-            prefix = v;
-        } else if (!mk_cli_stack_arg(&a, &r, &bad) && !bad) {
-            mk_cli_err("unknown option `%s` for policy check (see moksha policy --help)", argv[a.i]);
-            bad = true;
-        }
+    mk_pipeline_req r = {0};
+    const char *format = "text", *prefix = NULL;
+    const mk_option opts[] = {{"--format", true, .str = &format}, {"--path-prefix", true, .str = &prefix}};
+    mk_options spec = {"policy check", "policy", POLICY_HELP, opts, 2, .stack = &r};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && !mk_policy_out_valid(format)) {
         mk_cli_err("--format takes text, json, sarif, junit, github or markdown, not `%s`", format);
         bad = true;
     }
-    if (bad || !mk_cli_overrides_ok(&r)) {
-        mk_cli_req_free(&r);
+    if (bad || !mk_options_overrides_ok(&r)) {
+        mk_options_req_free(&r);
         return EXIT_INPUT;
     }
     mk_planned pl;
     int rc = EXIT_INPUT;
-    bool ok = mk_cli_make_plan(&r, &pl, false);
+    bool ok = mk_run_plan(&r, &pl, false);
     /* a policy that met an error is reported as such, in every format */
     if (ok || (pl.policies && pl.policy_errored)) {
         mk_buf b = {0};
@@ -69,42 +64,33 @@ static int policy_check(int argc, char **argv)
         mk_buf_free(&b);
         rc = !ok ? EXIT_INPUT : pl.policy_failed ? EXIT_POLICY : EXIT_OK;
     }
-    mk_cli_planned_free(&pl);
-    mk_cli_req_free(&r);
+    mk_pipeline_planned_free(&pl);
+    mk_options_req_free(&r);
     return rc;
 }
 
 static int policy_test(int argc, char **argv)
 {
-    mk_cli_args a = {argc, 1, argv};
-    mk_cli_compile_req r = {0};
-    const char *format = "text", *v;
-    bool bad = false;
-    for (; a.i < argc && !bad; a.i++) {
-        const char *s = argv[a.i];
-        if (mk_cli_is_help(s)) {
-            fputs(POLICY_HELP, stdout);
-            mk_cli_req_free(&r);
-            return EXIT_OK;
-        } else if ((v = mk_cli_opt(&a, "--format", &bad))) {
-            format = v;
-        } else if (s[0] == '-' && s[1]) {
-            mk_cli_err("unknown option `%s` for policy test (see moksha policy --help)", s);
-            bad = true;
-        } else {
-            r.paths = mk_cli_push(r.paths, &r.npaths, s);
-        }
+    mk_pipeline_req r = {0}; /* paths only: the test blocks' directories */
+    const char *format = "text";
+    const mk_option opts[] = {{"--format", true, .str = &format}};
+    mk_options spec = {"policy test", "policy", POLICY_HELP, opts, 1, .paths = &r.paths, .npaths = &r.npaths};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    if (parsed == MK_OPTIONS_HELP) {
+        mk_options_req_free(&r);
+        return EXIT_OK;
     }
+    bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
         mk_cli_err("--format takes text or json for policy test, not `%s`", format);
         bad = true;
     }
     if (bad) {
-        mk_cli_req_free(&r);
+        mk_options_req_free(&r);
         return EXIT_INPUT;
     }
     r.p = mk_program_new();
-    mk_cli_compile(&r);
+    mk_pipeline_compile(&r);
     mk_program *p = r.p;
     mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     int rc = EXIT_INPUT;
@@ -121,17 +107,17 @@ static int policy_test(int argc, char **argv)
             mk_diag_print(p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     }
     mk_program_free(p);
-    mk_cli_req_free(&r);
+    mk_options_req_free(&r);
     return rc;
 }
 
-int cmd_policy(int argc, char **argv)
+int mk_cmd_policy(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return policy_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "test") == 0)
         return policy_test(argc - 1, argv + 1);
-    if (argc >= 2 && mk_cli_is_help(argv[1])) {
+    if (argc >= 2 && mk_options_is_help(argv[1])) {
         fputs(POLICY_HELP, stdout);
         return EXIT_OK;
     }

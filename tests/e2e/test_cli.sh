@@ -79,6 +79,7 @@ cidr="10.0.0.0/16"
 }
 EOF
 cp ugly/main.moksha ugly.orig
+chmod 640 ugly/main.moksha
 expect_exit 1 moksha fmt --check ugly/main.moksha && expect_contains "$OUT" "ugly/main.moksha"
 expect_same ugly/main.moksha ugly.orig
 expect_exit 0 moksha fmt --stdout ugly/main.moksha && cp "$OUT" ugly.stdout
@@ -94,6 +95,9 @@ if cmp -s ugly/main.moksha ugly.orig; then
     fail "moksha fmt left the badly spaced ugly/main.moksha unchanged"
 fi
 expect_same ugly/main.moksha ugly.stdout
+# rewritten in place: the file keeps its mode, and no temp file is left beside it
+[ "$(stat -c %a ugly/main.moksha)" = 640 ] || fail "fmt changed the mode to $(stat -c %a ugly/main.moksha), not 640"
+[ "$(ls ugly)" = main.moksha ] || fail "fmt left more than the file: $(ls ugly | tr '\n' ' ')"
 expect_contains ugly/main.moksha 'stack demo {'
 expect_contains ugly/main.moksha '{ team = "web", env = stack.env }'
 expect_exit 0 moksha fmt --check ugly/main.moksha && expect_empty "$OUT"

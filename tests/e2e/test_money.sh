@@ -108,7 +108,7 @@ expect_exit 3 moksha plan
 expect_contains "$OUT" 'compute.web costs $55.85 on c6a.large'
 expect_not_contains "$ERR" 'cannot compare'
 
-# ---- a plan never shows a move it cannot make (note [no moves] in cmd_plan.c) ----
+# ---- a plan never shows a move it cannot make (note [no moves] in compiler/pipeline.c) ----
 cd .. && mkdir moved && cd moved || exit 1
 cat > main.moksha <<'MOKSHA'
 stack moved { env = "dev" }

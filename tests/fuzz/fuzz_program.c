@@ -6,7 +6,7 @@
  * is an error), so both modes of the evaluator run. */
 #include <stdio.h>
 
-#include "compiler/cli/cli.h"
+#include "compiler/pipeline.h"
 #include "compiler/base/diag.h"
 #include "compiler/front/program.h"
 #include "tests/fuzz/fuzz.h"
@@ -20,12 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!sink)
         sink = fopen("/dev/null", "w");
     const char *path = mk_fuzz_write("main.moksha", data, size);
-    mk_cli_compile_req r = {0};
+    mk_pipeline_req r = {0};
     r.paths = &path;
     r.npaths = 1;
     r.strict = size % 2 == 1;
     r.p = mk_program_new();
-    mk_cli_compile(&r);
+    mk_pipeline_compile(&r);
     mk_diag_print(r.p->diag, sink, MK_DIAG_TEXT, false);
     mk_diag_print(r.p->diag, sink, MK_DIAG_JSON, false);
     mk_program_free(r.p);

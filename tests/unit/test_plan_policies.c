@@ -2,8 +2,9 @@
  * runtime/planfile.h): a plan signed by the project key still does not run
  * when its recorded policy results fail — a hard policy with violations, a
  * soft one without an override and its reason, results that contradict
- * themselves. The plans here are signed as the compiler signs (mk_planfile_sign)
- * and verified by the executor's loader first. */
+ * themselves. The plans here are signed as the compiler signs
+ * (mk_planfile_sign, compiler/back/planfile.c) and verified by the
+ * executor's loader first. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -11,8 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compiler/base/key.h"
 #include "compiler/back/planfile.h"
+#include "compiler/base/key.h"
+#include "compiler/cli/cmd_plan.h"
 #include "compiler/middle/plan.h"
 #include "runtime/planfile.h"
 
@@ -117,8 +119,6 @@ static void test_contradicting_results_refused(void **state)
                                 result("advisory", "warn", 1, NULL)), why, sizeof why));
 }
 
-int cmd_show(int argc, char **argv);
-
 /* `moksha show` of such a plan says so first, and exits 3. */
 static void test_show_says_it_fails(void **state)
 {
@@ -131,7 +131,7 @@ static void test_show_says_it_fails(void **state)
     int saved = dup(1);
     dup2(fd, 1);
     char *argv[] = {"show", path, NULL};
-    int rc = cmd_show(2, argv);
+    int rc = mk_cmd_show(2, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);

@@ -1,0 +1,121 @@
+/* run — the driver run for a command, and what it recorded said (run.h).
+ * The driver prints nothing; everything it leaves for the user is said
+ * here, at the point of the run where it arose, so that stderr reads as it
+ * would if each stage printed as it went. */
+#include "compiler/cli/run.h"
+
+#include <string.h>
+
+#include "compiler/back/cost_out.h"
+#include "compiler/back/render.h"
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
+#include "compiler/cli/cli.h"
+
+/* A name from the command line that must name something: an error with the
+ * closest candidate, else the candidates themselves when they are few. */
+static void unmatched(const char *opt, const char *name, const char *what, const char *const *cands, size_t n)
+{
+    const char *s = mk_diag_suggest(name, cands, n);
+    if (s) {
+        mk_cli_err("%s %s: no %s of that name; did you mean `%s`?", opt, name, what, s);
+        return;
+    }
+    mk_buf b = {0};
+    for (size_t i = 0; i < n && i < 8; i++)
+        mk_buf_printf(&b, "%s%s", i ? ", " : "", cands[i]);
+    if (n > 8)
+        mk_buf_printf(&b, ", … (%zu in all)", n);
+    if (n)
+        mk_cli_err("%s %s: no %s of that name (there are: %s)", opt, name, what, mk_buf_cstr(&b));
+    else
+        mk_cli_err("%s %s: the stack has no %s at all", opt, name, what);
+    mk_buf_free(&b);
+}
+
+/* Each --override that names no policy of results, said. */
+static void overrides_unmatched(const mk_pipeline_req *r, json_t *results)
+{
+    size_t n = json_array_size(results);
+    const char **names = mk_mem_calloc(n + 1, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = json_string_value(json_object_get(json_array_get(results, i), "name"));
+    for (size_t k = 0; k < r->noverrides; k++)
+        if (!mk_pipeline_override_named(results, r->overrides[k].name))
+            unmatched("--override", r->overrides[k].name, "policy", names, n);
+    mk_mem_free(names);
+}
+
+/* Each --replace-placement that names no instance of p, said. */
+static void replace_unmatched(const mk_pipeline_req *r, const mk_program *p)
+{
+    for (size_t k = 0; k < r->nreplace_placement; k++) {
+        if (mk_pipeline_replace_named(r, p, k))
+            continue;
+        const char **addrs = mk_mem_calloc(p->ninstances + 1, sizeof *addrs);
+        for (size_t i = 0; i < p->ninstances; i++)
+            addrs[i] = p->instances[i]->address;
+        unmatched("--replace-placement", r->replace_placement[k], "resource", addrs, p->ninstances);
+        mk_mem_free(addrs);
+    }
+}
+
+void mk_run_print_phase(const mk_pipeline_phase *ph)
+{
+    if (ph->peak_rss_mib < 0)
+        fprintf(stderr, "stats: %s_ms=%.0f\n", ph->name, ph->ms);
+    else
+        fprintf(stderr, "stats: %s_ms=%.0f peak_rss_mib=%ld\n", ph->name, ph->ms, ph->peak_rss_mib);
+}
+
+void mk_run_phase(mk_planned *pl, const char *name, double *t0)
+{
+    mk_pipeline_mark(pl, name, t0);
+    if (mk_cli_opts.stats)
+        mk_run_print_phase(&pl->phases[pl->nphases - 1]);
+}
+
+/* The phases in order, each with what arose in it said before its line:
+ * the unmatched --replace-placement in the compile, --explain's placements
+ * in the cost, the unmatched --override in the policies. */
+static void report(const mk_pipeline_req *r, const mk_planned *pl)
+{
+    for (size_t i = 0; i < pl->nphases; i++) {
+        const char *name = pl->phases[i].name;
+        if (strcmp(name, "compile") == 0 && pl->replace_unmatched)
+            replace_unmatched(r, pl->p);
+        else if (strcmp(name, "cost") == 0 && r->explain && pl->placement)
+            mk_cost_out_explain(pl->placement, stdout);
+        else if (strcmp(name, "policies") == 0 && pl->override_unmatched)
+            overrides_unmatched(r, pl->policies);
+        if (mk_cli_opts.stats)
+            mk_run_print_phase(&pl->phases[i]);
+    }
+}
+
+bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
+{
+    bool ok = mk_pipeline_plan(r, out, sign);
+    report(r, out);
+    mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+    return ok;
+}
+
+void mk_run_print_plan(json_t *plan, const char *text, const char *format)
+{
+    if (strcmp(format, "json") == 0) {
+        if (text)
+            puts(text);
+        else
+            json_dumpf(plan, stdout, JSON_COMPACT | JSON_SORT_KEYS), fputc('\n', stdout);
+        return;
+    }
+    mk_buf b = {.sink = stdout}; /* streamed: a plan of 100,000 changes is 100 MB of text */
+    if (strcmp(format, "markdown") == 0)
+        mk_render_markdown(plan, &b);
+    else
+        mk_render_text(plan, &b, mk_cli_color(stdout));
+    mk_buf_flush(&b);
+    mk_buf_free(&b);
+}

@@ -1,0 +1,113 @@
+/* pipeline — the driver: a request (stack paths, variables, policies,
+ * overrides) through the stages, each its module's, into a program, a plan
+ * and the plan's signed text. It sits above back/ and below cli/.
+ *
+ * It prints nothing. Diagnostics stay in the program's diagnostics set,
+ * each stage's time and peak memory is recorded in the result, and what the
+ * command line must say about its own arguments (an --override or a
+ * --replace-placement that names nothing) is a flag in the result: the
+ * caller prints all of it, so a test or a server can run the driver
+ * quietly. It is not the place for option parsing or rendering. */
+#ifndef MK_PIPELINE_H
+#define MK_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "compiler/base/key.h"
+#include "compiler/base/state.h"
+#include "compiler/front/program.h"
+#include "compiler/middle/plan.h"
+#include "compiler/middle/policy.h"
+
+#define MOKSHA_DIR ".moksha"
+#define STATE_PATH ".moksha/state.json"
+
+struct mk_place_report;
+struct mk_cost_catalog;
+
+/* What to compile and plan. The arrays are the caller's (borrowed). */
+typedef struct mk_pipeline_req {
+    mk_program *p;
+    const char **paths;
+    size_t npaths;
+    const char **var_files, **var_flags;
+    size_t nvar_files, nvar_flags;
+    bool strict;
+    bool destroy;   /* plan to delete everything in state */
+    const char **policy_dirs; /* --policies DIR */
+    size_t npolicy_dirs;
+    struct mk_policy_override *overrides; /* --override NAME --reason TEXT */
+    size_t noverrides;
+    const char **replace_placement; /* --replace-placement ADDR */
+    size_t nreplace_placement;
+    bool explain;                   /* --explain: keep the placement report for the caller to print */
+    bool compile_only;              /* mk_pipeline_plan: state and program, no plan (moksha cost) */
+    /* when set, the compile thread calls it after loading the sources and
+     * before evaluating them, for the state the evaluation reads (read
+     * meanwhile on another thread); it may return NULL */
+    struct mk_state *(*await_state)(void *ud);
+    void *await_ud;
+} mk_pipeline_req;
+
+/* One stage's wall time and the process's peak memory after it (what
+ * --stats prints); peak_rss_mib is -1 where it is not measured (the state
+ * is read on a thread of its own, beside the compile). */
+typedef struct mk_pipeline_phase {
+    const char *name; /* "state", "compile", "diff", "cost", "policies", "sign", … */
+    double ms;
+    long peak_rss_mib;
+} mk_pipeline_phase;
+
+#define MK_PIPELINE_PHASES 10
+
+/* A compiled, diffed (and maybe signed) plan. */
+typedef struct mk_planned {
+    mk_program *p;
+    mk_state *st;
+    mk_key key;
+    json_t *plan;
+    char *text;          /* the signed plan in its file form, when signed */
+    mk_plan_totals totals;
+    json_t *policies;    /* results (borrowed from plan) */
+    int policy_failed;   /* policies that fail the plan: exit 3 */
+    int policy_errored;  /* policies that met an error (reported; the plan fails) */
+    bool replace_unmatched;  /* a --replace-placement names no instance of p */
+    bool override_unmatched; /* an --override names no policy of policies */
+    /* --explain, and moksha cost: the placement report and the catalog its
+     * strings point into (owned; freed with the rest) */
+    struct mk_place_report *placement;
+    struct mk_cost_catalog *catalog;
+    mk_pipeline_phase phases[MK_PIPELINE_PHASES];
+    size_t nphases;
+} mk_planned;
+
+/* load → vars → eval on a thread with a large stack, into r->p (which the
+ * caller made with mk_program_new). */
+void mk_pipeline_compile(mk_pipeline_req *r);
+/* Compile against .moksha/state.json, diff, price and place, run the
+ * policies, and sign when asked (a plan that leaves the process). out is
+ * filled even on failure (free it with mk_pipeline_planned_free); false on
+ * any error, which is in out->p->diag or one of the unmatched flags. */
+bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
+/* moksha cost, after a compile_only plan: load the catalogs, place (under
+ * the policies that read r.placement) and price every resource, recorded
+ * as the "cost" phase; NULL when the catalogs do not load. The report is
+ * pl's (pl->placement). An overflow is E0401 in the diagnostics. */
+struct mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r);
+void mk_pipeline_planned_free(mk_planned *pl);
+
+/* Whether --replace-placement k names an instance of p, and whether an
+ * override's name is a policy of results (for the caller's messages). */
+bool mk_pipeline_replace_named(const mk_pipeline_req *r, const mk_program *p, size_t k);
+bool mk_pipeline_override_named(json_t *results, const char *name);
+
+/* The monotonic clock in milliseconds, and a phase ended now, begun at *t0
+ * (which becomes now): for a caller timing its own stage (render) as the
+ * driver times its own. */
+double mk_pipeline_now_ms(void);
+void mk_pipeline_mark(mk_planned *pl, const char *name, double *t0);
+
+#endif

@@ -1,0 +1,176 @@
+/* pipeline (compiler/pipeline.h): the driver runs a stack quietly — nothing
+ * on stdout or stderr, whatever it finds — and hands back the program, the
+ * plan, the diagnostics and the phases it went through, for the caller to
+ * say. Each case plans a small stack in a directory of its own. */
+#include "tests/unit/unit.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler/base/diag.h"
+#include "compiler/pipeline.h"
+
+#define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
+
+static char dir[64], top[4096], out_path[96], err_path[96];
+static int saved_out, saved_err;
+
+static void write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(name, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_non_null(getcwd(top, sizeof top));
+    strcpy(dir, "/tmp/mk-pipeline-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    setenv("MOKSHA_KEY", KEY, 1);
+    write_file("main.moksha", "provider local { root = \".moksha/out\" }\n"
+                              "resource local.file a {\n  path    = \"a.txt\"\n  content = \"x\"\n}\n"
+                              "resource local.file b {\n  path    = \"b.txt\"\n  content = local.file.a.path\n}\n");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unsetenv("MOKSHA_KEY");
+    assert_int_equal(chdir(top), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+/* stdout and stderr (the descriptors, under the FILEs) into files of their
+ * own while the driver runs. */
+static void quiet_begin(void)
+{
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    fflush(stdout);
+    fflush(stderr);
+    saved_out = dup(1), saved_err = dup(2);
+    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fo >= 0 && fe >= 0);
+    dup2(fo, 1), dup2(fe, 2);
+    close(fo), close(fe);
+}
+
+/* Back to the terminal; how many bytes each stream got meanwhile. */
+static void quiet_end(long *nout, long *nerr)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1), dup2(saved_err, 2);
+    close(saved_out), close(saved_err);
+    struct stat so, se;
+    assert_int_equal(stat(out_path, &so), 0);
+    assert_int_equal(stat(err_path, &se), 0);
+    *nout = (long)so.st_size, *nerr = (long)se.st_size;
+    unlink(out_path), unlink(err_path);
+}
+
+static void assert_phases(const mk_planned *pl, const char *const *names, size_t n)
+{
+    assert_int_equal(pl->nphases, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(pl->phases[i].name, names[i]);
+        assert_true(pl->phases[i].ms >= 0);
+        assert_true(i == 0 ? pl->phases[i].peak_rss_mib == -1 : pl->phases[i].peak_rss_mib > 0);
+    }
+}
+
+static void test_plans_quietly(void **state)
+{
+    (void)state;
+    const char *paths[] = {"main.moksha"};
+    mk_pipeline_req r = {.paths = paths, .npaths = 1};
+    mk_planned pl;
+    long nout, nerr;
+    quiet_begin();
+    bool ok = mk_pipeline_plan(&r, &pl, true);
+    quiet_end(&nout, &nerr);
+    assert_true(ok);
+    assert_int_equal(nout, 0);
+    assert_int_equal(nerr, 0);
+    assert_int_equal(mk_diag_reports(pl.p->diag), 0);
+    assert_int_equal(json_array_size(json_object_get(pl.plan, "changes")), 2);
+    assert_int_equal(pl.totals.create, 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(pl.plan, "changes"), 1), "address")),
+                        "local.file.b");
+    assert_non_null(pl.text);
+    assert_int_equal(strncmp(pl.text, "{\"format\":\"moksha.plan/v1\"", 26), 0);
+    assert_false(pl.replace_unmatched || pl.override_unmatched);
+    assert_null(pl.placement); /* kept only for --explain */
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "sign"};
+    assert_phases(&pl, phases, 6);
+    mk_pipeline_planned_free(&pl);
+}
+
+/* What the command line gets wrong is the caller's to say: the driver only
+ * records it. An unsigned plan has no sign phase. */
+static void test_unmatched_names_are_recorded(void **state)
+{
+    (void)state;
+    const char *paths[] = {"main.moksha"};
+    mk_policy_override ov = {"no-such-policy", "because"};
+    mk_pipeline_req r = {.paths = paths, .npaths = 1, .overrides = &ov, .noverrides = 1};
+    mk_planned pl;
+    long nout, nerr;
+    quiet_begin();
+    bool ok = mk_pipeline_plan(&r, &pl, false);
+    quiet_end(&nout, &nerr);
+    assert_false(ok);
+    assert_int_equal(nout + nerr, 0);
+    assert_true(pl.override_unmatched);
+    assert_false(pl.replace_unmatched);
+    assert_int_equal(mk_diag_errors(pl.p->diag), 0);
+    assert_null(pl.text);
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies"};
+    assert_phases(&pl, phases, 5);
+    mk_pipeline_planned_free(&pl);
+}
+
+/* A stack with an error stops after the compile, its diagnostic kept. */
+static void test_errors_stay_in_the_diagnostics(void **state)
+{
+    (void)state;
+    write_file("main.moksha", "resource local.file a {\n  path = var.nope\n}\n");
+    const char *paths[] = {"main.moksha"};
+    const char *replace[] = {"local.file.zz"};
+    mk_pipeline_req r = {.paths = paths, .npaths = 1, .replace_placement = replace, .nreplace_placement = 1};
+    mk_planned pl;
+    long nout, nerr;
+    quiet_begin();
+    bool ok = mk_pipeline_plan(&r, &pl, true);
+    quiet_end(&nout, &nerr);
+    assert_false(ok);
+    assert_int_equal(nout + nerr, 0);
+    assert_int_equal(mk_diag_errors(pl.p->diag), 1);
+    assert_false(pl.replace_unmatched); /* (not looked at: the compile failed first) */
+    assert_null(pl.plan);
+    static const char *const phases[] = {"state", "compile"};
+    assert_phases(&pl, phases, 2);
+    mk_pipeline_planned_free(&pl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_plans_quietly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmatched_names_are_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_stay_in_the_diagnostics, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
