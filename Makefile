@@ -109,7 +109,7 @@ house: all
 
 # The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
 # (it cannot run an ASan binary). Quality rails below.
-SUITE = unit golden robust e2e regress
+SUITE = house unit golden robust e2e regress
 test:
 	@$(DEPS) build test
 	+@$(MAKE) --no-print-directory test-run

@@ -18,11 +18,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "compiler/back/planfile.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/front/eval.h"
+#include "compiler/front/vars.h"
+#include "compiler/front/vjson.h"
 #include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
 
 double mk_pipeline_now_ms(void)
 {
@@ -44,14 +49,6 @@ void mk_pipeline_mark(mk_planned *pl, const char *name, double *t0)
     getrusage(RUSAGE_SELF, &ru);
     record(pl, name, t - *t0, ru.ru_maxrss / 1024);
     *t0 = t;
-}
-
-/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
- * the text shows (docs/formats.md, "Money"). */
-static json_t *money(mk_money m)
-{
-    char t[MK_MONEY_TEXT];
-    return json_string(mk_money_decimal(m, t));
 }
 
 /* Values shared by every change that has the same: a change's placement
@@ -113,20 +110,20 @@ static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const c
     vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? (uintptr_t)*monthly : (uintptr_t)-1, (uintptr_t)delta,
                                             (uintptr_t)offering, (uintptr_t)unpriced});
     if (!e->v)
-        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? money(*monthly) : json_null(), "delta", money(delta),
-                         "offering", offering, "unpriced_because", unpriced);
+        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? mk_vjson_money(*monthly) : json_null(),
+                         "delta", mk_vjson_money(delta), "offering", offering, "unpriced_because", unpriced);
     return json_incref(e->v);
 }
 
 /* Placement under the policies that read it (docs/cost.md); plan may be
  * NULL (moksha cost, which makes none). */
-static void place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_cost_report *rep)
+static void place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_place_report *rep)
 {
     mk_policy_place *pp = mk_policy_place_new(p, plan);
     if (pp)
-        mk_cost_apply_policies(cat, rep, mk_policy_place_eval, pp);
+        mk_place_apply_policies(cat, rep, mk_policy_place_eval, pp);
     else
-        mk_cost_mark(rep);
+        mk_place_mark(rep);
     mk_policy_place_free(pp);
 }
 
@@ -137,10 +134,10 @@ static void place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, m
  * evaluating (what refers to a replaced resource learns its new id only
  * after apply), before any placement is known. So a plan that would move a
  * resource is refused rather than shown at a place it will never reach. */
-static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_cost_report *rep)
+static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_report *rep)
 {
     for (size_t i = 0; i < rep->nitems; i++) {
-        const mk_cost_item *it = &rep->items[i];
+        const mk_place_item *it = &rep->items[i];
         json_t *sr = it->q.cloud && it->q.region ? mk_state_find(out->st, it->in->address, NULL) : NULL;
         json_t *pl = json_object_get(sr, "placement");
         const char *cloud = json_string_value(json_object_get(pl, "cloud")), *region = json_string_value(json_object_get(pl, "region"));
@@ -168,14 +165,14 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
     if (!cat)
         return;
-    mk_cost_report *rep = mk_cost_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
+    mk_place_report *rep = mk_place_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
     place_by_policy(cat, p, out->plan, rep);
     refuse_moves(out, r, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     vtab places = {0}, costs = {0};
     for (size_t i = 0; i < rep->nitems; i++) {
-        const mk_cost_item *it = &rep->items[i];
+        const mk_place_item *it = &rep->items[i];
         mk_instance *in = (mk_instance *)it->in;
         bool priced = it->q.status == MK_COST_PRICED;
         if (priced)
@@ -211,13 +208,13 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     vtab_free(&places);
     vtab_free(&costs);
     json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
-                        money(monthly), "applied", money(rep->applied), "delta", money(monthly - rep->applied),
-                        "unpriced", (json_int_t)rep->nunpriced));
+                        mk_vjson_money(monthly), "applied", mk_vjson_money(rep->applied),
+                        "delta", mk_vjson_money(monthly - rep->applied), "unpriced", (json_int_t)rep->nunpriced));
     if (r->explain) { /* the caller prints it (mk_cost_out_explain) */
         out->placement = rep, out->catalog = cat;
         return;
     }
-    mk_cost_report_free(rep);
+    mk_place_report_free(rep);
     mk_cost_free(cat);
 }
 
@@ -318,13 +315,14 @@ static void *compile_thread(void *arg)
     for (size_t i = 0; i < r->npolicy_dirs; i++)
         mk_program_import(p, r->policy_dirs[i]);
     for (size_t i = 0; i < r->nvar_files; i++) /* front/vars.c */
-        mk_program_var_file(p, r->var_files[i]);
-    mk_program_var_env(p);
+        mk_vars_file(p, r->var_files[i]);
+    mk_vars_env(p);
     for (size_t i = 0; i < r->nvar_flags; i++)
-        mk_program_var_flag(p, r->var_flags[i]);
+        mk_vars_flag(p, r->var_flags[i]);
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
-    mk_program_eval(p); /* front/eval.c */
+    mk_eval_program(p); /* front/eval.c */
+    mk_policy_check_structure(p); /* middle/policy.c */
     return NULL;
 }
 
@@ -426,19 +424,19 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     bool named = overrides_all_named(out, r);
     mk_pipeline_mark(out, "policies", &t0);
     if (sign && !out->policy_failed) {                    /* note [unsigned failures] */
-        out->text = mk_plan_sign(out->plan, &out->key);   /* middle/plan.c: sign */
+        out->text = mk_planfile_sign(out->plan, &out->key);   /* middle/plan.c: sign */
         mk_pipeline_mark(out, "sign", &t0);
     }
     return mk_diag_errors(out->p->diag) == 0 && named;
 }
 
-mk_cost_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
+mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
 {
     double t0 = mk_pipeline_now_ms();
     mk_cost_catalog *cat = mk_cost_load(pl->p->share_dir, pl->p->diag);
     if (!cat)
         return NULL;
-    mk_cost_report *rep = mk_cost_run(cat, pl->p, pl->st, r->replace_placement, r->nreplace_placement);
+    mk_place_report *rep = mk_place_run(cat, pl->p, pl->st, r->replace_placement, r->nreplace_placement);
     place_by_policy(cat, pl->p, NULL, rep);
     if (rep->overflow) /* no figures rather than wrong ones */
         mk_diag_error(pl->p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
@@ -449,9 +447,9 @@ mk_cost_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
 
 void mk_pipeline_planned_free(mk_planned *pl)
 {
-    mk_cost_report_free(pl->placement);
+    mk_place_report_free(pl->placement);
     mk_cost_free(pl->catalog);
-    mk_plan_free_text(pl->text);
+    mk_planfile_free_text(pl->text);
     if (!mk_jalloc_installed()) /* else the arenas hold it, and walking it frees nothing (0.2 s at 100,000 changes) */
         json_decref(pl->plan);
     mk_state_free(pl->st);

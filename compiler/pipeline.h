@@ -25,7 +25,7 @@
 #define MOKSHA_DIR ".moksha"
 #define STATE_PATH ".moksha/state.json"
 
-struct mk_cost_report;
+struct mk_place_report;
 struct mk_cost_catalog;
 
 /* What to compile and plan. The arrays are the caller's (borrowed). */
@@ -78,7 +78,7 @@ typedef struct mk_planned {
     bool override_unmatched; /* an --override names no policy of policies */
     /* --explain, and moksha cost: the placement report and the catalog its
      * strings point into (owned; freed with the rest) */
-    struct mk_cost_report *placement;
+    struct mk_place_report *placement;
     struct mk_cost_catalog *catalog;
     mk_pipeline_phase phases[MK_PIPELINE_PHASES];
     size_t nphases;
@@ -96,7 +96,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
  * the policies that read r.placement) and price every resource, recorded
  * as the "cost" phase; NULL when the catalogs do not load. The report is
  * pl's (pl->placement). An overflow is E0401 in the diagnostics. */
-struct mk_cost_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r);
+struct mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r);
 void mk_pipeline_planned_free(mk_planned *pl);
 
 /* Whether --replace-placement k names an instance of p, and whether an

@@ -10,7 +10,7 @@
 void mk_errmsg_print(const char *why);
 /* A failed jansson parse of what (a path) in our words, never jansson's:
  * "WHAT:LINE:COL: the JSON ends early…" into out (note [json errors] in
- * compiler/front/vjson.c has the compiler's copy). text, len: what was parsed. */
+ * compiler/base/jsonfile.c has the compiler's copy). text, len: what was parsed. */
 struct json_error_t;
 void mk_errmsg_json(const char *what, const struct json_error_t *je, const char *text, size_t len, char *out,
                     size_t n);

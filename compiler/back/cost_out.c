@@ -11,35 +11,28 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/money.h"
 #include "compiler/front/program.h"
+#include "compiler/front/vjson.h"
 
-/* Money in JSON: a decimal string of dollars rounded to the cent, the figure
- * the text shows (docs/formats.md, "Money"). */
-static json_t *money(mk_money m)
-{
-    char t[MK_MONEY_TEXT];
-    return json_string(mk_money_decimal(m, t));
-}
-
-static json_t *quote_json(const mk_cost_item *it)
+static json_t *quote_json(const mk_place_item *it)
 {
     const mk_cost_quote *q = &it->q;
     json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "address", it->in->address, "type", it->in->res->type,
                           "provider", q->cloud, "region", q->region, "offering", q->offering);
     if (q->status == MK_COST_PRICED)
-        json_object_set_new(o, "monthly", money(q->monthly));
+        json_object_set_new(o, "monthly", mk_vjson_money(q->monthly));
     if (q->why)
         json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
     return o;
 }
 
-static json_t *cands_json(const mk_cost_group *g)
+static json_t *cands_json(const mk_place_group *g)
 {
     json_t *a = json_array();
     for (size_t c = 0; c < g->ncands; c++) {
-        const mk_cost_cand *cd = &g->cands[c];
+        const mk_place_cand *cd = &g->cands[c];
         json_t *o = json_pack("{s:s, s:s, s:b}", "provider", cd->cloud, "region", cd->region, "winner", (long)c == g->winner);
         if (cd->ok)
-            json_object_set_new(o, "monthly", money(cd->monthly));
+            json_object_set_new(o, "monthly", mk_vjson_money(cd->monthly));
         else
             json_object_set_new(o, "why", json_string(cd->why));
         if (cd->ok && cd->rejected)
@@ -49,32 +42,33 @@ static json_t *cands_json(const mk_cost_group *g)
     return a;
 }
 
-json_t *mk_cost_out_json(const mk_cost_report *r, bool explain)
+json_t *mk_cost_out_json(const mk_place_report *r, bool explain)
 {
     json_t *res = json_array(), *unp = json_array();
     for (size_t i = 0; i < r->nitems; i++) {
         json_t *o = quote_json(&r->items[i]);
-        const mk_cost_group *g = &r->groups[r->items[i].group];
+        const mk_place_group *g = &r->groups[r->items[i].group];
         if (explain) {
             json_object_set_new(o, "sticky", json_boolean(g->sticky));
             json_object_set_new(o, "candidates", cands_json(g));
         }
         json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
     }
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", money(r->monthly), "applied",
-                     money(r->applied), "delta", money(r->monthly - r->applied), "resources", res, "unpriced", unp);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", mk_vjson_money(r->monthly),
+                     "applied", mk_vjson_money(r->applied), "delta", mk_vjson_money(r->monthly - r->applied),
+                     "resources", res, "unpriced", unp);
 }
 
 /* The candidates of an item's group: the winner, then the others up to a
  * dozen lines (a group placed after widening has a hundred). */
-static void explain_text(const mk_cost_report *r, const mk_cost_item *it, FILE *out)
+static void explain_text(const mk_place_report *r, const mk_place_item *it, FILE *out)
 {
-    const mk_cost_group *g = &r->groups[it->group];
+    const mk_place_group *g = &r->groups[it->group];
     if (g->sticky)
         fprintf(out, "    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
     size_t shown = 0, limit = 12;
     for (size_t c = 0; c < g->ncands; c++) {
-        const mk_cost_cand *cd = &g->cands[c];
+        const mk_place_cand *cd = &g->cands[c];
         bool won = (long)c == g->winner;
         if (!won && shown >= limit)
             continue;
@@ -85,7 +79,7 @@ static void explain_text(const mk_cost_report *r, const mk_cost_item *it, FILE *
             fprintf(out, "    x %s/%s: %s for its group of %zu, but it breaks %s\n", cd->cloud, cd->region, m, g->n, cd->rejected);
         else if (cd->ok)
             fprintf(out, "    %s %s/%s: %s for its group of %zu%s%s%s\n", won ? "*" : "-", cd->cloud, cd->region, m, g->n,
-                   cd->rejected ? " (it breaks " : "", cd->rejected ? cd->rejected : "", cd->rejected ? ")" : "");
+                    cd->rejected ? " (it breaks " : "", cd->rejected ? cd->rejected : "", cd->rejected ? ")" : "");
         else
             fprintf(out, "    x %s/%s: not a candidate: %s\n", cd->cloud, cd->region, cd->why);
     }
@@ -93,15 +87,15 @@ static void explain_text(const mk_cost_report *r, const mk_cost_item *it, FILE *
         fprintf(out, "    … and %zu more candidates (moksha cost --format json --explain lists them all)\n", g->ncands - shown);
 }
 
-void mk_cost_out_explain(const mk_cost_report *r, FILE *out)
+void mk_cost_out_explain(const mk_place_report *r, FILE *out)
 {
     fputs("Placement:\n", out);
     for (size_t i = 0; i < r->nitems; i++) {
-        const mk_cost_item *it = &r->items[i];
+        const mk_place_item *it = &r->items[i];
         if (!r->groups[it->group].ncands)
             continue;
         fprintf(out, "  %s → %s/%s%s%s\n", it->in->address, it->q.cloud ? it->q.cloud : "?", it->q.region ? it->q.region : "?",
-               it->q.offering ? " " : "", it->q.offering ? it->q.offering : "");
+                it->q.offering ? " " : "", it->q.offering ? it->q.offering : "");
         explain_text(r, it, out);
     }
     fputc('\n', out);
@@ -124,12 +118,12 @@ static void md_row(const char *addr, const char *cloud, const char *region, cons
     mk_buf_free(&b);
 }
 
-void mk_cost_out_text(const mk_cost_report *r, bool explain, bool md, FILE *out)
+void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out)
 {
     if (md)
         fprintf(out, "### moksha cost\n\n| resource | provider | region | offering | monthly |\n|---|---|---|---|---:|\n");
     for (size_t i = 0; i < r->nitems; i++) {
-        const mk_cost_item *it = &r->items[i];
+        const mk_place_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
         char money[MK_MONEY_TEXT] = "unpriced";
         if (q->status == MK_COST_PRICED)
@@ -138,8 +132,8 @@ void mk_cost_out_text(const mk_cost_report *r, bool explain, bool md, FILE *out)
             md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money, out);
         else
             fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
-                   q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",
-                   q->status != MK_COST_PRICED ? q->why : "");
+                    q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",
+                    q->status != MK_COST_PRICED ? q->why : "");
         if (explain && !md)
             explain_text(r, it, out);
     }
@@ -148,7 +142,7 @@ void mk_cost_out_text(const mk_cost_report *r, bool explain, bool md, FILE *out)
     mk_money_signed(r->monthly - r->applied, delta);
     if (md)
         fprintf(out, "\n**Total: %s/month** (%s against the applied state)%s\n", total, delta,
-               r->nunpriced ? "; some resources are unpriced" : "");
+                r->nunpriced ? "; some resources are unpriced" : "");
     else
         fprintf(out, "\ntotal: %s/month, delta %s against applied (%s); %zu unpriced\n", total, delta, applied, r->nunpriced);
 }

@@ -8,15 +8,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
 
 /* "Placement:", each placed resource → where, its candidates, a blank line. */
-void mk_cost_out_explain(const mk_cost_report *r, FILE *out);
+void mk_cost_out_explain(const mk_place_report *r, FILE *out);
 /* One line per resource, then the total (md: a pull-request comment's table);
  * with explain, each resource's candidates under it (text only). */
-void mk_cost_out_text(const mk_cost_report *r, bool explain, bool md, FILE *out);
+void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out);
 /* The report as moksha cost --format json prints it; with explain, each
  * resource's group is sticky or not and lists its candidates. */
-json_t *mk_cost_out_json(const mk_cost_report *r, bool explain);
+json_t *mk_cost_out_json(const mk_place_report *r, bool explain);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compiler/base/jalloc.h"
 #include "compiler/base/key.h"
 #include "compiler/back/md.h"
 
@@ -27,10 +28,7 @@ static void put_json(mk_buf *out, json_t *j)
     char *s = json_dumps(j, JSON_INDENT(2));
     mk_buf_puts(out, s ? s : "null");
     mk_buf_putc(out, '\n');
-    json_malloc_t m;
-    json_free_t f;
-    json_get_alloc_funcs(&m, &f);
-    f(s);
+    mk_jalloc_free_text(s);
 }
 
 static const char *str(json_t *o, const char *k)

@@ -3,7 +3,7 @@
  * systems), which is given its mode, flushed to the disk, and renamed over
  * the file; then the directory is flushed, so the new name survives a
  * crash. A reader sees the old file or the new one, never a part. Used for
- * `moksha fmt`'s rewrites and the plan files (compiler/middle/plan.h). */
+ * `moksha fmt`'s rewrites and the plan files (compiler/back/planfile.h). */
 #ifndef MK_ATOMIC_H
 #define MK_ATOMIC_H
 

@@ -83,3 +83,11 @@ void mk_jalloc_scratch(bool on)
     scratch.on = on;
     scratch.used = 0;
 }
+
+void mk_jalloc_free_text(char *s)
+{
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    f(s);
+}

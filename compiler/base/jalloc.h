@@ -19,5 +19,8 @@ bool mk_jalloc_installed(void);
  * region of this thread; off, that region is emptied — every value made in
  * it is gone. For values built only to be compared and dropped. */
 void mk_jalloc_scratch(bool on);
+/* Free text that json_dumps made: it belongs to jansson's allocator,
+ * whichever is installed (NULL is fine). */
+void mk_jalloc_free_text(char *s);
 
 #endif

@@ -11,7 +11,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/intern.h"
 #include "compiler/base/mem.h"
-#include "compiler/front/vjson.h"
+#include "compiler/base/jsonfile.h"
 
 static size_t slot_for(const mk_state *s, const char *address)
 {
@@ -136,7 +136,7 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
         json_error_t je;
         s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
         if (!s->root)
-            mk_vjson_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
+            mk_jsonfile_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
     }
     mk_buf_free(&text);
     mk_mem_free(s->slots);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compiler/back/planfile.h"
 #include "compiler/back/policy_out.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
@@ -341,7 +342,7 @@ static int apply_text(const char *text, apply_args *x)
         return EXIT_INPUT;
     }
     close(fd);
-    if (!mk_plan_write(text, path)) {
+    if (!mk_planfile_write(text, path)) {
         mk_cli_err("cannot write %s: %s", path, strerror(errno));
         unlink(path);
         return EXIT_INPUT;

@@ -49,7 +49,7 @@ int mk_cmd_cost(int argc, char **argv)
     mk_planned pl;
     r.compile_only = true; /* the cost model needs the program and the state, not a plan */
     if (!bad && mk_run_plan(&r, &pl, false)) {
-        mk_cost_report *rep = mk_pipeline_price(&pl, &r);
+        mk_place_report *rep = mk_pipeline_price(&pl, &r);
         if (!rep || rep->overflow)
             mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
         if (rep && mk_cli_opts.stats)

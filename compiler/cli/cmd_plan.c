@@ -6,13 +6,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include "compiler/back/planfile.h"
 #include "compiler/back/policy_out.h"
 #include "compiler/base/buf.h"
+#include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
-#include "compiler/front/vjson.h"
 
 static const char PLAN_HELP[] =
     "usage: moksha plan [options] [PATH...]\n"
@@ -79,7 +80,7 @@ int mk_cmd_plan(int argc, char **argv)
         return EXIT_INPUT;
     }
     char why[1024];
-    if (out && !mk_plan_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
+    if (out && !mk_planfile_target_ok(out, why, sizeof why)) { /* before planning: nothing is spent on a bad -o */
         mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o plan.json)", why);
         mk_options_req_free(&r);
         return EXIT_INPUT;
@@ -93,7 +94,7 @@ int mk_cmd_plan(int argc, char **argv)
             out = NULL;
         } else if (pl.policy_failed && strcmp(format, "json") == 0) {
             mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
-        } else if (out && !mk_plan_write(pl.text, out)) {
+        } else if (out && !mk_planfile_write(pl.text, out)) {
             mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
             rc = EXIT_INPUT;
         }
@@ -202,7 +203,7 @@ int mk_cmd_show(int argc, char **argv)
     if (bad)
         return EXIT_INPUT;
     char why[512];
-    json_t *plan = mk_vjson_load_file(path, JSON_REJECT_DUPLICATES, why, sizeof why);
+    json_t *plan = mk_jsonfile_load(path, JSON_REJECT_DUPLICATES, why, sizeof why);
     if (!plan) {
         mk_cli_err("cannot read the plan %s", why);
         return EXIT_INPUT;
@@ -211,7 +212,7 @@ int mk_cmd_show(int argc, char **argv)
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
-    else if (!mk_plan_verify(plan, &key, why, sizeof why))
+    else if (!mk_planfile_verify(plan, &key, why, sizeof why))
         mk_cli_err("%s: %s%s", path, why,
                    failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
     else

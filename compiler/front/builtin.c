@@ -1,7 +1,7 @@
 /* builtin — the built-in functions on strings, collections, numbers and
- * units, the table the evaluator looks them up in, and the helpers every
- * built-in uses to check its arguments. Networks, encodings and hashes live
- * in builtin_enc.c. Results are built in the compilation arena (mk_vctx).
+ * units, and the table the evaluator looks them up in. Networks, encodings
+ * and hashes live in builtin_enc.c; the helpers every built-in uses to
+ * check its arguments in builtin_arg.c. Results are built in the compilation arena (mk_vctx).
  *
  * A built-in only ever sees known, unpoisoned arguments unless its entry
  * sets MK_BI_SEES_UNKNOWN (see builtin.h); those few check for MK_V_UNKNOWN
@@ -19,13 +19,13 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
 
 #include "compiler/base/buf.h"
+#include "compiler/front/builtin_arg.h"
 #include "compiler/front/builtin_enc.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
@@ -37,89 +37,11 @@
 
 #define RANGE_MAX 1000000
 
-/* ---- argument checking and shared helpers ---- */
-
-mk_value *mk_bi_error(mk_bictx *c, int i, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    mk_diag_error(c->diag, "E0213", i >= 0 ? c->args[i] : c->call, "%s", msg);
-    return MK_V_ERRORV;
-}
-
-static const char *kind_phrase(mk_vkind k)
-{
-    static const char *const phrase[] = {"null", "a bool", "an int", "a number", "a size", "a duration", "money",
-                                         "a string", "a list", "a map", "a resource", "unknown", "an error",
-                                         "any value"};
-    return k <= MK_V_ANY ? phrase[k] : "?";
-}
+/* ---- helpers of this file ---- */
 
 static bool is_num(mk_vkind k) { return k == MK_V_INT || k == MK_V_NUMBER; }
 
 #define K(k) (1u << (k))
-
-/* Does args[i] have one of the kinds in mask (`what` names them)? An unknown
- * passes when it may turn out to have one: only the MK_BI_SEES_UNKNOWN
- * functions meet unknowns, and they check for them right after. */
-static bool want_of(mk_bictx *c, mk_value **args, int i, unsigned mask, const char *what, const char *fn)
-{
-    mk_vkind have = args[i]->kind == MK_V_UNKNOWN ? (mk_vkind)args[i]->want : (mk_vkind)args[i]->kind;
-    if (have == MK_V_ANY || (mask & K(have)))
-        return true;
-    mk_bi_error(c, i, "argument %d of `%s` must be %s, found %s", i + 1, fn, what, mk_v_kind_name(have));
-    return false;
-}
-
-bool mk_bi_want(mk_bictx *c, mk_value **args, int i, mk_vkind k, const char *fn)
-{
-    unsigned mask = k == MK_V_ANY ? ~0u : k == MK_V_NUMBER ? K(MK_V_NUMBER) | K(MK_V_INT) : K(k);
-    return want_of(c, args, i, mask, kind_phrase(k), fn);
-}
-
-const char *mk_bi_show(mk_bictx *c, const mk_value *v)
-{
-    enum { MAX = 60 };
-    mk_buf b = {0};
-    if (v->kind == MK_V_LIST || v->kind == MK_V_MAP) /* their text can be huge */
-        mk_buf_puts(&b, v->flags & MK_VF_SECRET ? "(sensitive)" : kind_phrase(v->kind));
-    else
-        mk_v_show(v, &b, false);
-    size_t cut = b.len;
-    while (cut > MAX || (cut < b.len && ((unsigned char)b.data[cut] & 0xC0) == 0x80))
-        cut = cut > MAX ? MAX : cut - 1;
-    const char *s = mk_arena_printf(c->v->arena, "%.*s%s", (int)cut, b.data ? b.data : "", cut < b.len ? "…" : "");
-    mk_buf_free(&b);
-    return s;
-}
-
-/* d as an int64 when it is whole and in range. */
-static bool whole(double d, int64_t *out)
-{
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != trunc(d))
-        return false;
-    *out = (int64_t)d;
-    return true;
-}
-
-bool mk_bi_int(mk_bictx *c, mk_value **args, int i, int64_t *out, const char *fn)
-{
-    mk_value *v = args[i];
-    if (v->kind == MK_V_INT) {
-        *out = v->u.i;
-        return true;
-    }
-    if (v->kind == MK_V_NUMBER && whole(v->u.d, out))
-        return true;
-    if (v->kind == MK_V_NUMBER)
-        mk_bi_error(c, i, "argument %d of `%s` must be a whole number, found %s", i + 1, fn, mk_bi_show(c, v));
-    else
-        mk_bi_error(c, i, "argument %d of `%s` must be an int, found %s", i + 1, fn, mk_v_kind_name(v->kind));
-    return false;
-}
 
 /* Numbers are held in u.d; ints, sizes, durations and money (micro-dollars,
  * note [money]) in u.i. */
@@ -132,37 +54,6 @@ static int cmp_num(const mk_value *a, const mk_value *b)
     if (held_in_i(a) && held_in_i(b))
         return (a->u.i > b->u.i) - (a->u.i < b->u.i);
     return (num(a) > num(b)) - (num(a) < num(b));
-}
-
-mk_value *mk_bi_take(mk_bictx *c, mk_buf *b, const char *fn)
-{
-    if (b->len > MK_BI_MAX_TEXT) {
-        mk_buf_free(b);
-        return mk_bi_error(c, -1, "the result of `%s` is longer than %zu MiB", fn, MK_BI_MAX_TEXT >> 20);
-    }
-    mk_value *v = mk_v_str(c->v, b->data ? b->data : "", (uint32_t)b->len);
-    mk_buf_free(b);
-    return v;
-}
-
-uint32_t mk_bi_u8next(const char *str, uint32_t n, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-    uint32_t len = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : s[0] >= 0xE0 && s[0] < 0xF0 ? 3
-                 : s[0] >= 0xF0 && s[0] < 0xF5 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    uint32_t v = len == 1 ? s[0] : s[0] & (0x7Fu >> len);
-    for (uint32_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        v = v << 6 | (s[k] & 0x3F);
-    }
-    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v < 0xE000))
-        return 0;
-    *cp = v;
-    return len;
 }
 
 /* The character at s (a stray byte counts as one character). */
@@ -207,24 +98,6 @@ static bool scalar_text(const mk_value *v, mk_buf *b)
 {
     return v->kind != MK_V_NULL && v->kind != MK_V_RESOURCE && mk_v_to_text(v, b, true);
 }
-
-/* Rough size of v as text, stopping past `budget`: lists and maps may share
- * parts, so their text can be exponentially larger than their memory. */
-static size_t text_size(const mk_value *v, size_t budget, int depth)
-{
-    if (depth > MK_BI_MAX_DEPTH)
-        return budget + 1;
-    if (v->kind != MK_V_LIST && v->kind != MK_V_MAP)
-        return v->kind == MK_V_STRING ? v->n + 2 : 24;
-    size_t size = 2;
-    for (uint32_t i = 0; i < v->n && size <= budget; i++) {
-        const mk_value *e = v->kind == MK_V_LIST ? v->u.items[i] : v->u.map.vals[i];
-        size += (v->kind == MK_V_MAP ? strlen(v->u.map.keys[i]) + 4 : 2) + text_size(e, budget - size, depth + 1);
-    }
-    return size;
-}
-
-bool mk_bi_fits(const mk_value *v) { return text_size(v, MK_BI_MAX_TEXT, 0) <= MK_BI_MAX_TEXT; }
 
 /* ---- strings ---- */
 
@@ -426,7 +299,7 @@ static mk_value *bi_join(mk_bictx *c, mk_value **args, int n)
         if (!scalar_text(e, &b)) {
             mk_buf_free(&b);
             return mk_bi_error(c, 1, "element %" PRIu32 " of the list given to `join` is %s, not text",
-                               i, kind_phrase(e->kind));
+                               i, mk_bi_kind_phrase(e->kind));
         }
     }
     return mk_bi_take(c, &b, FN);
@@ -469,7 +342,7 @@ static bool format_verb(mk_bictx *c, char verb, mk_value **args, int j, mk_buf *
     int64_t i;
     switch (verb) {
     case 'd':
-        ok = v->kind == MK_V_INT || (v->kind == MK_V_NUMBER && whole(v->u.d, &i));
+        ok = v->kind == MK_V_INT || (v->kind == MK_V_NUMBER && mk_bi_whole(v->u.d, &i));
         if (ok)
             mk_buf_printf(b, "%" PRId64, v->kind == MK_V_INT ? v->u.i : i);
         break;
@@ -480,7 +353,7 @@ static bool format_verb(mk_bictx *c, char verb, mk_value **args, int j, mk_buf *
     if (!ok && verb == 'd')
         mk_bi_error(c, j, "`%%d` in the format wants an int, found %s", mk_bi_show(c, v));
     else if (!ok)
-        mk_bi_error(c, j, "`%%%c` in the format cannot show %s%s", verb, kind_phrase(v->kind),
+        mk_bi_error(c, j, "`%%%c` in the format cannot show %s%s", verb, mk_bi_kind_phrase(v->kind),
                     !many ? "" : verb == 'v' ? " this large" : "; use %v or jsonencode");
     return ok;
 }
@@ -555,7 +428,7 @@ static mk_value *bi_length(mk_bictx *c, mk_value **args, int n)
 {
     (void)n;
     mk_value *v = args[0];
-    if (!want_of(c, args, 0, K(MK_V_STRING) | K(MK_V_LIST) | K(MK_V_MAP), "a string, list or map", FN))
+    if (!mk_bi_want_mask(c, args, 0, K(MK_V_STRING) | K(MK_V_LIST) | K(MK_V_MAP), "a string, list or map", FN))
         return MK_V_ERRORV;
     if (v->kind == MK_V_UNKNOWN)
         return mk_v_unknown(c->v, MK_V_INT);
@@ -775,7 +648,7 @@ static bool same_kinds(mk_bictx *c, const mk_value *l, int arg, unsigned ok, con
     for (uint32_t i = 0; i < l->n; i++) {
         mk_vkind k = l->u.items[i]->kind, k0 = l->u.items[0]->kind;
         if (!(ok & K(k))) {
-            mk_bi_error(c, arg, "`%s` cannot order %s (element %" PRIu32 ")", fn, kind_phrase(k), i);
+            mk_bi_error(c, arg, "`%s` cannot order %s (element %" PRIu32 ")", fn, mk_bi_kind_phrase(k), i);
             return false;
         }
         if (k != k0 && !(is_num(k) && is_num(k0))) {
@@ -829,7 +702,7 @@ static mk_value *bi_contains(mk_bictx *c, mk_value **args, int n)
 {
     (void)n;
     const mk_value *x = args[0], *v = args[1];
-    if (!want_of(c, args, 0, K(MK_V_LIST) | K(MK_V_STRING) | K(MK_V_MAP), "a list, string or map", FN))
+    if (!mk_bi_want_mask(c, args, 0, K(MK_V_LIST) | K(MK_V_STRING) | K(MK_V_MAP), "a list, string or map", FN))
         return MK_V_ERRORV;
     if (x->kind == MK_V_LIST) {
         for (uint32_t i = 0; i < x->n; i++)
@@ -951,7 +824,7 @@ static mk_value *bi_zipmap(mk_bictx *c, mk_value **args, int n)
         const mk_value *key = k->u.items[i];
         if (key->kind != MK_V_STRING)
             return mk_bi_error(c, 0, "key %" PRIu32 " given to `zipmap` is %s, not a string", i,
-                               kind_phrase(key->kind));
+                               mk_bi_kind_phrase(key->kind));
         mk_vb_push(c->v, &vb, mk_intern_n(c->v->names, key->u.s, key->n), v->u.items[i]);
     }
     return mk_vb_map(c->v, &vb);
@@ -1000,7 +873,7 @@ static bool one_kind(mk_bictx *c, mk_value **v, uint32_t count, bool listed, con
         mk_vkind k = v[i]->kind, k0 = v[0]->kind;
         int at = listed ? 0 : (int)i;
         if (!(ok & K(k)))
-            mk_bi_error(c, at, "`%s` works on numbers, sizes, durations or money, not %s", fn, kind_phrase(k));
+            mk_bi_error(c, at, "`%s` works on numbers, sizes, durations or money, not %s", fn, mk_bi_kind_phrase(k));
         else if (k != k0 && !(is_num(k) && is_num(k0)))
             mk_bi_error(c, at, "`%s` cannot mix %s and %s", fn, mk_v_kind_name(k0), mk_v_kind_name(k));
         else
@@ -1040,7 +913,7 @@ static mk_value *bi_abs(mk_bictx *c, mk_value **args, int n)
     (void)n;
     mk_value *v = args[0];
     unsigned ok = K(MK_V_INT) | K(MK_V_NUMBER) | K(MK_V_SIZE) | K(MK_V_DURATION) | K(MK_V_MONEY);
-    if (!want_of(c, args, 0, ok, "a number, size, duration or money", FN))
+    if (!mk_bi_want_mask(c, args, 0, ok, "a number, size, duration or money", FN))
         return MK_V_ERRORV;
     if (v->kind == MK_V_NUMBER)
         return v->u.d >= 0 ? v : mk_v_number(c->v, -v->u.d);
@@ -1059,7 +932,7 @@ static mk_value *to_whole(mk_bictx *c, mk_value **args, double (*f)(double), con
     if (args[0]->kind == MK_V_INT)
         return args[0];
     int64_t i;
-    if (!whole(f(args[0]->u.d), &i))
+    if (!mk_bi_whole(f(args[0]->u.d), &i))
         return mk_bi_error(c, 0, "`%s(%s)` does not fit in an int", fn, mk_bi_show(c, args[0]));
     return mk_v_int(c->v, i);
 }
@@ -1105,7 +978,7 @@ static mk_value *bi_tostring(mk_bictx *c, mk_value **args, int n)
     mk_buf b = {0};
     if (!scalar_text(args[0], &b)) {
         mk_buf_free(&b);
-        return mk_bi_error(c, 0, "`tostring` cannot turn %s into text; use jsonencode", kind_phrase(args[0]->kind));
+        return mk_bi_error(c, 0, "`tostring` cannot turn %s into text; use jsonencode", mk_bi_kind_phrase(args[0]->kind));
     }
     return mk_bi_take(c, &b, FN);
 }
@@ -1139,7 +1012,7 @@ static mk_value *bi_tonumber(mk_bictx *c, mk_value **args, int n)
     (void)n;
     double d;
     unsigned ok = K(MK_V_STRING) | K(MK_V_INT) | K(MK_V_NUMBER);
-    if (!want_of(c, args, 0, ok, "a string or a number", FN))
+    if (!mk_bi_want_mask(c, args, 0, ok, "a string or a number", FN))
         return MK_V_ERRORV;
     if (args[0]->kind != MK_V_STRING)
         return mk_v_number(c->v, num(args[0]));
@@ -1154,7 +1027,7 @@ static bool parse_int(const mk_value *s, int64_t *out)
     char buf[64], *end;
     double d;
     if (!short_of(s, "+-0123456789", sizeof buf))
-        return parse_number(s, &d) && whole(d, out);
+        return parse_number(s, &d) && mk_bi_whole(d, out);
     memcpy(buf, s->u.s, s->n);
     buf[s->n] = 0;
     errno = 0;
@@ -1168,11 +1041,11 @@ static mk_value *bi_toint(mk_bictx *c, mk_value **args, int n)
     (void)n;
     int64_t i;
     unsigned ok = K(MK_V_STRING) | K(MK_V_INT) | K(MK_V_NUMBER);
-    if (!want_of(c, args, 0, ok, "a string or a number", FN))
+    if (!mk_bi_want_mask(c, args, 0, ok, "a string or a number", FN))
         return MK_V_ERRORV;
     if (args[0]->kind == MK_V_INT)
         return args[0];
-    if (args[0]->kind == MK_V_NUMBER ? whole(args[0]->u.d, &i) : parse_int(args[0], &i))
+    if (args[0]->kind == MK_V_NUMBER ? mk_bi_whole(args[0]->u.d, &i) : parse_int(args[0], &i))
         return mk_v_int(c->v, i);
     return mk_bi_error(c, 0, "%s is not a whole number that fits in an int%s", mk_bi_show(c, args[0]),
                        args[0]->kind == MK_V_NUMBER ? "; use floor, ceil or round" : "");
@@ -1235,7 +1108,7 @@ static mk_value *with_unit(mk_bictx *c, mk_value **args, mk_vkind k, const unit 
     double d = num(args[0]) * (double)u->scale;
     /* the tolerance lets 0.3s through: 0.3 * 1000 is 299.99999999999994 */
     bool ok = args[0]->kind == MK_V_INT ? !__builtin_mul_overflow(args[0]->u.i, u->scale, &r)
-                                        : fabs(d - round(d)) < 1e-6 && whole(round(d), &r);
+                                        : fabs(d - round(d)) < 1e-6 && mk_bi_whole(round(d), &r);
     if (!ok)
         return mk_bi_error(c, 0, "%s %s is not a whole number of %s or is too large", mk_bi_show(c, args[0]), u->name,
                            k == MK_V_SIZE ? "bytes" : "milliseconds");

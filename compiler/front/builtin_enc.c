@@ -1,7 +1,8 @@
 /* builtin_enc — the built-ins on networks, encodings and hashes. Addresses
  * go through inet_pton/inet_ntop, base64 and digests through OpenSSL, JSON
  * through jansson; this file only moves bits and bytes between them and
- * values. See builtin.c for the conventions (note [builtin names]). */
+ * values. See builtin.c for the conventions (note [builtin names]) and
+ * builtin_arg.h for the helpers. */
 #include "compiler/front/builtin_enc.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,8 @@
 #include <sys/socket.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/base/jsonfile.h"
+#include "compiler/front/builtin_arg.h"
 #include "compiler/front/vjson.h"
 
 #define FN (__func__ + 6)
@@ -336,32 +339,6 @@ mk_value *mk_bi_jsonencode(mk_bictx *c, mk_value **args, int n)
     return mk_bi_take(c, &b, FN);
 }
 
-static mk_value *from_json(mk_bictx *c, json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-        const char *key;
-        json_t *val;
-        mk_vbuild vb = {0};
-        json_object_foreach(j, key, val)
-            mk_vb_push(c->v, &vb, mk_intern_s(c->v->names, key), from_json(c, val));
-        return mk_vb_map(c->v, &vb);
-    }
-    case JSON_ARRAY: {
-        mk_value *l = mk_v_list(c->v, (uint32_t)json_array_size(j));
-        for (uint32_t i = 0; i < l->n; i++)
-            l->u.items[i] = from_json(c, json_array_get(j, i));
-        return l;
-    }
-    case JSON_STRING: return mk_v_str(c->v, json_string_value(j), (uint32_t)json_string_length(j));
-    case JSON_INTEGER: return mk_v_int(c->v, json_integer_value(j));
-    case JSON_REAL: return mk_v_number(c->v, json_real_value(j));
-    case JSON_TRUE: return mk_v_bool(true);
-    case JSON_FALSE: return mk_v_bool(false);
-    default: return MK_V_NULLV;
-    }
-}
-
 /* jansson bounds the nesting (2048) and rejects NUL in strings. */
 mk_value *mk_bi_jsondecode(mk_bictx *c, mk_value **args, int n)
 {
@@ -372,8 +349,8 @@ mk_value *mk_bi_jsondecode(mk_bictx *c, mk_value **args, int n)
     json_t *j = json_loadb(args[0]->u.s, args[0]->n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (!j)
         return mk_bi_error(c, 0, "`jsondecode` was given invalid JSON (line %d, column %d): %s", err.line, err.column,
-                           mk_vjson_why(&err));
-    mk_value *v = from_json(c, j);
+                           mk_jsonfile_why(&err));
+    mk_value *v = mk_vjson_to_any(c->v, j, false);
     json_decref(j);
     return v;
 }

@@ -1,6 +1,7 @@
 /* eval — evaluation of a program's units: variables, lets, the stack block,
  * resources with count/for_each expansion and schema checks, providers,
- * modules and outputs; and the structural check of policies and tests.
+ * modules and outputs; and the units of policy tests. The structure of
+ * policy statements is checked by the policy module (middle/policy.c).
  *
  * Lets, resources and modules are evaluated on first use (and then in
  * declaration order for whatever was not used), so declaration order never
@@ -1368,127 +1369,7 @@ static void eval_outputs(mk_ectx *c, mk_unit *u)
         output_value(c, &u->outputs[i], u->outputs[i].decl->span);
 }
 
-/* ---- policies and tests: structure now, evaluation with the plan ---- */
-
-static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top);
-
-static void bind_and_check(mk_ectx *c, mk_ast *it)
-{
-    mk_ev *e = c->e;
-    mk_value *src = mk_eval_expr(c, it->a);
-    mk_vkind k = src->kind == MK_V_UNKNOWN ? (mk_vkind)src->want : (mk_vkind)src->kind;
-    if (src->kind != MK_V_ERROR && k != MK_V_LIST && k != MK_V_MAP && k != MK_V_ANY)
-        mk_diag_error(e->diag, "E0200", it->a->span, "cannot iterate over a %s", mk_v_kind_name(k));
-    mk_local l1 = {c->locals, it->name, mk_v_unknown(e->v, MK_V_ANY)};
-    mk_local l2 = {&l1, it->name2, mk_v_unknown(e->v, MK_V_ANY)};
-    mk_ectx inner = *c;
-    inner.locals = it->name2 ? &l2 : &l1;
-    if (it->b) {
-        mk_value *w = mk_eval_expr(&inner, it->b);
-        if (w->kind != MK_V_ERROR && w->kind != MK_V_UNKNOWN && w->kind != MK_V_BOOL)
-            mk_diag_error(e->diag, "E0200", it->b->span, "`where` takes a bool, found %s", mk_v_kind_name(w->kind));
-    }
-    check_stmts(&inner, &it->kids, false);
-}
-
-static void check_message(mk_ectx *c, mk_ast *msg)
-{
-    if (!msg)
-        return;
-    mk_value *m = mk_eval_expr(c, msg);
-    mk_vkind k = m->kind == MK_V_UNKNOWN ? (mk_vkind)m->want : (mk_vkind)m->kind;
-    if (m->kind != MK_V_ERROR && k != MK_V_STRING && k != MK_V_ANY)
-        mk_diag_error(c->e->diag, "E0200", msg->span, "a message is a string, found %s", mk_v_kind_name(k));
-}
-
-static void check_policy_attr(mk_ectx *c, mk_ast *it)
-{
-    mk_ev *e = c->e;
-    if (it->name == e->n.enforcement) {
-        mk_ectx sc = *c;
-        sc.symbols = true;
-        mk_value *v = mk_eval_expr(&sc, it->b);
-        static const char *const levels[] = {"advisory", "soft", "hard"};
-        bool ok = false;
-        for (int i = 0; i < 3; i++)
-            ok |= v->kind == MK_V_STRING && v->n == strlen(levels[i]) && memcmp(v->u.s, levels[i], v->n) == 0;
-        if (!ok && v->kind != MK_V_ERROR) {
-            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "enforcement is advisory, soft or hard");
-            if (v->kind == MK_V_STRING) {
-                const char *s = mk_diag_suggest(mk_intern_n(e->v->names, v->u.s, v->n), levels, 3);
-                if (s)
-                    mk_diag_label(d, "did you mean `%s`?", s);
-            }
-        }
-    } else if (it->name == e->n.description) {
-        check_message(c, it->b);
-    } else {
-        mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
-        const char *known[] = {"description", "enforcement"};
-        const char *s = mk_diag_suggest(it->name, known, 2);
-        if (s)
-            mk_diag_label(d, "did you mean `%s`?", s);
-    }
-}
-
-static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top)
-{
-    mk_ev *e = c->e;
-    mk_local *saved = c->locals;
-    for (uint32_t i = 0; i < items->n; i++) {
-        mk_ast *it = items->v[i];
-        switch (it->kind) {
-        case MK_AST_ATTR:
-            if (top) {
-                check_policy_attr(c, it);
-                break;
-            }
-            goto misplaced;
-        case MK_AST_LET: {
-            mk_local *l = mk_arena_alloc(e->v->arena, sizeof *l);
-            *l = (mk_local){c->locals, it->name, mk_eval_expr(c, it->a)};
-            c->locals = l;
-            break;
-        }
-        case MK_AST_FOR: bind_and_check(c, it); break;
-        case MK_AST_IF: {
-            mk_value *v = mk_eval_expr(c, it->a);
-            if (v->kind != MK_V_ERROR && v->kind != MK_V_UNKNOWN && v->kind != MK_V_BOOL)
-                mk_diag_error(e->diag, "E0200", it->a->span, "`if` takes a bool, found %s", mk_v_kind_name(v->kind));
-            check_stmts(c, &it->kids, false);
-            check_stmts(c, &it->else_kids, false);
-            break;
-        }
-        case MK_AST_ASSERT: {
-            mk_value *v = mk_eval_expr(c, it->a);
-            mk_vkind k = v->kind == MK_V_UNKNOWN ? (mk_vkind)v->want : (mk_vkind)v->kind;
-            if (v->kind != MK_V_ERROR && k != MK_V_BOOL && k != MK_V_ANY)
-                mk_diag_error(e->diag, "E0200", it->a->span, "`assert` takes a bool, found %s", mk_v_kind_name(k));
-            check_message(c, it->b);
-            break;
-        }
-        case MK_AST_REQUIRE: {
-            mk_ectx rc = *c;
-            rc.in_require = true;
-            if (it->a->kind != MK_AST_CALL || (it->a->name != e->n.approval && it->a->name != e->n.risk)) {
-                mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->a->span, "`require` takes approval(\"GROUP\") or risk(\"LEVEL\")");
-                mk_diag_help(d, "write `require approval(\"sre\") : \"why\"` or `require risk(\"high\") : \"why\"`");
-            } else {
-                mk_eval_expr(&rc, it->a);
-            }
-            check_message(c, it->b);
-            break;
-        }
-        default:
-        misplaced: {
-            mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->span, "%s not allowed in a policy",
-                                            mk_ast_kind_name(it->kind));
-            mk_diag_help(d, "a policy holds description, enforcement, let, for, if, assert and require");
-        }
-        }
-    }
-    c->locals = saved;
-}
+/* ---- policy tests: their units now, their policies with the plan (policy.c) ---- */
 
 static mk_ast *find_policy(mk_unit *u, const char *name)
 {
@@ -1581,7 +1462,7 @@ void mk_eval_begin(mk_ev *e, mk_ectx *root, mk_program *p)
  * configures its providers from them); every other variable without a value
  * is unknown, as under `moksha check`, and a secret it does not use need not
  * be set. */
-void mk_program_eval(mk_program *p)
+void mk_eval_program(mk_program *p)
 {
     mk_ev e;
     mk_ectx root;
@@ -1600,10 +1481,6 @@ void mk_program_eval(mk_program *p)
             eval_provider(&root, u->providers.slots[i].v);
     e.in_provider = false;
     eval_unit(&e, u);
-    for (uint32_t i = 0; i < u->npolicies; i++) {
-        mk_ectx pc = {.e = &e, .u = u, .policy = true};
-        check_stmts(&pc, &u->policies[i]->kids, true);
-    }
     for (uint32_t i = 0; i < u->ntests; i++)
         check_test(&e, u, u->tests[i]);
     mk_mem_free(e.stack);

@@ -1,5 +1,6 @@
-/* load — finding, reading and parsing the files of a compilation, following
- * imports, and indexing each unit's declarations into its symbol tables.
+/* program — the loader: finding, reading and parsing the files of a
+ * compilation, following imports, and indexing each unit's declarations
+ * into its symbol tables (base/symtab).
  * Duplicate declarations and items in the wrong place are reported here. */
 #include "compiler/front/program.h"
 
@@ -12,49 +13,6 @@
 
 #include "compiler/base/mem.h"
 #include "compiler/front/parse.h"
-
-/* ---- symbol tables ---- */
-
-static uint32_t sym_hash(mk_name a, mk_name b)
-{
-    uintptr_t h = ((uintptr_t)a >> 3) * 0x9E3779B1u ^ ((uintptr_t)b >> 3) * 0x85EBCA77u;
-    return (uint32_t)(h ^ (h >> 16));
-}
-
-void *mk_sym_get(const mk_symtab *t, mk_name a, mk_name b)
-{
-    if (!t->cap)
-        return NULL;
-    for (uint32_t i = sym_hash(a, b) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        if (!t->slots[i].a)
-            return NULL;
-        if (t->slots[i].a == a && t->slots[i].b == b)
-            return t->slots[i].v;
-    }
-}
-
-void mk_sym_put(mk_symtab *t, mk_name a, mk_name b, void *v)
-{
-    if ((t->count + 1) * 2 > t->cap) {
-        struct mk_sym *old = t->slots;
-        uint32_t oc = t->cap;
-        t->cap = t->cap ? t->cap * 2 : 16;
-        t->slots = mk_mem_calloc(t->cap, sizeof *t->slots);
-        t->count = 0;
-        for (uint32_t i = 0; i < oc; i++)
-            if (old[i].a)
-                mk_sym_put(t, old[i].a, old[i].b, old[i].v);
-        mk_mem_free(old);
-    }
-    uint32_t i = sym_hash(a, b) & (t->cap - 1);
-    while (t->slots[i].a && !(t->slots[i].a == a && t->slots[i].b == b))
-        i = (i + 1) & (t->cap - 1);
-    if (!t->slots[i].a)
-        t->count++;
-    t->slots[i] = (struct mk_sym){a, b, v};
-}
-
-static void sym_free(mk_symtab *t) { mk_mem_free(t->slots); }
 
 /* ---- program ---- */
 
@@ -81,11 +39,11 @@ mk_program *mk_program_new(void)
 
 static void unit_free(mk_unit *u)
 {
-    sym_free(&u->lets);
-    sym_free(&u->vars);
-    sym_free(&u->resources);
-    sym_free(&u->modules);
-    sym_free(&u->providers);
+    mk_sym_free(&u->lets);
+    mk_sym_free(&u->vars);
+    mk_sym_free(&u->resources);
+    mk_sym_free(&u->modules);
+    mk_sym_free(&u->providers);
 }
 
 void mk_program_free(mk_program *p)
@@ -101,8 +59,8 @@ void mk_program_free(mk_program *p)
         mk_mem_free(l);
     }
     mk_mem_free(p->instances);
-    sym_free(&p->by_address);
-    sym_free(&p->delete_delta);
+    mk_sym_free(&p->by_address);
+    mk_sym_free(&p->delete_delta);
     mk_mem_free(p->file_ids);
     mk_type_tab_free(p->types);
     mk_diag_free(p->diag);

@@ -1,6 +1,6 @@
 /* program — one compilation: the files of a stack with everything they
  * import, the stdlib, the modules they instantiate, and, after evaluation,
- * the desired resources.
+ * the desired resources; and the loader (program.c) that builds it.
  *
  * mk_program owns the arena, names, sources, diagnostics and types of the
  * compilation; everything reachable from it lives until mk_program_free.
@@ -17,6 +17,7 @@
 #include "compiler/front/ast.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/source.h"
+#include "compiler/base/symtab.h"
 #include "compiler/front/types.h"
 #include "compiler/front/value.h"
 
@@ -105,14 +106,6 @@ typedef struct mk_output {
     mk_deps deps;             /* note [memoised edges] */
 } mk_output;
 
-/* A small map keyed by one or two interned names. */
-typedef struct mk_symtab {
-    struct mk_sym { mk_name a, b; void *v; } *slots;
-    uint32_t cap, count;
-} mk_symtab;
-void *mk_sym_get(const mk_symtab *t, mk_name a, mk_name b);
-void mk_sym_put(mk_symtab *t, mk_name a, mk_name b, void *v);
-
 struct mk_unit {
     const char *dir;          /* directory of the unit's files */
     const char *prefix;       /* "" or "module.NAME." */
@@ -183,17 +176,7 @@ mk_instance *mk_program_instance(mk_program *p, const char *address);
 /* Load more files into the root unit, as `import` does (--policies DIR). */
 void mk_program_import(mk_program *p, const char *path);
 
-/* Variable inputs, in rising precedence: file, environment, flag. Each
- * reports its own errors. */
-void mk_program_var_file(mk_program *p, const char *path);
-void mk_program_var_env(mk_program *p);
-void mk_program_var_flag(mk_program *p, const char *assignment);
-
-/* Evaluate everything: vars, lets, resources, outputs; check providers,
- * policies and tests. */
-void mk_program_eval(mk_program *p);
-
-/* Internal to the compiler's middle: used by program.c and eval.c. */
+/* For the evaluator (eval.c): new units for modules and policy tests. */
 mk_unit *mk_unit_new(mk_program *p, const char *dir, const char *prefix, mk_unit *parent);
 void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file);
 /* Parse and index a module's directory into a new unit. */

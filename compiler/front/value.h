@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "compiler/base/buf.h"
 #include "compiler/base/intern.h"
@@ -101,6 +102,21 @@ mk_value *mk_v_with_flags(mk_vctx *c, mk_value *v, uint8_t flags);
 
 /* Map lookup by interned key; NULL when absent. */
 mk_value *mk_v_get(const mk_value *map, mk_name key);
+/* Map lookup by a name that need not be interned; NULL when absent or when
+ * map is NULL or not a map. Inline: the cost model reads a few attributes of
+ * every resource of a plan and of its state this way. */
+static inline mk_value *mk_v_get_text(const mk_value *map, const char *name)
+{
+    for (uint32_t i = 0; map && map->kind == MK_V_MAP && i < map->n; i++)
+        if (strcmp(map->u.map.keys[i], name) == 0)
+            return map->u.map.vals[i];
+    return NULL;
+}
+/* Is v (may be NULL) the string s? */
+static inline bool mk_v_is_text(const mk_value *v, const char *s)
+{
+    return v && v->kind == MK_V_STRING && v->n == strlen(s) && memcmp(v->u.s, s, v->n) == 0;
+}
 /* A new map: a's entries, overridden and extended by b's (the `+` merge). */
 mk_value *mk_v_merge(mk_vctx *c, const mk_value *a, const mk_value *b);
 /* Growable list/map building. */

@@ -3,6 +3,8 @@
  * rising precedence. A value for a string-like variable is taken as text;
  * any other is read as a moksha expression, so `--var memory=4GiB` is a size
  * and `--var replicas=3` an int. */
+#include "compiler/front/vars.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,7 @@
 #include <yaml.h>
 
 #include "compiler/base/buf.h"
-#include "compiler/front/eval_int.h"
+#include "compiler/front/eval_expr.h"
 #include "compiler/base/mem.h"
 #include "compiler/front/parse.h"
 
@@ -122,7 +124,7 @@ static const char *suggest_var(mk_program *p, const char *name)
     return mk_diag_suggest(name, cands, n);
 }
 
-void mk_program_var_flag(mk_program *p, const char *assignment)
+void mk_vars_flag(mk_program *p, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq || eq == assignment) {
@@ -146,7 +148,7 @@ void mk_program_var_flag(mk_program *p, const char *assignment)
     give(p, v, from_text(p, type_of(p, v), origin, eq + 1, strlen(eq + 1), false), "--var");
 }
 
-void mk_program_var_env(mk_program *p)
+void mk_vars_env(mk_program *p)
 {
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, "MOKSHA_VAR_", 11) != 0)
@@ -362,7 +364,7 @@ static char *read_file(const char *path, size_t *len)
     return mk_buf_take(&b);
 }
 
-void mk_program_var_file(mk_program *p, const char *path)
+void mk_vars_file(mk_program *p, const char *path)
 {
     vfile f = {.p = p, .path = path};
     errno = 0;

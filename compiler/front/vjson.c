@@ -1,12 +1,12 @@
 /* vjson — conversion between values and JSON. */
 #include "compiler/front/vjson.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "compiler/base/buf.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/money.h"
 #include "compiler/front/program.h"
 
 /* note [secret containers]: a list or map marked secret as a whole (what
@@ -177,6 +177,40 @@ mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty)
     }
 }
 
+mk_value *mk_vjson_to_any(mk_vctx *c, json_t *j, bool secrets)
+{
+    switch (json_typeof(j)) {
+    case JSON_STRING: return mk_v_str(c, json_string_value(j), (uint32_t)json_string_length(j));
+    case JSON_INTEGER: return mk_v_int(c, json_integer_value(j));
+    case JSON_REAL: return mk_v_number(c, json_real_value(j));
+    case JSON_TRUE: return mk_v_bool(true);
+    case JSON_FALSE: return mk_v_bool(false);
+    case JSON_ARRAY: {
+        mk_value *l = mk_v_list(c, (uint32_t)json_array_size(j));
+        for (uint32_t i = 0; i < l->n; i++)
+            l->u.items[i] = mk_vjson_to_any(c, json_array_get(j, i), secrets);
+        return l;
+    }
+    case JSON_OBJECT: {
+        if (secrets && json_object_get(j, "$secret"))
+            return mk_v_with_flags(c, mk_v_cstr(c, "(sensitive)"), MK_VF_SECRET);
+        mk_vbuild vb = {0};
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x)
+            mk_vb_push(c, &vb, mk_intern_s(c->names, k), mk_vjson_to_any(c, x, secrets));
+        return mk_vb_map(c, &vb);
+    }
+    default: return MK_V_NULLV;
+    }
+}
+
+json_t *mk_vjson_money(mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    return json_string(mk_money_decimal(m, t));
+}
+
 static json_t *fingerprint_of(json_t *j)
 {
     json_t *s = json_object_get(j, "$secret");
@@ -215,61 +249,4 @@ bool mk_vjson_same(json_t *a, json_t *b)
     if (json_is_number(a) && json_is_number(b))
         return json_number_value(a) == json_number_value(b);
     return json_equal(a, b);
-}
-
-/* note [json errors]: jansson's texts ("'[' or '{' expected near end of
- * file", "(line -1)", "input error") speak of its parser, not of the file;
- * the executor has its own copy of these words (runtime/util.c). */
-const char *mk_vjson_why(const json_error_t *je)
-{
-    switch (json_error_code(je)) {
-    case json_error_out_of_memory: return "out of memory while reading it";
-    case json_error_stack_overflow: return "nested deeper than 2048 levels";
-    case json_error_cannot_open_file: return "cannot be opened";
-    case json_error_invalid_utf8: return "not valid UTF-8";
-    case json_error_premature_end_of_input: return "the JSON ends early";
-    case json_error_end_of_input_expected: return "text after the end of the JSON document";
-    case json_error_null_character: return "a NUL character in a string";
-    case json_error_duplicate_key: return "a key appears twice in one object";
-    case json_error_numeric_overflow: return "a number out of range";
-    default: return "not valid JSON";
-    }
-}
-
-void mk_vjson_parse_error(const char *what, const json_error_t *je, const char *text, size_t len, char *out, size_t n)
-{
-    bool blank = text != NULL;
-    for (size_t i = 0; blank && i < len; i++)
-        blank = strchr(" \t\r\n", text[i]) && text[i];
-    if (blank)
-        snprintf(out, n, "%s: empty, not a JSON document", what);
-    else if (je->line > 0)
-        snprintf(out, n, "%s:%d:%d: %s%s", what, je->line, je->column > 0 ? je->column : 1, mk_vjson_why(je),
-                 json_error_code(je) == json_error_premature_end_of_input ? " (is the file cut short?)" : "");
-    else
-        snprintf(out, n, "%s: %s", what, mk_vjson_why(je));
-}
-
-json_t *mk_vjson_load_file(const char *path, size_t flags, char *why, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(why, n, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    mk_buf text = {0};
-    char chunk[1 << 16];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mk_buf_put(&text, chunk, got);
-    int err = ferror(f) ? errno : 0; /* a directory opens, then does not read */
-    fclose(f);
-    json_error_t je;
-    json_t *doc = err ? NULL : json_loadb(text.data ? text.data : "", text.len, flags, &je);
-    if (err)
-        snprintf(why, n, "%s: %s", path, strerror(err));
-    else if (!doc)
-        mk_vjson_parse_error(path, &je, text.data ? text.data : "", text.len, why, n);
-    mk_buf_free(&text);
-    return doc;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "compiler/base/key.h"
+#include "compiler/base/money.h"
 #include "compiler/front/types.h"
 #include "compiler/front/value.h"
 
@@ -19,16 +20,15 @@ bool mk_vjson_overflowed(void);
 /* A state attribute back into a value of type ty (for computed attributes
  * already known from state). NULL when it does not fit the type. */
 mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty);
+/* Any JSON as a value, without a type: objects become maps (names interned),
+ * arrays lists, integers ints, reals numbers; sizes and money stay their
+ * text. With secrets, an object holding "$secret" (a secret as plans write
+ * it) is the string "(sensitive)", marked secret. */
+mk_value *mk_vjson_to_any(mk_vctx *c, json_t *j, bool secrets);
+/* Money in plans and cost reports: a decimal string of dollars rounded to
+ * the cent, the figure the text shows (docs/formats.md, "Money"). */
+json_t *mk_vjson_money(mk_money m);
 /* Equal as plans see it: secrets compare by fingerprint. */
 bool mk_vjson_same(json_t *a, json_t *b);
-/* A failed parse of what (a file's path, or a name) in our words, never
- * jansson's (note [json errors]): "WHAT:LINE:COL: the JSON ends early…"
- * into out. text, len: what was parsed (NULL when jansson read the file). */
-/* What went wrong, in a few words of ours ("the JSON ends early …"). */
-const char *mk_vjson_why(const json_error_t *je);
-void mk_vjson_parse_error(const char *what, const json_error_t *je, const char *text, size_t len, char *out, size_t n);
-/* A JSON file (flags as json_loadb's); NULL with "PATH: why" in why when it
- * cannot be read or parsed. The caller owns the document. */
-json_t *mk_vjson_load_file(const char *path, size_t flags, char *why, size_t n);
 
 #endif

@@ -1,10 +1,11 @@
 /* plan — from desired resources and applied state to a plan: the differ
  * (create, update, replace, delete, no-op, with the attributes that changed
- * and why a change replaces), risk classes, the DAG's edges, and the signed
- * plan document `moksha.plan/v1` (docs/formats.md).
+ * and why a change replaces), risk classes, the DAG's edges, and the plan
+ * document `moksha.plan/v1` (docs/formats.md), unsigned: back/planfile.h
+ * signs and writes it.
  *
  * The document is a jansson object owned by the caller. Secrets in it are
- * sealed with the project key; the signature covers everything else. */
+ * sealed with the project key. */
 #ifndef MK_PLAN_H
 #define MK_PLAN_H
 
@@ -28,21 +29,5 @@ json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_to
 /* The risk class of a change (DESIGN.md §4): low, medium or high. changed
  * is the list of changed attribute names (may be NULL). */
 const char *mk_plan_risk(const char *action, const char *type, json_t *changed);
-
-/* Add the signature (as the last key) over the canonical form of the rest:
- * compact JSON, keys in document order. Returns the signed document as text
- * in that same form, which is what plan files hold; free it with
- * mk_plan_free_text. */
-char *mk_plan_sign(json_t *plan, const mk_key *key);
-void mk_plan_free_text(char *text);
-/* Verify a loaded plan's signature; false with a reason when it fails. */
-bool mk_plan_verify(json_t *plan, const mk_key *key, char *why, size_t whylen);
-/* May `plan -o` write path? Not a .moksha source, a directory, anything
- * under .moksha/ but a NAME.plan there, or an existing file that is not a
- * plan; a link is judged by what it points to. False with the reason. */
-bool mk_plan_target_ok(const char *path, char *why, size_t whylen);
-/* Write signed text and a newline atomically, mode 0600
- * (compiler/base/atomic.h); false with errno set. */
-bool mk_plan_write(const char *text, const char *path);
 
 #endif

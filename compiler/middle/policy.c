@@ -1,13 +1,17 @@
-/* policy — building policy inputs, the type index, and the statement
- * walker that turns failed asserts into violations and `require` into gates. */
+/* policy — the policy language's one owner: checking the structure of
+ * policy statements before there is a plan, building policy inputs, the
+ * type index, and the statement walker that turns failed asserts into
+ * violations and `require` into gates. */
 #include "compiler/middle/policy.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 #include "compiler/middle/cost.h"
-#include "compiler/front/eval_int.h"
+#include "compiler/middle/place.h"
+#include "compiler/front/eval_expr.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/symtab.h"
 #include "compiler/base/money.h"
 #include "compiler/middle/plan.h"
 #include "compiler/front/vjson.h"
@@ -158,36 +162,6 @@ static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
     mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, in->address), NULL, in);
 }
 
-/* JSON (a plan's before/after) as a value; sizes stay their text. */
-static mk_value *from_json(pol *P, json_t *j)
-{
-    mk_vctx *v = P->e.v;
-    switch (json_typeof(j)) {
-    case JSON_STRING: return mk_v_str(v, json_string_value(j), (uint32_t)json_string_length(j));
-    case JSON_INTEGER: return mk_v_int(v, json_integer_value(j));
-    case JSON_REAL: return mk_v_number(v, json_real_value(j));
-    case JSON_TRUE: return mk_v_bool(true);
-    case JSON_FALSE: return mk_v_bool(false);
-    case JSON_ARRAY: {
-        mk_value *l = mk_v_list(v, (uint32_t)json_array_size(j));
-        for (uint32_t i = 0; i < l->n; i++)
-            l->u.items[i] = from_json(P, json_array_get(j, i));
-        return l;
-    }
-    case JSON_OBJECT: {
-        if (json_object_get(j, "$secret"))
-            return mk_v_with_flags(v, mk_v_cstr(v, "(sensitive)"), MK_VF_SECRET);
-        mk_vbuild vb = {0};
-        const char *k;
-        json_t *x;
-        json_object_foreach(j, k, x)
-            mk_vb_push(v, &vb, N(P, k), from_json(P, x));
-        return mk_vb_map(v, &vb);
-    }
-    default: return MK_V_NULLV;
-    }
-}
-
 static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
                               mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
 {
@@ -242,11 +216,11 @@ static mk_value *changes_from_plan(mk_polin *pin)
         if (!in && P->subset)
             continue;
         json_t *before = json_object_get(c, "before");
-        mk_value *changed = from_json(P, json_object_get(c, "changed"));
+        mk_value *changed = mk_vjson_to_any(P->e.v, json_object_get(c, "changed"), true);
         mk_vb_push(P->e.v, &changes, NULL,
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
-                                json_is_object(before) ? from_json(P, before) : NULL, in ? in->attrs : NULL, changed,
+                                json_is_object(before) ? mk_vjson_to_any(P->e.v, before, true) : NULL, in ? in->attrs : NULL, changed,
                                 json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
     }
     return mk_vb_list(P->e.v, &changes);
@@ -564,6 +538,147 @@ static void run_stmts(walk *w, mk_ast_list *items)
     w->c.locals = saved;
 }
 
+/* ---- structure: before the plan ----
+ * Policies are checked with unknown inputs (resources, changes, plan) after
+ * the program is evaluated, so a misspelt name or a bad enforcement level
+ * is caught by `moksha check`, without a plan; running them is the walker
+ * above, with the plan. */
+
+static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top);
+
+static void bind_and_check(mk_ectx *c, mk_ast *it)
+{
+    mk_ev *e = c->e;
+    mk_value *src = mk_eval_expr(c, it->a);
+    mk_vkind k = src->kind == MK_V_UNKNOWN ? (mk_vkind)src->want : (mk_vkind)src->kind;
+    if (src->kind != MK_V_ERROR && k != MK_V_LIST && k != MK_V_MAP && k != MK_V_ANY)
+        mk_diag_error(e->diag, "E0200", it->a->span, "cannot iterate over a %s", mk_v_kind_name(k));
+    mk_local l1 = {c->locals, it->name, mk_v_unknown(e->v, MK_V_ANY)};
+    mk_local l2 = {&l1, it->name2, mk_v_unknown(e->v, MK_V_ANY)};
+    mk_ectx inner = *c;
+    inner.locals = it->name2 ? &l2 : &l1;
+    if (it->b) {
+        mk_value *w = mk_eval_expr(&inner, it->b);
+        if (w->kind != MK_V_ERROR && w->kind != MK_V_UNKNOWN && w->kind != MK_V_BOOL)
+            mk_diag_error(e->diag, "E0200", it->b->span, "`where` takes a bool, found %s", mk_v_kind_name(w->kind));
+    }
+    check_stmts(&inner, &it->kids, false);
+}
+
+static void check_message(mk_ectx *c, mk_ast *msg)
+{
+    if (!msg)
+        return;
+    mk_value *m = mk_eval_expr(c, msg);
+    mk_vkind k = m->kind == MK_V_UNKNOWN ? (mk_vkind)m->want : (mk_vkind)m->kind;
+    if (m->kind != MK_V_ERROR && k != MK_V_STRING && k != MK_V_ANY)
+        mk_diag_error(c->e->diag, "E0200", msg->span, "a message is a string, found %s", mk_v_kind_name(k));
+}
+
+static void check_policy_attr(mk_ectx *c, mk_ast *it)
+{
+    mk_ev *e = c->e;
+    if (it->name == e->n.enforcement) {
+        mk_ectx sc = *c;
+        sc.symbols = true;
+        mk_value *v = mk_eval_expr(&sc, it->b);
+        static const char *const levels[] = {"advisory", "soft", "hard"};
+        bool ok = false;
+        for (int i = 0; i < 3; i++)
+            ok |= v->kind == MK_V_STRING && v->n == strlen(levels[i]) && memcmp(v->u.s, levels[i], v->n) == 0;
+        if (!ok && v->kind != MK_V_ERROR) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "enforcement is advisory, soft or hard");
+            if (v->kind == MK_V_STRING) {
+                const char *s = mk_diag_suggest(mk_intern_n(e->v->names, v->u.s, v->n), levels, 3);
+                if (s)
+                    mk_diag_label(d, "did you mean `%s`?", s);
+            }
+        }
+    } else if (it->name == e->n.description) {
+        check_message(c, it->b);
+    } else {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
+        const char *known[] = {"description", "enforcement"};
+        const char *s = mk_diag_suggest(it->name, known, 2);
+        if (s)
+            mk_diag_label(d, "did you mean `%s`?", s);
+    }
+}
+
+static void check_stmts(mk_ectx *c, mk_ast_list *items, bool top)
+{
+    mk_ev *e = c->e;
+    mk_local *saved = c->locals;
+    for (uint32_t i = 0; i < items->n; i++) {
+        mk_ast *it = items->v[i];
+        switch (it->kind) {
+        case MK_AST_ATTR:
+            if (top) {
+                check_policy_attr(c, it);
+                break;
+            }
+            goto misplaced;
+        case MK_AST_LET: {
+            mk_local *l = mk_arena_alloc(e->v->arena, sizeof *l);
+            *l = (mk_local){c->locals, it->name, mk_eval_expr(c, it->a)};
+            c->locals = l;
+            break;
+        }
+        case MK_AST_FOR: bind_and_check(c, it); break;
+        case MK_AST_IF: {
+            mk_value *v = mk_eval_expr(c, it->a);
+            if (v->kind != MK_V_ERROR && v->kind != MK_V_UNKNOWN && v->kind != MK_V_BOOL)
+                mk_diag_error(e->diag, "E0200", it->a->span, "`if` takes a bool, found %s", mk_v_kind_name(v->kind));
+            check_stmts(c, &it->kids, false);
+            check_stmts(c, &it->else_kids, false);
+            break;
+        }
+        case MK_AST_ASSERT: {
+            mk_value *v = mk_eval_expr(c, it->a);
+            mk_vkind k = v->kind == MK_V_UNKNOWN ? (mk_vkind)v->want : (mk_vkind)v->kind;
+            if (v->kind != MK_V_ERROR && k != MK_V_BOOL && k != MK_V_ANY)
+                mk_diag_error(e->diag, "E0200", it->a->span, "`assert` takes a bool, found %s", mk_v_kind_name(k));
+            check_message(c, it->b);
+            break;
+        }
+        case MK_AST_REQUIRE: {
+            mk_ectx rc = *c;
+            rc.in_require = true;
+            if (it->a->kind != MK_AST_CALL || (it->a->name != e->n.approval && it->a->name != e->n.risk)) {
+                mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->a->span, "`require` takes approval(\"GROUP\") or risk(\"LEVEL\")");
+                mk_diag_help(d, "write `require approval(\"sre\") : \"why\"` or `require risk(\"high\") : \"why\"`");
+            } else {
+                mk_eval_expr(&rc, it->a);
+            }
+            check_message(c, it->b);
+            break;
+        }
+        default:
+        misplaced: {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0119", it->span, "%s not allowed in a policy",
+                                            mk_ast_kind_name(it->kind));
+            mk_diag_help(d, "a policy holds description, enforcement, let, for, if, assert and require");
+        }
+        }
+    }
+    c->locals = saved;
+}
+
+void mk_policy_check_structure(mk_program *p)
+{
+    mk_unit *u = p->root;
+    if (!u)
+        return;
+    mk_ev e;
+    mk_ectx root;
+    mk_eval_begin(&e, &root, p);
+    for (uint32_t i = 0; i < u->npolicies; i++) {
+        mk_ectx pc = {.e = &e, .u = u, .policy = true};
+        check_stmts(&pc, &u->policies[i]->kids, true);
+    }
+    mk_mem_free(e.stack);
+}
+
 /* ---- policies ---- */
 
 static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const char *dflt)
@@ -639,12 +754,12 @@ static void pol_end(pol *P)
     for (uint32_t i = 0; i < P->locs.cap; i++)
         if (P->locs.slots[i].a)
             json_decref(P->locs.slots[i].v);
-    mk_mem_free(P->locs.slots);
-    mk_mem_free(P->by_type.slots);
-    mk_mem_free(P->by_addr.slots);
+    mk_sym_free(&P->locs);
+    mk_sym_free(&P->by_type);
+    mk_sym_free(&P->by_addr);
     mk_mem_free(P->vals);
-    mk_mem_free(P->costs.slots);
-    mk_mem_free(P->places.slots);
+    mk_sym_free(&P->costs);
+    mk_sym_free(&P->places);
     mk_mem_free(P->e.stack);
 }
 
@@ -701,8 +816,8 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_co
         json_array_append_new(exps, e);
         json_decref(r);
     }
-    mk_mem_free(P->by_type.slots);
-    mk_mem_free(P->by_addr.slots);
+    mk_sym_free(&P->by_type);
+    mk_sym_free(&P->by_addr);
     memset(&P->by_type, 0, sizeof P->by_type);
     memset(&P->by_addr, 0, sizeof P->by_addr);
     return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
@@ -730,17 +845,17 @@ static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
             ins[n++] = tu->res_order[r]->inst[i];
     mk_ectx c = P->root;
     c.u = tu;
-    mk_cost_report *rep = mk_cost_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
+    mk_place_report *rep = mk_place_run_set(*cat, p, ins, n, mk_eval_stack(&c), NULL, NULL, 0);
     mk_policy_place *pp = place_new(p, NULL, tu);
     if (pp)
-        mk_cost_apply_policies(*cat, rep, mk_policy_place_eval, pp);
+        mk_place_apply_policies(*cat, rep, mk_policy_place_eval, pp);
     else
-        mk_cost_mark(rep);
+        mk_place_mark(rep);
     mk_policy_place_free(pp);
     for (size_t i = 0; i < rep->nitems; i++)
         if (rep->items[i].q.status == MK_COST_PRICED)
             ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
-    mk_cost_report_free(rep);
+    mk_place_report_free(rep);
 }
 
 json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
@@ -846,6 +961,6 @@ void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad
         }
         json_decref(r);
     }
-    mk_mem_free(at.slots);
+    mk_sym_free(&at);
     pol_end(&P);
 }

@@ -32,6 +32,12 @@ typedef struct mk_policy_run {
     int gates;
 } mk_policy_run;
 
+/* Check the statements of the root unit's policies with unknown inputs:
+ * enforcement levels, descriptions, what may stand in a policy, the kinds
+ * of `for`, `where`, `if`, `assert` and `require`. After mk_eval_program;
+ * reports through the program's diagnostics. */
+void mk_policy_check_structure(mk_program *p);
+
 /* Evaluate the stack's policies against the evaluated program and its plan
  * document (which holds the changes). */
 json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
@@ -49,7 +55,7 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n);
  * `placement` and are not advisory, evaluated over some instances as the
  * cost model placed them (their placed_* fields). NULL when no policy reads
  * placement. eval sets bad[i] for each instance a violation names, and *why
- * (may be NULL) to the first violation's text; it fits mk_cost_policy_fn. */
+ * (may be NULL) to the first violation's text; it fits mk_place_policy_fn. */
 typedef struct mk_policy_place mk_policy_place;
 mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan);
 void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/place.h"
+#include "compiler/front/eval.h"
 #include "compiler/front/program.h"
 
 static char dir[64];
@@ -47,7 +49,7 @@ static void run(const char *text)
     fclose(f);
     const char *paths[] = {dir};
     assert_true(mk_program_load(P, paths, 1));
-    mk_program_eval(P);
+    mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
 }
 
@@ -174,7 +176,7 @@ static void test_placement_minimum(void **state)
         "resource network n { cidr = \"10.0.0.0/16\" }\n"
         "resource compute w { cpu = 2, memory = 4GiB, image = \"x\", network = network.n\n"
         "  placement { providers = [gcp], regions = [\"europe-west1\"] } }\n");
-    mk_cost_report *r = mk_cost_run(CAT, P, NULL, NULL, 0);
+    mk_place_report *r = mk_place_run(CAT, P, NULL, NULL, 0);
     mk_money m[6] = {0};
     const char *where[6] = {0};
     for (size_t i = 0; i < r->nitems; i++) {
@@ -188,7 +190,7 @@ static void test_placement_minimum(void **state)
     assert_int_equal(m[0], lo);
     assert_string_equal(where[4], "europe-west1"); /* the network followed its compute */
     assert_string_equal(where[5], "europe-west1");
-    mk_cost_report_free(r);
+    mk_place_report_free(r);
 }
 
 int main(void)

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/front/eval.h"
 #include "compiler/front/program.h"
+#include "compiler/front/vars.h"
 
 static char dir[64];
 static mk_program *P;
@@ -42,7 +44,7 @@ static void load(const char *text)
 static void run(const char *text)
 {
     load(text);
-    mk_program_eval(P);
+    mk_eval_program(P);
 }
 
 static mk_instance *inst(const char *address)
@@ -130,10 +132,10 @@ static void test_var_precedence(void **state)
     snprintf(path, sizeof path, "%s/vars.yaml", dir);
     setenv("MOKSHA_VAR_c", "3", 1);
     setenv("MOKSHA_VAR_d", "3", 1);
-    mk_program_var_file(P, path);
-    mk_program_var_env(P);
-    mk_program_var_flag(P, "d=4");
-    mk_program_eval(P);
+    mk_vars_file(P, path);
+    mk_vars_env(P);
+    mk_vars_flag(P, "d=4");
+    mk_eval_program(P);
     unsetenv("MOKSHA_VAR_c");
     unsetenv("MOKSHA_VAR_d");
     assert_int_equal(mk_diag_errors(P->diag), 0);
@@ -147,9 +149,9 @@ static void test_var_value_is_typed(void **state)
 {
     (void)state;
     load("var mem: size\nvar n: int\n");
-    mk_program_var_flag(P, "mem=8GiB");
-    mk_program_var_flag(P, "n=4GiB");
-    mk_program_eval(P);
+    mk_vars_flag(P, "mem=8GiB");
+    mk_vars_flag(P, "n=4GiB");
+    mk_eval_program(P);
     assert_int_equal(mk_diag_count(P->diag, "E0200"), 1);
 }
 
@@ -175,8 +177,8 @@ static void test_secret_taints(void **state)
 {
     (void)state;
     load("var pw: secret\nresource local.file f {\n path = \"p\"\n content = \"pw=${var.pw}\"\n}\n");
-    mk_program_var_flag(P, "pw=hunter2");
-    mk_program_eval(P);
+    mk_vars_flag(P, "pw=hunter2");
+    mk_eval_program(P);
     mk_value *c = attr("local.file.f", "content");
     assert_true(mk_v_is_secret(c));
     mk_buf b = {0};

@@ -2,8 +2,9 @@
  * runtime/planfile.h): a plan signed by the project key still does not run
  * when its recorded policy results fail — a hard policy with violations, a
  * soft one without an override and its reason, results that contradict
- * themselves. The plans here are signed as the compiler signs (mk_plan_sign)
- * and verified by the executor's loader first. */
+ * themselves. The plans here are signed as the compiler signs
+ * (mk_planfile_sign, compiler/back/planfile.c) and verified by the
+ * executor's loader first. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compiler/back/planfile.h"
 #include "compiler/base/key.h"
 #include "compiler/cli/cmd_plan.h"
 #include "compiler/middle/plan.h"
@@ -59,12 +61,12 @@ static bool runs(json_t *policies, char *why, size_t n)
                           "inputs_digest", "00", "state", "lineage", "", "serial", 0, "changes", "gates");
     if (policies)
         json_object_set_new(p, "policies", policies);
-    char *text = mk_plan_sign(p, &k);
+    char *text = mk_planfile_sign(p, &k);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    mk_plan_free_text(text);
+    mk_planfile_free_text(text);
     json_decref(p);
     mk_planfile_key ek;
     assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, n));

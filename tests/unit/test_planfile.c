@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "compiler/base/key.h"
+#include "compiler/back/planfile.h"
 #include "compiler/middle/plan.h"
 #include "runtime/planfile.h"
 
@@ -68,7 +69,7 @@ static json_t *signed_plan(mk_key *k)
     char why[256];
     assert_true(mk_key_load(k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(k);
-    mk_plan_free_text(mk_plan_sign(p, k));
+    mk_planfile_free_text(mk_planfile_sign(p, k));
     return p;
 }
 
@@ -80,7 +81,7 @@ static void test_signed_text_is_the_document(void **state)
     assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(&k);
     json_object_set_new(p, "outputs", json_pack("{s:s}", "stack", ",\"stack\":"));
-    char *text = mk_plan_sign(p, &k);
+    char *text = mk_planfile_sign(p, &k);
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
@@ -89,7 +90,7 @@ static void test_signed_text_is_the_document(void **state)
     assert_true(json_equal(got, p));
     json_decref(got);
     json_decref(p);
-    mk_plan_free_text(text);
+    mk_planfile_free_text(text);
 }
 
 static void write_text(const char *text)
@@ -110,7 +111,7 @@ static void test_written_text_checked_as_is(void **state)
     mk_key k;
     assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = sample_plan(&k);
-    char *text = mk_plan_sign(p, &k);
+    char *text = mk_planfile_sign(p, &k);
     size_t n = strlen(text);
     char *t = malloc(n + 64);
     json_t *got;
@@ -138,7 +139,7 @@ static void test_written_text_checked_as_is(void **state)
     assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
     json_decref(got);
     free(t);
-    mk_plan_free_text(text);
+    mk_planfile_free_text(text);
     json_decref(p);
 }
 

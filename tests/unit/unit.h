@@ -1,6 +1,7 @@
 /* unit — what every cmocka unit test includes first: cmocka and the headers
  * it needs before it (allocation failure takes the library's default: say so
- * and abort). Include it from exactly one .c per binary. */
+ * and abort), and a helper or two every test needs. Include it from
+ * exactly one .c per binary. */
 #ifndef MK_TEST_UNIT_H
 #define MK_TEST_UNIT_H
 
@@ -11,5 +12,18 @@
 #include <stdlib.h>
 
 #include <cmocka.h>
+
+#include <stdio.h>
+
+/* Write text to DIR/NAME (a test's stack, state or variables file). */
+static inline void mk_test_write(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
 
 #endif
