@@ -1,7 +1,6 @@
 /* Checker and evaluator: values, expansion, references and edges, variable
  * precedence, unknowns, secrets, and one diagnostic per mistake. */
 #include "tests/unit/unit.h"
-#include "tests/unit/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>

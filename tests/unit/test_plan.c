@@ -6,7 +6,6 @@
  * plan document's fields exactly. The signed form and the executor's side
  * of the contract are test_planfile.c's. */
 #include "tests/unit/unit.h"
-#include "tests/unit/tmpdir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +14,9 @@
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/state.h"
+#include "compiler/front/eval.h"
 #include "compiler/front/program.h"
+#include "compiler/front/vars.h"
 #include "compiler/middle/plan.h"
 
 #define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
@@ -120,11 +121,11 @@ static json_t *plan_of(const char *src, bool destroy)
     const char *paths[] = {dir};
     assert_true(mk_program_load(P, paths, 1));
     if (VAR)
-        mk_program_var_flag(P, VAR);
+        mk_vars_flag(P, VAR);
     P->strict = !destroy;
     P->destroy_vars = destroy;
     P->state = ST;
-    mk_program_eval(P);
+    mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
     PLAN = mk_plan_build(P, ST, &K, &T, destroy);
     assert_non_null(PLAN);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <string.h>
 
 /* Write text to DIR/NAME (a test's stack, state or variables file). */
 static inline void mk_test_write(const char *dir, const char *name, const char *text)
@@ -24,6 +25,22 @@ static inline void mk_test_write(const char *dir, const char *name, const char *
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* dir (at least 64 bytes) becomes a new directory named after tmpl, a
+ * mkdtemp template such as "/tmp/mk-eval-XXXXXX"; mk_test_rmdir removes it
+ * whole in teardown. */
+static inline void mk_test_tmpdir(char *dir, const char *tmpl)
+{
+    strcpy(dir, tmpl);
+    assert_non_null(mkdtemp(dir));
+}
+
+static inline void mk_test_rmdir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 #endif
