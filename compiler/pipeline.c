@@ -321,8 +321,9 @@ static void *compile_thread(void *arg)
         mk_vars_flag(p, r->var_flags[i]);
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
-    mk_eval_program(p); /* front/eval.c */
+    mk_eval_program(p);           /* front/eval.c */
     mk_policy_check_structure(p); /* middle/policy.c */
+    mk_eval_tests(p);             /* front/eval.c: the policy tests' units */
     return NULL;
 }
 
