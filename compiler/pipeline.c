@@ -222,7 +222,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
  * no output of moksha — `plan -o` refuses it, `plan --format json` prints it
  * without a signature, `apply` stops before moksha-exec — is a plan the
  * executor would take. The executor checks the recorded results anyway
- * (mk_exec_plan_policies_ok in runtime/planfile.c) and refuses with exit 3.
+ * (mk_planfile_policies_ok in runtime/planfile.c) and refuses with exit 3.
  *
  * Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_pipeline_req *r)
