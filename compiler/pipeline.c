@@ -222,7 +222,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
  * no output of moksha — `plan -o` refuses it, `plan --format json` prints it
  * without a signature, `apply` stops before moksha-exec — is a plan the
  * executor would take. The executor checks the recorded results anyway
- * (mk_exec_plan_policies_ok in runtime/planfile.c) and refuses with exit 3.
+ * (mk_planfile_policies_ok in runtime/planfile.c) and refuses with exit 3.
  *
  * Policy results and gates into the plan: a gate names the change it holds. */
 static void add_policies(mk_planned *out, mk_pipeline_req *r)
@@ -321,8 +321,9 @@ static void *compile_thread(void *arg)
         mk_vars_flag(p, r->var_flags[i]);
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
-    mk_eval_program(p); /* front/eval.c */
+    mk_eval_program(p);           /* front/eval.c */
     mk_policy_check_structure(p); /* middle/policy.c */
+    mk_eval_tests(p);             /* front/eval.c: the policy tests' units */
     return NULL;
 }
 

@@ -148,7 +148,7 @@ static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out,
 }
 
 /* Where a change lands: the cost model's choice (one provider, one region,
- * the offering: cmd_plan.c) or, for a delete, where the state has it. False
+ * the offering: compiler/pipeline.c) or, for a delete, where the state has it. False
  * when nothing was chosen: local files, a group no candidate could take
  * (its placement is the block as written, without an offering). */
 static bool landing(json_t *c, const char **cloud, const char **region, const char **offering)

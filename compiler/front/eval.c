@@ -1481,7 +1481,15 @@ void mk_eval_program(mk_program *p)
             eval_provider(&root, u->providers.slots[i].v);
     e.in_provider = false;
     eval_unit(&e, u);
-    for (uint32_t i = 0; i < u->ntests; i++)
-        check_test(&e, u, u->tests[i]);
+    mk_mem_free(e.stack);
+}
+
+void mk_eval_tests(mk_program *p)
+{
+    mk_ev e;
+    mk_ectx root;
+    mk_eval_begin(&e, &root, p);
+    for (uint32_t i = 0; p->root && i < p->root->ntests; i++)
+        check_test(&e, p->root, p->root->tests[i]);
     mk_mem_free(e.stack);
 }

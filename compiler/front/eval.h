@@ -60,9 +60,12 @@ typedef struct mk_polin {
 } mk_polin;
 
 /* Evaluate everything: vars, lets, the stack, providers, resources,
- * modules, outputs, and the policy tests' units. The structure of policy
- * statements is checked by the policy module (mk_policy_check_structure). */
+ * modules and outputs. The structure of policy statements is checked by the
+ * policy module next (mk_policy_check_structure), and the policy tests' units
+ * last (mk_eval_tests): the pipeline calls the three in that order, the
+ * order their diagnostics are reported in. */
 void mk_eval_program(mk_program *p);
+void mk_eval_tests(mk_program *p);
 
 /* Set up an evaluator over an already loaded program (root stays valid as
  * long as e does). */

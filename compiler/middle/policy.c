@@ -119,7 +119,7 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
     k[5] = N(P, "placement"), x[5] = placement_value(P, in);
     /* a test's own figure, else the cost model's price: where it is placed
-     * (cmd_plan.c), or, while placement policies decide, where it is tried */
+     * (compiler/pipeline.c), or, while placement policies decide, where it is tried */
     mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
     if (!amount && in->placed_priced)
         amount = mk_v_money(v, in->placed_monthly);
