@@ -194,4 +194,32 @@ char *mk_arena_printf(mk_arena *a, const char *fmt, ...)
     return p;
 }
 
+/* note [arena marks]: a chunk made since the mark is either before the
+ * marked head or, a large one, right after it (new_chunk). */
+mk_arena_mark mk_arena_mark_at(const mk_arena *a)
+{
+    chunk *c = a->head;
+    return (mk_arena_mark){c, c ? c->next : NULL, c ? c->used : 0, a->total};
+}
+
+void mk_arena_reset(mk_arena *a, mk_arena_mark m)
+{
+    chunk *head = m.chunk;
+    for (chunk *c = a->head, *n; c != head; c = n) {
+        n = c->next;
+        munmap(c->map, c->maplen);
+    }
+    a->head = head;
+    if (head) {
+        for (chunk *c = head->next, *n; c != m.next; c = n) {
+            n = c->next;
+            munmap(c->map, c->maplen);
+        }
+        head->next = m.next;
+        memset(head->data + m.used, 0, head->used - m.used); /* arena memory is handed out zeroed */
+        head->used = m.used;
+    }
+    a->total = m.total;
+}
+
 size_t mk_arena_used(const mk_arena *a) { return a->total; }

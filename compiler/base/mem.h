@@ -38,6 +38,17 @@ void *mk_arena_grow(mk_arena *a, void *old, size_t old_n, size_t new_n);
 char *mk_arena_strndup(mk_arena *a, const char *s, size_t n);
 char *mk_arena_printf(mk_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* note [arena marks]: a mark is where the arena stood; resetting to it
+ * releases everything allocated since (zeroing what is reused, unmapping
+ * chunks made since), so a loop can reuse the same, already faulted pages
+ * for each iteration's temporaries. Nothing made since the mark may be
+ * reachable after the reset. */
+typedef struct mk_arena_mark {
+    void *chunk, *next;
+    size_t used, total;
+} mk_arena_mark;
+mk_arena_mark mk_arena_mark_at(const mk_arena *a);
+void mk_arena_reset(mk_arena *a, mk_arena_mark m);
 /* Bytes handed out so far (for memory reports). */
 size_t mk_arena_used(const mk_arena *a);
 
