@@ -39,10 +39,25 @@ typedef struct pol {
     mk_value *lifecycles[4];
     mk_symtab costs, places;
     mk_symtab locs;        /* AST node → its location object, shared by violations */
+    mk_arena *prog;        /* the program's arena: inputs and what is memoised */
+    mk_arena *scratch;     /* a loop iteration's temporaries (note [iteration scratch]) */
 } pol;
 
 static mk_name N(pol *P, const char *s) { return mk_intern_s(P->p->ast.names, s); }
 static void ensure_addr(pol *P);
+
+/* note [iteration scratch]: what a loop iteration evaluates lives in the
+ * scratch arena and is released when the iteration ends; the inputs made on
+ * first use (resources, changes, the type index, the shared maps) outlive it,
+ * so they are built in the program's arena. The lets and resources of the
+ * program are all evaluated before policies run, so nothing the evaluator
+ * memoises is made during a policy. */
+static mk_arena *use_arena(pol *P, mk_arena *a)
+{
+    mk_arena *was = P->e.v->arena;
+    P->e.v->arena = a;
+    return was;
+}
 
 json_t *mk_policy_location(mk_program *p, mk_span at)
 {
@@ -201,9 +216,19 @@ static mk_value *change_delta(pol *P, json_t *c, mk_instance *in, const char *ad
     return in ? in->cost_delta : NULL;
 }
 
+static mk_value *changes_build(pol *P);
+
 static mk_value *changes_from_plan(mk_polin *pin)
 {
     pol *P = pin->ud;
+    mk_arena *was = use_arena(P, P->prog); /* note [iteration scratch] */
+    mk_value *v = changes_build(P);
+    use_arena(P, was);
+    return v;
+}
+
+static mk_value *changes_build(pol *P)
+{
     json_t *plan = P->plan_doc;
     mk_program *p = P->p;
     mk_vbuild changes = {0};
@@ -226,11 +251,14 @@ static mk_value *changes_from_plan(mk_polin *pin)
     return mk_vb_list(P->e.v, &changes);
 }
 
-/* note [lazy inputs] */
+/* note [lazy inputs]; made in the program's arena (note [iteration scratch]) */
 static mk_value *value_at(pol *P, size_t k)
 {
-    if (!P->vals[k])
+    if (!P->vals[k]) {
+        mk_arena *was = use_arena(P, P->prog);
         P->vals[k] = resource_value(P, (mk_instance *)P->set[k]);
+        use_arena(P, was);
+    }
     return P->vals[k];
 }
 
@@ -250,22 +278,27 @@ static mk_vbuild *type_list(pol *P, const char *type)
     mk_vbuild *list = mk_sym_get(&P->by_type, ty, NULL);
     if (list || !P->lazy)
         return list;
+    mk_arena *was = use_arena(P, P->prog); /* note [iteration scratch] */
     list = mk_arena_alloc(P->e.v->arena, sizeof *list);
     memset(list, 0, sizeof *list);
     for (size_t k = 0; k < P->nset; k++)
         if (strcmp(P->set[k]->res->type, type) == 0)
             mk_vb_push(P->e.v, list, NULL, value_at(P, k));
     mk_sym_put(&P->by_type, ty, NULL, list);
+    use_arena(P, was);
     return list;
 }
 
 static mk_value *resources_all(mk_polin *pin)
 {
     pol *P = pin->ud;
+    mk_arena *was = use_arena(P, P->prog); /* note [iteration scratch] */
     mk_vbuild all = {0};
     for (size_t k = 0; k < P->nset; k++)
         mk_vb_push(P->e.v, &all, NULL, value_at(P, k));
-    return mk_vb_list(P->e.v, &all);
+    mk_value *list = mk_vb_list(P->e.v, &all);
+    use_arena(P, was);
+    return list;
 }
 
 /* `providers`: one map per provider block, {name (its kind, "local"),
@@ -453,6 +486,9 @@ static void gate(walk *w, mk_ast *stmt)
 
 static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool where_holds)
 {
+    /* note [iteration scratch]: released at the end of the iteration */
+    mk_arena *was = use_arena(w->P, w->P->scratch);
+    mk_arena_mark m = mk_arena_mark_at(w->P->scratch);
     mk_local l1 = {w->c.locals, it->name, it->name2 ? key : val}, l2 = {&l1, it->name2, val};
     mk_local *saved = w->c.locals;
     mk_value *saved_subject = w->subject;
@@ -465,6 +501,8 @@ static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool wh
     }
     w->c.locals = saved;
     w->subject = saved_subject;
+    mk_arena_reset(w->P->scratch, m);
+    use_arena(w->P, was);
 }
 
 static bool shadowed(walk *w, mk_name n)
@@ -747,6 +785,9 @@ static void pol_begin(pol *P, mk_program *p)
     memset(P, 0, sizeof *P);
     P->p = p;
     mk_eval_begin(&P->e, &P->root, p);
+    P->prog = P->e.v->arena;
+    P->scratch = mk_arena_new();
+    mk_arena_alloc(P->scratch, 1); /* a first chunk the marks stand in, reused by every iteration */
 }
 
 static void pol_end(pol *P)
@@ -761,6 +802,7 @@ static void pol_end(pol *P)
     mk_sym_free(&P->costs);
     mk_sym_free(&P->places);
     mk_mem_free(P->e.stack);
+    mk_arena_free(P->scratch);
 }
 
 json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
