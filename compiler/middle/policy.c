@@ -40,6 +40,11 @@ typedef struct pol {
     mk_symtab costs, places;
     mk_symtab locs;        /* AST node → its location object, shared by violations */
     mk_arena *prog;        /* the program's arena: inputs and what is memoised */
+    /* note [change values]: a change's keys, interned once, and the strings
+     * a plan's changes share (actions, types, risks), made once each */
+    mk_name ck[10];
+    mk_value *strs[32], *empty_list;
+    int nstrs;
     mk_arena *scratch;     /* a loop iteration's temporaries (note [iteration scratch]) */
 } pol;
 
@@ -177,21 +182,39 @@ static void index_resource(pol *P, mk_instance *in, mk_value *r, mk_vbuild *all)
     mk_sym_put(&P->by_addr, mk_intern_s(P->p->ast.names, in->address), NULL, in);
 }
 
+/* note [change values]: one value per distinct short string; values are
+ * never changed once made, so changes can share them. */
+static mk_value *shared_str(pol *P, const char *s)
+{
+    for (int i = 0; i < P->nstrs; i++)
+        if (strcmp(P->strs[i]->u.s, s) == 0)
+            return P->strs[i];
+    mk_value *v = mk_v_cstr(P->e.v, s);
+    if (P->nstrs < (int)(sizeof P->strs / sizeof *P->strs))
+        P->strs[P->nstrs++] = v;
+    return v;
+}
+
 static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
                               mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
 {
+    static const char *const keys[] = {"action", "address", "type", "name", "before", "after", "changed", "risk", "cost", "delta"};
     mk_vctx *v = P->e.v;
-    mk_vbuild vb = {0};
-    mk_vb_push(v, &vb, N(P, "action"), mk_v_cstr(v, action));
-    mk_vb_push(v, &vb, N(P, "address"), mk_v_cstr(v, address));
-    mk_vb_push(v, &vb, N(P, "type"), mk_v_cstr(v, type));
-    mk_vb_push(v, &vb, N(P, "name"), mk_v_cstr(v, name ? name : ""));
-    mk_vb_push(v, &vb, N(P, "before"), before ? before : MK_V_NULLV);
-    mk_vb_push(v, &vb, N(P, "after"), after ? after : MK_V_NULLV);
-    mk_vb_push(v, &vb, N(P, "changed"), changed ? changed : mk_v_list(v, 0));
-    mk_vb_push(v, &vb, N(P, "risk"), mk_v_cstr(v, risk));
-    mk_vb_push(v, &vb, N(P, "cost"), cost_value(P, "delta", delta));
-    return mk_vb_map(v, &vb);
+    if (!P->ck[0]) {
+        for (int i = 0; i < 10; i++)
+            P->ck[i] = N(P, keys[i]);
+        P->empty_list = mk_v_list(v, 0);
+    }
+    mk_value *cost = mk_v_map(v, 1);
+    cost->u.map.keys[0] = P->ck[9];
+    cost->u.map.vals[0] = delta ? delta : MK_V_NULLV;
+    mk_value *vals[9] = {shared_str(P, action), mk_v_cstr(v, address), shared_str(P, type), mk_v_cstr(v, name ? name : ""),
+                         before ? before : MK_V_NULLV, after ? after : MK_V_NULLV, changed ? changed : P->empty_list,
+                         shared_str(P, risk), cost};
+    mk_value *m = mk_v_map(v, 9);
+    memcpy(m->u.map.keys, P->ck, 9 * sizeof *P->ck);
+    memcpy(m->u.map.vals, vals, sizeof vals);
+    return m;
 }
 
 static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
@@ -241,7 +264,8 @@ static mk_value *changes_build(pol *P)
         if (!in && P->subset)
             continue;
         json_t *before = json_object_get(c, "before");
-        mk_value *changed = mk_vjson_to_any(P->e.v, json_object_get(c, "changed"), true);
+        json_t *ch = json_object_get(c, "changed"); /* most are [] (note [change values]) */
+        mk_value *changed = json_is_array(ch) && !json_array_size(ch) ? NULL : mk_vjson_to_any(P->e.v, ch, true);
         mk_vb_push(P->e.v, &changes, NULL,
                    change_value(P, json_string_value(json_object_get(c, "action")), addr,
                                 json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
