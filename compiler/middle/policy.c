@@ -37,7 +37,9 @@ typedef struct pol {
      * lifecycle, a monthly cost, a placement — made once per distinct one
      * (values are never changed once made) */
     mk_value *lifecycles[4];
-    mk_symtab costs, places;
+    mk_symtab costs;       /* ("monthly", amount) → cost map */
+    mk_symtab places;      /* (cloud, region) → a list of struct place */
+    mk_name rk[9];         /* a resource value's meta keys, then "monthly", interned once */
     mk_symtab locs;        /* AST node → its location object, shared by violations */
     mk_arena *prog;        /* the program's arena: inputs and what is memoised */
     /* note [change values]: a change's keys, interned once, and the strings
@@ -88,12 +90,34 @@ static mk_value *lifecycle_value(pol *P, const mk_instance *in)
     return *lc;
 }
 
-static mk_value *cost_value(pol *P, const char *key, mk_value *amount)
+static mk_value *cost_value(pol *P, mk_name key, mk_value *amount)
 {
     mk_value *m = mk_v_map(P->e.v, 1);
-    m->u.map.keys[0] = N(P, key);
+    m->u.map.keys[0] = key;
     m->u.map.vals[0] = amount ? amount : MK_V_NULLV;
     return m;
+}
+
+/* One placement map per place, for resources without a block of their own
+ * (note [shared inputs]): the cost model's strings, compared by pointer. */
+struct place {
+    const char *offering;
+    mk_value *map;
+    struct place *next;
+};
+
+static mk_value **place_slot(pol *P, const mk_instance *in)
+{
+    mk_name cloud = in->placed_cloud, region = in->placed_region;
+    struct place *head = mk_sym_get(&P->places, cloud, region), *pl = head;
+    while (pl && pl->offering != in->placed_offering)
+        pl = pl->next;
+    if (!pl) {
+        pl = mk_arena_alloc(P->e.v->arena, sizeof *pl);
+        *pl = (struct place){in->placed_offering, NULL, head};
+        mk_sym_put(&P->places, cloud, region, pl);
+    }
+    return &pl->map;
 }
 
 /* `r.placement`: the placement block as written, with where the cost model
@@ -102,13 +126,9 @@ static mk_value *placement_value(pol *P, mk_instance *in)
 {
     if (!in->placed_cloud)
         return in->placement ? in->placement : MK_V_NULLV;
-    char key[96]; /* without a block of its own: one map per place (note [shared inputs]) */
-    if (!in->placement)
-        snprintf(key, sizeof key, "%p|%p|%p", (void *)in->placed_cloud, (void *)in->placed_region,
-                 (void *)in->placed_offering);
-    mk_value *shared = in->placement ? NULL : mk_sym_get(&P->places, N(P, key), NULL);
-    if (shared)
-        return shared;
+    mk_value **shared = in->placement ? NULL : place_slot(P, in);
+    if (shared && *shared)
+        return *shared;
     mk_vctx *v = P->e.v;
     mk_vbuild vb = {0};
     for (uint32_t i = 0; in->placement && in->placement->kind == MK_V_MAP && i < in->placement->n; i++)
@@ -117,8 +137,8 @@ static mk_value *placement_value(pol *P, mk_instance *in)
     mk_vb_push(v, &vb, N(P, "region"), in->placed_region ? mk_v_cstr(v, in->placed_region) : MK_V_NULLV);
     mk_vb_push(v, &vb, N(P, "offering"), in->placed_offering ? mk_v_cstr(v, in->placed_offering) : MK_V_NULLV);
     mk_value *m = mk_vb_map(v, &vb);
-    if (!in->placement)
-        mk_sym_put(&P->places, N(P, key), NULL, m);
+    if (shared)
+        *shared = m;
     return m;
 }
 
@@ -126,37 +146,41 @@ static mk_value *placement_value(pol *P, mk_instance *in)
  * win over a schema field of the same name), then `attributes` itself. */
 static mk_value *resource_value(pol *P, mk_instance *in)
 {
+    static const char *const keys[] = {"type", "name", "address", "provider", "lifecycle", "placement", "cost", "attributes", "monthly"};
     mk_vctx *v = P->e.v;
+    if (!P->rk[0])
+        for (int i = 0; i < 9; i++)
+            P->rk[i] = N(P, keys[i]);
     mk_value *attrs = in->attrs && in->attrs->kind == MK_V_MAP ? in->attrs : mk_v_map(v, 0);
     /* meta keys first: `r.type` is read for every resource by most policies */
     mk_value *m = mk_v_map(v, 8 + attrs->n);
     mk_name *k = m->u.map.keys;
     mk_value **x = m->u.map.vals;
-    k[0] = N(P, "type"), x[0] = mk_v_cstr(v, in->res->type);
-    k[1] = N(P, "name"), x[1] = mk_v_cstr(v, in->res->name);
-    k[2] = N(P, "address"), x[2] = mk_v_cstr(v, in->address);
-    k[3] = N(P, "provider"), x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
-    k[4] = N(P, "lifecycle"), x[4] = lifecycle_value(P, in);
-    k[5] = N(P, "placement"), x[5] = placement_value(P, in);
+    memcpy(k, P->rk, 8 * sizeof *k);
+    /* the program's own strings, not copies: they outlive every policy */
+    x[0] = mk_v_str_owned(v, in->res->type, (uint32_t)strlen(in->res->type));
+    x[1] = mk_v_str_owned(v, in->res->name, (uint32_t)strlen(in->res->name));
+    x[2] = mk_v_str_owned(v, in->address, (uint32_t)strlen(in->address));
+    x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
+    x[4] = lifecycle_value(P, in);
+    x[5] = placement_value(P, in);
     /* a test's own figure, else the cost model's price: where it is placed
      * (compiler/pipeline.c), or, while placement policies decide, where it is tried */
     mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
     if (!amount && in->placed_priced)
         amount = mk_v_money(v, in->placed_monthly);
-    mk_name ck = NULL;
-    if (amount && amount->kind == MK_V_MONEY) { /* one map per price (note [shared inputs]) */
-        char key[48];
-        snprintf(key, sizeof key, "%" PRId64, amount->u.i);
-        ck = N(P, key);
-        cost = mk_sym_get(&P->costs, ck, NULL);
-    }
+    /* one map per price (note [shared inputs]), keyed by the amount itself */
+    bool priced = amount && amount->kind == MK_V_MONEY;
+    mk_name price = priced ? (mk_name)(uintptr_t)amount->u.i : NULL;
+    if (priced)
+        cost = mk_sym_get(&P->costs, P->rk[8], price);
     if (!cost) {
-        cost = cost_value(P, "monthly", amount);
-        if (ck)
-            mk_sym_put(&P->costs, ck, NULL, cost);
+        cost = cost_value(P, P->rk[8], amount);
+        if (priced)
+            mk_sym_put(&P->costs, P->rk[8], price, cost);
     }
-    k[6] = N(P, "cost"), x[6] = cost;
-    k[7] = N(P, "attributes"), x[7] = attrs;
+    x[6] = cost;
+    x[7] = attrs;
     uint32_t n = 8;
     for (uint32_t i = 0; i < attrs->n; i++) {
         bool taken = false; /* the meta keys win over a schema field of the same name */
@@ -205,9 +229,7 @@ static mk_value *change_value(pol *P, const char *action, const char *address, c
             P->ck[i] = N(P, keys[i]);
         P->empty_list = mk_v_list(v, 0);
     }
-    mk_value *cost = mk_v_map(v, 1);
-    cost->u.map.keys[0] = P->ck[9];
-    cost->u.map.vals[0] = delta ? delta : MK_V_NULLV;
+    mk_value *cost = cost_value(P, P->ck[9], delta);
     mk_value *vals[9] = {shared_str(P, action), mk_v_cstr(v, address), shared_str(P, type), mk_v_cstr(v, name ? name : ""),
                          before ? before : MK_V_NULLV, after ? after : MK_V_NULLV, changed ? changed : P->empty_list,
                          shared_str(P, risk), cost};
