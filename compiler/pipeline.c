@@ -225,11 +225,34 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
  * (mk_planfile_policies_ok in runtime/planfile.c) and refuses with exit 3.
  *
  * Policy results and gates into the plan: a gate names the change it holds. */
+/* The plan's changes by address ({address: [change…]}, in plan order), so
+ * gates and raised risks find their changes without a pass over all of them
+ * each: made on first use, most plans have neither. */
+static json_t *changes_at(json_t *plan, json_t **idx, json_t *address)
+{
+    if (!json_is_string(address))
+        return NULL;
+    if (!*idx) {
+        *idx = json_object();
+        size_t c;
+        json_t *ch;
+        json_array_foreach(json_object_get(plan, "changes"), c, ch) {
+            const char *a = json_string_value(json_object_get(ch, "address"));
+            json_t *list = a ? json_object_get(*idx, a) : NULL;
+            if (a && !list)
+                json_object_set_new(*idx, a, list = json_array());
+            if (list)
+                json_array_append(list, ch);
+        }
+    }
+    return json_object_get(*idx, json_string_value(address));
+}
+
 static void add_policies(mk_planned *out, mk_pipeline_req *r)
 {
     mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides};
     json_t *results = mk_policy_check(out->p, out->plan, &run);
-    json_t *gates = json_array();
+    json_t *gates = json_array(), *idx = NULL;
     size_t i, k, c;
     json_t *res, *g, *ch;
     json_array_foreach(results, i, res) {
@@ -241,9 +264,8 @@ static void add_policies(mk_planned *out, mk_pipeline_req *r)
             /* the resource's own change; a deposed object's delete at the
              * same address only when it is the one there is */
             json_t *pick = NULL;
-            json_array_foreach(json_object_get(out->plan, "changes"), c, ch)
-                if (json_equal(json_object_get(ch, "address"), json_object_get(g, "address")) &&
-                    (!pick || (json_object_get(pick, "deposed") && !json_object_get(ch, "deposed"))))
+            json_array_foreach(changes_at(out->plan, &idx, json_object_get(g, "address")), c, ch)
+                if (!pick || (json_object_get(pick, "deposed") && !json_object_get(ch, "deposed")))
                     pick = ch;
             if (pick)
                 json_object_set(gate, "change", json_object_get(pick, "id"));
@@ -253,16 +275,16 @@ static void add_policies(mk_planned *out, mk_pipeline_req *r)
     json_array_foreach(results, i, res) { /* require risk(…): a change is at least that risky */
         json_array_foreach(json_object_get(res, "risks"), k, g) {
             static const char *const rank = "low medium high";
-            json_array_foreach(json_object_get(out->plan, "changes"), c, ch) {
+            json_array_foreach(changes_at(out->plan, &idx, json_object_get(g, "address")), c, ch) {
                 const char *now = json_string_value(json_object_get(ch, "risk")), *want = json_string_value(json_object_get(g, "risk"));
-                if (!json_equal(json_object_get(ch, "address"), json_object_get(g, "address")) || !now || !want ||
-                    strstr(rank, now) >= strstr(rank, want))
+                if (!now || !want || strstr(rank, now) >= strstr(rank, want))
                     continue;
                 json_object_set_new(ch, "risk", json_string(want));
                 json_object_set(ch, "risk_raised_by", json_object_get(res, "name"));
             }
         }
     }
+    json_decref(idx);
     json_object_set_new(out->plan, "policies", results);
     json_object_set_new(out->plan, "gates", gates);
     out->policies = results;
