@@ -86,10 +86,13 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (see mk_ast_new): leaves end before `name2`, operator and item nodes
- * before `kids`. Read `kids`, `else_kids` and `sym` only on kinds that
- * have them: template, list, map, call, type, file and the block items. A
- * big stack holds millions of nodes, and every byte of them is touched. */
+ * (node_size in ast.c), in five steps: leaves end before `a`; attributes
+ * and the operators of one or two operands (`a`, `b`) before `name2`;
+ * conditionals, comprehensions, vars and fields before `kids`; lists,
+ * maps, calls, types, files and block items before `else_kids`; only `if`
+ * (`else_kids`) and `module` (`sym`) are whole. Read a field only on the
+ * kinds listed beside it. A big stack holds millions of nodes, every byte
+ * of them is touched, and fresh memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
@@ -103,10 +106,14 @@ struct mk_ast {
         double num;
     };
     /* operators and items */
+    mk_ast *a, *b;
+    /* conditionals, comprehensions, vars, fields, and the block items */
     mk_name name2;
-    mk_ast *a, *b, *c, *d;
+    mk_ast *c, *d;
     /* lists and blocks */
-    mk_ast_list kids, else_kids;
+    mk_ast_list kids;
+    /* `if` and `module` only */
+    mk_ast_list else_kids;
     void *sym;         /* module instances: their evaluation state */
 };
 
