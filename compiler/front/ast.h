@@ -122,9 +122,13 @@ typedef struct mk_ast_ctx {
     mk_intern *names;
     mk_span *syntax_errors;  /* where the parser met errors (arena) */
     uint32_t nsyntax, capsyntax;
+    void *spare_lists[8];    /* arrays lists grew out of, by capacity 4 << i (ast.c, mk_ast_push) */
 } mk_ast_ctx;
 
 mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
+/* Append n (nothing if NULL). A list that grows gives its old array back
+ * for the next list to reuse: only the latest copy of a list may be pushed
+ * to, and no copy of it read after a push to another. */
 void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n);
 const char *mk_ast_kind_name(mk_ast_kind k);
 const char *mk_ast_op_text(mk_ast_op op);
