@@ -931,6 +931,37 @@ static mk_ast *find_attr(mk_ast *decl, mk_name n)
     return NULL;
 }
 
+/* PREFIXTYPE.NAME, copied straight into the arena: most instances have no
+ * key, and formatting 100,000 addresses was a visible share of `check`. */
+static const char *plain_address(mk_ev *e, const mk_resource *r)
+{
+    size_t np = strlen(r->unit->prefix), nt = strlen(r->type), nn = strlen(r->name);
+    char *a = mk_arena_alloc(e->v->arena, np + nt + nn + 2);
+    memcpy(a, r->unit->prefix, np);
+    memcpy(a + np, r->type, nt);
+    a[np + nt] = '.';
+    memcpy(a + np + nt + 1, r->name, nn + 1);
+    return a;
+}
+
+/* PREFIXTYPE.NAME[KEY]: an index, a quoted key, or [*] for one not known. */
+static const char *keyed_address(mk_ev *e, const mk_resource *r, const mk_value *key)
+{
+    mk_buf b = {0};
+    mk_buf_printf(&b, "%s%s.%s", r->unit->prefix, r->type, r->name);
+    if (key->kind == MK_V_INT)
+        mk_buf_printf(&b, "[%lld]", (long long)key->u.i);
+    else if (key->kind == MK_V_STRING) {
+        mk_buf_puts(&b, "[\"");
+        mk_buf_escape(&b, key->u.s, key->n);
+        mk_buf_puts(&b, "\"]");
+    } else
+        mk_buf_puts(&b, "[*]");
+    const char *a = mk_arena_strndup(e->v->arena, b.data, b.len);
+    mk_buf_free(&b);
+    return a;
+}
+
 static mk_instance *new_instance(mk_ectx *c, mk_resource *r, mk_value *key, mk_value *each_value)
 {
     mk_ev *e = c->e;
@@ -938,18 +969,7 @@ static mk_instance *new_instance(mk_ectx *c, mk_resource *r, mk_value *key, mk_v
     in->res = r;
     in->key = key;
     in->each_value = each_value;
-    mk_buf b = {0};
-    mk_buf_printf(&b, "%s%s.%s", r->unit->prefix, r->type, r->name);
-    if (key && key->kind == MK_V_INT)
-        mk_buf_printf(&b, "[%lld]", (long long)key->u.i);
-    else if (key && key->kind == MK_V_STRING) {
-        mk_buf_puts(&b, "[\"");
-        mk_buf_escape(&b, key->u.s, key->n);
-        mk_buf_puts(&b, "\"]");
-    } else if (key)
-        mk_buf_puts(&b, "[*]");
-    in->address = mk_arena_strndup(e->v->arena, b.data, b.len);
-    mk_buf_free(&b);
+    in->address = key ? keyed_address(e, r, key) : plain_address(e, r);
     if (r->type[0] != 0 && strchr(r->type, '.'))
         in->provider = mk_intern_n(e->v->names, r->type, (size_t)(strchr(r->type, '.') - r->type));
     return in;
