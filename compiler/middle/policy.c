@@ -535,6 +535,11 @@ static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool wh
     /* note [iteration scratch]: released at the end of the iteration */
     mk_arena *was = use_arena(w->P, w->P->scratch);
     mk_arena_mark m = mk_arena_mark_at(w->P->scratch);
+    /* spare slot arrays made now are in the scratch arena: the iteration
+     * starts a list of its own, and the list is put back as it was when the
+     * iteration ends (note [slot reuse] in front/eval.c) */
+    struct mk_slotbuf *spare = w->P->e.spare_slots;
+    w->P->e.spare_slots = NULL;
     mk_local l1 = {w->c.locals, it->name, it->name2 ? key : val}, l2 = {&l1, it->name2, val};
     mk_local *saved = w->c.locals;
     mk_value *saved_subject = w->subject;
@@ -547,6 +552,7 @@ static void loop_body(walk *w, mk_ast *it, mk_value *key, mk_value *val, bool wh
     }
     w->c.locals = saved;
     w->subject = saved_subject;
+    w->P->e.spare_slots = spare;
     mk_arena_reset(w->P->scratch, m);
     use_arena(w->P, was);
 }
