@@ -77,7 +77,9 @@ for g in $groups; do
     [ -n "$t" ] && tools="$tools
 $t"
 done
-[ -n "$tools" ] && pkgs="$pkgs nodejs npm"
+# An npm already on PATH will do, whichever package brought it (NodeSource's
+# nodejs carries its own npm and conflicts with Debian's).
+[ -n "$tools" ] && ! command -v npm >/dev/null 2>&1 && pkgs="$pkgs nodejs npm"
 
 # missing_packages PKG...: those dpkg does not list as installed, in one call.
 missing_packages() {
