@@ -9,8 +9,9 @@
 # Input: {"stack": {...}, "var": {...}, "providers": [{"name", "alias",
 # "root", ...}], "resources": [{"address", "type", every attribute}]} with
 # sizes and durations as moksha writes them in JSON ("4GiB", "7d"); the bench
-# makes it from `moksha plan --format json`. Output: one line per policy,
-# `NAME VIOLATIONS`, then `total N`.
+# makes it from the changes of `moksha plan -o` (an attribute left at its
+# default may be absent; the rules read it as the default). Output: one line
+# per policy, `NAME VIOLATIONS`, then `total N`.
 
 def bytes: if . == null then null else
   capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$") | (.n | tonumber) * ({"": 1, "B": 1, "KB": 1e3, "MB": 1e6,
@@ -28,6 +29,8 @@ def cidrcontains($prefix; $cidr):
   ($prefix | net4) as $p | ($cidr | net4) as $c | pow(2; 32 - $p.bits) as $m |
   $c.bits >= $p.bits and (($c.a / $m) | floor) == (($p.a / $m) | floor);
 def count(f): [f] | length;
+# an attribute, or the schema's default when a plan leaves a default out
+def attr($k; $d): if has($k) then .[$k] else $d end;
 def tag($k): (.tags // {})[$k] // "";
 
 # The resources by type, once, so that a rule walks only its types (as
@@ -58,27 +61,27 @@ def of($types): $types[] as $t | ($by[$t] // [])[];
     select(.image | split(":")[0] | IN("nginx", "redis", "postgres", "busybox", "python") | not))],
   ["bench-compute-no-public-ip", count(of(["compute"]) | select(.public_ip == true))],
   ["bench-compute-in-network", count(of(["compute"]) | select(.network == null))],
-  ["bench-compute-disk-cap", count(of(["compute"]) | select((.disk | bytes) > (2 | TiB)))],
+  ["bench-compute-disk-cap", count(of(["compute"]) | select((attr("disk"; "20GiB") | bytes) > (2 | TiB)))],
   ["bench-compute-user-data-secrets", count(of(["compute"]) | select(.user_data != null) |
     select(.user_data | ascii_downcase | contains("password")))],
   ["bench-compute-prod-dedicated", count(of(["compute"]) | select($stack.env == "prod" and .shared_core == true))],
   # ---- buckets (7) ----
-  ["bench-bucket-encrypted", count(of(["bucket"]) | select(.encrypted != true))],
+  ["bench-bucket-encrypted", count(of(["bucket"]) | select(attr("encrypted"; true) != true))],
   ["bench-bucket-private", count(of(["bucket"]) | select(.public == true))],
-  ["bench-bucket-public-encrypted", count(of(["bucket"]) | select(.public == true and .encrypted != true))],
-  ["bench-bucket-archive-retention", count(of(["bucket"]) | select(.storage_class == "archive" and .retention == null))],
+  ["bench-bucket-public-encrypted", count(of(["bucket"]) | select(.public == true and attr("encrypted"; true) != true))],
+  ["bench-bucket-archive-retention", count(of(["bucket"]) | select(attr("storage_class"; "standard") == "archive" and .retention == null))],
   ["bench-bucket-retention-cap", count(of(["bucket"]) | select(.retention != null) |
     select((.retention | seconds) > (3650 | day)))],
-  ["bench-bucket-class", count(of(["bucket"]) | select(.storage_class | IN("standard", "infrequent") | not))],
+  ["bench-bucket-class", count(of(["bucket"]) | select(attr("storage_class"; "standard") | IN("standard", "infrequent") | not))],
   ["bench-bucket-versioned-retention", count(of(["bucket"]) | select(.retention != null and .versioning != true))],
   # ---- databases (12) ----
-  ["bench-database-encrypted", count(of(["database"]) | select(.encrypted != true))],
+  ["bench-database-encrypted", count(of(["database"]) | select(attr("encrypted"; true) != true))],
   ["bench-database-private", count(of(["database"]) | select(.public == true))],
   ["bench-database-engine", count(of(["database"]) | select(.engine | IN("postgres", "mysql") | not))],
   ["bench-database-postgres-version", count(of(["database"]) | select(.engine == "postgres") |
     select(.version | IN("14", "15", "16", "17") | not))],
-  ["bench-database-backup-min", count(of(["database"]) | select((.backup_retention | seconds) < (7 | day)))],
-  ["bench-database-backup-max", count(of(["database"]) | select((.backup_retention | seconds) > (35 | day)))],
+  ["bench-database-backup-min", count(of(["database"]) | select((attr("backup_retention"; "1d") | seconds) < (7 | day)))],
+  ["bench-database-backup-max", count(of(["database"]) | select((attr("backup_retention"; "1d") | seconds) > (35 | day)))],
   ["bench-database-storage-min", count(of(["database"]) | select((.storage | bytes) < (20 | GiB)))],
   ["bench-database-storage-cap", count(of(["database"]) | select((.storage | bytes) > (16 | TiB)))],
   ["bench-database-cpu-cap", count(of(["database"]) | select(.cpu > 64))],
