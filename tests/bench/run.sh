@@ -273,7 +273,8 @@ if [ ! -f "$RESULTS" ]; then
         echo "# Benchmark results"
         echo
         echo "Appended by \`make bench\` (tests/bench/run.sh); newest last. Stacks come from"
-        echo "\`tests/bench/gen.sh N 1\`; times are moksha's own \`--stats\` wall time."
+        echo "\`tests/bench/gen.sh N 1\`; times are moksha's own \`--stats\` wall time, the"
+        echo "executor's and the peers' the wall time around the process."
     } >"$RESULTS"
 fi
 {
