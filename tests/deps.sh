@@ -29,7 +29,7 @@ set -u
 debian_packages() {
     case $1 in
     build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev" ;;
-    test) echo "libcmocka-dev valgrind" ;;
+    test) echo "libcmocka-dev valgrind jq" ;;
     fuzz) echo "clang libclang-rt-14-dev" ;;
     bench) echo "jsonnet jq time" ;;
     esac
