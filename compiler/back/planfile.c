@@ -79,9 +79,9 @@ static void omit_defaults(json_t *plan)
     del_if(st, "stack_id", json_is_null(json_object_get(st, "stack_id")));
 }
 
-/* The one pass that writes the body: jansson's compact dump into a buffer
- * that grows geometrically, hashed (SHA-256) in blocks as it fills, while
- * the bytes are still in cache. */
+/* The one pass that writes the body: the document as jansson's compact
+ * dump writes it (note [plan text]) into a buffer that grows geometrically,
+ * hashed (SHA-256) in blocks as it fills, while the bytes are in cache. */
 typedef struct {
     char *buf;
     size_t len, cap, hashed;
@@ -90,9 +90,8 @@ typedef struct {
 
 #define HASH_BLOCK ((size_t)1 << 16)
 
-static int put(const char *s, size_t n, void *ud)
+static void put(writer *w, const char *s, size_t n)
 {
-    writer *w = ud;
     if (w->len + n > w->cap) {
         while (w->len + n > w->cap)
             w->cap = w->cap ? w->cap * 2 : HASH_BLOCK * 4;
@@ -104,7 +103,78 @@ static int put(const char *s, size_t n, void *ud)
         EVP_DigestUpdate(w->md, w->buf + w->hashed, w->len - w->hashed);
         w->hashed = w->len;
     }
+}
+
+static int put_cb(const char *s, size_t n, void *ud)
+{
+    put(ud, s, n);
     return 0;
+}
+
+/* A string as jansson escapes it without JSON_ENSURE_ASCII: `"`, `\` and
+ * control characters only, \uXXXX in upper case. */
+static void put_string(writer *w, const char *s, size_t n)
+{
+    static const char short_esc[32] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    size_t run = 0;
+    put(w, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(w, s + run, i - run);
+        char esc[8] = {'\\', (char)c};
+        if (c < 0x20 && short_esc[c])
+            esc[1] = short_esc[c];
+        else if (c < 0x20)
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+        put(w, esc, c < 0x20 && !short_esc[c] ? 6 : 2);
+        run = i + 1;
+    }
+    put(w, s + run, n - run);
+    put(w, "\"", 1);
+}
+
+/* note [plan text]: the body's bytes are exactly json_dumps(JSON_COMPACT)'s
+ * (keys in document order), written here without jansson's per-container
+ * loop check; a real goes through jansson itself, for its exact digits. The
+ * golden plan/json.out and test_planfile's re-write test hold the two
+ * together. */
+static void put_value(writer *w, json_t *v)
+{
+    char num[32];
+    const char *k;
+    json_t *x;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put(w, "{", 1);
+        i = 0;
+        json_object_foreach(v, k, x) {
+            if (i++)
+                put(w, ",", 1);
+            put_string(w, k, strlen(k));
+            put(w, ":", 1);
+            put_value(w, x);
+        }
+        put(w, "}", 1);
+        break;
+    case JSON_ARRAY:
+        put(w, "[", 1);
+        json_array_foreach(v, i, x) {
+            if (i)
+                put(w, ",", 1);
+            put_value(w, x);
+        }
+        put(w, "]", 1);
+        break;
+    case JSON_STRING: put_string(w, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: put(w, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v))); break;
+    case JSON_REAL: json_dump_callback(v, put_cb, w, JSON_COMPACT | JSON_ENCODE_ANY); break;
+    case JSON_TRUE: put(w, "true", 4); break;
+    case JSON_FALSE: put(w, "false", 5); break;
+    case JSON_NULL: put(w, "null", 4); break;
+    }
 }
 
 static void to_hex(const unsigned char *b, size_t n, char *out)
@@ -153,7 +223,7 @@ char *mk_planfile_sign(json_t *plan, const mk_key *key)
     char digest[65];
     if (!w.md || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
         mk_mem_oom();
-    json_dump_callback(plan, put, &w, JSON_COMPACT);
+    put_value(&w, plan);
     EVP_DigestUpdate(w.md, w.buf + w.hashed, w.len - w.hashed);
     EVP_DigestFinal_ex(w.md, d, NULL);
     EVP_MD_CTX_free(w.md);

@@ -198,7 +198,17 @@ static void test_defaults_omitted_and_rewrite_identical(void **state)
                                              "unpriced_because"));
     json_object_set_new(p, "gates", json_array());
     json_object_set_new(p, "destroy", json_false());
+    json_object_set_new(p, "outputs", json_pack("{s:s, s:f, s:f, s:I}", "odd\"key\\", "tab\there \x01 \x7f \xc3\xa9 /",
+                                                "ratio", 0.1, "big", 1e300, "neg", (json_int_t)-9007199254740993));
     char *text = mk_planfile_sign(p, &k);
+    /* note [plan text]: the body is jansson's compact dump, byte for byte */
+    json_t *body = json_deep_copy(p);
+    json_object_del(body, "signature");
+    char *want = json_dumps(body, JSON_COMPACT);
+    assert_memory_equal(text, want, strlen(want) - 1);
+    assert_memory_equal(text + strlen(want) - 1, ",\"signature\":", 13);
+    free(want);
+    json_decref(body);
     assert_non_null(strstr(text, "\"changes\":[{\"id\":1,\"address\":\"compute.web[0]\",\"action\":\"create\",\"after\":"));
     assert_non_null(strstr(text, "\"refs\":[\"network.main\"],\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\"}}]"));
     assert_null(strstr(text, "\"depends_on\""));
