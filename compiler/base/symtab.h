@@ -20,6 +20,8 @@ typedef struct mk_symtab {
 void *mk_sym_get(const mk_symtab *t, mk_name a, mk_name b);
 /* Store v under (a, b), replacing what was there. */
 void mk_sym_put(mk_symtab *t, mk_name a, mk_name b, void *v);
+/* Make room for n entries in all, so that storing them grows nothing. */
+void mk_sym_reserve(mk_symtab *t, uint32_t n);
 void mk_sym_free(mk_symtab *t);
 
 #endif

@@ -2,6 +2,7 @@
 #include "compiler/front/ast.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "compiler/base/mem.h"
 
@@ -12,13 +13,16 @@ static size_t node_size(mk_ast_kind k)
     case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_NUMBER: case MK_AST_SIZE:
     case MK_AST_DURATION: case MK_AST_MONEY: case MK_AST_STRING: case MK_AST_NAME:
     case MK_AST_IMPORT: case MK_AST_EXPECT:
-        return offsetof(mk_ast, name2);
+        return offsetof(mk_ast, a);
     case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
-    case MK_AST_COND: case MK_AST_FOR_EXPR: case MK_AST_ATTR: case MK_AST_VAR: case MK_AST_LET:
-    case MK_AST_OUTPUT: case MK_AST_FIELD: case MK_AST_ASSERT: case MK_AST_REQUIRE:
+    case MK_AST_ATTR: case MK_AST_LET: case MK_AST_OUTPUT: case MK_AST_ASSERT: case MK_AST_REQUIRE:
+        return offsetof(mk_ast, name2);
+    case MK_AST_COND: case MK_AST_FOR_EXPR: case MK_AST_VAR: case MK_AST_FIELD:
         return offsetof(mk_ast, kids);
-    default:
+    case MK_AST_IF: case MK_AST_MODULE:
         return sizeof(mk_ast);
+    default:
+        return offsetof(mk_ast, else_kids);
     }
 }
 
@@ -30,13 +34,49 @@ mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp)
     return n;
 }
 
+/* Which spare list holds arrays of cap entries; -1 for sizes not kept. */
+static int spare_slot(uint32_t cap)
+{
+    for (int i = 0; i < 8; i++)
+        if (cap == 4u << i)
+            return i;
+    return -1;
+}
+
+/* note [list arrays]: lists grow by doubling in the arena, and the arrays
+ * they outgrow would be dead memory (12 MB for a 100,000-resource stack,
+ * whose bodies mostly outgrow 4 entries into 8). An outgrown array is kept
+ * on a spare list by size, and the next list of that size takes it. */
+static mk_ast **list_array(mk_ast_ctx *c, uint32_t cap)
+{
+    int i = spare_slot(cap);
+    void **v = i >= 0 ? c->spare_lists[i] : NULL;
+    if (!v)
+        return mk_arena_alloc(c->arena, cap * sizeof(mk_ast *));
+    c->spare_lists[i] = *v;
+    return (mk_ast **)v;
+}
+
+static void list_spare(mk_ast_ctx *c, mk_ast **v, uint32_t cap)
+{
+    int i = spare_slot(cap);
+    if (i < 0 || !v)
+        return;
+    *(void **)v = c->spare_lists[i];
+    c->spare_lists[i] = v;
+}
+
 void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n)
 {
     if (!n)
         return;
     if (l->n == l->cap) {
         uint32_t cap = l->cap ? l->cap * 2 : 4;
-        l->v = mk_arena_grow(c->arena, l->v, l->cap * sizeof *l->v, cap * sizeof *l->v);
+        mk_ast **v = list_array(c, cap);
+        if (l->n)
+            memcpy(v, l->v, l->n * sizeof *v);
+        list_spare(c, l->v, l->cap);
+        l->v = v;
         l->cap = cap;
     }
     l->v[l->n++] = n;

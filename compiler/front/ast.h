@@ -86,10 +86,13 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (see mk_ast_new): leaves end before `name2`, operator and item nodes
- * before `kids`. Read `kids`, `else_kids` and `sym` only on kinds that
- * have them: template, list, map, call, type, file and the block items. A
- * big stack holds millions of nodes, and every byte of them is touched. */
+ * (node_size in ast.c), in five steps: leaves end before `a`; attributes
+ * and the operators of one or two operands (`a`, `b`) before `name2`;
+ * conditionals, comprehensions, vars and fields before `kids`; lists,
+ * maps, calls, types, files and block items before `else_kids`; only `if`
+ * (`else_kids`) and `module` (`sym`) are whole. Read a field only on the
+ * kinds listed beside it. A big stack holds millions of nodes, every byte
+ * of them is touched, and fresh memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
@@ -103,10 +106,14 @@ struct mk_ast {
         double num;
     };
     /* operators and items */
+    mk_ast *a, *b;
+    /* conditionals, comprehensions, vars, fields, and the block items */
     mk_name name2;
-    mk_ast *a, *b, *c, *d;
+    mk_ast *c, *d;
     /* lists and blocks */
-    mk_ast_list kids, else_kids;
+    mk_ast_list kids;
+    /* `if` and `module` only */
+    mk_ast_list else_kids;
     void *sym;         /* module instances: their evaluation state */
 };
 
@@ -115,9 +122,13 @@ typedef struct mk_ast_ctx {
     mk_intern *names;
     mk_span *syntax_errors;  /* where the parser met errors (arena) */
     uint32_t nsyntax, capsyntax;
+    void *spare_lists[8];    /* arrays lists grew out of, by capacity 4 << i (ast.c, mk_ast_push) */
 } mk_ast_ctx;
 
 mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
+/* Append n (nothing if NULL). A list that grows gives its old array back
+ * for the next list to reuse: only the latest copy of a list may be pushed
+ * to, and no copy of it read after a push to another. */
 void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n);
 const char *mk_ast_kind_name(mk_ast_kind k);
 const char *mk_ast_op_text(mk_ast_op op);

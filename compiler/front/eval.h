@@ -28,6 +28,7 @@ typedef struct mk_ev {
     struct mk_frame *stack; /* eval_int.h */
     uint32_t depth, cap;
     bool in_provider;       /* evaluating the provider blocks */
+    struct mk_slotbuf *spare_slots; /* eval.c: released slot arrays (note [slot reuse]) */
     struct {
         mk_name var, stack, count, each, index, key, value, module, resources, changes, plan, providers,
             name, approval, risk, for_each, depends_on, provider, lifecycle, placement, usage,

@@ -420,6 +420,9 @@ static void index_named(mk_program *p, mk_unit *u, mk_ast *it)
 
 void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
 {
+    /* most items of a big file are resources: size their table once
+     * rather than rehash it a dozen times on the way up */
+    mk_sym_reserve(&u->resources, u->resources.count + file->kids.n);
     for (uint32_t i = 0; i < file->kids.n; i++) {
         mk_ast *it = file->kids.v[i];
         switch (it->kind) {

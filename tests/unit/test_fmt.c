@@ -20,7 +20,7 @@ static ffix F;
 static int setup(void **state)
 {
     (void)state;
-    F.ast.arena = mk_arena_new();
+    F.ast = (mk_ast_ctx){.arena = mk_arena_new()}; /* a new arena: no spare lists of the last one */
     F.ast.names = mk_intern_new(F.ast.arena);
     mk_src_init(&F.src);
     F.diag = mk_diag_new(&F.src);
