@@ -354,8 +354,14 @@ static json_t *entry_for(step *s, json_t *computed)
                           "name", json_object_get(s->change, "name"), "provider", s->alias, "placement", placement_json(s),
                           "attributes", attrs, "sensitive", json_object_get(s->change, "sensitive"), "depends_on",
                           json_object_get(s->change, "refs"), "lifecycle", json_object_get(s->change, "lifecycle"));
+    /* a plan leaves out what is its default (docs/formats.md, "Defaults");
+     * the state records every field */
     if (json_is_null(json_object_get(e, "depends_on")))
         json_object_set_new(e, "depends_on", json_array());
+    if (json_is_null(json_object_get(e, "sensitive")))
+        json_object_set_new(e, "sensitive", json_array());
+    if (json_is_null(json_object_get(e, "lifecycle")))
+        json_object_set_new(e, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0));
     return e;
 }
 

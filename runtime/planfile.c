@@ -1,5 +1,8 @@
-/* planfile — loading and verifying signed plans (OpenSSL HMAC-SHA256,
- * AES-256-GCM), with the key derivation of docs/formats.md. */
+/* planfile — loading and verifying signed plans (SHA-256 of the body's
+ * bytes, HMAC-SHA256 over the statement of that digest, AES-256-GCM), with
+ * the key derivation of docs/formats.md. A loaded plan keeps its omitted
+ * defaults omitted: its readers (runtime/exec.c) take an absent field as
+ * its default. */
 #include "runtime/planfile.h"
 
 #include <errno.h>
@@ -225,34 +228,119 @@ static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const
     return CRYPTO_memcmp(hex, want, 64) == 0;
 }
 
-/* The signed bytes: the plan as written is the compact body with the
- * signature appended as its last key, so the body is the text before
- * `,"signature":` closed by `}` — checked by rebuilding that tail from the
- * parsed signature. NULL when the text is not in that form (re-indented by
- * hand, say): the caller then checks the canonical text of the parsed body,
- * which is what the signature covers; this way is only faster. */
-static char *signed_prefix(const char *text, size_t n, json_t *sig, size_t *len)
+/* The body's SHA-256 from the file's bytes: a plan as moksha writes it is
+ * the compact body with the signature appended as its last key, so the body
+ * is the text before `,"signature":` closed by `}` — checked by rebuilding
+ * that tail from the parsed signature. False when the text is not in that
+ * form: any other text (re-spaced, a key after the signature) is refused. */
+static bool body_digest(const char *text, size_t n, json_t *sig, char digest[65])
 {
     char *tail = json_dumps(sig, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!tail)
-        return NULL;
     static const char key[] = ",\"signature\":";
-    size_t tn = strlen(tail), kn = sizeof key - 1;
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+    size_t tn = tail ? strlen(tail) : 0, kn = sizeof key - 1;
+    if (n > 0 && text[n - 1] == '\n')
         n--;
-    char *body = NULL;
-    if (n > kn + tn + 1 && text[n - 1] == '}' && memcmp(text + n - 1 - tn, tail, tn) == 0 &&
-        memcmp(text + n - 1 - tn - kn, key, kn) == 0) {
-        *len = n - 1 - tn - kn + 1;
-        body = malloc(*len + 1);
-        if (body) {
-            memcpy(body, text, *len - 1);
-            body[*len - 1] = '}';
-            body[*len] = 0;
-        }
-    }
+    bool ok = tail && n > kn + tn + 1 && text[n - 1] == '}' && memcmp(text + n - 1 - tn, tail, tn) == 0 &&
+              memcmp(text + n - 1 - tn - kn, key, kn) == 0;
     free(tail);
-    return body;
+    if (!ok)
+        return false;
+    uint8_t d[32];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, text, n - 1 - tn - kn) == 1 &&
+         EVP_DigestUpdate(md, "}", 1) == 1 && EVP_DigestFinal_ex(md, d, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    to_hex(d, 32, digest);
+    return ok;
+}
+
+/* note [plan statement] in compiler/back/planfile.c, built again here: the
+ * digest and the plan's identity, compact, in this key order. */
+static bool statement_matches(const mk_planfile_key *k, json_t *plan, const char *digest, const char *want)
+{
+    json_t *st = json_object_get(plan, "state"), *s = json_object();
+    json_t *sid = json_object_get(st, "stack_id");
+    json_object_set_new(s, "format", json_string("moksha.plan/v1"));
+    json_object_set_new(s, "digest", json_string(digest));
+    if (json_is_string(sid))
+        json_object_set(s, "stack_id", sid);
+    json_object_set_new(s, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
+    json_object_set_new(s, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
+    char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    bool ok = text && mac_matches(k, text, strlen(text), want);
+    free(text);
+    json_decref(s);
+    return ok;
+}
+
+/* The fields of moksha.plan/v1 by object (note [plan fields] in
+ * compiler/back/planfile.c): anything else is a newer moksha's plan. */
+static const char *const TOP_KEYS[] = {"format", "stack", "inputs_digest", "destroy", "state", "providers", "changes",
+                                       "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
+static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
+                                          "after", "after_unknown", "sensitive", "changed", "replace_because",
+                                          "depends_on", "risk", "cost", "lifecycle", "placement", "refs",
+                                          "risk_raised_by", NULL};
+static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
+static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
+
+static bool listed(const char *const *names, const char *k)
+{
+    for (; *names; names++)
+        if (strcmp(*names, k) == 0)
+            return true;
+    return false;
+}
+
+/* Refuse a field the executor does not know; true when there is none. */
+static bool only_known(json_t *o, const char *const *names, const char *where, char *why, size_t whylen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+        if (!listed(names, k)) {
+            snprintf(why, whylen, "%s has a field `%s` this moksha-exec does not know: the plan was made by a newer "
+                     "moksha; plan again with the moksha that goes with this moksha-exec", where, k);
+            return false;
+        }
+    return true;
+}
+
+static bool known_fields(json_t *plan, char *why, size_t whylen)
+{
+    bool ok = only_known(plan, TOP_KEYS, "the plan", why, whylen) &&
+              only_known(json_object_get(plan, "state"), STATE_KEYS, "its state", why, whylen) &&
+              only_known(json_object_get(plan, "signature"), SIGNATURE_KEYS, "its signature", why, whylen);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(plan, "changes"), i, c)
+        ok = ok && only_known(c, CHANGE_KEYS, "a change", why, whylen);
+    return ok;
+}
+
+/* The signature of a parsed plan against the bytes it was parsed from. */
+static mk_planfile_status check_signature(const char *text, size_t n, json_t *plan, const mk_planfile_key *k, char *why,
+                                          size_t whylen)
+{
+    json_t *sig = json_object_get(plan, "signature");
+    const char *val = json_string_value(json_object_get(sig, "value"));
+    const char *kid = json_string_value(json_object_get(sig, "key_id"));
+    const char *dig = json_string_value(json_object_get(sig, "digest"));
+    json_t *fmt = json_object_get(plan, "format");
+    if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
+        return fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
+    if (!val || !kid || strlen(val) != 64)
+        return fail(MK_PLANFILE_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o "
+                                                       "FILE`, never one whose policies fail)");
+    if (strcmp(kid, k->id) != 0)
+        return fail(MK_PLANFILE_WRONG_KEY, why, whylen, "the plan was signed with another project key");
+    char digest[65];
+    if (!body_digest(text, n, sig, digest) || !dig || strcmp(dig, digest) != 0 ||
+        !statement_matches(k, plan, digest, val))
+        return fail(MK_PLANFILE_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
+    if (!known_fields(plan, why, whylen))
+        return MK_PLANFILE_UNKNOWN_FIELD;
+    return MK_PLANFILE_OK;
 }
 
 mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why, size_t whylen)
@@ -275,33 +363,7 @@ mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, 
         free(text);
         return MK_PLANFILE_UNREADABLE;
     }
-    json_t *fmt = json_object_get(plan, "format"), *sig = json_object_get(plan, "signature");
-    mk_planfile_status st = MK_PLANFILE_OK;
-    const char *val = json_string_value(json_object_get(sig, "value"));
-    const char *kid = json_string_value(json_object_get(sig, "key_id"));
-    if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
-        st = fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
-    else if (!val || !kid || strlen(val) != 64)
-        st = fail(MK_PLANFILE_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, "
-                                                         "never one whose policies fail)");
-    else if (strcmp(kid, k->id) != 0)
-        st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, "the plan was signed with another project key");
-    if (st == MK_PLANFILE_OK) {
-        size_t len = 0;
-        char *s = signed_prefix(text, n, sig, &len);
-        bool ok = s && mac_matches(k, s, len, val);
-        free(s);
-        if (!ok) { /* not as written by moksha: the signature covers the canonical text */
-            json_t *body = json_copy(plan);
-            json_object_del(body, "signature");
-            s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            ok = s && mac_matches(k, s, strlen(s), val);
-            json_decref(body);
-            free(s);
-        }
-        if (!ok)
-            st = fail(MK_PLANFILE_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
-    }
+    mk_planfile_status st = check_signature(text, n, plan, k, why, whylen);
     free(text);
     if (st != MK_PLANFILE_OK)
         json_decref(plan);
@@ -404,10 +466,10 @@ static bool result_ok(json_t *r)
 
 bool mk_planfile_policies_ok(json_t *plan, char *why, size_t whylen)
 {
-    json_t *results = json_object_get(plan, "policies"), *r;
+    json_t *results = json_object_get(plan, "policies"), *r; /* absent: none (note [plan defaults]) */
     size_t i;
-    if (!json_is_array(results)) {
-        snprintf(why, whylen, "the plan records no policy results");
+    if (results && !json_is_array(results)) {
+        snprintf(why, whylen, "the plan's policy results are not a list");
         return false;
     }
     json_array_foreach(results, i, r) {

@@ -38,7 +38,8 @@ typedef enum {
     MK_PLANFILE_NOT_A_PLAN,   /* JSON, but not moksha.plan/v1 */
     MK_PLANFILE_UNSIGNED,
     MK_PLANFILE_WRONG_KEY,    /* signed with another key */
-    MK_PLANFILE_TAMPERED      /* the body does not match the signature */
+    MK_PLANFILE_TAMPERED,     /* the bytes do not match the signature */
+    MK_PLANFILE_UNKNOWN_FIELD /* signed, with a field this executor does not know (a newer moksha's) */
 } mk_planfile_status;
 
 /* Load and verify. On success *out holds the plan (json_decref it). The

@@ -29,18 +29,22 @@ set -u
 debian_packages() {
     case $1 in
     build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev" ;;
-    test) echo "libcmocka-dev valgrind" ;;
+    test) echo "libcmocka-dev valgrind jq" ;;
     fuzz) echo "clang libclang-rt-14-dev" ;;
-    bench) echo "jsonnet" ;;
+    bench) echo "jsonnet jq time" ;;
     esac
 }
 
-# GROUP: npm tools, one `NAME@VERSION BIN` per line (BIN: the command it puts
-# in $BUILD/tools/npm/node_modules/.bin). Debian's nodejs and npm come with
-# the first one.
+# GROUP: npm tools, one `NAME@VERSION WHAT` per line (WHAT: what it puts in
+# $BUILD/tools/npm/node_modules, whose presence says it is installed: .bin/CMD
+# for a command, the package's own directory for a library). Debian's nodejs
+# and npm come with the first one.
 npm_tools() {
     case $1 in
-    # test) echo "example-emulator@1.2.3 example-emulator" ;;
+    # test) echo "example-emulator@1.2.3 .bin/example-emulator" ;;
+    # HashiCorp's HCL parser built to WebAssembly, a library that
+    # tests/bench/hcl2json.js calls
+    bench) echo "@cdktf/hcl2json@0.21.0 @cdktf/hcl2json" ;;
     *) ;;
     esac
 }
@@ -73,7 +77,9 @@ for g in $groups; do
     [ -n "$t" ] && tools="$tools
 $t"
 done
-[ -n "$tools" ] && pkgs="$pkgs nodejs npm"
+# An npm already on PATH will do, whichever package brought it (NodeSource's
+# nodejs carries its own npm and conflicts with Debian's).
+[ -n "$tools" ] && ! command -v npm >/dev/null 2>&1 && pkgs="$pkgs nodejs npm"
 
 # missing_packages PKG...: those dpkg does not list as installed, in one call.
 missing_packages() {
@@ -122,8 +128,8 @@ fi
 # npm tools: each in $NPM_PREFIX unless its command is there already.
 need_npm=""
 if [ -n "$tools" ]; then
-    need_npm=$(echo "$tools" | while read -r spec bin; do
-        [ -n "$spec" ] && [ ! -x "$NPM_PREFIX/node_modules/.bin/$bin" ] && printf ' %s' "$spec"
+    need_npm=$(echo "$tools" | while read -r spec what; do
+        [ -n "$spec" ] && [ ! -e "$NPM_PREFIX/node_modules/$what" ] && printf ' %s' "$spec"
     done)
     if [ -n "$need_npm" ]; then
         say "installing$need_npm into $NPM_PREFIX"

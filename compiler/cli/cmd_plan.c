@@ -212,7 +212,7 @@ int mk_cmd_show(int argc, char **argv)
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
-    else if (!mk_planfile_verify(plan, &key, why, sizeof why))
+    else if (!mk_planfile_verify(plan, path, &key, why, sizeof why))
         mk_cli_err("%s: %s%s", path, why,
                    failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
     else

@@ -1,4 +1,4 @@
-/* mkstate — benchmark helper: turn a plan (`moksha plan --format json`) of
+/* mkstate — benchmark helper: turn a plan (`moksha plan -o`, or `--format json`) of
  * creates into the state an apply would leave, with made-up computed
  * attributes, and change one resource in every CHANGE_EVERY (default 100)
  * so the next plan has work to do.
@@ -43,10 +43,14 @@ int main(int argc, char **argv)
             json_object_set_new(attrs, "tags", json_pack("{s:s}", "drift", "yes"));
             changed++;
         }
-        json_array_append_new(res, json_pack("{s:O, s:O, s:O, s:s, s:n, s:o, s:[], s:[], s:O}",
+        /* a plan may omit a default lifecycle; the state spells it out */
+        json_t *life = json_object_get(c, "lifecycle");
+        json_t *lifecycle = life ? json_incref(life)
+                                 : json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0);
+        json_array_append_new(res, json_pack("{s:O, s:O, s:O, s:s, s:n, s:o, s:[], s:[], s:o}",
             "address", json_object_get(c, "address"), "type", json_object_get(c, "type"), "name",
             json_object_get(c, "name"), "provider", "sim", "placement", "attributes", attrs, "sensitive",
-            "depends_on", "lifecycle", json_object_get(c, "lifecycle")));
+            "depends_on", "lifecycle", lifecycle));
     }
     json_t *st = json_pack("{s:s, s:s, s:i, s:o}", "format", "moksha.state/v1", "lineage", "bench", "serial", 1,
                            "resources", res);

@@ -52,14 +52,22 @@ cat >"$FAKE/npm" <<'EOF'
 echo "npm $*" >>"$LOG"
 prefix=$3
 mkdir -p "$prefix/node_modules/.bin"
-for a; do case $a in *@*) b=${a%@*}; printf '#!/bin/sh\n' >"$prefix/node_modules/.bin/$b"; chmod +x "$prefix/node_modules/.bin/$b" ;; esac; done
+for a; do case $a in ?*@*)
+    b=${a%@*}
+    mkdir -p "$prefix/node_modules/$b"
+    case $b in */*) ;; *) printf '#!/bin/sh\n' >"$prefix/node_modules/.bin/$b"; chmod +x "$prefix/node_modules/.bin/$b" ;; esac ;;
+esac; done
 EOF
 chmod +x "$FAKE"/*
 export LOG DB WORK
 
 ALL="build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev
-libcmocka-dev valgrind clang libclang-rt-14-dev jsonnet"
-install_all() { printf '%s\n' $ALL >"$DB"; }
+libcmocka-dev valgrind clang libclang-rt-14-dev jsonnet jq time"
+# every package, and the bench group's npm library in $WORK/b/tools/npm
+install_all() {
+    printf '%s\n' $ALL >"$DB"
+    mkdir -p "$WORK/b/tools/npm/node_modules/@cdktf/hcl2json"
+}
 
 # deps UID [ENV=VALUE...] -- GROUP...: tests/deps.sh as a user with that uid
 deps() {
@@ -136,17 +144,33 @@ expect_exit 1 deps 0 tests && expect_contains "$ERR" "unknown group \`tests\`"
 
 # ---- npm tools go under $BUILD/tools/npm, once ----
 install_all
-sed 's|# test) echo "example-emulator@1.2.3 example-emulator" ;;|test) echo "fake-emulator@1.0.0 fake-emulator" ;;|' \
+sed 's|# test) echo "example-emulator@1.2.3 .bin/example-emulator" ;;|test) echo "fake-emulator@1.0.0 .bin/fake-emulator" ;;|' \
     "$TOP/tests/deps.sh" >"$WORK/deps-npm.sh"
 expect_exit 0 grep -q 'fake-emulator@1.0.0' "$WORK/deps-npm.sh"
 DEPS_SH=$WORK/deps-npm.sh
-expect_exit 0 deps 0 test && expect_contains "$OUT" "deps: installing nodejs npm"
+expect_exit 0 deps 0 test && expect_not_contains "$OUT" "nodejs"
 expect_contains "$OUT" "installing fake-emulator@1.0.0 into $WORK/b/tools/npm"
 expect_contains "$LOG" "npm install --prefix $WORK/b/tools/npm"
 expect_exit 0 test -x "$WORK/b/tools/npm/node_modules/.bin/fake-emulator"
 expect_exit 0 deps 0 test && expect_contains "$OUT" "all installed (test)"
 expect_not_contains "$LOG" "npm install"
 DEPS_SH=$TOP/tests/deps.sh
+
+# without an npm on PATH, Debian's nodejs and npm first
+mkdir -p "$WORK/nonpm"
+for t in dpkg-query apt-get id sudo; do ln -sf "$FAKE/$t" "$WORK/nonpm/$t"; done
+for t in awk tr mkdir grep cat; do ln -sf "$(command -v $t)" "$WORK/nonpm/$t"; done
+rm -rf "$WORK/b/tools/npm/node_modules/.bin"
+: >"$LOG"
+expect_exit 1 env FAKE_UID=0 PATH="$WORK/nonpm" BUILD="$WORK/b" /bin/sh "$WORK/deps-npm.sh" test
+expect_contains "$OUT" "deps: installing nodejs npm"
+expect_contains "$LOG" "apt-get uid=0 install -y -q nodejs npm"
+
+# a library (the bench's HCL parser) is installed when its directory is missing
+rm -rf "$WORK/b/tools/npm/node_modules/@cdktf"
+expect_exit 0 deps 0 bench && expect_contains "$OUT" "installing @cdktf/hcl2json@"
+expect_exit 0 test -d "$WORK/b/tools/npm/node_modules/@cdktf/hcl2json"
+expect_exit 0 deps 0 bench && expect_contains "$OUT" "all installed (bench)"
 
 # ---- the Makefile: the entry points run it first, plain make never ----
 for goal in demo test; do

@@ -66,6 +66,14 @@ expect_exit 0 moksha plan -o .moksha/saved.plan && expect_file .moksha/saved.pla
 expect_exit 0 moksha apply .moksha/saved.plan
 # the file is whole, private, and no temp file is left beside it
 expect_exit 0 "$MOKSHA_EXEC" verify plans/one.plan
+# verified from its bytes: re-spaced, a digest of another body, a byte of the body changed
+sed 's/,"stack":/, "stack":/' plans/one.plan > respaced.plan
+expect_exit 1 "$MOKSHA_EXEC" verify respaced.plan && expect_contains "$ERR" "the plan was altered after it was signed"
+expect_exit 1 moksha show respaced.plan && expect_contains "$ERR" "the plan was altered after it was signed"
+sed 's/"digest":"[0-9a-f]/"digest":"z/' plans/one.plan > digest.plan
+expect_exit 1 "$MOKSHA_EXEC" verify digest.plan && expect_contains "$ERR" "the plan was altered after it was signed"
+sed 's/"inputs_digest":"[0-9a-f]/"inputs_digest":"z/' plans/one.plan > body.plan
+expect_exit 1 "$MOKSHA_EXEC" verify body.plan && expect_contains "$ERR" "the plan was altered after it was signed"
 [ "$(stat -c %a plans/one.plan)" = 600 ] || fail "the plan's mode is $(stat -c %a plans/one.plan), not 600"
 ls plans | grep -q tmp && fail "a temp file was left: $(ls plans)"
 # a fixed temp name is no trap: a link left at FILE.tmp is not written through

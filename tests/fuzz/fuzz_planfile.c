@@ -1,11 +1,13 @@
 /* fuzz_planfile — the executor's plan loader (runtime/planfile.c) on one
  * file, with a fixed project key. A mutated plan almost never carries a
  * valid signature, so each input runs twice: as it is, and, when it is a
- * JSON object, signed with the key first (the signature computed as
- * docs/formats.md says), which takes it past verification; every sealed
+ * JSON object, signed with the key first (the digest and the statement's
+ * MAC computed as docs/formats.md says), which takes it past verification
+ * to the check of the fields it knows; every sealed
  * secret in an accepted plan is then opened. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,21 +62,41 @@ static void load(const char *path)
     }
 }
 
-/* The body's signature: HMAC-SHA256 of its compact form, in hex. */
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The signature of docs/formats.md: the SHA-256 of the compact body, and
+ * HMAC-SHA256 of the statement of that digest and the plan's identity. */
 static void sign(json_t *body)
 {
     json_object_del(body, "signature");
     char *s = json_dumps(body, JSON_COMPACT);
     if (!s)
         return;
-    uint8_t mac[32];
+    uint8_t d[32], mac[32];
     unsigned int len = sizeof mac;
+    char digest[65], value[65];
+    SHA256((const uint8_t *)s, strlen(s), d);
+    free(s);
+    hex(d, sizeof d, digest);
+    json_t *st = json_object_get(body, "state"), *sid = json_object_get(st, "stack_id");
+    json_t *stmt = json_pack("{s:s, s:s}", "format", "moksha.plan/v1", "digest", digest);
+    if (json_is_string(sid))
+        json_object_set(stmt, "stack_id", sid);
+    json_object_set_new(stmt, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
+    json_object_set_new(stmt, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
+    s = json_dumps(stmt, JSON_COMPACT);
+    json_decref(stmt);
+    if (!s)
+        return;
     HMAC(EVP_sha256(), key.sign, sizeof key.sign, (const uint8_t *)s, strlen(s), mac, &len);
     free(s);
-    char hex[65];
-    for (size_t i = 0; i < sizeof mac; i++)
-        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-    json_object_set_new(body, "signature", json_pack("{s:s, s:s}", "value", hex, "key_id", key.id));
+    hex(mac, sizeof mac, value);
+    json_object_set_new(body, "signature", json_pack("{s:s, s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id",
+                                                     key.id, "digest", digest, "value", value));
 }
 
 static void load_signed(const uint8_t *data, size_t size)

@@ -13,6 +13,7 @@
 #include "compiler/base/key.h"
 #include "compiler/back/planfile.h"
 #include "compiler/middle/plan.h"
+#include "runtime/exec.h"
 #include "runtime/planfile.h"
 
 #define KEY_A "4b1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
@@ -31,9 +32,11 @@ static json_t *sample_plan(const mk_key *k)
     return p;
 }
 
+/* The document as moksha writes it (compact, in document order), after
+ * whatever a test did to it. */
 static void save(json_t *plan)
 {
-    assert_true(json_dump_file(plan, path, JSON_INDENT(2)) == 0);
+    assert_true(json_dump_file(plan, path, JSON_COMPACT) == 0);
 }
 
 static mk_planfile_status load(const char *key_text, json_t **out)
@@ -93,6 +96,15 @@ static void test_signed_text_is_the_document(void **state)
     mk_planfile_free_text(text);
 }
 
+/* The project key, the sample plan and its signed text. */
+static char *sign_sample(mk_key *k, json_t **plan)
+{
+    char why[256];
+    assert_true(mk_key_load(k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    *plan = sample_plan(k);
+    return mk_planfile_sign(*plan, k);
+}
+
 static void write_text(const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -101,17 +113,14 @@ static void write_text(const char *text)
     fclose(f);
 }
 
-/* The plan as moksha writes it is verified from its bytes; edits to those
- * bytes, and keys slipped in after the signature, are caught; a plan only
- * re-spaced still verifies (the signature covers the canonical text). */
+/* The plan is verified from its bytes: edits to those bytes, keys slipped
+ * in after the signature, and a plan only re-spaced are all refused. */
 static void test_written_text_checked_as_is(void **state)
 {
     (void)state;
-    char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
-    json_t *p = sample_plan(&k);
-    char *text = mk_planfile_sign(p, &k);
+    json_t *p = NULL;
+    char *text = sign_sample(&k, &p);
     size_t n = strlen(text);
     char *t = malloc(n + 64);
     json_t *got;
@@ -136,11 +145,171 @@ static void test_written_text_checked_as_is(void **state)
     t[at - text + 1] = ' ';
     strcpy(t + (at - text) + 2, at + 1);
     write_text(t);
-    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
-    json_decref(got);
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_TAMPERED);
     free(t);
     mk_planfile_free_text(text);
     json_decref(p);
+}
+
+/* note [plan statement]: the signature holds the SHA-256 of the body's
+ * bytes (the text before `,"signature":`, closed by `}`), and its value is
+ * the MAC of the statement of that digest and the plan's identity. */
+static void test_signature_covers_the_statement(void **state)
+{
+    (void)state;
+    mk_key k;
+    json_t *p = NULL;
+    char *text = sign_sample(&k, &p);
+    char *body = strdup(text);
+    strcpy(strstr(body, ",\"signature\":"), "}");
+    char digest[65], mac[65], st[256];
+    mk_key_sha256_hex(body, strlen(body), digest);
+    json_t *sig = json_object_get(p, "signature");
+    assert_string_equal(json_string_value(json_object_get(sig, "digest")), digest);
+    snprintf(st, sizeof st, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"l-1\",\"serial\":3}", digest);
+    mk_key_sign(&k, st, strlen(st), mac);
+    assert_string_equal(json_string_value(json_object_get(sig, "value")), mac);
+    /* the statement binds the identity: the same body under another serial
+     * is another statement (the MAC no longer matches) */
+    snprintf(st, sizeof st, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"l-1\",\"serial\":4}", digest);
+    mk_key_sign(&k, st, strlen(st), mac);
+    assert_string_not_equal(json_string_value(json_object_get(sig, "value")), mac);
+    free(body);
+    mk_planfile_free_text(text);
+    json_decref(p);
+}
+
+/* note [plan defaults]: what is its default is not written, and a plan
+ * written, read by the executor and written again is the same bytes. */
+static void test_defaults_omitted_and_rewrite_identical(void **state)
+{
+    (void)state;
+    char why[256];
+    mk_key k;
+    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    json_t *p = sample_plan(&k);
+    json_t *c = json_array_get(json_object_get(p, "changes"), 0);
+    json_object_set_new(c, "before", json_null());
+    json_object_set_new(c, "provider", json_null());
+    json_object_set_new(c, "depends_on", json_array());
+    json_object_set_new(c, "refs", json_pack("[s]", "network.main"));
+    json_object_set_new(c, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0));
+    json_object_set_new(c, "cost", json_pack("{s:s, s:s, s:n, s:n}", "monthly", "1.00", "delta", "1.00", "offering",
+                                             "unpriced_because"));
+    json_object_set_new(p, "gates", json_array());
+    json_object_set_new(p, "destroy", json_false());
+    json_object_set_new(p, "outputs", json_pack("{s:s, s:f, s:f, s:I}", "odd\"key\\", "tab\there \x01 \x7f \xc3\xa9 /",
+                                                "ratio", 0.1, "big", 1e300, "neg", (json_int_t)-9007199254740993));
+    char *text = mk_planfile_sign(p, &k);
+    /* note [plan text]: the body is jansson's compact dump, byte for byte */
+    json_t *body = json_deep_copy(p);
+    json_object_del(body, "signature");
+    char *want = json_dumps(body, JSON_COMPACT);
+    assert_memory_equal(text, want, strlen(want) - 1);
+    assert_memory_equal(text + strlen(want) - 1, ",\"signature\":", 13);
+    free(want);
+    json_decref(body);
+    assert_non_null(strstr(text, "\"changes\":[{\"id\":1,\"address\":\"compute.web[0]\",\"action\":\"create\",\"after\":"));
+    assert_non_null(strstr(text, "\"refs\":[\"network.main\"],\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\"}}]"));
+    assert_null(strstr(text, "\"depends_on\""));
+    assert_null(strstr(text, "\"lifecycle\""));
+    assert_null(strstr(text, "\"gates\""));
+    assert_null(strstr(text, "\"destroy\""));
+    write_text(text);
+    json_t *got;
+    assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
+    char *again = mk_planfile_sign(got, &k);
+    assert_string_equal(again, text);
+    mk_planfile_free_text(again);
+    mk_planfile_free_text(text);
+    json_decref(got);
+    json_decref(p);
+}
+
+/* note [plan fields]: a signed plan with a field this executor does not
+ * know (a newer moksha's) is refused, never half-read. */
+static void test_unknown_field_refused(void **state)
+{
+    (void)state;
+    char why[256];
+    mk_key k;
+    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    for (int i = 0; i < 3; i++) {
+        json_t *p = sample_plan(&k);
+        json_t *in = i == 0 ? p : i == 1 ? json_array_get(json_object_get(p, "changes"), 0) : json_object_get(p, "state");
+        json_object_set_new(in, "environment", json_string("prod"));
+        char *text = mk_planfile_sign(p, &k);
+        write_text(text);
+        setenv("MOKSHA_KEY", KEY_A, 1);
+        mk_planfile_key ek;
+        assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why));
+        json_t *got;
+        assert_int_equal(mk_planfile_load(path, &ek, &got, why, sizeof why), MK_PLANFILE_UNKNOWN_FIELD);
+        assert_null(got);
+        const char *said[] = {"the plan has a field `environment`", "a change has a field `environment`",
+                              "its state has a field `environment`"};
+        assert_non_null(strstr(why, said[i]));
+        assert_non_null(strstr(why, "made by a newer moksha"));
+        /* moksha show refuses it the same way */
+        json_t *doc = json_loads(text, 0, NULL);
+        assert_false(mk_planfile_verify(doc, path, &k, why, sizeof why));
+        assert_non_null(strstr(why, "this moksha does not know"));
+        json_decref(doc);
+        mk_planfile_free_text(text);
+        json_decref(p);
+    }
+}
+
+/* The executor reads an omitted field as its default: a change without
+ * `depends_on` waits for nothing, one without `lifecycle` or `sensitive`
+ * is recorded in the state with the default lifecycle and no sensitive
+ * attributes. */
+static void test_executor_reads_defaults(void **state)
+{
+    (void)state;
+    char why[256], top[] = "/tmp/mk-plan-exec-XXXXXX", cwd[4096];
+    assert_non_null(mkdtemp(top));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(top), 0);
+    assert_int_equal(mkdir(".moksha", 0700), 0);
+    FILE *f = fopen(".moksha/stack-id", "w");
+    fputs("0123456789abcdef0123456789abcdef\n", f);
+    fclose(f);
+    mk_key k;
+    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:i}, s:{s:{s:s, s:{s:s}}}, s:[{s:i, s:s, s:s, s:s, s:s, s:s, "
+                          "s:{s:s, s:s}}], s:{s:i, s:i, s:i, s:i, s:i}}",
+        "format", "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "stack_id",
+        "0123456789abcdef0123456789abcdef", "lineage", "", "serial", 0, "providers", "local", "type", "local",
+        "settings", "root", "out", "changes", "id", 1, "address", "local.file.a", "type", "local.file", "name", "a",
+        "provider", "local", "action", "create", "after", "path", "a.txt", "content", "hi", "totals", "create", 1,
+        "update", 0, "replace", 0, "delete", 0, "noop", 0);
+    char *text = mk_planfile_sign(p, &k);
+    assert_null(strstr(text, "depends_on"));
+    f = fopen("p.plan", "w");
+    fputs(text, f);
+    fclose(f);
+    mk_exec_opts o;
+    mk_exec_opts_default(&o);
+    o.progress = 0;
+    assert_int_equal(mk_exec_apply("p.plan", &o), 0);
+    json_t *st = json_load_file(".moksha/state.json", 0, NULL);
+    assert_non_null(st);
+    json_t *e = json_array_get(json_object_get(st, "resources"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "address")), "local.file.a");
+    char *got = json_dumps(json_pack("{s:O, s:O, s:O}", "lifecycle", json_object_get(e, "lifecycle"), "sensitive",
+                                     json_object_get(e, "sensitive"), "depends_on", json_object_get(e, "depends_on")),
+                           JSON_COMPACT);
+    assert_string_equal(got, "{\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":false},"
+                             "\"sensitive\":[],\"depends_on\":[]}");
+    free(got);
+    json_decref(st);
+    mk_planfile_free_text(text);
+    json_decref(p);
+    assert_int_equal(chdir(cwd), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_valid_plan_loads_and_unseals(void **state)
@@ -371,6 +540,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signed_text_is_the_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_text_checked_as_is, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signature_covers_the_statement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_omitted_and_rewrite_identical, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
