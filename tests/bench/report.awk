@@ -1,5 +1,5 @@
 # report.awk — the tables of `make bench` from the figures tests/bench/run.sh
-# collected, one "N KEY VALUE..." line each: every figure of issue #13 at
+# collected, one "N KEY VALUE..." line each: every performance figure at
 # each size with its goal (judged at 100,000 resources) and its growth
 # 10k → 100k (target ≤ 11×), then the peers as ratios to moksha. Only
 # formatting and judging; run.sh measures.
@@ -80,7 +80,7 @@ END {
     head = "| figure (" npol " policies)"
     rule = "|---"
     for (i = 1; i <= ns; i++) { head = head " | " group(S[i]); rule = rule "|---:" }
-    print "Figures of issue #13 on gen.sh's stacks, with the " npol " policies of tests/bench/policies/ (goals at 100,000 resources; growth 100k ÷ 10k, target ≤ 11×):"
+    print "Figures on gen.sh's stacks, with the " npol " policies of tests/bench/policies/ (goals at 100,000 resources; growth 100k ÷ 10k, target ≤ 11×):"
     print ""
     print head " | goal at 100k | | 100k ÷ 10k | |"
     print rule "|---|---|---:|---|"

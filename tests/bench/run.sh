@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmarks (`make bench`): the figures of issue #13's table, measured on
+# Benchmarks (`make bench`): the performance figures and their goals, measured on
 # stacks from tests/bench/gen.sh, each beside its goal, and the peers run on
 # the same shapes in the same run. A benchmark, not a timed test: nothing
 # here is part of `make test`, and a missed goal fails the run only with
