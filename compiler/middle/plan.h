@@ -11,10 +11,93 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "compiler/base/mem.h"
+#include "compiler/base/money.h"
 
 #include "compiler/base/key.h"
 #include "compiler/front/program.h"
 #include "compiler/base/state.h"
+
+/* ---- the plan model ----
+ *
+ * note [plan model]: a plan is an array of change records, made by the
+ * differ and annotated by the later stages, each writing only its own
+ * fields (the groups below say whose they are); nothing writes back into
+ * the program (mk_instance) or the state. The plan file's shape
+ * (moksha.plan/v1) is written in one place, back/planfile.c, straight from
+ * these records; `show` reads a file back into them, so text, markdown and
+ * JSON render from the same model whether the plan was just made or saved.
+ *
+ * Memory: the records and their lists live in the plan's arena; strings
+ * are the program's, the state's or the catalog's (borrowed; they outlive
+ * the plan), or the arena's in a loaded plan. */
+typedef enum mk_action { MK_ACT_NOOP, MK_ACT_CREATE, MK_ACT_UPDATE, MK_ACT_REPLACE, MK_ACT_DELETE } mk_action;
+typedef enum mk_risk { MK_RISK_LOW, MK_RISK_MEDIUM, MK_RISK_HIGH } mk_risk;
+
+/* A list of attribute names (a type's fields, in schema order), shared by
+ * every change that has the same list: a 100,000-change plan has a few. */
+typedef struct mk_names {
+    const char *const *v;
+    uint32_t n;
+} mk_names;
+
+typedef struct mk_change {
+    /* the differ (middle/plan.c) */
+    uint32_t id;                 /* 1-based, in plan order (note [plan order]) */
+    mk_action action;
+    mk_risk risk;                /* DESIGN.md §4; policies may raise it (risk_raised_by) */
+    const char *address, *type, *name;
+    const char *provider;        /* NULL for none */
+    const char *deposed;         /* a deposed object's id, which this delete removes; else NULL */
+    const mk_instance *in;       /* the desired instance: NULL for a delete, and in a loaded plan */
+    json_t *before;              /* the applied attributes (the state's), NULL for a create */
+    json_t *after;               /* a loaded plan's after (sealed JSON); a made plan's is in->attrs */
+    mk_names unknown, sensitive, changed, forces; /* forces: replace_because */
+    const uint32_t *depends_on;  /* ids of changes this one waits for */
+    uint32_t ndepends;
+    const char *const *refs;     /* addresses it refers to */
+    uint32_t nrefs;
+    bool prevent_destroy, create_before_destroy;
+    json_t *placement;           /* as written, or the state's for a delete; NULL for none */
+    /* the cost model (pipeline.c, from middle/cost.c and middle/place.c) */
+    bool costed;                 /* false: "cost": null (no catalog) */
+    bool priced;                 /* monthly is known */
+    mk_money monthly, delta;     /* exact (note [money]) */
+    const char *offering, *unpriced_because;
+    const char *cloud, *region, *placed_offering; /* where it was placed, NULL for nowhere */
+    /* policies (pipeline.c, from middle/policy.c) */
+    const char *risk_raised_by;  /* the policy whose require risk(…) raised risk, or NULL */
+} mk_change;
+
+/* A `require approval(…)` of a policy, holding one change. */
+typedef struct mk_gate {
+    uint32_t id;                 /* 1-based */
+    const char *policy, *group, *message, *address;
+    uint32_t change;             /* the change it holds, 0 for none */
+} mk_gate;
+
+typedef struct mk_plan {
+    mk_arena *arena;             /* the records, their lists, a loaded plan's strings */
+    /* the differ */
+    mk_change *changes;          /* desired changes in program order, then deletes (deposed ones last) */
+    size_t nchanges;
+    uint32_t nremove;            /* how many of them, at the end, are deletes */
+    bool destroy;
+    const char *stack, *stack_id, *lineage; /* stack_id NULL for none */
+    int64_t serial;
+    char inputs_digest[65];
+    json_t *providers, *outputs; /* owned */
+    /* the cost model */
+    bool costed;
+    mk_money monthly, applied, delta;
+    int64_t unpriced;
+    /* policies */
+    json_t *policies;            /* results (owned; middle/policy.h has their shape) */
+    mk_gate *gates;
+    size_t ngates;
+} mk_plan;
 
 typedef struct mk_plan_totals {
     int create, update, replace, remove, noop;
