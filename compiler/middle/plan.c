@@ -26,6 +26,14 @@ enum { A_NOOP, A_CREATE, A_UPDATE, A_REPLACE, A_DELETE };
 
 static const char *risk_of(int action, const char *type, json_t *changed);
 
+const char *mk_plan_action_name(mk_action a) { return a <= MK_ACT_DELETE ? ACTIONS[a] : "noop"; }
+
+const char *mk_plan_risk_name(mk_risk r)
+{
+    static const char *const RISKS[] = {"low", "medium", "high"};
+    return r <= MK_RISK_HIGH ? RISKS[r] : "high";
+}
+
 static bool stateful(const char *type)
 {
     return !strcmp(type, "database") || !strcmp(type, "bucket") || !strcmp(type, "volume") || !strcmp(type, "queue");

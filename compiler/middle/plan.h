@@ -20,6 +20,10 @@
 #include "compiler/front/program.h"
 #include "compiler/base/state.h"
 
+typedef struct mk_plan_totals {
+    int create, update, replace, remove, noop;
+} mk_plan_totals;
+
 /* ---- the plan model ----
  *
  * note [plan model]: a plan is an array of change records, made by the
@@ -83,7 +87,7 @@ typedef struct mk_plan {
     /* the differ */
     mk_change *changes;          /* desired changes in program order, then deletes (deposed ones last) */
     size_t nchanges;
-    uint32_t nremove;            /* how many of them, at the end, are deletes */
+    mk_plan_totals totals;       /* totals.remove: how many of them, at the end, are deletes */
     bool destroy;
     const char *stack, *stack_id, *lineage; /* stack_id NULL for none */
     int64_t serial;
@@ -99,9 +103,9 @@ typedef struct mk_plan {
     size_t ngates;
 } mk_plan;
 
-typedef struct mk_plan_totals {
-    int create, update, replace, remove, noop;
-} mk_plan_totals;
+/* The words the plan file and the policies use: "create", "high", … */
+const char *mk_plan_action_name(mk_action a);
+const char *mk_plan_risk_name(mk_risk r);
 
 /* Diff the evaluated program against state and build the unsigned plan
  * document; with destroy, everything in state is deleted. Reports E0301 for
