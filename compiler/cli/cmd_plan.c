@@ -11,6 +11,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/symtab.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
@@ -258,8 +259,9 @@ static json_t *graph_of(mk_planned *pl)
 {
     json_t *nodes = json_array(), *edges = json_array();
     mk_program *p = pl->p;
+    mk_symtab node = {0}; /* instance → its node index + 1 */
     for (size_t i = 0; i < p->ninstances; i++)
-        p->instances[i]->change_id = (uint32_t)i; /* reused as the node index from here on */
+        mk_sym_put(&node, (mk_name)p->instances[i], NULL, (void *)(uintptr_t)(i + 1));
     json_t *changes = json_object_get(pl->plan, "changes");
     for (size_t i = 0; i < p->ninstances; i++) {
         const char *act = "noop";
@@ -270,13 +272,15 @@ static json_t *graph_of(mk_planned *pl)
                 act = json_string_value(json_object_get(c, "action"));
         json_array_append_new(nodes, json_pack("{s:s, s:s}", "address", p->instances[i]->address, "action", act));
         for (uint32_t d = 0; d < p->instances[i]->ndeps; d++)
-            json_array_append_new(edges, json_pack("[i, i]", (json_int_t)i, (json_int_t)p->instances[i]->deps[d]->change_id));
+            json_array_append_new(edges, json_pack("[i, i]", (json_int_t)i,
+                                                   (json_int_t)(uintptr_t)mk_sym_get(&node, (mk_name)p->instances[i]->deps[d], NULL) - 1));
     }
     size_t k;
     json_t *c;
     json_array_foreach(changes, k, c)
         if (strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0)
             json_array_append_new(nodes, json_pack("{s:O, s:s}", "address", json_object_get(c, "address"), "action", "delete"));
+    mk_sym_free(&node);
     return json_pack("{s:s, s:o, s:o}", "format", "moksha.graph/v1", "nodes", nodes, "edges", edges);
 }
 

@@ -106,15 +106,15 @@ static void test_plans_quietly(void **state)
     assert_int_equal(nerr, 0);
     assert_int_equal(mk_diag_reports(pl.p->diag), 0);
     assert_int_equal(json_array_size(json_object_get(pl.plan, "changes")), 2);
-    assert_int_equal(pl.totals.create, 2);
+    assert_int_equal(pl.model->totals.create, 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(pl.plan, "changes"), 1), "address")),
                         "local.file.b");
     assert_non_null(pl.text);
     assert_int_equal(strncmp(pl.text, "{\"format\":\"moksha.plan/v1\"", 26), 0);
     assert_false(pl.replace_unmatched || pl.override_unmatched);
     assert_null(pl.placement); /* kept only for --explain */
-    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "sign"};
-    assert_phases(&pl, phases, 6);
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "document", "sign"};
+    assert_phases(&pl, phases, 7);
     mk_pipeline_planned_free(&pl);
 }
 
@@ -137,8 +137,8 @@ static void test_unmatched_names_are_recorded(void **state)
     assert_false(pl.replace_unmatched);
     assert_int_equal(mk_diag_errors(pl.p->diag), 0);
     assert_null(pl.text);
-    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies"};
-    assert_phases(&pl, phases, 5);
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "document"};
+    assert_phases(&pl, phases, 6);
     mk_pipeline_planned_free(&pl);
 }
 
