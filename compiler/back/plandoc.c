@@ -92,6 +92,8 @@ static json_t *str(doc *d, const char *s)
     return json_incref(e->v);
 }
 
+static json_t *nstr(const char *s) { return s ? json_string(s) : json_null(); }
+
 static json_t *names(doc *d, mk_names n)
 {
     vcache *e = vtab_slot(&d->shared, K_NAMES, (uintptr_t)n.v, n.n, 0);
@@ -184,11 +186,11 @@ static json_t *removed(doc *d, const mk_change *c)
     json_t *o = json_pack("{s:i, s:s}", "id", (json_int_t)c->id, "address", c->address);
     if (c->deposed)
         json_object_set_new(o, "deposed", json_string(c->deposed));
-    json_object_set_new(o, "type", str(d, c->type));
-    json_object_set_new(o, "name", str(d, c->name));
+    json_object_set_new(o, "type", nstr(c->type)); /* (the state's strings: one each, nothing to share) */
+    json_object_set_new(o, "name", nstr(c->name));
     if (c->deposed)
         json_object_set_new(o, "action", str(d, "delete"));
-    json_object_set_new(o, "provider", str(d, c->provider));
+    json_object_set_new(o, "provider", nstr(c->provider));
     json_t *rest = json_pack("{s:O?, s:n, s:[], s:o, s:[], s:[], s:o, s:o, s:o, s:o}", "before", c->before,
                              "after", "after_unknown", "sensitive", names(d, c->sensitive), "changed", "replace_because",
                              "depends_on", ids(c->depends_on, c->ndepends), "risk", str(d, mk_plan_risk_name(c->risk)),
