@@ -3,9 +3,12 @@
  * renderers read: field for field, key for key, what the differ, the cost
  * model and the policies wrote into the records.
  *
- * A bridge, for as long as the plan file is written from a document: the
- * writer that streams the file straight from the records replaces it.
- * Nothing depends on its internals. */
+ * It neither signs nor writes the file (planfile.c) nor shows a plan
+ * (render.c). A bridge, for as long as the plan file is written from a
+ * document: the writer that streams the file straight from the records
+ * replaces it. Nothing depends on its internals. It borrows the records;
+ * the document holds references to the state's values, so it must not
+ * outlive the state. */
 #ifndef MK_PLANDOC_H
 #define MK_PLANDOC_H
 
