@@ -7,8 +7,8 @@
  * (render.c). A bridge, for as long as the plan file is written from a
  * document: the writer that streams the file straight from the records
  * replaces it. Nothing depends on its internals. It borrows the records;
- * the document holds references to the state's values, so it must not
- * outlive the state. */
+ * the document takes counted references to the state's values it holds
+ * (`before`, a delete's lifecycle and placement). */
 #ifndef MK_PLANDOC_H
 #define MK_PLANDOC_H
 
