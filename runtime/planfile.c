@@ -380,6 +380,7 @@ typedef struct top {
     size_t n;
     size_t state, changes; /* index in m, or SIZE_MAX */
     bool indexed;          /* the changes were indexed as they were passed */
+    bool ended;            /* the walk is past the closing brace */
 } top;
 
 static bool key_is(const char *text, const mk_jspan_item *it, const char *name)
@@ -549,6 +550,7 @@ static bool proven(mk_planfile *p, const mk_planfile_key *k, json_t *sig, size_t
         return fail(*st, why, whylen, MSG_TAMPERED), false;
     while (tp->state == SIZE_MAX && (r = mk_jspan_next(&tp->w, &it)) == 1)
         top_record(p->text, tp, &it, false);
+    tp->ended = r == 0;
     json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL);
     bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(k, state, digest, val);
     json_decref(state);
@@ -562,8 +564,8 @@ static mk_planfile_status walk_rest(mk_planfile *p, const char *path, top *tp, s
                                     size_t whylen)
 {
     mk_jspan_item it;
-    int r;
-    while ((r = mk_jspan_peek(&tp->w, &it)) == 1) {
+    int r = 0;
+    while (!tp->ended && (r = mk_jspan_peek(&tp->w, &it)) == 1) {
         size_t after = 0;
         bool list = tp->changes == SIZE_MAX && key_is(p->text, &it, "changes") && p->text[it.at] == '[';
         mk_planfile_status st = list ? index_changes(p, path, it.at, end, &after, why, whylen) : MK_PLANFILE_OK;

@@ -206,10 +206,16 @@ static void test_damaged_refused_by_the_digest(void **state)
 static void test_loaded_as_the_whole_file_reads(void **state)
 {
     (void)state;
+    char why[512];
+    json_t *got, *whole;
+    write_signed("{\"format\":\"moksha.plan/v1\"}"); /* no state, no changes: serial 0 of lineage "" */
+    assert_int_equal(load(&got, why, sizeof why), MK_PLANFILE_OK);
+    assert_string_equal(json_string_value(json_object_get(got, "format")), "moksha.plan/v1");
+    assert_int_equal(json_object_size(got), 2);
+    json_decref(got);
     write_signed("{ \"changes\" : [ {\"id\":1 , \"after\":{\"s\":\"a\\\"]}\"}} ,{\"id\":2}],\"format\":\"moksha.plan/v1\","
                  "\"state\":{\"lineage\":\"l-1\",\"serial\":3},\"totals\":{\"create\":2}}");
-    char why[512];
-    json_t *got, *whole = json_load_file(path, 0, NULL);
+    whole = json_load_file(path, 0, NULL);
     assert_non_null(whole);
     assert_int_equal(load(&got, why, sizeof why), MK_PLANFILE_OK);
     assert_true(json_equal(got, whole));
