@@ -116,16 +116,17 @@ static FILE *open_state(const char *path)
 /* note [state in halves]: the state of 100,000 resources is 47 MB of JSON,
  * a second and more for jansson, and the evaluation waits for it (note
  * [state beside sources] in pipeline.c). Its `resources` list is parsed in
- * two halves, the second on a thread of its own: a scan finds the list and
- * the comma between its halves; the first half is parsed with the rest of
- * the document, the second as a list of its own, and the lists are joined.
- * When both halves parse, the whole does (the comma separates two items of
- * that list); when either does not, or the scan finds no such list, the
- * whole text is parsed as one, for the one error jansson reports. */
+ * halves, the second on a thread of its own, each in place: a scan finds
+ * the list and the item in its middle; the document is parsed with an
+ * empty list in its place (a small copy), the items before the middle one
+ * as a list (its comma made `]`), that item alone, and the items after it
+ * as a list (its comma made `[`), and the lists are joined. When every part
+ * parses, the whole does; when one does not, or the scan finds no such
+ * list, the whole text is parsed as one, for the one error jansson reports. */
 #define HALVES_FROM 4096 /* items: below, a second thread costs more than it saves */
 
 typedef struct split {
-    size_t list, mid, end; /* the list's `[`, the comma between its halves, its `]` */
+    size_t list, m1, m2, end; /* the list's `[`, the commas around its middle item, its `]` */
 } split;
 
 /* The index after the string that opens at t[i] ('"'), or len. */
@@ -140,8 +141,9 @@ static size_t skip_string(const char *t, size_t len, size_t i)
     return len;
 }
 
-/* Where the top-level `resources` list opens and ends, and its middle
- * comma; false when it has fewer than HALVES_FROM items or is not there. */
+/* Where the top-level `resources` list opens and ends, and the commas
+ * around its middle item; false when it has fewer than HALVES_FROM items
+ * or is not there. */
 static bool find_split(const char *t, size_t len, split *sp)
 {
     size_t depth = 0, ncomma = 0, cap = 0, *commas = NULL;
@@ -171,53 +173,75 @@ static bool find_split(const char *t, size_t len, split *sp)
     }
     bool ok = sp->end && ncomma + 1 >= HALVES_FROM;
     if (ok)
-        sp->mid = commas[ncomma / 2];
+        sp->m1 = commas[ncomma / 2 - 1], sp->m2 = commas[ncomma / 2];
     mk_mem_free(commas);
     return ok;
 }
 
-typedef struct half {
+typedef struct part {
     const char *text;
     size_t len;
     json_t *v;
     pthread_t th;
-} half;
+} part;
 
-static void *parse_half(void *arg)
+static void *parse_part(void *arg)
 {
-    half *h = arg;
+    part *h = arg;
     json_error_t je;
     h->v = json_loadb(h->text, h->len, JSON_REJECT_DUPLICATES, &je);
     return NULL;
 }
 
-/* The document from its halves (note [state in halves]); NULL when either
- * does not parse. text is the caller's, changed meanwhile and restored. */
+/* The document without its list: `[]` in the list's place. */
+static json_t *parse_head(const char *text, size_t len, const split *sp)
+{
+    size_t tail = len - sp->end - 1;
+    char *head = mk_mem_alloc(sp->list + 2 + tail);
+    memcpy(head, text, sp->list);
+    memcpy(head + sp->list, "[]", 2);
+    memcpy(head + sp->list + 2, text + sp->end + 1, tail);
+    part h = {head, sp->list + 2 + tail, NULL, 0};
+    parse_part(&h);
+    mk_mem_free(head);
+    return h.v;
+}
+
+/* The list's parts joined into the head's list; false when one is missing. */
+static bool join(json_t *head, json_t *before, json_t *middle, json_t *after)
+{
+    if (!json_is_array(json_object_get(head, "resources")) || !before || !middle || !after)
+        return false;
+    return json_array_append(before, middle) == 0 && json_array_extend(before, after) == 0 &&
+           json_object_set(head, "resources", before) == 0;
+}
+
+/* The document from its parts (note [state in halves]); NULL when one does
+ * not parse. text is the caller's, changed meanwhile and restored. */
 static json_t *parse_halves(char *text, size_t len, const split *sp)
 {
-    text[sp->mid] = '['; /* the second half: `[` item, …, item `]` */
-    half second = {text + sp->mid, sp->end - sp->mid + 1, NULL, 0};
-    bool threaded = pthread_create(&second.th, NULL, parse_half, &second) == 0;
-    size_t tail = len - sp->end - 1;
-    char *first = mk_mem_alloc(sp->mid + 1 + tail); /* up to the comma, `]`, the rest */
-    memcpy(first, text, sp->mid);
-    first[sp->mid] = ']';
-    memcpy(first + sp->mid + 1, text + sp->end + 1, tail);
-    half one = {first, sp->mid + 1 + tail, NULL, 0};
-    parse_half(&one);
-    mk_mem_free(first);
+    text[sp->m2] = '['; /* the second half: `[` item, …, item `]` */
+    part second = {text + sp->m2, sp->end - sp->m2 + 1, NULL, 0};
+    bool threaded = pthread_create(&second.th, NULL, parse_part, &second) == 0;
+    json_t *head = parse_head(text, len, sp);
+    text[sp->m1] = ']'; /* the first half: the list's `[` item, …, item `]` */
+    part first = {text + sp->list, sp->m1 - sp->list + 1, NULL, 0};
+    parse_part(&first);
+    part middle = {text + sp->m1 + 1, sp->m2 - sp->m1 - 1, NULL, 0};
+    parse_part(&middle);
     if (threaded)
         pthread_join(second.th, NULL);
     else
-        parse_half(&second);
-    text[sp->mid] = ',';
-    json_t *list = json_object_get(one.v, "resources");
-    if (!second.v || !json_is_array(list) || json_array_extend(list, second.v) != 0) {
-        json_decref(one.v);
-        one.v = NULL;
+        parse_part(&second);
+    text[sp->m1] = ',', text[sp->m2] = ',';
+    if (!join(head, first.v, middle.v, second.v)) {
+        json_decref(head);
+        head = NULL;
     }
+    json_decref(first.v);
+    json_decref(middle.v);
     json_decref(second.v);
-    return one.v;
+    return head;
 }
 
 static json_t *parse_state(char *text, size_t len, json_error_t *je)
