@@ -309,10 +309,18 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, uint32_t o
     return PART_END_EOF;
 }
 
+static const mk_lex_text *arena_text(mk_lexer *lx, const char *s, size_t n)
+{
+    mk_lex_text *x = mk_arena_alloc(lx->ast->arena, sizeof *x + n + 1);
+    x->len = (uint32_t)n;
+    memcpy(x->s, s, n);
+    x->s[n] = 0;
+    return x;
+}
+
 static void set_text(mk_lexer *lx, mk_tok *t, mk_buf *b)
 {
-    t->str = mk_arena_strndup(lx->ast->arena, b->data ? b->data : "", b->len);
-    t->len = (uint32_t)b->len;
+    t->text = arena_text(lx, b->data ? b->data : "", b->len);
     mk_buf_free(b);
 }
 
@@ -407,8 +415,8 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     if (end == PART_END_TOO_LONG)
         return 0;
     if (end == PART_END_QUOTE) { /* unterminated, reported: recover at line end */
-        t->str = "";
-        t->len = 0;
+        static const mk_lex_text empty = {0};
+        t->text = &empty;
         *sp = span_at(lx, start, lx->cur);
         return STRING;
     }
@@ -460,8 +468,7 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         "'" [^'\n]* "'" {
             mk_diag_item *it = mk_diag_error(lx->diag, "E0001", span_at(lx, tok, YYCURSOR), "strings are written in double quotes");
             mk_diag_label(it, "write \"%.*s\"", (int)(YYCURSOR - tok - 2), tok + 1);
-            t->str = mk_arena_strndup(lx->ast->arena, (const char *)tok + 1, (size_t)(YYCURSOR - tok - 2));
-            t->len = (uint32_t)(YYCURSOR - tok - 2);
+            t->text = arena_text(lx, (const char *)tok + 1, (size_t)(YYCURSOR - tok - 2));
             TOK(STRING);
         }
         * {
@@ -571,11 +578,8 @@ int mk_lex_next(mk_lexer *lx, mk_tok *t, mk_span *sp)
     }
     char k = top(lx);
     int tok = (k == 'S' || k == 'T') ? string_mode(lx, t, sp) : scan(lx, t, sp);
-    if (tok == COMMENT) {
-        t->str = (const char *)lx->base + sp->start;
-        t->len = sp->end - sp->start;
+    if (tok == COMMENT)
         return tok;
-    }
     if (tok == 0 && !lx->failed && lx->last != NEWLINE && lx->last != 0 && can_end(lx->last) &&
         (top(lx) == 0 || top(lx) == '{')) {
         /* a file that ends without a newline still ends its last item */
