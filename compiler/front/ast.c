@@ -13,7 +13,7 @@ static size_t node_size(mk_ast_kind k)
     case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_NUMBER: case MK_AST_SIZE:
     case MK_AST_DURATION: case MK_AST_MONEY: case MK_AST_STRING: case MK_AST_NAME:
     case MK_AST_IMPORT: case MK_AST_EXPECT:
-        return offsetof(mk_ast, a);
+        return offsetof(mk_ast, b);
     case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
     case MK_AST_ATTR: case MK_AST_LET: case MK_AST_OUTPUT: case MK_AST_ASSERT: case MK_AST_REQUIRE:
         return offsetof(mk_ast, name2);

@@ -86,13 +86,14 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (node_size in ast.c), in five steps: leaves end before `a`; attributes
+ * (node_size in ast.c), in five steps: leaves end before `b`; attributes
  * and the operators of one or two operands (`a`, `b`) before `name2`;
  * conditionals, comprehensions, vars and fields before `kids`; lists,
  * maps, calls, types, files and block items before `else_kids`; only `if`
- * (`else_kids`) and `module` (`sym`) are whole. Read a field only on the
- * kinds listed beside it. A big stack holds millions of nodes, every byte
- * of them is touched, and fresh memory costs a page fault and zeroing. */
+ * (`else_kids`) and `module` (`sym`) are whole. A literal's value and a
+ * text share their word with `a`: no kind has both. Read a field only on
+ * the kinds listed beside it. A big stack holds millions of nodes, every
+ * byte of them is touched, and fresh memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
@@ -100,13 +101,13 @@ struct mk_ast {
     uint32_t len;
     mk_span span;
     mk_name name;
-    const char *str;
     union {
-        int64_t ival;
-        double num;
+        const char *str; /* STRING, IMPORT, EXPECT, MODULE, POLICY, TEST */
+        int64_t ival;    /* BOOL, INT, SIZE, DURATION, MONEY */
+        double num;      /* NUMBER */
+        mk_ast *a;       /* operators and items */
     };
-    /* operators and items */
-    mk_ast *a, *b;
+    mk_ast *b;
     /* conditionals, comprehensions, vars, fields, and the block items */
     mk_name name2;
     mk_ast *c, *d;
