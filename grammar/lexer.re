@@ -381,6 +381,21 @@ static uint32_t triple_indent(const mk_lexer *lx, const unsigned char *p)
     return ls > p && ls[-1] == '\n' ? (uint32_t)(q - ls) : 0;
 }
 
+/* A one-line string of printable ASCII without escapes or `$` (most of
+ * them): its text is the source's, copied once into the arena with no
+ * decoding. Leaves lx->cur alone and returns false for any other string. */
+static bool plain_string(mk_lexer *lx, mk_tok *t)
+{
+    const unsigned char *p = lx->cur, *e = lx->lim;
+    while (p < e && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '$')
+        p++;
+    if (p == e || *p != '"' || (size_t)(p - lx->cur) > MAX_STRING)
+        return false;
+    t->text = arena_text(lx, (const char *)lx->cur, (size_t)(p - lx->cur));
+    lx->cur = p + 1;
+    return true;
+}
+
 /* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN.
  * note [triple strings]: a `"""` string is a heredoc. The newline right after
  * the opening quotes is not part of it, the indentation of the line holding
@@ -403,6 +418,10 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
             lx->cur++;
     }
     const unsigned char *body = lx->cur;
+    if (!triple && plain_string(lx, t)) {
+        *sp = span_at(lx, start, lx->cur);
+        return STRING;
+    }
     mk_buf b = {0};
     part_end end = scan_part(lx, triple, indent, (uint32_t)(start - lx->base), &b);
     if (end == PART_END_QUOTE && *lx->cur == '"') {
