@@ -530,6 +530,9 @@ static mk_parser *parser_new(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, cons
 
 mk_ast *mk_parse_file(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
 {
+    /* a big stack holds about a new name per 140 bytes (mostly resource
+     * names): room for them up front spares the table its regrowths */
+    mk_intern_reserve(ast->names, len / 128);
     mk_parser *p = parser_new(ast, diag, file, text, len);
     mk_yyparse(p);
     mk_ast *root = p->root;

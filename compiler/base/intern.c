@@ -1,6 +1,7 @@
 /* intern — open-addressing hash set of strings stored in the arena. */
 #include "compiler/base/intern.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "compiler/base/mem.h"
@@ -44,9 +45,8 @@ void mk_intern_free(mk_intern *t)
     mk_mem_free(t);
 }
 
-static void grow(mk_intern *t)
+static void rehash(mk_intern *t, size_t cap)
 {
-    size_t cap = t->cap * 2;
     slot *ns = mk_mem_calloc(cap, sizeof(slot));
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->slots[i].s)
@@ -61,15 +61,36 @@ static void grow(mk_intern *t)
     t->cap = cap;
 }
 
+void mk_intern_reserve(mk_intern *t, size_t n)
+{
+    size_t cap = t->cap;
+    while ((t->count + n) * 2 >= cap && cap < ((size_t)1 << 40))
+        cap *= 2;
+    if (cap > t->cap)
+        rehash(t, cap);
+}
+
+/* Names are short, and the hash and length have matched: a loop beats a
+ * call to memcmp. */
+static bool same(const char *a, const char *b, size_t n)
+{
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 mk_name mk_intern_n(mk_intern *t, const char *s, size_t n)
 {
     if (t->count * 2 >= t->cap)
-        grow(t);
+        rehash(t, t->cap * 2);
     uint32_t h = (uint32_t)mk_intern_hash(s, n);
     size_t j = h & (t->cap - 1);
     for (; t->slots[j].s; j = (j + 1) & (t->cap - 1)) {
         slot *sl = &t->slots[j];
-        if (sl->hash == h && sl->len == n && memcmp(sl->s, s, n) == 0)
+        if (sl->hash == h && sl->len == n && same(sl->s, s, n))
             return sl->s;
     }
     t->slots[j].s = mk_arena_strndup(t->arena, s, n);
