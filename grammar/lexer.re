@@ -309,9 +309,9 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, uint32_t o
     return PART_END_EOF;
 }
 
-static const mk_lex_text *arena_text(mk_lexer *lx, const char *s, size_t n)
+static const mk_ast_text *arena_text(mk_lexer *lx, const char *s, size_t n)
 {
-    mk_lex_text *x = mk_arena_alloc(lx->ast->arena, sizeof *x + n + 1);
+    mk_ast_text *x = mk_arena_alloc(lx->ast->arena, sizeof *x + n + 1);
     x->len = (uint32_t)n;
     memcpy(x->s, s, n);
     x->s[n] = 0;
@@ -434,8 +434,7 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     if (end == PART_END_TOO_LONG)
         return 0;
     if (end == PART_END_QUOTE) { /* unterminated, reported: recover at line end */
-        static const mk_lex_text empty = {0};
-        t->text = &empty;
+        t->text = arena_text(lx, "", 0);
         *sp = span_at(lx, start, lx->cur);
         return STRING;
     }

@@ -75,7 +75,7 @@ static mk_ast *leaf(mk_parser *p, mk_ast_kind k, mk_span sp, mk_tok t)
     switch (k) {
     case MK_AST_NUMBER: n->num = t.num; break;
     case MK_AST_NAME: n->name = t.name; break;
-    case MK_AST_STRING: case MK_AST_IMPORT: n->str = t.text->s; n->len = t.text->len; break;
+    case MK_AST_STRING: case MK_AST_IMPORT: n->str = t.text->s; break;
     default: n->ival = t.ival; break;
     }
     return n;
@@ -201,12 +201,12 @@ decl
         { $$ = block_item(p, MK_AST_RESOURCE, @$, $3.name, $4); $$->a = $2; }
     | KW_OUTPUT IDENT '=' expr { $$ = NODE(MK_AST_OUTPUT, @$); $$->name = $2.name; $$->a = $4; }
     | KW_MODULE IDENT '=' STRING body
-        { $$ = block_item(p, MK_AST_MODULE, @$, $2.name, $5); $$->str = $4.text->s; $$->len = $4.text->len; }
+        { $$ = block_item(p, MK_AST_MODULE, @$, $2.name, $5); $$->str = $4.text->s; }
     | KW_TYPE rtype body { $$ = block_item(p, MK_AST_TYPEDECL, @$, $2->name, $3); $$->a = $2; }
     | KW_POLICY STRING body
-        { $$ = block_item(p, MK_AST_POLICY, @$, NULL, $3); $$->str = $2.text->s; $$->len = $2.text->len; }
+        { $$ = block_item(p, MK_AST_POLICY, @$, NULL, $3); $$->str = $2.text->s; }
     | KW_TEST STRING body
-        { $$ = block_item(p, MK_AST_TEST, @$, NULL, $3); $$->str = $2.text->s; $$->len = $2.text->len; }
+        { $$ = block_item(p, MK_AST_TEST, @$, NULL, $3); $$->str = $2.text->s; }
     | KW_FOR IDENT KW_IN expr opt_cond body
         { $$ = block_item(p, MK_AST_FOR, @$, $2.name, $6); $$->a = $4; $$->b = $5; }
     | KW_FOR IDENT ',' IDENT KW_IN expr opt_cond body
@@ -215,7 +215,7 @@ decl
     | KW_ASSERT expr opt_msg { $$ = NODE(MK_AST_ASSERT, @$); $$->a = $2; $$->b = $3; }
     | KW_REQUIRE expr opt_msg { $$ = NODE(MK_AST_REQUIRE, @$); $$->a = $2; $$->b = $3; }
     | KW_EXPECT IDENT STRING
-        { $$ = NODE(MK_AST_EXPECT, @$); $$->name = $2.name; $$->str = $3.text->s; $$->len = $3.text->len; }
+        { $$ = NODE(MK_AST_EXPECT, @$); $$->name = $2.name; $$->str = $3.text->s; }
     | aname '=' expr { $$ = NODE(MK_AST_ATTR, @$); $$->name = $1.name; $$->b = $3; }
     | aname body { $$ = block_item(p, MK_AST_BLOCK, @$, $1.name, $2); }
     | aname ':' type opt_default opt_where_msg

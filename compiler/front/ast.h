@@ -6,6 +6,7 @@
 #define MK_AST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "compiler/base/intern.h"
@@ -91,18 +92,18 @@ typedef struct mk_ast_list {
  * conditionals, comprehensions, vars and fields before `kids`; lists,
  * maps, calls, types, files and block items before `else_kids`; only `if`
  * (`else_kids`) and `module` (`sym`) are whole. A literal's value and a
- * text share their word with `a`: no kind has both. Read a field only on
+ * text share their word with `a`: no kind has both; a text's length is
+ * kept in front of it (mk_ast_len). Read a field only on
  * the kinds listed beside it. A big stack holds millions of nodes, every
  * byte of them is touched, and fresh memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
     uint16_t flags;    /* MK_ANN_* on fields and types; 1 on map comprehensions */
-    uint32_t len;
     mk_span span;
     mk_name name;
     union {
-        const char *str; /* STRING, IMPORT, EXPECT, MODULE, POLICY, TEST */
+        const char *str; /* STRING, IMPORT, EXPECT, MODULE, POLICY, TEST: an mk_ast_text's s */
         int64_t ival;    /* BOOL, INT, SIZE, DURATION, MONEY */
         double num;      /* NUMBER */
         mk_ast *a;       /* operators and items */
@@ -117,6 +118,20 @@ struct mk_ast {
     mk_ast_list else_kids;
     void *sym;         /* module instances: their evaluation state */
 };
+
+/* A decoded string in the arena: its length, then its bytes and a NUL.
+ * Every node's `str` is the `s` of one, so the node needs no length field
+ * of its own (note [node sizes]). */
+typedef struct mk_ast_text {
+    uint32_t len;
+    char s[];
+} mk_ast_text;
+
+/* The length of n's str, which may hold NUL bytes. */
+static inline uint32_t mk_ast_len(const mk_ast *n)
+{
+    return n->str ? ((const mk_ast_text *)(const void *)(n->str - offsetof(mk_ast_text, s)))->len : 0;
+}
 
 typedef struct mk_ast_ctx {
     struct mk_arena *arena;

@@ -364,7 +364,7 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
     for (uint32_t i = 0; i < n->kids.n; i++) {
         mk_ast *k = n->kids.v[i];
         if (k->kind == MK_AST_STRING) {
-            mk_buf_put(&b, k->str, k->len);
+            mk_buf_put(&b, k->str, mk_ast_len(k));
             continue;
         }
         mk_value *v = mk_eval_expr(c, k);
@@ -919,7 +919,7 @@ mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n)
     case MK_AST_SIZE: return mk_v_unit(v, MK_V_SIZE, n->ival);
     case MK_AST_DURATION: return mk_v_unit(v, MK_V_DURATION, n->ival);
     case MK_AST_MONEY: return mk_v_money(v, n->ival);
-    case MK_AST_STRING: return mk_v_str_owned(v, n->str ? n->str : "", n->len);
+    case MK_AST_STRING: return mk_v_str_owned(v, n->str ? n->str : "", mk_ast_len(n));
     case MK_AST_TEMPLATE: return eval_template(c, n);
     case MK_AST_LIST: return eval_list(c, n);
     case MK_AST_MAP: return eval_map(c, n);

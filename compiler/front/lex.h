@@ -19,18 +19,11 @@ struct mk_diag;
 
 #define MK_LEX_MAX_DEPTH 200
 
-/* A decoded string's text in the AST arena: its length, then the bytes and
- * a NUL. */
-typedef struct mk_lex_text {
-    uint32_t len;
-    char s[];
-} mk_lex_text;
-
 /* A token's value, one word (note [parser values] in grammar/parser.y);
  * which member is set depends on the kind, and other kinds set none. */
 typedef union mk_tok {
     mk_name name;              /* IDENT */
-    const mk_lex_text *text;   /* STRING, STR_PART */
+    const mk_ast_text *text;   /* STRING, STR_PART */
     int64_t ival;              /* INT, SIZE (bytes), DURATION (ms), MONEY (micro-dollars) */
     double num;                /* NUMBER */
 } mk_tok;
