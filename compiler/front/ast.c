@@ -10,8 +10,9 @@
 static size_t node_size(mk_ast_kind k)
 {
     switch (k) {
-    case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_NUMBER: case MK_AST_SIZE:
-    case MK_AST_DURATION: case MK_AST_MONEY: case MK_AST_STRING: case MK_AST_NAME:
+    case MK_AST_NUMBER: case MK_AST_SIZE: case MK_AST_DURATION: case MK_AST_MONEY:
+        return offsetof(mk_ast, b) + MK_AST_LIT_ROOM; /* note [literal values] */
+    case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_STRING: case MK_AST_NAME:
     case MK_AST_IMPORT: case MK_AST_EXPECT:
         return offsetof(mk_ast, b);
     case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
