@@ -95,6 +95,7 @@ static mk_ast_list list_take(mk_parser *p, mk_ast_list *l)
     if (!l)
         return (mk_ast_list){0};
     mk_ast_list r = *l;
+    mk_ast_fit(p->ast, &r);
     l->v = (mk_ast **)p->spare;
     p->spare = l;
     return r;

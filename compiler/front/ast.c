@@ -83,6 +83,20 @@ void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n)
     l->v[l->n++] = n;
 }
 
+/* note [list arrays]: a finished list moves into an array of its length,
+ * and the one it was built in goes to the spare lists for the next list:
+ * a resource's five or six attributes took an array of eight. */
+void mk_ast_fit(mk_ast_ctx *c, mk_ast_list *l)
+{
+    if (l->n == l->cap || spare_slot(l->cap) < 0)
+        return;
+    mk_ast **v = mk_arena_alloc(c->arena, l->n * sizeof *v);
+    memcpy(v, l->v, l->n * sizeof *v);
+    list_spare(c, l->v, l->cap);
+    l->v = v;
+    l->cap = l->n;
+}
+
 mk_span mk_span_join(mk_span a, mk_span b)
 {
     mk_span s = a;

@@ -154,6 +154,9 @@ mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
  * for the next list to reuse: only the latest copy of a list may be pushed
  * to, and no copy of it read after a push to another. */
 void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n);
+/* Move a finished list into an array of its length; its old array goes
+ * the way of an outgrown one (the same rule on copies holds). */
+void mk_ast_fit(mk_ast_ctx *c, mk_ast_list *l);
 const char *mk_ast_kind_name(mk_ast_kind k);
 const char *mk_ast_op_text(mk_ast_op op);
 /* A span covering a through b (same file). */
