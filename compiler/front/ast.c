@@ -18,8 +18,6 @@ static size_t node_size(mk_ast_kind k)
     case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
     case MK_AST_ATTR: case MK_AST_LET: case MK_AST_OUTPUT: case MK_AST_ASSERT: case MK_AST_REQUIRE:
         return offsetof(mk_ast, name2);
-    case MK_AST_COND: case MK_AST_FOR_EXPR: case MK_AST_VAR: case MK_AST_FIELD:
-        return offsetof(mk_ast, kids);
     case MK_AST_IF: case MK_AST_MODULE:
         return sizeof(mk_ast);
     default:

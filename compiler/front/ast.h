@@ -87,13 +87,13 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (node_size in ast.c), in five steps: leaves end before `b`; attributes
+ * (node_size in ast.c), in four steps: leaves end before `b`; attributes
  * and the operators of one or two operands (`a`, `b`) before `name2`;
- * conditionals, comprehensions, vars and fields before `kids`; lists,
- * maps, calls, types, files and block items before `else_kids`; only `if`
- * (`else_kids`) and `module` (`sym`) are whole. A literal's value and a
- * text share their word with `a`: no kind has both; a text's length is
- * kept in front of it (mk_ast_len). Read a field only on
+ * conditionals, comprehensions, vars, fields, lists, maps, calls, types,
+ * files and block items before `else_kids`; only `if` (`else_kids`) and
+ * `module` (`sym`) are whole. A literal's value and a text share their
+ * word with `a`, and `c` and `d` share theirs with `kids`: no kind has
+ * both; a text's length is kept in front of it (mk_ast_len). Read a field only on
  * the kinds listed beside it. A big stack holds millions of nodes, every
  * byte of them is touched, and fresh memory costs a page fault and zeroing. */
 struct mk_ast {
@@ -109,11 +109,14 @@ struct mk_ast {
         mk_ast *a;       /* operators and items */
     };
     mk_ast *b;
-    /* conditionals, comprehensions, vars, fields, and the block items */
+    /* comprehensions, vars, fields, `for` and providers */
     mk_name name2;
-    mk_ast *c, *d;
-    /* lists and blocks */
-    mk_ast_list kids;
+    union {
+        struct {
+            mk_ast *c, *d; /* conditionals, comprehensions, vars and fields */
+        };
+        mk_ast_list kids;  /* lists, maps, calls, templates, types, block items */
+    };
     /* `if` and `module` only */
     mk_ast_list else_kids;
     void *sym;         /* module instances: their evaluation state */
