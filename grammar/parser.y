@@ -116,6 +116,10 @@ static mk_ast *block_item(mk_parser *p, mk_ast_kind k, mk_span sp, mk_name name,
     return n;
 }
 static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
+static mk_name dotted(mk_parser *p, mk_name a, mk_name b)
+{
+    return mk_intern_s(p->ast->names, mk_arena_printf(p->ast->arena, "%s.%s", a, b));
+}
 }
 
 %union {
@@ -137,7 +141,7 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
 %token KW_TRUE "`true`" KW_FALSE "`false`" KW_NULL "`null`"
 %token EQ "`==`" NE "`!=`" LE "`<=`" GE "`>=`" AND "`&&`" OR "`||`" ARROW "`=>`"
 
-%type <node> item decl expr postfix primary literal string type targ rtype opt_default
+%type <node> item decl expr postfix primary literal string type targ rtype rname opt_default
 %type <node> opt_where_msg opt_cond opt_msg map_entry map_key list_expr map_expr if_stmt
 %type <list> file items_opt item_list body args exprs parts type_args map_entries
 %type <tok> fname aname
@@ -198,7 +202,7 @@ decl
     | KW_PROVIDER IDENT body { $$ = block_item(p, MK_AST_PROVIDER, @$, $2.name, $3); }
     | KW_PROVIDER IDENT IDENT body
         { $$ = block_item(p, MK_AST_PROVIDER, @$, $2.name, $4); $$->name2 = $3.name; }
-    | KW_RESOURCE rtype IDENT body
+    | KW_RESOURCE rname IDENT body
         { $$ = block_item(p, MK_AST_RESOURCE, @$, $3.name, $4); $$->a = $2; }
     | KW_OUTPUT IDENT '=' expr { $$ = NODE(MK_AST_OUTPUT, @$); $$->name = $2.name; $$->a = $4; }
     | KW_MODULE IDENT '=' STRING body
@@ -244,9 +248,14 @@ opt_where_msg
 
 rtype
     : IDENT { $$ = NODE(MK_AST_TYPE, @$); $$->name = $1.name; }
-    | IDENT '.' IDENT
-        { $$ = NODE(MK_AST_TYPE, @$); $$->name = mk_intern_s(p->ast->names,
-              mk_arena_printf(p->ast->arena, "%s.%s", $1.name, $3.name)); }
+    | IDENT '.' IDENT { $$ = NODE(MK_AST_TYPE, @$); $$->name = dotted(p, $1.name, $3.name); }
+    ;
+
+/* A resource's type is only a name: a leaf, not a type expression's node
+ * with room for arguments (a stack holds as many as it has resources). */
+rname
+    : IDENT { $$ = leaf(p, MK_AST_NAME, @$, $1); }
+    | IDENT '.' IDENT { $$ = NODE(MK_AST_NAME, @$); $$->name = dotted(p, $1.name, $3.name); }
     ;
 
 type

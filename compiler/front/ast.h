@@ -44,7 +44,7 @@ typedef enum mk_ast_kind {
     MK_AST_VAR,      /* var name: type [= b] [where c [: d]] */
     MK_AST_LET,      /* let name = a */
     MK_AST_PROVIDER, /* provider name [name2] { kids } */
-    MK_AST_RESOURCE, /* resource type name { kids }  (a: MK_AST_TYPE) */
+    MK_AST_RESOURCE, /* resource type name { kids }  (a: the type, an MK_AST_NAME) */
     MK_AST_OUTPUT,   /* output name = a */
     MK_AST_MODULE,   /* module name = str { kids } */
     MK_AST_TYPEDECL, /* type name { kids: FIELD } */
