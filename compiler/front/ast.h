@@ -87,15 +87,17 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (node_size in ast.c), in four steps: leaves end before `b`; attributes
- * and the operators of one or two operands (`a`, `b`) before `name2`;
- * conditionals, comprehensions, vars, fields, lists, maps, calls, types,
- * files and block items before `else_kids`; only `if` (`else_kids`) and
- * `module` (`sym`) are whole. A literal's value and a text share their
- * word with `a`, and `c` and `d` share theirs with `kids`: no kind has
- * both; a text's length is kept in front of it (mk_ast_len). Read a field only on
- * the kinds listed beside it. A big stack holds millions of nodes, every
- * byte of them is touched, and fresh memory costs a page fault and zeroing. */
+ * (node_size in ast.c), in four steps: leaves end before `b` (sizes,
+ * durations, money and numbers then hold their value, note [literal
+ * values]); attributes and the operators of one or two operands (`a`, `b`)
+ * before `name2`; conditionals, comprehensions, vars, fields, lists, maps,
+ * calls, types, files and block items before `else_kids`; only `if`
+ * (`else_kids`) and `module` (`sym`) are whole. A literal's value and a
+ * text share their word with `a`, and `c` and `d` share theirs with
+ * `kids`: no kind has both; a text's length is kept in front of it
+ * (mk_ast_len). Read a field only on the kinds listed beside it. A big
+ * stack holds millions of nodes, every byte of them is touched, and fresh
+ * memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
