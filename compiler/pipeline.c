@@ -6,7 +6,7 @@
  *   diff                  middle/plan.c
  *   price and place       middle/cost.c, under the policies (middle/policy.c)
  *   policies              middle/policy.c
- *   sign                  middle/plan.c
+ *   write and sign        back/planfile.c, from the plan's records
  *
  * and what joins them: the costs and placements written into the plan's
  * changes (with the shared-value cache), the policy results and gates.
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "compiler/back/planfile.h"
+#include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
@@ -431,6 +432,34 @@ static bool load_key(mk_planned *out, bool sign)
     return false;
 }
 
+/* note [plan seam]: the one place where the plan's records meet the
+ * document that the differ still builds (middle/plan.c) and the cost model
+ * and the policies still annotate above. Once that document is complete,
+ * its records are read back from it (back/planfile.c, as `show` reads a
+ * saved plan) and each desired change is given its instance, so that the
+ * plan file and every rendering are written from the records as they will
+ * be when mk_plan_build makes them: a change's `after` from its instance's
+ * values, sealed as it is written. When the differ makes the records, this
+ * goes, and the document with it. */
+static bool seam_records(mk_planned *out)
+{
+    char why[256];
+    mk_plan *m = mk_planfile_read(out->plan, why, sizeof why);
+    if (!m) {
+        mk_diag_error(out->p->diag, "E0303", MK_NOSPAN, "the plan cannot be written: %s", why);
+        return false;
+    }
+    for (size_t i = 0; i < out->p->ninstances; i++) {
+        mk_instance *in = out->p->instances[i];
+        if (in->change_id && in->change_id <= m->nchanges && m->changes[in->change_id - 1].id == in->change_id) {
+            m->changes[in->change_id - 1].in = in;
+            m->changes[in->change_id - 1].after = NULL;
+        }
+    }
+    out->model = m;
+    return true;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
@@ -446,8 +475,12 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     add_policies(out, r);                                 /* middle/policy.c */
     bool named = overrides_all_named(out, r);
     mk_pipeline_mark(out, "policies", &t0);
+    if (!seam_records(out))                               /* note [plan seam] */
+        return false;
     if (sign && !out->policy_failed) {                    /* note [unsigned failures] */
-        out->text = mk_planfile_sign(out->plan, &out->key);   /* middle/plan.c: sign */
+        mk_buf text = {0};
+        mk_planfile_emit(out->model, &out->key, true, &text); /* back/planfile.c: write and sign */
+        out->text = mk_buf_take(&text);
         mk_pipeline_mark(out, "sign", &t0);
     }
     return mk_diag_errors(out->p->diag) == 0 && named;
@@ -473,6 +506,7 @@ void mk_pipeline_planned_free(mk_planned *pl)
     mk_place_report_free(pl->placement);
     mk_cost_free(pl->catalog);
     mk_planfile_free_text(pl->text);
+    mk_plan_free(pl->model);
     if (!mk_jalloc_installed()) /* else the arenas hold it, and walking it frees nothing (0.2 s at 100,000 changes) */
         json_decref(pl->plan);
     mk_state_free(pl->st);

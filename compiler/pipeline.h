@@ -68,7 +68,8 @@ typedef struct mk_planned {
     mk_program *p;
     mk_state *st;
     mk_key key;
-    json_t *plan;
+    json_t *plan;        /* the document the stages annotate (until the differ makes records: note [plan seam]) */
+    mk_plan *model;      /* the plan's records, what is written and shown (owned) */
     char *text;          /* the signed plan in its file form, when signed */
     mk_plan_totals totals;
     json_t *policies;    /* results (borrowed from plan) */

@@ -168,12 +168,33 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
  * with keys sorted (JSON_SORT_KEYS). tests/unit/test_vjson.c holds the two
  * ways together. */
 
-/* Valid UTF-8 as jansson checks it (no overlong forms, no surrogates). */
+/* mk_buf_put without the call when it fits: every byte the writer writes
+ * comes through here. */
+static inline void put(mk_buf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = 0;
+    } else {
+        mk_buf_put(b, s, n);
+    }
+}
+
+#define PUT_LIT(b, s) put((b), (s), sizeof(s) - 1)
+
+/* Valid UTF-8 as jansson checks it (no overlong forms, no surrogates);
+ * ASCII, most of what a plan holds, eight bytes at a time. */
 bool mk_vjson_text_ok(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
     for (size_t i = 0; i < n;) {
+        uint64_t word;
+        if (n - i >= 8 && (memcpy(&word, s + i, 8), (word & UINT64_C(0x8080808080808080)) == 0)) {
+            i += 8;
+            continue;
+        }
         if (s[i] < 0x80) {
             i++;
             continue;
@@ -198,22 +219,34 @@ void mk_vjson_put_string(mk_buf *out, const char *s, size_t n)
 {
     static const char short_esc[32] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
     size_t run = 0;
-    mk_buf_putc(out, '"');
+    PUT_LIT(out, "\"");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        mk_buf_put(out, s + run, i - run);
+        put(out, s + run, i - run);
         char esc[8] = {'\\', (char)c};
         if (c < 0x20 && short_esc[c])
             esc[1] = short_esc[c];
         else if (c < 0x20)
             snprintf(esc, sizeof esc, "\\u%04X", c);
-        mk_buf_put(out, esc, c < 0x20 && !short_esc[c] ? 6 : 2);
+        put(out, esc, c < 0x20 && !short_esc[c] ? 6 : 2);
         run = i + 1;
     }
-    mk_buf_put(out, s + run, n - run);
-    mk_buf_putc(out, '"');
+    put(out, s + run, n - run);
+    PUT_LIT(out, "\"");
+}
+
+void mk_vjson_put_int(mk_buf *out, int64_t i)
+{
+    char d[24], *e = d + sizeof d, *p = e;
+    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (i < 0)
+        *--p = '-';
+    put(out, p, (size_t)(e - p));
 }
 
 /* A real as jansson writes it (jsonp_dtostr): 17 significant digits, a
@@ -237,44 +270,43 @@ bool mk_vjson_put_real(mk_buf *out, double d)
         memmove(start, end, (size_t)(b + n - end) + 1);
         n -= (size_t)(end - start);
     }
-    mk_buf_put(out, b, n);
+    put(out, b, n);
     return true;
 }
 
 void mk_vjson_put(mk_buf *out, json_t *v)
 {
-    char num[32];
     const char *k;
     json_t *x;
     size_t i;
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        mk_buf_putc(out, '{');
+        PUT_LIT(out, "{");
         i = 0;
         json_object_foreach(v, k, x) {
             if (i++)
-                mk_buf_putc(out, ',');
+                PUT_LIT(out, ",");
             mk_vjson_put_string(out, k, strlen(k));
-            mk_buf_putc(out, ':');
+            PUT_LIT(out, ":");
             mk_vjson_put(out, x);
         }
-        mk_buf_putc(out, '}');
+        PUT_LIT(out, "}");
         break;
     case JSON_ARRAY:
-        mk_buf_putc(out, '[');
+        PUT_LIT(out, "[");
         json_array_foreach(v, i, x) {
             if (i)
-                mk_buf_putc(out, ',');
+                PUT_LIT(out, ",");
             mk_vjson_put(out, x);
         }
-        mk_buf_putc(out, ']');
+        PUT_LIT(out, "]");
         break;
     case JSON_STRING: mk_vjson_put_string(out, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: mk_buf_put(out, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v))); break;
+    case JSON_INTEGER: mk_vjson_put_int(out, json_integer_value(v)); break;
     case JSON_REAL: mk_vjson_put_real(out, json_real_value(v)); break;
-    case JSON_TRUE: mk_buf_put(out, "true", 4); break;
-    case JSON_FALSE: mk_buf_put(out, "false", 5); break;
-    case JSON_NULL: mk_buf_put(out, "null", 4); break;
+    case JSON_TRUE: PUT_LIT(out, "true"); break;
+    case JSON_FALSE: PUT_LIT(out, "false"); break;
+    case JSON_NULL: PUT_LIT(out, "null"); break;
     }
 }
 
@@ -299,13 +331,16 @@ static void wr_sealed(wctx *w, const mk_buf *text, bool as_json)
 {
     char fp[65], *sealed;
     seal_parts(text, w->key, w->seal, fp, &sealed);
-    mk_buf_puts(w->out, "{\"$secret\":{\"fingerprint\":");
+    PUT_LIT(w->out, "{\"$secret\":{\"fingerprint\":");
     mk_vjson_put_string(w->out, fp, strlen(fp));
     if (sealed) {
-        mk_buf_puts(w->out, ",\"sealed\":");
+        PUT_LIT(w->out, ",\"sealed\":");
         mk_vjson_put_string(w->out, sealed, strlen(sealed));
     }
-    mk_buf_puts(w->out, as_json ? ",\"json\":true}}" : "}}");
+    if (as_json)
+        PUT_LIT(w->out, ",\"json\":true}}");
+    else
+        PUT_LIT(w->out, "}}");
     mk_mem_free(sealed);
 }
 
@@ -339,10 +374,10 @@ static void wr_element(wctx *w, const char *key, const mk_value *v, secrets_mode
 {
     size_t mark = w->out->len;
     if (*written)
-        mk_buf_putc(w->out, ',');
+        PUT_LIT(w->out, ",");
     if (key) {
         mk_vjson_put_string(w->out, key, strlen(key));
-        mk_buf_putc(w->out, ':');
+        PUT_LIT(w->out, ":");
     }
     bool ok = wr(w, v, mode) && (!key || mk_vjson_text_ok(key, strlen(key)));
     if (ok)
@@ -378,13 +413,13 @@ static void wr_sorted_map(wctx *w, const mk_value *v, secrets_mode mode)
     }
     w->out = out;
     qsort(e, n, sizeof *e, by_key);
-    mk_buf_putc(out, '{');
+    PUT_LIT(out, "{");
     for (uint32_t i = 0; i < n; i++) {
         if (i)
-            mk_buf_putc(out, ',');
+            PUT_LIT(out, ",");
         mk_buf_put(out, parts.data + e[i].at, e[i].len);
     }
-    mk_buf_putc(out, '}');
+    PUT_LIT(out, "}");
     if (parts.data)
         memset(parts.data, 0, parts.len);
     mk_buf_free(&parts);
@@ -399,45 +434,49 @@ static void wr_container(wctx *w, const mk_value *v, secrets_mode mode)
         return;
     }
     uint32_t written = 0;
-    mk_buf_putc(w->out, map ? '{' : '[');
+    put(w->out, map ? "{" : "[", 1);
     for (uint32_t i = 0; i < v->n && budget >= 0; i++)
         wr_element(w, map ? v->u.map.keys[i] : NULL, map ? v->u.map.vals[i] : v->u.items[i], mode, &written);
-    mk_buf_putc(w->out, map ? '}' : ']');
+    put(w->out, map ? "}" : "]", 1);
+}
+
+bool mk_vjson_part_ok(const mk_defpart *p)
+{
+    return p->text ? mk_vjson_text_ok(p->text, p->len)
+                   : mk_vjson_text_ok(p->address, strlen(p->address)) && mk_vjson_text_ok(p->attr, strlen(p->attr));
 }
 
 static bool wr_template(wctx *w, const mk_deferred *d)
 {
-    mk_buf_puts(w->out, "{\"$template\":[");
+    PUT_LIT(w->out, "{\"$template\":[");
     bool first = true;
     for (uint32_t i = 0; i < d->n; i++) {
         const mk_defpart *p = &d->parts[i];
-        bool ok = p->text ? mk_vjson_text_ok(p->text, p->len)
-                          : mk_vjson_text_ok(p->address, strlen(p->address)) && mk_vjson_text_ok(p->attr, strlen(p->attr));
-        if (!ok)
+        if (!mk_vjson_part_ok(p))
             continue;
-        mk_buf_puts(w->out, first ? "" : ",");
+        if (!first)
+            PUT_LIT(w->out, ",");
         first = false;
         if (p->text) {
             mk_vjson_put_string(w->out, p->text, p->len);
             continue;
         }
-        mk_buf_puts(w->out, "{\"$ref\":");
+        PUT_LIT(w->out, "{\"$ref\":");
         mk_vjson_put_string(w->out, p->address, strlen(p->address));
-        mk_buf_puts(w->out, ",\"attr\":");
+        PUT_LIT(w->out, ",\"attr\":");
         mk_vjson_put_string(w->out, p->attr, strlen(p->attr));
-        mk_buf_putc(w->out, '}');
+        PUT_LIT(w->out, "}");
     }
-    mk_buf_puts(w->out, "]}");
+    PUT_LIT(w->out, "]}");
     return true;
 }
 
 static bool wr_scalar(wctx *w, const mk_value *v)
 {
-    char num[32];
     switch (v->kind) {
-    case MK_V_NULL: mk_buf_put(w->out, "null", 4); return true;
-    case MK_V_BOOL: mk_buf_puts(w->out, v->u.b ? "true" : "false"); return true;
-    case MK_V_INT: mk_buf_put(w->out, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v->u.i)); return true;
+    case MK_V_NULL: PUT_LIT(w->out, "null"); return true;
+    case MK_V_BOOL: put(w->out, v->u.b ? "true" : "false", v->u.b ? 4 : 5); return true;
+    case MK_V_INT: mk_vjson_put_int(w->out, v->u.i); return true;
     case MK_V_NUMBER: return mk_vjson_put_real(w->out, v->u.d);
     case MK_V_STRING:
         if (!mk_vjson_text_ok(v->u.s, v->n))
@@ -445,17 +484,17 @@ static bool wr_scalar(wctx *w, const mk_value *v)
         mk_vjson_put_string(w->out, v->u.s, v->n);
         return true;
     case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: /* the literal: "4GiB", "$1.005" (no character to escape) */
-        mk_buf_putc(w->out, '"');
+        PUT_LIT(w->out, "\"");
         mk_v_show(v, w->out, true);
-        mk_buf_putc(w->out, '"');
+        PUT_LIT(w->out, "\"");
         return true;
     case MK_V_RESOURCE: {
         const char *a = ((const mk_instance *)v->u.res)->address;
         if (!mk_vjson_text_ok(a, strlen(a)))
             return false;
-        mk_buf_puts(w->out, "{\"$ref\":");
+        PUT_LIT(w->out, "{\"$ref\":");
         mk_vjson_put_string(w->out, a, strlen(a));
-        mk_buf_putc(w->out, '}');
+        PUT_LIT(w->out, "}");
         return true;
     }
     case MK_V_UNKNOWN:
@@ -463,12 +502,12 @@ static bool wr_scalar(wctx *w, const mk_value *v)
             *w->unknown = true;
         if (v->u.res)
             return wr_template(w, v->u.res);
-        mk_buf_put(w->out, "null", 4);
+        PUT_LIT(w->out, "null");
         return true;
     default:
         if (w->unknown)
             *w->unknown = true;
-        mk_buf_put(w->out, "null", 4);
+        PUT_LIT(w->out, "null");
         return true;
     }
 }
@@ -478,7 +517,7 @@ static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
 {
     if (--budget < 0) {
         overflowed = true;
-        mk_buf_put(w->out, "null", 4);
+        PUT_LIT(w->out, "null");
         return true;
     }
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;

@@ -29,9 +29,12 @@ bool mk_vjson_write(mk_buf *out, const mk_value *v, const mk_key *key, bool seal
  * jansson's digits (false, nothing written, when it is not finite). */
 void mk_vjson_put(mk_buf *out, json_t *v);
 void mk_vjson_put_string(mk_buf *out, const char *s, size_t n);
+void mk_vjson_put_int(mk_buf *out, int64_t i);
 bool mk_vjson_put_real(mk_buf *out, double d);
-/* Is s text jansson takes as a string (valid UTF-8)? */
+/* Is s text jansson takes as a string (valid UTF-8)? Does a template's
+ * part make a JSON value (its text, or its reference's names, are)? */
 bool mk_vjson_text_ok(const char *s, size_t n);
+bool mk_vjson_part_ok(const mk_defpart *p);
 /* Did a conversion stop at the cap of 4,000,000 JSON values? */
 bool mk_vjson_overflowed(void);
 /* A state attribute back into a value of type ty (for computed attributes

@@ -34,6 +34,16 @@ const char *mk_plan_risk_name(mk_risk r)
     return r <= MK_RISK_HIGH ? RISKS[r] : "high";
 }
 
+void mk_plan_free(mk_plan *p)
+{
+    if (!p)
+        return;
+    json_decref(p->providers);
+    json_decref(p->outputs);
+    json_decref(p->policies);
+    mk_arena_free(p->arena); /* (the plan itself is in it) */
+}
+
 static bool stateful(const char *type)
 {
     return !strcmp(type, "database") || !strcmp(type, "bucket") || !strcmp(type, "volume") || !strcmp(type, "queue");

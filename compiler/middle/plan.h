@@ -103,6 +103,9 @@ typedef struct mk_plan {
     size_t ngates;
 } mk_plan;
 
+/* A plan's records, its arena and its own references (providers, outputs,
+ * policies); NULL is nothing. */
+void mk_plan_free(mk_plan *p);
 /* The words the plan file and the policies use: "create", "high", … */
 const char *mk_plan_action_name(mk_action a);
 const char *mk_plan_risk_name(mk_risk r);
