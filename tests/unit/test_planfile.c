@@ -1,9 +1,9 @@
 /* The plan contract from both sides: the compiler writes a plan's records
  * as the file's text, reads a plan document back into records and writes
- * it again byte for byte; the executor's loader verifies and unseals, and
- * rejects every kind of tampering: an altered body, an added or removed
- * field, a bad or missing signature, a plan signed with another key, a
- * file that is not a plan. */
+ * it again byte for byte, and renders a made plan and a saved one alike;
+ * the executor's loader verifies and unseals, and rejects every kind of
+ * tampering: an altered body, an added or removed field, a bad or missing
+ * signature, a plan signed with another key, a file that is not a plan. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "compiler/back/planfile.h"
+#include "compiler/back/render.h"
 #include "compiler/base/key.h"
 #include "compiler/middle/plan.h"
+#include "compiler/pipeline.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
 
@@ -530,6 +532,64 @@ static void test_executor_reads_defaults(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The stack of test_made_and_saved_alike: every kind of value a plan shows. */
+static const char MADE_STACK[] =
+    "stack made { env = \"prod\" }\n"
+    "var db_password: secret\n"
+    "provider local { root = \".moksha/out\" }\n"
+    "provider sim { latency = 1ms }\n"
+    "resource network main {\n  cidr = \"10.0.0.0/16\"\n  tags = { team = \"web\", \"odd key\" = \"a \\\"q\\\"\" }\n}\n"
+    "resource compute web {\n  count = 2\n  cpu = 2\n  memory = 4GiB\n  image = \"nginx:1.27\"\n"
+    "  network = network.main\n  tags = { index = \"${count.index}\" }\n}\n"
+    "resource database orders {\n  engine = \"postgres\"\n  version = \"16\"\n  cpu = 2\n  memory = 8GiB\n"
+    "  storage = 100GiB\n  backup_retention = 7d\n  password = var.db_password\n}\n"
+    "resource local.file motd {\n  path = \"motd.txt\"\n  content = \"db ${database.orders.id}\\n\"\n}\n"
+    "output web = [for w in compute.web: w.id]\n";
+
+/* A plan just made (its after from the instances' values) and the same
+ * plan saved and read back (its after the file's JSON) render the same
+ * text and markdown, and the saved one is written again as it was. */
+static void test_made_and_saved_alike(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mk-plan-made-XXXXXX", cwd[4096], why[256];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    mk_test_write(".", "main.moksha", MADE_STACK);
+    const char *vars[] = {"db_password=hunter2"};
+    mk_pipeline_req r = {.var_flags = vars, .nvar_flags = 1};
+    mk_planned pl;
+    assert_true(mk_pipeline_plan(&r, &pl, true));
+    assert_non_null(pl.model->changes[0].in);
+    json_t *doc = json_loads(pl.text, 0, NULL);
+    mk_plan *saved = mk_planfile_read(doc, why, sizeof why);
+    assert_non_null(saved);
+    assert_null(saved->changes[0].in);
+    mk_buf made = {0}, back = {0};
+    mk_render_text(pl.model, &made, false);
+    mk_render_markdown(pl.model, &made);
+    mk_render_text(saved, &back, false);
+    mk_render_markdown(saved, &back);
+    assert_string_equal(mk_buf_cstr(&back), mk_buf_cstr(&made));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        password            = (sensitive)\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        content = (known after apply)\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        tags = { team = \"web\", \"odd key\" = \"a \\\"q\\\"\" }\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        network     = network.main\n"));
+    back.len = 0;
+    mk_planfile_emit(saved, &pl.key, true, &back);
+    assert_string_equal(mk_buf_cstr(&back), pl.text);
+    mk_buf_free(&made);
+    mk_buf_free(&back);
+    mk_plan_free(saved);
+    json_decref(doc);
+    mk_pipeline_planned_free(&pl);
+    assert_int_equal(chdir(cwd), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_valid_plan_loads_and_unseals(void **state)
 {
     (void)state;
@@ -765,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
