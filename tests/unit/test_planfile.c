@@ -3,7 +3,8 @@
  * it again byte for byte, and renders a made plan and a saved one alike;
  * the executor's loader verifies and unseals, and rejects every kind of
  * tampering: an altered body, an added or removed field, a bad or missing
- * signature, a plan signed with another key, a file that is not a plan. */
+ * signature, a plan signed with another key, a file that is not a plan.
+ * `plan -o` replaces only a file that begins as a plan. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -532,6 +533,31 @@ static void test_executor_reads_defaults(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* `plan -o FILE` replaces only a plan, known by its first bytes: the file
+ * and `--format json` both begin with their format. */
+static void test_only_a_plan_is_replaced(void **state)
+{
+    (void)state;
+    static const struct { const char *text; bool ok; } cases[] = {
+        {"", true},
+        {"{\"format\":\"moksha.plan/v1\",\"stack\":\"s\"", true},
+        {"{\n  \"format\": \"moksha.plan/v1\",\n  \"stack\": \"s\"\n}\n", true},
+        {"{\"changes\":[],\"format\":\"moksha.plan/v1\"}", false},
+        {"{\"format\":\"moksha.state/v1\"}", false},
+        {"{\"format\":\"moksha.plan/v1", false},
+        {"# README\n", false},
+        {"resource network main {}\n", false},
+    };
+    char why[512];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_text(cases[i].text);
+        assert_int_equal(mk_planfile_target_ok(path, why, sizeof why), cases[i].ok);
+        if (!cases[i].ok)
+            assert_non_null(strstr(why, "exists and is not a plan file"));
+    }
+    assert_true(mk_planfile_target_ok("/tmp/mk-plan-no-such-file.plan", why, sizeof why));
+}
+
 /* The stack of test_made_and_saved_alike: every kind of value a plan shows. */
 static const char MADE_STACK[] =
     "stack made { env = \"prod\" }\n"
@@ -825,6 +851,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
