@@ -53,7 +53,6 @@
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exitcode.h"
-#include "runtime/fileio.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
@@ -61,7 +60,6 @@
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
-#include "runtime/sha256.h"
 
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
@@ -1315,15 +1313,17 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     return rc;
 }
 
-static bool plan_sha(const char *path, char out[65])
+/* The plan, and the SHA-256 of the very bytes verified (for the audit). */
+static mk_planfile_status load_plan(ctx *c, const char *path, char sha[65], char *why, size_t whylen)
 {
-    size_t n;
-    char *t = mk_fileio_read(path, &n);
-    if (!t)
-        return false;
-    mk_sha256_hex(t, n, out);
-    free(t);
-    return true;
+    mk_planfile *pf;
+    mk_planfile_status ps = mk_planfile_open(path, &c->sess.key, &pf, why, whylen);
+    if (ps != MK_PLANFILE_OK)
+        return ps;
+    mk_planfile_sha256(pf, sha);
+    ps = mk_planfile_take(pf, path, &c->plan, why, whylen);
+    mk_planfile_close(pf);
+    return ps;
 }
 
 /* note [durable undo]: intents left by a rollback that was killed. The
@@ -1385,8 +1385,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
-    if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) ||
-        (ps = mk_planfile_load(path, &c.sess.key, &c.plan, why, sizeof why)) != MK_PLANFILE_OK) {
+    if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) || (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
@@ -1397,7 +1396,6 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
-    plan_sha(path, sha);
     char pwhy[1024];
     bool policies_ok = mk_planfile_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));

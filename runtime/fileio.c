@@ -94,7 +94,10 @@ char *mk_fileio_read(const char *path, size_t *len)
             close(fd);
         return NULL;
     }
-    size_t cap = 4096, n = 0;
+    /* sized from fstat, so a large file (a plan) is read in one go, not
+     * copied through doubling buffers; a file that grows meanwhile still
+     * reads whole */
+    size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 2 : 4096, n = 0;
     char *s = malloc(cap);
     size_t r;
     while (s && (r = fread(s + n, 1, cap - n - 1, f)) > 0) {

@@ -65,16 +65,17 @@ static int verify(const char *dir, const char *path)
         mk_errmsg_print(why);
         return 1;
     }
-    json_t *plan;
-    mk_planfile_status ps = mk_planfile_load(path, &key, &plan, why, sizeof why);
+    mk_planfile *pf;
+    mk_planfile_status ps = mk_planfile_open(path, &key, &pf, why, sizeof why); /* the changes are not parsed */
     if (ps != MK_PLANFILE_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         return 1;
     }
+    json_t *plan = mk_planfile_plan(pf);
     if (!mk_planfile_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
-        json_decref(plan);
+        mk_planfile_close(pf);
         return 3;
     }
     json_t *t = json_object_get(plan, "totals");
@@ -90,7 +91,7 @@ static int verify(const char *dir, const char *path)
     if (mk_planfile_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
         printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
                sid ? sid : "", *here ? here : "this stack has no id yet");
-    json_decref(plan);
+    mk_planfile_close(pf);
     return 0;
 }
 

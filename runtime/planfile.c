@@ -1,8 +1,11 @@
 /* planfile — loading and verifying signed plans (SHA-256 of the body's
  * bytes, HMAC-SHA256 over the statement of that digest, AES-256-GCM), with
- * the key derivation of docs/formats.md. A loaded plan keeps its omitted
- * defaults omitted: its readers (runtime/exec.c) take an absent field as
- * its default. */
+ * the key derivation of docs/formats.md. A plan is verified from its bytes
+ * before any of it is parsed, then read piece by piece (note [plan
+ * reading]); it is not a JSON reader of its own: jansson reads every value,
+ * runtime/jspan.c only says where each one is. A loaded plan keeps its
+ * omitted defaults omitted: its readers (runtime/exec.c) take an absent
+ * field as its default. */
 #include "runtime/planfile.h"
 
 #include <errno.h>
@@ -22,6 +25,8 @@
 #include "runtime/errmsg.h"
 #include "runtime/fileio.h"
 #include "runtime/jregion.h"
+#include "runtime/jspan.h"
+#include "runtime/sha256.h"
 
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -218,6 +223,10 @@ static mk_planfile_status fail(mk_planfile_status st, char *why, size_t whylen, 
     return st;
 }
 
+#define MSG_UNSIGNED "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, never one whose policies fail)"
+#define MSG_WRONG_KEY "the plan was signed with another project key"
+#define MSG_TAMPERED "the signature does not match: the plan was altered after it was signed"
+
 static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const char *want)
 {
     uint8_t mac[32];
@@ -228,38 +237,12 @@ static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const
     return CRYPTO_memcmp(hex, want, 64) == 0;
 }
 
-/* The body's SHA-256 from the file's bytes: a plan as moksha writes it is
- * the compact body with the signature appended as its last key, so the body
- * is the text before `,"signature":` closed by `}` — checked by rebuilding
- * that tail from the parsed signature. False when the text is not in that
- * form: any other text (re-spaced, a key after the signature) is refused. */
-static bool body_digest(const char *text, size_t n, json_t *sig, char digest[65])
+/* note [plan statement] in compiler/back/planfile.c, built again here from
+ * the plan's `state`: the digest and the plan's identity, compact, in this
+ * key order. */
+static bool statement_matches(const mk_planfile_key *k, json_t *st, const char *digest, const char *want)
 {
-    char *tail = json_dumps(sig, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    static const char key[] = ",\"signature\":";
-    size_t tn = tail ? strlen(tail) : 0, kn = sizeof key - 1;
-    if (n > 0 && text[n - 1] == '\n')
-        n--;
-    bool ok = tail && n > kn + tn + 1 && text[n - 1] == '}' && memcmp(text + n - 1 - tn, tail, tn) == 0 &&
-              memcmp(text + n - 1 - tn - kn, key, kn) == 0;
-    free(tail);
-    if (!ok)
-        return false;
-    uint8_t d[32];
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, text, n - 1 - tn - kn) == 1 &&
-         EVP_DigestUpdate(md, "}", 1) == 1 && EVP_DigestFinal_ex(md, d, NULL) == 1;
-    EVP_MD_CTX_free(md);
-    to_hex(d, 32, digest);
-    return ok;
-}
-
-/* note [plan statement] in compiler/back/planfile.c, built again here: the
- * digest and the plan's identity, compact, in this key order. */
-static bool statement_matches(const mk_planfile_key *k, json_t *plan, const char *digest, const char *want)
-{
-    json_t *st = json_object_get(plan, "state"), *s = json_object();
-    json_t *sid = json_object_get(st, "stack_id");
+    json_t *s = json_object(), *sid = json_object_get(st, "stack_id");
     json_object_set_new(s, "format", json_string("moksha.plan/v1"));
     json_object_set_new(s, "digest", json_string(digest));
     if (json_is_string(sid))
@@ -283,12 +266,22 @@ static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "prov
                                           "risk_raised_by", NULL};
 static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
+#define TOP_NKEYS 13
 
-static bool listed(const char *const *names, const char *k)
+/* The index of the name k (n bytes, as written: a key with an escape is
+ * no name) in names, or -1. */
+static int name_index(const char *const *names, const char *k, size_t n)
 {
-    for (; *names; names++)
-        if (strcmp(*names, k) == 0)
-            return true;
+    for (int i = 0; names[i]; i++)
+        if (n && names[i][0] == k[0] && strncmp(names[i], k, n) == 0 && names[i][n] == 0)
+            return i;
+    return -1;
+}
+
+static bool unknown_field(const char *where, const char *k, size_t n, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s has a field `%.*s` this moksha-exec does not know: the plan was made by a newer "
+             "moksha; plan again with the moksha that goes with this moksha-exec", where, (int)(n > 64 ? 64 : n), k);
     return false;
 }
 
@@ -298,77 +291,413 @@ static bool only_known(json_t *o, const char *const *names, const char *where, c
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
-        if (!listed(names, k)) {
-            snprintf(why, whylen, "%s has a field `%s` this moksha-exec does not know: the plan was made by a newer "
-                     "moksha; plan again with the moksha that goes with this moksha-exec", where, k);
-            return false;
-        }
+        if (name_index(names, k, strlen(k)) < 0)
+            return unknown_field(where, k, strlen(k), why, whylen);
     return true;
 }
 
-static bool known_fields(json_t *plan, char *why, size_t whylen)
+/* note [plan reading]: a plan is read from one copy of its bytes, in this
+ * order, so that nothing of it is believed before its signature is proven
+ * and no more of it is parsed than the command needs:
+ * 1. the signature, the small object the file ends with (parsed alone, and
+ *    required to be in moksha's compact text); the key id;
+ * 2. the SHA-256 of the body's bytes (docs/formats.md) against the
+ *    signature's digest: a damaged or edited file is refused here;
+ * 3. the top level walked (note [spans] in jspan.c) as far as `state`,
+ *    which moksha writes before the changes; `state` parsed alone, the
+ *    statement built from it and its MAC checked: a forged file is refused
+ *    here, having cost a digest and a walk to `state`;
+ * 4. the rest of the walk, which indexes the changes as it passes them:
+ *    each one's span, and the names of its fields (unknown or repeated:
+ *    refused), their values not parsed; the signature must be the last
+ *    member, where step 1 found it;
+ * 5. the top level's names checked (unknown or repeated: refused), each
+ *    value but `changes` parsed by jansson from its own span.
+ * That is what `moksha-exec verify` reads. mk_planfile_take then parses
+ * every change from its span with jansson (duplicate keys refused at every
+ * depth), before apply runs anything; a value that does not parse can only
+ * be in a plan someone signed without moksha, and apply refuses it whole.
+ * A file not in moksha's form at step 1 is parsed whole, only to say what
+ * it is (not JSON, not a plan, unsigned, signed with another key). */
+struct mk_planfile {
+    char *text; /* the file, read once */
+    size_t len;
+    json_t *plan;            /* the top level; `changes` empty until mk_planfile_take */
+    mk_jspan_item *changes;  /* each change's span in text */
+    size_t nchanges;
+    bool taken;
+};
+
+static const char SIG_KEY[] = ",\"signature\":";
+#define SIG_MAX 1024 /* moksha's signature object is about 220 bytes */
+
+/* Step 1: the signature object the text ends with, in moksha's compact
+ * text; *at is where `,"signature":` begins, *end one past the closing
+ * `}`. NULL when the text does not end so. */
+static json_t *signature_tail(const char *t, size_t n, size_t *at, size_t *end)
 {
-    bool ok = only_known(plan, TOP_KEYS, "the plan", why, whylen) &&
-              only_known(json_object_get(plan, "state"), STATE_KEYS, "its state", why, whylen) &&
-              only_known(json_object_get(plan, "signature"), SIGNATURE_KEYS, "its signature", why, whylen);
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(plan, "changes"), i, c)
-        ok = ok && only_known(c, CHANGE_KEYS, "a change", why, whylen);
+    size_t kn = sizeof SIG_KEY - 1;
+    if (n > 0 && t[n - 1] == '\n')
+        n--;
+    if (n < kn + 3 || t[n - 1] != '}')
+        return NULL;
+    size_t lo = n - 1 - kn > SIG_MAX ? n - 1 - kn - SIG_MAX : 0, i = n - kn;
+    while (i-- > lo && memcmp(t + i, SIG_KEY, kn) != 0)
+        ;
+    if (i + 1 == lo || memcmp(t + i, SIG_KEY, kn) != 0)
+        return NULL;
+    size_t sn = n - 1 - (i + kn);
+    json_t *sig = json_loadb(t + i + kn, sn, JSON_REJECT_DUPLICATES, NULL);
+    char *again = json_is_object(sig) ? json_dumps(sig, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    bool same = again && strlen(again) == sn && memcmp(again, t + i + kn, sn) == 0;
+    free(again);
+    if (!same) {
+        json_decref(sig);
+        return NULL;
+    }
+    *at = i, *end = n;
+    return sig;
+}
+
+/* Step 2: SHA-256 of the body, text[0..at) and `}`, as hex. */
+static bool body_digest(const char *text, size_t at, char digest[65])
+{
+    uint8_t d[32];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, text, at) == 1 &&
+              EVP_DigestUpdate(md, "}", 1) == 1 && EVP_DigestFinal_ex(md, d, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    to_hex(d, 32, digest);
     return ok;
 }
 
-/* The signature of a parsed plan against the bytes it was parsed from. */
-static mk_planfile_status check_signature(const char *text, size_t n, json_t *plan, const mk_planfile_key *k, char *why,
-                                          size_t whylen)
+/* The top level as it is walked: the members seen so far. More members
+ * than there are names means an unknown or repeated one among the first
+ * TOP_NKEYS + 1, which is all the check of names needs to see. */
+typedef struct top {
+    mk_jspan w;
+    mk_jspan_item m[TOP_NKEYS + 1], last;
+    size_t n;
+    size_t state, changes; /* index in m, or SIZE_MAX */
+    bool indexed;          /* the changes were indexed as they were passed */
+    bool ended;            /* the walk is past the closing brace */
+} top;
+
+static bool key_is(const char *text, const mk_jspan_item *it, const char *name)
 {
-    json_t *sig = json_object_get(plan, "signature");
-    const char *val = json_string_value(json_object_get(sig, "value"));
-    const char *kid = json_string_value(json_object_get(sig, "key_id"));
-    const char *dig = json_string_value(json_object_get(sig, "digest"));
-    json_t *fmt = json_object_get(plan, "format");
-    if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
-        return fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
-    if (!val || !kid || strlen(val) != 64)
-        return fail(MK_PLANFILE_UNSIGNED, why, whylen, "the plan is not signed (moksha signs the plans of `moksha plan -o "
-                                                       "FILE`, never one whose policies fail)");
-    if (strcmp(kid, k->id) != 0)
-        return fail(MK_PLANFILE_WRONG_KEY, why, whylen, "the plan was signed with another project key");
-    char digest[65];
-    if (!body_digest(text, n, sig, digest) || !dig || strcmp(dig, digest) != 0 ||
-        !statement_matches(k, plan, digest, val))
-        return fail(MK_PLANFILE_TAMPERED, why, whylen, "the signature does not match: the plan was altered after it was signed");
-    if (!known_fields(plan, why, whylen))
+    return it->keylen == strlen(name) && memcmp(text + it->key, name, it->keylen) == 0;
+}
+
+static void top_record(const char *text, top *tp, const mk_jspan_item *it, bool indexed)
+{
+    if (tp->n < TOP_NKEYS + 1) {
+        if (tp->state == SIZE_MAX && key_is(text, it, "state"))
+            tp->state = tp->n;
+        if (tp->changes == SIZE_MAX && key_is(text, it, "changes"))
+            tp->changes = tp->n, tp->indexed = indexed;
+        tp->m[tp->n++] = *it;
+    }
+    tp->last = *it;
+}
+
+/* One value parsed by jansson from its span alone (nothing after it). */
+static json_t *parse_span(const char *text, const mk_jspan_item *it, json_error_t *je)
+{
+    return json_loadb(text + it->at, it->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, je);
+}
+
+static void line_col(const char *text, size_t at, int *line, int *col)
+{
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < at; i++)
+        text[i] == '\n' ? (++*line, *col = 1) : ++*col;
+}
+
+/* A signed text that is not what it must be there: "PATH:LINE:COL: what". */
+static mk_planfile_status malformed(const char *path, const char *text, size_t at, const char *what, char *why,
+                                    size_t whylen)
+{
+    int line, col;
+    line_col(text, at, &line, &col);
+    snprintf(why, whylen, "%s:%d:%d: %s", path, line, col, what);
+    return MK_PLANFILE_UNREADABLE;
+}
+
+/* jansson's error in a value parsed from its span at base, placed in the file. */
+static mk_planfile_status parse_error(const char *path, const char *text, size_t base, json_error_t *je, char *why,
+                                      size_t whylen)
+{
+    line_col(text, base + (size_t)(je->position > 0 ? je->position : 0), &je->line, &je->column);
+    mk_errmsg_json(path, je, NULL, 0, why, whylen);
+    return MK_PLANFILE_UNREADABLE;
+}
+
+/* Step 5's names: each known, none twice. */
+static mk_planfile_status top_names(const char *path, const char *text, const top *tp, char *why, size_t whylen)
+{
+    unsigned seen = 0;
+    for (size_t i = 0; i < tp->n; i++) {
+        const mk_jspan_item *it = &tp->m[i];
+        int x = name_index(TOP_KEYS, text + it->key, it->keylen);
+        if (x < 0)
+            return unknown_field("the plan", text + it->key, it->keylen, why, whylen), MK_PLANFILE_UNKNOWN_FIELD;
+        if (seen & (1u << x))
+            return malformed(path, text, it->key, "a key appears twice in one object", why, whylen);
+        seen |= 1u << x;
+    }
+    return MK_PLANFILE_OK;
+}
+
+/* Step 5's values: the top level as a document, in the file's order, with
+ * `changes` (when it is a list) an empty list for mk_planfile_take. */
+static mk_planfile_status top_values(mk_planfile *p, const char *path, const top *tp, json_t *sig, char *why,
+                                     size_t whylen)
+{
+    p->plan = json_object();
+    for (size_t i = 0; i < tp->n; i++) {
+        const mk_jspan_item *it = &tp->m[i];
+        char key[32];
+        snprintf(key, sizeof key, "%.*s", (int)it->keylen, p->text + it->key);
+        json_error_t je;
+        json_t *v = NULL;
+        if (strcmp(key, "signature") == 0)
+            v = json_incref(sig);
+        else if (strcmp(key, "changes") == 0 && p->text[it->at] == '[')
+            v = json_array();
+        else if (!(v = parse_span(p->text, it, &je)))
+            return parse_error(path, p->text, it->at, &je, why, whylen);
+        json_object_set_new(p->plan, key, v);
+    }
+    if (!only_known(json_object_get(p->plan, "state"), STATE_KEYS, "its state", why, whylen) ||
+        !only_known(sig, SIGNATURE_KEYS, "its signature", why, whylen))
         return MK_PLANFILE_UNKNOWN_FIELD;
     return MK_PLANFILE_OK;
 }
 
-mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why, size_t whylen)
+/* Step 4 for one change at it->at: its span (it->len), the names of its
+ * fields checked. */
+static mk_planfile_status index_change(const char *path, const char *text, size_t n, mk_jspan_item *it, char *why,
+                                       size_t whylen)
+{
+    mk_jspan w;
+    mk_jspan_item f;
+    int r;
+    uint32_t seen = 0;
+    if (!mk_jspan_open(&w, text, n, it->at, '{', 3)) { /* not an object: its reader says so */
+        size_t e = mk_jspan_value_end(text, n, it->at, 3);
+        return e ? (it->len = e - it->at, MK_PLANFILE_OK) : malformed(path, text, it->at, "not valid JSON", why, whylen);
+    }
+    while ((r = mk_jspan_next(&w, &f)) == 1) {
+        int x = name_index(CHANGE_KEYS, text + f.key, f.keylen);
+        if (x < 0)
+            return unknown_field("a change", text + f.key, f.keylen, why, whylen), MK_PLANFILE_UNKNOWN_FIELD;
+        if (seen & (1u << x))
+            return malformed(path, text, f.key, "a key appears twice in one object", why, whylen);
+        seen |= 1u << x;
+    }
+    if (r < 0)
+        return malformed(path, text, w.i, "not valid JSON", why, whylen);
+    it->len = w.i - it->at;
+    return MK_PLANFILE_OK;
+}
+
+/* Step 4 over the list at text[at]: each change's span; *after is one past
+ * the list. */
+static mk_planfile_status index_changes(mk_planfile *p, const char *path, size_t at, size_t end, size_t *after,
+                                        char *why, size_t whylen)
+{
+    mk_jspan w;
+    mk_jspan_item it;
+    size_t cap = 0;
+    int r;
+    mk_jspan_open(&w, p->text, end, at, '[', 2);
+    while ((r = mk_jspan_peek(&w, &it)) == 1) {
+        mk_planfile_status st = index_change(path, p->text, end, &it, why, whylen);
+        if (st != MK_PLANFILE_OK)
+            return st;
+        mk_jspan_done(&w, &it, it.at + it.len);
+        if (p->nchanges == cap) {
+            cap = cap ? 2 * cap : 1024;
+            mk_jspan_item *more = realloc(p->changes, cap * sizeof *more);
+            if (!more)
+                return fail(MK_PLANFILE_UNREADABLE, why, whylen, "out of memory while reading the plan");
+            p->changes = more;
+        }
+        p->changes[p->nchanges++] = it;
+    }
+    *after = w.i;
+    return r == 0 ? MK_PLANFILE_OK : malformed(path, p->text, w.i, "not valid JSON", why, whylen);
+}
+
+/* Steps 1–3: true when the signature is proven; else the status in *st.
+ * The walk of the top level stops after `state`, which moksha writes
+ * before the changes. */
+static bool proven(mk_planfile *p, const mk_planfile_key *k, json_t *sig, size_t sat, size_t end, top *tp,
+                   mk_planfile_status *st, char *why, size_t whylen)
+{
+    const char *val = json_string_value(json_object_get(sig, "value"));
+    const char *kid = json_string_value(json_object_get(sig, "key_id"));
+    const char *dig = json_string_value(json_object_get(sig, "digest"));
+    char digest[65];
+    mk_jspan_item it;
+    int r = 1;
+    *st = MK_PLANFILE_TAMPERED;
+    if (!val || !kid || strlen(val) != 64)
+        return (*st = fail(MK_PLANFILE_UNSIGNED, why, whylen, MSG_UNSIGNED)), false;
+    if (strcmp(kid, k->id) != 0)
+        return (*st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, MSG_WRONG_KEY)), false;
+    if (!dig || !body_digest(p->text, sat, digest) || strcmp(dig, digest) != 0 || !mk_jspan_open(&tp->w, p->text, end, 0, '{', 1))
+        return fail(*st, why, whylen, MSG_TAMPERED), false;
+    while (tp->state == SIZE_MAX && (r = mk_jspan_next(&tp->w, &it)) == 1)
+        top_record(p->text, tp, &it, false);
+    tp->ended = r == 0;
+    json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL);
+    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(k, state, digest, val);
+    json_decref(state);
+    if (!ok)
+        fail(*st, why, whylen, MSG_TAMPERED);
+    return ok;
+}
+
+/* Step 4: the rest of the walk, once the signature is proven. */
+static mk_planfile_status walk_rest(mk_planfile *p, const char *path, top *tp, size_t sat, size_t end, char *why,
+                                    size_t whylen)
+{
+    mk_jspan_item it;
+    int r = 0;
+    while (!tp->ended && (r = mk_jspan_peek(&tp->w, &it)) == 1) {
+        size_t after = 0;
+        bool list = tp->changes == SIZE_MAX && key_is(p->text, &it, "changes") && p->text[it.at] == '[';
+        mk_planfile_status st = list ? index_changes(p, path, it.at, end, &after, why, whylen) : MK_PLANFILE_OK;
+        if (st != MK_PLANFILE_OK)
+            return st;
+        if (!list)
+            after = mk_jspan_value_end(p->text, end, it.at, 2);
+        if (!after)
+            return malformed(path, p->text, it.at, "not valid JSON", why, whylen);
+        mk_jspan_done(&tp->w, &it, after);
+        top_record(p->text, tp, &it, list);
+    }
+    const mk_jspan_item *last = &tp->last;
+    if (r < 0 || tp->w.i != end || !key_is(p->text, last, "signature") || last->key != sat + 2 ||
+        last->at != sat + sizeof SIG_KEY - 1)
+        return malformed(path, p->text, tp->w.i, "not valid JSON", why, whylen);
+    static const char format[] = "\"moksha.plan/v1\"";
+    size_t i = 0;
+    while (i < tp->n && !key_is(p->text, &tp->m[i], "format"))
+        i++;
+    if (i == tp->n || tp->m[i].len != sizeof format - 1 || memcmp(p->text + tp->m[i].at, format, tp->m[i].len) != 0)
+        return fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
+    return MK_PLANFILE_OK;
+}
+
+/* What a file not in moksha's signed form is, from a whole parse. */
+static mk_planfile_status classify(const mk_planfile *p, const char *path, const mk_planfile_key *k, char *why,
+                                   size_t whylen)
+{
+    json_error_t je;
+    json_t *plan = json_loadb(p->text, p->len, JSON_REJECT_DUPLICATES, &je);
+    if (!plan) {
+        mk_errmsg_json(path, &je, p->text, p->len, why, whylen);
+        return MK_PLANFILE_UNREADABLE;
+    }
+    json_t *sig = json_object_get(plan, "signature"), *fmt = json_object_get(plan, "format");
+    const char *val = json_string_value(json_object_get(sig, "value"));
+    const char *kid = json_string_value(json_object_get(sig, "key_id"));
+    mk_planfile_status st = MK_PLANFILE_TAMPERED;
+    if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
+        st = fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
+    else if (!val || !kid || strlen(val) != 64)
+        st = fail(MK_PLANFILE_UNSIGNED, why, whylen, MSG_UNSIGNED);
+    else if (strcmp(kid, k->id) != 0)
+        st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, MSG_WRONG_KEY);
+    else
+        fail(st, why, whylen, MSG_TAMPERED); /* signed, but not as the text moksha writes */
+    json_decref(plan);
+    return st;
+}
+
+static mk_planfile_status read_plan(mk_planfile *p, const char *path, const mk_planfile_key *k, char *why,
+                                    size_t whylen)
+{
+    size_t sat, end, after;
+    json_t *sig = signature_tail(p->text, p->len, &sat, &end);
+    if (!sig)
+        return classify(p, path, k, why, whylen);
+    top tp = {.state = SIZE_MAX, .changes = SIZE_MAX};
+    mk_planfile_status st;
+    if (proven(p, k, sig, sat, end, &tp, &st, why, whylen) &&
+        (st = walk_rest(p, path, &tp, sat, end, why, whylen)) == MK_PLANFILE_OK &&
+        (st = top_names(path, p->text, &tp, why, whylen)) == MK_PLANFILE_OK &&
+        (st = top_values(p, path, &tp, sig, why, whylen)) == MK_PLANFILE_OK && tp.changes != SIZE_MAX && !tp.indexed &&
+        p->text[tp.m[tp.changes].at] == '[') /* the changes came before the state */
+        st = index_changes(p, path, tp.m[tp.changes].at, end, &after, why, whylen);
+    json_decref(sig);
+    return st;
+}
+
+mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, mk_planfile **out, char *why,
+                                    size_t whylen)
 {
     *out = NULL;
-    json_error_t je;
-    size_t n = 0;
-    char *text = mk_fileio_read(path, &n);
-    if (!text) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    mk_planfile *p = calloc(1, sizeof *p);
+    if (!p || !(p->text = mk_fileio_read(path, &p->len))) {
+        snprintf(why, whylen, "%s: %s", path, strerror(p ? errno : ENOMEM));
+        free(p);
         return MK_PLANFILE_UNREADABLE;
     }
-    mk_jregion_begin(n * 16); /* note [plan memory] in jregion.c: the parse only */
-    json_t *plan = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
-    mk_jregion_end();
-    if (!plan) {
-        char msg[600];
-        mk_errmsg_json(path, &je, text, n, msg, sizeof msg);
-        snprintf(why, whylen, "%s", msg);
-        free(text);
-        return MK_PLANFILE_UNREADABLE;
-    }
-    mk_planfile_status st = check_signature(text, n, plan, k, why, whylen);
-    free(text);
+    mk_planfile_status st = read_plan(p, path, k, why, whylen);
     if (st != MK_PLANFILE_OK)
-        json_decref(plan);
+        mk_planfile_close(p);
     else
-        *out = plan;
+        *out = p;
+    return st;
+}
+
+json_t *mk_planfile_plan(const mk_planfile *p) { return p->plan; }
+
+size_t mk_planfile_nchanges(const mk_planfile *p) { return p->nchanges; }
+
+void mk_planfile_sha256(const mk_planfile *p, char out[65]) { mk_sha256_hex(p->text, p->len, out); }
+
+mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    json_t *list = json_object_get(p->plan, "changes");
+    mk_jregion_begin(p->len * 12); /* note [plan memory] in jregion.c: the changes' parse only */
+    for (size_t i = 0; !p->taken && i < p->nchanges; i++) {
+        json_error_t je;
+        json_t *c = parse_span(p->text, &p->changes[i], &je);
+        if (!c) {
+            mk_jregion_end();
+            return parse_error(path, p->text, p->changes[i].at, &je, why, whylen);
+        }
+        json_array_append_new(list, c);
+    }
+    mk_jregion_end();
+    p->taken = true;
+    *out = json_incref(p->plan);
+    return MK_PLANFILE_OK;
+}
+
+void mk_planfile_close(mk_planfile *p)
+{
+    if (!p)
+        return;
+    json_decref(p->plan);
+    free(p->changes);
+    free(p->text);
+    free(p);
+}
+
+mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why, size_t whylen)
+{
+    mk_planfile *p;
+    *out = NULL;
+    mk_planfile_status st = mk_planfile_open(path, k, &p, why, whylen);
+    if (st == MK_PLANFILE_OK)
+        st = mk_planfile_take(p, path, out, why, whylen);
+    mk_planfile_close(p);
     return st;
 }
 

@@ -4,7 +4,8 @@
  * code with the compiler (the house rule), and tests/unit/test_planfile.c
  * checks that both sides agree.
  *
- * A loaded plan owns its jansson document. */
+ * A plan is verified from its bytes before any of it is believed, and read
+ * no further than the command needs (note [plan reading]). */
 #ifndef MK_RUNTIME_PLANFILE_H
 #define MK_RUNTIME_PLANFILE_H
 
@@ -42,8 +43,30 @@ typedef enum {
     MK_PLANFILE_UNKNOWN_FIELD /* signed, with a field this executor does not know (a newer moksha's) */
 } mk_planfile_status;
 
-/* Load and verify. On success *out holds the plan (json_decref it). The
- * why of MK_PLANFILE_UNREADABLE begins with the path (and place). */
+/* A plan whose signature is proven, read as far as verifying needs (note
+ * [plan reading] in planfile.c): the top level parsed, each change's
+ * place in the file found and the names of its fields checked, the changes
+ * themselves not parsed. It owns the file's bytes and the top level. */
+typedef struct mk_planfile mk_planfile;
+
+/* Read path once and verify it; on success *out holds the plan (close it
+ * with mk_planfile_close). The why of MK_PLANFILE_UNREADABLE begins with
+ * the path (and place). */
+mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, mk_planfile **out, char *why,
+                                    size_t whylen);
+/* The top level, borrowed: every field but `changes`, which is an empty
+ * list until mk_planfile_take (or, when the file's is not a list, as it is). */
+json_t *mk_planfile_plan(const mk_planfile *p);
+size_t mk_planfile_nchanges(const mk_planfile *p);
+/* SHA-256 of the file's bytes, as read: what the audit log records. */
+void mk_planfile_sha256(const mk_planfile *p, char out[65]);
+/* Parse every change from its place in the file (duplicate keys refused at
+ * every depth) into the document; *out is a new reference to it. A change
+ * that does not parse refuses the whole plan (MK_PLANFILE_UNREADABLE, why
+ * beginning with path). */
+mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen);
+void mk_planfile_close(mk_planfile *p);
+/* Open, take and close: the whole plan. On success *out holds it (json_decref it). */
 mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why,
                                     size_t whylen);
 /* note [policy results]: do the plan's recorded policy results let it run?

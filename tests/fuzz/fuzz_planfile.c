@@ -4,7 +4,8 @@
  * JSON object, signed with the key first (the digest and the statement's
  * MAC computed as docs/formats.md says), which takes it past verification
  * to the check of the fields it knows; every sealed
- * secret in an accepted plan is then opened. */
+ * secret in an accepted plan is then opened. An accepted plan must be what
+ * jansson reads from the whole file. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -49,16 +50,33 @@ static void unseal_all(json_t *v)
     }
 }
 
+static void broken(const char *what)
+{
+    fprintf(stderr, "fuzz_planfile: %s\n", what);
+    abort();
+}
+
+/* What loads is what jansson reads from the whole file (the plan is read
+ * piece by piece, note [plan reading]), and what verifying accepts
+ * includes all that loads. */
 static void load(const char *path)
 {
     json_t *plan = NULL;
     char why[512];
+    mk_planfile *p = NULL;
+    bool verified = mk_planfile_open(path, &key, &p, why, sizeof why) == MK_PLANFILE_OK;
+    mk_planfile_close(p);
     if (mk_planfile_load(path, &key, &plan, why, sizeof why) == MK_PLANFILE_OK) {
+        json_t *whole = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        if (!whole || !json_equal(whole, plan))
+            broken("a plan loaded as other than the whole file reads");
+        if (!verified)
+            broken("a plan loads that verifying refuses");
+        json_decref(whole);
         unseal_all(plan);
         json_decref(plan);
     } else if (plan) {
-        fputs("fuzz_planfile: a refused plan was handed out\n", stderr);
-        abort();
+        broken("a refused plan was handed out");
     }
 }
 
