@@ -3,13 +3,14 @@
  *
  *   read the state        base/state.c, on a thread of its own
  *   load → vars → eval    front/program.c, front/vars.c, front/eval.c (big stack)
- *   diff                  middle/plan.c
- *   price and place       middle/cost.c, under the policies (middle/policy.c)
+ *   diff                  middle/plan.c: the plan's records
+ *   price and place       middle/cost.c, middle/place.c, under the policies (middle/policy.c)
  *   policies              middle/policy.c
+ *   the document          back/plandoc.c, for the readers that still take one
  *   write and sign        back/planfile.c, from the plan's records
  *
  * and what joins them: the costs and placements written into the plan's
- * changes (with the shared-value cache), the policy results and gates.
+ * records, the policy results, gates and raised risks.
  * Nothing here prints; see pipeline.h for who does. */
 #include "compiler/pipeline.h"
 
@@ -18,12 +19,14 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "compiler/back/plandoc.h"
 #include "compiler/back/planfile.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/vars.h"
 #include "compiler/front/vjson.h"
@@ -52,73 +55,9 @@ void mk_pipeline_mark(mk_planned *pl, const char *name, double *t0)
     *t0 = t;
 }
 
-/* Values shared by every change that has the same: a change's placement
- * and its cost take a few distinct values in a plan of 100,000 changes, and
- * a value is never changed once in the plan (jansson counts references).
- * Keyed by four words: pointers into the catalog, or a price's bits. */
-typedef struct vcache {
-    uintptr_t key[4];
-    json_t *v;
-} vcache;
-
-typedef struct vtab {
-    vcache *e;
-    size_t mask, n;
-} vtab;
-
-static void vtab_free(vtab *t)
-{
-    for (size_t k = 0; t->e && k <= t->mask; k++)
-        json_decref(t->e[k].v);
-    mk_mem_free(t->e);
-    t->e = NULL;
-}
-
-/* The slot for key: a value to share, or an empty slot to fill (v NULL). */
-static vcache *vtab_slot(vtab *t, const uintptr_t key[4])
-{
-    if (!t->e || t->n * 2 >= t->mask) { /* full enough: start again, larger */
-        size_t mask = t->e ? t->mask * 2 + 1 : 255;
-        vtab_free(t);
-        t->e = mk_mem_calloc(mask + 1, sizeof *t->e);
-        t->mask = mask, t->n = 0;
-    }
-    size_t h = (key[0] * 31 + key[1] * 17 + key[2] * 13 + key[3]) >> 3;
-    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
-        vcache *e = &t->e[i];
-        if (!e->v) {
-            memcpy(e->key, key, sizeof e->key);
-            t->n++;
-            return e;
-        }
-        if (!memcmp(e->key, key, sizeof e->key))
-            return e;
-    }
-}
-
-static json_t *placement_of(vtab *t, const mk_cost_quote *q)
-{
-    vcache *e = vtab_slot(t, (uintptr_t[4]){(uintptr_t)q->cloud, (uintptr_t)q->region, (uintptr_t)q->offering, 0});
-    if (!e->v)
-        e->v = json_pack("{s:[s], s:[s], s:s?, s:s}", "providers", q->cloud, "regions", q->region, "offering", q->offering,
-                         "optimize", "cost");
-    return json_incref(e->v);
-}
-
-static json_t *cost_of(vtab *t, const mk_money *monthly, mk_money delta, const char *offering, const char *unpriced)
-{
-    /* (a price is never negative: -1 stands for none) */
-    vcache *e = vtab_slot(t, (uintptr_t[4]){monthly ? (uintptr_t)*monthly : (uintptr_t)-1, (uintptr_t)delta,
-                                            (uintptr_t)offering, (uintptr_t)unpriced});
-    if (!e->v)
-        e->v = json_pack("{s:o, s:o, s:s?, s:s?}", "monthly", monthly ? mk_vjson_money(*monthly) : json_null(),
-                         "delta", mk_vjson_money(delta), "offering", offering, "unpriced_because", unpriced);
-    return json_incref(e->v);
-}
-
 /* Placement under the policies that read it (docs/cost.md); plan may be
  * NULL (moksha cost, which makes none). */
-static void place_by_policy(mk_cost_catalog *cat, mk_program *p, json_t *plan, mk_place_report *rep)
+static void place_by_policy(mk_cost_catalog *cat, mk_program *p, const mk_plan *plan, mk_place_report *rep)
 {
     mk_policy_place *pp = mk_policy_place_new(p, plan);
     if (pp)
@@ -156,67 +95,56 @@ static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_rep
     }
 }
 
-/* The cost model's verdict into the plan: each change's cost and chosen
- * placement (the executor builds there), and the plan's totals. A desired
- * resource reaches its change through the instance; the rest (deletes) by
- * address. */
+/* The cost model's verdict on a desired change: its cost and where it is
+ * placed (the executor builds there); a local type has no placement. */
+static void cost_change(mk_change *c, const mk_place_item *it, const mk_place_report *rep, const mk_state *st)
+{
+    bool priced = it->q.status == MK_COST_PRICED;
+    size_t at = 0;
+    mk_money was = st->nres && mk_state_find(st, c->address, &at) ? rep->applied_each[at] : 0;
+    c->costed = true, c->priced = priced;
+    c->monthly = priced ? it->q.monthly : 0;
+    c->delta = c->monthly - was; /* (both in [0, $1e9]) */
+    c->offering = priced ? it->q.offering : NULL;
+    c->unpriced_because = priced ? NULL : it->q.why ? it->q.why : "no price";
+    if (it->q.cloud && strncmp(c->type, "local.", 6) != 0)
+        c->cloud = it->q.cloud, c->region = it->q.region, c->placed_offering = it->q.offering;
+}
+
+/* The cost model's verdict into the plan's records: each change's cost and
+ * chosen placement, and the plan's totals. The report's items are the
+ * program's instances in order, as the desired changes are; the deletes
+ * (last) are priced from the state. The report stays for the policies. */
 static void add_costs(mk_planned *out, mk_pipeline_req *r)
 {
     mk_program *p = out->p;
+    mk_plan *pl = out->model;
     mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
     if (!cat)
         return;
-    mk_place_report *rep = mk_place_run(cat, p, out->st, r->replace_placement, r->nreplace_placement);
-    place_by_policy(cat, p, out->plan, rep);
+    mk_place_report *rep = mk_place_run(cat, p, out->st, r->destroy ? NULL : pl->like, r->replace_placement, r->nreplace_placement);
+    out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
+    place_by_policy(cat, p, pl, rep);
     refuse_moves(out, r, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
-    vtab places = {0}, costs = {0};
-    for (size_t i = 0; i < rep->nitems; i++) {
-        const mk_place_item *it = &rep->items[i];
-        mk_instance *in = (mk_instance *)it->in;
-        bool priced = it->q.status == MK_COST_PRICED;
-        if (priced)
-            in->cost_monthly = mk_v_money(&p->v, it->q.monthly);
-        json_t *c = in->change;
-        if (!c)
-            continue;
-        size_t at = 0;
-        mk_money was = out->st->nres && mk_state_find(out->st, in->address, &at) ? rep->applied_each[at] : 0;
-        mk_money delta = (priced ? it->q.monthly : 0) - was; /* (both in [0, $1e9]) */
-        in->cost_delta = mk_v_money(&p->v, delta);
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, priced ? &it->q.monthly : NULL, delta,
-                                                       priced ? it->q.offering : NULL,
-                                                       priced ? NULL : it->q.why ? it->q.why : "no price"));
-        if (it->q.cloud && strncmp(in->res->type, "local.", 6) != 0)
-            json_object_set_new_nocheck(c, "placement", placement_of(&places, &it->q));
-    }
-    json_t *changes = json_object_get(out->plan, "changes");
-    for (size_t i = json_array_size(changes) - (size_t)out->totals.remove; i < json_array_size(changes); i++) {
-        json_t *c = json_array_get(changes, i); /* the deletes come last (mk_plan_build) */
+    size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;
+    for (size_t i = 0; i < rep->nitems && j < ndesired; i++)
+        if (pl->changes[j].in == rep->items[i].in)
+            cost_change(&pl->changes[j++], &rep->items[i], rep, out->st);
+    for (size_t i = ndesired; i < pl->nchanges; i++) {
+        mk_change *c = &pl->changes[i];
         /* a deposed object is not in the applied total: its delete changes no figure */
         size_t at = 0;
-        const char *addr = json_string_value(json_object_get(c, "address"));
-        bool known = !json_object_get(c, "deposed") && mk_state_find(out->st, addr, &at);
-        mk_money delta = known ? -rep->applied_each[at] : 0;
-        json_object_set_new_nocheck(c, "cost", cost_of(&costs, NULL, delta, NULL, NULL));
-        if (known)
-            mk_sym_put(&p->delete_delta, mk_intern_s(p->ast.names, addr), NULL, mk_v_money(&p->v, delta));
+        bool known = !c->deposed && c->address && mk_state_find(out->st, c->address, &at);
+        c->costed = true;
+        c->delta = known ? -rep->applied_each[at] : 0;
     }
-    mk_money monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
-    p->cost_monthly = mk_v_money(&p->v, monthly);
-    p->cost_delta = mk_v_money(&p->v, monthly - rep->applied);
-    vtab_free(&places);
-    vtab_free(&costs);
-    json_object_set_new(out->plan, "cost", json_pack("{s:s, s:o, s:o, s:o, s:I}", "currency", "USD", "monthly",
-                        mk_vjson_money(monthly), "applied", mk_vjson_money(rep->applied),
-                        "delta", mk_vjson_money(monthly - rep->applied), "unpriced", (json_int_t)rep->nunpriced));
-    if (r->explain) { /* the caller prints it (mk_cost_out_explain) */
-        out->placement = rep, out->catalog = cat;
-        return;
-    }
-    mk_place_report_free(rep);
-    mk_cost_free(cat);
+    pl->costed = true;
+    pl->monthly = r->destroy ? 0 : rep->monthly; /* after a destroy nothing is left to pay for */
+    pl->applied = rep->applied;
+    pl->delta = pl->monthly - rep->applied;
+    pl->unpriced = (int64_t)rep->nunpriced;
 }
 
 /* note [unsigned failures]: a plan whose policies fail is never signed, so
@@ -225,69 +153,99 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
  * executor would take. The executor checks the recorded results anyway
  * (mk_planfile_policies_ok in runtime/planfile.c) and refuses with exit 3.
  *
- * Policy results and gates into the plan: a gate names the change it holds. */
-/* The plan's changes by address ({address: [change…]}, in plan order), so
- * gates and raised risks find their changes without a pass over all of them
- * each: made on first use, most plans have neither. */
-static json_t *changes_at(json_t *plan, json_t **idx, json_t *address)
+ * Policy results, gates and raised risks into the plan's records: a gate
+ * names the change it holds. */
+/* The plan's changes at an address, in plan order: the index (address →
+ * the first, then each next one at the same address) is made on first use,
+ * most plans have neither gates nor raised risks. */
+typedef struct at_index {
+    mk_symtab first;
+    uint32_t *next;  /* per change, the next one at its address (its id), 0 for none */
+    bool built;
+} at_index;
+
+static mk_change *changes_at(mk_program *p, mk_plan *pl, at_index *ix, const char *address)
 {
-    if (!json_is_string(address))
+    if (!address)
         return NULL;
-    if (!*idx) {
-        *idx = json_object();
-        size_t c;
-        json_t *ch;
-        json_array_foreach(json_object_get(plan, "changes"), c, ch) {
-            const char *a = json_string_value(json_object_get(ch, "address"));
-            json_t *list = a ? json_object_get(*idx, a) : NULL;
-            if (a && !list)
-                json_object_set_new(*idx, a, list = json_array());
-            if (list)
-                json_array_append(list, ch);
+    if (!ix->built) {
+        ix->built = true;
+        ix->next = mk_mem_calloc(pl->nchanges + 1, sizeof *ix->next);
+        for (size_t i = pl->nchanges; i-- > 0;) { /* from the end: the first one is put last */
+            mk_name a = mk_intern_s(p->ast.names, pl->changes[i].address ?: "");
+            mk_change *was = mk_sym_get(&ix->first, a, NULL);
+            ix->next[i] = was ? was->id : 0;
+            mk_sym_put(&ix->first, a, NULL, &pl->changes[i]);
         }
     }
-    return json_object_get(*idx, json_string_value(address));
+    return mk_sym_get(&ix->first, mk_intern_s(p->ast.names, address), NULL);
+}
+
+static mk_change *next_at(mk_plan *pl, at_index *ix, const mk_change *c)
+{
+    return ix->next[c->id - 1] ? &pl->changes[ix->next[c->id - 1] - 1] : NULL;
+}
+
+static size_t count_gates(json_t *results)
+{
+    size_t n = 0, i;
+    json_t *res;
+    json_array_foreach(results, i, res)
+        n += json_array_size(json_object_get(res, "gates"));
+    return n;
+}
+
+/* Each `require approval(…)` as a gate holding the resource's own change; a
+ * deposed object's delete at the same address only when it is the one there. */
+static void add_gates(mk_planned *out, json_t *results, at_index *ix)
+{
+    mk_plan *pl = out->model;
+    size_t n = count_gates(results), i, k;
+    json_t *res, *g;
+    pl->gates = n ? mk_arena_alloc(pl->arena, n * sizeof *pl->gates) : NULL;
+    json_array_foreach(results, i, res) {
+        json_array_foreach(json_object_get(res, "gates"), k, g) {
+            mk_gate *gate = &pl->gates[pl->ngates];
+            const char *address = json_string_value(json_object_get(g, "address"));
+            *gate = (mk_gate){(uint32_t)++pl->ngates, json_string_value(json_object_get(res, "name")),
+                              json_string_value(json_object_get(g, "group")), json_string_value(json_object_get(g, "message")),
+                              address, 0};
+            const mk_change *pick = NULL;
+            for (mk_change *c = changes_at(out->p, pl, ix, address); c; c = next_at(pl, ix, c))
+                if (!pick || (pick->deposed && !c->deposed))
+                    pick = c;
+            gate->change = pick ? pick->id : 0;
+        }
+    }
+}
+
+/* require risk(…): a change is at least that risky. */
+static void raise_risks(mk_planned *out, json_t *results, at_index *ix)
+{
+    mk_plan *pl = out->model;
+    size_t i, k;
+    json_t *res, *g;
+    json_array_foreach(results, i, res) {
+        json_array_foreach(json_object_get(res, "risks"), k, g) {
+            const char *want = json_string_value(json_object_get(g, "risk"));
+            mk_risk to = !want ? MK_RISK_LOW : !strcmp(want, "high") ? MK_RISK_HIGH : !strcmp(want, "medium") ? MK_RISK_MEDIUM : MK_RISK_LOW;
+            for (mk_change *c = changes_at(out->p, pl, ix, json_string_value(json_object_get(g, "address"))); c; c = next_at(pl, ix, c))
+                if (c->risk < to)
+                    c->risk = to, c->risk_raised_by = json_string_value(json_object_get(res, "name"));
+        }
+    }
 }
 
 static void add_policies(mk_planned *out, mk_pipeline_req *r)
 {
     mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides};
-    json_t *results = mk_policy_check(out->p, out->plan, &run);
-    json_t *gates = json_array(), *idx = NULL;
-    size_t i, k, c;
-    json_t *res, *g, *ch;
-    json_array_foreach(results, i, res) {
-        json_array_foreach(json_object_get(res, "gates"), k, g) {
-            json_t *gate = json_pack("{s:I, s:O, s:O, s:O?, s:O?, s:n}", "id", (json_int_t)json_array_size(gates) + 1,
-                                     "policy", json_object_get(res, "name"), "group", json_object_get(g, "group"),
-                                     "message", json_object_get(g, "message"), "address", json_object_get(g, "address"),
-                                     "change");
-            /* the resource's own change; a deposed object's delete at the
-             * same address only when it is the one there is */
-            json_t *pick = NULL;
-            json_array_foreach(changes_at(out->plan, &idx, json_object_get(g, "address")), c, ch)
-                if (!pick || (json_object_get(pick, "deposed") && !json_object_get(ch, "deposed")))
-                    pick = ch;
-            if (pick)
-                json_object_set(gate, "change", json_object_get(pick, "id"));
-            json_array_append_new(gates, gate);
-        }
-    }
-    json_array_foreach(results, i, res) { /* require risk(…): a change is at least that risky */
-        json_array_foreach(json_object_get(res, "risks"), k, g) {
-            static const char *const rank = "low medium high";
-            json_array_foreach(changes_at(out->plan, &idx, json_object_get(g, "address")), c, ch) {
-                const char *now = json_string_value(json_object_get(ch, "risk")), *want = json_string_value(json_object_get(g, "risk"));
-                if (!now || !want || strstr(rank, now) >= strstr(rank, want))
-                    continue;
-                json_object_set_new(ch, "risk", json_string(want));
-                json_object_set(ch, "risk_raised_by", json_object_get(res, "name"));
-            }
-        }
-    }
-    json_decref(idx);
-    json_object_set_new(out->plan, "policies", results);
-    json_object_set_new(out->plan, "gates", gates);
+    json_t *results = mk_policy_check(out->p, out->model, out->placement, &run);
+    at_index ix = {0};
+    add_gates(out, results, &ix);
+    raise_risks(out, results, &ix);
+    mk_sym_free(&ix.first);
+    mk_mem_free(ix.next);
+    out->model->policies = results;
     out->policies = results;
     out->policy_failed = run.failed;
     out->policy_errored = run.errored;
@@ -432,34 +390,6 @@ static bool load_key(mk_planned *out, bool sign)
     return false;
 }
 
-/* note [plan seam]: the one place where the plan's records meet the
- * document that the differ still builds (middle/plan.c) and the cost model
- * and the policies still annotate above. Once that document is complete,
- * its records are read back from it (back/planfile.c, as `show` reads a
- * saved plan) and each desired change is given its instance, so that the
- * plan file and every rendering are written from the records as they will
- * be when mk_plan_build makes them: a change's `after` from its instance's
- * values, sealed as it is written. When the differ makes the records, this
- * goes, and the document with it. */
-static bool seam_records(mk_planned *out)
-{
-    char why[256];
-    mk_plan *m = mk_planfile_read(out->plan, why, sizeof why);
-    if (!m) {
-        mk_diag_error(out->p->diag, "E0303", MK_NOSPAN, "the plan cannot be written: %s", why);
-        return false;
-    }
-    for (size_t i = 0; i < out->p->ninstances; i++) {
-        mk_instance *in = out->p->instances[i];
-        if (in->change_id && in->change_id <= m->nchanges && m->changes[in->change_id - 1].id == in->change_id) {
-            m->changes[in->change_id - 1].in = in;
-            m->changes[in->change_id - 1].after = NULL;
-        }
-    }
-    out->model = m;
-    return true;
-}
-
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
@@ -468,15 +398,19 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
     if (!ok || r->compile_only || !load_key(out, sign))   /* base/key.c (moksha cost stops before it) */
         return ok && r->compile_only;
-    out->plan = mk_plan_build(out->p, out->st, &out->key, &out->totals, r->destroy); /* middle/plan.c: diff */
+    out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
-    add_costs(out, r);                                    /* middle/cost.c: price and place */
+    add_costs(out, r);                                    /* middle/cost.c, middle/place.c: price and place */
     mk_pipeline_mark(out, "cost", &t0);
     add_policies(out, r);                                 /* middle/policy.c */
     bool named = overrides_all_named(out, r);
     mk_pipeline_mark(out, "policies", &t0);
-    if (!seam_records(out))                               /* note [plan seam] */
-        return false;
+    if (!r->explain) {                                    /* the report was the policies' too; */
+        mk_place_report_free(out->placement);             /* the records hold the catalog's strings */
+        out->placement = NULL;
+    }
+    out->plan = mk_plandoc_of(out->model, &out->key);     /* back/plandoc.c: the document */
+    mk_pipeline_mark(out, "document", &t0);
     if (sign && !out->policy_failed) {                    /* note [unsigned failures] */
         mk_buf text = {0};
         mk_planfile_emit(out->model, &out->key, true, &text); /* back/planfile.c: write and sign */
@@ -492,7 +426,7 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
     mk_cost_catalog *cat = mk_cost_load(pl->p->share_dir, pl->p->diag);
     if (!cat)
         return NULL;
-    mk_place_report *rep = mk_place_run(cat, pl->p, pl->st, r->replace_placement, r->nreplace_placement);
+    mk_place_report *rep = mk_place_run(cat, pl->p, pl->st, NULL, r->replace_placement, r->nreplace_placement);
     place_by_policy(cat, pl->p, NULL, rep);
     if (rep->overflow) /* no figures rather than wrong ones */
         mk_diag_error(pl->p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
@@ -506,9 +440,9 @@ void mk_pipeline_planned_free(mk_planned *pl)
     mk_place_report_free(pl->placement);
     mk_cost_free(pl->catalog);
     mk_planfile_free_text(pl->text);
-    mk_plan_free(pl->model);
     if (!mk_jalloc_installed()) /* else the arenas hold it, and walking it frees nothing (0.2 s at 100,000 changes) */
         json_decref(pl->plan);
+    mk_plan_free(pl->model);
     mk_state_free(pl->st);
     mk_program_free(pl->p);
 }

@@ -68,17 +68,17 @@ typedef struct mk_planned {
     mk_program *p;
     mk_state *st;
     mk_key key;
-    json_t *plan;        /* the document the stages annotate (until the differ makes records: note [plan seam]) */
-    mk_plan *model;      /* the plan's records, what is written and shown (owned) */
+    mk_plan *model;      /* the plan's records (middle/plan.h, note [plan model]): what is written and shown */
+    json_t *plan;        /* the records as a document (back/plandoc.c), for the readers that still take one */
     char *text;          /* the signed plan in its file form, when signed */
-    mk_plan_totals totals;
-    json_t *policies;    /* results (borrowed from plan) */
+    json_t *policies;    /* results (borrowed from model) */
     int policy_failed;   /* policies that fail the plan: exit 3 */
     int policy_errored;  /* policies that met an error (reported; the plan fails) */
     bool replace_unmatched;  /* a --replace-placement names no instance of p */
     bool override_unmatched; /* an --override names no policy of policies */
-    /* --explain, and moksha cost: the placement report and the catalog its
-     * strings point into (owned; freed with the rest) */
+    /* the placement report (kept for --explain and moksha cost, which print
+     * it) and the catalog its strings and the model's point into (owned;
+     * freed with the rest) */
     struct mk_place_report *placement;
     struct mk_cost_catalog *catalog;
     mk_pipeline_phase phases[MK_PIPELINE_PHASES];

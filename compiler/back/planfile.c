@@ -141,7 +141,7 @@ static void read_cost(reader *r, mk_change *c, json_t *cost)
  * writer makes exactly that text again from cloud, region and offering. */
 static void read_placement(mk_change *c, json_t *pl)
 {
-    c->placement = pl;
+    c->placement = json_incref(pl); /* (a reference the plan holds) */
     json_t *prov = json_object_get(pl, "providers"), *reg = json_object_get(pl, "regions");
     json_t *off = json_object_get(pl, "offering");
     const char *k[4] = {0};
@@ -221,6 +221,8 @@ static void read_change(reader *r, mk_change *c, json_t *o)
     mk_names refs = names_of(r, o, "refs");
     c->refs = refs.v, c->nrefs = refs.n;
     json_t *lc = json_object_get(o, "lifecycle");
+    if (c->action == MK_ACT_DELETE)
+        c->lifecycle = lc; /* a delete's is the state's as it was recorded */
     c->prevent_destroy = bool_of(r, lc, "prevent_destroy");
     c->create_before_destroy = bool_of(r, lc, "create_before_destroy");
     if (!json_object_get(o, "cost"))
@@ -310,7 +312,7 @@ static void read_plan(reader *r, json_t *doc)
     read_plan_cost(r, json_of(doc, "cost"));
     if (!json_is_array(changes))
         refuse(r, "`changes` is not a list");
-    p->changes = mk_arena_alloc(p->arena, (json_array_size(changes) + 1) * sizeof *p->changes);
+    p->changes = mk_mem_calloc(json_array_size(changes) + 1, sizeof *p->changes);
     for (size_t i = 0; i < json_array_size(changes) && !r->bad; i++) {
         r->at = i + 1;
         read_change(r, &p->changes[p->nchanges++], json_array_get(changes, i));
@@ -325,9 +327,8 @@ mk_plan *mk_planfile_read(json_t *doc, char *why, size_t whylen)
     }
     if (!known_fields(doc, why, whylen))
         return NULL;
-    mk_arena *a = mk_arena_new();
-    mk_plan *p = mk_arena_alloc(a, sizeof *p);
-    p->arena = a;
+    mk_plan *p = mk_mem_calloc(1, sizeof *p); /* (as mk_plan_build makes one: mk_plan_free frees either) */
+    p->arena = mk_arena_new();
     reader r = {p, why, whylen, false, 0};
     read_plan(&r, doc);
     if (!r.bad)
@@ -493,6 +494,21 @@ static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
      F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_END},
 };
 
+/* A lifecycle of nothing but false flags is the default: a delete's as the
+ * state recorded it (an empty object too, but not a null), else the two
+ * flags. */
+static bool default_lifecycle(const mk_change *c)
+{
+    if (!c->lifecycle)
+        return !c->prevent_destroy && !c->create_before_destroy;
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->lifecycle, k, v)
+        if (!json_is_false(v))
+            return false;
+    return json_is_object(c->lifecycle);
+}
+
 /* One field of a change, or nothing when it holds its default. */
 static void put_field(emitter *e, bool *first, const mk_change *c, int f)
 {
@@ -505,7 +521,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, int f)
     bool absent = (f == F_DEPOSED && !c->deposed) || (f == F_PROVIDER && !c->provider) ||
                   (f == F_BEFORE && !c->before) || (f == F_AFTER && !c->in && !c->after) ||
                   (f >= F_UNKNOWN && f <= F_FORCES && lists[f]->n == 0) || (f == F_DEPENDS && !c->ndepends) ||
-                  (f == F_LIFECYCLE && !c->prevent_destroy && !c->create_before_destroy) ||
+                  (f == F_LIFECYCLE && default_lifecycle(c)) ||
                   (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by);
     if (absent)
         return;
@@ -538,6 +554,10 @@ static void put_field(emitter *e, bool *first, const mk_change *c, int f)
     case F_RISK: put_str(e, mk_plan_risk_name(c->risk)); break;
     case F_COST: put_cost(e, c); break;
     case F_LIFECYCLE:
+        if (c->lifecycle) {
+            mk_vjson_put(e->out, c->lifecycle);
+            break;
+        }
         mk_buf_puts(e->out, c->prevent_destroy ? "{\"prevent_destroy\":true" : "{\"prevent_destroy\":false");
         mk_buf_puts(e->out, c->create_before_destroy ? ",\"create_before_destroy\":true}" : ",\"create_before_destroy\":false}");
         break;

@@ -52,8 +52,6 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
     s->serial = json_is_integer(ser) ? json_integer_value(ser) : 0;
     s->nres = json_array_size(res);
     s->res = mk_mem_calloc(s->nres + 1, sizeof *s->res);
-    s->seen = mk_mem_calloc(s->nres + 1, sizeof *s->seen);
-    s->like = mk_mem_calloc(s->nres + 1, sizeof *s->like);
     for (s->cap = 16; s->cap < s->nres * 2 + 2; s->cap *= 2)
         ;
     s->slots = mk_mem_calloc(s->cap, sizeof *s->slots);
@@ -154,8 +152,6 @@ void mk_state_free(mk_state *s)
         return;
     json_decref(s->root);
     mk_mem_free(s->res);
-    mk_mem_free(s->seen);
-    mk_mem_free(s->like);
     mk_mem_free(s->slots);
     mk_mem_free(s);
 }

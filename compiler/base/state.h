@@ -19,9 +19,6 @@ typedef struct mk_state {
     size_t nres;
     struct mk_state_slot { const char *address; size_t index; } *slots;
     size_t cap;
-    bool *seen;            /* marked by the differ: desired again */
-    struct mk_instance **like; /* set by the differ: the desired instance at each resource's address, or NULL */
-    bool diffed;           /* the differ ran: seen and like are filled in */
 } mk_state;
 
 /* Read a state file; on a malformed file reports E0300 and returns NULL. */

@@ -314,18 +314,12 @@ static bool ask(const char *what)
  * so one more plan is needed to apply their values. */
 static bool has_deferred(mk_planned *pl)
 {
-    json_t *changes = json_object_get(pl->plan, "changes");
-    for (size_t i = 0; i < pl->p->ninstances; i++) {
-        mk_instance *in = pl->p->instances[i];
-        json_t *c = in->change_id ? json_array_get(changes, in->change_id - 1) : NULL;
-        const mk_type *ty = in->res->schema;
-        if (!c || !ty || strcmp(json_string_value(json_object_get(c, "address")) ?: "", in->address) != 0)
-            continue;
-        size_t k;
-        json_t *u;
-        json_array_foreach(json_object_get(c, "after_unknown"), k, u)
+    for (size_t i = 0; i < pl->model->nchanges; i++) {
+        const mk_change *c = &pl->model->changes[i];
+        const mk_type *ty = c->in ? c->in->res->schema : NULL;
+        for (uint32_t k = 0; ty && k < c->unknown.n; k++)
             for (uint32_t f = 0; f < ty->nfields; f++)
-                if (!(ty->fields[f].flags & MK_ANN_COMPUTED) && strcmp(ty->fields[f].name, json_string_value(u)) == 0)
+                if (!(ty->fields[f].flags & MK_ANN_COMPUTED) && strcmp(ty->fields[f].name, c->unknown.v[k]) == 0)
                     return true;
     }
     return false;

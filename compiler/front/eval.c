@@ -1149,6 +1149,8 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
 
 static void eval_unit(mk_ev *e, mk_unit *u);
 static void eval_provider(mk_ectx *c, mk_ast *decl);
+static void eval_providers(mk_ectx *c, mk_symtab *t);
+static mk_ast **decls_in_order(const mk_symtab *t, size_t *n);
 
 /* note [lazy modules]: a module is evaluated piece by piece, as anything
  * else is. Its block binds each argument to the variable it sets, and the
@@ -1289,13 +1291,15 @@ static mk_ast *module_decl(mk_ectx *c, mk_name name, mk_span at)
 {
     mk_ast *decl = c->u ? mk_sym_get(&c->u->modules, name, NULL) : NULL;
     if (!decl) {
-        const char *cands[64];
         size_t k = 0;
-        for (uint32_t i = 0; c->u && i < c->u->modules.cap && k < 64; i++)
-            if (c->u->modules.slots[i].a)
-                cands[k++] = c->u->modules.slots[i].a;
+        mk_ast **mods = c->u ? decls_in_order(&c->u->modules, &k) : NULL; /* note [declaration order] */
+        const char **cands = mk_mem_alloc((k + 1) * sizeof *cands);
+        for (size_t i = 0; i < k; i++)
+            cands[i] = mods[i]->name;
         mk_diag_item *d = mk_diag_error(c->e->diag, "E0111", at, "unknown module `module.%s`", name);
         const char *s = mk_diag_suggest(name, cands, k);
+        mk_mem_free(cands);
+        mk_mem_free(mods);
         if (s)
             mk_diag_label(d, "did you mean `module.%s`?", s);
         else
@@ -1313,11 +1317,14 @@ static void depend_unit(mk_ectx *c, mk_unit *u)
             depend(c, u->res_order[i]->inst[k]);
     for (uint32_t i = 0; i < u->noutputs; i++)
         depend_all(c, &u->outputs[i].deps);
-    for (uint32_t i = 0; i < u->modules.cap; i++) {
-        mk_modinst *mi = u->modules.slots[i].a ? ((mk_ast *)u->modules.slots[i].v)->sym : NULL;
+    size_t n;
+    mk_ast **mods = decls_in_order(&u->modules, &n); /* note [declaration order] */
+    for (size_t i = 0; i < n; i++) {
+        mk_modinst *mi = mods[i]->sym;
         if (mi && mi->unit)
             depend_unit(c, mi->unit);
     }
+    mk_mem_free(mods);
 }
 
 /* `module.NAME` as a whole (its outputs map) depends on all of it. */
@@ -1420,6 +1427,37 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
         warn_local_root(c, decl, v);
 }
 
+static int by_place(const void *a, const void *b)
+{
+    const mk_span *x = &(*(mk_ast *const *)a)->span, *y = &(*(mk_ast *const *)b)->span;
+    return x->file != y->file ? (x->file < y->file ? -1 : 1) : x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* note [declaration order]: a table of declarations (providers, modules)
+ * keeps its slots in the order of its names' addresses, which differ from
+ * run to run; what is evaluated from it goes in the order it is written, so
+ * that the plan (its providers, the instances of modules nothing refers to,
+ * and so the change ids) is the same in every run. Freed by the caller. */
+static mk_ast **decls_in_order(const mk_symtab *t, size_t *n)
+{
+    mk_ast **decls = mk_mem_alloc((t->cap + 1) * sizeof *decls);
+    *n = 0;
+    for (uint32_t i = 0; i < t->cap; i++)
+        if (t->slots[i].a)
+            decls[(*n)++] = t->slots[i].v;
+    qsort(decls, *n, sizeof *decls, by_place);
+    return decls;
+}
+
+static void eval_providers(mk_ectx *c, mk_symtab *t)
+{
+    size_t n;
+    mk_ast **decls = decls_in_order(t, &n);
+    for (size_t i = 0; i < n; i++)
+        eval_provider(c, decls[i]);
+    mk_mem_free(decls);
+}
+
 static void eval_outputs(mk_ectx *c, mk_unit *u)
 {
     for (uint32_t i = 0; i < u->noutputs; i++)
@@ -1467,9 +1505,7 @@ static void check_test(mk_ev *e, mk_unit *u, mk_ast *t)
     mk_unit_index(e->p, tu, &file);
     tu->test_decl = t;
     mk_ectx pc = {.e = e, .u = tu}; /* a test's own provider blocks are its `providers` input */
-    for (uint32_t i = 0; i < tu->providers.cap; i++)
-        if (tu->providers.slots[i].a)
-            eval_provider(&pc, tu->providers.slots[i].v);
+    eval_providers(&pc, &tu->providers);
     eval_unit(e, tu);
     if (!u->test_units)
         u->test_units = mk_arena_alloc(e->v->arena, (u->ntests + 1) * sizeof *u->test_units);
@@ -1489,9 +1525,11 @@ static void eval_unit(mk_ev *e, mk_unit *u)
         mk_eval_let(&c, u->let_order[i], u->let_order[i]->decl->span);
     for (uint32_t i = 0; i < u->nres; i++)
         eval_resource(&c, u->res_order[i], u->res_order[i]->decl->span);
-    for (uint32_t i = 0; i < u->modules.cap; i++)
-        if (u->modules.slots[i].a)
-            eval_module(&c, u->modules.slots[i].v, ((mk_ast *)u->modules.slots[i].v)->span);
+    size_t nmods;
+    mk_ast **mods = decls_in_order(&u->modules, &nmods); /* note [declaration order] */
+    for (size_t i = 0; i < nmods; i++)
+        eval_module(&c, mods[i], mods[i]->span);
+    mk_mem_free(mods);
     eval_outputs(&c, u);
 }
 
@@ -1533,9 +1571,7 @@ void mk_eval_program(mk_program *p)
         check_missing_vars(&e, u);
     mk_eval_stack(&root);
     e.in_provider = true; /* note [destroy variables] */
-    for (uint32_t i = 0; i < u->providers.cap; i++)
-        if (u->providers.slots[i].a)
-            eval_provider(&root, u->providers.slots[i].v);
+    eval_providers(&root, &u->providers);
     e.in_provider = false;
     eval_unit(&e, u);
     mk_mem_free(e.stack);

@@ -53,9 +53,8 @@ static void unknown_name(mk_ectx *c, mk_ast *n)
     for (mk_local *l = c->locals; l && k < 200; l = l->up)
         cands[k++] = l->name;
     if (c->u)
-        for (uint32_t i = 0; i < c->u->lets.cap && k < 250; i++)
-            if (c->u->lets.slots[i].a)
-                cands[k++] = c->u->lets.slots[i].a;
+        for (uint32_t i = 0; i < c->u->nlets && k < 250; i++) /* in the order written: the same pick every run */
+            cands[k++] = c->u->let_order[i]->decl->name;
     cands[k++] = "var";
     cands[k++] = "stack";
     mk_diag_item *it = mk_diag_error(c->e->diag, "E0111", n->span, "unknown name `%s`", n->name);

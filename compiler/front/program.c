@@ -60,7 +60,6 @@ void mk_program_free(mk_program *p)
     }
     mk_mem_free(p->instances);
     mk_sym_free(&p->by_address);
-    mk_sym_free(&p->delete_delta);
     mk_mem_free(p->file_ids);
     mk_type_tab_free(p->types);
     mk_diag_free(p->diag);

@@ -53,14 +53,7 @@ struct mk_instance {
     mk_value *placement;     /* map, or NULL */
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
-    uint32_t change_id;      /* its change in the plan, 0 for none (no-op) */
-    struct json_t *change;   /* that change (the plan owns it), or NULL */
     mk_value *test_action, *test_cost; /* in policy tests: its change and price */
-    mk_value *cost_monthly;  /* money, from the cost model when planning; NULL if unpriced */
-    mk_value *cost_delta;    /* money: what its change adds to the monthly cost; NULL without a change */
-    const char *placed_cloud, *placed_region, *placed_offering; /* where the cost model put it, or NULL */
-    bool placed_priced;      /* and its price there (mk_money), for placement policies that read r.cost */
-    int64_t placed_monthly;
 };
 
 struct mk_resource {
@@ -153,10 +146,6 @@ typedef struct mk_program {
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */
     mk_symtab by_address;     /* address → instance, built on first use */
-    /* The cost model's figures when planning, exact (note [money]), for
-     * policies: the plan document holds them rounded to the cent. */
-    mk_value *cost_monthly, *cost_delta; /* plan.cost; NULL before the cost model ran */
-    mk_symtab delete_delta;   /* address (interned) → money: a delete's cost.delta */
     /* loaded file ids, for the inputs digest */
     uint32_t *file_ids;
     uint32_t nfile_ids;

@@ -570,14 +570,14 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
     return price_state(cat, p, sres, desired(p, json_string_value(json_object_get(sres, "address")) ?: ""));
 }
 
-mk_money *mk_cost_applied(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_money *total, bool *overflow)
+mk_money *mk_cost_applied(mk_cost_catalog *cat, mk_program *p, const mk_state *st, const mk_instance *const *like,
+                          mk_money *total, bool *overflow)
 {
     mk_money *each = st && st->nres ? mk_mem_alloc(st->nres * sizeof *each) : NULL;
     for (size_t i = 0; st && i < st->nres; i++) {
-        /* the differ found each one's desired instance (st->like); else look it up */
-        const mk_instance *like = st->diffed ? st->like[i]
-                                  : desired(p, json_string_value(json_object_get(st->res[i], "address")) ?: "");
-        mk_cost_quote q = price_state(cat, p, st->res[i], like);
+        /* the differ found each one's desired instance (like); else look it up */
+        const mk_instance *in = like ? like[i] : desired(p, json_string_value(json_object_get(st->res[i], "address")) ?: "");
+        mk_cost_quote q = price_state(cat, p, st->res[i], in);
         each[i] = q.status == MK_COST_PRICED ? q.monthly : 0;
         *overflow |= !mk_money_add(*total, each[i], total);
     }

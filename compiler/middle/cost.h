@@ -61,9 +61,11 @@ typedef struct mk_cost_spec {
 
 /* The applied state priced where it stands: each resource's part (by its
  * index in st; 0 when unpriced), added to *total; *overflow set when a sum
- * does not fit. The caller frees the array; NULL for no state. */
-mk_money *mk_cost_applied(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st, mk_money *total,
-                          bool *overflow);
+ * does not fit. like (may be NULL: looked up by address) is the desired
+ * instance at each resource's address, whose usage prices it. The caller
+ * frees the array; NULL for no state. */
+mk_money *mk_cost_applied(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st,
+                          const mk_instance *const *like, mk_money *total, bool *overflow);
 
 /* What placement (place.c) asks of the catalogs: the clouds by index
  * (0 .. MK_COST_NCLOUDS-1), their priced regions by index, and pricing at

@@ -310,15 +310,26 @@ static void group_members(mk_place_report *r, size_t *up)
     mk_mem_free(gid);
 }
 
-mk_place_report *mk_place_run(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
+static mk_place_report *run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const mk_state *st, const mk_instance *const *like,
+                                const char *const *replace, size_t nreplace);
+
+mk_place_report *mk_place_run(mk_cost_catalog *cat, mk_program *p, const mk_state *st, const mk_instance *const *like,
                               const char *const *replace, size_t nreplace)
 {
-    return mk_place_run_set(cat, p, p->instances, p->ninstances, p->root ? p->root->stack_value : NULL, st, replace,
-                            nreplace);
+    return run_set(cat, p, p->instances, p->ninstances, p->root ? p->root->stack_value : NULL, st, like, replace,
+                   nreplace);
 }
 
 mk_place_report *mk_place_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
                                   const mk_value *stack, const mk_state *st, const char *const *replace, size_t nreplace)
+{
+    return run_set(cat, p, ins, n, stack, st, NULL, replace, nreplace);
+}
+
+static mk_place_report *run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
+                                const mk_value *stack, const mk_state *st, const mk_instance *const *like,
+                                const char *const *replace, size_t nreplace)
 {
     mk_place_report *r = mk_mem_calloc(1, sizeof *r);
     r->nitems = n;
@@ -341,7 +352,7 @@ mk_place_report *mk_place_run_set(mk_cost_catalog *cat, mk_program *p, mk_instan
         else
             r->nunpriced++;
     }
-    r->applied_each = mk_cost_applied(cat, p, st, &r->applied, &r->overflow);
+    r->applied_each = mk_cost_applied(cat, p, st, like, &r->applied, &r->overflow);
     return r;
 }
 
@@ -361,14 +372,11 @@ void mk_place_report_free(mk_place_report *r)
 void mk_place_mark(mk_place_report *r)
 {
     for (size_t i = 0; i < r->nitems; i++) {
-        mk_instance *in = (mk_instance *)r->items[i].in;
-        const mk_cost_quote *q = &r->items[i].q;
-        bool placed = q->cloud && strncmp(in->res->type, "local.", 6) != 0 && strcmp(q->cloud, "local") != 0;
-        in->placed_cloud = placed ? q->cloud : NULL;
-        in->placed_region = placed ? q->region : NULL;
-        in->placed_offering = placed ? q->offering : NULL;
-        in->placed_priced = q->status == MK_COST_PRICED;
-        in->placed_monthly = q->monthly;
+        mk_place_item *it = &r->items[i];
+        const mk_cost_quote *q = &it->q;
+        bool placed = q->cloud && strncmp(it->in->res->type, "local.", 6) != 0 && strcmp(q->cloud, "local") != 0;
+        it->at = (mk_place_at){placed ? q->cloud : NULL, placed ? q->region : NULL, placed ? q->offering : NULL,
+                               q->status == MK_COST_PRICED, q->monthly};
     }
 }
 
@@ -376,13 +384,10 @@ void mk_place_mark(mk_place_report *r)
 static void put_at(mk_place_report *r, mk_place_group *g, const mk_place_cand *cd, const mk_cost_quote *qs)
 {
     for (size_t m = 0; m < g->n; m++) {
-        mk_instance *in = (mk_instance *)r->items[g->members[m]].in;
-        bool placed = strncmp(in->res->type, "local.", 6) != 0;
-        in->placed_cloud = placed ? cd->cloud : NULL;
-        in->placed_region = placed ? cd->region : NULL;
-        in->placed_offering = placed ? qs[m].offering : NULL;
-        in->placed_priced = qs[m].status == MK_COST_PRICED;
-        in->placed_monthly = qs[m].monthly;
+        mk_place_item *it = &r->items[g->members[m]];
+        bool placed = strncmp(it->in->res->type, "local.", 6) != 0;
+        it->at = (mk_place_at){placed ? cd->cloud : NULL, placed ? cd->region : NULL, placed ? qs[m].offering : NULL,
+                               qs[m].status == MK_COST_PRICED, qs[m].monthly};
     }
 }
 
@@ -422,10 +427,11 @@ size_t mk_place_apply_policies(mk_cost_catalog *cat, mk_place_report *r, mk_plac
 {
     mk_place_mark(r);
     mk_instance **all = mk_mem_alloc((r->nitems + 1) * sizeof *all);
+    const mk_place_at **at = mk_mem_alloc((r->nitems + 1) * sizeof *at);
     bool *bad = mk_mem_calloc(r->nitems + 1, sizeof *bad);
     for (size_t i = 0; i < r->nitems; i++)
-        all[i] = (mk_instance *)r->items[i].in;
-    fn(ud, all, r->nitems, bad, NULL); /* one pass over everything finds the groups to look at */
+        all[i] = (mk_instance *)r->items[i].in, at[i] = &r->items[i].at;
+    fn(ud, all, at, r->nitems, bad, NULL); /* one pass over everything finds the groups to look at */
     bool *seen = mk_mem_calloc(r->ngroups + 1, sizeof *seen);
     size_t moved = 0;
     for (size_t i = 0; i < r->nitems; i++) {
@@ -440,11 +446,12 @@ size_t mk_place_apply_policies(mk_cost_catalog *cat, mk_place_report *r, mk_plac
         bool *gbad = mk_mem_alloc(g->n * sizeof *gbad);
         for (size_t m = 0; m < g->n; m++) {
             ins[m] = (mk_instance *)r->items[g->members[m]].in;
+            at[m] = &r->items[g->members[m]].at; /* (the first pass is done with at) */
             specs[m] = mk_cost_spec_of(ins[m]);
         }
         long first = g->winner, found = -1;
         const char *why = NULL;
-        fn(ud, ins, g->n, NULL, &why);
+        fn(ud, ins, at, g->n, NULL, &why);
         g->cands[first].rejected = why;
         bool widened = false;
         for (; why;) { /* (none: the violation was not this group's placement alone) */ /* the next cheapest candidate not yet tried */
@@ -469,7 +476,7 @@ size_t mk_place_apply_policies(mk_cost_catalog *cat, mk_place_report *r, mk_plac
             cd->monthly = total;
             put_at(r, g, cd, qs);
             memset(gbad, 0, g->n * sizeof *gbad);
-            fn(ud, ins, g->n, gbad, &cd->rejected);
+            fn(ud, ins, at, g->n, gbad, &cd->rejected);
             if (!cd->rejected) {
                 found = next;
                 break;
@@ -493,6 +500,6 @@ size_t mk_place_apply_policies(mk_cost_catalog *cat, mk_place_report *r, mk_plac
         }
         mk_mem_free(ins), mk_mem_free(specs), mk_mem_free(qs), mk_mem_free(gbad);
     }
-    mk_mem_free(seen), mk_mem_free(bad), mk_mem_free(all);
+    mk_mem_free(seen), mk_mem_free(bad), mk_mem_free(all), mk_mem_free(at);
     return moved;
 }

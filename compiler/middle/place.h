@@ -39,10 +39,20 @@ typedef struct mk_place_group {
     bool sticky;       /* kept where the state has it */
 } mk_place_group;
 
+/* Where an item stands while placement decides, for the policies that read
+ * it: the chosen place, or the candidate being tried. NULL strings: nowhere
+ * (a local resource). */
+typedef struct mk_place_at {
+    const char *cloud, *region, *offering;
+    bool priced;       /* and its price there */
+    mk_money monthly;
+} mk_place_at;
+
 typedef struct mk_place_item {
     const mk_instance *in;
     mk_cost_quote q;   /* at the group's chosen place */
     size_t group;
+    mk_place_at at;    /* (mk_place_mark) */
 } mk_place_item;
 
 typedef struct mk_place_report {
@@ -60,10 +70,11 @@ typedef struct mk_place_report {
 } mk_place_report;
 
 /* Place and price every instance of an evaluated program. `st` (may be NULL)
- * gives sticky placements and the applied total; `replace` lists addresses
- * whose placement may move (--replace-placement). */
+ * gives sticky placements and the applied total; like (may be NULL: looked
+ * up) the desired instance at each of its resources (mk_plan.like);
+ * `replace` lists addresses whose placement may move (--replace-placement). */
 mk_place_report *mk_place_run(mk_cost_catalog *cat, mk_program *p, const struct mk_state *st,
-                              const char *const *replace, size_t nreplace);
+                              const mk_instance *const *like, const char *const *replace, size_t nreplace);
 /* The same over some instances (a policy test's) with their stack's value
  * (its `placement` is their default; may be NULL). */
 mk_place_report *mk_place_run_set(mk_cost_catalog *cat, mk_program *p, mk_instance *const *ins, size_t n,
@@ -71,13 +82,14 @@ mk_place_report *mk_place_run_set(mk_cost_catalog *cat, mk_program *p, mk_instan
                                   size_t nreplace);
 void mk_place_report_free(mk_place_report *r);
 
-/* Record where each instance was placed (its placed_* fields). */
+/* Record where each item is placed (its `at`). */
 void mk_place_mark(mk_place_report *r);
 
 /* Policies in placement (docs/cost.md): evaluate the placement policies over
- * ins[0..n) as placed; set bad[i] for each instance a violation names and
- * *why (may be NULL) to the first violation's text. */
-typedef void (*mk_place_policy_fn)(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
+ * ins[0..n), each placed where at[i] says; set bad[i] for each instance a
+ * violation names and *why (may be NULL) to the first violation's text. */
+typedef void (*mk_place_policy_fn)(void *ud, mk_instance *const *ins, const mk_place_at *const *at, size_t n, bool *bad,
+                                   const char **why);
 /* Move each group that breaks a placement policy where it is to the cheapest
  * other candidate where it breaks none (the rejected ones say why), looking
  * at every priced region of its clouds when none of the first candidates

@@ -1,5 +1,5 @@
-/* plan — the differ, risk, edges and the plan document (back/planfile
- * signs and writes it).
+/* plan — the differ, risk and edges, into the plan's records (plan.h,
+ * note [plan model]); back/ writes them as the plan file.
  *
  * note [plan order]: changes are numbered in the evaluator's instance order,
  * where a resource comes after everything it refers to, then deletes. A
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
@@ -22,9 +21,6 @@
 #include "compiler/front/vjson.h"
 
 static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete"};
-enum { A_NOOP, A_CREATE, A_UPDATE, A_REPLACE, A_DELETE };
-
-static const char *risk_of(int action, const char *type, json_t *changed);
 
 const char *mk_plan_action_name(mk_action a) { return a <= MK_ACT_DELETE ? ACTIONS[a] : "noop"; }
 
@@ -32,16 +28,6 @@ const char *mk_plan_risk_name(mk_risk r)
 {
     static const char *const RISKS[] = {"low", "medium", "high"};
     return r <= MK_RISK_HIGH ? RISKS[r] : "high";
-}
-
-void mk_plan_free(mk_plan *p)
-{
-    if (!p)
-        return;
-    json_decref(p->providers);
-    json_decref(p->outputs);
-    json_decref(p->policies);
-    mk_arena_free(p->arena); /* (the plan itself is in it) */
 }
 
 static bool stateful(const char *type)
@@ -57,26 +43,19 @@ static bool access_type(const char *type)
 
 /* DESIGN.md §4: low (create, no-op, tag-only update), medium (in-place
  * update), high (delete or replace of stateful types, network or access changes). */
-const char *mk_plan_risk(const char *action, const char *type, json_t *changed)
+mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed)
 {
-    int a = !strcmp(action, "create") ? A_CREATE : !strcmp(action, "update") ? A_UPDATE
-          : !strcmp(action, "replace") ? A_REPLACE : !strcmp(action, "delete") ? A_DELETE : A_NOOP;
-    return risk_of(a, type, changed);
-}
-
-static const char *risk_of(int action, const char *type, json_t *changed)
-{
-    if (action == A_CREATE || action == A_NOOP)
-        return "low";
-    if (action == A_UPDATE) {
-        bool tags_only = json_array_size(changed) > 0;
-        for (size_t i = 0; i < json_array_size(changed); i++)
-            tags_only &= strcmp(json_string_value(json_array_get(changed, i)), "tags") == 0;
+    if (action == MK_ACT_CREATE || action == MK_ACT_NOOP)
+        return MK_RISK_LOW;
+    if (action == MK_ACT_UPDATE) {
+        bool tags_only = changed.n > 0;
+        for (uint32_t i = 0; i < changed.n; i++)
+            tags_only &= strcmp(changed.v[i], "tags") == 0;
         if (tags_only)
-            return "low";
-        return access_type(type) ? "high" : "medium";
+            return MK_RISK_LOW;
+        return access_type(type) ? MK_RISK_HIGH : MK_RISK_MEDIUM;
     }
-    return stateful(type) || access_type(type) ? "high" : "medium";
+    return stateful(type) || access_type(type) ? MK_RISK_HIGH : MK_RISK_MEDIUM;
 }
 
 static bool ignored(const mk_instance *in, const char *name)
@@ -89,54 +68,93 @@ static bool ignored(const mk_instance *in, const char *name)
 }
 
 /* note [shared values]: most changes of a big plan repeat the same small
- * values — a type's list of unknown attributes, an empty list of changed
- * ones, "create", "low", a lifecycle — and jansson's memory comes from the
- * bump allocator (compiler/base/jalloc.h), where every value costs for good.
- * Values that no one changes once in the plan are made once and shared
- * (jansson counts the references): a 100,000-change plan is ~20% smaller. */
-typedef struct shared {
-    json_t *lists;   /* "TYPE\x1fKIND\x1fNAME\x1f…" → array of names */
-    json_t *strs;    /* text → string */
-    json_t *lc[4];   /* lifecycle by (prevent_destroy, create_before_destroy) */
-    mk_buf key;
-} shared;
+ * lists — a type's unknown attributes, an empty list of changed ones — and
+ * a list no one changes once in the plan is made once and shared by every
+ * change that has it: a 100,000-change plan has a few. Keyed by the type and
+ * the list's kind, then compared by its bits. */
+typedef struct names_memo {
+    const bool *bits;
+    mk_names names;
+    struct names_memo *next;
+} names_memo;
 
-static json_t *shared_str(shared *sh, const char *s)
-{
-    json_t *v = json_object_get(sh->strs, s);
-    if (!v) {
-        v = json_string(s);
-        json_object_set_new(sh->strs, s, v);
-    }
-    return json_incref(v);
-}
+static const char KINDS[4] = {'u', 's', 'c', 'f'};
 
 /* The list of the fields of ty whose bit is set in `on`, shared. */
-static json_t *shared_list(shared *sh, const mk_type *ty, char kind, const bool *on)
+static mk_names shared_names(mk_arena *a, mk_symtab *memo, const mk_type *ty, int kind, const bool *on)
 {
-    sh->key.len = 0;
-    mk_buf_puts(&sh->key, ty->name);
-    char sep[3] = {'\x1f', kind, 0};
-    mk_buf_puts(&sh->key, sep);
-    for (uint32_t k = 0; k < ty->nfields; k++)
-        if (on[k]) {
-            mk_buf_putc(&sh->key, '\x1f');
-            mk_buf_puts(&sh->key, ty->fields[k].name);
-        }
-    json_t *v = json_object_get(sh->lists, mk_buf_cstr(&sh->key));
-    if (!v) {
-        v = json_array();
-        for (uint32_t k = 0; k < ty->nfields; k++)
-            if (on[k])
-                json_array_append_new(v, shared_str(sh, ty->fields[k].name));
-        json_object_set_new(sh->lists, mk_buf_cstr(&sh->key), v);
-    }
-    return json_incref(v);
+    uint32_t nf = ty->nfields, n = 0;
+    for (uint32_t k = 0; k < nf; k++)
+        n += on[k];
+    if (!n)
+        return (mk_names){NULL, 0};
+    names_memo *head = mk_sym_get(memo, (mk_name)ty, &KINDS[kind]), *m = head;
+    while (m && memcmp(m->bits, on, nf * sizeof *on) != 0)
+        m = m->next;
+    if (m)
+        return m->names;
+    m = mk_arena_alloc(a, sizeof *m);
+    bool *bits = mk_arena_alloc(a, nf * sizeof *bits);
+    memcpy(bits, on, nf * sizeof *bits);
+    const char **v = mk_arena_alloc(a, n * sizeof *v);
+    for (uint32_t k = 0, i = 0; k < nf; k++)
+        if (on[k])
+            v[i++] = ty->fields[k].name;
+    *m = (names_memo){bits, {v, n}, head};
+    mk_sym_put(memo, (mk_name)ty, &KINDS[kind], m);
+    return m->names;
 }
 
-typedef struct diffed {
-    json_t *after, *unknown, *sensitive, *changed, *forces;
-} diffed;
+/* The differ's own bookkeeping: the plan it fills, the change each desired
+ * instance got (instance → id, none for a no-op), which state entries are
+ * desired again, and the growing lists of the deletes' edges. */
+typedef struct dlist {
+    uint32_t *v;
+    uint32_t n, cap;
+} dlist;
+
+typedef struct builder {
+    mk_program *p;
+    mk_state *st;
+    const mk_key *key;
+    mk_plan *pl;
+    size_t cap;
+    mk_symtab cid;       /* mk_instance* → its change's id */
+    bool *seen;          /* per state entry: desired again */
+    dlist *edges;        /* per change, a delete's depends_on while it grows */
+    mk_symtab names;     /* note [shared values] */
+} builder;
+
+static mk_change *new_change(builder *b)
+{
+    mk_plan *pl = b->pl;
+    if (pl->nchanges == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        pl->changes = mk_mem_realloc(pl->changes, cap * sizeof *pl->changes); /* (an arena would keep every old copy) */
+        b->edges = mk_mem_realloc(b->edges, cap * sizeof *b->edges);
+        memset(b->edges + b->cap, 0, (cap - b->cap) * sizeof *b->edges);
+        b->cap = cap;
+    }
+    mk_change *c = &pl->changes[pl->nchanges++];
+    memset(c, 0, sizeof *c);
+    c->id = (uint32_t)pl->nchanges;
+    return c;
+}
+
+static void edge_add(builder *b, uint32_t of, uint32_t id)
+{
+    dlist *d = &b->edges[of - 1];
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 4;
+        d->v = mk_mem_realloc(d->v, d->cap * sizeof *d->v);
+    }
+    d->v[d->n++] = id;
+}
+
+static uint32_t change_of(builder *b, const mk_instance *in)
+{
+    return (uint32_t)(uintptr_t)mk_sym_get(&b->cid, (mk_name)in, NULL);
+}
 
 /* A reference by address, {"$ref": ADDRESS} ({"$ref", "id"} in the state,
  * where the executor records the id it gave the provider); not a template's
@@ -148,13 +166,15 @@ static const char *ref_address(json_t *v)
 
 /* Does a reference in v, at any depth, name a dependency of in that this
  * plan replaces? */
-static bool refers_to_replaced(const mk_instance *in, json_t *v, int depth)
+static bool refers_to_replaced(builder *b, const mk_instance *in, json_t *v, int depth)
 {
     const char *addr = ref_address(v);
     if (addr) {
-        for (uint32_t i = 0; i < in->ndeps; i++)
-            if (in->deps[i]->change && strcmp(in->deps[i]->address, addr) == 0)
-                return strcmp(json_string_value(json_object_get(in->deps[i]->change, "action")) ?: "", "replace") == 0;
+        for (uint32_t i = 0; i < in->ndeps; i++) {
+            uint32_t id = change_of(b, in->deps[i]);
+            if (id && strcmp(in->deps[i]->address, addr) == 0)
+                return b->pl->changes[id - 1].action == MK_ACT_REPLACE;
+        }
         return false;
     }
     size_t i;
@@ -163,9 +183,9 @@ static bool refers_to_replaced(const mk_instance *in, json_t *v, int depth)
     if (depth > 64)
         return false;
     if (json_is_array(v))
-        json_array_foreach(v, i, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+        json_array_foreach(v, i, x) if (refers_to_replaced(b, in, x, depth + 1)) return true;
     if (json_is_object(v))
-        json_object_foreach(v, k, x) if (refers_to_replaced(in, x, depth + 1)) return true;
+        json_object_foreach(v, k, x) if (refers_to_replaced(b, in, x, depth + 1)) return true;
     return false;
 }
 
@@ -192,75 +212,65 @@ static bool refers_to_old_id(const mk_state *st, json_t *v, int depth)
     return false;
 }
 
-/* The desired attributes as JSON, and per field (bits[k], bits[nf + k], …)
- * whether it is unknown, sensitive, changed, and changed with force_new.
+/* Whether field k of in, as JSON j, changes from the state's before; *ref
+ * set when it does by a reference to a replaced or re-made target. */
+static bool field_changes(builder *b, mk_instance *in, json_t *before, uint32_t k, json_t *j, bool unknown, bool *ref)
+{
+    const mk_field *f = &in->res->schema->fields[k];
+    if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
+        return false;
+    json_t *old = json_object_get(before, f->name);
+    if (in->ndeps && old && (refers_to_replaced(b, in, j, 0) || refers_to_old_id(b->st, old, 0)))
+        return *ref = true;
+    if (!unknown && old && mk_vjson_same(j, old))
+        return false;
+    return unknown || old || !json_is_null(j);
+}
+
+/* Per field of in (bits[k], bits[nf + k], …) whether it is unknown,
+ * sensitive, changed, and changed with force_new. The desired attributes
+ * are made as JSON in scratch memory (note [scratch json]) only to be
+ * compared with the state's and dropped: the plan's `after` is in->attrs.
  * note [references by address]: an attribute that refers by address to a
  * resource this plan replaces changes (to the new object's id, known after
  * apply, which the executor gives the provider), though its text does not. */
-static json_t *diff_values(mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, bool *bits)
+static void diff_values(builder *b, mk_instance *in, json_t *before, bool *bits)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
     bool *unk = bits, *sens = bits + nf, *chg = bits + 2 * nf, *frc = bits + 3 * nf;
-    json_t *after = json_object();
     for (uint32_t k = 0; k < nf; k++) {
-        const mk_field *f = &ty->fields[k];
         mk_value *v = in->attrs->u.map.vals[k];
-        bool unknown = false;
-        json_t *j = mk_vjson_from(v, key, true, &unknown);
-        json_object_set_new(after, f->name, j);
+        bool unknown = false, ref = false;
+        json_t *j = mk_vjson_from(v, b->key, true, &unknown);
         unk[k] = unknown;
         sens[k] = mk_v_is_secret(v);
-        if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
-            continue;
-        json_t *old = json_object_get(before, f->name);
-        if (in->ndeps && old && (refers_to_replaced(in, j, 0) || refers_to_old_id(st, old, 0))) {
-            chg[k] = unk[k] = true;
-            continue;
-        }
-        if (!unknown && old && mk_vjson_same(j, old))
-            continue;
-        if (!unknown && !old && json_is_null(j))
-            continue;
-        chg[k] = true;
-        frc[k] = (f->flags & MK_ANN_FORCE_NEW) != 0;
+        chg[k] = field_changes(b, in, before, k, j, unknown, &ref);
+        unk[k] |= ref;
+        frc[k] = chg[k] && !ref && (ty->fields[k].flags & MK_ANN_FORCE_NEW) != 0;
+        json_decref(j); /* (frees only without the arenas) */
     }
-    return after;
 }
 
-/* The desired attributes as JSON, and how they differ from the state's.
- * false for a resource that does not change: then nothing is kept (its
- * values were made in scratch memory, note [scratch json]), as for most
- * resources of a re-plan. */
-static bool diff_attrs(shared *sh, mk_instance *in, json_t *before, const mk_key *key, const mk_state *st, diffed *d)
+/* How the desired attributes differ from the state's, into c's lists;
+ * false for a resource that does not change, which leaves nothing behind
+ * (its scratch is gone), as for most resources of a re-plan. */
+static bool diff_attrs(builder *b, mk_instance *in, json_t *before, mk_change *c)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
     bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
-    if (before) {
-        mk_jalloc_scratch(true);
-        json_decref(diff_values(in, before, key, st, bits)); /* (frees only without the arenas) */
-        mk_jalloc_scratch(false);
-        bool changes = false;
-        for (uint32_t k = 0; k < nf && !changes; k++)
-            changes = bits[2 * nf + k];
-        if (!changes) {
-            mk_mem_free(bits);
-            return false;
-        }
-        memset(bits, 0, 4 * (size_t)nf * sizeof *bits);
-    }
-    d->after = diff_values(in, before, key, st, bits);
-    if (ty) {
-        d->unknown = shared_list(sh, ty, 'u', bits);
-        d->sensitive = shared_list(sh, ty, 's', bits + nf);
-        d->changed = shared_list(sh, ty, 'c', bits + 2 * nf);
-        d->forces = shared_list(sh, ty, 'f', bits + 3 * nf);
-    } else {
-        d->unknown = json_array(), d->sensitive = json_array(), d->changed = json_array(), d->forces = json_array();
-    }
+    mk_jalloc_scratch(true);
+    diff_values(b, in, before, bits);
+    mk_jalloc_scratch(false);
+    bool changes = !before;
+    for (uint32_t k = 0; k < nf && !changes; k++)
+        changes = bits[2 * nf + k];
+    mk_names *lists[4] = {&c->unknown, &c->sensitive, &c->changed, &c->forces};
+    for (int l = 0; l < 4 && changes && ty; l++)
+        *lists[l] = shared_names(b->pl->arena, &b->names, ty, l, bits + (size_t)l * nf);
     mk_mem_free(bits);
-    return true;
+    return changes;
 }
 
 /* `resource TYPE NAME`, up to its `{`; no place for a resource the spec no longer has. */
@@ -304,23 +314,19 @@ static void deletion_protection_check(mk_program *p, mk_instance *in, json_t *ap
                  strcmp(verb, "deleted") == 0 ? "delete" : "replace");
 }
 
-typedef struct builder {
-    mk_program *p;
-    mk_state *st;
-    const mk_key *key;
-    json_t *changes;
-    mk_plan_totals *t;
-    uint32_t next_id;
-    shared sh;
-} builder;
-
-static json_t *lifecycle_json(builder *b, const mk_instance *in)
+/* The ids of the changes of what in refers to, and their addresses. */
+static void desired_edges(builder *b, mk_instance *in, mk_change *c)
 {
-    json_t **lc = &b->sh.lc[in->prevent_destroy * 2 + in->create_before_destroy];
-    if (!*lc)
-        *lc = json_pack("{s:b, s:b}", "prevent_destroy", in->prevent_destroy, "create_before_destroy",
-                        in->create_before_destroy);
-    return json_incref(*lc);
+    mk_arena *a = b->pl->arena;
+    uint32_t *deps = in->ndeps ? mk_arena_alloc(a, in->ndeps * sizeof *deps) : NULL;
+    const char **refs = in->ndeps ? mk_arena_alloc(a, in->ndeps * sizeof *refs) : NULL;
+    for (uint32_t i = 0; i < in->ndeps; i++) {
+        uint32_t id = change_of(b, in->deps[i]);
+        if (id && id != c->id)
+            deps[c->ndepends++] = id;
+        refs[i] = in->deps[i]->address;
+    }
+    c->depends_on = deps, c->refs = refs, c->nrefs = in->ndeps;
 }
 
 static void add_desired(builder *b, mk_instance *in)
@@ -329,43 +335,36 @@ static void add_desired(builder *b, mk_instance *in)
     json_t *sr = mk_state_find(b->st, in->address, &idx);
     json_t *before = sr ? json_object_get(sr, "attributes") : NULL;
     if (sr)
-        b->st->seen[idx] = true, b->st->like[idx] = in;
-    diffed d;
-    if (!diff_attrs(&b->sh, in, before, b->key, b->st, &d)) {
-        b->t->noop++;
+        b->seen[idx] = true, b->pl->like[idx] = in;
+    mk_change scratch = {0};
+    if (!diff_attrs(b, in, before, &scratch)) {
+        b->pl->totals.noop++;
         return;
     }
-    int action = !sr ? A_CREATE : json_array_size(d.forces) ? A_REPLACE : A_UPDATE;
-    if (action == A_REPLACE && in->prevent_destroy)
+    mk_action action = !sr ? MK_ACT_CREATE : scratch.forces.n ? MK_ACT_REPLACE : MK_ACT_UPDATE;
+    if (action == MK_ACT_REPLACE && in->prevent_destroy)
         prevent_destroy_error(b->p, in, in->address, "replaced");
-    if (action == A_REPLACE)
+    if (action == MK_ACT_REPLACE)
         deletion_protection_check(b->p, in, before, in->address, "replaced");
-    in->change_id = ++b->next_id;
-    json_t *deps = json_array(), *refs = json_array();
-    for (uint32_t i = 0; i < in->ndeps; i++) {
-        if (in->deps[i]->change_id && in->deps[i]->change_id != in->change_id)
-            json_array_append_new(deps, json_integer(in->deps[i]->change_id));
-        json_array_append_new(refs, json_string(in->deps[i]->address));
-    }
-    /* placement and cost are placeholders the cost model fills in: present
-     * from the start, so that filling them does not grow the object */
-    shared *sh = &b->sh;
-    json_t *c = json_pack("{s:i, s:s, s:o, s:s, s:o?, s:o, s:O?, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:o, s:n}",
-        "id", (json_int_t)in->change_id, "address", in->address, "type", shared_str(sh, in->res->type), "name",
-        in->res->name, "provider", in->provider ? shared_str(sh, in->provider) : NULL, "action",
-        shared_str(sh, ACTIONS[action]), "before", before, "after", d.after, "after_unknown", d.unknown, "sensitive",
-        d.sensitive, "changed", d.changed, "replace_because", d.forces, "depends_on", deps, "risk",
-        shared_str(sh, risk_of(action, in->res->type, d.changed)), "cost", "lifecycle", lifecycle_json(b, in), "placement");
+    mk_change *c = new_change(b);
+    uint32_t id = c->id;
+    *c = scratch;
+    c->id = id;
+    c->action = action;
+    c->risk = mk_plan_risk(action, in->res->type, c->changed);
+    c->address = in->address, c->type = in->res->type, c->name = in->res->name, c->provider = in->provider;
+    c->in = in;
+    c->before = before;
+    c->prevent_destroy = in->prevent_destroy, c->create_before_destroy = in->create_before_destroy;
     if (in->placement) {
         bool unk = false;
-        json_object_set_new(c, "placement", mk_vjson_from(in->placement, NULL, false, &unk));
+        c->placement = mk_vjson_from(in->placement, NULL, false, &unk);
     }
-    json_object_set_new(c, "refs", refs);
-    json_array_append_new(b->changes, c);
-    in->change = c;
-    if (action == A_CREATE) b->t->create++;
-    else if (action == A_UPDATE) b->t->update++;
-    else b->t->replace++;
+    mk_sym_put(&b->cid, (mk_name)in, NULL, (void *)(uintptr_t)id);
+    desired_edges(b, in, c);
+    if (action == MK_ACT_CREATE) b->pl->totals.create++;
+    else if (action == MK_ACT_UPDATE) b->pl->totals.update++;
+    else b->pl->totals.replace++;
 }
 
 /* An instance of the resource a deleted state entry was (count went down),
@@ -380,86 +379,108 @@ static mk_instance *delete_decl(builder *b, json_t *sr)
     return NULL;
 }
 
+/* The strings of a JSON array (the state's), in the plan's arena. */
+static const char *const *strings_of(mk_arena *a, json_t *arr, uint32_t *n)
+{
+    size_t len = json_array_size(arr);
+    const char **v = len ? mk_arena_alloc(a, len * sizeof *v) : NULL;
+    *n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (json_is_string(json_array_get(arr, i)))
+            v[(*n)++] = json_string_value(json_array_get(arr, i));
+    return v;
+}
+
+/* What a delete and a deposed object's delete share: the state's entry. */
+static mk_change *state_change(builder *b, json_t *sr, json_t *before, json_t *placement)
+{
+    mk_change *c = new_change(b);
+    c->action = MK_ACT_DELETE;
+    c->address = json_string_value(json_object_get(sr, "address"));
+    c->type = json_string_value(json_object_get(sr, "type"));
+    c->name = json_string_value(json_object_get(sr, "name"));
+    c->provider = json_string_value(json_object_get(sr, "provider"));
+    c->risk = mk_plan_risk(MK_ACT_DELETE, c->type ?: "", (mk_names){NULL, 0});
+    c->before = before;
+    c->sensitive.v = strings_of(b->pl->arena, json_object_get(sr, "sensitive"), &c->sensitive.n);
+    c->lifecycle = json_object_get(sr, "lifecycle");
+    c->prevent_destroy = json_is_true(json_object_get(c->lifecycle, "prevent_destroy"));
+    c->create_before_destroy = json_is_true(json_object_get(c->lifecycle, "create_before_destroy"));
+    c->placement = json_incref(placement);
+    b->pl->totals.remove++;
+    return c;
+}
+
 /* A resource of the state that the spec no longer has. */
 static void add_delete(builder *b, json_t *sr)
 {
     const char *addr = json_string_value(json_object_get(sr, "address"));
-    json_t *lc = json_object_get(sr, "lifecycle");
-    if (json_is_true(json_object_get(lc, "prevent_destroy")))
+    json_t *attrs = json_object_get(sr, "attributes");
+    if (json_is_true(json_object_get(json_object_get(sr, "lifecycle"), "prevent_destroy")))
         prevent_destroy_error(b->p, delete_decl(b, sr), addr, "deleted");
-    if (json_is_true(json_object_get(json_object_get(sr, "attributes"), "deletion_protection")))
-        deletion_protection_check(b->p, delete_decl(b, sr), json_object_get(sr, "attributes"), addr, "deleted");
-    uint32_t id = ++b->next_id;
-    json_t *c = json_pack("{s:i, s:s, s:O, s:O?, s:O?, s:s, s:O, s:n, s:[], s:O?, s:[], s:[], s:[], s:s, s:n, s:O?}",
-        "id", (json_int_t)id, "address", addr, "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"),
-        "provider", json_object_get(sr, "provider"), "action", "delete", "before", json_object_get(sr, "attributes"),
-        "after", "after_unknown", "sensitive", json_object_get(sr, "sensitive"), "changed", "replace_because",
-        "depends_on", "risk", risk_of(A_DELETE, json_string_value(json_object_get(sr, "type")), NULL), "cost",
-        "placement", json_object_get(sr, "placement"));
-    if (!json_object_get(c, "sensitive"))
-        json_object_set_new(c, "sensitive", json_array());
-    json_object_set_new(c, "lifecycle", lc ? json_incref(lc) : json_object());
-    json_t *refs = json_object_get(sr, "depends_on");
-    json_object_set_new(c, "refs", json_is_array(refs) ? json_copy(refs) : json_array());
-    json_array_append_new(b->changes, c);
-    b->t->remove++;
+    if (json_is_true(json_object_get(attrs, "deletion_protection")))
+        deletion_protection_check(b->p, delete_decl(b, sr), attrs, addr, "deleted");
+    mk_change *c = state_change(b, sr, attrs, json_object_get(sr, "placement"));
+    c->refs = strings_of(b->pl->arena, json_object_get(sr, "depends_on"), &c->nrefs);
 }
 
 /* An object a create_before_destroy replace set aside and an apply that
  * died did not delete (docs/executor.md): deleted now, by its id. */
 static void add_deposed(builder *b, json_t *sr, json_t *dep)
 {
-    json_t *before = json_object_get(dep, "attributes");
-    json_t *c = json_pack("{s:i, s:O, s:O, s:O?, s:O?, s:s, s:O?, s:O, s:n, s:[], s:o, s:[], s:[], s:[], s:s, s:n, s:O?, s:O?}",
-        "id", (json_int_t)++b->next_id, "address", json_object_get(sr, "address"), "deposed", json_object_get(dep, "id"),
-        "type", json_object_get(sr, "type"), "name", json_object_get(sr, "name"), "action", "delete",
-        "provider", json_object_get(sr, "provider"), "before", before ? before : json_null(), "after", "after_unknown",
-        "sensitive", json_is_array(json_object_get(sr, "sensitive")) ? json_incref(json_object_get(sr, "sensitive")) : json_array(),
-        "changed", "replace_because", "depends_on", "risk",
-        mk_plan_risk("delete", json_string_value(json_object_get(sr, "type")) ?: "", NULL), "cost",
-        "placement", json_object_get(dep, "placement"), "lifecycle", json_object_get(sr, "lifecycle"));
-    if (!c)
-        return;
-    json_object_set_new(c, "refs", json_array());
+    mk_change *c = state_change(b, sr, json_object_get(dep, "attributes"), json_object_get(dep, "placement"));
+    c->deposed = json_string_value(json_object_get(dep, "id"));
     /* note [create_before_destroy]: after what refers to the resource has moved on */
-    const char *addr = json_string_value(json_object_get(sr, "address"));
-    size_t i, k;
-    json_t *o, *ref;
-    json_array_foreach(b->changes, i, o)
-        json_array_foreach(json_object_get(o, "refs"), k, ref)
-            if (addr && strcmp(json_string_value(ref) ?: "", addr) == 0) {
-                json_array_append_new(json_object_get(c, "depends_on"), json_integer(json_integer_value(json_object_get(o, "id"))));
+    for (size_t i = 0; c->address && i + 1 < b->pl->nchanges; i++) {
+        const mk_change *o = &b->pl->changes[i];
+        for (uint32_t k = 0; k < o->nrefs; k++)
+            if (strcmp(o->refs[k], c->address) == 0) {
+                edge_add(b, c->id, o->id);
                 break;
             }
-    json_array_append_new(b->changes, c);
-    b->t->remove++;
+    }
 }
 
 /* See note [plan order]: a delete waits for the changes of what referred to it. */
 static void delete_edges(builder *b)
 {
-    if (b->t->remove == 0)
+    if (b->pl->totals.remove == 0)
         return;
     mk_symtab by_addr = {0};
     mk_intern *names = b->p->ast.names;
-    size_t i;
-    json_t *c;
-    json_array_foreach(b->changes, i, c)
-        mk_sym_put(&by_addr, mk_intern_s(names, json_string_value(json_object_get(c, "address"))), NULL, c);
+    for (size_t i = 0; i < b->pl->nchanges; i++)
+        if (b->pl->changes[i].address)
+            mk_sym_put(&by_addr, mk_intern_s(names, b->pl->changes[i].address), NULL, &b->pl->changes[i]);
     for (size_t k = 0; k < b->st->nres; k++) {
         json_t *sr = b->st->res[k], *deps = json_object_get(sr, "depends_on");
-        if (!json_is_array(deps) || json_array_size(deps) == 0)
+        const char *at = json_string_value(json_object_get(sr, "address"));
+        if (!json_is_array(deps) || json_array_size(deps) == 0 || !at)
             continue;
-        json_t *me = mk_sym_get(&by_addr, mk_intern_s(names, json_string_value(json_object_get(sr, "address"))), NULL);
+        mk_change *me = mk_sym_get(&by_addr, mk_intern_s(names, at), NULL);
         size_t d;
         json_t *dep;
         json_array_foreach(deps, d, dep) {
-            json_t *target = me && json_is_string(dep) ? mk_sym_get(&by_addr, mk_intern_s(names, json_string_value(dep)), NULL) : NULL;
-            if (target && strcmp(json_string_value(json_object_get(target, "action")), "delete") == 0)
-                json_array_append_new(json_object_get(target, "depends_on"), json_integer(json_integer_value(json_object_get(me, "id"))));
+            mk_change *target = me && json_is_string(dep) ? mk_sym_get(&by_addr, mk_intern_s(names, json_string_value(dep)), NULL) : NULL;
+            if (target && target->action == MK_ACT_DELETE)
+                edge_add(b, target->id, me->id);
         }
     }
     mk_sym_free(&by_addr);
+}
+
+/* The deletes' edges, grown while the plan was made, into the arena. */
+static void settle_edges(builder *b)
+{
+    for (size_t i = 0; i < b->pl->nchanges; i++) {
+        dlist *d = &b->edges[i];
+        if (!d->n)
+            continue;
+        uint32_t *v = mk_arena_alloc(b->pl->arena, d->n * sizeof *v);
+        memcpy(v, d->v, d->n * sizeof *v);
+        b->pl->changes[i].depends_on = v, b->pl->changes[i].ndepends = d->n;
+        mk_mem_free(d->v);
+    }
+    mk_mem_free(b->edges);
 }
 
 static json_t *outputs_json(mk_program *p, const mk_key *key)
@@ -512,42 +533,61 @@ static json_t *providers_json(mk_program *p)
     return pv ? mk_vjson_from(pv, NULL, false, &unk) : json_object();
 }
 
-json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy)
+static void add_deletes(builder *b)
 {
-    memset(totals, 0, sizeof *totals);
-    builder b = {p, st, key, json_array(), totals, 0, {json_object(), json_object(), {0}, {0}}};
-    for (size_t i = 0; i < p->ninstances && !destroy; i++)
-        add_desired(&b, p->instances[i]);
-    st->diffed = !destroy;
+    mk_state *st = b->st;
     for (size_t i = 0; i < st->nres; i++)
-        if (!st->seen[i])
-            add_delete(&b, st->res[i]);
-    delete_edges(&b);
+        if (!b->seen[i])
+            add_delete(b, st->res[i]);
+    delete_edges(b);
     for (size_t i = 0; i < st->nres; i++) {
         size_t k;
         json_t *dep;
         json_array_foreach(json_object_get(st->res[i], "deposed"), k, dep)
             if (json_is_string(json_object_get(dep, "id")))
-                add_deposed(&b, st->res[i], dep);
+                add_deposed(b, st->res[i], dep);
     }
-    char digest[65];
-    inputs_digest(p, key, digest);
+    settle_edges(b);
+}
+
+mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool destroy)
+{
+    mk_plan *pl = mk_mem_calloc(1, sizeof *pl);
+    pl->arena = mk_arena_new();
+    pl->destroy = destroy;
+    pl->like = mk_arena_alloc(pl->arena, (st->nres + 1) * sizeof *pl->like);
+    builder b = {.p = p, .st = st, .key = key, .pl = pl, .seen = mk_mem_calloc(st->nres + 1, sizeof *b.seen)};
+    mk_sym_reserve(&b.cid, (uint32_t)(destroy ? 0 : p->ninstances));
+    for (size_t i = 0; i < p->ninstances && !destroy; i++)
+        add_desired(&b, p->instances[i]);
+    add_deletes(&b);
+    mk_mem_free(b.seen);
+    mk_sym_free(&b.cid);
+    mk_sym_free(&b.names);
+    inputs_digest(p, key, pl->inputs_digest);
     if (mk_vjson_overflowed()) {
         mk_diag_item *it = mk_diag_error(p->diag, "E0303", MK_NOSPAN, "a value is too large for a plan (over 4,000,000 elements)");
         mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
     }
-    const char *stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
+    pl->stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
     /* the stack id binds the plan to this stack (note [stack id] in docs/executor.md) */
-    json_t *plan = json_pack("{s:s, s:s, s:s, s:b, s:{s:s?, s:s, s:I}, s:o, s:o, s:[], s:[], s:o, s:{s:i, s:i, s:i, s:i, s:i}}",
-        "format", "moksha.plan/v1", "stack", stack, "inputs_digest", digest, "destroy", destroy,
-        "state", "stack_id", key->stack_id[0] ? key->stack_id : NULL, "lineage", st->lineage, "serial", (json_int_t)st->serial,
-        "providers", providers_json(p), "changes", b.changes, "gates", "policies", "outputs", outputs_json(p, key),
-        "totals", "create", totals->create, "update", totals->update, "replace", totals->replace,
-        "delete", totals->remove, "noop", totals->noop);
-    json_decref(b.sh.lists);
-    json_decref(b.sh.strs);
-    for (int k = 0; k < 4; k++)
-        json_decref(b.sh.lc[k]);
-    mk_buf_free(&b.sh.key);
-    return plan;
+    pl->stack_id = key->stack_id[0] ? mk_arena_strndup(pl->arena, key->stack_id, strlen(key->stack_id)) : NULL;
+    pl->lineage = st->lineage, pl->serial = st->serial;
+    pl->providers = providers_json(p);
+    pl->outputs = outputs_json(p, key);
+    return pl;
+}
+
+void mk_plan_free(mk_plan *pl)
+{
+    if (!pl)
+        return;
+    for (size_t i = 0; i < pl->nchanges; i++)
+        json_decref(pl->changes[i].placement);
+    json_decref(pl->providers);
+    json_decref(pl->outputs);
+    json_decref(pl->policies);
+    mk_mem_free(pl->changes);
+    mk_arena_free(pl->arena);
+    mk_mem_free(pl);
 }

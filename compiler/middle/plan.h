@@ -1,11 +1,8 @@
 /* plan — from desired resources and applied state to a plan: the differ
  * (create, update, replace, delete, no-op, with the attributes that changed
- * and why a change replaces), risk classes, the DAG's edges, and the plan
- * document `moksha.plan/v1` (docs/formats.md), unsigned: back/planfile.h
- * signs and writes it.
- *
- * The document is a jansson object owned by the caller. Secrets in it are
- * sealed with the project key. */
+ * and why a change replaces), risk classes and the DAG's edges, as the plan
+ * model's records (note [plan model]). It does not write the plan file
+ * (back/) nor price or judge the changes (cost, place, policy). */
 #ifndef MK_PLAN_H
 #define MK_PLAN_H
 
@@ -34,7 +31,8 @@ typedef struct mk_plan_totals {
  * these records; `show` reads a file back into them, so text, markdown and
  * JSON render from the same model whether the plan was just made or saved.
  *
- * Memory: the records and their lists live in the plan's arena; strings
+ * Memory: the records' array is the plan's own (mk_mem); their lists live
+ * in the plan's arena; strings
  * are the program's, the state's or the catalog's (borrowed; they outlive
  * the plan), or the arena's in a loaded plan. */
 typedef enum mk_action { MK_ACT_NOOP, MK_ACT_CREATE, MK_ACT_UPDATE, MK_ACT_REPLACE, MK_ACT_DELETE } mk_action;
@@ -64,7 +62,8 @@ typedef struct mk_change {
     const char *const *refs;     /* addresses it refers to */
     uint32_t nrefs;
     bool prevent_destroy, create_before_destroy;
-    json_t *placement;           /* as written, or the state's for a delete; NULL for none */
+    json_t *placement;           /* as written, or the state's for a delete; NULL for none (a reference the plan holds) */
+    json_t *lifecycle;           /* a delete's: the state's lifecycle as recorded (borrowed), NULL for none */
     /* the cost model (pipeline.c, from middle/cost.c and middle/place.c) */
     bool costed;                 /* false: "cost": null (no catalog) */
     bool priced;                 /* monthly is known */
@@ -93,6 +92,7 @@ typedef struct mk_plan {
     int64_t serial;
     char inputs_digest[65];
     json_t *providers, *outputs; /* owned */
+    const mk_instance **like;    /* per state resource (its index there): the desired instance at its address, or NULL */
     /* the cost model */
     bool costed;
     mk_money monthly, applied, delta;
@@ -103,21 +103,20 @@ typedef struct mk_plan {
     size_t ngates;
 } mk_plan;
 
-/* A plan's records, its arena and its own references (providers, outputs,
- * policies); NULL is nothing. */
-void mk_plan_free(mk_plan *p);
 /* The words the plan file and the policies use: "create", "high", … */
 const char *mk_plan_action_name(mk_action a);
 const char *mk_plan_risk_name(mk_risk r);
 
-/* Diff the evaluated program against state and build the unsigned plan
- * document; with destroy, everything in state is deleted. Reports E0301 for
- * a delete or replace that prevent_destroy forbids. The changes come in
- * program order, then the deletes (totals->remove of them, deposed objects
- * included) last; each desired instance's `change` points at its own. */
-json_t *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, mk_plan_totals *totals, bool destroy);
-/* The risk class of a change (DESIGN.md §4): low, medium or high. changed
- * is the list of changed attribute names (may be NULL). */
-const char *mk_plan_risk(const char *action, const char *type, json_t *changed);
+/* Diff the evaluated program against state into a plan's records; with
+ * destroy, everything in state is deleted. Reports E0301 for a delete or
+ * replace that prevent_destroy forbids, E0304 for one deletion_protection
+ * forbids. The changes come in program order, then the deletes
+ * (totals.remove of them, deposed objects included) last. The plan borrows
+ * the program's and the state's strings and values: free it before them. */
+mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool destroy);
+void mk_plan_free(mk_plan *pl);
+/* The risk class of a change (DESIGN.md §4): low, medium or high; changed
+ * is the list of changed attribute names. */
+mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed);
 
 #endif

@@ -25,14 +25,17 @@ typedef struct pol {
     mk_symtab by_addr;     /* address → mk_instance* (for resource locations) */
     json_t *viol, *gates, *risks;
     int next_gate, undetermined;
-    json_t *plan_doc;
+    const mk_plan *plan;   /* the records (NULL: no plan, moksha cost) */
     bool subset;           /* resources are some instances only: so are the changes */
+    mk_symtab in_set;      /* with subset: the instances of set, for the changes' filter */
     /* note [lazy inputs]: a plan's resources as values are made on first
      * use, per type for the loops the index serves, all for the rest */
     bool lazy, addr_built;
     mk_instance *const *set;
+    const mk_place_at *const *at; /* where each of set is placed (the place report's), or NULL */
     size_t nset;
     mk_value **vals;
+    mk_symtab changed;     /* a change's mk_names list (by its array) → its value, one per list */
     /* note [shared inputs]: the small maps most resources have alike — a
      * lifecycle, a monthly cost, a placement — made once per distinct one
      * (values are never changed once made) */
@@ -106,36 +109,37 @@ struct place {
     struct place *next;
 };
 
-static mk_value **place_slot(pol *P, const mk_instance *in)
+static mk_value **place_slot(pol *P, const mk_place_at *at)
 {
-    mk_name cloud = in->placed_cloud, region = in->placed_region;
+    mk_name cloud = at->cloud, region = at->region;
     struct place *head = mk_sym_get(&P->places, cloud, region), *pl = head;
-    while (pl && pl->offering != in->placed_offering)
+    while (pl && pl->offering != at->offering)
         pl = pl->next;
     if (!pl) {
         pl = mk_arena_alloc(P->e.v->arena, sizeof *pl);
-        *pl = (struct place){in->placed_offering, NULL, head};
+        *pl = (struct place){at->offering, NULL, head};
         mk_sym_put(&P->places, cloud, region, pl);
     }
     return &pl->map;
 }
 
 /* `r.placement`: the placement block as written, with where the cost model
- * put the resource — cloud, region, offering — when it did. */
-static mk_value *placement_value(pol *P, mk_instance *in)
+ * put the resource — cloud, region, offering — when it did (at, the place
+ * report's; NULL without one). */
+static mk_value *placement_value(pol *P, mk_instance *in, const mk_place_at *at)
 {
-    if (!in->placed_cloud)
+    if (!at || !at->cloud)
         return in->placement ? in->placement : MK_V_NULLV;
-    mk_value **shared = in->placement ? NULL : place_slot(P, in);
+    mk_value **shared = in->placement ? NULL : place_slot(P, at);
     if (shared && *shared)
         return *shared;
     mk_vctx *v = P->e.v;
     mk_vbuild vb = {0};
     for (uint32_t i = 0; in->placement && in->placement->kind == MK_V_MAP && i < in->placement->n; i++)
         mk_vb_push(v, &vb, in->placement->u.map.keys[i], in->placement->u.map.vals[i]);
-    mk_vb_push(v, &vb, N(P, "cloud"), mk_v_cstr(v, in->placed_cloud));
-    mk_vb_push(v, &vb, N(P, "region"), in->placed_region ? mk_v_cstr(v, in->placed_region) : MK_V_NULLV);
-    mk_vb_push(v, &vb, N(P, "offering"), in->placed_offering ? mk_v_cstr(v, in->placed_offering) : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "cloud"), mk_v_cstr(v, at->cloud));
+    mk_vb_push(v, &vb, N(P, "region"), at->region ? mk_v_cstr(v, at->region) : MK_V_NULLV);
+    mk_vb_push(v, &vb, N(P, "offering"), at->offering ? mk_v_cstr(v, at->offering) : MK_V_NULLV);
     mk_value *m = mk_vb_map(v, &vb);
     if (shared)
         *shared = m;
@@ -144,7 +148,7 @@ static mk_value *placement_value(pol *P, mk_instance *in)
 
 /* A resource as policies see it: its attributes, then the meta keys (which
  * win over a schema field of the same name), then `attributes` itself. */
-static mk_value *resource_value(pol *P, mk_instance *in)
+static mk_value *resource_value(pol *P, mk_instance *in, const mk_place_at *at)
 {
     static const char *const keys[] = {"type", "name", "address", "provider", "lifecycle", "placement", "cost", "attributes", "monthly"};
     mk_vctx *v = P->e.v;
@@ -163,12 +167,12 @@ static mk_value *resource_value(pol *P, mk_instance *in)
     x[2] = mk_v_str_owned(v, in->address, (uint32_t)strlen(in->address));
     x[3] = in->provider ? mk_v_cstr(v, in->provider) : MK_V_NULLV;
     x[4] = lifecycle_value(P, in);
-    x[5] = placement_value(P, in);
-    /* a test's own figure, else the cost model's price: where it is placed
-     * (compiler/pipeline.c), or, while placement policies decide, where it is tried */
-    mk_value *amount = in->test_cost ? in->test_cost : in->cost_monthly, *cost = NULL;
-    if (!amount && in->placed_priced)
-        amount = mk_v_money(v, in->placed_monthly);
+    x[5] = placement_value(P, in, at);
+    /* a test's own figure, else the cost model's price: where it is placed,
+     * or, while placement policies decide, where it is tried */
+    mk_value *amount = in->test_cost, *cost = NULL;
+    if (!amount && at && at->priced)
+        amount = mk_v_money(v, at->monthly);
     /* one map per price (note [shared inputs]), keyed by the amount itself */
     bool priced = amount && amount->kind == MK_V_MONEY;
     mk_name price = priced ? (mk_name)(uintptr_t)amount->u.i : NULL;
@@ -250,15 +254,28 @@ static mk_value *plan_value(pol *P, mk_value *monthly, mk_value *delta)
     return mk_vb_map(P->e.v, &top);
 }
 
-/* A change's cost.delta, exact (the plan holds it rounded: note [money]):
- * its instance's, a delete's from the cost model, none for a deposed object. */
-static mk_value *change_delta(pol *P, json_t *c, mk_instance *in, const char *addr)
+/* A change's cost.delta, exact (the plan file holds it rounded: note
+ * [money]): none before the cost model ran, 0 for a deposed object. */
+static mk_value *change_delta(pol *P, const mk_change *c)
 {
-    if (json_object_get(c, "deposed"))
+    if (c->deposed)
         return mk_v_money(P->e.v, 0);
-    if (strcmp(json_string_value(json_object_get(c, "action")) ?: "", "delete") == 0)
-        return addr ? mk_sym_get(&P->p->delete_delta, mk_intern_s(P->p->ast.names, addr), NULL) : NULL;
-    return in ? in->cost_delta : NULL;
+    return c->costed ? mk_v_money(P->e.v, c->delta) : NULL;
+}
+
+/* `c.changed`: one value per distinct list (the plan shares its lists). */
+static mk_value *changed_value(pol *P, mk_names n)
+{
+    if (!n.n)
+        return NULL;
+    mk_value *v = mk_sym_get(&P->changed, (mk_name)n.v, NULL);
+    if (!v) {
+        v = mk_v_list(P->e.v, n.n);
+        for (uint32_t i = 0; i < n.n; i++)
+            v->u.items[i] = mk_v_cstr(P->e.v, n.v[i]);
+        mk_sym_put(&P->changed, (mk_name)n.v, NULL, v);
+    }
+    return v;
 }
 
 static mk_value *changes_build(pol *P);
@@ -272,27 +289,31 @@ static mk_value *changes_from_plan(mk_polin *pin)
     return v;
 }
 
+/* With a subset of the instances (placement), only their changes. */
+static bool in_subset(pol *P, const mk_instance *in)
+{
+    if (!P->subset)
+        return true;
+    if (!in)
+        return false;
+    if (!P->in_set.count)
+        for (size_t k = 0; k < P->nset; k++)
+            mk_sym_put(&P->in_set, (mk_name)P->set[k], NULL, (void *)P->set[k]);
+    return mk_sym_get(&P->in_set, (mk_name)in, NULL) != NULL;
+}
+
 static mk_value *changes_build(pol *P)
 {
-    json_t *plan = P->plan_doc;
-    mk_program *p = P->p;
     mk_vbuild changes = {0};
-    size_t k;
-    json_t *c;
-    ensure_addr(P);
-    json_array_foreach(json_object_get(plan, "changes"), k, c) {
-        const char *addr = json_string_value(json_object_get(c, "address"));
-        mk_instance *in = mk_sym_get(&P->by_addr, mk_intern_s(p->ast.names, addr), NULL);
-        if (!in && P->subset)
+    for (size_t k = 0; P->plan && k < P->plan->nchanges; k++) {
+        const mk_change *c = &P->plan->changes[k];
+        if (!in_subset(P, c->in))
             continue;
-        json_t *before = json_object_get(c, "before");
-        json_t *ch = json_object_get(c, "changed"); /* most are [] (note [change values]) */
-        mk_value *changed = json_is_array(ch) && !json_array_size(ch) ? NULL : mk_vjson_to_any(P->e.v, ch, true);
         mk_vb_push(P->e.v, &changes, NULL,
-                   change_value(P, json_string_value(json_object_get(c, "action")), addr,
-                                json_string_value(json_object_get(c, "type")), json_string_value(json_object_get(c, "name")),
-                                json_is_object(before) ? mk_vjson_to_any(P->e.v, before, true) : NULL, in ? in->attrs : NULL, changed,
-                                json_string_value(json_object_get(c, "risk")), change_delta(P, c, in, addr)));
+                   change_value(P, mk_plan_action_name(c->action), c->address, c->type, c->name,
+                                json_is_object(c->before) ? mk_vjson_to_any(P->e.v, c->before, true) : NULL,
+                                c->in ? c->in->attrs : NULL, changed_value(P, c->changed), mk_plan_risk_name(c->risk),
+                                change_delta(P, c)));
     }
     return mk_vb_list(P->e.v, &changes);
 }
@@ -302,7 +323,7 @@ static mk_value *value_at(pol *P, size_t k)
 {
     if (!P->vals[k]) {
         mk_arena *was = use_arena(P, P->prog);
-        P->vals[k] = resource_value(P, (mk_instance *)P->set[k]);
+        P->vals[k] = resource_value(P, (mk_instance *)P->set[k], P->at ? P->at[k] : NULL);
         use_arena(P, was);
     }
     return P->vals[k];
@@ -367,51 +388,65 @@ static mk_value *providers_value(pol *P, const mk_value *blocks)
     return mk_vb_list(P->e.v, &list);
 }
 
-static void inputs_from_plan(pol *P, json_t *plan, mk_instance *const *only, size_t nonly)
+static void inputs_from_plan(pol *P, const mk_plan *plan, const mk_place_at *const *at, mk_instance *const *only,
+                             size_t nonly)
 {
     mk_program *p = P->p;
     P->subset = only != NULL;
     P->lazy = true;
     P->set = only ? only : (mk_instance *const *)p->instances;
     P->nset = only ? nonly : p->ninstances;
+    P->at = at;
     P->vals = mk_mem_calloc(P->nset + 1, sizeof *P->vals);
     P->in.resources = NULL;
     P->in.build_resources = resources_all;
-    P->plan_doc = plan;
+    P->plan = plan;
     P->in.providers = providers_value(P, p->root ? p->root->provider_values : NULL);
     P->in.build_changes = changes_from_plan;
     P->in.ud = P;
     /* without the cost model's figures (a broken catalog; placement, which
      * runs before the totals are known) the plan's cost is unknown */
-    P->in.plan = plan_value(P, p->cost_monthly ? p->cost_monthly : mk_v_unknown(P->e.v, MK_V_MONEY),
-                            p->cost_delta ? p->cost_delta : mk_v_unknown(P->e.v, MK_V_MONEY));
+    bool costed = plan && plan->costed;
+    P->in.plan = plan_value(P, costed ? mk_v_money(P->e.v, plan->monthly) : mk_v_unknown(P->e.v, MK_V_MONEY),
+                            costed ? mk_v_money(P->e.v, plan->delta) : mk_v_unknown(P->e.v, MK_V_MONEY));
 }
 
 static bool is_action(mk_value *a, const char *s) { return a && a->kind == MK_V_STRING && a->n == strlen(s) && !memcmp(a->u.s, s, a->n); }
 
-static void inputs_from_test(pol *P, mk_unit *tu)
+/* A test resource's `action = "…"`: create when it says none. */
+static mk_action test_action(const mk_instance *in)
+{
+    mk_value *a = in->test_action;
+    return !a ? MK_ACT_CREATE : is_action(a, "delete") ? MK_ACT_DELETE : is_action(a, "update") ? MK_ACT_UPDATE
+         : is_action(a, "replace") ? MK_ACT_REPLACE : MK_ACT_CREATE;
+}
+
+/* A test's resources and changes; rep (may be NULL) is where place_test
+ * placed them, its items in the same order. */
+static void inputs_from_test(pol *P, mk_unit *tu, const mk_place_report *rep)
 {
     mk_vbuild all = {0}, changes = {0};
     mk_money monthly = 0, delta = 0;
     bool overflow = false;
+    size_t item = 0;
     for (uint32_t r = 0; r < tu->nres; r++) {
         mk_resource *res = tu->res_order[r];
-        for (uint32_t i = 0; i < res->ninst; i++) {
+        for (uint32_t i = 0; i < res->ninst; i++, item++) {
             mk_instance *in = res->inst[i];
-            mk_value *rv = resource_value(P, in);
+            const mk_place_at *at = rep && item < rep->nitems && rep->items[item].in == in ? &rep->items[item].at : NULL;
+            mk_value *rv = resource_value(P, in, at);
             /* the test's `cost = $…`, else the cost model's price (note [tests place]) */
-            mk_money cost = in->test_cost ? in->test_cost->u.i : in->cost_monthly ? in->cost_monthly->u.i : 0, d = 0;
-            const char *action = in->test_action ? (is_action(in->test_action, "delete") ? "delete"
-                                 : is_action(in->test_action, "update") ? "update"
-                                 : is_action(in->test_action, "replace") ? "replace" : "create") : "create";
-            bool del = strcmp(action, "delete") == 0;
+            mk_money cost = in->test_cost ? in->test_cost->u.i : at && at->priced ? at->monthly : 0, d = 0;
+            mk_action act = test_action(in);
+            const char *action = mk_plan_action_name(act);
+            bool del = act == MK_ACT_DELETE;
             if (!del) {
                 index_resource(P, in, rv, &all);
                 overflow |= !mk_money_add(monthly, cost, &monthly);
             }
             overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
                         !mk_money_add(delta, d, &delta);
-            const char *risk = mk_plan_risk(action, res->type, NULL); /* as the planner rates it */
+            const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, (mk_names){NULL, 0})); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
                                     del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
@@ -853,15 +888,21 @@ static void pol_end(pol *P)
     mk_mem_free(P->vals);
     mk_sym_free(&P->costs);
     mk_sym_free(&P->places);
+    mk_sym_free(&P->changed);
+    mk_sym_free(&P->in_set);
     mk_mem_free(P->e.stack);
     mk_arena_free(P->scratch);
 }
 
-json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
+json_t *mk_policy_check(mk_program *p, const mk_plan *plan, const mk_place_report *rep, mk_policy_run *run)
 {
     pol P;
     pol_begin(&P, p);
-    inputs_from_plan(&P, plan, NULL, 0);
+    /* the report's items are the program's instances, in order */
+    const mk_place_at **at = rep && rep->nitems == p->ninstances ? mk_mem_alloc((rep->nitems + 1) * sizeof *at) : NULL;
+    for (size_t i = 0; at && i < rep->nitems; i++)
+        at[i] = &rep->items[i].at;
+    inputs_from_plan(&P, plan, at, NULL, 0);
     json_t *results = json_array();
     for (uint32_t i = 0; p->root && i < p->root->npolicies; i++) {
         json_t *r = run_policy(&P, p->root->policies[i], run);
@@ -873,14 +914,15 @@ json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run)
         json_array_append_new(results, r);
     }
     pol_end(&P);
+    mk_mem_free(at);
     return results;
 }
 
-static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_counts *n)
+static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, const mk_place_report *rep, mk_policy_counts *n)
 {
     memset(&P->by_type, 0, sizeof P->by_type);
     memset(&P->by_addr, 0, sizeof P->by_addr);
-    inputs_from_test(P, tu);
+    inputs_from_test(P, tu, rep);
     json_t *exps = json_array();
     for (uint32_t i = 0; i < t->kids.n; i++) {
         mk_ast *x = t->kids.v[i];
@@ -917,21 +959,21 @@ static json_t *run_test(pol *P, mk_unit *u, mk_ast *t, mk_unit *tu, mk_policy_co
     return json_pack("{s:s, s:o, s:o}", "name", t->str, "location", mk_policy_location(P->p, t->span), "expectations", exps);
 }
 
-static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit);
+static mk_policy_place *place_new(mk_program *p, const mk_plan *plan, mk_unit *unit);
 
 /* note [tests place]: a test's resources are placed and priced as a plan
  * places them: by the cost model, under the test's own stack (its
  * `placement` the default), moved by the placement policies; so policies on
  * `r.placement` and `r.cost` can be tested. A test's `cost = $…` wins over
  * the price. There is no applied state: nothing is sticky. */
-static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
+static mk_place_report *place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
 {
     mk_program *p = P->p;
     size_t n = 0;
     for (uint32_t r = 0; r < tu->nres; r++)
         n += tu->res_order[r]->ninst;
     if (!n || (!*cat && !(*cat = mk_cost_load(p->share_dir, p->diag))))
-        return;
+        return NULL;
     mk_instance **ins = mk_arena_alloc(P->e.v->arena, n * sizeof *ins);
     n = 0;
     for (uint32_t r = 0; r < tu->nres; r++)
@@ -946,10 +988,7 @@ static void place_test(pol *P, mk_cost_catalog **cat, mk_unit *tu)
     else
         mk_place_mark(rep);
     mk_policy_place_free(pp);
-    for (size_t i = 0; i < rep->nitems; i++)
-        if (rep->items[i].q.status == MK_COST_PRICED)
-            ((mk_instance *)rep->items[i].in)->cost_monthly = mk_v_money(P->e.v, rep->items[i].q.monthly);
-    mk_place_report_free(rep);
+    return rep;
 }
 
 json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
@@ -964,8 +1003,9 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
         if (!u->test_units || !u->test_units[i])
             continue;
         P.root.u = u->test_units[i]; /* the test's stack and resources */
-        place_test(&P, &cat, u->test_units[i]);
-        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], n));
+        mk_place_report *rep = place_test(&P, &cat, u->test_units[i]);
+        json_array_append_new(out, run_test(&P, u, u->tests[i], u->test_units[i], rep, n));
+        mk_place_report_free(rep);
     }
     mk_cost_free(cat);
     pol_end(&P);
@@ -977,7 +1017,7 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n)
 struct mk_policy_place {
     mk_program *p;
     mk_unit *unit; /* whose stack the policies see: a test's, or the root */
-    json_t *plan;
+    const mk_plan *plan;
     mk_ast **policies; /* those whose text reads `placement`, not advisory */
     size_t n;
 };
@@ -994,9 +1034,9 @@ static bool reads_placement(mk_program *p, mk_ast *decl)
     return false;
 }
 
-mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan) { return place_new(p, plan, p->root); }
+mk_policy_place *mk_policy_place_new(mk_program *p, const mk_plan *plan) { return place_new(p, plan, p->root); }
 
-static mk_policy_place *place_new(mk_program *p, json_t *plan, mk_unit *unit)
+static mk_policy_place *place_new(mk_program *p, const mk_plan *plan, mk_unit *unit)
 {
     mk_policy_place *pp = mk_mem_calloc(1, sizeof *pp);
     pp->p = p, pp->plan = plan, pp->unit = unit;
@@ -1025,7 +1065,8 @@ void mk_policy_place_free(mk_policy_place *pp)
     mk_mem_free(pp);
 }
 
-void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why)
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, const mk_place_at *const *where, size_t n, bool *bad,
+                          const char **why)
 {
     mk_policy_place *pp = ud;
     mk_program *p = pp->p;
@@ -1033,7 +1074,7 @@ void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad
     pol_begin(&P, p);
     if (pp->unit)
         P.root.u = pp->unit;
-    inputs_from_plan(&P, pp->plan, ins, n);
+    inputs_from_plan(&P, pp->plan, where, ins, n);
     mk_symtab at = {0}; /* address → index + 1 */
     for (size_t i = 0; i < n; i++)
         mk_sym_put(&at, mk_intern_s(p->ast.names, ins[i]->address), NULL, (void *)(uintptr_t)(i + 1));

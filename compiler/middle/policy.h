@@ -18,6 +18,8 @@
 #include <stdbool.h>
 
 #include "compiler/front/program.h"
+#include "compiler/middle/place.h"
+#include "compiler/middle/plan.h"
 
 typedef struct mk_policy_override {
     const char *name, *reason;
@@ -38,9 +40,12 @@ typedef struct mk_policy_run {
  * reports through the program's diagnostics. */
 void mk_policy_check_structure(mk_program *p);
 
-/* Evaluate the stack's policies against the evaluated program and its plan
- * document (which holds the changes). */
-json_t *mk_policy_check(mk_program *p, json_t *plan, mk_policy_run *run);
+/* Evaluate the stack's policies against the evaluated program and its
+ * plan's records (`changes`, `plan`); rep (may be NULL: no catalog) is
+ * where the cost model placed and priced each instance (`r.placement`,
+ * `r.cost`). Results only: the caller writes gates and raised risks into
+ * the records. */
+json_t *mk_policy_check(mk_program *p, const mk_plan *plan, const mk_place_report *rep, mk_policy_run *run);
 
 typedef struct mk_policy_counts {
     int passed, failed, errors; /* errors: the policy itself met an error */
@@ -53,12 +58,14 @@ json_t *mk_policy_test(mk_program *p, mk_policy_counts *n);
 
 /* Placement under policies (docs/cost.md): the policies that read
  * `placement` and are not advisory, evaluated over some instances as the
- * cost model placed them (their placed_* fields). NULL when no policy reads
- * placement. eval sets bad[i] for each instance a violation names, and *why
- * (may be NULL) to the first violation's text; it fits mk_place_policy_fn. */
+ * cost model placed them (where[i], the place report's). NULL when no
+ * policy reads placement; plan may be NULL (moksha cost). eval sets bad[i]
+ * for each instance a violation names, and *why (may be NULL) to the first
+ * violation's text; it fits mk_place_policy_fn. */
 typedef struct mk_policy_place mk_policy_place;
-mk_policy_place *mk_policy_place_new(mk_program *p, json_t *plan);
-void mk_policy_place_eval(void *ud, mk_instance *const *ins, size_t n, bool *bad, const char **why);
+mk_policy_place *mk_policy_place_new(mk_program *p, const mk_plan *plan);
+void mk_policy_place_eval(void *ud, mk_instance *const *ins, const mk_place_at *const *where, size_t n, bool *bad,
+                          const char **why);
 void mk_policy_place_free(mk_policy_place *pp);
 
 /* A location object {file, line, column} for a span. */

@@ -56,3 +56,37 @@ expect_exit 2 env MOKSHA_KEY=60e1d3c2b4a5968778695a4b3c2d1e0f60e1d3c2b4a59687786
     expect_contains "$OUT" "Plan: 1 to create, 1 to update, 0 to replace, 0 to delete."
 expect_contains "$OUT" "+ compute.web[2]"
 expect_contains "$OUT" '~ local.file.motd'
+
+# ---- the same plan in every run: providers and modules nobody refers to
+# come in the order they are written, not in the order of names in memory
+# (note [declaration order] in eval.c) ----
+mkdir -p order/m
+enter order && {
+    cat > main.moksha <<'SPEC'
+stack order {}
+provider sim {}
+provider local { root = ".moksha/out" }
+provider sim other {}
+provider local b { root = ".moksha/out/b" }
+module zeta = "./m" { n = "z" }
+module alpha = "./m" { n = "a" }
+module mid = "./m" { n = "m" }
+module omega = "./m" { n = "o" }
+SPEC
+    cat > m/main.moksha <<'SPEC'
+var n: string
+resource local.file f {
+  path    = "${var.n}.txt"
+  content = var.n
+}
+SPEC
+    moksha plan --format json > run0.json 2>&1
+    expect_contains run0.json '"providers":{"sim":'
+    expect_match run0.json '"providers":\{"sim":.*"local":.*"other":.*"b":'
+    expect_match run0.json '"address":"module.zeta.local.file.f".*"address":"module.alpha.local.file.f".*"address":"module.mid.local.file.f".*"address":"module.omega.local.file.f"'
+    for i in 1 2 3 4 5; do
+        moksha plan --format json > "run$i.json" 2>&1
+        expect_same run0.json "run$i.json"
+    done
+    leave
+}

@@ -176,7 +176,7 @@ static void test_placement_minimum(void **state)
         "resource network n { cidr = \"10.0.0.0/16\" }\n"
         "resource compute w { cpu = 2, memory = 4GiB, image = \"x\", network = network.n\n"
         "  placement { providers = [gcp], regions = [\"europe-west1\"] } }\n");
-    mk_place_report *r = mk_place_run(CAT, P, NULL, NULL, 0);
+    mk_place_report *r = mk_place_run(CAT, P, NULL, NULL, NULL, 0);
     mk_money m[6] = {0};
     const char *where[6] = {0};
     for (size_t i = 0; i < r->nitems; i++) {

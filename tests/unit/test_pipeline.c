@@ -106,15 +106,15 @@ static void test_plans_quietly(void **state)
     assert_int_equal(nerr, 0);
     assert_int_equal(mk_diag_reports(pl.p->diag), 0);
     assert_int_equal(json_array_size(json_object_get(pl.plan, "changes")), 2);
-    assert_int_equal(pl.totals.create, 2);
+    assert_int_equal(pl.model->totals.create, 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(pl.plan, "changes"), 1), "address")),
                         "local.file.b");
     assert_non_null(pl.text);
     assert_int_equal(strncmp(pl.text, "{\"format\":\"moksha.plan/v1\"", 26), 0);
     assert_false(pl.replace_unmatched || pl.override_unmatched);
     assert_null(pl.placement); /* kept only for --explain */
-    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "sign"};
-    assert_phases(&pl, phases, 6);
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "document", "sign"};
+    assert_phases(&pl, phases, 7);
     mk_pipeline_planned_free(&pl);
 }
 
@@ -137,8 +137,78 @@ static void test_unmatched_names_are_recorded(void **state)
     assert_false(pl.replace_unmatched);
     assert_int_equal(mk_diag_errors(pl.p->diag), 0);
     assert_null(pl.text);
-    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies"};
-    assert_phases(&pl, phases, 5);
+    static const char *const phases[] = {"state", "compile", "diff", "cost", "policies", "document"};
+    assert_phases(&pl, phases, 6);
+    mk_pipeline_planned_free(&pl);
+}
+
+/* note [plan model]: the cost model, placement and the policies annotate
+ * the plan's records: each change's exact cost and where it is placed, the
+ * plan's totals, the gates a policy asks for (naming the change each holds)
+ * and the risks it raises. */
+static void test_records_carry_cost_placement_and_gates(void **state)
+{
+    (void)state;
+    write_file("main.moksha", "stack annotate {}\n"
+                              "resource network main { cidr = \"10.0.0.0/16\" }\n"
+                              "resource compute web {\n  cpu = 4\n  memory = 8GiB\n  image = \"nginx:1.27\"\n"
+                              "  network = network.main\n}\n"
+                              "policy \"sre\" {\n  for c in changes where c.type == \"compute\" {\n"
+                              "    require approval(\"sre\") : \"${c.address} needs sre\"\n  }\n}\n"
+                              "policy \"networks\" {\n  for c in changes where c.type == \"network\" {\n"
+                              "    require risk(\"high\") : \"networks are high\"\n  }\n}\n");
+    const char *paths[] = {"main.moksha"};
+    mk_pipeline_req r = {.paths = paths, .npaths = 1};
+    mk_planned pl;
+    long nout, nerr;
+    quiet_begin();
+    bool ok = mk_pipeline_plan(&r, &pl, false);
+    quiet_end(&nout, &nerr);
+    assert_true(ok);
+    const mk_plan *m = pl.model;
+    assert_int_equal(m->nchanges, 2);
+    const mk_change *net = &m->changes[0], *web = &m->changes[1];
+    assert_string_equal(net->address, "network.main");
+    assert_string_equal(web->address, "compute.web");
+    /* the cost model: exact figures (micro-dollars), the offering, where it is placed */
+    assert_true(web->costed && web->priced);
+    assert_int_equal(web->monthly, 97836790);
+    assert_int_equal(web->delta, 97836790);
+    assert_string_equal(web->offering, "e2-standard-4");
+    assert_null(web->unpriced_because);
+    assert_string_equal(web->cloud, "gcp");
+    assert_string_equal(web->region, "us-central1");
+    assert_string_equal(web->placed_offering, "e2-standard-4");
+    assert_true(net->costed && net->priced);
+    assert_int_equal(net->monthly, 0);
+    assert_int_equal(net->delta, 0);
+    assert_string_equal(net->cloud, "gcp");
+    assert_string_equal(net->region, "us-central1");
+    assert_null(net->placed_offering);
+    assert_true(m->costed);
+    assert_int_equal(m->monthly, 97836790);
+    assert_int_equal(m->applied, 0);
+    assert_int_equal(m->delta, 97836790);
+    assert_int_equal(m->unpriced, 0);
+    /* the policies: a gate holding the compute's change, the network's risk raised */
+    assert_int_equal(json_array_size(m->policies), 2);
+    assert_int_equal(m->ngates, 1);
+    assert_int_equal(m->gates[0].id, 1);
+    assert_string_equal(m->gates[0].policy, "sre");
+    assert_string_equal(m->gates[0].group, "sre");
+    assert_string_equal(m->gates[0].message, "compute.web needs sre");
+    assert_string_equal(m->gates[0].address, "compute.web");
+    assert_int_equal(m->gates[0].change, web->id);
+    assert_int_equal(net->risk, MK_RISK_HIGH);
+    assert_string_equal(net->risk_raised_by, "networks");
+    assert_int_equal(web->risk, MK_RISK_LOW);
+    assert_null(web->risk_raised_by);
+    /* and the document says the same, rounded to the cent */
+    json_t *changes = json_object_get(pl.plan, "changes");
+    json_t *wc = json_object_get(json_array_get(changes, 1), "cost");
+    assert_string_equal(json_string_value(json_object_get(wc, "monthly")), "97.84");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "risk")), "high");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(pl.plan, "gates"), 0), "change")), 2);
     mk_pipeline_planned_free(&pl);
 }
 
@@ -170,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_plans_quietly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmatched_names_are_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_carry_cost_placement_and_gates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_stay_in_the_diagnostics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

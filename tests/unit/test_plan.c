@@ -3,14 +3,16 @@
  * the edges between changes, deposed objects, lifecycle rules, secrets and
  * destroy plans. Each case compiles a small stack in a temporary directory
  * against a state written by hand, as `moksha plan` does, and checks the
- * plan document's fields exactly. The signed form and the executor's side
- * of the contract are test_planfile.c's. */
+ * plan's records (middle/plan.h) exactly. The signed form and the
+ * executor's side of the contract are test_planfile.c's. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/back/plandoc.h"
+#include "compiler/base/buf.h"
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/state.h"
@@ -24,8 +26,7 @@
 static char dir[64];
 static mk_program *P;
 static mk_state *ST;
-static json_t *PLAN;
-static mk_plan_totals T;
+static mk_plan *PLAN;
 static mk_key K;
 static const char *VAR; /* a --var for the next plan_of, or NULL */
 
@@ -60,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    json_decref(PLAN);
+    mk_plan_free(PLAN);
     PLAN = NULL;
     VAR = NULL;
     mk_state_free(ST);
@@ -111,7 +112,7 @@ static void write_state(json_t *resources)
 
 /* Compile src against the state written (none: an empty state), with the
  * state read before evaluation as `moksha plan` does, and diff. */
-static json_t *plan_of(const char *src, bool destroy)
+static mk_plan *plan_of(const char *src, bool destroy)
 {
     mk_test_write(dir, "main.moksha", src);
     char path[256];
@@ -127,53 +128,61 @@ static json_t *plan_of(const char *src, bool destroy)
     P->state = ST;
     mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
-    PLAN = mk_plan_build(P, ST, &K, &T, destroy);
+    PLAN = mk_plan_build(P, ST, &K, destroy);
     assert_non_null(PLAN);
     return PLAN;
 }
 
-static json_t *changes(void) { return json_object_get(PLAN, "changes"); }
-
 /* The change at an address (not a deposed object's); fails when none. */
-static json_t *change(const char *address)
+static const mk_change *change(const char *address)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(changes(), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "address")), address) == 0 && !json_object_get(c, "deposed"))
-            return c;
+    for (size_t i = 0; i < PLAN->nchanges; i++)
+        if (strcmp(PLAN->changes[i].address, address) == 0 && !PLAN->changes[i].deposed)
+            return &PLAN->changes[i];
     fail_msg("no change at %s", address);
     return NULL;
 }
 
 static const char *field(const char *address, const char *key)
 {
-    const char *s = json_string_value(json_object_get(change(address), key));
+    const mk_change *c = change(address);
+    const char *s = !strcmp(key, "action") ? mk_plan_action_name(c->action) : !strcmp(key, "risk") ? mk_plan_risk_name(c->risk)
+                  : !strcmp(key, "type") ? c->type : !strcmp(key, "name") ? c->name : !strcmp(key, "provider") ? c->provider : NULL;
     if (!s)
         fail_msg("%s has no string %s", address, key);
     return s;
 }
 
-/* A list of strings or integers as text, "a,b,c": one exact comparison
- * checks members and order. */
-static const char *joined(json_t *list)
+/* A list of strings or ids as text, "a,b,c": one exact comparison checks
+ * members and order. */
+static const char *joined(const char *const *v, const uint32_t *ids, uint32_t n)
 {
     static char out[512];
-    size_t i, n = 0;
-    json_t *x;
+    size_t len = 0;
     out[0] = 0;
-    if (!json_is_array(list))
-        return "(not a list)";
-    json_array_foreach(list, i, x) {
-        if (json_is_string(x))
-            n += (size_t)snprintf(out + n, sizeof out - n, "%s%s", i ? "," : "", json_string_value(x));
+    for (uint32_t i = 0; i < n; i++) {
+        if (v)
+            len += (size_t)snprintf(out + len, sizeof out - len, "%s%s", i ? "," : "", v[i]);
         else
-            n += (size_t)snprintf(out + n, sizeof out - n, "%s%lld", i ? "," : "", (long long)json_integer_value(x));
+            len += (size_t)snprintf(out + len, sizeof out - len, "%s%u", i ? "," : "", ids[i]);
     }
     return out;
 }
 
-static const char *list(const char *address, const char *key) { return joined(json_object_get(change(address), key)); }
+static const char *list_of(const mk_change *c, const char *key)
+{
+    const mk_names *n = !strcmp(key, "changed") ? &c->changed : !strcmp(key, "replace_because") ? &c->forces
+                      : !strcmp(key, "after_unknown") ? &c->unknown : !strcmp(key, "sensitive") ? &c->sensitive : NULL;
+    if (n)
+        return joined(n->v, NULL, n->n);
+    if (!strcmp(key, "refs"))
+        return joined(c->refs, NULL, c->nrefs);
+    if (!strcmp(key, "depends_on"))
+        return joined(NULL, c->depends_on, c->ndepends);
+    return "(not a list)";
+}
+
+static const char *list(const char *address, const char *key) { return list_of(change(address), key); }
 
 /* The change at address: its action, what changed and what forced a
  * replace (as "a,b" lists), and its risk class. */
@@ -186,21 +195,38 @@ static void change_is(const char *address, const char *action, const char *chang
     assert_string_equal(field(address, "risk"), risk);
 }
 
-static int64_t id_of(const char *address) { return json_integer_value(json_object_get(change(address), "id")); }
+static int64_t id_of(const char *address) { return change(address)->id; }
+
+/* A desired attribute of a change (its instance's): a string's text, a
+ * reference's address, "(unknown)", else as the text shows it. */
+static const char *after_text(const mk_change *c, const char *name)
+{
+    static char out[256];
+    assert_non_null(c->in);
+    const mk_value *v = mk_v_get_text(c->in->attrs, name);
+    assert_non_null(v);
+    mk_buf b = {0};
+    if (v->kind == MK_V_RESOURCE)
+        mk_buf_puts(&b, ((const mk_instance *)v->u.res)->address);
+    else if (v->kind == MK_V_UNKNOWN)
+        mk_buf_puts(&b, "(unknown)");
+    else if (v->kind == MK_V_STRING)
+        mk_buf_put(&b, v->u.s, v->n);
+    else
+        mk_v_show(v, &b, true);
+    snprintf(out, sizeof out, "%s", mk_buf_cstr(&b));
+    mk_buf_free(&b);
+    return out;
+}
 
 static void totals_are(int create, int update, int replace, int remove, int noop)
 {
-    assert_int_equal(T.create, create);
-    assert_int_equal(T.update, update);
-    assert_int_equal(T.replace, replace);
-    assert_int_equal(T.remove, remove);
-    assert_int_equal(T.noop, noop);
-    json_t *t = json_object_get(PLAN, "totals");
-    assert_int_equal(json_integer_value(json_object_get(t, "create")), create);
-    assert_int_equal(json_integer_value(json_object_get(t, "update")), update);
-    assert_int_equal(json_integer_value(json_object_get(t, "replace")), replace);
-    assert_int_equal(json_integer_value(json_object_get(t, "delete")), remove);
-    assert_int_equal(json_integer_value(json_object_get(t, "noop")), noop);
+    const mk_plan_totals *t = &PLAN->totals;
+    assert_int_equal(t->create, create);
+    assert_int_equal(t->update, update);
+    assert_int_equal(t->replace, replace);
+    assert_int_equal(t->remove, remove);
+    assert_int_equal(t->noop, noop);
 }
 
 /* The last error the differ reported: its code and message. */
@@ -224,30 +250,29 @@ static void test_create(void **state)
             "resource network main { cidr = \"10.0.0.0/16\" }\n",
             false);
     totals_are(2, 0, 0, 0, 0);
-    assert_int_equal(json_array_size(changes()), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(changes(), 0), "address")), "network.main");
+    assert_int_equal(PLAN->nchanges, 2);
+    assert_string_equal(PLAN->changes[0].address, "network.main");
     assert_int_equal(id_of("network.main"), 1);
     assert_int_equal(id_of("compute.web"), 2);
     change_is("compute.web", "create", "", "", "low");
     change_is("network.main", "create", "", "", "low");
     assert_string_equal(field("compute.web", "type"), "compute");
     assert_string_equal(field("compute.web", "name"), "web");
-    assert_true(json_is_null(json_object_get(change("compute.web"), "before")));
+    assert_null(change("compute.web")->before);
     assert_string_equal(list("compute.web", "after_unknown"), "id,ip,private_ip");
     assert_string_equal(list("compute.web", "sensitive"), "");
     assert_string_equal(list("compute.web", "depends_on"), "1");
     assert_string_equal(list("compute.web", "refs"), "network.main");
     assert_string_equal(list("network.main", "depends_on"), "");
-    /* after: set values, defaults, a reference by address, computed as null */
-    json_t *after = json_object_get(change("compute.web"), "after");
-    assert_string_equal(json_string_value(json_object_get(after, "memory")), "4GiB");
-    assert_string_equal(json_string_value(json_object_get(after, "disk")), "20GiB");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(after, "network"), "$ref")), "network.main");
-    assert_true(json_is_null(json_object_get(after, "id")));
-    /* each instance points at its own change */
-    mk_instance *web = mk_program_instance(P, "compute.web");
-    assert_int_equal(web->change_id, 2);
-    assert_ptr_equal(web->change, change("compute.web"));
+    /* after: set values, defaults, a reference by address, computed as unknown */
+    const mk_change *c = change("compute.web");
+    assert_string_equal(after_text(c, "memory"), "4GiB");
+    assert_string_equal(after_text(c, "disk"), "20GiB");
+    assert_string_equal(after_text(c, "network"), "network.main");
+    assert_string_equal(after_text(c, "id"), "(unknown)");
+    /* each change holds its own instance */
+    assert_ptr_equal(c->in, mk_program_instance(P, "compute.web"));
+    assert_ptr_equal(change("network.main")->in, mk_program_instance(P, "network.main"));
 }
 
 /* What state already has as desired is not listed; noop counts it. */
@@ -257,14 +282,12 @@ static void test_noop_not_listed(void **state)
     write_state(json_pack("[o, o]", entry("network.main", "network", NET_ATTRS), entry("compute.web", "compute", WEB_ATTRS)));
     plan_of("resource network main { cidr = \"10.0.0.0/16\" }\n" WEB, false);
     totals_are(0, 0, 0, 0, 2);
-    assert_int_equal(json_array_size(changes()), 0);
-    mk_instance *web = mk_program_instance(P, "compute.web");
-    assert_int_equal(web->change_id, 0);
-    assert_null(web->change);
-    json_t *st = json_object_get(PLAN, "state");
-    assert_string_equal(json_string_value(json_object_get(st, "lineage")), "lin-1");
-    assert_int_equal(json_integer_value(json_object_get(st, "serial")), 3);
-    assert_false(json_is_true(json_object_get(PLAN, "destroy")));
+    assert_int_equal(PLAN->nchanges, 0);
+    /* the differ knows the desired instance at each state address */
+    assert_ptr_equal(PLAN->like[1], mk_program_instance(P, "compute.web"));
+    assert_string_equal(PLAN->lineage, "lin-1");
+    assert_int_equal(PLAN->serial, 3);
+    assert_false(PLAN->destroy);
 }
 
 /* ---- updates ---- */
@@ -279,10 +302,10 @@ static void test_update_changed_in_schema_order(void **state)
     totals_are(0, 1, 0, 0, 0);
     change_is("compute.web", "update", "cpu,memory", "", "medium");
     assert_string_equal(list("compute.web", "after_unknown"), "");
-    json_t *c = change("compute.web");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "before"), "cpu")), 2);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "after"), "cpu")), 4);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "after"), "id")), "i-1");
+    const mk_change *c = change("compute.web");
+    assert_int_equal(json_integer_value(json_object_get(c->before, "cpu")), 2);
+    assert_string_equal(after_text(c, "cpu"), "4");
+    assert_string_equal(after_text(c, "id"), "i-1");
 }
 
 /* An update of tags alone is low risk, even of a network; tags with
@@ -345,7 +368,7 @@ static void test_replace_because_force_new(void **state)
     plan_of("resource compute web {\n cpu = 4\n memory = 4GiB\n image = \"nginx:1.28\"\n arch = \"arm64\"\n}\n", false);
     totals_are(0, 0, 1, 0, 0);
     change_is("compute.web", "replace", "cpu,image,arch", "image,arch", "medium");
-    assert_false(json_is_true(json_object_get(json_object_get(change("compute.web"), "lifecycle"), "create_before_destroy")));
+    assert_false(change("compute.web")->create_before_destroy);
 }
 
 /* A reference to a resource this plan replaces changes to the new object's
@@ -390,10 +413,8 @@ static void test_create_before_destroy(void **state)
             " lifecycle { create_before_destroy = true }\n}\n",
             false);
     assert_string_equal(field("compute.web", "action"), "replace");
-    json_t *lc = json_object_get(change("compute.web"), "lifecycle");
-    assert_true(json_is_true(json_object_get(lc, "create_before_destroy")));
-    assert_true(json_is_false(json_object_get(lc, "prevent_destroy")));
-    assert_int_equal(json_object_size(lc), 2);
+    assert_true(change("compute.web")->create_before_destroy);
+    assert_false(change("compute.web")->prevent_destroy);
 }
 
 /* ---- deletes ---- */
@@ -408,16 +429,16 @@ static void test_delete_risk_by_type(void **state)
                           entry("network.gone", "network", NET_ATTRS)));
     plan_of(WEB, false);
     totals_are(1, 0, 0, 3, 0);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(changes(), 0), "address")), "compute.web");
+    assert_string_equal(PLAN->changes[0].address, "compute.web");
     assert_int_equal(id_of("compute.old"), 2);
     assert_int_equal(id_of("bucket.logs"), 3);
     assert_int_equal(id_of("network.gone"), 4);
     change_is("compute.old", "delete", "", "", "medium");
     change_is("bucket.logs", "delete", "", "", "high");
     change_is("network.gone", "delete", "", "", "high");
-    json_t *c = change("bucket.logs");
-    assert_true(json_is_null(json_object_get(c, "after")));
-    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "before"), "id")), "b-1");
+    const mk_change *c = change("bucket.logs");
+    assert_null(c->in);
+    assert_string_equal(json_string_value(json_object_get(c->before, "id")), "b-1");
     assert_string_equal(list("bucket.logs", "depends_on"), "");
     assert_string_equal(field("bucket.logs", "name"), "logs");
     assert_string_equal(field("bucket.logs", "provider"), "sim");
@@ -461,7 +482,7 @@ static void test_prevent_destroy(void **state)
     /* the changes are still in the plan (it is not signed: the error stops it) */
     assert_string_equal(field("compute.web", "action"), "replace");
     assert_string_equal(field("bucket.logs", "action"), "delete");
-    assert_true(json_is_true(json_object_get(json_object_get(change("bucket.logs"), "lifecycle"), "prevent_destroy")));
+    assert_true(change("bucket.logs")->prevent_destroy);
 }
 
 /* A delete of an instance whose resource is still declared (count went
@@ -530,24 +551,24 @@ static void test_deposed_object(void **state)
     write_state(json_pack("[o]", web));
     plan_of(WEB "resource load_balancer front { targets = [compute.web] }\n", false);
     totals_are(1, 0, 0, 1, 1);
-    assert_int_equal(json_array_size(changes()), 2);
-    json_t *d = json_array_get(changes(), 1);
-    assert_string_equal(json_string_value(json_object_get(d, "address")), "compute.web");
-    assert_string_equal(json_string_value(json_object_get(d, "deposed")), "i-0");
-    assert_string_equal(json_string_value(json_object_get(d, "action")), "delete");
-    assert_string_equal(json_string_value(json_object_get(d, "risk")), "medium");
-    assert_int_equal(json_integer_value(json_object_get(d, "id")), 2);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "before"), "cpu")), 1);
-    assert_true(json_is_null(json_object_get(d, "after")));
-    assert_string_equal(joined(json_object_get(d, "depends_on")), "1"); /* the load balancer's create */
-    assert_string_equal(joined(json_object_get(d, "refs")), "");
+    assert_int_equal(PLAN->nchanges, 2);
+    const mk_change *d = &PLAN->changes[1];
+    assert_string_equal(d->address, "compute.web");
+    assert_string_equal(d->deposed, "i-0");
+    assert_int_equal(d->action, MK_ACT_DELETE);
+    assert_int_equal(d->risk, MK_RISK_MEDIUM);
+    assert_int_equal(d->id, 2);
+    assert_int_equal(json_integer_value(json_object_get(d->before, "cpu")), 1);
+    assert_null(d->in);
+    assert_string_equal(list_of(d, "depends_on"), "1"); /* the load balancer's create */
+    assert_string_equal(list_of(d, "refs"), "");
     assert_string_equal(list("load_balancer.front", "refs"), "compute.web");
 }
 
 /* ---- secrets ---- */
 
-/* A secret is sealed into the plan, listed as sensitive, and its text
- * appears nowhere in the document. */
+/* A secret is listed as sensitive, sealed into the plan's document, and
+ * its text appears nowhere in it. */
 static void test_secret_sealed(void **state)
 {
     (void)state;
@@ -557,7 +578,10 @@ static void test_secret_sealed(void **state)
             " storage = 100GiB\n password = var.pw\n}\n",
             false);
     assert_string_equal(list("database.db", "sensitive"), "password");
-    json_t *s = json_object_get(json_object_get(json_object_get(change("database.db"), "after"), "password"), "$secret");
+    assert_true(mk_v_is_secret(mk_v_get_text(change("database.db")->in->attrs, "password")));
+    json_t *doc = mk_plandoc_of(PLAN, &K);
+    json_t *after = json_object_get(json_array_get(json_object_get(doc, "changes"), 0), "after");
+    json_t *s = json_object_get(json_object_get(after, "password"), "$secret");
     char fp[65];
     mk_key_fingerprint(&K, "hunter2-plaintext", strlen("hunter2-plaintext"), fp);
     assert_string_equal(json_string_value(json_object_get(s, "fingerprint")), fp);
@@ -567,9 +591,10 @@ static void test_secret_sealed(void **state)
     assert_int_equal(n, strlen("hunter2-plaintext"));
     assert_memory_equal(open, "hunter2-plaintext", n);
     mk_mem_free(open);
-    char *text = json_dumps(PLAN, JSON_COMPACT);
+    char *text = json_dumps(doc, JSON_COMPACT);
     assert_null(strstr(text, "hunter2"));
     free(text);
+    json_decref(doc);
 }
 
 /* Secrets compare by fingerprint: the same one is no change, another one
@@ -596,9 +621,11 @@ static void test_secret_compared_by_fingerprint(void **state)
     totals_are(0, 1, 0, 0, 1);
     change_is("database.b", "update", "password", "", "medium");
     assert_string_equal(list("database.b", "sensitive"), "password");
-    char *text = json_dumps(PLAN, JSON_COMPACT);
+    json_t *doc = mk_plandoc_of(PLAN, &K);
+    char *text = json_dumps(doc, JSON_COMPACT);
     assert_null(strstr(text, "s3cret"));
     free(text);
+    json_decref(doc);
 }
 
 /* ---- destroy ---- */
@@ -616,14 +643,15 @@ static void test_destroy(void **state)
             "resource bucket new {}\n",
             true);
     totals_are(0, 0, 0, 2, 0);
-    assert_true(json_is_true(json_object_get(PLAN, "destroy")));
-    assert_string_equal(json_string_value(json_object_get(PLAN, "stack")), "demo");
-    assert_int_equal(json_array_size(changes()), 2);
+    assert_true(PLAN->destroy);
+    assert_string_equal(PLAN->stack, "demo");
+    assert_int_equal(PLAN->nchanges, 2);
     change_is("network.main", "delete", "", "", "high");
     change_is("compute.web", "delete", "", "", "medium");
     assert_string_equal(list("network.main", "depends_on"), "2");
     assert_string_equal(list("compute.web", "depends_on"), "");
-    assert_false(ST->diffed);
+    for (size_t i = 0; i < ST->nres; i++) /* nothing desired is diffed */
+        assert_null(PLAN->like[i]);
 }
 
 /* ---- the risk table (DESIGN.md §4, docs/policies.md "Risk classes") ---- */
@@ -631,24 +659,24 @@ static void test_destroy(void **state)
 static void test_risk_table(void **state)
 {
     (void)state;
-    json_t *tags = json_pack("[s]", "tags"), *more = json_pack("[s, s]", "tags", "ingress"), *none = json_array();
-    assert_string_equal(mk_plan_risk("create", "database", NULL), "low");
-    assert_string_equal(mk_plan_risk("noop", "network", NULL), "low");
-    assert_string_equal(mk_plan_risk("update", "compute", tags), "low");
-    assert_string_equal(mk_plan_risk("update", "firewall", tags), "low");
-    assert_string_equal(mk_plan_risk("update", "firewall", more), "high");
-    assert_string_equal(mk_plan_risk("update", "dns_record", NULL), "high");
-    assert_string_equal(mk_plan_risk("update", "database", more), "medium"); /* stateful, in place */
-    assert_string_equal(mk_plan_risk("update", "compute", none), "medium");
-    assert_string_equal(mk_plan_risk("replace", "compute", NULL), "medium");
-    assert_string_equal(mk_plan_risk("replace", "volume", NULL), "high");
-    assert_string_equal(mk_plan_risk("replace", "load_balancer", NULL), "high");
-    assert_string_equal(mk_plan_risk("delete", "queue", NULL), "high");
-    assert_string_equal(mk_plan_risk("delete", "bucket", NULL), "high");
-    assert_string_equal(mk_plan_risk("delete", "local.file", NULL), "medium");
-    json_decref(tags);
-    json_decref(more);
-    json_decref(none);
+    const char *t[] = {"tags"}, *m[] = {"tags", "ingress"};
+    mk_names tags = {t, 1}, more = {m, 2}, none = {NULL, 0};
+    assert_int_equal(mk_plan_risk(MK_ACT_CREATE, "database", none), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_NOOP, "network", none), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", tags), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", tags), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", more), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "dns_record", none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "database", more), MK_RISK_MEDIUM); /* stateful, in place */
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", none), MK_RISK_MEDIUM);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "compute", none), MK_RISK_MEDIUM);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "volume", none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "load_balancer", none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "queue", none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "bucket", none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "local.file", none), MK_RISK_MEDIUM);
+    assert_string_equal(mk_plan_risk_name(MK_RISK_MEDIUM), "medium");
+    assert_string_equal(mk_plan_action_name(MK_ACT_REPLACE), "replace");
 }
 
 int main(void)

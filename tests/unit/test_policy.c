@@ -78,7 +78,7 @@ static const char STATE[] =
 static char dir[64];
 static mk_program *P;
 static mk_state *ST;
-static json_t *PLAN;
+static mk_plan *PLAN;
 
 /* Load and evaluate the stack in dir, check the policies' structure. */
 static void compile(void)
@@ -102,7 +102,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    json_decref(PLAN);
+    mk_plan_free(PLAN);
     PLAN = NULL;
     mk_state_free(ST);
     ST = NULL;
@@ -129,11 +129,10 @@ static json_t *run_policies(mk_policy_run *run)
     assert_non_null(ST);
     mk_key k;
     assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_READ, why, sizeof why));
-    mk_plan_totals totals;
-    PLAN = mk_plan_build(P, ST, &k, &totals, false);
-    assert_int_equal(totals.create, 2);
-    assert_int_equal(totals.update, 1);
-    json_t *results = mk_policy_check(P, PLAN, run);
+    PLAN = mk_plan_build(P, ST, &k, false);
+    assert_int_equal(PLAN->totals.create, 2);
+    assert_int_equal(PLAN->totals.update, 1);
+    json_t *results = mk_policy_check(P, PLAN, NULL, run);
     assert_int_equal(json_array_size(results), 7);
     return results;
 }
