@@ -109,8 +109,19 @@ static bool parse_double(const unsigned char *a, const unsigned char *b, double 
     return isfinite(*out);
 }
 
+/* A number of plain digits that a double holds exactly is that double:
+ * strtod would give the same, at many times the cost (sizes and durations
+ * are nearly all written so: 2GiB, 30s). */
 static double parse_float(const unsigned char *a, const unsigned char *b)
 {
+    if (b - a <= 15) {
+        int64_t n = 0;
+        const unsigned char *p = a;
+        for (; p < b && *p >= '0' && *p <= '9'; p++)
+            n = n * 10 + (*p - '0');
+        if (p == b && p > a)
+            return (double)n;
+    }
     double v = 0;
     return parse_double(a, b, &v) ? v : INFINITY;
 }
@@ -155,7 +166,7 @@ static int unit_literal(mk_lexer *lx, const unsigned char *a, const unsigned cha
     while (u < b && ((*u >= '0' && *u <= '9') || *u == '_' || *u == '.'))
         u++;
     size_t ul = (size_t)(b - u);
-    static const struct { const char *s; double mul; int tok; } units[] = {
+    static const struct { char s[4]; double mul; int tok; } units[] = {
         {"B", 1, SIZE}, {"KB", 1e3, SIZE}, {"MB", 1e6, SIZE}, {"GB", 1e9, SIZE}, {"TB", 1e12, SIZE},
         {"PB", 1e15, SIZE}, {"KiB", 1024.0, SIZE}, {"MiB", 1048576.0, SIZE},
         {"GiB", 1073741824.0, SIZE}, {"TiB", 1099511627776.0, SIZE}, {"PiB", 1125899906842624.0, SIZE},
@@ -163,7 +174,7 @@ static int unit_literal(mk_lexer *lx, const unsigned char *a, const unsigned cha
         {"d", 8.64e7, DURATION},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strlen(units[i].s) != ul || memcmp(units[i].s, u, ul) != 0)
+        if (ul > 3 || memcmp(units[i].s, u, ul) != 0 || units[i].s[ul] != 0)
             continue;
         double v = parse_float(a, u) * units[i].mul;
         if (!(v < 9.2e18)) {
@@ -309,10 +320,18 @@ static part_end scan_part(mk_lexer *lx, bool triple, uint32_t indent, uint32_t o
     return PART_END_EOF;
 }
 
+static const mk_ast_text *arena_text(mk_lexer *lx, const char *s, size_t n)
+{
+    mk_ast_text *x = mk_arena_alloc(lx->ast->arena, sizeof *x + n + 1);
+    x->len = (uint32_t)n;
+    memcpy(x->s, s, n);
+    x->s[n] = 0;
+    return x;
+}
+
 static void set_text(mk_lexer *lx, mk_tok *t, mk_buf *b)
 {
-    t->str = mk_arena_strndup(lx->ast->arena, b->data ? b->data : "", b->len);
-    t->len = (uint32_t)b->len;
+    t->text = arena_text(lx, b->data ? b->data : "", b->len);
     mk_buf_free(b);
 }
 
@@ -373,6 +392,21 @@ static uint32_t triple_indent(const mk_lexer *lx, const unsigned char *p)
     return ls > p && ls[-1] == '\n' ? (uint32_t)(q - ls) : 0;
 }
 
+/* A one-line string of printable ASCII without escapes or `$` (most of
+ * them): its text is the source's, copied once into the arena with no
+ * decoding. Leaves lx->cur alone and returns false for any other string. */
+static bool plain_string(mk_lexer *lx, mk_tok *t)
+{
+    const unsigned char *p = lx->cur, *e = lx->lim;
+    while (p < e && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '$')
+        p++;
+    if (p == e || *p != '"' || (size_t)(p - lx->cur) > MAX_STRING)
+        return false;
+    t->text = arena_text(lx, (const char *)lx->cur, (size_t)(p - lx->cur));
+    lx->cur = p + 1;
+    return true;
+}
+
 /* At an opening quote: a whole STRING when it holds no `${`, else STR_OPEN.
  * note [triple strings]: a `"""` string is a heredoc. The newline right after
  * the opening quotes is not part of it, the indentation of the line holding
@@ -395,6 +429,10 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
             lx->cur++;
     }
     const unsigned char *body = lx->cur;
+    if (!triple && plain_string(lx, t)) {
+        *sp = span_at(lx, start, lx->cur);
+        return STRING;
+    }
     mk_buf b = {0};
     part_end end = scan_part(lx, triple, indent, (uint32_t)(start - lx->base), &b);
     if (end == PART_END_QUOTE && *lx->cur == '"') {
@@ -407,8 +445,7 @@ static int open_string(mk_lexer *lx, const unsigned char *start, mk_tok *t, mk_s
     if (end == PART_END_TOO_LONG)
         return 0;
     if (end == PART_END_QUOTE) { /* unterminated, reported: recover at line end */
-        t->str = "";
-        t->len = 0;
+        t->text = arena_text(lx, "", 0);
         *sp = span_at(lx, start, lx->cur);
         return STRING;
     }
@@ -460,8 +497,7 @@ static int scan(mk_lexer *lx, mk_tok *t, mk_span *sp)
         "'" [^'\n]* "'" {
             mk_diag_item *it = mk_diag_error(lx->diag, "E0001", span_at(lx, tok, YYCURSOR), "strings are written in double quotes");
             mk_diag_label(it, "write \"%.*s\"", (int)(YYCURSOR - tok - 2), tok + 1);
-            t->str = mk_arena_strndup(lx->ast->arena, (const char *)tok + 1, (size_t)(YYCURSOR - tok - 2));
-            t->len = (uint32_t)(YYCURSOR - tok - 2);
+            t->text = arena_text(lx, (const char *)tok + 1, (size_t)(YYCURSOR - tok - 2));
             TOK(STRING);
         }
         * {
@@ -571,11 +607,8 @@ int mk_lex_next(mk_lexer *lx, mk_tok *t, mk_span *sp)
     }
     char k = top(lx);
     int tok = (k == 'S' || k == 'T') ? string_mode(lx, t, sp) : scan(lx, t, sp);
-    if (tok == COMMENT) {
-        t->str = (const char *)lx->base + sp->start;
-        t->len = sp->end - sp->start;
+    if (tok == COMMENT)
         return tok;
-    }
     if (tok == 0 && !lx->failed && lx->last != NEWLINE && lx->last != 0 && can_end(lx->last) &&
         (top(lx) == 0 || top(lx) == '{')) {
         /* a file that ends without a newline still ends its last item */

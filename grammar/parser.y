@@ -21,6 +21,7 @@ struct mk_parser {
     uint32_t last_err;    /* offset of the last syntax error, to drop repeats */
     int first;            /* a token to hand out before the text's (START_EXPR) */
     mk_ast *expr;         /* the result of mk_parse_expr */
+    mk_ast_list *spare;   /* list cells given back by list_take, linked through v */
 };
 int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p);
 }
@@ -61,17 +62,43 @@ int mk_yylex(MK_YYSTYPE *lval, MK_YYLTYPE *lloc, mk_parser *p);
 static void mk_yyerror(MK_YYLTYPE *loc, mk_parser *p, const char *msg);
 
 #define NODE(k, sp) mk_ast_new(p->ast, (k), (sp))
+/* note [parser values]: every semantic value is one word (a token's value,
+ * a node, a list cell, flags), so bison's value stack moves 8 bytes per
+ * reduction. With wider values each reduction stored one member and then
+ * copied the whole union, a load the store could not forward: about a tenth
+ * of the time of `moksha check` on a big stack went into that stall. A list
+ * being built lives in a cell (list_push) that list_take empties into its
+ * node and keeps for the next list; NULL is the empty list. */
 static mk_ast *leaf(mk_parser *p, mk_ast_kind k, mk_span sp, mk_tok t)
 {
     mk_ast *n = NODE(k, sp);
-    if (k == MK_AST_NUMBER)
-        n->num = t.num;
-    else
-        n->ival = t.ival;
-    n->str = t.str;
-    n->len = t.len;
-    n->name = t.name;
+    switch (k) {
+    case MK_AST_NUMBER: n->num = t.num; break;
+    case MK_AST_NAME: n->name = t.name; break;
+    case MK_AST_STRING: case MK_AST_IMPORT: n->str = t.text->s; break;
+    default: n->ival = t.ival; break;
+    }
     return n;
+}
+static mk_ast_list *list_push(mk_parser *p, mk_ast_list *l, mk_ast *n)
+{
+    if (!l) {
+        l = p->spare ? p->spare : mk_arena_alloc(p->ast->arena, sizeof *l);
+        p->spare = p->spare ? (mk_ast_list *)p->spare->v : NULL;
+        *l = (mk_ast_list){0};
+    }
+    mk_ast_push(p->ast, l, n);
+    return l;
+}
+static mk_ast_list list_take(mk_parser *p, mk_ast_list *l)
+{
+    if (!l)
+        return (mk_ast_list){0};
+    mk_ast_list r = *l;
+    mk_ast_fit(p->ast, &r);
+    l->v = (mk_ast **)p->spare;
+    p->spare = l;
+    return r;
 }
 static mk_ast *binop(mk_parser *p, mk_ast_op op, mk_ast *a, mk_ast *b)
 {
@@ -81,20 +108,24 @@ static mk_ast *binop(mk_parser *p, mk_ast_op op, mk_ast *a, mk_ast *b)
     n->b = b;
     return n;
 }
-static mk_ast *block_item(mk_parser *p, mk_ast_kind k, mk_span sp, mk_name name, mk_ast_list body)
+static mk_ast *block_item(mk_parser *p, mk_ast_kind k, mk_span sp, mk_name name, mk_ast_list *body)
 {
     mk_ast *n = NODE(k, sp);
     n->name = name;
-    n->kids = body;
+    n->kids = list_take(p, body);
     return n;
 }
 static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
+static mk_name dotted(mk_parser *p, mk_name a, mk_name b)
+{
+    return mk_intern_s(p->ast->names, mk_arena_printf(p->ast->arena, "%s.%s", a, b));
+}
 }
 
 %union {
     mk_tok tok;
     mk_ast *node;
-    mk_ast_list list;
+    mk_ast_list *list;
     uint32_t flags;
 }
 
@@ -110,7 +141,7 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
 %token KW_TRUE "`true`" KW_FALSE "`false`" KW_NULL "`null`"
 %token EQ "`==`" NE "`!=`" LE "`<=`" GE "`>=`" AND "`&&`" OR "`||`" ARROW "`=>`"
 
-%type <node> item decl expr postfix primary literal string type targ rtype opt_default
+%type <node> item decl expr postfix primary literal string type targ rtype rname opt_default
 %type <node> opt_where_msg opt_cond opt_msg map_entry map_key list_expr map_expr if_stmt
 %type <list> file items_opt item_list body args exprs parts type_args map_entries
 %type <tok> fname aname
@@ -129,8 +160,8 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
 %%
 
 file
-    : seps_opt items_opt { p->root->kids = $2; $$ = $2; }
-    | START_EXPR expr seps_opt { p->expr = $2; $$ = (mk_ast_list){0}; }
+    : seps_opt items_opt { p->root->kids = list_take(p, $2); $$ = NULL; }
+    | START_EXPR expr seps_opt { p->expr = $2; $$ = NULL; }
     ;
 
 seps_opt: %empty | seps ;
@@ -138,13 +169,13 @@ seps: sep | seps sep ;
 sep: NEWLINE | ',' | ';' ;
 
 items_opt
-    : %empty { $$ = (mk_ast_list){0}; }
+    : %empty { $$ = NULL; }
     | item_list seps_opt { $$ = $1; }
     ;
 
 item_list
-    : item { $$ = (mk_ast_list){0}; mk_ast_push(p->ast, &$$, $1); }
-    | item_list seps item { $$ = $1; mk_ast_push(p->ast, &$$, $3); }
+    : item { $$ = list_push(p, NULL, $1); }
+    | item_list seps item { $$ = list_push(p, $1, $3); }
     ;
 
 body: '{' seps_opt items_opt '}' { $$ = $3; } ;
@@ -171,16 +202,16 @@ decl
     | KW_PROVIDER IDENT body { $$ = block_item(p, MK_AST_PROVIDER, @$, $2.name, $3); }
     | KW_PROVIDER IDENT IDENT body
         { $$ = block_item(p, MK_AST_PROVIDER, @$, $2.name, $4); $$->name2 = $3.name; }
-    | KW_RESOURCE rtype IDENT body
+    | KW_RESOURCE rname IDENT body
         { $$ = block_item(p, MK_AST_RESOURCE, @$, $3.name, $4); $$->a = $2; }
     | KW_OUTPUT IDENT '=' expr { $$ = NODE(MK_AST_OUTPUT, @$); $$->name = $2.name; $$->a = $4; }
     | KW_MODULE IDENT '=' STRING body
-        { $$ = block_item(p, MK_AST_MODULE, @$, $2.name, $5); $$->str = $4.str; $$->len = $4.len; }
+        { $$ = block_item(p, MK_AST_MODULE, @$, $2.name, $5); $$->str = $4.text->s; }
     | KW_TYPE rtype body { $$ = block_item(p, MK_AST_TYPEDECL, @$, $2->name, $3); $$->a = $2; }
     | KW_POLICY STRING body
-        { $$ = block_item(p, MK_AST_POLICY, @$, NULL, $3); $$->str = $2.str; $$->len = $2.len; }
+        { $$ = block_item(p, MK_AST_POLICY, @$, NULL, $3); $$->str = $2.text->s; }
     | KW_TEST STRING body
-        { $$ = block_item(p, MK_AST_TEST, @$, NULL, $3); $$->str = $2.str; $$->len = $2.len; }
+        { $$ = block_item(p, MK_AST_TEST, @$, NULL, $3); $$->str = $2.text->s; }
     | KW_FOR IDENT KW_IN expr opt_cond body
         { $$ = block_item(p, MK_AST_FOR, @$, $2.name, $6); $$->a = $4; $$->b = $5; }
     | KW_FOR IDENT ',' IDENT KW_IN expr opt_cond body
@@ -189,7 +220,7 @@ decl
     | KW_ASSERT expr opt_msg { $$ = NODE(MK_AST_ASSERT, @$); $$->a = $2; $$->b = $3; }
     | KW_REQUIRE expr opt_msg { $$ = NODE(MK_AST_REQUIRE, @$); $$->a = $2; $$->b = $3; }
     | KW_EXPECT IDENT STRING
-        { $$ = NODE(MK_AST_EXPECT, @$); $$->name = $2.name; $$->str = $3.str; $$->len = $3.len; }
+        { $$ = NODE(MK_AST_EXPECT, @$); $$->name = $2.name; $$->str = $3.text->s; }
     | aname '=' expr { $$ = NODE(MK_AST_ATTR, @$); $$->name = $1.name; $$->b = $3; }
     | aname body { $$ = block_item(p, MK_AST_BLOCK, @$, $1.name, $2); }
     | aname ':' type opt_default opt_where_msg
@@ -200,10 +231,10 @@ decl
 if_stmt
     : KW_IF expr body { $$ = block_item(p, MK_AST_IF, @$, NULL, $3); $$->a = $2; }
     | KW_IF expr body KW_ELSE body
-        { $$ = block_item(p, MK_AST_IF, @$, NULL, $3); $$->a = $2; $$->else_kids = $5; }
+        { $$ = block_item(p, MK_AST_IF, @$, NULL, $3); $$->a = $2; $$->else_kids = list_take(p, $5); }
     | KW_IF expr body KW_ELSE if_stmt
         { $$ = block_item(p, MK_AST_IF, @$, NULL, $3); $$->a = $2;
-          $$->else_kids = (mk_ast_list){0}; mk_ast_push(p->ast, &$$->else_kids, $5); }
+          $$->else_kids = list_take(p, list_push(p, NULL, $5)); }
     ;
 
 opt_default: %empty { $$ = NULL; } | '=' expr { $$ = $2; } ;
@@ -217,19 +248,24 @@ opt_where_msg
 
 rtype
     : IDENT { $$ = NODE(MK_AST_TYPE, @$); $$->name = $1.name; }
-    | IDENT '.' IDENT
-        { $$ = NODE(MK_AST_TYPE, @$); $$->name = mk_intern_s(p->ast->names,
-              mk_arena_printf(p->ast->arena, "%s.%s", $1.name, $3.name)); }
+    | IDENT '.' IDENT { $$ = NODE(MK_AST_TYPE, @$); $$->name = dotted(p, $1.name, $3.name); }
+    ;
+
+/* A resource's type is only a name: a leaf, not a type expression's node
+ * with room for arguments (a stack holds as many as it has resources). */
+rname
+    : IDENT { $$ = leaf(p, MK_AST_NAME, @$, $1); }
+    | IDENT '.' IDENT { $$ = NODE(MK_AST_NAME, @$); $$->name = dotted(p, $1.name, $3.name); }
     ;
 
 type
     : rtype
-    | IDENT '(' type_args ')' { $$ = NODE(MK_AST_TYPE, @$); $$->name = $1.name; $$->kids = $3; }
+    | IDENT '(' type_args ')' { $$ = NODE(MK_AST_TYPE, @$); $$->name = $1.name; $$->kids = list_take(p, $3); }
     ;
 
 type_args
-    : targ { $$ = (mk_ast_list){0}; mk_ast_push(p->ast, &$$, $1); }
-    | type_args ',' targ { $$ = $1; mk_ast_push(p->ast, &$$, $3); }
+    : targ { $$ = list_push(p, NULL, $1); }
+    | type_args ',' targ { $$ = list_push(p, $1, $3); }
     ;
 
 targ: type | STRING { $$ = leaf(p, MK_AST_STRING, @$, $1); } ;
@@ -298,7 +334,7 @@ primary
     | KW_VAR { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "var"); }
     | KW_STACK { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "stack"); }
     | KW_MODULE { $$ = NODE(MK_AST_NAME, @$); $$->name = mk_intern_s(p->ast->names, "module"); }
-    | IDENT '(' args ')' { $$ = NODE(MK_AST_CALL, @$); $$->name = $1.name; $$->kids = $3; }
+    | IDENT '(' args ')' { $$ = NODE(MK_AST_CALL, @$); $$->name = $1.name; $$->kids = list_take(p, $3); }
     | '(' expr ')' { $$ = $2; }
     | list_expr
     | map_expr
@@ -317,29 +353,29 @@ literal
 
 string
     : STRING { $$ = leaf(p, MK_AST_STRING, @$, $1); }
-    | STR_OPEN parts STR_CLOSE { $$ = NODE(MK_AST_TEMPLATE, @$); $$->kids = $2; }
+    | STR_OPEN parts STR_CLOSE { $$ = NODE(MK_AST_TEMPLATE, @$); $$->kids = list_take(p, $2); }
     ;
 
 parts
-    : %empty { $$ = (mk_ast_list){0}; }
-    | parts STR_PART { $$ = $1; mk_ast_push(p->ast, &$$, leaf(p, MK_AST_STRING, @2, $2)); }
-    | parts INTERP_OPEN expr INTERP_CLOSE { $$ = $1; mk_ast_push(p->ast, &$$, $3); }
+    : %empty { $$ = NULL; }
+    | parts STR_PART { $$ = list_push(p, $1, leaf(p, MK_AST_STRING, @2, $2)); }
+    | parts INTERP_OPEN expr INTERP_CLOSE { $$ = list_push(p, $1, $3); }
     ;
 
 args
-    : %empty { $$ = (mk_ast_list){0}; }
+    : %empty { $$ = NULL; }
     | exprs opt_comma { $$ = $1; }
     ;
 
 exprs
-    : expr { $$ = (mk_ast_list){0}; mk_ast_push(p->ast, &$$, $1); }
-    | exprs ',' expr { $$ = $1; mk_ast_push(p->ast, &$$, $3); }
+    : expr { $$ = list_push(p, NULL, $1); }
+    | exprs ',' expr { $$ = list_push(p, $1, $3); }
     ;
 
 opt_comma: %empty | ',' ;
 
 list_expr
-    : '[' args ']' { $$ = NODE(MK_AST_LIST, @$); $$->kids = $2; }
+    : '[' args ']' { $$ = NODE(MK_AST_LIST, @$); $$->kids = list_take(p, $2); }
     | '[' KW_FOR IDENT KW_IN expr ':' expr opt_if ']'
         { $$ = NODE(MK_AST_FOR_EXPR, @$); $$->name = $3.name; $$->a = $5; $$->b = $7; $$->c = $<node>8; }
     | '[' KW_FOR IDENT ',' IDENT KW_IN expr ':' expr opt_if ']'
@@ -351,7 +387,7 @@ opt_if: %empty { $<node>$ = NULL; } | KW_IF expr { $<node>$ = $2; } ;
 
 map_expr
     : '{' seps_opt '}' { $$ = NODE(MK_AST_MAP, @$); }
-    | '{' seps_opt map_entries seps_opt '}' { $$ = NODE(MK_AST_MAP, @$); $$->kids = $3; }
+    | '{' seps_opt map_entries seps_opt '}' { $$ = NODE(MK_AST_MAP, @$); $$->kids = list_take(p, $3); }
     | '{' KW_FOR IDENT ',' IDENT KW_IN expr ':' expr ARROW expr opt_if seps_opt '}'
         { $$ = NODE(MK_AST_FOR_EXPR, @$); $$->name = $3.name; $$->name2 = $5.name; $$->a = $7;
           $$->d = $9; $$->b = $11; $$->c = $<node>12; $$->flags = 1; }
@@ -361,8 +397,8 @@ map_expr
     ;
 
 map_entries
-    : map_entry { $$ = (mk_ast_list){0}; mk_ast_push(p->ast, &$$, $1); }
-    | map_entries seps map_entry { $$ = $1; mk_ast_push(p->ast, &$$, $3); }
+    : map_entry { $$ = list_push(p, NULL, $1); }
+    | map_entries seps map_entry { $$ = list_push(p, $1, $3); }
     ;
 
 map_entry
@@ -371,7 +407,7 @@ map_entry
 
 map_key
     : aname { $$ = NODE(MK_AST_ATTR, @$); $$->name = $1.name; }
-    | STRING { $$ = NODE(MK_AST_ATTR, @$); $$->name = mk_intern_n(p->ast->names, $1.str, $1.len); }
+    | STRING { $$ = NODE(MK_AST_ATTR, @$); $$->name = mk_intern_n(p->ast->names, $1.text->s, $1.text->len); }
     ;
 
 %%
@@ -504,6 +540,9 @@ static mk_parser *parser_new(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, cons
 
 mk_ast *mk_parse_file(mk_ast_ctx *ast, mk_diag *diag, uint32_t file, const char *text, uint32_t len)
 {
+    /* a big stack holds about a new name per 140 bytes (mostly resource
+     * names): room for them up front spares the table its regrowths */
+    mk_intern_reserve(ast->names, len / 128);
     mk_parser *p = parser_new(ast, diag, file, text, len);
     mk_yyparse(p);
     mk_ast *root = p->root;

@@ -1,6 +1,12 @@
-/* intern — open-addressing hash set of strings stored in the arena. */
+/* intern — open-addressing hash set of strings stored in the arena.
+ *
+ * note [name heads]: a slot holds a name's first 8 bytes beside its hash
+ * and length. Most names are that short (cpu, memory, net12, c4711), so a
+ * lookup compares them without reading the string, which for the many
+ * names a big stack uses once or twice is a cache miss of its own. */
 #include "compiler/base/intern.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "compiler/base/mem.h"
@@ -9,6 +15,7 @@ typedef struct {
     const char *s;
     uint32_t len;
     uint32_t hash;
+    uint64_t head; /* note [name heads] */
 } slot;
 
 struct mk_intern {
@@ -44,9 +51,8 @@ void mk_intern_free(mk_intern *t)
     mk_mem_free(t);
 }
 
-static void grow(mk_intern *t)
+static void rehash(mk_intern *t, size_t cap)
 {
-    size_t cap = t->cap * 2;
     slot *ns = mk_mem_calloc(cap, sizeof(slot));
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->slots[i].s)
@@ -61,20 +67,45 @@ static void grow(mk_intern *t)
     t->cap = cap;
 }
 
+void mk_intern_reserve(mk_intern *t, size_t n)
+{
+    size_t cap = t->cap;
+    while ((t->count + n) * 2 >= cap && cap < ((size_t)1 << 40))
+        cap *= 2;
+    if (cap > t->cap)
+        rehash(t, cap);
+}
+
+/* The first 8 bytes of s, zero-padded. */
+static uint64_t head_of(const char *s, size_t n)
+{
+    uint64_t h = 0;
+    memcpy(&h, s, n < 8 ? n : 8);
+    return h;
+}
+
+/* The hash, the length and the head have matched: the rest, if any. */
+static bool same_tail(const char *a, const char *b, size_t n)
+{
+    return n <= 8 || memcmp(a + 8, b + 8, n - 8) == 0;
+}
+
 mk_name mk_intern_n(mk_intern *t, const char *s, size_t n)
 {
     if (t->count * 2 >= t->cap)
-        grow(t);
+        rehash(t, t->cap * 2);
     uint32_t h = (uint32_t)mk_intern_hash(s, n);
+    uint64_t head = head_of(s, n);
     size_t j = h & (t->cap - 1);
     for (; t->slots[j].s; j = (j + 1) & (t->cap - 1)) {
         slot *sl = &t->slots[j];
-        if (sl->hash == h && sl->len == n && memcmp(sl->s, s, n) == 0)
+        if (sl->hash == h && sl->head == head && sl->len == n && same_tail(sl->s, s, n))
             return sl->s;
     }
     t->slots[j].s = mk_arena_strndup(t->arena, s, n);
     t->slots[j].len = (uint32_t)n;
     t->slots[j].hash = h;
+    t->slots[j].head = head;
     t->count++;
     return t->slots[j].s;
 }

@@ -153,16 +153,28 @@ static chunk *new_chunk(mk_arena *a, size_t need)
     return c;
 }
 
+static void *take(mk_arena *a, chunk *c, size_t n)
+{
+    void *p = c->data + c->used;
+    c->used += n;
+    a->total += n;
+    return p; /* zero: arena memory is fresh from mmap, or zeroed when reused */
+}
+
+/* Out of line, so that the common case saves no registers: it is most of
+ * the calls a big stack makes. */
+__attribute__((noinline)) static void *take_new(mk_arena *a, size_t n)
+{
+    return take(a, new_chunk(a, n), n);
+}
+
 void *mk_arena_alloc(mk_arena *a, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     chunk *c = a->head;
-    if (!c || c->size - c->used < n)
-        c = new_chunk(a, n);
-    void *p = c->data + c->used;
-    c->used += n;
-    a->total += n;
-    return p; /* zero: arena memory is fresh from mmap and never reused */
+    if (__builtin_expect(!c || c->size - c->used < n, 0))
+        return take_new(a, n);
+    return take(a, c, n);
 }
 
 void *mk_arena_grow(mk_arena *a, void *old, size_t old_n, size_t new_n)

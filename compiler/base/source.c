@@ -63,7 +63,9 @@ int64_t mk_src_load(mk_srcset *s, const char *path)
         errno = EFBIG;
         return -1;
     }
-    size_t cap = (size_t)st.st_size + 1, len = 0;
+    /* room for the NUL and one byte more, so that reading a file of the
+     * size fstat gave ends at EOF without growing the buffer */
+    size_t cap = (size_t)st.st_size + 2, len = 0;
     char *text = mk_mem_alloc(cap);
     size_t n;
     while ((n = fread(text + len, 1, cap - len - 1, fp)) > 0) {

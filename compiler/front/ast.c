@@ -10,15 +10,14 @@
 static size_t node_size(mk_ast_kind k)
 {
     switch (k) {
-    case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_NUMBER: case MK_AST_SIZE:
-    case MK_AST_DURATION: case MK_AST_MONEY: case MK_AST_STRING: case MK_AST_NAME:
+    case MK_AST_NUMBER: case MK_AST_SIZE: case MK_AST_DURATION: case MK_AST_MONEY:
+        return offsetof(mk_ast, b) + MK_AST_LIT_ROOM; /* note [literal values] */
+    case MK_AST_NULL: case MK_AST_BOOL: case MK_AST_INT: case MK_AST_STRING: case MK_AST_NAME:
     case MK_AST_IMPORT: case MK_AST_EXPECT:
-        return offsetof(mk_ast, a);
+        return offsetof(mk_ast, b);
     case MK_AST_GETATTR: case MK_AST_INDEX: case MK_AST_SPLAT: case MK_AST_UNARY: case MK_AST_BINARY:
     case MK_AST_ATTR: case MK_AST_LET: case MK_AST_OUTPUT: case MK_AST_ASSERT: case MK_AST_REQUIRE:
         return offsetof(mk_ast, name2);
-    case MK_AST_COND: case MK_AST_FOR_EXPR: case MK_AST_VAR: case MK_AST_FIELD:
-        return offsetof(mk_ast, kids);
     case MK_AST_IF: case MK_AST_MODULE:
         return sizeof(mk_ast);
     default:
@@ -80,6 +79,20 @@ void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n)
         l->cap = cap;
     }
     l->v[l->n++] = n;
+}
+
+/* note [list arrays]: a finished list moves into an array of its length,
+ * and the one it was built in goes to the spare lists for the next list:
+ * a resource's five or six attributes took an array of eight. */
+void mk_ast_fit(mk_ast_ctx *c, mk_ast_list *l)
+{
+    if (l->n == l->cap || spare_slot(l->cap) < 0)
+        return;
+    mk_ast **v = mk_arena_alloc(c->arena, l->n * sizeof *v);
+    memcpy(v, l->v, l->n * sizeof *v);
+    list_spare(c, l->v, l->cap);
+    l->v = v;
+    l->cap = l->n;
 }
 
 mk_span mk_span_join(mk_span a, mk_span b)

@@ -6,6 +6,7 @@
 #define MK_AST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "compiler/base/intern.h"
@@ -43,7 +44,7 @@ typedef enum mk_ast_kind {
     MK_AST_VAR,      /* var name: type [= b] [where c [: d]] */
     MK_AST_LET,      /* let name = a */
     MK_AST_PROVIDER, /* provider name [name2] { kids } */
-    MK_AST_RESOURCE, /* resource type name { kids }  (a: MK_AST_TYPE) */
+    MK_AST_RESOURCE, /* resource type name { kids }  (a: the type, an MK_AST_NAME) */
     MK_AST_OUTPUT,   /* output name = a */
     MK_AST_MODULE,   /* module name = str { kids } */
     MK_AST_TYPEDECL, /* type name { kids: FIELD } */
@@ -86,36 +87,64 @@ typedef struct mk_ast_list {
 } mk_ast_list;
 
 /* note [node sizes]: nodes are allocated only as large as their kind needs
- * (node_size in ast.c), in five steps: leaves end before `a`; attributes
- * and the operators of one or two operands (`a`, `b`) before `name2`;
- * conditionals, comprehensions, vars and fields before `kids`; lists,
- * maps, calls, types, files and block items before `else_kids`; only `if`
- * (`else_kids`) and `module` (`sym`) are whole. Read a field only on the
- * kinds listed beside it. A big stack holds millions of nodes, every byte
- * of them is touched, and fresh memory costs a page fault and zeroing. */
+ * (node_size in ast.c), in four steps: leaves end before `b` (sizes,
+ * durations, money and numbers then hold their value, note [literal
+ * values]); attributes and the operators of one or two operands (`a`, `b`)
+ * before `name2`; conditionals, comprehensions, vars, fields, lists, maps,
+ * calls, types, files and block items before `else_kids`; only `if`
+ * (`else_kids`) and `module` (`sym`) are whole. A literal's value and a
+ * text share their word with `a`, and `c` and `d` share theirs with
+ * `kids`: no kind has both; a text's length is kept in front of it
+ * (mk_ast_len). Read a field only on the kinds listed beside it. A big
+ * stack holds millions of nodes, every byte of them is touched, and fresh
+ * memory costs a page fault and zeroing. */
 struct mk_ast {
     uint8_t kind;      /* mk_ast_kind */
     uint8_t op;        /* mk_ast_op */
     uint16_t flags;    /* MK_ANN_* on fields and types; 1 on map comprehensions */
-    uint32_t len;
     mk_span span;
     mk_name name;
-    const char *str;
     union {
-        int64_t ival;
-        double num;
+        const char *str; /* STRING, IMPORT, EXPECT, MODULE, POLICY, TEST: an mk_ast_text's s */
+        int64_t ival;    /* BOOL, INT, SIZE, DURATION, MONEY */
+        double num;      /* NUMBER */
+        mk_ast *a;       /* operators and items */
     };
-    /* operators and items */
-    mk_ast *a, *b;
-    /* conditionals, comprehensions, vars, fields, and the block items */
+    mk_ast *b;
+    /* comprehensions, vars, fields, `for` and providers */
     mk_name name2;
-    mk_ast *c, *d;
-    /* lists and blocks */
-    mk_ast_list kids;
+    union {
+        struct {
+            mk_ast *c, *d; /* conditionals, comprehensions, vars and fields */
+        };
+        mk_ast_list kids;  /* lists, maps, calls, templates, types, block items */
+    };
     /* `if` and `module` only */
     mk_ast_list else_kids;
     void *sym;         /* module instances: their evaluation state */
 };
+
+/* note [literal values]: a size, duration, money or number literal has
+ * MK_AST_LIT_ROOM bytes after its fields where the evaluator keeps the
+ * value it evaluates to, made on first use (zero until then). A schema's
+ * `where memory >= 512MiB` runs for every instance of the type, and each
+ * run made the same value again: 5 MB of them for 100,000 resources. */
+#define MK_AST_LIT_ROOM 24
+static inline void *mk_ast_lit_room(mk_ast *n) { return (char *)n + offsetof(mk_ast, b); }
+
+/* A decoded string in the arena: its length, then its bytes and a NUL.
+ * Every node's `str` is the `s` of one, so the node needs no length field
+ * of its own (note [node sizes]). */
+typedef struct mk_ast_text {
+    uint32_t len;
+    char s[];
+} mk_ast_text;
+
+/* The length of n's str, which may hold NUL bytes. */
+static inline uint32_t mk_ast_len(const mk_ast *n)
+{
+    return n->str ? ((const mk_ast_text *)(const void *)(n->str - offsetof(mk_ast_text, s)))->len : 0;
+}
 
 typedef struct mk_ast_ctx {
     struct mk_arena *arena;
@@ -130,6 +159,9 @@ mk_ast *mk_ast_new(mk_ast_ctx *c, mk_ast_kind k, mk_span sp);
  * for the next list to reuse: only the latest copy of a list may be pushed
  * to, and no copy of it read after a push to another. */
 void mk_ast_push(mk_ast_ctx *c, mk_ast_list *l, mk_ast *n);
+/* Move a finished list into an array of its length; its old array goes
+ * the way of an outgrown one (the same rule on copies holds). */
+void mk_ast_fit(mk_ast_ctx *c, mk_ast_list *l);
 const char *mk_ast_kind_name(mk_ast_kind k);
 const char *mk_ast_op_text(mk_ast_op op);
 /* A span covering a through b (same file). */

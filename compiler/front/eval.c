@@ -638,9 +638,11 @@ static bool will_replace(const mk_type *ty, slotset *s, json_t *known)
 
 /* The object's map: set fields, then defaults, computed ones unknown.
  * The object is named in a diagnostic by what_fmt with what_arg, built
- * only when a diagnostic needs it. */
-static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_span head, const char *what_fmt,
-                               const char *what_arg, json_t *known, bool *failed)
+ * only when a diagnostic needs it; so is the head of a resource decl
+ * (head_span reads the source), which is where a block's head is when decl
+ * is NULL. */
+static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_ast *decl, mk_span head,
+                               const char *what_fmt, const char *what_arg, json_t *known, bool *failed)
 {
     mk_ev *e = c->e;
     if (known && will_replace(ty, s, known))
@@ -663,6 +665,10 @@ static mk_value *finish_object(mk_ectx *c, const mk_type *ty, slotset *s, mk_spa
             v = eval_field(c, f, NULL, MK_FIELD_DEFAULT);
         else if (!v) {
             /* else it may be in the broken part, or misspelt and reported as unknown */
+            if (decl) {
+                head = head_span(e, decl);
+                decl = NULL;
+            }
             if (!mk_ast_has_syntax_error(&e->p->ast, head) && !s->meant[k]) {
                 const char *what = mk_arena_printf(e->v->arena, what_fmt, what_arg);
                 mk_diag_item *d = mk_diag_error(e->diag, "E0201", head, "%s is missing required attribute `%s`", what, f->name);
@@ -734,7 +740,7 @@ static mk_value *object_block(mk_ectx *c, const mk_type *ty, mk_ast_list *items,
             misplaced_in_block(c, ty, &s, it);
     }
     bool failed;
-    mk_value *m = finish_object(c, ty, &s, head, "this %s", ty->name, NULL, &failed);
+    mk_value *m = finish_object(c, ty, &s, NULL, head, "this %s", ty->name, NULL, &failed);
     drop_slots(c->e, &s);
     return failed ? ERR : m;
 }
@@ -917,7 +923,7 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
     }
     json_t *st = e->p->state ? mk_state_find(e->p->state, in->address, NULL) : NULL;
     bool failed;
-    in->attrs = finish_object(&c, r->schema, &s, head_span(e, r->decl), "resource `%s`", in->address,
+    in->attrs = finish_object(&c, r->schema, &s, r->decl, r->decl->span, "resource `%s`", in->address,
                               st ? json_object_get(st, "attributes") : NULL, &failed);
     drop_slots(e, &s);
     in->failed |= failed;
@@ -1129,7 +1135,7 @@ static void eval_resource(mk_ectx *c, mk_resource *r, mk_span at)
         cycle(c, r, at);
         return;
     }
-    if (!enter(c, r, 'r', head_span(e, r->decl), at))
+    if (!enter(c, r, 'r', r->decl->span, at))
         return;
     r->state = MK_EV_BUSY;
     resolve_schema(e, r);

@@ -363,7 +363,7 @@ static mk_value *eval_template(mk_ectx *c, mk_ast *n)
     for (uint32_t i = 0; i < n->kids.n; i++) {
         mk_ast *k = n->kids.v[i];
         if (k->kind == MK_AST_STRING) {
-            mk_buf_put(&b, k->str, k->len);
+            mk_buf_put(&b, k->str, mk_ast_len(k));
             continue;
         }
         mk_value *v = mk_eval_expr(c, k);
@@ -907,6 +907,22 @@ static mk_value *eval_cond(mk_ectx *c, mk_ast *n)
     return unknown(c, ka == kb ? ka : (kb == MK_V_NULL ? ka : ka == MK_V_NULL ? kb : MK_V_ANY));
 }
 
+/* The value of a size, duration, money or number literal, kept in its
+ * node (note [literal values] in ast.h). */
+static mk_value *literal(mk_ast *n, mk_vkind k)
+{
+    _Static_assert(sizeof(mk_value) <= MK_AST_LIT_ROOM, "a literal's node holds its value");
+    mk_value *v = mk_ast_lit_room(n);
+    if (v->kind == MK_V_NULL) {
+        if (k == MK_V_NUMBER)
+            v->u.d = n->num;
+        else
+            v->u.i = n->ival;
+        v->kind = (uint8_t)k;
+    }
+    return v;
+}
+
 mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n)
 {
     mk_vctx *v = c->e->v;
@@ -914,11 +930,11 @@ mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n)
     case MK_AST_NULL: return MK_V_NULLV;
     case MK_AST_BOOL: return mk_v_bool(n->ival != 0);
     case MK_AST_INT: return mk_v_int(v, n->ival);
-    case MK_AST_NUMBER: return mk_v_number(v, n->num);
-    case MK_AST_SIZE: return mk_v_unit(v, MK_V_SIZE, n->ival);
-    case MK_AST_DURATION: return mk_v_unit(v, MK_V_DURATION, n->ival);
-    case MK_AST_MONEY: return mk_v_money(v, n->ival);
-    case MK_AST_STRING: return mk_v_str_owned(v, n->str ? n->str : "", n->len);
+    case MK_AST_NUMBER: return literal(n, MK_V_NUMBER);
+    case MK_AST_SIZE: return literal(n, MK_V_SIZE);
+    case MK_AST_DURATION: return literal(n, MK_V_DURATION);
+    case MK_AST_MONEY: return literal(n, MK_V_MONEY);
+    case MK_AST_STRING: return mk_v_str_owned(v, n->str ? n->str : "", mk_ast_len(n));
     case MK_AST_TEMPLATE: return eval_template(c, n);
     case MK_AST_LIST: return eval_list(c, n);
     case MK_AST_MAP: return eval_map(c, n);

@@ -19,12 +19,13 @@ struct mk_diag;
 
 #define MK_LEX_MAX_DEPTH 200
 
-typedef struct mk_tok {
-    mk_name name;       /* IDENT, keywords as written */
-    const char *str;    /* decoded STRING / STR_PART text, COMMENT text */
-    uint32_t len;
-    int64_t ival;       /* INT, SIZE (bytes), DURATION (ms), MONEY (micro-dollars) */
-    double num;         /* NUMBER */
+/* A token's value, one word (note [parser values] in grammar/parser.y);
+ * which member is set depends on the kind, and other kinds set none. */
+typedef union mk_tok {
+    mk_name name;              /* IDENT */
+    const mk_ast_text *text;   /* STRING, STR_PART */
+    int64_t ival;              /* INT, SIZE (bytes), DURATION (ms), MONEY (micro-dollars) */
+    double num;                /* NUMBER */
 } mk_tok;
 
 typedef struct mk_lex_frame {

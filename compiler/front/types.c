@@ -207,7 +207,7 @@ static mk_type *ctor_type(mk_typetab *t, mk_ast *te)
                 mk_diag_error(t->diag, "E0113", a->span, "enum values are strings, e.g. enum(\"a\", \"b\")");
                 continue;
             }
-            ty->enums[ty->nenums++] = mk_intern_n(t->ast->names, a->str, a->len);
+            ty->enums[ty->nenums++] = mk_intern_n(t->ast->names, a->str, mk_ast_len(a));
         }
         return ty;
     }

@@ -181,7 +181,15 @@ mk_value *mk_vb_map(mk_vctx *c, mk_vbuild *b)
 
 mk_value *mk_v_merge(mk_vctx *c, const mk_value *a, const mk_value *b)
 {
+    /* sized for both up front: `tags + {…}` in every resource of a big
+     * stack, grown by doubling, left a third of its arrays unused */
+    uint32_t n = a->n + b->n;
     mk_vbuild vb = {0};
+    if (n) {
+        vb.vals = mk_arena_alloc(c->arena, n * sizeof *vb.vals);
+        vb.keys = mk_arena_alloc(c->arena, n * sizeof *vb.keys);
+        vb.cap = n;
+    }
     for (uint32_t i = 0; i < a->n; i++)
         mk_vb_push(c, &vb, a->u.map.keys[i], a->u.map.vals[i]);
     for (uint32_t i = 0; i < b->n; i++)

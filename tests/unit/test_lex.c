@@ -146,7 +146,7 @@ static void test_plain_string_and_escapes(void **state)
     lexfix *f = fix_open("\"a\\tb\\u00e9 $${x}\"");
     mk_tok t;
     assert_int_equal(next(f, &t), STRING);
-    assert_string_equal(t.str, "a\tb\xc3\xa9 ${x}");
+    assert_string_equal(t.text->s, "a\tb\xc3\xa9 ${x}");
     fix_close(f);
 }
 
@@ -158,13 +158,13 @@ static void test_triple_string_dedent(void **state)
     next(f, &t);
     next(f, &t);
     assert_int_equal(next(f, &t), STRING);
-    assert_string_equal(t.str, "line one\n  two\n"); /* a heredoc: the last newline stays */
+    assert_string_equal(t.text->s, "line one\n  two\n"); /* a heredoc: the last newline stays */
     fix_close(f);
     f = fix_open("x = \"\"\"\nno newline\"\"\"\n");
     next(f, &t);
     next(f, &t);
     assert_int_equal(next(f, &t), STRING);
-    assert_string_equal(t.str, "no newline");
+    assert_string_equal(t.text->s, "no newline");
     fix_close(f);
 }
 
