@@ -6,8 +6,8 @@
  *   diff                  middle/plan.c: the plan's records
  *   price and place       middle/cost.c, middle/place.c, under the policies (middle/policy.c)
  *   policies              middle/policy.c
- *   the document          back/plandoc.c
- *   sign                  back/planfile.c
+ *   the document          back/plandoc.c, for the readers that still take one
+ *   write and sign        back/planfile.c, from the plan's records
  *
  * and what joins them: the costs and placements written into the plan's
  * records, the policy results, gates and raised risks.
@@ -21,6 +21,7 @@
 
 #include "compiler/back/plandoc.h"
 #include "compiler/back/planfile.h"
+#include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
@@ -412,7 +413,9 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     out->plan = mk_plandoc_of(out->model, &out->key);     /* back/plandoc.c: the document */
     mk_pipeline_mark(out, "document", &t0);
     if (sign && !out->policy_failed) {                    /* note [unsigned failures] */
-        out->text = mk_planfile_sign(out->plan, &out->key);   /* middle/plan.c: sign */
+        mk_buf text = {0};
+        mk_planfile_emit(out->model, &out->key, true, &text); /* back/planfile.c: write and sign */
+        out->text = mk_buf_take(&text);
         mk_pipeline_mark(out, "sign", &t0);
     }
     return mk_diag_errors(out->p->diag) == 0 && named;

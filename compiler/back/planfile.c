@@ -1,16 +1,19 @@
-/* planfile — the plan document as a file, and the one place its shape is
- * decided: the defaults left out, the canonical text (compact, keys in
- * document order) written once and hashed as it is written, the signature
- * over the statement of that digest, verifying a plan file from its bytes,
- * which paths `plan -o` may write, and the atomic write. The differ that builds
- * the document is middle/plan.c; the executor has its own loader
- * (runtime/planfile.c). */
+/* planfile — the plan as a file, and the one place its shape is decided:
+ * a plan's records (middle/plan.h, note [plan model]) written straight into
+ * the canonical text (compact, fields in a fixed order, defaults left out)
+ * and hashed as they are written, the signature over the statement of that
+ * digest; a plan document read back into records (a saved plan, for show);
+ * verifying a plan file from its bytes, which paths `plan -o` may write, and
+ * the atomic write. It is not the differ (middle/plan.c) nor the executor's
+ * loader (runtime/planfile.c), which keeps its own copy of the field lists. */
 #include "compiler/back/planfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,162 +22,653 @@
 
 #include "compiler/base/atomic.h"
 #include "compiler/base/jalloc.h"
-#include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
+#include "compiler/front/program.h"
+#include "compiler/front/vjson.h"
 
-/* note [plan defaults]: a field whose value is its default is not written;
- * every reader takes an absent field as that default (docs/formats.md,
- * "Defaults"). The list is here and in docs/plan.schema.json's `default`s;
- * the executor's side is runtime/planfile.c. */
-static const char *const EMPTY_LISTS[] = {"after_unknown", "sensitive", "changed", "replace_because", "depends_on", "refs"};
-static const char *const NULL_FIELDS[] = {"provider", "before", "after"};
+/* ---- reading a plan document into records ---- */
 
-static void del_if(json_t *o, const char *k, bool is_default)
+typedef struct reader {
+    mk_plan *p;
+    char *why;
+    size_t whylen;
+    bool bad;
+    size_t at; /* the change being read, 1-based; 0 for the plan's own fields */
+} reader;
+
+static void refuse(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(reader *r, const char *fmt, ...)
 {
-    if (is_default)
-        json_object_del(o, k);
+    if (r->bad)
+        return;
+    r->bad = true;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (r->at)
+        snprintf(r->why, r->whylen, "change %zu of the plan: %s", r->at, msg);
+    else
+        snprintf(r->why, r->whylen, "the plan: %s", msg);
 }
 
-/* A lifecycle of nothing but false flags (or none at all) is the default. */
-static bool default_lifecycle(json_t *lc)
+/* A string field: NULL when absent or null (and then refused if required). */
+static const char *str_of(reader *r, json_t *o, const char *k, bool required)
 {
+    json_t *v = json_object_get(o, k);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (v && !json_is_null(v))
+        refuse(r, "`%s` is not a string", k);
+    else if (required)
+        refuse(r, "`%s` is missing", k);
+    return NULL;
+}
+
+static int64_t int_of(reader *r, json_t *o, const char *k, bool required)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_integer(v) && (v || required))
+        refuse(r, "`%s` is not an integer", k);
+    return json_integer_value(v);
+}
+
+static bool bool_of(reader *r, json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    if (v && !json_is_boolean(v))
+        refuse(r, "`%s` is not true or false", k);
+    return json_is_true(v);
+}
+
+/* Any JSON but null: NULL for absent or null. */
+static json_t *json_of(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* A list of names (absent: none), borrowed from the document. */
+static mk_names names_of(reader *r, json_t *o, const char *k)
+{
+    json_t *a = json_object_get(o, k);
+    mk_names n = {0};
+    if (!a)
+        return n;
+    if (!json_is_array(a)) {
+        refuse(r, "`%s` is not a list", k);
+        return n;
+    }
+    const char **v = mk_arena_alloc(r->p->arena, (json_array_size(a) + 1) * sizeof *v);
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+        if (!(v[n.n++] = json_string_value(x)))
+            refuse(r, "`%s` holds something other than names", k);
+    n.v = v;
+    return n;
+}
+
+/* Money as plans write it, "55.85" (docs/formats.md, "Money"), exactly. */
+static mk_money money_of(reader *r, json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    mk_money m = 0;
+    if (!json_is_string(v) || !mk_money_parse(json_string_value(v), json_string_length(v), &m))
+        refuse(r, "`%s` is not an amount of money", k);
+    return m;
+}
+
+static void read_cost(reader *r, mk_change *c, json_t *cost)
+{
+    if (!cost)
+        return;
+    if (!json_is_object(cost)) {
+        refuse(r, "`cost` is not an object");
+        return;
+    }
+    c->costed = true;
+    c->priced = json_object_get(cost, "monthly") && !json_is_null(json_object_get(cost, "monthly"));
+    c->monthly = c->priced ? money_of(r, cost, "monthly") : 0;
+    c->delta = money_of(r, cost, "delta");
+    c->offering = str_of(r, cost, "offering", false);
+    c->unpriced_because = str_of(r, cost, "unpriced_because", false);
+}
+
+/* The cost model's placement, {"providers":[C],"regions":[R],"offering":O,
+ * "optimize":"cost"} and nothing else, is where the change was placed: the
+ * writer makes exactly that text again from cloud, region and offering. */
+static void read_placement(mk_change *c, json_t *pl)
+{
+    c->placement = json_incref(pl); /* (a reference the plan holds) */
+    json_t *prov = json_object_get(pl, "providers"), *reg = json_object_get(pl, "regions");
+    json_t *off = json_object_get(pl, "offering");
+    const char *k[4] = {0};
+    size_t n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(pl, key, v)
+        if (n < 4)
+            k[n++] = key;
+    bool placed = json_object_size(pl) == 4 && !strcmp(k[0], "providers") && !strcmp(k[1], "regions") &&
+                  !strcmp(k[2], "offering") && !strcmp(k[3], "optimize") && json_array_size(prov) == 1 &&
+                  json_array_size(reg) == 1 && json_is_string(json_array_get(prov, 0)) &&
+                  json_is_string(json_array_get(reg, 0)) && (json_is_string(off) || json_is_null(off)) &&
+                  strcmp(json_string_value(json_object_get(pl, "optimize")) ?: "", "cost") == 0;
+    if (!placed)
+        return;
+    c->cloud = json_string_value(json_array_get(prov, 0));
+    c->region = json_string_value(json_array_get(reg, 0));
+    c->placed_offering = json_string_value(off);
+}
+
+static mk_action action_of(reader *r, const char *s)
+{
+    for (mk_action a = MK_ACT_NOOP; a <= MK_ACT_DELETE; a++)
+        if (s && strcmp(s, mk_plan_action_name(a)) == 0)
+            return a;
+    refuse(r, "`action` is not create, update, replace or delete");
+    return MK_ACT_NOOP;
+}
+
+static mk_risk risk_of(reader *r, const char *s)
+{
+    for (mk_risk k = MK_RISK_LOW; k <= MK_RISK_HIGH; k++)
+        if (s && strcmp(s, mk_plan_risk_name(k)) == 0)
+            return k;
+    refuse(r, "`risk` is not low, medium or high");
+    return MK_RISK_LOW;
+}
+
+static void read_ids(reader *r, mk_change *c, json_t *a)
+{
+    if (a && !json_is_array(a))
+        refuse(r, "`depends_on` is not a list");
+    uint32_t *ids = mk_arena_alloc(r->p->arena, (json_array_size(a) + 1) * sizeof *ids);
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x) {
+        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > UINT32_MAX)
+            refuse(r, "`depends_on` holds something other than change ids");
+        ids[c->ndepends++] = (uint32_t)json_integer_value(x);
+    }
+    c->depends_on = ids;
+}
+
+static void read_change(reader *r, mk_change *c, json_t *o)
+{
+    if (!json_is_object(o)) {
+        refuse(r, "not an object");
+        return;
+    }
+    int64_t id = int_of(r, o, "id", true);
+    c->id = id >= 1 && id <= UINT32_MAX ? (uint32_t)id : 0;
+    c->action = action_of(r, str_of(r, o, "action", true));
+    c->risk = risk_of(r, str_of(r, o, "risk", true));
+    c->address = str_of(r, o, "address", true);
+    c->type = str_of(r, o, "type", true);
+    c->name = str_of(r, o, "name", false);
+    c->provider = str_of(r, o, "provider", false);
+    c->deposed = str_of(r, o, "deposed", false);
+    c->before = json_of(o, "before");
+    c->after = json_of(o, "after");
+    c->unknown = names_of(r, o, "after_unknown");
+    c->sensitive = names_of(r, o, "sensitive");
+    c->changed = names_of(r, o, "changed");
+    c->forces = names_of(r, o, "replace_because");
+    read_ids(r, c, json_object_get(o, "depends_on"));
+    mk_names refs = names_of(r, o, "refs");
+    c->refs = refs.v, c->nrefs = refs.n;
+    json_t *lc = json_object_get(o, "lifecycle");
+    if (c->action == MK_ACT_DELETE)
+        c->lifecycle = lc; /* a delete's is the state's as it was recorded */
+    c->prevent_destroy = bool_of(r, lc, "prevent_destroy");
+    c->create_before_destroy = bool_of(r, lc, "create_before_destroy");
+    if (!json_object_get(o, "cost"))
+        refuse(r, "`cost` is missing");
+    read_cost(r, c, json_of(o, "cost"));
+    read_placement(c, json_of(o, "placement"));
+    c->risk_raised_by = str_of(r, o, "risk_raised_by", false);
+    if (!c->id)
+        refuse(r, "`id` is not a change id");
+}
+
+static void read_gates(reader *r, json_t *a)
+{
+    mk_plan *p = r->p;
+    if (a && !json_is_array(a))
+        refuse(r, "`gates` is not a list");
+    p->gates = mk_arena_alloc(p->arena, (json_array_size(a) + 1) * sizeof *p->gates);
+    size_t i;
+    json_t *g;
+    json_array_foreach(a, i, g) {
+        mk_gate *x = &p->gates[p->ngates++];
+        x->id = (uint32_t)int_of(r, g, "id", true);
+        x->policy = str_of(r, g, "policy", true);
+        x->group = str_of(r, g, "group", true);
+        x->message = str_of(r, g, "message", false);
+        x->address = str_of(r, g, "address", false);
+        json_t *c = json_object_get(g, "change");
+        if (c && !json_is_null(c) && !json_is_integer(c))
+            refuse(r, "a gate's `change` is not a change id");
+        x->change = (uint32_t)json_integer_value(c);
+    }
+}
+
+static void read_totals(reader *r, json_t *t)
+{
+    mk_plan_totals *x = &r->p->totals;
+    x->create = (int)int_of(r, t, "create", true);
+    x->update = (int)int_of(r, t, "update", true);
+    x->replace = (int)int_of(r, t, "replace", true);
+    x->remove = (int)int_of(r, t, "delete", true);
+    x->noop = (int)int_of(r, t, "noop", true);
+}
+
+static void read_plan_cost(reader *r, json_t *cost)
+{
+    mk_plan *p = r->p;
+    if (!cost)
+        return;
+    p->costed = true;
+    p->monthly = money_of(r, cost, "monthly");
+    p->applied = money_of(r, cost, "applied");
+    p->delta = money_of(r, cost, "delta");
+    p->unpriced = int_of(r, cost, "unpriced", true);
+}
+
+/* A field the plan keeps a reference to as it is (absent: NULL): the
+ * objects inside are not checked field by field (docs/formats.md). */
+static json_t *kept(json_t *doc, const char *k)
+{
+    json_t *v = json_object_get(doc, k);
+    return v ? json_incref(v) : NULL;
+}
+
+static bool known_fields(json_t *plan, char *why, size_t whylen);
+
+static void read_plan(reader *r, json_t *doc)
+{
+    mk_plan *p = r->p;
+    json_t *st = json_object_get(doc, "state"), *changes = json_object_get(doc, "changes");
+    p->stack = str_of(r, doc, "stack", true);
+    const char *digest = str_of(r, doc, "inputs_digest", true);
+    if (digest && strlen(digest) >= sizeof p->inputs_digest)
+        refuse(r, "`inputs_digest` is not a digest");
+    else if (digest)
+        strcpy(p->inputs_digest, digest);
+    p->destroy = bool_of(r, doc, "destroy");
+    if (!json_is_object(st))
+        refuse(r, "`state` is missing");
+    p->stack_id = str_of(r, st, "stack_id", false);
+    p->lineage = str_of(r, st, "lineage", true);
+    p->serial = int_of(r, st, "serial", true);
+    p->providers = kept(doc, "providers");
+    p->outputs = kept(doc, "outputs");
+    p->policies = kept(doc, "policies");
+    read_gates(r, json_object_get(doc, "gates"));
+    read_totals(r, json_object_get(doc, "totals"));
+    read_plan_cost(r, json_of(doc, "cost"));
+    if (!json_is_array(changes))
+        refuse(r, "`changes` is not a list");
+    p->changes = mk_mem_calloc(json_array_size(changes) + 1, sizeof *p->changes);
+    for (size_t i = 0; i < json_array_size(changes) && !r->bad; i++) {
+        r->at = i + 1;
+        read_change(r, &p->changes[p->nchanges++], json_array_get(changes, i));
+    }
+}
+
+mk_plan *mk_planfile_read(json_t *doc, char *why, size_t whylen)
+{
+    if (!json_is_object(doc) || strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.plan/v1")) {
+        snprintf(why, whylen, "not a moksha.plan/v1 document");
+        return NULL;
+    }
+    if (!known_fields(doc, why, whylen))
+        return NULL;
+    mk_plan *p = mk_mem_calloc(1, sizeof *p); /* (as mk_plan_build makes one: mk_plan_free frees either) */
+    p->arena = mk_arena_new();
+    reader r = {p, why, whylen, false, 0};
+    read_plan(&r, doc);
+    if (!r.bad)
+        return p;
+    mk_plan_free(p);
+    return NULL;
+}
+
+/* ---- writing the records as the plan file's text ----
+ *
+ * note [plan text]: the body is one compact JSON object written straight
+ * from the records, with no document tree: plan fields in the order
+ * below, a change's fields in its kind's order (CHANGE_ORDER), a value as
+ * jansson's compact dump writes it (note [value text] in front/vjson.c).
+ * The SHA-256 of the body is computed over the same bytes in blocks as
+ * they are written. These are exactly the bytes the plan files before the
+ * records had (the golden plan/json.out, and test_planfile's round trip,
+ * which reads a written plan back and writes it again).
+ *
+ * note [plan defaults]: a field whose value is its default is not written;
+ * every reader takes an absent field as that default (docs/formats.md,
+ * "Defaults"): `destroy` false; `providers`, `outputs` {}; `gates`,
+ * `policies` []; the state's `stack_id`, a change's `provider`, `before`,
+ * `after` and its cost's `offering` and `unpriced_because` null; a change's
+ * lists empty; a lifecycle of two false flags. docs/plan.schema.json has
+ * the same `default`s; the executor's side is runtime/planfile.c. */
+
+typedef struct emitter {
+    mk_buf *out;
+    void *sink;        /* out's FILE, detached while writing: what is hashed is written, then flushed */
+    size_t hashed;
+    EVP_MD_CTX *md;
+    const mk_key *key; /* seals a made plan's secrets */
+} emitter;
+
+#define HASH_BLOCK ((size_t)1 << 16)
+
+/* Hash what was written since the last time; with a sink, hand it over. */
+static void spill(emitter *e, bool all)
+{
+    mk_buf *b = e->out;
+    if (!all && b->len - e->hashed < HASH_BLOCK)
+        return;
+    EVP_DigestUpdate(e->md, b->data + e->hashed, b->len - e->hashed);
+    e->hashed = b->len;
+    if (e->sink && b->len) {
+        fwrite(b->data, 1, b->len, e->sink);
+        b->len = e->hashed = 0;
+    }
+}
+
+/* A literal, without measuring it. */
+#define lit(e, s) mk_buf_put((e)->out, (s), sizeof(s) - 1)
+
+static void put_str(emitter *e, const char *s)
+{
+    if (s)
+        mk_vjson_put_string(e->out, s, strlen(s));
+    else
+        lit(e, "null");
+}
+
+static void put_int(emitter *e, int64_t i) { mk_vjson_put_int(e->out, i); }
+
+static void put_money(emitter *e, mk_money m)
+{
+    char t[MK_MONEY_TEXT];
+    put_str(e, mk_money_decimal(m, t));
+}
+
+/* `,"k":` (ck), or `"k":` for an object's first field. */
+static void key(emitter *e, bool *first, const char *ck)
+{
+    mk_buf_puts(e->out, ck + *first);
+    *first = false;
+}
+
+static void put_names(emitter *e, const char *const *v, uint32_t n)
+{
+    lit(e, "[");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            lit(e, ",");
+        put_str(e, v[i]);
+    }
+    lit(e, "]");
+}
+
+/* A made plan's after: its instance's values, field by field in schema
+ * order, secrets sealed; a field jansson would leave out is left out. */
+static void put_after(emitter *e, const mk_instance *in)
+{
+    const mk_type *ty = in->res->schema;
+    lit(e, "{");
+    uint32_t written = 0;
+    for (uint32_t k = 0; ty && k < ty->nfields; k++) {
+        size_t mark = e->out->len;
+        bool unknown = false;
+        if (written)
+            lit(e, ",");
+        put_str(e, ty->fields[k].name);
+        lit(e, ":");
+        if (mk_vjson_write(e->out, in->attrs->u.map.vals[k], e->key, true, &unknown))
+            written++;
+        else
+            e->out->len = mark, e->out->data[mark] = 0;
+    }
+    lit(e, "}");
+}
+
+static void put_cost(emitter *e, const mk_change *c)
+{
+    if (!c->costed) {
+        lit(e, "null");
+        return;
+    }
+    lit(e, "{\"monthly\":");
+    if (c->priced)
+        put_money(e, c->monthly);
+    else
+        lit(e, "null");
+    lit(e, ",\"delta\":");
+    put_money(e, c->delta);
+    if (c->offering)
+        lit(e, ",\"offering\":"), put_str(e, c->offering);
+    if (c->unpriced_because)
+        lit(e, ",\"unpriced_because\":"), put_str(e, c->unpriced_because);
+    lit(e, "}");
+}
+
+/* Where the cost model placed the change, else its placement as written
+ * (or the state's, for a delete), else null. */
+static void put_placement(emitter *e, const mk_change *c)
+{
+    if (!c->cloud || !c->region) {
+        if (c->placement)
+            mk_vjson_put(e->out, c->placement);
+        else
+            lit(e, "null");
+        return;
+    }
+    lit(e, "{\"providers\":[");
+    put_str(e, c->cloud);
+    lit(e, "],\"regions\":[");
+    put_str(e, c->region);
+    lit(e, "],\"offering\":");
+    put_str(e, c->placed_offering);
+    lit(e, ",\"optimize\":\"cost\"}");
+}
+
+/* A change's fields, in the order its kind has them (note [plan text]):
+ * a desired change's lifecycle comes before its placement, a delete's
+ * after; a deposed object's id follows the address, its provider the
+ * action. */
+enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+       F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_END };
+static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
+     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_END},
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
+     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_END},
+    {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_END},
+};
+
+/* A lifecycle of nothing but false flags is the default: a delete's as the
+ * state recorded it (an empty object too, but not a null), else the two
+ * flags. */
+static bool default_lifecycle(const mk_change *c)
+{
+    if (!c->lifecycle)
+        return !c->prevent_destroy && !c->create_before_destroy;
     const char *k;
     json_t *v;
-    json_object_foreach(lc, k, v)
+    json_object_foreach(c->lifecycle, k, v)
         if (!json_is_false(v))
             return false;
-    return json_is_object(lc);
+    return json_is_object(c->lifecycle);
 }
 
-static void omit_change_defaults(json_t *c)
+/* One field of a change, or nothing when it holds its default. */
+static void put_field(emitter *e, bool *first, const mk_change *c, int f)
 {
-    for (size_t i = 0; i < sizeof EMPTY_LISTS / sizeof *EMPTY_LISTS; i++) {
-        json_t *v = json_object_get(c, EMPTY_LISTS[i]);
-        del_if(c, EMPTY_LISTS[i], json_is_array(v) && json_array_size(v) == 0);
+    static const char *const NAMES[] = {",\"id\":", ",\"address\":", ",\"deposed\":", ",\"type\":", ",\"name\":",
+        ",\"provider\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
+        ",\"changed\":", ",\"replace_because\":", ",\"depends_on\":", ",\"risk\":", ",\"cost\":", ",\"lifecycle\":",
+        ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":"};
+    const mk_names *lists[] = {[F_UNKNOWN] = &c->unknown, [F_SENSITIVE] = &c->sensitive, [F_CHANGED] = &c->changed,
+                               [F_FORCES] = &c->forces};
+    bool absent = (f == F_DEPOSED && !c->deposed) || (f == F_PROVIDER && !c->provider) ||
+                  (f == F_BEFORE && !c->before) || (f == F_AFTER && !c->in && !c->after) ||
+                  (f >= F_UNKNOWN && f <= F_FORCES && lists[f]->n == 0) || (f == F_DEPENDS && !c->ndepends) ||
+                  (f == F_LIFECYCLE && default_lifecycle(c)) ||
+                  (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by);
+    if (absent)
+        return;
+    key(e, first, NAMES[f]);
+    switch (f) {
+    case F_ID: put_int(e, c->id); break;
+    case F_ADDRESS: put_str(e, c->address); break;
+    case F_DEPOSED: put_str(e, c->deposed); break;
+    case F_TYPE: put_str(e, c->type); break;
+    case F_NAME: put_str(e, c->name); break;
+    case F_PROVIDER: put_str(e, c->provider); break;
+    case F_ACTION: put_str(e, mk_plan_action_name(c->action)); break;
+    case F_BEFORE: mk_vjson_put(e->out, c->before); break;
+    case F_AFTER:
+        if (c->in)
+            put_after(e, c->in);
+        else
+            mk_vjson_put(e->out, c->after);
+        break;
+    case F_UNKNOWN: case F_SENSITIVE: case F_CHANGED: case F_FORCES: put_names(e, lists[f]->v, lists[f]->n); break;
+    case F_DEPENDS:
+        lit(e, "[");
+        for (uint32_t i = 0; i < c->ndepends; i++) {
+            if (i)
+                lit(e, ",");
+            put_int(e, c->depends_on[i]);
+        }
+        lit(e, "]");
+        break;
+    case F_RISK: put_str(e, mk_plan_risk_name(c->risk)); break;
+    case F_COST: put_cost(e, c); break;
+    case F_LIFECYCLE:
+        if (c->lifecycle) {
+            mk_vjson_put(e->out, c->lifecycle);
+            break;
+        }
+        mk_buf_puts(e->out, c->prevent_destroy ? "{\"prevent_destroy\":true" : "{\"prevent_destroy\":false");
+        mk_buf_puts(e->out, c->create_before_destroy ? ",\"create_before_destroy\":true}" : ",\"create_before_destroy\":false}");
+        break;
+    case F_PLACEMENT: put_placement(e, c); break;
+    case F_REFS: put_names(e, c->refs, c->nrefs); break;
+    case F_RAISED: put_str(e, c->risk_raised_by); break;
     }
-    for (size_t i = 0; i < sizeof NULL_FIELDS / sizeof *NULL_FIELDS; i++)
-        del_if(c, NULL_FIELDS[i], json_is_null(json_object_get(c, NULL_FIELDS[i])));
-    del_if(c, "lifecycle", default_lifecycle(json_object_get(c, "lifecycle")));
-    json_t *cost = json_object_get(c, "cost"); /* (shared between changes: deleting twice is harmless) */
-    del_if(cost, "offering", json_is_null(json_object_get(cost, "offering")));
-    del_if(cost, "unpriced_because", json_is_null(json_object_get(cost, "unpriced_because")));
+}
+
+static void put_change(emitter *e, const mk_change *c)
+{
+    const unsigned char *order = CHANGE_ORDER[c->deposed ? 2 : c->action == MK_ACT_DELETE ? 1 : 0];
+    bool first = true;
+    lit(e, "{");
+    for (; *order != F_END; order++)
+        put_field(e, &first, c, *order);
+    lit(e, "}");
+}
+
+static void put_gates(emitter *e, const mk_plan *p)
+{
+    lit(e, ",\"gates\":[");
+    for (size_t i = 0; i < p->ngates; i++) {
+        const mk_gate *g = &p->gates[i];
+        mk_buf_puts(e->out, i ? ",{\"id\":" : "{\"id\":");
+        put_int(e, g->id);
+        lit(e, ",\"policy\":"), put_str(e, g->policy);
+        lit(e, ",\"group\":"), put_str(e, g->group);
+        lit(e, ",\"message\":"), put_str(e, g->message);
+        lit(e, ",\"address\":"), put_str(e, g->address);
+        lit(e, ",\"change\":");
+        if (g->change)
+            put_int(e, g->change);
+        else
+            lit(e, "null");
+        lit(e, "}");
+    }
+    lit(e, "]");
 }
 
 static bool empty(json_t *v)
 {
-    return (json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0);
+    return !v || (json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0);
 }
 
-static void omit_defaults(json_t *plan)
+/* `,"k":v` unless v is empty (its default). */
+static void put_kept(emitter *e, const char *k, json_t *v)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(plan, "changes"), i, c)
-        omit_change_defaults(c);
-    del_if(plan, "destroy", json_is_false(json_object_get(plan, "destroy")));
-    static const char *const EMPTY_TOP[] = {"providers", "gates", "policies", "outputs"};
-    for (size_t k = 0; k < sizeof EMPTY_TOP / sizeof *EMPTY_TOP; k++)
-        del_if(plan, EMPTY_TOP[k], empty(json_object_get(plan, EMPTY_TOP[k])));
-    json_t *st = json_object_get(plan, "state");
-    del_if(st, "stack_id", json_is_null(json_object_get(st, "stack_id")));
+    if (empty(v))
+        return;
+    lit(e, ",\"");
+    mk_buf_puts(e->out, k);
+    lit(e, "\":");
+    mk_vjson_put(e->out, v);
 }
 
-/* The one pass that writes the body: the document as jansson's compact
- * dump writes it (note [plan text]) into a buffer that grows geometrically,
- * hashed (SHA-256) in blocks as it fills, while the bytes are in cache. */
-typedef struct {
-    char *buf;
-    size_t len, cap, hashed;
-    EVP_MD_CTX *md;
-} writer;
-
-#define HASH_BLOCK ((size_t)1 << 16)
-
-static void put(writer *w, const char *s, size_t n)
+static void put_head(emitter *e, const mk_plan *p)
 {
-    if (w->len + n > w->cap) {
-        while (w->len + n > w->cap)
-            w->cap = w->cap ? w->cap * 2 : HASH_BLOCK * 4;
-        w->buf = mk_mem_realloc(w->buf, w->cap);
+    lit(e, "{\"format\":\"moksha.plan/v1\",\"stack\":");
+    put_str(e, p->stack);
+    lit(e, ",\"inputs_digest\":");
+    put_str(e, p->inputs_digest);
+    if (p->destroy)
+        lit(e, ",\"destroy\":true");
+    lit(e, ",\"state\":{");
+    if (p->stack_id)
+        lit(e, "\"stack_id\":"), put_str(e, p->stack_id), lit(e, ",");
+    lit(e, "\"lineage\":");
+    put_str(e, p->lineage ? p->lineage : "");
+    lit(e, ",\"serial\":");
+    put_int(e, p->serial);
+    lit(e, "}");
+    put_kept(e, "providers", p->providers);
+}
+
+static void put_tail(emitter *e, const mk_plan *p)
+{
+    if (p->ngates)
+        put_gates(e, p);
+    put_kept(e, "policies", p->policies);
+    put_kept(e, "outputs", p->outputs);
+    const mk_plan_totals *t = &p->totals;
+    mk_buf_printf(e->out, ",\"totals\":{\"create\":%d,\"update\":%d,\"replace\":%d,\"delete\":%d,\"noop\":%d}",
+                  t->create, t->update, t->replace, t->remove, t->noop);
+    if (!p->costed)
+        return;
+    lit(e, ",\"cost\":{\"currency\":\"USD\",\"monthly\":");
+    put_money(e, p->monthly);
+    lit(e, ",\"applied\":");
+    put_money(e, p->applied);
+    lit(e, ",\"delta\":");
+    put_money(e, p->delta);
+    lit(e, ",\"unpriced\":");
+    put_int(e, p->unpriced);
+    lit(e, "}");
+}
+
+/* The body without its closing brace, hashed but for that brace. */
+static void put_body(emitter *e, const mk_plan *p)
+{
+    put_head(e, p);
+    lit(e, ",\"changes\":[");
+    for (size_t i = 0; i < p->nchanges; i++) {
+        if (i)
+            lit(e, ",");
+        put_change(e, &p->changes[i]);
+        spill(e, false);
     }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    if (w->len - w->hashed >= HASH_BLOCK) {
-        EVP_DigestUpdate(w->md, w->buf + w->hashed, w->len - w->hashed);
-        w->hashed = w->len;
-    }
-}
-
-static int put_cb(const char *s, size_t n, void *ud)
-{
-    put(ud, s, n);
-    return 0;
-}
-
-/* A string as jansson escapes it without JSON_ENSURE_ASCII: `"`, `\` and
- * control characters only, \uXXXX in upper case. */
-static void put_string(writer *w, const char *s, size_t n)
-{
-    static const char short_esc[32] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
-    size_t run = 0;
-    put(w, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        put(w, s + run, i - run);
-        char esc[8] = {'\\', (char)c};
-        if (c < 0x20 && short_esc[c])
-            esc[1] = short_esc[c];
-        else if (c < 0x20)
-            snprintf(esc, sizeof esc, "\\u%04X", c);
-        put(w, esc, c < 0x20 && !short_esc[c] ? 6 : 2);
-        run = i + 1;
-    }
-    put(w, s + run, n - run);
-    put(w, "\"", 1);
-}
-
-/* note [plan text]: the body's bytes are exactly json_dumps(JSON_COMPACT)'s
- * (keys in document order), written here without jansson's per-container
- * loop check; a real goes through jansson itself, for its exact digits. The
- * golden plan/json.out and test_planfile's re-write test hold the two
- * together. */
-static void put_value(writer *w, json_t *v)
-{
-    char num[32];
-    const char *k;
-    json_t *x;
-    size_t i;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        put(w, "{", 1);
-        i = 0;
-        json_object_foreach(v, k, x) {
-            if (i++)
-                put(w, ",", 1);
-            put_string(w, k, strlen(k));
-            put(w, ":", 1);
-            put_value(w, x);
-        }
-        put(w, "}", 1);
-        break;
-    case JSON_ARRAY:
-        put(w, "[", 1);
-        json_array_foreach(v, i, x) {
-            if (i)
-                put(w, ",", 1);
-            put_value(w, x);
-        }
-        put(w, "]", 1);
-        break;
-    case JSON_STRING: put_string(w, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: put(w, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v))); break;
-    case JSON_REAL: json_dump_callback(v, put_cb, w, JSON_COMPACT | JSON_ENCODE_ANY); break;
-    case JSON_TRUE: put(w, "true", 4); break;
-    case JSON_FALSE: put(w, "false", 5); break;
-    case JSON_NULL: put(w, "null", 4); break;
-    }
+    lit(e, "]");
+    put_tail(e, p);
+    spill(e, true);
 }
 
 static void to_hex(const unsigned char *b, size_t n, char *out)
@@ -189,57 +683,65 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
  * the body's digest and the plan's identity, compact JSON in this key order,
  * an absent stack id left out (docs/formats.md, "The statement"). The
  * executor builds the same text, repeated there for the house rule
- * (runtime/planfile.c). Caller frees. */
-static char *statement(json_t *plan, const char *digest)
+ * (runtime/planfile.c). */
+static void statement(mk_buf *out, const char *stack_id, const char *lineage, int64_t serial, const char *digest)
 {
-    json_t *st = json_object_get(plan, "state"), *s = json_object();
-    json_t *sid = json_object_get(st, "stack_id");
-    json_object_set_new(s, "format", json_string("moksha.plan/v1"));
-    json_object_set_new(s, "digest", json_string(digest));
-    if (json_is_string(sid))
-        json_object_set(s, "stack_id", sid);
-    json_object_set_new(s, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
-    json_object_set_new(s, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
-    char *text = json_dumps(s, JSON_COMPACT);
-    json_decref(s);
-    return text;
+    mk_buf_puts(out, "{\"format\":\"moksha.plan/v1\",\"digest\":");
+    mk_vjson_put_string(out, digest, strlen(digest));
+    if (stack_id) {
+        mk_buf_puts(out, ",\"stack_id\":");
+        mk_vjson_put_string(out, stack_id, strlen(stack_id));
+    }
+    mk_buf_puts(out, ",\"lineage\":");
+    mk_vjson_put_string(out, lineage ? lineage : "", lineage ? strlen(lineage) : 0);
+    mk_buf_printf(out, ",\"serial\":%" PRId64 "}", serial);
 }
 
-/* The signature object over the statement of a body with this digest. */
-static json_t *signature(json_t *plan, const char *digest, const mk_key *key)
+/* The statement's MAC under key, as hex. */
+static void statement_mac(const mk_key *key, const char *stack_id, const char *lineage, int64_t serial,
+                          const char *digest, char mac[65])
 {
-    char *st = statement(plan, digest), mac[65];
-    mk_key_sign(key, st, strlen(st), mac);
-    mk_jalloc_free_text(st);
-    return json_pack("{s:s, s:s, s:s, s:s}", "algorithm", "HMAC-SHA256", "key_id", key->id, "digest", digest, "value", mac);
+    mk_buf st = {0};
+    statement(&st, stack_id, lineage, serial, digest);
+    mk_key_sign(key, st.data, st.len, mac);
+    mk_buf_free(&st);
 }
 
-char *mk_planfile_sign(json_t *plan, const mk_key *key)
+void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *out)
 {
-    json_object_del(plan, "signature");
-    omit_defaults(plan);
-    writer w = {.md = EVP_MD_CTX_new()};
-    unsigned char d[32];
-    char digest[65];
-    if (!w.md || EVP_DigestInit_ex(w.md, EVP_sha256(), NULL) != 1)
+    emitter e = {out, out->sink, out->len, EVP_MD_CTX_new(), key};
+    if (!e.md || EVP_DigestInit_ex(e.md, EVP_sha256(), NULL) != 1)
         mk_mem_oom();
-    put_value(&w, plan);
-    EVP_DigestUpdate(w.md, w.buf + w.hashed, w.len - w.hashed);
-    EVP_DigestFinal_ex(w.md, d, NULL);
-    EVP_MD_CTX_free(w.md);
+    out->sink = NULL;
+    put_body(&e, p);
+    EVP_DigestUpdate(e.md, "}", 1);
+    unsigned char d[32];
+    char digest[65], mac[65];
+    EVP_DigestFinal_ex(e.md, d, NULL);
+    EVP_MD_CTX_free(e.md);
+    out->sink = e.sink;
+    if (!sign) {
+        mk_buf_putc(out, '}');
+        return;
+    }
     to_hex(d, 32, digest);
-    json_t *sig = signature(plan, digest, key);
-    json_object_set_new(plan, "signature", sig);
+    statement_mac(key, p->stack_id, p->lineage, p->serial, digest, mac);
     /* the signature is the last key: the body's closing brace gives way to it */
-    char *sig_text = json_dumps(sig, JSON_COMPACT);
-    size_t sn = strlen(sig_text);
-    w.buf = mk_mem_realloc(w.buf, w.len + sn + 32);
-    w.len--;
-    memcpy(w.buf + w.len, ",\"signature\":", 13);
-    memcpy(w.buf + w.len + 13, sig_text, sn);
-    memcpy(w.buf + w.len + 13 + sn, "}", 2);
-    mk_jalloc_free_text(sig_text);
-    return w.buf;
+    mk_buf_puts(out, ",\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":");
+    mk_vjson_put_string(out, key->id, strlen(key->id));
+    mk_buf_printf(out, ",\"digest\":\"%s\",\"value\":\"%s\"}}", digest, mac);
+}
+
+char *mk_planfile_sign(json_t *doc, const mk_key *key)
+{
+    char why[256];
+    mk_plan *p = mk_planfile_read(doc, why, sizeof why);
+    if (!p)
+        return NULL;
+    mk_buf b = {0};
+    mk_planfile_emit(p, key, true, &b);
+    mk_plan_free(p);
+    return mk_buf_take(&b);
 }
 
 void mk_planfile_free_text(char *text) { mk_mem_free(text); }
@@ -255,16 +757,21 @@ static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "pr
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};
 
-/* The first key of o not in names, or NULL. */
+/* The first key of o not in names, or NULL. The search goes on from the
+ * name the last key was, so keys in the file's order (most of them) are
+ * each found at the first or second look. */
 static const char *unknown_key(json_t *o, const char *const *names)
 {
+    size_t n = 0, at = 0;
+    while (names[n])
+        n++;
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
-        const char *const *n = names;
-        while (*n && strcmp(*n, k) != 0)
-            n++;
-        if (!*n)
+        size_t looked = 0;
+        for (; looked < n && (names[at][0] != k[0] || strcmp(names[at], k) != 0); looked++)
+            at = at + 1 < n ? at + 1 : 0;
+        if (looked == n)
             return k;
     }
     return NULL;
@@ -350,11 +857,11 @@ bool mk_planfile_verify(json_t *plan, const char *path, const mk_key *key, char 
         return false;
     }
     char digest[65] = "", mac[65] = "";
-    if (body_digest(path, sig, digest) && dig && strcmp(dig, digest) == 0) {
-        char *st = statement(plan, digest);
-        mk_key_sign(key, st, strlen(st), mac);
-        mk_jalloc_free_text(st);
-    }
+    json_t *st = json_object_get(plan, "state");
+    if (body_digest(path, sig, digest) && dig && strcmp(dig, digest) == 0)
+        statement_mac(key, json_string_value(json_object_get(st, "stack_id")),
+                      json_string_value(json_object_get(st, "lineage")), json_integer_value(json_object_get(st, "serial")),
+                      digest, mac);
     if (strlen(mac) != 64 || CRYPTO_memcmp(mac, val, 64) != 0) {
         snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
         return false;
@@ -362,22 +869,38 @@ bool mk_planfile_verify(json_t *plan, const char *path, const mk_key *key, char 
     return known_fields(plan, why, whylen);
 }
 
+/* Does text (n bytes) begin a plan: `{"format":"moksha.plan/v1"`, blanks
+ * allowed between the tokens? Every plan moksha writes, the file and
+ * `--format json` alike, begins with its format (note [plan text]). */
+static bool begins_a_plan(const char *text, size_t n)
+{
+    static const char *const TOKENS[] = {"{", "\"format\"", ":", "\"moksha.plan/v1\""};
+    size_t at = 0;
+    for (size_t t = 0; t < 4; t++) {
+        while (at < n && strchr(" \t\r\n", text[at]))
+            at++;
+        size_t len = strlen(TOKENS[t]);
+        if (n - at < len || memcmp(text + at, TOKENS[t], len) != 0)
+            return false;
+        at += len;
+    }
+    return true;
+}
+
 /* Is the file at path a plan already (or empty)? Only a plan is replaced by
- * a plan: `-o main.moksha`, `-o README.md` are mistakes. Parsed whole: the
- * JSON of `moksha plan --format json` may put "format" after "changes". */
+ * a plan: `-o main.moksha`, `-o README.md` are mistakes. Judged by its
+ * first bytes, not parsed: a plan of 100,000 changes is 50 MB. */
 static bool holds_a_plan(const char *path)
 {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-        return false;
-    if (sb.st_size == 0)
-        return true;
-    char why[256];
-    json_t *doc = mk_jsonfile_load(path, 0, why, sizeof why);
-    bool plan = doc && strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.plan/v1") == 0;
-    if (!mk_jalloc_installed()) /* else the arenas hold it */
-        json_decref(doc);
-    return plan;
+    char head[256];
+    ssize_t n = -1;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        n = read(fd, head, sizeof head);
+    if (fd >= 0)
+        close(fd);
+    return n == 0 || (n > 0 && begins_a_plan(head, (size_t)n));
 }
 
 /* The resolved directory a path is (or would be) in; malloc'd, or NULL. */

@@ -1,8 +1,9 @@
-/* planfile — the one place the plan file's shape is decided: writing a plan
- * document (moksha.plan/v1, docs/formats.md) as its canonical text with its
- * defaults left out, signing it, verifying a plan file. The signature covers
- * a short statement holding the SHA-256 of the body's bytes and the plan's
- * identity; the executor checks it the same way (runtime/planfile.c). */
+/* planfile — the one place the plan file's shape is decided: a plan's
+ * records (moksha.plan/v1, docs/formats.md) written as its canonical text
+ * with its defaults left out, and signed; a plan document read back into
+ * records; verifying a plan file. The signature covers a short statement
+ * holding the SHA-256 of the body's bytes and the plan's identity; the
+ * executor checks it the same way (runtime/planfile.c). */
 #ifndef MK_PLANFILE_H
 #define MK_PLANFILE_H
 
@@ -10,15 +11,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "compiler/base/buf.h"
 #include "compiler/base/key.h"
+#include "compiler/middle/plan.h"
 
-/* Leave out plan's default-valued fields (note [plan defaults]: the
- * document loses them too, as the file does), write the rest once as
- * compact JSON in document order while hashing it, and add the signature
- * over the statement (note [plan statement]) as the last key. Returns the
- * signed text, which is what plan files hold; free it with
- * mk_planfile_free_text. */
-char *mk_planfile_sign(json_t *plan, const mk_key *key);
+/* The records of a plan document (middle/plan.h, note [plan model]): a
+ * saved plan's, its defaults absent (note [plan defaults]), or one just
+ * built. Strings and the JSON of before, after and placement are borrowed
+ * from doc, which must outlive the plan; providers, outputs and policies
+ * are the plan's own references. A loaded plan's changes have no instance
+ * (`in` is NULL). NULL, with the reason, for what is not a plan this moksha
+ * knows: a field it does not know (note [plan fields]), one of the wrong
+ * type, money that is not money. Free it with mk_plan_free. */
+mk_plan *mk_planfile_read(json_t *doc, char *why, size_t whylen);
+/* The plan file's text of p (note [plan text]), appended to out as it is
+ * written (to out's sink, when it has one): defaults left out, a made
+ * plan's `after` from its instances' values with secrets sealed under key,
+ * the body hashed as it is written. With sign, the signature over the
+ * statement (note [plan statement]) as the last key, which is what plan
+ * files hold; else the unsigned body. */
+void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *out);
+/* A plan document's signed text (read, then emitted), or NULL when doc is
+ * not a plan; free it with mk_planfile_free_text. */
+char *mk_planfile_sign(json_t *doc, const mk_key *key);
 void mk_planfile_free_text(char *text);
 /* Verify plan, parsed from the file at path, from that file's bytes: the
  * body's digest, the statement's MAC, and no field this moksha does not

@@ -1,10 +1,19 @@
-/* render — text and markdown renderings of a plan document. */
+/* render — a plan's records (middle/plan.h, note [plan model]) as text and
+ * markdown, for a plan just made (a change's after is its instance's
+ * values) and a saved one (its after is the file's JSON) alike: one
+ * renderer, whose only fork is where an attribute's value comes from. It
+ * writes as it goes into a buffer that may stream to stdout, so nothing it
+ * writes is taken back. Not the place for the plan file's JSON
+ * (back/planfile.c) or policy results (back/policy_out.c). */
 #include "compiler/back/render.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "compiler/back/md.h"
 #include "compiler/base/money.h"
+#include "compiler/front/program.h"
+#include "compiler/front/vjson.h"
 
 typedef struct pal {
     const char *add, *chg, *del, *rep, *dim, *bold, *off;
@@ -23,6 +32,23 @@ static bool is_ident(const char *s)
     return true;
 }
 
+static void quoted(mk_buf *out, const char *s, size_t n)
+{
+    mk_buf_putc(out, '"');
+    mk_buf_escape(out, s, n);
+    mk_buf_putc(out, '"');
+}
+
+/* A map key: bare when it is an identifier. */
+static void map_key(mk_buf *out, const char *k)
+{
+    if (is_ident(k))
+        mk_buf_puts(out, k);
+    else
+        quoted(out, k, strlen(k));
+    mk_buf_puts(out, " = ");
+}
+
 void mk_render_value(json_t *v, mk_buf *out)
 {
     if (json_is_object(v) && json_object_get(v, "$secret")) {
@@ -33,21 +59,18 @@ void mk_render_value(json_t *v, mk_buf *out)
         mk_buf_puts(out, json_string_value(json_object_get(v, "$ref")));
         return;
     }
+    const char *k;
+    json_t *x;
+    size_t i;
     switch (json_typeof(v)) {
     case JSON_NULL: mk_buf_puts(out, "null"); break;
     case JSON_TRUE: mk_buf_puts(out, "true"); break;
     case JSON_FALSE: mk_buf_puts(out, "false"); break;
     case JSON_INTEGER: mk_buf_printf(out, "%lld", (long long)json_integer_value(v)); break;
     case JSON_REAL: mk_buf_printf(out, "%.15g", json_real_value(v)); break;
-    case JSON_STRING:
-        mk_buf_putc(out, '"');
-        mk_buf_escape(out, json_string_value(v), json_string_length(v));
-        mk_buf_putc(out, '"');
-        break;
-    case JSON_ARRAY: {
+    case JSON_STRING: quoted(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_ARRAY:
         mk_buf_putc(out, '[');
-        size_t i;
-        json_t *x;
         json_array_foreach(v, i, x) {
             if (i)
                 mk_buf_puts(out, ", ");
@@ -55,80 +78,266 @@ void mk_render_value(json_t *v, mk_buf *out)
         }
         mk_buf_putc(out, ']');
         break;
-    }
-    case JSON_OBJECT: {
+    case JSON_OBJECT:
         if (json_object_size(v) == 0) {
             mk_buf_puts(out, "{}");
             break;
         }
         mk_buf_puts(out, "{ ");
-        const char *k;
-        json_t *x;
-        bool first = true;
+        i = 0;
         json_object_foreach(v, k, x) {
-            mk_buf_puts(out, first ? "" : ", ");
-            first = false;
-            if (is_ident(k))
-                mk_buf_puts(out, k);
-            else {
-                mk_buf_putc(out, '"');
-                mk_buf_escape(out, k, strlen(k));
-                mk_buf_putc(out, '"');
-            }
-            mk_buf_puts(out, " = ");
+            mk_buf_puts(out, i++ ? ", " : "");
+            map_key(out, k);
             mk_render_value(x, out);
         }
         mk_buf_puts(out, " }");
         break;
     }
+}
+
+/* ---- a made plan's values, shown as mk_render_value shows their JSON ----
+ *
+ * What mk_vjson_from makes of a value (note [value text] in front/vjson.c),
+ * shown without making it: a secret is (sensitive), and so is a list or
+ * map secret as a whole, unless it still holds unknowns (then each scalar
+ * in it is); a reference is its address; a size, duration or money its
+ * literal in quotes; an unknown null, a template its parts. What jansson
+ * makes no value of is not shown. test_render holds the two together. */
+
+static bool shown_secret(const mk_value *v, bool all_secret)
+{
+    return (all_secret || (v->flags & MK_VF_SECRET)) && v->kind != MK_V_LIST && v->kind != MK_V_MAP &&
+           v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL;
+}
+
+/* Would the JSON leave v out (a string not UTF-8, a number not finite)? */
+static bool left_out(const mk_value *v, bool all_secret)
+{
+    if (shown_secret(v, all_secret))
+        return false;
+    if (v->kind == MK_V_STRING)
+        return !mk_vjson_text_ok(v->u.s, v->n);
+    if (v->kind == MK_V_NUMBER)
+        return !isfinite(v->u.d);
+    if (v->kind == MK_V_RESOURCE) {
+        const char *a = ((const mk_instance *)v->u.res)->address;
+        return !mk_vjson_text_ok(a, strlen(a));
+    }
+    return false;
+}
+
+/* Is its JSON null? */
+static bool null_json(const mk_value *v)
+{
+    return v->kind == MK_V_NULL || v->kind == MK_V_ERROR || v->kind == MK_V_ANY || (v->kind == MK_V_UNKNOWN && !v->u.res);
+}
+
+static void show_value(const mk_value *v, bool all_secret, mk_buf *out);
+
+static void show_template(const mk_deferred *d, mk_buf *out)
+{
+    mk_buf_puts(out, "{ \"$template\" = [");
+    bool first = true;
+    for (uint32_t i = 0; i < d->n; i++) {
+        const mk_defpart *p = &d->parts[i];
+        if (!mk_vjson_part_ok(p))
+            continue;
+        mk_buf_puts(out, first ? "" : ", ");
+        first = false;
+        if (p->text) {
+            quoted(out, p->text, p->len);
+            continue;
+        }
+        mk_buf_puts(out, "{ \"$ref\" = ");
+        quoted(out, p->address, strlen(p->address));
+        mk_buf_puts(out, ", attr = ");
+        quoted(out, p->attr, strlen(p->attr));
+        mk_buf_puts(out, " }");
+    }
+    mk_buf_puts(out, "] }");
+}
+
+static void show_list(const mk_value *v, bool all_secret, mk_buf *out)
+{
+    bool first = true;
+    mk_buf_putc(out, '[');
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (left_out(v->u.items[i], all_secret))
+            continue;
+        mk_buf_puts(out, first ? "" : ", ");
+        first = false;
+        show_value(v->u.items[i], all_secret, out);
+    }
+    mk_buf_putc(out, ']');
+}
+
+static bool entry_kept(const mk_value *v, uint32_t i, bool all_secret)
+{
+    const char *k = v->u.map.keys[i];
+    return !left_out(v->u.map.vals[i], all_secret) && mk_vjson_text_ok(k, strlen(k));
+}
+
+static void show_map(const mk_value *v, bool all_secret, mk_buf *out)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < v->n; i++)
+        kept += entry_kept(v, i, all_secret);
+    if (kept == 0) {
+        mk_buf_puts(out, "{}");
+        return;
+    }
+    mk_buf_puts(out, "{ ");
+    bool first = true;
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (!entry_kept(v, i, all_secret))
+            continue;
+        mk_buf_puts(out, first ? "" : ", ");
+        first = false;
+        map_key(out, v->u.map.keys[i]);
+        show_value(v->u.map.vals[i], all_secret, out);
+    }
+    mk_buf_puts(out, " }");
+}
+
+static void show_value(const mk_value *v, bool all_secret, mk_buf *out)
+{
+    bool container = v->kind == MK_V_LIST || v->kind == MK_V_MAP;
+    if (shown_secret(v, all_secret)) {
+        mk_buf_puts(out, "(sensitive)");
+        return;
+    }
+    if (container && !all_secret && (v->flags & MK_VF_SECRET)) { /* note [secret containers] in vjson.c */
+        if (mk_v_is_known(v))
+            mk_buf_puts(out, "(sensitive)");
+        else
+            show_value(v, true, out);
+        return;
+    }
+    switch (v->kind) {
+    case MK_V_BOOL: mk_buf_puts(out, v->u.b ? "true" : "false"); break;
+    case MK_V_INT: mk_buf_printf(out, "%lld", (long long)v->u.i); break;
+    case MK_V_NUMBER: mk_buf_printf(out, "%.15g", v->u.d); break;
+    case MK_V_STRING: quoted(out, v->u.s, v->n); break;
+    case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: /* the literal, with nothing to escape */
+        mk_buf_putc(out, '"');
+        mk_v_show(v, out, true);
+        mk_buf_putc(out, '"');
+        break;
+    case MK_V_LIST: show_list(v, all_secret, out); break;
+    case MK_V_MAP: show_map(v, all_secret, out); break;
+    case MK_V_RESOURCE: mk_buf_puts(out, ((const mk_instance *)v->u.res)->address); break;
+    case MK_V_UNKNOWN:
+        if (v->u.res) {
+            show_template(v->u.res, out);
+            break;
+        }
+        mk_buf_puts(out, "null");
+        break;
+    default: mk_buf_puts(out, "null"); break;
     }
 }
 
-/* Money in a plan: a decimal string of dollars, "55.85" (docs/formats.md);
- * a number in a plan written before money was a string. */
-static bool money_of(json_t *v, mk_money *out)
-{
-    if (json_is_number(v))
-        return mk_money_from_usd(json_number_value(v), out);
-    return json_is_string(v) && mk_money_parse(json_string_value(v), json_string_length(v), out);
-}
+/* ---- a change's attributes ---- */
 
-static bool in_list(json_t *list, const char *name)
+static bool listed(const mk_names *l, const char *name)
 {
-    size_t i;
-    json_t *x;
-    json_array_foreach(list, i, x)
-        if (json_is_string(x) && strcmp(json_string_value(x), name) == 0)
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->v[i] == name || (l->v[i][0] == name[0] && strcmp(l->v[i], name) == 0))
             return true;
     return false;
 }
 
-static void attr_value(json_t *c, const char *side, const char *name, mk_buf *out)
+/* A made plan's value of the attribute name, or NULL when its after has
+ * none (no such field, or one its JSON leaves out). */
+static const mk_value *made_value(const mk_instance *in, const char *name)
 {
-    json_t *obj = json_object_get(c, side);
-    if (strcmp(side, "after") == 0 && in_list(json_object_get(c, "after_unknown"), name)) {
+    const mk_type *ty = in->res->schema;
+    for (uint32_t k = 0; ty && k < ty->nfields; k++)
+        if (ty->fields[k].name == name || strcmp(ty->fields[k].name, name) == 0)
+            return left_out(in->attrs->u.map.vals[k], false) ? NULL : in->attrs->u.map.vals[k];
+    return NULL;
+}
+
+/* An attribute of a change's after, where it is known already: a made
+ * plan's value or a loaded plan's JSON (a create walks them in order). */
+typedef struct after_attr {
+    const char *name;
+    size_t len;
+    const mk_value *v;
+    json_t *j;
+} after_attr;
+
+/* One side of an attribute: what apply will learn, a secret, or the value
+ * (the after's found by name unless a is given). */
+static void attr_value(const mk_change *c, bool after, const char *name, const after_attr *a, mk_buf *out)
+{
+    if (after && listed(&c->unknown, name)) {
         mk_buf_puts(out, "(known after apply)");
         return;
     }
-    if (in_list(json_object_get(c, "sensitive"), name)) {
+    if (listed(&c->sensitive, name)) {
         mk_buf_puts(out, "(sensitive)");
         return;
     }
-    json_t *v = json_object_get(obj, name);
+    if (after && c->in) {
+        const mk_value *v = a ? a->v : made_value(c->in, name);
+        if (v)
+            show_value(v, false, out);
+        else
+            mk_buf_puts(out, "null");
+        return;
+    }
+    json_t *v = a && after ? a->j : json_object_get(after ? c->after : c->before, name);
     mk_render_value(v ? v : json_null(), out);
 }
 
-/* An attribute shown for a change: for a create, every one set or known
- * only after apply; otherwise the changed ones (which the caller walks). */
-static bool shown(json_t *c, const char *k, json_t *v)
+/* The attributes a create shows, in order: every one set or known only
+ * after apply, from a made plan's fields or a loaded plan's after. */
+typedef struct shown_attrs {
+    const mk_change *c;
+    uint32_t k;
+    void *iter;
+    after_attr at;
+} shown_attrs;
+
+static shown_attrs first_shown(const mk_change *c)
 {
-    return !json_is_null(v) || in_list(json_object_get(c, "after_unknown"), k);
+    return (shown_attrs){c, 0, c->in ? NULL : json_object_iter(c->after), {0}};
 }
 
-static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out, const pal *p)
+static bool next_shown(shown_attrs *s)
+{
+    const mk_change *c = s->c;
+    if (c->in) {
+        const mk_type *ty = c->in->res->schema;
+        while (ty && s->k < ty->nfields) {
+            const mk_value *v = c->in->attrs->u.map.vals[s->k];
+            const char *name = ty->fields[s->k++].name;
+            if (!left_out(v, false) && (!null_json(v) || listed(&c->unknown, name))) {
+                s->at = (after_attr){name, strlen(name), v, NULL};
+                return true;
+            }
+        }
+        return false;
+    }
+    for (; s->iter; s->iter = json_object_iter_next(c->after, s->iter)) {
+        const char *name = json_object_iter_key(s->iter);
+        json_t *v = json_object_iter_value(s->iter);
+        if (!json_is_null(v) || listed(&c->unknown, name)) {
+            s->at = (after_attr){name, strlen(name), NULL, v};
+            s->iter = json_object_iter_next(c->after, s->iter);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* `        name   = before → after`, padded to w; a create's after is a. */
+static void attr_line(const mk_change *c, const char *n, size_t len, size_t w, const after_attr *a, mk_buf *out,
+                      const pal *p)
 {
     static const char pad[] = "                                                                ";
-    size_t len = strlen(n), gap = (size_t)w > len ? (size_t)w - len : 0;
+    size_t gap = w > len ? w - len : 0;
     mk_buf_put(out, pad, 8);
     mk_buf_put(out, n, len);
     while (gap > 0) {
@@ -137,23 +346,53 @@ static void attr_line(json_t *c, const char *n, int w, bool create, mk_buf *out,
         gap -= k;
     }
     mk_buf_put(out, " = ", 3);
-    if (!create) {
-        attr_value(c, "before", n, out);
+    if (!a) {
+        attr_value(c, false, n, NULL, out);
         mk_buf_puts(out, " → ");
     }
-    attr_value(c, "after", n, out);
-    if (in_list(json_object_get(c, "replace_because"), n))
-        mk_buf_printf(out, "  %s# forces replacement%s", p->rep, p->off);
+    attr_value(c, true, n, a, out);
+    if (listed(&c->forces, n)) {
+        mk_buf_puts(out, "  ");
+        mk_buf_puts(out, p->rep);
+        mk_buf_puts(out, "# forces replacement");
+        mk_buf_puts(out, p->off);
+    }
     mk_buf_putc(out, '\n');
 }
 
-/* Where a change lands: the cost model's choice (one provider, one region,
- * the offering: compiler/pipeline.c) or, for a delete, where the state has it. False
- * when nothing was chosen: local files, a group no candidate could take
- * (its placement is the block as written, without an offering). */
-static bool landing(json_t *c, const char **cloud, const char **region, const char **offering)
+/* The attribute lines: a create's every shown attribute, else the changed
+ * ones; walked twice, for the width and to print. */
+static void attr_lines(const mk_change *c, mk_buf *out, const pal *p)
 {
-    json_t *pl = json_object_get(c, "placement");
+    size_t w = 0;
+    if (c->action == MK_ACT_CREATE) {
+        shown_attrs s = first_shown(c);
+        while (next_shown(&s))
+            w = s.at.len > w ? s.at.len : w;
+        s = first_shown(c);
+        while (next_shown(&s))
+            attr_line(c, s.at.name, s.at.len, w, &s.at, out, p);
+        return;
+    }
+    for (uint32_t i = 0; i < c->changed.n; i++)
+        w = strlen(c->changed.v[i]) > w ? strlen(c->changed.v[i]) : w;
+    for (uint32_t i = 0; i < c->changed.n; i++)
+        attr_line(c, c->changed.v[i], strlen(c->changed.v[i]), w, NULL, out, p);
+}
+
+/* ---- changes ---- */
+
+/* Where a change lands: the cost model's choice (one provider, one region,
+ * the offering) or, for a delete, where the state has it. False when
+ * nothing was chosen: local files, a group no candidate could take (its
+ * placement is the block as written, without an offering). */
+static bool landing(const mk_change *c, const char **cloud, const char **region, const char **offering)
+{
+    if (c->cloud && c->region) {
+        *cloud = c->cloud, *region = c->region, *offering = c->placed_offering;
+        return true;
+    }
+    json_t *pl = c->placement;
     *cloud = json_string_value(json_object_get(pl, "cloud"));
     *region = json_string_value(json_object_get(pl, "region"));
     *offering = json_string_value(json_object_get(pl, "offering"));
@@ -164,109 +403,92 @@ static bool landing(json_t *c, const char **cloud, const char **region, const ch
     return *cloud != NULL;
 }
 
-/* "aws/us-east-1 c6a.large"; false (and nothing written) when unplaced. */
-static bool landing_text(json_t *c, const char *before, mk_buf *out)
+/* "aws/us-east-1 c6a.large" after before; false (and nothing written) when unplaced. */
+static bool landing_text(const mk_change *c, const char *before, mk_buf *out)
 {
     const char *cloud, *region, *offering;
     if (!landing(c, &cloud, &region, &offering))
         return false;
-    mk_buf_printf(out, "%s%s%s%s%s%s", before, cloud, region ? "/" : "", region ? region : "", offering ? " " : "",
-                  offering ? offering : "");
+    mk_buf_puts(out, before);
+    mk_buf_puts(out, cloud);
+    if (region) {
+        mk_buf_putc(out, '/');
+        mk_buf_puts(out, region);
+    }
+    if (offering) {
+        mk_buf_putc(out, ' ');
+        mk_buf_puts(out, offering);
+    }
     return true;
 }
 
-static void render_change(json_t *c, mk_buf *out, const pal *p)
+static void dim(mk_buf *out, const pal *p, const char *text)
 {
-    const char *action = json_string_value(json_object_get(c, "action"));
-    const char *addr = json_string_value(json_object_get(c, "address"));
-    const char *sym = "+", *col = p->add;
-    if (!strcmp(action, "update")) sym = "~", col = p->chg;
-    else if (!strcmp(action, "replace")) sym = "-/+", col = p->rep;
-    else if (!strcmp(action, "delete")) sym = "-", col = p->del;
-    mk_buf_printf(out, "%s%5s%s %s%s%s", col, sym, p->off, p->bold, addr, p->off);
-    const char *deposed = json_string_value(json_object_get(c, "deposed"));
-    if (deposed)
-        mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply did not delete "
-                      "it: it stopped, or a dependent was held)%s", p->dim, deposed, p->off);
-    else if (!strcmp(action, "replace") &&
-             json_is_true(json_object_get(json_object_get(c, "lifecycle"), "create_before_destroy")))
-        mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
-    landing_text(c, "  on ", out);
-    const char *risk = json_string_value(json_object_get(c, "risk"));
-    if (risk && strcmp(risk, "low") != 0)
-        mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, risk, p->off);
-    json_t *cost = json_object_get(c, "cost");
-    mk_money monthly, delta;
-    char m[MK_MONEY_TEXT];
-    if (money_of(json_object_get(cost, "monthly"), &monthly) && monthly > 0)
-        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(monthly, m), p->off);
-    else if (money_of(json_object_get(cost, "delta"), &delta) && delta < 0)
-        mk_buf_printf(out, "  %s%s/month%s", p->dim, mk_money_show(delta, m), p->off);
-    else if (json_is_string(json_object_get(cost, "unpriced_because")))
-        mk_buf_printf(out, "  %s(unpriced)%s", p->dim, p->off);
-    mk_buf_putc(out, '\n');
-    if (!strcmp(action, "delete"))
-        return;
-    /* walked twice, for the width and to print: nothing is allocated per change */
-    bool create = strcmp(action, "create") == 0;
-    json_t *after = json_object_get(c, "after"), *changed = json_object_get(c, "changed"), *v;
-    const char *k;
-    size_t w = 0, i;
-    if (create) {
-        json_object_foreach(after, k, v)
-            if (shown(c, k, v) && strlen(k) > w)
-                w = strlen(k);
-        json_object_foreach(after, k, v)
-            if (shown(c, k, v))
-                attr_line(c, k, (int)w, true, out, p);
-    } else {
-        json_array_foreach(changed, i, v)
-            if (json_string_length(v) > w)
-                w = json_string_length(v);
-        json_array_foreach(changed, i, v)
-            attr_line(c, json_string_value(v), (int)w, false, out, p);
-    }
+    mk_buf_puts(out, "  ");
+    mk_buf_puts(out, p->dim);
+    mk_buf_puts(out, text);
+    mk_buf_puts(out, p->off);
 }
 
-static void render_cost(json_t *plan, mk_buf *out)
+static void change_head(const mk_change *c, mk_buf *out, const pal *p)
 {
-    json_t *cost = json_object_get(plan, "cost");
-    if (!json_is_object(cost))
+    static const char *const SYM[] = {"    +", "    +", "    ~", "  -/+", "    -"};
+    const char *col[] = {p->add, p->add, p->chg, p->rep, p->del};
+    mk_buf_puts(out, col[c->action]);
+    mk_buf_puts(out, SYM[c->action]);
+    mk_buf_puts(out, p->off);
+    mk_buf_putc(out, ' ');
+    mk_buf_puts(out, p->bold);
+    mk_buf_puts(out, c->address);
+    mk_buf_puts(out, p->off);
+    if (c->deposed)
+        mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply did not delete "
+                      "it: it stopped, or a dependent was held)%s", p->dim, c->deposed, p->off);
+    else if (c->action == MK_ACT_REPLACE && c->create_before_destroy)
+        mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
+    landing_text(c, "  on ", out);
+    if (c->risk != MK_RISK_LOW)
+        mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, mk_plan_risk_name(c->risk), p->off);
+    char m[MK_MONEY_TEXT + 8];
+    if (c->priced && c->monthly > 0)
+        dim(out, p, strcat(mk_money_show(c->monthly, m), "/month"));
+    else if (c->costed && c->delta < 0)
+        dim(out, p, strcat(mk_money_show(c->delta, m), "/month"));
+    else if (c->unpriced_because)
+        dim(out, p, "(unpriced)");
+    mk_buf_putc(out, '\n');
+}
+
+static void render_cost(const mk_plan *plan, mk_buf *out)
+{
+    if (!plan->costed)
         return;
-    mk_money m = 0, d = 0;
-    money_of(json_object_get(cost, "monthly"), &m);
-    money_of(json_object_get(cost, "delta"), &d);
-    json_int_t unpriced = json_integer_value(json_object_get(cost, "unpriced"));
     char mt[MK_MONEY_TEXT], dt[MK_MONEY_TEXT];
-    mk_buf_printf(out, "Cost: %s a month (%s)", mk_money_show(m, mt), mk_money_signed(d, dt));
-    if (unpriced)
-        mk_buf_printf(out, "; %lld resource%s unpriced", (long long)unpriced, unpriced == 1 ? "" : "s");
+    mk_buf_printf(out, "Cost: %s a month (%s)", mk_money_show(plan->monthly, mt), mk_money_signed(plan->delta, dt));
+    if (plan->unpriced)
+        mk_buf_printf(out, "; %lld resource%s unpriced", (long long)plan->unpriced, plan->unpriced == 1 ? "" : "s");
     mk_buf_puts(out, ".\n");
 }
 
-void mk_render_summary(json_t *plan, mk_buf *out)
+void mk_render_summary(const mk_plan *plan, mk_buf *out)
 {
-    json_t *t = json_object_get(plan, "totals");
-    mk_buf_printf(out, "Plan: %lld to create, %lld to update, %lld to replace, %lld to delete.",
-                  (long long)json_integer_value(json_object_get(t, "create")),
-                  (long long)json_integer_value(json_object_get(t, "update")),
-                  (long long)json_integer_value(json_object_get(t, "replace")),
-                  (long long)json_integer_value(json_object_get(t, "delete")));
+    const mk_plan_totals *t = &plan->totals;
+    mk_buf_printf(out, "Plan: %d to create, %d to update, %d to replace, %d to delete.", t->create, t->update,
+                  t->replace, t->remove);
 }
 
-void mk_render_text(json_t *plan, mk_buf *out, bool color)
+void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
 {
     const pal *p = color ? &ANSI : &PLAIN;
-    json_t *changes = json_object_get(plan, "changes");
-    if (json_array_size(changes) == 0) {
+    if (plan->nchanges == 0) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
     } else {
-        mk_buf_printf(out, "moksha will make these changes to stack %s:\n\n",
-                      json_string_value(json_object_get(plan, "stack")));
-        size_t i;
-        json_t *c;
-        json_array_foreach(changes, i, c) {
-            render_change(c, out, p);
+        mk_buf_printf(out, "moksha will make these changes to stack %s:\n\n", plan->stack);
+        for (size_t i = 0; i < plan->nchanges; i++) {
+            const mk_change *c = &plan->changes[i];
+            change_head(c, out, p);
+            if (c->action != MK_ACT_DELETE)
+                attr_lines(c, out, p);
             mk_buf_putc(out, '\n');
         }
     }
@@ -277,57 +499,52 @@ void mk_render_text(json_t *plan, mk_buf *out, bool color)
     render_cost(plan, out);
 }
 
-void mk_render_markdown(json_t *plan, mk_buf *out)
+static void markdown_row(const mk_change *c, mk_buf *out)
 {
-    json_t *changes = json_object_get(plan, "changes");
+    static const char *const SYM[] = {"🗑️", "➕", "✏️", "♻️", "🗑️"};
+    mk_buf_printf(out, "| %s | ", SYM[c->action]);
+    mk_md_code(out, c->address, true);
+    mk_buf_puts(out, " | ");
+    mk_md_text(out, mk_plan_action_name(c->action));
+    mk_buf_puts(out, " | ");
+    mk_md_text(out, mk_plan_risk_name(c->risk));
+    mk_buf_puts(out, " | ");
+    mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
+    if (landing_text(c, "", &where))
+        mk_md_text(out, mk_buf_cstr(&where));
+    else
+        mk_buf_puts(out, "–");
+    mk_buf_free(&where);
+    mk_buf_puts(out, " | ");
+    char mt[MK_MONEY_TEXT];
+    if (c->priced)
+        mk_buf_printf(out, "%s | ", mk_money_show(c->monthly, mt));
+    else
+        mk_buf_puts(out, "– | ");
+    for (uint32_t k = 0; k < c->changed.n; k++) {
+        mk_buf_puts(out, k ? ", " : "");
+        mk_md_code(out, c->changed.v[k], true);
+        mk_buf_puts(out, listed(&c->forces, c->changed.v[k]) ? " (forces replacement)" : "");
+    }
+    mk_buf_puts(out, " |\n");
+}
+
+void mk_render_markdown(const mk_plan *plan, mk_buf *out)
+{
     mk_buf_puts(out, "### moksha plan for ");
-    mk_md_code(out, json_string_value(json_object_get(plan, "stack")), false);
+    mk_md_code(out, plan->stack, false);
     mk_buf_puts(out, "\n\n**");
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
     render_cost(plan, out);
-    if (json_is_object(json_object_get(plan, "cost")))
+    if (plan->costed)
         mk_buf_putc(out, '\n');
-    if (json_array_size(changes) == 0) {
+    if (plan->nchanges == 0) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
         return;
     }
     mk_buf_puts(out, "| | resource | action | risk | placement | monthly | changed attributes |\n"
                      "|---|---|---|---|---|---:|---|\n");
-    size_t i;
-    json_t *c;
-    json_array_foreach(changes, i, c) {
-        const char *action = json_string_value(json_object_get(c, "action"));
-        const char *sym = !strcmp(action, "create") ? "➕" : !strcmp(action, "update") ? "✏️"
-                        : !strcmp(action, "replace") ? "♻️" : "🗑️";
-        mk_buf_printf(out, "| %s | ", sym);
-        mk_md_code(out, json_string_value(json_object_get(c, "address")), true);
-        mk_buf_puts(out, " | ");
-        mk_md_text(out, action);
-        mk_buf_puts(out, " | ");
-        mk_md_text(out, json_string_value(json_object_get(c, "risk")));
-        mk_buf_puts(out, " | ");
-        mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
-        if (landing_text(c, "", &where))
-            mk_md_text(out, mk_buf_cstr(&where));
-        else
-            mk_buf_puts(out, "–");
-        mk_buf_free(&where);
-        mk_buf_puts(out, " | ");
-        mk_money m;
-        char mt[MK_MONEY_TEXT];
-        if (money_of(json_object_get(json_object_get(c, "cost"), "monthly"), &m))
-            mk_buf_printf(out, "%s | ", mk_money_show(m, mt));
-        else
-            mk_buf_puts(out, "– | ");
-        size_t k;
-        json_t *n;
-        json_array_foreach(json_object_get(c, "changed"), k, n) {
-            bool forces = in_list(json_object_get(c, "replace_because"), json_string_value(n));
-            mk_buf_puts(out, k ? ", " : "");
-            mk_md_code(out, json_string_value(n), true);
-            mk_buf_puts(out, forces ? " (forces replacement)" : "");
-        }
-        mk_buf_puts(out, " |\n");
-    }
+    for (size_t i = 0; i < plan->nchanges; i++)
+        markdown_row(&plan->changes[i], out);
 }

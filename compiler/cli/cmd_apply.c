@@ -382,7 +382,7 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
             mk_pipeline_planned_free(&pl);
             return rc;
         }
-        mk_run_print_plan(pl.plan, NULL, "text");
+        mk_run_print_plan(pl.model, NULL, &pl.key, false, "text");
         if (pass == 0 && !x->yes && !ask(destroy ? "destroy" : "apply")) {
             mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;

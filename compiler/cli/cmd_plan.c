@@ -100,18 +100,18 @@ int mk_cmd_plan(int argc, char **argv)
             rc = EXIT_INPUT;
         }
         double T0 = mk_pipeline_now_ms();
-        mk_run_print_plan(pl.plan, pl.text, format);
+        mk_run_print_plan(pl.model, pl.text, &pl.key, false, format);
         mk_run_phase(&pl, "render", &T0);
         if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
             printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
-        if (json_array_size(pl.policies) && strcmp(format, "json") != 0) {
+        if (json_array_size(pl.model->policies) && strcmp(format, "json") != 0) {
             mk_buf b = {0};
-            mk_policy_out_opts po = {json_string_value(json_object_get(pl.plan, "stack")), mk_cli_color(stdout), prefix};
-            mk_policy_out_ex(pl.policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
+            mk_policy_out_opts po = {pl.model->stack, mk_cli_color(stdout), prefix};
+            mk_policy_out_ex(pl.model->policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
             printf("\n%s", mk_buf_cstr(&b));
             mk_buf_free(&b);
         }
-        if (rc == EXIT_OK && detailed && json_array_size(json_object_get(pl.plan, "changes")) > 0)
+        if (rc == EXIT_OK && detailed && pl.model->nchanges > 0)
             rc = EXIT_CHANGES;
         if (rc != EXIT_INPUT && pl.policy_failed)
             rc = EXIT_POLICY;
@@ -131,11 +131,11 @@ static const char SHOW_HELP[] =
 
 /* The first recorded policy result that fails the plan, or NULL: the
  * executor's rule (note [policy results] in runtime/planfile.h). */
-static json_t *failing_policy(json_t *plan)
+static json_t *failing_policy(json_t *results)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(plan, "policies"), i, r) {
+    json_array_foreach(results, i, r) {
         const char *st = json_string_value(json_object_get(r, "status")) ?: "";
         const char *reason = json_string_value(json_object_get(json_object_get(r, "override"), "reason"));
         bool ok = strcmp(st, "pass") == 0 || strcmp(st, "warn") == 0 ||
@@ -146,24 +146,25 @@ static json_t *failing_policy(json_t *plan)
     return NULL;
 }
 
-/* A verified plan as `moksha plan` showed it, its policy results after it;
- * a failing policy is said first, and the exit status is 3: moksha-exec
- * refuses such a plan (a plan signed before moksha stopped signing them). */
-static int show_verified(json_t *plan, const char *format)
+/* A verified plan as `moksha plan` showed it, its policy results after it
+ * (its JSON as the file has it); a failing policy is said first, and the
+ * exit status is 3: moksha-exec refuses such a plan (a plan signed before
+ * moksha stopped signing them). */
+static int show_verified(const mk_plan *plan, const mk_key *key, const char *format)
 {
-    json_t *bad = failing_policy(plan);
+    json_t *bad = failing_policy(plan->policies);
     const char *name = json_string_value(json_object_get(bad, "name")) ?: "(unnamed)";
     const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(bad, "violations"), 0), "message"));
     if (bad && strcmp(format, "json") != 0)
         printf("%s `%s` (%s)%s%s. moksha-exec refuses this plan.\n\n",
                strcmp(format, "markdown") == 0 ? "> **POLICY FAILED:**" : "POLICY FAILED:", name,
                json_string_value(json_object_get(bad, "enforcement")) ?: "?", msg ? ": " : "", msg ? msg : "");
-    mk_run_print_plan(plan, NULL, format);
-    json_t *results = json_object_get(plan, "policies");
-    if (json_array_size(results) && strcmp(format, "json") != 0) {
+    fflush(stdout);
+    mk_run_print_plan(plan, NULL, key, true, format);
+    if (json_array_size(plan->policies) && strcmp(format, "json") != 0) {
         mk_buf b = {0};
-        mk_policy_out(results, strcmp(format, "markdown") == 0 ? "markdown" : "text",
-                      json_string_value(json_object_get(plan, "stack")), &b, mk_cli_color(stdout));
+        mk_policy_out(plan->policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", plan->stack, &b,
+                      mk_cli_color(stdout));
         printf("\n%s", mk_buf_cstr(&b));
         mk_buf_free(&b);
     }
@@ -210,14 +211,18 @@ int mk_cmd_show(int argc, char **argv)
         return EXIT_INPUT;
     }
     mk_key key;
+    mk_plan *model = NULL;
     int rc = EXIT_INPUT;
     if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
     else if (!mk_planfile_verify(plan, path, &key, why, sizeof why))
-        mk_cli_err("%s: %s%s", path, why,
-                   failing_policy(plan) ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
+        mk_cli_err("%s: %s%s", path, why, failing_policy(json_object_get(plan, "policies"))
+                   ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
+    else if (!(model = mk_planfile_read(plan, why, sizeof why)))
+        mk_cli_err("%s: %s", path, why);
     else
-        rc = show_verified(plan, format);
+        rc = show_verified(model, &key, format);
+    mk_plan_free(model);
     json_decref(plan);
     return rc;
 }
@@ -254,32 +259,35 @@ static void graph_dot(json_t *g)
     puts("}");
 }
 
-/* Nodes: every desired instance and every delete; edges: dependencies. */
+/* Nodes: every desired instance, in program order, marked with what its
+ * change does (noop: it has none), then every delete; edges: each
+ * instance's dependencies, by node. One pass over the instances beside one
+ * over the changes, whose desired ones come in program order (note [plan
+ * order] in middle/plan.c). */
 static json_t *graph_of(mk_planned *pl)
 {
     json_t *nodes = json_array(), *edges = json_array();
-    mk_program *p = pl->p;
-    mk_symtab node = {0}; /* instance → its node index + 1 */
+    const mk_program *p = pl->p;
+    const mk_plan *m = pl->model;
+    mk_symtab node = {0}; /* instance → its node, + 1 */
+    mk_sym_reserve(&node, (uint32_t)p->ninstances);
     for (size_t i = 0; i < p->ninstances; i++)
         mk_sym_put(&node, (mk_name)p->instances[i], NULL, (void *)(uintptr_t)(i + 1));
-    json_t *changes = json_object_get(pl->plan, "changes");
+    size_t c = 0;
     for (size_t i = 0; i < p->ninstances; i++) {
+        const mk_instance *in = p->instances[i];
         const char *act = "noop";
-        size_t k;
-        json_t *c;
-        json_array_foreach(changes, k, c)
-            if (strcmp(json_string_value(json_object_get(c, "address")), p->instances[i]->address) == 0)
-                act = json_string_value(json_object_get(c, "action"));
-        json_array_append_new(nodes, json_pack("{s:s, s:s}", "address", p->instances[i]->address, "action", act));
-        for (uint32_t d = 0; d < p->instances[i]->ndeps; d++)
-            json_array_append_new(edges, json_pack("[i, i]", (json_int_t)i,
-                                                   (json_int_t)(uintptr_t)mk_sym_get(&node, (mk_name)p->instances[i]->deps[d], NULL) - 1));
+        if (c < m->nchanges && m->changes[c].action != MK_ACT_DELETE &&
+            (m->changes[c].in == in || strcmp(m->changes[c].address, in->address) == 0))
+            act = mk_plan_action_name(m->changes[c++].action);
+        json_array_append_new(nodes, json_pack("{s:s, s:s}", "address", in->address, "action", act));
+        for (uint32_t d = 0; d < in->ndeps; d++)
+            json_array_append_new(edges, json_pack("[I, I]", (json_int_t)i,
+                                  (json_int_t)(uintptr_t)mk_sym_get(&node, (mk_name)in->deps[d], NULL) - 1));
     }
-    size_t k;
-    json_t *c;
-    json_array_foreach(changes, k, c)
-        if (strcmp(json_string_value(json_object_get(c, "action")), "delete") == 0)
-            json_array_append_new(nodes, json_pack("{s:O, s:s}", "address", json_object_get(c, "address"), "action", "delete"));
+    for (; c < m->nchanges; c++)
+        if (m->changes[c].action == MK_ACT_DELETE)
+            json_array_append_new(nodes, json_pack("{s:s, s:s}", "address", m->changes[c].address, "action", "delete"));
     mk_sym_free(&node);
     return json_pack("{s:s, s:o, s:o}", "format", "moksha.graph/v1", "nodes", nodes, "edges", edges);
 }

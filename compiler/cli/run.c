@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compiler/back/cost_out.h"
+#include "compiler/back/planfile.h"
 #include "compiler/back/render.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
@@ -102,20 +103,21 @@ bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     return ok;
 }
 
-void mk_run_print_plan(json_t *plan, const char *text, const char *format)
+void mk_run_print_plan(const mk_plan *plan, const char *text, const mk_key *key, bool sign, const char *format)
 {
-    if (strcmp(format, "json") == 0) {
-        if (text)
-            puts(text);
-        else
-            json_dumpf(plan, stdout, JSON_COMPACT | JSON_SORT_KEYS), fputc('\n', stdout);
+    if (strcmp(format, "json") == 0 && text) {
+        puts(text);
         return;
     }
     mk_buf b = {.sink = stdout}; /* streamed: a plan of 100,000 changes is 100 MB of text */
-    if (strcmp(format, "markdown") == 0)
+    if (strcmp(format, "json") == 0)
+        mk_planfile_emit(plan, key, sign, &b);
+    else if (strcmp(format, "markdown") == 0)
         mk_render_markdown(plan, &b);
     else
         mk_render_text(plan, &b, mk_cli_color(stdout));
+    if (strcmp(format, "json") == 0)
+        mk_buf_putc(&b, '\n');
     mk_buf_flush(&b);
     mk_buf_free(&b);
 }

@@ -18,7 +18,10 @@ bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
 void mk_run_print_phase(const mk_pipeline_phase *ph);
 /* The caller's own phase ended now (mk_pipeline_mark), its --stats line said. */
 void mk_run_phase(mk_planned *pl, const char *name, double *t0);
-/* text, json or markdown on stdout (text is the signed text for json, if any) */
-void mk_run_print_plan(json_t *plan, const char *text, const char *format);
+/* A plan on stdout as text, markdown or json. Its json is text when given
+ * (the signed file), else the plan as its file has it (mk_planfile_emit):
+ * signed with key when sign, else the unsigned body; key also seals a
+ * made plan's secrets. */
+void mk_run_print_plan(const mk_plan *plan, const char *text, const mk_key *key, bool sign, const char *format);
 
 #endif

@@ -1,7 +1,10 @@
 /* vjson — conversion between values and JSON. */
 #include "compiler/front/vjson.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/base/buf.h"
@@ -15,19 +18,29 @@
  * sealed whole, as its JSON text, with "json": true so the executor knows to
  * parse what it opens; the fingerprint is over that text. Only one that
  * still holds unknowns is written element by element, each scalar sealed. */
+/* The fingerprint of text and, when sealing under a key, its sealed copy
+ * (malloc'd, else NULL): a secret's two parts, as JSON (seal_text) or as
+ * text (wr_sealed). */
+static void seal_parts(const mk_buf *text, const mk_key *key, bool seal, char fp[65], char **sealed)
+{
+    const char *t = text->data ? text->data : "";
+    fp[0] = 0;
+    *sealed = NULL;
+    if (key)
+        mk_key_fingerprint(key, t, text->len, fp);
+    if (seal && key)
+        *sealed = mk_key_seal(key, t, text->len);
+}
+
 static json_t *seal_text(const mk_buf *text, const mk_key *key, bool seal, bool as_json)
 {
-    mk_buf b = *text;
-    char fp[65] = "";
-    if (key)
-        mk_key_fingerprint(key, b.data ? b.data : "", b.len, fp);
+    char fp[65], *sealed;
+    seal_parts(text, key, seal, fp, &sealed);
     json_t *o = json_object();
     json_object_set_new(o, "fingerprint", json_string(fp));
-    if (seal && key) {
-        char *s = mk_key_seal(key, b.data ? b.data : "", b.len);
-        json_object_set_new(o, "sealed", json_string(s));
-        mk_mem_free(s);
-    }
+    if (sealed)
+        json_object_set_new(o, "sealed", json_string(sealed));
+    mk_mem_free(sealed);
     if (as_json)
         json_object_set_new(o, "json", json_true());
     return json_pack("{s:o}", "$secret", o);
@@ -140,6 +153,396 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
             *unknown = true;
         return json_null();
     }
+}
+
+/* ---- values written as JSON text ----
+ *
+ * note [value text]: mk_vjson_write writes exactly what
+ * json_dumps(mk_vjson_from(v, …), JSON_COMPACT) gives, without making the
+ * tree: the same budget, unknown flag and sealing as from(), keys in the
+ * value's order, strings escaped as jansson escapes them, reals with its
+ * digits. Where jansson makes no value (a string that is not UTF-8, a number
+ * that is not finite) nothing is written, and a list or map leaves that
+ * element out as json_array_append_new and json_object_set_new do: what a
+ * child wrote is taken back. A container sealed whole is its revealed text
+ * with keys sorted (JSON_SORT_KEYS). tests/unit/test_vjson.c holds the two
+ * ways together. */
+
+/* mk_buf_put without the call when it fits: every byte the writer writes
+ * comes through here. */
+static inline void put(mk_buf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = 0;
+    } else {
+        mk_buf_put(b, s, n);
+    }
+}
+
+#define PUT_LIT(b, s) put((b), (s), sizeof(s) - 1)
+
+/* Valid UTF-8 as jansson checks it (no overlong forms, no surrogates);
+ * ASCII, most of what a plan holds, eight bytes at a time. */
+bool mk_vjson_text_ok(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    for (size_t i = 0; i < n;) {
+        uint64_t word;
+        if (n - i >= 8 && (memcpy(&word, s + i, 8), (word & UINT64_C(0x8080808080808080)) == 0)) {
+            i += 8;
+            continue;
+        }
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = s[i] >= 0xC2 && s[i] < 0xE0 ? 2 : s[i] >= 0xE0 && s[i] < 0xF0 ? 3 : s[i] >= 0xF0 && s[i] < 0xF5 ? 4 : 0;
+        if (len == 0 || len > n - i)
+            return false;
+        uint32_t cp = s[i] & (0x7Fu >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+void mk_vjson_put_string(mk_buf *out, const char *s, size_t n)
+{
+    static const char short_esc[32] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    size_t run = 0;
+    PUT_LIT(out, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        put(out, s + run, i - run);
+        char esc[8] = {'\\', (char)c};
+        if (c < 0x20 && short_esc[c])
+            esc[1] = short_esc[c];
+        else if (c < 0x20)
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+        put(out, esc, c < 0x20 && !short_esc[c] ? 6 : 2);
+        run = i + 1;
+    }
+    put(out, s + run, n - run);
+    PUT_LIT(out, "\"");
+}
+
+void mk_vjson_put_int(mk_buf *out, int64_t i)
+{
+    char d[24], *e = d + sizeof d, *p = e;
+    uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (i < 0)
+        *--p = '-';
+    put(out, p, (size_t)(e - p));
+}
+
+/* A real as jansson writes it (jsonp_dtostr): 17 significant digits, a
+ * ".0" when they hold neither a point nor an exponent, the exponent without
+ * its `+` and leading zeros. False for what jansson refuses to make. */
+bool mk_vjson_put_real(mk_buf *out, double d)
+{
+    if (!isfinite(d))
+        return false;
+    char b[48];
+    size_t n = (size_t)snprintf(b, sizeof b - 3, "%.17g", d);
+    if (!strchr(b, '.') && !strchr(b, 'e'))
+        memcpy(b + n, ".0", 3), n += 2;
+    char *start = strchr(b, 'e');
+    if (start) {
+        char *end = ++start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        memmove(start, end, (size_t)(b + n - end) + 1);
+        n -= (size_t)(end - start);
+    }
+    put(out, b, n);
+    return true;
+}
+
+void mk_vjson_put(mk_buf *out, json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        PUT_LIT(out, "{");
+        i = 0;
+        json_object_foreach(v, k, x) {
+            if (i++)
+                PUT_LIT(out, ",");
+            mk_vjson_put_string(out, k, strlen(k));
+            PUT_LIT(out, ":");
+            mk_vjson_put(out, x);
+        }
+        PUT_LIT(out, "}");
+        break;
+    case JSON_ARRAY:
+        PUT_LIT(out, "[");
+        json_array_foreach(v, i, x) {
+            if (i)
+                PUT_LIT(out, ",");
+            mk_vjson_put(out, x);
+        }
+        PUT_LIT(out, "]");
+        break;
+    case JSON_STRING: mk_vjson_put_string(out, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: mk_vjson_put_int(out, json_integer_value(v)); break;
+    case JSON_REAL: mk_vjson_put_real(out, json_real_value(v)); break;
+    case JSON_TRUE: PUT_LIT(out, "true"); break;
+    case JSON_FALSE: PUT_LIT(out, "false"); break;
+    case JSON_NULL: PUT_LIT(out, "null"); break;
+    }
+}
+
+typedef struct wctx {
+    mk_buf *out;
+    const mk_key *key;
+    bool seal, sorted; /* sorted: keys in JSON_SORT_KEYS order (a container sealed whole) */
+    bool *unknown;
+} wctx;
+
+static bool wr(wctx *w, const mk_value *v, secrets_mode mode);
+
+static void take_back(mk_buf *b, size_t mark)
+{
+    b->len = mark;
+    if (b->data)
+        b->data[mark] = 0;
+}
+
+/* {"$secret":{…}} of text (seal_text's object). */
+static void wr_sealed(wctx *w, const mk_buf *text, bool as_json)
+{
+    char fp[65], *sealed;
+    seal_parts(text, w->key, w->seal, fp, &sealed);
+    PUT_LIT(w->out, "{\"$secret\":{\"fingerprint\":");
+    mk_vjson_put_string(w->out, fp, strlen(fp));
+    if (sealed) {
+        PUT_LIT(w->out, ",\"sealed\":");
+        mk_vjson_put_string(w->out, sealed, strlen(sealed));
+    }
+    if (as_json)
+        PUT_LIT(w->out, ",\"json\":true}}");
+    else
+        PUT_LIT(w->out, "}}");
+    mk_mem_free(sealed);
+}
+
+static void wr_secret(wctx *w, const mk_value *v)
+{
+    mk_buf b = {0};
+    mk_v_to_text(v, &b, true);
+    wr_sealed(w, &b, false);
+    if (b.data)
+        memset(b.data, 0, b.len);
+    mk_buf_free(&b);
+}
+
+static bool wr_secret_container(wctx *w, const mk_value *v)
+{
+    if (!mk_v_is_known(v))
+        return wr(w, v, SECRETS_ALL);
+    mk_buf plain = {0};
+    wctx in = {&plain, w->key, w->seal, true, w->unknown};
+    wr(&in, v, SECRETS_REVEAL);
+    wr_sealed(w, &plain, true);
+    if (plain.data)
+        memset(plain.data, 0, plain.len);
+    mk_buf_free(&plain);
+    return true;
+}
+
+/* One element of a list or map: a comma before it unless it is the first
+ * written, taken back when jansson would have made nothing of it. */
+static void wr_element(wctx *w, const char *key, const mk_value *v, secrets_mode mode, uint32_t *written)
+{
+    size_t mark = w->out->len;
+    if (*written)
+        PUT_LIT(w->out, ",");
+    if (key) {
+        mk_vjson_put_string(w->out, key, strlen(key));
+        PUT_LIT(w->out, ":");
+    }
+    bool ok = wr(w, v, mode) && (!key || mk_vjson_text_ok(key, strlen(key)));
+    if (ok)
+        ++*written;
+    else
+        take_back(w->out, mark);
+}
+
+typedef struct sorted_entry {
+    const char *key;
+    size_t at, len;
+} sorted_entry;
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const sorted_entry *)a)->key, ((const sorted_entry *)b)->key);
+}
+
+/* A map in sorted order: each entry written in the value's order (the
+ * budget runs as from() runs it), then joined by key. */
+static void wr_sorted_map(wctx *w, const mk_value *v, secrets_mode mode)
+{
+    mk_buf parts = {0}, *out = w->out;
+    sorted_entry *e = mk_mem_calloc(v->n + 1, sizeof *e);
+    uint32_t n = 0;
+    w->out = &parts;
+    for (uint32_t i = 0; i < v->n && budget >= 0; i++) {
+        uint32_t one = 0;
+        size_t at = parts.len;
+        wr_element(w, v->u.map.keys[i], v->u.map.vals[i], mode, &one);
+        if (one)
+            e[n++] = (sorted_entry){v->u.map.keys[i], at, parts.len - at};
+    }
+    w->out = out;
+    qsort(e, n, sizeof *e, by_key);
+    PUT_LIT(out, "{");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            PUT_LIT(out, ",");
+        mk_buf_put(out, parts.data + e[i].at, e[i].len);
+    }
+    PUT_LIT(out, "}");
+    if (parts.data)
+        memset(parts.data, 0, parts.len);
+    mk_buf_free(&parts);
+    mk_mem_free(e);
+}
+
+static void wr_container(wctx *w, const mk_value *v, secrets_mode mode)
+{
+    bool map = v->kind == MK_V_MAP;
+    if (map && w->sorted) {
+        wr_sorted_map(w, v, mode);
+        return;
+    }
+    uint32_t written = 0;
+    put(w->out, map ? "{" : "[", 1);
+    for (uint32_t i = 0; i < v->n && budget >= 0; i++)
+        wr_element(w, map ? v->u.map.keys[i] : NULL, map ? v->u.map.vals[i] : v->u.items[i], mode, &written);
+    put(w->out, map ? "}" : "]", 1);
+}
+
+bool mk_vjson_part_ok(const mk_defpart *p)
+{
+    return p->text ? mk_vjson_text_ok(p->text, p->len)
+                   : mk_vjson_text_ok(p->address, strlen(p->address)) && mk_vjson_text_ok(p->attr, strlen(p->attr));
+}
+
+static bool wr_template(wctx *w, const mk_deferred *d)
+{
+    PUT_LIT(w->out, "{\"$template\":[");
+    bool first = true;
+    for (uint32_t i = 0; i < d->n; i++) {
+        const mk_defpart *p = &d->parts[i];
+        if (!mk_vjson_part_ok(p))
+            continue;
+        if (!first)
+            PUT_LIT(w->out, ",");
+        first = false;
+        if (p->text) {
+            mk_vjson_put_string(w->out, p->text, p->len);
+            continue;
+        }
+        PUT_LIT(w->out, "{\"$ref\":");
+        mk_vjson_put_string(w->out, p->address, strlen(p->address));
+        PUT_LIT(w->out, ",\"attr\":");
+        mk_vjson_put_string(w->out, p->attr, strlen(p->attr));
+        PUT_LIT(w->out, "}");
+    }
+    PUT_LIT(w->out, "]}");
+    return true;
+}
+
+static bool wr_scalar(wctx *w, const mk_value *v)
+{
+    switch (v->kind) {
+    case MK_V_NULL: PUT_LIT(w->out, "null"); return true;
+    case MK_V_BOOL: put(w->out, v->u.b ? "true" : "false", v->u.b ? 4 : 5); return true;
+    case MK_V_INT: mk_vjson_put_int(w->out, v->u.i); return true;
+    case MK_V_NUMBER: return mk_vjson_put_real(w->out, v->u.d);
+    case MK_V_STRING:
+        if (!mk_vjson_text_ok(v->u.s, v->n))
+            return false;
+        mk_vjson_put_string(w->out, v->u.s, v->n);
+        return true;
+    case MK_V_SIZE: case MK_V_DURATION: case MK_V_MONEY: /* the literal: "4GiB", "$1.005" (no character to escape) */
+        PUT_LIT(w->out, "\"");
+        mk_v_show(v, w->out, true);
+        PUT_LIT(w->out, "\"");
+        return true;
+    case MK_V_RESOURCE: {
+        const char *a = ((const mk_instance *)v->u.res)->address;
+        if (!mk_vjson_text_ok(a, strlen(a)))
+            return false;
+        PUT_LIT(w->out, "{\"$ref\":");
+        mk_vjson_put_string(w->out, a, strlen(a));
+        PUT_LIT(w->out, "}");
+        return true;
+    }
+    case MK_V_UNKNOWN:
+        if (w->unknown)
+            *w->unknown = true;
+        if (v->u.res)
+            return wr_template(w, v->u.res);
+        PUT_LIT(w->out, "null");
+        return true;
+    default:
+        if (w->unknown)
+            *w->unknown = true;
+        PUT_LIT(w->out, "null");
+        return true;
+    }
+}
+
+/* from(), written. */
+static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
+{
+    if (--budget < 0) {
+        overflowed = true;
+        PUT_LIT(w->out, "null");
+        return true;
+    }
+    bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
+    bool secret = mode == SECRETS_ALL || (mode == SECRETS_SEAL && (v->flags & MK_VF_SECRET));
+    if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL) {
+        wr_secret(w, v);
+        return true;
+    }
+    if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
+        return wr_secret_container(w, v);
+    if (scalar)
+        return wr_scalar(w, v);
+    wr_container(w, v, mode);
+    return true;
+}
+
+bool mk_vjson_write(mk_buf *out, const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+{
+    budget = MAX_NODES;
+    size_t mark = out->len;
+    wctx w = {out, key, seal, false, unknown};
+    bool ok = wr(&w, v, SECRETS_SEAL);
+    if (!ok)
+        take_back(out, mark);
+    return ok;
 }
 
 mk_value *mk_vjson_to(mk_vctx *c, json_t *j, const mk_type *ty)

@@ -9,12 +9,32 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "compiler/base/buf.h"
 #include "compiler/base/key.h"
 #include "compiler/base/money.h"
 #include "compiler/front/types.h"
 #include "compiler/front/value.h"
 
 json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+/* The same value as JSON text, appended to out: exactly
+ * json_dumps(mk_vjson_from(v, key, seal, unknown), JSON_COMPACT), with no
+ * tree made (note [value text]). out must not stream (no sink): an element
+ * jansson would leave out is taken back. False, and out as it was, when
+ * jansson makes no value of v (a string that is not UTF-8, a number that is
+ * not finite): a map leaves such an entry out. */
+bool mk_vjson_write(mk_buf *out, const mk_value *v, const mk_key *key, bool seal, bool *unknown);
+/* JSON as json_dumps(v, JSON_COMPACT) writes it (keys in document order),
+ * appended to out; a string, escaped as jansson escapes it (`"`, `\` and
+ * control characters, \uXXXX in upper case), quotes included; a real with
+ * jansson's digits (false, nothing written, when it is not finite). */
+void mk_vjson_put(mk_buf *out, json_t *v);
+void mk_vjson_put_string(mk_buf *out, const char *s, size_t n);
+void mk_vjson_put_int(mk_buf *out, int64_t i);
+bool mk_vjson_put_real(mk_buf *out, double d);
+/* Is s text jansson takes as a string (valid UTF-8)? Does a template's
+ * part make a JSON value (its text, or its reference's names, are)? */
+bool mk_vjson_text_ok(const char *s, size_t n);
+bool mk_vjson_part_ok(const mk_defpart *p);
 /* Did a conversion stop at the cap of 4,000,000 JSON values? */
 bool mk_vjson_overflowed(void);
 /* A state attribute back into a value of type ty (for computed attributes

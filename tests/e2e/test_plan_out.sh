@@ -80,8 +80,16 @@ ls plans | grep -q tmp && fail "a temp file was left: $(ls plans)"
 ln -s ../main.moksha plans/two.plan.tmp
 expect_exit 0 moksha plan -o plans/two.plan
 expect_same main.moksha main.copy
-# the JSON of --format json is a plan too, whatever the order of its keys; a device is not a file
+# a plan is known by its first bytes: the JSON of --format json begins with its format as the
+# file does (re-indented too); JSON that does not, even one naming the format later, is not replaced
 expect_exit 0 moksha plan --format json
 cp "$OUT" printed.json
 expect_exit 0 moksha plan -o printed.json && expect_exit 0 "$MOKSHA_EXEC" verify printed.json
+printf '{\n  "format": "moksha.plan/v1",\n  "stack": "x"\n}\n' > indented.json
+expect_exit 0 moksha plan -o indented.json && expect_exit 0 "$MOKSHA_EXEC" verify indented.json
+printf '{"changes":[],"format":"moksha.plan/v1"}\n' > sorted.json
+cp sorted.json sorted.copy
+refused sorted.json "exists and is not a plan file"
+expect_same sorted.json sorted.copy
+# a device is not a file
 refused /dev/null "is not a regular file"

@@ -51,6 +51,10 @@ for enf in hard soft; do
     expect_contains "$ERR" "printed without a signature"
     expect_contains p.json '"status":"fail"'
     expect_not_contains p.json '"signature"'
+    # in the file's form, as `-o` would have written it: its format first, its defaults left out
+    [ "$(head -c 27 p.json)" = '{"format":"moksha.plan/v1",' ] || fail "the unsigned JSON does not begin with its format"
+    expect_not_contains p.json '"destroy":false'
+    expect_not_contains p.json '"depends_on":[]'
     refused_by_exec p.json
     expect_exit 1 "$MOKSHA_EXEC" apply p.json && expect_contains "$ERR" "not signed"
     expect_exit 1 "$MOKSHA_EXEC" verify p.json

@@ -57,8 +57,9 @@ static bool runs(json_t *policies, char *why, size_t n)
 {
     mk_key k;
     assert_true(mk_key_load(&k, "/nonexistent", false, why, n));
-    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[], s:[]}", "format", "moksha.plan/v1", "stack", "demo",
-                          "inputs_digest", "00", "state", "lineage", "", "serial", 0, "changes", "gates");
+    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[], s:[], s:{s:i, s:i, s:i, s:i, s:i}}", "format",
+                          "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "lineage", "", "serial", 0,
+                          "changes", "gates", "totals", "create", 0, "update", 0, "replace", 0, "delete", 0, "noop", 0);
     if (policies)
         json_object_set_new(p, "policies", policies);
     char *text = mk_planfile_sign(p, &k);

@@ -1,7 +1,10 @@
-/* The plan contract from both sides: the compiler signs and seals, the
- * executor's loader verifies and unseals, and rejects every kind of
+/* The plan contract from both sides: the compiler writes a plan's records
+ * as the file's text, reads a plan document back into records and writes
+ * it again byte for byte, and renders a made plan and a saved one alike;
+ * the executor's loader verifies and unseals, and rejects every kind of
  * tampering: an altered body, an added or removed field, a bad or missing
- * signature, a plan signed with another key, a file that is not a plan. */
+ * signature, a plan signed with another key, a file that is not a plan.
+ * `plan -o` replaces only a file that begins as a plan. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -10,9 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler/base/key.h"
 #include "compiler/back/planfile.h"
+#include "compiler/back/render.h"
+#include "compiler/base/key.h"
 #include "compiler/middle/plan.h"
+#include "compiler/pipeline.h"
 #include "runtime/exec.h"
 #include "runtime/planfile.h"
 
@@ -21,13 +26,18 @@
 
 static char path[64];
 
+#define TOTALS "totals", "create", 1, "update", 0, "replace", 0, "delete", 0, "noop", 0
+
+/* A plan as moksha writes it: its fields in the file's order, none of them
+ * at its default. */
 static json_t *sample_plan(const mk_key *k)
 {
     char *sealed = mk_key_seal(k, "hunter2", 7);
-    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[{s:i, s:s, s:s, s:{s:i, s:{s:{s:s}}}}], s:{s:i}}",
+    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[{s:i, s:s, s:s, s:s, s:s, s:{s:i, s:{s:{s:s}}}, s:s, "
+                          "s:n, s:n}], s:{s:i, s:i, s:i, s:i, s:i}}",
         "format", "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "lineage", "l-1", "serial", 3,
-        "changes", "id", 1, "address", "compute.web[0]", "action", "create", "after", "cpu", 2, "password",
-        "$secret", "sealed", sealed, "totals", "create", 1);
+        "changes", "id", 1, "address", "compute.web[0]", "type", "compute", "name", "web", "action", "create", "after",
+        "cpu", 2, "password", "$secret", "sealed", sealed, "risk", "low", "cost", "placement", TOTALS);
     free(sealed);
     return p;
 }
@@ -67,21 +77,50 @@ static int teardown(void **state)
     return 0;
 }
 
-static json_t *signed_plan(mk_key *k)
+static void project_key(mk_key *k)
 {
     char why[256];
     assert_true(mk_key_load(k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+}
+
+/* The signed sample, parsed back from its text (which save writes again). */
+static json_t *signed_plan(mk_key *k)
+{
+    project_key(k);
     json_t *p = sample_plan(k);
-    mk_planfile_free_text(mk_planfile_sign(p, k));
-    return p;
+    char *text = mk_planfile_sign(p, k);
+    assert_non_null(text);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    mk_planfile_free_text(text);
+    json_decref(p);
+    return doc;
+}
+
+/* doc signed as plan files are, whatever it holds (its compact dump as the
+ * body, docs/formats.md): for the executor's refusals of what moksha itself
+ * never writes. Caller frees. */
+static char *sign_raw(json_t *doc, const mk_key *k)
+{
+    char *body = json_dumps(doc, JSON_COMPACT), digest[65], mac[65], st[512];
+    json_t *s = json_object_get(doc, "state");
+    mk_key_sha256_hex(body, strlen(body), digest);
+    snprintf(st, sizeof st, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"%s\",\"serial\":%lld}", digest,
+             json_string_value(json_object_get(s, "lineage")), (long long)json_integer_value(json_object_get(s, "serial")));
+    mk_key_sign(k, st, strlen(st), mac);
+    size_t n = strlen(body);
+    char *text = malloc(n + 256);
+    snprintf(text, n + 256, "%.*s,\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":\"%s\",\"digest\":\"%s\","
+             "\"value\":\"%s\"}}", (int)n - 1, body, k->id, digest, mac);
+    free(body);
+    return text;
 }
 
 static void test_signed_text_is_the_document(void **state)
 {
     (void)state;
-    char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    project_key(&k);
     json_t *p = sample_plan(&k);
     json_object_set_new(p, "outputs", json_pack("{s:s}", "stack", ",\"stack\":"));
     char *text = mk_planfile_sign(p, &k);
@@ -90,6 +129,8 @@ static void test_signed_text_is_the_document(void **state)
     fclose(f);
     json_t *got;
     assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
+    assert_non_null(json_object_get(got, "signature"));
+    json_object_del(got, "signature");
     assert_true(json_equal(got, p));
     json_decref(got);
     json_decref(p);
@@ -99,8 +140,7 @@ static void test_signed_text_is_the_document(void **state)
 /* The project key, the sample plan and its signed text. */
 static char *sign_sample(mk_key *k, json_t **plan)
 {
-    char why[256];
-    assert_true(mk_key_load(k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    project_key(k);
     *plan = sample_plan(k);
     return mk_planfile_sign(*plan, k);
 }
@@ -164,7 +204,7 @@ static void test_signature_covers_the_statement(void **state)
     strcpy(strstr(body, ",\"signature\":"), "}");
     char digest[65], mac[65], st[256];
     mk_key_sha256_hex(body, strlen(body), digest);
-    json_t *sig = json_object_get(p, "signature");
+    json_t *doc = json_loads(text, 0, NULL), *sig = json_object_get(doc, "signature");
     assert_string_equal(json_string_value(json_object_get(sig, "digest")), digest);
     snprintf(st, sizeof st, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"l-1\",\"serial\":3}", digest);
     mk_key_sign(&k, st, strlen(st), mac);
@@ -174,6 +214,7 @@ static void test_signature_covers_the_statement(void **state)
     snprintf(st, sizeof st, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"l-1\",\"serial\":4}", digest);
     mk_key_sign(&k, st, strlen(st), mac);
     assert_string_not_equal(json_string_value(json_object_get(sig, "value")), mac);
+    json_decref(doc);
     free(body);
     mk_planfile_free_text(text);
     json_decref(p);
@@ -184,37 +225,43 @@ static void test_signature_covers_the_statement(void **state)
 static void test_defaults_omitted_and_rewrite_identical(void **state)
 {
     (void)state;
-    char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    project_key(&k);
     json_t *p = sample_plan(&k);
     json_t *c = json_array_get(json_object_get(p, "changes"), 0);
-    json_object_set_new(c, "before", json_null());
     json_object_set_new(c, "provider", json_null());
+    json_object_set_new(c, "before", json_null());
     json_object_set_new(c, "depends_on", json_array());
-    json_object_set_new(c, "refs", json_pack("[s]", "network.main"));
-    json_object_set_new(c, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0));
     json_object_set_new(c, "cost", json_pack("{s:s, s:s, s:n, s:n}", "monthly", "1.00", "delta", "1.00", "offering",
                                              "unpriced_because"));
-    json_object_set_new(p, "gates", json_array());
+    json_object_set_new(c, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0));
+    json_object_set_new(c, "refs", json_pack("[s]", "network.main"));
     json_object_set_new(p, "destroy", json_false());
+    json_object_set_new(p, "gates", json_array());
     json_object_set_new(p, "outputs", json_pack("{s:s, s:f, s:f, s:I}", "odd\"key\\", "tab\there \x01 \x7f \xc3\xa9 /",
                                                 "ratio", 0.1, "big", 1e300, "neg", (json_int_t)-9007199254740993));
     char *text = mk_planfile_sign(p, &k);
-    /* note [plan text]: the body is jansson's compact dump, byte for byte */
-    json_t *body = json_deep_copy(p);
-    json_object_del(body, "signature");
+    /* note [plan text]: the body is jansson's compact dump of the plan
+     * without its defaults, byte for byte */
+    json_t *body = json_deep_copy(p), *bc = json_array_get(json_object_get(body, "changes"), 0);
+    json_object_del(body, "destroy");
+    json_object_del(body, "gates");
+    json_object_del(bc, "provider");
+    json_object_del(bc, "before");
+    json_object_del(bc, "depends_on");
+    json_object_del(bc, "lifecycle");
+    json_object_del(json_object_get(bc, "cost"), "offering");
+    json_object_del(json_object_get(bc, "cost"), "unpriced_because");
+    json_object_del(body, "totals"); /* the outputs come before the totals */
+    json_object_set_new(body, "totals", json_pack("{s:i, s:i, s:i, s:i, s:i}", "create", 1, "update", 0, "replace", 0, "delete", 0, "noop", 0));
     char *want = json_dumps(body, JSON_COMPACT);
     assert_memory_equal(text, want, strlen(want) - 1);
     assert_memory_equal(text + strlen(want) - 1, ",\"signature\":", 13);
     free(want);
     json_decref(body);
-    assert_non_null(strstr(text, "\"changes\":[{\"id\":1,\"address\":\"compute.web[0]\",\"action\":\"create\",\"after\":"));
-    assert_non_null(strstr(text, "\"refs\":[\"network.main\"],\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\"}}]"));
-    assert_null(strstr(text, "\"depends_on\""));
-    assert_null(strstr(text, "\"lifecycle\""));
-    assert_null(strstr(text, "\"gates\""));
-    assert_null(strstr(text, "\"destroy\""));
+    assert_non_null(strstr(text, "\"changes\":[{\"id\":1,\"address\":\"compute.web[0]\",\"type\":\"compute\",\"name\":\"web\","
+                                 "\"action\":\"create\",\"after\":"));
+    assert_non_null(strstr(text, "\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\"},\"placement\":null,\"refs\":[\"network.main\"]}]"));
     write_text(text);
     json_t *got;
     assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
@@ -230,6 +277,174 @@ static void test_defaults_omitted_and_rewrite_identical(void **state)
     json_decref(p);
 }
 
+/* A plan with every field there is, none at its default: one change of
+ * each kind (desired, deleted, deposed: each kind's own field order),
+ * gates, policy results, providers, outputs, the costs. */
+static json_t *full_plan(void)
+{
+    const char *text =
+        "{\"format\":\"moksha.plan/v1\",\"stack\":\"full\",\"inputs_digest\":\"ab12\",\"destroy\":true,"
+        "\"state\":{\"stack_id\":\"0123456789abcdef0123456789abcdef\",\"lineage\":\"l \\\"1\\\"\",\"serial\":7},"
+        "\"providers\":{\"sim\":{\"type\":\"sim\",\"settings\":{\"fail_rate\":0.0}}},\"changes\":["
+        "{\"id\":1,\"address\":\"compute.web\",\"type\":\"compute\",\"name\":\"web\",\"provider\":\"sim\","
+        "\"action\":\"replace\",\"before\":{\"cpu\":2,\"memory\":\"4GiB\"},\"after\":{\"cpu\":4,\"memory\":\"8GiB\","
+        "\"key\":{\"$secret\":{\"fingerprint\":\"ff\",\"sealed\":\"c2VhbGVk\"}},\"id\":null},\"after_unknown\":[\"id\"],"
+        "\"sensitive\":[\"key\"],\"changed\":[\"cpu\",\"memory\"],\"replace_because\":[\"cpu\"],\"depends_on\":[3],"
+        "\"risk\":\"high\",\"cost\":{\"monthly\":\"97.84\",\"delta\":\"-1.05\",\"offering\":\"e2-standard-4\"},"
+        "\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":true},\"placement\":{\"providers\":[\"gcp\"],"
+        "\"regions\":[\"us-central1\"],\"offering\":\"e2-standard-4\",\"optimize\":\"cost\"},\"refs\":[\"network.main\"],"
+        "\"risk_raised_by\":\"risky\"},"
+        "{\"id\":2,\"address\":\"bucket.old\",\"type\":\"bucket\",\"name\":\"old\",\"provider\":\"sim\",\"action\":\"delete\","
+        "\"before\":{\"id\":\"b-1\"},\"depends_on\":[1],\"risk\":\"high\",\"cost\":{\"monthly\":null,\"delta\":\"-12.50\"},"
+        "\"placement\":{\"cloud\":\"aws\",\"region\":\"us-east-1\"},\"lifecycle\":{\"prevent_destroy\":true,"
+        "\"create_before_destroy\":false},\"refs\":[\"network.main\"]},"
+        "{\"id\":3,\"address\":\"compute.web\",\"deposed\":\"i-0\",\"type\":\"compute\",\"name\":\"web\",\"action\":\"delete\","
+        "\"provider\":\"sim\",\"before\":{\"cpu\":2},\"risk\":\"medium\",\"cost\":null,\"placement\":null,"
+        "\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":true}}],"
+        "\"gates\":[{\"id\":1,\"policy\":\"sre\",\"group\":\"sre\",\"message\":\"look\",\"address\":\"compute.web\",\"change\":1},"
+        "{\"id\":2,\"policy\":\"any\",\"group\":\"ops\",\"message\":null,\"address\":null,\"change\":null}],"
+        "\"policies\":[{\"name\":\"sre\",\"status\":\"pass\"}],\"outputs\":{\"ip\":null,\"n\":1.5},"
+        "\"totals\":{\"create\":0,\"update\":0,\"replace\":1,\"delete\":2,\"noop\":4},"
+        "\"cost\":{\"currency\":\"USD\",\"monthly\":\"97.84\",\"applied\":\"110.39\",\"delta\":\"-12.55\",\"unpriced\":2}}";
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    return doc;
+}
+
+/* A plan written, read back into records and written again is the same
+ * bytes, signed or not; the records hold what the file says, money exactly. */
+static void test_read_and_rewritten_identical(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    json_t *doc = full_plan();
+    char *text = mk_planfile_sign(doc, &k), why[256];
+    json_t *back = json_loads(text, 0, NULL);
+    mk_plan *p = mk_planfile_read(back, why, sizeof why);
+    assert_non_null(p);
+    mk_buf b = {0};
+    mk_planfile_emit(p, &k, true, &b);
+    assert_string_equal(mk_buf_cstr(&b), text);
+    char *body = json_dumps(doc, JSON_COMPACT); /* nothing at its default: the body is the document */
+    assert_memory_equal(text, body, strlen(body) - 1);
+    b.len = 0;
+    mk_planfile_emit(p, &k, false, &b);
+    assert_string_equal(mk_buf_cstr(&b), body);
+    assert_int_equal(p->nchanges, 3);
+    const mk_change *c = &p->changes[0];
+    assert_int_equal(c->action, MK_ACT_REPLACE);
+    assert_int_equal(c->risk, MK_RISK_HIGH);
+    assert_int_equal(c->monthly, 97840000);
+    assert_int_equal(c->delta, -1050000);
+    assert_string_equal(c->cloud, "gcp");
+    assert_string_equal(c->region, "us-central1");
+    assert_string_equal(c->placed_offering, "e2-standard-4");
+    assert_true(c->create_before_destroy && !c->prevent_destroy);
+    assert_int_equal(c->ndepends, 1);
+    assert_int_equal(c->depends_on[0], 3);
+    assert_string_equal(c->forces.v[0], "cpu");
+    assert_null(p->changes[1].cloud); /* the state's placement is kept as it is */
+    assert_false(p->changes[1].priced);
+    assert_true(p->changes[1].costed);
+    assert_false(p->changes[2].costed);
+    assert_string_equal(p->changes[2].deposed, "i-0");
+    assert_int_equal(p->ngates, 2);
+    assert_int_equal(p->gates[0].change, 1);
+    assert_int_equal(p->gates[1].change, 0);
+    assert_null(p->gates[1].message);
+    assert_true(p->destroy);
+    assert_int_equal(p->applied, 110390000);
+    assert_int_equal(p->unpriced, 2);
+    assert_int_equal(p->totals.remove, 2);
+    free(body);
+    mk_buf_free(&b);
+    mk_plan_free(p);
+    json_decref(back);
+    mk_planfile_free_text(text);
+    json_decref(doc);
+}
+
+/* note [plan defaults]: a field left out reads as its default. */
+static void test_omitted_fields_read_as_defaults(void **state)
+{
+    (void)state;
+    const char *text = "{\"format\":\"moksha.plan/v1\",\"stack\":\"s\",\"inputs_digest\":\"00\",\"state\":{\"lineage\":\"\","
+                       "\"serial\":0},\"changes\":[{\"id\":1,\"address\":\"a.b\",\"type\":\"a\",\"name\":\"b\","
+                       "\"action\":\"create\",\"risk\":\"low\",\"cost\":{\"monthly\":\"0.00\",\"delta\":\"0.00\"},"
+                       "\"placement\":null}],\"totals\":{\"create\":1,\"update\":0,\"replace\":0,\"delete\":0,\"noop\":0}}";
+    json_t *doc = json_loads(text, 0, NULL);
+    char why[256];
+    mk_plan *p = mk_planfile_read(doc, why, sizeof why);
+    assert_non_null(p);
+    const mk_change *c = &p->changes[0];
+    assert_null(c->provider);
+    assert_null(c->before);
+    assert_null(c->after);
+    assert_null(c->deposed);
+    assert_null(c->in);
+    assert_int_equal(c->unknown.n + c->sensitive.n + c->changed.n + c->forces.n + c->ndepends + c->nrefs, 0);
+    assert_false(c->prevent_destroy || c->create_before_destroy);
+    assert_true(c->costed && c->priced);
+    assert_null(c->offering);
+    assert_null(c->unpriced_because);
+    assert_null(c->placement);
+    assert_null(c->risk_raised_by);
+    assert_false(p->destroy);
+    assert_false(p->costed);
+    assert_null(p->stack_id);
+    assert_null(p->providers);
+    assert_null(p->outputs);
+    assert_null(p->policies);
+    assert_int_equal(p->ngates, 0);
+    mk_key k;
+    project_key(&k);
+    mk_buf b = {0};
+    mk_planfile_emit(p, &k, false, &b);
+    assert_string_equal(mk_buf_cstr(&b), text);
+    mk_buf_free(&b);
+    mk_plan_free(p);
+    json_decref(doc);
+}
+
+/* What the reader refuses, and how it says so. */
+static void test_reader_refuses(void **state)
+{
+    (void)state;
+    static const struct { const char *from, *to, *said; } cases[] = {
+        {"\"stack\":\"full\"", "\"stack\":\"full\",\"environment\":\"prod\"",
+         "the plan has a field `environment` this moksha does not know"},
+        {"\"name\":\"old\"", "\"name\":\"old\",\"drift\":true", "a change has a field `drift` this moksha does not know"},
+        {"\"serial\":7", "\"serial\":7,\"env\":1", "its state has a field `env` this moksha does not know"},
+        {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"remove\",\"before\":{\"id\"",
+         "change 2 of the plan: `action` is not create, update, replace or delete"},
+        {"\"risk\":\"medium\"", "\"risk\":\"severe\"", "change 3 of the plan: `risk` is not low, medium or high"},
+        {"\"delta\":\"-12.50\"", "\"delta\":-12.5", "change 2 of the plan: `delta` is not an amount of money"},
+        {"\"applied\":\"110.39\"", "\"applied\":\"$110.39\"", "the plan: `applied` is not an amount of money"},
+        {"\"depends_on\":[3]", "\"depends_on\":[\"3\"]", "change 1 of the plan: `depends_on` holds something other than change ids"},
+        {"\"changed\":[\"cpu\",\"memory\"]", "\"changed\":[\"cpu\",7]", "change 1 of the plan: `changed` holds something other than names"},
+        {",\"type\":\"bucket\"", "", "change 2 of the plan: `type` is missing"},
+        {",\"cost\":null", "", "change 3 of the plan: `cost` is missing"},
+        {"\"stack\":\"full\"", "\"stack\":5", "the plan: `stack` is not a string"},
+        {"\"format\":\"moksha.plan/v1\"", "\"format\":\"moksha.plan/v2\"", "not a moksha.plan/v1 document"},
+    };
+    json_t *doc = full_plan();
+    char *full = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[8192], why[256] = "";
+        char *at = strstr(full, cases[i].from);
+        assert_non_null(at);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - full), full, cases[i].to, at + strlen(cases[i].from));
+        doc = json_loads(text, 0, NULL);
+        assert_non_null(doc);
+        assert_null(mk_planfile_read(doc, why, sizeof why));
+        assert_non_null(strstr(why, cases[i].said));
+        json_decref(doc);
+    }
+    free(full);
+}
+
 /* note [plan fields]: a signed plan with a field this executor does not
  * know (a newer moksha's) is refused, never half-read. */
 static void test_unknown_field_refused(void **state)
@@ -237,12 +452,12 @@ static void test_unknown_field_refused(void **state)
     (void)state;
     char why[256];
     mk_key k;
-    assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    project_key(&k);
     for (int i = 0; i < 3; i++) {
         json_t *p = sample_plan(&k);
         json_t *in = i == 0 ? p : i == 1 ? json_array_get(json_object_get(p, "changes"), 0) : json_object_get(p, "state");
         json_object_set_new(in, "environment", json_string("prod"));
-        char *text = mk_planfile_sign(p, &k);
+        char *text = sign_raw(p, &k);
         write_text(text);
         setenv("MOKSHA_KEY", KEY_A, 1);
         mk_planfile_key ek;
@@ -254,12 +469,13 @@ static void test_unknown_field_refused(void **state)
                               "its state has a field `environment`"};
         assert_non_null(strstr(why, said[i]));
         assert_non_null(strstr(why, "made by a newer moksha"));
-        /* moksha show refuses it the same way */
+        /* moksha show refuses it the same way, and the compiler writes no such plan */
         json_t *doc = json_loads(text, 0, NULL);
         assert_false(mk_planfile_verify(doc, path, &k, why, sizeof why));
         assert_non_null(strstr(why, "this moksha does not know"));
+        assert_null(mk_planfile_sign(p, &k));
         json_decref(doc);
-        mk_planfile_free_text(text);
+        free(text);
         json_decref(p);
     }
 }
@@ -282,12 +498,12 @@ static void test_executor_reads_defaults(void **state)
     mk_key k;
     assert_true(mk_key_load(&k, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
     json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:i}, s:{s:{s:s, s:{s:s}}}, s:[{s:i, s:s, s:s, s:s, s:s, s:s, "
-                          "s:{s:s, s:s}}], s:{s:i, s:i, s:i, s:i, s:i}}",
+                          "s:{s:s, s:s}, s:s, s:n, s:n}], s:{s:i, s:i, s:i, s:i, s:i}}",
         "format", "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "stack_id",
         "0123456789abcdef0123456789abcdef", "lineage", "", "serial", 0, "providers", "local", "type", "local",
         "settings", "root", "out", "changes", "id", 1, "address", "local.file.a", "type", "local.file", "name", "a",
-        "provider", "local", "action", "create", "after", "path", "a.txt", "content", "hi", "totals", "create", 1,
-        "update", 0, "replace", 0, "delete", 0, "noop", 0);
+        "provider", "local", "action", "create", "after", "path", "a.txt", "content", "hi", "risk", "low", "cost",
+        "placement", TOTALS);
     char *text = mk_planfile_sign(p, &k);
     assert_null(strstr(text, "depends_on"));
     f = fopen("p.plan", "w");
@@ -314,6 +530,89 @@ static void test_executor_reads_defaults(void **state)
     assert_int_equal(chdir(cwd), 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* `plan -o FILE` replaces only a plan, known by its first bytes: the file
+ * and `--format json` both begin with their format. */
+static void test_only_a_plan_is_replaced(void **state)
+{
+    (void)state;
+    static const struct { const char *text; bool ok; } cases[] = {
+        {"", true},
+        {"{\"format\":\"moksha.plan/v1\",\"stack\":\"s\"", true},
+        {"{\n  \"format\": \"moksha.plan/v1\",\n  \"stack\": \"s\"\n}\n", true},
+        {"{\"changes\":[],\"format\":\"moksha.plan/v1\"}", false},
+        {"{\"format\":\"moksha.state/v1\"}", false},
+        {"{\"format\":\"moksha.plan/v1", false},
+        {"# README\n", false},
+        {"resource network main {}\n", false},
+    };
+    char why[512];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_text(cases[i].text);
+        assert_int_equal(mk_planfile_target_ok(path, why, sizeof why), cases[i].ok);
+        if (!cases[i].ok)
+            assert_non_null(strstr(why, "exists and is not a plan file"));
+    }
+    assert_true(mk_planfile_target_ok("/tmp/mk-plan-no-such-file.plan", why, sizeof why));
+}
+
+/* The stack of test_made_and_saved_alike: every kind of value a plan shows. */
+static const char MADE_STACK[] =
+    "stack made { env = \"prod\" }\n"
+    "var db_password: secret\n"
+    "provider local { root = \".moksha/out\" }\n"
+    "provider sim { latency = 1ms }\n"
+    "resource network main {\n  cidr = \"10.0.0.0/16\"\n  tags = { team = \"web\", \"odd key\" = \"a \\\"q\\\"\" }\n}\n"
+    "resource compute web {\n  count = 2\n  cpu = 2\n  memory = 4GiB\n  image = \"nginx:1.27\"\n"
+    "  network = network.main\n  tags = { index = \"${count.index}\" }\n}\n"
+    "resource database orders {\n  engine = \"postgres\"\n  version = \"16\"\n  cpu = 2\n  memory = 8GiB\n"
+    "  storage = 100GiB\n  backup_retention = 7d\n  password = var.db_password\n}\n"
+    "resource local.file motd {\n  path = \"motd.txt\"\n  content = \"db ${database.orders.id}\\n\"\n}\n"
+    "output web = [for w in compute.web: w.id]\n";
+
+/* A plan just made (its after from the instances' values) and the same
+ * plan saved and read back (its after the file's JSON) render the same
+ * text and markdown, and the saved one is written again as it was. */
+static void test_made_and_saved_alike(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mk-plan-made-XXXXXX", cwd[4096], why[256];
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    mk_test_write(".", "main.moksha", MADE_STACK);
+    const char *vars[] = {"db_password=hunter2"};
+    mk_pipeline_req r = {.var_flags = vars, .nvar_flags = 1};
+    mk_planned pl;
+    assert_true(mk_pipeline_plan(&r, &pl, true));
+    assert_non_null(pl.model->changes[0].in);
+    json_t *doc = json_loads(pl.text, 0, NULL);
+    mk_plan *saved = mk_planfile_read(doc, why, sizeof why);
+    assert_non_null(saved);
+    assert_null(saved->changes[0].in);
+    mk_buf made = {0}, back = {0};
+    mk_render_text(pl.model, &made, false);
+    mk_render_markdown(pl.model, &made);
+    mk_render_text(saved, &back, false);
+    mk_render_markdown(saved, &back);
+    assert_string_equal(mk_buf_cstr(&back), mk_buf_cstr(&made));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        password            = (sensitive)\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        content = (known after apply)\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        tags = { team = \"web\", \"odd key\" = \"a \\\"q\\\"\" }\n"));
+    assert_non_null(strstr(mk_buf_cstr(&made), "        network     = network.main\n"));
+    back.len = 0;
+    mk_planfile_emit(saved, &pl.key, true, &back);
+    assert_string_equal(mk_buf_cstr(&back), pl.text);
+    mk_buf_free(&made);
+    mk_buf_free(&back);
+    mk_plan_free(saved);
+    json_decref(doc);
+    mk_pipeline_planned_free(&pl);
+    assert_int_equal(chdir(cwd), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
 }
 
@@ -547,8 +846,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_written_text_checked_as_is, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signature_covers_the_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_defaults_omitted_and_rewrite_identical, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_and_rewritten_identical, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_omitted_fields_read_as_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
         cmocka_unit_test_setup_teardown(test_valid_plan_loads_and_unseals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_altered_body_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_added_and_removed_fields_rejected, setup, teardown),
