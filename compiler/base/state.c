@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,25 +84,6 @@ static bool slurp(FILE *f, mk_buf *text)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         mk_buf_put(text, chunk, n);
     return !ferror(f);
-}
-
-/* The file's bytes: a regular file mapped, its pages the page cache's
- * (nothing read into memory of our own, which the kernel would first zero:
- * 47 MB at 100,000 resources), else read into text. The state is replaced
- * by a rename (mk_fileio_write_atomic), never rewritten where it lies, so the
- * mapped file keeps its size. The mapping is private: note [state in
- * halves] writes two bytes into it, which stay ours. */
-static bool load_text(FILE *f, mk_buf *text, char **map, size_t *maplen)
-{
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fileno(f), 0);
-        if (m != MAP_FAILED) {
-            *map = m, *maplen = (size_t)sb.st_size;
-            return true;
-        }
-    }
-    return slurp(f, text);
 }
 
 /* Only a state that is not there is "no state": a file that cannot be read
@@ -281,10 +261,9 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
     if (!f && absent(path, errno))
         return s;
     mk_buf text = {0};
-    char msg[600], *map = NULL;
-    size_t maplen = 0;
+    char msg[600];
     int err = errno;
-    bool read = f && load_text(f, &text, &map, &maplen);
+    bool read = f && slurp(f, &text);
     if (f) {
         err = errno;
         fclose(f);
@@ -294,14 +273,10 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
                  : err == ENODEV ? "not a regular file" : strerror(err));
     } else {
         json_error_t je;
-        char *t = map ? map : text.data ? text.data : "";
-        size_t len = map ? maplen : text.len;
-        s->root = parse_state(t, len, &je);
+        s->root = parse_state(text.data ? text.data : "", text.len, &je);
         if (!s->root)
-            mk_jsonfile_parse_error(path, &je, t, len, msg, sizeof msg);
+            mk_jsonfile_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
     }
-    if (map)
-        munmap(map, maplen);
     mk_buf_free(&text);
     mk_mem_free(s->slots);
     s->slots = NULL;
