@@ -123,6 +123,7 @@ static FILE *open_state(const char *path)
  * as a list (its comma made `[`), and the lists are joined. When every part
  * parses, the whole does; when one does not, or the scan finds no such
  * list, the whole text is parsed as one, for the one error jansson reports. */
+#define MAX_DEPTH 1024   /* far below jansson's 2048 levels: see find_split */
 #define HALVES_FROM 4096 /* items: below, a second thread costs more than it saves */
 
 typedef struct split {
@@ -146,7 +147,7 @@ static size_t skip_string(const char *t, size_t len, size_t i)
  * or is not there. */
 static bool find_split(const char *t, size_t len, split *sp)
 {
-    size_t depth = 0, ncomma = 0, cap = 0, *commas = NULL;
+    size_t depth = 0, deepest = 0, ncomma = 0, cap = 0, *commas = NULL;
     bool key_next = false, is_res = false;
     *sp = (split){0};
     for (size_t i = 0; i < len && !sp->end; i++) {
@@ -160,6 +161,7 @@ static bool find_split(const char *t, size_t len, split *sp)
             if (depth == 1 && c == '[' && is_res && !sp->list)
                 sp->list = i;
             key_next = ++depth == 1 && c == '{';
+            deepest = depth > deepest ? depth : deepest;
         } else if (c == '}' || c == ']') {
             if (--depth == 1 && sp->list)
                 sp->end = i;
@@ -171,7 +173,9 @@ static bool find_split(const char *t, size_t len, split *sp)
             commas[ncomma++] = i;
         }
     }
-    bool ok = sp->end && ncomma + 1 >= HALVES_FROM;
+    /* a part parsed alone starts shallower than in the whole, so jansson's
+     * depth limit would let it go deeper: deep texts are parsed whole */
+    bool ok = sp->end && ncomma + 1 >= HALVES_FROM && deepest < MAX_DEPTH;
     if (ok)
         sp->m1 = commas[ncomma / 2 - 1], sp->m2 = commas[ncomma / 2];
     mk_mem_free(commas);
