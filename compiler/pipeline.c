@@ -72,7 +72,8 @@ static void place_by_policy(mk_cost_catalog *cat, mk_program *p, const mk_plan *
  * resource is refused rather than shown at a place it will never reach. */
 static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_report *rep)
 {
-    for (size_t i = 0; i < rep->nitems; i++) {
+    /* only a named resource can move: without a name, no look-up in the state */
+    for (size_t i = 0; r->nreplace_placement && i < rep->nitems; i++) {
         const mk_place_item *it = &rep->items[i];
         json_t *sr = it->q.cloud && it->q.region ? mk_state_find(out->st, it->in->address, NULL) : NULL;
         json_t *pl = json_object_get(sr, "placement");
