@@ -99,11 +99,39 @@ static void test_damage_in_either_half(void **state)
     }
 }
 
+/* A value nested to 2,046 levels in the middle item: 2,049 from the top,
+ * past jansson's 2,048, so the state is refused, as a whole-text parse
+ * refuses it; parsed alone the item would start 2 levels higher and pass. */
+static void test_too_deep_in_the_middle_refused(void **state)
+{
+    (void)state;
+    mk_buf b = {0};
+    mk_buf_puts(&b, "{\"format\": \"moksha.state/v1\", \"lineage\": \"l-1\", \"resources\": [");
+    for (size_t i = 0; i < NRES; i++) {
+        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"attributes\": {\"deep\": ", i ? "," : "", i);
+        size_t depth = i == NRES / 2 ? 2046 : 1;
+        for (size_t k = 0; k < depth; k++)
+            mk_buf_putc(&b, '[');
+        for (size_t k = 0; k < depth; k++)
+            mk_buf_putc(&b, ']');
+        mk_buf_puts(&b, "}}");
+    }
+    mk_buf_puts(&b, "], \"serial\": 7}");
+    mk_test_write(dir, "state.json", mk_buf_cstr(&b));
+    mk_buf_free(&b);
+    mk_srcset src = {0};
+    mk_diag *d = mk_diag_new(&src);
+    assert_null(read_state(d));
+    assert_int_equal(mk_diag_errors(d), 1);
+    mk_diag_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_halves_read_as_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_in_either_half, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_deep_in_the_middle_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
