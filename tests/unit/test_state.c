@@ -99,7 +99,7 @@ static void test_damage_in_either_half(void **state)
     }
 }
 
-/* A value nested to 2,046 levels in the middle item: 2,049 from the top,
+/* A value nested to 2,045 levels in the middle item: 2,049 from the top,
  * past jansson's 2,048, so the state is refused, as a whole-text parse
  * refuses it; parsed alone the item would start 2 levels higher and pass. */
 static void test_too_deep_in_the_middle_refused(void **state)
@@ -108,8 +108,8 @@ static void test_too_deep_in_the_middle_refused(void **state)
     mk_buf b = {0};
     mk_buf_puts(&b, "{\"format\": \"moksha.state/v1\", \"lineage\": \"l-1\", \"resources\": [");
     for (size_t i = 0; i < NRES; i++) {
-        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"attributes\": {\"deep\": ", i ? "," : "", i);
-        size_t depth = i == NRES / 2 ? 2046 : 1;
+        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"type\": \"network\", \"attributes\": {\"deep\": ", i ? "," : "", i);
+        size_t depth = i == (NRES - 1) / 2 ? 2045 : 1; /* the middle item: the commas around it split the list */
         for (size_t k = 0; k < depth; k++)
             mk_buf_putc(&b, '[');
         for (size_t k = 0; k < depth; k++)
