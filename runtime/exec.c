@@ -42,6 +42,7 @@
  * still set aside; replace → delete the replacement and take the old back. */
 #include "runtime/exec.h"
 
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,41 +240,77 @@ static json_t *template_ref(ctx *c, json_t *part)
     return e ? json_object_get(json_object_get(e, "attributes"), attr) : NULL;
 }
 
-/* {"$template": [text | {"$ref", "attr"}, …]}: text joined; a lone
- * reference keeps its JSON type. NULL when a part is not known. */
+static bool is_secret(json_t *v) { return json_is_object(v) && json_object_get(v, "$secret"); }
+
+/* A template part's text: a string, a known reference's string or integer,
+ * or a sealed secret opened (*opened: the caller wipes and frees it). */
+static const char *part_text(ctx *c, json_t *p, char num[64], size_t *n, char **opened)
+{
+    json_t *v = json_is_string(p) || is_secret(p) ? p : template_ref(c, p);
+    if (is_secret(v)) { /* note [secret templates] in compiler/front/vjson.c */
+        *opened = mk_planfile_unseal(&c->sess.key, v);
+        *n = *opened ? strlen(*opened) : 0;
+        return *opened;
+    }
+    const char *t = json_is_string(v) ? json_string_value(v) : NULL;
+    *n = t ? json_string_length(v) : 0;
+    if (!t && json_is_integer(v))
+        *n = (size_t)snprintf(num, 64, "%lld", (long long)json_integer_value(v)), t = num;
+    return t;
+}
+
+/* The joined text as the plan gives a secret: sealed, with its fingerprint. */
+static json_t *sealed_text(ctx *c, const char *t, size_t n)
+{
+    char fp[65], *sealed = mk_planfile_seal(&c->sess.key, t, n);
+    mk_planfile_fingerprint(&c->sess.key, t, n, fp);
+    json_t *out = sealed ? json_pack("{s:{s:s, s:s}}", "$secret", "fingerprint", fp, "sealed", sealed) : NULL;
+    free(sealed);
+    return out;
+}
+
+static void wipe(char *s, size_t n)
+{
+    if (s)
+        OPENSSL_cleanse(s, n);
+    free(s);
+}
+
+/* {"$template": [text | {"$ref", "attr"} | {"$secret"}, …]}: text joined; a
+ * lone reference keeps its JSON type; with a sealed part, the result is
+ * sealed too. NULL when a part is not known. */
 static json_t *fill_template(ctx *c, json_t *parts)
 {
-    if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0))) {
+    if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0)) && !is_secret(json_array_get(parts, 0))) {
         json_t *v = template_ref(c, json_array_get(parts, 0));
         return v ? json_incref(v) : NULL;
     }
     size_t i, len = 0, cap = 256;
     char *buf = malloc(cap);
+    bool secret = false;
     json_t *p;
     json_array_foreach(parts, i, p) {
-        json_t *v = json_is_string(p) ? p : template_ref(c, p);
-        char num[64];
-        const char *t = json_is_string(v) ? json_string_value(v) : NULL;
-        size_t n = t ? json_string_length(v) : 0;
-        if (!t && json_is_integer(v))
-            n = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v)), t = num;
-        if (!t || !buf) {
-            free(buf);
-            return NULL;
-        }
-        if (len + n + 1 > cap) {
-            char *nb = realloc(buf, cap = (len + n + 1) * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
+        char num[64], *opened = NULL;
+        size_t n;
+        const char *t = part_text(c, p, num, &n, &opened);
+        secret |= is_secret(p);
+        char *nb = t && buf && len + n + 1 > cap ? malloc(cap = (len + n + 1) * 2) : NULL;
+        if (nb) { /* (not realloc: the old block may hold secret text, wiped before it goes) */
+            memcpy(nb, buf, len);
+            wipe(buf, len);
             buf = nb;
+        }
+        if (!t || !buf || len + n + 1 > cap) {
+            wipe(opened, n);
+            wipe(buf, len);
+            return NULL;
         }
         memcpy(buf + len, t, n);
         len += n;
+        wipe(opened, n);
     }
-    json_t *out = json_stringn(buf ? buf : "", len);
-    free(buf);
+    json_t *out = secret ? sealed_text(c, buf, len) : json_stringn(buf, len);
+    wipe(buf, len);
     return out;
 }
 

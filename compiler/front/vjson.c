@@ -97,6 +97,29 @@ json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unk
 
 bool mk_vjson_overflowed(void) { return overflowed; }
 
+/* {"$template": [text | {"$ref", "attr"}, …]}, the text parts sealed when
+ * the value is a secret (note [secret templates]). */
+static json_t *template_json(const mk_deferred *d, const mk_key *key, bool seal, bool secret)
+{
+    json_t *parts = json_array();
+    for (uint32_t i = 0; i < d->n; i++) {
+        const mk_defpart *p = &d->parts[i];
+        json_t *part;
+        if (p->text && secret) {
+            mk_buf b = {0};
+            mk_buf_put(&b, p->text, p->len);
+            part = seal_text(&b, key, seal, false);
+            if (b.data)
+                memset(b.data, 0, b.len);
+            mk_buf_free(&b);
+        } else {
+            part = p->text ? json_stringn(p->text, p->len) : json_pack("{s:s, s:s}", "$ref", p->address, "attr", p->attr);
+        }
+        json_array_append_new(parts, part);
+    }
+    return json_pack("{s:o}", "$template", parts);
+}
+
 static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown, secrets_mode mode)
 {
     if (--budget < 0) {
@@ -139,14 +162,8 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
     case MK_V_UNKNOWN:
         if (unknown)
             *unknown = true;
-        if (v->u.res) { /* the executor fills it in: docs/formats.md, "$template" */
-            const mk_deferred *d = v->u.res;
-            json_t *parts = json_array();
-            for (uint32_t i = 0; i < d->n; i++)
-                json_array_append_new(parts, d->parts[i].text ? json_stringn(d->parts[i].text, d->parts[i].len)
-                                      : json_pack("{s:s, s:s}", "$ref", d->parts[i].address, "attr", d->parts[i].attr));
-            return json_pack("{s:o}", "$template", parts);
-        }
+        if (v->u.res) /* the executor fills it in: docs/formats.md, "$template" */
+            return template_json(v->u.res, key, seal, secret);
         return json_null();
     default:
         if (unknown)
@@ -446,7 +463,11 @@ bool mk_vjson_part_ok(const mk_defpart *p)
                    : mk_vjson_text_ok(p->address, strlen(p->address)) && mk_vjson_text_ok(p->attr, strlen(p->attr));
 }
 
-static bool wr_template(wctx *w, const mk_deferred *d)
+/* note [secret templates]: a template holding a secret (`"${var.pw}@${db.host}"`)
+ * is unknown until apply, and its text parts are the secret's text: each is
+ * sealed, as a secret is, and the executor opens them, joins the parts, and
+ * gives the provider and the state the result sealed (runtime/exec.c). */
+static bool wr_template(wctx *w, const mk_deferred *d, bool secret)
 {
     PUT_LIT(w->out, "{\"$template\":[");
     bool first = true;
@@ -457,6 +478,15 @@ static bool wr_template(wctx *w, const mk_deferred *d)
         if (!first)
             PUT_LIT(w->out, ",");
         first = false;
+        if (p->text && secret) {
+            mk_buf b = {0};
+            mk_buf_put(&b, p->text, p->len);
+            wr_sealed(w, &b, false);
+            if (b.data)
+                memset(b.data, 0, b.len);
+            mk_buf_free(&b);
+            continue;
+        }
         if (p->text) {
             mk_vjson_put_string(w->out, p->text, p->len);
             continue;
@@ -501,7 +531,7 @@ static bool wr_scalar(wctx *w, const mk_value *v)
         if (w->unknown)
             *w->unknown = true;
         if (v->u.res)
-            return wr_template(w, v->u.res);
+            return wr_template(w, v->u.res, false);
         PUT_LIT(w->out, "null");
         return true;
     default:
@@ -525,6 +555,11 @@ static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
     if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL) {
         wr_secret(w, v);
         return true;
+    }
+    if (secret && v->kind == MK_V_UNKNOWN && v->u.res) { /* note [secret templates] */
+        if (w->unknown)
+            *w->unknown = true;
+        return wr_template(w, v->u.res, true);
     }
     if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
         return wr_secret_container(w, v);
