@@ -69,7 +69,6 @@ typedef struct mk_planned {
     mk_state *st;
     mk_key key;
     mk_plan *model;      /* the plan's records (middle/plan.h, note [plan model]): what is written and shown */
-    json_t *plan;        /* the records as a document (back/plandoc.c), for the readers that still take one */
     char *text;          /* the signed plan in its file form, when signed */
     json_t *policies;    /* results (borrowed from model) */
     int policy_failed;   /* policies that fail the plan: exit 3 */

@@ -269,12 +269,13 @@ static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 #define TOP_NKEYS 13
 
-/* The index of the name k (n bytes, as written: a key with an escape is
- * no name) in names, or -1. */
+/* The index of the name k (n bytes, as written: a key with an escape, a
+ * NUL or any other byte JSON does not allow is no name) in names, or -1.
+ * Exactly n bytes, compared whole: a NUL in k must not end the comparison. */
 static int name_index(const char *const *names, const char *k, size_t n)
 {
     for (int i = 0; names[i]; i++)
-        if (n && names[i][0] == k[0] && strncmp(names[i], k, n) == 0 && names[i][n] == 0)
+        if (n && names[i][0] == k[0] && strlen(names[i]) == n && memcmp(names[i], k, n) == 0)
             return i;
     return -1;
 }

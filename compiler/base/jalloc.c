@@ -63,8 +63,6 @@ void mk_jalloc_install(void)
     installed = true;
 }
 
-bool mk_jalloc_installed(void) { return installed; }
-
 void mk_jalloc_scratch(bool on)
 {
     if (!installed)

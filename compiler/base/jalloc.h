@@ -12,9 +12,6 @@
 #include <stdbool.h>
 
 void mk_jalloc_install(void);
-/* Whether it is installed: then dropping a document frees nothing, and a
- * caller about to exit may skip walking a large one. */
-bool mk_jalloc_installed(void);
 /* note [scratch json] (jalloc.c): on, jansson values are made in a small
  * region of this thread; off, that region is emptied — every value made in
  * it is gone. For values built only to be compared and dropped. */

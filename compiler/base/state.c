@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,10 +14,12 @@
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
 
-static size_t slot_for(const mk_state *s, const char *address)
+static uint32_t hash_of(const char *address) { return (uint32_t)mk_intern_hash(address, strlen(address)); }
+
+static size_t slot_for(const mk_state *s, const char *address, uint32_t h)
 {
-    size_t i = (size_t)mk_intern_hash(address, strlen(address)) & (s->cap - 1);
-    while (s->slots[i].address && strcmp(s->slots[i].address, address) != 0)
+    size_t i = h & (s->cap - 1);
+    while (s->slots[i].address && (s->slots[i].hash != h || strcmp(s->slots[i].address, address) != 0))
         i = (i + 1) & (s->cap - 1);
     return i;
 }
@@ -61,11 +64,11 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
         if (!json_is_object(r) || !addr || !json_is_string(json_object_get(r, "type")) ||
             !json_is_object(json_object_get(r, "attributes")))
             return bad_in(diag, path, "a resource lacks its address, type or attributes");
-        size_t k = slot_for(s, addr);
+        uint32_t h = hash_of(addr);
+        size_t k = slot_for(s, addr, h);
         if (s->slots[k].address)
             return bad_in(diag, path, "two resources have one address");
-        s->slots[k].address = addr;
-        s->slots[k].index = i;
+        s->slots[k] = (struct mk_state_slot){addr, (uint32_t)i, h};
         s->res[i] = r;
     }
     return true;
@@ -110,6 +113,148 @@ static FILE *open_state(const char *path)
     return f;
 }
 
+/* note [state in halves]: the state of 100,000 resources is 47 MB of JSON,
+ * a second and more for jansson, and the evaluation waits for it (note
+ * [state beside sources] in pipeline.c). Its `resources` list is parsed in
+ * halves, the second on a thread of its own, each in place: a scan finds
+ * the list and the item in its middle; the document is parsed with an
+ * empty list in its place (a small copy), the items before the middle one
+ * as a list (its comma made `]`), that item alone, and the items after it
+ * as a list (its comma made `[`), and the lists are joined. When every part
+ * parses, the whole does; when one does not, or the scan finds no such
+ * list, the whole text is parsed as one, for the one error jansson reports. */
+#define MAX_DEPTH 1024   /* far below jansson's 2048 levels: see find_split */
+#define HALVES_FROM 4096 /* items: below, a second thread costs more than it saves */
+
+typedef struct split {
+    size_t list, m1, m2, end; /* the list's `[`, the commas around its middle item, its `]` */
+} split;
+
+/* The index after the string that opens at t[i] ('"'), or len. */
+static size_t skip_string(const char *t, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (t[i] == '\\')
+            i++;
+        else if (t[i] == '"')
+            return i + 1;
+    }
+    return len;
+}
+
+/* Where the top-level `resources` list opens and ends, and the commas
+ * around its middle item; false when it has fewer than HALVES_FROM items
+ * or is not there. */
+static bool find_split(const char *t, size_t len, split *sp)
+{
+    size_t depth = 0, deepest = 0, ncomma = 0, cap = 0, *commas = NULL;
+    bool key_next = false, is_res = false;
+    *sp = (split){0};
+    for (size_t i = 0; i < len && !sp->end; i++) {
+        char c = t[i];
+        if (c == '"') {
+            size_t j = skip_string(t, len, i);
+            if (depth == 1 && key_next)
+                is_res = j - i == 11 && memcmp(t + i, "\"resources\"", 11) == 0, key_next = false;
+            i = j - 1;
+        } else if (c == '{' || c == '[') {
+            if (depth == 1 && c == '[' && is_res && !sp->list)
+                sp->list = i;
+            key_next = ++depth == 1 && c == '{';
+            deepest = depth > deepest ? depth : deepest;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 1 && sp->list)
+                sp->end = i;
+        } else if (c == ',' && depth == 1) {
+            key_next = true;
+        } else if (c == ',' && depth == 2 && sp->list) {
+            if (ncomma == cap)
+                commas = mk_mem_realloc(commas, (cap = cap ? cap * 2 : 1024) * sizeof *commas);
+            commas[ncomma++] = i;
+        }
+    }
+    /* a part parsed alone starts shallower than in the whole, so jansson's
+     * depth limit would let it go deeper: deep texts are parsed whole */
+    bool ok = sp->end && ncomma + 1 >= HALVES_FROM && deepest < MAX_DEPTH;
+    if (ok)
+        sp->m1 = commas[ncomma / 2 - 1], sp->m2 = commas[ncomma / 2];
+    mk_mem_free(commas);
+    return ok;
+}
+
+typedef struct part {
+    const char *text;
+    size_t len;
+    json_t *v;
+    pthread_t th;
+} part;
+
+static void *parse_part(void *arg)
+{
+    part *h = arg;
+    json_error_t je;
+    h->v = json_loadb(h->text, h->len, JSON_REJECT_DUPLICATES, &je);
+    return NULL;
+}
+
+/* The document without its list: `[]` in the list's place. */
+static json_t *parse_head(const char *text, size_t len, const split *sp)
+{
+    size_t tail = len - sp->end - 1;
+    char *head = mk_mem_alloc(sp->list + 2 + tail);
+    memcpy(head, text, sp->list);
+    memcpy(head + sp->list, "[]", 2);
+    memcpy(head + sp->list + 2, text + sp->end + 1, tail);
+    part h = {head, sp->list + 2 + tail, NULL, 0};
+    parse_part(&h);
+    mk_mem_free(head);
+    return h.v;
+}
+
+/* The list's parts joined into the head's list; false when one is missing. */
+static bool join(json_t *head, json_t *before, json_t *middle, json_t *after)
+{
+    if (!json_is_array(json_object_get(head, "resources")) || !before || !middle || !after)
+        return false;
+    return json_array_append(before, middle) == 0 && json_array_extend(before, after) == 0 &&
+           json_object_set(head, "resources", before) == 0;
+}
+
+/* The document from its parts (note [state in halves]); NULL when one does
+ * not parse. text is the caller's, changed meanwhile and restored. */
+static json_t *parse_halves(char *text, size_t len, const split *sp)
+{
+    text[sp->m2] = '['; /* the second half: `[` item, …, item `]` */
+    part second = {text + sp->m2, sp->end - sp->m2 + 1, NULL, 0};
+    bool threaded = pthread_create(&second.th, NULL, parse_part, &second) == 0;
+    json_t *head = parse_head(text, len, sp);
+    text[sp->m1] = ']'; /* the first half: the list's `[` item, …, item `]` */
+    part first = {text + sp->list, sp->m1 - sp->list + 1, NULL, 0};
+    parse_part(&first);
+    part middle = {text + sp->m1 + 1, sp->m2 - sp->m1 - 1, NULL, 0};
+    parse_part(&middle);
+    if (threaded)
+        pthread_join(second.th, NULL);
+    else
+        parse_part(&second);
+    text[sp->m1] = ',', text[sp->m2] = ',';
+    if (!join(head, first.v, middle.v, second.v)) {
+        json_decref(head);
+        head = NULL;
+    }
+    json_decref(first.v);
+    json_decref(middle.v);
+    json_decref(second.v);
+    return head;
+}
+
+static json_t *parse_state(char *text, size_t len, json_error_t *je)
+{
+    split sp;
+    json_t *root = find_split(text, len, &sp) ? parse_halves(text, len, &sp) : NULL;
+    return root ? root : json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
+}
+
 mk_state *mk_state_read(const char *path, struct mk_diag *diag)
 {
     mk_state *s = mk_mem_calloc(1, sizeof *s);
@@ -132,7 +277,7 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
                  : err == ENODEV ? "not a regular file" : strerror(err));
     } else {
         json_error_t je;
-        s->root = json_loadb(text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
+        s->root = parse_state(text.data ? text.data : "", text.len, &je);
         if (!s->root)
             mk_jsonfile_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
     }
@@ -160,7 +305,7 @@ json_t *mk_state_find(const mk_state *s, const char *address, size_t *index)
 {
     if (!s || !s->root || !s->nres)
         return NULL;
-    size_t k = slot_for(s, address);
+    size_t k = slot_for(s, address, hash_of(address));
     if (!s->slots[k].address)
         return NULL;
     if (index)

@@ -17,7 +17,9 @@ typedef struct mk_state {
     int64_t serial;
     json_t **res;          /* the resource objects, in file order */
     size_t nres;
-    struct mk_state_slot { const char *address; size_t index; } *slots;
+    /* the address's hash kept beside it: a probe compares it before the
+     * address, which lies far away in the parsed document */
+    struct mk_state_slot { const char *address; uint32_t index, hash; } *slots;
     size_t cap;
 } mk_state;
 

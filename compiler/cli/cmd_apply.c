@@ -22,6 +22,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
+#include "compiler/middle/plan.h"
 
 static const char APPLY_HELP[] =
     "usage: moksha apply PLAN [options]\n"
@@ -228,13 +229,13 @@ static bool exec_option(void *ud, const char *name, const char *v)
  * held. POLICY must be a policy the plan evaluated and POLICY:ADDRESS one of
  * its gates; a known policy without a gate in this plan is only noted (a
  * release job may pass the same --approve to every plan). */
-static bool approval_ok(json_t *plan, const char *a)
+static bool approval_ok(const mk_plan *plan, const char *a)
 {
     const char *colon = strchr(a, ':');
     size_t n = colon ? (size_t)(colon - a) : strlen(a);
-    json_t *pols = json_object_get(plan, "policies"), *gates = json_object_get(plan, "gates"), *it;
-    size_t i, np = json_array_size(pols), ng = json_array_size(gates), hits = 0;
-    const char **cands = mk_mem_calloc(np + ng + 1, sizeof *cands);
+    json_t *pols = plan->policies, *it;
+    size_t i, np = json_array_size(pols), hits = 0;
+    const char **cands = mk_mem_calloc(np + plan->ngates + 1, sizeof *cands);
     size_t nc = 0;
     bool known = false;
     json_array_foreach(pols, i, it) {
@@ -246,10 +247,10 @@ static bool approval_ok(json_t *plan, const char *a)
     pol[n] = 0;
     if (known) { /* the gates of that policy, by address */
         nc = 0;
-        json_array_foreach(gates, i, it) {
-            if (strcmp(json_string_value(json_object_get(it, "policy")) ?: "", pol) != 0)
+        for (i = 0; i < plan->ngates; i++) {
+            if (strcmp(plan->gates[i].policy ?: "", pol) != 0)
                 continue;
-            const char *addr = json_string_value(json_object_get(it, "address"));
+            const char *addr = plan->gates[i].address;
             hits += !colon || (addr && !strcmp(addr, colon + 1));
             cands[nc++] = addr;
         }
@@ -268,7 +269,7 @@ static bool approval_ok(json_t *plan, const char *a)
     return ok;
 }
 
-static bool approvals_ok(json_t *plan, const apply_args *x)
+static bool approvals_ok(const mk_plan *plan, const apply_args *x)
 {
     bool ok = true;
     for (size_t i = 0; i + 1 < x->nexec; i++)
@@ -360,20 +361,20 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
     for (int pass = 0; pass < 3; pass++) {
         mk_planned pl;
         r->destroy = destroy;
-        if (!mk_run_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.plan, x))) {
+        if (!mk_run_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.model, x))) {
             mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;
         }
         if (pl.policy_failed) {
             mk_buf b = {0};
-            mk_policy_out(pl.policies, "text", json_string_value(json_object_get(pl.plan, "stack")), &b, mk_cli_color(stdout));
+            mk_policy_out(pl.policies, "text", pl.model->stack, &b, mk_cli_color(stdout));
             fputs(mk_buf_cstr(&b), stdout);
             mk_buf_free(&b);
             mk_cli_err("a policy failed: nothing was applied");
             mk_pipeline_planned_free(&pl);
             return EXIT_POLICY;
         }
-        size_t n = json_array_size(json_object_get(pl.plan, "changes"));
+        size_t n = pl.model->nchanges;
         if (pass > 0 && n)
             puts("\nSome values were known only after apply; the follow-up plan:\n");
         if (n == 0) {
@@ -414,12 +415,16 @@ static bool saved_plan_args_ok(const mk_pipeline_req *r, const char *plan)
 }
 
 /* The saved plan's gates, to check --approve against before moksha-exec
- * runs; a file that does not parse is moksha-exec's to report. */
+ * runs; a file that does not parse, or is not a plan, is moksha-exec's to
+ * report. */
 static bool saved_plan_approvals_ok(const char *path, const apply_args *x)
 {
-    json_t *plan = json_load_file(path, 0, NULL);
+    char why[256];
+    json_t *doc = json_load_file(path, 0, NULL);
+    mk_plan *plan = doc ? mk_planfile_read(doc, why, sizeof why) : NULL;
     bool ok = !plan || approvals_ok(plan, x);
-    json_decref(plan);
+    mk_plan_free(plan); /* (it borrows the document's strings) */
+    json_decref(doc);
     return ok;
 }
 

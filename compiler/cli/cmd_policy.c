@@ -58,7 +58,7 @@ static int policy_check(int argc, char **argv)
     /* a policy that met an error is reported as such, in every format */
     if (ok || (pl.policies && pl.policy_errored)) {
         mk_buf b = {0};
-        mk_policy_out_opts o = {json_string_value(json_object_get(pl.plan, "stack")), mk_cli_color(stdout), prefix};
+        mk_policy_out_opts o = {pl.model ? pl.model->stack : NULL, mk_cli_color(stdout), prefix};
         mk_policy_out_ex(pl.policies, format, &o, &b);
         fputs(mk_buf_cstr(&b), stdout);
         mk_buf_free(&b);

@@ -29,9 +29,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 
 /* The file for body (compact text closed by `}`), signed as docs/formats.md
  * says: the statement from the body's state when it parses, else l-1/3. */
-static void write_signed(const char *body)
+static void write_signed_n(const char *body, size_t n)
 {
-    size_t n = strlen(body);
     uint8_t d[32], mac[32];
     unsigned int len = sizeof mac;
     char digest[65], value[65];
@@ -51,10 +50,13 @@ static void write_signed(const char *body)
     hex(mac, sizeof mac, value);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "%.*s,\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":\"%s\",\"digest\":\"%s\",\"value\":\"%s\"}}\n",
-            (int)(n - 1), body, key.id, digest, value);
+    assert_int_equal(fwrite(body, 1, n - 1, f), n - 1); /* (a NUL in it too) */
+    fprintf(f, ",\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":\"%s\",\"digest\":\"%s\",\"value\":\"%s\"}}\n",
+            key.id, digest, value);
     fclose(f);
 }
+
+static void write_signed(const char *body) { write_signed_n(body, strlen(body)); }
 
 static int setup(void **state)
 {
@@ -164,6 +166,29 @@ static void test_unknown_and_escaped_names_refused(void **state)
             "not a moksha.plan/v1 document");
     refused("{\"format\":\"moksha.plan/v2\",\"state\":{\"lineage\":\"l-1\",\"serial\":3}}", MK_PLANFILE_NOT_A_PLAN,
             "not a moksha.plan/v1 document");
+}
+
+/* A name with a NUL in it is no name the executor knows, however its bytes
+ * before the NUL read: "outputs\0" is not `outputs` (jansson refuses the
+ * whole file, so the executor must too). */
+static void test_name_with_a_nul_refused(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        HEAD "\"changes\":[],\"outputs@\":{}}",
+        HEAD "\"changes@\":[]}",
+        HEAD "\"changes\":[{\"id@\":1}]}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        char body[512], why[512];
+        size_t n = strlen(bodies[i]);
+        memcpy(body, bodies[i], n + 1);
+        *strchr(body, '@') = '\0';
+        write_signed_n(body, n);
+        json_t *got;
+        assert_int_equal(load(&got, why, sizeof why), MK_PLANFILE_UNKNOWN_FIELD);
+        assert_null(got);
+    }
 }
 
 /* Edit the file in place: the byte at the first occurrence of what + off. */
@@ -312,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_parses_no_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_twice_refused_at_every_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_escaped_names_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_with_a_nul_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_refused_by_the_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loaded_as_the_whole_file_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_then_signed_never_misread, setup, teardown),

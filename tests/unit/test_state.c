@@ -1,0 +1,109 @@
+/* Reading applied state (mk_state_read): a state large enough to be parsed
+ * in halves (note [state in halves] in compiler/base/state.c) reads as the
+ * whole text does — every resource, in file order, found by its address,
+ * with strings holding the characters the split scans for — and a damage
+ * in either half is the one error a whole-text parse reports. What the
+ * differ makes of a state is test_plan.c's. */
+#include "tests/unit/unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "compiler/base/buf.h"
+#include "compiler/base/diag.h"
+#include "compiler/base/source.h"
+#include "compiler/base/state.h"
+
+#define NRES 5000 /* above the split's threshold */
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    mk_test_tmpdir(dir, "/tmp/mk-state-XXXXXX");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mk_test_rmdir(dir);
+    return 0;
+}
+
+/* A state of n resources r0…r(n-1); the one at damage (if < n) has a key
+ * twice. Its `note` holds what the split scans for: commas, brackets, an
+ * escaped quote. A key after the list, as a writer may put it. */
+static void write_state(size_t n, size_t damage)
+{
+    mk_buf b = {0};
+    mk_buf_puts(&b, "{\"format\": \"moksha.state/v1\", \"lineage\": \"l-1\", \"resources\": [");
+    for (size_t i = 0; i < n; i++)
+        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"type\": \"network\", \"attributes\": "
+                      "{\"note\": \"a,b],[{\\\"c\\\"}\", \"n\": %zu%s}}", i ? ",\n" : "", i, i,
+                      i == damage ? ", \"n\": 0" : "");
+    mk_buf_puts(&b, "], \"serial\": 7}");
+    mk_test_write(dir, "state.json", mk_buf_cstr(&b));
+    mk_buf_free(&b);
+}
+
+static mk_state *read_state(mk_diag *d)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    return mk_state_read(path, d);
+}
+
+static void test_halves_read_as_whole(void **state)
+{
+    (void)state;
+    write_state(NRES, NRES);
+    mk_srcset src = {0};
+    mk_diag *d = mk_diag_new(&src);
+    mk_state *s = read_state(d);
+    assert_non_null(s);
+    assert_int_equal(mk_diag_errors(d), 0);
+    assert_int_equal(s->nres, NRES);
+    assert_string_equal(s->lineage, "l-1");
+    assert_int_equal(s->serial, 7);
+    const size_t at[] = {0, NRES / 2 - 1, NRES / 2, NRES / 2 + 1, NRES - 1};
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+        char addr[64];
+        snprintf(addr, sizeof addr, "network.r%zu", at[k]);
+        size_t index = 0;
+        json_t *r = mk_state_find(s, addr, &index);
+        assert_ptr_equal(r, s->res[at[k]]);
+        assert_int_equal(index, at[k]);
+        json_t *attrs = json_object_get(r, "attributes");
+        assert_int_equal(json_integer_value(json_object_get(attrs, "n")), at[k]);
+        assert_string_equal(json_string_value(json_object_get(attrs, "note")), "a,b],[{\"c\"}");
+    }
+    assert_null(mk_state_find(s, "network.r5000", NULL));
+    mk_state_free(s);
+    mk_diag_free(d);
+}
+
+/* Damage before, in and after the middle item: each half is checked. */
+static void test_damage_in_either_half(void **state)
+{
+    (void)state;
+    const size_t damage[] = {10, NRES / 2, NRES - 10};
+    for (size_t k = 0; k < sizeof damage / sizeof *damage; k++) {
+        write_state(NRES, damage[k]);
+        mk_srcset src = {0};
+        mk_diag *d = mk_diag_new(&src);
+        assert_null(read_state(d));
+        assert_int_equal(mk_diag_errors(d), 1);
+        mk_diag_free(d);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_halves_read_as_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_in_either_half, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
