@@ -671,7 +671,7 @@ void mk_planfile_sha256(const mk_planfile *p, char out[65]) { mk_sha256_hex(p->t
  * written. The rest stay absent: exec.c takes an absent `depends_on`,
  * `sensitive`, `lifecycle` or `placement` as its default, and reads neither
  * a change's `cost` nor its placement's `offering` and `optimize`. */
-static void put_back_defaults(json_t *c, size_t at)
+void mk_planfile_put_back(json_t *c, size_t at)
 {
     if (!json_is_object(c))
         return;
@@ -699,7 +699,7 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
             mk_jregion_end();
             return parse_error(path, p->text, p->changes[i].at, &je, why, whylen);
         }
-        put_back_defaults(c, i);
+        mk_planfile_put_back(c, i);
         json_array_append_new(list, c);
     }
     mk_jregion_end();
