@@ -3,9 +3,10 @@
  * the key derivation of docs/formats.md. A plan is verified from its bytes
  * before any of it is parsed, then read piece by piece (note [plan
  * reading]); it is not a JSON reader of its own: jansson reads every value,
- * runtime/jspan.c only says where each one is. A loaded plan keeps its
- * omitted defaults omitted: its readers (runtime/exec.c) take an absent
- * field as its default. */
+ * runtime/jspan.c only says where each one is. A loaded change has the
+ * omitted defaults exec.c reads put back (a change's id, risk and unknown
+ * attributes); the others stay omitted, and exec.c takes an absent field
+ * as its default. */
 #include "runtime/planfile.h"
 
 #include <errno.h>
@@ -661,6 +662,31 @@ size_t mk_planfile_nchanges(const mk_planfile *p) { return p->nchanges; }
 
 void mk_planfile_sha256(const mk_planfile *p, char out[65]) { mk_sha256_hex(p->text, p->len, out); }
 
+/* note [plan defaults] in compiler/back/planfile.c, the executor's side:
+ * of the defaults a plan leaves out, those whose absence exec.c would read
+ * otherwise are put back into each change as it is parsed — its `id` (its
+ * place in the list, from 1), `risk` "low", and the null of each unknown
+ * attribute `after` leaves out (at its end, in after_unknown's order, where
+ * the writer took them from) — so the change is what it is with them
+ * written. The rest stay absent: exec.c takes an absent `depends_on`,
+ * `sensitive`, `lifecycle` or `placement` as its default, and reads neither
+ * a change's `cost` nor its placement's `offering` and `optimize`. */
+void mk_planfile_put_back(json_t *c, size_t at)
+{
+    if (!json_is_object(c))
+        return;
+    if (!json_object_get(c, "id"))
+        json_object_set_new(c, "id", json_integer((json_int_t)at + 1));
+    if (!json_object_get(c, "risk"))
+        json_object_set_new(c, "risk", json_string("low"));
+    json_t *after = json_object_get(c, "after"), *u;
+    size_t i;
+    if (json_is_object(after))
+        json_array_foreach(json_object_get(c, "after_unknown"), i, u)
+            if (json_is_string(u) && !json_object_get(after, json_string_value(u)))
+                json_object_set_new(after, json_string_value(u), json_null());
+}
+
 mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen)
 {
     *out = NULL;
@@ -673,6 +699,7 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
             mk_jregion_end();
             return parse_error(path, p->text, p->changes[i].at, &je, why, whylen);
         }
+        mk_planfile_put_back(c, i);
         json_array_append_new(list, c);
     }
     mk_jregion_end();

@@ -61,10 +61,15 @@ size_t mk_planfile_nchanges(const mk_planfile *p);
 /* SHA-256 of the file's bytes, as read: what the audit log records. */
 void mk_planfile_sha256(const mk_planfile *p, char out[65]);
 /* Parse every change from its place in the file (duplicate keys refused at
- * every depth) into the document; *out is a new reference to it. A change
- * that does not parse refuses the whole plan (MK_PLANFILE_UNREADABLE, why
- * beginning with path). */
+ * every depth) into the document, each with the omitted defaults exec.c
+ * reads put back (mk_planfile_put_back); *out is a new reference to it. A
+ * change that does not parse refuses the whole plan (MK_PLANFILE_UNREADABLE,
+ * why beginning with path). */
 mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen);
+/* Into change, the one at index at of the plan's list, the omitted
+ * defaults exec.c reads (note [plan defaults], runtime/planfile.c): its id,
+ * its risk, its unknown attributes' nulls. Not an object: nothing. */
+void mk_planfile_put_back(json_t *change, size_t at);
 void mk_planfile_close(mk_planfile *p);
 /* Open, take and close: the whole plan. On success *out holds it (json_decref it). */
 mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why,

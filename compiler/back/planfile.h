@@ -17,9 +17,10 @@
 
 /* The records of a plan document (middle/plan.h, note [plan model]): a
  * saved plan's, its defaults absent (note [plan defaults]), or one just
- * built. Strings and the JSON of before, after and placement are borrowed
- * from doc, which must outlive the plan; providers, outputs and policies
- * are the plan's own references. A loaded plan's changes have no instance
+ * built. Strings and the JSON of before are borrowed from doc, which must
+ * outlive the plan and is not changed; after (its unknown attributes'
+ * nulls put back, note [plan defaults]), placement, providers, outputs and
+ * policies are the plan's own references. A loaded plan's changes have no instance
  * (`in` is NULL). NULL, with the reason, for what is not a plan this moksha
  * knows: a field it does not know (note [plan fields]), one of the wrong
  * type, money that is not money. Free it with mk_plan_free. */

@@ -582,8 +582,10 @@ void mk_plan_free(mk_plan *pl)
 {
     if (!pl)
         return;
-    for (size_t i = 0; i < pl->nchanges; i++)
+    for (size_t i = 0; i < pl->nchanges; i++) {
         json_decref(pl->changes[i].placement);
+        json_decref(pl->changes[i].after);
+    }
     json_decref(pl->providers);
     json_decref(pl->outputs);
     json_decref(pl->policies);

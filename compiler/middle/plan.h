@@ -55,7 +55,7 @@ typedef struct mk_change {
     const char *deposed;         /* a deposed object's id, which this delete removes; else NULL */
     const mk_instance *in;       /* the desired instance: NULL for a delete, and in a loaded plan */
     json_t *before;              /* the applied attributes (the state's), NULL for a create */
-    json_t *after;               /* a loaded plan's after (sealed JSON); a made plan's is in->attrs */
+    json_t *after;               /* a loaded plan's after (sealed JSON; a reference the plan holds); a made plan's is in->attrs */
     mk_names unknown, sensitive, changed, forces; /* forces: replace_because */
     const uint32_t *depends_on;  /* ids of changes this one waits for */
     uint32_t ndepends;

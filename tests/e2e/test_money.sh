@@ -58,7 +58,8 @@ expect_exit 0 moksha plan --format markdown
 expect_contains "$OUT" '| ➕ | `compute.web[0]` | create | low | aws/us-east-1 c6a.large | $55.85 |'
 expect_contains "$OUT" 'Cost: $111.69 a month (+$111.69).'
 expect_exit 0 moksha plan --format json
-expect_contains "$OUT" '"cost":{"monthly":"55.85","delta":"55.85","offering":"c6a.large"'
+# (a delta that is the monthly cost is left out: docs/formats.md, "Defaults")
+expect_contains "$OUT" '"cost":{"monthly":"55.85","offering":"c6a.large"}'
 expect_contains "$OUT" '"cost":{"currency":"USD","monthly":"111.69","applied":"0.00","delta":"111.69"'
 # money never passes through binary floating point on its way out
 expect_not_contains "$OUT" '55.844'

@@ -5,7 +5,8 @@
  * MAC computed as docs/formats.md says), which takes it past verification
  * to the check of the fields it knows; every sealed
  * secret in an accepted plan is then opened. An accepted plan must be what
- * jansson reads from the whole file. */
+ * jansson reads from the whole file, with the omitted defaults the loader
+ * puts back into each change. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -56,6 +57,16 @@ static void broken(const char *what)
     abort();
 }
 
+/* The file as jansson reads it whole, each change's omitted defaults put
+ * back as the loader puts them. */
+static json_t *whole_file(const char *path)
+{
+    json_t *whole = json_load_file(path, JSON_REJECT_DUPLICATES, NULL), *c;
+    size_t i;
+    json_array_foreach(json_object_get(whole, "changes"), i, c) mk_planfile_put_back(c, i);
+    return whole;
+}
+
 /* What loads is what jansson reads from the whole file (the plan is read
  * piece by piece, note [plan reading]), and what verifying accepts
  * includes all that loads. */
@@ -67,7 +78,7 @@ static void load(const char *path)
     bool verified = mk_planfile_open(path, &key, &p, why, sizeof why) == MK_PLANFILE_OK;
     mk_planfile_close(p);
     if (mk_planfile_load(path, &key, &plan, why, sizeof why) == MK_PLANFILE_OK) {
-        json_t *whole = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        json_t *whole = whole_file(path);
         if (!whole || !json_equal(whole, plan))
             broken("a plan loaded as other than the whole file reads");
         if (!verified)

@@ -29,15 +29,16 @@ static char path[64];
 #define TOTALS "totals", "create", 1, "update", 0, "replace", 0, "delete", 0, "noop", 0
 
 /* A plan as moksha writes it: its fields in the file's order, none of them
- * at its default. */
+ * at its default but the change's id, its place in the list, which the
+ * executor puts back (note [plan defaults]). */
 static json_t *sample_plan(const mk_key *k)
 {
     char *sealed = mk_key_seal(k, "hunter2", 7);
     json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s, s:i}, s:[{s:i, s:s, s:s, s:s, s:s, s:{s:i, s:{s:{s:s}}}, s:s, "
-                          "s:n, s:n}], s:{s:i, s:i, s:i, s:i, s:i}}",
+                          "s:n}], s:{s:i, s:i, s:i, s:i, s:i}}",
         "format", "moksha.plan/v1", "stack", "demo", "inputs_digest", "00", "state", "lineage", "l-1", "serial", 3,
         "changes", "id", 1, "address", "compute.web[0]", "type", "compute", "name", "web", "action", "create", "after",
-        "cpu", 2, "password", "$secret", "sealed", sealed, "risk", "low", "cost", "placement", TOTALS);
+        "cpu", 2, "password", "$secret", "sealed", sealed, "risk", "medium", "cost", TOTALS);
     free(sealed);
     return p;
 }
@@ -220,22 +221,51 @@ static void test_signature_covers_the_statement(void **state)
     json_decref(p);
 }
 
-/* note [plan defaults]: what is its default is not written, and a plan
- * written, read by the executor and written again is the same bytes. */
+/* Changes with every default written, as plans had them before those
+ * defaults were left out (note [plan defaults]): a chosen placement's
+ * `optimize` and an offering that is the cost's, a delta that is the
+ * monthly cost, unknown attributes' nulls at the end of `after`, risk low,
+ * an id that is the change's place, a null placement. */
+#define CHANGES_IN_FULL                                                                                                \
+    "[{\"id\":1,\"address\":\"compute.web[0]\",\"type\":\"compute\",\"name\":\"web\",\"provider\":null,"               \
+    "\"action\":\"create\",\"before\":null,\"after\":{\"ip\":null,\"cpu\":2,\"id\":null,\"disk\":null},"               \
+    "\"after_unknown\":[\"ip\",\"id\",\"disk\"],\"sensitive\":[],\"changed\":[],\"replace_because\":[],"               \
+    "\"depends_on\":[],\"risk\":\"low\",\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\",\"offering\":\"e2-small\","  \
+    "\"unpriced_because\":null},\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":false},"             \
+    "\"placement\":{\"providers\":[\"gcp\"],\"regions\":[\"us-central1\"],\"offering\":\"e2-small\","                   \
+    "\"optimize\":\"cost\"},\"refs\":[\"network.main\"]},"                                                             \
+    "{\"id\":2,\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"action\":\"create\","               \
+    "\"after\":{\"id\":null},\"after_unknown\":[\"id\"],\"risk\":\"low\",\"cost\":{\"monthly\":null,"                  \
+    "\"delta\":\"0.00\",\"unpriced_because\":\"no price\"},\"placement\":{\"providers\":[\"aws\"],"                    \
+    "\"regions\":[\"us-east-1\"],\"offering\":\"s3-standard\",\"optimize\":\"cost\"}},"                                \
+    "{\"id\":7,\"address\":\"local.file.f\",\"type\":\"local.file\",\"name\":\"f\",\"action\":\"create\","             \
+    "\"after\":{\"path\":\"f\"},\"risk\":\"high\",\"cost\":{\"monthly\":\"0.00\",\"delta\":\"0.00\"},"                  \
+    "\"placement\":null}]"
+/* The same changes as moksha writes them: an unknown null before a known
+ * attribute stays; a placed offering that is not the cost's stays (the
+ * second is unpriced); an id that is not the change's place stays. */
+#define CHANGES_WRITTEN                                                                                                \
+    "[{\"address\":\"compute.web[0]\",\"type\":\"compute\",\"name\":\"web\",\"action\":\"create\","                    \
+    "\"after\":{\"ip\":null,\"cpu\":2},\"after_unknown\":[\"ip\",\"id\",\"disk\"],\"cost\":{\"monthly\":\"1.00\","     \
+    "\"offering\":\"e2-small\"},\"placement\":{\"providers\":[\"gcp\"],\"regions\":[\"us-central1\"]},"                 \
+    "\"refs\":[\"network.main\"]},"                                                                                    \
+    "{\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"action\":\"create\",\"after\":{},"           \
+    "\"after_unknown\":[\"id\"],\"cost\":{\"monthly\":null,\"delta\":\"0.00\",\"unpriced_because\":\"no price\"},"     \
+    "\"placement\":{\"providers\":[\"aws\"],\"regions\":[\"us-east-1\"],\"offering\":\"s3-standard\"}},"              \
+    "{\"id\":7,\"address\":\"local.file.f\",\"type\":\"local.file\",\"name\":\"f\",\"action\":\"create\","             \
+    "\"after\":{\"path\":\"f\"},\"risk\":\"high\",\"cost\":{\"monthly\":\"0.00\"}}]"
+
+/* note [plan defaults]: what is its default is not written, a field written
+ * with its default value reads as if it were not, and a plan written, read
+ * by either side and written again is the same bytes. */
 static void test_defaults_omitted_and_rewrite_identical(void **state)
 {
     (void)state;
     mk_key k;
     project_key(&k);
     json_t *p = sample_plan(&k);
-    json_t *c = json_array_get(json_object_get(p, "changes"), 0);
-    json_object_set_new(c, "provider", json_null());
-    json_object_set_new(c, "before", json_null());
-    json_object_set_new(c, "depends_on", json_array());
-    json_object_set_new(c, "cost", json_pack("{s:s, s:s, s:n, s:n}", "monthly", "1.00", "delta", "1.00", "offering",
-                                             "unpriced_because"));
-    json_object_set_new(c, "lifecycle", json_pack("{s:b, s:b}", "prevent_destroy", 0, "create_before_destroy", 0));
-    json_object_set_new(c, "refs", json_pack("[s]", "network.main"));
+    json_object_set_new(p, "changes", json_loads(CHANGES_IN_FULL, 0, NULL));
+    assert_int_equal(json_array_size(json_object_get(p, "changes")), 3);
     json_object_set_new(p, "destroy", json_false());
     json_object_set_new(p, "gates", json_array());
     json_object_set_new(p, "outputs", json_pack("{s:s, s:f, s:f, s:I}", "odd\"key\\", "tab\there \x01 \x7f \xc3\xa9 /",
@@ -243,15 +273,10 @@ static void test_defaults_omitted_and_rewrite_identical(void **state)
     char *text = mk_planfile_sign(p, &k);
     /* note [plan text]: the body is jansson's compact dump of the plan
      * without its defaults, byte for byte */
-    json_t *body = json_deep_copy(p), *bc = json_array_get(json_object_get(body, "changes"), 0);
+    json_t *body = json_deep_copy(p);
     json_object_del(body, "destroy");
     json_object_del(body, "gates");
-    json_object_del(bc, "provider");
-    json_object_del(bc, "before");
-    json_object_del(bc, "depends_on");
-    json_object_del(bc, "lifecycle");
-    json_object_del(json_object_get(bc, "cost"), "offering");
-    json_object_del(json_object_get(bc, "cost"), "unpriced_because");
+    json_object_set_new(body, "changes", json_loads(CHANGES_WRITTEN, 0, NULL));
     json_object_del(body, "totals"); /* the outputs come before the totals */
     json_object_set_new(body, "totals", json_pack("{s:i, s:i, s:i, s:i, s:i}", "create", 1, "update", 0, "replace", 0, "delete", 0, "noop", 0));
     char *want = json_dumps(body, JSON_COMPACT);
@@ -259,16 +284,21 @@ static void test_defaults_omitted_and_rewrite_identical(void **state)
     assert_memory_equal(text + strlen(want) - 1, ",\"signature\":", 13);
     free(want);
     json_decref(body);
-    assert_non_null(strstr(text, "\"changes\":[{\"id\":1,\"address\":\"compute.web[0]\",\"type\":\"compute\",\"name\":\"web\","
-                                 "\"action\":\"create\",\"after\":"));
-    assert_non_null(strstr(text, "\"cost\":{\"monthly\":\"1.00\",\"delta\":\"1.00\"},\"placement\":null,\"refs\":[\"network.main\"]}]"));
+    assert_non_null(strstr(text, ",\"changes\":" CHANGES_WRITTEN ",\"outputs\":"));
+    /* read back by moksha (show) and written again */
+    json_t *doc = json_loads(text, 0, NULL);
+    char *again = mk_planfile_sign(doc, &k);
+    assert_string_equal(again, text);
+    mk_planfile_free_text(again);
+    json_decref(doc);
+    /* read by the executor (its defaults put back) and written again */
     write_text(text);
     json_t *got;
     assert_int_equal(load(KEY_A, &got), MK_PLANFILE_OK);
     /* (signed again from a copy: the loaded values live in the executor's
      * plan region, note [plan memory], which nothing else is hung on) */
     json_t *copy = json_deep_copy(got);
-    char *again = mk_planfile_sign(copy, &k);
+    again = mk_planfile_sign(copy, &k);
     assert_string_equal(again, text);
     mk_planfile_free_text(again);
     mk_planfile_free_text(text);
@@ -277,29 +307,30 @@ static void test_defaults_omitted_and_rewrite_identical(void **state)
     json_decref(p);
 }
 
-/* A plan with every field there is, none at its default: one change of
- * each kind (desired, deleted, deposed: each kind's own field order),
- * gates, policy results, providers, outputs, the costs. */
+/* A plan as moksha writes it with every field there is, none at its
+ * default: one change of each kind (desired, deleted, deposed: each kind's
+ * own field order; their ids are their places, 1 to 3, left out), gates,
+ * policy results, providers, outputs, the costs. */
 static json_t *full_plan(void)
 {
     const char *text =
         "{\"format\":\"moksha.plan/v1\",\"stack\":\"full\",\"inputs_digest\":\"ab12\",\"destroy\":true,"
         "\"state\":{\"stack_id\":\"0123456789abcdef0123456789abcdef\",\"lineage\":\"l \\\"1\\\"\",\"serial\":7},"
         "\"providers\":{\"sim\":{\"type\":\"sim\",\"settings\":{\"fail_rate\":0.0}}},\"changes\":["
-        "{\"id\":1,\"address\":\"compute.web\",\"type\":\"compute\",\"name\":\"web\",\"provider\":\"sim\","
+        "{\"address\":\"compute.web\",\"type\":\"compute\",\"name\":\"web\",\"provider\":\"sim\","
         "\"action\":\"replace\",\"before\":{\"cpu\":2,\"memory\":\"4GiB\"},\"after\":{\"cpu\":4,\"memory\":\"8GiB\","
-        "\"key\":{\"$secret\":{\"fingerprint\":\"ff\",\"sealed\":\"c2VhbGVk\"}},\"id\":null},\"after_unknown\":[\"id\"],"
+        "\"key\":{\"$secret\":{\"fingerprint\":\"ff\",\"sealed\":\"c2VhbGVk\"}}},\"after_unknown\":[\"id\"],"
         "\"sensitive\":[\"key\"],\"changed\":[\"cpu\",\"memory\"],\"replace_because\":[\"cpu\"],\"depends_on\":[3],"
         "\"risk\":\"high\",\"cost\":{\"monthly\":\"97.84\",\"delta\":\"-1.05\",\"offering\":\"e2-standard-4\"},"
         "\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":true},\"placement\":{\"providers\":[\"gcp\"],"
-        "\"regions\":[\"us-central1\"],\"offering\":\"e2-standard-4\",\"optimize\":\"cost\"},\"refs\":[\"network.main\"],"
+        "\"regions\":[\"us-central1\"]},\"refs\":[\"network.main\"],"
         "\"risk_raised_by\":\"risky\"},"
-        "{\"id\":2,\"address\":\"bucket.old\",\"type\":\"bucket\",\"name\":\"old\",\"provider\":\"sim\",\"action\":\"delete\","
+        "{\"address\":\"bucket.old\",\"type\":\"bucket\",\"name\":\"old\",\"provider\":\"sim\",\"action\":\"delete\","
         "\"before\":{\"id\":\"b-1\"},\"depends_on\":[1],\"risk\":\"high\",\"cost\":{\"monthly\":null,\"delta\":\"-12.50\"},"
         "\"placement\":{\"cloud\":\"aws\",\"region\":\"us-east-1\"},\"lifecycle\":{\"prevent_destroy\":true,"
         "\"create_before_destroy\":false},\"refs\":[\"network.main\"]},"
-        "{\"id\":3,\"address\":\"compute.web\",\"deposed\":\"i-0\",\"type\":\"compute\",\"name\":\"web\",\"action\":\"delete\","
-        "\"provider\":\"sim\",\"before\":{\"cpu\":2},\"risk\":\"medium\",\"cost\":null,\"placement\":null,"
+        "{\"address\":\"compute.web\",\"deposed\":\"i-0\",\"type\":\"compute\",\"name\":\"web\",\"action\":\"delete\","
+        "\"provider\":\"sim\",\"before\":{\"cpu\":2},\"risk\":\"medium\",\"cost\":null,"
         "\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":true}}],"
         "\"gates\":[{\"id\":1,\"policy\":\"sre\",\"group\":\"sre\",\"message\":\"look\",\"address\":\"compute.web\",\"change\":1},"
         "{\"id\":2,\"policy\":\"any\",\"group\":\"ops\",\"message\":null,\"address\":null,\"change\":null}],"
@@ -333,13 +364,21 @@ static void test_read_and_rewritten_identical(void **state)
     assert_string_equal(mk_buf_cstr(&b), body);
     assert_int_equal(p->nchanges, 3);
     const mk_change *c = &p->changes[0];
+    assert_int_equal(c->id, 1);
+    assert_int_equal(p->changes[2].id, 3);
     assert_int_equal(c->action, MK_ACT_REPLACE);
     assert_int_equal(c->risk, MK_RISK_HIGH);
     assert_int_equal(c->monthly, 97840000);
     assert_int_equal(c->delta, -1050000);
     assert_string_equal(c->cloud, "gcp");
     assert_string_equal(c->region, "us-central1");
-    assert_string_equal(c->placed_offering, "e2-standard-4");
+    assert_string_equal(c->placed_offering, "e2-standard-4"); /* the cost's */
+    /* the unknown id's null put back at the end of after, the document left as it was */
+    char *after = json_dumps(c->after, JSON_COMPACT);
+    assert_string_equal(after, "{\"cpu\":4,\"memory\":\"8GiB\",\"key\":{\"$secret\":{\"fingerprint\":\"ff\","
+                               "\"sealed\":\"c2VhbGVk\"}},\"id\":null}");
+    free(after);
+    assert_null(json_object_get(json_object_get(json_array_get(json_object_get(back, "changes"), 0), "after"), "id"));
     assert_true(c->create_before_destroy && !c->prevent_destroy);
     assert_int_equal(c->ndepends, 1);
     assert_int_equal(c->depends_on[0], 3);
@@ -365,19 +404,44 @@ static void test_read_and_rewritten_identical(void **state)
     json_decref(doc);
 }
 
+#define SMALL_HEAD "{\"format\":\"moksha.plan/v1\",\"stack\":\"s\",\"inputs_digest\":\"00\",\"state\":{\"lineage\":\"\"," \
+                   "\"serial\":0},\"changes\":["
+
+/* The records of text, read (its document in *doc). */
+static mk_plan *read_text(const char *text, json_t **doc)
+{
+    char why[256];
+    *doc = json_loads(text, 0, NULL);
+    mk_plan *p = mk_planfile_read(*doc, why, sizeof why);
+    assert_non_null(p);
+    return p;
+}
+
+/* p, written unsigned, is text byte for byte. */
+static void rewritten_is(const mk_plan *p, const char *text)
+{
+    mk_key k;
+    project_key(&k);
+    mk_buf b = {0};
+    mk_planfile_emit(p, &k, false, &b);
+    assert_string_equal(mk_buf_cstr(&b), text);
+    mk_buf_free(&b);
+}
+
 /* note [plan defaults]: a field left out reads as its default. */
 static void test_omitted_fields_read_as_defaults(void **state)
 {
     (void)state;
-    const char *text = "{\"format\":\"moksha.plan/v1\",\"stack\":\"s\",\"inputs_digest\":\"00\",\"state\":{\"lineage\":\"\","
-                       "\"serial\":0},\"changes\":[{\"id\":1,\"address\":\"a.b\",\"type\":\"a\",\"name\":\"b\","
-                       "\"action\":\"create\",\"risk\":\"low\",\"cost\":{\"monthly\":\"0.00\",\"delta\":\"0.00\"},"
-                       "\"placement\":null}],\"totals\":{\"create\":1,\"update\":0,\"replace\":0,\"delete\":0,\"noop\":0}}";
-    json_t *doc = json_loads(text, 0, NULL);
-    char why[256];
-    mk_plan *p = mk_planfile_read(doc, why, sizeof why);
-    assert_non_null(p);
+    const char *text = SMALL_HEAD "{\"address\":\"a.b\",\"type\":\"a\",\"name\":\"b\",\"action\":\"create\","
+                       "\"cost\":{\"monthly\":\"0.00\"}},{\"address\":\"compute.c\",\"type\":\"compute\",\"name\":\"c\","
+                       "\"action\":\"create\",\"after\":{\"cpu\":2},\"after_unknown\":[\"id\",\"ip\"],\"cost\":{\"monthly\":"
+                       "\"12.50\",\"offering\":\"e2-small\"},\"placement\":{\"providers\":[\"gcp\"],\"regions\":[\"us-central1\"]}}],"
+                       "\"totals\":{\"create\":2,\"update\":0,\"replace\":0,\"delete\":0,\"noop\":0}}";
+    json_t *doc;
+    mk_plan *p = read_text(text, &doc);
     const mk_change *c = &p->changes[0];
+    assert_int_equal(c->id, 1); /* its place */
+    assert_int_equal(c->risk, MK_RISK_LOW);
     assert_null(c->provider);
     assert_null(c->before);
     assert_null(c->after);
@@ -386,10 +450,22 @@ static void test_omitted_fields_read_as_defaults(void **state)
     assert_int_equal(c->unknown.n + c->sensitive.n + c->changed.n + c->forces.n + c->ndepends + c->nrefs, 0);
     assert_false(c->prevent_destroy || c->create_before_destroy);
     assert_true(c->costed && c->priced);
+    assert_int_equal(c->delta, 0);
     assert_null(c->offering);
     assert_null(c->unpriced_because);
     assert_null(c->placement);
+    assert_null(c->cloud);
     assert_null(c->risk_raised_by);
+    c = &p->changes[1];
+    assert_int_equal(c->id, 2);
+    assert_int_equal(c->monthly, 12500000);
+    assert_int_equal(c->delta, 12500000); /* the monthly cost */
+    assert_string_equal(c->cloud, "gcp"); /* a placement the cost model chose */
+    assert_string_equal(c->region, "us-central1");
+    assert_string_equal(c->placed_offering, "e2-small"); /* the cost's */
+    char *after = json_dumps(c->after, JSON_COMPACT);
+    assert_string_equal(after, "{\"cpu\":2,\"id\":null,\"ip\":null}");
+    free(after);
     assert_false(p->destroy);
     assert_false(p->costed);
     assert_null(p->stack_id);
@@ -397,12 +473,26 @@ static void test_omitted_fields_read_as_defaults(void **state)
     assert_null(p->outputs);
     assert_null(p->policies);
     assert_int_equal(p->ngates, 0);
-    mk_key k;
-    project_key(&k);
-    mk_buf b = {0};
-    mk_planfile_emit(p, &k, false, &b);
-    assert_string_equal(mk_buf_cstr(&b), text);
-    mk_buf_free(&b);
+    rewritten_is(p, text);
+    mk_plan_free(p);
+    json_decref(doc);
+}
+
+/* A placement as written in a `placement` block (which always has its
+ * `optimize`) is not one the cost model chose, even with one provider and
+ * one region: it is kept as it is, and placed nowhere. */
+static void test_written_placement_kept(void **state)
+{
+    (void)state;
+    const char *text = SMALL_HEAD "{\"address\":\"local.directory.d\",\"type\":\"local.directory\","
+                       "\"name\":\"d\",\"action\":\"create\",\"after\":{\"path\":\"d\"},\"cost\":{\"monthly\":\"0.00\"},"
+                       "\"placement\":{\"providers\":[\"gcp\"],\"regions\":[\"us-central1\"],\"optimize\":\"cost\"}}],"
+                       "\"totals\":{\"create\":1,\"update\":0,\"replace\":0,\"delete\":0,\"noop\":0}}";
+    json_t *doc;
+    mk_plan *p = read_text(text, &doc);
+    assert_null(p->changes[0].cloud);
+    assert_int_equal(json_object_size(p->changes[0].placement), 3);
+    rewritten_is(p, text);
     mk_plan_free(p);
     json_decref(doc);
 }
@@ -420,6 +510,9 @@ static void test_reader_refuses(void **state)
          "change 2 of the plan: `action` is not create, update, replace or delete"},
         {"\"risk\":\"medium\"", "\"risk\":\"severe\"", "change 3 of the plan: `risk` is not low, medium or high"},
         {"\"delta\":\"-12.50\"", "\"delta\":-12.5", "change 2 of the plan: `delta` is not an amount of money"},
+        {",\"delta\":\"-12.50\"", "", "change 2 of the plan: `delta` is not an amount of money"}, /* no monthly to be */
+        {"\"risk\":\"medium\"", "\"risk\":null", "change 3 of the plan: `risk` is not low, medium or high"},
+        {"\"address\":\"bucket.old\"", "\"id\":0,\"address\":\"bucket.old\"", "change 2 of the plan: `id` is not a change id"},
         {"\"applied\":\"110.39\"", "\"applied\":\"$110.39\"", "the plan: `applied` is not an amount of money"},
         {"\"depends_on\":[3]", "\"depends_on\":[\"3\"]", "change 1 of the plan: `depends_on` holds something other than change ids"},
         {"\"changed\":[\"cpu\",\"memory\"]", "\"changed\":[\"cpu\",7]", "change 1 of the plan: `changed` holds something other than names"},
@@ -848,6 +941,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_omitted_and_rewrite_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_and_rewritten_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_omitted_fields_read_as_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_written_placement_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),

@@ -227,7 +227,8 @@ static void test_damaged_refused_by_the_digest(void **state)
 }
 
 /* A signed text moksha would not write (blanks, changes before the state)
- * loads as jansson reads the whole file; the audit's SHA-256 is the file's. */
+ * loads as jansson reads the whole file (its changes hold every default the
+ * loader would put back); the audit's SHA-256 is the file's. */
 static void test_loaded_as_the_whole_file_reads(void **state)
 {
     (void)state;
@@ -238,7 +239,8 @@ static void test_loaded_as_the_whole_file_reads(void **state)
     assert_string_equal(json_string_value(json_object_get(got, "format")), "moksha.plan/v1");
     assert_int_equal(json_object_size(got), 2);
     json_decref(got);
-    write_signed("{ \"changes\" : [ {\"id\":1 , \"after\":{\"s\":\"a\\\"]}\"}} ,{\"id\":2}],\"format\":\"moksha.plan/v1\","
+    write_signed("{ \"changes\" : [ {\"id\":1 , \"after\":{\"s\":\"a\\\"]}\"},\"risk\":\"low\"} ,{\"id\":2,\"risk\":\"high\"}],"
+                 "\"format\":\"moksha.plan/v1\","
                  "\"state\":{\"lineage\":\"l-1\",\"serial\":3},\"totals\":{\"create\":2}}");
     whole = json_load_file(path, 0, NULL);
     assert_non_null(whole);
@@ -262,12 +264,14 @@ static void test_loaded_as_the_whole_file_reads(void **state)
 }
 
 /* Every one-byte deletion and change of a body, signed again: what loads
- * is exactly what jansson reads from the whole file. */
+ * is exactly what jansson reads from the whole file (the body holds every
+ * default the loader would put back). */
 static void test_damaged_then_signed_never_misread(void **state)
 {
     (void)state;
     const char *body = HEAD "\"changes\":[{\"id\":1,\"address\":\"a.b\",\"after\":{\"t\":{\"k\":\"v\\\\\"},\"l\":[1,"
-                            "{\"x\":null}]}},{\"id\":2,\"refs\":[\"a.b\"]}],\"totals\":{\"create\":2}}";
+                            "{\"x\":null}]},\"risk\":\"low\"},{\"id\":2,\"refs\":[\"a.b\"],\"risk\":\"low\"}],"
+                            "\"totals\":{\"create\":2}}";
     static const char swaps[] = "\"\\{}[],: 1";
     size_t n = strlen(body), loaded = 0;
     char *buf = malloc(n + 1), why[512];
@@ -293,6 +297,40 @@ static void test_damaged_then_signed_never_misread(void **state)
     assert_true(loaded > 100); /* the walk was exercised past verification */
 }
 
+/* note [plan defaults]: what exec.c reads of a change the plan left out is
+ * put back as the change is parsed — its id (its place), risk low, the
+ * nulls of the unknown attributes `after` ends without, in after_unknown's
+ * order — and a change with them written loads the same; what is written
+ * stays as written, and what the executor does not read (a cost's delta, a
+ * placement's offering) stays absent. */
+static void test_omitted_defaults_put_back(void **state)
+{
+    (void)state;
+#define PLACED "\"cost\":{\"monthly\":\"1.00\"},\"placement\":{\"providers\":[\"gcp\"],\"regions\":[\"us-central1\"]}"
+    write_signed(HEAD "\"changes\":[{\"address\":\"compute.c\",\"after\":{\"ip\":null,\"cpu\":2},"
+                      "\"after_unknown\":[\"ip\",\"id\",\"port\"]," PLACED "},"
+                      "{\"id\":2,\"address\":\"compute.c\",\"after\":{\"ip\":null,\"cpu\":2,\"id\":null,\"port\":null},"
+                      "\"after_unknown\":[\"ip\",\"id\",\"port\"],\"risk\":\"low\"," PLACED "},"
+                      "{\"id\":9,\"after\":{\"id\":\"i-1\"},\"after_unknown\":[\"id\"],\"risk\":\"high\"}],"
+                      "\"totals\":{\"create\":3}}");
+    char why[512];
+    json_t *got;
+    assert_int_equal(load(&got, why, sizeof why), MK_PLANFILE_OK);
+    json_t *changes = json_object_get(got, "changes");
+    char *first = json_dumps(json_array_get(changes, 0), JSON_COMPACT);
+    assert_string_equal(first, "{\"address\":\"compute.c\",\"after\":{\"ip\":null,\"cpu\":2,\"id\":null,\"port\":null},"
+                               "\"after_unknown\":[\"ip\",\"id\",\"port\"]," PLACED ",\"id\":1,\"risk\":\"low\"}");
+    free(first);
+    json_t *second = json_array_get(changes, 1);
+    json_object_set_new(second, "id", json_integer(1));
+    assert_true(json_equal(json_array_get(changes, 0), second));
+    char *third = json_dumps(json_array_get(changes, 2), JSON_COMPACT);
+    assert_string_equal(third, "{\"id\":9,\"after\":{\"id\":\"i-1\"},\"after_unknown\":[\"id\"],\"risk\":\"high\"}");
+    free(third);
+    json_decref(got);
+#undef PLACED
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_refused_by_the_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loaded_as_the_whole_file_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_then_signed_never_misread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_omitted_defaults_put_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
