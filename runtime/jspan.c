@@ -46,14 +46,15 @@ static const uint8_t IN_STRING[256] = {['"'] = 1, ['\\'] = 1};
 
 static size_t string_end(const char *s, size_t n, size_t i)
 {
-    for (i++; i < n; i++) {
+    i++;
+    while (i < n) {
         while (i < n && !IN_STRING[(uint8_t)s[i]])
             i++;
         if (i >= n)
             break;
         if (s[i] == '"')
             return i + 1;
-        i++; /* a backslash: the escaped byte, whatever it is; past n ends the loop */
+        i += 2; /* a backslash and the escaped byte, whatever it is; past n ends the loop */
     }
     return 0;
 }
