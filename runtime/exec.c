@@ -294,11 +294,12 @@ static json_t *fill_template(ctx *c, json_t *parts)
         size_t n;
         const char *t = part_text(c, p, num, &n, &opened);
         secret |= is_secret(p);
-        char *nb = t && buf && len + n + 1 > cap ? malloc(cap = (len + n + 1) * 2) : NULL;
+        size_t want = (len + n + 1) * 2;
+        char *nb = t && buf && len + n + 1 > cap ? malloc(want) : NULL;
         if (nb) { /* (not realloc: the old block may hold secret text, wiped before it goes) */
             memcpy(nb, buf, len);
             wipe(buf, len);
-            buf = nb;
+            buf = nb, cap = want;
         }
         if (!t || !buf || len + n + 1 > cap) {
             wipe(opened, n);
