@@ -100,12 +100,114 @@ static bool read_local(mk_config *cfg, json_t *v, const char *file, char *why, s
     return true;
 }
 
+/* An absolute path without `..` into out (a file or directory that need
+ * not exist yet). */
+static bool read_abs(json_t *v, char *out, size_t n, const char *file, const char *key, char *why, size_t whylen)
+{
+    const char *s = json_string_value(v);
+    if (!s || s[0] != '/' || has_dotdot(s) || strlen(s) >= n)
+        return bad(why, whylen, file, key, "expected an absolute path without `..`%s", "");
+    snprintf(out, n, "%s", s);
+    return true;
+}
+
+/* A public key's text: "ed25519:" and the base64 of 32 bytes (44 characters). */
+static bool key_text_ok(const char *s)
+{
+    if (!s || strncmp(s, "ed25519:", 8) != 0 || strlen(s + 8) != 44 || s[8 + 43] != '=')
+        return false;
+    for (const char *p = s + 8; p < s + 8 + 43; p++)
+        if (!(('A' <= *p && *p <= 'Z') || ('a' <= *p && *p <= 'z') || ('0' <= *p && *p <= '9') || *p == '+' || *p == '/'))
+            return false;
+    return true;
+}
+
+static bool read_trust_roots(mk_config_trust *t, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"threshold", "keys", NULL};
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "trust.roots", "expected {\"threshold\": N, \"keys\": [...]}%s", "");
+    if (!only_keys(v, known, file, "trust.roots", why, whylen))
+        return false;
+    json_t *keys = json_object_get(v, "keys"), *th = json_object_get(v, "threshold");
+    if (!json_is_array(keys) || json_array_size(keys) == 0 || json_array_size(keys) > MK_CONFIG_MAX_ROOTS)
+        return bad(why, whylen, file, "trust.roots.keys", "expected a list of 1 to 16 root keys (\"ed25519:…\")%s", "");
+    size_t i;
+    json_t *e;
+    json_array_foreach(keys, i, e) {
+        char key[64];
+        snprintf(key, sizeof key, "trust.roots.keys[%zu]", i);
+        if (!key_text_ok(json_string_value(e)))
+            return bad(why, whylen, file, key, "expected a public key, \"ed25519:\" and 44 characters of base64 (`moksha key new`)%s", "");
+        for (size_t j = 0; j < t->nroots; j++)
+            if (strcmp(t->roots[j], json_string_value(e)) == 0)
+                return bad(why, whylen, file, key, "the same root key twice%s", "");
+        t->roots[t->nroots++] = strdup(json_string_value(e));
+    }
+    if (!json_is_integer(th) || json_integer_value(th) < 1 || json_integer_value(th) > (json_int_t)t->nroots)
+        return bad(why, whylen, file, "trust.roots.threshold", "expected a whole number from 1 to the number of root keys%s", "");
+    t->threshold = (int)json_integer_value(th);
+    return true;
+}
+
+static bool read_trust(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"file", "roots", "keys", NULL};
+    mk_config_trust *t = &cfg->trust;
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "trust", "expected an object%s", "");
+    if (!only_keys(v, known, file, "trust", why, whylen))
+        return false;
+    for (const char *const *k = known; *k; k++)
+        if (!json_object_get(v, *k))
+            return bad(why, whylen, file, "trust", "missing `%s` (docs/trust.md, \"The executor's configuration\")", *k);
+    t->on = true;
+    return read_abs(json_object_get(v, "file"), t->file, sizeof t->file, file, "trust.file", why, whylen) &&
+           read_abs(json_object_get(v, "keys"), t->keys, sizeof t->keys, file, "trust.keys", why, whylen) &&
+           read_trust_roots(t, json_object_get(v, "roots"), file, why, whylen);
+}
+
+static bool read_mode(json_t *v, unsigned *mode, const char *file, char *why, size_t whylen)
+{
+    const char *s = json_string_value(v);
+    char *end;
+    unsigned long m = s ? strtoul(s, &end, 8) : 0;
+    if (!s || !*s || *end || m > 0777 || (m & 0007))
+        return bad(why, whylen, file, "service.mode", "expected an octal mode without rights for others, e.g. \"0660\"%s", "");
+    *mode = (unsigned)m;
+    return true;
+}
+
+static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"socket", "group", "mode", "stacks", NULL};
+    mk_config_service *s = &cfg->service;
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "service", "expected an object%s", "");
+    if (!only_keys(v, known, file, "service", why, whylen))
+        return false;
+    if (!json_object_get(v, "socket") || !json_object_get(v, "stacks"))
+        return bad(why, whylen, file, "service", "missing `socket` or `stacks` (docs/trust.md)%s", "");
+    json_t *g = json_object_get(v, "group"), *m = json_object_get(v, "mode");
+    s->on = true;
+    s->mode = 0660;
+    if (g && (!json_is_string(g) || json_string_length(g) == 0 || json_string_length(g) >= sizeof s->group))
+        return bad(why, whylen, file, "service.group", "expected a group name%s", "");
+    if (g)
+        snprintf(s->group, sizeof s->group, "%s", json_string_value(g));
+    return (!m || read_mode(m, &s->mode, file, why, whylen)) &&
+           read_abs(json_object_get(v, "socket"), s->socket, sizeof s->socket, file, "service.socket", why, whylen) &&
+           read_abs(json_object_get(v, "stacks"), s->stacks, sizeof s->stacks, file, "service.stacks", why, whylen);
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
     bool (*read)(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen);
 } sections[] = {
     {"local", read_local},
+    {"trust", read_trust},
+    {"service", read_service},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -189,4 +291,7 @@ void mk_config_free(mk_config *cfg)
     free(cfg->local.allowed_roots);
     cfg->local.allowed_roots = NULL;
     cfg->local.nallowed_roots = 0;
+    for (size_t i = 0; i < cfg->trust.nroots; i++)
+        free(cfg->trust.roots[i]);
+    cfg->trust.nroots = 0;
 }

@@ -27,10 +27,34 @@ typedef struct mk_config_local {
     bool allow_special_bits; /* special_bits (setuid, setgid, sticky) on files and directories */
 } mk_config_local;
 
+/* "trust": present means trust mode (docs/trust.md): plans must be Ed25519
+ * by a key the trust file lists, secrets are sealed to the executor's
+ * X25519 key, and the project key (MOKSHA_KEY, .moksha/key) is refused. */
+#define MK_CONFIG_MAX_ROOTS 16
+typedef struct mk_config_trust {
+    bool on;                       /* the section is there */
+    char file[PATH_MAX];           /* the trust file (moksha.trust/v1), absolute */
+    char keys[PATH_MAX];           /* the executor's key directory (seal.key, audit.key, trust.seen), absolute */
+    char *roots[MK_CONFIG_MAX_ROOTS]; /* pinned root keys, "ed25519:BASE64", as written */
+    size_t nroots;
+    int threshold;                 /* 1..nroots */
+} mk_config_trust;
+
+/* "service": where `moksha-exec serve` listens and keeps its stacks. */
+typedef struct mk_config_service {
+    bool on;
+    char socket[PATH_MAX];         /* absolute */
+    char group[64];                /* the socket's group; "" = the service user's own */
+    unsigned mode;                 /* the socket's mode, default 0660 */
+    char stacks[PATH_MAX];         /* absolute: one directory per stack id under it */
+} mk_config_service;
+
 typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
     char dir[PATH_MAX];      /* its directory, resolved: providers never write there */
     mk_config_local local;
+    mk_config_trust trust;
+    mk_config_service service;
 } mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the
