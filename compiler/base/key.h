@@ -24,6 +24,17 @@ typedef struct mk_key {
     const char *source;   /* "MOKSHA_KEY", the key file's path, or "(none)" for a throwaway key */
     bool throwaway;       /* no project key yet: random, for a command that signs nothing */
     char stack_id[33];    /* .moksha/stack-id, "" when the stack has none yet */
+    /* Trust mode (docs/trust.md). A planner key signs the plan instead of
+     * the project key; secrets are sealed to the executor's public key and
+     * fingerprinted with the state's fingerprint_key instead of the seal key. */
+    struct evp_pkey_st *signer; /* the planner's Ed25519 key (MOKSHA_SIGNING_KEY); NULL: sign with the project key */
+    char signer_pub[53];        /* its public key's text, "ed25519:" and 44 characters of base64 */
+    char signer_id[17];         /* its id: hex of the first 8 bytes of SHA-256 of the 32 raw bytes */
+    bool has_seal_to;           /* seal to the executor (MOKSHA_SEAL_TO, or the key the service reports) */
+    uint8_t seal_to[32];        /* the executor's X25519 public key */
+    char seal_to_id[17];
+    bool has_fp_key;            /* the state holds a fingerprint_key */
+    uint8_t fp_key[32];
 } mk_key;
 
 typedef enum {
