@@ -54,6 +54,7 @@
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exitcode.h"
+#include "runtime/keyring.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
@@ -242,13 +243,33 @@ static json_t *template_ref(ctx *c, json_t *part)
 
 static bool is_secret(json_t *v) { return json_is_object(v) && json_object_get(v, "$secret"); }
 
+/* note [secret places]: a secret opens only where it was sealed for (note
+ * [sealing] in keyring.c): the step's address and the attribute's path
+ * from the top of `after` (keys, and indexes of lists), a template's text
+ * part with its index in the template added; a reference's value is its
+ * own resource's attribute. In trust mode every secret of the plan is
+ * opened once before any step (secrets_open), so none fails half way. */
+static json_t *path_with(json_t *path, json_t *elem)
+{
+    json_t *p = json_copy(path);
+    json_array_append_new(p, elem);
+    return p;
+}
+
 /* A template part's text: a string, a known reference's string or integer,
  * or a sealed secret opened (*opened: the caller wipes and frees it). */
-static const char *part_text(ctx *c, json_t *p, char num[64], size_t *n, char **opened)
+static const char *part_text(ctx *c, const step *s, json_t *p, json_t *path, size_t at, char num[64], size_t *n,
+                             char **opened)
 {
     json_t *v = json_is_string(p) || is_secret(p) ? p : template_ref(c, p);
     if (is_secret(v)) { /* note [secret templates] in compiler/front/vjson.c */
-        *opened = mk_planfile_unseal(&c->sess.key, v);
+        char why[1024];
+        bool own = v == p;
+        json_t *where = own ? path_with(path, json_integer((json_int_t)at))
+                            : json_pack("[O]", json_object_get(p, "attr"));
+        const char *addr = own ? s->address : json_string_value(json_object_get(p, "$ref"));
+        *opened = mk_keyring_open_secret(&c->sess.ring, v, addr, where, why, sizeof why);
+        json_decref(where);
         *n = *opened ? strlen(*opened) : 0;
         return *opened;
     }
@@ -259,14 +280,12 @@ static const char *part_text(ctx *c, json_t *p, char num[64], size_t *n, char **
     return t;
 }
 
-/* The joined text as the plan gives a secret: sealed, with its fingerprint. */
-static json_t *sealed_text(ctx *c, const char *t, size_t n)
+/* The joined text as a secret of this place: sealed, with its fingerprint
+ * (in trust mode to the executor's own key, fingerprinted with the state's
+ * key: note [fingerprint key] in rtstate.c). */
+static json_t *sealed_text(ctx *c, const step *s, json_t *path, const char *t, size_t n)
 {
-    char fp[65], *sealed = mk_planfile_seal(&c->sess.key, t, n);
-    mk_planfile_fingerprint(&c->sess.key, t, n, fp);
-    json_t *out = sealed ? json_pack("{s:{s:s, s:s}}", "$secret", "fingerprint", fp, "sealed", sealed) : NULL;
-    free(sealed);
-    return out;
+    return mk_keyring_seal_secret(&c->sess.ring, t, n, s->address, path, c->sess.ring.trust ? c->sess.fpkey : NULL);
 }
 
 static void wipe(char *s, size_t n)
@@ -279,7 +298,7 @@ static void wipe(char *s, size_t n)
 /* {"$template": [text | {"$ref", "attr"} | {"$secret"}, …]}: text joined; a
  * lone reference keeps its JSON type; with a sealed part, the result is
  * sealed too. NULL when a part is not known. */
-static json_t *fill_template(ctx *c, json_t *parts)
+static json_t *fill_template(ctx *c, const step *s, json_t *parts, json_t *path)
 {
     if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0)) && !is_secret(json_array_get(parts, 0))) {
         json_t *v = template_ref(c, json_array_get(parts, 0));
@@ -292,7 +311,7 @@ static json_t *fill_template(ctx *c, json_t *parts)
     json_array_foreach(parts, i, p) {
         char num[64], *opened = NULL;
         size_t n;
-        const char *t = part_text(c, p, num, &n, &opened);
+        const char *t = part_text(c, s, p, path, i, num, &n, &opened);
         secret |= is_secret(p);
         size_t want = (len + n + 1) * 2;
         char *nb = t && buf && len + n + 1 > cap ? malloc(want) : NULL;
@@ -310,7 +329,7 @@ static json_t *fill_template(ctx *c, json_t *parts)
         len += n;
         wipe(opened, n);
     }
-    json_t *out = secret ? sealed_text(c, buf, len) : json_stringn(buf, len);
+    json_t *out = secret ? sealed_text(c, s, path, buf, len) : json_stringn(buf, len);
     wipe(buf, len);
     return out;
 }
@@ -331,26 +350,50 @@ static json_t *fill_ref(ctx *c, json_t *v)
     return out;
 }
 
-/* Fill the templates and references in v, at any depth (a map of tags may
- * hold one); returns the value to keep (a new reference). */
-static json_t *fill_all(ctx *c, json_t *v)
+/* Trust mode: a plan's secret as the state records it, with the
+ * fingerprint the executor computes (never the plan's: note [fingerprint
+ * key]). Zero-setup: as the plan has it. */
+static json_t *stamp(ctx *c, const step *s, json_t *v, json_t *path)
+{
+    char why[1024], fp[65];
+    char *t = c->sess.ring.trust ? mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, sizeof why) : NULL;
+    if (!t)
+        return json_incref(v);
+    mk_keyring_fingerprint_at(c->sess.fpkey, s->address, path, t, strlen(t), fp);
+    wipe(t, strlen(t));
+    json_t *out = json_deep_copy(v);
+    json_object_set_new(json_object_get(out, "$secret"), "fingerprint", json_string(fp));
+    return out;
+}
+
+/* Fill the templates and references in v at path, at any depth (a map of
+ * tags may hold one); returns the value to keep (a new reference). */
+static json_t *fill_all(ctx *c, const step *s, json_t *v, json_t *path)
 {
     json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
     if (parts) {
-        json_t *filled = fill_template(c, parts);
+        json_t *filled = fill_template(c, s, parts, path);
         return filled ? filled : json_null();
     }
+    if (is_secret(v))
+        return stamp(c, s, v, path);
     if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr"))
         return fill_ref(c, v);
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
         void *tmp;
-        json_object_foreach_safe(v, tmp, k, x)
-            json_object_set_new(v, k, fill_all(c, x));
+        json_object_foreach_safe(v, tmp, k, x) {
+            json_t *at = path_with(path, json_string(k));
+            json_object_set_new(v, k, fill_all(c, s, x, at));
+            json_decref(at);
+        }
     } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            json_array_set_new(v, i, fill_all(c, json_array_get(v, i)));
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *at = path_with(path, json_integer((json_int_t)i));
+            json_array_set_new(v, i, fill_all(c, s, json_array_get(v, i), at));
+            json_decref(at);
+        }
     }
     return json_incref(v);
 }
@@ -360,9 +403,69 @@ static json_t *resolved_after(ctx *c, step *s)
 {
     json_t *after = json_object_get(s->change, "after");
     json_t *out = json_is_object(after) ? json_deep_copy(after) : json_incref(after);
-    json_t *filled = fill_all(c, out);
+    json_t *root = json_array();
+    json_t *filled = fill_all(c, s, out, root);
+    json_decref(root);
     json_decref(out);
     return filled;
+}
+
+/* note [secret places]: every secret of v at path opens for this step (a
+ * template's own sealed parts included); false with why. */
+static bool opens_at(ctx *c, const step *s, json_t *v, json_t *path, char *why, size_t whylen)
+{
+    json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
+    bool ok = true;
+    if (is_secret(v)) {
+        char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, whylen);
+        ok = t != NULL;
+        if (t)
+            wipe(t, strlen(t));
+        return ok;
+    }
+    size_t i;
+    json_t *x;
+    const char *k;
+    if (parts)
+        json_array_foreach(parts, i, x) {
+            json_t *at = path_with(path, json_integer((json_int_t)i));
+            ok = !is_secret(x) || opens_at(c, s, x, at, why, whylen);
+            json_decref(at);
+            if (!ok)
+                return false;
+        }
+    else if (json_is_object(v))
+        json_object_foreach(v, k, x) {
+            json_t *at = path_with(path, json_string(k));
+            ok = opens_at(c, s, x, at, why, whylen);
+            json_decref(at);
+            if (!ok)
+                return false;
+        }
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x) {
+            json_t *at = path_with(path, json_integer((json_int_t)i));
+            ok = opens_at(c, s, x, at, why, whylen);
+            json_decref(at);
+            if (!ok)
+                return false;
+        }
+    return true;
+}
+
+/* Trust mode, before any step: every secret the plan gives opens here, at
+ * its place and with this executor's key. */
+static bool secrets_open(ctx *c, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const step *s = &c->steps[i];
+        json_t *root = json_array();
+        bool ok = s->retire || opens_at(c, s, json_object_get(s->change, "after"), root, why, whylen);
+        json_decref(root);
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 /* The entry the state records after a create or update: the plan's `after`
@@ -409,7 +512,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.key,
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.ring,
                          deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
@@ -1423,6 +1526,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
+    c.sess.cfg = &c.cfg;
     if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) || (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
@@ -1467,6 +1571,12 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
         mk_errmsg_print(why);
+        rc = MK_EXIT_INPUT;
+    } else if (c.sess.ring.trust && !secrets_open(&c, why, sizeof why)) { /* note [secret places] */
+        mk_errmsg_print(why);
+        fprintf(stderr, "moksha-exec: nothing was applied\n");
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "a secret does not open",
+                                          "plan_sha256", sha));
         rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");

@@ -337,7 +337,19 @@ static bool set_seal(mk_keyring *kr, EVP_PKEY *k)
     return true;
 }
 
+static bool load_dir(mk_keyring *kr, const char *dir, bool rotating, char *why, size_t whylen);
+
 bool mk_keyring_load_dir(mk_keyring *kr, const char *dir, char *why, size_t whylen)
+{
+    return load_dir(kr, dir, false, why, whylen);
+}
+
+bool mk_keyring_load_rotating(mk_keyring *kr, const char *dir, char *why, size_t whylen)
+{
+    return load_dir(kr, dir, true, why, whylen);
+}
+
+static bool load_dir(mk_keyring *kr, const char *dir, bool rotating, char *why, size_t whylen)
 {
     memset(kr, 0, sizeof *kr);
     snprintf(kr->dir, sizeof kr->dir, "%s", dir);
@@ -347,7 +359,7 @@ bool mk_keyring_load_dir(mk_keyring *kr, const char *dir, char *why, size_t whyl
     snprintf(path, sizeof path, "%s/" MK_KEYRING_SEAL_NEXT, dir);
     if (!dir_ok(dir, why, whylen))
         return false;
-    if (access(path, F_OK) == 0)
+    if (!rotating && access(path, F_OK) == 0)
         return snprintf(why, whylen, "%s is there: a key rotation was interrupted, and the state may be sealed to that "
                         "key already; run `moksha-exec key rotate` to finish it", path), false;
     EVP_PKEY *k = read_seal(dir, MK_KEYRING_SEAL_KEY, why, whylen);

@@ -53,6 +53,8 @@ bool mk_keyring_open(mk_keyring *kr, const struct mk_config *cfg, const mk_planf
  * of the executor's user, mode 0600 or stricter, in a directory only it can
  * write; refused while a rotation's seal.next is staged. */
 bool mk_keyring_load_dir(mk_keyring *kr, const char *dir, char *why, size_t whylen);
+/* The same while a rotation's seal.next may be staged (rotate.c only). */
+bool mk_keyring_load_rotating(mk_keyring *kr, const char *dir, char *why, size_t whylen);
 void mk_keyring_from_project(mk_keyring *kr, const mk_planfile_key *k);
 void mk_keyring_free(mk_keyring *kr);
 /* The key of the audit log's head: audit.key in trust mode, else derived

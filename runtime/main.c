@@ -18,6 +18,7 @@
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
 #include "runtime/keycmd.h"
+#include "runtime/keyring.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/rotate.h"
@@ -206,9 +207,9 @@ static int state_cmd(int argc, char **argv)
 /* The chain, the keyed head and the state's record of the last entry. */
 static int audit_verify(void)
 {
-    mk_planfile_key key;
+    mk_keyring ring;
     char why[1024];
-    bool keyed = mk_planfile_key_load(&key, MK_PATH_DIR, why, sizeof why);
+    bool keyed = mk_keyring_open(&ring, NULL, NULL, MK_PATH_DIR, why, sizeof why);
     struct stat sb;
     /* no key: the chain is still checked; a key or stack id that is there
      * but not a file is an error, not "no key" */
@@ -217,12 +218,17 @@ static int audit_verify(void)
     mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
     if (!st) {
         mk_errmsg_print(why);
+        if (keyed)
+            mk_keyring_free(&ring);
         return 1;
     }
     mk_audit_mark m;
     mk_rtstate_audit_record(st, &m);
     mk_rtstate_free(st);
-    return mk_audit_verify(MK_PATH_AUDIT, keyed ? &key : NULL, &m, stdout);
+    int rc = mk_audit_verify(MK_PATH_AUDIT, keyed ? &ring : NULL, &m, stdout);
+    if (keyed)
+        mk_keyring_free(&ring);
+    return rc;
 }
 
 static int audit_cmd(int argc, char **argv)

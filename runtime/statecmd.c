@@ -15,6 +15,7 @@
 #include "runtime/audit.h"
 #include "runtime/errmsg.h"
 #include "runtime/exitcode.h"
+#include "runtime/keyring.h"
 #include "runtime/lock.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
@@ -103,13 +104,14 @@ int mk_statecmd_rm(const char *address)
  * (which then keeps naming an earlier entry, as it may). */
 static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 {
-    mk_planfile_key k;
+    mk_keyring k;
     mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
     mk_audit_mark m;
     mk_audit *a = NULL;
-    if (st && mk_planfile_key_load(&k, MK_PATH_DIR, why, whylen)) {
+    if (st && mk_keyring_open(&k, NULL, NULL, MK_PATH_DIR, why, whylen)) {
         mk_rtstate_audit_record(st, &m);
         a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
+        mk_keyring_free(&k);
     }
     json_t *adopted = a ? mk_session_adopted(a) : NULL;
     if (adopted)
