@@ -249,24 +249,31 @@ static bool is_secret(json_t *v) { return json_is_object(v) && json_object_get(v
  * part with its index in the template added; a reference's value is its
  * own resource's attribute. In trust mode every secret of the plan is
  * opened once before any step (secrets_open), so none fails half way. */
-static json_t *path_with(json_t *path, json_t *elem)
+typedef struct at {
+    const struct at *up; /* NULL at the top of `after` */
+    const char *key;     /* an object's member, or NULL: */
+    size_t index;        /* a list's or a template's element */
+} at;
+
+/* The path as sealing binds it, a JSON array (made only where a secret is:
+ * walking `after` allocates nothing for a value without one). */
+static json_t *at_json(const at *a)
 {
-    json_t *p = json_copy(path);
-    json_array_append_new(p, elem);
+    json_t *p = a && a->up ? at_json(a->up) : json_array();
+    if (a && p)
+        json_array_append_new(p, a->key ? json_string(a->key) : json_integer((json_int_t)a->index));
     return p;
 }
 
 /* A template part's text: a string, a known reference's string or integer,
  * or a sealed secret opened (*opened: the caller wipes and frees it). */
-static const char *part_text(ctx *c, const step *s, json_t *p, json_t *path, size_t at, char num[64], size_t *n,
-                             char **opened)
+static const char *part_text(ctx *c, const step *s, json_t *p, const at *part, char num[64], size_t *n, char **opened)
 {
     json_t *v = json_is_string(p) || is_secret(p) ? p : template_ref(c, p);
     if (is_secret(v)) { /* note [secret templates] in compiler/front/vjson.c */
         char why[1024];
         bool own = v == p;
-        json_t *where = own ? path_with(path, json_integer((json_int_t)at))
-                            : json_pack("[O]", json_object_get(p, "attr"));
+        json_t *where = own ? at_json(part) : json_pack("[O]", json_object_get(p, "attr"));
         const char *addr = own ? s->address : json_string_value(json_object_get(p, "$ref"));
         *opened = mk_keyring_open_secret(&c->sess.ring, v, addr, where, why, sizeof why);
         json_decref(where);
@@ -283,9 +290,12 @@ static const char *part_text(ctx *c, const step *s, json_t *p, json_t *path, siz
 /* The joined text as a secret of this place: sealed, with its fingerprint
  * (in trust mode to the executor's own key, fingerprinted with the state's
  * key: note [fingerprint key] in rtstate.c). */
-static json_t *sealed_text(ctx *c, const step *s, json_t *path, const char *t, size_t n)
+static json_t *sealed_text(ctx *c, const step *s, const at *where, const char *t, size_t n)
 {
-    return mk_keyring_seal_secret(&c->sess.ring, t, n, s->address, path, c->sess.ring.trust ? c->sess.fpkey : NULL);
+    json_t *path = at_json(where);
+    json_t *out = mk_keyring_seal_secret(&c->sess.ring, t, n, s->address, path, c->sess.ring.trust ? c->sess.fpkey : NULL);
+    json_decref(path);
+    return out;
 }
 
 static void wipe(char *s, size_t n)
@@ -298,7 +308,7 @@ static void wipe(char *s, size_t n)
 /* {"$template": [text | {"$ref", "attr"} | {"$secret"}, …]}: text joined; a
  * lone reference keeps its JSON type; with a sealed part, the result is
  * sealed too. NULL when a part is not known. */
-static json_t *fill_template(ctx *c, const step *s, json_t *parts, json_t *path)
+static json_t *fill_template(ctx *c, const step *s, json_t *parts, const at *path)
 {
     if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0)) && !is_secret(json_array_get(parts, 0))) {
         json_t *v = template_ref(c, json_array_get(parts, 0));
@@ -311,7 +321,8 @@ static json_t *fill_template(ctx *c, const step *s, json_t *parts, json_t *path)
     json_array_foreach(parts, i, p) {
         char num[64], *opened = NULL;
         size_t n;
-        const char *t = part_text(c, s, p, path, i, num, &n, &opened);
+        at part = {path, NULL, i};
+        const char *t = part_text(c, s, p, &part, num, &n, &opened);
         secret |= is_secret(p);
         size_t want = (len + n + 1) * 2;
         char *nb = t && buf && len + n + 1 > cap ? malloc(want) : NULL;
@@ -353,13 +364,18 @@ static json_t *fill_ref(ctx *c, json_t *v)
 /* Trust mode: a plan's secret as the state records it, with the
  * fingerprint the executor computes (never the plan's: note [fingerprint
  * key]). Zero-setup: as the plan has it. */
-static json_t *stamp(ctx *c, const step *s, json_t *v, json_t *path)
+static json_t *stamp(ctx *c, const step *s, json_t *v, const at *where)
 {
     char why[1024], fp[65];
-    char *t = c->sess.ring.trust ? mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, sizeof why) : NULL;
+    if (!c->sess.ring.trust)
+        return json_incref(v);
+    json_t *path = at_json(where);
+    char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, sizeof why);
+    if (t)
+        mk_keyring_fingerprint_at(c->sess.fpkey, s->address, path, t, strlen(t), fp);
+    json_decref(path);
     if (!t)
         return json_incref(v);
-    mk_keyring_fingerprint_at(c->sess.fpkey, s->address, path, t, strlen(t), fp);
     wipe(t, strlen(t));
     json_t *out = json_deep_copy(v);
     json_object_set_new(json_object_get(out, "$secret"), "fingerprint", json_string(fp));
@@ -368,7 +384,7 @@ static json_t *stamp(ctx *c, const step *s, json_t *v, json_t *path)
 
 /* Fill the templates and references in v at path, at any depth (a map of
  * tags may hold one); returns the value to keep (a new reference). */
-static json_t *fill_all(ctx *c, const step *s, json_t *v, json_t *path)
+static json_t *fill_all(ctx *c, const step *s, json_t *v, const at *path)
 {
     json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
     if (parts) {
@@ -384,15 +400,13 @@ static json_t *fill_all(ctx *c, const step *s, json_t *v, json_t *path)
         json_t *x;
         void *tmp;
         json_object_foreach_safe(v, tmp, k, x) {
-            json_t *at = path_with(path, json_string(k));
-            json_object_set_new(v, k, fill_all(c, s, x, at));
-            json_decref(at);
+            at member = {path, k, 0};
+            json_object_set_new(v, k, fill_all(c, s, x, &member));
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *at = path_with(path, json_integer((json_int_t)i));
-            json_array_set_new(v, i, fill_all(c, s, json_array_get(v, i), at));
-            json_decref(at);
+            at elem = {path, NULL, i};
+            json_array_set_new(v, i, fill_all(c, s, json_array_get(v, i), &elem));
         }
     }
     return json_incref(v);
@@ -403,54 +417,41 @@ static json_t *resolved_after(ctx *c, step *s)
 {
     json_t *after = json_object_get(s->change, "after");
     json_t *out = json_is_object(after) ? json_deep_copy(after) : json_incref(after);
-    json_t *root = json_array();
-    json_t *filled = fill_all(c, s, out, root);
-    json_decref(root);
+    json_t *filled = fill_all(c, s, out, NULL);
     json_decref(out);
     return filled;
 }
 
 /* note [secret places]: every secret of v at path opens for this step (a
  * template's own sealed parts included); false with why. */
-static bool opens_at(ctx *c, const step *s, json_t *v, json_t *path, char *why, size_t whylen)
+static bool opens_at(ctx *c, const step *s, json_t *v, const at *path, char *why, size_t whylen)
 {
-    json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
-    bool ok = true;
+    json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL, *x;
     if (is_secret(v)) {
-        char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, whylen);
-        ok = t != NULL;
+        json_t *p = at_json(path);
+        char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, p, why, whylen);
+        json_decref(p);
         if (t)
             wipe(t, strlen(t));
-        return ok;
+        return t != NULL;
     }
     size_t i;
-    json_t *x;
     const char *k;
-    if (parts)
-        json_array_foreach(parts, i, x) {
-            json_t *at = path_with(path, json_integer((json_int_t)i));
-            ok = !is_secret(x) || opens_at(c, s, x, at, why, whylen);
-            json_decref(at);
-            if (!ok)
-                return false;
-        }
-    else if (json_is_object(v))
+    bool ok = true;
+    json_array_foreach(parts, i, x) {
+        at part = {path, NULL, i};
+        ok = ok && (!is_secret(x) || opens_at(c, s, x, &part, why, whylen));
+    }
+    if (!parts)
         json_object_foreach(v, k, x) {
-            json_t *at = path_with(path, json_string(k));
-            ok = opens_at(c, s, x, at, why, whylen);
-            json_decref(at);
-            if (!ok)
-                return false;
+            at member = {path, k, 0};
+            ok = ok && opens_at(c, s, x, &member, why, whylen);
         }
-    else if (json_is_array(v))
-        json_array_foreach(v, i, x) {
-            json_t *at = path_with(path, json_integer((json_int_t)i));
-            ok = opens_at(c, s, x, at, why, whylen);
-            json_decref(at);
-            if (!ok)
-                return false;
-        }
-    return true;
+    json_array_foreach(v, i, x) {
+        at elem = {path, NULL, i};
+        ok = ok && opens_at(c, s, x, &elem, why, whylen);
+    }
+    return ok;
 }
 
 /* Trust mode, before any step: every secret the plan gives opens here, at
@@ -459,10 +460,7 @@ static bool secrets_open(ctx *c, char *why, size_t whylen)
 {
     for (size_t i = 0; i < c->n; i++) {
         const step *s = &c->steps[i];
-        json_t *root = json_array();
-        bool ok = s->retire || opens_at(c, s, json_object_get(s->change, "after"), root, why, whylen);
-        json_decref(root);
-        if (!ok)
+        if (!s->retire && !opens_at(c, s, json_object_get(s->change, "after"), NULL, why, whylen))
             return false;
     }
     return true;
