@@ -90,7 +90,7 @@ char *mk_keyring_x25519_pem(EVP_PKEY *k)
             out[n] = 0;
         }
     }
-    BIO_free_all(b); /* a memory BIO's buffer is wiped as it goes (BIO_FLAGS_MEM_RDONLY not set) */
+    BIO_free_all(b); /* (BUF_MEM_free clears the buffer it frees: the key text does not linger) */
     return out;
 }
 
