@@ -3,15 +3,18 @@
  * written as `moksha trust sign` writes them, and each rule met and broken
  * with the exact refusal: the threshold of distinct unrevoked current roots,
  * a change of roots needing both thresholds, expiry, a version that never
- * goes down (KEYS/trust.seen, whose damage is an error), strict payloads. */
+ * goes down (KEYS/trust.seen, whose damage is an error), strict payloads;
+ * and plans in trust mode: who may sign one, and no downgrade to HMAC. */
 #include "tests/unit/unit.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/fileio.h"
+#include "runtime/planfile.h"
 #include "runtime/sha256.h"
 #include "runtime/trust.h"
 
@@ -470,6 +473,154 @@ static void test_typed_signature(void **state)
     assert_true(mk_trust_key_parse(pub[ALICE], raw));
 }
 
+/* ---- plans in trust mode (runtime/planfile.c, note [plan algorithm]) ---- */
+
+/* A small plan as moksha writes it, and the statement its signature signs. */
+#define BODY "{\"format\":\"moksha.plan/v1\",\"stack\":\"s\",\"state\":{\"lineage\":\"l-1\",\"serial\":3},\"changes\":[]}"
+
+static void statement(char digest[65], char *out, size_t n)
+{
+    mk_sha256_hex(BODY, strlen(BODY), digest);
+    snprintf(out, n, "{\"format\":\"moksha.plan/v1\",\"digest\":\"%s\",\"lineage\":\"l-1\",\"serial\":3}", digest);
+}
+
+/* The plan signed by who over a message of type sign_type, its signature
+ * object saying type. */
+static void write_plan(const char *path, int who, const char *type, const char *sign_type)
+{
+    char digest[65], st[256], v[89], kid[17];
+    uint8_t raw[32];
+    statement(digest, st, sizeof st);
+    sign(who, sign_type, st, v);
+    raw_of(who, raw);
+    mk_trust_key_id(raw, kid);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s,\"signature\":{\"algorithm\":\"Ed25519\",\"type\":\"%s\",\"key\":\"%s\",\"key_id\":\"%s\","
+            "\"digest\":\"%s\",\"value\":\"%s\"}}\n", (int)strlen(BODY) - 1, BODY, type, pub[who], kid, digest, v);
+    fclose(f);
+}
+
+/* The same plan signed with a project key, as moksha signs without trust. */
+static void write_hmac_plan(const char *path, const mk_planfile_key *k)
+{
+    char digest[65], st[256], hex[65];
+    uint8_t mac[32];
+    unsigned int len = 32;
+    statement(digest, st, sizeof st);
+    HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)st, strlen(st), mac, &len);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s,\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":\"%s\",\"digest\":\"%s\",\"value\":\"%s\"}}\n",
+            (int)strlen(BODY) - 1, BODY, k->id, digest, hex);
+    fclose(f);
+}
+
+/* Open path against the trust file; why into why, and who signed. */
+static mk_planfile_status open_trusted(const char *path, mk_trust_who *who, char *why, size_t n)
+{
+    char twhy[1024];
+    mk_trust *t = load(false, twhy, sizeof twhy);
+    if (!t)
+        fail_msg("trust file refused: %s", twhy);
+    mk_planfile *pf = NULL;
+    why[0] = 0;
+    mk_planfile_status st = mk_planfile_open_trusted(path, t, who, &pf, why, n);
+    if (st == MK_PLANFILE_OK)
+        assert_string_equal(json_string_value(json_object_get(mk_planfile_plan(pf), "stack")), "s");
+    static char name[80]; /* the name is the trust file's: keep it past it */
+    snprintf(name, sizeof name, "%s", who->name);
+    who->name = name;
+    mk_planfile_close(pf);
+    mk_trust_free(t);
+    return st;
+}
+
+static void test_plan_signers(void **state)
+{
+    (void)state;
+    char p[2048], plan[160], why[1024], want[1024];
+    mk_trust_who who;
+    snprintf(plan, sizeof plan, "%s/p.plan", dir);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, ""), (int[]){R0, R1, -1});
+    write_plan(plan, ALICE, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_OK);
+    assert_int_equal(who.roles, MK_TRUST_PLANNER);
+    assert_string_equal(who.name, "alice");
+    write_plan(plan, BOT, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_OK);
+    assert_string_equal(mk_trust_role_name(who.roles), "automation");
+    assert_string_equal(who.name, "reconciler");
+    write_plan(plan, BOB, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    snprintf(want, sizeof want, "wrong role: key %s is approver `bob`'s key in the trust file %s (version 3); only "
+             "planner and automation keys sign plans", who.id, file);
+    assert_string_equal(why, want);
+    write_plan(plan, R0, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    snprintf(want, sizeof want, "wrong role: key %s is a root key in the trust file %s (version 3); only planner and "
+             "automation keys sign plans", who.id, file);
+    assert_string_equal(why, want);
+    write_plan(plan, R2, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    snprintf(want, sizeof want, "signed by key %s, which the trust file %s (version 3) does not list: only its planner "
+             "and automation keys sign plans", who.id, file);
+    assert_string_equal(why, want);
+}
+
+static void test_plan_revoked_and_typed(void **state)
+{
+    (void)state;
+    char p[2048], plan[160], why[1024], want[1024], extra[128];
+    mk_trust_who who;
+    snprintf(plan, sizeof plan, "%s/p.plan", dir);
+    snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[BOT]);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, extra), (int[]){R0, R1, -1});
+    write_plan(plan, BOT, "plan", "plan");
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    snprintf(want, sizeof want, "signed by key %s (automation `reconciler`), which the trust file %s (version 3) revokes",
+             who.id, file);
+    assert_string_equal(why, want);
+    write_plan(plan, ALICE, "approval", "approval"); /* a valid signature, of another kind */
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    assert_string_equal(why, "the plan's signature is of type `approval`, not `plan`: a signature of one kind never "
+                             "counts as another (docs/trust.md, \"Signatures and their types\")");
+    write_plan(plan, ALICE, "plan", "trust"); /* labelled a plan's, signed as a trust file's */
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_TAMPERED);
+    assert_string_equal(why, "the signature does not match: the plan was altered after it was signed");
+}
+
+/* The executor, never the plan, picks the algorithm: HMAC is refused in
+ * trust mode however valid, and Ed25519 without it. */
+static void test_plan_no_downgrade(void **state)
+{
+    (void)state;
+    char p[2048], plan[160], why[1024];
+    mk_trust_who who;
+    mk_planfile_key k;
+    mk_planfile *pf = NULL;
+    snprintf(plan, sizeof plan, "%s/p.plan", dir);
+    assert_true(mk_planfile_key_from_text(&k, "4b1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a", NULL,
+                                          "test", why, sizeof why));
+    write_hmac_plan(plan, &k);
+    assert_int_equal(mk_planfile_open(plan, &k, &pf, why, sizeof why), MK_PLANFILE_OK); /* a good HMAC plan */
+    mk_planfile_close(pf);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, ""), (int[]){R0, R1, -1});
+    assert_int_equal(open_trusted(plan, &who, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    assert_string_equal(why, "the plan is signed with a project key (HMAC-SHA256), and this executor is in trust mode "
+                             "(its configuration has a trust section): it takes only plans signed with a planner key "
+                             "its trust file lists, whatever the plan says (no downgrade); plan with "
+                             "MOKSHA_SIGNING_KEY=PLANNER.key (docs/trust.md, \"Signing plans\")");
+    write_plan(plan, ALICE, "plan", "plan");
+    assert_int_equal(mk_planfile_open(plan, &k, &pf, why, sizeof why), MK_PLANFILE_UNTRUSTED);
+    assert_null(pf);
+    assert_string_equal(why, "the plan is signed with Ed25519 by a planner key, and this executor's configuration has "
+                             "no trust section to check it against: configure trust (docs/trust.md, \"The executor's "
+                             "configuration\"), or plan with the project key");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +640,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typed_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_signers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_revoked_and_typed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_no_downgrade, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
