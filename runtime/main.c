@@ -282,6 +282,23 @@ static int audit_cmd(int argc, char **argv)
     return MK_EXIT_INPUT;
 }
 
+/* note [no downgrade at start]: in trust mode MOKSHA_KEY is refused
+ * before any command runs, not only where plans are read. A configuration
+ * that does not load is left to the commands that read it (apply, verify,
+ * config check say why); the others run as without one. */
+static bool start_ok(void)
+{
+    mk_config cfg;
+    char why[1024];
+    if (!mk_config_load(&cfg, why, sizeof why))
+        return true;
+    bool ok = mk_trust_env_ok(&cfg, why, sizeof why);
+    if (!ok)
+        mk_errmsg_print(why);
+    mk_config_free(&cfg);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
@@ -299,6 +316,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (argc >= 2 && !start_ok())
+        return MK_EXIT_INPUT;
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
         return verify(MK_PATH_DIR, argv[2]);
     if (argc == 5 && strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "--moksha-dir") == 0)

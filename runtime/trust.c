@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/errmsg.h"
@@ -656,9 +657,15 @@ static bool accept(chk *c, time_t now, const roots *pinned, const seen *s, const
 static int lock_keys(const char *dir, char *why, size_t whylen)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat sb;
     if (fd < 0)
-        snprintf(why, whylen, "the key directory %s (trust.keys): %s", dir, strerror(errno));
-    else if (flock(fd, LOCK_EX) != 0) {
+        snprintf(why, whylen, "the key directory %s (trust.keys): %s; create it, mode 0700", dir, strerror(errno));
+    else if (fstat(fd, &sb) != 0 || (sb.st_mode & 022)) { /* whoever can write trust.seen could lower the version */
+        snprintf(why, whylen, "the key directory %s (trust.keys) can be written by others (mode %04o): `chmod go-w %s`",
+                 dir, (unsigned)(sb.st_mode & 07777), dir);
+        close(fd);
+        fd = -1;
+    } else if (flock(fd, LOCK_EX) != 0) {
         snprintf(why, whylen, "cannot lock the key directory %s: %s", dir, strerror(errno));
         close(fd);
         fd = -1;
@@ -691,16 +698,20 @@ mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, cha
     return t;
 }
 
-mk_trust *mk_trust_open(const mk_config *cfg, bool record, char *why, size_t whylen)
+bool mk_trust_env_ok(const mk_config *cfg, char *why, size_t whylen)
 {
     const char *k = getenv("MOKSHA_KEY");
-    if (k && *k) {
-        snprintf(why, whylen, "MOKSHA_KEY is set, but %s has a trust section: in trust mode the executor takes only "
-                 "plans signed by keys its trust file lists, and holds no key that can sign one; unset MOKSHA_KEY in "
-                 "the executor's environment (docs/trust.md)", cfg->path);
-        return NULL;
-    }
-    return mk_trust_load(&cfg->trust, time(NULL), record, why, whylen);
+    if (!cfg->trust.on || !k || !*k)
+        return true;
+    snprintf(why, whylen, "MOKSHA_KEY is set, but %s has a trust section: in trust mode the executor takes only "
+             "plans signed by keys its trust file lists, and holds no key that can sign one; unset MOKSHA_KEY in the "
+             "executor's environment (docs/trust.md)", cfg->path);
+    return false;
+}
+
+mk_trust *mk_trust_open(const mk_config *cfg, bool record, char *why, size_t whylen)
+{
+    return mk_trust_env_ok(cfg, why, whylen) ? mk_trust_load(&cfg->trust, time(NULL), record, why, whylen) : NULL;
 }
 
 void mk_trust_free(mk_trust *t)

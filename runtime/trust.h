@@ -54,8 +54,11 @@ bool mk_trust_verify(const char *type, const void *payload, size_t n, const uint
  * KEYS/trust.seen when it differs from what is there (atomically, under a
  * lock on KEYS). NULL with why naming the file and the rule it breaks. */
 mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, char *why, size_t whylen);
-/* The executor's start in trust mode: MOKSHA_KEY in its environment is
- * refused (no downgrade), then mk_trust_load now. */
+/* No downgrade: in trust mode (cfg has a trust section) MOKSHA_KEY in the
+ * executor's environment is refused, whatever the command; false with why. */
+bool mk_trust_env_ok(const mk_config *cfg, char *why, size_t whylen);
+/* The executor's start in trust mode: mk_trust_env_ok, then mk_trust_load
+ * now. */
 mk_trust *mk_trust_open(const mk_config *cfg, bool record, char *why, size_t whylen);
 void mk_trust_free(mk_trust *t);
 

@@ -99,6 +99,8 @@ sed "s|\"value\":\"[^\"]*\"}}\$|\"value\":\"$(sed -n 's/.*"value":"\([^"]*\)"}}$
 expect_exit 1 "$MOKSHA_EXEC" apply forged.plan && expect_contains "$ERR" "the plan was altered after it was signed"
 expect_exit 1 env MOKSHA_KEY=0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e "$MOKSHA_EXEC" apply a.plan &&
     expect_contains "$ERR" "MOKSHA_KEY is set, but $XDG_CONFIG_HOME/moksha/exec.json has a trust section"
+expect_exit 1 env MOKSHA_KEY=0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e "$MOKSHA_EXEC" state list &&
+    expect_contains "$ERR" "MOKSHA_KEY is set"   # at start, whatever the command
 expect_exit 1 "$MOKSHA_EXEC" apply --approve anything a.plan &&
     expect_contains "$ERR" "--approve is refused in trust mode"
 expect_contains "$ERR" "a gate opens only by a signed approval from its group, which this moksha-exec does not take yet"

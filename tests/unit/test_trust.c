@@ -378,6 +378,21 @@ static void test_damaged_seen(void **state)
     assert_int_equal(rmdir(seenp), 0);
 }
 
+/* Whoever can write trust.seen could put an older version back. */
+static void test_keys_writable_by_others(void **state)
+{
+    (void)state;
+    char p[2048], why[1024], want[1024];
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, ""), (int[]){R0, R1, -1});
+    assert_int_equal(chmod(keys, 0777), 0);
+    assert_null(load(true, why, sizeof why));
+    snprintf(want, sizeof want, "the key directory %s (trust.keys) can be written by others (mode 0777): `chmod go-w %s`",
+             keys, keys);
+    assert_string_equal(why, want);
+    assert_int_equal(chmod(keys, 0700), 0);
+    accepted(3);
+}
+
 static void test_unknown_field(void **state)
 {
     (void)state;
@@ -636,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roots_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_writable_by_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles_and_names, setup, teardown),
