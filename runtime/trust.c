@@ -511,11 +511,14 @@ static bool read_envelope(chk *c, sigs *valid)
 {
     static const char *const known[] = {"format", "payload", "signatures", NULL};
     size_t len = 0;
+    struct stat sb;
+    if (stat(c->t->path, &sb) == 0 && sb.st_size > MAX_FILE) /* before reading it: anyone may hand us a file */
+        return refuse(c, "larger than %u bytes", MAX_FILE);
     char *text = mk_fileio_read(c->t->path, &len);
     if (!text)
         return refuse(c, "%s", strerror(errno));
     json_error_t je;
-    json_t *env = len > MAX_FILE ? NULL : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *env = len > MAX_FILE ? NULL : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je); /* (grew meanwhile) */
     json_t *pl = json_object_get(env, "payload");
     const char *fmt = json_string_value(json_object_get(env, "format"));
     bool ok = false;
