@@ -58,10 +58,10 @@
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rand.h"
-#include "runtime/trust.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
+#include "runtime/trust.h"
 
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
