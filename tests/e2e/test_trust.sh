@@ -69,9 +69,9 @@ expect_exit 0 "$MOKSHA_EXEC" config check &&
     expect_contains "$OUT" "trust mode: $WORK/trust.json: accepted (version 1, expires 2099-01-01T00:00:00Z, roots: threshold 2 of 3 keys; 2 planners, 1 automation, 1 approver, 1 group, 1 revoked; last accepted: none before)"
 [ ! -e ../keys/trust.seen ] || fail "config check recorded the trust file"
 cat >main.moksha <<'EOF'
-stack risk { env = "dev" }
+stack trusted { env = "prod" }
 provider sim { latency = 1ms }
-resource bucket a { encrypted = true }
+resource bucket logs { encrypted = true }
 EOF
 expect_exit 0 moksha plan -o p.plan   # signed with the project key (HMAC)
 
@@ -105,7 +105,7 @@ expect_exit 1 "$MOKSHA_EXEC" apply --approve anything a.plan &&
     expect_contains "$ERR" "--approve is refused in trust mode"
 expect_contains "$ERR" "a gate opens only by a signed approval from its group, which this moksha-exec does not take yet"
 [ ! -e .moksha/state.json ] || fail "a refused plan wrote the state"
-expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "created  bucket.a"
+expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "created  bucket.logs"
 expect_exit 0 "$MOKSHA_EXEC" audit show --format json
 expect_match "$OUT" "\"signer\": \"alice\""
 expect_match "$OUT" "\"role\": \"planner\""
@@ -133,26 +133,26 @@ cp "$K/v2.json" "$WORK/trust.json"
 
 # ---- automation: its default boundary, low-risk changes only ----
 cat >main.moksha <<'EOF'
-stack risk { env = "dev" }
+stack trusted { env = "prod" }
 provider sim { latency = 1ms }
-resource bucket a {
+resource bucket logs {
   encrypted  = true
   versioning = true
 }
-resource bucket b { encrypted = true }
+resource bucket site { encrypted = true }
 EOF
-expect_exit 0 moksha plan -o p.plan && expect_match "$OUT" "~ bucket\.a .*risk: medium"
+expect_exit 0 moksha plan -o p.plan && expect_match "$OUT" "~ bucket\.logs .*risk: medium"
 resign p.plan bot bot.plan
 expect_exit 0 "$MOKSHA_EXEC" verify bot.plan &&
     expect_contains "$OUT" "signed by automation \`bot\` (key $(key_id bot)), by the trust file $WORK/trust.json, version 2: held to its default boundary (low-risk changes only, no gate opens)"
 expect_exit 3 "$MOKSHA_EXEC" apply bot.plan &&
-    expect_contains "$ERR" "bucket.a is medium risk, above the default boundary of automation \`bot\` (low-risk changes only): held"
-expect_contains "$OUT" "created  bucket.b"
-expect_not_contains "$OUT" "bucket.a"
+    expect_contains "$ERR" "bucket.logs is medium risk, above the default boundary of automation \`bot\` (low-risk changes only): held"
+expect_contains "$OUT" "created  bucket.site"
+expect_not_contains "$OUT" "bucket.logs"
 expect_exit 0 "$MOKSHA_EXEC" audit show && expect_contains "$OUT" "signer=bot role=automation"
 # the planner applies the rest
 expect_exit 0 moksha plan -o p.plan && resign p.plan alice a.plan
-expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "updated  bucket.a"
+expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "updated  bucket.logs"
 
 # ---- a damaged trust.seen is an error, never "none accepted yet" ----
 printf '{"format":"moksha.trust-seen/v1",' >../keys/trust.seen
