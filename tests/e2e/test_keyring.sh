@@ -4,8 +4,8 @@
 # others can read is refused, and `key rotate` re-seals every secret of the
 # state to a new seal key for the same resource and attribute, fingerprints
 # unchanged, the old key kept; a secret moved to another attribute stops it
-# with nothing written, and a staged rotation that never reached the state
-# is dropped and done again.
+# with nothing written; a staged rotation that never reached the state is
+# dropped and done again, and one that did is finished.
 . "$TOP/tests/e2e/lib.sh"
 
 unset MOKSHA_KEY
@@ -24,31 +24,31 @@ enter stack # (the configuration must be outside the stack the executor runs in)
 # ---- key new: the directory (0700), seal.key and audit.key (0600), seal.pub ----
 config "$K/exec"
 expect_exit 0 "$MOKSHA_EXEC" key new && expect_contains "$OUT" "seal.key audit.key seal.pub"
-[ "$(mode $K/exec)" = 700 ] || fail "the key directory is mode $(mode $K/exec), not 700"
-[ "$(mode $K/exec/seal.key)" = 600 ] || fail "seal.key is mode $(mode $K/exec/seal.key)"
-[ "$(mode $K/exec/audit.key)" = 600 ] || fail "audit.key is mode $(mode $K/exec/audit.key)"
-expect_contains $K/exec/seal.key "-----BEGIN PRIVATE KEY-----"
-expect_match $K/exec/audit.key '^[0-9a-f]{64}$'
-expect_match $K/exec/seal.pub '^x25519:[A-Za-z0-9+/]{43}= executor$'
-cp $K/exec/seal.key seal.before
+[ "$(mode "$K/exec")" = 700 ] || fail "the key directory is mode $(mode "$K/exec"), not 700"
+[ "$(mode "$K/exec/seal.key")" = 600 ] || fail "seal.key is mode $(mode "$K/exec/seal.key")"
+[ "$(mode "$K/exec/audit.key")" = 600 ] || fail "audit.key is mode $(mode "$K/exec/audit.key")"
+expect_contains "$K/exec/seal.key" "-----BEGIN PRIVATE KEY-----"
+expect_match "$K/exec/audit.key" '^[0-9a-f]{64}$'
+expect_match "$K/exec/seal.pub" '^x25519:[A-Za-z0-9+/]{43}= executor$'
+cp "$K/exec/seal.key" seal.before
 expect_exit 1 "$MOKSHA_EXEC" key new && expect_contains "$ERR" "holds the executor's keys already"
-expect_same $K/exec/seal.key seal.before
+expect_same "$K/exec/seal.key" seal.before
 # ---- key show: the seal.pub line, and the id is SHA-256 of the raw key ----
 expect_exit 0 "$MOKSHA_EXEC" key show
 head -n 1 "$OUT" > shown.pub
-expect_same shown.pub $K/exec/seal.pub
-key=$(cut -d' ' -f1 $K/exec/seal.pub)
+expect_same shown.pub "$K/exec/seal.pub"
+key=$(cut -d' ' -f1 "$K/exec/seal.pub")
 id=$(printf '%s' "${key#x25519:}" | base64 -d | sha256sum | cut -c1-16)
 expect_contains "$OUT" "id: $id"
 expect_exit 0 "$MOKSHA_EXEC" key show --format json
 [ "$(jq -r .key "$OUT")" = "$key" ] && [ "$(jq -r .id "$OUT")" = "$id" ] || fail "key show --format json: $(cat "$OUT")"
 # ---- a key others can read, or a directory others can write: refused ----
-chmod 644 $K/exec/seal.key
+chmod 644 "$K/exec/seal.key"
 expect_exit 1 "$MOKSHA_EXEC" key show && expect_contains "$ERR" "seal.key can be read or written by others (mode 0644)"
-chmod 600 $K/exec/seal.key
-chmod 770 $K/exec
+chmod 600 "$K/exec/seal.key"
+chmod 770 "$K/exec"
 expect_exit 1 "$MOKSHA_EXEC" key show && expect_contains "$ERR" "that no one else can write"
-chmod 700 $K/exec
+chmod 700 "$K/exec"
 # ---- MOKSHA_KEY in trust mode: refused ----
 MOKSHA_KEY=dd1825558331a27d1d57d11f39ba9c769ead4c8c9e8b526e8da652adbbb82a27 expect_exit 1 "$MOKSHA_EXEC" key rotate
 expect_contains "$ERR" "trust mode"
@@ -58,12 +58,12 @@ expect_contains "$ERR" "trust mode"
 # secrets were sealed to it, each for its address and path, and fingerprinted
 # with the state's fingerprint_key, by an independent implementation of
 # docs/trust.md (tests/unit/test_keyring.c says how).
-mkdir -m 700 $K/fixed
+mkdir -m 700 "$K/fixed"
 printf '%s\n' '-----BEGIN PRIVATE KEY-----' 'MC4CAQAwBQYDK2VuBCIEIEBBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f' \
-    '-----END PRIVATE KEY-----' > $K/fixed/seal.key
-printf 'x25519:eaYx7t4b+cmPEgMs3q3Q56B5OY/HhriMyEbsia+FpRo= executor\n' > $K/fixed/seal.pub
-printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > $K/fixed/audit.key
-chmod 600 $K/fixed/seal.key $K/fixed/audit.key
+    '-----END PRIVATE KEY-----' > "$K/fixed/seal.key"
+printf 'x25519:eaYx7t4b+cmPEgMs3q3Q56B5OY/HhriMyEbsia+FpRo= executor\n' > "$K/fixed/seal.pub"
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' > "$K/fixed/audit.key"
+chmod 600 "$K/fixed/seal.key" "$K/fixed/audit.key"
 config "$K/fixed"
 cat > secrets.json <<'EOF2'
 {"db": {"$secret": {"to": "67ca2ffd6fe9efab", "sealed": "8XeYSWYRdD3P1J9+hzrPJq2Ly0PCjWIXTtqdFCnNRzdkV6o3isy/fDCJt7TxcE8Vt+76uYn7cAtEz9NHafUrGhlmCw==", "fingerprint": "06bbf8f41f8a38300393b4993ae7dcf0b3548f3ba878d1b02598685fbbd2ab88"}},
@@ -87,14 +87,14 @@ cp .moksha/state.json state.before
 expect_exit 0 "$MOKSHA_EXEC" key rotate
 expect_contains "$OUT" "Rotated the executor's seal key: 67ca2ffd6fe9efab → "
 expect_contains "$OUT" "4 secrets re-sealed (state serial 2)"
-new=$(cut -d' ' -f1 $K/fixed/seal.pub)
+new=$(cut -d' ' -f1 "$K/fixed/seal.pub")
 nid=$(printf '%s' "${new#x25519:}" | base64 -d | sha256sum | cut -c1-16)
 [ "$nid" != 67ca2ffd6fe9efab ] || fail "the seal key did not change"
 expect_exit 0 "$MOKSHA_EXEC" key show && expect_contains "$OUT" "id: $nid"
-expect_file $K/fixed/seal.67ca2ffd6fe9efab.old
-[ "$(mode $K/fixed/seal.67ca2ffd6fe9efab.old)" = 600 ] || fail "the old key's copy is not mode 600"
-expect_contains $K/fixed/seal.67ca2ffd6fe9efab.old "MC4CAQAwBQYDK2VuBCIEIEBBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
-[ ! -e $K/fixed/seal.next ] || fail "seal.next was left behind"
+expect_file "$K/fixed/seal.67ca2ffd6fe9efab.old"
+[ "$(mode "$K/fixed/seal.67ca2ffd6fe9efab.old")" = 600 ] || fail "the old key's copy is not mode 600"
+expect_contains "$K/fixed/seal.67ca2ffd6fe9efab.old" "MC4CAQAwBQYDK2VuBCIEIEBBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f"
+[ ! -e "$K/fixed/seal.next" ] || fail "seal.next was left behind"
 # every secret now to the new key, sealed again, its fingerprint the same
 secrets() { jq -c '[.. | objects | select(has("$secret")) | ."$secret"]' "$1"; }
 secrets state.before > before.json
@@ -117,19 +117,35 @@ expect_exit 0 "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "4 secrets re-
 jq '(.resources[] | select(.address == "app.web") | .attributes.password) =
     (.resources[] | select(.address == "database.orders") | .attributes.password)' .moksha/state.json > moved.json
 cat moved.json > .moksha/state.json
-cp $K/fixed/seal.key key.before
+cp "$K/fixed/seal.key" key.before
 expect_exit 1 "$MOKSHA_EXEC" key rotate
 expect_contains "$ERR" "app.web: password: the sealed secret does not open here"
 expect_same .moksha/state.json moved.json
-expect_same $K/fixed/seal.key key.before
-[ ! -e $K/fixed/seal.next ] || fail "a refused rotation left seal.next"
+expect_same "$K/fixed/seal.key" key.before
+[ ! -e "$K/fixed/seal.next" ] || fail "a refused rotation left seal.next"
 jq 'del(.resources[] | select(.address == "app.web") | .attributes.password)' moved.json > .moksha/state.json
 
 # ---- a staged key the state never reached: the keys are refused until a rotation drops it ----
-cp $K/fixed/seal.67ca2ffd6fe9efab.old $K/fixed/seal.next
+cp "$K/fixed/seal.67ca2ffd6fe9efab.old" "$K/fixed/seal.next"
 expect_exit 1 "$MOKSHA_EXEC" key show && expect_contains "$ERR" "a key rotation was interrupted"
 expect_exit 0 "$MOKSHA_EXEC" key rotate && expect_contains "$OUT" "4 secrets re-sealed"
-[ ! -e $K/fixed/seal.next ] || fail "seal.next is still there"
+[ ! -e "$K/fixed/seal.next" ] || fail "seal.next is still there"
 expect_exit 0 "$MOKSHA_EXEC" key show
+expect_exit 0 "$MOKSHA_EXEC" audit verify
+
+# ---- a rotation stopped after its state write: the next one finishes it ----
+cur=$(jq -r .sealed_with .moksha/state.json)
+cp "$K/fixed/seal.key" seal.cur
+mv "$K/fixed/seal.key" "$K/fixed/seal.next"                  # the new key still staged,
+cp "$K/fixed/seal.67ca2ffd6fe9efab.old" "$K/fixed/seal.key"  # an older one in place,
+printf 'x25519:eaYx7t4b+cmPEgMs3q3Q56B5OY/HhriMyEbsia+FpRo= executor\n' > "$K/fixed/seal.pub"  # its seal.pub
+expect_exit 1 "$MOKSHA_EXEC" key show && expect_contains "$ERR" "a key rotation was interrupted"
+expect_exit 0 "$MOKSHA_EXEC" key rotate
+expect_contains "$OUT" "Finished an interrupted rotation: the state is sealed to key $cur"
+expect_same "$K/fixed/seal.key" seal.cur
+[ ! -e "$K/fixed/seal.next" ] || fail "seal.next is still there after finishing"
+expect_exit 0 "$MOKSHA_EXEC" key show && expect_contains "$OUT" "id: $cur"
+head -n 1 "$OUT" > shown.pub
+expect_same shown.pub "$K/fixed/seal.pub"
 expect_exit 0 "$MOKSHA_EXEC" audit verify
 leave
