@@ -337,18 +337,6 @@ static bool set_seal(mk_keyring *kr, EVP_PKEY *k)
     return true;
 }
 
-static bool load_dir(mk_keyring *kr, const char *dir, bool rotating, char *why, size_t whylen);
-
-bool mk_keyring_load_dir(mk_keyring *kr, const char *dir, char *why, size_t whylen)
-{
-    return load_dir(kr, dir, false, why, whylen);
-}
-
-bool mk_keyring_load_rotating(mk_keyring *kr, const char *dir, char *why, size_t whylen)
-{
-    return load_dir(kr, dir, true, why, whylen);
-}
-
 static bool load_dir(mk_keyring *kr, const char *dir, bool rotating, char *why, size_t whylen)
 {
     memset(kr, 0, sizeof *kr);
@@ -374,6 +362,16 @@ static bool load_dir(mk_keyring *kr, const char *dir, bool rotating, char *why, 
         return mk_keyring_free(kr), false;
     kr->loaded = true;
     return true;
+}
+
+bool mk_keyring_load_dir(mk_keyring *kr, const char *dir, char *why, size_t whylen)
+{
+    return load_dir(kr, dir, false, why, whylen);
+}
+
+bool mk_keyring_load_rotating(mk_keyring *kr, const char *dir, char *why, size_t whylen)
+{
+    return load_dir(kr, dir, true, why, whylen);
 }
 
 void mk_keyring_from_project(mk_keyring *kr, const mk_planfile_key *k)
