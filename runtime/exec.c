@@ -1444,7 +1444,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         return rc;
     }
     recover_intents(&c);
-    mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.sess.key.id));
+    json_t *entry = json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.sess.key.id);
+    if (o->submitter.on) /* through `moksha-exec serve`: who sent it */
+        json_object_set_new(entry, "submitter", json_pack("{s:I, s:I, s:I}", "uid", (json_int_t)o->submitter.uid, "gid",
+                                                          (json_int_t)o->submitter.gid, "pid", (json_int_t)o->submitter.pid));
+    mk_session_add(&c.sess, entry);
     size_t pi;
     json_t *pr;
     json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */
