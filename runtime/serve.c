@@ -134,9 +134,13 @@ static int listen_on(const char *path, const mk_config_service *s)
     mode_t old = umask(0177);
     bool ok = fd >= 0 && bind(fd, (const struct sockaddr *)&a, sizeof a) == 0;
     umask(old);
+    bool bound = ok;
     ok = ok && chown(path, (uid_t)-1, gid) == 0 && chmod(path, s->mode) == 0 && listen(fd, 16) == 0;
     if (!ok) {
-        fprintf(stderr, "moksha-exec: error: cannot listen on %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "moksha-exec: error: cannot listen on %s: %s%s\n", path, strerror(errno),
+                bound && errno == EPERM ? " (the service's user must be a member of service.group)" : "");
+        if (bound)
+            unlink(path);
         if (fd >= 0)
             close(fd);
         return -1;
