@@ -3,11 +3,13 @@
 # environment of its own (a secret, SIM_TOKEN, only there) and a submitter,
 # another user, applies through its socket (MOKSHA_EXEC_SOCKET): progress
 # streams while the apply runs, Ctrl-C (SIGINT to `moksha apply`) rolls back
-# (exit 4, nothing left in the service's state or world), the submitter cannot
+# (exit 4, nothing left in the service's state or world) and a second one
+# stops the rollback (exit 5), destroy goes through it too, the submitter cannot
 # read the service's environment, configuration or stacks, a socket mode that
 # leaves the submitter out refuses it, a second service on a live socket is
-# refused and a stale one is replaced, and SIGTERM stops the service and
-# removes its socket. Needs root (useradd, setpriv): skipped otherwise.
+# refused and a stale one is replaced, and SIGTERM stops the service, rolling
+# back the apply that runs, and removes its socket. Needs root (useradd,
+# setpriv): skipped otherwise.
 . "$TOP/tests/e2e/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -96,6 +98,19 @@ make_stack() {
     chown -R "$SUB:$SUB" "$BASE/sub"
 }
 
+# submit_in_background: `moksha apply --yes` as the submitter, in the
+# background ($CP: exec, so it is moksha itself, as setpriv and env exec in
+# turn), until its network is created
+submit_in_background() {
+    : >"$WORK/out" # (the last run's lines must not be taken for this one's)
+    (exec setpriv --reuid="$SUB" --regid="$SUB" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
+        MOKSHA_SHARE="$BASE/share" MOKSHA_EXEC_SOCKET="$SOCK" MOKSHA_KEY=$KEY NO_COLOR=1 \
+        "$BASE/bin/moksha" apply --yes) >"$WORK/out" 2>"$WORK/err" </dev/null &
+    CP=$!
+    w=0
+    while ! grep -q "created  network.n" "$WORK/out" && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
+}
+
 service_dir() { echo "$BASE/stacks/$(cat "$BASE/sub/$1/.moksha/stack-id")"; }
 
 service_config 0660
@@ -123,14 +138,8 @@ leave
 # ---- Ctrl-C mid-apply: the service rolls back, exit 4 ----
 make_stack two 400ms 4
 enter "$BASE/sub/two" || exit 1
-# (exec: $! is moksha itself, as setpriv and env exec in turn)
-(exec setpriv --reuid="$SUB" --regid="$SUB" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-    MOKSHA_SHARE="$BASE/share" MOKSHA_EXEC_SOCKET="$SOCK" MOKSHA_KEY=$KEY NO_COLOR=1 \
-    "$BASE/bin/moksha" apply --yes) >"$WORK/out" 2>"$WORK/err" </dev/null &
-CP=$!
+submit_in_background
 # progress streams while the apply runs: the network's line comes before the computes are done
-w=0
-while ! grep -q "created  network.n" "$WORK/out" && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
 expect_contains "$WORK/out" "created  network.n"
 expect_not_contains "$WORK/out" "created  compute.c0"
 DIR=$(service_dir two)
@@ -145,6 +154,19 @@ expect_exit 0 as_service "$BASE/bin/moksha-exec" -C "$DIR" state list
 expect_empty "$OUT"
 expect_exit 2 as_submitter "$BASE/bin/moksha" plan --detailed-exitcode
 expect_contains "$OUT" "Plan: 5 to create"
+
+# two Ctrl-C: the second stops the rollback too (exit 5); destroy through the service removes the rest
+submit_in_background
+kill -INT "$CP"
+sleep 0.2
+kill -INT "$CP"
+wait "$CP"
+rc=$?
+[ "$rc" -eq 5 ] || { fail "two SIGINTs to the submitting moksha apply: exit $rc, expected 5"; e2e_show "$WORK/err" stderr; }
+expect_contains "$WORK/err" "interrupted (second Ctrl-C)"
+expect_exit 0 as_submitter "$BASE/bin/moksha" destroy --yes
+expect_contains "$OUT" "deleted  network.n"
+[ "$(ls "$DIR/.moksha/sim" 2>/dev/null | grep -c json)" -eq 0 ] || fail "after destroy the service's sim world holds $(ls "$DIR/.moksha/sim")"
 leave
 
 # ---- what the submitter cannot read ----
@@ -160,9 +182,17 @@ expect_exit 1 as_service "$BASE/bin/moksha-exec" serve
 expect_contains "$ERR" "a service already listens on $SOCK"
 expect_exit 1 as_service "$BASE/bin/moksha-exec" serve --socket /tmp/moksha-serve-$$.sock
 expect_contains "$ERR" "the socket's directory /tmp is writable by everyone"
+# SIGTERM to the service mid-apply: the apply rolls back (exit 4), then the service stops
+enter "$BASE/sub/two" || exit 1
+submit_in_background
 stop_service
 [ "$rc" -eq 0 ] || fail "SIGTERM to the service: exit $rc, expected 0"
+wait "$CP"
+rc=$?
+[ "$rc" -eq 4 ] || { fail "the apply of a service stopped by SIGTERM: exit $rc, expected 4"; e2e_show "$WORK/err" stderr; }
+expect_contains "$WORK/out" "Rolled back"
 [ ! -e "$SOCK" ] || fail "the stopped service left its socket behind"
+leave
 enter "$BASE/sub/one" || exit 1
 expect_exit 1 as_submitter "$BASE/bin/moksha" apply --yes
 expect_contains "$ERR" "cannot reach the executor service at $SOCK (MOKSHA_EXEC_SOCKET)"
