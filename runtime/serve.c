@@ -38,7 +38,7 @@
 
 #define MAX_HANDLERS 64
 #define MAX_PLAN ((size_t)1 << 30)
-#define IDLE_SECONDS 30 /* a client that sends no request (or plan) for this long is dropped */
+#define IDLE_SECONDS 30 /* a client that sends no request (or plan), or reads nothing, for this long is gone */
 
 static volatile sig_atomic_t stopping;
 
@@ -535,7 +535,10 @@ static void serve_conn(int fd, const mk_config *cfg)
     conn c = {fd, {0, 0, 0}, cfg};
     socklen_t sl = sizeof c.who;
     struct timeval idle = {IDLE_SECONDS, 0};
+    /* a client that stops reading is gone too: output it does not take
+     * would fill the worker's pipe and stall the apply */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
     char what[128];
     int rc = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c.who, &sl) == 0 ? handle(&c, what, sizeof what)
              : refuse(&c, "cannot tell who connected: %s", strerror(errno));
