@@ -262,15 +262,20 @@ typedef struct statejob {
     mk_state *st;
     mk_diag *diag; /* its own: the compile thread reports meanwhile */
     double ms;
-    const mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
+    mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
 } statejob;
 
 static void *state_thread(void *arg)
 {
     statejob *j = arg;
     double t = mk_pipeline_now_ms();
-    j->st = j->r->state_name ? mk_state_parse(j->r->state_text, j->r->state_len, j->r->state_name, j->diag)
-                             : mk_state_read(STATE_PATH, j->diag);
+    if (j->r->state_name) {
+        j->st = mk_state_parse(j->r->state_text, j->r->state_len, j->r->state_name, j->diag);
+        mk_mem_free(j->r->state_text); /* as a file's text is: not kept beside the parsed state */
+        j->r->state_text = NULL;
+    } else {
+        j->st = mk_state_read(STATE_PATH, j->diag);
+    }
     j->ms = mk_pipeline_now_ms() - t;
     return NULL;
 }

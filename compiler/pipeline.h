@@ -51,8 +51,9 @@ typedef struct mk_pipeline_req {
     struct mk_state *(*await_state)(void *ud);
     void *await_ud;
     /* The state from the executor service (MOKSHA_EXEC_SOCKET) instead of
-     * .moksha/state.json: its bytes (NULL: the stack has none yet), named
-     * state_name in messages; borrowed. state_name NULL: read the file. */
+     * .moksha/state.json: its bytes (NULL: the stack has none yet; taken:
+     * freed, with mk_mem_free, once parsed), named state_name in messages
+     * (borrowed). state_name NULL: read the file. */
     const char *state_name;
     char *state_text;
     size_t state_len;

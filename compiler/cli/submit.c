@@ -211,10 +211,11 @@ bool mk_submit_plan_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
     if (!ask_info(path, r) || (*id && !ask_state(path, id, in)))
         return false;
     r->state_name = in->name, r->state_text = in->state, r->state_len = in->len;
+    in->state = NULL; /* the pipeline's now: it frees the bytes once parsed */
     return true;
 }
 
-void mk_submit_inputs_free(mk_submit_inputs *in)
+void mk_submit_inputs_free(mk_submit_inputs *in) /* (what the pipeline did not take) */
 {
     mk_mem_free(in->state);
     in->state = NULL;

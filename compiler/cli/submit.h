@@ -26,9 +26,11 @@ typedef struct mk_submit_inputs {
 } mk_submit_inputs;
 
 /* Ask the service for its seal key and for the state of the stack in the
- * current directory (.moksha/stack-id; none yet: no state), and point r at
- * them (r borrows in). False when the service cannot be reached or refuses
- * (said on stderr): nothing may be planned against a guess of the state. */
+ * current directory (.moksha/stack-id; none yet: no state), and give them
+ * to r (the state's bytes are r's then, freed by the pipeline once parsed;
+ * r borrows in's name). False when the service cannot be reached or
+ * refuses (said on stderr): nothing may be planned against a guess of the
+ * state. */
 bool mk_submit_plan_inputs(struct mk_pipeline_req *r, mk_submit_inputs *in);
 void mk_submit_inputs_free(mk_submit_inputs *in);
 
