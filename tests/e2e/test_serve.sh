@@ -98,17 +98,19 @@ make_stack() {
     chown -R "$SUB:$SUB" "$BASE/sub"
 }
 
-# submit_in_background: `moksha apply --yes` as the submitter, in the
-# background ($CP: exec, so it is moksha itself, as setpriv and env exec in
-# turn), until its network is created
+# submit_in_background N [OPTION...]: `moksha apply --yes OPTION...` as the
+# submitter, in the background ($CP: exec, so it is moksha itself, as
+# setpriv and env exec in turn), until N steps are reported created
 submit_in_background() {
+    n=$1
+    shift
     : >"$WORK/out" # (the last run's lines must not be taken for this one's)
     (exec setpriv --reuid="$SUB" --regid="$SUB" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
         MOKSHA_SHARE="$BASE/share" MOKSHA_EXEC_SOCKET="$SOCK" MOKSHA_KEY=$KEY NO_COLOR=1 \
-        "$BASE/bin/moksha" apply --yes) >"$WORK/out" 2>"$WORK/err" </dev/null &
+        "$BASE/bin/moksha" apply --yes "$@") >"$WORK/out" 2>"$WORK/err" </dev/null &
     CP=$!
     w=0
-    while ! grep -q "created  network.n" "$WORK/out" && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
+    while [ "$(grep -c "  created  " "$WORK/out")" -lt "$n" ] && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
 }
 
 service_dir() { echo "$BASE/stacks/$(cat "$BASE/sub/$1/.moksha/stack-id")"; }
@@ -138,7 +140,7 @@ leave
 # ---- Ctrl-C mid-apply: the service rolls back, exit 4 ----
 make_stack two 400ms 4
 enter "$BASE/sub/two" || exit 1
-submit_in_background
+submit_in_background 1
 # progress streams while the apply runs: the network's line comes before the computes are done
 expect_contains "$WORK/out" "created  network.n"
 expect_not_contains "$WORK/out" "created  compute.c0"
@@ -155,15 +157,17 @@ expect_empty "$OUT"
 expect_exit 2 as_submitter "$BASE/bin/moksha" plan --detailed-exitcode
 expect_contains "$OUT" "Plan: 5 to create"
 
-# two Ctrl-C: the second stops the rollback too (exit 5); destroy through the service removes the rest
-submit_in_background
+# two Ctrl-C: the second stops the rollback too (exit 5); destroy through the service removes the rest.
+# One step at a time (an option the service takes): the first Ctrl-C comes while the third step
+# runs, the second before the rollback reaches the network.
+submit_in_background 2 --parallelism 1
 kill -INT "$CP"
 sleep 0.2
 kill -INT "$CP"
 wait "$CP"
 rc=$?
 [ "$rc" -eq 5 ] || { fail "two SIGINTs to the submitting moksha apply: exit $rc, expected 5"; e2e_show "$WORK/err" stderr; }
-expect_contains "$WORK/err" "interrupted (second Ctrl-C)"
+expect_contains "$WORK/err" "network.n (create): interrupted (second Ctrl-C)"
 expect_exit 0 as_submitter "$BASE/bin/moksha" destroy --yes
 expect_contains "$OUT" "deleted  network.n"
 [ "$(ls "$DIR/.moksha/sim" 2>/dev/null | grep -c json)" -eq 0 ] || fail "after destroy the service's sim world holds $(ls "$DIR/.moksha/sim")"
@@ -184,7 +188,7 @@ expect_exit 1 as_service "$BASE/bin/moksha-exec" serve --socket /tmp/moksha-serv
 expect_contains "$ERR" "the socket's directory /tmp is writable by everyone"
 # SIGTERM to the service mid-apply: the apply rolls back (exit 4), then the service stops
 enter "$BASE/sub/two" || exit 1
-submit_in_background
+submit_in_background 1
 stop_service
 [ "$rc" -eq 0 ] || fail "SIGTERM to the service: exit $rc, expected 0"
 wait "$CP"
