@@ -351,8 +351,8 @@ static pid_t start_worker(const conn *c, const char *dir, const char *plan, cons
     signal(SIGTERM, SIG_DFL), signal(SIGINT, SIG_DFL), signal(SIGHUP, SIG_DFL), signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
     int null = open("/dev/null", O_RDONLY);
-    if (null >= 0)
-        dup2(null, 0);
+    if (null > 0) /* (0: stdin was closed, and /dev/null is it now) */
+        dup2(null, 0), close(null);
     dup2(out[1], 1), dup2(err[1], 2);
     close(out[0]), close(out[1]), close(err[0]), close(err[1]), close(c->fd);
     setvbuf(stdout, NULL, _IOLBF, 0);
