@@ -54,6 +54,10 @@ void mk_key_fingerprint(const mk_key *k, const void *data, size_t n, char out[65
 char *mk_key_seal(const mk_key *k, const void *plain, size_t n);
 /* Open a sealed text; NULL when it was altered or sealed under another key. */
 char *mk_key_open(const mk_key *k, const char *sealed, size_t *n);
+/* A file of at most cap-1 bytes into buf (NUL-terminated), and its mode
+ * bits into *mode when mode is not NULL; -1 with errno when unreadable, -2
+ * when it is not a regular file (a FIFO is not waited on). */
+long mk_key_read_small(const char *path, char *buf, size_t cap, unsigned *mode);
 /* SHA-256 hex of data. */
 void mk_key_sha256_hex(const void *data, size_t n, char out[65]);
 
