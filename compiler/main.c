@@ -20,6 +20,7 @@
 #include "compiler/cli/cmd_check.h"
 #include "compiler/cli/cmd_cost.h"
 #include "compiler/cli/cmd_fmt.h"
+#include "compiler/cli/cmd_key.h"
 #include "compiler/cli/cmd_plan.h"
 #include "compiler/cli/cmd_policy.h"
 #include "compiler/cli/options.h"
@@ -67,6 +68,7 @@ static const command COMMANDS[] = {
     {"destroy", mk_cmd_destroy, "plan and apply the deletion of everything in the state"},
     {"state", mk_cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
+    {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };
