@@ -14,6 +14,7 @@
 #include "compiler/pipeline.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/vars.h"
@@ -377,14 +379,30 @@ static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t
     return ok;
 }
 
-/* The project key: created only when the plan is to be signed. */
-static bool load_key(mk_planned *out, bool sign)
+/* The planner key that signs (docs/trust.md, "Signing plans"): --signing-key,
+ * else MOKSHA_SIGNING_KEY; NULL for none, and the project key signs. */
+static const char *signing_key(const mk_pipeline_req *r)
 {
-    char why[512];
-    if (mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why))
-        return true;
-    mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
-    return false;
+    const char *env = getenv("MOKSHA_SIGNING_KEY");
+    return r->signing_key ? r->signing_key : env && *env ? env : NULL;
+}
+
+/* The keys: the project key, created only when it is to sign the plan; a
+ * plan signed by a planner key needs none (note [planner signature] in
+ * back/planfile.c), only the stack id it is bound to. */
+static bool load_key(mk_planned *out, const mk_pipeline_req *r, bool sign)
+{
+    char why[4400];
+    const char *signer = sign ? signing_key(r) : NULL;
+    mk_key *k = &out->key;
+    bool project = mk_key_load(k, MOKSHA_DIR, !sign ? MK_KEY_READ : signer ? MK_KEY_STACK : MK_KEY_CREATE, why, sizeof why);
+    bool ok = project && (!signer || (k->signer = mk_sign_load(signer, why, sizeof why)));
+    if (ok && signer)
+        mk_sign_public(k->signer, k->signer_pub, k->signer_id);
+    if (!ok)
+        mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s%s", why, project ? " (the planner key that signs: "
+                      "--signing-key or MOKSHA_SIGNING_KEY)" : "");
+    return ok;
 }
 
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
@@ -393,7 +411,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, sign))   /* base/key.c (moksha cost stops before it) */
+    if (!ok || r->compile_only || !load_key(out, r, sign))   /* base/key.c (moksha cost stops before it) */
         return ok && r->compile_only;
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
@@ -432,6 +450,7 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
 
 void mk_pipeline_planned_free(mk_planned *pl)
 {
+    mk_sign_free(pl->key.signer);
     mk_place_report_free(pl->placement);
     mk_cost_free(pl->catalog);
     mk_planfile_free_text(pl->text);

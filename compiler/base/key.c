@@ -252,7 +252,7 @@ static int key_file(const char *dir, const char *path, mk_key_mode mode, char *b
             return 0;
         n = mk_key_read_small(path, buf, cap, NULL);
     }
-    if (n < 0 && errno == ENOENT && mode == MK_KEY_READ)
+    if (n < 0 && errno == ENOENT && (mode == MK_KEY_READ || mode == MK_KEY_STACK))
         return -1;
     if (n == -2) {
         snprintf(err, errlen, "%s is not a regular file: remove it and set MOKSHA_KEY or restore the key file", path);
@@ -280,7 +280,7 @@ static int key_file(const char *dir, const char *path, mk_key_mode mode, char *b
 bool mk_key_load(mk_key *k, const char *moksha_dir, mk_key_mode mode, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
-    if (!stack_id(moksha_dir, mode == MK_KEY_CREATE, k->stack_id, err, errlen))
+    if (!stack_id(moksha_dir, mode == MK_KEY_CREATE || mode == MK_KEY_STACK, k->stack_id, err, errlen))
         return false;
     static char path[4096];
     char buf[1024];

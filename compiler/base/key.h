@@ -40,7 +40,9 @@ typedef struct mk_key {
 typedef enum {
     MK_KEY_REQUIRE,   /* the key must exist (verifying a plan) */
     MK_KEY_READ,      /* the key if there is one, else a throwaway: creates nothing (read-only commands) */
-    MK_KEY_CREATE     /* make .moksha/key and .moksha/stack-id when missing (commands that sign) */
+    MK_KEY_CREATE,    /* make .moksha/key and .moksha/stack-id when missing (commands that sign) */
+    MK_KEY_STACK      /* a planner key signs (docs/trust.md): make .moksha/stack-id when missing, and take the
+                         key as MK_KEY_READ does: no project key is made for a plan it does not sign */
 } mk_key_mode;
 
 /* Load the key (and the stack id). A weak or malformed key is an error in
