@@ -127,7 +127,7 @@ static bool automation_ok(check *c, json_t *o, json_t *role_keys)
         if (!json_is_object(v) || !only_fields(c, v, FIELDS, where))
             return c->bad ? false : say(c, "%s is not an object of `key` and `boundary`", where);
         if (!json_is_object(json_object_get(v, "boundary")))
-            return say(c, "%s.boundary is missing or not an object", where);
+            return say(c, "`automation.%s.boundary` is missing or not an object", name);
         snprintf(where, sizeof where, "`automation.%s.key`", name);
         if (!key_ok(c, json_object_get(v, "key"), role_keys, where))
             return false;
