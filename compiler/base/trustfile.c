@@ -8,11 +8,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compiler/base/jalloc.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/sign.h"
+
+/* The executor's bounds (runtime/trust.c), so that what is signed here is
+ * never refused there for its size. */
+#define MAX_FILE (1u << 20)
+#define MAX_ROOTS 16
+#define MAX_KEYS 4096
+#define MAX_SIGS 64
 
 typedef struct check {
     char *why;
@@ -50,9 +58,9 @@ static bool only_fields(check *c, json_t *o, const char *const *names, const cha
 
 static bool name_ok(check *c, const char *name, const char *where)
 {
-    if (mk_sign_name_ok(name, strlen(name)))
+    if (strlen(name) <= MK_SIGN_NAME_MAX && mk_sign_name_ok(name, strlen(name)))
         return true;
-    return say(c, "%s: `%s` is not a name ([a-z0-9][a-z0-9_-]*)", where, name);
+    return say(c, "%s: `%.64s` is not a name ([a-z0-9][a-z0-9_-]*, at most %d characters)", where, name, MK_SIGN_NAME_MAX);
 }
 
 /* v is a public key's text; it is added to seen (a set of key texts), and
@@ -78,8 +86,9 @@ static bool roots_ok(check *c, json_t *roots)
     json_t *k;
     if (!json_is_object(roots))
         say(c, "`roots` is not an object of `threshold` and `keys`");
-    else if (only_fields(c, roots, FIELDS, "`roots`") && (!json_is_array(keys) || !json_array_size(keys)))
-        say(c, "`roots.keys` is not a list of at least one key");
+    else if (only_fields(c, roots, FIELDS, "`roots`") &&
+             (!json_is_array(keys) || !json_array_size(keys) || json_array_size(keys) > MAX_ROOTS))
+        say(c, "`roots.keys` is not a list of 1 to %d keys", MAX_ROOTS);
     json_array_foreach(keys, i, k) {
         char where[48];
         snprintf(where, sizeof where, "`roots.keys[%zu]`", i);
@@ -109,9 +118,10 @@ static bool named_keys_ok(check *c, json_t *o, const char *field, json_t *role_k
     return true;
 }
 
-/* automation: {NAME: {"key": KEY, "boundary": {…}}}; a boundary's fields
- * are its own (docs/trust.md: part 2), so only its being an object is
- * checked here. */
+/* automation: {NAME: {"key": KEY, "boundary": {}}}: until boundaries say
+ * something (docs/trust.md), every automation identity has the default one,
+ * and the executor refuses a boundary that says anything rather than
+ * ignoring it; so does this. */
 static bool automation_ok(check *c, json_t *o, json_t *role_keys)
 {
     static const char *const FIELDS[] = {"key", "boundary", NULL};
@@ -126,8 +136,10 @@ static bool automation_ok(check *c, json_t *o, json_t *role_keys)
             return false;
         if (!json_is_object(v) || !only_fields(c, v, FIELDS, where))
             return c->bad ? false : say(c, "%s is not an object of `key` and `boundary`", where);
-        if (!json_is_object(json_object_get(v, "boundary")))
-            return say(c, "`automation.%s.boundary` is missing or not an object", name);
+        json_t *b = json_object_get(v, "boundary");
+        if (b && (!json_is_object(b) || json_object_size(b)))
+            return say(c, "`automation.%s.boundary` is not {}: no boundary settings exist yet, and every automation "
+                       "identity is held to the default one (low-risk changes only, no gate opens)", name);
         snprintf(where, sizeof where, "`automation.%s.key`", name);
         if (!key_ok(c, json_object_get(v, "key"), role_keys, where))
             return false;
@@ -144,8 +156,8 @@ static bool groups_ok(check *c, json_t *groups, json_t *approvers)
     json_object_foreach(groups, name, members) {
         if (!name_ok(c, name, "groups"))
             return false;
-        if (!json_is_array(members))
-            return say(c, "`groups.%s` is not a list of approvers' names", name);
+        if (!json_is_array(members) || !json_array_size(members))
+            return say(c, "`groups.%s` is not a list of one or more approvers' names", name);
         size_t i;
         json_t *m;
         json_array_foreach(members, i, m) {
@@ -217,10 +229,12 @@ bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
         key_list_ok(&c, json_object_get(p, "revoked"), "revoked")) {
         json_array_foreach(rk, i, k)
             json_object_set_new(roots, json_string_value(k), json_true());
-        if (roles_apart(&c, planners, automation, "both a planner's and an automation identity's: give each its own key"))
-            roles_apart(&c, roots, planners, "a root's and a planner's: a root key signs trust files only");
-        if (!c.bad)
-            roles_apart(&c, roots, automation, "a root's and an automation identity's: a root key signs trust files only");
+        if (roles_apart(&c, planners, automation, "both a planner's and an automation identity's: give each its own key") &&
+            roles_apart(&c, roots, planners, "a root's and a planner's: a root key signs trust files only") &&
+            roles_apart(&c, roots, automation, "a root's and an automation identity's: a root key signs trust files only"))
+            roles_apart(&c, roots, approvers, "a root's and an approver's: a root key signs trust files only");
+        if (!c.bad && json_object_size(planners) + json_object_size(automation) + json_object_size(approvers) > MAX_KEYS)
+            say(&c, "the payload lists more than %d keys", MAX_KEYS);
     }
     json_decref(planners), json_decref(automation), json_decref(approvers), json_decref(roots);
     return !c.bad;
@@ -262,8 +276,8 @@ long long mk_trustfile_time(const char *s)
 static bool signatures_ok(check *c, json_t *sigs)
 {
     static const char *const FIELDS[] = {"key", "value", NULL};
-    if (!json_is_array(sigs))
-        return say(c, "`signatures` is not a list");
+    if (!json_is_array(sigs) || json_array_size(sigs) > MAX_SIGS)
+        return say(c, "`signatures` is not a list of at most %d signatures", MAX_SIGS);
     json_t *seen = json_object(), *s;
     size_t i;
     json_array_foreach(sigs, i, s) {
@@ -314,6 +328,11 @@ bool mk_trustfile_read(const char *path, mk_trustfile *t, char *why, size_t whyl
     memset(t, 0, sizeof *t);
     char msg[1024];
     check c = {msg, sizeof msg, false};
+    struct stat sb;
+    if (stat(path, &sb) == 0 && sb.st_size > (off_t)MAX_FILE) {
+        snprintf(why, whylen, "%s: larger than 1 MiB: no executor reads a trust file that large", path);
+        return false;
+    }
     json_t *doc = mk_jsonfile_load(path, JSON_REJECT_DUPLICATES, why, whylen); /* (its why names the path) */
     if (!doc)
         return false;
@@ -354,6 +373,10 @@ bool mk_trustfile_add(mk_trustfile *t, struct evp_pkey_st *key, char *why, size_
             snprintf(why, whylen, "it is signed by this key (%s) already: a key signs once", id);
             return false;
         }
+    if (json_array_size(t->signatures) >= MAX_SIGS) {
+        snprintf(why, whylen, "it holds %d signatures, as many as an executor reads", MAX_SIGS);
+        return false;
+    }
     if (!mk_sign_message(key, MK_SIGN_TRUST, t->payload, t->npayload, sig)) {
         snprintf(why, whylen, "cannot sign with the key (OpenSSL)");
         return false;

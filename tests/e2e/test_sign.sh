@@ -169,3 +169,27 @@ refused "{\"format\": \"moksha.trust/v2\", \"payload\": \"{}\", \"signatures\": 
 refused "[]" "not a trust file"
 expect_exit 1 moksha trust sign trust.json && expect_contains "$ERR" "--key ROOT.key"
 expect_exit 1 moksha trust sign trust.json --key keys/alice.pub && expect_contains "$ERR" "alice.pub"
+
+# ---- the whole loop: the executor takes the trust file trust sign made and
+# the plan alice's key signed (and decides about keys moksha signs with) ----
+mkdir exec-keys && chmod 700 exec-keys
+cat >exec.json <<EOF2
+{"format": "moksha.exec-config/v1",
+ "trust": {"file": "$WORK/trust.json", "keys": "$WORK/exec-keys",
+           "roots": {"threshold": 2, "keys": ["$(pub keys/r1.pub)", "$(pub keys/r2.pub)", "$(pub keys/r3.pub)"]}}}
+EOF2
+mkdir loop && enter loop
+cat >main.moksha <<'EOF2'
+stack loop { env = "prod" }
+provider sim { latency = 1ms }
+resource bucket logs { encrypted = true }
+EOF2
+expect_exit 0 env MOKSHA_SIGNING_KEY="$WORK/keys/alice.key" "$MOKSHA" plan -o a.plan
+expect_exit 0 env MOKSHA_EXEC_CONFIG="$WORK/exec.json" "$MOKSHA_EXEC" verify a.plan &&
+    expect_contains "$OUT" "a.plan: signed by planner \`alice\` (key $KEYID), by the trust file $WORK/trust.json, version 3"
+expect_exit 0 moksha plan --signing-key "$WORK/keys/r1.key" -o r1.plan   # moksha signs with any key it is given;
+expect_exit 1 env MOKSHA_EXEC_CONFIG="$WORK/exec.json" "$MOKSHA_EXEC" verify r1.plan &&  # the executor decides
+    expect_contains "$ERR" "wrong role"
+expect_exit 0 moksha plan -o h.plan   # (the project key the executor keys its audit log with, docs/formats.md)
+expect_exit 0 env MOKSHA_EXEC_CONFIG="$WORK/exec.json" "$MOKSHA" apply a.plan && expect_contains "$OUT" "created  bucket.logs"
+leave

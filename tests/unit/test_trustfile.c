@@ -74,14 +74,26 @@ static void test_check(void **state)
                         "the key " K1 " is a root's and a planner's: a root key signs trust files only");
     assert_string_equal(checked(NULL, "\"groups\":{\"sre\":[\"bob\"]}", why, sizeof why),
                         "`groups.sre[0]` (bob) is not an approver: list it under `approvers` first");
-    assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\"}}", why, sizeof why),
-                        "`automation.bot.boundary` is missing or not an object");
+    assert_null(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\"}}", why, sizeof why));
+    assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\",\"boundary\":{\"risk\":\"high\"}}}",
+                                why, sizeof why),
+                        "`automation.bot.boundary` is not {}: no boundary settings exist yet, and every automation "
+                        "identity is held to the default one (low-risk changes only, no gate opens)");
+    assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K2 "\"}", why, sizeof why),
+                        "the key " K2 " is a root's and an approver's: a root key signs trust files only");
+    assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K3 "\"},\"groups\":{\"sre\":[]}", why, sizeof why),
+                        "`groups.sre` is not a list of one or more approvers' names");
     assert_string_equal(checked(NULL, "\"approvers\":{\"a\":\"" K3 "\",\"b\":\"" K3 "\"}", why, sizeof why),
                         "`approvers.b`: the key " K3 " is listed twice");
     assert_string_equal(checked(NULL, "\"groups\":{}, \"roles\":{}", why, sizeof why),
                         "the payload has a field `roles` a trust file does not have");
+    char long_name[256];
+    snprintf(long_name, sizeof long_name, "\"planners\":{\"%065d\":\"%s\"}", 0, K3);
+    assert_string_equal(checked(NULL, long_name, why, sizeof why),
+                        "planners: `0000000000000000000000000000000000000000000000000000000000000000` is not a name "
+                        "([a-z0-9][a-z0-9_-]*, at most 64 characters)");
     assert_string_equal(checked("{\"threshold\":1,\"keys\":[]}", NULL, why, sizeof why),
-                        "`roots.keys` is not a list of at least one key");
+                        "`roots.keys` is not a list of 1 to 16 keys");
 }
 
 static void test_signed_twice(void **state)
