@@ -263,13 +263,20 @@ typedef struct statejob {
     mk_state *st;
     mk_diag *diag; /* its own: the compile thread reports meanwhile */
     double ms;
+    mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
 } statejob;
 
 static void *state_thread(void *arg)
 {
     statejob *j = arg;
     double t = mk_pipeline_now_ms();
-    j->st = mk_state_read(STATE_PATH, j->diag);
+    if (j->r->state_name) {
+        j->st = mk_state_parse(j->r->state_text, j->r->state_len, j->r->state_name, j->diag);
+        mk_mem_free(j->r->state_text); /* as a file's text is: not kept beside the parsed state */
+        j->r->state_text = NULL;
+    } else {
+        j->st = mk_state_read(STATE_PATH, j->diag);
+    }
     j->ms = mk_pipeline_now_ms() - t;
     return NULL;
 }
@@ -359,7 +366,7 @@ static bool overrides_all_named(mk_planned *out, const mk_pipeline_req *r)
  * [state beside sources]); false when either failed. */
 static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t0)
 {
-    statejob job = {.diag = mk_diag_new(&out->p->src)};
+    statejob job = {.diag = mk_diag_new(&out->p->src), .r = r};
     job.threaded = pthread_create(&job.th, NULL, state_thread, &job) == 0;
     if (!job.threaded)
         state_thread(&job);
@@ -399,10 +406,18 @@ static bool load_key(mk_planned *out, const mk_pipeline_req *r, bool sign)
     bool ok = project && (!signer || (k->signer = mk_sign_load(signer, why, sizeof why)));
     if (ok && signer)
         mk_sign_public(k->signer, k->signer_pub, k->signer_id);
-    if (!ok)
+    if (!ok) {
         mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s%s", why, project ? " (the planner key that signs: "
                       "--signing-key or MOKSHA_SIGNING_KEY)" : "");
-    return ok;
+        return false;
+    }
+    const char *seal_to = getenv("MOKSHA_SEAL_TO");
+    if (r->seal_reported.on && !k->has_seal_to && !(seal_to && *seal_to)) { /* the service's own key */
+        k->has_seal_to = true;
+        memcpy(k->seal_to, r->seal_reported.key, sizeof k->seal_to);
+        memcpy(k->seal_to_id, r->seal_reported.id, sizeof k->seal_to_id);
+    }
+    return true;
 }
 
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
