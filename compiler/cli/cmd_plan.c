@@ -95,14 +95,8 @@ int mk_cmd_plan(int argc, char **argv)
         return EXIT_INPUT;
     }
     mk_planned pl;
-    mk_submit_inputs in;
     int rc = EXIT_INPUT;
-    if (!mk_submit_plan_inputs(&r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state */
-        mk_options_req_free(&r);
-        return EXIT_INPUT;
-    }
     bool planned = mk_run_plan(&r, &pl, out || strcmp(format, "json") == 0);
-    mk_submit_inputs_free(&in);
     if (planned) {
         rc = EXIT_OK;
         if (out && pl.policy_failed) {
