@@ -4,7 +4,8 @@
  * whose stdout and stderr the handler relays as frames. The worker runs
  * mk_exec_apply exactly as `moksha-exec apply` does, in the stack's
  * directory: the lock, the stale check, the stack id check, rollback and
- * the exit codes are the apply's, not this file's.
+ * the exit codes are the apply's, not this file's. The state and audit
+ * commands run for a submitter the same way (note [stack ops]).
  *
  * note [service signals]: the handler turns a cancel frame, the client
  * going away and the service being stopped into SIGINT to the worker, the

@@ -271,7 +271,9 @@ static const char GRAPH_HELP[] =
     "\n"
     "Print the plan's graph: a node for every resource, marked with what the\n"
     "plan does to it, and an edge from each to what it depends on. DOT output\n"
-    "renders with Graphviz: moksha graph | dot -Tsvg > plan.svg\n";
+    "renders with Graphviz: moksha graph | dot -Tsvg > plan.svg\n"
+    "With MOKSHA_EXEC_SOCKET set, the applied state is read from `moksha-exec serve`\n"
+    "there (docs/trust.md), never from .moksha/state.json.\n";
 
 static void graph_dot(json_t *g)
 {
