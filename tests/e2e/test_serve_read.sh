@@ -2,11 +2,12 @@
 # (docs/trust.md, "The service"): with MOKSHA_EXEC_SOCKET set, `moksha state
 # list`, `state show`, `audit verify`, `audit show` and `cost` as the
 # submitter say what the service's own `moksha-exec state …` says of its
-# stack; `state rm` runs there, under its lock, audited with the submitter's
-# uid; a .moksha/state.json the submitter plants is ignored (an attacker's
-# local state changes neither plan nor cost); a stack never planned, an
-# unknown op, a bad argument and a dead socket are each a clear error.
-# Needs root (useradd, setpriv): skipped otherwise.
+# stack (and `graph` and `policy check` read its state too); `state rm`
+# runs there, under its lock, audited with the submitter's uid; a
+# .moksha/state.json the submitter plants is ignored (an attacker's local
+# state changes none of plan, cost, graph, policy check); a stack never
+# planned, an unknown op, a bad argument and a dead socket are each a clear
+# error. Needs root (useradd, setpriv): skipped otherwise.
 SERVE_TEST=test_serve_read
 . "$TOP/tests/e2e/serve_lib.sh"
 
@@ -46,6 +47,11 @@ expect_same "$OUT" "$WORK/svc-audit"
 # cost against the service's state is cost against a copy of that state
 expect_exit 0 as_submitter "$BASE/bin/moksha" cost
 cp "$OUT" "$WORK/cost"
+expect_exit 0 as_submitter "$BASE/bin/moksha" graph --format json
+cp "$OUT" "$WORK/graph"
+expect_contains "$OUT" '"action": "noop"'
+expect_exit 0 as_submitter "$BASE/bin/moksha" policy check --format json
+cp "$OUT" "$WORK/policy"
 mkdir -p "$WORK/copy/.moksha"
 cp main.moksha "$WORK/copy/"
 cp "$DIR/.moksha/state.json" "$DIR/.moksha/stack-id" "$WORK/copy/.moksha/"
@@ -66,6 +72,10 @@ expect_exit 0 as_submitter "$BASE/bin/moksha" plan --detailed-exitcode
 expect_contains "$OUT" "No changes"
 expect_exit 0 as_submitter "$BASE/bin/moksha" cost
 expect_same "$OUT" "$WORK/cost"
+expect_exit 0 as_submitter "$BASE/bin/moksha" graph --format json
+expect_same "$OUT" "$WORK/graph"
+expect_exit 0 as_submitter "$BASE/bin/moksha" policy check --format json
+expect_same "$OUT" "$WORK/policy"
 
 # ---- state rm through the service: its lock, its audit entry, the submitter named ----
 expect_exit 0 as_submitter "$BASE/bin/moksha" state rm compute.c1
