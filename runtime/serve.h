@@ -1,10 +1,11 @@
 /* serve — `moksha-exec serve`: the executor as a service of its own user
  * (docs/trust.md, "The service"; the frames: docs/executor.md, "The
  * service protocol"). It listens on the configured unix socket, whose
- * owner, group and mode say who may submit, and answers `info`, `state`
- * and `apply`; each apply runs in a worker process in the stack's own
- * directory under service.stacks, with the service's environment and
- * configuration, never the submitter's. It does not verify plans itself:
+ * owner, group and mode say who may submit, and answers `info`, `state`,
+ * `apply` and the stack ops (`state list` … `audit verify`, note [stack
+ * ops] in serve.c); each apply or stack op runs in a worker process in
+ * the stack's own directory under service.stacks, with the service's
+ * environment and configuration, never the submitter's. It does not verify plans itself:
  * the worker runs the same apply as `moksha-exec apply` (runtime/exec.c). */
 #ifndef MK_RUNTIME_SERVE_H
 #define MK_RUNTIME_SERVE_H
@@ -20,13 +21,15 @@
 int mk_serve_run(const char *socket);
 
 /* A request frame's JSON as the service reads it before acting on it: the
- * op, the stack id state and apply need, and apply's options (the
- * whitelist of docs/executor.md, "The service protocol"). It touches no
- * file: what the request asks is done by the service. */
+ * op, the stack id every op but info needs, apply's options (the
+ * whitelist of docs/executor.md, "The service protocol") and a stack op's
+ * argument. It touches no file: what the request asks is done by the
+ * service. */
 typedef struct mk_serve_req {
     json_t *doc;          /* the request; NULL when it is not JSON */
     const char *op;       /* NULL when the request names none; borrowed from doc */
     const char *stack_id; /* borrowed from doc; NULL when none */
+    const char *arg;      /* a stack op's address, lock id or format; borrowed; NULL when none */
     mk_exec_opts opts;    /* the defaults, and apply's options over them */
     char why[1024];       /* the refusal; "" when the request is fit */
 } mk_serve_req;

@@ -12,9 +12,10 @@
  *   first frame, a plan piece's after it, as the service reads them);
  * - a frame sent again by mk_wire_send (over a socket pair) reads back the
  *   same;
- * - a request found fit names info, state or apply, state and apply with a
- *   stack id of 32 hex digits, and apply only options of the whitelist,
- *   each with the value the request gave, within its bounds. */
+ * - a request found fit names a known op, each but info with a stack id of
+ *   32 hex digits; apply only options of the whitelist, each with the
+ *   value the request gave, within its bounds; a stack op (`state list` …
+ *   `audit verify`) no field but its argument, of 1 to 1024 bytes. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,17 +76,35 @@ static void check_options(const mk_serve_req *r)
             broken("an empty approval was taken");
 }
 
+/* A stack op (note [stack ops] in serve.c) takes one argument or none. */
+static void check_stack_op(const mk_serve_req *r)
+{
+    static const char *const ops[] = {"state list", "state show", "state rm", "state unlock", "audit show",
+                                      "audit verify", NULL};
+    size_t i = 0, keys = 2 + (r->arg != NULL);
+    while (ops[i] && strcmp(ops[i], r->op) != 0)
+        i++;
+    if (!ops[i])
+        broken("a request was found fit that names no known op");
+    if (r->arg && (!*r->arg || strlen(r->arg) > 1024))
+        broken("a stack op's argument was taken empty or over 1024 bytes");
+    if (json_object_size(r->doc) != keys)
+        broken("a stack op was found fit with a field besides op, stack_id and its argument");
+}
+
 static void request(const char *text, size_t n)
 {
     mk_serve_req r;
     mk_serve_parse(text, n, &r);
     if (!*r.why) {
-        if (!r.op || (strcmp(r.op, "info") && strcmp(r.op, "state") && strcmp(r.op, "apply")))
-            broken("a request was found fit that names no known op");
+        if (!r.op)
+            broken("a request was found fit that names no op");
         if (strcmp(r.op, "info") && !hex32(r.stack_id))
             broken("a request was found fit without a stack id of 32 hex digits");
         if (!strcmp(r.op, "apply"))
             check_options(&r);
+        else if (strcmp(r.op, "info") && strcmp(r.op, "state"))
+            check_stack_op(&r);
     }
     mk_serve_req_free(&r);
 }

@@ -1,6 +1,7 @@
 /* serve: a request's JSON as the service reads it (mk_serve_parse): the
- * op, the stack id state and apply need, apply's whitelisted options with
- * their values over the defaults, and each refusal's exact text. */
+ * op, the stack id every op but info needs, apply's whitelisted options
+ * with their values over the defaults, a stack op's argument, and each
+ * refusal's exact text. */
 #include "tests/unit/unit.h"
 
 #include "runtime/serve.h"
@@ -55,12 +56,32 @@ static void test_apply_options(void **state)
     mk_serve_req_free(&r);
 }
 
+static void test_stack_ops(void **state)
+{
+    (void)state;
+    mk_serve_req r;
+    parse("{\"op\":\"state show\",\"stack_id\":\"" ID "\",\"address\":\"bucket.logs\"}", &r);
+    assert_string_equal(r.why, "");
+    assert_string_equal(r.arg, "bucket.logs");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"audit show\",\"stack_id\":\"" ID "\"}", &r);
+    assert_string_equal(r.why, "");
+    assert_null(r.arg); /* the format is optional: text */
+    mk_serve_req_free(&r);
+    refused("{\"op\":\"state rm\",\"stack_id\":\"" ID "\"}", "`state rm` needs `address`, a string of 1 to 1024 bytes");
+    refused("{\"op\":\"state list\",\"stack_id\":\"" ID "\",\"address\":\"a\"}", "`state list` takes no `address`");
+    refused("{\"op\":\"audit show\",\"stack_id\":\"" ID "\",\"format\":\"xml\"}",
+            "`audit show` takes the format text or json, not `xml`");
+    refused("{\"op\":\"audit verify\",\"stack_id\":\"x\"}", "`audit verify` needs a stack_id of 32 hex digits");
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
     refused("{\"op\":", "the request is not JSON naming an op");
     refused("{\"op\":\"info\",\"op\":\"state\"}", "the request is not JSON naming an op"); /* a field twice */
-    refused("{\"op\":\"drop\"}", "unknown op `drop` (info, state or apply)");
+    refused("{\"op\":\"drop\"}", "unknown op `drop` (info, state, apply, state list, state show, state rm, state "
+                                   "unlock, audit show or audit verify)");
     refused("{\"op\":\"state\",\"stack_id\":\"../x\"}", "`state` needs a stack_id of 32 hex digits");
     refused("{\"op\":\"apply\"}", "the plan names no stack id (32 hex digits): the service keeps each stack by its id");
     refused("{\"op\":\"apply\",\"stack_id\":\"" ID "\",\"options\":[]}", "`options` is not an object");
@@ -77,6 +98,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_requests),
         cmocka_unit_test(test_apply_options),
+        cmocka_unit_test(test_stack_ops),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
