@@ -23,6 +23,12 @@
 #                               directory), or fail; returns 1 when it cannot
 #   leave                       cd back to the test's working directory, $WORK
 #   moksha ARGS...              runs $MOKSHA
+#   e2e_resign PLAN KEY OUT [SED]
+#                               OUT: PLAN's body (edited by the sed script SED,
+#                               if given) signed anew with the Ed25519 private
+#                               key file KEY, by the openssl CLI alone, as
+#                               docs/trust.md "Signing plans" says: what a
+#                               holder of a planner key could make by hand
 #   snapshot FILE               the state entries, the sim world and the local
 #                               provider's files (.moksha/out), in a stable order
 # Run expectations in the test's own shell, never in a ( subshell ): a
@@ -182,4 +188,27 @@ snapshot() {
             [ -f ".moksha/out/$f" ] && cat ".moksha/out/$f"
         done
     } > "$1"
+}
+
+e2e_resign() {
+    _rs=$(mktemp -d "${TMPDIR:-/tmp}/moksha-resign.XXXXXX") || return 1
+    sed 's/,"signature":{[^}]*}}$/}/' "$1" | tr -d '\n' | sed "${4:-}" >"$_rs/body"
+    _d=$(sha256sum <"$_rs/body" | cut -c1-64)
+    _st=$(sed -n 's/.*"state":{\([^}]*\)}.*/\1/p' "$_rs/body")
+    _sid=$(printf '%s' "$_st" | sed -n 's/.*"stack_id":"\([0-9a-f]*\)".*/\1/p')
+    _lin=$(printf '%s' "$_st" | sed -n 's/.*"lineage":"\([^"]*\)".*/\1/p')
+    _ser=$(printf '%s' "$_st" | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')
+    [ -n "$_sid" ] && _sid=",\"stack_id\":\"$_sid\""
+    printf 'moksha-signature/v1\000plan\000{"format":"moksha.plan/v1","digest":"%s"%s,"lineage":"%s","serial":%s}' \
+        "$_d" "$_sid" "$_lin" "${_ser:-0}" >"$_rs/msg"
+    openssl pkey -in "$2" -pubout -outform DER | tail -c 32 >"$_rs/raw"
+    _pub=$(base64 -w0 <"$_rs/raw")
+    _id=$(sha256sum <"$_rs/raw" | cut -c1-16)
+    _sig=$(openssl pkeyutl -sign -rawin -inkey "$2" -in "$_rs/msg" | base64 -w0)
+    { sed 's/}$//' "$_rs/body"
+      printf ',"signature":{"algorithm":"Ed25519","type":"plan","key":"ed25519:%s","key_id":"%s","digest":"%s","value":"%s"}}\n' \
+          "$_pub" "$_id" "$_d" "$_sig"; } >"$3"
+    _rc=$?
+    rm -rf "$_rs"
+    [ -n "$_sig" ] && return $_rc
 }

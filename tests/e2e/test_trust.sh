@@ -40,22 +40,8 @@ trust() {
     printf '{"format":"moksha.trust/v1","payload":"%s","signatures":[%s]}\n' "$(sed 's/"/\\"/g' "$K/payload")" "$sigs" >"$WORK/trust.json"
 }
 
-# resign PLAN WHO OUT: PLAN's statement (docs/formats.md, "The body and its
-# digest", "The statement") signed by WHO as docs/trust.md's "Signing plans" says
-resign() {
-    sed 's/,"signature":{[^}]*}}$/}/' "$1" | tr -d '\n' >"$K/body"
-    d=$(sha256sum <"$K/body" | cut -c1-64)
-    st=$(sed -n 's/.*"state":{\([^}]*\)}.*/\1/p' "$K/body")
-    sid=$(printf '%s' "$st" | sed -n 's/.*"stack_id":"\([0-9a-f]*\)".*/\1/p')
-    lin=$(printf '%s' "$st" | sed -n 's/.*"lineage":"\([^"]*\)".*/\1/p')
-    ser=$(printf '%s' "$st" | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')
-    if [ -n "$sid" ]; then sid=",\"stack_id\":\"$sid\""; fi
-    printf '{"format":"moksha.plan/v1","digest":"%s"%s,"lineage":"%s","serial":%s}' "$d" "$sid" "$lin" "${ser:-0}" >"$K/statement"
-    { sed 's/}$//' "$K/body"
-      printf ',"signature":{"algorithm":"Ed25519","type":"plan","key":"%s","key_id":"%s","digest":"%s","value":"%s"}}\n' \
-          "$(pub "$2")" "$(key_id "$2")" "$d" "$(sig plan "$K/statement" "$2")"; } | tr -d '\n' >"$3"
-    echo >>"$3"
-}
+# resign PLAN WHO OUT: PLAN signed anew by WHO (lib.sh, e2e_resign)
+resign() { e2e_resign "$1" "$K/$2.key" "$3"; }
 
 mkdir keys && chmod 700 keys
 cat >xdg/moksha/exec.json <<EOF
