@@ -57,4 +57,15 @@ char *mk_key_open(const mk_key *k, const char *sealed, size_t *n);
 /* SHA-256 hex of data. */
 void mk_key_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* The key texts' pieces, shared with base/seal.c: n bytes as lowercase hex
+ * (2n digits and a NUL into out); 2*len hex digits into len bytes; 44
+ * characters of base64 into 32 bytes (false for any other text). */
+void mk_key_hex(const uint8_t *b, size_t n, char *out);
+bool mk_key_from_hex(const char *t, size_t n, uint8_t *out, size_t len);
+bool mk_key_from_base64(const char *t, size_t n, uint8_t out[32]);
+/* A small file (at most cap-1 bytes) into buf, NUL-terminated, opened
+ * without blocking: its length, -1 with errno when it cannot be read, -2
+ * when it is not a regular file. */
+long mk_key_read_small(const char *path, char *buf, size_t cap);
+
 #endif
