@@ -14,6 +14,8 @@
 #include "compiler/pipeline.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -23,6 +25,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/base/seal.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/vars.h"
@@ -387,13 +390,26 @@ static bool load_key(mk_planned *out, bool sign)
     return false;
 }
 
+/* Trust mode's sealing (docs/trust.md): the executor's key from
+ * MOKSHA_SEAL_TO, and the state's fingerprint_key to compare secrets by. */
+static bool load_seal(mk_planned *out)
+{
+    const char *to = getenv("MOKSHA_SEAL_TO");
+    char why[600];
+    mk_state_fingerprint_key(out->st, &out->key);
+    if (!to || !*to || mk_seal_to_load(&out->key, to, why, sizeof why))
+        return true;
+    mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
+    return false;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, sign))   /* base/key.c (moksha cost stops before it) */
+    if (!ok || r->compile_only || !load_key(out, sign) || !load_seal(out)) /* base/key.c, base/seal.c (moksha cost stops before them) */
         return ok && r->compile_only;
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);

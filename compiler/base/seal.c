@@ -173,6 +173,16 @@ void mk_seal_fingerprint(const uint8_t key[32], const char *address, const char 
     mk_key_hex(mac, 32, out);
 }
 
+/* Does the word read as some key's text, `ALG:` and 44 characters of
+ * base64, rather than a path? */
+static bool key_text(const char *t, size_t n)
+{
+    size_t c = 0;
+    while (c < n && ((t[c] >= 'a' && t[c] <= 'z') || (t[c] >= '0' && t[c] <= '9')))
+        c++;
+    return c > 0 && c < n && t[c] == ':' && n - c - 1 == 44;
+}
+
 /* MOKSHA_SEAL_TO's key text into buf: the value itself when it is one, else
  * the file it names. */
 static bool seal_to_text(const char *value, char *buf, size_t cap, char *err, size_t errlen)
@@ -185,6 +195,10 @@ static bool seal_to_text(const char *value, char *buf, size_t cap, char *err, si
         return true;
     }
     long got = mk_key_read_small(value, buf, cap);
+    if (got == -1 && errno == ENOENT && key_text(t, n)) {
+        snprintf(buf, cap, "%s", value); /* another key's text (`ed25519:…`) rather than a file: no X25519 key */
+        return true;
+    }
     if (got == -2)
         snprintf(err, errlen, "MOKSHA_SEAL_TO: %s is not a regular file", value);
     else if (got < 0)

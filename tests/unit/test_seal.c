@@ -7,93 +7,21 @@
  * seal.pub file, and what is refused. */
 #include "tests/unit/unit.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/seal.h"
-
-/* RFC 7748, 6.1: Bob's key pair stands for the executor's, Alice's private
- * key for the fresh one. */
-#define EXEC_PRIVATE "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"
-#define EXEC_PUBLIC "x25519:3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
-#define EPH_PRIVATE "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
-/* printf '%s' de9edb7d…882b4f | xxd -r -p | openssl dgst -sha256, its first 16 digits */
-#define EXEC_ID "f35e5616160a30bf"
-#define FP_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-static void bytes(const char *hex, uint8_t *out, size_t n) { assert_true(mk_key_from_hex(hex, strlen(hex), out, n)); }
-
-static void exec_public(uint8_t pub[32]) { assert_true(mk_seal_parse_pub(EXEC_PUBLIC, strlen(EXEC_PUBLIC), pub)); }
-
-/* HKDF-SHA256 for one block (RFC 5869): PRK = HMAC(salt, ikm), then
- * T(1) = HMAC(PRK, info ‖ 0x01). */
-static void hkdf(const uint8_t ikm[32], const uint8_t salt[64], uint8_t okm[32])
-{
-    uint8_t prk[32], info[15];
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), salt, 64, ikm, 32, prk, &n);
-    memcpy(info, "moksha-seal/v1\x01", 15);
-    HMAC(EVP_sha256(), prk, 32, info, 15, okm, &n);
-}
-
-/* The executor's side, as docs/trust.md describes it: NULL when the text
- * does not open at address and path. The caller frees it (free). */
-static char *open_sealed(const char *sealed, const char *address, const char *path)
-{
-    size_t sn = strlen(sealed);
-    uint8_t *b = malloc(sn + 1), priv[32], shared[32], salt[64], key[32];
-    int bn = EVP_DecodeBlock(b, (const unsigned char *)sealed, (int)sn);
-    bn -= (sn > 0 && sealed[sn - 1] == '=') + (sn > 1 && sealed[sn - 2] == '=');
-    if (bn < 60) {
-        free(b);
-        return NULL;
-    }
-    bytes(EXEC_PRIVATE, priv, 32);
-    EVP_PKEY *me = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
-    EVP_PKEY *eph = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, b, 32);
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(me, NULL);
-    size_t len = 32;
-    assert_int_equal(EVP_PKEY_derive_init(c), 1);
-    assert_int_equal(EVP_PKEY_derive_set_peer(c, eph), 1);
-    assert_int_equal(EVP_PKEY_derive(c, shared, &len), 1);
-    EVP_PKEY_CTX_free(c);
-    memcpy(salt, b, 32);
-    assert_int_equal(EVP_PKEY_get_raw_public_key(me, salt + 32, &len), 1);
-    EVP_PKEY_free(me);
-    EVP_PKEY_free(eph);
-    hkdf(shared, salt, key);
-
-    char aad[512];
-    int an = snprintf(aad, sizeof aad, "moksha-seal/v1%c%s%c%s", 0, address, 0, path);
-    int tn = bn - 60, out = 0, fin = 0;
-    char *plain = malloc((size_t)tn + 1);
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, b + 32);
-    EVP_DecryptUpdate(x, NULL, &out, (const uint8_t *)aad, an);
-    EVP_DecryptUpdate(x, (uint8_t *)plain, &out, b + 44, tn);
-    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, b + 44 + tn);
-    int ok = EVP_DecryptFinal_ex(x, (uint8_t *)plain + out, &fin);
-    EVP_CIPHER_CTX_free(x);
-    free(b);
-    plain[tn] = 0;
-    if (ok != 1) {
-        free(plain);
-        return NULL;
-    }
-    return plain;
-}
+#include "tests/unit/seal_open.h"
 
 static void test_key_text_and_id(void **state)
 {
     (void)state;
     uint8_t pub[32], want[32];
     char id[17];
-    exec_public(pub);
-    bytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", want, 32);
+    mk_test_exec_public(pub);
+    mk_test_hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", want, 32);
     assert_memory_equal(pub, want, 32);
     mk_seal_key_id(pub, id);
     assert_string_equal(id, EXEC_ID);
@@ -113,12 +41,12 @@ static void test_known_answer(void **state)
 {
     (void)state;
     uint8_t pub[32], eph[32], nonce[12];
-    exec_public(pub);
-    bytes(EPH_PRIVATE, eph, 32);
-    bytes("000102030405060708090a0b", nonce, 12);
+    mk_test_exec_public(pub);
+    mk_test_hex(EPH_PRIVATE, eph, 32);
+    mk_test_hex("000102030405060708090a0b", nonce, 12);
     char *s = mk_seal_seal_with(pub, eph, nonce, "database.orders", "[\"password\"]", "hunter2", 7);
     assert_string_equal(s, "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmoAAQIDBAUGBwgJCgsXUQSfJVPi79F/yXUw+tnYosVm+muBCw==");
-    char *plain = open_sealed(s, "database.orders", "[\"password\"]");
+    char *plain = mk_test_open(s, "database.orders", "[\"password\"]");
     assert_string_equal(plain, "hunter2");
     free(plain);
     mk_mem_free(s);
@@ -128,32 +56,32 @@ static void test_round_trip_and_binding(void **state)
 {
     (void)state;
     uint8_t pub[32];
-    exec_public(pub);
+    mk_test_exec_public(pub);
     const char *path = "[\"env\",\"DB_PASSWORD\"]";
     char *s = mk_seal_seal(pub, "service.api", path, "correct horse", 13), *t = mk_seal_seal(pub, "service.api", path, "correct horse", 13);
     assert_string_not_equal(s, t); /* a fresh key and nonce each time */
-    char *plain = open_sealed(s, "service.api", path);
+    char *plain = mk_test_open(s, "service.api", path);
     assert_string_equal(plain, "correct horse");
     free(plain);
     /* moved to another attribute, another element, another resource: it does not open */
-    assert_null(open_sealed(s, "service.api", "[\"env\",\"OTHER\"]"));
-    assert_null(open_sealed(s, "service.api", "[\"env\"]"));
-    assert_null(open_sealed(s, "service.web", path));
-    assert_null(open_sealed(s, "service.api\"", path));
+    assert_null(mk_test_open(s, "service.api", "[\"env\",\"OTHER\"]"));
+    assert_null(mk_test_open(s, "service.api", "[\"env\"]"));
+    assert_null(mk_test_open(s, "service.web", path));
+    assert_null(mk_test_open(s, "service.api\"", path));
     /* one changed byte anywhere (the fresh key, the nonce, the text, the tag) */
     size_t n = strlen(s);
     size_t at[] = {0, 45, 62, n - 6};
     for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
         char *bent = strdup(s);
         bent[at[i]] = bent[at[i]] == 'A' ? 'B' : 'A';
-        assert_null(open_sealed(bent, "service.api", path));
+        assert_null(mk_test_open(bent, "service.api", path));
         free(bent);
     }
     mk_mem_free(s);
     mk_mem_free(t);
     /* an empty secret seals and opens too */
     s = mk_seal_seal(pub, "a.b", "[\"x\",1,0]", "", 0);
-    plain = open_sealed(s, "a.b", "[\"x\",1,0]");
+    plain = mk_test_open(s, "a.b", "[\"x\",1,0]");
     assert_string_equal(plain, "");
     free(plain);
     mk_mem_free(s);
@@ -166,7 +94,7 @@ static void test_fingerprint(void **state)
     (void)state;
     uint8_t key[32];
     char fp[65], other[65];
-    bytes(FP_KEY, key, 32);
+    mk_test_hex(FP_KEY, key, 32);
     mk_seal_fingerprint(key, "database.orders", "[\"password\"]", "hunter2", 7, fp);
     assert_string_equal(fp, "5aa1594dcb28f3f003de6a05a2f6d431329bfebc20a28be7021d607cae1cc01a");
     mk_seal_fingerprint(key, "database.other", "[\"password\"]", "hunter2", 7, other);
@@ -202,6 +130,9 @@ static void test_seal_to(void **state)
     assert_false(mk_seal_to_load(&k, path, err, sizeof err));
     assert_non_null(strstr(err, "is not an X25519 public key"));
     assert_false(k.has_seal_to);
+    assert_false(mk_seal_to_load(&k, "ed25519:3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=", err, sizeof err));
+    assert_string_equal(err, "MOKSHA_SEAL_TO: ed25519:3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08= is not an X25519 public key "
+                             "(`x25519:` and the base64 of 32 bytes, as `moksha-exec key show` prints it)");
     snprintf(path, sizeof path, "%s/missing.pub", dir);
     assert_false(mk_seal_to_load(&k, path, err, sizeof err));
     assert_non_null(strstr(err, "cannot read"));
