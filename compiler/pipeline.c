@@ -403,6 +403,33 @@ static bool load_seal(mk_planned *out)
     return false;
 }
 
+/* The first secret the plan holds, as ADDRESS.ATTR or output.NAME into
+ * buf; false for none. */
+static bool first_secret(const mk_planned *out, char *buf, size_t n)
+{
+    const mk_plan *pl = out->model;
+    for (size_t i = 0; i < pl->nchanges; i++)
+        if (pl->changes[i].in && pl->changes[i].sensitive.n)
+            return snprintf(buf, n, "%s.%s", pl->changes[i].address, pl->changes[i].sensitive.v[0]) >= 0;
+    const mk_unit *root = out->p->root;
+    for (uint32_t i = 0; root && i < root->noutputs; i++)
+        if (root->outputs[i].value && mk_v_is_secret(root->outputs[i].value))
+            return snprintf(buf, n, "output.%s", root->outputs[i].decl->name) >= 0;
+    return false;
+}
+
+bool mk_pipeline_sealable(mk_planned *out)
+{
+    char what[512];
+    if (!out->key.signer || out->key.has_seal_to || !first_secret(out, what, sizeof what))
+        return true;
+    mk_diag_item *d = mk_diag_error(out->p->diag, "E0305", MK_NOSPAN,
+                                    "the plan holds secrets (%s) and is signed with a planner key, but has no executor "
+                                    "key to seal them to", what);
+    mk_diag_help(d, "set MOKSHA_SEAL_TO to the executor's public key (moksha-exec key show)");
+    return false;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
@@ -413,6 +440,8 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
         return ok && r->compile_only;
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
+    if (!mk_pipeline_sealable(out))
+        return false;
     add_costs(out, r);                                    /* middle/cost.c, middle/place.c: price and place */
     mk_pipeline_mark(out, "cost", &t0);
     add_policies(out, r);                                 /* middle/policy.c */
