@@ -533,24 +533,23 @@ static int by_key(const void *a, const void *b)
 }
 
 /* A map in sorted order: each entry written in the value's order (the
- * budget runs as from() runs it), then joined by key. */
+ * budget runs as from() runs it), then joined by key. Only revealed text
+ * (a container sealed whole) is sorted: nothing in it is sealed, so its
+ * elements need no place on the path. */
 static void wr_sorted_map(wctx *w, const mk_value *v, secrets_mode mode)
 {
     mk_buf parts = {0}, *out = w->out;
     sorted_entry *e = mk_mem_calloc(v->n + 1, sizeof *e);
     uint32_t n = 0;
     w->out = &parts;
-    at_node here = {w->c.at, NULL, 0};
-    w->c.at = &here;
     for (uint32_t i = 0; i < v->n && budget >= 0; i++) {
         uint32_t one = 0;
         size_t at = parts.len;
-        here.key = v->u.map.keys[i];
         wr_element(w, v->u.map.keys[i], v->u.map.vals[i], mode, &one);
         if (one)
             e[n++] = (sorted_entry){v->u.map.keys[i], at, parts.len - at};
     }
-    w->out = out, w->c.at = here.up;
+    w->out = out;
     qsort(e, n, sizeof *e, by_key);
     PUT_LIT(out, "{");
     for (uint32_t i = 0; i < n; i++) {
