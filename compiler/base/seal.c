@@ -82,21 +82,19 @@ static bool hkdf(const uint8_t shared[32], const uint8_t eph_pub[32], const uint
     return ok;
 }
 
-/* label 0 a 0 b, then (with tail) 0 tail: the AAD and the fingerprint's
- * message; malloc'd, its length in *n. */
-static uint8_t *joined(const char *label, const char *a, const char *b, const void *tail, size_t tn, bool with_tail,
-                       size_t *n)
+/* label 0 a 0 b, then (unless tail is NULL) 0 tail: the AAD and the
+ * fingerprint's message; malloc'd, its length in *n. */
+static uint8_t *joined(const char *label, const char *a, const char *b, const void *tail, size_t tn, size_t *n)
 {
     size_t ln = strlen(label) + 1, an = strlen(a) + 1, bn = strlen(b);
-    *n = ln + an + bn + (with_tail ? 1 + tn : 0);
+    *n = ln + an + bn + (tail ? 1 + tn : 0);
     uint8_t *m = mk_mem_alloc(*n + 1);
     memcpy(m, label, ln);
     memcpy(m + ln, a, an);
     memcpy(m + ln + an, b, bn);
-    if (with_tail) {
+    if (tail) {
         m[ln + an + bn] = 0;
-        if (tn)
-            memcpy(m + ln + an + bn + 1, tail, tn);
+        memcpy(m + ln + an + bn + 1, tail, tn);
     }
     return m;
 }
@@ -107,7 +105,7 @@ static bool gcm(const uint8_t key[32], const uint8_t nonce[12], const char *addr
                 size_t n, uint8_t *out)
 {
     size_t alen;
-    uint8_t *aad = joined(SEAL_LABEL, address, path, NULL, 0, false, &alen);
+    uint8_t *aad = joined(SEAL_LABEL, address, path, NULL, 0, &alen);
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0;
     bool ok = c && n <= INT_MAX - 16 && alen <= INT_MAX && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
@@ -165,7 +163,7 @@ void mk_seal_fingerprint(const uint8_t key[32], const char *address, const char 
                          char out[65])
 {
     size_t mn;
-    uint8_t *m = joined(FP_LABEL, address, path, text, n, true, &mn), mac[32];
+    uint8_t *m = joined(FP_LABEL, address, path, text ? text : "", n, &mn), mac[32];
     unsigned int len = 32;
     HMAC(EVP_sha256(), key, 32, m, mn, mac, &len);
     OPENSSL_cleanse(m, mn);
