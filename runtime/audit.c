@@ -646,7 +646,8 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
     static const char *const keys[] = {"operation", "stack", "policy", "enforcement", "group", "address", "action",
                                        "undo", "status", "reason", "by", "cloud", "region", "id", "deposed_id", "ms",
                                        "attempts", "outcome", "interrupted", "exit_code", "holder", "user", "host", "pid",
-                                       "lock_id", "damage", "error", "plan_sha256", "key_id", NULL};
+                                       "lock_id", "damage", "error", "plan_sha256", "key_id", "signer", "role",
+                                       "trust_version", NULL};
     for (const char *const *k = keys; *k; k++)
         show_value(out, *k, json_object_get(e, *k));
     /* who, on the entries a person answers for: what was let through, and the run's ends */

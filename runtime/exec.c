@@ -61,6 +61,7 @@
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
+#include "runtime/trust.h"
 
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
@@ -126,6 +127,9 @@ typedef struct ctx {
     const mk_exec_opts *o;
     json_t *plan;
     mk_config cfg;            /* the executor's own configuration (runtime/config.h) */
+    mk_trust *trust;          /* trust mode: the trust file accepted (runtime/trust.h), else NULL */
+    mk_trust_who who;         /* trust mode: who signed the plan */
+    mk_exec_opts bounded;     /* an automation identity's options: o held to its default boundary */
     mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
@@ -1027,9 +1031,14 @@ static size_t hold_gated(ctx *c)
                               "group", json_string_value(json_object_get(g, "group")), "address", addr, "by", "--approve"));
         if (open)
             continue;
-        fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s); open it with --approve %s%s%s\n",
-                pol ?: "?", addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?",
-                pol ?: "?", addr ? ":" : "", addr ?: "");
+        if (c->trust) /* no bare --approve there: nothing opens a gate yet */
+            fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s): in trust mode a gate opens "
+                    "only by a signed approval, which this moksha-exec does not take yet\n", pol ?: "?",
+                    addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?");
+        else
+            fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s); open it with --approve %s%s%s\n",
+                    pol ?: "?", addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?",
+                    pol ?: "?", addr ? ":" : "", addr ?: "");
         json_array_foreach(changes, k, ch)
             if (!json_is_integer(json_object_get(g, "change")) ||
                 json_integer_value(json_object_get(g, "change")) == json_integer_value(json_object_get(ch, "id")))
@@ -1039,8 +1048,13 @@ static size_t hold_gated(ctx *c)
     json_array_foreach(changes, i, ch) {
         const char *risk = json_string_value(json_object_get(ch, "risk"));
         if (limit && risk_rank(risk) > limit) {
-            fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",
-                    json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
+            if (c->o == &c->bounded)
+                fprintf(stderr, "moksha-exec: %s is %s risk, above the default boundary of automation `%s` (low-risk "
+                        "changes only): held\n", json_string_value(json_object_get(ch, "address")), risk ?: "unknown",
+                        c->who.name);
+            else
+                fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",
+                        json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
             hold_id(held, json_integer_value(json_object_get(ch, "id")));
         }
     }
@@ -1256,6 +1270,7 @@ static void free_ctx(ctx *c, mk_sched *sc)
     for (size_t i = 0; i < c->pv.n; i++)
         c->pv.p[i]->free(c->pv.p[i]);
     mk_config_free(&c->cfg);
+    mk_trust_free(c->trust);
     mk_session_free(&c->sess);
     json_decref(c->deferred);
     json_decref(c->counts);
@@ -1351,17 +1366,51 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     return rc;
 }
 
-/* The plan, and the SHA-256 of the very bytes verified (for the audit). */
+/* Trust mode (docs/trust.md): no bare --approve and no MOKSHA_KEY, and the
+ * trust file accepted — and recorded in trust.seen — before a plan is read. */
+static bool trust_start(ctx *c, char *why, size_t whylen)
+{
+    if (!c->cfg.trust.on)
+        return true;
+    if (c->o->napprove)
+        return snprintf(why, whylen, "--approve is refused in trust mode (%.512s has a trust section): a gate opens only "
+                        "by a signed approval from its group, which this moksha-exec does not take yet; the changes "
+                        "behind a gate stay held, and the rest of the plan runs without --approve", c->cfg.path), false;
+    return (c->trust = mk_trust_open(&c->cfg, true, why, whylen)) != NULL;
+}
+
+/* The plan, and the SHA-256 of the very bytes verified (for the audit).
+ * In trust mode, a plan an automation identity signed runs within its
+ * default boundary: low-risk changes only, through the same holding as
+ * --auto-approve-risk low (and no gate opens: nothing opens one there). */
 static mk_planfile_status load_plan(ctx *c, const char *path, char sha[65], char *why, size_t whylen)
 {
     mk_planfile *pf;
-    mk_planfile_status ps = mk_planfile_open(path, &c->sess.key, &pf, why, whylen);
+    mk_planfile_status ps = c->trust ? mk_planfile_open_trusted(path, c->trust, &c->who, &pf, why, whylen)
+                                     : mk_planfile_open(path, &c->sess.key, &pf, why, whylen);
     if (ps != MK_PLANFILE_OK)
         return ps;
+    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION)) {
+        c->bounded = *c->o;
+        c->bounded.auto_approve_risk = "low";
+        c->o = &c->bounded;
+    }
     mk_planfile_sha256(pf, sha);
     ps = mk_planfile_take(pf, path, &c->plan, why, whylen);
     mk_planfile_close(pf);
     return ps;
+}
+
+/* The audit's "plan" entry: the plan's bytes and who signed it — the
+ * project key's id, or in trust mode the signer's name, role and key id
+ * and the trust file it was checked against (version and digest). */
+static json_t *plan_entry(const ctx *c, const char *sha)
+{
+    if (!c->trust)
+        return json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->sess.key.id);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->who.id,
+                     "signer", c->who.name, "role", mk_trust_role_name(c->who.roles), "trust_version",
+                     (json_int_t)mk_trust_version(c->trust), "trust_digest", mk_trust_digest(c->trust));
 }
 
 /* note [durable undo]: intents left by a rollback that was killed. The
@@ -1423,6 +1472,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
+    if (!trust_start(&c, why, sizeof why)) {
+        mk_errmsg_print(why);
+        free_ctx(&c, &sc);
+        return MK_EXIT_INPUT;
+    }
     if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) || (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
@@ -1444,7 +1498,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         return rc;
     }
     recover_intents(&c);
-    mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c.sess.key.id));
+    mk_session_add(&c.sess, plan_entry(&c, sha));
     size_t pi;
     json_t *pr;
     json_array_foreach(json_object_get(c.plan, "policies"), pi, pr) /* overrides travel with what they let through */

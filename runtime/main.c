@@ -4,7 +4,9 @@
  *   apply PLAN           run it (runtime/exec.c)
  *   state list|show|rm|unlock (runtime/statecmd.c), audit verify|show
  *   key rotate, config check
- * Exit codes: docs/executor.md. */
+ * In trust mode (a `trust` section in the configuration: docs/trust.md)
+ * verify and apply take plans only as runtime/trust.c and note [plan
+ * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +24,19 @@
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
 #include "runtime/statecmd.h"
+#include "runtime/trust.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
           "\n"
-          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results;\n"
-          "                                   exit 0 valid, 1 not, 3 a recorded policy fails\n"
+          "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results, and who\n"
+          "                                   signed it in trust mode; exit 0 valid, 1 not, 3 a recorded\n"
+          "                                   policy fails\n"
           "  apply [options] PLAN             apply a signed plan to the stack in the current directory\n"
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
-          "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
+          "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable; refused in trust mode)\n"
           "      --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
           "      --timeout DURATION           per provider call (default 5m)\n"
           "      --retries N                  retries of retryable errors (default 4)\n"
@@ -41,11 +45,13 @@ static void usage(FILE *out)
           "  audit verify | show [--format text|json]\n"
           "  key rotate                       a new project key; every secret in the state re-sealed with it\n"
           "                                   (MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
-          "  config check                     validate the executor's configuration and say where it is read\n"
+          "  config check                     validate the executor's configuration and say where it is read;\n"
+          "                                   in trust mode, whether its trust file is accepted\n"
           "\n"
           "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
           "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
-          "(docs/executor.md); never a file in the stack.\n"
+          "(docs/executor.md); never a file in the stack. With a `trust` section it runs\n"
+          "in trust mode (docs/trust.md): plans signed by keys its trust file lists only.\n"
           "\n"
           "SIGINT, SIGTERM and SIGHUP stop an apply: nothing new starts, what was done is\n"
           "rolled back (exit 4); a second signal stops the rollback too (exit 5).\n"
@@ -57,25 +63,49 @@ static void usage(FILE *out)
           out);
 }
 
+/* The plan at path opened the way this executor takes plans (note [plan
+ * algorithm] in planfile.c): against the trust file when the configuration
+ * has a trust section, else with the project key. *trust stays NULL
+ * without one; who is filled in trust mode. */
+static mk_planfile_status open_plan(const char *dir, const char *path, mk_trust **trust, mk_trust_who *who,
+                                    mk_planfile **pf, char *why, size_t whylen)
+{
+    mk_config cfg;
+    mk_planfile_key key;
+    *trust = NULL, *pf = NULL;
+    if (!mk_config_load(&cfg, why, whylen))
+        return MK_PLANFILE_UNREADABLE;
+    if (cfg.trust.on)
+        *trust = mk_trust_open(&cfg, false, why, whylen); /* verify reads; only apply records */
+    bool on = cfg.trust.on;
+    mk_config_free(&cfg);
+    if (on)
+        return *trust ? mk_planfile_open_trusted(path, *trust, who, pf, why, whylen) : MK_PLANFILE_UNREADABLE;
+    if (!mk_planfile_key_load(&key, dir, why, whylen))
+        return MK_PLANFILE_UNREADABLE;
+    return mk_planfile_open(path, &key, pf, why, whylen); /* the changes are not parsed */
+}
+
 static int verify(const char *dir, const char *path)
 {
-    mk_planfile_key key;
-    char why[512];
-    if (!mk_planfile_key_load(&key, dir, why, sizeof why)) {
-        mk_errmsg_print(why);
-        return 1;
-    }
+    char why[1024];
+    mk_trust *trust;
+    mk_trust_who who;
     mk_planfile *pf;
-    mk_planfile_status ps = mk_planfile_open(path, &key, &pf, why, sizeof why); /* the changes are not parsed */
+    mk_planfile_status ps = open_plan(dir, path, &trust, &who, &pf, why, sizeof why);
     if (ps != MK_PLANFILE_OK) {
-        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
-                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
+        if (ps == MK_PLANFILE_UNREADABLE) /* the configuration, the key, the trust file, or the plan's bytes */
+            mk_errmsg_print(why);
+        else
+            fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        mk_trust_free(trust);
         return 1;
     }
     json_t *plan = mk_planfile_plan(pf);
     if (!mk_planfile_policies_ok(plan, why, sizeof why)) { /* signed, but it would be refused */
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
         mk_planfile_close(pf);
+        mk_trust_free(trust);
         return 3;
     }
     json_t *t = json_object_get(plan, "totals");
@@ -91,7 +121,12 @@ static int verify(const char *dir, const char *path)
     if (mk_planfile_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
         printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
                sid ? sid : "", *here ? here : "this stack has no id yet");
+    if (trust)
+        printf("%s: signed by %s `%s` (key %s), by the trust file %s, version %lld%s\n", path,
+               mk_trust_role_name(who.roles), who.name, who.id, mk_trust_path(trust), mk_trust_version(trust),
+               who.roles & MK_TRUST_AUTOMATION ? ": held to its default boundary (low-risk changes only, no gate opens)" : "");
     mk_planfile_close(pf);
+    mk_trust_free(trust);
     return 0;
 }
 
@@ -179,8 +214,21 @@ static int config_cmd(int argc, char **argv)
     else
         printf("%s: valid (%zu allowed local root%s, special bits %s)\n", cfg.path, cfg.local.nallowed_roots,
                cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
+    int rc = 0;
+    if (cfg.trust.on) { /* the trust file as apply would take it, recording nothing */
+        mk_trust *t = mk_trust_open(&cfg, false, why, sizeof why);
+        char line[512];
+        if (t) {
+            mk_trust_describe(t, line, sizeof line);
+            printf("trust mode: %s: accepted (%s)\n", mk_trust_path(t), line);
+        } else {
+            mk_errmsg_print(why);
+            rc = MK_EXIT_INPUT;
+        }
+        mk_trust_free(t);
+    }
     mk_config_free(&cfg);
-    return 0;
+    return rc;
 }
 
 static int state_cmd(int argc, char **argv)
@@ -234,6 +282,23 @@ static int audit_cmd(int argc, char **argv)
     return MK_EXIT_INPUT;
 }
 
+/* note [no downgrade at start]: in trust mode MOKSHA_KEY is refused
+ * before any command runs, not only where plans are read. A configuration
+ * that does not load is left to the commands that read it (apply, verify,
+ * config check say why); the others run as without one. */
+static bool start_ok(void)
+{
+    mk_config cfg;
+    char why[1024];
+    if (!mk_config_load(&cfg, why, sizeof why))
+        return true;
+    bool ok = mk_trust_env_ok(&cfg, why, sizeof why);
+    if (!ok)
+        mk_errmsg_print(why);
+    mk_config_free(&cfg);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
@@ -251,6 +316,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (argc >= 2 && !start_ok())
+        return MK_EXIT_INPUT;
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
         return verify(MK_PATH_DIR, argv[2]);
     if (argc == 5 && strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "--moksha-dir") == 0)

@@ -1,5 +1,6 @@
 /* planfile — loading and verifying signed plans (SHA-256 of the body's
- * bytes, HMAC-SHA256 over the statement of that digest, AES-256-GCM), with
+ * bytes; HMAC-SHA256 over the statement of that digest, or in trust mode
+ * Ed25519 by a key the trust file lists; AES-256-GCM), with
  * the key derivation of docs/formats.md. A plan is verified from its bytes
  * before any of it is parsed, then read piece by piece (note [plan
  * reading]); it is not a JSON reader of its own: jansson reads every value,
@@ -28,6 +29,7 @@
 #include "runtime/jregion.h"
 #include "runtime/jspan.h"
 #include "runtime/sha256.h"
+#include "runtime/trust.h"
 
 static void to_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -227,12 +229,34 @@ static mk_planfile_status fail(mk_planfile_status st, char *why, size_t whylen, 
 #define MSG_UNSIGNED "the plan is not signed (moksha signs the plans of `moksha plan -o FILE`, never one whose policies fail)"
 #define MSG_WRONG_KEY "the plan was signed with another project key"
 #define MSG_TAMPERED "the signature does not match: the plan was altered after it was signed"
+#define MSG_HMAC_REFUSED                                                                                          \
+    "the plan is signed with a project key (HMAC-SHA256), and this executor is in trust mode (its configuration " \
+    "has a trust section): it takes only plans signed with a planner key its trust file lists, whatever the "     \
+    "plan says (no downgrade); plan with MOKSHA_SIGNING_KEY=PLANNER.key (docs/trust.md, \"Signing plans\")"
+#define MSG_NO_TRUST                                                                                               \
+    "the plan is signed with Ed25519 by a planner key, and this executor's configuration has no trust section "   \
+    "to check it against: configure trust (docs/trust.md, \"The executor's configuration\"), or plan with the " \
+    "project key"
+
+/* note [plan algorithm]: which signature a plan must carry is the
+ * executor's choice, never the plan's. Without a trust section it is the
+ * project key's HMAC; with one, Ed25519 of type "plan" by a key the trust
+ * file lists as a planner or automation key and does not revoke, and an
+ * HMAC-signed plan is refused however valid. A plan names its key only so
+ * that the executor can look it up. */
+typedef struct verifier {
+    const mk_planfile_key *k; /* the project key, or NULL in trust mode */
+    const mk_trust *t;        /* the trust file, in trust mode */
+    mk_trust_who *who;        /* trust mode: who signed, once looked up */
+} verifier;
 
 static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const char *want)
 {
     uint8_t mac[32];
     unsigned int len = 32;
     char hex[65];
+    if (strlen(want) != 64)
+        return false;
     HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)s, n, mac, &len);
     to_hex(mac, 32, hex);
     return CRYPTO_memcmp(hex, want, 64) == 0;
@@ -240,8 +264,8 @@ static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const
 
 /* note [plan statement] in compiler/back/planfile.c, built again here from
  * the plan's `state`: the digest and the plan's identity, compact, in this
- * key order. */
-static bool statement_matches(const mk_planfile_key *k, json_t *st, const char *digest, const char *want)
+ * key order. The same bytes are what either kind of signature signs. */
+static bool statement_matches(const verifier *v, json_t *sig, json_t *st, const char *digest, const char *want)
 {
     json_t *s = json_object(), *sid = json_object_get(st, "stack_id");
     json_object_set_new(s, "format", json_string("moksha.plan/v1"));
@@ -251,7 +275,10 @@ static bool statement_matches(const mk_planfile_key *k, json_t *st, const char *
     json_object_set_new(s, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
     json_object_set_new(s, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
     char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    bool ok = text && mac_matches(k, text, strlen(text), want);
+    uint8_t raw[32];
+    bool ok = text && (v->t ? mk_trust_key_parse(json_string_value(json_object_get(sig, "key")), raw) &&
+                                  mk_trust_verify("plan", text, strlen(text), raw, want)
+                            : mac_matches(v->k, text, strlen(text), want));
     free(text);
     json_decref(s);
     return ok;
@@ -267,6 +294,7 @@ static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "prov
                                           "risk_raised_by", NULL};
 static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
+static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 #define TOP_NKEYS 13
 
 /* The index of the name k (n bytes, as written: a key with an escape, a
@@ -452,8 +480,8 @@ static mk_planfile_status top_names(const char *path, const char *text, const to
 
 /* Step 5's values: the top level as a document, in the file's order, with
  * `changes` (when it is a list) an empty list for mk_planfile_take. */
-static mk_planfile_status top_values(mk_planfile *p, const char *path, const top *tp, json_t *sig, char *why,
-                                     size_t whylen)
+static mk_planfile_status top_values(mk_planfile *p, const char *path, const top *tp, json_t *sig, bool ed25519,
+                                     char *why, size_t whylen)
 {
     p->plan = json_object();
     for (size_t i = 0; i < tp->n; i++) {
@@ -471,7 +499,7 @@ static mk_planfile_status top_values(mk_planfile *p, const char *path, const top
         json_object_set_new(p->plan, key, v);
     }
     if (!only_known(json_object_get(p->plan, "state"), STATE_KEYS, "its state", why, whylen) ||
-        !only_known(sig, SIGNATURE_KEYS, "its signature", why, whylen))
+        !only_known(sig, ed25519 ? ED25519_KEYS : SIGNATURE_KEYS, "its signature", why, whylen))
         return MK_PLANFILE_UNKNOWN_FIELD;
     return MK_PLANFILE_OK;
 }
@@ -531,30 +559,81 @@ static mk_planfile_status index_changes(mk_planfile *p, const char *path, size_t
     return r == 0 ? MK_PLANFILE_OK : malformed(path, p->text, w.i, "not valid JSON", why, whylen);
 }
 
+static const char *sig_field(json_t *sig, const char *name) { return json_string_value(json_object_get(sig, name)); }
+
+/* Trust mode, step 1: the signature is Ed25519 of type "plan" by a key the
+ * trust file lists as a planner or automation key and does not revoke
+ * (note [plan algorithm]); who signed into v->who. Cheap checks only: the
+ * signature itself is checked in step 3. */
+static bool trusted_signer(const verifier *v, json_t *sig, mk_planfile_status *st, char *why, size_t whylen)
+{
+    const char *alg = sig_field(sig, "algorithm"), *type = sig_field(sig, "type"), *kid = sig_field(sig, "key_id");
+    const char *file = mk_trust_path(v->t);
+    long long version = mk_trust_version(v->t);
+    mk_trust_who *w = v->who;
+    uint8_t raw[32];
+    *st = MK_PLANFILE_UNTRUSTED;
+    if (!alg || strcmp(alg, "HMAC-SHA256") == 0)
+        return fail(*st, why, whylen, MSG_HMAC_REFUSED), false;
+    if (strcmp(alg, "Ed25519") != 0)
+        return snprintf(why, whylen, "the plan is signed with %.32s, which this executor does not take: only Ed25519 "
+                        "by a key its trust file lists", alg), false;
+    if (!type || strcmp(type, "plan") != 0)
+        return snprintf(why, whylen, "the plan's signature is of type `%.32s`, not `plan`: a signature of one kind "
+                        "never counts as another (docs/trust.md, \"Signatures and their types\")", type ?: ""), false;
+    if (!mk_trust_key_parse(sig_field(sig, "key"), raw))
+        return fail(*st, why, whylen, "the plan's signature names no Ed25519 public key (`key`)"), false;
+    mk_trust_lookup(v->t, raw, w);
+    if (strcmp(kid, w->id) != 0)
+        return (*st = fail(MK_PLANFILE_TAMPERED, why, whylen, MSG_TAMPERED)), false;
+    if (!w->roles)
+        return snprintf(why, whylen, "signed by key %s, which the trust file %s (version %lld) does not list: only "
+                        "its planner and automation keys sign plans", w->id, file, version), false;
+    if (w->revoked)
+        return snprintf(why, whylen, "signed by key %s (%s `%s`), which the trust file %s (version %lld) revokes",
+                        w->id, mk_trust_role_name(w->roles), w->name, file, version), false;
+    if (!(w->roles & (MK_TRUST_PLANNER | MK_TRUST_AUTOMATION)))
+        return snprintf(why, whylen, "wrong role: key %s is %s%s%s key in the trust file %s (version %lld); only "
+                        "planner and automation keys sign plans", w->id, *w->name ? "approver `" : "a root",
+                        w->name, *w->name ? "`'s" : "", file, version), false;
+    return true;
+}
+
+/* Step 1's checks of the signature object: the kind this executor takes,
+ * by a key it takes; else *st and why. */
+static bool signer_ok(const verifier *v, json_t *sig, mk_planfile_status *st, char *why, size_t whylen)
+{
+    const char *val = sig_field(sig, "value"), *kid = sig_field(sig, "key_id"), *alg = sig_field(sig, "algorithm");
+    bool ed = alg && strcmp(alg, "Ed25519") == 0;
+    if (!v->t && ed)
+        return (*st = fail(MK_PLANFILE_UNTRUSTED, why, whylen, MSG_NO_TRUST)), false;
+    if (!val || !kid || (!ed && strlen(val) != 64))
+        return (*st = fail(MK_PLANFILE_UNSIGNED, why, whylen, MSG_UNSIGNED)), false;
+    if (!v->t && strcmp(kid, v->k->id) != 0)
+        return (*st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, MSG_WRONG_KEY)), false;
+    return !v->t || trusted_signer(v, sig, st, why, whylen);
+}
+
 /* Steps 1–3: true when the signature is proven; else the status in *st.
  * The walk of the top level stops after `state`, which moksha writes
  * before the changes. */
-static bool proven(mk_planfile *p, const mk_planfile_key *k, json_t *sig, size_t sat, size_t end, top *tp,
+static bool proven(mk_planfile *p, const verifier *v, json_t *sig, size_t sat, size_t end, top *tp,
                    mk_planfile_status *st, char *why, size_t whylen)
 {
-    const char *val = json_string_value(json_object_get(sig, "value"));
-    const char *kid = json_string_value(json_object_get(sig, "key_id"));
-    const char *dig = json_string_value(json_object_get(sig, "digest"));
+    const char *val = sig_field(sig, "value"), *dig = sig_field(sig, "digest");
     char digest[65];
     mk_jspan_item it;
     int r = 1;
+    if (!signer_ok(v, sig, st, why, whylen))
+        return false;
     *st = MK_PLANFILE_TAMPERED;
-    if (!val || !kid || strlen(val) != 64)
-        return (*st = fail(MK_PLANFILE_UNSIGNED, why, whylen, MSG_UNSIGNED)), false;
-    if (strcmp(kid, k->id) != 0)
-        return (*st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, MSG_WRONG_KEY)), false;
     if (!dig || !body_digest(p->text, sat, digest) || strcmp(dig, digest) != 0 || !mk_jspan_open(&tp->w, p->text, end, 0, '{', 1))
         return fail(*st, why, whylen, MSG_TAMPERED), false;
     while (tp->state == SIZE_MAX && (r = mk_jspan_next(&tp->w, &it)) == 1)
         top_record(p->text, tp, &it, false);
     tp->ended = r == 0;
     json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL);
-    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(k, state, digest, val);
+    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(v, sig, state, digest, val);
     json_decref(state);
     if (!ok)
         fail(*st, why, whylen, MSG_TAMPERED);
@@ -594,7 +673,7 @@ static mk_planfile_status walk_rest(mk_planfile *p, const char *path, top *tp, s
 }
 
 /* What a file not in moksha's signed form is, from a whole parse. */
-static mk_planfile_status classify(const mk_planfile *p, const char *path, const mk_planfile_key *k, char *why,
+static mk_planfile_status classify(const mk_planfile *p, const char *path, const verifier *v, char *why,
                                    size_t whylen)
 {
     json_error_t je;
@@ -609,9 +688,9 @@ static mk_planfile_status classify(const mk_planfile *p, const char *path, const
     mk_planfile_status st = MK_PLANFILE_TAMPERED;
     if (!json_is_object(plan) || !json_is_string(fmt) || strcmp(json_string_value(fmt), "moksha.plan/v1") != 0)
         st = fail(MK_PLANFILE_NOT_A_PLAN, why, whylen, "not a moksha.plan/v1 document");
-    else if (!val || !kid || strlen(val) != 64)
+    else if (!val || !kid || (!v->t && strlen(val) != 64))
         st = fail(MK_PLANFILE_UNSIGNED, why, whylen, MSG_UNSIGNED);
-    else if (strcmp(kid, k->id) != 0)
+    else if (!v->t && strcmp(kid, v->k->id) != 0)
         st = fail(MK_PLANFILE_WRONG_KEY, why, whylen, MSG_WRONG_KEY);
     else
         fail(st, why, whylen, MSG_TAMPERED); /* signed, but not as the text moksha writes */
@@ -619,27 +698,27 @@ static mk_planfile_status classify(const mk_planfile *p, const char *path, const
     return st;
 }
 
-static mk_planfile_status read_plan(mk_planfile *p, const char *path, const mk_planfile_key *k, char *why,
+static mk_planfile_status read_plan(mk_planfile *p, const char *path, const verifier *v, char *why,
                                     size_t whylen)
 {
     size_t sat, end, after;
     json_t *sig = signature_tail(p->text, p->len, &sat, &end);
     if (!sig)
-        return classify(p, path, k, why, whylen);
+        return classify(p, path, v, why, whylen);
     top tp = {.state = SIZE_MAX, .changes = SIZE_MAX};
     mk_planfile_status st;
-    if (proven(p, k, sig, sat, end, &tp, &st, why, whylen) &&
+    if (proven(p, v, sig, sat, end, &tp, &st, why, whylen) &&
         (st = walk_rest(p, path, &tp, sat, end, why, whylen)) == MK_PLANFILE_OK &&
         (st = top_names(path, p->text, &tp, why, whylen)) == MK_PLANFILE_OK &&
-        (st = top_values(p, path, &tp, sig, why, whylen)) == MK_PLANFILE_OK && tp.changes != SIZE_MAX && !tp.indexed &&
+        (st = top_values(p, path, &tp, sig, v->t != NULL, why, whylen)) == MK_PLANFILE_OK && tp.changes != SIZE_MAX && !tp.indexed &&
         p->text[tp.m[tp.changes].at] == '[') /* the changes came before the state */
         st = index_changes(p, path, tp.m[tp.changes].at, end, &after, why, whylen);
     json_decref(sig);
     return st;
 }
 
-mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, mk_planfile **out, char *why,
-                                    size_t whylen)
+static mk_planfile_status open_verified(const char *path, const verifier *v, mk_planfile **out, char *why,
+                                        size_t whylen)
 {
     *out = NULL;
     mk_planfile *p = calloc(1, sizeof *p);
@@ -648,12 +727,28 @@ mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, 
         free(p);
         return MK_PLANFILE_UNREADABLE;
     }
-    mk_planfile_status st = read_plan(p, path, k, why, whylen);
+    mk_planfile_status st = read_plan(p, path, v, why, whylen);
     if (st != MK_PLANFILE_OK)
         mk_planfile_close(p);
     else
         *out = p;
     return st;
+}
+
+mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, mk_planfile **out, char *why,
+                                    size_t whylen)
+{
+    verifier v = {.k = k};
+    return open_verified(path, &v, out, why, whylen);
+}
+
+mk_planfile_status mk_planfile_open_trusted(const char *path, const mk_trust *t, mk_trust_who *who, mk_planfile **out,
+                                            char *why, size_t whylen)
+{
+    verifier v = {.t = t, .who = who};
+    memset(who, 0, sizeof *who);
+    who->name = "";
+    return open_verified(path, &v, out, why, whylen);
 }
 
 json_t *mk_planfile_plan(const mk_planfile *p) { return p->plan; }

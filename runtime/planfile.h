@@ -1,6 +1,7 @@
 /* planfile — the executor's side of the plan contract: load a
- * `moksha.plan/v1` file, verify its signature with the project key, and open
- * its sealed secrets. The format is in docs/formats.md; this module shares no
+ * `moksha.plan/v1` file, verify its signature (with the project key, or in
+ * trust mode against the trust file: runtime/trust.h), and open its sealed
+ * secrets. The format is in docs/formats.md; this module shares no
  * code with the compiler (the house rule), and tests/unit/test_planfile.c
  * checks that both sides agree.
  *
@@ -40,7 +41,10 @@ typedef enum {
     MK_PLANFILE_UNSIGNED,
     MK_PLANFILE_WRONG_KEY,    /* signed with another key */
     MK_PLANFILE_TAMPERED,     /* the bytes do not match the signature */
-    MK_PLANFILE_UNKNOWN_FIELD /* signed, with a field this executor does not know (a newer moksha's) */
+    MK_PLANFILE_UNKNOWN_FIELD, /* signed, with a field this executor does not know (a newer moksha's) */
+    MK_PLANFILE_UNTRUSTED     /* not signed the way this executor takes (note [plan algorithm]): HMAC in trust
+                                 mode, Ed25519 without it, a key the trust file does not list as a planner or
+                                 automation key, or revokes */
 } mk_planfile_status;
 
 /* A plan whose signature is proven, read as far as verifying needs (note
@@ -54,6 +58,14 @@ typedef struct mk_planfile mk_planfile;
  * the path (and place). */
 mk_planfile_status mk_planfile_open(const char *path, const mk_planfile_key *k, mk_planfile **out, char *why,
                                     size_t whylen);
+/* The same in trust mode (docs/trust.md, "Signing plans"): the plan must be
+ * signed with Ed25519 (type "plan") by a planner or automation key of t that
+ * t does not revoke; *who says who signed (its name borrowed from t) once
+ * the key is looked up, whatever the outcome. */
+struct mk_trust;
+struct mk_trust_who;
+mk_planfile_status mk_planfile_open_trusted(const char *path, const struct mk_trust *t, struct mk_trust_who *who,
+                                            mk_planfile **out, char *why, size_t whylen);
 /* The top level, borrowed: every field but `changes`, which is an empty
  * list until mk_planfile_take (or, when the file's is not a list, as it is). */
 json_t *mk_planfile_plan(const mk_planfile *p);

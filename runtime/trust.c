@@ -1,0 +1,773 @@
+/* trust — reading and checking the trust file (jansson, duplicate keys
+ * refused at every depth), its record KEYS/trust.seen, and Ed25519
+ * signatures over typed messages (OpenSSL EVP). Every refusal begins with
+ * the file it is about and says which rule of docs/trust.md it breaks.
+ *
+ * note [current roots]: the roots a trust file must be signed by are those
+ * of the last file accepted (trust.seen) — a file that changed the roots
+ * hands the trust over to the new ones — unless the configuration's pinned
+ * roots are not the ones trust.seen was written under: whoever owns the
+ * configuration re-pinned them, and decides. Before any file was accepted
+ * they are the pinned ones. A file whose roots differ from the current ones
+ * needs both thresholds, so neither the old roots alone nor new keys alone
+ * can move the trust. */
+#include "runtime/trust.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/errmsg.h"
+#include "runtime/fileio.h"
+#include "runtime/sha256.h"
+
+#define SIG_PREFIX "moksha-signature/v1"
+#define KEY_PREFIX "ed25519:"
+#define MAX_FILE (1u << 20) /* a trust file of thousands of keys is well below */
+#define MAX_NAME 64
+#define MAX_KEYS 4096
+#define MAX_SIGS 64
+#define DOC "docs/trust.md, \"The trust file\""
+
+typedef struct roots {
+    int threshold;
+    size_t n;
+    uint8_t key[MK_CONFIG_MAX_ROOTS][32];
+} roots;
+
+/* One planner, automation identity or approver. */
+typedef struct entry {
+    uint8_t raw[32];
+    unsigned role;
+    char name[MAX_NAME + 1];
+} entry;
+
+struct mk_trust {
+    char path[PATH_MAX];
+    long long version;
+    char expires[21];
+    time_t expires_at;
+    char digest[65];
+    roots roots;
+    entry *keys;
+    size_t nkeys;
+    uint8_t (*revoked)[32];
+    size_t nrevoked;
+    size_t ngroups;
+    long long seen; /* the version trust.seen recorded before this one, 0 when none */
+};
+
+/* What trust.seen says: the last file accepted, and the pinned roots it was
+ * accepted under (note [current roots]). */
+typedef struct seen {
+    bool have;
+    long long version;
+    char digest[65];
+    roots roots, pinned;
+} seen;
+
+/* The distinct keys whose signatures over the payload verify. */
+typedef struct sigs {
+    size_t n, invalid;
+    uint8_t key[MAX_SIGS][32];
+} sigs;
+
+/* ---- keys and signatures ---- */
+
+/* text is the canonical base64 of exactly want bytes (at most 64). */
+static bool b64_exact(const char *text, uint8_t *out, size_t want)
+{
+    uint8_t buf[96];
+    char again[96];
+    size_t len = 4 * ((want + 2) / 3);
+    if (!text || strlen(text) != len || EVP_DecodeBlock(buf, (const unsigned char *)text, (int)len) < (int)want)
+        return false;
+    EVP_EncodeBlock((unsigned char *)again, buf, (int)want);
+    if (strcmp(again, text) != 0) /* other bits in the padding: not the text `moksha key new` writes */
+        return false;
+    memcpy(out, buf, want);
+    return true;
+}
+
+bool mk_trust_key_parse(const char *text, uint8_t raw[32])
+{
+    return text && strncmp(text, KEY_PREFIX, 8) == 0 && b64_exact(text + 8, raw, 32);
+}
+
+static void key_text(const uint8_t raw[32], char out[53])
+{
+    memcpy(out, KEY_PREFIX, 8);
+    EVP_EncodeBlock((unsigned char *)out + 8, raw, 32);
+}
+
+void mk_trust_key_id(const uint8_t raw[32], char id[17])
+{
+    char hex[65];
+    mk_sha256_hex(raw, 32, hex);
+    memcpy(id, hex, 16);
+    id[16] = 0;
+}
+
+bool mk_trust_verify(const char *type, const void *payload, size_t n, const uint8_t pub[32], const char *value)
+{
+    uint8_t sig[64];
+    if (!b64_exact(value, sig, 64))
+        return false;
+    size_t pn = sizeof SIG_PREFIX, tn = strlen(type) + 1; /* each with its 0 byte */
+    uint8_t *msg = malloc(pn + tn + n);
+    EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = msg && k && md;
+    if (ok) {
+        memcpy(msg, SIG_PREFIX, pn);
+        memcpy(msg + pn, type, tn);
+        memcpy(msg + pn + tn, payload, n);
+        ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(md, sig, 64, msg, pn + tn + n) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(k);
+    free(msg);
+    return ok;
+}
+
+/* ---- roots ---- */
+
+/* Is raw one of the n keys? */
+static bool among(const uint8_t (*keys)[32], size_t n, const uint8_t raw[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(keys[i], raw, 32) == 0)
+            return true;
+    return false;
+}
+
+static bool roots_has(const roots *r, const uint8_t raw[32]) { return among(r->key, r->n, raw); }
+
+/* The same threshold and the same keys, in any order. */
+static bool roots_same(const roots *a, const roots *b)
+{
+    if (a->threshold != b->threshold || a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!roots_has(b, a->key[i]))
+            return false;
+    return true;
+}
+
+/* {"threshold": N, "keys": [...]} into r; NULL, or what is wrong with it. */
+static const char *roots_parse(json_t *v, roots *r)
+{
+    json_t *keys = json_object_get(v, "keys"), *th = json_object_get(v, "threshold"), *e;
+    size_t i;
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(v) || json_object_size(v) != (size_t)(keys != NULL) + (th != NULL) || !json_is_array(keys) ||
+        json_array_size(keys) == 0 || json_array_size(keys) > MK_CONFIG_MAX_ROOTS)
+        return "expected {\"threshold\": N, \"keys\": [1 to 16 root keys]} and nothing else";
+    json_array_foreach(keys, i, e) {
+        if (!mk_trust_key_parse(json_string_value(e), r->key[r->n]))
+            return "a root key is not \"ed25519:\" and the base64 of 32 bytes";
+        if (roots_has(r, r->key[r->n]))
+            return "the same root key twice";
+        r->n++;
+    }
+    if (!json_is_integer(th) || json_integer_value(th) < 1 || json_integer_value(th) > (json_int_t)r->n)
+        return "the threshold is not a whole number from 1 to the number of root keys";
+    r->threshold = (int)json_integer_value(th);
+    return NULL;
+}
+
+static json_t *roots_json(const roots *r)
+{
+    json_t *keys = json_array();
+    for (size_t i = 0; i < r->n; i++) {
+        char text[53];
+        key_text(r->key[i], text);
+        json_array_append_new(keys, json_string(text));
+    }
+    return json_pack("{s:i, s:o}", "threshold", r->threshold, "keys", keys);
+}
+
+static bool roots_of_config(const mk_config_trust *cfg, roots *r, char *why, size_t whylen)
+{
+    memset(r, 0, sizeof *r);
+    r->threshold = cfg->threshold;
+    for (size_t i = 0; i < cfg->nroots && i < MK_CONFIG_MAX_ROOTS; i++)
+        if (!mk_trust_key_parse(cfg->roots[i], r->key[r->n++]))
+            return snprintf(why, whylen, "the configuration's trust.roots.keys[%zu] is not an Ed25519 public key", i),
+                   false;
+    return true;
+}
+
+/* ---- the payload ---- */
+
+typedef struct chk {
+    mk_trust *t;
+    char *why;
+    size_t whylen;
+} chk;
+
+__attribute__((format(printf, 2, 3))) static bool refuse(chk *c, const char *fmt, ...)
+{
+    int k = snprintf(c->why, c->whylen, "%s: ", c->t->path);
+    va_list ap;
+    va_start(ap, fmt);
+    if (k >= 0 && (size_t)k < c->whylen)
+        vsnprintf(c->why + k, c->whylen - (size_t)k, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool name_ok(const char *s)
+{
+    static const char first[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = strlen(s);
+    return n && n <= MAX_NAME && strchr(first, s[0]) && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* Unknown fields are refused: a trust file a newer moksha wrote, or a
+ * misspelt field, must not be half understood. */
+static bool only(chk *c, const char *where, json_t *o, const char *at, const char *const *known)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        const char *const *p = known;
+        while (*p && strcmp(*p, k) != 0)
+            p++;
+        if (!*p)
+            return refuse(c, "%s`%s%s%.64s`: unknown field (" DOC ")", where, at, *at ? "." : "", k);
+    }
+    return true;
+}
+
+static bool key_at(chk *c, json_t *v, const char *at, uint8_t raw[32])
+{
+    if (!mk_trust_key_parse(json_string_value(v), raw))
+        return refuse(c, "payload `%s`: expected a public key, \"ed25519:\" and the base64 of 32 bytes (`moksha key new`)", at);
+    return true;
+}
+
+static const char *role_word(unsigned role)
+{
+    return role == MK_TRUST_PLANNER ? "planner" : role == MK_TRUST_AUTOMATION ? "automation" : "approver";
+}
+
+/* One identity's key. A root key signs only trust files; planner and
+ * automation are distinct roles; a key serves one identity per role (an
+ * approver may plan with the same key). */
+static bool add_key(chk *c, const uint8_t raw[32], unsigned role, const char *name, const char *at)
+{
+    mk_trust *t = c->t;
+    const unsigned plan = MK_TRUST_PLANNER | MK_TRUST_AUTOMATION;
+    if (roots_has(&t->roots, raw))
+        return refuse(c, "payload `%s`: a root key; root keys sign only trust files (keep them offline, apart from "
+                      "planner, automation and approver keys)", at);
+    for (size_t i = 0; i < t->nkeys; i++) {
+        const entry *e = &t->keys[i];
+        if (memcmp(e->raw, raw, 32) == 0 && ((e->role & role) || ((e->role | role) & plan) == plan))
+            return refuse(c, "payload `%s`: the same key as %s `%s`: %s", at, role_word(e->role), e->name,
+                          (e->role & role) ? "one key, one identity" : "planner and automation keys are distinct roles");
+    }
+    if (t->nkeys == MAX_KEYS)
+        return refuse(c, "payload `%s`: more than %d keys", at, MAX_KEYS);
+    if (t->nkeys % 64 == 0) {
+        entry *more = realloc(t->keys, (t->nkeys + 64) * sizeof *more);
+        if (!more)
+            return refuse(c, "out of memory");
+        t->keys = more;
+    }
+    entry *e = &t->keys[t->nkeys++];
+    memcpy(e->raw, raw, 32);
+    e->role = role;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    return true;
+}
+
+/* A field that maps names to something: an object, each name well formed. */
+static bool names_at(chk *c, json_t *v, const char *field)
+{
+    const char *k;
+    json_t *x;
+    if (!json_is_object(v))
+        return refuse(c, "payload `%s`: expected an object of names", field);
+    json_object_foreach(v, k, x)
+        if (!name_ok(k))
+            return refuse(c, "payload `%s`: `%.64s` is not a name ([a-z0-9][a-z0-9_-]*, at most %d characters)", field, k,
+                          MAX_NAME);
+    return true;
+}
+
+/* "planners" or "approvers": {NAME: KEY}. */
+static bool read_named(chk *c, json_t *v, const char *field, unsigned role)
+{
+    const char *k;
+    json_t *x;
+    if (!v)
+        return true;
+    if (!names_at(c, v, field))
+        return false;
+    json_object_foreach(v, k, x) {
+        char at[128];
+        uint8_t raw[32];
+        snprintf(at, sizeof at, "%s.%s", field, k);
+        if (!key_at(c, x, at, raw) || !add_key(c, raw, role, k, at))
+            return false;
+    }
+    return true;
+}
+
+/* "automation": {NAME: {"key": KEY, "boundary": {}}}. Boundaries are for
+ * later; until then every automation identity has the default one, and a
+ * boundary that says anything is refused rather than ignored. */
+static bool read_automation(chk *c, json_t *v)
+{
+    static const char *const known[] = {"key", "boundary", NULL};
+    const char *k;
+    json_t *x;
+    if (!v)
+        return true;
+    if (!names_at(c, v, "automation"))
+        return false;
+    json_object_foreach(v, k, x) {
+        char at[128], bat[144];
+        uint8_t raw[32];
+        snprintf(at, sizeof at, "automation.%s", k);
+        snprintf(bat, sizeof bat, "%s.boundary", at);
+        json_t *b = json_object_get(x, "boundary");
+        if (!json_is_object(x))
+            return refuse(c, "payload `%s`: expected {\"key\": KEY, \"boundary\": {}}", at);
+        if (!only(c, "payload ", x, at, known))
+            return false;
+        if (b && (!json_is_object(b) || json_object_size(b)))
+            return refuse(c, "payload `%s`: expected {}: this executor knows no boundary settings yet, and holds "
+                          "every automation identity to the default one (low-risk changes only, no gate opens)", bat);
+        snprintf(at + strlen(at), sizeof at - strlen(at), ".key");
+        if (!key_at(c, json_object_get(x, "key"), at, raw) || !add_key(c, raw, MK_TRUST_AUTOMATION, k, at))
+            return false;
+    }
+    return true;
+}
+
+static bool is_approver(const mk_trust *t, const char *name)
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        if ((t->keys[i].role & MK_TRUST_APPROVER) && strcmp(t->keys[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* "groups": {NAME: [APPROVER, …]}, each member an approver, once. */
+static bool read_groups(chk *c, json_t *v)
+{
+    const char *k;
+    json_t *x, *m;
+    size_t i, j;
+    if (!v)
+        return true;
+    if (!names_at(c, v, "groups"))
+        return false;
+    json_object_foreach(v, k, x) {
+        if (!json_is_array(x) || json_array_size(x) == 0)
+            return refuse(c, "payload `groups.%s`: expected a list of one or more approvers' names", k);
+        json_array_foreach(x, i, m) {
+            const char *who = json_string_value(m);
+            if (!who || !is_approver(c->t, who))
+                return refuse(c, "payload `groups.%s[%zu]`: %s%.64s%s is no approver (a group's members are names of `approvers`)",
+                              k, i, who ? "`" : "", who ? who : "not a name", who ? "`" : "");
+            for (j = 0; j < i; j++)
+                if (strcmp(json_string_value(json_array_get(x, j)), who) == 0)
+                    return refuse(c, "payload `groups.%s[%zu]`: `%s` twice", k, i, who);
+        }
+        c->t->ngroups++;
+    }
+    return true;
+}
+
+static bool read_revoked(chk *c, json_t *v)
+{
+    size_t i;
+    json_t *x;
+    if (!v)
+        return true;
+    if (!json_is_array(v) || json_array_size(v) > MAX_KEYS)
+        return refuse(c, "payload `revoked`: expected a list of public keys");
+    c->t->revoked = calloc(json_array_size(v) + 1, 32);
+    json_array_foreach(v, i, x) {
+        char at[32];
+        snprintf(at, sizeof at, "revoked[%zu]", i);
+        if (!c->t->revoked || !key_at(c, x, at, c->t->revoked[i]))
+            return c->t->revoked ? false : refuse(c, "out of memory");
+        if (among(c->t->revoked, i, c->t->revoked[i]))
+            return refuse(c, "payload `%s`: the same key twice", at);
+        c->t->nrevoked++;
+    }
+    return true;
+}
+
+/* "2027-06-01T00:00:00Z" exactly, a real UTC time. */
+static bool parse_time(const char *s, time_t *out)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    struct tm tm = {0}, back;
+    for (size_t i = 0; s && i < sizeof shape; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return false;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                     &tm.tm_sec) != 6)
+        return false;
+    int mon = tm.tm_mon, mday = tm.tm_mday, hour = tm.tm_hour;
+    tm.tm_year -= 1900, tm.tm_mon -= 1;
+    *out = timegm(&tm);
+    return gmtime_r(out, &back) && back.tm_mon + 1 == mon && back.tm_mday == mday && back.tm_hour == hour;
+}
+
+static bool read_header(chk *c, json_t *p)
+{
+    json_t *v = json_object_get(p, "version");
+    const char *e = json_string_value(json_object_get(p, "expires")), *bad;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > (1LL << 53))
+        return refuse(c, "payload `version`: expected a whole number from 1 up (" DOC ")");
+    c->t->version = json_integer_value(v);
+    if (!parse_time(e, &c->t->expires_at))
+        return refuse(c, "payload `expires`: expected a UTC time as \"2027-06-01T00:00:00Z\"");
+    snprintf(c->t->expires, sizeof c->t->expires, "%s", e);
+    if ((bad = roots_parse(json_object_get(p, "roots"), &c->t->roots)))
+        return refuse(c, "payload `roots`: %s", bad);
+    return true;
+}
+
+static bool read_payload(chk *c, const char *text, size_t n)
+{
+    static const char *const known[] = {"version", "expires", "roots", "planners", "automation", "approvers",
+                                        "groups", "revoked", NULL};
+    json_error_t je;
+    json_t *p = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+    if (!p) { /* "FILE: payload:LINE:COL: a key appears twice in one object" */
+        char what[PATH_MAX + 16];
+        snprintf(what, sizeof what, "%s: payload", c->t->path);
+        mk_errmsg_json(what, &je, text, n, c->why, c->whylen);
+        return false;
+    }
+    bool ok = json_is_object(p) ? only(c, "payload ", p, "", known) && read_header(c, p) &&
+                                      read_named(c, json_object_get(p, "planners"), "planners", MK_TRUST_PLANNER) &&
+                                      read_automation(c, json_object_get(p, "automation")) &&
+                                      read_named(c, json_object_get(p, "approvers"), "approvers", MK_TRUST_APPROVER) &&
+                                      read_groups(c, json_object_get(p, "groups")) &&
+                                      read_revoked(c, json_object_get(p, "revoked"))
+                                : refuse(c, "the payload is not a JSON object (" DOC ")");
+    json_decref(p);
+    return ok;
+}
+
+/* ---- the envelope and its signatures ---- */
+
+static bool read_signatures(chk *c, json_t *list, const char *payload, size_t n, sigs *valid)
+{
+    static const char *const known[] = {"key", "value", NULL};
+    size_t i;
+    json_t *s;
+    if (!json_is_array(list) || json_array_size(list) > MAX_SIGS)
+        return refuse(c, "`signatures`: expected a list of at most %d {\"key\", \"value\"}", MAX_SIGS);
+    json_array_foreach(list, i, s) {
+        uint8_t raw[32];
+        const char *val = json_string_value(json_object_get(s, "value"));
+        if (!json_is_object(s) || !mk_trust_key_parse(json_string_value(json_object_get(s, "key")), raw) || !val)
+            return refuse(c, "`signatures[%zu]`: expected {\"key\": \"ed25519:…\", \"value\": \"base64\"}", i);
+        const char *k;
+        json_t *x;
+        json_object_foreach(s, k, x)
+            if (strcmp(k, known[0]) != 0 && strcmp(k, known[1]) != 0)
+                return refuse(c, "`signatures[%zu]`: unknown field `%s`", i, k);
+        if (!mk_trust_verify("trust", payload, n, raw, val))
+            valid->invalid++;
+        else if (!among(valid->key, valid->n, raw)) /* one key counts once, however often it signed */
+            memcpy(valid->key[valid->n++], raw, 32);
+    }
+    return true;
+}
+
+static bool is_revoked(const mk_trust *t, const uint8_t raw[32]) { return among(t->revoked, t->nrevoked, raw); }
+
+/* How many distinct, unrevoked keys of r signed. */
+static int signed_by(const mk_trust *t, const sigs *s, const roots *r)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n += roots_has(r, s->key[i]) && !is_revoked(t, s->key[i]);
+    return n;
+}
+
+static bool read_envelope(chk *c, sigs *valid)
+{
+    static const char *const known[] = {"format", "payload", "signatures", NULL};
+    size_t len = 0;
+    struct stat sb;
+    if (stat(c->t->path, &sb) == 0 && sb.st_size > MAX_FILE) /* before reading it: anyone may hand us a file */
+        return refuse(c, "larger than %u bytes", MAX_FILE);
+    char *text = mk_fileio_read(c->t->path, &len);
+    if (!text)
+        return refuse(c, "%s", strerror(errno));
+    json_error_t je;
+    json_t *env = len > MAX_FILE ? NULL : json_loadb(text, len, JSON_REJECT_DUPLICATES, &je); /* (grew meanwhile) */
+    json_t *pl = json_object_get(env, "payload");
+    const char *fmt = json_string_value(json_object_get(env, "format"));
+    bool ok = false;
+    if (len > MAX_FILE)
+        refuse(c, "larger than %u bytes", MAX_FILE);
+    else if (!env)
+        mk_errmsg_json(c->t->path, &je, text, len, c->why, c->whylen);
+    else if (!json_is_object(env) || !fmt || strcmp(fmt, MK_TRUST_FORMAT) != 0)
+        refuse(c, "not a " MK_TRUST_FORMAT " file (" DOC ")");
+    else if (!json_is_string(pl))
+        refuse(c, "`payload`: expected the payload's JSON text, as a string");
+    else if (only(c, "", env, "", known)) {
+        mk_sha256_hex(json_string_value(pl), json_string_length(pl), c->t->digest);
+        ok = read_payload(c, json_string_value(pl), json_string_length(pl)) &&
+             read_signatures(c, json_object_get(env, "signatures"), json_string_value(pl), json_string_length(pl), valid);
+    }
+    json_decref(env);
+    free(text);
+    return ok;
+}
+
+/* The signatures against the current roots, and the new ones when they
+ * change (note [current roots]). */
+static bool signed_enough(chk *c, const sigs *s, const roots *cur, bool from_seen)
+{
+    const mk_trust *t = c->t;
+    int have = signed_by(t, s, cur), fresh = signed_by(t, s, &t->roots);
+    char bad[96] = "";
+    if (s->invalid)
+        snprintf(bad, sizeof bad, "; %zu signature%s did not verify", s->invalid, s->invalid == 1 ? "" : "s");
+    if (have < cur->threshold)
+        return refuse(c, "signed by %d of the current roots (%s), below their threshold of %d%s: a trust file needs "
+                      "valid signatures of that many distinct, unrevoked root keys (`moksha trust sign`)", have,
+                      from_seen ? "those of the last trust file accepted" : "pinned in the executor's configuration",
+                      cur->threshold, bad);
+    if (!roots_same(&t->roots, cur) && fresh < t->roots.threshold)
+        return refuse(c, "changes the roots, so it needs the threshold of the current roots (met) and of the new ones: "
+                      "signed by %d of the new roots, below their threshold of %d%s", fresh, t->roots.threshold, bad);
+    return true;
+}
+
+/* ---- trust.seen ---- */
+
+static bool seen_damaged(const char *path, const char *what, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s is damaged (%s): it records the last trust file the executor accepted; restore it from "
+             "a copy (removing it would let an older trust file back in)", path, what);
+    return false;
+}
+
+static bool seen_fields(json_t *d, seen *s, const char *path, char *why, size_t whylen)
+{
+    const char *fmt = json_string_value(json_object_get(d, "format")), *dig, *bad;
+    json_t *v = json_object_get(d, "version");
+    dig = json_string_value(json_object_get(d, "digest"));
+    if (!json_is_object(d) || json_object_size(d) != 5 || !fmt || strcmp(fmt, MK_TRUST_SEEN_FORMAT) != 0)
+        return seen_damaged(path, "not a " MK_TRUST_SEEN_FORMAT " record", why, whylen);
+    if (!json_is_integer(v) || json_integer_value(v) < 1)
+        return seen_damaged(path, "`version` is not a whole number from 1 up", why, whylen);
+    if (!dig || strlen(dig) != 64 || strspn(dig, "0123456789abcdef") != 64)
+        return seen_damaged(path, "`digest` is not 64 hex digits", why, whylen);
+    if ((bad = roots_parse(json_object_get(d, "roots"), &s->roots)) ||
+        (bad = roots_parse(json_object_get(d, "pinned"), &s->pinned)))
+        return seen_damaged(path, bad, why, whylen);
+    s->version = json_integer_value(v);
+    memcpy(s->digest, dig, 65);
+    s->have = true;
+    return true;
+}
+
+/* A missing trust.seen is "none accepted yet"; anything else that is not
+ * a whole record is an error, never "none". */
+static bool seen_read(const char *path, seen *s, char *why, size_t whylen)
+{
+    size_t len = 0;
+    char *text = mk_fileio_read(path, &len);
+    memset(s, 0, sizeof *s);
+    if (!text && errno == ENOENT)
+        return true;
+    if (!text)
+        return snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno)), false;
+    json_error_t je;
+    json_t *d = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    bool ok = d ? seen_fields(d, s, path, why, whylen) : seen_damaged(path, "not JSON", why, whylen);
+    json_decref(d);
+    free(text);
+    return ok;
+}
+
+static bool seen_write(const char *path, const mk_trust *t, const roots *pinned, char *why, size_t whylen)
+{
+    json_t *d = json_pack("{s:s, s:I, s:s, s:o, s:o}", "format", MK_TRUST_SEEN_FORMAT, "version",
+                          (json_int_t)t->version, "digest", t->digest, "roots", roots_json(&t->roots), "pinned",
+                          roots_json(pinned));
+    char *text = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    size_t n = text ? strlen(text) : 0;
+    bool ok = text && (text[n] = '\n', mk_fileio_write_atomic(path, text, n + 1, true, false));
+    if (!ok)
+        snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno ? errno : ENOMEM));
+    free(text);
+    json_decref(d);
+    return ok;
+}
+
+static bool seen_differs(const seen *s, const mk_trust *t, const roots *pinned)
+{
+    return !s->have || s->version != t->version || strcmp(s->digest, t->digest) != 0 ||
+           !roots_same(&s->roots, &t->roots) || !roots_same(&s->pinned, pinned);
+}
+
+/* ---- accepting a trust file ---- */
+
+static bool version_ok(chk *c, const seen *s, const char *seenp)
+{
+    const mk_trust *t = c->t;
+    if (!s->have || t->version > s->version || (t->version == s->version && strcmp(t->digest, s->digest) == 0))
+        return true;
+    if (t->version < s->version)
+        return refuse(c, "version %lld is below %lld, the version of the last trust file accepted (%s): a trust "
+                      "file's version never goes down", t->version, s->version, seenp);
+    return refuse(c, "version %lld is the version of the last trust file accepted (%s), but its payload is another: "
+                  "a changed trust file needs a higher version", t->version, seenp);
+}
+
+static bool accept(chk *c, time_t now, const roots *pinned, const seen *s, const char *seenp)
+{
+    sigs valid = {0};
+    bool from_seen = s->have && roots_same(&s->pinned, pinned);
+    if (!read_envelope(c, &valid) || !signed_enough(c, &valid, from_seen ? &s->roots : pinned, from_seen))
+        return false;
+    if (c->t->expires_at <= now)
+        return refuse(c, "expired at %s: sign a new one with a higher version", c->t->expires);
+    return version_ok(c, s, seenp);
+}
+
+/* Checking and recording are one step for concurrent runs: the directory
+ * is locked, so a run that accepted version 5 cannot be overwritten by one
+ * that read trust.seen before it and accepted version 4. */
+static int lock_keys(const char *dir, char *why, size_t whylen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        snprintf(why, whylen, "the key directory %s (trust.keys): %s; create it, mode 0700", dir, strerror(errno));
+    else if (fstat(fd, &sb) != 0 || (sb.st_mode & 022)) { /* whoever can write trust.seen could lower the version */
+        snprintf(why, whylen, "the key directory %s (trust.keys) can be written by others (mode %04o): `chmod go-w %s`",
+                 dir, (unsigned)(sb.st_mode & 07777), dir);
+        close(fd);
+        fd = -1;
+    } else if (flock(fd, LOCK_EX) != 0) {
+        snprintf(why, whylen, "cannot lock the key directory %s: %s", dir, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, char *why, size_t whylen)
+{
+    mk_trust *t = calloc(1, sizeof *t);
+    chk c = {t, why, whylen};
+    char seenp[PATH_MAX + 16];
+    roots pinned;
+    seen s;
+    int lk = -1;
+    if (!t)
+        return snprintf(why, whylen, "out of memory"), NULL;
+    snprintf(t->path, sizeof t->path, "%s", cfg->file);
+    snprintf(seenp, sizeof seenp, "%s/trust.seen", cfg->keys);
+    bool ok = roots_of_config(cfg, &pinned, why, whylen) && (!record || (lk = lock_keys(cfg->keys, why, whylen)) >= 0) &&
+              seen_read(seenp, &s, why, whylen) && accept(&c, now, &pinned, &s, seenp) &&
+              (!record || !seen_differs(&s, t, &pinned) || seen_write(seenp, t, &pinned, why, whylen));
+    if (lk >= 0)
+        close(lk);
+    t->seen = s.have ? s.version : 0;
+    if (!ok) {
+        mk_trust_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+bool mk_trust_env_ok(const mk_config *cfg, char *why, size_t whylen)
+{
+    const char *k = getenv("MOKSHA_KEY");
+    if (!cfg->trust.on || !k || !*k)
+        return true;
+    snprintf(why, whylen, "MOKSHA_KEY is set, but %s has a trust section: in trust mode the executor takes only "
+             "plans signed by keys its trust file lists, and holds no key that can sign one; unset MOKSHA_KEY in the "
+             "executor's environment (docs/trust.md)", cfg->path);
+    return false;
+}
+
+mk_trust *mk_trust_open(const mk_config *cfg, bool record, char *why, size_t whylen)
+{
+    return mk_trust_env_ok(cfg, why, whylen) ? mk_trust_load(&cfg->trust, time(NULL), record, why, whylen) : NULL;
+}
+
+void mk_trust_free(mk_trust *t)
+{
+    if (!t)
+        return;
+    free(t->keys);
+    free(t->revoked);
+    free(t);
+}
+
+/* ---- lookups ---- */
+
+void mk_trust_lookup(const mk_trust *t, const uint8_t raw[32], mk_trust_who *who)
+{
+    memset(who, 0, sizeof *who);
+    who->name = "";
+    mk_trust_key_id(raw, who->id);
+    for (size_t i = 0; i < t->nkeys; i++) {
+        const entry *e = &t->keys[i];
+        if (memcmp(e->raw, raw, 32) != 0)
+            continue;
+        if (!who->roles || (e->role & (MK_TRUST_PLANNER | MK_TRUST_AUTOMATION)))
+            who->name = e->name; /* the name it plans under, when it plans */
+        who->roles |= e->role;
+    }
+    if (roots_has(&t->roots, raw))
+        who->roles |= MK_TRUST_ROOT;
+    who->revoked = is_revoked(t, raw);
+}
+
+const char *mk_trust_role_name(unsigned roles)
+{
+    return roles & MK_TRUST_PLANNER ? "planner" : roles & MK_TRUST_AUTOMATION ? "automation"
+         : roles & MK_TRUST_APPROVER ? "approver" : roles & MK_TRUST_ROOT ? "root" : "unknown";
+}
+
+long long mk_trust_version(const mk_trust *t) { return t->version; }
+
+const char *mk_trust_digest(const mk_trust *t) { return t->digest; }
+
+const char *mk_trust_path(const mk_trust *t) { return t->path; }
+
+void mk_trust_describe(const mk_trust *t, char *out, size_t n)
+{
+    size_t count[3] = {0};
+    for (size_t i = 0; i < t->nkeys; i++)
+        count[t->keys[i].role == MK_TRUST_PLANNER ? 0 : t->keys[i].role == MK_TRUST_AUTOMATION ? 1 : 2]++;
+    char last[64] = "none before";
+    if (t->seen)
+        snprintf(last, sizeof last, "version %lld", t->seen);
+    snprintf(out, n, "version %lld, expires %s, roots: threshold %d of %zu keys; %zu planner%s, %zu "
+             "automation, %zu approver%s, %zu group%s, %zu revoked; last accepted: %s", t->version, t->expires,
+             t->roots.threshold, t->roots.n, count[0], count[0] == 1 ? "" : "s", count[1], count[2],
+             count[2] == 1 ? "" : "s", t->ngroups, t->ngroups == 1 ? "" : "s", t->nrevoked, last);
+}
