@@ -31,6 +31,7 @@ resource local.file conn {
   path    = "conn.txt"
   content = "${var.pw}@${local.file.id.id}"
 }
+output pw_out = var.pw
 SPEC
 enter s
 
@@ -40,7 +41,8 @@ expect_not_contains p.plan "$SECRET"
 expect_contains p.plan '"content":{"$secret":{"to":"'"$ID"'","sealed":"'
 expect_contains p.plan '"$template":[{"$secret":{"to":"'"$ID"'","sealed":"'
 expect_not_contains p.plan '"fingerprint"'
-[ "$(grep -o '"to":"'"$ID"'"' p.plan | wc -l)" -eq 2 ] || fail "p.plan: not two secrets sealed to $ID"
+expect_contains p.plan '"outputs":{"pw_out":{"$secret":{"to":"'"$ID"'","sealed":"'
+[ "$(grep -o '"to":"'"$ID"'"' p.plan | wc -l)" -eq 3 ] || fail "p.plan: not three secrets sealed to $ID"
 expect_exit 0 moksha show p.plan
 expect_contains "$OUT" 'content = (sensitive)'
 expect_not_contains "$OUT" "$SECRET"
