@@ -436,8 +436,8 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, sign) || !load_seal(out)) /* base/key.c, base/seal.c (moksha cost stops before them) */
-        return ok && r->compile_only;
+    if (!ok || r->compile_only || !load_key(out, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
+        return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
     if (!mk_pipeline_sealable(out))
