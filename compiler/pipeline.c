@@ -264,13 +264,20 @@ typedef struct statejob {
     mk_state *st;
     mk_diag *diag; /* its own: the compile thread reports meanwhile */
     double ms;
+    mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
 } statejob;
 
 static void *state_thread(void *arg)
 {
     statejob *j = arg;
     double t = mk_pipeline_now_ms();
-    j->st = mk_state_read(STATE_PATH, j->diag);
+    if (j->r->state_name) {
+        j->st = mk_state_parse(j->r->state_text, j->r->state_len, j->r->state_name, j->diag);
+        mk_mem_free(j->r->state_text); /* as a file's text is: not kept beside the parsed state */
+        j->r->state_text = NULL;
+    } else {
+        j->st = mk_state_read(STATE_PATH, j->diag);
+    }
     j->ms = mk_pipeline_now_ms() - t;
     return NULL;
 }
@@ -360,7 +367,7 @@ static bool overrides_all_named(mk_planned *out, const mk_pipeline_req *r)
  * [state beside sources]); false when either failed. */
 static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t0)
 {
-    statejob job = {.diag = mk_diag_new(&out->p->src)};
+    statejob job = {.diag = mk_diag_new(&out->p->src), .r = r};
     job.threaded = pthread_create(&job.th, NULL, state_thread, &job) == 0;
     if (!job.threaded)
         state_thread(&job);
@@ -381,11 +388,18 @@ static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t
 }
 
 /* The project key: created only when the plan is to be signed. */
-static bool load_key(mk_planned *out, bool sign)
+static bool load_key(mk_planned *out, const mk_pipeline_req *r, bool sign)
 {
     char why[512];
-    if (mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why))
+    if (mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why)) {
+        const char *seal_to = getenv("MOKSHA_SEAL_TO");
+        if (r->seal_reported.on && !out->key.has_seal_to && !(seal_to && *seal_to)) { /* the service's own key */
+            out->key.has_seal_to = true;
+            memcpy(out->key.seal_to, r->seal_reported.key, sizeof out->key.seal_to);
+            memcpy(out->key.seal_to_id, r->seal_reported.id, sizeof out->key.seal_to_id);
+        }
         return true;
+    }
     mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
     return false;
 }
@@ -436,7 +450,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
+    if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);

@@ -50,6 +50,15 @@ typedef struct mk_pipeline_req {
      * meanwhile on another thread); it may return NULL */
     struct mk_state *(*await_state)(void *ud);
     void *await_ud;
+    /* The state from the executor service (MOKSHA_EXEC_SOCKET) instead of
+     * .moksha/state.json: its bytes (NULL: the stack has none yet; taken:
+     * freed, with mk_mem_free, once parsed), named state_name in messages
+     * (borrowed). state_name NULL: read the file. */
+    const char *state_name;
+    char *state_text;
+    size_t state_len;
+    /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
+    struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;
 
 /* One stage's wall time and the process's peak memory after it (what

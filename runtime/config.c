@@ -212,7 +212,7 @@ static const struct {
 
 /* Who may change the file decides what the executor does: only its owner
  * (the user running moksha-exec, or root), never group or others. */
-static bool safe_file(const char *path, mk_config *cfg, char *why, size_t whylen)
+static bool safe_file(const char *path, const char *stack_dir, mk_config *cfg, char *why, size_t whylen)
 {
     struct stat sb, db;
     char real[PATH_MAX];
@@ -227,7 +227,7 @@ static bool safe_file(const char *path, mk_config *cfg, char *why, size_t whylen
         return snprintf(why, whylen, "%s: writable by %s (mode %04o): `chmod go-w %s`", path,
                         sb.st_mode & 002 ? "everyone" : "its group", (unsigned)(sb.st_mode & 07777), path), false;
     char stack[PATH_MAX];
-    if (realpath(".", stack) && mk_config_under(real, stack))
+    if (stack_dir && realpath(stack_dir, stack) && mk_config_under(real, stack))
         return snprintf(why, whylen, "%s: the executor's configuration cannot be in the stack directory %s: whoever "
                         "changes the stack could change what the executor allows; keep it with the user running moksha-exec",
                         path, stack), false;
@@ -264,6 +264,11 @@ static bool read_doc(mk_config *cfg, json_t *doc, const char *file, char *why, s
 
 bool mk_config_load(mk_config *cfg, char *why, size_t whylen)
 {
+    return mk_config_load_for(cfg, ".", why, whylen);
+}
+
+bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t whylen)
+{
     memset(cfg, 0, sizeof *cfg);
     char path[PATH_MAX];
     bool named = getenv("MOKSHA_EXEC_CONFIG") && *getenv("MOKSHA_EXEC_CONFIG");
@@ -271,7 +276,7 @@ bool mk_config_load(mk_config *cfg, char *why, size_t whylen)
         return true; /* no HOME: nothing to read */
     if (access(path, F_OK) != 0 && errno == ENOENT && !named)
         return true;
-    if (!safe_file(path, cfg, why, whylen))
+    if (!safe_file(path, stack_dir, cfg, why, whylen))
         return false;
     json_error_t je;
     json_t *doc = json_load_file(cfg->path, JSON_REJECT_DUPLICATES, &je);

@@ -64,6 +64,10 @@ bool mk_config_path(char *buf, size_t n);
  * a missing MOKSHA_EXEC_CONFIG file is an error. False with why (naming the
  * file and the key). */
 bool mk_config_load(mk_config *cfg, char *why, size_t whylen);
+/* The same, keeping the file out of stack_dir rather than the current
+ * directory (mk_config_load: "."); NULL for a command that runs in no
+ * stack (`moksha-exec serve`, whose applies each load it again in theirs). */
+bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t whylen);
 void mk_config_free(mk_config *cfg);
 /* Is the resolved absolute path dir, or under it? */
 bool mk_config_under(const char *path, const char *dir);

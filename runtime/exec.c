@@ -1406,11 +1406,15 @@ static mk_planfile_status load_plan(ctx *c, const char *path, char sha[65], char
  * and the trust file it was checked against (version and digest). */
 static json_t *plan_entry(const ctx *c, const char *sha)
 {
-    if (!c->trust)
-        return json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->sess.key.id);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->who.id,
-                     "signer", c->who.name, "role", mk_trust_role_name(c->who.roles), "trust_version",
-                     (json_int_t)mk_trust_version(c->trust), "trust_digest", mk_trust_digest(c->trust));
+    json_t *e = !c->trust ? json_pack("{s:s, s:s, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->sess.key.id)
+                : json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "event", "plan", "plan_sha256", sha, "key_id", c->who.id,
+                            "signer", c->who.name, "role", mk_trust_role_name(c->who.roles), "trust_version",
+                            (json_int_t)mk_trust_version(c->trust), "trust_digest", mk_trust_digest(c->trust));
+    const mk_exec_submitter *by = &c->o->submitter;
+    if (by->on) /* through `moksha-exec serve`: who sent it */
+        json_object_set_new(e, "submitter", json_pack("{s:I, s:I, s:I}", "uid", (json_int_t)by->uid, "gid",
+                                                      (json_int_t)by->gid, "pid", (json_int_t)by->pid));
+    return e;
 }
 
 /* note [durable undo]: intents left by a rollback that was killed. The

@@ -9,6 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Who submitted the plan to `moksha-exec serve` (SO_PEERCRED): recorded in
+ * the audit log's plan entry. */
+typedef struct mk_exec_submitter {
+    bool on;               /* false: run from the command line */
+    long uid, gid, pid;
+} mk_exec_submitter;
+
 typedef struct mk_exec_opts {
     int parallelism;       /* workers (default 10) */
     bool no_rollback;
@@ -19,6 +26,7 @@ typedef struct mk_exec_opts {
     size_t napprove;
     const char *auto_approve_risk; /* low, medium, high or NULL */
     int progress;          /* 1 live bar, 0 one line per step, -1 decide (a terminal on stderr) */
+    mk_exec_submitter submitter;
 } mk_exec_opts;
 
 void mk_exec_opts_default(mk_exec_opts *o);

@@ -4,6 +4,7 @@
  *   apply PLAN           run it (runtime/exec.c)
  *   state list|show|rm|unlock (runtime/statecmd.c), audit verify|show
  *   key rotate, config check
+ *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
@@ -23,6 +24,7 @@
 #include "runtime/planfile.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
+#include "runtime/serve.h"
 #include "runtime/statecmd.h"
 #include "runtime/trust.h"
 
@@ -47,6 +49,10 @@ static void usage(FILE *out)
           "                                   (MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
           "  config check                     validate the executor's configuration and say where it is read;\n"
           "                                   in trust mode, whether its trust file is accepted\n"
+          "  serve [--socket PATH]            the executor as a service: listen on service.socket (or PATH) and\n"
+          "                                   apply the plans submitted there in service.stacks/STACK_ID\n"
+          "                                   (docs/trust.md, \"The service\"); SIGTERM stops it, rolling back\n"
+          "                                   the applies that run\n"
           "\n"
           "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
           "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
@@ -336,6 +342,14 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return config_cmd(argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[1], "serve") == 0)
+        return mk_serve_run(NULL);
+    if (argc == 4 && strcmp(argv[1], "serve") == 0 && strcmp(argv[2], "--socket") == 0)
+        return mk_serve_run(argv[3]);
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
+        fputs("usage: moksha-exec serve [--socket PATH]\n", stderr);
+        return MK_EXIT_INPUT;
+    }
     usage(stderr);
     return 1;
 }

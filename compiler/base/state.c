@@ -269,15 +269,45 @@ static json_t *parse_state(char *text, size_t len, json_error_t *je)
     return root ? root : json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
 }
 
-mk_state *mk_state_read(const char *path, struct mk_diag *diag)
+static mk_state *empty_state(void)
 {
     mk_state *s = mk_mem_calloc(1, sizeof *s);
     s->lineage = "";
     s->cap = 1;
     s->slots = mk_mem_calloc(1, sizeof *s->slots);
+    return s;
+}
+
+/* The document in text (parsed in place, restored) indexed, or the error
+ * msg when text is NULL; NULL once reported (E0300). */
+static mk_state *parse_or_report(mk_state *s, char *text, size_t len, const char *name, const char *msg, struct mk_diag *diag)
+{
+    char why[600];
+    if (text) {
+        json_error_t je;
+        s->root = parse_state(text, len, &je);
+        if (!s->root)
+            mk_jsonfile_parse_error(name, &je, text, len, why, sizeof why), msg = why;
+    }
+    mk_mem_free(s->slots); /* index_state makes them to size */
+    s->slots = NULL;
+    if (!(s->root ? index_state(s, diag, name) : bad(diag, name, msg))) {
+        mk_state_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+mk_state *mk_state_parse(char *text, size_t len, const char *name, struct mk_diag *diag)
+{
+    return text ? parse_or_report(empty_state(), text, len, name, NULL, diag) : empty_state();
+}
+
+mk_state *mk_state_read(const char *path, struct mk_diag *diag)
+{
     FILE *f = open_state(path);
     if (!f && absent(path, errno))
-        return s;
+        return empty_state();
     mk_buf text = {0};
     char msg[600];
     int err = errno;
@@ -286,22 +316,11 @@ mk_state *mk_state_read(const char *path, struct mk_diag *diag)
         err = errno;
         fclose(f);
     }
-    if (!read) {
+    if (!read)
         snprintf(msg, sizeof msg, "%s: %s", path, err == ENOENT ? "a link to a file that does not exist"
                  : err == ENODEV ? "not a regular file" : strerror(err));
-    } else {
-        json_error_t je;
-        s->root = parse_state(text.data ? text.data : "", text.len, &je);
-        if (!s->root)
-            mk_jsonfile_parse_error(path, &je, text.data ? text.data : "", text.len, msg, sizeof msg);
-    }
+    mk_state *s = parse_or_report(empty_state(), read ? (text.data ? text.data : "") : NULL, text.len, path, msg, diag);
     mk_buf_free(&text);
-    mk_mem_free(s->slots);
-    s->slots = NULL;
-    if (!(s->root ? index_state(s, diag, path) : bad(diag, path, msg))) {
-        mk_state_free(s);
-        return NULL;
-    }
     return s;
 }
 

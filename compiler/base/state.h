@@ -30,6 +30,10 @@ typedef struct mk_state {
 
 /* Read a state file; on a malformed file reports E0300 and returns NULL. */
 mk_state *mk_state_read(const char *path, struct mk_diag *diag);
+/* The same from a state's bytes (the executor service's `state` answer),
+ * named name in messages; text NULL is no state yet. text is parsed in
+ * place and restored; it stays the caller's. */
+mk_state *mk_state_parse(char *text, size_t len, const char *name, struct mk_diag *diag);
 void mk_state_free(mk_state *s);
 /* The resource object at an address, or NULL; *index gets its position. */
 json_t *mk_state_find(const mk_state *s, const char *address, size_t *index);

@@ -22,6 +22,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
+#include "compiler/cli/submit.h"
 #include "compiler/middle/plan.h"
 
 static const char APPLY_HELP[] =
@@ -49,6 +50,10 @@ static const char APPLY_HELP[] =
     "Ctrl-C, SIGTERM (kill PID, systemd, CI runners) and SIGHUP are passed to\n"
     "moksha-exec: it starts nothing new, rolls back what it did, and exits 4.\n"
     "\n"
+    "MOKSHA_EXEC_SOCKET=PATH submits the plan to `moksha-exec serve` there instead\n"
+    "(docs/trust.md): the state is read from the service, its output streams\n"
+    "back, each Ctrl-C sends it a cancel, and its exit code is apply's.\n"
+    "\n"
     "exit status: 0 applied, 1 error, 3 changes held (a closed gate, or above\n"
     "--auto-approve-risk), 4 failed and rolled back, 5 failed and changes remain,\n"
     "6 state locked or plan stale\n";
@@ -58,7 +63,9 @@ static const char DESTROY_HELP[] =
     "\n"
     "Plan the deletion of everything the state records, show it, ask, and apply\n"
     "it like `moksha apply`. Resources with prevent_destroy stop the plan.\n"
-    "Only the variables that provider blocks and policies read need values.\n";
+    "Only the variables that provider blocks and policies read need values.\n"
+    "With MOKSHA_EXEC_SOCKET set, the state and the apply are the executor\n"
+    "service's there, as for apply.\n";
 
 /* moksha-exec next to this binary, else the name for a PATH search. */
 static void exec_path(char *out, size_t n)
@@ -326,9 +333,12 @@ static bool has_deferred(mk_planned *pl)
     return false;
 }
 
-/* Write the signed plan where only this user can read it, and run it. */
-static int apply_text(const char *text, apply_args *x)
+/* Write the signed plan where only this user can read it, and run it;
+ * or submit it to the executor service (compiler/cli/submit.h). */
+static int apply_text(const char *text, const char *stack_id, apply_args *x)
 {
+    if (mk_submit_socket())
+        return mk_submit_apply(stack_id, text, strlen(text), x->exec, x->nexec);
     char path[] = MOKSHA_DIR "/apply-XXXXXX.plan";
     mkdir(MOKSHA_DIR, 0755);
     int fd = mkstemps(path, 5);
@@ -360,8 +370,13 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
     int rc = EXIT_OK;
     for (int pass = 0; pass < 3; pass++) {
         mk_planned pl;
+        mk_submit_inputs in;
         r->destroy = destroy;
-        if (!mk_run_plan(r, &pl, true) || (pass == 0 && !approvals_ok(pl.model, x))) {
+        if (!mk_submit_plan_inputs(r, &in)) /* the service's state, when there is one */
+            return EXIT_INPUT;
+        bool planned = mk_run_plan(r, &pl, true);
+        mk_submit_inputs_free(&in);
+        if (!planned || (pass == 0 && !approvals_ok(pl.model, x))) {
             mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;
         }
@@ -390,7 +405,7 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
         }
         bool again = !destroy && has_deferred(&pl);
         puts("");
-        rc = apply_text(pl.text, x);
+        rc = apply_text(pl.text, pl.key.stack_id, x);
         mk_pipeline_planned_free(&pl);
         if (rc != EXIT_OK || !again)
             return rc;
@@ -428,8 +443,33 @@ static bool saved_plan_approvals_ok(const char *path, const apply_args *x)
     return ok;
 }
 
+/* A saved plan sent to the executor service, with the stack id it names. */
+static int submit_saved(apply_args *x)
+{
+    json_t *doc = json_load_file(x->plan_file, 0, NULL);
+    const char *id = json_string_value(json_object_get(json_object_get(doc, "state"), "stack_id"));
+    FILE *f = fopen(x->plan_file, "rb");
+    mk_buf b = {0};
+    char piece[65536];
+    size_t n;
+    while (f && (n = fread(piece, 1, sizeof piece, f)) > 0)
+        mk_buf_put(&b, piece, n);
+    int rc = EXIT_INPUT;
+    if (!f || ferror(f))
+        mk_cli_err("cannot read %s: %s", x->plan_file, strerror(errno));
+    else
+        rc = mk_submit_apply(id, b.data ? b.data : "", b.len, x->exec, x->nexec);
+    if (f)
+        fclose(f);
+    mk_buf_free(&b);
+    json_decref(doc);
+    return rc;
+}
+
 static int run_saved(apply_args *x)
 {
+    if (mk_submit_socket())
+        return submit_saved(x);
     x->exec = mk_options_push(x->exec, &x->nexec, x->plan_file);
     const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
     args[0] = "apply";
@@ -481,7 +521,7 @@ static int apply_like(int argc, char **argv, bool destroy)
     int parsed = mk_options_parse(&spec, argc, argv);
     bool bad = parsed != MK_OPTIONS_OK;
     int rc = parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
-    bad = bad || !exec_found();
+    bad = bad || (!mk_submit_socket() && !exec_found());
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
             rc = run_saved(&x);

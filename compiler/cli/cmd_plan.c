@@ -15,6 +15,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
+#include "compiler/cli/submit.h"
 
 static const char PLAN_HELP[] =
     "usage: moksha plan [options] [PATH...]\n"
@@ -26,6 +27,8 @@ static const char PLAN_HELP[] =
     ".moksha/key: 32 random bytes as 64 hex digits or base64, or passphrase:TEXT)\n"
     "and bound to the stack (.moksha/stack-id); the first such plan creates both.\n"
     "A plan printed as text or markdown creates nothing. Secrets are sealed.\n"
+    "With MOKSHA_EXEC_SOCKET set, the state is read from `moksha-exec serve` at\n"
+    "that socket, never from .moksha/state.json (docs/trust.md).\n"
     "\n"
     "options:\n"
     "  -o, --out FILE         write the signed plan file (moksha.plan/v1) for `moksha apply`;\n"
@@ -87,8 +90,15 @@ int mk_cmd_plan(int argc, char **argv)
         return EXIT_INPUT;
     }
     mk_planned pl;
+    mk_submit_inputs in;
     int rc = EXIT_INPUT;
-    if (mk_run_plan(&r, &pl, out || strcmp(format, "json") == 0)) {
+    if (!mk_submit_plan_inputs(&r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state */
+        mk_options_req_free(&r);
+        return EXIT_INPUT;
+    }
+    bool planned = mk_run_plan(&r, &pl, out || strcmp(format, "json") == 0);
+    mk_submit_inputs_free(&in);
+    if (planned) {
         rc = EXIT_OK;
         if (out && pl.policy_failed) {
             mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);

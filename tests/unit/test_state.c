@@ -2,13 +2,16 @@
  * in halves (note [state in halves] in compiler/base/state.c) reads as the
  * whole text does — every resource, in file order, found by its address,
  * with strings holding the characters the split scans for — and a damage
- * in either half is the one error a whole-text parse reports. The
+ * in either half is the one error a whole-text parse reports. The same
+ * from bytes (mk_state_parse, the executor service's answer): no bytes is
+ * no state, the text is the caller's again afterwards, unchanged. The
  * executor's fingerprint_key is read, from a large state or a small one, and
  * one that is not 64 hex digits is damage. What the differ makes of a state
  * is test_plan.c's. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/base/buf.h"
@@ -129,6 +132,58 @@ static void test_too_deep_in_the_middle_refused(void **state)
     mk_diag_free(d);
 }
 
+/* A state from its bytes, as large as a split needs: read as from its
+ * file, the text given back as it was. */
+static void test_parse_from_bytes(void **state)
+{
+    (void)state;
+    mk_buf b = {0};
+    mk_buf_puts(&b, "{\"format\": \"moksha.state/v1\", \"lineage\": \"l-2\", \"serial\": 3, \"resources\": [");
+    for (size_t i = 0; i < NRES; i++)
+        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"type\": \"network\", \"attributes\": {\"n\": %zu}}",
+                      i ? "," : "", i, i);
+    mk_buf_puts(&b, "]}");
+    char *copy = strdup(mk_buf_cstr(&b));
+    mk_srcset src = {0};
+    mk_diag *d = mk_diag_new(&src);
+    mk_state *s = mk_state_parse(b.data, b.len, "the service's state", d);
+    assert_non_null(s);
+    assert_int_equal(mk_diag_errors(d), 0);
+    assert_int_equal(s->nres, NRES);
+    assert_string_equal(s->lineage, "l-2");
+    assert_int_equal(s->serial, 3);
+    size_t index = 0;
+    json_t *r = mk_state_find(s, "network.r4321", &index);
+    assert_int_equal(index, 4321);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "attributes"), "n")), 4321);
+    assert_memory_equal(b.data, copy, b.len);
+    mk_state_free(s);
+    free(copy);
+    mk_buf_free(&b);
+    mk_diag_free(d);
+}
+
+/* No bytes: the stack has no state yet. Bad bytes: one error, no state. */
+static void test_parse_none_and_damaged(void **state)
+{
+    (void)state;
+    mk_srcset src = {0};
+    mk_diag *d = mk_diag_new(&src);
+    mk_state *s = mk_state_parse(NULL, 0, "none", d);
+    assert_non_null(s);
+    assert_null(s->root);
+    assert_int_equal(s->nres, 0);
+    assert_string_equal(s->lineage, "");
+    assert_null(mk_state_find(s, "network.a", NULL));
+    mk_state_free(s);
+    char bad_json[] = "{\"format\": \"moksha.state/v1\", \"resources\": [";
+    assert_null(mk_state_parse(bad_json, strlen(bad_json), "the service's state", d));
+    char not_state[] = "{\"format\": \"moksha.plan/v1\", \"resources\": []}";
+    assert_null(mk_state_parse(not_state, strlen(not_state), "the service's state", d));
+    assert_int_equal(mk_diag_errors(d), 2);
+    mk_diag_free(d);
+}
+
 /* The state with a fingerprint_key given as its JSON text (NULL: none),
  * read; its resources n of them, so a large one is parsed in halves. */
 static mk_state *with_fp_key(const char *json, size_t n, mk_diag *d)
@@ -192,6 +247,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_halves_read_as_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_in_either_half, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_deep_in_the_middle_refused, setup, teardown),
+        cmocka_unit_test(test_parse_from_bytes),
+        cmocka_unit_test(test_parse_none_and_damaged),
         cmocka_unit_test_setup_teardown(test_fingerprint_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,316 @@
+/* submit — talking to `moksha-exec serve` (submit.h). A frame is a type
+ * byte, a 4-byte big-endian length and the payload; each request opens a
+ * connection of its own. While an apply runs, the stop signals are
+ * blocked but inside ppoll, so each one that arrives becomes exactly one
+ * cancel frame, sent from the loop rather than from a handler. */
+#include "compiler/cli/submit.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "compiler/base/buf.h"
+#include "compiler/base/jalloc.h"
+#include "compiler/base/key.h"
+#include "compiler/base/mem.h"
+#include "compiler/cli/cli.h"
+#include "compiler/pipeline.h"
+
+#define PIECE (1u << 20)            /* the service's largest piece */
+#define MAX_ANSWER ((size_t)4 << 30) /* a state, whole */
+
+const char *mk_submit_socket(void)
+{
+    const char *s = getenv("MOKSHA_EXEC_SOCKET");
+    return s && *s ? s : NULL;
+}
+
+static int dial(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) {
+        mk_cli_err("MOKSHA_EXEC_SOCKET %s: the path is too long for a socket", path);
+        return -1;
+    }
+    memcpy(a.sun_path, path, strlen(path));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        return fd;
+    mk_cli_err("cannot reach the executor service at %s (MOKSHA_EXEC_SOCKET): %s%s", path, strerror(errno),
+               errno == EACCES ? " (the socket's group and mode say who may submit)"
+               : errno == ENOENT || errno == ECONNREFUSED ? " (is `moksha-exec serve` running?)" : "");
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static bool put(int fd, const void *p, size_t n)
+{
+    for (const char *s = p; n;) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0 && !(w < 0 && errno == EINTR))
+            return false;
+        if (w > 0)
+            s += w, n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool frame(int fd, char type, const void *p, size_t n)
+{
+    unsigned char h[5] = {(unsigned char)type, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+                          (unsigned char)n};
+    return put(fd, h, 5) && put(fd, p, n);
+}
+
+static bool take(int fd, void *p, size_t n)
+{
+    for (char *s = p; n;) {
+        ssize_t r = read(fd, s, n);
+        if (r == 0 || (r < 0 && errno != EINTR))
+            return false;
+        if (r > 0)
+            s += r, n -= (size_t)r;
+    }
+    return true;
+}
+
+/* One frame's payload appended to b; its type, or -1 at the end. */
+static int next_frame(int fd, mk_buf *b)
+{
+    unsigned char h[5];
+    if (!take(fd, h, 5))
+        return -1;
+    size_t n = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+    if (n > PIECE)
+        return -1;
+    char piece[4096];
+    for (size_t left = n; left;) {
+        size_t k = left < sizeof piece ? left : sizeof piece;
+        if (!take(fd, piece, k))
+            return -1;
+        mk_buf_put(b, piece, k);
+        left -= k;
+    }
+    return h[0];
+}
+
+/* The request's compact JSON as one frame. Takes req. */
+static bool request(int fd, json_t *req)
+{
+    char *text = json_dumps(req, JSON_COMPACT);
+    bool ok = text && frame(fd, 'Q', text, strlen(text));
+    mk_jalloc_free_text(text);
+    json_decref(req);
+    return ok;
+}
+
+/* A refusal's text (stderr frames) printed, its code returned; 1 when
+ * the service ends without one. */
+static int refusal(int fd, int type, mk_buf *b, const char *path)
+{
+    while (type == 'E') {
+        fwrite(b->data, 1, b->len, stderr);
+        b->len = 0;
+        type = next_frame(fd, b);
+    }
+    if (type == 'X' && b->len == 1)
+        return (unsigned char)b->data[0];
+    mk_cli_err("the executor service at %s answered out of turn or went away (see its log)", path);
+    return EXIT_INPUT;
+}
+
+/* ---- planning's inputs ---- */
+
+/* "x25519:" and the base64 of 32 bytes into r's reported seal key. */
+static bool seal_key(const char *text, mk_pipeline_req *r)
+{
+    unsigned char raw[48];
+    if (!text || strlen(text) != 7 + 44 || strncmp(text, "x25519:", 7) != 0 || text[50] != '=' ||
+        EVP_DecodeBlock(raw, (const unsigned char *)text + 7, 44) != 33)
+        return false;
+    char hex[65];
+    mk_key_sha256_hex(raw, 32, hex);
+    memcpy(r->seal_reported.key, raw, 32);
+    memcpy(r->seal_reported.id, hex, 16);
+    r->seal_reported.id[16] = 0;
+    r->seal_reported.on = true;
+    return true;
+}
+
+static bool ask_info(const char *path, mk_pipeline_req *r)
+{
+    int fd = dial(path);
+    if (fd < 0)
+        return false;
+    mk_buf b = {0};
+    int type = request(fd, json_pack("{s:s}", "op", "info")) ? next_frame(fd, &b) : -1;
+    json_t *info = type == 'I' ? json_loadb(b.data ? b.data : "", b.len, 0, NULL) : NULL;
+    json_t *seal = json_object_get(info, "seal");
+    bool ok = info && (!seal || seal_key(json_string_value(seal), r));
+    if (!ok && type == 'I')
+        mk_cli_err("the executor service at %s reported a seal key that is not `x25519:` and 32 bytes of base64", path);
+    else if (!ok)
+        refusal(fd, type, &b, path);
+    json_decref(info);
+    mk_buf_free(&b);
+    close(fd);
+    return ok;
+}
+
+/* .moksha/stack-id, or "" when the stack has none yet. */
+static void local_stack_id(char id[33])
+{
+    char buf[64] = "";
+    FILE *f = fopen(MOKSHA_DIR "/stack-id", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    n = strspn(buf, "0123456789abcdef");
+    snprintf(id, 33, "%.*s", n == 32 ? 32 : 0, buf);
+}
+
+static bool ask_state(const char *path, const char *id, mk_submit_inputs *in)
+{
+    int fd = dial(path);
+    if (fd < 0)
+        return false;
+    mk_buf b = {0};
+    int type = request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id)) ? next_frame(fd, &b) : -1;
+    size_t last = 0;
+    while (type == 'S' && b.len > last && b.len <= MAX_ANSWER) /* pieces until an empty one */
+        last = b.len, type = next_frame(fd, &b);
+    bool ok = type == 'N' || (type == 'S' && b.len == last);
+    if (type == 'S' && ok)
+        in->len = b.len, in->state = mk_buf_take(&b);
+    else if (!ok)
+        refusal(fd, type, &b, path);
+    mk_buf_free(&b);
+    close(fd);
+    return ok;
+}
+
+bool mk_submit_plan_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
+{
+    const char *path = mk_submit_socket();
+    char id[33];
+    memset(in, 0, sizeof *in);
+    if (!path)
+        return true;
+    local_stack_id(id);
+    snprintf(in->name, sizeof in->name, "the state of stack %s from the executor service at %s", *id ? id : "(new)", path);
+    if (!ask_info(path, r) || (*id && !ask_state(path, id, in)))
+        return false;
+    r->state_name = in->name, r->state_text = in->state, r->state_len = in->len;
+    in->state = NULL; /* the pipeline's now: it frees the bytes once parsed */
+    return true;
+}
+
+void mk_submit_inputs_free(mk_submit_inputs *in) /* (what the pipeline did not take) */
+{
+    mk_mem_free(in->state);
+    in->state = NULL;
+}
+
+/* ---- apply ---- */
+
+/* moksha-exec's options as the service's whitelist (docs/executor.md). */
+static json_t *options_json(const char **opts, size_t n)
+{
+    json_t *o = json_object(), *approve = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *k = opts[i], *v = i + 1 < n ? opts[i + 1] : "";
+        if (!strcmp(k, "--no-rollback")) {
+            json_object_set_new(o, "no_rollback", json_true());
+            continue;
+        }
+        i++;
+        if (!strcmp(k, "--parallelism") || !strcmp(k, "--retries"))
+            json_object_set_new(o, k + 2, json_integer(strtol(v, NULL, 10)));
+        else if (!strcmp(k, "--timeout"))
+            json_object_set_new(o, "timeout", json_string(v));
+        else if (!strcmp(k, "--auto-approve-risk"))
+            json_object_set_new(o, "auto_approve_risk", json_string(v));
+        else if (!strcmp(k, "--approve"))
+            json_array_append_new(approve, json_string(v));
+    }
+    if (json_array_size(approve))
+        json_object_set(o, "approve", approve);
+    json_decref(approve);
+    return o;
+}
+
+static bool send_plan(int fd, const char *plan, size_t n)
+{
+    for (size_t at = 0; at < n; at += PIECE)
+        if (!frame(fd, 'P', plan + at, n - at < PIECE ? n - at : PIECE))
+            return false;
+    return frame(fd, 'P', "", 0);
+}
+
+static volatile sig_atomic_t stops;
+static void on_stop(int sig) { (void)sig; stops++; }
+
+/* Output frames printed until the exit frame; each stop signal one cancel. */
+static int stream(int fd, const char *path, const sigset_t *wait_mask)
+{
+    mk_buf b = {0};
+    int sent = 0, rc = -1;
+    while (rc < 0) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = ppoll(&p, 1, NULL, wait_mask);
+        for (; sent < stops; sent++)
+            frame(fd, 'C', "", 0);
+        if (n <= 0)
+            continue;
+        b.len = 0;
+        int type = next_frame(fd, &b);
+        if (type == 'O' || type == 'E') {
+            fwrite(b.data, 1, b.len, type == 'O' ? stdout : stderr);
+            fflush(type == 'O' ? stdout : stderr);
+        } else if (type == 'X' && b.len == 1) {
+            rc = (unsigned char)b.data[0];
+        } else {
+            mk_cli_err("the executor service at %s went away before the apply ended: its log says how it ended", path);
+            rc = EXIT_INPUT;
+        }
+    }
+    mk_buf_free(&b);
+    return rc;
+}
+
+int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char **opts, size_t nopts)
+{
+    const char *path = mk_submit_socket();
+    int fd = path ? dial(path) : -1;
+    if (fd < 0)
+        return EXIT_INPUT;
+    sigset_t set, wait_mask;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT), sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &wait_mask);
+    struct sigaction sa = {.sa_handler = on_stop}, old[3];
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old[0]), sigaction(SIGTERM, &sa, &old[1]), sigaction(SIGHUP, &sa, &old[2]);
+    stops = 0;
+    fflush(stdout);
+    json_t *req = json_pack("{s:s, s:s, s:o}", "op", "apply", "stack_id", stack_id ? stack_id : "", "options",
+                            options_json(opts, nopts));
+    /* a refusal comes after the plan (the service reads it whole first) */
+    int rc = request(fd, req) ? (send_plan(fd, plan, n), stream(fd, path, &wait_mask)) : -1;
+    if (rc < 0)
+        mk_cli_err("the executor service at %s closed the connection before the plan was sent (see its log)", path);
+    close(fd);
+    sigaction(SIGINT, &old[0], NULL), sigaction(SIGTERM, &old[1], NULL), sigaction(SIGHUP, &old[2], NULL);
+    sigprocmask(SIG_SETMASK, &wait_mask, NULL);
+    return rc < 0 ? EXIT_INPUT : rc;
+}

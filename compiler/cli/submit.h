@@ -1,0 +1,45 @@
+/* submit — the client of `moksha-exec serve` (docs/trust.md, "The
+ * service"; the frames: docs/executor.md, "The service protocol"). When
+ * MOKSHA_EXEC_SOCKET names the service's socket, `moksha plan`, `apply` and
+ * `destroy` read the state the plan is made against from the service, take
+ * the seal key it reports (unless MOKSHA_SEAL_TO is set), and `apply` and
+ * `destroy` submit the signed plan there instead of running moksha-exec,
+ * printing its output as it streams and returning its exit code. The
+ * framing is its own: the compiler links no code of runtime/. It does not
+ * plan, sign or decide anything about the plan. */
+#ifndef MK_SUBMIT_H
+#define MK_SUBMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mk_pipeline_req;
+
+/* MOKSHA_EXEC_SOCKET, or NULL when it is unset or empty. */
+const char *mk_submit_socket(void);
+
+/* What planning takes from the service; owns the state's bytes. */
+typedef struct mk_submit_inputs {
+    char *state;     /* NULL: the stack has no state yet */
+    size_t len;
+    char name[4200]; /* how messages name it */
+} mk_submit_inputs;
+
+/* Ask the service for its seal key and for the state of the stack in the
+ * current directory (.moksha/stack-id; none yet: no state), and give them
+ * to r (the state's bytes are r's then, freed by the pipeline once parsed;
+ * r borrows in's name). False when the service cannot be reached or
+ * refuses (said on stderr): nothing may be planned against a guess of the
+ * state. */
+bool mk_submit_plan_inputs(struct mk_pipeline_req *r, mk_submit_inputs *in);
+void mk_submit_inputs_free(mk_submit_inputs *in);
+
+/* Submit the signed plan (n bytes) for stack_id with apply's options as
+ * moksha-exec takes them (opts: "--parallelism", "4", "--no-rollback", …;
+ * --progress is the client's own and not sent). Prints the output as it
+ * comes; Ctrl-C, SIGTERM and SIGHUP each send a cancel. Returns the
+ * service's exit code, or 1 when it cannot be reached (said, naming the
+ * socket). */
+int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char **opts, size_t nopts);
+
+#endif

@@ -1,0 +1,641 @@
+/* serve — `moksha-exec serve` (serve.h). One process listens; each
+ * connection is handled by a child of its own (a slow or stuck client
+ * holds up nobody else), and an apply runs in a grandchild, the worker,
+ * whose stdout and stderr the handler relays as frames. The worker runs
+ * mk_exec_apply exactly as `moksha-exec apply` does, in the stack's
+ * directory: the lock, the stale check, the stack id check, rollback and
+ * the exit codes are the apply's, not this file's.
+ *
+ * note [service signals]: the handler turns a cancel frame, the client
+ * going away and the service being stopped into SIGINT to the worker, the
+ * one signal the apply already understands (rolling back; a second stops
+ * the rollback, note [one interrupt] in exec.c). The client going away or
+ * the service stopping sends it only when no interrupt was sent yet, so
+ * neither can turn one cancel into two. Signals are blocked outside ppoll,
+ * so none is lost between a check and a wait. */
+#include "runtime/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/clock.h"
+#include "runtime/config.h"
+#include "runtime/exec.h"
+#include "runtime/exitcode.h"
+#include "runtime/wire.h"
+
+#define MAX_HANDLERS 64
+#define MAX_PLAN ((size_t)1 << 30)
+#define IDLE_SECONDS 30 /* a client that sends no request (or plan), or reads nothing, for this long is gone */
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig) { (void)sig; stopping = 1; }
+static void on_child(int sig) { (void)sig; }
+
+typedef struct conn {
+    int fd;
+    struct ucred who;
+    const mk_config *cfg;
+} conn;
+
+/* ---- starting: the socket's directory, a stale socket, the listener ---- */
+
+/* Others could replace the socket with their own (and read every plan
+ * submitted): its directory must not be writable by them. */
+static bool dir_safe(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "moksha-exec: error: the socket's directory %s: %s\n", dir, errno ? strerror(errno) : "not a directory");
+        return false;
+    }
+    if (sb.st_mode & 002) {
+        fprintf(stderr, "moksha-exec: error: the socket's directory %s is writable by everyone (mode %04o): give the "
+                        "service a directory of its own (systemd: RuntimeDirectory=moksha)\n", dir, (unsigned)(sb.st_mode & 07777));
+        return false;
+    }
+    return true;
+}
+
+static bool sock_addr(const char *path, struct sockaddr_un *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a->sun_path) {
+        fprintf(stderr, "moksha-exec: error: the socket path %s is longer than %zu bytes\n", path, sizeof a->sun_path - 1);
+        return false;
+    }
+    memcpy(a->sun_path, path, strlen(path));
+    return true;
+}
+
+/* A socket left by a service that died is removed; one that something
+ * still listens on, or a file that is no socket, is not ours to remove. */
+static bool clear_stale(const char *path, const struct sockaddr_un *a)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT;
+    if (!S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "moksha-exec: error: %s exists and is not a socket: remove it, or choose another service.socket\n", path);
+        return false;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool live = fd >= 0 && connect(fd, (const struct sockaddr *)a, sizeof *a) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (live) {
+        fprintf(stderr, "moksha-exec: error: a service already listens on %s\n", path);
+        return false;
+    }
+    return unlink(path) == 0 || errno == ENOENT;
+}
+
+static bool group_of(const mk_config_service *s, gid_t *gid)
+{
+    *gid = getgid();
+    if (!*s->group)
+        return true;
+    struct group *g = getgrnam(s->group);
+    if (!g)
+        fprintf(stderr, "moksha-exec: error: service.group `%s` is no group of this system\n", s->group);
+    else
+        *gid = g->gr_gid;
+    return g != NULL;
+}
+
+/* Bound while nobody but this user can connect (umask), then given its
+ * group and mode: there is no moment when the socket is open wider. */
+static int listen_on(const char *path, const mk_config_service *s)
+{
+    struct sockaddr_un a;
+    gid_t gid;
+    if (!dir_safe(path) || !sock_addr(path, &a) || !group_of(s, &gid) || !clear_stale(path, &a))
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    mode_t old = umask(0177);
+    bool ok = fd >= 0 && bind(fd, (const struct sockaddr *)&a, sizeof a) == 0;
+    umask(old);
+    bool bound = ok;
+    ok = ok && chown(path, (uid_t)-1, gid) == 0 && chmod(path, s->mode) == 0 && listen(fd, 16) == 0;
+    if (!ok) {
+        fprintf(stderr, "moksha-exec: error: cannot listen on %s: %s%s\n", path, strerror(errno),
+                bound && errno == EPERM ? " (the service's user must be a member of service.group)" : "");
+        if (bound)
+            unlink(path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* service.stacks, made 0700 when missing; never one others can write. */
+static bool stacks_ok(const char *dir)
+{
+    struct stat sb;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "moksha-exec: error: cannot make service.stacks %s: %s\n", dir, strerror(errno));
+        return false;
+    }
+    if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+        fprintf(stderr, "moksha-exec: error: service.stacks %s must be a directory of this user that no one else can "
+                        "write (`chmod 700 %s`)\n", dir, dir);
+        return false;
+    }
+    return true;
+}
+
+/* ---- one connection ---- */
+
+static bool stack_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n == 32 && strspn(id, "0123456789abcdef") == 32;
+}
+
+/* An error for the client: its text on stderr, then exit code 1. */
+static int refuse(const conn *c, const char *fmt, const char *arg)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "moksha-exec serve: error: ");
+    size_t n = strlen(msg);
+    snprintf(msg + n, sizeof msg - n, fmt, arg);
+    strncat(msg, "\n", sizeof msg - strlen(msg) - 1);
+    mk_wire_say(c->fd, MK_WIRE_STDERR, msg);
+    mk_wire_send(c->fd, MK_WIRE_EXIT, "\1", 1);
+    return MK_EXIT_INPUT;
+}
+
+/* The key text of KEYS/seal.pub ("x25519:…", its first word), or "". */
+static void seal_key(const mk_config *cfg, char *out, size_t n)
+{
+    char path[PATH_MAX + 16], line[256] = "";
+    *out = 0;
+    if (!cfg->trust.on || !*cfg->trust.keys)
+        return;
+    snprintf(path, sizeof path, "%s/seal.pub", cfg->trust.keys);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(line, sizeof line, f) && strncmp(line, "x25519:", 7) == 0)
+        snprintf(out, n, "%.*s", (int)strcspn(line, " \t\r\n"), line);
+    if (f)
+        fclose(f);
+}
+
+static int op_info(const conn *c)
+{
+    char seal[256];
+    seal_key(c->cfg, seal, sizeof seal);
+    json_t *o = json_pack("{s:s, s:b}", "version", MK_VERSION, "trust", c->cfg->trust.on);
+    if (*seal)
+        json_object_set_new(o, "seal", json_string(seal));
+    char *text = json_dumps(o, JSON_COMPACT);
+    bool ok = text && mk_wire_say(c->fd, MK_WIRE_INFO, text);
+    free(text);
+    json_decref(o);
+    return ok ? 0 : MK_EXIT_INPUT;
+}
+
+/* The state file's bytes in pieces, an empty piece last; or "none". */
+static int op_state(const conn *c, const char *id)
+{
+    if (!stack_id_ok(id))
+        return refuse(c, "`state` needs a stack_id of 32 hex digits%s", "");
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s/.moksha/state.json", c->cfg->service.stacks, id);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return mk_wire_send(c->fd, MK_WIRE_NONE, "", 0) ? 0 : MK_EXIT_INPUT;
+    if (fd < 0)
+        return refuse(c, "cannot read the stack's state: %s", strerror(errno));
+    static char piece[MK_WIRE_MAX_PIECE];
+    ssize_t r;
+    bool ok = true;
+    while (ok && (r = read(fd, piece, sizeof piece)) > 0)
+        ok = mk_wire_send(c->fd, MK_WIRE_STATE, piece, (size_t)r);
+    close(fd);
+    return ok && r == 0 && mk_wire_send(c->fd, MK_WIRE_STATE, "", 0) ? 0 : MK_EXIT_INPUT;
+}
+
+static bool int_opt(json_t *v, int lo, int hi, int *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return false;
+    *out = (int)json_integer_value(v);
+    return true;
+}
+
+static bool approvals(json_t *v, mk_exec_opts *o)
+{
+    size_t i;
+    json_t *a;
+    if (!json_is_array(v) || json_array_size(v) > 1024)
+        return false;
+    o->approve = calloc(json_array_size(v) + 1, sizeof *o->approve);
+    json_array_foreach(v, i, a) {
+        if (!json_is_string(a) || !json_string_length(a))
+            return false;
+        o->approve[o->napprove++] = json_string_value(a);
+    }
+    return true;
+}
+
+/* One option of the whitelist into o; false for any other or a bad value.
+ * The strings are borrowed from the request. */
+static bool apply_opt(const char *k, json_t *v, mk_exec_opts *o)
+{
+    const char *s = json_string_value(v);
+    if (!strcmp(k, "parallelism"))
+        return int_opt(v, 1, 1024, &o->parallelism);
+    if (!strcmp(k, "retries"))
+        return int_opt(v, 0, 100, &o->retries);
+    if (!strcmp(k, "no_rollback"))
+        return json_is_boolean(v) && ((o->no_rollback = json_is_true(v)), true);
+    if (!strcmp(k, "timeout"))
+        return s && mk_clock_parse_duration(s, &o->timeout_ms) && o->timeout_ms > 0;
+    if (!strcmp(k, "auto_approve_risk"))
+        return s && (!strcmp(s, "low") || !strcmp(s, "medium") || !strcmp(s, "high")) && (o->auto_approve_risk = s);
+    if (!strcmp(k, "approve"))
+        return !o->approve && approvals(v, o);
+    return false;
+}
+
+/* STACKS/ID and its .moksha, 0700, with the stack id the directory is
+ * named for: the apply then refuses a plan made for any other stack
+ * (note [stack id] in exec.c). */
+static bool stack_dir(const conn *c, const char *id, char *dir, size_t n)
+{
+    char sub[PATH_MAX + 96], idf[PATH_MAX + 128];
+    if ((size_t)snprintf(dir, n, "%s/%s", c->cfg->service.stacks, id) >= n)
+        return errno = ENAMETOOLONG, false;
+    snprintf(sub, sizeof sub, "%s/.moksha", dir);
+    snprintf(idf, sizeof idf, "%s/stack-id", sub);
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(sub, 0700) != 0 && errno != EEXIST))
+        return false;
+    int fd = open(idf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EEXIST;
+    bool ok = write(fd, id, 32) == 32 && write(fd, "\n", 1) == 1;
+    return close(fd) == 0 && ok;
+}
+
+/* The plan's pieces into a file of the stack's own (0600); false when the
+ * client sent anything else, too much, or went away. */
+static bool receive_plan(const conn *c, const char *dir, char *path, size_t n)
+{
+    snprintf(path, n, "%s/.moksha/submitted-XXXXXX.plan", dir);
+    int fd = mkstemps(path, 5);
+    size_t total = 0;
+    bool ok = fd >= 0, done = false;
+    while (ok && !done) {
+        int type;
+        char *p;
+        size_t len;
+        ok = mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE) == 1 && type == MK_WIRE_PLAN &&
+             (total += len) <= MAX_PLAN && (size_t)write(fd, p, len) == len;
+        done = ok && len == 0;
+        free(p);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!ok && fd >= 0)
+        unlink(path);
+    return ok;
+}
+
+typedef struct relay {
+    const conn *c;
+    pid_t worker;
+    int out, err;
+    bool gone;       /* the client went away: its output is dropped */
+    int interrupts;  /* SIGINTs sent to the worker */
+} relay;
+
+static void interrupt(relay *r, bool only_first)
+{
+    if (only_first && r->interrupts)
+        return;
+    kill(r->worker, SIGINT);
+    r->interrupts++;
+}
+
+/* The worker: the same apply as `moksha-exec apply`, in the stack's
+ * directory, its output into the pipes, line-buffered so progress streams. */
+static pid_t start_worker(const conn *c, const char *dir, const char *plan, const mk_exec_opts *o, int out[2], int err[2])
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGTERM, SIG_DFL), signal(SIGINT, SIG_DFL), signal(SIGHUP, SIG_DFL), signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int null = open("/dev/null", O_RDONLY);
+    if (null > 0) /* (0: stdin was closed, and /dev/null is it now) */
+        dup2(null, 0), close(null);
+    dup2(out[1], 1), dup2(err[1], 2);
+    close(out[0]), close(out[1]), close(err[0]), close(err[1]), close(c->fd);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (chdir(dir) != 0) {
+        fprintf(stderr, "moksha-exec: error: cannot enter %s: %s\n", dir, strerror(errno));
+        _exit(MK_EXIT_INPUT);
+    }
+    int rc = mk_exec_apply(plan, o);
+    fflush(stdout);
+    _exit(rc);
+}
+
+/* What a pipe holds, as one frame; false at its end. */
+static bool relay_pipe(relay *r, int *fd, int type)
+{
+    char buf[65536];
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+        return true;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    if (!r->gone && !mk_wire_send(r->c->fd, type, buf, (size_t)n)) {
+        r->gone = true;
+        interrupt(r, true);
+    }
+    return true;
+}
+
+/* A frame from the client while the apply runs: a cancel, or its end. */
+static void relay_client(relay *r)
+{
+    int type;
+    char *p;
+    size_t len;
+    int got = mk_wire_recv(r->c->fd, &type, &p, &len, MK_WIRE_MAX_REQUEST);
+    free(p);
+    if (got == 1 && type == MK_WIRE_CANCEL)
+        interrupt(r, false);
+    else if (got <= 0) {
+        r->gone = true;
+        interrupt(r, true);
+    }
+}
+
+/* Relay until the worker's output ends (note [service signals]); its exit code. */
+static int relay_run(relay *r, const sigset_t *wait_mask)
+{
+    while (r->out >= 0 || r->err >= 0) {
+        struct pollfd p[3] = {{r->out, POLLIN, 0}, {r->err, POLLIN, 0}, {r->gone ? -1 : r->c->fd, POLLIN, 0}};
+        int n = ppoll(p, 3, NULL, wait_mask);
+        if (stopping)
+            interrupt(r, true);
+        if (n <= 0)
+            continue;
+        if (p[0].revents)
+            relay_pipe(r, &r->out, MK_WIRE_STDOUT);
+        if (p[1].revents)
+            relay_pipe(r, &r->err, MK_WIRE_STDERR);
+        if (p[2].revents)
+            relay_client(r);
+    }
+    int st = 0;
+    while (waitpid(r->worker, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    char msg[128];
+    snprintf(msg, sizeof msg, "moksha-exec serve: error: the apply was killed by signal %d\n", WTERMSIG(st));
+    if (!r->gone)
+        mk_wire_say(r->c->fd, MK_WIRE_STDERR, msg);
+    return MK_EXIT_INCOMPLETE;
+}
+
+/* Run the plan at path in dir, relayed; the apply's exit code. */
+static int run_apply(const conn *c, const char *dir, const char *path, const mk_exec_opts *o)
+{
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+        return refuse(c, "cannot start the apply: %s", strerror(errno));
+    sigset_t stops, wait_mask;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM), sigaddset(&stops, SIGINT), sigaddset(&stops, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stops, &wait_mask);
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL), sigaction(SIGINT, &sa, NULL), sigaction(SIGHUP, &sa, NULL);
+    relay r = {c, start_worker(c, dir, path, o, out, err), out[0], err[0], false, 0};
+    close(out[1]), close(err[1]);
+    if (r.worker < 0) {
+        close(out[0]), close(err[0]);
+        return refuse(c, "cannot start the apply: %s", strerror(errno));
+    }
+    int rc = relay_run(&r, &wait_mask);
+    unsigned char code = (unsigned char)rc;
+    if (!r.gone)
+        mk_wire_send(c->fd, MK_WIRE_EXIT, &code, 1);
+    return rc;
+}
+
+/* The plan's pieces read and dropped: a refused apply still takes the
+ * plan, so the client reads the refusal rather than a reset connection. */
+static void drain_plan(const conn *c)
+{
+    int type;
+    char *p;
+    size_t len = 1;
+    while (len && mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE) == 1 && type == MK_WIRE_PLAN)
+        free(p);
+}
+
+/* What makes the request unfit before its plan is read, into why ("": none). */
+static void check_apply(const conn *c, json_t *req, mk_exec_opts *o, char *dir, size_t n, char *why, size_t whylen)
+{
+    const char *id = json_string_value(json_object_get(req, "stack_id")), *k;
+    json_t *opts = json_object_get(req, "options"), *v;
+    *why = 0;
+    if (!stack_id_ok(id))
+        snprintf(why, whylen, "the plan names no stack id (32 hex digits): the service keeps each stack by its id");
+    else if (opts && !json_is_object(opts))
+        snprintf(why, whylen, "`options` is not an object");
+    json_object_foreach(opts, k, v)
+        if (!*why && !apply_opt(k, v, o))
+            snprintf(why, whylen, "apply option `%s` is not one the service takes, or its value is bad", k);
+    if (!*why && !stack_dir(c, id, dir, n))
+        snprintf(why, whylen, "cannot make the stack's directory: %s", strerror(errno));
+}
+
+static int op_apply(const conn *c, json_t *req)
+{
+    mk_exec_opts o;
+    mk_exec_opts_default(&o);
+    o.progress = 0;
+    o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
+    char dir[PATH_MAX + 64], path[PATH_MAX + 128], why[512];
+    check_apply(c, req, &o, dir, sizeof dir, why, sizeof why);
+    int rc;
+    if (*why) {
+        drain_plan(c);
+        rc = refuse(c, "%s", why);
+    } else if (!receive_plan(c, dir, path, sizeof path)) {
+        rc = refuse(c, "the plan did not arrive whole%s", "");
+    } else {
+        rc = run_apply(c, dir, path, &o);
+        unlink(path);
+    }
+    free(o.approve);
+    return rc;
+}
+
+/* Read the request and answer it; the exit code, for the service's log. */
+static int handle(const conn *c, char *what, size_t n)
+{
+    int type;
+    char *p;
+    size_t len;
+    snprintf(what, n, "no request");
+    if (mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_REQUEST) != 1 || type != MK_WIRE_REQUEST) {
+        free(p);
+        return MK_EXIT_INPUT;
+    }
+    json_t *req = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+    free(p);
+    const char *op = json_string_value(json_object_get(req, "op"));
+    const char *id = json_string_value(json_object_get(req, "stack_id"));
+    snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
+    int rc = !op ? refuse(c, "the request is not JSON naming an op%s", "")
+             : !strcmp(op, "info") ? op_info(c)
+             : !strcmp(op, "state") ? op_state(c, id)
+             : !strcmp(op, "apply") ? op_apply(c, req)
+             : refuse(c, "unknown op `%s` (info, state or apply)", op);
+    json_decref(req);
+    return rc;
+}
+
+static void serve_conn(int fd, const mk_config *cfg)
+{
+    conn c = {fd, {0, 0, 0}, cfg};
+    socklen_t sl = sizeof c.who;
+    struct timeval idle = {IDLE_SECONDS, 0};
+    /* a client that stops reading is gone too: output it does not take
+     * would fill the worker's pipe and stall the apply */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
+    char what[128];
+    int rc = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c.who, &sl) == 0 ? handle(&c, what, sizeof what)
+             : refuse(&c, "cannot tell who connected: %s", strerror(errno));
+    fprintf(stderr, "moksha-exec serve: uid %ld gid %ld pid %ld: %s: exit %d\n", (long)c.who.uid, (long)c.who.gid,
+            (long)c.who.pid, what, rc);
+}
+
+/* ---- the service ---- */
+
+typedef struct handlers {
+    pid_t pid[MAX_HANDLERS];
+    size_t n;
+} handlers;
+
+static void reap(handlers *h, bool block)
+{
+    pid_t pid;
+    while (h->n && (pid = waitpid(-1, NULL, block ? 0 : WNOHANG)) != 0) {
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break;
+        for (size_t i = 0; i < h->n; i++)
+            if (h->pid[i] == pid)
+                h->pid[i] = h->pid[--h->n];
+    }
+}
+
+/* A child for the connection; the service goes on accepting. */
+static void spawn(handlers *h, int lfd, int fd, const mk_config *cfg, const sigset_t *orig)
+{
+    pid_t pid = h->n < MAX_HANDLERS ? fork() : -1;
+    if (pid == 0) {
+        close(lfd);
+        signal(SIGTERM, SIG_DFL), signal(SIGINT, SIG_DFL), signal(SIGHUP, SIG_DFL), signal(SIGCHLD, SIG_DFL);
+        sigprocmask(SIG_SETMASK, orig, NULL);
+        serve_conn(fd, cfg);
+        _exit(0);
+    }
+    if (pid > 0)
+        h->pid[h->n++] = pid;
+    else {
+        conn c = {fd, {0, 0, 0}, cfg};
+        refuse(&c, "the service is busy (%s applies or requests at once); try again", "64");
+    }
+    close(fd);
+}
+
+static void accept_loop(int lfd, const mk_config *cfg, const sigset_t *orig)
+{
+    handlers h = {{0}, 0};
+    while (!stopping) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        int n = ppoll(&p, 1, NULL, orig);
+        reap(&h, false);
+        int fd = n > 0 && !stopping ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+        if (fd >= 0)
+            spawn(&h, lfd, fd, cfg, orig);
+    }
+    close(lfd);
+    for (size_t i = 0; i < h.n; i++) /* each interrupts its apply, which rolls back */
+        kill(h.pid[i], SIGTERM);
+    reap(&h, true);
+}
+
+int mk_serve_run(const char *socket_path)
+{
+    mk_config cfg;
+    char why[1024];
+    if (!mk_config_load_for(&cfg, NULL, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXIT_INPUT;
+    }
+    const char *path = socket_path ? socket_path : cfg.service.socket;
+    if (!cfg.service.on) {
+        fprintf(stderr, "moksha-exec: error: %s has no `service` section: serve needs service.socket and "
+                        "service.stacks (docs/trust.md)\n", *cfg.path ? cfg.path : "the executor's configuration");
+        mk_config_free(&cfg);
+        return MK_EXIT_INPUT;
+    }
+    sigset_t stops, orig;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM), sigaddset(&stops, SIGINT), sigaddset(&stops, SIGHUP), sigaddset(&stops, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &stops, &orig);
+    struct sigaction sa = {.sa_handler = on_stop}, sc = {.sa_handler = on_child};
+    sigemptyset(&sa.sa_mask), sigemptyset(&sc.sa_mask);
+    sigaction(SIGTERM, &sa, NULL), sigaction(SIGINT, &sa, NULL), sigaction(SIGHUP, &sa, NULL), sigaction(SIGCHLD, &sc, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = stacks_ok(cfg.service.stacks) ? listen_on(path, &cfg.service) : -1;
+    if (lfd >= 0) {
+        fprintf(stderr, "moksha-exec serve: listening on %s (mode %04o%s%s), stacks in %s\n", path, cfg.service.mode,
+                *cfg.service.group ? ", group " : "", cfg.service.group, cfg.service.stacks);
+        accept_loop(lfd, &cfg, &orig);
+        unlink(path);
+        fprintf(stderr, "moksha-exec serve: stopped\n");
+    }
+    mk_config_free(&cfg);
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    return lfd >= 0 ? 0 : MK_EXIT_INPUT;
+}
