@@ -20,8 +20,10 @@
 #include "compiler/cli/cmd_check.h"
 #include "compiler/cli/cmd_cost.h"
 #include "compiler/cli/cmd_fmt.h"
+#include "compiler/cli/cmd_key.h"
 #include "compiler/cli/cmd_plan.h"
 #include "compiler/cli/cmd_policy.h"
+#include "compiler/cli/cmd_trust.h"
 #include "compiler/cli/options.h"
 #include "compiler/front/builtin.h"
 
@@ -67,6 +69,8 @@ static const command COMMANDS[] = {
     {"destroy", mk_cmd_destroy, "plan and apply the deletion of everything in the state"},
     {"state", mk_cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
+    {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},
+    {"trust", mk_cmd_trust, "check and sign a trust file with a root key, or show who it trusts"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},
 };

@@ -26,6 +26,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
 #include "compiler/base/seal.h"
+#include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/vars.h"
@@ -387,21 +388,38 @@ static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t
     return ok;
 }
 
-/* The project key: created only when the plan is to be signed. */
+/* The planner key that signs (docs/trust.md, "Signing plans"): --signing-key,
+ * else MOKSHA_SIGNING_KEY; NULL for none, and the project key signs. */
+static const char *signing_key(const mk_pipeline_req *r)
+{
+    const char *env = getenv("MOKSHA_SIGNING_KEY");
+    return r->signing_key ? r->signing_key : env && *env ? env : NULL;
+}
+
+/* The keys: the project key, created only when it is to sign the plan; a
+ * plan signed by a planner key needs none (note [planner signature] in
+ * back/planfile.c), only the stack id it is bound to. */
 static bool load_key(mk_planned *out, const mk_pipeline_req *r, bool sign)
 {
-    char why[512];
-    if (mk_key_load(&out->key, MOKSHA_DIR, sign ? MK_KEY_CREATE : MK_KEY_READ, why, sizeof why)) {
-        const char *seal_to = getenv("MOKSHA_SEAL_TO");
-        if (r->seal_reported.on && !out->key.has_seal_to && !(seal_to && *seal_to)) { /* the service's own key */
-            out->key.has_seal_to = true;
-            memcpy(out->key.seal_to, r->seal_reported.key, sizeof out->key.seal_to);
-            memcpy(out->key.seal_to_id, r->seal_reported.id, sizeof out->key.seal_to_id);
-        }
-        return true;
+    char why[4400];
+    const char *signer = sign ? signing_key(r) : NULL;
+    mk_key *k = &out->key;
+    bool project = mk_key_load(k, MOKSHA_DIR, !sign ? MK_KEY_READ : signer ? MK_KEY_STACK : MK_KEY_CREATE, why, sizeof why);
+    bool ok = project && (!signer || (k->signer = mk_sign_load(signer, why, sizeof why)));
+    if (ok && signer)
+        mk_sign_public(k->signer, k->signer_pub, k->signer_id);
+    if (!ok) {
+        mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s%s", why, project ? " (the planner key that signs: "
+                      "--signing-key or MOKSHA_SIGNING_KEY)" : "");
+        return false;
     }
-    mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
-    return false;
+    const char *seal_to = getenv("MOKSHA_SEAL_TO");
+    if (r->seal_reported.on && !k->has_seal_to && !(seal_to && *seal_to)) { /* the service's own key */
+        k->has_seal_to = true;
+        memcpy(k->seal_to, r->seal_reported.key, sizeof k->seal_to);
+        memcpy(k->seal_to_id, r->seal_reported.id, sizeof k->seal_to_id);
+    }
+    return true;
 }
 
 /* Trust mode's sealing (docs/trust.md): the executor's key from
@@ -491,6 +509,7 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
 
 void mk_pipeline_planned_free(mk_planned *pl)
 {
+    mk_sign_free(pl->key.signer);
     mk_place_report_free(pl->placement);
     mk_cost_free(pl->catalog);
     mk_planfile_free_text(pl->text);

@@ -23,6 +23,7 @@
 #include "compiler/base/atomic.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/sign.h"
 #include "compiler/front/program.h"
 #include "compiler/front/vjson.h"
 
@@ -808,6 +809,24 @@ static void statement_mac(const mk_key *key, const char *stack_id, const char *l
     mk_buf_free(&st);
 }
 
+/* note [planner signature]: with a planner key (key->signer, docs/trust.md
+ * "Signing plans") the statement is signed with Ed25519 as a message of
+ * type plan, and the signature names its key in full: the executor looks
+ * the key up in its trust file, and anyone can check the signature without
+ * a shared secret. The statement's bytes are the same either way. */
+static void put_ed25519(mk_buf *out, const mk_plan *p, const mk_key *key, const char *digest)
+{
+    mk_buf st = {0};
+    char sig[MK_SIGN_SIG_LEN];
+    statement(&st, p->stack_id, p->lineage, p->serial, digest);
+    bool ok = mk_sign_message(key->signer, MK_SIGN_PLAN, st.data, st.len, sig);
+    mk_buf_free(&st);
+    if (!ok) /* (an Ed25519 signature of a loaded key fails only for want of memory) */
+        mk_mem_oom();
+    mk_buf_printf(out, ",\"signature\":{\"algorithm\":\"Ed25519\",\"type\":\"plan\",\"key\":\"%s\",\"key_id\":\"%s\","
+                  "\"digest\":\"%s\",\"value\":\"%s\"}}", key->signer_pub, key->signer_id, digest, sig);
+}
+
 void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *out)
 {
     emitter e = {out, out->sink, out->len, EVP_MD_CTX_new(), key};
@@ -826,6 +845,10 @@ void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *ou
         return;
     }
     to_hex(d, 32, digest);
+    if (key->signer) { /* note [planner signature] */
+        put_ed25519(out, p, key, digest);
+        return;
+    }
     statement_mac(key, p->stack_id, p->lineage, p->serial, digest, mac);
     /* the signature is the last key: the body's closing brace gives way to it */
     mk_buf_puts(out, ",\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":");
@@ -857,6 +880,7 @@ static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "pr
     "lifecycle", "placement", "refs", "risk_raised_by", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};
+static const char *const ED25519_FIELDS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 
 /* The first key of o not in names, or NULL. The search goes on from the
  * name the last key was, so keys in the file's order (most of them) are
@@ -883,7 +907,7 @@ static bool known_fields(json_t *plan, char *why, size_t whylen)
     const char *where = "the plan", *k = unknown_key(plan, PLAN_FIELDS);
     if (!k && (k = unknown_key(json_object_get(plan, "state"), STATE_FIELDS)))
         where = "its state";
-    if (!k && (k = unknown_key(json_object_get(plan, "signature"), SIG_FIELDS)))
+    if (!k && (k = unknown_key(json_object_get(plan, "signature"), mk_planfile_signer(plan) ? ED25519_FIELDS : SIG_FIELDS)))
         where = "its signature";
     size_t i;
     json_t *c;
@@ -939,6 +963,53 @@ static bool body_digest(const char *path, json_t *sig, char digest[65])
     return ok;
 }
 
+const char *mk_planfile_signer(json_t *plan)
+{
+    json_t *sig = json_object_get(plan, "signature");
+    if (strcmp(json_string_value(json_object_get(sig, "algorithm")) ?: "", "Ed25519") != 0)
+        return NULL;
+    return json_string_value(json_object_get(sig, "key")) ?: "";
+}
+
+/* The statement of plan (its state and digest), for the signature to cover. */
+static void statement_of(json_t *plan, const char *digest, mk_buf *out)
+{
+    json_t *st = json_object_get(plan, "state");
+    statement(out, json_string_value(json_object_get(st, "stack_id")), json_string_value(json_object_get(st, "lineage")),
+              json_integer_value(json_object_get(st, "serial")), digest);
+}
+
+/* An Ed25519 plan (note [planner signature]): a signature of type plan, by
+ * the key it names, whose id it states, over the statement of the body's
+ * bytes. Who that key is, is not known here: the executor's trust file says. */
+static bool verify_ed25519(json_t *plan, const char *path, char *why, size_t whylen)
+{
+    json_t *sig = json_object_get(plan, "signature");
+    const char *type = json_string_value(json_object_get(sig, "type")), *pub = mk_planfile_signer(plan);
+    const char *kid = json_string_value(json_object_get(sig, "key_id")), *dig = json_string_value(json_object_get(sig, "digest"));
+    const char *val = json_string_value(json_object_get(sig, "value"));
+    uint8_t raw[32];
+    char id[MK_SIGN_ID_LEN], digest[65] = "";
+    bool ok = false;
+    if (strcmp(type ?: "", "plan") != 0)
+        snprintf(why, whylen, "the signature is of type `%s`, not a plan's: it cannot sign a plan", type ?: "(none)");
+    else if (!mk_sign_parse_public(pub, raw))
+        snprintf(why, whylen, "the signature's key `%s` is not an Ed25519 public key (ed25519:BASE64)", pub);
+    else if (mk_sign_id(raw, id), strcmp(kid ?: "", id) != 0)
+        snprintf(why, whylen, "the signature's key_id `%s` is not its key's id (%s)", kid ?: "", id);
+    else if (!val || !body_digest(path, sig, digest) || !dig || strcmp(dig, digest) != 0)
+        snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
+    else {
+        mk_buf st = {0};
+        statement_of(plan, digest, &st);
+        ok = mk_sign_verify(pub, MK_SIGN_PLAN, st.data, st.len, val);
+        mk_buf_free(&st);
+        if (!ok)
+            snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
+    }
+    return ok && known_fields(plan, why, whylen);
+}
+
 bool mk_planfile_verify(json_t *plan, const char *path, const mk_key *key, char *why, size_t whylen)
 {
     json_t *sig = json_object_get(plan, "signature");
@@ -949,6 +1020,8 @@ bool mk_planfile_verify(json_t *plan, const char *path, const mk_key *key, char 
         snprintf(why, whylen, "not a moksha.plan/v1 document");
         return false;
     }
+    if (mk_planfile_signer(plan))
+        return verify_ed25519(plan, path, why, whylen);
     if (!val || !kid || strlen(val) != 64) {
         snprintf(why, whylen, "the plan is not signed");
         return false;
@@ -958,16 +1031,29 @@ bool mk_planfile_verify(json_t *plan, const char *path, const mk_key *key, char 
         return false;
     }
     char digest[65] = "", mac[65] = "";
-    json_t *st = json_object_get(plan, "state");
-    if (body_digest(path, sig, digest) && dig && strcmp(dig, digest) == 0)
-        statement_mac(key, json_string_value(json_object_get(st, "stack_id")),
-                      json_string_value(json_object_get(st, "lineage")), json_integer_value(json_object_get(st, "serial")),
-                      digest, mac);
+    if (body_digest(path, sig, digest) && dig && strcmp(dig, digest) == 0) {
+        mk_buf st = {0};
+        statement_of(plan, digest, &st);
+        mk_key_sign(key, st.data, st.len, mac);
+        mk_buf_free(&st);
+    }
     if (strlen(mac) != 64 || CRYPTO_memcmp(mac, val, 64) != 0) {
         snprintf(why, whylen, "the signature does not match: the plan was altered after it was signed");
         return false;
     }
     return known_fields(plan, why, whylen);
+}
+
+char *mk_planfile_text(const char *path)
+{
+    size_t len = 0;
+    char *t = slurp(path, &len);
+    if (t) {
+        while (len && t[len - 1] == '\n')
+            len--;
+        t[len] = 0;
+    }
+    return t;
 }
 
 /* Does text (n bytes) begin a plan: `{"format":"moksha.plan/v1"`, blanks

@@ -127,11 +127,9 @@ static void trim(const char **t, size_t *n)
         (*t)++, (*n)--;
 }
 
-/* A file of at most cap-1 bytes into buf; -1 with errno when unreadable,
- * -2 when it is not a regular file. Opened without blocking and checked
- * with fstat: a FIFO put in the key's place would hang every command, and a
- * directory "reads" as empty. */
-long mk_key_read_small(const char *path, char *buf, size_t cap)
+/* Opened without blocking and checked with fstat: a FIFO put in the key's
+ * place would hang every command, and a directory "reads" as empty. */
+long mk_key_read_small(const char *path, char *buf, size_t cap, unsigned *mode)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
@@ -141,6 +139,8 @@ long mk_key_read_small(const char *path, char *buf, size_t cap)
         close(fd);
         return -2;
     }
+    if (mode)
+        *mode = (unsigned)(sb.st_mode & 07777);
     size_t n = 0;
     ssize_t r;
     while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
@@ -180,7 +180,7 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
 {
     char path[4096], buf[128];
     snprintf(path, sizeof path, "%s/stack-id", dir);
-    long n = mk_key_read_small(path, buf, sizeof buf);
+    long n = mk_key_read_small(path, buf, sizeof buf, NULL);
     id[0] = 0;
     if (n < 0 && errno == ENOENT && create) {
         uint8_t raw[16];
@@ -194,7 +194,7 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
         mkdir(dir, 0755);
         if (!publish(path, text, 33, 0644, err, errlen))
             return false;
-        n = mk_key_read_small(path, buf, sizeof buf);
+        n = mk_key_read_small(path, buf, sizeof buf, NULL);
     }
     if (n == -2) {
         snprintf(err, errlen, "%s is not a regular file: remove it (restore the stack id from where the state is kept)", path);
@@ -246,13 +246,13 @@ static bool create_key_file(const char *dir, const char *path, char *err, size_t
 /* The key text of the key file into buf: 1, 0 on error, -1 when missing. */
 static int key_file(const char *dir, const char *path, mk_key_mode mode, char *buf, size_t cap, char *err, size_t errlen)
 {
-    long n = mk_key_read_small(path, buf, cap);
+    long n = mk_key_read_small(path, buf, cap, NULL);
     if (n < 0 && errno == ENOENT && mode == MK_KEY_CREATE) {
         if (!create_key_file(dir, path, err, errlen))
             return 0;
-        n = mk_key_read_small(path, buf, cap);
+        n = mk_key_read_small(path, buf, cap, NULL);
     }
-    if (n < 0 && errno == ENOENT && mode == MK_KEY_READ)
+    if (n < 0 && errno == ENOENT && (mode == MK_KEY_READ || mode == MK_KEY_STACK))
         return -1;
     if (n == -2) {
         snprintf(err, errlen, "%s is not a regular file: remove it and set MOKSHA_KEY or restore the key file", path);
@@ -280,7 +280,7 @@ static int key_file(const char *dir, const char *path, mk_key_mode mode, char *b
 bool mk_key_load(mk_key *k, const char *moksha_dir, mk_key_mode mode, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
-    if (!stack_id(moksha_dir, mode == MK_KEY_CREATE, k->stack_id, err, errlen))
+    if (!stack_id(moksha_dir, mode == MK_KEY_CREATE || mode == MK_KEY_STACK, k->stack_id, err, errlen))
         return false;
     static char path[4096];
     char buf[1024];

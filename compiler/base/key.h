@@ -40,7 +40,9 @@ typedef struct mk_key {
 typedef enum {
     MK_KEY_REQUIRE,   /* the key must exist (verifying a plan) */
     MK_KEY_READ,      /* the key if there is one, else a throwaway: creates nothing (read-only commands) */
-    MK_KEY_CREATE     /* make .moksha/key and .moksha/stack-id when missing (commands that sign) */
+    MK_KEY_CREATE,    /* make .moksha/key and .moksha/stack-id when missing (commands that sign) */
+    MK_KEY_STACK      /* a planner key signs (docs/trust.md): make .moksha/stack-id when missing, and take the
+                         key as MK_KEY_READ does: no project key is made for a plan it does not sign */
 } mk_key_mode;
 
 /* Load the key (and the stack id). A weak or malformed key is an error in
@@ -54,6 +56,10 @@ void mk_key_fingerprint(const mk_key *k, const void *data, size_t n, char out[65
 char *mk_key_seal(const mk_key *k, const void *plain, size_t n);
 /* Open a sealed text; NULL when it was altered or sealed under another key. */
 char *mk_key_open(const mk_key *k, const char *sealed, size_t *n);
+/* A file of at most cap-1 bytes into buf (NUL-terminated), and its mode
+ * bits into *mode when mode is not NULL; -1 with errno when unreadable, -2
+ * when it is not a regular file (a FIFO is not waited on). */
+long mk_key_read_small(const char *path, char *buf, size_t cap, unsigned *mode);
 /* SHA-256 hex of data. */
 void mk_key_sha256_hex(const void *data, size_t n, char out[65]);
 
@@ -63,9 +69,4 @@ void mk_key_sha256_hex(const void *data, size_t n, char out[65]);
 void mk_key_hex(const uint8_t *b, size_t n, char *out);
 bool mk_key_from_hex(const char *t, size_t n, uint8_t *out, size_t len);
 bool mk_key_from_base64(const char *t, size_t n, uint8_t out[32]);
-/* A small file (at most cap-1 bytes) into buf, NUL-terminated, opened
- * without blocking: its length, -1 with errno when it cannot be read, -2
- * when it is not a regular file. */
-long mk_key_read_small(const char *path, char *buf, size_t cap);
-
 #endif

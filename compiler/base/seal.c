@@ -11,11 +11,11 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/base/sign.h"
 
 #define SEAL_LABEL "moksha-seal/v1"
 #define FP_LABEL "moksha-fingerprint/v1"
@@ -37,13 +37,6 @@ bool mk_seal_parse_pub(const char *text, size_t n, uint8_t pub[32])
     size_t pn = sizeof MK_SEAL_PREFIX - 1;
     first_word(&text, &n);
     return n == pn + 44 && memcmp(text, MK_SEAL_PREFIX, pn) == 0 && mk_key_from_base64(text + pn, 44, pub);
-}
-
-void mk_seal_key_id(const uint8_t pub[32], char id[17])
-{
-    uint8_t d[32];
-    SHA256(pub, 32, d);
-    mk_key_hex(d, 8, id);
 }
 
 /* X25519(mine, peer); false when OpenSSL refuses, as it does for a peer
@@ -192,7 +185,7 @@ static bool seal_to_text(const char *value, char *buf, size_t cap, char *err, si
         snprintf(buf, cap, "%.*s", (int)n, t);
         return true;
     }
-    long got = mk_key_read_small(value, buf, cap);
+    long got = mk_key_read_small(value, buf, cap, NULL);
     if (got == -1 && errno == ENOENT && key_text(t, n)) {
         snprintf(buf, cap, "%s", value); /* another key's text (`ed25519:…`) rather than a file: no X25519 key */
         return true;
@@ -223,7 +216,7 @@ bool mk_seal_to_load(mk_key *k, const char *value, char *err, size_t errlen)
         return false;
     }
     memcpy(k->seal_to, pub, 32);
-    mk_seal_key_id(pub, k->seal_to_id);
+    mk_sign_id(pub, k->seal_to_id);
     k->has_seal_to = true;
     return true;
 }

@@ -24,10 +24,9 @@
 /* The 32 bytes of a key text (surrounding blanks ignored); false when it is
  * not one. */
 bool mk_seal_parse_pub(const char *text, size_t n, uint8_t pub[32]);
-/* A key's id: the first 16 hex digits of SHA-256 of its 32 bytes. */
-void mk_seal_key_id(const uint8_t pub[32], char id[17]);
 /* MOKSHA_SEAL_TO's value, the key text or a file (the executor's seal.pub)
- * whose first word is, into k's seal_to, seal_to_id and has_seal_to. False
+ * whose first word is, into k's seal_to, seal_to_id (the key's id, as every
+ * key's: mk_sign_id) and has_seal_to. False
  * with a message in err when it is neither, or not a key one can seal to. */
 bool mk_seal_to_load(mk_key *k, const char *value, char *err, size_t errlen);
 /* text sealed to the public key to, for address and path (the attribute's

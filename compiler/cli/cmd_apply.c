@@ -46,6 +46,8 @@ static const char APPLY_HELP[] =
     "  --timeout DURATION           per provider call, above zero (default 5m)\n"
     "  --retries N                  retries for retryable provider errors, 0 to 100 (default 4)\n"
     "  --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
+    "  --signing-key FILE           sign the plan with this planner key (Ed25519), not the\n"
+    "                               project key; else MOKSHA_SIGNING_KEY (docs/trust.md)\n"
     "\n"
     "Ctrl-C, SIGTERM (kill PID, systemd, CI runners) and SIGHUP are passed to\n"
     "moksha-exec: it starts nothing new, rolls back what it did, and exits 4.\n"
@@ -422,6 +424,8 @@ static bool saved_plan_args_ok(const mk_pipeline_req *r, const char *plan)
     else if (r->nvar_flags || r->nvar_files)
         mk_cli_err("%s does not apply to a saved plan: %s was planned with its variables (plan again with them)",
                    r->nvar_flags ? "--var" : "--var-file", plan);
+    else if (r->signing_key)
+        mk_cli_err("--signing-key does not apply to a saved plan: %s was signed when it was planned", plan);
     else if (!mk_options_only(r, "apply PLAN", 0))
         return false;
     else
@@ -514,7 +518,7 @@ static int apply_like(int argc, char **argv, bool destroy)
         {"--parallelism", true, .take = exec_option}, {"--approve", true, .take = exec_option},
         {"--auto-approve-risk", true, .take = exec_option}, {"--timeout", true, .take = exec_option},
         {"--retries", true, .take = exec_option}, {"--progress", true, .take = exec_option},
-        {"--no-rollback", false, .take = exec_option},
+        {"--no-rollback", false, .take = exec_option}, {"--signing-key", true, .str = &r.signing_key},
     };
     mk_options spec = {cmd, cmd, destroy ? DESTROY_HELP : APPLY_HELP, opts, sizeof opts / sizeof *opts, .ud = &x,
                     .stack = &r, .arg = plan_file_arg};

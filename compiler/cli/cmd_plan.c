@@ -11,6 +11,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
@@ -27,6 +28,9 @@ static const char PLAN_HELP[] =
     ".moksha/key: 32 random bytes as 64 hex digits or base64, or passphrase:TEXT)\n"
     "and bound to the stack (.moksha/stack-id); the first such plan creates both.\n"
     "A plan printed as text or markdown creates nothing. Secrets are sealed.\n"
+    "With a planner key (--signing-key FILE, else MOKSHA_SIGNING_KEY: an Ed25519\n"
+    "key from `moksha key new`) the plan is signed with it instead, and no project\n"
+    "key is needed to sign (docs/trust.md, \"Signing plans\").\n"
     "With MOKSHA_EXEC_SOCKET set, the state is read from `moksha-exec serve` at\n"
     "that socket, never from .moksha/state.json (docs/trust.md).\n"
     "\n"
@@ -35,6 +39,7 @@ static const char PLAN_HELP[] =
     "                         never over a .moksha source, .moksha/ (but NAME.plan) or a non-plan file\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
+    "  --signing-key FILE     sign with this planner key (PEM, Ed25519), not the project key\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --replace-placement ADDR        let the cost model choose ADDR's place again (a move is refused, E0402)\n"
@@ -66,7 +71,7 @@ int mk_cmd_plan(int argc, char **argv)
     const mk_option opts[] = {
         {"--format", true, .str = &format}, {"--out", true, .str = &out}, {"-o", true, .str = &out},
         {"--detailed-exitcode", false, .flag = &detailed}, {"--explain", false, .flag = &r.explain},
-        {"--path-prefix", true, .str = &prefix},
+        {"--path-prefix", true, .str = &prefix}, {"--signing-key", true, .str = &r.signing_key},
     };
     mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .stack = &r};
     int parsed = mk_options_parse(&spec, argc, argv);
@@ -137,7 +142,10 @@ static const char SHOW_HELP[] =
     "Verify a saved plan file's signature with the project key and show it as\n"
     "`moksha plan` did, with its policy results. A plan that was altered, or\n"
     "signed with another key, is refused. A plan whose recorded policy results\n"
-    "fail is shown with the failure first, and exits 3: moksha-exec refuses it.\n";
+    "fail is shown with the failure first, and exits 3: moksha-exec refuses it.\n"
+    "A plan signed by a planner key (Ed25519) is checked against the key it\n"
+    "names, and show says which key that is; whether the key may sign plans is\n"
+    "the executor's trust file's to say (docs/trust.md).\n";
 
 /* The first recorded policy result that fails the plan, or NULL: the
  * executor's rule (note [policy results] in runtime/planfile.h). */
@@ -160,8 +168,29 @@ static json_t *failing_policy(json_t *results)
  * (its JSON as the file has it); a failing policy is said first, and the
  * exit status is 3: moksha-exec refuses such a plan (a plan signed before
  * moksha stopped signing them). */
-static int show_verified(const mk_plan *plan, const mk_key *key, const char *format)
+/* note [who signed]: a plan signed by a planner key names its key, and show
+ * checks the signature against that key; that proves who signed it, not
+ * that they may: the executor's trust file says which keys may sign plans
+ * (docs/trust.md), and show, which has none, says so rather than "trusted". */
+static void say_signer(const char *pub, const char *format)
 {
+    uint8_t raw[32];
+    char id[MK_SIGN_ID_LEN] = "";
+    if (mk_sign_parse_public(pub, raw))
+        mk_sign_id(raw, id);
+    const char *tail = "whether this key may sign plans is the executor's to decide, by its trust file";
+    if (strcmp(format, "json") == 0)
+        fprintf(stderr, "moksha: note: signed by key %s (Ed25519, %s), and the signature is valid; %s\n", id, pub, tail);
+    else if (strcmp(format, "markdown") == 0)
+        printf("> Signed by key `%s` (Ed25519, `%s`), and the signature is valid; %s.\n\n", id, pub, tail);
+    else
+        printf("Signed by key %s (Ed25519, %s), and the signature is valid;\n%s.\n\n", id, pub, tail);
+}
+
+static int show_verified(const mk_plan *plan, const mk_key *key, const char *format, const char *signer, const char *text)
+{
+    if (signer) /* note [who signed] */
+        say_signer(signer, format);
     json_t *bad = failing_policy(plan->policies);
     const char *name = json_string_value(json_object_get(bad, "name")) ?: "(unnamed)";
     const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(bad, "violations"), 0), "message"));
@@ -170,7 +199,7 @@ static int show_verified(const mk_plan *plan, const mk_key *key, const char *for
                strcmp(format, "markdown") == 0 ? "> **POLICY FAILED:**" : "POLICY FAILED:", name,
                json_string_value(json_object_get(bad, "enforcement")) ?: "?", msg ? ": " : "", msg ? msg : "");
     fflush(stdout);
-    mk_run_print_plan(plan, NULL, key, true, format);
+    mk_run_print_plan(plan, text, key, true, format);
     if (json_array_size(plan->policies) && strcmp(format, "json") != 0) {
         mk_buf b = {0};
         mk_policy_out(plan->policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", plan->stack, &b,
@@ -223,15 +252,21 @@ int mk_cmd_show(int argc, char **argv)
     mk_key key;
     mk_plan *model = NULL;
     int rc = EXIT_INPUT;
-    if (!mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
+    const char *signer = mk_planfile_signer(plan); /* an Ed25519 plan needs no project key */
+    char *text = NULL;
+    if (!signer && !mk_key_load(&key, MOKSHA_DIR, MK_KEY_REQUIRE, why, sizeof why))
         mk_cli_err("%s", why);
-    else if (!mk_planfile_verify(plan, path, &key, why, sizeof why))
+    else if (!mk_planfile_verify(plan, path, signer ? NULL : &key, why, sizeof why))
         mk_cli_err("%s: %s%s", path, why, failing_policy(json_object_get(plan, "policies"))
                    ? " (its policies fail, and moksha signs no plan whose policies fail)" : "");
     else if (!(model = mk_planfile_read(plan, why, sizeof why)))
         mk_cli_err("%s: %s", path, why);
-    else
-        rc = show_verified(model, &key, format);
+    else {
+        /* the file as it is: its signature is by a key this process does not hold */
+        text = signer && strcmp(format, "json") == 0 ? mk_planfile_text(path) : NULL;
+        rc = show_verified(model, signer ? NULL : &key, format, signer, text);
+    }
+    mk_mem_free(text);
     mk_plan_free(model);
     json_decref(plan);
     return rc;

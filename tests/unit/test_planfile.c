@@ -16,6 +16,8 @@
 #include "compiler/back/planfile.h"
 #include "compiler/back/render.h"
 #include "compiler/base/key.h"
+#include "compiler/base/mem.h"
+#include "compiler/base/sign.h"
 #include "compiler/middle/plan.h"
 #include "compiler/pipeline.h"
 #include "runtime/exec.h"
@@ -152,6 +154,59 @@ static void write_text(const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* note [planner signature]: with a planner key the plan's body is the
+ * same bytes, and its signature the Ed25519 object of docs/trust.md, which
+ * verifies with no project key; the same file altered does not. */
+#define FIXED_PEM "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+#define FIXED_PUB "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+static void test_planner_signature(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    char kp[80], why[512];
+    snprintf(kp, sizeof kp, "%s.key", path);
+    FILE *f = fopen(kp, "w");
+    fputs(FIXED_PEM, f);
+    fclose(f);
+    chmod(kp, 0600);
+    json_t *p = sample_plan(&k);
+    char *hmac = mk_planfile_sign(p, &k);
+    k.signer = mk_sign_load(kp, why, sizeof why);
+    assert_non_null(k.signer);
+    mk_sign_public(k.signer, k.signer_pub, k.signer_id);
+    mk_plan *model = mk_planfile_read(p, why, sizeof why);
+    mk_buf b = {0};
+    mk_planfile_emit(model, &k, true, &b);
+    char *text = mk_buf_take(&b);
+    const char *sig = strstr(text, ",\"signature\":");
+    assert_non_null(sig);
+    assert_int_equal(strncmp(text, hmac, (size_t)(sig - text)), 0); /* the body: the same bytes */
+    const char *want = ",\"signature\":{\"algorithm\":\"Ed25519\",\"type\":\"plan\",\"key\":\"" FIXED_PUB
+                       "\",\"key_id\":\"21fe31dfa154a261\",\"digest\":\"";
+    assert_int_equal(strncmp(sig, want, strlen(want)), 0);
+    write_text(text);
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_string_equal(mk_planfile_signer(doc), FIXED_PUB);
+    assert_true(mk_planfile_verify(doc, path, NULL, why, sizeof why));
+    char *bad = mk_mem_strdup(text), *serial = strstr(bad, "\"serial\":3");
+    serial[9] = '4';
+    write_text(bad);
+    json_t *altered = json_loads(bad, 0, NULL);
+    assert_false(mk_planfile_verify(altered, path, NULL, why, sizeof why));
+    assert_string_equal(why, "the signature does not match: the plan was altered after it was signed");
+    json_decref(altered);
+    mk_mem_free(bad);
+    json_decref(doc);
+    mk_mem_free(text);
+    mk_plan_free(model);
+    mk_planfile_free_text(hmac);
+    json_decref(p);
+    mk_sign_free(k.signer);
+    unlink(kp);
 }
 
 /* The plan is verified from its bytes: edits to those bytes, keys slipped
@@ -957,6 +1012,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sealed_secret_tamper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_texts_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_created_only_to_sign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planner_signature, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/seal.h"
+#include "compiler/base/sign.h"
 #include "tests/unit/seal_open.h"
 
 static void test_key_text_and_id(void **state)
@@ -23,7 +24,7 @@ static void test_key_text_and_id(void **state)
     mk_test_exec_public(pub);
     mk_test_hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", want, 32);
     assert_memory_equal(pub, want, 32);
-    mk_seal_key_id(pub, id);
+    mk_sign_id(pub, id);
     assert_string_equal(id, EXEC_ID);
     /* a .pub line: the key, then its name */
     assert_true(mk_seal_parse_pub("  " EXEC_PUBLIC " executor\n", strlen("  " EXEC_PUBLIC " executor\n"), pub));

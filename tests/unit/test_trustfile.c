@@ -1,0 +1,134 @@
+/* trustfile (compiler/base/trustfile.h): expires read as RFC 3339 UTC to
+ * the second; a payload of docs/trust.md's shape passes and each way out
+ * of it is refused with the field named; a payload signed by two keys
+ * verifies under each, and only as the text it was signed as. */
+#include "tests/unit/unit.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler/base/sign.h"
+#include "compiler/base/trustfile.h"
+
+#define K1 "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+#define K2 "ed25519:omYIZFgq+f2Rb6eNgKALEB/IIpkRkufVUnMh7Ms+FlA="
+#define K3 "ed25519:B2hMfZehujhR1sf6qMTbvRuIzGconooWkRi+lghzKbs="
+#define FIXED_PEM "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    mk_test_tmpdir(dir, "/tmp/mk-trust-XXXXXX");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mk_test_rmdir(dir);
+    return 0;
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    assert_int_equal(mk_trustfile_time("2027-06-01T00:00:00Z"), 1811808000LL);
+    assert_int_equal(mk_trustfile_time("2028-02-29T23:59:59Z"), 1835481599LL);
+    assert_int_equal(mk_trustfile_time("1970-01-01T00:00:00Z"), 0);
+    assert_int_equal(mk_trustfile_time("2027-02-29T00:00:00Z"), -1); /* not a leap year */
+    assert_int_equal(mk_trustfile_time("2027-06-01T24:00:00Z"), -1);
+    assert_int_equal(mk_trustfile_time("2027-06-01T00:00:00+00:00"), -1);
+    assert_int_equal(mk_trustfile_time("2027-06-01T00:00:00.5Z"), -1);
+    assert_int_equal(mk_trustfile_time("2027-06-01 00:00:00Z"), -1);
+    assert_int_equal(mk_trustfile_time(""), -1);
+}
+
+/* The payload of docs/trust.md, with one field replaced by edit (a JSON
+ * fragment after the roots, or NULL). */
+static const char *checked(const char *roots, const char *extra, char *why, size_t n)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "{\"version\":3,\"expires\":\"2027-06-01T00:00:00Z\",\"roots\":%s%s%s}",
+             roots ? roots : "{\"threshold\":2,\"keys\":[\"" K1 "\",\"" K2 "\"]}", extra ? "," : "", extra ? extra : "");
+    json_t *p = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(p);
+    bool ok = mk_trustfile_check(p, why, n);
+    json_decref(p);
+    return ok ? NULL : why;
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    char why[512];
+    assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "x\",\"boundary\":{}}}", why, sizeof why),
+                        "`automation.bot.key` is not an Ed25519 public key (ed25519: and the base64 of 32 bytes, as a "
+                        ".pub file has it)");
+    assert_null(checked(NULL, "\"planners\":{\"ci\":\"" K3 "\"},\"approvers\":{\"bob\":\"" K3
+                        "\"},\"groups\":{\"sre\":[\"bob\"]},\"revoked\":[\"" K2 "\"]", why, sizeof why));
+    assert_string_equal(checked("{\"threshold\":3,\"keys\":[\"" K1 "\",\"" K2 "\"]}", NULL, why, sizeof why),
+                        "`roots.threshold` is not a number from 1 to the 2 roots listed");
+    assert_string_equal(checked(NULL, "\"planners\":{\"ci\":\"" K1 "\"}", why, sizeof why),
+                        "the key " K1 " is a root's and a planner's: a root key signs trust files only");
+    assert_string_equal(checked(NULL, "\"groups\":{\"sre\":[\"bob\"]}", why, sizeof why),
+                        "`groups.sre[0]` (bob) is not an approver: list it under `approvers` first");
+    assert_null(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\"}}", why, sizeof why));
+    assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\",\"boundary\":{\"risk\":\"high\"}}}",
+                                why, sizeof why),
+                        "`automation.bot.boundary` is not {}: no boundary settings exist yet, and every automation "
+                        "identity is held to the default one (low-risk changes only, no gate opens)");
+    assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K2 "\"}", why, sizeof why),
+                        "the key " K2 " is a root's and an approver's: a root key signs trust files only");
+    assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K3 "\"},\"groups\":{\"sre\":[]}", why, sizeof why),
+                        "`groups.sre` is not a list of one or more approvers' names");
+    assert_string_equal(checked(NULL, "\"approvers\":{\"a\":\"" K3 "\",\"b\":\"" K3 "\"}", why, sizeof why),
+                        "`approvers.b`: the key " K3 " is listed twice");
+    assert_string_equal(checked(NULL, "\"groups\":{}, \"roles\":{}", why, sizeof why),
+                        "the payload has a field `roles` a trust file does not have");
+    char long_name[256];
+    snprintf(long_name, sizeof long_name, "\"planners\":{\"%065d\":\"%s\"}", 0, K3);
+    assert_string_equal(checked(NULL, long_name, why, sizeof why),
+                        "planners: `0000000000000000000000000000000000000000000000000000000000000000` is not a name "
+                        "([a-z0-9][a-z0-9_-]*, at most 64 characters)");
+    assert_string_equal(checked("{\"threshold\":1,\"keys\":[]}", NULL, why, sizeof why),
+                        "`roots.keys` is not a list of 1 to 16 keys");
+}
+
+static void test_signed_twice(void **state)
+{
+    (void)state;
+    char path[128], kp[128], why[512];
+    mk_test_write(dir, "t.json", "{\"version\":1,\"expires\":\"2099-01-01T00:00:00Z\",\"roots\":{\"threshold\":1,"
+                                 "\"keys\":[\"" K1 "\"]}}\n");
+    mk_test_write(dir, "r.key", FIXED_PEM);
+    snprintf(path, sizeof path, "%s/t.json", dir);
+    snprintf(kp, sizeof kp, "%s/r.key", dir);
+    chmod(kp, 0600);
+    mk_trustfile t;
+    assert_true(mk_trustfile_read(path, &t, why, sizeof why));
+    assert_false(t.envelope);
+    assert_string_equal(t.payload, "{\"version\":1,\"expires\":\"2099-01-01T00:00:00Z\",\"roots\":{\"threshold\":1,"
+                                   "\"keys\":[\"" K1 "\"]}}");
+    struct evp_pkey_st *key = mk_sign_load(kp, why, sizeof why);
+    assert_true(mk_trustfile_add(&t, key, why, sizeof why));
+    assert_false(mk_trustfile_add(&t, key, why, sizeof why));
+    assert_string_equal(why, "it is signed by this key (21fe31dfa154a261) already: a key signs once");
+    assert_int_equal(json_array_size(t.signatures), 1);
+    assert_true(mk_trustfile_sig_ok(&t, 0));
+    t.payload[12] = '2'; /* "version":2 — another text: the signature is not its */
+    assert_false(mk_trustfile_sig_ok(&t, 0));
+    mk_sign_free(key);
+    mk_trustfile_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test_setup_teardown(test_signed_twice, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
