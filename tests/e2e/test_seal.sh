@@ -3,8 +3,9 @@
 # plaintext and names the executor's key by its id; a bad key is refused;
 # against a state with a fingerprint_key, an unchanged secret is no change
 # and a changed (or moved) one an update, by the fingerprint bound to its
-# address and path (computed here apart, with openssl). Without
-# MOKSHA_SEAL_TO nothing changes: the project key seals.
+# address and path (computed here apart, with openssl); a planner key's
+# plan holding a secret needs MOKSHA_SEAL_TO (E0305). Without it nothing
+# changes: the project key seals.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=3f1c0be2a9d84e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
@@ -108,6 +109,22 @@ expect_exit 1 moksha plan
 expect_contains "$ERR" "error[E0300]"
 expect_contains "$ERR" "fingerprint_key"
 unset MOKSHA_SEAL_TO
+rm -rf .moksha
+
+# ---- a planner key: its secrets need somewhere to seal (E0305); with
+# MOKSHA_SEAL_TO they are sealed there and no project key is made ----
+unset MOKSHA_KEY
+expect_exit 0 moksha key new alice --dir "$WORK/keys"
+expect_exit 1 env MOKSHA_SIGNING_KEY="$WORK/keys/alice.key" "$MOKSHA" plan -o k.plan
+expect_contains "$ERR" "error[E0305]: the plan holds secrets (local.file.id.content) and is signed with a planner key, but has no executor key to seal them to"
+expect_contains "$ERR" "set MOKSHA_SEAL_TO to the executor's public key (moksha-exec key show)"
+[ ! -e k.plan ] || fail "a planner key's plan was written with nowhere to seal its secrets"
+expect_exit 0 env MOKSHA_SIGNING_KEY="$WORK/keys/alice.key" MOKSHA_SEAL_TO="$WORK/seal.pub" "$MOKSHA" plan -o k.plan
+expect_contains k.plan '"algorithm":"Ed25519"'
+expect_contains k.plan '"content":{"$secret":{"to":"'"$ID"'","sealed":"'
+expect_not_contains k.plan "$SECRET"
+[ ! -e .moksha/key ] || fail "a planner key sealing to the executor made a project key"
+export MOKSHA_KEY=3f1c0be2a9d84e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
 rm -rf .moksha
 
 # ---- without MOKSHA_SEAL_TO: the project key seals, as it always did ----
