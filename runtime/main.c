@@ -2,7 +2,7 @@
  * source, and is the only program that changes infrastructure:
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
- *   state list|show|rm|unlock (runtime/statecmd.c), audit verify|show
+ *   state list|show|rm|unlock, audit verify (runtime/statecmd.c), audit show
  *   key rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
@@ -50,7 +50,8 @@ static void usage(FILE *out)
           "  config check                     validate the executor's configuration and say where it is read;\n"
           "                                   in trust mode, whether its trust file is accepted\n"
           "  serve [--socket PATH]            the executor as a service: listen on service.socket (or PATH) and\n"
-          "                                   apply the plans submitted there in service.stacks/STACK_ID\n"
+          "                                   apply the plans submitted there in service.stacks/STACK_ID, and\n"
+          "                                   run state and audit commands there for submitters\n"
           "                                   (docs/trust.md, \"The service\"); SIGTERM stops it, rolling back\n"
           "                                   the applies that run\n"
           "\n"
@@ -245,40 +246,18 @@ static int state_cmd(int argc, char **argv)
     if (strcmp(sub, "show") == 0 && argc == 3)
         return mk_statecmd_show(argv[2]);
     if (strcmp(sub, "rm") == 0 && argc == 3)
-        return mk_statecmd_rm(argv[2]);
+        return mk_statecmd_rm(argv[2], NULL);
     if (strcmp(sub, "unlock") == 0 && argc == 3)
-        return mk_statecmd_unlock(argv[2]);
+        return mk_statecmd_unlock(argv[2], NULL);
     fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n", stderr);
     return MK_EXIT_INPUT;
-}
-
-/* The chain, the keyed head and the state's record of the last entry. */
-static int audit_verify(void)
-{
-    mk_planfile_key key;
-    char why[1024];
-    bool keyed = mk_planfile_key_load(&key, MK_PATH_DIR, why, sizeof why);
-    struct stat sb;
-    /* no key: the chain is still checked; a key or stack id that is there
-     * but not a file is an error, not "no key" */
-    bool odd = !keyed && ((lstat(MK_PATH_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
-                          (lstat(MK_PATH_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
-    mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
-    if (!st) {
-        mk_errmsg_print(why);
-        return 1;
-    }
-    mk_audit_mark m;
-    mk_rtstate_audit_record(st, &m);
-    mk_rtstate_free(st);
-    return mk_audit_verify(MK_PATH_AUDIT, keyed ? &key : NULL, &m, stdout);
 }
 
 static int audit_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "verify") == 0 && argc == 2)
-        return audit_verify();
+        return mk_statecmd_audit_verify();
     if (strcmp(sub, "show") == 0 && argc == 2)
         return mk_audit_show(MK_PATH_AUDIT, false, stdout);
     if (strcmp(sub, "show") == 0 && argc == 4 && strcmp(argv[2], "--format") == 0 &&

@@ -4,7 +4,8 @@
  * whose stdout and stderr the handler relays as frames. The worker runs
  * mk_exec_apply exactly as `moksha-exec apply` does, in the stack's
  * directory: the lock, the stale check, the stack id check, rollback and
- * the exit codes are the apply's, not this file's.
+ * the exit codes are the apply's, not this file's. The state and audit
+ * commands run for a submitter the same way (note [stack ops]).
  *
  * note [service signals]: the handler turns a cancel frame, the client
  * going away and the service being stopped into SIGINT to the worker, the
@@ -33,7 +34,10 @@
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/exec.h"
+#include "runtime/audit.h"
 #include "runtime/exitcode.h"
+#include "runtime/paths.h"
+#include "runtime/statecmd.h"
 #include "runtime/wire.h"
 
 #define MAX_HANDLERS 64
@@ -321,12 +325,36 @@ static bool receive_plan(const conn *c, const char *dir, char *path, size_t n)
     return ok;
 }
 
+/* What a worker runs: an apply, or one of the state and audit commands.
+ * The strings are borrowed from the request. */
+typedef struct job {
+    const char *op;        /* "apply", "state list", "state show", … (note [stack ops]) */
+    const char *arg;       /* the plan's path, the address, the lock id, or the audit's format */
+    const mk_exec_opts *o; /* apply's options; its submitter for every op */
+} job;
+
+/* In the worker, in the stack's directory: the same code as the command
+ * of the op's name. */
+static int run_job(const job *j)
+{
+    const char *op = j->op;
+    const mk_exec_submitter *by = &j->o->submitter;
+    return !strcmp(op, "apply")          ? mk_exec_apply(j->arg, j->o)
+           : !strcmp(op, "state list")   ? mk_statecmd_list()
+           : !strcmp(op, "state show")   ? mk_statecmd_show(j->arg)
+           : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, by)
+           : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, by)
+           : !strcmp(op, "audit verify") ? mk_statecmd_audit_verify()
+                                         : mk_audit_show(MK_PATH_AUDIT, !strcmp(j->arg, "json"), stdout);
+}
+
 typedef struct relay {
     const conn *c;
     pid_t worker;
     int out, err;
     bool gone;       /* the client went away: its output is dropped */
     int interrupts;  /* SIGINTs sent to the worker */
+    const char *what; /* the job's op, for messages */
 } relay;
 
 static void interrupt(relay *r, bool only_first)
@@ -337,9 +365,9 @@ static void interrupt(relay *r, bool only_first)
     r->interrupts++;
 }
 
-/* The worker: the same apply as `moksha-exec apply`, in the stack's
- * directory, its output into the pipes, line-buffered so progress streams. */
-static pid_t start_worker(const conn *c, const char *dir, const char *plan, const mk_exec_opts *o, int out[2], int err[2])
+/* The worker: the job run as its command runs, in the stack's directory,
+ * its output into the pipes, line-buffered so progress streams. */
+static pid_t start_worker(const conn *c, const char *dir, const job *j, int out[2], int err[2])
 {
     fflush(stdout);
     fflush(stderr);
@@ -360,7 +388,7 @@ static pid_t start_worker(const conn *c, const char *dir, const char *plan, cons
         fprintf(stderr, "moksha-exec: error: cannot enter %s: %s\n", dir, strerror(errno));
         _exit(MK_EXIT_INPUT);
     }
-    int rc = mk_exec_apply(plan, o);
+    int rc = run_job(j);
     fflush(stdout);
     _exit(rc);
 }
@@ -423,18 +451,18 @@ static int relay_run(relay *r, const sigset_t *wait_mask)
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     char msg[128];
-    snprintf(msg, sizeof msg, "moksha-exec serve: error: the apply was killed by signal %d\n", WTERMSIG(st));
+    snprintf(msg, sizeof msg, "moksha-exec serve: error: the %s was killed by signal %d\n", r->what, WTERMSIG(st));
     if (!r->gone)
         mk_wire_say(r->c->fd, MK_WIRE_STDERR, msg);
     return MK_EXIT_INCOMPLETE;
 }
 
-/* Run the plan at path in dir, relayed; the apply's exit code. */
-static int run_apply(const conn *c, const char *dir, const char *path, const mk_exec_opts *o)
+/* Run the job in dir, relayed; its exit code. */
+static int run_relayed(const conn *c, const char *dir, const job *j)
 {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-        return refuse(c, "cannot start the apply: %s", strerror(errno));
+        return refuse(c, "cannot start the worker: %s", strerror(errno));
     sigset_t stops, wait_mask;
     sigemptyset(&stops);
     sigaddset(&stops, SIGTERM), sigaddset(&stops, SIGINT), sigaddset(&stops, SIGHUP);
@@ -442,11 +470,11 @@ static int run_apply(const conn *c, const char *dir, const char *path, const mk_
     struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL), sigaction(SIGINT, &sa, NULL), sigaction(SIGHUP, &sa, NULL);
-    relay r = {c, start_worker(c, dir, path, o, out, err), out[0], err[0], false, 0};
+    relay r = {c, start_worker(c, dir, j, out, err), out[0], err[0], false, 0, j->op};
     close(out[1]), close(err[1]);
     if (r.worker < 0) {
         close(out[0]), close(err[0]);
-        return refuse(c, "cannot start the apply: %s", strerror(errno));
+        return refuse(c, "cannot start the worker: %s", strerror(errno));
     }
     int rc = relay_run(&r, &wait_mask);
     unsigned char code = (unsigned char)rc;
@@ -498,11 +526,75 @@ static int op_apply(const conn *c, json_t *req)
     } else if (!receive_plan(c, dir, path, sizeof path)) {
         rc = refuse(c, "the plan did not arrive whole%s", "");
     } else {
-        rc = run_apply(c, dir, path, &o);
+        rc = run_relayed(c, dir, &(job){"apply", path, &o});
         unlink(path);
     }
     free(o.approve);
     return rc;
+}
+
+/* note [stack ops]: `state list`, `state show`, `state rm`, `state
+ * unlock`, `audit show` and `audit verify` run in a worker in the stack's
+ * directory, by the code of the commands of those names (statecmd.c,
+ * audit.c), so they take the same care there: what is read is the state
+ * and the log as they are (secrets sealed), and `state rm` and `unlock`
+ * take the lock and write their audit entry, which names the submitter.
+ * They never make a stack's directory: a stack nothing was applied to has
+ * no state to show. */
+static const struct stack_op {
+    const char *op, *arg; /* the request's key for its argument, or NULL */
+    bool optional;
+} STACK_OPS[] = {
+    {"state list", NULL, false},      {"state show", "address", false}, {"state rm", "address", false},
+    {"state unlock", "lock_id", false}, {"audit show", "format", true},  {"audit verify", NULL, false},
+};
+
+static const struct stack_op *stack_op(const char *op)
+{
+    for (size_t i = 0; i < sizeof STACK_OPS / sizeof *STACK_OPS; i++)
+        if (!strcmp(op, STACK_OPS[i].op))
+            return &STACK_OPS[i];
+    return NULL;
+}
+
+/* The op's argument from req into *arg, or why it is bad into why. */
+static void stack_op_arg(const struct stack_op *so, json_t *req, const char **arg, char *why, size_t n)
+{
+    const char *k;
+    json_t *v;
+    *why = 0;
+    json_object_foreach(req, k, v)
+        if (!*why && strcmp(k, "op") && strcmp(k, "stack_id") && (!so->arg || strcmp(k, so->arg)))
+            snprintf(why, n, "`%s` takes no `%s`", so->op, k);
+    v = so->arg ? json_object_get(req, so->arg) : NULL;
+    *arg = json_string_value(v);
+    size_t len = *arg ? strlen(*arg) : 0;
+    if (*why || !so->arg || (!v && so->optional))
+        return;
+    if (!*arg || !len || len > 1024 || len != json_string_length(v))
+        snprintf(why, n, "`%s` needs `%s`, a string of 1 to 1024 bytes", so->op, so->arg);
+    else if (!strcmp(so->arg, "format") && strcmp(*arg, "text") && strcmp(*arg, "json"))
+        snprintf(why, n, "`audit show` takes the format text or json, not `%.64s`", *arg);
+}
+
+static int op_stack(const conn *c, const struct stack_op *so, json_t *req, const char *id)
+{
+    char why[512], dir[PATH_MAX + 64], sub[PATH_MAX + 96];
+    const char *arg;
+    stack_op_arg(so, req, &arg, why, sizeof why);
+    if (!*why && !stack_id_ok(id))
+        snprintf(why, sizeof why, "`%s` needs a stack_id of 32 hex digits", so->op);
+    if (*why)
+        return refuse(c, "%s", why);
+    snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, id);
+    snprintf(sub, sizeof sub, "%s/.moksha", dir);
+    struct stat sb;
+    if (lstat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return refuse(c, "the service holds no stack %s: no plan of it has been applied here", id);
+    mk_exec_opts o;
+    mk_exec_opts_default(&o);
+    o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
+    return run_relayed(c, dir, &(job){so->op, arg ? arg : "text", &o});
 }
 
 /* Read the request and answer it; the exit code, for the service's log. */
@@ -525,7 +617,9 @@ static int handle(const conn *c, char *what, size_t n)
              : !strcmp(op, "info") ? op_info(c)
              : !strcmp(op, "state") ? op_state(c, id)
              : !strcmp(op, "apply") ? op_apply(c, req)
-             : refuse(c, "unknown op `%s` (info, state or apply)", op);
+             : stack_op(op) ? op_stack(c, stack_op(op), req, id)
+             : refuse(c, "unknown op `%.64s` (info, state, apply, state list, state show, state rm, state unlock, "
+                         "audit show or audit verify)", op);
     json_decref(req);
     return rc;
 }

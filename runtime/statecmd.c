@@ -3,7 +3,10 @@
  * object itself is not touched); `state unlock` removes a dead run's lock
  * (note [damaged lock] in lock.c for a lock that is not even JSON). Each
  * prints what it did and returns an exit code of runtime/exitcode.h.
- * Applying a plan is exec.c's. */
+ * `audit verify` is here too: it checks the log against the state's record
+ * of its last entry. The same functions answer `moksha-exec serve`'s ops
+ * of those names, in the stack's directory (serve.c). Applying a plan is
+ * exec.c's. */
 #include "runtime/statecmd.h"
 
 #include <errno.h>
@@ -11,9 +14,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/audit.h"
 #include "runtime/errmsg.h"
+#include "runtime/exec.h"
 #include "runtime/exitcode.h"
 #include "runtime/lock.h"
 #include "runtime/paths.h"
@@ -69,7 +74,17 @@ int mk_statecmd_show(const char *address)
     return rc;
 }
 
-int mk_statecmd_rm(const char *address)
+/* Who asked, through `moksha-exec serve` (by may be NULL: the command
+ * line), added to an audit entry's fields. Takes and returns e. */
+static json_t *by_submitter(json_t *e, const mk_exec_submitter *by)
+{
+    if (e && by && by->on)
+        json_object_set_new(e, "submitter", json_pack("{s:I, s:I, s:I}", "uid", (json_int_t)by->uid, "gid",
+                                                      (json_int_t)by->gid, "pid", (json_int_t)by->pid));
+    return e;
+}
+
+int mk_statecmd_rm(const char *address, const mk_exec_submitter *by)
 {
     mk_session s = {0};
     char id[37];
@@ -85,7 +100,7 @@ int mk_statecmd_rm(const char *address)
         rc = MK_EXIT_INPUT;
     } else {
         s.dirty = true;
-        mk_session_add(&s, json_pack("{s:s, s:s}", "event", "state.rm", "address", address));
+        mk_session_add(&s, by_submitter(json_pack("{s:s, s:s}", "event", "state.rm", "address", address), by));
         if (mk_session_flush(&s))
             printf("Removed %s from the state (serial %lld); the object itself was not touched.\n", address,
                    mk_rtstate_serial(s.st));
@@ -118,7 +133,7 @@ static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
     return a;
 }
 
-static int state_unlock(const char *id)
+static int state_unlock(const char *id, const mk_exec_submitter *by)
 {
     char why[1024], awhy[1024];
     json_t *info;
@@ -129,9 +144,10 @@ static int state_unlock(const char *id)
     }
     /* audited while the lock still stands, so no run can be appending beside us */
     mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    bool audited = a && mk_audit_append(a, json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id,
-                                                     "holder", json_object_get(info, "holder"), "damage",
-                                                     json_object_get(info, "damage"), "by", "state unlock", "exit_code", 0));
+    json_t *e = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
+                          json_object_get(info, "holder"), "damage", json_object_get(info, "damage"), "by",
+                          "state unlock", "exit_code", 0);
+    bool audited = a && mk_audit_append(a, by_submitter(e, by));
     if (!audited && a)
         snprintf(awhy, sizeof awhy, "%s", strerror(errno));
     mk_audit_close(a);
@@ -153,12 +169,34 @@ static int state_unlock(const char *id)
     return 0;
 }
 
-int mk_statecmd_unlock(const char *id)
+int mk_statecmd_unlock(const char *id, const mk_exec_submitter *by)
 {
     sigset_t old;
     mk_signals_hold(&old); /* note [signal hold]: audited and removed together */
-    int rc = state_unlock(id);
+    int rc = state_unlock(id, by);
     fflush(stdout);
     mk_signals_restore(&old);
     return rc;
+}
+
+/* The chain, the keyed head and the state's record of the last entry. */
+int mk_statecmd_audit_verify(void)
+{
+    mk_planfile_key key;
+    char why[1024];
+    bool keyed = mk_planfile_key_load(&key, MK_PATH_DIR, why, sizeof why);
+    struct stat sb;
+    /* no key: the chain is still checked; a key or stack id that is there
+     * but not a file is an error, not "no key" */
+    bool odd = !keyed && ((lstat(MK_PATH_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
+                          (lstat(MK_PATH_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
+    mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    if (!st) {
+        mk_errmsg_print(why);
+        return 1;
+    }
+    mk_audit_mark m;
+    mk_rtstate_audit_record(st, &m);
+    mk_rtstate_free(st);
+    return mk_audit_verify(MK_PATH_AUDIT, keyed ? &key : NULL, &m, stdout);
 }

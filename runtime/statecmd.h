@@ -1,13 +1,22 @@
 /* statecmd — `moksha-exec state list | show ADDRESS | rm ADDRESS | unlock
- * ID` (docs/executor.md), in the stack in the working directory. Each
- * prints to stdout/stderr and returns an exit code of runtime/exitcode.h. */
+ * ID` and `audit verify` (docs/executor.md), in the stack in the working
+ * directory, run from the command line or by `moksha-exec serve` for a
+ * submitter. Each prints to stdout/stderr and returns an exit code of
+ * runtime/exitcode.h. */
 #ifndef MK_RUNTIME_STATECMD_H
 #define MK_RUNTIME_STATECMD_H
 
+struct mk_exec_submitter;
+
 int mk_statecmd_list(void);
 int mk_statecmd_show(const char *address);
-/* Under the lock, signals held (note [signal hold] in signals.h). */
-int mk_statecmd_rm(const char *address);
-int mk_statecmd_unlock(const char *id);
+/* Under the lock, signals held (note [signal hold] in signals.h). by: who
+ * asked through the service, named in the audit entry (NULL: the command
+ * line). */
+int mk_statecmd_rm(const char *address, const struct mk_exec_submitter *by);
+int mk_statecmd_unlock(const char *id, const struct mk_exec_submitter *by);
+/* The audit log's chain, its keyed head and the state's record of the
+ * last entry: 0 when whole, 1 with the first damage named. */
+int mk_statecmd_audit_verify(void);
 
 #endif

@@ -15,7 +15,7 @@
 
 enum {
     /* client → service */
-    MK_WIRE_REQUEST = 'Q', /* JSON: {"op": "info" | "state" | "apply", …} */
+    MK_WIRE_REQUEST = 'Q', /* JSON: {"op": "info" | "state" | "apply" | a stack op, …} */
     MK_WIRE_PLAN = 'P',    /* a piece of the plan's bytes; an empty one ends the plan */
     MK_WIRE_CANCEL = 'C',  /* stop the apply (a second one: stop its rollback too) */
     /* service → client */

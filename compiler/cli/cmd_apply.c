@@ -372,12 +372,8 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
     int rc = EXIT_OK;
     for (int pass = 0; pass < 3; pass++) {
         mk_planned pl;
-        mk_submit_inputs in;
         r->destroy = destroy;
-        if (!mk_submit_plan_inputs(r, &in)) /* the service's state, when there is one */
-            return EXIT_INPUT;
-        bool planned = mk_run_plan(r, &pl, true);
-        mk_submit_inputs_free(&in);
+        bool planned = mk_run_plan(r, &pl, true); /* the service's state, when there is one */
         if (!planned || (pass == 0 && !approvals_ok(pl.model, x))) {
             mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;
@@ -540,12 +536,44 @@ static int apply_like(int argc, char **argv, bool destroy)
 int mk_cmd_apply(int argc, char **argv) { return apply_like(argc, argv, false); }
 int mk_cmd_destroy(int argc, char **argv) { return apply_like(argc, argv, true); }
 
+/* The forms of `state` and `audit` and the service's op for each (note
+ * [stack ops] in runtime/serve.c): its argument, when it has one, is the
+ * last word, sent under key. */
+static const struct service_form {
+    const char *cmd, *sub, *key;
+    int argc;
+} SERVICE_FORMS[] = {
+    {"state", "list", NULL, 2},        {"state", "show", "address", 3}, {"state", "rm", "address", 3},
+    {"state", "unlock", "lock_id", 3}, {"audit", "verify", NULL, 2},    {"audit", "show", NULL, 2},
+    {"audit", "show", "format", 4},
+};
+
+/* `state …` or `audit …` run by the executor service, which holds the
+ * stack's state and log (the local .moksha has neither); the usage line
+ * (help's first) on stderr when the words are no form of it. */
+static int through_service(const char *cmd, int argc, char **argv, const char *help)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    for (size_t i = 0; i < sizeof SERVICE_FORMS / sizeof *SERVICE_FORMS; i++) {
+        const struct service_form *f = &SERVICE_FORMS[i];
+        if (strcmp(f->cmd, cmd) || strcmp(f->sub, sub) || f->argc != argc || (argc == 4 && strcmp(argv[2], "--format")))
+            continue;
+        char op[32];
+        snprintf(op, sizeof op, "%s %s", cmd, sub);
+        return mk_submit_stack_op(op, f->key, f->key ? argv[argc - 1] : NULL);
+    }
+    fprintf(stderr, "%.*s", (int)(strchr(help, '\n') + 1 - help), help);
+    return EXIT_INPUT;
+}
+
 static int pass_through(const char *cmd, int argc, char **argv, const char *help)
 {
     if (argc > 1 && mk_options_is_help(argv[1])) {
         fputs(help, stdout);
         return EXIT_OK;
     }
+    if (mk_submit_socket())
+        return through_service(cmd, argc, argv, help);
     const char **args = mk_mem_calloc((size_t)argc + 1, sizeof *args);
     args[0] = cmd;
     for (int i = 1; i < argc; i++)
@@ -563,7 +591,11 @@ int mk_cmd_state(int argc, char **argv)
                         "  list          the resources the state records, with provider, placement and id\n"
                         "  show ADDRESS  one resource's state entry as JSON (secrets stay sealed)\n"
                         "  rm ADDRESS    forget a resource (the object itself is not touched)\n"
-                        "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n");
+                        "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n"
+                        "\n"
+                        "With MOKSHA_EXEC_SOCKET set, each runs in the executor service, on the state it\n"
+                        "holds for this stack (.moksha/stack-id), never on a local .moksha/state.json;\n"
+                        "rm and unlock are audited there with the submitter's uid (docs/trust.md).\n");
 }
 
 int mk_cmd_audit(int argc, char **argv)
@@ -575,5 +607,8 @@ int mk_cmd_audit(int argc, char **argv)
                         "           head and the state's record of the last entry; names the first damage\n"
                         "           or entry altered, removed or inserted (exit 1), else exit 0\n"
                         "  show     print the log, one entry a line: policy, gate, address, override\n"
-                        "           reason, and who ran it (user@host); --format json gives every field\n");
+                        "           reason, and who ran it (user@host); --format json gives every field\n"
+                        "\n"
+                        "With MOKSHA_EXEC_SOCKET set, both read the log the executor service keeps for\n"
+                        "this stack (.moksha/stack-id), never a local .moksha/audit.jsonl.\n");
 }

@@ -26,7 +26,10 @@ static const char COST_HELP[] =
     "  --replace-placement ADDRESS   let an applied resource move (repeatable)\n"
     "  --var NAME=VALUE              set a variable (repeatable)\n"
     "  --var-file FILE               read variables from a YAML file (repeatable)\n"
-    "  -h, --help                    show this help\n";
+    "  -h, --help                    show this help\n"
+    "\n"
+    "With MOKSHA_EXEC_SOCKET set, the applied state is read from `moksha-exec serve`\n"
+    "there (docs/trust.md), never from .moksha/state.json.\n";
 
 int mk_cmd_cost(int argc, char **argv)
 {

@@ -95,14 +95,8 @@ int mk_cmd_plan(int argc, char **argv)
         return EXIT_INPUT;
     }
     mk_planned pl;
-    mk_submit_inputs in;
     int rc = EXIT_INPUT;
-    if (!mk_submit_plan_inputs(&r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state */
-        mk_options_req_free(&r);
-        return EXIT_INPUT;
-    }
     bool planned = mk_run_plan(&r, &pl, out || strcmp(format, "json") == 0);
-    mk_submit_inputs_free(&in);
     if (planned) {
         rc = EXIT_OK;
         if (out && pl.policy_failed) {
@@ -277,7 +271,9 @@ static const char GRAPH_HELP[] =
     "\n"
     "Print the plan's graph: a node for every resource, marked with what the\n"
     "plan does to it, and an edge from each to what it depends on. DOT output\n"
-    "renders with Graphviz: moksha graph | dot -Tsvg > plan.svg\n";
+    "renders with Graphviz: moksha graph | dot -Tsvg > plan.svg\n"
+    "With MOKSHA_EXEC_SOCKET set, the applied state is read from `moksha-exec serve`\n"
+    "there (docs/trust.md), never from .moksha/state.json.\n";
 
 static void graph_dot(json_t *g)
 {

@@ -24,6 +24,8 @@ static const char POLICY_HELP[] =
     "Exit 3 when a hard policy fails, or a soft one that is not overridden; advisory\n"
     "policies only warn. A policy that meets an error (a division by zero, a missing\n"
     "attribute) is reported as `error` with its diagnostic, never as a pass: exit 1.\n"
+    "With MOKSHA_EXEC_SOCKET set, the applied state is read from `moksha-exec serve`\n"
+    "there (docs/trust.md), never from .moksha/state.json.\n"
     "sarif, junit, github and markdown name files relative to the repository root\n"
     "(the nearest directory above with .git, else the stack's); --path-prefix P says\n"
     "the stack's directory is P in the repository instead.\n"

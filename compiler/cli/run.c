@@ -13,6 +13,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/submit.h"
 
 /* A name from the command line that must name something: an error with the
  * closest candidate, else the candidates themselves when they are few. */
@@ -97,7 +98,13 @@ static void report(const mk_pipeline_req *r, const mk_planned *pl)
 
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
+    mk_submit_inputs in;
+    if (!mk_submit_plan_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state, never a local file */
+        memset(out, 0, sizeof *out);
+        return false;
+    }
     bool ok = mk_pipeline_plan(r, out, sign);
+    mk_submit_inputs_free(&in);
     report(r, out);
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     return ok;

@@ -11,8 +11,11 @@
 
 #include "compiler/pipeline.h"
 
-/* mk_pipeline_plan, then what it recorded on stderr (and --explain's text
- * on stdout); false on any error. */
+/* mk_pipeline_plan against the state the executor service holds when
+ * MOKSHA_EXEC_SOCKET is set (compiler/cli/submit.h; the local
+ * .moksha/state.json is not read then), then what it recorded on stderr
+ * (and --explain's text on stdout); false on any error, out zeroed when
+ * the service could not be asked. */
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
 /* A phase's --stats line on stderr. */
 void mk_run_print_phase(const mk_pipeline_phase *ph);

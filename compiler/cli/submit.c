@@ -261,7 +261,7 @@ static volatile sig_atomic_t stops;
 static void on_stop(int sig) { (void)sig; stops++; }
 
 /* Output frames printed until the exit frame; each stop signal one cancel. */
-static int stream(int fd, const char *path, const sigset_t *wait_mask)
+static int stream(int fd, const char *path, const char *op, const sigset_t *wait_mask)
 {
     mk_buf b = {0};
     int sent = 0, rc = -1;
@@ -280,7 +280,7 @@ static int stream(int fd, const char *path, const sigset_t *wait_mask)
         } else if (type == 'X' && b.len == 1) {
             rc = (unsigned char)b.data[0];
         } else {
-            mk_cli_err("the executor service at %s went away before the apply ended: its log says how it ended", path);
+            mk_cli_err("the executor service at %s went away before the %s ended: its log says how it ended", path, op);
             rc = EXIT_INPUT;
         }
     }
@@ -288,12 +288,17 @@ static int stream(int fd, const char *path, const sigset_t *wait_mask)
     return rc;
 }
 
-int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char **opts, size_t nopts)
+/* One request answered by output frames and an exit frame (apply, and
+ * note [stack ops] in runtime/serve.c), the plan's pieces sent after it
+ * when plan is not NULL. Takes req. The service's exit code, or 1. */
+static int converse(json_t *req, const char *op, const char *plan, size_t n)
 {
     const char *path = mk_submit_socket();
     int fd = path ? dial(path) : -1;
-    if (fd < 0)
+    if (fd < 0) {
+        json_decref(req);
         return EXIT_INPUT;
+    }
     sigset_t set, wait_mask;
     sigemptyset(&set);
     sigaddset(&set, SIGINT), sigaddset(&set, SIGTERM), sigaddset(&set, SIGHUP);
@@ -303,14 +308,38 @@ int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char
     sigaction(SIGINT, &sa, &old[0]), sigaction(SIGTERM, &sa, &old[1]), sigaction(SIGHUP, &sa, &old[2]);
     stops = 0;
     fflush(stdout);
-    json_t *req = json_pack("{s:s, s:s, s:o}", "op", "apply", "stack_id", stack_id ? stack_id : "", "options",
-                            options_json(opts, nopts));
-    /* a refusal comes after the plan (the service reads it whole first) */
-    int rc = request(fd, req) ? (send_plan(fd, plan, n), stream(fd, path, &wait_mask)) : -1;
+    int rc = -1;
+    if (request(fd, req)) {
+        if (plan) /* a refusal comes after the plan (the service reads it whole first) */
+            send_plan(fd, plan, n);
+        rc = stream(fd, path, op, &wait_mask);
+    }
     if (rc < 0)
-        mk_cli_err("the executor service at %s closed the connection before the plan was sent (see its log)", path);
+        mk_cli_err("the executor service at %s closed the connection before the request was sent (see its log)", path);
     close(fd);
     sigaction(SIGINT, &old[0], NULL), sigaction(SIGTERM, &old[1], NULL), sigaction(SIGHUP, &old[2], NULL);
     sigprocmask(SIG_SETMASK, &wait_mask, NULL);
     return rc < 0 ? EXIT_INPUT : rc;
+}
+
+int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char **opts, size_t nopts)
+{
+    json_t *req = json_pack("{s:s, s:s, s:o}", "op", "apply", "stack_id", stack_id ? stack_id : "", "options",
+                            options_json(opts, nopts));
+    return converse(req, "apply", plan, n);
+}
+
+int mk_submit_stack_op(const char *op, const char *key, const char *arg)
+{
+    char id[33];
+    local_stack_id(id);
+    if (!*id) {
+        mk_cli_err("this stack has no stack id yet (%s/stack-id): no plan has been made for it, so the executor service "
+                   "at %s holds nothing of it", MOKSHA_DIR, mk_submit_socket());
+        return EXIT_INPUT;
+    }
+    json_t *req = json_pack("{s:s, s:s}", "op", op, "stack_id", id);
+    if (key && arg)
+        json_object_set_new(req, key, json_string(arg));
+    return converse(req, op, NULL, 0);
 }

@@ -1,10 +1,11 @@
 /* submit — the client of `moksha-exec serve` (docs/trust.md, "The
  * service"; the frames: docs/executor.md, "The service protocol"). When
- * MOKSHA_EXEC_SOCKET names the service's socket, `moksha plan`, `apply` and
- * `destroy` read the state the plan is made against from the service, take
- * the seal key it reports (unless MOKSHA_SEAL_TO is set), and `apply` and
- * `destroy` submit the signed plan there instead of running moksha-exec,
- * printing its output as it streams and returning its exit code. The
+ * MOKSHA_EXEC_SOCKET names the service's socket, every command that plans
+ * (plan, apply, destroy, cost, graph, policy check) reads the state from
+ * the service, takes the seal key it reports (unless MOKSHA_SEAL_TO is
+ * set), `apply` and `destroy` submit the signed plan there instead of
+ * running moksha-exec, and `state` and `audit` run there, each printing
+ * the service's output as it streams and returning its exit code. The
  * framing is its own: the compiler links no code of runtime/. It does not
  * plan, sign or decide anything about the plan. */
 #ifndef MK_SUBMIT_H
@@ -41,5 +42,13 @@ void mk_submit_inputs_free(mk_submit_inputs *in);
  * service's exit code, or 1 when it cannot be reached (said, naming the
  * socket). */
 int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char **opts, size_t nopts);
+
+/* Run a state or audit command in the service for the stack in the
+ * current directory (.moksha/stack-id; none: an error, no plan was made for
+ * it): op is "state list", "state show", "state rm", "state unlock",
+ * "audit show" or "audit verify", with its argument arg under key (both
+ * may be NULL). Prints the output as it comes; the service's exit code, or
+ * 1 when it cannot be reached (said, naming the socket). */
+int mk_submit_stack_op(const char *op, const char *key, const char *arg);
 
 #endif

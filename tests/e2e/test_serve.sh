@@ -10,93 +10,8 @@
 # refused and a stale one is replaced, and SIGTERM stops the service, rolling
 # back the apply that runs, and removes its socket. Needs root (useradd,
 # setpriv): skipped otherwise.
-. "$TOP/tests/e2e/lib.sh"
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "test_serve: skipped: it makes two system users and runs as each, which needs root"
-    exit 0
-fi
-
-SVC=mkserve$$
-SUB=mksub$$
-GRP=mksubmit$$
-BASE=$(mktemp -d /tmp/moksha-serve.XXXXXX)
-chmod 755 "$BASE"
-SP=
-cleanup() {
-    [ -n "$SP" ] && kill -TERM "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-    userdel "$SVC" 2>/dev/null
-    userdel "$SUB" 2>/dev/null
-    groupdel "$GRP" 2>/dev/null
-    rm -rf "$BASE"
-}
-trap 'cleanup; e2e_finish' EXIT
-
-groupadd --system "$GRP" || { fail "groupadd $GRP"; exit 1; }
-useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G "$GRP" "$SVC" || { fail "useradd $SVC"; exit 1; }
-useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G "$GRP" "$SUB" || { fail "useradd $SUB"; exit 1; }
-
-# the binaries and the standard library where both users can read them,
-# whatever the checkout's permissions
-mkdir -p "$BASE/bin" "$BASE/share" "$BASE/etc" "$BASE/run" "$BASE/sub" "$BASE/stacks"
-cp "$MOKSHA" "$MOKSHA_EXEC" "$BASE/bin/"
-cp -r "$TOP/stdlib" "$TOP/policies" "$BASE/share/"
-chmod -R a+rX "$BASE/bin" "$BASE/share"
-KEY=be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c1be4c
-SOCK=$BASE/run/exec.sock
-
-# service_config MODE: the service's configuration, readable by it alone
-service_config() {
-    printf '{"format": "moksha.exec-config/v1",\n "service": {"socket": "%s", "group": "%s", "mode": "%s", "stacks": "%s"}}\n' \
-        "$SOCK" "$GRP" "$1" "$BASE/stacks" > "$BASE/etc/exec.json"
-    chown -R "$SVC:$SVC" "$BASE/etc" "$BASE/run" "$BASE/stacks" # (systemd: StateDirectory=, RuntimeDirectory=)
-    chmod 700 "$BASE/etc" "$BASE/stacks"
-    chmod 600 "$BASE/etc/exec.json"
-}
-
-# as_service CMD...: as the service user, with only its own environment
-as_service() {
-    setpriv --reuid="$SVC" --regid="$SVC" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-        MOKSHA_EXEC_CONFIG="$BASE/etc/exec.json" MOKSHA_KEY=$KEY SIM_TOKEN=sim-secret-4f2a NO_COLOR=1 "$@"
-}
-
-# as_submitter CMD...: as the submitter, who knows the socket and the project key, not the secret
-as_submitter() {
-    setpriv --reuid="$SUB" --regid="$SUB" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-        MOKSHA_SHARE="$BASE/share" MOKSHA_EXEC_SOCKET="$SOCK" MOKSHA_KEY=$KEY NO_COLOR=1 "$@"
-}
-
-start_service() {
-    (cd / && exec setpriv --reuid="$SVC" --regid="$SVC" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-        MOKSHA_EXEC_CONFIG="$BASE/etc/exec.json" MOKSHA_KEY=$KEY SIM_TOKEN=sim-secret-4f2a NO_COLOR=1 \
-        "$BASE/bin/moksha-exec" serve) 2>>"$BASE/serve.log" &
-    SP=$!
-    w=0
-    while [ ! -S "$SOCK" ] && [ $w -lt 250 ]; do sleep 0.02; w=$((w + 1)); done
-    [ -S "$SOCK" ] || { fail "the service did not start"; e2e_show "$BASE/serve.log" "the service's log"; exit 1; }
-}
-
-stop_service() {
-    kill -TERM "$SP"
-    wait "$SP"
-    rc=$?
-    SP=
-}
-
-# a stack of the submitter's: a network and N computes, each call LATENCY long
-make_stack() {
-    mkdir -p "$BASE/sub/$1"
-    {
-        echo "provider sim { latency = $2 }"
-        echo 'resource network n { cidr = "10.3.0.0/16" }'
-        i=0
-        while [ $i -lt "$3" ]; do
-            echo "resource compute c$i { cpu = 1, memory = 1GiB, image = \"app:1\", network = network.n }"
-            i=$((i + 1))
-        done
-    } > "$BASE/sub/$1/main.moksha"
-    chown -R "$SUB:$SUB" "$BASE/sub"
-}
+SERVE_TEST=test_serve
+. "$TOP/tests/e2e/serve_lib.sh"
 
 # submit_in_background N [OPTION...]: `moksha apply --yes OPTION...` as the
 # submitter, in the background ($CP: exec, so it is moksha itself, as
@@ -113,7 +28,6 @@ submit_in_background() {
     while [ "$(grep -c "  created  " "$WORK/out")" -lt "$n" ] && [ $w -lt 500 ]; do sleep 0.02; w=$((w + 1)); done
 }
 
-service_dir() { echo "$BASE/stacks/$(cat "$BASE/sub/$1/.moksha/stack-id")"; }
 
 service_config 0660
 start_service
