@@ -218,11 +218,10 @@ static int op_info(const conn *c)
     return ok ? 0 : MK_EXIT_INPUT;
 }
 
-/* The state file's bytes in pieces, an empty piece last; or "none". */
+/* The state file's bytes in pieces, an empty piece last; or "none". The
+ * id is 32 hex digits (mk_serve_parse). */
 static int op_state(const conn *c, const char *id)
 {
-    if (!stack_id_ok(id))
-        return refuse(c, "`state` needs a stack_id of 32 hex digits%s", "");
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s/.moksha/state.json", c->cfg->service.stacks, id);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -494,45 +493,6 @@ static void drain_plan(const conn *c)
         free(p);
 }
 
-/* What makes the request unfit before its plan is read, into why ("": none). */
-static void check_apply(const conn *c, json_t *req, mk_exec_opts *o, char *dir, size_t n, char *why, size_t whylen)
-{
-    const char *id = json_string_value(json_object_get(req, "stack_id")), *k;
-    json_t *opts = json_object_get(req, "options"), *v;
-    *why = 0;
-    if (!stack_id_ok(id))
-        snprintf(why, whylen, "the plan names no stack id (32 hex digits): the service keeps each stack by its id");
-    else if (opts && !json_is_object(opts))
-        snprintf(why, whylen, "`options` is not an object");
-    json_object_foreach(opts, k, v)
-        if (!*why && !apply_opt(k, v, o))
-            snprintf(why, whylen, "apply option `%s` is not one the service takes, or its value is bad", k);
-    if (!*why && !stack_dir(c, id, dir, n))
-        snprintf(why, whylen, "cannot make the stack's directory: %s", strerror(errno));
-}
-
-static int op_apply(const conn *c, json_t *req)
-{
-    mk_exec_opts o;
-    mk_exec_opts_default(&o);
-    o.progress = 0;
-    o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    char dir[PATH_MAX + 64], path[PATH_MAX + 128], why[512];
-    check_apply(c, req, &o, dir, sizeof dir, why, sizeof why);
-    int rc;
-    if (*why) {
-        drain_plan(c);
-        rc = refuse(c, "%s", why);
-    } else if (!receive_plan(c, dir, path, sizeof path)) {
-        rc = refuse(c, "the plan did not arrive whole%s", "");
-    } else {
-        rc = run_relayed(c, dir, &(job){"apply", path, &o});
-        unlink(path);
-    }
-    free(o.approve);
-    return rc;
-}
-
 /* note [stack ops]: `state list`, `state show`, `state rm`, `state
  * unlock`, `audit show` and `audit verify` run in a worker in the stack's
  * directory, by the code of the commands of those names (statecmd.c,
@@ -577,24 +537,92 @@ static void stack_op_arg(const struct stack_op *so, json_t *req, const char **ar
         snprintf(why, n, "`audit show` takes the format text or json, not `%.64s`", *arg);
 }
 
-static int op_stack(const conn *c, const struct stack_op *so, json_t *req, const char *id)
+/* What makes an apply unfit before its plan is read, into r->why. */
+static void check_apply(mk_serve_req *r)
 {
-    char why[512], dir[PATH_MAX + 64], sub[PATH_MAX + 96];
-    const char *arg;
-    stack_op_arg(so, req, &arg, why, sizeof why);
-    if (!*why && !stack_id_ok(id))
-        snprintf(why, sizeof why, "`%s` needs a stack_id of 32 hex digits", so->op);
-    if (*why)
-        return refuse(c, "%s", why);
-    snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, id);
+    const char *k;
+    json_t *opts = json_object_get(r->doc, "options"), *v;
+    if (!stack_id_ok(r->stack_id))
+        snprintf(r->why, sizeof r->why, "the plan names no stack id (32 hex digits): the service keeps each stack by its id");
+    else if (opts && !json_is_object(opts))
+        snprintf(r->why, sizeof r->why, "`options` is not an object");
+    json_object_foreach(opts, k, v)
+        if (!*r->why && !apply_opt(k, v, &r->opts))
+            snprintf(r->why, sizeof r->why, "apply option `%s` is not one the service takes, or its value is bad", k);
+}
+
+/* A stack op's argument and stack id, or what is wrong, into r. */
+static void check_stack_op(const struct stack_op *so, mk_serve_req *r)
+{
+    stack_op_arg(so, r->doc, &r->arg, r->why, sizeof r->why);
+    if (!*r->why && !stack_id_ok(r->stack_id))
+        snprintf(r->why, sizeof r->why, "`%s` needs a stack_id of 32 hex digits", so->op);
+}
+
+void mk_serve_parse(const char *text, size_t n, mk_serve_req *r)
+{
+    memset(r, 0, sizeof *r);
+    mk_exec_opts_default(&r->opts);
+    r->doc = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
+    r->op = json_string_value(json_object_get(r->doc, "op"));
+    r->stack_id = json_string_value(json_object_get(r->doc, "stack_id"));
+    if (!r->op)
+        snprintf(r->why, sizeof r->why, "the request is not JSON naming an op");
+    else if (!strcmp(r->op, "state")) {
+        if (!stack_id_ok(r->stack_id))
+            snprintf(r->why, sizeof r->why, "`state` needs a stack_id of 32 hex digits");
+    } else if (!strcmp(r->op, "apply"))
+        check_apply(r);
+    else if (stack_op(r->op))
+        check_stack_op(stack_op(r->op), r);
+    else if (strcmp(r->op, "info") != 0)
+        snprintf(r->why, sizeof r->why, "unknown op `%.64s` (info, state, apply, state list, state show, state rm, "
+                 "state unlock, audit show or audit verify)", r->op);
+}
+
+void mk_serve_req_free(mk_serve_req *r)
+{
+    free(r->opts.approve);
+    json_decref(r->doc);
+}
+
+/* An apply refused (r->why, or no directory for its stack) still takes its
+ * plan first, so the client reads the refusal rather than a reset. */
+static int op_apply(const conn *c, mk_serve_req *r)
+{
+    mk_exec_opts *o = &r->opts;
+    o->progress = 0;
+    o->submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
+    char dir[PATH_MAX + 64], path[PATH_MAX + 128];
+    if (!*r->why && !stack_dir(c, r->stack_id, dir, sizeof dir))
+        snprintf(r->why, sizeof r->why, "cannot make the stack's directory: %s", strerror(errno));
+    int rc;
+    if (*r->why) {
+        drain_plan(c);
+        rc = refuse(c, "%s", r->why);
+    } else if (!receive_plan(c, dir, path, sizeof path)) {
+        rc = refuse(c, "the plan did not arrive whole%s", "");
+    } else {
+        rc = run_relayed(c, dir, &(job){"apply", path, o});
+        unlink(path);
+    }
+    return rc;
+}
+
+/* A stack op found fit (mk_serve_parse), in a worker in the stack's
+ * directory, which it never makes. */
+static int op_stack(const conn *c, const mk_serve_req *r)
+{
+    char dir[PATH_MAX + 64], sub[PATH_MAX + 96];
+    snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, r->stack_id);
     snprintf(sub, sizeof sub, "%s/.moksha", dir);
     struct stat sb;
     if (lstat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return refuse(c, "the service holds no stack %s: no plan of it has been applied here", id);
+        return refuse(c, "the service holds no stack %s: no plan of it has been applied here", r->stack_id);
     mk_exec_opts o;
     mk_exec_opts_default(&o);
     o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    return run_relayed(c, dir, &(job){so->op, arg ? arg : "text", &o});
+    return run_relayed(c, dir, &(job){r->op, r->arg ? r->arg : "text", &o});
 }
 
 /* Read the request and answer it; the exit code, for the service's log. */
@@ -608,19 +636,17 @@ static int handle(const conn *c, char *what, size_t n)
         free(p);
         return MK_EXIT_INPUT;
     }
-    json_t *req = json_loadb(p, len, JSON_REJECT_DUPLICATES, NULL);
+    mk_serve_req r;
+    mk_serve_parse(p, len, &r);
     free(p);
-    const char *op = json_string_value(json_object_get(req, "op"));
-    const char *id = json_string_value(json_object_get(req, "stack_id"));
+    const char *op = r.op, *id = r.stack_id;
     snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
-    int rc = !op ? refuse(c, "the request is not JSON naming an op%s", "")
+    int rc = op && !strcmp(op, "apply") ? op_apply(c, &r)
+             : *r.why ? refuse(c, "%s", r.why)
              : !strcmp(op, "info") ? op_info(c)
              : !strcmp(op, "state") ? op_state(c, id)
-             : !strcmp(op, "apply") ? op_apply(c, req)
-             : stack_op(op) ? op_stack(c, stack_op(op), req, id)
-             : refuse(c, "unknown op `%.64s` (info, state, apply, state list, state show, state rm, state unlock, "
-                         "audit show or audit verify)", op);
-    json_decref(req);
+             : op_stack(c, &r);
+    mk_serve_req_free(&r);
     return rc;
 }
 

@@ -10,9 +10,33 @@
 #ifndef MK_RUNTIME_SERVE_H
 #define MK_RUNTIME_SERVE_H
 
+#include <jansson.h>
+#include <stddef.h>
+
+#include "runtime/exec.h"
+
 /* Serve until SIGTERM, SIGINT or SIGHUP; socket overrides service.socket
  * (may be NULL). The exit code: 0 after a clean stop, 1 when it cannot
  * start (the reason on stderr). */
 int mk_serve_run(const char *socket);
+
+/* A request frame's JSON as the service reads it before acting on it: the
+ * op, the stack id every op but info needs, apply's options (the
+ * whitelist of docs/executor.md, "The service protocol") and a stack op's
+ * argument. It touches no file: what the request asks is done by the
+ * service. */
+typedef struct mk_serve_req {
+    json_t *doc;          /* the request; NULL when it is not JSON */
+    const char *op;       /* NULL when the request names none; borrowed from doc */
+    const char *stack_id; /* borrowed from doc; NULL when none */
+    const char *arg;      /* a stack op's address, lock id or format; borrowed; NULL when none */
+    mk_exec_opts opts;    /* the defaults, and apply's options over them */
+    char why[1024];       /* the refusal; "" when the request is fit */
+} mk_serve_req;
+
+/* Parse the n bytes of a request into r (always: free it with
+ * mk_serve_req_free); r->why says what makes it unfit. */
+void mk_serve_parse(const char *text, size_t n, mk_serve_req *r);
+void mk_serve_req_free(mk_serve_req *r);
 
 #endif

@@ -425,10 +425,12 @@ static bool parse_time(const char *s, time_t *out)
     if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
                      &tm.tm_sec) != 6)
         return false;
-    int mon = tm.tm_mon, mday = tm.tm_mday, hour = tm.tm_hour;
+    int mon = tm.tm_mon, mday = tm.tm_mday, hour = tm.tm_hour, min = tm.tm_min, sec = tm.tm_sec;
     tm.tm_year -= 1900, tm.tm_mon -= 1;
     *out = timegm(&tm);
-    return gmtime_r(out, &back) && back.tm_mon + 1 == mon && back.tm_mday == mday && back.tm_hour == hour;
+    /* a field out of its range rolls over into the next (12:30:60 is 12:31:00): every one read back */
+    return gmtime_r(out, &back) && back.tm_mon + 1 == mon && back.tm_mday == mday && back.tm_hour == hour &&
+           back.tm_min == min && back.tm_sec == sec;
 }
 
 static bool read_header(chk *c, json_t *p)

@@ -21,6 +21,7 @@
 #define MAX_ROOTS 16
 #define MAX_KEYS 4096
 #define MAX_SIGS 64
+#define MAX_VERSION (1LL << 53) /* a version any JSON reader holds exactly */
 
 typedef struct check {
     char *why;
@@ -175,8 +176,8 @@ static bool groups_ok(check *c, json_t *groups, json_t *approvers)
 
 static bool key_list_ok(check *c, json_t *list, const char *field)
 {
-    if (list && !json_is_array(list))
-        return say(c, "`%s` is not a list of keys", field);
+    if (list && (!json_is_array(list) || json_array_size(list) > MAX_KEYS))
+        return say(c, "`%s` is not a list of at most %d keys", field, MAX_KEYS);
     json_t *seen = json_object(), *k;
     size_t i;
     json_array_foreach(list, i, k) {
@@ -219,8 +220,9 @@ bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
     json_t *approvers = json_object(), *roots = json_object();
     json_t *rk = json_object_get(json_object_get(p, "roots"), "keys"), *k;
     size_t i;
-    if (only_fields(&c, p, FIELDS, "the payload") && (!json_is_integer(v) || json_integer_value(v) < 1))
-        say(&c, "`version` is not a whole number from 1");
+    if (only_fields(&c, p, FIELDS, "the payload") &&
+        (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > MAX_VERSION))
+        say(&c, "`version` is not a whole number from 1 to 2^53");
     if (!c.bad && time_ok(&c, json_object_get(p, "expires")) && roots_ok(&c, json_object_get(p, "roots")) &&
         named_keys_ok(&c, json_object_get(p, "planners"), "planners", planners) &&
         automation_ok(&c, json_object_get(p, "automation"), automation) &&
@@ -382,6 +384,14 @@ bool mk_trustfile_add(mk_trustfile *t, struct evp_pkey_st *key, char *why, size_
         return false;
     }
     json_array_append_new(t->signatures, json_pack("{s:s, s:s}", "key", pub, "value", sig));
+    char *env = mk_trustfile_envelope(t); /* the payload escaped, one more signature: it grows */
+    size_t n = strlen(env) + 1;           /* (its file ends in a newline) */
+    mk_mem_free(env);
+    if (n > MAX_FILE) {
+        json_array_remove(t->signatures, json_array_size(t->signatures) - 1);
+        snprintf(why, whylen, "signed, its envelope would be larger than 1 MiB: no executor reads a trust file that large");
+        return false;
+    }
     return true;
 }
 

@@ -7,7 +7,8 @@
  * kept in tests/fuzz/regress/NAME/ (make test, make sanitize).
  *
  * common.c provides a scratch file for harnesses whose code under test reads
- * a path (allocation failure aborts: the library's default handler). */
+ * a path (allocation failure aborts: the library's default handler), and
+ * the fixed roots the trust harnesses sign with. */
 #ifndef MK_FUZZ_H
 #define MK_FUZZ_H
 
@@ -24,5 +25,21 @@ const char *mk_fuzz_write(const char *name, const uint8_t *data, size_t size);
 
 /* The scratch directory itself. */
 const char *mk_fuzz_dir(void);
+
+/* A broken invariant: "HARNESS: what: why" (why may be NULL) on stderr,
+ * then abort, so that libFuzzer keeps the input. */
+__attribute__((noreturn)) void mk_fuzz_broken(const char *harness, const char *what, const char *why);
+
+/* The executor's trust section of fuzz_trust and fuzz_trustfile: three
+ * fixed roots pinned, threshold 2, and a key directory of its own in the
+ * scratch directory without trust.seen. Root i is the Ed25519 key whose
+ * 32-byte seed is the byte 0xA0 + i repeated, so that `moksha trust sign`
+ * signs seeds with it too (tests/fuzz/regress/README); key[i] gets its
+ * private key, text[i] its public key's text, which cfg's roots borrow. */
+#define MK_FUZZ_NROOTS 3
+struct evp_pkey_st;
+struct mk_config_trust;
+void mk_fuzz_trust_roots(struct mk_config_trust *cfg, struct evp_pkey_st *key[MK_FUZZ_NROOTS],
+                         char text[MK_FUZZ_NROOTS][53]);
 
 #endif

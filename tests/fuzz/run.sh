@@ -5,10 +5,12 @@
 #
 # Each NAME fuzzes FUZZBUILD/fuzzers/fuzz_NAME. Its corpus grows in
 # FUZZBUILD/corpus/NAME/ (kept between runs, never in the source tree) and
-# starts from seeds gathered here from the repository:
+# starts from seeds gathered here from the repository, and the inputs of
+# tests/fuzz/regress/NAME/:
 #   parse, program  examples/*/*.moksha, tests/golden/**/*.moksha, stdlib
 #   state           tests/golden/plan/*/state.json
 #   planfile        plans saved by `moksha plan -o` for the golden plan cases
+#   trust, trustfile, wire  only tests/fuzz/regress/NAME/ (signed trust files, frames)
 # A crash, leak, sanitizer report, timeout or broken invariant stops the
 # target; libFuzzer saves the input as tests/fuzz/crashes/NAME-crash-<sha1>
 # (or -leak-, -timeout-, -oom-) and this script fails. Turn such an input

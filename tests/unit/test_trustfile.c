@@ -4,6 +4,7 @@
  * verifies under each, and only as the text it was signed as. */
 #include "tests/unit/unit.h"
 
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,77 @@ static void test_check(void **state)
                         "`roots.keys` is not a list of 1 to 16 keys");
 }
 
+/* The executor's bounds: a version any JSON reader holds exactly, and at
+ * most 4096 revoked keys (runtime/trust.c refuses more, so no root signs
+ * them). */
+static void test_bounds(void **state)
+{
+    (void)state;
+    char why[512];
+    json_t *p = json_pack("{s:I, s:s, s:{s:i, s:[s]}}", "version", (json_int_t)1 << 53, "expires",
+                          "2099-01-01T00:00:00Z", "roots", "threshold", 1, "keys", K1);
+    assert_true(mk_trustfile_check(p, why, sizeof why));
+    json_object_set_new(p, "version", json_integer(((json_int_t)1 << 53) + 1));
+    assert_false(mk_trustfile_check(p, why, sizeof why));
+    assert_string_equal(why, "`version` is not a whole number from 1 to 2^53");
+    json_object_set_new(p, "version", json_integer(1));
+    json_t *revoked = json_array();
+    for (uint32_t i = 0; i < 4097; i++) {
+        uint8_t raw[32] = {(uint8_t)(i >> 8), (uint8_t)i, 1};
+        char text[53] = "ed25519:";
+        EVP_EncodeBlock((unsigned char *)text + 8, raw, 32);
+        json_array_append_new(revoked, json_string(text));
+    }
+    json_object_set_new(p, "revoked", revoked);
+    assert_false(mk_trustfile_check(p, why, sizeof why));
+    assert_string_equal(why, "`revoked` is not a list of at most 4096 keys");
+    json_array_remove(revoked, 4096);
+    assert_true(mk_trustfile_check(p, why, sizeof why));
+    json_decref(p);
+}
+
+/* A payload under 1 MiB whose envelope, its quotes escaped, is over it:
+ * no executor would read the file, so no root signs it. */
+static void test_envelope_too_large(void **state)
+{
+    (void)state;
+    char why[512], name[65], path[128];
+    json_t *approvers = json_object(), *group = json_array(), *part = json_array();
+    for (uint32_t i = 0; i < 3000; i++) {
+        uint8_t raw[32] = {(uint8_t)(i >> 8), (uint8_t)i, 2};
+        char text[53] = "ed25519:";
+        EVP_EncodeBlock((unsigned char *)text + 8, raw, 32);
+        snprintf(name, sizeof name, "%064u", i);
+        json_object_set_new(approvers, name, json_string(text));
+        json_array_append_new(group, json_string(name));
+        if (i < 1000)
+            json_array_append_new(part, json_string(name));
+    }
+    /* about 1,036,000 bytes, and 36,000 quotes to escape */
+    json_t *p = json_pack("{s:i, s:s, s:{s:i, s:[s]}, s:o, s:{s:O, s:O, s:O, s:o}}", "version", 1, "expires",
+                          "2099-01-01T00:00:00Z", "roots", "threshold", 1, "keys", K1, "approvers", approvers, "groups",
+                          "a", group, "b", group, "c", group, "d", part);
+    json_decref(group);
+    snprintf(path, sizeof path, "%s/big.json", dir);
+    assert_int_equal(json_dump_file(p, path, JSON_COMPACT), 0);
+    json_decref(p);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size < (1 << 20));
+    mk_trustfile t;
+    assert_true(mk_trustfile_read(path, &t, why, sizeof why));
+    mk_test_write(dir, "r.key", FIXED_PEM);
+    snprintf(path, sizeof path, "%s/r.key", dir);
+    chmod(path, 0600);
+    struct evp_pkey_st *k = mk_sign_load(path, why, sizeof why);
+    assert_non_null(k);
+    assert_false(mk_trustfile_add(&t, k, why, sizeof why));
+    assert_string_equal(why, "signed, its envelope would be larger than 1 MiB: no executor reads a trust file that large");
+    assert_int_equal(json_array_size(t.signatures), 0);
+    mk_sign_free(k);
+    mk_trustfile_free(&t);
+}
+
 static void test_signed_twice(void **state)
 {
     (void)state;
@@ -128,6 +200,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test_setup_teardown(test_envelope_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signed_twice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
