@@ -13,7 +13,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/fileio.h"
-#include "runtime/planfile.h"
+#include "runtime/keyring.h"
 #include "runtime/sha256.h"
 
 static const char ZEROS[65] = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -98,8 +98,10 @@ static char *head_path_of(const char *path)
 }
 
 /* note [audit head]: the head names the last entry written and the serial
- * of the state written with it, {"seq", "hash", "serial", "mac"}, and the MAC (HMAC-SHA256 under a key derived from the executor's
- * signing key) makes it unforgeable: whoever cuts entries off the end cannot
+ * of the state written with it, {"seq", "hash", "serial", "mac"}, and the
+ * MAC (HMAC-SHA256 under mk_keyring_head_key: derived from the project
+ * key's sign key, or audit.key in trust mode) makes it unforgeable: whoever
+ * cuts entries off the end cannot
  * write a head for the shorter log, and deleting the head is caught because
  * a non-empty log must have one. The state names the last entry written
  * with it too (state.json "audit"), so a log and head removed together, or
@@ -114,12 +116,6 @@ static char *head_path_of(const char *path)
  * state put back over a longer log are caught too — which the next run
  * covers, saying so (audit.adopted, right after its lock). A torn last line
  * is never extended: it is reported. */
-static void derive_mac_key(const mk_planfile_key *k, uint8_t out[32])
-{
-    unsigned int len = 32;
-    HMAC(EVP_sha256(), k->sign, 32, (const uint8_t *)"moksha audit head", 17, out, &len);
-}
-
 static void head_mac(const uint8_t key[32], long long seq, const char *hash, long long serial, char out[65])
 {
     char msg[160];
@@ -328,7 +324,7 @@ static bool check_ends(const lines *l, const char *path, const char *head_path, 
     return check_ends_at(l, path, head_path, key, mark, tail, &hserial, why, whylen);
 }
 
-mk_audit *mk_audit_open(const char *path, const mk_planfile_key *key, const mk_audit_mark *mark, char *why, size_t whylen)
+mk_audit *mk_audit_open(const char *path, const mk_keyring *key, const mk_audit_mark *mark, char *why, size_t whylen)
 {
     lines l;
     if (!read_lines(path, &l)) {
@@ -338,7 +334,7 @@ mk_audit *mk_audit_open(const char *path, const mk_planfile_key *key, const mk_a
     mk_audit *a = calloc(1, sizeof *a);
     a->path = strdup(path);
     a->head_path = head_path_of(path);
-    derive_mac_key(key, a->mac_key);
+    mk_keyring_head_key(key, a->mac_key);
     memcpy(a->hash, ZEROS, 65);
 
     char bad[700];
@@ -378,9 +374,9 @@ void mk_audit_last(const mk_audit *a, mk_audit_mark *mark)
     memcpy(mark->hash, a->hash, 65);
 }
 
-bool mk_audit_rekey(mk_audit *a, const mk_planfile_key *k, long long serial)
+bool mk_audit_rekey(mk_audit *a, const mk_keyring *k, long long serial)
 {
-    derive_mac_key(k, a->mac_key);
+    mk_keyring_head_key(k, a->mac_key);
     return mk_audit_seal(a, serial); /* the same seq and hash, under the new key */
 }
 
@@ -550,7 +546,7 @@ static int check_line(walk *w, const char *path, size_t i, long long expected, F
     return 0;
 }
 
-int mk_audit_verify(const char *path, const mk_planfile_key *key, const mk_audit_mark *mark, FILE *out)
+int mk_audit_verify(const char *path, const mk_keyring *key, const mk_audit_mark *mark, FILE *out)
 {
     walk w;
     if (!read_lines(path, &w.l)) {
@@ -574,10 +570,10 @@ int mk_audit_verify(const char *path, const mk_planfile_key *key, const mk_audit
     char *hp = head_path_of(path);
     uint8_t mk[32] = {0};
     if (key)
-        derive_mac_key(key, mk);
+        mk_keyring_head_key(key, mk);
     if (!key)
         rc = say(out, path, "", "cannot check the head: no key (it is keyed with the executor's key: MOKSHA_KEY or "
-                            ".moksha/key)");
+                            ".moksha/key, or in trust mode the key directory's audit.key)");
     else if (w.l.nul >= 0 && !check_ends(&w.l, path, hp, mk, mark, &tail, why, sizeof why)) /* first: it explains the lines it breaks */
         rc = say(out, path, "BROKEN: ", why);
     w.l.n = whole; /* the chain is walked over whole lines; a torn one is reported after */

@@ -1,7 +1,8 @@
 /* audit — the tamper-evident audit log `moksha.audit/v1` (docs/executor.md):
  * JSON lines in .moksha/audit.jsonl, each holding the SHA-256 of the line
  * before it (the first holds 64 zeros), plus .moksha/audit.head naming the
- * last entry written under a MAC with the executor's key, and the state
+ * last entry written under a MAC with the executor's key (the project
+ * key's, or audit.key in trust mode: mk_keyring_head_key), and the state
  * naming the last entry written with it (note [audit head] in audit.c), so
  * that removing entries at the end is caught too.
  *
@@ -17,7 +18,7 @@
 #include <stdio.h>
 
 typedef struct mk_audit mk_audit;
-struct mk_planfile_key;
+struct mk_keyring;
 
 /* What the state says of the log: its record of the last entry written
  * with it ({"seq", "hash"}; seq 0 when it names none), and — when
@@ -38,7 +39,7 @@ typedef struct mk_audit_mark {
  * mark naming an entry the log does not hold, a state older than the head
  * or naming no entry, entries after the head from more than one run.
  * Appending would hide it. */
-mk_audit *mk_audit_open(const char *path, const struct mk_planfile_key *k, const mk_audit_mark *mark, char *why,
+mk_audit *mk_audit_open(const char *path, const struct mk_keyring *k, const mk_audit_mark *mark, char *why,
                         size_t whylen);
 /* How many whole entries the log held after its head when opened: a run
  * stopped between writing them and moving the head, or they were added.
@@ -51,7 +52,7 @@ void mk_audit_close(mk_audit *a);
  * when opened) with k from now on, and seal it again for the last entry
  * written, naming serial (note [key rotation] in rotate.c). False with
  * errno set. */
-bool mk_audit_rekey(mk_audit *a, const struct mk_planfile_key *k, long long serial);
+bool mk_audit_rekey(mk_audit *a, const struct mk_keyring *k, long long serial);
 
 /* Chain a new entry: `fields` (borrowed; an object with at least "event")
  * gets format, seq, time and prev prepended. Returns the line with its
@@ -72,7 +73,7 @@ bool mk_audit_append(mk_audit *a, json_t *fields);
 /* Check every byte, the chain, the head (keyed with k; NULL: cannot) and the
  * state's mark (may be NULL). Prints "ok: N entries…" or names the first
  * damage, or entry altered, removed or inserted, to out. 0 when intact. */
-int mk_audit_verify(const char *path, const struct mk_planfile_key *k, const mk_audit_mark *mark, FILE *out);
+int mk_audit_verify(const char *path, const struct mk_keyring *k, const mk_audit_mark *mark, FILE *out);
 /* Print the log one readable line per entry (policy, gate, address,
  * override reason, who ran it), or as one JSON document. */
 int mk_audit_show(const char *path, bool json, FILE *out);

@@ -54,6 +54,7 @@
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exitcode.h"
+#include "runtime/keyring.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/providers/provider.h"
@@ -246,13 +247,40 @@ static json_t *template_ref(ctx *c, json_t *part)
 
 static bool is_secret(json_t *v) { return json_is_object(v) && json_object_get(v, "$secret"); }
 
+/* note [secret places]: a secret opens only where it was sealed for (note
+ * [sealing] in keyring.c): the step's address and the attribute's path
+ * from the top of `after` (keys, and indexes of lists), a template's text
+ * part with its index in the template added; a reference's value is its
+ * own resource's attribute. In trust mode every secret of the plan is
+ * opened once before any step (secrets_open), so none fails half way. */
+typedef struct at {
+    const struct at *up; /* NULL at the top of `after` */
+    const char *key;     /* an object's member, or NULL: */
+    size_t index;        /* a list's or a template's element */
+} at;
+
+/* The path as sealing binds it, a JSON array (made only where a secret is:
+ * walking `after` allocates nothing for a value without one). */
+static json_t *at_json(const at *a)
+{
+    json_t *p = a && a->up ? at_json(a->up) : json_array();
+    if (a && p)
+        json_array_append_new(p, a->key ? json_string(a->key) : json_integer((json_int_t)a->index));
+    return p;
+}
+
 /* A template part's text: a string, a known reference's string or integer,
  * or a sealed secret opened (*opened: the caller wipes and frees it). */
-static const char *part_text(ctx *c, json_t *p, char num[64], size_t *n, char **opened)
+static const char *part_text(ctx *c, const step *s, json_t *p, const at *part, char num[64], size_t *n, char **opened)
 {
     json_t *v = json_is_string(p) || is_secret(p) ? p : template_ref(c, p);
     if (is_secret(v)) { /* note [secret templates] in compiler/front/vjson.c */
-        *opened = mk_planfile_unseal(&c->sess.key, v);
+        char why[1024];
+        bool own = v == p;
+        json_t *where = own ? at_json(part) : json_pack("[O]", json_object_get(p, "attr"));
+        const char *addr = own ? s->address : json_string_value(json_object_get(p, "$ref"));
+        *opened = mk_keyring_open_secret(&c->sess.ring, v, addr, where, why, sizeof why);
+        json_decref(where);
         *n = *opened ? strlen(*opened) : 0;
         return *opened;
     }
@@ -263,13 +291,14 @@ static const char *part_text(ctx *c, json_t *p, char num[64], size_t *n, char **
     return t;
 }
 
-/* The joined text as the plan gives a secret: sealed, with its fingerprint. */
-static json_t *sealed_text(ctx *c, const char *t, size_t n)
+/* The joined text as a secret of this place: sealed, with its fingerprint
+ * (in trust mode to the executor's own key, fingerprinted with the state's
+ * key: note [fingerprint key] in rtstate.c). */
+static json_t *sealed_text(ctx *c, const step *s, const at *where, const char *t, size_t n)
 {
-    char fp[65], *sealed = mk_planfile_seal(&c->sess.key, t, n);
-    mk_planfile_fingerprint(&c->sess.key, t, n, fp);
-    json_t *out = sealed ? json_pack("{s:{s:s, s:s}}", "$secret", "fingerprint", fp, "sealed", sealed) : NULL;
-    free(sealed);
+    json_t *path = at_json(where);
+    json_t *out = mk_keyring_seal_secret(&c->sess.ring, t, n, s->address, path, c->sess.ring.trust ? c->sess.fpkey : NULL);
+    json_decref(path);
     return out;
 }
 
@@ -283,7 +312,7 @@ static void wipe(char *s, size_t n)
 /* {"$template": [text | {"$ref", "attr"} | {"$secret"}, …]}: text joined; a
  * lone reference keeps its JSON type; with a sealed part, the result is
  * sealed too. NULL when a part is not known. */
-static json_t *fill_template(ctx *c, json_t *parts)
+static json_t *fill_template(ctx *c, const step *s, json_t *parts, const at *path)
 {
     if (json_array_size(parts) == 1 && json_is_object(json_array_get(parts, 0)) && !is_secret(json_array_get(parts, 0))) {
         json_t *v = template_ref(c, json_array_get(parts, 0));
@@ -296,7 +325,8 @@ static json_t *fill_template(ctx *c, json_t *parts)
     json_array_foreach(parts, i, p) {
         char num[64], *opened = NULL;
         size_t n;
-        const char *t = part_text(c, p, num, &n, &opened);
+        at part = {path, NULL, i};
+        const char *t = part_text(c, s, p, &part, num, &n, &opened);
         secret |= is_secret(p);
         size_t want = (len + n + 1) * 2;
         char *nb = t && buf && len + n + 1 > cap ? malloc(want) : NULL;
@@ -314,7 +344,7 @@ static json_t *fill_template(ctx *c, json_t *parts)
         len += n;
         wipe(opened, n);
     }
-    json_t *out = secret ? sealed_text(c, buf, len) : json_stringn(buf, len);
+    json_t *out = secret ? sealed_text(c, s, path, buf, len) : json_stringn(buf, len);
     wipe(buf, len);
     return out;
 }
@@ -335,26 +365,53 @@ static json_t *fill_ref(ctx *c, json_t *v)
     return out;
 }
 
-/* Fill the templates and references in v, at any depth (a map of tags may
- * hold one); returns the value to keep (a new reference). */
-static json_t *fill_all(ctx *c, json_t *v)
+/* Trust mode: a plan's secret as the state records it, with the
+ * fingerprint the executor computes (never the plan's: note [fingerprint
+ * key]). Zero-setup: as the plan has it. */
+static json_t *stamp(ctx *c, const step *s, json_t *v, const at *where)
+{
+    char why[1024], fp[65];
+    if (!c->sess.ring.trust)
+        return json_incref(v);
+    json_t *path = at_json(where);
+    char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, path, why, sizeof why);
+    if (t)
+        mk_keyring_fingerprint_at(c->sess.fpkey, s->address, path, t, strlen(t), fp);
+    json_decref(path);
+    if (!t)
+        return json_incref(v);
+    wipe(t, strlen(t));
+    json_t *out = json_deep_copy(v);
+    json_object_set_new(json_object_get(out, "$secret"), "fingerprint", json_string(fp));
+    return out;
+}
+
+/* Fill the templates and references in v at path, at any depth (a map of
+ * tags may hold one); returns the value to keep (a new reference). */
+static json_t *fill_all(ctx *c, const step *s, json_t *v, const at *path)
 {
     json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL;
     if (parts) {
-        json_t *filled = fill_template(c, parts);
+        json_t *filled = fill_template(c, s, parts, path);
         return filled ? filled : json_null();
     }
+    if (is_secret(v))
+        return stamp(c, s, v, path);
     if (json_is_object(v) && json_is_string(json_object_get(v, "$ref")) && !json_object_get(v, "attr"))
         return fill_ref(c, v);
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
         void *tmp;
-        json_object_foreach_safe(v, tmp, k, x)
-            json_object_set_new(v, k, fill_all(c, x));
+        json_object_foreach_safe(v, tmp, k, x) {
+            at member = {path, k, 0};
+            json_object_set_new(v, k, fill_all(c, s, x, &member));
+        }
     } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            json_array_set_new(v, i, fill_all(c, json_array_get(v, i)));
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            at elem = {path, NULL, i};
+            json_array_set_new(v, i, fill_all(c, s, json_array_get(v, i), &elem));
+        }
     }
     return json_incref(v);
 }
@@ -364,9 +421,53 @@ static json_t *resolved_after(ctx *c, step *s)
 {
     json_t *after = json_object_get(s->change, "after");
     json_t *out = json_is_object(after) ? json_deep_copy(after) : json_incref(after);
-    json_t *filled = fill_all(c, out);
+    json_t *filled = fill_all(c, s, out, NULL);
     json_decref(out);
     return filled;
+}
+
+/* note [secret places]: every secret of v at path opens for this step (a
+ * template's own sealed parts included); false with why. */
+static bool opens_at(ctx *c, const step *s, json_t *v, const at *path, char *why, size_t whylen)
+{
+    json_t *parts = json_is_object(v) ? json_object_get(v, "$template") : NULL, *x;
+    if (is_secret(v)) {
+        json_t *p = at_json(path);
+        char *t = mk_keyring_open_secret(&c->sess.ring, v, s->address, p, why, whylen);
+        json_decref(p);
+        if (t)
+            wipe(t, strlen(t));
+        return t != NULL;
+    }
+    size_t i;
+    const char *k;
+    bool ok = true;
+    json_array_foreach(parts, i, x) {
+        at part = {path, NULL, i};
+        ok = ok && (!is_secret(x) || opens_at(c, s, x, &part, why, whylen));
+    }
+    if (!parts)
+        json_object_foreach(v, k, x) {
+            at member = {path, k, 0};
+            ok = ok && opens_at(c, s, x, &member, why, whylen);
+        }
+    json_array_foreach(v, i, x) {
+        at elem = {path, NULL, i};
+        ok = ok && opens_at(c, s, x, &elem, why, whylen);
+    }
+    return ok;
+}
+
+/* Trust mode, before any step: every secret the plan gives opens here, at
+ * its place and with this executor's key. */
+static bool secrets_open(ctx *c, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const step *s = &c->steps[i];
+        if (!s->retire && !opens_at(c, s, json_object_get(s->change, "after"), NULL, why, whylen))
+            return false;
+    }
+    return true;
 }
 
 /* The entry the state records after a create or update: the plan's `after`
@@ -413,7 +514,7 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.key,
+        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.ring,
                          deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
@@ -1476,12 +1577,16 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
+    c.sess.cfg = &c.cfg;
     if (!trust_start(&c, why, sizeof why)) {
         mk_errmsg_print(why);
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
-    if (!mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why) || (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
+    /* in trust mode no project key: the plan is checked against the trust
+     * file, and the session opens the key directory's keys */
+    if ((!c.trust && !mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why)) ||
+        (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
         fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
@@ -1525,6 +1630,12 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
         mk_errmsg_print(why);
+        rc = MK_EXIT_INPUT;
+    } else if (c.sess.ring.trust && !secrets_open(&c, why, sizeof why)) { /* note [secret places] */
+        mk_errmsg_print(why);
+        fprintf(stderr, "moksha-exec: nothing was applied\n");
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "a secret does not open",
+                                          "plan_sha256", sha));
         rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");

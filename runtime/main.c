@@ -3,7 +3,7 @@
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
  *   state list|show|rm|unlock, audit verify (runtime/statecmd.c), audit show
- *   key rotate, config check
+ *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
@@ -20,6 +20,7 @@
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
+#include "runtime/keycmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/rotate.h"
@@ -45,8 +46,12 @@ static void usage(FILE *out)
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
-          "  key rotate                       a new project key; every secret in the state re-sealed with it\n"
-          "                                   (MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
+          "  key rotate                       a new key; every secret in the state re-sealed with it\n"
+          "                                   (trust mode: a new seal key in the key directory; else the\n"
+          "                                   project key: MOKSHA_NEW_KEY, else 32 random bytes into .moksha/key)\n"
+          "  key new [--dir DIR]              trust mode: make the executor's keys (seal.key, seal.pub, audit.key)\n"
+          "  key show [--dir DIR] [--format text|json]\n"
+          "                                   the executor's seal public key (what planners seal to) and its id\n"
           "  config check                     validate the executor's configuration and say where it is read;\n"
           "                                   in trust mode, whether its trust file is accepted\n"
           "  serve [--socket PATH]            the executor as a service: listen on service.socket (or PATH) and\n"
@@ -315,8 +320,12 @@ int main(int argc, char **argv)
         return audit_cmd(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
         return mk_rotate_key();
+    if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "new") == 0)
+        return mk_keycmd_new(argc - 2, argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "show") == 0)
+        return mk_keycmd_show(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "key") == 0) {
-        fputs("usage: moksha-exec key rotate\n", stderr);
+        fputs("usage: moksha-exec key new [--dir DIR] | show [--dir DIR] [--format text|json] | rotate\n", stderr);
         return MK_EXIT_INPUT;
     }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)

@@ -1,4 +1,6 @@
-/* rotate — a new project key, the state's secrets re-sealed with it.
+/* rotate — a new key, the state's secrets re-sealed with it: the project
+ * key (note [key rotation]), or in trust mode the executor's seal key in its
+ * key directory (note [seal key rotation]).
  *
  * note [key rotation]: the new key goes where the old one came from. From
  * .moksha/key the new key (MOKSHA_NEW_KEY, else 32 random bytes) is staged
@@ -25,14 +27,17 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/exitcode.h"
 #include "runtime/fileio.h"
+#include "runtime/keyring.h"
 #include "runtime/lock.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
@@ -86,28 +91,38 @@ static bool reseal(rot *r, json_t *v, const char *address)
     return true;
 }
 
-static bool reseal_state(rot *r, mk_rtstate *st)
+/* Every entry of the state through fn on a copy of it; a copy fn counted
+ * a re-sealed secret in replaces the entry (entries are replaced, never
+ * changed). Stops at the first that fails. */
+typedef bool (*entry_fn)(void *r, json_t *copy, const char *address);
+static bool each_entry(mk_rtstate *st, entry_fn fn, void *r, const size_t *count)
 {
-    json_t *addrs = json_array();
+    json_t *addrs = json_array(), *e, *name;
     const char *a;
-    json_t *e;
+    size_t i;
+    bool ok = true;
     json_object_foreach(st->by_addr, a, e)
         json_array_append_new(addrs, json_string(a));
-    size_t i;
-    json_t *name;
-    bool ok = true;
     json_array_foreach(addrs, i, name) {
         json_t *copy = json_deep_copy(mk_rtstate_get(st, json_string_value(name)));
-        size_t before = r->resealed;
-        ok = copy && reseal(r, copy, json_string_value(name));
-        if (ok && r->resealed > before)
-            mk_rtstate_put(st, copy); /* entries are replaced, never changed */
+        size_t before = *count;
+        ok = copy && fn(r, copy, json_string_value(name));
+        if (ok && *count > before)
+            mk_rtstate_put(st, copy);
         else
             json_decref(copy);
         if (!ok)
             break;
     }
     json_decref(addrs);
+    return ok;
+}
+
+static bool reseal_copy(void *r, json_t *copy, const char *address) { return reseal(r, copy, address); }
+
+static bool reseal_state(rot *r, mk_rtstate *st)
+{
+    bool ok = each_entry(st, reseal_copy, r, &r->resealed);
     json_object_set_new(st->doc, "sealed_with", json_string(r->neu.id));
     return ok;
 }
@@ -128,11 +143,25 @@ static bool write_key(const char *path, const char *text, bool exclusive)
 static mk_audit *open_audit(mk_rtstate *st, const mk_planfile_key *first, const mk_planfile_key *second, char *why, size_t whylen)
 {
     mk_audit_mark m;
+    mk_keyring kr;
     mk_rtstate_audit_record(st, &m);
-    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, first, &m, why, whylen);
-    if (!a && second)
-        a = mk_audit_open(MK_PATH_AUDIT, second, &m, why, whylen);
+    mk_keyring_from_project(&kr, first);
+    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &kr, &m, why, whylen);
+    if (!a && second) {
+        mk_keyring_from_project(&kr, second);
+        a = mk_audit_open(MK_PATH_AUDIT, &kr, &m, why, whylen);
+    }
+    mk_keyring_free(&kr);
     return a;
+}
+
+static bool rekey(mk_audit *a, const mk_planfile_key *k, long long serial)
+{
+    mk_keyring kr;
+    mk_keyring_from_project(&kr, k);
+    bool ok = mk_audit_rekey(a, &kr, serial);
+    mk_keyring_free(&kr);
+    return ok;
 }
 
 /* note [key rotation], steps 3 and 4 for a state already sealed with neu.
@@ -141,7 +170,7 @@ static mk_audit *open_audit(mk_rtstate *st, const mk_planfile_key *first, const 
 static int finish(rot *r, mk_rtstate *st, bool staged)
 {
     mk_audit *a = open_audit(st, &r->old, &r->neu, r->why, sizeof r->why);
-    bool ok = a && mk_audit_rekey(a, &r->neu, mk_rtstate_serial(st));
+    bool ok = a && rekey(a, &r->neu, mk_rtstate_serial(st));
     if (a && !ok)
         snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
     mk_audit_close(a);
@@ -228,7 +257,7 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
             snprintf(r->why, sizeof r->why, "cannot write the audit log or the state: %s; nothing was rotated", strerror(errno));
     }
     bool written = ok;
-    if (ok && !mk_audit_rekey(audit, &r->neu, mk_rtstate_serial(st))) /* step 3 */
+    if (ok && !rekey(audit, &r->neu, mk_rtstate_serial(st))) /* step 3 */
         ok = (snprintf(r->why, sizeof r->why, "cannot write the audit head: %s; run `moksha-exec key rotate` again to "
                        "finish", strerror(errno)), false);
     mk_audit_close(audit);
@@ -299,30 +328,307 @@ static bool old_key(rot *r, bool from_env, const char *stack_id)
     return ok;
 }
 
+/* fn(arg) under the state lock, stop signals held (note [signal hold] in
+ * runtime/signals.h); its error (in why) said. */
+static int under_lock(int (*fn)(void *), void *arg, char *why, size_t whylen)
+{
+    json_t *info = NULL;
+    sigset_t old;
+    char lock_id[37];
+    mk_signals_hold(&old);
+    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, "key rotate", lock_id, &info, why, whylen);
+    json_decref(info);
+    int rc = ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
+    if (ls == MK_LOCK_TAKEN) {
+        rc = fn(arg);
+        mk_lock_release(MK_PATH_LOCKFILE, lock_id);
+    }
+    fflush(stdout);
+    mk_signals_restore(&old);
+    if (rc)
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+    return rc;
+}
+
+typedef struct zarg {
+    rot *r;
+    bool from_env;
+    const char *stack_id;
+} zarg;
+
+static int rotate_zero_locked(void *arg)
+{
+    zarg *z = arg;
+    return rotate_locked(z->r, z->from_env, z->stack_id);
+}
+
+/* ---- trust mode: the executor's seal key (note [seal key rotation]) ---- */
+
+typedef struct trot {
+    mk_keyring old;       /* the key directory's keys, seal.key the old seal key */
+    EVP_PKEY *neu;
+    uint8_t neu_pub[32];
+    char neu_id[17], dir[4096];
+    size_t resealed;
+    char why[10000]; /* (it may name two paths of the key directory) */
+} trot;
+
+/* One secret sealed again to the new key, for the same place; its
+ * fingerprint stays (the text did not change, nor the state's key). */
+static bool reseal_one(trot *r, json_t *v, const char *address, json_t *path)
+{
+    char *plain = mk_keyring_open_secret(&r->old, v, address, path, r->why, sizeof r->why);
+    char *pt = plain ? mk_keyring_path_text(path) : NULL;
+    char *sealed = pt ? mk_keyring_seal_to(r->neu_pub, address, pt, plain, strlen(plain)) : NULL;
+    if (plain) {
+        OPENSSL_cleanse(plain, strlen(plain));
+        free(plain);
+    }
+    free(pt);
+    if (!sealed) /* (why says which secret, never its value) */
+        return false;
+    json_t *sec = json_object_get(v, "$secret");
+    json_object_set_new(sec, "to", json_string(r->neu_id));
+    json_object_set_new(sec, "sealed", json_string(sealed));
+    free(sealed);
+    r->resealed++;
+    return true;
+}
+
+/* Every secret in v, at path (v is a copy). */
+static bool reseal_at(trot *r, json_t *v, const char *address, json_t *path)
+{
+    if (json_is_object(v) && json_object_get(v, "$secret"))
+        return reseal_one(r, v, address, path);
+    const char *k;
+    size_t i;
+    json_t *e;
+    bool ok = true;
+    json_object_foreach(v, k, e) {
+        json_t *at = json_copy(path);
+        json_array_append_new(at, json_string(k));
+        ok = ok && reseal_at(r, e, address, at);
+        json_decref(at);
+    }
+    json_array_foreach(v, i, e) {
+        json_t *at = json_copy(path);
+        json_array_append_new(at, json_integer((json_int_t)i));
+        ok = ok && reseal_at(r, e, address, at);
+        json_decref(at);
+    }
+    return ok;
+}
+
+/* An entry's attributes and its deposed objects' (each sealed for the
+ * entry's address and a path from the top of its attributes). */
+static bool reseal_entry(trot *r, json_t *e, const char *address)
+{
+    json_t *root = json_array(), *d;
+    size_t i;
+    bool ok = reseal_at(r, json_object_get(e, "attributes"), address, root);
+    json_array_foreach(json_object_get(e, "deposed"), i, d)
+        ok = ok && reseal_at(r, json_object_get(d, "attributes"), address, root);
+    json_decref(root);
+    return ok;
+}
+
+static bool reseal_entry_copy(void *r, json_t *copy, const char *address) { return reseal_entry(r, copy, address); }
+
+static bool reseal_trust_state(trot *r, mk_rtstate *st)
+{
+    bool ok = each_entry(st, reseal_entry_copy, r, &r->resealed);
+    json_object_set_new(st->doc, "sealed_with", json_string(r->neu_id));
+    return ok;
+}
+
+static void kpath(const trot *r, const char *name, char *out, size_t n) { snprintf(out, n, "%s/%s", r->dir, name); }
+
+/* Steps 4 and 5: seal.pub for the new key, then seal.next over seal.key. */
+static bool promote(trot *r)
+{
+    char next[4200], key[4200], pub[4200], pubnext[4200], line[64];
+    kpath(r, MK_KEYRING_SEAL_NEXT, next, sizeof next);
+    kpath(r, MK_KEYRING_SEAL_KEY, key, sizeof key);
+    kpath(r, MK_KEYRING_SEAL_PUB, pub, sizeof pub);
+    kpath(r, MK_KEYRING_PUB_NEXT, pubnext, sizeof pubnext);
+    mk_keyring_pub_line(r->neu_pub, line);
+    bool ok = mk_keyring_write_file(pubnext, line, 0644, false) && rename(pubnext, pub) == 0 && rename(next, key) == 0;
+    if (!ok)
+        snprintf(r->why, sizeof r->why, "cannot put the new key in place in %s: %s; run `moksha-exec key rotate` again "
+                 "to finish", r->dir, strerror(errno));
+    return ok;
+}
+
+/* Step 1: the old key kept as seal.OLD_ID.old, the new one staged. */
+static bool stage(trot *r, char *old_copy, size_t n)
+{
+    char key[4200], next[4200];
+    kpath(r, MK_KEYRING_SEAL_KEY, key, sizeof key);
+    kpath(r, MK_KEYRING_SEAL_NEXT, next, sizeof next);
+    snprintf(old_copy, n, "%s/seal.%s.old", r->dir, r->old.seal_id);
+    char *old_pem = mk_keyring_x25519_pem(r->old.seal), *pem = mk_keyring_x25519_pem(r->neu);
+    bool ok = old_pem && pem && mk_keyring_write_file(old_copy, old_pem, 0600, false) &&
+              mk_keyring_write_file(next, pem, 0600, true);
+    if (!ok)
+        snprintf(r->why, sizeof r->why, "cannot write %s or %s: %s", old_copy, next, strerror(errno));
+    for (char **p = (char *[]){old_pem, pem, NULL}; *p; p++) {
+        OPENSSL_cleanse(*p, strlen(*p));
+        free(*p);
+    }
+    return ok;
+}
+
+/* Steps 2 and 3 under the lock: the entry, the state, the head. */
+static bool write_rotation(trot *r, mk_rtstate *st, bool has_state)
+{
+    mk_audit_mark m;
+    mk_rtstate_audit_record(st, &m);
+    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &r->old, &m, r->why, sizeof r->why);
+    if (!a)
+        return false;
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "key", "seal", "old_key_id",
+                           r->old.seal_id, "new_key_id", r->neu_id, "secrets", (json_int_t)r->resealed, "serial",
+                           (json_int_t)mk_rtstate_serial(st) + has_state);
+    char *line = mk_audit_entry(a, ev);
+    json_decref(ev);
+    bool ok = line && mk_audit_write(a, line, strlen(line));
+    free(line);
+    mk_audit_last(a, &m);
+    mk_rtstate_set_audit_mark(st, m.seq, m.hash);
+    ok = ok && (!has_state || mk_rtstate_save(st)) && mk_audit_seal(a, mk_rtstate_serial(st));
+    if (!ok)
+        snprintf(r->why, sizeof r->why, "cannot write the audit log or the state: %s", strerror(errno));
+    mk_audit_close(a);
+    return ok;
+}
+
+/* A staged seal.next the state is sealed to already: the rotation got past
+ * its state write; finish it (the head, then the files). */
+static int finish_trust(trot *r, mk_rtstate *st)
+{
+    mk_audit_mark m;
+    mk_rtstate_audit_record(st, &m);
+    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &r->old, &m, r->why, sizeof r->why);
+    bool ok = a && mk_audit_seal(a, mk_rtstate_serial(st));
+    if (a && !ok)
+        snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
+    mk_audit_close(a);
+    if (!ok || !promote(r))
+        return MK_EXIT_INPUT;
+    printf("Finished an interrupted rotation: the state is sealed to key %s, now %s/seal.key.\n", r->neu_id, r->dir);
+    return MK_EXIT_OK;
+}
+
+static int rotate_trust_to(trot *r, mk_rtstate *st)
+{
+    bool has_state = *mk_rtstate_lineage(st) || mk_rtstate_serial(st) > 0;
+    char old_copy[4200], next[4200];
+    kpath(r, MK_KEYRING_SEAL_NEXT, next, sizeof next);
+    r->neu = mk_keyring_x25519_new();
+    if (!mk_keyring_x25519_pub(r->neu, r->neu_pub))
+        return snprintf(r->why, sizeof r->why, "cannot make an X25519 key"), MK_EXIT_INPUT;
+    mk_keyring_key_id(r->neu_pub, r->neu_id);
+    if (!reseal_trust_state(r, st) || !stage(r, old_copy, sizeof old_copy))
+        return MK_EXIT_INPUT; /* nothing written */
+    if (!write_rotation(r, st, has_state)) {
+        if (!has_state || strcmp(json_string_value(json_object_get(st->doc, "sealed_with")) ?: "", r->neu_id) != 0)
+            unlink(next);
+        return MK_EXIT_INPUT;
+    }
+    if (!promote(r))
+        return MK_EXIT_INPUT;
+    printf("Rotated the executor's seal key: %s → %s; %zu secret%s re-sealed", r->old.seal_id, r->neu_id, r->resealed,
+           r->resealed == 1 ? "" : "s");
+    printf(has_state ? " (state serial %lld).\n" : " (no state yet: nothing to re-seal).\n", mk_rtstate_serial(st));
+    printf("The old key is kept in %s (delete it once nothing needs it). Planners seal to the new key from now on: "
+           "MOKSHA_SEAL_TO=%s/seal.pub, and plan again.\n", old_copy, r->dir);
+    return MK_EXIT_OK;
+}
+
+/* Under the lock: finish a rotation whose state write happened, drop one
+ * whose did not, else rotate. */
+static int rotate_trust_locked(void *arg)
+{
+    trot *r = arg;
+    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, r->why, sizeof r->why);
+    if (!st)
+        return MK_EXIT_INPUT;
+    const char *sealed = json_string_value(json_object_get(st->doc, "sealed_with"));
+    char next[4200];
+    kpath(r, MK_KEYRING_SEAL_NEXT, next, sizeof next);
+    int rc;
+    r->neu = access(next, F_OK) == 0 ? mk_keyring_read_seal(r->dir, MK_KEYRING_SEAL_NEXT, r->why, sizeof r->why) : NULL;
+    if (r->neu && mk_keyring_x25519_pub(r->neu, r->neu_pub))
+        mk_keyring_key_id(r->neu_pub, r->neu_id);
+    if (r->neu && sealed && strcmp(sealed, r->neu_id) == 0) {
+        rc = finish_trust(r, st);
+    } else {
+        unlink(next); /* staged, but the state never got sealed to it: the old key still opens it */
+        mk_keyring_x25519_free(r->neu);
+        r->neu = NULL;
+        rc = rotate_trust_to(r, st);
+    }
+    mk_rtstate_free(st);
+    return rc;
+}
+
+/* note [seal key rotation]: in trust mode the key rotated is the
+ * executor's seal key in the key directory, and no project key is
+ * involved. Under the lock, in this order, each step restartable:
+ *   1. the old key is kept as seal.OLD_ID.old and the new one staged as
+ *      seal.next (while it is there the keyring refuses to load);
+ *   2. the audit entry `key.rotate` is written, then the state: every
+ *      secret sealed again to the new key for the same address and path,
+ *      its fingerprint unchanged, `sealed_with` the new id (serial + 1);
+ *   3. the audit head is moved (audit.key keys it, before and after);
+ *   4. seal.pub is written for the new key, and 5. seal.next renamed over
+ *      seal.key.
+ * A crash before 2's state write leaves the state sealed to the old key;
+ * the next rotate drops seal.next and starts over. After it the state says
+ * `sealed_with` the staged key, and the next rotate does 3 to 5. */
+static int rotate_trust(const mk_config *cfg)
+{
+    trot r = {0};
+    const char *env = getenv("MOKSHA_KEY"), *nenv = getenv("MOKSHA_NEW_KEY");
+    snprintf(r.dir, sizeof r.dir, "%s", cfg->trust.keys);
+    if ((env && *env) || (nenv && *nenv)) {
+        fprintf(stderr, "moksha-exec: error: MOKSHA_KEY or MOKSHA_NEW_KEY is set, and this executor is in trust mode: it "
+                "rotates its own seal key and uses no project key; unset them\n");
+        return MK_EXIT_INPUT;
+    }
+    if (!mk_keyring_load_rotating(&r.old, r.dir, r.why, sizeof r.why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", r.why);
+        return MK_EXIT_INPUT;
+    }
+    int rc = under_lock(rotate_trust_locked, &r, r.why, sizeof r.why);
+    mk_keyring_x25519_free(r.neu);
+    mk_keyring_free(&r.old);
+    OPENSSL_cleanse(&r, sizeof r);
+    return rc;
+}
+
 int mk_rotate_key(void)
 {
     rot r = {0};
-    char stack_id[33], lock_id[37];
+    char stack_id[33];
+    mk_config cfg;
+    if (!mk_config_load(&cfg, r.why, sizeof r.why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", r.why);
+        return MK_EXIT_INPUT;
+    }
+    bool trust = cfg.trust.on;
+    int trc = trust ? rotate_trust(&cfg) : 0;
+    mk_config_free(&cfg);
+    if (trust)
+        return trc;
     const char *env = getenv("MOKSHA_KEY");
     bool from_env = env && *env;
     if (!mk_planfile_stack_id(MK_PATH_DIR, stack_id, r.why, sizeof r.why) || !old_key(&r, from_env, stack_id)) {
         fprintf(stderr, "moksha-exec: error: %s\n", r.why);
         return MK_EXIT_INPUT;
     }
-    json_t *info = NULL;
-    sigset_t old;
-    mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
-    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, "key rotate", lock_id, &info, r.why, sizeof r.why);
-    json_decref(info);
-    int rc = ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
-    if (ls == MK_LOCK_TAKEN) {
-        rc = rotate_locked(&r, from_env, stack_id);
-        mk_lock_release(MK_PATH_LOCKFILE, lock_id);
-    }
-    fflush(stdout);
-    mk_signals_restore(&old);
-    if (rc)
-        fprintf(stderr, "moksha-exec: error: %s\n", r.why);
+    zarg z = {&r, from_env, stack_id};
+    int rc = under_lock(rotate_zero_locked, &z, r.why, sizeof r.why);
     OPENSSL_cleanse(&r, sizeof r);
     return rc;
 }

@@ -44,6 +44,24 @@ static void set_entry(mk_rtstate *s, const char *address, json_t *entry, json_t 
     json_object_set_new(s->texts, address, text ? text : mk_rtstate_entry_text(entry));
 }
 
+/* note [fingerprint key]: the planner and the executor compute a secret's
+ * fingerprint with a key that only those who can read the state hold, so
+ * a plan alone (a CI artifact, a review comment) allows no test of guesses
+ * of a secret, and no planner needs a key the executor also holds. The
+ * executor makes it the first time it writes the state; it never changes
+ * (a rotation re-seals, the fingerprints stay). */
+static bool hex_key(const char *t, uint8_t out[32])
+{
+    if (!t || strlen(t) != 64 || strspn(t, "0123456789abcdef") != 64)
+        return false;
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(t + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return true;
+}
+
 /* Only a state that is not there is empty; one that cannot be read or
  * parsed is damaged (E0300), never "no state" — a directory, a dangling
  * link, a cut file included. The why names the file and place. */
@@ -91,6 +109,15 @@ mk_rtstate *mk_rtstate_load(const char *path, char *why, size_t whylen)
         (intents && !json_is_object(intents))) { /* as the compiler's reader: the two must read one state */
         snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: its `lineage` is not a string, its `serial` "
                  "not a whole number >= 0, or its `intents` not an object", path);
+        json_decref(doc);
+        mk_rtstate_free(s);
+        return NULL;
+    }
+    json_t *fk = json_object_get(doc, "fingerprint_key");
+    uint8_t raw[32];
+    if (fk && !hex_key(json_string_value(fk), raw)) {
+        snprintf(why, whylen, "error[E0300]: the state cannot be read: %s: its `fingerprint_key` is not 64 lowercase hex "
+                 "digits", path);
         json_decref(doc);
         mk_rtstate_free(s);
         return NULL;
@@ -173,6 +200,20 @@ void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash)
 {
     if (seq > 0)
         json_object_set_new(s->doc, "audit", json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "hash", hash));
+}
+
+bool mk_rtstate_fingerprint_key(const mk_rtstate *s, uint8_t out[32])
+{
+    return hex_key(json_string_value(json_object_get(s->doc, "fingerprint_key")), out);
+}
+
+void mk_rtstate_new_fingerprint_key(mk_rtstate *s, uint8_t out[32])
+{
+    char hex[65];
+    mk_rand_hex(hex, 32);
+    json_object_set_new(s->doc, "fingerprint_key", json_string(hex));
+    hex_key(hex, out);
+    memset(hex, 0, sizeof hex);
 }
 
 json_t *mk_rtstate_intents(const mk_rtstate *s)

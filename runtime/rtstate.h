@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mk_audit_mark;
 
@@ -38,6 +39,13 @@ void mk_rtstate_set_audit_mark(mk_rtstate *s, long long seq, const char *hash);
 /* All the state says of the audit log, for mk_audit_open and verify: that
  * mark, the serial, and whether the executor wrote this state. */
 void mk_rtstate_audit_record(const mk_rtstate *s, struct mk_audit_mark *m);
+
+/* note [fingerprint key]: trust mode's "fingerprint_key" (64 hex digits:
+ * 32 random bytes), the key of every secret's fingerprint in this state
+ * and the plans made from it. false when the state has none; new makes one
+ * (written with the state's next write). */
+bool mk_rtstate_fingerprint_key(const mk_rtstate *s, uint8_t out[32]);
+void mk_rtstate_new_fingerprint_key(mk_rtstate *s, uint8_t out[32]);
 
 /* Undo intents ("intents": {ADDRESS: {…}}; note [durable undo] in
  * exec.c): borrowed, or NULL when none. set takes intent (NULL removes);

@@ -8,6 +8,7 @@
 #include "runtime/session.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,23 @@ static json_t *on_behalf_of(void)
     return via;
 }
 
+/* The keys, and in trust mode the state's fingerprint key: the executor
+ * makes it the first time it writes the state (note [fingerprint key] in
+ * rtstate.c). */
+static bool open_keys(mk_session *s, char *why, size_t whylen)
+{
+    if (!s->ring.loaded && !mk_keyring_open(&s->ring, s->cfg, &s->key, MK_PATH_DIR, why, whylen))
+        return false;
+    if (!s->ring.trust) {
+        s->key = s->ring.project;
+        return true;
+    }
+    if (mk_rtstate_fingerprint_key(s->st, s->fpkey))
+        return true;
+    mk_rtstate_new_fingerprint_key(s->st, s->fpkey); /* written with the state's next write, if there is one */
+    return true;
+}
+
 /* Lock, open the audit log and the state; 0 or an exit code. */
 int mk_session_open(mk_session *s, const char *operation, char id[37])
 {
@@ -145,11 +163,10 @@ int mk_session_open(mk_session *s, const char *operation, char id[37])
         return ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
     s->st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
-    bool keyed = s->st && (s->key.id[0] || mk_planfile_key_load(&s->key, MK_PATH_DIR, why, sizeof why));
-    if (keyed) {
+    if (s->st && open_keys(s, why, sizeof why)) {
         mk_audit_mark m;
         mk_rtstate_audit_record(s->st, &m);
-        s->audit = mk_audit_open(MK_PATH_AUDIT, &s->key, &m, why, sizeof why);
+        s->audit = mk_audit_open(MK_PATH_AUDIT, &s->ring, &m, why, sizeof why);
     }
     if (!s->audit || !s->st) {
         mk_errmsg_print(why);
@@ -184,6 +201,8 @@ void mk_session_close(mk_session *s, const char *id, int rc)
 
 void mk_session_free(mk_session *s)
 {
+    mk_keyring_free(&s->ring);
+    OPENSSL_cleanse(s->fpkey, sizeof s->fpkey);
     free(s->lines);
     mk_audit_close(s->audit);
     mk_rtstate_free(s->st);

@@ -15,11 +15,17 @@
 #include <stddef.h>
 
 #include "runtime/audit.h"
+#include "runtime/keyring.h"
 #include "runtime/planfile.h"
 #include "runtime/rtstate.h"
 
+struct mk_config;
+
 typedef struct mk_session {
-    mk_planfile_key key;  /* loaded by open unless key.id is set already */
+    mk_planfile_key key;  /* no trust: the project key, loaded by open unless key.id is set already */
+    mk_keyring ring;      /* the keys that open secrets and key the audit head (runtime/keyring.h), loaded by open */
+    const struct mk_config *cfg; /* borrowed; NULL: open reads the executor's configuration */
+    uint8_t fpkey[32];    /* trust: the state's fingerprint_key (made by open when the state has none) */
     mk_rtstate *st;
     mk_audit *audit;
     char *lines;          /* audit lines made, not yet written */
@@ -27,8 +33,9 @@ typedef struct mk_session {
     bool dirty;           /* the state changed since the last flush */
 } mk_session;
 
-/* Take the lock for operation (id_out: its id), load the state and the key,
- * open the audit log against the state's mark, and make the "lock" entry
+/* Take the lock for operation (id_out: its id), load the state and the
+ * keys (in trust mode the key directory's, and the state's fingerprint_key,
+ * given one if it has none), open the audit log against the state's mark, and make the "lock" entry
  * (and "audit.adopted" for entries after the head). 0, or an exit code
  * with the reason printed and nothing held. */
 int mk_session_open(mk_session *s, const char *operation, char id[37]);

@@ -20,6 +20,7 @@
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
+#include "runtime/keyring.h"
 #include "runtime/lock.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
@@ -118,13 +119,14 @@ int mk_statecmd_rm(const char *address, const mk_exec_submitter *by)
  * (which then keeps naming an earlier entry, as it may). */
 static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
 {
-    mk_planfile_key k;
+    mk_keyring k;
     mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
     mk_audit_mark m;
     mk_audit *a = NULL;
-    if (st && mk_planfile_key_load(&k, MK_PATH_DIR, why, whylen)) {
+    if (st && mk_keyring_open(&k, NULL, NULL, MK_PATH_DIR, why, whylen)) {
         mk_rtstate_audit_record(st, &m);
         a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
+        mk_keyring_free(&k);
     }
     json_t *adopted = a ? mk_session_adopted(a) : NULL;
     if (adopted)
@@ -182,21 +184,25 @@ int mk_statecmd_unlock(const char *id, const mk_exec_submitter *by)
 /* The chain, the keyed head and the state's record of the last entry. */
 int mk_statecmd_audit_verify(void)
 {
-    mk_planfile_key key;
+    mk_keyring ring;
     char why[1024];
-    bool keyed = mk_planfile_key_load(&key, MK_PATH_DIR, why, sizeof why);
+    bool keyed = mk_keyring_open(&ring, NULL, NULL, MK_PATH_DIR, why, sizeof why);
     struct stat sb;
     /* no key: the chain is still checked; a key or stack id that is there
      * but not a file is an error, not "no key" */
     bool odd = !keyed && ((lstat(MK_PATH_DIR "/key", &sb) == 0 && !S_ISREG(sb.st_mode)) ||
                           (lstat(MK_PATH_DIR "/stack-id", &sb) == 0 && !S_ISREG(sb.st_mode)));
     mk_rtstate *st = odd ? NULL : mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    int rc = 1;
     if (!st) {
         mk_errmsg_print(why);
-        return 1;
+    } else {
+        mk_audit_mark m;
+        mk_rtstate_audit_record(st, &m);
+        mk_rtstate_free(st);
+        rc = mk_audit_verify(MK_PATH_AUDIT, keyed ? &ring : NULL, &m, stdout);
     }
-    mk_audit_mark m;
-    mk_rtstate_audit_record(st, &m);
-    mk_rtstate_free(st);
-    return mk_audit_verify(MK_PATH_AUDIT, keyed ? &key : NULL, &m, stdout);
+    if (keyed)
+        mk_keyring_free(&ring);
+    return rc;
 }

@@ -40,14 +40,17 @@ static bool bad_in(struct mk_diag *diag, const char *path, const char *what)
     return bad(diag, path, msg);
 }
 
-/* `fingerprint_key`, when the executor has written one: 64 hex digits. */
+/* `fingerprint_key`, when the executor has written one: 64 lowercase hex
+ * digits. */
 static bool read_fp_key(mk_state *s, struct mk_diag *diag, const char *path)
 {
     json_t *fk = json_object_get(s->root, "fingerprint_key");
     if (!fk)
         return true;
-    if (!json_is_string(fk) || !mk_key_from_hex(json_string_value(fk), json_string_length(fk), s->fp_key, 32))
-        return bad_in(diag, path, "its `fingerprint_key` is not 64 hex digits");
+    const char *t = json_string_value(fk);
+    bool lower = t && strspn(t, "0123456789abcdef") == json_string_length(fk); /* the executor's one spelling */
+    if (!lower || !mk_key_from_hex(t, json_string_length(fk), s->fp_key, 32))
+        return bad_in(diag, path, "its `fingerprint_key` is not 64 lowercase hex digits");
     return s->has_fp_key = true;
 }
 

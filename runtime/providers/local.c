@@ -38,7 +38,7 @@
 
 #include "runtime/config.h"
 #include "runtime/fileio.h"
-#include "runtime/planfile.h"
+#include "runtime/keyring.h"
 #include "runtime/sha256.h"
 
 typedef struct local {
@@ -174,7 +174,7 @@ static mk_prov_status write_file(local *l, const mk_prov_op *op, json_t **out, c
     if (!mode_of(l, op->attrs, "0644", &mode, why, whylen) || !jail(l, rel, true, full, why, whylen))
         return MK_PROV_FAILED;
     json_t *cv = json_object_get(op->attrs, "content");
-    char *opened = json_is_object(cv) ? mk_planfile_unseal(op->key, cv) : NULL;
+    char *opened = json_is_object(cv) ? mk_keyring_open_attr(op->keys, cv, op->address, "content") : NULL;
     if (json_is_object(cv) && !opened)
         return fail(why, whylen, "cannot open the sealed content of", rel, 0);
     const char *content = opened ? opened : json_is_string(cv) ? json_string_value(cv) : "";

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct mk_planfile_key;
+struct mk_keyring;
 struct mk_config;
 
 typedef enum {
@@ -35,7 +35,7 @@ typedef struct mk_prov_op {
     json_t *prior;                 /* update: the applied attributes; create-from-before: them too; else NULL */
     const char *cloud, *region;    /* abstract types: where it goes */
     double deadline_ms;            /* mk_clock_now_ms() by which to give up (0: none) */
-    const struct mk_planfile_key *key; /* to open sealed secrets */
+    const struct mk_keyring *keys; /* to open sealed secrets: mk_keyring_open_attr with address and attribute */
     /* create_before_destroy (docs/executor.md): a create with `deposing`
      * set makes the replacement while the object with that id lives on,
      * set aside ("deposed") until its own delete; a delete or create with

@@ -32,7 +32,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/fileio.h"
-#include "runtime/planfile.h"
+#include "runtime/keyring.h"
 #include "runtime/rand.h"
 #include "runtime/sha256.h"
 
@@ -288,7 +288,7 @@ static void quota_give(sim *s, const char *cloud, const char *region)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* A secret must open with the project key: what a real provider needs. */
+/* A secret must open with the executor's key: what a real provider needs. */
 static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
 {
     const char *k;
@@ -296,9 +296,9 @@ static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
     json_object_foreach(op->attrs, k, v) {
         if (!json_object_get(v, "$secret"))
             continue;
-        char *plain = op->key ? mk_planfile_unseal(op->key, v) : NULL;
+        char *plain = op->keys ? mk_keyring_open_attr(op->keys, v, op->address, k) : NULL;
         if (!plain) {
-            snprintf(why, whylen, "sim: %s: the sealed secret `%s` does not open with this project's key", op->address, k);
+            snprintf(why, whylen, "sim: %s: the sealed secret `%s` does not open with this executor's key", op->address, k);
             return false;
         }
         memset(plain, 0, strlen(plain));

@@ -172,7 +172,7 @@ expect_exit 1 moksha trust sign trust.json --key keys/alice.pub && expect_contai
 
 # ---- the whole loop: the executor takes the trust file trust sign made and
 # the plan alice's key signed (and decides about keys moksha signs with) ----
-mkdir exec-keys && chmod 700 exec-keys
+expect_exit 0 "$MOKSHA_EXEC" key new --dir "$WORK/exec-keys"   # the executor's own keys (0700: seal.key, seal.pub, audit.key)
 cat >exec.json <<EOF2
 {"format": "moksha.exec-config/v1",
  "trust": {"file": "$WORK/trust.json", "keys": "$WORK/exec-keys",

@@ -63,6 +63,7 @@ cat >xdg/moksha/exec.json <<EOF
  "trust": {"file": "$WORK/trust.json", "keys": "$WORK/keys",
            "roots": {"threshold": 2, "keys": ["$(pub r1)", "$(pub r2)", "$(pub r3)"]}}}
 EOF
+expect_exit 0 "$MOKSHA_EXEC" key new --dir "$WORK/keys"   # the executor's own keys: seal.key, seal.pub, audit.key
 trust 1 2099-01-01T00:00:00Z r1 r3
 mkdir st && enter st
 expect_exit 0 "$MOKSHA_EXEC" config check &&
@@ -114,6 +115,11 @@ expect_match "$OUT" "\"trust_version\": 1"
 expect_match "$OUT" "\"trust_digest\": \"$(sha256sum <"$K/payload" | cut -c1-64)\""
 expect_file ../keys/trust.seen
 expect_contains ../keys/trust.seen '"version":1,'
+# the executor's own keys: the state's fingerprint_key made with its first
+# write, the audit head keyed with audit.key (no project key in either)
+expect_match .moksha/state.json '"fingerprint_key": "[0-9a-f]{64}"'
+rm -f .moksha/key
+expect_exit 0 "$MOKSHA_EXEC" audit verify && expect_contains "$OUT" "head and state agree"
 
 # ---- trust files: version never down, expiry, threshold ----
 trust 2 2099-01-01T00:00:00Z r2 r3

@@ -6,7 +6,7 @@
  * from bytes (mk_state_parse, the executor service's answer): no bytes is
  * no state, the text is the caller's again afterwards, unchanged. The
  * executor's fingerprint_key is read, from a large state or a small one, and
- * one that is not 64 hex digits is damage. What the differ makes of a state
+ * one that is not 64 lowercase hex digits is damage. What the differ makes of a state
  * is test_plan.c's. */
 #include "tests/unit/unit.h"
 
@@ -209,7 +209,7 @@ static void test_fingerprint_key(void **state)
     mk_key k = {.has_fp_key = true};
     const size_t sizes[] = {1, NRES};
     for (size_t i = 0; i < 2; i++) {
-        mk_state *st = with_fp_key("\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1F\"", sizes[i], d);
+        mk_state *st = with_fp_key("\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"", sizes[i], d);
         assert_non_null(st);
         assert_int_equal(st->nres, sizes[i]);
         mk_state_fingerprint_key(st, &k);
@@ -226,7 +226,7 @@ static void test_fingerprint_key(void **state)
     mk_state_fingerprint_key(NULL, &k); /* no state at all */
     assert_false(k.has_fp_key);
     assert_int_equal(mk_diag_errors(d), 0);
-    const char *bad[] = {"\"00010203\"", "\"g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"", "32", "null",
+    const char *bad[] = {"\"00010203\"", "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1F\"", "\"g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"", "32", "null",
                          "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\""};
     mk_diag_free(d);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -236,7 +236,7 @@ static void test_fingerprint_key(void **state)
         const char *code, *msg;
         mk_span at;
         assert_true(mk_diag_last_error(d, &code, &msg, &at));
-        assert_non_null(strstr(msg, "its `fingerprint_key` is not 64 hex digits"));
+        assert_non_null(strstr(msg, "its `fingerprint_key` is not 64 lowercase hex digits"));
         mk_diag_free(d);
     }
 }
