@@ -5,7 +5,8 @@
 # and a changed (or moved) one an update, by the fingerprint bound to its
 # address and path (computed here apart, with openssl); a planner key's
 # plan holding a secret needs MOKSHA_SEAL_TO (E0305). Without it nothing
-# changes: the project key seals.
+# changes: the project key seals. Last, the whole way in trust mode: the
+# executor opens what the planner sealed to it and applies it.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=3f1c0be2a9d84e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
@@ -133,4 +134,34 @@ expect_contains z.plan '"content":{"$secret":{"fingerprint":"'
 expect_not_contains z.plan '"to":'
 expect_not_contains z.plan "$SECRET"
 expect_exit 0 "$MOKSHA_EXEC" verify z.plan
+leave
+
+# ---- the whole way in trust mode: a planner key signs, secrets sealed to the
+# executor's own key (moksha-exec key new), which opens each where it stands
+# (a template's part too), writes its fingerprint_key, and the next plan
+# compares by it: no changes, then a changed secret is two updates ----
+enter s
+rm -rf .moksha
+unset MOKSHA_KEY
+export XDG_CONFIG_HOME="$WORK/xdg"
+mkdir -p "$XDG_CONFIG_HOME/moksha"
+expect_exit 0 moksha key new root --dir "$WORK/keys"
+pubof() { cut -d' ' -f1 "$1"; }
+printf '{"version": 1, "expires": "2099-06-01T00:00:00Z", "roots": {"threshold": 1, "keys": ["%s"]}, "planners": {"alice": "%s"}}\n' \
+    "$(pubof "$WORK/keys/root.pub")" "$(pubof "$WORK/keys/alice.pub")" > "$WORK/trust.json"
+expect_exit 0 moksha trust sign "$WORK/trust.json" --key "$WORK/keys/root.key"
+printf '{"format": "moksha.exec-config/v1", "trust": {"file": "%s/trust.json", "keys": "%s/ek", "roots": {"threshold": 1, "keys": ["%s"]}}}\n' \
+    "$WORK" "$WORK" "$(pubof "$WORK/keys/root.pub")" > "$XDG_CONFIG_HOME/moksha/exec.json"
+expect_exit 0 "$MOKSHA_EXEC" key new
+export MOKSHA_SIGNING_KEY="$WORK/keys/alice.key" MOKSHA_SEAL_TO="$WORK/ek/seal.pub"
+expect_exit 0 moksha plan -o t.plan
+expect_exit 0 "$MOKSHA_EXEC" apply t.plan
+[ "$(cat .moksha/out/id.txt)" = "$SECRET" ] || fail "id.txt is not the secret: $(cat .moksha/out/id.txt)"
+[ "$(cat .moksha/out/conn.txt)" = "$SECRET@id.txt" ] || fail "conn.txt is not the joined secret: $(cat .moksha/out/conn.txt)"
+expect_match .moksha/state.json '"fingerprint_key": *"[0-9a-f]{64}"'
+expect_not_contains .moksha/state.json "$SECRET"
+expect_exit 0 moksha plan
+expect_contains "$OUT" "No changes"
+expect_exit 0 env MOKSHA_VAR_pw=another-secret-88 "$MOKSHA" plan
+expect_contains "$OUT" "Plan: 0 to create, 2 to update"
 leave
