@@ -14,6 +14,7 @@
 #include "compiler/pipeline.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,6 +25,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/base/seal.h"
 #include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
@@ -420,16 +422,58 @@ static bool load_key(mk_planned *out, const mk_pipeline_req *r, bool sign)
     return true;
 }
 
+/* Trust mode's sealing (docs/trust.md): the executor's key from
+ * MOKSHA_SEAL_TO, and the state's fingerprint_key to compare secrets by. */
+static bool load_seal(mk_planned *out)
+{
+    const char *to = getenv("MOKSHA_SEAL_TO");
+    char why[600];
+    mk_state_fingerprint_key(out->st, &out->key);
+    if (!to || !*to || mk_seal_to_load(&out->key, to, why, sizeof why))
+        return true;
+    mk_diag_error(out->p->diag, "E0302", MK_NOSPAN, "%s", why);
+    return false;
+}
+
+/* The first secret the plan holds, as ADDRESS.ATTR or output.NAME into
+ * buf; false for none. */
+static bool first_secret(const mk_planned *out, char *buf, size_t n)
+{
+    const mk_plan *pl = out->model;
+    for (size_t i = 0; i < pl->nchanges; i++)
+        if (pl->changes[i].in && pl->changes[i].sensitive.n)
+            return snprintf(buf, n, "%s.%s", pl->changes[i].address, pl->changes[i].sensitive.v[0]) >= 0;
+    const mk_unit *root = out->p->root;
+    for (uint32_t i = 0; root && i < root->noutputs; i++)
+        if (root->outputs[i].value && mk_v_is_secret(root->outputs[i].value))
+            return snprintf(buf, n, "output.%s", root->outputs[i].decl->name) >= 0;
+    return false;
+}
+
+bool mk_pipeline_sealable(mk_planned *out)
+{
+    char what[512];
+    if (!out->key.signer || out->key.has_seal_to || !first_secret(out, what, sizeof what))
+        return true;
+    mk_diag_item *d = mk_diag_error(out->p->diag, "E0305", MK_NOSPAN,
+                                    "the plan holds secrets (%s) and is signed with a planner key, but has no executor "
+                                    "key to seal them to", what);
+    mk_diag_help(d, "set MOKSHA_SEAL_TO to the executor's public key (moksha-exec key show)");
+    return false;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, r, sign))   /* base/key.c (moksha cost stops before it) */
-        return ok && r->compile_only;
+    if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
+        return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
+    if (!mk_pipeline_sealable(out))
+        return false;
     add_costs(out, r);                                    /* middle/cost.c, middle/place.c: price and place */
     mk_pipeline_mark(out, "cost", &t0);
     add_policies(out, r);                                 /* middle/policy.c */

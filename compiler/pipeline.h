@@ -109,6 +109,11 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
 struct mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r);
 void mk_pipeline_planned_free(mk_planned *pl);
 
+/* A plan signed with a planner key seals its secrets to the executor
+ * (docs/trust.md): false, with E0305 in the diagnostics, when it holds a
+ * secret and no MOKSHA_SEAL_TO says where to seal it. */
+bool mk_pipeline_sealable(mk_planned *out);
+
 /* Whether --replace-placement k names an instance of p, and whether an
  * override's name is a policy of results (for the caller's messages). */
 bool mk_pipeline_replace_named(const mk_pipeline_req *r, const mk_program *p, size_t k);

@@ -492,12 +492,13 @@ static void put_after(emitter *e, const mk_change *c)
     for (uint32_t k = 0; ty && k < ty->nfields; k++) {
         size_t mark = e->out->len;
         bool unknown = false;
+        mk_vjson_at where = {c->address, ty->fields[k].name};
         if (written)
             lit(e, ",");
         put_str(e, ty->fields[k].name);
         lit(e, ":");
         size_t at = e->out->len;
-        if (mk_vjson_write(e->out, c->in->attrs->u.map.vals[k], e->key, true, &unknown)) {
+        if (mk_vjson_write(e->out, c->in->attrs->u.map.vals[k], e->key, true, &where, &unknown)) {
             written++;
             trail_on(e, &trail, mark, at, next_unknown(c, &u, ty->fields[k].name));
         } else

@@ -16,7 +16,7 @@
 
 #include "compiler/base/mem.h"
 
-static void hex(const uint8_t *b, size_t n, char *out)
+void mk_key_hex(const uint8_t *b, size_t n, char *out)
 {
     static const char d[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -43,7 +43,7 @@ static void hex(const uint8_t *b, size_t n, char *out)
 static void derive(mk_key *k, const uint8_t raw[32])
 {
     char master[65];
-    hex(raw, 32, master);
+    mk_key_hex(raw, 32, master);
     unsigned int len = 32;
     HMAC(EVP_sha256(), master, 64, (const uint8_t *)"moksha plan signature", 21, k->sign, &len);
     len = 32;
@@ -51,7 +51,7 @@ static void derive(mk_key *k, const uint8_t raw[32])
     OPENSSL_cleanse(master, sizeof master);
     uint8_t d[32];
     SHA256(k->sign, 32, d);
-    hex(d, 8, k->id);
+    mk_key_hex(d, 8, k->id);
 }
 
 static int hexval(char c)
@@ -59,7 +59,7 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-static bool from_hex(const char *t, size_t n, uint8_t *out, size_t len)
+bool mk_key_from_hex(const char *t, size_t n, uint8_t *out, size_t len)
 {
     if (n != 2 * len)
         return false;
@@ -72,7 +72,7 @@ static bool from_hex(const char *t, size_t n, uint8_t *out, size_t len)
     return true;
 }
 
-static bool from_base64(const char *t, size_t n, uint8_t out[32])
+bool mk_key_from_base64(const char *t, size_t n, uint8_t out[32])
 {
     uint8_t buf[48];
     if (n != 44 || t[43] != '=' || t[42] == '=')
@@ -110,7 +110,7 @@ static int key_bytes(const char *t, size_t n, const char *stack_id, const char *
         }
         return 1;
     }
-    if (from_hex(t, n, out, 32) || from_base64(t, n, out))
+    if (mk_key_from_hex(t, n, out, 32) || mk_key_from_base64(t, n, out))
         return 1;
     snprintf(err, errlen,
              "%s is not a strong key: give 32 random bytes as 64 hex digits (`openssl rand -hex 32`) or base64 "
@@ -189,7 +189,7 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
             snprintf(err, errlen, "cannot get random bytes for the stack id");
             return false;
         }
-        hex(raw, 16, text);
+        mk_key_hex(raw, 16, text);
         strcat(text, "\n");
         mkdir(dir, 0755);
         if (!publish(path, text, 33, 0644, err, errlen))
@@ -206,7 +206,7 @@ static bool stack_id(const char *dir, bool create, char id[33], char *err, size_
     size_t len = (size_t)n;
     uint8_t raw[16];
     trim(&t, &len);
-    if (!from_hex(t, len, raw, 16)) {
+    if (!mk_key_from_hex(t, len, raw, 16)) {
         snprintf(err, errlen, "%s is not a stack id (32 hex digits); restore it from where the state is kept", path);
         return false;
     }
@@ -235,7 +235,7 @@ static bool create_key_file(const char *dir, const char *path, char *err, size_t
         snprintf(err, errlen, "cannot get random bytes for a new key");
         return false;
     }
-    hex(raw, 32, text);
+    mk_key_hex(raw, 32, text);
     OPENSSL_cleanse(raw, sizeof raw);
     strcat(text, "\n");
     bool ok = publish(path, text, 65, 0600, err, errlen);
@@ -323,7 +323,7 @@ void mk_key_sign(const mk_key *k, const void *data, size_t n, char out[65])
     uint8_t mac[32];
     unsigned int len = 32;
     HMAC(EVP_sha256(), k->sign, 32, data, n, mac, &len);
-    hex(mac, 32, out);
+    mk_key_hex(mac, 32, out);
 }
 
 void mk_key_fingerprint(const mk_key *k, const void *data, size_t n, char out[65])
@@ -331,14 +331,14 @@ void mk_key_fingerprint(const mk_key *k, const void *data, size_t n, char out[65
     uint8_t mac[32];
     unsigned int len = 32;
     HMAC(EVP_sha256(), k->seal, 32, data, n, mac, &len);
-    hex(mac, 32, out);
+    mk_key_hex(mac, 32, out);
 }
 
 void mk_key_sha256_hex(const void *data, size_t n, char out[65])
 {
     uint8_t d[32];
     SHA256(data, n, d);
-    hex(d, 32, out);
+    mk_key_hex(d, 32, out);
 }
 
 char *mk_key_seal(const mk_key *k, const void *plain, size_t n)

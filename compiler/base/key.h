@@ -63,4 +63,10 @@ long mk_key_read_small(const char *path, char *buf, size_t cap, unsigned *mode);
 /* SHA-256 hex of data. */
 void mk_key_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* The key texts' pieces, shared with base/seal.c: n bytes as lowercase hex
+ * (2n digits and a NUL into out); 2*len hex digits into len bytes; 44
+ * characters of base64 into 32 bytes (false for any other text). */
+void mk_key_hex(const uint8_t *b, size_t n, char *out);
+bool mk_key_from_hex(const char *t, size_t n, uint8_t *out, size_t len);
+bool mk_key_from_base64(const char *t, size_t n, uint8_t out[32]);
 #endif

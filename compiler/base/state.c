@@ -11,6 +11,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/intern.h"
+#include "compiler/base/key.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
 
@@ -39,6 +40,20 @@ static bool bad_in(struct mk_diag *diag, const char *path, const char *what)
     return bad(diag, path, msg);
 }
 
+/* `fingerprint_key`, when the executor has written one: 64 lowercase hex
+ * digits. */
+static bool read_fp_key(mk_state *s, struct mk_diag *diag, const char *path)
+{
+    json_t *fk = json_object_get(s->root, "fingerprint_key");
+    if (!fk)
+        return true;
+    const char *t = json_string_value(fk);
+    bool lower = t && strspn(t, "0123456789abcdef") == json_string_length(fk); /* the executor's one spelling */
+    if (!lower || !mk_key_from_hex(t, json_string_length(fk), s->fp_key, 32))
+        return bad_in(diag, path, "its `fingerprint_key` is not 64 lowercase hex digits");
+    return s->has_fp_key = true;
+}
+
 static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
 {
     json_t *fmt = json_object_get(s->root, "format"), *res = json_object_get(s->root, "resources");
@@ -51,6 +66,8 @@ static bool index_state(mk_state *s, struct mk_diag *diag, const char *path)
      * would carry another serial and lineage than the executor reads */
     if ((lin && !json_is_string(lin)) || (ser && !(json_is_integer(ser) && json_integer_value(ser) >= 0)))
         return bad_in(diag, path, "its `lineage` is not a string, or its `serial` not a whole number >= 0");
+    if (!read_fp_key(s, diag, path))
+        return false;
     s->lineage = json_is_string(lin) ? json_string_value(lin) : "";
     s->serial = json_is_integer(ser) ? json_integer_value(ser) : 0;
     s->nres = json_array_size(res);
@@ -330,4 +347,11 @@ json_t *mk_state_find(const mk_state *s, const char *address, size_t *index)
     if (index)
         *index = s->slots[k].index;
     return s->res[s->slots[k].index];
+}
+
+void mk_state_fingerprint_key(const mk_state *s, mk_key *k)
+{
+    k->has_fp_key = s && s->has_fp_key;
+    if (k->has_fp_key)
+        memcpy(k->fp_key, s->fp_key, 32);
 }

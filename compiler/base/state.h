@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct mk_diag;
+struct mk_key;
 
 typedef struct mk_state {
     json_t *root;          /* NULL when there is no state yet */
@@ -21,6 +22,10 @@ typedef struct mk_state {
      * address, which lies far away in the parsed document */
     struct mk_state_slot { const char *address; uint32_t index, hash; } *slots;
     size_t cap;
+    /* the executor's `fingerprint_key` (docs/trust.md): what a plan sealing
+     * to the executor fingerprints its secrets with */
+    bool has_fp_key;
+    uint8_t fp_key[32];
 } mk_state;
 
 /* Read a state file; on a malformed file reports E0300 and returns NULL. */
@@ -32,5 +37,8 @@ mk_state *mk_state_parse(char *text, size_t len, const char *name, struct mk_dia
 void mk_state_free(mk_state *s);
 /* The resource object at an address, or NULL; *index gets its position. */
 json_t *mk_state_find(const mk_state *s, const char *address, size_t *index);
+/* The state's fingerprint_key into k's has_fp_key and fp_key (none for no
+ * state, or a state without one). */
+void mk_state_fingerprint_key(const mk_state *s, struct mk_key *k);
 
 #endif

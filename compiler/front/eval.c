@@ -626,7 +626,7 @@ static bool will_replace(const mk_type *ty, slotset *s, json_t *known)
         if (!(ty->fields[k].flags & MK_ANN_FORCE_NEW) || !s->vals[k])
             continue;
         bool unknown = false;
-        json_t *j = mk_vjson_from(s->vals[k], NULL, false, &unknown);
+        json_t *j = mk_vjson_from(s->vals[k], NULL, false, NULL, &unknown);
         json_t *old = json_object_get(known, ty->fields[k].name);
         bool same = !unknown && old && mk_vjson_same(j, old);
         json_decref(j);

@@ -10,6 +10,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/money.h"
+#include "compiler/base/seal.h"
 #include "compiler/front/program.h"
 
 /* note [secret containers]: a list or map marked secret as a whole (what
@@ -18,39 +19,123 @@
  * sealed whole, as its JSON text, with "json": true so the executor knows to
  * parse what it opens; the fingerprint is over that text. Only one that
  * still holds unknowns is written element by element, each scalar sealed. */
-/* The fingerprint of text and, when sealing under a key, its sealed copy
- * (malloc'd, else NULL): a secret's two parts, as JSON (seal_text) or as
- * text (wr_sealed). */
-static void seal_parts(const mk_buf *text, const mk_key *key, bool seal, char fp[65], char **sealed)
+
+/* note [sealed where]: a key that seals to the executor (MOKSHA_SEAL_TO)
+ * seals and fingerprints each secret for where it is: the resource's address
+ * and its path from the attribute down, as compact JSON (docs/trust.md), so
+ * that a sealed value moved to another attribute or resource does not open.
+ * A list's index is the element's place in the array written, a template's
+ * sealed part adds its place in "$template". The walks keep the path as a
+ * chain of nodes on their own stack, innermost first, and write it out only
+ * for a secret. With the project key (no trust set up) there is no path: the
+ * secret is sealed and fingerprinted as it always was. */
+typedef struct at_node {
+    const struct at_node *up;
+    const char *key; /* a map key or the attribute's name; NULL for a list's index */
+    int64_t index;
+} at_node;
+
+/* What both walks seal with, and where they are. */
+typedef struct sctx {
+    const mk_key *key;
+    bool seal;
+    bool *unknown;
+    const char *address;
+    const at_node *at;
+} sctx;
+
+/* A secret's parts: its fingerprint ("" for none), its sealed copy
+ * (malloc'd, NULL when not sealing) and, sealed to the executor, its key's
+ * id. In the JSON: the project key's {"fingerprint", "sealed"}, the
+ * executor's {"to", "sealed", "fingerprint"}, each present when it has a
+ * value (docs/formats.md). */
+typedef struct secret_parts {
+    char fp[65];
+    char *sealed;
+    const char *to;
+} secret_parts;
+
+/* The path at (and a template's part, when part >= 0) as compact JSON. */
+static void path_text(const at_node *at, int64_t part, mk_buf *out)
 {
-    const char *t = text->data ? text->data : "";
-    fp[0] = 0;
-    *sealed = NULL;
-    if (key)
-        mk_key_fingerprint(key, t, text->len, fp);
-    if (seal && key)
-        *sealed = mk_key_seal(key, t, text->len);
+    size_t n = 0;
+    for (const at_node *p = at; p; p = p->up)
+        n++;
+    const at_node **v = mk_mem_alloc((n + 1) * sizeof *v);
+    for (size_t i = n; at; at = at->up)
+        v[--i] = at;
+    mk_buf_putc(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            mk_buf_putc(out, ',');
+        if (v[i]->key)
+            mk_vjson_put_string(out, v[i]->key, strlen(v[i]->key));
+        else
+            mk_vjson_put_int(out, v[i]->index);
+    }
+    if (part >= 0) {
+        if (n)
+            mk_buf_putc(out, ',');
+        mk_vjson_put_int(out, part);
+    }
+    mk_buf_putc(out, ']');
+    mk_mem_free(v);
 }
 
-static json_t *seal_text(const mk_buf *text, const mk_key *key, bool seal, bool as_json)
+/* Sealed to the executor for where it is (note [sealed where]). */
+static void seal_to_executor(const char *t, size_t n, const sctx *c, int64_t part, secret_parts *o)
 {
-    char fp[65], *sealed;
-    seal_parts(text, key, seal, fp, &sealed);
+    mk_buf path = {0};
+    path_text(c->at, part, &path);
+    const char *p = mk_buf_cstr(&path);
+    o->to = c->key->seal_to_id;
+    if (c->key->has_fp_key)
+        mk_seal_fingerprint(c->key->fp_key, c->address, p, t, n, o->fp);
+    /* the key was tried when loaded: only an allocation fails now */
+    if (c->seal && !(o->sealed = mk_seal_seal(c->key->seal_to, c->address, p, t, n)))
+        mk_mem_oom();
+    mk_buf_free(&path);
+}
+
+/* The parts of text, as JSON (seal_text) or as text (wr_sealed). */
+static void seal_parts(const mk_buf *text, const sctx *c, int64_t part, secret_parts *o)
+{
+    const char *t = text->data ? text->data : "";
+    *o = (secret_parts){{0}, NULL, NULL};
+    if (c->key && c->key->has_seal_to) {
+        seal_to_executor(t, text->len, c, part, o);
+        return;
+    }
+    if (c->key)
+        mk_key_fingerprint(c->key, t, text->len, o->fp);
+    if (c->seal && c->key)
+        o->sealed = mk_key_seal(c->key, t, text->len);
+}
+
+static json_t *seal_text(const mk_buf *text, const sctx *c, int64_t part, bool as_json)
+{
+    secret_parts s;
+    seal_parts(text, c, part, &s);
     json_t *o = json_object();
-    json_object_set_new(o, "fingerprint", json_string(fp));
-    if (sealed)
-        json_object_set_new(o, "sealed", json_string(sealed));
-    mk_mem_free(sealed);
+    if (!s.to)
+        json_object_set_new(o, "fingerprint", json_string(s.fp));
+    if (s.sealed && s.to)
+        json_object_set_new(o, "to", json_string(s.to));
+    if (s.sealed)
+        json_object_set_new(o, "sealed", json_string(s.sealed));
+    if (s.to && s.fp[0])
+        json_object_set_new(o, "fingerprint", json_string(s.fp));
+    mk_mem_free(s.sealed);
     if (as_json)
         json_object_set_new(o, "json", json_true());
     return json_pack("{s:o}", "$secret", o);
 }
 
-static json_t *secret_json(const mk_value *v, const mk_key *key, bool seal)
+static json_t *secret_json(const mk_value *v, const sctx *c)
 {
     mk_buf b = {0};
     mk_v_to_text(v, &b, true);
-    json_t *j = seal_text(&b, key, seal, false);
+    json_t *j = seal_text(&b, c, -1, false);
     if (b.data)
         memset(b.data, 0, b.len);
     mk_buf_free(&b);
@@ -68,13 +153,13 @@ static _Thread_local bool overflowed;
  * container whole). */
 typedef enum { SECRETS_SEAL, SECRETS_ALL, SECRETS_REVEAL } secrets_mode;
 
-static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown, secrets_mode mode);
+static json_t *from(const mk_value *v, sctx *c, secrets_mode mode);
 
-static json_t *secret_container(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+static json_t *secret_container(const mk_value *v, sctx *c)
 {
     if (!mk_v_is_known(v)) /* not sealable yet: each scalar on its own */
-        return from(v, key, seal, unknown, SECRETS_ALL);
-    json_t *plain = from(v, key, seal, unknown, SECRETS_REVEAL);
+        return from(v, c, SECRETS_ALL);
+    json_t *plain = from(v, c, SECRETS_REVEAL);
     size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY, n = json_dumpb(plain, NULL, 0, flags);
     char *text = mk_mem_alloc(n + 1);
     mk_buf b = {0};
@@ -82,24 +167,33 @@ static json_t *secret_container(const mk_value *v, const mk_key *key, bool seal,
     memset(text, 0, n);
     mk_mem_free(text);
     json_decref(plain);
-    json_t *j = seal_text(&b, key, seal, true);
+    json_t *j = seal_text(&b, c, -1, true);
     if (b.data)
         memset(b.data, 0, b.len);
     mk_buf_free(&b);
     return j;
 }
 
-json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+/* The walks start at the attribute (note [sealed where]). */
+static sctx start(const mk_key *key, bool seal, const mk_vjson_at *at, bool *unknown, at_node *top)
 {
+    *top = (at_node){NULL, at ? at->attr : NULL, 0};
+    return (sctx){key, seal, unknown, at && at->address ? at->address : "", top->key ? top : NULL};
+}
+
+json_t *mk_vjson_from(const mk_value *v, const mk_key *key, bool seal, const mk_vjson_at *at, bool *unknown)
+{
+    at_node top;
+    sctx c = start(key, seal, at, unknown, &top);
     budget = MAX_NODES;
-    return from(v, key, seal, unknown, SECRETS_SEAL);
+    return from(v, &c, SECRETS_SEAL);
 }
 
 bool mk_vjson_overflowed(void) { return overflowed; }
 
 /* {"$template": [text | {"$ref", "attr"}, …]}, the text parts sealed when
  * the value is a secret (note [secret templates]). */
-static json_t *template_json(const mk_deferred *d, const mk_key *key, bool seal, bool secret)
+static json_t *template_json(const mk_deferred *d, sctx *c, bool secret)
 {
     json_t *parts = json_array();
     for (uint32_t i = 0; i < d->n; i++) {
@@ -108,7 +202,7 @@ static json_t *template_json(const mk_deferred *d, const mk_key *key, bool seal,
         if (p->text && secret) {
             mk_buf b = {0};
             mk_buf_put(&b, p->text, p->len);
-            part = seal_text(&b, key, seal, false);
+            part = seal_text(&b, c, (int64_t)json_array_size(parts), false);
             if (b.data)
                 memset(b.data, 0, b.len);
             mk_buf_free(&b);
@@ -120,7 +214,26 @@ static json_t *template_json(const mk_deferred *d, const mk_key *key, bool seal,
     return json_pack("{s:o}", "$template", parts);
 }
 
-static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unknown, secrets_mode mode)
+/* A list's or map's elements, each at its place on the path. */
+static json_t *from_container(const mk_value *v, sctx *c, secrets_mode mode)
+{
+    bool map = v->kind == MK_V_MAP;
+    json_t *j = map ? json_object() : json_array();
+    at_node here = {c->at, NULL, 0}; /* one node, moved along the elements */
+    c->at = &here;
+    for (uint32_t i = 0; i < v->n && budget >= 0; i++) {
+        if (map) {
+            here.key = v->u.map.keys[i];
+            json_object_set_new(j, here.key, from(v->u.map.vals[i], c, mode));
+        } else {
+            here.index += json_array_append_new(j, from(v->u.items[i], c, mode)) == 0;
+        }
+    }
+    c->at = here.up;
+    return j;
+}
+
+static json_t *from(const mk_value *v, sctx *c, secrets_mode mode)
 {
     if (--budget < 0) {
         overflowed = true;
@@ -129,9 +242,9 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
     bool secret = mode == SECRETS_ALL || (mode == SECRETS_SEAL && (v->flags & MK_VF_SECRET));
     if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
-        return secret_json(v, key, seal);
+        return secret_json(v, c);
     if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
-        return secret_container(v, key, seal, unknown);
+        return secret_container(v, c);
     switch (v->kind) {
     case MK_V_NULL: return json_null();
     case MK_V_BOOL: return json_boolean(v->u.b);
@@ -145,29 +258,19 @@ static json_t *from(const mk_value *v, const mk_key *key, bool seal, bool *unkno
         mk_buf_free(&b);
         return j;
     }
-    case MK_V_LIST: {
-        json_t *a = json_array();
-        for (uint32_t i = 0; i < v->n && budget >= 0; i++)
-            json_array_append_new(a, from(v->u.items[i], key, seal, unknown, mode));
-        return a;
-    }
-    case MK_V_MAP: {
-        json_t *o = json_object();
-        for (uint32_t i = 0; i < v->n && budget >= 0; i++)
-            json_object_set_new(o, v->u.map.keys[i], from(v->u.map.vals[i], key, seal, unknown, mode));
-        return o;
-    }
+    case MK_V_LIST: case MK_V_MAP:
+        return from_container(v, c, mode);
     case MK_V_RESOURCE:
         return json_pack("{s:s}", "$ref", ((const mk_instance *)v->u.res)->address);
     case MK_V_UNKNOWN:
-        if (unknown)
-            *unknown = true;
+        if (c->unknown)
+            *c->unknown = true;
         if (v->u.res) /* the executor fills it in: docs/formats.md, "$template" */
-            return template_json(v->u.res, key, seal, secret);
+            return template_json(v->u.res, c, secret);
         return json_null();
     default:
-        if (unknown)
-            *unknown = true;
+        if (c->unknown)
+            *c->unknown = true;
         return json_null();
     }
 }
@@ -329,9 +432,8 @@ void mk_vjson_put(mk_buf *out, json_t *v)
 
 typedef struct wctx {
     mk_buf *out;
-    const mk_key *key;
-    bool seal, sorted; /* sorted: keys in JSON_SORT_KEYS order (a container sealed whole) */
-    bool *unknown;
+    sctx c;
+    bool sorted; /* keys in JSON_SORT_KEYS order (a container sealed whole) */
 } wctx;
 
 static bool wr(wctx *w, const mk_value *v, secrets_mode mode);
@@ -343,29 +445,46 @@ static void take_back(mk_buf *b, size_t mark)
         b->data[mark] = 0;
 }
 
-/* {"$secret":{…}} of text (seal_text's object). */
-static void wr_sealed(wctx *w, const mk_buf *text, bool as_json)
+/* One member of a $secret object, a comma before all but the first. */
+static void wr_member(wctx *w, const char *name, const char *value, bool *first)
 {
-    char fp[65], *sealed;
-    seal_parts(text, w->key, w->seal, fp, &sealed);
-    PUT_LIT(w->out, "{\"$secret\":{\"fingerprint\":");
-    mk_vjson_put_string(w->out, fp, strlen(fp));
-    if (sealed) {
-        PUT_LIT(w->out, ",\"sealed\":");
-        mk_vjson_put_string(w->out, sealed, strlen(sealed));
-    }
+    if (!*first)
+        PUT_LIT(w->out, ",");
+    *first = false;
+    mk_vjson_put_string(w->out, name, strlen(name));
+    PUT_LIT(w->out, ":");
+    mk_vjson_put_string(w->out, value, strlen(value));
+}
+
+/* {"$secret":{…}} of text (seal_text's object). */
+static void wr_sealed(wctx *w, const mk_buf *text, int64_t part, bool as_json)
+{
+    secret_parts s;
+    bool first = true;
+    seal_parts(text, &w->c, part, &s);
+    PUT_LIT(w->out, "{\"$secret\":{");
+    if (!s.to)
+        wr_member(w, "fingerprint", s.fp, &first);
+    if (s.sealed && s.to)
+        wr_member(w, "to", s.to, &first);
+    if (s.sealed)
+        wr_member(w, "sealed", s.sealed, &first);
+    if (s.to && s.fp[0])
+        wr_member(w, "fingerprint", s.fp, &first);
+    if (as_json && !first)
+        PUT_LIT(w->out, ",");
     if (as_json)
-        PUT_LIT(w->out, ",\"json\":true}}");
+        PUT_LIT(w->out, "\"json\":true}}");
     else
         PUT_LIT(w->out, "}}");
-    mk_mem_free(sealed);
+    mk_mem_free(s.sealed);
 }
 
 static void wr_secret(wctx *w, const mk_value *v)
 {
     mk_buf b = {0};
     mk_v_to_text(v, &b, true);
-    wr_sealed(w, &b, false);
+    wr_sealed(w, &b, -1, false);
     if (b.data)
         memset(b.data, 0, b.len);
     mk_buf_free(&b);
@@ -376,9 +495,9 @@ static bool wr_secret_container(wctx *w, const mk_value *v)
     if (!mk_v_is_known(v))
         return wr(w, v, SECRETS_ALL);
     mk_buf plain = {0};
-    wctx in = {&plain, w->key, w->seal, true, w->unknown};
+    wctx in = {&plain, w->c, true};
     wr(&in, v, SECRETS_REVEAL);
-    wr_sealed(w, &plain, true);
+    wr_sealed(w, &plain, -1, true);
     if (plain.data)
         memset(plain.data, 0, plain.len);
     mk_buf_free(&plain);
@@ -414,7 +533,9 @@ static int by_key(const void *a, const void *b)
 }
 
 /* A map in sorted order: each entry written in the value's order (the
- * budget runs as from() runs it), then joined by key. */
+ * budget runs as from() runs it), then joined by key. Only revealed text
+ * (a container sealed whole) is sorted: nothing in it is sealed, so its
+ * elements need no place on the path. */
 static void wr_sorted_map(wctx *w, const mk_value *v, secrets_mode mode)
 {
     mk_buf parts = {0}, *out = w->out;
@@ -451,10 +572,15 @@ static void wr_container(wctx *w, const mk_value *v, secrets_mode mode)
         return;
     }
     uint32_t written = 0;
+    at_node here = {w->c.at, NULL, 0}; /* where each element stands: one node, moved along */
+    w->c.at = &here;
     put(w->out, map ? "{" : "[", 1);
-    for (uint32_t i = 0; i < v->n && budget >= 0; i++)
-        wr_element(w, map ? v->u.map.keys[i] : NULL, map ? v->u.map.vals[i] : v->u.items[i], mode, &written);
+    for (uint32_t i = 0; i < v->n && budget >= 0; i++) {
+        here.key = map ? v->u.map.keys[i] : NULL, here.index = written;
+        wr_element(w, here.key, map ? v->u.map.vals[i] : v->u.items[i], mode, &written);
+    }
     put(w->out, map ? "}" : "]", 1);
+    w->c.at = here.up;
 }
 
 bool mk_vjson_part_ok(const mk_defpart *p)
@@ -470,18 +596,17 @@ bool mk_vjson_part_ok(const mk_defpart *p)
 static bool wr_template(wctx *w, const mk_deferred *d, bool secret)
 {
     PUT_LIT(w->out, "{\"$template\":[");
-    bool first = true;
+    int64_t written = 0;
     for (uint32_t i = 0; i < d->n; i++) {
         const mk_defpart *p = &d->parts[i];
         if (!mk_vjson_part_ok(p))
             continue;
-        if (!first)
+        if (written++)
             PUT_LIT(w->out, ",");
-        first = false;
         if (p->text && secret) {
             mk_buf b = {0};
             mk_buf_put(&b, p->text, p->len);
-            wr_sealed(w, &b, false);
+            wr_sealed(w, &b, written - 1, false);
             if (b.data)
                 memset(b.data, 0, b.len);
             mk_buf_free(&b);
@@ -528,15 +653,15 @@ static bool wr_scalar(wctx *w, const mk_value *v)
         return true;
     }
     case MK_V_UNKNOWN:
-        if (w->unknown)
-            *w->unknown = true;
+        if (w->c.unknown)
+            *w->c.unknown = true;
         if (v->u.res)
             return wr_template(w, v->u.res, false);
         PUT_LIT(w->out, "null");
         return true;
     default:
-        if (w->unknown)
-            *w->unknown = true;
+        if (w->c.unknown)
+            *w->c.unknown = true;
         PUT_LIT(w->out, "null");
         return true;
     }
@@ -557,8 +682,8 @@ static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
         return true;
     }
     if (secret && v->kind == MK_V_UNKNOWN && v->u.res) { /* note [secret templates] */
-        if (w->unknown)
-            *w->unknown = true;
+        if (w->c.unknown)
+            *w->c.unknown = true;
         return wr_template(w, v->u.res, true);
     }
     if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
@@ -569,11 +694,12 @@ static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
     return true;
 }
 
-bool mk_vjson_write(mk_buf *out, const mk_value *v, const mk_key *key, bool seal, bool *unknown)
+bool mk_vjson_write(mk_buf *out, const mk_value *v, const mk_key *key, bool seal, const mk_vjson_at *at, bool *unknown)
 {
+    at_node top;
+    wctx w = {out, start(key, seal, at, unknown, &top), false};
     budget = MAX_NODES;
     size_t mark = out->len;
-    wctx w = {out, key, seal, false, unknown};
     bool ok = wr(&w, v, SECRETS_SEAL);
     if (!ok)
         take_back(out, mark);
@@ -649,17 +775,17 @@ json_t *mk_vjson_money(mk_money m)
     return json_string(mk_money_decimal(m, t));
 }
 
-static json_t *fingerprint_of(json_t *j)
-{
-    json_t *s = json_object_get(j, "$secret");
-    return s ? json_object_get(s, "fingerprint") : NULL;
-}
+static json_t *secret_of(json_t *j) { return json_is_object(j) ? json_object_get(j, "$secret") : NULL; }
 
+/* A secret is the same only by fingerprint: one without (sealed to the
+ * executor against a state that has no fingerprint_key) is never. */
 bool mk_vjson_same(json_t *a, json_t *b)
 {
-    json_t *fa = json_is_object(a) ? fingerprint_of(a) : NULL, *fb = json_is_object(b) ? fingerprint_of(b) : NULL;
-    if (fa || fb)
+    json_t *sa = secret_of(a), *sb = secret_of(b);
+    if (sa || sb) {
+        json_t *fa = json_object_get(sa, "fingerprint"), *fb = json_object_get(sb, "fingerprint");
         return fa && fb && json_equal(fa, fb);
+    }
     const char *ra = json_is_object(a) && !json_object_get(a, "attr") ? json_string_value(json_object_get(a, "$ref")) : NULL;
     const char *rb = json_is_object(b) && !json_object_get(b, "attr") ? json_string_value(json_object_get(b, "$ref")) : NULL;
     if (ra || rb) /* references by address: the id the state records beside one is the executor's (note [references by address] in plan.c) */

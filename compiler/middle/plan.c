@@ -242,7 +242,9 @@ static void diff_values(builder *b, mk_instance *in, json_t *before, bool *bits)
     for (uint32_t k = 0; k < nf; k++) {
         mk_value *v = in->attrs->u.map.vals[k];
         bool unknown = false, ref = false;
-        json_t *j = mk_vjson_from(v, b->key, true, &unknown);
+        mk_vjson_at at = {in->address, ty->fields[k].name};
+        /* only compared (by fingerprint) and dropped: nothing to seal */
+        json_t *j = mk_vjson_from(v, b->key, false, &at, &unknown);
         unk[k] = unknown;
         sens[k] = mk_v_is_secret(v);
         chg[k] = field_changes(b, in, before, k, j, unknown, &ref);
@@ -358,7 +360,7 @@ static void add_desired(builder *b, mk_instance *in)
     c->prevent_destroy = in->prevent_destroy, c->create_before_destroy = in->create_before_destroy;
     if (in->placement) {
         bool unk = false;
-        c->placement = mk_vjson_from(in->placement, NULL, false, &unk);
+        c->placement = mk_vjson_from(in->placement, NULL, false, NULL, &unk);
     }
     mk_sym_put(&b->cid, (mk_name)in, NULL, (void *)(uintptr_t)id);
     desired_edges(b, in, c);
@@ -489,7 +491,8 @@ static json_t *outputs_json(mk_program *p, const mk_key *key)
     for (uint32_t i = 0; p->root && i < p->root->noutputs; i++) {
         mk_output *out = &p->root->outputs[i];
         bool unknown = false;
-        json_t *v = out->value ? mk_vjson_from(out->value, key, true, &unknown) : json_null();
+        mk_vjson_at at = {"outputs", out->decl->name}; /* where it stands in the plan: docs/trust.md */
+        json_t *v = out->value ? mk_vjson_from(out->value, key, true, &at, &unknown) : json_null();
         json_object_set_new(o, out->decl->name, unknown ? json_null() : v);
         if (unknown)
             json_decref(v);
@@ -510,7 +513,7 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
     for (uint32_t i = 0; p->root && i < p->root->nvars; i++) {
         mk_var *v = p->root->var_order[i];
         bool unk = false;
-        json_t *j = v->value ? mk_vjson_from(v->value, key, false, &unk) : json_null();
+        json_t *j = v->value ? mk_vjson_from(v->value, key, false, NULL, &unk) : json_null();
         char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
         EVP_DigestUpdate(md, v->decl->name, strlen(v->decl->name) + 1);
         if (s)
@@ -530,7 +533,7 @@ static json_t *providers_json(mk_program *p)
 {
     bool unk = false;
     mk_value *pv = p->root ? p->root->provider_values : NULL;
-    return pv ? mk_vjson_from(pv, NULL, false, &unk) : json_object();
+    return pv ? mk_vjson_from(pv, NULL, false, NULL, &unk) : json_object();
 }
 
 static void add_deletes(builder *b)

@@ -15,6 +15,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/pipeline.h"
+#include "tests/unit/seal_open.h"
 
 #define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
 
@@ -242,6 +243,69 @@ static void test_errors_stay_in_the_diagnostics(void **state)
     mk_pipeline_planned_free(&pl);
 }
 
+/* Sealing to the executor (docs/trust.md): MOKSHA_SEAL_TO is the key
+ * secrets are sealed to, a bad one an error before any diff; a plan signed
+ * with a planner key that holds a secret and has no MOKSHA_SEAL_TO is an
+ * error (E0305) naming the secret, and one with it, or without secrets, is
+ * not. */
+static void test_planner_key_needs_somewhere_to_seal(void **state)
+{
+    (void)state;
+    write_file("main.moksha", "var pw: secret\nprovider local { root = \".moksha/out\" }\n"
+                              "resource local.file a {\n  path    = \"a.txt\"\n  content = var.pw\n}\n");
+    setenv("MOKSHA_VAR_pw", "hunter2-plaintext", 1);
+    const char *paths[] = {"main.moksha"};
+    mk_pipeline_req r = {.paths = paths, .npaths = 1};
+    mk_planned pl;
+    long nout, nerr;
+    setenv("MOKSHA_SEAL_TO", "x25519:not-a-key", 1);
+    quiet_begin();
+    bool ok = mk_pipeline_plan(&r, &pl, false);
+    quiet_end(&nout, &nerr);
+    assert_false(ok);
+    assert_int_equal(mk_diag_count(pl.p->diag, "E0302"), 1);
+    assert_null(pl.model);
+    mk_pipeline_planned_free(&pl);
+
+    setenv("MOKSHA_SEAL_TO", EXEC_PUBLIC, 1);
+    quiet_begin();
+    ok = mk_pipeline_plan(&r, &pl, false);
+    quiet_end(&nout, &nerr);
+    assert_true(ok);
+    assert_int_equal(nout + nerr, 0);
+    assert_true(pl.key.has_seal_to);
+    assert_string_equal(pl.key.seal_to_id, EXEC_ID);
+    assert_false(pl.key.has_fp_key); /* no state */
+    EVP_PKEY *signer = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    pl.key.signer = signer;
+    assert_true(mk_pipeline_sealable(&pl));
+    pl.key.has_seal_to = false;
+    assert_false(mk_pipeline_sealable(&pl));
+    const char *code, *msg;
+    mk_span at;
+    assert_true(mk_diag_last_error(pl.p->diag, &code, &msg, &at));
+    assert_string_equal(code, "E0305");
+    assert_string_equal(msg, "the plan holds secrets (local.file.a.content) and is signed with a planner key, but has no "
+                             "executor key to seal them to");
+    pl.key.signer = NULL; /* the project key's plan: sealed with it */
+    assert_true(mk_pipeline_sealable(&pl));
+    mk_pipeline_planned_free(&pl);
+
+    unsetenv("MOKSHA_SEAL_TO");
+    write_file("main.moksha", "provider local { root = \".moksha/out\" }\n"
+                              "resource local.file a {\n  path    = \"a.txt\"\n  content = \"open\"\n}\n");
+    quiet_begin();
+    ok = mk_pipeline_plan(&r, &pl, false);
+    quiet_end(&nout, &nerr);
+    assert_true(ok);
+    pl.key.signer = signer;
+    assert_true(mk_pipeline_sealable(&pl)); /* nothing to seal */
+    pl.key.signer = NULL;
+    mk_pipeline_planned_free(&pl);
+    EVP_PKEY_free(signer);
+    unsetenv("MOKSHA_VAR_pw");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unmatched_names_are_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records_carry_cost_placement_and_gates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_stay_in_the_diagnostics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planner_key_needs_somewhere_to_seal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

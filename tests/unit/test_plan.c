@@ -20,6 +20,7 @@
 #include "compiler/front/program.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/plan.h"
+#include "tests/unit/seal_open.h"
 
 #define KEY "5f2a8c1e9b7d4036a1e2f3c4b5a69788c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2"
 
@@ -128,6 +129,7 @@ static mk_plan *plan_of(const char *src, bool destroy)
     P->state = ST;
     mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
+    mk_state_fingerprint_key(ST, &K); /* as the driver does */
     PLAN = mk_plan_build(P, ST, &K, destroy);
     assert_non_null(PLAN);
     return PLAN;
@@ -630,6 +632,73 @@ static void test_secret_compared_by_fingerprint(void **state)
     mk_buf_free(&text);
 }
 
+/* A state entry for database NAME whose password is a secret with this
+ * fingerprint. */
+static json_t *db_with_password(const char *address, const char *fp)
+{
+    char pw[256];
+    snprintf(pw, sizeof pw, "{\"password\": {\"$secret\": {\"to\": \"%s\", \"sealed\": \"x\", \"fingerprint\": \"%s\"}}}",
+             EXEC_ID, fp);
+    json_t *e = entry_with(address, "database", DB_ATTRS, pw);
+    json_object_set_new(e, "sensitive", json_pack("[s]", "password"));
+    return e;
+}
+
+/* Sealed to the executor, secrets compare by the fingerprint under the
+ * state's fingerprint_key, bound to address and path: the same secret is no
+ * change; another one, one fingerprinted for another resource, or one
+ * under the project key, an update. The plan file's copy opens at its own
+ * address and path. */
+static void test_secret_compared_sealed_to_executor(void **state)
+{
+    (void)state;
+    char why[256], fa[65], fb[65], fc[65], fd[65];
+    uint8_t fk[32];
+    mk_test_hex(FP_KEY, fk, 32);
+    mk_seal_fingerprint(fk, "database.a", "[\"password\"]", "s3cret", 6, fa);
+    mk_seal_fingerprint(fk, "database.b", "[\"password\"]", "older", 5, fb);
+    mk_seal_fingerprint(fk, "database.a", "[\"password\"]", "s3cret", 6, fc); /* database.a's, at database.c */
+    mk_key_fingerprint(&K, "s3cret", 6, fd);
+    json_t *st = json_pack("{s:s, s:s, s:i, s:s, s:[o, o, o, o]}", "format", "moksha.state/v1", "lineage", "lin-1", "serial", 3,
+                           "fingerprint_key", FP_KEY, "resources", db_with_password("database.a", fa),
+                           db_with_password("database.b", fb), db_with_password("database.c", fc),
+                           db_with_password("database.d", fd));
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    assert_int_equal(json_dump_file(st, path, 0), 0);
+    json_decref(st);
+    assert_true(mk_seal_to_load(&K, EXEC_PUBLIC, why, sizeof why));
+    VAR = "pw=s3cret";
+    mk_buf src = {0};
+    for (const char *n = "abcd"; *n; n++)
+        mk_buf_printf(&src, "resource database %c {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+                            " storage = 100GiB\n password = var.pw\n}\n", *n);
+    mk_buf_puts(&src, "var pw: secret\n");
+    plan_of(mk_buf_cstr(&src), false);
+    mk_buf_free(&src);
+    totals_are(0, 3, 0, 0, 1);
+    change_is("database.b", "update", "password", "", "medium");
+    change_is("database.c", "update", "password", "", "medium");
+    change_is("database.d", "update", "password", "", "medium");
+    mk_buf text = {0};
+    mk_planfile_emit(PLAN, &K, true, &text);
+    json_t *doc = json_loads(mk_buf_cstr(&text), 0, NULL);
+    json_t *s = json_object_get(json_object_get(json_object_get(json_array_get(json_object_get(doc, "changes"), 0), "after"),
+                                                "password"), "$secret");
+    char want[65];
+    mk_seal_fingerprint(fk, "database.b", "[\"password\"]", "s3cret", 6, want);
+    assert_string_equal(json_string_value(json_object_get(s, "to")), EXEC_ID);
+    assert_string_equal(json_string_value(json_object_get(s, "fingerprint")), want);
+    char *plain = mk_test_open(json_string_value(json_object_get(s, "sealed")), "database.b", "[\"password\"]");
+    assert_string_equal(plain, "s3cret");
+    free(plain);
+    assert_null(mk_test_open(json_string_value(json_object_get(s, "sealed")), "database.c", "[\"password\"]"));
+    assert_null(strstr(mk_buf_cstr(&text), "s3cret"));
+    assert_null(strstr(mk_buf_cstr(&text), FP_KEY));
+    mk_buf_free(&text);
+    json_decref(doc);
+}
+
 /* ---- destroy ---- */
 
 /* A destroy plan deletes everything in state, whatever the spec says, each
@@ -703,6 +772,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deposed_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_sealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_compared_by_fingerprint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_compared_sealed_to_executor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_risk_table, setup, teardown),
     };

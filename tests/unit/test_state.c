@@ -4,8 +4,10 @@
  * with strings holding the characters the split scans for — and a damage
  * in either half is the one error a whole-text parse reports. The same
  * from bytes (mk_state_parse, the executor service's answer): no bytes is
- * no state, the text is the caller's again afterwards, unchanged. What the
- * differ makes of a state is test_plan.c's. */
+ * no state, the text is the caller's again afterwards, unchanged. The
+ * executor's fingerprint_key is read, from a large state or a small one, and
+ * one that is not 64 lowercase hex digits is damage. What the differ makes of a state
+ * is test_plan.c's. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
+#include "compiler/base/key.h"
 #include "compiler/base/source.h"
 #include "compiler/base/state.h"
 
@@ -181,6 +184,63 @@ static void test_parse_none_and_damaged(void **state)
     mk_diag_free(d);
 }
 
+/* The state with a fingerprint_key given as its JSON text (NULL: none),
+ * read; its resources n of them, so a large one is parsed in halves. */
+static mk_state *with_fp_key(const char *json, size_t n, mk_diag *d)
+{
+    mk_buf b = {0};
+    mk_buf_puts(&b, "{\"format\": \"moksha.state/v1\", \"resources\": [");
+    for (size_t i = 0; i < n; i++)
+        mk_buf_printf(&b, "%s{\"address\": \"network.r%zu\", \"type\": \"network\", \"attributes\": {}}", i ? "," : "", i);
+    mk_buf_puts(&b, "]");
+    if (json)
+        mk_buf_printf(&b, ", \"fingerprint_key\": %s", json);
+    mk_buf_puts(&b, "}");
+    mk_test_write(dir, "state.json", mk_buf_cstr(&b));
+    mk_buf_free(&b);
+    return read_state(d);
+}
+
+static void test_fingerprint_key(void **state)
+{
+    (void)state;
+    mk_srcset src = {0};
+    mk_diag *d = mk_diag_new(&src);
+    mk_key k = {.has_fp_key = true};
+    const size_t sizes[] = {1, NRES};
+    for (size_t i = 0; i < 2; i++) {
+        mk_state *st = with_fp_key("\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"", sizes[i], d);
+        assert_non_null(st);
+        assert_int_equal(st->nres, sizes[i]);
+        mk_state_fingerprint_key(st, &k);
+        assert_true(k.has_fp_key);
+        for (int b = 0; b < 32; b++)
+            assert_int_equal(k.fp_key[b], b);
+        mk_state_free(st);
+    }
+    mk_state *st = with_fp_key(NULL, 1, d);
+    mk_state_fingerprint_key(st, &k);
+    assert_false(k.has_fp_key);
+    mk_state_free(st);
+    k.has_fp_key = true;
+    mk_state_fingerprint_key(NULL, &k); /* no state at all */
+    assert_false(k.has_fp_key);
+    assert_int_equal(mk_diag_errors(d), 0);
+    const char *bad[] = {"\"00010203\"", "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1F\"", "\"g00102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"", "32", "null",
+                         "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\""};
+    mk_diag_free(d);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        d = mk_diag_new(&src);
+        assert_null(with_fp_key(bad[i], 1, d));
+        assert_int_equal(mk_diag_count(d, "E0300"), 1);
+        const char *code, *msg;
+        mk_span at;
+        assert_true(mk_diag_last_error(d, &code, &msg, &at));
+        assert_non_null(strstr(msg, "its `fingerprint_key` is not 64 lowercase hex digits"));
+        mk_diag_free(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_deep_in_the_middle_refused, setup, teardown),
         cmocka_unit_test(test_parse_from_bytes),
         cmocka_unit_test(test_parse_none_and_damaged),
+        cmocka_unit_test_setup_teardown(test_fingerprint_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * strings to escape, sizes, durations and money, references, templates,
  * unknowns, nested lists and maps, secrets one by one and sealed whole, the
  * values jansson leaves out. Sealing is randomised: a sealed text is
- * compared opened. */
+ * compared opened. Sealed to the executor (docs/trust.md), each sealed text
+ * opens only at the address and path where the executor finds it, with the
+ * fingerprint test_seal pins. */
 #include "tests/unit/unit.h"
 
 #include <math.h>
@@ -15,13 +17,14 @@
 #include "compiler/base/mem.h"
 #include "compiler/front/program.h"
 #include "compiler/front/vjson.h"
+#include "tests/unit/seal_open.h"
 
 #define KEY "4b1e0c2a9d8f7e6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a"
 
 static mk_arena *A;
 static mk_intern *N;
 static mk_vctx C;
-static mk_key K;
+static mk_key K, T; /* T: the project key's, sealing to the executor as MOKSHA_SEAL_TO does */
 
 static int setup(void **state)
 {
@@ -32,6 +35,10 @@ static int setup(void **state)
     setenv("MOKSHA_KEY", KEY, 1);
     char why[256];
     assert_true(mk_key_load(&K, "/nonexistent", MK_KEY_REQUIRE, why, sizeof why));
+    T = K;
+    assert_true(mk_seal_to_load(&T, EXEC_PUBLIC, why, sizeof why));
+    T.has_fp_key = true;
+    mk_test_hex(FP_KEY, T.fp_key, 32);
     return 0;
 }
 
@@ -113,10 +120,10 @@ static char *opened(const char *text, bool seal)
 static char *same(mk_value *v, bool seal)
 {
     bool u1 = false, u2 = false;
-    json_t *tree = mk_vjson_from(v, &K, seal, &u1);
+    json_t *tree = mk_vjson_from(v, &K, seal, NULL, &u1);
     mk_buf b = {0};
     mk_buf_puts(&b, "<");
-    bool wrote = mk_vjson_write(&b, v, &K, seal, &u2);
+    bool wrote = mk_vjson_write(&b, v, &K, seal, NULL, &u2);
     assert_int_equal(wrote, tree != NULL);
     assert_int_equal(u1, u2);
     if (!tree) {
@@ -262,6 +269,153 @@ static void test_secrets(void **state)
     free(same(secret(list(2, str("a"), mk_v_unknown(&C, MK_V_STRING))), false));
 }
 
+/* Each sealed text in j opened where the executor finds it: the path of
+ * keys and indexes from the attribute down, a template's part at its index
+ * (not under "$template"), written by jansson. Fails where one does not
+ * open there. */
+static void open_where(json_t *j, const char *address, json_t *path)
+{
+    json_t *sec = json_object_get(j, "$secret"), *sealed = json_object_get(sec, "sealed"), *x;
+    if (json_is_string(sealed)) {
+        char *p = json_dumps(path, JSON_COMPACT);
+        char *plain = mk_test_open(json_string_value(sealed), address, p);
+        assert_non_null(plain);
+        json_object_set_new(sec, "sealed", json_string(plain));
+        free(plain);
+        free(p);
+        return;
+    }
+    if (json_object_get(j, "$template"))
+        j = json_object_get(j, "$template");
+    const char *k;
+    size_t i;
+    if (json_is_array(j))
+        json_array_foreach(j, i, x) {
+            json_array_append_new(path, json_integer((json_int_t)i));
+            open_where(x, address, path);
+            json_array_remove(path, json_array_size(path) - 1);
+        }
+    if (json_is_object(j))
+        json_object_foreach(j, k, x) {
+            json_array_append_new(path, json_string(k));
+            open_where(x, address, path);
+            json_array_remove(path, json_array_size(path) - 1);
+        }
+}
+
+/* text (JSON) with its sealed texts opened at address, path [attr …]. */
+static char *opened_at(const char *text, const char *address, const char *attr)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &je), *path = json_pack("[s]", attr);
+    assert_non_null(j);
+    open_where(j, address, path);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    json_decref(path);
+    return s;
+}
+
+/* Sealed to the executor at database.orders, attr: the writer and the tree
+ * agree, opened where they stand; the written text, unopened, into *raw
+ * when raw is given (free). Returns the opened text. */
+static char *at_orders(mk_value *v, const char *attr, const mk_key *key, char **raw)
+{
+    mk_vjson_at at = {"database.orders", attr};
+    bool u1 = false, u2 = false;
+    json_t *tree = mk_vjson_from(v, key, true, &at, &u1);
+    mk_buf b = {0};
+    assert_true(mk_vjson_write(&b, v, key, true, &at, &u2));
+    assert_int_equal(u1, u2);
+    char *want = json_dumps(tree, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *w = opened_at(want, "database.orders", attr), *g = opened_at(mk_buf_cstr(&b), "database.orders", attr);
+    assert_string_equal(g, w);
+    if (raw)
+        *raw = strdup(mk_buf_cstr(&b));
+    free(want);
+    free(w);
+    json_decref(tree);
+    mk_buf_free(&b);
+    return g;
+}
+
+#define FP_ORDERS_PASSWORD "5aa1594dcb28f3f003de6a05a2f6d431329bfebc20a28be7021d607cae1cc01a" /* test_seal.c */
+#define TO "{\"$secret\":{\"to\":\"" EXEC_ID "\",\"sealed\":"
+
+/* A secret sealed to the executor: {"to", "sealed", "fingerprint"} in that
+ * order, the fingerprint docs/trust.md's (the same as test_seal computes
+ * apart), the sealed text opening only at its own address and path. */
+static void test_sealed_to_executor(void **state)
+{
+    (void)state;
+    char *raw;
+    char *g = at_orders(secret(str("hunter2")), "password", &T, &raw);
+    assert_string_equal(g, TO "\"hunter2\",\"fingerprint\":\"" FP_ORDERS_PASSWORD "\"}}");
+    free(g);
+    assert_memory_equal(raw, TO, strlen(TO));
+    json_error_t je;
+    json_t *j = json_loads(raw, 0, &je);
+    const char *sealed = json_string_value(json_object_get(json_object_get(j, "$secret"), "sealed"));
+    assert_null(mk_test_open(sealed, "database.orders", "[\"pw\"]"));
+    assert_null(mk_test_open(sealed, "database.other", "[\"password\"]"));
+    char *plain = mk_test_open(sealed, "database.orders", "[\"password\"]");
+    assert_string_equal(plain, "hunter2");
+    free(plain);
+    json_decref(j);
+    free(raw);
+    /* without the state's fingerprint_key: no fingerprint */
+    mk_key nofp = T;
+    nofp.has_fp_key = false;
+    g = at_orders(secret(str("hunter2")), "password", &nofp, NULL);
+    assert_string_equal(g, TO "\"hunter2\"}}");
+    free(g);
+    /* not sealing (a plan compared, not written): the fingerprint alone */
+    mk_vjson_at at = {"database.orders", "password"};
+    mk_buf b = {0};
+    assert_true(mk_vjson_write(&b, secret(str("hunter2")), &T, false, &at, NULL));
+    assert_string_equal(mk_buf_cstr(&b), "{\"$secret\":{\"fingerprint\":\"" FP_ORDERS_PASSWORD "\"}}");
+    mk_buf_free(&b);
+    /* compared by fingerprint alone; without one, never the same */
+    json_t *with = json_pack("{s:{s:s, s:s, s:s}}", "$secret", "to", "x", "sealed", "a", "fingerprint", "f1");
+    json_t *fp_only = json_pack("{s:{s:s}}", "$secret", "fingerprint", "f1");
+    json_t *none = json_pack("{s:{s:s, s:s}}", "$secret", "to", "x", "sealed", "a");
+    assert_true(mk_vjson_same(with, fp_only));
+    assert_false(mk_vjson_same(with, none));
+    assert_false(mk_vjson_same(none, none));
+    json_decref(with);
+    json_decref(fp_only);
+    json_decref(none);
+}
+
+/* Each secret at its own path: map keys, a list's index in the array
+ * written (after an element left out), a template's sealed parts at their
+ * index, a container sealed whole at its own path. */
+static void test_sealed_paths(void **state)
+{
+    (void)state;
+    char *g = at_orders(map(2, "HOST", str("db"), "DB_PASSWORD", secret(str("s1"))), "env", &T, NULL);
+    assert_non_null(strstr(g, "\"DB_PASSWORD\":{\"$secret\":{\"to\":\"" EXEC_ID "\",\"sealed\":\"s1\""));
+    free(g);
+    /* the fingerprints: printf 'moksha-fingerprint/v1\0database.orders\0PATH\0TEXT' |
+     *   openssl dgst -sha256 -mac HMAC -macopt hexkey:000102…1e1f */
+    g = at_orders(list(3, str("\xff"), map(1, "pw", str("open")), map(1, "pw", secret(str("s2")))), "users", &T, NULL);
+    assert_string_equal(g, "[{\"pw\":\"open\"},{\"pw\":" TO "\"s2\",\"fingerprint\":"
+                           "\"0a807b5b54ca05187ebb415fe5d942078975b20bfc75ec956f06a8983c543f47\"}}}]"); /* ["users",1,"pw"] */
+    free(g);
+    mk_defpart parts[] = {{"pw:", 3, NULL, NULL}, {NULL, 0, "database.orders", "id"}, {"@x", 2, NULL, NULL}};
+    mk_deferred d = {parts, 3};
+    mk_value t = {.kind = MK_V_UNKNOWN, .want = MK_V_STRING, .flags = MK_VF_SECRET, .u.res = &d};
+    g = at_orders(&t, "conn", &T, NULL);
+    assert_string_equal(g, "{\"$template\":[" TO "\"pw:\",\"fingerprint\":\"3cdf608f3294ded76461c51487cb4fada7d1e7cf4bea81e18fef40da2725ede9\"}},"
+                           "{\"$ref\":\"database.orders\",\"attr\":\"id\"}," TO "\"@x\",\"fingerprint\":"
+                           "\"b72f411dc8abc9d9f95be93c2071031ae7eb8327b8ca9da1fb6c9d59dc9721e0\"}}]}");
+    free(g);
+    g = at_orders(secret(map(2, "b", mk_v_bool(true), "a", list(2, mk_v_int(&C, 1), str("x")))), "cfg", &T, NULL);
+    assert_string_equal(g, TO "\"{\\\"a\\\":[1,\\\"x\\\"],\\\"b\\\":true}\",\"fingerprint\":"
+                           "\"9253f0f80237ae45224f919917452dbfb21bbf992b63debd66a90e78313a9267\",\"json\":true}}");
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +425,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_references_and_unknowns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_to_executor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_paths, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
