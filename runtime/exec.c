@@ -1027,6 +1027,28 @@ static int risk_rank(const char *r)
     return !r ? 0 : !strcmp(r, "low") ? 1 : !strcmp(r, "medium") ? 2 : !strcmp(r, "high") ? 3 : 4;
 }
 
+static const char *const RISK_NAMES[] = {"unknown", "low", "medium", "high", "unknown"};
+
+/* note [automation floor]: the `risk` labels are the signer's word, and a
+ * stolen automation key could label a delete low. Under an automation
+ * signer the executor takes the higher of the label and a floor it reads
+ * from the change itself — a delete, a replace, a deposed object or a
+ * replace_because is high, an update at least medium, the rest low — and a
+ * label that is not low, medium or high (null, a number, a new word)
+ * ranks above every limit: held. An absent label is the format's default
+ * (low), so the floor alone decides it. */
+static int risk_floored(json_t *ch)
+{
+    json_t *label = json_object_get(ch, "risk"), *forced = json_object_get(ch, "replace_because");
+    const char *action = json_string_value(json_object_get(ch, "action"));
+    int rank = !label ? 1 : json_is_string(label) ? risk_rank(json_string_value(label)) : 4;
+    int floor = !action || !strcmp(action, "delete") || !strcmp(action, "replace") ||
+                json_object_get(ch, "deposed") || (forced && !(json_is_array(forced) && !json_array_size(forced)) && !json_is_null(forced)) ? 3
+                : !strcmp(action, "update") ? 2
+                : !strcmp(action, "create") || !strcmp(action, "read") || !strcmp(action, "noop") ? 1 : 3;
+    return rank > floor ? rank : floor;
+}
+
 static bool approved(const mk_exec_opts *o, const char *policy, const char *address)
 {
     for (size_t i = 0; i < o->napprove; i++) {
@@ -1148,10 +1170,11 @@ static size_t hold_gated(ctx *c)
     int limit = risk_rank(c->o->auto_approve_risk);
     json_array_foreach(changes, i, ch) {
         const char *risk = json_string_value(json_object_get(ch, "risk"));
-        if (limit && risk_rank(risk) > limit) {
+        int rank = c->o == &c->bounded ? risk_floored(ch) : risk_rank(risk);
+        if (limit && rank > limit) {
             if (c->o == &c->bounded)
                 fprintf(stderr, "moksha-exec: %s is %s risk, above the default boundary of automation `%s` (low-risk "
-                        "changes only): held\n", json_string_value(json_object_get(ch, "address")), risk ?: "unknown",
+                        "changes only): held\n", json_string_value(json_object_get(ch, "address")), RISK_NAMES[rank],
                         c->who.name);
             else
                 fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",

@@ -40,8 +40,8 @@ trust() {
     printf '{"format":"moksha.trust/v1","payload":"%s","signatures":[%s]}\n' "$(sed 's/"/\\"/g' "$K/payload")" "$sigs" >"$WORK/trust.json"
 }
 
-# resign PLAN WHO OUT: PLAN signed anew by WHO (lib.sh, e2e_resign)
-resign() { e2e_resign "$1" "$K/$2.key" "$3"; }
+# resign PLAN WHO OUT [SED]: PLAN (edited by SED) signed anew by WHO (lib.sh, e2e_resign)
+resign() { e2e_resign "$1" "$K/$2.key" "$3" "${4:-}"; }
 
 mkdir keys && chmod 700 keys
 cat >xdg/moksha/exec.json <<EOF
@@ -145,6 +145,24 @@ expect_exit 0 "$MOKSHA_EXEC" audit show && expect_contains "$OUT" "signer=bot ro
 # the planner applies the rest
 expect_exit 0 moksha plan -o p.plan && resign p.plan alice a.plan
 expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "updated  bucket.logs"
+
+# ---- automation: the floor the executor reads itself, not the signer's labels ----
+cat >main.moksha <<'EOF2'
+stack trusted { env = "prod" }
+provider sim { latency = 1ms }
+resource bucket logs {
+  encrypted  = true
+  versioning = true
+}
+EOF2
+expect_exit 0 moksha plan -o p.plan && expect_match "$OUT" "- bucket\.site"
+resign p.plan bot low.plan 's/"risk":"[a-z]*"/"risk":"low"/g'
+expect_exit 3 "$MOKSHA_EXEC" apply low.plan &&
+    expect_contains "$ERR" "bucket.site is high risk, above the default boundary of automation \`bot\` (low-risk changes only): held"
+expect_not_contains "$OUT" "deleted"
+resign p.plan bot null.plan 's/"risk":"[a-z]*"/"risk":null/g'
+expect_exit 3 "$MOKSHA_EXEC" apply null.plan && expect_contains "$ERR" "bucket.site is unknown risk"
+[ -n "$(sed -n '/"bucket.site"/p' .moksha/state.json)" ] || fail "automation deleted a change it labelled low"
 
 # ---- a damaged trust.seen is an error, never "none accepted yet" ----
 printf '{"format":"moksha.trust-seen/v1",' >../keys/trust.seen
