@@ -74,6 +74,9 @@ typedef struct seen {
     long long version;
     char digest[65];
     roots roots, pinned;
+    uint8_t (*revoked)[32]; /* the keys that file revoked (note [revoked roots]) */
+    size_t nrevoked;
+    bool has_revoked;       /* false for a record written before it listed them */
 } seen;
 
 /* The distinct keys whose signatures over the payload verify. */
@@ -409,6 +412,9 @@ static bool read_revoked(chk *c, json_t *v)
             return c->t->revoked ? false : refuse(c, "out of memory");
         if (among(c->t->revoked, i, c->t->revoked[i]))
             return refuse(c, "payload `%s`: the same key twice", at);
+        if (roots_has(&c->t->roots, c->t->revoked[i])) /* note [revoked roots] */
+            return refuse(c, "payload `%s`: a key of this file's own `roots`: a root is retired by leaving `roots` "
+                          "(which needs both thresholds), not by revoking it", at);
         c->t->nrevoked++;
     }
     return true;
@@ -571,12 +577,25 @@ static bool seen_damaged(const char *path, const char *what, char *why, size_t w
     return false;
 }
 
+static bool seen_revoked(json_t *rv, seen *s)
+{
+    size_t i;
+    json_t *x;
+    if (!json_is_array(rv) || json_array_size(rv) > MAX_KEYS || !(s->revoked = calloc(json_array_size(rv) + 1, 32)))
+        return false;
+    json_array_foreach(rv, i, x)
+        if (!mk_trust_key_parse(json_string_value(x), s->revoked[s->nrevoked++]))
+            return false;
+    return s->has_revoked = true;
+}
+
 static bool seen_fields(json_t *d, seen *s, const char *path, char *why, size_t whylen)
 {
     const char *fmt = json_string_value(json_object_get(d, "format")), *dig, *bad;
     json_t *v = json_object_get(d, "version");
     dig = json_string_value(json_object_get(d, "digest"));
-    if (!json_is_object(d) || json_object_size(d) != 5 || !fmt || strcmp(fmt, MK_TRUST_SEEN_FORMAT) != 0)
+    json_t *rv = json_object_get(d, "revoked");
+    if (!json_is_object(d) || json_object_size(d) != 5u + (rv != NULL) || !fmt || strcmp(fmt, MK_TRUST_SEEN_FORMAT) != 0)
         return seen_damaged(path, "not a " MK_TRUST_SEEN_FORMAT " record", why, whylen);
     if (!json_is_integer(v) || json_integer_value(v) < 1)
         return seen_damaged(path, "`version` is not a whole number from 1 up", why, whylen);
@@ -585,6 +604,8 @@ static bool seen_fields(json_t *d, seen *s, const char *path, char *why, size_t 
     if ((bad = roots_parse(json_object_get(d, "roots"), &s->roots)) ||
         (bad = roots_parse(json_object_get(d, "pinned"), &s->pinned)))
         return seen_damaged(path, bad, why, whylen);
+    if (rv && !seen_revoked(rv, s))
+        return seen_damaged(path, "`revoked` is not a list of public keys", why, whylen);
     s->version = json_integer_value(v);
     memcpy(s->digest, dig, 65);
     s->have = true;
@@ -612,9 +633,15 @@ static bool seen_read(const char *path, seen *s, char *why, size_t whylen)
 
 static bool seen_write(const char *path, const mk_trust *t, const roots *pinned, char *why, size_t whylen)
 {
-    json_t *d = json_pack("{s:s, s:I, s:s, s:o, s:o}", "format", MK_TRUST_SEEN_FORMAT, "version",
+    json_t *rv = json_array();
+    for (size_t i = 0; i < t->nrevoked; i++) {
+        char k[53];
+        key_text(t->revoked[i], k);
+        json_array_append_new(rv, json_string(k));
+    }
+    json_t *d = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o}", "format", MK_TRUST_SEEN_FORMAT, "version",
                           (json_int_t)t->version, "digest", t->digest, "roots", roots_json(&t->roots), "pinned",
-                          roots_json(pinned));
+                          roots_json(pinned), "revoked", rv);
     char *text = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     size_t n = text ? strlen(text) : 0;
     bool ok = text && (text[n] = '\n', mk_fileio_write_atomic(path, text, n + 1, true, false));
@@ -627,7 +654,7 @@ static bool seen_write(const char *path, const mk_trust *t, const roots *pinned,
 
 static bool seen_differs(const seen *s, const mk_trust *t, const roots *pinned)
 {
-    return !s->have || s->version != t->version || strcmp(s->digest, t->digest) != 0 ||
+    return !s->have || !s->has_revoked || s->version != t->version || strcmp(s->digest, t->digest) != 0 ||
            !roots_same(&s->roots, &t->roots) || !roots_same(&s->pinned, pinned);
 }
 
@@ -645,11 +672,29 @@ static bool version_ok(chk *c, const seen *s, const char *seenp)
                   "a changed trust file needs a higher version", t->version, seenp);
 }
 
+/* note [revoked roots]: a revocation is for good. A file may not revoke
+ * one of its own roots (a root leaves by leaving `roots`, under both
+ * thresholds), and a key the last accepted file revoked counts for no
+ * later file: else a revoked root, alone under a low threshold, could sign
+ * a file that takes it off the list again. */
+static bool still_revoked(chk *c, const sigs *v, const seen *s, const roots *cur, const char *seenp)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (among(s->revoked, s->nrevoked, v->key[i]) && (roots_has(&c->t->roots, v->key[i]) || roots_has(cur, v->key[i]))) {
+            char id[17];
+            mk_trust_key_id(v->key[i], id);
+            return refuse(c, "signed by root key %s, which the last trust file accepted (version %lld, %s) revokes: "
+                          "a revoked key never counts again", id, s->version, seenp);
+        }
+    return true;
+}
+
 static bool accept(chk *c, time_t now, const roots *pinned, const seen *s, const char *seenp)
 {
     sigs valid = {0};
     bool from_seen = s->have && roots_same(&s->pinned, pinned);
-    if (!read_envelope(c, &valid) || !signed_enough(c, &valid, from_seen ? &s->roots : pinned, from_seen))
+    const roots *cur = from_seen ? &s->roots : pinned;
+    if (!read_envelope(c, &valid) || !still_revoked(c, &valid, s, cur, seenp) || !signed_enough(c, &valid, cur, from_seen))
         return false;
     if (c->t->expires_at <= now)
         return refuse(c, "expired at %s: sign a new one with a higher version", c->t->expires);
@@ -684,7 +729,7 @@ mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, cha
     chk c = {t, why, whylen};
     char seenp[PATH_MAX + 16];
     roots pinned;
-    seen s;
+    seen s = {0};
     int lk = -1;
     if (!t)
         return snprintf(why, whylen, "out of memory"), NULL;
@@ -696,6 +741,7 @@ mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, cha
     if (lk >= 0)
         close(lk);
     t->seen = s.have ? s.version : 0;
+    free(s.revoked);
     if (!ok) {
         mk_trust_free(t);
         return NULL;

@@ -217,7 +217,7 @@ bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
     if (!json_is_object(p))
         return say(&c, "the payload is not a JSON object");
     json_t *v = json_object_get(p, "version"), *planners = json_object(), *automation = json_object();
-    json_t *approvers = json_object(), *roots = json_object();
+    json_t *approvers = json_object(), *roots = json_object(), *revoked = json_object();
     json_t *rk = json_object_get(json_object_get(p, "roots"), "keys"), *k;
     size_t i;
     if (only_fields(&c, p, FIELDS, "the payload") &&
@@ -231,14 +231,18 @@ bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
         key_list_ok(&c, json_object_get(p, "revoked"), "revoked")) {
         json_array_foreach(rk, i, k)
             json_object_set_new(roots, json_string_value(k), json_true());
+        json_array_foreach(json_object_get(p, "revoked"), i, k)
+            json_object_set_new(revoked, json_string_value(k), json_true());
         if (roles_apart(&c, planners, automation, "both a planner's and an automation identity's: give each its own key") &&
             roles_apart(&c, roots, planners, "a root's and a planner's: a root key signs trust files only") &&
-            roles_apart(&c, roots, automation, "a root's and an automation identity's: a root key signs trust files only"))
-            roles_apart(&c, roots, approvers, "a root's and an approver's: a root key signs trust files only");
+            roles_apart(&c, roots, automation, "a root's and an automation identity's: a root key signs trust files only") &&
+            roles_apart(&c, roots, approvers, "a root's and an approver's: a root key signs trust files only"))
+            roles_apart(&c, roots, revoked, "both a root and revoked: a root is retired by leaving `roots` (which needs "
+                        "both thresholds), not by revoking it");
         if (!c.bad && json_object_size(planners) + json_object_size(automation) + json_object_size(approvers) > MAX_KEYS)
             say(&c, "the payload lists more than %d keys", MAX_KEYS);
     }
-    json_decref(planners), json_decref(automation), json_decref(approvers), json_decref(roots);
+    json_decref(planners), json_decref(automation), json_decref(approvers), json_decref(roots), json_decref(revoked);
     return !c.bad;
 }
 

@@ -188,13 +188,38 @@ static void test_good_file(void **state)
     char *seen = mk_fileio_read(seenp, NULL), want[1024];
     snprintf(want, sizeof want,
              "{\"format\":\"moksha.trust-seen/v1\",\"version\":3,\"digest\":\"%s\",\"roots\":{\"threshold\":2,\"keys\":"
-             "[\"%s\",\"%s\"]},\"pinned\":{\"threshold\":2,\"keys\":[\"%s\",\"%s\",\"%s\"]}}\n",
+             "[\"%s\",\"%s\"]},\"pinned\":{\"threshold\":2,\"keys\":[\"%s\",\"%s\",\"%s\"]},\"revoked\":[]}\n",
              digest, pub[R0], pub[R1], pub[R0], pub[R1], pub[R2]);
     assert_string_equal(seen, want);
     free(seen);
     struct stat sb;
     assert_int_equal(stat(seenp, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+/* note [revoked roots]: a root the last accepted file revoked counts for
+ * no later file, even one that drops it from `revoked` again. */
+static void test_revoked_root_stays_revoked(void **state)
+{
+    (void)state;
+    char p[2048], extra[128], want[512], id[17];
+    uint8_t raw[32];
+    snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[R1]);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R2, extra), (int[]){R0, R2, -1});
+    accepted(3);
+    char *seen = mk_fileio_read(seenp, NULL);
+    snprintf(want, sizeof want, ",\"revoked\":[\"%s\"]}\n", pub[R1]);
+    assert_non_null(strstr(seen, want));
+    free(seen);
+    write_trust(payload(p, sizeof p, 4, LATER, R0, R1, ""), (int[]){R0, R1, R2, -1});
+    raw_of(R1, raw);
+    mk_trust_key_id(raw, id);
+    snprintf(want, sizeof want, "signed by root key %s, which the last trust file accepted (version 3, %s) revokes: "
+             "a revoked key never counts again", id, seenp);
+    refused(want);
+    /* without it the file is the current roots' own change */
+    write_trust(payload(p, sizeof p, 4, LATER, R0, R2, ""), (int[]){R0, R2, -1});
+    accepted(4);
 }
 
 static void test_not_recorded_when_only_checked(void **state)
@@ -252,10 +277,16 @@ static void test_revoked_root(void **state)
 {
     (void)state;
     char p[2048], extra[128];
-    snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[R1]);
-    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, extra), (int[]){R0, R1, -1});
+    /* a pinned root the file revokes (and no longer lists) does not count */
+    snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[R2]);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, extra), (int[]){R0, R2, -1});
     refused("signed by 1 of the current roots (pinned in the executor's configuration), below their threshold of 2: "
             "a trust file needs valid signatures of that many distinct, unrevoked root keys (`moksha trust sign`)");
+    /* note [revoked roots]: a file may not revoke one of its own roots */
+    snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[R1]);
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, extra), (int[]){R0, R1, -1});
+    refused("payload `revoked[0]`: a key of this file's own `roots`: a root is retired by leaving `roots` (which "
+            "needs both thresholds), not by revoking it");
     /* a revoked planner is listed as such */
     snprintf(extra, sizeof extra, ",\"revoked\":[\"%s\"]", pub[ALICE]);
     write_trust(payload(p, sizeof p, 3, LATER, R0, R1, extra), (int[]){R0, R1, -1});
@@ -662,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_signers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_revoked_and_typed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_no_downgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_root_stays_revoked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

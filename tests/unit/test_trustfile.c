@@ -68,7 +68,11 @@ static void test_check(void **state)
                         "`automation.bot.key` is not an Ed25519 public key (ed25519: and the base64 of 32 bytes, as a "
                         ".pub file has it)");
     assert_null(checked(NULL, "\"planners\":{\"ci\":\"" K3 "\"},\"approvers\":{\"bob\":\"" K3
-                        "\"},\"groups\":{\"sre\":[\"bob\"]},\"revoked\":[\"" K2 "\"]", why, sizeof why));
+                        "\"},\"groups\":{\"sre\":[\"bob\"]},\"revoked\":[\"" K3 "\"]", why, sizeof why));
+    /* a root leaves by leaving `roots`, as the executor says too */
+    assert_string_equal(checked(NULL, "\"revoked\":[\"" K2 "\"]", why, sizeof why),
+                        "the key " K2 " is both a root and revoked: a root is retired by leaving `roots` (which needs "
+                        "both thresholds), not by revoking it");
     assert_string_equal(checked("{\"threshold\":3,\"keys\":[\"" K1 "\",\"" K2 "\"]}", NULL, why, sizeof why),
                         "`roots.threshold` is not a number from 1 to the 2 roots listed");
     assert_string_equal(checked(NULL, "\"planners\":{\"ci\":\"" K1 "\"}", why, sizeof why),
