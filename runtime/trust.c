@@ -612,17 +612,53 @@ static bool seen_fields(json_t *d, seen *s, const char *path, char *why, size_t 
     return true;
 }
 
+/* trust.seen's bytes, read through dirfd (the checked key directory) and
+ * never through a symlink: a dangling link is no "none accepted yet". NULL
+ * with errno ENOENT only when there is no such name at all; *odd says why
+ * a file that is there is not the executor's own regular file. */
+static char *seen_text(int dirfd, size_t *len, const char **odd)
+{
+    int fd = openat(dirfd, "trust.seen", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat sb;
+    char *text = NULL;
+    *odd = NULL;
+    if (fd < 0) {
+        *odd = errno == ELOOP ? "a symbolic link, not the record itself" : NULL;
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        *odd = "not a regular file";
+    else if (sb.st_uid != geteuid())
+        *odd = "not owned by the executor's user";
+    else if (sb.st_size > (off_t)MAX_FILE)
+        *odd = "too large";
+    else if ((text = malloc((size_t)sb.st_size + 1))) {
+        ssize_t got = read(fd, text, (size_t)sb.st_size + 1);
+        *len = got < 0 ? 0 : (size_t)got;
+        if (got < 0 || got > sb.st_size)
+            *odd = "it changed while read", free(text), text = NULL;
+        else
+            text[*len] = 0;
+    }
+    close(fd);
+    return text;
+}
+
 /* A missing trust.seen is "none accepted yet"; anything else that is not
- * a whole record is an error, never "none". */
-static bool seen_read(const char *path, seen *s, char *why, size_t whylen)
+ * the executor's own whole record is an error, never "none". */
+static bool seen_read(int dirfd, const char *path, seen *s, char *why, size_t whylen)
 {
     size_t len = 0;
-    char *text = mk_fileio_read(path, &len);
+    const char *odd;
     memset(s, 0, sizeof *s);
+    errno = 0;
+    char *text = seen_text(dirfd, &len, &odd);
+    if (odd)
+        return seen_damaged(path, odd, why, whylen);
     if (!text && errno == ENOENT)
         return true;
     if (!text)
-        return snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno)), false;
+        return snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno ? errno : ENOMEM)), false;
     json_error_t je;
     json_t *d = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     bool ok = d ? seen_fields(d, s, path, why, whylen) : seen_damaged(path, "not JSON", why, whylen);
@@ -701,21 +737,29 @@ static bool accept(chk *c, time_t now, const roots *pinned, const seen *s, const
     return version_ok(c, s, seenp);
 }
 
-/* Checking and recording are one step for concurrent runs: the directory
- * is locked, so a run that accepted version 5 cannot be overwritten by one
- * that read trust.seen before it and accepted version 4. */
-static int lock_keys(const char *dir, char *why, size_t whylen)
+/* The key directory, checked whether the run records or only checks:
+ * whoever owns it or can write it could replace trust.seen and lower the
+ * version, so it is the executor's user's and no one else can write it.
+ * Checking and recording are one step for concurrent runs: when recording
+ * the directory is locked, so a run that accepted version 5 cannot be
+ * overwritten by one that read trust.seen before it and accepted version 4. */
+static int open_keys(const char *dir, bool lock, char *why, size_t whylen)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0)
         snprintf(why, whylen, "the key directory %s (trust.keys): %s; create it, mode 0700", dir, strerror(errno));
-    else if (fstat(fd, &sb) != 0 || (sb.st_mode & 022)) { /* whoever can write trust.seen could lower the version */
+    else if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid()) {
+        snprintf(why, whylen, "the key directory %s (trust.keys) is not owned by the executor's user (uid %u): its "
+                 "owner could replace trust.seen", dir, (unsigned)geteuid());
+        close(fd);
+        fd = -1;
+    } else if (sb.st_mode & 022) {
         snprintf(why, whylen, "the key directory %s (trust.keys) can be written by others (mode %04o): `chmod go-w %s`",
                  dir, (unsigned)(sb.st_mode & 07777), dir);
         close(fd);
         fd = -1;
-    } else if (flock(fd, LOCK_EX) != 0) {
+    } else if (lock && flock(fd, LOCK_EX) != 0) {
         snprintf(why, whylen, "cannot lock the key directory %s: %s", dir, strerror(errno));
         close(fd);
         fd = -1;
@@ -735,8 +779,8 @@ mk_trust *mk_trust_load(const mk_config_trust *cfg, time_t now, bool record, cha
         return snprintf(why, whylen, "out of memory"), NULL;
     snprintf(t->path, sizeof t->path, "%s", cfg->file);
     snprintf(seenp, sizeof seenp, "%s/trust.seen", cfg->keys);
-    bool ok = roots_of_config(cfg, &pinned, why, whylen) && (!record || (lk = lock_keys(cfg->keys, why, whylen)) >= 0) &&
-              seen_read(seenp, &s, why, whylen) && accept(&c, now, &pinned, &s, seenp) &&
+    bool ok = roots_of_config(cfg, &pinned, why, whylen) && (lk = open_keys(cfg->keys, record, why, whylen)) >= 0 &&
+              seen_read(lk, seenp, &s, why, whylen) && accept(&c, now, &pinned, &s, seenp) &&
               (!record || !seen_differs(&s, t, &pinned) || seen_write(seenp, t, &pinned, why, whylen));
     if (lk >= 0)
         close(lk);

@@ -167,4 +167,7 @@ expect_exit 3 "$MOKSHA_EXEC" apply null.plan && expect_contains "$ERR" "bucket.s
 # ---- a damaged trust.seen is an error, never "none accepted yet" ----
 printf '{"format":"moksha.trust-seen/v1",' >../keys/trust.seen
 expect_exit 1 "$MOKSHA_EXEC" verify a.plan && expect_contains "$ERR" "$WORK/keys/trust.seen is damaged (not JSON)"
+rm ../keys/trust.seen && ln -s "$WORK/nowhere" ../keys/trust.seen   # dangling: not "none accepted yet"
+expect_exit 1 "$MOKSHA_EXEC" verify a.plan &&
+    expect_contains "$ERR" "$WORK/keys/trust.seen is damaged (a symbolic link, not the record itself)"
 leave

@@ -407,9 +407,18 @@ static void test_damaged_seen(void **state)
     assert_int_equal(unlink(seenp), 0);
     assert_int_equal(mkdir(seenp, 0700), 0); /* not a file: an error, not "none" */
     assert_null(load(false, why, sizeof why));
-    snprintf(want, sizeof want, "cannot read %s: Is a directory", seenp);
+    snprintf(want, sizeof want, "%s is damaged (not a regular file): it records the last trust file the executor "
+             "accepted; restore it from a copy (removing it would let an older trust file back in)", seenp);
     assert_string_equal(why, want);
     assert_int_equal(rmdir(seenp), 0);
+    /* a dangling symlink is not "none accepted yet", nor is one to a record */
+    assert_int_equal(symlink("/nonexistent/trust.seen", seenp), 0);
+    assert_null(load(false, why, sizeof why));
+    snprintf(want, sizeof want, "%s is damaged (a symbolic link, not the record itself): it records the last trust "
+             "file the executor accepted; restore it from a copy (removing it would let an older trust file back in)",
+             seenp);
+    assert_string_equal(why, want);
+    assert_int_equal(unlink(seenp), 0);
 }
 
 /* Whoever can write trust.seen could put an older version back. */
@@ -423,7 +432,40 @@ static void test_keys_writable_by_others(void **state)
     snprintf(want, sizeof want, "the key directory %s (trust.keys) can be written by others (mode 0777): `chmod go-w %s`",
              keys, keys);
     assert_string_equal(why, want);
+    assert_null(load(false, why, sizeof why)); /* verify and config check refuse it too */
+    assert_string_equal(why, want);
+    assert_int_equal(chmod(keys, 0720), 0);
+    assert_null(load(false, why, sizeof why));
+    snprintf(want, sizeof want, "the key directory %s (trust.keys) can be written by others (mode 0720): `chmod go-w %s`",
+             keys, keys);
+    assert_string_equal(why, want);
     assert_int_equal(chmod(keys, 0700), 0);
+    accepted(3);
+}
+
+/* Whoever owns the key directory or trust.seen could put an older version
+ * back: both are the executor's user's (checked where the tests can
+ * give them away, as root). */
+static void test_keys_owned_by_another(void **state)
+{
+    (void)state;
+    char p[2048], why[1024], want[1024];
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, ""), (int[]){R0, R1, -1});
+    accepted(3);
+    if (geteuid() != 0)
+        skip();
+    assert_int_equal(chown(seenp, 65534, 65534), 0);
+    snprintf(want, sizeof want, "%s is damaged (not owned by the executor's user): it records the last trust file the "
+             "executor accepted; restore it from a copy (removing it would let an older trust file back in)", seenp);
+    assert_null(load(false, why, sizeof why));
+    assert_string_equal(why, want);
+    assert_int_equal(chown(seenp, 0, 0), 0);
+    assert_int_equal(chown(keys, 65534, 65534), 0);
+    snprintf(want, sizeof want, "the key directory %s (trust.keys) is not owned by the executor's user (uid 0): its "
+             "owner could replace trust.seen", keys);
+    assert_null(load(true, why, sizeof why)); /* apply, as verify and config check */
+    assert_string_equal(why, want);
+    assert_int_equal(chown(keys, 0, 0), 0);
     accepted(3);
 }
 
@@ -694,6 +736,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_revoked_and_typed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_no_downgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoked_root_stays_revoked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_owned_by_another, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
