@@ -580,6 +580,19 @@ void mk_serve_parse(const char *text, size_t n, mk_serve_req *r)
                  "state unlock, audit show or audit verify)", r->op);
 }
 
+/* note [operator ops]: `state rm` and `state unlock` change the executor's
+ * record of a stack, and a request carries no signature: in trust mode
+ * anyone who may use the socket could otherwise drop any stack's
+ * resources from the record. They are the executor operator's there, run
+ * as the service's user in the stack's directory. */
+void mk_serve_check_trust(mk_serve_req *r, bool trust)
+{
+    if (!trust || *r->why || !r->op || (strcmp(r->op, "state rm") && strcmp(r->op, "state unlock")))
+        return;
+    snprintf(r->why, sizeof r->why, "in trust mode the service does not run `%s`: it is the executor operator's "
+             "(`moksha-exec %s` as the service's user, in the stack's directory under service.stacks)", r->op, r->op);
+}
+
 void mk_serve_req_free(mk_serve_req *r)
 {
     free(r->opts.approve);
@@ -638,6 +651,7 @@ static int handle(const conn *c, char *what, size_t n)
     }
     mk_serve_req r;
     mk_serve_parse(p, len, &r);
+    mk_serve_check_trust(&r, c->cfg->trust.on);
     free(p);
     const char *op = r.op, *id = r.stack_id;
     snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
