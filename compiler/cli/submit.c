@@ -152,7 +152,8 @@ static bool ask_info(const char *path, mk_pipeline_req *r)
     if (fd < 0)
         return false;
     mk_buf b = {0};
-    int type = request(fd, json_pack("{s:s}", "op", "info")) ? next_frame(fd, &b) : -1;
+    request(fd, json_pack("{s:s}", "op", "info"));
+    int type = next_frame(fd, &b); /* (a busy service refuses before it reads the request: its answer waits) */
     json_t *info = type == 'I' ? json_loadb(b.data ? b.data : "", b.len, 0, NULL) : NULL;
     json_t *seal = json_object_get(info, "seal");
     bool ok = info && (!seal || seal_key(json_string_value(seal), r));
@@ -185,7 +186,8 @@ static bool ask_state(const char *path, const char *id, mk_submit_inputs *in)
     if (fd < 0)
         return false;
     mk_buf b = {0};
-    int type = request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id)) ? next_frame(fd, &b) : -1;
+    request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id));
+    int type = next_frame(fd, &b);
     size_t last = 0;
     while (type == 'S' && b.len > last && b.len <= MAX_ANSWER) /* pieces until an empty one */
         last = b.len, type = next_frame(fd, &b);
@@ -308,14 +310,12 @@ static int converse(json_t *req, const char *op, const char *plan, size_t n)
     sigaction(SIGINT, &sa, &old[0]), sigaction(SIGTERM, &sa, &old[1]), sigaction(SIGHUP, &sa, &old[2]);
     stops = 0;
     fflush(stdout);
-    int rc = -1;
-    if (request(fd, req)) {
-        if (plan) /* a refusal comes after the plan (the service reads it whole first) */
-            send_plan(fd, plan, n);
-        rc = stream(fd, path, op, &wait_mask);
-    }
-    if (rc < 0)
-        mk_cli_err("the executor service at %s closed the connection before the request was sent (see its log)", path);
+    /* A refusal comes after the plan (the service reads it whole first), but
+     * a busy service refuses at once: its answer is read even when the
+     * request or the plan could not be sent. */
+    if (request(fd, req) && plan)
+        send_plan(fd, plan, n);
+    int rc = stream(fd, path, op, &wait_mask);
     close(fd);
     sigaction(SIGINT, &old[0], NULL), sigaction(SIGTERM, &old[1], NULL), sigaction(SIGHUP, &old[2], NULL);
     sigprocmask(SIG_SETMASK, &wait_mask, NULL);
