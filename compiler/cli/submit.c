@@ -9,11 +9,13 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +35,51 @@ const char *mk_submit_socket(void)
     return s && *s ? s : NULL;
 }
 
+/* Plans go to, and secrets are sealed to the key of, whoever listens on
+ * the socket: a directory anyone may write without the sticky bit lets
+ * anyone put a socket of their own in its place. */
+static bool socket_dir_safe(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        *(slash == dir ? slash + 1 : slash) = 0;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && (sb.st_mode & 002) && !(sb.st_mode & S_ISVTX)) {
+        mk_cli_err("MOKSHA_EXEC_SOCKET %s: its directory %s is writable by everyone (mode %04o): anyone could put "
+                   "a socket of their own there", path, dir, (unsigned)(sb.st_mode & 07777));
+        return false;
+    }
+    return true;
+}
+
+/* MOKSHA_EXEC_USER (a user name or uid), when set, is who must be
+ * listening: the peer's uid (SO_PEERCRED) is checked against it. */
+static bool peer_is_service(int fd, const char *path)
+{
+    const char *want = getenv("MOKSHA_EXEC_USER");
+    if (!want || !*want)
+        return true;
+    struct passwd *pw = getpwnam(want);
+    char *end;
+    unsigned long n = strtoul(want, &end, 10);
+    if (!pw && (*end || !*want)) {
+        mk_cli_err("MOKSHA_EXEC_USER `%s` is no user of this system", want);
+        return false;
+    }
+    uid_t uid = pw ? pw->pw_uid : (uid_t)n;
+    struct ucred who;
+    socklen_t sl = sizeof who;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &who, &sl) == 0 && who.uid == uid)
+        return true;
+    mk_cli_err("the executor service at %s (MOKSHA_EXEC_SOCKET) does not run as MOKSHA_EXEC_USER `%s`: nothing "
+               "was sent to it", path, want);
+    return false;
+}
+
 static int dial(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -40,10 +87,16 @@ static int dial(const char *path)
         mk_cli_err("MOKSHA_EXEC_SOCKET %s: the path is too long for a socket", path);
         return -1;
     }
+    if (!socket_dir_safe(path))
+        return -1;
     memcpy(a.sun_path, path, strlen(path));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-        return fd;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        if (peer_is_service(fd, path))
+            return fd;
+        close(fd);
+        return -1;
+    }
     mk_cli_err("cannot reach the executor service at %s (MOKSHA_EXEC_SOCKET): %s%s", path, strerror(errno),
                errno == EACCES ? " (the socket's group and mode say who may submit)"
                : errno == ENOENT || errno == ECONNREFUSED ? " (is `moksha-exec serve` running?)" : "");

@@ -3,7 +3,9 @@
 # the socket: a plan larger than service.max_plan_bytes is refused; a
 # first apply that is refused leaves no stack directory behind; a stack
 # directory that is a symlink is refused, its target untouched; one user
-# holding 8 connections is refused a ninth. Needs root (useradd, setpriv): skipped
+# holding 8 connections is refused a ninth; the client refuses a socket in
+# a directory anyone may write (unless sticky) and, with MOKSHA_EXEC_USER
+# set, a service of any other user. Needs root (useradd, setpriv): skipped
 # otherwise.
 SERVE_TEST=test_serve_limits
 . "$TOP/tests/e2e/serve_lib.sh"
@@ -59,5 +61,16 @@ wait "$HP"
 expect_exit 0 as_submitter "$BASE/bin/moksha" state list
 expect_contains "$OUT" "compute.c0"
 
+# ---- the client: the socket's directory, and who listens ----
+mkdir -m 0777 "$BASE/open" && chmod 0777 "$BASE/open"
+expect_exit 1 as_submitter env MOKSHA_EXEC_SOCKET="$BASE/open/exec.sock" "$BASE/bin/moksha" plan
+expect_contains "$ERR" "its directory $BASE/open is writable by everyone (mode 0777)"
+chmod 1777 "$BASE/open"
+expect_exit 1 as_submitter env MOKSHA_EXEC_SOCKET="$BASE/open/exec.sock" "$BASE/bin/moksha" plan
+expect_contains "$ERR" "cannot reach the executor service at $BASE/open/exec.sock"
+expect_exit 1 as_submitter env MOKSHA_EXEC_USER="$SUB" "$BASE/bin/moksha" state list
+expect_contains "$ERR" "does not run as MOKSHA_EXEC_USER \`$SUB\`: nothing was sent to it"
+expect_exit 0 as_submitter env MOKSHA_EXEC_USER="$SVC" "$BASE/bin/moksha" state list
+expect_contains "$OUT" "compute.c0"
 leave
 stop_service
