@@ -795,9 +795,11 @@ static size_t of_uid(const handlers *h, uid_t uid)
 static const char *too_busy(const handlers *h, const struct ucred *who, bool known)
 {
     if (h->n >= MAX_HANDLERS)
-        return "the service is busy (" "64" " applies or requests at once); try again";
-    if (!known || of_uid(h, who->uid) >= MAX_PER_UID)
-        return "the service is busy (" "8" " requests of this user at once); try again";
+        return "the service is busy (64 applies or requests at once); try again";
+    if (!known)
+        return "cannot tell who connected (SO_PEERCRED)";
+    if (of_uid(h, who->uid) >= MAX_PER_UID)
+        return "the service is busy (8 requests of this user at once); try again";
     return NULL;
 }
 
