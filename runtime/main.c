@@ -306,6 +306,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    for (int i = 2; i < argc; i++) /* `moksha-exec COMMAND --help`: the usage covers every command */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
     if (argc >= 2 && !start_ok())
         return MK_EXIT_INPUT;
     if (argc == 3 && strcmp(argv[1], "verify") == 0)

@@ -42,6 +42,10 @@ expect_exit 0 moksha apply --help &&
 expect_contains "$OUT" "3 changes held"
 expect_exit 0 "$MOKSHA_EXEC" --help &&
     expect_contains "$OUT" "--auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)"
+# every command of moksha-exec takes --help too: the usage, on stdout, exit 0
+for c in apply verify serve "key new" "key show" "state list" "audit verify" "config check"; do
+    expect_exit 0 "$MOKSHA_EXEC" $c --help && expect_contains "$OUT" "usage: moksha-exec"
+done
 grep -n -- '--auto-approve-risk low|medium' "$TOP/README.md" "$TOP"/docs/*.md | grep -v 'low|medium|high' >levels
 expect_empty levels
 grep -n -i -- 'auto-approve-risk.*refuse\|refuses a\( plan holding\)' "$TOP/README.md" "$TOP"/docs/*.md >refuses

@@ -38,6 +38,11 @@ moksha apply plan.json|err|held: create database.orders
 moksha apply --approve prod-approval plan.json|out|created  database.orders
 moksha apply --approve prod-approval plan.json|out|Apply complete: 2 created
 moksha state list|out|local.file.motd
+moksha trust show ../executor/trust.json|out|alice
+moksha plan -o trusted.plan|out|Saved the signed plan to trusted.plan
+moksha-exec verify trusted.plan|out|signed by planner `alice`
+moksha apply trusted.plan|out|Apply complete: 6 created
+moksha apply hmac.plan|err|this executor is in trust mode
 moksha audit verify|out|chain intact
 moksha destroy --yes|err|error[E0301]: database.orders would be deleted'
 
@@ -64,6 +69,8 @@ if command -v git >/dev/null 2>&1; then
     $GIT -C repo init -q && $GIT -C repo add -A && $GIT -C repo commit -qm tour && have_git=yes
 fi
 enter repo || exit 1
+# what the tour makes with mktemp (its trust-mode stack) goes with the test's directory
+mkdir -p "$WORK/tmp" && TMPDIR=$WORK/tmp && export TMPDIR
 
 seen=$WORK/seen
 : >"$seen"
@@ -107,7 +114,10 @@ printf '%s\n' "$CHECKS" | while IFS='|' read -r key where text; do
 done | sort -u >missing
 expect_empty missing
 
-# after the tour: a re-plan has no changes, the applied plan is stale now
+# after the tour (whose trust-mode part exported the executor's
+# configuration and a planner key): a re-plan has no changes, the applied
+# plan is stale now
+unset MOKSHA_EXEC_CONFIG MOKSHA_SIGNING_KEY MOKSHA_SEAL_TO
 enter repo/examples/webapp && {
     expect_exit 0 moksha plan --policies policies --detailed-exitcode
     expect_exit 6 moksha apply plan.json && expect_contains "$ERR" "stale"
