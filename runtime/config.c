@@ -178,9 +178,19 @@ static bool read_mode(json_t *v, unsigned *mode, const char *file, char *why, si
     return true;
 }
 
+/* A plan is spooled to disk before it is checked: the cap bounds what one
+ * connection can make the service write. */
+static bool read_max_plan(json_t *v, size_t *out, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > ((json_int_t)1 << 40))
+        return bad(why, whylen, file, "service.max_plan_bytes", "expected a number of bytes from 1 to 2^40%s", "");
+    *out = (size_t)json_integer_value(v);
+    return true;
+}
+
 static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
 {
-    static const char *const known[] = {"socket", "group", "mode", "stacks", NULL};
+    static const char *const known[] = {"socket", "group", "mode", "stacks", "max_plan_bytes", NULL};
     mk_config_service *s = &cfg->service;
     if (!json_is_object(v))
         return bad(why, whylen, file, "service", "expected an object%s", "");
@@ -188,14 +198,15 @@ static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why,
         return false;
     if (!json_object_get(v, "socket") || !json_object_get(v, "stacks"))
         return bad(why, whylen, file, "service", "missing `socket` or `stacks` (docs/trust.md)%s", "");
-    json_t *g = json_object_get(v, "group"), *m = json_object_get(v, "mode");
+    json_t *g = json_object_get(v, "group"), *m = json_object_get(v, "mode"), *mp = json_object_get(v, "max_plan_bytes");
     s->on = true;
     s->mode = 0660;
+    s->max_plan = (size_t)256 << 20;
     if (g && (!json_is_string(g) || json_string_length(g) == 0 || json_string_length(g) >= sizeof s->group))
         return bad(why, whylen, file, "service.group", "expected a group name%s", "");
     if (g)
         snprintf(s->group, sizeof s->group, "%s", json_string_value(g));
-    return (!m || read_mode(m, &s->mode, file, why, whylen)) &&
+    return (!m || read_mode(m, &s->mode, file, why, whylen)) && (!mp || read_max_plan(mp, &s->max_plan, file, why, whylen)) &&
            read_abs(json_object_get(v, "socket"), s->socket, sizeof s->socket, file, "service.socket", why, whylen) &&
            read_abs(json_object_get(v, "stacks"), s->stacks, sizeof s->stacks, file, "service.stacks", why, whylen);
 }

@@ -47,6 +47,7 @@ typedef struct mk_config_service {
     char group[64];                /* the socket's group; "" = the service user's own */
     unsigned mode;                 /* the socket's mode, default 0660 */
     char stacks[PATH_MAX];         /* absolute: one directory per stack id under it */
+    size_t max_plan;               /* max_plan_bytes: the largest plan it takes, default 256 MiB */
 } mk_config_service;
 
 typedef struct mk_config {

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <jansson.h>
 #include <poll.h>
@@ -41,8 +42,9 @@
 #include "runtime/wire.h"
 
 #define MAX_HANDLERS 64
-#define MAX_PLAN ((size_t)1 << 30)
-#define IDLE_SECONDS 30 /* a client that sends no request (or plan), or reads nothing, for this long is gone */
+#define MAX_PER_UID 8    /* connections of one uid at once: one user cannot make the service busy for all */
+#define IDLE_SECONDS 30  /* a client that reads nothing for this long is gone */
+#define ARRIVE_MS 30000. /* the request and the plan, whole, within this of connecting */
 
 static volatile sig_atomic_t stopping;
 
@@ -53,6 +55,7 @@ typedef struct conn {
     int fd;
     struct ucred who;
     const mk_config *cfg;
+    double deadline; /* for the request and the plan (ARRIVE_MS), monotonic */
 } conn;
 
 /* ---- starting: the socket's directory, a stale socket, the listener ---- */
@@ -220,11 +223,9 @@ static int op_info(const conn *c)
 
 /* The state file's bytes in pieces, an empty piece last; or "none". The
  * id is 32 hex digits (mk_serve_parse). */
-static int op_state(const conn *c, const char *id)
+static int op_state(const conn *c, int dfd)
 {
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s/.moksha/state.json", c->cfg->service.stacks, id);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = dfd < 0 ? -1 : openat(dfd, ".moksha/state.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return mk_wire_send(c->fd, MK_WIRE_NONE, "", 0) ? 0 : MK_EXIT_INPUT;
     if (fd < 0)
@@ -281,47 +282,89 @@ static bool apply_opt(const char *k, json_t *v, mk_exec_opts *o)
     return false;
 }
 
-/* STACKS/ID and its .moksha, 0700, with the stack id the directory is
+/* STACKS/ID, opened as a directory never through a symlink, and only if
+ * it is this user's with mode 0700 (else errno EPERM); made first when make
+ * is set and it is missing (*fresh then). -1 with errno. */
+static int open_stack(const conn *c, const char *id, bool make, bool *fresh)
+{
+    struct stat sb;
+    *fresh = false;
+    int sfd = open(c->cfg->service.stacks, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd < 0)
+        return -1;
+    if (make && mkdirat(sfd, id, 0700) == 0)
+        *fresh = true;
+    int fd = openat(sfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(sfd);
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() || (sb.st_mode & 07777) != 0700)) {
+        close(fd);
+        return errno = EPERM, -1;
+    }
+    return fd;
+}
+
+/* The stack's .moksha in dfd, 0700, with the stack id the directory is
  * named for: the apply then refuses a plan made for any other stack
  * (note [stack id] in exec.c). */
-static bool stack_dir(const conn *c, const char *id, char *dir, size_t n)
+static bool stack_dir(int dfd, const char *id)
 {
-    char sub[PATH_MAX + 96], idf[PATH_MAX + 128];
-    if ((size_t)snprintf(dir, n, "%s/%s", c->cfg->service.stacks, id) >= n)
-        return errno = ENAMETOOLONG, false;
-    snprintf(sub, sizeof sub, "%s/.moksha", dir);
-    snprintf(idf, sizeof idf, "%s/stack-id", sub);
-    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(sub, 0700) != 0 && errno != EEXIST))
+    if (mkdirat(dfd, ".moksha", 0700) != 0 && errno != EEXIST)
         return false;
-    int fd = open(idf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = openat(dfd, ".moksha/stack-id", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno == EEXIST;
     bool ok = write(fd, id, 32) == 32 && write(fd, "\n", 1) == 1;
     return close(fd) == 0 && ok;
 }
 
-/* The plan's pieces into a file of the stack's own (0600); false when the
- * client sent anything else, too much, or went away. */
-static bool receive_plan(const conn *c, const char *dir, char *path, size_t n)
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    snprintf(path, n, "%s/.moksha/submitted-XXXXXX.plan", dir);
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* A directory this connection made for a first apply that recorded
+ * nothing (no state: refused, or its plan never verified) is removed
+ * again: garbage applies must not leave a directory each. */
+static void drop_fresh(const conn *c, int dfd, const char *id)
+{
+    struct stat sb;
+    if (fstatat(dfd, ".moksha/state.json", &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        return;
+    char dir[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, id);
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The plan's pieces into a file of the stack's own (0600), in the working
+ * directory, the stack's: 0, or 1 when the client sent anything else or
+ * went away or was too slow (note [arrival]), 2 when the plan is larger
+ * than service.max_plan_bytes (it is not read further). */
+static int receive_plan(const conn *c, char *path, size_t n)
+{
+    snprintf(path, n, ".moksha/submitted-XXXXXX.plan");
     int fd = mkstemps(path, 5);
     size_t total = 0;
-    bool ok = fd >= 0, done = false;
-    while (ok && !done) {
+    int bad = fd >= 0 ? 0 : 1;
+    bool done = false;
+    while (!bad && !done) {
         int type;
         char *p;
         size_t len;
-        ok = mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE) == 1 && type == MK_WIRE_PLAN &&
-             (total += len) <= MAX_PLAN && (size_t)write(fd, p, len) == len;
-        done = ok && len == 0;
+        if (mk_wire_recv_by(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE, c->deadline) != 1 || type != MK_WIRE_PLAN)
+            bad = 1;
+        else if ((total += len) > c->cfg->service.max_plan)
+            bad = 2;
+        else if ((size_t)write(fd, p, len) != len)
+            bad = 1;
+        done = !bad && len == 0;
         free(p);
     }
     if (fd >= 0)
         close(fd);
-    if (!ok && fd >= 0)
+    if (bad && fd >= 0)
         unlink(path);
-    return ok;
+    return bad;
 }
 
 /* What a worker runs: an apply, or one of the state and audit commands.
@@ -366,7 +409,7 @@ static void interrupt(relay *r, bool only_first)
 
 /* The worker: the job run as its command runs, in the stack's directory,
  * its output into the pipes, line-buffered so progress streams. */
-static pid_t start_worker(const conn *c, const char *dir, const job *j, int out[2], int err[2])
+static pid_t start_worker(const conn *c, const job *j, int out[2], int err[2])
 {
     fflush(stdout);
     fflush(stderr);
@@ -383,10 +426,6 @@ static pid_t start_worker(const conn *c, const char *dir, const job *j, int out[
     dup2(out[1], 1), dup2(err[1], 2);
     close(out[0]), close(out[1]), close(err[0]), close(err[1]), close(c->fd);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (chdir(dir) != 0) {
-        fprintf(stderr, "moksha-exec: error: cannot enter %s: %s\n", dir, strerror(errno));
-        _exit(MK_EXIT_INPUT);
-    }
     int rc = run_job(j);
     fflush(stdout);
     _exit(rc);
@@ -456,8 +495,8 @@ static int relay_run(relay *r, const sigset_t *wait_mask)
     return MK_EXIT_INCOMPLETE;
 }
 
-/* Run the job in dir, relayed; its exit code. */
-static int run_relayed(const conn *c, const char *dir, const job *j)
+/* Run the job in the working directory (the stack's), relayed; its exit code. */
+static int run_relayed(const conn *c, const job *j)
 {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -469,7 +508,7 @@ static int run_relayed(const conn *c, const char *dir, const job *j)
     struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL), sigaction(SIGINT, &sa, NULL), sigaction(SIGHUP, &sa, NULL);
-    relay r = {c, start_worker(c, dir, j, out, err), out[0], err[0], false, 0, j->op};
+    relay r = {c, start_worker(c, j, out, err), out[0], err[0], false, 0, j->op};
     close(out[1]), close(err[1]);
     if (r.worker < 0) {
         close(out[0]), close(err[0]);
@@ -489,7 +528,7 @@ static void drain_plan(const conn *c)
     int type;
     char *p;
     size_t len = 1;
-    while (len && mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE) == 1 && type == MK_WIRE_PLAN)
+    while (len && mk_wire_recv_by(c->fd, &type, &p, &len, MK_WIRE_MAX_PIECE, c->deadline) == 1 && type == MK_WIRE_PLAN)
         free(p);
 }
 
@@ -580,10 +619,38 @@ void mk_serve_parse(const char *text, size_t n, mk_serve_req *r)
                  "state unlock, audit show or audit verify)", r->op);
 }
 
+/* note [operator ops]: `state rm` and `state unlock` change the executor's
+ * record of a stack, and a request carries no signature: in trust mode
+ * anyone who may use the socket could otherwise drop any stack's
+ * resources from the record. They are the executor operator's there, run
+ * as the service's user in the stack's directory. */
+void mk_serve_check_trust(mk_serve_req *r, bool trust)
+{
+    if (!trust || *r->why || !r->op || (strcmp(r->op, "state rm") && strcmp(r->op, "state unlock")))
+        return;
+    snprintf(r->why, sizeof r->why, "in trust mode the service does not run `%s`: it is the executor operator's "
+             "(`moksha-exec %s` as the service's user, in the stack's directory under service.stacks)", r->op, r->op);
+}
+
 void mk_serve_req_free(mk_serve_req *r)
 {
     free(r->opts.approve);
     json_decref(r->doc);
+}
+
+/* The stack's directory for an apply, entered (the handler's and its
+ * worker's working directory from then on); -1 with the refusal in r->why. */
+static int enter_stack(const conn *c, mk_serve_req *r, bool *fresh)
+{
+    int dfd = open_stack(c, r->stack_id, true, fresh);
+    if (dfd >= 0 && (!stack_dir(dfd, r->stack_id) || fchdir(dfd) != 0)) {
+        close(dfd);
+        dfd = -1;
+    }
+    if (dfd < 0)
+        snprintf(r->why, sizeof r->why, "cannot make or enter the stack's directory (a directory of the service's "
+                 "own, mode 0700, no symlink): %s", strerror(errno));
+    return dfd;
 }
 
 /* An apply refused (r->why, or no directory for its stack) still takes its
@@ -593,19 +660,24 @@ static int op_apply(const conn *c, mk_serve_req *r)
     mk_exec_opts *o = &r->opts;
     o->progress = 0;
     o->submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    char dir[PATH_MAX + 64], path[PATH_MAX + 128];
-    if (!*r->why && !stack_dir(c, r->stack_id, dir, sizeof dir))
-        snprintf(r->why, sizeof r->why, "cannot make the stack's directory: %s", strerror(errno));
-    int rc;
+    char path[64], cap[32];
+    bool fresh = false;
+    int dfd = *r->why ? -1 : enter_stack(c, r, &fresh), rc, got;
+    snprintf(cap, sizeof cap, "%zu", c->cfg->service.max_plan);
     if (*r->why) {
         drain_plan(c);
         rc = refuse(c, "%s", r->why);
-    } else if (!receive_plan(c, dir, path, sizeof path)) {
-        rc = refuse(c, "the plan did not arrive whole%s", "");
+    } else if ((got = receive_plan(c, path, sizeof path)) != 0) {
+        rc = got == 2 ? refuse(c, "the plan is larger than service.max_plan_bytes (%s bytes)", cap)
+                      : refuse(c, "the plan did not arrive whole, or not within 30 s%s", "");
     } else {
-        rc = run_relayed(c, dir, &(job){"apply", path, o});
+        rc = run_relayed(c, &(job){"apply", path, o});
         unlink(path);
     }
+    if (fresh)
+        drop_fresh(c, dfd, r->stack_id);
+    if (dfd >= 0)
+        close(dfd);
     return rc;
 }
 
@@ -613,16 +685,34 @@ static int op_apply(const conn *c, mk_serve_req *r)
  * directory, which it never makes. */
 static int op_stack(const conn *c, const mk_serve_req *r)
 {
-    char dir[PATH_MAX + 64], sub[PATH_MAX + 96];
-    snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, r->stack_id);
-    snprintf(sub, sizeof sub, "%s/.moksha", dir);
+    bool fresh;
     struct stat sb;
-    if (lstat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    int dfd = open_stack(c, r->stack_id, false, &fresh);
+    bool held = dfd >= 0 && fstatat(dfd, ".moksha", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+    if (!held || fchdir(dfd) != 0) {
+        if (dfd >= 0)
+            close(dfd);
         return refuse(c, "the service holds no stack %s: no plan of it has been applied here", r->stack_id);
+    }
+    close(dfd);
     mk_exec_opts o;
     mk_exec_opts_default(&o);
     o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    return run_relayed(c, dir, &(job){r->op, r->arg ? r->arg : "text", &o});
+    return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o});
+}
+
+/* The stack's state for `state`: "none" when the service holds no
+ * directory of it. */
+static int op_state_of(const conn *c, const char *id)
+{
+    bool fresh;
+    int dfd = open_stack(c, id, false, &fresh);
+    if (dfd < 0 && errno != ENOENT)
+        return refuse(c, "cannot read the stack's state: %s", strerror(errno));
+    int rc = op_state(c, dfd);
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
 }
 
 /* Read the request and answer it; the exit code, for the service's log. */
@@ -632,19 +722,20 @@ static int handle(const conn *c, char *what, size_t n)
     char *p;
     size_t len;
     snprintf(what, n, "no request");
-    if (mk_wire_recv(c->fd, &type, &p, &len, MK_WIRE_MAX_REQUEST) != 1 || type != MK_WIRE_REQUEST) {
+    if (mk_wire_recv_by(c->fd, &type, &p, &len, MK_WIRE_MAX_REQUEST, c->deadline) != 1 || type != MK_WIRE_REQUEST) {
         free(p);
         return MK_EXIT_INPUT;
     }
     mk_serve_req r;
     mk_serve_parse(p, len, &r);
+    mk_serve_check_trust(&r, c->cfg->trust.on);
     free(p);
     const char *op = r.op, *id = r.stack_id;
     snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
     int rc = op && !strcmp(op, "apply") ? op_apply(c, &r)
              : *r.why ? refuse(c, "%s", r.why)
              : !strcmp(op, "info") ? op_info(c)
-             : !strcmp(op, "state") ? op_state(c, id)
+             : !strcmp(op, "state") ? op_state_of(c, id)
              : op_stack(c, &r);
     mk_serve_req_free(&r);
     return rc;
@@ -652,12 +743,14 @@ static int handle(const conn *c, char *what, size_t n)
 
 static void serve_conn(int fd, const mk_config *cfg)
 {
-    conn c = {fd, {0, 0, 0}, cfg};
+    /* note [arrival]: the request and the plan must arrive whole within
+     * ARRIVE_MS of connecting, however they trickle in (a timeout that
+     * each byte restarted would let a byte every 25 s hold a handler
+     * forever). A client that stops reading is gone too: output it does
+     * not take would fill the worker's pipe and stall the apply. */
+    conn c = {fd, {0, 0, 0}, cfg, mk_clock_now_ms() + ARRIVE_MS};
     socklen_t sl = sizeof c.who;
     struct timeval idle = {IDLE_SECONDS, 0};
-    /* a client that stops reading is gone too: output it does not take
-     * would fill the worker's pipe and stall the apply */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof idle);
     char what[128];
     int rc = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c.who, &sl) == 0 ? handle(&c, what, sizeof what)
@@ -670,6 +763,7 @@ static void serve_conn(int fd, const mk_config *cfg)
 
 typedef struct handlers {
     pid_t pid[MAX_HANDLERS];
+    uid_t uid[MAX_HANDLERS]; /* whose connection each serves */
     size_t n;
 } handlers;
 
@@ -682,15 +776,40 @@ static void reap(handlers *h, bool block)
         if (pid < 0)
             break;
         for (size_t i = 0; i < h->n; i++)
-            if (h->pid[i] == pid)
-                h->pid[i] = h->pid[--h->n];
+            if (h->pid[i] == pid) {
+                h->n--;
+                h->pid[i] = h->pid[h->n], h->uid[i] = h->uid[h->n];
+            }
     }
+}
+
+static size_t of_uid(const handlers *h, uid_t uid)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < h->n; i++)
+        k += h->uid[i] == uid;
+    return k;
+}
+
+/* The reason a connection of who waits for none, or NULL. */
+static const char *too_busy(const handlers *h, const struct ucred *who, bool known)
+{
+    if (h->n >= MAX_HANDLERS)
+        return "the service is busy (64 applies or requests at once); try again";
+    if (!known)
+        return "cannot tell who connected (SO_PEERCRED)";
+    if (of_uid(h, who->uid) >= MAX_PER_UID)
+        return "the service is busy (8 requests of this user at once); try again";
+    return NULL;
 }
 
 /* A child for the connection; the service goes on accepting. */
 static void spawn(handlers *h, int lfd, int fd, const mk_config *cfg, const sigset_t *orig)
 {
-    pid_t pid = h->n < MAX_HANDLERS ? fork() : -1;
+    struct ucred who = {0, 0, 0};
+    socklen_t sl = sizeof who;
+    const char *busy = too_busy(h, &who, getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &who, &sl) == 0);
+    pid_t pid = busy ? -1 : fork();
     if (pid == 0) {
         close(lfd);
         signal(SIGTERM, SIG_DFL), signal(SIGINT, SIG_DFL), signal(SIGHUP, SIG_DFL), signal(SIGCHLD, SIG_DFL);
@@ -698,18 +817,19 @@ static void spawn(handlers *h, int lfd, int fd, const mk_config *cfg, const sigs
         serve_conn(fd, cfg);
         _exit(0);
     }
-    if (pid > 0)
+    if (pid > 0) {
+        h->uid[h->n] = who.uid;
         h->pid[h->n++] = pid;
-    else {
-        conn c = {fd, {0, 0, 0}, cfg};
-        refuse(&c, "the service is busy (%s applies or requests at once); try again", "64");
+    } else {
+        conn c = {fd, who, cfg, 0};
+        refuse(&c, "%s", busy ? busy : "the service cannot start a handler; try again");
     }
     close(fd);
 }
 
 static void accept_loop(int lfd, const mk_config *cfg, const sigset_t *orig)
 {
-    handlers h = {{0}, 0};
+    handlers h = {{0}, {0}, 0};
     while (!stopping) {
         struct pollfd p = {lfd, POLLIN, 0};
         int n = ppoll(&p, 1, NULL, orig);

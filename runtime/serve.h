@@ -11,6 +11,7 @@
 #define MK_RUNTIME_SERVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "runtime/exec.h"
@@ -38,5 +39,9 @@ typedef struct mk_serve_req {
  * mk_serve_req_free); r->why says what makes it unfit. */
 void mk_serve_parse(const char *text, size_t n, mk_serve_req *r);
 void mk_serve_req_free(mk_serve_req *r);
+
+/* In trust mode (trust true) a fit `state rm` or `state unlock` is made
+ * unfit, its refusal into r->why (note [operator ops] in serve.c). */
+void mk_serve_check_trust(mk_serve_req *r, bool trust);
 
 #endif

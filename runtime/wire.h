@@ -40,5 +40,9 @@ bool mk_wire_say(int fd, int type, const char *text);
  * NUL-terminated, the caller frees) and *n; 0 when the peer closed before
  * a frame began; -1 on a torn or oversized frame, or an error (errno). */
 int mk_wire_recv(int fd, int *type, char **payload, size_t *n, size_t max);
+/* mk_wire_recv, but -1 with ETIMEDOUT once the monotonic clock
+ * (mk_clock_now_ms) passes deadline, however the bytes trickle in; a
+ * deadline of 0 is none. */
+int mk_wire_recv_by(int fd, int *type, char **payload, size_t *n, size_t max, double deadline);
 
 #endif

@@ -9,11 +9,13 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +35,51 @@ const char *mk_submit_socket(void)
     return s && *s ? s : NULL;
 }
 
+/* Plans go to, and secrets are sealed to the key of, whoever listens on
+ * the socket: a directory anyone may write without the sticky bit lets
+ * anyone put a socket of their own in its place. */
+static bool socket_dir_safe(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        *(slash == dir ? slash + 1 : slash) = 0;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && (sb.st_mode & 002) && !(sb.st_mode & S_ISVTX)) {
+        mk_cli_err("MOKSHA_EXEC_SOCKET %s: its directory %s is writable by everyone (mode %04o): anyone could put "
+                   "a socket of their own there", path, dir, (unsigned)(sb.st_mode & 07777));
+        return false;
+    }
+    return true;
+}
+
+/* MOKSHA_EXEC_USER (a user name or uid), when set, is who must be
+ * listening: the peer's uid (SO_PEERCRED) is checked against it. */
+static bool peer_is_service(int fd, const char *path)
+{
+    const char *want = getenv("MOKSHA_EXEC_USER");
+    if (!want || !*want)
+        return true;
+    struct passwd *pw = getpwnam(want);
+    char *end;
+    unsigned long n = strtoul(want, &end, 10);
+    if (!pw && (*end || !*want)) {
+        mk_cli_err("MOKSHA_EXEC_USER `%s` is no user of this system", want);
+        return false;
+    }
+    uid_t uid = pw ? pw->pw_uid : (uid_t)n;
+    struct ucred who;
+    socklen_t sl = sizeof who;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &who, &sl) == 0 && who.uid == uid)
+        return true;
+    mk_cli_err("the executor service at %s (MOKSHA_EXEC_SOCKET) does not run as MOKSHA_EXEC_USER `%s`: nothing "
+               "was sent to it", path, want);
+    return false;
+}
+
 static int dial(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -40,10 +87,16 @@ static int dial(const char *path)
         mk_cli_err("MOKSHA_EXEC_SOCKET %s: the path is too long for a socket", path);
         return -1;
     }
+    if (!socket_dir_safe(path))
+        return -1;
     memcpy(a.sun_path, path, strlen(path));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-        return fd;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        if (peer_is_service(fd, path))
+            return fd;
+        close(fd);
+        return -1;
+    }
     mk_cli_err("cannot reach the executor service at %s (MOKSHA_EXEC_SOCKET): %s%s", path, strerror(errno),
                errno == EACCES ? " (the socket's group and mode say who may submit)"
                : errno == ENOENT || errno == ECONNREFUSED ? " (is `moksha-exec serve` running?)" : "");
@@ -152,7 +205,8 @@ static bool ask_info(const char *path, mk_pipeline_req *r)
     if (fd < 0)
         return false;
     mk_buf b = {0};
-    int type = request(fd, json_pack("{s:s}", "op", "info")) ? next_frame(fd, &b) : -1;
+    request(fd, json_pack("{s:s}", "op", "info"));
+    int type = next_frame(fd, &b); /* (a busy service refuses before it reads the request: its answer waits) */
     json_t *info = type == 'I' ? json_loadb(b.data ? b.data : "", b.len, 0, NULL) : NULL;
     json_t *seal = json_object_get(info, "seal");
     bool ok = info && (!seal || seal_key(json_string_value(seal), r));
@@ -185,7 +239,8 @@ static bool ask_state(const char *path, const char *id, mk_submit_inputs *in)
     if (fd < 0)
         return false;
     mk_buf b = {0};
-    int type = request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id)) ? next_frame(fd, &b) : -1;
+    request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id));
+    int type = next_frame(fd, &b);
     size_t last = 0;
     while (type == 'S' && b.len > last && b.len <= MAX_ANSWER) /* pieces until an empty one */
         last = b.len, type = next_frame(fd, &b);
@@ -308,14 +363,12 @@ static int converse(json_t *req, const char *op, const char *plan, size_t n)
     sigaction(SIGINT, &sa, &old[0]), sigaction(SIGTERM, &sa, &old[1]), sigaction(SIGHUP, &sa, &old[2]);
     stops = 0;
     fflush(stdout);
-    int rc = -1;
-    if (request(fd, req)) {
-        if (plan) /* a refusal comes after the plan (the service reads it whole first) */
-            send_plan(fd, plan, n);
-        rc = stream(fd, path, op, &wait_mask);
-    }
-    if (rc < 0)
-        mk_cli_err("the executor service at %s closed the connection before the request was sent (see its log)", path);
+    /* A refusal comes after the plan (the service reads it whole first), but
+     * a busy service refuses at once: its answer is read even when the
+     * request or the plan could not be sent. */
+    if (request(fd, req) && plan)
+        send_plan(fd, plan, n);
+    int rc = stream(fd, path, op, &wait_mask);
     close(fd);
     sigaction(SIGINT, &old[0], NULL), sigaction(SIGTERM, &old[1], NULL), sigaction(SIGHUP, &old[2], NULL);
     sigprocmask(SIG_SETMASK, &wait_mask, NULL);

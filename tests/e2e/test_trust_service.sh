@@ -114,6 +114,12 @@ expect_not_contains "$DIR/.moksha/state.json" "hunter2"
 expect_contains "$DIR/.moksha/audit.jsonl" '"signer":"alice"'
 expect_exit 0 as_planner "$BASE/bin/moksha" plan --detailed-exitcode
 expect_contains "$OUT" "No changes"
+# state rm and unlock are the operator's in trust mode: a submitter's request carries no signature
+expect_exit 1 as_planner "$BASE/bin/moksha" state rm local.file.db
+expect_contains "$ERR" "in trust mode the service does not run \`state rm\`"
+expect_exit 1 as_planner "$BASE/bin/moksha" state unlock some-lock
+expect_contains "$ERR" "in trust mode the service does not run \`state unlock\`"
+expect_contains "$DIR/.moksha/state.json" '"local.file.db"'
 
 # ---- the submitter reads none of the service's environment, keys or configuration ----
 expect_exit 1 as_planner cat "/proc/$SP/environ"

@@ -93,6 +93,29 @@ static void test_refusals(void **state)
             "apply option `progress` is not one the service takes, or its value is bad");
 }
 
+/* in trust mode state rm and unlock are the operator's; zero-setup keeps them */
+static void test_trust_mode_ops(void **state)
+{
+    (void)state;
+    mk_serve_req r;
+    parse("{\"op\":\"state rm\",\"stack_id\":\"" ID "\",\"address\":\"compute.c1\"}", &r);
+    mk_serve_check_trust(&r, false);
+    assert_string_equal(r.why, "");
+    mk_serve_check_trust(&r, true);
+    assert_string_equal(r.why, "in trust mode the service does not run `state rm`: it is the executor operator's "
+                               "(`moksha-exec state rm` as the service's user, in the stack's directory under service.stacks)");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"state unlock\",\"stack_id\":\"" ID "\",\"lock_id\":\"l1\"}", &r);
+    mk_serve_check_trust(&r, true);
+    assert_string_equal(r.why, "in trust mode the service does not run `state unlock`: it is the executor operator's "
+                               "(`moksha-exec state unlock` as the service's user, in the stack's directory under service.stacks)");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"state list\",\"stack_id\":\"" ID "\"}", &r);
+    mk_serve_check_trust(&r, true);
+    assert_string_equal(r.why, "");
+    mk_serve_req_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_apply_options),
         cmocka_unit_test(test_stack_ops),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_trust_mode_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

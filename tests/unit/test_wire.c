@@ -4,9 +4,13 @@
  * announces more than the reader takes is a torn frame (-1). */
 #include "tests/unit/unit.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/clock.h"
 #include "runtime/wire.h"
 
 static void pair(int sv[2])
@@ -98,6 +102,38 @@ static void test_send_to_closed(void **state)
     close(sv[0]);
 }
 
+/* a peer trickling a byte every 30 ms never lets a read wait long, yet
+ * the frame's deadline, 150 ms off, cuts it off */
+static void test_deadline(void **state)
+{
+    (void)state;
+    int sv[2], type = 0;
+    char *p = NULL;
+    size_t n = 0;
+    pair(sv);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const unsigned char h[] = {'Q', 0, 0, 0, 64};
+        for (size_t i = 0; i < 69; i++) {
+            if (write(sv[1], i < 5 ? &h[i] : (const unsigned char *)"x", 1) != 1)
+                _exit(1);
+            usleep(30000);
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(mk_wire_recv_by(sv[0], &type, &p, &n, 1024, t0 + 150), -1);
+    double took = mk_clock_now_ms() - t0;
+    assert_int_equal(errno, ETIMEDOUT);
+    assert_null(p);
+    assert_true(took >= 150 && took < 1000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(sv[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_torn_and_oversized),
         cmocka_unit_test(test_send_to_closed),
+        cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
