@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -285,7 +286,7 @@ static bool apply_opt(const char *k, json_t *v, mk_exec_opts *o)
 /* STACKS/ID, opened as a directory never through a symlink, and only if
  * it is this user's with mode 0700 (else errno EPERM); made first when make
  * is set and it is missing (*fresh then). -1 with errno. */
-static int open_stack(const conn *c, const char *id, bool make, bool *fresh)
+static int open_stack_once(const conn *c, const char *id, bool make, bool *fresh)
 {
     struct stat sb;
     *fresh = false;
@@ -301,6 +302,25 @@ static int open_stack(const conn *c, const char *id, bool make, bool *fresh)
         return errno = EPERM, -1;
     }
     return fd;
+}
+
+/* note [fresh directories]: an apply holds its stack's directory under a
+ * shared flock for as long as it runs; drop_fresh removes a directory only
+ * under an exclusive one, taken without waiting, so never one another apply
+ * holds. An apply that opened the directory just before it was removed
+ * finds it unlinked once its lock is granted, and opens (makes) it again. */
+static int open_stack(const conn *c, const char *id, bool make, bool *fresh)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open_stack_once(c, id, make, fresh);
+        struct stat sb;
+        if (fd < 0 || !make)
+            return fd;
+        if (flock(fd, LOCK_SH) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink > 0)
+            return fd;
+        close(fd);
+    }
+    return errno = EAGAIN, -1;
 }
 
 /* The stack's .moksha in dfd, 0700, with the stack id the directory is
@@ -329,6 +349,8 @@ static int remove_one(const char *path, const struct stat *sb, int flag, struct 
 static void drop_fresh(const conn *c, int dfd, const char *id)
 {
     struct stat sb;
+    if (flock(dfd, LOCK_EX | LOCK_NB) != 0) /* another apply holds it (note [fresh directories]) */
+        return;
     if (fstatat(dfd, ".moksha/state.json", &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
         return;
     char dir[PATH_MAX + 64];
