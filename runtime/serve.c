@@ -395,6 +395,10 @@ typedef struct job {
     const char *op;        /* "apply", "state list", "state show", … (note [stack ops]) */
     const char *arg;       /* the plan's path, the address, the lock id, or the audit's format */
     const mk_exec_opts *o; /* apply's options; its submitter for every op */
+    int fresh_dfd;         /* an apply's stack directory this connection made, else -1: dropped
+                            * (drop_fresh) before the exit code is sent, so the client never
+                            * sees a refusal while the directory is still there */
+    const char *stack_id;
 } job;
 
 /* In the worker, in the stack's directory: the same code as the command
@@ -538,6 +542,8 @@ static int run_relayed(const conn *c, const job *j)
     }
     int rc = relay_run(&r, &wait_mask);
     unsigned char code = (unsigned char)rc;
+    if (j->fresh_dfd >= 0)
+        drop_fresh(c, j->fresh_dfd, j->stack_id);
     if (!r.gone)
         mk_wire_send(c->fd, MK_WIRE_EXIT, &code, 1);
     return rc;
@@ -690,14 +696,14 @@ static int op_apply(const conn *c, mk_serve_req *r)
         drain_plan(c);
         rc = refuse(c, "%s", r->why);
     } else if ((got = receive_plan(c, path, sizeof path)) != 0) {
+        if (fresh)
+            drop_fresh(c, dfd, r->stack_id);
         rc = got == 2 ? refuse(c, "the plan is larger than service.max_plan_bytes (%s bytes)", cap)
                       : refuse(c, "the plan did not arrive whole, or not within 30 s%s", "");
     } else {
-        rc = run_relayed(c, &(job){"apply", path, o});
-        unlink(path);
+        rc = run_relayed(c, &(job){"apply", path, o, fresh ? dfd : -1, r->stack_id});
+        unlink(path); /* (gone with the directory when that was dropped) */
     }
-    if (fresh)
-        drop_fresh(c, dfd, r->stack_id);
     if (dfd >= 0)
         close(dfd);
     return rc;
@@ -720,7 +726,7 @@ static int op_stack(const conn *c, const mk_serve_req *r)
     mk_exec_opts o;
     mk_exec_opts_default(&o);
     o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o});
+    return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o, -1, NULL});
 }
 
 /* The stack's state for `state`: "none" when the service holds no
