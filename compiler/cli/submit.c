@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "compiler/base/jalloc.h"
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/seal.h"
 #include "compiler/cli/cli.h"
 #include "compiler/pipeline.h"
 
@@ -183,18 +183,18 @@ static int refusal(int fd, int type, mk_buf *b, const char *path)
 
 /* ---- planning's inputs ---- */
 
-/* "x25519:" and the base64 of 32 bytes into r's reported seal key. */
+/* "x25519:" and the base64 of 32 bytes into r's reported seal key, by the
+ * rules MOKSHA_SEAL_TO's key text is held to (compiler/base/seal.c: a key
+ * of small order, which would seal to no one, is refused too). Only key
+ * text: never a file the service names. */
 static bool seal_key(const char *text, mk_pipeline_req *r)
 {
-    unsigned char raw[48];
-    if (!text || strlen(text) != 7 + 44 || strncmp(text, "x25519:", 7) != 0 || text[50] != '=' ||
-        EVP_DecodeBlock(raw, (const unsigned char *)text + 7, 44) != 33)
+    mk_key k = {0};
+    char err[256];
+    if (!text || strncmp(text, MK_SEAL_PREFIX, strlen(MK_SEAL_PREFIX)) != 0 || !mk_seal_to_load(&k, text, err, sizeof err))
         return false;
-    char hex[65];
-    mk_key_sha256_hex(raw, 32, hex);
-    memcpy(r->seal_reported.key, raw, 32);
-    memcpy(r->seal_reported.id, hex, 16);
-    r->seal_reported.id[16] = 0;
+    memcpy(r->seal_reported.key, k.seal_to, 32);
+    memcpy(r->seal_reported.id, k.seal_to_id, sizeof r->seal_reported.id);
     r->seal_reported.on = true;
     return true;
 }
