@@ -514,8 +514,10 @@ static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior
     const mk_exec_opts *o = c->o;
     double delay = o->backoff_ms;
     for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {s->address, s->type, attrs, prior, s->cloud, s->region, mk_clock_now_ms() + o->timeout_ms, &c->sess.ring,
-                         deposing, deposed, fn == s->prov->create && !prior ? &s->adopted : NULL};
+        mk_prov_op op = {.address = s->address, .type = s->type, .attrs = attrs, .prior = prior, .cloud = s->cloud,
+                         .region = s->region, .deadline_ms = mk_clock_now_ms() + o->timeout_ms, .keys = &c->sess.ring,
+                         .deposing = deposing, .deposed = deposed,
+                         .adopted = fn == s->prov->create && !prior ? &s->adopted : NULL};
         s->attempts++;
         *out = NULL;
         mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
@@ -1258,6 +1260,8 @@ static bool same_stack(ctx *c)
     else {
         if (!recorded)
             json_object_set_new(c->sess.st->doc, "stack_id", json_string(here));
+        /* what a refresh reads the objects with (docs/drift.md "Provider settings") */
+        mk_rtstate_set_providers(c->sess.st, json_object_get(c->plan, "providers"));
         return true;
     }
     return false;

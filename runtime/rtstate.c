@@ -332,3 +332,15 @@ bool mk_rtstate_save(mk_rtstate *s)
     free(t);
     return ok;
 }
+
+json_t *mk_rtstate_providers(const mk_rtstate *s)
+{
+    json_t *p = json_object_get(s->doc, "providers");
+    return json_is_object(p) ? p : NULL;
+}
+
+void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers)
+{
+    if (json_is_object(providers) && !json_equal(providers, json_object_get(s->doc, "providers")))
+        json_object_set_new(s->doc, "providers", json_deep_copy(providers));
+}

@@ -55,6 +55,13 @@ json_t *mk_rtstate_intents(const mk_rtstate *s);
 void mk_rtstate_set_intent(mk_rtstate *s, const char *address, json_t *intent);
 void mk_rtstate_clear_intents(mk_rtstate *s);
 
+/* The provider blocks of the last plan applied ("providers": alias →
+ * {"type", "settings"}; docs/drift.md "Provider settings"), which a
+ * refresh reads with: borrowed, or NULL when none was recorded. set
+ * copies providers (a plan's) into the document. */
+json_t *mk_rtstate_providers(const mk_rtstate *s);
+void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers);
+
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
 void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
 /* An entry's text as the file holds it (a JSON string, new reference), and

@@ -405,7 +405,7 @@ mk_prov *mk_prov_local_new(json_t *settings, const mk_config *cfg, char *why, si
         free(p);
         return NULL;
     }
-    *p = (mk_prov){"local", MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, local_put, local_read, local_update,
-                   local_delete, local_free, l};
+    *p = (mk_prov){.kind = "local", .caps = MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, .create = local_put,
+                   .read = local_read, .update = local_update, .del = local_delete, .free = local_free, .impl = l};
     return p;
 }

@@ -51,6 +51,16 @@ typedef struct mk_prov_op {
      * it was not made by this call, so taking the create back must not
      * delete it */
     bool *adopted;
+    /* docs/drift.md "What a read returns": which stack and which run (the
+     * apply's lock id) a create is made by — a create adopts an object at
+     * its address only when it is this stack's; a foreign one fails it.
+     * NULL outside an apply. */
+    const char *stack_id, *run_id;
+    /* read and import: the object's provider id (read looks it up by id,
+     * not by address); NULL otherwise */
+    const char *import_id;
+    /* move: the address the object had; NULL otherwise */
+    const char *moved_from;
 } mk_prov_op;
 
 typedef struct mk_prov mk_prov;
@@ -60,8 +70,12 @@ struct mk_prov {
     const char *kind; /* "local", "sim" */
     unsigned caps;
     mk_prov_fn create, read, update, del;
-    /* read: *out is the object's attributes as the provider sees them, or
-     * NULL (with MK_PROV_OK) when it does not exist */
+    /* read: *out is the object's attributes as the provider sees them, in
+     * the form the state records them (docs/drift.md), or NULL (with
+     * MK_PROV_OK) when it does not exist; FAILED/RETRYABLE when it cannot
+     * be seen — never "gone". */
+    mk_prov_fn import; /* take op->import_id over for op->address; NULL: cannot */
+    mk_prov_fn move;   /* op->moved_from's object is now op->address's; NULL: cannot */
     void (*free)(mk_prov *p);
     void *impl;
 };

@@ -577,7 +577,7 @@ mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen)
     s->counts = json_object();
     pthread_mutex_init(&s->mu, NULL);
     count_world(s);
-    *p = (mk_prov){"sim", MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, sim_create, sim_read, sim_update, sim_delete,
-                   sim_free, s};
+    *p = (mk_prov){.kind = "sim", .caps = MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, .create = sim_create,
+                   .read = sim_read, .update = sim_update, .del = sim_delete, .free = sim_free, .impl = s};
     return p;
 }
