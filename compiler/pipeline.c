@@ -29,6 +29,7 @@
 #include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
+#include "compiler/front/moved.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
 #include "compiler/middle/place.h"
@@ -311,6 +312,7 @@ static void *compile_thread(void *arg)
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);           /* front/eval.c */
+    mk_moved_eval(p);             /* front/moved.c: `moved` and `import` blocks */
     mk_policy_check_structure(p); /* middle/policy.c */
     mk_eval_tests(p);             /* front/eval.c: the policy tests' units */
     return NULL;
