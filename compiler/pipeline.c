@@ -312,7 +312,7 @@ static void *compile_thread(void *arg)
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);           /* front/eval.c */
-    mk_moved_eval(p);             /* front/moved.c: `moved` and `import` blocks */
+    mk_moved_eval(p, r->import_to, r->import_id); /* front/moved.c: `moved` and `import` blocks */
     mk_policy_check_structure(p); /* middle/policy.c */
     mk_eval_tests(p);             /* front/eval.c: the policy tests' units */
     return NULL;

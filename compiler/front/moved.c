@@ -111,7 +111,7 @@ static const char *import_id(mk_ectx *c, mk_ast *decl, mk_span *at, bool *bad)
 static bool read_block(mk_ectx *c, mk_ast *decl, mk_relocation *r)
 {
     mk_program *p = c->e->p;
-    *r = (mk_relocation){.decl = decl, .import = strcmp(decl->name, "import") == 0};
+    *r = (mk_relocation){.decl = decl, .import = strcmp(decl->name, "import") == 0, .at = decl->span};
     if (!shape_ok(p, decl, r->import ? "to" : "from", r->import ? "id" : "to"))
         return false;
     bool bad = false;
@@ -193,7 +193,7 @@ static void check_move(mk_program *p, uint32_t k)
         mk_diag_note(d, first->from_at, "first moved here, to `%s`", first->to);
         mk_diag_help(d, "an address is moved to one place: keep one of the two blocks");
     } else if (cycles(p, r)) {
-        mk_diag_item *d = mk_diag_error(p->diag, "E0121", r->decl->span, "moving `%s` to `%s` comes back to `%s`",
+        mk_diag_item *d = mk_diag_error(p->diag, "E0121", r->at, "moving `%s` to `%s` comes back to `%s`",
                                         r->from, r->to, r->from);
         mk_diag_help(d, "`moved` blocks chain one way (a → b → c); drop the one that closes the circle");
     } else if (mk_program_instance(p, r->from)) {
@@ -203,18 +203,32 @@ static void check_move(mk_program *p, uint32_t k)
     }
 }
 
-void mk_moved_eval(mk_program *p)
+/* The command line's import, unless a block already says it. */
+static void add_given(mk_program *p, const char *to, const char *id)
 {
-    if (!p->nreloc_decls)
+    for (uint32_t i = 0; i < p->nrelocs; i++)
+        if (p->relocs[i].import && !strcmp(p->relocs[i].to, to) && p->relocs[i].id && !strcmp(p->relocs[i].id, id))
+            return;
+    mk_relocation *r = &p->relocs[p->nrelocs++];
+    *r = (mk_relocation){.import = true, .to = mk_arena_strndup(p->ast.arena, to, strlen(to)),
+                         .id = mk_arena_strndup(p->ast.arena, id, strlen(id)),
+                         .at = MK_NOSPAN, .to_at = MK_NOSPAN, .id_at = MK_NOSPAN};
+}
+
+void mk_moved_eval(mk_program *p, const char *to, const char *id)
+{
+    if (!p->nreloc_decls && !to)
         return;
     mk_ev e;
     mk_ectx root;
     mk_eval_begin(&e, &root, p);
-    p->relocs = mk_arena_alloc(p->ast.arena, p->nreloc_decls * sizeof *p->relocs);
+    p->relocs = mk_arena_alloc(p->ast.arena, (p->nreloc_decls + 1) * sizeof *p->relocs);
     for (uint32_t i = 0; i < p->nreloc_decls; i++)
         if (read_block(&root, p->reloc_decls[i], &p->relocs[p->nrelocs]))
             p->nrelocs++;
     mk_mem_free(e.stack);
+    if (to && id)
+        add_given(p, to, id);
     for (uint32_t k = 0; k < p->nrelocs; k++) {
         if (p->relocs[k].import)
             check_import(p, k);

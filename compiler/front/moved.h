@@ -9,9 +9,10 @@
 #include "compiler/base/mem.h"
 #include "compiler/front/program.h"
 
-/* After evaluation: fill p->relocs from the root stack's blocks and report
- * what is wrong with them. */
-void mk_moved_eval(mk_program *p);
+/* After evaluation: fill p->relocs from the root stack's blocks, and the
+ * import of `moksha import TO ID` when to is given (nothing when a block
+ * says the same), and report what is wrong with them. */
+void mk_moved_eval(mk_program *p, const char *to, const char *id);
 
 /* The address an expression names, as the state writes it (compute.web[0],
  * module.app.compute.web), in the arena; NULL when it is not one. */

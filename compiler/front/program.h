@@ -131,11 +131,11 @@ struct mk_unit {
  * evaluated, so no edge and no need for `from` to exist), the id as
  * evaluated (NULL when not known, or for a `moved`). */
 typedef struct mk_relocation {
-    mk_ast *decl;
+    mk_ast *decl;             /* NULL for `moksha import`'s */
     bool import;              /* an `import` block; else a `moved` one */
     const char *from, *to;    /* from: NULL for an import */
     const char *id;
-    mk_span from_at, to_at, id_at;
+    mk_span at, from_at, to_at, id_at; /* the block's, and its attributes' values' */
 } mk_relocation;
 
 typedef struct mk_program {

@@ -59,7 +59,7 @@ static mk_moves_hit *add_hit(mk_moves *m, const char *addr)
 
 static void both_applied(mk_program *p, const mk_relocation *r, const char *from, const char *to)
 {
-    mk_diag_item *d = mk_diag_error(p->diag, "E0121", r->decl->span, "the state holds both `%s` and `%s`", from, to);
+    mk_diag_item *d = mk_diag_error(p->diag, "E0121", r->at, "the state holds both `%s` and `%s`", from, to);
     mk_diag_label(d, "`%s` is moved to `%s`", r->from, r->to);
     mk_diag_help(d, "which object is `%s` cannot be guessed: `moksha state rm` the one that is not, or remove the block", to);
 }
@@ -86,7 +86,7 @@ static void resolve_move(mk_moves *m, const mk_state *st, const mk_relocation *r
 static void resolve_import(mk_moves *m, const mk_state *st, const mk_relocation *r)
 {
     if (mk_state_find(st, r->to, NULL)) {
-        mk_diag_item *d = mk_diag_report(m->p->diag, MK_DIAG_NOTE, "E0121", r->decl->span,
+        mk_diag_item *d = mk_diag_report(m->p->diag, MK_DIAG_NOTE, "E0121", r->at,
                                          "`%s` is already in the state: this import is done", r->to);
         mk_diag_help(d, "the block can be removed");
         return;
