@@ -56,6 +56,8 @@ static mk_ast *attr_of(mk_ast *decl, const char *name)
     return NULL;
 }
 
+static const char *article(const mk_ast *decl) { return decl->name[0] == 'i' ? "an" : "a"; }
+
 /* Every item is one of the block's two attributes. */
 static bool shape_ok(mk_program *p, mk_ast *decl, const char *a1, const char *a2)
 {
@@ -64,15 +66,16 @@ static bool shape_ok(mk_program *p, mk_ast *decl, const char *a1, const char *a2
         mk_ast *it = decl->kids.v[i];
         if (it->kind == MK_AST_ATTR && (!strcmp(it->name, a1) || !strcmp(it->name, a2)))
             continue;
-        mk_diag_item *d = mk_diag_error(p->diag, "E0121", it->span, "a `%s` block holds only `%s` and `%s`",
-                                        decl->name, a1, a2);
+        mk_diag_item *d = mk_diag_error(p->diag, "E0121", it->span, "%s `%s` block holds only `%s` and `%s`",
+                                        article(decl), decl->name, a1, a2);
         mk_diag_help(d, "write `%s { %s = …, %s = … }`", decl->name, a1, a2);
         ok = false;
     }
     const char *want[2] = {a1, a2};
     for (int k = 0; k < 2; k++)
         if (!attr_of(decl, want[k])) {
-            mk_diag_item *d = mk_diag_error(p->diag, "E0121", decl->span, "a `%s` block needs `%s`", decl->name, want[k]);
+            mk_diag_item *d = mk_diag_error(p->diag, "E0121", decl->span, "%s `%s` block needs `%s`", article(decl),
+                                            decl->name, want[k]);
             mk_diag_help(d, "add `%s = …`", want[k]);
             ok = false;
         }

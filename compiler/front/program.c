@@ -425,7 +425,8 @@ static bool relocation(mk_program *p, mk_unit *u, mk_ast *it)
     if (strcmp(it->name, "moved") != 0 && strcmp(it->name, "import") != 0)
         return false;
     if (u != p->root) {
-        mk_diag_item *d = mk_diag_error(p->diag, "E0121", it->span, "a `%s` block belongs in the root stack", it->name);
+        mk_diag_item *d = mk_diag_error(p->diag, "E0121", it->span, "%s `%s` block belongs in the root stack",
+                                        it->name[0] == 'i' ? "an" : "a", it->name);
         mk_diag_help(d, "write it beside the `module` block, with the module's address: module.NAME.TYPE.NAME");
         return true;
     }
