@@ -32,6 +32,7 @@
 #include "compiler/front/moved.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
+#include "compiler/middle/moves.h"
 #include "compiler/middle/place.h"
 
 double mk_pipeline_now_ms(void)
@@ -99,11 +100,12 @@ static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_rep
 
 /* The cost model's verdict on a desired change: its cost and where it is
  * placed (the executor builds there); a local type has no placement. */
-static void cost_change(mk_change *c, const mk_place_item *it, const mk_place_report *rep, const mk_state *st)
+static void cost_change(const mk_program *p, mk_change *c, const mk_place_item *it, const mk_place_report *rep,
+                        const mk_state *st)
 {
     bool priced = it->q.status == MK_COST_PRICED;
     size_t at = 0;
-    mk_money was = st->nres && mk_state_find(st, c->address, &at) ? rep->applied_each[at] : 0;
+    mk_money was = st->nres && mk_moves_state_entry(p, st, c->address, &at) ? rep->applied_each[at] : 0;
     c->costed = true, c->priced = priced;
     c->monthly = priced ? it->q.monthly : 0;
     c->delta = c->monthly - was; /* (both in [0, $1e9]) */
@@ -133,7 +135,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;
     for (size_t i = 0; i < rep->nitems && j < ndesired; i++)
         if (pl->changes[j].in == rep->items[i].in)
-            cost_change(&pl->changes[j++], &rep->items[i], rep, out->st);
+            cost_change(p, &pl->changes[j++], &rep->items[i], rep, out->st);
     for (size_t i = ndesired; i < pl->nchanges; i++) {
         mk_change *c = &pl->changes[i];
         /* a deposed object is not in the applied total: its delete changes no figure */

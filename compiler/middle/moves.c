@@ -125,6 +125,17 @@ bool mk_moves_find(const mk_moves *m, const char *address, mk_moves_hit *hit)
     return true;
 }
 
+json_t *mk_moves_state_entry(const mk_program *p, const mk_state *st, const char *address, size_t *index)
+{
+    json_t *sr = mk_state_find(st, address, index);
+    for (uint32_t i = 0; !sr && i < p->nrelocs; i++) {
+        const mk_relocation *r = &p->relocs[i];
+        if (!r->import && strcmp(chain_end(p, r), address) == 0 && !mk_state_find(st, address, NULL))
+            sr = mk_state_find(st, r->from, index);
+    }
+    return sr;
+}
+
 static const char *ref_of(json_t *v)
 {
     return json_is_object(v) && !json_object_get(v, "attr") ? json_string_value(json_object_get(v, "$ref")) : NULL;

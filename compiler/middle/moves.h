@@ -31,6 +31,10 @@ typedef struct mk_moves_hit {
 mk_moves *mk_moves_new(mk_program *p, const mk_state *st);
 /* The hit for a desired address the state does not have; false for none. */
 bool mk_moves_find(const mk_moves *m, const char *address, mk_moves_hit *hit);
+/* The state entry of a desired address: its own, else the one a `moved`
+ * block (or a chain of them) brings to it; NULL for none. For the stages
+ * after the differ (a moved resource keeps its place and its price). */
+json_t *mk_moves_state_entry(const mk_program *p, const mk_state *st, const char *address, size_t *index);
 /* Is the desired JSON want the state's had, once references to moved
  * addresses follow them (note [moved references])? */
 bool mk_moves_same(const mk_moves *m, json_t *want, json_t *had, int depth);

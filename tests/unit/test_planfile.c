@@ -562,7 +562,7 @@ static void test_reader_refuses(void **state)
         {"\"name\":\"old\"", "\"name\":\"old\",\"drift\":true", "a change has a field `drift` this moksha does not know"},
         {"\"serial\":7", "\"serial\":7,\"env\":1", "its state has a field `env` this moksha does not know"},
         {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"remove\",\"before\":{\"id\"",
-         "change 2 of the plan: `action` is not create, update, replace or delete"},
+         "change 2 of the plan: `action` is not create, update, replace, delete, import or move"},
         {"\"risk\":\"medium\"", "\"risk\":\"severe\"", "change 3 of the plan: `risk` is not low, medium or high"},
         {"\"delta\":\"-12.50\"", "\"delta\":-12.5", "change 2 of the plan: `delta` is not an amount of money"},
         {",\"delta\":\"-12.50\"", "", "change 2 of the plan: `delta` is not an amount of money"}, /* no monthly to be */
