@@ -50,7 +50,7 @@ expect_contains "$OUT" "Plan: 1 to create, 0 to update, 0 to replace, 1 to delet
 echo 'moved { from = database.orders, to = database.main }' >> main.moksha
 
 # ---- applying the move needs the executor's `move` (docs/drift.md) ----
-if "$MOKSHA_EXEC" --help 2>&1 | grep -q "state mv"; then
+if "$MOKSHA_EXEC" --help 2>&1 | grep -q "mv FROM TO"; then
     lines=$(wc -l < .moksha/audit.jsonl)
     expect_exit 0 moksha apply move.plan
     expect_file .moksha/sim/database.main.json
