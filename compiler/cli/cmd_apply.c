@@ -666,7 +666,9 @@ static int import_run(mk_pipeline_req *r, import_args *ia)
         rc = import_saved(&pl, ia->out);
     } else {
         mk_run_print_plan(pl.model, NULL, &pl.key, false, "text");
-        if (ia->x.yes || ask("apply")) {
+        if (!pl.model->nchanges) /* already imported: the note said so */
+            rc = EXIT_OK;
+        else if (ia->x.yes || ask("apply")) {
             puts("");
             rc = apply_text(pl.text, pl.key.stack_id, &ia->x);
         }
