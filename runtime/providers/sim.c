@@ -469,7 +469,11 @@ static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out,
     if (op->deposed && keep) { /* re-made, and still set aside */
         snprintf(path, sizeof path, "%s", aside);
     } else if (op->deposing) {
-        json_t *adopted;
+        json_t *adopted, *cur = json_load_file(path, 0, NULL);
+        mk_prov_status mark = cur ? marked(cur, "write", op, "create", why, whylen) : MK_PROV_OK;
+        json_decref(cur);
+        if (mark != MK_PROV_OK) /* the object it would set aside may not be changed */
+            return mark;
         if (!set_aside(op, path, &adopted, why, whylen))
             return adopted ? adopt_found(adopted, path, op, out, why, whylen) : MK_PROV_RETRYABLE;
     } else if (keep && access(path, F_OK) != 0 && rename(aside, path) == 0) { /* taken back */
