@@ -83,7 +83,21 @@ static void resolve_move(mk_moves *m, const mk_state *st, const mk_relocation *r
     h->index = idx;
 }
 
-static void resolve_import(mk_moves *m, const mk_state *st, const mk_relocation *r)
+/* The object the executor read for this import, when it read the same id
+ * and found it (docs/drift.md: `refresh PLAN`); else NULL, attributes
+ * unknown until read. */
+static json_t *import_observed(json_t *imports, const mk_relocation *r)
+{
+    json_t *o = json_object_get(imports, r->to);
+    const char *id = json_string_value(json_object_get(o, "id"));
+    const char *status = json_string_value(json_object_get(o, "status"));
+    if (!id || strcmp(id, r->id) != 0 || !status || strcmp(status, "present") != 0)
+        return NULL;
+    json_t *a = json_object_get(o, "attributes");
+    return json_is_object(a) ? a : NULL;
+}
+
+static void resolve_import(mk_moves *m, const mk_state *st, const mk_relocation *r, json_t *imports)
 {
     if (mk_state_find(st, r->to, NULL)) {
         mk_diag_item *d = mk_diag_report(m->p->diag, MK_DIAG_NOTE, "E0121", r->at,
@@ -95,9 +109,10 @@ static void resolve_import(mk_moves *m, const mk_state *st, const mk_relocation 
         return;
     mk_moves_hit *h = add_hit(m, r->to);
     h->import_id = r->id;
+    h->observed = import_observed(imports, r);
 }
 
-mk_moves *mk_moves_new(mk_program *p, const mk_state *st)
+mk_moves *mk_moves_new(mk_program *p, const mk_state *st, json_t *observed_imports)
 {
     if (!p->nrelocs)
         return NULL;
@@ -109,7 +124,7 @@ mk_moves *mk_moves_new(mk_program *p, const mk_state *st)
             resolve_move(m, st, &p->relocs[i]);
     for (uint32_t i = 0; i < p->nrelocs; i++)
         if (p->relocs[i].import)
-            resolve_import(m, st, &p->relocs[i]);
+            resolve_import(m, st, &p->relocs[i], observed_imports);
     return m;
 }
 

@@ -27,8 +27,10 @@ typedef struct mk_moves_hit {
 } mk_moves_hit;
 
 /* Resolve p's blocks against the state (chains a → b → c followed to their
- * end); NULL when there are none. Reports into p->diag. */
-mk_moves *mk_moves_new(mk_program *p, const mk_state *st);
+ * end) and, for imports, against the objects the executor read by id
+ * (observed.json's `imports`: address → {id, status, attributes}; NULL for
+ * none); NULL when there are no blocks. Reports into p->diag. */
+mk_moves *mk_moves_new(mk_program *p, const mk_state *st, json_t *observed_imports);
 /* The hit for a desired address the state does not have; false for none. */
 bool mk_moves_find(const mk_moves *m, const char *address, mk_moves_hit *hit);
 /* The state entry of a desired address: its own, else the one a `moved`

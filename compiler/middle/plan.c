@@ -595,7 +595,7 @@ mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool dest
     pl->like = mk_arena_alloc(pl->arena, (st->nres + 1) * sizeof *pl->like);
     builder b = {.p = p, .st = st, .key = key, .pl = pl, .seen = mk_mem_calloc(st->nres + 1, sizeof *b.seen)};
     mk_sym_reserve(&b.cid, (uint32_t)(destroy ? 0 : p->ninstances));
-    b.mv = destroy ? NULL : mk_moves_new(p, st);
+    b.mv = destroy ? NULL : mk_moves_new(p, st, NULL);
     for (size_t i = 0; i < p->ninstances && !destroy; i++)
         add_desired(&b, p->instances[i]);
     mk_moves_free(b.mv);

@@ -20,6 +20,7 @@
 #include "compiler/front/moved.h"
 #include "compiler/front/program.h"
 #include "compiler/front/vars.h"
+#include "compiler/middle/moves.h"
 #include "compiler/middle/plan.h"
 #include "tests/unit/seal_open.h"
 
@@ -858,6 +859,35 @@ static void test_import_done(void **state)
     assert_int_equal(mk_diag_count(P->diag, "E0121"), 1); /* the note */
 }
 
+/* What the executor read for an import (observed.json's `imports`) is its
+ * before only for the same id, found: another id, or gone, is not read. */
+static void test_import_observed(void **state)
+{
+    (void)state;
+    plan_of(WEB "import { to = compute.web, id = \"i-9\" }\n", false);
+    json_t *imports = json_pack("{s:{s:s, s:s, s:{s:i}}}", "compute.web", "id", "i-9", "status", "present",
+                                "attributes", "cpu", 4);
+    mk_moves *m = mk_moves_new(P, ST, imports);
+    mk_moves_hit hit = {0};
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_string_equal(hit.import_id, "i-9");
+    assert_int_equal(json_integer_value(json_object_get(hit.observed, "cpu")), 4);
+    assert_false(mk_moves_find(m, "compute.other", &hit));
+    mk_moves_free(m);
+    json_object_set_new(json_object_get(imports, "compute.web"), "id", json_string("i-8"));
+    m = mk_moves_new(P, ST, imports);
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_null(hit.observed);
+    mk_moves_free(m);
+    json_object_set_new(json_object_get(imports, "compute.web"), "id", json_string("i-9"));
+    json_object_set_new(json_object_get(imports, "compute.web"), "status", json_string("gone"));
+    m = mk_moves_new(P, ST, imports);
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_null(hit.observed);
+    mk_moves_free(m);
+    json_decref(imports);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +920,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_both_in_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_observed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
