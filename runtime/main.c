@@ -78,7 +78,9 @@ static void usage(FILE *out)
           "SIGINT, SIGTERM and SIGHUP stop an apply: nothing new starts, what was done is\n"
           "rolled back (exit 4); a second signal stops the rollback too (exit 5).\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 3 the plan's policies fail,\n"
+          "exit status: 0 success, 1 error in input or usage (refresh: an object could not\n"
+          "be read), 2 refresh --detailed-exitcode: something drifted or is gone, 3 the\n"
+          "plan's policies fail, "
           "or changes held (a closed gate, or above --auto-approve-risk), 4 apply failed\n"
           "and was rolled back, 5 apply failed and changes remain (rollback incomplete, or\n"
           "--no-rollback), 6 state locked or plan stale\n",
