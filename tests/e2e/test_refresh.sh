@@ -111,22 +111,34 @@ expect_contains "$OUT" "? network.n could not be read: no provider settings reco
 expect_exit 0 "$MOKSHA_EXEC" refresh p.plan --detailed-exitcode
 cd ..
 
-# ---- unreadable is never gone: a local file whose directory became a file ----
+# ---- unreadable is never gone: a sim object whose reads fail, a local file
+# behind a symlink out of the provider's root (both hold as root) ----
 mkdir files && cd files
 cat > main.moksha <<'SPEC'
+provider sim { }
+resource bucket logs { }
 resource local.file motd { path = "d/motd.txt", content = "hello" }
 resource local.file keep { path = "keep.txt", content = "kept" }
 SPEC
 expect_exit 0 moksha apply --yes
-rm -r .moksha/out/d && echo "not a directory" > .moksha/out/d
+expect_exit 0 "$MOKSHA_EXEC" refresh --detailed-exitcode
+expect_contains "$OUT" "Refreshed 3 resources: 3 in sync, 0 drifted, 0 gone, 0 unreadable, 0 ignored"
+expect_exit 0 "$MOKSHA_EXEC" sim fail bucket.logs read "access denied"
+rm -r .moksha/out/d && mkdir -p outside && ln -s "$(pwd)/outside" .moksha/out/d
 expect_exit 1 "$MOKSHA_EXEC" refresh --detailed-exitcode --format json
-[ "$(jq -c '.resources[] | select(.address == "local.file.motd") | [.status, (.error | test("cannot read"))]' "$OUT")" = '["unreadable",true]' ] ||
-    fail "an unreadable file: $(cat "$OUT")"
-[ "$(jq .counts.unreadable "$OUT")" = 1 ] && [ "$(jq .counts.gone "$OUT")" = 0 ] || fail "counts: $(jq -c .counts "$OUT")"
-[ "$(jq -c '.resources["local.file.motd"] | [.status, .at]' .moksha/observed.json)" = '["unreadable",null]' ] ||
-    fail "observed unreadable: $(jq -c '.resources["local.file.motd"]' .moksha/observed.json)"
+jq -c '.resources | sort_by(.address) | map([.address, .status, (.error | test("access denied|outside the provider.s root"))])' "$OUT" > got
+[ "$(cat got)" = '[["bucket.logs","unreadable",true],["local.file.motd","unreadable",true]]' ] || fail "unreadable objects: $(cat "$OUT")"
+[ "$(jq -c .counts "$OUT")" = '{"resources":3,"in_sync":1,"drifted":0,"gone":0,"unreadable":2,"ignored":0}' ] || fail "counts: $(jq -c .counts "$OUT")"
+# the last good observation is kept, with its time
+[ "$(jq -c '.resources["bucket.logs"] | [.status, .last.status, (.at | type)]' .moksha/observed.json)" = '["unreadable","present","string"]' ] ||
+    fail "observed unreadable: $(jq -c '.resources["bucket.logs"]' .moksha/observed.json)"
 [ "$(jq -r '.resources["local.file.keep"].status' .moksha/observed.json)" = present ] || fail "the readable file is not recorded"
 expect_exit 0 "$MOKSHA_EXEC" audit show --format json
-[ "$(jq -c '[.entries // . | .[] | select(.event == "refresh")] | last | .unreadable' "$OUT")" = '["local.file.motd"]' ] ||
-    fail "the refresh entry does not name the unreadable object"
+[ "$(jq -c '[.entries // . | .[] | select(.event == "refresh")] | last | .unreadable | sort' "$OUT")" = '["bucket.logs","local.file.motd"]' ] ||
+    fail "the refresh entry does not name the unreadable objects"
 expect_exit 0 moksha audit verify
+# reads that work again: in sync, the failure forgotten
+expect_exit 0 "$MOKSHA_EXEC" sim fail bucket.logs none
+rm .moksha/out/d && mkdir .moksha/out/d && printf hello > .moksha/out/d/motd.txt
+expect_exit 0 "$MOKSHA_EXEC" refresh --detailed-exitcode
+expect_contains "$OUT" "3 in sync"

@@ -21,6 +21,7 @@ expect_exit 0 "$MOKSHA_EXEC" refresh
 cp .moksha/state.json state.before
 
 n=0
+killed=0
 for delay in 0 0.05 0.2 0.4; do
     n=$((n + 1))
     cp .moksha/observed.json observed.before
@@ -41,6 +42,7 @@ for delay in 0 0.05 0.2 0.4; do
             fail "after kill -9 at ${delay}s observed.json is neither the old nor the new one"
     fi
     if [ -f .moksha/state.lock ]; then
+        killed=$((killed + 1))
         id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
         expect_exit 6 "$MOKSHA_EXEC" refresh
         expect_exit 0 moksha state unlock "$id"
@@ -52,3 +54,5 @@ for delay in 0 0.05 0.2 0.4; do
     cmp -s .moksha/state.json state.before || fail "the refresh after the kill changed the state"
     expect_exit 0 moksha audit verify
 done
+# the reads take long enough that most kills land in the middle of one
+[ $killed -ge 2 ] || fail "only $killed of 4 kills landed during a refresh"
