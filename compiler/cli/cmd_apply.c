@@ -606,8 +606,13 @@ static void exec_reason(FILE *err, char *why, size_t n)
 static void refresh_with(const char *text)
 {
     char path[] = MOKSHA_DIR "/import-XXXXXX.plan", why[600] = "";
+    if (mk_submit_socket()) { /* the service reads it, and keeps observed.json */
+        if (mk_submit_refresh(text, strlen(text), NULL, 0) != EXIT_OK)
+            fprintf(stderr, "moksha: note: the executor could not read it: attributes unknown\n");
+        return;
+    }
     mkdir(MOKSHA_DIR, 0755);
-    int fd = mk_submit_socket() ? -1 : mkstemps(path, 5);
+    int fd = mkstemps(path, 5);
     int rc = EXIT_INPUT;
     if (fd >= 0) {
         close(fd);
