@@ -815,6 +815,8 @@ static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
         in->prevent_destroy = pd && pd->kind == MK_V_BOOL && pd->u.b;
         in->create_before_destroy = cbd && cbd->kind == MK_V_BOOL && cbd->u.b;
         in->ignore_changes = mk_v_get(m, e->n.ignore_changes);
+        mk_value *dr = mk_v_get(m, mk_intern_s(e->v->names, "drift")); /* the type checked it is one of three */
+        in->drift = dr && dr->kind == MK_V_STRING && strcmp(dr->u.s, "correct") != 0 ? dr->u.s : NULL;
         for (uint32_t i = 0; in->ignore_changes && in->res->schema && i < in->ignore_changes->n; i++) {
             mk_value *a = in->ignore_changes->u.items[i];
             bool secret = (a->flags | in->ignore_changes->flags) & MK_VF_SECRET; /* not quoted */

@@ -50,6 +50,7 @@ struct mk_instance {
     mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
     bool prevent_destroy, create_before_destroy;
     mk_value *ignore_changes; /* list of attribute names, or NULL */
+    const char *drift;       /* lifecycle.drift: "report" or "ignore"; NULL for the default, "correct" (docs/drift.md) */
     mk_value *placement;     /* map, or NULL */
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
