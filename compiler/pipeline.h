@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "compiler/base/key.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/program.h"
 #include "compiler/middle/plan.h"
@@ -24,6 +25,7 @@
 
 #define MOKSHA_DIR ".moksha"
 #define STATE_PATH ".moksha/state.json"
+#define OBSERVED_PATH ".moksha/observed.json"
 
 struct mk_place_report;
 struct mk_cost_catalog;
@@ -58,6 +60,13 @@ typedef struct mk_pipeline_req {
     const char *state_name;
     char *state_text;
     size_t state_len;
+    /* The observations (docs/drift.md) from the service likewise: their
+     * bytes (NULL: never refreshed; taken, as state_text), named
+     * observed_name. observed_name NULL: read .moksha/observed.json when
+     * the state is read from its file, else none. */
+    const char *observed_name;
+    char *observed_text;
+    size_t observed_len;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;
@@ -77,6 +86,7 @@ typedef struct mk_pipeline_phase {
 typedef struct mk_planned {
     mk_program *p;
     mk_state *st;
+    mk_observed *obs;    /* what the executor last observed (never NULL once the state is read) */
     mk_key key;
     mk_plan *model;      /* the plan's records (middle/plan.h, note [plan model]): what is written and shown */
     char *text;          /* the signed plan in its file form, when signed */
