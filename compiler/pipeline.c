@@ -308,6 +308,7 @@ static mk_state *await_state(void *ud)
     if (j->threaded)
         pthread_join(j->th, NULL);
     j->threaded = false;
+    j->r->p->observed = j->obs; /* read with it: the evaluation asks which objects are gone */
     return j->st;
 }
 

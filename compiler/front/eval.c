@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/vjson.h"
 
@@ -893,6 +894,15 @@ static bool test_meta(mk_ectx *c, mk_instance *in, mk_ast *it)
     return true;
 }
 
+/* Is the object at st gone outside moksha, and to be created again (its
+ * lifecycle's drift is the default, "correct")? */
+static bool gone_outside(const mk_program *p, const mk_instance *in, json_t *st)
+{
+    json_t *seen = in->drift ? NULL : mk_observed_of(p->observed, st);
+    const char *status = json_string_value(json_object_get(seen, "status"));
+    return status && strcmp(status, "gone") == 0;
+}
+
 static void eval_instance(mk_ectx *rc, mk_instance *in)
 {
     mk_ev *e = rc->e;
@@ -924,6 +934,8 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
         return;
     }
     json_t *st = e->p->state ? mk_state_find(e->p->state, in->address, NULL) : NULL;
+    if (st && gone_outside(e->p, in, st))
+        st = NULL; /* created again (docs/drift.md): its computed attributes are known after apply, like any create's */
     bool failed;
     in->attrs = finish_object(&c, r->schema, &s, r->decl, r->decl->span, "resource `%s`", in->address,
                               st ? json_object_get(st, "attributes") : NULL, &failed);

@@ -143,6 +143,7 @@ typedef struct mk_program {
     bool strict;              /* plan: a variable without a value is an error */
     bool destroy_vars;        /* destroy: only a variable a provider block reads needs a value */
     struct mk_state *state;   /* applied state, when planning: computed attributes already known */
+    const struct mk_observed *observed; /* the executor's observations, when planning: an object gone outside moksha has none known */
     mk_unit **units;          /* every unit, for freeing their tables */
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */
