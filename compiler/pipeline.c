@@ -281,8 +281,6 @@ static void read_observed(statejob *j)
         j->obs = mk_observed_parse(r->observed_text, r->observed_len, r->observed_name, j->diag);
     else
         j->obs = r->state_name ? mk_observed_parse(NULL, 0, NULL, j->diag) : mk_observed_read(OBSERVED_PATH, j->diag);
-    mk_mem_free(r->observed_text);
-    r->observed_text = NULL;
     mk_observed_bind(j->obs, j->st, j->diag);
 }
 
