@@ -908,6 +908,8 @@ static void test_lifecycle_carried(void **state)
     assert_int_equal(w->ignore_changes.n, 0);
     assert_null(w->drift_mode);
     assert_false(PLAN->observed);
+}
+
 /* A `moved` block: the old entry is the new address's before; nothing
  * else changes, so the change is a move, low, and nothing is deleted. */
 static void test_moved_nothing_changes(void **state)
