@@ -8,19 +8,21 @@
 
 export MOKSHA_KEY=6a7e4b1c2d3f40516273849506a7b8c9d0e1f2031425364758697a8b9cadbecf
 
-# hmac_resign PLAN OUT JQ: PLAN's body edited by the jq filter JQ and
+# hmac_resign PLAN OUT JQ [JQ-ARGS…]: PLAN's body edited by the jq filter JQ and
 # signed anew with MOKSHA_KEY, as docs/formats.md says (what the compiler
 # would write, for plan fields it does not make yet).
 hmac_resign() {
     _sign=$(printf 'moksha plan signature' | openssl dgst -sha256 -mac HMAC -macopt "key:$MOKSHA_KEY" -binary | od -An -tx1 | tr -d ' \n')
     _kid=$(jq -r .signature.key_id "$1")
-    jq -c "del(.signature) | $3" "$1" | tr -d '\n' >"$2.body"
-    _d=$(sha256sum <"$2.body" | cut -c1-64)
-    _st=$(jq -c '{format: "moksha.plan/v1", digest: $d} + (.state | {stack_id, lineage, serial})' --arg d "$_d" "$2.body")
+    _in=$1 _out=$2 _f=$3
+    shift 3
+    jq -c "$@" "del(.signature) | $_f" "$_in" | tr -d '\n' >"$_out.body"
+    _d=$(sha256sum <"$_out.body" | cut -c1-64)
+    _st=$(jq -c '{format: "moksha.plan/v1", digest: $d} + (.state | {stack_id, lineage, serial})' --arg d "$_d" "$_out.body")
     _v=$(printf '%s' "$_st" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$_sign" | sed 's/.*= *//')
-    { sed 's/}$//' "$2.body"
-      printf ',"signature":{"algorithm":"HMAC-SHA256","key_id":"%s","digest":"%s","value":"%s"}}\n' "$_kid" "$_d" "$_v"; } >"$2"
-    rm -f "$2.body"
+    { sed 's/}$//' "$_out.body"
+      printf ',"signature":{"algorithm":"HMAC-SHA256","key_id":"%s","digest":"%s","value":"%s"}}\n' "$_kid" "$_d" "$_v"; } >"$_out"
+    rm -f "$_out.body"
 }
 
 # sim_set ADDRESS JQ: the sim object changed out of band, as a colleague
