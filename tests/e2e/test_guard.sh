@@ -3,7 +3,10 @@
 # nothing changed — state, world and audit as they were but for the
 # refusal; a world changed during the run fails that step and rolls the run
 # back (exit 4); a secret's value is never shown; a delete the plan says is
-# gone only forgets the entry, and its undo puts the entry back.
+# gone only forgets the entry, and its undo puts the entry back. Then the
+# steps that take objects over or rename them: `state mv`, an import (read
+# by id, updated to the spec; its undo never deletes), a move (its undo
+# moves back), and a create that finds an object this stack did not make.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=6a7e4b1c2d3f40516273849506a7b8c9d0e1f2031425364758697a8b9cadbecf
@@ -169,3 +172,111 @@ expect_contains .moksha/sim/compute.late.json '"changed-by-hand:1"'
 [ "$(jq -r '.resources[] | select(.address == "compute.web") | .attributes.cpu' .moksha/state.json)" = 2 ] ||
     fail "compute.web was not rolled back in the state"
 [ "$(jq -r .attributes.cpu .moksha/sim/compute.web.json)" = 2 ] || fail "compute.web was not rolled back in the world"
+
+# ---- state mv: the object moved, its entry re-keyed, audited ----
+cd "$WORK" && mkdir mv && cd mv
+cat > main.moksha <<'M'
+provider sim { latency = 1ms }
+resource compute old { cpu = 1, memory = 1GiB, image = "app:1" }
+resource bucket other {}
+M
+expect_exit 0 moksha apply --yes
+id=$(jq -r .id .moksha/sim/compute.old.json)
+expect_exit 1 "$MOKSHA_EXEC" state mv compute.nope compute.new && expect_contains "$ERR" "the state has no resource \`compute.nope\`"
+expect_exit 1 "$MOKSHA_EXEC" state mv compute.old bucket.other && expect_contains "$ERR" "the state has \`bucket.other\` already"
+expect_exit 0 "$MOKSHA_EXEC" state mv compute.old compute.new && expect_contains "$OUT" "Moved compute.old to compute.new"
+expect_exit 0 "$MOKSHA_EXEC" state show compute.new
+[ "$(jq -r .attributes.id "$OUT")" = "$id" ] || fail "state mv changed the id"
+[ "$(jq -r .name "$OUT")" = new ] || fail "state mv did not rename the entry"
+expect_exit 1 "$MOKSHA_EXEC" state show compute.old
+[ "$(jq -r .id .moksha/sim/compute.new.json)" = "$id" ] || fail "the sim object did not move with its id"
+[ ! -e .moksha/sim/compute.old.json ] || fail "the sim object is still at compute.old"
+audit | jq -c 'select(.event == "state.mv")' >mv.json
+expect_contains mv.json '"from":"compute.old","to":"compute.new"'
+sed -i 's/resource compute old/resource compute new/' main.moksha
+expect_exit 0 moksha plan --detailed-exitcode
+# refused in trust mode: it would change the world without a signed plan
+openssl genpkey -algorithm ed25519 -out root.key 2>/dev/null
+root="ed25519:$(openssl pkey -in root.key -pubout -outform DER | tail -c 32 | base64 -w0)"
+printf '{"format": "moksha.exec-config/v1", "trust": {"file": "%s/trust.json", "keys": "%s/keys", "roots": {"threshold": 1, "keys": ["%s"]}}}\n' \
+    "$WORK" "$WORK" "$root" >"$WORK/exec.json"
+expect_exit 1 env -u MOKSHA_KEY MOKSHA_EXEC_CONFIG="$WORK/exec.json" "$MOKSHA_EXEC" state mv compute.new compute.back
+expect_contains "$ERR" "in trust mode \`state mv\` is refused"
+expect_exit 0 "$MOKSHA_EXEC" state show compute.new
+
+# ---- import: read by id, taken over, updated to the spec, recorded ----
+cd "$WORK" && mkdir imp && cd imp
+cat > main.moksha <<'M'
+provider sim { latency = 1ms, fail_on = ["queue.late"] }
+resource compute legacy { cpu = 2, memory = 4GiB, image = "app:2" }
+M
+expect_exit 0 moksha apply --yes
+rm -rf .moksha/sim/* && "$MOKSHA_EXEC" state rm compute.legacy >/dev/null
+expect_exit 0 "$MOKSHA_EXEC" sim put compute.legacy compute cpu=1 'memory="4GiB"' 'image="app:1"'
+legacy=$(tr -d '\n' <"$OUT")
+expect_exit 0 moksha plan -o create.plan
+hmac_resign create.plan import.plan "(.changes[] | select(.address == \"compute.legacy\")) += {action: \"import\", import: {id: \"$legacy\"}, risk: \"high\"} | .totals.create = 0 | .totals.import = 1"
+expect_exit 0 moksha apply import.plan && expect_contains "$OUT" "imported compute.legacy"
+expect_exit 0 "$MOKSHA_EXEC" state show compute.legacy
+[ "$(jq -r .attributes.id "$OUT")" = "$legacy" ] || fail "the import did not record the object's id"
+[ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 2 ] || fail "the import did not update the object to the spec"
+expect_exit 0 moksha plan --detailed-exitcode
+
+# its undo updates the object back and forgets it, never deletes it
+"$MOKSHA_EXEC" state rm compute.legacy >/dev/null
+sim_set compute.legacy '.attributes.cpu = 1'
+printf 'resource queue late { depends_on = [compute.legacy] }\n' >>main.moksha
+expect_exit 0 moksha plan -o create2.plan
+hmac_resign create2.plan import2.plan "(.changes[] | select(.address == \"compute.legacy\")) += {action: \"import\", import: {id: \"$legacy\"}, risk: \"high\"}"
+expect_exit 4 moksha apply import2.plan
+expect_contains "$OUT" "forget"
+expect_file .moksha/sim/compute.legacy.json
+[ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 1 ] || fail "the undo of an import did not update it back"
+expect_exit 1 "$MOKSHA_EXEC" state show compute.legacy
+
+# ---- move: the object renamed, its entry re-keyed; the undo moves it back ----
+cd "$WORK" && mkdir move && cd move
+cat > main.moksha <<'M'
+provider sim { latency = 1ms, fail_on = ["queue.late"] }
+resource database orders { engine = "postgres", version = "16", cpu = 2, memory = 8GiB, storage = 20GiB }
+M
+expect_exit 0 moksha apply --yes
+db=$(jq -r .id .moksha/sim/database.orders.json)
+"$MOKSHA_EXEC" state show database.orders | jq -c .attributes >before.json
+sed -i 's/database orders/database main/' main.moksha
+expect_exit 0 moksha plan -o rename.plan
+MOVE='.changes |= map(select(.address != $from)) | (.changes[] | select(.address == $to)) |= (. + {action: "move", moved_from: $from, before: ($ENV.B | fromjson), after: ($ENV.B | fromjson), risk: "low"} | del(.after_unknown)) | .totals.delete = 0 | .totals.create = 0 | .totals.move = 1'
+B=$(cat before.json) hmac_resign rename.plan move.plan "$MOVE" --arg from database.orders --arg to database.main
+expect_exit 0 moksha apply move.plan && expect_contains "$OUT" "moved    database.main"
+[ "$(jq -r .id .moksha/sim/database.main.json)" = "$db" ] || fail "the moved database is not the same object"
+[ ! -e .moksha/sim/database.orders.json ] || fail "the database is still at its old address"
+expect_exit 0 "$MOKSHA_EXEC" state show database.main
+[ "$(jq -r .attributes.id "$OUT")" = "$db" ] || fail "the state does not record the moved database under its new address"
+expect_exit 1 "$MOKSHA_EXEC" state show database.orders
+expect_exit 0 moksha plan --detailed-exitcode
+
+# the undo moves it back, and its entry with it
+"$MOKSHA_EXEC" state show database.main | jq -c .attributes >before.json
+sed -i 's/database main/database orders/' main.moksha
+printf 'resource queue late { depends_on = [database.orders] }\n' >>main.moksha
+expect_exit 0 moksha plan -o back.plan
+B=$(cat before.json) hmac_resign back.plan moveback.plan "$MOVE" --arg from database.main --arg to database.orders
+expect_exit 4 moksha apply moveback.plan
+expect_contains "$OUT" "move back"
+[ "$(jq -r .id .moksha/sim/database.main.json)" = "$db" ] || fail "the undo did not move the database back"
+expect_exit 0 "$MOKSHA_EXEC" state show database.main
+expect_exit 1 "$MOKSHA_EXEC" state show database.orders
+
+# ---- a create over an object this stack did not make fails, naming it ----
+cd "$WORK" && mkdir foreign && cd foreign
+cat > main.moksha <<'M'
+provider sim { latency = 1ms }
+resource bucket data {}
+M
+mkdir -p .moksha/sim
+expect_exit 0 "$MOKSHA_EXEC" sim put bucket.data bucket
+other=$(tr -d '\n' <"$OUT")
+expect_exit 4 moksha apply --yes
+expect_contains "$ERR" "$other"
+expect_contains "$ERR" "moksha import bucket.data $other"
+[ "$(jq -r .id .moksha/sim/bucket.data.json)" = "$other" ] || fail "the create took over a foreign object"
