@@ -95,11 +95,12 @@ expect_exit 0 "$MOKSHA_EXEC" audit verify
 # ---- a secret that changed is named, its value never shown ----
 fresh
 expect_exit 0 moksha plan --var pw=second-secret-value-5678 -o pw.plan
-sim_set database.db '.attributes.password."$secret".sealed = "c29tZXRoaW5nIGVsc2UgZW50aXJlbHkgZGlmZmVyZW50"'
+expect_exit 0 "$MOKSHA_EXEC" sim set database.db password=changed-in-the-console-42
 expect_exit 6 moksha apply pw.plan
 expect_contains "$ERR" "database.db: password (sensitive: its value is not shown)"
-expect_not_contains "$ERR" "c29tZXRoaW5n"
+expect_not_contains "$ERR" "changed-in-the-console"
 expect_not_contains "$ERR" "secret-value"
+expect_not_contains "$ERR" "sealed"
 expect_not_contains "$ERR" "compute.web"
 
 # ---- an attribute the plan does not touch counts too; a deleted object
