@@ -487,12 +487,20 @@ static bool secrets_open(ctx *c, char *why, size_t whylen)
 }
 
 /* The entry the state records after a create or update: the plan's `after`
- * (templates filled) with the unknown attributes the provider computed. */
+ * (templates filled) with the unknown attributes the provider computed, and
+ * the computed ones it carries as they are now — an update's `after` holds
+ * them as the state had them, and a file's sha256 moves with its content
+ * (recorded stale, the guard of the next step would take it for a change
+ * made outside moksha). */
 static json_t *entry_for(step *s, json_t *computed)
 {
     json_t *attrs = json_deep_copy(s->after ? s->after : json_object_get(s->change, "after"));
     size_t i;
     json_t *u;
+    const char *ck;
+    json_object_foreach(computed, ck, u)
+        if (json_object_get(attrs, ck))
+            json_object_set(attrs, ck, u);
     json_array_foreach(json_object_get(s->change, "after_unknown"), i, u) {
         json_t *v = json_object_get(computed, json_string_value(u));
         if (!v && !json_is_null(json_object_get(attrs, json_string_value(u))))
@@ -873,7 +881,12 @@ static bool run_import(ctx *c, step *s, json_t **out)
     if (!call_op(c, s, s->prov->import, op, &o))
         return false;
     json_decref(o);
-    *out = json_deep_copy(s->seen);
+    *out = json_object(); /* the computed attributes, as read */
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(s->change, "after_unknown"), i, u)
+        if (json_object_get(s->seen, json_string_value(u)))
+            json_object_set(*out, json_string_value(u), json_object_get(s->seen, json_string_value(u)));
     if (matches_after(s))
         return true;
     if (!call(c, s, s->prov->update, s->after, s->seen, &o))

@@ -103,6 +103,16 @@ expect_not_contains "$ERR" "secret-value"
 expect_not_contains "$ERR" "sealed"
 expect_not_contains "$ERR" "compute.web"
 
+# ---- lifecycle.ignore_changes: not compared, and recorded in the state ----
+fresh
+expect_exit 0 moksha plan --var size=4 -o ignore.plan
+sim_set compute.web '.attributes.image = "nginx:1.25"'
+hmac_resign ignore.plan ignore2.plan '(.changes[] | select(.address == "compute.web")).lifecycle = {prevent_destroy: false, create_before_destroy: false, ignore_changes: ["image"], drift: "report"}'
+expect_exit 0 moksha apply ignore2.plan && expect_contains "$OUT" "1 updated"
+expect_exit 0 "$MOKSHA_EXEC" state show compute.web
+[ "$(jq -c .lifecycle "$OUT")" = '{"prevent_destroy":false,"create_before_destroy":false,"ignore_changes":["image"],"drift":"report"}' ] ||
+    fail "the state does not record the change's lifecycle: $(jq -c .lifecycle "$OUT")"
+
 # ---- an attribute the plan does not touch counts too; a deleted object
 # is named as such ----
 fresh
