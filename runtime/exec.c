@@ -57,8 +57,10 @@
 #include "runtime/keyring.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rand.h"
+#include "runtime/refresh.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
@@ -531,30 +533,15 @@ static json_t *entry_for(step *s, json_t *computed)
 }
 
 /* One provider call with a deadline, retried with exponential backoff and
- * jitter while the provider calls the error retryable. op holds what is
- * particular to the call (its address when not the step's); the rest is
- * the step's. */
+ * jitter while the provider calls the error retryable (runtime/provcall.c).
+ * op holds what is particular to the call (its address when not the
+ * step's); the rest is the step's. */
 static bool call_op(ctx *c, step *s, mk_prov_fn fn, mk_prov_op op, json_t **out)
 {
-    const mk_exec_opts *o = c->o;
-    double delay = o->backoff_ms;
     op.address = op.address ? op.address : s->address;
     op.type = s->type, op.cloud = s->cloud, op.region = s->region, op.keys = &c->sess.ring;
     op.stack_id = c->stack_id, op.run_id = c->run_id;
-    for (int attempt = 0;; attempt++) {
-        op.deadline_ms = mk_clock_now_ms() + o->timeout_ms;
-        s->attempts++;
-        *out = NULL;
-        mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
-        if (st == MK_PROV_OK)
-            return true;
-        json_decref(*out);
-        *out = NULL;
-        if (st != MK_PROV_RETRYABLE || attempt >= o->retries || interrupts >= 2)
-            return false;
-        mk_clock_sleep_ms(delay * (0.5 + mk_rand_unit()));
-        delay = delay * 2 > 10000 ? 10000 : delay * 2;
-    }
+    return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
 }
 
 static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out, const char *deposing,
@@ -594,21 +581,6 @@ static bool named(json_t *list, const char *name)
     return false;
 }
 
-/* docs/drift.md "What counts as drift": the attributes of want, minus
- * ignore, whose value read differs (json_equal; one read as missing is
- * null). A new list, empty when none differs. */
-static json_t *attrs_differ(json_t *want, json_t *seen, json_t *ignore)
-{
-    json_t *d = json_array(), *v;
-    const char *k;
-    json_object_foreach(want, k, v) {
-        json_t *got = json_object_get(seen, k);
-        if (!named(ignore, k) && !json_equal(v, got ? got : json_null()))
-            json_array_append_new(d, json_string(k));
-    }
-    return d;
-}
-
 /* The step's object as the plan knew it: the state's entry where the
  * object was (what a read is given), else the change's `before`. */
 static json_t *known_attrs(const step *s)
@@ -637,7 +609,7 @@ static guard_status guard_read(ctx *c, step *s)
         return GUARD_GONE;
     if (!json_is_object(before))
         return GUARD_SAME;
-    s->diff = attrs_differ(before, s->seen, json_object_get(json_object_get(s->change, "lifecycle"), "ignore_changes"));
+    s->diff = mk_refresh_differs(before, s->seen, json_object_get(json_object_get(s->change, "lifecycle"), "ignore_changes"));
     return json_array_size(s->diff) ? GUARD_CHANGED : GUARD_SAME;
 }
 
@@ -863,7 +835,7 @@ static bool run_move(ctx *c, step *s)
  * unknown ones aside)? */
 static bool matches_after(const step *s)
 {
-    json_t *d = attrs_differ(s->after, s->seen, json_object_get(s->change, "after_unknown"));
+    json_t *d = mk_refresh_differs(s->after, s->seen, json_object_get(s->change, "after_unknown"));
     bool same = json_array_size(d) == 0;
     json_decref(d);
     return same;

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "runtime/audit.h"
-#include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
@@ -27,6 +26,7 @@
 #include "runtime/lock.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
 #include "runtime/session.h"
@@ -156,9 +156,10 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
     mk_prov_op op = {.address = to, .type = json_string_value(json_object_get(e, "type")) ?: "?", .keys = &s->ring,
                      .attrs = json_object_get(e, "attributes"), .moved_from = from, .run_id = run_id,
                      .cloud = json_string_value(json_object_get(pl, "cloud")), .region = json_string_value(json_object_get(pl, "region")),
-                     .stack_id = json_string_value(json_object_get(s->st->doc, "stack_id")),
-                     .deadline_ms = mk_clock_now_ms() + 5 * 60 * 1000};
-    bool ok = p && p->move && p->move(p, &op, &out, why, sizeof why) == MK_PROV_OK;
+                     .stack_id = json_string_value(json_object_get(s->st->doc, "stack_id"))};
+    mk_exec_opts o;
+    mk_exec_opts_default(&o); /* an apply's timeout and retries */
+    bool ok = p && p->move && mk_provcall_retry(p, p->move, &op, &o, NULL, &out, why, sizeof why, NULL);
     json_decref(out);
     if (p)
         p->free(p);
