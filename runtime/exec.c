@@ -933,6 +933,18 @@ static json_t *moved_entry(const step *s)
     return e;
 }
 
+/* The entry a step writes, naming this run (`run`: the apply's lock id).
+ * note [entry digest] in runtime/refresh.c: an observation of the entry
+ * as it was is stale from now on, even when the step wrote the same
+ * attributes back (a drift corrected); an undo puts the old entry, with
+ * its old run, back. */
+static json_t *step_entry(const ctx *c, step *s, json_t *out)
+{
+    json_t *e = strcmp(s->action, "move") == 0 ? moved_entry(s) : entry_for(s, out);
+    json_object_set_new(e, "run", json_string(c->run_id));
+    return e;
+}
+
 static bool run_step(void *vc, size_t i)
 {
     ctx *c = vc;
@@ -945,7 +957,7 @@ static bool run_step(void *vc, size_t i)
     if (!ok && s->moved && !s->half)
         move_back(c, s);
     if (ok && strcmp(s->action, "delete") != 0 && !s->retire) {
-        s->entry = strcmp(s->action, "move") == 0 ? moved_entry(s) : entry_for(s, out);
+        s->entry = step_entry(c, s, out);
         if (s->cbd) /* joins the entry's deposed objects when recorded */
             s->set_aside = json_pack("{s:s, s:O, s:O?}", "id", s->retire_id, "attributes", before, "placement",
                                      json_object_get(s->orig, "placement"));

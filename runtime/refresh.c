@@ -104,10 +104,19 @@ json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_ch
     return names;
 }
 
-void mk_refresh_entry_digest(json_t *attrs, char out[65])
+/* note [entry digest] (docs/drift.md, "Observations"): the attributes,
+ * then a NUL and the run that wrote the entry when it records one, so an
+ * apply that writes the attributes back as they were still makes the
+ * observation stale. Compact JSON never holds a NUL byte: nothing else
+ * hashes alike. compiler/base/observed.c computes the same. */
+void mk_refresh_entry_digest(json_t *entry, char out[65])
 {
-    char *t = json_dumps(attrs ? attrs : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
-    mk_sha256_hex(t ?: "", t ? strlen(t) : 0, out);
+    json_t *attrs = json_object_get(entry, "attributes");
+    char *t = attrs ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *run_id = json_string_value(json_object_get(entry, "run"));
+    const void *part[3] = {t ? t : "{}", "", run_id};
+    size_t len[3] = {t ? strlen(t) : 2, 1, run_id ? strlen(run_id) : 0};
+    mk_sha256_hex_parts(run_id ? 3 : 1, part, len, out);
     free(t);
 }
 
@@ -137,7 +146,7 @@ json_t *mk_refresh_observe(json_t *entry, json_t *read, const char *error, json_
 {
     json_t *attrs = json_object_get(entry, "attributes");
     char digest[65];
-    mk_refresh_entry_digest(attrs, digest);
+    mk_refresh_entry_digest(entry, digest);
     const char *status = error ? "unreadable" : read ? "in_sync" : "gone";
     json_t *obs = json_pack("{s:s, s:s, s:s}", "status", error ? "unreadable" : read ? "present" : "gone", "at", at,
                             "entry", digest);

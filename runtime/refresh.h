@@ -47,8 +47,9 @@ json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_ch
 json_t *mk_refresh_observe(json_t *entry, json_t *read, const char *error, json_t *prior, const char *at,
                            const char **status_out);
 
-/* SHA-256 hex of attrs as json_dumps(…, JSON_COMPACT | JSON_SORT_KEYS)
- * writes it: an observation's `entry`. */
-void mk_refresh_entry_digest(json_t *attrs, char out[65]);
+/* An observation's `entry`: SHA-256 hex of the state entry's attributes
+ * as json_dumps(…, JSON_COMPACT | JSON_SORT_KEYS) writes them, followed,
+ * when the entry records its `run`, by a NUL byte and that run id. */
+void mk_refresh_entry_digest(json_t *entry, char out[65]);
 
 #endif

@@ -7,5 +7,8 @@
 
 /* SHA-256 of data as 64 hex digits plus NUL. */
 void mk_sha256_hex(const void *data, size_t n, char out[65]);
+/* SHA-256 of n parts hashed one after another (part i: len[i] bytes at
+ * data[i]), as hex: what one buffer of them all would hash to. */
+void mk_sha256_hex_parts(size_t n, const void *const data[], const size_t len[], char out[65]);
 
 #endif

@@ -169,6 +169,7 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
     }
     json_t *moved = json_deep_copy(e);
     rename_entry(moved, to);
+    json_object_set_new(moved, "run", json_string(run_id)); /* note [entry digest] in runtime/refresh.c */
     mk_rtstate_remove(s->st, from);
     mk_rtstate_put(s->st, moved);
     s->dirty = true;

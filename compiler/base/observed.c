@@ -138,14 +138,25 @@ static int digest_part(const char *buffer, size_t size, void *md)
     return EVP_DigestUpdate(md, buffer, size) == 1 ? 0 : -1;
 }
 
-/* Streamed into the hash as jansson writes it: a 100,000-entry state makes
- * no text of each entry (in the plan's JSON arenas, a dump's growing
- * buffer would stay until the end). */
-void mk_observed_digest(json_t *attributes, char out[65])
+/* note [entry digest] in runtime/refresh.c: the attributes, then a NUL
+ * and the entry's run when it records one. Streamed into the hash as
+ * jansson writes it: a 100,000-entry state makes no text of each entry
+ * (in the plan's JSON arenas, a dump's growing buffer would stay until
+ * the end). */
+void mk_observed_digest(json_t *entry, char out[65])
 {
+    json_t *attrs = json_object_get(entry, "attributes");
+    const char *run = json_string_value(json_object_get(entry, "run"));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    json_dump_callback(attributes, digest_part, md, JSON_COMPACT | JSON_SORT_KEYS);
+    if (attrs)
+        json_dump_callback(attrs, digest_part, md, JSON_COMPACT | JSON_SORT_KEYS);
+    else
+        EVP_DigestUpdate(md, "{}", 2);
+    if (run) {
+        EVP_DigestUpdate(md, "", 1);
+        EVP_DigestUpdate(md, run, strlen(run));
+    }
     unsigned char d[32];
     unsigned int n = 32;
     EVP_DigestFinal_ex(md, d, &n);
@@ -162,6 +173,6 @@ json_t *mk_observed_of(const mk_observed *o, json_t *state_entry)
     if (!r)
         return NULL;
     char d[65];
-    mk_observed_digest(json_object_get(state_entry, "attributes"), d);
+    mk_observed_digest(state_entry, d);
     return strcmp(d, json_string_value(json_object_get(r, "entry"))) == 0 ? r : NULL;
 }

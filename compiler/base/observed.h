@@ -35,11 +35,12 @@ mk_observed *mk_observed_parse(const char *text, size_t len, const char *name, s
 void mk_observed_bind(mk_observed *o, const struct mk_state *st, struct mk_diag *diag);
 void mk_observed_free(mk_observed *o);
 /* The observation of a state entry while it is current — its `entry`
- * digest is the entry's attributes' — else NULL. The digest is computed
- * only for an entry that has an observation. */
+ * digest is the entry's — else NULL. The digest is computed only for an
+ * entry that has an observation. */
 json_t *mk_observed_of(const mk_observed *o, json_t *state_entry);
-/* SHA-256 (hex) of attributes as json_dumps(JSON_COMPACT | JSON_SORT_KEYS)
- * writes them: the `entry` digest. */
-void mk_observed_digest(json_t *attributes, char out[65]);
+/* The `entry` digest of a state entry: SHA-256 (hex) of its attributes as
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) writes them, followed, when
+ * the entry records its `run`, by a NUL byte and that run id. */
+void mk_observed_digest(json_t *entry, char out[65]);
 
 #endif

@@ -26,7 +26,10 @@ expect_contains "$OUT" "Refreshed 3 resources: 3 in sync, 0 drifted, 0 gone, 0 u
     fail "an object that reads back as recorded has attributes in observed.json"
 [ "$(jq -r .lineage .moksha/observed.json)" = "$(jq -r .lineage .moksha/state.json)" ] || fail "observed.json's lineage is not the state's"
 [ "$(jq .serial .moksha/observed.json)" = "$serial" ] || fail "observed.json's serial is not the state's"
-digest=$(jq -c '.resources[] | select(.address == "bucket.logs") | .attributes' .moksha/state.json | jq -cS . | tr -d '\n' | sha256sum | cut -c1-64)
+# the entry's attributes as compact sorted JSON, a NUL, the run that wrote it
+attrs=$(jq -c '.resources[] | select(.address == "bucket.logs") | .attributes' .moksha/state.json | jq -cS . | tr -d '\n')
+run=$(jq -r '.resources[] | select(.address == "bucket.logs") | .run' .moksha/state.json)
+digest=$({ printf '%s' "$attrs"; printf '\0%s' "$run"; } | sha256sum | cut -c1-64)
 [ "$(jq -r '.resources["bucket.logs"].entry' .moksha/observed.json)" = "$digest" ] || fail "bucket.logs's entry digest is not the state entry's"
 
 # ---- out of band: an attribute changed, an object deleted ----

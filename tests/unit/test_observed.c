@@ -42,15 +42,24 @@ static void last_error_is(const char *code, const char *msg)
     assert_string_equal(m, msg);
 }
 
-/* SHA-256 of the attributes as compact JSON with sorted keys. */
+/* SHA-256 of the entry's attributes as compact JSON with sorted keys, then
+ * a NUL and its run when it records one (tests/unit/test_refresh.c holds
+ * the executor's side to the same values). */
 static void test_digest(void **state)
 {
     (void)state;
-    json_t *a = json_pack("{s:i, s:s}", "b", 1, "a", "x"); /* {"a":"x","b":1} */
-    char d[65];
-    mk_observed_digest(a, d);
-    assert_string_equal(d, "cdab067e9f3beb32d1252cfd63e492592fecbf591b0d08cadb24bb17f3864246");
-    json_decref(a);
+    static const struct { const char *run, *hex; } cases[] = {
+        {NULL, "cdab067e9f3beb32d1252cfd63e492592fecbf591b0d08cadb24bb17f3864246"},   /* {"a":"x","b":1} */
+        {"run-1", "2082addff005c7f468ca68a971dd8653f9ea74b4a6fc5e0e7e32af28ddcfb5f9"}, /* the same, NUL, run-1 */
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *e = json_pack("{s:s, s:{s:i, s:s}, s:s*}", "address", "compute.web", "attributes", "b", 1, "a", "x",
+                              "run", cases[i].run);
+        char d[65];
+        mk_observed_digest(e, d);
+        assert_string_equal(d, cases[i].hex);
+        json_decref(e);
+    }
 }
 
 static void test_parsed(void **state)

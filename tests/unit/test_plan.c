@@ -765,13 +765,13 @@ static void test_risk_table(void **state)
 /* ---- drift: plans from the observations (docs/drift.md) ---- */
 
 /* An observation of state entry e as `moksha-exec refresh` writes it:
- * status, the digest of e's attributes (the digest "stale" for one an
+ * status, the digest of e (the digest "stale" for one an
  * apply has rewritten since), and for a drifted object its attributes
  * (e's, with over) and the drift list. */
 static json_t *seen(json_t *e, const char *status, const char *over, const char *drift)
 {
     char d[65];
-    mk_observed_digest(json_object_get(e, "attributes"), d);
+    mk_observed_digest(e, d);
     json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "at", "2026-12-01T17:00:00Z", "entry", d);
     if (over) {
         json_t *a = json_deep_copy(json_object_get(e, "attributes")), *x = json_loads(over, 0, NULL);

@@ -42,16 +42,19 @@ static void test_differs(void **state)
     json_decref(a), json_decref(b), json_decref(ign), json_decref(rec), json_decref(obs);
 }
 
+/* The same values as the compiler's (tests/unit/test_observed.c): the
+ * attributes as compact sorted JSON, then a NUL and the entry's run. */
 static void test_digest(void **state)
 {
     (void)state;
-    json_t *attrs = J("{\"b\":1,\"a\":\"x\"}");
-    char got[65], want[65];
-    mk_refresh_entry_digest(attrs, got);
-    const char *text = "{\"a\":\"x\",\"b\":1}";
-    mk_sha256_hex(text, strlen(text), want);
-    assert_string_equal(got, want);
-    json_decref(attrs);
+    json_t *e = J("{\"address\":\"compute.web\",\"attributes\":{\"b\":1,\"a\":\"x\"}}");
+    char got[65];
+    mk_refresh_entry_digest(e, got); /* {"a":"x","b":1} */
+    assert_string_equal(got, "cdab067e9f3beb32d1252cfd63e492592fecbf591b0d08cadb24bb17f3864246");
+    json_object_set_new(e, "run", json_string("run-1"));
+    mk_refresh_entry_digest(e, got); /* {"a":"x","b":1} NUL run-1 */
+    assert_string_equal(got, "2082addff005c7f468ca68a971dd8653f9ea74b4a6fc5e0e7e32af28ddcfb5f9");
+    json_decref(e);
 }
 
 static const char *ENTRY = "{\"address\":\"compute.web\",\"attributes\":{\"size\":\"small\",\"id\":\"i-1\"},"
@@ -63,7 +66,7 @@ static void test_observe(void **state)
     json_t *e = J(ENTRY), *same = J("{\"size\":\"small\",\"id\":\"i-1\",\"ip\":\"1.2.3.4\"}");
     json_t *moved = J("{\"size\":\"large\",\"id\":\"i-1\"}");
     char d[65];
-    mk_refresh_entry_digest(json_object_get(e, "attributes"), d);
+    mk_refresh_entry_digest(e, d);
     char want[512];
     const char *st;
     snprintf(want, sizeof want, "{\"status\":\"present\",\"at\":\"T1\",\"entry\":\"%s\"}", d);
@@ -101,7 +104,7 @@ static void test_unreadable(void **state)
     (void)state;
     json_t *e = J(ENTRY);
     char d[65], want[768];
-    mk_refresh_entry_digest(json_object_get(e, "attributes"), d);
+    mk_refresh_entry_digest(e, d);
     const char *st;
     snprintf(want, sizeof want, "{\"status\":\"unreadable\",\"at\":null,\"entry\":\"%s\",\"error\":\"denied\"}", d);
     assert_json(mk_refresh_observe(e, NULL, "denied", NULL, "T2", &st), want);
