@@ -111,7 +111,8 @@ struct step {
     char alias_buf[128];
     json_t *set_aside;        /* a cbd replace: the old object's deposed record (owned) */
     char err[512];
-    int attempts;
+    int attempts;             /* of the step's own provider calls (not its guard's reads) */
+    int calls;                /* those calls: more attempts than calls is a retry */
     double ms;
     /* rollback (note [durable undo]) */
     json_t *now;              /* the entry the undo starts from (copy), taken with its intent */
@@ -541,6 +542,7 @@ static bool call_op(ctx *c, step *s, mk_prov_fn fn, mk_prov_op op, json_t **out)
     op.address = op.address ? op.address : s->address;
     op.type = s->type, op.cloud = s->cloud, op.region = s->region, op.keys = &c->sess.ring;
     op.stack_id = c->stack_id, op.run_id = c->run_id;
+    s->calls++;
     return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
 }
 
@@ -589,6 +591,16 @@ static json_t *known_attrs(const step *s)
     return json_is_object(a) ? a : json_object_get(s->change, "before");
 }
 
+/* The guard's read: not one of the step's calls, so neither its attempts
+ * nor a retry of it are the step's (its audit entry, "retried"). */
+static bool guard_call(ctx *c, step *s, mk_prov_op op)
+{
+    int attempts = s->attempts, calls = s->calls;
+    bool ok = call_op(c, s, s->prov->read, op, &s->seen);
+    s->attempts = attempts, s->calls = calls;
+    return ok;
+}
+
 /* Read the step's object and compare it with the change's `before`
  * (an import's only when the plan had one); s->seen and s->diff say what
  * was read and what differs. */
@@ -601,7 +613,7 @@ static guard_status guard_read(ctx *c, step *s)
     s->seen = s->diff = NULL;
     if (!s->prov->read)
         return snprintf(s->err, sizeof s->err, "the %s provider cannot read objects", s->prov->kind), GUARD_UNREADABLE;
-    if (!call_op(c, s, s->prov->read, op, &s->seen))
+    if (!guard_call(c, s, op))
         return GUARD_UNREADABLE;
     if (s->gone)
         return s->seen ? GUARD_BACK : GUARD_SAME;
@@ -742,8 +754,6 @@ static int preflight(ctx *c, const char *sha)
         pre_refuse(c, &p, sha, moved);
         rc = MK_EXIT_LOCKED;
     }
-    for (size_t k = 0; k < p.m; k++)
-        c->steps[p.at[k]].attempts = 0;
     mk_sched_free(&g);
     free(deps);
     free(ndeps);
@@ -993,7 +1003,7 @@ static void step_line(ctx *c, const step *s, bool ok, const char *verb)
             fprintf(f, "  deposed id=%s", s->retire_id);
         else if (id && strcmp(s->action, "delete") != 0)
             fprintf(f, "  id=%s", id);
-        fprintf(f, "  (%.0f ms%s)\n", s->ms, s->attempts > 1 ? ", retried" : "");
+        fprintf(f, "  (%.0f ms%s)\n", s->ms, s->attempts > s->calls ? ", retried" : "");
         /* flushed by tick(), ten times a second: a write per step costs */
     } else {
         fprintf(f, "  ✗   %-8s %s failed: %s\n", s->action, s->address, s->err);

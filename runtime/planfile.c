@@ -783,6 +783,23 @@ void mk_planfile_put_back(json_t *c, size_t at)
                 json_object_set_new(after, json_string_value(u), json_null());
 }
 
+/* note [guarded steps] in exec.c: an update, replace, delete or move is
+ * guarded against its `before`, so one without an object there could
+ * overwrite a change made outside moksha unchecked. Only an import (its
+ * object may not have been read yet) and a change with drift `gone`
+ * (checked for absence) go without one. */
+static bool guardable(json_t *c, char *why, size_t whylen)
+{
+    const char *a = json_string_value(json_object_get(c, "action")) ?: "";
+    const char *drift = json_string_value(json_object_get(json_object_get(c, "drift"), "status"));
+    bool needs = !strcmp(a, "update") || !strcmp(a, "replace") || !strcmp(a, "delete") || !strcmp(a, "move");
+    if (!needs || (drift && !strcmp(drift, "gone")) || json_is_object(json_object_get(c, "before")))
+        return true;
+    snprintf(why, whylen, "the %s of %.300s has no `before` object to check the world against (a plan moksha makes "
+             "always has one): refused", a, json_string_value(json_object_get(c, "address")) ?: "?");
+    return false;
+}
+
 mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen)
 {
     *out = NULL;
@@ -797,6 +814,10 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
         }
         mk_planfile_put_back(c, i);
         json_array_append_new(list, c);
+        if (!guardable(c, why, whylen)) {
+            mk_jregion_end();
+            return MK_PLANFILE_NOT_A_PLAN;
+        }
     }
     mk_jregion_end();
     p->taken = true;

@@ -103,6 +103,33 @@ expect_not_contains "$ERR" "secret-value"
 expect_not_contains "$ERR" "sealed"
 expect_not_contains "$ERR" "compute.web"
 
+# ---- a change the guard cannot check is refused at load: an update,
+# replace, delete or move needs its `before` (an import and a gone delete
+# do not) ----
+fresh
+sed 's/^resource bucket logs.*//' main.moksha >main.nobucket
+cp main.moksha main.keep && cp main.nobucket main.moksha
+expect_exit 0 moksha plan --var size=4 -o upd.plan
+mv main.keep main.moksha
+cp .moksha/state.json state.before
+for f in 'del(.before)' '.before = null' '.before = [1]'; do
+    hmac_resign upd.plan nobefore.plan "(.changes[] | select(.address == \"compute.web\")) |= ($f)"
+    expect_exit 1 moksha apply nobefore.plan
+    expect_contains "$ERR" "the update of compute.web has no \`before\` object to check the world against"
+done
+hmac_resign upd.plan nobefore.plan '(.changes[] | select(.address == "bucket.logs")) |= del(.before)'
+expect_exit 1 moksha apply nobefore.plan
+expect_contains "$ERR" "the delete of bucket.logs has no \`before\` object"
+expect_same state.before .moksha/state.json
+rm .moksha/sim/bucket.logs.json
+hmac_resign upd.plan gonenull.plan "$GONE | (.changes[] | select(.address == \"bucket.logs\")) |= del(.before)"
+expect_exit 0 moksha apply gonenull.plan
+expect_contains "$OUT" "forgot   bucket.logs"
+# the guard's reads are not the step's attempts: nothing was retried
+expect_not_contains "$OUT" "retried"
+audit | jq -s -c 'map(select(.event == "step" and .address == "compute.web")) | last | [.action, .attempts]' >attempts
+[ "$(cat attempts)" = '["update",1]' ] || fail "a guarded update that was not retried: $(cat attempts)"
+
 # ---- lifecycle.ignore_changes: not compared, and recorded in the state ----
 fresh
 expect_exit 0 moksha plan --var size=4 -o ignore.plan
