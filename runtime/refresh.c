@@ -15,10 +15,12 @@
 #include "runtime/refresh.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/clock.h"
@@ -485,12 +487,35 @@ static void print_text(const outcome *oc, bool dry)
 
 /* ---- the command ---- */
 
-/* The last observed.json's resources when it is this state's. */
-static json_t *prior_observations(run *r)
+/* The last observed.json, parsed (NULL: none, or damaged). Only a regular
+ * file is read, without following a link: a FIFO in its place would hang
+ * the refresh holding the lock (the compiler's reader refuses it too). */
+static bool load_prior(json_t **doc)
 {
-    if (access(MK_PATH_OBSERVED, F_OK) != 0)
-        return NULL;
-    json_t *doc = json_load_file(MK_PATH_OBSERVED, 0, NULL), *st = r->sess.st->doc, *keep = NULL;
+    *doc = NULL;
+    int fd = open(MK_PATH_OBSERVED, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 && errno == ENOENT)
+        return true;
+    bool ok = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (ok)
+        *doc = json_loadfd(fd, 0, NULL);
+    else
+        fprintf(stderr, "moksha-exec: error: %s is not a regular file: remove it, and refresh again\n", MK_PATH_OBSERVED);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* The last observed.json's resources when it is this state's, in
+ * r->prior; false when it is not a file to read. */
+static bool prior_observations(run *r)
+{
+    json_t *doc, *st = r->sess.st->doc, *keep = NULL;
+    if (!load_prior(&doc))
+        return false;
+    if (!doc && access(MK_PATH_OBSERVED, F_OK) != 0)
+        return true;
     json_t *res = json_object_get(doc, "resources");
     const char *l = json_string_value(json_object_get(doc, "lineage"));
     if (!json_is_object(res) || strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.observed/v1"))
@@ -502,7 +527,8 @@ static json_t *prior_observations(run *r)
     else
         keep = json_incref(res);
     json_decref(doc);
-    return keep;
+    r->prior = keep;
+    return true;
 }
 
 /* A plan given: verified as apply verifies it (signature, trust rules,
@@ -647,8 +673,8 @@ static void free_run(run *r)
 /* Opened (locked, or the dry run's state read): read, record, report. */
 static int refresh_opened(run *r)
 {
-    if (!r->o->dry_run)
-        r->prior = prior_observations(r);
+    if (!r->o->dry_run && !prior_observations(r))
+        return MK_EXIT_INPUT;
     add_items(r);
     if (!read_all(r)) {
         fprintf(stderr, "moksha-exec: refresh stopped by a signal: nothing recorded\n");

@@ -5,7 +5,8 @@
 # attributes written back exactly as they were — the old observation no
 # longer matches: the next plan shows no drift and plans nothing, and its
 # apply is not refused. An apply rolled back restores the entry with its
-# old run, and the observation is current again.
+# old run, and the observation is current again. An observed.json that is
+# not a regular file (a FIFO, a link) is refused, never read.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=6a7e4b1c2d3f40516273849506a7b8c9d0e1f2031425364758697a8b9cadbecf
@@ -61,3 +62,16 @@ expect_exit 0 "$MOKSHA_EXEC" sim fail compute.web none
     fail "the rollback did not put the entries back as they were"
 expect_exit 0 moksha plan -o still.plan
 expect_contains "$OUT" "compute.web changed outside moksha: cpu 4 → 5"
+
+# ---- an observed.json that is not a regular file: refused, never read ----
+# (a FIFO would hang the refresh, holding the lock)
+rm .moksha/observed.json && mkfifo .moksha/observed.json
+expect_exit 1 timeout 20 "$MOKSHA_EXEC" refresh
+expect_contains "$ERR" ".moksha/observed.json is not a regular file: remove it, and refresh again"
+[ -p .moksha/observed.json ] || fail "the refresh replaced the FIFO"
+expect_exit 0 "$MOKSHA_EXEC" state list
+rm .moksha/observed.json && ln -s ../state.json .moksha/observed.json
+expect_exit 1 "$MOKSHA_EXEC" refresh
+expect_contains "$ERR" "is not a regular file"
+rm .moksha/observed.json
+expect_exit 0 "$MOKSHA_EXEC" refresh
