@@ -532,12 +532,15 @@ static void observed_line(const mk_plan *plan, mk_buf *out)
                              "--refresh reads the world first).\n");
         return;
     }
-    long long at = epoch_of(plan->observed_at);
+    long long at = epoch_of(plan->observed_at), age = at < 0 ? 0 : now_s() - at;
     mk_buf_puts(out, "Read from the providers ");
     if (at < 0)
         mk_buf_puts(out, "at an unknown time");
+    else if (age < 0) /* "0 s ago" would hide that a clock is wrong */
+        mk_render_age(-age, out), mk_buf_puts(out, " in the future (clock skew: this machine's clock, or the one of the "
+                                                   "machine that refreshed, is off)");
     else
-        mk_render_age(now_s() - at, out), mk_buf_puts(out, " ago");
+        mk_render_age(age, out), mk_buf_puts(out, " ago");
     mk_buf_puts(out, ".\n");
     for (uint32_t i = 0; i < plan->unreadable.n; i++)
         mk_buf_printf(out, "%s could not be read: planned from the state as recorded.\n", plan->unreadable.v[i]);
