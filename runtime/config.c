@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/clock.h"
+
 bool mk_config_path(char *buf, size_t n)
 {
     const char *env = getenv("MOKSHA_EXEC_CONFIG"), *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -188,9 +190,29 @@ static bool read_max_plan(json_t *v, size_t *out, const char *file, char *why, s
     return true;
 }
 
+/* note [refresh caps] in runtime/serve.c: the most a client may ask of a
+ * refresh, which holds the stack's lock while it reads. */
+static bool read_refresh_caps(mk_config_service *s, json_t *v, const char *file, char *why, size_t whylen)
+{
+    json_t *p = json_object_get(v, "max_refresh_parallelism"), *r = json_object_get(v, "max_refresh_retries");
+    const char *t = json_string_value(json_object_get(v, "max_refresh_timeout"));
+    s->max_refresh_parallelism = 64, s->max_refresh_retries = 10, s->max_refresh_timeout_ms = 5 * 60 * 1000;
+    if (p && (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > 1024))
+        return bad(why, whylen, file, "service.max_refresh_parallelism", "expected a number from 1 to 1024%s", "");
+    if (r && (!json_is_integer(r) || json_integer_value(r) < 0 || json_integer_value(r) > 100))
+        return bad(why, whylen, file, "service.max_refresh_retries", "expected a number from 0 to 100%s", "");
+    if (json_object_get(v, "max_refresh_timeout") && (!t || !mk_clock_parse_duration(t, &s->max_refresh_timeout_ms) ||
+                                                      s->max_refresh_timeout_ms <= 0))
+        return bad(why, whylen, file, "service.max_refresh_timeout", "expected a duration such as \"5m\"%s", "");
+    s->max_refresh_parallelism = p ? (int)json_integer_value(p) : s->max_refresh_parallelism;
+    s->max_refresh_retries = r ? (int)json_integer_value(r) : s->max_refresh_retries;
+    return true;
+}
+
 static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
 {
-    static const char *const known[] = {"socket", "group", "mode", "stacks", "max_plan_bytes", NULL};
+    static const char *const known[] = {"socket", "group", "mode", "stacks", "max_plan_bytes", "max_refresh_parallelism",
+                                        "max_refresh_retries", "max_refresh_timeout", NULL};
     mk_config_service *s = &cfg->service;
     if (!json_is_object(v))
         return bad(why, whylen, file, "service", "expected an object%s", "");
@@ -207,6 +229,7 @@ static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why,
     if (g)
         snprintf(s->group, sizeof s->group, "%s", json_string_value(g));
     return (!m || read_mode(m, &s->mode, file, why, whylen)) && (!mp || read_max_plan(mp, &s->max_plan, file, why, whylen)) &&
+           read_refresh_caps(s, v, file, why, whylen) &&
            read_abs(json_object_get(v, "socket"), s->socket, sizeof s->socket, file, "service.socket", why, whylen) &&
            read_abs(json_object_get(v, "stacks"), s->stacks, sizeof s->stacks, file, "service.stacks", why, whylen);
 }

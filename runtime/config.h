@@ -48,6 +48,11 @@ typedef struct mk_config_service {
     unsigned mode;                 /* the socket's mode, default 0660 */
     char stacks[PATH_MAX];         /* absolute: one directory per stack id under it */
     size_t max_plan;               /* max_plan_bytes: the largest plan it takes, default 256 MiB */
+    /* what a client may ask of a refresh, which holds the stack's lock:
+     * max_refresh_parallelism (default 64), max_refresh_retries (10),
+     * max_refresh_timeout (per call, default 5 minutes) */
+    int max_refresh_parallelism, max_refresh_retries;
+    double max_refresh_timeout_ms;
 } mk_config_service;
 
 typedef struct mk_config {

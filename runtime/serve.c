@@ -784,6 +784,24 @@ static int op_stack(const conn *c, const mk_serve_req *r)
     return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o, NULL, -1, NULL});
 }
 
+/* note [refresh caps]: a refresh holds the stack's lock while it reads, so
+ * what any client of the socket asks of it is bounded by the service's
+ * configuration (service.max_refresh_*): else one request — an hour's
+ * timeout, 100 retries — could keep every apply of the stack out. A
+ * request above a cap is refused, naming it. */
+static void refresh_capped(const mk_config_service *s, const mk_refresh_opts *o, char *why, size_t n)
+{
+    if (o->x.parallelism > s->max_refresh_parallelism)
+        snprintf(why, n, "refresh option `parallelism` (%d) is above service.max_refresh_parallelism (%d)",
+                 o->x.parallelism, s->max_refresh_parallelism);
+    else if (o->x.retries > s->max_refresh_retries)
+        snprintf(why, n, "refresh option `retries` (%d) is above service.max_refresh_retries (%d)", o->x.retries,
+                 s->max_refresh_retries);
+    else if (o->x.timeout_ms > s->max_refresh_timeout_ms)
+        snprintf(why, n, "refresh option `timeout` (%.0f s) is above service.max_refresh_timeout (%.0f s)",
+                 o->x.timeout_ms / 1000, s->max_refresh_timeout_ms / 1000);
+}
+
 /* note [service refresh]: a refresh runs in a worker in the stack's
  * directory, as a stack op does (never making one: a stack nothing was
  * applied to has nothing to read), with the plan's pieces first when the
@@ -794,6 +812,8 @@ static int op_refresh(const conn *c, mk_serve_req *r)
     o->x.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
     char path[64], cap[32];
     int got = 0, rc;
+    if (!*r->why)
+        refresh_capped(&c->cfg->service, o, r->why, sizeof r->why);
     if (!*r->why)
         enter_held(c, r->stack_id, r->why, sizeof r->why);
     snprintf(cap, sizeof cap, "%zu", c->cfg->service.max_plan);

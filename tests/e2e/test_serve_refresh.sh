@@ -4,8 +4,8 @@
 # the stack's observed.json, byte for byte; `refresh` runs moksha-exec
 # refresh in the stack's directory with the options it takes, its report
 # streamed and its exit code last, with a signed plan sent after the
-# request, audited with the submitter; bad options and a stack the service
-# does not hold are refused. Needs root (useradd, setpriv) and python3 (a
+# request, audited with the submitter; bad options, options above the
+# service's caps and a stack the service does not hold are refused. Needs root (useradd, setpriv) and python3 (a
 # client of the frames): skipped otherwise.
 SERVE_TEST=test_serve_refresh
 . "$TOP/tests/e2e/serve_lib.sh"
@@ -89,6 +89,17 @@ expect_exit 0 as_submitter "$BASE/bin/moksha" plan
 expect_exit 0 ask '{"op": "refresh", "stack_id": "'$ID'", "options": {"no_rollback": true}}'
 expect_contains "$OUT" "refresh option \`no_rollback\` is not one the service takes"
 expect_contains "$OUT" "X:1"
+# note [refresh caps]: a refresh holds the lock, so a client gets no more
+# than the service's caps (defaults: parallelism 64, retries 10, timeout 5m)
+expect_exit 0 ask '{"op": "refresh", "stack_id": "'$ID'", "options": {"retries": 11}}'
+expect_contains "$OUT" "refresh option \`retries\` (11) is above service.max_refresh_retries (10)"
+expect_contains "$OUT" "X:1"
+expect_exit 0 ask '{"op": "refresh", "stack_id": "'$ID'", "options": {"timeout": "1h"}}'
+expect_contains "$OUT" "refresh option \`timeout\` (3600 s) is above service.max_refresh_timeout (300 s)"
+expect_exit 0 ask '{"op": "refresh", "stack_id": "'$ID'", "options": {"parallelism": 65}}'
+expect_contains "$OUT" "refresh option \`parallelism\` (65) is above service.max_refresh_parallelism (64)"
+expect_exit 0 ask '{"op": "refresh", "stack_id": "'$ID'", "options": {"retries": 10, "timeout": "5m", "parallelism": 64}}'
+expect_contains "$OUT" "X:0"
 expect_exit 0 ask '{"op": "refresh", "stack_id": "0123456789abcdef0123456789abcdef"}'
 expect_contains "$OUT" "the service holds no stack 0123456789abcdef0123456789abcdef"
 expect_exit 0 ask '{"op": "observed", "stack_id": "nope"}'

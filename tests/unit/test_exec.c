@@ -512,6 +512,48 @@ static void test_exec_config(void **st)
     unsetenv("XDG_CONFIG_HOME");
 }
 
+/* note [refresh caps]: what a socket client may ask of a refresh, with
+ * its defaults and the service's own values. The configuration is loaded
+ * from svc/stack, the stack directory, and lies outside it. */
+static bool service_caps(const char *caps, mk_config *cfg, char *why, size_t whylen)
+{
+    FILE *f = fopen("svc/exec.json", "w");
+    fprintf(f, "{\"format\": \"moksha.exec-config/v1\", \"service\": {\"socket\": \"/run/m.sock\", "
+               "\"stacks\": \"/var/lib/m\"%s}}", caps);
+    fclose(f);
+    chmod("svc/exec.json", 0600);
+    bool ok = chdir("svc/stack") == 0 && mk_config_load(cfg, why, whylen);
+    assert_int_equal(chdir("../.."), 0);
+    return ok;
+}
+
+static void test_service_caps(void **st)
+{
+    (void)st;
+    char why[1024];
+    mk_config cfg;
+    assert_int_equal(mkdir("svc", 0755) | mkdir("svc/stack", 0755), 0);
+    setenv("MOKSHA_EXEC_CONFIG", "../exec.json", 1);
+    assert_true(service_caps("", &cfg, why, sizeof why));
+    assert_int_equal(cfg.service.max_refresh_parallelism, 64);
+    assert_int_equal(cfg.service.max_refresh_retries, 10);
+    assert_true(cfg.service.max_refresh_timeout_ms == 300000);
+    mk_config_free(&cfg);
+    assert_true(service_caps(", \"max_refresh_parallelism\": 8, \"max_refresh_retries\": 0, \"max_refresh_timeout\": \"30s\"",
+                             &cfg, why, sizeof why));
+    assert_int_equal(cfg.service.max_refresh_parallelism, 8);
+    assert_int_equal(cfg.service.max_refresh_retries, 0);
+    assert_true(cfg.service.max_refresh_timeout_ms == 30000);
+    mk_config_free(&cfg);
+    assert_false(service_caps(", \"max_refresh_retries\": 101", &cfg, why, sizeof why));
+    assert_non_null(strstr(why, "key `service.max_refresh_retries`: expected a number from 0 to 100"));
+    assert_false(service_caps(", \"max_refresh_timeout\": 30", &cfg, why, sizeof why));
+    assert_non_null(strstr(why, "key `service.max_refresh_timeout`: expected a duration"));
+    assert_false(service_caps(", \"max_refresh_parallelism\": 0", &cfg, why, sizeof why));
+    assert_non_null(strstr(why, "key `service.max_refresh_parallelism`: expected a number from 1 to 1024"));
+    unsetenv("MOKSHA_EXEC_CONFIG");
+}
+
 static void test_durations(void **st)
 {
     (void)st;
@@ -535,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_local_root),
         cmocka_unit_test(test_local_modes),
         cmocka_unit_test(test_exec_config),
+        cmocka_unit_test(test_service_caps),
         cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
