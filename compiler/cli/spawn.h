@@ -1,0 +1,36 @@
+/* spawn — running moksha-exec for the commands that hand over to it (apply,
+ * destroy, state, audit, refresh, drift, plan --refresh, reconcile): where
+ * it is, the stop signals passed on to it, a signed plan handed over in a
+ * file only this user can read, and its options checked by its own rules
+ * before anything is planned. It does not talk to the executor service
+ * (compiler/cli/submit.h) and decides nothing about a plan. */
+#ifndef MK_SPAWN_H
+#define MK_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compiler/base/buf.h"
+
+/* moksha-exec can be run: next to this binary, or on PATH; else said. */
+bool mk_spawn_found(void);
+
+/* Run `moksha-exec ARGS…` (args[0] is its command) and wait for it; its
+ * exit code, or 1 when it could not be run or was killed (said). SIGINT,
+ * SIGTERM and SIGHUP sent to this process meanwhile are passed on to it
+ * (note [signal forwarding]); it starts with none of them blocked. When
+ * out is not NULL its standard output is appended to out rather than
+ * printed; its standard error is this process's. */
+int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out);
+
+/* The signed plan text written under .moksha/ where only this user can
+ * read it, `moksha-exec CMD ARGS… FILE` run as mk_spawn_exec does, and the
+ * file removed; its exit code. */
+int mk_spawn_with_plan(const char *cmd, const char *text, const char **args, size_t nargs, mk_buf *out);
+
+/* Whether v is a value moksha-exec takes for its option name
+ * (--parallelism, --retries, --timeout, --auto-approve-risk, --progress,
+ * --approve; any other name: true); else said (note [apply options]). */
+bool mk_spawn_option_ok(const char *name, const char *v);
+
+#endif
