@@ -80,12 +80,7 @@ typedef struct apply_args {
 static bool exec_option(void *ud, const char *name, const char *v)
 {
     apply_args *x = ud;
-    x->exec = mk_options_push(x->exec, &x->nexec, name);
-    if (!v)
-        return true;
-    bool ok = mk_spawn_option_ok(name, v);
-    x->exec = mk_options_push(x->exec, &x->nexec, v);
-    return ok;
+    return mk_spawn_push_option(&x->exec, &x->nexec, name, v);
 }
 
 /* note [approvals match]: an --approve that names no gate would open

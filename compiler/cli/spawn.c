@@ -17,6 +17,7 @@
 #include "compiler/back/planfile.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/options.h"
 #include "compiler/pipeline.h"
 
 /* moksha-exec next to this binary, else the name for a PATH search. */
@@ -234,4 +235,13 @@ bool mk_spawn_option_ok(const char *name, const char *v)
     else
         return true;
     return false;
+}
+
+bool mk_spawn_push_option(const char ***args, size_t *n, const char *name, const char *v)
+{
+    *args = mk_options_push(*args, n, name);
+    if (!v)
+        return true;
+    *args = mk_options_push(*args, n, v);
+    return mk_spawn_option_ok(name, v);
 }

@@ -32,5 +32,8 @@ int mk_spawn_with_plan(const char *cmd, const char *text, const char **args, siz
  * (--parallelism, --retries, --timeout, --auto-approve-risk, --progress,
  * --approve; any other name: true); else said (note [apply options]). */
 bool mk_spawn_option_ok(const char *name, const char *v);
+/* name, and v when it is not NULL, pushed onto the *n options *args (an
+ * array of mk_options_push's); v checked as by mk_spawn_option_ok. */
+bool mk_spawn_push_option(const char ***args, size_t *n, const char *name, const char *v);
 
 #endif
