@@ -79,9 +79,9 @@ bool mk_spawn_found(void)
     return false;
 }
 
-/* The child's side: the executor's own handlers, standard output to the
- * pipe when there is one, then the executor. */
-static void child(const char *path, const char **av, int out_fd)
+/* The child's side: the executor's own handlers, its standard output and
+ * error onto out_fd and err_fd when they are not -1, then the executor. */
+static void child(const char *path, const char **av, int out_fd, int err_fd)
 {
     sigset_t stops;
     sigemptyset(&stops);
@@ -90,7 +90,7 @@ static void child(const char *path, const char **av, int out_fd)
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     sigprocmask(SIG_UNBLOCK, &stops, NULL);
-    if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
+    if ((out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) || (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0))
         _exit(EXIT_INPUT);
     execvp(path, (char *const *)av);
     fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
@@ -121,7 +121,9 @@ static int wait_child(pid_t pid)
     return EXIT_INPUT;
 }
 
-int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out)
+/* moksha-exec run with args, its output onto out_fd and err_fd (-1: ours),
+ * or its standard output collected into out when out is not NULL. */
+static int run(const char **args, size_t nargs, int out_fd, int err_fd, mk_buf *out)
 {
     char path[PATH_MAX + 32];
     exec_path(path, sizeof path);
@@ -146,7 +148,7 @@ int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out)
     if (pid == 0) {
         if (out)
             close(pipe_fd[0]);
-        child(path, av, pipe_fd[1]);
+        child(path, av, out ? pipe_fd[1] : out_fd, err_fd);
     }
     int rc = EXIT_INPUT;
     if (out)
@@ -169,6 +171,13 @@ int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out)
     sigaction(SIGHUP, &old_hup, NULL);
     mk_mem_free(av);
     return rc;
+}
+
+int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out) { return run(args, nargs, -1, -1, out); }
+
+int mk_spawn_exec_fds(const char **args, size_t nargs, int out_fd, int err_fd)
+{
+    return run(args, nargs, out_fd, err_fd, NULL);
 }
 
 int mk_spawn_with_plan(const char *cmd, const char *text, const char **args, size_t nargs, mk_buf *out)

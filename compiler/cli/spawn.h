@@ -22,6 +22,9 @@ bool mk_spawn_found(void);
  * out is not NULL its standard output is appended to out rather than
  * printed; its standard error is this process's. */
 int mk_spawn_exec(const char **args, size_t nargs, mk_buf *out);
+/* The same, with its standard output and error onto the descriptors out_fd
+ * and err_fd (-1: this process's). */
+int mk_spawn_exec_fds(const char **args, size_t nargs, int out_fd, int err_fd);
 
 /* The signed plan text written under .moksha/ where only this user can
  * read it, `moksha-exec CMD ARGS… FILE` run as mk_spawn_exec does, and the

@@ -13,7 +13,7 @@ sim() { "$MOKSHA_EXEC" sim "$@"; }
 last_event() { jq -c --arg e "$1" 'select(.event == $e)' .moksha/audit.jsonl | tail -n 1; }
 
 mkdir guard && enter guard || exit 1
-cat >base.moksha <<'EOF'
+cat >base.txt <<'EOF'
 stack shop { env = "dev" }
 provider sim { latency = 1ms }
 resource network main { cidr = "10.0.0.0/16" }
@@ -32,11 +32,11 @@ resource database orders {
   storage = 20GiB
 }
 EOF
-cp base.moksha main.moksha
+cp base.txt main.moksha
 expect_exit 0 moksha apply --yes
 
 # ---- a world that moved between plan and apply: the guard refuses, exit 6, nothing changed ----
-sed 's/role = "web"/role = "frontend"/' base.moksha >main.moksha
+sed 's/role = "web"/role = "frontend"/' base.txt >main.moksha
 printf 'resource bucket extra { encrypted = true }\n' >>main.moksha
 expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "Plan: 1 to create, 1 to update"
 expect_exit 0 sim set compute.web 'image="app:hotfix"'
@@ -110,11 +110,18 @@ mkdir crash && enter crash || exit 1
 expect_exit 0 moksha apply --yes --parallelism 6
 expect_exit 0 sim set bucket.b1 'versioning=true'
 cp .moksha/state.json state.before
-moksha refresh --parallelism 1 >refresh.out 2>refresh.err &
+"$MOKSHA" refresh --parallelism 1 >refresh.out 2>refresh.err &
 pid=$!
+# the executor moksha started (a child, or a grandchild through the shell)
+exec_of() {
+    for c in $(pgrep -P "$1"); do
+        [ "$(cat /proc/$c/comm 2>/dev/null)" = moksha-exec ] && { echo "$c"; return; }
+        exec_of "$c"
+    done
+}
 exec_pid=
 n=0
-while [ -z "$exec_pid" ] && [ $n -lt 50 ]; do sleep 0.1; exec_pid=$(pgrep -P $pid); n=$((n + 1)); done
+while [ -z "$exec_pid" ] && [ $n -lt 50 ]; do sleep 0.1; exec_pid=$(exec_of $pid); n=$((n + 1)); done
 sleep 0.5
 [ -n "$exec_pid" ] && kill -9 "$exec_pid"
 wait $pid
