@@ -50,6 +50,29 @@ static bool format_ok(const char *f, const char *a, const char *b, const char *c
     return false;
 }
 
+/* note [stdout aside]: what the executor service prints streams to this
+ * process's stdout (compiler/cli/submit.c); where a command needs it
+ * elsewhere — drift's report, to word it; reconcile's apply, on stderr
+ * beside its one line a cycle — stdout itself is pointed there meanwhile,
+ * for the service and a moksha-exec child alike. */
+static int stdout_to(int fd)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    if (saved >= 0 && dup2(fd, STDOUT_FILENO) < 0) {
+        close(saved);
+        saved = -1;
+    }
+    return saved;
+}
+
+static void stdout_back(int saved)
+{
+    fflush(stdout);
+    if (saved >= 0)
+        dup2(saved, STDOUT_FILENO), close(saved);
+}
+
 /* `moksha-exec refresh ARGS… [--format json …] [PLAN]`, the report it
  * prints collected into *raw when raw is not NULL (else printed). */
 static int refresh_exec(const char *plan, const refresh_args *x, const char **pre, size_t npre, mk_buf *raw)
@@ -403,14 +426,10 @@ static void cycle_line(long n, json_t *report, const mk_plan *plan, int rc)
 /* The plan's apply, its output on stderr (stdout is the cycle lines). */
 static int cycle_apply(const mk_planned *pl, const reconcile_args *x)
 {
-    fflush(stdout);
-    int saved = dup(STDOUT_FILENO);
-    dup2(STDERR_FILENO, STDOUT_FILENO);
+    int saved = stdout_to(STDERR_FILENO);
     int rc = mk_submit_socket() ? mk_submit_apply(pl->key.stack_id, pl->text, strlen(pl->text), x->apply, x->napply)
                                 : mk_spawn_with_plan("apply", pl->text, x->apply, x->napply, NULL);
-    fflush(stdout);
-    if (saved >= 0)
-        dup2(saved, STDOUT_FILENO), close(saved);
+    stdout_back(saved);
     return rc;
 }
 
