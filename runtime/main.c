@@ -5,6 +5,7 @@
  *   state list|show|rm|unlock, audit verify (runtime/statecmd.c), audit show
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
+ *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
@@ -26,6 +27,7 @@
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
 #include "runtime/serve.h"
+#include "runtime/simcmd.h"
 #include "runtime/statecmd.h"
 #include "runtime/trust.h"
 
@@ -59,6 +61,11 @@ static void usage(FILE *out)
           "                                   run state and audit commands there for submitters\n"
           "                                   (docs/trust.md, \"The service\"); SIGTERM stops it, rolling back\n"
           "                                   the applies that run\n"
+          "  sim ls | show ADDRESS | set ADDRESS NAME=JSON... | unset ADDRESS NAME... | rm ADDRESS\n"
+          "      | put ADDRESS TYPE [NAME=JSON...] [--cloud C] [--region R] | fail ADDRESS read|write|none [MESSAGE]\n"
+          "                                   the simulated cloud (.moksha/sim) changed out of band, as by\n"
+          "                                   hand in a console: for tests and demos (docs/providers.md); no\n"
+          "                                   lock, nothing else written; put prints the new object's id\n"
           "\n"
           "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
           "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
@@ -335,6 +342,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return config_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "sim") == 0)
+        return mk_simcmd_run(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "serve") == 0)
         return mk_serve_run(NULL);
     if (argc == 4 && strcmp(argv[1], "serve") == 0 && strcmp(argv[2], "--socket") == 0)

@@ -39,6 +39,7 @@
 #include "runtime/config.h"
 #include "runtime/fileio.h"
 #include "runtime/keyring.h"
+#include "runtime/providers/seen.h"
 #include "runtime/sha256.h"
 
 typedef struct local {
@@ -303,25 +304,140 @@ static mk_prov_status local_delete(mk_prov *p, const mk_prov_op *op, json_t **ou
     return MK_PROV_OK;
 }
 
+/* special_bits as a read shows them: the recorded list when it names the
+ * bits the object has, else the bits in a fixed order (null: none). */
+static json_t *bits_seen(mode_t m, json_t *rec)
+{
+    static const struct { mode_t bit; const char *name; } B[] = {{S_ISUID, "setuid"}, {S_ISGID, "setgid"}, {S_ISVTX, "sticky"}};
+    json_t *have = json_array();
+    mode_t asked = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(rec, i, b)
+        for (size_t j = 0; j < 3; j++)
+            asked |= strcmp(json_string_value(b) ?: "", B[j].name) == 0 ? B[j].bit : 0;
+    for (size_t j = 0; j < 3; j++)
+        if (m & B[j].bit)
+            json_array_append_new(have, json_string(B[j].name));
+    if (asked == (m & 07000) && (json_is_array(rec) || !json_array_size(have))) {
+        json_decref(have);
+        return json_deep_copy(rec ? rec : json_null());
+    }
+    return have;
+}
+
+/* mode as a read shows it: the recorded text when it means these
+ * permission bits ("644" and "0644" alike), else four octal digits. */
+static json_t *mode_seen(mode_t m, json_t *rec)
+{
+    const char *r = json_string_value(rec);
+    char buf[8];
+    if (r && *r && strspn(r, "01234567") == strlen(r) && (mode_t)strtol(r, NULL, 8) == (m & 0777))
+        return json_string(r);
+    snprintf(buf, sizeof buf, "%04o", (unsigned)(m & 0777));
+    return json_string(buf);
+}
+
+/* A regular file's content and sha256: the content compared with the
+ * sealed one recorded when it is sealed (never shown in plain). */
+static bool file_seen(const mk_prov_op *op, const char *full, json_t *view)
+{
+    size_t n = 0;
+    char *text = mk_fileio_read(full, &n);
+    if (!text)
+        return false;
+    char sha[65];
+    mk_sha256_hex(text, n, sha);
+    json_t *rec = json_object_get(op->attrs, "content");
+    json_object_set_new(view, "content", mk_prov_seen_is_secret(rec) ? mk_prov_seen_text(op, "content", rec, text, n)
+                                                                        : json_stringn(text, n));
+    json_object_set_new(view, "sha256", json_string(sha));
+    memset(text, 0, n);
+    free(text);
+    return true;
+}
+
+/* What is at the path, with the attributes its kind has (whatever kind
+ * the state says it is): false with errno when it cannot be read. */
+static bool seen_at(const mk_prov_op *op, const char *rel, const char *full, const struct stat *sb, json_t *view)
+{
+    json_object_set_new(view, "path", json_string(rel));
+    json_object_set_new(view, "id", json_string(rel));
+    if (S_ISLNK(sb->st_mode)) {
+        char to[PATH_MAX];
+        ssize_t n = readlink(full, to, sizeof to - 1);
+        if (n < 0)
+            return false;
+        json_object_set_new(view, "target", json_stringn(to, (size_t)n));
+        return true;
+    }
+    json_object_set_new(view, "mode", mode_seen(sb->st_mode, json_object_get(op->attrs, "mode")));
+    json_object_set_new(view, "special_bits", bits_seen(sb->st_mode, json_object_get(op->attrs, "special_bits")));
+    if (S_ISDIR(sb->st_mode))
+        return access(full, R_OK | X_OK) == 0 || (errno = EACCES, false);
+    return !S_ISREG(sb->st_mode) || file_seen(op, full, view);
+}
+
+/* The view in the state's form: the attributes op->attrs records (those
+ * this kind of object has not: null); all of it without op->attrs. */
+static json_t *state_form(const mk_prov_op *op, json_t *view)
+{
+    if (!json_is_object(op->attrs))
+        return view;
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(op->attrs, k, v) {
+        json_t *have = json_object_get(view, k);
+        json_object_set(out, k, have ? have : json_null());
+    }
+    json_decref(view);
+    return out;
+}
+
+/* note [local import]: an object's id is its path under the root, so a
+ * read by id reads that path. */
 static mk_prov_status local_read(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     local *l = p->impl;
-    const char *rel = attr_s(op, op->attrs, "path", NULL);
+    const char *rel = op->import_id ? op->import_id : attr_s(op, op->attrs, "path", NULL);
     char full[PATH_MAX];
     struct stat sb;
     *out = NULL;
     if (!jail(l, rel, false, full, why, whylen))
         return MK_PROV_FAILED;
     if (lstat(full, &sb) != 0)
-        return errno == ENOENT ? MK_PROV_OK : fail(why, whylen, "cannot read", rel, errno);
-    char mode[8];
-    snprintf(mode, sizeof mode, "%04o", (unsigned)(sb.st_mode & 07777));
-    *out = json_pack("{s:s, s:s}", "path", rel, "mode", mode);
-    char *text = S_ISREG(sb.st_mode) ? mk_fileio_read(full, NULL) : NULL;
-    if (text) {
-        json_object_set_new(*out, "content", json_string(text));
-        free(text);
+        return errno == ENOENT || errno == ENOTDIR ? MK_PROV_OK : fail(why, whylen, "cannot read", rel, errno);
+    json_t *view = json_object();
+    if (!seen_at(op, rel, full, &sb, view)) {
+        json_decref(view);
+        return fail(why, whylen, "cannot read", rel, errno);
     }
+    *out = op->import_id ? view : state_form(op, view);
+    return MK_PROV_OK;
+}
+
+/* note [local import]: the path is the id; taking it over moves nothing,
+ * but the id must be the path the spec gives. */
+static mk_prov_status local_import(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    const char *path = attr_s(op, op->attrs, "path", NULL);
+    (void)p;
+    *out = NULL;
+    if (!op->import_id || !path || strcmp(op->import_id, path) != 0) {
+        snprintf(why, whylen, "local: import %s: the id of a local object is its path under the root, and must be the "
+                 "path planned (`%s`, not `%s`)", op->address, path ? path : "", op->import_id ? op->import_id : "");
+        return MK_PROV_FAILED;
+    }
+    *out = json_pack("{s:s}", "id", path);
+    return MK_PROV_OK;
+}
+
+/* Objects are keyed by path, not by address: a move has nothing to do. */
+static mk_prov_status local_move(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    (void)p, (void)op, (void)why, (void)whylen;
+    *out = NULL;
     return MK_PROV_OK;
 }
 
@@ -406,6 +522,7 @@ mk_prov *mk_prov_local_new(json_t *settings, const mk_config *cfg, char *why, si
         return NULL;
     }
     *p = (mk_prov){.kind = "local", .caps = MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, .create = local_put,
-                   .read = local_read, .update = local_update, .del = local_delete, .free = local_free, .impl = l};
+                   .read = local_read, .update = local_update, .del = local_delete, .import = local_import,
+                   .move = local_move, .free = local_free, .impl = l};
     return p;
 }

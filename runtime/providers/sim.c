@@ -3,21 +3,37 @@
  * aws, gcp and azure. It exists for demos and tests (docs/executor.md).
  *
  * Its world is .moksha/sim/, one JSON file per object named after the
- * resource's address: {"address", "type", "cloud", "region", "id",
- * "attributes"}. Keying objects by address makes create idempotent — a
- * create that finds its address already there adopts the object — which is
- * how an apply killed between a create and its state write is reconciled by
- * the next one (note [crash recovery] in runtime/exec.c).
+ * resource's address (runtime/providers/sim.h). Keying objects by address
+ * makes create idempotent — a create that finds its address already there
+ * adopts the object — which is how an apply killed between a create and its
+ * state write is reconciled by the next one (note [crash recovery] in
+ * runtime/exec.c).
+ *
+ * note [sim owner]: a create records who made the object, {"owner":
+ * {"stack", "run"}} from op->stack_id and op->run_id, and adopts an object
+ * it finds at its address only when owner.stack is this stack: made by this
+ * run (a retry after a timeout: not adopted, its undo deletes it) or by an
+ * earlier one (adopted). Any other object is foreign and the create fails,
+ * naming its id and `moksha import`; so an apply never takes over what a
+ * colleague made by hand. Without op->stack_id (no apply: unit tests)
+ * every object is adopted, as before owners existed.
+ *
+ * Reads answer in the state's form (docs/drift.md, "What a read returns"):
+ * the attributes op->attrs records, with the values held, so an untouched
+ * object reads back equal to its state entry.
  *
  * create_before_destroy: the replaced object is set aside as
  * ADDRESS~TAG.json (TAG from its id) while the replacement takes the
  * address; its delete removes that file, and a re-create of its id (a
  * rollback) moves it back (provider.h).
  *
- * Settings: latency ("20ms"), fail_on (addresses whose every operation
- * fails), fail_rate (probability of a retryable error per operation),
- * quotas ({"REGION" or "CLOUD/REGION": max objects}), clouds. */
-#include "runtime/providers/provider.h"
+ * Settings: latency ("20ms", every operation, reads too), fail_on
+ * (addresses whose every change fails; reads do not, so a failed step can
+ * still be guarded and rolled back), fail_rate (probability of a retryable
+ * error per operation, reads too), quotas ({"REGION" or "CLOUD/REGION": max
+ * objects}), clouds. An object's own "fail" ("read" or "write", set by
+ * `moksha-exec sim fail`) makes its reads, or its changes, fail. */
+#include "runtime/providers/sim.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -34,9 +50,11 @@
 #include "runtime/fileio.h"
 #include "runtime/keyring.h"
 #include "runtime/rand.h"
+#include "runtime/providers/provider.h"
+#include "runtime/providers/seen.h"
 #include "runtime/sha256.h"
 
-#define SIM_DIR ".moksha/sim"
+#define SIM_DIR MK_PROV_SIM_DIR
 
 typedef struct sim {
     double latency_ms, fail_rate;
@@ -68,7 +86,7 @@ static int kind_of(const char *type)
 }
 
 /* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories. */
-static void object_path(const char *address, char *out, size_t n)
+void mk_prov_sim_path(const char *address, char *out, size_t n)
 {
     size_t k = (size_t)snprintf(out, n, "%s/", SIM_DIR);
     for (const unsigned char *p = (const unsigned char *)address; *p && k + 8 < n; p++)
@@ -82,7 +100,7 @@ static void object_path(const char *address, char *out, size_t n)
 static void aside_path(const char *address, const char *id, char *out, size_t n)
 {
     char base[1024], hex[65];
-    object_path(address, base, sizeof base);
+    mk_prov_sim_path(address, base, sizeof base);
     base[strlen(base) - 5] = 0; /* ".json" */
     mk_sha256_hex(id, strlen(id), hex);
     snprintf(out, n, "%s~%.12s.json", base, hex);
@@ -161,10 +179,12 @@ static bool listed(json_t *list, const char *address)
     return false;
 }
 
-/* The injected failures: OK to go on, else the status. */
+/* The injected failures: OK to go on, else the status. fail_on fails
+ * changes only. */
 static mk_prov_status simulate(sim *s, const mk_prov_op *op, const char *verb, char *why, size_t whylen)
 {
-    if (listed(s->fail_on, op->address)) {
+    bool change = strcmp(verb, "read") != 0;
+    if (change && (listed(s->fail_on, op->address) || (op->moved_from && listed(s->fail_on, op->moved_from)))) {
         snprintf(why, whylen, "sim: %s %s failed (injected by fail_on)", verb, op->address);
         return MK_PROV_FAILED;
     }
@@ -203,14 +223,42 @@ static json_t *plain_attrs(json_t *attrs, json_t *comp)
     return a;
 }
 
-static json_t *load_object(const char *address)
+json_t *mk_prov_sim_make(const char *address, const char *type, const char *cloud, const char *region, json_t *attrs,
+                         char *why, size_t whylen)
+{
+    int kind = kind_of(type);
+    if (kind < 0) {
+        snprintf(why, whylen, "sim: no such type %s", type);
+        return NULL;
+    }
+    char name[128], id[400];
+    short_name(address, name, sizeof name);
+    make_id(cloud, region, kind, name, id, sizeof id);
+    json_t *c = computed(kind, id, name, cloud, region, attrs);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "address", address, "type", type, "cloud", cloud, "region",
+                     region, "id", id, "attributes", plain_attrs(attrs, c), "computed", c);
+}
+
+json_t *mk_prov_sim_load(const char *address)
 {
     char path[1024];
-    object_path(address, path, sizeof path);
+    mk_prov_sim_path(address, path, sizeof path);
     return json_load_file(path, 0, NULL);
 }
 
 static const char *id_of(json_t *obj) { return json_string_value(json_object_get(obj, "id")); }
+
+/* The object's own injected failure (`moksha-exec sim fail`): on is "read"
+ * or "write"; a permission error, which no retry mends. */
+static mk_prov_status marked(json_t *obj, const char *on, const mk_prov_op *op, const char *verb, char *why, size_t whylen)
+{
+    const char *f = json_string_value(json_object_get(obj, "fail"));
+    if (!f || strcmp(f, on) != 0)
+        return MK_PROV_OK;
+    const char *msg = json_string_value(json_object_get(obj, "fail_message"));
+    snprintf(why, whylen, "sim: %s %s: permission denied%s%s", verb, op->address, msg ? ": " : "", msg ? msg : "");
+    return MK_PROV_FAILED;
+}
 
 static bool save_object_at(const char *path, json_t *obj, char *why, size_t whylen)
 {
@@ -252,10 +300,10 @@ static bool save_object_at(const char *path, json_t *obj, char *why, size_t whyl
     return ok;
 }
 
-static bool save_object(json_t *obj, char *why, size_t whylen)
+bool mk_prov_sim_save(json_t *obj, char *why, size_t whylen)
 {
     char path[1024];
-    object_path(json_string_value(json_object_get(obj, "address")), path, sizeof path);
+    mk_prov_sim_path(json_string_value(json_object_get(obj, "address")), path, sizeof path);
     return save_object_at(path, obj, why, whylen);
 }
 
@@ -307,12 +355,46 @@ static bool secrets_open(const mk_prov_op *op, char *why, size_t whylen)
     return true;
 }
 
-/* An object that exists already takes the desired attributes: the create
- * of a run that died before recording it, or a set-aside object taken back. */
-static mk_prov_status adopt(json_t *old, const char *path, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static void set_owner(json_t *obj, const mk_prov_op *op)
 {
-    if (op->adopted)
+    if (op->stack_id)
+        json_object_set_new(obj, "owner", json_pack("{s:s, s:s?}", "stack", op->stack_id, "run", op->run_id));
+}
+
+/* note [sim owner]: may a create take old over, and was it made by another
+ * run (*taken)? False with why when it is foreign. */
+static bool own(json_t *old, const mk_prov_op *op, bool *taken, char *why, size_t whylen)
+{
+    json_t *owner = json_object_get(old, "owner");
+    const char *stack = json_string_value(json_object_get(owner, "stack"));
+    const char *run = json_string_value(json_object_get(owner, "run"));
+    *taken = true;
+    if (!op->stack_id)
+        return true;
+    if (stack && strcmp(stack, op->stack_id) == 0) {
+        *taken = !(run && op->run_id && strcmp(run, op->run_id) == 0);
+        return true;
+    }
+    snprintf(why, whylen, "sim: %s already holds an object this stack did not make (id %s%s): not taken over; "
+             "to manage it, `moksha import %s %s`", op->address, id_of(old) ?: "?", stack ? ", another stack's" : "",
+             op->address, id_of(old) ?: "ID");
+    return false;
+}
+
+/* An object that exists already takes the desired attributes: the create
+ * of a run that died before recording it, or a set-aside object taken back
+ * (taken: not made by this run, so its undo must not delete it). */
+static mk_prov_status adopt(json_t *old, const char *path, const mk_prov_op *op, bool taken, json_t **out, char *why,
+                            size_t whylen)
+{
+    mk_prov_status st = marked(old, "write", op, "create", why, whylen);
+    if (st != MK_PROV_OK) {
+        json_decref(old);
+        return st;
+    }
+    if (op->adopted && taken)
         *op->adopted = true;
+    set_owner(old, op);
     *out = json_deep_copy(json_object_get(old, "computed"));
     json_object_set_new(old, "attributes", plain_attrs(op->attrs, json_object_get(old, "computed")));
     bool ok = save_object_at(path, old, why, whylen);
@@ -354,6 +436,17 @@ static void put_back(const mk_prov_op *op, const char *path)
         rename(aside, path);
 }
 
+/* An object found at the create's address: adopted, or refused as foreign. */
+static mk_prov_status adopt_found(json_t *old, const char *path, const mk_prov_op *op, json_t **out, char *why,
+                                  size_t whylen)
+{
+    bool taken;
+    if (own(old, op, &taken, why, whylen))
+        return adopt(old, path, op, taken, out, why, whylen);
+    json_decref(old);
+    return MK_PROV_FAILED;
+}
+
 static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     sim *s = p->impl;
@@ -370,51 +463,49 @@ static mk_prov_status create_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         return MK_PROV_FAILED;
     const char *keep = json_string_value(json_object_get(op->prior, "id"));
     char path[1100], aside[1100];
-    object_path(op->address, path, sizeof path);
+    mk_prov_sim_path(op->address, path, sizeof path);
     if (keep)
         aside_path(op->address, keep, aside, sizeof aside);
     if (op->deposed && keep) { /* re-made, and still set aside */
         snprintf(path, sizeof path, "%s", aside);
     } else if (op->deposing) {
-        json_t *adopted;
+        json_t *adopted, *cur = json_load_file(path, 0, NULL);
+        mk_prov_status mark = cur ? marked(cur, "write", op, "create", why, whylen) : MK_PROV_OK;
+        json_decref(cur);
+        if (mark != MK_PROV_OK) /* the object it would set aside may not be changed */
+            return mark;
         if (!set_aside(op, path, &adopted, why, whylen))
-            return adopted ? adopt(adopted, path, op, out, why, whylen) : MK_PROV_RETRYABLE;
+            return adopted ? adopt_found(adopted, path, op, out, why, whylen) : MK_PROV_RETRYABLE;
     } else if (keep && access(path, F_OK) != 0 && rename(aside, path) == 0) { /* taken back */
         json_t *back = json_load_file(path, 0, NULL);
         if (back)
-            return adopt(back, path, op, out, why, whylen);
+            return adopt(back, path, op, true, out, why, whylen);
     }
     json_t *old = json_load_file(path, 0, NULL);
-    if (old) /* made by a run that died before recording it: adopt */
-        return adopt(old, path, op, out, why, whylen);
+    if (old) /* made by a run that died before recording it, or foreign */
+        return adopt_found(old, path, op, out, why, whylen);
     if (!quota_take(s, op->cloud, op->region, why, whylen)) {
         put_back(op, path);
         return MK_PROV_FAILED;
     }
-    char name[128], id[400];
-    short_name(op->address, name, sizeof name);
-    snprintf(id, sizeof id, "%s", keep ? keep : "");
-    if (!keep)
-        make_id(op->cloud, op->region, kind, name, id, sizeof id);
-    json_t *c = computed(kind, id, name, op->cloud, op->region, op->attrs);
+    json_t *obj = mk_prov_sim_make(op->address, op->type, op->cloud, op->region, op->attrs, why, whylen);
+    json_t *c = json_object_get(obj, "computed");
     const char *ck;
     json_t *cv;
     json_object_foreach(op->prior, ck, cv) /* re-created from `before`: the same computed values */
         if (json_object_get(c, ck) && !json_is_null(cv))
             json_object_set(c, ck, cv);
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:O}", "address", op->address, "type", op->type, "cloud",
-                            op->cloud, "region", op->region, "id", id, "attributes", plain_attrs(op->attrs, c), "computed", c);
+    json_object_set(obj, "id", json_object_get(c, "id"));
+    set_owner(obj, op);
     bool ok = save_object_at(path, obj, why, whylen);
-    json_decref(obj);
     if (!ok) {
         unlink(path);
         put_back(op, path);
         quota_give(s, op->cloud, op->region);
-        json_decref(c);
-        return MK_PROV_RETRYABLE;
     }
-    *out = c;
-    return MK_PROV_OK;
+    *out = ok ? json_deep_copy(c) : NULL;
+    json_decref(obj);
+    return ok ? MK_PROV_OK : MK_PROV_RETRYABLE;
 }
 
 static mk_prov_status update_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
@@ -426,13 +517,17 @@ static mk_prov_status update_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         return st;
     if (!secrets_open(op, why, whylen))
         return MK_PROV_FAILED;
-    json_t *obj = load_object(op->address);
+    json_t *obj = mk_prov_sim_load(op->address);
     if (!obj) {
         snprintf(why, whylen, "sim: update %s: no such object (deleted outside moksha?)", op->address);
         return MK_PROV_FAILED;
     }
+    if ((st = marked(obj, "write", op, "update", why, whylen)) != MK_PROV_OK) {
+        json_decref(obj);
+        return st;
+    }
     json_object_set_new(obj, "attributes", plain_attrs(op->attrs, json_object_get(obj, "computed")));
-    bool ok = save_object(obj, why, whylen);
+    bool ok = mk_prov_sim_save(obj, why, whylen);
     if (ok)
         *out = json_deep_copy(json_object_get(obj, "computed"));
     json_decref(obj);
@@ -448,13 +543,17 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         return st;
     const char *id = json_string_value(json_object_get(op->attrs, "id"));
     char path[1100];
-    object_path(op->address, path, sizeof path);
+    mk_prov_sim_path(op->address, path, sizeof path);
     json_t *obj = op->deposed ? NULL : json_load_file(path, 0, NULL);
     if (id && (op->deposed || (obj && id_of(obj) && strcmp(id_of(obj), id) != 0))) {
         /* not the object at the address: the one set aside with that id */
         json_decref(obj);
         aside_path(op->address, id, path, sizeof path);
         obj = json_load_file(path, 0, NULL);
+    }
+    if ((st = marked(obj, "write", op, "delete", why, whylen)) != MK_PROV_OK) {
+        json_decref(obj);
+        return st;
     }
     if (json_is_true(json_object_get(json_object_get(obj, "attributes"), "deletion_protection"))) {
         /* as the clouds do: the flag goes off in an update first */
@@ -472,6 +571,189 @@ static mk_prov_status delete_now(mk_prov *p, const mk_prov_op *op, json_t **out,
         quota_give(s, json_string_value(json_object_get(obj, "cloud")), json_string_value(json_object_get(obj, "region")));
     json_decref(obj);
     return MK_PROV_OK;
+}
+
+/* The value the object holds for attribute k: computed ones win, as a read
+ * of the cloud's API shows them. */
+static json_t *held(json_t *obj, const char *k)
+{
+    json_t *v = json_object_get(json_object_get(obj, "computed"), k);
+    return v ? v : json_object_get(json_object_get(obj, "attributes"), k);
+}
+
+/* All of an object, as an import reads it: its secrets are ones this
+ * stack never sealed, so they show as unknown. */
+static json_t *whole(json_t *obj)
+{
+    json_t *out = json_deep_copy(json_object_get(obj, "attributes"));
+    const char *k;
+    json_t *v;
+    if (!json_is_object(out)) {
+        json_decref(out);
+        out = json_object();
+    }
+    json_object_update(out, json_object_get(obj, "computed"));
+    json_object_foreach(out, k, v)
+        if (mk_prov_seen_is_secret(v))
+            json_object_set_new(out, k, mk_prov_seen_unknown());
+    return out;
+}
+
+/* The object in the state's form: each attribute op->attrs records, with
+ * the value held (left out when it holds none); a secret as seen.h says. */
+static json_t *as_recorded(json_t *obj, const mk_prov_op *op)
+{
+    if (!json_is_object(op->attrs))
+        return whole(obj);
+    json_t *out = json_object();
+    const char *k;
+    json_t *rec;
+    json_object_foreach(op->attrs, k, rec) {
+        json_t *v = held(obj, k);
+        if (v)
+            json_object_set_new(out, k, mk_prov_seen_is_secret(rec) ? mk_prov_seen_value(op, k, rec, v) : json_deep_copy(v));
+    }
+    return out;
+}
+
+typedef struct {
+    const char *id;
+    json_t *obj;
+    char path[1100];
+} by_id;
+
+static bool match_id(const char *path, json_t *obj, bool aside, void *ctx)
+{
+    by_id *b = ctx;
+    if (aside || strcmp(id_of(obj) ?: "", b->id) != 0)
+        return true;
+    b->obj = json_incref(obj);
+    snprintf(b->path, sizeof b->path, "%s", path);
+    return false;
+}
+
+/* The object with provider id `id` anywhere in the world (not a set-aside
+ * one: that one is being replaced), with its file in path; NULL if none. */
+static json_t *find_id(const char *id, char *path, size_t n)
+{
+    by_id b = {.id = id};
+    mk_prov_sim_each(match_id, &b);
+    if (path)
+        snprintf(path, n, "%s", b.path);
+    return b.obj;
+}
+
+static mk_prov_status read_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    mk_prov_status st = simulate(p->impl, op, "read", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    json_t *obj = op->import_id ? find_id(op->import_id, NULL, 0) : mk_prov_sim_load(op->address);
+    if (!obj) /* gone */
+        return MK_PROV_OK;
+    st = marked(obj, "read", op, "read", why, whylen);
+    if (st == MK_PROV_OK)
+        *out = op->import_id ? whole(obj) : as_recorded(obj, op);
+    json_decref(obj);
+    return st;
+}
+
+/* Write obj (its address now `to`'s) over the file from, then move that
+ * file to to's: the object keeps everything else, its id first. */
+static bool rekey(json_t *obj, const char *from, const char *address, const char *to, char *why, size_t whylen)
+{
+    json_object_set_new(obj, "address", json_string(address));
+    if (!save_object_at(from, obj, why, whylen))
+        return false;
+    if (strcmp(from, to) != 0 && rename(from, to) != 0) {
+        snprintf(why, whylen, "sim: cannot move %s to %s: %s", from, to, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static mk_prov_status import_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    mk_prov_status st = simulate(p->impl, op, "import", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    char from[1100], to[1100];
+    json_t *obj = op->import_id ? find_id(op->import_id, from, sizeof from) : NULL, *there = NULL;
+    mk_prov_sim_path(op->address, to, sizeof to);
+    if (!obj) {
+        snprintf(why, whylen, "sim: import %s: no object has the id %s", op->address, op->import_id ?: "(none)");
+        return MK_PROV_FAILED;
+    }
+    if (strcmp(from, to) != 0 && (there = json_load_file(to, 0, NULL)))
+        snprintf(why, whylen, "sim: import %s: the address already holds another object (id %s)", op->address,
+                 id_of(there) ?: "?");
+    else if (strcmp(json_string_value(json_object_get(obj, "type")) ?: "", op->type) != 0)
+        snprintf(why, whylen, "sim: import %s: %s is a %s, not a %s", op->address, op->import_id,
+                 json_string_value(json_object_get(obj, "type")) ?: "?", op->type);
+    else if ((st = marked(obj, "write", op, "import", why, whylen)) == MK_PROV_OK) {
+        set_owner(obj, op);
+        st = rekey(obj, from, op->address, to, why, whylen) ? MK_PROV_OK : MK_PROV_RETRYABLE;
+        *out = st == MK_PROV_OK ? json_deep_copy(json_object_get(obj, "computed")) : NULL;
+        json_decref(obj);
+        return st;
+    }
+    json_decref(there);
+    json_decref(obj);
+    return MK_PROV_FAILED;
+}
+
+typedef struct {
+    const char *from, *to; /* addresses */
+    bool ok;
+    char *why;
+    size_t whylen;
+} asides;
+
+/* A set-aside object of `from`: moves with it, keeping its tag. */
+static bool move_aside(const char *path, json_t *obj, bool aside, void *ctx)
+{
+    asides *m = ctx;
+    if (!aside || strcmp(json_string_value(json_object_get(obj, "address")) ?: "", m->from) != 0)
+        return true;
+    char to[1100];
+    aside_path(m->to, id_of(obj) ?: "", to, sizeof to);
+    m->ok = rekey(obj, path, m->to, to, m->why, m->whylen) && m->ok;
+    return true;
+}
+
+static mk_prov_status move_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    mk_prov_status st = simulate(p->impl, op, "move", why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    const char *want = json_string_value(json_object_get(op->attrs, "id"));
+    char from[1100], to[1100];
+    mk_prov_sim_path(op->moved_from ?: "", from, sizeof from);
+    mk_prov_sim_path(op->address, to, sizeof to);
+    json_t *obj = op->moved_from ? json_load_file(from, 0, NULL) : NULL, *there = json_load_file(to, 0, NULL);
+    st = MK_PROV_FAILED;
+    if (!obj && there && (!want || strcmp(id_of(there) ?: "", want) == 0)) /* moved already: a retry */
+        st = MK_PROV_OK;
+    else if (!obj)
+        snprintf(why, whylen, "sim: move %s: no object at %s", op->address, op->moved_from ?: "(none)");
+    else if (there)
+        snprintf(why, whylen, "sim: move %s: the address already holds another object (id %s)", op->address,
+                 id_of(there) ?: "?");
+    else if ((st = marked(obj, "write", op, "move", why, whylen)) == MK_PROV_OK) {
+        asides m = {op->moved_from, op->address, true, why, whylen};
+        st = rekey(obj, from, op->address, to, why, whylen) ? MK_PROV_OK : MK_PROV_RETRYABLE;
+        if (st == MK_PROV_OK)
+            mk_prov_sim_each(move_aside, &m);
+        st = st == MK_PROV_OK && !m.ok ? MK_PROV_RETRYABLE : st;
+    }
+    if (st == MK_PROV_OK)
+        *out = json_deep_copy(json_object_get(obj ? obj : there, "computed"));
+    json_decref(obj);
+    json_decref(there);
+    return st;
 }
 
 static mk_prov_status create_timed_now(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
@@ -494,6 +776,9 @@ static mk_prov_status create_timed_now(mk_prov *p, const mk_prov_op *op, json_t 
 TIMED(create_timed)
 TIMED(update)
 TIMED(delete)
+TIMED(read)
+TIMED(import)
+TIMED(move)
 
 /* A create_before_destroy create that timed out after it set the old object
  * aside and made the replacement: the step fails, so the world must be as it
@@ -503,7 +788,7 @@ static mk_prov_status sim_create(mk_prov *p, const mk_prov_op *op, json_t **out,
     mk_prov_status st = sim_create_timed(p, op, out, why, whylen);
     if (st != MK_PROV_OK && op->deposing && !op->deposed) {
         char path[1100];
-        object_path(op->address, path, sizeof path);
+        mk_prov_sim_path(op->address, path, sizeof path);
         json_t *cur = json_load_file(path, 0, NULL);
         if (cur && strcmp(id_of(cur) ?: "", op->deposing) != 0 && unlink(path) == 0)
             quota_give(p->impl, json_string_value(json_object_get(cur, "cloud")), json_string_value(json_object_get(cur, "region")));
@@ -513,36 +798,35 @@ static mk_prov_status sim_create(mk_prov *p, const mk_prov_op *op, json_t **out,
     return st;
 }
 
-static mk_prov_status sim_read(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
-{
-    (void)p, (void)why, (void)whylen;
-    json_t *obj = load_object(op->address);
-    *out = obj ? json_deep_copy(json_object_get(obj, "attributes")) : NULL;
-    if (*out)
-        json_object_update(*out, json_object_get(obj, "computed"));
-    json_decref(obj);
-    return MK_PROV_OK;
-}
-
-static void count_world(sim *s)
+void mk_prov_sim_each(bool (*fn)(const char *path, json_t *obj, bool aside, void *ctx), void *ctx)
 {
     DIR *d = opendir(SIM_DIR);
     struct dirent *e;
-    while (d && (e = readdir(d))) {
+    bool go = true;
+    while (go && d && (e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-            continue;
+        if (n < 6 || e->d_name[0] == '.' || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue; /* a write's hidden temporary */
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", SIM_DIR, e->d_name);
         json_t *obj = json_load_file(path, 0, NULL);
-        char key[200];
-        snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(obj, "cloud")) ?: "",
-                 json_string_value(json_object_get(obj, "region")) ?: "");
-        json_object_set_new(s->counts, key, json_integer(json_integer_value(json_object_get(s->counts, key)) + 1));
+        if (json_is_object(obj))
+            go = fn(path, obj, strchr(e->d_name, '~') != NULL, ctx);
         json_decref(obj);
     }
     if (d)
         closedir(d);
+}
+
+static bool count_one(const char *path, json_t *obj, bool aside, void *ctx)
+{
+    sim *s = ctx;
+    char key[200];
+    (void)path, (void)aside;
+    snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(obj, "cloud")) ?: "",
+             json_string_value(json_object_get(obj, "region")) ?: "");
+    json_object_set_new(s->counts, key, json_integer(json_integer_value(json_object_get(s->counts, key)) + 1));
+    return true;
 }
 
 static void sim_free(mk_prov *p)
@@ -576,8 +860,9 @@ mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen)
     s->quotas = json_incref(json_object_get(settings, "quotas"));
     s->counts = json_object();
     pthread_mutex_init(&s->mu, NULL);
-    count_world(s);
+    mk_prov_sim_each(count_one, s);
     *p = (mk_prov){.kind = "sim", .caps = MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS, .create = sim_create,
-                   .read = sim_read, .update = sim_update, .del = sim_delete, .free = sim_free, .impl = s};
+                   .read = sim_read, .update = sim_update, .del = sim_delete, .import = sim_import,
+                   .move = sim_move, .free = sim_free, .impl = s};
     return p;
 }
