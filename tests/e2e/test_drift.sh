@@ -178,7 +178,7 @@ expect_exit 0 moksha reconcile --watch 1s --cycles 2
 [ "$(tail -n +$((lines + 1)) .moksha/audit.jsonl | jq -c 'select(.event == "refresh") | .by' | tr -d '\n')" = '"reconcile""reconcile"' ] ||
     e2e_bad "the two cycles' refreshes are not audited by reconcile"
 # a stop signal ends a watch between cycles at once, with the last cycle's code
-moksha reconcile --watch 30s >watch.out 2>watch.err &
+"$MOKSHA" reconcile --watch 30s >watch.out 2>watch.err &
 pid=$!
 n=0
 while ! grep -q "cycle 1" watch.out 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
