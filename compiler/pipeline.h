@@ -58,6 +58,15 @@ typedef struct mk_pipeline_req {
     const char *state_name;
     char *state_text;
     size_t state_len;
+    /* The observations from the executor service instead of
+     * .moksha/observed.json (docs/drift.md, "Observations"): their bytes
+     * (NULL: the service holds none, as a missing file), named
+     * observed_name in messages. Borrowed: the caller (mk_run_plan, through
+     * mk_submit_inputs) frees them after mk_pipeline_plan returns.
+     * observed_name NULL: read the file. */
+    const char *observed_name;
+    const char *observed_text;
+    size_t observed_len;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;

@@ -57,6 +57,7 @@
 #include "runtime/keyring.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rand.h"
 #include "runtime/rtstate.h"
@@ -507,29 +508,14 @@ static json_t *entry_for(step *s, json_t *computed)
 }
 
 /* One provider call with a deadline, retried with exponential backoff and
- * jitter while the provider calls the error retryable. */
+ * jitter while the provider calls the error retryable (runtime/provcall.c). */
 static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out, const char *deposing,
                     bool deposed)
 {
-    const mk_exec_opts *o = c->o;
-    double delay = o->backoff_ms;
-    for (int attempt = 0;; attempt++) {
-        mk_prov_op op = {.address = s->address, .type = s->type, .attrs = attrs, .prior = prior, .cloud = s->cloud,
-                         .region = s->region, .deadline_ms = mk_clock_now_ms() + o->timeout_ms, .keys = &c->sess.ring,
-                         .deposing = deposing, .deposed = deposed,
-                         .adopted = fn == s->prov->create && !prior ? &s->adopted : NULL};
-        s->attempts++;
-        *out = NULL;
-        mk_prov_status st = fn(s->prov, &op, out, s->err, sizeof s->err);
-        if (st == MK_PROV_OK)
-            return true;
-        json_decref(*out);
-        *out = NULL;
-        if (st != MK_PROV_RETRYABLE || attempt >= o->retries || interrupts >= 2)
-            return false;
-        mk_clock_sleep_ms(delay * (0.5 + mk_rand_unit()));
-        delay = delay * 2 > 10000 ? 10000 : delay * 2;
-    }
+    mk_prov_op op = {.address = s->address, .type = s->type, .attrs = attrs, .prior = prior, .cloud = s->cloud,
+                     .region = s->region, .keys = &c->sess.ring, .deposing = deposing, .deposed = deposed,
+                     .adopted = fn == s->prov->create && !prior ? &s->adopted : NULL};
+    return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
 }
 
 static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out)

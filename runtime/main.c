@@ -2,6 +2,7 @@
  * source, and is the only program that changes infrastructure:
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
+ *   refresh [PLAN]       read the world, record what was seen (runtime/refresh.c)
  *   state list|show|rm|unlock, audit verify (runtime/statecmd.c), audit show
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
@@ -24,6 +25,7 @@
 #include "runtime/keycmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/refresh.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
 #include "runtime/serve.h"
@@ -46,6 +48,14 @@ static void usage(FILE *out)
           "      --timeout DURATION           per provider call (default 5m)\n"
           "      --retries N                  retries of retryable errors (default 4)\n"
           "      --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
+          "  refresh [options] [PLAN]         read every object the state records through its provider, record\n"
+          "                                   what was seen in .moksha/observed.json and report drift\n"
+          "                                   (docs/drift.md); PLAN: a signed plan's providers and imports\n"
+          "      --dry-run                    no lock, nothing recorded: only the report\n"
+          "      --format text|json           the report as text or moksha.drift/v1\n"
+          "      --detailed-exitcode          exit 2 when something drifted or is gone\n"
+          "      --parallelism N, --timeout DURATION, --retries N   as for apply\n"
+          "      --by refresh|reconcile       who asked, for the audit log\n"
           "  state list | show ADDR | rm ADDR | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
           "  key rotate                       a new key; every secret in the state re-sealed with it\n"
@@ -75,7 +85,9 @@ static void usage(FILE *out)
           "SIGINT, SIGTERM and SIGHUP stop an apply: nothing new starts, what was done is\n"
           "rolled back (exit 4); a second signal stops the rollback too (exit 5).\n"
           "\n"
-          "exit status: 0 success, 1 error in input or usage, 3 the plan's policies fail,\n"
+          "exit status: 0 success, 1 error in input or usage (refresh: an object could not\n"
+          "be read), 2 refresh --detailed-exitcode: something drifted or is gone, 3 the\n"
+          "plan's policies fail, "
           "or changes held (a closed gate, or above --auto-approve-risk), 4 apply failed\n"
           "and was rolled back, 5 apply failed and changes remain (rollback incomplete, or\n"
           "--no-rollback), 6 state locked or plan stale\n",
@@ -215,6 +227,52 @@ static int apply(int argc, char **argv)
     return rc;
 }
 
+/* One option of refresh; false on a bad or unknown one (reported). */
+static bool refresh_opt(int argc, char **argv, int *i, mk_refresh_opts *o)
+{
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    bool ok = true, takes = true;
+    if (strcmp(a, "--parallelism") == 0 || strcmp(a, "-p") == 0)
+        ok = int_arg(v, 1, 1024, &o->x.parallelism);
+    else if (strcmp(a, "--retries") == 0)
+        ok = int_arg(v, 0, 100, &o->x.retries);
+    else if (strcmp(a, "--timeout") == 0)
+        ok = v && mk_clock_parse_duration(v, &o->x.timeout_ms) && o->x.timeout_ms > 0;
+    else if (strcmp(a, "--format") == 0)
+        ok = v && (!strcmp(v, "json") || !strcmp(v, "text")) && ((o->json = !strcmp(v, "json")), true);
+    else if (strcmp(a, "--by") == 0)
+        ok = v && (!strcmp(v, "refresh") || !strcmp(v, "reconcile")) && (o->by = v);
+    else if (strcmp(a, "--dry-run") == 0)
+        o->dry_run = true, takes = false;
+    else if (strcmp(a, "--detailed-exitcode") == 0)
+        o->detailed = true, takes = false;
+    else
+        ok = false, takes = false;
+    if (!ok)
+        fprintf(stderr, "moksha-exec: error: bad option `%s%s%s` for refresh (see moksha-exec --help)\n", a,
+                takes && v ? " " : "", takes && v ? v : "");
+    *i += takes;
+    return ok;
+}
+
+static int refresh(int argc, char **argv)
+{
+    mk_refresh_opts o;
+    mk_refresh_opts_default(&o);
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            if (!refresh_opt(argc, argv, &i, &o))
+                return MK_EXIT_INPUT;
+        } else if (!o.plan) {
+            o.plan = argv[i];
+        } else {
+            fprintf(stderr, "moksha-exec: error: refresh takes at most one plan file\n");
+            return MK_EXIT_INPUT;
+        }
+    }
+    return mk_refresh_run(&o);
+}
+
 static int config_cmd(int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[1], "check") != 0) {
@@ -326,6 +384,8 @@ int main(int argc, char **argv)
         return verify(argv[3], argv[4]);
     if (argc >= 2 && strcmp(argv[1], "apply") == 0)
         return apply(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "refresh") == 0)
+        return refresh(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "state") == 0)
         return state_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)

@@ -341,6 +341,10 @@ json_t *mk_rtstate_providers(const mk_rtstate *s)
 
 void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers)
 {
-    if (json_is_object(providers) && !json_equal(providers, json_object_get(s->doc, "providers")))
-        json_object_set_new(s->doc, "providers", json_deep_copy(providers));
+    /* a plan with no provider blocks is recorded as {}: every alias was
+     * applied with its kind's defaults, which a refresh then uses too */
+    json_t *p = json_is_object(providers) ? json_deep_copy(providers) : json_object();
+    if (!json_equal(p, json_object_get(s->doc, "providers")))
+        json_object_set(s->doc, "providers", p);
+    json_decref(p);
 }

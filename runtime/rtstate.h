@@ -58,7 +58,8 @@ void mk_rtstate_clear_intents(mk_rtstate *s);
 /* The provider blocks of the last plan applied ("providers": alias →
  * {"type", "settings"}; docs/drift.md "Provider settings"), which a
  * refresh reads with: borrowed, or NULL when none was recorded. set
- * copies providers (a plan's) into the document. */
+ * copies providers (a plan's) into the document; a plan with none (NULL)
+ * is recorded as {} (every alias with its kind's defaults). */
 json_t *mk_rtstate_providers(const mk_rtstate *s);
 void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers);
 

@@ -4,8 +4,9 @@
  * whose stdout and stderr the handler relays as frames. The worker runs
  * mk_exec_apply exactly as `moksha-exec apply` does, in the stack's
  * directory: the lock, the stale check, the stack id check, rollback and
- * the exit codes are the apply's, not this file's. The state and audit
- * commands run for a submitter the same way (note [stack ops]).
+ * the exit codes are the apply's, not this file's. A refresh (runtime/
+ * refresh.c) and the state and audit commands run for a submitter the
+ * same way (note [stack ops]).
  *
  * note [service signals]: the handler turns a cancel frame, the client
  * going away and the service being stopped into SIGINT to the worker, the
@@ -39,6 +40,7 @@
 #include "runtime/audit.h"
 #include "runtime/exitcode.h"
 #include "runtime/paths.h"
+#include "runtime/refresh.h"
 #include "runtime/statecmd.h"
 #include "runtime/wire.h"
 
@@ -222,15 +224,19 @@ static int op_info(const conn *c)
     return ok ? 0 : MK_EXIT_INPUT;
 }
 
-/* The state file's bytes in pieces, an empty piece last; or "none". The
- * id is 32 hex digits (mk_serve_parse). */
-static int op_state(const conn *c, int dfd)
+/* A file of the stack's (the state, or observed.json) as its bytes in
+ * pieces, an empty piece last; or "none". The id is 32 hex digits
+ * (mk_serve_parse). */
+static int op_state(const conn *c, int dfd, const char *file)
 {
-    int fd = dfd < 0 ? -1 : openat(dfd, ".moksha/state.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = dfd < 0 ? -1 : openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return mk_wire_send(c->fd, MK_WIRE_NONE, "", 0) ? 0 : MK_EXIT_INPUT;
-    if (fd < 0)
-        return refuse(c, "cannot read the stack's state: %s", strerror(errno));
+    if (fd < 0) {
+        char what[256];
+        snprintf(what, sizeof what, "%s: %s", file, strerror(errno));
+        return refuse(c, "cannot read the stack's %s", what);
+    }
     static char piece[MK_WIRE_MAX_PIECE];
     ssize_t r;
     bool ok = true;
@@ -389,12 +395,13 @@ static int receive_plan(const conn *c, char *path, size_t n)
     return bad;
 }
 
-/* What a worker runs: an apply, or one of the state and audit commands.
- * The strings are borrowed from the request. */
+/* What a worker runs: an apply, a refresh, or one of the state and audit
+ * commands. The strings are borrowed from the request. */
 typedef struct job {
-    const char *op;        /* "apply", "state list", "state show", … (note [stack ops]) */
+    const char *op;        /* "apply", "refresh", "state list", "state show", … (note [stack ops]) */
     const char *arg;       /* the plan's path, the address, the lock id, or the audit's format */
     const mk_exec_opts *o; /* apply's options; its submitter for every op */
+    const mk_refresh_opts *ro; /* refresh's options (its plan and submitter set), else NULL */
     int fresh_dfd;         /* an apply's stack directory this connection made, else -1: dropped
                             * (drop_fresh) before the exit code is sent, so the client never
                             * sees a refusal while the directory is still there */
@@ -408,6 +415,7 @@ static int run_job(const job *j)
     const char *op = j->op;
     const mk_exec_submitter *by = &j->o->submitter;
     return !strcmp(op, "apply")          ? mk_exec_apply(j->arg, j->o)
+           : !strcmp(op, "refresh")      ? mk_refresh_run(j->ro)
            : !strcmp(op, "state list")   ? mk_statecmd_list()
            : !strcmp(op, "state show")   ? mk_statecmd_show(j->arg)
            : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, by)
@@ -618,6 +626,41 @@ static void check_apply(mk_serve_req *r)
             snprintf(r->why, sizeof r->why, "apply option `%s` is not one the service takes, or its value is bad", k);
 }
 
+/* One option of refresh's whitelist into o (parallelism, retries and
+ * timeout as apply takes them); false for any other or a bad value. */
+static bool refresh_opt(const char *k, json_t *v, mk_refresh_opts *o)
+{
+    const char *s = json_string_value(v);
+    if (!strcmp(k, "parallelism") || !strcmp(k, "retries") || !strcmp(k, "timeout"))
+        return apply_opt(k, v, &o->x);
+    if (!strcmp(k, "dry_run"))
+        return json_is_boolean(v) && ((o->dry_run = json_is_true(v)), true);
+    if (!strcmp(k, "detailed_exitcode"))
+        return json_is_boolean(v) && ((o->detailed = json_is_true(v)), true);
+    if (!strcmp(k, "format"))
+        return s && (!strcmp(s, "text") || !strcmp(s, "json")) && ((o->json = !strcmp(s, "json")), true);
+    if (!strcmp(k, "by"))
+        return s && (!strcmp(s, "refresh") || !strcmp(s, "reconcile")) && (o->by = s);
+    return false;
+}
+
+/* What makes a refresh unfit before its plan (if any) is read, into r->why. */
+static void check_refresh(mk_serve_req *r)
+{
+    const char *k;
+    json_t *opts = json_object_get(r->doc, "options"), *v, *plan = json_object_get(r->doc, "plan");
+    r->with_plan = json_is_true(plan);
+    if (!stack_id_ok(r->stack_id))
+        snprintf(r->why, sizeof r->why, "`refresh` needs a stack_id of 32 hex digits");
+    else if (plan && !json_is_boolean(plan))
+        snprintf(r->why, sizeof r->why, "`plan` is true (the plan's pieces follow) or false");
+    else if (opts && !json_is_object(opts))
+        snprintf(r->why, sizeof r->why, "`options` is not an object");
+    json_object_foreach(opts, k, v)
+        if (!*r->why && !refresh_opt(k, v, &r->ropts))
+            snprintf(r->why, sizeof r->why, "refresh option `%s` is not one the service takes, or its value is bad", k);
+}
+
 /* A stack op's argument and stack id, or what is wrong, into r. */
 static void check_stack_op(const struct stack_op *so, mk_serve_req *r)
 {
@@ -630,21 +673,24 @@ void mk_serve_parse(const char *text, size_t n, mk_serve_req *r)
 {
     memset(r, 0, sizeof *r);
     mk_exec_opts_default(&r->opts);
+    mk_refresh_opts_default(&r->ropts);
     r->doc = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
     r->op = json_string_value(json_object_get(r->doc, "op"));
     r->stack_id = json_string_value(json_object_get(r->doc, "stack_id"));
     if (!r->op)
         snprintf(r->why, sizeof r->why, "the request is not JSON naming an op");
-    else if (!strcmp(r->op, "state")) {
+    else if (!strcmp(r->op, "state") || !strcmp(r->op, "observed")) {
         if (!stack_id_ok(r->stack_id))
-            snprintf(r->why, sizeof r->why, "`state` needs a stack_id of 32 hex digits");
+            snprintf(r->why, sizeof r->why, "`%s` needs a stack_id of 32 hex digits", r->op);
     } else if (!strcmp(r->op, "apply"))
         check_apply(r);
+    else if (!strcmp(r->op, "refresh"))
+        check_refresh(r);
     else if (stack_op(r->op))
         check_stack_op(stack_op(r->op), r);
     else if (strcmp(r->op, "info") != 0)
-        snprintf(r->why, sizeof r->why, "unknown op `%.64s` (info, state, apply, state list, state show, state rm, "
-                 "state unlock, audit show or audit verify)", r->op);
+        snprintf(r->why, sizeof r->why, "unknown op `%.64s` (info, state, observed, apply, refresh, state list, state show, "
+                 "state rm, state unlock, audit show or audit verify)", r->op);
 }
 
 /* note [operator ops]: `state rm` and `state unlock` change the executor's
@@ -701,7 +747,7 @@ static int op_apply(const conn *c, mk_serve_req *r)
         rc = got == 2 ? refuse(c, "the plan is larger than service.max_plan_bytes (%s bytes)", cap)
                       : refuse(c, "the plan did not arrive whole, or not within 30 s%s", "");
     } else {
-        rc = run_relayed(c, &(job){"apply", path, o, fresh ? dfd : -1, r->stack_id});
+        rc = run_relayed(c, &(job){"apply", path, o, NULL, fresh ? dfd : -1, r->stack_id});
         unlink(path); /* (gone with the directory when that was dropped) */
     }
     if (dfd >= 0)
@@ -709,35 +755,72 @@ static int op_apply(const conn *c, mk_serve_req *r)
     return rc;
 }
 
+/* The stack's directory entered, when the service holds one with a
+ * .moksha (it is never made here); false with the refusal in why. */
+static bool enter_held(const conn *c, const char *id, char *why, size_t n)
+{
+    bool fresh;
+    struct stat sb;
+    int dfd = open_stack(c, id, false, &fresh);
+    bool held = dfd >= 0 && fstatat(dfd, ".moksha", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+    held = held && fchdir(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    if (!held)
+        snprintf(why, n, "the service holds no stack %s: no plan of it has been applied here", id);
+    return held;
+}
+
 /* A stack op found fit (mk_serve_parse), in a worker in the stack's
  * directory, which it never makes. */
 static int op_stack(const conn *c, const mk_serve_req *r)
 {
-    bool fresh;
-    struct stat sb;
-    int dfd = open_stack(c, r->stack_id, false, &fresh);
-    bool held = dfd >= 0 && fstatat(dfd, ".moksha", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
-    if (!held || fchdir(dfd) != 0) {
-        if (dfd >= 0)
-            close(dfd);
-        return refuse(c, "the service holds no stack %s: no plan of it has been applied here", r->stack_id);
-    }
-    close(dfd);
+    char why[256];
+    if (!enter_held(c, r->stack_id, why, sizeof why))
+        return refuse(c, "%s", why);
     mk_exec_opts o;
     mk_exec_opts_default(&o);
     o.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
-    return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o, -1, NULL});
+    return run_relayed(c, &(job){r->op, r->arg ? r->arg : "text", &o, NULL, -1, NULL});
 }
 
-/* The stack's state for `state`: "none" when the service holds no
- * directory of it. */
-static int op_state_of(const conn *c, const char *id)
+/* note [service refresh]: a refresh runs in a worker in the stack's
+ * directory, as a stack op does (never making one: a stack nothing was
+ * applied to has nothing to read), with the plan's pieces first when the
+ * request says `"plan": true` — taken even when refused, as apply's are. */
+static int op_refresh(const conn *c, mk_serve_req *r)
+{
+    mk_refresh_opts *o = &r->ropts;
+    o->x.submitter = (mk_exec_submitter){true, (long)c->who.uid, (long)c->who.gid, (long)c->who.pid};
+    char path[64], cap[32];
+    int got = 0, rc;
+    if (!*r->why)
+        enter_held(c, r->stack_id, r->why, sizeof r->why);
+    snprintf(cap, sizeof cap, "%zu", c->cfg->service.max_plan);
+    if (*r->why) {
+        if (r->with_plan)
+            drain_plan(c);
+        return refuse(c, "%s", r->why);
+    }
+    if (r->with_plan && (got = receive_plan(c, path, sizeof path)) != 0)
+        return got == 2 ? refuse(c, "the plan is larger than service.max_plan_bytes (%s bytes)", cap)
+                        : refuse(c, "the plan did not arrive whole, or not within 30 s%s", "");
+    o->plan = r->with_plan ? path : NULL;
+    rc = run_relayed(c, &(job){"refresh", NULL, &r->opts, o, -1, NULL});
+    if (r->with_plan)
+        unlink(path);
+    return rc;
+}
+
+/* The stack's state for `state`, its observed.json for `observed`: "none"
+ * when the service holds no directory of it. */
+static int op_state_of(const conn *c, const char *id, const char *file)
 {
     bool fresh;
     int dfd = open_stack(c, id, false, &fresh);
     if (dfd < 0 && errno != ENOENT)
         return refuse(c, "cannot read the stack's state: %s", strerror(errno));
-    int rc = op_state(c, dfd);
+    int rc = op_state(c, dfd, file);
     if (dfd >= 0)
         close(dfd);
     return rc;
@@ -761,9 +844,11 @@ static int handle(const conn *c, char *what, size_t n)
     const char *op = r.op, *id = r.stack_id;
     snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
     int rc = op && !strcmp(op, "apply") ? op_apply(c, &r)
+             : op && !strcmp(op, "refresh") ? op_refresh(c, &r)
              : *r.why ? refuse(c, "%s", r.why)
              : !strcmp(op, "info") ? op_info(c)
-             : !strcmp(op, "state") ? op_state_of(c, id)
+             : !strcmp(op, "state") ? op_state_of(c, id, MK_PATH_STATE)
+             : !strcmp(op, "observed") ? op_state_of(c, id, MK_PATH_OBSERVED)
              : op_stack(c, &r);
     mk_serve_req_free(&r);
     return rc;

@@ -2,7 +2,7 @@
  * (docs/trust.md, "The service"; the frames: docs/executor.md, "The
  * service protocol"). It listens on the configured unix socket, whose
  * owner, group and mode say who may submit, and answers `info`, `state`,
- * `apply` and the stack ops (`state list` … `audit verify`, note [stack
+ * `observed`, `apply`, `refresh` and the stack ops (`state list` … `audit verify`, note [stack
  * ops] in serve.c); each apply or stack op runs in a worker process in
  * the stack's own directory under service.stacks, with the service's
  * environment and configuration, never the submitter's. It does not verify plans itself:
@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "runtime/exec.h"
+#include "runtime/refresh.h"
 
 /* Serve until SIGTERM, SIGINT or SIGHUP; socket overrides service.socket
  * (may be NULL). The exit code: 0 after a clean stop, 1 when it cannot
@@ -32,6 +33,8 @@ typedef struct mk_serve_req {
     const char *stack_id; /* borrowed from doc; NULL when none */
     const char *arg;      /* a stack op's address, lock id or format; borrowed; NULL when none */
     mk_exec_opts opts;    /* the defaults, and apply's options over them */
+    mk_refresh_opts ropts; /* refresh: the defaults, and its options over them */
+    bool with_plan;       /* refresh: plan pieces follow the request ("plan": true) */
     char why[1024];       /* the refusal; "" when the request is fit */
 } mk_serve_req;
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -73,15 +74,32 @@ static void stdout_back(int saved)
         dup2(saved, STDOUT_FILENO), close(saved);
 }
 
+/* The refresh in the executor service, what it prints collected into raw
+ * when raw is not NULL (note [stdout aside]). */
+static int refresh_service(const char *plan, const char **args, size_t n, mk_buf *raw)
+{
+    FILE *tmp = raw ? tmpfile() : NULL;
+    if (raw && !tmp) {
+        mk_cli_err("cannot make a temporary file for the service's report: %s", strerror(errno));
+        return EXIT_INPUT;
+    }
+    int saved = tmp ? stdout_to(fileno(tmp)) : -1;
+    int rc = mk_submit_refresh(plan, plan ? strlen(plan) : 0, args, n);
+    if (!tmp)
+        return rc;
+    stdout_back(saved);
+    rewind(tmp);
+    char piece[65536];
+    for (size_t k; (k = fread(piece, 1, sizeof piece, tmp)) > 0;)
+        mk_buf_put(raw, piece, k);
+    fclose(tmp);
+    return rc;
+}
+
 /* `moksha-exec refresh ARGS… [--format json …] [PLAN]`, the report it
  * prints collected into *raw when raw is not NULL (else printed). */
 static int refresh_exec(const char *plan, const refresh_args *x, const char **pre, size_t npre, mk_buf *raw)
 {
-    if (mk_submit_socket()) {
-        mk_cli_err("refresh through the executor service (MOKSHA_EXEC_SOCKET) is not available yet: run it where the "
-                   "stack's state is");
-        return EXIT_INPUT;
-    }
     const char **av = NULL;
     size_t n = 0;
     av = mk_options_push(av, &n, "refresh");
@@ -91,7 +109,9 @@ static int refresh_exec(const char *plan, const refresh_args *x, const char **pr
         av = mk_options_push(av, &n, x->exec[i]);
     if (x->by)
         av = mk_options_push(av, &n, "--by"), av = mk_options_push(av, &n, x->by);
-    int rc = plan ? mk_spawn_with_plan("refresh", plan, av + 1, n - 1, raw) : mk_spawn_exec(av, n, raw);
+    int rc = mk_submit_socket() ? refresh_service(plan, av + 1, n - 1, raw)
+             : plan             ? mk_spawn_with_plan("refresh", plan, av + 1, n - 1, raw)
+                                : mk_spawn_exec(av, n, raw);
     mk_mem_free(av);
     return rc;
 }

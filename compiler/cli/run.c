@@ -99,7 +99,7 @@ static void report(const mk_pipeline_req *r, const mk_planned *pl)
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     mk_submit_inputs in;
-    if (!mk_submit_plan_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state, never a local file */
+    if (!mk_submit_plan_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
         memset(out, 0, sizeof *out);
         return false;
     }

@@ -233,20 +233,22 @@ static void local_stack_id(char id[33])
     snprintf(id, 33, "%.*s", n == 32 ? 32 : 0, buf);
 }
 
-static bool ask_state(const char *path, const char *id, mk_submit_inputs *in)
+/* A file of the stack's as the service holds it (op "state" or
+ * "observed"): *out its bytes, NULL when it has none. */
+static bool ask_file(const char *path, const char *op, const char *id, char **out, size_t *len)
 {
     int fd = dial(path);
     if (fd < 0)
         return false;
     mk_buf b = {0};
-    request(fd, json_pack("{s:s, s:s}", "op", "state", "stack_id", id));
+    request(fd, json_pack("{s:s, s:s}", "op", op, "stack_id", id));
     int type = next_frame(fd, &b);
     size_t last = 0;
     while (type == 'S' && b.len > last && b.len <= MAX_ANSWER) /* pieces until an empty one */
         last = b.len, type = next_frame(fd, &b);
     bool ok = type == 'N' || (type == 'S' && b.len == last);
     if (type == 'S' && ok)
-        in->len = b.len, in->state = mk_buf_take(&b);
+        *len = b.len, *out = mk_buf_take(&b);
     else if (!ok)
         refusal(fd, type, &b, path);
     mk_buf_free(&b);
@@ -263,9 +265,15 @@ bool mk_submit_plan_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
         return true;
     local_stack_id(id);
     snprintf(in->name, sizeof in->name, "the state of stack %s from the executor service at %s", *id ? id : "(new)", path);
-    if (!ask_info(path, r) || (*id && !ask_state(path, id, in)))
+    snprintf(in->observed_name, sizeof in->observed_name, "the observations of stack %s from the executor service at %s",
+             *id ? id : "(new)", path);
+    if (!ask_info(path, r) || (*id && !ask_file(path, "state", id, &in->state, &in->len)) ||
+        (*id && !ask_file(path, "observed", id, &in->observed, &in->observed_len))) {
+        mk_submit_inputs_free(in);
         return false;
+    }
     r->state_name = in->name, r->state_text = in->state, r->state_len = in->len;
+    r->observed_name = in->observed_name, r->observed_text = in->observed, r->observed_len = in->observed_len;
     in->state = NULL; /* the pipeline's now: it frees the bytes once parsed */
     return true;
 }
@@ -273,7 +281,8 @@ bool mk_submit_plan_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
 void mk_submit_inputs_free(mk_submit_inputs *in) /* (what the pipeline did not take) */
 {
     mk_mem_free(in->state);
-    in->state = NULL;
+    mk_mem_free(in->observed);
+    in->state = in->observed = NULL;
 }
 
 /* ---- apply ---- */
@@ -382,17 +391,68 @@ int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char
     return converse(req, "apply", plan, n);
 }
 
+/* .moksha/stack-id into id, or false (said) when the stack has none: the
+ * service holds nothing of it. */
+static bool stack_known(char id[33])
+{
+    local_stack_id(id);
+    if (!*id)
+        mk_cli_err("this stack has no stack id yet (%s/stack-id): no plan has been made for it, so the executor service "
+                   "at %s holds nothing of it", MOKSHA_DIR, mk_submit_socket());
+    return *id != 0;
+}
+
 int mk_submit_stack_op(const char *op, const char *key, const char *arg)
 {
     char id[33];
-    local_stack_id(id);
-    if (!*id) {
-        mk_cli_err("this stack has no stack id yet (%s/stack-id): no plan has been made for it, so the executor service "
-                   "at %s holds nothing of it", MOKSHA_DIR, mk_submit_socket());
+    if (!stack_known(id))
         return EXIT_INPUT;
-    }
     json_t *req = json_pack("{s:s, s:s}", "op", op, "stack_id", id);
     if (key && arg)
         json_object_set_new(req, key, json_string(arg));
     return converse(req, op, NULL, 0);
+}
+
+/* ---- refresh ---- */
+
+/* moksha-exec refresh's options as the service's whitelist (docs/executor.md). */
+static json_t *refresh_options_json(const char **opts, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *k = opts[i], *v = i + 1 < n ? opts[i + 1] : "";
+        if (!strcmp(k, "--dry-run") || !strcmp(k, "--detailed-exitcode")) {
+            json_object_set_new(o, !strcmp(k, "--dry-run") ? "dry_run" : "detailed_exitcode", json_true());
+            continue;
+        }
+        i++;
+        if (!strcmp(k, "--parallelism") || !strcmp(k, "--retries"))
+            json_object_set_new(o, k + 2, json_integer(strtol(v, NULL, 10)));
+        else if (!strcmp(k, "--timeout") || !strcmp(k, "--format") || !strcmp(k, "--by"))
+            json_object_set_new(o, k + 2, json_string(v));
+    }
+    return o;
+}
+
+int mk_submit_refresh(const char *plan, size_t n, const char **opts, size_t nopts)
+{
+    char id[33];
+    if (!stack_known(id))
+        return EXIT_INPUT;
+    json_t *req = json_pack("{s:s, s:s, s:b, s:o}", "op", "refresh", "stack_id", id, "plan", plan != NULL, "options",
+                            refresh_options_json(opts, nopts));
+    return converse(req, "refresh", plan, n);
+}
+
+bool mk_submit_observed(char **out, size_t *len)
+{
+    const char *path = mk_submit_socket();
+    char id[33];
+    *out = NULL, *len = 0;
+    if (!path) {
+        mk_cli_err("MOKSHA_EXEC_SOCKET is not set: there is no executor service to ask");
+        return false;
+    }
+    local_stack_id(id);
+    return !*id || ask_file(path, "observed", id, out, len);
 }

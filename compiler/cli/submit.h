@@ -19,17 +19,22 @@ struct mk_pipeline_req;
 /* MOKSHA_EXEC_SOCKET, or NULL when it is unset or empty. */
 const char *mk_submit_socket(void);
 
-/* What planning takes from the service; owns the state's bytes. */
+/* What planning takes from the service; owns the state's and the
+ * observations' bytes. */
 typedef struct mk_submit_inputs {
     char *state;     /* NULL: the stack has no state yet */
     size_t len;
     char name[4200]; /* how messages name it */
+    char *observed;  /* the stack's observed.json; NULL: none (never refreshed) */
+    size_t observed_len;
+    char observed_name[4200];
 } mk_submit_inputs;
 
-/* Ask the service for its seal key and for the state of the stack in the
- * current directory (.moksha/stack-id; none yet: no state), and give them
- * to r (the state's bytes are r's then, freed by the pipeline once parsed;
- * r borrows in's name). False when the service cannot be reached or
+/* Ask the service for its seal key and for the state and the observations
+ * (observed.json) of the stack in the current directory (.moksha/stack-id;
+ * none yet: neither), and give them to r (the state's bytes are r's then,
+ * freed by the pipeline once parsed; r borrows in's names and the
+ * observations' bytes, which mk_submit_inputs_free frees). False when the service cannot be reached or
  * refuses (said on stderr): nothing may be planned against a guess of the
  * state. */
 bool mk_submit_plan_inputs(struct mk_pipeline_req *r, mk_submit_inputs *in);
@@ -50,5 +55,21 @@ int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char
  * may be NULL). Prints the output as it comes; the service's exit code, or
  * 1 when it cannot be reached (said, naming the socket). */
 int mk_submit_stack_op(const char *op, const char *key, const char *arg);
+
+/* Refresh the stack in the current directory in the service (`moksha-exec
+ * refresh`, docs/drift.md), with refresh's options as moksha-exec takes
+ * them (opts: "--dry-run", "--detailed-exitcode", "--format", "json",
+ * "--parallelism", "4", "--timeout", "30s", "--retries", "2", "--by",
+ * "reconcile") and a signed plan of n bytes (plan NULL: none). Prints the
+ * output as it comes; Ctrl-C, SIGTERM and SIGHUP each send a cancel.
+ * Returns the service's exit code, or 1 when it cannot be reached or the
+ * stack has no id (said). */
+int mk_submit_refresh(const char *plan, size_t n, const char **opts, size_t nopts);
+
+/* The stack's observed.json as the service holds it: true with *out its
+ * bytes (free with mk_mem_free; NULL when there is none) and *len, false
+ * when the service cannot be reached or refuses (said on stderr). A stack
+ * with no id has none. */
+bool mk_submit_observed(char **out, size_t *len);
 
 #endif

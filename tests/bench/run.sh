@@ -18,6 +18,9 @@
 #   - the same plan against the state that applying p.plan leaves, 1% of it
 #     changed (tests/bench/mkstate.c), and `moksha policy check` there;
 #   - the growth 10k → 100k of each;
+# then the executor: 1,000 sim buckets at 20 ms applied (tests/bench/apply.sh)
+# and refreshed (tests/bench/refresh.sh), each at --parallelism 50 beside
+# its ideal of 0.4 s;
 # and the peers, each as a ratio to moksha, skipped with a note when missing:
 #   - jsonnet evaluating the stack (gen.sh --jsonnet), at most
 #     BENCH_JSONNET_TIMEOUT seconds (default 120), against `moksha check`;
@@ -259,6 +262,7 @@ report=$TMP/report
 awk -v sizes="$SIZES" -v npol="$npol" -f "$TOP/tests/bench/report.awk" "$TMP/figures" >"$report"
 echo "" >>"$report"
 sh "$TOP/tests/bench/apply.sh" "$BUILD" 1000 50 | sed 's/^/Executor: /' >>"$report"
+sh "$TOP/tests/bench/refresh.sh" "$BUILD" 1000 50 | sed 's/^/Executor: /' >>"$report"
 
 echo
 cat "$report"

@@ -56,6 +56,42 @@ static void test_apply_options(void **state)
     mk_serve_req_free(&r);
 }
 
+static void test_refresh_ops(void **state)
+{
+    (void)state;
+    mk_serve_req r;
+    parse("{\"op\":\"refresh\",\"stack_id\":\"" ID "\"}", &r);
+    assert_string_equal(r.why, "");
+    assert_false(r.with_plan);
+    assert_int_equal(r.ropts.x.parallelism, 10); /* the defaults of moksha-exec refresh */
+    assert_string_equal(r.ropts.by, "refresh");
+    assert_false(r.ropts.dry_run || r.ropts.json || r.ropts.detailed);
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"refresh\",\"stack_id\":\"" ID "\",\"plan\":true,\"options\":{\"parallelism\":50,"
+          "\"retries\":1,\"timeout\":\"2s\",\"dry_run\":true,\"format\":\"json\",\"detailed_exitcode\":true,"
+          "\"by\":\"reconcile\"}}", &r);
+    assert_string_equal(r.why, "");
+    assert_true(r.with_plan);
+    assert_int_equal(r.ropts.x.parallelism, 50);
+    assert_int_equal(r.ropts.x.retries, 1);
+    assert_true(r.ropts.x.timeout_ms == 2000);
+    assert_true(r.ropts.dry_run && r.ropts.json && r.ropts.detailed);
+    assert_string_equal(r.ropts.by, "reconcile");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"refresh\",\"stack_id\":\"" ID "\",\"options\":{\"approve\":[\"p\"]}}", &r);
+    assert_string_equal(r.why, "refresh option `approve` is not one the service takes, or its value is bad");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"refresh\",\"stack_id\":\"" ID "\",\"plan\":\"yes\"}", &r);
+    assert_string_equal(r.why, "`plan` is true (the plan's pieces follow) or false");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"observed\",\"stack_id\":\"" ID "\"}", &r);
+    assert_string_equal(r.why, "");
+    mk_serve_req_free(&r);
+    parse("{\"op\":\"observed\"}", &r);
+    assert_string_equal(r.why, "`observed` needs a stack_id of 32 hex digits");
+    mk_serve_req_free(&r);
+}
+
 static void test_stack_ops(void **state)
 {
     (void)state;
@@ -80,8 +116,8 @@ static void test_refusals(void **state)
     (void)state;
     refused("{\"op\":", "the request is not JSON naming an op");
     refused("{\"op\":\"info\",\"op\":\"state\"}", "the request is not JSON naming an op"); /* a field twice */
-    refused("{\"op\":\"drop\"}", "unknown op `drop` (info, state, apply, state list, state show, state rm, state "
-                                   "unlock, audit show or audit verify)");
+    refused("{\"op\":\"drop\"}", "unknown op `drop` (info, state, observed, apply, refresh, state list, state show, "
+                                   "state rm, state unlock, audit show or audit verify)");
     refused("{\"op\":\"state\",\"stack_id\":\"../x\"}", "`state` needs a stack_id of 32 hex digits");
     refused("{\"op\":\"apply\"}", "the plan names no stack id (32 hex digits): the service keeps each stack by its id");
     refused("{\"op\":\"apply\",\"stack_id\":\"" ID "\",\"options\":[]}", "`options` is not an object");
@@ -121,6 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fit_requests),
         cmocka_unit_test(test_apply_options),
+        cmocka_unit_test(test_refresh_ops),
         cmocka_unit_test(test_stack_ops),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_trust_mode_ops),
