@@ -116,18 +116,20 @@ if needs refresh plandrift; then
 # ---- plan --refresh: the refresh first (its report on stderr), then the plan puts it back ----
 expect_exit 2 moksha plan --refresh --detailed-exitcode -o back.plan
 expect_contains "$ERR" "Drift: 4 of 5 resources changed outside moksha (2 changed, 2 gone)."
-expect_contains "$OUT" "changed outside moksha"
-expect_match "$OUT" '^\+ bucket\.assets'
-expect_match "$OUT" '^~ compute\.web'
-expect_match "$OUT" '^~ local\.file\.motd'
-expect_match "$OUT" '^\+ local\.file\.notes'
-expect_contains "$OUT" "Read from the providers"
+expect_match "$OUT" '^Read from the providers [0-9]+ s ago\.$'
+expect_contains "$OUT" "Changed outside moksha since the last apply:"
+expect_contains "$OUT" "- bucket.assets was deleted outside moksha"
+expect_match "$OUT" '^ *\+ bucket\.assets .*\(gone outside moksha\).*\(risk: high\)'
+expect_match "$OUT" '^ *~ compute\.web .*\(corrects drift\)'
+expect_match "$OUT" '^ *~ local\.file\.motd .*\(corrects drift\).*\(risk: medium\)'
+expect_match "$OUT" '^ *\+ local\.file\.notes .*\(gone outside moksha\)'
+expect_contains "$OUT" "Plan: 2 to create, 2 to update, 0 to replace, 0 to delete."
 expect_exit 0 jq -e '.format == "moksha.observed/v1"' .moksha/observed.json
 [ "$(jq .serial .moksha/state.json)" = "$serial" ] && e2e_ok || e2e_bad "a refresh moved the serial"
 expect_exit 0 moksha show --format json back.plan
 [ "$(jq -c '[.drift[] | [.address, .status]] | sort' "$OUT")" = '[["bucket.assets","gone"],["compute.web","changed"],["local.file.motd","changed"],["local.file.notes","gone"]]' ] ||
     e2e_bad "the plan's drift: $(jq -c .drift "$OUT")"
-[ "$(jq -c '[.changes[] | [.address, .action, .risk, .drift.status]] | sort' "$OUT")" = '[["bucket.assets","create","high","gone"],["compute.web","update","low","changed"],["local.file.motd","update","medium","changed"],["local.file.notes","create","low","gone"]]' ] ||
+[ "$(jq -c '[.changes[] | [.address, .action, .risk // "low", .drift.status]] | sort' "$OUT")" = '[["bucket.assets","create","high","gone"],["compute.web","update","low","changed"],["local.file.motd","update","medium","changed"],["local.file.notes","create","low","gone"]]' ] ||
     e2e_bad "the plan's changes: $(jq -c '[.changes[] | [.address, .action, .risk, .drift]]' "$OUT")"
 # the refresh was audited as a refresh, naming the plan it was given
 [ "$(last_event refresh | jq -c '[.by, .counts.drifted, .counts.gone]')" = '["refresh",2,2]' ] ||
@@ -208,7 +210,7 @@ expect_exit 1 moksha drift && expect_contains "$OUT" "- local.file.notes was del
 # plan --refresh goes on, with a warning; the unreadable one is planned from the state
 expect_exit 0 moksha plan --refresh
 expect_contains "$ERR" "some objects could not be read"
-expect_match "$OUT" '^\+ local\.file\.notes'
+expect_match "$OUT" '^ *\+ local\.file\.notes .*\(gone outside moksha\)'
 expect_not_contains "$OUT" "~ compute.web"
 expect_exit 0 sim fail compute.web none
 expect_exit 0 moksha reconcile
