@@ -77,7 +77,7 @@ expect_exit 0 moksha audit verify
 
 fi
 section="import"
-if needs guard moves refresh plandrift; then
+if needs guard moves refresh; then
 # ---- import: an object made out of band is adopted by a planned change ----
 expect_exit 0 sim put compute.legacy compute cpu=2 'memory="2GiB"' 'image="legacy:7"'
 id=$(tail -n 1 "$OUT")
@@ -101,7 +101,7 @@ expect_exit 0 moksha plan --refresh --detailed-exitcode && expect_contains "$OUT
 
 fi
 section="moved"
-if needs guard moves refresh plandrift; then
+if needs guard moves refresh; then
 # ---- moved: a database renamed without being touched ----
 expect_exit 0 sim show database.orders
 db_id=$(jq -r .id "$OUT")
