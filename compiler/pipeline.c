@@ -263,10 +263,26 @@ typedef struct statejob {
     pthread_t th;
     bool threaded;
     mk_state *st;
+    mk_observed *obs;
     mk_diag *diag; /* its own: the compile thread reports meanwhile */
     double ms;
     mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
 } statejob;
+
+/* The observations beside the state, kept only when they are its own
+ * (docs/drift.md); read only once the state is: a damaged state stops the
+ * plan whatever they say. */
+static void read_observed(statejob *j)
+{
+    mk_pipeline_req *r = j->r;
+    if (!j->st)
+        return;
+    if (r->observed_name)
+        j->obs = mk_observed_parse(r->observed_text, r->observed_len, r->observed_name, j->diag);
+    else
+        j->obs = r->state_name ? mk_observed_parse(NULL, 0, NULL, j->diag) : mk_observed_read(OBSERVED_PATH, j->diag);
+    mk_observed_bind(j->obs, j->st, j->diag);
+}
 
 static void *state_thread(void *arg)
 {
@@ -279,6 +295,7 @@ static void *state_thread(void *arg)
     } else {
         j->st = mk_state_read(STATE_PATH, j->diag);
     }
+    read_observed(j);
     j->ms = mk_pipeline_now_ms() - t;
     return NULL;
 }
@@ -289,6 +306,7 @@ static mk_state *await_state(void *ud)
     if (j->threaded)
         pthread_join(j->th, NULL);
     j->threaded = false;
+    j->r->p->observed = j->obs; /* read with it: the evaluation asks which objects are gone */
     return j->st;
 }
 
@@ -379,10 +397,11 @@ static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t
     await_state(&job); /* (a compile that stopped early did not wait) */
     r->await_state = NULL;
     out->st = job.st;
+    out->obs = job.obs;
     mk_diag_take(out->p->diag, job.diag); /* why the state is unreadable (E0300) */
     mk_diag_free(job.diag);
     record(out, "state", job.ms, -1);
-    bool ok = out->st != NULL && mk_diag_errors(out->p->diag) == 0;
+    bool ok = out->st != NULL && out->obs != NULL && mk_diag_errors(out->p->diag) == 0;
     ok = ok && replace_all_named(out, r);
     mk_pipeline_mark(out, "compile", t0);
     return ok;
@@ -470,7 +489,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
     if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
-    out->model = mk_plan_build(out->p, out->st, &out->key, r->destroy); /* middle/plan.c: diff */
+    out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
     mk_pipeline_mark(out, "diff", &t0);
     if (!mk_pipeline_sealable(out))
         return false;
@@ -515,5 +534,6 @@ void mk_pipeline_planned_free(mk_planned *pl)
     mk_planfile_free_text(pl->text);
     mk_plan_free(pl->model);
     mk_state_free(pl->st);
+    mk_observed_free(pl->obs);
     mk_program_free(pl->p);
 }

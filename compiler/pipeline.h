@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "compiler/base/key.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/program.h"
 #include "compiler/middle/plan.h"
@@ -24,6 +25,7 @@
 
 #define MOKSHA_DIR ".moksha"
 #define STATE_PATH ".moksha/state.json"
+#define OBSERVED_PATH ".moksha/observed.json"
 
 struct mk_place_report;
 struct mk_cost_catalog;
@@ -63,7 +65,8 @@ typedef struct mk_pipeline_req {
      * (NULL: the service holds none, as a missing file), named
      * observed_name in messages. Borrowed: the caller (mk_run_plan, through
      * mk_submit_inputs) frees them after mk_pipeline_plan returns.
-     * observed_name NULL: read the file. */
+     * observed_name NULL: read the file (none, when the state itself came
+     * from the service). */
     const char *observed_name;
     const char *observed_text;
     size_t observed_len;
@@ -86,6 +89,7 @@ typedef struct mk_pipeline_phase {
 typedef struct mk_planned {
     mk_program *p;
     mk_state *st;
+    mk_observed *obs;    /* what the executor last observed (never NULL once the state is read) */
     mk_key key;
     mk_plan *model;      /* the plan's records (middle/plan.h, note [plan model]): what is written and shown */
     char *text;          /* the signed plan in its file form, when signed */

@@ -216,6 +216,27 @@ static json_t *after_of(json_t *after, mk_names unknown)
     return whole ? whole : json_incref(after);
 }
 
+static mk_drift_status drift_status_of(reader *r, const char *s)
+{
+    if (s && strcmp(s, "changed") == 0)
+        return MK_DRIFT_CHANGED;
+    if (s && strcmp(s, "gone") == 0)
+        return MK_DRIFT_GONE;
+    refuse(r, "a drift `status` is not \"changed\" or \"gone\"");
+    return MK_DRIFT_NONE;
+}
+
+/* A change's `drift` (absent: none). */
+static void read_change_drift(reader *r, mk_change *c, json_t *d)
+{
+    if (!d)
+        return;
+    if (!json_is_object(d))
+        refuse(r, "`drift` is not an object");
+    c->drift = drift_status_of(r, str_of(r, d, "status", true));
+    c->drift_attrs = names_of(r, d, "attributes");
+}
+
 static void read_change(reader *r, mk_change *c, json_t *o)
 {
     if (!json_is_object(o)) {
@@ -247,6 +268,11 @@ static void read_change(reader *r, mk_change *c, json_t *o)
         c->lifecycle = lc; /* a delete's is the state's as it was recorded */
     c->prevent_destroy = bool_of(r, lc, "prevent_destroy");
     c->create_before_destroy = bool_of(r, lc, "create_before_destroy");
+    if (c->action != MK_ACT_DELETE) {
+        c->ignore_changes = names_of(r, lc, "ignore_changes");
+        c->drift_mode = str_of(r, lc, "drift", false);
+    }
+    read_change_drift(r, c, json_object_get(o, "drift"));
     if (!json_object_get(o, "cost"))
         refuse(r, "`cost` is missing");
     read_cost(r, c, json_of(o, "cost"));
@@ -310,6 +336,35 @@ static json_t *kept(json_t *doc, const char *k)
 
 static bool known_fields(json_t *plan, char *why, size_t whylen);
 
+/* The plan's `observed` (absent: never refreshed) and `drift` list. */
+static void read_observed(reader *r, json_t *doc)
+{
+    mk_plan *p = r->p;
+    json_t *o = json_object_get(doc, "observed"), *list = json_object_get(doc, "drift");
+    if (o) {
+        p->observed = true;
+        p->observed_at = str_of(r, o, "at", false);
+        p->observed_serial = int_of(r, o, "serial", false);
+        p->unreadable = names_of(r, o, "unreadable");
+    }
+    if (list && !json_is_array(list))
+        refuse(r, "`drift` is not a list");
+    p->drift = mk_mem_calloc(json_array_size(list) + 1, sizeof *p->drift);
+    size_t i;
+    json_t *d;
+    json_array_foreach(list, i, d) {
+        mk_drift *x = &p->drift[p->ndrift++];
+        x->address = str_of(r, d, "address", true);
+        x->type = str_of(r, d, "type", false);
+        x->status = drift_status_of(r, str_of(r, d, "status", true));
+        x->attributes = names_of(r, d, "attributes");
+        x->recorded = kept(d, "recorded"), x->observed = kept(d, "observed");
+        x->mode = str_of(r, d, "mode", false) ?: "correct";
+        int64_t ch = json_is_integer(json_object_get(d, "change")) ? json_integer_value(json_object_get(d, "change")) : 0;
+        x->change = ch > 0 && ch <= UINT32_MAX ? (uint32_t)ch : 0;
+    }
+}
+
 static void read_plan(reader *r, json_t *doc)
 {
     mk_plan *p = r->p;
@@ -329,6 +384,7 @@ static void read_plan(reader *r, json_t *doc)
     p->providers = kept(doc, "providers");
     p->outputs = kept(doc, "outputs");
     p->policies = kept(doc, "policies");
+    read_observed(r, doc);
     read_gates(r, json_object_get(doc, "gates"));
     read_totals(r, json_object_get(doc, "totals"));
     read_plan_cost(r, json_of(doc, "cost"));
@@ -581,15 +637,17 @@ static void put_placement(emitter *e, const mk_change *c)
  * after; a deposed object's id follows the address, its provider the
  * action. */
 enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-       F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_END };
+       F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END };
 static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
     {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
-     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_END},
+     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
     {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
-     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_END},
+     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
     {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_END},
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
 };
+
+static const char *const DRIFT_STATUS[] = {"none", "changed", "gone"};
 
 /* A lifecycle of nothing but false flags is the default: a delete's as the
  * state recorded it (an empty object too, but not a null), else the two
@@ -597,13 +655,37 @@ static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
 static bool default_lifecycle(const mk_change *c)
 {
     if (!c->lifecycle)
-        return !c->prevent_destroy && !c->create_before_destroy;
+        return !c->prevent_destroy && !c->create_before_destroy && !c->ignore_changes.n && !c->drift_mode;
     const char *k;
     json_t *v;
     json_object_foreach(c->lifecycle, k, v)
         if (!json_is_false(v))
             return false;
     return json_is_object(c->lifecycle);
+}
+
+/* A desired change's lifecycle: the two flags, then ignore_changes and
+ * drift when they are not their defaults (the executor records the whole
+ * in the state). */
+static void put_lifecycle(emitter *e, const mk_change *c)
+{
+    mk_buf_puts(e->out, c->prevent_destroy ? "{\"prevent_destroy\":true" : "{\"prevent_destroy\":false");
+    mk_buf_puts(e->out, c->create_before_destroy ? ",\"create_before_destroy\":true" : ",\"create_before_destroy\":false");
+    if (c->ignore_changes.n)
+        lit(e, ",\"ignore_changes\":"), put_names(e, c->ignore_changes.v, c->ignore_changes.n);
+    if (c->drift_mode)
+        lit(e, ",\"drift\":"), put_str(e, c->drift_mode);
+    lit(e, "}");
+}
+
+/* {"status": "changed"|"gone", "attributes": […]}: the drift a change corrects. */
+static void put_change_drift(emitter *e, const mk_change *c)
+{
+    lit(e, "{\"status\":");
+    put_str(e, DRIFT_STATUS[c->drift]);
+    lit(e, ",\"attributes\":");
+    put_names(e, c->drift_attrs.v, c->drift_attrs.n);
+    lit(e, "}");
 }
 
 static bool null_or_absent(json_t *v) { return !v || json_is_null(v); }
@@ -614,7 +696,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
     static const char *const NAMES[] = {",\"id\":", ",\"address\":", ",\"deposed\":", ",\"type\":", ",\"name\":",
         ",\"provider\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
         ",\"changed\":", ",\"replace_because\":", ",\"depends_on\":", ",\"risk\":", ",\"cost\":", ",\"lifecycle\":",
-        ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":"};
+        ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":", ",\"drift\":"};
     const mk_names *lists[] = {[F_UNKNOWN] = &c->unknown, [F_SENSITIVE] = &c->sensitive, [F_CHANGED] = &c->changed,
                                [F_FORCES] = &c->forces};
     bool absent = (f == F_ID && c->id == at + 1) || (f == F_DEPOSED && !c->deposed) ||
@@ -623,7 +705,8 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
                   (f == F_DEPENDS && !c->ndepends) || (f == F_RISK && c->risk == MK_RISK_LOW) ||
                   (f == F_LIFECYCLE && default_lifecycle(c)) ||
                   (f == F_PLACEMENT && !(c->cloud && c->region) && null_or_absent(c->placement)) ||
-                  (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by);
+                  (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by) ||
+                  (f == F_DRIFT && c->drift == MK_DRIFT_NONE);
     if (absent)
         return;
     key(e, first, NAMES[f]);
@@ -659,12 +742,12 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
             mk_vjson_put(e->out, c->lifecycle);
             break;
         }
-        mk_buf_puts(e->out, c->prevent_destroy ? "{\"prevent_destroy\":true" : "{\"prevent_destroy\":false");
-        mk_buf_puts(e->out, c->create_before_destroy ? ",\"create_before_destroy\":true}" : ",\"create_before_destroy\":false}");
+        put_lifecycle(e, c);
         break;
     case F_PLACEMENT: put_placement(e, c); break;
     case F_REFS: put_names(e, c->refs, c->nrefs); break;
     case F_RAISED: put_str(e, c->risk_raised_by); break;
+    case F_DRIFT: put_change_drift(e, c); break;
     }
 }
 
@@ -716,6 +799,52 @@ static void put_kept(emitter *e, const char *k, json_t *v)
     mk_vjson_put(e->out, v);
 }
 
+/* `"observed": {"at", "serial", "unreadable"}` when the plan was made
+ * from observations (docs/drift.md); nothing when never refreshed. */
+static void put_observed(emitter *e, const mk_plan *p)
+{
+    if (!p->observed)
+        return;
+    lit(e, ",\"observed\":{\"at\":");
+    if (p->observed_at)
+        put_str(e, p->observed_at);
+    else
+        lit(e, "null");
+    lit(e, ",\"serial\":");
+    put_int(e, p->observed_serial);
+    lit(e, ",\"unreadable\":");
+    put_names(e, p->unreadable.v, p->unreadable.n);
+    lit(e, "}");
+}
+
+/* `"drift": [...]`, every drifted resource (absent when none). */
+static void put_drift(emitter *e, const mk_plan *p)
+{
+    if (!p->ndrift)
+        return;
+    lit(e, ",\"drift\":[");
+    for (size_t i = 0; i < p->ndrift; i++) {
+        const mk_drift *d = &p->drift[i];
+        mk_buf_puts(e->out, i ? ",{\"address\":" : "{\"address\":");
+        put_str(e, d->address);
+        lit(e, ",\"type\":"), put_str(e, d->type);
+        lit(e, ",\"status\":"), put_str(e, DRIFT_STATUS[d->status]);
+        lit(e, ",\"attributes\":"), put_names(e, d->attributes.v, d->attributes.n);
+        if (d->recorded)
+            lit(e, ",\"recorded\":"), mk_vjson_put(e->out, d->recorded);
+        if (d->observed)
+            lit(e, ",\"observed\":"), mk_vjson_put(e->out, d->observed);
+        lit(e, ",\"mode\":"), put_str(e, d->mode);
+        lit(e, ",\"change\":");
+        if (d->change)
+            put_int(e, d->change);
+        else
+            lit(e, "null");
+        lit(e, "}");
+    }
+    lit(e, "]");
+}
+
 static void put_head(emitter *e, const mk_plan *p)
 {
     lit(e, "{\"format\":\"moksha.plan/v1\",\"stack\":");
@@ -733,6 +862,7 @@ static void put_head(emitter *e, const mk_plan *p)
     put_int(e, p->serial);
     lit(e, "}");
     put_kept(e, "providers", p->providers);
+    put_observed(e, p);
 }
 
 static void put_tail(emitter *e, const mk_plan *p)
@@ -769,6 +899,7 @@ static void put_body(emitter *e, const mk_plan *p)
         spill(e, false);
     }
     lit(e, "]");
+    put_drift(e, p);
     put_tail(e, p);
     spill(e, true);
 }
@@ -874,10 +1005,10 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
 static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "state", "providers",
-    "changes", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
+    "observed", "changes", "drift", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",
-    "lifecycle", "placement", "refs", "risk_raised_by", NULL};
+    "lifecycle", "placement", "refs", "risk_raised_by", "drift", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_FIELDS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};

@@ -8,7 +8,9 @@
 #include "compiler/back/render.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "compiler/back/md.h"
 #include "compiler/base/money.h"
@@ -447,6 +449,8 @@ static void change_head(const mk_change *c, mk_buf *out, const pal *p)
     else if (c->action == MK_ACT_REPLACE && c->create_before_destroy)
         mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
     landing_text(c, "  on ", out);
+    if (c->drift != MK_DRIFT_NONE)
+        mk_buf_printf(out, "  %s(%s)%s", p->dim, c->drift == MK_DRIFT_GONE ? "gone outside moksha" : "corrects drift", p->off);
     if (c->risk != MK_RISK_LOW)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, mk_plan_risk_name(c->risk), p->off);
     char m[MK_MONEY_TEXT + 8];
@@ -470,6 +474,94 @@ static void render_cost(const mk_plan *plan, mk_buf *out)
     mk_buf_puts(out, ".\n");
 }
 
+/* ---- observations and drift (docs/drift.md, "Plans show drift") ---- */
+
+/* Seconds since the epoch of an RFC 3339 UTC time ("2026-12-01T20:00:00Z"), or -1. */
+static long long epoch_of(const char *at)
+{
+    struct tm tm = {0};
+    const char *end = at ? strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    return end ? (long long)timegm(&tm) : -1;
+}
+
+/* Now, or SOURCE_DATE_EPOCH when set: the reproducible-builds convention,
+ * which the golden tests use to fix an observation's age. */
+static long long now_s(void)
+{
+    const char *fixed = getenv("SOURCE_DATE_EPOCH");
+    return fixed && *fixed ? strtoll(fixed, NULL, 10) : (long long)time(NULL);
+}
+
+void mk_render_age(long long seconds, mk_buf *out)
+{
+    if (seconds < 0)
+        seconds = 0;
+    if (seconds < 60)
+        mk_buf_printf(out, "%lld s", seconds);
+    else if (seconds < 3600)
+        mk_buf_printf(out, "%lld min", seconds / 60);
+    else if (seconds < 86400)
+        mk_buf_printf(out, "%lld h", seconds / 3600);
+    else
+        mk_buf_printf(out, "%lld d", seconds / 86400);
+}
+
+/* The first line of a plan: how old the observations are, or that there
+ * are none. A stack never applied (serial 0) says neither: there is
+ * nothing in the world of it yet. */
+static void observed_line(const mk_plan *plan, mk_buf *out)
+{
+    if (!plan->observed) {
+        if (plan->serial > 0)
+            mk_buf_puts(out, "Never refreshed: these changes are against the state as last applied (moksha plan "
+                             "--refresh reads the world first).\n");
+        return;
+    }
+    long long at = epoch_of(plan->observed_at);
+    mk_buf_puts(out, "Read from the providers ");
+    if (at < 0)
+        mk_buf_puts(out, "at an unknown time");
+    else
+        mk_render_age(now_s() - at, out), mk_buf_puts(out, " ago");
+    mk_buf_puts(out, ".\n");
+    for (uint32_t i = 0; i < plan->unreadable.n; i++)
+        mk_buf_printf(out, "%s could not be read: planned from the state as recorded.\n", plan->unreadable.v[i]);
+}
+
+/* "compute.web[1] changed outside moksha: size "small" → "large"", or
+ * "bucket.logs was deleted outside moksha". */
+static void drift_text(const mk_drift *d, mk_buf *out, const pal *p)
+{
+    bool gone = d->status == MK_DRIFT_GONE;
+    mk_buf_printf(out, "%s%s%s%s", p->bold, d->address, p->off, gone ? " was deleted outside moksha" : " changed outside moksha:");
+    for (uint32_t i = 0; !gone && i < d->attributes.n; i++) {
+        const char *k = d->attributes.v[i];
+        mk_buf_printf(out, "%s %s ", i ? "," : "", k);
+        mk_render_value(json_object_get(d->recorded, k), out);
+        mk_buf_puts(out, " → ");
+        mk_render_value(json_object_get(d->observed, k), out);
+    }
+    if (strcmp(d->mode, "report") == 0)
+        mk_buf_printf(out, "  %s(drift = \"report\": not corrected)%s", p->dim, p->off);
+}
+
+static void drift_line(const mk_drift *d, mk_buf *out, const pal *p)
+{
+    bool gone = d->status == MK_DRIFT_GONE;
+    mk_buf_printf(out, "    %s%s%s ", gone ? p->del : p->chg, gone ? "-" : "~", p->off);
+    drift_text(d, out, p);
+    mk_buf_putc(out, '\n');
+}
+
+static void drift_section(const mk_plan *plan, mk_buf *out, const pal *p)
+{
+    if (!plan->ndrift)
+        return;
+    mk_buf_puts(out, "\nChanged outside moksha since the last apply:\n\n");
+    for (size_t i = 0; i < plan->ndrift; i++)
+        drift_line(&plan->drift[i], out, p);
+}
+
 void mk_render_summary(const mk_plan *plan, mk_buf *out)
 {
     const mk_plan_totals *t = &plan->totals;
@@ -480,6 +572,10 @@ void mk_render_summary(const mk_plan *plan, mk_buf *out)
 void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
 {
     const pal *p = color ? &ANSI : &PLAIN;
+    observed_line(plan, out);
+    drift_section(plan, out, p);
+    if (plan->observed || plan->serial > 0 || plan->ndrift)
+        mk_buf_putc(out, '\n');
     if (plan->nchanges == 0) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
     } else {
@@ -529,11 +625,37 @@ static void markdown_row(const mk_change *c, mk_buf *out)
     mk_buf_puts(out, " |\n");
 }
 
+/* The age line and the drift list, as text does, in markdown: the text's
+ * own lines, each made safe (addresses and values are the spec's). */
+/* The age line and the drift list, as text has them, in markdown (each
+ * made safe: addresses and values are the spec's). */
+static void markdown_observed(const mk_plan *plan, mk_buf *out)
+{
+    mk_buf line = {0};
+    observed_line(plan, &line);
+    while (line.len && line.data[line.len - 1] == '\n')
+        line.data[--line.len] = 0;
+    if (line.len)
+        mk_md_text(out, mk_buf_cstr(&line)), mk_buf_puts(out, "\n\n");
+    for (size_t i = 0; i < plan->ndrift; i++) {
+        line.len = 0;
+        drift_text(&plan->drift[i], &line, &PLAIN);
+        mk_buf_puts(out, i ? "- " : "**Changed outside moksha since the last apply:**\n\n- ");
+        mk_md_text(out, mk_buf_cstr(&line));
+        mk_buf_putc(out, '\n');
+    }
+    if (plan->ndrift)
+        mk_buf_putc(out, '\n');
+    mk_buf_free(&line);
+}
+
 void mk_render_markdown(const mk_plan *plan, mk_buf *out)
 {
     mk_buf_puts(out, "### moksha plan for ");
     mk_md_code(out, plan->stack, false);
-    mk_buf_puts(out, "\n\n**");
+    mk_buf_puts(out, "\n\n");
+    markdown_observed(plan, out);
+    mk_buf_puts(out, "**");
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
     render_cost(plan, out);

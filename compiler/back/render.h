@@ -16,6 +16,8 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color);
 void mk_render_markdown(const mk_plan *plan, mk_buf *out);
 /* "Plan: 6 to create, 0 to update, 0 to replace, 0 to delete." */
 void mk_render_summary(const mk_plan *plan, mk_buf *out);
+/* An age in whole units: "42 s", "5 min", "3 h", "2 d". */
+void mk_render_age(long long seconds, mk_buf *out);
 /* A JSON value in moksha's literal syntax; secrets show as (sensitive). */
 void mk_render_value(json_t *v, mk_buf *out);
 

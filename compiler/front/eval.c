@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/vjson.h"
 
@@ -815,6 +816,8 @@ static void apply_meta_blocks(mk_ectx *c, mk_instance *in, mk_ast *blk)
         in->prevent_destroy = pd && pd->kind == MK_V_BOOL && pd->u.b;
         in->create_before_destroy = cbd && cbd->kind == MK_V_BOOL && cbd->u.b;
         in->ignore_changes = mk_v_get(m, e->n.ignore_changes);
+        mk_value *dr = mk_v_get(m, mk_intern_s(e->v->names, "drift")); /* the type checked it is one of three */
+        in->drift = dr && dr->kind == MK_V_STRING && strcmp(dr->u.s, "correct") != 0 ? dr->u.s : NULL;
         for (uint32_t i = 0; in->ignore_changes && in->res->schema && i < in->ignore_changes->n; i++) {
             mk_value *a = in->ignore_changes->u.items[i];
             bool secret = (a->flags | in->ignore_changes->flags) & MK_VF_SECRET; /* not quoted */
@@ -891,6 +894,15 @@ static bool test_meta(mk_ectx *c, mk_instance *in, mk_ast *it)
     return true;
 }
 
+/* Is the object at st gone outside moksha, and to be created again (its
+ * lifecycle's drift is the default, "correct")? */
+static bool gone_outside(const mk_program *p, const mk_instance *in, json_t *st)
+{
+    json_t *seen = in->drift ? NULL : mk_observed_of(p->observed, st);
+    const char *status = json_string_value(json_object_get(seen, "status"));
+    return status && strcmp(status, "gone") == 0;
+}
+
 static void eval_instance(mk_ectx *rc, mk_instance *in)
 {
     mk_ev *e = rc->e;
@@ -922,6 +934,8 @@ static void eval_instance(mk_ectx *rc, mk_instance *in)
         return;
     }
     json_t *st = e->p->state ? mk_state_find(e->p->state, in->address, NULL) : NULL;
+    if (st && gone_outside(e->p, in, st))
+        st = NULL; /* created again (docs/drift.md): its computed attributes are known after apply, like any create's */
     bool failed;
     in->attrs = finish_object(&c, r->schema, &s, r->decl, r->decl->span, "resource `%s`", in->address,
                               st ? json_object_get(st, "attributes") : NULL, &failed);

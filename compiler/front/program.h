@@ -50,6 +50,7 @@ struct mk_instance {
     mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
     bool prevent_destroy, create_before_destroy;
     mk_value *ignore_changes; /* list of attribute names, or NULL */
+    const char *drift;       /* lifecycle.drift: "report" or "ignore"; NULL for the default, "correct" (docs/drift.md) */
     mk_value *placement;     /* map, or NULL */
     mk_value *usage;         /* map checked against TYPE_usage, or NULL */
     bool failed;             /* an error was reported for it */
@@ -142,6 +143,7 @@ typedef struct mk_program {
     bool strict;              /* plan: a variable without a value is an error */
     bool destroy_vars;        /* destroy: only a variable a provider block reads needs a value */
     struct mk_state *state;   /* applied state, when planning: computed attributes already known */
+    const struct mk_observed *observed; /* the executor's observations, when planning: an object gone outside moksha has none known */
     mk_unit **units;          /* every unit, for freeing their tables */
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */

@@ -116,6 +116,10 @@ typedef struct dlist {
 typedef struct builder {
     mk_program *p;
     mk_state *st;
+    const mk_observed *obs; /* NULL: planned from the state alone */
+    const char **unreadable; /* addresses, growing (mk_mem) */
+    uint32_t nunreadable, capunreadable;
+    size_t capdrift;
     const mk_key *key;
     mk_plan *pl;
     size_t cap;
@@ -275,6 +279,182 @@ static bool diff_attrs(builder *b, mk_instance *in, json_t *before, mk_change *c
     return changes;
 }
 
+/* ---- drift: the observations in the differ (docs/drift.md, "Plans show
+ * drift"). Kept apart from the diff: a state entry with a current
+ * observation gets its `before` (the observed object), its status and the
+ * drift record here; the diff above then plans from that `before` as from
+ * any other. ---- */
+
+static bool ignored_by(const mk_instance *in, json_t *lifecycle, const char *name)
+{
+    if (in)
+        return ignored(in, name);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(lifecycle, "ignore_changes"), i, x)
+        if (json_is_string(x) && strcmp(json_string_value(x), name) == 0)
+            return true;
+    return false;
+}
+
+static void note_unreadable(builder *b, const char *address)
+{
+    if (b->nunreadable == b->capunreadable) {
+        b->capunreadable = b->capunreadable ? b->capunreadable * 2 : 8;
+        b->unreadable = mk_mem_realloc(b->unreadable, b->capunreadable * sizeof *b->unreadable);
+    }
+    b->unreadable[b->nunreadable++] = address;
+}
+
+/* The drifted attributes an observation lists, minus those ignored. */
+static mk_names drifted_names(builder *b, json_t *obs, const mk_instance *in, json_t *lifecycle)
+{
+    json_t *list = json_object_get(obs, "drift");
+    const char **v = json_array_size(list) ? mk_arena_alloc(b->pl->arena, json_array_size(list) * sizeof *v) : NULL;
+    uint32_t n = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(list, i, x)
+        if (json_is_string(x) && !ignored_by(in, lifecycle, json_string_value(x)))
+            v[n++] = json_string_value(x);
+    return (mk_names){v, n};
+}
+
+/* What the current observation of state entry sr says; in (NULL for a
+ * delete) and the entry's lifecycle say which attributes are ignored. The
+ * observations' digest is taken only here, for an entry that has one. */
+static mk_drift_status drift_of(builder *b, json_t *sr, const mk_instance *in, mk_names *attrs, json_t **obs)
+{
+    *attrs = (mk_names){NULL, 0};
+    *obs = b->obs && b->obs->resources ? mk_observed_of(b->obs, sr) : NULL;
+    const char *status = json_string_value(json_object_get(*obs, "status"));
+    if (!status)
+        return MK_DRIFT_NONE;
+    if (strcmp(status, "unreadable") == 0) {
+        note_unreadable(b, json_string_value(json_object_get(sr, "address")));
+        return MK_DRIFT_NONE;
+    }
+    if (strcmp(status, "gone") == 0)
+        return MK_DRIFT_GONE;
+    *attrs = drifted_names(b, *obs, in, json_object_get(sr, "lifecycle"));
+    return attrs->n ? MK_DRIFT_CHANGED : MK_DRIFT_NONE;
+}
+
+/* The names' values in attrs as an object (an attribute not there: null). */
+static json_t *values_of(json_t *attrs, mk_names names)
+{
+    json_t *o = json_object();
+    for (uint32_t i = 0; i < names.n; i++) {
+        json_t *v = json_object_get(attrs, names.v[i]);
+        json_object_set_new(o, names.v[i], v ? json_incref(v) : json_null());
+    }
+    return o;
+}
+
+/* The state's attributes with the drifted ones as observed: the `before`
+ * a correction is planned from. The plan holds it. */
+static json_t *observed_before(builder *b, json_t *sr, json_t *obs, mk_names attrs)
+{
+    json_t *before = json_copy(json_object_get(sr, "attributes")), *seen = json_object_get(obs, "attributes");
+    for (uint32_t i = 0; i < attrs.n; i++) {
+        json_t *v = json_object_get(seen, attrs.v[i]);
+        json_object_set_new(before, attrs.v[i], v ? json_incref(v) : json_null());
+    }
+    json_array_append_new(b->pl->made, before);
+    return before;
+}
+
+static void add_drift(builder *b, json_t *sr, mk_drift_status st, mk_names attrs, json_t *obs, const char *mode,
+                      uint32_t change)
+{
+    mk_plan *pl = b->pl;
+    if (pl->ndrift == b->capdrift) {
+        b->capdrift = b->capdrift ? b->capdrift * 2 : 8;
+        pl->drift = mk_mem_realloc(pl->drift, b->capdrift * sizeof *pl->drift);
+    }
+    bool changed = st == MK_DRIFT_CHANGED;
+    pl->drift[pl->ndrift++] = (mk_drift){
+        json_string_value(json_object_get(sr, "address")), json_string_value(json_object_get(sr, "type")), st, attrs,
+        changed ? values_of(json_object_get(sr, "attributes"), attrs) : NULL,
+        changed ? values_of(json_object_get(obs, "attributes"), attrs) : NULL, mode ? mode : "correct", change};
+}
+
+/* A resource's lifecycle.drift: the spec's for a desired one, else the
+ * state's as recorded; NULL for "correct". */
+static const char *drift_mode(const mk_instance *in, json_t *sr)
+{
+    const char *m = in ? in->drift : json_string_value(json_object_get(json_object_get(sr, "lifecycle"), "drift"));
+    return m && strcmp(m, "correct") != 0 ? m : NULL;
+}
+
+/* What the differ plans a state entry from (docs/drift.md): *before the
+ * state's attributes, or the observed object for a correction, or NULL
+ * for a correction of a gone object (created again). *d says what drifted;
+ * it is NONE when nothing did or the resource ignores drift. */
+typedef struct drift_seen {
+    mk_drift_status status;
+    mk_names attrs;
+    json_t *obs;
+    const char *mode;
+    bool correct;
+} drift_seen;
+
+static json_t *drift_before(builder *b, json_t *sr, const mk_instance *in, drift_seen *d)
+{
+    json_t *before = json_object_get(sr, "attributes");
+    d->status = drift_of(b, sr, in, &d->attrs, &d->obs);
+    d->mode = drift_mode(in, sr);
+    if (d->mode && strcmp(d->mode, "ignore") == 0)
+        d->status = MK_DRIFT_NONE;
+    d->correct = d->status != MK_DRIFT_NONE && !d->mode;
+    if (d->correct && d->status == MK_DRIFT_CHANGED)
+        return observed_before(b, sr, d->obs, d->attrs);
+    return d->correct && d->status == MK_DRIFT_GONE && in ? NULL : before;
+}
+
+/* The drift record of an entry, and its change's drift when the change
+ * corrects it (c NULL: nothing planned). A gone object's delete is marked
+ * whatever the mode: the executor only forgets it. */
+static void settle_drift(builder *b, json_t *sr, const drift_seen *d, mk_change *c)
+{
+    if (d->status == MK_DRIFT_NONE)
+        return;
+    bool corrects = c && (d->correct || (d->status == MK_DRIFT_GONE && c->action == MK_ACT_DELETE));
+    if (corrects)
+        c->drift = d->status, c->drift_attrs = d->attrs;
+    add_drift(b, sr, d->status, d->attrs, d->obs, d->mode, corrects ? c->id : 0);
+}
+
+/* A desired change's lifecycle.ignore_changes and drift, as the plan
+ * records them for the executor to keep in the state. */
+static void desired_lifecycle(builder *b, const mk_instance *in, mk_change *c)
+{
+    const mk_value *ic = in->ignore_changes;
+    const char **v = ic && ic->n ? mk_arena_alloc(b->pl->arena, ic->n * sizeof *v) : NULL;
+    uint32_t n = 0;
+    for (uint32_t i = 0; ic && i < ic->n; i++)
+        if (ic->u.items[i]->kind == MK_V_STRING && !((ic->u.items[i]->flags | ic->flags) & MK_VF_SECRET))
+            v[n++] = ic->u.items[i]->u.s;
+    c->ignore_changes = (mk_names){v, n};
+    c->drift_mode = drift_mode(in, NULL);
+}
+
+/* The observations' part of the plan: when they were read, what could not be. */
+static void settle_observed(builder *b)
+{
+    mk_plan *pl = b->pl;
+    if (!b->obs || !b->obs->root) {
+        mk_mem_free(b->unreadable);
+        return;
+    }
+    pl->observed = true, pl->observed_at = b->obs->at, pl->observed_serial = b->obs->serial;
+    const char **v = b->nunreadable ? mk_arena_alloc(pl->arena, b->nunreadable * sizeof *v) : NULL;
+    if (v)
+        memcpy(v, b->unreadable, b->nunreadable * sizeof *v);
+    pl->unreadable = (mk_names){v, b->nunreadable};
+    mk_mem_free(b->unreadable);
+}
+
 /* `resource TYPE NAME`, up to its `{`; no place for a resource the spec no longer has. */
 static mk_span head_span(mk_program *p, mk_instance *in)
 {
@@ -335,15 +515,17 @@ static void add_desired(builder *b, mk_instance *in)
 {
     size_t idx = 0;
     json_t *sr = mk_state_find(b->st, in->address, &idx);
-    json_t *before = sr ? json_object_get(sr, "attributes") : NULL;
+    drift_seen d = {0};
+    json_t *before = sr ? drift_before(b, sr, in, &d) : NULL;
     if (sr)
         b->seen[idx] = true, b->pl->like[idx] = in;
     mk_change scratch = {0};
     if (!diff_attrs(b, in, before, &scratch)) {
         b->pl->totals.noop++;
+        settle_drift(b, sr, &d, NULL);
         return;
     }
-    mk_action action = !sr ? MK_ACT_CREATE : scratch.forces.n ? MK_ACT_REPLACE : MK_ACT_UPDATE;
+    mk_action action = !before ? MK_ACT_CREATE : scratch.forces.n ? MK_ACT_REPLACE : MK_ACT_UPDATE;
     if (action == MK_ACT_REPLACE && in->prevent_destroy)
         prevent_destroy_error(b->p, in, in->address, "replaced");
     if (action == MK_ACT_REPLACE)
@@ -354,6 +536,8 @@ static void add_desired(builder *b, mk_instance *in)
     c->id = id;
     c->action = action;
     c->risk = mk_plan_risk(action, in->res->type, c->changed);
+    if (d.correct && d.status == MK_DRIFT_GONE && stateful(in->res->type))
+        c->risk = MK_RISK_HIGH; /* it comes back empty */
     c->address = in->address, c->type = in->res->type, c->name = in->res->name, c->provider = in->provider;
     c->in = in;
     c->before = before;
@@ -364,6 +548,9 @@ static void add_desired(builder *b, mk_instance *in)
     }
     mk_sym_put(&b->cid, (mk_name)in, NULL, (void *)(uintptr_t)id);
     desired_edges(b, in, c);
+    desired_lifecycle(b, in, c);
+    if (sr)
+        settle_drift(b, sr, &d, c);
     if (action == MK_ACT_CREATE) b->pl->totals.create++;
     else if (action == MK_ACT_UPDATE) b->pl->totals.update++;
     else b->pl->totals.replace++;
@@ -422,8 +609,11 @@ static void add_delete(builder *b, json_t *sr)
         prevent_destroy_error(b->p, delete_decl(b, sr), addr, "deleted");
     if (json_is_true(json_object_get(attrs, "deletion_protection")))
         deletion_protection_check(b->p, delete_decl(b, sr), attrs, addr, "deleted");
-    mk_change *c = state_change(b, sr, attrs, json_object_get(sr, "placement"));
+    drift_seen d = {0};
+    json_t *before = drift_before(b, sr, NULL, &d);
+    mk_change *c = state_change(b, sr, before, json_object_get(sr, "placement"));
     c->refs = strings_of(b->pl->arena, json_object_get(sr, "depends_on"), &c->nrefs);
+    settle_drift(b, sr, &d, c);
 }
 
 /* An object a create_before_destroy replace set aside and an apply that
@@ -555,15 +745,22 @@ static void add_deletes(builder *b)
 
 mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool destroy)
 {
+    return mk_plan_build_observed(p, st, NULL, key, destroy);
+}
+
+mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *obs, const mk_key *key, bool destroy)
+{
     mk_plan *pl = mk_mem_calloc(1, sizeof *pl);
     pl->arena = mk_arena_new();
     pl->destroy = destroy;
+    pl->made = json_array();
     pl->like = mk_arena_alloc(pl->arena, (st->nres + 1) * sizeof *pl->like);
-    builder b = {.p = p, .st = st, .key = key, .pl = pl, .seen = mk_mem_calloc(st->nres + 1, sizeof *b.seen)};
+    builder b = {.p = p, .st = st, .obs = obs, .key = key, .pl = pl, .seen = mk_mem_calloc(st->nres + 1, sizeof *b.seen)};
     mk_sym_reserve(&b.cid, (uint32_t)(destroy ? 0 : p->ninstances));
     for (size_t i = 0; i < p->ninstances && !destroy; i++)
         add_desired(&b, p->instances[i]);
     add_deletes(&b);
+    settle_observed(&b);
     mk_mem_free(b.seen);
     mk_sym_free(&b.cid);
     mk_sym_free(&b.names);
@@ -589,6 +786,12 @@ void mk_plan_free(mk_plan *pl)
         json_decref(pl->changes[i].placement);
         json_decref(pl->changes[i].after);
     }
+    for (size_t i = 0; i < pl->ndrift; i++) {
+        json_decref(pl->drift[i].recorded);
+        json_decref(pl->drift[i].observed);
+    }
+    mk_mem_free(pl->drift);
+    json_decref(pl->made);
     json_decref(pl->providers);
     json_decref(pl->outputs);
     json_decref(pl->policies);

@@ -15,6 +15,7 @@
 
 #include "compiler/base/key.h"
 #include "compiler/front/program.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 
 typedef struct mk_plan_totals {
@@ -45,6 +46,10 @@ typedef struct mk_names {
     uint32_t n;
 } mk_names;
 
+/* What the observations say of a resource (docs/drift.md): nothing, an
+ * object that changed outside moksha, or one that is gone. */
+typedef enum mk_drift_status { MK_DRIFT_NONE, MK_DRIFT_CHANGED, MK_DRIFT_GONE } mk_drift_status;
+
 typedef struct mk_change {
     /* the differ (middle/plan.c) */
     uint32_t id;                 /* 1-based, in plan order (note [plan order]) */
@@ -64,6 +69,11 @@ typedef struct mk_change {
     bool prevent_destroy, create_before_destroy;
     json_t *placement;           /* as written, or the state's for a delete; NULL for none (a reference the plan holds) */
     json_t *lifecycle;           /* a delete's: the state's lifecycle as recorded (borrowed), NULL for none */
+    mk_names ignore_changes;     /* a desired change's lifecycle.ignore_changes */
+    const char *drift_mode;      /* a desired change's lifecycle.drift: "report", "ignore", NULL for "correct" */
+    /* the differ's drift (middle/plan.c, from the observations) */
+    mk_drift_status drift;       /* the drift this change corrects */
+    mk_names drift_attrs;        /* the attributes that drifted (changed) */
     /* the cost model (pipeline.c, from middle/cost.c and middle/place.c) */
     bool costed;                 /* false: "cost": null (no catalog) */
     bool priced;                 /* monthly is known */
@@ -73,6 +83,18 @@ typedef struct mk_change {
     /* policies (pipeline.c, from middle/policy.c) */
     const char *risk_raised_by;  /* the policy whose require risk(…) raised risk, or NULL */
 } mk_change;
+
+/* A drifted resource, as the plan's `drift` lists it (Terraform's
+ * resource_drift): what the state recorded and what was observed of the
+ * drifted attributes. */
+typedef struct mk_drift {
+    const char *address, *type;
+    mk_drift_status status;      /* CHANGED or GONE */
+    mk_names attributes;
+    json_t *recorded, *observed; /* objects of the drifted attributes (owned); NULL for gone */
+    const char *mode;            /* "correct" or "report" */
+    uint32_t change;             /* the change that corrects it, 0 for none */
+} mk_drift;
 
 /* A `require approval(…)` of a policy, holding one change. */
 typedef struct mk_gate {
@@ -93,6 +115,14 @@ typedef struct mk_plan {
     char inputs_digest[65];
     json_t *providers, *outputs; /* owned */
     const mk_instance **like;    /* per state resource (its index there): the desired instance at its address, or NULL */
+    /* the differ's observations (docs/drift.md, "Plans show drift") */
+    bool observed;               /* an observation was read: observed_at, observed_serial, unreadable say of it */
+    const char *observed_at;
+    int64_t observed_serial;
+    mk_names unreadable;         /* addresses the refresh could not see */
+    mk_drift *drift;             /* every drifted resource, in plan order */
+    size_t ndrift;
+    json_t *made;                /* JSON the differ made for the records (befores from observations): owned */
     /* the cost model */
     bool costed;
     mk_money monthly, applied, delta;
@@ -114,6 +144,10 @@ const char *mk_plan_risk_name(mk_risk r);
  * (totals.remove of them, deposed objects included) last. The plan borrows
  * the program's and the state's strings and values: free it before them. */
 mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool destroy);
+/* The same, planned from the observations too (docs/drift.md, "Plans show
+ * drift"): obs NULL, or never refreshed, plans from the state alone. The
+ * plan borrows obs's strings: free it after the plan. */
+mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *obs, const mk_key *key, bool destroy);
 void mk_plan_free(mk_plan *pl);
 /* The risk class of a change (DESIGN.md §4): low, medium or high; changed
  * is the list of changed attribute names. */

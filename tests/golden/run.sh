@@ -42,6 +42,10 @@ unset MOKSHA_KEY
 # fingerprints in tests/golden/plan/*/state.json are under this key)
 GOLDEN_KEY=60e1d3c2b4a5968778695a4b3c2d1e0f60e1d3c2b4a5968778695a4b3c2d1e0f
 GOLDEN_STACK_ID=901dea1e5ac4e1d0901dea1e5ac4e1d0
+# "now" for the age of an observation (tests/golden/plan/drift/observed.json
+# was read at 17:00): 2026-12-01T20:00:00Z
+GOLDEN_NOW=1796155200
+export SOURCE_DATE_EPOCH=$GOLDEN_NOW
 for v in $(env | sed -n 's/^\(MOKSHA_VAR_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
 passed=0 failed=0 updated=0 unchanged=0
@@ -105,11 +109,12 @@ case_json() {
 # applied state and NAME/args as extra arguments, under a fixed project key.
 # Sealed secrets (random nonces) are masked.
 case_plan() {
-    REPRO="cd tests/golden/plan/$1 && mkdir -p .moksha && cp state.json .moksha/ && echo $GOLDEN_STACK_ID > .moksha/stack-id && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA plan --color never $(cat "$1/args" 2>/dev/null)"
+    REPRO="cd tests/golden/plan/$1 && mkdir -p .moksha && cp state.json .moksha/ && { [ ! -f observed.json ] || cp observed.json .moksha/; } && export SOURCE_DATE_EPOCH=$GOLDEN_NOW && echo $GOLDEN_STACK_ID > .moksha/stack-id && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA plan --color never $(cat "$1/args" 2>/dev/null)"
     (
         cd "$1" || exit 1
         mkdir -p .moksha
         [ -f state.json ] && cp state.json .moksha/state.json
+        [ -f observed.json ] && cp observed.json .moksha/observed.json
         echo "$GOLDEN_STACK_ID" > .moksha/stack-id
         # shellcheck disable=SC2046 # args holds several words on purpose
         MOKSHA_KEY=$GOLDEN_KEY capture both "$MOKSHA" plan --color never $(cat args 2>/dev/null) |

@@ -15,6 +15,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
+#include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/program.h"
@@ -28,6 +29,7 @@ static char dir[64];
 static mk_program *P;
 static mk_state *ST;
 static mk_plan *PLAN;
+static mk_observed *OBS; /* read beside the state, as the driver does (none: never refreshed) */
 static mk_key K;
 static const char *VAR; /* a --var for the next plan_of, or NULL */
 
@@ -64,6 +66,8 @@ static int teardown(void **state)
     (void)state;
     mk_plan_free(PLAN);
     PLAN = NULL;
+    mk_observed_free(OBS);
+    OBS = NULL;
     VAR = NULL;
     mk_state_free(ST);
     ST = NULL;
@@ -127,10 +131,15 @@ static mk_plan *plan_of(const char *src, bool destroy)
     P->strict = !destroy;
     P->destroy_vars = destroy;
     P->state = ST;
+    snprintf(path, sizeof path, "%s/observed.json", dir);
+    OBS = mk_observed_read(path, P->diag);
+    assert_non_null(OBS);
+    mk_observed_bind(OBS, ST, P->diag);
+    P->observed = OBS;
     mk_eval_program(P);
     assert_int_equal(mk_diag_errors(P->diag), 0);
     mk_state_fingerprint_key(ST, &K); /* as the driver does */
-    PLAN = mk_plan_build(P, ST, &K, destroy);
+    PLAN = mk_plan_build_observed(P, ST, OBS, &K, destroy);
     assert_non_null(PLAN);
     return PLAN;
 }
@@ -750,6 +759,154 @@ static void test_risk_table(void **state)
     assert_string_equal(mk_plan_action_name(MK_ACT_REPLACE), "replace");
 }
 
+/* ---- drift: plans from the observations (docs/drift.md) ---- */
+
+/* An observation of state entry e as `moksha-exec refresh` writes it:
+ * status, the digest of e's attributes (the digest "stale" for one an
+ * apply has rewritten since), and for a drifted object its attributes
+ * (e's, with over) and the drift list. */
+static json_t *seen(json_t *e, const char *status, const char *over, const char *drift)
+{
+    char d[65];
+    mk_observed_digest(json_object_get(e, "attributes"), d);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "at", "2026-12-01T17:00:00Z", "entry", d);
+    if (over) {
+        json_t *a = json_deep_copy(json_object_get(e, "attributes")), *x = json_loads(over, 0, NULL);
+        assert_non_null(x);
+        json_object_update(a, x);
+        json_decref(x);
+        json_object_set_new(o, "attributes", a);
+        json_object_set_new(o, "drift", json_loads(drift, 0, NULL));
+    }
+    return o;
+}
+
+/* Write observed.json holding these observations (takes them). */
+static void write_observed(json_t *resources)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:o}", "format", "moksha.observed/v1", "lineage", "lin-1", "serial", 3,
+                          "at", "2026-12-01T17:00:00Z", "resources", resources);
+    char path[256];
+    snprintf(path, sizeof path, "%s/observed.json", dir);
+    assert_int_equal(json_dump_file(o, path, JSON_INDENT(1)), 0);
+    json_decref(o);
+}
+
+static const char *dumped(json_t *v)
+{
+    static char out[512];
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    snprintf(out, sizeof out, "%s", s ? s : "(null)");
+    free(s);
+    return out;
+}
+
+/* Drifted, mode correct: before is the state's with the drifted attribute
+ * as observed, and the update sets it back; the drift record names it. */
+static void test_drift_corrected(void **state)
+{
+    (void)state;
+    json_t *web = entry("compute.web", "compute", WEB_ATTRS);
+    write_observed(json_pack("{s:o}", "compute.web", seen(web, "present", "{\"cpu\": 4}", "[\"cpu\"]")));
+    write_state(json_pack("[o]", web));
+    plan_of(WEB, false);
+    totals_are(0, 1, 0, 0, 0);
+    change_is("compute.web", "update", "cpu", "", "medium");
+    const mk_change *c = change("compute.web");
+    assert_int_equal(json_integer_value(json_object_get(c->before, "cpu")), 4);
+    assert_string_equal(json_string_value(json_object_get(c->before, "memory")), "4GiB");
+    assert_int_equal(c->drift, MK_DRIFT_CHANGED);
+    assert_string_equal(joined(c->drift_attrs.v, NULL, c->drift_attrs.n), "cpu");
+    assert_true(PLAN->observed);
+    assert_string_equal(PLAN->observed_at, "2026-12-01T17:00:00Z");
+    assert_int_equal(PLAN->observed_serial, 3);
+    assert_int_equal(PLAN->ndrift, 1);
+    const mk_drift *d = &PLAN->drift[0];
+    assert_string_equal(d->address, "compute.web");
+    assert_int_equal(d->status, MK_DRIFT_CHANGED);
+    assert_string_equal(dumped(d->recorded), "{\"cpu\":2}");
+    assert_string_equal(dumped(d->observed), "{\"cpu\":4}");
+    assert_string_equal(d->mode, "correct");
+    assert_int_equal(d->change, c->id);
+}
+
+/* Gone and in the spec: created again; a stateful type comes back empty,
+ * so high risk. Gone and not in the spec: a delete marked gone. */
+static void test_drift_gone(void **state)
+{
+    (void)state;
+    json_t *db = entry("database.main", "database", DB_ATTRS), *web = entry("compute.web", "compute", WEB_ATTRS);
+    write_observed(json_pack("{s:o, s:o}", "database.main", seen(db, "gone", NULL, NULL), "compute.web",
+                             seen(web, "gone", NULL, NULL)));
+    write_state(json_pack("[o, o]", db, web));
+    plan_of("resource database main {\n engine = \"postgres\"\n version = \"16\"\n cpu = 2\n memory = 8GiB\n"
+            " storage = 100GiB\n}\n", false);
+    totals_are(1, 0, 0, 1, 0);
+    assert_string_equal(field("database.main", "action"), "create");
+    assert_string_equal(field("database.main", "risk"), "high");
+    assert_null(change("database.main")->before);
+    assert_string_equal(list("database.main", "after_unknown"), "id,endpoint,port"); /* not the gone object's */
+    assert_int_equal(change("database.main")->drift, MK_DRIFT_GONE);
+    assert_string_equal(field("compute.web", "action"), "delete");
+    assert_int_equal(change("compute.web")->drift, MK_DRIFT_GONE);
+    assert_int_equal(PLAN->ndrift, 2);
+    assert_int_equal(PLAN->drift[0].change, change("database.main")->id);
+    assert_int_equal(PLAN->drift[1].change, change("compute.web")->id);
+    assert_null(PLAN->drift[1].recorded);
+}
+
+/* mode report: listed, nothing planned; ignore, or only ignore_changes
+ * attributes differing: nothing at all. */
+static void test_drift_report_and_ignored(void **state)
+{
+    (void)state;
+    json_t *a = entry("compute.a", "compute", WEB_ATTRS), *b = entry("compute.b", "compute", WEB_ATTRS),
+           *c = entry("compute.c", "compute", WEB_ATTRS);
+    write_observed(json_pack("{s:o, s:o, s:o}", "compute.a", seen(a, "present", "{\"cpu\": 4}", "[\"cpu\"]"), "compute.b",
+                             seen(b, "gone", NULL, NULL), "compute.c", seen(c, "present", "{\"tags\": {\"x\": \"y\"}}", "[\"tags\"]")));
+    write_state(json_pack("[o, o, o]", a, b, c));
+    plan_of("resource compute a {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n lifecycle { drift = \"report\" }\n}\n"
+            "resource compute b {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n lifecycle { drift = \"ignore\" }\n}\n"
+            "resource compute c {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n lifecycle { ignore_changes = [\"tags\"] }\n}\n",
+            false);
+    totals_are(0, 0, 0, 0, 3);
+    assert_int_equal(PLAN->ndrift, 1);
+    assert_string_equal(PLAN->drift[0].address, "compute.a");
+    assert_string_equal(PLAN->drift[0].mode, "report");
+    assert_int_equal(PLAN->drift[0].change, 0);
+}
+
+/* Unreadable: planned from the state as recorded, and listed; an
+ * observation of an entry an apply rewrote since is not used. */
+static void test_drift_unreadable_and_stale(void **state)
+{
+    (void)state;
+    json_t *web = entry("compute.web", "compute", WEB_ATTRS), *net = entry("network.main", "network", NET_ATTRS);
+    json_t *stale = seen(net, "present", "{\"cidr\": \"10.9.0.0/16\"}", "[\"cidr\"]");
+    json_object_set_new(stale, "entry", json_string("0000"));
+    write_observed(json_pack("{s:o, s:o}", "compute.web", seen(web, "unreadable", NULL, NULL), "network.main", stale));
+    write_state(json_pack("[o, o]", web, net));
+    plan_of("resource network main { cidr = \"10.0.0.0/16\" }\n" WEB, false);
+    totals_are(0, 0, 0, 0, 2);
+    assert_int_equal(PLAN->ndrift, 0);
+    assert_string_equal(joined(PLAN->unreadable.v, NULL, PLAN->unreadable.n), "compute.web");
+}
+
+/* A desired change carries its lifecycle's ignore_changes and drift, for
+ * the executor to record; the default drift is no field at all. */
+static void test_lifecycle_carried(void **state)
+{
+    (void)state;
+    plan_of("resource compute a {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n"
+            " lifecycle {\n ignore_changes = [\"tags\", \"cpu\"]\n drift = \"report\"\n }\n}\n" WEB, false);
+    const mk_change *a = change("compute.a"), *w = change("compute.web");
+    assert_string_equal(joined(a->ignore_changes.v, NULL, a->ignore_changes.n), "tags,cpu");
+    assert_string_equal(a->drift_mode, "report");
+    assert_int_equal(w->ignore_changes.n, 0);
+    assert_null(w->drift_mode);
+    assert_false(PLAN->observed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -775,6 +932,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_compared_sealed_to_executor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_risk_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_corrected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_report_and_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_unreadable_and_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_carried, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

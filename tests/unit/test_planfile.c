@@ -559,7 +559,10 @@ static void test_reader_refuses(void **state)
     static const struct { const char *from, *to, *said; } cases[] = {
         {"\"stack\":\"full\"", "\"stack\":\"full\",\"environment\":\"prod\"",
          "the plan has a field `environment` this moksha does not know"},
-        {"\"name\":\"old\"", "\"name\":\"old\",\"drift\":true", "a change has a field `drift` this moksha does not know"},
+        {"\"name\":\"old\"", "\"name\":\"old\",\"drifted\":true", "a change has a field `drifted` this moksha does not know"},
+        {"\"name\":\"old\"", "\"name\":\"old\",\"drift\":true", "change 2 of the plan: `drift` is not an object"},
+        {"\"name\":\"old\"", "\"name\":\"old\",\"drift\":{\"status\":\"moved\"}",
+         "change 2 of the plan: a drift `status` is not \"changed\" or \"gone\""},
         {"\"serial\":7", "\"serial\":7,\"env\":1", "its state has a field `env` this moksha does not know"},
         {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"remove\",\"before\":{\"id\"",
          "change 2 of the plan: `action` is not create, update, replace or delete"},
