@@ -60,6 +60,7 @@
 #include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rand.h"
+#include "runtime/refresh.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
@@ -117,6 +118,16 @@ struct step {
     const char *what;         /* the undo: "delete", "update back", … */
     bool partial;             /* a two-call undo failed after its first call (the object is gone) */
     bool adopted;             /* create: the provider took over an object already there */
+    /* note [guarded steps] */
+    const char *read_at;      /* the address its object is read at before the step, or NULL: not read */
+    bool preflight;           /* read before the first step too (an import only when the plan had a `before`) */
+    const char *moved_from;   /* move, or an update/replace of a moved resource: the address it had */
+    const char *import_id;    /* import: the object's provider id */
+    bool gone;                /* the plan's drift says the object is gone */
+    bool moved;               /* the provider's move was made (its undo moves it back) */
+    bool reset;               /* import: the update that made it match the spec was made */
+    json_t *seen;             /* the object as last read, or NULL (owned) */
+    json_t *diff;             /* the attributes that differ from `before`, when it moved (owned) */
 };
 
 typedef struct provs {
@@ -143,25 +154,31 @@ typedef struct ctx {
     json_t *deferred;         /* "address: attr" whose values were unknown and not computed */
     json_t *counts;           /* action → done */
     json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
+    const char *stack_id;     /* the plan's state.stack_id: who makes what (docs/drift.md "Who made it") */
+    char run_id[37];          /* the apply's lock id */
 } ctx;
 
 /* ---- providers and placement ---- */
+
+struct mk_prov *mk_exec_provider(json_t *providers, const char *alias, const mk_config *cfg, char *why, size_t whylen)
+{
+    json_t *blk = json_object_get(providers, alias);
+    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
+    json_t *settings = json_object_get(blk, "settings");
+    if (type && strcmp(type, "local") == 0)
+        return mk_prov_local_new(settings, cfg, why, whylen);
+    if (type && strcmp(type, "sim") == 0)
+        return mk_prov_sim_new(settings, why, whylen);
+    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim)", alias);
+    return NULL;
+}
 
 static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen)
 {
     for (size_t i = 0; i < c->pv.n; i++)
         if (strcmp(c->pv.alias[i], alias) == 0)
             return c->pv.p[i];
-    json_t *blk = json_object_get(json_object_get(c->plan, "providers"), alias);
-    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
-    json_t *settings = json_object_get(blk, "settings");
-    mk_prov *p = NULL;
-    if (type && strcmp(type, "local") == 0)
-        p = mk_prov_local_new(settings, &c->cfg, why, whylen);
-    else if (type && strcmp(type, "sim") == 0)
-        p = mk_prov_sim_new(settings, why, whylen);
-    else
-        snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim)", alias);
+    mk_prov *p = mk_exec_provider(json_object_get(c->plan, "providers"), alias, &c->cfg, why, whylen);
     if (p && c->pv.n < 32) {
         c->pv.alias[c->pv.n] = alias;
         c->pv.p[c->pv.n++] = p;
@@ -472,12 +489,20 @@ static bool secrets_open(ctx *c, char *why, size_t whylen)
 }
 
 /* The entry the state records after a create or update: the plan's `after`
- * (templates filled) with the unknown attributes the provider computed. */
+ * (templates filled) with the unknown attributes the provider computed, and
+ * the computed ones it carries as they are now — an update's `after` holds
+ * them as the state had them, and a file's sha256 moves with its content
+ * (recorded stale, the guard of the next step would take it for a change
+ * made outside moksha). */
 static json_t *entry_for(step *s, json_t *computed)
 {
     json_t *attrs = json_deep_copy(s->after ? s->after : json_object_get(s->change, "after"));
     size_t i;
     json_t *u;
+    const char *ck;
+    json_object_foreach(computed, ck, u)
+        if (json_object_get(attrs, ck))
+            json_object_set(attrs, ck, u);
     json_array_foreach(json_object_get(s->change, "after_unknown"), i, u) {
         json_t *v = json_object_get(computed, json_string_value(u));
         if (!v && !json_is_null(json_object_get(attrs, json_string_value(u))))
@@ -508,19 +533,235 @@ static json_t *entry_for(step *s, json_t *computed)
 }
 
 /* One provider call with a deadline, retried with exponential backoff and
- * jitter while the provider calls the error retryable (runtime/provcall.c). */
+ * jitter while the provider calls the error retryable (runtime/provcall.c).
+ * op holds what is particular to the call (its address when not the
+ * step's); the rest is the step's. */
+static bool call_op(ctx *c, step *s, mk_prov_fn fn, mk_prov_op op, json_t **out)
+{
+    op.address = op.address ? op.address : s->address;
+    op.type = s->type, op.cloud = s->cloud, op.region = s->region, op.keys = &c->sess.ring;
+    op.stack_id = c->stack_id, op.run_id = c->run_id;
+    return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
+}
+
 static bool call_as(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out, const char *deposing,
                     bool deposed)
 {
-    mk_prov_op op = {.address = s->address, .type = s->type, .attrs = attrs, .prior = prior, .cloud = s->cloud,
-                     .region = s->region, .keys = &c->sess.ring, .deposing = deposing, .deposed = deposed,
+    mk_prov_op op = {.attrs = attrs, .prior = prior, .deposing = deposing, .deposed = deposed,
                      .adopted = fn == s->prov->create && !prior ? &s->adopted : NULL};
-    return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
+    return call_op(c, s, fn, op, out);
 }
 
 static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, json_t **out)
 {
     return call_as(c, s, fn, attrs, prior, out, NULL, false);
+}
+
+/* ---- guarded steps ----
+ *
+ * note [guarded steps] (docs/drift.md "Guarded steps"): an update,
+ * replace, delete, move or import was planned against the object as the
+ * change's `before` has it. Before the first step every such object is
+ * read (in parallel) and compared with it; if any moved, or cannot be
+ * read, the apply refuses with nothing changed (exit 6). Just before each
+ * such step it is read again, and a change made meanwhile fails that step
+ * (then the run rolls back as for any failure): the executor never
+ * overwrites a change someone just made. A create is not read: the
+ * provider's adoption rule keeps it off a foreign object. */
+
+typedef enum { GUARD_SAME, GUARD_CHANGED, GUARD_GONE, GUARD_BACK, GUARD_UNREADABLE } guard_status;
+
+static bool named(json_t *list, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+        if (strcmp(json_string_value(v) ?: "", name) == 0)
+            return true;
+    return false;
+}
+
+/* The step's object as the plan knew it: the state's entry where the
+ * object was (what a read is given), else the change's `before`. */
+static json_t *known_attrs(const step *s)
+{
+    json_t *a = json_object_get(s->orig, "attributes");
+    return json_is_object(a) ? a : json_object_get(s->change, "before");
+}
+
+/* Read the step's object and compare it with the change's `before`
+ * (an import's only when the plan had one); s->seen and s->diff say what
+ * was read and what differs. */
+static guard_status guard_read(ctx *c, step *s)
+{
+    json_t *before = json_object_get(s->change, "before");
+    mk_prov_op op = {.address = s->read_at, .attrs = s->import_id ? s->after : known_attrs(s), .import_id = s->import_id};
+    json_decref(s->seen);
+    json_decref(s->diff);
+    s->seen = s->diff = NULL;
+    if (!s->prov->read)
+        return snprintf(s->err, sizeof s->err, "the %s provider cannot read objects", s->prov->kind), GUARD_UNREADABLE;
+    if (!call_op(c, s, s->prov->read, op, &s->seen))
+        return GUARD_UNREADABLE;
+    if (s->gone)
+        return s->seen ? GUARD_BACK : GUARD_SAME;
+    if (!s->seen)
+        return GUARD_GONE;
+    if (!json_is_object(before))
+        return GUARD_SAME;
+    s->diff = mk_refresh_differs(before, s->seen, json_object_get(json_object_get(s->change, "lifecycle"), "ignore_changes"));
+    return json_array_size(s->diff) ? GUARD_CHANGED : GUARD_SAME;
+}
+
+/* A value for a message, or NULL when it must not be shown: a sensitive
+ * attribute, or one holding a secret in any form (never printed). */
+static char *shown(const step *s, const char *name, json_t *v)
+{
+    if (named(json_object_get(s->change, "sensitive"), name))
+        return NULL;
+    char *t = json_dumps(v ? v : json_null(), JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    if (t && strstr(t, "\"$secret\"")) {
+        free(t);
+        return NULL;
+    }
+    if (t && strlen(t) > 80)
+        strcpy(t + 76, "…");
+    return t;
+}
+
+/* `size "small" → "large", password (sensitive)` into f. */
+static void print_diff(FILE *f, const step *s)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(s->diff, i, n) {
+        const char *k = json_string_value(n);
+        char *was = shown(s, k, json_object_get(json_object_get(s->change, "before"), k));
+        char *now = was ? shown(s, k, json_object_get(s->seen, k)) : NULL;
+        if (was && now)
+            fprintf(f, "%s%s %s → %s", i ? ", " : "", k, was, now);
+        else
+            fprintf(f, "%s%s (sensitive: its value is not shown)", i ? ", " : "", k);
+        free(was);
+        free(now);
+    }
+}
+
+/* The step's error when its object moved during the run. */
+static void guard_failed(step *s, guard_status g)
+{
+    char names[300] = "";
+    size_t i, k = 0;
+    json_t *n;
+    json_array_foreach(s->diff, i, n)
+        if (k + strlen(json_string_value(n)) + 3 < sizeof names)
+            k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", json_string_value(n));
+    if (g == GUARD_CHANGED)
+        snprintf(s->err, sizeof s->err, "%s changed during the apply: %s; not overwritten", s->read_at, names);
+    else if (g == GUARD_GONE)
+        snprintf(s->err, sizeof s->err, "%s was deleted during the apply; not overwritten", s->read_at);
+    else if (g == GUARD_BACK)
+        snprintf(s->err, sizeof s->err, "%s, planned as gone, exists again; not overwritten", s->read_at);
+    else {
+        char why[sizeof s->err];
+        memcpy(why, s->err, sizeof why);
+        snprintf(s->err, sizeof s->err, "cannot read %s before the step: %.300s", s->read_at, why);
+    }
+}
+
+typedef struct pre {
+    ctx *c;
+    size_t *at, m;
+    guard_status *got;
+} pre;
+
+static bool pre_run(void *vp, size_t node)
+{
+    pre *p = vp;
+    p->got[node] = guard_read(p->c, &p->c->steps[p->at[node]]);
+    return true;
+}
+static void pre_record(void *vp, size_t node, bool ok) { (void)vp, (void)node, (void)ok; }
+static void *pre_snapshot(void *vp) { return vp; }
+static bool pre_flush(void *vp, void *snap) { return (void)vp, (void)snap, true; }
+static bool pre_stop(void *vp) { return (void)vp, interrupts > 0; }
+
+/* The refusal, named address by address on stderr, and audited. */
+static void pre_refuse(ctx *c, pre *p, const char *sha, size_t moved)
+{
+    json_t *addrs = json_array(), *unread = json_array(), *attrs = json_object();
+    if (moved)
+        fprintf(stderr, "moksha-exec: error: the world moved since the plan was made; nothing was applied:\n");
+    else
+        fprintf(stderr, "moksha-exec: error: objects the plan changes cannot be read, so what it was planned against "
+                        "cannot be checked; nothing was applied:\n");
+    for (size_t k = 0; k < p->m; k++) {
+        step *s = &c->steps[p->at[k]];
+        guard_status g = p->got[k];
+        if (g == GUARD_SAME)
+            continue;
+        json_array_append_new(g == GUARD_UNREADABLE ? unread : addrs, json_string(s->read_at));
+        if (s->diff)
+            json_object_set(attrs, s->read_at, s->diff);
+        fprintf(stderr, "  %s: ", s->read_at);
+        if (g == GUARD_CHANGED)
+            print_diff(stderr, s);
+        fprintf(stderr, "%s\n", g == GUARD_GONE ? "deleted outside moksha" : g == GUARD_BACK ? "planned as gone, and it exists"
+                                : g == GUARD_UNREADABLE ? "cannot be read: " : "");
+        if (g == GUARD_UNREADABLE)
+            fprintf(stderr, "    %s\n", s->err);
+    }
+    fprintf(stderr, "moksha-exec: hint: `moksha plan --refresh` reads the world and plans from what is there\n");
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "event", "apply.refused", "reason",
+                                       moved ? "world moved" : "world unreadable", "plan_sha256", sha, "addresses", addrs,
+                                       "unreadable", unread, "attributes", attrs));
+}
+
+/* Before the first step: every guarded object read and compared. 0, or
+ * the exit code of the refusal (reported and audited). */
+static int preflight(ctx *c, const char *sha)
+{
+    pre p = {.c = c, .at = calloc(c->n + 1, sizeof *p.at), .got = calloc(c->n + 1, sizeof *p.got)};
+    for (size_t i = 0; p.at && i < c->n; i++)
+        if (c->steps[i].preflight)
+            p.at[p.m++] = i;
+    size_t **deps = calloc(p.m + 1, sizeof *deps), *ndeps = calloc(p.m + 1, sizeof *ndeps);
+    mk_sched g = {.n = p.m, .deps = deps, .ndeps = ndeps, .parallelism = c->o->parallelism, .keep_going = true};
+    static const mk_sched_ops ops = {pre_run, pre_record, pre_snapshot, pre_flush, pre_stop, NULL};
+    int rc = !p.at || !p.got || !deps || !ndeps ? (fprintf(stderr, "moksha-exec: error: out of memory\n"), MK_EXIT_INPUT) : 0;
+    if (!rc && p.m && (!mk_sched_run(&g, &ops, &p) || g.stopped)) {
+        fprintf(stderr, "moksha-exec: interrupted before the first step: nothing was applied\n");
+        rc = MK_EXIT_ROLLED_BACK;
+    }
+    size_t moved = 0, bad = 0;
+    for (size_t k = 0; !rc && k < p.m; k++) {
+        moved += p.got[k] != GUARD_SAME && p.got[k] != GUARD_UNREADABLE;
+        bad += p.got[k] != GUARD_SAME;
+    }
+    if (bad) {
+        pre_refuse(c, &p, sha, moved);
+        rc = MK_EXIT_LOCKED;
+    }
+    for (size_t k = 0; k < p.m; k++)
+        c->steps[p.at[k]].attempts = 0;
+    mk_sched_free(&g);
+    free(deps);
+    free(ndeps);
+    free(p.at);
+    free(p.got);
+    return rc;
+}
+
+/* Just before the step: its object read again; false (s->err) when it
+ * moved during the run. */
+static bool guard_step(ctx *c, step *s)
+{
+    guard_status g = guard_read(c, s);
+    if (g == GUARD_GONE && s->import_id)
+        return snprintf(s->err, sizeof s->err, "no object with id %s to import", s->import_id), false;
+    if (g != GUARD_SAME)
+        guard_failed(s, g);
+    return g == GUARD_SAME;
 }
 
 /* A copy of a state entry without its deposed object `id`. */
@@ -564,11 +805,132 @@ static char *step_event(const step *s, bool ok)
         json_object_set_new(ev, "id", json_string(id));
     if (s->cbd)
         json_object_set_new(ev, "create_before_destroy", json_true());
+    if (s->moved_from)
+        json_object_set_new(ev, "moved_from", json_string(s->moved_from));
+    if (s->import_id)
+        json_object_set_new(ev, "import_id", json_string(s->import_id));
+    if (s->gone)
+        json_object_set_new(ev, "drift", json_string("gone"));
     if (!ok)
         json_object_set_new(ev, "error", json_string(s->err));
     char *t = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     return t;
+}
+
+/* A moved resource's object goes to its new address (provider move). */
+static bool run_move(ctx *c, step *s)
+{
+    if (!s->prov->move)
+        return snprintf(s->err, sizeof s->err, "the %s provider cannot move objects (%s to %s)", s->prov->kind,
+                        s->moved_from, s->address), false;
+    json_t *out = NULL;
+    mk_prov_op op = {.attrs = known_attrs(s), .moved_from = s->moved_from};
+    s->moved = call_op(c, s, s->prov->move, op, &out);
+    json_decref(out);
+    return s->moved;
+}
+
+/* Does the object read match `after` (the attributes it gives, the
+ * unknown ones aside)? */
+static bool matches_after(const step *s)
+{
+    json_t *d = mk_refresh_differs(s->after, s->seen, json_object_get(s->change, "after_unknown"));
+    bool same = json_array_size(d) == 0;
+    json_decref(d);
+    return same;
+}
+
+/* Adopt the object read by id (guard_step read it into s->seen): the
+ * provider's import, then the update that makes it match the spec when
+ * it differs. *out: its computed attributes, as read or updated. */
+static bool run_import(ctx *c, step *s, json_t **out)
+{
+    if (!s->prov->import)
+        return snprintf(s->err, sizeof s->err, "the %s provider cannot import objects", s->prov->kind), false;
+    json_t *o = NULL;
+    mk_prov_op op = {.attrs = s->after, .import_id = s->import_id};
+    if (!call_op(c, s, s->prov->import, op, &o))
+        return false;
+    json_decref(o);
+    *out = json_object(); /* the computed attributes, as read */
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(s->change, "after_unknown"), i, u)
+        if (json_object_get(s->seen, json_string_value(u)))
+            json_object_set(*out, json_string_value(u), json_object_get(s->seen, json_string_value(u)));
+    if (matches_after(s))
+        return true;
+    if (!call(c, s, s->prov->update, s->after, s->seen, &o))
+        return false;
+    s->reset = true;
+    json_object_update(*out, o);
+    json_decref(o);
+    return true;
+}
+
+/* The provider calls of the change itself; *out the computed attributes. */
+static bool run_change(ctx *c, step *s, json_t **out)
+{
+    json_t *after = s->after, *before = json_object_get(s->change, "before");
+    bool ok;
+    if (strcmp(s->action, "create") == 0)
+        return call(c, s, s->prov->create, after, NULL, out);
+    if (strcmp(s->action, "import") == 0)
+        return run_import(c, s, out);
+    if (strcmp(s->action, "move") == 0)
+        return true;
+    if (strcmp(s->action, "update") == 0)
+        return call(c, s, s->prov->update, after, before, out);
+    if (s->retire)
+        return run_retire(c, s);
+    if (strcmp(s->action, "delete") == 0)
+        return s->gone || call(c, s, s->prov->del, before, NULL, out); /* gone: only forgotten */
+    if (s->cbd) /* note [create_before_destroy] */
+        return call_as(c, s, s->prov->create, after, NULL, out, json_string_value(json_object_get(before, "id")) ?: "",
+                       false);
+    if (strcmp(s->action, "replace") == 0) {
+        ok = call(c, s, s->prov->del, before, NULL, out);
+        json_decref(*out);
+        *out = NULL;
+        s->half = ok;
+        ok = ok && call(c, s, s->prov->create, after, NULL, out);
+        if (ok)
+            s->half = false;
+        return ok;
+    }
+    snprintf(s->err, sizeof s->err, "unknown action `%s`", s->action);
+    return false;
+}
+
+/* A move whose change then failed: the object goes back where the state
+ * still has it. */
+static void move_back(ctx *c, step *s)
+{
+    json_t *out = NULL;
+    mk_prov_op op = {.address = s->moved_from, .attrs = known_attrs(s), .moved_from = s->address};
+    char err[sizeof s->err];
+    memcpy(err, s->err, sizeof err);
+    if (!s->half && call_op(c, s, s->prov->move, op, &out))
+        s->moved = false;
+    json_decref(out);
+    if (s->moved)
+        snprintf(s->err, sizeof s->err, "%s; and it could not be moved back to %s", err, s->moved_from);
+    else
+        memcpy(s->err, err, sizeof err);
+}
+
+/* The state entry of a move: the one it had, under its new address. */
+static json_t *moved_entry(const step *s)
+{
+    json_t *e = json_deep_copy(s->orig);
+    json_object_set_new(e, "address", json_string(s->address));
+    json_t *name = json_object_get(s->change, "name"), *lc = json_object_get(s->change, "lifecycle");
+    if (name)
+        json_object_set(e, "name", name);
+    if (lc)
+        json_object_set(e, "lifecycle", lc);
+    return e;
 }
 
 static bool run_step(void *vc, size_t i)
@@ -578,33 +940,12 @@ static bool run_step(void *vc, size_t i)
     double t = mk_clock_now_ms();
     json_decref(s->after);
     s->after = resolved_after(c, s);
-    json_t *out = NULL, *after = s->after, *before = json_object_get(s->change, "before");
-    bool ok;
-    if (strcmp(s->action, "create") == 0) {
-        ok = call(c, s, s->prov->create, after, NULL, &out);
-    } else if (strcmp(s->action, "update") == 0) {
-        ok = call(c, s, s->prov->update, after, before, &out);
-    } else if (s->retire) {
-        ok = run_retire(c, s);
-    } else if (strcmp(s->action, "delete") == 0) {
-        ok = call(c, s, s->prov->del, before, NULL, &out);
-    } else if (s->cbd) { /* note [create_before_destroy] */
-        ok = call_as(c, s, s->prov->create, after, NULL, &out, json_string_value(json_object_get(before, "id")) ?: "",
-                     false);
-    } else if (strcmp(s->action, "replace") == 0) {
-        ok = call(c, s, s->prov->del, before, NULL, &out);
-        json_decref(out);
-        out = NULL;
-        s->half = ok;
-        ok = ok && call(c, s, s->prov->create, after, NULL, &out);
-        if (ok)
-            s->half = false;
-    } else {
-        snprintf(s->err, sizeof s->err, "unknown action `%s`", s->action);
-        ok = false;
-    }
+    json_t *out = NULL, *before = json_object_get(s->change, "before");
+    bool ok = (!s->read_at || guard_step(c, s)) && (!s->moved_from || run_move(c, s)) && run_change(c, s, &out);
+    if (!ok && s->moved && !s->half)
+        move_back(c, s);
     if (ok && strcmp(s->action, "delete") != 0 && !s->retire) {
-        s->entry = entry_for(s, out);
+        s->entry = strcmp(s->action, "move") == 0 ? moved_entry(s) : entry_for(s, out);
         if (s->cbd) /* joins the entry's deposed objects when recorded */
             s->set_aside = json_pack("{s:s, s:O, s:O?}", "id", s->retire_id, "attributes", before, "placement",
                                      json_object_get(s->orig, "placement"));
@@ -619,7 +960,8 @@ static bool run_step(void *vc, size_t i)
 static const char *mark_of(const char *action)
 {
     return !strcmp(action, "create") ? "+" : !strcmp(action, "update") ? "~"
-           : !strcmp(action, "delete") || !strcmp(action, "retire") ? "-" : "-/+";
+           : !strcmp(action, "delete") || !strcmp(action, "retire") ? "-" : !strcmp(action, "import") ? "<="
+           : !strcmp(action, "move") ? "->" : "-/+";
 }
 
 static void step_line(ctx *c, const step *s, bool ok, const char *verb)
@@ -651,7 +993,7 @@ static void record_step(void *vc, size_t i, bool ok)
 {
     ctx *c = vc;
     step *s = &c->steps[i];
-    json_t *cur = mk_rtstate_get(c->sess.st, s->address);
+    json_t *cur = mk_rtstate_get(c->sess.st, s->moved_from ? s->moved_from : s->address);
     if (ok || s->half) { /* what rollback puts back: the entry as it is just before this step's */
         json_decref(s->orig);
         s->orig = cur ? json_deep_copy(cur) : NULL;
@@ -671,11 +1013,13 @@ static void record_step(void *vc, size_t i, bool ok)
             json_decref(s->entry_text);
             s->entry_text = mk_rtstate_entry_text(s->entry);
         }
+        if (s->moved_from) /* re-keyed: the entry is the new address's now */
+            mk_rtstate_remove(c->sess.st, s->moved_from);
         mk_rtstate_put_text(c->sess.st, json_incref(s->entry), s->entry_text);
         s->entry_text = NULL;
         json_array_extend(c->deferred, s->deferred);
     } else if (ok || s->half) {
-        mk_rtstate_remove(c->sess.st, s->address);
+        mk_rtstate_remove(c->sess.st, s->half && s->moved_from ? s->moved_from : s->address);
     }
     c->sess.dirty |= ok || s->half;
     if (ok && s->of)
@@ -688,7 +1032,8 @@ static void record_step(void *vc, size_t i, bool ok)
     free(s->event);
     s->event = NULL;
     step_line(c, s, ok, s->retire ? "retired" : !strcmp(s->action, "create") ? "created"
-                        : !strcmp(s->action, "update") ? "updated" : !strcmp(s->action, "delete") ? "deleted" : "replaced");
+                        : !strcmp(s->action, "update") ? "updated" : !strcmp(s->action, "delete") ? (s->gone ? "forgot" : "deleted")
+                        : !strcmp(s->action, "import") ? "imported" : !strcmp(s->action, "move") ? "moved" : "replaced");
 }
 
 typedef struct snap {
@@ -795,7 +1140,7 @@ static bool del_made(ctx *c, step *s, json_t *now, json_t **out)
 
 /* The undo's provider calls (note [rollback]); false with s->err. Reads
  * only the step (s->now, s->orig): other undos change the state meanwhile. */
-static bool undo(ctx *c, step *s)
+static bool undo_change(ctx *c, step *s)
 {
     json_t *out = NULL, *now = json_object_get(s->now, "attributes");
     json_t *before = json_object_get(s->orig, "attributes");
@@ -841,10 +1186,55 @@ static bool undo(ctx *c, step *s)
     return ok;
 }
 
+/* note [guarded steps]: a forgotten delete only has its entry put back;
+ * an import is updated back to what was read and forgotten (an imported
+ * object is never deleted by a rollback); a moved object is moved back
+ * once its change is undone. */
+static bool undo(ctx *c, step *s)
+{
+    json_t *out = NULL;
+    bool ok = true;
+    s->attempts = 0;
+    if (s->gone && strcmp(s->action, "delete") == 0)
+        return true;
+    if (strcmp(s->action, "import") == 0) {
+        ok = !s->reset || call(c, s, s->prov->update, s->seen, json_object_get(s->now, "attributes"), &out);
+        json_decref(out);
+        return ok;
+    }
+    if (strcmp(s->action, "move") != 0)
+        ok = undo_change(c, s);
+    if (ok && s->moved) {
+        mk_prov_op op = {.address = s->moved_from, .attrs = json_object_get(s->now, "attributes"), .moved_from = s->address};
+        ok = call_op(c, s, s->prov->move, op, &out);
+        json_decref(out);
+        s->moved = !ok;
+    }
+    return ok;
+}
+
 static const char *undo_name(const step *s)
 {
     return s->retire ? "re-create deposed" : s->cbd ? "restore" : !strcmp(s->action, "create") ? "delete"
-           : !strcmp(s->action, "update") ? "update back" : "re-create";
+           : !strcmp(s->action, "update") ? "update back" : !strcmp(s->action, "import") ? "forget"
+           : !strcmp(s->action, "move") ? "move back" : s->gone ? "put back" : "re-create";
+}
+
+static void put_entry(ctx *c, const char *address, json_t *entry)
+{
+    if (entry)
+        mk_rtstate_put(c->sess.st, json_deep_copy(entry));
+    else
+        mk_rtstate_remove(c->sess.st, address);
+}
+
+/* An undo that did not finish: the state records what the world still
+ * holds (the step's outcome, at its address). */
+static void undo_left(ctx *c, step *s)
+{
+    if (s->moved_from && s->moved)
+        mk_rtstate_remove(c->sess.st, s->moved_from);
+    put_entry(c, s->address, s->partial ? NULL : s->now);
 }
 
 static bool rb_run(void *vr, size_t node)
@@ -859,14 +1249,6 @@ static bool rb_run(void *vr, size_t node)
     return ok;
 }
 
-static void put_entry(ctx *c, const char *address, json_t *entry)
-{
-    if (entry)
-        mk_rtstate_put(c->sess.st, json_deep_copy(entry));
-    else
-        mk_rtstate_remove(c->sess.st, address);
-}
-
 static void rb_record(void *vr, size_t node, bool ok)
 {
     rb *r = vr;
@@ -879,6 +1261,8 @@ static void rb_record(void *vr, size_t node, bool ok)
         s->now = cur ? json_deep_copy(cur) : NULL;
         s->what = undo_name(s);
         put_entry(c, s->address, s->orig);
+        if (s->moved_from && s->moved) /* the entry goes back to where the object was */
+            mk_rtstate_remove(c->sess.st, s->address);
         mk_rtstate_set_intent(c->sess.st, s->address, json_pack("{s:s, s:s, s:s, s:I}", "op", "undo", "undo", s->what, "action",
                                                            s->action, "change", (json_int_t)s->id));
         mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:s}", "event", "rollback.intent", "address", s->address, "action",
@@ -887,7 +1271,7 @@ static void rb_record(void *vr, size_t node, bool ok)
     }
     mk_rtstate_set_intent(c->sess.st, s->address, NULL);
     if (!ok) /* the world still holds what the step made, or nothing if the undo got half way */
-        put_entry(c, s->address, s->partial ? NULL : s->now);
+        undo_left(c, s);
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "rollback", "address", s->address, "action",
                            s->action, "undo", s->what, "status", ok ? "ok" : "failed", "ms", (json_int_t)s->ms,
                            "attempts", s->attempts);
@@ -992,7 +1376,8 @@ static size_t rollback(ctx *c, const mk_sched *sc, json_t *left)
             continue;
         if (g.status && g.status[k] == MK_SCHED_DONE && is != MK_SCHED_FAILED) { /* its intent, but not its undo, ran */
             mk_rtstate_set_intent(c->sess.st, s->address, NULL);
-            put_entry(c, s->address, s->now);
+            s->partial = false;
+            undo_left(c, s);
             fix = c->sess.dirty = true;
         }
         const char *why = is == MK_SCHED_FAILED ? s->err : interrupts >= 2 ? "interrupted (second Ctrl-C)"
@@ -1033,7 +1418,7 @@ static int risk_floored(json_t *ch)
     int floor = !action || !strcmp(action, "delete") || !strcmp(action, "replace") ||
                 json_object_get(ch, "deposed") || (forced && !(json_is_array(forced) && !json_array_size(forced)) && !json_is_null(forced)) ? 3
                 : !strcmp(action, "update") ? 2
-                : !strcmp(action, "create") || !strcmp(action, "read") || !strcmp(action, "noop") ? 1 : 3;
+                : !strcmp(action, "create") || !strcmp(action, "read") || !strcmp(action, "noop") || !strcmp(action, "move") ? 1 : 3;
     return rank > floor ? rank : floor;
 }
 
@@ -1267,6 +1652,20 @@ static void add_dep(size_t **deps, size_t *ndeps, size_t i, size_t on)
     deps[i][ndeps[i]++] = on;
 }
 
+/* note [guarded steps]: which steps read their object first, and where. */
+static void guard_fields(step *s)
+{
+    json_t *ch = s->change;
+    const char *a = s->action;
+    s->moved_from = json_string_value(json_object_get(ch, "moved_from"));
+    s->import_id = json_string_value(json_object_get(json_object_get(ch, "import"), "id"));
+    s->gone = strcmp(json_string_value(json_object_get(json_object_get(ch, "drift"), "status")) ?: "", "gone") == 0;
+    bool guarded = !s->retire && (!strcmp(a, "update") || !strcmp(a, "replace") || !strcmp(a, "delete") ||
+                                  !strcmp(a, "move") || !strcmp(a, "import"));
+    s->read_at = guarded ? s->moved_from ? s->moved_from : s->address : NULL;
+    s->preflight = guarded && (!s->import_id || json_is_object(json_object_get(ch, "before")));
+}
+
 /* Steps and their dependency lists from the plan, and a retire node for
  * each create_before_destroy replace (note [create_before_destroy]). */
 static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
@@ -1304,7 +1703,8 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
                 s->retire_id = s->retire_buf;
             }
         }
-        json_t *cur = mk_rtstate_get(c->sess.st, s->address);
+        guard_fields(s);
+        json_t *cur = mk_rtstate_get(c->sess.st, s->moved_from ? s->moved_from : s->address);
         s->orig = cur ? json_deep_copy(cur) : NULL;
         char key[32];
         snprintf(key, sizeof key, "%lld", (long long)s->id);
@@ -1375,6 +1775,8 @@ static void free_ctx(ctx *c, mk_sched *sc)
         json_decref(c->steps[i].deferred);
         json_decref(c->steps[i].set_aside);
         json_decref(c->steps[i].now);
+        json_decref(c->steps[i].seen);
+        json_decref(c->steps[i].diff);
         if (sc->deps)
             free(sc->deps[i]);
     }
@@ -1401,6 +1803,9 @@ static void summary(ctx *c, double secs)
            (long long)json_integer_value(json_object_get(k, "create")), (long long)json_integer_value(json_object_get(k, "update")),
            (long long)json_integer_value(json_object_get(k, "replace")), (long long)json_integer_value(json_object_get(k, "delete")),
            secs, mk_rtstate_serial(c->sess.st));
+    json_int_t imported = json_integer_value(json_object_get(k, "import")), moved = json_integer_value(json_object_get(k, "move"));
+    if (imported || moved)
+        printf("  (and %lld imported, %lld moved)\n", (long long)imported, (long long)moved);
     size_t i;
     json_t *d;
     json_array_foreach(c->deferred, i, d)
@@ -1619,6 +2024,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return rc;
     }
+    snprintf(c.run_id, sizeof c.run_id, "%s", lock_id);
+    c.stack_id = json_string_value(json_object_get(json_object_get(c.plan, "state"), "stack_id"));
     recover_intents(&c);
     mk_session_add(&c.sess, plan_entry(&c, sha));
     size_t pi;
@@ -1652,7 +2059,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
-    } else {
+    } else if ((rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
         rc = execute(&c, &sc, held);
     }
     if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {

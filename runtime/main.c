@@ -3,7 +3,7 @@
  *   verify PLAN          check a plan's signature and say what it would do
  *   apply PLAN           run it (runtime/exec.c)
  *   refresh [PLAN]       read the world, record what was seen (runtime/refresh.c)
- *   state list|show|rm|unlock, audit verify (runtime/statecmd.c), audit show
+ *   state list|show|rm|mv|unlock, audit verify (runtime/statecmd.c), audit show
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
@@ -56,7 +56,7 @@ static void usage(FILE *out)
           "      --detailed-exitcode          exit 2 when something drifted or is gone\n"
           "      --parallelism N, --timeout DURATION, --retries N   as for apply\n"
           "      --by refresh|reconcile       who asked, for the audit log\n"
-          "  state list | show ADDR | rm ADDR | unlock ID\n"
+          "  state list | show ADDR | rm ADDR | mv FROM TO | unlock ID\n"
           "  audit verify | show [--format text|json]\n"
           "  key rotate                       a new key; every secret in the state re-sealed with it\n"
           "                                   (trust mode: a new seal key in the key directory; else the\n"
@@ -319,7 +319,9 @@ static int state_cmd(int argc, char **argv)
         return mk_statecmd_rm(argv[2], NULL);
     if (strcmp(sub, "unlock") == 0 && argc == 3)
         return mk_statecmd_unlock(argv[2], NULL);
-    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n", stderr);
+    if (strcmp(sub, "mv") == 0 && argc == 4)
+        return mk_statecmd_mv(argv[2], argv[3], NULL);
+    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID\n", stderr);
     return MK_EXIT_INPUT;
 }
 

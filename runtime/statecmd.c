@@ -3,6 +3,7 @@
  * object itself is not touched); `state unlock` removes a dead run's lock
  * (note [damaged lock] in lock.c for a lock that is not even JSON). Each
  * prints what it did and returns an exit code of runtime/exitcode.h.
+ * `state mv` moves an object and re-keys its entry (note [state mv]).
  * `audit verify` is here too: it checks the log against the state's record
  * of its last entry. The same functions answer `moksha-exec serve`'s ops
  * of those names, in the stack's directory (serve.c). Applying a plan is
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "runtime/audit.h"
+#include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
@@ -24,6 +26,8 @@
 #include "runtime/lock.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/provcall.h"
+#include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
 #include "runtime/session.h"
 #include "runtime/signals.h"
@@ -110,6 +114,99 @@ int mk_statecmd_rm(const char *address, const mk_exec_submitter *by)
     }
     mk_session_close(&s, id, rc);
     mk_session_free(&s);
+    fflush(stdout);
+    mk_signals_restore(&old);
+    return rc;
+}
+
+/* The entry's `name` at its new address: what follows its type there,
+ * without an index (compute.web[1] → web), else the name it had. */
+static void rename_entry(json_t *e, const char *to)
+{
+    const char *type = json_string_value(json_object_get(e, "type")) ?: "", *at = to, *hit = NULL;
+    size_t tn = strlen(type);
+    while (tn && (at = strstr(at, type)) != NULL) {
+        if ((at == to || at[-1] == '.') && at[tn] == '.')
+            hit = at + tn + 1;
+        at++;
+    }
+    json_object_set_new(e, "address", json_string(to));
+    if (hit)
+        json_object_set_new(e, "name", json_stringn(hit, strcspn(hit, "[")));
+}
+
+/* note [state mv] (docs/drift.md "Moved"): the object moves through the
+ * provider that made it (the state's record of the providers), then its
+ * entry is re-keyed; what a `moved` block does, at once and without a
+ * plan. 0 or an exit code, said on stderr. */
+static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const char *to, const char *run_id)
+{
+    char why[1024];
+    json_t *e = mk_rtstate_get(s->st, from), *out = NULL;
+    if (!e || mk_rtstate_get(s->st, to)) {
+        fprintf(stderr, e ? "moksha-exec: error: the state has `%s` already: move to an address it does not have\n"
+                          : "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", e ? to : from);
+        return MK_EXIT_INPUT;
+    }
+    const char *alias = json_string_value(json_object_get(e, "provider")) ?: "";
+    mk_prov *p = mk_exec_provider(mk_rtstate_providers(s->st), alias, cfg, why, sizeof why);
+    if (p && !p->move)
+        snprintf(why, sizeof why, "the %s provider cannot move objects", p->kind);
+    json_t *pl = json_object_get(e, "placement");
+    mk_prov_op op = {.address = to, .type = json_string_value(json_object_get(e, "type")) ?: "?", .keys = &s->ring,
+                     .attrs = json_object_get(e, "attributes"), .moved_from = from, .run_id = run_id,
+                     .cloud = json_string_value(json_object_get(pl, "cloud")), .region = json_string_value(json_object_get(pl, "region")),
+                     .stack_id = json_string_value(json_object_get(s->st->doc, "stack_id"))};
+    mk_exec_opts o;
+    mk_exec_opts_default(&o); /* an apply's timeout and retries */
+    bool ok = p && p->move && mk_provcall_retry(p, p->move, &op, &o, NULL, &out, why, sizeof why, NULL);
+    json_decref(out);
+    if (p)
+        p->free(p);
+    if (!ok) {
+        fprintf(stderr, "moksha-exec: error: cannot move %s to %s: %s\n", from, to, why);
+        return MK_EXIT_INPUT;
+    }
+    json_t *moved = json_deep_copy(e);
+    rename_entry(moved, to);
+    mk_rtstate_remove(s->st, from);
+    mk_rtstate_put(s->st, moved);
+    s->dirty = true;
+    return 0;
+}
+
+int mk_statecmd_mv(const char *from, const char *to, const mk_exec_submitter *by)
+{
+    mk_config cfg;
+    mk_session s = {0};
+    char why[1024], id[37];
+    if (!mk_config_load(&cfg, why, sizeof why)) {
+        mk_errmsg_print(why);
+        return MK_EXIT_INPUT;
+    }
+    if (cfg.trust.on) {
+        fprintf(stderr, "moksha-exec: error: in trust mode `state mv` is refused: it would move an object without a "
+                        "signed plan; say `moved { from = %s, to = %s }` in the stack and apply the plan\n", from, to);
+        mk_config_free(&cfg);
+        return MK_EXIT_INPUT;
+    }
+    sigset_t old;
+    mk_signals_hold(&old); /* note [signal hold]: moved, recorded and audited together */
+    s.cfg = &cfg;
+    int rc = mk_session_open(&s, "state mv", id);
+    bool opened = rc == 0;
+    if (opened && !(rc = state_mv(&s, &cfg, from, to, id))) {
+        mk_session_add(&s, by_submitter(json_pack("{s:s, s:s, s:s}", "event", "state.mv", "from", from, "to", to), by));
+        if (mk_session_flush(&s))
+            printf("Moved %s to %s (state serial %lld); the object kept its id and everything else.\n", from, to,
+                   mk_rtstate_serial(s.st));
+        else
+            rc = MK_EXIT_INPUT;
+    }
+    if (opened)
+        mk_session_close(&s, id, rc);
+    mk_session_free(&s);
+    mk_config_free(&cfg);
     fflush(stdout);
     mk_signals_restore(&old);
     return rc;

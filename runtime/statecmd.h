@@ -1,5 +1,5 @@
 /* statecmd — `moksha-exec state list | show ADDRESS | rm ADDRESS | unlock
- * ID` and `audit verify` (docs/executor.md), in the stack in the working
+ * ID | mv FROM TO` and `audit verify` (docs/executor.md), in the stack in the working
  * directory, run from the command line or by `moksha-exec serve` for a
  * submitter. Each prints to stdout/stderr and returns an exit code of
  * runtime/exitcode.h. */
@@ -15,6 +15,11 @@ int mk_statecmd_show(const char *address);
  * line). */
 int mk_statecmd_rm(const char *address, const struct mk_exec_submitter *by);
 int mk_statecmd_unlock(const char *id, const struct mk_exec_submitter *by);
+/* `state mv FROM TO`: under the lock, the object moved by its provider
+ * (the state's record of the providers) and its entry re-keyed, audited
+ * `state.mv`; refused in trust mode (a `moved` block in a signed plan
+ * does it there). */
+int mk_statecmd_mv(const char *from, const char *to, const struct mk_exec_submitter *by);
 /* The audit log's chain, its keyed head and the state's record of the
  * last entry: 0 when whole, 1 with the first damage named. */
 int mk_statecmd_audit_verify(void);

@@ -349,8 +349,11 @@ static bool file_seen(const mk_prov_op *op, const char *full, json_t *view)
     char sha[65];
     mk_sha256_hex(text, n, sha);
     json_t *rec = json_object_get(op->attrs, "content");
-    json_object_set_new(view, "content", mk_prov_seen_is_secret(rec) ? mk_prov_seen_text(op, "content", rec, text, n)
-                                                                        : json_stringn(text, n));
+    /* a content recorded as null (unknown when planned, not computed:
+     * written as an empty file) reads back as null while the file is empty */
+    json_t *seen = mk_prov_seen_is_secret(rec) ? mk_prov_seen_text(op, "content", rec, text, n)
+                   : json_is_null(rec) && n == 0 ? json_null() : json_stringn(text, n);
+    json_object_set_new(view, "content", seen);
     json_object_set_new(view, "sha256", json_string(sha));
     memset(text, 0, n);
     free(text);

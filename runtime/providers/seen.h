@@ -19,7 +19,9 @@
 json_t *mk_prov_seen_text(const mk_prov_op *op, const char *attr, json_t *recorded, const char *have, size_t n);
 /* The same for the value held as JSON: the recorded value when equal to
  * it, else a plain string compared as text, a sealed one opened first
- * (sealed for op->address and attr), anything else differs. */
+ * (sealed for op->address and attr; one that no longer opens — sealed
+ * before a key rotation — leaves the record standing), anything else
+ * differs. */
 json_t *mk_prov_seen_value(const mk_prov_op *op, const char *attr, json_t *recorded, json_t *held);
 /* {"$secret": {"unknown": true}}: a secret moksha never wrote (an import). */
 json_t *mk_prov_seen_unknown(void);

@@ -30,7 +30,10 @@
 #                               docs/trust.md "Signing plans" says: what a
 #                               holder of a planner key could make by hand
 #   snapshot FILE               the state entries, the sim world and the local
-#                               provider's files (.moksha/out), in a stable order
+#                               provider's files (.moksha/out), in a stable order;
+#                               of a sim object's owner only its stack (a rollback
+#                               re-makes what it deleted, and takes back what it
+#                               set aside, as its own run)
 # Run expectations in the test's own shell, never in a ( subshell ): a
 # subshell's failures are lost. Hence enter/leave rather than (cd DIR && ...).
 
@@ -181,7 +184,7 @@ snapshot() {
         done
         for f in $(ls .moksha/sim | sort); do
             echo "== sim $f"
-            cat ".moksha/sim/$f"
+            jq 'if .owner then .owner |= del(.run) else . end' ".moksha/sim/$f"
         done
         for f in $(cd .moksha/out 2>/dev/null && find . -name '*.moksha-tmp' -prune -o -print | sort); do
             echo "== out $f"

@@ -159,12 +159,21 @@ expect_not_contains .moksha/state.json '"deposed"'
 [ "$(aside_count)" = 0 ] || fail "an object set aside remains: $(ls .moksha/sim)"
 expect_exit 0 moksha plan --detailed-exitcode
 
-# a replacement that times out after it was made is taken back: the world is as before
+# every call timing out, the guard's reads first: nothing is changed (exit 6)
 snapshot before.txt
 stack app-10 "" 300ms
-expect_exit 4 moksha apply --yes --timeout 100ms --retries 0
+expect_exit 6 moksha apply --yes --timeout 100ms --retries 0
+expect_contains "$ERR" "compute.web: cannot be read"
 snapshot after.txt
 expect_same before.txt after.txt
+# a replacement whose create fails is taken back: the world is as before
+"$MOKSHA_EXEC" sim fail compute.web write >/dev/null
+snapshot before.txt
+stack app-10 ""
+expect_exit 4 moksha apply --yes && expect_contains "$ERR" "Apply failed: compute.web"
+snapshot after.txt
+expect_same before.txt after.txt
+"$MOKSHA_EXEC" sim fail compute.web none >/dev/null
 expect_exit 0 moksha audit verify
 
 # ---- references by address move to the replacement: targets (in a list), attachments ----

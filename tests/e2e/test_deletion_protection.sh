@@ -2,9 +2,9 @@
 # stdlib/types/database.moksha is the only type with it) stops a delete: a
 # planned delete, destroy or replace of an object applied with it on is
 # refused at plan time (E0304) with the fix; turning it off is an ordinary
-# update, after which the delete plans. The sim refuses the delete like the
-# clouds do (protection switched on behind moksha's back), and a rollback
-# still takes back a protected object the apply itself created.
+# update, after which the delete plans. Protection switched on behind
+# moksha's back stops a destroy at its guard (the world moved), and a
+# rollback still takes back a protected object the apply itself created.
 . "$TOP/tests/e2e/lib.sh"
 
 mkdir stack && cd stack
@@ -47,12 +47,13 @@ expect_exit 0 moksha apply --yes && expect_contains "$OUT" "1 updated"
 stack false mysql
 expect_exit 0 moksha apply --yes && expect_contains "$OUT" "1 replaced"
 
-# switched on in the cloud, not in the spec: the sim refuses the delete, and
-# the apply rolls back
+# switched on in the cloud, not in the spec: the world moved since the
+# plan, so the destroy's guard refuses it before any delete (exit 6)
 sed -i 's/"deletion_protection": false/"deletion_protection": true/' .moksha/sim/database.orders.json
-expect_exit 4 moksha destroy --yes
-expect_contains "$ERR" "deletion protection on"
+expect_exit 6 moksha destroy --yes
+expect_contains "$ERR" "database.orders: deletion_protection false → true"
 expect_exit 0 "$MOKSHA_EXEC" state list && expect_contains "$OUT" "database.orders" && expect_contains "$OUT" "network.main"
+expect_file .moksha/sim/network.main.json
 sed -i 's/"deletion_protection": true/"deletion_protection": false/' .moksha/sim/database.orders.json
 expect_exit 0 moksha destroy --yes
 expect_exit 0 "$MOKSHA_EXEC" state list && expect_empty "$OUT"

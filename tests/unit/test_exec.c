@@ -1,8 +1,8 @@
 /* test_exec — the executor's module contracts: the audit chain catches an
  * altered, removed or inserted entry; state writes are atomic, keep the
  * previous copy and raise the serial; the local provider's jail; the
- * executor's configuration; durations. The scheduler's tests are in
- * test_sched.c, the lock's in test_lock.c. */
+ * executor's configuration; durations; the provider of a block. The
+ * scheduler's tests are in test_sched.c, the lock's in test_lock.c. */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "runtime/audit.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
+#include "runtime/exec.h"
 #include "runtime/fileio.h"
 #include "runtime/keyring.h"
 #include "runtime/planfile.h"
@@ -307,6 +308,33 @@ static void test_local_jail(void **st)
     json_decref(settings);
 }
 
+/* The provider of a block, as an apply and `state mv` make it: by the
+ * block's type (a missing block is the kind of that name), its settings
+ * checked; a kind this executor does not know is named. */
+static void test_exec_provider(void **st)
+{
+    (void)st;
+    char why[512] = "";
+    json_t *blocks = json_pack("{s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}, s:{s:s}}", "cloud", "type", "sim", "settings",
+                               "latency", "5ms", "slow", "type", "sim", "settings", "latency", "soon", "other", "type",
+                               "terraform");
+    mk_prov *p = mk_exec_provider(blocks, "cloud", NULL, why, sizeof why);
+    assert_non_null(p);
+    assert_string_equal(p->kind, "sim");
+    p->free(p);
+    p = mk_exec_provider(blocks, "local", NULL, why, sizeof why);
+    assert_non_null(p);
+    assert_string_equal(p->kind, "local");
+    p->free(p);
+    assert_null(mk_exec_provider(blocks, "slow", NULL, why, sizeof why));
+    assert_string_equal(why, "sim: latency must be a duration such as \"20ms\"");
+    assert_null(mk_exec_provider(blocks, "other", NULL, why, sizeof why));
+    assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim)");
+    assert_null(mk_exec_provider(NULL, "aws", NULL, why, sizeof why));
+    assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim)");
+    json_decref(blocks);
+}
+
 static mk_prov *local_at(const char *root, const mk_config *cfg, char *why)
 {
     json_t *settings = json_pack("{s:s}", "root", root);
@@ -503,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_audit_state_against_head),
         cmocka_unit_test(test_state_atomic),
         cmocka_unit_test(test_local_jail),
+        cmocka_unit_test(test_exec_provider),
         cmocka_unit_test(test_local_root),
         cmocka_unit_test(test_local_modes),
         cmocka_unit_test(test_exec_config),

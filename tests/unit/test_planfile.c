@@ -631,6 +631,42 @@ static void test_unknown_field_refused(void **state)
     }
 }
 
+/* docs/drift.md: the fields of plans that show drift — observed, drift,
+ * a change's drift, import and moved_from — are the executor's to read;
+ * a field beside them that it does not know is still refused. */
+static void test_executor_takes_drift_fields(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    for (int i = 0; i < 2; i++) {
+        json_t *p = sample_plan(&k), *ch = json_array_get(json_object_get(p, "changes"), 0);
+        json_object_set_new(p, "observed", json_pack("{s:s, s:i, s:[s]}", "at", "2026-12-01T20:00:00Z", "serial", 3,
+                                                     "unreadable", "queue.jobs"));
+        json_object_set_new(p, "drift", json_pack("[{s:s, s:s, s:s}]", "address", "compute.web[0]", "type", "compute",
+                                                  "status", "gone"));
+        json_object_set_new(ch, "drift", json_pack("{s:s, s:[]}", "status", "gone", "attributes"));
+        json_object_set_new(ch, "import", json_pack("{s:s}", "id", "i-0abc"));
+        json_object_set_new(ch, "moved_from", json_string("compute.old"));
+        json_object_set_new(ch, "lifecycle", json_pack("{s:[s], s:s}", "ignore_changes", "tags", "drift", "report"));
+        if (i == 1)
+            json_object_set_new(ch, "drifted", json_true());
+        char *text = sign_raw(p, &k);
+        write_text(text);
+        json_t *got;
+        assert_int_equal(load(KEY_A, &got), i == 0 ? MK_PLANFILE_OK : MK_PLANFILE_UNKNOWN_FIELD);
+        if (i == 0) {
+            json_t *gc = json_array_get(json_object_get(got, "changes"), 0);
+            assert_string_equal(json_string_value(json_object_get(gc, "moved_from")), "compute.old");
+            assert_string_equal(json_string_value(json_object_get(json_object_get(gc, "import"), "id")), "i-0abc");
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(got, "observed"), "serial")), 3);
+        }
+        json_decref(got);
+        free(text);
+        json_decref(p);
+    }
+}
+
 /* The executor reads an omitted field as its default: a change without
  * `depends_on` waits for nothing, one without `lifecycle` or `sensitive`
  * is recorded in the state with the default lifecycle and no sensitive
@@ -1002,6 +1038,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_written_placement_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_takes_drift_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
