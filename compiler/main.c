@@ -68,6 +68,7 @@ static const command COMMANDS[] = {
     {"policy", mk_cmd_policy, "evaluate policies (check) or run policy tests (test)"},
     {"apply", mk_cmd_apply, "apply a plan (or plan, confirm and apply) through moksha-exec"},
     {"destroy", mk_cmd_destroy, "plan and apply the deletion of everything in the state"},
+    {"import", mk_cmd_import, "adopt an existing object into a resource of the stack (plan, read, apply)"},
     {"refresh", mk_cmd_refresh, "read the world through moksha-exec and record what it saw beside the state"},
     {"drift", mk_cmd_drift, "read the world and report what changed outside moksha (exit 2), writing nothing"},
     {"reconcile", mk_cmd_reconcile, "refresh, plan the corrections and apply those within a risk boundary"},
