@@ -11,16 +11,17 @@
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f7d41f
-# needs PART…: whether the executor's and the compiler's parts this check
-# reads have been built in (each is a slice of docs/drift.md: the refresh,
-# plans that show drift); a part missing skips the check, said.
+# needs PART…: the executor's and the compiler's parts a check reads (the
+# refresh, plans that show drift, the guard, the blocks), each known by
+# what it adds to a command; one missing fails the test and skips what
+# would only fail after it.
 needs() {
     for part in "$@"; do
         case $part in
         refresh) "$MOKSHA_EXEC" --help | grep -q '^  refresh ' ;;
         plandrift) printf 'provider local { root = "o" }\nresource local.file f {\n  path = "f"\n  lifecycle { drift = "report" }\n}\n' >"$WORK/needs.moksha" &&
             "$MOKSHA" check "$WORK/needs.moksha" >/dev/null 2>&1 ;;
-        esac || { echo "note: skipped, waits on $part: ${section:-?}"; return 1; }
+        esac || { e2e_bad "$part is not built in: ${section:-?} not checked"; return 1; }
     done
 }
 sim() { "$MOKSHA_EXEC" sim "$@"; }
