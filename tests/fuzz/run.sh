@@ -11,7 +11,8 @@
 #   state           tests/golden/plan/*/state.json
 #   observed        tests/golden/plan/*/observed.json
 #   planfile        plans saved by `moksha plan -o` for the golden plan cases
-#   trust, trustfile, wire  only tests/fuzz/regress/NAME/ (signed trust files, frames)
+#   trust, trustfile, wire, refresh  only tests/fuzz/regress/NAME/ (signed trust
+#                   files, frames, state entries with what a read returned)
 # A crash, leak, sanitizer report, timeout or broken invariant stops the
 # target; libFuzzer saves the input as tests/fuzz/crashes/NAME-crash-<sha1>
 # (or -leak-, -timeout-, -oom-) and this script fails. Turn such an input
