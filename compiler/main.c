@@ -67,6 +67,7 @@ static const command COMMANDS[] = {
     {"policy", mk_cmd_policy, "evaluate policies (check) or run policy tests (test)"},
     {"apply", mk_cmd_apply, "apply a plan (or plan, confirm and apply) through moksha-exec"},
     {"destroy", mk_cmd_destroy, "plan and apply the deletion of everything in the state"},
+    {"import", mk_cmd_import, "adopt an existing object into a resource of the stack (plan, read, apply)"},
     {"state", mk_cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
     {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},

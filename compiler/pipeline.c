@@ -29,8 +29,10 @@
 #include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
+#include "compiler/front/moved.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
+#include "compiler/middle/moves.h"
 #include "compiler/middle/place.h"
 
 double mk_pipeline_now_ms(void)
@@ -98,11 +100,12 @@ static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_rep
 
 /* The cost model's verdict on a desired change: its cost and where it is
  * placed (the executor builds there); a local type has no placement. */
-static void cost_change(mk_change *c, const mk_place_item *it, const mk_place_report *rep, const mk_state *st)
+static void cost_change(const mk_program *p, mk_change *c, const mk_place_item *it, const mk_place_report *rep,
+                        const mk_state *st)
 {
     bool priced = it->q.status == MK_COST_PRICED;
     size_t at = 0;
-    mk_money was = st->nres && mk_state_find(st, c->address, &at) ? rep->applied_each[at] : 0;
+    mk_money was = st->nres && mk_moves_state_entry(p, st, c->address, &at) ? rep->applied_each[at] : 0;
     c->costed = true, c->priced = priced;
     c->monthly = priced ? it->q.monthly : 0;
     c->delta = c->monthly - was; /* (both in [0, $1e9]) */
@@ -132,7 +135,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;
     for (size_t i = 0; i < rep->nitems && j < ndesired; i++)
         if (pl->changes[j].in == rep->items[i].in)
-            cost_change(&pl->changes[j++], &rep->items[i], rep, out->st);
+            cost_change(p, &pl->changes[j++], &rep->items[i], rep, out->st);
     for (size_t i = ndesired; i < pl->nchanges; i++) {
         mk_change *c = &pl->changes[i];
         /* a deposed object is not in the applied total: its delete changes no figure */
@@ -329,6 +332,7 @@ static void *compile_thread(void *arg)
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);           /* front/eval.c */
+    mk_moved_eval(p, r->import_to, r->import_id); /* front/moved.c: `moved` and `import` blocks */
     mk_policy_check_structure(p); /* middle/policy.c */
     mk_eval_tests(p);             /* front/eval.c: the policy tests' units */
     return NULL;

@@ -48,6 +48,7 @@ typedef struct mk_pipeline_req {
     bool explain;                   /* --explain: keep the placement report for the caller to print */
     bool compile_only;              /* mk_pipeline_plan: state and program, no plan (moksha cost) */
     const char *signing_key;        /* --signing-key FILE: the planner key that signs, before MOKSHA_SIGNING_KEY */
+    const char *import_to, *import_id; /* `moksha import ADDRESS ID`: one more import, as a block would say */
     /* when set, the compile thread calls it after loading the sources and
      * before evaluating them, for the state the evaluation reads (read
      * meanwhile on another thread); it may return NULL */

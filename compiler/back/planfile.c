@@ -168,10 +168,10 @@ static void read_placement(mk_change *c, json_t *pl)
 
 static mk_action action_of(reader *r, const char *s)
 {
-    for (mk_action a = MK_ACT_NOOP; a <= MK_ACT_DELETE; a++)
+    for (mk_action a = MK_ACT_NOOP; a <= MK_ACT_MOVE; a++)
         if (s && strcmp(s, mk_plan_action_name(a)) == 0)
             return a;
-    refuse(r, "`action` is not create, update, replace or delete");
+    refuse(r, "`action` is not create, update, replace, delete, import or move");
     return MK_ACT_NOOP;
 }
 
@@ -237,6 +237,21 @@ static void read_change_drift(reader *r, mk_change *c, json_t *d)
     c->drift_attrs = names_of(r, d, "attributes");
 }
 
+/* An import's `"import": {"id"}` and a moved resource's `moved_from`;
+ * an import without its id cannot be applied. */
+static void read_relocation(reader *r, mk_change *c, json_t *o)
+{
+    json_t *imp = json_object_get(o, "import");
+    if (imp && !json_is_string(json_object_get(imp, "id")))
+        refuse(r, "`import` has no `id`");
+    c->import_id = json_string_value(json_object_get(imp, "id"));
+    if (c->action == MK_ACT_IMPORT && !c->import_id)
+        refuse(r, "an import has no `import`");
+    c->moved_from = str_of(r, o, "moved_from", false);
+    if (c->action == MK_ACT_MOVE && !c->moved_from)
+        refuse(r, "a move has no `moved_from`");
+}
+
 static void read_change(reader *r, mk_change *c, json_t *o)
 {
     if (!json_is_object(o)) {
@@ -254,6 +269,7 @@ static void read_change(reader *r, mk_change *c, json_t *o)
     c->name = str_of(r, o, "name", false);
     c->provider = str_of(r, o, "provider", false);
     c->deposed = str_of(r, o, "deposed", false);
+    read_relocation(r, c, o);
     c->before = json_of(o, "before");
     c->unknown = names_of(r, o, "after_unknown");
     c->after = after_of(json_of(o, "after"), c->unknown);
@@ -312,6 +328,8 @@ static void read_totals(reader *r, json_t *t)
     x->replace = (int)int_of(r, t, "replace", true);
     x->remove = (int)int_of(r, t, "delete", true);
     x->noop = (int)int_of(r, t, "noop", true);
+    x->import = (int)int_of(r, t, "import", false);
+    x->move = (int)int_of(r, t, "move", false);
 }
 
 static void read_plan_cost(reader *r, json_t *cost)
@@ -637,12 +655,13 @@ static void put_placement(emitter *e, const mk_change *c)
  * after; a deposed object's id follows the address, its provider the
  * action. */
 enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-       F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END };
+       F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_IMPORT,
+       F_MOVED, F_END };
 static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
-    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
-     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
-    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE, F_CHANGED,
-     F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
     {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
      F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
 };
@@ -696,7 +715,8 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
     static const char *const NAMES[] = {",\"id\":", ",\"address\":", ",\"deposed\":", ",\"type\":", ",\"name\":",
         ",\"provider\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
         ",\"changed\":", ",\"replace_because\":", ",\"depends_on\":", ",\"risk\":", ",\"cost\":", ",\"lifecycle\":",
-        ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":", ",\"drift\":"};
+        ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":", ",\"drift\":", ",\"import\":{\"id\":",
+        ",\"moved_from\":"};
     const mk_names *lists[] = {[F_UNKNOWN] = &c->unknown, [F_SENSITIVE] = &c->sensitive, [F_CHANGED] = &c->changed,
                                [F_FORCES] = &c->forces};
     bool absent = (f == F_ID && c->id == at + 1) || (f == F_DEPOSED && !c->deposed) ||
@@ -706,7 +726,8 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
                   (f == F_LIFECYCLE && default_lifecycle(c)) ||
                   (f == F_PLACEMENT && !(c->cloud && c->region) && null_or_absent(c->placement)) ||
                   (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by) ||
-                  (f == F_DRIFT && c->drift == MK_DRIFT_NONE);
+                  (f == F_DRIFT && c->drift == MK_DRIFT_NONE) || (f == F_IMPORT && !c->import_id) ||
+                  (f == F_MOVED && !c->moved_from);
     if (absent)
         return;
     key(e, first, NAMES[f]);
@@ -748,6 +769,8 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
     case F_REFS: put_names(e, c->refs, c->nrefs); break;
     case F_RAISED: put_str(e, c->risk_raised_by); break;
     case F_DRIFT: put_change_drift(e, c); break;
+    case F_IMPORT: put_str(e, c->import_id), lit(e, "}"); break;
+    case F_MOVED: put_str(e, c->moved_from); break;
     }
 }
 
@@ -872,8 +895,13 @@ static void put_tail(emitter *e, const mk_plan *p)
     put_kept(e, "policies", p->policies);
     put_kept(e, "outputs", p->outputs);
     const mk_plan_totals *t = &p->totals;
-    mk_buf_printf(e->out, ",\"totals\":{\"create\":%d,\"update\":%d,\"replace\":%d,\"delete\":%d,\"noop\":%d}",
+    mk_buf_printf(e->out, ",\"totals\":{\"create\":%d,\"update\":%d,\"replace\":%d,\"delete\":%d,\"noop\":%d",
                   t->create, t->update, t->replace, t->remove, t->noop);
+    if (t->import) /* absent when 0: plans without imports or moves read as before */
+        mk_buf_printf(e->out, ",\"import\":%d", t->import);
+    if (t->move)
+        mk_buf_printf(e->out, ",\"move\":%d", t->move);
+    lit(e, "}");
     if (!p->costed)
         return;
     lit(e, ",\"cost\":{\"currency\":\"USD\",\"monthly\":");
@@ -1008,7 +1036,7 @@ static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "d
     "observed", "changes", "drift", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",
-    "lifecycle", "placement", "refs", "risk_raised_by", "drift", NULL};
+    "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_FIELDS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};

@@ -367,7 +367,7 @@ static void attr_line(const mk_change *c, const char *n, size_t len, size_t w, c
 static void attr_lines(const mk_change *c, mk_buf *out, const pal *p)
 {
     size_t w = 0;
-    if (c->action == MK_ACT_CREATE) {
+    if (c->action == MK_ACT_CREATE || (c->action == MK_ACT_IMPORT && !c->before)) {
         shown_attrs s = first_shown(c);
         while (next_shown(&s))
             w = s.at.len > w ? s.at.len : w;
@@ -432,17 +432,32 @@ static void dim(mk_buf *out, const pal *p, const char *text)
     mk_buf_puts(out, p->off);
 }
 
+/* What an import or a move says after the address. */
+static void relocation_text(const mk_change *c, mk_buf *out, const pal *p)
+{
+    if (c->action == MK_ACT_IMPORT)
+        mk_buf_printf(out, " will be imported %s(id %s)%s%s", p->dim, c->import_id, c->before ? "" : ": attributes unknown until read",
+                      p->off);
+    else if (c->action == MK_ACT_MOVE)
+        mk_buf_printf(out, " %s(moved, nothing changes)%s", p->dim, p->off);
+    else if (c->moved_from)
+        mk_buf_printf(out, " %s(moved)%s", p->dim, p->off);
+}
+
 static void change_head(const mk_change *c, mk_buf *out, const pal *p)
 {
-    static const char *const SYM[] = {"    +", "    +", "    ~", "  -/+", "    -"};
-    const char *col[] = {p->add, p->add, p->chg, p->rep, p->del};
+    static const char *const SYM[] = {"    +", "    +", "    ~", "  -/+", "    -", "   <=", "   ->"};
+    const char *col[] = {p->add, p->add, p->chg, p->rep, p->del, p->add, p->chg};
     mk_buf_puts(out, col[c->action]);
     mk_buf_puts(out, SYM[c->action]);
     mk_buf_puts(out, p->off);
     mk_buf_putc(out, ' ');
     mk_buf_puts(out, p->bold);
+    if (c->moved_from)
+        mk_buf_printf(out, "%s → ", c->moved_from);
     mk_buf_puts(out, c->address);
     mk_buf_puts(out, p->off);
+    relocation_text(c, out, p);
     if (c->deposed)
         mk_buf_printf(out, " %s(deposed object %s, set aside by create_before_destroy; an earlier apply did not delete "
                       "it: it stopped, or a dependent was held)%s", p->dim, c->deposed, p->off);
@@ -565,8 +580,13 @@ static void drift_section(const mk_plan *plan, mk_buf *out, const pal *p)
 void mk_render_summary(const mk_plan *plan, mk_buf *out)
 {
     const mk_plan_totals *t = &plan->totals;
-    mk_buf_printf(out, "Plan: %d to create, %d to update, %d to replace, %d to delete.", t->create, t->update,
+    mk_buf_printf(out, "Plan: %d to create, %d to update, %d to replace, %d to delete", t->create, t->update,
                   t->replace, t->remove);
+    if (t->import) /* only when there are: a plan without says what it always said */
+        mk_buf_printf(out, ", %d to import", t->import);
+    if (t->move)
+        mk_buf_printf(out, ", %d to move", t->move);
+    mk_buf_putc(out, '.');
 }
 
 void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
@@ -597,9 +617,18 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
 
 static void markdown_row(const mk_change *c, mk_buf *out)
 {
-    static const char *const SYM[] = {"🗑️", "➕", "✏️", "♻️", "🗑️"};
+    static const char *const SYM[] = {"🗑️", "➕", "✏️", "♻️", "🗑️", "📥", "🚚"};
     mk_buf_printf(out, "| %s | ", SYM[c->action]);
+    if (c->moved_from) {
+        mk_md_code(out, c->moved_from, true);
+        mk_buf_puts(out, " → ");
+    }
     mk_md_code(out, c->address, true);
+    if (c->import_id) {
+        mk_buf_puts(out, " (id ");
+        mk_md_code(out, c->import_id, true);
+        mk_buf_puts(out, c->before ? ")" : "; attributes unknown until read)");
+    }
     mk_buf_puts(out, " | ");
     mk_md_text(out, mk_plan_action_name(c->action));
     mk_buf_puts(out, " | ");

@@ -6,6 +6,7 @@
 #include "compiler/cli/cmd_apply.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -125,8 +126,9 @@ static bool exec_found(void)
     return false;
 }
 
-/* Run moksha-exec with args; its exit code. */
-static int run_exec(const char **args, size_t nargs)
+/* Run moksha-exec with args, its stdout and stderr onto out and err
+ * (-1: ours); its exit code. */
+static int run_exec_to(const char **args, size_t nargs, int out, int err)
 {
     char path[PATH_MAX + 32];
     exec_path(path, sizeof path);
@@ -146,6 +148,10 @@ static int run_exec(const char **args, size_t nargs)
         signal(SIGINT, SIG_DFL); /* the executor installs its own handlers */
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
+        if (out >= 0)
+            dup2(out, STDOUT_FILENO);
+        if (err >= 0)
+            dup2(err, STDERR_FILENO);
         execvp(path, (char *const *)av);
         fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
         _exit(EXIT_INPUT);
@@ -171,6 +177,8 @@ static int run_exec(const char **args, size_t nargs)
     mk_mem_free(av);
     return rc;
 }
+
+static int run_exec(const char **args, size_t nargs) { return run_exec_to(args, nargs, -1, -1); }
 
 typedef struct apply_args {
     bool destroy;
@@ -536,6 +544,176 @@ static int apply_like(int argc, char **argv, bool destroy)
 int mk_cmd_apply(int argc, char **argv) { return apply_like(argc, argv, false); }
 int mk_cmd_destroy(int argc, char **argv) { return apply_like(argc, argv, true); }
 
+static const char IMPORT_HELP[] =
+    "usage: moksha import ADDRESS ID [--yes] [-o PLAN] [options as for apply] [PATH...]\n"
+    "\n"
+    "Adopt an existing object (its provider id ID) into the stack's resource at\n"
+    "ADDRESS, as an `import { to = ADDRESS, id = \"ID\" }` block would: plan it, have\n"
+    "moksha-exec read the object by its id (moksha-exec refresh PLAN), plan again\n"
+    "with what it read, show the plan and apply it like `moksha apply` (asks on a\n"
+    "terminal; --yes does not). The import is a planned change, risk high,\n"
+    "signed and policy-checked; what differs from the spec is updated after it.\n"
+    "With -o PLAN the plan is written there and nothing is applied.\n"
+    "\n"
+    "options:\n"
+    "  --yes, -y                    do not ask\n"
+    "  -o, --out PLAN               write the signed plan to PLAN and stop\n"
+    "  --var, --var-file, --policies, --signing-key  as for plan\n"
+    "  --parallelism, --timeout, --retries, --approve, --auto-approve-risk,\n"
+    "  --progress, --no-rollback    as for apply\n"
+    "\n"
+    "exit status: as for apply; 1 when ADDRESS is not a resource of the stack\n";
+
+typedef struct import_args {
+    apply_args x;
+    const char *address, *id, *out;
+} import_args;
+
+/* ADDRESS and ID, then the stack's paths. */
+static bool import_arg(void *ud, const char *s, bool *bad)
+{
+    import_args *ia = ud;
+    (void)bad;
+    if (s[0] == '-' || (ia->address && ia->id))
+        return false;
+    if (!ia->address)
+        ia->address = s;
+    else
+        ia->id = s;
+    return true;
+}
+
+static bool import_exec_option(void *ud, const char *name, const char *v) { return exec_option(&((import_args *)ud)->x, name, v); }
+
+/* The first line of the executor's that says what went wrong, for a note. */
+static void exec_reason(FILE *err, char *why, size_t n)
+{
+    char line[512];
+    snprintf(why, n, "%s", "");
+    rewind(err);
+    while (fgets(line, sizeof line, err))
+        if (strstr(line, "error: ")) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(why, n, " (%s)", strstr(line, "error: ") + 7);
+            return;
+        }
+}
+
+/* Have the executor read the import by its id with the signed plan
+ * (docs/drift.md): what it read is in .moksha/observed.json for the next
+ * plan. Its report is not shown (the plan that follows says it all); a
+ * failure leaves the import planned with its attributes unknown. */
+static void refresh_with(const char *text)
+{
+    char path[] = MOKSHA_DIR "/import-XXXXXX.plan", why[600] = "";
+    if (mk_submit_socket()) { /* the service reads it, and keeps observed.json */
+        if (mk_submit_refresh(text, strlen(text), NULL, 0) != EXIT_OK)
+            fprintf(stderr, "moksha: note: the executor could not read it: attributes unknown\n");
+        return;
+    }
+    mkdir(MOKSHA_DIR, 0755);
+    int fd = mkstemps(path, 5);
+    int rc = EXIT_INPUT;
+    if (fd >= 0) {
+        close(fd);
+        const char *args[] = {"refresh", path};
+        FILE *err = tmpfile();
+        int null = open("/dev/null", O_WRONLY);
+        if (err && mk_planfile_write(text, path))
+            rc = run_exec_to(args, 2, null, fileno(err));
+        if (err && rc != EXIT_OK)
+            exec_reason(err, why, sizeof why);
+        if (err)
+            fclose(err);
+        if (null >= 0)
+            close(null);
+        unlink(path);
+    }
+    if (rc != EXIT_OK)
+        fprintf(stderr, "moksha: note: the executor could not read it: attributes unknown%s\n", why);
+}
+
+/* The plan with the import, once more after the executor has read it. */
+static bool plan_import(mk_pipeline_req *r, mk_planned *pl)
+{
+    if (!mk_run_plan(r, pl, true))
+        return false;
+    if (pl->policy_failed || !pl->model->totals.import)
+        return true; /* nothing for the executor to read */
+    refresh_with(pl->text);
+    mk_pipeline_planned_free(pl);
+    return mk_run_plan(r, pl, true);
+}
+
+static int import_saved(const mk_planned *pl, const char *out)
+{
+    if (!mk_planfile_write(pl->text, out)) {
+        mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
+        return EXIT_INPUT;
+    }
+    mk_run_print_plan(pl->model, pl->text, &pl->key, false, "text");
+    printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
+    return EXIT_OK;
+}
+
+static int import_run(mk_pipeline_req *r, import_args *ia)
+{
+    mk_planned pl;
+    if (!plan_import(r, &pl) || !approvals_ok(pl.model, &ia->x)) {
+        mk_pipeline_planned_free(&pl);
+        return EXIT_INPUT;
+    }
+    int rc = EXIT_INPUT;
+    if (pl.policy_failed) {
+        mk_cli_err("a policy failed: nothing was imported");
+        rc = EXIT_POLICY;
+    } else if (ia->out) {
+        rc = import_saved(&pl, ia->out);
+    } else {
+        mk_run_print_plan(pl.model, NULL, &pl.key, false, "text");
+        if (!pl.model->nchanges) /* already imported: the note said so */
+            rc = EXIT_OK;
+        else if (ia->x.yes || ask("apply")) {
+            puts("");
+            rc = apply_text(pl.text, pl.key.stack_id, &ia->x);
+        }
+    }
+    mk_pipeline_planned_free(&pl);
+    return rc;
+}
+
+int mk_cmd_import(int argc, char **argv)
+{
+    mk_pipeline_req r = {0};
+    import_args ia = {0};
+    const mk_option opts[] = {
+        {"--yes", false, .flag = &ia.x.yes}, {"-y", false, .flag = &ia.x.yes}, {"-o", true, .str = &ia.out},
+        {"--out", true, .str = &ia.out}, {"--parallelism", true, .take = import_exec_option},
+        {"--approve", true, .take = import_exec_option}, {"--auto-approve-risk", true, .take = import_exec_option},
+        {"--timeout", true, .take = import_exec_option}, {"--retries", true, .take = import_exec_option},
+        {"--progress", true, .take = import_exec_option}, {"--no-rollback", false, .take = import_exec_option},
+        {"--signing-key", true, .str = &r.signing_key},
+    };
+    mk_options spec = {"import", "import", IMPORT_HELP, opts, sizeof opts / sizeof *opts, .ud = &ia, .stack = &r,
+                       .arg = import_arg};
+    int parsed = mk_options_parse(&spec, argc, argv);
+    int rc = parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
+    char why[1024];
+    if (parsed != MK_OPTIONS_OK) {
+    } else if (!ia.address || !ia.id || !*ia.id) {
+        mk_cli_err("import takes ADDRESS and ID, e.g. `moksha import compute.legacy i-0abc`");
+    } else if (ia.out && !mk_planfile_target_ok(ia.out, why, sizeof why)) {
+        mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o import.plan)", why);
+    } else if ((mk_submit_socket() || exec_found()) && mk_options_only(&r, "import", MK_OPTIONS_ALL) &&
+               mk_options_overrides_ok(&r)) {
+        r.import_to = ia.address, r.import_id = ia.id;
+        rc = import_run(&r, &ia);
+    }
+    mk_mem_free(ia.x.exec);
+    mk_options_req_free(&r);
+    return rc;
+}
+
 /* The forms of `state` and `audit` and the service's op for each (note
  * [stack ops] in runtime/serve.c): its argument, when it has one, is the
  * last word, sent under key. */
@@ -585,12 +763,20 @@ static int pass_through(const char *cmd, int argc, char **argv, const char *help
 
 int mk_cmd_state(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "mv") && mk_submit_socket()) {
+        /* docs/drift.md: in trust mode every change to the state is a signed plan */
+        mk_cli_err("state mv is refused by the executor service: write `moved { from = FROM, to = TO }` and apply its plan");
+        return EXIT_INPUT;
+    }
     return pass_through("state", argc, argv,
-                        "usage: moksha state list | show ADDRESS | rm ADDRESS | unlock LOCK_ID\n"
+                        "usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID\n"
                         "\n"
                         "  list          the resources the state records, with provider, placement and id\n"
                         "  show ADDRESS  one resource's state entry as JSON (secrets stay sealed)\n"
                         "  rm ADDRESS    forget a resource (the object itself is not touched)\n"
+                        "  mv FROM TO    move FROM's object and entry to TO at once, without a plan (the\n"
+                        "                object is moved, nothing else about it changes; audited state.mv);\n"
+                        "                a `moved { from = FROM, to = TO }` block does the same through a plan\n"
                         "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n"
                         "\n"
                         "With MOKSHA_EXEC_SOCKET set, each runs in the executor service, on the state it\n"

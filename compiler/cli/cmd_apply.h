@@ -1,4 +1,4 @@
-/* cmd_apply — `moksha apply`, `destroy`, `state` and `audit`, which hand over
+/* cmd_apply — `moksha apply`, `destroy`, `import`, `state` and `audit`, which hand over
  * to moksha-exec: argv[0] is the command's name; the exit status. */
 #ifndef MK_CMD_APPLY_H
 #define MK_CMD_APPLY_H
@@ -6,6 +6,7 @@
 int mk_cmd_apply(int argc, char **argv);
 int mk_cmd_destroy(int argc, char **argv);
 int mk_cmd_state(int argc, char **argv);
+int mk_cmd_import(int argc, char **argv);
 int mk_cmd_audit(int argc, char **argv);
 
 #endif

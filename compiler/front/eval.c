@@ -876,16 +876,16 @@ static bool test_meta(mk_ectx *c, mk_instance *in, mk_ast *it)
     if (!action && !cost)
         return false;
     mk_value *v = mk_eval_expr(c, it->b);
-    static const char *const acts[] = {"create", "update", "replace", "delete"};
+    static const char *const acts[] = {"create", "update", "replace", "delete", "import", "move"};
     bool ok = v->kind == MK_V_ERROR;
     if (action && v->kind == MK_V_STRING)
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 6; i++)
             ok |= v->n == strlen(acts[i]) && memcmp(v->u.s, acts[i], v->n) == 0;
     if (cost)
         ok |= v->kind == MK_V_MONEY;
     if (!ok)
         mk_diag_error(c->e->diag, action ? "E0202" : "E0200", it->b->span,
-                      action ? "a test's action is \"create\", \"update\", \"replace\" or \"delete\""
+                      action ? "a test's action is \"create\", \"update\", \"replace\", \"delete\", \"import\" or \"move\""
                              : "a test's cost is money, e.g. $120");
     else if (action)
         in->test_action = v;

@@ -417,6 +417,23 @@ static void index_named(mk_program *p, mk_unit *u, mk_ast *it)
     }
 }
 
+/* `moved { }` and `import { }` say how the root stack's addresses came to
+ * be (front/moved.c reads them); a module's addresses are the root's to
+ * rename. */
+static bool relocation(mk_program *p, mk_unit *u, mk_ast *it)
+{
+    if (strcmp(it->name, "moved") != 0 && strcmp(it->name, "import") != 0)
+        return false;
+    if (u != p->root) {
+        mk_diag_item *d = mk_diag_error(p->diag, "E0121", it->span, "%s `%s` block belongs in the root stack",
+                                        it->name[0] == 'i' ? "an" : "a", it->name);
+        mk_diag_help(d, "write it beside the `module` block, with the module's address: module.NAME.TYPE.NAME");
+        return true;
+    }
+    PUSH(p->reloc_decls, p->nreloc_decls, p->capreloc_decls, it);
+    return true;
+}
+
 void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
 {
     /* most items of a big file are resources: size their table once
@@ -456,6 +473,11 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
         }
         case MK_AST_VAR: case MK_AST_LET: case MK_AST_RESOURCE: case MK_AST_MODULE: case MK_AST_PROVIDER:
             index_named(p, u, it);
+            break;
+        case MK_AST_BLOCK:
+            if (relocation(p, u, it))
+                break;
+            misplaced(p, it);
             break;
         default: misplaced(p, it);
         }

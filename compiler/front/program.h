@@ -127,6 +127,18 @@ struct mk_unit {
     mk_ast *module_decl;
 };
 
+/* A `moved { from, to }` or `import { to, id }` block of the root stack,
+ * read by front/moved.c after evaluation: addresses as written (never
+ * evaluated, so no edge and no need for `from` to exist), the id as
+ * evaluated (NULL when not known, or for a `moved`). */
+typedef struct mk_relocation {
+    mk_ast *decl;             /* NULL for `moksha import`'s */
+    bool import;              /* an `import` block; else a `moved` one */
+    const char *from, *to;    /* from: NULL for an import */
+    const char *id;
+    mk_span at, from_at, to_at, id_at; /* the block's, and its attributes' values' */
+} mk_relocation;
+
 typedef struct mk_program {
     mk_ast_ctx ast;           /* arena and names */
     mk_srcset src;
@@ -148,6 +160,10 @@ typedef struct mk_program {
     size_t nunits, capunits;
     struct mk_loaded *seen;   /* real paths already loaded */
     mk_symtab by_address;     /* address → instance, built on first use */
+    mk_ast **reloc_decls;     /* the `moved` and `import` blocks, as indexed */
+    uint32_t nreloc_decls, capreloc_decls;
+    mk_relocation *relocs;    /* the well-formed ones (front/moved.c) */
+    uint32_t nrelocs;
     /* loaded file ids, for the inputs digest */
     uint32_t *file_ids;
     uint32_t nfile_ids;

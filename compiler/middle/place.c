@@ -11,6 +11,7 @@
 
 #include "compiler/base/mem.h"
 #include "compiler/base/state.h"
+#include "compiler/middle/moves.h"
 
 /* note [placement groups]: instances tied by a @colocate reference (a compute
  * and its network, a volume and its compute) form one group, found with a
@@ -164,7 +165,7 @@ static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_place
 }
 
 /* The sticky place of a group: the first member the state has placed. */
-static json_t *sticky_place(const mk_state *st, const mk_place_report *r, const mk_place_group *g,
+static json_t *sticky_place(const mk_program *p, const mk_state *st, const mk_place_report *r, const mk_place_group *g,
                             const char *const *replace, size_t nreplace)
 {
     for (size_t m = 0; st && m < g->n; m++) {
@@ -172,7 +173,7 @@ static json_t *sticky_place(const mk_state *st, const mk_place_report *r, const 
         bool moving = false;
         for (size_t k = 0; k < nreplace; k++)
             moving |= strcmp(replace[k], addr) == 0;
-        json_t *sr = moving ? NULL : mk_state_find(st, addr, NULL);
+        json_t *sr = moving ? NULL : mk_moves_state_entry(p, st, addr, NULL); /* a moved resource stays put */
         json_t *pl = json_object_get(sr, "placement");
         if (json_is_string(json_object_get(pl, "cloud")) && json_is_string(json_object_get(pl, "region")))
             return pl;
@@ -248,7 +249,7 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
         g->winner = -1;
         return;
     }
-    json_t *sticky = sticky_place(st, r, g, replace, nreplace);
+    json_t *sticky = sticky_place(p, st, r, g, replace, nreplace);
     if (sticky) {
         g->sticky = true;
         add_cand(cat, g, json_string_value(json_object_get(sticky, "cloud")), json_string_value(json_object_get(sticky, "region")));

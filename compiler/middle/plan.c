@@ -19,10 +19,11 @@
 #include "compiler/base/mem.h"
 #include "compiler/base/symtab.h"
 #include "compiler/front/vjson.h"
+#include "compiler/middle/moves.h"
 
-static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete"};
+static const char *const ACTIONS[] = {"noop", "create", "update", "replace", "delete", "import", "move"};
 
-const char *mk_plan_action_name(mk_action a) { return a <= MK_ACT_DELETE ? ACTIONS[a] : "noop"; }
+const char *mk_plan_action_name(mk_action a) { return a <= MK_ACT_MOVE ? ACTIONS[a] : "noop"; }
 
 const char *mk_plan_risk_name(mk_risk r)
 {
@@ -45,8 +46,10 @@ static bool access_type(const char *type)
  * update), high (delete or replace of stateful types, network or access changes). */
 mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed)
 {
-    if (action == MK_ACT_CREATE || action == MK_ACT_NOOP)
+    if (action == MK_ACT_CREATE || action == MK_ACT_NOOP || action == MK_ACT_MOVE)
         return MK_RISK_LOW;
+    if (action == MK_ACT_IMPORT) /* docs/drift.md: adopting an object is always reviewed */
+        return MK_RISK_HIGH;
     if (action == MK_ACT_UPDATE) {
         bool tags_only = changed.n > 0;
         for (uint32_t i = 0; i < changed.n; i++)
@@ -127,6 +130,8 @@ typedef struct builder {
     bool *seen;          /* per state entry: desired again */
     dlist *edges;        /* per change, a delete's depends_on while it grows */
     mk_symtab names;     /* note [shared values] */
+    mk_moves *mv;        /* `moved` and `import` blocks against the state (middle/moves.c) */
+    bool listing;        /* diff_attrs: make the lists even when nothing changes (a move) */
 } builder;
 
 static mk_change *new_change(builder *b)
@@ -228,6 +233,8 @@ static bool field_changes(builder *b, mk_instance *in, json_t *before, uint32_t 
         return *ref = true;
     if (!unknown && old && mk_vjson_same(j, old))
         return false;
+    if (!unknown && old && b->mv && mk_moves_same(b->mv, j, old, 0))
+        return false;
     return unknown || old || !json_is_null(j);
 }
 
@@ -273,7 +280,7 @@ static bool diff_attrs(builder *b, mk_instance *in, json_t *before, mk_change *c
     for (uint32_t k = 0; k < nf && !changes; k++)
         changes = bits[2 * nf + k];
     mk_names *lists[4] = {&c->unknown, &c->sensitive, &c->changed, &c->forces};
-    for (int l = 0; l < 4 && changes && ty; l++)
+    for (int l = 0; l < 4 && (changes || b->listing) && ty; l++)
         *lists[l] = shared_names(b->pl->arena, &b->names, ty, l, bits + (size_t)l * nf);
     mk_mem_free(bits);
     return changes;
@@ -511,21 +518,46 @@ static void desired_edges(builder *b, mk_instance *in, mk_change *c)
     c->depends_on = deps, c->refs = refs, c->nrefs = in->ndeps;
 }
 
+/* A desired instance's state entry: its own, or the one a `moved` block
+ * gives it; an `import` block's id and observed object go into hit. */
+static json_t *entry_of(builder *b, mk_instance *in, size_t *idx, mk_moves_hit *hit)
+{
+    json_t *sr = mk_state_find(b->st, in->address, idx);
+    if (sr || !mk_moves_find(b->mv, in->address, hit))
+        return sr;
+    *idx = hit->index;
+    return hit->entry;
+}
+
+/* An object gone (before NULL) is created again, moved or not. */
+static mk_action action_of(const mk_moves_hit *hit, const json_t *before, const mk_change *c)
+{
+    if (hit->import_id)
+        return MK_ACT_IMPORT;
+    if (!before)
+        return MK_ACT_CREATE;
+    if (c->forces.n)
+        return MK_ACT_REPLACE;
+    return hit->moved_from && !c->changed.n ? MK_ACT_MOVE : MK_ACT_UPDATE;
+}
+
 static void add_desired(builder *b, mk_instance *in)
 {
     size_t idx = 0;
-    json_t *sr = mk_state_find(b->st, in->address, &idx);
+    mk_moves_hit hit = {0};
+    json_t *sr = entry_of(b, in, &idx, &hit);
     drift_seen d = {0};
-    json_t *before = sr ? drift_before(b, sr, in, &d) : NULL;
+    json_t *before = sr ? drift_before(b, sr, in, &d) : hit.observed;
     if (sr)
         b->seen[idx] = true, b->pl->like[idx] = in;
     mk_change scratch = {0};
-    if (!diff_attrs(b, in, before, &scratch)) {
+    b->listing = hit.moved_from || hit.import_id;
+    if (!diff_attrs(b, in, before, &scratch) && !b->listing) {
         b->pl->totals.noop++;
         settle_drift(b, sr, &d, NULL);
         return;
     }
-    mk_action action = !before ? MK_ACT_CREATE : scratch.forces.n ? MK_ACT_REPLACE : MK_ACT_UPDATE;
+    mk_action action = action_of(&hit, before, &scratch);
     if (action == MK_ACT_REPLACE && in->prevent_destroy)
         prevent_destroy_error(b->p, in, in->address, "replaced");
     if (action == MK_ACT_REPLACE)
@@ -541,6 +573,7 @@ static void add_desired(builder *b, mk_instance *in)
     c->address = in->address, c->type = in->res->type, c->name = in->res->name, c->provider = in->provider;
     c->in = in;
     c->before = before;
+    c->import_id = hit.import_id, c->moved_from = before ? hit.moved_from : NULL;
     c->prevent_destroy = in->prevent_destroy, c->create_before_destroy = in->create_before_destroy;
     if (in->placement) {
         bool unk = false;
@@ -553,6 +586,8 @@ static void add_desired(builder *b, mk_instance *in)
         settle_drift(b, sr, &d, c);
     if (action == MK_ACT_CREATE) b->pl->totals.create++;
     else if (action == MK_ACT_UPDATE) b->pl->totals.update++;
+    else if (action == MK_ACT_IMPORT) b->pl->totals.import++;
+    else if (action == MK_ACT_MOVE) b->pl->totals.move++;
     else b->pl->totals.replace++;
 }
 
@@ -757,8 +792,10 @@ mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *
     pl->like = mk_arena_alloc(pl->arena, (st->nres + 1) * sizeof *pl->like);
     builder b = {.p = p, .st = st, .obs = obs, .key = key, .pl = pl, .seen = mk_mem_calloc(st->nres + 1, sizeof *b.seen)};
     mk_sym_reserve(&b.cid, (uint32_t)(destroy ? 0 : p->ninstances));
+    b.mv = destroy ? NULL : mk_moves_new(p, st, obs && obs->root ? json_object_get(obs->root, "imports") : NULL);
     for (size_t i = 0; i < p->ninstances && !destroy; i++)
         add_desired(&b, p->instances[i]);
+    mk_moves_free(b.mv);
     add_deletes(&b);
     settle_observed(&b);
     mk_mem_free(b.seen);

@@ -20,6 +20,7 @@
 
 typedef struct mk_plan_totals {
     int create, update, replace, remove, noop;
+    int import, move;            /* adopted and moved resources (middle/moves.c) */
 } mk_plan_totals;
 
 /* ---- the plan model ----
@@ -36,7 +37,10 @@ typedef struct mk_plan_totals {
  * in the plan's arena; strings
  * are the program's, the state's or the catalog's (borrowed; they outlive
  * the plan), or the arena's in a loaded plan. */
-typedef enum mk_action { MK_ACT_NOOP, MK_ACT_CREATE, MK_ACT_UPDATE, MK_ACT_REPLACE, MK_ACT_DELETE } mk_action;
+typedef enum mk_action {
+    MK_ACT_NOOP, MK_ACT_CREATE, MK_ACT_UPDATE, MK_ACT_REPLACE, MK_ACT_DELETE,
+    MK_ACT_IMPORT, MK_ACT_MOVE   /* an `import` block's adoption; a `moved` block's rename, nothing else changing */
+} mk_action;
 typedef enum mk_risk { MK_RISK_LOW, MK_RISK_MEDIUM, MK_RISK_HIGH } mk_risk;
 
 /* A list of attribute names (a type's fields, in schema order), shared by
@@ -58,6 +62,8 @@ typedef struct mk_change {
     const char *address, *type, *name;
     const char *provider;        /* NULL for none */
     const char *deposed;         /* a deposed object's id, which this delete removes; else NULL */
+    const char *import_id;       /* an import's: the provider's id of the object adopted; else NULL */
+    const char *moved_from;      /* a move's, or an update or replace of a moved resource: its address in the state */
     const mk_instance *in;       /* the desired instance: NULL for a delete, and in a loaded plan */
     json_t *before;              /* the applied attributes (the state's), NULL for a create */
     json_t *after;               /* a loaded plan's after (sealed JSON; a reference the plan holds); a made plan's is in->attrs */

@@ -418,7 +418,8 @@ static mk_action test_action(const mk_instance *in)
 {
     mk_value *a = in->test_action;
     return !a ? MK_ACT_CREATE : is_action(a, "delete") ? MK_ACT_DELETE : is_action(a, "update") ? MK_ACT_UPDATE
-         : is_action(a, "replace") ? MK_ACT_REPLACE : MK_ACT_CREATE;
+         : is_action(a, "replace") ? MK_ACT_REPLACE : is_action(a, "import") ? MK_ACT_IMPORT
+         : is_action(a, "move") ? MK_ACT_MOVE : MK_ACT_CREATE;
 }
 
 /* A test's resources and changes; rep (may be NULL) is where place_test
@@ -448,7 +449,8 @@ static void inputs_from_test(pol *P, mk_unit *tu, const mk_place_report *rep)
                         !mk_money_add(delta, d, &delta);
             const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, (mk_names){NULL, 0})); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
-                       change_value(P, action, in->address, res->type, res->name, del || strcmp(action, "create") ? in->attrs : NULL,
+                       change_value(P, action, in->address, res->type, res->name,
+                                    del || (act != MK_ACT_CREATE && act != MK_ACT_IMPORT) ? in->attrs : NULL, /* an import's before: not read in a test */
                                     del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
         }
     }

@@ -18,8 +18,10 @@
 #include "compiler/base/observed.h"
 #include "compiler/base/state.h"
 #include "compiler/front/eval.h"
+#include "compiler/front/moved.h"
 #include "compiler/front/program.h"
 #include "compiler/front/vars.h"
+#include "compiler/middle/moves.h"
 #include "compiler/middle/plan.h"
 #include "tests/unit/seal_open.h"
 
@@ -137,6 +139,7 @@ static mk_plan *plan_of(const char *src, bool destroy)
     mk_observed_bind(OBS, ST, P->diag);
     P->observed = OBS;
     mk_eval_program(P);
+    mk_moved_eval(P, NULL, NULL); /* `moved` and `import` blocks, as the driver reads them */
     assert_int_equal(mk_diag_errors(P->diag), 0);
     mk_state_fingerprint_key(ST, &K); /* as the driver does */
     PLAN = mk_plan_build_observed(P, ST, OBS, &K, destroy);
@@ -907,6 +910,141 @@ static void test_lifecycle_carried(void **state)
     assert_false(PLAN->observed);
 }
 
+/* A `moved` block: the old entry is the new address's before; nothing
+ * else changes, so the change is a move, low, and nothing is deleted. */
+static void test_moved_nothing_changes(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.old", "compute", WEB_ATTRS)));
+    plan_of(WEB "moved { from = compute.old, to = compute.web }\n", false);
+    totals_are(0, 0, 0, 0, 0);
+    assert_int_equal(PLAN->totals.move, 1);
+    assert_int_equal(PLAN->nchanges, 1);
+    change_is("compute.web", "move", "", "", "low");
+    assert_string_equal(change("compute.web")->moved_from, "compute.old");
+    assert_string_equal(json_string_value(json_object_get(change("compute.web")->before, "id")), "i-1");
+    assert_null(change("compute.web")->import_id);
+}
+
+/* A chain a → b → web with a applied, and an attribute that changes: the
+ * update of web, from a's entry. */
+static void test_moved_chain_with_update(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry_with("compute.a", "compute", WEB_ATTRS, "{\"cpu\": 1}")));
+    plan_of(WEB "moved { from = compute.b, to = compute.web }\nmoved { from = compute.a, to = compute.b }\n", false);
+    totals_are(0, 1, 0, 0, 0);
+    assert_int_equal(PLAN->totals.move, 0);
+    change_is("compute.web", "update", "cpu", "", "medium");
+    assert_string_equal(change("compute.web")->moved_from, "compute.a");
+}
+
+/* What referred to a moved resource still does: compute.web's state
+ * reference to network.old is the spec's to network.main. */
+static void test_moved_reference_follows(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("network.old", "network", NET_ATTRS),
+                          entry_with("compute.web", "compute", WEB_ATTRS,
+                                     "{\"network\": {\"$ref\": \"network.old\", \"id\": \"vpc-1\"}}")));
+    plan_of("resource network main { cidr = \"10.0.0.0/16\" }\n"
+            "resource compute web {\n cpu = 2\n memory = 4GiB\n image = \"nginx:1.27\"\n network = network.main\n}\n"
+            "moved { from = network.old, to = network.main }\n",
+            false);
+    totals_are(0, 0, 0, 0, 1);
+    assert_int_equal(PLAN->nchanges, 1);
+    change_is("network.main", "move", "", "", "low");
+}
+
+/* Applied (the state has `to`, not `from`): nothing to do. */
+static void test_moved_done(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of(WEB "moved { from = compute.old, to = compute.web }\n", false);
+    totals_are(0, 0, 0, 0, 1);
+    assert_int_equal(PLAN->totals.move, 0);
+    assert_int_equal(PLAN->nchanges, 0);
+}
+
+/* The state holds both ends: which is web's object is not guessed. */
+static void test_moved_both_in_state(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o]", entry("compute.old", "compute", WEB_ATTRS), entry("compute.web", "compute", WEB_ATTRS)));
+    mk_test_write(dir, "main.moksha", WEB "moved { from = compute.old, to = compute.web }\n");
+    char path[256];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    ST = mk_state_read(path, P->diag);
+    const char *paths[] = {dir};
+    assert_true(mk_program_load(P, paths, 1));
+    P->state = ST;
+    mk_eval_program(P);
+    mk_moved_eval(P, NULL, NULL);
+    PLAN = mk_plan_build(P, ST, &K, false);
+    assert_int_equal(mk_diag_count(P->diag, "E0121"), 1);
+    const char *code, *msg;
+    mk_span at;
+    assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
+    assert_string_equal(msg, "the state holds both `compute.old` and `compute.web`");
+}
+
+/* An import: action import, high, its id, no before until the executor
+ * has read it; not a create. */
+static void test_import(void **state)
+{
+    (void)state;
+    VAR = "legacy=i-9";
+    plan_of("var legacy: string\n" WEB "import { to = compute.web, id = var.legacy }\n", false);
+    totals_are(0, 0, 0, 0, 0);
+    assert_int_equal(PLAN->totals.import, 1);
+    change_is("compute.web", "import", "", "", "high");
+    assert_string_equal(change("compute.web")->import_id, "i-9");
+    assert_null(change("compute.web")->before);
+    assert_null(change("compute.web")->moved_from);
+}
+
+/* An import whose target the state has is done: nothing, no error. */
+static void test_import_done(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry("compute.web", "compute", WEB_ATTRS)));
+    plan_of(WEB "import { to = compute.web, id = \"i-1\" }\n", false);
+    totals_are(0, 0, 0, 0, 1);
+    assert_int_equal(PLAN->totals.import, 0);
+    assert_int_equal(PLAN->nchanges, 0);
+    assert_int_equal(mk_diag_count(P->diag, "E0121"), 1); /* the note */
+}
+
+/* What the executor read for an import (observed.json's `imports`) is its
+ * before only for the same id, found: another id, or gone, is not read. */
+static void test_import_observed(void **state)
+{
+    (void)state;
+    plan_of(WEB "import { to = compute.web, id = \"i-9\" }\n", false);
+    json_t *imports = json_pack("{s:{s:s, s:s, s:{s:i}}}", "compute.web", "id", "i-9", "status", "present",
+                                "attributes", "cpu", 4);
+    mk_moves *m = mk_moves_new(P, ST, imports);
+    mk_moves_hit hit = {0};
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_string_equal(hit.import_id, "i-9");
+    assert_int_equal(json_integer_value(json_object_get(hit.observed, "cpu")), 4);
+    assert_false(mk_moves_find(m, "compute.other", &hit));
+    mk_moves_free(m);
+    json_object_set_new(json_object_get(imports, "compute.web"), "id", json_string("i-8"));
+    m = mk_moves_new(P, ST, imports);
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_null(hit.observed);
+    mk_moves_free(m);
+    json_object_set_new(json_object_get(imports, "compute.web"), "id", json_string("i-9"));
+    json_object_set_new(json_object_get(imports, "compute.web"), "status", json_string("gone"));
+    m = mk_moves_new(P, ST, imports);
+    assert_true(mk_moves_find(m, "compute.web", &hit));
+    assert_null(hit.observed);
+    mk_moves_free(m);
+    json_decref(imports);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -937,6 +1075,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drift_report_and_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drift_unreadable_and_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_carried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_nothing_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_chain_with_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_reference_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_moved_both_in_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_observed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,6 +552,36 @@ static void test_written_placement_kept(void **state)
     json_decref(doc);
 }
 
+/* An import's id and a move's old address are read back, and written as
+ * they were: `import` and `moved_from` after `action`, the totals' `import`
+ * and `move` after `noop`. */
+static void test_import_and_move_read(void **state)
+{
+    (void)state;
+    const char *text = SMALL_HEAD "{\"address\":\"compute.legacy\",\"type\":\"compute\",\"name\":\"legacy\","
+                       "\"action\":\"import\",\"import\":{\"id\":\"i-0abc\"},\"after\":{\"cpu\":1},\"risk\":\"high\","
+                       "\"cost\":{\"monthly\":\"0.00\"}},"
+                       "{\"address\":\"compute.new\",\"type\":\"compute\",\"name\":\"new\",\"action\":\"move\","
+                       "\"moved_from\":\"compute.old\",\"before\":{\"cpu\":1},\"after\":{\"cpu\":1},"
+                       "\"cost\":{\"monthly\":\"0.00\"}}],"
+                       "\"totals\":{\"create\":0,\"update\":0,\"replace\":0,\"delete\":0,\"noop\":0,\"import\":1,\"move\":1}}";
+    json_t *doc;
+    mk_plan *p = read_text(text, &doc);
+    assert_int_equal(p->nchanges, 2);
+    assert_int_equal(p->changes[0].action, MK_ACT_IMPORT);
+    assert_string_equal(p->changes[0].import_id, "i-0abc");
+    assert_null(p->changes[0].moved_from);
+    assert_null(p->changes[0].before);
+    assert_int_equal(p->changes[1].action, MK_ACT_MOVE);
+    assert_string_equal(p->changes[1].moved_from, "compute.old");
+    assert_null(p->changes[1].import_id);
+    assert_int_equal(p->totals.import, 1);
+    assert_int_equal(p->totals.move, 1);
+    rewritten_is(p, text);
+    mk_plan_free(p);
+    json_decref(doc);
+}
+
 /* What the reader refuses, and how it says so. */
 static void test_reader_refuses(void **state)
 {
@@ -565,8 +595,14 @@ static void test_reader_refuses(void **state)
          "change 2 of the plan: a drift `status` is not \"changed\" or \"gone\""},
         {"\"serial\":7", "\"serial\":7,\"env\":1", "its state has a field `env` this moksha does not know"},
         {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"remove\",\"before\":{\"id\"",
-         "change 2 of the plan: `action` is not create, update, replace or delete"},
+         "change 2 of the plan: `action` is not create, update, replace, delete, import or move"},
         {"\"risk\":\"medium\"", "\"risk\":\"severe\"", "change 3 of the plan: `risk` is not low, medium or high"},
+        {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"move\",\"before\":{\"id\"",
+         "change 2 of the plan: a move has no `moved_from`"},
+        {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"import\",\"before\":{\"id\"",
+         "change 2 of the plan: an import has no `import`"},
+        {"\"action\":\"delete\",\"before\":{\"id\"", "\"action\":\"import\",\"import\":{},\"before\":{\"id\"",
+         "change 2 of the plan: `import` has no `id`"},
         {"\"delta\":\"-12.50\"", "\"delta\":-12.5", "change 2 of the plan: `delta` is not an amount of money"},
         {",\"delta\":\"-12.50\"", "", "change 2 of the plan: `delta` is not an amount of money"}, /* no monthly to be */
         {"\"risk\":\"medium\"", "\"risk\":null", "change 3 of the plan: `risk` is not low, medium or high"},
@@ -1036,6 +1072,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_and_rewritten_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_omitted_fields_read_as_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_placement_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_and_move_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_drift_fields, setup, teardown),
