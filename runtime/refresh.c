@@ -114,10 +114,11 @@ json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_ch
 void mk_refresh_entry_digest(json_t *entry, char out[65])
 {
     json_t *attrs = json_object_get(entry, "attributes");
+    /* no attributes digest as an empty object's dump, without making one */
     char *t = attrs ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    const char *run_id = json_string_value(json_object_get(entry, "run"));
-    const void *part[3] = {t ? t : "{}", "", run_id};
-    size_t len[3] = {t ? strlen(t) : 2, 1, run_id ? strlen(run_id) : 0};
+    const char *text = attrs ? t ?: "" : "{}", *run_id = json_string_value(json_object_get(entry, "run"));
+    const void *part[3] = {text, "", run_id};
+    size_t len[3] = {strlen(text), 1, run_id ? strlen(run_id) : 0};
     mk_sha256_hex_parts(run_id ? 3 : 1, part, len, out);
     free(t);
 }
