@@ -603,6 +603,7 @@ static guard_status guard_read(ctx *c, step *s)
         return snprintf(s->err, sizeof s->err, "the %s provider cannot read objects", s->prov->kind), GUARD_UNREADABLE;
     if (!call_op(c, s, s->prov->read, op, &s->seen))
         return GUARD_UNREADABLE;
+    s->seen = mk_refresh_mask(s->seen, op.attrs, json_object_get(s->change, "sensitive"), s->import_id != NULL);
     if (s->gone)
         return s->seen ? GUARD_BACK : GUARD_SAME;
     if (!s->seen)

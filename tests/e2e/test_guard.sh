@@ -245,6 +245,28 @@ expect_file .moksha/sim/compute.legacy.json
 [ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 1 ] || fail "the undo of an import did not update it back"
 expect_exit 1 "$MOKSHA_EXEC" state show compute.legacy
 
+# ---- an import's read shows its secrets as unknown, never in plaintext ----
+cd "$WORK" && mkdir impsecret && cd impsecret
+cat > main.moksha <<'M'
+var pw: secret
+provider sim { latency = 1ms }
+resource database hand { engine = "postgres", version = "16", cpu = 2, memory = 8GiB, storage = 20GiB, password = var.pw }
+M
+mkdir -p .moksha/sim
+expect_exit 0 "$MOKSHA_EXEC" sim put database.hand database 'engine="postgres"' 'password="HAND-PLAINTEXT-PW"'
+hand=$(tr -d '\n' <"$OUT")
+expect_exit 0 moksha plan --var pw=planned-secret-value-1 -o create.plan
+hmac_resign create.plan imp.plan "(.changes[] | select(.address == \"database.hand\")) += {action: \"import\", import: {id: \"$hand\"}, risk: \"high\"} | .totals.create = 0 | .totals.import = 1"
+expect_exit 0 "$MOKSHA_EXEC" refresh --dry-run --format json imp.plan
+expect_not_contains "$OUT" "HAND-PLAINTEXT-PW"
+[ "$(jq -c '.imports[0].observation.attributes.password' "$OUT")" = '{"$secret":{"unknown":true}}' ] ||
+    fail "the dry run's import password: $(jq -c '.imports' "$OUT")"
+expect_exit 0 "$MOKSHA_EXEC" refresh imp.plan
+expect_not_contains "$OUT" "HAND-PLAINTEXT-PW"
+grep -q HAND-PLAINTEXT-PW .moksha/observed.json && fail "observed.json holds the imported plaintext: $(cat .moksha/observed.json)"
+[ "$(jq -c '.imports["database.hand"] | [.status, .attributes.password, .attributes.engine]' .moksha/observed.json)" = '["present",{"$secret":{"unknown":true}},"postgres"]' ] ||
+    fail "observed import: $(jq -c .imports .moksha/observed.json)"
+
 # ---- move: the object renamed, its entry re-keyed; the undo moves it back ----
 cd "$WORK" && mkdir move && cd move
 cat > main.moksha <<'M'

@@ -159,6 +159,35 @@ static void test_sim_read_untouched_and_drifted(void **st)
     p->free(p);
 }
 
+/* A secret nested in a map reads back as recorded while the world holds
+ * exactly that, else as differs: never the plaintext the world holds. */
+static void test_sim_read_nested_secret(void **st)
+{
+    (void)st;
+    char why[512];
+    mk_prov *p = sim("{}");
+    json_t *attrs = json_pack("{s:s, s:{s:o, s:s}}", "image", "app:1", "tags", "token",
+                              sealed("compute.web", "tags", "first-secret"), "team", "a");
+    json_t *state = create(p, "compute.web", "compute", attrs, NULL, NULL, MK_PROV_OK, why);
+    adopted_of(state);
+    json_t *got;
+    assert_int_equal(read_at(p, "compute.web", "compute", state, &got, why), MK_PROV_OK);
+    assert_true(json_equal(json_object_get(got, "tags"), json_object_get(state, "tags")));
+    json_decref(got);
+    edit("compute.web", "attributes", "tags", json_pack("{s:s, s:s}", "token", "ROTATED-PLAINTEXT", "team", "a"));
+    assert_int_equal(read_at(p, "compute.web", "compute", state, &got, why), MK_PROV_OK);
+    char *t = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_null(strstr(t, "ROTATED-PLAINTEXT"));
+    free(t);
+    json_t *differs = json_pack("{s:{s:b}}", "$secret", "differs", 1);
+    assert_true(json_equal(json_object_get(got, "tags"), differs));
+    json_decref(differs);
+    json_decref(got);
+    json_decref(state);
+    json_decref(attrs);
+    p->free(p);
+}
+
 static void test_sim_fail_marks(void **st)
 {
     (void)st;
@@ -481,6 +510,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sim_read_untouched_and_drifted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_read_nested_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_fail_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_owners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_import, setup, teardown),
