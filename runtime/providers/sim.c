@@ -85,14 +85,28 @@ static int kind_of(const char *type)
     return -1;
 }
 
-/* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories. */
+/* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories.
+ * A name longer than SIM_NAME_MAX (a file name has at most 255 bytes, and
+ * one set aside adds ~ and 12 digits) keeps its first SIM_NAME_KEEP bytes
+ * and ends in _h and 32 hex digits of the address's SHA-256, so that two
+ * long addresses never share a file; short names are as they always were. */
+#define SIM_NAME_MAX 200
+#define SIM_NAME_KEEP 160
 void mk_prov_sim_path(const char *address, char *out, size_t n)
 {
-    size_t k = (size_t)snprintf(out, n, "%s/", SIM_DIR);
-    for (const unsigned char *p = (const unsigned char *)address; *p && k + 8 < n; p++)
-        k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(out + k, n - k, "%c", *p)
-                                                             : snprintf(out + k, n - k, "_%02x", *p));
-    snprintf(out + k, n - k, ".json");
+    char name[SIM_NAME_MAX + 4];
+    size_t k = 0;
+    const unsigned char *p = (const unsigned char *)address;
+    for (; *p && k <= SIM_NAME_MAX; p++)
+        k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(name + k, sizeof name - k, "%c", *p)
+                                                             : snprintf(name + k, sizeof name - k, "_%02x", *p));
+    if (k > SIM_NAME_MAX) {
+        char hex[65];
+        mk_sha256_hex(address, strlen(address), hex);
+        snprintf(out, n, "%s/%.*s_h%.32s.json", SIM_DIR, SIM_NAME_KEEP, name, hex);
+        return;
+    }
+    snprintf(out, n, "%s/%s.json", SIM_DIR, name);
 }
 
 /* Where an object set aside by create_before_destroy lives: the address's

@@ -188,6 +188,29 @@ static void test_sim_read_nested_secret(void **st)
     p->free(p);
 }
 
+/* Two long addresses with a common prefix have files of their own, each
+ * name short enough for any file system; a short address keeps its name. */
+static void test_sim_long_paths(void **st)
+{
+    (void)st;
+    char a[1200], b[1200], pa[1100], pb[1100];
+    memset(a, 'x', sizeof a);
+    memcpy(a, "compute.", 8);
+    a[sizeof a - 1] = 0;
+    memcpy(b, a, sizeof b);
+    b[sizeof b - 2] = 'y';
+    mk_prov_sim_path(a, pa, sizeof pa);
+    mk_prov_sim_path(b, pb, sizeof pb);
+    assert_string_not_equal(pa, pb);
+    assert_true(strlen(strrchr(pa, '/') + 1) <= 200);
+    assert_null(strchr(pa, '~'));
+    char again[1100];
+    mk_prov_sim_path(a, again, sizeof again);
+    assert_string_equal(pa, again);
+    mk_prov_sim_path("compute.web[0]", pa, sizeof pa);
+    assert_string_equal(strrchr(pa, '/') + 1, "compute.web_5b0_5d.json");
+}
+
 static void test_sim_fail_marks(void **st)
 {
     (void)st;
@@ -511,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sim_read_untouched_and_drifted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_read_nested_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_long_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_fail_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_owners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_import, setup, teardown),
