@@ -566,8 +566,9 @@ static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, j
  * read, the apply refuses with nothing changed (exit 6). Just before each
  * such step it is read again, and a change made meanwhile fails that step
  * (then the run rolls back as for any failure): the executor never
- * overwrites a change someone just made. A create is not read: the
- * provider's adoption rule keeps it off a foreign object. */
+ * overwrites a change someone just made. A create is not read (the
+ * provider's adoption rule keeps it off a foreign object), but for one
+ * with drift `gone`: that object must still be absent. */
 
 typedef enum { GUARD_SAME, GUARD_CHANGED, GUARD_GONE, GUARD_BACK, GUARD_UNREADABLE } guard_status;
 
@@ -1661,8 +1662,11 @@ static void guard_fields(step *s)
     s->moved_from = json_string_value(json_object_get(ch, "moved_from"));
     s->import_id = json_string_value(json_object_get(json_object_get(ch, "import"), "id"));
     s->gone = strcmp(json_string_value(json_object_get(json_object_get(ch, "drift"), "status")) ?: "", "gone") == 0;
+    /* a create of an object observed gone must find it still absent: the
+     * observation may be stale (or planted), and the create's adoption
+     * would take over what is there */
     bool guarded = !s->retire && (!strcmp(a, "update") || !strcmp(a, "replace") || !strcmp(a, "delete") ||
-                                  !strcmp(a, "move") || !strcmp(a, "import"));
+                                  !strcmp(a, "move") || !strcmp(a, "import") || (s->gone && !strcmp(a, "create")));
     s->read_at = guarded ? s->moved_from ? s->moved_from : s->address : NULL;
     s->preflight = guarded && (!s->import_id || json_is_object(json_object_get(ch, "before")));
 }

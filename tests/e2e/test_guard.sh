@@ -267,6 +267,25 @@ grep -q HAND-PLAINTEXT-PW .moksha/observed.json && fail "observed.json holds the
 [ "$(jq -c '.imports["database.hand"] | [.status, .attributes.password, .attributes.engine]' .moksha/observed.json)" = '["present",{"$secret":{"unknown":true}},"postgres"]' ] ||
     fail "observed import: $(jq -c .imports .moksha/observed.json)"
 
+# ---- a create planned because the object is gone must find it absent ----
+cd "$WORK" && mkdir gonecreate && cd gonecreate
+cat > main.moksha <<'M'
+provider sim { latency = 1ms }
+resource bucket logs {}
+M
+expect_exit 0 moksha apply --yes
+logs=$(jq -r .id .moksha/sim/bucket.logs.json)
+"$MOKSHA_EXEC" state rm bucket.logs >/dev/null
+expect_exit 0 moksha plan -o create.plan
+hmac_resign create.plan recreate.plan '(.changes[] | select(.address == "bucket.logs")) += {drift: {status: "gone", attributes: []}}'
+cp .moksha/state.json state.keep
+expect_exit 6 moksha apply recreate.plan
+expect_contains "$ERR" "bucket.logs: planned as gone, and it exists"
+cmp -s .moksha/state.json state.keep || fail "a refused create changed the state"
+[ "$(jq -r .id .moksha/sim/bucket.logs.json)" = "$logs" ] || fail "the refused create touched the object"
+rm .moksha/sim/bucket.logs.json
+expect_exit 0 moksha apply recreate.plan && expect_contains "$OUT" "created"
+
 # ---- move: the object renamed, its entry re-keyed; the undo moves it back ----
 cd "$WORK" && mkdir move && cd move
 cat > main.moksha <<'M'
