@@ -754,6 +754,44 @@ static int preflight(ctx *c, const char *sha)
     return rc;
 }
 
+/* The address of the state entry that records provider id `id`, or NULL. */
+static const char *recorded_id(ctx *c, const char *id)
+{
+    const char *k;
+    json_t *e;
+    json_object_foreach(c->sess.st->by_addr, k, e)
+        if (strcmp(json_string_value(json_object_get(json_object_get(e, "attributes"), "id")) ?: "", id) == 0)
+            return k;
+    return NULL;
+}
+
+/* docs/executor.md "Import": an import may take only an object this stack
+ * does not manage, to an address the state does not hold — else the state
+ * would have two entries for one object. 0, or exit 6 (reported, audited)
+ * before the first step: the plan no longer fits the state. */
+static int imports_free(ctx *c, const char *sha)
+{
+    json_t *addrs = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        step *s = &c->steps[i];
+        const char *other = s->import_id ? recorded_id(c, s->import_id) : NULL;
+        if (s->import_id && json_object_get(c->sess.st->by_addr, s->address))
+            fprintf(stderr, "moksha-exec: error: %s: the state already holds this address; not imported\n", s->address);
+        else if (other)
+            fprintf(stderr, "moksha-exec: error: %s: the object %s is already managed as %s; not imported\n", s->address,
+                    s->import_id, other);
+        else
+            continue;
+        json_array_append_new(addrs, json_string(s->address));
+    }
+    if (!json_array_size(addrs))
+        return json_decref(addrs), 0;
+    fprintf(stderr, "moksha-exec: nothing was applied (`moksha state mv` renames what the stack manages)\n");
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o}", "event", "apply.refused", "reason", "import taken",
+                                       "plan_sha256", sha, "addresses", addrs));
+    return MK_EXIT_LOCKED;
+}
+
 /* Just before the step: its object read again; false (s->err) when it
  * moved during the run. */
 static bool guard_step(ctx *c, step *s)
@@ -2064,7 +2102,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
-    } else if ((rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
+    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
         rc = execute(&c, &sc, held);
     }
     if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {

@@ -233,6 +233,20 @@ expect_exit 0 "$MOKSHA_EXEC" state show compute.legacy
 [ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 2 ] || fail "the import did not update the object to the spec"
 expect_exit 0 moksha plan --detailed-exitcode
 
+# an import of an address the state holds, or of an object it manages as
+# another address, is refused before the first step: nothing changed
+serial=$(jq .serial .moksha/state.json)
+cp .moksha/state.json state.keep
+hmac_resign import.plan again.plan ".state.serial = $serial"
+expect_exit 6 moksha apply again.plan
+expect_contains "$ERR" "compute.legacy: the state already holds this address; not imported"
+hmac_resign import.plan twice.plan ".state.serial = $serial | (.changes[] | select(.address == \"compute.legacy\")).address = \"compute.twin\""
+expect_exit 6 moksha apply twice.plan
+expect_contains "$ERR" "compute.twin: the object $legacy is already managed as compute.legacy; not imported"
+cmp -s .moksha/state.json state.keep || fail "a refused import changed the state"
+[ "$(audit | jq -c 'select(.event == "apply.refused") | [.reason, .addresses]' | tail -1)" = '["import taken",["compute.twin"]]' ] ||
+    fail "the refused import is not audited: $(audit | tail -3)"
+
 # its undo updates the object back and forgets it, never deletes it
 "$MOKSHA_EXEC" state rm compute.legacy >/dev/null
 sim_set compute.legacy '.attributes.cpu = 1'
