@@ -195,6 +195,17 @@ expect_exit 0 moksha apply --yes
 id=$(jq -r .id .moksha/sim/compute.old.json)
 expect_exit 1 "$MOKSHA_EXEC" state mv compute.nope compute.new && expect_contains "$ERR" "the state has no resource \`compute.nope\`"
 expect_exit 1 "$MOKSHA_EXEC" state mv compute.old bucket.other && expect_contains "$ERR" "the state has \`bucket.other\` already"
+# TO must be an address the compiler could write, of the entry's type
+cp .moksha/state.json state.keep
+for bad in bucket.new compute.new. compute.9lives 'compute.new[01]' 'compute.new["k]' 'compute.new[*]' \
+           'compute.new x' module.compute.new 'module.a[x].compute.new' compute; do
+    expect_exit 1 "$MOKSHA_EXEC" state mv compute.old "$bad"
+    expect_contains "$ERR" "\`$bad\` is not an address of a compute resource"
+done
+cmp -s .moksha/state.json state.keep || fail "a refused state mv changed the state"
+[ -e .moksha/sim/compute.old.json ] || fail "a refused state mv moved the object"
+expect_exit 0 "$MOKSHA_EXEC" state mv compute.old 'module.app["k\"1"].compute.n_2[3]'
+expect_exit 0 "$MOKSHA_EXEC" state mv 'module.app["k\"1"].compute.n_2[3]' compute.old
 expect_exit 0 "$MOKSHA_EXEC" state mv compute.old compute.new && expect_contains "$OUT" "Moved compute.old to compute.new"
 expect_exit 0 "$MOKSHA_EXEC" state show compute.new
 [ "$(jq -r .attributes.id "$OUT")" = "$id" ] || fail "state mv changed the id"
