@@ -126,7 +126,7 @@ demo-run: all
 
 # ---- quality rails: sanitizers, fuzzers, valgrind, allocation failures ----
 # (docs/testing.md). Each has its own build directory and flags.
-FUZZ_TARGETS = parse program planfile state trust trustfile wire
+FUZZ_TARGETS = parse program planfile state trust trustfile wire observed refresh
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_HELPERS = tests/fuzz/common.c tests/fuzz/fuzz.h

@@ -19,6 +19,7 @@
 #include "compiler/cli/cmd_apply.h"
 #include "compiler/cli/cmd_check.h"
 #include "compiler/cli/cmd_cost.h"
+#include "compiler/cli/cmd_drift.h"
 #include "compiler/cli/cmd_fmt.h"
 #include "compiler/cli/cmd_key.h"
 #include "compiler/cli/cmd_plan.h"
@@ -68,6 +69,9 @@ static const command COMMANDS[] = {
     {"apply", mk_cmd_apply, "apply a plan (or plan, confirm and apply) through moksha-exec"},
     {"destroy", mk_cmd_destroy, "plan and apply the deletion of everything in the state"},
     {"import", mk_cmd_import, "adopt an existing object into a resource of the stack (plan, read, apply)"},
+    {"refresh", mk_cmd_refresh, "read the world through moksha-exec and record what it saw beside the state"},
+    {"drift", mk_cmd_drift, "read the world and report what changed outside moksha (exit 2), writing nothing"},
+    {"reconcile", mk_cmd_reconcile, "refresh, plan the corrections and apply those within a risk boundary"},
     {"state", mk_cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
     {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},
@@ -94,8 +98,8 @@ static void usage(FILE *out)
           "  -h, --help     show this help; `moksha COMMAND --help` for a command\n"
           "  --version      print the version\n"
           "\nexit status: 0 success, 1 error in input or usage, 2 changes present (plan\n"
-          "--detailed-exitcode), 3 policy failure, 4 apply rolled back, 5 rollback\n"
-          "incomplete, 6 state locked or plan stale\n",
+          "--detailed-exitcode) or drift (drift), 3 policy failure or changes held, 4 apply\n"
+          "rolled back, 5 rollback incomplete, 6 state locked or plan stale\n",
           out);
 }
 

@@ -11,7 +11,8 @@
 # holds its source files only, tests/clean_copy.sh). Any failing command
 # fails the demo. Then it plans, applies (moksha-exec, with the local and
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
-# of examples/webapp in a scratch directory.
+# of examples/webapp in a scratch directory; then changes that world behind
+# moksha's back, and shows the drift detected and reconciled.
 set -u
 
 BUILD=${1:-build}
@@ -43,7 +44,9 @@ about() {
     awk '/^#/ && !seen { next } /^[[:space:]]*$/ { if (seen) exit; next } { seen = 1; print "  " $0 }' "$1/README.md"
 }
 
-# step NAME CMD...: show the command as a user types it, run it, report.
+# step NAME CMD...: show the command as a user types it, run it, report;
+# it must exit $want (0 unless the caller set it for this one command).
+want=0
 step() {
     name=$1
     shift
@@ -51,8 +54,10 @@ step() {
     "$MOKSHA" "$@" 2>&1    # one stream, in order, also when piped to a log
     rc=$?
     ran=$((ran + 1))
-    if [ "$rc" -ne 0 ]; then
-        echo "${R}✗ moksha $* exited $rc${N}"
+    expected=$want
+    want=0
+    if [ "$rc" -ne "$expected" ]; then
+        echo "${R}✗ moksha $* exited $rc, not $expected${N}"
         failed=$((failed + 1))
         failures="$failures
   examples/$name: moksha $* (exit $rc); run: cd examples/$name && $MOKSHA $*"
@@ -87,6 +92,23 @@ step webapp plan --detailed-exitcode
 step webapp state list
 step webapp audit verify
 step webapp audit show
+
+# Drift: someone edits a file moksha made and deletes a VM in the
+# (simulated) console. drift sees both (exit 2); reconcile at the default
+# boundary, low risk, brings the VM back and holds the file's update
+# (medium: exit 3); a wider boundary puts the file back; no drift is left.
+echo "${B}━━━ drift: examples/webapp changed outside moksha, detected and reconciled ━━━${N}"
+echo "${B}\$ echo 'edited by hand' > .moksha/out/motd.txt${N}"
+echo 'edited by hand' >.moksha/out/motd.txt
+echo "${B}\$ moksha-exec sim rm 'compute.web[1]'${N}"
+"$BUILD/moksha-exec" sim rm 'compute.web[1]' 2>&1 || { failed=$((failed + 1)); failures="$failures
+  drift: moksha-exec sim rm compute.web[1] failed"; }
+echo
+want=2; step webapp drift
+want=3; step webapp reconcile
+step webapp reconcile --auto-approve-risk medium
+step webapp drift
+step webapp audit verify
 cd "$TOP" || exit 1
 
 if [ "$examples" -eq 0 ]; then

@@ -69,7 +69,7 @@
 static volatile sig_atomic_t interrupts, last_sender, last_tick;
 
 /* note [one interrupt]: Ctrl-C on a terminal reaches this process directly
- * and, forwarded, through `moksha apply` (compiler/cli/cmd_apply.c, note
+ * and, forwarded, through `moksha apply` (compiler/cli/spawn.c, note
  * [signal forwarding]); systemd signals every process of a unit and the
  * parent forwards too. One event then arrives twice, from two senders,
  * within a moment: the second copy is not a second interrupt (which would

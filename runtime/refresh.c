@@ -106,8 +106,10 @@ json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_ch
 
 void mk_refresh_entry_digest(json_t *attrs, char out[65])
 {
-    char *t = json_dumps(attrs ? attrs : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
-    mk_sha256_hex(t ?: "", t ? strlen(t) : 0, out);
+    /* no attributes digest as an empty object's dump, without making one */
+    char *t = attrs ? json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *text = attrs ? t ?: "" : "{}";
+    mk_sha256_hex(text, strlen(text), out);
     free(t);
 }
 

@@ -1,18 +1,15 @@
 /* cmd_apply — `moksha apply`, `moksha destroy`, `moksha state …` and
  * `moksha audit …`. The compiler never changes infrastructure: these
  * commands plan (or take a saved plan) and hand the signed plan file to
- * `moksha-exec`, found next to this binary (else on PATH), returning its
- * exit code. State and audit commands are the executor's own. */
+ * `moksha-exec` (compiler/cli/spawn.h), returning its exit code. State and
+ * audit commands are the executor's own. */
 #include "compiler/cli/cmd_apply.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "compiler/back/planfile.h"
@@ -23,6 +20,7 @@
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
+#include "compiler/cli/spawn.h"
 #include "compiler/cli/submit.h"
 #include "compiler/middle/plan.h"
 
@@ -70,116 +68,6 @@ static const char DESTROY_HELP[] =
     "With MOKSHA_EXEC_SOCKET set, the state and the apply are the executor\n"
     "service's there, as for apply.\n";
 
-/* moksha-exec next to this binary, else the name for a PATH search. */
-static void exec_path(char *out, size_t n)
-{
-    char self[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (k > 0) {
-        self[k] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(out, n, "%s/moksha-exec", self);
-            if (access(out, X_OK) == 0)
-                return;
-        }
-    }
-    snprintf(out, n, "moksha-exec");
-}
-
-/* note [signal forwarding]: SIGINT, SIGTERM and SIGHUP sent to `moksha apply` (by
- * `kill PID`, systemd, a CI runner, `docker stop`) are passed on to
- * moksha-exec, which rolls back and exits 4; we then exit with its code.
- * Ctrl-C on a terminal reaches both processes (one process group), so the
- * executor gets it twice within a moment, from two senders: it counts that
- * as one interrupt (runtime/exec.c, note [one interrupt]). */
-static volatile sig_atomic_t child_pid, pending_sig;
-
-static void forward_signal(int sig)
-{
-    if (child_pid > 0)
-        kill((pid_t)child_pid, sig);
-    else
-        pending_sig = sig; /* before fork returned: sent on once it has */
-}
-
-/* moksha-exec can be run: next to this binary, or on PATH. Checked before
- * planning (note [apply options]): a missing executor is no reason to plan
- * and ask first. */
-static bool exec_found(void)
-{
-    char path[PATH_MAX + 32];
-    exec_path(path, sizeof path);
-    if (strchr(path, '/'))
-        return true;
-    const char *env = getenv("PATH");
-    for (const char *d = env ? env : ""; *d;) {
-        size_t n = strcspn(d, ":");
-        char cand[PATH_MAX + 32];
-        snprintf(cand, sizeof cand, "%.*s/moksha-exec", (int)(n ? n : 1), n ? d : ".");
-        if (access(cand, X_OK) == 0)
-            return true;
-        d += n + (d[n] == ':');
-    }
-    mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
-    return false;
-}
-
-/* Run moksha-exec with args, its stdout and stderr onto out and err
- * (-1: ours); its exit code. */
-static int run_exec_to(const char **args, size_t nargs, int out, int err)
-{
-    char path[PATH_MAX + 32];
-    exec_path(path, sizeof path);
-    const char **av = mk_mem_calloc(nargs + 2, sizeof *av);
-    av[0] = path;
-    memcpy(av + 1, args, nargs * sizeof *args);
-    fflush(stdout);
-    fflush(stderr);
-    struct sigaction fwd = {.sa_handler = forward_signal}, old_int, old_term, old_hup;
-    sigemptyset(&fwd.sa_mask);
-    child_pid = pending_sig = 0;
-    sigaction(SIGINT, &fwd, &old_int);
-    sigaction(SIGTERM, &fwd, &old_term);
-    sigaction(SIGHUP, &fwd, &old_hup);
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL); /* the executor installs its own handlers */
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        if (out >= 0)
-            dup2(out, STDOUT_FILENO);
-        if (err >= 0)
-            dup2(err, STDERR_FILENO);
-        execvp(path, (char *const *)av);
-        fprintf(stderr, "moksha: error: cannot run %s: %s\n", path, strerror(errno));
-        _exit(EXIT_INPUT);
-    }
-    int st = 0, rc = EXIT_INPUT;
-    if (pid < 0)
-        mk_cli_err("cannot start moksha-exec: %s", strerror(errno));
-    else {
-        child_pid = pid;
-        if (pending_sig)
-            kill(pid, pending_sig);
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        if (WIFEXITED(st))
-            rc = WEXITSTATUS(st);
-        else
-            mk_cli_err("moksha-exec was killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    }
-    child_pid = 0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    mk_mem_free(av);
-    return rc;
-}
-
-static int run_exec(const char **args, size_t nargs) { return run_exec_to(args, nargs, -1, -1); }
-
 typedef struct apply_args {
     bool destroy;
     const char *plan_file;
@@ -188,57 +76,12 @@ typedef struct apply_args {
     size_t nexec;
 } apply_args;
 
-/* A duration as moksha-exec reads it: a number and ms, s, m, h or d. */
-static bool duration_ok(const char *v)
-{
-    char *end;
-    double d = strtod(v, &end);
-    if (end == v || d <= 0)
-        return false;
-    return !*end || !strcmp(end, "ms") || !strcmp(end, "s") || !strcmp(end, "m") || !strcmp(end, "h") || !strcmp(end, "d");
-}
-
-static bool int_in(const char *v, long lo, long hi)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *v && !*end && n >= lo && n <= hi;
-}
-
-/* note [apply options]: moksha-exec checks its options too, but only after
- * moksha has compiled, planned and asked; a typo in --parallelism must not
- * cost a plan. So they are checked here, with the executor's rules, before
- * anything else runs. */
-static bool exec_value_ok(const char *name, const char *v)
-{
-    if (!strcmp(name, "--parallelism") && !int_in(v, 1, 1024))
-        mk_cli_err("--parallelism takes a number of workers from 1 to 1024, not `%s`", v);
-    else if (!strcmp(name, "--retries") && !int_in(v, 0, 100))
-        mk_cli_err("--retries takes a number from 0 to 100, not `%s`", v);
-    else if (!strcmp(name, "--timeout") && !duration_ok(v))
-        mk_cli_err("--timeout takes a duration above zero, e.g. 30s or 5m, not `%s`", v);
-    else if (!strcmp(name, "--auto-approve-risk") && strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
-        mk_cli_err("--auto-approve-risk takes low, medium or high, not `%s`", v);
-    else if (!strcmp(name, "--progress") && strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines"))
-        mk_cli_err("--progress takes auto, bar or lines, not `%s`", v);
-    else if (!strcmp(name, "--approve") && (!*v || *v == ':'))
-        mk_cli_err("--approve takes POLICY or POLICY:ADDRESS, not `%s`", v);
-    else
-        return true;
-    return false;
-}
-
 /* An option moksha-exec takes, passed on to it; its value is checked now
  * (note [apply options]). */
 static bool exec_option(void *ud, const char *name, const char *v)
 {
     apply_args *x = ud;
-    x->exec = mk_options_push(x->exec, &x->nexec, name);
-    if (!v)
-        return true;
-    bool ok = exec_value_ok(name, v);
-    x->exec = mk_options_push(x->exec, &x->nexec, v);
-    return ok;
+    return mk_spawn_push_option(&x->exec, &x->nexec, name, v);
 }
 
 /* note [approvals match]: an --approve that names no gate would open
@@ -343,34 +186,13 @@ static bool has_deferred(mk_planned *pl)
     return false;
 }
 
-/* Write the signed plan where only this user can read it, and run it;
- * or submit it to the executor service (compiler/cli/submit.h). */
+/* Run the signed plan in moksha-exec, or submit it to the executor
+ * service (compiler/cli/submit.h). */
 static int apply_text(const char *text, const char *stack_id, apply_args *x)
 {
     if (mk_submit_socket())
         return mk_submit_apply(stack_id, text, strlen(text), x->exec, x->nexec);
-    char path[] = MOKSHA_DIR "/apply-XXXXXX.plan";
-    mkdir(MOKSHA_DIR, 0755);
-    int fd = mkstemps(path, 5);
-    if (fd < 0) {
-        mk_cli_err("cannot write a plan file under %s: %s", MOKSHA_DIR, strerror(errno));
-        return EXIT_INPUT;
-    }
-    close(fd);
-    if (!mk_planfile_write(text, path)) {
-        mk_cli_err("cannot write %s: %s", path, strerror(errno));
-        unlink(path);
-        return EXIT_INPUT;
-    }
-    x->exec = mk_options_push(x->exec, &x->nexec, path);
-    const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
-    args[0] = "apply";
-    memcpy(args + 1, x->exec, x->nexec * sizeof *args);
-    int rc = run_exec(args, x->nexec + 1);
-    x->nexec--;
-    mk_mem_free(args);
-    unlink(path);
-    return rc;
+    return mk_spawn_with_plan("apply", text, x->exec, x->nexec, NULL);
 }
 
 /* Plan, show, ask, apply; again while values known only after apply
@@ -482,7 +304,7 @@ static int run_saved(apply_args *x)
     const char **args = mk_mem_calloc(x->nexec + 1, sizeof *args);
     args[0] = "apply";
     memcpy(args + 1, x->exec, x->nexec * sizeof *args);
-    int rc = run_exec(args, x->nexec + 1);
+    int rc = mk_spawn_exec(args, x->nexec + 1, NULL);
     mk_mem_free(args);
     return rc;
 }
@@ -529,7 +351,7 @@ static int apply_like(int argc, char **argv, bool destroy)
     int parsed = mk_options_parse(&spec, argc, argv);
     bool bad = parsed != MK_OPTIONS_OK;
     int rc = parsed == MK_OPTIONS_HELP ? EXIT_OK : EXIT_INPUT;
-    bad = bad || (!mk_submit_socket() && !exec_found());
+    bad = bad || (!mk_submit_socket() && !mk_spawn_found());
     if (!bad && x.plan_file) {
         if (saved_plan_args_ok(&r, x.plan_file) && saved_plan_approvals_ok(x.plan_file, &x))
             rc = run_saved(&x);
@@ -620,7 +442,7 @@ static void refresh_with(const char *text)
         FILE *err = tmpfile();
         int null = open("/dev/null", O_WRONLY);
         if (err && mk_planfile_write(text, path))
-            rc = run_exec_to(args, 2, null, fileno(err));
+            rc = mk_spawn_exec_fds(args, 2, null, fileno(err));
         if (err && rc != EXIT_OK)
             exec_reason(err, why, sizeof why);
         if (err)
@@ -704,7 +526,7 @@ int mk_cmd_import(int argc, char **argv)
         mk_cli_err("import takes ADDRESS and ID, e.g. `moksha import compute.legacy i-0abc`");
     } else if (ia.out && !mk_planfile_target_ok(ia.out, why, sizeof why)) {
         mk_cli_err("refusing to write the plan: %s (choose another file, e.g. -o import.plan)", why);
-    } else if ((mk_submit_socket() || exec_found()) && mk_options_only(&r, "import", MK_OPTIONS_ALL) &&
+    } else if ((mk_submit_socket() || mk_spawn_found()) && mk_options_only(&r, "import", MK_OPTIONS_ALL) &&
                mk_options_overrides_ok(&r)) {
         r.import_to = ia.address, r.import_id = ia.id;
         rc = import_run(&r, &ia);
@@ -756,7 +578,7 @@ static int pass_through(const char *cmd, int argc, char **argv, const char *help
     args[0] = cmd;
     for (int i = 1; i < argc; i++)
         args[i] = argv[i];
-    int rc = run_exec(args, (size_t)argc);
+    int rc = mk_spawn_exec(args, (size_t)argc, NULL);
     mk_mem_free(args);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/cmd_drift.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
 #include "compiler/cli/submit.h"
@@ -39,6 +40,9 @@ static const char PLAN_HELP[] =
     "                         never over a .moksha source, .moksha/ (but NAME.plan) or a non-plan file\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
+    "  --refresh              have moksha-exec read the world first (moksha refresh), so that the\n"
+    "                         plan shows what changed outside moksha and plans it back; its report\n"
+    "                         is said on stderr, and objects it could not read are a warning\n"
     "  --signing-key FILE     sign with this planner key (PEM, Ed25519), not the project key\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
@@ -67,10 +71,11 @@ int mk_cmd_plan(int argc, char **argv)
     static const char *const formats[] = {"text", "json", "markdown", NULL};
     mk_pipeline_req r = {0};
     const char *format = "text", *out = NULL, *prefix = NULL;
-    bool detailed = false;
+    bool detailed = false, refresh = false;
     const mk_option opts[] = {
         {"--format", true, .str = &format}, {"--out", true, .str = &out}, {"-o", true, .str = &out},
         {"--detailed-exitcode", false, .flag = &detailed}, {"--explain", false, .flag = &r.explain},
+        {"--refresh", false, .flag = &refresh},
         {"--path-prefix", true, .str = &prefix}, {"--signing-key", true, .str = &r.signing_key},
     };
     mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .stack = &r};
@@ -96,7 +101,8 @@ int mk_cmd_plan(int argc, char **argv)
     }
     mk_planned pl;
     int rc = EXIT_INPUT;
-    bool planned = mk_run_plan(&r, &pl, out || strcmp(format, "json") == 0);
+    bool sign = out || strcmp(format, "json") == 0;
+    bool planned = refresh ? mk_cmd_plan_refreshed(&r, &pl, sign, &rc) : mk_run_plan(&r, &pl, sign);
     if (planned) {
         rc = EXIT_OK;
         if (out && pl.policy_failed) {

@@ -140,7 +140,7 @@ expect_contains p.plan '"name":"no-public-buckets"'
 expect_not_contains "$log" '"status":"overridden"'
 leave
 
-# ---- a plan never reads the world: drift is not seen ----
+# ---- a plan never reads the world: drift is seen only once the executor read it ----
 mkdir world && enter world
 cat >main.moksha <<'EOF'
 stack world { env = "dev" }
@@ -157,6 +157,10 @@ expect_exit 0 moksha apply --yes
 rm -f .moksha/sim/bucket.b.json
 echo "changed by hand" >.moksha/out/f.txt
 expect_exit 0 moksha plan --detailed-exitcode && expect_contains "$OUT" "No changes"
+expect_contains "$OUT" "Never refreshed"
+# …until the executor reads it: then the plan shows the drift and plans it back
+expect_exit 2 moksha plan --refresh --detailed-exitcode && expect_contains "$OUT" "- bucket.b was deleted outside moksha"
+expect_contains "$OUT" "~ local.file.f changed outside moksha"
 leave
 expect_contains "$TOP/docs/cli.md" "never reads the world"
 expect_contains "$TOP/docs/architecture.md" "never reads the world"

@@ -38,6 +38,10 @@ moksha apply plan.json|err|held: create database.orders
 moksha apply --approve prod-approval plan.json|out|created  database.orders
 moksha apply --approve prod-approval plan.json|out|Apply complete: 2 created
 moksha state list|out|local.file.motd
+moksha drift|out|~ local.file.motd changed outside moksha: content "web x2 in prod, db
+moksha reconcile --policies policies --auto-approve-risk medium|out|reconcile: cycle 1: 1 changed, 0 gone, 0 unreadable; 1 change planned; applied (exit 0)
+moksha drift --format markdown|out|| ~ | `local.file.motd` | changed: `content`
+moksha plan --refresh --policies policies --detailed-exitcode|out|No changes
 moksha trust show ../executor/trust.json|out|alice
 moksha plan -o trusted.plan|out|Saved the signed plan to trusted.plan
 moksha-exec verify trusted.plan|out|signed by planner `alice`

@@ -9,8 +9,10 @@
 # tests/fuzz/regress/NAME/:
 #   parse, program  examples/*/*.moksha, tests/golden/**/*.moksha, stdlib
 #   state           tests/golden/plan/*/state.json
+#   observed        tests/golden/plan/*/observed.json
 #   planfile        plans saved by `moksha plan -o` for the golden plan cases
-#   trust, trustfile, wire  only tests/fuzz/regress/NAME/ (signed trust files, frames)
+#   trust, trustfile, wire, refresh  only tests/fuzz/regress/NAME/ (signed trust
+#                   files, frames, state entries with what a read returned)
 # A crash, leak, sanitizer report, timeout or broken invariant stops the
 # target; libFuzzer saves the input as tests/fuzz/crashes/NAME-crash-<sha1>
 # (or -leak-, -timeout-, -oom-) and this script fails. Turn such an input
@@ -41,8 +43,9 @@ seed_text() {
     done
 }
 
-seed_state() {
-    for f in tests/golden/plan/*/state.json; do
+# seed_golden DIR FILE: each golden plan case's FILE (state.json, observed.json).
+seed_golden() {
+    for f in tests/golden/plan/*/"$2"; do
         [ -f "$f" ] && cp "$f" "$1/$(echo "$f" | tr '/' '_')"
     done
 }
@@ -74,7 +77,8 @@ for name in "$@"; do
     mkdir -p "$seeds" "$corpus"
     case $name in
     parse | program) seed_text "$seeds" ;;
-    state) seed_state "$seeds" ;;
+    state) seed_golden "$seeds" state.json ;;
+    observed) seed_golden "$seeds" observed.json ;;
     planfile) seed_planfile "$seeds" ;;
     esac
     [ -d "tests/fuzz/regress/$name" ] && cp tests/fuzz/regress/"$name"/* "$seeds"/ 2>/dev/null
