@@ -3,7 +3,8 @@
 # not written by an unrelated update, whether the spec changed it or a
 # console did; a resource whose drift mode is "report" or "ignore" keeps
 # its drifted attributes through an update of another one, which the
-# guard lets through (it compares with the observed before).
+# guard lets through (it compares with the observed before). Policies see
+# the after that is sent.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=6a7e4b1c2d3f40516273849506a7b8c9d0e1f2031425364758697a8b9cadbecf
@@ -36,6 +37,18 @@ expect_not_contains "$OUT" "tags"
 expect_exit 0 moksha apply --yes --var cpu=4
 expect_exit 0 tags
 expect_contains "$OUT" '{"team":"a"}'
+# policies judge the after the executor sends: the kept tags, not the spec's
+mkdir pol && cat > pol/p.moksha <<'P'
+policy "team-b-is-not-applied" {
+  enforcement = hard
+  for c in changes where c.after != null {
+    assert c.after.tags.team != "b" : "${c.address} would be tagged team b"
+  }
+}
+P
+expect_exit 0 moksha plan --var cpu=6 --policies pol
+expect_not_contains "$OUT" "would be tagged team b"
+expect_not_contains "$ERR" "would be tagged team b"
 # a console changes them: refreshed, the next update keeps them too
 expect_exit 0 "$MOKSHA_EXEC" sim set compute.web 'tags={"team":"console"}'
 expect_exit 0 "$MOKSHA_EXEC" refresh
