@@ -566,8 +566,9 @@ static bool call(ctx *c, step *s, mk_prov_fn fn, json_t *attrs, json_t *prior, j
  * read, the apply refuses with nothing changed (exit 6). Just before each
  * such step it is read again, and a change made meanwhile fails that step
  * (then the run rolls back as for any failure): the executor never
- * overwrites a change someone just made. A create is not read: the
- * provider's adoption rule keeps it off a foreign object. */
+ * overwrites a change someone just made. A create is not read (the
+ * provider's adoption rule keeps it off a foreign object), but for one
+ * with drift `gone`: that object must still be absent. */
 
 typedef enum { GUARD_SAME, GUARD_CHANGED, GUARD_GONE, GUARD_BACK, GUARD_UNREADABLE } guard_status;
 
@@ -603,6 +604,7 @@ static guard_status guard_read(ctx *c, step *s)
         return snprintf(s->err, sizeof s->err, "the %s provider cannot read objects", s->prov->kind), GUARD_UNREADABLE;
     if (!call_op(c, s, s->prov->read, op, &s->seen))
         return GUARD_UNREADABLE;
+    s->seen = mk_refresh_mask(s->seen, op.attrs, json_object_get(s->change, "sensitive"), s->import_id != NULL);
     if (s->gone)
         return s->seen ? GUARD_BACK : GUARD_SAME;
     if (!s->seen)
@@ -750,6 +752,44 @@ static int preflight(ctx *c, const char *sha)
     free(p.at);
     free(p.got);
     return rc;
+}
+
+/* The address of the state entry that records provider id `id`, or NULL. */
+static const char *recorded_id(ctx *c, const char *id)
+{
+    const char *k;
+    json_t *e;
+    json_object_foreach(c->sess.st->by_addr, k, e)
+        if (strcmp(json_string_value(json_object_get(json_object_get(e, "attributes"), "id")) ?: "", id) == 0)
+            return k;
+    return NULL;
+}
+
+/* docs/executor.md "Import": an import may take only an object this stack
+ * does not manage, to an address the state does not hold — else the state
+ * would have two entries for one object. 0, or exit 6 (reported, audited)
+ * before the first step: the plan no longer fits the state. */
+static int imports_free(ctx *c, const char *sha)
+{
+    json_t *addrs = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        step *s = &c->steps[i];
+        const char *other = s->import_id ? recorded_id(c, s->import_id) : NULL;
+        if (s->import_id && json_object_get(c->sess.st->by_addr, s->address))
+            fprintf(stderr, "moksha-exec: error: %s: the state already holds this address; not imported\n", s->address);
+        else if (other)
+            fprintf(stderr, "moksha-exec: error: %s: the object %s is already managed as %s; not imported\n", s->address,
+                    s->import_id, other);
+        else
+            continue;
+        json_array_append_new(addrs, json_string(s->address));
+    }
+    if (!json_array_size(addrs))
+        return json_decref(addrs), 0;
+    fprintf(stderr, "moksha-exec: nothing was applied (`moksha state mv` renames what the stack manages)\n");
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o}", "event", "apply.refused", "reason", "import taken",
+                                       "plan_sha256", sha, "addresses", addrs));
+    return MK_EXIT_LOCKED;
 }
 
 /* Just before the step: its object read again; false (s->err) when it
@@ -1660,8 +1700,11 @@ static void guard_fields(step *s)
     s->moved_from = json_string_value(json_object_get(ch, "moved_from"));
     s->import_id = json_string_value(json_object_get(json_object_get(ch, "import"), "id"));
     s->gone = strcmp(json_string_value(json_object_get(json_object_get(ch, "drift"), "status")) ?: "", "gone") == 0;
+    /* a create of an object observed gone must find it still absent: the
+     * observation may be stale (or planted), and the create's adoption
+     * would take over what is there */
     bool guarded = !s->retire && (!strcmp(a, "update") || !strcmp(a, "replace") || !strcmp(a, "delete") ||
-                                  !strcmp(a, "move") || !strcmp(a, "import"));
+                                  !strcmp(a, "move") || !strcmp(a, "import") || (s->gone && !strcmp(a, "create")));
     s->read_at = guarded ? s->moved_from ? s->moved_from : s->address : NULL;
     s->preflight = guarded && (!s->import_id || json_is_object(json_object_get(ch, "before")));
 }
@@ -2059,7 +2102,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_INPUT;
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
-    } else if ((rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
+    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
         rc = execute(&c, &sc, held);
     }
     if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {

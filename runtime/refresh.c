@@ -31,6 +31,7 @@
 #include "runtime/planfile.h"
 #include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
+#include "runtime/providers/seen.h"
 #include "runtime/rtstate.h"
 #include "runtime/sched.h"
 #include "runtime/session.h"
@@ -102,6 +103,27 @@ json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_ch
             json_array_append_new(names, json_string(k));
     }
     return names;
+}
+
+static bool one_sealed(json_t *v)
+{
+    return json_is_object(v) && json_object_size(v) == 1 && json_is_object(json_object_get(v, "$secret"));
+}
+
+json_t *mk_refresh_mask(json_t *read, json_t *recorded, json_t *sensitive, bool import)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(read, k, v) {
+        json_t *rec = json_object_get(recorded, k);
+        if (!ignored_name(sensitive, k) && !mk_prov_seen_holds_secret(rec))
+            continue;
+        if (import)
+            json_object_set_new(read, k, json_pack("{s:{s:b}}", "$secret", "unknown", 1));
+        else if (!json_equal(v, rec) && !one_sealed(v))
+            json_object_set_new(read, k, json_pack("{s:{s:b}}", "$secret", "differs", 1));
+    }
+    return read;
 }
 
 void mk_refresh_entry_digest(json_t *attrs, char out[65])
@@ -280,6 +302,8 @@ static bool read_one(void *vr, size_t node)
                          .region = it->region, .keys = &r->sess.ring, .import_id = it->import_id};
         it->ok = mk_provcall_retry(it->prov, it->prov->read, &op, &r->o->x, &interrupts, &it->out, it->err,
                                    sizeof it->err, &it->attempts);
+        json_t *sens = json_object_get(it->entry ? it->entry : it->change, "sensitive");
+        it->out = mk_refresh_mask(it->out, attrs, sens, it->import_id != NULL);
         if (!it->ok && it->attempts > 1) {
             size_t n = strlen(it->err);
             snprintf(it->err + n, sizeof it->err - n, " (after %d retr%s)", it->attempts - 1,
@@ -430,11 +454,12 @@ static void build(run *r, outcome *oc, const char *at)
 
 static void print_value(json_t *v)
 {
-    if (json_is_object(v) && json_object_get(v, "$secret")) {
+    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (t && strstr(t, "\"$secret\"")) { /* sealed, or holding a sealed value: never printed */
+        free(t);
         fputs("(secret)", stdout);
         return;
     }
-    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (t && strlen(t) > 60)
         printf("%.57s…", t);
     else

@@ -37,6 +37,18 @@ int mk_refresh_run(const mk_refresh_opts *o);
  * The guard of an apply's steps compares a change's `before` the same way. */
 json_t *mk_refresh_differs(json_t *recorded, json_t *observed, json_t *ignore_changes);
 
+/* note [read mask]: what any provider's read (`read`, owned) may show of a
+ * secret, enforced by the executor on every read result — refresh, dry
+ * run, import and guard alike — so that no provider can leak one. An
+ * attribute is secret when `sensitive` (a change's or entry's list, or
+ * NULL) names it or its recorded value (recorded, borrowed) holds a
+ * `$secret` anywhere. An import's read (import true: a secret moksha never
+ * wrote) shows each as {"$secret": {"unknown": true}}; any other keeps it
+ * only when it is json_equal to the recorded value or is itself one
+ * sealed value or marker ({"$secret": {…}}), else shows it as
+ * {"$secret": {"differs": true}}. Returns read, changed in place. */
+json_t *mk_refresh_mask(json_t *read, json_t *recorded, json_t *sensitive, bool import);
+
 /* The observation of one state entry (observed.json's `resources` value):
  * read is what the read returned (NULL: gone) when error is NULL; with
  * error set the object is unreadable and prior (the entry's observation

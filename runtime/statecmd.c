@@ -10,6 +10,8 @@
  * exec.c's. */
 #include "runtime/statecmd.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -135,6 +137,60 @@ static void rename_entry(json_t *e, const char *to)
         json_object_set_new(e, "name", json_stringn(hit, strcspn(hit, "[")));
 }
 
+/* An identifier as the lexer reads one; the end of it, or NULL. */
+static const char *skip_ident(const char *p)
+{
+    if (!isalpha((unsigned char)*p) && *p != '_')
+        return NULL;
+    while (isalnum((unsigned char)*p) || *p == '_')
+        p++;
+    return p;
+}
+
+/* An optional index as the compiler writes one — [0], [12], ["key"] with
+ * its escapes — and the end of it, or NULL when it is malformed. */
+static const char *skip_index(const char *p)
+{
+    if (*p != '[')
+        return p;
+    p++;
+    if (*p == '0')
+        p++;
+    else if (isdigit((unsigned char)*p))
+        while (isdigit((unsigned char)*p))
+            p++;
+    else if (*p == '"') {
+        for (p++; *p && *p != '"'; p++)
+            if ((unsigned char)*p < 0x20 || (*p == '\\' && !*++p))
+                return NULL;
+        if (*p++ != '"')
+            return NULL;
+    } else
+        return NULL;
+    return *p == ']' ? p + 1 : NULL;
+}
+
+/* note [state mv]: TO must be an address the compiler could write for a
+ * resource of the entry's type — (module.NAME[INDEX].)… TYPE.NAME[INDEX] —
+ * or the entry would sit where no spec can name it. */
+static bool address_of_type(const char *to, const char *type)
+{
+    const char *p = to, *q;
+    size_t tn = strlen(type);
+    while (strncmp(p, "module.", 7) == 0 && strncmp(p, type, tn) != 0) {
+        q = skip_ident(p + 7);
+        q = q ? skip_index(q) : NULL;
+        if (!q || *q != '.')
+            return false;
+        p = q + 1;
+    }
+    if (!tn || strncmp(p, type, tn) != 0 || p[tn] != '.')
+        return false;
+    q = skip_ident(p + tn + 1);
+    q = q ? skip_index(q) : NULL;
+    return q && !*q;
+}
+
 /* note [state mv] (docs/drift.md "Moved"): the object moves through the
  * provider that made it (the state's record of the providers), then its
  * entry is re-keyed; what a `moved` block does, at once and without a
@@ -146,6 +202,12 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
     if (!e || mk_rtstate_get(s->st, to)) {
         fprintf(stderr, e ? "moksha-exec: error: the state has `%s` already: move to an address it does not have\n"
                           : "moksha-exec: error: the state has no resource `%s` (see `moksha state list`)\n", e ? to : from);
+        return MK_EXIT_INPUT;
+    }
+    const char *type = json_string_value(json_object_get(e, "type")) ?: "";
+    if (!address_of_type(to, type)) {
+        fprintf(stderr, "moksha-exec: error: `%s` is not an address of a %s resource (%s.NAME, %s.NAME[0], "
+                        "module.M.%s.NAME): nothing was moved\n", to, type, type, type, type);
         return MK_EXIT_INPUT;
     }
     const char *alias = json_string_value(json_object_get(e, "provider")) ?: "";

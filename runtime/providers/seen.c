@@ -11,7 +11,25 @@ static json_t *marker(const char *what) { return json_pack("{s:{s:b}}", "$secret
 
 json_t *mk_prov_seen_unknown(void) { return marker("unknown"); }
 
+json_t *mk_prov_seen_differs(void) { return marker("differs"); }
+
 bool mk_prov_seen_is_secret(json_t *v) { return json_is_object(v) && json_object_get(v, "$secret") != NULL; }
+
+bool mk_prov_seen_holds_secret(json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (mk_prov_seen_is_secret(v))
+        return true;
+    json_object_foreach(v, k, x)
+        if (mk_prov_seen_holds_secret(x))
+            return true;
+    json_array_foreach(v, i, x)
+        if (mk_prov_seen_holds_secret(x))
+            return true;
+    return false;
+}
 
 static void wipe(char *t)
 {

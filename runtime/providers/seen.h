@@ -25,7 +25,11 @@ json_t *mk_prov_seen_text(const mk_prov_op *op, const char *attr, json_t *record
 json_t *mk_prov_seen_value(const mk_prov_op *op, const char *attr, json_t *recorded, json_t *held);
 /* {"$secret": {"unknown": true}}: a secret moksha never wrote (an import). */
 json_t *mk_prov_seen_unknown(void);
+/* {"$secret": {"differs": true}}: a secret the world holds otherwise. */
+json_t *mk_prov_seen_differs(void);
 /* Is v a secret, {"$secret": …}? */
 bool mk_prov_seen_is_secret(json_t *v);
+/* Does v hold a secret anywhere: itself, a map's value or a list's item? */
+bool mk_prov_seen_holds_secret(json_t *v);
 
 #endif

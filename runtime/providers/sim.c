@@ -85,14 +85,28 @@ static int kind_of(const char *type)
     return -1;
 }
 
-/* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories. */
+/* compute.web[0] → compute.web_5b0_5d.json: reversible, no directories.
+ * A name longer than SIM_NAME_MAX (a file name has at most 255 bytes, and
+ * one set aside adds ~ and 12 digits) keeps its first SIM_NAME_KEEP bytes
+ * and ends in _h and 32 hex digits of the address's SHA-256, so that two
+ * long addresses never share a file; short names are as they always were. */
+#define SIM_NAME_MAX 200
+#define SIM_NAME_KEEP 160
 void mk_prov_sim_path(const char *address, char *out, size_t n)
 {
-    size_t k = (size_t)snprintf(out, n, "%s/", SIM_DIR);
-    for (const unsigned char *p = (const unsigned char *)address; *p && k + 8 < n; p++)
-        k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(out + k, n - k, "%c", *p)
-                                                             : snprintf(out + k, n - k, "_%02x", *p));
-    snprintf(out + k, n - k, ".json");
+    char name[SIM_NAME_MAX + 4];
+    size_t k = 0;
+    const unsigned char *p = (const unsigned char *)address;
+    for (; *p && k <= SIM_NAME_MAX; p++)
+        k += (size_t)(isalnum(*p) || *p == '.' || *p == '-' ? snprintf(name + k, sizeof name - k, "%c", *p)
+                                                             : snprintf(name + k, sizeof name - k, "_%02x", *p));
+    if (k > SIM_NAME_MAX) {
+        char hex[65];
+        mk_sha256_hex(address, strlen(address), hex);
+        snprintf(out, n, "%s/%.*s_h%.32s.json", SIM_DIR, SIM_NAME_KEEP, name, hex);
+        return;
+    }
+    snprintf(out, n, "%s/%s.json", SIM_DIR, name);
 }
 
 /* Where an object set aside by create_before_destroy lives: the address's
@@ -581,9 +595,10 @@ static json_t *held(json_t *obj, const char *k)
     return v ? v : json_object_get(json_object_get(obj, "attributes"), k);
 }
 
-/* All of an object, as an import reads it: its secrets are ones this
- * stack never sealed, so they show as unknown. */
-static json_t *whole(json_t *obj)
+/* All of an object, as an import reads it: its secrets — held sealed,
+ * nested or not, or sealed in the desired attributes (want, or NULL) —
+ * are ones this stack never sealed, so they show as unknown. */
+static json_t *whole(json_t *obj, json_t *want)
 {
     json_t *out = json_deep_copy(json_object_get(obj, "attributes"));
     const char *k;
@@ -594,9 +609,19 @@ static json_t *whole(json_t *obj)
     }
     json_object_update(out, json_object_get(obj, "computed"));
     json_object_foreach(out, k, v)
-        if (mk_prov_seen_is_secret(v))
+        if (mk_prov_seen_holds_secret(v) || mk_prov_seen_holds_secret(json_object_get(want, k)))
             json_object_set_new(out, k, mk_prov_seen_unknown());
     return out;
+}
+
+/* A recorded value that holds a secret: as seen.h says for a sealed one;
+ * one nested in a map or list reads back as recorded only when the world
+ * holds exactly that, else it differs — never the plaintext held. */
+static json_t *seen_secret(const mk_prov_op *op, const char *k, json_t *rec, json_t *v)
+{
+    if (mk_prov_seen_is_secret(rec))
+        return mk_prov_seen_value(op, k, rec, v);
+    return json_equal(rec, v) ? json_deep_copy(rec) : mk_prov_seen_differs();
 }
 
 /* The object in the state's form: each attribute op->attrs records, with
@@ -604,14 +629,14 @@ static json_t *whole(json_t *obj)
 static json_t *as_recorded(json_t *obj, const mk_prov_op *op)
 {
     if (!json_is_object(op->attrs))
-        return whole(obj);
+        return whole(obj, NULL);
     json_t *out = json_object();
     const char *k;
     json_t *rec;
     json_object_foreach(op->attrs, k, rec) {
         json_t *v = held(obj, k);
         if (v)
-            json_object_set_new(out, k, mk_prov_seen_is_secret(rec) ? mk_prov_seen_value(op, k, rec, v) : json_deep_copy(v));
+            json_object_set_new(out, k, mk_prov_seen_holds_secret(rec) ? seen_secret(op, k, rec, v) : json_deep_copy(v));
     }
     return out;
 }
@@ -654,7 +679,7 @@ static mk_prov_status read_now(mk_prov *p, const mk_prov_op *op, json_t **out, c
         return MK_PROV_OK;
     st = marked(obj, "read", op, "read", why, whylen);
     if (st == MK_PROV_OK)
-        *out = op->import_id ? whole(obj) : as_recorded(obj, op);
+        *out = op->import_id ? whole(obj, op->attrs) : as_recorded(obj, op);
     json_decref(obj);
     return st;
 }

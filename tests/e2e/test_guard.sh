@@ -195,6 +195,17 @@ expect_exit 0 moksha apply --yes
 id=$(jq -r .id .moksha/sim/compute.old.json)
 expect_exit 1 "$MOKSHA_EXEC" state mv compute.nope compute.new && expect_contains "$ERR" "the state has no resource \`compute.nope\`"
 expect_exit 1 "$MOKSHA_EXEC" state mv compute.old bucket.other && expect_contains "$ERR" "the state has \`bucket.other\` already"
+# TO must be an address the compiler could write, of the entry's type
+cp .moksha/state.json state.keep
+for bad in bucket.new compute.new. compute.9lives 'compute.new[01]' 'compute.new["k]' 'compute.new[*]' \
+           'compute.new x' module.compute.new 'module.a[x].compute.new' compute; do
+    expect_exit 1 "$MOKSHA_EXEC" state mv compute.old "$bad"
+    expect_contains "$ERR" "\`$bad\` is not an address of a compute resource"
+done
+cmp -s .moksha/state.json state.keep || fail "a refused state mv changed the state"
+[ -e .moksha/sim/compute.old.json ] || fail "a refused state mv moved the object"
+expect_exit 0 "$MOKSHA_EXEC" state mv compute.old 'module.app["k\"1"].compute.n_2[3]'
+expect_exit 0 "$MOKSHA_EXEC" state mv 'module.app["k\"1"].compute.n_2[3]' compute.old
 expect_exit 0 "$MOKSHA_EXEC" state mv compute.old compute.new && expect_contains "$OUT" "Moved compute.old to compute.new"
 expect_exit 0 "$MOKSHA_EXEC" state show compute.new
 [ "$(jq -r .attributes.id "$OUT")" = "$id" ] || fail "state mv changed the id"
@@ -233,6 +244,20 @@ expect_exit 0 "$MOKSHA_EXEC" state show compute.legacy
 [ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 2 ] || fail "the import did not update the object to the spec"
 expect_exit 0 moksha plan --detailed-exitcode
 
+# an import of an address the state holds, or of an object it manages as
+# another address, is refused before the first step: nothing changed
+serial=$(jq .serial .moksha/state.json)
+cp .moksha/state.json state.keep
+hmac_resign import.plan again.plan ".state.serial = $serial"
+expect_exit 6 moksha apply again.plan
+expect_contains "$ERR" "compute.legacy: the state already holds this address; not imported"
+hmac_resign import.plan twice.plan ".state.serial = $serial | (.changes[] | select(.address == \"compute.legacy\")).address = \"compute.twin\""
+expect_exit 6 moksha apply twice.plan
+expect_contains "$ERR" "compute.twin: the object $legacy is already managed as compute.legacy; not imported"
+cmp -s .moksha/state.json state.keep || fail "a refused import changed the state"
+[ "$(audit | jq -c 'select(.event == "apply.refused") | [.reason, .addresses]' | tail -1)" = '["import taken",["compute.twin"]]' ] ||
+    fail "the refused import is not audited: $(audit | tail -3)"
+
 # its undo updates the object back and forgets it, never deletes it
 "$MOKSHA_EXEC" state rm compute.legacy >/dev/null
 sim_set compute.legacy '.attributes.cpu = 1'
@@ -244,6 +269,47 @@ expect_contains "$OUT" "forget"
 expect_file .moksha/sim/compute.legacy.json
 [ "$(jq -r .attributes.cpu .moksha/sim/compute.legacy.json)" = 1 ] || fail "the undo of an import did not update it back"
 expect_exit 1 "$MOKSHA_EXEC" state show compute.legacy
+
+# ---- an import's read shows its secrets as unknown, never in plaintext ----
+cd "$WORK" && mkdir impsecret && cd impsecret
+cat > main.moksha <<'M'
+var pw: secret
+provider sim { latency = 1ms }
+resource database hand { engine = "postgres", version = "16", cpu = 2, memory = 8GiB, storage = 20GiB, password = var.pw }
+M
+mkdir -p .moksha/sim
+expect_exit 0 "$MOKSHA_EXEC" sim put database.hand database 'engine="postgres"' 'password="HAND-PLAINTEXT-PW"'
+hand=$(tr -d '\n' <"$OUT")
+expect_exit 0 moksha plan --var pw=planned-secret-value-1 -o create.plan
+hmac_resign create.plan imp.plan "(.changes[] | select(.address == \"database.hand\")) += {action: \"import\", import: {id: \"$hand\"}, risk: \"high\"} | .totals.create = 0 | .totals.import = 1"
+expect_exit 0 "$MOKSHA_EXEC" refresh --dry-run --format json imp.plan
+expect_not_contains "$OUT" "HAND-PLAINTEXT-PW"
+[ "$(jq -c '.imports[0].observation.attributes.password' "$OUT")" = '{"$secret":{"unknown":true}}' ] ||
+    fail "the dry run's import password: $(jq -c '.imports' "$OUT")"
+expect_exit 0 "$MOKSHA_EXEC" refresh imp.plan
+expect_not_contains "$OUT" "HAND-PLAINTEXT-PW"
+grep -q HAND-PLAINTEXT-PW .moksha/observed.json && fail "observed.json holds the imported plaintext: $(cat .moksha/observed.json)"
+[ "$(jq -c '.imports["database.hand"] | [.status, .attributes.password, .attributes.engine]' .moksha/observed.json)" = '["present",{"$secret":{"unknown":true}},"postgres"]' ] ||
+    fail "observed import: $(jq -c .imports .moksha/observed.json)"
+
+# ---- a create planned because the object is gone must find it absent ----
+cd "$WORK" && mkdir gonecreate && cd gonecreate
+cat > main.moksha <<'M'
+provider sim { latency = 1ms }
+resource bucket logs {}
+M
+expect_exit 0 moksha apply --yes
+logs=$(jq -r .id .moksha/sim/bucket.logs.json)
+"$MOKSHA_EXEC" state rm bucket.logs >/dev/null
+expect_exit 0 moksha plan -o create.plan
+hmac_resign create.plan recreate.plan '(.changes[] | select(.address == "bucket.logs")) += {drift: {status: "gone", attributes: []}}'
+cp .moksha/state.json state.keep
+expect_exit 6 moksha apply recreate.plan
+expect_contains "$ERR" "bucket.logs: planned as gone, and it exists"
+cmp -s .moksha/state.json state.keep || fail "a refused create changed the state"
+[ "$(jq -r .id .moksha/sim/bucket.logs.json)" = "$logs" ] || fail "the refused create touched the object"
+rm .moksha/sim/bucket.logs.json
+expect_exit 0 moksha apply recreate.plan && expect_contains "$OUT" "created"
 
 # ---- move: the object renamed, its entry re-keyed; the undo moves it back ----
 cd "$WORK" && mkdir move && cd move

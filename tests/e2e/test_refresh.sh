@@ -142,3 +142,33 @@ expect_exit 0 "$MOKSHA_EXEC" sim fail bucket.logs none
 rm .moksha/out/d && mkdir .moksha/out/d && printf hello > .moksha/out/d/motd.txt
 expect_exit 0 "$MOKSHA_EXEC" refresh --detailed-exitcode
 expect_contains "$OUT" "3 in sync"
+
+# ---- a secret nested in a map never reads back in plaintext: not in the
+# report (text or JSON), not in observed.json, not in the guard's message ----
+cd "$WORK" && mkdir nested && cd nested
+cat > main.moksha <<'SPEC'
+var pw: secret
+provider sim { }
+resource compute web { cpu = 1, memory = 1GiB, image = "app:1", tags = { token = var.pw, team = "a" } }
+SPEC
+export MOKSHA_VAR_pw=first-secret-value-1234
+expect_exit 0 moksha apply --yes
+expect_exit 0 "$MOKSHA_EXEC" state show compute.web
+[ "$(jq -c .sensitive "$OUT")" = '["tags"]' ] || fail "the state does not list tags as sensitive: $(jq -c .sensitive "$OUT")"
+sed -i 's/app:1/app:2/' main.moksha
+expect_exit 0 moksha plan -o keep.plan
+expect_exit 0 "$MOKSHA_EXEC" sim set compute.web 'tags={"token":"ROTATED-PLAINTEXT-SECRET","team":"a"}'
+expect_exit 0 "$MOKSHA_EXEC" refresh --dry-run
+expect_contains "$OUT" "~ compute.web changed outside moksha: tags (secret) → (secret)"
+expect_not_contains "$OUT" "ROTATED-PLAINTEXT"
+expect_exit 0 "$MOKSHA_EXEC" refresh --format json
+expect_not_contains "$OUT" "ROTATED-PLAINTEXT"
+[ "$(jq -c '.resources[0].observed' "$OUT")" = '{"tags":{"$secret":{"differs":true}}}' ] ||
+    fail "the report's observed tags: $(jq -c '.resources[0].observed' "$OUT")"
+grep -q ROTATED-PLAINTEXT .moksha/observed.json && fail "observed.json holds the plaintext: $(cat .moksha/observed.json)"
+[ "$(jq -c '.resources["compute.web"] | [.drift, .attributes.tags]' .moksha/observed.json)" = '[["tags"],{"$secret":{"differs":true}}]' ] ||
+    fail "observed compute.web: $(jq -c '.resources["compute.web"]' .moksha/observed.json)"
+expect_exit 6 moksha apply keep.plan
+expect_contains "$ERR" "tags (sensitive: its value is not shown)"
+expect_not_contains "$ERR" "ROTATED-PLAINTEXT"
+unset MOKSHA_VAR_pw

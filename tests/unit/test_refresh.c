@@ -129,11 +129,38 @@ static void test_unreadable(void **state)
     json_decref(again), json_decref(o), json_decref(prior), json_decref(e);
 }
 
+/* note [read mask]: whatever a provider answers, a secret attribute shows
+ * only as recorded, one sealed value or a marker; an import's as unknown. */
+static void test_mask(void **state)
+{
+    (void)state;
+    json_t *rec = J("{\"pw\":{\"$secret\":{\"sealed\":\"AAA\"}},\"tags\":{\"token\":{\"$secret\":{\"sealed\":\"BBB\"}},"
+                    "\"team\":\"a\"},\"note\":\"n\",\"size\":\"small\"}");
+    json_t *sens = J("[\"pw\",\"tags\",\"note\"]");
+    json_t *leak = J("{\"pw\":\"PLAIN\",\"tags\":{\"token\":\"PLAIN\",\"team\":\"a\"},\"note\":\"m\",\"size\":\"large\"}");
+    assert_json(mk_refresh_mask(leak, rec, sens, false),
+                "{\"pw\":{\"$secret\":{\"differs\":true}},\"tags\":{\"$secret\":{\"differs\":true}},"
+                "\"note\":{\"$secret\":{\"differs\":true}},\"size\":\"large\"}");
+    /* as recorded, or one marker: kept; the nested secret counts without the list */
+    json_t *same = J("{\"pw\":{\"$secret\":{\"differs\":true}},\"tags\":{\"token\":{\"$secret\":{\"sealed\":\"BBB\"}},"
+                     "\"team\":\"a\"},\"note\":\"n\"}");
+    assert_json(mk_refresh_mask(same, rec, NULL, false),
+                "{\"pw\":{\"$secret\":{\"differs\":true}},\"tags\":{\"token\":{\"$secret\":{\"sealed\":\"BBB\"}},"
+                "\"team\":\"a\"},\"note\":\"n\"}");
+    json_t *imp = J("{\"pw\":{\"$secret\":{\"sealed\":\"AAA\"}},\"note\":\"n\",\"size\":\"small\",\"id\":\"i-1\"}");
+    assert_json(mk_refresh_mask(imp, rec, sens, true),
+                "{\"pw\":{\"$secret\":{\"unknown\":true}},\"note\":{\"$secret\":{\"unknown\":true}},"
+                "\"size\":\"small\",\"id\":\"i-1\"}");
+    assert_null(mk_refresh_mask(NULL, rec, sens, false)); /* gone */
+    json_decref(rec), json_decref(sens);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differs),  cmocka_unit_test(test_digest),     cmocka_unit_test(test_observe),
         cmocka_unit_test(test_modes),    cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,6 +159,58 @@ static void test_sim_read_untouched_and_drifted(void **st)
     p->free(p);
 }
 
+/* A secret nested in a map reads back as recorded while the world holds
+ * exactly that, else as differs: never the plaintext the world holds. */
+static void test_sim_read_nested_secret(void **st)
+{
+    (void)st;
+    char why[512];
+    mk_prov *p = sim("{}");
+    json_t *attrs = json_pack("{s:s, s:{s:o, s:s}}", "image", "app:1", "tags", "token",
+                              sealed("compute.web", "tags", "first-secret"), "team", "a");
+    json_t *state = create(p, "compute.web", "compute", attrs, NULL, NULL, MK_PROV_OK, why);
+    adopted_of(state);
+    json_t *got;
+    assert_int_equal(read_at(p, "compute.web", "compute", state, &got, why), MK_PROV_OK);
+    assert_true(json_equal(json_object_get(got, "tags"), json_object_get(state, "tags")));
+    json_decref(got);
+    edit("compute.web", "attributes", "tags", json_pack("{s:s, s:s}", "token", "ROTATED-PLAINTEXT", "team", "a"));
+    assert_int_equal(read_at(p, "compute.web", "compute", state, &got, why), MK_PROV_OK);
+    char *t = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_null(strstr(t, "ROTATED-PLAINTEXT"));
+    free(t);
+    json_t *differs = json_pack("{s:{s:b}}", "$secret", "differs", 1);
+    assert_true(json_equal(json_object_get(got, "tags"), differs));
+    json_decref(differs);
+    json_decref(got);
+    json_decref(state);
+    json_decref(attrs);
+    p->free(p);
+}
+
+/* Two long addresses with a common prefix have files of their own, each
+ * name short enough for any file system; a short address keeps its name. */
+static void test_sim_long_paths(void **st)
+{
+    (void)st;
+    char a[1200], b[1200], pa[1100], pb[1100];
+    memset(a, 'x', sizeof a);
+    memcpy(a, "compute.", 8);
+    a[sizeof a - 1] = 0;
+    memcpy(b, a, sizeof b);
+    b[sizeof b - 2] = 'y';
+    mk_prov_sim_path(a, pa, sizeof pa);
+    mk_prov_sim_path(b, pb, sizeof pb);
+    assert_string_not_equal(pa, pb);
+    assert_true(strlen(strrchr(pa, '/') + 1) <= 200);
+    assert_null(strchr(pa, '~'));
+    char again[1100];
+    mk_prov_sim_path(a, again, sizeof again);
+    assert_string_equal(pa, again);
+    mk_prov_sim_path("compute.web[0]", pa, sizeof pa);
+    assert_string_equal(strrchr(pa, '/') + 1, "compute.web_5b0_5d.json");
+}
+
 static void test_sim_fail_marks(void **st)
 {
     (void)st;
@@ -481,6 +533,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sim_read_untouched_and_drifted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_read_nested_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_long_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_fail_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_owners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_import, setup, teardown),
