@@ -166,6 +166,26 @@ static void keep_last(json_t *obs, json_t *prior)
         json_object_set_new(obs, "last", last);
 }
 
+/* What a read that differs records, whatever the drift mode (which changes
+ * only the reporting): the object as read when any attribute differs —
+ * the plan keeps ignore_changes and undrifted-by-mode attributes as they
+ * are in the world — and `drift`, the attributes that count as drift. */
+static const char *record_read(json_t *obs, json_t *entry, json_t *read)
+{
+    json_t *attrs = json_object_get(entry, "attributes");
+    json_t *names = mk_refresh_differs(attrs, read, json_object_get(json_object_get(entry, "lifecycle"), "ignore_changes"));
+    json_t *all = mk_refresh_differs(attrs, read, NULL);
+    bool ignore = strcmp(drift_mode(entry), "ignore") == 0;
+    if (json_array_size(all))
+        json_object_set(obs, "attributes", read);
+    if (json_array_size(names))
+        json_object_set(obs, "drift", names);
+    const char *status = ignore ? "ignored" : json_array_size(names) ? "drifted" : "in_sync";
+    json_decref(names);
+    json_decref(all);
+    return status;
+}
+
 json_t *mk_refresh_observe(json_t *entry, json_t *read, const char *error, json_t *prior, const char *at,
                            const char **status_out)
 {
@@ -178,16 +198,10 @@ json_t *mk_refresh_observe(json_t *entry, json_t *read, const char *error, json_
     if (error) {
         json_object_set_new(obs, "error", json_string(error));
         keep_last(obs, prior);
+    } else if (read) {
+        status = record_read(obs, entry, read);
     } else if (strcmp(drift_mode(entry), "ignore") == 0) {
         status = "ignored";
-    } else if (read) {
-        json_t *names = mk_refresh_differs(attrs, read, json_object_get(json_object_get(entry, "lifecycle"), "ignore_changes"));
-        if (json_array_size(names)) {
-            status = "drifted";
-            json_object_set(obs, "attributes", read);
-            json_object_set(obs, "drift", names);
-        }
-        json_decref(names);
     }
     if (status_out)
         *status_out = status;

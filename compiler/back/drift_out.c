@@ -80,6 +80,37 @@ static void value(mk_buf *out, json_t *v)
     mk_jalloc_free_text(t);
 }
 
+/* Does v hold a secret at any depth (a map with a secret member)? */
+static bool holds_secret(json_t *v, int depth)
+{
+    if (json_is_object(v) && json_object_get(v, "$secret"))
+        return true;
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (depth > 64)
+        return true; /* too deep to tell: not shown */
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (holds_secret(x, depth + 1)) return true;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (holds_secret(x, depth + 1)) return true;
+    return false;
+}
+
+/* One side of an attribute: a value that holds a secret anywhere, on
+ * either side, is not shown at all — its other parts, or what a provider
+ * read back where the secret was, would be (note [secret values]). */
+static void side(mk_buf *out, json_t *res, const char *name, bool observed)
+{
+    json_t *rec = json_object_get(json_object_get(res, "recorded"), name);
+    json_t *obs = json_object_get(json_object_get(res, "observed"), name);
+    json_t *v = observed ? obs : rec;
+    if (!json_object_get(v, "$secret") && (holds_secret(rec, 0) || holds_secret(obs, 0)))
+        mk_buf_puts(out, observed ? "(sensitive, changed)" : "(sensitive)");
+    else
+        value(out, v);
+}
+
 /* `size "small" → "large", tags {…} → {…}`: each attribute that differs. */
 static void changes(mk_buf *out, json_t *res, bool md)
 {
@@ -93,11 +124,11 @@ static void changes(mk_buf *out, json_t *res, bool md)
         mk_buf_puts(out, i ? ", " : "");
         md ? mk_md_code(out, name, true) : mk_buf_puts(out, name);
         mk_buf_putc(out, ' ');
-        value(&v, json_object_get(json_object_get(res, "recorded"), name));
+        side(&v, res, name, false);
         md ? mk_md_code(out, mk_buf_cstr(&v), true) : mk_buf_puts(out, mk_buf_cstr(&v));
         mk_buf_puts(out, " → ");
         v.len = 0;
-        value(&v, json_object_get(json_object_get(res, "observed"), name));
+        side(&v, res, name, true);
         md ? mk_md_code(out, mk_buf_cstr(&v), true) : mk_buf_puts(out, mk_buf_cstr(&v));
         mk_buf_free(&v);
     }

@@ -554,9 +554,32 @@ static void trail_on(emitter *e, size_t *trail, size_t mark, size_t at, bool unk
         *trail = mark;
 }
 
-/* A made plan's after: its instance's values, field by field in schema
- * order, secrets sealed; a field jansson would leave out is left out, and
- * so are the unknown nulls it ends with. */
+/* Is name one of c's kept attributes (note [kept] in middle/plan.h)? */
+static bool is_kept(const mk_change *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->kept.n; i++)
+        if (c->kept.v[i] == name || strcmp(c->kept.v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Field k of a made plan's after: before's value for a kept attribute,
+ * else the instance's, sealed; false for one jansson would leave out. */
+static bool put_after_field(emitter *e, const mk_change *c, uint32_t k, bool *unknown)
+{
+    const mk_type *ty = c->in->res->schema;
+    json_t *was = is_kept(c, ty->fields[k].name) ? json_object_get(c->before, ty->fields[k].name) : NULL;
+    if (was) {
+        mk_vjson_put(e->out, was);
+        return true;
+    }
+    mk_vjson_at where = {c->address, ty->fields[k].name};
+    return mk_vjson_write(e->out, c->in->attrs->u.map.vals[k], e->key, true, &where, unknown);
+}
+
+/* A made plan's after: its instance's values (before's for those kept),
+ * field by field in schema order, secrets sealed; a field jansson would
+ * leave out is left out, and so are the unknown nulls it ends with. */
 static void put_after(emitter *e, const mk_change *c)
 {
     const mk_type *ty = c->in->res->schema;
@@ -566,13 +589,12 @@ static void put_after(emitter *e, const mk_change *c)
     for (uint32_t k = 0; ty && k < ty->nfields; k++) {
         size_t mark = e->out->len;
         bool unknown = false;
-        mk_vjson_at where = {c->address, ty->fields[k].name};
         if (written)
             lit(e, ",");
         put_str(e, ty->fields[k].name);
         lit(e, ":");
         size_t at = e->out->len;
-        if (mk_vjson_write(e->out, c->in->attrs->u.map.vals[k], e->key, true, &where, &unknown)) {
+        if (put_after_field(e, c, k, &unknown)) {
             written++;
             trail_on(e, &trail, mark, at, next_unknown(c, &u, ty->fields[k].name));
         } else

@@ -546,6 +546,21 @@ static void observed_line(const mk_plan *plan, mk_buf *out)
         mk_buf_printf(out, "%s could not be read: planned from the state as recorded.\n", plan->unreadable.v[i]);
 }
 
+static bool secret_json(json_t *v) { return json_is_object(v) && json_object_get(v, "$secret"); }
+
+/* One side of a drifted attribute: its value, or "(sensitive)" for an
+ * attribute the entry lists as sensitive or a side that is sealed (a loaded
+ * plan's drift holds a sensitive one only sealed or as a marker). */
+static void drift_value(const mk_drift *d, const char *k, json_t *v, mk_buf *out)
+{
+    bool hidden = listed(&d->sensitive, k) || secret_json(json_object_get(d->recorded, k)) ||
+                  secret_json(json_object_get(d->observed, k));
+    if (hidden)
+        mk_buf_puts(out, "(sensitive)");
+    else
+        mk_render_value(v ? v : json_null(), out);
+}
+
 /* "compute.web[1] changed outside moksha: size "small" → "large"", or
  * "bucket.logs was deleted outside moksha". */
 static void drift_text(const mk_drift *d, mk_buf *out, const pal *p)
@@ -555,9 +570,9 @@ static void drift_text(const mk_drift *d, mk_buf *out, const pal *p)
     for (uint32_t i = 0; !gone && i < d->attributes.n; i++) {
         const char *k = d->attributes.v[i];
         mk_buf_printf(out, "%s %s ", i ? "," : "", k);
-        mk_render_value(json_object_get(d->recorded, k), out);
+        drift_value(d, k, json_object_get(d->recorded, k), out);
         mk_buf_puts(out, " → ");
-        mk_render_value(json_object_get(d->observed, k), out);
+        drift_value(d, k, json_object_get(d->observed, k), out);
     }
     if (strcmp(d->mode, "report") == 0)
         mk_buf_printf(out, "  %s(drift = \"report\": not corrected)%s", p->dim, p->off);

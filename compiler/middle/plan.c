@@ -81,7 +81,7 @@ typedef struct names_memo {
     struct names_memo *next;
 } names_memo;
 
-static const char KINDS[4] = {'u', 's', 'c', 'f'};
+static const char KINDS[5] = {'u', 's', 'c', 'f', 'k'};
 
 /* The list of the fields of ty whose bit is set in `on`, shared. */
 static mk_names shared_names(mk_arena *a, mk_symtab *memo, const mk_type *ty, int kind, const bool *on)
@@ -132,6 +132,7 @@ typedef struct builder {
     mk_symtab names;     /* note [shared values] */
     mk_moves *mv;        /* `moved` and `import` blocks against the state (middle/moves.c) */
     bool listing;        /* diff_attrs: make the lists even when nothing changes (a move) */
+    mk_names held;       /* the instance being diffed: drifted attributes its drift mode leaves as they are */
 } builder;
 
 static mk_change *new_change(builder *b)
@@ -221,12 +222,26 @@ static bool refers_to_old_id(const mk_state *st, json_t *v, int depth)
     return false;
 }
 
+static bool names_have(mk_names l, const char *name)
+{
+    for (uint32_t i = 0; i < l.n; i++)
+        if (strcmp(l.v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Is field `name` one whose after is before's (note [kept])? */
+static bool kept_field(const builder *b, const mk_instance *in, json_t *before, const char *name)
+{
+    return before && json_object_get(before, name) && (ignored(in, name) || names_have(b->held, name));
+}
+
 /* Whether field k of in, as JSON j, changes from the state's before; *ref
  * set when it does by a reference to a replaced or re-made target. */
 static bool field_changes(builder *b, mk_instance *in, json_t *before, uint32_t k, json_t *j, bool unknown, bool *ref)
 {
     const mk_field *f = &in->res->schema->fields[k];
-    if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name))
+    if (!before || (f->flags & MK_ANN_COMPUTED) || ignored(in, f->name) || names_have(b->held, f->name))
         return false;
     json_t *old = json_object_get(before, f->name);
     if (in->ndeps && old && (refers_to_replaced(b, in, j, 0) || refers_to_old_id(b->st, old, 0)))
@@ -249,7 +264,7 @@ static void diff_values(builder *b, mk_instance *in, json_t *before, bool *bits)
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
-    bool *unk = bits, *sens = bits + nf, *chg = bits + 2 * nf, *frc = bits + 3 * nf;
+    bool *unk = bits, *sens = bits + nf, *chg = bits + 2 * nf, *frc = bits + 3 * nf, *kept = bits + 4 * nf;
     for (uint32_t k = 0; k < nf; k++) {
         mk_value *v = in->attrs->u.map.vals[k];
         bool unknown = false, ref = false;
@@ -261,6 +276,11 @@ static void diff_values(builder *b, mk_instance *in, json_t *before, bool *bits)
         chg[k] = field_changes(b, in, before, k, j, unknown, &ref);
         unk[k] |= ref;
         frc[k] = chg[k] && !ref && (ty->fields[k].flags & MK_ANN_FORCE_NEW) != 0;
+        kept[k] = kept_field(b, in, before, ty->fields[k].name);
+        if (kept[k]) { /* before's value, known, sealed as the state has it */
+            unk[k] = false;
+            sens[k] |= json_object_get(json_object_get(before, ty->fields[k].name), "$secret") != NULL;
+        }
         json_decref(j); /* (frees only without the arenas) */
     }
 }
@@ -272,15 +292,15 @@ static bool diff_attrs(builder *b, mk_instance *in, json_t *before, mk_change *c
 {
     const mk_type *ty = in->res->schema;
     uint32_t nf = ty ? ty->nfields : 0;
-    bool *bits = mk_mem_calloc(4 * (size_t)nf + 1, sizeof *bits);
+    bool *bits = mk_mem_calloc(5 * (size_t)nf + 1, sizeof *bits);
     mk_jalloc_scratch(true);
     diff_values(b, in, before, bits);
     mk_jalloc_scratch(false);
     bool changes = !before;
     for (uint32_t k = 0; k < nf && !changes; k++)
         changes = bits[2 * nf + k];
-    mk_names *lists[4] = {&c->unknown, &c->sensitive, &c->changed, &c->forces};
-    for (int l = 0; l < 4 && (changes || b->listing) && ty; l++)
+    mk_names *lists[5] = {&c->unknown, &c->sensitive, &c->changed, &c->forces, &c->kept};
+    for (int l = 0; l < 5 && (changes || b->listing) && ty; l++)
         *lists[l] = shared_names(b->pl->arena, &b->names, ty, l, bits + (size_t)l * nf);
     mk_mem_free(bits);
     return changes;
@@ -347,29 +367,92 @@ static mk_drift_status drift_of(builder *b, json_t *sr, const mk_instance *in, m
     return attrs->n ? MK_DRIFT_CHANGED : MK_DRIFT_NONE;
 }
 
-/* The names' values in attrs as an object (an attribute not there: null). */
-static json_t *values_of(json_t *attrs, mk_names names)
+/* The names' values in attrs as an object (an attribute not there: null),
+ * for a drift record: a sensitive one only as sealed JSON, else as the
+ * marker {"$secret": {"sensitive": true}} (docs/drift.md). */
+static json_t *drift_values(json_t *attrs, mk_names names, mk_names sensitive)
 {
     json_t *o = json_object();
     for (uint32_t i = 0; i < names.n; i++) {
         json_t *v = json_object_get(attrs, names.v[i]);
-        json_object_set_new(o, names.v[i], v ? json_incref(v) : json_null());
+        bool sealed = json_is_object(v) && json_object_get(v, "$secret");
+        if (names_have(sensitive, names.v[i]) && !sealed)
+            json_object_set_new(o, names.v[i], json_pack("{s:{s:b}}", "$secret", "sensitive", 1));
+        else
+            json_object_set_new(o, names.v[i], v ? json_incref(v) : json_null());
     }
     return o;
 }
 
-/* The state's attributes with the drifted ones as observed: the `before`
- * a correction is planned from. The plan holds it. */
-static json_t *observed_before(builder *b, json_t *sr, json_t *obs, mk_names attrs)
+static void observed_attr(json_t *before, json_t *seen, const char *name)
 {
-    json_t *before = json_copy(json_object_get(sr, "attributes")), *seen = json_object_get(obs, "attributes");
-    for (uint32_t i = 0; i < attrs.n; i++) {
-        json_t *v = json_object_get(seen, attrs.v[i]);
-        json_object_set_new(before, attrs.v[i], v ? json_incref(v) : json_null());
-    }
+    json_t *v = json_object_get(seen, name);
+    json_object_set_new(before, name, v ? json_incref(v) : json_null());
+}
+
+/* The state's attributes with the drifted ones as observed, and those of
+ * in's ignore_changes the state records (note [kept]): the `before` a
+ * change is planned from, whatever the drift mode. The plan holds it. */
+static json_t *observed_before(builder *b, json_t *sr, json_t *obs, mk_names attrs, const mk_instance *in)
+{
+    json_t *recorded = json_object_get(sr, "attributes"), *seen = json_object_get(obs, "attributes");
+    json_t *before = json_copy(recorded);
+    for (uint32_t i = 0; i < attrs.n; i++)
+        observed_attr(before, seen, attrs.v[i]);
+    const mk_value *ic = in ? in->ignore_changes : NULL;
+    for (uint32_t i = 0; seen && ic && i < ic->n; i++)
+        if (ic->u.items[i]->kind == MK_V_STRING && json_object_get(recorded, ic->u.items[i]->u.s))
+            observed_attr(before, seen, ic->u.items[i]->u.s);
     json_array_append_new(b->pl->made, before);
     return before;
 }
+
+/* note [observed secrets]: the executor reads a secret back as sealed JSON
+ * or a {"$secret": …} marker, never plaintext. Should an observation hold
+ * a plain value where the state records a secret (a provider that leaks),
+ * the attribute is taken as a secret that differs, and a warning says so:
+ * no plan, text or drift record carries it. */
+static bool leaks(json_t *recorded, json_t *seen, int depth)
+{
+    if (!seen || depth > 64)
+        return false;
+    if (json_is_object(recorded) && json_object_get(recorded, "$secret"))
+        return !json_is_object(seen) || !json_object_get(seen, "$secret");
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(recorded))
+        json_array_foreach(recorded, i, x) if (leaks(x, json_array_get(seen, i), depth + 1)) return true;
+    if (json_is_object(recorded))
+        json_object_foreach(recorded, k, x) if (leaks(x, json_object_get(seen, k), depth + 1)) return true;
+    return false;
+}
+
+/* obs, or a copy of it (the plan holds it) with each leaking attribute of
+ * sr masked (note [observed secrets]). */
+static json_t *masked_obs(builder *b, json_t *sr, json_t *obs)
+{
+    json_t *seen = json_object_get(obs, "attributes"), *recorded = json_object_get(sr, "attributes"), *copy = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(seen, k, v) {
+        if (!leaks(json_object_get(recorded, k), v, 0))
+            continue;
+        if (!copy) {
+            copy = json_copy(obs);
+            json_object_set_new(copy, "attributes", json_copy(seen));
+            json_array_append_new(b->pl->made, copy);
+        }
+        json_object_set_new(json_object_get(copy, "attributes"), k, json_pack("{s:{s:b}}", "$secret", "differs", 1));
+        mk_diag_warn(b->p->diag, "W0003", MK_NOSPAN,
+                     "the observation of %s holds a plain value for `%s`, which the state records as a secret: "
+                     "taken as a secret that differs, not shown",
+                     json_string_value(json_object_get(sr, "address")) ?: "?", k);
+    }
+    return copy ? copy : obs;
+}
+
+static const char *const *strings_of(mk_arena *a, json_t *arr, uint32_t *n);
 
 static void add_drift(builder *b, json_t *sr, mk_drift_status st, mk_names attrs, json_t *obs, const char *mode,
                       uint32_t change)
@@ -380,10 +463,13 @@ static void add_drift(builder *b, json_t *sr, mk_drift_status st, mk_names attrs
         pl->drift = mk_mem_realloc(pl->drift, b->capdrift * sizeof *pl->drift);
     }
     bool changed = st == MK_DRIFT_CHANGED;
+    mk_names sensitive = {0};
+    sensitive.v = strings_of(pl->arena, json_object_get(sr, "sensitive"), &sensitive.n);
     pl->drift[pl->ndrift++] = (mk_drift){
         json_string_value(json_object_get(sr, "address")), json_string_value(json_object_get(sr, "type")), st, attrs,
-        changed ? values_of(json_object_get(sr, "attributes"), attrs) : NULL,
-        changed ? values_of(json_object_get(obs, "attributes"), attrs) : NULL, mode ? mode : "correct", change};
+        changed ? drift_values(json_object_get(sr, "attributes"), attrs, sensitive) : NULL,
+        changed ? drift_values(json_object_get(obs, "attributes"), attrs, sensitive) : NULL, mode ? mode : "correct",
+        change, sensitive};
 }
 
 /* A resource's lifecycle.drift: the spec's for a desired one, else the
@@ -406,17 +492,25 @@ typedef struct drift_seen {
     bool correct;
 } drift_seen;
 
+/* Whatever the mode, a drifted object's before is as observed (the guard
+ * compares the world with it); a mode other than correct holds the
+ * drifted attributes as they are (note [kept]). */
 static json_t *drift_before(builder *b, json_t *sr, const mk_instance *in, drift_seen *d)
 {
     json_t *before = json_object_get(sr, "attributes");
     d->status = drift_of(b, sr, in, &d->attrs, &d->obs);
+    if (json_object_get(d->obs, "attributes"))
+        d->obs = masked_obs(b, sr, d->obs);
     d->mode = drift_mode(in, sr);
+    d->correct = d->status != MK_DRIFT_NONE && !d->mode;
+    b->held = d->status == MK_DRIFT_CHANGED && d->mode ? d->attrs : (mk_names){NULL, 0};
     if (d->mode && strcmp(d->mode, "ignore") == 0)
         d->status = MK_DRIFT_NONE;
-    d->correct = d->status != MK_DRIFT_NONE && !d->mode;
-    if (d->correct && d->status == MK_DRIFT_CHANGED)
-        return observed_before(b, sr, d->obs, d->attrs);
-    return d->correct && d->status == MK_DRIFT_GONE && in ? NULL : before;
+    if (d->correct && d->status == MK_DRIFT_GONE && in)
+        return NULL;
+    if (json_object_get(d->obs, "attributes") && (b->held.n || d->correct || (in && in->ignore_changes)))
+        return observed_before(b, sr, d->obs, d->attrs, in);
+    return before;
 }
 
 /* The drift record of an entry, and its change's drift when the change
@@ -547,6 +641,7 @@ static void add_desired(builder *b, mk_instance *in)
     mk_moves_hit hit = {0};
     json_t *sr = entry_of(b, in, &idx, &hit);
     drift_seen d = {0};
+    b->held = (mk_names){NULL, 0};
     json_t *before = sr ? drift_before(b, sr, in, &d) : hit.observed;
     if (sr)
         b->seen[idx] = true, b->pl->like[idx] = in;

@@ -54,6 +54,14 @@ typedef struct mk_names {
  * object that changed outside moksha, or one that is gone. */
 typedef enum mk_drift_status { MK_DRIFT_NONE, MK_DRIFT_CHANGED, MK_DRIFT_GONE } mk_drift_status;
 
+/* note [kept]: an attribute the change must leave as the world has it —
+ * one of lifecycle.ignore_changes, or one that drifted in a resource whose
+ * lifecycle.drift is "report" or "ignore" — is neither diffed nor sent as
+ * the spec has it: its after is before's value (the observed one when an
+ * observation has it, else the state's), so the executor, which sends the
+ * whole after, writes back what is there. A create (no before) takes the
+ * spec's. `kept` lists them (schema order, only names before has); the
+ * plan file writes their after from before (back/planfile.c). */
 typedef struct mk_change {
     /* the differ (middle/plan.c) */
     uint32_t id;                 /* 1-based, in plan order (note [plan order]) */
@@ -76,6 +84,7 @@ typedef struct mk_change {
     json_t *placement;           /* as written, or the state's for a delete; NULL for none (a reference the plan holds) */
     json_t *lifecycle;           /* a delete's: the state's lifecycle as recorded (borrowed), NULL for none */
     mk_names ignore_changes;     /* a desired change's lifecycle.ignore_changes */
+    mk_names kept;               /* note [kept]: attributes whose after is before's, not the spec's */
     const char *drift_mode;      /* a desired change's lifecycle.drift: "report", "ignore", NULL for "correct" */
     /* the differ's drift (middle/plan.c, from the observations) */
     mk_drift_status drift;       /* the drift this change corrects */
@@ -100,6 +109,7 @@ typedef struct mk_drift {
     json_t *recorded, *observed; /* objects of the drifted attributes (owned); NULL for gone */
     const char *mode;            /* "correct" or "report" */
     uint32_t change;             /* the change that corrects it, 0 for none */
+    mk_names sensitive;          /* the entry's sensitive attributes (a made plan's; a loaded one's values say) */
 } mk_drift;
 
 /* A `require approval(…)` of a policy, holding one change. */

@@ -302,6 +302,24 @@ static bool in_subset(pol *P, const mk_instance *in)
     return mk_sym_get(&P->in_set, (mk_name)in, NULL) != NULL;
 }
 
+/* A change's after as policies see it: the instance's values, with
+ * before's for the attributes the change keeps (note [kept] in
+ * middle/plan.h), which are what the executor sends. */
+static mk_value *after_value(pol *P, const mk_change *c)
+{
+    mk_value *attrs = c->in ? c->in->attrs : NULL;
+    if (!attrs || attrs->kind != MK_V_MAP || !c->kept.n)
+        return attrs;
+    mk_value *m = mk_v_map(P->e.v, attrs->n);
+    memcpy(m->u.map.keys, attrs->u.map.keys, attrs->n * sizeof *m->u.map.keys);
+    memcpy(m->u.map.vals, attrs->u.map.vals, attrs->n * sizeof *m->u.map.vals);
+    for (uint32_t i = 0; i < attrs->n; i++)
+        for (uint32_t j = 0; j < c->kept.n; j++)
+            if (strcmp(attrs->u.map.keys[i], c->kept.v[j]) == 0)
+                m->u.map.vals[i] = mk_vjson_to_any(P->e.v, json_object_get(c->before, c->kept.v[j]), true);
+    return m;
+}
+
 static mk_value *changes_build(pol *P)
 {
     mk_vbuild changes = {0};
@@ -312,7 +330,7 @@ static mk_value *changes_build(pol *P)
         mk_vb_push(P->e.v, &changes, NULL,
                    change_value(P, mk_plan_action_name(c->action), c->address, c->type, c->name,
                                 json_is_object(c->before) ? mk_vjson_to_any(P->e.v, c->before, true) : NULL,
-                                c->in ? c->in->attrs : NULL, changed_value(P, c->changed), mk_plan_risk_name(c->risk),
+                                after_value(P, c), changed_value(P, c->changed), mk_plan_risk_name(c->risk),
                                 change_delta(P, c)));
     }
     return mk_vb_list(P->e.v, &changes);

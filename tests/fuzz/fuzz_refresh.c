@@ -11,8 +11,10 @@
  *   as null), in the entry's order;
  * - the status follows docs/drift.md: unreadable on an error, else ignored
  *   under lifecycle.drift "ignore", gone without a read, drifted exactly
- *   when a name differs (the observation then carries the read and the
- *   names); the observation's own status is what the read gave;
+ *   when a name differs; whatever the mode, the observation carries the
+ *   names exactly when one differs, and the read exactly when any
+ *   attribute differs (ignore_changes ones too); its own status is what
+ *   the read gave;
  * - the executor's `entry` digest is the compiler's, and an observation
  *   written in a moksha.observed/v1 document is read back by the compiler
  *   as the entry's current one. */
@@ -69,6 +71,19 @@ static void check_differs(json_t *attrs, json_t *read, json_t *ignore, json_t *n
         mk_fuzz_broken(H, "differs", "names an attribute that does not differ");
 }
 
+/* Does any attribute of the entry differ in the read, none ignored? */
+static bool any_differs(json_t *attrs, json_t *read)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(attrs, k, v) {
+        json_t *seen = json_object_get(read, k);
+        if (!json_equal(v, seen ? seen : json_null()))
+            return true;
+    }
+    return false;
+}
+
 static void check_status(json_t *entry, json_t *read, const char *error, json_t *obs, const char *st, json_t *names)
 {
     const char *mode = json_string_value(json_object_get(json_object_get(entry, "lifecycle"), "drift"));
@@ -80,10 +95,12 @@ static void check_status(json_t *entry, json_t *read, const char *error, json_t 
         mk_fuzz_broken(H, st, "the status is not the one docs/drift.md gives");
     if (strcmp(json_string_value(json_object_get(obs, "status")) ?: "", seen) != 0)
         mk_fuzz_broken(H, st, "the observation's status is not what the read gave");
-    bool drifted = strcmp(st, "drifted") == 0;
-    if (drifted != (json_object_get(obs, "drift") != NULL) ||
-        (drifted && (!json_equal(json_object_get(obs, "drift"), names) || json_object_get(obs, "attributes") != read)))
-        mk_fuzz_broken(H, st, "the observation does not carry the read and its names exactly when drifted");
+    bool named = !error && read && json_array_size(names);
+    bool differs = !error && read && any_differs(json_object_get(entry, "attributes"), read);
+    if (named != (json_object_get(obs, "drift") != NULL) || (named && !json_equal(json_object_get(obs, "drift"), names)))
+        mk_fuzz_broken(H, st, "the observation does not carry the drifted names exactly when one differs");
+    if (differs != (json_object_get(obs, "attributes") != NULL) || (differs && json_object_get(obs, "attributes") != read))
+        mk_fuzz_broken(H, st, "the observation does not carry the read exactly when an attribute differs");
 }
 
 /* The observation as observed.json holds it, read by the compiler. */

@@ -103,6 +103,21 @@ static void test_values_secrets_and_long_text(void **state)
     assert_non_null(strstr(s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…\n"));
 }
 
+/* A secret inside a map: the whole attribute is hidden on both sides, so
+ * neither its other parts nor a plain value read where the secret was
+ * are shown. */
+static void test_nested_secret_hidden(void **state)
+{
+    (void)state;
+    const char *r = COUNTS(1, 0, 1, 0, 0, 0) "\"resources\": [{\"address\": \"compute.web\", \"status\": \"drifted\","
+        " \"attributes\": [\"tags\"], \"recorded\": {\"tags\": {\"token\": {\"$secret\": {\"sealed\": \"QUJD\"}},"
+        " \"team\": \"a\"}}, \"observed\": {\"tags\": {\"token\": \"PLAIN-LEAK\", \"team\": \"a\"}}}]}";
+    const char *s = said(r, "text", false);
+    assert_non_null(strstr(s, "tags (sensitive) → (sensitive, changed)"));
+    assert_null(strstr(s, "PLAIN-LEAK"));
+    assert_null(strstr(said(r, "markdown", false), "PLAIN-LEAK"));
+}
+
 static void test_markdown_table(void **state)
 {
     (void)state;
@@ -141,6 +156,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_for_each_mix), cmocka_unit_test(test_text_lines),
         cmocka_unit_test(test_text_colour_marks_only), cmocka_unit_test(test_values_secrets_and_long_text),
+        cmocka_unit_test(test_nested_secret_hidden),
         cmocka_unit_test(test_markdown_table), cmocka_unit_test(test_is_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

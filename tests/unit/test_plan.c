@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "compiler/back/planfile.h"
+#include "compiler/back/render.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/key.h"
 #include "compiler/base/mem.h"
@@ -895,6 +896,142 @@ static void test_drift_unreadable_and_stale(void **state)
     assert_string_equal(joined(PLAN->unreadable.v, NULL, PLAN->unreadable.n), "compute.web");
 }
 
+/* The plan file's JSON of the change at address: one of its fields,
+ * compact with sorted keys, for an exact comparison. */
+static const char *planned(const char *address, const char *key)
+{
+    static char out[1024];
+    mk_buf text = {0};
+    mk_planfile_emit(PLAN, &K, true, &text);
+    json_t *doc = json_loads(mk_buf_cstr(&text), 0, NULL);
+    assert_non_null(doc);
+    size_t i;
+    json_t *c, *v = NULL;
+    json_array_foreach(json_object_get(doc, "changes"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "address")), address) == 0)
+            v = json_object_get(c, key);
+    snprintf(out, sizeof out, "%s", dumped(v));
+    json_decref(doc);
+    mk_buf_free(&text);
+    return out;
+}
+
+/* A create's after: what is known before apply. */
+#define KEPT_AFTER(tags)                                                                                       \
+    "{\"arch\":\"x86_64\",\"cpu\":4,\"disk\":\"20GiB\",\"image\":\"nginx:1.27\",\"memory\":\"4GiB\","      \
+    "\"network\":null,\"public_ip\":false,\"shared_core\":false,\"tags\":" tags ",\"user_data\":null}"
+
+/* An update's after: the computed attributes as the state has them too. */
+#define UPDATE_AFTER(tags)                                                                                     \
+    "{\"arch\":\"x86_64\",\"cpu\":4,\"disk\":\"20GiB\",\"id\":\"i-1\",\"image\":\"nginx:1.27\",\"ip\":\"10.0.0.5\","  \
+    "\"memory\":\"4GiB\",\"network\":null,\"private_ip\":\"10.0.0.5\",\"public_ip\":false,\"shared_core\":false,"   \
+    "\"tags\":" tags ",\"user_data\":null}"
+
+#define TAGGED(tags, lifecycle)                                                                                \
+    "resource compute web {\n cpu = 4\n memory = 4GiB\n image = \"nginx:1.27\"\n tags = " tags "\n"           \
+    " lifecycle { " lifecycle " }\n}\n"
+
+/* note [kept]: an ignore_changes attribute's after is before's, not the
+ * spec's, so an unrelated update does not write it; a create takes the
+ * spec's. */
+static void test_ignore_changes_after_is_before(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o]", entry_with("compute.web", "compute", WEB_ATTRS, "{\"tags\": {\"team\": \"a\"}}")));
+    plan_of(TAGGED("{ team = \"b\" }", "ignore_changes = [\"tags\"]"), false);
+    change_is("compute.web", "update", "cpu", "", "medium");
+    assert_string_equal(planned("compute.web", "after"), UPDATE_AFTER("{\"team\":\"a\"}"));
+    assert_string_equal(joined(change("compute.web")->kept.v, NULL, change("compute.web")->kept.n), "tags");
+}
+
+static void test_ignore_changes_create_takes_spec(void **state)
+{
+    (void)state;
+    plan_of(TAGGED("{ team = \"b\" }", "ignore_changes = [\"tags\"]"), false);
+    assert_string_equal(field("compute.web", "action"), "create");
+    assert_int_equal(change("compute.web")->kept.n, 0);
+    assert_string_equal(planned("compute.web", "after"), KEPT_AFTER("{\"team\":\"b\"}"));
+}
+
+/* The world's value of an ignore_changes attribute, when the refresh
+ * recorded the object (it differs in that attribute only): before and
+ * after hold it, and nothing drifted. */
+static void test_ignore_changes_keeps_the_world(void **state)
+{
+    (void)state;
+    json_t *web = entry_with("compute.web", "compute", WEB_ATTRS, "{\"tags\": {\"team\": \"a\"}}");
+    json_t *o = seen(web, "present", "{\"tags\": {\"team\": \"w\"}}", "[]");
+    write_observed(json_pack("{s:o}", "compute.web", o));
+    write_state(json_pack("[o]", web));
+    plan_of(TAGGED("{ team = \"b\" }", "ignore_changes = [\"tags\"]"), false);
+    change_is("compute.web", "update", "cpu", "", "medium");
+    assert_string_equal(planned("compute.web", "after"), UPDATE_AFTER("{\"team\":\"w\"}"));
+    assert_string_equal(dumped(json_object_get(change("compute.web")->before, "tags")), "{\"team\":\"w\"}");
+    assert_int_equal(PLAN->ndrift, 0);
+}
+
+/* drift = "report" or "ignore": the drifted attributes are as observed in
+ * before and kept in after (not corrected, not overwritten), so an update
+ * of another attribute passes the guard; report is still listed. */
+static void kept_by_mode(const char *src)
+{
+    json_t *web = entry_with("compute.web", "compute", WEB_ATTRS, "{\"tags\": {\"team\": \"a\"}}");
+    write_observed(json_pack("{s:o}", "compute.web", seen(web, "present", "{\"tags\": {\"team\": \"w\"}}", "[\"tags\"]")));
+    write_state(json_pack("[o]", web));
+    plan_of(src, false);
+    change_is("compute.web", "update", "cpu", "", "medium");
+    assert_string_equal(planned("compute.web", "after"), UPDATE_AFTER("{\"team\":\"w\"}"));
+    assert_string_equal(dumped(json_object_get(change("compute.web")->before, "tags")), "{\"team\":\"w\"}");
+    assert_int_equal(change("compute.web")->drift, MK_DRIFT_NONE);
+}
+
+static void test_drift_report_is_kept(void **state)
+{
+    (void)state;
+    kept_by_mode(TAGGED("{ team = \"a\" }", "drift = \"report\""));
+    assert_int_equal(PLAN->ndrift, 1);
+    assert_string_equal(PLAN->drift[0].mode, "report");
+    assert_int_equal(PLAN->drift[0].change, 0);
+}
+
+static void test_drift_ignore_is_kept(void **state)
+{
+    (void)state;
+    kept_by_mode(TAGGED("{ team = \"a\" }", "drift = \"ignore\""));
+    assert_int_equal(PLAN->ndrift, 0);
+}
+
+/* note [observed secrets]: a plain value observed where the state records
+ * a secret is taken as a secret that differs (W0003); the drift record
+ * holds a sensitive attribute only sealed or as a marker. */
+static void test_drift_secret_never_plain(void **state)
+{
+    (void)state;
+    json_t *web = entry_with("compute.web", "compute", WEB_ATTRS,
+                             "{\"tags\": {\"token\": {\"$secret\": {\"sealed\": \"x\", \"fingerprint\": \"f\"}}, \"team\": \"a\"}}");
+    json_array_append_new(json_object_get(web, "sensitive"), json_string("tags"));
+    write_observed(json_pack("{s:o}", "compute.web",
+                             seen(web, "present", "{\"tags\": {\"token\": \"PLAIN-LEAK\", \"team\": \"a\"}}", "[\"tags\"]")));
+    write_state(json_pack("[o]", web));
+    plan_of(WEB, false);
+    assert_int_equal(mk_diag_count(P->diag, "W0003"), 1);
+    assert_string_equal(dumped(json_object_get(change("compute.web")->before, "tags")), "{\"$secret\":{\"differs\":true}}");
+    assert_int_equal(PLAN->ndrift, 1);
+    assert_string_equal(dumped(PLAN->drift[0].recorded), "{\"tags\":{\"$secret\":{\"sensitive\":true}}}");
+    assert_string_equal(dumped(PLAN->drift[0].observed), "{\"tags\":{\"$secret\":{\"differs\":true}}}");
+    mk_buf text = {0};
+    mk_planfile_emit(PLAN, &K, true, &text);
+    assert_null(strstr(mk_buf_cstr(&text), "PLAIN-LEAK"));
+    text.len = 0;
+    mk_render_text(PLAN, &text, false);
+    assert_non_null(strstr(mk_buf_cstr(&text), "    ~ compute.web changed outside moksha: tags (sensitive) → (sensitive)\n"));
+    text.len = 0;
+    mk_render_markdown(PLAN, &text);
+    assert_non_null(strstr(mk_buf_cstr(&text), "tags (sensitive) → (sensitive)"));
+    assert_null(strstr(mk_buf_cstr(&text), "PLAIN-LEAK"));
+    mk_buf_free(&text);
+}
+
 /* A desired change carries its lifecycle's ignore_changes and drift, for
  * the executor to record; the default drift is no field at all. */
 static void test_lifecycle_carried(void **state)
@@ -1073,6 +1210,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drift_corrected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drift_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drift_report_and_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_changes_after_is_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_changes_create_takes_spec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_changes_keeps_the_world, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_report_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_ignore_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drift_secret_never_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drift_unreadable_and_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle_carried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_moved_nothing_changes, setup, teardown),

@@ -91,8 +91,16 @@ static void test_modes(void **state)
     json_t *o = mk_refresh_observe(e, moved, NULL, NULL, "T", &st);
     assert_string_equal(st, "in_sync");
     assert_null(json_object_get(o, "drift"));
+    /* the object as read all the same: the plan keeps the world's size */
+    assert_json(json_incref(json_object_get(o, "attributes")), "{\"size\":\"large\",\"id\":\"i-1\"}");
     json_decref(o);
     json_object_set_new(json_object_get(e, "lifecycle"), "drift", json_string("ignore"));
+    json_object_del(json_object_get(e, "lifecycle"), "ignore_changes");
+    o = mk_refresh_observe(e, moved, NULL, NULL, "T", &st); /* not reported, but recorded */
+    assert_string_equal(st, "ignored");
+    assert_json(json_incref(json_object_get(o, "drift")), "[\"size\"]");
+    assert_json(json_incref(json_object_get(o, "attributes")), "{\"size\":\"large\",\"id\":\"i-1\"}");
+    json_decref(o);
     o = mk_refresh_observe(e, NULL, NULL, NULL, "T", &st); /* gone, but never reported */
     assert_string_equal(st, "ignored");
     assert_string_equal(json_string_value(json_object_get(o, "status")), "gone");
