@@ -189,7 +189,6 @@ static const char *record_read(json_t *obs, json_t *entry, json_t *read)
 json_t *mk_refresh_observe(json_t *entry, json_t *read, const char *error, json_t *prior, const char *at,
                            const char **status_out)
 {
-    json_t *attrs = json_object_get(entry, "attributes");
     char digest[65];
     mk_refresh_entry_digest(entry, digest);
     const char *status = error ? "unreadable" : read ? "in_sync" : "gone";
