@@ -546,6 +546,13 @@ static bool load_prior(json_t **doc)
     return ok;
 }
 
+/* A state never written has no lineage nor stack id, and observed.json
+ * then says "" / null: all the same "none". */
+static bool same_string(json_t *a, json_t *b, const char *k)
+{
+    return strcmp(json_string_value(json_object_get(a, k)) ?: "", json_string_value(json_object_get(b, k)) ?: "") == 0;
+}
+
 /* The last observed.json's resources when it is this state's, in
  * r->prior; false when it is not a file to read. */
 static bool prior_observations(run *r)
@@ -559,8 +566,7 @@ static bool prior_observations(run *r)
     const char *l = json_string_value(json_object_get(doc, "lineage"));
     if (!json_is_object(res) || strcmp(json_string_value(json_object_get(doc, "format")) ?: "", "moksha.observed/v1"))
         fprintf(stderr, "moksha-exec: warning: %s is damaged (not moksha.observed/v1): replaced\n", MK_PATH_OBSERVED);
-    else if (!json_equal(json_object_get(doc, "lineage"), json_object_get(st, "lineage")) ||
-             !json_equal(json_object_get(doc, "stack_id"), json_object_get(st, "stack_id")))
+    else if (!same_string(doc, st, "lineage") || !same_string(doc, st, "stack_id"))
         fprintf(stderr, "moksha-exec: warning: %s was made for another state (lineage %s): replaced\n",
                 MK_PATH_OBSERVED, l ? l : "none");
     else

@@ -104,10 +104,12 @@ mk_observed *mk_observed_read(const char *path, struct mk_diag *diag)
     return o;
 }
 
+/* A state never written has no lineage nor stack id, and the executor
+ * writes "" / null for them: all the same "none". b may be NULL (no state). */
 static bool same_field(json_t *a, json_t *b, const char *k)
 {
     const char *x = json_string_value(json_object_get(a, k)), *y = json_string_value(json_object_get(b, k));
-    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+    return strcmp(x ?: "", y ?: "") == 0;
 }
 
 void mk_observed_bind(mk_observed *o, const mk_state *st, struct mk_diag *diag)
@@ -115,7 +117,7 @@ void mk_observed_bind(mk_observed *o, const mk_state *st, struct mk_diag *diag)
     if (!o || !o->root)
         return;
     json_t *sr = st ? st->root : NULL;
-    bool lineage = sr && same_field(o->root, sr, "lineage"), stack = sr && same_field(o->root, sr, "stack_id");
+    bool lineage = same_field(o->root, sr, "lineage"), stack = same_field(o->root, sr, "stack_id");
     if (lineage && stack)
         return;
     mk_diag_item *it = mk_diag_warn(diag, "W0002", MK_NOSPAN, "the observations are not of this state (another %s): ignored",

@@ -326,9 +326,16 @@ static bool plan_refreshed(mk_pipeline_req *r, mk_planned *out, bool sign, const
     return false;
 }
 
+static refresh_args plan_refresh_args;
+
+bool mk_cmd_plan_refresh_option(const char *name, const char *value)
+{
+    return take_exec(&plan_refresh_args, name, value);
+}
+
 bool mk_cmd_plan_refreshed(mk_pipeline_req *r, mk_planned *out, bool sign, int *rc)
 {
-    refresh_args x = {0};
+    refresh_args x = plan_refresh_args;
     if (!mk_submit_socket() && !mk_spawn_found()) {
         memset(out, 0, sizeof *out);
         *rc = EXIT_INPUT;

@@ -20,5 +20,8 @@ int mk_cmd_reconcile(int argc, char **argv);
  * failed: *rc is then the exit status (out is planned, or zeroed, either
  * way for mk_pipeline_planned_free). */
 bool mk_cmd_plan_refreshed(mk_pipeline_req *r, mk_planned *out, bool sign, int *rc);
+/* The executor's options for that refresh (--parallelism, --timeout,
+ * --retries; checked as apply checks them): false (said) on a bad one. */
+bool mk_cmd_plan_refresh_option(const char *name, const char *value);
 
 #endif

@@ -43,6 +43,8 @@ static const char PLAN_HELP[] =
     "  --refresh              have moksha-exec read the world first (moksha refresh), so that the\n"
     "                         plan shows what changed outside moksha and plans it back; its report\n"
     "                         is said on stderr, and objects it could not read are a warning\n"
+    "  --parallelism N, --timeout DURATION, --retries N   with --refresh: how the executor reads\n"
+    "                         (as for moksha refresh)\n"
     "  --signing-key FILE     sign with this planner key (PEM, Ed25519), not the project key\n"
     "  --policies DIR         also apply the policies in DIR (repeatable)\n"
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
@@ -66,19 +68,27 @@ static bool valid_format(const char *f, const char *const *allowed)
     return false;
 }
 
+/* --parallelism, --timeout, --retries: the reads of --refresh. */
+static bool refresh_option(void *ud, const char *name, const char *value)
+{
+    *(bool *)ud = true;
+    return mk_cmd_plan_refresh_option(name, value);
+}
+
 int mk_cmd_plan(int argc, char **argv)
 {
     static const char *const formats[] = {"text", "json", "markdown", NULL};
     mk_pipeline_req r = {0};
     const char *format = "text", *out = NULL, *prefix = NULL;
-    bool detailed = false, refresh = false;
+    bool detailed = false, refresh = false, reads = false;
     const mk_option opts[] = {
         {"--format", true, .str = &format}, {"--out", true, .str = &out}, {"-o", true, .str = &out},
         {"--detailed-exitcode", false, .flag = &detailed}, {"--explain", false, .flag = &r.explain},
-        {"--refresh", false, .flag = &refresh},
+        {"--refresh", false, .flag = &refresh}, {"--parallelism", true, .take = refresh_option},
+        {"--timeout", true, .take = refresh_option}, {"--retries", true, .take = refresh_option},
         {"--path-prefix", true, .str = &prefix}, {"--signing-key", true, .str = &r.signing_key},
     };
-    mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .stack = &r};
+    mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .ud = &reads, .stack = &r};
     int parsed = mk_options_parse(&spec, argc, argv);
     if (parsed == MK_OPTIONS_HELP) {
         mk_options_req_free(&r);
@@ -87,6 +97,10 @@ int mk_cmd_plan(int argc, char **argv)
     bool bad = parsed == MK_OPTIONS_BAD;
     if (!bad && !valid_format(format, formats)) {
         mk_cli_err("--format takes text, json or markdown, not `%s`", format);
+        bad = true;
+    }
+    if (!bad && reads && !refresh) {
+        mk_cli_err("--parallelism, --timeout and --retries say how --refresh reads: add --refresh");
         bad = true;
     }
     if (bad || !mk_options_overrides_ok(&r)) {

@@ -115,7 +115,9 @@ fi
 section="plan --refresh and reconcile"
 if needs refresh plandrift; then
 # ---- plan --refresh: the refresh first (its report on stderr), then the plan puts it back ----
-expect_exit 2 moksha plan --refresh --detailed-exitcode -o back.plan
+expect_exit 1 moksha plan --parallelism 50
+expect_contains "$ERR" "say how --refresh reads: add --refresh"
+expect_exit 2 moksha plan --refresh --parallelism 50 --retries 2 --detailed-exitcode -o back.plan
 expect_contains "$ERR" "Drift: 4 of 5 resources changed outside moksha (2 changed, 2 gone)."
 expect_match "$OUT" '^Read from the providers [0-9]+ s ago\.$'
 expect_contains "$OUT" "Changed outside moksha since the last apply:"
