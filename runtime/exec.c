@@ -964,9 +964,13 @@ static void move_back(ctx *c, step *s)
     if (!s->half && call_op(c, s, s->prov->move, op, &out))
         s->moved = false;
     json_decref(out);
-    if (s->moved)
-        snprintf(s->err, sizeof s->err, "%s; and it could not be moved back to %s", err, s->moved_from);
-    else
+    if (s->moved) { /* a long reason is cut short: the address it stays at comes first */
+        int n = snprintf(s->err, sizeof s->err, "could not be moved back to %s; ", s->moved_from);
+        size_t k = n > 0 && (size_t)n < sizeof s->err ? (size_t)n : sizeof s->err - 1, len = strnlen(err, sizeof err);
+        size_t room = sizeof s->err - 1 - k;
+        memcpy(s->err + k, err, len < room ? len : room);
+        s->err[k + (len < room ? len : room)] = 0;
+    } else
         memcpy(s->err, err, sizeof err);
 }
 

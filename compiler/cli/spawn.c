@@ -129,7 +129,8 @@ static int run(const char **args, size_t nargs, int out_fd, int err_fd, mk_buf *
     exec_path(path, sizeof path);
     const char **av = mk_mem_calloc(nargs + 2, sizeof *av);
     av[0] = path;
-    memcpy(av + 1, args, nargs * sizeof *args);
+    if (nargs)
+        memcpy(av + 1, args, nargs * sizeof *args);
     int pipe_fd[2] = {-1, -1};
     if (out && pipe(pipe_fd) != 0) {
         mk_cli_err("cannot start moksha-exec: %s", strerror(errno));
@@ -198,7 +199,8 @@ int mk_spawn_with_plan(const char *cmd, const char *text, const char **args, siz
     }
     const char **av = mk_mem_calloc(nargs + 2, sizeof *av);
     av[0] = cmd;
-    memcpy(av + 1, args, nargs * sizeof *args);
+    if (nargs) /* (args may be NULL when there are none) */
+        memcpy(av + 1, args, nargs * sizeof *args);
     av[nargs + 1] = path;
     int rc = mk_spawn_exec(av, nargs + 2, out);
     mk_mem_free(av);
