@@ -306,9 +306,27 @@ mk_state *mk_state_parse(char *text, size_t len, const char *name, struct mk_dia
     return text ? parse_or_report(empty_state(), text, len, name, NULL, diag) : empty_state();
 }
 
-mk_state *mk_state_read(const char *path, struct mk_diag *diag)
+/* Open, or NULL with errno. A state that is not there when opened and is
+ * there a moment later was written meanwhile (the first apply of a stack
+ * running beside this plan): opened again, not taken for a dangling link
+ * — which is a link, and still dangles. */
+static FILE *open_present(const char *path)
 {
     FILE *f = open_state(path);
+    struct stat sb;
+    for (int tries = 0; !f && errno == ENOENT && tries < 3; tries++) {
+        if (lstat(path, &sb) != 0 || S_ISLNK(sb.st_mode)) {
+            errno = ENOENT;
+            return NULL;
+        }
+        f = open_state(path);
+    }
+    return f;
+}
+
+mk_state *mk_state_read(const char *path, struct mk_diag *diag)
+{
+    FILE *f = open_present(path);
     if (!f && absent(path, errno))
         return empty_state();
     mk_buf text = {0};
