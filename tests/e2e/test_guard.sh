@@ -196,10 +196,13 @@ resource compute late {
 M
 fresh
 expect_exit 0 moksha plan --var size=3 -o during.plan
+# the run has started when a new apply.start is in the log (the fresh
+# apply above wrote one already): only then is the object changed
+starts=$(grep -c '"apply.start"' .moksha/audit.jsonl)
 moksha apply during.plan >during.out 2>during.err &
 pid=$!
 i=0
-until grep -q '"apply.start"' .moksha/audit.jsonl 2>/dev/null || [ $i -ge 200 ]; do sleep 0.05; i=$((i + 1)); done
+until [ "$(grep -c '"apply.start"' .moksha/audit.jsonl)" -gt "$starts" ] || [ $i -ge 400 ]; do sleep 0.05; i=$((i + 1)); done
 sim_set compute.late '.attributes.image = "changed-by-hand:1"'
 wait $pid
 rc=$?
