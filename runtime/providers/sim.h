@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MK_PROV_SIM_DIR ".moksha/sim"
+#include "runtime/paths.h"
+
+#define MK_PROV_SIM_DIR MK_PATH_SIM /* .moksha/sim, or the environment's (runtime/paths.h) */
 
 /* The file of the object at address (not a set-aside one). */
 void mk_prov_sim_path(const char *address, char *out, size_t n);

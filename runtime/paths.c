@@ -1,0 +1,41 @@
+/* paths — the file names of the environment selected (runtime/paths.h). */
+#include "runtime/paths.h"
+
+#include <stdio.h>
+#include <string.h>
+
+mk_paths mk_paths_now = {
+    "", MK_PATH_DIR, MK_PATH_DIR "/state.json", MK_PATH_DIR "/state.lock", MK_PATH_DIR "/audit.jsonl",
+    MK_PATH_DIR "/observed.json", MK_PATH_DIR "/sim",
+};
+
+bool mk_paths_env_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > MK_ENV_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+        return false;
+    return name[0] != '-' && name[0] != '_';
+}
+
+bool mk_paths_select(const char *name, char *why, size_t whylen)
+{
+    mk_paths p = {0};
+    if (name && *name) {
+        if (!mk_paths_env_valid(name)) {
+            snprintf(why, whylen, "`%.80s` is not an environment's name: 1 to %d lower-case letters, digits, `-` or `_`, "
+                                  "starting with a letter or a digit (dev, staging, prod-eu)", name, MK_ENV_MAX);
+            return false;
+        }
+        snprintf(p.env, sizeof p.env, "%s", name);
+        snprintf(p.dir, sizeof p.dir, "%s/env/%s", MK_PATH_DIR, name);
+    } else {
+        snprintf(p.dir, sizeof p.dir, "%s", MK_PATH_DIR);
+    }
+    snprintf(p.state, sizeof p.state, "%s/state.json", p.dir);
+    snprintf(p.lock, sizeof p.lock, "%s/state.lock", p.dir);
+    snprintf(p.audit, sizeof p.audit, "%s/audit.jsonl", p.dir);
+    snprintf(p.observed, sizeof p.observed, "%s/observed.json", p.dir);
+    snprintf(p.sim, sizeof p.sim, "%s/sim", p.dir);
+    mk_paths_now = p;
+    return true;
+}
