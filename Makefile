@@ -22,6 +22,8 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werr
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(EXTRA_CFLAGS)
 CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
 LDLIBS   = -lyaml -ljansson -lcrypto -lpthread -lm
+# the executor alone talks to PostgreSQL (its state backend: docs/state.md)
+PQ_LIBS  = -lpq
 LDFLAGS += $(EXTRA_LDFLAGS)
 VERSION  = 0.1.0
 
@@ -72,11 +74,11 @@ $(BUILD)/moksha: $(BUILD)/obj/compiler/main.o $(BUILD)/libmoksha.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/moksha-exec: $(BUILD)/obj/runtime/main.o $(BUILD)/libmoksha-rt.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PQ_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(PQ_LIBS) $(LDLIBS) -lcmocka
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -110,9 +112,11 @@ house: all
 # The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
 # (it cannot run an ASan binary). Quality rails below.
 SUITE = house unit golden robust e2e regress
+# a throwaway PostgreSQL server for the whole run (tests/with_pg.sh)
+WITH_PG = sh tests/with_pg.sh
 test:
 	@$(DEPS) build test
-	+@$(MAKE) --no-print-directory test-run
+	+@$(WITH_PG) $(MAKE) --no-print-directory test-run
 
 test-run: all $(SUITE) valgrind
 	@echo "all tests passed"
@@ -151,12 +155,12 @@ LIBS_BOTH   = $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a
 # A harness linked with a plain main() replays the kept crash inputs.
 $(BUILD)/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(FUZZ_HELPERS) $(LIBS_BOTH)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/common.c tests/fuzz/standalone.c $(LIBS_BOTH) $(LDLIBS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/common.c tests/fuzz/standalone.c $(LIBS_BOTH) $(PQ_LIBS) $(LDLIBS)
 
 # Only in the fuzz build (BUILD=build/fuzz, clang, -fsanitize=fuzzer-no-link).
 $(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPERS) $(LIBS_BOTH)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< tests/fuzz/common.c $(LIBS_BOTH) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< tests/fuzz/common.c $(LIBS_BOTH) $(PQ_LIBS) $(LDLIBS)
 
 regress: $(REGRESS_BIN)
 	@sh tests/fuzz/regress.sh $(BUILD) $(FUZZ_TARGETS)
@@ -171,7 +175,7 @@ test-build: all $(UNIT_BIN) $(REGRESS_BIN)
 sanitize:
 	@$(DEPS) build test
 	+@$(SAN_MAKE) test-build
-	+@$(SAN_SUITE_ENV) $(SAN_MAKE) -j1 $(SUITE)
+	+@$(SAN_SUITE_ENV) $(WITH_PG) $(SAN_MAKE) -j1 $(SUITE)
 	@echo "sanitize: all tests passed under ASan + UBSan"
 
 fuzz-build: all $(FUZZ_BIN)

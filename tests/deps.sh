@@ -28,8 +28,8 @@ set -u
 # GROUP: Debian packages
 debian_packages() {
     case $1 in
-    build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev" ;;
-    test) echo "libcmocka-dev valgrind jq" ;;
+    build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev" ;;
+    test) echo "libcmocka-dev valgrind jq postgresql" ;;
     fuzz) echo "clang libclang-rt-14-dev" ;;
     bench) echo "jsonnet jq time" ;;
     esac
