@@ -55,12 +55,34 @@ typedef struct mk_config_service {
     double max_refresh_timeout_ms;
 } mk_config_service;
 
+/* "state": where stacks' state lives (docs/state.md, "Choosing a
+ * backend"). An environment named in "environments" takes its own
+ * backend, conninfo and schema where it gives them. */
+typedef struct mk_config_pg {
+    char conninfo[1024];  /* libpq's, never with a password ("": libpq's PG* environment alone) */
+    char schema[64];      /* default "moksha" */
+} mk_config_pg;
+typedef struct mk_config_state_env {
+    char name[64];
+    char backend[16];     /* "" = the section's */
+    mk_config_pg pg;      /* "" members = the section's */
+} mk_config_state_env;
+typedef struct mk_config_state {
+    char backend[16];     /* "local" (default) | "postgres" */
+    mk_config_pg pg;
+    char **stacks;        /* "stacks": the only stack names this executor may use on postgres (none: any) */
+    size_t nstacks;
+    mk_config_state_env *envs; /* "environments" */
+    size_t nenvs;
+} mk_config_state;
+
 typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
     char dir[PATH_MAX];      /* its directory, resolved: providers never write there */
     mk_config_local local;
     mk_config_trust trust;
     mk_config_service service;
+    mk_config_state state;
 } mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the

@@ -73,6 +73,14 @@ bool mk_rtstate_remove(mk_rtstate *s, const char *address);
 
 /* serial + 1, then the document's text (malloc'd); write it with save. */
 char *mk_rtstate_dump(mk_rtstate *s);
+/* note [state delta]: the state remembers which entries were put or
+ * removed since it was loaded or last snapshot, for a backend that writes
+ * only what changed (postgres: a row per entry, a delta per serial;
+ * docs/state.md). mk_rtstate_snapshot moves that record into the
+ * snapshot as its member "delta": {"put": {ADDRESS: TEXT}, "removed":
+ * [ADDRESS]} (TEXT the entry's text, as the file holds it), which
+ * mk_rtstate_text leaves out. An entry put again keeps its place in the
+ * state's order; a new one goes last. */
 /* serial + 1, then a snapshot of the document (new reference) that shares
  * the entries — which are never changed once put, only replaced — so it
  * can be serialised (mk_rtstate_text) on another thread while s goes on. */
