@@ -20,10 +20,11 @@ SHARE_DIR ?= $(CURDIR)
 
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(EXTRA_CFLAGS)
-CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
+CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen $(PQ_CFLAGS) -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
 LDLIBS   = -lyaml -ljansson -lcrypto -lpthread -lm
 # the executor alone talks to PostgreSQL (its state backend: docs/state.md)
 PQ_LIBS  = -lpq
+PQ_CFLAGS = -I/usr/include/postgresql
 LDFLAGS += $(EXTRA_LDFLAGS)
 VERSION  = 0.1.0
 

@@ -27,6 +27,8 @@ struct mk_audit {
     long long wseq;      /* of the last entry written: what the head names */
     char whash[65];
     long long serial;    /* of the state as opened */
+    mk_audit_store store; /* a log a backend keeps: write and seal hand it the text */
+    bool stored;
 };
 
 /* The log's lines (pointers into text, newlines replaced by NULs), and the
@@ -43,15 +45,11 @@ typedef struct lines {
     size_t good;    /* bytes up to the end of the last whole line */
 } lines;
 
-static bool read_lines(const char *path, lines *out)
+/* Split text (taken: freed with the lines) into lines. */
+static bool split_lines(char *text, size_t len, lines *out)
 {
-    memset(out, 0, sizeof *out);
-    out->nul = -1;
-    out->text = mk_fileio_read(path, &out->len);
-    if (!out->text) {
-        out->missing = errno == ENOENT;
-        return out->missing;
-    }
+    out->text = text;
+    out->len = len;
     const char *z = memchr(out->text, 0, out->len);
     if (z)
         out->nul = z - out->text;
@@ -73,6 +71,34 @@ static bool read_lines(const char *path, lines *out)
         out->good = off;
     }
     return out->v != NULL;
+}
+
+static bool read_lines(const char *path, lines *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nul = -1;
+    size_t len;
+    char *text = mk_fileio_read(path, &len);
+    if (!text) {
+        out->missing = errno == ENOENT;
+        return out->missing;
+    }
+    return split_lines(text, len, out);
+}
+
+/* A log a backend keeps: its lines' text (NULL: none yet), copied. */
+static bool text_lines(const char *text, size_t n, lines *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nul = -1;
+    out->missing = !text || !n;
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return false;
+    if (n)
+        memcpy(copy, text, n);
+    copy[n] = 0;
+    return split_lines(copy, n, out);
 }
 
 static void free_lines(lines *l)
@@ -137,16 +163,39 @@ static int head_text(const uint8_t key[32], long long seq, const char *hash, lon
 
 typedef enum { HEAD_ABSENT, HEAD_OK, HEAD_BAD } head_status;
 
+/* The head as read: from the file beside the log, or the text a backend
+ * keeps (name: what messages call it). */
+typedef struct head_src {
+    const char *name;
+    char *text; /* NULL: absent */
+    size_t n;
+    bool unreadable;
+} head_src;
+
+static void head_from_file(head_src *h, const char *path)
+{
+    h->name = path;
+    h->text = mk_fileio_read(path, &h->n);
+    h->unreadable = !h->text && errno != ENOENT;
+}
+
+static void head_from_text(head_src *h, const char *name, const char *text)
+{
+    h->name = name;
+    h->text = text ? strdup(text) : NULL;
+    h->n = text ? strlen(text) : 0;
+    h->unreadable = text && !h->text;
+}
+
 /* The head file; HEAD_BAD when it is not a head or its MAC does not match. */
-static head_status read_head(const char *head_path, const uint8_t key[32], long long *seq, char hash[65],
+static head_status read_head(const head_src *src, const uint8_t key[32], long long *seq, char hash[65],
                              long long *serial)
 {
-    size_t n;
-    char *text = mk_fileio_read(head_path, &n);
-    if (!text && errno == ENOENT)
+    if (!src->text && !src->unreadable)
         return HEAD_ABSENT;
+    const char *text = src->text;
+    size_t n = src->n;
     json_t *h = text && n < 4096 ? json_loadb(text, n, 0, NULL) : NULL;
-    free(text);
     const char *hs = json_string_value(json_object_get(h, "hash"));
     const char *mac = json_string_value(json_object_get(h, "mac"));
     bool ok = hs && strlen(hs) == 64 && mac && strlen(mac) == 64 && json_is_integer(json_object_get(h, "seq")) &&
@@ -194,21 +243,21 @@ static bool check_bytes(const lines *l, const char *path, char *why, size_t whyl
 /* The head: present when the log has entries, keyed, naming a line the
  * log holds; *tail: the whole entries after it, *hserial the state serial
  * it names (-1: no head). */
-static bool check_head(const lines *l, const char *head_path, const uint8_t key[32], size_t *tail, long long *hserial,
+static bool check_head(const lines *l, const head_src *head, const uint8_t key[32], size_t *tail, long long *hserial,
                        char *why, size_t whylen)
 {
     long long hseq = 0;
     char hh[65];
-    head_status hs = read_head(head_path, key, &hseq, hh, hserial);
+    head_status hs = read_head(head, key, &hseq, hh, hserial);
     *tail = 0;
     if (hs != HEAD_OK)
         *hserial = -1;
     if (hs == HEAD_ABSENT && l->n)
         snprintf(why, whylen, "the head file %s is missing, but the log has %zu entries: whether entries were removed "
-                 "from its end cannot be checked", head_path, l->n);
+                 "from its end cannot be checked", head->name, l->n);
     else if (hs == HEAD_BAD)
         snprintf(why, whylen, "the head file %s is damaged, or was not written with this key (its MAC does not match)",
-                 head_path);
+                 head->name);
     else if (hs == HEAD_OK && l->missing)
         snprintf(why, whylen, "the audit log is missing, but its head names entry %lld", hseq);
     else if (hs == HEAD_OK && hseq > (long long)l->n)
@@ -307,21 +356,61 @@ static bool one_run(const lines *l, size_t from, char *why, size_t whylen)
 /* What is wrong with the log's bytes, its head and the state's mark; true
  * when nothing is, with *tail the whole entries after the head and
  * *hserial the state serial the head names (-1: no head). */
-static bool check_ends_at(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+static bool check_ends_at(const lines *l, const char *path, const head_src *head, const uint8_t key[32],
                           const mk_audit_mark *mark, size_t *tail, long long *hserial, char *why, size_t whylen)
 {
     *hserial = -1;
     *tail = 0;
-    return check_bytes(l, path, why, whylen) && check_head(l, head_path, key, tail, hserial, why, whylen) &&
+    return check_bytes(l, path, why, whylen) && check_head(l, head, key, tail, hserial, why, whylen) &&
            check_mark(l, mark, why, whylen) && check_state(mark, *hserial, why, whylen) &&
            one_run(l, l->n - *tail, why, whylen);
 }
 
-static bool check_ends(const lines *l, const char *path, const char *head_path, const uint8_t key[32],
+static bool check_ends(const lines *l, const char *path, const head_src *head, const uint8_t key[32],
                        const mk_audit_mark *mark, size_t *tail, char *why, size_t whylen)
 {
     long long hserial;
-    return check_ends_at(l, path, head_path, key, mark, tail, &hserial, why, whylen);
+    return check_ends_at(l, path, head, key, mark, tail, &hserial, why, whylen);
+}
+
+/* The chain's end from lines l (taken) and head h (taken), checked; NULL with why. */
+static mk_audit *open_lines(lines *l, const char *path, head_src *h, const mk_keyring *key, const mk_audit_mark *mark,
+                            char *why, size_t whylen)
+{
+    mk_audit *a = calloc(1, sizeof *a);
+    a->path = strdup(path);
+    a->head_path = strdup(h->name);
+    mk_keyring_head_key(key, a->mac_key);
+    memcpy(a->hash, ZEROS, 65);
+
+    char bad[700];
+    size_t tail;
+    long long hserial;
+    bool ok = check_ends_at(l, path, h, a->mac_key, mark, &tail, &hserial, bad, sizeof bad);
+    /* what mk_audit_append's head names: the state's serial, else the head's own */
+    a->serial = mark && mark->from_state ? mark->serial : hserial > 0 ? hserial : 0;
+    a->tail = tail;
+    if (ok && l->n) {
+        json_t *last = json_loads(l->v[l->n - 1], 0, NULL);
+        a->seq = json_integer_value(json_object_get(last, "seq"));
+        json_decref(last);
+        line_hash(l->v[l->n - 1], a->hash);
+        if (a->seq != (long long)l->n) {
+            ok = false;
+            snprintf(bad, sizeof bad, "its last line is not entry %zu of a moksha.audit/v1 chain", l->n);
+        }
+    }
+    a->wseq = a->seq;
+    memcpy(a->whash, a->hash, 65);
+    free_lines(l);
+    free(h->text);
+    if (!ok) {
+        snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
+                 "(see `moksha audit verify`)", path, bad);
+        mk_audit_close(a);
+        return NULL;
+    }
+    return a;
 }
 
 mk_audit *mk_audit_open(const char *path, const mk_keyring *key, const mk_audit_mark *mark, char *why, size_t whylen)
@@ -331,37 +420,30 @@ mk_audit *mk_audit_open(const char *path, const mk_keyring *key, const mk_audit_
         snprintf(why, whylen, "cannot read the audit log %s: %s", path, strerror(errno));
         return NULL;
     }
-    mk_audit *a = calloc(1, sizeof *a);
-    a->path = strdup(path);
-    a->head_path = head_path_of(path);
-    mk_keyring_head_key(key, a->mac_key);
-    memcpy(a->hash, ZEROS, 65);
+    char *hp = head_path_of(path);
+    head_src h = {0};
+    head_from_file(&h, hp);
+    mk_audit *a = open_lines(&l, path, &h, key, mark, why, whylen);
+    free(hp);
+    return a;
+}
 
-    char bad[700];
-    size_t tail;
-    long long hserial;
-    bool ok = check_ends_at(&l, path, a->head_path, a->mac_key, mark, &tail, &hserial, bad, sizeof bad);
-    /* what mk_audit_append's head names: the state's serial, else the head's own */
-    a->serial = mark && mark->from_state ? mark->serial : hserial > 0 ? hserial : 0;
-    a->tail = tail;
-    if (ok && l.n) {
-        json_t *last = json_loads(l.v[l.n - 1], 0, NULL);
-        a->seq = json_integer_value(json_object_get(last, "seq"));
-        json_decref(last);
-        line_hash(l.v[l.n - 1], a->hash);
-        if (a->seq != (long long)l.n) {
-            ok = false;
-            snprintf(bad, sizeof bad, "its last line is not entry %zu of a moksha.audit/v1 chain", l.n);
-        }
-    }
-    a->wseq = a->seq;
-    memcpy(a->whash, a->hash, 65);
-    free_lines(&l);
-    if (!ok) {
-        snprintf(why, whylen, "the audit log %s disagrees with its head or the state: %s; nothing will be appended to it "
-                 "(see `moksha audit verify`)", path, bad);
-        mk_audit_close(a);
+mk_audit *mk_audit_open_text(const char *name, const char *text, size_t n, const char *head, const mk_keyring *key,
+                             const mk_audit_mark *mark, const mk_audit_store *store, char *why, size_t whylen)
+{
+    lines l;
+    if (!text_lines(text, n, &l)) {
+        snprintf(why, whylen, "out of memory reading the audit log %s", name);
         return NULL;
+    }
+    char hname[300];
+    snprintf(hname, sizeof hname, "%s's head", name);
+    head_src h = {0};
+    head_from_text(&h, hname, head);
+    mk_audit *a = open_lines(&l, name, &h, key, mark, why, whylen);
+    if (a) {
+        a->store = *store;
+        a->stored = true;
     }
     return a;
 }
@@ -428,9 +510,10 @@ char *mk_audit_entry(mk_audit *a, json_t *fields)
     return line;
 }
 
-bool mk_audit_write(mk_audit *a, const char *text, size_t n)
+/* Append to the file with one fsync. */
+static bool file_append(const char *path, const char *text, size_t n)
 {
-    int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return false;
     bool ok = true;
@@ -442,7 +525,12 @@ bool mk_audit_write(mk_audit *a, const char *text, size_t n)
             ok = false;
     }
     ok = fsync(fd) == 0 && ok;
-    ok = close(fd) == 0 && ok;
+    return close(fd) == 0 && ok;
+}
+
+bool mk_audit_write(mk_audit *a, const char *text, size_t n)
+{
+    bool ok = a->stored ? a->store.write(a->store.ctx, text, n) : file_append(a->path, text, n);
     /* the head will name the last entry of *this batch*: entries made since
      * the batch was taken are not on disk yet, and a kill -9 must leave a
      * head that the log holds */
@@ -471,6 +559,8 @@ bool mk_audit_seal(mk_audit *a, long long serial)
     char head[300];
     int hn = head_text(a->mac_key, a->wseq, a->whash, serial, head, sizeof head);
     a->serial = serial;
+    if (a->stored)
+        return a->store.seal(a->store.ctx, head, (size_t)hn);
     return mk_fileio_write_atomic(a->head_path, head, (size_t)hn, true, false); /* refused if lost: durable */
 }
 
@@ -546,13 +636,11 @@ static int check_line(walk *w, const char *path, size_t i, long long expected, F
     return 0;
 }
 
-int mk_audit_verify(const char *path, const mk_keyring *key, const mk_audit_mark *mark, FILE *out)
+/* verify over lines (taken) and head h (taken). */
+static int verify_lines(lines *l, const char *path, head_src *h, const mk_keyring *key, const mk_audit_mark *mark,
+                        FILE *out)
 {
-    walk w;
-    if (!read_lines(path, &w.l)) {
-        fprintf(out, "%s: cannot read: %s\n", path, strerror(errno));
-        return 1;
-    }
+    walk w = {.l = *l};
     size_t whole = w.l.n - w.l.torn;
     w.hash = malloc((w.l.n + 1) * sizeof *w.hash);
     w.seq = malloc((w.l.n + 1) * sizeof *w.seq);
@@ -567,23 +655,22 @@ int mk_audit_verify(const char *path, const mk_keyring *key, const mk_audit_mark
     char why[700];
     size_t tail = 0;
     int rc = 0;
-    char *hp = head_path_of(path);
     uint8_t mk[32] = {0};
     if (key)
         mk_keyring_head_key(key, mk);
     if (!key)
         rc = say(out, path, "", "cannot check the head: no key (it is keyed with the executor's key: MOKSHA_KEY or "
                             ".moksha/key, or in trust mode the key directory's audit.key)");
-    else if (w.l.nul >= 0 && !check_ends(&w.l, path, hp, mk, mark, &tail, why, sizeof why)) /* first: it explains the lines it breaks */
+    else if (w.l.nul >= 0 && !check_ends(&w.l, path, h, mk, mark, &tail, why, sizeof why)) /* first: it explains the lines it breaks */
         rc = say(out, path, "BROKEN: ", why);
     w.l.n = whole; /* the chain is walked over whole lines; a torn one is reported after */
     for (size_t i = 0; i < w.l.n && !rc; i++)
         rc = check_line(&w, path, i, (long long)i + 1, out);
     w.l.n += w.l.torn;
-    if (!rc && !check_ends(&w.l, path, hp, mk, mark, &tail, why, sizeof why))
+    if (!rc && !check_ends(&w.l, path, h, mk, mark, &tail, why, sizeof why))
         rc = say(out, path, "BROKEN: ", why);
     OPENSSL_cleanse(mk, sizeof mk);
-    free(hp);
+    free(h->text);
     if (!rc) {
         fprintf(out, "%s: ok: %zu entries, chain intact, head and state agree", path, w.l.n);
         if (tail)
@@ -595,6 +682,36 @@ int mk_audit_verify(const char *path, const mk_keyring *key, const mk_audit_mark
     free(w.seq);
     free_lines(&w.l);
     return rc;
+}
+
+int mk_audit_verify(const char *path, const mk_keyring *key, const mk_audit_mark *mark, FILE *out)
+{
+    lines l;
+    if (!read_lines(path, &l)) {
+        fprintf(out, "%s: cannot read: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *hp = head_path_of(path);
+    head_src h = {0};
+    head_from_file(&h, hp);
+    int rc = verify_lines(&l, path, &h, key, mark, out);
+    free(hp);
+    return rc;
+}
+
+int mk_audit_verify_text(const char *name, const char *text, size_t n, const char *head, const mk_keyring *key,
+                         const mk_audit_mark *mark, FILE *out)
+{
+    lines l;
+    if (!text_lines(text, n, &l)) {
+        fprintf(out, "%s: out of memory\n", name);
+        return 1;
+    }
+    char hname[300];
+    snprintf(hname, sizeof hname, "%s's head", name);
+    head_src h = {0};
+    head_from_text(&h, hname, head);
+    return verify_lines(&l, name, &h, key, mark, out);
 }
 
 /* A value as `audit show` prints it: plain when it is a plain word, else
@@ -665,6 +782,8 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
 
 /* `audit show [--format json]`: one line per entry, or one JSON document
  * {"format", "entries": [entry + "who" of its run]}. */
+static int show_lines(lines *l_, bool json, FILE *out);
+
 int mk_audit_show(const char *path, bool json, FILE *out)
 {
     lines l;
@@ -672,6 +791,23 @@ int mk_audit_show(const char *path, bool json, FILE *out)
         fprintf(stderr, "moksha-exec: error: cannot read %s: %s\n", path, strerror(errno));
         return 1;
     }
+    return show_lines(&l, json, out);
+}
+
+int mk_audit_show_text(const char *text, size_t n, bool json, FILE *out)
+{
+    lines l;
+    if (!text_lines(text, n, &l)) {
+        fprintf(stderr, "moksha-exec: error: out of memory\n");
+        return 1;
+    }
+    return show_lines(&l, json, out);
+}
+
+/* show over lines (taken). */
+static int show_lines(lines *l_, bool json, FILE *out)
+{
+    lines l = *l_;
     json_t *list = json_array(), *who = NULL;
     for (size_t i = 0; i < l.n; i++) {
         json_t *e = json_loads(l.v[i], 0, NULL);

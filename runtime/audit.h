@@ -45,6 +45,23 @@ mk_audit *mk_audit_open(const char *path, const struct mk_keyring *k, const mk_a
  * stopped between writing them and moving the head, or they were added.
  * The next head covers them, so the caller records that it adopted them. */
 size_t mk_audit_tail(const mk_audit *a);
+
+/* note [audit store]: a log a state backend keeps (postgres: its lines as
+ * rows, the head with the stack) is opened from the text the backend read
+ * — the lines as audit.jsonl would hold them (NULL or n 0: none) and the
+ * head's text (NULL: none) — and checked by the same code as the files.
+ * Its write and seal hand the lines, and then the head's text, to the
+ * store instead of the files (each true once durable, or part of the
+ * transaction the backend commits). name says where it is in messages
+ * ("postgres web/prod"). */
+typedef struct mk_audit_store {
+    bool (*write)(void *ctx, const char *lines, size_t n);
+    bool (*seal)(void *ctx, const char *head, size_t n);
+    void *ctx;
+} mk_audit_store;
+mk_audit *mk_audit_open_text(const char *name, const char *text, size_t n, const char *head,
+                             const struct mk_keyring *k, const mk_audit_mark *mark, const mk_audit_store *store,
+                             char *why, size_t whylen);
 /* The last entry made (for the state to record with the next write). */
 void mk_audit_last(const mk_audit *a, mk_audit_mark *mark);
 void mk_audit_close(mk_audit *a);
@@ -74,8 +91,12 @@ bool mk_audit_append(mk_audit *a, json_t *fields);
  * state's mark (may be NULL). Prints "ok: N entries…" or names the first
  * damage, or entry altered, removed or inserted, to out. 0 when intact. */
 int mk_audit_verify(const char *path, const struct mk_keyring *k, const mk_audit_mark *mark, FILE *out);
+/* The same for a log a backend keeps (note [audit store]). */
+int mk_audit_verify_text(const char *name, const char *text, size_t n, const char *head, const struct mk_keyring *k,
+                         const mk_audit_mark *mark, FILE *out);
 /* Print the log one readable line per entry (policy, gate, address,
  * override reason, who ran it), or as one JSON document. */
 int mk_audit_show(const char *path, bool json, FILE *out);
+int mk_audit_show_text(const char *text, size_t n, bool json, FILE *out);
 
 #endif

@@ -4,6 +4,7 @@
  * executor's configuration; durations; the provider of a block. The
  * scheduler's tests are in test_sched.c, the lock's in test_lock.c. */
 #include "tests/unit/unit.h"
+#include "tests/unit/testkey.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -47,23 +48,13 @@ static void spit(const char *p, const char *text)
     fclose(f);
 }
 
-/* The project key's keyring, its sign key all c (what keys the audit head). */
-static mk_keyring key(char c)
-{
-    mk_planfile_key k;
-    mk_keyring kr;
-    memset(&k, 0, sizeof k);
-    memset(k.sign, c, sizeof k.sign);
-    mk_keyring_from_project(&kr, &k);
-    return kr;
-}
 
 static void write_log(int n)
 {
     unlink("a.jsonl");
     unlink("a.head");
     char why[256];
-    mk_keyring k = key('k');
+    mk_keyring k = mk_test_keyring('k');
     mk_audit *a = mk_audit_open("a.jsonl", &k, NULL, why, sizeof why);
     assert_non_null(a);
     for (int i = 0; i < n; i++)
@@ -76,7 +67,7 @@ static int verify_says(const char *what)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    mk_keyring k = key('k');
+    mk_keyring k = mk_test_keyring('k');
     int rc = mk_audit_verify("a.jsonl", &k, NULL, f);
     fclose(f);
     if (what && !strstr(buf, what))
@@ -143,7 +134,7 @@ static void test_audit_refuses_cut_log(void **st)
     write_log(4);
     edit_line(4, drop);
     char why[512];
-    mk_keyring k = key('k'), other = key('o');
+    mk_keyring k = mk_test_keyring('k'), other = mk_test_keyring('o');
     assert_null(mk_audit_open("a.jsonl", &k, NULL, why, sizeof why));
     assert_non_null(strstr(why, "entries after line 3 were removed"));
     /* a head written with another key is a forged one */
@@ -177,7 +168,7 @@ static void test_audit_state_against_head(void **st)
 {
     (void)st;
     char why[512];
-    mk_keyring k = key('k');
+    mk_keyring k = mk_test_keyring('k');
     unlink("a.jsonl");
     unlink("a.head");
     mk_audit_mark m = {.from_state = true, .serial = 0};
