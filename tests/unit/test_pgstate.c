@@ -287,7 +287,10 @@ static void test_damage(void **state)
     assert_non_null(ok);
     mk_rtstate_free(ok);
     sql1("UPDATE history SET delta = '{\"put\":[],\"removed\":[]}' WHERE serial = 2");
-    load_fails(a, "history row serial 2: its hash does not match its delta");
+    assert_null(mk_backend_history(a, why, sizeof why));
+    assert_non_null(strstr(why, "history row serial 2: its hash does not match its delta"));
+    sql1("UPDATE history SET hash = 'x' WHERE serial = 2");
+    load_fails(a, "the stack's history_hash is not the hash of history row serial 2");
     sql1("UPDATE history SET delta = '{\"put\":[],\"removed\":[]}' WHERE serial = 1");
     assert_null(mk_backend_history(a, why, sizeof why));
     assert_non_null(strstr(why, "history row serial 1: its hash does not match its delta"));
