@@ -20,7 +20,9 @@
 #   - the growth 10k → 100k of each;
 # then the executor: 1,000 sim buckets at 20 ms applied (tests/bench/apply.sh)
 # and refreshed (tests/bench/refresh.sh), each at --parallelism 50 beside
-# its ideal of 0.4 s;
+# its ideal of 0.4 s; the same apply with the state on postgres beside it
+# on local, and a 100,000-resource state read from postgres for a plan
+# (tests/bench/state_pg.sh);
 # and the peers, each as a ratio to moksha, skipped with a note when missing:
 #   - jsonnet evaluating the stack (gen.sh --jsonnet), at most
 #     BENCH_JSONNET_TIMEOUT seconds (default 120), against `moksha check`;
@@ -263,6 +265,7 @@ awk -v sizes="$SIZES" -v npol="$npol" -f "$TOP/tests/bench/report.awk" "$TMP/fig
 echo "" >>"$report"
 sh "$TOP/tests/bench/apply.sh" "$BUILD" 1000 50 | sed 's/^/Executor: /' >>"$report"
 sh "$TOP/tests/bench/refresh.sh" "$BUILD" 1000 50 | sed 's/^/Executor: /' >>"$report"
+sh "$TOP/tests/bench/state_pg.sh" "$BUILD" 1000 50 | sed 's/^/State on postgres: /' >>"$report"
 
 echo
 cat "$report"
