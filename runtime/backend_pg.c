@@ -1116,6 +1116,8 @@ static bool persist_locked(pg *p, mk_audit *a, mk_backend_write *w, delta_rows *
     return false;
 }
 
+static bool store_alone(pg *p, const char *sql, const char *text, size_t n, bool lines);
+
 static bool pg_persist(mk_backend *b, mk_audit *a, mk_backend_write *w, char *why, size_t whylen)
 {
     pg *p = impl(b);
@@ -1126,6 +1128,10 @@ static bool pg_persist(mk_backend *b, mk_audit *a, mk_backend_write *w, char *wh
     if (ok)
         keep_positions(p, &c);
     pthread_mutex_unlock(&p->mu);
+    /* as on local, where the lines are on disk before the state is tried:
+     * kept, after the head, for the next run to adopt (note [audit head]) */
+    if (!ok && a && w->nlines && !p->lost)
+        store_alone(p, NULL, w->lines, w->nlines, true);
     change_free(&c);
     json_decref(w->snapshot);
     w->snapshot = NULL;
