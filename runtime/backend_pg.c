@@ -294,6 +294,13 @@ static void describe_holder(pg *p, char *why, size_t whylen)
 {
     char err[300];
     PGresult *r = lock_row(p, err, sizeof err);
+    /* the holder writes its row just after it takes the lock: a race lost
+     * by a hair finds none yet, so give it a moment */
+    for (int i = 0; i < 20 && r && !row_alive(r); i++) {
+        PQclear(r);
+        mk_clock_sleep_ms(25);
+        r = lock_row(p, err, sizeof err);
+    }
     if (!r || !row_alive(r)) {
         snprintf(why, whylen, "%s is locked by another executor's session, which has not named itself yet: try again",
                  p->name);
@@ -385,6 +392,8 @@ static void pg_unlock(mk_backend *b, const char *id)
     pthread_mutex_lock(&p->mu);
     if (p->locked && id && !strcmp(id, p->lock_id) && !p->lost) {
         const char *v[] = {p->id, id};
+        /* a run that ends has no call under way: its intents are moot */
+        qdo(p, "DELETE FROM intents WHERE stack_id = $1 AND run = $2", 2, v, why, sizeof why);
         qdo(p, "DELETE FROM locks WHERE stack_id = $1 AND lock_id = $2", 2, v, why, sizeof why);
         qdo(p, "SELECT pg_advisory_unlock(27755, $1::int)", 1, v, why, sizeof why);
     }
@@ -1090,11 +1099,24 @@ static bool write_state(pg *p, mk_backend_write *w, delta_rows *c, char *why, si
     return ok;
 }
 
-static bool settle_intents(pg *p, const mk_backend_write *w, char *why, size_t whylen)
+/* The intents this write settles: those it names, or else those of the
+ * entries it puts and removes (a step's outcome recorded is its address in
+ * the delta). */
+static bool settle_intents(pg *p, const mk_backend_write *w, const delta_rows *c, char *why, size_t whylen)
 {
     const char *shared[] = {p->id, w->run};
     rows rm = {"DELETE FROM intents WHERE stack_id = $1 AND run = $2 AND address IN (", "?", ")", 2, 1, shared};
-    return !w->ndone || !w->run || rows_exec(p, &rm, (const char *const *)w->done, w->ndone, why, whylen);
+    if (!w->run)
+        return true;
+    if (w->ndone)
+        return rows_exec(p, &rm, (const char *const *)w->done, w->ndone, why, whylen);
+    const char **addrs = malloc((c->nput + 1) * sizeof *addrs);
+    for (size_t i = 0; addrs && i < c->nput; i++)
+        addrs[i] = c->put[3 * i];
+    bool ok = addrs && rows_exec(p, &rm, addrs, c->nput, why, whylen) &&
+              rows_exec(p, &rm, c->removed, c->nremoved, why, whylen);
+    free(addrs);
+    return ok;
 }
 
 static bool persist_locked(pg *p, mk_audit *a, mk_backend_write *w, delta_rows *c, char *why, size_t whylen)
@@ -1106,7 +1128,7 @@ static bool persist_locked(pg *p, mk_audit *a, mk_backend_write *w, delta_rows *
     bool ok = !w->nlines || !a || mk_audit_write(a, w->lines, w->nlines);
     ok = ok && (!w->snapshot || write_state(p, w, c, why, whylen));
     ok = ok && (!a || mk_audit_seal(a, w->serial));
-    ok = ok && settle_intents(p, w, why, whylen);
+    ok = ok && settle_intents(p, w, c, why, whylen);
     p->in_tx = false;
     if (ok)
         return qdo(p, "COMMIT", 0, NULL, why, whylen);

@@ -406,6 +406,30 @@ static void test_intents(void **state)
 
 
 /* The audit log as rows: chained and sealed by audit.c, verified from text. */
+/* A write settles the intents of what it records; a run that ends, its own. */
+static void test_intents_settled(void **state)
+{
+    (void)state;
+    NEED_PG();
+    mk_backend *a = open_be("web", "");
+    char why[600], id[37];
+    assert_int_equal(take(a, id, why, sizeof why), MK_LOCK_TAKEN);
+    assert_true(mk_backend_intend(a, id, "x.a", "create", 1, why, sizeof why));
+    assert_true(mk_backend_intend(a, id, "x.b", "create", 2, why, sizeof why));
+    assert_true(mk_backend_intend(a, id, "x.c", "delete", -1, why, sizeof why));
+    mk_rtstate *s = mk_backend_load(a, why, sizeof why);
+    mk_rtstate_put(s, entry("x.a", 1));
+    const char *p1[] = {"x.a", NULL};
+    mk_backend_write w = {.snapshot = snapshot(s, p1, NULL), .serial = 1, .expect = 0, .operation = "apply", .run = id};
+    assert_true(mk_backend_persist(a, NULL, &w, why, sizeof why));
+    assert_string_equal(sql1("SELECT string_agg(address || ' ' || coalesce(change::text, '-'), ',' ORDER BY address) FROM intents"),
+                        "x.b 2,x.c -");
+    mk_backend_unlock(a, id);
+    assert_string_equal(sql1("SELECT count(*) FROM intents"), "0");
+    mk_rtstate_free(s);
+    mk_backend_close(a);
+}
+
 static void test_audit_rows(void **state)
 {
     (void)state;
@@ -516,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_intents_settled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_observed, setup, teardown),
     };
