@@ -21,9 +21,13 @@ static const char *const MIGRATIONS[MK_PGSQL_SCHEMA_VERSION] = {
     " updated timestamptz NOT NULL DEFAULT now(), UNIQUE (stack, env));"
     "CREATE TABLE resources (stack_id bigint NOT NULL REFERENCES stacks(id), address text NOT NULL,"
     " pos bigint NOT NULL, entry json NOT NULL, serial bigint NOT NULL, PRIMARY KEY (stack_id, address));"
+    /* a read takes the entries in the state's order: by this index, not an external sort of every entry */
+    "CREATE INDEX resources_order ON resources (stack_id, pos);"
     "CREATE TABLE history (stack_id bigint NOT NULL REFERENCES stacks(id), serial bigint NOT NULL,"
     " time timestamptz NOT NULL, operation text NOT NULL, run text, header json NOT NULL, delta json NOT NULL,"
     " prev_hash text NOT NULL, hash text NOT NULL, PRIMARY KEY (stack_id, serial));"
+    /* a migrated state's delta holds every entry: stored as it is, not compressed on the way in */
+    "ALTER TABLE history ALTER COLUMN delta SET STORAGE EXTERNAL;"
     "CREATE TABLE audit (stack_id bigint NOT NULL REFERENCES stacks(id), seq bigint NOT NULL, line text NOT NULL,"
     " PRIMARY KEY (stack_id, seq));"
     "CREATE TABLE locks (stack_id bigint PRIMARY KEY REFERENCES stacks(id), lock_id text NOT NULL, holder text,"
