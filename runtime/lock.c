@@ -163,6 +163,13 @@ mk_lock_status mk_lock_take(const char *path, const char *operation, char id_out
     return MK_LOCK_TAKEN;
 }
 
+json_t *mk_lock_info(const char *path)
+{
+    json_t *h;
+    char damage[200], did[37];
+    return read_lock(path, &h, damage, sizeof damage, did) == LOCK_OK ? h : NULL;
+}
+
 bool mk_lock_release(const char *path, const char *id)
 {
     json_t *h;

@@ -316,11 +316,11 @@ static int state_cmd(int argc, char **argv)
     if (strcmp(sub, "show") == 0 && argc == 3)
         return mk_statecmd_show(argv[2]);
     if (strcmp(sub, "rm") == 0 && argc == 3)
-        return mk_statecmd_rm(argv[2], NULL);
+        return mk_statecmd_rm(argv[2], 0, NULL);
     if (strcmp(sub, "unlock") == 0 && argc == 3)
         return mk_statecmd_unlock(argv[2], NULL);
     if (strcmp(sub, "mv") == 0 && argc == 4)
-        return mk_statecmd_mv(argv[2], argv[3], NULL);
+        return mk_statecmd_mv(argv[2], argv[3], 0, NULL);
     fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID\n", stderr);
     return MK_EXIT_INPUT;
 }

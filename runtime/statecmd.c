@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "runtime/audit.h"
+#include "runtime/backend.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
@@ -34,12 +35,16 @@
 #include "runtime/session.h"
 #include "runtime/signals.h"
 
+/* The state as the backend has it now, read without the lock (a reader
+ * never sees half a write: runtime/backend.h), or NULL said on stderr. */
 static mk_rtstate *load_state_or_say(void)
 {
     char why[1024];
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    mk_session s = {0};
+    mk_rtstate *st = mk_session_attach(&s, why, sizeof why) ? mk_backend_load(s.be, why, sizeof why) : NULL;
     if (!st)
         mk_errmsg_print(why);
+    mk_session_free(&s);
     return st;
 }
 
@@ -91,9 +96,9 @@ static json_t *by_submitter(json_t *e, const mk_exec_submitter *by)
     return e;
 }
 
-int mk_statecmd_rm(const char *address, const mk_exec_submitter *by)
+int mk_statecmd_rm(const char *address, double wait_ms, const mk_exec_submitter *by)
 {
-    mk_session s = {0};
+    mk_session s = {.lock_wait_ms = wait_ms};
     char id[37];
     sigset_t old;
     mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
@@ -238,10 +243,10 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
     return 0;
 }
 
-int mk_statecmd_mv(const char *from, const char *to, const mk_exec_submitter *by)
+int mk_statecmd_mv(const char *from, const char *to, double wait_ms, const mk_exec_submitter *by)
 {
     mk_config cfg;
-    mk_session s = {0};
+    mk_session s = {.lock_wait_ms = wait_ms};
     char why[1024], id[37];
     if (!mk_config_load(&cfg, why, sizeof why)) {
         mk_errmsg_print(why);
@@ -275,46 +280,49 @@ int mk_statecmd_mv(const char *from, const char *to, const mk_exec_submitter *by
     return rc;
 }
 
-/* The audit log, for an entry by a command that does not write the state
- * (which then keeps naming an earlier entry, as it may). */
-static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
+/* The state and the audit log, for an entry by a command that does not
+ * write the state (which then keeps naming an earlier entry, as it may):
+ * lines made with mk_session_add go out with mk_session_flush. */
+static bool open_audit_readonly_state(mk_session *s, char *why, size_t whylen)
 {
-    mk_keyring k;
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
     mk_audit_mark m;
-    mk_audit *a = NULL;
-    if (st && mk_keyring_open(&k, NULL, NULL, MK_PATH_DIR, why, whylen)) {
-        mk_rtstate_audit_record(st, &m);
-        a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
-        mk_keyring_free(&k);
-    }
-    json_t *adopted = a ? mk_session_adopted(a) : NULL;
+    if (!(s->st = mk_backend_load(s->be, why, whylen)) || !mk_keyring_open(&s->ring, s->cfg, NULL, MK_PATH_DIR, why, whylen))
+        return false;
+    mk_rtstate_audit_record(s->st, &m);
+    if (!(s->audit = mk_backend_audit_open(s->be, &s->ring, &m, why, whylen)))
+        return false;
+    json_t *adopted = mk_session_adopted(s->audit);
     if (adopted)
-        mk_audit_append(a, adopted);
-    mk_rtstate_free(st);
-    return a;
+        mk_session_add(s, adopted);
+    return true;
 }
 
-static int state_unlock(const char *id, const mk_exec_submitter *by)
+static int state_unlock(mk_session *s, const char *id, const mk_exec_submitter *by)
 {
-    char why[1024], awhy[1024];
+    char why[1024], awhy[1024] = "";
     json_t *info;
-    int held = mk_lock_force(MK_PATH_LOCKFILE, id, true, &info, why, sizeof why);
+    if (!mk_session_attach(s, why, sizeof why)) {
+        mk_errmsg_print(why);
+        return MK_EXIT_INPUT;
+    }
+    int held = mk_backend_lock_force(s->be, id, true, &info, why, sizeof why);
     if (held != 0) {
         mk_errmsg_print(why);
         return held == 2 ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
-    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    json_t *e = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
-                          json_object_get(info, "holder"), "damage", json_object_get(info, "damage"), "by",
-                          "state unlock", "exit_code", 0);
-    bool audited = a && mk_audit_append(a, by_submitter(e, by));
-    if (!audited && a)
-        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
-    mk_audit_close(a);
+    bool audited = open_audit_readonly_state(s, awhy, sizeof awhy);
+    if (audited) {
+        json_t *e = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
+                              json_object_get(info, "holder"), "damage", json_object_get(info, "damage"), "by",
+                              "state unlock", "exit_code", 0);
+        mk_session_add(s, by_submitter(e, by));
+        audited = mk_session_flush(s);
+        if (!audited)
+            snprintf(awhy, sizeof awhy, "it could not be written");
+    }
     json_decref(info);
-    if (mk_lock_force(MK_PATH_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+    if (mk_backend_lock_force(s->be, id, false, &info, why, sizeof why) != 0) {
         mk_errmsg_print(why);
         return MK_EXIT_INPUT;
     }
@@ -335,7 +343,9 @@ int mk_statecmd_unlock(const char *id, const mk_exec_submitter *by)
 {
     sigset_t old;
     mk_signals_hold(&old); /* note [signal hold]: audited and removed together */
-    int rc = state_unlock(id, by);
+    mk_session s = {0};
+    int rc = state_unlock(&s, id, by);
+    mk_session_free(&s);
     fflush(stdout);
     mk_signals_restore(&old);
     return rc;
