@@ -431,7 +431,7 @@ static int run_job(const job *j)
            : !strcmp(op, "state list")   ? mk_statecmd_list()
            : !strcmp(op, "state show")   ? mk_statecmd_show(j->arg)
            : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, 0, by)
-           : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, by)
+           : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, NULL, by)
            : !strcmp(op, "audit verify") ? mk_statecmd_audit_verify()
                                          : mk_audit_show(MK_PATH_AUDIT, !strcmp(j->arg, "json"), stdout);
 }
