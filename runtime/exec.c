@@ -542,6 +542,12 @@ static bool call_op(ctx *c, step *s, mk_prov_fn fn, mk_prov_op op, json_t **out)
     op.address = op.address ? op.address : s->address;
     op.type = s->type, op.cloud = s->cloud, op.region = s->region, op.keys = &c->sess.ring;
     op.stack_id = c->stack_id, op.run_id = c->run_id;
+    /* the backend records that this call is under way before it changes
+     * the world (docs/state.md, "Intents"): a crash leaves it for the next run */
+    const char *act = fn == s->prov->create ? "create" : fn == s->prov->update ? "update"
+                      : fn == s->prov->del ? "delete" : fn == s->prov->move ? "move" : NULL;
+    if (act && !mk_backend_intend(c->sess.be, c->run_id, op.address, act, (long long)s->id, s->err, sizeof s->err))
+        return false;
     s->calls++;
     return mk_provcall_retry(s->prov, fn, &op, c->o, &interrupts, out, s->err, sizeof s->err, &s->attempts);
 }
@@ -2008,8 +2014,31 @@ static json_t *plan_entry(const ctx *c, const char *sha)
 /* note [durable undo]: intents left by a rollback that was killed. The
  * state already says "undone" for each, and the plan this run applies was
  * made from it, so they are only reported and dropped. */
+/* The backend's intents of runs that stopped mid-call (docs/state.md,
+ * "Intents"): said, audited and dropped; the plan converges from what the
+ * providers hold. */
+static void recover_backend_intents(ctx *c)
+{
+    char why[600];
+    json_t *left = mk_backend_take_intents(c->sess.be, why, sizeof why), *v;
+    size_t i;
+    if (!left)
+        fprintf(stderr, "moksha-exec: warning: the intents of stopped runs could not be read: %s\n", why);
+    json_array_foreach(left, i, v) {
+        fprintf(stderr, "moksha-exec: note: %s: %s was under way when run %.8s… stopped\n",
+                json_string_value(json_object_get(v, "address")), json_string_value(json_object_get(v, "action")),
+                json_string_value(json_object_get(v, "run")));
+        mk_session_add(&c->sess, json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "event", "recovery.intent", "address",
+                                           json_object_get(v, "address"), "action", json_object_get(v, "action"), "run",
+                                           json_object_get(v, "run"), "change", json_object_get(v, "change"), "time",
+                                           json_object_get(v, "time")));
+    }
+    json_decref(left);
+}
+
 static void recover_intents(ctx *c)
 {
+    recover_backend_intents(c);
     json_t *in = mk_rtstate_intents(c->sess.st);
     if (!in)
         return;

@@ -395,10 +395,10 @@ static int audit_cmd(int argc, char **argv)
     if (strcmp(sub, "verify") == 0 && argc == 2)
         return mk_statecmd_audit_verify();
     if (strcmp(sub, "show") == 0 && argc == 2)
-        return mk_audit_show(MK_PATH_AUDIT, false, stdout);
+        return mk_statecmd_audit_show(false);
     if (strcmp(sub, "show") == 0 && argc == 4 && strcmp(argv[2], "--format") == 0 &&
         (strcmp(argv[3], "json") == 0 || strcmp(argv[3], "text") == 0))
-        return mk_audit_show(MK_PATH_AUDIT, strcmp(argv[3], "json") == 0, stdout);
+        return mk_statecmd_audit_show(strcmp(argv[3], "json") == 0);
     fputs("usage: moksha audit verify | show [--format text|json]\n", stderr);
     return MK_EXIT_INPUT;
 }

@@ -358,12 +358,75 @@ int mk_statecmd_unlock(const char *id, const char *reason, const mk_exec_submitt
     return rc;
 }
 
+/* A log its backend keeps (postgres), as text: "postgres web/prod", its
+ * lines and head (NULL with why on error; an empty log is NULL, "" why). */
+static char *kept_log(mk_session *s, char name[300], size_t *n, char **head, char *why, size_t whylen)
+{
+    const mk_backend_info *in = mk_backend_info_of(s->be);
+    snprintf(name, 300, "%s %s%s%s", in->kind, in->stack, in->env[0] ? "/" : "", in->env);
+    *why = 0;
+    return mk_backend_audit_text(s->be, n, head, why, whylen);
+}
+
+/* audit verify of a log a backend keeps (audit.h note [audit store]). */
+static int verify_kept(mk_session *s, const mk_keyring *ring)
+{
+    char why[1024], name[300], *head = NULL;
+    size_t n = 0;
+    mk_rtstate *st = mk_backend_load(s->be, why, sizeof why);
+    char *text = st ? kept_log(s, name, &n, &head, why, sizeof why) : NULL;
+    int rc = 1;
+    if (!st || (!text && *why)) {
+        mk_errmsg_print(why);
+    } else {
+        mk_audit_mark m;
+        mk_rtstate_audit_record(st, &m);
+        rc = mk_audit_verify_text(name, text, n, head, ring, &m, stdout);
+    }
+    mk_rtstate_free(st);
+    free(text);
+    free(head);
+    return rc;
+}
+
+static bool kept_elsewhere(mk_session *s)
+{
+    char why[1024];
+    return mk_session_attach(s, why, sizeof why) && strcmp(mk_backend_info_of(s->be)->kind, "local") != 0;
+}
+
+int mk_statecmd_audit_show(bool json)
+{
+    mk_session s = {0};
+    if (!kept_elsewhere(&s)) {
+        mk_session_free(&s);
+        return mk_audit_show(MK_PATH_AUDIT, json, stdout);
+    }
+    char why[1024], name[300], *head = NULL;
+    size_t n = 0;
+    char *text = kept_log(&s, name, &n, &head, why, sizeof why);
+    int rc = !text && *why ? (mk_errmsg_print(why), 1) : mk_audit_show_text(text, n, json, stdout);
+    free(text);
+    free(head);
+    mk_session_free(&s);
+    return rc;
+}
+
 /* The chain, the keyed head and the state's record of the last entry. */
 int mk_statecmd_audit_verify(void)
 {
     mk_keyring ring;
     char why[1024];
     bool keyed = mk_keyring_open(&ring, NULL, NULL, MK_PATH_DIR, why, sizeof why);
+    mk_session kept = {0};
+    if (kept_elsewhere(&kept)) {
+        int rc = verify_kept(&kept, keyed ? &ring : NULL);
+        if (keyed)
+            mk_keyring_free(&ring);
+        mk_session_free(&kept);
+        return rc;
+    }
+    mk_session_free(&kept);
     struct stat sb;
     /* no key: the chain is still checked; a key or stack id that is there
      * but not a file is an error, not "no key" */

@@ -6,6 +6,8 @@
 #ifndef MK_RUNTIME_STATECMD_H
 #define MK_RUNTIME_STATECMD_H
 
+#include <stdbool.h>
+
 struct mk_exec_submitter;
 
 int mk_statecmd_list(void);
@@ -25,6 +27,8 @@ int mk_statecmd_mv(const char *from, const char *to, double wait_ms, const struc
 /* The audit log's chain, its keyed head and the state's record of the
  * last entry: 0 when whole, 1 with the first damage named. */
 int mk_statecmd_audit_verify(void);
+/* `audit show [--format json]`, of the files or of the log the backend keeps. */
+int mk_statecmd_audit_show(bool json);
 /* `state where [--format json]`: the backend this stack and environment's
  * state is kept in, and where (never a credential). */
 int mk_statecmd_where(int argc, char **argv);
