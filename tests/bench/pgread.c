@@ -5,6 +5,7 @@
  *   pgread STACK import STATE.json   the file as the executor writes it, into an empty stack
  *   pgread STACK text                the state's bytes (what `state pull` hands a plan)
  *   pgread STACK load                the state as an apply loads it
+ *   pgread - file STATE.json         the same from a local file, for comparison
  *
  * Prints "<what> <resources> <ms>" and exits 1 on an error. */
 #include <stdio.h>
@@ -44,6 +45,16 @@ int main(int argc, char **argv)
         return 2;
     }
     char why[1000];
+    if (!strcmp(argv[2], "file") && argc > 3) { /* no server: the local backend's load */
+        double t0 = mk_clock_now_ms();
+        mk_rtstate *s = mk_rtstate_load(argv[3], why, sizeof why);
+        if (s)
+            printf("file %zu %.0f\n", json_object_size(s->by_addr), mk_clock_now_ms() - t0);
+        else
+            fprintf(stderr, "pgread: %s\n", why);
+        mk_rtstate_free(s);
+        return !s;
+    }
     snprintf(cfg.state.backend, sizeof cfg.state.backend, "postgres");
     snprintf(cfg.state.pg.schema, sizeof cfg.state.pg.schema, "%s",
              getenv("MOKSHA_BENCH_SCHEMA") ? getenv("MOKSHA_BENCH_SCHEMA") : "moksha_bench");

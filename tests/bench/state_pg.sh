@@ -87,19 +87,20 @@ sh "$TOP/tests/bench/gen.sh" 100000 1 >main.moksha
 MOKSHA_EXEC_CONFIG=$TMP/local.json "$BUILD/moksha" plan -o p.plan >/dev/null || exit 1
 "$TMP/mkstate" p.plan state.json 100 2>/dev/null || exit 1
 imp=$("$TMP/pgread" big import state.json) || exit 1
-for what in text load; do
+for what in text load file; do
     i=0 times=
     while [ $i -lt "$RUNS" ]; do
-        times="$times $("$TMP/pgread" big $what | awk '{ print $3 }')"
+        times="$times $("$TMP/pgread" big $what state.json | awk '{ print $3 }')"
         i=$((i + 1))
     done
     b=$(echo "$times" | tr ' ' '\n' | grep . | best)
-    bytes=$("$TMP/pgread" big $what | awk '{ print $2 }')
+    bytes=$("$TMP/pgread" big $what state.json | awk '{ print $2 }')
     case $what in
     text) awk -v t="$b" -v n="$bytes" 'BEGIN {
               printf "read: a 100000-resource state (%.1f MB) for a plan, from postgres: %d ms%s\n", n / 1e6, t,
                   t <= 1000 ? "" : "  [over the 1 s goal]" }' ;;
     load) echo "load: the same state as an apply loads it, from postgres: $b ms" ;;
+    file) echo "load: the same state as an apply loads it, from the local file: $b ms" ;;
     esac
 done
 echo "$imp" | awk '{ printf "import: the same state into an empty postgres stack: %d ms\n", $3 }'
