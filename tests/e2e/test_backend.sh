@@ -119,6 +119,8 @@ cp .moksha/state.json "$WORK/saved-state.json"
 mv .moksha/state.json .moksha/state.json.away
 expect_exit 0 "$WORK/fake/moksha" plan --detailed-exitcode -o pg.plan && expect_contains "$OUT" "Plan: 0 to create"
 expect_exit 0 jq -e '.backend == {"kind":"postgres","stack":"web","env":"prod"}' pg.plan
+expect_exit 0 moksha show pg.plan   # a plan with a backend reads back
+expect_exit 0 "$MOKSHA_EXEC" verify pg.plan && expect_contains "$OUT" "valid plan for stack web"
 expect_exit 2 moksha plan --detailed-exitcode   # the local files alone: no state, everything to create
 mv .moksha/state.json.away .moksha/state.json
 expect_exit 6 "$MOKSHA_EXEC" apply pg.plan
