@@ -53,6 +53,7 @@ apply_once() {
         echo 'provider sim { latency = 20ms }'
         awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "resource bucket b%d {}\n", i }'
     } >main.moksha
+    export MOKSHA_STACK=bench$2 # keys the state on postgres, for the plan's read through the executor
     MOKSHA_EXEC_CONFIG=$TMP/$1.json "$BUILD/moksha" plan -o p.plan >/dev/null || return 1
     t0=$(date +%s.%N)
     MOKSHA_EXEC_CONFIG=$TMP/$1.json "$BUILD/moksha-exec" apply --parallelism "$P" p.plan >apply.log 2>&1 ||
