@@ -234,6 +234,40 @@ static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why,
            read_abs(json_object_get(v, "stacks"), s->stacks, sizeof s->stacks, file, "service.stacks", why, whylen);
 }
 
+/* "state.local_stacks": {NAME: "/abs/dir"}, the stacks whose outputs this
+ * executor reads from their directories' files. */
+static bool read_local_stacks(mk_config_state *st, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "state.local_stacks", "expected an object of stack names and directories%s", "");
+    st->local_stacks = calloc(json_object_size(v) + 1, sizeof *st->local_stacks);
+    const char *k;
+    json_t *d;
+    json_object_foreach(v, k, d) {
+        char dir[PATH_MAX];
+        if (!*k || strlen(k) >= 128)
+            return bad(why, whylen, file, "state.local_stacks", "a stack name is empty or longer than 127 bytes%s", "");
+        if (!read_abs(d, dir, sizeof dir, file, "state.local_stacks", why, whylen))
+            return false;
+        if (!st->local_stacks)
+            return bad(why, whylen, file, "state.local_stacks", "out of memory%s", "");
+        st->local_stacks[st->nlocal_stacks++] = (struct mk_config_local_stack){strdup(k), strdup(dir)};
+    }
+    return true;
+}
+
+/* "state": only its local_stacks here so far (docs/state.md). */
+static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"local_stacks", NULL};
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "state", "expected an object%s", "");
+    if (!only_keys(v, known, file, "state", why, whylen))
+        return false;
+    json_t *ls = json_object_get(v, "local_stacks");
+    return !ls || read_local_stacks(&cfg->state, ls, file, why, whylen);
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
@@ -242,6 +276,7 @@ static const struct {
     {"local", read_local},
     {"trust", read_trust},
     {"service", read_service},
+    {"state", read_state},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -333,4 +368,9 @@ void mk_config_free(mk_config *cfg)
     for (size_t i = 0; i < cfg->trust.nroots; i++)
         free(cfg->trust.roots[i]);
     cfg->trust.nroots = 0;
+    for (size_t i = 0; i < cfg->state.nlocal_stacks; i++)
+        free(cfg->state.local_stacks[i].name), free(cfg->state.local_stacks[i].dir);
+    free(cfg->state.local_stacks);
+    cfg->state.local_stacks = NULL;
+    cfg->state.nlocal_stacks = 0;
 }
