@@ -35,7 +35,11 @@ static bool parse(int argc, char **argv, args *a)
             return false;
         *to = argv[++i];
     }
-    return a->stack && *a->stack && (!strcmp(a->format, "text") || !strcmp(a->format, "json"));
+    if (!a->stack) /* main.c takes --stack out of every command's arguments */
+        a->stack = mk_backend_stack();
+    if (!a->env && mk_paths_now.env[0]) /* an environment selected for the whole process */
+        a->env = mk_paths_now.env;
+    return *a->stack && (!strcmp(a->format, "text") || !strcmp(a->format, "json"));
 }
 
 /* The directory of stack on the local backend: the configuration's
