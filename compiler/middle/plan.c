@@ -841,7 +841,8 @@ static void outputs_changed(mk_plan *pl, json_t *before)
     pl->outputs_before = before ? json_incref(before) : json_object(); /* none recorded: every output is new */
 }
 
-/* SHA-256 over every source file read (stdlib included) and the variables. */
+/* SHA-256 over every source file read (stdlib included), the variables and
+ * the other stacks' outputs read. */
 static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -861,6 +862,13 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
             EVP_DigestUpdate(md, s, strlen(s));
         mk_jalloc_free_text(s);
         json_decref(j);
+    }
+    for (uint32_t i = 0; i < p->nreads; i++) { /* other stacks' outputs are inputs too (none: as before) */
+        char *s = p->reads[i].got ? json_dumps(p->reads[i].got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        EVP_DigestUpdate(md, p->reads[i].name, strlen(p->reads[i].name) + 1);
+        if (s)
+            EVP_DigestUpdate(md, s, strlen(s));
+        mk_jalloc_free_text(s);
     }
     unsigned char d[32];
     unsigned int n = 32;
