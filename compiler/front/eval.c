@@ -1396,10 +1396,14 @@ static bool holds_secret(json_t *j)
     const char *k;
     json_t *x;
     size_t i;
-    if (json_is_object(j))
-        json_object_foreach(j, k, x) if (holds_secret(x)) return true;
-    if (json_is_array(j))
-        json_array_foreach(j, i, x) if (holds_secret(x)) return true;
+    json_object_foreach(j, k, x) {
+        if (holds_secret(x))
+            return true;
+    }
+    json_array_foreach(j, i, x) {
+        if (holds_secret(x))
+            return true;
+    }
     return false;
 }
 
@@ -1427,7 +1431,10 @@ static mk_value *no_output(mk_ectx *c, const mk_stack_read *r, mk_ast *f)
     const char *cands[128], *k;
     size_t n = 0;
     json_t *x;
-    json_object_foreach(outs, k, x) if (n < 128) cands[n++] = k;
+    json_object_foreach(outs, k, x) {
+        if (n < 128)
+            cands[n++] = k;
+    }
     mk_diag_item *d = mk_diag_error(c->e->diag, "E0215", f->span, "%s has no output `%s`", read_name(c, r), f->name);
     suggested(d, f->name, cands, n, "");
     if (n)
