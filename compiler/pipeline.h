@@ -71,6 +71,11 @@ typedef struct mk_pipeline_req {
     const char *observed_name;
     const char *observed_text;
     size_t observed_len;
+    /* note [plan backend]: the backend the executor reads the state from
+     * (`moksha-exec state where`), recorded in the plan's "backend" object;
+     * kind NULL: plain local files without an environment, not written.
+     * Borrowed. */
+    const char *backend_kind, *backend_stack, *backend_env;
     /* Another stack's outputs, for an `outputs` block (docs/language.md,
      * "Reading another stack's outputs"): the executor's answer {stack,
      * env, lineage, serial, outputs} for stack and env (NULL: this plan's
