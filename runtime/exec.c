@@ -2079,6 +2079,13 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
     }
+    json_t *penv = json_object_get(c.plan, "env"); /* note [plan environment] in paths.h */
+    if (!mk_paths_bind(penv ? json_string_value(penv) ?: "" : NULL, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s: %s\nmoksha-exec: nothing was applied\n", path, why);
+        json_decref(c.plan);
+        free_ctx(&c, &sc);
+        return MK_EXIT_LOCKED;
+    }
     if (!approvals_name_gates(&c)) {
         json_decref(c.plan);
         free_ctx(&c, &sc);

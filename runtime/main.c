@@ -35,8 +35,12 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
+    fputs("usage: moksha-exec [-C DIR] [--env NAME] COMMAND ...\n"
           "\n"
+          "  --env NAME                       the environment's state, lock, audit log, observations and\n"
+          "                                   simulated cloud (.moksha/env/NAME/; MOKSHA_ENV too); apply\n"
+          "                                   takes the plan's and refuses (exit 6) a plan of another\n"
+          "                                   (docs/environments.md)\n"
           "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results, and who\n"
           "                                   signed it in trust mode; exit 0 valid, 1 not, 3 a recorded\n"
           "                                   policy fails\n"
@@ -356,6 +360,43 @@ static bool start_ok(void)
     return ok;
 }
 
+/* --env NAME (or --env=NAME) anywhere on the line, else MOKSHA_ENV: the
+ * environment whose files every command reads and writes (runtime/paths.h),
+ * selected before any is opened; taken out of argv. The service selects
+ * per request instead (serve.c). False, said, for a bad name. */
+static bool select_env(int *argc, char **argv)
+{
+    const char *name = getenv("MOKSHA_ENV");
+    bool given = false;
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--env") == 0 && i + 1 == *argc) {
+            fputs("moksha-exec: error: --env needs an environment's name (docs/environments.md)\n", stderr);
+            return false;
+        }
+        if (strncmp(argv[i], "--env=", 6) == 0 || strcmp(argv[i], "--env") == 0) {
+            name = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+            given = true;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    argv[out] = NULL;
+    char why[256];
+    if (given && *argc >= 2 && strcmp(argv[1], "serve") == 0) {
+        fputs("moksha-exec: error: serve takes no --env: each request names its environment\n", stderr);
+        return false;
+    }
+    if (*argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return true;
+    if (!mk_paths_select(name, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s%s\n", given ? "--env: " : "MOKSHA_ENV: ", why);
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
@@ -378,7 +419,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-    if (argc >= 2 && !start_ok())
+    if (!select_env(&argc, argv) || (argc >= 2 && !start_ok()))
         return MK_EXIT_INPUT;
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
         return verify(MK_PATH_DIR, argv[2]);

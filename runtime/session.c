@@ -153,8 +153,8 @@ int mk_session_open(mk_session *s, const char *operation, char id[37])
 {
     char why[1024];
     json_t *info = NULL;
-    if (!mk_fileio_mkdirs(MK_PATH_DIR)) {
-        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_PATH_DIR, strerror(errno));
+    if (!mk_fileio_mkdirs(MK_PATH_ENV_DIR)) { /* .moksha, or the environment's */
+        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_PATH_ENV_DIR, strerror(errno));
         return MK_EXIT_INPUT;
     }
     mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, operation, id, &info, why, sizeof why);
