@@ -388,6 +388,7 @@ static void read_plan(reader *r, json_t *doc)
     mk_plan *p = r->p;
     json_t *st = json_object_get(doc, "state"), *changes = json_object_get(doc, "changes");
     p->stack = str_of(r, doc, "stack", true);
+    p->env = str_of(r, doc, "env", false);
     const char *digest = str_of(r, doc, "inputs_digest", true);
     if (digest && strlen(digest) >= sizeof p->inputs_digest)
         refuse(r, "`inputs_digest` is not a digest");
@@ -894,6 +895,8 @@ static void put_head(emitter *e, const mk_plan *p)
 {
     lit(e, "{\"format\":\"moksha.plan/v1\",\"stack\":");
     put_str(e, p->stack);
+    if (p->env) /* (none: not written, as before environments) */
+        lit(e, ",\"env\":"), put_str(e, p->env);
     lit(e, ",\"inputs_digest\":");
     put_str(e, p->inputs_digest);
     if (p->destroy)
@@ -1054,7 +1057,7 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
 /* note [plan fields]: the fields this moksha knows, by object; any other is
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
-static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "state", "providers",
+static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "state", "providers",
     "observed", "changes", "drift", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",

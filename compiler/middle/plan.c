@@ -841,6 +841,8 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
         mk_jalloc_free_text(s);
         json_decref(j);
     }
+    if (p->env) /* (only then: a plan without one digests as before) */
+        EVP_DigestUpdate(md, "\0env\0", 5), EVP_DigestUpdate(md, p->env, strlen(p->env));
     unsigned char d[32];
     unsigned int n = 32;
     EVP_DigestFinal_ex(md, d, &n);
@@ -902,6 +904,7 @@ mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *
         mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
     }
     pl->stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
+    pl->env = p->env;
     /* the stack id binds the plan to this stack (note [stack id] in docs/executor.md) */
     pl->stack_id = key->stack_id[0] ? mk_arena_strndup(pl->arena, key->stack_id, strlen(key->stack_id)) : NULL;
     pl->lineage = st->lineage, pl->serial = st->serial;
