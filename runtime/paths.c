@@ -43,6 +43,10 @@ bool mk_paths_select(const char *name, char *why, size_t whylen)
 bool mk_paths_bind(const char *plan_env, char *why, size_t whylen)
 {
     const char *now = mk_paths_now.env;
+    if (plan_env && !mk_paths_env_valid(plan_env)) { /* ("": a plan whose env is no string) */
+        snprintf(why, whylen, "the plan's `env` is not an environment's name");
+        return false;
+    }
     if (!*now)
         return !plan_env || mk_paths_select(plan_env, why, whylen);
     if (plan_env && strcmp(plan_env, now) == 0)
