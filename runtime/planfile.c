@@ -263,15 +263,18 @@ static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const
 }
 
 /* note [plan statement] in compiler/back/planfile.c, built again here from
- * the plan's `state`: the digest and the plan's identity, compact, in this
+ * the plan's `state` and `env`: the digest and the plan's identity, compact, in this
  * key order. The same bytes are what either kind of signature signs. */
-static bool statement_matches(const verifier *v, json_t *sig, json_t *st, const char *digest, const char *want)
+static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t *env, const char *digest,
+                              const char *want)
 {
     json_t *s = json_object(), *sid = json_object_get(st, "stack_id");
     json_object_set_new(s, "format", json_string("moksha.plan/v1"));
     json_object_set_new(s, "digest", json_string(digest));
     if (json_is_string(sid))
         json_object_set(s, "stack_id", sid);
+    if (json_is_string(env)) /* the plan's environment (runtime/paths.h, note [plan environment]) */
+        json_object_set(s, "environment", env);
     json_object_set_new(s, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
     json_object_set_new(s, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
     char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -633,9 +636,13 @@ static bool proven(mk_planfile *p, const verifier *v, json_t *sig, size_t sat, s
     while (tp->state == SIZE_MAX && (r = mk_jspan_next(&tp->w, &it)) == 1)
         top_record(p->text, tp, &it, false);
     tp->ended = r == 0;
-    json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL);
-    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(v, sig, state, digest, val);
+    json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL), *env = NULL;
+    for (size_t i = 0; i < tp->n && !env; i++) /* (written before `state`: walked by now) */
+        if (key_is(p->text, &tp->m[i], "env"))
+            env = parse_span(p->text, &tp->m[i], NULL);
+    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(v, sig, state, env, digest, val);
     json_decref(state);
+    json_decref(env);
     if (!ok)
         fail(*st, why, whylen, MSG_TAMPERED);
     return ok;

@@ -967,10 +967,11 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
 
 /* note [plan statement]: what the signature covers, a few hundred bytes:
  * the body's digest and the plan's identity, compact JSON in this key order,
- * an absent stack id left out (docs/formats.md, "The statement"). The
+ * an absent stack id and environment left out (docs/formats.md, "The statement"). The
  * executor builds the same text, repeated there for the house rule
  * (runtime/planfile.c). */
-static void statement(mk_buf *out, const char *stack_id, const char *lineage, int64_t serial, const char *digest)
+static void statement(mk_buf *out, const char *stack_id, const char *env, const char *lineage, int64_t serial,
+                      const char *digest)
 {
     mk_buf_puts(out, "{\"format\":\"moksha.plan/v1\",\"digest\":");
     mk_vjson_put_string(out, digest, strlen(digest));
@@ -978,17 +979,20 @@ static void statement(mk_buf *out, const char *stack_id, const char *lineage, in
         mk_buf_puts(out, ",\"stack_id\":");
         mk_vjson_put_string(out, stack_id, strlen(stack_id));
     }
+    if (env) { /* the environment the plan is bound to (docs/environments.md) */
+        mk_buf_puts(out, ",\"environment\":");
+        mk_vjson_put_string(out, env, strlen(env));
+    }
     mk_buf_puts(out, ",\"lineage\":");
     mk_vjson_put_string(out, lineage ? lineage : "", lineage ? strlen(lineage) : 0);
     mk_buf_printf(out, ",\"serial\":%" PRId64 "}", serial);
 }
 
 /* The statement's MAC under key, as hex. */
-static void statement_mac(const mk_key *key, const char *stack_id, const char *lineage, int64_t serial,
-                          const char *digest, char mac[65])
+static void statement_mac(const mk_key *key, const mk_plan *p, const char *digest, char mac[65])
 {
     mk_buf st = {0};
-    statement(&st, stack_id, lineage, serial, digest);
+    statement(&st, p->stack_id, p->env, p->lineage, p->serial, digest);
     mk_key_sign(key, st.data, st.len, mac);
     mk_buf_free(&st);
 }
@@ -1002,7 +1006,7 @@ static void put_ed25519(mk_buf *out, const mk_plan *p, const mk_key *key, const 
 {
     mk_buf st = {0};
     char sig[MK_SIGN_SIG_LEN];
-    statement(&st, p->stack_id, p->lineage, p->serial, digest);
+    statement(&st, p->stack_id, p->env, p->lineage, p->serial, digest);
     bool ok = mk_sign_message(key->signer, MK_SIGN_PLAN, st.data, st.len, sig);
     mk_buf_free(&st);
     if (!ok) /* (an Ed25519 signature of a loaded key fails only for want of memory) */
@@ -1033,7 +1037,7 @@ void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *ou
         put_ed25519(out, p, key, digest);
         return;
     }
-    statement_mac(key, p->stack_id, p->lineage, p->serial, digest, mac);
+    statement_mac(key, p, digest, mac);
     /* the signature is the last key: the body's closing brace gives way to it */
     mk_buf_puts(out, ",\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":");
     mk_vjson_put_string(out, key->id, strlen(key->id));
@@ -1159,8 +1163,8 @@ const char *mk_planfile_signer(json_t *plan)
 static void statement_of(json_t *plan, const char *digest, mk_buf *out)
 {
     json_t *st = json_object_get(plan, "state");
-    statement(out, json_string_value(json_object_get(st, "stack_id")), json_string_value(json_object_get(st, "lineage")),
-              json_integer_value(json_object_get(st, "serial")), digest);
+    statement(out, json_string_value(json_object_get(st, "stack_id")), json_string_value(json_object_get(plan, "env")),
+              json_string_value(json_object_get(st, "lineage")), json_integer_value(json_object_get(st, "serial")), digest);
 }
 
 /* An Ed25519 plan (note [planner signature]): a signature of type plan, by
