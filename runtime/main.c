@@ -10,6 +10,8 @@
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +345,39 @@ static int audit_cmd(int argc, char **argv)
     return MK_EXIT_INPUT;
 }
 
+/* note [rotation and environments]: the project key is the stack's, shared
+ * by its environments, but `key rotate` re-seals one state and re-keys one
+ * audit head, the selected environment's. With another environment's state
+ * beside it, that state's secrets and audit head would be left under a key
+ * that is gone; so the project key's rotation is refused then, naming
+ * them. (Trust mode's seal key is the executor's, kept apart.) */
+static bool rotate_alone(void)
+{
+    mk_config cfg;
+    char why[1024], others[512] = "", path[PATH_MAX];
+    if (!mk_config_load(&cfg, why, sizeof why))
+        return true; /* (rotate says why) */
+    bool trust = cfg.trust.on;
+    mk_config_free(&cfg);
+    DIR *d = opendir(MK_PATH_DIR "/env");
+    size_t n = 0;
+    if (strcmp(MK_PATH_STATE, MK_PATH_DIR "/state.json") != 0 && access(MK_PATH_DIR "/state.json", F_OK) == 0)
+        n++, snprintf(others, sizeof others, "the stack's own (%s/state.json)", MK_PATH_DIR);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        snprintf(path, sizeof path, "%s/env/%s/state.json", MK_PATH_DIR, e->d_name);
+        if (e->d_name[0] != '.' && strcmp(path, MK_PATH_STATE) != 0 && access(path, F_OK) == 0 && ++n)
+            snprintf(others + strlen(others), sizeof others - strlen(others), "%s%s", *others ? ", " : "", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (trust || n == 0)
+        return true;
+    fprintf(stderr, "moksha-exec: error: key rotate re-seals one environment's state, and the project key is shared by "
+                    "this stack's environments: %s hold%s a state too, which would be left sealed with a key that is gone; "
+                    "nothing was rotated\n", others, n == 1 ? "s" : "");
+    return false;
+}
+
 /* note [no downgrade at start]: in trust mode MOKSHA_KEY is refused
  * before any command runs, not only where plans are read. A configuration
  * that does not load is left to the commands that read it (apply, verify,
@@ -434,7 +469,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
-        return mk_rotate_key();
+        return rotate_alone() ? mk_rotate_key() : MK_EXIT_INPUT;
     if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "new") == 0)
         return mk_keycmd_new(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "show") == 0)

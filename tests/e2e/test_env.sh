@@ -198,3 +198,10 @@ expect_exit 1 "$MOKSHA_EXEC" serve --env dev
 expect_contains "$ERR" 'serve takes no --env'
 expect_exit 1 moksha fmt --env dev
 expect_contains "$ERR" 'fmt takes no --env'
+
+# ---- the project key is every environment's: rotating it for one is refused ----
+(cd .moksha && find . -type f -name 'state.json' -exec sha256sum {} + | sort) > ../states.before
+expect_exit 1 env MOKSHA_NEW_KEY=0b250b250b250b250b250b250b250b250b250b250b250b250b250b250b250b25 "$MOKSHA_EXEC" --env dev key rotate
+expect_contains "$ERR" "the project key is shared by this stack's environments: the stack's own (.moksha/state.json), prod hold a state too"
+(cd .moksha && find . -type f -name 'state.json' -exec sha256sum {} + | sort) > ../states.after
+expect_same ../states.before ../states.after
