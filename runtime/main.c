@@ -146,8 +146,9 @@ static int verify(const char *dir, const char *path)
         return 3;
     }
     json_t *t = json_object_get(plan, "totals");
-    printf("%s: valid plan for stack %s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
-           path, json_string_value(json_object_get(plan, "stack")),
+    const char *env = json_string_value(json_object_get(plan, "env"));
+    printf("%s: valid plan for stack %s%s%s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
+           path, json_string_value(json_object_get(plan, "stack")), env ? ", environment " : "", env ? env : "",
            (long long)json_integer_value(json_object_get(json_object_get(plan, "state"), "serial")),
            (long long)json_integer_value(json_object_get(t, "create")),
            (long long)json_integer_value(json_object_get(t, "update")),

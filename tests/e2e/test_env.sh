@@ -146,6 +146,8 @@ expect_contains "$OUT" '1 deleted'
 
 # ---- plans are bound to their environment ----
 expect_exit 0 moksha --env prod plan -o ../prod.plan
+expect_exit 0 "$MOKSHA_EXEC" verify ../prod.plan
+expect_contains "$OUT" "valid plan for stack shop, environment prod (state serial"
 expect_exit 0 moksha show ../prod.plan
 expect_contains "$OUT" 'moksha will make these changes to stack shop, environment prod:'
 cp .moksha/env/dev/state.json ../dev.state
