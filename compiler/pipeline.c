@@ -525,6 +525,8 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
+    out->model->backend_kind = r->backend_kind, out->model->backend_stack = r->backend_stack;
+    out->model->backend_env = r->backend_env;
     mk_pipeline_mark(out, "diff", &t0);
     if (!mk_pipeline_sealable(out))
         return false;

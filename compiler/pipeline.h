@@ -74,6 +74,11 @@ typedef struct mk_pipeline_req {
     const char *observed_name;
     const char *observed_text;
     size_t observed_len;
+    /* note [plan backend]: the backend the executor reads the state from
+     * (`moksha-exec state where`), recorded in the plan's "backend" object;
+     * kind NULL: plain local files without an environment, not written.
+     * Borrowed. */
+    const char *backend_kind, *backend_stack, *backend_env;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;
