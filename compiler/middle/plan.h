@@ -127,6 +127,7 @@ typedef struct mk_plan {
     mk_plan_totals totals;       /* totals.remove: how many of them, at the end, are deletes */
     bool destroy;
     const char *stack, *stack_id, *lineage; /* stack_id NULL for none */
+    const char *env;             /* the environment planned for (--env), NULL for none */
     const char *backend_kind, *backend_stack, *backend_env; /* the plan's "backend" (note [plan backend]); kind NULL: none */
     int64_t serial;
     char inputs_digest[65];
