@@ -39,6 +39,8 @@ expect_contains "$OUT" compute.web
 run 0 --env prod state history
 expect_match "$OUT" '^ *1 '
 run 0 --env prod audit verify
+run 0 --env prod audit show
+expect_contains "$OUT" "apply"
 run 0 --env prod refresh
 run 0 --env prod drift
 # the rows are the shop stack's, named by its block, never a guess
