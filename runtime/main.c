@@ -4,6 +4,7 @@
  *   apply PLAN           run it (runtime/exec.c)
  *   refresh [PLAN]       read the world, record what was seen (runtime/refresh.c)
  *   state list|show|rm|mv|unlock, audit verify (runtime/statecmd.c), audit show
+ *   state history|show --serial N (runtime/historycmd.c), state migrate (runtime/migrate.c)
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
@@ -22,7 +23,9 @@
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
+#include "runtime/historycmd.h"
 #include "runtime/keycmd.h"
+#include "runtime/migrate.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/refresh.h"
@@ -57,6 +60,15 @@ static void usage(FILE *out)
           "      --parallelism N, --timeout DURATION, --retries N   as for apply\n"
           "      --by refresh|reconcile       who asked, for the audit log\n"
           "  state list | show ADDR | rm ADDR | mv FROM TO | unlock ID\n"
+          "  state history [--stack NAME] [--format text|json]\n"
+          "                                   every serial the backend keeps (time, operation, run, entries\n"
+          "                                   changed and removed), its hash chain verified: exit 1 naming\n"
+          "                                   the first serial that does not verify\n"
+          "  state show --serial N [--stack NAME] [ADDRESS]\n"
+          "                                   the state (or one entry) as serial N had it\n"
+          "  state migrate --to postgres|local [--stack NAME]\n"
+          "                                   copy the state, audit log and observations to the other\n"
+          "                                   backend (empty, both locked), verified by SHA-256 (docs/state.md)\n"
           "  audit verify | show [--format text|json]\n"
           "  key rotate                       a new key; every secret in the state re-sealed with it\n"
           "                                   (trust mode: a new seal key in the key directory; else the\n"
@@ -311,6 +323,12 @@ static int config_cmd(int argc, char **argv)
 static int state_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "history") == 0)
+        return mk_historycmd_history(argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0 && mk_historycmd_wants_show(argc - 1, argv + 1))
+        return mk_historycmd_show(argc - 1, argv + 1);
+    if (strcmp(sub, "migrate") == 0)
+        return mk_migrate_run(argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0 && argc == 2)
         return mk_statecmd_list();
     if (strcmp(sub, "show") == 0 && argc == 3)
@@ -321,7 +339,8 @@ static int state_cmd(int argc, char **argv)
         return mk_statecmd_unlock(argv[2], NULL);
     if (strcmp(sub, "mv") == 0 && argc == 4)
         return mk_statecmd_mv(argv[2], argv[3], NULL);
-    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID\n", stderr);
+    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID | history\n"
+          "       | show --serial N [ADDRESS] | migrate --to postgres|local\n", stderr);
     return MK_EXIT_INPUT;
 }
 
