@@ -30,6 +30,7 @@
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/moved.h"
+#include "compiler/front/revert.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
 #include "compiler/middle/moves.h"
@@ -485,15 +486,36 @@ bool mk_pipeline_sealable(mk_planned *out)
     return false;
 }
 
+/* A revert's desired resources: serial N's entries in place of the
+ * spec's instances, which gave the revert its policies, providers and
+ * types; N must be of the state's lineage. */
+static bool revert_desired(mk_pipeline_req *r, mk_planned *out)
+{
+    mk_state *target = mk_state_parse(r->revert_text, r->revert_len, "the serial reverted to", out->p->diag);
+    bool ok = target != NULL;
+    if (ok && target->serial != r->revert_serial)
+        mk_diag_error(out->p->diag, "E0306", MK_NOSPAN, "asked for serial %lld, the executor gave serial %lld",
+                      (long long)r->revert_serial, (long long)target->serial), ok = false;
+    else if (ok && strcmp(target->lineage, out->st->lineage) != 0)
+        mk_diag_error(out->p->diag, "E0306", MK_NOSPAN, "serial %lld is of lineage %s, the state's is %s: a revert "
+                      "stays within one state's history", (long long)r->revert_serial, target->lineage,
+                      out->st->lineage), ok = false;
+    ok = ok && mk_revert_desire(out->p, target, out->st);
+    mk_state_free(target);
+    return ok;
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
+    ok = ok && (!r->revert_text || revert_desired(r, out)); /* front/revert.c: serial N's entries desired */
     if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
+    out->model->revert_to = r->revert_text ? r->revert_serial : 0;
     mk_pipeline_mark(out, "diff", &t0);
     if (!mk_pipeline_sealable(out))
         return false;

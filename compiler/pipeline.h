@@ -71,6 +71,13 @@ typedef struct mk_pipeline_req {
     const char *observed_name;
     const char *observed_text;
     size_t observed_len;
+    /* `moksha state revert N` (compiler/front/revert.h): serial N's state
+     * bytes (borrowed, parsed in place and restored), whose entries are the
+     * desired resources instead of the spec's; revert_serial N. NULL: a
+     * plan of the spec. */
+    char *revert_text;
+    size_t revert_len;
+    int64_t revert_serial;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;

@@ -1901,11 +1901,16 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     static const mk_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
     bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
-    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
-                          destroy ? "destroy" : "apply", "stack", json_string_value(json_object_get(c->plan, "stack")) ?: "?",
-                          "serial", (json_int_t)mk_rtstate_serial(c->sess.st), "changes",
-                          (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
-                          "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
+    json_t *revert = json_object_get(c->plan, "revert_to"); /* `moksha state revert N`: docs/state.md, "History" */
+    json_t *start = json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
+                              destroy ? "destroy" : revert ? "revert" : "apply", "stack",
+                              json_string_value(json_object_get(c->plan, "stack")) ?: "?", "serial",
+                              (json_int_t)mk_rtstate_serial(c->sess.st), "changes",
+                              (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
+                              "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback);
+    if (start && json_is_integer(revert))
+        json_object_set(start, "revert_to", revert);
+    mk_session_add(&c->sess, start);
     if (!mk_session_flush(&c->sess))
         return MK_EXIT_INPUT;
     c->t0 = mk_clock_now_ms();
