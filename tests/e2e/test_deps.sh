@@ -61,7 +61,7 @@ EOF
 chmod +x "$FAKE"/*
 export LOG DB WORK
 
-ALL="build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev
+ALL="build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev postgresql
 libcmocka-dev valgrind clang libclang-rt-14-dev jsonnet jq time"
 # every package, and the bench group's npm library in $WORK/b/tools/npm
 install_all() {
