@@ -494,10 +494,10 @@ static bool revert_desired(mk_pipeline_req *r, mk_planned *out)
     mk_state *target = mk_state_parse(r->revert_text, r->revert_len, "the serial reverted to", out->p->diag);
     bool ok = target != NULL;
     if (ok && target->serial != r->revert_serial)
-        mk_diag_error(out->p->diag, "E0306", MK_NOSPAN, "asked for serial %lld, the executor gave serial %lld",
+        mk_diag_error(out->p->diag, "E0307", MK_NOSPAN, "asked for serial %lld, the executor gave serial %lld",
                       (long long)r->revert_serial, (long long)target->serial), ok = false;
     else if (ok && strcmp(target->lineage, out->st->lineage) != 0)
-        mk_diag_error(out->p->diag, "E0306", MK_NOSPAN, "serial %lld is of lineage %s, the state's is %s: a revert "
+        mk_diag_error(out->p->diag, "E0307", MK_NOSPAN, "serial %lld is of lineage %s, the state's is %s: a revert "
                       "stays within one state's history", (long long)r->revert_serial, target->lineage,
                       out->st->lineage), ok = false;
     ok = ok && mk_revert_desire(out->p, target, out->st);

@@ -176,7 +176,7 @@ static mk_instance *instance_of(rv *r, json_t *e, mk_instance **old, size_t nold
     res->name = mk_intern_s(names, json_string_value(json_object_get(e, "name")) ?: "");
     res->decl = decl_for(p, old, nold, res->type, res->name);
     if (!ty || !ty->is_resource || !res->decl) {
-        mk_diag_item *it = mk_diag_error(p->diag, "E0306", MK_NOSPAN, "%s: the serial reverted to has a resource of type "
+        mk_diag_item *it = mk_diag_error(p->diag, "E0307", MK_NOSPAN, "%s: the serial reverted to has a resource of type "
                                          "`%s`, which this stack's types do not have", addr, ty_name);
         mk_diag_help(it, "revert from a checkout of the stack whose types (and imports) had it");
         return NULL;

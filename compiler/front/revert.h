@@ -18,7 +18,7 @@
  * the current state (computed attributes known from it where it has the
  * entry). The spec's `moved` and `import` blocks are dropped: a revert
  * names addresses as serial N had them. Everything made lives in p's arena
- * (target may be freed after). False, with E0306 in p's diagnostics, for
+ * (target may be freed after). False, with E0307 in p's diagnostics, for
  * an entry the stack's types cannot hold. */
 bool mk_revert_desire(mk_program *p, const mk_state *target, const mk_state *current);
 
