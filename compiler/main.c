@@ -74,6 +74,7 @@ static const command COMMANDS[] = {
     {"reconcile", mk_cmd_reconcile, "refresh, plan the corrections and apply those within a risk boundary"},
     {"state", mk_cmd_state, "list, show or remove state entries; unlock a dead apply's lock"},
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
+    {"env", mk_cmd_env, "list the environments of the stack that have a state (env list)"},
     {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},
     {"trust", mk_cmd_trust, "check and sign a trust file with a root key, or show who it trusts"},
     {"version", cmd_version, "print the version"},

@@ -648,7 +648,8 @@ static void show_entry(json_t *e, json_t *who, FILE *out)
         show_value(out, *k, json_object_get(e, *k));
     /* who, on the entries a person answers for: what was let through, and the run's ends */
     bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
-                  strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0;
+                  strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0 ||
+                  strcmp(ev, "lock.broken") == 0;
     if (strcmp(ev, "lock") == 0 || (answer && who)) { /* CI or sudo: on whose behalf */
         const char *k;
         json_t *v;

@@ -60,6 +60,16 @@ mk_backend *mk_backend_open(const mk_config *cfg, const char *kind, const char *
     return b;
 }
 
+static char stack_selected[128];
+
+void mk_backend_select_stack(const char *name) { snprintf(stack_selected, sizeof stack_selected, "%s", name ? name : ""); }
+
+const char *mk_backend_stack(void)
+{
+    const char *e = getenv("MOKSHA_STACK");
+    return *stack_selected ? stack_selected : e ? e : "";
+}
+
 void mk_backend_close(mk_backend *b)
 {
     if (!b)

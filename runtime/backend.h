@@ -67,6 +67,11 @@ typedef struct mk_backend_info {
 mk_backend *mk_backend_open(const struct mk_config *cfg, const char *kind, const char *stack, const char *env, char *why,
                             size_t whylen);
 void mk_backend_close(mk_backend *b);
+/* The stack name of commands that have no plan to take it from: the one
+ * selected (`--stack NAME`: main.c), else MOKSHA_STACK, else "". One per
+ * process, as the environment is (runtime/paths.h). */
+void mk_backend_select_stack(const char *name);
+const char *mk_backend_stack(void);
 const mk_backend_info *mk_backend_info_of(const mk_backend *b);
 /* The same as the plan's "backend" object: {"kind", "stack", "env"}
  * (stack and env null when ""), what a plan is bound to (new reference). */

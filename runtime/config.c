@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runtime/clock.h"
+#include "runtime/paths.h"
 
 bool mk_config_path(char *buf, size_t n)
 {
@@ -234,6 +235,160 @@ static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why,
            read_abs(json_object_get(v, "stacks"), s->stacks, sizeof s->stacks, file, "service.stacks", why, whylen);
 }
 
+/* ---- "state" (docs/state.md, "Choosing a backend") ---- */
+
+/* Does a libpq connection string carry a password? Its keyword form
+ * (`key=value`, values bare or in single quotes with \ escapes) by key;
+ * its URI form (postgres[ql]://user:PASSWORD@…, or ?password=…) by place. */
+static bool uri_has_password(const char *s)
+{
+    const char *rest = strstr(s, "://") + 3, *at = strchr(rest, '@'), *q = strchr(rest, '?');
+    const char *colon = strchr(rest, ':');
+    if (at && (!q || at < q) && colon && colon < at)
+        return true;
+    for (const char *p = q; p; p = strchr(p + 1, '&'))
+        if (!strncmp(p + 1, "password=", 9))
+            return true;
+    return false;
+}
+
+static bool has_password(const char *s)
+{
+    if (!strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11))
+        return uri_has_password(s);
+    for (const char *p = s;;) {
+        p += strspn(p, " \t\n\r");
+        size_t k = strcspn(p, " \t\n\r=");
+        if (!*p)
+            return false;
+        if (k == 8 && !strncmp(p, "password", 8))
+            return true;
+        p += k;
+        p += strspn(p, " \t\n\r");
+        p += *p == '=';
+        p += strspn(p, " \t\n\r");
+        if (*p == '\'')
+            for (p++; *p && *p != '\''; p++)
+                p += p[0] == '\\' && p[1];
+        else
+            p += strcspn(p, " \t\n\r");
+        p += *p == '\'';
+    }
+}
+
+/* A schema name moksha can use unquoted: lower-case letters, digits and
+ * `_`, not starting with a digit, at most 63 bytes (PostgreSQL's limit). */
+static bool schema_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n && !(s[0] >= '0' && s[0] <= '9');
+}
+
+static bool read_pg(mk_config_pg *pg, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    static const char *const known[] = {"conninfo", "schema", NULL};
+    char key[160];
+    snprintf(key, sizeof key, "%s", at);
+    if (!json_is_object(v))
+        return bad(why, whylen, file, key, "expected {\"conninfo\": \"…\", \"schema\": \"…\"}%s", "");
+    if (!only_keys(v, known, file, at, why, whylen))
+        return false;
+    json_t *c = json_object_get(v, "conninfo"), *sc = json_object_get(v, "schema");
+    snprintf(key, sizeof key, "%s.conninfo", at);
+    if (c && (!json_is_string(c) || json_string_length(c) >= sizeof pg->conninfo || strlen(json_string_value(c)) != json_string_length(c)))
+        return bad(why, whylen, file, key, "expected a libpq connection string%s", "");
+    if (c && has_password(json_string_value(c)))
+        return bad(why, whylen, file, key, "a password in the connection string is refused: give it in the executor's "
+                   "environment (PGPASSWORD, PGPASSFILE), or use a client certificate or peer authentication%s", "");
+    snprintf(key, sizeof key, "%s.schema", at);
+    if (sc && (!json_is_string(sc) || !schema_ok(json_string_value(sc))))
+        return bad(why, whylen, file, key, "expected a schema name: 1 to 63 lower-case letters, digits or `_`, not "
+                   "starting with a digit%s", "");
+    if (c)
+        snprintf(pg->conninfo, sizeof pg->conninfo, "%s", json_string_value(c));
+    if (sc)
+        snprintf(pg->schema, sizeof pg->schema, "%s", json_string_value(sc));
+    return true;
+}
+
+static bool read_kind(json_t *v, char *out, size_t n, const char *file, const char *key, char *why, size_t whylen)
+{
+    const char *s = json_string_value(v);
+    if (!s || (strcmp(s, "local") && strcmp(s, "postgres")))
+        return bad(why, whylen, file, key, "expected \"local\" or \"postgres\"%s", "");
+    snprintf(out, n, "%s", s);
+    return true;
+}
+
+static bool read_state_env(mk_config_state_env *e, const char *name, json_t *v, const char *file, char *why,
+                           size_t whylen)
+{
+    static const char *const known[] = {"backend", "postgres", NULL};
+    char at[128];
+    snprintf(at, sizeof at, "state.environments.%.64s", name);
+    if (!mk_paths_env_valid(name))
+        return bad(why, whylen, file, at, "not an environment's name: 1 to 63 lower-case letters, digits, `-` or `_`, "
+                   "starting with a letter or a digit%s", "");
+    if (!json_is_object(v))
+        return bad(why, whylen, file, at, "expected {\"backend\": …, \"postgres\": {…}}%s", "");
+    if (!only_keys(v, known, file, at, why, whylen))
+        return false;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    json_t *b = json_object_get(v, "backend"), *pg = json_object_get(v, "postgres");
+    char key[160];
+    snprintf(key, sizeof key, "%s.backend", at);
+    snprintf(at + strlen(at), sizeof at - strlen(at), ".postgres");
+    return (!b || read_kind(b, e->backend, sizeof e->backend, file, key, why, whylen)) &&
+           (!pg || read_pg(&e->pg, pg, file, at, why, whylen));
+}
+
+static bool read_state_envs(mk_config_state *st, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "state.environments", "expected an object of environments by name%s", "");
+    st->envs = calloc(json_object_size(v) + 1, sizeof *st->envs);
+    const char *k;
+    json_t *e;
+    json_object_foreach(v, k, e)
+        if (!read_state_env(&st->envs[st->nenvs++], k, e, file, why, whylen))
+            return false;
+    return true;
+}
+
+static bool read_state_stacks(mk_config_state *st, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_array(v))
+        return bad(why, whylen, file, "state.stacks", "expected a list of stack names%s", "");
+    st->stacks = calloc(json_array_size(v) + 1, sizeof *st->stacks);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        char key[64];
+        snprintf(key, sizeof key, "state.stacks[%zu]", i);
+        const char *name = json_string_value(e);
+        if (!name || !*name || json_string_length(e) >= 128 || strlen(name) != json_string_length(e))
+            return bad(why, whylen, file, key, "expected a stack's name (its `stack` block's)%s", "");
+        st->stacks[st->nstacks++] = strdup(name);
+    }
+    return true;
+}
+
+static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"backend", "postgres", "stacks", "environments", NULL};
+    mk_config_state *st = &cfg->state;
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "state", "expected an object%s", "");
+    if (!only_keys(v, known, file, "state", why, whylen))
+        return false;
+    json_t *b = json_object_get(v, "backend"), *pg = json_object_get(v, "postgres");
+    json_t *stacks = json_object_get(v, "stacks"), *envs = json_object_get(v, "environments");
+    return (!b || read_kind(b, st->backend, sizeof st->backend, file, "state.backend", why, whylen)) &&
+           (!pg || read_pg(&st->pg, pg, file, "state.postgres", why, whylen)) &&
+           (!stacks || read_state_stacks(st, stacks, file, why, whylen)) &&
+           (!envs || read_state_envs(st, envs, file, why, whylen));
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
@@ -242,6 +397,7 @@ static const struct {
     {"local", read_local},
     {"trust", read_trust},
     {"service", read_service},
+    {"state", read_state},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -304,6 +460,8 @@ bool mk_config_load(mk_config *cfg, char *why, size_t whylen)
 bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t whylen)
 {
     memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->state.backend, sizeof cfg->state.backend, "local");
+    snprintf(cfg->state.pg.schema, sizeof cfg->state.pg.schema, "moksha");
     char path[PATH_MAX];
     bool named = getenv("MOKSHA_EXEC_CONFIG") && *getenv("MOKSHA_EXEC_CONFIG");
     if (!mk_config_path(path, sizeof path))
@@ -333,4 +491,11 @@ void mk_config_free(mk_config *cfg)
     for (size_t i = 0; i < cfg->trust.nroots; i++)
         free(cfg->trust.roots[i]);
     cfg->trust.nroots = 0;
+    for (size_t i = 0; i < cfg->state.nstacks; i++)
+        free(cfg->state.stacks[i]);
+    free(cfg->state.stacks);
+    free(cfg->state.envs);
+    cfg->state.stacks = NULL;
+    cfg->state.envs = NULL;
+    cfg->state.nstacks = cfg->state.nenvs = 0;
 }

@@ -1126,7 +1126,7 @@ static bool flush(void *vc, void *vs)
 {
     ctx *c = vc;
     snap *s = vs;
-    bool ok = mk_session_persist(&c->sess, s->state ? mk_rtstate_text(s->state) : NULL, s->serial, s->lines, s->nlines);
+    bool ok = mk_session_persist(&c->sess, s->state, s->serial, s->lines, s->nlines);
     if (!ok)
         c->io_failed = true;
     free(s);
@@ -2092,6 +2092,9 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     char pwhy[1024];
     bool policies_ok = mk_planfile_policies_ok(c.plan, pwhy, sizeof pwhy); /* refused once locked: the refusal is audited */
     bool destroy = json_is_true(json_object_get(c.plan, "destroy"));
+    c.sess.stack = json_string_value(json_object_get(c.plan, "stack")); /* the name the backend keys the state by */
+    c.sess.plan_sha256 = sha;
+    c.sess.lock_wait_ms = o->lock_timeout_ms;
     int rc = mk_session_open(&c.sess, destroy ? "destroy" : "apply", lock_id);
     if (rc) {
         json_decref(c.plan);

@@ -27,6 +27,7 @@ typedef struct mk_exec_opts {
     size_t napprove;
     const char *auto_approve_risk; /* low, medium, high or NULL */
     int progress;          /* 1 live bar, 0 one line per step, -1 decide (a terminal on stderr) */
+    double lock_timeout_ms; /* --lock-timeout: how long to wait for the state's lock (default 0: not at all) */
     mk_exec_submitter submitter;
 } mk_exec_opts;
 

@@ -39,13 +39,11 @@ static bool serial_arg(const char *s, long long *out)
 /* The words after `history` or `show`; false (said) on a bad one. */
 static bool parse(int argc, char **argv, hargs *h, const char *usage)
 {
-    *h = (hargs){.stack = getenv("MOKSHA_STACK"), .serial = -1};
+    *h = (hargs){.stack = mk_backend_stack(), .serial = -1}; /* --stack is main.c's (note [options anywhere]) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
-        if (!strcmp(a, "--stack") && v)
-            h->stack = v, i++;
-        else if (!strcmp(a, "--format") && v && (!strcmp(v, "json") || !strcmp(v, "text")))
+        if (!strcmp(a, "--format") && v && (!strcmp(v, "json") || !strcmp(v, "text")))
             h->json = !strcmp(v, "json"), i++;
         else if (!strcmp(a, "--serial"))
             ok = serial_arg(v, &h->serial) && (h->has_serial = true), i++;
@@ -71,10 +69,23 @@ mk_backend *mk_historycmd_open(mk_config *cfg, const char *kind, const char *sta
     return b;
 }
 
-/* A count of a history row's field: a number, or the length of a list. */
-static long long count_of(json_t *v)
+/* A history row's count (a number, or a list's length) as text; "-"
+ * where the backend does not know it (local's two serials). */
+static const char *count_of(json_t *v, char buf[24])
 {
-    return json_is_array(v) ? (long long)json_array_size(v) : json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+    if (json_is_array(v))
+        snprintf(buf, 24, "%zu", json_array_size(v));
+    else if (json_is_integer(v))
+        snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
+    else
+        snprintf(buf, 24, "-");
+    return buf;
+}
+
+static const char *text_of(json_t *r, const char *key)
+{
+    const char *s = json_string_value(json_object_get(r, key));
+    return s && *s ? s : "-";
 }
 
 static void history_text(json_t *rows, const mk_backend_info *in)
@@ -85,12 +96,10 @@ static void history_text(json_t *rows, const mk_backend_info *in)
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
-        const char *run = json_string_value(json_object_get(r, "run"));
-        printf("%6lld  %-24s %-12s %-36s %lld changed, %lld removed\n",
-               (long long)json_integer_value(json_object_get(r, "serial")),
-               json_string_value(json_object_get(r, "time")) ?: "-",
-               json_string_value(json_object_get(r, "operation")) ?: "-", run && *run ? run : "-",
-               count_of(json_object_get(r, "changed")), count_of(json_object_get(r, "removed")));
+        char c[24], d[24];
+        printf("%6lld  %-24s %-12s %-36s %s changed, %s removed\n",
+               (long long)json_integer_value(json_object_get(r, "serial")), text_of(r, "time"), text_of(r, "operation"),
+               text_of(r, "run"), count_of(json_object_get(r, "changed"), c), count_of(json_object_get(r, "removed"), d));
     }
 }
 

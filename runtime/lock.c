@@ -113,7 +113,7 @@ static void describe_holder(const char *path, char *why, size_t whylen)
     if (read_lock(path, &h, damage, sizeof damage, did) == LOCK_DAMAGED) {
         snprintf(why, whylen,
                  "the state is locked by a damaged lock file %s (%s); if no other run is using this stack, "
-                 "remove it with `moksha state unlock %s`", path, damage, did);
+                 "remove it with `moksha state unlock %s --reason TEXT`", path, damage, did);
         return;
     }
     const char *host = json_string_value(json_object_get(h, "host"));
@@ -123,7 +123,7 @@ static void describe_holder(const char *path, char *why, size_t whylen)
     bool dead = host && strcmp(host, me) == 0 && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
     snprintf(why, whylen,
              "the state is locked by %s for %s since %s (lock id %s)%s; "
-             "if that run is gone, free the lock with `moksha state unlock %s`",
+             "if that run is gone, free the lock with `moksha state unlock %s --reason TEXT`",
              json_string_value(json_object_get(h, "holder")) ?: "an unknown holder",
              json_string_value(json_object_get(h, "operation")) ?: "?",
              json_string_value(json_object_get(h, "time")) ?: "?", json_string_value(json_object_get(h, "id")) ?: "?",
@@ -161,6 +161,13 @@ mk_lock_status mk_lock_take(const char *path, const char *operation, char id_out
     else
         json_decref(doc);
     return MK_LOCK_TAKEN;
+}
+
+json_t *mk_lock_info(const char *path)
+{
+    json_t *h;
+    char damage[200], did[37];
+    return read_lock(path, &h, damage, sizeof damage, did) == LOCK_OK ? h : NULL;
 }
 
 bool mk_lock_release(const char *path, const char *id)

@@ -15,6 +15,9 @@ typedef enum { MK_LOCK_TAKEN, MK_LOCK_HELD, MK_LOCK_ERROR } mk_lock_status;
  * holder and how to free the lock. ERROR: why says what went wrong. */
 mk_lock_status mk_lock_take(const char *path, const char *operation, char id_out[37], json_t **info,
                             char *why, size_t whylen);
+/* The lock's document (new reference), or NULL when there is none or it is
+ * damaged (then mk_lock_take's HELD says so). */
+json_t *mk_lock_info(const char *path);
 /* Remove the lock if it is ours (id matches). */
 bool mk_lock_release(const char *path, const char *id);
 /* `state unlock ID`: remove the lock when its id is ID (a damaged lock's id:

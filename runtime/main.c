@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/backend.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
@@ -36,10 +37,17 @@
 #include "runtime/statecmd.h"
 #include "runtime/trust.h"
 
+static double lock_timeout_ms; /* --lock-timeout (note [options anywhere]) */
+static bool lock_timeout_given;
+
 static void usage(FILE *out)
 {
-    fputs("usage: moksha-exec [-C DIR] COMMAND ...\n"
+    fputs("usage: moksha-exec [-C DIR] COMMAND ... [--stack NAME] [--lock-timeout DURATION]\n"
           "\n"
+          "  --stack NAME                     the stack's name (its `stack` block's) for commands without a plan,\n"
+          "                                   which keys its state on postgres (else MOKSHA_STACK; docs/state.md)\n"
+          "  --lock-timeout DURATION          apply, refresh, state rm|mv: wait that long for a run holding the\n"
+          "                                   state's lock to let go (default 0: exit 6 at once, naming it)\n"
           "  verify [--moksha-dir DIR] PLAN   check a plan file's signature and policy results, and who\n"
           "                                   signed it in trust mode; exit 0 valid, 1 not, 3 a recorded\n"
           "                                   policy fails\n"
@@ -59,16 +67,22 @@ static void usage(FILE *out)
           "      --detailed-exitcode          exit 2 when something drifted or is gone\n"
           "      --parallelism N, --timeout DURATION, --retries N   as for apply\n"
           "      --by refresh|reconcile       who asked, for the audit log\n"
-          "  state list | show ADDR | rm ADDR | mv FROM TO | unlock ID\n"
-          "  state history [--stack NAME] [--format text|json]\n"
+          "  state list | show ADDR | rm ADDR | mv FROM TO\n"
+          "  state unlock ID --reason TEXT    break the lock ID of a run that is gone, audited (lock.broken)\n"
+          "  state where [--format text|json] which backend keeps this stack's state, and where (no credential)\n"
+          "  state history [--format text|json]\n"
           "                                   every serial the backend keeps (time, operation, run, entries\n"
           "                                   changed and removed), its hash chain verified: exit 1 naming\n"
           "                                   the first serial that does not verify\n"
-          "  state show --serial N [--stack NAME] [ADDRESS]\n"
-          "                                   the state (or one entry) as serial N had it\n"
-          "  state migrate --to postgres|local [--stack NAME]\n"
+          "  state show --serial N [ADDRESS]  the state (or one entry) as serial N had it\n"
+          "  state migrate --to postgres|local\n"
           "                                   copy the state, audit log and observations to the other\n"
           "                                   backend (empty, both locked), verified by SHA-256 (docs/state.md)\n"
+          "  state pull [--serial N | --observed]\n"
+          "                                   the state's bytes (or the last refresh's observations) exactly as\n"
+          "                                   the backend holds them; nothing when there is none; --serial: on\n"
+          "                                   local the current serial or the one before it\n"
+          "  env list [--format text|json]    the environments of this stack that have a state\n"
           "  audit verify | show [--format text|json]\n"
           "  key rotate                       a new key; every secret in the state re-sealed with it\n"
           "                                   (trust mode: a new seal key in the key directory; else the\n"
@@ -216,6 +230,7 @@ static int apply(int argc, char **argv)
 {
     mk_exec_opts o;
     mk_exec_opts_default(&o);
+    o.lock_timeout_ms = lock_timeout_ms;
     const char *plan = NULL;
     int rc = -1;
     for (int i = 1; i < argc && rc < 0; i++) {
@@ -271,6 +286,7 @@ static int refresh(int argc, char **argv)
 {
     mk_refresh_opts o;
     mk_refresh_opts_default(&o);
+    o.x.lock_timeout_ms = lock_timeout_ms;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1]) {
             if (!refresh_opt(argc, argv, &i, &o))
@@ -320,9 +336,57 @@ static int config_cmd(int argc, char **argv)
     return rc;
 }
 
+/* note [options anywhere]: --stack NAME and --lock-timeout DURATION stand
+ * anywhere after the command; they are taken out of argv before it runs. */
+static bool take_globals(int *argc, char **argv)
+{
+    int k = 1;
+    for (int i = 1; i < *argc; i++) {
+        bool stack = !strcmp(argv[i], "--stack"), wait = !strcmp(argv[i], "--lock-timeout");
+        if ((stack || wait) && i + 1 >= *argc)
+            return fprintf(stderr, "moksha-exec: error: %s takes a value\n", argv[i]), false;
+        if (wait && !(mk_clock_parse_duration(argv[i + 1], &lock_timeout_ms) && lock_timeout_ms >= 0))
+            return fprintf(stderr, "moksha-exec: error: bad --lock-timeout `%s` (a duration: 30s, 5m)\n", argv[i + 1]), false;
+        if (stack)
+            mk_backend_select_stack(argv[i + 1]);
+        lock_timeout_given |= wait;
+        if (stack || wait)
+            i++;
+        else
+            argv[k++] = argv[i];
+    }
+    *argc = k;
+    argv[k] = NULL;
+    return true;
+}
+
+/* `state unlock ID --reason TEXT` (the reason required: statecmd.c says so). */
+static int unlock_cmd(int argc, char **argv)
+{
+    const char *reason = NULL;
+    if (argc == 5 && !strcmp(argv[3], "--reason"))
+        reason = argv[4];
+    else if (argc != 3) {
+        fputs("usage: moksha-exec state unlock LOCK_ID --reason TEXT\n", stderr);
+        return MK_EXIT_INPUT;
+    }
+    return mk_statecmd_unlock(argv[2], reason, NULL);
+}
+
 static int state_cmd(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
+    double wait = lock_timeout_ms;
+    if (lock_timeout_given && strcmp(sub, "rm") && strcmp(sub, "mv")) {
+        fputs("moksha-exec: error: --lock-timeout is for apply, refresh, state rm and state mv\n", stderr);
+        return MK_EXIT_INPUT;
+    }
+    if (strcmp(sub, "where") == 0)
+        return mk_statecmd_where(argc - 1, argv + 1);
+    if (strcmp(sub, "pull") == 0)
+        return mk_statecmd_pull(argc - 1, argv + 1);
+    if (strcmp(sub, "unlock") == 0)
+        return unlock_cmd(argc, argv);
     if (strcmp(sub, "history") == 0)
         return mk_historycmd_history(argc - 1, argv + 1);
     if (strcmp(sub, "show") == 0 && mk_historycmd_wants_show(argc - 1, argv + 1))
@@ -334,13 +398,11 @@ static int state_cmd(int argc, char **argv)
     if (strcmp(sub, "show") == 0 && argc == 3)
         return mk_statecmd_show(argv[2]);
     if (strcmp(sub, "rm") == 0 && argc == 3)
-        return mk_statecmd_rm(argv[2], NULL);
-    if (strcmp(sub, "unlock") == 0 && argc == 3)
-        return mk_statecmd_unlock(argv[2], NULL);
+        return mk_statecmd_rm(argv[2], wait, NULL);
     if (strcmp(sub, "mv") == 0 && argc == 4)
-        return mk_statecmd_mv(argv[2], argv[3], NULL);
-    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID | history\n"
-          "       | show --serial N [ADDRESS] | migrate --to postgres|local\n", stderr);
+        return mk_statecmd_mv(argv[2], argv[3], wait, NULL);
+    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT | where | pull\n"
+          "       | history | show --serial N [ADDRESS] | migrate --to postgres|local\n", stderr);
     return MK_EXIT_INPUT;
 }
 
@@ -399,6 +461,10 @@ int main(int argc, char **argv)
         }
     if (argc >= 2 && !start_ok())
         return MK_EXIT_INPUT;
+    if (!take_globals(&argc, argv))
+        return MK_EXIT_INPUT;
+    if (lock_timeout_given && argc >= 2 && strcmp(argv[1], "apply") && strcmp(argv[1], "refresh") && strcmp(argv[1], "state"))
+        return fputs("moksha-exec: error: --lock-timeout is for apply, refresh, state rm and state mv\n", stderr), MK_EXIT_INPUT;
     if (argc == 3 && strcmp(argv[1], "verify") == 0)
         return verify(MK_PATH_DIR, argv[2]);
     if (argc == 5 && strcmp(argv[1], "verify") == 0 && strcmp(argv[2], "--moksha-dir") == 0)
@@ -423,6 +489,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return config_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "env") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
+        return mk_statecmd_envs(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return mk_simcmd_run(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "serve") == 0)

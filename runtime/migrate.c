@@ -44,13 +44,11 @@ typedef struct side {
 
 static bool parse(int argc, char **argv, const char **to, const char **stack)
 {
-    *to = NULL, *stack = getenv("MOKSHA_STACK");
+    *to = NULL, *stack = mk_backend_stack(); /* --stack is main.c's (note [options anywhere]) */
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--to") && v && (!strcmp(v, "postgres") || !strcmp(v, "local")))
             *to = v, i++;
-        else if (!strcmp(argv[i], "--stack") && v)
-            *stack = v, i++;
         else {
             fprintf(stderr, "moksha-exec: error: bad argument `%s`\n" MIGRATE_USAGE, argv[i]);
             return false;

@@ -17,7 +17,7 @@ bool mk_paths_env_valid(const char *name)
     return name[0] != '-' && name[0] != '_';
 }
 
-bool mk_paths_select(const char *name, char *why, size_t whylen)
+bool mk_paths_for(const char *name, mk_paths *out, char *why, size_t whylen)
 {
     mk_paths p = {0};
     if (name && *name) {
@@ -36,6 +36,11 @@ bool mk_paths_select(const char *name, char *why, size_t whylen)
     snprintf(p.audit, sizeof p.audit, "%s/audit.jsonl", p.dir);
     snprintf(p.observed, sizeof p.observed, "%s/observed.json", p.dir);
     snprintf(p.sim, sizeof p.sim, "%s/sim", p.dir);
-    mk_paths_now = p;
+    *out = p;
     return true;
+}
+
+bool mk_paths_select(const char *name, char *why, size_t whylen)
+{
+    return mk_paths_for(name, &mk_paths_now, why, whylen);
 }

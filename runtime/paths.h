@@ -41,5 +41,9 @@ bool mk_paths_env_valid(const char *name);
 /* Select the environment name (NULL or "": none). False, with why, for a
  * name that is not one. */
 bool mk_paths_select(const char *name, char *why, size_t whylen);
+/* The file names of environment name (NULL or "": none) into *out, without
+ * selecting it: a backend opened for another environment (`env list`,
+ * `state migrate`). False, with why, for a name that is not one. */
+bool mk_paths_for(const char *name, mk_paths *out, char *why, size_t whylen);
 
 #endif

@@ -526,24 +526,24 @@ static void print_text(const outcome *oc, bool dry)
 
 /* ---- the command ---- */
 
-/* The last observed.json, parsed (NULL: none, or damaged). Only a regular
- * file is read, without following a link: a FIFO in its place would hang
- * the refresh holding the lock (the compiler's reader refuses it too). */
-static bool load_prior(json_t **doc)
+/* The last observations, parsed (NULL: none, or damaged), as the backend
+ * keeps them; false when they cannot be read (on local: observed.json is
+ * not a regular file, which would hang the refresh holding the lock).
+ * *there: there are some, damaged or not. */
+static bool load_prior(run *r, json_t **doc, bool *there)
 {
+    char why[1024];
+    size_t n;
+    bool absent;
     *doc = NULL;
-    int fd = open(MK_PATH_OBSERVED, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 && errno == ENOENT)
-        return true;
-    bool ok = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    if (ok)
-        *doc = json_loadfd(fd, 0, NULL);
-    else
-        fprintf(stderr, "moksha-exec: error: %s is not a regular file: remove it, and refresh again\n", MK_PATH_OBSERVED);
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    char *t = mk_backend_observed_text(r->sess.be, &n, &absent, why, sizeof why);
+    *there = !absent;
+    if (!t && !absent)
+        mk_errmsg_print(why);
+    if (t)
+        *doc = json_loadb(t, n, 0, NULL);
+    free(t);
+    return t || absent;
 }
 
 /* A state never written has no lineage nor stack id, and observed.json
@@ -558,9 +558,10 @@ static bool same_string(json_t *a, json_t *b, const char *k)
 static bool prior_observations(run *r)
 {
     json_t *doc, *st = r->sess.st->doc, *keep = NULL;
-    if (!load_prior(&doc))
+    bool there;
+    if (!load_prior(r, &doc, &there))
         return false;
-    if (!doc && access(MK_PATH_OBSERVED, F_OK) != 0)
+    if (!there)
         return true;
     json_t *res = json_object_get(doc, "resources");
     const char *l = json_string_value(json_object_get(doc, "lineage"));
@@ -613,17 +614,21 @@ static bool prepare(run *r, char *why, size_t whylen)
     if (!mk_config_load(&r->cfg, why, whylen))
         return false;
     r->sess.cfg = &r->cfg;
+    r->sess.lock_wait_ms = r->o->x.lock_timeout_ms;
     if (r->cfg.trust.on && !(r->trust = mk_trust_open(&r->cfg, !r->o->dry_run, why, whylen)))
         return false;
     if (!r->trust && !mk_planfile_key_load(&r->sess.key, MK_PATH_DIR, why, whylen))
         return false;
-    return !r->o->plan || load_plan(r, why, whylen);
+    if (r->o->plan && !load_plan(r, why, whylen))
+        return false;
+    r->sess.stack = json_string_value(json_object_get(r->plan, "stack")); /* NULL without a plan: --stack's */
+    return mk_session_attach(&r->sess, why, whylen);
 }
 
 /* A dry run's state and keys: the state file read once, no lock. */
 static bool open_dry(run *r, char *why, size_t whylen)
 {
-    if (!(r->sess.st = mk_rtstate_load(MK_PATH_STATE, why, whylen)))
+    if (!(r->sess.st = mk_backend_load(r->sess.be, why, whylen)))
         return false;
     return mk_keyring_open(&r->sess.ring, &r->cfg, r->trust ? NULL : &r->sess.key, MK_PATH_DIR, why, whylen);
 }
@@ -658,12 +663,15 @@ static void audit(run *r, const outcome *oc)
     }
 }
 
-static bool write_observed(json_t *observed)
+static bool write_observed(run *r, json_t *observed)
 {
+    char why[1024];
     char *t = json_dumps(observed, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    bool ok = t && mk_fileio_write_atomic(MK_PATH_OBSERVED, t, strlen(t), true, false);
+    bool ok = t && mk_backend_observed_write(r->sess.be, t, strlen(t), why, sizeof why);
+    if (!t)
+        snprintf(why, sizeof why, "cannot write the observations: out of memory");
     if (!ok)
-        fprintf(stderr, "moksha-exec: error: cannot write %s: %s\n", MK_PATH_OBSERVED, strerror(errno));
+        mk_errmsg_print(why);
     free(t);
     return ok;
 }
@@ -675,7 +683,7 @@ static int finish(run *r, outcome *oc)
     build(r, oc, at);
     int rc = oc->t.unreadable || oc->import_unreadable ? MK_EXIT_INPUT
              : r->o->detailed && (oc->t.drifted || oc->t.gone) ? 2 : MK_EXIT_OK;
-    if (!r->o->dry_run && !write_observed(oc->observed))
+    if (!r->o->dry_run && !write_observed(r, oc->observed))
         return MK_EXIT_INPUT;
     if (!r->o->dry_run)
         audit(r, oc);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "runtime/audit.h"
+#include "runtime/backend.h"
 #include "runtime/config.h"
 #include "runtime/exitcode.h"
 #include "runtime/fileio.h"
@@ -47,6 +48,11 @@
 
 #define KEY_FILE MK_PATH_DIR "/key"
 #define KEY_NEXT MK_PATH_DIR "/key.next"
+
+/* The backend under_lock holds the lock of, for the function it runs.
+ * Rotation writes the state and moves the audit head by their files
+ * (mk_audit_rekey), so it runs on the local backend only. */
+static mk_backend *held;
 
 typedef struct rot {
     mk_planfile_key old, neu;
@@ -146,10 +152,10 @@ static mk_audit *open_audit(mk_rtstate *st, const mk_planfile_key *first, const 
     mk_keyring kr;
     mk_rtstate_audit_record(st, &m);
     mk_keyring_from_project(&kr, first);
-    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &kr, &m, why, whylen);
+    mk_audit *a = mk_backend_audit_open(held, &kr, &m, why, whylen);
     if (!a && second) {
         mk_keyring_from_project(&kr, second);
-        a = mk_audit_open(MK_PATH_AUDIT, &kr, &m, why, whylen);
+        a = mk_backend_audit_open(held, &kr, &m, why, whylen);
     }
     mk_keyring_free(&kr);
     return a;
@@ -277,7 +283,7 @@ static int rotate_to(rot *r, mk_rtstate *st, bool from_env, const char *text)
  * rotate. */
 static int rotate_locked(rot *r, bool from_env, const char *stack_id)
 {
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, r->why, sizeof r->why);
+    mk_rtstate *st = mk_backend_load(held, r->why, sizeof r->why);
     if (!st)
         return MK_EXIT_INPUT;
     const char *sealed = json_string_value(json_object_get(st->doc, "sealed_with"));
@@ -335,14 +341,31 @@ static int under_lock(int (*fn)(void *), void *arg, char *why, size_t whylen)
     json_t *info = NULL;
     sigset_t old;
     char lock_id[37];
-    mk_signals_hold(&old);
-    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, "key rotate", lock_id, &info, why, whylen);
-    json_decref(info);
-    int rc = ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
-    if (ls == MK_LOCK_TAKEN) {
-        rc = fn(arg);
-        mk_lock_release(MK_PATH_LOCKFILE, lock_id);
+    mk_config cfg;
+    if (!mk_config_load(&cfg, why, whylen))
+        return fprintf(stderr, "moksha-exec: error: %s\n", why), MK_EXIT_INPUT;
+    mk_backend *be = mk_backend_open(&cfg, NULL, mk_backend_stack(), mk_paths_now.env, why, whylen);
+    if (be && strcmp(mk_backend_info_of(be)->kind, "local") != 0) {
+        snprintf(why, whylen, "key rotation re-seals a state kept in local files; this executor keeps it on %s: "
+                 "migrate it to local (`moksha state migrate --to local`), rotate, and migrate it back",
+                 mk_backend_info_of(be)->kind);
+        mk_backend_close(be);
+        be = NULL;
     }
+    int rc = MK_EXIT_INPUT;
+    mk_signals_hold(&old);
+    mk_lock_status ls = be ? mk_backend_lock(be, "key rotate", NULL, 0, lock_id, &info, why, whylen) : MK_LOCK_ERROR;
+    json_decref(info);
+    if (be)
+        rc = ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
+    if (ls == MK_LOCK_TAKEN) {
+        held = be;
+        rc = fn(arg);
+        mk_backend_unlock(be, lock_id);
+        held = NULL;
+    }
+    mk_backend_close(be);
+    mk_config_free(&cfg);
     fflush(stdout);
     mk_signals_restore(&old);
     if (rc)
@@ -483,7 +506,7 @@ static bool write_rotation(trot *r, mk_rtstate *st, bool has_state)
 {
     mk_audit_mark m;
     mk_rtstate_audit_record(st, &m);
-    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &r->old, &m, r->why, sizeof r->why);
+    mk_audit *a = mk_backend_audit_open(held, &r->old, &m, r->why, sizeof r->why);
     if (!a)
         return false;
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "event", "key.rotate", "key", "seal", "old_key_id",
@@ -508,7 +531,7 @@ static int finish_trust(trot *r, mk_rtstate *st)
 {
     mk_audit_mark m;
     mk_rtstate_audit_record(st, &m);
-    mk_audit *a = mk_audit_open(MK_PATH_AUDIT, &r->old, &m, r->why, sizeof r->why);
+    mk_audit *a = mk_backend_audit_open(held, &r->old, &m, r->why, sizeof r->why);
     bool ok = a && mk_audit_seal(a, mk_rtstate_serial(st));
     if (a && !ok)
         snprintf(r->why, sizeof r->why, "cannot write the audit head: %s", strerror(errno));
@@ -550,7 +573,7 @@ static int rotate_trust_to(trot *r, mk_rtstate *st)
 static int rotate_trust_locked(void *arg)
 {
     trot *r = arg;
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, r->why, sizeof r->why);
+    mk_rtstate *st = mk_backend_load(held, r->why, sizeof r->why);
     if (!st)
         return MK_EXIT_INPUT;
     const char *sealed = json_string_value(json_object_get(st->doc, "sealed_with"));

@@ -26,6 +26,8 @@ static mk_rtstate *fresh(const char *path)
                        "resources");
     s->by_addr = json_object();
     s->texts = json_object();
+    s->put = json_object();
+    s->removed = json_object();
     return s;
 }
 
@@ -42,6 +44,23 @@ static void set_entry(mk_rtstate *s, const char *address, json_t *entry, json_t 
 {
     json_object_set(s->by_addr, address, entry);
     json_object_set_new(s->texts, address, text ? text : mk_rtstate_entry_text(entry));
+}
+
+/* note [state delta]: what a write must store, by address; the last of a
+ * put and a remove of one address since the snapshot before is what counts.
+ * (jansson keeps a replaced key where it was, so an entry put again keeps
+ * its place; a removed one put back goes last, as in the state.) */
+static void delta_put(mk_rtstate *s, const char *address)
+{
+    json_t *t = json_object_get(s->texts, address);
+    json_object_del(s->removed, address);
+    json_object_set(s->put, address, t ? t : json_null());
+}
+
+static void delta_removed(mk_rtstate *s, const char *address)
+{
+    json_object_del(s->put, address);
+    json_object_set_new(s->removed, address, json_true());
 }
 
 /* note [fingerprint key]: the planner and the executor compute a secret's
@@ -157,6 +176,8 @@ void mk_rtstate_free(mk_rtstate *s)
     json_decref(s->doc);
     json_decref(s->by_addr);
     json_decref(s->texts);
+    json_decref(s->put);
+    json_decref(s->removed);
     free(s->path);
     free(s);
 }
@@ -245,9 +266,10 @@ json_t *mk_rtstate_get(const mk_rtstate *s, const char *address) { return json_o
 void mk_rtstate_put_text(mk_rtstate *s, json_t *entry, json_t *text)
 {
     const char *a = json_string_value(json_object_get(entry, "address"));
-    if (a)
+    if (a) {
         set_entry(s, a, entry, text);
-    else
+        delta_put(s, a);
+    } else
         json_decref(text);
     json_decref(entry);
 }
@@ -257,7 +279,28 @@ void mk_rtstate_put(mk_rtstate *s, json_t *entry) { mk_rtstate_put_text(s, entry
 bool mk_rtstate_remove(mk_rtstate *s, const char *address)
 {
     json_object_del(s->texts, address);
-    return json_object_del(s->by_addr, address) == 0;
+    bool had = json_object_del(s->by_addr, address) == 0;
+    if (had)
+        delta_removed(s, address);
+    return had;
+}
+
+/* The record since the last snapshot, as the snapshot's "delta", and a new
+ * one begun. A text that could not be made when put is the one made now. */
+static json_t *take_delta(mk_rtstate *s)
+{
+    json_t *removed = json_array(), *v;
+    const char *k;
+    json_object_foreach(s->put, k, v)
+        if (json_is_null(v))
+            json_object_set(s->put, k, json_object_get(s->texts, k));
+    json_object_foreach(s->removed, k, v)
+        json_array_append_new(removed, json_string(k));
+    json_t *d = json_pack("{s:o, s:o}", "put", s->put, "removed", removed);
+    json_decref(s->removed);
+    s->put = json_object();
+    s->removed = json_object();
+    return d;
 }
 
 json_t *mk_rtstate_snapshot(mk_rtstate *s)
@@ -277,6 +320,7 @@ json_t *mk_rtstate_snapshot(mk_rtstate *s)
             json_array_append(list, t);
     }
     json_object_set_new(snap, "resources", list);
+    json_object_set_new(snap, "delta", take_delta(s));
     return snap;
 }
 
@@ -285,6 +329,7 @@ char *mk_rtstate_text(json_t *snapshot)
 {
     json_t *texts = json_incref(json_object_get(snapshot, "resources"));
     json_object_del(snapshot, "resources");
+    json_object_del(snapshot, "delta"); /* note [state delta]: the backend's, not the file's */
     char *head = json_dumps(snapshot, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(snapshot);
     size_t hn = head ? strlen(head) : 0, n = hn + 32, i;
@@ -312,7 +357,9 @@ char *mk_rtstate_text(json_t *snapshot)
 
 char *mk_rtstate_dump(mk_rtstate *s) { return mk_rtstate_text(mk_rtstate_snapshot(s)); }
 
-bool mk_rtstate_save_text(const mk_rtstate *s, const char *text)
+bool mk_rtstate_save_text(const mk_rtstate *s, const char *text) { return mk_rtstate_write_file(s->path, text); }
+
+bool mk_rtstate_write_file(const char *path, const char *text)
 {
     size_t n = strlen(text);
     char *t = malloc(n + 2);
@@ -320,7 +367,7 @@ bool mk_rtstate_save_text(const mk_rtstate *s, const char *text)
         return false;
     memcpy(t, text, n);
     t[n] = '\n';
-    bool ok = mk_fileio_write_atomic(s->path, t, n + 1, true, true);
+    bool ok = mk_fileio_write_atomic(path, t, n + 1, true, true);
     free(t);
     return ok;
 }

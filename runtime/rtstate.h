@@ -21,6 +21,8 @@ typedef struct mk_rtstate {
     json_t *doc;       /* format, lineage, serial, resources (rebuilt on dump) */
     json_t *by_addr;   /* address → entry, in state order */
     json_t *texts;     /* address → the entry's text (note [state text]) */
+    json_t *put;       /* note [state delta]: address → text, put since the last snapshot */
+    json_t *removed;   /* address → true, removed since the last snapshot */
 } mk_rtstate;
 
 /* A missing file is an empty state (lineage "", serial 0). */
@@ -88,6 +90,9 @@ json_t *mk_rtstate_snapshot(mk_rtstate *s);
 /* The text of a snapshot (malloc'd); takes the snapshot. */
 char *mk_rtstate_text(json_t *snapshot);
 bool mk_rtstate_save_text(const mk_rtstate *s, const char *text);
+/* The same into path: text and a newline, atomically, the previous copy
+ * kept as PATH.prev (the local backend's write). False with errno set. */
+bool mk_rtstate_write_file(const char *path, const char *text);
 /* dump + save. */
 bool mk_rtstate_save(mk_rtstate *s);
 

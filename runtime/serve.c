@@ -38,6 +38,7 @@
 #include "runtime/config.h"
 #include "runtime/exec.h"
 #include "runtime/audit.h"
+#include "runtime/backend.h"
 #include "runtime/exitcode.h"
 #include "runtime/paths.h"
 #include "runtime/refresh.h"
@@ -227,23 +228,34 @@ static int op_info(const conn *c)
 /* A file of the stack's (the state, or observed.json) as its bytes in
  * pieces, an empty piece last; or "none". The id is 32 hex digits
  * (mk_serve_parse). */
-static int op_state(const conn *c, int dfd, const char *file)
+/* The stack's state or observations (observed) as its backend holds them,
+ * in pieces; none when it has none. In the handler's child, in the stack's
+ * directory (dfd; -1: the stack has none yet). */
+static int op_state(const conn *c, int dfd, bool observed)
 {
-    int fd = dfd < 0 ? -1 : openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
+    char why[1024];
+    size_t n = 0;
+    bool absent = true;
+    mk_backend *be = NULL;
+    if (dfd >= 0 && fchdir(dfd) != 0)
+        snprintf(why, sizeof why, "cannot enter the stack's directory: %s", strerror(errno));
+    else if (dfd >= 0)
+        be = mk_backend_open(c->cfg, NULL, mk_backend_stack(), mk_paths_now.env, why, sizeof why);
+    char *t = !be ? NULL : observed ? mk_backend_observed_text(be, &n, &absent, why, sizeof why)
+                                    : mk_backend_state_text(be, -1, &n, &absent, why, sizeof why);
+    bool opened = be != NULL;
+    mk_backend_close(be);
+    if (!t && dfd < 0)
         return mk_wire_send(c->fd, MK_WIRE_NONE, "", 0) ? 0 : MK_EXIT_INPUT;
-    if (fd < 0) {
-        char what[256];
-        snprintf(what, sizeof what, "%s: %s", file, strerror(errno));
-        return refuse(c, "cannot read the stack's %s", what);
-    }
-    static char piece[MK_WIRE_MAX_PIECE];
-    ssize_t r;
+    if (!t && opened && absent)
+        return mk_wire_send(c->fd, MK_WIRE_NONE, "", 0) ? 0 : MK_EXIT_INPUT;
+    if (!t)
+        return refuse(c, "cannot read the stack's state: %s", why);
     bool ok = true;
-    while (ok && (r = read(fd, piece, sizeof piece)) > 0)
-        ok = mk_wire_send(c->fd, MK_WIRE_STATE, piece, (size_t)r);
-    close(fd);
-    return ok && r == 0 && mk_wire_send(c->fd, MK_WIRE_STATE, "", 0) ? 0 : MK_EXIT_INPUT;
+    for (size_t at = 0; ok && at < n; at += MK_WIRE_MAX_PIECE)
+        ok = mk_wire_send(c->fd, MK_WIRE_STATE, t + at, n - at < MK_WIRE_MAX_PIECE ? n - at : MK_WIRE_MAX_PIECE);
+    free(t);
+    return ok && mk_wire_send(c->fd, MK_WIRE_STATE, "", 0) ? 0 : MK_EXIT_INPUT;
 }
 
 static bool int_opt(json_t *v, int lo, int hi, int *out)
@@ -418,8 +430,8 @@ static int run_job(const job *j)
            : !strcmp(op, "refresh")      ? mk_refresh_run(j->ro)
            : !strcmp(op, "state list")   ? mk_statecmd_list()
            : !strcmp(op, "state show")   ? mk_statecmd_show(j->arg)
-           : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, by)
-           : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, by)
+           : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, 0, by)
+           : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, NULL, by)
            : !strcmp(op, "audit verify") ? mk_statecmd_audit_verify()
                                          : mk_audit_show(MK_PATH_AUDIT, !strcmp(j->arg, "json"), stdout);
 }
@@ -834,13 +846,13 @@ static int op_refresh(const conn *c, mk_serve_req *r)
 
 /* The stack's state for `state`, its observed.json for `observed`: "none"
  * when the service holds no directory of it. */
-static int op_state_of(const conn *c, const char *id, const char *file)
+static int op_state_of(const conn *c, const char *id, bool observed)
 {
     bool fresh;
     int dfd = open_stack(c, id, false, &fresh);
     if (dfd < 0 && errno != ENOENT)
         return refuse(c, "cannot read the stack's state: %s", strerror(errno));
-    int rc = op_state(c, dfd, file);
+    int rc = op_state(c, dfd, observed);
     if (dfd >= 0)
         close(dfd);
     return rc;
@@ -867,8 +879,8 @@ static int handle(const conn *c, char *what, size_t n)
              : op && !strcmp(op, "refresh") ? op_refresh(c, &r)
              : *r.why ? refuse(c, "%s", r.why)
              : !strcmp(op, "info") ? op_info(c)
-             : !strcmp(op, "state") ? op_state_of(c, id, MK_PATH_STATE)
-             : !strcmp(op, "observed") ? op_state_of(c, id, MK_PATH_OBSERVED)
+             : !strcmp(op, "state") ? op_state_of(c, id, false)
+             : !strcmp(op, "observed") ? op_state_of(c, id, true)
              : op_stack(c, &r);
     mk_serve_req_free(&r);
     return rc;

@@ -1,5 +1,5 @@
-/* session — a command's time under the state lock: take the lock, load the
- * state and the key, open the audit log, and record who holds the lock and
+/* session — a command's time under the state lock: open the state's
+ * backend (runtime/backend.h), take the lock, load the state and the key, open the audit log, and record who holds the lock and
  * for whom; audit lines are made into a buffer and persisted together with
  * the state (lines, state, head: note [audit head] in audit.c); the last
  * entry carries the exit code, then the lock goes. The apply (exec.c) and
@@ -54,14 +54,15 @@ void mk_session_add(mk_session *s, json_t *fields)
 /* The audit lines, then the state (when it changed), then the head naming
  * both, each durable: the state names the last of those lines and the head
  * the state's serial (note [audit head]). */
-bool mk_session_persist(mk_session *s, char *state_text, long long serial, char *lines, size_t nlines)
+bool mk_session_persist(mk_session *s, json_t *snapshot, long long serial, char *lines, size_t nlines)
 {
-    bool ok = !nlines || mk_audit_write(s->audit, lines, nlines);
-    ok = ok && (!state_text || mk_rtstate_save_text(s->st, state_text));
-    ok = ok && (!(nlines || state_text) || mk_audit_seal(s->audit, serial));
+    char why[1024];
+    mk_backend_write w = {.lines = lines, .nlines = nlines, .snapshot = snapshot, .serial = serial,
+                          .expect = serial - 1, .operation = s->op, .run = s->run};
+    bool ok = mk_backend_persist(s->be, s->audit, &w, why, sizeof why);
     if (!ok)
-        fprintf(stderr, "moksha-exec: error: cannot persist the state or the audit log: %s\n", strerror(errno));
-    free(state_text);
+        mk_errmsg_print(why);
+    json_decref(w.snapshot); /* (the backend took it: NULL) */
     free(lines);
     return ok;
 }
@@ -88,11 +89,11 @@ bool mk_session_flush(mk_session *s)
 {
     if (s->dirty)
         mk_session_mark_state(s);
-    char *text = s->dirty ? mk_rtstate_dump(s->st) : NULL;
+    json_t *snap = s->dirty ? mk_rtstate_snapshot(s->st) : NULL;
     size_t n;
     char *lines = mk_session_take_lines(s, &n);
     s->dirty = false;
-    return mk_session_persist(s, text, mk_rtstate_serial(s->st), lines, n);
+    return mk_session_persist(s, snap, mk_rtstate_serial(s->st), lines, n);
 }
 
 /* note [audit head]: whole entries after the head were never vouched for
@@ -148,31 +149,46 @@ static bool open_keys(mk_session *s, char *why, size_t whylen)
     return true;
 }
 
+bool mk_session_attach(mk_session *s, char *why, size_t whylen)
+{
+    if (s->be)
+        return true;
+    if (!s->cfg && !(s->cfg_loaded = mk_config_load(&s->own_cfg, why, whylen)))
+        return false;
+    if (!s->cfg)
+        s->cfg = &s->own_cfg;
+    s->be = mk_backend_open(s->cfg, NULL, s->stack ? s->stack : mk_backend_stack(), mk_paths_now.env, why, whylen);
+    s->own_be = s->be != NULL;
+    return s->be != NULL;
+}
+
 /* Lock, open the audit log and the state; 0 or an exit code. */
 int mk_session_open(mk_session *s, const char *operation, char id[37])
 {
     char why[1024];
     json_t *info = NULL;
-    if (!mk_fileio_mkdirs(MK_PATH_DIR)) {
-        fprintf(stderr, "moksha-exec: error: cannot create %s: %s\n", MK_PATH_DIR, strerror(errno));
+    if (!mk_session_attach(s, why, sizeof why)) {
+        mk_errmsg_print(why);
         return MK_EXIT_INPUT;
     }
-    mk_lock_status ls = mk_lock_take(MK_PATH_LOCKFILE, operation, id, &info, why, sizeof why);
+    mk_lock_status ls = mk_backend_lock(s->be, operation, s->plan_sha256, s->lock_wait_ms, id, &info, why, sizeof why);
     if (ls != MK_LOCK_TAKEN) {
         mk_errmsg_print(why);
         return ls == MK_LOCK_HELD ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
-    s->st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    snprintf(s->op, sizeof s->op, "%s", operation);
+    snprintf(s->run, sizeof s->run, "%s", id);
+    s->st = mk_backend_load(s->be, why, sizeof why);
     if (s->st && open_keys(s, why, sizeof why)) {
         mk_audit_mark m;
         mk_rtstate_audit_record(s->st, &m);
-        s->audit = mk_audit_open(MK_PATH_AUDIT, &s->ring, &m, why, sizeof why);
+        s->audit = mk_backend_audit_open(s->be, &s->ring, &m, why, sizeof why);
     }
     if (!s->audit || !s->st) {
         mk_errmsg_print(why);
         mk_rtstate_free(s->st);
         s->st = NULL;
-        mk_lock_release(MK_PATH_LOCKFILE, id);
+        mk_backend_unlock(s->be, id);
         json_decref(info);
         return MK_EXIT_INPUT;
     }
@@ -196,7 +212,7 @@ void mk_session_close(mk_session *s, const char *id, int rc)
 {
     mk_session_add(s, json_pack("{s:s, s:s, s:i}", "event", "unlock", "lock_id", id, "exit_code", rc));
     mk_session_flush(s);
-    mk_lock_release(MK_PATH_LOCKFILE, id);
+    mk_backend_unlock(s->be, id);
 }
 
 void mk_session_free(mk_session *s)
@@ -206,4 +222,12 @@ void mk_session_free(mk_session *s)
     free(s->lines);
     mk_audit_close(s->audit);
     mk_rtstate_free(s->st);
+    if (s->own_be)
+        mk_backend_close(s->be);
+    if (s->cfg_loaded) {
+        mk_config_free(&s->own_cfg);
+        s->cfg = NULL;
+    }
+    s->be = NULL;
+    s->own_be = s->cfg_loaded = false;
 }

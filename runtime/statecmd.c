@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "runtime/audit.h"
+#include "runtime/backend.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
@@ -34,12 +35,16 @@
 #include "runtime/session.h"
 #include "runtime/signals.h"
 
+/* The state as the backend has it now, read without the lock (a reader
+ * never sees half a write: runtime/backend.h), or NULL said on stderr. */
 static mk_rtstate *load_state_or_say(void)
 {
     char why[1024];
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, sizeof why);
+    mk_session s = {0};
+    mk_rtstate *st = mk_session_attach(&s, why, sizeof why) ? mk_backend_load(s.be, why, sizeof why) : NULL;
     if (!st)
         mk_errmsg_print(why);
+    mk_session_free(&s);
     return st;
 }
 
@@ -91,9 +96,9 @@ static json_t *by_submitter(json_t *e, const mk_exec_submitter *by)
     return e;
 }
 
-int mk_statecmd_rm(const char *address, const mk_exec_submitter *by)
+int mk_statecmd_rm(const char *address, double wait_ms, const mk_exec_submitter *by)
 {
-    mk_session s = {0};
+    mk_session s = {.lock_wait_ms = wait_ms};
     char id[37];
     sigset_t old;
     mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
@@ -238,10 +243,10 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
     return 0;
 }
 
-int mk_statecmd_mv(const char *from, const char *to, const mk_exec_submitter *by)
+int mk_statecmd_mv(const char *from, const char *to, double wait_ms, const mk_exec_submitter *by)
 {
     mk_config cfg;
-    mk_session s = {0};
+    mk_session s = {.lock_wait_ms = wait_ms};
     char why[1024], id[37];
     if (!mk_config_load(&cfg, why, sizeof why)) {
         mk_errmsg_print(why);
@@ -275,46 +280,56 @@ int mk_statecmd_mv(const char *from, const char *to, const mk_exec_submitter *by
     return rc;
 }
 
-/* The audit log, for an entry by a command that does not write the state
- * (which then keeps naming an earlier entry, as it may). */
-static mk_audit *open_audit_readonly_state(char *why, size_t whylen)
+/* The state and the audit log, for an entry by a command that does not
+ * write the state (which then keeps naming an earlier entry, as it may):
+ * lines made with mk_session_add go out with mk_session_flush. */
+static bool open_audit_readonly_state(mk_session *s, char *why, size_t whylen)
 {
-    mk_keyring k;
-    mk_rtstate *st = mk_rtstate_load(MK_PATH_STATE, why, whylen);
     mk_audit_mark m;
-    mk_audit *a = NULL;
-    if (st && mk_keyring_open(&k, NULL, NULL, MK_PATH_DIR, why, whylen)) {
-        mk_rtstate_audit_record(st, &m);
-        a = mk_audit_open(MK_PATH_AUDIT, &k, &m, why, whylen);
-        mk_keyring_free(&k);
-    }
-    json_t *adopted = a ? mk_session_adopted(a) : NULL;
+    if (!(s->st = mk_backend_load(s->be, why, whylen)) || !mk_keyring_open(&s->ring, s->cfg, NULL, MK_PATH_DIR, why, whylen))
+        return false;
+    mk_rtstate_audit_record(s->st, &m);
+    if (!(s->audit = mk_backend_audit_open(s->be, &s->ring, &m, why, whylen)))
+        return false;
+    json_t *adopted = mk_session_adopted(s->audit);
     if (adopted)
-        mk_audit_append(a, adopted);
-    mk_rtstate_free(st);
-    return a;
+        mk_session_add(s, adopted);
+    return true;
 }
 
-static int state_unlock(const char *id, const mk_exec_submitter *by)
+static int state_unlock(mk_session *s, const char *id, const char *reason, const mk_exec_submitter *by)
 {
-    char why[1024], awhy[1024];
+    char why[1024], awhy[1024] = "";
     json_t *info;
-    int held = mk_lock_force(MK_PATH_LOCKFILE, id, true, &info, why, sizeof why);
+    if (!reason || !*reason) { /* docs/state.md, "Locks": a lock is broken only with a reason, audited */
+        fprintf(stderr, "moksha-exec: error: a lock is broken only with a reason: `moksha state unlock %s --reason "
+                        "TEXT` (why the run that holds it is gone, for the audit log); nothing was unlocked\n", id);
+        return MK_EXIT_INPUT;
+    }
+    if (!mk_session_attach(s, why, sizeof why)) {
+        mk_errmsg_print(why);
+        return MK_EXIT_INPUT;
+    }
+    int held = mk_backend_lock_force(s->be, id, true, &info, why, sizeof why);
     if (held != 0) {
         mk_errmsg_print(why);
         return held == 2 ? MK_EXIT_LOCKED : MK_EXIT_INPUT;
     }
     /* audited while the lock still stands, so no run can be appending beside us */
-    mk_audit *a = open_audit_readonly_state(awhy, sizeof awhy);
-    json_t *e = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:i}", "event", "unlock", "lock_id", id, "holder",
-                          json_object_get(info, "holder"), "damage", json_object_get(info, "damage"), "by",
-                          "state unlock", "exit_code", 0);
-    bool audited = a && mk_audit_append(a, by_submitter(e, by));
-    if (!audited && a)
-        snprintf(awhy, sizeof awhy, "%s", strerror(errno));
-    mk_audit_close(a);
+    bool audited = open_audit_readonly_state(s, awhy, sizeof awhy);
+    if (audited) {
+        json_t *e = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:s, s:s}", "event", "lock.broken", "lock_id",
+                              id, "holder", json_object_get(info, "holder"), "operation", json_object_get(info, "operation"),
+                              "user", json_object_get(info, "user"), "host", json_object_get(info, "host"), "pid",
+                              json_object_get(info, "pid"), "damage", json_object_get(info, "damage"), "reason", reason,
+                              "by", "state unlock");
+        mk_session_add(s, by_submitter(e, by));
+        audited = mk_session_flush(s);
+        if (!audited)
+            snprintf(awhy, sizeof awhy, "it could not be written");
+    }
     json_decref(info);
-    if (mk_lock_force(MK_PATH_LOCKFILE, id, false, &info, why, sizeof why) != 0) {
+    if (mk_backend_lock_force(s->be, id, false, &info, why, sizeof why) != 0) {
         mk_errmsg_print(why);
         return MK_EXIT_INPUT;
     }
@@ -331,11 +346,13 @@ static int state_unlock(const char *id, const mk_exec_submitter *by)
     return 0;
 }
 
-int mk_statecmd_unlock(const char *id, const mk_exec_submitter *by)
+int mk_statecmd_unlock(const char *id, const char *reason, const mk_exec_submitter *by)
 {
     sigset_t old;
     mk_signals_hold(&old); /* note [signal hold]: audited and removed together */
-    int rc = state_unlock(id, by);
+    mk_session s = {0};
+    int rc = state_unlock(&s, id, reason, by);
+    mk_session_free(&s);
     fflush(stdout);
     mk_signals_restore(&old);
     return rc;
@@ -364,5 +381,140 @@ int mk_statecmd_audit_verify(void)
     }
     if (keyed)
         mk_keyring_free(&ring);
+    return rc;
+}
+
+/* ---- where the state is, and its bytes (docs/state.md) ---- */
+
+/* `--format json|text` as the one option of a command (argv[i]); false when argv[i] is something else. */
+static bool format_opt(int argc, char **argv, int *i, bool *json)
+{
+    if (strcmp(argv[*i], "--format") != 0 || *i + 1 >= argc ||
+        (strcmp(argv[*i + 1], "json") != 0 && strcmp(argv[*i + 1], "text") != 0))
+        return false;
+    *json = strcmp(argv[++*i], "json") == 0;
+    return true;
+}
+
+/* The backend the configuration gives this stack and environment, for a
+ * reader: NULL said on stderr. s holds the configuration. */
+static mk_backend *reader(mk_session *s)
+{
+    char why[1024];
+    if (mk_session_attach(s, why, sizeof why))
+        return s->be;
+    mk_errmsg_print(why);
+    return NULL;
+}
+
+int mk_statecmd_where(int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++)
+        if (!format_opt(argc, argv, &i, &json)) {
+            fputs("usage: moksha-exec state where [--stack NAME] [--format text|json]\n", stderr);
+            return MK_EXIT_INPUT;
+        }
+    mk_session s = {0};
+    mk_backend *b = reader(&s);
+    if (!b)
+        return MK_EXIT_INPUT;
+    const mk_backend_info *in = mk_backend_info_of(b);
+    if (json) {
+        json_t *w = json_pack("{s:s, s:s?, s:s?, s:s}", "kind", in->kind, "stack", *in->stack ? in->stack : NULL, "env",
+                              *in->env ? in->env : NULL, "location", in->location);
+        char *t = json_dumps(w, JSON_COMPACT);
+        printf("%s\n", t);
+        free(t);
+        json_decref(w);
+    } else {
+        printf("%s: %s", in->kind, in->location);
+        if (*in->stack)
+            printf(", stack %s", in->stack);
+        printf(*in->env ? ", environment %s\n" : "%s\n", in->env);
+    }
+    mk_session_free(&s);
+    return 0;
+}
+
+/* The bytes, as they are, on stdout. */
+static bool put_bytes(const char *t, size_t n)
+{
+    return fwrite(t, 1, n, stdout) == n && fflush(stdout) == 0;
+}
+
+/* `state pull [--serial N] [--observed]`: the state's text (or the last
+ * refresh's observations) exactly as the backend holds it; nothing on
+ * stdout when there is none. What the compiler plans from when the state
+ * is not in local files (docs/state.md). */
+int mk_statecmd_pull(int argc, char **argv)
+{
+    long long serial = -1;
+    bool observed = false, bad = false;
+    for (int i = 1; i < argc && !bad; i++) {
+        char *end = NULL;
+        if (!strcmp(argv[i], "--observed"))
+            observed = true;
+        else if (!strcmp(argv[i], "--serial") && i + 1 < argc)
+            serial = strtoll(argv[++i], &end, 10), bad = !*argv[i] || *end || serial < 0;
+        else
+            bad = true;
+    }
+    if (bad || (observed && serial >= 0)) {
+        fputs("usage: moksha-exec state pull [--stack NAME] [--serial N | --observed]\n", stderr);
+        return MK_EXIT_INPUT;
+    }
+    mk_session s = {0};
+    mk_backend *b = reader(&s);
+    char why[1024] = "";
+    size_t n = 0;
+    bool absent = false;
+    char *t = !b ? NULL : observed ? mk_backend_observed_text(b, &n, &absent, why, sizeof why)
+                                   : mk_backend_state_text(b, serial, &n, &absent, why, sizeof why);
+    int rc = !b ? MK_EXIT_INPUT : 0;
+    if (b && !t && (!absent || (serial >= 0 && *why)))
+        mk_errmsg_print(why), rc = MK_EXIT_INPUT;
+    if (t && !put_bytes(t, n))
+        fprintf(stderr, "moksha-exec: error: cannot write to stdout: %s\n", strerror(errno)), rc = MK_EXIT_INPUT;
+    free(t);
+    mk_session_free(&s);
+    return rc;
+}
+
+/* ---- environments ---- */
+
+int mk_statecmd_envs(int argc, char **argv)
+{
+    bool json = false;
+    for (int i = 1; i < argc; i++)
+        if (!format_opt(argc, argv, &i, &json)) {
+            fputs("usage: moksha-exec env list [--stack NAME] [--format text|json]\n", stderr);
+            return MK_EXIT_INPUT;
+        }
+    mk_session s = {0};
+    mk_backend *b = reader(&s);
+    char why[1024];
+    json_t *envs = b ? mk_backend_envs(b, why, sizeof why) : NULL;
+    if (b && !envs)
+        mk_errmsg_print(why);
+    size_t i;
+    json_t *e;
+    if (envs && json) {
+        char *t = json_dumps(envs, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", t);
+        free(t);
+    }
+    json_array_foreach(json ? NULL : envs, i, e)
+        printf("%-20s serial %-6lld %6lld resource%s  %s%s\n", *json_string_value(json_object_get(e, "env")) ?
+               json_string_value(json_object_get(e, "env")) : "(none)",
+               (long long)json_integer_value(json_object_get(e, "serial")),
+               (long long)json_integer_value(json_object_get(e, "resources")),
+               json_integer_value(json_object_get(e, "resources")) == 1 ? " " : "s",
+               json_string_value(json_object_get(e, "time")) ?: "", json_object_get(e, "damaged") ? "  (damaged)" : "");
+    if (envs && !json && !json_array_size(envs))
+        printf("No environment of this stack has a state yet.\n");
+    int rc = envs ? 0 : MK_EXIT_INPUT;
+    json_decref(envs);
+    mk_session_free(&s);
     return rc;
 }

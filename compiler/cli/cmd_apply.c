@@ -46,6 +46,7 @@ static const char APPLY_HELP[] =
     "  --timeout DURATION           per provider call, above zero (default 5m)\n"
     "  --retries N                  retries for retryable provider errors, 0 to 100 (default 4)\n"
     "  --progress auto|bar|lines    a live bar on a terminal, else one line per step\n"
+    "  --lock-timeout DURATION      wait that long for a run holding the state's lock (default 0)\n"
     "  --signing-key FILE           sign the plan with this planner key (Ed25519), not the\n"
     "                               project key; else MOKSHA_SIGNING_KEY (docs/trust.md)\n"
     "\n"
@@ -346,6 +347,7 @@ static int apply_like(int argc, char **argv, bool destroy)
         {"--auto-approve-risk", true, .take = exec_option}, {"--timeout", true, .take = exec_option},
         {"--retries", true, .take = exec_option}, {"--progress", true, .take = exec_option},
         {"--no-rollback", false, .take = exec_option}, {"--signing-key", true, .str = &r.signing_key},
+        {"--lock-timeout", true, .take = exec_option},
     };
     mk_options spec = {cmd, cmd, destroy ? DESTROY_HELP : APPLY_HELP, opts, sizeof opts / sizeof *opts, .ud = &x,
                     .stack = &r, .arg = plan_file_arg};
@@ -594,7 +596,8 @@ int mk_cmd_state(int argc, char **argv)
         return EXIT_INPUT;
     }
     return pass_through("state", argc, argv,
-                        "usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID\n"
+                        "usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT\n"
+                        "                    | where [--format text|json] | pull [--serial N | --observed]\n"
                         "       moksha state history [--format json] | show --serial N [ADDRESS]\n"
                         "       moksha state migrate --to postgres|local | revert N [-o PLAN]\n"
                         "\n"
@@ -604,7 +607,12 @@ int mk_cmd_state(int argc, char **argv)
                         "  mv FROM TO    move FROM's object and entry to TO at once, without a plan (the\n"
                         "                object is moved, nothing else about it changes; audited state.mv);\n"
                         "                a `moved { from = FROM, to = TO }` block does the same through a plan\n"
-                        "  unlock ID     remove the lock a dead apply left (its id is in the error message)\n"
+                        "  unlock ID --reason TEXT\n"
+                        "                break the lock a dead run left (its id is in the error message); the\n"
+                        "                reason is required and audited (lock.broken, with the holder)\n"
+                        "  where         which backend the executor keeps this stack's state in, and where\n"
+                        "  pull          the state's bytes as the backend holds them (--serial N: an earlier\n"
+                        "                serial it keeps; --observed: the last refresh's observations)\n"
                         "  history       every serial the state backend keeps: time, operation, run, entries\n"
                         "                changed and removed; its hash chain verified (exit 1 naming the\n"
                         "                first serial that does not verify)\n"
@@ -615,9 +623,32 @@ int mk_cmd_state(int argc, char **argv)
                         "                ordinary plan (priced, policy-checked, gated, signed); `moksha state\n"
                         "                revert --help` for its options\n"
                         "\n"
+                        "--stack NAME (else MOKSHA_STACK) names the stack where the backend keys states by\n"
+                        "name (postgres); --lock-timeout DURATION lets rm and mv wait for a holder.\n"
+                        "\n"
                         "With MOKSHA_EXEC_SOCKET set, each runs in the executor service, on the state it\n"
                         "holds for this stack (.moksha/stack-id), never on a local .moksha/state.json;\n"
                         "rm and unlock are audited there with the submitter's uid (docs/trust.md).\n");
+}
+
+int mk_cmd_env(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "list") != 0 || mk_options_is_help(argv[1])) {
+        bool help = argc > 1 && mk_options_is_help(argv[1]);
+        fputs("usage: moksha env list [--format text|json] [--stack NAME]\n"
+              "\n"
+              "  list   the environments of this stack that have a state in the executor's backend\n"
+              "         (docs/state.md), with serial, resources and when each was last written\n",
+              help ? stdout : stderr);
+        return help ? EXIT_OK : EXIT_INPUT;
+    }
+    const char **args = mk_mem_calloc((size_t)argc + 1, sizeof *args);
+    args[0] = "env";
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    int rc = mk_spawn_exec(args, (size_t)argc, NULL);
+    mk_mem_free(args);
+    return rc;
 }
 
 int mk_cmd_audit(int argc, char **argv)

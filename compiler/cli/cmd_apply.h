@@ -8,5 +8,7 @@ int mk_cmd_destroy(int argc, char **argv);
 int mk_cmd_state(int argc, char **argv);
 int mk_cmd_import(int argc, char **argv);
 int mk_cmd_audit(int argc, char **argv);
+/* `moksha env list`: moksha-exec's, as it says. */
+int mk_cmd_env(int argc, char **argv);
 
 #endif

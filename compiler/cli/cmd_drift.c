@@ -144,6 +144,7 @@ static const char REFRESH_HELP[] =
     "  --parallelism N         reads at once, 1 to 1024 (default 10)\n"
     "  --timeout DURATION      per read, above zero (default 5m)\n"
     "  --retries N             retries of a read that may succeed later, 0 to 100 (default 4)\n"
+    "  --lock-timeout DURATION wait that long for a run holding the state's lock (default 0)\n"
     "  --format text|json      the report as text, or moksha.drift/v1 (docs/drift.md)\n"
     "\n"
     "Ctrl-C, SIGTERM and SIGHUP are passed to moksha-exec.\n"
@@ -158,6 +159,7 @@ static int parse_reading(int argc, char **argv, const char *cmd, const char *hel
     const mk_option opts[] = {
         {"--parallelism", true, .take = take_exec}, {"--timeout", true, .take = take_exec},
         {"--retries", true, .take = take_exec}, {"--format", true, .str = format},
+        {"--lock-timeout", true, .take = take_exec},
     };
     mk_options spec = {cmd, cmd, help, opts, sizeof opts / sizeof *opts, .ud = x};
     int parsed = mk_options_parse(&spec, argc, argv);

@@ -66,56 +66,27 @@ static bool serial_arg(void *ud, const char *s, bool *bad)
     return true;
 }
 
-/* The serial a state text is at, or -1. */
-static long long serial_of(const char *text, size_t len)
-{
-    json_t *doc = json_loadb(text, len, 0, NULL);
-    long long n = json_is_integer(json_object_get(doc, "serial")) ? (long long)json_integer_value(json_object_get(doc, "serial")) : -1;
-    json_decref(doc);
-    return n;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    mk_buf b = {0};
-    char piece[65536];
-    size_t n;
-    while (f && (n = fread(piece, 1, sizeof piece, f)) > 0)
-        mk_buf_put(&b, piece, n);
-    bool ok = f && !ferror(f);
-    if (f)
-        fclose(f);
-    *len = b.len;
-    if (!ok || !b.len) {
-        mk_buf_free(&b);
-        return NULL;
-    }
-    return mk_buf_take(&b);
-}
-
-/* note [serial text]: serial N's bytes. The local backend keeps the
- * current serial and the previous one (state.json.prev). NULL (said) when
- * neither is N. */
+/* note [serial text]: serial N's bytes, from the executor (`moksha-exec
+ * state pull --serial N`), whichever backend keeps the stack: only the
+ * executor reads one. NULL (said) when it keeps no such serial. */
 static char *serial_text(long long serial, size_t *len)
 {
-    static const char *const paths[] = {STATE_PATH, STATE_PATH ".prev"};
-    long long had[2] = {-1, -1};
-    for (int i = 0; i < 2; i++) {
-        char *t = read_all(paths[i], len);
-        had[i] = t ? serial_of(t, *len) : -1;
-        if (t && had[i] == serial)
-            return t;
-        mk_mem_free(t);
+    char n[24];
+    snprintf(n, sizeof n, "%lld", serial);
+    const char *args[] = {"state", "pull", "--serial", n};
+    mk_buf out = {0};
+    int rc = mk_spawn_exec(args, 4, &out);
+    if (rc != 0 || out.len == 0) {
+        mk_buf_free(&out);
+        if (rc == 0)
+            mk_cli_err("the stack has no state: there is no serial %lld to revert to", serial);
+        else
+            mk_cli_err("no serial %lld to revert to (moksha state history lists the serials kept): nothing was planned",
+                       serial);
+        return NULL;
     }
-    if (had[0] < 0 && had[1] < 0)
-        mk_cli_err("the stack has no state: there is no serial %lld to revert to", serial);
-    else if (had[1] < 0)
-        mk_cli_err("the state keeps serial %lld only, not %lld", had[0], serial);
-    else
-        mk_cli_err("the state keeps serials %lld and %lld, not %lld: the local backend keeps the current serial and "
-                   "the one before it", had[1], had[0], serial);
-    return NULL;
+    *len = out.len;
+    return mk_buf_take(&out);
 }
 
 static bool revert_ok(const mk_pipeline_req *r, const revert_args *a, const char *format, const char *out)

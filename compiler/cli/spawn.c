@@ -241,6 +241,8 @@ bool mk_spawn_option_ok(const char *name, const char *v)
         mk_cli_err("--auto-approve-risk takes low, medium or high, not `%s`", v);
     else if (!strcmp(name, "--progress") && strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines"))
         mk_cli_err("--progress takes auto, bar or lines, not `%s`", v);
+    else if (!strcmp(name, "--lock-timeout") && strcmp(v, "0") && !duration_ok(v))
+        mk_cli_err("--lock-timeout takes a duration, e.g. 30s or 5m, not `%s`", v);
     else if (!strcmp(name, "--approve") && (!*v || *v == ':'))
         mk_cli_err("--approve takes POLICY or POLICY:ADDRESS, not `%s`", v);
     else

@@ -64,8 +64,8 @@ wait $first || fail "the first apply failed: $(cat first.out)"
 # ---- unlock frees a dead holder's lock ----
 echo '{"id":"dead-beef","holder":"someone@elsewhere pid 1","pid":1,"host":"elsewhere","operation":"apply","time":"2020-01-01T00:00:00Z"}' > .moksha/state.lock
 expect_exit 6 moksha apply --yes --var replicas=2 && expect_contains "$ERR" "someone@elsewhere"
-expect_exit 1 moksha state unlock wrong-id && expect_contains "$ERR" "not wrong-id"
-expect_exit 0 moksha state unlock dead-beef && expect_contains "$OUT" "Unlocked"
+expect_exit 1 moksha state unlock wrong-id --reason "test: a dead holder" && expect_contains "$ERR" "not wrong-id"
+expect_exit 0 moksha state unlock dead-beef --reason "test: a dead holder" && expect_contains "$OUT" "Unlocked"
 
 # ---- state rm forgets, the next plan creates again ----
 expect_exit 0 moksha state rm bucket.slow && expect_contains "$OUT" "Removed bucket.slow"
@@ -75,7 +75,7 @@ expect_exit 2 moksha plan --detailed-exitcode --var replicas=3 && expect_contain
 expect_exit 0 moksha audit verify && expect_contains "$OUT" "chain intact"
 expect_exit 0 moksha audit show && expect_contains "$OUT" "apply.start"
 expect_contains "$OUT" "state.rm"
-expect_match "$OUT" 'unlock .*lock_id=dead-beef'
+expect_match "$OUT" 'lock.broken .*reason="test: a dead holder" .*lock_id=dead-beef'
 
 # ---- no secret anywhere ----
 for f in $(find .moksha -type f) "$OUT" "$ERR" first.out; do

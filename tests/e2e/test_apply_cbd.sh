@@ -108,7 +108,7 @@ while [ $i -lt 600 ] && ! grep -q '"deposed"' .moksha/state.json 2>/dev/null; do
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 grep -q '"deposed"' .moksha/state.json || fail "the state never recorded the object set aside"
-expect_exit 0 moksha state unlock "$(sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' .moksha/state.lock)"
+expect_exit 0 moksha state unlock "$(sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' .moksha/state.lock)" --reason "test: the holder was killed"
 stack app-4 ""
 expect_exit 0 moksha apply --yes
 expect_not_contains .moksha/state.json '"deposed"'

@@ -34,7 +34,7 @@ for delay in 0.01 0.08 0.15; do
     [ "$made" -gt 0 ] && [ "$made" -lt 25 ] || fail "after kill -9 at ${delay}s the sim world holds $made objects (expected some, not all)"
     expect_exit 6 moksha apply --yes && expect_contains "$ERR" "that process is no longer running"
     id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
-    expect_exit 0 moksha state unlock "$id"
+    expect_exit 0 moksha state unlock "$id" --reason "test: the holder was killed"
     expect_exit 0 moksha apply --yes
     [ "$(ls .moksha/sim | wc -l)" -eq 25 ] || fail "after recovery the sim world holds $(ls .moksha/sim | wc -l) objects, not 25"
     [ "$("$MOKSHA_EXEC" state list | wc -l)" -eq 25 ] || fail "after recovery the state holds $("$MOKSHA_EXEC" state list | wc -l) resources, not 25"

@@ -92,7 +92,7 @@ for delay in 0.05 0.3 0.6; do
     pending=${pending:-0} # no state yet: killed before its first write
     with_intents=$((with_intents + pending))
     id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
-    expect_exit 0 moksha state unlock "$id"
+    expect_exit 0 moksha state unlock "$id" --reason "test: the holder was killed"
     stack 8 300ms no
     expect_exit 0 moksha apply --yes
     [ "$pending" -eq 0 ] || expect_contains "$ERR" "a rollback was stopped while undoing"

@@ -73,17 +73,17 @@ for kind in empty garbage noid huge directory fifo; do
     expect_exit 6 moksha apply --yes && expect_contains "$ERR" "damaged lock file .moksha/state.lock"
     id=$(sed -n 's/.*moksha state unlock \(damaged-[0-9a-f]*\).*/\1/p' "$ERR")
     [ -n "$id" ] || fail "$kind lock: the error names no id to unlock it by"
-    expect_exit 1 moksha state unlock damaged-000000000000 && expect_contains "$ERR" "is unlocked with \`moksha state unlock $id\`"
+    expect_exit 1 moksha state unlock damaged-000000000000 --reason "test: a damaged lock" && expect_contains "$ERR" "is unlocked with \`moksha state unlock $id\`"
     [ -e .moksha/state.lock ] || fail "$kind lock: a wrong id removed it"
-    expect_exit 0 moksha state unlock "$id" && expect_contains "$OUT" "removed the damaged lock file"
+    expect_exit 0 moksha state unlock "$id" --reason "test: a damaged lock" && expect_contains "$OUT" "removed the damaged lock file"
     [ ! -e .moksha/state.lock ] || fail "$kind lock: still there after state unlock"
-    tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock".*"damage":"' || fail "$kind lock: its removal is not audited"
+    tail -n 1 .moksha/audit.jsonl | grep -q '"event":"lock.broken".*"damage":".*"reason":"test: a damaged lock"' || fail "$kind lock: its removal is not audited"
     expect_exit 0 moksha apply --yes
 done
 # a lock with an id and nothing else: removed and audited all the same
 echo '{"id":"abc"}' > .moksha/state.lock
-expect_exit 0 moksha state unlock abc && expect_empty "$ERR"
-tail -n 1 .moksha/audit.jsonl | grep -q '"event":"unlock","lock_id":"abc"' || fail "the removal of a lock without a holder is not audited"
+expect_exit 0 moksha state unlock abc --reason "test: no holder" && expect_empty "$ERR"
+tail -n 1 .moksha/audit.jsonl | grep -q '"event":"lock.broken","lock_id":"abc"' || fail "the removal of a lock without a holder is not audited"
 expect_exit 0 moksha audit verify
 cd "$WORK"
 
@@ -96,7 +96,7 @@ run=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q '"id"' .moksha/state.lock 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
 id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
-expect_exit 6 moksha state unlock "$id" && expect_contains "$ERR" "which is still running (pid $run on this host)"
+expect_exit 6 moksha state unlock "$id" --reason "test: it is not gone" && expect_contains "$ERR" "which is still running (pid $run on this host)"
 expect_contains "$ERR" "nothing was unlocked"
 expect_file .moksha/state.lock
 wait $run || fail "the apply whose lock was kept failed: $(tail -n 3 run.out)"

@@ -160,7 +160,7 @@ expect_same .moksha/state.json state.before
 expect_exit 0 moksha audit verify
 # the dead run's lock is freed as any dead apply's, and the next refresh sees the drift
 if [ -e .moksha/state.lock ]; then
-    expect_exit 0 moksha state unlock "$(jq -r .id .moksha/state.lock)"
+    expect_exit 0 moksha state unlock "$(jq -r .id .moksha/state.lock)" --reason "test: the holder was killed"
 fi
 expect_exit 0 moksha refresh
 expect_exit 0 jq -e '.resources["bucket.b1"].drift == ["versioning"]' .moksha/observed.json

@@ -45,7 +45,7 @@ for delay in 0 0.05 0.2 0.4; do
         killed=$((killed + 1))
         id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
         expect_exit 6 "$MOKSHA_EXEC" refresh
-        expect_exit 0 moksha state unlock "$id"
+        expect_exit 0 moksha state unlock "$id" --reason "test: the holder was killed"
     fi
     expect_exit 0 moksha audit verify
     expect_exit 2 "$MOKSHA_EXEC" refresh --detailed-exitcode

@@ -103,8 +103,7 @@ expect_not_contains .moksha/state.json '"address": "bucket.logs"'
 
 # ---- what cannot be reverted to ----
 expect_exit 1 moksha state revert 1
-expect_contains "$ERR" "the state keeps serials"
-expect_contains "$ERR" "not 1"
+expect_contains "$ERR" "no serial 1 to revert to"
 expect_exit 1 moksha state revert
 expect_contains "$ERR" "revert needs the serial to go back to"
 expect_exit 1 moksha state revert 0

@@ -122,7 +122,7 @@ static void test_second_take_fails(void **st)
     assert_int_equal(mk_lock_take(LOCK, "apply", id2, NULL, why, sizeof why), MK_LOCK_HELD);
     snprintf(want, sizeof want,
              "the state is locked by %s for destroy since %s (lock id %s); if that run is gone, free the lock with "
-             "`moksha state unlock %s`",
+             "`moksha state unlock %s --reason TEXT`",
              json_string_value(json_object_get(info, "holder")), json_string_value(json_object_get(info, "time")), id,
              id);
     assert_string_equal(why, want); /* the holder is this process: running, so not called gone */
@@ -220,7 +220,7 @@ static void expect_damaged(const char *damage, const char *did)
     assert_int_equal(mk_lock_take(LOCK, "apply", id, NULL, why, sizeof why), MK_LOCK_HELD);
     snprintf(want, sizeof want,
              "the state is locked by a damaged lock file state.lock (%s); if no other run is using this stack, remove "
-             "it with `moksha state unlock %s`",
+             "it with `moksha state unlock %s --reason TEXT`",
              damage, did);
     assert_string_equal(why, want);
     assert_false(mk_lock_release(LOCK, did)); /* release is for a lock we made */
