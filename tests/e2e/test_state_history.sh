@@ -70,31 +70,36 @@ mkdir b && enter b || exit 1
 export MOKSHA_EXEC_CONFIG="$WORK/conf/pg.json"
 expect_exit 0 "$MOKSHA_EXEC" state migrate --to local
 expect_exit 0 cmp .moksha/state.json ../a/.moksha/state.json
-head -n "$(wc -l < ../a/.moksha/audit.jsonl)" .moksha/audit.jsonl > audit.prefix
-expect_same audit.prefix ../a/.moksha/audit.jsonl
+# the log as it was before the migration (a's last line is its own state.migrate)
+head -n $(($(wc -l < ../a/.moksha/audit.jsonl) - 1)) ../a/.moksha/audit.jsonl > audit.before
+head -n "$(wc -l < audit.before)" .moksha/audit.jsonl > audit.prefix
+expect_same audit.prefix audit.before
+expect_exit 0 moksha audit verify
 expect_contains .moksha/audit.jsonl '"event":"state.migrate","from":"postgres","to":"local"'
 expect_contains ../a/.moksha/audit.jsonl '"event":"state.migrate","from":"local","to":"postgres"'
 leave
 
 # ---- history on postgres: every serial, verified; a tampered row named ----
-mkdir c && enter c || exit 1
-cp -r ../a/main.moksha ../a/.moksha . && rm -f .moksha/state.json .moksha/state.json.prev .moksha/audit.*
+# (the migrated state, then two writes by the executor: state mv there and
+# back, in a, where the simulated cloud is)
+enter a || exit 1
 export MOKSHA_EXEC_CONFIG="$WORK/conf/pg.json"
-spec 10.2.0.0/16
-expect_exit 0 moksha apply --yes
-spec 10.3.0.0/16
-expect_exit 0 moksha apply --yes
+expect_exit 0 "$MOKSHA_EXEC" state mv network.main network.core
+expect_exit 0 "$MOKSHA_EXEC" state mv network.core network.main
 expect_exit 0 moksha state history --format json
 rows=$(jq '.serials | length' "$OUT")
-[ "$rows" -ge 3 ] || fail "postgres history has $rows serials, expected every one (3 or more)"
-last=$(jq '.serials[-1].serial' "$OUT")
-expect_exit 0 moksha state show --serial $((last - 1)) network.main
-expect_contains "$OUT" '"cidr": "10.2.0.0/16"'
+[ "$rows" -eq 3 ] || fail "postgres history has $rows serials, expected 3 (migrate, mv, mv)"
+[ "$(jq -r '[.serials[].operation] | join(",")' "$OUT")" = "migrate,state mv,state mv" ] ||
+    fail "postgres history's operations: $(jq -c '[.serials[].operation]' "$OUT")"
 mid=$(jq '.serials[1].serial' "$OUT")
+expect_exit 0 moksha state show --serial "$mid" network.core
+expect_contains "$OUT" '"cidr": "10.1.0.0/16"'
+expect_exit 0 moksha state show --serial "$mid"
+expect_contains "$OUT" '"address": "network.core"'
 pg_sql "UPDATE moksha.history SET delta = '{\"put\": [], \"removed\": []}' WHERE serial = $mid" >/dev/null
 expect_exit 1 moksha state history
 expect_contains "$ERR" "serial $mid"
-for f in "$OUT" "$ERR" ../a/.moksha/audit.jsonl ../b/.moksha/state.json; do
+for f in "$OUT" "$ERR" .moksha/audit.jsonl ../b/.moksha/state.json ../b/.moksha/audit.jsonl; do
     expect_not_contains "$f" "$PGPASSWORD"
 done
 leave
