@@ -534,6 +534,8 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
     }
     out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
+    out->model->backend_kind = r->backend_kind, out->model->backend_stack = r->backend_stack;
+    out->model->backend_env = r->backend_env;
     out->model->revert_to = r->revert_text ? r->revert_serial : 0;
     revert_providers(out->model, reverted);
     mk_pipeline_mark(out, "diff", &t0);

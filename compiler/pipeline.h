@@ -78,6 +78,11 @@ typedef struct mk_pipeline_req {
     char *revert_text;
     size_t revert_len;
     int64_t revert_serial;
+    /* note [plan backend]: the backend the executor reads the state from
+     * (`moksha-exec state where`), recorded in the plan's "backend" object;
+     * kind NULL: plain local files without an environment, not written.
+     * Borrowed. */
+    const char *backend_kind, *backend_stack, *backend_env;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;

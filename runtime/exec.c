@@ -44,6 +44,7 @@
 
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,7 @@ typedef struct ctx {
     size_t n;
     provs pv;
     bool io_failed;
+    atomic_bool lock_lost;    /* note [lock lost]: the backend let the lock go from under this run */
     double t0;
     bool tty;
     size_t nfailed;
@@ -1135,13 +1137,21 @@ static bool flush(void *vc, void *vs)
 
 static bool should_stop(void *vc)
 {
-    (void)vc;
-    return interrupts > 0;
+    ctx *c = vc;
+    return interrupts > 0 || atomic_load(&c->lock_lost);
 }
 
+/* note [lock lost]: a backend whose lock can go from under a run (postgres:
+ * the session that held it ended, and the server let it go at once) says
+ * so through mk_backend_lock_held; from then on another run may take it,
+ * so nothing new starts and the apply winds down as for a failure. Asked
+ * here, ~10 times a second, outside the scheduler's lock (the check may
+ * wait on the connection). */
 static void tick(void *vc, const mk_sched_stats *st)
 {
     ctx *c = vc;
+    if (!atomic_load(&c->lock_lost) && !mk_backend_lock_held(c->sess.be))
+        atomic_store(&c->lock_lost, true);
     fflush(stdout);
     if (!c->tty)
         return;
@@ -1704,6 +1714,45 @@ static bool same_stack(ctx *c)
     return false;
 }
 
+/* How a backend binding reads in a message: planned "the local state",
+ * "the postgres state of web/prod"; kept "this stack's state on local",
+ * "web/prod on postgres". */
+static void binding_words(json_t *b, bool planned, char *out, size_t n)
+{
+    const char *kind = json_string_value(json_object_get(b, "kind")) ?: "local";
+    const char *st = json_string_value(json_object_get(b, "stack")), *env = json_string_value(json_object_get(b, "env"));
+    char who[200];
+    snprintf(who, sizeof who, "%s%s%s", st ? st : "this stack", env ? "/" : "", env ? env : "");
+    if (planned)
+        snprintf(out, n, "the %s state%s%s", kind, st || env ? " of " : "", st || env ? who : "");
+    else
+        snprintf(out, n, "%s on %s", st || env ? who : "this stack's state", kind);
+}
+
+/* note [plan backend] (docs/state.md, "Plans are bound to their backend"):
+ * a plan names the backend it read the state from (none: plain local files
+ * without an environment); the executor refuses one made against another
+ * kind, stack or environment than its configuration gives now. False
+ * (reported) when they differ. */
+static bool same_backend(ctx *c)
+{
+    json_t *planned = json_object_get(c->plan, "backend"), *now = mk_backend_binding(c->sess.be);
+    json_t *local = json_pack("{s:s, s:n, s:n}", "kind", "local", "stack", "env");
+    json_t *p = json_is_object(planned) ? planned : local;
+    bool same = json_equal(json_object_get(p, "kind"), json_object_get(now, "kind")) &&
+                json_equal(json_object_get(p, "env") ?: json_null(), json_object_get(now, "env") ?: json_null()) &&
+                json_equal(json_object_get(p, "stack") ?: json_null(), json_object_get(now, "stack") ?: json_null());
+    if (!same) {
+        char was[256], is[256];
+        binding_words(p, true, was, sizeof was);
+        binding_words(now, false, is, sizeof is);
+        fprintf(stderr, "moksha-exec: error: planned against %s; this executor keeps %s: plan again\n", was, is);
+    }
+    json_decref(local);
+    json_decref(now);
+    return same;
+}
+
 static bool is_cbd(json_t *change)
 {
     return strcmp(json_string_value(json_object_get(change, "action")) ?: "", "replace") == 0 &&
@@ -1927,7 +1976,10 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
         for (size_t i = 0; i < c->n; i++)
             if (sc->status[i] == MK_SCHED_FAILED)
                 fprintf(stderr, "Apply failed: %s (%s): %s\n", c->steps[i].address, c->steps[i].action, c->steps[i].err);
-        if (sc->stopped)
+        if (sc->stopped && atomic_load(&c->lock_lost))
+            fprintf(stderr, "Apply stopped: this run no longer holds the state's lock (its session with the backend "
+                            "ended); nothing new was started\n");
+        else if (sc->stopped)
             fprintf(stderr, "Apply interrupted (Ctrl-C); a second Ctrl-C stops the rollback too.\n");
         if (c->o->no_rollback) {
             for (size_t k = 0; k < sc->norder; k++)
@@ -2112,7 +2164,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             mk_session_add(&c.sess, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
-    bool here = policies_ok && same_stack(&c); /* (each says why: once) */
+    bool bound = policies_ok && same_backend(&c);
+    bool here = bound && same_stack(&c); /* (each says why: once) */
     bool is_stale = here && stale(&c);
     size_t held = !here || is_stale ? 0 : hold_gated(&c);
     if (!policies_ok) {
@@ -2120,7 +2173,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "policy failed", "plan_sha256", sha));
         rc = MK_EXIT_POLICY;
     } else if (!here) {
-        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "another stack", "plan_sha256", sha));
+        mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason",
+                                          bound ? "another stack" : "another backend", "plan_sha256", sha));
         rc = MK_EXIT_LOCKED;
     } else if (is_stale) {
         mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "stale plan", "plan_sha256", sha));

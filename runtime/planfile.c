@@ -286,8 +286,9 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, const 
 
 /* The fields of moksha.plan/v1 by object (note [plan fields] in
  * compiler/back/planfile.c): anything else is a newer moksha's plan. */
-static const char *const TOP_KEYS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "observed", "drift",
-                                       "providers", "changes", "gates", "policies", "outputs", "totals", "cost",
+static const char *const TOP_KEYS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "backend",
+                                       "observed", "drift", "providers", "changes", "gates", "policies", "outputs",
+                                       "totals", "cost",
                                        "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
@@ -296,7 +297,8 @@ static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "prov
 static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
-#define TOP_NKEYS 16
+static const char *const BACKEND_KEYS[] = {"kind", "stack", "env", NULL};
+#define TOP_NKEYS 17
 
 /* The index of the name k (n bytes, as written: a key with an escape, a
  * NUL or any other byte JSON does not allow is no name) in names, or -1.
@@ -500,6 +502,7 @@ static mk_planfile_status top_values(mk_planfile *p, const char *path, const top
         json_object_set_new(p->plan, key, v);
     }
     if (!only_known(json_object_get(p->plan, "state"), STATE_KEYS, "its state", why, whylen) ||
+        !only_known(json_object_get(p->plan, "backend"), BACKEND_KEYS, "its backend", why, whylen) ||
         !only_known(sig, ed25519 ? ED25519_KEYS : SIGNATURE_KEYS, "its signature", why, whylen))
         return MK_PLANFILE_UNKNOWN_FIELD;
     return MK_PLANFILE_OK;

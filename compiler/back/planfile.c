@@ -383,6 +383,23 @@ static void read_observed(reader *r, json_t *doc)
     }
 }
 
+/* note [plan backend]: {"kind", "stack", "env"}, stack and env null for none. */
+static void read_backend(reader *r, json_t *b)
+{
+    if (!b)
+        return;
+    if (!json_is_object(b)) {
+        refuse(r, "`backend` is not an object");
+        return;
+    }
+    r->p->backend_kind = str_of(r, b, "kind", true);
+    json_t *st = json_object_get(b, "stack"), *env = json_object_get(b, "env");
+    if ((st && !json_is_null(st) && !json_is_string(st)) || (env && !json_is_null(env) && !json_is_string(env)))
+        refuse(r, "`backend`'s stack and env are strings or null");
+    r->p->backend_stack = json_string_value(st);
+    r->p->backend_env = json_string_value(env);
+}
+
 static void read_plan(reader *r, json_t *doc)
 {
     mk_plan *p = r->p;
@@ -400,6 +417,7 @@ static void read_plan(reader *r, json_t *doc)
     p->stack_id = str_of(r, st, "stack_id", false);
     p->lineage = str_of(r, st, "lineage", true);
     p->serial = int_of(r, st, "serial", true);
+    read_backend(r, json_object_get(doc, "backend"));
     p->providers = kept(doc, "providers");
     p->outputs = kept(doc, "outputs");
     p->policies = kept(doc, "policies");
@@ -891,6 +909,26 @@ static void put_drift(emitter *e, const mk_plan *p)
     lit(e, "]");
 }
 
+/* A string, or null when it is "" or NULL. */
+static void put_str_or_null(emitter *e, const char *s)
+{
+    if (s && *s)
+        put_str(e, s);
+    else
+        lit(e, "null");
+}
+
+static void put_backend(emitter *e, const mk_plan *p)
+{
+    lit(e, ",\"backend\":{\"kind\":");
+    put_str(e, p->backend_kind);
+    lit(e, ",\"stack\":");
+    put_str_or_null(e, p->backend_stack);
+    lit(e, ",\"env\":");
+    put_str_or_null(e, p->backend_env);
+    lit(e, "}");
+}
+
 static void put_head(emitter *e, const mk_plan *p)
 {
     lit(e, "{\"format\":\"moksha.plan/v1\",\"stack\":");
@@ -909,6 +947,8 @@ static void put_head(emitter *e, const mk_plan *p)
     lit(e, ",\"serial\":");
     put_int(e, p->serial);
     lit(e, "}");
+    if (p->backend_kind) /* note [plan backend]: only when it is not plain local files */
+        put_backend(e, p);
     put_kept(e, "providers", p->providers);
     put_observed(e, p);
 }
@@ -1057,12 +1097,13 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
 /* note [plan fields]: the fields this moksha knows, by object; any other is
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
-static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "providers",
+static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
     "observed", "changes", "drift", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",
     "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
+static const char *const BACKEND_FIELDS[] = {"kind", "stack", "env", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_FIELDS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 
@@ -1091,6 +1132,8 @@ static bool known_fields(json_t *plan, char *why, size_t whylen)
     const char *where = "the plan", *k = unknown_key(plan, PLAN_FIELDS);
     if (!k && (k = unknown_key(json_object_get(plan, "state"), STATE_FIELDS)))
         where = "its state";
+    if (!k && (k = unknown_key(json_object_get(plan, "backend"), BACKEND_FIELDS)))
+        where = "its backend";
     if (!k && (k = unknown_key(json_object_get(plan, "signature"), mk_planfile_signer(plan) ? ED25519_FIELDS : SIG_FIELDS)))
         where = "its signature";
     size_t i;

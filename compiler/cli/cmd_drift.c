@@ -19,6 +19,7 @@
 #include "compiler/base/buf.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/execstate.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
 #include "compiler/cli/spawn.h"
@@ -272,7 +273,7 @@ int mk_cmd_drift(int argc, char **argv)
 static bool plan_quietly(mk_pipeline_req *r, mk_planned *out)
 {
     mk_submit_inputs in;
-    if (!mk_submit_plan_inputs(r, &in)) {
+    if (!mk_execstate_inputs(r, &in)) {
         memset(out, 0, sizeof *out);
         return false;
     }

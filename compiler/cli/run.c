@@ -13,6 +13,7 @@
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/execstate.h"
 #include "compiler/cli/submit.h"
 
 /* A name from the command line that must name something: an error with the
@@ -99,7 +100,7 @@ static void report(const mk_pipeline_req *r, const mk_planned *pl)
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     mk_submit_inputs in;
-    if (!mk_submit_plan_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
+    if (!mk_execstate_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
         memset(out, 0, sizeof *out);
         return false;
     }

@@ -60,7 +60,7 @@ static void forward_signal(int sig)
 /* moksha-exec can be run: next to this binary, or on PATH. Checked before
  * planning (note [apply options]): a missing executor is no reason to plan
  * and ask first. */
-bool mk_spawn_found(void)
+static bool locate(bool say)
 {
     char path[PATH_MAX + 32];
     exec_path(path, sizeof path);
@@ -75,9 +75,14 @@ bool mk_spawn_found(void)
             return true;
         d += n + (d[n] == ':');
     }
-    mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
+    if (say)
+        mk_cli_err("cannot find moksha-exec next to moksha or on PATH: it runs the plan (make puts both in build/)");
     return false;
 }
+
+bool mk_spawn_found(void) { return locate(true); }
+
+bool mk_spawn_found_quietly(void) { return locate(false); }
 
 /* The child's side: the executor's own handlers, its standard output and
  * error onto out_fd and err_fd when they are not -1, then the executor. */

@@ -14,6 +14,9 @@
 
 /* moksha-exec can be run: next to this binary, or on PATH; else said. */
 bool mk_spawn_found(void);
+/* The same, saying nothing (planning asks the executor where the state is
+ * when there is one: compiler/cli/execstate.c). */
+bool mk_spawn_found_quietly(void);
 
 /* Run `moksha-exec ARGS…` (args[0] is its command) and wait for it; its
  * exit code, or 1 when it could not be run or was killed (said). SIGINT,

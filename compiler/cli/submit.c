@@ -272,10 +272,15 @@ bool mk_submit_plan_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
         mk_submit_inputs_free(in);
         return false;
     }
+    mk_submit_inputs_give(r, in);
+    return true;
+}
+
+void mk_submit_inputs_give(mk_pipeline_req *r, mk_submit_inputs *in)
+{
     r->state_name = in->name, r->state_text = in->state, r->state_len = in->len;
     r->observed_name = in->observed_name, r->observed_text = in->observed, r->observed_len = in->observed_len;
     in->state = NULL; /* the pipeline's now: it frees the bytes once parsed */
-    return true;
 }
 
 void mk_submit_inputs_free(mk_submit_inputs *in) /* (what the pipeline did not take) */

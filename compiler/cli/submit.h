@@ -28,6 +28,8 @@ typedef struct mk_submit_inputs {
     char *observed;  /* the stack's observed.json; NULL: none (never refreshed) */
     size_t observed_len;
     char observed_name[4200];
+    /* what `moksha-exec state where` said (compiler/cli/execstate.c): "" when not asked */
+    char kind[16], stack[128], env[64], location[512];
 } mk_submit_inputs;
 
 /* Ask the service for its seal key and for the state and the observations
@@ -39,6 +41,8 @@ typedef struct mk_submit_inputs {
  * state. */
 bool mk_submit_plan_inputs(struct mk_pipeline_req *r, mk_submit_inputs *in);
 void mk_submit_inputs_free(mk_submit_inputs *in);
+/* in's state and observations (and their names) given to r, as above. */
+void mk_submit_inputs_give(struct mk_pipeline_req *r, mk_submit_inputs *in);
 
 /* Submit the signed plan (n bytes) for stack_id with apply's options as
  * moksha-exec takes them (opts: "--parallelism", "4", "--no-rollback", …;

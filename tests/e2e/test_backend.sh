@@ -26,7 +26,8 @@ expect_exit 1 "$MOKSHA_EXEC" state where --format yaml && expect_contains "$ERR"
 expect_exit 0 "$MOKSHA_EXEC" state pull && expect_empty "$OUT"
 expect_exit 0 "$MOKSHA_EXEC" state pull --observed && expect_empty "$OUT"
 expect_exit 0 moksha apply --yes
-
+expect_exit 0 moksha state rm bucket.b   # (one more write: state.json.prev is a serial of its own)
+expect_exit 0 moksha apply --yes
 expect_exit 0 "$MOKSHA_EXEC" state pull
 cmp -s "$OUT" .moksha/state.json || fail "state pull is not state.json byte for byte"
 serial=$(jq -r .serial .moksha/state.json)
@@ -95,3 +96,35 @@ expect_exit 1 "$MOKSHA_EXEC" state where && expect_not_contains "$ERR" "s3cr3t-p
 printf '{"format": "moksha.exec-config/v1", "state": {"backend": "local", "environments": {"dev": {"backend": "local"}}}}\n' > "$XDG_CONFIG_HOME/moksha/exec.json"
 expect_exit 0 "$MOKSHA_EXEC" config check
 expect_exit 0 "$MOKSHA_EXEC" state where && expect_contains "$OUT" "local: .moksha"
+
+# ---- plans are bound to their backend (docs/state.md) ----
+# A plain local plan has no "backend"; a moksha next to an executor that
+# keeps the state elsewhere reads it through `state pull` and records where.
+rm -f "$XDG_CONFIG_HOME/moksha/exec.json"
+expect_exit 0 moksha plan -o local.plan
+expect_exit 0 jq -e 'has("backend") | not' local.plan
+mkdir -p "$WORK/fake"
+cp "$MOKSHA" "$WORK/fake/moksha"
+cat > "$WORK/fake/moksha-exec" <<EOS
+#!/bin/sh
+# an executor whose configuration keeps web/prod on postgres: where says so, pull gives saved bytes
+case "\$1 \$2" in
+"state where") echo '{"kind":"postgres","stack":"web","env":"prod","location":"postgres dbname=m schema=moksha"}' ;;
+"state pull") if [ "\${3:-}" = --observed ]; then :; else cat "$WORK/saved-state.json"; fi ;;
+*) exec "$MOKSHA_EXEC" "\$@" ;;
+esac
+EOS
+chmod +x "$WORK/fake/moksha-exec"
+cp .moksha/state.json "$WORK/saved-state.json"
+mv .moksha/state.json .moksha/state.json.away
+expect_exit 0 "$WORK/fake/moksha" plan --detailed-exitcode -o pg.plan && expect_contains "$OUT" "Plan: 0 to create"
+expect_exit 0 jq -e '.backend == {"kind":"postgres","stack":"web","env":"prod"}' pg.plan
+expect_exit 0 moksha show pg.plan   # a plan with a backend reads back
+expect_exit 0 "$MOKSHA_EXEC" verify pg.plan && expect_contains "$OUT" "valid plan for stack web"
+expect_exit 2 moksha plan --detailed-exitcode   # the local files alone: no state, everything to create
+mv .moksha/state.json.away .moksha/state.json
+expect_exit 6 "$MOKSHA_EXEC" apply pg.plan
+expect_contains "$ERR" "planned against the postgres state of web/prod; this executor keeps this stack's state on local: plan again"
+tail -n 2 .moksha/audit.jsonl | head -n 1 | jq -e '.event == "apply.refused" and .reason == "another backend"' >/dev/null ||
+    fail "the refusal is not audited: $(tail -n 2 .moksha/audit.jsonl)"
+expect_exit 0 "$MOKSHA_EXEC" apply local.plan
