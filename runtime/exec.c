@@ -2147,7 +2147,9 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     c.sess.stack = json_string_value(json_object_get(c.plan, "stack")); /* the name the backend keys the state by */
     c.sess.plan_sha256 = sha;
     c.sess.lock_wait_ms = o->lock_timeout_ms;
-    int rc = mk_session_open(&c.sess, destroy ? "destroy" : "apply", lock_id);
+    /* a revert's serials say so in the history (docs/state.md, "History") */
+    bool revert = json_object_get(c.plan, "revert_to") != NULL;
+    int rc = mk_session_open(&c.sess, destroy ? "destroy" : revert ? "revert" : "apply", lock_id);
     if (rc) {
         json_decref(c.plan);
         free_ctx(&c, &sc);

@@ -67,6 +67,8 @@ world v1.after
 expect_same v1.world v1.after
 [ "$(serial)" -eq $((v1 + 2)) ] || fail "the revert did not write a new serial"
 expect_match .moksha/audit.jsonl "\"event\":\"apply.start\",\"operation\":\"revert\".*\"revert_to\":$v1"
+expect_match .moksha/audit.jsonl '"event":"lock",.*"operation":"revert"'
+
 expect_exit 0 moksha audit verify
 # the spec is still v2's: a plan of it puts v2 back
 expect_exit 2 moksha plan --detailed-exitcode
