@@ -315,6 +315,53 @@ static mk_state *await_state(void *ud)
 }
 
 
+/* note [stack reads] in front/program.c: each `outputs` block's stack and
+ * environment asked of the executor before anything is evaluated; what it
+ * could not read is said once, at the block, when the block is read. */
+static void read_stacks(mk_pipeline_req *r, mk_program *p)
+{
+    for (uint32_t i = 0; r->read_outputs && i < p->nreads; i++) {
+        mk_stack_read *s = &p->reads[i];
+        char why[512] = "";
+        const char *self = p->root->stack && p->root->stack->name ? p->root->stack->name : "stack";
+        json_t *got = r->read_outputs(r->read_ud, self, s->stack, s->env, why, sizeof why);
+        if (got && !(json_is_object(json_object_get(got, "outputs")) && json_is_integer(json_object_get(got, "serial")) &&
+                     json_is_string(json_object_get(got, "lineage")))) {
+            snprintf(why, sizeof why, "the executor's answer is not the outputs of a state");
+            json_decref(got), got = NULL;
+        }
+        s->got = got;
+        s->why = got ? NULL : mk_arena_printf(p->ast.arena, "%s", *why ? why : "the executor gave no answer");
+    }
+}
+
+/* The plan's `reads`: which state of which stack each block read, once
+ * each (two blocks may read one stack). NULL when none was read. */
+static json_t *reads_json(mk_program *p)
+{
+    json_t *a = NULL;
+    for (uint32_t i = 0; i < p->nreads; i++) {
+        json_t *g = p->reads[i].got;
+        if (!g)
+            continue;
+        json_t *r = json_pack("{s:s, s:O?, s:O, s:O}", "stack", p->reads[i].stack, "env", json_object_get(g, "env"),
+                              "lineage", json_object_get(g, "lineage"), "serial", json_object_get(g, "serial"));
+        if (!json_is_string(json_object_get(r, "env")))
+            json_object_set_new(r, "env", json_null());
+        size_t k;
+        json_t *x;
+        bool seen = false;
+        json_array_foreach(a, k, x) seen |= json_equal(x, r);
+        if (!a)
+            a = json_array();
+        if (seen)
+            json_decref(r);
+        else
+            json_array_append_new(a, r);
+    }
+    return a;
+}
+
 static void *compile_thread(void *arg)
 {
     mk_pipeline_req *r = arg;
@@ -330,6 +377,7 @@ static void *compile_thread(void *arg)
     mk_vars_env(p);
     for (size_t i = 0; i < r->nvar_flags; i++)
         mk_vars_flag(p, r->var_flags[i]);
+    read_stacks(r, p);            /* other stacks' outputs, through the executor */
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);           /* front/eval.c */
@@ -536,6 +584,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
     out->model->backend_kind = r->backend_kind, out->model->backend_stack = r->backend_stack;
     out->model->backend_env = r->backend_env;
+    out->model->reads = reads_json(out->p);
     out->model->revert_to = r->revert_text ? r->revert_serial : 0;
     revert_providers(out->model, reverted);
     mk_pipeline_mark(out, "diff", &t0);

@@ -83,6 +83,17 @@ typedef struct mk_pipeline_req {
      * kind NULL: plain local files without an environment, not written.
      * Borrowed. */
     const char *backend_kind, *backend_stack, *backend_env;
+    /* Another stack's outputs, for an `outputs` block (docs/language.md,
+     * "Reading another stack's outputs"): the executor's answer {stack,
+     * env, lineage, serial, outputs} for stack and env (NULL: this plan's
+     * environment), a new reference, or NULL with why; self is the reading
+     * stack's name (where the executor finds a stack of another directory
+     * depends on it). Called on the compile thread before evaluation, once
+     * per block. NULL: the outputs are unknown, checked by their declared
+     * types alone (moksha check). */
+    struct json_t *(*read_outputs)(void *ud, const char *self, const char *stack, const char *env, char *why,
+                                   size_t whylen);
+    void *read_ud;
     /* the seal key the service reports, used when MOKSHA_SEAL_TO is unset */
     struct { bool on; uint8_t key[32]; char id[17]; } seal_reported;
 } mk_pipeline_req;

@@ -116,6 +116,7 @@ static mk_ast *block_item(mk_parser *p, mk_ast_kind k, mk_span sp, mk_name name,
     return n;
 }
 static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name);
+static mk_ast *named_block(mk_parser *p, mk_span sp, mk_span word_at, mk_name word, mk_name name, mk_ast_list *body);
 static mk_name dotted(mk_parser *p, mk_name a, mk_name b)
 {
     return mk_intern_s(p->ast->names, mk_arena_printf(p->ast->arena, "%s.%s", a, b));
@@ -223,6 +224,7 @@ decl
         { $$ = NODE(MK_AST_EXPECT, @$); $$->name = $2.name; $$->str = $3.text->s; }
     | aname '=' expr { $$ = NODE(MK_AST_ATTR, @$); $$->name = $1.name; $$->b = $3; }
     | aname body { $$ = block_item(p, MK_AST_BLOCK, @$, $1.name, $2); }
+    | IDENT IDENT body { $$ = named_block(p, @$, @1, $1.name, $2.name, $3); }
     | aname ':' type opt_default opt_where_msg
         { $$ = NODE(MK_AST_FIELD, @$); $$->name = $1.name; $$->a = $3; $$->b = $4;
           if ($5) { $$->c = $5->a; $$->d = $5->b; } }
@@ -411,6 +413,20 @@ map_key
     ;
 
 %%
+
+/* `WORD NAME { … }`: a block with a name of its own. The one such word is
+ * `outputs` (another stack's outputs: docs/language.md), a word and not a
+ * keyword, so no stack that names something `outputs` breaks. */
+static mk_ast *named_block(mk_parser *p, mk_span sp, mk_span word_at, mk_name word, mk_name name, mk_ast_list *body)
+{
+    mk_ast *n = block_item(p, MK_AST_BLOCK, sp, word, body);
+    n->name2 = name;
+    if (strcmp(word, "outputs") != 0) {
+        mk_diag_item *it = mk_diag_error(p->diag, "E0100", word_at, "unknown block `%s %s { … }`", word, name);
+        mk_diag_help(it, "a block is `NAME { … }`; `outputs STACK { … }` reads another stack's outputs");
+    }
+    return n;
+}
 
 static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name)
 {

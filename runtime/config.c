@@ -373,9 +373,31 @@ static bool read_state_stacks(mk_config_state *st, json_t *v, const char *file, 
     return true;
 }
 
+/* "state.local_stacks": {NAME: "/abs/dir"}, the stacks whose outputs this
+ * executor reads from their directories' files. */
+static bool read_local_stacks(mk_config_state *st, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "state.local_stacks", "expected an object of stack names and directories%s", "");
+    st->local_stacks = calloc(json_object_size(v) + 1, sizeof *st->local_stacks);
+    const char *k;
+    json_t *d;
+    json_object_foreach(v, k, d) {
+        char dir[PATH_MAX];
+        if (!*k || strlen(k) >= 128)
+            return bad(why, whylen, file, "state.local_stacks", "a stack name is empty or longer than 127 bytes%s", "");
+        if (!read_abs(d, dir, sizeof dir, file, "state.local_stacks", why, whylen))
+            return false;
+        if (!st->local_stacks)
+            return bad(why, whylen, file, "state.local_stacks", "out of memory%s", "");
+        st->local_stacks[st->nlocal_stacks++] = (struct mk_config_local_stack){strdup(k), strdup(dir)};
+    }
+    return true;
+}
+
 static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
 {
-    static const char *const known[] = {"backend", "postgres", "stacks", "environments", NULL};
+    static const char *const known[] = {"backend", "postgres", "stacks", "environments", "local_stacks", NULL};
     mk_config_state *st = &cfg->state;
     if (!json_is_object(v))
         return bad(why, whylen, file, "state", "expected an object%s", "");
@@ -383,10 +405,12 @@ static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, s
         return false;
     json_t *b = json_object_get(v, "backend"), *pg = json_object_get(v, "postgres");
     json_t *stacks = json_object_get(v, "stacks"), *envs = json_object_get(v, "environments");
+    json_t *ls = json_object_get(v, "local_stacks");
     return (!b || read_kind(b, st->backend, sizeof st->backend, file, "state.backend", why, whylen)) &&
            (!pg || read_pg(&st->pg, pg, file, "state.postgres", why, whylen)) &&
            (!stacks || read_state_stacks(st, stacks, file, why, whylen)) &&
-           (!envs || read_state_envs(st, envs, file, why, whylen));
+           (!envs || read_state_envs(st, envs, file, why, whylen)) &&
+           (!ls || read_local_stacks(st, ls, file, why, whylen));
 }
 
 /* The sections; a new one is a struct in config.h and a line here. */
@@ -498,4 +522,9 @@ void mk_config_free(mk_config *cfg)
     cfg->state.stacks = NULL;
     cfg->state.envs = NULL;
     cfg->state.nstacks = cfg->state.nenvs = 0;
+    for (size_t i = 0; i < cfg->state.nlocal_stacks; i++)
+        free(cfg->state.local_stacks[i].name), free(cfg->state.local_stacks[i].dir);
+    free(cfg->state.local_stacks);
+    cfg->state.local_stacks = NULL;
+    cfg->state.nlocal_stacks = 0;
 }

@@ -74,6 +74,11 @@ typedef struct mk_config_state {
     size_t nstacks;
     mk_config_state_env *envs; /* "environments" */
     size_t nenvs;
+    /* "local_stacks": {NAME: DIR}, where another stack's local state is,
+     * for `state outputs --stack NAME` (docs/language.md, "Reading another
+     * stack's outputs"); DIR absolute. The names are malloc'd pairs. */
+    struct mk_config_local_stack { char *name, *dir; } *local_stacks;
+    size_t nlocal_stacks;
 } mk_config_state;
 
 typedef struct mk_config {

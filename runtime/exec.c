@@ -1944,6 +1944,44 @@ static void report_left(json_t *left, bool kept)
                     "what remains and `moksha apply` converges (or `moksha destroy` removes it).\n");
 }
 
+/* The plan's outputs as the state records them: in trust mode a secret
+ * output with the fingerprint the executor computes, as a resource's secret
+ * (stamp), so the next plan compares it by the state's key. New reference. */
+static json_t *stamped_outputs(ctx *c, json_t *outs)
+{
+    if (!c->sess.ring.trust || !json_is_object(outs))
+        return json_incref(outs);
+    json_t *copy = json_deep_copy(outs);
+    const char *k;
+    json_t *v;
+    json_object_foreach(copy, k, v) {
+        char why[512], fp[65];
+        json_t *path = json_pack("[s]", k);
+        char *t = is_secret(v) ? mk_keyring_open_secret(&c->sess.ring, v, "outputs", path, why, sizeof why) : NULL;
+        if (t)
+            mk_keyring_fingerprint_at(c->sess.fpkey, "outputs", path, t, strlen(t), fp);
+        if (t)
+            json_object_set_new(json_object_get(v, "$secret"), "fingerprint", json_string(fp));
+        wipe(t, t ? strlen(t) : 0);
+        json_decref(path);
+    }
+    return copy;
+}
+
+/* note [outputs recorded]: a plan's outputs go into the state when the
+ * whole plan applied (held changes may be what an output reads: the next
+ * plan shows it again), so another stack reads what this one made; a plan
+ * with no changes but to its outputs is a write of them alone. True when
+ * the state is to be written. */
+static bool record_outputs(ctx *c)
+{
+    json_t *outs = stamped_outputs(c, json_object_get(c->plan, "outputs"));
+    bool changed = mk_rtstate_set_outputs(c->sess.st, outs);
+    json_decref(outs);
+    c->sess.dirty |= changed;
+    return changed;
+}
+
 /* held: changes taken out of the plan at closed gates (exit 3 if the rest applies). */
 static int execute(ctx *c, mk_sched *sc, size_t held)
 {
@@ -2000,6 +2038,8 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     } else {
         summary(c, secs);
         rc = held ? MK_EXIT_HELD : MK_EXIT_OK;
+        if (!held)
+            record_outputs(c);
     }
     mk_session_add(&c->sess, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
                           rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
@@ -2190,6 +2230,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         mk_session_add(&c.sess, json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", "a secret does not open",
                                           "plan_sha256", sha));
         rc = MK_EXIT_INPUT;
+    } else if (c.n == 0 && !held && record_outputs(&c)) {
+        printf("No changes to resources; the stack's outputs recorded.\n");
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
     } else if ((rc = imports_free(&c, sha)) == 0 && (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */

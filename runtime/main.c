@@ -27,6 +27,7 @@
 #include "runtime/historycmd.h"
 #include "runtime/keycmd.h"
 #include "runtime/migrate.h"
+#include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/refresh.h"
@@ -401,7 +402,10 @@ static int state_cmd(int argc, char **argv)
         return mk_statecmd_rm(argv[2], wait, NULL);
     if (strcmp(sub, "mv") == 0 && argc == 4)
         return mk_statecmd_mv(argv[2], argv[3], wait, NULL);
-    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT | where | pull\n"
+    if (strcmp(sub, "outputs") == 0)
+        return mk_outputscmd_run(argc - 1, argv + 1);
+    fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT | where | pull"
+          " | outputs --stack NAME\n"
           "       | history | show --serial N [ADDRESS] | migrate --to postgres|local\n", stderr);
     return MK_EXIT_INPUT;
 }

@@ -395,3 +395,48 @@ void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers)
         json_object_set(s->doc, "providers", p);
     json_decref(p);
 }
+
+/* Equal but for sealed secrets, which compare by fingerprint: each plan
+ * seals anew (a fresh nonce), and an output that did not change is not a
+ * write. */
+static bool same_json(json_t *a, json_t *b)
+{
+    json_t *sa = json_object_get(a, "$secret"), *sb = json_object_get(b, "$secret");
+    if (sa || sb)
+        return sa && sb && json_equal(json_object_get(sa, "fingerprint"), json_object_get(sb, "fingerprint"));
+    if (json_is_array(a) && json_is_array(b) && json_array_size(a) == json_array_size(b)) {
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_json(json_array_get(a, i), json_array_get(b, i)))
+                return false;
+        return true;
+    }
+    if (!json_is_object(a) || !json_is_object(b))
+        return json_equal(a, b);
+    const char *k;
+    json_t *x;
+    json_object_foreach(a, k, x)
+        if (!json_object_get(b, k) || !same_json(x, json_object_get(b, k)))
+            return false;
+    return json_object_size(a) == json_object_size(b);
+}
+
+json_t *mk_rtstate_outputs(const mk_rtstate *s)
+{
+    json_t *o = json_object_get(s->doc, "outputs");
+    return json_is_object(o) ? o : NULL;
+}
+
+bool mk_rtstate_set_outputs(mk_rtstate *s, json_t *outputs)
+{
+    json_t *now = mk_rtstate_outputs(s);
+    if (!json_is_object(outputs) || json_object_size(outputs) == 0) {
+        if (!json_object_get(s->doc, "outputs"))
+            return false;
+        json_object_del(s->doc, "outputs");
+        return true;
+    }
+    if (now && same_json(now, outputs))
+        return false;
+    json_object_set_new(s->doc, "outputs", json_deep_copy(outputs));
+    return true;
+}

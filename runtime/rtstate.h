@@ -65,6 +65,14 @@ void mk_rtstate_clear_intents(mk_rtstate *s);
 json_t *mk_rtstate_providers(const mk_rtstate *s);
 void mk_rtstate_set_providers(mk_rtstate *s, json_t *providers);
 
+/* The stack's outputs as the last apply recorded them ("outputs": name →
+ * value as the plan holds it, a secret sealed; docs/formats.md): borrowed,
+ * or NULL when none were. set copies a plan's outputs into the document
+ * (none, or {}, removes the member, so a stack without outputs never has
+ * one); true when that changed the document. */
+json_t *mk_rtstate_outputs(const mk_rtstate *s);
+bool mk_rtstate_set_outputs(mk_rtstate *s, json_t *outputs);
+
 json_t *mk_rtstate_get(const mk_rtstate *s, const char *address); /* borrowed */
 void mk_rtstate_put(mk_rtstate *s, json_t *entry);               /* takes entry */
 /* An entry's text as the file holds it (a JSON string, new reference), and

@@ -420,6 +420,15 @@ static void read_plan(reader *r, json_t *doc)
     read_backend(r, json_object_get(doc, "backend"));
     p->providers = kept(doc, "providers");
     p->outputs = kept(doc, "outputs");
+    p->outputs_changed = names_of(r, doc, "outputs_changed");
+    p->outputs_before = kept(doc, "outputs_before");
+    if (p->outputs_changed.n && !p->outputs_before) /* none recorded: every one is new */
+        p->outputs_before = json_object();
+    else if (p->outputs_before && !json_is_object(p->outputs_before))
+        refuse(r, "`outputs_before` is not an object");
+    p->reads = kept(doc, "reads");
+    if (p->reads && !json_is_array(p->reads))
+        refuse(r, "`reads` is not a list");
     p->policies = kept(doc, "policies");
     read_observed(r, doc);
     read_gates(r, json_object_get(doc, "gates"));
@@ -949,8 +958,31 @@ static void put_head(emitter *e, const mk_plan *p)
     lit(e, "}");
     if (p->backend_kind) /* note [plan backend]: only when it is not plain local files */
         put_backend(e, p);
+    put_kept(e, "reads", p->reads);
     put_kept(e, "providers", p->providers);
     put_observed(e, p);
+}
+
+/* The values the state recorded for the outputs that change (those it
+ * had), so a plan read back shows what they were: absent when none. */
+static void put_outputs_before(emitter *e, const mk_plan *p)
+{
+    bool first = true;
+    for (uint32_t i = 0; i < p->outputs_changed.n; i++) {
+        json_t *v = json_object_get(p->outputs_before, p->outputs_changed.v[i]);
+        if (!v)
+            continue;
+        if (first)
+            lit(e, ",\"outputs_before\":{");
+        else
+            lit(e, ",");
+        put_str(e, p->outputs_changed.v[i]);
+        lit(e, ":");
+        mk_vjson_put(e->out, v);
+        first = false;
+    }
+    if (!first)
+        lit(e, "}");
 }
 
 static void put_tail(emitter *e, const mk_plan *p)
@@ -959,6 +991,9 @@ static void put_tail(emitter *e, const mk_plan *p)
         put_gates(e, p);
     put_kept(e, "policies", p->policies);
     put_kept(e, "outputs", p->outputs);
+    if (p->outputs_changed.n) /* absent when none: a plan of a stack without outputs reads as before */
+        lit(e, ",\"outputs_changed\":"), put_names(e, p->outputs_changed.v, p->outputs_changed.n);
+    put_outputs_before(e, p);
     const mk_plan_totals *t = &p->totals;
     mk_buf_printf(e->out, ",\"totals\":{\"create\":%d,\"update\":%d,\"replace\":%d,\"delete\":%d,\"noop\":%d",
                   t->create, t->update, t->replace, t->remove, t->noop);
@@ -1098,7 +1133,8 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
 static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
-    "observed", "changes", "drift", "gates", "policies", "outputs", "totals", "cost", "signature", NULL};
+    "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
+    "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",
     "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};

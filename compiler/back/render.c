@@ -598,6 +598,62 @@ static void drift_section(const mk_plan *plan, mk_buf *out, const pal *p)
         drift_line(&plan->drift[i], out, p);
 }
 
+/* "Reads outputs of network/prod at serial 7." for each other stack read
+ * (docs/language.md, "Reading another stack's outputs"). */
+static void reads_lines(const mk_plan *plan, mk_buf *out)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(plan->reads, i, r) {
+        const char *env = json_string_value(json_object_get(r, "env"));
+        mk_buf_printf(out, "Reads outputs of %s%s%s at serial %lld.\n", json_string_value(json_object_get(r, "stack")) ?: "?",
+                      env ? "/" : "", env ? env : "", (long long)json_integer_value(json_object_get(r, "serial")));
+    }
+}
+
+/* One output's value as the plan text shows it: null is known only after
+ * the apply, a secret is never shown. */
+static void output_value(json_t *v, mk_buf *out)
+{
+    if (json_is_null(v))
+        mk_buf_puts(out, "(known after apply)");
+    else
+        mk_render_value(v, out);
+}
+
+/* "~ vpc_id: "vpc-1" → "vpc-2"", "+ name = …", "- name"; a plan read back
+ * has no state beside it, so only the value it records. */
+static void output_text(const mk_plan *plan, const char *k, mk_buf *out, const pal *p)
+{
+    json_t *after = json_object_get(plan->outputs, k), *before = json_object_get(plan->outputs_before, k);
+    if (!after) {
+        mk_buf_printf(out, "%s-%s %s", p->del, p->off, k);
+        return;
+    }
+    bool added = plan->outputs_before && !before;
+    mk_buf_printf(out, "%s%s%s %s", added ? p->add : p->chg, added ? "+" : "~", p->off, k);
+    if (before) {
+        mk_buf_puts(out, ": ");
+        output_value(before, out);
+        mk_buf_puts(out, " → ");
+    } else
+        mk_buf_puts(out, " = ");
+    output_value(after, out);
+}
+
+static void outputs_section(const mk_plan *plan, mk_buf *out, const pal *p)
+{
+    if (!plan->outputs_changed.n)
+        return;
+    mk_buf_puts(out, "Changes to outputs:\n\n");
+    for (uint32_t i = 0; i < plan->outputs_changed.n; i++) {
+        mk_buf_puts(out, "    ");
+        output_text(plan, plan->outputs_changed.v[i], out, p);
+        mk_buf_putc(out, '\n');
+    }
+    mk_buf_putc(out, '\n');
+}
+
 void mk_render_summary(const mk_plan *plan, mk_buf *out)
 {
     const mk_plan_totals *t = &plan->totals;
@@ -614,12 +670,13 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
 {
     const pal *p = color ? &ANSI : &PLAIN;
     observed_line(plan, out);
+    reads_lines(plan, out);
     drift_section(plan, out, p);
-    if (plan->observed || plan->serial > 0 || plan->ndrift)
+    if (plan->observed || plan->serial > 0 || plan->ndrift || plan->reads)
         mk_buf_putc(out, '\n');
-    if (plan->nchanges == 0) {
+    if (plan->nchanges == 0 && !plan->outputs_changed.n) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
-    } else {
+    } else if (plan->nchanges) {
         mk_buf_printf(out, "moksha will make these changes to stack %s:\n\n", plan->stack);
         for (size_t i = 0; i < plan->nchanges; i++) {
             const mk_change *c = &plan->changes[i];
@@ -629,6 +686,7 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
             mk_buf_putc(out, '\n');
         }
     }
+    outputs_section(plan, out, p);
     mk_buf_puts(out, p->bold);
     mk_render_summary(plan, out);
     mk_buf_puts(out, p->off);
@@ -699,6 +757,25 @@ static void markdown_observed(const mk_plan *plan, mk_buf *out)
     mk_buf_free(&line);
 }
 
+/* The reads and the outputs' changes, as text has them, in markdown. */
+static void markdown_outputs(const mk_plan *plan, mk_buf *out)
+{
+    mk_buf line = {0};
+    reads_lines(plan, &line);
+    if (line.len)
+        mk_md_text(out, mk_buf_cstr(&line)), mk_buf_putc(out, '\n');
+    for (uint32_t i = 0; i < plan->outputs_changed.n; i++) {
+        line.len = 0;
+        output_text(plan, plan->outputs_changed.v[i], &line, &PLAIN);
+        mk_buf_puts(out, i ? "- " : "**Changes to outputs:**\n\n- ");
+        mk_md_text(out, mk_buf_cstr(&line));
+        mk_buf_putc(out, '\n');
+    }
+    if (plan->outputs_changed.n)
+        mk_buf_putc(out, '\n');
+    mk_buf_free(&line);
+}
+
 void mk_render_markdown(const mk_plan *plan, mk_buf *out)
 {
     mk_buf_puts(out, "### moksha plan for ");
@@ -711,8 +788,10 @@ void mk_render_markdown(const mk_plan *plan, mk_buf *out)
     render_cost(plan, out);
     if (plan->costed)
         mk_buf_putc(out, '\n');
+    markdown_outputs(plan, out);
     if (plan->nchanges == 0) {
-        mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
+        if (!plan->outputs_changed.n)
+            mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
         return;
     }
     mk_buf_puts(out, "| | resource | action | risk | placement | monthly | changed attributes |\n"

@@ -185,6 +185,11 @@ static bool has_deferred(mk_planned *pl)
                 if (!(ty->fields[f].flags & MK_ANN_COMPUTED) && strcmp(ty->fields[f].name, c->unknown.v[k]) == 0)
                     return true;
     }
+    const char *k;
+    json_t *v;
+    json_object_foreach(pl->model->outputs, k, v) /* an output known only after apply: recorded by the next */
+        if (json_is_null(v))
+            return true;
     return false;
 }
 
@@ -219,16 +224,19 @@ static int plan_and_apply(mk_pipeline_req *r, apply_args *x, bool destroy)
             mk_pipeline_planned_free(&pl);
             return EXIT_POLICY;
         }
-        size_t n = pl.model->nchanges;
-        if (pass > 0 && n)
+        size_t n = pl.model->nchanges + pl.model->outputs_changed.n; /* outputs alone are a write too */
+        if (pass > 0 && pl.model->nchanges)
             puts("\nSome values were known only after apply; the follow-up plan:\n");
+        else if (pass > 0 && n) /* the stack's outputs alone: recorded without a plan to read */
+            puts("\nRecording the outputs known only after apply.");
         if (n == 0) {
             if (pass == 0)
                 puts("No changes. The infrastructure matches the stack.");
             mk_pipeline_planned_free(&pl);
             return rc;
         }
-        mk_run_print_plan(pl.model, NULL, &pl.key, false, "text");
+        if (pass == 0 || pl.model->nchanges)
+            mk_run_print_plan(pl.model, NULL, &pl.key, false, "text");
         if (pass == 0 && !x->yes && !ask(destroy ? "destroy" : "apply")) {
             mk_pipeline_planned_free(&pl);
             return EXIT_INPUT;

@@ -101,7 +101,7 @@ int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, cons
         printf("\n%s", mk_buf_cstr(&b));
         mk_buf_free(&b);
     }
-    if (rc == EXIT_OK && detailed && pl->model->nchanges > 0)
+    if (rc == EXIT_OK && detailed && (pl->model->nchanges > 0 || pl->model->outputs_changed.n))
         rc = EXIT_CHANGES;
     if (rc != EXIT_INPUT && pl->policy_failed)
         rc = EXIT_POLICY;

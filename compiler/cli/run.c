@@ -14,6 +14,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/execstate.h"
+#include "compiler/cli/spawn.h"
 #include "compiler/cli/submit.h"
 
 /* A name from the command line that must name something: an error with the
@@ -97,8 +98,34 @@ static void report(const mk_pipeline_req *r, const mk_planned *pl)
     }
 }
 
+/* Another stack's outputs, as the executor reads them from its backend:
+ * `moksha-exec state outputs --stack S --from SELF [--env E] --format json`. Its
+ * stderr is this process's: what went wrong is said there, in its words. */
+static json_t *read_outputs(void *ud, const char *self, const char *stack, const char *env, char *why, size_t whylen)
+{
+    (void)ud;
+    const char *args[10] = {"state", "outputs", "--stack", stack, "--from", self};
+    size_t n = 6;
+    if (env)
+        args[n++] = "--env", args[n++] = env;
+    args[n++] = "--format", args[n++] = "json";
+    mk_buf out = {0};
+    int rc = mk_spawn_found() ? mk_spawn_exec(args, n, &out) : -1;
+    json_t *doc = rc == 0 ? json_loadb(out.data ? out.data : "", out.len, 0, NULL) : NULL;
+    if (rc == 0 && !doc)
+        snprintf(why, whylen, "`moksha-exec state outputs` printed no JSON");
+    else if (rc > 0)
+        snprintf(why, whylen, "`moksha-exec state outputs --stack %s` exited %d", stack, rc);
+    else if (rc < 0)
+        snprintf(why, whylen, "moksha-exec is not found");
+    mk_buf_free(&out);
+    return doc;
+}
+
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
+    if (!r->read_outputs)
+        r->read_outputs = read_outputs;
     mk_submit_inputs in;
     if (!mk_execstate_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
         memset(out, 0, sizeof *out);

@@ -1387,6 +1387,171 @@ mk_value *mk_eval_module_output(mk_ectx *c, mk_name name, mk_name output, mk_spa
     return ERR;
 }
 
+/* ---- other stacks' outputs (note [stack reads] in program.c) ---- */
+
+static bool holds_secret(json_t *j)
+{
+    if (json_is_object(j) && json_object_get(j, "$secret"))
+        return true;
+    const char *k;
+    json_t *x;
+    size_t i;
+    json_object_foreach(j, k, x) {
+        if (holds_secret(x))
+            return true;
+    }
+    json_array_foreach(j, i, x) {
+        if (holds_secret(x))
+            return true;
+    }
+    return false;
+}
+
+/* "did you mean `PREFIXNAME`?" under the caret, for the closest of cands;
+ * false when none is close (the caller helps instead). */
+static bool suggested(mk_diag_item *d, const char *name, const char *const *cands, size_t k, const char *prefix)
+{
+    const char *s = mk_diag_suggest(name, cands, k);
+    if (s)
+        mk_diag_label(d, "did you mean `%s%s`?", prefix, s);
+    return s != NULL;
+}
+
+/* "stack `network`" or "stack `network` (env prod)", for messages. */
+static const char *read_name(mk_ectx *c, const mk_stack_read *r)
+{
+    const char *env = json_string_value(json_object_get(r->got, "env")) ?: r->env;
+    return env ? mk_arena_printf(c->e->v->arena, "stack `%s` (env %s)", r->stack, env)
+               : mk_arena_printf(c->e->v->arena, "stack `%s`", r->stack);
+}
+
+static mk_value *no_output(mk_ectx *c, const mk_stack_read *r, mk_ast *f)
+{
+    json_t *outs = json_object_get(r->got, "outputs");
+    const char *cands[128], *k;
+    size_t n = 0;
+    json_t *x;
+    json_object_foreach(outs, k, x) {
+        if (n < 128)
+            cands[n++] = k;
+    }
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0215", f->span, "%s has no output `%s`", read_name(c, r), f->name);
+    suggested(d, f->name, cands, n, "");
+    if (n)
+        mk_diag_help(d, "declare it in %s with `output %s = …` and apply it there", r->stack, f->name);
+    else
+        mk_diag_help(d, "its state records no outputs: apply it first (an apply records the stack's outputs)");
+    return ERR;
+}
+
+/* The value given as the type declared, checked in a scratch set of
+ * diagnostics: a mismatch is the other stack's value against this
+ * stack's declaration, one E0215 at the type. */
+static mk_value *typed_output(mk_ectx *c, const mk_stack_read *r, mk_ast *f, const mk_type *ty, json_t *j)
+{
+    mk_diag *scratch = mk_diag_new(&c->e->p->src);
+    mk_tcheck tc = c->e->tc;
+    tc.diag = scratch;
+    mk_value *v = mk_type_check(&tc, ty, mk_vjson_to_any(c->e->v, j, false), f->a->span, NULL);
+    const char *code, *msg = NULL;
+    mk_span at;
+    if (mk_diag_errors(scratch) && mk_diag_last_error(scratch, &code, &msg, &at)) {
+        mk_buf t = {0};
+        mk_type_show(ty, &t);
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0215", f->a->span, "output `%s` of %s does not have the type "
+                                        "declared: %s", f->name, read_name(c, r), msg);
+        mk_diag_label(d, "declared %s here", mk_buf_cstr(&t));
+        mk_diag_help(d, "declare the type %s gives it, or change the output there", r->stack);
+        mk_buf_free(&t);
+        v = ERR;
+    }
+    mk_diag_free(scratch);
+    return v;
+}
+
+static mk_value *read_field(mk_ectx *c, mk_stack_read *r, mk_ast *f)
+{
+    const mk_type *ty = mk_type_from_ast(c->e->p->types, f->a);
+    if (!ty)
+        return ERR;
+    if (!r->got) /* not asked (check), or not answered (reported once) */
+        return r->why ? ERR : mk_v_unknown(c->e->v, want_of(ty));
+    json_t *j = json_object_get(json_object_get(r->got, "outputs"), f->name);
+    if (!j)
+        return no_output(c, r, f);
+    if (holds_secret(j)) {
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0215", f->span, "output `%s` of %s is sensitive: secrets never "
+                                        "cross stacks", f->name, read_name(c, r));
+        mk_diag_help(d, "give this stack the secret itself (a `var` of type secret), not %s's output", r->stack);
+        return ERR;
+    }
+    if (json_is_null(j)) /* known only after the other stack's next apply */
+        return mk_v_unknown(c->e->v, want_of(ty));
+    return typed_output(c, r, f, ty, j);
+}
+
+static mk_stack_read *find_read(mk_ectx *c, mk_name name, mk_span at)
+{
+    mk_program *p = c->e->p;
+    const char *cands[128];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->nreads; i++) {
+        if (p->reads[i].name == name)
+            return &p->reads[i];
+        if (k < 128)
+            cands[k++] = p->reads[i].name;
+    }
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0111", at, "no `outputs %s` block", name);
+    if (!suggested(d, name, cands, k, "outputs."))
+        mk_diag_help(d, "declare what it reads: outputs %s { OUTPUT: TYPE }", name);
+    return NULL;
+}
+
+mk_value *mk_eval_stack_read(mk_ectx *c, mk_name name, mk_span at)
+{
+    mk_stack_read *r = find_read(c, name, at);
+    if (!r)
+        return ERR;
+    if (r->value)
+        return r->value;
+    if (r->why && !r->reported) {
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0215", r->decl->span, "cannot read the outputs of stack `%s`: %s",
+                                        r->stack, r->why);
+        mk_diag_help(d, "the executor reads them (`moksha-exec state outputs --stack %s`)", r->stack);
+        r->reported = true;
+    }
+    mk_vbuild vb = {0};
+    bool bad = false;
+    for (uint32_t i = 0; i < r->decl->kids.n; i++) {
+        mk_ast *f = r->decl->kids.v[i];
+        if (f->kind != MK_AST_FIELD)
+            continue;
+        mk_value *v = read_field(c, r, f);
+        bad |= v->kind == MK_V_ERROR;
+        mk_vb_push(c->e->v, &vb, f->name, v);
+    }
+    r->value = bad ? ERR : mk_vb_map(c->e->v, &vb);
+    return r->value;
+}
+
+mk_value *mk_eval_stack_output(mk_ectx *c, mk_name name, mk_name output, mk_span at)
+{
+    mk_value *m = mk_eval_stack_read(c, name, at);
+    if (m->kind == MK_V_ERROR)
+        return ERR;
+    mk_value *v = mk_v_get(m, output);
+    if (v)
+        return v;
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0207", at, "`outputs %s` declares no output `%s`", name, output);
+    const char *cands[128];
+    uint32_t k = 0;
+    for (; k < m->n && k < 128; k++)
+        cands[k] = m->u.map.keys[k];
+    if (!suggested(d, output, cands, k, ""))
+        mk_diag_help(d, "declare it in the block: %s: TYPE", output);
+    return ERR;
+}
+
 /* ---- providers and outputs ---- */
 
 /* note [local root] in runtime/providers/local.c: the executor is the
@@ -1551,6 +1716,8 @@ static void eval_unit(mk_ev *e, mk_unit *u)
         eval_module(&c, mods[i], mods[i]->span);
     mk_mem_free(mods);
     eval_outputs(&c, u);
+    for (uint32_t i = 0; u == e->p->root && i < e->p->nreads; i++) /* each block checked, read or not */
+        mk_eval_stack_read(&c, e->p->reads[i].name, e->p->reads[i].decl->span);
 }
 
 static void intern_names(mk_ev *e)
@@ -1560,7 +1727,7 @@ static void intern_names(mk_ev *e)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
     N(changes); N(plan); N(providers); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
-    N(create_before_destroy); N(description); N(enforcement);
+    N(create_before_destroy); N(description); N(enforcement); N(outputs);
 #undef N
 }
 

@@ -169,6 +169,8 @@ static mk_value *special_getattr(mk_ectx *c, mk_ast *n)
             return count_or_each(c, n, root);
         if (root == e->n.module)
             return mk_eval_module_ref(c, n->name, n->span);
+        if (root == e->n.outputs && c->e->p->nreads)
+            return mk_eval_stack_read(c, n->name, n->span);
         if (is_resource_type(c, root))
             return resource_ref(c, n, root, n->name);
         return NULL;
@@ -177,6 +179,8 @@ static mk_value *special_getattr(mk_ectx *c, mk_ast *n)
         mk_name ns = base->a->name;
         if (ns == e->n.module && !lookup_local(c, ns) && !(c->u && mk_sym_get(&c->u->lets, ns, NULL)))
             return mk_eval_module_output(c, base->name, n->name, n->span);
+        if (ns == e->n.outputs && c->e->p->nreads && !lookup_local(c, ns) && !(c->u && mk_sym_get(&c->u->lets, ns, NULL)))
+            return mk_eval_stack_output(c, base->name, n->name, n->span);
         if (lookup_local(c, ns) || (c->u && mk_sym_get(&c->u->lets, ns, NULL)) || ns == e->n.var ||
             ns == e->n.stack || ns == e->n.module || is_resource_type(c, ns))
             return NULL;

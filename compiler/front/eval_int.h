@@ -24,6 +24,11 @@ mk_value *mk_eval_module_ref(mk_ectx *c, mk_name name, mk_span at);
 mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_span at);
 /* `module.NAME.OUTPUT`: the output's value, with the output's edges. */
 mk_value *mk_eval_module_output(mk_ectx *c, mk_name module, mk_name output, mk_span at);
+/* `outputs.NAME` (the map of the outputs the block declares) and
+ * `outputs.NAME.OUTPUT`: another stack's outputs, checked against their
+ * declared types when first read (note [stack reads] in program.c). */
+mk_value *mk_eval_stack_read(mk_ectx *c, mk_name name, mk_span at);
+mk_value *mk_eval_stack_output(mk_ectx *c, mk_name name, mk_name output, mk_span at);
 void mk_eval_suggest_resource(mk_ectx *c, mk_name type, mk_name name, mk_span at);
 
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "compiler/base/mem.h"
 #include "compiler/front/parse.h"
 
@@ -58,6 +60,8 @@ void mk_program_free(mk_program *p)
         mk_mem_free(l->real);
         mk_mem_free(l);
     }
+    for (uint32_t i = 0; i < p->nreads; i++)
+        json_decref(p->reads[i].got);
     mk_mem_free(p->instances);
     mk_sym_free(&p->by_address);
     mk_mem_free(p->file_ids);
@@ -434,6 +438,48 @@ static bool relocation(mk_program *p, mk_unit *u, mk_ast *it)
     return true;
 }
 
+/* The `env` of an `outputs` block: a string as written, read before
+ * anything is evaluated (the plan asks the executor first). */
+static const char *read_word(mk_program *p, mk_ast *attr)
+{
+    if (attr->b && attr->b->kind == MK_AST_STRING && attr->b->str[0])
+        return attr->b->str;
+    mk_diag_item *d = mk_diag_error(p->diag, "E0215", attr->b ? attr->b->span : attr->span,
+                                    "`%s` of an `outputs` block must be a string as written", attr->name);
+    mk_diag_help(d, "the stack's outputs are read before anything is evaluated: write %s = \"NAME\"", attr->name);
+    return NULL;
+}
+
+/* note [stack reads]: `outputs STACK { env = "…", OUTPUT: TYPE … }` names
+ * what the plan asks the executor for (mk_pipeline_plan, before
+ * evaluation); the fields are checked against the answer when
+ * `outputs.NAME` is first read (mk_eval_stack_read). */
+static void stack_read(mk_program *p, mk_unit *u, mk_ast *it)
+{
+    if (u != p->root) {
+        mk_diag_item *d = mk_diag_error(p->diag, "E0215", it->span, "an `outputs` block belongs in the root stack");
+        mk_diag_help(d, "read the other stack's outputs in the root stack and pass them to the module as arguments");
+        return;
+    }
+    for (uint32_t i = 0; i < p->nreads; i++)
+        if (p->reads[i].name == it->name2) {
+            duplicate(p, it, p->reads[i].decl, "outputs block", it->name2);
+            return;
+        }
+    mk_stack_read r = {.decl = it, .name = it->name2, .stack = it->name2};
+    for (uint32_t i = 0; i < it->kids.n; i++) {
+        mk_ast *k = it->kids.v[i];
+        if (k->kind == MK_AST_ATTR && strcmp(k->name, "env") == 0)
+            r.env = read_word(p, k);
+        else if (k->kind != MK_AST_FIELD || k->b) {
+            mk_diag_item *d = mk_diag_error(p->diag, "E0215", k->span, "an `outputs` block holds its `env` and the "
+                                            "outputs it reads, each as NAME: TYPE");
+            mk_diag_help(d, "declare an output as `vpc_id: string` (no default: it is the other stack's value)");
+        }
+    }
+    PUSH(p->reads, p->nreads, p->capreads, r);
+}
+
 void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
 {
     /* most items of a big file are resources: size their table once
@@ -475,6 +521,10 @@ void mk_unit_index(mk_program *p, mk_unit *u, mk_ast *file)
             index_named(p, u, it);
             break;
         case MK_AST_BLOCK:
+            if (it->name2) { /* `WORD NAME { }`: only `outputs` parses (parser.y) */
+                stack_read(p, u, it);
+                break;
+            }
             if (relocation(p, u, it))
                 break;
             misplaced(p, it);

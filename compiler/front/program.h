@@ -139,6 +139,21 @@ typedef struct mk_relocation {
     mk_span at, from_at, to_at, id_at; /* the block's, and its attributes' values' */
 } mk_relocation;
 
+/* An `outputs NAME { … }` block of the root stack: outputs of another
+ * stack (or of this one's other environment), read through the executor
+ * before evaluation, each with the type the block declares for it
+ * (docs/language.md, "Reading another stack's outputs"). */
+typedef struct mk_stack_read {
+    mk_ast *decl;
+    mk_name name;             /* outputs.NAME: the stack's name */
+    const char *stack;        /* the same, as the executor is asked for it */
+    const char *env;          /* its `env`, or NULL: this plan's environment */
+    struct json_t *got;       /* the executor's answer {stack, env, lineage, serial, outputs} (owned), NULL: not read */
+    const char *why;          /* why it could not be read (reported once, at the block), or NULL */
+    mk_value *value;          /* the outputs declared, as a map, once evaluated */
+    bool reported;
+} mk_stack_read;
+
 typedef struct mk_program {
     mk_ast_ctx ast;           /* arena and names */
     mk_srcset src;
@@ -164,6 +179,8 @@ typedef struct mk_program {
     uint32_t nreloc_decls, capreloc_decls;
     mk_relocation *relocs;    /* the well-formed ones (front/moved.c) */
     uint32_t nrelocs;
+    mk_stack_read *reads;     /* the `outputs` blocks, in order */
+    uint32_t nreads, capreads;
     /* loaded file ids, for the inputs digest */
     uint32_t *file_ids;
     uint32_t nfile_ids;

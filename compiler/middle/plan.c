@@ -820,7 +820,29 @@ static json_t *outputs_json(mk_program *p, const mk_key *key)
     return o;
 }
 
-/* SHA-256 over every source file read (stdlib included) and the variables. */
+/* Which outputs differ from the ones the state recorded at its last apply:
+ * secrets by fingerprint (mk_vjson_same), an output gone from the stack as
+ * much as a new one. A state without "outputs" recorded none. */
+static void outputs_changed(mk_plan *pl, json_t *before)
+{
+    size_t cap = json_object_size(pl->outputs) + json_object_size(before), n = 0;
+    const char **v = mk_arena_alloc(pl->arena, (cap + 1) * sizeof *v);
+    const char *k;
+    json_t *x;
+    json_object_foreach(pl->outputs, k, x) {
+        json_t *b = json_object_get(before, k);
+        if (!b || !mk_vjson_same(b, x))
+            v[n++] = k;
+    }
+    json_object_foreach(before, k, x)
+        if (!json_object_get(pl->outputs, k))
+            v[n++] = k;
+    pl->outputs_changed = (mk_names){v, (uint32_t)n};
+    pl->outputs_before = before ? json_incref(before) : json_object(); /* none recorded: every output is new */
+}
+
+/* SHA-256 over every source file read (stdlib included), the variables and
+ * the other stacks' outputs read. */
 static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -840,6 +862,13 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
             EVP_DigestUpdate(md, s, strlen(s));
         mk_jalloc_free_text(s);
         json_decref(j);
+    }
+    for (uint32_t i = 0; i < p->nreads; i++) { /* other stacks' outputs are inputs too (none: as before) */
+        char *s = p->reads[i].got ? json_dumps(p->reads[i].got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        EVP_DigestUpdate(md, p->reads[i].name, strlen(p->reads[i].name) + 1);
+        if (s)
+            EVP_DigestUpdate(md, s, strlen(s));
+        mk_jalloc_free_text(s);
     }
     unsigned char d[32];
     unsigned int n = 32;
@@ -907,6 +936,8 @@ mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *
     pl->lineage = st->lineage, pl->serial = st->serial;
     pl->providers = providers_json(p);
     pl->outputs = outputs_json(p, key);
+    if (!destroy)
+        outputs_changed(pl, json_object_get(st->root, "outputs"));
     return pl;
 }
 
@@ -926,6 +957,8 @@ void mk_plan_free(mk_plan *pl)
     json_decref(pl->made);
     json_decref(pl->providers);
     json_decref(pl->outputs);
+    json_decref(pl->reads);
+    json_decref(pl->outputs_before);
     json_decref(pl->policies);
     mk_mem_free(pl->changes);
     mk_arena_free(pl->arena);

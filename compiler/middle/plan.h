@@ -132,6 +132,12 @@ typedef struct mk_plan {
     int64_t serial;
     char inputs_digest[65];
     json_t *providers, *outputs; /* owned */
+    /* outputs whose value differs from the one the state records (names in
+     * the arena, the plan's order, then those the state alone has): such a
+     * plan is not "No changes", and applying it records them */
+    mk_names outputs_changed;
+    json_t *outputs_before;      /* owned: the state's "outputs" ({} for none); a plan read back: what it says they were */
+    json_t *reads;               /* [{stack, env, lineage, serial}] of other stacks' outputs read: owned, NULL for none */
     const mk_instance **like;    /* per state resource (its index there): the desired instance at its address, or NULL */
     /* the differ's observations (docs/drift.md, "Plans show drift") */
     bool observed;               /* an observation was read: observed_at, observed_serial, unreadable say of it */

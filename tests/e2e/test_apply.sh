@@ -38,6 +38,12 @@ expect_contains "$OUT" "+ compute.web[2]"
 expect_contains "$OUT" "~ local.file.motd"
 expect_exit 0 moksha apply three.plan && expect_contains "$OUT" "1 created, 1 updated"
 expect_match .moksha/out/motd.txt '^web x3 in prod'
+# web_ids was known only after that apply: the next plan shows it, and applying records it alone
+expect_exit 2 moksha plan --detailed-exitcode --var replicas=3
+expect_contains "$OUT" "Changes to outputs:"
+expect_match "$OUT" '^    ~ web_ids: \(known after apply\) → \['
+expect_exit 0 moksha apply --yes --var replicas=3 && expect_contains "$OUT" "the stack's outputs recorded"
+expect_match .moksha/state.json '"web_ids": \['
 expect_exit 0 moksha plan --detailed-exitcode --var replicas=3
 
 # ---- the same plan again is stale ----

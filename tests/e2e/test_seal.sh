@@ -69,10 +69,11 @@ FK=$(openssl rand -hex 32)
 fp() { # fp ADDRESS PATH TEXT: docs/trust.md's fingerprint under FK
     printf 'moksha-fingerprint/v1\0%s\0%s\0%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$FK" | sed 's/.*= //'
 }
-state() { # state FP_ID FP_CONN: both resources applied, their secrets with these fingerprints
+state() { # state FP_ID FP_CONN: both resources applied, their secrets with these fingerprints, the output recorded
     mkdir -p .moksha
     cat > .moksha/state.json <<STATE
-{"format": "moksha.state/v1", "lineage": "l-1", "serial": 2, "fingerprint_key": "$FK", "resources": [
+{"format": "moksha.state/v1", "lineage": "l-1", "serial": 2, "fingerprint_key": "$FK",
+ "outputs": {"pw_out": {"\$secret": {"to": "$ID", "sealed": "AAAA", "fingerprint": "$(fp outputs '["pw_out"]' "$SECRET")"}}}, "resources": [
 {"address": "local.file.id", "type": "local.file", "name": "id", "provider": "local", "placement": null,
  "attributes": {"path": "id.txt", "content": {"\$secret": {"to": "$ID", "sealed": "AAAA", "fingerprint": "$1"}},
   "mode": "0644", "special_bits": null, "id": "id.txt", "sha256": "00"},

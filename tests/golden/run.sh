@@ -107,7 +107,8 @@ case_json() {
 
 # plan: `moksha plan` in tests/golden/plan/NAME/ with NAME/state.json as the
 # applied state and NAME/args as extra arguments, under a fixed project key.
-# Sealed secrets (random nonces) are masked.
+# Sealed secrets (random nonces) are masked. NAME/env-E.state.json is the state of
+# environment E (.moksha/env/E/), for an `outputs` block that reads it.
 case_plan() {
     REPRO="cd tests/golden/plan/$1 && mkdir -p .moksha && cp state.json .moksha/ && { [ ! -f observed.json ] || cp observed.json .moksha/; } && export SOURCE_DATE_EPOCH=$GOLDEN_NOW && echo $GOLDEN_STACK_ID > .moksha/stack-id && MOKSHA_KEY=$GOLDEN_KEY $MOKSHA plan --color never $(cat "$1/args" 2>/dev/null)"
     (
@@ -115,6 +116,11 @@ case_plan() {
         mkdir -p .moksha
         [ -f state.json ] && cp state.json .moksha/state.json
         [ -f observed.json ] && cp observed.json .moksha/observed.json
+        for e in env-*.state.json; do # another environment's state, for an `outputs` block to read
+            [ -f "$e" ] || continue
+            e=${e#env-}
+            mkdir -p ".moksha/env/${e%.state.json}" && cp "env-$e" ".moksha/env/${e%.state.json}/state.json"
+        done
         echo "$GOLDEN_STACK_ID" > .moksha/stack-id
         # shellcheck disable=SC2046 # args holds several words on purpose
         MOKSHA_KEY=$GOLDEN_KEY capture both "$MOKSHA" plan --color never $(cat args 2>/dev/null) |

@@ -3,7 +3,8 @@
  * mk_config_state with its defaults, and refused, naming the file and the
  * key, when a key is unknown, a type is wrong, the conninfo carries a
  * password (keyword or URI form), the schema is no plain identifier, an
- * environment's name is not one, or a stack is not a string. Each test
+ * environment's name is not one, or a stack is not a string; and where
+ * other stacks' local states are (local_stacks). Each test
  * writes the file in a temporary directory, mode 0600. */
 #include "tests/unit/unit.h"
 
@@ -115,6 +116,27 @@ static void test_refusals(void **st)
             "expected a schema name");
 }
 
+/* state.local_stacks: where another stack's local state is (for its
+ * outputs), by name, each directory absolute. */
+static void test_local_stacks(void **st)
+{
+    (void)st;
+    mk_config cfg;
+    char why[1024];
+    assert_true(load("{\"local_stacks\": {\"network\": \"/srv/network\", \"data\": \"/srv/data\"}}", &cfg, why,
+                     sizeof why));
+    assert_int_equal(cfg.state.nlocal_stacks, 2);
+    assert_string_equal(cfg.state.local_stacks[0].name, "network");
+    assert_string_equal(cfg.state.local_stacks[0].dir, "/srv/network");
+    assert_string_equal(cfg.state.local_stacks[1].name, "data");
+    assert_string_equal(cfg.state.local_stacks[1].dir, "/srv/data");
+    mk_config_free(&cfg);
+    refused("{\"local_stacks\": [\"network\"]}", "state.local_stacks", "expected an object");
+    refused("{\"local_stacks\": {\"network\": \"network\"}}", "state.local_stacks", "expected an absolute path");
+    refused("{\"local_stacks\": {\"network\": \"/srv/../etc\"}}", "state.local_stacks", "without `..`");
+    refused("{\"local_stacks\": {\"\": \"/srv\"}}", "state.local_stacks", "a stack name is empty");
+}
+
 static void test_password_refused(void **st)
 {
     (void)st;
@@ -151,6 +173,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_stacks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

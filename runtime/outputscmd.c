@@ -1,0 +1,138 @@
+/* outputscmd — another stack's outputs, as its state records them
+ * (outputscmd.h). It finds the stack's state as every command does, through
+ * mk_backend_open: on postgres by the stack's name and environment; on
+ * local in a directory, the configuration's state.local_stacks[S] for a
+ * stack of another directory, else this one (another environment of this
+ * stack is its .moksha/env/NAME/). It is not the apply's: nothing here
+ * locks, and the document printed is the state's header fields alone. */
+#include "runtime/outputscmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "runtime/backend.h"
+#include "runtime/config.h"
+#include "runtime/exitcode.h"
+#include "runtime/paths.h"
+#include "runtime/rtstate.h"
+
+typedef struct args {
+    const char *stack, *env, *from, *format;
+} args;
+
+static bool parse(int argc, char **argv, args *a)
+{
+    *a = (args){.format = "text"};
+    for (int i = 1; i < argc; i++) {
+        const char **to = !strcmp(argv[i], "--stack") ? &a->stack : !strcmp(argv[i], "--env") ? &a->env
+                        : !strcmp(argv[i], "--from") ? &a->from : !strcmp(argv[i], "--format") ? &a->format : NULL;
+        if (!to || i + 1 >= argc)
+            return false;
+        *to = argv[++i];
+    }
+    if (!a->stack) /* main.c takes --stack out of every command's arguments */
+        a->stack = mk_backend_stack();
+    if (!a->env && mk_paths_now.env[0]) /* an environment selected for the whole process */
+        a->env = mk_paths_now.env;
+    return *a->stack && (!strcmp(a->format, "text") || !strcmp(a->format, "json"));
+}
+
+/* The directory of stack on the local backend: the configuration's
+ * local_stacks entry, else the current directory when it is that stack
+ * (--from names the reader's own; without it, taken to be). NULL with why. */
+static const char *local_dir(const mk_config *cfg, const args *a, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < cfg->state.nlocal_stacks; i++)
+        if (!strcmp(cfg->state.local_stacks[i].name, a->stack))
+            return cfg->state.local_stacks[i].dir;
+    if (!a->from || !strcmp(a->from, a->stack))
+        return ".";
+    snprintf(why, whylen, "stack `%s` is not this directory's (%s) and the executor's configuration does not say where "
+                          "it is: add it to state.local_stacks, {\"%s\": \"/path/to/its/directory\"}", a->stack, a->from,
+             a->stack);
+    return NULL;
+}
+
+/* Each secret output as a marker: the sealed copy stays in the state. */
+static json_t *shown_outputs(json_t *outs)
+{
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(outs, k, v) {
+        bool secret = json_is_object(v) && json_object_get(v, "$secret");
+        json_object_set_new(o, k, secret ? json_pack("{s:{s:b}}", "$secret", "sensitive", 1) : json_deep_copy(v));
+    }
+    return o;
+}
+
+static void print(const args *a, const mk_rtstate *st)
+{
+    json_t *doc = json_pack("{s:s, s:s?, s:s, s:I, s:o}", "stack", a->stack, "env", a->env && *a->env ? a->env : NULL,
+                            "lineage", mk_rtstate_lineage(st), "serial", (json_int_t)mk_rtstate_serial(st), "outputs",
+                            shown_outputs(mk_rtstate_outputs(st)));
+    if (!json_object_get(doc, "env"))
+        json_object_set_new(doc, "env", json_null());
+    if (!strcmp(a->format, "json")) {
+        json_dumpf(doc, stdout, JSON_COMPACT);
+        fputc('\n', stdout);
+    } else {
+        printf("%s%s%s at serial %lld:\n", a->stack, a->env ? "/" : "", a->env ? a->env : "", (long long)mk_rtstate_serial(st));
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(doc, "outputs"), k, v) {
+            char *t = json_object_get(v, "$secret") ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            printf("  %s = %s\n", k, t ? t : "(sensitive)");
+            free(t);
+        }
+    }
+    json_decref(doc);
+}
+
+/* Open, load and print, in the directory the stack's files are in (local). */
+static int read_outputs(const mk_config *cfg, const args *a)
+{
+    char why[1024] = "";
+    mk_backend *b = mk_backend_open(cfg, NULL, a->stack, a->env, why, sizeof why);
+    mk_rtstate *st = b ? mk_backend_load(b, why, sizeof why) : NULL;
+    if (st)
+        print(a, st);
+    else
+        fprintf(stderr, "moksha-exec: error: the outputs of stack `%s`: %s\n", a->stack, why);
+    mk_rtstate_free(st);
+    mk_backend_close(b);
+    return st ? MK_EXIT_OK : MK_EXIT_INPUT;
+}
+
+int mk_outputscmd_run(int argc, char **argv)
+{
+    args a;
+    if (!parse(argc, argv, &a)) {
+        fputs("usage: moksha-exec state outputs --stack NAME [--env NAME] [--from NAME] [--format text|json]\n", stderr);
+        return MK_EXIT_INPUT;
+    }
+    mk_config cfg;
+    char why[1024];
+    if (!mk_config_load(&cfg, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+        return MK_EXIT_INPUT;
+    }
+    bool local = !cfg.state.backend[0] || !strcmp(cfg.state.backend, "local");
+    const char *dir = local ? local_dir(&cfg, &a, why, sizeof why) : ".";
+    int rc = MK_EXIT_INPUT;
+    if (!dir)
+        fprintf(stderr, "moksha-exec: error: %s\n", why);
+    else if (chdir(dir) != 0)
+        fprintf(stderr, "moksha-exec: error: stack `%s`: cannot enter %s: %s\n", a.stack, dir, strerror(errno));
+    else if (!mk_paths_select(a.env, why, sizeof why)) /* this stack's other environment: .moksha/env/NAME */
+        fprintf(stderr, "moksha-exec: error: --env %s: %s\n", a.env, why);
+    else
+        rc = read_outputs(&cfg, &a);
+    mk_config_free(&cfg);
+    return rc;
+}
