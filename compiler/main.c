@@ -84,7 +84,7 @@ static const command COMMANDS[] = {
 
 static void usage(FILE *out)
 {
-    fputs("usage: moksha [-C DIR] [--color auto|always|never] [--stats] COMMAND [ARGS]\n"
+    fputs("usage: moksha [-C DIR] [--env NAME] [--color auto|always|never] [--stats] COMMAND [ARGS]\n"
           "\n"
           "moksha compiles declarative infrastructure specs (.moksha files) into\n"
           "checked, priced, policy-verified and signed plans.\n"
@@ -96,6 +96,8 @@ static void usage(FILE *out)
           "  -C DIR         run as if started in DIR\n"
           "  --color WHEN   colour diagnostics: auto (on a terminal, unless NO_COLOR), always, never\n"
           "  --stats        print wall time and peak memory to stderr at the end\n"
+          "  --env NAME     the environment: its state, variables (env/NAME.yaml) and plans (MOKSHA_ENV\n"
+          "                 too; docs/environments.md)\n"
           "  -h, --help     show this help; `moksha COMMAND --help` for a command\n"
           "  --version      print the version\n"
           "\nexit status: 0 success, 1 error in input or usage, 2 changes present (plan\n"
@@ -153,7 +155,9 @@ static int cmd_help(int argc, char **argv)
     return c->run(2, sub);
 }
 
-/* --color and --stats are accepted after the command too; take them out. */
+static const char *env_given; /* --env NAME, before or after the command */
+
+/* --color, --stats and --env are accepted after the command too; take them out. */
 static int take_global_options(int argc, char **argv)
 {
     int out = 1;
@@ -161,6 +165,10 @@ static int take_global_options(int argc, char **argv)
         const char *s = argv[i];
         if (strcmp(s, "--stats") == 0) {
             mk_cli_opts.stats = true;
+            continue;
+        }
+        if (strncmp(s, "--env", 5) == 0 && (s[5] == '=' || s[5] == 0)) {
+            env_given = s[5] == '=' ? s + 6 : i + 1 < argc ? argv[++i] : "";
             continue;
         }
         if (strncmp(s, "--color", 7) == 0 && (s[7] == '=' || s[7] == 0)) {
@@ -176,6 +184,24 @@ static int take_global_options(int argc, char **argv)
     }
     argv[out] = NULL;
     return out;
+}
+
+/* The environment for a command that reads the state, plans or the
+ * stack's variables; the others (fmt, key, trust, version, help) have none. */
+static bool select_env(const command *c)
+{
+    static const char *const NONE[] = {"fmt", "key", "trust", "version", "help"};
+    for (size_t i = 0; i < sizeof NONE / sizeof *NONE; i++)
+        if (strcmp(c->name, NONE[i]) == 0) {
+            if (env_given)
+                mk_cli_err("%s takes no --env: it reads no environment", c->name);
+            return !env_given;
+        }
+    if (env_given && !*env_given) {
+        mk_cli_err("--env needs an environment's name (docs/environments.md)");
+        return false;
+    }
+    return mk_cli_env_select(env_given);
 }
 
 static void print_stats(const struct timespec *t0)
@@ -205,6 +231,8 @@ int main(int argc, char **argv)
             return cmd_version(1, argv);
         } else if (strcmp(s, "--stats") == 0) {
             mk_cli_opts.stats = true;
+        } else if ((v = mk_options_value(&a, "--env", &bad))) {
+            env_given = v;
         } else if ((v = mk_options_value(&a, "--color", &bad))) {
             if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
                 mk_cli_err("--color takes auto, always or never");
@@ -236,7 +264,7 @@ int main(int argc, char **argv)
     if (!c)
         return unknown_command(argv[a.i]);
     int sub_argc = take_global_options(argc - a.i, argv + a.i);
-    if (sub_argc < 0)
+    if (sub_argc < 0 || !select_env(c))
         return EXIT_INPUT;
     int rc = c->run(sub_argc, argv + a.i);
     if (mk_cli_opts.stats)

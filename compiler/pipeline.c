@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compiler/back/planfile.h"
 #include "compiler/base/buf.h"
@@ -271,6 +272,7 @@ typedef struct statejob {
     mk_diag *diag; /* its own: the compile thread reports meanwhile */
     double ms;
     mk_pipeline_req *r; /* its state_name and text, when the state comes from the service */
+    char state_path[160], observed_path[160]; /* the environment's files */
 } statejob;
 
 /* The observations beside the state, kept only when they are its own
@@ -284,7 +286,7 @@ static void read_observed(statejob *j)
     if (r->observed_name)
         j->obs = mk_observed_parse(r->observed_text, r->observed_len, r->observed_name, j->diag);
     else
-        j->obs = r->state_name ? mk_observed_parse(NULL, 0, NULL, j->diag) : mk_observed_read(OBSERVED_PATH, j->diag);
+        j->obs = r->state_name ? mk_observed_parse(NULL, 0, NULL, j->diag) : mk_observed_read(j->observed_path, j->diag);
     mk_observed_bind(j->obs, j->st, j->diag);
 }
 
@@ -297,7 +299,7 @@ static void *state_thread(void *arg)
         mk_mem_free(j->r->state_text); /* as a file's text is: not kept beside the parsed state */
         j->r->state_text = NULL;
     } else {
-        j->st = mk_state_read(STATE_PATH, j->diag);
+        j->st = mk_state_read(j->state_path, j->diag);
     }
     read_observed(j);
     j->ms = mk_pipeline_now_ms() - t;
@@ -314,6 +316,30 @@ static mk_state *await_state(void *ud)
     return j->st;
 }
 
+
+void mk_pipeline_env_path(const char *env, const char *file, char *out, size_t n)
+{
+    if (env)
+        snprintf(out, n, "%s/env/%s/%s", MOKSHA_DIR, env, file);
+    else
+        snprintf(out, n, "%s/%s", MOKSHA_DIR, file);
+}
+
+/* note [env layers]: an environment's variables come from env/global.yaml,
+ * then env/NAME.yaml (either may be missing), under the --var-files,
+ * MOKSHA_VAR_* and --var; from the first layer on, a map given over a map
+ * merges into it key by key (front/vars.c, mk_vars_merge). */
+static void env_vars(mk_program *p, const char *env)
+{
+    char path[160];
+    p->vars_merge = true;
+    snprintf(path, sizeof path, "%s/global.yaml", ENV_FILES_DIR);
+    if (access(path, F_OK) == 0)
+        mk_vars_file(p, path);
+    snprintf(path, sizeof path, "%s/%s.yaml", ENV_FILES_DIR, env);
+    if (access(path, F_OK) == 0)
+        mk_vars_file(p, path);
+}
 
 /* note [stack reads] in front/program.c: each `outputs` block's stack and
  * environment asked of the executor before anything is evaluated; what it
@@ -368,10 +394,13 @@ static void *compile_thread(void *arg)
     mk_program *p = r->p;
     p->strict = r->strict && !r->destroy; /* note [destroy variables] in eval.c */
     p->destroy_vars = r->destroy;
+    p->env = r->env;
     if (!mk_program_load(p, r->paths, r->npaths)) /* front/program.c */
         return NULL;
     for (size_t i = 0; i < r->npolicy_dirs; i++)
         mk_program_import(p, r->policy_dirs[i]);
+    if (r->env)
+        env_vars(p, r->env);
     for (size_t i = 0; i < r->nvar_files; i++) /* front/vars.c */
         mk_vars_file(p, r->var_files[i]);
     mk_vars_env(p);
@@ -440,6 +469,8 @@ static bool overrides_all_named(mk_planned *out, const mk_pipeline_req *r)
 static bool compile_against_state(mk_pipeline_req *r, mk_planned *out, double *t0)
 {
     statejob job = {.diag = mk_diag_new(&out->p->src), .r = r};
+    mk_pipeline_env_path(r->env, "state.json", job.state_path, sizeof job.state_path);
+    mk_pipeline_env_path(r->env, "observed.json", job.observed_path, sizeof job.observed_path);
     job.threaded = pthread_create(&job.th, NULL, state_thread, &job) == 0;
     if (!job.threaded)
         state_thread(&job);

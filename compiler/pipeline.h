@@ -24,8 +24,7 @@
 #include "compiler/middle/policy.h"
 
 #define MOKSHA_DIR ".moksha"
-#define STATE_PATH ".moksha/state.json"
-#define OBSERVED_PATH ".moksha/observed.json"
+#define ENV_FILES_DIR "env" /* env/global.yaml, env/NAME.yaml: docs/environments.md */
 
 struct mk_place_report;
 struct mk_cost_catalog;
@@ -39,6 +38,10 @@ typedef struct mk_pipeline_req {
     size_t nvar_files, nvar_flags;
     bool strict;
     bool destroy;   /* plan to delete everything in state */
+    /* the environment (--env, MOKSHA_ENV: docs/environments.md), NULL for
+     * none: its state and observations (mk_pipeline_env_path), its
+     * variables layered under the var files, stack.env, the plan's `env` */
+    const char *env;
     const char **policy_dirs; /* --policies DIR */
     size_t npolicy_dirs;
     struct mk_policy_override *overrides; /* --override NAME --reason TEXT */
@@ -130,6 +133,10 @@ typedef struct mk_planned {
     mk_pipeline_phase phases[MK_PIPELINE_PHASES];
     size_t nphases;
 } mk_planned;
+
+/* Where the executor keeps file (state.json, observed.json) of environment
+ * env (NULL: none): .moksha/FILE, or .moksha/env/ENV/FILE. */
+void mk_pipeline_env_path(const char *env, const char *file, char *out, size_t n);
 
 /* load → vars → eval on a thread with a large stack, into r->p (which the
  * caller made with mk_program_new). */

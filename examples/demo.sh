@@ -12,7 +12,8 @@
 # fails the demo. Then it plans, applies (moksha-exec, with the local and
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
 # of examples/webapp in a scratch directory; then changes that world behind
-# moksha's back, and shows the drift detected and reconciled.
+# moksha's back, and shows the drift detected and reconciled; and it applies
+# examples/team as two environments of one stack.
 set -u
 
 BUILD=${1:-build}
@@ -109,6 +110,21 @@ want=3; step webapp reconcile
 step webapp reconcile --auto-approve-risk medium
 step webapp drift
 step webapp audit verify
+cd "$TOP" || exit 1
+
+# Environments: examples/team applied as staging and as prod, each with its
+# own state, variables (env/NAME.yaml over env/global.yaml) and audit log;
+# DESIGN's prod-destroy-approval gates a delete in prod, and the same
+# delete in staging goes ahead (docs/environments.md).
+echo "${B}━━━ environments: examples/team as staging and prod ━━━${N}"
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/team" "$TMP/env-team" || exit 1
+cd "$TMP/env-team" || exit 1
+step team --env staging apply --yes --policies policies
+step team --env prod apply --yes --policies policies
+step team --env prod state list
+step team --env prod plan --policies policies --var replicas=2
+step team --env staging apply --yes --policies policies --var replicas=1
+step team --env staging audit verify
 cd "$TOP" || exit 1
 
 if [ "$examples" -eq 0 ]; then

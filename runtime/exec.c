@@ -1737,7 +1737,8 @@ static void binding_words(json_t *b, bool planned, char *out, size_t n)
 static bool same_backend(ctx *c)
 {
     json_t *planned = json_object_get(c->plan, "backend"), *now = mk_backend_binding(c->sess.be);
-    json_t *local = json_pack("{s:s, s:n, s:n}", "kind", "local", "stack", "env");
+    /* none: the local files of the plan's own environment (a plan made through the service names none) */
+    json_t *local = json_pack("{s:s, s:n, s:O?}", "kind", "local", "stack", "env", json_object_get(c->plan, "env"));
     json_t *p = json_is_object(planned) ? planned : local;
     bool same = json_equal(json_object_get(p, "kind"), json_object_get(now, "kind")) &&
                 json_equal(json_object_get(p, "env") ?: json_null(), json_object_get(now, "env") ?: json_null()) &&
@@ -2175,6 +2176,13 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
                 ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
         free_ctx(&c, &sc);
         return MK_EXIT_INPUT;
+    }
+    json_t *penv = json_object_get(c.plan, "env"); /* note [plan environment] in paths.h */
+    if (!mk_paths_bind(penv ? json_string_value(penv) ?: "" : NULL, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s: %s\nmoksha-exec: nothing was applied\n", path, why);
+        json_decref(c.plan);
+        free_ctx(&c, &sc);
+        return MK_EXIT_LOCKED;
     }
     if (!approvals_name_gates(&c)) {
         json_decref(c.plan);

@@ -11,6 +11,8 @@
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +45,12 @@ static bool lock_timeout_given;
 
 static void usage(FILE *out)
 {
-    fputs("usage: moksha-exec [-C DIR] COMMAND ... [--stack NAME] [--lock-timeout DURATION]\n"
+    fputs("usage: moksha-exec [-C DIR] [--env NAME] COMMAND ... [--stack NAME] [--lock-timeout DURATION]\n"
           "\n"
+          "  --env NAME                       the environment's state, lock, audit log, observations and\n"
+          "                                   simulated cloud (.moksha/env/NAME/; MOKSHA_ENV too); apply\n"
+          "                                   takes the plan's and refuses (exit 6) a plan of another\n"
+          "                                   (docs/environments.md)\n"
           "  --stack NAME                     the stack's name (its `stack` block's) for commands without a plan,\n"
           "                                   which keys its state on postgres (else MOKSHA_STACK; docs/state.md)\n"
           "  --lock-timeout DURATION          apply, refresh, state rm|mv: wait that long for a run holding the\n"
@@ -167,8 +173,9 @@ static int verify(const char *dir, const char *path)
         return 3;
     }
     json_t *t = json_object_get(plan, "totals");
-    printf("%s: valid plan for stack %s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
-           path, json_string_value(json_object_get(plan, "stack")),
+    const char *env = json_string_value(json_object_get(plan, "env"));
+    printf("%s: valid plan for stack %s%s%s (state serial %lld): %lld to create, %lld to update, %lld to replace, %lld to delete\n",
+           path, json_string_value(json_object_get(plan, "stack")), env ? ", environment " : "", env ? env : "",
            (long long)json_integer_value(json_object_get(json_object_get(plan, "state"), "serial")),
            (long long)json_integer_value(json_object_get(t, "create")),
            (long long)json_integer_value(json_object_get(t, "update")),
@@ -424,6 +431,39 @@ static int audit_cmd(int argc, char **argv)
     return MK_EXIT_INPUT;
 }
 
+/* note [rotation and environments]: the project key is the stack's, shared
+ * by its environments, but `key rotate` re-seals one state and re-keys one
+ * audit head, the selected environment's. With another environment's state
+ * beside it, that state's secrets and audit head would be left under a key
+ * that is gone; so the project key's rotation is refused then, naming
+ * them. (Trust mode's seal key is the executor's, kept apart.) */
+static bool rotate_alone(void)
+{
+    mk_config cfg;
+    char why[1024], others[512] = "", path[PATH_MAX];
+    if (!mk_config_load(&cfg, why, sizeof why))
+        return true; /* (rotate says why) */
+    bool trust = cfg.trust.on;
+    mk_config_free(&cfg);
+    DIR *d = opendir(MK_PATH_DIR "/env");
+    size_t n = 0;
+    if (strcmp(MK_PATH_STATE, MK_PATH_DIR "/state.json") != 0 && access(MK_PATH_DIR "/state.json", F_OK) == 0)
+        n++, snprintf(others, sizeof others, "the stack's own (%s/state.json)", MK_PATH_DIR);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        snprintf(path, sizeof path, "%s/env/%s/state.json", MK_PATH_DIR, e->d_name);
+        if (e->d_name[0] != '.' && strcmp(path, MK_PATH_STATE) != 0 && access(path, F_OK) == 0 && ++n)
+            snprintf(others + strlen(others), sizeof others - strlen(others), "%s%s", *others ? ", " : "", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (trust || n == 0)
+        return true;
+    fprintf(stderr, "moksha-exec: error: key rotate re-seals one environment's state, and the project key is shared by "
+                    "this stack's environments: %s hold%s a state too, which would be left sealed with a key that is gone; "
+                    "nothing was rotated\n", others, n == 1 ? "s" : "");
+    return false;
+}
+
 /* note [no downgrade at start]: in trust mode MOKSHA_KEY is refused
  * before any command runs, not only where plans are read. A configuration
  * that does not load is left to the commands that read it (apply, verify,
@@ -439,6 +479,43 @@ static bool start_ok(void)
         mk_errmsg_print(why);
     mk_config_free(&cfg);
     return ok;
+}
+
+/* --env NAME (or --env=NAME) anywhere on the line, else MOKSHA_ENV: the
+ * environment whose files every command reads and writes (runtime/paths.h),
+ * selected before any is opened; taken out of argv. The service selects
+ * per request instead (serve.c). False, said, for a bad name. */
+static bool select_env(int *argc, char **argv)
+{
+    const char *name = getenv("MOKSHA_ENV");
+    bool given = false;
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--env") == 0 && i + 1 == *argc) {
+            fputs("moksha-exec: error: --env needs an environment's name (docs/environments.md)\n", stderr);
+            return false;
+        }
+        if (strncmp(argv[i], "--env=", 6) == 0 || strcmp(argv[i], "--env") == 0) {
+            name = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+            given = true;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    argv[out] = NULL;
+    char why[256];
+    if (given && *argc >= 2 && strcmp(argv[1], "serve") == 0) {
+        fputs("moksha-exec: error: serve takes no --env: each request names its environment\n", stderr);
+        return false;
+    }
+    if (*argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return true;
+    if (!mk_paths_select(name, why, sizeof why)) {
+        fprintf(stderr, "moksha-exec: error: %s%s\n", given ? "--env: " : "MOKSHA_ENV: ", why);
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -463,7 +540,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-    if (argc >= 2 && !start_ok())
+    if (!select_env(&argc, argv) || (argc >= 2 && !start_ok()))
         return MK_EXIT_INPUT;
     if (!take_globals(&argc, argv))
         return MK_EXIT_INPUT;
@@ -482,7 +559,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
     if (argc == 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "rotate") == 0)
-        return mk_rotate_key();
+        return rotate_alone() ? mk_rotate_key() : MK_EXIT_INPUT;
     if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "new") == 0)
         return mk_keycmd_new(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "show") == 0)

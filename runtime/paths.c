@@ -44,3 +44,24 @@ bool mk_paths_select(const char *name, char *why, size_t whylen)
 {
     return mk_paths_for(name, &mk_paths_now, why, whylen);
 }
+
+bool mk_paths_bind(const char *plan_env, char *why, size_t whylen)
+{
+    const char *now = mk_paths_now.env;
+    if (plan_env && !mk_paths_env_valid(plan_env)) { /* ("": a plan whose env is no string) */
+        snprintf(why, whylen, "the plan's `env` is not an environment's name");
+        return false;
+    }
+    if (!*now)
+        return !plan_env || mk_paths_select(plan_env, why, whylen);
+    if (plan_env && strcmp(plan_env, now) == 0)
+        return true;
+    if (plan_env)
+        snprintf(why, whylen, "the plan was made for environment %.80s, and --env (or MOKSHA_ENV) selects environment %s: "
+                              "apply it with --env %.80s, or plan again with --env %s", plan_env, now, plan_env, now);
+    else
+        snprintf(why, whylen, "the plan was made without an environment (the stack's own files, %s/state.json), and --env "
+                              "(or MOKSHA_ENV) selects environment %s: apply it without --env, or plan again with --env %s",
+                 MK_PATH_DIR, now, now);
+    return false;
+}

@@ -45,5 +45,10 @@ bool mk_paths_select(const char *name, char *why, size_t whylen);
  * selecting it: a backend opened for another environment (`env list`,
  * `state migrate`). False, with why, for a name that is not one. */
 bool mk_paths_for(const char *name, mk_paths *out, char *why, size_t whylen);
+/* note [plan environment]: a plan is bound to the environment it was made
+ * in (its `env`, NULL when it has none). With no environment selected the
+ * plan's own is selected; with one selected, a plan of another environment,
+ * or of none, is refused: false, with why naming both. */
+bool mk_paths_bind(const char *plan_env, char *why, size_t whylen);
 
 #endif

@@ -263,15 +263,18 @@ static bool mac_matches(const mk_planfile_key *k, const char *s, size_t n, const
 }
 
 /* note [plan statement] in compiler/back/planfile.c, built again here from
- * the plan's `state`: the digest and the plan's identity, compact, in this
+ * the plan's `state` and `env`: the digest and the plan's identity, compact, in this
  * key order. The same bytes are what either kind of signature signs. */
-static bool statement_matches(const verifier *v, json_t *sig, json_t *st, const char *digest, const char *want)
+static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t *env, const char *digest,
+                              const char *want)
 {
     json_t *s = json_object(), *sid = json_object_get(st, "stack_id");
     json_object_set_new(s, "format", json_string("moksha.plan/v1"));
     json_object_set_new(s, "digest", json_string(digest));
     if (json_is_string(sid))
         json_object_set(s, "stack_id", sid);
+    if (json_is_string(env)) /* the plan's environment (runtime/paths.h, note [plan environment]) */
+        json_object_set(s, "environment", env);
     json_object_set_new(s, "lineage", json_string(json_string_value(json_object_get(st, "lineage")) ?: ""));
     json_object_set_new(s, "serial", json_integer(json_integer_value(json_object_get(st, "serial"))));
     char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -286,7 +289,7 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, const 
 
 /* The fields of moksha.plan/v1 by object (note [plan fields] in
  * compiler/back/planfile.c): anything else is a newer moksha's plan. */
-static const char *const TOP_KEYS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "backend",
+static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
                                        "observed", "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
@@ -297,7 +300,7 @@ static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 static const char *const BACKEND_KEYS[] = {"kind", "stack", "env", NULL};
-#define TOP_NKEYS 20
+#define TOP_NKEYS 21
 
 /* The index of the name k (n bytes, as written: a key with an escape, a
  * NUL or any other byte JSON does not allow is no name) in names, or -1.
@@ -635,9 +638,13 @@ static bool proven(mk_planfile *p, const verifier *v, json_t *sig, size_t sat, s
     while (tp->state == SIZE_MAX && (r = mk_jspan_next(&tp->w, &it)) == 1)
         top_record(p->text, tp, &it, false);
     tp->ended = r == 0;
-    json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL);
-    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(v, sig, state, digest, val);
+    json_t *state = tp->state == SIZE_MAX ? NULL : parse_span(p->text, &tp->m[tp->state], NULL), *env = NULL;
+    for (size_t i = 0; i < tp->n && !env; i++) /* (written before `state`: walked by now) */
+        if (key_is(p->text, &tp->m[i], "env"))
+            env = parse_span(p->text, &tp->m[i], NULL);
+    bool ok = r >= 0 && (tp->state == SIZE_MAX || state) && statement_matches(v, sig, state, env, digest, val);
     json_decref(state);
+    json_decref(env);
     if (!ok)
         fail(*st, why, whylen, MSG_TAMPERED);
     return ok;

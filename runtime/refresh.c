@@ -605,7 +605,8 @@ static bool load_plan(run *r, char *why, size_t whylen)
         return snprintf(why, whylen, "%s: the plan was made for %s%s, this stack's is %s: a plan is read only in the "
                         "stack it was made in", path, planned ? "stack id " : "no stack id", planned ? planned : "",
                         *here ? here : "none"), false;
-    return true;
+    json_t *penv = json_object_get(r->plan, "env"); /* note [plan environment] in paths.h */
+    return mk_paths_bind(penv ? json_string_value(penv) ?: "" : NULL, why, whylen);
 }
 
 /* Configuration, trust, the key and the plan: before the lock. */

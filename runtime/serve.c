@@ -371,6 +371,8 @@ static void drop_fresh(const conn *c, int dfd, const char *id)
         return;
     if (fstatat(dfd, ".moksha/state.json", &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
         return;
+    if (fstatat(dfd, ".moksha/env", &sb, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) /* an environment's apply */
+        return;
     char dir[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/%s", c->cfg->service.stacks, id);
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -611,7 +613,7 @@ static void stack_op_arg(const struct stack_op *so, json_t *req, const char **ar
     json_t *v;
     *why = 0;
     json_object_foreach(req, k, v)
-        if (!*why && strcmp(k, "op") && strcmp(k, "stack_id") && (!so->arg || strcmp(k, so->arg)))
+        if (!*why && strcmp(k, "op") && strcmp(k, "stack_id") && strcmp(k, "env") && (!so->arg || strcmp(k, so->arg)))
             snprintf(why, n, "`%s` takes no `%s`", so->op, k);
     v = so->arg ? json_object_get(req, so->arg) : NULL;
     *arg = json_string_value(v);
@@ -689,8 +691,12 @@ void mk_serve_parse(const char *text, size_t n, mk_serve_req *r)
     r->doc = json_loadb(text, n, JSON_REJECT_DUPLICATES, NULL);
     r->op = json_string_value(json_object_get(r->doc, "op"));
     r->stack_id = json_string_value(json_object_get(r->doc, "stack_id"));
+    json_t *env = json_object_get(r->doc, "env"); /* the environment the op is for (none when absent) */
+    r->env = json_string_value(env);
     if (!r->op)
         snprintf(r->why, sizeof r->why, "the request is not JSON naming an op");
+    else if (env && !mk_paths_env_valid(r->env))
+        snprintf(r->why, sizeof r->why, "`env` is not an environment's name (1 to %d of a-z, 0-9, `-`, `_`)", MK_ENV_MAX);
     else if (!strcmp(r->op, "state") || !strcmp(r->op, "observed")) {
         if (!stack_id_ok(r->stack_id))
             snprintf(r->why, sizeof r->why, "`%s` needs a stack_id of 32 hex digits", r->op);
@@ -875,6 +881,8 @@ static int handle(const conn *c, char *what, size_t n)
     free(p);
     const char *op = r.op, *id = r.stack_id;
     snprintf(what, n, "%s%s%s", op ? op : "a bad request", id ? " stack " : "", id && stack_id_ok(id) ? id : id ? "(bad id)" : "");
+    if (!*r.why && mk_paths_select(r.env, r.why, sizeof r.why) && r.env) /* this handler's, and its worker's */
+        snprintf(what + strlen(what), n - strlen(what), " env %s", r.env);
     int rc = op && !strcmp(op, "apply") ? op_apply(c, &r)
              : op && !strcmp(op, "refresh") ? op_refresh(c, &r)
              : *r.why ? refuse(c, "%s", r.why)

@@ -32,6 +32,7 @@ typedef struct mk_serve_req {
     const char *op;       /* NULL when the request names none; borrowed from doc */
     const char *stack_id; /* borrowed from doc; NULL when none */
     const char *arg;      /* a stack op's address, lock id or format; borrowed; NULL when none */
+    const char *env;      /* the environment (runtime/paths.h) it is for; borrowed; NULL for none */
     mk_exec_opts opts;    /* the defaults, and apply's options over them */
     mk_refresh_opts ropts; /* refresh: the defaults, and its options over them */
     bool with_plan;       /* refresh: plan pieces follow the request ("plan": true) */

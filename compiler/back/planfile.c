@@ -405,6 +405,7 @@ static void read_plan(reader *r, json_t *doc)
     mk_plan *p = r->p;
     json_t *st = json_object_get(doc, "state"), *changes = json_object_get(doc, "changes");
     p->stack = str_of(r, doc, "stack", true);
+    p->env = str_of(r, doc, "env", false);
     const char *digest = str_of(r, doc, "inputs_digest", true);
     if (digest && strlen(digest) >= sizeof p->inputs_digest)
         refuse(r, "`inputs_digest` is not a digest");
@@ -942,6 +943,8 @@ static void put_head(emitter *e, const mk_plan *p)
 {
     lit(e, "{\"format\":\"moksha.plan/v1\",\"stack\":");
     put_str(e, p->stack);
+    if (p->env) /* (none: not written, as before environments) */
+        lit(e, ",\"env\":"), put_str(e, p->env);
     lit(e, ",\"inputs_digest\":");
     put_str(e, p->inputs_digest);
     if (p->destroy)
@@ -1042,10 +1045,11 @@ static void to_hex(const unsigned char *b, size_t n, char *out)
 
 /* note [plan statement]: what the signature covers, a few hundred bytes:
  * the body's digest and the plan's identity, compact JSON in this key order,
- * an absent stack id left out (docs/formats.md, "The statement"). The
+ * an absent stack id and environment left out (docs/formats.md, "The statement"). The
  * executor builds the same text, repeated there for the house rule
  * (runtime/planfile.c). */
-static void statement(mk_buf *out, const char *stack_id, const char *lineage, int64_t serial, const char *digest)
+static void statement(mk_buf *out, const char *stack_id, const char *env, const char *lineage, int64_t serial,
+                      const char *digest)
 {
     mk_buf_puts(out, "{\"format\":\"moksha.plan/v1\",\"digest\":");
     mk_vjson_put_string(out, digest, strlen(digest));
@@ -1053,17 +1057,20 @@ static void statement(mk_buf *out, const char *stack_id, const char *lineage, in
         mk_buf_puts(out, ",\"stack_id\":");
         mk_vjson_put_string(out, stack_id, strlen(stack_id));
     }
+    if (env) { /* the environment the plan is bound to (docs/environments.md) */
+        mk_buf_puts(out, ",\"environment\":");
+        mk_vjson_put_string(out, env, strlen(env));
+    }
     mk_buf_puts(out, ",\"lineage\":");
     mk_vjson_put_string(out, lineage ? lineage : "", lineage ? strlen(lineage) : 0);
     mk_buf_printf(out, ",\"serial\":%" PRId64 "}", serial);
 }
 
 /* The statement's MAC under key, as hex. */
-static void statement_mac(const mk_key *key, const char *stack_id, const char *lineage, int64_t serial,
-                          const char *digest, char mac[65])
+static void statement_mac(const mk_key *key, const mk_plan *p, const char *digest, char mac[65])
 {
     mk_buf st = {0};
-    statement(&st, stack_id, lineage, serial, digest);
+    statement(&st, p->stack_id, p->env, p->lineage, p->serial, digest);
     mk_key_sign(key, st.data, st.len, mac);
     mk_buf_free(&st);
 }
@@ -1077,7 +1084,7 @@ static void put_ed25519(mk_buf *out, const mk_plan *p, const mk_key *key, const 
 {
     mk_buf st = {0};
     char sig[MK_SIGN_SIG_LEN];
-    statement(&st, p->stack_id, p->lineage, p->serial, digest);
+    statement(&st, p->stack_id, p->env, p->lineage, p->serial, digest);
     bool ok = mk_sign_message(key->signer, MK_SIGN_PLAN, st.data, st.len, sig);
     mk_buf_free(&st);
     if (!ok) /* (an Ed25519 signature of a loaded key fails only for want of memory) */
@@ -1108,7 +1115,7 @@ void mk_planfile_emit(const mk_plan *p, const mk_key *key, bool sign, mk_buf *ou
         put_ed25519(out, p, key, digest);
         return;
     }
-    statement_mac(key, p->stack_id, p->lineage, p->serial, digest, mac);
+    statement_mac(key, p, digest, mac);
     /* the signature is the last key: the body's closing brace gives way to it */
     mk_buf_puts(out, ",\"signature\":{\"algorithm\":\"HMAC-SHA256\",\"key_id\":");
     mk_vjson_put_string(out, key->id, strlen(key->id));
@@ -1132,7 +1139,7 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
 /* note [plan fields]: the fields this moksha knows, by object; any other is
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
-static const char *const PLAN_FIELDS[] = {"format", "stack", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
+static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
     "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
     "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
@@ -1238,8 +1245,8 @@ const char *mk_planfile_signer(json_t *plan)
 static void statement_of(json_t *plan, const char *digest, mk_buf *out)
 {
     json_t *st = json_object_get(plan, "state");
-    statement(out, json_string_value(json_object_get(st, "stack_id")), json_string_value(json_object_get(st, "lineage")),
-              json_integer_value(json_object_get(st, "serial")), digest);
+    statement(out, json_string_value(json_object_get(st, "stack_id")), json_string_value(json_object_get(plan, "env")),
+              json_string_value(json_object_get(st, "lineage")), json_integer_value(json_object_get(st, "serial")), digest);
 }
 
 /* An Ed25519 plan (note [planner signature]): a signature of type plan, by

@@ -674,10 +674,13 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
     drift_section(plan, out, p);
     if (plan->observed || plan->serial > 0 || plan->ndrift || plan->reads)
         mk_buf_putc(out, '\n');
-    if (plan->nchanges == 0 && !plan->outputs_changed.n) {
+    if (plan->nchanges == 0 && !plan->outputs_changed.n && plan->env) {
+        mk_buf_printf(out, "No changes in environment %s: the infrastructure matches the spec.\n", plan->env);
+    } else if (plan->nchanges == 0 && !plan->outputs_changed.n) {
         mk_buf_puts(out, "No changes: the infrastructure matches the spec.\n");
     } else if (plan->nchanges) {
-        mk_buf_printf(out, "moksha will make these changes to stack %s:\n\n", plan->stack);
+        mk_buf_printf(out, "moksha will make these changes to stack %s%s%s:\n\n", plan->stack,
+                      plan->env ? ", environment " : "", plan->env ? plan->env : "");
         for (size_t i = 0; i < plan->nchanges; i++) {
             const mk_change *c = &plan->changes[i];
             change_head(c, out, p);
@@ -780,6 +783,8 @@ void mk_render_markdown(const mk_plan *plan, mk_buf *out)
 {
     mk_buf_puts(out, "### moksha plan for ");
     mk_md_code(out, plan->stack, false);
+    if (plan->env)
+        mk_buf_puts(out, ", environment "), mk_md_code(out, plan->env, false);
     mk_buf_puts(out, "\n\n");
     markdown_observed(plan, out);
     mk_buf_puts(out, "**");

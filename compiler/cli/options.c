@@ -137,6 +137,8 @@ int mk_options_parse(const mk_options *o, int argc, char **argv)
 {
     mk_options_args a = {argc, 1, argv};
     bool bad = false;
+    if (o->stack) /* the global --env (compiler/main.c) is every stack's */
+        o->stack->env = mk_cli_opts.env;
     for (; a.i < argc && !bad; a.i++) {
         const char *s = argv[a.i];
         if (mk_options_is_help(s)) {

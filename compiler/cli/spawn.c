@@ -132,10 +132,13 @@ static int run(const char **args, size_t nargs, int out_fd, int err_fd, mk_buf *
 {
     char path[PATH_MAX + 32];
     exec_path(path, sizeof path);
-    const char **av = mk_mem_calloc(nargs + 2, sizeof *av);
+    const char **av = mk_mem_calloc(nargs + 4, sizeof *av);
+    size_t at = 1;
     av[0] = path;
+    if (mk_cli_opts.env) /* the executor's files of the environment (docs/environments.md) */
+        av[at++] = "--env", av[at++] = mk_cli_opts.env;
     if (nargs)
-        memcpy(av + 1, args, nargs * sizeof *args);
+        memcpy(av + at, args, nargs * sizeof *args);
     int pipe_fd[2] = {-1, -1};
     if (out && pipe(pipe_fd) != 0) {
         mk_cli_err("cannot start moksha-exec: %s", strerror(errno));

@@ -156,9 +156,12 @@ static int next_frame(int fd, mk_buf *b)
     return h[0];
 }
 
-/* The request's compact JSON as one frame. Takes req. */
+/* The request's compact JSON as one frame, naming the environment when
+ * one is selected (the service selects it for the op). Takes req. */
 static bool request(int fd, json_t *req)
 {
+    if (mk_cli_opts.env && strcmp(json_string_value(json_object_get(req, "op")) ?: "", "info") != 0)
+        json_object_set_new(req, "env", json_string(mk_cli_opts.env));
     char *text = json_dumps(req, JSON_COMPACT);
     bool ok = text && frame(fd, 'Q', text, strlen(text));
     mk_jalloc_free_text(text);

@@ -407,6 +407,8 @@ mk_value *mk_eval_stack(mk_ectx *c)
         mk_vb_push(c->e->v, &vb, mk_intern_s(c->e->v->names, "env"), mk_v_cstr(c->e->v, "test"));
     for (uint32_t i = 0; i < m->n; i++)
         mk_vb_push(c->e->v, &vb, m->u.map.keys[i], m->u.map.vals[i]);
+    if (c->e->p->env && !u->test_decl) /* --env: the block's `env` is only its default (docs/environments.md) */
+        mk_vb_push(c->e->v, &vb, mk_intern_s(c->e->v->names, "env"), mk_v_cstr(c->e->v, c->e->p->env));
     u->stack_value = mk_vb_map(c->e->v, &vb);
     return u->stack_value;
 }

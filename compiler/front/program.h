@@ -169,6 +169,8 @@ typedef struct mk_program {
     size_t ninstances, capinst;
     bool strict;              /* plan: a variable without a value is an error */
     bool destroy_vars;        /* destroy: only a variable a provider block reads needs a value */
+    const char *env;          /* --env: stack.env over the stack block's `env`, and the plan's `env`; NULL for none */
+    bool vars_merge;          /* an environment's layers: a map given over a map merges (note [env layers] in pipeline.c) */
     struct mk_state *state;   /* applied state, when planning: computed attributes already known */
     const struct mk_observed *observed; /* the executor's observations, when planning: an object gone outside moksha has none known */
     mk_unit **units;          /* every unit, for freeing their tables */

@@ -1,8 +1,9 @@
 /* vars — variable values from outside the source: --var-file (YAML, read
  * with libyaml), MOKSHA_VAR_NAME in the environment and --var NAME=VALUE, in
- * rising precedence. A value for a string-like variable is taken as text;
- * any other is read as a moksha expression, so `--var memory=4GiB` is a size
- * and `--var replicas=3` an int. */
+ * rising precedence (with an environment, env/global.yaml and env/NAME.yaml
+ * below them, and maps merged: mk_vars_merge). A value for a string-like
+ * variable is taken as text; any other is read as a moksha expression, so
+ * `--var memory=4GiB` is a size and `--var replicas=3` an int. */
 #include "compiler/front/vars.h"
 
 #include <errno.h>
@@ -100,9 +101,22 @@ static mk_var *find_var(mk_program *p, const char *name, size_t len)
     return mk_sym_get(&p->root->vars, mk_intern_n(p->ast.names, name, len), NULL);
 }
 
+mk_value *mk_vars_merge(mk_vctx *c, mk_value *under, mk_value *over)
+{
+    if (!under || under->kind != MK_V_MAP || over->kind != MK_V_MAP)
+        return over;
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; i < under->n; i++)
+        mk_vb_push(c, &vb, under->u.map.keys[i], under->u.map.vals[i]);
+    for (uint32_t i = 0; i < over->n; i++) /* (a key of both: replaced in its place by mk_vb_map) */
+        mk_vb_push(c, &vb, over->u.map.keys[i], mk_vars_merge(c, mk_v_get(under, over->u.map.keys[i]), over->u.map.vals[i]));
+    vb.flags = under->flags | over->flags;
+    return mk_vb_map(c, &vb);
+}
+
 static void give(mk_program *p, mk_var *v, mk_value *val, const char *from)
 {
-    v->given = val;
+    v->given = p->vars_merge && v->given ? mk_vars_merge(&p->v, v->given, val) : val;
     v->given_from = mk_arena_strndup(p->ast.arena, from, strlen(from));
     v->has_given_at = false; /* a later source replaces the value, and its place */
 }

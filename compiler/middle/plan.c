@@ -863,6 +863,8 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
         mk_jalloc_free_text(s);
         json_decref(j);
     }
+    if (p->env) /* (only then: a plan without one digests as before) */
+        EVP_DigestUpdate(md, "\0env\0", 5), EVP_DigestUpdate(md, p->env, strlen(p->env));
     for (uint32_t i = 0; i < p->nreads; i++) { /* other stacks' outputs are inputs too (none: as before) */
         char *s = p->reads[i].got ? json_dumps(p->reads[i].got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         EVP_DigestUpdate(md, p->reads[i].name, strlen(p->reads[i].name) + 1);
@@ -931,6 +933,7 @@ mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *
         mk_diag_help(it, "a list or map that repeats itself grows with every level; build it with fewer levels");
     }
     pl->stack = p->root && p->root->stack_name ? p->root->stack_name : "stack";
+    pl->env = p->env;
     /* the stack id binds the plan to this stack (note [stack id] in docs/executor.md) */
     pl->stack_id = key->stack_id[0] ? mk_arena_strndup(pl->arena, key->stack_id, strlen(key->stack_id)) : NULL;
     pl->lineage = st->lineage, pl->serial = st->serial;

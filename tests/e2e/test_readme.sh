@@ -42,6 +42,11 @@ moksha drift|out|~ local.file.motd changed outside moksha: content "web x2 in pr
 moksha reconcile --policies policies --auto-approve-risk medium|out|reconcile: cycle 1: 1 changed, 0 gone, 0 unreadable; 1 change planned; applied (exit 0)
 moksha drift --format markdown|out|| ~ | `local.file.motd` | changed: `content`
 moksha plan --refresh --policies policies --detailed-exitcode|out|No changes
+moksha --env dev apply --yes --policies policies|out|Apply complete: 6 created
+moksha --env prod plan --policies policies -o prod.plan|out|moksha will make these changes to stack webapp, environment prod:
+moksha --env prod plan --policies policies -o prod.plan|out|approval by dba needed for database.orders
+moksha --env dev apply prod.plan|err|the plan was made for environment prod, and --env (or MOKSHA_ENV) selects environment dev
+moksha --env staging plan|err|this stack has no environment `staging`
 moksha trust show ../executor/trust.json|out|alice
 moksha plan -o trusted.plan|out|Saved the signed plan to trusted.plan
 moksha-exec verify trusted.plan|out|signed by planner `alice`
