@@ -31,6 +31,7 @@
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/moved.h"
+#include "compiler/front/revert.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
 #include "compiler/middle/moves.h"
@@ -564,18 +565,59 @@ bool mk_pipeline_sealable(mk_planned *out)
     return false;
 }
 
+/* A revert's desired resources: serial N's entries in place of the
+ * spec's instances, which gave the revert its policies, providers and
+ * types; N must be of the state's lineage. *providers: serial N's record
+ * of its provider blocks (a new reference, or NULL), for the aliases the
+ * spec no longer has. */
+static bool revert_desired(mk_pipeline_req *r, mk_planned *out, json_t **providers)
+{
+    mk_state *target = mk_state_parse(r->revert_text, r->revert_len, "the serial reverted to", out->p->diag);
+    bool ok = target != NULL;
+    if (ok && target->serial != r->revert_serial)
+        mk_diag_error(out->p->diag, "E0307", MK_NOSPAN, "asked for serial %lld, the executor gave serial %lld",
+                      (long long)r->revert_serial, (long long)target->serial), ok = false;
+    else if (ok && strcmp(target->lineage, out->st->lineage) != 0)
+        mk_diag_error(out->p->diag, "E0307", MK_NOSPAN, "serial %lld is of lineage %s, the state's is %s: a revert "
+                      "stays within one state's history", (long long)r->revert_serial, target->lineage,
+                      out->st->lineage), ok = false;
+    ok = ok && mk_revert_desire(out->p, target, out->st);
+    if (ok)
+        *providers = json_deep_copy(json_object_get(target->root, "providers"));
+    mk_state_free(target);
+    return ok;
+}
+
+/* Serial N's provider blocks that the spec no longer has, into the
+ * plan's: its entries are made through them. Takes providers. */
+static void revert_providers(mk_plan *pl, json_t *providers)
+{
+    const char *alias;
+    json_t *v;
+    json_object_foreach(providers, alias, v)
+        if (!json_object_get(pl->providers, alias))
+            json_object_set(pl->providers, alias, v);
+    json_decref(providers);
+}
+
 bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
 {
     double t0 = mk_pipeline_now_ms();
     memset(out, 0, sizeof *out);
     out->p = r->p = mk_program_new();
     bool ok = compile_against_state(r, out, &t0);         /* base/state.c beside front/: load → vars → eval */
-    if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) /* base/key.c, base/seal.c */
+    json_t *reverted = NULL;
+    ok = ok && (!r->revert_text || revert_desired(r, out, &reverted)); /* front/revert.c: serial N's entries desired */
+    if (!ok || r->compile_only || !load_key(out, r, sign) || !load_seal(out)) { /* base/key.c, base/seal.c */
+        json_decref(reverted);
         return ok && r->compile_only;                     /* (moksha cost stops before the keys) */
+    }
     out->model = mk_plan_build_observed(out->p, out->st, out->obs, &out->key, r->destroy); /* middle/plan.c: diff */
     out->model->backend_kind = r->backend_kind, out->model->backend_stack = r->backend_stack;
     out->model->backend_env = r->backend_env;
     out->model->reads = reads_json(out->p);
+    out->model->revert_to = r->revert_text ? r->revert_serial : 0;
+    revert_providers(out->model, reverted);
     mk_pipeline_mark(out, "diff", &t0);
     if (!mk_pipeline_sealable(out))
         return false;

@@ -74,6 +74,13 @@ typedef struct mk_pipeline_req {
     const char *observed_name;
     const char *observed_text;
     size_t observed_len;
+    /* `moksha state revert N` (compiler/front/revert.h): serial N's state
+     * bytes (borrowed, parsed in place and restored), whose entries are the
+     * desired resources instead of the spec's; revert_serial N. NULL: a
+     * plan of the spec. */
+    char *revert_text;
+    size_t revert_len;
+    int64_t revert_serial;
     /* note [plan backend]: the backend the executor reads the state from
      * (`moksha-exec state where`), recorded in the plan's "backend" object;
      * kind NULL: plain local files without an environment, not written.

@@ -1995,11 +1995,16 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     static const mk_sched_ops ops = {run_step, record_step, snapshot, flush, should_stop, tick};
     json_t *totals = json_object_get(c->plan, "totals");
     bool destroy = json_is_true(json_object_get(c->plan, "destroy"));
-    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
-                          destroy ? "destroy" : "apply", "stack", json_string_value(json_object_get(c->plan, "stack")) ?: "?",
-                          "serial", (json_int_t)mk_rtstate_serial(c->sess.st), "changes",
-                          (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
-                          "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback));
+    json_t *revert = json_object_get(c->plan, "revert_to"); /* `moksha state revert N`: docs/state.md, "History" */
+    json_t *start = json_pack("{s:s, s:s, s:s, s:I, s:I, s:O?, s:i, s:b}", "event", "apply.start", "operation",
+                              destroy ? "destroy" : revert ? "revert" : "apply", "stack",
+                              json_string_value(json_object_get(c->plan, "stack")) ?: "?", "serial",
+                              (json_int_t)mk_rtstate_serial(c->sess.st), "changes",
+                              (json_int_t)json_array_size(json_object_get(c->plan, "changes")), "totals", totals,
+                              "parallelism", c->o->parallelism, "no_rollback", c->o->no_rollback);
+    if (start && json_is_integer(revert))
+        json_object_set(start, "revert_to", revert);
+    mk_session_add(&c->sess, start);
     if (!mk_session_flush(&c->sess))
         return MK_EXIT_INPUT;
     c->t0 = mk_clock_now_ms();
@@ -2219,7 +2224,9 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     c.sess.stack = json_string_value(json_object_get(c.plan, "stack")); /* the name the backend keys the state by */
     c.sess.plan_sha256 = sha;
     c.sess.lock_wait_ms = o->lock_timeout_ms;
-    int rc = mk_session_open(&c.sess, destroy ? "destroy" : "apply", lock_id);
+    /* a revert's serials say so in the history (docs/state.md, "History") */
+    bool revert = json_object_get(c.plan, "revert_to") != NULL;
+    int rc = mk_session_open(&c.sess, destroy ? "destroy" : revert ? "revert" : "apply", lock_id);
     if (rc) {
         json_decref(c.plan);
         free_ctx(&c, &sc);

@@ -4,6 +4,7 @@
  *   apply PLAN           run it (runtime/exec.c)
  *   refresh [PLAN]       read the world, record what was seen (runtime/refresh.c)
  *   state list|show|rm|mv|unlock, audit verify (runtime/statecmd.c), audit show
+ *   state history|show --serial N (runtime/historycmd.c), state migrate (runtime/migrate.c)
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
@@ -25,7 +26,9 @@
 #include "runtime/errmsg.h"
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
+#include "runtime/historycmd.h"
 #include "runtime/keycmd.h"
+#include "runtime/migrate.h"
 #include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
@@ -74,6 +77,14 @@ static void usage(FILE *out)
           "  state list | show ADDR | rm ADDR | mv FROM TO\n"
           "  state unlock ID --reason TEXT    break the lock ID of a run that is gone, audited (lock.broken)\n"
           "  state where [--format text|json] which backend keeps this stack's state, and where (no credential)\n"
+          "  state history [--format text|json]\n"
+          "                                   every serial the backend keeps (time, operation, run, entries\n"
+          "                                   changed and removed), its hash chain verified: exit 1 naming\n"
+          "                                   the first serial that does not verify\n"
+          "  state show --serial N [ADDRESS]  the state (or one entry) as serial N had it\n"
+          "  state migrate --to postgres|local\n"
+          "                                   copy the state, audit log and observations to the other\n"
+          "                                   backend (empty, both locked), verified by SHA-256 (docs/state.md)\n"
           "  state pull [--serial N | --observed]\n"
           "                                   the state's bytes (or the last refresh's observations) exactly as\n"
           "                                   the backend holds them; nothing when there is none; --serial: on\n"
@@ -384,6 +395,12 @@ static int state_cmd(int argc, char **argv)
         return mk_statecmd_pull(argc - 1, argv + 1);
     if (strcmp(sub, "unlock") == 0)
         return unlock_cmd(argc, argv);
+    if (strcmp(sub, "history") == 0)
+        return mk_historycmd_history(argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0 && mk_historycmd_wants_show(argc - 1, argv + 1))
+        return mk_historycmd_show(argc - 1, argv + 1);
+    if (strcmp(sub, "migrate") == 0)
+        return mk_migrate_run(argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0 && argc == 2)
         return mk_statecmd_list();
     if (strcmp(sub, "show") == 0 && argc == 3)
@@ -395,7 +412,8 @@ static int state_cmd(int argc, char **argv)
     if (strcmp(sub, "outputs") == 0)
         return mk_outputscmd_run(argc - 1, argv + 1);
     fputs("usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT | where | pull"
-          " | outputs --stack NAME\n", stderr);
+          " | outputs --stack NAME\n"
+          "       | history | show --serial N [ADDRESS] | migrate --to postgres|local\n", stderr);
     return MK_EXIT_INPUT;
 }
 

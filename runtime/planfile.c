@@ -289,8 +289,8 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t
 
 /* The fields of moksha.plan/v1 by object (note [plan fields] in
  * compiler/back/planfile.c): anything else is a newer moksha's plan. */
-static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "state", "backend", "observed",
-                                       "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
+static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
+                                       "observed", "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
@@ -300,7 +300,7 @@ static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 static const char *const BACKEND_KEYS[] = {"kind", "stack", "env", NULL};
-#define TOP_NKEYS 20
+#define TOP_NKEYS 21
 
 /* The index of the name k (n bytes, as written: a key with an escape, a
  * NUL or any other byte JSON does not allow is no name) in names, or -1.

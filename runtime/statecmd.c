@@ -104,6 +104,7 @@ int mk_statecmd_rm(const char *address, double wait_ms, const mk_exec_submitter 
     mk_signals_hold(&old); /* note [signal hold] in runtime/signals.h */
     int rc = mk_session_open(&s, "state rm", id);
     if (rc) {
+        mk_session_free(&s); /* the backend and configuration it opened before it was refused */
         mk_signals_restore(&old);
         return rc;
     }

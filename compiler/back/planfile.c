@@ -412,6 +412,7 @@ static void read_plan(reader *r, json_t *doc)
     else if (digest)
         strcpy(p->inputs_digest, digest);
     p->destroy = bool_of(r, doc, "destroy");
+    p->revert_to = json_object_get(doc, "revert_to") ? int_of(r, doc, "revert_to", true) : 0;
     if (!json_is_object(st))
         refuse(r, "`state` is missing");
     p->stack_id = str_of(r, st, "stack_id", false);
@@ -948,6 +949,8 @@ static void put_head(emitter *e, const mk_plan *p)
     put_str(e, p->inputs_digest);
     if (p->destroy)
         lit(e, ",\"destroy\":true");
+    if (p->revert_to > 0)
+        lit(e, ",\"revert_to\":"), put_int(e, p->revert_to);
     lit(e, ",\"state\":{");
     if (p->stack_id)
         lit(e, "\"stack_id\":"), put_str(e, p->stack_id), lit(e, ",");
@@ -1136,7 +1139,7 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
 /* note [plan fields]: the fields this moksha knows, by object; any other is
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
-static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "state", "backend", "providers",
+static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
     "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
     "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",

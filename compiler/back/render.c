@@ -526,6 +526,9 @@ void mk_render_age(long long seconds, mk_buf *out)
  * nothing in the world of it yet. */
 static void observed_line(const mk_plan *plan, mk_buf *out)
 {
+    if (plan->revert_to > 0)
+        mk_buf_printf(out, "Reverts the stack to state serial %lld: the desired resources are that serial's, not the "
+                           "spec's.\n", (long long)plan->revert_to);
     if (!plan->observed) {
         if (plan->serial > 0)
             mk_buf_puts(out, "Never refreshed: these changes are against the state as last applied (moksha plan "

@@ -4,6 +4,7 @@
  * `moksha-exec` (compiler/cli/spawn.h), returning its exit code. State and
  * audit commands are the executor's own. */
 #include "compiler/cli/cmd_apply.h"
+#include "compiler/cli/cmd_revert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -595,6 +596,8 @@ static int pass_through(const char *cmd, int argc, char **argv, const char *help
 
 int mk_cmd_state(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "revert")) /* a plan, made here: not the executor's command */
+        return mk_cmd_revert(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "mv") && mk_submit_socket()) {
         /* docs/drift.md: in trust mode every change to the state is a signed plan */
         mk_cli_err("state mv is refused by the executor service: write `moved { from = FROM, to = TO }` and apply its plan");
@@ -603,6 +606,8 @@ int mk_cmd_state(int argc, char **argv)
     return pass_through("state", argc, argv,
                         "usage: moksha state list | show ADDRESS | rm ADDRESS | mv FROM TO | unlock LOCK_ID --reason TEXT\n"
                         "                    | where [--format text|json] | pull [--serial N | --observed]\n"
+                        "       moksha state history [--format json] | show --serial N [ADDRESS]\n"
+                        "       moksha state migrate --to postgres|local | revert N [-o PLAN]\n"
                         "\n"
                         "  list          the resources the state records, with provider, placement and id\n"
                         "  show ADDRESS  one resource's state entry as JSON (secrets stay sealed)\n"
@@ -616,6 +621,15 @@ int mk_cmd_state(int argc, char **argv)
                         "  where         which backend the executor keeps this stack's state in, and where\n"
                         "  pull          the state's bytes as the backend holds them (--serial N: an earlier\n"
                         "                serial it keeps; --observed: the last refresh's observations)\n"
+                        "  history       every serial the state backend keeps: time, operation, run, entries\n"
+                        "                changed and removed; its hash chain verified (exit 1 naming the\n"
+                        "                first serial that does not verify)\n"
+                        "  show --serial N [ADDRESS]  the state (or one entry) as serial N had it\n"
+                        "  migrate --to postgres|local  copy the state, audit log and observations to the\n"
+                        "                other backend (which must be empty), verified by SHA-256\n"
+                        "  revert N      plan the changes that bring the world back to serial N: an\n"
+                        "                ordinary plan (priced, policy-checked, gated, signed); `moksha state\n"
+                        "                revert --help` for its options\n"
                         "\n"
                         "--stack NAME (else MOKSHA_STACK) names the stack where the backend keys states by\n"
                         "name (postgres); --lock-timeout DURATION lets rm and mv wait for a holder.\n"

@@ -75,6 +75,39 @@ static bool refresh_option(void *ud, const char *name, const char *value)
     return mk_cmd_plan_refresh_option(name, value);
 }
 
+/* What `plan` does with a plan made: saved (-o, unless a policy failed),
+ * printed in format, its policy results after it; the exit code. */
+int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, const char *prefix, bool detailed)
+{
+    int rc = EXIT_OK;
+    if (out && pl->policy_failed) {
+        mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);
+        out = NULL;
+    } else if (pl->policy_failed && strcmp(format, "json") == 0) {
+        mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
+    } else if (out && !mk_planfile_write(pl->text, out)) {
+        mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
+        rc = EXIT_INPUT;
+    }
+    double T0 = mk_pipeline_now_ms();
+    mk_run_print_plan(pl->model, pl->text, &pl->key, false, format);
+    mk_run_phase(pl, "render", &T0);
+    if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
+        printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
+    if (json_array_size(pl->model->policies) && strcmp(format, "json") != 0) {
+        mk_buf b = {0};
+        mk_policy_out_opts po = {pl->model->stack, mk_cli_color(stdout), prefix};
+        mk_policy_out_ex(pl->model->policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
+        printf("\n%s", mk_buf_cstr(&b));
+        mk_buf_free(&b);
+    }
+    if (rc == EXIT_OK && detailed && (pl->model->nchanges > 0 || pl->model->outputs_changed.n))
+        rc = EXIT_CHANGES;
+    if (rc != EXIT_INPUT && pl->policy_failed)
+        rc = EXIT_POLICY;
+    return rc;
+}
+
 int mk_cmd_plan(int argc, char **argv)
 {
     static const char *const formats[] = {"text", "json", "markdown", NULL};
@@ -117,34 +150,8 @@ int mk_cmd_plan(int argc, char **argv)
     int rc = EXIT_INPUT;
     bool sign = out || strcmp(format, "json") == 0;
     bool planned = refresh ? mk_cmd_plan_refreshed(&r, &pl, sign, &rc) : mk_run_plan(&r, &pl, sign);
-    if (planned) {
-        rc = EXIT_OK;
-        if (out && pl.policy_failed) {
-            mk_cli_err("a policy failed, so the plan was not saved to `%s`", out);
-            out = NULL;
-        } else if (pl.policy_failed && strcmp(format, "json") == 0) {
-            mk_cli_err("a policy failed: the JSON plan is printed without a signature, and moksha-exec will not apply it");
-        } else if (out && !mk_planfile_write(pl.text, out)) {
-            mk_cli_err("cannot write plan to `%s`: %s", out, strerror(errno));
-            rc = EXIT_INPUT;
-        }
-        double T0 = mk_pipeline_now_ms();
-        mk_run_print_plan(pl.model, pl.text, &pl.key, false, format);
-        mk_run_phase(&pl, "render", &T0);
-        if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
-            printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
-        if (json_array_size(pl.model->policies) && strcmp(format, "json") != 0) {
-            mk_buf b = {0};
-            mk_policy_out_opts po = {pl.model->stack, mk_cli_color(stdout), prefix};
-            mk_policy_out_ex(pl.model->policies, strcmp(format, "markdown") == 0 ? "markdown" : "text", &po, &b);
-            printf("\n%s", mk_buf_cstr(&b));
-            mk_buf_free(&b);
-        }
-        if (rc == EXIT_OK && detailed && (pl.model->nchanges > 0 || pl.model->outputs_changed.n))
-            rc = EXIT_CHANGES;
-        if (rc != EXIT_INPUT && pl.policy_failed)
-            rc = EXIT_POLICY;
-    }
+    if (planned)
+        rc = mk_cmd_plan_report(&pl, out, format, prefix, detailed);
     mk_pipeline_planned_free(&pl);
     mk_options_req_free(&r);
     return rc;

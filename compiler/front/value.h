@@ -37,7 +37,11 @@ typedef enum mk_vkind {
     MK_V_ANY       /* only as an UNKNOWN's `want`: nothing known */
 } mk_vkind;
 
-enum { MK_VF_SECRET = 1 };
+/* MK_VF_SEALED: a secret the compiler holds only sealed, as the state
+ * has it (`moksha state revert`: note [sealed values] in front/revert.c): a
+ * string whose bytes are its {"$secret": …} JSON, compact, written as they
+ * are and never opened. Always with MK_VF_SECRET. */
+enum { MK_VF_SECRET = 1, MK_VF_SEALED = 2 };
 
 /* An unknown that the executor can still work out: text and references to
  * attributes that providers compute (`"db ${database.orders.id}"`). It rides

@@ -241,6 +241,8 @@ static json_t *from(const mk_value *v, sctx *c, secrets_mode mode)
     }
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
     bool secret = mode == SECRETS_ALL || (mode == SECRETS_SEAL && (v->flags & MK_VF_SECRET));
+    if (v->flags & MK_VF_SEALED) /* sealed already: its JSON as it came */
+        return json_loadb(v->u.s, v->n, 0, NULL);
     if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL)
         return secret_json(v, c);
     if (secret && !scalar && mode == SECRETS_SEAL) /* note [secret containers] */
@@ -677,6 +679,10 @@ static bool wr(wctx *w, const mk_value *v, secrets_mode mode)
     }
     bool scalar = v->kind != MK_V_LIST && v->kind != MK_V_MAP;
     bool secret = mode == SECRETS_ALL || (mode == SECRETS_SEAL && (v->flags & MK_VF_SECRET));
+    if (v->flags & MK_VF_SEALED) { /* from(): its JSON, which is compact already */
+        put(w->out, v->u.s, v->n);
+        return true;
+    }
     if (secret && scalar && v->kind != MK_V_UNKNOWN && v->kind != MK_V_NULL) {
         wr_secret(w, v);
         return true;

@@ -126,6 +126,7 @@ typedef struct mk_plan {
     size_t nchanges;
     mk_plan_totals totals;       /* totals.remove: how many of them, at the end, are deletes */
     bool destroy;
+    int64_t revert_to;           /* `moksha state revert N`: N, whose entries are the desired resources; 0 for none */
     const char *stack, *stack_id, *lineage; /* stack_id NULL for none */
     const char *env;             /* the environment planned for (--env), NULL for none */
     const char *backend_kind, *backend_stack, *backend_env; /* the plan's "backend" (note [plan backend]); kind NULL: none */
