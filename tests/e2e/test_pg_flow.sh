@@ -54,6 +54,12 @@ same "prod's serial" "$(pg_sql "SELECT serial FROM moksha.stacks WHERE env = 'pr
 # nor can a plan made for another stack apply to this one
 MOKSHA_STACK=other expect_exit 0 moksha --env prod plan -o other.plan
 expect_exit 6 "$MOKSHA_EXEC" --env prod apply other.plan
+expect_contains "$ERR" "other/prod"
+# a --stack of the command's own wins over the spec's too
+run 0 --env prod state list --stack other
+expect_not_contains "$OUT" network.main
+run 0 --env prod state list --stack shop
+expect_contains "$OUT" network.main
 same "prod's serial" "$(pg_sql "SELECT serial FROM moksha.stacks WHERE env = 'prod'")" "$serial"
 leave
 
