@@ -1927,7 +1927,7 @@ static void summary(ctx *c, double secs)
     printf("Apply complete: %lld created, %lld updated, %lld replaced, %lld deleted in %.2fs; state serial %lld.\n",
            (long long)json_integer_value(json_object_get(k, "create")), (long long)json_integer_value(json_object_get(k, "update")),
            (long long)json_integer_value(json_object_get(k, "replace")), (long long)json_integer_value(json_object_get(k, "delete")),
-           secs, mk_rtstate_serial(c->sess.st));
+           secs, mk_rtstate_serial(c->sess.st) + (c->sess.dirty ? 1 : 0)); /* the serial once the last write is made */
     json_int_t imported = json_integer_value(json_object_get(k, "import")), moved = json_integer_value(json_object_get(k, "move"));
     if (imported || moved)
         printf("  (and %lld imported, %lld moved)\n", (long long)imported, (long long)moved);
@@ -2043,10 +2043,10 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
                 report_left(left, false);
         }
     } else {
-        summary(c, secs);
         rc = held ? MK_EXIT_HELD : MK_EXIT_OK;
         if (!held)
             record_outputs(c);
+        summary(c, secs);
     }
     mk_session_add(&c->sess, json_pack("{s:s, s:s, s:i, s:f, s:O, s:b}", "event", "apply.end", "outcome",
                           rc == 0 ? "applied" : rc == 3 ? "applied, some held" : rc == 4 ? "rolled back"
