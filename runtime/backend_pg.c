@@ -30,6 +30,17 @@ static const char ZEROS[65] = "0000000000000000000000000000000000000000000000000
 /* to_char's pattern for the times moksha writes (mk_clock_iso_time's) */
 #define ISO "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'"
 
+/* note [entries digest]: what binds the resources rows to the chain. A
+ * row's digest is SHA-256(address "\n" pos "\n" entry); the state's is the
+ * sum of its rows' mod 2^256, so a write adds what it puts and subtracts
+ * what it replaces or removes without reading the other rows, and a read
+ * sums the rows it read. Each history row records the sum its serial left,
+ * inside the hash that chains it: a row added, removed, moved or edited
+ * outside moksha reads as damage, never as a smaller state. */
+typedef struct digest {
+    unsigned char b[32];
+} digest;
+
 /* A caller of intend waiting for its group's commit (note [intent group commit]). */
 typedef struct intent {
     const char *run, *address, *action;
@@ -48,8 +59,11 @@ typedef struct pg {
     char lock_id[37];
     double checked_ms;  /* last time lock_held asked the server */
     json_t *pos;        /* address → its pos, of the state loaded and written since */
+    json_t *rowsum;     /* address → its row's digest, hex (note [entries digest]) */
+    digest sum;         /* the entries' digest, of the same */
     long long next_pos;
     bool have_pos;
+    bool breaking;      /* holds the advisory lock of a stale lock it is breaking */
     char *why;          /* the persist under way's, for the audit store */
     size_t whylen;
     pthread_mutex_t qmu; /* intents waiting, and who commits them */
@@ -99,6 +113,56 @@ static void put_json_string(tbuf *t, const char *s)
         t->oom = true;
     free(q);
     json_decref(v);
+}
+
+/* ---- the entries' digest (note [entries digest]) ---- */
+
+static void row_digest(const char *addr, const char *pos, const char *entry, size_t n, digest *out)
+{
+    const void *parts[] = {addr, "\n", pos, "\n", entry};
+    const size_t lens[] = {strlen(addr), 1, strlen(pos), 1, n};
+    mk_sha256_parts(5, parts, lens, out->b);
+}
+
+/* acc += d, or acc -= d when sub, mod 2^256 (big-endian). */
+static void digest_add(digest *acc, const digest *d, bool sub)
+{
+    int carry = 0;
+    for (int i = 31; i >= 0; i--) {
+        int v = sub ? acc->b[i] - d->b[i] - carry : acc->b[i] + d->b[i] + carry;
+        carry = sub ? v < 0 : v > 255;
+        acc->b[i] = (unsigned char)(v & 255);
+    }
+}
+
+static void digest_hex(const digest *d, char out[65])
+{
+    static const char X[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++)
+        out[2 * i] = X[d->b[i] >> 4], out[2 * i + 1] = X[d->b[i] & 15];
+    out[64] = 0;
+}
+
+static int nibble(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+static bool digest_parse(const char *hex, digest *out)
+{
+    for (int i = 0; i < 32; i++) {
+        int hi = nibble(hex[2 * i]), lo = hi < 0 ? -1 : nibble(hex[2 * i + 1]);
+        if (lo < 0)
+            return false;
+        out->b[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return hex[64] == 0;
+}
+
+/* Subtract the digest the row of addr had, if it had one. */
+static void digest_drop(const pg *p, digest *acc, const char *addr)
+{
+    digest old;
+    const char *hex = json_string_value(json_object_get(p->rowsum, addr));
+    if (hex && digest_parse(hex, &old))
+        digest_add(acc, &old, true);
 }
 
 /* ---- statements ---- */
@@ -236,6 +300,7 @@ static bool pg_open(mk_backend *b, char *why, size_t whylen)
     pthread_mutex_init(&p->qmu, NULL);
     pthread_cond_init(&p->qcv, NULL);
     p->pos = json_object();
+    p->rowsum = json_object();
     snprintf(p->name, sizeof p->name, "%s%s%s", b->info.stack, b->info.env[0] ? "/" : "", b->info.env);
     snprintf(b->info.location, sizeof b->info.location, "postgres dbname=%s host=%s%s%s schema=%s", PQdb(c), PQhost(c),
              PQport(c) && *PQport(c) ? " port=" : "", PQport(c) ? PQport(c) : "", schema);
@@ -257,6 +322,7 @@ static void pg_close(mk_backend *b)
         pg_unlock(b, p->lock_id);
     PQfinish(p->c);
     json_decref(p->pos);
+    json_decref(p->rowsum);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->qmu);
     pthread_cond_destroy(&p->qcv);
@@ -272,7 +338,8 @@ static PGresult *lock_row(pg *p, char *why, size_t whylen)
     const char *v[] = {p->id};
     return q(p, "SELECT l.lock_id, l.holder, l.\"user\", l.host, l.pid, l.operation, l.plan_sha256, "
              "to_char(l.since AT TIME ZONE 'UTC', " ISO "), l.backend_pid, EXISTS (SELECT 1 FROM pg_locks k WHERE "
-             "k.locktype = 'advisory' AND k.classid = 27755 AND k.objid = l.stack_id::oid AND k.objsubid = 2 AND "
+             "k.locktype = 'advisory' AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+             "k.classid = 27755 AND k.objid = l.stack_id::oid AND k.objsubid = 2 AND "
              "k.pid = l.backend_pid AND k.granted), to_char(l.since AT TIME ZONE 'UTC', 'HH24:MI:SS') "
              "FROM locks l WHERE l.stack_id = $1", 1, v, why, whylen);
 }
@@ -437,21 +504,50 @@ static json_t *pg_lock_info(mk_backend *b, char *why, size_t whylen)
     return doc;
 }
 
+/* Whether the stack's advisory lock is free, asked of the lock itself (the
+ * locks row only names a holder, and anyone who can write rows can write
+ * it): taken, it stays ours until the break is done (p->breaking), so no
+ * run can start between the check, the audit line and the row's removal.
+ * 1 taken, 0 held by a live session, -1 error. */
+static int take_for_break(pg *p, char *why, size_t whylen)
+{
+    if (p->breaking)
+        return 1;
+    if (p->locked)
+        return 0; /* our own run's: pg_try_advisory_lock would say yes to its own session */
+    const char *v[] = {p->id};
+    PGresult *r = q(p, "SELECT pg_try_advisory_lock(27755, $1::int)", 1, v, why, whylen);
+    if (!r)
+        return -1;
+    p->breaking = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return p->breaking;
+}
+
+static void end_break(pg *p)
+{
+    char why[300];
+    if (p->breaking)
+        qdo(p, "SELECT pg_advisory_unlock(27755, $1::int)", 1, (const char *[]){p->id}, why, sizeof why);
+    p->breaking = false;
+}
+
 static int force_locked(pg *p, const char *id, bool check_only, json_t **info, char *why, size_t whylen)
 {
     PGresult *r = lock_row(p, why, whylen);
     if (!r)
         return 1;
-    int rc = 0;
+    int rc = 0, free_ = -1;
     if (!PQntuples(r) || strcmp(PQgetvalue(r, 0, 0), id) != 0) {
         snprintf(why, whylen, "%s has no lock %s%s%s", p->name, id, PQntuples(r) ? "; its lock is " : "",
                  PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
         rc = 1;
-    } else if (row_alive(r)) {
-        snprintf(why, whylen, "the lock %s on %s is held by %s (server session %s), which is still connected: it is "
-                 "never broken from under it; stop that run (its session's end frees the lock at once)", id, p->name,
-                 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 8));
-        rc = 2;
+    } else if ((free_ = take_for_break(p, why, whylen)) <= 0) {
+        if (free_ == 0)
+            snprintf(why, whylen, "the lock %s on %s is held by %s, whose server session still holds the advisory lock: "
+                     "it is never broken from under it; stop that run (its session's end frees the lock at once)", id,
+                     p->name, PQgetvalue(r, 0, 1));
+        rc = free_ == 0 ? 2 : 1;
     } else {
         *info = lock_doc(r);
         const char *v[] = {p->id, id};
@@ -461,6 +557,8 @@ static int force_locked(pg *p, const char *id, bool check_only, json_t **info, c
             rc = 1;
         }
     }
+    if (!check_only || rc != 0)
+        end_break(p);
     PQclear(r);
     return rc;
 }
@@ -498,14 +596,20 @@ static PGresult *head_rows(pg *p, char *why, size_t whylen)
 {
     const char *v[] = {p->id};
     PGresult *r = q(p, "SELECT s.serial, s.header, h.serial, h.hash = s.history_hash, "
-                    "h.header::text = s.header::text FROM stacks s LEFT JOIN LATERAL (SELECT serial, hash, header FROM "
+                    "h.header::text = s.header::text, h.digest, h.serial IS NOT NULL OR EXISTS (SELECT 1 FROM resources "
+                    "WHERE stack_id = s.id) FROM stacks s LEFT JOIN LATERAL (SELECT serial, hash, header, digest FROM "
                     "history WHERE stack_id = s.id ORDER BY serial DESC LIMIT 1) h ON true WHERE s.id = $1", 1, v, why,
                     whylen);
-    if (!r || !PQntuples(r) || !strcmp(PQgetvalue(r, 0, 0), "0"))
+    /* serial 0 is no state only when nothing was ever written: a serial
+     * set back to 0 must not make the rows read as none */
+    if (!r || !PQntuples(r) || (!strcmp(PQgetvalue(r, 0, 0), "0") && strcmp(PQgetvalue(r, 0, 6), "t") != 0))
         return r;
     char m[300];
     const char *serial = PQgetvalue(r, 0, 0);
-    if (PQgetisnull(r, 0, 2))
+    if (!strcmp(serial, "0"))
+        snprintf(m, sizeof m, "the stack is at serial 0 (no state) but it has history or resources rows: its serial was "
+                 "rewritten");
+    else if (PQgetisnull(r, 0, 2))
         snprintf(m, sizeof m, "the stack is at serial %s but its history holds no serial: the chain does not reach it",
                  serial);
     else if (strcmp(PQgetvalue(r, 0, 2), serial) != 0)
@@ -520,6 +624,47 @@ static PGresult *head_rows(pg *p, char *why, size_t whylen)
     PQclear(r);
     damaged(p, why, whylen, m);
     return NULL;
+}
+
+/* The rows' digest against the one the chain's last row recorded (a row
+ * written before schema 2 recorded none). */
+static bool digest_matches(pg *p, PGresult *h, const digest *sum, char *why, size_t whylen)
+{
+    char hex[65], m[300];
+    if (PQgetisnull(h, 0, 5))
+        return true;
+    digest_hex(sum, hex);
+    if (!strcmp(hex, PQgetvalue(h, 0, 5)))
+        return true;
+    snprintf(m, sizeof m, "the resources rows are not the entries history row serial %s recorded (their digest "
+             "differs): a row was added, removed, moved or edited outside moksha", PQgetvalue(h, 0, 0));
+    damaged(p, why, whylen, m);
+    return false;
+}
+
+/* Forget the rows known: the state is empty (or about to be read). */
+static void forget_rows(pg *p)
+{
+    json_object_clear(p->pos);
+    json_object_clear(p->rowsum);
+    memset(&p->sum, 0, sizeof p->sum);
+    p->next_pos = 1, p->have_pos = true;
+}
+
+/* Row i of (address, pos, …, entry at col) known as written: its pos and
+ * its digest, added to the sum. */
+static long long know_row(pg *p, PGresult *r, int i, int col)
+{
+    const char *addr = PQgetvalue(r, i, 0);
+    digest d;
+    char hex[65];
+    row_digest(addr, PQgetvalue(r, i, 1), PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col), &d);
+    digest_add(&p->sum, &d, false);
+    digest_hex(&d, hex);
+    json_object_set_new(p->rowsum, addr, json_string(hex));
+    long long pos = atoll(PQgetvalue(r, i, 1));
+    json_object_set_new(p->pos, addr, json_integer(pos));
+    return pos;
 }
 
 static PGresult *resource_rows(pg *p, char *why, size_t whylen)
@@ -594,23 +739,24 @@ static mk_rtstate *rows_state(pg *p, PGresult *h, PGresult *r, char *why, size_t
     json_decref(s->doc);
     s->doc = doc;
     long long serial = mk_rtstate_serial(s), maxpos = 0;
-    json_object_clear(p->pos);
+    forget_rows(p);
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *e = row_entry(p, r, i, serial, why, whylen);
-        if (!e) {
-            mk_rtstate_free(s);
-            return NULL;
-        }
+        if (!e)
+            break;
         const char *addr = PQgetvalue(r, i, 0);
-        long long pos = atoll(PQgetvalue(r, i, 1));
         json_object_set_new(s->by_addr, addr, e);
         json_object_set_new(s->texts, addr, json_stringn_nocheck(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3)));
-        json_object_set_new(p->pos, addr, json_integer(pos));
+        long long pos = know_row(p, r, i, 3);
         maxpos = pos > maxpos ? pos : maxpos;
     }
     p->next_pos = maxpos + 1;
-    p->have_pos = true;
-    return s;
+    if (json_object_size(p->pos) == (size_t)PQntuples(r) && digest_matches(p, h, &p->sum, why, whylen))
+        return s;
+    mk_rtstate_free(s);
+    forget_rows(p);
+    p->have_pos = false; /* learnt again before a write */
+    return NULL;
 }
 
 /* A reader's transaction: one snapshot of every row it reads. */
@@ -627,8 +773,7 @@ static mk_rtstate *load_locked(pg *p, char *why, size_t whylen)
     mk_rtstate *s = NULL;
     if (h && (!PQntuples(h) || !strcmp(PQgetvalue(h, 0, 0), "0"))) {
         s = mk_rtstate_load("", why, whylen); /* a row and no serial: locked or refreshed, never written */
-        json_object_clear(p->pos);
-        p->next_pos = 1, p->have_pos = true;
+        forget_rows(p);
     } else if (h && (r = resource_rows(p, why, whylen)))
         s = rows_state(p, h, r, why, whylen);
     PQclear(h);
@@ -644,7 +789,7 @@ static mk_rtstate *pg_load(mk_backend *b, char *why, size_t whylen)
     mk_rtstate *s = p->id[0] || (find_row(p, b, why, whylen) && p->id[0]) ? load_locked(p, why, whylen)
                                                                           : mk_rtstate_load("", why, whylen);
     if (s && !p->id[0])
-        json_object_clear(p->pos), p->next_pos = 1, p->have_pos = true;
+        forget_rows(p);
     pthread_mutex_unlock(&p->mu);
     return s;
 }
@@ -683,11 +828,15 @@ static char *current_text(pg *p, size_t *n, bool *absent, char *why, size_t whyl
         size_t *lens = malloc((count + 1) * sizeof *lens);
         long long serial = atoll(PQgetvalue(h, 0, 0));
         bool ok = texts && lens;
+        digest sum = {{0}}, d;
         for (size_t i = 0; ok && i < count; i++) {
             ok = row_names(p, r, (int)i, serial, why, whylen); /* a damaged row is named, not copied */
             texts[i] = PQgetvalue(r, (int)i, 3);
             lens[i] = (size_t)PQgetlength(r, (int)i, 3);
+            row_digest(PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1), texts[i], lens[i], &d);
+            digest_add(&sum, &d, false);
         }
+        ok = ok && digest_matches(p, h, &sum, why, whylen);
         out = ok ? compose(PQgetvalue(h, 0, 1), (size_t)PQgetlength(h, 0, 1), texts, lens, count, n) : NULL;
         free(texts);
         free(lens);
@@ -699,19 +848,20 @@ static char *current_text(pg *p, size_t *n, bool *absent, char *why, size_t whyl
 
 /* ---- history ---- */
 
+/* A row since schema 2 hashes its entries' digest too (NULL: an older row). */
 static void chain_hash(const char *prev, const char *serial, const char *header, size_t hn, const char *delta, size_t dn,
-                       char out[65])
+                       const char *digest_, char out[65])
 {
-    const void *parts[] = {prev, "\n", serial, "\n", header, "\n", delta};
-    const size_t lens[] = {strlen(prev), 1, strlen(serial), 1, hn, 1, dn};
-    mk_sha256_hex_parts(7, parts, lens, out);
+    const void *parts[] = {prev, "\n", serial, "\n", header, "\n", delta, "\n", digest_};
+    const size_t lens[] = {strlen(prev), 1, strlen(serial), 1, hn, 1, dn, 1, digest_ ? strlen(digest_) : 0};
+    mk_sha256_hex_parts(digest_ ? 9 : 7, parts, lens, out);
 }
 
 static PGresult *history_rows(pg *p, const char *upto, char *why, size_t whylen)
 {
     const char *v[] = {p->id, upto};
-    return q(p, "SELECT serial, to_char(time AT TIME ZONE 'UTC', " ISO "), operation, run, header, delta, prev_hash, hash "
-             "FROM history WHERE stack_id = $1 AND ($2::bigint IS NULL OR serial <= $2::bigint) ORDER BY serial", 2, v,
+    return q(p, "SELECT serial, to_char(time AT TIME ZONE 'UTC', " ISO "), operation, run, header, delta, prev_hash, hash, "
+             "digest FROM history WHERE stack_id = $1 AND ($2::bigint IS NULL OR serial <= $2::bigint) ORDER BY serial", 2, v,
              why, whylen);
 }
 
@@ -721,7 +871,7 @@ static bool row_links(pg *p, PGresult *r, int i, char *why, size_t whylen)
     const char *prev = i ? PQgetvalue(r, i - 1, 7) : ZEROS, *serial = PQgetvalue(r, i, 0);
     char h[65], m[300];
     chain_hash(PQgetvalue(r, i, 6), serial, PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4), PQgetvalue(r, i, 5),
-               (size_t)PQgetlength(r, i, 5), h);
+               (size_t)PQgetlength(r, i, 5), PQgetisnull(r, i, 8) ? NULL : PQgetvalue(r, i, 8), h);
     if (i && atoll(serial) != atoll(PQgetvalue(r, i - 1, 0)) + 1)
         snprintf(m, sizeof m, "history: serial %s follows serial %s: the serials between were removed", serial,
                  PQgetvalue(r, i - 1, 0));
@@ -897,9 +1047,11 @@ typedef struct delta_rows {
     tbuf delta;
     const char **put;  /* address, pos, entry: per entry */
     char (*pos)[24];
+    char (*dig)[65];   /* each put row's digest */
     size_t nput;
     const char **removed;
     size_t nremoved;
+    digest sum;        /* the entries' digest once written */
 } delta_rows;
 
 static void change_free(delta_rows *c)
@@ -907,6 +1059,7 @@ static void change_free(delta_rows *c)
     free(c->delta.s);
     free(c->put);
     free(c->pos);
+    free(c->dig);
     free(c->removed);
 }
 
@@ -916,9 +1069,16 @@ static long long pos_of(pg *p, const char *addr)
     return v ? json_integer_value(v) : p->next_pos++;
 }
 
-static bool change_put(delta_rows *c, size_t i, const char *addr, long long pos, json_t *text_)
+static bool change_put(const pg *p, delta_rows *c, size_t i, const char *addr, long long pos, json_t *text_)
 {
+    digest d;
     snprintf(c->pos[i], sizeof c->pos[i], "%lld", pos);
+    if (!json_string_value(text_))
+        return false;
+    digest_drop(p, &c->sum, addr);
+    row_digest(addr, c->pos[i], json_string_value(text_), json_string_length(text_), &d);
+    digest_add(&c->sum, &d, false);
+    digest_hex(&d, c->dig[i]);
     c->put[3 * i] = addr, c->put[3 * i + 1] = c->pos[i], c->put[3 * i + 2] = json_string_value(text_);
     puts_(&c->delta, i ? ",[" : "[");
     put_json_string(&c->delta, addr);
@@ -927,10 +1087,10 @@ static bool change_put(delta_rows *c, size_t i, const char *addr, long long pos,
     puts_(&c->delta, ",");
     put(&c->delta, json_string_value(text_), json_string_length(text_));
     puts_(&c->delta, "]");
-    return json_string_value(text_) != NULL;
+    return true;
 }
 
-static void change_removed(delta_rows *c, json_t *removed)
+static void change_removed(const pg *p, delta_rows *c, json_t *removed)
 {
     size_t i;
     json_t *a;
@@ -940,6 +1100,7 @@ static void change_removed(delta_rows *c, json_t *removed)
         if (!json_string_value(a) || !c->removed)
             continue;
         c->removed[c->nremoved++] = json_string_value(a);
+        digest_drop(p, &c->sum, json_string_value(a));
         if (c->nremoved > 1)
             puts_(&c->delta, ",");
         put_json_string(&c->delta, json_string_value(a));
@@ -956,14 +1117,16 @@ static bool change_of(pg *p, json_t *delta, delta_rows *c)
     size_t i = 0, n = json_object_size(puts);
     c->put = malloc((3 * n + 1) * sizeof *c->put);
     c->pos = malloc((n + 1) * sizeof *c->pos);
-    bool ok = c->put && c->pos;
+    c->dig = malloc((n + 1) * sizeof *c->dig);
+    c->sum = p->sum;
+    bool ok = c->put && c->pos && c->dig;
     puts_(&c->delta, "{\"put\":[");
     json_object_foreach(puts, addr, t) {
         if (ok)
-            ok = change_put(c, i++, addr, pos_of(p, addr), t);
+            ok = change_put(p, c, i++, addr, pos_of(p, addr), t);
     }
     c->nput = i;
-    change_removed(c, json_object_get(delta, "removed"));
+    change_removed(p, c, json_object_get(delta, "removed"));
     return ok && !c->delta.oom;
 }
 
@@ -1025,10 +1188,12 @@ static bool swap_serial(pg *p, const char *serial, const char *expect, const cha
 static bool write_history(pg *p, const char *serial, const char *header, const delta_rows *c, const char *prev,
                           const char *operation, const char *run, char *why, size_t whylen)
 {
-    char hash[65];
-    chain_hash(prev, serial, header, strlen(header), c->delta.s, c->delta.n, hash);
-    const char *v[] = {p->id, serial, operation ? operation : "apply", run, header, c->delta.s, prev, hash};
-    return qdo(p, "INSERT INTO history VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8)", 8, v, why, whylen) &&
+    char hash[65], sum[65];
+    digest_hex(&c->sum, sum);
+    chain_hash(prev, serial, header, strlen(header), c->delta.s, c->delta.n, sum, hash);
+    const char *v[] = {p->id, serial, operation ? operation : "apply", run, header, c->delta.s, prev, hash, sum};
+    return qdo(p, "INSERT INTO history (stack_id, serial, time, operation, run, header, delta, prev_hash, hash, digest) "
+               "VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9)", 9, v, why, whylen) &&
            qdo(p, "UPDATE stacks SET history_hash = $2 WHERE id = $1", 2, (const char *[]){p->id, hash}, why, whylen);
 }
 
@@ -1046,10 +1211,16 @@ static char *header_of(json_t *doc)
 /* After the commit: the positions now held. */
 static void keep_positions(pg *p, const delta_rows *c)
 {
-    for (size_t i = 0; i < c->nput; i++)
+    for (size_t i = 0; i < c->nput; i++) {
         json_object_set_new(p->pos, c->put[3 * i], json_integer(atoll(c->pos[i])));
-    for (size_t i = 0; i < c->nremoved; i++)
+        json_object_set_new(p->rowsum, c->put[3 * i], json_string(c->dig[i]));
+    }
+    for (size_t i = 0; i < c->nremoved; i++) {
         json_object_del(p->pos, c->removed[i]);
+        json_object_del(p->rowsum, c->removed[i]);
+    }
+    if (c->dig) /* a write of the state, not of audit lines alone */
+        p->sum = c->sum;
 }
 
 /* The next free position, when no load told us. */
@@ -1058,16 +1229,14 @@ static bool learn_positions(pg *p, char *why, size_t whylen)
     if (p->have_pos)
         return true;
     const char *v[] = {p->id};
-    PGresult *r = q(p, "SELECT address, pos FROM resources WHERE stack_id = $1", 1, v, why, whylen);
+    PGresult *r = q(p, "SELECT address, pos, entry FROM resources WHERE stack_id = $1", 1, v, why, whylen);
     if (!r)
         return false;
+    forget_rows(p);
     for (int i = 0; i < PQntuples(r); i++) {
-        long long pos = atoll(PQgetvalue(r, i, 1));
-        json_object_set_new(p->pos, PQgetvalue(r, i, 0), json_integer(pos));
+        long long pos = know_row(p, r, i, 2);
         p->next_pos = pos >= p->next_pos ? pos + 1 : p->next_pos;
     }
-    p->next_pos = p->next_pos ? p->next_pos : 1;
-    p->have_pos = true;
     PQclear(r);
     return true;
 }
@@ -1532,7 +1701,7 @@ static bool import_state(pg *p, const char *state, size_t nstate, char *why, siz
     delta_rows c = {0};
     char serial[24], prev[65];
     snprintf(serial, sizeof serial, "%lld", w.serial);
-    json_object_clear(p->pos), p->next_pos = 1, p->have_pos = true;
+    forget_rows(p);
     ok = ok && change_of(p, d, &c) &&
          swap_serial(p, serial, "0", h, json_string_value(json_object_get(doc, "lineage")) ?: "", prev, why, whylen) &&
          write_rows(p, &c, serial, why, whylen) && write_history(p, serial, h, &c, prev, "migrate", NULL, why, whylen);

@@ -36,6 +36,9 @@ static const char *const MIGRATIONS[MK_PGSQL_SCHEMA_VERSION] = {
     "CREATE TABLE intents (stack_id bigint NOT NULL REFERENCES stacks(id), run text NOT NULL, address text NOT NULL,"
     " action text NOT NULL, change bigint, time timestamptz NOT NULL, PRIMARY KEY (stack_id, run, address));"
     "INSERT INTO meta VALUES ('database_id', gen_random_uuid()::text);",
+    /* 2: each history row's digest of the entries its serial left (note
+     * [entries digest] in backend_pg.c); a row written before it has none */
+    "ALTER TABLE history ADD COLUMN digest text;",
 };
 
 /* The server's message without its trailing newline, on one line. */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /* The newest schema this executor knows. */
-#define MK_PGSQL_SCHEMA_VERSION 1
+#define MK_PGSQL_SCHEMA_VERSION 2
 
 /* Connect with conninfo ("" : libpq's PG* environment alone) and set the
  * search path to schema (created, and its tables created or migrated

@@ -10,5 +10,8 @@ void mk_sha256_hex(const void *data, size_t n, char out[65]);
 /* SHA-256 of n parts hashed one after another (part i: len[i] bytes at
  * data[i]), as hex: what one buffer of them all would hash to. */
 void mk_sha256_hex_parts(size_t n, const void *const data[], const size_t len[], char out[65]);
+/* The same digest as its 32 bytes: for sums of many digests, where
+ * formatting each as hex would cost more than hashing it. */
+void mk_sha256_parts(size_t n, const void *const data[], const size_t len[], unsigned char out[32]);
 
 #endif

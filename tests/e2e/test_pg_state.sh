@@ -3,9 +3,10 @@
 # two working copies (one applies, the other exits 6 naming it); kill -9 of
 # the holder mid-apply (the lock free at once, a re-apply converging with
 # nothing lost or made twice, the dead run's intents reported); the history
-# chain verifying; a damaged row and a broken chain are errors naming them,
-# never "no state"; and the password never in any output, state, audit
-# line or plan.
+# chain verifying; a row damaged, edited or removed, a serial set back to 0
+# and a broken chain are errors naming them, never "no state"; a lock row
+# rewritten is no licence to unlock a live run; and the password never in
+# any output, state, audit line or plan.
 . "$TOP/tests/e2e/lib.sh"
 . "$TOP/tests/e2e/pg_lib.sh"
 
@@ -86,6 +87,28 @@ expect_contains "$OUT" "postgres web: ok: "
 [ "$(pg_sql "SELECT count(*) FROM moksha.audit WHERE line LIKE '%\"event\":\"recovery.intent\"%'")" -ge 1 ] && e2e_ok ||
     e2e_bad "no recovery.intent in the audit log"
 
+# ---- a lock row rewritten does not let an unlock break a live run ----
+spec 24 100ms | sed 's/app:1/app:2/' > main.moksha
+expect_exit 0 moksha plan -o p2.plan
+"$MOKSHA_EXEC" apply --parallelism 1 p2.plan >apply2.out 2>apply2.err &
+pid=$!
+w=0
+while [ -z "$(pg_sql "SELECT lock_id FROM moksha.locks")" ] && [ $w -lt 300 ]; do sleep 0.02; w=$((w + 1)); done
+lock=$(pg_sql "SELECT lock_id FROM moksha.locks")
+pg_sql "UPDATE moksha.locks SET backend_pid = 1" >/dev/null
+expect_exit 6 moksha state unlock "$lock" --reason "the row says its session is gone"
+expect_contains "$ERR" "whose server session still holds the advisory lock"
+[ "$(pg_sql "SELECT lock_id FROM moksha.locks")" = "$lock" ] && e2e_ok || e2e_bad "the live run's lock row was removed"
+wait $pid
+[ $? = 0 ] && e2e_ok || { cat apply2.err; e2e_bad "the apply beside the refused unlock failed"; }
+expect_exit 0 moksha plan --detailed-exitcode
+expect_exit 0 moksha audit verify --stack web
+[ "$(pg_sql "SELECT count(*) FROM moksha.audit WHERE line LIKE '%\"event\":\"lock.broken\"%'")" = 0 ] && e2e_ok ||
+    e2e_bad "a lock.broken line was written for a live run"
+spec 24 100ms > main.moksha
+expect_exit 0 moksha apply --yes
+expect_exit 0 moksha plan -o p.plan
+
 # ---- the history chain ----
 serial=$(pg_sql "SELECT serial FROM moksha.stacks WHERE stack = 'web'")
 [ "$(pg_sql "SELECT count(*) FROM moksha.history")" = "$serial" ] && e2e_ok ||
@@ -98,19 +121,42 @@ cp "$OUT" pulled.json
 expect_contains pulled.json "\"serial\": $serial"
 
 # ---- damage is an error naming it, never "no state" ----
+damaged_everywhere() { # damaged_everywhere SAYS APPLY_SAYS WHAT: pull and plan say SAYS, apply APPLY_SAYS
+    expect_exit 1 "$MOKSHA_EXEC" state pull --stack web
+    expect_contains "$ERR" "$1"
+    moksha plan >plan.out 2>plan.err && fail "moksha plan made a plan from a state $3"
+    expect_contains plan.err "$1"
+    expect_exit 1 "$MOKSHA_EXEC" apply p.plan
+    expect_contains "$ERR" "$2"
+}
 pg_sql "CREATE TABLE keep AS SELECT * FROM moksha.resources WHERE address = 'compute.c3'" >/dev/null
 pg_sql "UPDATE moksha.resources SET entry = '{\"address\": \"compute.c4\", \"type\": \"compute\", \"attributes\": {}}' WHERE address = 'compute.c3'" >/dev/null
-expect_exit 1 "$MOKSHA_EXEC" state pull --stack web
-expect_contains "$ERR" "postgres web: resources row \`compute.c3\`: its entry is not \`compute.c3\`'s"
-moksha plan >plan.out 2>plan.err && fail "moksha plan made a plan from a damaged state"
-expect_contains plan.err "resources row \`compute.c3\`: its entry is not \`compute.c3\`'s"
-expect_exit 1 "$MOKSHA_EXEC" apply p.plan
-expect_contains "$ERR" "resources row \`compute.c3\`: its entry is \`compute.c4\`'s"
+damaged_everywhere "postgres web: resources row \`compute.c3\`: its entry is not \`compute.c3\`'s" \
+    "resources row \`compute.c3\`: its entry is \`compute.c4\`'s" "with a damaged row"
 pg_sql "UPDATE moksha.resources SET entry = '{\"address\": \"compute.c3\"}' WHERE address = 'compute.c3'" >/dev/null
 expect_exit 1 "$MOKSHA_EXEC" apply p.plan
 expect_contains "$ERR" "resources row \`compute.c3\`: its entry lacks its address, type or attributes"
 expect_not_contains "$ERR" "no state"
 pg_sql "UPDATE moksha.resources r SET entry = k.entry FROM keep k WHERE r.address = k.address" >/dev/null
+expect_exit 0 "$MOKSHA_EXEC" state pull --stack web
+expect_same "$OUT" pulled.json
+# the rows are bound to the chain: one edited, removed, or the serial set
+# back to 0 is damage, never a smaller state to plan creates against
+pg_sql "CREATE TABLE keep1 AS SELECT * FROM moksha.resources WHERE address = 'compute.c1'" >/dev/null
+pg_sql "UPDATE moksha.resources SET entry = replace(entry::text, '\"cpu\": 1', '\"cpu\": 7')::json WHERE address = 'compute.c1'" >/dev/null
+[ "$(pg_sql "SELECT count(*) FROM moksha.resources WHERE entry::text LIKE '%\"cpu\": 7%'")" = 1 ] || fail "the edit did not take"
+for what in edited removed; do
+    says="the resources rows are not the entries history row serial $serial recorded (their digest differs)"
+    damaged_everywhere "$says" "$says" "with a row $what"
+    pg_sql "DELETE FROM moksha.resources WHERE address = 'compute.c1'" >/dev/null
+done
+pg_sql "INSERT INTO moksha.resources SELECT * FROM keep1" >/dev/null
+expect_exit 0 "$MOKSHA_EXEC" state pull --stack web
+expect_same "$OUT" pulled.json
+pg_sql "UPDATE moksha.stacks SET serial = 0 WHERE stack = 'web'" >/dev/null
+says="the stack is at serial 0 (no state) but it has history or resources rows"
+damaged_everywhere "$says" "$says" "whose serial was set back to 0"
+pg_sql "UPDATE moksha.stacks SET serial = $serial WHERE stack = 'web'" >/dev/null
 expect_exit 0 "$MOKSHA_EXEC" state pull --stack web
 expect_same "$OUT" pulled.json
 pg_sql "DELETE FROM moksha.history WHERE serial = $serial" >/dev/null

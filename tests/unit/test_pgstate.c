@@ -135,7 +135,7 @@ static void test_schema_and_empty(void **state)
     (void)state;
     NEED_PG();
     mk_backend *b = open_be("web", "prod");
-    assert_string_equal(sql1("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+    assert_string_equal(sql1("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
     assert_int_equal(strlen(sql1("SELECT value FROM meta WHERE key = 'database_id'")), 36);
     char why[600];
     bool empty = false, absent = false;
@@ -155,9 +155,9 @@ static void test_schema_and_empty(void **state)
     /* a schema newer than this executor is refused, naming both versions */
     sql1("UPDATE meta SET value = '7' WHERE key = 'schema_version'");
     assert_null(mk_backend_open(&cfg, NULL, "web", "prod", why, sizeof why));
-    assert_non_null(strstr(why, "is version 7, newer than this executor knows (1)"));
+    assert_non_null(strstr(why, "is version 7, newer than this executor knows (2)"));
     /* and the stack is needed */
-    sql1("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    sql1("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     assert_null(mk_backend_open(&cfg, NULL, "", "prod", why, sizeof why));
     assert_non_null(strstr(why, "--stack NAME"));
 }
@@ -301,6 +301,104 @@ static void test_damage(void **state)
     mk_backend_close(a);
 }
 
+static void load_and_pull_fail(mk_backend *b, const char *says)
+{
+    char why[600];
+    size_t n;
+    bool absent = false;
+    load_fails(b, says);
+    char *t = mk_backend_state_text(b, -1, &n, &absent, why, sizeof why);
+    if (t || absent)
+        fail_msg("pulled a damaged state as %s (%s)", t ? "a state" : "no state", says);
+    if (!strstr(why, says))
+        fail_msg("`%s` does not say `%s`", why, says);
+}
+
+/* The rows are bound to the chain (note [entries digest]): a row edited,
+ * removed or added, or the serial set back to 0, is damage, never a
+ * smaller state; a write keeps the digest by adding and subtracting. */
+static void test_rows_bound(void **state)
+{
+    (void)state;
+    NEED_PG();
+    mk_backend *a = open_be("web", "prod");
+    two_serials(a);
+    static const char row_sum[] = "SELECT encode(sha256(convert_to(address || E'\\n' || pos || E'\\n' || entry::text, "
+                                  "'UTF8')), 'hex') FROM resources WHERE address = 'x.b'";
+    char xb[65];
+    snprintf(xb, sizeof xb, "%s", sql1(row_sum));
+    const char *says = "the resources rows are not the entries history row serial 2 recorded (their digest differs)";
+    sql1("CREATE TABLE keep AS SELECT * FROM resources");
+    sql1("UPDATE resources SET entry = replace(entry::text, '\"v\": 1', '\"v\": 5')::json WHERE address = 'x.a'");
+    load_and_pull_fail(a, says);
+    sql1("DELETE FROM resources WHERE address = 'x.a'");
+    load_and_pull_fail(a, says);
+    sql1("INSERT INTO resources SELECT * FROM keep WHERE address = 'x.a'");
+    sql1("UPDATE resources SET pos = 9 WHERE address = 'x.a'");
+    load_and_pull_fail(a, says);
+    sql1("UPDATE resources SET pos = 1 WHERE address = 'x.a'");
+    sql1("INSERT INTO resources SELECT stack_id, 'x.c', 3, replace(entry::text, 'x.a', 'x.c')::json, serial FROM keep "
+         "WHERE address = 'x.a'");
+    load_and_pull_fail(a, says);
+    sql1("DELETE FROM resources WHERE address = 'x.c'");
+    sql1("UPDATE stacks SET serial = 0");
+    load_and_pull_fail(a, "the stack is at serial 0 (no state) but it has history or resources rows");
+    sql1("UPDATE stacks SET serial = 2");
+    /* a write removing x.a leaves x.b's own digest, the sum less x.a's */
+    char why[600], id[37];
+    assert_int_equal(take(a, id, why, sizeof why), MK_LOCK_TAKEN);
+    mk_rtstate *s = mk_backend_load(a, why, sizeof why);
+    assert_non_null(s);
+    mk_backend_write lines_only = {.serial = 2, .expect = 2, .operation = "apply"}; /* leaves the digest be */
+    assert_true(mk_backend_persist(a, NULL, &lines_only, why, sizeof why));
+    mk_rtstate_remove(s, "x.a");
+    const char *r3[] = {"x.a", NULL};
+    assert_true(persist(a, s, 2, NULL, r3, why, sizeof why));
+    mk_rtstate_free(s);
+    mk_backend_unlock(a, id);
+    assert_string_equal(sql1("SELECT digest FROM history WHERE serial = 3"), xb);
+    mk_backend *b = open_be("web", "prod");
+    s = mk_backend_load(b, why, sizeof why);
+    assert_non_null(s);
+    assert_int_equal(mk_rtstate_serial(s), 3);
+    mk_rtstate_free(s);
+    /* the digest is inside the chain's hash: cleared, the chain says so */
+    sql1("UPDATE history SET digest = NULL WHERE serial = 3");
+    assert_null(mk_backend_history(b, why, sizeof why));
+    assert_non_null(strstr(why, "history row serial 3: its hash does not match its delta"));
+    mk_backend_close(a), mk_backend_close(b);
+}
+
+/* A schema 1 database: connecting adds history.digest; the state written
+ * before it reads as it did, and the next write binds its rows. */
+static void test_schema_migration(void **state)
+{
+    (void)state;
+    NEED_PG();
+    mk_backend *a = open_be("web", "prod");
+    two_serials(a);
+    mk_backend_close(a);
+    sql1("ALTER TABLE history DROP COLUMN digest");
+    sql1("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    a = open_be("web", "prod");
+    assert_string_equal(sql1("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
+    assert_string_equal(sql1("SELECT count(*) FROM history WHERE digest IS NULL"), "2");
+    char why[600], id[37];
+    assert_int_equal(take(a, id, why, sizeof why), MK_LOCK_TAKEN);
+    mk_rtstate *s = mk_backend_load(a, why, sizeof why);
+    assert_non_null(s);
+    assert_int_equal(mk_rtstate_serial(s), 2);
+    mk_rtstate_put(s, entry("x.c", 4));
+    const char *p3[] = {"x.c", NULL};
+    assert_true(persist(a, s, 2, p3, NULL, why, sizeof why));
+    mk_rtstate_free(s);
+    mk_backend_unlock(a, id);
+    assert_int_equal(strlen(sql1("SELECT digest FROM history WHERE serial = 3")), 64);
+    sql1("DELETE FROM resources WHERE address = 'x.a'");
+    load_fails(a, "history row serial 3 recorded (their digest differs)");
+    mk_backend_close(a);
+}
+
 /* The loser names the holder; waiting polls; a dead session's row is stale. */
 static void test_lock(void **state)
 {
@@ -324,13 +422,35 @@ static void test_lock(void **state)
     assert_string_equal(json_string_value(json_object_get(info, "id")), ida);
     json_decref(info);
     assert_int_equal(mk_backend_lock_force(b, ida, false, &info, why, sizeof why), 2);
-    assert_non_null(strstr(why, "still connected"));
+    assert_non_null(strstr(why, "whose server session still holds the advisory lock"));
+    /* the row is anyone's to rewrite: the advisory lock is asked, not the row */
+    char real[16];
+    snprintf(real, sizeof real, "%s", sql1("SELECT backend_pid FROM locks"));
+    sql1("UPDATE locks SET backend_pid = 1");
+    assert_int_equal(mk_backend_lock_force(b, ida, true, &info, why, sizeof why), 2);
+    assert_int_equal(mk_backend_lock_force(b, ida, false, &info, why, sizeof why), 2);
+    assert_null(info);
+    assert_string_equal(sql1("SELECT lock_id FROM locks"), ida);
+    assert_true(mk_backend_lock_held(a));
     /* the holder's session ends: the lock is free at once, its row stale */
-    sql1("SELECT pg_terminate_backend(backend_pid) FROM locks");
+    char kill[80];
+    snprintf(kill, sizeof kill, "SELECT pg_terminate_backend(%s)", real);
+    sql1(kill);
     mk_clock_sleep_ms(1050);
     assert_false(mk_backend_lock_held(a));
     info = mk_backend_lock_info(b, why, sizeof why);
     assert_null(info);
+    /* breaking the stale row holds the lock from the check to the removal:
+     * no run starts between them */
+    mk_backend *c = open_be("web", "prod");
+    assert_int_equal(mk_backend_lock_force(b, ida, true, &info, why, sizeof why), 0);
+    assert_string_equal(json_string_value(json_object_get(info, "id")), ida);
+    json_decref(info);
+    assert_int_equal(mk_backend_lock(c, "apply", NULL, 0, idb, NULL, why, sizeof why), MK_LOCK_HELD);
+    assert_int_equal(mk_backend_lock_force(b, ida, false, &info, why, sizeof why), 0);
+    json_decref(info);
+    assert_string_equal(sql1("SELECT count(*) FROM locks"), "0");
+    mk_backend_close(c);
     assert_int_equal(mk_backend_lock(b, "destroy", NULL, 0, idb, NULL, why, sizeof why), MK_LOCK_TAKEN);
     assert_non_null(strstr(sql1("SELECT lock_id || ' ' || operation FROM locks"), idb));
     mk_backend_unlock(b, idb);
@@ -538,6 +658,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_persist_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cas_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intents_settled, setup, teardown),
