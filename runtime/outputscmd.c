@@ -58,14 +58,30 @@ static const char *local_dir(const mk_config *cfg, const args *a, char *why, siz
     return NULL;
 }
 
-/* Each secret output as a marker: the sealed copy stays in the state. */
+/* Whether v holds a sealed secret at any depth (a map's member, a list's item). */
+static bool holds_secret(json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        if (json_object_get(v, "$secret"))
+            return true;
+        json_object_foreach(v, k, x) if (holds_secret(x)) return true;
+    }
+    json_array_foreach(v, i, x) if (holds_secret(x)) return true;
+    return false;
+}
+
+/* Each output holding a secret, wherever in it, as a marker: the sealed
+ * copy stays in the state, and no part of the output is handed over. */
 static json_t *shown_outputs(json_t *outs)
 {
     json_t *o = json_object();
     const char *k;
     json_t *v;
     json_object_foreach(outs, k, v) {
-        bool secret = json_is_object(v) && json_object_get(v, "$secret");
+        bool secret = holds_secret(v);
         json_object_set_new(o, k, secret ? json_pack("{s:{s:b}}", "$secret", "sensitive", 1) : json_deep_copy(v));
     }
     return o;
@@ -94,12 +110,35 @@ static void print(const args *a, const mk_rtstate *st)
     json_decref(doc);
 }
 
-/* Open, load and print, in the directory the stack's files are in (local). */
-static int read_outputs(const mk_config *cfg, const args *a)
+/* The lineage of the reader's own state (--from, in the environment this
+ * process runs in), read before anything moves: "" when there is none or
+ * it cannot be read (the read itself then decides). */
+static void own_lineage(const mk_config *cfg, const args *a, char *out, size_t n)
+{
+    char why[1024];
+    *out = 0;
+    if (!a->from)
+        return;
+    mk_backend *b = mk_backend_open(cfg, NULL, a->from, mk_paths_now.env, why, sizeof why);
+    mk_rtstate *st = b ? mk_backend_load(b, why, sizeof why) : NULL;
+    if (st)
+        snprintf(out, n, "%s", mk_rtstate_lineage(st));
+    mk_rtstate_free(st);
+    mk_backend_close(b);
+}
+
+/* Open, load and print, in the directory the stack's files are in (local).
+ * A state whose lineage is the reader's own is refused: whatever led here
+ * (a configuration sending the name elsewhere), it is not another stack. */
+static int read_outputs(const mk_config *cfg, const args *a, const char *own)
 {
     char why[1024] = "";
     mk_backend *b = mk_backend_open(cfg, NULL, a->stack, a->env, why, sizeof why);
     mk_rtstate *st = b ? mk_backend_load(b, why, sizeof why) : NULL;
+    if (st && *own && !strcmp(own, mk_rtstate_lineage(st))) {
+        snprintf(why, sizeof why, "it is the state of `%s` itself (lineage %s), not another stack's", a->from, own);
+        mk_rtstate_free(st), st = NULL;
+    }
     if (st)
         print(a, st);
     else
@@ -122,7 +161,9 @@ int mk_outputscmd_run(int argc, char **argv)
         fprintf(stderr, "moksha-exec: error: %s\n", why);
         return MK_EXIT_INPUT;
     }
-    bool local = !cfg.state.backend[0] || !strcmp(cfg.state.backend, "local");
+    char own[64];
+    own_lineage(&cfg, &a, own, sizeof own);
+    bool local = !strcmp(mk_backend_configured_kind(&cfg, a.env), "local");
     const char *dir = local ? local_dir(&cfg, &a, why, sizeof why) : ".";
     int rc = MK_EXIT_INPUT;
     if (!dir)
@@ -132,7 +173,7 @@ int mk_outputscmd_run(int argc, char **argv)
     else if (!mk_paths_select(a.env, why, sizeof why)) /* this stack's other environment: .moksha/env/NAME */
         fprintf(stderr, "moksha-exec: error: --env %s: %s\n", a.env, why);
     else
-        rc = read_outputs(&cfg, &a);
+        rc = read_outputs(&cfg, &a, own);
     mk_config_free(&cfg);
     return rc;
 }
