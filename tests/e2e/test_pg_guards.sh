@@ -49,3 +49,51 @@ expect_not_contains "$OUT" "(the audit log is empty)"
 expect_not_contains "$ERR" "$PGPASSWORD"
 expect_empty .moksha/audit.jsonl
 leave
+
+# ---- an output holding a secret anywhere is the marker, whole ----
+enter web
+expect_exit 0 "$MOKSHA_EXEC" state outputs --stack web --format json
+expect_contains "$OUT" '"name":"web"'
+expect_contains "$OUT" '"creds":{"$secret":{"sensitive":true}}'
+expect_contains "$OUT" '"lst":{"$secret":{"sensitive":true}}'
+expect_contains "$OUT" '"deep":{"$secret":{"sensitive":true}}'
+expect_not_contains "$OUT" '"sealed"'
+expect_not_contains "$OUT" '"user"'
+expect_exit 0 "$MOKSHA_EXEC" state outputs --stack web
+expect_contains "$OUT" "  creds = (sensitive)"
+expect_contains "$OUT" "  lst = (sensitive)"
+expect_not_contains "$OUT" "sealed"
+leave
+
+# ---- an environment kept locally under a postgres section ----
+cat > "$WORK/cfg/split.json" <<JSON
+{ "format": "moksha.exec-config/v1",
+  "state": { "backend": "postgres",
+             "postgres": { "conninfo": "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" },
+             "environments": { "dev": { "backend": "local" } } } }
+JSON
+chmod 600 "$WORK/cfg/split.json"
+export MOKSHA_EXEC_CONFIG="$WORK/cfg/split.json"
+enter web
+mkdir -p env && : > env/dev.yaml
+expect_exit 0 moksha apply --env dev --yes
+expect_file .moksha/env/dev/state.json
+# web's own dev files are not network's, whatever --stack says
+expect_exit 1 "$MOKSHA_EXEC" state outputs --stack network --from web --env dev
+expect_contains "$ERR" "stack \`network\` is not this directory's (web)"
+expect_not_contains "$OUT" '"name":"web"'
+leave
+# a configuration placing network in web's own directory: the lineage is web's
+sed 's|"environments"|"local_stacks": { "network": "'"$WORK"'/web" }, "environments"|' "$WORK/cfg/split.json" > "$WORK/cfg/alias.json"
+chmod 600 "$WORK/cfg/alias.json"
+export MOKSHA_EXEC_CONFIG="$WORK/cfg/alias.json"
+enter web
+expect_exit 1 env MOKSHA_ENV=dev "$MOKSHA_EXEC" state outputs --stack network --from web --env dev
+expect_contains "$ERR" "it is the state of \`web\` itself"
+expect_not_contains "$OUT" '"name":"web"'
+printf 'output got = outputs.network.name\noutputs network { name: string }\n' >> main.moksha
+expect_exit 1 moksha plan --env dev
+expect_contains "$ERR" "cannot read the outputs of stack \`network\`"
+expect_contains "$ERR" "it is the state of \`web\` itself"
+expect_not_contains "$ERR" "pw-web-4711"
+leave
