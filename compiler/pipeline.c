@@ -306,8 +306,8 @@ static bool env_dirs_own(const char *env, mk_diag *diag)
         if (lstat(path, &sb) != 0)
             return true; /* nothing there yet: no state */
         if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode)) {
-            mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "the state cannot be read: %s is %s, not a "
-                                             "directory of this stack's own", path, S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
+            mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "the state cannot be read: %s is %s: an "
+                                             "environment's directories are the stack's own", path, S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
             mk_diag_help(it, "environment %s's files would be another's: make %s a plain directory", env, path);
             return false;
         }

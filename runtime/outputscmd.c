@@ -22,7 +22,7 @@
 #include "runtime/rtstate.h"
 
 typedef struct args {
-    const char *stack, *env, *from, *format;
+    const char *stack, *env, *from, *from_env, *format;
 } args;
 
 static bool parse(int argc, char **argv, args *a)
@@ -30,7 +30,8 @@ static bool parse(int argc, char **argv, args *a)
     *a = (args){.format = "text"};
     for (int i = 1; i < argc; i++) {
         const char **to = !strcmp(argv[i], "--stack") ? &a->stack : !strcmp(argv[i], "--env") ? &a->env
-                        : !strcmp(argv[i], "--from") ? &a->from : !strcmp(argv[i], "--format") ? &a->format : NULL;
+                        : !strcmp(argv[i], "--from") ? &a->from : !strcmp(argv[i], "--from-env") ? &a->from_env
+                        : !strcmp(argv[i], "--format") ? &a->format : NULL;
         if (!to || i + 1 >= argc)
             return false;
         *to = argv[++i];
@@ -110,16 +111,17 @@ static void print(const args *a, const mk_rtstate *st)
     json_decref(doc);
 }
 
-/* The lineage of the reader's own state (--from, in the environment this
- * process runs in), read before anything moves: "" when there is none or
- * it cannot be read (the read itself then decides). */
+/* The lineage of the reader's own state (--from, in its environment
+ * --from-env, none without: --env is the environment read, taken out of
+ * the arguments for the whole process), read before anything moves: ""
+ * when there is none or it cannot be read (the read itself then decides). */
 static void own_lineage(const mk_config *cfg, const args *a, char *out, size_t n)
 {
     char why[1024];
     *out = 0;
     if (!a->from)
         return;
-    mk_backend *b = mk_backend_open(cfg, NULL, a->from, mk_paths_now.env, why, sizeof why);
+    mk_backend *b = mk_backend_open(cfg, NULL, a->from, a->from_env, why, sizeof why);
     mk_rtstate *st = b ? mk_backend_load(b, why, sizeof why) : NULL;
     if (st)
         snprintf(out, n, "%s", mk_rtstate_lineage(st));
@@ -152,7 +154,7 @@ int mk_outputscmd_run(int argc, char **argv)
 {
     args a;
     if (!parse(argc, argv, &a)) {
-        fputs("usage: moksha-exec state outputs --stack NAME [--env NAME] [--from NAME] [--format text|json]\n", stderr);
+        fputs("usage: moksha-exec state outputs --stack NAME [--env NAME] [--from NAME [--from-env NAME]] [--format text|json]\n", stderr);
         return MK_EXIT_INPUT;
     }
     mk_config cfg;

@@ -83,7 +83,7 @@ bool mk_paths_own_dirs(const char *name, char *why, size_t whylen)
         if (errno = 0, lstat(dirs[i], &sb) != 0)
             return snprintf(why, whylen, "environment %s: %s: %s", name, dirs[i], strerror(errno)), false;
         if (!S_ISDIR(sb.st_mode) || S_ISLNK(sb.st_mode)) {
-            snprintf(why, whylen, "environment %s: %s is %s, not a directory of this stack's own: the environment's "
+            snprintf(why, whylen, "environment %s: %s is %s: an environment's directories are the stack's own, or its "
                                   "files would be another's; make it a plain directory", name, dirs[i],
                      S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
             return false;

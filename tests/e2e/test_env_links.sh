@@ -30,7 +30,7 @@ expect_contains "$ERR" "error[E0300]: the state cannot be read: .moksha/env/prod
 expect_exit 1 moksha apply --env prod --yes
 expect_contains "$ERR" ".moksha/env/prod is a symbolic link"
 expect_exit 1 "$MOKSHA_EXEC" --env prod state list
-expect_contains "$ERR" ".moksha/env/prod is a symbolic link, not a directory of this stack's own"
+expect_contains "$ERR" ".moksha/env/prod is a symbolic link: an environment's directories are the stack's own"
 expect_exit 1 env MOKSHA_ENV=prod "$MOKSHA_EXEC" audit verify
 expect_contains "$ERR" ".moksha/env/prod is a symbolic link"
 expect_exit 1 "$MOKSHA_EXEC" --env prod sim ls

@@ -88,7 +88,7 @@ sed 's|"environments"|"local_stacks": { "network": "'"$WORK"'/web" }, "environme
 chmod 600 "$WORK/cfg/alias.json"
 export MOKSHA_EXEC_CONFIG="$WORK/cfg/alias.json"
 enter web
-expect_exit 1 env MOKSHA_ENV=dev "$MOKSHA_EXEC" state outputs --stack network --from web --env dev
+expect_exit 1 "$MOKSHA_EXEC" state outputs --stack network --from web --from-env dev --env dev
 expect_contains "$ERR" "it is the state of \`web\` itself"
 expect_not_contains "$OUT" '"name":"web"'
 printf 'output got = outputs.network.name\noutputs network { name: string }\n' >> main.moksha
