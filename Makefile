@@ -123,7 +123,7 @@ test-run: all $(SUITE) valgrind
 	@echo "all tests passed"
 
 demo:
-	@$(DEPS) build
+	@$(DEPS) build demo
 	+@$(MAKE) --no-print-directory demo-run
 
 demo-run: all

@@ -13,7 +13,8 @@
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
 # of examples/webapp in a scratch directory; then changes that world behind
 # moksha's back, and shows the drift detected and reconciled; and it applies
-# examples/team as two environments of one stack.
+# examples/team as two environments of one stack; and last, that stack's
+# state kept on a throwaway PostgreSQL server, as a team shares it.
 set -u
 
 BUILD=${1:-build}
@@ -27,7 +28,8 @@ if [ ! -x "$MOKSHA" ]; then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/moksha-demo.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+PG_DIR=
+trap '[ -n "$PG_DIR" ] && sh "$TOP/tests/pg.sh" stop "$PG_DIR"; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
@@ -126,6 +128,34 @@ step team --env prod plan --policies policies --var replicas=2
 step team --env staging apply --yes --policies policies --var replicas=1
 step team --env staging audit verify
 cd "$TOP" || exit 1
+
+# Team state on PostgreSQL (docs/state.md): a throwaway server, an executor
+# configuration naming it (outside the stack, 0600; the password only in the
+# executor's environment), examples/team applied as dev and prod through it,
+# and the environments, prod's history and audit chain read back from it.
+echo "${B}━━━ team state on PostgreSQL: examples/team's dev and prod in one database ━━━${N}"
+pg_settings=$(sh "$TOP/tests/pg.sh" start) || { echo "${R}demo: cannot start a PostgreSQL server (tests/pg.sh)${N}"; exit 1; }
+eval "$pg_settings"
+PG_DIR=$MOKSHA_TEST_PG
+cat >"$TMP/exec.json" <<JSON
+{ "format": "moksha.exec-config/v1",
+  "state": { "backend": "postgres",
+             "postgres": { "conninfo": "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" } } }
+JSON
+chmod 0600 "$TMP/exec.json"
+export MOKSHA_EXEC_CONFIG="$TMP/exec.json"
+echo "${B}\$ cat \$MOKSHA_EXEC_CONFIG${N}"
+sed "s|$TMP|\$TMP|g" "$TMP/exec.json"
+echo
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/team" "$TMP/pg-team" || exit 1
+cd "$TMP/pg-team" || exit 1
+step team --env dev apply --yes --policies policies
+step team --env prod apply --yes --policies policies
+step team env list
+step team --env prod state history
+step team --env prod audit verify
+cd "$TOP" || exit 1
+unset MOKSHA_EXEC_CONFIG
 
 if [ "$examples" -eq 0 ]; then
     echo "demo: no examples/*/ directories"

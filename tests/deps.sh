@@ -8,6 +8,7 @@
 #   test    the test suite beyond the build                 (make test, sanitize, allocfail)
 #   fuzz    the libFuzzer harnesses                         (make fuzz)
 #   bench   the benchmarks                                  (make bench)
+#   demo    the demo beyond the build (its PostgreSQL scene)  (make demo)
 #
 # `make demo`, `make test`, `make fuzz` and `make bench` run this first with
 # their groups, so the README's two commands work on a fresh Debian machine.
@@ -32,6 +33,7 @@ debian_packages() {
     test) echo "libcmocka-dev valgrind jq postgresql" ;;
     fuzz) echo "clang libclang-rt-14-dev" ;;
     bench) echo "jsonnet jq time" ;;
+    demo) echo "postgresql" ;;
     esac
 }
 
@@ -49,7 +51,7 @@ npm_tools() {
     esac
 }
 
-ALL_GROUPS="build test fuzz bench"
+ALL_GROUPS="build test fuzz bench demo"
 
 # ---- the installer ----
 

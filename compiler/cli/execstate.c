@@ -83,6 +83,7 @@ static bool from_executor(mk_pipeline_req *r, mk_submit_inputs *in)
 
 bool mk_execstate_inputs(mk_pipeline_req *r, mk_submit_inputs *in)
 {
+    mk_spawn_stack_of(r->paths, r->npaths); /* note [the spec's stack] */
     if (!mk_submit_plan_inputs(r, in)) /* MOKSHA_EXEC_SOCKET: the service's state and observations */
         return false;
     return mk_submit_socket() || from_executor(r, in);

@@ -18,6 +18,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
+#include "compiler/front/program.h"
 #include "compiler/pipeline.h"
 
 /* moksha-exec next to this binary, else the name for a PATH search. */
@@ -126,19 +127,46 @@ static int wait_child(pid_t pid)
     return EXIT_INPUT;
 }
 
+static char spec_stack[128];
+static bool spec_stack_read;
+
+void mk_spawn_stack_of(const char *const *paths, size_t npaths)
+{
+    mk_program_stack_name(paths, npaths, spec_stack, sizeof spec_stack);
+    spec_stack_read = true;
+}
+
+/* The stack to name to the executor after args (note [the spec's stack]), or NULL. */
+static const char *stack_to_name(const char **args, size_t nargs)
+{
+    const char *e = getenv("MOKSHA_STACK");
+    if (e && *e)
+        return NULL;
+    for (size_t i = 0; i < nargs; i++)
+        if (!strcmp(args[i], "--stack"))
+            return NULL;
+    if (!spec_stack_read)
+        mk_spawn_stack_of(NULL, 0);
+    return *spec_stack ? spec_stack : NULL;
+}
+
 /* moksha-exec run with args, its output onto out_fd and err_fd (-1: ours),
  * or its standard output collected into out when out is not NULL. */
 static int run(const char **args, size_t nargs, int out_fd, int err_fd, mk_buf *out)
 {
     char path[PATH_MAX + 32];
     exec_path(path, sizeof path);
-    const char **av = mk_mem_calloc(nargs + 4, sizeof *av);
+    const char **av = mk_mem_calloc(nargs + 6, sizeof *av);
     size_t at = 1;
     av[0] = path;
     if (mk_cli_opts.env) /* the executor's files of the environment (docs/environments.md) */
         av[at++] = "--env", av[at++] = mk_cli_opts.env;
     if (nargs)
         memcpy(av + at, args, nargs * sizeof *args);
+    at += nargs;
+    const char *stack = stack_to_name(args, nargs);
+    if (stack) /* (after the command and its own arguments, as moksha-exec reads them anywhere) */
+        av[at++] = "--stack", av[at++] = stack;
     int pipe_fd[2] = {-1, -1};
     if (out && pipe(pipe_fd) != 0) {
         mk_cli_err("cannot start moksha-exec: %s", strerror(errno));

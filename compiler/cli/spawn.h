@@ -18,6 +18,14 @@ bool mk_spawn_found(void);
  * when there is one: compiler/cli/execstate.c). */
 bool mk_spawn_found_quietly(void);
 
+/* note [the spec's stack]: the executor keys a state on postgres by the
+ * stack's name (docs/state.md), so every moksha-exec run is given
+ * `--stack NAME`, NAME from the `stack` block of paths (the current
+ * directory when this is never called, read at the first run), unless
+ * MOKSHA_STACK is set or the command's own arguments hold a `--stack`
+ * (those win). Nothing is given when there is no .moksha file. */
+void mk_spawn_stack_of(const char *const *paths, size_t npaths);
+
 /* Run `moksha-exec ARGS…` (args[0] is its command) and wait for it; its
  * exit code, or 1 when it could not be run or was killed (said). SIGINT,
  * SIGTERM and SIGHUP sent to this process meanwhile are passed on to it

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,7 +15,9 @@
 #include <jansson.h>
 
 #include "compiler/base/mem.h"
+#include "compiler/front/lex.h"
 #include "compiler/front/parse.h"
+#include "parser.h"
 
 /* ---- program ---- */
 
@@ -267,6 +270,81 @@ bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths)
         load_into(p, p->root, paths[i], MK_NOSPAN);
     mk_type_resolve_all(p->types);
     return p->root->nfiles > 0;
+}
+
+/* The stack name in text (as file_stack_name says), lexed up to it. */
+static bool text_stack_name(mk_program *p, uint32_t id, char *out, size_t outlen)
+{
+    mk_source *f = mk_src_get(&p->src, id);
+    mk_lexer lx;
+    mk_lex_init(&lx, &p->ast, p->diag, id, f->text, (uint32_t)f->len);
+    mk_tok t;
+    mk_span sp;
+    for (int k = mk_lex_next(&lx, &t, &sp); k; k = mk_lex_next(&lx, &t, &sp)) {
+        if (k != KW_STACK || lx.depth != 0)
+            continue;
+        mk_tok name;
+        int after = mk_lex_next(&lx, &name, &sp);
+        if (after == '{' || (after == IDENT && mk_lex_next(&lx, &t, &sp) == '{')) {
+            snprintf(out, outlen, "%s", after == IDENT ? name.name : "stack");
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One file's stack name into out: the IDENT after a top-level `stack`
+ * that opens a block ("stack" for `stack { … }`); false when the file has
+ * no such block (*read false too when it cannot be read). A stack's block
+ * comes first, so its first 64 KiB are read and lexed, and the whole file
+ * only when they hold no block: a big stack costs a few tokens, not a
+ * second copy of its text. A block found in the prefix is whole (its `{`
+ * came after the name), and a token the cut splits matches nothing. */
+static bool file_stack_name(mk_program *p, const char *path, char *out, size_t outlen, bool *read)
+{
+    char head[65536];
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(head, 1, sizeof head, fp) : 0;
+    if (!fp || ferror(fp)) {
+        if (fp)
+            fclose(fp);
+        return false;
+    }
+    fclose(fp);
+    *read = true;
+    if (text_stack_name(p, mk_src_add(&p->src, path, head, n), out, outlen))
+        return true;
+    if (n < sizeof head) /* the whole file, read */
+        return false;
+    int64_t id = mk_src_load(&p->src, path);
+    return id >= 0 && mk_src_get(&p->src, (uint32_t)id)->len <= UINT32_MAX - 1 && text_stack_name(p, (uint32_t)id, out, outlen);
+}
+
+bool mk_program_stack_name(const char *const *paths, size_t npaths, char *out, size_t outlen)
+{
+    mk_program *p = mk_mem_calloc(1, sizeof *p); /* (no types, no stdlib: only the lexer's arena and names) */
+    p->ast.arena = mk_arena_new();
+    p->ast.names = mk_intern_new(p->ast.arena);
+    mk_src_init(&p->src);
+    p->diag = mk_diag_new(&p->src);
+    static const char *const here[] = {"."};
+    bool any = false, found = false;
+    for (size_t i = 0; i < (npaths ? npaths : 1) && !found; i++) {
+        const char *path = npaths ? paths[i] : here[0];
+        struct stat st;
+        size_t n = 1;
+        char **files = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? list_dir(p, path, &n) : (char **)&path;
+        for (size_t j = 0; files && j < n && !found; j++)
+            found = file_stack_name(p, files[j], out, outlen, &any);
+    }
+    if (!found)
+        snprintf(out, outlen, "%s", any ? "stack" : "");
+    mk_diag_free(p->diag);
+    mk_src_fini(&p->src);
+    mk_intern_free(p->ast.names);
+    mk_arena_free(p->ast.arena);
+    mk_mem_free(p);
+    return any;
 }
 
 /* ---- imports and modules ---- */

@@ -196,6 +196,14 @@ void mk_program_free(mk_program *p);
  * stdlib, follows imports, indexes declarations. False if nothing usable. */
 bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths);
 
+/* The name of the stack `paths` hold (as mk_program_load reads them), from
+ * its `stack NAME { … }` block ("stack" for `stack { … }` or none), found
+ * by lexing the files up to that block only, without parsing or the stdlib:
+ * for the executor, which keys a state by it (docs/state.md), before the
+ * state is read. False, with out empty, when the paths hold no readable
+ * .moksha file. */
+bool mk_program_stack_name(const char *const *paths, size_t npaths, char *out, size_t outlen);
+
 /* The desired instance at an address, or NULL (after evaluation). */
 mk_instance *mk_program_instance(mk_program *p, const char *address);
 

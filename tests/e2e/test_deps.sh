@@ -81,7 +81,7 @@ DEPS_SH=$TOP/tests/deps.sh
 
 # ---- everything installed: one query, nothing else ----
 install_all
-expect_exit 0 deps 1000 && expect_contains "$OUT" "deps: all installed (build,test,fuzz,bench)"
+expect_exit 0 deps 1000 && expect_contains "$OUT" "deps: all installed (build,test,fuzz,bench,demo)"
 expect_exit 0 grep -c . "$LOG" && expect_contains "$OUT" 1
 expect_not_contains "$LOG" apt-get
 expect_not_contains "$LOG" sudo
@@ -177,7 +177,7 @@ for goal in demo test; do
     expect_exit 0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$TOP" -n "$goal" BUILD="$WORK/nobuild"
     first=$(sed -n 1p "$OUT")
     case $goal in
-    demo) want="sh tests/deps.sh build" ;;
+    demo) want="sh tests/deps.sh build demo" ;;
     test) want="sh tests/deps.sh build test" ;;
     esac
     case $first in
