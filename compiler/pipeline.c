@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -290,6 +291,30 @@ static void read_observed(statejob *j)
     mk_observed_bind(j->obs, j->st, j->diag);
 }
 
+/* An environment's directories (.moksha, .moksha/env, .moksha/env/NAME)
+ * are the stack's own: a symbolic link (or a file) in the place of one
+ * would read another environment's or stack's state as this one's. As the
+ * executor refuses them (runtime/paths.c, mk_paths_own_dirs), so does the
+ * plan, as a state it cannot read (E0300). */
+static bool env_dirs_own(const char *env, mk_diag *diag)
+{
+    char path[160];
+    const char *sub[3] = {"", "/env", "/env/"};
+    for (int i = 0; env && i < 3; i++) {
+        struct stat sb;
+        snprintf(path, sizeof path, "%s%s%s", MOKSHA_DIR, sub[i], i == 2 ? env : "");
+        if (lstat(path, &sb) != 0)
+            return true; /* nothing there yet: no state */
+        if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode)) {
+            mk_diag_item *it = mk_diag_error(diag, "E0300", MK_NOSPAN, "the state cannot be read: %s is %s: an "
+                                             "environment's directories are the stack's own", path, S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
+            mk_diag_help(it, "environment %s's files would be another's: make %s a plain directory", env, path);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void *state_thread(void *arg)
 {
     statejob *j = arg;
@@ -299,7 +324,7 @@ static void *state_thread(void *arg)
         mk_mem_free(j->r->state_text); /* as a file's text is: not kept beside the parsed state */
         j->r->state_text = NULL;
     } else {
-        j->st = mk_state_read(j->state_path, j->diag);
+        j->st = env_dirs_own(j->r->env, j->diag) ? mk_state_read(j->state_path, j->diag) : NULL;
     }
     read_observed(j);
     j->ms = mk_pipeline_now_ms() - t;

@@ -24,7 +24,7 @@ static const mk_backend_ops *kind_named(const char *kind)
 }
 
 /* The backend the configuration gives env: its environment's, else the section's. */
-static const char *configured_kind(const mk_config *cfg, const char *env)
+const char *mk_backend_configured_kind(const mk_config *cfg, const char *env)
 {
     if (!cfg)
         return "local";
@@ -37,7 +37,7 @@ static const char *configured_kind(const mk_config *cfg, const char *env)
 mk_backend *mk_backend_open(const mk_config *cfg, const char *kind, const char *stack, const char *env, char *why,
                             size_t whylen)
 {
-    const char *k = kind ? kind : configured_kind(cfg, env);
+    const char *k = kind ? kind : mk_backend_configured_kind(cfg, env);
     const mk_backend_ops *ops = kind_named(k);
     if (!ops) {
         snprintf(why, whylen, "`%s` is not a state backend (local, postgres)", k);

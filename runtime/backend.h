@@ -67,6 +67,11 @@ typedef struct mk_backend_info {
 mk_backend *mk_backend_open(const struct mk_config *cfg, const char *kind, const char *stack, const char *env, char *why,
                             size_t whylen);
 void mk_backend_close(mk_backend *b);
+/* The kind mk_backend_open opens for env (NULL or "": none) under cfg
+ * (NULL: no configuration): the environment's own backend, else the
+ * state section's, else "local". Whoever must know where a stack and
+ * environment's files are before opening asks this, never the section. */
+const char *mk_backend_configured_kind(const struct mk_config *cfg, const char *env);
 /* The stack name of commands that have no plan to take it from: the one
  * selected (`--stack NAME`: main.c), else MOKSHA_STACK, else "". One per
  * process, as the environment is (runtime/paths.h). */

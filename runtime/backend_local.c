@@ -37,7 +37,7 @@ static bool local_open(mk_backend *b, char *why, size_t whylen)
     local *l = calloc(1, sizeof *l);
     if (!l)
         return snprintf(why, whylen, "out of memory"), false;
-    if (!mk_paths_for(b->info.env, &l->p, why, whylen)) {
+    if (!mk_paths_for(b->info.env, &l->p, why, whylen) || !mk_paths_own_dirs(b->info.env, why, whylen)) {
         free(l);
         return false;
     }

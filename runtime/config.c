@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,43 +238,29 @@ static bool read_service(mk_config *cfg, json_t *v, const char *file, char *why,
 
 /* ---- "state" (docs/state.md, "Choosing a backend") ---- */
 
-/* Does a libpq connection string carry a password? Its keyword form
- * (`key=value`, values bare or in single quotes with \ escapes) by key;
- * its URI form (postgres[ql]://user:PASSWORD@…, or ?password=…) by place. */
-static bool uri_has_password(const char *s)
+/* What libpq, reading s as it will when connecting, finds in it: its own
+ * parser, so no spelling (any whitespace, a quoted value, a percent-encoded
+ * URI parameter) gets past. 1: a password; 2: libpq cannot read it (its
+ * words are not repeated: they may quote the text); 0: neither. A `dbname`
+ * that is itself a conninfo or URI is expanded by libpq when connecting:
+ * it is looked into the same way. */
+static int conninfo_check(const char *s, int depth)
 {
-    const char *rest = strstr(s, "://") + 3, *at = strchr(rest, '@'), *q = strchr(rest, '?');
-    const char *colon = strchr(rest, ':');
-    if (at && (!q || at < q) && colon && colon < at)
-        return true;
-    for (const char *p = q; p; p = strchr(p + 1, '&'))
-        if (!strncmp(p + 1, "password=", 9))
-            return true;
-    return false;
-}
-
-static bool has_password(const char *s)
-{
-    if (!strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11))
-        return uri_has_password(s);
-    for (const char *p = s;;) {
-        p += strspn(p, " \t\n\r");
-        size_t k = strcspn(p, " \t\n\r=");
-        if (!*p)
-            return false;
-        if (k == 8 && !strncmp(p, "password", 8))
-            return true;
-        p += k;
-        p += strspn(p, " \t\n\r");
-        p += *p == '=';
-        p += strspn(p, " \t\n\r");
-        if (*p == '\'')
-            for (p++; *p && *p != '\''; p++)
-                p += p[0] == '\\' && p[1];
-        else
-            p += strcspn(p, " \t\n\r");
-        p += *p == '\'';
+    PQconninfoOption *opts = PQconninfoParse(s, NULL);
+    if (!opts)
+        return 2;
+    int found = 0;
+    for (PQconninfoOption *o = opts; o->keyword && !found; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (!strcmp(o->keyword, "password"))
+            found = 1;
+        else if (!strcmp(o->keyword, "dbname") && depth < 2 &&
+                 (strchr(o->val, '=') || !strncmp(o->val, "postgresql://", 13) || !strncmp(o->val, "postgres://", 11)))
+            found = conninfo_check(o->val, depth + 1);
     }
+    PQconninfoFree(opts);
+    return found;
 }
 
 /* A schema name moksha can use unquoted: lower-case letters, digits and
@@ -297,9 +284,13 @@ static bool read_pg(mk_config_pg *pg, json_t *v, const char *file, const char *a
     snprintf(key, sizeof key, "%s.conninfo", at);
     if (c && (!json_is_string(c) || json_string_length(c) >= sizeof pg->conninfo || strlen(json_string_value(c)) != json_string_length(c)))
         return bad(why, whylen, file, key, "expected a libpq connection string%s", "");
-    if (c && has_password(json_string_value(c)))
+    int found = c ? conninfo_check(json_string_value(c), 0) : 0;
+    if (found == 1)
         return bad(why, whylen, file, key, "a password in the connection string is refused: give it in the executor's "
                    "environment (PGPASSWORD, PGPASSFILE), or use a client certificate or peer authentication%s", "");
+    if (found == 2)
+        return bad(why, whylen, file, key, "libpq cannot read this connection string (key=value pairs, or a "
+                   "postgresql:// URI)%s", "");
     snprintf(key, sizeof key, "%s.schema", at);
     if (sc && (!json_is_string(sc) || !schema_ok(json_string_value(sc))))
         return bad(why, whylen, file, key, "expected a schema name: 1 to 63 lower-case letters, digits or `_`, not "

@@ -511,7 +511,7 @@ static bool select_env(int *argc, char **argv)
     }
     if (*argc >= 2 && strcmp(argv[1], "serve") == 0)
         return true;
-    if (!mk_paths_select(name, why, sizeof why)) {
+    if (!mk_paths_select(name, why, sizeof why) || !mk_paths_own_dirs(mk_paths_now.env, why, sizeof why)) {
         fprintf(stderr, "moksha-exec: error: %s%s\n", given ? "--env: " : "MOKSHA_ENV: ", why);
         return false;
     }

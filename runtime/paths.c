@@ -1,8 +1,10 @@
 /* paths — the file names of the environment selected (runtime/paths.h). */
 #include "runtime/paths.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 mk_paths mk_paths_now = {
     "", MK_PATH_DIR, MK_PATH_DIR "/state.json", MK_PATH_DIR "/state.lock", MK_PATH_DIR "/audit.jsonl",
@@ -64,4 +66,28 @@ bool mk_paths_bind(const char *plan_env, char *why, size_t whylen)
                               "(or MOKSHA_ENV) selects environment %s: apply it without --env, or plan again with --env %s",
                  MK_PATH_DIR, now, now);
     return false;
+}
+
+bool mk_paths_own_dirs(const char *name, char *why, size_t whylen)
+{
+    if (!name || !*name)
+        return true;
+    char dirs[3][96];
+    snprintf(dirs[0], sizeof dirs[0], "%s", MK_PATH_DIR);
+    snprintf(dirs[1], sizeof dirs[1], "%s/env", MK_PATH_DIR);
+    snprintf(dirs[2], sizeof dirs[2], "%s/env/%.*s", MK_PATH_DIR, MK_ENV_MAX, name);
+    for (int i = 0; i < 3; i++) {
+        struct stat sb;
+        if (lstat(dirs[i], &sb) != 0 && errno == ENOENT)
+            return true; /* made when first written, as a directory */
+        if (errno = 0, lstat(dirs[i], &sb) != 0)
+            return snprintf(why, whylen, "environment %s: %s: %s", name, dirs[i], strerror(errno)), false;
+        if (!S_ISDIR(sb.st_mode) || S_ISLNK(sb.st_mode)) {
+            snprintf(why, whylen, "environment %s: %s is %s: an environment's directories are the stack's own, or its "
+                                  "files would be another's; make it a plain directory", name, dirs[i],
+                     S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
+            return false;
+        }
+    }
+    return true;
 }

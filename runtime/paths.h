@@ -45,6 +45,13 @@ bool mk_paths_select(const char *name, char *why, size_t whylen);
  * selecting it: a backend opened for another environment (`env list`,
  * `state migrate`). False, with why, for a name that is not one. */
 bool mk_paths_for(const char *name, mk_paths *out, char *why, size_t whylen);
+/* Whether environment name's directories (.moksha, .moksha/env,
+ * .moksha/env/NAME), those there are, are directories of their own: a
+ * symbolic link (or a file) in the place of one would make this
+ * environment's state, lock, audit log and sim world another
+ * environment's or another stack's. True for no environment (the stack's
+ * own files are as they always were). False, with why, naming the path. */
+bool mk_paths_own_dirs(const char *name, char *why, size_t whylen);
 /* note [plan environment]: a plan is bound to the environment it was made
  * in (its `env`, NULL when it has none). With no environment selected the
  * plan's own is selected; with one selected, a plan of another environment,

@@ -390,18 +390,25 @@ static int verify_kept(mk_session *s, const mk_keyring *ring)
     return rc;
 }
 
-static bool kept_elsewhere(mk_session *s)
+/* 1 when the log is kept by a backend other than the local files, 0 when
+ * it is the local file, -1 (said) when the backend could not be opened:
+ * then nothing is read in its place, since an empty local file would pass
+ * for the configured backend's log. */
+static int kept_elsewhere(mk_session *s)
 {
     char why[1024];
-    return mk_session_attach(s, why, sizeof why) && strcmp(mk_backend_info_of(s->be)->kind, "local") != 0;
+    if (!mk_session_attach(s, why, sizeof why))
+        return mk_errmsg_print(why), -1;
+    return strcmp(mk_backend_info_of(s->be)->kind, "local") != 0;
 }
 
 int mk_statecmd_audit_show(bool json)
 {
     mk_session s = {0};
-    if (!kept_elsewhere(&s)) {
+    int where = kept_elsewhere(&s);
+    if (where <= 0) {
         mk_session_free(&s);
-        return mk_audit_show(MK_PATH_AUDIT, json, stdout);
+        return where < 0 ? 1 : mk_audit_show(MK_PATH_AUDIT, json, stdout);
     }
     char why[1024], name[300], *head = NULL;
     size_t n = 0;
@@ -420,8 +427,9 @@ int mk_statecmd_audit_verify(void)
     char why[1024];
     bool keyed = mk_keyring_open(&ring, NULL, NULL, MK_PATH_DIR, why, sizeof why);
     mk_session kept = {0};
-    if (kept_elsewhere(&kept)) {
-        int rc = verify_kept(&kept, keyed ? &ring : NULL);
+    int where = kept_elsewhere(&kept);
+    if (where != 0) {
+        int rc = where < 0 ? 1 : verify_kept(&kept, keyed ? &ring : NULL);
         if (keyed)
             mk_keyring_free(&ring);
         mk_session_free(&kept);

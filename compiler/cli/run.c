@@ -99,13 +99,15 @@ static void report(const mk_pipeline_req *r, const mk_planned *pl)
 }
 
 /* Another stack's outputs, as the executor reads them from its backend:
- * `moksha-exec state outputs --stack S --from SELF [--env E] --format json`. Its
+ * `moksha-exec state outputs --stack S --from SELF [--from-env ENV] [--env E] --format json`. Its
  * stderr is this process's: what went wrong is said there, in its words. */
 static json_t *read_outputs(void *ud, const char *self, const char *stack, const char *env, char *why, size_t whylen)
 {
     (void)ud;
-    const char *args[10] = {"state", "outputs", "--stack", stack, "--from", self};
+    const char *args[12] = {"state", "outputs", "--stack", stack, "--from", self};
     size_t n = 6;
+    if (mk_cli_opts.env) /* this stack's own files: a state read must not be them */
+        args[n++] = "--from-env", args[n++] = mk_cli_opts.env;
     if (env)
         args[n++] = "--env", args[n++] = env;
     args[n++] = "--format", args[n++] = "json";

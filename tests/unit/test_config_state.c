@@ -2,7 +2,8 @@
  * (runtime/config.c; docs/state.md "Choosing a backend"): read into
  * mk_config_state with its defaults, and refused, naming the file and the
  * key, when a key is unknown, a type is wrong, the conninfo carries a
- * password (keyword or URI form), the schema is no plain identifier, an
+ * password (as libpq reads it: keyword or URI form, any separator, a
+ * percent-encoded name, inside a dbname), the schema is no plain identifier, an
  * environment's name is not one, or a stack is not a string; and where
  * other stacks' local states are (local_stacks). Each test
  * writes the file in a temporary directory, mode 0600. */
@@ -143,12 +144,22 @@ static void test_password_refused(void **st)
     static const char *const with[] = {
         "password=hunter2 dbname=m", "dbname=m password = 'a b'", "host=h\\tpassword=x",
         "postgresql://deploy:hunter2@db/moksha", "postgres://db/moksha?sslmode=require&password=x",
+        /* libpq's whitespace is C's isspace: \v and \f separate too */
+        "dbname=postgres\\u000bpassword=SECRET", "dbname=postgres\\u000cpassword=SECRET",
+        /* a URI's parameter names are percent-decoded */
+        "postgresql://moksha@%2Ftmp%2Fsock:5432/postgres?pass%77ord=SECRET",
+        /* a dbname that is a conninfo or a URI is expanded when connecting */
+        "dbname='host=h password=SECRET'", "dbname=postgresql://u:SECRET@h/d",
     };
     for (size_t i = 0; i < sizeof with / sizeof *with; i++) {
         char state[256];
         snprintf(state, sizeof state, "{\"postgres\": {\"conninfo\": \"%s\"}}", with[i]);
         refused(state, "state.postgres.conninfo", "a password in the connection string is refused");
     }
+    refused("{\"postgres\": {\"conninfo\": \"dbname='unterminated\"}}", "state.postgres.conninfo",
+            "libpq cannot read this connection string");
+    refused("{\"postgres\": {\"conninfo\": \"nosuchkey=1\"}}", "state.postgres.conninfo",
+            "libpq cannot read this connection string");
     refused("{\"environments\": {\"prod\": {\"postgres\": {\"conninfo\": \"password=x\"}}}}",
             "state.environments.prod.postgres.conninfo", "refused");
     static const char *const without[] = {

@@ -1,9 +1,15 @@
 /* The executor's environment files (runtime/paths.c): the names an
  * environment may have, the files each selection names, and a plan's
- * environment bound to the one selected (note [plan environment]). */
+ * environment bound to the one selected (note [plan environment]); an
+ * environment's directories refused when a link or a file stands in for
+ * one (mk_paths_own_dirs), in a temporary directory of its own. */
 #include "tests/unit/unit.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/paths.h"
 
@@ -74,12 +80,44 @@ static void test_plan_binding(void **state)
     assert_string_equal(MK_PATH_STATE, ".moksha/state.json");
 }
 
+static void test_own_dirs(void **state)
+{
+    (void)state;
+    char tmp[] = "/tmp/moksha-paths-XXXXXX", back[4096], why[512] = "";
+    assert_non_null(getcwd(back, sizeof back));
+    assert_non_null(mkdtemp(tmp));
+    assert_int_equal(chdir(tmp), 0);
+    assert_true(mk_paths_own_dirs("prod", why, sizeof why)); /* nothing there yet */
+    assert_int_equal(mkdir(".moksha", 0700) | mkdir(".moksha/env", 0700) | mkdir(".moksha/env/dev", 0700), 0);
+    assert_true(mk_paths_own_dirs("dev", why, sizeof why));
+    assert_true(mk_paths_own_dirs("prod", why, sizeof why)); /* .moksha/env/prod not yet made */
+    assert_int_equal(symlink("dev", ".moksha/env/prod"), 0);
+    assert_false(mk_paths_own_dirs("prod", why, sizeof why));
+    assert_string_equal(why, "environment prod: .moksha/env/prod is a symbolic link: an environment's directories are the "
+                             "stack's own, or its files would be another's; make it a plain directory");
+    assert_true(mk_paths_own_dirs(NULL, why, sizeof why)); /* no environment: as before */
+    assert_int_equal(unlink(".moksha/env/prod"), 0);
+    FILE *f = fopen(".moksha/env/prod", "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_false(mk_paths_own_dirs("prod", why, sizeof why));
+    assert_non_null(strstr(why, "environment prod: .moksha/env/prod is not a directory: "));
+    assert_int_equal(unlink(".moksha/env/prod") | rmdir(".moksha/env/dev") | rmdir(".moksha/env"), 0);
+    assert_int_equal(symlink("dev", ".moksha/env"), 0);
+    assert_false(mk_paths_own_dirs("dev", why, sizeof why));
+    assert_non_null(strstr(why, "environment dev: .moksha/env is a symbolic link"));
+    assert_int_equal(unlink(".moksha/env") | rmdir(".moksha"), 0);
+    assert_int_equal(chdir(back), 0);
+    assert_int_equal(rmdir(tmp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_names, reset, reset),
         cmocka_unit_test_setup_teardown(test_files_of_a_selection, reset, reset),
         cmocka_unit_test_setup_teardown(test_plan_binding, reset, reset),
+        cmocka_unit_test_setup_teardown(test_own_dirs, reset, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
