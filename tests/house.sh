@@ -75,6 +75,7 @@ find "$OBJ/compiler" "$OBJ/gen" "$OBJ/runtime" -name '*.o' | sort | while read -
     [ -f "$src" ] || continue
     nm "$o" 2>/dev/null | awk -v u="$o" '
         $1 == "U" { print "USE", u, $2; next }
+        NF == 3 && $3 ~ /^__(odr_asan|asan|ubsan|sancov)/ { next }  # a sanitizer build'"'"'s own symbols
         NF == 3 && $2 ~ /^[TDBRCGSVW]$/ { print "DEF", u, $3 }'
 done >"$syms"
 
