@@ -63,12 +63,19 @@ as_submitter() {
 }
 
 start_service() {
+    # ready when a socket made after this mark is there: a stale one left by
+    # a killed service is still there until the new service replaces it
+    touch "$BASE/start.mark"
+    sleep 0.02
     (cd / && exec setpriv --reuid="$SVC" --regid="$SVC" --init-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
         MOKSHA_EXEC_CONFIG="$BASE/etc/exec.json" MOKSHA_KEY=$KEY SIM_TOKEN=sim-secret-4f2a NO_COLOR=1 \
         "$BASE/bin/moksha-exec" serve) 2>>"$BASE/serve.log" &
     SP=$!
     w=0
-    while [ ! -S "$SOCK" ] && [ $w -lt 250 ]; do sleep 0.02; w=$((w + 1)); done
+    while ! { [ -S "$SOCK" ] && [ -n "$(find "$SOCK" -newer "$BASE/start.mark" 2>/dev/null)" ]; } && [ $w -lt 250 ]; do
+        sleep 0.02
+        w=$((w + 1))
+    done
     [ -S "$SOCK" ] || { fail "the service did not start"; e2e_show "$BASE/serve.log" "the service's log"; exit 1; }
 }
 
