@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/dbcost.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -40,7 +41,7 @@ typedef struct cloudcat {
     json_t *doc, *regions, *free;
     offer *offers;
     size_t noffers;
-    json_t *volume, *bucket, *db, *lb, *dns, *queue;
+    json_t *volume, *bucket, *lb, *dns, *queue;
     double egress;
     mk_arena *arena; /* the catalog's: explanations */
 } cloudcat;
@@ -64,6 +65,7 @@ struct mk_cost_catalog {
     cloudcat c[NCLOUDS];
     typeslots types[32];
     json_t *opencost;
+    mk_dbcost_catalog *db; /* databases per class: dbcost.c */
     mk_arena *arena;
     ckey *cache;
     size_t ccap, cn;
@@ -110,7 +112,6 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     cc->free = json_object_get(cc->doc, "free");
     cc->volume = json_object_get(cc->doc, "volume");
     cc->bucket = json_object_get(cc->doc, "bucket");
-    cc->db = json_object_get(cc->doc, "database");
     cc->lb = json_object_get(cc->doc, "load_balancer");
     cc->dns = json_object_get(cc->doc, "dns_record");
     cc->queue = json_object_get(cc->doc, "queue");
@@ -139,6 +140,10 @@ mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         ok = false;
     }
+    if (!(cat->db = mk_dbcost_load(share_dir, why, sizeof why))) {
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
+        ok = false;
+    }
     if (!ok) {
         mk_cost_free(cat);
         return NULL;
@@ -155,6 +160,7 @@ void mk_cost_free(mk_cost_catalog *cat)
         json_decref(cat->c[i].doc);
     }
     json_decref(cat->opencost);
+    mk_dbcost_free(cat->db);
     mk_arena_free(cat->arena);
     mk_mem_free(cat->cache);
     mk_mem_free(cat);
@@ -394,38 +400,64 @@ static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int
     }
 }
 
-static void price_database(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quote *q)
+static const char *text_of(const mk_value *v, mk_arena *ar)
 {
-    double cpu, mem, storage;
-    if (!cc->db) {
-        set_why(cc->arena, q, MK_COST_NOT_HERE, "no database prices for %s", cc->cloud);
-        return;
-    }
-    if (!num(mk_v_get_text(s->attrs, "cpu"), &cpu) || !num(mk_v_get_text(s->attrs, "memory"), &mem) || !num(mk_v_get_text(s->attrs, "storage"), &storage)) {
-        set_why(cc->arena, q, MK_COST_UNPRICED, "cpu, memory or storage is not known");
-        return;
-    }
-    bill b = {0};
-    line(&b, json_number_value(json_object_get(cc->db, "vcpu_hour")), cpu * HOURS);
-    line(&b, json_number_value(json_object_get(cc->db, "gib_hour")), mem / GIB * HOURS);
-    line(&b, json_number_value(json_object_get(cc->db, "storage_gb_month")), storage / GIB);
-    /* a standby in a second zone doubles instance and storage */
-    if (flag(mk_v_get_text(s->attrs, "multi_az")))
-        b.bad |= !mk_money_mul_int(b.sum, 2, &b.sum);
-    charge(q, b);
-    q->offering = json_string_value(json_object_get(cc->db, "offering"));
+    return v && v->kind == MK_V_STRING ? mk_arena_printf(ar, "%.*s", (int)v->n, v->u.s) : NULL;
 }
 
+static double num_or(const mk_value *v, double unit, double def)
+{
+    double x;
+    return num(v, &x) ? x / unit : def;
+}
+
+/* A database's attributes as dbcost.c asks for them (docs/cost.md, "Databases"). */
+static mk_dbcost_ask db_ask(mk_arena *ar, const mk_cost_spec *s, const char *cloud, const char *region)
+{
+    const mk_value *at = s->attrs;
+    mk_dbcost_ask a = {.cloud = cloud, .region = region, .engine = text_of(mk_v_get_text(at, "engine"), ar),
+                       .version = text_of(mk_v_get_text(at, "version"), ar),
+                       .klass = text_of(mk_v_get_text(at, "instance_class"), ar),
+                       .edition = text_of(mk_v_get_text(at, "edition"), ar),
+                       .storage_type = text_of(mk_v_get_text(at, "storage_type"), ar)};
+    a.cpu = num_or(mk_v_get_text(at, "cpu"), 1, -1);
+    a.mem_gib = num_or(mk_v_get_text(at, "memory"), GIB, -1);
+    a.storage_gib = num_or(mk_v_get_text(at, "storage"), GIB, -1);
+    a.iops = num_or(mk_v_get_text(at, "iops"), 1, -1);
+    a.replicas = (int)num_or(mk_v_get_text(at, "replicas"), 1, 0);
+    a.backup_gib = usage(s->usage, "backup", 0, GIB);
+    a.multi_az = flag(mk_v_get_text(at, "multi_az"));
+    a.public_ip = flag(mk_v_get_text(at, "public"));
+    return a;
+}
+
+static void price_database(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
+{
+    mk_dbcost_ask a = db_ask(cat->arena, s, q->cloud, q->region);
+    mk_dbcost_answer d = mk_dbcost_price(cat->db, &a, cat->arena);
+    q->status = d.status == MK_DBCOST_PRICED ? MK_COST_PRICED : d.status == MK_DBCOST_NOT_HERE ? MK_COST_NOT_HERE : MK_COST_UNPRICED;
+    q->offering = d.offering;
+    q->monthly = d.monthly;
+    q->why = d.why;
+}
+
+/* A network load balancer is its own offering where the cloud prices it
+ * apart (AWS NLB: the same hour, a cheaper LCU); elsewhere one offering
+ * serves both kinds. An LCU-hour is a GB an hour processed, so a GB
+ * processed costs one LCU-hour. */
 static void price_lb(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quote *q)
 {
-    if (!cc->lb) {
+    json_t *e = cc->lb;
+    if (!e) {
         set_why(cc->arena, q, MK_COST_NOT_HERE, "no load balancer prices for %s", cc->cloud);
         return;
     }
-    q->offering = json_string_value(json_object_get(cc->lb, "offering"));
+    if (mk_v_is_text(mk_v_get_text(s->attrs, "kind"), "network") && json_object_get(e, "network"))
+        e = json_object_get(e, "network");
+    q->offering = json_string_value(json_object_get(e, "offering"));
     bill b = {0};
-    line(&b, json_number_value(json_object_get(cc->lb, "hour")), HOURS);
-    line(&b, json_number_value(json_object_get(cc->lb, "gb")), usage(s->usage, "processed", 0, GIB));
+    line(&b, json_number_value(json_object_get(e, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(e, "gb")), usage(s->usage, "processed", 0, GIB));
     charge(q, b);
 }
 
@@ -461,7 +493,7 @@ static mk_cost_quote price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int c
     } else if (strcmp(s->type, "volume") == 0 || strcmp(s->type, "bucket") == 0) {
         price_store(cat, s, ci, ri, &q, s->type[0] == 'b');
     } else if (strcmp(s->type, "database") == 0) {
-        price_database(cc, s, &q);
+        price_database(cat, s, &q);
     } else if (strcmp(s->type, "load_balancer") == 0) {
         price_lb(cc, s, &q);
     } else if (strcmp(s->type, "dns_record") == 0 || strcmp(s->type, "queue") == 0) {
@@ -519,7 +551,8 @@ static mk_value *state_size(mk_program *p, json_t *j)
 static bool priced_attr(const char *name)
 {
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
-                                        "storage", "multi_az", "fifo"};
+                                        "storage", "multi_az", "fifo", "engine", "version", "instance_class",
+                                        "edition", "storage_type", "iops", "replicas", "public", "kind"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;
