@@ -127,6 +127,8 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     mk_program *p = out->p;
     mk_plan *pl = out->model;
     mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
+    if (cat && !mk_cost_check_db_pins(cat, p))
+        mk_cost_free(cat), cat = NULL; /* E0403: no figures for a stack that names what is not sold */
     if (!cat)
         return;
     mk_place_report *rep = mk_place_run(cat, p, out->st, r->destroy ? NULL : pl->like, r->replace_placement, r->nreplace_placement);
@@ -668,6 +670,8 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
 {
     double t0 = mk_pipeline_now_ms();
     mk_cost_catalog *cat = mk_cost_load(pl->p->share_dir, pl->p->diag);
+    if (cat && !mk_cost_check_db_pins(cat, pl->p))
+        mk_cost_free(cat), cat = NULL; /* E0403, as in add_costs */
     if (!cat)
         return NULL;
     mk_place_report *rep = mk_place_run(cat, pl->p, pl->st, NULL, r->replace_placement, r->nreplace_placement);

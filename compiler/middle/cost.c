@@ -527,6 +527,34 @@ mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const c
     return price_spec(cat, &s, cloud, region);
 }
 
+/* The span of a resource's attribute as written, else the resource's. */
+static mk_span attr_span(const mk_instance *in, mk_name name)
+{
+    const mk_ast *decl = in->res->decl;
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && decl->kids.v[i]->name == name && decl->kids.v[i]->b)
+            return decl->kids.v[i]->b->span;
+    return decl->span;
+}
+
+bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
+{
+    bool ok = true;
+    mk_name pin = mk_intern_s(p->v.names, "instance_class");
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const mk_instance *in = p->instances[i];
+        const char *klass = text_of(mk_v_get_text(in->attrs, "instance_class"), cat->arena), *hint = NULL;
+        if (!klass || strcmp(in->res->type, "database") != 0)
+            continue;
+        const char *msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
+                                              num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint, cat->arena);
+        if (msg)
+            mk_diag_help(mk_diag_error(p->diag, "E0403", attr_span(in, pin), "%s: %s", in->address, msg), "%s", hint);
+        ok &= !msg;
+    }
+    return ok;
+}
+
 /* ---- applied state ---- */
 
 /* State holds sizes as their literal text ("4GiB", docs/formats.md), which

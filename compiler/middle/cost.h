@@ -59,6 +59,12 @@ typedef struct mk_cost_spec {
     double cpu, mem, hours;
 } mk_cost_spec;
 
+/* Each database's pinned instance_class: E0403 at the pin when no cloud
+ * sells it (the nearest name in the help) or its cpu and memory are not the
+ * class's (the right ones in the help); false then. Pricing refuses the
+ * same, per place. */
+bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p);
+
 /* The applied state priced where it stands: each resource's part (by its
  * index in st; 0 when unpriced), added to *total; *overflow set when a sum
  * does not fit. like (may be NULL: looked up by address) is the desired

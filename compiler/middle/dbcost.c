@@ -69,7 +69,7 @@ static json_t *find_class(json_t *cloud, const char *name)
 }
 
 /* A pinned class that no cloud sells: the nearest name of them all. */
-static const char *nearest_class(const mk_dbcost_catalog *cat, const char *name, mk_arena *ar)
+static const char *nearest_class(const mk_dbcost_catalog *cat, const char *name)
 {
     const char *names[512];
     size_t n = 0, i;
@@ -79,8 +79,7 @@ static const char *nearest_class(const mk_dbcost_catalog *cat, const char *name,
         json_array_foreach(json_object_get(cv, "classes"), i, c)
             if (n < sizeof names / sizeof *names)
                 names[n++] = json_string_value(json_object_get(c, "class")) ?: "";
-    const char *s = mk_diag_suggest(name, names, n);
-    return s ? mk_arena_printf(ar, " (did you mean %s?)", s) : "";
+    return mk_diag_suggest(name, names, n);
 }
 
 /* Cloud SQL's custom tiers name their shape: db-custom-2-7680 is 2 vCPU, 7,680 MiB. */
@@ -193,8 +192,9 @@ static bool pinned(quote *q, const mk_dbcost_catalog *cat)
         const char *owner = cloud_of_class(cat, a->klass);
         if (owner)
             return refuse(q, MK_DBCOST_NOT_HERE, "instance_class %s is sold by %s, not %s", a->klass, owner, a->cloud);
-        return refuse(q, MK_DBCOST_UNPRICED, "instance_class %s is not a class the catalogs know%s", a->klass,
-                      nearest_class(cat, a->klass, q->ar));
+        const char *near = nearest_class(cat, a->klass);
+        return refuse(q, MK_DBCOST_UNPRICED, "instance_class %s is not a class the catalogs know%s%s%s", a->klass,
+                      near ? " (did you mean " : "", near ?: "", near ? "?)" : "");
     }
     if (c)
         vcpu = num_of(c, "vcpu", 0), mem = num_of(c, "memory_gib", 0);
@@ -382,6 +382,27 @@ static bool instance(quote *q, const mk_dbcost_catalog *cat)
     int replicas = a->replicas > 0 ? a->replicas : 0;
     line(q, q->hourly, HOURS * (standby + replicas));
     return storage(q, (int)standby + replicas) && extras(q);
+}
+
+const char *mk_dbcost_check_pin(const mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
+                                mk_arena *ar)
+{
+    const char *cloud = cloud_of_class(cat, klass);
+    double vcpu, mem;
+    if (!cloud) {
+        const char *near = nearest_class(cat, klass);
+        *hint = near ? mk_arena_printf(ar, "did you mean `%s`?", near) : "the classes are in stdlib/pricing/database.json";
+        return mk_arena_printf(ar, "instance_class `%s` is not a class the catalogs know", klass);
+    }
+    json_t *c = find_class(json_object_get(cat->doc, cloud), klass);
+    if (c)
+        vcpu = num_of(c, "vcpu", 0), mem = num_of(c, "memory_gib", 0);
+    else
+        custom_name(klass, &vcpu, &mem);
+    if (same_size(cpu, vcpu) && same_size(mem_gib, mem))
+        return NULL;
+    *hint = mk_arena_printf(ar, "set cpu = %g and memory = %gGiB", vcpu, mem);
+    return mk_arena_printf(ar, "%s (%s) has %g vCPU and %g GiB, not %g and %g", klass, cloud, vcpu, mem, cpu, mem_gib);
 }
 
 mk_dbcost_answer mk_dbcost_price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar)

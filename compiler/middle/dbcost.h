@@ -46,6 +46,11 @@ typedef struct mk_dbcost_answer {
     const char *why; /* the reason when not priced; else a note or NULL */
 } mk_dbcost_answer;
 
+/* A pinned class checked before pricing anywhere: NULL when a cloud sells
+ * it with this cpu and memory; else the message, and the fix in *hint. */
+const char *mk_dbcost_check_pin(const mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
+                                mk_arena *ar);
+
 mk_dbcost_answer mk_dbcost_price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar);
 
 #endif
