@@ -221,6 +221,56 @@ static double usage(const mk_value *u, const char *name, double def, double unit
 /* ---- pricing per type ---- */
 
 
+static double num_or(const mk_value *v, double unit, double def)
+{
+    double x;
+    return num(v, &x) ? x / unit : def;
+}
+
+static const mk_value *text_v(const mk_value *v) { return v && v->kind == MK_V_STRING ? v : NULL; }
+
+/* One attribute of a database into its spec; the others are not priced. A
+ * switch on the first letter: a database has some twenty attributes, and
+ * placement reads every database of a plan. */
+static void db_field(mk_cost_spec *s, const char *k, const mk_value *v)
+{
+    mk_cost_dbspec *d = &s->db;
+    switch (k[0]) {
+    case 'c': if (!strcmp(k, "cpu")) s->cpu = num_or(v, 1, -1); break;
+    case 'e':
+        if (!strcmp(k, "engine")) d->engine = text_v(v);
+        else if (!strcmp(k, "edition")) d->edition = text_v(v);
+        break;
+    case 'i':
+        if (!strcmp(k, "instance_class")) d->klass = text_v(v);
+        else if (!strcmp(k, "iops")) d->iops = num_or(v, 1, -1);
+        break;
+    case 'm':
+        if (!strcmp(k, "memory")) s->mem = num_or(v, 1, -1);
+        else if (!strcmp(k, "multi_az")) d->multi_az = flag(v);
+        break;
+    case 'p': if (!strcmp(k, "public")) d->public_ip = flag(v); break;
+    case 'r': if (!strcmp(k, "replicas")) d->replicas = num_or(v, 1, 0); break;
+    case 's':
+        if (!strcmp(k, "storage")) d->storage = num_or(v, 1, -1);
+        else if (!strcmp(k, "storage_type")) d->storage_type = text_v(v);
+        break;
+    case 'v': if (!strcmp(k, "version")) d->version = text_v(v); break;
+    default: break;
+    }
+}
+
+/* A database's priced attributes, read once: placement prices it at every
+ * candidate, and a lookup by name is a scan of the map. */
+static void db_spec(mk_cost_spec *s, const mk_value *attrs)
+{
+    s->db = (mk_cost_dbspec){.storage = -1, .iops = -1};
+    s->cpu = s->mem = -1;
+    for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
+        db_field(s, attrs->u.map.keys[i], attrs->u.map.vals[i]);
+    s->db.backup = usage(s->usage, "backup", 0, 1);
+}
+
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
     mk_cost_spec s = {type, attrs, usage_v, .shaped = true};
@@ -229,6 +279,8 @@ static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_va
         s.arm = mk_v_is_text(mk_v_get_text(attrs, "arch"), "arm64");
         s.shared = flag(mk_v_get_text(attrs, "shared_core"));
         s.hours = usage(usage_v, "hours", HOURS, 1);
+    } else if (strcmp(type, "database") == 0) {
+        db_spec(&s, attrs);
     }
     return s;
 }
@@ -400,41 +452,47 @@ static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int
     }
 }
 
-static const char *text_of(const mk_value *v, mk_arena *ar)
+/* A string attribute as C text, in buf (the few words pricing reads), or
+ * in the arena when longer. */
+static const char *text_of(const mk_value *v, char *buf, size_t n, mk_arena *ar)
 {
-    return v && v->kind == MK_V_STRING ? mk_arena_printf(ar, "%.*s", (int)v->n, v->u.s) : NULL;
+    if (!v || v->kind != MK_V_STRING)
+        return NULL;
+    if (v->n >= n)
+        return mk_arena_printf(ar, "%.*s", (int)v->n, v->u.s);
+    memcpy(buf, v->u.s, v->n);
+    buf[v->n] = 0;
+    return buf;
 }
 
-static double num_or(const mk_value *v, double unit, double def)
-{
-    double x;
-    return num(v, &x) ? x / unit : def;
-}
+/* The words of a database's ask, copied out of its values. */
+typedef struct dbwords {
+    char engine[32], version[32], klass[64], edition[32], storage_type[32];
+} dbwords;
 
-/* A database's attributes as dbcost.c asks for them (docs/cost.md, "Databases"). */
-static mk_dbcost_ask db_ask(mk_arena *ar, const mk_cost_spec *s, const char *cloud, const char *region)
+/* A database's spec as dbcost.c asks for it (docs/cost.md, "Databases"). */
+static mk_dbcost_ask db_ask(mk_arena *ar, dbwords *w, const mk_cost_spec *s, const char *cloud, const char *region)
 {
-    const mk_value *at = s->attrs;
-    mk_dbcost_ask a = {.cloud = cloud, .region = region, .engine = text_of(mk_v_get_text(at, "engine"), ar),
-                       .version = text_of(mk_v_get_text(at, "version"), ar),
-                       .klass = text_of(mk_v_get_text(at, "instance_class"), ar),
-                       .edition = text_of(mk_v_get_text(at, "edition"), ar),
-                       .storage_type = text_of(mk_v_get_text(at, "storage_type"), ar)};
-    a.cpu = num_or(mk_v_get_text(at, "cpu"), 1, -1);
-    a.mem_gib = num_or(mk_v_get_text(at, "memory"), GIB, -1);
-    a.storage_gib = num_or(mk_v_get_text(at, "storage"), GIB, -1);
-    a.iops = num_or(mk_v_get_text(at, "iops"), 1, -1);
-    a.replicas = (int)num_or(mk_v_get_text(at, "replicas"), 1, 0);
-    a.backup_gib = usage(s->usage, "backup", 0, GIB);
-    a.multi_az = flag(mk_v_get_text(at, "multi_az"));
-    a.public_ip = flag(mk_v_get_text(at, "public"));
+    const mk_cost_dbspec *d = &s->db;
+    mk_dbcost_ask a = {.cloud = cloud, .region = region, .cpu = s->cpu, .mem_gib = s->mem < 0 ? -1 : s->mem / GIB};
+    a.engine = text_of(d->engine, w->engine, sizeof w->engine, ar);
+    a.version = text_of(d->version, w->version, sizeof w->version, ar);
+    a.klass = text_of(d->klass, w->klass, sizeof w->klass, ar);
+    a.edition = text_of(d->edition, w->edition, sizeof w->edition, ar);
+    a.storage_type = text_of(d->storage_type, w->storage_type, sizeof w->storage_type, ar);
+    a.storage_gib = d->storage < 0 ? -1 : d->storage / GIB;
+    a.iops = d->iops;
+    a.replicas = (int)d->replicas;
+    a.backup_gib = d->backup / GIB;
+    a.multi_az = d->multi_az, a.public_ip = d->public_ip;
     return a;
 }
 
 static void price_database(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
 {
-    mk_dbcost_ask a = db_ask(cat->arena, s, q->cloud, q->region);
-    mk_dbcost_answer d = mk_dbcost_price(cat->db, &a, cat->arena);
+    dbwords w;
+    mk_dbcost_ask a = db_ask(cat->arena, &w, s, q->cloud, q->region);
+    mk_dbcost_answer d = mk_dbcost_price(cat->db, &a);
     q->status = d.status == MK_DBCOST_PRICED ? MK_COST_PRICED : d.status == MK_DBCOST_NOT_HERE ? MK_COST_NOT_HERE : MK_COST_UNPRICED;
     q->offering = d.offering;
     q->monthly = d.monthly;
@@ -543,11 +601,13 @@ bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
     mk_name pin = mk_intern_s(p->v.names, "instance_class");
     for (size_t i = 0; i < p->ninstances; i++) {
         const mk_instance *in = p->instances[i];
-        const char *klass = text_of(mk_v_get_text(in->attrs, "instance_class"), cat->arena), *hint = NULL;
-        if (!klass || strcmp(in->res->type, "database") != 0)
-            continue;
-        const char *msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
-                                              num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint, cat->arena);
+        char buf[64];
+        const char *klass = NULL, *hint = NULL, *msg = NULL;
+        if (strcmp(in->res->type, "database") == 0)
+            klass = text_of(mk_v_get_text(in->attrs, "instance_class"), buf, sizeof buf, cat->arena);
+        if (klass)
+            msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
+                                      num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint);
         if (msg)
             mk_diag_help(mk_diag_error(p->diag, "E0403", attr_span(in, pin), "%s: %s", in->address, msg), "%s", hint);
         ok &= !msg;

@@ -52,11 +52,18 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 /* A resource's shape for pricing, read once (mk_cost_spec_of): placement
  * prices each member of a group at every candidate. Borrows the instance's
  * values. */
+typedef struct mk_cost_dbspec {
+    const mk_value *engine, *version, *klass, *edition, *storage_type; /* NULL: not set */
+    double storage, iops, replicas, backup; /* bytes, count; -1 (replicas 0) when not set */
+    bool multi_az, public_ip;
+} mk_cost_dbspec;
+
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
     bool shaped, sized, arm, shared;
     double cpu, mem, hours;
+    mk_cost_dbspec db; /* a database's, read in one pass over its attributes */
 } mk_cost_spec;
 
 /* Each database's pinned instance_class: E0403 at the pin when no cloud

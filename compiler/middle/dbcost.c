@@ -10,6 +10,7 @@
  * backup beyond the free allowance, extended support per vCPU-hour, and a
  * public IPv4 address where the cloud bills one. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,8 +22,19 @@
 
 #define HOURS 730.0
 
+/* An answer kept for its ask; the ask's strings copied into the arena. */
+typedef struct kept {
+    mk_dbcost_ask a;
+    uint64_t hash;
+    mk_dbcost_answer ans;
+    bool used;
+} kept;
+
 struct mk_dbcost_catalog {
     json_t *doc;
+    mk_arena *arena; /* answers' strings, kept asks */
+    kept *kept;
+    size_t cap, n;
 };
 
 mk_dbcost_catalog *mk_dbcost_load(const char *share_dir, char *why, size_t n)
@@ -39,6 +51,7 @@ mk_dbcost_catalog *mk_dbcost_load(const char *share_dir, char *why, size_t n)
     }
     mk_dbcost_catalog *cat = mk_mem_calloc(1, sizeof *cat);
     cat->doc = doc;
+    cat->arena = mk_arena_new();
     return cat;
 }
 
@@ -47,6 +60,8 @@ void mk_dbcost_free(mk_dbcost_catalog *cat)
     if (!cat)
         return;
     json_decref(cat->doc);
+    mk_arena_free(cat->arena);
+    mk_mem_free(cat->kept);
     mk_mem_free(cat);
 }
 
@@ -384,9 +399,9 @@ static bool instance(quote *q, const mk_dbcost_catalog *cat)
     return storage(q, (int)standby + replicas) && extras(q);
 }
 
-const char *mk_dbcost_check_pin(const mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
-                                mk_arena *ar)
+const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint)
 {
+    mk_arena *ar = cat->arena;
     const char *cloud = cloud_of_class(cat, klass);
     double vcpu, mem;
     if (!cloud) {
@@ -405,7 +420,7 @@ const char *mk_dbcost_check_pin(const mk_dbcost_catalog *cat, const char *klass,
     return mk_arena_printf(ar, "%s (%s) has %g vCPU and %g GiB, not %g and %g", klass, cloud, vcpu, mem, cpu, mem_gib);
 }
 
-mk_dbcost_answer mk_dbcost_price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar)
+static mk_dbcost_answer price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar)
 {
     quote q = {.a = a, .ar = ar, .cloud = json_object_get(cat->doc, a->cloud ?: "")};
     q.ans.status = MK_DBCOST_PRICED;
@@ -430,4 +445,80 @@ mk_dbcost_answer mk_dbcost_price(const mk_dbcost_catalog *cat, const mk_dbcost_a
                                     q.ans.why ? "; " : "", q.ans.why ?: "");
     q.ans.offering = mk_arena_printf(ar, "%s %s", json_string_value(json_object_get(q.cloud, "offering")) ?: a->cloud, q.klass);
     return q.ans;
+}
+
+/* ---- answers kept per ask ---- */
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
+static uint64_t mix_s(uint64_t h, const char *s) { return s ? mix(h, s, strlen(s) + 1) : mix(h, "", 1) * 31; }
+
+static uint64_t ask_hash(const mk_dbcost_ask *a)
+{
+    const char *const strs[] = {a->cloud, a->region, a->engine, a->version, a->klass, a->edition, a->storage_type};
+    const double nums[] = {a->cpu, a->mem_gib, a->storage_gib, a->iops, a->backup_gib, a->replicas, a->multi_az, a->public_ip};
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        h = mix_s(h, strs[i]);
+    return mix(h, nums, sizeof nums);
+}
+
+static bool same_s(const char *x, const char *y) { return x == y || (x && y && strcmp(x, y) == 0); }
+
+static bool same_ask(const mk_dbcost_ask *x, const mk_dbcost_ask *y)
+{
+    return same_s(x->cloud, y->cloud) && same_s(x->region, y->region) && same_s(x->engine, y->engine) &&
+           same_s(x->version, y->version) && same_s(x->klass, y->klass) && same_s(x->edition, y->edition) &&
+           same_s(x->storage_type, y->storage_type) && x->cpu == y->cpu && x->mem_gib == y->mem_gib &&
+           x->storage_gib == y->storage_gib && x->iops == y->iops && x->backup_gib == y->backup_gib &&
+           x->replicas == y->replicas && x->multi_az == y->multi_az && x->public_ip == y->public_ip;
+}
+
+static void keep(mk_dbcost_catalog *cat, const kept *k);
+
+static void grow(mk_dbcost_catalog *cat)
+{
+    kept *old = cat->kept;
+    size_t n = cat->cap;
+    cat->cap = n ? n * 2 : 64;
+    cat->kept = mk_mem_calloc(cat->cap, sizeof *cat->kept);
+    cat->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (old[i].used)
+            keep(cat, &old[i]);
+    mk_mem_free(old);
+}
+
+static void keep(mk_dbcost_catalog *cat, const kept *k)
+{
+    if (2 * (cat->n + 1) > cat->cap)
+        grow(cat);
+    size_t s = k->hash & (cat->cap - 1);
+    while (cat->kept[s].used)
+        s = (s + 1) & (cat->cap - 1);
+    cat->kept[s] = *k;
+    cat->n++;
+}
+
+static const char *dup(mk_arena *ar, const char *s) { return s ? mk_arena_printf(ar, "%s", s) : NULL; }
+
+mk_dbcost_answer mk_dbcost_price(mk_dbcost_catalog *cat, const mk_dbcost_ask *a)
+{
+    uint64_t h = ask_hash(a);
+    for (size_t s = cat->cap ? h & (cat->cap - 1) : 0; cat->cap && cat->kept[s].used; s = (s + 1) & (cat->cap - 1))
+        if (cat->kept[s].hash == h && same_ask(&cat->kept[s].a, a))
+            return cat->kept[s].ans;
+    kept k = {*a, h, price(cat, a, cat->arena), true};
+    mk_arena *ar = cat->arena;
+    k.a.cloud = dup(ar, a->cloud), k.a.region = dup(ar, a->region), k.a.engine = dup(ar, a->engine);
+    k.a.version = dup(ar, a->version), k.a.klass = dup(ar, a->klass), k.a.edition = dup(ar, a->edition);
+    k.a.storage_type = dup(ar, a->storage_type);
+    keep(cat, &k);
+    return k.ans;
 }

@@ -7,8 +7,9 @@
  * cost.c reads a database's attributes into a mk_dbcost_ask and turns the
  * answer into a quote, so placement and state pricing go through cost.c.
  *
- * Ownership: the catalog owns its JSON; an answer's strings are borrowed
- * from it or made in the arena the caller passes. */
+ * Ownership: the catalog owns its JSON, its arena and its answers: an
+ * answer's strings are borrowed from it. A stack has many databases of a
+ * few shapes, so answers are kept per ask (place and shape). */
 #ifndef MK_DBCOST_H
 #define MK_DBCOST_H
 
@@ -48,9 +49,8 @@ typedef struct mk_dbcost_answer {
 
 /* A pinned class checked before pricing anywhere: NULL when a cloud sells
  * it with this cpu and memory; else the message, and the fix in *hint. */
-const char *mk_dbcost_check_pin(const mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
-                                mk_arena *ar);
+const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint);
 
-mk_dbcost_answer mk_dbcost_price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar);
+mk_dbcost_answer mk_dbcost_price(mk_dbcost_catalog *cat, const mk_dbcost_ask *a);
 
 #endif

@@ -12,7 +12,6 @@
 #include "compiler/middle/dbcost.h"
 
 static mk_dbcost_catalog *CAT;
-static mk_arena *AR;
 
 static int setup(void **state)
 {
@@ -20,7 +19,6 @@ static int setup(void **state)
     char why[600];
     CAT = mk_dbcost_load(MK_SHARE_DIR, why, sizeof why);
     assert_non_null(CAT);
-    AR = mk_arena_new();
     return 0;
 }
 
@@ -28,7 +26,6 @@ static int teardown(void **state)
 {
     (void)state;
     mk_dbcost_free(CAT);
-    mk_arena_free(AR);
     return 0;
 }
 
@@ -41,7 +38,7 @@ static mk_dbcost_ask rds(void)
                            .cpu = 2, .mem_gib = 8, .storage_gib = 20, .iops = -1};
 }
 
-static mk_dbcost_answer price(const mk_dbcost_ask *a) { return mk_dbcost_price(CAT, a, AR); }
+static mk_dbcost_answer price(const mk_dbcost_ask *a) { return mk_dbcost_price(CAT, a); }
 
 /* db_instance_test.golden: $0.136 × 730 = $99.28, 20 GB gp2 × $0.115 = $2.30. */
 static void test_pinned_class(void **state)
