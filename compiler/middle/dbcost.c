@@ -10,31 +10,24 @@
  * backup beyond the free allowance, extended support per vCPU-hour, and a
  * public IPv4 address where the cloud bills one. */
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "compiler/middle/dbcost.h"
 #include "compiler/base/diag.h"
+#include "compiler/base/intern.h"
 #include "compiler/base/jsonfile.h"
+#include "compiler/base/symtab.h"
 
 #include <jansson.h>
 
 #define HOURS 730.0
 
-/* An answer kept for its ask; the ask's strings copied into the arena. */
-typedef struct kept {
-    mk_dbcost_ask a;
-    uint64_t hash;
-    mk_dbcost_answer ans;
-    bool used;
-} kept;
-
 struct mk_dbcost_catalog {
     json_t *doc;
-    mk_arena *arena; /* answers' strings, kept asks */
-    kept *kept;
-    size_t cap, n;
+    mk_arena *arena; /* answers and their strings */
+    mk_intern *asks; /* each ask as bytes (ask_key) */
+    mk_symtab kept;  /* interned ask → its answer */
 };
 
 mk_dbcost_catalog *mk_dbcost_load(const char *share_dir, char *why, size_t n)
@@ -52,6 +45,7 @@ mk_dbcost_catalog *mk_dbcost_load(const char *share_dir, char *why, size_t n)
     mk_dbcost_catalog *cat = mk_mem_calloc(1, sizeof *cat);
     cat->doc = doc;
     cat->arena = mk_arena_new();
+    cat->asks = mk_intern_new(cat->arena);
     return cat;
 }
 
@@ -60,8 +54,9 @@ void mk_dbcost_free(mk_dbcost_catalog *cat)
     if (!cat)
         return;
     json_decref(cat->doc);
+    mk_sym_free(&cat->kept);
+    mk_intern_free(cat->asks);
     mk_arena_free(cat->arena);
-    mk_mem_free(cat->kept);
     mk_mem_free(cat);
 }
 
@@ -449,76 +444,36 @@ static mk_dbcost_answer price(const mk_dbcost_catalog *cat, const mk_dbcost_ask 
 
 /* ---- answers kept per ask ---- */
 
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3u;
-    return h;
-}
-
-static uint64_t mix_s(uint64_t h, const char *s) { return s ? mix(h, s, strlen(s) + 1) : mix(h, "", 1) * 31; }
-
-static uint64_t ask_hash(const mk_dbcost_ask *a)
+/* An ask as bytes: each string and a 0 (a 1 for none), then the numbers. */
+static size_t ask_key(const mk_dbcost_ask *a, char *buf, size_t cap)
 {
     const char *const strs[] = {a->cloud, a->region, a->engine, a->version, a->klass, a->edition, a->storage_type};
     const double nums[] = {a->cpu, a->mem_gib, a->storage_gib, a->iops, a->backup_gib, a->replicas, a->multi_az, a->public_ip};
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        h = mix_s(h, strs[i]);
-    return mix(h, nums, sizeof nums);
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        size_t len = strs[i] ? strlen(strs[i]) : 0;
+        if (n + len + 1 + sizeof nums > cap)
+            return 0;
+        memcpy(buf + n, strs[i] ?: "", len);
+        n += len;
+        buf[n++] = strs[i] ? 0 : 1;
+    }
+    memcpy(buf + n, nums, sizeof nums);
+    return n + sizeof nums;
 }
-
-static bool same_s(const char *x, const char *y) { return x == y || (x && y && strcmp(x, y) == 0); }
-
-static bool same_ask(const mk_dbcost_ask *x, const mk_dbcost_ask *y)
-{
-    return same_s(x->cloud, y->cloud) && same_s(x->region, y->region) && same_s(x->engine, y->engine) &&
-           same_s(x->version, y->version) && same_s(x->klass, y->klass) && same_s(x->edition, y->edition) &&
-           same_s(x->storage_type, y->storage_type) && x->cpu == y->cpu && x->mem_gib == y->mem_gib &&
-           x->storage_gib == y->storage_gib && x->iops == y->iops && x->backup_gib == y->backup_gib &&
-           x->replicas == y->replicas && x->multi_az == y->multi_az && x->public_ip == y->public_ip;
-}
-
-static void keep(mk_dbcost_catalog *cat, const kept *k);
-
-static void grow(mk_dbcost_catalog *cat)
-{
-    kept *old = cat->kept;
-    size_t n = cat->cap;
-    cat->cap = n ? n * 2 : 64;
-    cat->kept = mk_mem_calloc(cat->cap, sizeof *cat->kept);
-    cat->n = 0;
-    for (size_t i = 0; i < n; i++)
-        if (old[i].used)
-            keep(cat, &old[i]);
-    mk_mem_free(old);
-}
-
-static void keep(mk_dbcost_catalog *cat, const kept *k)
-{
-    if (2 * (cat->n + 1) > cat->cap)
-        grow(cat);
-    size_t s = k->hash & (cat->cap - 1);
-    while (cat->kept[s].used)
-        s = (s + 1) & (cat->cap - 1);
-    cat->kept[s] = *k;
-    cat->n++;
-}
-
-static const char *dup(mk_arena *ar, const char *s) { return s ? mk_arena_printf(ar, "%s", s) : NULL; }
 
 mk_dbcost_answer mk_dbcost_price(mk_dbcost_catalog *cat, const mk_dbcost_ask *a)
 {
-    uint64_t h = ask_hash(a);
-    for (size_t s = cat->cap ? h & (cat->cap - 1) : 0; cat->cap && cat->kept[s].used; s = (s + 1) & (cat->cap - 1))
-        if (cat->kept[s].hash == h && same_ask(&cat->kept[s].a, a))
-            return cat->kept[s].ans;
-    kept k = {*a, h, price(cat, a, cat->arena), true};
-    mk_arena *ar = cat->arena;
-    k.a.cloud = dup(ar, a->cloud), k.a.region = dup(ar, a->region), k.a.engine = dup(ar, a->engine);
-    k.a.version = dup(ar, a->version), k.a.klass = dup(ar, a->klass), k.a.edition = dup(ar, a->edition);
-    k.a.storage_type = dup(ar, a->storage_type);
-    keep(cat, &k);
-    return k.ans;
+    char buf[1024];
+    size_t n = ask_key(a, buf, sizeof buf);
+    if (!n) /* an ask too long to keep: priced each time */
+        return price(cat, a, cat->arena);
+    mk_name key = mk_intern_n(cat->asks, buf, n);
+    mk_dbcost_answer *ans = mk_sym_get(&cat->kept, key, NULL);
+    if (!ans) {
+        ans = mk_arena_alloc(cat->arena, sizeof *ans);
+        *ans = price(cat, a, cat->arena);
+        mk_sym_put(&cat->kept, key, NULL, ans);
+    }
+    return *ans;
 }
