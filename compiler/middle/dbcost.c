@@ -121,6 +121,7 @@ typedef struct quote {
     const char *key; /* the engine's price key: "mysql", "sqlserver-web" */
     double vcpu, hourly;
     const char *klass;
+    json_t *cls; /* the class's entry; NULL for a custom shape */
     mk_money sum;
     bool bad, borrowed; /* borrowed: a figure of the "elsewhere" region */
     mk_arena *ar;
@@ -213,7 +214,7 @@ static bool pinned(quote *q, const mk_dbcost_catalog *cat)
                       vcpu, mem);
     if (!(c ? price_of(q, c, &h) : shape_hour(q, vcpu, mem, &h)))
         return refuse(q, MK_DBCOST_NOT_HERE, "no %s price for %s (%s) in %s (%s)", a->cloud, a->klass, q->key, a->region, where(q));
-    q->klass = a->klass, q->vcpu = vcpu, q->hourly = h;
+    q->klass = a->klass, q->cls = c, q->vcpu = vcpu, q->hourly = h;
     return true;
 }
 
@@ -233,7 +234,7 @@ static void cheapest(quote *q, bool burstable)
             num_of(c, "memory_gib", 0) + 1e-9 < a->mem_gib || !price_of(q, c, &h))
             continue;
         if (!q->klass || h < q->hourly || (h == q->hourly && strcmp(name, q->klass) < 0))
-            q->klass = name, q->hourly = h, q->vcpu = num_of(c, "vcpu", 0), borrowed = q->borrowed;
+            q->klass = name, q->cls = c, q->hourly = h, q->vcpu = num_of(c, "vcpu", 0), borrowed = q->borrowed;
     }
     q->borrowed = borrowed;
 }
@@ -303,7 +304,8 @@ static bool storage(quote *q, int copies)
 {
     const mk_dbcost_ask *a = q->a;
     json_t *st = json_object_get(q->cloud, "storage");
-    const char *type = a->storage_type ?: json_string_value(json_object_get(st, "default")) ?: "";
+    const char *type = a->storage_type ?: json_string_value(json_object_get(q->cls, "storage"))
+                                          ?: json_string_value(json_object_get(st, "default")) ?: "";
     json_t *t = json_object_get(json_object_get(st, "types"), type);
     double gb_month, iops_month;
     if (!t) {
@@ -388,10 +390,15 @@ static bool instance(quote *q, const mk_dbcost_catalog *cat)
     const mk_dbcost_ask *a = q->a;
     if (!engine_key(q) || !(a->klass ? pinned(q, cat) : fitted(q)))
         return false;
-    double standby = a->multi_az ? num_of(q->cloud, "standby", 2) : 1;
+    double standby = a->multi_az ? num_of(q->cloud, "standby", 2) : 1, licence;
     int replicas = a->replicas > 0 ? a->replicas : 0;
     line(q, q->hourly, HOURS * (standby + replicas));
-    return storage(q, (int)standby + replicas) && extras(q);
+    /* a licence billed apart per vCore-hour (Azure SQL Database), the primary's */
+    if (at(q, json_object_get(q->cls, "licence_vcore_hour"), &licence))
+        line(q, licence, q->vcpu * HOURS);
+    /* replicas with their own volume, unless they read the primary's (Hyperscale) */
+    bool shared = json_is_true(json_object_get(q->cls, "replicas_share_storage"));
+    return storage(q, (int)standby + (shared ? 0 : replicas)) && extras(q);
 }
 
 const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint)
@@ -438,7 +445,9 @@ static mk_dbcost_answer price(const mk_dbcost_catalog *cat, const mk_dbcost_ask 
         q.ans.why = mk_arena_printf(ar, "%s's figures, as the catalog has none for %s (%s)%s%s",
                                     json_string_value(json_object_get(q.cloud, "elsewhere")), a->region, where(&q),
                                     q.ans.why ? "; " : "", q.ans.why ?: "");
-    q.ans.offering = mk_arena_printf(ar, "%s %s", json_string_value(json_object_get(q.cloud, "offering")) ?: a->cloud, q.klass);
+    const char *offering = json_string_value(json_object_get(q.cls, "offering"))
+                               ?: json_string_value(json_object_get(q.cloud, "offering")) ?: a->cloud;
+    q.ans.offering = mk_arena_printf(ar, "%s %s", offering, q.klass);
     return q.ans;
 }
 

@@ -184,6 +184,24 @@ static void test_azure_iops(void **state)
     assert_money(price(&a).monthly, 0.39 * 730 + 32 * 0.138);
 }
 
+/* mssql_database_test.golden (eastus): SQL Server on Azure is SQL Database;
+ * HS_Gen5_2 $0.36532 an hour, its licence $0.09997 a vCore-hour (the
+ * primary's only), 100 GB × $0.25; two read replicas on its storage. */
+static void test_sql_database(void **state)
+{
+    (void)state;
+    mk_dbcost_ask a = {.cloud = "azure", .region = "eastus", .engine = "sqlserver", .klass = "HS_Gen5_2", .cpu = 2,
+                       .mem_gib = 10.2, .storage_gib = 100, .iops = -1};
+    mk_dbcost_answer d = price(&a);
+    assert_string_equal(d.offering, "sql-database HS_Gen5_2");
+    assert_money(d.monthly, 0.36532 * 730 + 0.09997 * 2 * 730 + 100 * 0.25);
+    a.replicas = 2;
+    assert_money(price(&a).monthly, 0.36532 * 730 * 3 + 0.09997 * 2 * 730 + 100 * 0.25);
+    a.region = "westus"; /* flexible servers' region: SQL Database is not priced there */
+    d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_elsewhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_extended_support, setup, teardown),
         cmocka_unit_test_setup_teardown(test_azure_iops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

