@@ -305,6 +305,7 @@ static bool storage(quote *q, int copies)
     const mk_dbcost_ask *a = q->a;
     json_t *st = json_object_get(q->cloud, "storage");
     const char *type = a->storage_type ?: json_string_value(json_object_get(q->cls, "storage"))
+                                          ?: json_string_value(json_object_get(json_object_get(st, "engines"), a->engine))
                                           ?: json_string_value(json_object_get(st, "default")) ?: "";
     json_t *t = json_object_get(json_object_get(st, "types"), type);
     double gb_month, iops_month;
@@ -318,6 +319,8 @@ static bool storage(quote *q, int copies)
     if (!at(q, json_object_get(t, "gb_month"), &gb_month))
         return refuse(q, MK_DBCOST_NOT_HERE, "no %s %s storage price in %s (%s)", a->cloud, type, a->region, where(q));
     double gb = fmax(a->storage_gib, num_of(t, "min_gb", 0));
+    if (json_is_true(json_object_get(t, "one_volume"))) /* Aurora: the cluster's volume, standbys and replicas read it */
+        copies = 1;
     line(q, gb_month, gb * copies);
     if (at(q, json_object_get(t, "iops_month"), &iops_month) && engine_in(json_object_get(t, "iops_engines"), a->engine))
         line(q, iops_month, billed_iops(t, a, gb) * copies);
@@ -355,7 +358,8 @@ static bool extras(quote *q)
     const mk_dbcost_ask *a = q->a;
     double backup, ip;
     if (a->backup_gib > 0) {
-        if (!at(q, json_object_get(q->cloud, "backup_gb_month"), &backup))
+        json_t *rate = json_object_get(json_object_get(q->cloud, "backup_engines"), a->engine);
+        if (!at(q, rate ?: json_object_get(q->cloud, "backup_gb_month"), &backup))
             return refuse(q, MK_DBCOST_NOT_HERE, "no %s backup storage price in %s (%s)", a->cloud, a->region, where(q));
         line(q, backup, a->backup_gib);
     }

