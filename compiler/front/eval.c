@@ -1729,7 +1729,8 @@ static void intern_names(mk_ev *e)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
     N(changes); N(plan); N(providers); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
-    N(create_before_destroy); N(description); N(enforcement); N(outputs);
+    N(create_before_destroy); N(description); N(enforcement); N(outputs); N(checkov);
+    N(checkov_differs);
 #undef N
 }
 
