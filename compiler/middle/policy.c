@@ -760,7 +760,10 @@ static void check_checkov(mk_ectx *c, mk_ast *it)
     for (uint32_t i = 0; i < v->n; i++) {
         mk_value *x = v->u.items[i];
         if (x->kind != MK_V_STRING || !checkov_id(x->u.s, x->n)) {
-            mk_diag_item *d = mk_diag_error(c->e->diag, "E0202", it->b->span, "checkov item %u is not a Checkov id", i);
+            mk_diag_item *d = x->kind == MK_V_STRING
+                                  ? mk_diag_error(c->e->diag, "E0202", it->b->span, "`%.*s` is not a Checkov id", (int)x->n, x->u.s)
+                                  : mk_diag_error(c->e->diag, "E0202", it->b->span, "checkov item %u is a %s, not a Checkov id",
+                                                  i, mk_v_kind_name(x->kind));
             mk_diag_help(d, "a Checkov id is CKV_ or CKV2_, the provider and a number: CKV_AWS_20, CKV2_GCP_12");
             continue;
         }

@@ -27,7 +27,7 @@
 # line naming a resource the stack does not have, a disagreement not in
 # known.tsv, an agreement still in known.tsv, a case whose id no policy
 # names, a fixture of the corpus that no case and no skip line covers, and
-# agreement below 98%. The report, one row per verdict, is
+# (over all the cases) agreement below 98%. The report, one row per verdict, is
 # BUILD/fidelity/checkov.tsv (and checkov.txt); the summary goes to stdout.
 # Without the corpus ($FIDELITY_CORPUS, else ../shared/corpus or
 # ../../shared/corpus from the repository top) the run is skipped, saying so.
@@ -181,7 +181,7 @@ done <"$TMP/lines" >>"$TMP/fails"
     printf 'expected\tmoksha\tcheck\tterraform\tmoksha_address\n'
     cat "$TMP/lines"
 } >"$OUT/checkov.tsv"
-awk -F'\t' -v fails="$TMP/fails" '
+awk -F'\t' -v fails="$TMP/fails" -v full=$((! $#)) '
     $1 == "skip" { skipped++; next }
     { n++; cases[$3] = 1; if ($1 == $2) ok++; else off++ }
     END {
@@ -189,7 +189,7 @@ awk -F'\t' -v fails="$TMP/fails" '
         pct = n ? ok * 100 / n : 0
         while ((getline l < fails) > 0) { print l; bad++ }
         printf "fidelity: checkov: %d fixtures restated, %d verdicts compared: %d agree (%.1f%%), %d differ (known.tsv), %d resources skipped\n", nc, n, ok, pct, off, skipped
-        if (n && pct < 98) { print "fidelity: checkov: agreement below 98%"; bad++ }
+        if (full && n && pct < 98) { print "fidelity: checkov: agreement below 98%"; bad++ }
         printf "fidelity: checkov: %s\n", bad ? "FAILED" : "passed"
         exit bad > 0
     }' "$TMP/lines" >"$OUT/checkov.txt"
