@@ -1,8 +1,9 @@
 #!/bin/sh
 # Regenerate stdlib/pricing/azure.json from the corpus (run from the repository top):
 #   sh stdlib/pricing/tools/azure.sh [CORPUS_DIR] > stdlib/pricing/azure.json
-# Source: corpus/libcloud-pricing/pricing_subset.json, key compute.azure_linux
-# (size -> region -> USD/hour, Linux pay-as-you-go, 2023-08-06). That file is
+# Source: corpus/libcloud-pricing/pricing_subset.json, keys compute.azure_linux
+# and compute.azure_windows (size -> region -> USD/hour, pay-as-you-go,
+# 2023-08-06; Windows as each offering's "windows" prices). That file is
 # pretty-printed one key per line, which is what the awk below relies on.
 #
 # libcloud gives no vCPU or memory, so they come from the size name, following
@@ -20,7 +21,8 @@
 set -eu
 C=${1:-../shared/corpus}
 J=$C/libcloud-pricing/pricing_subset.json
-cat <<'HEAD'
+BUY=${2:-} # "buy": write azure.buy.json (Windows prices) instead
+[ -n "$BUY" ] || cat <<'HEAD'
 {
  "format": "moksha.pricing/v1",
  "cloud": "azure",
@@ -32,7 +34,7 @@ cat <<'HEAD'
  ],
  "default_region": "eastus",
 HEAD
-LC_ALL=C awk '
+LC_ALL=C awk -v buy="$BUY" '
 function spec(name,   m, n, feat, ver, fam) {
     if (!match(name, /^standard[bdef][0-9]+[a-z]*(v[0-9])?$/)) return 0
     fam = substr(name, 9, 1); m = substr(name, 10)
@@ -58,26 +60,35 @@ function spec(name,   m, n, feat, ver, fam) {
     if (fam == "f" && ver == 2) { MEM = 2 * n; return 1 }
     return 0
 }
-/^  "azure_linux": \{/ { on = 1; next }
+/^  "azure_linux": \{/ { on = 1; win = 0; next }
+/^  "azure_windows": \{/ { on = 1; win = 1; next }
 on && /^  [}"]/ { on = 0 }
-on && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = spec(sz); if (keep) { sizes[++ns] = sz; vc[sz] = VCPU; mem[sz] = MEM; ar[sz] = ARCH; sh[sz] = SHARED; dn[sz] = DISP }; next }
+on && !win && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = spec(sz); if (keep) { sizes[++ns] = sz; vc[sz] = VCPU; mem[sz] = MEM; ar[sz] = ARCH; sh[sz] = SHARED; dn[sz] = DISP }; next }
+on && win && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = (sz in vc); next }
 on && keep && /^    "/ {
     r = $1; gsub(/[":]/, "", r); p = $2; gsub(/,/, "", p)
-    if (p + 0 > 0) { price[sz, r] = p; reg[r] = 1 }
+    if (p + 0 > 0 && win) wprice[sz, r] = p
+    else if (p + 0 > 0) { price[sz, r] = p; reg[r] = 1 }
 }
 END {
     nr = 0; for (r in reg) rl[++nr] = r
     for (i = 2; i <= nr; i++) for (j = i; j > 1 && rl[j - 1] > rl[j]; j--) { x = rl[j]; rl[j] = rl[j - 1]; rl[j - 1] = x }
+    if (buy != "") print "{\n \"format\": \"moksha.pricing-buy/v1\",\n \"cloud\": \"azure\","
     printf " \"regions\": ["; for (i = 1; i <= nr; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), rl[i]; print "],"
-    print " \"compute\": ["
+    print (buy != "") ? " \"offers\": {" : " \"compute\": ["
     for (k = 1; k <= ns; k++) {
         s = sizes[k]; pr = ""
+        wp = ""
         for (i = 1; i <= nr; i++) pr = pr (i > 1 ? ", " : "") (((s, rl[i]) in price) ? price[s, rl[i]] + 0 : "null")
-        printf "%s  [\"%s\", %d, %g, \"%s\", %s, [%s]]", (k > 1 ? ",\n" : ""), dn[s], vc[s], mem[s], ar[s], sh[s], pr
+        for (i = 1; i <= nr; i++) wp = wp (i > 1 ? ", " : "") (((s, rl[i]) in wprice) ? wprice[s, rl[i]] + 0 : "null")
+        if (buy != "") printf "%s  \"%s\": {\"windows\": [%s]}", (k > 1 ? ",\n" : ""), dn[s], wp
+        else printf "%s  [\"%s\", %d, %g, \"%s\", %s, [%s]]", (k > 1 ? ",\n" : ""), dn[s], vc[s], mem[s], ar[s], sh[s], pr
     }
-    print "\n ],"
+    print (buy != "") ? "\n }\n}" : "\n ],"
 }' "$J"
+[ -z "$BUY" ] || exit 0
 cat <<'TAIL'
+ "unpriced_compute": {"windows": "libcloud has no Windows price for it in this region", "spot": "no public, licensed source of Azure spot prices in the corpus", "reserved_1y": "no public, licensed source of Azure reservation prices in the corpus", "reserved_3y": "no public, licensed source of Azure reservation prices in the corpus"},
  "volume": [
   {"offering": "standard-ssd", "class": "ssd", "gb_month": 0.075, "note": "E30 LRS 1024 GiB = $76.80 (managed_disk_test.golden, eastus); applied in every region"},
   {"offering": "premium-ssd", "class": "ssd", "gb_month": 0.165, "note": "P4 LRS 32 GiB = $5.28"},
