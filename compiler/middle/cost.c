@@ -28,6 +28,7 @@ typedef struct offer {
     int vcpu;
     double mem;
     bool arm, shared;
+    bool pin_only; /* an older generation: priced when pinned, never picked as the cheapest fit */
     json_t *hour; /* per region, null for none */
     json_t *sud;  /* its family's sustained-use rates per quarter of the month, or NULL */
 } offer;
@@ -46,6 +47,7 @@ typedef struct cloudcat {
     size_t namecap;
     json_t *unpriced; /* why an os or purchase has no prices here: {"windows": why, "spot": why, …} */
     double credit;    /* a burstable type's surplus CPU credits, USD per vCPU-hour (0: none billed) */
+    json_t *monitor;  /* detailed monitoring: {metrics, metric_month}, or NULL where it is free */
     json_t *buy;      /* CLOUD.buy.json's offers, read on first need (note [buying]); NULL: none */
     bool buy_read;
     json_t *volume, *bucket, *db, *lb, *dns, *queue;
@@ -146,6 +148,7 @@ static bool load_offers(cloudcat *cc)
         f->arm = arch && strcmp(arch, "arm64") == 0;
         f->shared = json_is_true(json_array_get(o, 4));
         f->hour = json_array_get(o, 5);
+        f->pin_only = json_is_string(json_array_get(o, 6));
         f->sud = family_sud(cc, f->name);
         if (!f->name || !arch || !json_is_array(f->hour) || json_array_size(f->hour) != json_array_size(cc->regions))
             return false;
@@ -178,6 +181,7 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     cc->egress = json_number_value(json_object_get(cc->doc, "egress_gb"));
     cc->unpriced = json_object_get(cc->doc, "unpriced_compute");
     cc->credit = json_number_value(json_object_get(cc->doc, "cpu_credit_vcpu_hour"));
+    cc->monitor = json_object_get(cc->doc, "detailed_monitoring");
     if (!cc->default_region || !json_is_array(cc->regions) || !load_offers(cc)) {
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s is not a moksha.pricing/v1 catalog", path);
         return false;
@@ -292,6 +296,7 @@ static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_va
         s.shared = flag(mk_v_get_text(attrs, "shared_core"));
         s.hours = usage(usage_v, "hours", HOURS, 1);
         s.credits = usage(usage_v, "cpu_credits", 0, 1);
+        s.monitored = flag(mk_v_get_text(attrs, "detailed_monitoring"));
         s.pin = text_or_null(mk_v_get_text(attrs, "instance_type"));
         s.os = text_or_null(mk_v_get_text(attrs, "os"));
         s.purchase = text_or_null(mk_v_get_text(attrs, "purchase"));
@@ -379,7 +384,7 @@ static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double me
     double bp = 0, p;
     for (size_t i = 0; i < cc->noffers; i++) {
         const offer *f = &cc->offers[i];
-        if (f->vcpu < vcpu || f->mem + 1e-9 < mem || f->arm != arm || (f->shared && !shared))
+        if (f->vcpu < vcpu || f->mem + 1e-9 < mem || f->arm != arm || (f->shared && !shared) || f->pin_only)
             continue;
         if (!figure(f->hour, ri, &p))
             continue;
@@ -498,6 +503,10 @@ static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, i
     /* a burstable type's surplus credits (usage.cpu_credits, vCPU-hours), where billed */
     if (f->shared && cc->credit > 0 && s->credits > 0)
         line(&b, cc->credit, s->credits);
+    /* its metrics a month, however many hours it runs (CloudWatch bills metric-months) */
+    if (s->monitored && cc->monitor)
+        line(&b, json_number_value(json_object_get(cc->monitor, "metric_month")),
+             json_number_value(json_object_get(cc->monitor, "metrics")));
     charge(q, b);
 }
 
@@ -678,7 +687,7 @@ static mk_value *state_size(mk_program *p, json_t *j)
 static bool priced_attr(const char *name)
 {
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
-                                        "storage", "multi_az", "fifo", "instance_type", "os", "purchase"};
+                                        "storage", "multi_az", "fifo", "instance_type", "os", "purchase", "detailed_monitoring"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;

@@ -55,7 +55,7 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
-    bool shaped, sized, arm, shared;
+    bool shaped, sized, arm, shared, monitored;
     double cpu, mem, hours, credits;
     /* a compute's pin (instance_type), os and purchase as written; NULL when null */
     const mk_value *pin, *os, *purchase;

@@ -197,11 +197,16 @@ static void test_placement_minimum(void **state)
 
 /* Pinned: m5.large in aws_ec2_us-east-1_ondemand_linux.csv is 0.096000 an
  * hour, $70.08 a month; in GovCloud 0.121 (karpenter's us_gov table,
- * stdlib/pricing/data), $88.33. No other cloud sells it: not a candidate there. */
+ * stdlib/pricing/data), $88.33. No other cloud sells it: not a candidate there.
+ * An older generation is priced when pinned, never picked as the cheapest
+ * fit: Basic_A2 (2 vCPU, 3.5 GiB) in eastus is 0.079 (libcloud) * 730 =
+ * $57.67 pinned; unpinned, 2 vCPU and 3.5 GiB get a current type. */
 static void test_pinned(void **state)
 {
     (void)state;
-    run("resource compute a { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\" }\n");
+    run("resource compute a { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\" }\n"
+        "resource compute o { cpu = 2, memory = 3584MiB, image = \"x\", instance_type = \"Basic_A2\" }\n"
+        "resource compute f { cpu = 2, memory = 3584MiB, image = \"x\" }\n");
     mk_cost_quote q = price("compute.a", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_PRICED);
     assert_string_equal(q.offering, "m5.large");
@@ -212,6 +217,12 @@ static void test_pinned(void **state)
     assert_int_equal(q.status, MK_COST_NOT_HERE);
     assert_string_equal(q.why, "instance_type m5.large is not sold by gcp");
     assert_true(mk_pin_check(CAT, P));
+    q = price("compute.o", "azure", "eastus");
+    assert_string_equal(q.offering, "Basic_A2");
+    assert_money(q.monthly, 57.67);
+    q = price("compute.f", "azure", "eastus");
+    assert_string_not_equal(q.offering, "Basic_A2");
+    assert_string_not_equal(q.offering, "Standard_A2_v2");
 }
 
 /* An unknown name and a wrong size are errors at the pin (pin.c). */
@@ -231,7 +242,9 @@ static void test_pin_check(void **state)
  * 52.151201 + 42.778731 = $227.349742. n1-standard-16 for 100 h stays in the
  * first quarter: 0.759996 * 100. CPU credits: t3.medium 0.0416 * 730 =
  * $30.368, plus 1,460 vCPU-hours of surplus credits at $0.05
- * (instance_test.golden: $73.00) = $103.368. */
+ * (instance_test.golden: $73.00) = $103.368. Detailed monitoring: 7
+ * CloudWatch metrics at $0.30 = $2.10 on m5.large's $70.08, for any hours;
+ * nothing on GCP, where basic metrics are all there is and are free. */
 static void test_more_lines(void **state)
 {
     (void)state;
@@ -239,8 +252,12 @@ static void test_more_lines(void **state)
         "resource compute b { cpu = 16, memory = 60GiB, image = \"x\", instance_type = \"n1-standard-16\"\n"
         "  usage { hours = 100 } }\n"
         "resource compute t { cpu = 2, memory = 4GiB, image = \"x\", instance_type = \"t3.medium\"\n"
-        "  usage { cpu_credits = 1460 } }\n");
+        "  usage { cpu_credits = 1460 } }\n"
+        "resource compute m { cpu = 2, memory = 8GiB, image = \"x\", detailed_monitoring = true }\n"
+        "resource compute p { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\", detailed_monitoring = true }\n");
     assert_money(price("compute.a", "gcp", "us-central1").monthly, 227.349742);
+    assert_money(price("compute.p", "aws", "us-east-1").monthly, 72.18);
+    assert_money(price("compute.m", "gcp", "us-central1").monthly, 0.0670114 * 730);
     assert_money(price("compute.b", "gcp", "us-central1").monthly, 75.9996);
     assert_money(price("compute.t", "aws", "us-east-1").monthly, 103.368);
 }

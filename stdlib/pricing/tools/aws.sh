@@ -45,6 +45,7 @@ $3 != "" && $4 != "" && $10 + 0 > 0 && $8 == "" && $2 !~ /^mac/ {
 cat <<'TAIL'
  ],
  "cpu_credit_vcpu_hour": 0.05,
+ "detailed_monitoring": {"metrics": 7, "metric_month": 0.30, "note": "EC2 detailed monitoring sends 7 CloudWatch metrics, $0.30 per metric-month (first 10,000 metrics): 7 metrics = $2.10 (instance_test.golden)"},
  "unpriced_compute": {"windows": "karpenter's tables price Linux only (no public, licensed Windows source)", "spot": "spot prices change by the hour and zone; no public, licensed table", "reserved_1y": "no public, licensed table of EC2 reservation prices", "reserved_3y": "no public, licensed table of EC2 reservation prices"},
  "volume": [
   {"offering": "ebs-gp3", "class": "ssd", "gb_month": [0.08], "note": "gp3 40 GB = $3.20 (ebs_volume_test.golden)"},
