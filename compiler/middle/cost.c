@@ -651,7 +651,9 @@ static mk_cost_quote price_spec(mk_cost_catalog *cat, const mk_cost_spec *s, con
     int ci = cloud_index(cloud);
     int ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
     if (ri < 0) {
-        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s", cloud ?: "?", region ?: "?");
+        const char *because = ci >= 0 ? json_string_value(json_object_get(cat->c[ci].doc, "other_regions")) : NULL;
+        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s%s%s", cloud ?: "?", region ?: "?",
+                because ? ": " : "", because ?: "");
         return q;
     }
     return price_at(cat, s, ci, ri);

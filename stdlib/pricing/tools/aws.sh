@@ -31,6 +31,7 @@ cat <<'HEAD'
  ],
  "default_region": "us-east-1",
  "regions": ["us-east-1", "us-gov-east-1", "us-gov-west-1"],
+ "other_regions": "the catalog covers us-east-1 and GovCloud only; no public, licensed price table has its other regions",
  "compute": [
 HEAD
 LC_ALL=C awk -F, 'FNR == 1 { f++; next }

@@ -40,6 +40,7 @@ BUY=${2:-} # "buy": write azure.buy.json (Windows prices) instead
   {"what": "egress", "file": "corpus/opencost-defaults/azure.json", "repository": "https://github.com/opencost/opencost", "path": "configs/azure.json", "commit": "32366ec72f8c9171ea8bab3aa5a39156f6a992bf"}
  ],
  "default_region": "eastus",
+ "other_regions": "not a region of libcloud's 2023 price table",
 HEAD
 LC_ALL=C awk -v buy="$BUY" '
 function spec(name,   m, n, feat, ver, fam) {

@@ -80,6 +80,7 @@ END {
     print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
     print " ],"
     print " \"default_region\": \"us-central1\","
+    print " \"other_regions\": \"not a region of the Cyclenerd price table\","
     regions()
     print " \"compute\": ["
     n = 0
