@@ -287,19 +287,35 @@ static double usage(const mk_value *u, const char *name, double def, double unit
 static const mk_value *text_or_null(const mk_value *v) { return v && v->kind == MK_V_STRING ? v : NULL; }
 
 
+/* One attribute of a compute into its spec. A plan prices every compute of
+ * the stack, so its attributes are read in one pass over the map, and a
+ * name is compared only with the one it could be (by its first letter):
+ * looking each up by name cost a strcmp per key and name. */
+static void compute_attr(mk_cost_spec *s, const char *k, const mk_value *v, bool *cpu, bool *mem)
+{
+    switch (k[0]) {
+    case 'c': if (strcmp(k, "cpu") == 0) *cpu = num(v, &s->cpu); break;
+    case 'm': if (strcmp(k, "memory") == 0) *mem = num(v, &s->mem); break;
+    case 'a': if (strcmp(k, "arch") == 0) s->arm = mk_v_is_text(v, "arm64"); break;
+    case 's': if (strcmp(k, "shared_core") == 0) s->shared = flag(v); break;
+    case 'd': if (strcmp(k, "detailed_monitoring") == 0) s->monitored = flag(v); break;
+    case 'i': if (strcmp(k, "instance_type") == 0) s->pin = text_or_null(v); break;
+    case 'o': if (strcmp(k, "os") == 0) s->os = text_or_null(v); break;
+    case 'p': if (strcmp(k, "purchase") == 0) s->purchase = text_or_null(v); break;
+    default: break;
+    }
+}
+
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
     mk_cost_spec s = {type, attrs, usage_v, .shaped = true};
     if (strcmp(type, "compute") == 0) {
-        s.sized = num(mk_v_get_text(attrs, "cpu"), &s.cpu) && num(mk_v_get_text(attrs, "memory"), &s.mem);
-        s.arm = mk_v_is_text(mk_v_get_text(attrs, "arch"), "arm64");
-        s.shared = flag(mk_v_get_text(attrs, "shared_core"));
+        bool cpu = false, mem = false;
+        for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
+            compute_attr(&s, attrs->u.map.keys[i], attrs->u.map.vals[i], &cpu, &mem);
+        s.sized = cpu && mem;
         s.hours = usage(usage_v, "hours", HOURS, 1);
-        s.credits = usage(usage_v, "cpu_credits", 0, 1);
-        s.monitored = flag(mk_v_get_text(attrs, "detailed_monitoring"));
-        s.pin = text_or_null(mk_v_get_text(attrs, "instance_type"));
-        s.os = text_or_null(mk_v_get_text(attrs, "os"));
-        s.purchase = text_or_null(mk_v_get_text(attrs, "purchase"));
+        s.credits = usage_v ? usage(usage_v, "cpu_credits", 0, 1) : 0;
     }
     return s;
 }

@@ -16,6 +16,16 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
+/* The instance_type of a compute's attributes. Every compute of a plan is
+ * looked at, so a key is compared by its first letter before strcmp. */
+static const mk_value *pin_of(const mk_value *attrs)
+{
+    for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
+        if (attrs->u.map.keys[i][0] == 'i' && strcmp(attrs->u.map.keys[i], "instance_type") == 0)
+            return attrs->u.map.vals[i];
+    return NULL;
+}
+
 /* Where the pin is written: its attribute in the resource's block. */
 static mk_span pin_at(const mk_instance *in)
 {
@@ -77,8 +87,10 @@ bool mk_pin_check(mk_cost_catalog *cat, const mk_program *p)
     int before = mk_diag_errors(p->diag);
     for (size_t i = 0; i < p->ninstances; i++) {
         const mk_instance *in = p->instances[i];
-        const mk_value *pin = mk_v_get_text(in->attrs, "instance_type");
-        if (in->failed || !pin || pin->kind != MK_V_STRING || strcmp(in->res->type, "compute") != 0)
+        if (in->failed || strcmp(in->res->type, "compute") != 0)
+            continue;
+        const mk_value *pin = pin_of(in->attrs);
+        if (!pin || pin->kind != MK_V_STRING)
             continue;
         int vcpu = 0, ci = 0;
         double gib = 0;
