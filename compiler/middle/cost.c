@@ -523,6 +523,8 @@ static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, i
     if (s->monitored && cc->monitor)
         line(&b, json_number_value(json_object_get(cc->monitor, "metric_month")),
              json_number_value(json_object_get(cc->monitor, "metrics")));
+    /* the root disk (disk, disk_type) is a line of this quote too, priced as a
+     * volume is: docs/cost.md, "Storage" */
     charge(q, b);
 }
 
