@@ -61,15 +61,17 @@ typedef struct mk_cost_dbspec {
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
-    bool shaped, sized, arm, shared;
-    double cpu, mem, hours;
+    bool shaped, sized, arm, shared, monitored;
+    double cpu, mem, hours, credits;
+    /* a compute's pin (instance_type), os and purchase as written; NULL when null */
+    const mk_value *pin, *os, *purchase;
     mk_cost_dbspec db; /* a database's, read in one pass over its attributes */
 } mk_cost_spec;
 
 /* Each database's pinned instance_class: E0403 at the pin when no cloud
- * sells it (the nearest name in the help) or its cpu and memory are not the
- * class's (the right ones in the help); false then. Pricing refuses the
- * same, per place. */
+ * sells it (the nearest name in the help), E0404 when its cpu and memory
+ * are not the class's (the right ones in the help); false then. Pricing
+ * refuses the same, per place. A compute's pins are pin.c's. */
 bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p);
 
 /* The applied state priced where it stands: each resource's part (by its
@@ -94,5 +96,12 @@ int mk_cost_region_index(const mk_cost_catalog *cat, int ci, const char *region)
 struct mk_arena *mk_cost_arena(mk_cost_catalog *cat);
 mk_cost_spec mk_cost_spec_of(const mk_instance *in);
 mk_cost_quote mk_cost_price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri);
+
+/* What the pin check (pin.c) asks: the compute offering of cloud ci named
+ * name (len bytes), its vCPUs and memory in GiB; -1 when ci sells none by
+ * that name. And every offering's name, by index, for "did you mean". */
+long mk_cost_offer_named(const mk_cost_catalog *cat, int ci, const char *name, size_t len, int *vcpu, double *mem_gib);
+size_t mk_cost_noffers(const mk_cost_catalog *cat, int ci);
+const char *mk_cost_offer_name(const mk_cost_catalog *cat, int ci, size_t oi);
 
 #endif

@@ -405,11 +405,13 @@ static bool instance(quote *q, const mk_dbcost_catalog *cat)
     return storage(q, (int)standby + (shared ? 0 : replicas)) && extras(q);
 }
 
-const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint)
+const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
+                                bool *known)
 {
     mk_arena *ar = cat->arena;
     const char *cloud = cloud_of_class(cat, klass);
     double vcpu, mem;
+    *known = cloud != NULL;
     if (!cloud) {
         const char *near = nearest_class(cat, klass);
         *hint = near ? mk_arena_printf(ar, "did you mean `%s`?", near) : "the classes are in stdlib/pricing/database.json";

@@ -48,8 +48,10 @@ typedef struct mk_dbcost_answer {
 } mk_dbcost_answer;
 
 /* A pinned class checked before pricing anywhere: NULL when a cloud sells
- * it with this cpu and memory; else the message, and the fix in *hint. */
-const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint);
+ * it with this cpu and memory; else the message, the fix in *hint, and
+ * *known whether some cloud sells the class (then its size is wrong). */
+const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
+                                bool *known);
 
 mk_dbcost_answer mk_dbcost_price(mk_dbcost_catalog *cat, const mk_dbcost_ask *a);
 
