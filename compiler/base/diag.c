@@ -29,6 +29,7 @@ struct mk_diag_item {
     int nnotes;
     size_t seq;
     bool dup;
+    bool shown; /* printed as text already: a later print says only what is new */
 };
 
 struct mk_diag {
@@ -385,8 +386,9 @@ static void print_text(mk_diag *d, FILE *out, bool color)
     const palette *p = color ? &ansi : &plain;
     for (size_t i = 0; i < d->count; i++) {
         mk_diag_item *it = d->items[i];
-        if (it->dup)
+        if (it->dup || it->shown)
             continue;
+        it->shown = true;
         const char *lc = it->level == MK_DIAG_ERROR ? p->red : it->level == MK_DIAG_WARNING ? p->yellow : p->cyan;
         bool has_loc = it->at.file != UINT32_MAX && mk_src_get(d->src, it->at.file);
         if (has_loc) {

@@ -12,6 +12,7 @@
 
 #include "compiler/middle/cost.h"
 #include "compiler/middle/dbcost.h"
+#include "compiler/middle/offername.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -542,7 +543,10 @@ static long pick_offer(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int 
     const cloudcat *cc = &cat->c[ci];
     if (s->pin) {
         long o = named(cc, s->pin->u.s, s->pin->n);
-        if (o < 0)
+        if (o < 0 && mk_cost_cloud_index(mk_offername_cloud("instance_type", s->pin->u.s, s->pin->n) ?: "") == ci) /* note [pin shapes] */
+            set_why(cat->arena, q, MK_COST_UNPRICED, "the %s catalog has no price for instance_type %.*s", cc->cloud, (int)s->pin->n,
+                    s->pin->u.s);
+        else if (o < 0)
             set_why(cat->arena, q, MK_COST_NOT_HERE, "instance_type %.*s is not sold by %s", (int)s->pin->n, s->pin->u.s, cc->cloud);
         return o;
     }
@@ -797,11 +801,18 @@ bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
         if (klass)
             msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
                                       num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint, &known);
-        /* E0403 and E0404 as for a compute's instance_type (pin.c): not sold, or not its size */
-        if (msg)
+        /* E0403 and E0404 as for a compute's instance_type (pin.c): not sold,
+         * or not its size; W0004 for a name written as one cloud names its
+         * classes (note [pin shapes] in offername.c) */
+        const char *shape = msg && !known ? mk_offername_cloud("instance_class", klass, strlen(klass)) : NULL;
+        if (shape)
+            mk_diag_help(mk_diag_warn(p->diag, "W0004", attr_span(in, pin), "%s: the %s catalog has no price for instance_class `%s`; it is unpriced",
+                                      in->address, shape, klass),
+                         "%s; the classes priced are in stdlib/pricing/database.json", hint);
+        else if (msg)
             mk_diag_help(mk_diag_error(p->diag, known ? "E0404" : "E0403", attr_span(in, pin), "%s: %s", in->address, msg), "%s",
                          hint);
-        ok &= !msg;
+        ok &= !msg || shape;
     }
     return ok;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compiler/middle/dbcost.h"
+#include "compiler/middle/offername.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/intern.h"
 #include "compiler/base/jsonfile.h"
@@ -200,9 +201,12 @@ static bool pinned(quote *q, const mk_dbcost_catalog *cat)
     double vcpu, mem, h;
     bool custom = !c && json_object_get(q->cloud, "custom") && custom_name(a->klass, &vcpu, &mem);
     if (!c && !custom) {
-        const char *owner = cloud_of_class(cat, a->klass);
-        if (owner)
-            return refuse(q, MK_DBCOST_NOT_HERE, "instance_class %s is sold by %s, not %s", a->klass, owner, a->cloud);
+        const char *owner = cloud_of_class(cat, a->klass), *shape = mk_offername_cloud("instance_class", a->klass, strlen(a->klass));
+        if (owner || (shape && strcmp(shape, a->cloud) != 0))
+            return refuse(q, MK_DBCOST_NOT_HERE, "instance_class %s is sold by %s, not %s", a->klass, owner ?: shape, a->cloud);
+        if (shape) /* note [pin shapes] in offername.c */
+            return refuse(q, MK_DBCOST_UNPRICED, "the %s catalog has no price for instance_class %s: it prices %zu classes (%s)",
+                          a->cloud, a->klass, json_array_size(json_object_get(q->cloud, "classes")), where(q));
         const char *near = nearest_class(cat, a->klass);
         return refuse(q, MK_DBCOST_UNPRICED, "instance_class %s is not a class the catalogs know%s%s%s", a->klass,
                       near ? " (did you mean " : "", near ?: "", near ? "?)" : "");
@@ -255,8 +259,8 @@ static bool fitted(quote *q)
     if (!q->klass)
         cheapest(q, true);
     if (!q->klass)
-        return refuse(q, MK_DBCOST_NOT_HERE, "no %s class with >= %g vCPU and >= %g GiB priced for %s (%s)", a->cloud, a->cpu,
-                      a->mem_gib, q->key, where(q));
+        return refuse(q, MK_DBCOST_NOT_HERE, "no %s class with >= %g vCPU and >= %g GiB priced for %s: the catalog prices %zu classes (%s)",
+                      a->cloud, a->cpu, a->mem_gib, q->key, json_array_size(json_object_get(q->cloud, "classes")), where(q));
     return true;
 }
 

@@ -4,7 +4,8 @@
  * offering's own is an error whose hint gives the right values (the type's
  * cpu and memory stay required, so a stack reads the same pinned or not).
  * Pricing a pin, and keeping placement to the clouds that sell it, is
- * cost.c's (pick_offer); this module only reports. */
+ * cost.c's (pick_offer); this module only reports.
+ */
 #include "compiler/middle/pin.h"
 
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
+#include "compiler/middle/offername.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -48,10 +50,21 @@ static void unknown(mk_cost_catalog *cat, mk_diag *diag, const mk_instance *in, 
     char want[128];
     snprintf(want, sizeof want, "%.*s", (int)pin->n, pin->u.s);
     const char *near = mk_diag_suggest(want, names, n);
-    mk_diag_item *d = mk_diag_error(diag, "E0403", pin_at(in), "%s: no cloud's catalog sells instance_type `%s`", in->address, want);
-    if (near)
-        mk_diag_label(d, "did you mean `%s`?", near);
-    mk_diag_help(d, "the names are the clouds' own (m5.large, n2-standard-4, Standard_D2s_v4), as in stdlib/pricing/*.json");
+    int ci = mk_cost_cloud_index(mk_offername_cloud("instance_type", pin->u.s, pin->n) ?: "");
+    mk_diag_item *d;
+    if (ci >= 0) { /* note [pin shapes] */
+        d = mk_diag_warn(diag, "W0004", pin_at(in), "%s: the %s catalog has no price for instance_type `%s`; it is unpriced",
+                         in->address, mk_cost_cloud(ci), want);
+        if (near)
+            mk_diag_label(d, "did you mean `%s`?", near);
+        mk_diag_help(d, "the %s sizes priced are in stdlib/pricing/%s.json (docs/cost.md, \"Sources and dates\")", mk_cost_cloud(ci),
+                     mk_cost_cloud(ci));
+    } else {
+        d = mk_diag_error(diag, "E0403", pin_at(in), "%s: no cloud's catalog sells instance_type `%s`", in->address, want);
+        if (near)
+            mk_diag_label(d, "did you mean `%s`?", near);
+        mk_diag_help(d, "the names are the clouds' own (m5.large, n2-standard-4, Standard_D2s_v4), as in stdlib/pricing/*.json");
+    }
     mk_mem_free(names);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/offername.h"
 #include "compiler/middle/pin.h"
 #include "compiler/middle/place.h"
 #include "compiler/front/eval.h"
@@ -236,6 +237,33 @@ static void test_pin_check(void **state)
     assert_int_equal(mk_diag_count(P->diag, "E0404"), 1);
 }
 
+/* note [pin shapes]: a name the catalogs lack, written as one cloud names
+ * its offerings, is a warning and unpriced on that cloud only; a typo of a
+ * size word (m5.larg) or a name of no cloud's shape stays an error. */
+static void test_pin_shapes(void **state)
+{
+    (void)state;
+    run("resource compute a { cpu = 4, memory = 16GiB, image = \"x\", instance_type = \"Standard_D4s_v5\" }\n"
+        "resource compute b { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m9z.48xlarge\" }\n"
+        "resource compute c { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"M5 Large\" }\n");
+    assert_false(mk_pin_check(CAT, P));
+    assert_int_equal(mk_diag_count(P->diag, "W0004"), 2);
+    assert_int_equal(mk_diag_count(P->diag, "E0403"), 1);
+    mk_cost_quote q = price("compute.a", "azure", "eastus");
+    assert_int_equal(q.status, MK_COST_UNPRICED);
+    assert_string_equal(q.why, "the azure catalog has no price for instance_type Standard_D4s_v5");
+    assert_int_equal(price("compute.a", "aws", "us-east-1").status, MK_COST_NOT_HERE);
+    assert_int_equal(price("compute.b", "aws", "us-east-1").status, MK_COST_UNPRICED);
+    assert_int_equal(price("compute.b", "gcp", "us-central1").status, MK_COST_NOT_HERE);
+    assert_string_equal(mk_offername_cloud("instance_type", "n2-standard-4", 13), "gcp");
+    assert_string_equal(mk_offername_cloud("instance_type", "u-6tb1.metal", 12), "aws");
+    assert_null(mk_offername_cloud("instance_type", "m5.larg", 7));
+    assert_string_equal(mk_offername_cloud("instance_class", "db.r6g.xlarge", 13), "aws");
+    assert_null(mk_offername_cloud("instance_class", "db.t3.larg", 10));
+    assert_string_equal(mk_offername_cloud("instance_class", "GP_Standard_D8ds_v5", 19), "azure");
+    assert_string_equal(mk_offername_cloud("disk_type", "pd-extreme", 10), "gcp");
+}
+
 /* Lines beyond hourly × hours. note [sustained use]: n2-standard-8 in
  * us-central1 is 0.388472 an hour (Cyclenerd); a whole month is four
  * quarters of 182.5 h at 100%, 86.78%, 73.56%, 60.34%: 70.89614 + 61.52367 +
@@ -292,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_minimum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_more_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buying, setup, teardown),
     };

@@ -124,7 +124,7 @@ static void test_fit(void **state)
     a.cpu = 8;
     d = price(&a);
     assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
-    assert_string_equal(d.why, "no aws class with >= 8 vCPU and >= 8 GiB priced for postgres (its source prices us-east-1 only)");
+    assert_string_equal(d.why, "no aws class with >= 8 vCPU and >= 8 GiB priced for postgres: the catalog prices 6 classes (its source prices us-east-1 only)");
 }
 
 /* sql_database_instance_test.golden: 1 vCPU $30.15 + 3.75 GB $19.16 (zonal),
