@@ -297,7 +297,26 @@ summarize() {
     }' "$TMP/lines" >"$OUT/report.txt"
     rc=$?
     cat "$OUT/report.txt"
+    listed >>"$OUT/report.txt"
     return $rc
+}
+
+# listed: what the report adds to the summary, from its rows: what moksha
+# cannot express (a golden skipped whole once) and what is known to be off.
+listed() {
+    awk -F'\t' '
+    NR == 1 { next }
+    $7 == "skip" && $1 == $2 { next }
+    $7 == "skip" && $1 ~ /\.golden$/ { if (!($1 in whole)) order[++nw] = $1; whole[$1] = $8; n[$1]++; next }
+    $7 == "skip" { skip[++ns] = sprintf("  %s %s: %s", $1, $3, $8); next }
+    $7 == "known" { known[++nk] = sprintf("  %s %s: golden $%s, moksha %s%s (%s)", $1, $3, $5, $6 == "unpriced" ? "" : "$", $6, $8); next }
+    END {
+        print "\nNot expressed (skip.tsv):"
+        for (i = 1; i <= nw; i++) printf "  %s (all %d resources): %s\n", order[i], n[order[i]], whole[order[i]]
+        for (i = 1; i <= ns; i++) print skip[i]
+        print "\nKnown to be off by more than 5% (known.tsv):"
+        for (i = 1; i <= nk; i++) print known[i]
+    }' "$FID_REPORT"
 }
 
 status=0
