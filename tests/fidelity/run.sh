@@ -30,7 +30,7 @@
 # `file` in stdlib/pricing/*.json matches it, or its file name appears
 # there), else "independent"; the two are counted apart. The report, one row
 # per golden resource, is BUILD/fidelity/infracost.tsv (and report.txt); the
-# summary goes to stdout.
+# summary goes to stdout. FIDELITY_OUT=DIR puts the report in DIR instead.
 #
 # The corpus is found at $FIDELITY_CORPUS, else ../shared/corpus or
 # ../../shared/corpus from the repository top. Without it the Infracost part
@@ -43,7 +43,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/fidelity
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 MOKSHA=$BUILD/moksha
-OUT=$BUILD/fidelity
+OUT=${FIDELITY_OUT:-$BUILD/fidelity}
 
 if [ ! -x "$MOKSHA" ]; then
     echo "fidelity: $MOKSHA is missing or not executable (run make first)" >&2
