@@ -70,7 +70,8 @@ printf 't/vol_test/vol_test.golden\taws_lambda_function.fn\tno function type\nt/
 : > $C/known.tsv
 
 # the report into a directory of the test's own, not the build's
-export FIDELITY_OUT=$(pwd)/report
+FIDELITY_OUT="$(pwd)/report"
+export FIDELITY_OUT
 run() { FIDELITY_CORPUS=$(pwd)/corpus sh tree/tests/fidelity/run.sh "$(dirname "$MOKSHA")" "$@"; }
 
 # ---- the figures, per group ----
