@@ -55,8 +55,10 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
-    bool shaped, sized, arm, shared;
-    double cpu, mem, hours;
+    bool shaped, sized, arm, shared, monitored;
+    double cpu, mem, hours, credits;
+    /* a compute's pin (instance_type), os and purchase as written; NULL when null */
+    const mk_value *pin, *os, *purchase;
 } mk_cost_spec;
 
 /* The applied state priced where it stands: each resource's part (by its
@@ -81,5 +83,12 @@ int mk_cost_region_index(const mk_cost_catalog *cat, int ci, const char *region)
 struct mk_arena *mk_cost_arena(mk_cost_catalog *cat);
 mk_cost_spec mk_cost_spec_of(const mk_instance *in);
 mk_cost_quote mk_cost_price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri);
+
+/* What the pin check (pin.c) asks: the compute offering of cloud ci named
+ * name (len bytes), its vCPUs and memory in GiB; -1 when ci sells none by
+ * that name. And every offering's name, by index, for "did you mean". */
+long mk_cost_offer_named(const mk_cost_catalog *cat, int ci, const char *name, size_t len, int *vcpu, double *mem_gib);
+size_t mk_cost_noffers(const mk_cost_catalog *cat, int ci);
+const char *mk_cost_offer_name(const mk_cost_catalog *cat, int ci, size_t oi);
 
 #endif
