@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/storage.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -60,8 +61,26 @@ typedef struct typeslots {
     uint32_t idx[16], n;
 } typeslots;
 
+/* The root disk most computes have (the cloud's default type, one size),
+ * priced once per region: see root_disk. */
+typedef struct rootdisk {
+    double bytes;
+    mk_storage_bill b;
+    bool ok, used;
+} rootdisk;
+
+/* Likewise the last bucket asked in a region: most buckets of a stack ask
+ * the same (one class, no or the same usage). */
+typedef struct lastbucket {
+    mk_storage_bucket_ask ask;
+    mk_storage_bill b;
+    bool used;
+} lastbucket;
+
 struct mk_cost_catalog {
     cloudcat c[NCLOUDS];
+    rootdisk *root[NCLOUDS];      /* per region */
+    lastbucket *bucket[NCLOUDS];  /* per region */
     typeslots types[32];
     json_t *opencost;
     mk_arena *arena;
@@ -151,6 +170,8 @@ void mk_cost_free(mk_cost_catalog *cat)
     if (!cat)
         return;
     for (int i = 0; i < NCLOUDS; i++) {
+        mk_mem_free(cat->root[i]);
+        mk_mem_free(cat->bucket[i]);
         mk_mem_free(cat->c[i].offers);
         json_decref(cat->c[i].doc);
     }
@@ -192,16 +213,7 @@ static bool figure(json_t *f, int region, double *out)
     return true;
 }
 
-static bool num(const mk_value *v, double *out)
-{
-    if (!v)
-        return false;
-    switch (v->kind) {
-    case MK_V_INT: case MK_V_SIZE: *out = (double)v->u.i; return true;
-    case MK_V_NUMBER: *out = v->u.d; return true;
-    default: return false;
-    }
-}
+#define num mk_storage_number
 
 static bool flag(const mk_value *v) { return v && v->kind == MK_V_BOOL && v->u.b; }
 
@@ -320,6 +332,8 @@ static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double me
     return best;
 }
 
+static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b);
+
 static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q)
 {
     double cpu = s->cpu, mem = s->mem, p = 0;
@@ -339,59 +353,105 @@ static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, i
     q->offering = f->name;
     bill b = {0};
     line(&b, p, s->hours); /* hourly × 730 × hours/730 */
-    charge(q, b);
+    if (root_disk(cat, s, ci, ri, q, &b))
+        charge(q, b);
 }
 
-/* The cheapest entry of a store list (volume, bucket) for a class. */
-static const char *cheapest_store(json_t *list, const char *cls, int ri, double *out)
+/* ---- disks and buckets (storage.c answers the lines) ---- */
+
+static mk_storage_where where_of(mk_cost_catalog *cat, int ci, int ri)
 {
-    const char *best = NULL;
-    size_t i;
-    json_t *e;
-    double p = 0;
-    json_array_foreach(list, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "class")) ?: "", cls) != 0 ||
-            !figure(json_object_get(e, "gb_month"), ri, &p))
-            continue;
-        if (!best || p < *out)
-            best = json_string_value(json_object_get(e, "offering")), *out = p;
+    const cloudcat *cc = &cat->c[ci];
+    return (mk_storage_where){cc->cloud, json_string_value(json_array_get(cc->regions, (size_t)ri)), ri, cc->doc, cat->arena};
+}
+
+static bool bill_lines(bill *b, const mk_storage_bill *sb)
+{
+    for (int i = 0; i < sb->n; i++)
+        line(b, sb->line[i].unit, sb->line[i].qty);
+    return sb->status == MK_COST_PRICED;
+}
+
+/* A disk_type no catalog sells is a mistake, not a placement: unpriced
+ * everywhere, with the closest name any catalog sells. */
+static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
+{
+    const mk_value *v = mk_v_get_text(s->attrs, "disk_type");
+    const char *near = NULL, *n;
+    if (!v || v->kind != MK_V_STRING)
+        return true;
+    char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+    for (int i = 0; i < NCLOUDS; i++)
+        if (mk_storage_sells(cat->c[i].doc, name, &n))
+            return true;
+        else if (!near)
+            near = n;
+    set_why(cat->arena, q, MK_COST_UNPRICED, "no cloud sells disk_type %s%s%s%s", name, near ? " (did you mean " : "",
+            near ?: "", near ? "?)" : "");
+    return false;
+}
+
+/* A compute's root disk, a line of its quote (docs/cost.md, "Storage").
+ * Without a disk_type it is the cloud's default disk, whose lines depend on
+ * the region and size only: kept per region for the last size asked, so a
+ * stack of many computes prices it once per place. */
+static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b)
+{
+    mk_storage_where w = where_of(cat, ci, ri);
+    const mk_value *dt = mk_v_get_text(s->attrs, "disk_type"), *size = mk_v_get_text(s->attrs, "disk");
+    double bytes = size && size->kind == MK_V_SIZE ? (double)size->u.i : -1;
+    bool pinned = dt && dt->kind == MK_V_STRING;
+    if (!cat->root[ci])
+        cat->root[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->root[ci]);
+    rootdisk *r = &cat->root[ci][ri], one = {bytes, {MK_COST_PRICED, NULL, NULL, {{0, 0}}, 0}, false, true};
+    if (pinned || !r->used || r->bytes != bytes) {
+        if (pinned && !disk_type_known(cat, s, q))
+            return false;
+        one.ok = mk_storage_root(&w, s->attrs, &one.b);
+        if (!pinned)
+            *r = one;
+        else
+            r = &one;
     }
-    return best;
+    q->why = r->b.why;
+    if (!r->ok) {
+        q->status = r->b.status;
+        return false;
+    }
+    bill_lines(b, &r->b);
+    return true;
 }
 
-static const char *class_of(const mk_value *v, const char *def)
+static const mk_storage_bill *bucket_bill(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, double egress)
 {
-    static char buf[32];
-    if (!v || v->kind != MK_V_STRING || v->n >= sizeof buf)
-        return def;
-    memcpy(buf, v->u.s, v->n);
-    buf[v->n] = 0;
-    return buf;
+    mk_storage_bucket_ask ask;
+    mk_storage_bucket_ask_of(s->attrs, s->usage, &ask);
+    if (!cat->bucket[ci])
+        cat->bucket[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->bucket[ci]);
+    lastbucket *l = &cat->bucket[ci][ri];
+    if (!l->used || memcmp(&l->ask, &ask, sizeof ask) != 0) {
+        mk_storage_where w = where_of(cat, ci, ri);
+        l->ask = ask, l->used = true;
+        l->b = mk_storage_bucket(&w, &ask, egress);
+    }
+    return &l->b;
 }
 
 static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bool bucket)
 {
     const cloudcat *cc = &cat->c[ci];
-    const char *cls = class_of(mk_v_get_text(s->attrs, bucket ? "storage_class" : "class"), bucket ? "standard" : "ssd");
-    double p = 0, gb;
-    q->offering = cheapest_store(bucket ? cc->bucket : cc->volume, cls, ri, &p);
-    if (!q->offering) {
-        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s price for class %s", bucket ? "bucket" : "volume", cls);
+    mk_storage_where w = where_of(cat, ci, ri);
+    double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
+    if (!bucket && !disk_type_known(cat, s, q))
+        return;
+    mk_storage_bill sb = bucket ? *bucket_bill(cat, s, ci, ri, egress) : mk_storage_volume(&w, s->attrs, s->usage);
+    bill b = {0};
+    q->offering = sb.offering, q->why = sb.why;
+    if (!bill_lines(&b, &sb)) {
+        q->status = sb.status, q->offering = NULL;
         return;
     }
-    bill b = {0};
-    if (bucket) {
-        double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
-        line(&b, p, usage(s->usage, "stored", 0, GIB));
-        line(&b, egress, usage(s->usage, "egress", 0, GIB));
-        charge(q, b);
-    } else if (num(mk_v_get_text(s->attrs, "size"), &gb)) {
-        line(&b, p, gb / GIB);
-        line(&b, p, usage(s->usage, "snapshots", 0, GIB));
-        charge(q, b);
-    } else {
-        set_why(cat->arena, q, MK_COST_UNPRICED, "size is not known");
-    }
+    charge(q, b);
 }
 
 static void price_database(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quote *q)
@@ -519,7 +579,8 @@ static mk_value *state_size(mk_program *p, json_t *j)
 static bool priced_attr(const char *name)
 {
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
-                                        "storage", "multi_az", "fifo"};
+                                        "storage", "multi_az", "fifo", "disk", "disk_type", "iops",
+                                        "throughput", "redundancy"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;

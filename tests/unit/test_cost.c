@@ -73,7 +73,9 @@ static mk_cost_quote price(const char *address, const char *cloud, const char *r
 /* aws_ec2_us-east-1_ondemand_linux.csv: the cheapest amd64 non-T rows with
  * >= 2 vCPU and >= 4 GiB are c6a.large 0.076500 (then c5a.large 0.077000):
  * 0.0765 * 730 = $55.845. T types are burstable: t3a.medium 0.037600 * 730 =
- * $27.448 once shared_core = true. Arm: a1.large 0.051000 * 730 = $37.23. */
+ * $27.448 once shared_core = true. Arm: a1.large 0.051000 * 730 = $37.23.
+ * Each also has its root disk, 20 GiB of gp2 at $0.10 (ebs_volume_test.golden):
+ * $2.00 a month, whatever its hours. */
 static void test_aws_compute(void **state)
 {
     (void)state;
@@ -84,15 +86,15 @@ static void test_aws_compute(void **state)
     mk_cost_quote q = price("compute.a", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_PRICED);
     assert_string_equal(q.offering, "c6a.large");
-    assert_money(q.monthly, 55.845);
+    assert_money(q.monthly, 55.845 + 2.00);
     q = price("compute.s", "aws", "us-east-1");
     assert_string_equal(q.offering, "t3a.medium");
-    assert_money(q.monthly, 27.448);
+    assert_money(q.monthly, 27.448 + 2.00);
     q = price("compute.r", "aws", "us-east-1");
     assert_string_equal(q.offering, "a1.large");
-    assert_money(q.monthly, 37.23);
-    q = price("compute.h", "aws", "us-east-1"); /* 0.0765 * 365 */
-    assert_money(q.monthly, 27.9225);
+    assert_money(q.monthly, 37.23 + 2.00);
+    q = price("compute.h", "aws", "us-east-1"); /* 0.0765 * 365 + the disk */
+    assert_money(q.monthly, 27.9225 + 2.00);
 }
 
 /* pricing.yml: compute.instance.e2-medium is shared-core (Google sells it

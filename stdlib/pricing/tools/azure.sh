@@ -17,6 +17,11 @@
 #   B (burstable = shared core)     B1ls 0.5, B1s 1, B1ms 2, B2s 4, Bnms 4n GiB
 # Isolated (i) sizes, older generations (A, D v1/v2, G, H, L, M, N GPU), low-priority and
 # promo entries are dropped. A `p` in the features means Arm; none is in this 2023 file.
+# Disks are billed by size tier (Azure's managed disk sizes: P/E 1-80 from 4 GiB,
+# S 4-80 from 32 GiB, up to 32,767 GiB); the corpus prices one tier of each
+# type (managed_disk_test.golden), so the others are billed at that tier's rate
+# per GiB times their size, and each quote says so. Blob storage: Hot tiers
+# and Cool for LRS, ZRS and GRS from storage_account_test.golden (westus).
 set -eu
 C=${1:-../shared/corpus}
 J=$C/libcloud-pricing/pricing_subset.json
@@ -79,15 +84,24 @@ END {
 }' "$J"
 cat <<'TAIL'
  "volume": [
-  {"offering": "standard-ssd", "class": "ssd", "gb_month": 0.075, "note": "E30 LRS 1024 GiB = $76.80 (managed_disk_test.golden, eastus); applied in every region"},
-  {"offering": "premium-ssd", "class": "ssd", "gb_month": 0.165, "note": "P4 LRS 32 GiB = $5.28"},
-  {"offering": "standard-hdd", "class": "standard", "gb_month": 0.048125, "note": "S4 LRS 32 GiB = $1.54"},
-  {"offering": "standard-hdd", "class": "throughput", "gb_month": 0.048125, "note": "S4 LRS: no throughput class, HDD serves"},
-  {"offering": "standard-hdd", "class": "cold", "gb_month": 0.048125, "note": "S4 LRS: no cold class, HDD serves"}
+  {"offering": "standard-ssd", "disk_type": "StandardSSD_LRS", "class": "ssd", "gb_month": 0.075, "tiers": [[4, "E1", null], [8, "E2", null], [16, "E3", null], [32, "E4", null], [64, "E6", null], [128, "E10", null], [256, "E15", null], [512, "E20", null], [1024, "E30", 76.80], [2048, "E40", null], [4096, "E50", null], [8192, "E60", null], [16384, "E70", null], [32767, "E80", null]], "note": "E30 LRS 1024 GiB = $76.80 (managed_disk_test.golden, eastus); the other tiers at its $0.075 a GiB-month; applied in every region"},
+  {"offering": "premium-ssd", "disk_type": "Premium_LRS", "class": "ssd", "gb_month": 0.165, "tiers": [[4, "P1", null], [8, "P2", null], [16, "P3", null], [32, "P4", 5.28], [64, "P6", null], [128, "P10", null], [256, "P15", null], [512, "P20", null], [1024, "P30", null], [2048, "P40", null], [4096, "P50", null], [8192, "P60", null], [16384, "P70", null], [32767, "P80", null]], "note": "P4 LRS 32 GiB = $5.28 (managed_disk_test.golden, eastus); the other tiers at its $0.165 a GiB-month; applied in every region"},
+  {"offering": "standard-hdd", "disk_type": "Standard_LRS", "class": "standard", "gb_month": 0.048125, "tiers": [[32, "S4", 1.54], [64, "S6", null], [128, "S10", null], [256, "S15", null], [512, "S20", null], [1024, "S30", null], [2048, "S40", null], [4096, "S50", null], [8192, "S60", null], [16384, "S70", null], [32767, "S80", null]], "note": "S4 LRS 32 GiB = $1.54 (managed_disk_test.golden, eastus); the other tiers at its $0.048125 a GiB-month; applied in every region"},
+  {"offering": "standard-hdd", "disk_type": "Standard_LRS", "class": "throughput", "gb_month": 0.048125, "tiers": [[32, "S4", 1.54], [64, "S6", null], [128, "S10", null], [256, "S15", null], [512, "S20", null], [1024, "S30", null], [2048, "S40", null], [4096, "S50", null], [8192, "S60", null], [16384, "S70", null], [32767, "S80", null]], "note": "S4 LRS: no throughput class, HDD serves"},
+  {"offering": "standard-hdd", "disk_type": "Standard_LRS", "class": "cold", "gb_month": 0.048125, "tiers": [[32, "S4", 1.54], [64, "S6", null], [128, "S10", null], [256, "S15", null], [512, "S20", null], [1024, "S30", null], [2048, "S40", null], [4096, "S50", null], [8192, "S60", null], [16384, "S70", null], [32767, "S80", null]], "note": "S4 LRS: no cold class, HDD serves"},
+  {"offering": "ultra-ssd", "disk_type": "UltraSSD_LRS", "gb_month": 0.119722, "per_gib_tiers": true, "tiers": [[4, "4 GiB", null], [8, "8 GiB", null], [16, "16 GiB", null], [32, "32 GiB", null], [64, "64 GiB", null], [128, "128 GiB", null], [256, "256 GiB", null], [512, "512 GiB", null], [1024, "1024 GiB", null], [2048, "2048 GiB", null], [3072, "3072 GiB", null], [4096, "4096 GiB", null], [5120, "5120 GiB", null], [6144, "6144 GiB", null], [7168, "7168 GiB", null], [8192, "8192 GiB", null], [9216, "9216 GiB", null], [10240, "10240 GiB", null], [11264, "11264 GiB", null], [12288, "12288 GiB", null], [13312, "13312 GiB", null], [14336, "14336 GiB", null], [15360, "15360 GiB", null], [16384, "16384 GiB", null], [17408, "17408 GiB", null], [18432, "18432 GiB", null], [19456, "19456 GiB", null], [20480, "20480 GiB", null], [21504, "21504 GiB", null], [22528, "22528 GiB", null], [23552, "23552 GiB", null], [24576, "24576 GiB", null], [25600, "25600 GiB", null], [26624, "26624 GiB", null], [27648, "27648 GiB", null], [28672, "28672 GiB", null], [29696, "29696 GiB", null], [30720, "30720 GiB", null], [31744, "31744 GiB", null], [32768, "32768 GiB", null], [33792, "33792 GiB", null], [34816, "34816 GiB", null], [35840, "35840 GiB", null], [36864, "36864 GiB", null], [37888, "37888 GiB", null], [38912, "38912 GiB", null], [39936, "39936 GiB", null], [40960, "40960 GiB", null], [41984, "41984 GiB", null], [43008, "43008 GiB", null], [44032, "44032 GiB", null], [45056, "45056 GiB", null], [46080, "46080 GiB", null], [47104, "47104 GiB", null], [48128, "48128 GiB", null], [49152, "49152 GiB", null], [50176, "50176 GiB", null], [51200, "51200 GiB", null], [52224, "52224 GiB", null], [53248, "53248 GiB", null], [54272, "54272 GiB", null], [55296, "55296 GiB", null], [56320, "56320 GiB", null], [57344, "57344 GiB", null], [58368, "58368 GiB", null], [59392, "59392 GiB", null], [60416, "60416 GiB", null], [61440, "61440 GiB", null], [62464, "62464 GiB", null], [63488, "63488 GiB", null], [64512, "64512 GiB", null], [65536, "65536 GiB", null]], "iops": {"max": 400000, "month": 0.04964}, "throughput": {"max": 10000, "month": 0.3495}, "note": "Ultra LRS 2,048 GiB = $245.19, 4,000 IOPS = $198.56, 20 MB/s = $6.99 (managed_disk_test.golden, eastus); billed per GiB of its size step (powers of two to 512 GiB, then 1 TiB steps); applied in every region"},
+  {"offering": "premium-ssd-v2", "disk_type": "PremiumV2_LRS", "gb_month": null, "note": "Premium SSD v2 is sold, but no source in the corpus prices it"}
  ],
+ "root_disk": "Standard_LRS",
+ "snapshot_gb_month": 0.05,
+ "bucket_redundancy": "local",
  "bucket": [
-  {"offering": "blob-hot-lrs", "class": "standard", "gb_month": 0.0208, "note": "StorageV2 Standard LRS Hot, first 50 TB: 51,200 GB = $1,064.96 (storage_account_test.golden, westus); applied in every region"},
-  {"offering": "blob-cool-lrs", "class": "infrequent", "gb_month": 0.0115, "note": "StorageV2 Standard LRS Cool: 4,000,000 GB = $46,000.00"}
+  {"offering": "blob-hot-lrs", "class": "standard", "redundancy": "local", "tiers": [[51200, 0.0208], [512000, 0.019968], [null, 0.019136]], "write_1k": 0.0055, "read_1k": 0.00045, "note": "StorageV2 Standard LRS Hot, first 50 TB: 51,200 GB = $1,064.96, next 450 TB $0.019968, over 500 TB $0.019136; 10k write operations $0.055, 10k read $0.0045 (storage_account_test.golden, westus); applied in every region"},
+  {"offering": "blob-hot-zrs", "class": "standard", "redundancy": "zone", "tiers": [[51200, 0.026], [512000, 0.02496], [null, 0.02392]], "write_1k": 0.006875, "read_1k": 0.00045, "note": "StorageV2 Standard ZRS Hot (storage_account_test.golden, westus; its write price is the list-and-create one, the golden has none for writes); applied in every region"},
+  {"offering": "blob-hot-grs", "class": "standard", "redundancy": "geo", "tiers": [[51200, 0.0458], [512000, 0.043968], [null, 0.042136]], "write_1k": 0.011, "read_1k": 0.00045, "note": "StorageV2 Standard GRS Hot (storage_account_test.golden, westus); applied in every region"},
+  {"offering": "blob-cool-lrs", "class": "infrequent", "redundancy": "local", "gb_month": 0.0115, "write_1k": 0.01, "read_1k": 0.001, "note": "StorageV2 Standard LRS Cool: 4,000,000 GB = $46,000.00 (storage_account_test.golden, westus); retrieval and early deletion are not modelled; applied in every region"},
+  {"offering": "blob-cool-zrs", "class": "infrequent", "redundancy": "zone", "gb_month": 0.0144, "write_1k": 0.01, "read_1k": 0.001, "note": "StorageV2 Standard ZRS Cool (storage_account_test.golden, westus); applied in every region"},
+  {"offering": "blob-cool-grs", "class": "infrequent", "redundancy": "geo", "gb_month": 0.023, "write_1k": 0.02, "read_1k": 0.001, "note": "StorageV2 Standard GRS Cool (storage_account_test.golden, westus); GZRS has no capacity price in any source; applied in every region"}
  ],
  "egress_gb": 0.143,
  "database": {"offering": "postgres-flexible", "vcpu_hour": 0.06608, "gib_hour": 0.008857, "storage_gb_month": 0.138,
