@@ -15,6 +15,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/state.h"
+#include "compiler/front/ast.h"
 #include "compiler/front/vjson.h"
 
 #define HOURS 730.0
@@ -389,6 +390,40 @@ static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost
     set_why(cat->arena, q, MK_COST_UNPRICED, "no cloud sells disk_type %s%s%s%s", name, near ? " (did you mean " : "",
             near ?: "", near ? "?)" : "");
     return false;
+}
+
+/* The span of attribute NAME's value where the resource is declared, else
+ * the declaration's. */
+static mk_span attr_span(const mk_instance *in, const char *name)
+{
+    const mk_ast *d = in->res->decl;
+    for (uint32_t i = 0; d && i < d->kids.n; i++) {
+        const mk_ast *k = d->kids.v[i];
+        if (k->kind == MK_AST_ATTR && k->name && strcmp(k->name, name) == 0)
+            return k->a ? k->a->span : k->span;
+    }
+    return d ? d->span : MK_NOSPAN;
+}
+
+void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p)
+{
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const mk_instance *in = p->instances[i];
+        const mk_value *v = mk_v_get_text(in->attrs, "disk_type");
+        const char *near = NULL, *n;
+        bool sold = false;
+        if (!v || v->kind != MK_V_STRING)
+            continue;
+        char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+        for (int c = 0; c < NCLOUDS && !sold; c++)
+            if (!(sold = mk_storage_sells(cat->c[c].doc, name, &n)) && !near)
+                near = n;
+        if (sold)
+            continue;
+        mk_diag_item *d = mk_diag_error(p->diag, "E0403", attr_span(in, "disk_type"), "no cloud sells disk_type `%s` (%s)", name, in->address);
+        if (near)
+            mk_diag_help(d, "did you mean `%s`?", near);
+    }
 }
 
 /* A compute's root disk, a line of its quote (docs/cost.md, "Storage").

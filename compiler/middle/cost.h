@@ -42,6 +42,10 @@ typedef struct mk_cost_quote {
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
 } mk_cost_quote;
 
+/* E0403 at the attribute for each instance whose disk_type no catalog
+ * sells, with the closest name one does ("did you mean"). */
+void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p);
+
 /* Price one instance in one cloud and region. */
 mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region);
 /* The same for applied state: a resource object of .moksha/state.json, priced

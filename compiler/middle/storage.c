@@ -171,8 +171,8 @@ static bool disk_lines(const mk_storage_where *w, json_t *e, const disk_ask *a, 
     } else if (fig(json_object_get(e, "gb_month"), w, &p)) {
         add(b, p, a->gib);
     } else {
-        return refuse(w, b, MK_COST_NOT_HERE, "no %s price in %s (%s)", jstr(e, "disk_type") ?: b->offering, w->region,
-                      jstr(e, "note") ?: "no source for this region");
+        return refuse(w, b, MK_COST_NOT_HERE, "no source prices %s in %s (the catalog's: %s)", jstr(e, "disk_type") ?: b->offering,
+                      w->region, jstr(e, "note") ?: "none");
     }
     return perf(w, e, "iops", a->iops, a->gib, b) && perf(w, e, "throughput", a->mbps, a->gib, b);
 }
@@ -378,7 +378,7 @@ mk_storage_bill mk_storage_bucket(const mk_storage_where *w, const mk_storage_bu
     /* the cloud's default redundancy first; a class sold at another only (One Zone-IA) still serves */
     json_t *e = bucket_entry(w, cls, red ?: jstr(w->doc, "bucket_redundancy"), a->gib) ?: (red ? NULL : bucket_entry(w, cls, NULL, a->gib));
     if (!e) {
-        refuse(w, &b, MK_COST_NOT_HERE, "no %s bucket price for class %s with %s redundancy in %s", w->cloud, cls,
+        refuse(w, &b, MK_COST_NOT_HERE, "no source prices a %s bucket of class %s with %s redundancy in %s", w->cloud, cls,
                red ?: "its default", w->region);
         return b;
     }
