@@ -228,6 +228,15 @@ static double usage(const mk_value *u, const char *name, double def, double unit
 /* ---- pricing per type ---- */
 
 
+/* What a compute's root disk is, read once per instance: placement prices
+ * each at every candidate place. */
+static void root_disk_of(mk_cost_spec *s)
+{
+    const mk_value *dt = mk_v_get_text(s->attrs, "disk_type"), *size = mk_v_get_text(s->attrs, "disk");
+    s->disk_bytes = size && size->kind == MK_V_SIZE ? (double)size->u.i : -1;
+    s->disk_pinned = dt && dt->kind == MK_V_STRING;
+}
+
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
     mk_cost_spec s = {type, attrs, usage_v, .shaped = true};
@@ -236,6 +245,9 @@ static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_va
         s.arm = mk_v_is_text(mk_v_get_text(attrs, "arch"), "arm64");
         s.shared = flag(mk_v_get_text(attrs, "shared_core"));
         s.hours = usage(usage_v, "hours", HOURS, 1);
+        root_disk_of(&s);
+    } else if (strcmp(type, "bucket") == 0) {
+        mk_storage_bucket_ask_of(attrs, usage_v, &s.ask);
     }
     return s;
 }
@@ -370,8 +382,13 @@ static bool bill_lines(bill *b, const mk_storage_bill *sb)
 {
     for (int i = 0; i < sb->n; i++)
         line(b, sb->line[i].unit, sb->line[i].qty);
-    return sb->status == MK_COST_PRICED;
+    return sb->status == MK_STORAGE_PRICED;
 }
+
+/* storage.h's statuses are cost.h's, in the same order */
+_Static_assert((int)MK_STORAGE_NOT_HERE == (int)MK_COST_NOT_HERE && (int)MK_STORAGE_UNPRICED == (int)MK_COST_UNPRICED,
+               "storage and cost statuses differ");
+static mk_cost_status status_of(const mk_storage_bill *sb) { return (mk_cost_status)sb->status; }
 
 /* A disk_type no catalog sells is a mistake, not a placement: unpriced
  * everywhere, with the closest name any catalog sells. */
@@ -409,6 +426,9 @@ void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p)
 {
     for (size_t i = 0; i < p->ninstances; i++) {
         const mk_instance *in = p->instances[i];
+        const char *type = in->res->type;
+        if (strcmp(type, "volume") != 0 && strcmp(type, "compute") != 0)
+            continue;
         const mk_value *v = mk_v_get_text(in->attrs, "disk_type");
         const char *near = NULL, *n;
         bool sold = false;
@@ -433,12 +453,11 @@ void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p)
 static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b)
 {
     mk_storage_where w = where_of(cat, ci, ri);
-    const mk_value *dt = mk_v_get_text(s->attrs, "disk_type"), *size = mk_v_get_text(s->attrs, "disk");
-    double bytes = size && size->kind == MK_V_SIZE ? (double)size->u.i : -1;
-    bool pinned = dt && dt->kind == MK_V_STRING;
+    double bytes = s->disk_bytes;
+    bool pinned = s->disk_pinned;
     if (!cat->root[ci])
         cat->root[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->root[ci]);
-    rootdisk *r = &cat->root[ci][ri], one = {bytes, {MK_COST_PRICED, NULL, NULL, {{0, 0}}, 0}, false, true};
+    rootdisk *r = &cat->root[ci][ri], one = {bytes, {MK_STORAGE_PRICED, NULL, NULL, {{0, 0}}, 0}, false, true};
     if (pinned || !r->used || r->bytes != bytes) {
         if (pinned && !disk_type_known(cat, s, q))
             return false;
@@ -450,7 +469,7 @@ static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int r
     }
     q->why = r->b.why;
     if (!r->ok) {
-        q->status = r->b.status;
+        q->status = status_of(&r->b);
         return false;
     }
     bill_lines(b, &r->b);
@@ -459,8 +478,7 @@ static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int r
 
 static const mk_storage_bill *bucket_bill(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, double egress)
 {
-    mk_storage_bucket_ask ask;
-    mk_storage_bucket_ask_of(s->attrs, s->usage, &ask);
+    const mk_storage_bucket_ask ask = s->ask;
     if (!cat->bucket[ci])
         cat->bucket[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->bucket[ci]);
     lastbucket *l = &cat->bucket[ci][ri];
@@ -483,7 +501,7 @@ static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int
     bill b = {0};
     q->offering = sb.offering, q->why = sb.why;
     if (!bill_lines(&b, &sb)) {
-        q->status = sb.status, q->offering = NULL;
+        q->status = status_of(&sb), q->offering = NULL;
         return;
     }
     charge(q, b);

@@ -18,6 +18,7 @@
 
 #include "compiler/base/money.h"
 #include "compiler/front/program.h"
+#include "compiler/middle/storage.h"
 
 struct mk_diag;
 struct mk_state;
@@ -61,6 +62,9 @@ typedef struct mk_cost_spec {
     const mk_value *attrs, *usage;
     bool shaped, sized, arm, shared;
     double cpu, mem, hours;
+    bool disk_pinned;          /* compute: a disk_type is given */
+    double disk_bytes;         /* compute: its root disk's size, -1 unknown */
+    mk_storage_bucket_ask ask; /* bucket */
 } mk_cost_spec;
 
 /* The applied state priced where it stands: each resource's part (by its

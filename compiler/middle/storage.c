@@ -80,10 +80,10 @@ static void add(mk_storage_bill *b, double unit, double qty)
 }
 
 /* Set why this cloud cannot sell it here; false, for `return refuse(…)`. */
-static bool refuse(const mk_storage_where *w, mk_storage_bill *b, mk_cost_status st, const char *fmt, ...)
+static bool refuse(const mk_storage_where *w, mk_storage_bill *b, mk_storage_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static bool refuse(const mk_storage_where *w, mk_storage_bill *b, mk_cost_status st, const char *fmt, ...)
+static bool refuse(const mk_storage_where *w, mk_storage_bill *b, mk_storage_status st, const char *fmt, ...)
 {
     char why[512];
     va_list ap;
@@ -124,11 +124,11 @@ static bool tiered(const mk_storage_where *w, json_t *e, const disk_ask *a, mk_s
                 b->why = mk_arena_printf(w->arena, "%s tier %s (%g GiB): no source prices this tier, billed at the entry's $%g a GiB-month",
                                      jstr(e, "disk_type"), tier, gib, p);
         } else {
-            return refuse(w, b, MK_COST_NOT_HERE, "no %s price in %s", jstr(e, "disk_type"), w->region);
+            return refuse(w, b, MK_STORAGE_NOT_HERE, "no %s price in %s", jstr(e, "disk_type"), w->region);
         }
         return true;
     }
-    return refuse(w, b, MK_COST_UNPRICED, "%g GiB is larger than the largest %s tier", a->gib, jstr(e, "disk_type"));
+    return refuse(w, b, MK_STORAGE_UNPRICED, "%g GiB is larger than the largest %s tier", a->gib, jstr(e, "disk_type"));
 }
 
 /* Provisioned performance (IOPS or MiB/s) beyond what the disk includes.
@@ -142,19 +142,19 @@ static bool perf(const mk_storage_where *w, json_t *e, const char *key, double w
     if (want < 0)
         return true;
     if (!s)
-        return refuse(w, b, MK_COST_NOT_HERE, "%s does not sell provisioned %s", jstr(e, "disk_type"), what);
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "%s does not sell provisioned %s", jstr(e, "disk_type"), what);
     included = num_of(s, "free", 0);
     if (num_of(s, "per_gb", 0) * gib > included)
         included = num_of(s, "per_gb", 0) * gib;
     max = num_of(s, "max", 1e18);
     if (want > max)
-        return refuse(w, b, MK_COST_NOT_HERE, "%s gives at most %g %s, %g asked", jstr(e, "disk_type"), max, what, want);
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "%s gives at most %g %s, %g asked", jstr(e, "disk_type"), max, what, want);
     if (want <= included)
         return true;
     if (!json_object_get(s, "month"))
-        return refuse(w, b, MK_COST_NOT_HERE, "%s of %g GiB gives %g %s, %g asked", jstr(e, "disk_type"), gib, included, what, want);
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "%s of %g GiB gives %g %s, %g asked", jstr(e, "disk_type"), gib, included, what, want);
     if (!fig(json_object_get(s, "month"), w, &price))
-        return refuse(w, b, MK_COST_NOT_HERE, "no price for %s %s in %s (no source for this region)", jstr(e, "disk_type"), what, w->region);
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "no price for %s %s in %s (no source for this region)", jstr(e, "disk_type"), what, w->region);
     add(b, price, want - included);
     return true;
 }
@@ -171,7 +171,7 @@ static bool disk_lines(const mk_storage_where *w, json_t *e, const disk_ask *a, 
     } else if (fig(json_object_get(e, "gb_month"), w, &p)) {
         add(b, p, a->gib);
     } else {
-        return refuse(w, b, MK_COST_NOT_HERE, "no source prices %s in %s (the catalog's: %s)", jstr(e, "disk_type") ?: b->offering,
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "no source prices %s in %s (the catalog's: %s)", jstr(e, "disk_type") ?: b->offering,
                       w->region, jstr(e, "note") ?: "none");
     }
     return perf(w, e, "iops", a->iops, a->gib, b) && perf(w, e, "throughput", a->mbps, a->gib, b);
@@ -200,23 +200,23 @@ static json_t *entry_for(json_t *list, const char *disk_type)
 static mk_storage_bill disk(const mk_storage_where *w, const disk_ask *a)
 {
     json_t *list = json_object_get(w->doc, "volume"), *e;
-    mk_storage_bill best = {MK_COST_NOT_HERE, NULL, NULL, {{0, 0}}, 0}, b;
+    mk_storage_bill best = {MK_STORAGE_NOT_HERE, NULL, NULL, {{0, 0}}, 0}, b;
     size_t i;
     if (a->disk_type) {
         if (!(e = entry_for(list, a->disk_type))) {
-            refuse(w, &best, MK_COST_NOT_HERE, "%s sells no disk_type %s", w->cloud, a->disk_type);
+            refuse(w, &best, MK_STORAGE_NOT_HERE, "%s sells no disk_type %s", w->cloud, a->disk_type);
             return best;
         }
-        best.status = MK_COST_PRICED;
+        best.status = MK_STORAGE_PRICED;
         disk_lines(w, e, a, &best);
         return best;
     }
     best.why = mk_arena_printf(w->arena, "no %s disk in %s", a->cls, w->region);
     json_array_foreach(list, i, e) {
-        b = (mk_storage_bill){MK_COST_PRICED, NULL, NULL, {{0, 0}}, 0};
+        b = (mk_storage_bill){MK_STORAGE_PRICED, NULL, NULL, {{0, 0}}, 0};
         if (!same(jstr(e, "class"), a->cls) || !disk_lines(w, e, a, &b))
             continue;
-        if (best.status != MK_COST_PRICED || total(&b) < total(&best))
+        if (best.status != MK_STORAGE_PRICED || total(&b) < total(&best))
             best = b;
     }
     return best;
@@ -226,7 +226,7 @@ mk_storage_bill mk_storage_volume(const mk_storage_where *w, const mk_value *att
 {
     name_buf dt, cl;
     disk_ask a = {text(dt, attrs, "disk_type"), text(cl, attrs, "class") ?: "ssd", 0, -1, -1};
-    mk_storage_bill b = {MK_COST_UNPRICED, NULL, "size is not known", {{0, 0}}, 0};
+    mk_storage_bill b = {MK_STORAGE_UNPRICED, NULL, "size is not known", {{0, 0}}, 0};
     double snaps = use(usage, "snapshots", GIB), p;
     if (!mk_storage_number(mk_v_get_text(attrs, "size"), &a.gib))
         return b;
@@ -234,10 +234,10 @@ mk_storage_bill mk_storage_volume(const mk_storage_where *w, const mk_value *att
     mk_storage_number(mk_v_get_text(attrs, "iops"), &a.iops);
     mk_storage_number(mk_v_get_text(attrs, "throughput"), &a.mbps);
     b = disk(w, &a);
-    if (b.status != MK_COST_PRICED || snaps <= 0)
+    if (b.status != MK_STORAGE_PRICED || snaps <= 0)
         return b;
     if (!fig(json_object_get(w->doc, "snapshot_gb_month"), w, &p)) {
-        refuse(w, &b, MK_COST_NOT_HERE, "no snapshot price for %s in %s (no source for this region)", w->cloud, w->region);
+        refuse(w, &b, MK_STORAGE_NOT_HERE, "no snapshot price for %s in %s (no source for this region)", w->cloud, w->region);
         return b;
     }
     add(&b, p, snaps);
@@ -251,9 +251,9 @@ bool mk_storage_root(const mk_storage_where *w, const mk_value *attrs, mk_storag
     if (mk_storage_number(mk_v_get_text(attrs, "disk"), &a.gib))
         a.gib /= GIB;
     if (!a.disk_type)
-        return refuse(w, b, MK_COST_NOT_HERE, "the %s catalog names no root disk", w->cloud);
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "the %s catalog names no root disk", w->cloud);
     mk_storage_bill d = disk(w, &a);
-    if (d.status != MK_COST_PRICED)
+    if (d.status != MK_STORAGE_PRICED)
         return refuse(w, b, d.status, "its root disk: %s", d.why);
     for (int i = 0; i < d.n; i++)
         add(b, d.line[i].unit, d.line[i].qty);
@@ -313,7 +313,7 @@ static bool request_lines(const mk_storage_where *w, json_t *e, const mk_storage
         if (n[k] <= 0)
             continue;
         if (!fig(json_object_get(e, keys[k]), w, &p))
-            return refuse(w, b, MK_COST_NOT_HERE, "no %s price for %s in %s", k ? "read" : "request", jstr(e, "offering"), w->region);
+            return refuse(w, b, MK_STORAGE_NOT_HERE, "no %s price for %s in %s", k ? "read" : "request", jstr(e, "offering"), w->region);
         add(b, p, n[k]);
     }
     return true;
@@ -361,10 +361,13 @@ static json_t *bucket_entry(const mk_storage_where *w, const char *cls, const ch
 
 void mk_storage_bucket_ask_of(const mk_value *attrs, const mk_value *usage, mk_storage_bucket_ask *a)
 {
+    const char *cls, *red;
     name_buf cb, rb;
     memset(a, 0, sizeof *a);
-    snprintf(a->cls, sizeof a->cls, "%s", text(cb, attrs, "storage_class") ?: "standard");
-    snprintf(a->red, sizeof a->red, "%s", text(rb, attrs, "redundancy") ?: "");
+    cls = text(cb, attrs, "storage_class") ?: "standard";
+    red = text(rb, attrs, "redundancy") ?: "";
+    memcpy(a->cls, cls, strnlen(cls, sizeof a->cls - 1));
+    memcpy(a->red, red, strnlen(red, sizeof a->red - 1));
     a->gib = use(usage, "stored", GIB);
     a->egress = use(usage, "egress", GIB);
     a->requests = use(usage, "requests", 1);
@@ -374,11 +377,11 @@ void mk_storage_bucket_ask_of(const mk_value *attrs, const mk_value *usage, mk_s
 mk_storage_bill mk_storage_bucket(const mk_storage_where *w, const mk_storage_bucket_ask *a, double egress_gb)
 {
     const char *cls = a->cls, *red = a->red[0] ? a->red : NULL;
-    mk_storage_bill b = {MK_COST_PRICED, NULL, NULL, {{0, 0}}, 0};
+    mk_storage_bill b = {MK_STORAGE_PRICED, NULL, NULL, {{0, 0}}, 0};
     /* the cloud's default redundancy first; a class sold at another only (One Zone-IA) still serves */
     json_t *e = bucket_entry(w, cls, red ?: jstr(w->doc, "bucket_redundancy"), a->gib) ?: (red ? NULL : bucket_entry(w, cls, NULL, a->gib));
     if (!e) {
-        refuse(w, &b, MK_COST_NOT_HERE, "no source prices a %s bucket of class %s with %s redundancy in %s", w->cloud, cls,
+        refuse(w, &b, MK_STORAGE_NOT_HERE, "no source prices a %s bucket of class %s with %s redundancy in %s", w->cloud, cls,
                red ?: "its default", w->region);
         return b;
     }

@@ -14,9 +14,17 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "compiler/middle/cost.h"
+#include "compiler/front/value.h"
 
 struct mk_arena;
+
+/* As mk_cost_status (cost.h), in the same order: cost.h holds a bucket's ask
+ * in its spec, so this header cannot include it. */
+typedef enum mk_storage_status {
+    MK_STORAGE_PRICED,
+    MK_STORAGE_NOT_HERE,
+    MK_STORAGE_UNPRICED
+} mk_storage_status;
 
 /* One cloud's catalog at one of its regions (index ri into its `regions`). */
 typedef struct mk_storage_where {
@@ -34,7 +42,7 @@ typedef struct mk_storage_line {
 #define MK_STORAGE_LINES 16
 
 typedef struct mk_storage_bill {
-    mk_cost_status status;
+    mk_storage_status status;
     const char *offering, *why; /* why: the reason when not priced, else a note or NULL */
     mk_storage_line line[MK_STORAGE_LINES];
     int n;

