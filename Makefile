@@ -1,7 +1,7 @@
 # moksha — the only build entry. GNU make, out of tree into $(BUILD).
 #   make            build build/moksha and build/moksha-exec
 #   make deps       install everything the build, tests and rails need (tests/deps.sh)
-#   make test       unit, golden, robustness and end-to-end tests
+#   make test       unit, golden, robustness, end-to-end and fidelity tests
 #   make demo       run the main job on the examples
 #   (test, demo, sanitize, allocfail, fuzz and bench first install what they
 #   need and is missing; plain make never does, so building needs no network)
@@ -36,7 +36,7 @@ RT_OBJ   = $(RT_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test unit golden robust e2e house demo sanitize bench fuzz install clean golden-update
+.PHONY: all deps test unit golden robust e2e fidelity house demo sanitize bench fuzz install clean golden-update
 .PHONY: test-run demo-run bench-run
 all: $(BUILD)/moksha $(BUILD)/moksha-exec
 
@@ -105,6 +105,11 @@ robust: all
 e2e: all
 	@sh tests/e2e/run.sh $(BUILD)
 
+# moksha's figures and verdicts against Infracost's goldens and Checkov's
+# fixtures, restated as stacks (tests/fidelity/run.sh, docs/cost.md "Fidelity")
+fidelity: all
+	@sh tests/fidelity/run.sh $(BUILD)
+
 # the house rules: layers, no import circles, headers that match their
 # files, one prefix per runtime module (docs/architecture.md, "Layers")
 house: all
@@ -112,7 +117,7 @@ house: all
 
 # The suite `make sanitize` reruns under ASan + UBSan; valgrind is not in it
 # (it cannot run an ASan binary). Quality rails below.
-SUITE = house unit golden robust e2e regress
+SUITE = house unit golden robust e2e fidelity regress
 # a throwaway PostgreSQL server for the whole run (tests/with_pg.sh)
 WITH_PG = sh tests/with_pg.sh
 test:

@@ -137,9 +137,14 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;
-    for (size_t i = 0; i < rep->nitems && j < ndesired; i++)
-        if (pl->changes[j].in == rep->items[i].in)
+    pl->unpriced_unchanged = mk_arena_alloc(pl->arena, (rep->nunpriced + 1) * sizeof *pl->unpriced_unchanged);
+    for (size_t i = 0; i < rep->nitems; i++) {
+        if (j < ndesired && pl->changes[j].in == rep->items[i].in)
             cost_change(p, &pl->changes[j++], &rep->items[i], rep, out->st);
+        else if (!r->destroy && rep->items[i].q.status != MK_COST_PRICED && pl->nunpriced_unchanged < rep->nunpriced)
+            pl->unpriced_unchanged[pl->nunpriced_unchanged++] =
+                (mk_unpriced){rep->items[i].in->address, rep->items[i].q.why ? rep->items[i].q.why : "no price"};
+    }
     for (size_t i = ndesired; i < pl->nchanges; i++) {
         mk_change *c = &pl->changes[i];
         /* a deposed object is not in the applied total: its delete changes no figure */
@@ -652,7 +657,7 @@ bool mk_pipeline_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
     add_policies(out, r);                                 /* middle/policy.c */
     bool named = overrides_all_named(out, r);
     mk_pipeline_mark(out, "policies", &t0);
-    if (!r->explain) {                                    /* the report was the policies' too; */
+    if (!r->explain && !r->keep_placement) {              /* the report was the policies' too; */
         mk_place_report_free(out->placement);             /* the records hold the catalog's strings */
         out->placement = NULL;
     }

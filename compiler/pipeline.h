@@ -49,6 +49,7 @@ typedef struct mk_pipeline_req {
     const char **replace_placement; /* --replace-placement ADDR */
     size_t nreplace_placement;
     bool explain;                   /* --explain: keep the placement report for the caller to print */
+    bool keep_placement;            /* keep it without printing it (--base compares two) */
     bool compile_only;              /* mk_pipeline_plan: state and program, no plan (moksha cost) */
     const char *signing_key;        /* --signing-key FILE: the planner key that signs, before MOKSHA_SIGNING_KEY */
     const char *import_to, *import_id; /* `moksha import ADDRESS ID`: one more import, as a block would say */

@@ -118,6 +118,18 @@ static void md_row(const char *addr, const char *cloud, const char *region, cons
     mk_buf_free(&b);
 }
 
+/* A markdown row of an item; an unpriced one's cell says why, never a
+ * bare "unpriced". */
+static void md_item(const mk_place_item *it, const char *money, FILE *out)
+{
+    const mk_cost_quote *q = &it->q;
+    mk_buf cell = {0};
+    if (q->status != MK_COST_PRICED)
+        mk_buf_printf(&cell, "unpriced: %s", q->why ? q->why : "no price");
+    md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", cell.len ? mk_buf_cstr(&cell) : money, out);
+    mk_buf_free(&cell);
+}
+
 void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out)
 {
     if (md)
@@ -129,7 +141,7 @@ void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out
         if (q->status == MK_COST_PRICED)
             mk_money_show(q->monthly, money);
         if (md)
-            md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", money, out);
+            md_item(it, money, out);
         else
             fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
                     q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",

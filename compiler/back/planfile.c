@@ -342,6 +342,13 @@ static void read_plan_cost(reader *r, json_t *cost)
     p->applied = money_of(r, cost, "applied");
     p->delta = money_of(r, cost, "delta");
     p->unpriced = int_of(r, cost, "unpriced", true);
+    json_t *list = json_object_get(cost, "unpriced_unchanged"), *u;
+    if (list && !json_is_array(list))
+        refuse(r, "`unpriced_unchanged` is not a list");
+    p->unpriced_unchanged = mk_arena_alloc(p->arena, (json_array_size(list) + 1) * sizeof *p->unpriced_unchanged);
+    size_t i;
+    json_array_foreach(list, i, u)
+        p->unpriced_unchanged[p->nunpriced_unchanged++] = (mk_unpriced){str_of(r, u, "address", true), str_of(r, u, "why", true)};
 }
 
 /* A field the plan keeps a reference to as it is (absent: NULL): the
@@ -1015,6 +1022,20 @@ static void put_tail(emitter *e, const mk_plan *p)
     put_money(e, p->delta);
     lit(e, ",\"unpriced\":");
     put_int(e, p->unpriced);
+    /* absent when empty: plans whose unpriced resources all change read as before */
+    for (size_t i = 0; i < p->nunpriced_unchanged; i++) {
+        if (i == 0) /* lit() takes a literal's size: no conditional inside it */
+            lit(e, ",\"unpriced_unchanged\":[");
+        else
+            lit(e, ",");
+        lit(e, "{\"address\":");
+        put_str(e, p->unpriced_unchanged[i].address);
+        lit(e, ",\"why\":");
+        put_str(e, p->unpriced_unchanged[i].why);
+        lit(e, "}");
+    }
+    if (p->nunpriced_unchanged)
+        lit(e, "]");
     lit(e, "}");
 }
 

@@ -473,12 +473,30 @@ static void change_head(const mk_change *c, mk_buf *out, const pal *p)
         dim(out, p, strcat(mk_money_show(c->monthly, m), "/month"));
     else if (c->costed && c->delta < 0)
         dim(out, p, strcat(mk_money_show(c->delta, m), "/month"));
-    else if (c->unpriced_because)
-        dim(out, p, "(unpriced)");
+    else if (c->unpriced_because) /* never a bare "unpriced": the reason, per resource */
+        mk_buf_printf(out, "  %s(unpriced: %s)%s", p->dim, c->unpriced_because, p->off);
     mk_buf_putc(out, '\n');
 }
 
-static void render_cost(const mk_plan *plan, mk_buf *out)
+/* The unpriced resources without a change, each with its reason (a change
+ * says its own); md: a list, its untrusted text made safe. */
+static void unpriced_unchanged(const mk_plan *plan, mk_buf *out, bool md)
+{
+    for (size_t i = 0; i < plan->nunpriced_unchanged; i++) {
+        const mk_unpriced *u = &plan->unpriced_unchanged[i];
+        if (!md) {
+            mk_buf_printf(out, "    %s (no change) is unpriced: %s\n", u->address, u->why);
+            continue;
+        }
+        mk_buf_puts(out, i ? "- " : "\n- ");
+        mk_md_code(out, u->address, false);
+        mk_buf_puts(out, " (no change) is unpriced: ");
+        mk_md_text(out, u->why);
+        mk_buf_putc(out, '\n');
+    }
+}
+
+static void render_cost(const mk_plan *plan, mk_buf *out, bool md)
 {
     if (!plan->costed)
         return;
@@ -487,6 +505,7 @@ static void render_cost(const mk_plan *plan, mk_buf *out)
     if (plan->unpriced)
         mk_buf_printf(out, "; %lld resource%s unpriced", (long long)plan->unpriced, plan->unpriced == 1 ? "" : "s");
     mk_buf_puts(out, ".\n");
+    unpriced_unchanged(plan, out, md);
 }
 
 /* ---- observations and drift (docs/drift.md, "Plans show drift") ---- */
@@ -694,7 +713,7 @@ void mk_render_text(const mk_plan *plan, mk_buf *out, bool color)
     mk_render_summary(plan, out);
     mk_buf_puts(out, p->off);
     mk_buf_putc(out, '\n');
-    render_cost(plan, out);
+    render_cost(plan, out, false);
 }
 
 static void markdown_row(const mk_change *c, mk_buf *out)
@@ -724,10 +743,15 @@ static void markdown_row(const mk_change *c, mk_buf *out)
     mk_buf_free(&where);
     mk_buf_puts(out, " | ");
     char mt[MK_MONEY_TEXT];
-    if (c->priced)
+    if (c->priced) {
         mk_buf_printf(out, "%s | ", mk_money_show(c->monthly, mt));
-    else
+    } else if (c->unpriced_because) {
+        mk_buf_puts(out, "unpriced: ");
+        mk_md_text(out, c->unpriced_because);
+        mk_buf_puts(out, " | ");
+    } else {
         mk_buf_puts(out, "– | ");
+    }
     for (uint32_t k = 0; k < c->changed.n; k++) {
         mk_buf_puts(out, k ? ", " : "");
         mk_md_code(out, c->changed.v[k], true);
@@ -790,7 +814,7 @@ void mk_render_markdown(const mk_plan *plan, mk_buf *out)
     mk_buf_puts(out, "**");
     mk_render_summary(plan, out);
     mk_buf_puts(out, "**\n\n");
-    render_cost(plan, out);
+    render_cost(plan, out, true);
     if (plan->costed)
         mk_buf_putc(out, '\n');
     markdown_outputs(plan, out);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "compiler/back/against_out.h"
 #include "compiler/back/planfile.h"
 #include "compiler/back/policy_out.h"
 #include "compiler/base/buf.h"
@@ -18,6 +19,7 @@
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
 #include "compiler/cli/submit.h"
+#include "compiler/middle/against.h"
 
 static const char PLAN_HELP[] =
     "usage: moksha plan [options] [PATH...]\n"
@@ -50,6 +52,9 @@ static const char PLAN_HELP[] =
     "  --override NAME --reason TEXT   let soft policy NAME fail; recorded in the plan\n"
     "  --replace-placement ADDR        let the cost model choose ADDR's place again (a move is refused, E0402)\n"
     "  --explain                       list each resource's placement candidates and why the winner won\n"
+    "  --base DIR                      also plan DIR, the stack as the target branch has it, against the\n"
+    "                                  same state, and show this change's own cost and policy delta;\n"
+    "                                  --format json then prints {\"plan\": the plan, \"base\": the delta}\n"
     "  --path-prefix P                 markdown: the stack's directory is P in the repository (files are\n"
     "                                  named from the repository root, the nearest .git above, by default)\n"
     "  --var NAME=VALUE       set a variable (repeatable)\n"
@@ -75,9 +80,37 @@ static bool refresh_option(void *ud, const char *name, const char *value)
     return mk_cmd_plan_refresh_option(name, value);
 }
 
+/* The plan in format; as json with a base, one object: the plan's bytes
+ * as they are under "plan", the delta under "base". */
+static void print_planned(const mk_planned *pl, const char *format, const mk_against *a, const char *base)
+{
+    bool json = strcmp(format, "json") == 0;
+    if (a && json)
+        fputs("{\"plan\":", stdout);
+    mk_run_print_plan(pl->model, pl->text, &pl->key, false, format);
+    if (!a || !json)
+        return;
+    json_t *j = mk_against_out_json(a, base, true);
+    fputs(",\"base\":", stdout);
+    json_dumpf(j, stdout, JSON_COMPACT);
+    fputs("}\n", stdout);
+    json_decref(j);
+}
+
+/* The delta against the base after the plan and its policies (text, markdown). */
+static void print_against(const mk_against *a, const char *base, const char *format)
+{
+    mk_buf b = {0};
+    mk_against_out_text(a, base, true, strcmp(format, "markdown") == 0, &b);
+    printf("\n%s", mk_buf_cstr(&b));
+    mk_buf_free(&b);
+}
+
 /* What `plan` does with a plan made: saved (-o, unless a policy failed),
- * printed in format, its policy results after it; the exit code. */
-int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, const char *prefix, bool detailed)
+ * printed in format, its policy results after it, then the delta against
+ * the base when there is one (a, NULL for none); the exit code. */
+static int report_against(mk_planned *pl, const char *out, const char *format, const char *prefix, bool detailed,
+                          const mk_against *a, const char *base)
 {
     int rc = EXIT_OK;
     if (out && pl->policy_failed) {
@@ -90,7 +123,7 @@ int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, cons
         rc = EXIT_INPUT;
     }
     double T0 = mk_pipeline_now_ms();
-    mk_run_print_plan(pl->model, pl->text, &pl->key, false, format);
+    print_planned(pl, format, a, base);
     mk_run_phase(pl, "render", &T0);
     if (out && rc == EXIT_OK && strcmp(format, "text") == 0)
         printf("\nSaved the signed plan to %s; run `moksha apply %s` to apply exactly these changes.\n", out, out);
@@ -101,6 +134,8 @@ int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, cons
         printf("\n%s", mk_buf_cstr(&b));
         mk_buf_free(&b);
     }
+    if (a && strcmp(format, "json") != 0)
+        print_against(a, base, format);
     if (rc == EXIT_OK && detailed && (pl->model->nchanges > 0 || pl->model->outputs_changed.n))
         rc = EXIT_CHANGES;
     if (rc != EXIT_INPUT && pl->policy_failed)
@@ -108,11 +143,38 @@ int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, cons
     return rc;
 }
 
+int mk_cmd_plan_report(mk_planned *pl, const char *out, const char *format, const char *prefix, bool detailed)
+{
+    return report_against(pl, out, format, prefix, detailed, NULL, NULL);
+}
+
+/* --base DIR: the base planned beside pl (note [against the base] in
+ * run.c), and pl reported with the delta. */
+static int plan_against(mk_planned *pl, const mk_pipeline_req *r, const char *base, const char *out,
+                        const char *format, const char *prefix, bool detailed)
+{
+    mk_pipeline_req br;
+    mk_planned bpl;
+    int rc = EXIT_INPUT;
+    if (!mk_run_base(r, base, &br, &bpl)) {
+        /* said by mk_run_base */
+    } else if (!pl->placement || !bpl.placement) {
+        mk_cli_err("--base %s: no prices to compare (the catalogs did not load)", base);
+    } else {
+        mk_against *a = mk_against_costs(bpl.placement, pl->placement);
+        mk_against_policies(a, bpl.model->policies, pl->model->policies);
+        rc = report_against(pl, out, format, prefix, detailed, a, base);
+        mk_against_free(a);
+    }
+    mk_run_base_free(&br, &bpl);
+    return rc;
+}
+
 int mk_cmd_plan(int argc, char **argv)
 {
     static const char *const formats[] = {"text", "json", "markdown", NULL};
     mk_pipeline_req r = {0};
-    const char *format = "text", *out = NULL, *prefix = NULL;
+    const char *format = "text", *out = NULL, *prefix = NULL, *base = NULL;
     bool detailed = false, refresh = false, reads = false;
     const mk_option opts[] = {
         {"--format", true, .str = &format}, {"--out", true, .str = &out}, {"-o", true, .str = &out},
@@ -120,6 +182,7 @@ int mk_cmd_plan(int argc, char **argv)
         {"--refresh", false, .flag = &refresh}, {"--parallelism", true, .take = refresh_option},
         {"--timeout", true, .take = refresh_option}, {"--retries", true, .take = refresh_option},
         {"--path-prefix", true, .str = &prefix}, {"--signing-key", true, .str = &r.signing_key},
+        {"--base", true, .str = &base},
     };
     mk_options spec = {"plan", "plan", PLAN_HELP, opts, sizeof opts / sizeof *opts, .ud = &reads, .stack = &r};
     int parsed = mk_options_parse(&spec, argc, argv);
@@ -149,9 +212,11 @@ int mk_cmd_plan(int argc, char **argv)
     mk_planned pl;
     int rc = EXIT_INPUT;
     bool sign = out || strcmp(format, "json") == 0;
+    r.keep_placement = base != NULL;
     bool planned = refresh ? mk_cmd_plan_refreshed(&r, &pl, sign, &rc) : mk_run_plan(&r, &pl, sign);
     if (planned)
-        rc = mk_cmd_plan_report(&pl, out, format, prefix, detailed);
+        rc = base ? plan_against(&pl, &r, base, out, format, prefix, detailed)
+                  : mk_cmd_plan_report(&pl, out, format, prefix, detailed);
     mk_pipeline_planned_free(&pl);
     mk_options_req_free(&r);
     return rc;

@@ -124,20 +124,66 @@ static json_t *read_outputs(void *ud, const char *self, const char *stack, const
     return doc;
 }
 
-bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
+/* mk_pipeline_plan against the state the executor reads; out zeroed when
+ * it could not be asked. */
+static bool plan_inputs(mk_pipeline_req *r, mk_planned *out, bool sign, bool *asked)
 {
-    if (!r->read_outputs)
-        r->read_outputs = read_outputs;
     mk_submit_inputs in;
-    if (!mk_execstate_inputs(r, &in)) { /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
+    *asked = mk_execstate_inputs(r, &in); /* MOKSHA_EXEC_SOCKET: the service's state and observations, never local files */
+    if (!*asked) {
         memset(out, 0, sizeof *out);
         return false;
     }
     bool ok = mk_pipeline_plan(r, out, sign);
     mk_submit_inputs_free(&in);
+    return ok;
+}
+
+bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign)
+{
+    if (!r->read_outputs)
+        r->read_outputs = read_outputs;
+    bool asked, ok = plan_inputs(r, out, sign, &asked);
+    if (!asked)
+        return false;
     report(r, out);
     mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
     return ok;
+}
+
+/* note [against the base]: `--base DIR` plans DIR — the stack as the target
+ * branch has it, a git worktree of it for instance — beside this one, from
+ * the same working directory: the same applied state (so placements stay
+ * where they are applied on both sides), the same environment, variables
+ * and extra policy directories. It takes none of this run's overrides,
+ * placement replacements or imports: those are the change's own, and the
+ * base is what the change is measured from. Nothing of the base is signed
+ * or saved, and its diagnostics are said only when it cannot be planned
+ * (its warnings are the target branch's business, not this change's). */
+bool mk_run_base(const mk_pipeline_req *head, const char *dir, mk_pipeline_req *b, mk_planned *out)
+{
+    *b = (mk_pipeline_req){
+        .npaths = 1, .var_files = head->var_files, .nvar_files = head->nvar_files, .var_flags = head->var_flags,
+        .nvar_flags = head->nvar_flags, .strict = head->strict, .env = head->env, .policy_dirs = head->policy_dirs,
+        .npolicy_dirs = head->npolicy_dirs, .compile_only = head->compile_only, .keep_placement = true,
+        .read_outputs = read_outputs,
+    };
+    b->paths = mk_mem_calloc(1, sizeof *b->paths);
+    b->paths[0] = dir;
+    bool asked, ok = plan_inputs(b, out, false, &asked);
+    if (!asked)
+        return false;
+    if (!ok) {
+        mk_cli_err("--base %s: the base cannot be planned (its diagnostics follow)", dir);
+        mk_diag_print(out->p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr));
+    }
+    return ok;
+}
+
+void mk_run_base_free(mk_pipeline_req *b, mk_planned *pl)
+{
+    mk_pipeline_planned_free(pl);
+    mk_mem_free(b->paths);
 }
 
 void mk_run_print_plan(const mk_plan *plan, const char *text, const mk_key *key, bool sign, const char *format)

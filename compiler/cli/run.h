@@ -17,6 +17,13 @@
  * (and --explain's text on stdout); false on any error, out zeroed when
  * the service could not be asked. */
 bool mk_run_plan(mk_pipeline_req *r, mk_planned *out, bool sign);
+/* The base of `--base DIR` planned into out (note [against the base] in
+ * run.c): DIR's stack against this run's state, environment, variables and
+ * policy directories, unsigned; b is its request (free both with
+ * mk_run_base_free, even on failure). False, its diagnostics said, when
+ * the base cannot be planned. */
+bool mk_run_base(const mk_pipeline_req *head, const char *dir, mk_pipeline_req *b, mk_planned *out);
+void mk_run_base_free(mk_pipeline_req *b, mk_planned *pl);
 /* A phase's --stats line on stderr. */
 void mk_run_print_phase(const mk_pipeline_phase *ph);
 /* The caller's own phase ended now (mk_pipeline_mark), its --stats line said. */

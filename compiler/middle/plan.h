@@ -119,6 +119,11 @@ typedef struct mk_gate {
     uint32_t change;             /* the change it holds, 0 for none */
 } mk_gate;
 
+/* An unpriced resource and the cost model's reason. */
+typedef struct mk_unpriced {
+    const char *address, *why;
+} mk_unpriced;
+
 typedef struct mk_plan {
     mk_arena *arena;             /* the records, their lists, a loaded plan's strings */
     /* the differ */
@@ -152,6 +157,11 @@ typedef struct mk_plan {
     bool costed;
     mk_money monthly, applied, delta;
     int64_t unpriced;
+    /* the unpriced resources the plan has no change for, each with why (a
+     * change says its own in unpriced_because): every unpriced resource is
+     * named with its reason (docs/cost.md, "Rules") */
+    mk_unpriced *unpriced_unchanged;
+    size_t nunpriced_unchanged;
     /* policies */
     json_t *policies;            /* results (owned; middle/policy.h has their shape) */
     mk_gate *gates;
