@@ -494,6 +494,8 @@ mk_value *mk_eval_instance_attr(mk_ectx *c, mk_instance *inst, mk_name attr, mk_
     mk_ev *e = c->e;
     if (attr == e->n.name)
         return mk_v_cstr(e->v, inst->res->name);
+    if (attr == e->n.address) /* what `resources` calls it, so a policy can join a reference to its target */
+        return mk_v_cstr(e->v, inst->address);
     const char *cands[128];
     uint32_t k = 0;
     for (; k < inst->attrs->n && k < 128; k++)
@@ -1729,7 +1731,8 @@ static void intern_names(mk_ev *e)
     N(var); N(stack); N(count); N(each); N(index); N(key); N(value); N(module); N(resources);
     N(changes); N(plan); N(providers); N(name); N(approval); N(risk); N(for_each); N(depends_on); N(provider);
     N(lifecycle); N(placement); N(usage); N(ignore_changes); N(prevent_destroy);
-    N(create_before_destroy); N(description); N(enforcement); N(outputs);
+    N(create_before_destroy); N(description); N(enforcement); N(outputs); N(checkov);
+    N(checkov_differs); N(address);
 #undef N
 }
 

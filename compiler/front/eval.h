@@ -32,7 +32,8 @@ typedef struct mk_ev {
     struct {
         mk_name var, stack, count, each, index, key, value, module, resources, changes, plan, providers,
             name, approval, risk, for_each, depends_on, provider, lifecycle, placement, usage,
-            ignore_changes, prevent_destroy, create_before_destroy, description, enforcement, outputs;
+            ignore_changes, prevent_destroy, create_before_destroy, description, enforcement, outputs, checkov, checkov_differs,
+            address;
     } n;
 } mk_ev;
 

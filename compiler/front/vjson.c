@@ -783,6 +783,25 @@ json_t *mk_vjson_money(mk_money m)
 
 static json_t *secret_of(json_t *j) { return json_is_object(j) ? json_object_get(j, "$secret") : NULL; }
 
+/* Two objects are the same when their members are, a null member matching
+ * a missing one: an object field added to a type with a null default (a
+ * listener's redirect_https, say) is not a change of the objects applied
+ * before it existed. */
+static bool same_members(json_t *a, json_t *b)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach(a, k, x) {
+        json_t *y = json_object_get(b, k);
+        if (y ? !mk_vjson_same(x, y) : !json_is_null(x))
+            return false;
+    }
+    json_object_foreach(b, k, x) /* b's own members: only null ones may be missing from a */
+        if (!json_object_get(a, k) && !json_is_null(x))
+            return false;
+    return true;
+}
+
 /* A secret is the same only by fingerprint: one without (sealed to the
  * executor against a state that has no fingerprint_key) is never. */
 bool mk_vjson_same(json_t *a, json_t *b)
@@ -796,18 +815,8 @@ bool mk_vjson_same(json_t *a, json_t *b)
     const char *rb = json_is_object(b) && !json_object_get(b, "attr") ? json_string_value(json_object_get(b, "$ref")) : NULL;
     if (ra || rb) /* references by address: the id the state records beside one is the executor's (note [references by address] in plan.c) */
         return ra && rb && strcmp(ra, rb) == 0;
-    if (json_is_object(a) && json_is_object(b)) {
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        const char *k;
-        json_t *x;
-        json_object_foreach(a, k, x) {
-            json_t *y = json_object_get(b, k);
-            if (!y || !mk_vjson_same(x, y))
-                return false;
-        }
-        return true;
-    }
+    if (json_is_object(a) && json_is_object(b))
+        return same_members(a, b);
     if (json_is_array(a) && json_is_array(b)) {
         if (json_array_size(a) != json_array_size(b))
             return false;

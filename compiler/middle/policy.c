@@ -720,10 +720,83 @@ static void check_message(mk_ectx *c, mk_ast *msg)
         mk_diag_error(c->e->diag, "E0200", msg->span, "a message is a string, found %s", mk_v_kind_name(k));
 }
 
+/* A Checkov id as upstream writes it: CKV_ or CKV2_, the provider in
+ * capitals (AWS, AZURE, GCP, NCP …), `_`, a number. What a report of the
+ * mapping is matched against, so a typo is caught before it silently maps
+ * nothing. */
+static bool checkov_id(const char *s, size_t n)
+{
+    size_t i = n > 5 && memcmp(s, "CKV2_", 5) == 0 ? 5 : n > 4 && memcmp(s, "CKV_", 4) == 0 ? 4 : 0;
+    if (i == 0)
+        return false;
+    size_t from = i;
+    while (i < n && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+        i++;
+    if (i == from || i + 1 >= n || s[i] != '_')
+        return false;
+    for (i++; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool same_str(const mk_value *a, const mk_value *b)
+{
+    return a->kind == MK_V_STRING && b->kind == MK_V_STRING && a->n == b->n && memcmp(a->u.s, b->u.s, a->n) == 0;
+}
+
+/* checkov = ["CKV2_AWS_6", …]: a list of distinct Checkov ids. */
+static void check_checkov(mk_ectx *c, mk_ast *it)
+{
+    mk_value *v = mk_eval_expr(c, it->b);
+    if (v->kind == MK_V_ERROR)
+        return;
+    if (v->kind != MK_V_LIST) {
+        mk_diag_item *d = mk_diag_error(c->e->diag, "E0200", it->b->span, "checkov is a list of Checkov ids, found %s",
+                                        mk_v_kind_name(v->kind));
+        mk_diag_help(d, "write `checkov = [\"CKV2_AWS_6\"]`");
+        return;
+    }
+    for (uint32_t i = 0; i < v->n; i++) {
+        mk_value *x = v->u.items[i];
+        if (x->kind != MK_V_STRING || !checkov_id(x->u.s, x->n)) {
+            mk_diag_item *d = x->kind == MK_V_STRING
+                                  ? mk_diag_error(c->e->diag, "E0202", it->b->span, "`%.*s` is not a Checkov id", (int)x->n, x->u.s)
+                                  : mk_diag_error(c->e->diag, "E0202", it->b->span, "checkov item %u is a %s, not a Checkov id",
+                                                  i, mk_v_kind_name(x->kind));
+            mk_diag_help(d, "a Checkov id is CKV_ or CKV2_, the provider and a number: CKV_AWS_20, CKV2_GCP_12");
+            continue;
+        }
+        for (uint32_t j = 0; j < i; j++)
+            if (same_str(x, v->u.items[j]))
+                mk_diag_error(c->e->diag, "E0202", it->b->span, "checkov names %.*s twice", (int)x->n, x->u.s);
+    }
+}
+
+/* checkov_differs says how a policy's verdict differs from the checks it
+ * names, so it means nothing without them. */
+static void check_checkov_pair(mk_ev *e, mk_ast *decl)
+{
+    mk_ast *ids = NULL, *differs = NULL;
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind == MK_AST_ATTR && it->name == e->n.checkov)
+            ids = it;
+        else if (it->kind == MK_AST_ATTR && it->name == e->n.checkov_differs)
+            differs = it;
+    }
+    if (differs && !ids) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0202", differs->span, "checkov_differs without checkov");
+        mk_diag_help(d, "name the Checkov ids the policy implements: `checkov = [\"CKV_AWS_20\"]`");
+    }
+}
+
 static void check_policy_attr(mk_ectx *c, mk_ast *it)
 {
     mk_ev *e = c->e;
-    if (it->name == e->n.enforcement) {
+    if (it->name == e->n.checkov) {
+        check_checkov(c, it);
+    } else if (it->name == e->n.enforcement) {
         mk_ectx sc = *c;
         sc.symbols = true;
         mk_value *v = mk_eval_expr(&sc, it->b);
@@ -739,12 +812,12 @@ static void check_policy_attr(mk_ectx *c, mk_ast *it)
                     mk_diag_label(d, "did you mean `%s`?", s);
             }
         }
-    } else if (it->name == e->n.description) {
+    } else if (it->name == e->n.description || it->name == e->n.checkov_differs) {
         check_message(c, it->b);
     } else {
         mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
-        const char *known[] = {"description", "enforcement"};
-        const char *s = mk_diag_suggest(it->name, known, 2);
+        const char *known[] = {"description", "enforcement", "checkov", "checkov_differs"};
+        const char *s = mk_diag_suggest(it->name, known, 4);
         if (s)
             mk_diag_label(d, "did you mean `%s`?", s);
     }
@@ -820,6 +893,7 @@ void mk_policy_check_structure(mk_program *p)
     for (uint32_t i = 0; i < u->npolicies; i++) {
         mk_ectx pc = {.e = &e, .u = u, .policy = true};
         check_stmts(&pc, &u->policies[i]->kids, true);
+        check_checkov_pair(&e, u->policies[i]);
     }
     mk_mem_free(e.stack);
 }
@@ -842,6 +916,23 @@ static const char *policy_attr(pol *P, mk_ast *decl, const char *name, const cha
             return mk_arena_strndup(P->e.v->arena, v->u.s, v->n);
     }
     return dflt;
+}
+
+/* The Checkov ids a policy names (checked by check_checkov), in its order. */
+static json_t *policy_checkov(pol *P, mk_ast *decl)
+{
+    json_t *ids = json_array();
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind != MK_AST_ATTR || strcmp(it->name, "checkov") != 0)
+            continue;
+        mk_ectx c = P->root;
+        mk_value *v = mk_eval_expr(&c, it->b);
+        for (uint32_t j = 0; v->kind == MK_V_LIST && j < v->n; j++)
+            if (v->u.items[j]->kind == MK_V_STRING)
+                json_array_append_new(ids, json_stringn(v->u.items[j]->u.s, v->u.items[j]->n));
+    }
+    return ids;
 }
 
 /* The error a policy met while it ran, as {code, message, location}: the
@@ -882,6 +973,9 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
                           P->viol, "gates", P->gates, "risks", P->risks, "undetermined", P->undetermined, "override",
                           reason && bad && !err ? json_pack("{s:s}", "reason", reason) : json_null(), "override_refused",
                           refused, "location", mk_policy_location(P->p, decl->span));
+    json_object_set_new(r, "checkov", policy_checkov(P, decl));
+    const char *differs = policy_attr(P, decl, "checkov_differs", NULL);
+    json_object_set_new(r, "checkov_differs", differs ? json_string(differs) : json_null());
     if (err)
         json_object_set_new(r, "error", err);
     return r;

@@ -5,7 +5,8 @@
  * messages, approval gates, `require risk` recorded for the change in
  * scope, a change's before read back from the state, and the run's counts.
  * The structure check (mk_policy_check_structure) is asserted too: a bad
- * enforcement level and a statement that has no place in a policy. */
+ * enforcement level, a statement that has no place in a policy, and the
+ * checkov metadata (ids, duplicates, checkov_differs without checkov). */
 #include "tests/unit/unit.h"
 
 #include <stdio.h>
@@ -31,6 +32,8 @@ static const char STACK[] =
 static const char POLICIES[] =
     "policy \"encrypted\" {\n"
     "  enforcement = hard\n"
+    "  checkov = [\"CKV_AWS_19\", \"CKV2_AZURE_1\"]\n"
+    "  checkov_differs = \"every cloud's buckets\"\n"
     "  for r in resources where r.type == \"bucket\" {\n"
     "    assert r.encrypted : \"${r.address} must be encrypted\"\n"
     "  }\n}\n"
@@ -190,6 +193,8 @@ static void test_levels_and_violations(void **state)
 
     r = expect(results, "cidr", "pass", 0); /* no enforcement: hard */
     assert_string_equal(str(r, "enforcement"), "hard");
+    assert_int_equal(count(r, "checkov"), 0); /* no checkov: an empty list, no differs */
+    assert_true(json_is_null(json_object_get(r, "checkov_differs")));
 
     assert_int_equal(run.failed, 3); /* encrypted, not-public, versioning-changes */
     assert_int_equal(run.warned, 1);
@@ -255,6 +260,46 @@ static void test_overrides(void **state)
     json_decref(results);
 }
 
+/* checkov and checkov_differs as the stack states them, in its order. */
+static void test_checkov_metadata(void **state)
+{
+    (void)state;
+    mk_policy_run run = {0};
+    json_t *results = run_policies(&run);
+    json_t *r = result(results, "encrypted");
+    json_t *ids = json_object_get(r, "checkov");
+    assert_int_equal(json_array_size(ids), 2);
+    assert_string_equal(json_string_value(json_array_get(ids, 0)), "CKV_AWS_19");
+    assert_string_equal(json_string_value(json_array_get(ids, 1)), "CKV2_AZURE_1");
+    assert_string_equal(str(r, "checkov_differs"), "every cloud's buckets");
+    json_decref(results);
+}
+
+/* A checkov field is a list of distinct Checkov ids; checkov_differs needs it. */
+static void test_checkov_structure(void **state)
+{
+    (void)state;
+    mk_test_write(dir, "main.moksha", STACK);
+    mk_test_write(dir, "policies.moksha", "policy \"ids\" {\n"
+                           "  checkov = [\"CKV_AWS_20\", \"CKV_AWS_20\", \"CKV_AWS_\", \"ckv2_gcp_12\", \"CKV2_GCP_12\"]\n"
+                           "}\n"
+                           "policy \"text\" {\n"
+                           "  checkov = \"CKV_AWS_20\"\n"
+                           "}\n"
+                           "policy \"alone\" {\n"
+                           "  checkov_differs = \"nothing to differ from\"\n"
+                           "}\n"
+                           "policy \"fine\" {\n"
+                           "  checkov = [\"CKV_NCP_26\", \"CKV2_AZURE_119\"]\n"
+                           "  checkov_differs = \"stricter\"\n"
+                           "}\n");
+    compile();
+    /* the duplicate, CKV_AWS_ (no number), the lower-case id, the lone differs */
+    assert_int_equal(mk_diag_count(P->diag, "E0202"), 4);
+    assert_int_equal(mk_diag_count(P->diag, "E0200"), 1); /* a string, not a list */
+    assert_int_equal(mk_diag_errors(P->diag), 5);
+}
+
 /* Structure before a plan: each mistake once, with its code. */
 static void test_structure(void **state)
 {
@@ -281,6 +326,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_change_before_and_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkov_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkov_structure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

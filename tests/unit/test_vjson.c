@@ -387,6 +387,34 @@ static void test_sealed_to_executor(void **state)
     json_decref(none);
 }
 
+/* Objects compare member by member, a null member the same as a missing
+ * one (a field a type gained with a null default); any other difference in
+ * the members still differs, however deep. */
+static void test_same_null_members(void **state)
+{
+    (void)state;
+    json_t *applied = json_pack("[{s:i, s:s}]", "port", 443, "protocol", "https");
+    json_t *desired = json_pack("[{s:i, s:s, s:n, s:n}]", "port", 443, "protocol", "https", "redirect_https", "tls_policy");
+    json_t *pinned = json_pack("[{s:i, s:s, s:n, s:s}]", "port", 443, "protocol", "https", "redirect_https", "tls_policy",
+                               "ELBSecurityPolicy-TLS13-1-2-2021-06");
+    json_t *fewer = json_pack("[{s:i}]", "port", 443);
+    assert_true(mk_vjson_same(desired, applied));
+    assert_true(mk_vjson_same(applied, desired));
+    assert_false(mk_vjson_same(pinned, applied));
+    assert_false(mk_vjson_same(applied, pinned));
+    assert_false(mk_vjson_same(fewer, applied)); /* a member gone that was not null */
+    assert_false(mk_vjson_same(applied, fewer));
+    json_t *tags = json_pack("{s:s}", "team", "web"), *none = json_object();
+    assert_false(mk_vjson_same(tags, none));
+    assert_false(mk_vjson_same(none, tags));
+    json_decref(applied);
+    json_decref(desired);
+    json_decref(pinned);
+    json_decref(fewer);
+    json_decref(tags);
+    json_decref(none);
+}
+
 /* Each secret at its own path: map keys, a list's index in the array
  * written (after an element left out), a template's sealed parts at their
  * index, a container sealed whole at its own path. */
@@ -427,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_to_executor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sealed_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_null_members, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
