@@ -36,6 +36,7 @@
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
 #include "compiler/middle/moves.h"
+#include "compiler/middle/pin.h"
 #include "compiler/middle/place.h"
 
 double mk_pipeline_now_ms(void)
@@ -129,7 +130,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     mk_cost_catalog *cat = mk_cost_load(p->share_dir, p->diag);
     if (!cat)
         return;
-    mk_cost_check_pins(cat, p);
+    mk_pin_check(cat, p);
     mk_place_report *rep = mk_place_run(cat, p, out->st, r->destroy ? NULL : pl->like, r->replace_placement, r->nreplace_placement);
     out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
     place_by_policy(cat, p, pl, rep);
@@ -676,9 +677,7 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
     mk_cost_catalog *cat = mk_cost_load(pl->p->share_dir, pl->p->diag);
     if (!cat)
         return NULL;
-    int errors = mk_diag_errors(pl->p->diag);
-    mk_cost_check_pins(cat, pl->p);
-    if (mk_diag_errors(pl->p->diag) > errors) { /* a pin nothing sells: no figures rather than wrong ones */
+    if (!mk_pin_check(cat, pl->p)) { /* no figures for a stack that pins what is not sold */
         mk_cost_free(cat);
         return NULL;
     }

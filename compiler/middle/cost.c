@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compiler/middle/cost.h"
 #include "compiler/middle/storage.h"
@@ -15,7 +16,6 @@
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
 #include "compiler/base/state.h"
-#include "compiler/front/ast.h"
 #include "compiler/front/vjson.h"
 
 #define HOURS 730.0
@@ -29,7 +29,9 @@ typedef struct offer {
     int vcpu;
     double mem;
     bool arm, shared;
+    bool pin_only; /* an older generation: priced when pinned, never picked as the cheapest fit */
     json_t *hour; /* per region, null for none */
+    json_t *sud;  /* its family's sustained-use rates per quarter of the month, or NULL */
 } offer;
 
 typedef struct store {
@@ -42,6 +44,13 @@ typedef struct cloudcat {
     json_t *doc, *regions, *free;
     offer *offers;
     size_t noffers;
+    long *byname; /* offer indexes by name (open addressing, -1 empty) */
+    size_t namecap;
+    json_t *unpriced; /* why an os or purchase has no prices here: {"windows": why, "spot": why, …} */
+    double credit;    /* a burstable type's surplus CPU credits, USD per vCPU-hour (0: none billed) */
+    json_t *monitor;  /* detailed monitoring: {metrics, metric_month}, or NULL where it is free */
+    json_t *buy;      /* CLOUD.buy.json's offers, read on first need (note [buying]); NULL: none */
+    bool buy_read;
     json_t *volume, *bucket, *db, *lb, *dns, *queue;
     double egress;
     mk_arena *arena; /* the catalog's: explanations */
@@ -87,9 +96,60 @@ struct mk_cost_catalog {
     mk_arena *arena;
     ckey *cache;
     size_t ccap, cn;
+    char *share; /* where the catalogs are, for the files read on first need */
 };
 
 /* ---- loading ---- */
+
+static size_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return (size_t)h;
+}
+
+/* Pinned computes are looked up by name in every candidate cloud: an index,
+ * not a scan of a thousand offerings per candidate. */
+static void index_names(cloudcat *cc)
+{
+    cc->namecap = 16;
+    while (cc->namecap < 2 * cc->noffers)
+        cc->namecap *= 2;
+    cc->byname = mk_mem_alloc(cc->namecap * sizeof *cc->byname);
+    memset(cc->byname, 0xff, cc->namecap * sizeof *cc->byname);
+    for (size_t i = 0; i < cc->noffers; i++) {
+        size_t s = name_hash(cc->offers[i].name, strlen(cc->offers[i].name)) & (cc->namecap - 1);
+        while (cc->byname[s] >= 0)
+            s = (s + 1) & (cc->namecap - 1);
+        cc->byname[s] = (long)i;
+    }
+}
+
+static long named(const cloudcat *cc, const char *name, size_t len)
+{
+    for (size_t s = name_hash(name, len) & (cc->namecap - 1); cc->byname[s] >= 0; s = (s + 1) & (cc->namecap - 1)) {
+        const char *n = cc->offers[cc->byname[s]].name;
+        if (strncmp(n, name, len) == 0 && n[len] == 0)
+            return cc->byname[s];
+    }
+    return -1;
+}
+
+/* An offering's sustained-use rates: those of its family (the name up to
+ * the first '-', n1-standard-4 → n1) when the catalog lists it. */
+static json_t *family_sud(const cloudcat *cc, const char *name)
+{
+    json_t *fams = json_object_get(json_object_get(cc->doc, "sustained_use"), "families");
+    const char *dash = strchr(name, '-');
+    char fam[16];
+    if (!fams || !dash || (size_t)(dash - name) >= sizeof fam)
+        return NULL;
+    memcpy(fam, name, (size_t)(dash - name));
+    fam[dash - name] = 0;
+    json_t *r = json_object_get(fams, fam);
+    return json_array_size(r) == 4 ? r : NULL;
+}
 
 static bool load_offers(cloudcat *cc)
 {
@@ -107,10 +167,13 @@ static bool load_offers(cloudcat *cc)
         f->arm = arch && strcmp(arch, "arm64") == 0;
         f->shared = json_is_true(json_array_get(o, 4));
         f->hour = json_array_get(o, 5);
+        f->pin_only = json_is_string(json_array_get(o, 6));
+        f->sud = family_sud(cc, f->name);
         if (!f->name || !arch || !json_is_array(f->hour) || json_array_size(f->hour) != json_array_size(cc->regions))
             return false;
         cc->noffers++;
     }
+    index_names(cc);
     return true;
 }
 
@@ -135,6 +198,9 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     cc->dns = json_object_get(cc->doc, "dns_record");
     cc->queue = json_object_get(cc->doc, "queue");
     cc->egress = json_number_value(json_object_get(cc->doc, "egress_gb"));
+    cc->unpriced = json_object_get(cc->doc, "unpriced_compute");
+    cc->credit = json_number_value(json_object_get(cc->doc, "cpu_credit_vcpu_hour"));
+    cc->monitor = json_object_get(cc->doc, "detailed_monitoring");
     if (!cc->default_region || !json_is_array(cc->regions) || !load_offers(cc)) {
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s is not a moksha.pricing/v1 catalog", path);
         return false;
@@ -147,6 +213,7 @@ mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
     mk_cost_catalog *cat = mk_mem_calloc(1, sizeof *cat);
     bool ok = true;
     cat->arena = mk_arena_new();
+    cat->share = mk_arena_strndup(cat->arena, share_dir, strlen(share_dir));
     for (int i = 0; i < NCLOUDS; i++) {
         cat->c[i].arena = cat->arena;
         ok = load_cloud(&cat->c[i], share_dir, CLOUDS[i], diag) && ok;
@@ -174,6 +241,8 @@ void mk_cost_free(mk_cost_catalog *cat)
         mk_mem_free(cat->root[i]);
         mk_mem_free(cat->bucket[i]);
         mk_mem_free(cat->c[i].offers);
+        mk_mem_free(cat->c[i].byname);
+        json_decref(cat->c[i].buy);
         json_decref(cat->c[i].doc);
     }
     json_decref(cat->opencost);
@@ -227,25 +296,45 @@ static double usage(const mk_value *u, const char *name, double def, double unit
 
 /* ---- pricing per type ---- */
 
+static const mk_value *text_or_null(const mk_value *v) { return v && v->kind == MK_V_STRING ? v : NULL; }
 
-/* What a compute's root disk is, read once per instance: placement prices
- * each at every candidate place. */
-static void root_disk_of(mk_cost_spec *s)
+
+/* One attribute of a compute into its spec. A plan prices every compute of
+ * the stack, so its attributes are read in one pass over the map, and a
+ * name is compared only with the one it could be (by its first letter):
+ * looking each up by name cost a strcmp per key and name. */
+static void compute_attr(mk_cost_spec *s, const char *k, const mk_value *v, bool *cpu, bool *mem)
 {
-    const mk_value *dt = mk_v_get_text(s->attrs, "disk_type"), *size = mk_v_get_text(s->attrs, "disk");
-    s->disk_bytes = size && size->kind == MK_V_SIZE ? (double)size->u.i : -1;
-    s->disk_pinned = dt && dt->kind == MK_V_STRING;
+    switch (k[0]) {
+    case 'c': if (strcmp(k, "cpu") == 0) *cpu = num(v, &s->cpu); break;
+    case 'm': if (strcmp(k, "memory") == 0) *mem = num(v, &s->mem); break;
+    case 'a': if (strcmp(k, "arch") == 0) s->arm = mk_v_is_text(v, "arm64"); break;
+    case 's': if (strcmp(k, "shared_core") == 0) s->shared = flag(v); break;
+    case 'd':
+        if (strcmp(k, "detailed_monitoring") == 0)
+            s->monitored = flag(v);
+        else if (strcmp(k, "disk") == 0) /* the root disk, read once: placement prices it at every candidate */
+            s->disk_bytes = v && v->kind == MK_V_SIZE ? (double)v->u.i : -1;
+        else if (strcmp(k, "disk_type") == 0)
+            s->disk_pinned = v && v->kind == MK_V_STRING;
+        break;
+    case 'i': if (strcmp(k, "instance_type") == 0) s->pin = text_or_null(v); break;
+    case 'o': if (strcmp(k, "os") == 0) s->os = text_or_null(v); break;
+    case 'p': if (strcmp(k, "purchase") == 0) s->purchase = text_or_null(v); break;
+    default: break;
+    }
 }
 
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
-    mk_cost_spec s = {type, attrs, usage_v, .shaped = true};
+    mk_cost_spec s = {type, attrs, usage_v, .shaped = true, .disk_bytes = -1};
     if (strcmp(type, "compute") == 0) {
-        s.sized = num(mk_v_get_text(attrs, "cpu"), &s.cpu) && num(mk_v_get_text(attrs, "memory"), &s.mem);
-        s.arm = mk_v_is_text(mk_v_get_text(attrs, "arch"), "arm64");
-        s.shared = flag(mk_v_get_text(attrs, "shared_core"));
+        bool cpu = false, mem = false;
+        for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
+            compute_attr(&s, attrs->u.map.keys[i], attrs->u.map.vals[i], &cpu, &mem);
+        s.sized = cpu && mem;
         s.hours = usage(usage_v, "hours", HOURS, 1);
-        root_disk_of(&s);
+        s.credits = usage_v ? usage(usage_v, "cpu_credits", 0, 1) : 0;
     } else if (strcmp(type, "bucket") == 0) {
         mk_storage_bucket_ask_of(attrs, usage_v, &s.ask);
     }
@@ -332,7 +421,7 @@ static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double me
     double bp = 0, p;
     for (size_t i = 0; i < cc->noffers; i++) {
         const offer *f = &cc->offers[i];
-        if (f->vcpu < vcpu || f->mem + 1e-9 < mem || f->arm != arm || (f->shared && !shared))
+        if (f->vcpu < vcpu || f->mem + 1e-9 < mem || f->arm != arm || (f->shared && !shared) || f->pin_only)
             continue;
         if (!figure(f->hour, ri, &p))
             continue;
@@ -345,27 +434,120 @@ static long find_offer(mk_cost_catalog *cat, int ci, int ri, int vcpu, double me
     return best;
 }
 
+/* note [buying]: a compute is priced on demand for Linux unless its os or
+ * purchase say otherwise. The other ways to buy each offering ("spot",
+ * "reserved_1y", "reserved_3y", "windows": each an hourly price per region,
+ * in the catalog's region order) are in CLOUD.buy.json, read the first time a
+ * stack asks for one: most stacks never do, and parsing them made every
+ * command's cost step slower. Where a catalog has none, the cloud is not a
+ * candidate and the catalog's `unpriced_compute` says why (no public source),
+ * so a resource no cloud prices is unpriced with that reason, never priced
+ * as Linux on demand. Windows bought other than on demand is priced nowhere. */
+static json_t *buy_offers(mk_cost_catalog *cat, cloudcat *cc)
+{
+    if (!cc->buy_read) {
+        char path[4096], why[600];
+        snprintf(path, sizeof path, "%s/stdlib/pricing/%s.buy.json", cat->share, cc->cloud);
+        json_t *doc = access(path, R_OK) == 0 ? mk_jsonfile_load(path, 0, why, sizeof why) : NULL;
+        /* prices by region index are only right in the catalog's own region order */
+        if (doc && json_equal(json_object_get(doc, "regions"), cc->regions))
+            cc->buy = json_incref(json_object_get(doc, "offers"));
+        json_decref(doc);
+        cc->buy_read = true;
+    }
+    return cc->buy;
+}
+
+/* The hourly price array of offering f for the spec's os and purchase, or
+ * NULL with *why saying what is missing. */
+static json_t *price_list(mk_cost_catalog *cat, cloudcat *cc, const offer *f, const mk_cost_spec *s, const char **why)
+{
+    bool windows = mk_v_is_text(s->os, "windows");
+    bool demand = !s->purchase || mk_v_is_text(s->purchase, "on_demand");
+    char key[32] = "windows";
+    if (demand && !windows)
+        return f->hour;
+    if (!demand)
+        snprintf(key, sizeof key, "%.*s", (int)s->purchase->n, s->purchase->u.s);
+    json_t *list = windows && !demand ? NULL : json_object_get(json_object_get(buy_offers(cat, cc), f->name), key);
+    if (!list) {
+        const char *base = json_string_value(json_object_get(cc->unpriced, key));
+        *why = mk_arena_printf(cc->arena, "%s has no %s%s price for %s%s%s", cc->cloud, windows && !demand ? "Windows " : "",
+                               demand ? "Windows" : key, f->name, base ? ": " : "", base ?: "");
+    }
+    return list;
+}
+
+/* note [sustained use]: Google bills an N1, N2, … VM run for more of a month
+ * at a falling rate per quarter of the month (N1: 100%, 80%, 60%, 40% of the
+ * base price: 30% off a whole month). Each quarter is a line, its hours at
+ * the quarter's rate; on demand only (spot and committed prices have their
+ * own). Other clouds and families carry no rates. */
+static void hour_lines(bill *b, const offer *f, double hourly, double hours, bool demand)
+{
+    if (!f->sud || !demand) {
+        line(b, hourly, hours); /* hourly × 730 × hours/730 */
+        return;
+    }
+    for (size_t k = 0; k < 4; k++) {
+        double in = fmin(fmax(hours - k * HOURS / 4, 0), HOURS / 4);
+        if (in > 0)
+            line(b, hourly * json_number_value(json_array_get(f->sud, k)), in);
+    }
+    if (hours > HOURS)
+        line(b, hourly * json_number_value(json_array_get(f->sud, 3)), hours - HOURS);
+}
+
+/* The offering a spec gets in a cloud and region: the one it pins, else the
+ * cheapest that fits; -1 with the quote saying why there is none. */
+static long pick_offer(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q)
+{
+    const cloudcat *cc = &cat->c[ci];
+    if (s->pin) {
+        long o = named(cc, s->pin->u.s, s->pin->n);
+        if (o < 0)
+            set_why(cat->arena, q, MK_COST_NOT_HERE, "instance_type %.*s is not sold by %s", (int)s->pin->n, s->pin->u.s, cc->cloud);
+        return o;
+    }
+    long o = find_offer(cat, ci, ri, (int)s->cpu, s->mem / GIB, s->arm, s->shared);
+    if (o < 0)
+        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s%s offering with >= %d vCPU and >= %g GiB in %s", s->arm ? "arm64" : "x86_64",
+                s->shared ? "" : " dedicated-core", (int)s->cpu, s->mem / GIB, q->region);
+    return o;
+}
+
 static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b);
 
 static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q)
 {
-    double cpu = s->cpu, mem = s->mem, p = 0;
+    cloudcat *cc = &cat->c[ci];
+    double p = 0;
+    const char *why = NULL;
     if (!s->sized) {
         set_why(cat->arena, q, MK_COST_UNPRICED, "cpu or memory is not known");
         return;
     }
-    bool arm = s->arm, shared = s->shared;
-    long o = find_offer(cat, ci, ri, (int)cpu, mem / GIB, arm, shared);
-    if (o < 0) {
-        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s%s offering with >= %d vCPU and >= %g GiB in %s", arm ? "arm64" : "x86_64",
-                 shared ? "" : " dedicated-core", (int)cpu, mem / GIB, q->region);
+    long o = pick_offer(cat, s, ci, ri, q);
+    if (o < 0)
+        return;
+    const offer *f = &cc->offers[o];
+    json_t *list = price_list(cat, cc, f, s, &why);
+    if (!list || !figure(list, ri, &p)) {
+        set_why(cat->arena, q, MK_COST_NOT_HERE, "%s", why ?: mk_arena_printf(cat->arena, "%s has no price in %s", f->name, q->region));
         return;
     }
-    const offer *f = &cat->c[ci].offers[o];
-    figure(f->hour, ri, &p);
     q->offering = f->name;
     bill b = {0};
-    line(&b, p, s->hours); /* hourly × 730 × hours/730 */
+    hour_lines(&b, f, p, s->hours, list == f->hour);
+    /* a burstable type's surplus credits (usage.cpu_credits, vCPU-hours), where billed */
+    if (f->shared && cc->credit > 0 && s->credits > 0)
+        line(&b, cc->credit, s->credits);
+    /* its metrics a month, however many hours it runs (CloudWatch bills metric-months) */
+    if (s->monitored && cc->monitor)
+        line(&b, json_number_value(json_object_get(cc->monitor, "metric_month")),
+             json_number_value(json_object_get(cc->monitor, "metrics")));
+    /* the root disk (disk, disk_type) is a line of this quote too, priced as a
+     * volume is: docs/cost.md, "Storage" */
     if (root_disk(cat, s, ci, ri, q, &b))
         charge(q, b);
 }
@@ -390,60 +572,33 @@ _Static_assert((int)MK_STORAGE_NOT_HERE == (int)MK_COST_NOT_HERE && (int)MK_STOR
                "storage and cost statuses differ");
 static mk_cost_status status_of(const mk_storage_bill *sb) { return (mk_cost_status)sb->status; }
 
-/* A disk_type no catalog sells is a mistake, not a placement: unpriced
- * everywhere, with the closest name any catalog sells. */
-static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
+bool mk_cost_sells_disk(const mk_cost_catalog *cat, const char *disk_type, const char **near)
 {
-    const mk_value *v = mk_v_get_text(s->attrs, "disk_type");
-    const char *near = NULL, *n;
-    if (!v || v->kind != MK_V_STRING)
-        return true;
-    char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+    const char *n;
+    *near = NULL;
     for (int i = 0; i < NCLOUDS; i++)
-        if (mk_storage_sells(cat->c[i].doc, name, &n))
+        if (mk_storage_sells(cat->c[i].doc, disk_type, &n))
             return true;
-        else if (!near)
-            near = n;
-    set_why(cat->arena, q, MK_COST_UNPRICED, "no cloud sells disk_type %s%s%s%s", name, near ? " (did you mean " : "",
-            near ?: "", near ? "?)" : "");
+        else if (!*near)
+            *near = n;
     return false;
 }
 
-/* The span of attribute NAME's value where the resource is declared, else
- * the declaration's. */
-static mk_span attr_span(const mk_instance *in, const char *name)
+/* A disk_type no catalog sells is a mistake, not a placement (E0403 before
+ * placement, pin.c): read back from applied state it is unpriced everywhere,
+ * with the closest name any catalog sells. */
+static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
 {
-    const mk_ast *d = in->res->decl;
-    for (uint32_t i = 0; d && i < d->kids.n; i++) {
-        const mk_ast *k = d->kids.v[i];
-        if (k->kind == MK_AST_ATTR && k->name && strcmp(k->name, name) == 0)
-            return k->a ? k->a->span : k->span;
-    }
-    return d ? d->span : MK_NOSPAN;
-}
-
-void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p)
-{
-    for (size_t i = 0; i < p->ninstances; i++) {
-        const mk_instance *in = p->instances[i];
-        const char *type = in->res->type;
-        if (strcmp(type, "volume") != 0 && strcmp(type, "compute") != 0)
-            continue;
-        const mk_value *v = mk_v_get_text(in->attrs, "disk_type");
-        const char *near = NULL, *n;
-        bool sold = false;
-        if (!v || v->kind != MK_V_STRING)
-            continue;
-        char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
-        for (int c = 0; c < NCLOUDS && !sold; c++)
-            if (!(sold = mk_storage_sells(cat->c[c].doc, name, &n)) && !near)
-                near = n;
-        if (sold)
-            continue;
-        mk_diag_item *d = mk_diag_error(p->diag, "E0403", attr_span(in, "disk_type"), "no cloud sells disk_type `%s` (%s)", name, in->address);
-        if (near)
-            mk_diag_help(d, "did you mean `%s`?", near);
-    }
+    const mk_value *v = mk_v_get_text(s->attrs, "disk_type");
+    const char *near;
+    if (!v || v->kind != MK_V_STRING)
+        return true;
+    char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+    if (mk_cost_sells_disk(cat, name, &near))
+        return true;
+    set_why(cat->arena, q, MK_COST_UNPRICED, "no cloud sells disk_type %s%s%s%s", name, near ? " (did you mean " : "",
+            near ?: "", near ? "?)" : "");
+    return false;
 }
 
 /* A compute's root disk, a line of its quote (docs/cost.md, "Storage").
@@ -596,7 +751,9 @@ static mk_cost_quote price_spec(mk_cost_catalog *cat, const mk_cost_spec *s, con
     int ci = cloud_index(cloud);
     int ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
     if (ri < 0) {
-        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s", cloud ?: "?", region ?: "?");
+        const char *because = ci >= 0 ? json_string_value(json_object_get(cat->c[ci].doc, "other_regions")) : NULL;
+        set_why(cat->arena, &q, MK_COST_NOT_HERE, "%s has no prices for region %s%s%s", cloud ?: "?", region ?: "?",
+                because ? ": " : "", because ?: "");
         return q;
     }
     return price_at(cat, s, ci, ri);
@@ -632,8 +789,8 @@ static mk_value *state_size(mk_program *p, json_t *j)
 static bool priced_attr(const char *name)
 {
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
-                                        "storage", "multi_az", "fifo", "disk", "disk_type", "iops",
-                                        "throughput", "redundancy"};
+                                        "storage", "multi_az", "fifo", "instance_type", "os", "purchase", "detailed_monitoring",
+                                        "disk", "disk_type", "iops", "throughput", "redundancy"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;
@@ -724,3 +881,14 @@ mk_cost_quote mk_cost_price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int 
 {
     return price_at(cat, s, ci, ri);
 }
+
+long mk_cost_offer_named(const mk_cost_catalog *cat, int ci, const char *name, size_t len, int *vcpu, double *mem_gib)
+{
+    long o = named(&cat->c[ci], name, len);
+    if (o >= 0)
+        *vcpu = cat->c[ci].offers[o].vcpu, *mem_gib = cat->c[ci].offers[o].mem;
+    return o;
+}
+
+size_t mk_cost_noffers(const mk_cost_catalog *cat, int ci) { return cat->c[ci].noffers; }
+const char *mk_cost_offer_name(const mk_cost_catalog *cat, int ci, size_t oi) { return cat->c[ci].offers[oi].name; }

@@ -43,9 +43,9 @@ typedef struct mk_cost_quote {
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
 } mk_cost_quote;
 
-/* E0403 at the attribute for each instance whose disk_type no catalog
- * sells, with the closest name one does ("did you mean"). */
-void mk_cost_check_pins(mk_cost_catalog *cat, mk_program *p);
+/* Does any catalog sell a disk of this disk_type? Else *near is the closest
+ * name one does (NULL for none), for "did you mean" (pin.c). */
+bool mk_cost_sells_disk(const mk_cost_catalog *cat, const char *disk_type, const char **near);
 
 /* Price one instance in one cloud and region. */
 mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region);
@@ -60,8 +60,10 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
-    bool shaped, sized, arm, shared;
-    double cpu, mem, hours;
+    bool shaped, sized, arm, shared, monitored;
+    double cpu, mem, hours, credits;
+    /* a compute's pin (instance_type), os and purchase as written; NULL when null */
+    const mk_value *pin, *os, *purchase;
     bool disk_pinned;          /* compute: a disk_type is given */
     double disk_bytes;         /* compute: its root disk's size, -1 unknown */
     mk_storage_bucket_ask ask; /* bucket */
@@ -89,5 +91,12 @@ int mk_cost_region_index(const mk_cost_catalog *cat, int ci, const char *region)
 struct mk_arena *mk_cost_arena(mk_cost_catalog *cat);
 mk_cost_spec mk_cost_spec_of(const mk_instance *in);
 mk_cost_quote mk_cost_price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri);
+
+/* What the pin check (pin.c) asks: the compute offering of cloud ci named
+ * name (len bytes), its vCPUs and memory in GiB; -1 when ci sells none by
+ * that name. And every offering's name, by index, for "did you mean". */
+long mk_cost_offer_named(const mk_cost_catalog *cat, int ci, const char *name, size_t len, int *vcpu, double *mem_gib);
+size_t mk_cost_noffers(const mk_cost_catalog *cat, int ci);
+const char *mk_cost_offer_name(const mk_cost_catalog *cat, int ci, size_t oi);
 
 #endif

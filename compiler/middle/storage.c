@@ -171,8 +171,8 @@ static bool disk_lines(const mk_storage_where *w, json_t *e, const disk_ask *a, 
     } else if (fig(json_object_get(e, "gb_month"), w, &p)) {
         add(b, p, a->gib);
     } else {
-        return refuse(w, b, MK_STORAGE_NOT_HERE, "no source prices %s in %s (the catalog's: %s)", jstr(e, "disk_type") ?: b->offering,
-                      w->region, jstr(e, "note") ?: "none");
+        return refuse(w, b, MK_STORAGE_NOT_HERE, "no source prices %s in %s (%s)", jstr(e, "disk_type") ?: b->offering, w->region,
+                      jstr(w->doc, "storage_regions") ?: jstr(e, "note") ?: "none");
     }
     return perf(w, e, "iops", a->iops, a->gib, b) && perf(w, e, "throughput", a->mbps, a->gib, b);
 }
@@ -244,6 +244,34 @@ mk_storage_bill mk_storage_volume(const mk_storage_where *w, const mk_value *att
     return b;
 }
 
+/* note [root disk elsewhere]: where no source prices the cloud's disks (AWS
+ * beyond us-east-1) a root disk is billed at its catalog's default region's
+ * rate, and the quote says so: a compute is not taken out of a region for
+ * want of a few dollars of disk figures, nor is its disk counted as free.
+ * A volume, which is all disk, is not a candidate there (disk_lines). */
+static bool root_elsewhere(const mk_storage_where *w, const disk_ask *a, mk_storage_bill *d)
+{
+    const char *home = jstr(w->doc, "default_region");
+    json_t *r;
+    size_t i;
+    if (!home || same(home, w->region) || !entry_for(json_object_get(w->doc, "volume"), a->disk_type))
+        return false;
+    json_array_foreach(json_object_get(w->doc, "regions"), i, r) {
+        if (!same(json_string_value(r), home))
+            continue;
+        mk_storage_where at = *w;
+        at.region = home, at.ri = (int)i;
+        mk_storage_bill h = disk(&at, a);
+        if (h.status != MK_STORAGE_PRICED)
+            return false;
+        h.why = mk_arena_printf(w->arena, "its %s root disk is billed at %s's rate: no source prices %s in %s", a->disk_type, home,
+                                a->disk_type, w->region);
+        *d = h;
+        return true;
+    }
+    return false;
+}
+
 bool mk_storage_root(const mk_storage_where *w, const mk_value *attrs, mk_storage_bill *b)
 {
     name_buf dt;
@@ -253,7 +281,7 @@ bool mk_storage_root(const mk_storage_where *w, const mk_value *attrs, mk_storag
     if (!a.disk_type)
         return refuse(w, b, MK_STORAGE_NOT_HERE, "the %s catalog names no root disk", w->cloud);
     mk_storage_bill d = disk(w, &a);
-    if (d.status != MK_STORAGE_PRICED)
+    if (d.status != MK_STORAGE_PRICED && !root_elsewhere(w, &a, &d))
         return refuse(w, b, d.status, "its root disk: %s", d.why);
     for (int i = 0; i < d.n; i++)
         add(b, d.line[i].unit, d.line[i].qty);
@@ -381,8 +409,9 @@ mk_storage_bill mk_storage_bucket(const mk_storage_where *w, const mk_storage_bu
     /* the cloud's default redundancy first; a class sold at another only (One Zone-IA) still serves */
     json_t *e = bucket_entry(w, cls, red ?: jstr(w->doc, "bucket_redundancy"), a->gib) ?: (red ? NULL : bucket_entry(w, cls, NULL, a->gib));
     if (!e) {
-        refuse(w, &b, MK_STORAGE_NOT_HERE, "no source prices a %s bucket of class %s with %s redundancy in %s", w->cloud, cls,
-               red ?: "its default", w->region);
+        refuse(w, &b, MK_STORAGE_NOT_HERE, "no source prices a %s bucket of class %s with %s redundancy in %s%s%s%s", w->cloud, cls,
+               red ?: "its default", w->region, jstr(w->doc, "storage_regions") ? " (" : "", jstr(w->doc, "storage_regions") ?: "",
+               jstr(w->doc, "storage_regions") ? ")" : "");
         return b;
     }
     b.offering = jstr(e, "offering");

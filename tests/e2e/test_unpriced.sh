@@ -25,7 +25,7 @@ resource volume near {
   placement { providers = [aws] }
 }
 MOKSHA
-WHY='aws has no prices for region us-west-2'
+WHY='aws has no prices for region us-west-2: the catalog covers us-east-1 and GovCloud only; no public, licensed price table has its other regions'
 
 # ---- cost ----
 expect_exit 0 moksha cost

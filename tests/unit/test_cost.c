@@ -1,6 +1,7 @@
 /* test_cost — the cost model's contract: prices pinned to the corpus, the
- * Arm and shared-core rules, usage hours, unpriced cases, and placement
- * choosing the cheapest cloud. Expected figures are computed by hand from the
+ * Arm and shared-core rules, usage hours, unpriced cases, placement
+ * choosing the cheapest cloud, pinned offerings, sustained use, CPU credits
+ * and the ways a compute is bought. Expected figures are computed by hand from the
  * corpus files named in each comment, never from the code under test. */
 #include "tests/unit/unit.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/pin.h"
 #include "compiler/middle/place.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/program.h"
@@ -195,6 +197,99 @@ static void test_placement_minimum(void **state)
     mk_place_report_free(r);
 }
 
+/* Pinned: m5.large in aws_ec2_us-east-1_ondemand_linux.csv is 0.096000 an
+ * hour, $70.08 a month; in GovCloud 0.121 (karpenter's us_gov table,
+ * stdlib/pricing/data), $88.33. No other cloud sells it: not a candidate there.
+ * An older generation is priced when pinned, never picked as the cheapest
+ * fit: Basic_A2 (2 vCPU, 3.5 GiB) in eastus is 0.079 (libcloud) * 730 =
+ * $57.67 pinned; unpinned, 2 vCPU and 3.5 GiB get a current type. Each has
+ * its 20 GiB root disk: gp2 $2.00 (us-east-1's rate in GovCloud, which no
+ * source prices, and the quote says so: note [root disk elsewhere]), S4
+ * $1.54 on Azure. */
+static void test_pinned(void **state)
+{
+    (void)state;
+    run("resource compute a { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\" }\n"
+        "resource compute o { cpu = 2, memory = 3584MiB, image = \"x\", instance_type = \"Basic_A2\" }\n"
+        "resource compute f { cpu = 2, memory = 3584MiB, image = \"x\" }\n");
+    mk_cost_quote q = price("compute.a", "aws", "us-east-1");
+    assert_int_equal(q.status, MK_COST_PRICED);
+    assert_string_equal(q.offering, "m5.large");
+    assert_money(q.monthly, 70.08 + 2.00);
+    q = price("compute.a", "aws", "us-gov-west-1");
+    assert_money(q.monthly, 88.33 + 2.00);
+    assert_string_equal(q.why, "its gp2 root disk is billed at us-east-1's rate: no source prices gp2 in us-gov-west-1");
+    q = price("compute.a", "gcp", "us-central1");
+    assert_int_equal(q.status, MK_COST_NOT_HERE);
+    assert_string_equal(q.why, "instance_type m5.large is not sold by gcp");
+    assert_true(mk_pin_check(CAT, P));
+    q = price("compute.o", "azure", "eastus");
+    assert_string_equal(q.offering, "Basic_A2");
+    assert_money(q.monthly, 57.67 + 1.54);
+    q = price("compute.f", "azure", "eastus");
+    assert_string_not_equal(q.offering, "Basic_A2");
+    assert_string_not_equal(q.offering, "Standard_A2_v2");
+}
+
+/* An unknown name and a wrong size are errors at the pin (pin.c). */
+static void test_pin_check(void **state)
+{
+    (void)state;
+    run("resource compute a { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.larg\" }\n"
+        "resource compute b { cpu = 2, memory = 4GiB, image = \"x\", instance_type = \"Standard_D2s_v4\" }\n");
+    assert_false(mk_pin_check(CAT, P));
+    assert_int_equal(mk_diag_count(P->diag, "E0403"), 1);
+    assert_int_equal(mk_diag_count(P->diag, "E0404"), 1);
+}
+
+/* Lines beyond hourly × hours. note [sustained use]: n2-standard-8 in
+ * us-central1 is 0.388472 an hour (Cyclenerd); a whole month is four
+ * quarters of 182.5 h at 100%, 86.78%, 73.56%, 60.34%: 70.89614 + 61.52367 +
+ * 52.151201 + 42.778731 = $227.349742. n1-standard-16 for 100 h stays in the
+ * first quarter: 0.759996 * 100. CPU credits: t3.medium 0.0416 * 730 =
+ * $30.368, plus 1,460 vCPU-hours of surplus credits at $0.05
+ * (instance_test.golden: $73.00) = $103.368. Detailed monitoring: 7
+ * CloudWatch metrics at $0.30 = $2.10 on m5.large's $70.08, for any hours;
+ * nothing on GCP, where basic metrics are all there is and are free. Each
+ * has its 20 GiB root disk: gp2 $2.00 on AWS, pd-standard $0.80 on GCP. */
+static void test_more_lines(void **state)
+{
+    (void)state;
+    run("resource compute a { cpu = 8, memory = 32GiB, image = \"x\", instance_type = \"n2-standard-8\" }\n"
+        "resource compute b { cpu = 16, memory = 60GiB, image = \"x\", instance_type = \"n1-standard-16\"\n"
+        "  usage { hours = 100 } }\n"
+        "resource compute t { cpu = 2, memory = 4GiB, image = \"x\", instance_type = \"t3.medium\"\n"
+        "  usage { cpu_credits = 1460 } }\n"
+        "resource compute m { cpu = 2, memory = 8GiB, image = \"x\", detailed_monitoring = true }\n"
+        "resource compute p { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\", detailed_monitoring = true }\n");
+    assert_money(price("compute.a", "gcp", "us-central1").monthly, 227.349742 + 0.80);
+    assert_money(price("compute.p", "aws", "us-east-1").monthly, 72.18 + 2.00);
+    assert_money(price("compute.m", "gcp", "us-central1").monthly, 0.0670114 * 730 + 0.80);
+    assert_money(price("compute.b", "gcp", "us-central1").monthly, 75.9996 + 0.80);
+    assert_money(price("compute.t", "aws", "us-east-1").monthly, 103.368 + 2.00);
+}
+
+/* note [buying]: Standard_D2s_v3 Windows in eastus is 0.188 (libcloud
+ * azure_windows) * 730 = $137.24; n1-standard-16 spot in us-central1 is
+ * 0.26804 (Cyclenerd hour_spot) * 730 = $195.6692, no sustained-use
+ * discount; with their 20 GiB root disks (S4 $1.54, pd-standard $0.80). AWS
+ * has no Windows or reserved prices: not a candidate, saying why. */
+static void test_buying(void **state)
+{
+    (void)state;
+    run("resource compute w { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"Standard_D2s_v3\", os = \"windows\" }\n"
+        "resource compute s { cpu = 16, memory = 60GiB, image = \"x\", instance_type = \"n1-standard-16\", purchase = \"spot\" }\n"
+        "resource compute r { cpu = 2, memory = 8GiB, image = \"x\", purchase = \"reserved_1y\" }\n");
+    assert_money(price("compute.w", "azure", "eastus").monthly, 137.24 + 1.54);
+    assert_money(price("compute.s", "gcp", "us-central1").monthly, 195.6692 + 0.80);
+    mk_cost_quote q = price("compute.w", "aws", "us-east-1");
+    assert_int_equal(q.status, MK_COST_NOT_HERE);
+    q = price("compute.r", "aws", "us-east-1");
+    assert_int_equal(q.status, MK_COST_NOT_HERE);
+    assert_non_null(strstr(q.why, "aws has no reserved_1y price for "));
+    assert_non_null(strstr(q.why, "no public, licensed table"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +298,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unpriced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priced_by_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_minimum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buying, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

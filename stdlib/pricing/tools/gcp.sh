@@ -5,7 +5,10 @@
 # two-space-indented YAML of maps only, so a small awk flattener (path = value)
 # reads it; nothing else in it is needed.
 # Kept: compute.instance.* without GPUs (a100, l4, h100, rtx6000 keys) and
-# without custom-*; hourly on-demand price per region. Arm families: t2a, c4a,
+# without custom-*; hourly on-demand price per region, and per offering its
+# spot price (hour_spot) and 1- and 3-year committed-use prices (month_1y,
+# month_3y over 730 hours) as "spot", "reserved_1y", "reserved_3y", written
+# to gcp.buy.json by `sh stdlib/pricing/tools/gcp.sh CORPUS buy`. Arm families: t2a, c4a,
 # n4a (Google Axion / Ampere). Shared-core: e2-micro, e2-small, e2-medium,
 # f1-micro, g1-small; the file reports e2's shared-core count (e2-medium
 # `cpu: 1`), but Google sells the three e2 shared-core types as 2 vCPUs, which is
@@ -34,7 +37,7 @@ function flush(   i, p) { }
         p = key[0]; for (i = 1; i <= d; i++) p = p "." key[i]
         print p, v
     }
-}' "$Y" | LC_ALL=C awk -v date="$(sed -n 's/^  generated: //p' "$Y")" '
+}' "$Y" | LC_ALL=C awk -v buy="${2:-}" -v date="$(sed -n 's/^  generated: //p' "$Y")" '
 BEGIN { SUBSEP = "|" }
 # compute.instance.TYPE.cost.REGION.hour / .cpu / .ram / .GPU
 $1 ~ /^compute\.instance\./ {
@@ -42,6 +45,9 @@ $1 ~ /^compute\.instance\./ {
     if (a[4] == "cpu") cpu[t] = $2
     else if (a[4] == "ram") ram[t] = $2
     else if (a[4] == "cost" && a[6] == "hour") { hour[t, a[5]] = $2; reg[a[5]] = 1; types[t] = 1 }
+    else if (a[4] == "cost" && a[6] == "hour_spot") spot[t, a[5]] = $2
+    else if (a[4] == "cost" && a[6] == "month_1y") cud1[t, a[5]] = sprintf("%.6f", $2 / 730)
+    else if (a[4] == "cost" && a[6] == "month_3y") cud3[t, a[5]] = sprintf("%.6f", $2 / 730)
     else if (a[4] != "cost") gpu[t] = 1
     next
 }
@@ -71,9 +77,21 @@ function bucket_entry(off, cls, red, gb, ops, note) {
 function store(off, cls, arr, name, note) {
     printf "  {\"offering\": \"%s\", \"class\": \"%s\", \"gb_month\": %s, \"note\": \"%s\"}", off, cls, prices(arr, name), note
 }
+function regions(   i) { printf " \"regions\": ["; for (i = 1; i <= nr; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), rl[i]; print "]," }
+function kept(t) { return !(t in gpu) && t !~ /^custom/ && (t in cpu) && (t in ram) }
+# The other ways to buy each offering, in a file of their own (gcp.buy.json),
+# read only when a stack asks for one: most never do, and every stack would
+# otherwise parse three more price arrays per offering.
+function buyfile(   t, n) {
+    printf "{\n \"format\": \"moksha.pricing-buy/v1\",\n \"cloud\": \"gcp\",\n"; regions(); print " \"offers\": {"
+    for (t in types) if (kept(t))
+        printf "%s  \"%s\": {\"spot\": %s,\n   \"reserved_1y\": %s,\n   \"reserved_3y\": %s}", (n++ ? ",\n" : ""), t, prices(spot, t), prices(cud1, t), prices(cud3, t)
+    print "\n }\n}"
+}
 END {
     nr = 0; for (r in reg) rl[++nr] = r
     for (i = 2; i <= nr; i++) for (j = i; j > 1 && rl[j - 1] > rl[j]; j--) { x = rl[j]; rl[j] = rl[j - 1]; rl[j - 1] = x }
+    if (buy != "") { buyfile(); exit }
     print "{"
     print " \"format\": \"moksha.pricing/v1\","
     print " \"cloud\": \"gcp\","
@@ -85,17 +103,22 @@ END {
     print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
     print " ],"
     print " \"default_region\": \"us-central1\","
-    printf " \"regions\": ["; for (i = 1; i <= nr; i++) printf "%s\"%s\"", (i > 1 ? ", " : ""), rl[i]; print "],"
+    print " \"other_regions\": \"not a region of the Cyclenerd price table\","
+    regions()
     print " \"compute\": ["
     n = 0
     for (t in types) {
-        if ((t in gpu) || t ~ /^custom/ || !(t in cpu) || !(t in ram)) continue
+        if (!kept(t)) continue
         arch = (t ~ /^(t2a|c4a|n4a)-/) ? "arm64" : "x86_64"
         shared = (t ~ /^(e2-micro|e2-small|e2-medium|f1-micro|g1-small)$/) ? "true" : "false"
         v = cpu[t]; if (t ~ /^e2-(micro|small|medium)$/) v = 2; else if (shared == "true") v = 1
         printf "%s  [\"%s\", %d, %.4f, \"%s\", %s, %s]", (n++ ? ",\n" : ""), t, v, ram[t], arch, shared, prices(hour, t)
     }
     print "\n ],"
+    print " \"sustained_use\": {\"note\": \"Google Compute Engine sustained use discounts (cloud.google.com/compute/docs/sustained-use-discounts): the rate of each quarter of a month a VM runs, as a fraction of its on-demand price; N1 (with f1-micro, g1-small) and memory-optimised M1, M2: 100%, 80%, 60%, 40% (30% off a whole month); N2, N2D, C2: 100%, 86.78%, 73.56%, 60.34% (about 20% off); other families get none\","
+    print "  \"families\": {\"n1\": [1, 0.8, 0.6, 0.4], \"f1\": [1, 0.8, 0.6, 0.4], \"g1\": [1, 0.8, 0.6, 0.4], \"m1\": [1, 0.8, 0.6, 0.4], \"m2\": [1, 0.8, 0.6, 0.4],"
+    print "   \"n2\": [1, 0.8678, 0.7356, 0.6034], \"n2d\": [1, 0.8678, 0.7356, 0.6034], \"c2\": [1, 0.8678, 0.7356, 0.6034]}},"
+    print " \"unpriced_compute\": {\"windows\": \"the Cyclenerd table prices Linux only (a Windows Server licence is billed per core on top, not in the corpus)\", \"spot\": \"the Cyclenerd table has no spot price for it in this region\", \"reserved_1y\": \"the Cyclenerd table has no 1-year committed-use price for it in this region\", \"reserved_3y\": \"the Cyclenerd table has no 3-year committed-use price for it in this region\"},"
     print " \"volume\": ["
     disk_entry("pd-balanced", "ssd", disk, "balanced", "", "compute.storage.balanced"); print ","
     disk_entry("pd-ssd", "ssd", disk, "ssd", "", "compute.storage.ssd"); print ","
