@@ -131,6 +131,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     if (!cat)
         return;
     mk_pin_check(cat, p);
+    mk_cost_check_db_pins(cat, p);
     mk_place_report *rep = mk_place_run(cat, p, out->st, r->destroy ? NULL : pl->like, r->replace_placement, r->nreplace_placement);
     out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
     place_by_policy(cat, p, pl, rep);
@@ -677,7 +678,8 @@ mk_place_report *mk_pipeline_price(mk_planned *pl, const mk_pipeline_req *r)
     mk_cost_catalog *cat = mk_cost_load(pl->p->share_dir, pl->p->diag);
     if (!cat)
         return NULL;
-    if (!mk_pin_check(cat, pl->p)) { /* no figures for a stack that pins what is not sold */
+    bool pins = mk_pin_check(cat, pl->p);
+    if (!(mk_cost_check_db_pins(cat, pl->p) && pins)) { /* no figures for a stack that pins what is not sold */
         mk_cost_free(cat);
         return NULL;
     }

@@ -118,6 +118,15 @@ static void md_row(const char *addr, const char *cloud, const char *region, cons
     mk_buf_free(&b);
 }
 
+/* What a line says beside its figure: why it is unpriced, or the note on a
+ * price that is not nothing (figures borrowed from another region, extended
+ * support), so no output takes a borrowed figure silently. A free
+ * resource's reason stays in the JSON. */
+static const char *note_of(const mk_cost_quote *q)
+{
+    return q->status != MK_COST_PRICED || q->monthly != 0 ? q->why : NULL;
+}
+
 /* A markdown row of an item; an unpriced one's cell says why, never a
  * bare "unpriced". */
 static void md_item(const mk_place_item *it, const char *money, FILE *out)
@@ -126,6 +135,8 @@ static void md_item(const mk_place_item *it, const char *money, FILE *out)
     mk_buf cell = {0};
     if (q->status != MK_COST_PRICED)
         mk_buf_printf(&cell, "unpriced: %s", q->why ? q->why : "no price");
+    else if (note_of(q))
+        mk_buf_printf(&cell, "%s (%s)", money, note_of(q));
     md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", cell.len ? mk_buf_cstr(&cell) : money, out);
     mk_buf_free(&cell);
 }
@@ -144,8 +155,7 @@ void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out
             md_item(it, money, out);
         else
             fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
-                    q->offering ?: "-", money, q->why && q->status != MK_COST_PRICED ? "  " : "",
-                    q->status != MK_COST_PRICED ? q->why : "");
+                    q->offering ?: "-", money, note_of(q) ? "  " : "", note_of(q) ?: "");
         if (explain && !md)
             explain_text(r, it, out);
     }

@@ -12,6 +12,7 @@
 
 #include "compiler/middle/cost.h"
 #include "compiler/middle/storage.h"
+#include "compiler/middle/dbcost.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -51,7 +52,7 @@ typedef struct cloudcat {
     json_t *monitor;  /* detailed monitoring: {metrics, metric_month}, or NULL where it is free */
     json_t *buy;      /* CLOUD.buy.json's offers, read on first need (note [buying]); NULL: none */
     bool buy_read;
-    json_t *volume, *bucket, *db, *lb, *dns, *queue;
+    json_t *volume, *bucket, *lb, *dns, *queue;
     double egress;
     mk_arena *arena; /* the catalog's: explanations */
 } cloudcat;
@@ -93,6 +94,7 @@ struct mk_cost_catalog {
     lastbucket *bucket[NCLOUDS];  /* per region */
     typeslots types[32];
     json_t *opencost;
+    mk_dbcost_catalog *db; /* databases per class: dbcost.c */
     mk_arena *arena;
     ckey *cache;
     size_t ccap, cn;
@@ -193,7 +195,6 @@ static bool load_cloud(cloudcat *cc, const char *dir, const char *cloud, mk_diag
     cc->free = json_object_get(cc->doc, "free");
     cc->volume = json_object_get(cc->doc, "volume");
     cc->bucket = json_object_get(cc->doc, "bucket");
-    cc->db = json_object_get(cc->doc, "database");
     cc->lb = json_object_get(cc->doc, "load_balancer");
     cc->dns = json_object_get(cc->doc, "dns_record");
     cc->queue = json_object_get(cc->doc, "queue");
@@ -226,6 +227,10 @@ mk_cost_catalog *mk_cost_load(const char *share_dir, mk_diag *diag)
         mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
         ok = false;
     }
+    if (!(cat->db = mk_dbcost_load(share_dir, why, sizeof why))) {
+        mk_diag_error(diag, "E0400", MK_NOSPAN, "price catalog %s", why);
+        ok = false;
+    }
     if (!ok) {
         mk_cost_free(cat);
         return NULL;
@@ -246,6 +251,7 @@ void mk_cost_free(mk_cost_catalog *cat)
         json_decref(cat->c[i].doc);
     }
     json_decref(cat->opencost);
+    mk_dbcost_free(cat->db);
     mk_arena_free(cat->arena);
     mk_mem_free(cat->cache);
     mk_mem_free(cat);
@@ -325,6 +331,56 @@ static void compute_attr(mk_cost_spec *s, const char *k, const mk_value *v, bool
     }
 }
 
+static double num_or(const mk_value *v, double unit, double def)
+{
+    double x;
+    return num(v, &x) ? x / unit : def;
+}
+
+static const mk_value *text_v(const mk_value *v) { return v && v->kind == MK_V_STRING ? v : NULL; }
+
+/* One attribute of a database into its spec; the others are not priced. A
+ * switch on the first letter: a database has some twenty attributes, and
+ * placement reads every database of a plan. */
+static void db_field(mk_cost_spec *s, const char *k, const mk_value *v)
+{
+    mk_cost_dbspec *d = &s->db;
+    switch (k[0]) {
+    case 'c': if (!strcmp(k, "cpu")) s->cpu = num_or(v, 1, -1); break;
+    case 'e':
+        if (!strcmp(k, "engine")) d->engine = text_v(v);
+        else if (!strcmp(k, "edition")) d->edition = text_v(v);
+        break;
+    case 'i':
+        if (!strcmp(k, "instance_class")) d->klass = text_v(v);
+        else if (!strcmp(k, "iops")) d->iops = num_or(v, 1, -1);
+        break;
+    case 'm':
+        if (!strcmp(k, "memory")) s->mem = num_or(v, 1, -1);
+        else if (!strcmp(k, "multi_az")) d->multi_az = flag(v);
+        break;
+    case 'p': if (!strcmp(k, "public")) d->public_ip = flag(v); break;
+    case 'r': if (!strcmp(k, "replicas")) d->replicas = num_or(v, 1, 0); break;
+    case 's':
+        if (!strcmp(k, "storage")) d->storage = num_or(v, 1, -1);
+        else if (!strcmp(k, "storage_type")) d->storage_type = text_v(v);
+        break;
+    case 'v': if (!strcmp(k, "version")) d->version = text_v(v); break;
+    default: break;
+    }
+}
+
+/* A database's priced attributes, read once: placement prices it at every
+ * candidate, and a lookup by name is a scan of the map. */
+static void db_spec(mk_cost_spec *s, const mk_value *attrs)
+{
+    s->db = (mk_cost_dbspec){.storage = -1, .iops = -1};
+    s->cpu = s->mem = -1;
+    for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
+        db_field(s, attrs->u.map.keys[i], attrs->u.map.vals[i]);
+    s->db.backup = usage(s->usage, "backup", 0, 1);
+}
+
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
     mk_cost_spec s = {type, attrs, usage_v, .shaped = true, .disk_bytes = -1};
@@ -337,6 +393,8 @@ static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_va
         s.credits = usage_v ? usage(usage_v, "cpu_credits", 0, 1) : 0;
     } else if (strcmp(type, "bucket") == 0) {
         mk_storage_bucket_ask_of(attrs, usage_v, &s.ask);
+    } else if (strcmp(type, "database") == 0) {
+        db_spec(&s, attrs);
     }
     return s;
 }
@@ -662,38 +720,70 @@ static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int
     charge(q, b);
 }
 
-static void price_database(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quote *q)
+/* A string attribute as C text, in buf (the few words pricing reads), or
+ * in the arena when longer. */
+static const char *text_of(const mk_value *v, char *buf, size_t n, mk_arena *ar)
 {
-    double cpu, mem, storage;
-    if (!cc->db) {
-        set_why(cc->arena, q, MK_COST_NOT_HERE, "no database prices for %s", cc->cloud);
-        return;
-    }
-    if (!num(mk_v_get_text(s->attrs, "cpu"), &cpu) || !num(mk_v_get_text(s->attrs, "memory"), &mem) || !num(mk_v_get_text(s->attrs, "storage"), &storage)) {
-        set_why(cc->arena, q, MK_COST_UNPRICED, "cpu, memory or storage is not known");
-        return;
-    }
-    bill b = {0};
-    line(&b, json_number_value(json_object_get(cc->db, "vcpu_hour")), cpu * HOURS);
-    line(&b, json_number_value(json_object_get(cc->db, "gib_hour")), mem / GIB * HOURS);
-    line(&b, json_number_value(json_object_get(cc->db, "storage_gb_month")), storage / GIB);
-    /* a standby in a second zone doubles instance and storage */
-    if (flag(mk_v_get_text(s->attrs, "multi_az")))
-        b.bad |= !mk_money_mul_int(b.sum, 2, &b.sum);
-    charge(q, b);
-    q->offering = json_string_value(json_object_get(cc->db, "offering"));
+    if (!v || v->kind != MK_V_STRING)
+        return NULL;
+    if (v->n >= n)
+        return mk_arena_printf(ar, "%.*s", (int)v->n, v->u.s);
+    memcpy(buf, v->u.s, v->n);
+    buf[v->n] = 0;
+    return buf;
 }
 
+/* The words of a database's ask, copied out of its values. */
+typedef struct dbwords {
+    char engine[32], version[32], klass[64], edition[32], storage_type[32];
+} dbwords;
+
+/* A database's spec as dbcost.c asks for it (docs/cost.md, "Databases"). */
+static mk_dbcost_ask db_ask(mk_arena *ar, dbwords *w, const mk_cost_spec *s, const char *cloud, const char *region)
+{
+    const mk_cost_dbspec *d = &s->db;
+    mk_dbcost_ask a = {.cloud = cloud, .region = region, .cpu = s->cpu, .mem_gib = s->mem < 0 ? -1 : s->mem / GIB};
+    a.engine = text_of(d->engine, w->engine, sizeof w->engine, ar);
+    a.version = text_of(d->version, w->version, sizeof w->version, ar);
+    a.klass = text_of(d->klass, w->klass, sizeof w->klass, ar);
+    a.edition = text_of(d->edition, w->edition, sizeof w->edition, ar);
+    a.storage_type = text_of(d->storage_type, w->storage_type, sizeof w->storage_type, ar);
+    a.storage_gib = d->storage < 0 ? -1 : d->storage / GIB;
+    a.iops = d->iops;
+    a.replicas = (int)d->replicas;
+    a.backup_gib = d->backup / GIB;
+    a.multi_az = d->multi_az, a.public_ip = d->public_ip;
+    return a;
+}
+
+static void price_database(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
+{
+    dbwords w;
+    mk_dbcost_ask a = db_ask(cat->arena, &w, s, q->cloud, q->region);
+    mk_dbcost_answer d = mk_dbcost_price(cat->db, &a);
+    q->status = d.status == MK_DBCOST_PRICED ? MK_COST_PRICED : d.status == MK_DBCOST_NOT_HERE ? MK_COST_NOT_HERE : MK_COST_UNPRICED;
+    q->offering = d.offering;
+    q->monthly = d.monthly;
+    q->why = d.why;
+}
+
+/* A network load balancer is its own offering where the cloud prices it
+ * apart (AWS NLB: the same hour, a cheaper LCU); elsewhere one offering
+ * serves both kinds. An LCU-hour is a GB an hour processed, so a GB
+ * processed costs one LCU-hour. */
 static void price_lb(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quote *q)
 {
-    if (!cc->lb) {
+    json_t *e = cc->lb;
+    if (!e) {
         set_why(cc->arena, q, MK_COST_NOT_HERE, "no load balancer prices for %s", cc->cloud);
         return;
     }
-    q->offering = json_string_value(json_object_get(cc->lb, "offering"));
+    if (mk_v_is_text(mk_v_get_text(s->attrs, "kind"), "network") && json_object_get(e, "network"))
+        e = json_object_get(e, "network");
+    q->offering = json_string_value(json_object_get(e, "offering"));
     bill b = {0};
-    line(&b, json_number_value(json_object_get(cc->lb, "hour")), HOURS);
-    line(&b, json_number_value(json_object_get(cc->lb, "gb")), usage(s->usage, "processed", 0, GIB));
+    line(&b, json_number_value(json_object_get(e, "hour")), HOURS);
+    line(&b, json_number_value(json_object_get(e, "gb")), usage(s->usage, "processed", 0, GIB));
     charge(q, b);
 }
 
@@ -729,7 +819,7 @@ static mk_cost_quote price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int c
     } else if (strcmp(s->type, "volume") == 0 || strcmp(s->type, "bucket") == 0) {
         price_store(cat, s, ci, ri, &q, s->type[0] == 'b');
     } else if (strcmp(s->type, "database") == 0) {
-        price_database(cc, s, &q);
+        price_database(cat, s, &q);
     } else if (strcmp(s->type, "load_balancer") == 0) {
         price_lb(cc, s, &q);
     } else if (strcmp(s->type, "dns_record") == 0 || strcmp(s->type, "queue") == 0) {
@@ -765,6 +855,39 @@ mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const c
     return price_spec(cat, &s, cloud, region);
 }
 
+/* The span of a resource's attribute as written, else the resource's. */
+static mk_span attr_span(const mk_instance *in, mk_name name)
+{
+    const mk_ast *decl = in->res->decl;
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && decl->kids.v[i]->name == name && decl->kids.v[i]->b)
+            return decl->kids.v[i]->b->span;
+    return decl->span;
+}
+
+bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
+{
+    bool ok = true;
+    mk_name pin = mk_intern_s(p->v.names, "instance_class");
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const mk_instance *in = p->instances[i];
+        char buf[64];
+        const char *klass = NULL, *hint = NULL, *msg = NULL;
+        bool known = false;
+        if (strcmp(in->res->type, "database") == 0)
+            klass = text_of(mk_v_get_text(in->attrs, "instance_class"), buf, sizeof buf, cat->arena);
+        if (klass)
+            msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
+                                      num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint, &known);
+        /* E0403 and E0404 as for a compute's instance_type (pin.c): not sold, or not its size */
+        if (msg)
+            mk_diag_help(mk_diag_error(p->diag, known ? "E0404" : "E0403", attr_span(in, pin), "%s: %s", in->address, msg), "%s",
+                         hint);
+        ok &= !msg;
+    }
+    return ok;
+}
+
 /* ---- applied state ---- */
 
 /* State holds sizes as their literal text ("4GiB", docs/formats.md), which
@@ -790,7 +913,8 @@ static bool priced_attr(const char *name)
 {
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
                                         "storage", "multi_az", "fifo", "instance_type", "os", "purchase", "detailed_monitoring",
-                                        "disk", "disk_type", "iops", "throughput", "redundancy"};
+                                        "engine", "version", "instance_class", "edition", "storage_type", "iops", "replicas",
+                                        "public", "kind", "disk", "disk_type", "throughput", "redundancy"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;

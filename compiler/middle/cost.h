@@ -57,6 +57,12 @@ mk_cost_quote mk_cost_price_state(mk_cost_catalog *cat, mk_program *p, json_t *s
 /* A resource's shape for pricing, read once (mk_cost_spec_of): placement
  * prices each member of a group at every candidate. Borrows the instance's
  * values. */
+typedef struct mk_cost_dbspec {
+    const mk_value *engine, *version, *klass, *edition, *storage_type; /* NULL: not set */
+    double storage, iops, replicas, backup; /* bytes, count; -1 (replicas 0) when not set */
+    bool multi_az, public_ip;
+} mk_cost_dbspec;
+
 typedef struct mk_cost_spec {
     const char *type;
     const mk_value *attrs, *usage;
@@ -67,7 +73,14 @@ typedef struct mk_cost_spec {
     bool disk_pinned;          /* compute: a disk_type is given */
     double disk_bytes;         /* compute: its root disk's size, -1 unknown */
     mk_storage_bucket_ask ask; /* bucket */
+    mk_cost_dbspec db; /* a database's, read in one pass over its attributes */
 } mk_cost_spec;
+
+/* Each database's pinned instance_class: E0403 at the pin when no cloud
+ * sells it (the nearest name in the help), E0404 when its cpu and memory
+ * are not the class's (the right ones in the help); false then. Pricing
+ * refuses the same, per place. A compute's pins are pin.c's. */
+bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p);
 
 /* The applied state priced where it stands: each resource's part (by its
  * index in st; 0 when unpriced), added to *total; *overflow set when a sum

