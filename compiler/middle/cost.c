@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "compiler/middle/cost.h"
+#include "compiler/middle/storage.h"
 #include "compiler/middle/dbcost.h"
 #include "compiler/middle/offername.h"
 #include "compiler/base/diag.h"
@@ -72,8 +73,26 @@ typedef struct typeslots {
     uint32_t idx[16], n;
 } typeslots;
 
+/* The root disk most computes have (the cloud's default type, one size),
+ * priced once per region: see root_disk. */
+typedef struct rootdisk {
+    double bytes;
+    mk_storage_bill b;
+    bool ok, used;
+} rootdisk;
+
+/* Likewise the last bucket asked in a region: most buckets of a stack ask
+ * the same (one class, no or the same usage). */
+typedef struct lastbucket {
+    mk_storage_bucket_ask ask;
+    mk_storage_bill b;
+    bool used;
+} lastbucket;
+
 struct mk_cost_catalog {
     cloudcat c[NCLOUDS];
+    rootdisk *root[NCLOUDS];      /* per region */
+    lastbucket *bucket[NCLOUDS];  /* per region */
     typeslots types[32];
     json_t *opencost;
     mk_dbcost_catalog *db; /* databases per class: dbcost.c */
@@ -225,6 +244,8 @@ void mk_cost_free(mk_cost_catalog *cat)
     if (!cat)
         return;
     for (int i = 0; i < NCLOUDS; i++) {
+        mk_mem_free(cat->root[i]);
+        mk_mem_free(cat->bucket[i]);
         mk_mem_free(cat->c[i].offers);
         mk_mem_free(cat->c[i].byname);
         json_decref(cat->c[i].buy);
@@ -269,16 +290,7 @@ static bool figure(json_t *f, int region, double *out)
     return true;
 }
 
-static bool num(const mk_value *v, double *out)
-{
-    if (!v)
-        return false;
-    switch (v->kind) {
-    case MK_V_INT: case MK_V_SIZE: *out = (double)v->u.i; return true;
-    case MK_V_NUMBER: *out = v->u.d; return true;
-    default: return false;
-    }
-}
+#define num mk_storage_number
 
 static bool flag(const mk_value *v) { return v && v->kind == MK_V_BOOL && v->u.b; }
 
@@ -305,7 +317,14 @@ static void compute_attr(mk_cost_spec *s, const char *k, const mk_value *v, bool
     case 'm': if (strcmp(k, "memory") == 0) *mem = num(v, &s->mem); break;
     case 'a': if (strcmp(k, "arch") == 0) s->arm = mk_v_is_text(v, "arm64"); break;
     case 's': if (strcmp(k, "shared_core") == 0) s->shared = flag(v); break;
-    case 'd': if (strcmp(k, "detailed_monitoring") == 0) s->monitored = flag(v); break;
+    case 'd':
+        if (strcmp(k, "detailed_monitoring") == 0)
+            s->monitored = flag(v);
+        else if (strcmp(k, "disk") == 0) /* the root disk, read once: placement prices it at every candidate */
+            s->disk_bytes = v && v->kind == MK_V_SIZE ? (double)v->u.i : -1;
+        else if (strcmp(k, "disk_type") == 0)
+            s->disk_pinned = v && v->kind == MK_V_STRING;
+        break;
     case 'i': if (strcmp(k, "instance_type") == 0) s->pin = text_or_null(v); break;
     case 'o': if (strcmp(k, "os") == 0) s->os = text_or_null(v); break;
     case 'p': if (strcmp(k, "purchase") == 0) s->purchase = text_or_null(v); break;
@@ -365,7 +384,7 @@ static void db_spec(mk_cost_spec *s, const mk_value *attrs)
 
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
-    mk_cost_spec s = {type, attrs, usage_v, .shaped = true};
+    mk_cost_spec s = {type, attrs, usage_v, .shaped = true, .disk_bytes = -1};
     if (strcmp(type, "compute") == 0) {
         bool cpu = false, mem = false;
         for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
@@ -373,6 +392,8 @@ static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_va
         s.sized = cpu && mem;
         s.hours = usage(usage_v, "hours", HOURS, 1);
         s.credits = usage_v ? usage(usage_v, "cpu_credits", 0, 1) : 0;
+    } else if (strcmp(type, "bucket") == 0) {
+        mk_storage_bucket_ask_of(attrs, usage_v, &s.ask);
     } else if (strcmp(type, "database") == 0) {
         db_spec(&s, attrs);
     }
@@ -557,6 +578,8 @@ static long pick_offer(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int 
     return o;
 }
 
+static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b);
+
 static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q)
 {
     cloudcat *cc = &cat->c[ci];
@@ -587,59 +610,118 @@ static void price_compute(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, i
              json_number_value(json_object_get(cc->monitor, "metrics")));
     /* the root disk (disk, disk_type) is a line of this quote too, priced as a
      * volume is: docs/cost.md, "Storage" */
-    charge(q, b);
+    if (root_disk(cat, s, ci, ri, q, &b))
+        charge(q, b);
 }
 
-/* The cheapest entry of a store list (volume, bucket) for a class. */
-static const char *cheapest_store(json_t *list, const char *cls, int ri, double *out)
+/* ---- disks and buckets (storage.c answers the lines) ---- */
+
+static mk_storage_where where_of(mk_cost_catalog *cat, int ci, int ri)
 {
-    const char *best = NULL;
-    size_t i;
-    json_t *e;
-    double p = 0;
-    json_array_foreach(list, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "class")) ?: "", cls) != 0 ||
-            !figure(json_object_get(e, "gb_month"), ri, &p))
-            continue;
-        if (!best || p < *out)
-            best = json_string_value(json_object_get(e, "offering")), *out = p;
+    const cloudcat *cc = &cat->c[ci];
+    return (mk_storage_where){cc->cloud, json_string_value(json_array_get(cc->regions, (size_t)ri)), ri, cc->doc, cat->arena};
+}
+
+static bool bill_lines(bill *b, const mk_storage_bill *sb)
+{
+    for (int i = 0; i < sb->n; i++)
+        line(b, sb->line[i].unit, sb->line[i].qty);
+    return sb->status == MK_STORAGE_PRICED;
+}
+
+/* storage.h's statuses are cost.h's, in the same order */
+_Static_assert((int)MK_STORAGE_NOT_HERE == (int)MK_COST_NOT_HERE && (int)MK_STORAGE_UNPRICED == (int)MK_COST_UNPRICED,
+               "storage and cost statuses differ");
+static mk_cost_status status_of(const mk_storage_bill *sb) { return (mk_cost_status)sb->status; }
+
+bool mk_cost_sells_disk(const mk_cost_catalog *cat, const char *disk_type, const char **near)
+{
+    const char *n;
+    *near = NULL;
+    for (int i = 0; i < NCLOUDS; i++)
+        if (mk_storage_sells(cat->c[i].doc, disk_type, &n))
+            return true;
+        else if (!*near)
+            *near = n;
+    return false;
+}
+
+/* A disk_type no catalog sells is a mistake, not a placement (E0403 before
+ * placement, pin.c): read back from applied state it is unpriced everywhere,
+ * with the closest name any catalog sells. */
+static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
+{
+    const mk_value *v = mk_v_get_text(s->attrs, "disk_type");
+    const char *near;
+    if (!v || v->kind != MK_V_STRING)
+        return true;
+    char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+    if (mk_cost_sells_disk(cat, name, &near))
+        return true;
+    set_why(cat->arena, q, MK_COST_UNPRICED, "no cloud sells disk_type %s%s%s%s", name, near ? " (did you mean " : "",
+            near ?: "", near ? "?)" : "");
+    return false;
+}
+
+/* A compute's root disk, a line of its quote (docs/cost.md, "Storage").
+ * Without a disk_type it is the cloud's default disk, whose lines depend on
+ * the region and size only: kept per region for the last size asked, so a
+ * stack of many computes prices it once per place. */
+static bool root_disk(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bill *b)
+{
+    mk_storage_where w = where_of(cat, ci, ri);
+    double bytes = s->disk_bytes;
+    bool pinned = s->disk_pinned;
+    if (!cat->root[ci])
+        cat->root[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->root[ci]);
+    rootdisk *r = &cat->root[ci][ri], one = {bytes, {MK_STORAGE_PRICED, NULL, NULL, {{0, 0}}, 0}, false, true};
+    if (pinned || !r->used || r->bytes != bytes) {
+        if (pinned && !disk_type_known(cat, s, q))
+            return false;
+        one.ok = mk_storage_root(&w, s->attrs, &one.b);
+        if (!pinned)
+            *r = one;
+        else
+            r = &one;
     }
-    return best;
+    q->why = r->b.why;
+    if (!r->ok) {
+        q->status = status_of(&r->b);
+        return false;
+    }
+    bill_lines(b, &r->b);
+    return true;
 }
 
-static const char *class_of(const mk_value *v, const char *def)
+static const mk_storage_bill *bucket_bill(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, double egress)
 {
-    static char buf[32];
-    if (!v || v->kind != MK_V_STRING || v->n >= sizeof buf)
-        return def;
-    memcpy(buf, v->u.s, v->n);
-    buf[v->n] = 0;
-    return buf;
+    const mk_storage_bucket_ask ask = s->ask;
+    if (!cat->bucket[ci])
+        cat->bucket[ci] = mk_mem_calloc(json_array_size(cat->c[ci].regions) + 1, sizeof *cat->bucket[ci]);
+    lastbucket *l = &cat->bucket[ci][ri];
+    if (!l->used || memcmp(&l->ask, &ask, sizeof ask) != 0) {
+        mk_storage_where w = where_of(cat, ci, ri);
+        l->ask = ask, l->used = true;
+        l->b = mk_storage_bucket(&w, &ask, egress);
+    }
+    return &l->b;
 }
 
 static void price_store(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri, mk_cost_quote *q, bool bucket)
 {
     const cloudcat *cc = &cat->c[ci];
-    const char *cls = class_of(mk_v_get_text(s->attrs, bucket ? "storage_class" : "class"), bucket ? "standard" : "ssd");
-    double p = 0, gb;
-    q->offering = cheapest_store(bucket ? cc->bucket : cc->volume, cls, ri, &p);
-    if (!q->offering) {
-        set_why(cat->arena, q, MK_COST_NOT_HERE, "no %s price for class %s", bucket ? "bucket" : "volume", cls);
+    mk_storage_where w = where_of(cat, ci, ri);
+    double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
+    if (!bucket && !disk_type_known(cat, s, q))
+        return;
+    mk_storage_bill sb = bucket ? *bucket_bill(cat, s, ci, ri, egress) : mk_storage_volume(&w, s->attrs, s->usage);
+    bill b = {0};
+    q->offering = sb.offering, q->why = sb.why;
+    if (!bill_lines(&b, &sb)) {
+        q->status = status_of(&sb), q->offering = NULL;
         return;
     }
-    bill b = {0};
-    if (bucket) {
-        double egress = cc->egress > 0 ? cc->egress : json_number_value(json_object_get(cat->opencost, "egress_gb"));
-        line(&b, p, usage(s->usage, "stored", 0, GIB));
-        line(&b, egress, usage(s->usage, "egress", 0, GIB));
-        charge(q, b);
-    } else if (num(mk_v_get_text(s->attrs, "size"), &gb)) {
-        line(&b, p, gb / GIB);
-        line(&b, p, usage(s->usage, "snapshots", 0, GIB));
-        charge(q, b);
-    } else {
-        set_why(cat->arena, q, MK_COST_UNPRICED, "size is not known");
-    }
+    charge(q, b);
 }
 
 /* A string attribute as C text, in buf (the few words pricing reads), or
@@ -843,7 +925,7 @@ static bool priced_attr(const char *name)
     static const char *const names[] = {"cpu", "memory", "arch", "shared_core", "size", "class", "storage_class",
                                         "storage", "multi_az", "fifo", "instance_type", "os", "purchase", "detailed_monitoring",
                                         "engine", "version", "instance_class", "edition", "storage_type", "iops", "replicas",
-                                        "public", "kind"};
+                                        "public", "kind", "disk", "disk_type", "throughput", "redundancy"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return true;

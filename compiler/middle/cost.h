@@ -18,6 +18,7 @@
 
 #include "compiler/base/money.h"
 #include "compiler/front/program.h"
+#include "compiler/middle/storage.h"
 
 struct mk_diag;
 struct mk_state;
@@ -42,6 +43,10 @@ typedef struct mk_cost_quote {
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
 } mk_cost_quote;
 
+/* Does any catalog sell a disk of this disk_type? Else *near is the closest
+ * name one does (NULL for none), for "did you mean" (pin.c). */
+bool mk_cost_sells_disk(const mk_cost_catalog *cat, const char *disk_type, const char **near);
+
 /* Price one instance in one cloud and region. */
 mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region);
 /* The same for applied state: a resource object of .moksha/state.json, priced
@@ -65,6 +70,9 @@ typedef struct mk_cost_spec {
     double cpu, mem, hours, credits;
     /* a compute's pin (instance_type), os and purchase as written; NULL when null */
     const mk_value *pin, *os, *purchase;
+    bool disk_pinned;          /* compute: a disk_type is given */
+    double disk_bytes;         /* compute: its root disk's size, -1 unknown */
+    mk_storage_bucket_ask ask; /* bucket */
     mk_cost_dbspec db; /* a database's, read in one pass over its attributes */
 } mk_cost_spec;
 

@@ -1,4 +1,5 @@
-/* pin — the check of pinned offerings (a compute's `instance_type`) against
+/* pin — the check of pinned offerings (a compute's `instance_type`, a
+ * volume's or root disk's `disk_type`) against
  * the catalogs, once per stack before placement: a name no cloud sells is an
  * error with the nearest name, and a pin whose cpu or memory are not the
  * offering's own is an error whose hint gives the right values (the type's
@@ -28,14 +29,35 @@ static const mk_value *pin_of(const mk_value *attrs)
     return NULL;
 }
 
-/* Where the pin is written: its attribute in the resource's block. */
-static mk_span pin_at(const mk_instance *in)
+/* Where a pin is written: its attribute (instance_type, disk_type) in the
+ * resource's block. */
+static mk_span attr_at(const mk_instance *in, const char *name)
 {
     mk_ast *decl = in->res->decl;
     for (uint32_t i = 0; decl && i < decl->kids.n; i++)
-        if (decl->kids.v[i]->kind == MK_AST_ATTR && strcmp(decl->kids.v[i]->name, "instance_type") == 0)
+        if (decl->kids.v[i]->kind == MK_AST_ATTR && strcmp(decl->kids.v[i]->name, name) == 0)
             return decl->kids.v[i]->a ? decl->kids.v[i]->a->span : decl->kids.v[i]->span;
     return decl ? decl->span : MK_NOSPAN;
+}
+
+static mk_span pin_at(const mk_instance *in) { return attr_at(in, "instance_type"); }
+
+/* A volume's or a compute's root disk_type no cloud sells (E0403, the
+ * nearest name it sells). */
+static void unknown_disk(mk_cost_catalog *cat, mk_diag *diag, const mk_instance *in)
+{
+    const mk_value *v = mk_v_get_text(in->attrs, "disk_type");
+    const char *near;
+    char want[128];
+    if (!v || v->kind != MK_V_STRING)
+        return;
+    snprintf(want, sizeof want, "%.*s", (int)v->n, v->u.s);
+    if (mk_cost_sells_disk(cat, want, &near))
+        return;
+    mk_diag_item *d = mk_diag_error(diag, "E0403", attr_at(in, "disk_type"), "%s: no cloud's catalog sells disk_type `%s`", in->address, want);
+    if (near)
+        mk_diag_label(d, "did you mean `%s`?", near);
+    mk_diag_help(d, "the names are the clouds' own (gp3, pd-balanced, Premium_LRS), as in stdlib/pricing/*.json");
 }
 
 static void unknown(mk_cost_catalog *cat, mk_diag *diag, const mk_instance *in, const mk_value *pin)
@@ -100,8 +122,11 @@ bool mk_pin_check(mk_cost_catalog *cat, const mk_program *p)
     int before = mk_diag_errors(p->diag);
     for (size_t i = 0; i < p->ninstances; i++) {
         const mk_instance *in = p->instances[i];
+        if (!in->failed && strcmp(in->res->type, "volume") == 0)
+            unknown_disk(cat, p->diag, in);
         if (in->failed || strcmp(in->res->type, "compute") != 0)
             continue;
+        unknown_disk(cat, p->diag, in);
         const mk_value *pin = pin_of(in->attrs);
         if (!pin || pin->kind != MK_V_STRING)
             continue;

@@ -1,5 +1,6 @@
 /* pin — pinned offerings checked against the catalogs (docs/cost.md,
- * "Compute"): an instance_type no cloud sells (E0403, with "did you mean"),
+ * "Compute", "Storage"): an instance_type or disk_type no cloud sells (E0403,
+ * with "did you mean"),
  * and a pinned compute whose cpu or memory are not its type's (E0404, the
  * right values in the hint). Reports into the program's diagnostics; owns
  * nothing. */

@@ -55,8 +55,8 @@ resource volume scratch {
 }
 MOKSHA
 expect_exit 0 moksha cost --base ../../base/shop
-expect_contains "$OUT" 'total: $72.65/month, delta +$8.80 against applied ($63.85)'
-expect_contains "$OUT" 'Against the base (../../base/shop): $63.85 → $72.65 a month (+$8.80).'
+expect_contains "$OUT" 'total: $74.65/month, delta +$8.80 against applied ($65.85)'
+expect_contains "$OUT" 'Against the base (../../base/shop): $65.85 → $74.65 a month (+$8.80).'
 expect_match "$OUT" '^    ~ volume\.data +\$8\.00 → \$16\.00 \(\+\$8\.00\)$'
 expect_match "$OUT" '^    \+ volume\.scratch +\$0\.80 \(\+\$0\.80\)$'
 expect_not_contains "$OUT" '~ compute.web'
@@ -64,8 +64,8 @@ expect_not_contains "$OUT" '~ compute.web'
 # ---- the base moved on: the change's own delta is not the applied one ----
 (cd ../../base/shop && sed -i 's/size = 100GiB/size = 150GiB/' main.moksha)
 expect_exit 0 moksha cost --base ../../base/shop --format json
-expect_contains "$OUT" '"monthly":"72.65","applied":"63.85","delta":"8.80"'
-expect_contains "$OUT" '"base":{"path":"../../base/shop","monthly":"67.85","delta":"4.80"'
+expect_contains "$OUT" '"monthly":"74.65","applied":"65.85","delta":"8.80"'
+expect_contains "$OUT" '"base":{"path":"../../base/shop","monthly":"69.85","delta":"4.80"'
 expect_contains "$OUT" '{"address":"volume.data","base":"12.00","head":"16.00","delta":"4.00"}'
 expect_contains "$OUT" '{"address":"volume.scratch","base":null,"head":"0.80","delta":"0.80","added":true}'
 expect_exit 0 moksha cost --base ../../base/shop --format markdown
@@ -75,8 +75,8 @@ expect_contains "$OUT" '| ➕ | `volume.scratch` | – | $0.80 | +$0.80 |'
 
 # ---- plan: the cost delta and the verdicts the change turns ----
 expect_exit 0 moksha plan --base ../../base/shop
-expect_contains "$OUT" 'Cost: $72.65 a month (+$8.80).'
-expect_contains "$OUT" 'Against the base (../../base/shop): $67.85 → $72.65 a month (+$4.80).'
+expect_contains "$OUT" 'Cost: $74.65 a month (+$8.80).'
+expect_contains "$OUT" 'Against the base (../../base/shop): $69.85 → $74.65 a month (+$4.80).'
 expect_contains "$OUT" 'volumes-encrypted: pass → warn; new: volume.scratch: volume.scratch must set encrypted = true'
 expect_exit 0 moksha plan --base ../../base/shop --format json
 expect_contains "$OUT" '{"plan":{"format":"moksha.plan/v1"'
@@ -88,7 +88,7 @@ expect_contains "$OUT" '+ volume.scratch'
 
 # ---- the same stack on both sides: nothing of the change moves a figure ----
 expect_exit 0 moksha cost --base .
-expect_contains "$OUT" 'Against the base (.): $72.65 → $72.65 a month (+$0.00).'
+expect_contains "$OUT" 'Against the base (.): $74.65 → $74.65 a month (+$0.00).'
 expect_not_contains "$OUT" '    ~ '
 
 # ---- a base that cannot be planned is an error, and no figures are shown ----

@@ -3,7 +3,8 @@
 # check` show the same cents for the same stack, money is exact in the
 # language, and a price at half a cent rounds away from zero (note [money]
 # in compiler/base/money.h). c6a.large is $0.0765 an hour in us-east-1: 730 hours
-# are $55.845, which `cost` once showed as $55.84 and `plan` as $55.85.
+# are $55.845, and with its 20 GiB gp2 root disk ($2.00) $57.845, half a cent
+# that `cost` once showed rounded down and `plan` up.
 . "$TOP/tests/e2e/lib.sh"
 
 export MOKSHA_KEY=3013e73013e73013e73013e73013e73013e73013e73013e73013e73013e73013
@@ -28,51 +29,51 @@ output exact = [fee, $0.1 + $0.2, $10 / 3]
 
 policy "budget" {
   enforcement = advisory
-  # exact: $111.69 is the sum of two $55.845, which shows as $111.69, not $111.70
-  assert plan.cost.monthly < $111.69 : "plan costs ${plan.cost.monthly}/month"
+  # exact: $115.69 is the sum of two $57.845, which shows as $115.69, not $115.70
+  assert plan.cost.monthly < $115.69 : "plan costs ${plan.cost.monthly}/month"
   for r in resources where r.type == "compute" {
-    assert r.cost.monthly < $55.845 : "${r.address} costs ${r.cost.monthly}"
+    assert r.cost.monthly < $57.845 : "${r.address} costs ${r.cost.monthly}"
   }
 }
 MOKSHA
 
 # ---- cost ----
 expect_exit 0 moksha cost
-expect_match "$OUT" '^compute\.web\[0\] .* c6a\.large +\$55\.85$'
-expect_contains "$OUT" 'total: $111.69/month, delta +$111.69 against applied ($0.00)'
-expect_not_contains "$OUT" '$55.84'
+expect_match "$OUT" '^compute\.web\[0\] .* c6a\.large +\$57\.85$'
+expect_contains "$OUT" 'total: $115.69/month, delta +$115.69 against applied ($0.00)'
+expect_not_contains "$OUT" '$57.84'
 expect_exit 0 moksha cost --format markdown
-expect_contains "$OUT" '| `compute.web[0]` | aws | us-east-1 | c6a.large | $55.85 |'
-expect_contains "$OUT" '**Total: $111.69/month**'
+expect_contains "$OUT" '| `compute.web[0]` | aws | us-east-1 | c6a.large | $57.85 |'
+expect_contains "$OUT" '**Total: $115.69/month**'
 expect_exit 0 moksha cost --format json
-expect_contains "$OUT" '"monthly":"111.69","applied":"0.00","delta":"111.69"'
-expect_contains "$OUT" '"offering":"c6a.large","monthly":"55.85"'
+expect_contains "$OUT" '"monthly":"115.69","applied":"0.00","delta":"115.69"'
+expect_contains "$OUT" '"offering":"c6a.large","monthly":"57.85"'
 
 # ---- plan: text, markdown, json ----
 expect_exit 0 moksha plan
-expect_match "$OUT" '^ +\+ compute\.web\[0\]  on aws/us-east-1 c6a\.large  \$55\.85/month$'
-expect_contains "$OUT" 'Cost: $111.69 a month (+$111.69).'
-expect_contains "$OUT" 'compute.web[1] costs $55.85'
-expect_contains "$OUT" 'plan costs $111.69/month'
+expect_match "$OUT" '^ +\+ compute\.web\[0\]  on aws/us-east-1 c6a\.large  \$57\.85/month$'
+expect_contains "$OUT" 'Cost: $115.69 a month (+$115.69).'
+expect_contains "$OUT" 'compute.web[1] costs $57.85'
+expect_contains "$OUT" 'plan costs $115.69/month'
 expect_exit 0 moksha plan --format markdown
-expect_contains "$OUT" '| ➕ | `compute.web[0]` | create | low | aws/us-east-1 c6a.large | $55.85 |'
-expect_contains "$OUT" 'Cost: $111.69 a month (+$111.69).'
+expect_contains "$OUT" '| ➕ | `compute.web[0]` | create | low | aws/us-east-1 c6a.large | $57.85 |'
+expect_contains "$OUT" 'Cost: $115.69 a month (+$115.69).'
 expect_exit 0 moksha plan --format json
 # (a delta that is the monthly cost is left out: docs/formats.md, "Defaults")
-expect_contains "$OUT" '"cost":{"monthly":"55.85","offering":"c6a.large"}'
-expect_contains "$OUT" '"cost":{"currency":"USD","monthly":"111.69","applied":"0.00","delta":"111.69"'
+expect_contains "$OUT" '"cost":{"monthly":"57.85","offering":"c6a.large"}'
+expect_contains "$OUT" '"cost":{"currency":"USD","monthly":"115.69","applied":"0.00","delta":"115.69"'
 # money never passes through binary floating point on its way out
-expect_not_contains "$OUT" '55.844'
-expect_not_contains "$OUT" '55.845000'
+expect_not_contains "$OUT" '57.844'
+expect_not_contains "$OUT" '57.845000'
 # the language: exact sums, one rounding for the text, every digit in JSON
 expect_contains "$OUT" '"fee":"$1.01 $1.31 $3.02 $3.33 -$1.01"'
 expect_contains "$OUT" '"exact":["$1.005","$0.30","$3.333333"]'
 
 # ---- policy check: the same figures, and exact comparisons ----
 expect_exit 0 moksha policy check
-expect_contains "$OUT" 'plan costs $111.69/month'
-expect_contains "$OUT" 'compute.web[0] costs $55.85'
-expect_contains "$OUT" 'compute.web[1] costs $55.85'
+expect_contains "$OUT" 'plan costs $115.69/month'
+expect_contains "$OUT" 'compute.web[0] costs $57.85'
+expect_contains "$OUT" 'compute.web[1] costs $57.85'
 
 # ---- bad money is an error at the literal, never rounded or wrapped ----
 cat > bad.moksha <<'MOKSHA'
@@ -106,7 +107,7 @@ policy "compute-under-50" {
 }
 MOKSHA
 expect_exit 3 moksha plan
-expect_contains "$OUT" 'compute.web costs $55.85 on c6a.large'
+expect_contains "$OUT" 'compute.web costs $57.85 on c6a.large'
 expect_not_contains "$ERR" 'cannot compare'
 
 # ---- a plan never shows a move it cannot make (note [no moves] in compiler/pipeline.c) ----
@@ -127,7 +128,7 @@ expect_exit 0 moksha plan -o plan.json
 expect_exit 0 moksha apply plan.json --yes
 sed 's/providers = \[aws\]/providers = [gcp]/' main.moksha > main.new && mv main.new main.moksha
 expect_exit 0 moksha cost --replace-placement compute.web
-expect_match "$OUT" '^compute\.web +gcp +us-central1 +e2-standard-2 +\$48\.92$'
+expect_match "$OUT" '^compute\.web +gcp +us-central1 +e2-standard-2 +\$49\.72$'
 expect_exit 1 moksha plan --replace-placement compute.web
 expect_contains "$ERR" 'error[E0402]: compute.web is applied on aws/us-east-1; --replace-placement finds gcp/us-central1 cheaper'
 expect_exit 1 moksha plan -o plan2.json --replace-placement compute.web

@@ -76,7 +76,9 @@ static mk_cost_quote price(const char *address, const char *cloud, const char *r
 /* aws_ec2_us-east-1_ondemand_linux.csv: the cheapest amd64 non-T rows with
  * >= 2 vCPU and >= 4 GiB are c6a.large 0.076500 (then c5a.large 0.077000):
  * 0.0765 * 730 = $55.845. T types are burstable: t3a.medium 0.037600 * 730 =
- * $27.448 once shared_core = true. Arm: a1.large 0.051000 * 730 = $37.23. */
+ * $27.448 once shared_core = true. Arm: a1.large 0.051000 * 730 = $37.23.
+ * Each also has its root disk, 20 GiB of gp2 at $0.10 (ebs_volume_test.golden):
+ * $2.00 a month, whatever its hours. */
 static void test_aws_compute(void **state)
 {
     (void)state;
@@ -87,15 +89,15 @@ static void test_aws_compute(void **state)
     mk_cost_quote q = price("compute.a", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_PRICED);
     assert_string_equal(q.offering, "c6a.large");
-    assert_money(q.monthly, 55.845);
+    assert_money(q.monthly, 55.845 + 2.00);
     q = price("compute.s", "aws", "us-east-1");
     assert_string_equal(q.offering, "t3a.medium");
-    assert_money(q.monthly, 27.448);
+    assert_money(q.monthly, 27.448 + 2.00);
     q = price("compute.r", "aws", "us-east-1");
     assert_string_equal(q.offering, "a1.large");
-    assert_money(q.monthly, 37.23);
-    q = price("compute.h", "aws", "us-east-1"); /* 0.0765 * 365 */
-    assert_money(q.monthly, 27.9225);
+    assert_money(q.monthly, 37.23 + 2.00);
+    q = price("compute.h", "aws", "us-east-1"); /* 0.0765 * 365 + the disk */
+    assert_money(q.monthly, 27.9225 + 2.00);
 }
 
 /* pricing.yml: compute.instance.e2-medium is shared-core (Google sells it
@@ -201,7 +203,10 @@ static void test_placement_minimum(void **state)
  * stdlib/pricing/data), $88.33. No other cloud sells it: not a candidate there.
  * An older generation is priced when pinned, never picked as the cheapest
  * fit: Basic_A2 (2 vCPU, 3.5 GiB) in eastus is 0.079 (libcloud) * 730 =
- * $57.67 pinned; unpinned, 2 vCPU and 3.5 GiB get a current type. */
+ * $57.67 pinned; unpinned, 2 vCPU and 3.5 GiB get a current type. Each has
+ * its 20 GiB root disk: gp2 $2.00 (us-east-1's rate in GovCloud, which no
+ * source prices, and the quote says so: note [root disk elsewhere]), S4
+ * $1.54 on Azure. */
 static void test_pinned(void **state)
 {
     (void)state;
@@ -211,16 +216,17 @@ static void test_pinned(void **state)
     mk_cost_quote q = price("compute.a", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_PRICED);
     assert_string_equal(q.offering, "m5.large");
-    assert_money(q.monthly, 70.08);
+    assert_money(q.monthly, 70.08 + 2.00);
     q = price("compute.a", "aws", "us-gov-west-1");
-    assert_money(q.monthly, 88.33);
+    assert_money(q.monthly, 88.33 + 2.00);
+    assert_string_equal(q.why, "its gp2 root disk is billed at us-east-1's rate: no source prices gp2 in us-gov-west-1");
     q = price("compute.a", "gcp", "us-central1");
     assert_int_equal(q.status, MK_COST_NOT_HERE);
     assert_string_equal(q.why, "instance_type m5.large is not sold by gcp");
     assert_true(mk_pin_check(CAT, P));
     q = price("compute.o", "azure", "eastus");
     assert_string_equal(q.offering, "Basic_A2");
-    assert_money(q.monthly, 57.67);
+    assert_money(q.monthly, 57.67 + 1.54);
     q = price("compute.f", "azure", "eastus");
     assert_string_not_equal(q.offering, "Basic_A2");
     assert_string_not_equal(q.offering, "Standard_A2_v2");
@@ -272,7 +278,8 @@ static void test_pin_shapes(void **state)
  * $30.368, plus 1,460 vCPU-hours of surplus credits at $0.05
  * (instance_test.golden: $73.00) = $103.368. Detailed monitoring: 7
  * CloudWatch metrics at $0.30 = $2.10 on m5.large's $70.08, for any hours;
- * nothing on GCP, where basic metrics are all there is and are free. */
+ * nothing on GCP, where basic metrics are all there is and are free. Each
+ * has its 20 GiB root disk: gp2 $2.00 on AWS, pd-standard $0.80 on GCP. */
 static void test_more_lines(void **state)
 {
     (void)state;
@@ -283,25 +290,26 @@ static void test_more_lines(void **state)
         "  usage { cpu_credits = 1460 } }\n"
         "resource compute m { cpu = 2, memory = 8GiB, image = \"x\", detailed_monitoring = true }\n"
         "resource compute p { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"m5.large\", detailed_monitoring = true }\n");
-    assert_money(price("compute.a", "gcp", "us-central1").monthly, 227.349742);
-    assert_money(price("compute.p", "aws", "us-east-1").monthly, 72.18);
-    assert_money(price("compute.m", "gcp", "us-central1").monthly, 0.0670114 * 730);
-    assert_money(price("compute.b", "gcp", "us-central1").monthly, 75.9996);
-    assert_money(price("compute.t", "aws", "us-east-1").monthly, 103.368);
+    assert_money(price("compute.a", "gcp", "us-central1").monthly, 227.349742 + 0.80);
+    assert_money(price("compute.p", "aws", "us-east-1").monthly, 72.18 + 2.00);
+    assert_money(price("compute.m", "gcp", "us-central1").monthly, 0.0670114 * 730 + 0.80);
+    assert_money(price("compute.b", "gcp", "us-central1").monthly, 75.9996 + 0.80);
+    assert_money(price("compute.t", "aws", "us-east-1").monthly, 103.368 + 2.00);
 }
 
 /* note [buying]: Standard_D2s_v3 Windows in eastus is 0.188 (libcloud
  * azure_windows) * 730 = $137.24; n1-standard-16 spot in us-central1 is
  * 0.26804 (Cyclenerd hour_spot) * 730 = $195.6692, no sustained-use
- * discount. AWS has no Windows or reserved prices: not a candidate, saying why. */
+ * discount; with their 20 GiB root disks (S4 $1.54, pd-standard $0.80). AWS
+ * has no Windows or reserved prices: not a candidate, saying why. */
 static void test_buying(void **state)
 {
     (void)state;
     run("resource compute w { cpu = 2, memory = 8GiB, image = \"x\", instance_type = \"Standard_D2s_v3\", os = \"windows\" }\n"
         "resource compute s { cpu = 16, memory = 60GiB, image = \"x\", instance_type = \"n1-standard-16\", purchase = \"spot\" }\n"
         "resource compute r { cpu = 2, memory = 8GiB, image = \"x\", purchase = \"reserved_1y\" }\n");
-    assert_money(price("compute.w", "azure", "eastus").monthly, 137.24);
-    assert_money(price("compute.s", "gcp", "us-central1").monthly, 195.6692);
+    assert_money(price("compute.w", "azure", "eastus").monthly, 137.24 + 1.54);
+    assert_money(price("compute.s", "gcp", "us-central1").monthly, 195.6692 + 0.80);
     mk_cost_quote q = price("compute.w", "aws", "us-east-1");
     assert_int_equal(q.status, MK_COST_NOT_HERE);
     q = price("compute.r", "aws", "us-east-1");

@@ -172,10 +172,11 @@ static void test_records_carry_cost_placement_and_gates(void **state)
     const mk_change *net = &m->changes[0], *web = &m->changes[1];
     assert_string_equal(net->address, "network.main");
     assert_string_equal(web->address, "compute.web");
-    /* the cost model: exact figures (micro-dollars), the offering, where it is placed */
+    /* the cost model: exact figures (micro-dollars), the offering, where it is placed:
+     * e2-standard-4 in us-central1 and its 20 GiB pd-standard root disk at $0.04 */
     assert_true(web->costed && web->priced);
-    assert_int_equal(web->monthly, 97836790);
-    assert_int_equal(web->delta, 97836790);
+    assert_int_equal(web->monthly, 98636790);
+    assert_int_equal(web->delta, 98636790);
     assert_string_equal(web->offering, "e2-standard-4");
     assert_null(web->unpriced_because);
     assert_string_equal(web->cloud, "gcp");
@@ -188,9 +189,9 @@ static void test_records_carry_cost_placement_and_gates(void **state)
     assert_string_equal(net->region, "us-central1");
     assert_null(net->placed_offering);
     assert_true(m->costed);
-    assert_int_equal(m->monthly, 97836790);
+    assert_int_equal(m->monthly, 98636790);
     assert_int_equal(m->applied, 0);
-    assert_int_equal(m->delta, 97836790);
+    assert_int_equal(m->delta, 98636790);
     assert_int_equal(m->unpriced, 0);
     /* the policies: a gate holding the compute's change, the network's risk raised */
     assert_int_equal(json_array_size(m->policies), 2);
@@ -212,7 +213,7 @@ static void test_records_carry_cost_placement_and_gates(void **state)
     assert_non_null(doc);
     json_t *changes = json_object_get(doc, "changes");
     json_t *wc = json_object_get(json_array_get(changes, 1), "cost");
-    assert_string_equal(json_string_value(json_object_get(wc, "monthly")), "97.84");
+    assert_string_equal(json_string_value(json_object_get(wc, "monthly")), "98.64");
     assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "risk")), "high");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(doc, "gates"), 0), "change")), 2);
     json_decref(doc);

