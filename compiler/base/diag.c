@@ -379,14 +379,14 @@ static void snippet(mk_diag *d, FILE *out, mk_span at, const char *label, const 
     fprintf(out, "%s\n", p->reset);
 }
 
-static void print_text(mk_diag *d, FILE *out, bool color)
+static void print_text(mk_diag *d, FILE *out, bool color, bool only_new)
 {
     static const palette plain = {"", "", "", "", "", ""};
     static const palette ansi = {"\033[1m", "\033[1;31m", "\033[1;33m", "\033[1;34m", "\033[1;36m", "\033[0m"};
     const palette *p = color ? &ansi : &plain;
     for (size_t i = 0; i < d->count; i++) {
         mk_diag_item *it = d->items[i];
-        if (it->dup || it->shown)
+        if (it->dup || (only_new && it->shown))
             continue;
         it->shown = true;
         const char *lc = it->level == MK_DIAG_ERROR ? p->red : it->level == MK_DIAG_WARNING ? p->yellow : p->cyan;
@@ -468,10 +468,16 @@ void mk_diag_print(mk_diag *d, FILE *out, mk_diag_format fmt, bool color)
     if (fmt == MK_DIAG_JSON)
         print_json(d, out);
     else
-        print_text(d, out, color);
+        print_text(d, out, color, false);
     size_t shown = d->count;
     if (fmt == MK_DIAG_TEXT && (size_t)d->errors + (size_t)d->warnings > shown)
         fprintf(out, "moksha: %zu more diagnostics not shown\n", (size_t)d->errors + (size_t)d->warnings - shown);
+}
+
+void mk_diag_print_new(mk_diag *d, FILE *out, bool color)
+{
+    order(d);
+    print_text(d, out, color, true);
 }
 
 /* Optimal string alignment distance: edits and swaps of neighbours. */

@@ -52,9 +52,10 @@ int mk_diag_warnings(const mk_diag *d);
 void mk_diag_set_limit(mk_diag *d, int max);
 
 typedef enum { MK_DIAG_TEXT, MK_DIAG_JSON } mk_diag_format;
-/* As text, only what no earlier print showed (a command that prints, then
- * prices, says only what pricing added); as JSON, everything. */
 void mk_diag_print(mk_diag *d, FILE *out, mk_diag_format fmt, bool color);
+/* As text, only what no earlier print showed: a command that printed, then
+ * priced, says what pricing added (W0004) without repeating the rest. */
+void mk_diag_print_new(mk_diag *d, FILE *out, bool color);
 
 extern const mk_span MK_NOSPAN;
 

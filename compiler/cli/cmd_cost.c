@@ -98,7 +98,7 @@ int mk_cmd_cost(int argc, char **argv)
     if (!bad && mk_run_plan(&r, &pl, false)) {
         mk_place_report *rep = mk_pipeline_price(&pl, &r);
         bool priced = rep && !rep->overflow;
-        mk_diag_print(pl.p->diag, stderr, MK_DIAG_TEXT, mk_cli_color(stderr)); /* what pricing said (W0004), or why it could not */
+        mk_diag_print_new(pl.p->diag, stderr, mk_cli_color(stderr)); /* what pricing said (W0004), or why it could not */
         if (rep && mk_cli_opts.stats)
             mk_run_print_phase(&pl.phases[pl.nphases - 1]);
         if (priced && base)
