@@ -342,9 +342,26 @@ static mk_value *check_enum(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_spa
     return MK_V_ERRORV;
 }
 
+/* note [reserved keys]: in plans and state an object whose key starts with
+ * `$` is moksha's own ({"$ref"}, {"$secret"}, {"$template"}), recognised by
+ * that key; a map of the stack's with such a key could pass for one (and
+ * two different maps compare the same), so no map key starts with `$`. */
+static bool reserved_key(mk_tcheck *c, const mk_value *v, mk_span at)
+{
+    for (uint32_t i = 0; v->kind == MK_V_MAP && i < v->n; i++)
+        if (v->u.map.keys[i][0] == '$') {
+            mk_diag_help(mk_diag_error(c->diag, "E0200", at, "map key `%s` starts with `$`", v->u.map.keys[i]),
+                         "keys starting with `$` are moksha's own in plans and state ($ref, $secret): rename the key");
+            return true;
+        }
+    return false;
+}
+
 static mk_value *check_items(mk_tcheck *c, const mk_type *ty, mk_value *v, mk_span at, const char *what)
 {
     mk_value *out = NULL;
+    if (reserved_key(c, v, at))
+        return MK_V_ERRORV;
     for (uint32_t i = 0; i < v->n; i++) {
         mk_value **slot = v->kind == MK_V_LIST ? &v->u.items[i] : &v->u.map.vals[i];
         mk_value *e = mk_type_check(c, ty->elem, *slot, at, what);

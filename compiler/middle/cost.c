@@ -890,7 +890,8 @@ bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
         if (shape)
             mk_diag_help(mk_diag_warn(p->diag, "W0004", attr_span(in, pin), "%s: the %s catalog has no price for instance_class `%s`; it is unpriced",
                                       in->address, shape, klass),
-                         "%s; the classes priced are in stdlib/pricing/database.json", hint);
+                         "%s%sthe classes priced are in stdlib/pricing/database.json",
+                         strncmp(hint, "did you mean", 12) == 0 ? hint : "", strncmp(hint, "did you mean", 12) == 0 ? "; " : "");
         else if (msg)
             mk_diag_help(mk_diag_error(p->diag, known ? "E0404" : "E0403", attr_span(in, pin), "%s: %s", in->address, msg), "%s",
                          hint);
