@@ -1167,6 +1167,8 @@ static const mk_builtin TABLE[] = {
      "The netmask of an IPv4 prefix in dotted form: cidrnetmask(\"10.0.0.0/16\") is \"255.255.0.0\"."},
     {"cidrsubnet", 3, 3, MK_V_STRING, 0, ENC(cidrsubnet), "cidrsubnet(prefix: string, newbits: int, netnum: int) -> string",
      "Subnet number netnum of prefix, newbits longer: cidrsubnet(\"10.0.0.0/16\", 8, 2) is \"10.0.2.0/24\"."},
+    {"cidrvalid", 1, 1, MK_V_BOOL, 0, ENC(cidrvalid), "cidrvalid(s: string) -> bool",
+     "Whether s is an IPv4 or IPv6 address or a prefix like \"10.0.0.0/16\", with nothing around it."},
     {"compact", 1, 1, MK_V_LIST, SEES, bi_compact, "compact(list: list) -> list",
      "The list without its null and \"\" elements."},
     {"concat", 1, -1, MK_V_LIST, SEES, bi_concat, "concat(lists: list...) -> list", "The lists joined end to end."},

@@ -181,6 +181,20 @@ mk_value *mk_bi_cidrcontains(mk_bictx *c, mk_value **args, int n)
     return mk_v_bool(inside);
 }
 
+mk_value *mk_bi_cidrvalid(mk_bictx *c, mk_value **args, int n)
+{
+    (void)n;
+    if (!mk_bi_want(c, args, 0, MK_V_STRING, FN))
+        return MK_V_ERRORV;
+    const char *s = args[0]->u.s, *slash = memchr(s, '/', args[0]->n);
+    size_t alen = slash ? (size_t)(slash - s) : args[0]->n;
+    cidr p;
+    bool ok = parse_addr(s, alen, &p);
+    if (ok && slash)
+        ok = parse_len(slash + 1, args[0]->n - alen - 1, p.bits, &p.len);
+    return mk_v_bool(ok);
+}
+
 /* ---- base64 and urlencode ---- */
 
 static mk_value *base64(mk_bictx *c, const unsigned char *s, size_t n, const char *fn)

@@ -13,6 +13,7 @@ mk_value *mk_bi_cidrsubnet(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_cidrhost(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_cidrnetmask(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_cidrcontains(mk_bictx *c, mk_value **args, int n);
+mk_value *mk_bi_cidrvalid(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_base64encode(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_base64decode(mk_bictx *c, mk_value **args, int n);
 mk_value *mk_bi_jsonencode(mk_bictx *c, mk_value **args, int n);

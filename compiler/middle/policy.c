@@ -788,6 +788,9 @@ static void check_checkov_pair(mk_ev *e, mk_ast *decl)
     if (differs && !ids) {
         mk_diag_item *d = mk_diag_error(e->diag, "E0202", differs->span, "checkov_differs without checkov");
         mk_diag_help(d, "name the Checkov ids the policy implements: `checkov = [\"CKV_AWS_20\"]`");
+    } else if (differs && ids->b && ids->b->kind == MK_AST_LIST && ids->b->kids.n == 0) {
+        mk_diag_item *d = mk_diag_error(e->diag, "E0202", differs->span, "checkov_differs with an empty checkov");
+        mk_diag_help(d, "name the Checkov ids the policy implements: `checkov = [\"CKV_AWS_20\"]`");
     }
 }
 
@@ -812,7 +815,17 @@ static void check_policy_attr(mk_ectx *c, mk_ast *it)
                     mk_diag_label(d, "did you mean `%s`?", s);
             }
         }
-    } else if (it->name == e->n.description || it->name == e->n.checkov_differs) {
+    } else if (it->name == e->n.checkov_differs) {
+        /* a message that says how the verdict differs, so not an empty one */
+        mk_value *m = mk_eval_expr(c, it->b);
+        mk_vkind k = m->kind == MK_V_UNKNOWN ? (mk_vkind)m->want : (mk_vkind)m->kind;
+        if (m->kind != MK_V_ERROR && k != MK_V_STRING && k != MK_V_ANY)
+            mk_diag_error(e->diag, "E0200", it->b->span, "a message is a string, found %s", mk_v_kind_name(k));
+        else if (m->kind == MK_V_STRING && m->n == 0) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "checkov_differs is empty");
+            mk_diag_help(d, "say how the verdict differs from the Checkov checks, or leave checkov_differs out");
+        }
+    } else if (it->name == e->n.description) {
         check_message(c, it->b);
     } else {
         mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);

@@ -181,7 +181,7 @@ static void table_sorted_and_documented(void **state)
     (void)state;
     int n;
     const mk_builtin *all = mk_builtin_all(&n);
-    assert_int_equal(n, 63);
+    assert_int_equal(n, 64);
     for (int i = 0; i < n; i++) {
         if (i)
             assert_true(strcmp(all[i - 1].name, all[i].name) < 0);
@@ -667,6 +667,18 @@ static void cidr_host_mask_contains(void **state)
     ERR("cidrcontains", S("10.0.0.0/8"), S("10.0.0.256"));
     ERR("cidrcontains", S("10.0.0.0/8"), S("010.0.0.1"));
     ERR("cidrcontains", S("10.0.0.1"), S("10.0.0.1"));
+    is_bool(CALL("cidrvalid", S("10.0.0.0/8")), true);
+    is_bool(CALL("cidrvalid", S("203.0.113.7")), true);
+    is_bool(CALL("cidrvalid", S("2001:db8::/32")), true);
+    is_bool(CALL("cidrvalid", S("::")), true);
+    is_bool(CALL("cidrvalid", S("0.0.0.0/0 ")), false);
+    is_bool(CALL("cidrvalid", S(" 0.0.0.0/0")), false);
+    is_bool(CALL("cidrvalid", S("0.0.0.0/33")), false);
+    is_bool(CALL("cidrvalid", S("10.0.0.0/08")), false);
+    is_bool(CALL("cidrvalid", S("10.0.0.0/")), false);
+    is_bool(CALL("cidrvalid", S("Internet")), false);
+    is_bool(CALL("cidrvalid", S("*")), false);
+    is_bool(CALL("cidrvalid", S("")), false);
 }
 
 /* ---- encoding ---- */

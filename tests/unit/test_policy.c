@@ -289,15 +289,24 @@ static void test_checkov_structure(void **state)
                            "policy \"alone\" {\n"
                            "  checkov_differs = \"nothing to differ from\"\n"
                            "}\n"
+                           "policy \"none\" {\n"
+                           "  checkov = []\n"
+                           "  checkov_differs = \"nothing to differ from\"\n"
+                           "}\n"
+                           "policy \"blank\" {\n"
+                           "  checkov = [\"CKV_AWS_20\"]\n"
+                           "  checkov_differs = \"\"\n"
+                           "}\n"
                            "policy \"fine\" {\n"
                            "  checkov = [\"CKV_NCP_26\", \"CKV2_AZURE_119\"]\n"
                            "  checkov_differs = \"stricter\"\n"
                            "}\n");
     compile();
-    /* the duplicate, CKV_AWS_ (no number), the lower-case id, the lone differs */
-    assert_int_equal(mk_diag_count(P->diag, "E0202"), 4);
+    /* the duplicate, CKV_AWS_ (no number), the lower-case id, the lone
+     * differs, differs with an empty list, an empty differs */
+    assert_int_equal(mk_diag_count(P->diag, "E0202"), 6);
     assert_int_equal(mk_diag_count(P->diag, "E0200"), 1); /* a string, not a list */
-    assert_int_equal(mk_diag_errors(P->diag), 5);
+    assert_int_equal(mk_diag_errors(P->diag), 7);
 }
 
 /* Structure before a plan: each mistake once, with its code. */
