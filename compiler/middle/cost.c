@@ -14,6 +14,7 @@
 #include "compiler/middle/storage.h"
 #include "compiler/middle/dbcost.h"
 #include "compiler/middle/offername.h"
+#include "compiler/middle/pin.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -649,12 +650,27 @@ bool mk_cost_sells_disk(const mk_cost_catalog *cat, const char *disk_type, const
 /* A disk_type no catalog sells is a mistake, not a placement (E0403 before
  * placement, pin.c): read back from applied state it is unpriced everywhere,
  * with the closest name any catalog sells. */
+/* The first control byte (a NUL, a newline) of a text value, else -1: a
+ * name holding one is no catalog's, and is never read as a C string, which
+ * would price "gp3\0evil" as gp3 (E0403 before placement, pin.c). */
+static int control_byte(const mk_value *v)
+{
+    for (uint32_t i = 0; v && v->kind == MK_V_STRING && i < v->n; i++)
+        if ((unsigned char)v->u.s[i] < 0x20 || v->u.s[i] == 0x7f)
+            return (unsigned char)v->u.s[i];
+    return -1;
+}
+
 static bool disk_type_known(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
 {
     const mk_value *v = mk_v_get_text(s->attrs, "disk_type");
     const char *near;
     if (!v || v->kind != MK_V_STRING)
         return true;
+    if (control_byte(v) >= 0) {
+        set_why(cat->arena, q, MK_COST_UNPRICED, "disk_type holds the control byte 0x%02x", control_byte(v));
+        return false;
+    }
     char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
     if (mk_cost_sells_disk(cat, name, &near))
         return true;
@@ -763,6 +779,13 @@ static mk_dbcost_ask db_ask(mk_arena *ar, dbwords *w, const mk_cost_spec *s, con
 static void price_database(mk_cost_catalog *cat, const mk_cost_spec *s, mk_cost_quote *q)
 {
     dbwords w;
+    static const char *const pins[] = {"instance_class", "storage_type", "engine", "edition"};
+    for (size_t i = 0; i < sizeof pins / sizeof *pins; i++)
+        if (control_byte(mk_v_get_text(s->attrs, pins[i])) >= 0) {
+            set_why(cat->arena, q, MK_COST_UNPRICED, "%s holds the control byte 0x%02x", pins[i],
+                    control_byte(mk_v_get_text(s->attrs, pins[i])));
+            return;
+        }
     mk_dbcost_ask a = db_ask(cat->arena, &w, s, q->cloud, q->region);
     mk_dbcost_answer d = mk_dbcost_price(cat->db, &a);
     q->status = d.status == MK_DBCOST_PRICED ? MK_COST_PRICED : d.status == MK_DBCOST_NOT_HERE ? MK_COST_NOT_HERE : MK_COST_UNPRICED;
@@ -869,6 +892,29 @@ static mk_span attr_span(const mk_instance *in, mk_name name)
     return decl->span;
 }
 
+/* A database's storage_type as a volume's disk_type (pin.c): a name no
+ * catalog's database storage has is E0403 with the nearest; a control byte
+ * in it is E0403 naming the byte. */
+static bool storage_type_known(mk_cost_catalog *cat, mk_program *p, const mk_instance *in)
+{
+    mk_name attr = mk_intern_s(p->v.names, "storage_type");
+    const mk_value *v = mk_v_get_text(in->attrs, "storage_type");
+    const char *near;
+    if (!v || v->kind != MK_V_STRING)
+        return true;
+    if (mk_pin_bad_bytes(p->diag, in, "storage_type", v, attr_span(in, attr)))
+        return false;
+    char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
+    if (mk_dbcost_sells_storage(cat->db, name, &near))
+        return true;
+    mk_diag_item *d = mk_diag_error(p->diag, "E0403", attr_span(in, attr), "%s: no cloud's catalog sells storage_type `%.*s%s`",
+                                    in->address, v->n > 64 ? 64 : (int)v->n, name, v->n > 64 ? "…" : "");
+    if (near)
+        mk_diag_label(d, "did you mean `%s`?", near);
+    mk_diag_help(d, "the names are the clouds' own (gp3, io1, ssd, premium), as in stdlib/pricing/database.json");
+    return false;
+}
+
 bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
 {
     bool ok = true;
@@ -878,8 +924,14 @@ bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
         char buf[64];
         const char *klass = NULL, *hint = NULL, *msg = NULL;
         bool known = false;
-        if (strcmp(in->res->type, "database") == 0)
-            klass = text_of(mk_v_get_text(in->attrs, "instance_class"), buf, sizeof buf, cat->arena);
+        if (strcmp(in->res->type, "database") != 0)
+            continue;
+        const mk_value *kv = mk_v_get_text(in->attrs, "instance_class");
+        if (!mk_pin_bad_bytes(p->diag, in, "instance_class", kv, attr_span(in, pin)))
+            klass = text_of(kv, buf, sizeof buf, cat->arena);
+        else
+            ok = false;
+        ok &= storage_type_known(cat, p, in);
         if (klass)
             msg = mk_dbcost_check_pin(cat->db, klass, num_or(mk_v_get_text(in->attrs, "cpu"), 1, -1),
                                       num_or(mk_v_get_text(in->attrs, "memory"), GIB, -1), &hint, &known);

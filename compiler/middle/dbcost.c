@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #define HOURS 730.0
+#define MAX_MONTHLY (INT64_C(1000000000) * MK_MONEY_UNIT) /* $1e9 a month, as cost.c: no price, a mistake */
 
 struct mk_dbcost_catalog {
     json_t *doc;
@@ -266,6 +267,33 @@ static bool fitted(quote *q)
 
 /* ---- storage ---- */
 
+/* The first cloud whose database storage has the type; NULL for none. */
+static const char *storage_cloud(const mk_dbcost_catalog *cat, const char *type)
+{
+    const char *cloud;
+    json_t *cv;
+    json_object_foreach(cat->doc, cloud, cv)
+        if (json_object_get(json_object_get(json_object_get(cv, "storage"), "types"), type))
+            return cloud;
+    return NULL;
+}
+
+bool mk_dbcost_sells_storage(mk_dbcost_catalog *cat, const char *type, const char **near)
+{
+    const char *names[64], *cloud, *k;
+    size_t n = 0;
+    json_t *cv, *v;
+    *near = NULL;
+    if (storage_cloud(cat, type))
+        return true;
+    json_object_foreach(cat->doc, cloud, cv)
+        json_object_foreach(json_object_get(json_object_get(cv, "storage"), "types"), k, v)
+            if (n < sizeof names / sizeof *names)
+                names[n++] = k;
+    *near = mk_diag_suggest(type, names, n);
+    return false;
+}
+
 static double gp3_baseline(json_t *steps, double gb)
 {
     double base = 0;
@@ -304,7 +332,7 @@ static double billed_iops(json_t *t, const mk_dbcost_ask *a, double gb)
     return a->iops > base ? a->iops - base : 0;
 }
 
-static bool storage(quote *q, int copies)
+static bool storage(quote *q, const mk_dbcost_catalog *cat, int copies)
 {
     const mk_dbcost_ask *a = q->a;
     json_t *st = json_object_get(q->cloud, "storage");
@@ -314,10 +342,17 @@ static bool storage(quote *q, int copies)
     json_t *t = json_object_get(json_object_get(st, "types"), type);
     double gb_month, iops_month;
     if (!t) {
-        const char *k, *names = "";
+        /* not sold here: another cloud's type (gp3 on GCP) takes this cloud
+         * out of the candidates, never prices it at nothing; only a type no
+         * catalog knows (E0403 before placement, mk_dbcost_sells_storage) is
+         * unpriced everywhere */
+        const char *k, *names = "", *owner = storage_cloud(cat, type);
         json_t *v;
         json_object_foreach(json_object_get(st, "types"), k, v)
             names = mk_arena_printf(q->ar, "%s%s%s", names, *names ? ", " : "", k);
+        if (owner)
+            return refuse(q, MK_DBCOST_NOT_HERE, "storage_type %s is sold by %s, not %s (%s sells %s)", type, owner, a->cloud,
+                          a->cloud, names);
         return refuse(q, MK_DBCOST_UNPRICED, "storage_type %s is not one of %s's priced types (%s)", type, a->cloud, names);
     }
     if (!at(q, json_object_get(t, "gb_month"), &gb_month))
@@ -406,7 +441,7 @@ static bool instance(quote *q, const mk_dbcost_catalog *cat)
         line(q, licence, q->vcpu * HOURS);
     /* replicas with their own volume, unless they read the primary's (Hyperscale) */
     bool shared = json_is_true(json_object_get(q->cls, "replicas_share_storage"));
-    return storage(q, (int)standby + (shared ? 0 : replicas)) && extras(q);
+    return storage(q, cat, (int)standby + (shared ? 0 : replicas)) && extras(q);
 }
 
 const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
@@ -432,6 +467,22 @@ const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, doubl
     return mk_arena_printf(ar, "%s (%s) has %g vCPU and %g GiB, not %g and %g", klass, cloud, vcpu, mem, cpu, mem_gib);
 }
 
+/* An engine that clouds name in their storage.engines (aurora-mysql on
+ * AWS) is theirs alone: a class priced for every engine ("*", Cloud SQL's
+ * custom rates) does not sell it. The clouds that sell it when this one does
+ * not, else NULL. */
+static const char *engine_clouds(const mk_dbcost_catalog *cat, const char *engine, quote *q)
+{
+    const char *cloud, *owners = NULL;
+    json_t *cv;
+    if (json_object_get(json_object_get(json_object_get(q->cloud, "storage"), "engines"), engine))
+        return NULL;
+    json_object_foreach(cat->doc, cloud, cv)
+        if (json_object_get(json_object_get(json_object_get(cv, "storage"), "engines"), engine))
+            owners = owners ? mk_arena_printf(q->ar, "%s and %s", owners, cloud) : cloud;
+    return owners;
+}
+
 static mk_dbcost_answer price(const mk_dbcost_catalog *cat, const mk_dbcost_ask *a, mk_arena *ar)
 {
     quote q = {.a = a, .ar = ar, .cloud = json_object_get(cat->doc, a->cloud ?: "")};
@@ -444,10 +495,15 @@ static mk_dbcost_answer price(const mk_dbcost_catalog *cat, const mk_dbcost_ask 
         refuse(&q, MK_DBCOST_UNPRICED, "engine, cpu, memory or storage is not known");
         return q.ans;
     }
+    const char *only = engine_clouds(cat, a->engine, &q);
+    if (only) {
+        refuse(&q, MK_DBCOST_NOT_HERE, "engine %s is sold by %s only, not %s", a->engine, only, a->cloud);
+        return q.ans;
+    }
     if (!instance(&q, cat))
         return q.ans;
-    if (q.bad) {
-        refuse(&q, MK_DBCOST_UNPRICED, "its price is out of range: check its sizes and usage");
+    if (q.bad || q.sum > MAX_MONTHLY) {
+        refuse(&q, MK_DBCOST_UNPRICED, "its price is out of range (over $1,000,000,000 a month): check its sizes and usage");
         return q.ans;
     }
     q.ans.monthly = q.sum;

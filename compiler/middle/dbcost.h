@@ -53,6 +53,10 @@ typedef struct mk_dbcost_answer {
 const char *mk_dbcost_check_pin(mk_dbcost_catalog *cat, const char *klass, double cpu, double mem_gib, const char **hint,
                                 bool *known);
 
+/* Whether some cloud's database storage has the type (gp3, ssd, premium);
+ * if not, *near is the nearest name any sells, or NULL. */
+bool mk_dbcost_sells_storage(mk_dbcost_catalog *cat, const char *type, const char **near);
+
 mk_dbcost_answer mk_dbcost_price(mk_dbcost_catalog *cat, const mk_dbcost_ask *a);
 
 #endif

@@ -128,7 +128,8 @@ static bool tiered(const mk_storage_where *w, json_t *e, const disk_ask *a, mk_s
         }
         return true;
     }
-    return refuse(w, b, MK_STORAGE_UNPRICED, "%g GiB is larger than the largest %s tier", a->gib, jstr(e, "disk_type"));
+    /* not sold this large here: out of the candidates, never free */
+    return refuse(w, b, MK_STORAGE_NOT_HERE, "%g GiB is larger than the largest %s tier", a->gib, jstr(e, "disk_type"));
 }
 
 /* Provisioned performance (IOPS or MiB/s) beyond what the disk includes.

@@ -243,6 +243,40 @@ static void test_pin_check(void **state)
     assert_int_equal(mk_diag_count(P->diag, "E0404"), 1);
 }
 
+/* A database's storage_type is checked as a disk_type: a name no catalog
+ * has is E0403 with the nearest, another cloud's takes that cloud out of the
+ * candidates. A pinned name holding a NUL or another control byte is E0403
+ * naming the byte, read to its full length, never priced as its prefix. */
+static void test_pin_bytes(void **state)
+{
+    (void)state;
+    run("resource database d { engine = \"postgres\", version = \"16\", cpu = 2, memory = 8GiB, storage = 100GiB, storage_type = \"gp3x\" }\n"
+        "resource database g { engine = \"postgres\", version = \"16\", cpu = 2, memory = 8GiB, storage = 100GiB, storage_type = \"gp3\" }\n"
+        "resource volume v { size = 10GiB, disk_type = \"gp3\" }\n");
+    const char *code, *msg;
+    mk_span at;
+    assert_false(mk_cost_check_db_pins(CAT, P));
+    assert_int_equal(mk_diag_count(P->diag, "E0403"), 1);
+    assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
+    assert_string_equal(msg, "database.d: no cloud's catalog sells storage_type `gp3x`");
+    mk_cost_quote q = price("database.g", "gcp", "us-central1");
+    assert_int_equal(q.status, MK_COST_NOT_HERE);
+    assert_string_equal(q.why, "storage_type gp3 is sold by aws, not gcp (gcp sells ssd)");
+    assert_int_equal(price("database.g", "aws", "us-east-1").status, MK_COST_PRICED);
+
+    mk_value nul = {.kind = MK_V_STRING, .n = 8, .u.s = "gp3\0evil"}, tab = {.kind = MK_V_STRING, .n = 4, .u.s = "gp3\t"},
+             fine = {.kind = MK_V_STRING, .n = 3, .u.s = "gp3"};
+    assert_false(mk_pin_bad_bytes(P->diag, inst("volume.v"), "disk_type", &fine, MK_NOSPAN));
+    assert_true(mk_pin_bad_bytes(P->diag, inst("volume.v"), "disk_type", &nul, MK_NOSPAN));
+    assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
+    assert_string_equal(code, "E0403");
+    assert_string_equal(msg, "volume.v: disk_type holds the control byte 0x00 at byte 3; no catalog sells such a name");
+    assert_true(mk_pin_bad_bytes(P->diag, inst("volume.v"), "instance_class", &tab, MK_NOSPAN));
+    assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
+    assert_string_equal(msg, "volume.v: instance_class holds the control byte 0x09 at byte 3; no catalog sells such a name");
+    assert_int_equal(mk_diag_count(P->diag, "E0403"), 3);
+}
+
 /* note [pin shapes]: a name the catalogs lack, written as one cloud names
  * its offerings, is a warning and unpriced on that cloud only; a typo of a
  * size word (m5.larg) or a name of no cloud's shape stays an error. */
@@ -329,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_more_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buying, setup, teardown),
     };

@@ -75,6 +75,41 @@ static void test_storage_types(void **state)
     assert_string_equal(d.why, "storage_type io9 is not one of aws's priced types (aurora, gp2, gp3, io1, standard)");
 }
 
+/* A storage_type of another cloud takes this one out of the candidates
+ * (never unpriced, which placement would count as $0); one no catalog has
+ * is unpriced everywhere and E0403 before placement. */
+static void test_storage_elsewhere(void **state)
+{
+    (void)state;
+    mk_dbcost_ask a = rds();
+    a.cloud = "gcp", a.region = "us-central1", a.klass = NULL, a.storage_type = "gp3";
+    mk_dbcost_answer d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
+    assert_string_equal(d.why, "storage_type gp3 is sold by aws, not gcp (gcp sells ssd)");
+    a = rds();
+    a.storage_type = "ssd";
+    d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
+    assert_string_equal(d.why, "storage_type ssd is sold by gcp, not aws (aws sells aurora, gp2, gp3, io1, standard)");
+    const char *near = "x";
+    assert_true(mk_dbcost_sells_storage(CAT, "premium", &near));
+    assert_null(near);
+    assert_false(mk_dbcost_sells_storage(CAT, "gp3x", &near));
+    assert_string_equal(near, "gp3");
+    assert_false(mk_dbcost_sells_storage(CAT, "", &near));
+}
+
+/* Over $1,000,000,000 a month is a mistake, not a price: 3e12 gp3 IOPS. */
+static void test_out_of_range(void **state)
+{
+    (void)state;
+    mk_dbcost_ask a = rds();
+    a.storage_type = "gp3", a.iops = 3e12;
+    mk_dbcost_answer d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_UNPRICED);
+    assert_string_equal(d.why, "its price is out of range (over $1,000,000,000 a month): check its sizes and usage");
+}
+
 /* RDS SQL Server is priced per edition: EE on db.m5.xlarge $2.336 × 730. */
 static void test_editions(void **state)
 {
@@ -213,6 +248,17 @@ static void test_aurora(void **state)
     assert_money(price(&a).monthly, 29.93 + 20 * 0.10 + 21.00);
     a.multi_az = true;
     assert_money(price(&a).monthly, 29.93 * 2 + 20 * 0.10 + 21.00);
+    /* Aurora is AWS's alone: Cloud SQL's rates for every engine do not sell it */
+    a = rds();
+    a.engine = "aurora-postgresql", a.version = "16", a.klass = NULL;
+    a.cloud = "gcp", a.region = "us-central1";
+    mk_dbcost_answer d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
+    assert_string_equal(d.why, "engine aurora-postgresql is sold by aws only, not gcp");
+    a.engine = "aurora-mysql", a.cloud = "azure", a.region = "eastus";
+    d = price(&a);
+    assert_int_equal(d.status, MK_DBCOST_NOT_HERE);
+    assert_string_equal(d.why, "engine aurora-mysql is sold by aws only, not azure");
 }
 
 int main(void)
@@ -220,6 +266,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pinned_class, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_editions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fit, setup, teardown),

@@ -114,6 +114,17 @@ static void test_azure_tiers(void **state)
     assert_why(at("volume.v2", "azure", "eastus"), MK_COST_NOT_HERE, "no source prices PremiumV2_LRS in eastus");
 }
 
+/* A disk larger than the cloud's largest tier (Premium_LRS P80, 32,767 GiB)
+ * is not sold there: not a candidate, never unpriced and so free. */
+static void test_past_largest_tier(void **state)
+{
+    (void)state;
+    stack("resource volume big { size = 40000GiB, disk_type = \"Premium_LRS\" }\n");
+    mk_cost_quote q = at("volume.big", "azure", "eastus");
+    assert_int_equal(q.status, MK_COST_NOT_HERE);
+    assert_string_equal(q.why, "40000 GiB is larger than the largest Premium_LRS tier");
+}
+
 /* compute_disk_test.golden (us-central1): pd-extreme 40 GB $5.00 + 5,000
  * IOPS at $0.065 = $330.00. Its IOPS price is us-central1's only: elsewhere
  * the disk is not a candidate, and says so. */
@@ -178,6 +189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_aws_disks, fresh, done),
         cmocka_unit_test_setup_teardown(test_azure_tiers, fresh, done),
+        cmocka_unit_test_setup_teardown(test_past_largest_tier, fresh, done),
         cmocka_unit_test_setup_teardown(test_gcp_iops, fresh, done),
         cmocka_unit_test_setup_teardown(test_root_disk, fresh, done),
         cmocka_unit_test_setup_teardown(test_buckets, fresh, done),
