@@ -14,7 +14,6 @@
 #include "compiler/middle/storage.h"
 #include "compiler/middle/dbcost.h"
 #include "compiler/middle/offername.h"
-#include "compiler/middle/pin.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
 #include "compiler/base/jsonfile.h"
@@ -902,7 +901,7 @@ static bool storage_type_known(mk_cost_catalog *cat, mk_program *p, const mk_ins
     const char *near;
     if (!v || v->kind != MK_V_STRING)
         return true;
-    if (mk_pin_bad_bytes(p->diag, in, "storage_type", v, attr_span(in, attr)))
+    if (mk_offername_bad_bytes(p->diag, in, "storage_type", v, attr_span(in, attr)))
         return false;
     char *name = mk_arena_printf(cat->arena, "%.*s", (int)v->n, v->u.s);
     if (mk_dbcost_sells_storage(cat->db, name, &near))
@@ -927,7 +926,7 @@ bool mk_cost_check_db_pins(mk_cost_catalog *cat, mk_program *p)
         if (strcmp(in->res->type, "database") != 0)
             continue;
         const mk_value *kv = mk_v_get_text(in->attrs, "instance_class");
-        if (!mk_pin_bad_bytes(p->diag, in, "instance_class", kv, attr_span(in, pin)))
+        if (!mk_offername_bad_bytes(p->diag, in, "instance_class", kv, attr_span(in, pin)))
             klass = text_of(kv, buf, sizeof buf, cat->arena);
         else
             ok = false;

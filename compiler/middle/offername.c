@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "compiler/base/diag.h"
+
 static bool lower_word(const char *s, size_t n, const char *also)
 {
     if (n == 0 || !islower((unsigned char)s[0]))
@@ -91,3 +93,16 @@ const char *mk_offername_cloud(const char *attr, const char *name, size_t n)
     return NULL;
 }
 
+bool mk_offername_bad_bytes(mk_diag *diag, const mk_instance *in, const char *attr, const mk_value *v, mk_span at)
+{
+    for (uint32_t i = 0; v && v->kind == MK_V_STRING && i < v->n; i++) {
+        unsigned char c = (unsigned char)v->u.s[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        mk_diag_item *d = mk_diag_error(diag, "E0403", at, "%s: %s holds the control byte 0x%02x at byte %u; no catalog sells such a name",
+                                        in->address, attr, c, (unsigned)i);
+        mk_diag_help(d, "the names are the clouds' own, printable text; check the value's source (a var-file)");
+        return true;
+    }
+    return false;
+}

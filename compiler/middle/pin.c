@@ -42,20 +42,6 @@ static mk_span attr_at(const mk_instance *in, const char *name)
 
 static mk_span pin_at(const mk_instance *in) { return attr_at(in, "instance_type"); }
 
-bool mk_pin_bad_bytes(mk_diag *diag, const mk_instance *in, const char *attr, const mk_value *v, mk_span at)
-{
-    for (uint32_t i = 0; v && v->kind == MK_V_STRING && i < v->n; i++) {
-        unsigned char c = (unsigned char)v->u.s[i];
-        if (c >= 0x20 && c != 0x7f)
-            continue;
-        mk_diag_item *d = mk_diag_error(diag, "E0403", at, "%s: %s holds the control byte 0x%02x at byte %u; no catalog sells such a name",
-                                        in->address, attr, c, (unsigned)i);
-        mk_diag_help(d, "the names are the clouds' own, printable text; check the value's source (a var-file)");
-        return true;
-    }
-    return false;
-}
-
 /* A volume's or a compute's root disk_type no cloud sells (E0403, the
  * nearest name it sells). */
 static void unknown_disk(mk_cost_catalog *cat, mk_diag *diag, const mk_instance *in)
@@ -63,7 +49,7 @@ static void unknown_disk(mk_cost_catalog *cat, mk_diag *diag, const mk_instance 
     const mk_value *v = mk_v_get_text(in->attrs, "disk_type");
     const char *near;
     char want[128];
-    if (!v || v->kind != MK_V_STRING || mk_pin_bad_bytes(diag, in, "disk_type", v, attr_at(in, "disk_type")))
+    if (!v || v->kind != MK_V_STRING || mk_offername_bad_bytes(diag, in, "disk_type", v, attr_at(in, "disk_type")))
         return;
     snprintf(want, sizeof want, "%.*s", (int)v->n, v->u.s);
     if (mk_cost_sells_disk(cat, want, &near))
@@ -142,7 +128,7 @@ bool mk_pin_check(mk_cost_catalog *cat, const mk_program *p)
             continue;
         unknown_disk(cat, p->diag, in);
         const mk_value *pin = pin_of(in->attrs);
-        if (!pin || pin->kind != MK_V_STRING || mk_pin_bad_bytes(p->diag, in, "instance_type", pin, pin_at(in)))
+        if (!pin || pin->kind != MK_V_STRING || mk_offername_bad_bytes(p->diag, in, "instance_type", pin, pin_at(in)))
             continue;
         int vcpu = 0, ci = 0;
         double gib = 0;

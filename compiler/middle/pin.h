@@ -12,10 +12,6 @@
 #include "compiler/front/program.h"
 #include "compiler/middle/cost.h"
 
-/* A pinned name (attr: "disk_type", "instance_class", …) holding a NUL or
- * another control byte: E0403 naming the byte, at `at`; true when reported.
- * The whole value is looked at, its length v->n, never as a C string. */
-bool mk_pin_bad_bytes(mk_diag *diag, const mk_instance *in, const char *attr, const mk_value *v, mk_span at);
 
 /* False when it reported an error. */
 bool mk_pin_check(mk_cost_catalog *cat, const mk_program *p);

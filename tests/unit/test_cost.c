@@ -266,12 +266,12 @@ static void test_pin_bytes(void **state)
 
     mk_value nul = {.kind = MK_V_STRING, .n = 8, .u.s = "gp3\0evil"}, tab = {.kind = MK_V_STRING, .n = 4, .u.s = "gp3\t"},
              fine = {.kind = MK_V_STRING, .n = 3, .u.s = "gp3"};
-    assert_false(mk_pin_bad_bytes(P->diag, inst("volume.v"), "disk_type", &fine, MK_NOSPAN));
-    assert_true(mk_pin_bad_bytes(P->diag, inst("volume.v"), "disk_type", &nul, MK_NOSPAN));
+    assert_false(mk_offername_bad_bytes(P->diag, inst("volume.v"), "disk_type", &fine, MK_NOSPAN));
+    assert_true(mk_offername_bad_bytes(P->diag, inst("volume.v"), "disk_type", &nul, MK_NOSPAN));
     assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
     assert_string_equal(code, "E0403");
     assert_string_equal(msg, "volume.v: disk_type holds the control byte 0x00 at byte 3; no catalog sells such a name");
-    assert_true(mk_pin_bad_bytes(P->diag, inst("volume.v"), "instance_class", &tab, MK_NOSPAN));
+    assert_true(mk_offername_bad_bytes(P->diag, inst("volume.v"), "instance_class", &tab, MK_NOSPAN));
     assert_true(mk_diag_last_error(P->diag, &code, &msg, &at));
     assert_string_equal(msg, "volume.v: instance_class holds the control byte 0x09 at byte 3; no catalog sells such a name");
     assert_int_equal(mk_diag_count(P->diag, "E0403"), 3);
