@@ -432,19 +432,19 @@ static uint32_t annotation(mk_parser *p, mk_span sp, mk_name name)
 {
     static const struct { const char *s; uint32_t f; } known[] = {
         {"computed", MK_ANN_COMPUTED}, {"force_new", MK_ANN_FORCE_NEW}, {"colocate", MK_ANN_COLOCATE},
-        {"sensitive", MK_ANN_SENSITIVE}, {"resource", MK_ANN_RESOURCE},
+        {"sensitive", MK_ANN_SENSITIVE}, {"resource", MK_ANN_RESOURCE}, {"stateful", MK_ANN_STATEFUL},
     };
-    const char *names[5];
-    for (size_t i = 0; i < 5; i++) {
+    const char *names[6];
+    for (size_t i = 0; i < 6; i++) {
         if (strcmp(name, known[i].s) == 0)
             return known[i].f;
         names[i] = known[i].s;
     }
     mk_diag_item *it = mk_diag_error(p->diag, "E0102", sp, "unknown annotation `@%s`", name);
-    const char *s = mk_diag_suggest(name, names, 5);
+    const char *s = mk_diag_suggest(name, names, 6);
     if (s)
         mk_diag_label(it, "did you mean `@%s`?", s);
-    mk_diag_help(it, "annotations are @computed, @force_new, @colocate, @sensitive and @resource");
+    mk_diag_help(it, "annotations are @computed, @force_new, @colocate, @sensitive, @resource and @stateful");
     return 0;
 }
 

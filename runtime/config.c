@@ -404,6 +404,70 @@ static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, s
            (!ls || read_local_stacks(st, ls, file, why, whylen));
 }
 
+/* "connections" (docs/providers.md, "Connections"). */
+static bool conn_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"kind", "conninfo", NULL};
+    char at[128];
+    snprintf(at, sizeof at, "connections.%s", name);
+    if (!json_is_object(v))
+        return bad(why, whylen, file, at, "expected {\"kind\": \"postgres\", \"conninfo\": \"…\"}%s", "");
+    if (!only_keys(v, known, file, at, why, whylen))
+        return false;
+    snprintf(cc->name, sizeof cc->name, "%s", name);
+    cc->credential_ttl_ms = 15 * 60 * 1000.0;
+    cc->connect_timeout_ms = 10 * 1000.0;
+    cc->statement_timeout_ms = 60 * 1000.0;
+    const char *kind = json_string_value(json_object_get(v, "kind"));
+    char key[160];
+    snprintf(key, sizeof key, "%s.kind", at);
+    if (!kind || strcmp(kind, "postgres") != 0)
+        return bad(why, whylen, file, key, "expected \"postgres\" (the kinds of connection this executor knows)%s", "");
+    snprintf(cc->kind, sizeof cc->kind, "%s", kind);
+    mk_config_pg pg = {0};
+    json_t *wrap = json_pack("{s:O?}", "conninfo", json_object_get(v, "conninfo"));
+    bool ok = wrap && read_pg(&pg, wrap, file, at, why, whylen);
+    json_decref(wrap);
+    if (ok)
+        snprintf(cc->conninfo, sizeof cc->conninfo, "%s", pg.conninfo);
+    return ok;
+}
+
+static bool read_conns(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "connections", "expected {\"NAME\": {\"kind\": \"postgres\", …}}%s", "");
+    cfg->conns = calloc(json_object_size(v) + 1, sizeof *cfg->conns);
+    if (!cfg->conns)
+        return snprintf(why, whylen, "out of memory"), false;
+    const char *k;
+    json_t *c;
+    json_object_foreach(v, k, c) {
+        if (!conn_name_ok(k)) {
+            char key[160];
+            snprintf(key, sizeof key, "connections.%.63s", k);
+            return bad(why, whylen, file, key, "a connection's name is 1 to 63 of a-z, 0-9, _ and -%s", "");
+        }
+        if (!read_conn(&cfg->conns[cfg->nconns++], k, c, file, why, whylen))
+            return false;
+    }
+    return true;
+}
+
+const mk_config_conn *mk_config_conn_find(const mk_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->nconns; i++)
+        if (strcmp(cfg->conns[i].name, name) == 0)
+            return &cfg->conns[i];
+    return NULL;
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
@@ -413,6 +477,7 @@ static const struct {
     {"trust", read_trust},
     {"service", read_service},
     {"state", read_state},
+    {"connections", read_conns},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -518,4 +583,17 @@ void mk_config_free(mk_config *cfg)
     free(cfg->state.local_stacks);
     cfg->state.local_stacks = NULL;
     cfg->state.nlocal_stacks = 0;
+    for (size_t i = 0; i < cfg->nconns; i++) {
+        mk_config_conn *cc = &cfg->conns[i];
+        for (size_t j = 0; j < cc->npassword_command; j++)
+            free(cc->password_command[j]);
+        free(cc->password_command);
+        for (size_t j = 0; j < cc->nallow_addresses; j++)
+            free(cc->allow_addresses[j]);
+        free(cc->allow_addresses);
+        json_decref(cc->self_hosted);
+    }
+    free(cfg->conns);
+    cfg->conns = NULL;
+    cfg->nconns = 0;
 }

@@ -81,6 +81,31 @@ typedef struct mk_config_state {
     size_t nlocal_stacks;
 } mk_config_state;
 
+/* "connections": {NAME: {…}}, the servers providers reach
+ * (docs/providers.md, "Connections"). A spec names one
+ * (`provider postgres { connection = "analytics" }`); everything about
+ * where and as whom is here, never in the spec. Owned strings. */
+typedef struct mk_config_conn {
+    char name[64];
+    char kind[16];              /* "postgres" */
+    char conninfo[1024];        /* libpq's keywords or URI, never a password (refused, as in "state") */
+    char **password_command;    /* argv: run for a short-lived password (stdout, docs/providers.md); NULL: libpq's own
+                                   (.pgpass, PGPASSFILE, PGPASSWORD in the executor's environment) */
+    size_t npassword_command;
+    double credential_ttl_ms;   /* a command's password is used this long unless it says (default 15 min) */
+    bool allow_cleartext_password; /* send a password to a server that asks for it in cleartext (default false) */
+    char **allow_addresses;     /* CIDRs let through that would be refused (link-local, cloud metadata) */
+    size_t nallow_addresses;
+    double connect_timeout_ms;  /* default 10 s */
+    double statement_timeout_ms;/* default 60 s, and never past a call's deadline */
+    /* "self_hosted": what the server vouches for, for the abstract
+     * `database` landing on it (docs/providers.md, "Self-hosted
+     * databases"): {"encrypted": bool, "public": bool, "multi_az": bool,
+     * "backup_retention": "7d", "audit_logging": bool, "capacity": {"cpu":
+     * 8, "memory": "32GiB", "storage": "500GiB"}}; validated; NULL: none */
+    struct json_t *self_hosted;
+} mk_config_conn;
+
 typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
     char dir[PATH_MAX];      /* its directory, resolved: providers never write there */
@@ -88,6 +113,8 @@ typedef struct mk_config {
     mk_config_trust trust;
     mk_config_service service;
     mk_config_state state;
+    mk_config_conn *conns;   /* "connections" */
+    size_t nconns;
 } mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the
@@ -102,6 +129,8 @@ bool mk_config_load(mk_config *cfg, char *why, size_t whylen);
  * stack (`moksha-exec serve`, whose applies each load it again in theirs). */
 bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t whylen);
 void mk_config_free(mk_config *cfg);
+/* The connection called name, or NULL. */
+const mk_config_conn *mk_config_conn_find(const mk_config *cfg, const char *name);
 /* Is the resolved absolute path dir, or under it? */
 bool mk_config_under(const char *path, const char *dir);
 

@@ -172,7 +172,9 @@ struct mk_prov *mk_exec_provider(json_t *providers, const char *alias, const mk_
         return mk_prov_local_new(settings, cfg, why, whylen);
     if (type && strcmp(type, "sim") == 0)
         return mk_prov_sim_new(settings, why, whylen);
-    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim)", alias);
+    if (type && strcmp(type, "postgres") == 0)
+        return mk_prov_postgres_new(settings, cfg, alias, why, whylen);
+    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
     return NULL;
 }
 

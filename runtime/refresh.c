@@ -234,8 +234,10 @@ static mk_prov *provider(run *r, const char *alias, char *why, size_t whylen)
         p = mk_prov_local_new(json_object_get(blk, "settings"), &r->cfg, why, whylen);
     else if (type && strcmp(type, "sim") == 0)
         p = mk_prov_sim_new(json_object_get(blk, "settings"), why, whylen);
+    else if (type && strcmp(type, "postgres") == 0)
+        p = mk_prov_postgres_new(json_object_get(blk, "settings"), &r->cfg, alias, why, whylen);
     else
-        snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim)", alias);
+        snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
     if (p && r->np < 32) {
         r->alias[r->np] = alias;
         r->p[r->np++] = p;

@@ -77,6 +77,10 @@ enum {
     MK_ANN_COLOCATE = 1 << 2,
     MK_ANN_SENSITIVE = 1 << 3,
     MK_ANN_RESOURCE = 1 << 4,
+    /* a resource type whose objects hold data: deleting one loses it for
+     * good (docs/language.md, "Types"; the plan marks such deletes
+     * irreversible and high risk) */
+    MK_ANN_STATEFUL = 1 << 5,
 };
 
 typedef struct mk_ast mk_ast;

@@ -61,6 +61,10 @@ typedef struct mk_prov_op {
     const char *import_id;
     /* move: the address the object had; NULL otherwise */
     const char *moved_from;
+    /* check (below): the step's action, "create", "update", "delete",
+     * "import" or "move" (a replace is checked as its create and its
+     * delete); NULL in every other call */
+    const char *action;
 } mk_prov_op;
 
 typedef struct mk_prov mk_prov;
@@ -76,6 +80,18 @@ struct mk_prov {
      * be seen — never "gone". */
     mk_prov_fn import; /* take op->import_id over for op->address; NULL: cannot */
     mk_prov_fn move;   /* op->moved_from's object is now op->address's; NULL: cannot */
+    /* docs/providers.md, "Refused before the first step": called for every
+     * step of an apply before the first one runs (op as for the step's own
+     * call, with op->action). MK_PROV_FAILED with why when the change cannot
+     * be made as planned here — an attribute the backend behind the
+     * connection cannot enforce, a connection that breaks a rule or cannot
+     * be reached as configured — and the apply changes nothing.
+     * NULL: every change can. */
+    mk_prov_fn check;
+    /* The capabilities of one type (NULL: caps, for every type): a
+     * provider whose types differ (a dropped database's data cannot come
+     * back; a role can be made again) says so per type. */
+    unsigned (*caps_of)(mk_prov *p, const char *type);
     void (*free)(mk_prov *p);
     void *impl;
 };
@@ -87,5 +103,10 @@ struct mk_prov {
  * unusable or not allowed. */
 mk_prov *mk_prov_local_new(json_t *settings, const struct mk_config *cfg, char *why, size_t whylen);
 mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen);
+/* postgres (runtime/providers/postgres.c, docs/providers.md "The postgres
+ * provider"): settings.connection names a connection of cfg; an unknown
+ * one, or one of another kind, is NULL with why naming it and the
+ * configuration file. alias is the provider block's name (for messages). */
+mk_prov *mk_prov_postgres_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
 
 #endif

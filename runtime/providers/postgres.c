@@ -1,0 +1,292 @@
+/* postgres — the provider of objects on a PostgreSQL server (postgres.h;
+ * docs/providers.md, "The postgres provider"): the constructor, the
+ * dispatch to each type's table, the sessions kept per database, and what
+ * every type shares. */
+#include "runtime/providers/postgres.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/clock.h"
+#include "runtime/config.h"
+#include "runtime/pgconn.h"
+
+#define KEEP 16 /* idle sessions kept, over every database */
+
+typedef struct idle {
+    char db[64];
+    PGconn *c;
+} idle;
+
+struct mk_pgp {
+    mk_prov base;
+    const mk_config_conn *cc;
+    mk_pgconn *pc;
+    char alias[64];
+    json_t *fail_on;      /* owned */
+    pthread_mutex_t mu;   /* the idle sessions */
+    idle idle[KEEP];
+    int nidle;
+    int server_version;
+};
+
+static const mk_pgtype *const TYPES[] = {
+    &mk_prov_postgres_role_type,   &mk_prov_postgres_database_type,        &mk_prov_postgres_schema_type,
+    &mk_prov_postgres_schema_extension_type, &mk_prov_postgres_grant_type, &mk_prov_postgres_grant_defaults_type,
+    &mk_prov_postgres_selfhosted_type,
+};
+
+static const mk_pgtype *type_of(const char *type)
+{
+    for (size_t i = 0; type && i < sizeof TYPES / sizeof *TYPES; i++)
+        if (strcmp(TYPES[i]->type, type) == 0)
+            return TYPES[i];
+    return NULL;
+}
+
+static mk_prov_status no_type(const mk_prov_op *op, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "postgres: %s: the postgres provider has no type %s", op->address, op->type ? op->type : "(none)");
+    return MK_PROV_FAILED;
+}
+
+#define DISPATCH(NAME, FIELD)                                                                                           \
+    static mk_prov_status NAME(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)                \
+    {                                                                                                                   \
+        const mk_pgtype *t = type_of(op->type);                                                                         \
+        if (!t)                                                                                                         \
+            return no_type(op, why, whylen);                                                                            \
+        if (!t->FIELD)                                                                                                  \
+            return snprintf(why, whylen, "postgres: %s: a %s cannot be " #FIELD "ed", op->address, op->type),          \
+                   MK_PROV_FAILED;                                                                                      \
+        return t->FIELD((mk_pgp *)p, op, out, why, whylen);                                                             \
+    }
+DISPATCH(do_create, create)
+DISPATCH(do_read, read)
+DISPATCH(do_update, update)
+DISPATCH(do_del, del)
+DISPATCH(do_import, import)
+
+static mk_prov_status do_check(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    const mk_pgtype *t = type_of(op->type);
+    if (!t)
+        return no_type(op, why, whylen);
+    /* the connection must be reachable, as configured, before anything changes */
+    mk_prov_status st;
+    PGconn *c = mk_prov_postgres_session((mk_pgp *)p, NULL, op, &st, why, whylen);
+    if (!c)
+        return st;
+    mk_prov_postgres_release((mk_pgp *)p, NULL, c, true);
+    return t->check ? t->check((mk_pgp *)p, op, out, why, whylen) : MK_PROV_OK;
+}
+
+static unsigned caps_of(mk_prov *p, const char *type)
+{
+    (void)p;
+    const mk_pgtype *t = type_of(type);
+    return t ? t->caps : 0;
+}
+
+static void pgp_free(mk_prov *base)
+{
+    mk_pgp *p = (mk_pgp *)base;
+    for (int i = 0; i < p->nidle; i++)
+        PQfinish(p->idle[i].c);
+    mk_pgconn_free(p->pc);
+    json_decref(p->fail_on);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+mk_prov *mk_prov_postgres_new(json_t *settings, const mk_config *cfg, const char *alias, char *why, size_t whylen)
+{
+    const char *name = json_string_value(json_object_get(settings, "connection"));
+    if (!name)
+        return snprintf(why, whylen, "provider %s: no connection named (`provider postgres { connection = \"NAME\" }`)",
+                        alias ? alias : "postgres"), NULL;
+    const mk_config_conn *cc = mk_config_conn_find(cfg, name);
+    if (!cc)
+        return snprintf(why, whylen, "provider %s: the executor's configuration (%s) has no connection `%s`: a spec "
+                        "names a connection, the executor says where it goes (docs/providers.md, \"Connections\")",
+                        alias ? alias : "postgres", cfg && cfg->path[0] ? cfg->path : "none: MOKSHA_EXEC_CONFIG", name), NULL;
+    if (strcmp(cc->kind, "postgres") != 0)
+        return snprintf(why, whylen, "provider %s: connection `%s` is a %s connection, not postgres",
+                        alias ? alias : "postgres", name, cc->kind), NULL;
+    mk_pgp *p = calloc(1, sizeof *p);
+    if (!p)
+        return snprintf(why, whylen, "out of memory"), NULL;
+    p->pc = mk_pgconn_new(cc, why, whylen);
+    if (!p->pc) {
+        free(p);
+        return NULL;
+    }
+    p->cc = cc;
+    snprintf(p->alias, sizeof p->alias, "%s", alias ? alias : "postgres");
+    json_t *fo = json_object_get(settings, "fail_on");
+    p->fail_on = json_is_array(fo) ? json_incref(fo) : json_array();
+    pthread_mutex_init(&p->mu, NULL);
+    p->base = (mk_prov){.kind = "postgres", .caps = 0, .create = do_create, .read = do_read, .update = do_update,
+                        .del = do_del, .import = do_import, .move = NULL, .check = do_check, .caps_of = caps_of,
+                        .free = pgp_free, .impl = p};
+    return &p->base;
+}
+
+/* ---- sessions ---- */
+
+PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op, mk_prov_status *st, char *why,
+                                 size_t whylen)
+{
+    PGconn *c = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (int i = p->nidle - 1; i >= 0 && !c; i--)
+        if (strcmp(p->idle[i].db, db ? db : "") == 0) {
+            c = p->idle[i].c;
+            p->idle[i] = p->idle[--p->nidle];
+        }
+    pthread_mutex_unlock(&p->mu);
+    if (c && PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        c = NULL;
+    }
+    if (!c) {
+        mk_pgconn_status cs;
+        char w[600];
+        c = mk_pgconn_connect(p->pc, db, op ? op->deadline_ms : 0, &cs, w, sizeof w);
+        if (!c) {
+            *st = cs == MK_PGCONN_RETRYABLE ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
+            snprintf(why, whylen, "postgres: %s: %s", op && op->address ? op->address : p->alias, w);
+            return NULL;
+        }
+        if (!p->server_version)
+            p->server_version = PQserverVersion(c);
+    }
+    char w[600];
+    if (!mk_pgconn_deadline(p->pc, c, op ? op->deadline_ms : 0, w, sizeof w)) {
+        *st = mk_pgconn_classify(c, NULL) == MK_PGCONN_RETRYABLE ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
+        snprintf(why, whylen, "postgres: %s: %s", op && op->address ? op->address : p->alias, w);
+        PQfinish(c);
+        return NULL;
+    }
+    *st = MK_PROV_OK;
+    return c;
+}
+
+void mk_prov_postgres_release(mk_pgp *p, const char *db, PGconn *c, bool ok)
+{
+    if (!c)
+        return;
+    if (ok && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE) {
+        pthread_mutex_lock(&p->mu);
+        if (p->nidle < KEEP) {
+            snprintf(p->idle[p->nidle].db, sizeof p->idle[p->nidle].db, "%s", db ? db : "");
+            p->idle[p->nidle++].c = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    if (c)
+        PQfinish(c);
+}
+
+mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *sql,
+                                     int n, const char *const *params, PGresult **res, char *why, size_t whylen)
+{
+    (void)p;
+    if (res)
+        *res = NULL;
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    if (r && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
+        if (res)
+            *res = r;
+        else
+            PQclear(r);
+        return MK_PROV_OK;
+    }
+    char msg[512];
+    mk_prov_status st = mk_pgconn_classify(c, r) == MK_PGCONN_RETRYABLE ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
+    snprintf(why, whylen, "postgres: %s: %s: the server says: %s", op && op->address ? op->address : "-", what,
+             mk_pgconn_message(c, r, msg, sizeof msg));
+    PQclear(r);
+    if (PQtransactionStatus(c) == PQTRANS_INERROR)
+        PQclear(PQexec(c, "ROLLBACK"));
+    return st;
+}
+
+char *mk_prov_postgres_ident(PGconn *c, const char *name) { return PQescapeIdentifier(c, name, strlen(name)); }
+char *mk_prov_postgres_literal(PGconn *c, const char *text) { return PQescapeLiteral(c, text, strlen(text)); }
+
+/* ---- owners: note [pg owner] ---- */
+
+char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra)
+{
+    json_t *doc = json_object();
+    json_t *who = json_pack("{s:s?, s:s?}", "stack", op->stack_id, "run", op->run_id);
+    json_object_set_new(doc, "moksha", who);
+    if (json_is_object(extra))
+        json_object_update_missing(doc, extra);
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    return s;
+}
+
+mk_pgown mk_prov_postgres_owner(const mk_prov_op *op, const char *comment)
+{
+    if (!op->stack_id)
+        return MK_PGOWN_EARLIER;
+    json_t *doc = comment ? json_loads(comment, 0, NULL) : NULL;
+    json_t *who = json_object_get(doc, "moksha");
+    const char *stack = json_string_value(json_object_get(who, "stack"));
+    const char *run = json_string_value(json_object_get(who, "run"));
+    mk_pgown o = !stack                          ? MK_PGOWN_NONE
+                 : strcmp(stack, op->stack_id)   ? MK_PGOWN_OTHER
+                 : run && op->run_id && !strcmp(run, op->run_id) ? MK_PGOWN_THIS_RUN
+                                                 : MK_PGOWN_EARLIER;
+    json_decref(doc);
+    return o;
+}
+
+mk_prov_status mk_prov_postgres_foreign(const mk_prov_op *op, const char *what, const char *id, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "postgres: %s: %s %s already exists and this stack did not make it: not taken over; to manage "
+             "it, `moksha import %s %s`", op->address, what, id, op->address, id);
+    return MK_PROV_FAILED;
+}
+
+bool mk_prov_postgres_injected(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(p->fail_on, i, v)
+        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0) {
+            snprintf(why, whylen, "postgres: %s: injected failure (provider %s, fail_on)", op->address, p->alias);
+            return true;
+        }
+    return false;
+}
+
+/* ---- attributes ---- */
+
+const char *mk_prov_postgres_str(json_t *attrs, const char *name)
+{
+    return json_string_value(json_object_get(attrs, name));
+}
+
+bool mk_prov_postgres_bool(json_t *attrs, const char *name, bool dflt)
+{
+    json_t *v = json_object_get(attrs, name);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+long long mk_prov_postgres_int(json_t *attrs, const char *name, long long dflt)
+{
+    json_t *v = json_object_get(attrs, name);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+const mk_config_conn *mk_prov_postgres_conn(const mk_pgp *p) { return p->cc; }
+struct mk_pgconn *mk_prov_postgres_pgconn(const mk_pgp *p) { return p->pc; }
+int mk_prov_postgres_server_version(const mk_pgp *p) { return p->server_version; }

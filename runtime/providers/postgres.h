@@ -1,0 +1,106 @@
+/* postgres — the provider of roles, databases, schemas, extensions and
+ * privileges on a PostgreSQL server (docs/providers.md, "The postgres
+ * provider"), and of the abstract `database` on one ("Self-hosted
+ * databases"). postgres.c is the provider: its constructor
+ * (mk_prov_postgres_new, in provider.h), the dispatch of each operation to
+ * its type, the sessions it keeps per database, and what every type shares,
+ * declared here. Each type is a table of operations in a file of its own:
+ *
+ *   postgres_role.c       postgres.role
+ *   postgres_database.c   postgres.database
+ *   postgres_schema.c     postgres.schema, postgres.extension
+ *   postgres_grant.c      postgres.grant, postgres.default_privileges
+ *   postgres_selfhosted.c database (the abstract type, engine postgres)
+ *
+ * Every operation of a type gets the provider (mk_pgp) and the op, exactly
+ * as mk_prov_fn; it takes a session with mk_prov_postgres_session, runs its
+ * statements through mk_prov_postgres_exec (values as parameters; a name
+ * in SQL only through mk_prov_postgres_ident), and gives the session back. */
+#ifndef MK_PROV_POSTGRES_H
+#define MK_PROV_POSTGRES_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "runtime/providers/provider.h"
+
+typedef struct mk_pgp mk_pgp;
+
+typedef mk_prov_status (*mk_pgp_fn)(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen);
+
+typedef struct mk_pgtype {
+    const char *type;  /* "postgres.role", …, or "database" */
+    unsigned caps;     /* MK_PROV_CAN_RECREATE, MK_PROV_KEEPS_IDS: what the rollback may count on */
+    mk_pgp_fn create, read, update, del;
+    mk_pgp_fn import;  /* NULL: cannot */
+    mk_pgp_fn check;   /* NULL: nothing beyond the connection to check */
+} mk_pgtype;
+
+extern const mk_pgtype mk_prov_postgres_role_type;
+extern const mk_pgtype mk_prov_postgres_database_type;
+extern const mk_pgtype mk_prov_postgres_schema_type, mk_prov_postgres_schema_extension_type;
+extern const mk_pgtype mk_prov_postgres_grant_type, mk_prov_postgres_grant_defaults_type;
+extern const mk_pgtype mk_prov_postgres_selfhosted_type;
+
+/* A session on database db (NULL: the connection's own database) for op:
+ * taken from those kept, else made (by op->deadline_ms); its
+ * statement_timeout set for op's deadline. NULL with a status (FAILED or
+ * RETRYABLE) in *st and why ("postgres: ADDRESS: connection NAME: …"). */
+PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op, mk_prov_status *st, char *why,
+                                 size_t whylen);
+/* Give it back: kept for the next call when ok and idle, else closed. */
+void mk_prov_postgres_release(mk_pgp *p, const char *db, PGconn *c, bool ok);
+
+/* Run sql with n text parameters (NULL: SQL NULL). MK_PROV_OK with *res
+ * (when res is not NULL; PQclear it) or a status with why:
+ * "postgres: ADDRESS: WHAT: the server says: MESSAGE (SQLSTATE)", WHAT a
+ * few words of what was tried ("create role app"), never the statement's
+ * text (it may hold a verifier) nor a parameter. */
+mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *sql,
+                                     int n, const char *const *params, PGresult **res, char *why, size_t whylen);
+
+/* An identifier or a literal for SQL text, quoted by libpq
+ * (PQescapeIdentifier, PQescapeLiteral); free with PQfreemem. NULL: out of
+ * memory or an encoding libpq refuses. */
+char *mk_prov_postgres_ident(PGconn *c, const char *name);
+char *mk_prov_postgres_literal(PGconn *c, const char *text);
+
+/* note [pg owner]: who made an object. Objects that take a COMMENT (role,
+ * database, schema, extension) carry one moksha writes in the same
+ * transaction as the object: {"moksha": {"stack": ID, "run": ID}}, plus
+ * type-specific members (the self-hosted database's tags). */
+typedef enum {
+    MK_PGOWN_NONE,       /* no comment of moksha's: made outside moksha (foreign) */
+    MK_PGOWN_OTHER,      /* another stack's */
+    MK_PGOWN_EARLIER,    /* this stack's, an earlier run: adopt (*op->adopted) */
+    MK_PGOWN_THIS_RUN    /* this very run (a retried call): not adopted, the undo deletes it */
+} mk_pgown;
+/* The comment text for op's object (a new string: free it); extra (may be
+ * NULL) is merged in beside "moksha". */
+char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra);
+/* Whose is the object with this comment (NULL: none)? Without a stack_id
+ * (no apply) everything is EARLIER, as in the sim. */
+mk_pgown mk_prov_postgres_owner(const mk_prov_op *op, const char *comment);
+/* The failure a create of a foreign object gets, in why. */
+mk_prov_status mk_prov_postgres_foreign(const mk_prov_op *op, const char *what, const char *id, char *why, size_t whylen);
+
+/* Fault injection (provider_postgres.fail_on): true, with why, when op's
+ * address is listed; a change calls it after its first statement, so the
+ * failure leaves what a crash there would. */
+bool mk_prov_postgres_injected(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen);
+
+/* Attributes of op->attrs (or another object): a string (NULL when
+ * missing or null), a boolean and an integer with defaults. */
+const char *mk_prov_postgres_str(json_t *attrs, const char *name);
+bool mk_prov_postgres_bool(json_t *attrs, const char *name, bool dflt);
+long long mk_prov_postgres_int(json_t *attrs, const char *name, long long dflt);
+
+/* The connection's name and its settings in the executor's configuration,
+ * and the pgconn, for what a type needs of them (the self-hosted
+ * database's attestations, the endpoint). */
+const struct mk_config_conn *mk_prov_postgres_conn(const mk_pgp *p);
+struct mk_pgconn *mk_prov_postgres_pgconn(const mk_pgp *p);
+/* The server's version (server_version_num, e.g. 150008) of any session. */
+int mk_prov_postgres_server_version(const mk_pgp *p);
+
+#endif
