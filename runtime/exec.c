@@ -158,32 +158,19 @@ typedef struct ctx {
     json_t *counts;           /* action → done */
     json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
     const char *stack_id;     /* the plan's state.stack_id: who makes what (docs/drift.md "Who made it") */
+    const char *unbound;      /* the step whose provider could not be made (build), or NULL */
     char run_id[37];          /* the apply's lock id */
 } ctx;
 
 /* ---- providers and placement ---- */
-
-struct mk_prov *mk_exec_provider(json_t *providers, const char *alias, const mk_config *cfg, char *why, size_t whylen)
-{
-    json_t *blk = json_object_get(providers, alias);
-    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
-    json_t *settings = json_object_get(blk, "settings");
-    if (type && strcmp(type, "local") == 0)
-        return mk_prov_local_new(settings, cfg, why, whylen);
-    if (type && strcmp(type, "sim") == 0)
-        return mk_prov_sim_new(settings, why, whylen);
-    if (type && strcmp(type, "postgres") == 0)
-        return mk_prov_postgres_new(settings, cfg, alias, why, whylen);
-    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
-    return NULL;
-}
 
 static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen)
 {
     for (size_t i = 0; i < c->pv.n; i++)
         if (strcmp(c->pv.alias[i], alias) == 0)
             return c->pv.p[i];
-    mk_prov *p = mk_exec_provider(json_object_get(c->plan, "providers"), alias, &c->cfg, why, whylen);
+    mk_prov *p = mk_provcall_provider(json_object_get(json_object_get(c->plan, "providers"), alias), alias, &c->cfg, why,
+                                      whylen);
     if (p && c->pv.n < 32) {
         c->pv.alias[c->pv.n] = alias;
         c->pv.p[c->pv.n++] = p;
@@ -237,12 +224,15 @@ static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
             alias = alias_for_cloud(c, s->cloud);
         if (!alias) {
             snprintf(why, whylen, "%s: no provider serves cloud %s (add `provider sim { }` to the stack)", s->address, s->cloud);
+            c->unbound = s->address;
             return false;
         }
     }
     snprintf(s->alias_buf, sizeof s->alias_buf, "%s", alias); /* s->orig, where it may come from, is replaced later */
     s->alias = s->alias_buf;
     s->prov = provider_for(c, s->alias, why, whylen);
+    if (!s->prov)
+        c->unbound = s->address;
     return s->prov != NULL;
 }
 
@@ -774,6 +764,140 @@ static int preflight(ctx *c, const char *sha)
     return rc;
 }
 
+/* ---- refused before the first step ----
+ *
+ * note [provider check] (docs/providers.md "Refused before the first
+ * step"): a change the backend behind a provider cannot make as planned —
+ * an attribute it cannot enforce, a connection that breaks a rule or
+ * cannot be reached — must fail before anything changes, not half way
+ * through (where a rollback may not bring everything back). So once the
+ * guards' inputs are settled, every provider call a step will make is put
+ * to its provider's `check` first, all at once on the scheduler with no
+ * edges, each with the deadline and retries of any call: a replace as its
+ * delete and its create, a moved update or replace as its move too. One
+ * refusal refuses the apply: exit 1, nothing changed, every refusal named
+ * on stderr and in one `apply.refused` entry (reason `provider refused`);
+ * no step is audited. A value a step learns only from an earlier one (a
+ * template of another resource's id) is null here: the check judges what
+ * the plan says, the step what the world then holds. */
+
+typedef struct chk {
+    size_t step;
+    const char *action; /* the call checked: "create", "update", "delete", "import", "move" */
+    bool ok;
+    char err[512];
+} chk;
+
+typedef struct chks {
+    ctx *c;
+    chk *k;
+    size_t m;
+} chks;
+
+/* The op of one checked call, as the step's own call will have it. */
+static mk_prov_op check_op(ctx *c, step *s, const char *action, json_t *after)
+{
+    json_t *before = json_object_get(s->change, "before");
+    mk_prov_op op = {.address = s->address, .type = s->type, .cloud = s->cloud, .region = s->region,
+                     .keys = &c->sess.ring, .stack_id = c->stack_id, .run_id = c->run_id, .action = action};
+    if (!strcmp(action, "move")) {
+        op.attrs = known_attrs(s);
+        op.moved_from = s->moved_from;
+    } else if (!strcmp(action, "delete")) {
+        op.attrs = before;
+        op.deposed = s->retire;
+    } else {
+        op.attrs = after;
+        op.prior = !strcmp(action, "update") ? before : NULL;
+        op.import_id = s->import_id;
+        op.deposing = s->cbd ? json_string_value(json_object_get(before, "id")) ?: "" : NULL;
+    }
+    return op;
+}
+
+static bool check_run(void *vk, size_t node)
+{
+    chks *k = vk;
+    chk *one = &k->k[node];
+    step *s = &k->c->steps[one->step];
+    json_t *after = strcmp(one->action, "delete") && strcmp(one->action, "move") ? resolved_after(k->c, s) : NULL;
+    mk_prov_op op = check_op(k->c, s, one->action, after);
+    json_t *out = NULL;
+    one->ok = mk_provcall_retry(s->prov, s->prov->check, &op, k->c->o, &interrupts, &out, one->err, sizeof one->err, NULL);
+    json_decref(out);
+    json_decref(after);
+    return true;
+}
+
+static void check_add(chks *k, size_t i, const char *action) { k->k[k->m++] = (chk){.step = i, .action = action}; }
+
+/* The calls step s makes (run_step), into k — when its provider checks. */
+static void check_calls(chks *k, size_t i)
+{
+    const step *s = &k->c->steps[i];
+    const char *a = s->action;
+    if (!s->prov->check)
+        return;
+    if (s->moved_from)
+        check_add(k, i, "move");
+    if (s->retire || (!strcmp(a, "delete") && !s->gone)) /* a forgotten delete makes no call */
+        check_add(k, i, "delete");
+    else if (!strcmp(a, "replace")) {
+        if (!s->cbd)
+            check_add(k, i, "delete");
+        check_add(k, i, "create");
+    } else if (!strcmp(a, "create") || !strcmp(a, "update") || !strcmp(a, "import"))
+        check_add(k, i, a);
+}
+
+/* The refusal: each one on stderr, all in one audit entry. */
+static void check_refuse(ctx *c, const chks *k, const char *sha)
+{
+    json_t *addrs = json_array(), *errs = json_object();
+    fprintf(stderr, "moksha-exec: error: a provider refuses what the plan asks, before its first step; nothing was "
+                    "applied:\n");
+    for (size_t n = 0; n < k->m; n++) {
+        const step *s = &c->steps[k->k[n].step];
+        if (k->k[n].ok)
+            continue;
+        fprintf(stderr, "  %s (%s): %s\n", s->address, k->k[n].action, k->k[n].err);
+        if (!json_object_get(errs, s->address))
+            json_array_append_new(addrs, json_string(s->address));
+        json_object_set_new(errs, s->address, json_string(k->k[n].err));
+    }
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o, s:o}", "event", "apply.refused", "reason",
+                                       "provider refused", "plan_sha256", sha, "addresses", addrs, "errors", errs));
+}
+
+/* Before the first step: every call checked by its provider. 0, or the
+ * exit code of the refusal (reported and audited). */
+static int provider_check(ctx *c, const char *sha)
+{
+    chks k = {.c = c, .k = calloc(3 * c->n + 1, sizeof *k.k)};
+    for (size_t i = 0; k.k && i < c->n; i++)
+        check_calls(&k, i);
+    size_t **deps = calloc(k.m + 1, sizeof *deps), *ndeps = calloc(k.m + 1, sizeof *ndeps);
+    mk_sched g = {.n = k.m, .deps = deps, .ndeps = ndeps, .parallelism = c->o->parallelism, .keep_going = true};
+    static const mk_sched_ops ops = {check_run, pre_record, pre_snapshot, pre_flush, pre_stop, NULL};
+    int rc = !k.k || !deps || !ndeps ? (fprintf(stderr, "moksha-exec: error: out of memory\n"), MK_EXIT_INPUT) : 0;
+    if (!rc && k.m && (!mk_sched_run(&g, &ops, &k) || g.stopped)) {
+        fprintf(stderr, "moksha-exec: interrupted before the first step: nothing was applied\n");
+        rc = MK_EXIT_ROLLED_BACK;
+    }
+    bool refused = false;
+    for (size_t n = 0; !rc && n < k.m; n++)
+        refused |= !k.k[n].ok;
+    if (refused) {
+        check_refuse(c, &k, sha);
+        rc = MK_EXIT_INPUT;
+    }
+    mk_sched_free(&g);
+    free(deps);
+    free(ndeps);
+    free(k.k);
+    return rc;
+}
+
 /* The address of the state entry that records provider id `id`, or NULL. */
 static const char *recorded_id(ctx *c, const char *id)
 {
@@ -1228,13 +1352,15 @@ static bool undo_change(ctx *c, step *s)
 {
     json_t *out = NULL, *now = json_object_get(s->now, "attributes");
     json_t *before = json_object_get(s->orig, "attributes");
-    bool can_recreate = s->prov->caps & MK_PROV_CAN_RECREATE;
+    bool can_recreate = mk_provcall_caps(s->prov, s->type) & MK_PROV_CAN_RECREATE;
     bool ok = true;
     s->attempts = 0;
     s->partial = false;
     if ((s->retire || strcmp(s->action, "delete") == 0 || (!s->cbd && strcmp(s->action, "replace") == 0)) &&
         !can_recreate) {
-        snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
+        snprintf(s->err, sizeof s->err, "cannot be undone: the %s provider cannot make a deleted %s again, and the "
+                 "data it held cannot come back",
+                 s->prov->kind, s->type);
         return false;
     }
     if (s->retire) { /* note [create_before_destroy]: made again, still set aside */
@@ -2060,6 +2186,22 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     return rc;
 }
 
+/* note [provider check]: a provider that cannot be made for a step (an
+ * unknown connection, settings it refuses) is refused as its check would
+ * be, and audited alike; any other plan that cannot be run, with its reason. */
+static void build_refused(ctx *c, const char *sha, const char *why)
+{
+    fprintf(stderr, "moksha-exec: nothing was applied\n");
+    json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", c->unbound ? "provider refused" : "cannot run",
+                           "plan_sha256", sha);
+    if (c->unbound) {
+        json_object_set_new(ev, "addresses", json_pack("[s]", c->unbound));
+        json_object_set_new(ev, "errors", json_pack("{s:s}", c->unbound, why));
+    } else
+        json_object_set_new(ev, "error", json_string(why));
+    mk_session_add(&c->sess, ev);
+}
+
 /* Trust mode (docs/trust.md): no bare --approve and no MOKSHA_KEY, and the
  * trust file accepted — and recorded in trust.seen — before a plan is read. */
 static bool trust_start(ctx *c, char *why, size_t whylen)
@@ -2262,6 +2404,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
         mk_errmsg_print(why);
+        build_refused(&c, sha, why);
         rc = MK_EXIT_INPUT;
     } else if (c.sess.ring.trust && !secrets_open(&c, why, sizeof why)) { /* note [secret places] */
         mk_errmsg_print(why);
@@ -2273,7 +2416,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         printf("No changes to resources; the stack's outputs recorded.\n");
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
-    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
+    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = provider_check(&c, sha)) == 0 &&
+               (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
         rc = execute(&c, &sc, held);
     }
     if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {
