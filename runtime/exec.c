@@ -1358,6 +1358,7 @@ static bool undo_change(ctx *c, step *s)
     s->partial = false;
     if ((s->retire || strcmp(s->action, "delete") == 0 || (!s->cbd && strcmp(s->action, "replace") == 0)) &&
         !can_recreate) {
+        /* note [irreversible last]: it ran last, and something after it failed */
         snprintf(s->err, sizeof s->err, "cannot be undone: the %s provider cannot make a deleted %s again, and the "
                  "data it held cannot come back",
                  s->prov->kind, s->type);
@@ -1919,6 +1920,78 @@ static void guard_fields(step *s)
     s->preflight = guarded && (!s->import_id || json_is_object(json_object_get(ch, "before")));
 }
 
+/* note [irreversible last]: deleting an object whose data cannot come
+ * back — the plan's change says `"irreversible": true` (a database, a
+ * volume: a @stateful type), or its provider cannot re-create the type
+ * (caps_of without MK_PROV_CAN_RECREATE) — is a step no rollback can take
+ * back. Such a step waits for every step of the apply that does not itself
+ * come after one (those cannot run before it): it starts only once all of
+ * them succeeded, so a failure anywhere else stops the run before it and
+ * never needs it undone. What depends on it still runs after it; a failure
+ * there, or of another irreversible step beside it, leaves it undone, and
+ * the rollback says so (note [adopted]'s exit 5, with the reason). A
+ * create_before_destroy replace deletes nothing but in its retire, which is
+ * the irreversible step; a forgotten delete makes no call. */
+static bool irreversible(const step *s)
+{
+    const char *a = s->action;
+    bool deletes = s->retire || (!s->cbd && !strcmp(a, "replace")) || (!strcmp(a, "delete") && !s->gone);
+    return deletes && (json_is_true(json_object_get(s->change, "irreversible")) ||
+                       !(mk_provcall_caps(s->prov, s->type) & MK_PROV_CAN_RECREATE));
+}
+
+/* Which steps come after an irreversible one, it included: after[i]
+ * (NULL: out of memory). Passes until nothing changes; a plan lists a
+ * change after those it depends on, so one pass marks all. */
+static bool *after_irreversible(const ctx *c, size_t *const *deps, const size_t *ndeps)
+{
+    bool *after = calloc(c->n + 1, sizeof *after), grew = true;
+    for (size_t i = 0; after && i < c->n; i++)
+        after[i] = irreversible(&c->steps[i]);
+    while (after && grew) {
+        grew = false;
+        for (size_t i = 0; i < c->n; i++)
+            for (size_t k = 0; !after[i] && k < ndeps[i]; k++)
+                if (after[deps[i][k]])
+                    after[i] = grew = true;
+    }
+    return after;
+}
+
+/* note [irreversible last]: each irreversible step waits for the steps
+ * that come after none — those of them no other such step waits for,
+ * which is enough (the rest come before those). False: out of memory. */
+static bool irreversible_last(ctx *c, size_t **deps, size_t *ndeps)
+{
+    size_t n = c->n, m = 0, *last = calloc(n + 1, sizeof *last), *seen = calloc(n + 1, sizeof *seen);
+    bool *after = after_irreversible(c, deps, ndeps), *waited = calloc(n + 1, sizeof *waited);
+    bool ok = last && seen && after && waited;
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t k = 0; !after[i] && k < ndeps[i]; k++)
+            waited[deps[i][k]] = true;
+    for (size_t j = 0; ok && j < n; j++)
+        if (!after[j] && !waited[j])
+            last[m++] = j;
+    for (size_t i = 0; ok && m && i < n; i++) {
+        if (!irreversible(&c->steps[i]))
+            continue;
+        size_t *d = realloc(deps[i], (ndeps[i] + m + 1) * sizeof *d);
+        if (!(ok = d != NULL))
+            break;
+        deps[i] = d;
+        for (size_t k = 0; k < ndeps[i]; k++)
+            seen[d[k]] = i + 1;
+        for (size_t k = 0; k < m; k++)
+            if (seen[last[k]] != i + 1)
+                d[ndeps[i]++] = last[k];
+    }
+    free(last);
+    free(seen);
+    free(after);
+    free(waited);
+    return ok;
+}
+
 /* Steps and their dependency lists from the plan, and a retire node for
  * each create_before_destroy replace (note [create_before_destroy]). */
 static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
@@ -2014,6 +2087,8 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
         free(rdep[i]);
     free(rdep);
     free(nrdep);
+    if (ok && !irreversible_last(c, deps, ndeps))
+        return snprintf(why, whylen, "out of memory"), false;
     return ok;
 }
 
