@@ -97,6 +97,7 @@ struct step {
     mk_prov *prov;
     const char *alias;        /* the provider block serving it */
     char cloud[16], region[64];
+    bool placed;              /* the change or its entry has a placement (place) */
     json_t *orig;             /* the state entry before the step (copy), or NULL */
     json_t *entry;            /* the state entry after success (owned until recorded) */
     json_t *after;            /* the plan's `after` with its templates filled in (owned) */
@@ -212,6 +213,16 @@ static void place(step *s)
         region = json_string_value(json_array_get(json_object_get(pl, "regions"), 0));
     snprintf(s->cloud, sizeof s->cloud, "%s", cloud ?: "aws");
     snprintf(s->region, sizeof s->region, "%s", region ?: "us-east-1");
+    s->placed = json_is_object(pl);
+}
+
+/* Is the step's object on a cloud (recorded and shown with its cloud and
+ * region)? The sim's always are; a local file is not, nor an object of a
+ * server the plan placed nowhere (a postgres role: the connection says
+ * where it is). */
+static bool on_cloud(const step *s)
+{
+    return strcmp(s->prov->kind, "local") != 0 && (s->placed || strcmp(s->prov->kind, "sim") == 0);
 }
 
 static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
@@ -240,7 +251,7 @@ static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
 
 static json_t *placement_json(const step *s)
 {
-    if (strcmp(s->prov->kind, "local") == 0)
+    if (!on_cloud(s))
         return json_null();
     return json_pack("{s:s, s:s}", "cloud", s->cloud, "region", s->region);
 }
@@ -978,7 +989,7 @@ static char *step_event(const step *s, bool ok)
     json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "step", "change", (json_int_t)s->id,
                            "address", s->address, "action", s->action, "status", ok ? "ok" : "failed", "provider",
                            s->alias ?: "?", "ms", (json_int_t)s->ms, "attempts", s->attempts);
-    if (strcmp(s->prov->kind, "local") != 0) {
+    if (on_cloud(s)) {
         json_object_set_new(ev, "cloud", json_string(s->cloud));
         json_object_set_new(ev, "region", json_string(s->region));
     }
@@ -1175,8 +1186,10 @@ static void step_line(ctx *c, const step *s, bool ok, const char *verb)
         json_t *e = mk_rtstate_get(c->sess.st, s->address);
         const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
         fprintf(f, "  %-3s %-8s %s", mark_of(s->action), verb, s->address);
-        if (strcmp(s->prov->kind, "local") != 0)
+        if (on_cloud(s))
             fprintf(f, "  [%s %s/%s]", s->alias, s->cloud, s->region);
+        else if (strcmp(s->prov->kind, "local") != 0)
+            fprintf(f, "  [%s]", s->alias);
         if (s->retire)
             fprintf(f, "  deposed id=%s", s->retire_id);
         else if (id && strcmp(s->action, "delete") != 0)
@@ -2077,6 +2090,7 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
         t->alias = t->alias_buf;
         memcpy(t->cloud, s->cloud, sizeof t->cloud);
         memcpy(t->region, s->region, sizeof t->region);
+        t->placed = s->placed;
         deps[r] = calloc(nrdep[i] + 2, sizeof **deps);
         deps[r][ndeps[r]++] = i; /* after the replacement, and after what moves to it (each once) */
         for (k = 0; k < nrdep[i]; k++)
