@@ -21,13 +21,6 @@ JSON
 }
 conn good "host=$PGHOST port=$PGPORT user=moksha dbname=postgres"
 conn down "host=$WORK/nowhere port=$PGPORT user=moksha dbname=postgres"
-all="$WORK/all.out"
-run() { # run CODE ARGS…: moksha ARGS… exits CODE; its output kept for the leak check
-    want=$1
-    shift
-    expect_exit "$want" moksha "$@"
-    cat "$OUT" "$ERR" >>"$all"
-}
 refused() { # refused ADDRESS: the last run's audit says the provider refused ADDRESS, and no step ran
     jq -c 'select(.event == "apply.refused")' .moksha/audit.jsonl | tail -n 1 >refused.json
     jq -e --arg a "$1" '.reason == "provider refused" and .addresses == [$a] and (.errors[$a] | type) == "string"' \
@@ -52,7 +45,7 @@ enter app || exit 1
 
 # ---- a connection the configuration does not have: named, with the file ----
 sed 's/"dev"/"analytics"/' main.moksha >m && mv m main.moksha
-MOKSHA_EXEC_CONFIG=$WORK/cfg/good.json run 1 apply --yes
+MOKSHA_EXEC_CONFIG=$WORK/cfg/good.json pg_run 1 apply --yes
 expect_contains "$ERR" "has no connection \`analytics\`"
 expect_contains "$ERR" "$WORK/cfg/good.json"
 expect_contains "$ERR" "nothing was applied"
@@ -65,7 +58,7 @@ refused postgres.role.app
 sed 's/"analytics"/"dev"/' main.moksha >m && mv m main.moksha
 
 # ---- a server that cannot be reached: after the retries, before any step ----
-MOKSHA_EXEC_CONFIG=$WORK/cfg/down.json run 1 apply --yes
+MOKSHA_EXEC_CONFIG=$WORK/cfg/down.json pg_run 1 apply --yes
 expect_contains "$ERR" "a provider refuses what the plan asks, before its first step; nothing was applied"
 expect_contains "$ERR" "postgres.role.app (create): postgres: postgres.role.app: connection dev:"
 refused postgres.role.app
@@ -73,10 +66,10 @@ refused postgres.role.app
 # every refusal went through the lock and ended in its unlock, exit 1
 [ "$(jq -r 'select(.event == "unlock") | .exit_code' .moksha/audit.jsonl | sort -u)" = 1 ] && e2e_ok ||
     e2e_bad "an unlock not exit 1: $(jq -c 'select(.event == "unlock")' .moksha/audit.jsonl)"
-run 0 audit verify
+pg_run 0 audit verify
 leave
 
 # the password is the executor's environment's alone
-if grep -rlF -- "$PGPASSWORD" "$all" app 2>/dev/null; then e2e_bad "the password is in the files above"; else e2e_ok; fi
+if grep -rlF -- "$PGPASSWORD" "$PG_OUTPUTS" app 2>/dev/null; then e2e_bad "the password is in the files above"; else e2e_ok; fi
 [ -z "$(psql -d postgres -qAt -c "SELECT rolname FROM pg_roles WHERE rolname LIKE 't$$%'")" ] && e2e_ok ||
     e2e_bad "a role was made"
