@@ -435,7 +435,10 @@ static bool conn_conninfo_ok(const char *conninfo, const char *file, const char 
         if (!v || !*v)
             continue;
         mk_netaddr a;
-        if ((!strcmp(k, "host") || !strcmp(k, "hostaddr") || !strcmp(k, "port")) && strchr(v, ','))
+        if (!strcmp(k, "sslpassword") || !strcmp(k, "service"))
+            err = !strcmp(k, "service") ? "`service` is refused: say where the server is in the conninfo itself%s"
+                                        : "`sslpassword` is refused: a secret has no place in this file%s";
+        else if ((!strcmp(k, "host") || !strcmp(k, "hostaddr") || !strcmp(k, "port")) && strchr(v, ','))
             err = "one server per connection: `%s` is a list", arg = k;
         else if (!strcmp(k, "hostaddr") && !mk_netaddr_parse(v, &a))
             err = "`hostaddr` is not a numeric address%s";

@@ -113,6 +113,8 @@ static void test_refusals(void **st)
     R("\"host\": \"x\"", "connections.dev.host", "unknown setting");
     RC("\"conninfo\": \"host=db password=hunter2\"", "connections.dev.conninfo", "a password in the connection string is refused");
     RC("\"conninfo\": \"postgresql://u:hunter2@db/x\"", "connections.dev.conninfo", "a password");
+    RC("\"conninfo\": \"host=db sslpassword=k\"", "connections.dev.conninfo", "`sslpassword` is refused");
+    RC("\"conninfo\": \"service=prod\"", "connections.dev.conninfo", "`service` is refused");
     RC("\"conninfo\": \"host=a,b\"", "connections.dev.conninfo", "one server per connection: `host` is a list");
     RC("\"conninfo\": \"host=a port=1,2\"", "connections.dev.conninfo", "`port` is a list");
     RC("\"conninfo\": \"hostaddr=db.example.com\"", "connections.dev.conninfo", "`hostaddr` is not a numeric address");
