@@ -146,6 +146,11 @@ static void test_socket_session(void **st)
     assert_int_equal(s, MK_PGCONN_FAILED);
     if (!strstr(why, "connection dev: cannot connect: the server says: database \"no_such_db_pgconn\" does not exist (3D000)"))
         fail_msg("%s", why);
+    /* a database name from a spec is a name, never a connection string */
+    c = mk_pgconn_connect(pc, "host=169.254.169.254 dbname=postgres", 0, &s, why, sizeof why);
+    assert_null(c);
+    if (!strstr(why, "database \"host=169.254.169.254 dbname=postgres\" does not exist (3D000)"))
+        fail_msg("%s", why);
     mk_pgconn_free(pc);
 }
 
