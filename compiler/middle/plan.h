@@ -96,6 +96,7 @@ typedef struct mk_change {
     mk_money monthly, delta;     /* exact (note [money]) */
     const char *offering, *unpriced_because;
     const char *cloud, *region, *placed_offering; /* where it was placed, NULL for nowhere */
+    const char *self_hosted;     /* a self-hosted database's connection: $0.00, no cloud's price; else NULL */
     /* policies (pipeline.c, from middle/policy.c) */
     const char *risk_raised_by;  /* the policy whose require risk(…) raised risk, or NULL */
 } mk_change;
