@@ -1949,7 +1949,7 @@ static bool irreversible(const step *s)
 {
     const char *a = s->action;
     bool deletes = s->retire || (!s->cbd && !strcmp(a, "replace")) || (!strcmp(a, "delete") && !s->gone);
-    return deletes && (json_is_true(json_object_get(s->change, "irreversible")) ||
+    return deletes && (mk_planfile_irreversible(s->change) ||
                        !(mk_provcall_caps(s->prov, s->type) & MK_PROV_CAN_RECREATE));
 }
 
