@@ -613,6 +613,8 @@ static bool guard_call(ctx *c, step *s, mk_prov_op op)
     return ok;
 }
 
+static bool matches_after(const step *s);
+
 /* Read the step's object and compare it with the change's `before`
  * (an import's only when the plan had one); s->seen and s->diff say what
  * was read and what differs. */
@@ -628,8 +630,8 @@ static guard_status guard_read(ctx *c, step *s)
     if (!guard_call(c, s, op))
         return GUARD_UNREADABLE;
     s->seen = mk_refresh_mask(s->seen, op.attrs, json_object_get(s->change, "sensitive"), s->import_id != NULL);
-    if (s->gone)
-        return s->seen ? GUARD_BACK : GUARD_SAME;
+    if (s->gone) /* back, but exactly as the create would make it (a grant on a schema just made again): nothing is overwritten */
+        return !s->seen || (s->after && !strcmp(s->action, "create") && matches_after(s)) ? GUARD_SAME : GUARD_BACK;
     if (!s->seen)
         return GUARD_GONE;
     if (!json_is_object(before))
