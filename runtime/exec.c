@@ -798,7 +798,7 @@ typedef struct chk {
     size_t step;
     const char *action; /* the call checked: "create", "update", "delete", "import", "move" */
     bool ok;
-    char err[512];
+    char err[1024];     /* a refusal may list every attribute a connection does not vouch for */
 } chk;
 
 typedef struct chks {
@@ -1944,7 +1944,7 @@ static void guard_fields(step *s)
  * them succeeded, so a failure anywhere else stops the run before it and
  * never needs it undone. What depends on it still runs after it; a failure
  * there, or of another irreversible step beside it, leaves it undone, and
- * the rollback says so (note [adopted]'s exit 5, with the reason). A
+ * the rollback says so (exit 5, with the reason). A
  * create_before_destroy replace deletes nothing but in its retire, which is
  * the irreversible step; a forgotten delete makes no call. */
 static bool irreversible(const step *s)
