@@ -26,8 +26,10 @@ static int wait_fd(int fd, short ev, double until_ms)
         double left = until_ms - mk_clock_now_ms();
         struct pollfd p = {.fd = fd, .events = ev};
         if (left <= 0)
-            return 0;
+            return errno = ETIMEDOUT, 0;
         int r = poll(&p, 1, (int)(left < 1 ? 1 : left));
+        if (r == 0)
+            errno = ETIMEDOUT;
         if (r >= 0 || errno != EINTR)
             return r;
     }
@@ -70,7 +72,9 @@ static int dial(const mk_pgprobe_target *t, double until_ms)
         (errno == EINPROGRESS && wait_fd(fd, POLLOUT, until_ms) > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
          err == 0))
         return fd;
+    int e = err ? err : errno;
     close(fd);
+    errno = e;
     return -1;
 }
 
@@ -176,8 +180,8 @@ mk_pgprobe_answer mk_pgprobe_ask(const mk_pgprobe_target *t, double until_ms, in
         return snprintf(why, whylen, "connection %s: the user or database name is too long", t->conn), MK_PGPROBE_REFUSED;
     int fd = dial(t, until_ms);
     if (fd < 0)
-        return snprintf(why, whylen, "connection %s: cannot reach the server: %s", t->conn,
-                        errno ? strerror(errno) : "timed out"), MK_PGPROBE_RETRY;
+        return snprintf(why, whylen, "connection %s: cannot reach the server: %s", t->conn, strerror(errno)),
+               MK_PGPROBE_RETRY;
     bool got = io(fd, buf, n, true, until_ms) && first_message(fd, until_ms, &type, body, sizeof body, &len);
     close(fd);
     if (!got)

@@ -216,6 +216,12 @@ static void test_addresses(void **st)
     cc = conn("hostaddr=::ffff:169.254.169.254 user=moksha");
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "hostaddr ::ffff:169.254.169.254 is link-local"));
+    /* what the environment fills in is judged the same way */
+    setenv("PGHOSTADDR", "169.254.1.1", 1);
+    cc = conn("user=moksha");
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    unsetenv("PGHOSTADDR");
+    assert_non_null(strstr(why, "hostaddr 169.254.1.1 is link-local"));
     cc = conn("host=fe80::1 user=moksha");
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "link-local (fe80::/10)"));
