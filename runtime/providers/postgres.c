@@ -309,6 +309,15 @@ mk_prov_status mk_prov_postgres_importable(mk_pgp *p, const mk_prov_op *op, cons
     return MK_PROV_OK;
 }
 
+mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                        const char *problem, char *why, size_t whylen)
+{
+    mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
+    if (st == MK_PROV_OK && problem && problem[0])
+        return snprintf(why, whylen, "postgres: %s: %s", op->address, problem), MK_PROV_FAILED;
+    return st;
+}
+
 bool mk_prov_postgres_injected(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen)
 {
     size_t i;

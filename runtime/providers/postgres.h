@@ -107,6 +107,12 @@ mk_prov_status mk_prov_postgres_importable(mk_pgp *p, const mk_prov_op *op, cons
 /* The failure a create of a foreign object gets, in why. */
 mk_prov_status mk_prov_postgres_foreign(const mk_prov_op *op, const char *what, const char *id, char *why, size_t whylen);
 
+/* The end of a type's check on session c (of the connection's own
+ * database): c given back; FAILED with why "postgres: ADDRESS: PROBLEM"
+ * when problem is not empty, else st. */
+mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                        const char *problem, char *why, size_t whylen);
+
 /* Fault injection (provider_postgres.fail_on): true, with why, when op's
  * address is listed; a change calls it after its first statement, so the
  * failure leaves what a crash there would. */

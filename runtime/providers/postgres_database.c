@@ -403,10 +403,7 @@ static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char 
         snprintf(problem, sizeof problem, "the server has no template database %s", tpl);
     if (st == MK_PROV_OK)
         PQclear(r);
-    mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
-    if (st == MK_PROV_OK && problem[0])
-        st = (snprintf(why, whylen, "postgres: %s: %s", op->address, problem), MK_PROV_FAILED);
-    return st;
+    return mk_prov_postgres_checked(p, c, op, st, problem, why, whylen);
 }
 
 const mk_pgtype mk_prov_postgres_database_type = {"postgres.database", 0, create, rd, update, del, import, check};

@@ -725,6 +725,186 @@ static void db_check(void **st)
     p->free(p);
 }
 
+/* ---- postgres.schema, postgres.extension ---- */
+
+/* SQL as the administrator on database db; the first value, or "". */
+static char *sqldb(const char *db, const char *sql)
+{
+    static char out[256];
+    const char *kw[] = {"dbname", NULL}, *val[] = {db, NULL};
+    PGconn *c = PQconnectdbParams(kw, val, 0);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    snprintf(out, sizeof out, "%s", s != PGRES_TUPLES_OK || !PQntuples(r) ? "" : PQgetisnull(r, 0, 0) ? "(null)"
+                                                                                : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+static void schema_crud(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("sdb"), *owner = nm("sowner");
+    char q[300], want[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sql1("CREATE ROLE \"%s\"", owner);
+    /* the database given as a reference, as a spec writes postgres.database.x */
+    json_t *a = json_pack("{s:{s:s, s:s}, s:s, s:s}", "database", "$ref", "postgres.database.d", "id", db, "name",
+                          "app", "owner", owner);
+    who w = {.stack = "stack1", .run = "run1"};
+    json_t *state = created(p, "postgres.schema.app", "postgres.schema", a, &w);
+    snprintf(want, sizeof want, "%s/app", db);
+    assert_string_equal(json_string_value(json_object_get(state, "id")), want);
+    snprintf(q, sizeof q, "%s {\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}", owner);
+    assert_string_equal(sqldb(db, "SELECT pg_get_userbyid(nspowner) || ' ' || obj_description(oid, 'pg_namespace') "
+                                  "FROM pg_namespace WHERE nspname = 'app'"), q);
+    json_t *got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    sqldb(db, "ALTER SCHEMA app OWNER TO moksha");
+    got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_string_equal(json_string_value(json_object_get(got, "owner")), "moksha");
+    json_decref(got);
+    assert_int_equal(call(p, p->update, "postgres.schema.app", "postgres.schema", a, state, &w, NULL), MK_PROV_OK);
+    got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    /* adoption as for every tagged type */
+    who later = {.stack = "stack1", .run = "run2"};
+    json_decref(created(p, "postgres.schema.app", "postgres.schema", a, &later));
+    assert_true(later.adopted);
+    /* a schema made outside moksha */
+    sqldb(db, "CREATE SCHEMA theirs");
+    json_t *f = json_pack("{s:s, s:s, s:n}", "database", db, "name", "theirs", "owner");
+    assert_int_equal(call(p, p->create, "postgres.schema.f", "postgres.schema", f, NULL, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.schema.f: schema %s/theirs already exists and this stack did not "
+             "make it: not taken over; to manage it, `moksha import postgres.schema.f %s/theirs`", db, db);
+    assert_string_equal(w.why, want);
+    assert_int_equal(call(p, p->del, "postgres.schema.f", "postgres.schema", f, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'theirs'"), "1");
+    /* what others put in it keeps it: RESTRICT, the server's word quoted */
+    sqldb(db, "CREATE TABLE app.t (x int)");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "drop schema app: the server says: cannot drop schema app because other objects "
+                                  "depend on it (2BP01)"));
+    sqldb(db, "DROP TABLE app.t");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'"), "0");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    /* its database gone: the schema is gone, its delete done */
+    p->free(p);
+    p = pg("{\"connection\": \"dev\"}");
+    sql1("DROP DATABASE \"%s\" WITH (FORCE)", db);
+    assert_int_equal(call(p, p->read, "postgres.schema.app", "postgres.schema", state, NULL, &w, &got), MK_PROV_OK);
+    assert_null(got);
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_int_equal(call(p, p->create, "postgres.schema.app", "postgres.schema", a, NULL, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.schema.app: database %s does not exist", db);
+    assert_string_equal(w.why, want);
+    json_decref(state), json_decref(a), json_decref(f);
+    p->free(p);
+}
+
+static void schema_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("idb");
+    char id[100], want[400], why[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE SCHEMA legacy");
+    snprintf(id, sizeof id, "%s/legacy", db);
+    json_t *out = NULL;
+    mk_prov_op op = {.address = "postgres.schema.legacy", .type = "postgres.schema", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = id};
+    assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"legacy\", \"owner\": \"moksha\", \"id\": \"%s\"}",
+             db, id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_decref(out);
+    assert_string_equal(sqldb(db, "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
+                                  "WHERE nspname = 'legacy'"), "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    op.import_id = "no-slash";
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.schema.legacy: an id is DATABASE/NAME");
+    json_t *other = json_pack("{s:s, s:s}", "database", db, "name", "other");
+    op.import_id = id, op.attrs = other;
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "is not the schema the spec names"));
+    json_decref(other);
+    p->free(p);
+}
+
+static void extension_crud(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    mk_prov *bad = pg("{\"connection\": \"dev\", \"fail_on\": [\"postgres.extension.ci\"]}");
+    const char *db = nm("edb");
+    char want[400];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE SCHEMA ext");
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "database", db, "name", "citext", "schema", "ext", "version", "1.5");
+    who w = {.stack = "stack1", .run = "run1"};
+    /* an injected failure leaves nothing: one transaction */
+    assert_int_equal(call(bad, bad->create, "postgres.extension.ci", "postgres.extension", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"), "0");
+    json_t *state = created(p, "postgres.extension.ci", "postgres.extension", a, &w);
+    assert_string_equal(sqldb(db, "SELECT extversion || ' ' || extnamespace::regnamespace FROM pg_extension "
+                                  "WHERE extname = 'citext'"), "1.5 ext");
+    json_t *got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    sqldb(db, "ALTER EXTENSION citext SET SCHEMA public");
+    got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"citext\", \"schema\": \"public\", \"version\": "
+             "\"1.5\", \"id\": \"%s/citext\"}", db, db);
+    assert_json(got, want);
+    json_decref(got);
+    /* the update moves it back and takes it to the version asked */
+    json_object_set_new(a, "version", json_string("1.6"));
+    assert_int_equal(call(p, p->update, "postgres.extension.ci", "postgres.extension", a, state, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT extversion || ' ' || extnamespace::regnamespace FROM pg_extension "
+                                  "WHERE extname = 'citext'"), "1.6 ext");
+    /* version null: whatever is installed, read as null */
+    json_object_set_new(state, "version", json_null());
+    got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    assert_int_equal(call(p, p->del, "postgres.extension.ci", "postgres.extension", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"), "0");
+    /* plpgsql came with the database: foreign */
+    json_t *f = json_pack("{s:s, s:s, s:n, s:n}", "database", db, "name", "plpgsql", "schema", "version");
+    assert_int_equal(call(p, p->create, "postgres.extension.pl", "postgres.extension", f, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "already exists and this stack did not make it"));
+    /* check: what the server does not have is refused before the first step */
+    json_t *out = NULL;
+    char why[600];
+    mk_prov_op op = {.address = "postgres.extension.x", .type = "postgres.extension", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_object_set_new(a, "version", json_string("9.9"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.extension.x: the server has no version 9.9 of extension citext");
+    json_object_set_new(a, "name", json_string("no_such_ext"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.extension.x: the server has no extension no_such_ext to install");
+    json_decref(state), json_decref(a), json_decref(f);
+    p->free(p), bad->free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -742,6 +922,9 @@ int main(void)
         cmocka_unit_test(db_owners),
         cmocka_unit_test(db_import),
         cmocka_unit_test(db_check),
+        cmocka_unit_test(schema_crud),
+        cmocka_unit_test(schema_import),
+        cmocka_unit_test(extension_crud),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
