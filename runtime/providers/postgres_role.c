@@ -214,6 +214,31 @@ static json_t *memberships(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
     return out;
 }
 
+/* note [pg membership]: a member of a superuser role can SET ROLE to it,
+ * and one of pg_execute_server_program, pg_read_server_files or
+ * pg_write_server_files reaches the server's files and programs: either
+ * makes the role a superuser in all but name, which a spec can ask for in
+ * one innocuous-looking line. member_of naming such a role (or one that
+ * is, through its own memberships, a member of one) is refused. */
+static mk_prov_status grantable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *group, char *why,
+                                size_t whylen)
+{
+    const char *sql = "SELECT EXISTS (SELECT 1 FROM pg_roles s WHERE (s.rolsuper OR s.rolname IN "
+                      "('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')) "
+                      "AND pg_has_role(g.oid, s.oid, 'MEMBER')) FROM pg_roles g WHERE g.rolname = $1";
+    PGresult *r;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up a role of member_of", sql, 1,
+                                              (const char *[]){group}, &r, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    bool super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (super)
+        return snprintf(why, whylen, "postgres: %s: member_of %s: a member of it could act as a superuser (SET ROLE, "
+                        "or the server's files and programs); refused", op->address, group), MK_PROV_FAILED;
+    return MK_PROV_OK;
+}
+
 /* Make the role's memberships exactly attrs.member_of. */
 static mk_prov_status sync_members(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen)
 {
@@ -229,6 +254,8 @@ static mk_prov_status sync_members(mk_pgp *p, PGconn *c, const mk_prov_op *op, c
         if (st == MK_PROV_OK && !g)
             st = (snprintf(why, whylen, "postgres: %s: member_of holds something that is not a role name", op->address),
                   MK_PROV_FAILED);
+        if (st == MK_PROV_OK && !mk_prov_postgres_has_name(have, g))
+            st = grantable(p, c, op, g, why, whylen);
         if (st == MK_PROV_OK && !mk_prov_postgres_has_name(have, g))
             st = member(p, c, op, g, true, why, whylen);
     }
@@ -519,6 +546,11 @@ static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char 
     bool may = st == MK_PROV_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     if (st == MK_PROV_OK)
         PQclear(r);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(op->attrs, "member_of"), i, v)
+        if (st == MK_PROV_OK && change && mk_prov_postgres_name(v))
+            st = grantable(p, c, op, mk_prov_postgres_name(v), why, whylen);
     mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
     if (st == MK_PROV_OK && !may)
         st = (snprintf(why, whylen, "postgres: %s: the user of connection %s cannot create or alter roles (it needs "

@@ -86,6 +86,14 @@ static char *sql1(const char *fmt, ...)
     return out;
 }
 
+/* fmt with name quoted as an identifier */
+static void drop(const char *fmt, const char *name)
+{
+    char *q = PQescapeIdentifier(admin, name, strlen(name));
+    sql1(fmt, q);
+    PQfreemem(q);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -96,12 +104,12 @@ static int teardown(void **st)
     PGresult *r = PQexecParams(admin, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", 1, NULL,
                                (const char *[]){pfx}, NULL, NULL, 0);
     for (int i = 0; i < PQntuples(r); i++)
-        sql1("DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", PQgetvalue(r, i, 0));
+        drop("DROP DATABASE IF EXISTS %s WITH (FORCE)", PQgetvalue(r, i, 0));
     PQclear(r);
     r = PQexecParams(admin, "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", 1, NULL,
                      (const char *[]){pfx}, NULL, NULL, 0);
     for (int i = 0; i < PQntuples(r); i++)
-        sql1("DROP ROLE IF EXISTS \"%s\"", PQgetvalue(r, i, 0));
+        drop("DROP ROLE IF EXISTS %s", PQgetvalue(r, i, 0));
     PQclear(r);
     PQfinish(admin);
     admin = NULL;
@@ -539,6 +547,43 @@ static void session_lost(void **st)
     p->free(p);
 }
 
+/* note [pg membership]: member_of a superuser role, a role that is a
+ * member of one, or a role that reaches the server's files is refused, at
+ * the check and at the grant; a name that needs quoting is only a name. */
+static void role_membership_guard(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *mid = nm("mid"), *odd = nm("we\"ird' name; DROP ROLE moksha; --");
+    sql1("CREATE ROLE \"%s\" IN ROLE moksha", mid);
+    json_t *a = role_attrs(odd, "postgres.role.odd", "pw"), *out = NULL;
+    who w = {.stack = "stack1", .run = "run1"};
+    char why[600], want[400];
+    mk_prov_op op = {.address = "postgres.role.odd", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    const char *bad[] = {"moksha", mid, "pg_write_server_files"};
+    for (int i = 0; i < 3; i++) {
+        json_object_set_new(a, "member_of", json_pack("[s]", bad[i]));
+        assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        snprintf(want, sizeof want, "postgres: postgres.role.odd: member_of %s: a member of it could act as a "
+                 "superuser (SET ROLE, or the server's files and programs); refused", bad[i]);
+        assert_string_equal(why, want);
+        assert_int_equal(call(p, p->create, "postgres.role.odd", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+        assert_string_equal(w.why, want);
+    }
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "0");
+    /* harmless ones pass, and the odd name is made exactly */
+    json_object_set_new(a, "member_of", json_pack("[s]", "pg_read_all_stats"));
+    json_t *state = created(p, "postgres.role.odd", "postgres.role", a, &w);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "1");
+    assert_string_equal(sql1("SELECT rolsuper FROM pg_roles WHERE rolname = 'moksha'"), "t");
+    json_t *got = readback(p, "postgres.role.odd", "postgres.role", state);
+    assert_true(json_equal(got, state));
+    json_decref(got), json_decref(state), json_decref(a);
+    p->free(p);
+}
+
 /* ---- postgres.database ---- */
 
 static json_t *db_attrs(const char *name, const char *owner)
@@ -917,6 +962,7 @@ int main(void)
         cmocka_unit_test(role_check),
         cmocka_unit_test(role_valid_until),
         cmocka_unit_test(session_lost),
+        cmocka_unit_test(role_membership_guard),
         cmocka_unit_test(db_create_read_update_delete),
         cmocka_unit_test(db_staging),
         cmocka_unit_test(db_owners),
