@@ -950,6 +950,39 @@ static void extension_crud(void **st)
     p->free(p), bad->free(bad);
 }
 
+static void extension_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("xdb");
+    char id[100], want[400], why[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE EXTENSION hstore VERSION '1.7'");
+    snprintf(id, sizeof id, "%s/hstore", db);
+    json_t *out = NULL;
+    mk_prov_op op = {.address = "postgres.extension.h", .type = "postgres.extension", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = id};
+    assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"hstore\", \"schema\": \"public\", \"version\": "
+             "\"1.7\", \"id\": \"%s\"}", db, id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"id\": \"%s\"}", id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_string_equal(sqldb(db, "SELECT obj_description(oid, 'pg_extension') FROM pg_extension "
+                                  "WHERE extname = 'hstore'"), "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    /* another stack's cannot be imported */
+    op.stack_id = "stack2";
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: import postgres.extension.h: extension %s is another stack's: not taken over",
+             id);
+    assert_string_equal(why, want);
+    p->free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,6 +1004,7 @@ int main(void)
         cmocka_unit_test(schema_crud),
         cmocka_unit_test(schema_import),
         cmocka_unit_test(extension_crud),
+        cmocka_unit_test(extension_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
