@@ -136,6 +136,11 @@ mk_prov *mk_prov_postgres_new(json_t *settings, const mk_config *cfg, const char
 
 /* ---- sessions ---- */
 
+/* The server's notices and warnings ("there is no transaction in
+ * progress", an extension's chatter) are not the executor's output: libpq
+ * would print them on stderr. What matters comes back as an error. */
+static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
+
 PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op, mk_prov_status *st, char *why,
                                  size_t whylen)
 {
@@ -162,6 +167,7 @@ PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op
         }
         if (!p->server_version)
             p->server_version = PQserverVersion(c);
+        PQsetNoticeProcessor(c, quiet, NULL);
     }
     char w[600];
     if (!mk_pgconn_deadline(p->pc, c, op ? op->deadline_ms : 0, w, sizeof w)) {

@@ -19,8 +19,12 @@
  * owner tag (note [pg owner]) cannot be written with it: a crash between
  * the two would leave an untagged database under the name, which the next
  * run must call foreign. So a database is made as
- * mk_stage_<16 hex of SHA-256(stack_id "\n" address)>, tagged, then
- * renamed to its name (a rename is atomic). The name under which it is
+ * mk_stage_<16 hex of SHA-256(stack_id "\n" address)>, owned by the
+ * connection's user; then one transaction gives it its owner and its tag
+ * and renames it to its name. A crash leaves either the database, whole,
+ * or an untagged staging database of the connection user's — never one a
+ * role of the spec owns, which would keep the rollback (or a destroy) from
+ * dropping that role. The name under which it is
  * made is this stack's and this address's alone, and no spec can name a
  * database mk_stage_… (the type refuses it): a create finding one there
  * (untagged, or tagged by this stack) finds what a crash of its own left,
@@ -216,15 +220,14 @@ static mk_prov_status alter(mk_pgp *p, PGconn *c, const mk_prov_op *op, const ch
     return mk_prov_postgres_done(p, NULL, c, op, st, why, whylen);
 }
 
-/* CREATE DATABASE's options for op->attrs. */
+/* CREATE DATABASE's options for op->attrs; not the owner (note [pg
+ * staging]). */
 static bool create_options(PGconn *c, const mk_prov_op *op, char *rest, size_t n)
 {
-    const char *owner = mk_prov_postgres_name(json_object_get(op->attrs, "owner"));
     const char *enc = mk_prov_postgres_str(op->attrs, "encoding");
     const char *locale = mk_prov_postgres_str(op->attrs, "locale");
     const char *tpl = mk_prov_postgres_str(op->attrs, "template");
-    bool ok = (!owner || clause(c, rest, n, "OWNER", owner, true)) &&
-              clause(c, rest, n, "ENCODING", enc ? enc : "UTF8", false) &&
+    bool ok = clause(c, rest, n, "ENCODING", enc ? enc : "UTF8", false) &&
               (!locale || clause(c, rest, n, "LOCALE", locale, false)) &&
               clause(c, rest, n, "TEMPLATE", tpl ? tpl : "template0", true);
     size_t used = strlen(rest);
@@ -251,9 +254,33 @@ static mk_prov_status clear_stage(mk_pgp *p, PGconn *c, const mk_prov_op *op, co
                  whylen);
 }
 
+/* In one transaction: the staging database given its owner and tag,
+ * and renamed to its name (note [pg staging]). */
+static mk_prov_status finish(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *stage, const char *name,
+                             char *why, size_t whylen)
+{
+    const char *owner = mk_prov_postgres_name(json_object_get(op->attrs, "owner"));
+    char rest[SQLMAX] = "";
+    mk_prov_status st = mk_prov_postgres_begin(p, c, op, why, whylen);
+    if (st == MK_PROV_OK && owner && clause(c, rest, sizeof rest, "OWNER TO", owner, true))
+        st = on_db(p, c, op, "give the database its owner", "ALTER", stage, rest, why, whylen);
+    if (st == MK_PROV_OK)
+        st = tag(p, c, op, stage, why, whylen);
+    rest[0] = 0;
+    if (st == MK_PROV_OK && !clause(c, rest, sizeof rest, "RENAME TO", name, true))
+        st = (snprintf(why, whylen, "postgres: %s: a name libpq cannot quote", op->address), MK_PROV_FAILED);
+    if (st == MK_PROV_OK)
+        st = on_db(p, c, op, "rename the database from its staging name", "ALTER", stage, rest, why, whylen);
+    if (st == MK_PROV_OK)
+        return mk_prov_postgres_exec(p, c, op, "commit", "COMMIT", 0, NULL, NULL, why, whylen);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+    return st;
+}
+
 static mk_prov_status make(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    char stage[32], rest[SQLMAX] = "", *to = mk_prov_postgres_ident(c, name), what[120];
+    char stage[32], rest[SQLMAX] = "", what[120];
     staging_name(op, stage);
     mk_prov_status st = clear_stage(p, c, op, stage, why, whylen);
     if (st == MK_PROV_OK && !create_options(c, op, rest, sizeof rest))
@@ -262,15 +289,20 @@ static mk_prov_status make(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
     snprintf(what, sizeof what, "create database %s (as %s)", name, stage);
     if (st == MK_PROV_OK)
         st = on_db(p, c, op, what, "CREATE", stage, rest, why, whylen);
-    /* a failure injected here leaves what a crash would: the staging database */
-    if (st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen))
-        st = MK_PROV_FAILED;
-    if (st == MK_PROV_OK)
-        st = tag(p, c, op, stage, why, whylen);
-    snprintf(rest, sizeof rest, " RENAME TO %s", to ? to : "");
-    if (st == MK_PROV_OK)
-        st = on_db(p, c, op, "rename the database from its staging name", "ALTER", stage, rest, why, whylen);
-    PQfreemem(to);
+    /* a failure injected here leaves what a crash would: the staging
+     * database, untagged and the connection user's */
+    if (st != MK_PROV_OK)
+        return st;
+    if (mk_prov_postgres_injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
+    st = finish(p, c, op, stage, name, why, whylen);
+    /* a failure that is no crash leaves nothing (the next create would
+     * clear it, but a role of the spec may be dropped first) */
+    if (st != MK_PROV_OK && PQstatus(c) == CONNECTION_OK) {
+        char w[8];
+        mk_prov_postgres_forget(p, stage);
+        on_db(p, c, op, "drop the staging database", "DROP", stage, " WITH (FORCE)", w, sizeof w);
+    }
     return st;
 }
 

@@ -63,6 +63,17 @@ resource postgres.extension ci {
 }
 M
 
+# ---- a failure after CREATE DATABASE: rolled back, the staging database left
+# as a crash there would leave it, and cleared by the next apply ----
+sed 's/provider postgres { connection = "dev" }/provider postgres {\n  connection = "dev"\n  fail_on = ["postgres.database.appdb"]\n}/' main.moksha >main.tmp
+mv main.moksha main.good && mv main.tmp main.moksha
+run 4 moksha apply --yes && expect_contains "$ERR" "injected failure (provider postgres, fail_on)"
+[ "$(pg_sql "SELECT count(*) FROM pg_roles WHERE rolname LIKE '${P}%'")" = 0 ] || fail "the rollback left roles"
+[ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname = '${P}appdb'")" = 0 ] || fail "the database exists untagged"
+[ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname LIKE 'mk\_stage\_%' AND shobj_description(oid, 'pg_database') IS NULL")" = 1 ] ||
+    fail "no untagged staging database was left"
+mv main.good main.moksha
+
 # ---- apply, re-plan to nothing ----
 run 0 moksha apply --yes && expect_contains "$OUT" "Apply complete: 5 created"
 [ "$(pg_sql "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${P}appdb'")" = "${P}app" ] ||

@@ -658,16 +658,20 @@ static void db_staging(void **st)
     NEED_PG();
     mk_prov *bad = pg("{\"connection\": \"dev\", \"fail_on\": [\"postgres.database.crash\"]}");
     mk_prov *p = pg("{\"connection\": \"dev\"}");
-    const char *name = nm("crash");
-    json_t *a = db_attrs(name, NULL);
+    const char *name = nm("crash"), *owner = nm("crash_owner");
+    sql1("CREATE ROLE \"%s\"", owner);
+    json_t *a = db_attrs(name, owner);
     who w = {.stack = "stack1", .run = "run1"};
     assert_int_equal(call(bad, bad->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
                      MK_PROV_FAILED);
     assert_string_equal(w.why, "postgres: postgres.database.crash: injected failure (provider postgres, fail_on)");
     assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "0");
-    assert_string_equal(sql1("SELECT coalesce(shobj_description(oid, 'pg_database'), 'untagged') FROM pg_database "
-                             "WHERE datname = 'mk_stage_ff3dd958e0861923'"), "untagged");
+    /* untagged, and the connection user's: the owner role can still be dropped */
+    assert_string_equal(sql1("SELECT coalesce(shobj_description(oid, 'pg_database'), 'untagged') || ' ' || "
+                             "pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923'"),
+                        "untagged moksha");
     json_decref(created(p, "postgres.database.crash", "postgres.database", a, &w));
+    assert_string_equal(sql1("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'", name), owner);
     assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923'"), "0");
     assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "1");
     assert_int_equal(call(p, p->del, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL), MK_PROV_OK);
@@ -679,6 +683,13 @@ static void db_staging(void **st)
     assert_string_equal(w.why, "postgres: postgres.database.crash: database mk_stage_ff3dd958e0861923, this address's "
                                "staging name, is another stack's: not dropped");
     sql1("DROP DATABASE mk_stage_ff3dd958e0861923");
+    /* a failure that is no crash (an owner that does not exist) leaves nothing */
+    json_object_set_new(a, "owner", json_string(nm("nobody")));
+    assert_int_equal(call(p, p->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "give the database its owner: the server says: role"));
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923' OR "
+                             "datname = '%s'", name), "0");
     /* a name of the executor's own is never a database's */
     json_object_set_new(a, "name", json_string("mk_stage_0123456789abcdef"));
     assert_int_equal(call(p, p->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
