@@ -274,7 +274,7 @@ static mk_prov_status look(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
         "SELECT r.rolcanlogin, r.rolconnlimit, r.rolcreatedb, r.rolcreaterole, r.rolinherit, "
         "CASE WHEN r.rolvaliduntil IS NULL OR r.rolvaliduntil = 'infinity' THEN NULL "
         "ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END, "
-        "coalesce(r.rolvaliduntil = $2::timestamptz, false), NULL, "
+        "coalesce(r.rolvaliduntil = $2::timestamptz, false), "
         "has_table_privilege('pg_catalog.pg_authid', 'SELECT') FROM pg_roles r WHERE r.rolname = $1";
     return mk_prov_postgres_exec(p, c, op, "look up the role", sql, 2, (const char *[]){name, recorded_until}, r, why,
                                  whylen);
@@ -351,7 +351,7 @@ static mk_prov_status read_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const 
         PQclear(r);
         return st;
     }
-    bool privileged = col_true(r, 8);
+    bool privileged = col_true(r, 7);
     char *held = NULL;
     json_t *members = memberships(p, c, op, name, &st, why, whylen);
     if (st == MK_PROV_OK && privileged)

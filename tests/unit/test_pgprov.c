@@ -38,8 +38,10 @@ static void load_config(void)
     snprintf(path, sizeof path, "%s/exec.json", dir);
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
-             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"}}}",
-             getenv("PGHOST"), getenv("PGPORT"));
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"}, \"limited\": {\"kind\": "
+             "\"postgres\", \"conninfo\": \"host=%s port=%s user=%slimited dbname=postgres\", "
+             "\"password_command\": [\"/bin/echo\", \"limited-pw\"]}}}",
+             getenv("PGHOST"), getenv("PGPORT"), getenv("PGHOST"), getenv("PGPORT"), pfx);
     mk_test_write(dir, "exec.json", text);
     chmod(path, 0600);
     setenv("MOKSHA_EXEC_CONFIG", path, 1);
@@ -781,6 +783,39 @@ static void db_check(void **st)
     p->free(p);
 }
 
+/* A connection whose user is no superuser, nor has CREATEROLE or
+ * CREATEDB: the checks refuse what it cannot do before the first step,
+ * and a password it cannot read (pg_authid) reads as recorded. */
+static void limited_user(void **st)
+{
+    (void)st;
+    NEED_PG();
+    sql1("CREATE ROLE \"%slimited\" LOGIN PASSWORD 'limited-pw'", pfx);
+    mk_prov *p = pg("{\"connection\": \"dev\"}"), *lim = pg("{\"connection\": \"limited\"}");
+    json_t *a = role_attrs(nm("seen"), "postgres.role.seen", "pw"), *out = NULL;
+    who w = {.stack = "stack1", .run = "run1"};
+    json_t *state = created(p, "postgres.role.seen", "postgres.role", a, &w);
+    sql1("ALTER ROLE \"%s\" PASSWORD 'changed'", nm("seen"));
+    json_t *got = readback(lim, "postgres.role.seen", "postgres.role", state);
+    assert_true(json_equal(got, state)); /* it cannot tell: the record stands */
+    json_decref(got);
+    char why[600], want[300];
+    mk_prov_op op = {.address = "postgres.role.seen", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "update"};
+    assert_int_equal(lim->check(lim, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.role.seen: the user of connection limited cannot create or alter "
+                             "roles (it needs CREATEROLE)");
+    json_t *d = db_attrs(nm("lim_db"), NULL);
+    mk_prov_op dop = {.address = "postgres.database.l", .type = "postgres.database", .attrs = d, .keys = &ring,
+                      .action = "create"};
+    assert_int_equal(lim->check(lim, &dop, &out, why, sizeof why), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.database.l: the user of connection limited cannot create "
+             "databases (it needs CREATEDB)");
+    assert_string_equal(why, want);
+    json_decref(d), json_decref(state), json_decref(a);
+    lim->free(lim), p->free(p);
+}
+
 /* ---- postgres.schema, postgres.extension ---- */
 
 /* SQL as the administrator on database db; the first value, or "". */
@@ -1007,6 +1042,7 @@ int main(void)
         cmocka_unit_test(role_valid_until),
         cmocka_unit_test(session_lost),
         cmocka_unit_test(role_membership_guard),
+        cmocka_unit_test(limited_user),
         cmocka_unit_test(db_create_read_update_delete),
         cmocka_unit_test(db_staging),
         cmocka_unit_test(db_owners),
