@@ -13,7 +13,7 @@
 /* A provider block as evaluated: its alias, its kind, its settings. */
 typedef struct prov {
     mk_name alias;
-    const char *kind;         /* "postgres", "sim", "local"; NULL when not known */
+    const mk_value *kind;     /* "postgres", "sim", "local" (a string value); NULL when not known */
     const mk_value *settings;
     mk_ast *decl;             /* NULL when none is declared by that name */
 } prov;
@@ -37,7 +37,8 @@ static prov provider_named(router *r, const mk_unit *u, mk_name alias)
     const mk_unit *at = u && mk_sym_get(&u->providers, alias, NULL) ? u : r->p->root;
     pv.decl = at ? mk_sym_get(&at->providers, alias, NULL) : NULL;
     const mk_value *cfg = pv.decl && at->provider_values ? mk_v_get(at->provider_values, alias) : NULL;
-    pv.kind = cfg ? text_of(r->p->ast.arena, mk_v_get_text(cfg, "type")) : NULL;
+    pv.kind = cfg ? mk_v_get_text(cfg, "type") : NULL;
+    pv.kind = pv.kind && pv.kind->kind == MK_V_STRING ? pv.kind : NULL;
     pv.settings = cfg ? mk_v_get_text(cfg, "settings") : NULL;
     return pv;
 }
@@ -55,7 +56,7 @@ static mk_span attr_at(const mk_ast *decl, const char *name)
 static bool takes_databases(const prov *pv)
 {
     const mk_value *v = mk_v_get_text(pv->settings, "databases");
-    return pv->kind && strcmp(pv->kind, "postgres") == 0 && v && v->kind == MK_V_BOOL && v->u.b;
+    return pv->kind && mk_v_is_text(pv->kind, "postgres") && v && v->kind == MK_V_BOOL && v->u.b;
 }
 
 /* The root stack's postgres provider that takes the stack's databases: at
@@ -118,7 +119,7 @@ static void check_self_hosted(router *r, const mk_instance *in)
 static void route_database(router *r, mk_instance *in)
 {
     prov pv = in->provider ? provider_named(r, in->res->unit, in->provider) : r->taker;
-    if (!pv.alias || !pv.kind || strcmp(pv.kind, "postgres") != 0)
+    if (!pv.alias || !pv.kind || !mk_v_is_text(pv.kind, "postgres"))
         return;
     in->provider = pv.alias;
     in->self_hosted = text_of(r->p->ast.arena, mk_v_get_text(pv.settings, "connection"));
@@ -144,11 +145,12 @@ static void check_kind(router *r, const mk_instance *in)
                         "configuration (docs/providers.md)");
         return;
     }
-    bool pg_prov = pv.kind && strcmp(pv.kind, "postgres") == 0;
+    bool pg_prov = pv.kind && mk_v_is_text(pv.kind, "postgres");
     if (!pv.kind || pg_prov == pg_type)
         return;
     mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
-                                    "%s is a %s, and provider `%s` is a %s provider", in->address, type, pv.alias, pv.kind);
+                                    "%s is a %s, and provider `%s` is a %.*s provider", in->address, type, pv.alias,
+                                    (int)pv.kind->n, pv.kind->u.s);
     mk_diag_label(d, pg_type ? "a postgres provider serves it" : "a postgres provider serves postgres.* and databases");
     mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
 }
