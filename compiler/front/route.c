@@ -98,6 +98,18 @@ static void check_self_hosted(router *r, const mk_instance *in)
         mk_diag_help(d, "set engine = \"postgres\", or send it to a cloud with `provider = NAME` naming a cloud's "
                         "provider block");
     }
+    if (in->placement) { /* its own block: a stack's placement is every resource's default, not this one's ask */
+        mk_span at = decl->span;
+        for (uint32_t i = 0; i < decl->kids.n; i++)
+            if (decl->kids.v[i]->name && strcmp(decl->kids.v[i]->name, "placement") == 0)
+                at = decl->kids.v[i]->span;
+        mk_diag_item *d = mk_diag_error(r->p->diag, "E0122", at,
+                                        "%s is self-hosted on connection %s: a placement picks a cloud and region, and it "
+                                        "has neither", in->address, in->self_hosted);
+        mk_diag_label(d, "only a cloud's database is placed");
+        mk_diag_help(d, "remove the placement block, or send the database to a cloud with `provider = NAME` naming a "
+                        "cloud's provider block");
+    }
     for (size_t k = 0; k < sizeof CLOUD_ONLY / sizeof *CLOUD_ONLY; k++) {
         const mk_value *v = mk_v_get_text(in->attrs, CLOUD_ONLY[k]);
         bool asks = v && v->kind != MK_V_NULL && v->kind != MK_V_ERROR &&
