@@ -487,7 +487,8 @@ static void test_stateful_read_from_type(void **state)
 
 /* A database a postgres provider takes (databases = true) is that
  * provider's, self-hosted on its connection; db_name is null unless set,
- * the executor's to derive. One that names a cloud's block stays there. */
+ * the executor's to derive. One that names a cloud's block stays there;
+ * one that names a postgres block lands on it. */
 static const char *planned(const char *address, const char *key);
 
 static void test_self_hosted_database(void **state)
@@ -497,10 +498,15 @@ static void test_self_hosted_database(void **state)
     plan_of("provider postgres dev {\n connection = \"devbox\"\n databases = true\n}\nprovider sim cloud {}\n"
             "resource database a {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n}\n"
             "resource database b {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n"
-            " db_name = \"bee\"\n provider = cloud\n}\n",
+            " db_name = \"bee\"\n provider = cloud\n}\n"
+            "provider postgres ci {\n connection = \"ci\"\n}\n"
+            "resource database c {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n"
+            " provider = ci\n}\n",
             false);
-    totals_are(2, 0, 0, 0, 0);
-    const mk_change *a = change("database.a"), *b = change("database.b");
+    totals_are(3, 0, 0, 0, 0);
+    const mk_change *a = change("database.a"), *b = change("database.b"), *cc = change("database.c");
+    assert_string_equal(cc->provider, "ci"); /* named, though ci takes no databases of itself */
+    assert_string_equal(cc->in->self_hosted, "ci");
     assert_string_equal(a->provider, "dev");
     assert_string_equal(a->in->self_hosted, "devbox");
     assert_string_equal(b->provider, "cloud");
