@@ -13,8 +13,10 @@
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
 # of examples/webapp in a scratch directory; then changes that world behind
 # moksha's back, and shows the drift detected and reconciled; and it applies
-# examples/team as two environments of one stack; and last, that stack's
-# state kept on a throwaway PostgreSQL server, as a team shares it.
+# examples/team as two environments of one stack; then that stack's state
+# kept on a throwaway PostgreSQL server, as a team shares it; and last,
+# examples/selfhosted's roles, database and schema made on that server
+# beside the simulated cloud.
 set -u
 
 BUILD=${1:-build}
@@ -156,6 +158,53 @@ step team --env prod state history
 step team --env prod audit verify
 cd "$TOP" || exit 1
 unset MOKSHA_EXEC_CONFIG
+
+# A real PostgreSQL database next to the simulated cloud (examples/selfhosted,
+# docs/providers.md "The postgres provider"): on the same throwaway server, an
+# executor configuration whose connection `dev` the spec names (the password
+# only in the executor's environment); roles, a database and a schema made
+# beside the sim's network and VM, re-planned to no changes; a role and the
+# database altered behind moksha's back, found by drift and put back by
+# reconcile; and all destroyed, the database's delete marked irreversible.
+echo "${B}━━━ a real PostgreSQL database beside the simulated cloud: examples/selfhosted ━━━${N}"
+# dev_config: the executor's configuration, its connection `dev`
+dev_config() {
+    cat >"$TMP/exec-dev.json" <<JSON
+{ "format": "moksha.exec-config/v1",
+  "connections": { "dev": { "kind": "postgres", "conninfo": "host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres" } } }
+JSON
+    chmod 0600 "$TMP/exec-dev.json"
+    echo "${B}\$ cat \$MOKSHA_EXEC_CONFIG${N}"
+    sed "s|$TMP|\$TMP|g" "$TMP/exec-dev.json"
+    echo
+}
+export MOKSHA_EXEC_CONFIG="$TMP/exec-dev.json"
+# sql TEXT: a statement on the server, as a colleague with psql would run it
+sql() {
+    echo "${B}\$ psql -c \"$1\"${N}"
+    psql -d postgres -c "$1" 2>&1 || { failed=$((failed + 1)); failures="$failures
+  selfhosted: psql -c \"$1\" failed"; }
+    echo
+}
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/selfhosted" "$TMP/apply-selfhosted" || exit 1
+cd "$TMP/apply-selfhosted" || exit 1
+export MOKSHA_VAR_app_password="demo-only-app-password"
+dev_config
+step selfhosted plan -o selfhosted.plan
+step selfhosted apply selfhosted.plan
+step selfhosted plan --detailed-exitcode
+sql "SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname IN ('shop_app', 'shop_readonly') ORDER BY 1"
+sql "SELECT datname, pg_get_userbyid(datdba) AS owner, datconnlimit FROM pg_database WHERE datname = 'shop'"
+sql "ALTER ROLE shop_app CONNECTION LIMIT 5"
+sql "ALTER DATABASE shop CONNECTION LIMIT 3"
+want=2; step selfhosted drift
+step selfhosted reconcile --auto-approve-risk medium
+step selfhosted drift
+step selfhosted audit verify
+step selfhosted destroy --yes
+sql "SELECT count(*) AS left FROM pg_database WHERE datname = 'shop'"
+cd "$TOP" || exit 1
+unset MOKSHA_EXEC_CONFIG MOKSHA_VAR_app_password
 
 if [ "$examples" -eq 0 ]; then
     echo "demo: no examples/*/ directories"
