@@ -103,7 +103,8 @@ static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_rep
 }
 
 /* The cost model's verdict on a desired change: its cost and where it is
- * placed (the executor builds there); a local type has no placement. */
+ * placed (the executor builds there); what no cloud serves (a provider's
+ * own type, a self-hosted database) has no placement. */
 static void cost_change(const mk_program *p, mk_change *c, const mk_place_item *it, const mk_place_report *rep,
                         const mk_state *st)
 {
@@ -115,7 +116,8 @@ static void cost_change(const mk_program *p, mk_change *c, const mk_place_item *
     c->delta = c->monthly - was; /* (both in [0, $1e9]) */
     c->offering = priced ? it->q.offering : NULL;
     c->unpriced_because = priced ? NULL : it->q.why ? it->q.why : "no price";
-    if (it->q.cloud && strncmp(c->type, "local.", 6) != 0)
+    c->self_hosted = it->in->self_hosted;
+    if (it->q.cloud && !it->q.off_cloud) /* note [off cloud] in middle/cost.h */
         c->cloud = it->q.cloud, c->region = it->q.region, c->placed_offering = it->q.offering;
 }
 

@@ -294,8 +294,8 @@ static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest"
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
-                                          "depends_on", "risk", "cost", "lifecycle", "placement", "refs",
-                                          "risk_raised_by", "drift", "import", "moved_from", NULL};
+                                          "depends_on", "risk", "irreversible", "cost", "lifecycle", "placement",
+                                          "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
 static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
@@ -809,6 +809,27 @@ static bool guardable(json_t *c, char *why, size_t whylen)
     return false;
 }
 
+/* A change's `irreversible` (a delete or replace of a @stateful type, note
+ * [plan defaults]: absent is false) is true or false, and true only of a
+ * delete or a replace: the executor orders and undoes steps by it, so a
+ * value it would have to guess at refuses the plan. */
+static bool irreversible_ok(json_t *c, char *why, size_t whylen)
+{
+    json_t *v = json_object_get(c, "irreversible");
+    const char *a = json_string_value(json_object_get(c, "action")) ?: "";
+    if (!v || json_is_false(v) || (json_is_true(v) && (!strcmp(a, "delete") || !strcmp(a, "replace"))))
+        return true;
+    snprintf(why, whylen, "the %s of %.300s has %s: refused", a, json_string_value(json_object_get(c, "address")) ?: "?",
+             json_is_true(v) ? "`irreversible` true, which only a delete or a replace can be"
+                             : "an `irreversible` that is not true or false");
+    return false;
+}
+
+bool mk_planfile_irreversible(const json_t *change)
+{
+    return json_is_true(json_object_get(change, "irreversible"));
+}
+
 mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **out, char *why, size_t whylen)
 {
     *out = NULL;
@@ -823,7 +844,7 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
         }
         mk_planfile_put_back(c, i);
         json_array_append_new(list, c);
-        if (!guardable(c, why, whylen)) {
+        if (!guardable(c, why, whylen) || !irreversible_ok(c, why, whylen)) {
             mk_jregion_end();
             return MK_PLANFILE_NOT_A_PLAN;
         }

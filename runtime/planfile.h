@@ -82,6 +82,11 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
  * defaults exec.c reads (note [plan defaults], runtime/planfile.c): its id,
  * its risk, its unknown attributes' nulls. Not an object: nothing. */
 void mk_planfile_put_back(json_t *change, size_t at);
+/* A change's `irreversible` (docs/formats.md): a delete or replace of a
+ * @stateful type, whose object's data cannot come back once the step has
+ * run. Absent is false; mk_planfile_take has refused any other value, and
+ * true on any other action. */
+bool mk_planfile_irreversible(const json_t *change);
 void mk_planfile_close(mk_planfile *p);
 /* Open, take and close: the whole plan. On success *out holds it (json_decref it). */
 mk_planfile_status mk_planfile_load(const char *path, const mk_planfile_key *k, json_t **out, char *why,

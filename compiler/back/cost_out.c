@@ -22,6 +22,8 @@ static json_t *quote_json(const mk_place_item *it)
         json_object_set_new(o, "monthly", mk_vjson_money(q->monthly));
     if (q->why)
         json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
+    if (it->in->self_hosted) /* note [off cloud] in middle/cost.h: the connection, not a cloud's price */
+        json_object_set_new(o, "self_hosted", json_string(it->in->self_hosted));
     return o;
 }
 
@@ -54,9 +56,12 @@ json_t *mk_cost_out_json(const mk_place_report *r, bool explain)
         }
         json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
     }
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", mk_vjson_money(r->monthly),
-                     "applied", mk_vjson_money(r->applied), "delta", mk_vjson_money(r->monthly - r->applied),
-                     "resources", res, "unpriced", unp);
+    json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "currency", "USD", "monthly", mk_vjson_money(r->monthly),
+                          "applied", mk_vjson_money(r->applied), "delta", mk_vjson_money(r->monthly - r->applied),
+                          "resources", res, "unpriced", unp);
+    if (r->nself_hosted) /* only when there are: a report without says what it always said */
+        json_object_set_new(o, "self_hosted", json_integer((json_int_t)r->nself_hosted));
+    return o;
 }
 
 /* The candidates of an item's group: the winner, then the others up to a
@@ -120,11 +125,14 @@ static void md_row(const char *addr, const char *cloud, const char *region, cons
 
 /* What a line says beside its figure: why it is unpriced, or the note on a
  * price that is not nothing (figures borrowed from another region, extended
- * support), so no output takes a borrowed figure silently. A free
- * resource's reason stays in the JSON. */
+ * support), so no output takes a borrowed figure silently, and whose a
+ * resource no cloud serves is (note [off cloud] in middle/cost.h: "a file
+ * on this machine costs nothing", "self-hosted on connection dev"), so its
+ * $0.00 is never taken for a cloud's price. A cloud's free resource's
+ * reason stays in the JSON. */
 static const char *note_of(const mk_cost_quote *q)
 {
-    return q->status != MK_COST_PRICED || q->monthly != 0 ? q->why : NULL;
+    return q->status != MK_COST_PRICED || q->monthly != 0 || q->off_cloud ? q->why : NULL;
 }
 
 /* A markdown row of an item; an unpriced one's cell says why, never a
@@ -162,10 +170,14 @@ void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out
     char total[MK_MONEY_TEXT], delta[MK_MONEY_TEXT], applied[MK_MONEY_TEXT];
     mk_money_show(r->monthly, total), mk_money_show(r->applied, applied);
     mk_money_signed(r->monthly - r->applied, delta);
+    char hosted[64] = ""; /* only when there are: a report without says what it always said */
+    if (r->nself_hosted)
+        snprintf(hosted, sizeof hosted, "; %zu self-hosted (not a cloud's price)", r->nself_hosted);
     if (md)
-        fprintf(out, "\n**Total: %s/month** (%s against the applied state)%s\n", total, delta,
-                r->nunpriced ? "; some resources are unpriced" : "");
+        fprintf(out, "\n**Total: %s/month** (%s against the applied state)%s%s\n", total, delta,
+                r->nunpriced ? "; some resources are unpriced" : "", hosted);
     else
-        fprintf(out, "\ntotal: %s/month, delta %s against applied (%s); %zu unpriced\n", total, delta, applied, r->nunpriced);
+        fprintf(out, "\ntotal: %s/month, delta %s against applied (%s); %zu unpriced%s\n", total, delta, applied,
+                r->nunpriced, hosted);
 }
 

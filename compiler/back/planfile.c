@@ -264,6 +264,7 @@ static void read_change(reader *r, mk_change *c, json_t *o)
     c->action = action_of(r, str_of(r, o, "action", true));
     const char *risk = str_of(r, o, "risk", false);
     c->risk = json_object_get(o, "risk") ? risk_of(r, risk) : MK_RISK_LOW;
+    c->irreversible = bool_of(r, o, "irreversible");
     c->address = str_of(r, o, "address", true);
     c->type = str_of(r, o, "type", true);
     c->name = str_of(r, o, "name", false);
@@ -294,6 +295,8 @@ static void read_change(reader *r, mk_change *c, json_t *o)
     read_cost(r, c, json_of(o, "cost"));
     read_placement(c, json_of(o, "placement"));
     c->risk_raised_by = str_of(r, o, "risk_raised_by", false);
+    if (c->irreversible && c->action != MK_ACT_DELETE && c->action != MK_ACT_REPLACE)
+        refuse(r, "only a delete or a replace is `irreversible`");
     if (!c->id)
         refuse(r, "`id` is not a change id");
 }
@@ -714,14 +717,14 @@ static void put_placement(emitter *e, const mk_change *c)
  * action. */
 enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
        F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_IMPORT,
-       F_MOVED, F_END };
+       F_MOVED, F_IRREVERSIBLE, F_END };
 static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
     {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
     {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
     {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
-     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
+     F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
 };
 
 static const char *const DRIFT_STATUS[] = {"none", "changed", "gone"};
@@ -774,7 +777,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
         ",\"provider\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
         ",\"changed\":", ",\"replace_because\":", ",\"depends_on\":", ",\"risk\":", ",\"cost\":", ",\"lifecycle\":",
         ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":", ",\"drift\":", ",\"import\":{\"id\":",
-        ",\"moved_from\":"};
+        ",\"moved_from\":", ",\"irreversible\":true"};
     const mk_names *lists[] = {[F_UNKNOWN] = &c->unknown, [F_SENSITIVE] = &c->sensitive, [F_CHANGED] = &c->changed,
                                [F_FORCES] = &c->forces};
     bool absent = (f == F_ID && c->id == at + 1) || (f == F_DEPOSED && !c->deposed) ||
@@ -785,7 +788,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
                   (f == F_PLACEMENT && !(c->cloud && c->region) && null_or_absent(c->placement)) ||
                   (f == F_REFS && !c->nrefs) || (f == F_RAISED && !c->risk_raised_by) ||
                   (f == F_DRIFT && c->drift == MK_DRIFT_NONE) || (f == F_IMPORT && !c->import_id) ||
-                  (f == F_MOVED && !c->moved_from);
+                  (f == F_MOVED && !c->moved_from) || (f == F_IRREVERSIBLE && !c->irreversible);
     if (absent)
         return;
     key(e, first, NAMES[f]);
@@ -829,6 +832,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
     case F_DRIFT: put_change_drift(e, c); break;
     case F_IMPORT: put_str(e, c->import_id), lit(e, "}"); break;
     case F_MOVED: put_str(e, c->moved_from); break;
+    case F_IRREVERSIBLE: break; /* the name holds the value: only true is written */
     }
 }
 
@@ -1164,8 +1168,8 @@ static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_dige
     "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
     "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
-    "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "cost",
-    "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
+    "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "irreversible",
+    "cost", "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const BACKEND_FIELDS[] = {"kind", "stack", "env", NULL};
 static const char *const SIG_FIELDS[] = {"algorithm", "key_id", "digest", "value", NULL};

@@ -468,6 +468,8 @@ static void change_head(const mk_change *c, mk_buf *out, const pal *p)
         mk_buf_printf(out, "  %s(%s)%s", p->dim, c->drift == MK_DRIFT_GONE ? "gone outside moksha" : "corrects drift", p->off);
     if (c->risk != MK_RISK_LOW)
         mk_buf_printf(out, "  %s(risk: %s)%s", p->dim, mk_plan_risk_name(c->risk), p->off);
+    if (c->irreversible)
+        mk_buf_printf(out, "  %s(irreversible: what it holds is lost)%s", p->del, p->off);
     char m[MK_MONEY_TEXT + 8];
     if (c->priced && c->monthly > 0)
         dim(out, p, strcat(mk_money_show(c->monthly, m), "/month"));
@@ -682,6 +684,11 @@ void mk_render_summary(const mk_plan *plan, mk_buf *out)
         mk_buf_printf(out, ", %d to import", t->import);
     if (t->move)
         mk_buf_printf(out, ", %d to move", t->move);
+    size_t irreversible = 0;
+    for (size_t i = 0; i < plan->nchanges; i++)
+        irreversible += plan->changes[i].irreversible;
+    if (irreversible) /* deletes and replaces whose objects' data cannot come back */
+        mk_buf_printf(out, "; %zu irreversible", irreversible);
     mk_buf_putc(out, '.');
 }
 
@@ -734,6 +741,8 @@ static void markdown_row(const mk_change *c, mk_buf *out)
     mk_md_text(out, mk_plan_action_name(c->action));
     mk_buf_puts(out, " | ");
     mk_md_text(out, mk_plan_risk_name(c->risk));
+    if (c->irreversible)
+        mk_buf_puts(out, ", **irreversible**");
     mk_buf_puts(out, " | ");
     mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
     if (landing_text(c, "", &where))

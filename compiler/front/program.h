@@ -48,6 +48,7 @@ struct mk_instance {
     uint32_t ndeps, capdeps;
     const void *dep_mark;    /* the edge list last checked for it (eval.c, depend_all) */
     mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
+    const char *self_hosted; /* a `database` a postgres provider takes: its connection's name (front/route.c); NULL for a cloud's */
     bool prevent_destroy, create_before_destroy;
     mk_value *ignore_changes; /* list of attribute names, or NULL */
     const char *drift;       /* lifecycle.drift: "report" or "ignore"; NULL for the default, "correct" (docs/drift.md) */

@@ -100,6 +100,7 @@ void mk_type_declare(mk_typetab *t, mk_ast *decl)
     ty->name = decl->name;
     ty->decl = decl;
     ty->is_resource = (decl->flags & MK_ANN_RESOURCE) != 0;
+    ty->is_stateful = (decl->flags & MK_ANN_STATEFUL) != 0;
     insert(t, decl->name, ty);
 }
 

@@ -47,6 +47,7 @@ struct mk_type {
     mk_name *field_names;   /* the fields' names in order: the keys of every value of the type */
     uint32_t nfields;
     bool is_resource;
+    bool is_stateful;       /* @stateful: deleting one of its objects loses what it holds */
     bool resolved;          /* fields compiled */
 };
 

@@ -384,7 +384,7 @@ static void db_spec(mk_cost_spec *s, const mk_value *attrs)
 
 static mk_cost_spec spec_of(const char *type, const mk_value *attrs, const mk_value *usage_v)
 {
-    mk_cost_spec s = {type, attrs, usage_v, .shaped = true, .disk_bytes = -1};
+    mk_cost_spec s = {.type = type, .attrs = attrs, .usage = usage_v, .shaped = true, .disk_bytes = -1};
     if (strcmp(type, "compute") == 0) {
         bool cpu = false, mem = false;
         for (uint32_t i = 0; attrs && attrs->kind == MK_V_MAP && i < attrs->n; i++)
@@ -836,7 +836,7 @@ static void price_by_use(const cloudcat *cc, const mk_cost_spec *s, mk_cost_quot
 static mk_cost_quote price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri)
 {
     const cloudcat *cc = &cat->c[ci];
-    mk_cost_quote q = {MK_COST_PRICED, cc->cloud, json_string_value(json_array_get(cc->regions, (size_t)ri)), NULL, 0, NULL};
+    mk_cost_quote q = {MK_COST_PRICED, cc->cloud, json_string_value(json_array_get(cc->regions, (size_t)ri)), NULL, 0, NULL, false};
     const char *free_why;
     if ((free_why = json_string_value(json_object_get(cc->free, s->type)))) {
         q.why = free_why;
@@ -856,14 +856,29 @@ static mk_cost_quote price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int c
     return q;
 }
 
+bool mk_cost_off_cloud(const mk_instance *in) { return in->self_hosted || strchr(in->res->type, '.'); }
+
+/* note [off cloud]: whose a resource is when no cloud's, as its quote says. */
+static mk_cost_quote off_cloud(mk_cost_catalog *cat, const mk_cost_spec *s)
+{
+    mk_cost_quote q = {MK_COST_PRICED, "local", NULL, NULL, 0, "a file on this machine costs nothing", true};
+    const char *dot = strchr(s->type, '.');
+    if (s->self_hosted) {
+        q.cloud = "postgres";
+        q.why = mk_arena_printf(cat->arena, "self-hosted on connection %s", s->self_hosted);
+    } else if (strncmp(s->type, "local.", 6) != 0) {
+        q.cloud = mk_arena_printf(cat->arena, "%.*s", (int)(dot - s->type), s->type);
+        q.why = mk_arena_printf(cat->arena, "not a cloud resource: an object of the %s provider has no price of its own",
+                                q.cloud);
+    }
+    return q;
+}
+
 static mk_cost_quote price_spec(mk_cost_catalog *cat, const mk_cost_spec *s, const char *cloud, const char *region)
 {
-    mk_cost_quote q = {MK_COST_PRICED, cloud, region, NULL, 0, NULL};
-    if (strncmp(s->type, "local.", 6) == 0) {
-        q.cloud = "local", q.region = NULL;
-        q.why = "a file on this machine costs nothing";
-        return q;
-    }
+    mk_cost_quote q = {MK_COST_PRICED, cloud, region, NULL, 0, NULL, false};
+    if (s->self_hosted || strchr(s->type, '.'))
+        return off_cloud(cat, s);
     int ci = cloud_index(cloud);
     int ri = ci >= 0 ? region_index(&cat->c[ci], region) : -1;
     if (ri < 0) {
@@ -877,7 +892,7 @@ static mk_cost_quote price_spec(mk_cost_catalog *cat, const mk_cost_spec *s, con
 
 mk_cost_quote mk_cost_price(mk_cost_catalog *cat, const mk_instance *in, const char *cloud, const char *region)
 {
-    mk_cost_spec s = spec_of(in->res->type, in->attrs, in->usage);
+    mk_cost_spec s = mk_cost_spec_of(in);
     return price_spec(cat, &s, cloud, region);
 }
 
@@ -1020,6 +1035,7 @@ static mk_cost_quote price_state(mk_cost_catalog *cat, mk_program *p, json_t *sr
     json_t *pl = json_object_get(sres, "placement");
     const mk_type *ty = like ? like->res->schema : mk_type_lookup(p->types, mk_intern_s(p->v.names, type));
     mk_cost_spec s = spec_of(type, state_attrs(cat, p, ty, json_object_get(sres, "attributes")), like ? like->usage : NULL);
+    s.self_hosted = like ? like->self_hosted : NULL;
     return price_spec(cat, &s, json_string_value(json_object_get(pl, "cloud")), json_string_value(json_object_get(pl, "region")));
 }
 
@@ -1062,7 +1078,12 @@ int mk_cost_region_index(const mk_cost_catalog *cat, int ci, const char *region)
 
 mk_arena *mk_cost_arena(mk_cost_catalog *cat) { return cat->arena; }
 
-mk_cost_spec mk_cost_spec_of(const mk_instance *in) { return spec_of(in->res->type, in->attrs, in->usage); }
+mk_cost_spec mk_cost_spec_of(const mk_instance *in)
+{
+    mk_cost_spec s = spec_of(in->res->type, in->attrs, in->usage);
+    s.self_hosted = in->self_hosted;
+    return s;
+}
 
 mk_cost_quote mk_cost_price_at(mk_cost_catalog *cat, const mk_cost_spec *s, int ci, int ri)
 {

@@ -41,7 +41,17 @@ typedef struct mk_cost_quote {
     const char *cloud, *region, *offering; /* offering NULL when none */
     mk_money monthly;                      /* a month (note [money]) */
     const char *why;                       /* the reason for NOT_HERE/UNPRICED, or a note; NULL for none */
+    bool off_cloud;                        /* note [off cloud]: no cloud's, $0.00 of its own, why says whose */
 } mk_cost_quote;
+
+/* note [off cloud]: a resource a provider serves rather than a cloud — a
+ * provider's own type (a dotted name: local.file, postgres.role …) or a
+ * `database` a postgres provider takes (self-hosted, front/route.c) — is
+ * placed nowhere and has nothing of its own to price: its quote is $0.00,
+ * off_cloud, with why saying whose it is ("a file on this machine costs
+ * nothing", "self-hosted on connection dev"), and it is never counted
+ * unpriced. */
+bool mk_cost_off_cloud(const mk_instance *in);
 
 /* Does any catalog sell a disk of this disk_type? Else *near is the closest
  * name one does (NULL for none), for "did you mean" (pin.c). */
@@ -65,6 +75,7 @@ typedef struct mk_cost_dbspec {
 
 typedef struct mk_cost_spec {
     const char *type;
+    const char *self_hosted;   /* a self-hosted database's connection (note [off cloud]); else NULL */
     const mk_value *attrs, *usage;
     bool shaped, sized, arm, shared, monitored;
     double cpu, mem, hours, credits;

@@ -144,7 +144,7 @@ static void candidates(const mk_cost_catalog *cat, mk_program *p, const mk_place
     for (size_t m = 0; m < g->n; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
         const mk_value *pl = in->placement ? in->placement : stack_pl;
-        if (pl && strncmp(in->res->type, "local.", 6) != 0)
+        if (pl && !mk_cost_off_cloud(in))
             narrow(cat, &a, pl);
     }
     for (int c = 0; c < MK_COST_NCLOUDS; c++) {
@@ -188,8 +188,8 @@ static void score(mk_cost_catalog *cat, mk_place_report *r, mk_place_group *g, c
     for (size_t m = 0; m < g->n && cd->ok; m++) {
         mk_cost_quote *q = &qs[m];
         const mk_instance *in = r->items[g->members[m]].in;
-        *q = cd->ri >= 0 && strncmp(specs[m].type, "local.", 6) != 0 ? mk_cost_price_at(cat, &specs[m], cd->ci, cd->ri)
-                                                                       : mk_cost_price(cat, in, cd->cloud, cd->region);
+        *q = cd->ri >= 0 && !mk_cost_off_cloud(in) ? mk_cost_price_at(cat, &specs[m], cd->ci, cd->ri)
+                                                   : mk_cost_price(cat, in, cd->cloud, cd->region);
         if (q->status == MK_COST_NOT_HERE) {
             cd->ok = false;
             cd->why = mk_arena_printf(mk_cost_arena(cat), "%s: %s", in->address, q->why);
@@ -217,7 +217,7 @@ static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_pl
     bool first = true, uniform = true;
     for (size_t m = 0; m < g->n && uniform; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
-        if (strncmp(in->res->type, "local.", 6) == 0)
+        if (mk_cost_off_cloud(in))
             continue;
         const mk_value *pl = in->placement ? in->placement : stack_pl;
         uniform = first || pl == key;
@@ -244,7 +244,7 @@ static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_pl
 static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_place_report *r, mk_place_group *g,
                         const char *const *replace, size_t nreplace, candmemo *memo)
 {
-    if (g->n == 1 && strncmp(r->items[g->members[0]].in->res->type, "local.", 6) == 0) {
+    if (g->n == 1 && mk_cost_off_cloud(r->items[g->members[0]].in)) { /* note [off cloud] */
         r->items[g->members[0]].q = mk_cost_price(cat, r->items[g->members[0]].in, NULL, NULL);
         g->winner = -1;
         return;
@@ -276,7 +276,7 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
             it->q = mk_cost_price(cat, it->in, g->cands[0].cloud, g->cands[0].region);
         } else {
             it->q = (mk_cost_quote){MK_COST_UNPRICED, NULL, NULL, NULL, 0,
-                                    g->ncands ? g->cands[0].why : "no cloud and region satisfies its placement"};
+                                    g->ncands ? g->cands[0].why : "no cloud and region satisfies its placement", false};
         }
     }
     mk_mem_free(best < cur ? best : cur);
@@ -348,6 +348,7 @@ static mk_place_report *run_set(mk_cost_catalog *cat, mk_program *p, mk_instance
     for (int i = 0; i < NMEMO; i++)
         mk_mem_free(memo[i].cands);
     for (size_t i = 0; i < r->nitems; i++) {
+        r->nself_hosted += r->items[i].in->self_hosted != NULL;
         if (r->items[i].q.status == MK_COST_PRICED)
             r->overflow |= !mk_money_add(r->monthly, r->items[i].q.monthly, &r->monthly);
         else
@@ -375,7 +376,7 @@ void mk_place_mark(mk_place_report *r)
     for (size_t i = 0; i < r->nitems; i++) {
         mk_place_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
-        bool placed = q->cloud && strncmp(it->in->res->type, "local.", 6) != 0 && strcmp(q->cloud, "local") != 0;
+        bool placed = q->cloud && !q->off_cloud;
         it->at = (mk_place_at){placed ? q->cloud : NULL, placed ? q->region : NULL, placed ? q->offering : NULL,
                                q->status == MK_COST_PRICED, q->monthly};
     }
@@ -386,7 +387,7 @@ static void put_at(mk_place_report *r, mk_place_group *g, const mk_place_cand *c
 {
     for (size_t m = 0; m < g->n; m++) {
         mk_place_item *it = &r->items[g->members[m]];
-        bool placed = strncmp(it->in->res->type, "local.", 6) != 0;
+        bool placed = !mk_cost_off_cloud(it->in);
         it->at = (mk_place_at){placed ? cd->cloud : NULL, placed ? cd->region : NULL, placed ? qs[m].offering : NULL,
                                qs[m].status == MK_COST_PRICED, qs[m].monthly};
     }
@@ -402,7 +403,7 @@ static bool widen(const mk_cost_catalog *cat, mk_place_report *r, mk_place_group
     for (size_t m = 0; m < g->n; m++) {
         const mk_instance *in = r->items[g->members[m]].in;
         const mk_value *pl = in->placement ? in->placement : stack_pl;
-        if (strncmp(in->res->type, "local.", 6) == 0 || !pl)
+        if (mk_cost_off_cloud(in) || !pl)
             continue;
         const mk_value *regs = mk_v_get_text(pl, "regions"), *provs = mk_v_get_text(pl, "providers");
         if (regs && regs->kind == MK_V_LIST && regs->n)

@@ -65,6 +65,7 @@ typedef struct mk_place_report {
     mk_money applied;        /* sum of the applied state priced where it stands */
     mk_money *applied_each;  /* per resource of the state (its index there): its part of that, 0 unpriced */
     size_t nunpriced;
+    size_t nself_hosted;     /* self-hosted databases: $0.00, no cloud's price (note [off cloud] in cost.h) */
     bool overflow;           /* a total does not fit in mk_money (the totals are then wrong: an error) */
     const mk_value *stack_placement; /* the stack's placement block, the default; borrowed */
 } mk_place_report;

@@ -31,11 +31,6 @@ const char *mk_plan_risk_name(mk_risk r)
     return r <= MK_RISK_HIGH ? RISKS[r] : "high";
 }
 
-static bool stateful(const char *type)
-{
-    return !strcmp(type, "database") || !strcmp(type, "bucket") || !strcmp(type, "volume") || !strcmp(type, "queue");
-}
-
 static bool access_type(const char *type)
 {
     return !strcmp(type, "network") || !strcmp(type, "firewall") || !strcmp(type, "load_balancer") ||
@@ -44,7 +39,7 @@ static bool access_type(const char *type)
 
 /* DESIGN.md §4: low (create, no-op, tag-only update), medium (in-place
  * update), high (delete or replace of stateful types, network or access changes). */
-mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed)
+mk_risk mk_plan_risk(mk_action action, const char *type, bool stateful, mk_names changed)
 {
     if (action == MK_ACT_CREATE || action == MK_ACT_NOOP || action == MK_ACT_MOVE)
         return MK_RISK_LOW;
@@ -58,8 +53,14 @@ mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed)
             return MK_RISK_LOW;
         return access_type(type) ? MK_RISK_HIGH : MK_RISK_MEDIUM;
     }
-    return stateful(type) || access_type(type) ? MK_RISK_HIGH : MK_RISK_MEDIUM;
+    return stateful || access_type(type) ? MK_RISK_HIGH : MK_RISK_MEDIUM;
 }
+
+bool mk_plan_irreversible(mk_action action, bool stateful)
+{
+    return stateful && (action == MK_ACT_DELETE || action == MK_ACT_REPLACE);
+}
+
 
 static bool ignored(const mk_instance *in, const char *name)
 {
@@ -134,6 +135,17 @@ typedef struct builder {
     bool listing;        /* diff_attrs: make the lists even when nothing changes (a move) */
     mk_names held;       /* the instance being diffed: drifted attributes its drift mode leaves as they are */
 } builder;
+
+/* Whether the type a state entry names is @stateful: a delete has no
+ * instance, only the state's type name (one the stdlib no longer declares
+ * is not). */
+static bool stateful_named(builder *b, const char *type)
+{
+    if (!type)
+        return false;
+    const mk_type *ty = mk_type_lookup(b->p->types, mk_intern_s(b->p->ast.names, type));
+    return ty && ty->is_stateful;
+}
 
 static mk_change *new_change(builder *b)
 {
@@ -662,8 +674,10 @@ static void add_desired(builder *b, mk_instance *in)
     *c = scratch;
     c->id = id;
     c->action = action;
-    c->risk = mk_plan_risk(action, in->res->type, c->changed);
-    if (d.correct && d.status == MK_DRIFT_GONE && stateful(in->res->type))
+    bool stateful = in->res->schema && in->res->schema->is_stateful;
+    c->risk = mk_plan_risk(action, in->res->type, stateful, c->changed);
+    c->irreversible = mk_plan_irreversible(action, stateful);
+    if (d.correct && d.status == MK_DRIFT_GONE && stateful)
         c->risk = MK_RISK_HIGH; /* it comes back empty */
     c->address = in->address, c->type = in->res->type, c->name = in->res->name, c->provider = in->provider;
     c->in = in;
@@ -719,7 +733,9 @@ static mk_change *state_change(builder *b, json_t *sr, json_t *before, json_t *p
     c->type = json_string_value(json_object_get(sr, "type"));
     c->name = json_string_value(json_object_get(sr, "name"));
     c->provider = json_string_value(json_object_get(sr, "provider"));
-    c->risk = mk_plan_risk(MK_ACT_DELETE, c->type ?: "", (mk_names){NULL, 0});
+    bool stateful = stateful_named(b, c->type);
+    c->risk = mk_plan_risk(MK_ACT_DELETE, c->type ?: "", stateful, (mk_names){NULL, 0});
+    c->irreversible = mk_plan_irreversible(MK_ACT_DELETE, stateful);
     c->before = before;
     c->sensitive.v = strings_of(b->pl->arena, json_object_get(sr, "sensitive"), &c->sensitive.n);
     c->lifecycle = json_object_get(sr, "lifecycle");

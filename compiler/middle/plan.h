@@ -67,6 +67,7 @@ typedef struct mk_change {
     uint32_t id;                 /* 1-based, in plan order (note [plan order]) */
     mk_action action;
     mk_risk risk;                /* DESIGN.md §4; policies may raise it (risk_raised_by) */
+    bool irreversible;           /* a delete or replace of a @stateful type: what the object holds is lost */
     const char *address, *type, *name;
     const char *provider;        /* NULL for none */
     const char *deposed;         /* a deposed object's id, which this delete removes; else NULL */
@@ -95,6 +96,7 @@ typedef struct mk_change {
     mk_money monthly, delta;     /* exact (note [money]) */
     const char *offering, *unpriced_because;
     const char *cloud, *region, *placed_offering; /* where it was placed, NULL for nowhere */
+    const char *self_hosted;     /* a self-hosted database's connection: $0.00, no cloud's price; else NULL */
     /* policies (pipeline.c, from middle/policy.c) */
     const char *risk_raised_by;  /* the policy whose require risk(…) raised risk, or NULL */
 } mk_change;
@@ -185,7 +187,11 @@ mk_plan *mk_plan_build(mk_program *p, mk_state *st, const mk_key *key, bool dest
 mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *obs, const mk_key *key, bool destroy);
 void mk_plan_free(mk_plan *pl);
 /* The risk class of a change (DESIGN.md §4): low, medium or high; changed
- * is the list of changed attribute names. */
-mk_risk mk_plan_risk(mk_action action, const char *type, mk_names changed);
+ * is the list of changed attribute names, stateful whether the type is
+ * @stateful (deleting one of its objects loses what it holds). */
+mk_risk mk_plan_risk(mk_action action, const char *type, bool stateful, mk_names changed);
+/* A delete or replace of a @stateful type: the plan's `irreversible` (the
+ * executor runs such a step after every other one, and cannot undo it). */
+bool mk_plan_irreversible(mk_action action, bool stateful);
 
 #endif

@@ -465,7 +465,7 @@ static void inputs_from_test(pol *P, mk_unit *tu, const mk_place_report *rep)
             }
             overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
                         !mk_money_add(delta, d, &delta);
-            const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, (mk_names){NULL, 0})); /* as the planner rates it */
+            const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, res->schema && res->schema->is_stateful, (mk_names){NULL, 0})); /* as the planner rates it */
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name,
                                     del || (act != MK_ACT_CREATE && act != MK_ACT_IMPORT) ? in->attrs : NULL, /* an import's before: not read in a test */

@@ -287,6 +287,73 @@ long long mk_prov_postgres_int(json_t *attrs, const char *name, long long dflt)
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
 }
 
+const char *mk_prov_postgres_name(json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    return json_is_string(json_object_get(v, "$ref")) ? json_string_value(json_object_get(v, "id")) : NULL;
+}
+
+bool mk_prov_postgres_has_name(json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+        if (name && mk_prov_postgres_name(v) && strcmp(name, mk_prov_postgres_name(v)) == 0)
+            return true;
+    return false;
+}
+
+static bool names_within(json_t *a, json_t *b)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+        if (!mk_prov_postgres_has_name(b, mk_prov_postgres_name(x)))
+            return false;
+    return true;
+}
+
+bool mk_prov_postgres_same_names(json_t *a, json_t *b)
+{
+    return json_is_array(a) && json_is_array(b) && names_within(a, b) && names_within(b, a);
+}
+
+json_t *mk_prov_postgres_as_recorded(const mk_prov_op *op, json_t *view)
+{
+    if (op->import_id || !json_is_object(op->attrs))
+        return view;
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(view, k, v)
+        if (json_object_get(op->attrs, k))
+            json_object_set(out, k, v);
+    json_decref(view);
+    return out;
+}
+
+/* ---- transactions ---- */
+
+mk_prov_status mk_prov_postgres_begin(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen)
+{
+    return mk_prov_postgres_exec(p, c, op, "begin", "BEGIN", 0, NULL, NULL, why, whylen);
+}
+
+mk_prov_status mk_prov_postgres_done(mk_pgp *p, const char *db, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                     char *why, size_t whylen)
+{
+    if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+        if (st == MK_PROV_OK)
+            st = mk_prov_postgres_exec(p, c, op, "commit", "COMMIT", 0, NULL, NULL, why, whylen);
+        else
+            PQclear(PQexec(c, "ROLLBACK"));
+    }
+    mk_prov_postgres_release(p, db, c, st == MK_PROV_OK);
+    return st;
+}
+
 const mk_config_conn *mk_prov_postgres_conn(const mk_pgp *p) { return p->cc; }
+const char *mk_prov_postgres_conn_name(const mk_pgp *p) { return p->cc->name; }
 struct mk_pgconn *mk_prov_postgres_pgconn(const mk_pgp *p) { return p->pc; }
 int mk_prov_postgres_server_version(const mk_pgp *p) { return p->server_version; }

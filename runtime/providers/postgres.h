@@ -95,10 +95,33 @@ const char *mk_prov_postgres_str(json_t *attrs, const char *name);
 bool mk_prov_postgres_bool(json_t *attrs, const char *name, bool dflt);
 long long mk_prov_postgres_int(json_t *attrs, const char *name, long long dflt);
 
+/* A name given as an attribute's value: a string, or a reference
+ * ({"$ref": ADDRESS, "id": ID}: another resource of the stack, whose id is
+ * its name); NULL otherwise. */
+const char *mk_prov_postgres_name(json_t *v);
+/* Does the array names hold name (as above)? */
+bool mk_prov_postgres_has_name(json_t *names, const char *name);
+/* Are a and b the same set of names (arrays of names as above, in any
+ * order, repeats counting once)? */
+bool mk_prov_postgres_same_names(json_t *a, json_t *b);
+/* A read's answer from the object's whole view (taken): with
+ * op->import_id, all of it; else only the attributes op->attrs records
+ * (docs/providers.md, "What a read returns"). */
+json_t *mk_prov_postgres_as_recorded(const mk_prov_op *op, json_t *view);
+
+/* A transaction on c: BEGIN, and the end of one — COMMIT when st is
+ * MK_PROV_OK (its failure becomes the status), else ROLLBACK — then the
+ * session given back (kept only when all went well). mk_prov_postgres_done
+ * returns the final status. */
+mk_prov_status mk_prov_postgres_begin(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen);
+mk_prov_status mk_prov_postgres_done(mk_pgp *p, const char *db, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                     char *why, size_t whylen);
+
 /* The connection's name and its settings in the executor's configuration,
  * and the pgconn, for what a type needs of them (the self-hosted
  * database's attestations, the endpoint). */
 const struct mk_config_conn *mk_prov_postgres_conn(const mk_pgp *p);
+const char *mk_prov_postgres_conn_name(const mk_pgp *p);
 struct mk_pgconn *mk_prov_postgres_pgconn(const mk_pgp *p);
 /* The server's version (server_version_num, e.g. 150008) of any session. */
 int mk_prov_postgres_server_version(const mk_pgp *p);

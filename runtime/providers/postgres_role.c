@@ -1,13 +1,561 @@
-/* postgres_role — (to be written: docs/providers.md, "The postgres provider"). */
+/* postgres_role — postgres.role (docs/providers.md, "The postgres
+ * provider"): a role of the whole server, made and changed in one
+ * transaction with its owner tag (note [pg owner]), its memberships an
+ * exact set, its password sent only as a SCRAM-SHA-256 verifier and read
+ * back by recomputing that verifier (note [pg password]). It does not
+ * manage what a role owns or may do inside a database: grants do that. */
+#include "runtime/providers/postgres_role.h"
 #include "runtime/providers/postgres.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static mk_prov_status todo(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+#include "runtime/keyring.h"
+#include "runtime/providers/seen.h"
+
+#define SQLMAX 2048
+
+/* ---- note [pg password] ----
+ * The sealed password is opened only to make a verifier
+ * (PQencryptPasswordConn, scram-sha-256: computed by libpq, so the
+ * password never crosses the wire, the server's log or an error) and, on a
+ * read, to recompute the StoredKey and ServerKey of the verifier the server
+ * holds from its own salt and iteration count (RFC 5802, 7677). Reading
+ * pg_authid needs a superuser; without one the recorded value stands. The
+ * opened text is wiped as soon as it is used. */
+
+static size_t unb64(const char *s, size_t n, unsigned char *out, size_t max)
 {
-    (void)p, (void)out;
-    snprintf(why, whylen, "postgres: %s: %s is not supported yet", op->address, op->type);
-    return MK_PROV_FAILED;
+    if (n == 0 || n % 4 || n / 4 * 3 > max)
+        return 0;
+    int len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+    if (len < 0)
+        return 0;
+    return (size_t)len - (s[n - 1] == '=') - (s[n - 2] == '=');
 }
 
-const mk_pgtype mk_prov_postgres_role_type = {"postgres.role", 0, todo, todo, todo, todo, NULL, NULL};
+static bool scram_keys(const char *pw, const unsigned char *salt, size_t nsalt, int iter, unsigned char stored[32],
+                       unsigned char server[32])
+{
+    unsigned char salted[32], client[32];
+    unsigned int n = 32;
+    bool ok = PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, (int)nsalt, iter, EVP_sha256(), 32, salted) == 1 &&
+              HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Client Key", 10, client, &n) &&
+              EVP_Digest(client, 32, stored, NULL, EVP_sha256(), NULL) == 1 &&
+              HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Server Key", 10, server, &n);
+    OPENSSL_cleanse(salted, sizeof salted);
+    OPENSSL_cleanse(client, sizeof client);
+    return ok;
+}
+
+static bool ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* "SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY" */
+mk_pgscram mk_prov_postgres_role_scram_compare(const char *verifier, const char *password)
+{
+    const char *p = verifier && !strncmp(verifier, "SCRAM-SHA-256$", 14) ? verifier + 14 : NULL;
+    char *end;
+    long iter = p ? strtol(p, &end, 10) : 0;
+    if (!p || iter < 1 || iter > 1000000 || *end != ':') /* more iterations than anyone writes: not ours */
+        return MK_PGSCRAM_DIFFERS;
+    const char *salt = end + 1, *keys = strchr(salt, '$'), *colon = keys ? strchr(keys, ':') : NULL;
+    unsigned char s[128], st[64], sv[64], want_st[32], want_sv[32];
+    size_t ns = keys ? unb64(salt, (size_t)(keys - salt), s, sizeof s) : 0;
+    if (!ns || !colon || unb64(keys + 1, (size_t)(colon - keys - 1), st, sizeof st) != 32 ||
+        unb64(colon + 1, strlen(colon + 1), sv, sizeof sv) != 32)
+        return MK_PGSCRAM_DIFFERS;
+    if (!scram_keys(password, s, ns, (int)iter, want_st, want_sv))
+        return MK_PGSCRAM_CANNOT;
+    bool same = CRYPTO_memcmp(st, want_st, 32) == 0 && CRYPTO_memcmp(sv, want_sv, 32) == 0;
+    OPENSSL_cleanse(want_st, 32);
+    OPENSSL_cleanse(want_sv, 32);
+    /* the server's verifier is of the SASLprep'd password (RFC 4013),
+     * which is the text itself when it is ASCII; moksha does not redo
+     * SASLprep, so a non-ASCII one that does not match cannot be judged */
+    return same ? MK_PGSCRAM_SAME : ascii(password) ? MK_PGSCRAM_DIFFERS : MK_PGSCRAM_CANNOT;
+}
+
+static void wipe(char *t)
+{
+    if (t) {
+        OPENSSL_cleanse(t, strlen(t));
+        free(t);
+    }
+}
+
+/* The password of attrs opened (a new string: wipe it), NULL with *none
+ * when there is none; NULL with why when it cannot be opened. A password
+ * that is not sealed is refused: it travels only sealed. */
+static char *open_password(const mk_prov_op *op, json_t *attrs, bool *none, char *why, size_t whylen)
+{
+    json_t *v = json_object_get(attrs, "password");
+    *none = !v || json_is_null(v);
+    if (*none)
+        return NULL;
+    char *pw = mk_prov_seen_is_secret(v) && op->keys ? mk_keyring_open_attr(op->keys, v, op->address, "password") : NULL;
+    if (!pw)
+        snprintf(why, whylen, "postgres: %s: the password %s", op->address,
+                 mk_prov_seen_is_secret(v) ? "does not open with this executor's key" : "is not sealed: refused");
+    return pw;
+}
+
+/* ---- statements ---- */
+
+static const char *role_name(const mk_prov_op *op, json_t *attrs)
+{
+    return op->import_id ? op->import_id : mk_prov_postgres_str(attrs, "name");
+}
+
+static bool cat(char *buf, const char *a, const char *b)
+{
+    size_t n = strlen(buf);
+    int w = snprintf(buf + n, SQLMAX - n, "%s%s", a, b ? b : "");
+    return w >= 0 && (size_t)w < SQLMAX - n;
+}
+
+/* The options of CREATE/ALTER ROLE for attrs, the password's verifier
+ * (NULL: leave the password as it is; "": PASSWORD NULL) appended. */
+static bool options(PGconn *c, json_t *attrs, const char *verifier, char *sql)
+{
+    char opt[160];
+    snprintf(opt, sizeof opt, " %sLOGIN %sCREATEDB %sCREATEROLE %sINHERIT CONNECTION LIMIT %lld VALID UNTIL ",
+             mk_prov_postgres_bool(attrs, "login", false) ? "" : "NO",
+             mk_prov_postgres_bool(attrs, "createdb", false) ? "" : "NO",
+             mk_prov_postgres_bool(attrs, "createrole", false) ? "" : "NO",
+             mk_prov_postgres_bool(attrs, "inherit", true) ? "" : "NO",
+             mk_prov_postgres_int(attrs, "connection_limit", -1));
+    const char *until = mk_prov_postgres_str(attrs, "valid_until");
+    char *lit = mk_prov_postgres_literal(c, until ? until : "infinity");
+    bool ok = lit && cat(sql, opt, lit);
+    PQfreemem(lit);
+    if (ok && verifier) {
+        lit = *verifier ? mk_prov_postgres_literal(c, verifier) : NULL;
+        ok = (!*verifier || lit) && cat(sql, " PASSWORD ", lit ? lit : "NULL");
+        if (lit)
+            OPENSSL_cleanse(lit, strlen(lit));
+        PQfreemem(lit);
+    }
+    return ok;
+}
+
+/* Run "VERB ROLE name OPTIONS" (CREATE or ALTER) for attrs, with the
+ * password when set_password. */
+static mk_prov_status define(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *verb, bool set_password,
+                             char *why, size_t whylen)
+{
+    const char *name = role_name(op, op->attrs);
+    char *verifier = NULL;
+    if (set_password) {
+        bool none;
+        char *pw = open_password(op, op->attrs, &none, why, whylen);
+        if (!pw && !none)
+            return MK_PROV_FAILED;
+        verifier = pw ? PQencryptPasswordConn(c, pw, name, "scram-sha-256") : NULL;
+        wipe(pw);
+        if (!none && !verifier)
+            return snprintf(why, whylen, "postgres: %s: cannot make the password's verifier", op->address),
+                   MK_PROV_FAILED;
+    }
+    char sql[SQLMAX] = "", *id = mk_prov_postgres_ident(c, name), what[120];
+    bool ok = id && cat(sql, verb, " ROLE ") && cat(sql, id, NULL) &&
+              options(c, op->attrs, set_password ? (verifier ? verifier : "") : NULL, sql);
+    PQfreemem(id);
+    if (verifier)
+        OPENSSL_cleanse(verifier, strlen(verifier));
+    PQfreemem(verifier);
+    snprintf(what, sizeof what, "%s role %s", !strcmp(verb, "CREATE") ? "create" : "alter", name);
+    mk_prov_status st = ok ? mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen)
+                           : (snprintf(why, whylen, "postgres: %s: %s: the statement cannot be made", op->address, what),
+                              MK_PROV_FAILED);
+    OPENSSL_cleanse(sql, sizeof sql);
+    return st;
+}
+
+/* GRANT or REVOKE membership of group for the role. */
+static mk_prov_status member(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *group, bool grant, char *why,
+                             size_t whylen)
+{
+    const char *name = role_name(op, op->attrs);
+    char *g = mk_prov_postgres_ident(c, group), *r = mk_prov_postgres_ident(c, name), sql[400], what[200];
+    if (!g || !r) {
+        PQfreemem(g), PQfreemem(r);
+        return snprintf(why, whylen, "postgres: %s: a role name libpq cannot quote", op->address), MK_PROV_FAILED;
+    }
+    snprintf(sql, sizeof sql, grant ? "GRANT %s TO %s" : "REVOKE %s FROM %s", g, r);
+    snprintf(what, sizeof what, "%s membership of %s", grant ? "grant" : "revoke", group);
+    PQfreemem(g), PQfreemem(r);
+    return mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen);
+}
+
+/* The roles name is a member of, as a JSON array (a new one), or NULL
+ * with why. */
+static json_t *memberships(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, mk_prov_status *st,
+                           char *why, size_t whylen)
+{
+    const char *sql = "SELECT coalesce(json_agg(b.rolname ORDER BY b.rolname COLLATE \"C\"), '[]')::text "
+                      "FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid JOIN pg_roles r ON r.oid = m.member "
+                      "WHERE r.rolname = $1";
+    PGresult *r;
+    *st = mk_prov_postgres_exec(p, c, op, "read memberships", sql, 1, (const char *[]){name}, &r, why, whylen);
+    if (*st != MK_PROV_OK)
+        return NULL;
+    json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    return out;
+}
+
+/* Make the role's memberships exactly attrs.member_of. */
+static mk_prov_status sync_members(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen)
+{
+    mk_prov_status st;
+    json_t *have = memberships(p, c, op, role_name(op, op->attrs), &st, why, whylen);
+    json_t *want = json_object_get(op->attrs, "member_of"), *v;
+    size_t i;
+    json_array_foreach(have, i, v)
+        if (st == MK_PROV_OK && !mk_prov_postgres_has_name(want, json_string_value(v)))
+            st = member(p, c, op, json_string_value(v), false, why, whylen);
+    json_array_foreach(want, i, v) {
+        const char *g = mk_prov_postgres_name(v);
+        if (st == MK_PROV_OK && !g)
+            st = (snprintf(why, whylen, "postgres: %s: member_of holds something that is not a role name", op->address),
+                  MK_PROV_FAILED);
+        if (st == MK_PROV_OK && !mk_prov_postgres_has_name(have, g))
+            st = member(p, c, op, g, true, why, whylen);
+    }
+    json_decref(have);
+    return st;
+}
+
+/* ---- the role as the server has it ---- */
+
+/* The role's row: 0 (none) or 1; recorded_until the valid_until recorded
+ * (NULL: none), compared there as a time. */
+static mk_prov_status look(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, const char *recorded_until,
+                           PGresult **r, char *why, size_t whylen)
+{
+    const char *sql =
+        "SELECT r.rolcanlogin, r.rolconnlimit, r.rolcreatedb, r.rolcreaterole, r.rolinherit, "
+        "CASE WHEN r.rolvaliduntil IS NULL OR r.rolvaliduntil = 'infinity' THEN NULL "
+        "ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END, "
+        "coalesce(r.rolvaliduntil = $2::timestamptz, false), shobj_description(r.oid, 'pg_authid'), "
+        "has_table_privilege('pg_catalog.pg_authid', 'SELECT') FROM pg_roles r WHERE r.rolname = $1";
+    return mk_prov_postgres_exec(p, c, op, "look up the role", sql, 2, (const char *[]){name, recorded_until}, r, why,
+                                 whylen);
+}
+
+static bool col_true(PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
+
+static const char *comment_of(PGresult *r) { return PQgetisnull(r, 0, 7) ? NULL : PQgetvalue(r, 0, 7); }
+
+/* The password as a read shows it (note [pg password]): held is the
+ * server's verifier (NULL: none), privileged whether it could be read. */
+static json_t *password_seen(const mk_prov_op *op, bool privileged, const char *held)
+{
+    json_t *rec = op->import_id ? NULL : json_object_get(op->attrs, "password");
+    if (op->import_id)
+        return privileged && !held ? json_null() : mk_prov_seen_unknown();
+    if (!privileged)
+        return rec ? json_deep_copy(rec) : json_null();
+    if (!rec || json_is_null(rec))
+        return held ? mk_prov_seen_differs() : json_null();
+    if (!held)
+        return mk_prov_seen_differs();
+    char *pw = op->keys ? mk_keyring_open_attr(op->keys, rec, op->address, "password") : NULL;
+    mk_pgscram same = pw ? mk_prov_postgres_role_scram_compare(held, pw) : MK_PGSCRAM_CANNOT;
+    wipe(pw);
+    return same == MK_PGSCRAM_DIFFERS ? mk_prov_seen_differs() : json_deep_copy(rec);
+}
+
+/* pg_authid.rolpassword of name into *held (a new string, or NULL). */
+static mk_prov_status verifier_of(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char **held,
+                                  char *why, size_t whylen)
+{
+    PGresult *r;
+    *held = NULL;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "read the password's verifier",
+                                              "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = $1", 1,
+                                              (const char *[]){name}, &r, why, whylen);
+    if (st == MK_PROV_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *held = strdup(PQgetvalue(r, 0, 0));
+    if (st == MK_PROV_OK) {
+        for (int i = 0; i < PQntuples(r); i++)
+            OPENSSL_cleanse(PQgetvalue(r, i, 0), strlen(PQgetvalue(r, i, 0)));
+        PQclear(r);
+    }
+    return st;
+}
+
+/* A recorded name reads as recorded (a reference keeps its form). */
+static json_t *name_seen(const mk_prov_op *op, const char *attr, const char *held)
+{
+    json_t *rec = op->import_id ? NULL : json_object_get(op->attrs, attr);
+    const char *n = mk_prov_postgres_name(rec);
+    return n && !strcmp(n, held) ? json_deep_copy(rec) : json_string(held);
+}
+
+static json_t *view_of(const mk_prov_op *op, const char *name, PGresult *r, json_t *members, json_t *password)
+{
+    json_t *rec = op->import_id ? NULL : json_object_get(op->attrs, "member_of");
+    json_t *until = PQgetisnull(r, 0, 5) ? json_null()
+                    : col_true(r, 6)     ? json_deep_copy(json_object_get(op->attrs, "valid_until"))
+                                         : json_string(PQgetvalue(r, 0, 5));
+    return json_pack("{s:o, s:b, s:o, s:I, s:b, s:b, s:b, s:o, s:o, s:o}", "name", name_seen(op, "name", name), "login",
+                     col_true(r, 0), "password", password, "connection_limit", (json_int_t)atoll(PQgetvalue(r, 0, 1)),
+                     "createdb", col_true(r, 2), "createrole", col_true(r, 3), "inherit", col_true(r, 4), "member_of",
+                     mk_prov_postgres_same_names(rec, members) ? json_deep_copy(rec) : json_incref(members),
+                     "valid_until", until, "id", json_string(name));
+}
+
+static mk_prov_status read_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, json_t **out, char *why,
+                              size_t whylen)
+{
+    PGresult *r;
+    const char *until = op->import_id ? NULL : mk_prov_postgres_str(op->attrs, "valid_until");
+    mk_prov_status st = look(p, c, op, name, until, &r, why, whylen);
+    if (st != MK_PROV_OK || PQntuples(r) == 0) {
+        PQclear(r);
+        return st;
+    }
+    bool privileged = col_true(r, 8);
+    char *held = NULL;
+    json_t *members = memberships(p, c, op, name, &st, why, whylen);
+    if (st == MK_PROV_OK && privileged)
+        st = verifier_of(p, c, op, name, &held, why, whylen);
+    if (st == MK_PROV_OK)
+        *out = mk_prov_postgres_as_recorded(op, view_of(op, name, r, members, password_seen(op, privileged, held)));
+    wipe(held);
+    json_decref(members);
+    PQclear(r);
+    return st;
+}
+
+/* A session on the connection's own database for op's role (*name). */
+static PGconn *session(mk_pgp *p, const mk_prov_op *op, const char **name, mk_prov_status *st, char *why,
+                       size_t whylen)
+{
+    *name = role_name(op, op->attrs);
+    if (!*name) {
+        *st = MK_PROV_FAILED;
+        snprintf(why, whylen, "postgres: %s: no role name", op->address);
+        return NULL;
+    }
+    return mk_prov_postgres_session(p, NULL, op, st, why, whylen);
+}
+
+static mk_prov_status rd(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    const char *name;
+    mk_prov_status st;
+    PGconn *c = session(p, op, &name, &st, why, whylen);
+    if (!c)
+        return st;
+    *out = NULL;
+    st = read_in(p, c, op, name, out, why, whylen);
+    mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
+    return st;
+}
+
+/* ---- changes ---- */
+
+static mk_prov_status comment(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
+{
+    char *tag = mk_prov_postgres_tag(op, NULL);
+    char *id = mk_prov_postgres_ident(c, name), *lit = tag ? mk_prov_postgres_literal(c, tag) : NULL, sql[SQLMAX];
+    mk_prov_status st = MK_PROV_FAILED;
+    if (id && lit && snprintf(sql, sizeof sql, "COMMENT ON ROLE %s IS %s", id, lit) < (int)sizeof sql)
+        st = mk_prov_postgres_exec(p, c, op, "tag the role", sql, 0, NULL, NULL, why, whylen);
+    else
+        snprintf(why, whylen, "postgres: %s: cannot write the owner tag", op->address);
+    free(tag), PQfreemem(id), PQfreemem(lit);
+    return st;
+}
+
+static mk_prov_status injected(mk_pgp *p, const mk_prov_op *op, mk_prov_status st, char *why, size_t whylen)
+{
+    return st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen) ? MK_PROV_FAILED : st;
+}
+
+/* Is the role there, and whose is it (note [pg owner])? *tagged: it has
+ * a comment at all. */
+static mk_prov_status whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, bool *there, mk_pgown *own,
+                            bool *tagged, char *why, size_t whylen)
+{
+    PGresult *r;
+    mk_prov_status st = look(p, c, op, name, NULL, &r, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    *there = PQntuples(r) == 1;
+    *own = *there ? mk_prov_postgres_owner(op, comment_of(r)) : MK_PGOWN_NONE;
+    *tagged = *there && comment_of(r);
+    PQclear(r);
+    return MK_PROV_OK;
+}
+
+/* In a transaction: make the role, or take over the one there when this
+ * stack made it (note [pg owner]). */
+static mk_prov_status create_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
+{
+    bool there, tagged;
+    mk_pgown own;
+    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (there && (own == MK_PGOWN_NONE || own == MK_PGOWN_OTHER))
+        return mk_prov_postgres_foreign(op, "role", name, why, whylen);
+    st = injected(p, op, define(p, c, op, there ? "ALTER" : "CREATE", true, why, whylen), why, whylen);
+    if (st == MK_PROV_OK && !there)
+        st = comment(p, c, op, name, why, whylen);
+    if (st == MK_PROV_OK)
+        st = sync_members(p, c, op, why, whylen);
+    /* an earlier run's role is adopted: its tag stays that run's, so a
+     * retry of this create still finds it not made here */
+    if (st == MK_PROV_OK && own == MK_PGOWN_EARLIER && op->adopted)
+        *op->adopted = true;
+    return st;
+}
+
+typedef mk_prov_status (*step_fn)(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why,
+                                  size_t whylen);
+
+/* One transaction on the connection's own database running fn. */
+static mk_prov_status in_tx(mk_pgp *p, const mk_prov_op *op, step_fn fn, json_t **out, char *why, size_t whylen)
+{
+    const char *name;
+    mk_prov_status st;
+    PGconn *c = session(p, op, &name, &st, why, whylen);
+    if (!c)
+        return st;
+    st = mk_prov_postgres_begin(p, c, op, why, whylen);
+    if (st == MK_PROV_OK)
+        st = fn(p, c, op, name, why, whylen);
+    st = mk_prov_postgres_done(p, NULL, c, op, st, why, whylen);
+    if (st == MK_PROV_OK && out)
+        *out = json_pack("{s:s}", "id", name);
+    return st;
+}
+
+static mk_prov_status create(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    return in_tx(p, op, create_in, out, why, whylen);
+}
+
+/* The password is set on every update: the state's prior value may stand
+ * for a verifier changed out of band (a reconcile), and a new salt is
+ * harmless. */
+static mk_prov_status update_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
+{
+    (void)name;
+    mk_prov_status st = injected(p, op, define(p, c, op, "ALTER", true, why, whylen), why, whylen);
+    return st == MK_PROV_OK ? sync_members(p, c, op, why, whylen) : st;
+}
+
+static mk_prov_status update(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    return in_tx(p, op, update_in, out, why, whylen);
+}
+
+/* A role that is gone is deleted; one this stack did not make (no tag,
+ * another stack's: made again by someone else under the same name) is
+ * not dropped. */
+static mk_prov_status del_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
+{
+    bool there, tagged;
+    mk_pgown own;
+    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!there)
+        return MK_PROV_OK;
+    if (own == MK_PGOWN_NONE || own == MK_PGOWN_OTHER)
+        return snprintf(why, whylen, "postgres: %s: role %s is not this stack's (%s): not dropped", op->address, name,
+                        own == MK_PGOWN_NONE ? "it has no owner tag of moksha's" : "another stack made it"),
+               MK_PROV_FAILED;
+    char sql[200], *id = mk_prov_postgres_ident(c, name), what[100];
+    if (!id)
+        return snprintf(why, whylen, "postgres: %s: a role name libpq cannot quote", op->address), MK_PROV_FAILED;
+    snprintf(sql, sizeof sql, "DROP ROLE %s", id);
+    snprintf(what, sizeof what, "drop role %s", name);
+    PQfreemem(id);
+    return injected(p, op, mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen), why, whylen);
+}
+
+static mk_prov_status del(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    (void)out;
+    return in_tx(p, op, del_in, NULL, why, whylen);
+}
+
+/* Import: the role named import_id becomes this stack's — tagged when it
+ * has no tag, refused when another stack's. */
+static mk_prov_status import_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
+{
+    const char *want = mk_prov_postgres_str(op->attrs, "name");
+    if (want && strcmp(want, name) != 0)
+        return snprintf(why, whylen, "postgres: import %s: the id %s is not the role the spec names (%s)", op->address,
+                        name, want), MK_PROV_FAILED;
+    bool there, tagged;
+    mk_pgown own;
+    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!there)
+        return snprintf(why, whylen, "postgres: import %s: no role %s on connection %s", op->address, name,
+                        mk_prov_postgres_conn_name(p)), MK_PROV_FAILED;
+    if (own == MK_PGOWN_OTHER)
+        return snprintf(why, whylen, "postgres: import %s: role %s is another stack's: not taken over", op->address,
+                        name), MK_PROV_FAILED;
+    if (st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
+    /* a comment not of moksha's gives way to the tag */
+    return own == MK_PGOWN_NONE || !tagged ? comment(p, c, op, name, why, whylen) : MK_PROV_OK;
+}
+
+static mk_prov_status import(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    return in_tx(p, op, import_in, out, why, whylen);
+}
+
+/* Before the first step: the connection's user may manage roles, a
+ * valid_until is a time the server reads, a password opens. */
+static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+{
+    (void)out;
+    const char *name;
+    mk_prov_status st;
+    PGconn *c = session(p, op, &name, &st, why, whylen);
+    if (!c)
+        return st;
+    PGresult *r;
+    const char *until = mk_prov_postgres_str(op->attrs, "valid_until");
+    bool change = op->action && (!strcmp(op->action, "create") || !strcmp(op->action, "update"));
+    st = mk_prov_postgres_exec(p, c, op, "check the role's valid_until and the connection's user",
+                               "SELECT rolsuper OR rolcreaterole, $1::timestamptz IS NOT NULL FROM pg_roles "
+                               "WHERE rolname = current_user", 1, (const char *[]){change ? until : NULL}, &r, why,
+                               whylen);
+    bool may = st == MK_PROV_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    if (st == MK_PROV_OK)
+        PQclear(r);
+    mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
+    if (st == MK_PROV_OK && !may)
+        st = (snprintf(why, whylen, "postgres: %s: the user of connection %s cannot create or alter roles (it needs "
+                       "CREATEROLE)", op->address, mk_prov_postgres_conn_name(p)), MK_PROV_FAILED);
+    bool none;
+    char *pw = st == MK_PROV_OK && change ? open_password(op, op->attrs, &none, why, whylen) : NULL;
+    if (st == MK_PROV_OK && change && !pw && !none)
+        st = MK_PROV_FAILED;
+    wipe(pw);
+    return st;
+}
+
+const mk_pgtype mk_prov_postgres_role_type = {"postgres.role", MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS,
+                                              create, rd, update, del, import, check};

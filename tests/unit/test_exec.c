@@ -320,9 +320,9 @@ static void test_exec_provider(void **st)
     assert_null(mk_exec_provider(blocks, "slow", NULL, why, sizeof why));
     assert_string_equal(why, "sim: latency must be a duration such as \"20ms\"");
     assert_null(mk_exec_provider(blocks, "other", NULL, why, sizeof why));
-    assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim)");
+    assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim, postgres)");
     assert_null(mk_exec_provider(NULL, "aws", NULL, why, sizeof why));
-    assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim)");
+    assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim, postgres)");
     json_decref(blocks);
 }
 

@@ -416,6 +416,7 @@ static void test_replace_of_stateful_type_is_high(void **state)
             false);
     totals_are(0, 0, 1, 0, 0);
     change_is("database.db", "replace", "engine", "engine", "high");
+    assert_true(change("database.db")->irreversible);
 }
 
 /* The lifecycle rides on the change for the executor: create_before_destroy
@@ -451,12 +452,35 @@ static void test_delete_risk_by_type(void **state)
     change_is("compute.old", "delete", "", "", "medium");
     change_is("bucket.logs", "delete", "", "", "high");
     change_is("network.gone", "delete", "", "", "high");
+    assert_false(change("compute.old")->irreversible);
+    assert_true(change("bucket.logs")->irreversible); /* @stateful: what it holds goes with it */
+    assert_false(change("network.gone")->irreversible); /* high, but made again as it was */
     const mk_change *c = change("bucket.logs");
     assert_null(c->in);
     assert_string_equal(json_string_value(json_object_get(c->before, "id")), "b-1");
     assert_string_equal(list("bucket.logs", "depends_on"), "");
     assert_string_equal(field("bucket.logs", "name"), "logs");
     assert_string_equal(field("bucket.logs", "provider"), "sim");
+}
+
+/* Which types lose data with their objects is the type's own word
+ * (@stateful), not a list in the planner: a role or a database of the
+ * postgres provider is, a schema is not. */
+static void test_stateful_read_from_type(void **state)
+{
+    (void)state;
+    write_state(json_pack("[o, o, o]", entry("postgres.role.app", "postgres.role", "{\"name\": \"app\", \"id\": \"app\"}"),
+                          entry("postgres.database.app", "postgres.database", "{\"name\": \"app\", \"id\": \"app\"}"),
+                          entry("postgres.schema.s", "postgres.schema", "{\"database\": \"app\", \"name\": \"s\", \"id\": \"app/s\"}")));
+    plan_of(WEB, false);
+    totals_are(1, 0, 0, 3, 0);
+    change_is("postgres.role.app", "delete", "", "", "high");
+    change_is("postgres.database.app", "delete", "", "", "high");
+    change_is("postgres.schema.s", "delete", "", "", "medium");
+    assert_true(change("postgres.role.app")->irreversible);
+    assert_true(change("postgres.database.app")->irreversible);
+    assert_false(change("postgres.schema.s")->irreversible);
+    assert_false(change("compute.web")->irreversible);
 }
 
 /* note [plan order]: a delete waits for the changes of what referred to it
@@ -745,20 +769,24 @@ static void test_risk_table(void **state)
     (void)state;
     const char *t[] = {"tags"}, *m[] = {"tags", "ingress"};
     mk_names tags = {t, 1}, more = {m, 2}, none = {NULL, 0};
-    assert_int_equal(mk_plan_risk(MK_ACT_CREATE, "database", none), MK_RISK_LOW);
-    assert_int_equal(mk_plan_risk(MK_ACT_NOOP, "network", none), MK_RISK_LOW);
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", tags), MK_RISK_LOW);
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", tags), MK_RISK_LOW);
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", more), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "dns_record", none), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "database", more), MK_RISK_MEDIUM); /* stateful, in place */
-    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", none), MK_RISK_MEDIUM);
-    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "compute", none), MK_RISK_MEDIUM);
-    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "volume", none), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "load_balancer", none), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "queue", none), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "bucket", none), MK_RISK_HIGH);
-    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "local.file", none), MK_RISK_MEDIUM);
+    assert_int_equal(mk_plan_risk(MK_ACT_CREATE, "database", true, none), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_NOOP, "network", false, none), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", false, tags), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", false, tags), MK_RISK_LOW);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "firewall", false, more), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "dns_record", false, none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "database", true, more), MK_RISK_MEDIUM); /* stateful, in place */
+    assert_int_equal(mk_plan_risk(MK_ACT_UPDATE, "compute", false, none), MK_RISK_MEDIUM);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "compute", false, none), MK_RISK_MEDIUM);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "volume", true, none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_REPLACE, "load_balancer", false, none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "queue", true, none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "bucket", true, none), MK_RISK_HIGH);
+    assert_int_equal(mk_plan_risk(MK_ACT_DELETE, "local.file", false, none), MK_RISK_MEDIUM);
+    assert_true(mk_plan_irreversible(MK_ACT_DELETE, true));
+    assert_true(mk_plan_irreversible(MK_ACT_REPLACE, true));
+    assert_false(mk_plan_irreversible(MK_ACT_UPDATE, true));
+    assert_false(mk_plan_irreversible(MK_ACT_DELETE, false));
     assert_string_equal(mk_plan_risk_name(MK_RISK_MEDIUM), "medium");
     assert_string_equal(mk_plan_action_name(MK_ACT_REPLACE), "replace");
 }
@@ -1199,6 +1227,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replace_of_stateful_type_is_high, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_before_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_risk_by_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stateful_read_from_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_waits_for_referrers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy_points_at_declaration, setup, teardown),

@@ -381,7 +381,7 @@ static json_t *full_plan(void)
         "\"regions\":[\"us-central1\"]},\"refs\":[\"network.main\"],"
         "\"risk_raised_by\":\"risky\"},"
         "{\"address\":\"bucket.old\",\"type\":\"bucket\",\"name\":\"old\",\"provider\":\"sim\",\"action\":\"delete\","
-        "\"before\":{\"id\":\"b-1\"},\"depends_on\":[1],\"risk\":\"high\",\"cost\":{\"monthly\":null,\"delta\":\"-12.50\"},"
+        "\"before\":{\"id\":\"b-1\"},\"depends_on\":[1],\"risk\":\"high\",\"irreversible\":true,\"cost\":{\"monthly\":null,\"delta\":\"-12.50\"},"
         "\"placement\":{\"cloud\":\"aws\",\"region\":\"us-east-1\"},\"lifecycle\":{\"prevent_destroy\":true,"
         "\"create_before_destroy\":false},\"refs\":[\"network.main\"]},"
         "{\"address\":\"compute.web\",\"deposed\":\"i-0\",\"type\":\"compute\",\"name\":\"web\",\"action\":\"delete\","
@@ -438,6 +438,8 @@ static void test_read_and_rewritten_identical(void **state)
     assert_int_equal(c->ndepends, 1);
     assert_int_equal(c->depends_on[0], 3);
     assert_string_equal(c->forces.v[0], "cpu");
+    assert_false(c->irreversible);
+    assert_true(p->changes[1].irreversible);
     assert_null(p->changes[1].cloud); /* the state's placement is kept as it is */
     assert_false(p->changes[1].priced);
     assert_true(p->changes[1].costed);
@@ -614,6 +616,9 @@ static void test_reader_refuses(void **state)
         {",\"cost\":null", "", "change 3 of the plan: `cost` is missing"},
         {"\"stack\":\"full\"", "\"stack\":5", "the plan: `stack` is not a string"},
         {"\"format\":\"moksha.plan/v1\"", "\"format\":\"moksha.plan/v2\"", "not a moksha.plan/v1 document"},
+        {"\"irreversible\":true", "\"irreversible\":1", "change 2 of the plan: `irreversible` is not true or false"},
+        {"\"action\":\"replace\"", "\"action\":\"update\",\"irreversible\":true",
+         "change 1 of the plan: only a delete or a replace is `irreversible`"},
     };
     json_t *doc = full_plan();
     char *full = json_dumps(doc, JSON_COMPACT);
@@ -701,6 +706,49 @@ static void test_executor_takes_drift_fields(void **state)
         free(text);
         json_decref(p);
     }
+}
+
+/* A change's `irreversible` (a delete or replace of a @stateful type) is
+ * the executor's to read, as true or false on a delete or a replace only:
+ * a plan saying it of anything else, or with another value, is refused
+ * before any step (it orders and undoes steps by it). */
+static void test_executor_takes_irreversible(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    static const struct { const char *action; json_t *(*value)(void); mk_planfile_status want; const char *said; } cases[] = {
+        {"delete", json_true, MK_PLANFILE_OK, NULL},
+        {"replace", json_true, MK_PLANFILE_OK, NULL},
+        {"delete", json_false, MK_PLANFILE_OK, NULL},
+        {"create", json_true, MK_PLANFILE_NOT_A_PLAN, "the create of compute.web[0] has `irreversible` true, which only"},
+        {"delete", json_null, MK_PLANFILE_NOT_A_PLAN, "an `irreversible` that is not true or false"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *p = sample_plan(&k), *ch = json_array_get(json_object_get(p, "changes"), 0);
+        json_object_set_new(ch, "action", json_string(cases[i].action));
+        json_object_set_new(ch, "before", json_pack("{s:i}", "cpu", 1));
+        json_object_set_new(ch, "irreversible", cases[i].value());
+        char *text = sign_raw(p, &k);
+        write_text(text);
+        setenv("MOKSHA_KEY", KEY_A, 1);
+        mk_planfile_key ek;
+        char why[512] = "";
+        assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why));
+        json_t *got;
+        assert_int_equal(mk_planfile_load(path, &ek, &got, why, sizeof why), cases[i].want);
+        if (cases[i].said)
+            assert_non_null(strstr(why, cases[i].said));
+        else
+            assert_int_equal(mk_planfile_irreversible(json_array_get(json_object_get(got, "changes"), 0)),
+                             json_is_true(json_object_get(ch, "irreversible")));
+        json_decref(got);
+        free(text);
+        json_decref(p);
+    }
+    json_t *none = json_pack("{s:s}", "action", "delete"); /* absent: false */
+    assert_false(mk_planfile_irreversible(none));
+    json_decref(none);
 }
 
 /* The executor reads an omitted field as its default: a change without
@@ -1076,6 +1124,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_drift_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_takes_irreversible, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
