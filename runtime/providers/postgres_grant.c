@@ -118,6 +118,8 @@ static bool privs_mask(const mk_prov_op *op, json_t *privs, kind k, unsigned *ma
  * short, so two long names would be one object) and no NUL. */
 static bool name_ok(json_t *v)
 {
+    if (!json_is_string(v)) /* a reference to a role or database of the stack: its id is its name */
+        v = json_object_get(v, "id");
     size_t n = json_string_length(v);
     return json_is_string(v) && n >= 1 && n <= 63 && strlen(json_string_value(v)) == n;
 }
@@ -149,10 +151,10 @@ static bool target_of(const mk_prov_op *op, json_t *attrs, bool defaults, target
 {
     memset(t, 0, sizeof *t);
     t->defaults = defaults;
-    t->role = mk_prov_postgres_str(attrs, "role");
-    t->db = mk_prov_postgres_str(attrs, "database");
+    t->role = mk_prov_postgres_name(json_object_get(attrs, "role"));
+    t->db = mk_prov_postgres_name(json_object_get(attrs, "database"));
     t->schema = mk_prov_postgres_str(attrs, "schema");
-    t->owner = defaults ? mk_prov_postgres_str(attrs, "owner") : NULL;
+    t->owner = defaults ? mk_prov_postgres_name(json_object_get(attrs, "owner")) : NULL;
     json_t *objs = json_object_get(attrs, "objects");
     t->objects = json_is_null(objs) ? NULL : objs;
     t->privs = json_object_get(attrs, "privileges");
@@ -678,8 +680,7 @@ static mk_prov_status apply(mk_pgp *p, PGconn *c, const mk_prov_op *op, const ta
                             size_t whylen)
 {
     char *pre = NULL, *clause = NULL, *who = grantee(c, t->role);
-    mk_prov_status st = who ? mk_prov_postgres_exec(p, c, op, "begin", "BEGIN", 0, NULL, NULL, why, whylen)
-                            : fail(op, why, whylen, "out of memory%s", "");
+    mk_prov_status st = who ? mk_prov_postgres_begin(p, c, op, why, whylen) : fail(op, why, whylen, "out of memory%s", "");
     if (st == MK_PROV_OK)
         st = mk_prov_postgres_exec(p, c, op, "lock the grants", "SELECT pg_advisory_xact_lock(hashtext('moksha.grant'))",
                                    0, NULL, NULL, why, whylen);

@@ -419,6 +419,8 @@ static void test_sequence_function(void **state)
     (void)state;
     NEED_PG();
     json_t *q = grant(ra, "sequence", "s", "[\"q\"]", "[\"all\"]", false);
+    /* the role as a reference to the stack's role: its id is its name */
+    json_object_set_new(q, "role", json_pack("{s:s, s:s}", "$ref", "postgres.role.app", "id", ra));
     char id[256];
     snprintf(id, sizeof id, "%s@%s/sequence/s/q", ra, db);
     create_ok(q, id, false);
