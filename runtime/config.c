@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/clock.h"
+#include "runtime/netaddr.h"
 #include "runtime/paths.h"
 
 bool mk_config_path(char *buf, size_t n)
@@ -404,16 +405,163 @@ static bool read_state(mk_config *cfg, json_t *v, const char *file, char *why, s
            (!ls || read_local_stacks(st, ls, file, why, whylen));
 }
 
-/* "connections" (docs/providers.md, "Connections"). */
+/* "connections" (docs/providers.md, "Rules for every provider"). */
+static bool one_of(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(s, *set))
+            return true;
+    return false;
+}
+
 static bool conn_name_ok(const char *s)
 {
     size_t n = strlen(s);
     return n >= 1 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
+/* What a connection's conninfo may say beyond state's rules: one server
+ * (pgconn checks and pins the address it resolves to, so a list of hosts
+ * would be a list of rules), a numeric hostaddr, and TLS and channel
+ * binding modes libpq knows. */
+static bool conn_conninfo_ok(const char *conninfo, const char *file, const char *key, char *why, size_t whylen)
+{
+    static const char *const sslmodes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL};
+    static const char *const bindings[] = {"disable", "prefer", "require", NULL};
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    const char *err = NULL, *arg = "";
+    for (PQconninfoOption *o = opts; o && o->keyword && !err; o++) {
+        const char *k = o->keyword, *v = o->val;
+        if (!v || !*v)
+            continue;
+        mk_netaddr a;
+        if (!strcmp(k, "sslpassword") || !strcmp(k, "service"))
+            err = !strcmp(k, "service") ? "`service` is refused: say where the server is in the conninfo itself%s"
+                                        : "`sslpassword` is refused: a secret has no place in this file%s";
+        else if ((!strcmp(k, "host") || !strcmp(k, "hostaddr") || !strcmp(k, "port")) && strchr(v, ','))
+            err = "one server per connection: `%s` is a list", arg = k;
+        else if (!strcmp(k, "hostaddr") && !mk_netaddr_parse(v, &a))
+            err = "`hostaddr` is not a numeric address%s";
+        else if (!strcmp(k, "sslmode") && !one_of(v, sslmodes))
+            err = "`sslmode` is not one of disable, allow, prefer, require, verify-ca, verify-full%s";
+        else if (!strcmp(k, "channel_binding") && !one_of(v, bindings))
+            err = "`channel_binding` is not one of disable, prefer, require%s";
+    }
+    PQconninfoFree(opts);
+    return err ? bad(why, whylen, file, key, err, arg) : true;
+}
+
+static bool read_conn_info(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s.conninfo", at);
+    if (!json_object_get(v, "conninfo"))
+        return bad(why, whylen, file, key, "missing: where the server is, as a libpq connection string (\"\" for "
+                   "libpq's PG* environment alone)%s", "");
+    mk_config_pg pg = {0};
+    json_t *wrap = json_pack("{s:O}", "conninfo", json_object_get(v, "conninfo"));
+    bool ok = wrap && read_pg(&pg, wrap, file, at, why, whylen) && conn_conninfo_ok(pg.conninfo, file, key, why, whylen);
+    json_decref(wrap);
+    if (ok)
+        snprintf(cc->conninfo, sizeof cc->conninfo, "%s", pg.conninfo);
+    return ok;
+}
+
+/* password_command: an argv, run without a shell; its program an absolute
+ * path, so what runs does not depend on PATH. */
+static bool read_conn_command(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s.password_command", at);
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
+        return bad(why, whylen, file, key, "expected a command as a list of 1 to 64 strings, its program an absolute "
+                   "path (run without a shell: [\"/usr/local/bin/db-token\", \"--role\", \"deploy\"])%s", "");
+    cc->password_command = calloc(json_array_size(v) + 1, sizeof *cc->password_command);
+    if (!cc->password_command)
+        return snprintf(why, whylen, "out of memory"), false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        snprintf(key, sizeof key, "%s.password_command[%zu]", at, i);
+        const char *s = json_string_value(e);
+        if (!s || strlen(s) != json_string_length(e) || json_string_length(e) > 4096)
+            return bad(why, whylen, file, key, "expected a string without NUL, at most 4096 bytes%s", "");
+        if (i == 0 && (s[0] != '/' || has_dotdot(s)))
+            return bad(why, whylen, file, key, "the program is an absolute path without `..` (no PATH lookup)%s", "");
+        cc->password_command[cc->npassword_command++] = strdup(s);
+    }
+    return true;
+}
+
+static bool read_conn_addresses(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s.allow_addresses", at);
+    if (!json_is_array(v) || json_array_size(v) > 256)
+        return bad(why, whylen, file, key, "expected a list of at most 256 addresses or prefixes (\"169.254.0.0/16\")%s", "");
+    cc->allow_addresses = calloc(json_array_size(v) + 1, sizeof *cc->allow_addresses);
+    if (!cc->allow_addresses)
+        return snprintf(why, whylen, "out of memory"), false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        char w[160];
+        mk_netaddr_cidr c;
+        snprintf(key, sizeof key, "%s.allow_addresses[%zu]", at, i);
+        if (!json_is_string(e) || !mk_netaddr_cidr_parse(json_string_value(e), &c, w, sizeof w))
+            return bad(why, whylen, file, key, "%s", json_is_string(e) ? w : "expected an address or a prefix as a string");
+        cc->allow_addresses[cc->nallow_addresses++] = strdup(json_string_value(e));
+    }
+    return true;
+}
+
+/* A duration key of the connection, from lo to hi milliseconds. */
+static bool read_conn_duration(json_t *v, const char *name, double lo, double hi, const char *range, double *out,
+                               const char *file, const char *at, char *why, size_t whylen)
+{
+    json_t *d = json_object_get(v, name);
+    char key[192];
+    snprintf(key, sizeof key, "%s.%s", at, name);
+    double ms;
+    if (!d)
+        return true;
+    if (!json_is_string(d) || !mk_clock_parse_duration(json_string_value(d), &ms) || ms < lo || ms > hi)
+        return bad(why, whylen, file, key, "expected a duration from %s (\"30s\", \"5m\")", range);
+    *out = ms;
+    return true;
+}
+
+static bool read_conn_bool(json_t *v, const char *name, bool *out, const char *file, const char *at, char *why,
+                           size_t whylen)
+{
+    json_t *b = json_object_get(v, name);
+    char key[192];
+    snprintf(key, sizeof key, "%s.%s", at, name);
+    if (b && !json_is_boolean(b))
+        return bad(why, whylen, file, key, "expected true or false%s", "");
+    *out = json_is_true(b);
+    return true;
+}
+
+static bool read_conn_credentials(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why,
+                                  size_t whylen)
+{
+    json_t *pc = json_object_get(v, "password_command");
+    char key[192];
+    snprintf(key, sizeof key, "%s.credential_ttl", at);
+    if (json_object_get(v, "credential_ttl") && !pc)
+        return bad(why, whylen, file, key, "is the lifetime of a password_command's password: there is no "
+                   "password_command%s", "");
+    return (!pc || read_conn_command(cc, pc, file, at, why, whylen)) &&
+           read_conn_duration(v, "credential_ttl", 1000, 24 * 3600 * 1000.0, "1s to 24h", &cc->credential_ttl_ms, file,
+                              at, why, whylen);
+}
+
 static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const char *file, char *why, size_t whylen)
 {
-    static const char *const known[] = {"kind", "conninfo", NULL};
+    static const char *const known[] = {"kind", "conninfo", "password_command", "credential_ttl",
+                                        "allow_cleartext_password", "allow_unverified_tls", "allow_addresses",
+                                        "connect_timeout", "statement_timeout", NULL};
     char at[128];
     snprintf(at, sizeof at, "connections.%s", name);
     if (!json_is_object(v))
@@ -430,13 +578,17 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
     if (!kind || strcmp(kind, "postgres") != 0)
         return bad(why, whylen, file, key, "expected \"postgres\" (the kinds of connection this executor knows)%s", "");
     snprintf(cc->kind, sizeof cc->kind, "%s", kind);
-    mk_config_pg pg = {0};
-    json_t *wrap = json_pack("{s:O?}", "conninfo", json_object_get(v, "conninfo"));
-    bool ok = wrap && read_pg(&pg, wrap, file, at, why, whylen);
-    json_decref(wrap);
-    if (ok)
-        snprintf(cc->conninfo, sizeof cc->conninfo, "%s", pg.conninfo);
-    return ok;
+    json_t *aa = json_object_get(v, "allow_addresses");
+    /* "self_hosted" (docs/providers.md, "Self-hosted databases") is read by
+     * its own function, here, into cc->self_hosted. */
+    return read_conn_info(cc, v, file, at, why, whylen) && read_conn_credentials(cc, v, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_cleartext_password", &cc->allow_cleartext_password, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_unverified_tls", &cc->allow_unverified_tls, file, at, why, whylen) &&
+           (!aa || read_conn_addresses(cc, aa, file, at, why, whylen)) &&
+           read_conn_duration(v, "connect_timeout", 1000, 3600 * 1000.0, "1s to 1h", &cc->connect_timeout_ms, file, at,
+                              why, whylen) &&
+           read_conn_duration(v, "statement_timeout", 1, 24 * 3600 * 1000.0, "1ms to 24h", &cc->statement_timeout_ms,
+                              file, at, why, whylen);
 }
 
 static bool read_conns(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)

@@ -94,6 +94,8 @@ typedef struct mk_config_conn {
     size_t npassword_command;
     double credential_ttl_ms;   /* a command's password is used this long unless it says (default 15 min) */
     bool allow_cleartext_password; /* send a password to a server that asks for it in cleartext (default false) */
+    bool allow_unverified_tls;  /* reach a TCP server other than loopback without sslmode verify-ca/verify-full
+                                   or channel_binding=require (default false) */
     char **allow_addresses;     /* CIDRs let through that would be refused (link-local, cloud metadata) */
     size_t nallow_addresses;
     double connect_timeout_ms;  /* default 10 s */

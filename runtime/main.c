@@ -309,6 +309,17 @@ static int refresh(int argc, char **argv)
     return mk_refresh_run(&o);
 }
 
+/* One line a connection: what config check read, none of it secret. */
+static void describe_conn(const mk_config_conn *cc)
+{
+    printf("connection %s: %s, password from %s%s, cleartext password %s, unverified TLS %s, %zu allowed address "
+           "range%s, connect timeout %.0f ms, statement timeout %.0f ms\n", cc->name, cc->kind,
+           cc->password_command ? "password_command " : "libpq's own sources",
+           cc->password_command ? cc->password_command[0] : "", cc->allow_cleartext_password ? "allowed" : "refused",
+           cc->allow_unverified_tls ? "allowed" : "refused", cc->nallow_addresses, cc->nallow_addresses == 1 ? "" : "s",
+           cc->connect_timeout_ms, cc->statement_timeout_ms);
+}
+
 static int config_cmd(int argc, char **argv)
 {
     if (argc != 2 || strcmp(argv[1], "check") != 0) {
@@ -327,6 +338,8 @@ static int config_cmd(int argc, char **argv)
     else
         printf("%s: valid (%zu allowed local root%s, special bits %s)\n", cfg.path, cfg.local.nallowed_roots,
                cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
+    for (size_t i = 0; i < cfg.nconns; i++)
+        describe_conn(&cfg.conns[i]);
     int rc = 0;
     if (cfg.trust.on) { /* the trust file as apply would take it, recording nothing */
         mk_trust *t = mk_trust_open(&cfg, false, why, sizeof why);

@@ -1,21 +1,117 @@
 /* pgconn — connections to the servers of the executor's configuration
- * (pgconn.h; docs/providers.md, "Connections"). */
+ * (pgconn.h; docs/providers.md, "Rules for every provider"). The order of
+ * a connect is the order of the rules: resolve and check the address, the
+ * TLS rule, the password (a command's, while it lasts), ask the server how
+ * it would authenticate (pgprobe.c), then libpq to the checked address. */
 #include "runtime/pgconn.h"
 
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "runtime/clock.h"
 #include "runtime/config.h"
+#include "runtime/netaddr.h"
+#include "runtime/pgcred.h"
+#include "runtime/pgprobe.h"
+
+#define MAXOPT 48
+#define MAXADDR 8 /* of a name's addresses, tried in order */
 
 struct mk_pgconn {
     const mk_config_conn *cc;
-    pthread_mutex_t mu;
-    char host[256];
+    char host[256];           /* for the endpoint: as configured, "localhost" for a socket */
     int port;
+    /* what libpq would use: the conninfo over libpq's defaults (the PG*
+     * environment), read once so the rules judge what is used */
+    char *kw[MAXOPT], *val[MAXOPT];
+    int nopt;
+    char name[256];           /* host: a name, an address, a socket directory, or "" */
+    char hostaddr[64];        /* the conninfo's own hostaddr, or "" */
+    char portstr[16], sslmode[16], binding[16], user[128], dbname[128];
+    bool socket;              /* a unix socket: no address, no TLS */
+    mk_netaddr_cidr *allow;
+    size_t nallow;
+    mk_pgcred *cred;          /* password_command's; NULL: libpq's own */
 };
+
+/* Options the connect sets itself, or that must not be passed on. */
+static bool own_option(const char *k)
+{
+    static const char *const own[] = {"host", "hostaddr", "port", "dbname", "password", "sslpassword", "service",
+                                      "connect_timeout", "application_name", "fallback_application_name",
+                                      "replication", NULL};
+    for (const char *const *p = own; *p; p++)
+        if (!strcmp(*p, k))
+            return true;
+    return false;
+}
+
+static void keep(mk_pgconn *pc, const char *k, const char *v)
+{
+    struct { const char *k; char *out; size_t n; } rec[] = {
+        {"host", pc->name, sizeof pc->name}, {"hostaddr", pc->hostaddr, sizeof pc->hostaddr},
+        {"port", pc->portstr, sizeof pc->portstr}, {"sslmode", pc->sslmode, sizeof pc->sslmode},
+        {"channel_binding", pc->binding, sizeof pc->binding}, {"user", pc->user, sizeof pc->user},
+        {"dbname", pc->dbname, sizeof pc->dbname},
+    };
+    for (size_t i = 0; i < sizeof rec / sizeof *rec; i++)
+        if (!strcmp(rec[i].k, k))
+            snprintf(rec[i].out, rec[i].n, "%s", v);
+    if (!own_option(k) && pc->nopt < MAXOPT)
+        pc->kw[pc->nopt] = strdup(k), pc->val[pc->nopt++] = strdup(v);
+}
+
+/* The conninfo's value for each option, else libpq's default for it. */
+static bool effective(mk_pgconn *pc, char *why, size_t whylen)
+{
+    PQconninfoOption *mine = PQconninfoParse(pc->cc->conninfo, NULL), *defs = PQconndefaults();
+    bool ok = mine && defs;
+    for (PQconninfoOption *d = defs; ok && d->keyword; d++) {
+        const char *v = d->val;
+        for (PQconninfoOption *m = mine; m->keyword; m++)
+            if (!strcmp(m->keyword, d->keyword) && m->val && *m->val)
+                v = m->val;
+        if (v && *v && strcmp(d->keyword, "password") != 0)
+            keep(pc, d->keyword, v);
+    }
+    PQconninfoFree(mine);
+    PQconninfoFree(defs);
+    if (!ok)
+        snprintf(why, whylen, "connection %s: libpq cannot read its conninfo", pc->cc->name);
+    return ok;
+}
+
+static bool read_allow(mk_pgconn *pc, char *why, size_t whylen)
+{
+    pc->allow = calloc(pc->cc->nallow_addresses + 1, sizeof *pc->allow);
+    if (!pc->allow)
+        return snprintf(why, whylen, "out of memory"), false;
+    for (size_t i = 0; i < pc->cc->nallow_addresses; i++) {
+        char w[160];
+        if (!mk_netaddr_cidr_parse(pc->cc->allow_addresses[i], &pc->allow[pc->nallow++], w, sizeof w))
+            return snprintf(why, whylen, "connection %s: allow_addresses[%zu]: %s", pc->cc->name, i, w), false;
+    }
+    return true;
+}
+
+/* The environment may fill what the conninfo leaves out: the same rules as
+ * the configuration's (one server, a numeric hostaddr). */
+static bool shape_ok(mk_pgconn *pc, char *why, size_t whylen)
+{
+    mk_netaddr a;
+    if (strchr(pc->name, ',') || strchr(pc->hostaddr, ',') || strchr(pc->portstr, ','))
+        return snprintf(why, whylen, "connection %s: one server per connection: the host or port is a list", pc->cc->name),
+               false;
+    if (pc->hostaddr[0] && !mk_netaddr_parse(pc->hostaddr, &a))
+        return snprintf(why, whylen, "connection %s: hostaddr is not a numeric address", pc->cc->name), false;
+    pc->socket = !pc->hostaddr[0] && (!pc->name[0] || pc->name[0] == '/' || pc->name[0] == '@');
+    return true;
+}
 
 mk_pgconn *mk_pgconn_new(const mk_config_conn *cc, char *why, size_t whylen)
 {
@@ -23,26 +119,15 @@ mk_pgconn *mk_pgconn_new(const mk_config_conn *cc, char *why, size_t whylen)
     if (!pc)
         return snprintf(why, whylen, "out of memory"), NULL;
     pc->cc = cc;
-    pthread_mutex_init(&pc->mu, NULL);
-    PQconninfoOption *opts = PQconninfoParse(cc->conninfo, NULL);
-    if (!opts) {
-        free(pc);
-        return snprintf(why, whylen, "connection %s: libpq cannot read its conninfo", cc->name), NULL;
+    snprintf(pc->portstr, sizeof pc->portstr, "5432");
+    if (!effective(pc, why, whylen) || !shape_ok(pc, why, whylen) || !read_allow(pc, why, whylen) ||
+        (cc->password_command && !(pc->cred = mk_pgcred_new(cc, why, whylen)))) {
+        mk_pgconn_free(pc);
+        return NULL;
     }
-    const char *host = NULL, *port = NULL;
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!strcmp(o->keyword, "host") && o->val && *o->val)
-            host = o->val;
-        if (!strcmp(o->keyword, "port") && o->val && *o->val)
-            port = o->val;
-    }
-    if (!host)
-        host = getenv("PGHOST");
-    if (!port)
-        port = getenv("PGPORT");
-    snprintf(pc->host, sizeof pc->host, "%s", !host || !*host || host[0] == '/' ? "localhost" : host);
-    pc->port = port && *port ? atoi(port) : 5432;
-    PQconninfoFree(opts);
+    const char *h = pc->name[0] ? pc->name : pc->hostaddr;
+    snprintf(pc->host, sizeof pc->host, "%s", pc->socket ? "localhost" : h);
+    pc->port = atoi(pc->portstr);
     return pc;
 }
 
@@ -50,46 +135,276 @@ void mk_pgconn_free(mk_pgconn *pc)
 {
     if (!pc)
         return;
-    pthread_mutex_destroy(&pc->mu);
+    for (int i = 0; i < pc->nopt; i++)
+        free(pc->kw[i]), free(pc->val[i]);
+    free(pc->allow);
+    mk_pgcred_free(pc->cred);
     free(pc);
+}
+
+/* ---- the address ---- */
+
+static const char *address_refused(const mk_pgconn *pc, const mk_netaddr *a)
+{
+    const char *w = mk_netaddr_refused(a);
+    for (size_t i = 0; w && i < pc->nallow; i++)
+        if (mk_netaddr_in(a, &pc->allow[i]))
+            w = NULL;
+    return w;
+}
+
+/* The addresses to connect to: the conninfo's hostaddr, or those of the
+ * host's addresses no rule refuses. One lookup, and libpq is handed its
+ * answer (hostaddr), so a name cannot resolve to one address for the check
+ * and another for the connect. */
+typedef struct {
+    mk_netaddr a[MAXADDR];
+    int n;
+} addrs;
+
+static mk_pgconn_status lookup(const mk_pgconn *pc, addrs *out, char *why, size_t whylen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int e = getaddrinfo(pc->name, pc->portstr, &hints, &res);
+    if (e)
+        return snprintf(why, whylen, "connection %s: cannot resolve %s: %s", pc->cc->name, pc->name, gai_strerror(e)),
+               e == EAI_AGAIN ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED;
+    const char *w = NULL;
+    mk_netaddr first = {0};
+    for (struct addrinfo *r = res; r && out->n < MAXADDR; r = r->ai_next) {
+        mk_netaddr a;
+        if (!mk_netaddr_from_sockaddr(r->ai_addr, &a))
+            continue;
+        const char *rw = address_refused(pc, &a);
+        bool seen = false;
+        for (int i = 0; i < out->n; i++)
+            seen |= !memcmp(&out->a[i], &a, sizeof a);
+        if (!rw && !seen)
+            out->a[out->n++] = a;
+        else if (rw && !w)
+            w = rw, first = a;
+    }
+    freeaddrinfo(res);
+    if (out->n)
+        return MK_PGCONN_OK;
+    char text[64];
+    snprintf(why, whylen, "connection %s: %s resolves to %s, %s: refused unless allow_addresses lets it through",
+             pc->cc->name, pc->name, w ? mk_netaddr_text(&first, text, sizeof text) : "no address", w ? w : "none usable");
+    return MK_PGCONN_FAILED;
+}
+
+static mk_pgconn_status pick_address(const mk_pgconn *pc, addrs *out, char *why, size_t whylen)
+{
+    out->n = 0;
+    if (!pc->hostaddr[0])
+        return lookup(pc, out, why, whylen);
+    mk_netaddr_parse(pc->hostaddr, &out->a[0]);
+    out->n = 1;
+    const char *w = address_refused(pc, &out->a[0]);
+    if (!w)
+        return MK_PGCONN_OK;
+    snprintf(why, whylen, "connection %s: hostaddr %s is %s: refused unless allow_addresses lets it through",
+             pc->cc->name, pc->hostaddr, w);
+    return MK_PGCONN_FAILED;
+}
+
+/* ---- TLS ---- */
+
+static bool verified(const mk_pgconn *pc)
+{
+    return !strcmp(pc->sslmode, "verify-ca") || !strcmp(pc->sslmode, "verify-full") || !strcmp(pc->binding, "require");
+}
+
+/* Off this machine, a session whose server is not proven (a verified
+ * certificate, or SCRAM channel binding) can be anyone's on the path. */
+static bool tls_ok(const mk_pgconn *pc, const addrs *as, char *why, size_t whylen)
+{
+    bool local = true;
+    for (int i = 0; i < as->n; i++)
+        local &= mk_netaddr_loopback(&as->a[i]);
+    if (pc->socket || local || verified(pc) || pc->cc->allow_unverified_tls)
+        return true;
+    snprintf(why, whylen, "connection %s: %s is reached over TCP without proof of who answers (sslmode=%s): set "
+             "sslmode=verify-full (or verify-ca) with the server's CA in sslrootcert, or channel_binding=require, or "
+             "allow_unverified_tls (docs/providers.md, \"Rules for every provider\")", pc->cc->name, pc->host,
+             pc->sslmode[0] ? pc->sslmode : "prefer");
+    return false;
+}
+
+/* ---- the session ---- */
+
+/* A connection failure's SQLSTATE, from the verbose message
+ * ("FATAL:  28P01: password authentication failed …"), or "". */
+static void failure_state(const char *msg, char out[6])
+{
+    out[0] = 0;
+    const char *p = strstr(msg, ":  ");
+    if (p && strlen(p + 3) > 6 && p[8] == ':' && strspn(p + 3, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5)
+        memcpy(out, p + 3, 5), out[5] = 0;
+}
+
+static mk_pgconn_status state_status(const char *state)
+{
+    if (!*state)
+        return MK_PGCONN_RETRYABLE; /* no answer from a server: unreachable, reset, timed out */
+    if (!strncmp(state, "08", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strncmp(state, "57P", 3) ||
+        !strcmp(state, "53300") || !strcmp(state, "55P03") || !strcmp(state, "57014"))
+        return MK_PGCONN_RETRYABLE;
+    return MK_PGCONN_FAILED;
+}
+
+/* libpq's asynchronous connect, so the deadline is ours to keep (its own
+ * connect_timeout counts whole seconds, per address). */
+static PGconn *start(const char *const *kw, const char *const *val, double until_ms)
+{
+    PGconn *c = PQconnectStartParams(kw, val, 0);
+    if (!c || PQstatus(c) == CONNECTION_BAD)
+        return c;
+    PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+    for (PostgresPollingStatusType s = PGRES_POLLING_WRITING; s != PGRES_POLLING_OK && s != PGRES_POLLING_FAILED;) {
+        double left = until_ms - mk_clock_now_ms();
+        struct pollfd p = {.fd = PQsocket(c), .events = s == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (left <= 0 || poll(&p, 1, (int)(left < 1 ? 1 : left)) == 0)
+            break; /* timed out: PQstatus is not OK */
+        s = PQconnectPoll(c);
+    }
+    return c;
+}
+
+static double until(const mk_pgconn *pc, double deadline_ms)
+{
+    double t = mk_clock_now_ms() + pc->cc->connect_timeout_ms;
+    return deadline_ms > 0 && deadline_ms < t ? deadline_ms : t;
+}
+
+typedef struct {
+    const char *kw[MAXOPT + 12], *val[MAXOPT + 12];
+    int n;
+    char addr[MAXADDR * 48], names[MAXADDR * 257], timeout[16];
+} params;
+
+static void add(params *p, const char *k, const char *v)
+{
+    if (v && *v)
+        p->kw[p->n] = k, p->val[p->n++] = v;
+}
+
+/* host=NAME,NAME… hostaddr=A,B…: libpq tries the checked addresses in
+ * order, each under the name, which TLS checks the certificate against. */
+static void pin(const mk_pgconn *pc, params *p, const addrs *as)
+{
+    size_t k = 0, m = 0;
+    p->addr[0] = p->names[0] = 0;
+    for (int i = 0; i < as->n; i++) {
+        char t[64];
+        k += (size_t)snprintf(p->addr + k, sizeof p->addr - k, "%s%s", i ? "," : "", mk_netaddr_text(&as->a[i], t, sizeof t));
+        if (pc->name[0])
+            m += (size_t)snprintf(p->names + m, sizeof p->names - m, "%s%s", i ? "," : "", pc->name);
+    }
+    add(p, "hostaddr", p->addr);
+    add(p, "host", p->names);
+}
+
+static void build(const mk_pgconn *pc, params *p, const addrs *as, const char *db, const char *pw, double until_ms)
+{
+    p->n = 0;
+    for (int i = 0; i < pc->nopt; i++)
+        add(p, pc->kw[i], pc->val[i]);
+    if (pc->socket)
+        add(p, "host", pc->name);
+    else
+        pin(pc, p, as);
+    add(p, "port", pc->portstr);
+    add(p, "dbname", db ? db : pc->dbname);
+    double s = (until_ms - mk_clock_now_ms()) / 1000;
+    snprintf(p->timeout, sizeof p->timeout, "%d", s < 2 ? 2 : (int)s);
+    add(p, "connect_timeout", p->timeout);
+    add(p, "application_name", "moksha-exec");
+    add(p, "password", pw);
+    p->kw[p->n] = NULL, p->val[p->n] = NULL;
+}
+
+/* The first line of a failure, its SQLSTATE moved to the end:
+ * "… failed: FATAL:  28P01: password authentication failed for user …". */
+static void failure_words(const mk_pgconn *pc, const char *msg, const char *state, char *why, size_t whylen)
+{
+    const char *m = msg, *p = strstr(msg, ":  ");
+    if (*state && p)
+        m = p + 10;
+    size_t len = strcspn(m, "\n");
+    if (*state)
+        snprintf(why, whylen, "connection %s: cannot connect: the server says: %.*s (%s)", pc->cc->name, (int)len, m, state);
+    else
+        snprintf(why, whylen, "connection %s: cannot connect: %.*s", pc->cc->name, (int)len, m);
+}
+
+/* Without a SQLSTATE the failure is libpq's: the server unreachable or
+ * slow (worth another try), or a TLS or channel-binding rule it would
+ * break again. */
+static mk_pgconn_status local_status(const char *msg)
+{
+    return strstr(msg, "SSL") || strstr(msg, "certificate") || strstr(msg, "channel binding") ? MK_PGCONN_FAILED
+                                                                                               : MK_PGCONN_RETRYABLE;
+}
+
+static PGconn *open_session(mk_pgconn *pc, const addrs *a, const char *db, double until_ms, bool *auth_failed,
+                            mk_pgconn_status *st, char *why, size_t whylen)
+{
+    char *pw = NULL;
+    bool retry = false;
+    if (pc->cred && !(pw = mk_pgcred_get(pc->cred, until_ms, &retry, why, whylen)))
+        return *st = retry ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED, NULL;
+    params p;
+    build(pc, &p, a, db, pw, until_ms);
+    PGconn *c = start(p.kw, p.val, until_ms);
+    mk_pgcred_wipe(pw);
+    if (c && PQstatus(c) == CONNECTION_OK)
+        return *st = MK_PGCONN_OK, c;
+    char state[6];
+    const char *msg = c ? PQerrorMessage(c) : "out of memory";
+    failure_state(msg, state);
+    *st = *state ? state_status(state) : local_status(msg);
+    *auth_failed = !strcmp(state, "28P01");
+    if (c && !*msg)
+        msg = "the server did not answer in time";
+    failure_words(pc, msg, state, why, whylen);
+    PQfinish(c);
+    return NULL;
+}
+
+/* Ask each address in turn until one answers; that one alone is used. */
+static mk_pgconn_status probe(const mk_pgconn *pc, addrs *as, const char *dbname, double until_ms, char *why,
+                              size_t whylen)
+{
+    mk_pgprobe_target t = {.socket = pc->socket, .dir = pc->name, .port = pc->port, .user = pc->user,
+                           .db = dbname ? dbname : pc->dbname, .sslmode = pc->sslmode, .conn = pc->cc->name};
+    mk_pgprobe_answer pa = MK_PGPROBE_RETRY;
+    int i = 0, method;
+    for (; i < (pc->socket ? 1 : as->n) && pa == MK_PGPROBE_RETRY; i++) {
+        t.addr = as->a[i];
+        pa = mk_pgprobe_ask(&t, until_ms, &method, why, whylen);
+    }
+    if (pa == MK_PGPROBE_OK && !pc->socket)
+        as->a[0] = as->a[i - 1], as->n = 1;
+    return pa == MK_PGPROBE_OK ? MK_PGCONN_OK : pa == MK_PGPROBE_RETRY ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED;
 }
 
 PGconn *mk_pgconn_connect(mk_pgconn *pc, const char *dbname, double deadline_ms, mk_pgconn_status *st, char *why,
                           size_t whylen)
 {
-    PQconninfoOption *opts = PQconninfoParse(pc->cc->conninfo, NULL);
+    addrs as = {.n = 0};
+    double u = until(pc, deadline_ms);
     *st = MK_PGCONN_FAILED;
-    if (!opts)
-        return snprintf(why, whylen, "connection %s: libpq cannot read its conninfo", pc->cc->name), NULL;
-    const char *kw[64], *val[64];
-    int n = 0;
-    char timeout[32];
-    double ms = pc->cc->connect_timeout_ms;
-    if (deadline_ms > 0 && deadline_ms - mk_clock_now_ms() < ms)
-        ms = deadline_ms - mk_clock_now_ms();
-    snprintf(timeout, sizeof timeout, "%d", ms < 2000 ? 2 : (int)(ms / 1000)); /* libpq's least is 2 s */
-    for (PQconninfoOption *o = opts; o->keyword && n < 60; o++) {
-        if (!o->val || !*o->val || !strcmp(o->keyword, "dbname") || !strcmp(o->keyword, "connect_timeout"))
-            continue;
-        kw[n] = o->keyword, val[n++] = o->val;
-    }
-    if (dbname)
-        kw[n] = "dbname", val[n++] = dbname;
-    kw[n] = "connect_timeout", val[n++] = timeout;
-    kw[n] = "application_name", val[n++] = "moksha-exec";
-    kw[n] = NULL, val[n] = NULL;
-    PGconn *c = PQconnectdbParams(kw, val, !dbname);
-    PQconninfoFree(opts);
-    if (!c)
-        return snprintf(why, whylen, "connection %s: out of memory", pc->cc->name), NULL;
-    if (PQstatus(c) != CONNECTION_OK) {
-        char msg[512];
-        *st = mk_pgconn_classify(c, NULL);
-        snprintf(why, whylen, "connection %s: cannot connect: %s", pc->cc->name, mk_pgconn_message(c, NULL, msg, sizeof msg));
-        PQfinish(c);
+    if (!pc->socket && ((*st = pick_address(pc, &as, why, whylen)) != MK_PGCONN_OK || !tls_ok(pc, &as, why, whylen)))
+        return *st = *st == MK_PGCONN_OK ? MK_PGCONN_FAILED : *st, NULL;
+    if (!pc->cc->allow_cleartext_password && !verified(pc) && (*st = probe(pc, &as, dbname, u, why, whylen)) != MK_PGCONN_OK)
         return NULL;
-    }
-    *st = MK_PGCONN_OK;
+    bool auth_failed = false;
+    PGconn *c = open_session(pc, &as, dbname, u, &auth_failed, st, why, whylen);
+    /* A command's password refused may have been revoked before its time:
+     * once, with a new one. */
+    if (!c && auth_failed && pc->cred && mk_pgcred_forget(pc->cred))
+        c = open_session(pc, &as, dbname, u, &auth_failed, st, why, whylen);
     return c;
 }
 
@@ -119,10 +434,7 @@ mk_pgconn_status mk_pgconn_classify(PGconn *c, const PGresult *r)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!state)
         return r && PQresultStatus(r) == PGRES_FATAL_ERROR ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED;
-    if (!strncmp(state, "08", 2) || !strcmp(state, "40001") || !strcmp(state, "40P01") || !strncmp(state, "57P", 3) ||
-        !strcmp(state, "53300") || !strcmp(state, "55P03") || !strcmp(state, "57014"))
-        return MK_PGCONN_RETRYABLE;
-    return MK_PGCONN_FAILED;
+    return state_status(state);
 }
 
 const char *mk_pgconn_message(PGconn *c, const PGresult *r, char *buf, size_t n)

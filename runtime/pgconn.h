@@ -1,22 +1,28 @@
 /* pgconn — connections to the servers of the executor's configuration
  * ("connections", runtime/config.h), under the rules every provider keeps
- * (docs/providers.md, "Connections" and "A server cannot talk the client
- * out of its safety"):
+ * (docs/providers.md, "Rules for every provider"):
  *
- *  - where and as whom come from the configuration alone: its conninfo,
- *    with dbname replaced by the database asked for;
+ *  - where and as whom come from the configuration alone: its conninfo
+ *    over libpq's PG* environment, read once, with dbname replaced by the
+ *    database asked for; one server per connection;
  *  - credentials from libpq's own sources (.pgpass, PGPASSFILE,
  *    PGPASSWORD: the executor's environment) or the connection's
- *    password_command, run again before what it gave expires; never
- *    written anywhere, wiped when dropped;
- *  - the host's addresses resolved once and checked (link-local and cloud
- *    metadata ranges refused unless allow_addresses lets them through), the
- *    connection made to the address checked (hostaddr), so no second
- *    lookup can answer differently;
- *  - TLS as configured, and a password never sent to a server that asks
- *    for it in cleartext unless allow_cleartext_password;
- *  - connect_timeout, and each statement's timeout the lesser of
- *    statement_timeout and what is left of the call's deadline.
+ *    password_command (pgcred.c), run again before what it gave expires
+ *    and once more when the server refuses it; never written anywhere,
+ *    wiped when dropped;
+ *  - the host's addresses resolved once per connect and checked
+ *    (link-local and cloud metadata ranges refused unless allow_addresses
+ *    lets them through: netaddr.c), the connection made to the addresses
+ *    checked (hostaddr, host kept for TLS), so no second lookup can answer
+ *    differently;
+ *  - over TCP to anything but loopback, sslmode verify-ca/verify-full or
+ *    channel_binding=require, unless allow_unverified_tls;
+ *  - a session without either is preceded by a question to the server
+ *    (pgprobe.c): one asking for the password in cleartext is refused
+ *    before libpq could send it, unless allow_cleartext_password;
+ *  - connect_timeout (the whole connect, ours to keep), and each
+ *    statement's timeout the lesser of statement_timeout and what is left
+ *    of the call's deadline.
  *
  * Errors come back in why in moksha's words plus the server's first line,
  * never the conninfo, the environment or a password. One mk_pgconn per

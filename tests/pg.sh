@@ -1,13 +1,19 @@
 #!/bin/sh
 # A throwaway PostgreSQL server for the tests and the demo, from Debian's
-# `postgresql` package: initdb in a fresh directory, a unix socket only (no
-# TCP port), password authentication, run as an unprivileged user (the
+# `postgresql` package: initdb in a fresh directory, a unix socket (no TCP
+# port unless --tcp), password authentication, run as an unprivileged user (the
 # server refuses to run as root, and the suite may). Nothing outside the
-# directory is touched.
+# directory is touched (with --tcp, a port on 127.0.0.1 too).
 #
-#   sh tests/pg.sh start [DIR]   start one (DIR: a new /tmp/mkpg.XXXXXX), print
+#   sh tests/pg.sh start [--tcp] [--auth-host METHOD] [DIR]
+#                                start one (DIR: a new /tmp/mkpg.XXXXXX), print
 #                                the settings to eval: PGHOST PGPORT PGUSER
-#                                PGDATABASE PGPASSWORD MOKSHA_TEST_PG
+#                                PGDATABASE PGPASSWORD MOKSHA_TEST_PG;
+#                                --tcp: listen on 127.0.0.1 too (same port),
+#                                --auth-host: pg_hba's method for TCP sessions
+#                                (default scram-sha-256; `password` asks for the
+#                                password in cleartext, for the connection rules'
+#                                tests)
 #   sh tests/pg.sh stop DIR      stop it and remove DIR
 #   sh tests/pg.sh db DIR NAME   create database NAME on it
 #
@@ -38,6 +44,15 @@ as_server() {
 }
 
 start() {
+    listen= auth_host=scram-sha-256
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --tcp) listen=127.0.0.1; shift ;;
+        --auth-host) [ $# -ge 2 ] || die "--auth-host needs a method"; auth_host=$2; shift 2 ;;
+        *) break ;;
+        esac
+    done
+    case $auth_host in scram-sha-256|md5|password|trust|reject) ;; *) die "--auth-host: not a method: $auth_host" ;; esac
     initdb=$(bin initdb) || die "initdb not found: install Debian's postgresql (sh tests/deps.sh test)"
     pg_ctl=$(bin pg_ctl) || die "pg_ctl not found"
     dir=${1:-$(mktemp -d /tmp/mkpg.XXXXXX)} || die "cannot make a directory"
@@ -47,11 +62,11 @@ start() {
     chmod 0600 "$dir/password"
     mkdir -p "$dir/data" "$dir/sock"
     [ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$dir/data" "$dir/sock" "$dir/password" # initdb reads it as that user
-    as_server "$initdb" -D "$dir/data" -U moksha --auth=scram-sha-256 --pwfile="$dir/password" -E UTF8 \
+    as_server "$initdb" -D "$dir/data" -U moksha --auth-local=scram-sha-256 --auth-host="$auth_host" --pwfile="$dir/password" -E UTF8 \
         --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     [ "$(id -u)" -eq 0 ] && chown root:root "$dir/password"
     as_server "$pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 30 \
-        -o "-c listen_addresses= -c unix_socket_directories=$dir/sock -p $port -c fsync=on -c max_connections=60" \
+        -o "-c listen_addresses=$listen -c unix_socket_directories=$dir/sock -p $port -c fsync=on -c max_connections=60" \
         start >"$dir/start.log" 2>&1 || { cat "$dir/start.log" "$dir/data/server.log" >&2; die "the server did not start"; }
     echo "$port" >"$dir/port"
     pw=$(cat "$dir/password")

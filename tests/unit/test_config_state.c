@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "runtime/config.h"
+#include "tests/unit/cfgload.h"
 
 static char dir[64];
 
@@ -32,27 +33,14 @@ static int teardown(void **st)
     return 0;
 }
 
-/* Load a configuration whose "state" section is state (JSON text). */
 static bool load(const char *state, mk_config *cfg, char *why, size_t whylen)
 {
-    char text[4096], path[128];
-    snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"state\": %s}\n", state);
-    mk_test_write(dir, "exec.json", text);
-    snprintf(path, sizeof path, "%s/exec.json", dir);
-    chmod(path, 0600);
-    setenv("MOKSHA_EXEC_CONFIG", path, 1);
-    return mk_config_load_for(cfg, NULL, why, whylen);
+    return mk_test_cfg_load(dir, "state", state, cfg, why, whylen);
 }
 
 static void refused(const char *state, const char *key, const char *words)
 {
-    mk_config cfg;
-    char why[1024];
-    assert_false(load(state, &cfg, why, sizeof why));
-    char want[128];
-    snprintf(want, sizeof want, "exec.json: key `%s`: ", key);
-    if (!strstr(why, want) || !strstr(why, words))
-        fail_msg("for %s: %s (wanted %s … %s)", state, why, want, words);
+    mk_test_cfg_refused(dir, "state", state, key, words);
 }
 
 static void test_defaults_without_section(void **st)

@@ -1,0 +1,426 @@
+/* test_pgconn — the connection rules (runtime/pgconn.c, pgprobe.c,
+ * pgcred.c; docs/providers.md, "Rules for every provider") against real
+ * servers: the suite's (a unix socket, SCRAM) and one of this test's own
+ * listening on 127.0.0.1 whose pg_hba asks TCP sessions for the password
+ * in cleartext (tests/pg.sh --tcp --auth-host password). A cleartext
+ * request refused, and allowed only with allow_cleartext_password; a
+ * link-local or metadata address refused before any packet, let through by
+ * allow_addresses; TCP off loopback refused without verified TLS or
+ * channel binding; a password_command's password used, kept while it
+ * lasts, run again when it expires or the server refuses it, its failures
+ * named without the password; statement timeouts. Skipped only when
+ * MOKSHA_TEST_PG is unset. */
+#include "tests/unit/unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/clock.h"
+#include "runtime/config.h"
+#include "runtime/pgconn.h"
+#include "runtime/pgprobe.h"
+
+static char dir[64];
+static char clear_dir[256], clear_port[16], clear_pw[128]; /* the cleartext server */
+static PGconn *admin;
+
+#define NEED_PG()                                                                                                    \
+    do {                                                                                                             \
+        if (!getenv("MOKSHA_TEST_PG"))                                                                               \
+            skip();                                                                                                  \
+    } while (0)
+
+/* NAME='VALUE' from pg.sh's settings line into out. */
+static void setting(const char *line, const char *name, char *out, size_t n)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s='", name);
+    const char *p = strstr(line, key);
+    assert_non_null(p);
+    p += strlen(key);
+    snprintf(out, n, "%.*s", (int)strcspn(p, "'"), p);
+}
+
+/* The suite's password, put back after a test that changes it, however
+ * the test ends. */
+static char suite_pw[128];
+
+static int keep_password(void **st)
+{
+    (void)st;
+    snprintf(suite_pw, sizeof suite_pw, "%s", getenv("PGPASSWORD") ? getenv("PGPASSWORD") : "");
+    return 0;
+}
+
+static int restore_password(void **st)
+{
+    (void)st;
+    setenv("PGPASSWORD", suite_pw, 1);
+    return 0;
+}
+
+static int group_setup(void **st)
+{
+    (void)st;
+    if (!getenv("MOKSHA_TEST_PG")) {
+        fprintf(stderr, "test_pgconn: MOKSHA_TEST_PG is unset (run under tests/with_pg.sh): skipped\n");
+        return 0;
+    }
+    mk_test_tmpdir(dir, "/tmp/moksha-unit-pgconn.XXXXXX");
+    FILE *f = popen("sh tests/pg.sh start --tcp --auth-host password", "r");
+    char line[2048] = "";
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    pclose(f);
+    setting(line, "MOKSHA_TEST_PG", clear_dir, sizeof clear_dir);
+    setting(line, "PGPORT", clear_port, sizeof clear_port);
+    setting(line, "PGPASSWORD", clear_pw, sizeof clear_pw);
+    admin = PQconnectdb("dbname=postgres");
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    return 0;
+}
+
+static int group_teardown(void **st)
+{
+    (void)st;
+    char cmd[400];
+    if (clear_dir[0]) {
+        snprintf(cmd, sizeof cmd, "sh tests/pg.sh stop '%s'", clear_dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    if (dir[0])
+        mk_test_rmdir(dir);
+    PQfinish(admin);
+    return 0;
+}
+
+/* A connection as the configuration would give it (defaults as config.c's). */
+static mk_config_conn conn(const char *conninfo)
+{
+    mk_config_conn cc = {.name = "dev", .kind = "postgres", .credential_ttl_ms = 15 * 60 * 1000.0,
+                         .connect_timeout_ms = 3000, .statement_timeout_ms = 60000};
+    snprintf(cc.conninfo, sizeof cc.conninfo, "%s", conninfo);
+    return cc;
+}
+
+/* Connect with cc to dbname: the status, why into why. */
+static mk_pgconn_status try(const mk_config_conn *cc, const char *dbname, char *why, size_t whylen)
+{
+    mk_pgconn *pc = mk_pgconn_new(cc, why, whylen);
+    if (!pc)
+        return MK_PGCONN_FAILED;
+    mk_pgconn_status st;
+    PGconn *c = mk_pgconn_connect(pc, dbname, 0, &st, why, whylen);
+    if (c)
+        snprintf(why, whylen, "%s", PQparameterStatus(c, "application_name"));
+    PQfinish(c);
+    mk_pgconn_free(pc);
+    return st;
+}
+
+static void test_socket_session(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[1024];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    assert_non_null(pc);
+    assert_string_equal(mk_pgconn_host(pc), "localhost");
+    assert_int_equal(mk_pgconn_port(pc), atoi(getenv("PGPORT")));
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, "moksha", 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("%s", why);
+    assert_int_equal(s, MK_PGCONN_OK);
+    PGresult *r = PQexec(c, "SELECT current_database(), current_setting('application_name')");
+    assert_string_equal(PQgetvalue(r, 0, 0), "moksha");
+    assert_string_equal(PQgetvalue(r, 0, 1), "moksha-exec");
+    PQclear(r);
+    PQfinish(c);
+    c = mk_pgconn_connect(pc, "no_such_db_pgconn", 0, &s, why, sizeof why);
+    assert_null(c);
+    assert_int_equal(s, MK_PGCONN_FAILED);
+    if (!strstr(why, "connection dev: cannot connect: the server says: database \"no_such_db_pgconn\" does not exist (3D000)"))
+        fail_msg("%s", why);
+    /* a database name from a spec is a name, never a connection string */
+    c = mk_pgconn_connect(pc, "host=169.254.169.254 dbname=postgres", 0, &s, why, sizeof why);
+    assert_null(c);
+    if (!strstr(why, "database \"host=169.254.169.254 dbname=postgres\" does not exist (3D000)"))
+        fail_msg("%s", why);
+    mk_pgconn_free(pc);
+}
+
+static void test_probe(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char why[512];
+    int method;
+    mk_pgprobe_target t = {.socket = true, .dir = getenv("PGHOST"), .port = atoi(getenv("PGPORT")), .user = "moksha",
+                           .db = "postgres", .sslmode = "prefer", .conn = "dev"};
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_OK);
+    assert_int_equal(method, 10); /* SASL: SCRAM-SHA-256 */
+    t = (mk_pgprobe_target){.socket = false, .port = atoi(clear_port), .user = "moksha", .db = "postgres",
+                            .sslmode = "disable", .conn = "dev"};
+    mk_netaddr_parse("127.0.0.1", &t.addr);
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_REFUSED);
+    assert_int_equal(method, 3);
+    assert_non_null(strstr(why, "connection dev: the server asks for the password in cleartext"));
+    t.allow_cleartext = true;
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_OK);
+    t.port = 1; /* nothing listens there */
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_RETRY);
+    assert_int_equal(method, -1);
+}
+
+static void test_cleartext_refused(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[256], why[1024];
+    setenv("PGPASSWORD", clear_pw, 1);
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=disable", clear_port);
+    mk_config_conn cc = conn(ci);
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    if (!strstr(why, "asks for the password in cleartext (pg_hba.conf method `password`): refused") || strstr(why, clear_pw))
+        fail_msg("%s", why);
+    cc.allow_cleartext_password = true;
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("allowed: %s", why);
+    assert_string_equal(why, "moksha-exec");
+    /* a name with two addresses, ::1 (nobody there) and 127.0.0.1 */
+    snprintf(ci, sizeof ci, "host=localhost port=%s user=moksha dbname=postgres sslmode=disable", clear_port);
+    cc = conn(ci);
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "in cleartext"));
+    cc.allow_cleartext_password = true;
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("localhost: %s", why);
+}
+
+static void test_addresses(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char why[1024], ci[256];
+    mk_config_conn cc = conn("host=169.254.169.254 user=moksha");
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_string_equal(why, "connection dev: 169.254.169.254 resolves to 169.254.169.254, link-local (169.254.0.0/16, "
+                             "where clouds serve instance metadata): refused unless allow_addresses lets it through");
+    assert_true(mk_clock_now_ms() - t0 < 500); /* before any packet */
+    cc = conn("hostaddr=::ffff:169.254.169.254 user=moksha");
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "hostaddr ::ffff:169.254.169.254 is link-local"));
+    cc = conn("host=fe80::1 user=moksha");
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "link-local (fe80::/10)"));
+    /* 0.0.0.0 reaches this machine: refused, then let through by
+     * allow_addresses, then the TLS rule (it is no loopback address), then
+     * allow_unverified_tls: the cleartext server answers */
+    snprintf(ci, sizeof ci, "hostaddr=0.0.0.0 port=%s user=moksha dbname=postgres sslmode=disable", clear_port);
+    cc = conn(ci);
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "hostaddr 0.0.0.0 is \"this network\""));
+    char *allow[] = {"0.0.0.0/8", NULL};
+    cc.allow_addresses = allow, cc.nallow_addresses = 1;
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "is reached over TCP without proof of who answers (sslmode=disable)"));
+    cc.allow_unverified_tls = true;
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "in cleartext"));
+}
+
+static void test_tls_rule(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char why[1024], ci[512];
+    mk_config_conn cc = conn("host=10.255.255.1 user=moksha sslmode=require");
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_string_equal(why, "connection dev: 10.255.255.1 is reached over TCP without proof of who answers "
+                             "(sslmode=require): set sslmode=verify-full (or verify-ca) with the server's CA in "
+                             "sslrootcert, or channel_binding=require, or allow_unverified_tls (docs/providers.md, "
+                             "\"Rules for every provider\")");
+    cc = conn("host=10.255.255.1 user=moksha sslmode=verify-full");
+    cc.connect_timeout_ms = 1000;
+    try(&cc, NULL, why, sizeof why);
+    assert_null(strstr(why, "without proof"));
+    /* channel binding asked for where there is no TLS: libpq refuses, and
+     * that is no reason to try again */
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres channel_binding=require", getenv("PGHOST"),
+             getenv("PGPORT"));
+    cc = conn(ci);
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "channel binding"));
+}
+
+/* A password_command that prints the file pw, as text or as JSON with
+ * expires_in, and counts its runs in the file runs. */
+static void command(const char *mode)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "#!/bin/sh\necho x >>%s/runs\n%s\n", dir, mode);
+    mk_test_write(dir, "cmd", text);
+    char path[128];
+    snprintf(path, sizeof path, "%s/cmd", dir);
+    chmod(path, 0700);
+    snprintf(path, sizeof path, "%s/runs", dir);
+    unlink(path);
+}
+
+static int runs(void)
+{
+    char path[128], line[16];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n++;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void sql(const char *q)
+{
+    PGresult *r = PQexec(admin, q);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", q, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static void test_password_command(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[1024], role[64], q[256], pwfile[128];
+    unsetenv("PGPASSWORD"); /* the command's password, or none */
+    snprintf(role, sizeof role, "t%d_cmd", (int)getpid());
+    snprintf(q, sizeof q, "CREATE ROLE %s LOGIN PASSWORD 'first-Secret-1'", role);
+    sql(q);
+    snprintf(pwfile, sizeof pwfile, "%s/pw", dir);
+    mk_test_write(dir, "pw", "first-Secret-1");
+    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=postgres", getenv("PGHOST"), getenv("PGPORT"), role);
+    char script[256], path[128];
+    snprintf(script, sizeof script, "printf '{\"password\": \"%%s\", \"expires_in\": 1}\\n' \"$(cat %s)\"", pwfile);
+    command(script);
+    snprintf(path, sizeof path, "%s/cmd", dir);
+    char *argv[] = {path, NULL};
+    mk_config_conn cc = conn(ci);
+    cc.password_command = argv, cc.npassword_command = 1;
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("%s", why);
+    PQfinish(c);
+    PQfinish(mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why));
+    assert_int_equal(s, MK_PGCONN_OK);
+    assert_int_equal(runs(), 1); /* kept while it lasts */
+    mk_clock_sleep_ms(900);      /* past four fifths of its second */
+    PQfinish(mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why));
+    assert_int_equal(s, MK_PGCONN_OK);
+    assert_int_equal(runs(), 2);
+    /* revoked before its time: refused once, the command run again */
+    snprintf(q, sizeof q, "ALTER ROLE %s PASSWORD 'second-Secret-2'", role);
+    sql(q);
+    mk_test_write(dir, "pw", "second-Secret-2");
+    PQfinish(mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why));
+    if (s != MK_PGCONN_OK)
+        fail_msg("after the change: %s", why);
+    assert_int_equal(runs(), 3);
+    /* a wrong password is refused, and the why does not hold it */
+    mk_test_write(dir, "pw", "wrong-Secret-3");
+    mk_clock_sleep_ms(900);
+    assert_null(mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why));
+    assert_int_equal(s, MK_PGCONN_FAILED);
+    if (!strstr(why, "password authentication failed for user") || !strstr(why, "(28P01)") || strstr(why, "Secret"))
+        fail_msg("%s", why);
+    mk_pgconn_free(pc);
+    snprintf(q, sizeof q, "DROP ROLE %s", role);
+    sql(q);
+}
+
+/* What a bad command gives: status and words; never its output. */
+static void bad_command(const char *script, double timeout_ms, mk_pgconn_status want, const char *words)
+{
+    char why[1024], path[128];
+    command(script);
+    snprintf(path, sizeof path, "%s/cmd", dir);
+    char *argv[] = {path, NULL};
+    mk_config_conn cc = conn("host=/nonexistent user=moksha");
+    cc.password_command = argv, cc.npassword_command = 1, cc.connect_timeout_ms = timeout_ms;
+    cc.allow_cleartext_password = true; /* no probe: the command is what is tested */
+    double t0 = mk_clock_now_ms();
+    mk_pgconn_status s = try(&cc, NULL, why, sizeof why);
+    if (s != want || !strstr(why, words) || strstr(why, "Secret"))
+        fail_msg("%s: %d %s", script, s, why);
+    assert_true(mk_clock_now_ms() - t0 < timeout_ms + 1000);
+}
+
+static void test_bad_commands(void **st)
+{
+    (void)st;
+    NEED_PG();
+    bad_command("echo oops-Secret >&2; exit 3", 3000, MK_PGCONN_FAILED,
+                "connection dev: password_command exited with status 3 (what it said on stderr is not shown)");
+    bad_command("printf 'a-Secret\\nb-Secret\\n'", 3000, MK_PGCONN_FAILED, "printed more than one line");
+    bad_command("true", 3000, MK_PGCONN_FAILED, "password_command printed nothing");
+    bad_command("echo '{\"password\": \"x-Secret\", \"expires\": 5}'", 3000, MK_PGCONN_FAILED,
+                "printed JSON that is not {\"password\"");
+    bad_command("echo '{\"password\": \"x-Secret\", \"expires_in\": -1}'", 3000, MK_PGCONN_FAILED, "printed JSON");
+    bad_command("sleep 30", 1000, MK_PGCONN_RETRYABLE, "password_command did not finish in time");
+    char why[512];
+    char *argv[] = {"/nonexistent/db-token", NULL};
+    mk_config_conn cc = conn("host=/nonexistent user=moksha");
+    cc.password_command = argv, cc.npassword_command = 1, cc.allow_cleartext_password = true;
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    assert_non_null(strstr(why, "cannot run /nonexistent/db-token: No such file or directory"));
+}
+
+static void test_statement_timeout(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[512];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    cc.statement_timeout_ms = 1500;
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("%s", why);
+    assert_true(mk_pgconn_deadline(pc, c, 0, why, sizeof why));
+    PGresult *r = PQexec(c, "SHOW statement_timeout");
+    assert_string_equal(PQgetvalue(r, 0, 0), "1500ms");
+    PQclear(r);
+    assert_true(mk_pgconn_deadline(pc, c, mk_clock_now_ms() + 200, why, sizeof why));
+    r = PQexec(c, "SELECT pg_sleep(2)");
+    assert_int_equal(mk_pgconn_classify(c, r), MK_PGCONN_RETRYABLE);
+    assert_string_equal(mk_pgconn_message(c, r, why, sizeof why), "canceling statement due to statement timeout (57014)");
+    PQclear(r);
+    r = PQexec(c, "SELECT 1/0");
+    assert_int_equal(mk_pgconn_classify(c, r), MK_PGCONN_FAILED);
+    PQclear(r);
+    PQfinish(c);
+    mk_pgconn_free(pc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_socket_session),   cmocka_unit_test(test_probe),
+        cmocka_unit_test_setup_teardown(test_cleartext_refused, keep_password, restore_password),
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_tls_rule),
+        cmocka_unit_test_setup_teardown(test_password_command, keep_password, restore_password),
+        cmocka_unit_test(test_bad_commands),      cmocka_unit_test(test_statement_timeout),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
