@@ -15,6 +15,7 @@
 
 #include "runtime/config.h"
 #include "runtime/providers/provider.h"
+#include "tests/unit/pgtest.h"
 
 static mk_config cfg;
 static mk_prov *prov;
@@ -27,40 +28,11 @@ static char dir[64], db[32], ra[32], rb[32], rc[32];
             skip();                                                                                                  \
     } while (0)
 
-static void sql_on(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
+static void sql_on(PGconn *c, const char *sql) { mk_test_pg_value(c, "%s", sql); }
 
 /* the first value of a query on the test's database, "" for none */
-static const char *val(const char *fmt, ...)
-{
-    static char out[512];
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    PGresult *r = PQexec(indb, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    snprintf(out, sizeof out, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
-    return out;
-}
-
-static void sqlf(const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    sql_on(indb, sql);
-}
+#define val(...) mk_test_pg_value(indb, __VA_ARGS__)
+#define sqlf(...) ((void)mk_test_pg_value(indb, __VA_ARGS__))
 
 static int setup(void **state)
 {
