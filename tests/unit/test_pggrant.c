@@ -91,12 +91,10 @@ static int teardown(void **state)
     mk_config_free(&cfg);
     if (indb)
         PQfinish(indb);
-    if (admin) {
-        char sql[512];
-        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-        sql_on(admin, sql);
-        snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s, \"%s\", %s", ra, rb, rc);
-        sql_on(admin, sql);
+    if (admin) { /* the database first: the roles' privileges go with it */
+        char pfx[32];
+        snprintf(pfx, sizeof pfx, "t%d_", (int)getpid());
+        mk_test_pg_drop_prefixed(admin, pfx);
         PQfinish(admin);
     }
     if (dir[0])
@@ -360,6 +358,30 @@ static void test_named_tables_and_ids(void **state)
     json_decref(g);
 }
 
+/* A name is a name, never SQL: quotes and statements in one reach the
+ * server quoted, and the id escapes them from each other. */
+static void test_hostile_names(void **state)
+{
+    (void)state;
+    NEED_PG();
+    char evil[64], sql[256];
+    snprintf(evil, sizeof evil, "t%d_x\"; DROP TABLE s.t1; --", (int)getpid());
+    char *q = PQescapeIdentifier(admin, evil, strlen(evil));
+    snprintf(sql, sizeof sql, "CREATE ROLE %s", q);
+    sql_on(admin, sql);
+    json_t *g = grant(evil, "schema", "s", NULL, "[\"usage\"]", false);
+    char id[256];
+    create_same(g, id, "t%d_x\"; DROP TABLE s.t1; --@%s/schema/s", (int)getpid(), db);
+    assert_string_equal(val("SELECT has_schema_privilege((SELECT oid FROM pg_roles WHERE rolname = $$%s$$), 's', "
+                            "'USAGE')", evil), "t");
+    assert_string_equal(val("SELECT count(*) FROM pg_class WHERE oid = 's.t1'::regclass"), "1");
+    del_ok(g);
+    snprintf(sql, sizeof sql, "DROP ROLE %s", q);
+    sql_on(admin, sql);
+    PQfreemem(q);
+    json_decref(g);
+}
+
 /* Ids that do not parse, or name nothing held, are refused. */
 static void test_bad_ids(void **state)
 {
@@ -558,7 +580,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_database_exact),     cmocka_unit_test(test_public_default),
         cmocka_unit_test(test_schema_grant_option), cmocka_unit_test(test_all_tables),
-        cmocka_unit_test(test_named_tables_and_ids), cmocka_unit_test(test_bad_ids),
+        cmocka_unit_test(test_named_tables_and_ids), cmocka_unit_test(test_bad_ids), cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_sequence_function),  cmocka_unit_test(test_refused),
         cmocka_unit_test(test_injected),           cmocka_unit_test(test_default_privileges),
         cmocka_unit_test(test_missing),            cmocka_unit_test(test_concurrent),
