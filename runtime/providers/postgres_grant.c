@@ -13,10 +13,11 @@
  * through aclexplode over the catalogs' ACLs (acldefault where an ACL is
  * still the built-in default), so what the server enforces is what is seen.
  *
+ * Privileges other grantors gave the role are revoked as those grantors.
+ *
  * Not for: roles, databases, schemas themselves (postgres_role.c,
  * postgres_database.c, postgres_schema.c), column privileges, large
- * objects, or revoking what a grantor other than the object's owner
- * granted (a REVOKE by the connection's user reaches only the owner's). */
+ * objects, languages, tablespaces, foreign servers. */
 #include "runtime/providers/postgres.h"
 
 #include <stdio.h>
@@ -480,18 +481,21 @@ static void fold(PGresult *r, seen *s)
     }
 }
 
-static const char *const OBJECTS[K_N] = {
-    [K_DATABASE] = "SELECT d.oid, d.datname::text AS name, coalesce(d.datacl, acldefault('d', d.datdba)) AS acl "
-                   "FROM pg_database d WHERE d.datname = $1",
-    [K_SCHEMA] = "SELECT n.oid, n.nspname::text AS name, coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl "
-                 "FROM pg_namespace n WHERE n.nspname = $1",
-    [K_TABLE] = "SELECT c.oid, c.relname::text AS name, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r','v','m','f','p')",
-    [K_SEQUENCE] = "SELECT c.oid, c.relname::text AS name, coalesce(c.relacl, acldefault('s', c.relowner)) AS acl FROM pg_class c "
-                   "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'S'",
+static const char *const OBJECTS[K_N] = { /* oid, name, acl, owner */
+    [K_DATABASE] = "SELECT d.oid, d.datname::text AS name, coalesce(d.datacl, acldefault('d', d.datdba)) AS acl, "
+                   "d.datdba AS owner FROM pg_database d WHERE d.datname = $1",
+    [K_SCHEMA] = "SELECT n.oid, n.nspname::text AS name, coalesce(n.nspacl, acldefault('n', n.nspowner)) AS acl, "
+                 "n.nspowner AS owner FROM pg_namespace n WHERE n.nspname = $1",
+    [K_TABLE] = "SELECT c.oid, c.relname::text AS name, coalesce(c.relacl, acldefault('r', c.relowner)) AS acl, c.relowner "
+                "AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+                "c.relkind IN ('r','v','m','f','p')",
+    [K_SEQUENCE] = "SELECT c.oid, c.relname::text AS name, coalesce(c.relacl, acldefault('s', c.relowner)) AS acl, "
+                   "c.relowner AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                   "n.nspname = $1 AND c.relkind = 'S'",
     /* ALL FUNCTIONS IN SCHEMA leaves procedures out; a named one is any routine */
-    [K_FUNCTION] = "SELECT p.oid, p.proname::text AS name, coalesce(p.proacl, acldefault('f', p.proowner)) AS acl FROM pg_proc p "
-                   "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND ($2::json IS NOT NULL OR p.prokind <> 'p')",
+    [K_FUNCTION] = "SELECT p.oid, p.proname::text AS name, coalesce(p.proacl, acldefault('f', p.proowner)) AS acl, "
+                   "p.proowner AS owner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE "
+                   "n.nspname = $1 AND ($2::json IS NOT NULL OR p.prokind <> 'p')",
 };
 
 /* Every object of the kind in the schema, or each named one (a missing
@@ -655,6 +659,58 @@ static bool exact(const target *t, const seen *s)
 
 /* ---- operations ---- */
 
+static const char *const OBJECTS[K_N];
+
+/* The roles other than an object's owner that granted the grantee what a
+ * REVOKE by the connection's user does not reach (pg_class.relacl keeps
+ * one entry per grantor), as a JSON array of names. */
+static mk_prov_status grantors(mk_pgp *p, PGconn *c, const mk_prov_op *op, const target *t, json_t **names,
+                               char *why, size_t whylen)
+{
+    char sql[1600];
+    snprintf(sql, sizeof sql, "WITH o AS (%s) SELECT coalesce(json_agg(DISTINCT g.rolname::text), '[]')::text FROM o, "
+             "aclexplode(o.acl) a, pg_roles g WHERE g.oid = a.grantor AND a.grantor <> o.owner AND a.grantee = CASE "
+             "WHEN $3 = 'public' THEN 0::oid ELSE (SELECT oid FROM pg_roles WHERE rolname = $3) END AND ($2::json IS "
+             "NULL OR o.name IN (SELECT json_array_elements_text($2::json)))", OBJECTS[t->k]);
+    char *objs = t->objects ? json_dumps(t->objects, JSON_COMPACT) : NULL;
+    const char *params[] = {t->k == K_DATABASE ? t->db : t->schema, objs, t->role};
+    PGresult *r;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "read the grantors", sql, 3, params, &r, why, whylen);
+    free(objs);
+    *names = st == MK_PROV_OK && PQntuples(r) == 1 ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    return st;
+}
+
+/* The revokes of statements() again as each other grantor (SET LOCAL
+ * ROLE: PostgreSQL 15 takes GRANTED BY only for the current user). */
+static mk_prov_status as_grantors(mk_pgp *p, PGconn *c, const mk_prov_op *op, const target *t, bool del,
+                                  const char *pre, const char *clause, const char *who, char *why, size_t whylen)
+{
+    json_t *names = NULL, *g;
+    size_t i;
+    mk_prov_status st = t->defaults ? MK_PROV_OK : grantors(p, c, op, t, &names, why, whylen);
+    json_array_foreach(names, i, g) {
+        char *q = st == MK_PROV_OK ? mk_prov_postgres_ident(c, json_string_value(g)) : NULL, sql[160];
+        if (st == MK_PROV_OK && (!q || snprintf(sql, sizeof sql, "SET LOCAL ROLE %s", q) >= (int)sizeof sql))
+            st = fail(op, why, whylen, "a grantor's name libpq cannot quote%s", "");
+        if (st == MK_PROV_OK)
+            st = mk_prov_postgres_exec(p, c, op, "act as a grantor", sql, 0, NULL, NULL, why, whylen);
+        if (st == MK_PROV_OK)
+            st = run(p, c, op, "revoke as a grantor", pre, false, false, del ? t->want : FULL[t->k] & ~t->want,
+                     clause, who, why, whylen);
+        if (st == MK_PROV_OK && !del && !t->grant_option)
+            st = run(p, c, op, "revoke the grant option as a grantor", pre, false, true, t->want, clause, who, why,
+                     whylen);
+        if (st == MK_PROV_OK)
+            st = mk_prov_postgres_exec(p, c, op, "act as the connection's user", "RESET ROLE", 0, NULL, NULL, why,
+                                       whylen);
+        PQfreemem(q);
+    }
+    json_decref(names);
+    return st;
+}
+
 /* The statements of a change, after the lock: the exact set (what is not
  * wanted revoked, what is granted, the grant option taken back where not
  * asked for), or for a delete the revoke of what the grant lists. */
@@ -670,7 +726,7 @@ static mk_prov_status statements(mk_pgp *p, PGconn *c, const mk_prov_op *op, con
         st = run(p, c, op, "grant", pre, true, t->grant_option, t->want, clause, who, why, whylen);
     if (st == MK_PROV_OK && !del && !t->grant_option)
         st = run(p, c, op, "revoke the grant option", pre, false, true, t->want, clause, who, why, whylen);
-    return st;
+    return st == MK_PROV_OK ? as_grantors(p, c, op, t, del, pre, clause, who, why, whylen) : st;
 }
 
 /* A change in one transaction. Concurrent GRANTs on one catalog row fail
@@ -684,6 +740,11 @@ static mk_prov_status apply(mk_pgp *p, PGconn *c, const mk_prov_op *op, const ta
     if (st == MK_PROV_OK)
         st = mk_prov_postgres_exec(p, c, op, "lock the grants", "SELECT pg_advisory_xact_lock(hashtext('moksha.grant'))",
                                    0, NULL, NULL, why, whylen);
+    /* a grantor's REVOKE warns of what it could not revoke (another's): no
+     * news, and libpq would print it on the executor's stderr */
+    if (st == MK_PROV_OK)
+        st = mk_prov_postgres_exec(p, c, op, "quiet the warnings", "SET LOCAL client_min_messages = error", 0, NULL,
+                                   NULL, why, whylen);
     if (st == MK_PROV_OK)
         st = clause_of(p, c, op, t, &pre, &clause, why, whylen);
     if (st == MK_PROV_OK)

@@ -471,6 +471,23 @@ static void test_refused(void **state)
     }
 }
 
+/* A privilege another role granted (holding the grant option) is held
+ * all the same: the exact set revokes it as that grantor. */
+static void test_other_grantor(void **state)
+{
+    (void)state;
+    NEED_PG();
+    sqlf("GRANT SELECT ON s.t1 TO %s WITH GRANT OPTION; SET ROLE %s; GRANT SELECT ON s.t1 TO %s; RESET ROLE", rc, rc, ra);
+    json_t *g = grant(ra, "table", "s", "[\"t1\"]", "[\"insert\"]", false);
+    ASSERT_PRIVS(g, "[\"select\"]");
+    char id[256];
+    create_same(g, id, "%s@%s/table/s/t1", ra, db);
+    assert_string_equal(RELACL("s.t1", ra), "INSERT");
+    del_ok(g);
+    sqlf("REVOKE SELECT ON s.t1 FROM %s", rc);
+    json_decref(g);
+}
+
 /* fail_on: the change fails after its first statement and leaves nothing. */
 static void test_injected(void **state)
 {
@@ -582,7 +599,7 @@ int main(void)
         cmocka_unit_test(test_schema_grant_option), cmocka_unit_test(test_all_tables),
         cmocka_unit_test(test_named_tables_and_ids), cmocka_unit_test(test_bad_ids), cmocka_unit_test(test_hostile_names),
         cmocka_unit_test(test_sequence_function),  cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_injected),           cmocka_unit_test(test_default_privileges),
+        cmocka_unit_test(test_injected), cmocka_unit_test(test_other_grantor),           cmocka_unit_test(test_default_privileges),
         cmocka_unit_test(test_missing),            cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
