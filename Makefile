@@ -21,7 +21,7 @@ SHARE_DIR ?= $(CURDIR)
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(EXTRA_CFLAGS)
 CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen $(PQ_CFLAGS) -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
-LDLIBS   = -lyaml -ljansson -lcrypto -lpthread -lm
+LDLIBS   = -lyaml -ljansson -lssl -lcrypto -lpthread -lm
 # the executor alone talks to PostgreSQL (its state backend: docs/state.md)
 PQ_LIBS  = -lpq
 PQ_CFLAGS = -I/usr/include/postgresql

@@ -376,7 +376,7 @@ static PGconn *open_session(mk_pgconn *pc, const addrs *a, const char *db, doubl
 static mk_pgconn_status probe(const mk_pgconn *pc, addrs *as, const char *dbname, double until_ms, char *why,
                               size_t whylen)
 {
-    mk_pgprobe_target t = {.socket = pc->socket, .dir = pc->name, .port = pc->port, .user = pc->user,
+    mk_pgprobe_target t = {.socket = pc->socket, .dir = pc->name, .name = pc->name, .port = pc->port, .user = pc->user,
                            .db = dbname ? dbname : pc->dbname, .sslmode = pc->sslmode, .conn = pc->cc->name};
     mk_pgprobe_answer pa = MK_PGPROBE_RETRY;
     int i = 0, method;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "runtime/clock.h"
 
 #define PROTOCOL_3_0 196608
+#define SSL_REQUEST 80877103
 #define DEFAULT_SOCKET_DIR "/var/run/postgresql" /* Debian's libpq's, for a conninfo without host */
 
 static int wait_fd(int fd, short ev, double until_ms)
@@ -26,8 +28,10 @@ static int wait_fd(int fd, short ev, double until_ms)
         double left = until_ms - mk_clock_now_ms();
         struct pollfd p = {.fd = fd, .events = ev};
         if (left <= 0)
-            return 0;
+            return errno = ETIMEDOUT, 0;
         int r = poll(&p, 1, (int)(left < 1 ? 1 : left));
+        if (r == 0)
+            errno = ETIMEDOUT;
         if (r >= 0 || errno != EINTR)
             return r;
     }
@@ -70,7 +74,9 @@ static int dial(const mk_pgprobe_target *t, double until_ms)
         (errno == EINPROGRESS && wait_fd(fd, POLLOUT, until_ms) > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
          err == 0))
         return fd;
+    int e = err ? err : errno;
     close(fd);
+    errno = e;
     return -1;
 }
 
@@ -103,12 +109,38 @@ static size_t startup(const mk_pgprobe_target *t, unsigned char *buf, size_t cap
     return n;
 }
 
-static bool io(int fd, unsigned char *buf, size_t n, bool out, double until_ms)
+/* A channel: the socket, and TLS over it once the server agreed. */
+typedef struct {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+} chan;
+
+/* OpenSSL's wish (read or write) as a poll event, or 0: a real failure. */
+static short tls_wants(SSL *ssl, int r)
+{
+    int e = SSL_get_error(ssl, r);
+    return e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+}
+
+static bool io(chan *ch, unsigned char *buf, size_t n, bool out, double until_ms)
 {
     for (size_t done = 0; done < n;) {
-        if (wait_fd(fd, out ? POLLOUT : POLLIN, until_ms) <= 0)
+        ssize_t k;
+        short ev = out ? POLLOUT : POLLIN;
+        if (ch->ssl) {
+            int r = out ? SSL_write(ch->ssl, buf + done, (int)(n - done)) : SSL_read(ch->ssl, buf + done, (int)(n - done));
+            if (r > 0) {
+                done += (size_t)r;
+                continue;
+            }
+            if (!(ev = tls_wants(ch->ssl, r)) || wait_fd(ch->fd, ev, until_ms) <= 0)
+                return false;
+            continue;
+        }
+        if (wait_fd(ch->fd, ev, until_ms) <= 0)
             return false;
-        ssize_t k = out ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
+        k = out ? send(ch->fd, buf + done, n - done, MSG_NOSIGNAL) : recv(ch->fd, buf + done, n - done, 0);
         if (k < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (k <= 0)
@@ -118,18 +150,65 @@ static bool io(int fd, unsigned char *buf, size_t n, bool out, double until_ms)
     return true;
 }
 
+/* TLS as libpq does it under sslmode prefer or require: the certificate
+ * is not checked (those modes do not; verify-ca and verify-full are never
+ * probed), the name sent for SNI. */
+static bool tls_start(chan *ch, const char *name, double until_ms)
+{
+    ch->ctx = SSL_CTX_new(TLS_client_method());
+    if (!ch->ctx || !SSL_CTX_set_min_proto_version(ch->ctx, TLS1_2_VERSION) || !(ch->ssl = SSL_new(ch->ctx)) ||
+        !SSL_set_fd(ch->ssl, ch->fd))
+        return false;
+    SSL_set_verify(ch->ssl, SSL_VERIFY_NONE, NULL);
+    mk_netaddr a;
+    if (name && *name && !mk_netaddr_parse(name, &a))
+        SSL_set_tlsext_host_name(ch->ssl, name);
+    for (;;) {
+        int r = SSL_connect(ch->ssl);
+        if (r == 1)
+            return true;
+        short ev = tls_wants(ch->ssl, r);
+        if (!ev || wait_fd(ch->fd, ev, until_ms) <= 0)
+            return false;
+    }
+}
+
+/* The session libpq will have: for sslmode prefer and require over TCP,
+ * TLS if the server agrees (pg_hba's hostssl and hostnossl lines differ);
+ * for the others, plain. False when the channel broke. */
+static bool negotiate(chan *ch, const mk_pgprobe_target *t, double until_ms)
+{
+    bool tls = !t->socket && t->sslmode && (!strcmp(t->sslmode, "prefer") || !strcmp(t->sslmode, "require"));
+    if (!tls)
+        return true;
+    unsigned char req[8], answer;
+    put32(req, 8), put32(req + 4, SSL_REQUEST);
+    if (!io(ch, req, 8, true, until_ms) || !io(ch, &answer, 1, false, until_ms))
+        return false;
+    /* 'N' under require: libpq stops there itself, before any password */
+    return answer == 'S' ? tls_start(ch, t->name, until_ms) : answer == 'N';
+}
+
+static void hang_up(chan *ch)
+{
+    SSL_free(ch->ssl);
+    SSL_CTX_free(ch->ctx);
+    if (ch->fd >= 0)
+        close(ch->fd);
+}
+
 /* The server's first message: its type, and its body into body (NUL-ended). */
-static bool first_message(int fd, double until_ms, char *type, unsigned char *body, size_t cap, size_t *len)
+static bool first_message(chan *ch, double until_ms, char *type, unsigned char *body, size_t cap, size_t *len)
 {
     unsigned char h[5];
-    if (!io(fd, h, 5, false, until_ms))
+    if (!io(ch, h, 5, false, until_ms))
         return false;
     uint32_t n = get32(h + 1);
     if (n < 4 || n - 4 >= cap)
         return false;
     *type = (char)h[0], *len = n - 4;
     body[*len] = 0;
-    return io(fd, body, *len, false, until_ms);
+    return io(ch, body, *len, false, until_ms);
 }
 
 /* An ErrorResponse's field f (code, message), or "". */
@@ -149,10 +228,7 @@ static mk_pgprobe_answer refusal(const mk_pgprobe_target *t, const unsigned char
     const char *code = field(body, len, 'C'), *msg = field(body, len, 'M');
     if (!strcmp(code, "53300") || !strncmp(code, "57P", 3) || !strncmp(code, "08", 2))
         return snprintf(why, whylen, "connection %s: the server says: %.200s (%s)", t->conn, msg, code), MK_PGPROBE_RETRY;
-    bool tls = t->sslmode && (!strcmp(t->sslmode, "require") || !strcmp(t->sslmode, "prefer"));
-    snprintf(why, whylen, "connection %s: asked how it authenticates, the server says: %.200s (%s)%s", t->conn, msg, code,
-             tls && !t->socket ? "; the question is asked without TLS: with channel_binding=require or sslmode=verify-full "
-                                 "it is not asked" : "");
+    snprintf(why, whylen, "connection %s: asked how it authenticates, the server says: %.200s (%s)", t->conn, msg, code);
     return MK_PGPROBE_REFUSED;
 }
 
@@ -174,12 +250,13 @@ mk_pgprobe_answer mk_pgprobe_ask(const mk_pgprobe_target *t, double until_ms, in
     *method = -1;
     if (!n)
         return snprintf(why, whylen, "connection %s: the user or database name is too long", t->conn), MK_PGPROBE_REFUSED;
-    int fd = dial(t, until_ms);
-    if (fd < 0)
-        return snprintf(why, whylen, "connection %s: cannot reach the server: %s", t->conn,
-                        errno ? strerror(errno) : "timed out"), MK_PGPROBE_RETRY;
-    bool got = io(fd, buf, n, true, until_ms) && first_message(fd, until_ms, &type, body, sizeof body, &len);
-    close(fd);
+    chan ch = {.fd = dial(t, until_ms)};
+    if (ch.fd < 0)
+        return snprintf(why, whylen, "connection %s: cannot reach the server: %s", t->conn, strerror(errno)),
+               MK_PGPROBE_RETRY;
+    bool got = negotiate(&ch, t, until_ms) && io(&ch, buf, n, true, until_ms) &&
+               first_message(&ch, until_ms, &type, body, sizeof body, &len);
+    hang_up(&ch);
     if (!got)
         return snprintf(why, whylen, "connection %s: the server did not say how it authenticates (no answer, or not "
                         "PostgreSQL's)", t->conn), MK_PGPROBE_RETRY;

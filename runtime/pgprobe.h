@@ -3,9 +3,10 @@
  * every provider"): libpq 15 has no require_auth, and answers a server's
  * request for a cleartext password with the password.
  *
- * The probe opens its own connection to the address pgconn checked, sends
- * a startup packet that carries no secret (user, database), reads the
- * server's first answer and closes. A request for the password in
+ * The probe opens its own connection to the address pgconn checked, over
+ * TLS when the session will be (sslmode prefer or require, the certificate
+ * unchecked as those modes leave it), sends a startup packet that carries
+ * no secret (user, database), reads the server's first answer and closes. A request for the password in
  * cleartext (pg_hba `password`) is refused unless the connection sets
  * allow_cleartext_password; md5, SCRAM, GSSAPI, SSPI, trust and a
  * certificate are let through. It is no proof against an impostor, who
@@ -26,9 +27,10 @@ typedef struct mk_pgprobe_target {
     bool socket;              /* a unix socket in dir ("": libpq's default directory) */
     mk_netaddr addr;          /* else this address */
     const char *dir;
+    const char *name;         /* the host's name, sent for SNI over TLS */
     int port;
     const char *user, *db;    /* as the session will give them; db "" = the user's name */
-    const char *sslmode;      /* the session's: a plaintext refusal is read in its light */
+    const char *sslmode;      /* the session's: prefer and require ask over TLS, as libpq will */
     const char *conn;         /* the connection's name, for why */
     bool allow_cleartext;     /* answer OK to a cleartext request (a test may still ask) */
 } mk_pgprobe_target;

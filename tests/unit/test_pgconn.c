@@ -1,9 +1,11 @@
 /* test_pgconn — the connection rules (runtime/pgconn.c, pgprobe.c,
  * pgcred.c; docs/providers.md, "Rules for every provider") against real
- * servers: the suite's (a unix socket, SCRAM) and one of this test's own
- * listening on 127.0.0.1 whose pg_hba asks TCP sessions for the password
- * in cleartext (tests/pg.sh --tcp --auth-host password). A cleartext
- * request refused, and allowed only with allow_cleartext_password; a
+ * servers: the suite's (a unix socket, SCRAM) and two of this test's own
+ * listening on 127.0.0.1, one whose pg_hba asks TCP sessions for the
+ * password in cleartext (tests/pg.sh --tcp --auth-host password), one that
+ * asks only sessions over TLS (--ssl password). A cleartext request
+ * refused, asked over TLS when the session will be, and allowed only with
+ * allow_cleartext_password; a
  * link-local or metadata address refused before any packet, let through by
  * allow_addresses; TCP off loopback refused without verified TLS or
  * channel binding; a password_command's password used, kept while it
@@ -24,6 +26,7 @@
 
 static char dir[64];
 static char clear_dir[256], clear_port[16], clear_pw[128]; /* the cleartext server */
+static char tls_dir[256], tls_port[16], tls_pw[128];       /* cleartext over TLS only */
 static PGconn *admin;
 
 #define NEED_PG()                                                                                                    \
@@ -61,6 +64,20 @@ static int restore_password(void **st)
     return 0;
 }
 
+/* A server of this test's own: tests/pg.sh start OPTIONS. */
+static void server(const char *options, char *sdir, char *port, char *pw)
+{
+    char cmd[200], line[2048] = "";
+    snprintf(cmd, sizeof cmd, "sh tests/pg.sh start %s", options);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    pclose(f);
+    setting(line, "MOKSHA_TEST_PG", sdir, 256);
+    setting(line, "PGPORT", port, 16);
+    setting(line, "PGPASSWORD", pw, 128);
+}
+
 static int group_setup(void **st)
 {
     (void)st;
@@ -69,14 +86,8 @@ static int group_setup(void **st)
         return 0;
     }
     mk_test_tmpdir(dir, "/tmp/moksha-unit-pgconn.XXXXXX");
-    FILE *f = popen("sh tests/pg.sh start --tcp --auth-host password", "r");
-    char line[2048] = "";
-    assert_non_null(f);
-    assert_non_null(fgets(line, sizeof line, f));
-    pclose(f);
-    setting(line, "MOKSHA_TEST_PG", clear_dir, sizeof clear_dir);
-    setting(line, "PGPORT", clear_port, sizeof clear_port);
-    setting(line, "PGPASSWORD", clear_pw, sizeof clear_pw);
+    server("--tcp --auth-host password", clear_dir, clear_port, clear_pw);
+    server("--tcp --ssl password", tls_dir, tls_port, tls_pw);
     admin = PQconnectdb("dbname=postgres");
     assert_int_equal(PQstatus(admin), CONNECTION_OK);
     return 0;
@@ -86,10 +97,12 @@ static int group_teardown(void **st)
 {
     (void)st;
     char cmd[400];
-    if (clear_dir[0]) {
-        snprintf(cmd, sizeof cmd, "sh tests/pg.sh stop '%s'", clear_dir);
-        assert_int_equal(system(cmd), 0);
-    }
+    const char *dirs[] = {clear_dir, tls_dir};
+    for (int i = 0; i < 2; i++)
+        if (dirs[i][0]) {
+            snprintf(cmd, sizeof cmd, "sh tests/pg.sh stop '%s'", dirs[i]);
+            assert_int_equal(system(cmd), 0);
+        }
     if (dir[0])
         mk_test_rmdir(dir);
     PQfinish(admin);
@@ -198,8 +211,59 @@ static void test_cleartext_refused(void **st)
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "in cleartext"));
     cc.allow_cleartext_password = true;
-    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+    /* pinned: libpq connected to a checked address, under the name (which
+     * TLS would check the certificate against) */
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
         fail_msg("localhost: %s", why);
+    assert_string_equal(PQhost(c), "localhost");
+    assert_string_equal(PQhostaddr(c), "127.0.0.1");
+    PQfinish(c);
+    mk_pgconn_free(pc);
+}
+
+/* pg_hba asks TLS sessions for cleartext, plain ones for SCRAM: the
+ * question is asked the way the session will be made. */
+static void test_cleartext_over_tls(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[256], why[1024];
+    setenv("PGPASSWORD", tls_pw, 1);
+    const char *modes[] = {"require", "prefer"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=%s", tls_port, modes[i]);
+        mk_config_conn cc = conn(ci);
+        assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+        if (!strstr(why, "asks for the password in cleartext"))
+            fail_msg("sslmode=%s: %s", modes[i], why);
+    }
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=disable", tls_port);
+    mk_config_conn cc = conn(ci);
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("plain: %s", why);
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=require", tls_port);
+    cc = conn(ci);
+    cc.allow_cleartext_password = true;
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("allowed: %s", why);
+    assert_int_equal(PQsslInUse(c), 1);
+    PQfinish(c);
+    mk_pgconn_free(pc);
+    int method;
+    mk_pgprobe_target t = {.port = atoi(tls_port), .name = "localhost", .user = "moksha", .db = "postgres",
+                           .sslmode = "require", .conn = "dev"};
+    mk_netaddr_parse("127.0.0.1", &t.addr);
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_REFUSED);
+    assert_int_equal(method, 3);
+    t.sslmode = "disable";
+    assert_int_equal(mk_pgprobe_ask(&t, mk_clock_now_ms() + 3000, &method, why, sizeof why), MK_PGPROBE_OK);
+    assert_int_equal(method, 10);
 }
 
 static void test_addresses(void **st)
@@ -216,6 +280,12 @@ static void test_addresses(void **st)
     cc = conn("hostaddr=::ffff:169.254.169.254 user=moksha");
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "hostaddr ::ffff:169.254.169.254 is link-local"));
+    /* what the environment fills in is judged the same way */
+    setenv("PGHOSTADDR", "169.254.1.1", 1);
+    cc = conn("user=moksha");
+    assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+    unsetenv("PGHOSTADDR");
+    assert_non_null(strstr(why, "hostaddr 169.254.1.1 is link-local"));
     cc = conn("host=fe80::1 user=moksha");
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "link-local (fe80::/10)"));
@@ -417,6 +487,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_socket_session),   cmocka_unit_test(test_probe),
         cmocka_unit_test_setup_teardown(test_cleartext_refused, keep_password, restore_password),
+        cmocka_unit_test_setup_teardown(test_cleartext_over_tls, keep_password, restore_password),
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_tls_rule),
         cmocka_unit_test_setup_teardown(test_password_command, keep_password, restore_password),
