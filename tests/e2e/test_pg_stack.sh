@@ -1,9 +1,9 @@
-# test_pg_stack.sh — roles, a database and its schema of the postgres
-# provider against the suite's real server, beside the simulated cloud
-# (docs/providers.md, "The postgres provider"; docs/executor.md,
-# "Irreversible steps last"): planned, applied, re-planned to no changes; a
-# database altered and dropped outside moksha seen by `moksha drift` and
-# corrected by `moksha reconcile` within its boundary; a failure
+# test_pg_stack.sh — roles, a database, its schema and grants of the
+# postgres provider against the suite's real server, beside the simulated
+# cloud (docs/providers.md, "The postgres provider"; docs/executor.md,
+# "Irreversible steps last"): planned, applied, re-planned to no changes;
+# grants revoked and the database altered and dropped outside moksha seen by
+# `moksha drift` and corrected by `moksha reconcile` within its boundary; a failure
 # injected at every step rolls back, and a database's replace — its data
 # cannot come back — never starts while another step can still fail, so a
 # failure elsewhere leaves its rows where they were; a failure after it is
@@ -34,15 +34,16 @@ export MOKSHA_EXEC_CONFIG=$WORK/cfg/exec.json
 
 q() { psql -d postgres -qAt -c "$1"; }
 qdb() { psql -d "${P}_shop" -qAt -c "$1"; }
-# the server's view: the database, its owner, its schemas
+# the server's view: the database, its owner, its schemas, the grants
 world() {
     q "SELECT d.datname, pg_get_userbyid(d.datdba), coalesce(shobj_description(d.oid, 'pg_database')::json->'moksha'->>'stack', 'untagged')
        FROM pg_database d WHERE d.datname LIKE '${P}\\_%' ORDER BY 1"
     q "SELECT datname FROM pg_database WHERE datname LIKE 'mk\\_stage\\_%'"
+    q "SELECT has_database_privilege('${P}_readonly', '${P}_shop', 'CONNECT')" 2>/dev/null
     qdb "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'api'" 2>/dev/null
 }
 
-# spec [PG_FAIL_ON] [DB_NAME] [SIM_FAIL_ON]: roles, a database and its schema, the sim's network
+# spec [PG_FAIL_ON] [DB_NAME] [SIM_FAIL_ON]: roles, a database and its schema, a read-only group's grants, the sim's network
 spec() {
     cat >main.moksha <<M
 stack pgobjects {}
@@ -71,6 +72,19 @@ resource postgres.schema api {
   name     = "api"
   owner    = postgres.role.app.name
 }
+resource postgres.grant connect {
+  role        = postgres.role.readonly.name
+  database    = postgres.database.shop.name
+  object_type = "database"
+  privileges  = ["connect", "temporary"]
+}
+resource postgres.grant api_tables {
+  role        = postgres.role.readonly.name
+  database    = postgres.database.shop.name
+  object_type = "table"
+  schema      = postgres.schema.api.name
+  privileges  = ["select"]
+}
 M
 }
 
@@ -78,7 +92,10 @@ mkdir app
 enter app || exit 1
 
 # ---- a failure injected at each step of the first apply: rolled back ----
-for target in postgres.role.app postgres.role.readonly postgres.schema.api postgres.database.shop; do
+# (the read-only group's grant on every table of the schema: the schema is
+# new and empty, so that create sends no statement for a failure to follow)
+for target in postgres.role.app postgres.role.readonly postgres.schema.api postgres.grant.connect \
+    postgres.database.shop; do
     spec "\"$target\""
     pg_run 4 apply --yes
     expect_contains "$ERR" "Apply failed: $target"
@@ -95,15 +112,35 @@ pg_same "the staging databases the failure left" "$(q "SELECT count(*) FROM pg_d
 # ---- plan, apply, re-plan to no changes ----
 spec
 pg_run 0 apply --yes
-expect_contains "$OUT" "Apply complete: 5 created"
+expect_contains "$OUT" "Apply complete: 7 created"
 stack_id=$(cat .moksha/stack-id)
 world >w.txt
 expect_contains w.txt "${P}_shop|${P}_app|$stack_id"
 expect_contains w.txt "api|${P}_app"
+expect_match w.txt "^t$"
 expect_not_contains w.txt "mk_stage_"
 pg_same "the staging databases left" "$(q "SELECT count(*) FROM pg_database WHERE datname LIKE 'mk\\_stage\\_%'")" 0
 pg_run 0 plan --detailed-exitcode
 expect_contains "$OUT" "No changes"
+
+# ---- grants revoked outside moksha: drift, then reconcile within its boundary ----
+# one of a grant's two privileges revoked: changed, an update (medium risk)
+q "REVOKE CONNECT ON DATABASE ${P}_shop FROM ${P}_readonly" >/dev/null
+q "REVOKE CONNECT ON DATABASE ${P}_shop FROM PUBLIC" >/dev/null
+pg_same "connect after the revoke" "$(q "SELECT has_database_privilege('${P}_readonly', '${P}_shop', 'CONNECT')")" f
+pg_run 2 drift
+expect_contains "$OUT" "postgres.grant.connect changed outside moksha: privileges"
+pg_run 3 reconcile
+pg_run 0 reconcile --auto-approve-risk medium
+pg_same "connect after reconcile" "$(q "SELECT has_database_privilege('${P}_readonly', '${P}_shop', 'CONNECT')")" t
+pg_run 0 drift
+# both revoked: the grant is gone, and granting it again is a create (low)
+q "REVOKE ALL ON DATABASE ${P}_shop FROM ${P}_readonly" >/dev/null
+pg_run 2 drift
+expect_contains "$OUT" "postgres.grant.connect was deleted outside moksha"
+pg_run 0 reconcile
+pg_same "temporary after reconcile" "$(q "SELECT has_database_privilege('${P}_readonly', '${P}_shop', 'TEMPORARY')")" t
+pg_run 0 drift
 
 # ---- the database altered outside moksha: drift, then reconcile within medium ----
 q "ALTER DATABASE ${P}_shop CONNECTION LIMIT 3" >/dev/null
@@ -129,7 +166,7 @@ expect_contains "$OUT" "No drift"
 
 # ---- a failure injected at every step rolls back ----
 # the plan: the database renamed (a replace: irreversible), so its schema
-# is made again in the new one; and a new group
+# and grants are made again in the new one; and a new group
 qdb "CREATE TABLE public.orders (id int); INSERT INTO public.orders VALUES (1), (2)" >/dev/null
 snapshot before.txt
 world >before.world
@@ -163,7 +200,7 @@ expect_contains "$ERR" "Apply failed: postgres.schema.api"
 expect_contains "$ERR" "Not rolled back:"
 expect_contains "$ERR" "postgres.database.shop (replace): cannot be undone: the postgres provider cannot make a deleted postgres.database again, and the data it held cannot come back"
 pg_run 0 audit verify
-# the old database took its schema with it: read the world,
+# the old database took its schema and grants with it: read the world,
 # then applying the plan again converges
 pg_run 0 refresh
 renamed ""
