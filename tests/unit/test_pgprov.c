@@ -38,7 +38,7 @@ static void load_config(void)
     snprintf(path, sizeof path, "%s/exec.json", dir);
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
-             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"}}}",
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}}}",
              getenv("PGHOST"), getenv("PGPORT"));
     mk_test_write(dir, "exec.json", text);
     chmod(path, 0600);
