@@ -142,6 +142,11 @@ mk_prov *mk_prov_postgres_new(json_t *settings, const mk_config *cfg, const char
 
 /* ---- sessions ---- */
 
+/* The server's notices and warnings ("there is no transaction in
+ * progress", an extension's chatter) are not the executor's output: libpq
+ * would print them on stderr. What matters comes back as an error. */
+static void quiet(void *arg, const char *message) { (void)arg, (void)message; }
+
 PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op, mk_prov_status *st, char *why,
                                  size_t whylen)
 {
@@ -168,6 +173,7 @@ PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op
         }
         if (!p->server_version)
             p->server_version = PQserverVersion(c);
+        PQsetNoticeProcessor(c, quiet, NULL);
     }
     char w[600];
     if (!mk_pgconn_deadline(p->pc, c, op ? op->deadline_ms : 0, w, sizeof w)) {
@@ -195,6 +201,17 @@ void mk_prov_postgres_release(mk_pgp *p, const char *db, PGconn *c, bool ok)
     }
     if (c)
         PQfinish(c);
+}
+
+void mk_prov_postgres_forget(mk_pgp *p, const char *db)
+{
+    pthread_mutex_lock(&p->mu);
+    for (int i = p->nidle - 1; i >= 0; i--)
+        if (strcmp(p->idle[i].db, db) == 0) {
+            PQfinish(p->idle[i].c);
+            p->idle[i] = p->idle[--p->nidle];
+        }
+    pthread_mutex_unlock(&p->mu);
 }
 
 mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *sql,
@@ -260,6 +277,57 @@ mk_prov_status mk_prov_postgres_foreign(const mk_prov_op *op, const char *what, 
     snprintf(why, whylen, "postgres: %s: %s %s already exists and this stack did not make it: not taken over; to manage "
              "it, `moksha import %s %s`", op->address, what, id, op->address, id);
     return MK_PROV_FAILED;
+}
+
+mk_prov_status mk_prov_postgres_whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *sql, int n,
+                                      const char *const *params, mk_pgwho *who, char *why, size_t whylen)
+{
+    PGresult *r;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up the owner tag", sql, n, params, &r, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    const char *comment = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : NULL;
+    who->there = PQntuples(r) == 1;
+    who->tagged = comment != NULL;
+    who->own = who->there ? mk_prov_postgres_owner(op, comment) : MK_PGOWN_NONE;
+    PQclear(r);
+    return MK_PROV_OK;
+}
+
+mk_prov_status mk_prov_postgres_ours(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,
+                                     char *why, size_t whylen)
+{
+    if (!who->there || who->own == MK_PGOWN_EARLIER || who->own == MK_PGOWN_THIS_RUN)
+        return MK_PROV_OK;
+    snprintf(why, whylen, "postgres: %s: %s %s is not this stack's (%s): not dropped", op->address, what, id,
+             who->own == MK_PGOWN_NONE ? "it has no owner tag of moksha's" : "another stack made it");
+    return MK_PROV_FAILED;
+}
+
+mk_prov_status mk_prov_postgres_importable(mk_pgp *p, const mk_prov_op *op, const char *what, const char *id,
+                                           const mk_pgwho *who, bool *tag, char *why, size_t whylen)
+{
+    *tag = false;
+    if (!who->there)
+        return snprintf(why, whylen, "postgres: import %s: no %s %s on connection %s", op->address, what, id,
+                        p->cc->name), MK_PROV_FAILED;
+    if (who->own == MK_PGOWN_OTHER)
+        return snprintf(why, whylen, "postgres: import %s: %s %s is another stack's: not taken over", op->address,
+                        what, id), MK_PROV_FAILED;
+    if (mk_prov_postgres_injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
+    /* a comment not of moksha's gives way to the tag */
+    *tag = who->own == MK_PGOWN_NONE || !who->tagged;
+    return MK_PROV_OK;
+}
+
+mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                        const char *problem, char *why, size_t whylen)
+{
+    mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
+    if (st == MK_PROV_OK && problem && problem[0])
+        return snprintf(why, whylen, "postgres: %s: %s", op->address, problem), MK_PROV_FAILED;
+    return st;
 }
 
 static bool fault_named(const mk_pgp *p, const mk_prov_op *op)

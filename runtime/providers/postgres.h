@@ -51,6 +51,10 @@ PGconn *mk_prov_postgres_session(mk_pgp *p, const char *db, const mk_prov_op *op
 /* Give it back: kept for the next call when ok and idle, else closed. */
 void mk_prov_postgres_release(mk_pgp *p, const char *db, PGconn *c, bool ok);
 
+/* Close every kept session on database db: a DROP or RENAME DATABASE
+ * waits for no session of the provider's own. */
+void mk_prov_postgres_forget(mk_pgp *p, const char *db);
+
 /* Run sql with n text parameters (NULL: SQL NULL). MK_PROV_OK with *res
  * (when res is not NULL; PQclear it) or a status with why:
  * "postgres: ADDRESS: WHAT: the server says: MESSAGE (SQLSTATE)", WHAT a
@@ -81,8 +85,33 @@ char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra);
 /* Whose is the object with this comment (NULL: none)? Without a stack_id
  * (no apply) everything is EARLIER, as in the sim. */
 mk_pgown mk_prov_postgres_owner(const mk_prov_op *op, const char *comment);
+/* Is an object there, and whose? sql, run with its n parameters, answers
+ * one row (the object's comment, or NULL) when it is there, none when it
+ * is not. */
+typedef struct mk_pgwho {
+    bool there, tagged; /* tagged: it has a comment, moksha's or not */
+    mk_pgown own;       /* NONE when it is not there */
+} mk_pgwho;
+mk_prov_status mk_prov_postgres_whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *sql, int n,
+                                      const char *const *params, mk_pgwho *who, char *why, size_t whylen);
+/* A delete's rule: FAILED with why when the object is there and not this
+ * stack's (no tag of moksha's: made again by someone else under the name;
+ * another stack's), else OK. what: "role", "database", … */
+mk_prov_status mk_prov_postgres_ours(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,
+                                     char *why, size_t whylen);
+/* An import's rule: FAILED with why when the object is not there or is
+ * another stack's, or a failure is injected; else OK, with *tag true when
+ * the caller must write the owner tag (it has none of moksha's). */
+mk_prov_status mk_prov_postgres_importable(mk_pgp *p, const mk_prov_op *op, const char *what, const char *id,
+                                           const mk_pgwho *who, bool *tag, char *why, size_t whylen);
 /* The failure a create of a foreign object gets, in why. */
 mk_prov_status mk_prov_postgres_foreign(const mk_prov_op *op, const char *what, const char *id, char *why, size_t whylen);
+
+/* The end of a type's check on session c (of the connection's own
+ * database): c given back; FAILED with why "postgres: ADDRESS: PROBLEM"
+ * when problem is not empty, else st. */
+mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *op, mk_prov_status st,
+                                        const char *problem, char *why, size_t whylen);
 
 /* Fault injection (provider_postgres.fail_on): true, with why, when op's
  * address is listed; a change calls it after its first statement, so the

@@ -214,6 +214,31 @@ static json_t *memberships(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
     return out;
 }
 
+/* note [pg membership]: a member of a superuser role can SET ROLE to it,
+ * and one of pg_execute_server_program, pg_read_server_files or
+ * pg_write_server_files reaches the server's files and programs: either
+ * makes the role a superuser in all but name, which a spec can ask for in
+ * one innocuous-looking line. member_of naming such a role (or one that
+ * is, through its own memberships, a member of one) is refused. */
+static mk_prov_status grantable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *group, char *why,
+                                size_t whylen)
+{
+    const char *sql = "SELECT EXISTS (SELECT 1 FROM pg_roles s WHERE (s.rolsuper OR s.rolname IN "
+                      "('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')) "
+                      "AND pg_has_role(g.oid, s.oid, 'MEMBER')) FROM pg_roles g WHERE g.rolname = $1";
+    PGresult *r;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up a role of member_of", sql, 1,
+                                              (const char *[]){group}, &r, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    bool super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (super)
+        return snprintf(why, whylen, "postgres: %s: member_of %s: a member of it could act as a superuser (SET ROLE, "
+                        "or the server's files and programs); refused", op->address, group), MK_PROV_FAILED;
+    return MK_PROV_OK;
+}
+
 /* Make the role's memberships exactly attrs.member_of. */
 static mk_prov_status sync_members(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen)
 {
@@ -229,6 +254,8 @@ static mk_prov_status sync_members(mk_pgp *p, PGconn *c, const mk_prov_op *op, c
         if (st == MK_PROV_OK && !g)
             st = (snprintf(why, whylen, "postgres: %s: member_of holds something that is not a role name", op->address),
                   MK_PROV_FAILED);
+        if (st == MK_PROV_OK && !mk_prov_postgres_has_name(have, g))
+            st = grantable(p, c, op, g, why, whylen);
         if (st == MK_PROV_OK && !mk_prov_postgres_has_name(have, g))
             st = member(p, c, op, g, true, why, whylen);
     }
@@ -247,15 +274,13 @@ static mk_prov_status look(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
         "SELECT r.rolcanlogin, r.rolconnlimit, r.rolcreatedb, r.rolcreaterole, r.rolinherit, "
         "CASE WHEN r.rolvaliduntil IS NULL OR r.rolvaliduntil = 'infinity' THEN NULL "
         "ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END, "
-        "coalesce(r.rolvaliduntil = $2::timestamptz, false), shobj_description(r.oid, 'pg_authid'), "
+        "coalesce(r.rolvaliduntil = $2::timestamptz, false), "
         "has_table_privilege('pg_catalog.pg_authid', 'SELECT') FROM pg_roles r WHERE r.rolname = $1";
     return mk_prov_postgres_exec(p, c, op, "look up the role", sql, 2, (const char *[]){name, recorded_until}, r, why,
                                  whylen);
 }
 
 static bool col_true(PGresult *r, int col) { return PQgetvalue(r, 0, col)[0] == 't'; }
-
-static const char *comment_of(PGresult *r) { return PQgetisnull(r, 0, 7) ? NULL : PQgetvalue(r, 0, 7); }
 
 /* The password as a read shows it (note [pg password]): held is the
  * server's verifier (NULL: none), privileged whether it could be read. */
@@ -326,7 +351,7 @@ static mk_prov_status read_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const 
         PQclear(r);
         return st;
     }
-    bool privileged = col_true(r, 8);
+    bool privileged = col_true(r, 7);
     char *held = NULL;
     json_t *members = memberships(p, c, op, name, &st, why, whylen);
     if (st == MK_PROV_OK && privileged)
@@ -385,41 +410,31 @@ static mk_prov_status injected(mk_pgp *p, const mk_prov_op *op, mk_prov_status s
     return st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen) ? MK_PROV_FAILED : st;
 }
 
-/* Is the role there, and whose is it (note [pg owner])? *tagged: it has
- * a comment at all. */
-static mk_prov_status whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, bool *there, mk_pgown *own,
-                            bool *tagged, char *why, size_t whylen)
+static mk_prov_status whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, mk_pgwho *who, char *why,
+                            size_t whylen)
 {
-    PGresult *r;
-    mk_prov_status st = look(p, c, op, name, NULL, &r, why, whylen);
-    if (st != MK_PROV_OK)
-        return st;
-    *there = PQntuples(r) == 1;
-    *own = *there ? mk_prov_postgres_owner(op, comment_of(r)) : MK_PGOWN_NONE;
-    *tagged = *there && comment_of(r);
-    PQclear(r);
-    return MK_PROV_OK;
+    return mk_prov_postgres_whose(p, c, op, "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+                                  1, (const char *[]){name}, who, why, whylen);
 }
 
 /* In a transaction: make the role, or take over the one there when this
  * stack made it (note [pg owner]). */
 static mk_prov_status create_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    bool there, tagged;
-    mk_pgown own;
-    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
+    mk_pgwho who;
+    mk_prov_status st = whose(p, c, op, name, &who, why, whylen);
     if (st != MK_PROV_OK)
         return st;
-    if (there && (own == MK_PGOWN_NONE || own == MK_PGOWN_OTHER))
+    if (who.there && (who.own == MK_PGOWN_NONE || who.own == MK_PGOWN_OTHER))
         return mk_prov_postgres_foreign(op, "role", name, why, whylen);
-    st = injected(p, op, define(p, c, op, there ? "ALTER" : "CREATE", true, why, whylen), why, whylen);
-    if (st == MK_PROV_OK && !there)
+    st = injected(p, op, define(p, c, op, who.there ? "ALTER" : "CREATE", true, why, whylen), why, whylen);
+    if (st == MK_PROV_OK && !who.there)
         st = comment(p, c, op, name, why, whylen);
     if (st == MK_PROV_OK)
         st = sync_members(p, c, op, why, whylen);
     /* an earlier run's role is adopted: its tag stays that run's, so a
      * retry of this create still finds it not made here */
-    if (st == MK_PROV_OK && own == MK_PGOWN_EARLIER && op->adopted)
+    if (st == MK_PROV_OK && who.own == MK_PGOWN_EARLIER && op->adopted)
         *op->adopted = true;
     return st;
 }
@@ -469,17 +484,12 @@ static mk_prov_status update(mk_pgp *p, const mk_prov_op *op, json_t **out, char
  * not dropped. */
 static mk_prov_status del_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    bool there, tagged;
-    mk_pgown own;
-    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
-    if (st != MK_PROV_OK)
+    mk_pgwho who;
+    mk_prov_status st = whose(p, c, op, name, &who, why, whylen);
+    if (st == MK_PROV_OK)
+        st = mk_prov_postgres_ours(op, "role", name, &who, why, whylen);
+    if (st != MK_PROV_OK || !who.there)
         return st;
-    if (!there)
-        return MK_PROV_OK;
-    if (own == MK_PGOWN_NONE || own == MK_PGOWN_OTHER)
-        return snprintf(why, whylen, "postgres: %s: role %s is not this stack's (%s): not dropped", op->address, name,
-                        own == MK_PGOWN_NONE ? "it has no owner tag of moksha's" : "another stack made it"),
-               MK_PROV_FAILED;
     char sql[200], *id = mk_prov_postgres_ident(c, name), what[100];
     if (!id)
         return snprintf(why, whylen, "postgres: %s: a role name libpq cannot quote", op->address), MK_PROV_FAILED;
@@ -503,21 +513,12 @@ static mk_prov_status import_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     if (want && strcmp(want, name) != 0)
         return snprintf(why, whylen, "postgres: import %s: the id %s is not the role the spec names (%s)", op->address,
                         name, want), MK_PROV_FAILED;
-    bool there, tagged;
-    mk_pgown own;
-    mk_prov_status st = whose(p, c, op, name, &there, &own, &tagged, why, whylen);
-    if (st != MK_PROV_OK)
-        return st;
-    if (!there)
-        return snprintf(why, whylen, "postgres: import %s: no role %s on connection %s", op->address, name,
-                        mk_prov_postgres_conn_name(p)), MK_PROV_FAILED;
-    if (own == MK_PGOWN_OTHER)
-        return snprintf(why, whylen, "postgres: import %s: role %s is another stack's: not taken over", op->address,
-                        name), MK_PROV_FAILED;
-    if (st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen))
-        return MK_PROV_FAILED;
-    /* a comment not of moksha's gives way to the tag */
-    return own == MK_PGOWN_NONE || !tagged ? comment(p, c, op, name, why, whylen) : MK_PROV_OK;
+    mk_pgwho who;
+    bool tag;
+    mk_prov_status st = whose(p, c, op, name, &who, why, whylen);
+    if (st == MK_PROV_OK)
+        st = mk_prov_postgres_importable(p, op, "role", name, &who, &tag, why, whylen);
+    return st == MK_PROV_OK && tag ? comment(p, c, op, name, why, whylen) : st;
 }
 
 static mk_prov_status import(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
@@ -545,6 +546,11 @@ static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char 
     bool may = st == MK_PROV_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     if (st == MK_PROV_OK)
         PQclear(r);
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(op->attrs, "member_of"), i, v)
+        if (st == MK_PROV_OK && change && mk_prov_postgres_name(v))
+            st = grantable(p, c, op, mk_prov_postgres_name(v), why, whylen);
     mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
     if (st == MK_PROV_OK && !may)
         st = (snprintf(why, whylen, "postgres: %s: the user of connection %s cannot create or alter roles (it needs "

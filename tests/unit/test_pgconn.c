@@ -33,6 +33,8 @@
 #include "runtime/config.h"
 #include "runtime/pgconn.h"
 #include "runtime/pgprobe.h"
+#include "runtime/providers/postgres.h"
+#include "runtime/providers/provider.h"
 
 static char dir[64];
 static char clear_dir[256], clear_port[16], clear_pw[128]; /* the cleartext server */
@@ -664,6 +666,45 @@ static void test_md5_warning(void **st)
     assert_int_equal(atomic_load(&f.nstart), 4); /* two probes, two sessions */
 }
 
+/* fail_on is the spec's: a step it names is refused by the check unless
+ * the connection allows fault injection, and is then injected. */
+static void test_fault_injection_gate(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[1024];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    mk_config cfg = {.conns = &cc, .nconns = 1};
+    json_t *settings = json_pack("{s:s, s:[s]}", "connection", "dev", "fail_on", "postgres.role.bad");
+    json_t *attrs = json_pack("{s:s}", "name", "t_gate_never_made");
+    mk_prov_op op = {.address = "postgres.role.bad", .type = "postgres.role", .attrs = attrs};
+    mk_prov_op other = {.address = "postgres.role.good", .type = "postgres.role", .attrs = attrs};
+    for (int allowed = 0; allowed < 2; allowed++) {
+        cc.allow_fault_injection = allowed;
+        mk_prov *p = mk_prov_postgres_new(settings, &cfg, NULL, why, sizeof why);
+        assert_non_null(p);
+        json_t *out = NULL;
+        why[0] = 0;
+        mk_prov_status s = p->check(p, &op, &out, why, sizeof why);
+        json_decref(out);
+        if (allowed ? s != MK_PROV_OK : s != MK_PROV_FAILED)
+            fail_msg("allowed=%d: %d %s", allowed, s, why);
+        if (!allowed)
+            assert_string_equal(why, "postgres: postgres.role.bad: provider postgres asks for injected failures "
+                                     "(fail_on), which connection dev does not allow: set \"allow_fault_injection\": "
+                                     "true on it in the executor's configuration (docs/providers.md, \"Rules for every "
+                                     "provider\")");
+        out = NULL;
+        assert_int_equal(p->check(p, &other, &out, why, sizeof why), MK_PROV_OK); /* a step it does not name */
+        json_decref(out);
+        assert_int_equal(mk_prov_postgres_injected(p->impl, &op, why, sizeof why), allowed);
+        p->free(p);
+    }
+    json_decref(settings);
+    json_decref(attrs);
+}
+
 /* A password_command that prints the file pw, as text or as JSON with
  * expires_in, and counts its runs in the file runs. */
 static void command(const char *mode)
@@ -860,7 +901,7 @@ int main(void)
         cmocka_unit_test(test_bad_commands),      cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test_setup_teardown(test_probe_is_the_session, no_password, restore_home),
         cmocka_unit_test(test_socket_directory),  cmocka_unit_test(test_silent_server),
-        cmocka_unit_test(test_notices_dropped),
+        cmocka_unit_test(test_notices_dropped),   cmocka_unit_test(test_fault_injection_gate),
         cmocka_unit_test_setup_teardown(test_md5_warning, no_password, restore_home),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -38,8 +38,10 @@ static void load_config(void)
     snprintf(path, sizeof path, "%s/exec.json", dir);
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
-             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}}}",
-             getenv("PGHOST"), getenv("PGPORT"));
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}, \"limited\": {\"kind\": "
+             "\"postgres\", \"conninfo\": \"host=%s port=%s user=%slimited dbname=postgres\", "
+             "\"password_command\": [\"/bin/echo\", \"limited-pw\"]}}}",
+             getenv("PGHOST"), getenv("PGPORT"), getenv("PGHOST"), getenv("PGPORT"), pfx);
     mk_test_write(dir, "exec.json", text);
     chmod(path, 0600);
     setenv("MOKSHA_EXEC_CONFIG", path, 1);
@@ -86,6 +88,14 @@ static char *sql1(const char *fmt, ...)
     return out;
 }
 
+/* fmt with name quoted as an identifier */
+static void drop(const char *fmt, const char *name)
+{
+    char *q = PQescapeIdentifier(admin, name, strlen(name));
+    sql1(fmt, q);
+    PQfreemem(q);
+}
+
 static int teardown(void **st)
 {
     (void)st;
@@ -93,15 +103,15 @@ static int teardown(void **st)
     if (!admin)
         return 0;
     /* whatever a failed test left: this process's roles and databases */
-    PGresult *r = PQexecParams(admin, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) OR "
-                               "starts_with(datname, 'mk_stage_')", 1, NULL, (const char *[]){pfx}, NULL, NULL, 0);
+    PGresult *r = PQexecParams(admin, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", 1, NULL,
+                               (const char *[]){pfx}, NULL, NULL, 0);
     for (int i = 0; i < PQntuples(r); i++)
-        sql1("DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", PQgetvalue(r, i, 0));
+        drop("DROP DATABASE IF EXISTS %s WITH (FORCE)", PQgetvalue(r, i, 0));
     PQclear(r);
     r = PQexecParams(admin, "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", 1, NULL,
                      (const char *[]){pfx}, NULL, NULL, 0);
     for (int i = 0; i < PQntuples(r); i++)
-        sql1("DROP ROLE IF EXISTS \"%s\"", PQgetvalue(r, i, 0));
+        drop("DROP ROLE IF EXISTS %s", PQgetvalue(r, i, 0));
     PQclear(r);
     PQfinish(admin);
     admin = NULL;
@@ -539,6 +549,486 @@ static void session_lost(void **st)
     p->free(p);
 }
 
+/* note [pg membership]: member_of a superuser role, a role that is a
+ * member of one, or a role that reaches the server's files is refused, at
+ * the check and at the grant; a name that needs quoting is only a name. */
+static void role_membership_guard(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *mid = nm("mid"), *odd = nm("we\"ird' name; DROP ROLE moksha; --");
+    sql1("CREATE ROLE \"%s\" IN ROLE moksha", mid);
+    json_t *a = role_attrs(odd, "postgres.role.odd", "pw"), *out = NULL;
+    who w = {.stack = "stack1", .run = "run1"};
+    char why[600], want[400];
+    mk_prov_op op = {.address = "postgres.role.odd", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    const char *bad[] = {"moksha", mid, "pg_write_server_files"};
+    for (int i = 0; i < 3; i++) {
+        json_object_set_new(a, "member_of", json_pack("[s]", bad[i]));
+        assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        snprintf(want, sizeof want, "postgres: postgres.role.odd: member_of %s: a member of it could act as a "
+                 "superuser (SET ROLE, or the server's files and programs); refused", bad[i]);
+        assert_string_equal(why, want);
+        assert_int_equal(call(p, p->create, "postgres.role.odd", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+        assert_string_equal(w.why, want);
+    }
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "0");
+    /* harmless ones pass, and the odd name is made exactly */
+    json_object_set_new(a, "member_of", json_pack("[s]", "pg_read_all_stats"));
+    json_t *state = created(p, "postgres.role.odd", "postgres.role", a, &w);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "1");
+    assert_string_equal(sql1("SELECT rolsuper FROM pg_roles WHERE rolname = 'moksha'"), "t");
+    json_t *got = readback(p, "postgres.role.odd", "postgres.role", state);
+    assert_true(json_equal(got, state));
+    json_decref(got), json_decref(state), json_decref(a);
+    p->free(p);
+}
+
+/* ---- postgres.database ---- */
+
+static json_t *db_attrs(const char *name, const char *owner)
+{
+    return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:I, s:b}", "name", name, "owner", owner, "encoding", "UTF8",
+                     "locale", "C", "template", "template0", "connection_limit", (json_int_t)4, "allow_connections", 1);
+}
+
+static void db_create_read_update_delete(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *name = nm("app db"), *owner = nm("dbowner");
+    sql1("CREATE ROLE \"%s\"", owner);
+    json_t *a = db_attrs(name, owner);
+    who w = {.stack = "stack1", .run = "run1"};
+    json_t *state = created(p, "postgres.database.app", "postgres.database", a, &w);
+    assert_false(w.adopted);
+    assert_string_equal(json_string_value(json_object_get(state, "id")), name);
+    char want[600];
+    snprintf(want, sizeof want, "%s 4 C UTF8", owner);
+    assert_string_equal(sql1("SELECT pg_get_userbyid(datdba) || ' ' || datconnlimit || ' ' || datcollate || ' ' || "
+                             "pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '%s'", name), want);
+    assert_string_equal(sql1("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '%s'", name),
+                        "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    /* the staging name is gone: renamed */
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = 'mk_stage_47d48cb9391ff875'"), "0");
+    json_t *got = readback(p, "postgres.database.app", "postgres.database", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    /* out of band */
+    sql1("ALTER DATABASE \"%s\" WITH CONNECTION LIMIT 9 ALLOW_CONNECTIONS false", name);
+    sql1("ALTER DATABASE \"%s\" OWNER TO moksha", name);
+    got = readback(p, "postgres.database.app", "postgres.database", state);
+    snprintf(want, sizeof want, "{\"name\": \"%s\", \"owner\": \"moksha\", \"encoding\": \"UTF8\", \"locale\": \"C\", "
+             "\"template\": \"template0\", \"connection_limit\": 9, \"allow_connections\": false, \"id\": \"%s\"}",
+             name, name);
+    assert_json(got, want);
+    json_decref(got);
+    assert_int_equal(call(p, p->update, "postgres.database.app", "postgres.database", a, state, &w, NULL), MK_PROV_OK);
+    got = readback(p, "postgres.database.app", "postgres.database", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    /* owner null: the connection's user, read back as null */
+    json_object_set_new(a, "owner", json_null());
+    json_object_set_new(state, "owner", json_null());
+    assert_int_equal(call(p, p->update, "postgres.database.app", "postgres.database", a, state, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sql1("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'", name), "moksha");
+    got = readback(p, "postgres.database.app", "postgres.database", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    assert_int_equal(call(p, p->del, "postgres.database.app", "postgres.database", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "0");
+    assert_int_equal(call(p, p->del, "postgres.database.app", "postgres.database", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_int_equal(call(p, p->read, "postgres.database.app", "postgres.database", state, NULL, &w, &got), MK_PROV_OK);
+    assert_null(got);
+    /* its data cannot come back: no recreate for the rollback to count on; a role can */
+    assert_int_equal(p->caps_of(p, "postgres.database"), 0);
+    assert_int_equal(p->caps_of(p, "postgres.role"), MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS);
+    json_decref(state), json_decref(a);
+    p->free(p);
+}
+
+/* note [pg staging]: a failure after CREATE DATABASE leaves the staging
+ * database, never an untagged one under the name; the next create drops
+ * it and makes the database; an untagged staging database (a crash before
+ * the tag) likewise; another stack's staging database is not dropped. */
+static void db_staging(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *bad = pg("{\"connection\": \"dev\", \"fail_on\": [\"postgres.database.crash\"]}");
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *name = nm("crash"), *owner = nm("crash_owner");
+    sql1("CREATE ROLE \"%s\"", owner);
+    json_t *a = db_attrs(name, owner);
+    who w = {.stack = "stack1", .run = "run1"};
+    assert_int_equal(call(bad, bad->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_string_equal(w.why, "postgres: postgres.database.crash: injected failure (provider postgres, fail_on)");
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "0");
+    /* untagged, and the connection user's: the owner role can still be dropped */
+    assert_string_equal(sql1("SELECT coalesce(shobj_description(oid, 'pg_database'), 'untagged') || ' ' || "
+                             "pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923'"),
+                        "untagged moksha");
+    json_decref(created(p, "postgres.database.crash", "postgres.database", a, &w));
+    assert_string_equal(sql1("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '%s'", name), owner);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923'"), "0");
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "1");
+    assert_int_equal(call(p, p->del, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL), MK_PROV_OK);
+    /* tagged by another stack: left alone, the create refused */
+    sql1("CREATE DATABASE mk_stage_ff3dd958e0861923");
+    sql1("COMMENT ON DATABASE mk_stage_ff3dd958e0861923 IS '{\"moksha\":{\"stack\":\"stack2\",\"run\":\"r\"}}'");
+    assert_int_equal(call(p, p->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_string_equal(w.why, "postgres: postgres.database.crash: database mk_stage_ff3dd958e0861923, this address's "
+                               "staging name, is another stack's: not dropped");
+    sql1("DROP DATABASE mk_stage_ff3dd958e0861923");
+    /* a failure that is no crash (an owner that does not exist) leaves nothing */
+    json_object_set_new(a, "owner", json_string(nm("nobody")));
+    assert_int_equal(call(p, p->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "give the database its owner: the server says: role"));
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = 'mk_stage_ff3dd958e0861923' OR "
+                             "datname = '%s'", name), "0");
+    /* a name of the executor's own is never a database's */
+    json_object_set_new(a, "name", json_string("mk_stage_0123456789abcdef"));
+    assert_int_equal(call(p, p->create, "postgres.database.crash", "postgres.database", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "cannot start with mk_stage_"));
+    json_decref(a);
+    p->free(p), bad->free(bad);
+}
+
+static void db_owners(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *name = nm("foreign_db"), *mine = nm("mine_db");
+    sql1("CREATE DATABASE \"%s\"", name);
+    json_t *f = db_attrs(name, NULL), *a = db_attrs(mine, NULL);
+    who w = {.stack = "stack1", .run = "run1"};
+    assert_int_equal(call(p, p->create, "postgres.database.f", "postgres.database", f, NULL, &w, NULL), MK_PROV_FAILED);
+    char want[400];
+    snprintf(want, sizeof want, "postgres: postgres.database.f: database %s already exists and this stack did not make "
+             "it: not taken over; to manage it, `moksha import postgres.database.f %s`", name, name);
+    assert_string_equal(w.why, want);
+    assert_int_equal(call(p, p->del, "postgres.database.f", "postgres.database", f, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", name), "1");
+    json_decref(created(p, "postgres.database.m", "postgres.database", a, &w));
+    json_t *s2 = created(p, "postgres.database.m", "postgres.database", a, &w);
+    assert_false(w.adopted);
+    json_decref(s2);
+    who later = {.stack = "stack1", .run = "run2"};
+    s2 = created(p, "postgres.database.m", "postgres.database", a, &later);
+    assert_true(later.adopted);
+    json_decref(s2);
+    who stranger = {.stack = "stack2", .run = "run1"};
+    assert_int_equal(call(p, p->create, "postgres.database.m", "postgres.database", a, NULL, &stranger, NULL),
+                     MK_PROV_FAILED);
+    assert_int_equal(call(p, p->del, "postgres.database.m", "postgres.database", a, NULL, &stranger, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(stranger.why, "another stack made it"));
+    json_decref(a), json_decref(f);
+    p->free(p);
+}
+
+static void db_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *name = nm("legacy_db");
+    sql1("CREATE DATABASE \"%s\" CONNECTION LIMIT 2 TEMPLATE template0 LOCALE 'C'", name);
+    json_t *out = NULL;
+    char why[600], want[600];
+    mk_prov_op op = {.address = "postgres.database.legacy", .type = "postgres.database", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = name};
+    assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"name\": \"%s\", \"owner\": \"moksha\", \"encoding\": \"UTF8\", \"locale\": \"C\", "
+             "\"template\": \"template0\", \"connection_limit\": 2, \"allow_connections\": true, \"id\": \"%s\"}",
+             name, name);
+    assert_json(out, want);
+    json_decref(out);
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_decref(out);
+    assert_string_equal(sql1("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '%s'", name),
+                        "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    op.import_id = nm("no_such_db");
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "no database"));
+    p->free(p);
+}
+
+static void db_check(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    json_t *a = db_attrs(nm("chk_db"), NULL), *out = NULL;
+    char why[600];
+    mk_prov_op op = {.address = "postgres.database.chk", .type = "postgres.database", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_object_set_new(a, "encoding", json_string("KLINGON"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.database.chk: the server knows no encoding KLINGON");
+    json_object_set_new(a, "encoding", json_string("utf-8"));
+    json_object_set_new(a, "template", json_string("no_such_template"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.database.chk: the server has no template database no_such_template");
+    json_decref(a);
+    p->free(p);
+}
+
+/* A connection whose user is no superuser, nor has CREATEROLE or
+ * CREATEDB: the checks refuse what it cannot do before the first step,
+ * and a password it cannot read (pg_authid) reads as recorded. */
+static void limited_user(void **st)
+{
+    (void)st;
+    NEED_PG();
+    sql1("CREATE ROLE \"%slimited\" LOGIN PASSWORD 'limited-pw'", pfx);
+    mk_prov *p = pg("{\"connection\": \"dev\"}"), *lim = pg("{\"connection\": \"limited\"}");
+    json_t *a = role_attrs(nm("seen"), "postgres.role.seen", "pw"), *out = NULL;
+    who w = {.stack = "stack1", .run = "run1"};
+    json_t *state = created(p, "postgres.role.seen", "postgres.role", a, &w);
+    sql1("ALTER ROLE \"%s\" PASSWORD 'changed'", nm("seen"));
+    json_t *got = readback(lim, "postgres.role.seen", "postgres.role", state);
+    assert_true(json_equal(got, state)); /* it cannot tell: the record stands */
+    json_decref(got);
+    char why[600], want[300];
+    mk_prov_op op = {.address = "postgres.role.seen", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "update"};
+    assert_int_equal(lim->check(lim, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.role.seen: the user of connection limited cannot create or alter "
+                             "roles (it needs CREATEROLE)");
+    json_t *d = db_attrs(nm("lim_db"), NULL);
+    mk_prov_op dop = {.address = "postgres.database.l", .type = "postgres.database", .attrs = d, .keys = &ring,
+                      .action = "create"};
+    assert_int_equal(lim->check(lim, &dop, &out, why, sizeof why), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.database.l: the user of connection limited cannot create "
+             "databases (it needs CREATEDB)");
+    assert_string_equal(why, want);
+    json_decref(d), json_decref(state), json_decref(a);
+    lim->free(lim), p->free(p);
+}
+
+/* ---- postgres.schema, postgres.extension ---- */
+
+/* SQL as the administrator on database db; the first value, or "". */
+static char *sqldb(const char *db, const char *sql)
+{
+    static char out[256];
+    const char *kw[] = {"dbname", NULL}, *val[] = {db, NULL};
+    PGconn *c = PQconnectdbParams(kw, val, 0);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    snprintf(out, sizeof out, "%s", s != PGRES_TUPLES_OK || !PQntuples(r) ? "" : PQgetisnull(r, 0, 0) ? "(null)"
+                                                                                : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+static void schema_crud(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("sdb"), *owner = nm("sowner");
+    char q[300], want[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sql1("CREATE ROLE \"%s\"", owner);
+    /* the database given as a reference, as a spec writes postgres.database.x */
+    json_t *a = json_pack("{s:{s:s, s:s}, s:s, s:s}", "database", "$ref", "postgres.database.d", "id", db, "name",
+                          "app", "owner", owner);
+    who w = {.stack = "stack1", .run = "run1"};
+    json_t *state = created(p, "postgres.schema.app", "postgres.schema", a, &w);
+    snprintf(want, sizeof want, "%s/app", db);
+    assert_string_equal(json_string_value(json_object_get(state, "id")), want);
+    snprintf(q, sizeof q, "%s {\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}", owner);
+    assert_string_equal(sqldb(db, "SELECT pg_get_userbyid(nspowner) || ' ' || obj_description(oid, 'pg_namespace') "
+                                  "FROM pg_namespace WHERE nspname = 'app'"), q);
+    json_t *got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    sqldb(db, "ALTER SCHEMA app OWNER TO moksha");
+    got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_string_equal(json_string_value(json_object_get(got, "owner")), "moksha");
+    json_decref(got);
+    assert_int_equal(call(p, p->update, "postgres.schema.app", "postgres.schema", a, state, &w, NULL), MK_PROV_OK);
+    got = readback(p, "postgres.schema.app", "postgres.schema", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    /* adoption as for every tagged type */
+    who later = {.stack = "stack1", .run = "run2"};
+    json_decref(created(p, "postgres.schema.app", "postgres.schema", a, &later));
+    assert_true(later.adopted);
+    /* a schema made outside moksha */
+    sqldb(db, "CREATE SCHEMA theirs");
+    json_t *f = json_pack("{s:s, s:s, s:n}", "database", db, "name", "theirs", "owner");
+    assert_int_equal(call(p, p->create, "postgres.schema.f", "postgres.schema", f, NULL, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.schema.f: schema %s/theirs already exists and this stack did not "
+             "make it: not taken over; to manage it, `moksha import postgres.schema.f %s/theirs`", db, db);
+    assert_string_equal(w.why, want);
+    assert_int_equal(call(p, p->del, "postgres.schema.f", "postgres.schema", f, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'theirs'"), "1");
+    /* what others put in it keeps it: RESTRICT, the server's word quoted */
+    sqldb(db, "CREATE TABLE app.t (x int)");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "drop schema app: the server says: cannot drop schema app because other objects "
+                                  "depend on it (2BP01)"));
+    sqldb(db, "DROP TABLE app.t");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'app'"), "0");
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    /* its database gone: the schema is gone, its delete done */
+    p->free(p);
+    p = pg("{\"connection\": \"dev\"}");
+    sql1("DROP DATABASE \"%s\" WITH (FORCE)", db);
+    assert_int_equal(call(p, p->read, "postgres.schema.app", "postgres.schema", state, NULL, &w, &got), MK_PROV_OK);
+    assert_null(got);
+    assert_int_equal(call(p, p->del, "postgres.schema.app", "postgres.schema", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_int_equal(call(p, p->create, "postgres.schema.app", "postgres.schema", a, NULL, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.schema.app: database %s does not exist", db);
+    assert_string_equal(w.why, want);
+    json_decref(state), json_decref(a), json_decref(f);
+    p->free(p);
+}
+
+static void schema_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("idb");
+    char id[100], want[400], why[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE SCHEMA legacy");
+    snprintf(id, sizeof id, "%s/legacy", db);
+    json_t *out = NULL;
+    mk_prov_op op = {.address = "postgres.schema.legacy", .type = "postgres.schema", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = id};
+    assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"legacy\", \"owner\": \"moksha\", \"id\": \"%s\"}",
+             db, id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_decref(out);
+    assert_string_equal(sqldb(db, "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
+                                  "WHERE nspname = 'legacy'"), "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    op.import_id = "no-slash";
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.schema.legacy: an id is DATABASE/NAME");
+    json_t *other = json_pack("{s:s, s:s}", "database", db, "name", "other");
+    op.import_id = id, op.attrs = other;
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "is not the schema the spec names"));
+    json_decref(other);
+    p->free(p);
+}
+
+static void extension_crud(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    mk_prov *bad = pg("{\"connection\": \"dev\", \"fail_on\": [\"postgres.extension.ci\"]}");
+    const char *db = nm("edb");
+    char want[400];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE SCHEMA ext");
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "database", db, "name", "citext", "schema", "ext", "version", "1.5");
+    who w = {.stack = "stack1", .run = "run1"};
+    /* an injected failure leaves nothing: one transaction */
+    assert_int_equal(call(bad, bad->create, "postgres.extension.ci", "postgres.extension", a, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"), "0");
+    json_t *state = created(p, "postgres.extension.ci", "postgres.extension", a, &w);
+    assert_string_equal(sqldb(db, "SELECT extversion || ' ' || extnamespace::regnamespace FROM pg_extension "
+                                  "WHERE extname = 'citext'"), "1.5 ext");
+    json_t *got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    sqldb(db, "ALTER EXTENSION citext SET SCHEMA public");
+    got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"citext\", \"schema\": \"public\", \"version\": "
+             "\"1.5\", \"id\": \"%s/citext\"}", db, db);
+    assert_json(got, want);
+    json_decref(got);
+    /* the update moves it back and takes it to the version asked */
+    json_object_set_new(a, "version", json_string("1.6"));
+    assert_int_equal(call(p, p->update, "postgres.extension.ci", "postgres.extension", a, state, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT extversion || ' ' || extnamespace::regnamespace FROM pg_extension "
+                                  "WHERE extname = 'citext'"), "1.6 ext");
+    /* version null: whatever is installed, read as null */
+    json_object_set_new(state, "version", json_null());
+    got = readback(p, "postgres.extension.ci", "postgres.extension", state);
+    assert_true(json_equal(got, state));
+    json_decref(got);
+    assert_int_equal(call(p, p->del, "postgres.extension.ci", "postgres.extension", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sqldb(db, "SELECT count(*) FROM pg_extension WHERE extname = 'citext'"), "0");
+    /* plpgsql came with the database: foreign */
+    json_t *f = json_pack("{s:s, s:s, s:n, s:n}", "database", db, "name", "plpgsql", "schema", "version");
+    assert_int_equal(call(p, p->create, "postgres.extension.pl", "postgres.extension", f, NULL, &w, NULL),
+                     MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "already exists and this stack did not make it"));
+    /* check: what the server does not have is refused before the first step */
+    json_t *out = NULL;
+    char why[600];
+    mk_prov_op op = {.address = "postgres.extension.x", .type = "postgres.extension", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_object_set_new(a, "version", json_string("9.9"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.extension.x: the server has no version 9.9 of extension citext");
+    json_object_set_new(a, "name", json_string("no_such_ext"));
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.extension.x: the server has no extension no_such_ext to install");
+    json_decref(state), json_decref(a), json_decref(f);
+    p->free(p), bad->free(bad);
+}
+
+static void extension_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *db = nm("xdb");
+    char id[100], want[400], why[600];
+    sql1("CREATE DATABASE \"%s\"", db);
+    sqldb(db, "CREATE EXTENSION hstore VERSION '1.7'");
+    snprintf(id, sizeof id, "%s/hstore", db);
+    json_t *out = NULL;
+    mk_prov_op op = {.address = "postgres.extension.h", .type = "postgres.extension", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = id};
+    assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"database\": \"%s\", \"name\": \"hstore\", \"schema\": \"public\", \"version\": "
+             "\"1.7\", \"id\": \"%s\"}", db, id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    snprintf(want, sizeof want, "{\"id\": \"%s\"}", id);
+    assert_json(out, want);
+    json_decref(out);
+    assert_string_equal(sqldb(db, "SELECT obj_description(oid, 'pg_extension') FROM pg_extension "
+                                  "WHERE extname = 'hstore'"), "{\"moksha\":{\"run\":\"run1\",\"stack\":\"stack1\"}}");
+    /* another stack's cannot be imported */
+    op.stack_id = "stack2";
+    assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: import postgres.extension.h: extension %s is another stack's: not taken over",
+             id);
+    assert_string_equal(why, want);
+    p->free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +1041,17 @@ int main(void)
         cmocka_unit_test(role_check),
         cmocka_unit_test(role_valid_until),
         cmocka_unit_test(session_lost),
+        cmocka_unit_test(role_membership_guard),
+        cmocka_unit_test(limited_user),
+        cmocka_unit_test(db_create_read_update_delete),
+        cmocka_unit_test(db_staging),
+        cmocka_unit_test(db_owners),
+        cmocka_unit_test(db_import),
+        cmocka_unit_test(db_check),
+        cmocka_unit_test(schema_crud),
+        cmocka_unit_test(schema_import),
+        cmocka_unit_test(extension_crud),
+        cmocka_unit_test(extension_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
