@@ -29,7 +29,8 @@ mkdir cfg && chmod 700 cfg
 cat >cfg/exec.json <<JSON
 { "format": "moksha.exec-config/v1",
   "connections": { "dev": { "kind": "postgres",
-    "conninfo": "host=$PGHOST port=$PGPORT user=moksha dbname=postgres options='-c log_statement=all'" } } }
+    "conninfo": "host=$PGHOST port=$PGPORT user=moksha dbname=postgres options='-c log_statement=all'",
+    "allow_fault_injection": true } } }
 JSON
 chmod 0600 cfg/exec.json
 export MOKSHA_EXEC_CONFIG=$WORK/cfg/exec.json
