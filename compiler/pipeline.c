@@ -32,6 +32,7 @@
 #include "compiler/base/symtab.h"
 #include "compiler/front/eval.h"
 #include "compiler/front/moved.h"
+#include "compiler/front/route.h"
 #include "compiler/front/revert.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/cost.h"
@@ -162,6 +163,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     pl->applied = rep->applied;
     pl->delta = pl->monthly - rep->applied;
     pl->unpriced = (int64_t)rep->nunpriced;
+    pl->self_hosted = r->destroy ? 0 : (int64_t)rep->nself_hosted;
 }
 
 /* note [unsigned failures]: a plan whose policies fail is never signed, so
@@ -445,6 +447,7 @@ static void *compile_thread(void *arg)
     if (r->await_state)
         p->state = r->await_state(r->await_ud);
     mk_eval_program(p);           /* front/eval.c */
+    mk_route_program(p);          /* front/route.c: self-hosted databases, provider kinds */
     mk_moved_eval(p, r->import_to, r->import_id); /* front/moved.c: `moved` and `import` blocks */
     mk_policy_check_structure(p); /* middle/policy.c */
     mk_eval_tests(p);             /* front/eval.c: the policy tests' units */

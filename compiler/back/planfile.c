@@ -136,6 +136,7 @@ static void read_cost(reader *r, mk_change *c, json_t *cost)
     c->delta = c->priced && !json_object_get(cost, "delta") ? c->monthly : money_of(r, cost, "delta");
     c->offering = str_of(r, cost, "offering", false);
     c->unpriced_because = str_of(r, cost, "unpriced_because", false);
+    c->self_hosted = str_of(r, cost, "self_hosted", false);
 }
 
 /* The cost model's placement, {"providers":[C],"regions":[R]} and an
@@ -345,6 +346,7 @@ static void read_plan_cost(reader *r, json_t *cost)
     p->applied = money_of(r, cost, "applied");
     p->delta = money_of(r, cost, "delta");
     p->unpriced = int_of(r, cost, "unpriced", true);
+    p->self_hosted = int_of(r, cost, "self_hosted", false);
     json_t *list = json_object_get(cost, "unpriced_unchanged"), *u;
     if (list && !json_is_array(list))
         refuse(r, "`unpriced_unchanged` is not a list");
@@ -687,6 +689,8 @@ static void put_cost(emitter *e, const mk_change *c)
         lit(e, ",\"offering\":"), put_str(e, c->offering);
     if (c->unpriced_because)
         lit(e, ",\"unpriced_because\":"), put_str(e, c->unpriced_because);
+    if (c->self_hosted) /* note [off cloud] in middle/cost.h: $0.00 is no cloud's price */
+        lit(e, ",\"self_hosted\":"), put_str(e, c->self_hosted);
     lit(e, "}");
 }
 
@@ -1040,6 +1044,8 @@ static void put_tail(emitter *e, const mk_plan *p)
     }
     if (p->nunpriced_unchanged)
         lit(e, "]");
+    if (p->self_hosted) /* absent when none: plans without read as before */
+        lit(e, ",\"self_hosted\":"), put_int(e, p->self_hosted);
     lit(e, "}");
 }
 

@@ -477,6 +477,8 @@ static void change_head(const mk_change *c, mk_buf *out, const pal *p)
         dim(out, p, strcat(mk_money_show(c->delta, m), "/month"));
     else if (c->unpriced_because) /* never a bare "unpriced": the reason, per resource */
         mk_buf_printf(out, "  %s(unpriced: %s)%s", p->dim, c->unpriced_because, p->off);
+    else if (c->self_hosted)
+        mk_buf_printf(out, "  %s(self-hosted on connection %s: $0.00, not a cloud's price)%s", p->dim, c->self_hosted, p->off);
     mk_buf_putc(out, '\n');
 }
 
@@ -506,6 +508,8 @@ static void render_cost(const mk_plan *plan, mk_buf *out, bool md)
     mk_buf_printf(out, "Cost: %s a month (%s)", mk_money_show(plan->monthly, mt), mk_money_signed(plan->delta, dt));
     if (plan->unpriced)
         mk_buf_printf(out, "; %lld resource%s unpriced", (long long)plan->unpriced, plan->unpriced == 1 ? "" : "s");
+    if (plan->self_hosted) /* note [off cloud] in middle/cost.h: counted apart, never as unpriced */
+        mk_buf_printf(out, "; %lld self-hosted (not a cloud's price)", (long long)plan->self_hosted);
     mk_buf_puts(out, ".\n");
     unpriced_unchanged(plan, out, md);
 }
@@ -752,7 +756,11 @@ static void markdown_row(const mk_change *c, mk_buf *out)
     mk_buf_free(&where);
     mk_buf_puts(out, " | ");
     char mt[MK_MONEY_TEXT];
-    if (c->priced) {
+    if (c->priced && c->self_hosted) {
+        mk_buf_printf(out, "%s (self-hosted on connection ", mk_money_show(c->monthly, mt));
+        mk_md_text(out, c->self_hosted);
+        mk_buf_puts(out, ") | ");
+    } else if (c->priced) {
         mk_buf_printf(out, "%s | ", mk_money_show(c->monthly, mt));
     } else if (c->unpriced_because) {
         mk_buf_puts(out, "unpriced: ");

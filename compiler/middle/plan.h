@@ -159,6 +159,7 @@ typedef struct mk_plan {
     bool costed;
     mk_money monthly, applied, delta;
     int64_t unpriced;
+    int64_t self_hosted;         /* self-hosted databases: $0.00 and no cloud's price (note [off cloud] in cost.h) */
     /* the unpriced resources the plan has no change for, each with why (a
      * change says its own in unpriced_because): every unpriced resource is
      * named with its reason (docs/cost.md, "Rules") */

@@ -47,7 +47,7 @@ typedef struct pol {
     mk_arena *prog;        /* the program's arena: inputs and what is memoised */
     /* note [change values]: a change's keys, interned once, and the strings
      * a plan's changes share (actions, types, risks), made once each */
-    mk_name ck[10];
+    mk_name ck[11];
     mk_value *strs[32], *empty_list;
     int nstrs;
     mk_arena *scratch;     /* a loop iteration's temporaries (note [iteration scratch]) */
@@ -224,21 +224,23 @@ static mk_value *shared_str(pol *P, const char *s)
 }
 
 static mk_value *change_value(pol *P, const char *action, const char *address, const char *type, const char *name,
-                              mk_value *before, mk_value *after, mk_value *changed, const char *risk, mk_value *delta)
+                              mk_value *before, mk_value *after, mk_value *changed, const char *risk, bool irreversible,
+                              mk_value *delta)
 {
-    static const char *const keys[] = {"action", "address", "type", "name", "before", "after", "changed", "risk", "cost", "delta"};
+    static const char *const keys[] = {"action", "address", "type", "name", "before", "after", "changed", "risk",
+                                       "irreversible", "cost", "delta"};
     mk_vctx *v = P->e.v;
     if (!P->ck[0]) {
-        for (int i = 0; i < 10; i++)
+        for (int i = 0; i < 11; i++)
             P->ck[i] = N(P, keys[i]);
         P->empty_list = mk_v_list(v, 0);
     }
-    mk_value *cost = cost_value(P, P->ck[9], delta);
-    mk_value *vals[9] = {shared_str(P, action), mk_v_cstr(v, address), shared_str(P, type), mk_v_cstr(v, name ? name : ""),
-                         before ? before : MK_V_NULLV, after ? after : MK_V_NULLV, changed ? changed : P->empty_list,
-                         shared_str(P, risk), cost};
-    mk_value *m = mk_v_map(v, 9);
-    memcpy(m->u.map.keys, P->ck, 9 * sizeof *P->ck);
+    mk_value *cost = cost_value(P, P->ck[10], delta);
+    mk_value *vals[10] = {shared_str(P, action), mk_v_cstr(v, address), shared_str(P, type), mk_v_cstr(v, name ? name : ""),
+                          before ? before : MK_V_NULLV, after ? after : MK_V_NULLV, changed ? changed : P->empty_list,
+                          shared_str(P, risk), mk_v_bool(irreversible), cost};
+    mk_value *m = mk_v_map(v, 10);
+    memcpy(m->u.map.keys, P->ck, 10 * sizeof *P->ck);
     memcpy(m->u.map.vals, vals, sizeof vals);
     return m;
 }
@@ -331,7 +333,7 @@ static mk_value *changes_build(pol *P)
                    change_value(P, mk_plan_action_name(c->action), c->address, c->type, c->name,
                                 json_is_object(c->before) ? mk_vjson_to_any(P->e.v, c->before, true) : NULL,
                                 after_value(P, c), changed_value(P, c->changed), mk_plan_risk_name(c->risk),
-                                change_delta(P, c)));
+                                c->irreversible, change_delta(P, c)));
     }
     return mk_vb_list(P->e.v, &changes);
 }
@@ -465,11 +467,13 @@ static void inputs_from_test(pol *P, mk_unit *tu, const mk_place_report *rep)
             }
             overflow |= !(del ? mk_money_neg(cost, &d) : (d = strcmp(action, "create") == 0 ? cost : 0, true)) ||
                         !mk_money_add(delta, d, &delta);
-            const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, res->schema && res->schema->is_stateful, (mk_names){NULL, 0})); /* as the planner rates it */
+            bool stateful = res->schema && res->schema->is_stateful; /* as the planner rates it */
+            const char *risk = mk_plan_risk_name(mk_plan_risk(act, res->type, stateful, (mk_names){NULL, 0}));
             mk_vb_push(P->e.v, &changes, NULL,
                        change_value(P, action, in->address, res->type, res->name,
                                     del || (act != MK_ACT_CREATE && act != MK_ACT_IMPORT) ? in->attrs : NULL, /* an import's before: not read in a test */
-                                    del ? NULL : in->attrs, NULL, risk, mk_v_money(P->e.v, d)));
+                                    del ? NULL : in->attrs, NULL, risk, mk_plan_irreversible(act, stateful),
+                                    mk_v_money(P->e.v, d)));
         }
     }
     P->in.resources = mk_vb_list(P->e.v, &all);

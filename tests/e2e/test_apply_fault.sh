@@ -37,7 +37,7 @@ M
 }
 
 changed ""
-expect_exit 2 moksha plan --detailed-exitcode && expect_contains "$OUT" "Plan: 3 to create, 2 to update, 0 to replace, 1 to delete."
+expect_exit 2 moksha plan --detailed-exitcode && expect_contains "$OUT" "Plan: 3 to create, 2 to update, 0 to replace, 1 to delete; 1 irreversible."
 
 for target in compute.c0 compute.c1 bucket.keep volume.old queue.q local.file.note; do
     if [ "$target" = local.file.note ]; then

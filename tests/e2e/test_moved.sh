@@ -50,7 +50,9 @@ expect_contains "$OUT" '"totals":{"create":0,"update":0,"replace":0,"delete":0,"
 # ---- without the block the same rename is a delete and a create ----
 sed -i '/^moved/d' main.moksha
 expect_exit 2 moksha plan --detailed-exitcode
-expect_contains "$OUT" "Plan: 1 to create, 0 to update, 0 to replace, 1 to delete."
+expect_contains "$OUT" "Plan: 1 to create, 0 to update, 0 to replace, 1 to delete; 1 irreversible."
+expect_contains "$OUT" "- database.orders  on "   # its data would go with it: the plan says so
+expect_contains "$OUT" "(irreversible: what it holds is lost)"
 echo 'moved { from = database.orders, to = database.main }' >> main.moksha
 
 # ---- applying the move needs the executor's `move` (docs/drift.md) ----

@@ -96,7 +96,7 @@ policy "bucket-deletes" {
 before=$(serial)
 expect_exit 0 moksha apply --yes && expect_contains "$OUT" "1 created"
 expect_exit 0 moksha state revert "$before" -o del.plan
-expect_contains "$OUT" "Plan: 0 to create, 0 to update, 0 to replace, 1 to delete."
+expect_contains "$OUT" "Plan: 0 to create, 0 to update, 0 to replace, 1 to delete; 1 irreversible."
 expect_contains "$OUT" "- bucket.logs"
 expect_exit 3 moksha apply del.plan
 expect_contains .moksha/state.json '"address": "bucket.logs"'

@@ -21,6 +21,7 @@
 #include "compiler/front/eval.h"
 #include "compiler/front/moved.h"
 #include "compiler/front/program.h"
+#include "compiler/front/route.h"
 #include "compiler/front/vars.h"
 #include "compiler/middle/moves.h"
 #include "compiler/middle/plan.h"
@@ -140,6 +141,7 @@ static mk_plan *plan_of(const char *src, bool destroy)
     mk_observed_bind(OBS, ST, P->diag);
     P->observed = OBS;
     mk_eval_program(P);
+    mk_route_program(P); /* self-hosted databases, as the driver routes them */
     mk_moved_eval(P, NULL, NULL); /* `moved` and `import` blocks, as the driver reads them */
     assert_int_equal(mk_diag_errors(P->diag), 0);
     mk_state_fingerprint_key(ST, &K); /* as the driver does */
@@ -472,7 +474,7 @@ static void test_stateful_read_from_type(void **state)
     write_state(json_pack("[o, o, o]", entry("postgres.role.app", "postgres.role", "{\"name\": \"app\", \"id\": \"app\"}"),
                           entry("postgres.database.app", "postgres.database", "{\"name\": \"app\", \"id\": \"app\"}"),
                           entry("postgres.schema.s", "postgres.schema", "{\"database\": \"app\", \"name\": \"s\", \"id\": \"app/s\"}")));
-    plan_of(WEB, false);
+    plan_of("provider postgres { connection = \"dev\" }\n" WEB, false);
     totals_are(1, 0, 0, 3, 0);
     change_is("postgres.role.app", "delete", "", "", "high");
     change_is("postgres.database.app", "delete", "", "", "high");
@@ -481,6 +483,42 @@ static void test_stateful_read_from_type(void **state)
     assert_true(change("postgres.database.app")->irreversible);
     assert_false(change("postgres.schema.s")->irreversible);
     assert_false(change("compute.web")->irreversible);
+}
+
+/* A database a postgres provider takes (databases = true) is that
+ * provider's, self-hosted on its connection; db_name is null unless set,
+ * the executor's to derive. One that names a cloud's block stays there;
+ * one that names a postgres block lands on it. */
+static const char *planned(const char *address, const char *key);
+
+static void test_self_hosted_database(void **state)
+{
+    (void)state;
+    write_state(json_pack("[]"));
+    plan_of("provider postgres dev {\n connection = \"devbox\"\n databases = true\n}\nprovider sim cloud {}\n"
+            "resource database a {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n}\n"
+            "resource database b {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n"
+            " db_name = \"bee\"\n provider = cloud\n}\n"
+            "provider postgres ci {\n connection = \"ci\"\n}\n"
+            "resource database c {\n engine = \"postgres\"\n version = \"16\"\n cpu = 1\n memory = 2GiB\n storage = 20GiB\n"
+            " provider = ci\n}\n",
+            false);
+    totals_are(3, 0, 0, 0, 0);
+    const mk_change *a = change("database.a"), *b = change("database.b"), *cc = change("database.c");
+    assert_string_equal(cc->provider, "ci"); /* named, though ci takes no databases of itself */
+    assert_string_equal(cc->in->self_hosted, "ci");
+    assert_string_equal(a->provider, "dev");
+    assert_string_equal(a->in->self_hosted, "devbox");
+    assert_string_equal(b->provider, "cloud");
+    assert_null(b->in->self_hosted);
+    assert_string_equal(planned("database.a", "after"),
+                        "{\"audit_logging\":null,\"audit_retention\":null,\"backup_plan\":null,\"backup_retention\":\"1d\","
+                        "\"cpu\":1,\"db_name\":null,\"deletion_protection\":false,\"edition\":null,\"encrypted\":true,"
+                        "\"engine\":\"postgres\",\"flags\":null,\"instance_class\":null,\"iops\":null,\"kms_key\":null,"
+                        "\"memory\":\"2GiB\",\"multi_az\":false,\"network\":null,\"password\":null,\"private_endpoint\":null,"
+                        "\"public\":false,\"replicas\":null,\"storage\":\"20GiB\",\"storage_type\":null,\"tags\":{},"
+                        "\"username\":\"admin\",\"version\":\"16\"}");
+    assert_string_equal(after_text(b, "db_name"), "bee");
 }
 
 /* note [plan order]: a delete waits for the changes of what referred to it
@@ -1228,6 +1266,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_before_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_risk_by_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateful_read_from_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_hosted_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_waits_for_referrers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy_points_at_declaration, setup, teardown),

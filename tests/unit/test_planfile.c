@@ -376,7 +376,7 @@ static json_t *full_plan(void)
         "\"action\":\"replace\",\"before\":{\"cpu\":2,\"memory\":\"4GiB\"},\"after\":{\"cpu\":4,\"memory\":\"8GiB\","
         "\"key\":{\"$secret\":{\"fingerprint\":\"ff\",\"sealed\":\"c2VhbGVk\"}}},\"after_unknown\":[\"id\"],"
         "\"sensitive\":[\"key\"],\"changed\":[\"cpu\",\"memory\"],\"replace_because\":[\"cpu\"],\"depends_on\":[3],"
-        "\"risk\":\"high\",\"cost\":{\"monthly\":\"97.84\",\"delta\":\"-1.05\",\"offering\":\"e2-standard-4\"},"
+        "\"risk\":\"high\",\"cost\":{\"monthly\":\"97.84\",\"delta\":\"-1.05\",\"offering\":\"e2-standard-4\",\"self_hosted\":\"dev\"},"
         "\"lifecycle\":{\"prevent_destroy\":false,\"create_before_destroy\":true},\"placement\":{\"providers\":[\"gcp\"],"
         "\"regions\":[\"us-central1\"]},\"refs\":[\"network.main\"],"
         "\"risk_raised_by\":\"risky\"},"
@@ -391,7 +391,7 @@ static json_t *full_plan(void)
         "{\"id\":2,\"policy\":\"any\",\"group\":\"ops\",\"message\":null,\"address\":null,\"change\":null}],"
         "\"policies\":[{\"name\":\"sre\",\"status\":\"pass\"}],\"outputs\":{\"ip\":null,\"n\":1.5},"
         "\"totals\":{\"create\":0,\"update\":0,\"replace\":1,\"delete\":2,\"noop\":4},"
-        "\"cost\":{\"currency\":\"USD\",\"monthly\":\"97.84\",\"applied\":\"110.39\",\"delta\":\"-12.55\",\"unpriced\":2}}";
+        "\"cost\":{\"currency\":\"USD\",\"monthly\":\"97.84\",\"applied\":\"110.39\",\"delta\":\"-12.55\",\"unpriced\":2,\"self_hosted\":1}}";
     json_t *doc = json_loads(text, 0, NULL);
     assert_non_null(doc);
     return doc;
@@ -452,6 +452,9 @@ static void test_read_and_rewritten_identical(void **state)
     assert_true(p->destroy);
     assert_int_equal(p->applied, 110390000);
     assert_int_equal(p->unpriced, 2);
+    assert_int_equal(p->self_hosted, 1);
+    assert_string_equal(c->self_hosted, "dev");
+    assert_null(p->changes[1].self_hosted);
     assert_int_equal(p->totals.remove, 2);
     free(body);
     mk_buf_free(&b);
