@@ -557,11 +557,66 @@ static bool read_conn_credentials(mk_config_conn *cc, json_t *v, const char *fil
                               at, why, whylen);
 }
 
+/* A size as the language writes it: an integer and a unit, "32GiB". */
+bool mk_config_size(const char *s, double *bytes)
+{
+    static const struct { const char *u; double m; } units[] = {
+        {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"PB", 1e15}, {"KiB", 1024.0},
+        {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"PiB", 1125899906842624.0}};
+    size_t n = s ? strspn(s, "0123456789") : 0;
+    for (size_t i = 0; n && n <= 15 && i < sizeof units / sizeof *units; i++)
+        if (strcmp(s + n, units[i].u) == 0)
+            return *bytes = strtod(s, NULL) * units[i].m, true;
+    return false;
+}
+
+/* connections.NAME.self_hosted: what the server vouches for, for the
+ * abstract `database` landing on it (docs/providers.md, "Self-hosted
+ * databases"). Kept as written once every key is known and well typed. */
+static bool read_self_hosted(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    static const char *const known[] = {"encrypted", "public", "multi_az", "backup_retention", "audit_logging",
+                                        "capacity", NULL};
+    static const char *const sizes[] = {"cpu", "memory", "storage", NULL};
+    char key[200];
+    snprintf(key, sizeof key, "%s.self_hosted", at);
+    if (!json_is_object(v))
+        return bad(why, whylen, file, key, "expected {\"encrypted\": true, \"backup_retention\": \"7d\", "
+                   "\"capacity\": {\"cpu\": 8, \"memory\": \"32GiB\", \"storage\": \"500GiB\"}, …}%s", "");
+    if (!only_keys(v, known, file, key, why, whylen))
+        return false;
+    const char *k;
+    json_t *x;
+    double d;
+    json_object_foreach(v, k, x) {
+        snprintf(key, sizeof key, "%s.self_hosted.%s", at, k);
+        if (!strcmp(k, "backup_retention") && !mk_clock_parse_duration(json_string_value(x), &d))
+            return bad(why, whylen, file, key, "expected a duration: \"7d\", \"12h\"%s", "");
+        if (strcmp(k, "backup_retention") && strcmp(k, "capacity") && !json_is_boolean(x))
+            return bad(why, whylen, file, key, "expected true or false%s", "");
+    }
+    json_t *cap = json_object_get(v, "capacity");
+    snprintf(key, sizeof key, "%s.self_hosted.capacity", at);
+    if (cap && (!json_is_object(cap) || !only_keys(cap, sizes, file, key, why, whylen)))
+        return json_is_object(cap) ? false : bad(why, whylen, file, key, "expected {\"cpu\": 8, \"memory\": …}%s", "");
+    json_object_foreach(cap, k, x) {
+        snprintf(key, sizeof key, "%s.self_hosted.capacity.%s", at, k);
+        bool ok = !strcmp(k, "cpu") ? json_is_integer(x) && json_integer_value(x) >= 1
+                                    : mk_config_size(json_string_value(x), &d);
+        if (!ok)
+            return bad(why, whylen, file, key, !strcmp(k, "cpu") ? "expected a count of 1 or more%s"
+                                                                 : "expected a size: \"32GiB\", \"500GB\"%s", "");
+    }
+    cc->self_hosted = json_incref(v);
+    return true;
+}
+
 static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const char *file, char *why, size_t whylen)
 {
     static const char *const known[] = {"kind", "conninfo", "password_command", "credential_ttl",
                                         "allow_cleartext_password", "allow_unverified_tls", "allow_addresses",
-                                        "allow_createrole", "connect_timeout", "statement_timeout", NULL};
+                                        "allow_createrole", "connect_timeout", "statement_timeout", "self_hosted",
+                                        NULL};
     char at[128];
     snprintf(at, sizeof at, "connections.%s", name);
     if (!json_is_object(v))
@@ -578,9 +633,7 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
     if (!kind || strcmp(kind, "postgres") != 0)
         return bad(why, whylen, file, key, "expected \"postgres\" (the kinds of connection this executor knows)%s", "");
     snprintf(cc->kind, sizeof cc->kind, "%s", kind);
-    json_t *aa = json_object_get(v, "allow_addresses");
-    /* "self_hosted" (docs/providers.md, "Self-hosted databases") is read by
-     * its own function, here, into cc->self_hosted. */
+    json_t *aa = json_object_get(v, "allow_addresses"), *sh = json_object_get(v, "self_hosted");
     return read_conn_info(cc, v, file, at, why, whylen) && read_conn_credentials(cc, v, file, at, why, whylen) &&
            read_conn_bool(v, "allow_cleartext_password", &cc->allow_cleartext_password, file, at, why, whylen) &&
            read_conn_bool(v, "allow_unverified_tls", &cc->allow_unverified_tls, file, at, why, whylen) &&
@@ -589,7 +642,8 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
            read_conn_duration(v, "connect_timeout", 1000, 3600 * 1000.0, "1s to 1h", &cc->connect_timeout_ms, file, at,
                               why, whylen) &&
            read_conn_duration(v, "statement_timeout", 1, 24 * 3600 * 1000.0, "1ms to 24h", &cc->statement_timeout_ms,
-                              file, at, why, whylen);
+                              file, at, why, whylen) &&
+           (!sh || read_self_hosted(cc, sh, file, at, why, whylen));
 }
 
 static bool read_conns(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)

@@ -135,6 +135,10 @@ bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t
 void mk_config_free(mk_config *cfg);
 /* The connection called name, or NULL. */
 const mk_config_conn *mk_config_conn_find(const mk_config *cfg, const char *name);
+/* A size ("32GiB") in bytes, written as the language writes it (an
+ * integer and a unit); false when not one. For connections.NAME.self_hosted
+ * and the providers that compare with it (durations: mk_clock_parse_duration). */
+bool mk_config_size(const char *s, double *bytes);
 /* Is the resolved absolute path dir, or under it? */
 bool mk_config_under(const char *path, const char *dir);
 
