@@ -508,7 +508,7 @@ static bool read_conn_addresses(mk_config_conn *cc, json_t *v, const char *file,
         char w[160];
         mk_netaddr_cidr c;
         snprintf(key, sizeof key, "%s.allow_addresses[%zu]", at, i);
-        if (!json_is_string(e) || !mk_netaddr_cidr_parse(json_string_value(e), &c, w, sizeof w))
+        if (!json_is_string(e) || !mk_netaddr_allow_parse(json_string_value(e), &c, w, sizeof w))
             return bad(why, whylen, file, key, "%s", json_is_string(e) ? w : "expected an address or a prefix as a string");
         cc->allow_addresses[cc->nallow_addresses++] = strdup(json_string_value(e));
     }
@@ -615,7 +615,8 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
 {
     static const char *const known[] = {"kind", "conninfo", "password_command", "credential_ttl",
                                         "allow_cleartext_password", "allow_unverified_tls", "allow_addresses",
-                                        "allow_createrole", "connect_timeout", "statement_timeout", "self_hosted",
+                                        "allow_createrole", "allow_fault_injection", "connect_timeout",
+                                        "statement_timeout", "self_hosted",
                                         NULL};
     char at[128];
     snprintf(at, sizeof at, "connections.%s", name);
@@ -638,6 +639,7 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
            read_conn_bool(v, "allow_cleartext_password", &cc->allow_cleartext_password, file, at, why, whylen) &&
            read_conn_bool(v, "allow_unverified_tls", &cc->allow_unverified_tls, file, at, why, whylen) &&
            read_conn_bool(v, "allow_createrole", &cc->allow_createrole, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_fault_injection", &cc->allow_fault_injection, file, at, why, whylen) &&
            (!aa || read_conn_addresses(cc, aa, file, at, why, whylen)) &&
            read_conn_duration(v, "connect_timeout", 1000, 3600 * 1000.0, "1s to 1h", &cc->connect_timeout_ms, file, at,
                               why, whylen) &&

@@ -98,7 +98,10 @@ typedef struct mk_config_conn {
                                    or channel_binding=require (default false) */
     bool allow_createrole;      /* a postgres.role may have CREATEROLE: on PostgreSQL 15 and older nearly a
                                    superuser (docs/providers.md, "What a role may be given"; default false) */
-    char **allow_addresses;     /* CIDRs let through that would be refused (link-local, cloud metadata) */
+    bool allow_fault_injection; /* honour a provider block's fail_on on this connection (default false: a spec
+                                   asking for it is refused by the check, before the first step) */
+    char **allow_addresses;     /* CIDRs let through that would be refused (link-local, cloud metadata); none wider
+                                   than /8 (IPv4) or /10 (IPv6): note [widest allowance], netaddr.c */
     size_t nallow_addresses;
     double connect_timeout_ms;  /* default 10 s */
     double statement_timeout_ms;/* default 60 s, and never past a call's deadline */

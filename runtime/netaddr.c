@@ -9,12 +9,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* An IPv6 address that carries an IPv4 one reaches it: judge it as that. */
+/* An IPv6 address that carries an IPv4 one reaches it: judge it as that.
+ * IPv4-mapped (::ffff:0:0/96), well-known NAT64 (64:ff9b::/96) and the
+ * local-use NAT64 prefix (64:ff9b:1::/48, RFC 8215) in its /96 form; the
+ * other forms of the local-use prefix, whose IPv4 part sits where only the
+ * network's own NAT64 knows, are refused by mk_netaddr_refused. */
 static void unwrap_v4(mk_netaddr *a)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-    if (a->family == AF_INET6 && (!memcmp(a->b, mapped, 12) || !memcmp(a->b, nat64, 12))) {
+    static const unsigned char local64[12] = {0, 0x64, 0xff, 0x9b, 0, 1, 0, 0, 0, 0, 0, 0};
+    if (a->family == AF_INET6 &&
+        (!memcmp(a->b, mapped, 12) || !memcmp(a->b, nat64, 12) || !memcmp(a->b, local64, 12))) {
         memmove(a->b, a->b + 12, 4);
         memset(a->b + 4, 0, 12);
         a->family = AF_INET;
@@ -91,6 +97,22 @@ bool mk_netaddr_cidr_parse(const char *s, mk_netaddr_cidr *c, char *why, size_t 
     return true;
 }
 
+/* note [widest allowance]: the widest ranges refused are 0.0.0.0/8 and
+ * fe80::/10; an allowance wider than /8 (IPv4) or /10 (IPv6) lets through
+ * more than any refused range holds, which is the rule turned off for the
+ * family, not a range opened. */
+bool mk_netaddr_allow_parse(const char *s, mk_netaddr_cidr *c, char *why, size_t whylen)
+{
+    if (!mk_netaddr_cidr_parse(s, c, why, whylen))
+        return false;
+    int min = c->net.family == AF_INET ? 8 : 10;
+    if (c->bits >= min)
+        return true;
+    snprintf(why, whylen, "%s is wider than /%d: it would let through every range the rule refuses, not open one "
+             "(the widest refused is %s)", s, min, min == 8 ? "0.0.0.0/8" : "fe80::/10");
+    return false;
+}
+
 bool mk_netaddr_in(const mk_netaddr *a, const mk_netaddr_cidr *c)
 {
     if (a->family != c->net.family)
@@ -117,8 +139,28 @@ static const struct {
     {"::/128", "the unspecified address (::)"},
 };
 
+/* ::a.b.c.d, IPv4-compatible (deprecated; ::/96 but :: and ::1): some
+ * stacks still route it to the IPv4 address, which is not judged here. */
+static bool compatible_v4(const mk_netaddr *a)
+{
+    static const unsigned char zero[12] = {0};
+    return a->family == AF_INET6 && !memcmp(a->b, zero, 12) && (a->b[12] || a->b[13] || a->b[14] || a->b[15] > 1);
+}
+
+/* 64:ff9b:1::/48 past its /96 form (unwrap_v4 took that one): written
+ * as a prefix it would itself be unwrapped, so it is compared here. */
+static bool local_nat64(const mk_netaddr *a)
+{
+    static const unsigned char local64[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
+    return a->family == AF_INET6 && !memcmp(a->b, local64, 6);
+}
+
 const char *mk_netaddr_refused(const mk_netaddr *a)
 {
+    if (compatible_v4(a))
+        return "an IPv4-compatible IPv6 address (::a.b.c.d, deprecated), which may reach the IPv4 address unjudged";
+    if (local_nat64(a))
+        return "local-use NAT64 (64:ff9b:1::/48) with the IPv4 address it reaches placed where it cannot be judged";
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         mk_netaddr_cidr c;
         char why[8];

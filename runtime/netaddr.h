@@ -4,8 +4,9 @@
  * connection lets that range through (`allow_addresses`).
  *
  * Only numeric text is read (inet_pton): no name is ever looked up here.
- * An IPv4 address written as IPv6 (::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d)
- * is judged as the IPv4 address it reaches. Not for firewall rules of a
+ * An IPv4 address written as IPv6 (::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d
+ * and 64:ff9b:1::a.b.c.d) is judged as the IPv4 address it reaches; the
+ * forms that hide it (::a.b.c.d, other local-use NAT64) are refused. Not for firewall rules of a
  * stack (the compiler's cidr built-ins are those). */
 #ifndef MK_RUNTIME_NETADDR_H
 #define MK_RUNTIME_NETADDR_H
@@ -34,6 +35,9 @@ bool mk_netaddr_from_sockaddr(const struct sockaddr *sa, mk_netaddr *a);
  * into *c. False with why when it is not one, or has bits set past its
  * prefix ("169.254.169.254/16" — the network is 169.254.0.0/16). */
 bool mk_netaddr_cidr_parse(const char *s, mk_netaddr_cidr *c, char *why, size_t whylen);
+/* An allow_addresses entry: a prefix as above, no wider than /8 (IPv4)
+ * or /10 (IPv6), else false with why (note [widest allowance]). */
+bool mk_netaddr_allow_parse(const char *s, mk_netaddr_cidr *c, char *why, size_t whylen);
 bool mk_netaddr_in(const mk_netaddr *a, const mk_netaddr_cidr *c);
 /* Why a would be refused: the range's words ("link-local (169.254.0.0/16,
  * where clouds serve instance metadata)"), or NULL when it is not in one. */

@@ -5,13 +5,17 @@
  * it would authenticate (pgprobe.c), then libpq to the checked address. */
 #include "runtime/pgconn.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/clock.h"
 #include "runtime/config.h"
@@ -37,6 +41,8 @@ struct mk_pgconn {
     mk_netaddr_cidr *allow;
     size_t nallow;
     mk_pgcred *cred;          /* password_command's; NULL: libpq's own */
+    bool env_password;        /* PGPASSWORD (libpq's default for password) */
+    atomic_bool md5_said;     /* the md5 warning, once */
 };
 
 /* Options the connect sets itself, or that must not be passed on. */
@@ -66,6 +72,15 @@ static void keep(mk_pgconn *pc, const char *k, const char *v)
         pc->kw[pc->nopt] = strdup(k), pc->val[pc->nopt++] = strdup(v);
 }
 
+/* A passed-on option's value, or NULL. */
+static const char *option(const mk_pgconn *pc, const char *k)
+{
+    for (int i = 0; i < pc->nopt; i++)
+        if (!strcmp(pc->kw[i], k))
+            return pc->val[i];
+    return NULL;
+}
+
 /* The conninfo's value for each option, else libpq's default for it. */
 static bool effective(mk_pgconn *pc, char *why, size_t whylen)
 {
@@ -78,6 +93,8 @@ static bool effective(mk_pgconn *pc, char *why, size_t whylen)
                 v = m->val;
         if (v && *v && strcmp(d->keyword, "password") != 0)
             keep(pc, d->keyword, v);
+        else if (v && *v)
+            pc->env_password = true;
     }
     PQconninfoFree(mine);
     PQconninfoFree(defs);
@@ -93,7 +110,7 @@ static bool read_allow(mk_pgconn *pc, char *why, size_t whylen)
         return snprintf(why, whylen, "out of memory"), false;
     for (size_t i = 0; i < pc->cc->nallow_addresses; i++) {
         char w[160];
-        if (!mk_netaddr_cidr_parse(pc->cc->allow_addresses[i], &pc->allow[pc->nallow++], w, sizeof w))
+        if (!mk_netaddr_allow_parse(pc->cc->allow_addresses[i], &pc->allow[pc->nallow++], w, sizeof w))
             return snprintf(why, whylen, "connection %s: allow_addresses[%zu]: %s", pc->cc->name, i, w), false;
     }
     return true;
@@ -231,6 +248,76 @@ static bool tls_ok(const mk_pgconn *pc, const addrs *as, char *why, size_t whyle
     return false;
 }
 
+/* ---- the password: note [who hears the password] ----
+ * libpq 15 answers a server's request for the password in cleartext with
+ * the password, on the session itself. The probe (pgprobe.c) is another
+ * connection: whoever holds the port can answer it one way and the session
+ * another, so it is only the early, clear word about a server configured
+ * to ask for cleartext, never the guard. A password (anything libpq would
+ * send: a command's, PGPASSWORD, a password file) goes only where nobody
+ * but the server can ask for it:
+ *  - verified TLS (verify-ca, verify-full): only the proven server hears;
+ *  - channel_binding=require: libpq takes nothing but SCRAM-SHA-256-PLUS;
+ *  - libpq 16 or later, asked at run time: require_auth=!password, the
+ *    refusal made on the session itself;
+ *  - a unix socket whose directory nobody but its owner (and root) can
+ *    write, or with requirepeer (libpq checks the server's OS user): no
+ *    one else can put a listener there;
+ * else, TCP (loopback too: any local user can take a port the server has
+ * let go, while it restarts) only with allow_cleartext_password. */
+#define REQUIRE_AUTH_LIBPQ 160000
+
+/* Whether libpq enforces "no cleartext" on the session itself: version 16
+ * or later, with no require_auth of the conninfo's letting it through. */
+static bool refuses_cleartext(const mk_pgconn *pc)
+{
+    const char *ra = option(pc, "require_auth");
+    bool names = ra && strstr(ra, "password"); /* "!password,…" refuses it; "password,…" lets it through */
+    return PQlibVersion() >= REQUIRE_AUTH_LIBPQ && (!ra || (ra[0] == '!') == names);
+}
+
+/* Whether libpq has a password to give: a command's, PGPASSWORD, or a
+ * password file it can read (PGPASSFILE, passfile, else ~/.pgpass). */
+static bool would_send(const mk_pgconn *pc)
+{
+    if (pc->cred || pc->env_password)
+        return true;
+    const char *pf = option(pc, "passfile"), *home = getenv("HOME");
+    char path[4096];
+    if (!pf && home)
+        snprintf(path, sizeof path, "%s/.pgpass", home), pf = path;
+    return pf && access(pf, R_OK) == 0;
+}
+
+/* A socket nobody but the server's user (or root) could have made. */
+static bool socket_private(const mk_pgconn *pc)
+{
+    if (option(pc, "requirepeer"))
+        return true;
+    const char *dir = pc->name[0] ? pc->name : MK_PGPROBE_SOCKET_DIR;
+    struct stat sb;
+    return dir[0] == '/' && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && !(sb.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static bool password_ok(const mk_pgconn *pc, char *why, size_t whylen)
+{
+    if (verified(pc) || pc->cc->allow_cleartext_password || refuses_cleartext(pc) || !would_send(pc) ||
+        (pc->socket && socket_private(pc)))
+        return true;
+    const char *dir = pc->name[0] ? pc->name : MK_PGPROBE_SOCKET_DIR;
+    char over[400];
+    if (pc->socket)
+        snprintf(over, sizeof over, "a unix socket in %s, a directory others can write (or an abstract name)", dir);
+    else
+        snprintf(over, sizeof over, "plain TCP to %s port %s", pc->host, pc->portstr);
+    snprintf(why, whylen, "connection %s: the password would go over %s, and libpq %d cannot refuse whoever answers "
+             "there asking for it in cleartext: use sslmode=verify-full (or verify-ca), channel_binding=require, a "
+             "socket in a directory only its owner can write (or requirepeer=USER), libpq 16 or later, or set "
+             "allow_cleartext_password (docs/providers.md, \"Rules for every provider\")", pc->cc->name, over,
+             PQlibVersion() / 10000);
+    return false;
+}
+
 /* ---- the session ---- */
 
 /* A connection failure's SQLSTATE, from the verbose message
@@ -253,6 +340,13 @@ static mk_pgconn_status state_status(const char *state)
     return MK_PGCONN_FAILED;
 }
 
+/* A server's NOTICEs are dropped: their text is the server's to choose,
+ * and would reach the executor's stderr outside why and its rules. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 /* libpq's asynchronous connect, so the deadline is ours to keep (its own
  * connect_timeout counts whole seconds, per address). */
 static PGconn *start(const char *const *kw, const char *const *val, double until_ms)
@@ -261,6 +355,7 @@ static PGconn *start(const char *const *kw, const char *const *val, double until
     if (!c || PQstatus(c) == CONNECTION_BAD)
         return c;
     PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+    PQsetNoticeProcessor(c, quiet, NULL);
     for (PostgresPollingStatusType s = PGRES_POLLING_WRITING; s != PGRES_POLLING_OK && s != PGRES_POLLING_FAILED;) {
         double left = until_ms - mk_clock_now_ms();
         struct pollfd p = {.fd = PQsocket(c), .events = s == PGRES_POLLING_READING ? POLLIN : POLLOUT};
@@ -278,9 +373,9 @@ static double until(const mk_pgconn *pc, double deadline_ms)
 }
 
 typedef struct {
-    const char *kw[MAXOPT + 12], *val[MAXOPT + 12];
+    const char *kw[MAXOPT + 20], *val[MAXOPT + 20];
     int n;
-    char addr[MAXADDR * 48], names[MAXADDR * 257], timeout[16];
+    char addr[MAXADDR * 48], names[MAXADDR * 257], timeout[16], idle[16], interval[16], user_timeout[16];
 } params;
 
 static void add(params *p, const char *k, const char *v)
@@ -305,6 +400,24 @@ static void pin(const mk_pgconn *pc, params *p, const addrs *as)
     add(p, "host", p->names);
 }
 
+/* A peer gone silent (a half-open connection, a route that drops
+ * everything) is noticed within about connect_timeout, not the system's two
+ * hours: keepalives from then, and data unacknowledged that long ends the
+ * connection. The conninfo's own settings stand. */
+static void liveness(const mk_pgconn *pc, params *p)
+{
+    int s = (int)(pc->cc->connect_timeout_ms / 1000);
+    s = s < 1 ? 1 : s;
+    snprintf(p->idle, sizeof p->idle, "%d", s);
+    snprintf(p->interval, sizeof p->interval, "%d", s / 3 < 1 ? 1 : s / 3);
+    snprintf(p->user_timeout, sizeof p->user_timeout, "%lld", (long long)pc->cc->connect_timeout_ms);
+    const char *set[][2] = {{"keepalives", "1"}, {"keepalives_idle", p->idle}, {"keepalives_interval", p->interval},
+                            {"keepalives_count", "3"}, {"tcp_user_timeout", p->user_timeout}};
+    for (size_t i = 0; i < sizeof set / sizeof *set; i++)
+        if (!option(pc, set[i][0]))
+            add(p, set[i][0], set[i][1]);
+}
+
 static void build(const mk_pgconn *pc, params *p, const addrs *as, const char *db, const char *pw, double until_ms)
 {
     p->n = 0;
@@ -313,7 +426,9 @@ static void build(const mk_pgconn *pc, params *p, const addrs *as, const char *d
     if (pc->socket)
         add(p, "host", pc->name);
     else
-        pin(pc, p, as);
+        pin(pc, p, as), liveness(pc, p);
+    if (PQlibVersion() >= REQUIRE_AUTH_LIBPQ && !pc->cc->allow_cleartext_password && !option(pc, "require_auth"))
+        add(p, "require_auth", "!password"); /* note [who hears the password] */
     add(p, "port", pc->portstr);
     add(p, "dbname", db ? db : pc->dbname);
     double s = (until_ms - mk_clock_now_ms()) / 1000;
@@ -372,18 +487,31 @@ static PGconn *open_session(mk_pgconn *pc, const addrs *a, const char *db, doubl
     return NULL;
 }
 
-/* Ask each address in turn until one answers; that one alone is used. */
-static mk_pgconn_status probe(const mk_pgconn *pc, addrs *as, const char *dbname, double until_ms, char *why,
-                              size_t whylen)
+/* md5 passes, but is weak: an md5 verifier is as good as the password to
+ * whoever reads it, and an impostor's challenge is a guess to try offline.
+ * Said once per connection. */
+static void md5_warning(mk_pgconn *pc, int method)
+{
+    if (method == 5 && !atomic_exchange(&pc->md5_said, true))
+        fprintf(stderr, "moksha-exec: warning: connection %s: the server asks for the password by md5, which is weak: "
+                "have it use scram-sha-256 (password_encryption and pg_hba.conf)\n", pc->cc->name);
+}
+
+/* Ask each address in turn until one answers; that one alone is used. The
+ * question is asked as the session will be (pgprobe.h). */
+static mk_pgconn_status probe(mk_pgconn *pc, addrs *as, const char *dbname, double until_ms, char *why, size_t whylen)
 {
     mk_pgprobe_target t = {.socket = pc->socket, .dir = pc->name, .name = pc->name, .port = pc->port, .user = pc->user,
-                           .db = dbname ? dbname : pc->dbname, .sslmode = pc->sslmode, .conn = pc->cc->name};
+                           .db = dbname ? dbname : pc->dbname, .sslmode = pc->sslmode, .conn = pc->cc->name,
+                           .appname = "moksha-exec", .options = option(pc, "options"),
+                           .encoding = option(pc, "client_encoding")};
     mk_pgprobe_answer pa = MK_PGPROBE_RETRY;
     int i = 0, method;
     for (; i < (pc->socket ? 1 : as->n) && pa == MK_PGPROBE_RETRY; i++) {
         t.addr = as->a[i];
         pa = mk_pgprobe_ask(&t, until_ms, &method, why, whylen);
     }
+    md5_warning(pc, method);
     if (pa == MK_PGPROBE_OK && !pc->socket)
         as->a[0] = as->a[i - 1], as->n = 1;
     return pa == MK_PGPROBE_OK ? MK_PGCONN_OK : pa == MK_PGPROBE_RETRY ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED;
@@ -399,6 +527,8 @@ PGconn *mk_pgconn_connect(mk_pgconn *pc, const char *dbname, double deadline_ms,
         return *st = *st == MK_PGCONN_OK ? MK_PGCONN_FAILED : *st, NULL;
     if (!pc->cc->allow_cleartext_password && !verified(pc) && (*st = probe(pc, &as, dbname, u, why, whylen)) != MK_PGCONN_OK)
         return NULL;
+    if (!password_ok(pc, why, whylen))
+        return *st = MK_PGCONN_FAILED, NULL;
     bool auth_failed = false;
     PGconn *c = open_session(pc, &as, dbname, u, &auth_failed, st, why, whylen);
     /* A command's password refused may have been revoked before its time:
@@ -408,6 +538,104 @@ PGconn *mk_pgconn_connect(mk_pgconn *pc, const char *dbname, double deadline_ms,
     return c;
 }
 
+/* ---- statements ---- */
+
+#define GRACE_MS 1000.0 /* past the server's own statement_timeout, so its 57014 comes first */
+
+static void *cancel_run(void *arg)
+{
+    char e[256];
+    PQcancel(arg, e, sizeof e);
+    PQfreeCancel(arg);
+    return NULL;
+}
+
+/* A statement past its time: the server asked to cancel it, from a thread
+ * of its own (PQcancel waits for the server, which may not answer that
+ * either), and the session shut under libpq, so nothing waits on it again
+ * and whoever holds it sees it bad (a pool drops it). */
+static void abandon(PGconn *c)
+{
+    PGcancel *cn = PQgetCancel(c);
+    pthread_attr_t at;
+    pthread_t t;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (cn && pthread_create(&t, &at, cancel_run, cn) != 0)
+        PQfreeCancel(cn);
+    pthread_attr_destroy(&at);
+    shutdown(PQsocket(c), SHUT_RDWR);
+    PQconsumeInput(c);
+    for (PGresult *r; (r = PQgetResult(c));)
+        PQclear(r);
+}
+
+/* Keep the first error, else the last result. */
+static PGresult *keep_result(PGresult *last, PGresult *r)
+{
+    if (last && PQresultStatus(last) == PGRES_FATAL_ERROR)
+        return PQclear(r), last;
+    PQclear(last);
+    return r;
+}
+
+/* The statement's result by until_ms; NULL with *late when time ran out. */
+static PGresult *await(PGconn *c, double until_ms, bool *late)
+{
+    PGresult *last = NULL;
+    *late = false;
+    for (;;) {
+        int f = PQflush(c);
+        while (f >= 0 && !PQisBusy(c)) {
+            PGresult *r = PQgetResult(c);
+            if (!r)
+                return last;
+            last = keep_result(last, r);
+        }
+        double left = until_ms - mk_clock_now_ms();
+        struct pollfd p = {.fd = PQsocket(c), .events = (short)(POLLIN | (f > 0 ? POLLOUT : 0))};
+        int k = f < 0 ? -1 : left > 0 ? poll(&p, 1, (int)(left < 1 ? 1 : left)) : 0;
+        if (k == 0)
+            return PQclear(last), *late = true, NULL;
+        if (k > 0 && PQconsumeInput(c))
+            continue;
+        if (k < 0 && f >= 0 && errno == EINTR)
+            continue;
+        for (PGresult *r; (r = PQgetResult(c));) /* the session broke: libpq's word for it */
+            last = keep_result(last, r);
+        return last;
+    }
+}
+
+static double statement_until(const mk_pgconn *pc, double deadline_ms)
+{
+    double t = mk_clock_now_ms() + pc->cc->statement_timeout_ms;
+    return (deadline_ms > 0 && deadline_ms < t ? deadline_ms : t) + GRACE_MS;
+}
+
+mk_pgconn_status mk_pgconn_exec(mk_pgconn *pc, PGconn *c, const char *sql, int n, const char *const *values,
+                                double deadline_ms, PGresult **res, char *why, size_t whylen)
+{
+    double until_ms = statement_until(pc, deadline_ms), t0 = mk_clock_now_ms();
+    bool late = false;
+    *res = NULL;
+    PQsetnonblocking(c, 1);
+    PGresult *r = PQsendQueryParams(c, sql, n, NULL, values, NULL, NULL, 0) ? await(c, until_ms, &late) : NULL;
+    if (late) {
+        abandon(c);
+        snprintf(why, whylen, "the server did not answer in time (%.0f ms): the statement cancelled, the session "
+                 "closed", mk_clock_now_ms() - t0);
+        return MK_PGCONN_RETRYABLE;
+    }
+    PQsetnonblocking(c, 0);
+    *res = r;
+    ExecStatusType s = PQresultStatus(r);
+    if (r && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK))
+        return MK_PGCONN_OK;
+    mk_pgconn_message(c, r, why, whylen);
+    return r || PQstatus(c) != CONNECTION_OK ? mk_pgconn_classify(c, r) : MK_PGCONN_FAILED;
+}
+
 bool mk_pgconn_deadline(mk_pgconn *pc, PGconn *c, double deadline_ms, char *why, size_t whylen)
 {
     double ms = pc->cc->statement_timeout_ms;
@@ -415,14 +643,12 @@ bool mk_pgconn_deadline(mk_pgconn *pc, PGconn *c, double deadline_ms, char *why,
         ms = deadline_ms - mk_clock_now_ms();
     if (ms < 1)
         ms = 1;
-    char sql[64];
+    char sql[64], msg[512];
     snprintf(sql, sizeof sql, "SET statement_timeout = %lld", (long long)ms);
-    PGresult *r = PQexec(c, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) {
-        char msg[512];
-        snprintf(why, whylen, "connection %s: %s", pc->cc->name, mk_pgconn_message(c, r, msg, sizeof msg));
-    }
+    PGresult *r;
+    bool ok = mk_pgconn_exec(pc, c, sql, 0, NULL, deadline_ms, &r, msg, sizeof msg) == MK_PGCONN_OK;
+    if (!ok)
+        snprintf(why, whylen, "connection %s: %s", pc->cc->name, msg);
     PQclear(r);
     return ok;
 }

@@ -17,12 +17,18 @@
  *    differently;
  *  - over TCP to anything but loopback, sslmode verify-ca/verify-full or
  *    channel_binding=require, unless allow_unverified_tls;
- *  - a session without either is preceded by a question to the server
- *    (pgprobe.c): one asking for the password in cleartext is refused
- *    before libpq could send it, unless allow_cleartext_password;
- *  - connect_timeout (the whole connect, ours to keep), and each
- *    statement's timeout the lesser of statement_timeout and what is left
- *    of the call's deadline.
+ *  - a password only where nobody but the server can ask for it in
+ *    cleartext: verified TLS, channel binding, libpq 16's require_auth, a
+ *    socket in a directory only its owner can write (or requirepeer);
+ *    elsewhere (plain TCP, loopback too) only with allow_cleartext_password
+ *    (note [who hears the password], pgconn.c). A session without verified
+ *    TLS or channel binding is preceded by a question to the server
+ *    (pgprobe.c), the early word on one configured to ask for cleartext;
+ *  - connect_timeout (the whole connect, ours to keep), keepalives and
+ *    tcp_user_timeout from it; each statement's timeout the lesser of
+ *    statement_timeout and what is left of the call's deadline, kept by
+ *    the server and by the client (mk_pgconn_exec);
+ *  - a server's NOTICEs dropped; md5 let through with a warning, once.
  *
  * Errors come back in why in moksha's words plus the server's first line,
  * never the conninfo, the environment or a password. One mk_pgconn per
@@ -51,6 +57,17 @@ typedef enum { MK_PGCONN_OK, MK_PGCONN_FAILED, MK_PGCONN_RETRYABLE } mk_pgconn_s
  * up, too many connections) and why. */
 PGconn *mk_pgconn_connect(mk_pgconn *pc, const char *dbname, double deadline_ms, mk_pgconn_status *st, char *why,
                           size_t whylen);
+
+/* One statement (values for $1…, text results) with a deadline kept by
+ * the client: its result waited for until the lesser of deadline_ms
+ * (0: none) and statement_timeout, plus a second for the server's own
+ * timeout to answer first. OK with *res (the caller clears it); else the
+ * status as mk_pgconn_classify has it, why the server's message, *res the
+ * error result (or NULL). A server that does not answer in time: asked to
+ * cancel, the session shut (PQstatus bad: finish it), RETRYABLE, "the
+ * server did not answer in time". Neither sql nor params is ever in why. */
+mk_pgconn_status mk_pgconn_exec(mk_pgconn *pc, PGconn *c, const char *sql, int n, const char *const *values,
+                                double deadline_ms, PGresult **res, char *why, size_t whylen);
 
 /* Set the session's statement_timeout for a statement due by deadline_ms. */
 bool mk_pgconn_deadline(mk_pgconn *pc, PGconn *c, double deadline_ms, char *why, size_t whylen);

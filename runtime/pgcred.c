@@ -90,8 +90,14 @@ static bool spawn(const mk_config_conn *cc, pid_t *pid, int *out, char *why, siz
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    int e = posix_spawn(pid, cc->password_command[0], &fa, NULL, cc->password_command, environ);
+    /* a group of its own, so what it leaves behind is killed with it */
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&at, 0);
+    int e = posix_spawn(pid, cc->password_command[0], &fa, &at, cc->password_command, environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     close(p[1]);
     if (e) {
         close(p[0]);
@@ -130,6 +136,28 @@ static bool parse(const mk_config_conn *cc, char *buf, size_t n, char **pw, doub
     return true;
 }
 
+/* Wait for the command to exit by until_ms. Its stdout closed is not its
+ * end: a command that closes it and lingers has not finished. On time
+ * out its whole group is killed (a grandchild holding stdout too), and
+ * reaped; false. */
+static bool reap(pid_t pid, int *status, bool done, double until_ms)
+{
+    while (done) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return true; /* what it left running in the background is its own */
+        if (r < 0 && errno != EINTR)
+            return false;
+        if (mk_clock_now_ms() >= until_ms)
+            break;
+        mk_clock_sleep_ms(5);
+    }
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return false;
+}
+
 /* Run the command once, into cr->pw and cr->renew_ms. */
 static bool run(mk_pgcred *cr, double until_ms, bool *retry, char *why, size_t whylen)
 {
@@ -142,10 +170,7 @@ static bool run(mk_pgcred *cr, double until_ms, bool *retry, char *why, size_t w
     size_t n;
     bool done = slurp(fd, buf, &n, until_ms);
     close(fd);
-    if (!done)
-        kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    done = reap(pid, &status, done, until_ms);
     cr->runs++;
     char *pw = NULL;
     double life = 0;

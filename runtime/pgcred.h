@@ -6,7 +6,9 @@
  *
  * The command runs without a shell, stdin and stderr /dev/null (what it
  * says on stderr is never repeated: it may hold the secret), in the
- * executor's environment, killed when the connect's time is up. Its
+ * executor's environment, in a process group of its own: it must exit by
+ * the connect's deadline (its stdout closed is not its end), else it and
+ * its group are killed. Its
  * stdout is the password (one line), or JSON {"password": "…",
  * "expires_in": SECONDS}. The password is wiped from moksha's memory when
  * it is replaced or dropped, and every copy handed out is wiped by

@@ -20,7 +20,6 @@
 
 #define PROTOCOL_3_0 196608
 #define SSL_REQUEST 80877103
-#define DEFAULT_SOCKET_DIR "/var/run/postgresql" /* Debian's libpq's, for a conninfo without host */
 
 static int wait_fd(int fd, short ev, double until_ms)
 {
@@ -43,7 +42,7 @@ static socklen_t address(const mk_pgprobe_target *t, struct sockaddr_storage *ss
     if (t->socket) {
         struct sockaddr_un *un = (struct sockaddr_un *)ss;
         un->sun_family = AF_UNIX;
-        snprintf(un->sun_path, sizeof un->sun_path, "%s/.s.PGSQL.%d", t->dir && *t->dir ? t->dir : DEFAULT_SOCKET_DIR,
+        snprintf(un->sun_path, sizeof un->sun_path, "%s/.s.PGSQL.%d", t->dir && *t->dir ? t->dir : MK_PGPROBE_SOCKET_DIR,
                  t->port);
         if (un->sun_path[0] == '@') /* libpq's abstract namespace */
             un->sun_path[0] = 0;
@@ -90,12 +89,16 @@ static uint32_t get32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* user, database, application_name: nothing secret. */
+/* The session's startup packet, in libpq's order: user, database,
+ * options, application_name, client_encoding, then the settings libpq
+ * takes from the environment. Nothing secret. */
 static size_t startup(const mk_pgprobe_target *t, unsigned char *buf, size_t cap)
 {
-    const char *kv[] = {"user", t->user, "database", t->db, "application_name", "moksha-exec probe"};
+    const char *kv[] = {"user", t->user, "database", t->db, "options", t->options, "application_name", t->appname,
+                        "client_encoding", t->encoding, "datestyle", getenv("PGDATESTYLE"), "timezone", getenv("PGTZ"),
+                        "geqo", getenv("PGGEQO")};
     size_t n = 8;
-    for (size_t i = 0; i < 6; i += 2) {
+    for (size_t i = 0; i < sizeof kv / sizeof *kv; i += 2) {
         if (!kv[i + 1] || !*kv[i + 1])
             continue;
         size_t a = strlen(kv[i]) + 1, b = strlen(kv[i + 1]) + 1;

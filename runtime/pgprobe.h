@@ -5,15 +5,18 @@
  *
  * The probe opens its own connection to the address pgconn checked, over
  * TLS when the session will be (sslmode prefer or require, the certificate
- * unchecked as those modes leave it), sends a startup packet that carries
- * no secret (user, database), reads the server's first answer and closes. A request for the password in
+ * unchecked as those modes leave it), sends the session's own startup
+ * packet (user, database, options, application_name "moksha-exec",
+ * client_encoding, and what libpq takes from PGDATESTYLE, PGTZ and PGGEQO:
+ * nothing secret, and nothing to tell it from the session by), reads the
+ * server's first answer and closes. A request for the password in
  * cleartext (pg_hba `password`) is refused unless the connection sets
  * allow_cleartext_password; md5, SCRAM, GSSAPI, SSPI, trust and a
  * certificate are let through. It is no proof against an impostor, who
- * can answer the probe one way and the session another: that is what
- * verified TLS and channel binding are for (pgconn asks for them off this
- * machine, and skips the probe when the session has one). It catches a
- * server that is configured to ask for cleartext. Not for anything but
+ * can answer the probe one way and the session another (counting
+ * connections): the guard is pgconn's rule of where a password may go
+ * (note [who hears the password], pgconn.c). It is the early, clear word
+ * about a server configured to ask for cleartext. Not for anything but
  * that question. */
 #ifndef MK_RUNTIME_PGPROBE_H
 #define MK_RUNTIME_PGPROBE_H
@@ -23,6 +26,8 @@
 
 #include "runtime/netaddr.h"
 
+#define MK_PGPROBE_SOCKET_DIR "/var/run/postgresql" /* Debian's libpq's, for a conninfo without host */
+
 typedef struct mk_pgprobe_target {
     bool socket;              /* a unix socket in dir ("": libpq's default directory) */
     mk_netaddr addr;          /* else this address */
@@ -30,6 +35,8 @@ typedef struct mk_pgprobe_target {
     const char *name;         /* the host's name, sent for SNI over TLS */
     int port;
     const char *user, *db;    /* as the session will give them; db "" = the user's name */
+    const char *appname;      /* the session's application_name; NULL: none */
+    const char *options, *encoding; /* the session's options and client_encoding, or NULL */
     const char *sslmode;      /* the session's: prefer and require ask over TLS, as libpq will */
     const char *conn;         /* the connection's name, for why */
     bool allow_cleartext;     /* answer OK to a cleartext request (a test may still ask) */

@@ -70,12 +70,18 @@ DISPATCH(do_update, update)
 DISPATCH(do_del, del)
 DISPATCH(do_import, import)
 
+static bool fault_named(const mk_pgp *p, const mk_prov_op *op);
+
 static mk_prov_status do_check(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     const mk_pgtype *t = type_of(op->type);
     if (!t)
         return no_type(op, why, whylen);
-    /* the connection must be reachable, as configured, before anything changes */
+    if (fault_named((mk_pgp *)p, op) && !((mk_pgp *)p)->cc->allow_fault_injection)
+        return snprintf(why, whylen, "postgres: %s: provider %s asks for injected failures (fail_on), which connection "
+                        "%s does not allow: set \"allow_fault_injection\": true on it in the executor's configuration "
+                        "(docs/providers.md, \"Rules for every provider\")", op->address, ((mk_pgp *)p)->alias,
+                        ((mk_pgp *)p)->cc->name), MK_PROV_FAILED;
     mk_prov_status st;
     PGconn *c = mk_prov_postgres_session((mk_pgp *)p, NULL, op, &st, why, whylen);
     if (!c)
@@ -212,26 +218,26 @@ void mk_prov_postgres_forget(mk_pgp *p, const char *db)
 mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *sql,
                                      int n, const char *const *params, PGresult **res, char *why, size_t whylen)
 {
-    (void)p;
     if (res)
         *res = NULL;
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(r);
-    if (r && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
+    /* the deadline kept by the client too: a server gone silent is not waited on */
+    PGresult *r;
+    char msg[512];
+    double by = op ? op->deadline_ms : 0;
+    mk_pgconn_status cs = mk_pgconn_exec(p->pc, c, sql, n, params, by, &r, msg, sizeof msg);
+    if (cs == MK_PGCONN_OK) {
         if (res)
             *res = r;
         else
             PQclear(r);
         return MK_PROV_OK;
     }
-    char msg[512];
-    mk_prov_status st = mk_pgconn_classify(c, r) == MK_PGCONN_RETRYABLE ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
-    snprintf(why, whylen, "postgres: %s: %s: the server says: %s", op && op->address ? op->address : "-", what,
-             mk_pgconn_message(c, r, msg, sizeof msg));
+    snprintf(why, whylen, "postgres: %s: %s: %s%s", op && op->address ? op->address : "-", what,
+             r ? "the server says: " : "", msg);
     PQclear(r);
-    if (PQtransactionStatus(c) == PQTRANS_INERROR)
-        PQclear(PQexec(c, "ROLLBACK"));
-    return st;
+    if (PQtransactionStatus(c) == PQTRANS_INERROR && mk_pgconn_exec(p->pc, c, "ROLLBACK", 0, NULL, by, &r, msg, sizeof msg) != MK_PGCONN_RETRYABLE)
+        PQclear(r);
+    return cs == MK_PGCONN_RETRYABLE ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
 }
 
 char *mk_prov_postgres_ident(PGconn *c, const char *name) { return PQescapeIdentifier(c, name, strlen(name)); }
@@ -449,16 +455,25 @@ mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *
     return st;
 }
 
-bool mk_prov_postgres_injected(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen)
+static bool fault_named(const mk_pgp *p, const mk_prov_op *op)
 {
     size_t i;
     json_t *v;
     json_array_foreach(p->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0) {
-            snprintf(why, whylen, "postgres: %s: injected failure (provider %s, fail_on)", op->address, p->alias);
+        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0)
             return true;
-        }
     return false;
+}
+
+/* fail_on is the spec's, so any change to it could make a production
+ * apply fail half-way: honoured only where the connection allows it
+ * (allow_fault_injection), refused by the check elsewhere. */
+bool mk_prov_postgres_injected(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen)
+{
+    if (!p->cc->allow_fault_injection || !fault_named(p, op))
+        return false;
+    snprintf(why, whylen, "postgres: %s: injected failure (provider %s, fail_on)", op->address, p->alias);
+    return true;
 }
 
 /* ---- attributes ---- */

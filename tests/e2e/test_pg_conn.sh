@@ -4,7 +4,9 @@
 # refused, the role never made and the password never sent; the same
 # connection with allow_cleartext_password applies it. A connection to a
 # metadata address is refused before any packet. The server's password
-# appears in no output and no file of the stack.
+# appears in no output and no file of the stack. A spec's fail_on is
+# refused before the first step unless the connection says
+# allow_fault_injection, and honoured (rolled back) when it does.
 . "$TOP/tests/e2e/lib.sh"
 
 settings=$(sh "$TOP/tests/pg.sh" start --tcp --auth-host password) || { fail "cannot start a server"; exit 1; }
@@ -58,4 +60,37 @@ expect_contains "$ERR" "169.254.169.254 resolves to 169.254.169.254, link-local 
 # ---- the password: in no output, no file of the stack ----
 if grep -rqF "$PGPASSWORD" . "$OUT" "$ERR" 2>/dev/null; then e2e_bad "the server's password is in $(grep -rlF "$PGPASSWORD" . | head -3)"; else e2e_ok; fi
 leave
+
+# ---- fail_on: the spec's, so honoured only where the connection allows it ----
+faults() { # faults DIR ROLE: a stack whose provider block injects a failure into ROLE's create
+    mkdir "$1" && cat > "$1/main.moksha" <<EOF2
+stack faults {}
+provider postgres { connection = "dev", fail_on = ["postgres.role.other"] }
+resource postgres.role other { name = "$2" }
+EOF2
+}
+faults st2 "${ROLE}_f"
+enter st2
+expect_exit 0 moksha plan -o f.plan
+config ', "allow_cleartext_password": true'
+"$MOKSHA_EXEC" apply f.plan >"$OUT" 2>"$ERR" </dev/null
+rc=$?
+if grep -q "injected failure" "$ERR"; then e2e_bad "fail_on honoured on a connection that does not allow it"; else e2e_ok; fi
+if [ "$rc" -ne 0 ]; then # the executor asks each step's check before the first one
+    [ "$rc" -eq 1 ] && e2e_ok || e2e_bad "refused by the check, but exit $rc"
+    expect_contains "$ERR" "postgres: postgres.role.other: provider postgres asks for injected failures (fail_on), which connection dev does not allow: set \"allow_fault_injection\": true"
+    [ -z "$(sql "SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}_f'")" ] && e2e_ok || e2e_bad "refused, but the role was made"
+fi
+leave
+faults st3 "${ROLE}_g"
+enter st3
+expect_exit 0 moksha plan -o f.plan
+config ', "allow_cleartext_password": true, "allow_fault_injection": true'
+"$MOKSHA_EXEC" apply f.plan >"$OUT" 2>"$ERR" </dev/null
+[ $? -ne 0 ] && e2e_ok || e2e_bad "an injected failure exited 0"
+expect_contains "$ERR" "postgres: postgres.role.other: injected failure (provider postgres, fail_on)"
+[ -z "$(sql "SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}_g'")" ] && e2e_ok || e2e_bad "the failed create left its role"
+leave
 sql "DROP ROLE IF EXISTS $ROLE" >/dev/null
+sql "DROP ROLE IF EXISTS ${ROLE}_f" >/dev/null
+sql "DROP ROLE IF EXISTS ${ROLE}_g" >/dev/null

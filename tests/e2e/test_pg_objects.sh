@@ -18,7 +18,7 @@ export MOKSHA_VAR_app_password="$SECRET"
 mkdir cfg && chmod 700 cfg
 cat >cfg/exec.json <<JSON
 { "format": "moksha.exec-config/v1",
-  "connections": { "dev": { "kind": "postgres", "conninfo": "host=$PGHOST port=$PGPORT user=moksha dbname=postgres" } } }
+  "connections": { "dev": { "kind": "postgres", "conninfo": "host=$PGHOST port=$PGPORT user=moksha dbname=postgres", "allow_fault_injection": true } } }
 JSON
 chmod 0600 cfg/exec.json
 export MOKSHA_EXEC_CONFIG="$WORK/cfg/exec.json"

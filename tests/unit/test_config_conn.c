@@ -79,7 +79,7 @@ static void test_every_key(void **st)
     char why[1024];
     bool ok = load("{\"kind\": \"postgres\", \"conninfo\": \"host=db.internal port=5433 user=deploy sslmode=verify-full\", "
                    "\"password_command\": [\"/usr/local/bin/db-token\", \"--role\", \"deploy\"], \"credential_ttl\": \"5m\", "
-                   "\"allow_cleartext_password\": true, \"allow_unverified_tls\": true, "
+                   "\"allow_cleartext_password\": true, \"allow_unverified_tls\": true, \"allow_fault_injection\": true, "
                    "\"allow_addresses\": [\"169.254.10.0/24\", \"fd00:ec2::254\"], \"connect_timeout\": \"3s\", "
                    "\"statement_timeout\": \"90s\"}", &cfg, why, sizeof why);
     if (!ok)
@@ -92,6 +92,7 @@ static void test_every_key(void **st)
     assert_true(cc->credential_ttl_ms == 5 * 60 * 1000.0);
     assert_true(cc->allow_cleartext_password);
     assert_true(cc->allow_unverified_tls);
+    assert_true(cc->allow_fault_injection);
     assert_int_equal(cc->nallow_addresses, 2);
     assert_string_equal(cc->allow_addresses[1], "fd00:ec2::254");
     assert_true(cc->connect_timeout_ms == 3000.0);
@@ -138,6 +139,15 @@ static void test_refusals(void **st)
     R("\"allow_addresses\": [\"metadata.google.internal\"]", "connections.dev.allow_addresses[0]", "expected an address");
     R("\"allow_addresses\": [\"::ffff:169.254.0.0/80\"]", "connections.dev.allow_addresses[0]", "96 or more");
     R("\"allow_addresses\": [7]", "connections.dev.allow_addresses[0]", "as a string");
+    /* note [widest allowance]: wider than any refused range is the rule off */
+    R("\"allow_addresses\": [\"10.0.0.0/8\", \"0.0.0.0/0\"]", "connections.dev.allow_addresses[1]",
+      "0.0.0.0/0 is wider than /8: it would let through every range the rule refuses, not open one (the widest "
+      "refused is 0.0.0.0/8)");
+    R("\"allow_addresses\": [\"128.0.0.0/1\"]", "connections.dev.allow_addresses[0]", "wider than /8");
+    R("\"allow_addresses\": [\"::/0\"]", "connections.dev.allow_addresses[0]", "::/0 is wider than /10");
+    R("\"allow_addresses\": [\"fe80::/9\"]", "connections.dev.allow_addresses[0]", "wider than /10");
+    R("\"allow_addresses\": [\"::ffff:0.0.0.0/96\"]", "connections.dev.allow_addresses[0]", "wider than /8");
+    R("\"allow_fault_injection\": \"yes\"", "connections.dev.allow_fault_injection", "expected true or false");
     R("\"connect_timeout\": \"0.5s\"", "connections.dev.connect_timeout", "1s to 1h");
     R("\"connect_timeout\": \"2h\"", "connections.dev.connect_timeout", "1s to 1h");
     R("\"statement_timeout\": \"soon\"", "connections.dev.statement_timeout", "1ms to 24h");
@@ -171,7 +181,17 @@ static void test_address_rules(void **st)
     refused_addr("168.63.129.16", "Azure");
     refused_addr("0.0.0.0", "this network");
     refused_addr("::", "unspecified");
-    const char *fine[] = {"127.0.0.1", "::1", "10.1.2.3", "169.255.0.1", "fec0::1", "192.168.1.1", "fd00:ec2::253"};
+    /* the local-use NAT64 prefix: its /96 form judged as the IPv4 address,
+     * its other forms (the IPv4 part where only that network knows) refused */
+    refused_addr("64:ff9b:1::a9fe:a9fe", "link-local (169.254.0.0/16");
+    refused_addr("64:ff9b:1::169.254.169.254", "link-local (169.254.0.0/16");
+    refused_addr("64:ff9b:1:a9fe:a9:fe00::", "local-use NAT64 (64:ff9b:1::/48)");
+    /* IPv4-compatible ::a.b.c.d (deprecated): refused whatever it carries */
+    refused_addr("::169.254.169.254", "IPv4-compatible");
+    refused_addr("::10.0.0.1", "IPv4-compatible");
+    refused_addr("::0.0.0.2", "IPv4-compatible");
+    const char *fine[] = {"127.0.0.1", "::1", "10.1.2.3", "169.255.0.1", "fec0::1", "192.168.1.1", "fd00:ec2::253",
+                          "64:ff9b:1::a00:1", "64:ff9b::a00:1", "64:ff9b:2::1"};
     for (size_t i = 0; i < sizeof fine / sizeof *fine; i++) {
         mk_netaddr a;
         assert_true(mk_netaddr_parse(fine[i], &a));
@@ -196,6 +216,11 @@ static void test_address_rules(void **st)
     assert_true(mk_netaddr_parse("169.254.0.1", &a) && !mk_netaddr_in(&a, &c));
     assert_true(mk_netaddr_cidr_parse("0.0.0.0/0", &c, why, sizeof why));
     assert_true(mk_netaddr_parse("8.8.8.8", &a) && mk_netaddr_in(&a, &c));
+    assert_false(mk_netaddr_allow_parse("0.0.0.0/0", &c, why, sizeof why)); /* a prefix, but no allowance */
+    assert_true(mk_netaddr_allow_parse("0.0.0.0/8", &c, why, sizeof why));
+    assert_true(mk_netaddr_allow_parse("fe80::/10", &c, why, sizeof why));
+    assert_true(mk_netaddr_allow_parse("::ffff:169.254.0.0/112", &c, why, sizeof why));
+    assert_true(mk_netaddr_parse("64:ff9b:1::7f00:1", &a) && mk_netaddr_loopback(&a));
 }
 
 int main(void)

@@ -14,8 +14,18 @@
  * MOKSHA_TEST_PG is unset. */
 #include "tests/unit/unit.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +33,8 @@
 #include "runtime/config.h"
 #include "runtime/pgconn.h"
 #include "runtime/pgprobe.h"
+#include "runtime/providers/postgres.h"
+#include "runtime/providers/provider.h"
 
 static char dir[64];
 static char clear_dir[256], clear_port[16], clear_pw[128]; /* the cleartext server */
@@ -76,6 +88,97 @@ static void server(const char *options, char *sdir, char *port, char *pw)
     setting(line, "MOKSHA_TEST_PG", sdir, 256);
     setting(line, "PGPORT", port, 16);
     setting(line, "PGPASSWORD", pw, 128);
+}
+
+/* ---- a fake server on 127.0.0.1: it records each startup packet,
+ * answers it (AuthenticationOk then ReadyForQuery, or an md5 request),
+ * then reads and never answers; it notes a CancelRequest ---- */
+typedef struct {
+    int lfd, port, md5;
+    pthread_t t;
+    atomic_int stop, cancels, nstart;
+    unsigned char start[4][512];
+    size_t startlen[4];
+} fake;
+
+static void fake_send(int fd, const void *m, size_t n)
+{
+    assert_true(send(fd, m, n, MSG_NOSIGNAL) == (ssize_t)n);
+}
+
+/* One packet from a client: a startup (recorded and answered: 1), an
+ * SSLRequest ('N': 0), a CancelRequest (counted: -1, closed). */
+static int fake_packet(fake *f, int fd)
+{
+    unsigned char h[8], body[512];
+    if (recv(fd, h, 8, MSG_WAITALL) != 8)
+        return -1;
+    uint32_t len = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+    uint32_t code = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+    if (len < 8 || len > sizeof body || (len > 8 && recv(fd, body, len - 8, MSG_WAITALL) != (ssize_t)(len - 8)))
+        return -1;
+    if (code == 80877103 || code == 80877104) /* SSL, GSSENC: no */
+        return fake_send(fd, "N", 1), 0;
+    if (code == 80877102)
+        return atomic_fetch_add(&f->cancels, 1), -1;
+    int i = atomic_load(&f->nstart);
+    if (i < 4)
+        memcpy(f->start[i], body, len - 8), f->startlen[i] = len - 8, atomic_store(&f->nstart, i + 1);
+    static const unsigned char ok[] = {'R', 0, 0, 0, 8, 0, 0, 0, 0, 'K', 0, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 9,
+                                       'Z', 0, 0, 0, 5, 'I'};
+    static const unsigned char md5[] = {'R', 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4};
+    if (f->md5)
+        fake_send(fd, md5, sizeof md5);
+    else
+        fake_send(fd, ok, sizeof ok);
+    return 1;
+}
+
+static void *fake_run(void *arg)
+{
+    fake *f = arg;
+    struct pollfd p[8] = {{.fd = f->lfd, .events = POLLIN}};
+    int started[8] = {0}, n = 1;
+    while (!atomic_load(&f->stop)) {
+        if (poll(p, (nfds_t)n, 50) <= 0)
+            continue;
+        for (int i = n - 1; i >= 1; i--) {
+            if (!(p[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            unsigned char junk[512];
+            int k = started[i] ? (recv(p[i].fd, junk, sizeof junk, 0) > 0 ? 1 : -1) : fake_packet(f, p[i].fd);
+            started[i] = k > 0;
+            if (k < 0) {
+                close(p[i].fd);
+                p[i] = p[n - 1], started[i] = started[n - 1], n--;
+            }
+        }
+        if ((p[0].revents & POLLIN) && n < 8)
+            p[n].fd = accept(f->lfd, NULL, NULL), p[n].events = POLLIN, p[n].revents = 0, started[n++] = 0;
+    }
+    for (int i = 0; i < n; i++)
+        close(p[i].fd);
+    return NULL;
+}
+
+static void fake_start(fake *f, int md5)
+{
+    memset(f, 0, sizeof *f);
+    f->md5 = md5;
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof in;
+    f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&in, sizeof in), 0);
+    assert_int_equal(listen(f->lfd, 8), 0);
+    assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&in, &len), 0);
+    f->port = ntohs(in.sin_port);
+    assert_int_equal(pthread_create(&f->t, NULL, fake_run, f), 0);
+}
+
+static void fake_stop(fake *f)
+{
+    atomic_store(&f->stop, 1);
+    pthread_join(f->t, NULL);
 }
 
 static int group_setup(void **st)
@@ -240,10 +343,23 @@ static void test_cleartext_over_tls(void **st)
         if (!strstr(why, "asks for the password in cleartext"))
             fail_msg("sslmode=%s: %s", modes[i], why);
     }
+    /* plain TCP, loopback, a server asking for SCRAM: libpq 15 could not
+     * refuse an impostor on that port asking for cleartext, so the password
+     * goes only with the allowance (note [who hears the password]) */
     snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=disable", tls_port);
     mk_config_conn cc = conn(ci);
+    if (PQlibVersion() < 160000) {
+        assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+        char want[400];
+        snprintf(want, sizeof want, "connection dev: the password would go over plain TCP to 127.0.0.1 port %s, and "
+                 "libpq 15 cannot refuse whoever answers there asking for it in cleartext: use sslmode=verify-full",
+                 tls_port);
+        if (strncmp(why, want, strlen(want)) || strstr(why, tls_pw))
+            fail_msg("plain: %s", why);
+    }
+    cc.allow_cleartext_password = true;
     if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
-        fail_msg("plain: %s", why);
+        fail_msg("plain, allowed: %s", why);
     snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=moksha dbname=postgres sslmode=require", tls_port);
     cc = conn(ci);
     cc.allow_cleartext_password = true;
@@ -327,6 +443,266 @@ static void test_tls_rule(void **st)
     cc = conn(ci);
     assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
     assert_non_null(strstr(why, "channel binding"));
+}
+
+/* HOME without a password file, PGPASSWORD unset: libpq has nothing to send. */
+static char home[256];
+
+static int no_password(void **st)
+{
+    keep_password(st);
+    snprintf(home, sizeof home, "%s", getenv("HOME") ? getenv("HOME") : "");
+    unsetenv("PGPASSWORD");
+    setenv("HOME", dir, 1);
+    return 0;
+}
+
+static int restore_home(void **st)
+{
+    restore_password(st);
+    if (home[0])
+        setenv("HOME", home, 1);
+    return 0;
+}
+
+/* The probe sends the session's own startup packet, byte for byte: a
+ * listener cannot tell the question from the session by it. With no
+ * password to give, plain TCP is let through. */
+static void test_probe_is_the_session(void **st)
+{
+    (void)st;
+    NEED_PG();
+    fake f;
+    fake_start(&f, 0);
+    char ci[256], why[1024];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=moksha dbname=app sslmode=disable gssencmode=disable "
+             "options=-cwork_mem=64kB", f.port);
+    mk_config_conn cc = conn(ci);
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("%s", why);
+    fake_stop(&f);
+    assert_int_equal(atomic_load(&f.nstart), 2); /* the probe, then the session */
+    assert_int_equal(f.startlen[0], f.startlen[1]);
+    assert_memory_equal(f.start[0], f.start[1], f.startlen[0]);
+    static const char want[] = "user\0moksha\0database\0app\0options\0-cwork_mem=64kB\0application_name\0moksha-exec\0";
+    assert_memory_equal(f.start[0], want, sizeof want - 1);
+}
+
+/* A socket in a directory others can write: anyone could have put a
+ * listener there; refused with a password, unless requirepeer names the
+ * server's user or the directory is private. */
+static void test_socket_directory(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char open_dir[128], link[256], real[256], ci[512], why[1024];
+    snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0777), 0);
+    snprintf(real, sizeof real, "%s/.s.PGSQL.%s", getenv("PGHOST"), getenv("PGPORT"));
+    snprintf(link, sizeof link, "%s/.s.PGSQL.%s", open_dir, getenv("PGPORT"));
+    assert_int_equal(symlink(real, link), 0);
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", open_dir, getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    if (PQlibVersion() < 160000) {
+        assert_int_equal(try(&cc, NULL, why, sizeof why), MK_PGCONN_FAILED);
+        if (!strstr(why, "the password would go over a unix socket in ") || !strstr(why, "/open, a directory others can write"))
+            fail_msg("%s", why);
+    }
+    struct stat sb;
+    assert_int_equal(stat(real, &sb), 0);
+    struct passwd *pw = getpwuid(sb.st_uid);
+    assert_non_null(pw);
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres requirepeer=%s", open_dir, getenv("PGPORT"),
+             pw->pw_name);
+    cc = conn(ci);
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("requirepeer: %s", why);
+    assert_int_equal(chmod(open_dir, 0755), 0);
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", open_dir, getenv("PGPORT"));
+    cc = conn(ci);
+    if (try(&cc, NULL, why, sizeof why) != MK_PGCONN_OK)
+        fail_msg("private: %s", why);
+    unlink(link);
+    rmdir(open_dir);
+}
+
+/* A server that logs in and goes silent: a statement is given up at its
+ * deadline (plus the grace for the server's own timeout), the server
+ * asked to cancel it, the session shut; RETRYABLE. Keepalives and
+ * tcp_user_timeout come from connect_timeout. */
+static void test_silent_server(void **st)
+{
+    (void)st;
+    NEED_PG();
+    fake f;
+    fake_start(&f, 0);
+    char ci[256], why[1024];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=moksha dbname=postgres sslmode=disable gssencmode=disable",
+             f.port);
+    mk_config_conn cc = conn(ci);
+    cc.allow_cleartext_password = true;
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("%s", why);
+    PQconninfoOption *opts = PQconninfo(c);
+    int seen = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *want = !strcmp(o->keyword, "keepalives_idle") ? "3" : !strcmp(o->keyword, "keepalives_interval") ? "1"
+                           : !strcmp(o->keyword, "keepalives_count") ? "3" : !strcmp(o->keyword, "tcp_user_timeout") ? "3000"
+                           : NULL;
+        if (want && (++seen, !o->val || strcmp(o->val, want)))
+            fail_msg("%s = %s, wanted %s", o->keyword, o->val ? o->val : "(unset)", want);
+    }
+    PQconninfoFree(opts);
+    assert_int_equal(seen, 4);
+    PGresult *r = (PGresult *)1;
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(mk_pgconn_exec(pc, c, "SELECT $1", 1, (const char *const[]){"1"}, t0 + 1500, &r, why, sizeof why),
+                     MK_PGCONN_RETRYABLE);
+    double took = mk_clock_now_ms() - t0;
+    assert_null(r);
+    if (took < 2400 || took > 3500 || strncmp(why, "the server did not answer in time (", 35))
+        fail_msg("%.0f ms: %s", took, why);
+    assert_int_equal(PQstatus(c), CONNECTION_BAD); /* shut: nobody waits on it again */
+    t0 = mk_clock_now_ms();
+    assert_int_not_equal(mk_pgconn_exec(pc, c, "SELECT 1", 0, NULL, 0, &r, why, sizeof why), MK_PGCONN_OK);
+    PQclear(r);
+    assert_true(mk_clock_now_ms() - t0 < 100);
+    for (int i = 0; i < 100 && atomic_load(&f.cancels) == 0; i++)
+        mk_clock_sleep_ms(20);
+    assert_int_equal(atomic_load(&f.cancels), 1);
+    PQfinish(c);
+    /* the SET statement_timeout of a session's start is bounded too */
+    cc.statement_timeout_ms = 300;
+    mk_pgconn_free(pc);
+    pc = mk_pgconn_new(&cc, why, sizeof why);
+    c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    assert_non_null(c);
+    t0 = mk_clock_now_ms();
+    assert_false(mk_pgconn_deadline(pc, c, 0, why, sizeof why));
+    assert_true(mk_clock_now_ms() - t0 < 2000);
+    assert_non_null(strstr(why, "connection dev: the server did not answer in time"));
+    PQfinish(c);
+    mk_pgconn_free(pc);
+    fake_stop(&f);
+}
+
+/* Run fn with stderr into the file err of dir; what it wrote, into out. */
+static void with_stderr(void (*fn)(void *), void *arg, char *out, size_t n)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/err", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2), close(fd);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, 2), close(saved);
+    FILE *f = fopen(path, "r");
+    size_t k = f ? fread(out, 1, n - 1, f) : 0;
+    out[k] = 0;
+    if (f)
+        fclose(f);
+}
+
+static void notice(void *arg)
+{
+    PGconn *c = arg;
+    PGresult *r = PQexec(c, "DO $$BEGIN RAISE NOTICE 'pgconn-notice-text'; RAISE WARNING 'pgconn-warning-text'; END$$");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+/* The server's NOTICEs and WARNINGs reach no stderr. */
+static void test_notices_dropped(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[512], err[4096];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    mk_pgconn_status s;
+    PGconn *c = mk_pgconn_connect(pc, NULL, 0, &s, why, sizeof why);
+    if (!c)
+        fail_msg("%s", why);
+    with_stderr(notice, c, err, sizeof err);
+    assert_string_equal(err, "");
+    PQfinish(c);
+    mk_pgconn_free(pc);
+}
+
+static void md5_twice(void *arg)
+{
+    char why[1024];
+    mk_pgconn_status s;
+    for (int i = 0; i < 2; i++) {
+        PGconn *c = mk_pgconn_connect(arg, NULL, 0, &s, why, sizeof why);
+        assert_null(c); /* the fake asks for md5 and there is no password to give */
+    }
+}
+
+/* A server asking for md5 passes, with a warning, once per connection. */
+static void test_md5_warning(void **st)
+{
+    (void)st;
+    NEED_PG();
+    fake f;
+    fake_start(&f, 1);
+    char ci[256], why[1024], err[4096];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=moksha dbname=postgres sslmode=disable gssencmode=disable",
+             f.port);
+    mk_config_conn cc = conn(ci);
+    mk_pgconn *pc = mk_pgconn_new(&cc, why, sizeof why);
+    with_stderr(md5_twice, pc, err, sizeof err);
+    assert_string_equal(err, "moksha-exec: warning: connection dev: the server asks for the password by md5, which is "
+                             "weak: have it use scram-sha-256 (password_encryption and pg_hba.conf)\n");
+    mk_pgconn_free(pc);
+    fake_stop(&f);
+    assert_int_equal(atomic_load(&f.nstart), 4); /* two probes, two sessions */
+}
+
+/* fail_on is the spec's: a step it names is refused by the check unless
+ * the connection allows fault injection, and is then injected. */
+static void test_fault_injection_gate(void **st)
+{
+    (void)st;
+    NEED_PG();
+    char ci[512], why[1024];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=moksha dbname=postgres", getenv("PGHOST"), getenv("PGPORT"));
+    mk_config_conn cc = conn(ci);
+    mk_config cfg = {.conns = &cc, .nconns = 1};
+    json_t *settings = json_pack("{s:s, s:[s]}", "connection", "dev", "fail_on", "postgres.role.bad");
+    json_t *attrs = json_pack("{s:s}", "name", "t_gate_never_made");
+    mk_prov_op op = {.address = "postgres.role.bad", .type = "postgres.role", .attrs = attrs};
+    mk_prov_op other = {.address = "postgres.role.good", .type = "postgres.role", .attrs = attrs};
+    for (int allowed = 0; allowed < 2; allowed++) {
+        cc.allow_fault_injection = allowed;
+        mk_prov *p = mk_prov_postgres_new(settings, &cfg, NULL, why, sizeof why);
+        assert_non_null(p);
+        json_t *out = NULL;
+        why[0] = 0;
+        mk_prov_status s = p->check(p, &op, &out, why, sizeof why);
+        json_decref(out);
+        if (allowed ? s != MK_PROV_OK : s != MK_PROV_FAILED)
+            fail_msg("allowed=%d: %d %s", allowed, s, why);
+        if (!allowed)
+            assert_string_equal(why, "postgres: postgres.role.bad: provider postgres asks for injected failures "
+                                     "(fail_on), which connection dev does not allow: set \"allow_fault_injection\": "
+                                     "true on it in the executor's configuration (docs/providers.md, \"Rules for every "
+                                     "provider\")");
+        out = NULL;
+        assert_int_equal(p->check(p, &other, &out, why, sizeof why), MK_PROV_OK); /* a step it does not name */
+        json_decref(out);
+        assert_int_equal(mk_prov_postgres_injected(p->impl, &op, why, sizeof why), allowed);
+        p->free(p);
+    }
+    json_decref(settings);
+    json_decref(attrs);
 }
 
 /* A password_command that prints the file pw, as text or as JSON with
@@ -445,6 +821,37 @@ static void test_bad_commands(void **st)
                 "printed JSON that is not {\"password\"");
     bad_command("echo '{\"password\": \"x-Secret\", \"expires_in\": -1}'", 3000, MK_PGCONN_FAILED, "printed JSON");
     bad_command("sleep 30", 1000, MK_PGCONN_RETRYABLE, "password_command did not finish in time");
+    /* stdout closed is not the end: it must exit by the deadline */
+    bad_command("echo pw-Secret; exec >&-; sleep 30", 1000, MK_PGCONN_RETRYABLE, "password_command did not finish in time");
+    /* a grandchild holding stdout: the whole group killed */
+    char script[256], gcpath[128], line[32] = "";
+    snprintf(gcpath, sizeof gcpath, "%s/gc", dir);
+    snprintf(script, sizeof script, "sh -c 'echo $$ >%s; exec sleep 30' & echo pw-Secret", gcpath);
+    bad_command(script, 1000, MK_PGCONN_RETRYABLE, "password_command did not finish in time");
+    FILE *gf = fopen(gcpath, "r");
+    assert_non_null(gf);
+    assert_non_null(fgets(line, sizeof line, gf));
+    fclose(gf);
+    pid_t gc = (pid_t)atoi(line);
+    assert_true(gc > 1);
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; i++) {
+        char stat_path[64], text[256] = "";
+        snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)gc);
+        FILE *sf = fopen(stat_path, "r");
+        size_t k = sf ? fread(text, 1, sizeof text - 1, sf) : 0;
+        text[k] = 0;
+        if (sf)
+            fclose(sf);
+        const char *close_paren = strrchr(text, ')');
+        gone = !sf || (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z'); /* gone, or dead and unreaped */
+        if (!gone)
+            mk_clock_sleep_ms(20);
+    }
+    if (!gone)
+        kill(gc, SIGKILL);
+    if (!gone)
+        fail_msg("the grandchild %d was left running", (int)gc);
     char why[512];
     char *argv[] = {"/nonexistent/db-token", NULL};
     mk_config_conn cc = conn("host=/nonexistent user=moksha");
@@ -492,6 +899,10 @@ int main(void)
         cmocka_unit_test(test_tls_rule),
         cmocka_unit_test_setup_teardown(test_password_command, keep_password, restore_password),
         cmocka_unit_test(test_bad_commands),      cmocka_unit_test(test_statement_timeout),
+        cmocka_unit_test_setup_teardown(test_probe_is_the_session, no_password, restore_home),
+        cmocka_unit_test(test_socket_directory),  cmocka_unit_test(test_silent_server),
+        cmocka_unit_test(test_notices_dropped),   cmocka_unit_test(test_fault_injection_gate),
+        cmocka_unit_test_setup_teardown(test_md5_warning, no_password, restore_home),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -67,7 +67,7 @@ static int setup(void **state)
     mk_test_tmpdir(dir, "/tmp/mk-pggrant-XXXXXX");
     char text[1024];
     snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
-             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"}}}", getenv("PGHOST"), getenv("PGPORT"));
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}}}", getenv("PGHOST"), getenv("PGPORT"));
     mk_test_write(dir, "exec.json", text);
     snprintf(sql, sizeof sql, "%s/exec.json", dir);
     chmod(sql, 0600);

@@ -38,7 +38,7 @@ static void load_config(void)
     snprintf(path, sizeof path, "%s/exec.json", dir);
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
-             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"}, \"limited\": {\"kind\": "
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}, \"limited\": {\"kind\": "
              "\"postgres\", \"conninfo\": \"host=%s port=%s user=%slimited dbname=postgres\", "
              "\"password_command\": [\"/bin/echo\", \"limited-pw\"]}, \"dev_cr\": {\"kind\": \"postgres\", "
              "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_createrole\": true}}}",

@@ -36,7 +36,7 @@ static bool load(mk_config *cfg, const char *self_hosted, char *why, size_t whyl
 {
     char text[2048], path[128];
     snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": "
-             "\"postgres\", \"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\"%s%s}}}",
+             "\"postgres\", \"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true%s%s}}}",
              getenv("PGHOST") ? getenv("PGHOST") : "/tmp", getenv("PGPORT") ? getenv("PGPORT") : "5432",
              self_hosted ? ", \"self_hosted\": " : "", self_hosted ? self_hosted : "");
     mk_test_write(dir, "exec.json", text);
