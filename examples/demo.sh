@@ -13,8 +13,10 @@
 # simulated-cloud providers), re-plans to no changes and verifies the audit log
 # of examples/webapp in a scratch directory; then changes that world behind
 # moksha's back, and shows the drift detected and reconciled; and it applies
-# examples/team as two environments of one stack; and last, that stack's
-# state kept on a throwaway PostgreSQL server, as a team shares it.
+# examples/team as two environments of one stack; then that stack's state
+# kept on a throwaway PostgreSQL server, as a team shares it; and last,
+# examples/selfhosted's roles, database, schema and grants made on that
+# server beside the simulated cloud.
 set -u
 
 BUILD=${1:-build}
@@ -156,6 +158,61 @@ step team --env prod state history
 step team --env prod audit verify
 cd "$TOP" || exit 1
 unset MOKSHA_EXEC_CONFIG
+
+# A real PostgreSQL database next to the simulated cloud (examples/selfhosted,
+# docs/providers.md "The postgres provider" and "Self-hosted databases"): on
+# the same throwaway server, an executor configuration whose connection `dev`
+# the spec names (the password only in the executor's environment). The
+# stack's abstract database asks for encryption, backups and capacity, which
+# no statement can give a server: the apply is refused before its first step
+# until the connection vouches for them. Then roles, databases, a schema and
+# grants are made beside the sim's network and VM, re-planned to no changes;
+# a role altered and a grant revoked behind moksha's back are found by drift
+# and put back by reconcile; and all is destroyed, each database's delete
+# marked irreversible.
+echo "${B}━━━ a real PostgreSQL database beside the simulated cloud: examples/selfhosted ━━━${N}"
+# dev_config [SELF_HOSTED]: the executor's configuration, with the connection's self_hosted section
+dev_config() {
+    cat >"$TMP/exec-dev.json" <<JSON
+{ "format": "moksha.exec-config/v1",
+  "connections": { "dev": { "kind": "postgres", "conninfo": "host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"${1:+,
+                            \"self_hosted\": $1} } } }
+JSON
+    chmod 0600 "$TMP/exec-dev.json"
+    echo "${B}\$ cat \$MOKSHA_EXEC_CONFIG${N}"
+    sed "s|$TMP|\$TMP|g" "$TMP/exec-dev.json"
+    echo
+}
+export MOKSHA_EXEC_CONFIG="$TMP/exec-dev.json"
+# sql TEXT: a statement on the server, as a colleague with psql would run it
+sql() {
+    echo "${B}\$ psql -c \"$1\"${N}"
+    psql -d postgres -c "$1" 2>&1 || { failed=$((failed + 1)); failures="$failures
+  selfhosted: psql -c \"$1\" failed"; }
+    echo
+}
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/selfhosted" "$TMP/apply-selfhosted" || exit 1
+cd "$TMP/apply-selfhosted" || exit 1
+export MOKSHA_VAR_app_password="demo-only-app-password" MOKSHA_VAR_orders_password="demo-only-orders-password"
+dev_config
+step selfhosted plan -o selfhosted.plan
+want=1; step selfhosted apply selfhosted.plan
+dev_config '{ "encrypted": true, "public": false, "backup_retention": "7d",
+                                              "capacity": { "cpu": 8, "memory": "32GiB", "storage": "500GiB" } }'
+step selfhosted apply selfhosted.plan
+step selfhosted plan --detailed-exitcode
+sql "SELECT rolname, rolcanlogin, rolconnlimit FROM pg_roles WHERE rolname IN ('shop_app', 'shop_readonly', 'orders_app') ORDER BY 1"
+sql "SELECT datname, pg_get_userbyid(datdba) AS owner, datacl FROM pg_database WHERE datname IN ('shop', 'orders') ORDER BY 1"
+sql "ALTER ROLE shop_app CONNECTION LIMIT 5"
+sql "REVOKE TEMPORARY ON DATABASE shop FROM shop_readonly"
+want=2; step selfhosted drift
+step selfhosted reconcile --auto-approve-risk medium
+step selfhosted drift
+step selfhosted audit verify
+step selfhosted destroy --yes
+sql "SELECT count(*) AS left FROM pg_database WHERE datname IN ('shop', 'orders')"
+cd "$TOP" || exit 1
+unset MOKSHA_EXEC_CONFIG MOKSHA_VAR_app_password MOKSHA_VAR_orders_password
 
 if [ "$examples" -eq 0 ]; then
     echo "demo: no examples/*/ directories"

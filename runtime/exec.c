@@ -97,6 +97,7 @@ struct step {
     mk_prov *prov;
     const char *alias;        /* the provider block serving it */
     char cloud[16], region[64];
+    bool placed;              /* the change or its entry has a placement (place) */
     json_t *orig;             /* the state entry before the step (copy), or NULL */
     json_t *entry;            /* the state entry after success (owned until recorded) */
     json_t *after;            /* the plan's `after` with its templates filled in (owned) */
@@ -158,32 +159,19 @@ typedef struct ctx {
     json_t *counts;           /* action → done */
     json_t *keep_deposed;     /* ids of cbd replaces not retired now: a dependent is held (note [gates]) */
     const char *stack_id;     /* the plan's state.stack_id: who makes what (docs/drift.md "Who made it") */
+    const char *unbound;      /* the step whose provider could not be made (build), or NULL */
     char run_id[37];          /* the apply's lock id */
 } ctx;
 
 /* ---- providers and placement ---- */
-
-struct mk_prov *mk_exec_provider(json_t *providers, const char *alias, const mk_config *cfg, char *why, size_t whylen)
-{
-    json_t *blk = json_object_get(providers, alias);
-    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
-    json_t *settings = json_object_get(blk, "settings");
-    if (type && strcmp(type, "local") == 0)
-        return mk_prov_local_new(settings, cfg, why, whylen);
-    if (type && strcmp(type, "sim") == 0)
-        return mk_prov_sim_new(settings, why, whylen);
-    if (type && strcmp(type, "postgres") == 0)
-        return mk_prov_postgres_new(settings, cfg, alias, why, whylen);
-    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
-    return NULL;
-}
 
 static mk_prov *provider_for(ctx *c, const char *alias, char *why, size_t whylen)
 {
     for (size_t i = 0; i < c->pv.n; i++)
         if (strcmp(c->pv.alias[i], alias) == 0)
             return c->pv.p[i];
-    mk_prov *p = mk_exec_provider(json_object_get(c->plan, "providers"), alias, &c->cfg, why, whylen);
+    mk_prov *p = mk_provcall_provider(json_object_get(json_object_get(c->plan, "providers"), alias), alias, &c->cfg, why,
+                                      whylen);
     if (p && c->pv.n < 32) {
         c->pv.alias[c->pv.n] = alias;
         c->pv.p[c->pv.n++] = p;
@@ -225,6 +213,16 @@ static void place(step *s)
         region = json_string_value(json_array_get(json_object_get(pl, "regions"), 0));
     snprintf(s->cloud, sizeof s->cloud, "%s", cloud ?: "aws");
     snprintf(s->region, sizeof s->region, "%s", region ?: "us-east-1");
+    s->placed = json_is_object(pl);
+}
+
+/* Is the step's object on a cloud (recorded and shown with its cloud and
+ * region)? The sim's always are; a local file is not, nor an object of a
+ * server the plan placed nowhere (a postgres role: the connection says
+ * where it is). */
+static bool on_cloud(const step *s)
+{
+    return strcmp(s->prov->kind, "local") != 0 && (s->placed || strcmp(s->prov->kind, "sim") == 0);
 }
 
 static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
@@ -237,12 +235,15 @@ static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
             alias = alias_for_cloud(c, s->cloud);
         if (!alias) {
             snprintf(why, whylen, "%s: no provider serves cloud %s (add `provider sim { }` to the stack)", s->address, s->cloud);
+            c->unbound = s->address;
             return false;
         }
     }
     snprintf(s->alias_buf, sizeof s->alias_buf, "%s", alias); /* s->orig, where it may come from, is replaced later */
     s->alias = s->alias_buf;
     s->prov = provider_for(c, s->alias, why, whylen);
+    if (!s->prov)
+        c->unbound = s->address;
     return s->prov != NULL;
 }
 
@@ -250,7 +251,7 @@ static bool bind_step(ctx *c, step *s, char *why, size_t whylen)
 
 static json_t *placement_json(const step *s)
 {
-    if (strcmp(s->prov->kind, "local") == 0)
+    if (!on_cloud(s))
         return json_null();
     return json_pack("{s:s, s:s}", "cloud", s->cloud, "region", s->region);
 }
@@ -612,6 +613,8 @@ static bool guard_call(ctx *c, step *s, mk_prov_op op)
     return ok;
 }
 
+static bool matches_after(const step *s);
+
 /* Read the step's object and compare it with the change's `before`
  * (an import's only when the plan had one); s->seen and s->diff say what
  * was read and what differs. */
@@ -627,8 +630,8 @@ static guard_status guard_read(ctx *c, step *s)
     if (!guard_call(c, s, op))
         return GUARD_UNREADABLE;
     s->seen = mk_refresh_mask(s->seen, op.attrs, json_object_get(s->change, "sensitive"), s->import_id != NULL);
-    if (s->gone)
-        return s->seen ? GUARD_BACK : GUARD_SAME;
+    if (s->gone) /* back, but exactly as the create would make it (a grant on a schema just made again): nothing is overwritten */
+        return !s->seen || (s->after && !strcmp(s->action, "create") && matches_after(s)) ? GUARD_SAME : GUARD_BACK;
     if (!s->seen)
         return GUARD_GONE;
     if (!json_is_object(before))
@@ -774,6 +777,140 @@ static int preflight(ctx *c, const char *sha)
     return rc;
 }
 
+/* ---- refused before the first step ----
+ *
+ * note [provider check] (docs/providers.md "Refused before the first
+ * step"): a change the backend behind a provider cannot make as planned —
+ * an attribute it cannot enforce, a connection that breaks a rule or
+ * cannot be reached — must fail before anything changes, not half way
+ * through (where a rollback may not bring everything back). So once the
+ * guards' inputs are settled, every provider call a step will make is put
+ * to its provider's `check` first, all at once on the scheduler with no
+ * edges, each with the deadline and retries of any call: a replace as its
+ * delete and its create, a moved update or replace as its move too. One
+ * refusal refuses the apply: exit 1, nothing changed, every refusal named
+ * on stderr and in one `apply.refused` entry (reason `provider refused`);
+ * no step is audited. A value a step learns only from an earlier one (a
+ * template of another resource's id) is null here: the check judges what
+ * the plan says, the step what the world then holds. */
+
+typedef struct chk {
+    size_t step;
+    const char *action; /* the call checked: "create", "update", "delete", "import", "move" */
+    bool ok;
+    char err[1024];     /* a refusal may list every attribute a connection does not vouch for */
+} chk;
+
+typedef struct chks {
+    ctx *c;
+    chk *k;
+    size_t m;
+} chks;
+
+/* The op of one checked call, as the step's own call will have it. */
+static mk_prov_op check_op(ctx *c, step *s, const char *action, json_t *after)
+{
+    json_t *before = json_object_get(s->change, "before");
+    mk_prov_op op = {.address = s->address, .type = s->type, .cloud = s->cloud, .region = s->region,
+                     .keys = &c->sess.ring, .stack_id = c->stack_id, .run_id = c->run_id, .action = action};
+    if (!strcmp(action, "move")) {
+        op.attrs = known_attrs(s);
+        op.moved_from = s->moved_from;
+    } else if (!strcmp(action, "delete")) {
+        op.attrs = before;
+        op.deposed = s->retire;
+    } else {
+        op.attrs = after;
+        op.prior = !strcmp(action, "update") ? before : NULL;
+        op.import_id = s->import_id;
+        op.deposing = s->cbd ? json_string_value(json_object_get(before, "id")) ?: "" : NULL;
+    }
+    return op;
+}
+
+static bool check_run(void *vk, size_t node)
+{
+    chks *k = vk;
+    chk *one = &k->k[node];
+    step *s = &k->c->steps[one->step];
+    json_t *after = strcmp(one->action, "delete") && strcmp(one->action, "move") ? resolved_after(k->c, s) : NULL;
+    mk_prov_op op = check_op(k->c, s, one->action, after);
+    json_t *out = NULL;
+    one->ok = mk_provcall_retry(s->prov, s->prov->check, &op, k->c->o, &interrupts, &out, one->err, sizeof one->err, NULL);
+    json_decref(out);
+    json_decref(after);
+    return true;
+}
+
+static void check_add(chks *k, size_t i, const char *action) { k->k[k->m++] = (chk){.step = i, .action = action}; }
+
+/* The calls step s makes (run_step), into k — when its provider checks. */
+static void check_calls(chks *k, size_t i)
+{
+    const step *s = &k->c->steps[i];
+    const char *a = s->action;
+    if (!s->prov->check)
+        return;
+    if (s->moved_from)
+        check_add(k, i, "move");
+    if (s->retire || (!strcmp(a, "delete") && !s->gone)) /* a forgotten delete makes no call */
+        check_add(k, i, "delete");
+    else if (!strcmp(a, "replace")) {
+        if (!s->cbd)
+            check_add(k, i, "delete");
+        check_add(k, i, "create");
+    } else if (!strcmp(a, "create") || !strcmp(a, "update") || !strcmp(a, "import"))
+        check_add(k, i, a);
+}
+
+/* The refusal: each one on stderr, all in one audit entry. */
+static void check_refuse(ctx *c, const chks *k, const char *sha)
+{
+    json_t *addrs = json_array(), *errs = json_object();
+    fprintf(stderr, "moksha-exec: error: a provider refuses what the plan asks, before its first step; nothing was "
+                    "applied:\n");
+    for (size_t n = 0; n < k->m; n++) {
+        const step *s = &c->steps[k->k[n].step];
+        if (k->k[n].ok)
+            continue;
+        fprintf(stderr, "  %s (%s): %s\n", s->address, k->k[n].action, k->k[n].err);
+        if (!json_object_get(errs, s->address))
+            json_array_append_new(addrs, json_string(s->address));
+        json_object_set_new(errs, s->address, json_string(k->k[n].err));
+    }
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o, s:o}", "event", "apply.refused", "reason",
+                                       "provider refused", "plan_sha256", sha, "addresses", addrs, "errors", errs));
+}
+
+/* Before the first step: every call checked by its provider. 0, or the
+ * exit code of the refusal (reported and audited). */
+static int provider_check(ctx *c, const char *sha)
+{
+    chks k = {.c = c, .k = calloc(3 * c->n + 1, sizeof *k.k)};
+    for (size_t i = 0; k.k && i < c->n; i++)
+        check_calls(&k, i);
+    size_t **deps = calloc(k.m + 1, sizeof *deps), *ndeps = calloc(k.m + 1, sizeof *ndeps);
+    mk_sched g = {.n = k.m, .deps = deps, .ndeps = ndeps, .parallelism = c->o->parallelism, .keep_going = true};
+    static const mk_sched_ops ops = {check_run, pre_record, pre_snapshot, pre_flush, pre_stop, NULL};
+    int rc = !k.k || !deps || !ndeps ? (fprintf(stderr, "moksha-exec: error: out of memory\n"), MK_EXIT_INPUT) : 0;
+    if (!rc && k.m && (!mk_sched_run(&g, &ops, &k) || g.stopped)) {
+        fprintf(stderr, "moksha-exec: interrupted before the first step: nothing was applied\n");
+        rc = MK_EXIT_ROLLED_BACK;
+    }
+    bool refused = false;
+    for (size_t n = 0; !rc && n < k.m; n++)
+        refused |= !k.k[n].ok;
+    if (refused) {
+        check_refuse(c, &k, sha);
+        rc = MK_EXIT_INPUT;
+    }
+    mk_sched_free(&g);
+    free(deps);
+    free(ndeps);
+    free(k.k);
+    return rc;
+}
+
 /* The address of the state entry that records provider id `id`, or NULL. */
 static const char *recorded_id(ctx *c, const char *id)
 {
@@ -854,7 +991,7 @@ static char *step_event(const step *s, bool ok)
     json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:i}", "event", "step", "change", (json_int_t)s->id,
                            "address", s->address, "action", s->action, "status", ok ? "ok" : "failed", "provider",
                            s->alias ?: "?", "ms", (json_int_t)s->ms, "attempts", s->attempts);
-    if (strcmp(s->prov->kind, "local") != 0) {
+    if (on_cloud(s)) {
         json_object_set_new(ev, "cloud", json_string(s->cloud));
         json_object_set_new(ev, "region", json_string(s->region));
     }
@@ -1051,8 +1188,10 @@ static void step_line(ctx *c, const step *s, bool ok, const char *verb)
         json_t *e = mk_rtstate_get(c->sess.st, s->address);
         const char *id = json_string_value(json_object_get(json_object_get(e, "attributes"), "id"));
         fprintf(f, "  %-3s %-8s %s", mark_of(s->action), verb, s->address);
-        if (strcmp(s->prov->kind, "local") != 0)
+        if (on_cloud(s))
             fprintf(f, "  [%s %s/%s]", s->alias, s->cloud, s->region);
+        else if (strcmp(s->prov->kind, "local") != 0)
+            fprintf(f, "  [%s]", s->alias);
         if (s->retire)
             fprintf(f, "  deposed id=%s", s->retire_id);
         else if (id && strcmp(s->action, "delete") != 0)
@@ -1228,13 +1367,16 @@ static bool undo_change(ctx *c, step *s)
 {
     json_t *out = NULL, *now = json_object_get(s->now, "attributes");
     json_t *before = json_object_get(s->orig, "attributes");
-    bool can_recreate = s->prov->caps & MK_PROV_CAN_RECREATE;
+    bool can_recreate = mk_provcall_caps(s->prov, s->type) & MK_PROV_CAN_RECREATE;
     bool ok = true;
     s->attempts = 0;
     s->partial = false;
     if ((s->retire || strcmp(s->action, "delete") == 0 || (!s->cbd && strcmp(s->action, "replace") == 0)) &&
         !can_recreate) {
-        snprintf(s->err, sizeof s->err, "the %s provider cannot re-create a deleted %s", s->prov->kind, s->type);
+        /* note [irreversible last]: it ran last, and something after it failed */
+        snprintf(s->err, sizeof s->err, "cannot be undone: the %s provider cannot make a deleted %s again, and the "
+                 "data it held cannot come back",
+                 s->prov->kind, s->type);
         return false;
     }
     if (s->retire) { /* note [create_before_destroy]: made again, still set aside */
@@ -1793,6 +1935,78 @@ static void guard_fields(step *s)
     s->preflight = guarded && (!s->import_id || json_is_object(json_object_get(ch, "before")));
 }
 
+/* note [irreversible last]: deleting an object whose data cannot come
+ * back — the plan's change says `"irreversible": true` (a database, a
+ * volume: a @stateful type), or its provider cannot re-create the type
+ * (caps_of without MK_PROV_CAN_RECREATE) — is a step no rollback can take
+ * back. Such a step waits for every step of the apply that does not itself
+ * come after one (those cannot run before it): it starts only once all of
+ * them succeeded, so a failure anywhere else stops the run before it and
+ * never needs it undone. What depends on it still runs after it; a failure
+ * there, or of another irreversible step beside it, leaves it undone, and
+ * the rollback says so (exit 5, with the reason). A
+ * create_before_destroy replace deletes nothing but in its retire, which is
+ * the irreversible step; a forgotten delete makes no call. */
+static bool irreversible(const step *s)
+{
+    const char *a = s->action;
+    bool deletes = s->retire || (!s->cbd && !strcmp(a, "replace")) || (!strcmp(a, "delete") && !s->gone);
+    return deletes && (mk_planfile_irreversible(s->change) ||
+                       !(mk_provcall_caps(s->prov, s->type) & MK_PROV_CAN_RECREATE));
+}
+
+/* Which steps come after an irreversible one, it included: after[i]
+ * (NULL: out of memory). Passes until nothing changes; a plan lists a
+ * change after those it depends on, so one pass marks all. */
+static bool *after_irreversible(const ctx *c, size_t *const *deps, const size_t *ndeps)
+{
+    bool *after = calloc(c->n + 1, sizeof *after), grew = true;
+    for (size_t i = 0; after && i < c->n; i++)
+        after[i] = irreversible(&c->steps[i]);
+    while (after && grew) {
+        grew = false;
+        for (size_t i = 0; i < c->n; i++)
+            for (size_t k = 0; !after[i] && k < ndeps[i]; k++)
+                if (after[deps[i][k]])
+                    after[i] = grew = true;
+    }
+    return after;
+}
+
+/* note [irreversible last]: each irreversible step waits for the steps
+ * that come after none — those of them no other such step waits for,
+ * which is enough (the rest come before those). False: out of memory. */
+static bool irreversible_last(ctx *c, size_t **deps, size_t *ndeps)
+{
+    size_t n = c->n, m = 0, *last = calloc(n + 1, sizeof *last), *seen = calloc(n + 1, sizeof *seen);
+    bool *after = after_irreversible(c, deps, ndeps), *waited = calloc(n + 1, sizeof *waited);
+    bool ok = last && seen && after && waited;
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t k = 0; !after[i] && k < ndeps[i]; k++)
+            waited[deps[i][k]] = true;
+    for (size_t j = 0; ok && j < n; j++)
+        if (!after[j] && !waited[j])
+            last[m++] = j;
+    for (size_t i = 0; ok && m && i < n; i++) {
+        if (!irreversible(&c->steps[i]))
+            continue;
+        size_t *d = realloc(deps[i], (ndeps[i] + m + 1) * sizeof *d);
+        if (!(ok = d != NULL))
+            break;
+        deps[i] = d;
+        for (size_t k = 0; k < ndeps[i]; k++)
+            seen[d[k]] = i + 1;
+        for (size_t k = 0; k < m; k++)
+            if (seen[last[k]] != i + 1)
+                d[ndeps[i]++] = last[k];
+    }
+    free(last);
+    free(seen);
+    free(after);
+    free(waited);
+    return ok;
+}
+
 /* Steps and their dependency lists from the plan, and a retire node for
  * each create_before_destroy replace (note [create_before_destroy]). */
 static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
@@ -1878,6 +2092,7 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
         t->alias = t->alias_buf;
         memcpy(t->cloud, s->cloud, sizeof t->cloud);
         memcpy(t->region, s->region, sizeof t->region);
+        t->placed = s->placed;
         deps[r] = calloc(nrdep[i] + 2, sizeof **deps);
         deps[r][ndeps[r]++] = i; /* after the replacement, and after what moves to it (each once) */
         for (k = 0; k < nrdep[i]; k++)
@@ -1888,6 +2103,8 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
         free(rdep[i]);
     free(rdep);
     free(nrdep);
+    if (ok && !irreversible_last(c, deps, ndeps))
+        return snprintf(why, whylen, "out of memory"), false;
     return ok;
 }
 
@@ -2058,6 +2275,22 @@ static int execute(ctx *c, mk_sched *sc, size_t held)
     if (!mk_session_flush(&c->sess))
         rc = rc ? rc : MK_EXIT_INPUT;
     return rc;
+}
+
+/* note [provider check]: a provider that cannot be made for a step (an
+ * unknown connection, settings it refuses) is refused as its check would
+ * be, and audited alike; any other plan that cannot be run, with its reason. */
+static void build_refused(ctx *c, const char *sha, const char *why)
+{
+    fprintf(stderr, "moksha-exec: nothing was applied\n");
+    json_t *ev = json_pack("{s:s, s:s, s:s}", "event", "apply.refused", "reason", c->unbound ? "provider refused" : "cannot run",
+                           "plan_sha256", sha);
+    if (c->unbound) {
+        json_object_set_new(ev, "addresses", json_pack("[s]", c->unbound));
+        json_object_set_new(ev, "errors", json_pack("{s:s}", c->unbound, why));
+    } else
+        json_object_set_new(ev, "error", json_string(why));
+    mk_session_add(&c->sess, ev);
 }
 
 /* Trust mode (docs/trust.md): no bare --approve and no MOKSHA_KEY, and the
@@ -2262,6 +2495,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         rc = MK_EXIT_LOCKED;
     } else if (!build(&c, &sc, why, sizeof why)) {
         mk_errmsg_print(why);
+        build_refused(&c, sha, why);
         rc = MK_EXIT_INPUT;
     } else if (c.sess.ring.trust && !secrets_open(&c, why, sizeof why)) { /* note [secret places] */
         mk_errmsg_print(why);
@@ -2273,7 +2507,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         printf("No changes to resources; the stack's outputs recorded.\n");
     } else if (c.n == 0) {
         printf(held ? "Nothing to do until the gates open.\n" : "No changes: the infrastructure matches the plan.\n");
-    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
+    } else if ((rc = imports_free(&c, sha)) == 0 && (rc = provider_check(&c, sha)) == 0 &&
+               (rc = preflight(&c, sha)) == 0) { /* note [guarded steps] */
         rc = execute(&c, &sc, held);
     }
     if (held && (rc == MK_EXIT_OK || rc == MK_EXIT_HELD)) {

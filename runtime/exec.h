@@ -33,14 +33,6 @@ typedef struct mk_exec_opts {
 
 void mk_exec_opts_default(mk_exec_opts *o);
 
-/* The provider of block `alias` of providers (a plan's, or the state's
- * record of them: alias → {"type", "settings"}; a missing block is the
- * kind of that name with no settings), borrowing both and cfg; NULL with
- * why when it is of no kind this executor knows or its settings are bad. */
-struct mk_prov;
-struct mk_config;
-struct mk_prov *mk_exec_provider(json_t *providers, const char *alias, const struct mk_config *cfg, char *why,
-                                 size_t whylen);
 int mk_exec_apply(const char *plan_path, const mk_exec_opts *o);
 
 #endif

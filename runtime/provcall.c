@@ -1,8 +1,31 @@
-/* provcall — the retry loop around a provider call (provcall.h). */
+/* provcall — the executor's providers: made from their blocks, and each
+ * call retried (provcall.h). */
 #include "runtime/provcall.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #include "runtime/clock.h"
 #include "runtime/rand.h"
+
+mk_prov *mk_provcall_provider(json_t *block, const char *alias, const struct mk_config *cfg, char *why, size_t whylen)
+{
+    const char *type = block ? json_string_value(json_object_get(block, "type")) : alias;
+    json_t *settings = json_object_get(block, "settings");
+    if (type && strcmp(type, "local") == 0)
+        return mk_prov_local_new(settings, cfg, why, whylen);
+    if (type && strcmp(type, "sim") == 0)
+        return mk_prov_sim_new(settings, why, whylen);
+    if (type && strcmp(type, "postgres") == 0)
+        return mk_prov_postgres_new(settings, cfg, alias, why, whylen);
+    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
+    return NULL;
+}
+
+unsigned mk_provcall_caps(mk_prov *p, const char *type)
+{
+    return p->caps_of ? p->caps_of(p, type) : p->caps;
+}
 
 bool mk_provcall_retry(mk_prov *p, mk_prov_fn fn, mk_prov_op *op, const mk_exec_opts *o,
                        const volatile sig_atomic_t *interrupts, json_t **out, char *why, size_t whylen, int *attempts)

@@ -225,19 +225,12 @@ static mk_prov *provider(run *r, const char *alias, char *why, size_t whylen)
     json_t *blk = provider_block(r, alias);
     /* an alias the recorded blocks do not name was applied with its
      * defaults, as exec.c's provider_for makes it: no block, its kind */
-    const char *type = blk ? json_string_value(json_object_get(blk, "type")) : alias;
     bool recorded = blk || mk_rtstate_providers(r->sess.st) || json_object_get(r->plan, "providers");
     mk_prov *p = NULL;
     if (!recorded)
         snprintf(why, whylen, "no provider settings recorded for `%s`: apply once, or `moksha plan --refresh`", alias);
-    else if (type && strcmp(type, "local") == 0)
-        p = mk_prov_local_new(json_object_get(blk, "settings"), &r->cfg, why, whylen);
-    else if (type && strcmp(type, "sim") == 0)
-        p = mk_prov_sim_new(json_object_get(blk, "settings"), why, whylen);
-    else if (type && strcmp(type, "postgres") == 0)
-        p = mk_prov_postgres_new(json_object_get(blk, "settings"), &r->cfg, alias, why, whylen);
     else
-        snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
+        p = mk_provcall_provider(blk, alias, &r->cfg, why, whylen);
     if (p && r->np < 32) {
         r->alias[r->np] = alias;
         r->p[r->np++] = p;

@@ -217,7 +217,7 @@ static int state_mv(mk_session *s, const mk_config *cfg, const char *from, const
         return MK_EXIT_INPUT;
     }
     const char *alias = json_string_value(json_object_get(e, "provider")) ?: "";
-    mk_prov *p = mk_exec_provider(mk_rtstate_providers(s->st), alias, cfg, why, sizeof why);
+    mk_prov *p = mk_provcall_provider(json_object_get(mk_rtstate_providers(s->st), alias), alias, cfg, why, sizeof why);
     if (p && !p->move)
         snprintf(why, sizeof why, "the %s provider cannot move objects", p->kind);
     json_t *pl = json_object_get(e, "placement");

@@ -38,6 +38,7 @@ trap 'exit 130' INT TERM
 export LC_ALL=C NO_COLOR=1
 for v in $(env | sed -n 's/^\(MOKSHA_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 export MOKSHA_KEY=0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b MOKSHA_VAR_db_password=valgrind-secret
+export MOKSHA_VAR_app_password=valgrind-secret MOKSHA_VAR_orders_password=valgrind-secret # examples/selfhosted
 
 passed=0 failed=0 t0=$(date +%s)
 

@@ -34,6 +34,15 @@
 #                               of a sim object's owner only its stack (a rollback
 #                               re-makes what it deleted, and takes back what it
 #                               set aside, as its own run)
+#   kill_apply PLAN PROBE DELAY [ARG...]
+#                               `moksha-exec apply ARG... PLAN` in the background;
+#                               once the command PROBE prints a number above 0 (the
+#                               apply made something; waited for up to 4 s: a
+#                               sanitized build starts slowly), DELAY seconds more,
+#                               then kill -9 it and reap it
+#   unlock_dead                 the lock a killed run left behind: an apply is
+#                               refused (exit 6, the holder no longer running),
+#                               then `moksha state unlock` frees it
 # Run expectations in the test's own shell, never in a ( subshell ): a
 # subshell's failures are lost. Hence enter/leave rather than (cd DIR && ...).
 
@@ -191,6 +200,24 @@ snapshot() {
             [ -f ".moksha/out/$f" ] && cat ".moksha/out/$f"
         done
     } > "$1"
+}
+
+kill_apply() {
+    _plan=$1 _probe=$2 _delay=$3
+    shift 3
+    "$MOKSHA_EXEC" apply "$@" "$_plan" >/dev/null 2>&1 &
+    _pid=$!
+    _w=0
+    while [ "$(eval "$_probe")" -eq 0 ] && [ $_w -lt 200 ]; do sleep 0.02; _w=$((_w + 1)); done
+    sleep "$_delay"
+    kill -9 $_pid
+    wait $_pid 2>/dev/null
+}
+
+unlock_dead() {
+    expect_exit 6 moksha apply --yes && expect_contains "$ERR" "that process is no longer running"
+    _id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
+    expect_exit 0 moksha state unlock "$_id" --reason "test: the holder was killed"
 }
 
 e2e_resign() {

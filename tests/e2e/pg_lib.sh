@@ -8,6 +8,12 @@
 # credentials: its environment, never a file) and PGDATABASE, a database
 # made for this test (dropped at the end), and defines
 #   pg_sql SQL     run SQL on that database (psql -qAt), stdout its rows
+#   pg_run CODE ARG...
+#                  moksha ARG... must exit CODE (expect_exit); its stdout and
+#                  stderr are also appended to $PG_OUTPUTS, every output of
+#                  the test in one file for its leak check (grep the secret)
+#   pg_same WHAT GOT WANT
+#                  fail unless GOT is WANT (a query's answer), saying WHAT
 #   pg_config FILE [BACKEND]
 #                  write an executor configuration to FILE whose state
 #                  backend is BACKEND (default postgres) on this database
@@ -33,6 +39,20 @@ pg_finish() {
 trap 'pg_finish; e2e_finish' EXIT
 
 pg_sql() { psql -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+PG_OUTPUTS=$E2E_SCRATCH/pg_outputs
+: >"$PG_OUTPUTS"
+pg_run() {
+    _want=$1
+    shift
+    expect_exit "$_want" moksha "$@"
+    cat "$OUT" "$ERR" >>"$PG_OUTPUTS"
+}
+
+pg_same() {
+    [ "$2" = "$3" ] && { e2e_ok; return 0; }
+    e2e_bad "$1 is \`$2\`, expected \`$3\`"
+}
 
 pg_config() {
     cat >"$1" <<JSON

@@ -22,19 +22,10 @@ mkdir stack && cd stack
 for delay in 0.01 0.08 0.15; do
     rm -rf .moksha/sim .moksha/state.json* .moksha/audit.*
     expect_exit 0 moksha plan -o p.plan
-    "$MOKSHA_EXEC" apply --parallelism 4 p.plan >/dev/null 2>&1 &
-    pid=$!
-    # wait for the apply to make progress (a sanitized build starts slowly), then some more
-    w=0
-    while [ "$(ls .moksha/sim 2>/dev/null | wc -l)" -eq 0 ] && [ $w -lt 200 ]; do sleep 0.02; w=$((w + 1)); done
-    sleep $delay
-    kill -9 $pid
-    wait $pid 2>/dev/null
+    kill_apply p.plan 'ls .moksha/sim 2>/dev/null | wc -l' $delay --parallelism 4
     made=$(ls .moksha/sim | wc -l)
     [ "$made" -gt 0 ] && [ "$made" -lt 25 ] || fail "after kill -9 at ${delay}s the sim world holds $made objects (expected some, not all)"
-    expect_exit 6 moksha apply --yes && expect_contains "$ERR" "that process is no longer running"
-    id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)
-    expect_exit 0 moksha state unlock "$id" --reason "test: the holder was killed"
+    unlock_dead
     expect_exit 0 moksha apply --yes
     [ "$(ls .moksha/sim | wc -l)" -eq 25 ] || fail "after recovery the sim world holds $(ls .moksha/sim | wc -l) objects, not 25"
     [ "$("$MOKSHA_EXEC" state list | wc -l)" -eq 25 ] || fail "after recovery the state holds $("$MOKSHA_EXEC" state list | wc -l) resources, not 25"

@@ -18,6 +18,7 @@
 #include "runtime/fileio.h"
 #include "runtime/keyring.h"
 #include "runtime/planfile.h"
+#include "runtime/provcall.h"
 #include "runtime/providers/provider.h"
 #include "runtime/rtstate.h"
 
@@ -299,7 +300,7 @@ static void test_local_jail(void **st)
     json_decref(settings);
 }
 
-/* The provider of a block, as an apply and `state mv` make it: by the
+/* The provider of a block, as an apply, a refresh and `state mv` make it: by the
  * block's type (a missing block is the kind of that name), its settings
  * checked; a kind this executor does not know is named. */
 static void test_exec_provider(void **st)
@@ -309,21 +310,46 @@ static void test_exec_provider(void **st)
     json_t *blocks = json_pack("{s:{s:s, s:{s:s}}, s:{s:s, s:{s:s}}, s:{s:s}}", "cloud", "type", "sim", "settings",
                                "latency", "5ms", "slow", "type", "sim", "settings", "latency", "soon", "other", "type",
                                "terraform");
-    mk_prov *p = mk_exec_provider(blocks, "cloud", NULL, why, sizeof why);
+    mk_prov *p = mk_provcall_provider(json_object_get(blocks, "cloud"), "cloud", NULL, why, sizeof why);
     assert_non_null(p);
     assert_string_equal(p->kind, "sim");
     p->free(p);
-    p = mk_exec_provider(blocks, "local", NULL, why, sizeof why);
+    p = mk_provcall_provider(json_object_get(blocks, "local"), "local", NULL, why, sizeof why);
     assert_non_null(p);
     assert_string_equal(p->kind, "local");
     p->free(p);
-    assert_null(mk_exec_provider(blocks, "slow", NULL, why, sizeof why));
+    assert_null(mk_provcall_provider(json_object_get(blocks, "slow"), "slow", NULL, why, sizeof why));
     assert_string_equal(why, "sim: latency must be a duration such as \"20ms\"");
-    assert_null(mk_exec_provider(blocks, "other", NULL, why, sizeof why));
+    assert_null(mk_provcall_provider(json_object_get(blocks, "other"), "other", NULL, why, sizeof why));
     assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim, postgres)");
-    assert_null(mk_exec_provider(NULL, "aws", NULL, why, sizeof why));
+    assert_null(mk_provcall_provider(NULL, "aws", NULL, why, sizeof why));
     assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim, postgres)");
     json_decref(blocks);
+    /* a postgres block naming a connection the executor's configuration lacks */
+    json_t *pg = json_pack("{s:s, s:{s:s}}", "type", "postgres", "settings", "connection", "analytics");
+    assert_null(mk_provcall_provider(pg, "warehouse", NULL, why, sizeof why));
+    assert_string_equal(why, "provider warehouse: the executor's configuration (none: MOKSHA_EXEC_CONFIG) has no "
+                             "connection `analytics`: a spec names a connection, the executor says where it goes "
+                             "(docs/providers.md, \"Connections\")");
+    json_decref(pg);
+}
+
+static unsigned no_recreate_for_db(mk_prov *p, const char *type)
+{
+    (void)p;
+    return strcmp(type, "db") == 0 ? MK_PROV_KEEPS_IDS : MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS;
+}
+
+/* What the rollback may count on for a type: caps_of where the provider
+ * has it, else caps for every type. */
+static void test_exec_caps(void **st)
+{
+    (void)st;
+    mk_prov p = {.kind = "x", .caps = MK_PROV_CAN_RECREATE};
+    assert_int_equal(mk_provcall_caps(&p, "db"), MK_PROV_CAN_RECREATE);
+    p.caps_of = no_recreate_for_db;
+    assert_int_equal(mk_provcall_caps(&p, "db"), MK_PROV_KEEPS_IDS);
+    assert_int_equal(mk_provcall_caps(&p, "role"), MK_PROV_CAN_RECREATE | MK_PROV_KEEPS_IDS);
 }
 
 static mk_prov *local_at(const char *root, const mk_config *cfg, char *why)
@@ -565,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_state_atomic),
         cmocka_unit_test(test_local_jail),
         cmocka_unit_test(test_exec_provider),
+        cmocka_unit_test(test_exec_caps),
         cmocka_unit_test(test_local_root),
         cmocka_unit_test(test_local_modes),
         cmocka_unit_test(test_exec_config),
