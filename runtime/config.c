@@ -615,7 +615,8 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
 {
     static const char *const known[] = {"kind", "conninfo", "password_command", "credential_ttl",
                                         "allow_cleartext_password", "allow_unverified_tls", "allow_addresses",
-                                        "allow_fault_injection", "connect_timeout", "statement_timeout", "self_hosted",
+                                        "allow_createrole", "allow_fault_injection", "connect_timeout",
+                                        "statement_timeout", "self_hosted",
                                         NULL};
     char at[128];
     snprintf(at, sizeof at, "connections.%s", name);
@@ -637,6 +638,7 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
     return read_conn_info(cc, v, file, at, why, whylen) && read_conn_credentials(cc, v, file, at, why, whylen) &&
            read_conn_bool(v, "allow_cleartext_password", &cc->allow_cleartext_password, file, at, why, whylen) &&
            read_conn_bool(v, "allow_unverified_tls", &cc->allow_unverified_tls, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_createrole", &cc->allow_createrole, file, at, why, whylen) &&
            read_conn_bool(v, "allow_fault_injection", &cc->allow_fault_injection, file, at, why, whylen) &&
            (!aa || read_conn_addresses(cc, aa, file, at, why, whylen)) &&
            read_conn_duration(v, "connect_timeout", 1000, 3600 * 1000.0, "1s to 1h", &cc->connect_timeout_ms, file, at,

@@ -96,6 +96,8 @@ typedef struct mk_config_conn {
     bool allow_cleartext_password; /* send a password to a server that asks for it in cleartext (default false) */
     bool allow_unverified_tls;  /* reach a TCP server other than loopback without sslmode verify-ca/verify-full
                                    or channel_binding=require (default false) */
+    bool allow_createrole;      /* a postgres.role may have CREATEROLE: on PostgreSQL 15 and older nearly a
+                                   superuser (docs/providers.md, "What a role may be given"; default false) */
     bool allow_fault_injection; /* honour a provider block's fail_on on this connection (default false: a spec
                                    asking for it is refused by the check, before the first step) */
     char **allow_addresses;     /* CIDRs let through that would be refused (link-local, cloud metadata); none wider

@@ -4,6 +4,7 @@
  * every type shares. */
 #include "runtime/providers/postgres.h"
 
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,94 @@ mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op,
 char *mk_prov_postgres_ident(PGconn *c, const char *name) { return PQescapeIdentifier(c, name, strlen(name)); }
 char *mk_prov_postgres_literal(PGconn *c, const char *text) { return PQescapeLiteral(c, text, strlen(text)); }
 
+/* ---- statements: note [pg sql] ---- */
+
+#define NAMEMAX 63 /* NAMEDATALEN - 1: the server cuts a longer name */
+
+static void grow(mk_pgsql *b, const char *text, size_t n)
+{
+    if (b->bad)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *s = malloc(cap);
+        if (!s) {
+            b->bad = "out of memory";
+            return;
+        }
+        size_t len = b->len;
+        if (b->s) {
+            memcpy(s, b->s, len + 1);
+            mk_prov_postgres_sql_free(b);
+        }
+        b->s = s, b->cap = cap, b->len = len;
+    }
+    memcpy(b->s + b->len, text, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void mk_prov_postgres_sql_add(mk_pgsql *b, const char *text) { grow(b, text, strlen(text)); }
+
+static void quoted(mk_pgsql *b, char *q, const char *what)
+{
+    if (!q && !b->bad)
+        b->bad = what;
+    if (q) {
+        grow(b, q, strlen(q));
+        OPENSSL_cleanse(q, strlen(q));
+        PQfreemem(q);
+    }
+}
+
+void mk_prov_postgres_sql_ident(mk_pgsql *b, PGconn *c, const char *name)
+{
+    if (!b->bad && (!name || !name[0] || strlen(name) > NAMEMAX))
+        b->bad = "a name is 1 to 63 bytes";
+    if (!b->bad)
+        quoted(b, mk_prov_postgres_ident(c, name), "a name libpq cannot quote");
+}
+
+void mk_prov_postgres_sql_literal(mk_pgsql *b, PGconn *c, const char *text)
+{
+    if (!b->bad)
+        quoted(b, text ? mk_prov_postgres_literal(c, text) : NULL, "a value libpq cannot quote");
+}
+
+void mk_prov_postgres_sql_clause(mk_pgsql *b, PGconn *c, const char *keyword, const char *value, bool ident)
+{
+    mk_prov_postgres_sql_add(b, " ");
+    mk_prov_postgres_sql_add(b, keyword);
+    mk_prov_postgres_sql_add(b, " ");
+    if (ident)
+        mk_prov_postgres_sql_ident(b, c, value);
+    else
+        mk_prov_postgres_sql_literal(b, c, value);
+}
+
+void mk_prov_postgres_sql_free(mk_pgsql *b)
+{
+    if (b->s) {
+        OPENSSL_cleanse(b->s, b->cap);
+        free(b->s);
+    }
+    b->s = NULL, b->len = b->cap = 0;
+}
+
+mk_prov_status mk_prov_postgres_sql_run(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, mk_pgsql *b,
+                                        char *why, size_t whylen)
+{
+    mk_prov_status st;
+    if (b->bad || !b->s)
+        st = (snprintf(why, whylen, "postgres: %s: %s: the statement cannot be made (%s)", op->address, what,
+                       b->bad ? b->bad : "empty"), MK_PROV_FAILED);
+    else
+        st = mk_prov_postgres_exec(p, c, op, what, b->s, 0, NULL, NULL, why, whylen);
+    mk_prov_postgres_sql_free(b);
+    b->bad = NULL;
+    return st;
+}
+
 /* ---- owners: note [pg owner] ---- */
 
 char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra)
@@ -258,14 +347,12 @@ char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra)
 
 mk_pgown mk_prov_postgres_owner(const mk_prov_op *op, const char *comment)
 {
-    if (!op->stack_id)
-        return MK_PGOWN_EARLIER;
     json_t *doc = comment ? json_loads(comment, 0, NULL) : NULL;
     json_t *who = json_object_get(doc, "moksha");
     const char *stack = json_string_value(json_object_get(who, "stack"));
     const char *run = json_string_value(json_object_get(who, "run"));
     mk_pgown o = !stack                          ? MK_PGOWN_NONE
-                 : strcmp(stack, op->stack_id)   ? MK_PGOWN_OTHER
+                 : !op->stack_id || strcmp(stack, op->stack_id) ? MK_PGOWN_OTHER
                  : run && op->run_id && !strcmp(run, op->run_id) ? MK_PGOWN_THIS_RUN
                                                  : MK_PGOWN_EARLIER;
     json_decref(doc);
@@ -292,6 +379,44 @@ mk_prov_status mk_prov_postgres_whose(mk_pgp *p, PGconn *c, const mk_prov_op *op
     who->own = who->there ? mk_prov_postgres_owner(op, comment) : MK_PGOWN_NONE;
     PQclear(r);
     return MK_PROV_OK;
+}
+
+mk_prov_status mk_prov_postgres_stacked(const mk_prov_op *op, char *why, size_t whylen)
+{
+    if (op->stack_id && op->stack_id[0])
+        return MK_PROV_OK;
+    snprintf(why, whylen, "postgres: %s: no stack id: the postgres provider changes nothing without the stack its owner "
+             "tag names (note [pg owner])", op->address);
+    return MK_PROV_FAILED;
+}
+
+mk_prov_status mk_prov_postgres_mine(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,
+                                     char *why, size_t whylen)
+{
+    if (!who->there || who->own == MK_PGOWN_EARLIER || who->own == MK_PGOWN_THIS_RUN)
+        return MK_PROV_OK;
+    snprintf(why, whylen, "postgres: %s: %s %s is not this stack's (%s): not changed; to manage it, `moksha import %s %s`",
+             op->address, what, id, who->own == MK_PGOWN_NONE ? "it has no owner tag of moksha's" : "another stack made it",
+             op->address, id);
+    return MK_PROV_FAILED;
+}
+
+mk_prov_status mk_prov_postgres_hands_off(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what,
+                                          const char *name, const char *sql, int n, const char *const *params,
+                                          char *why, size_t whylen)
+{
+    PGresult *r;
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up whether it may be touched", sql, n, params, &r, why,
+                                              whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        snprintf(why, whylen, "postgres: %s: %s %s is %s: moksha does not import, take over, change or drop it, "
+                 "whatever its owner tag says", op->address, what, name, PQgetvalue(r, 0, 0));
+        st = MK_PROV_FAILED;
+    }
+    PQclear(r);
+    return st;
 }
 
 mk_prov_status mk_prov_postgres_ours(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,

@@ -69,6 +69,31 @@ mk_prov_status mk_prov_postgres_exec(mk_pgp *p, PGconn *c, const mk_prov_op *op,
 char *mk_prov_postgres_ident(PGconn *c, const char *name);
 char *mk_prov_postgres_literal(PGconn *c, const char *text);
 
+/* note [pg sql]: a utility statement (no parameters) built in a buffer
+ * that grows, so no statement is ever cut short and sent: a cut can land
+ * after a whole quoted name and make the statement act on another object.
+ * A name longer than a PostgreSQL name (63 bytes), which the server would
+ * cut itself, spoils it too: the name checked and the name acted on must
+ * be one. A spoilt statement is refused, never run. */
+typedef struct mk_pgsql {
+    char *s;           /* NUL-terminated; NULL until something is added */
+    size_t len, cap;
+    const char *bad;   /* NULL, or why the statement cannot be made */
+} mk_pgsql;
+void mk_prov_postgres_sql_add(mk_pgsql *b, const char *text);
+/* name quoted as an identifier (PQescapeIdentifier); over 63 bytes: bad */
+void mk_prov_postgres_sql_ident(mk_pgsql *b, PGconn *c, const char *name);
+/* text quoted as a literal (PQescapeLiteral), the quoted copy wiped */
+void mk_prov_postgres_sql_literal(mk_pgsql *b, PGconn *c, const char *text);
+/* " KEYWORD value", value quoted as an identifier (ident) or a literal */
+void mk_prov_postgres_sql_clause(mk_pgsql *b, PGconn *c, const char *keyword, const char *value, bool ident);
+/* Run it (mk_prov_postgres_exec, no parameters), or FAILED with why
+ * "postgres: ADDRESS: WHAT: the statement cannot be made (WHY)"; then
+ * wiped and freed (it may hold a verifier). */
+mk_prov_status mk_prov_postgres_sql_run(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, mk_pgsql *b,
+                                        char *why, size_t whylen);
+void mk_prov_postgres_sql_free(mk_pgsql *b);
+
 /* note [pg owner]: who made an object. Objects that take a COMMENT (role,
  * database, schema, extension) carry one moksha writes in the same
  * transaction as the object: {"moksha": {"stack": ID, "run": ID}}, plus
@@ -83,7 +108,8 @@ typedef enum {
  * NULL) is merged in beside "moksha". */
 char *mk_prov_postgres_tag(const mk_prov_op *op, json_t *extra);
 /* Whose is the object with this comment (NULL: none)? Without a stack_id
- * (no apply) everything is EARLIER, as in the sim. */
+ * nothing is this stack's (NONE or OTHER): unlike the sim, a real server
+ * fails closed. */
 mk_pgown mk_prov_postgres_owner(const mk_prov_op *op, const char *comment);
 /* Is an object there, and whose? sql, run with its n parameters, answers
  * one row (the object's comment, or NULL) when it is there, none when it
@@ -94,6 +120,26 @@ typedef struct mk_pgwho {
 } mk_pgwho;
 mk_prov_status mk_prov_postgres_whose(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *sql, int n,
                                       const char *const *params, mk_pgwho *who, char *why, size_t whylen);
+/* note [pg hands off] (postgres_role.c): what each type never imports,
+ * takes over, changes or drops, whatever its tag says. sql, run with its n
+ * parameters, answers one row whose first value says why the object named
+ * name may not be touched ("a superuser"), or NULL (or no row) when it may:
+ * FAILED with why "postgres: ADDRESS: WHAT NAME is WHY: moksha does not
+ * import, …", else OK. */
+mk_prov_status mk_prov_postgres_hands_off(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what,
+                                          const char *name, const char *sql, int n, const char *const *params,
+                                          char *why, size_t whylen);
+
+/* A change needs the stack it is made for: FAILED with why when op has no
+ * stack_id (its tag would name nobody, and nothing could be told apart
+ * from what others made), else OK. */
+mk_prov_status mk_prov_postgres_stacked(const mk_prov_op *op, char *why, size_t whylen);
+/* An update's rule: FAILED with why when the object is there and not this
+ * stack's (made outside moksha, or again by someone else under the name;
+ * another stack's), naming the import that would make it the stack's;
+ * else OK. */
+mk_prov_status mk_prov_postgres_mine(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,
+                                     char *why, size_t whylen);
 /* A delete's rule: FAILED with why when the object is there and not this
  * stack's (no tag of moksha's: made again by someone else under the name;
  * another stack's), else OK. what: "role", "database", … */

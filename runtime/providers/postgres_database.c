@@ -13,7 +13,6 @@
 
 #include "runtime/sha256.h"
 
-#define SQLMAX 1024
 
 /* note [pg staging]: CREATE DATABASE cannot run in a transaction, so the
  * owner tag (note [pg owner]) cannot be written with it: a crash between
@@ -44,35 +43,32 @@ static const char *db_name(const mk_prov_op *op)
     return op->import_id ? op->import_id : mk_prov_postgres_str(op->attrs, "name");
 }
 
-/* Run a utility statement (no parameters: its names quoted already). */
-static mk_prov_status run(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *sql, char *why,
-                          size_t whylen)
+/* "VERB DATABASE name" begun in b (note [pg sql]). */
+static void head(mk_pgsql *b, PGconn *c, const char *verb, const char *name)
 {
-    return mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen);
+    mk_prov_postgres_sql_add(b, verb);
+    mk_prov_postgres_sql_add(b, " DATABASE ");
+    mk_prov_postgres_sql_ident(b, c, name);
 }
 
-/* "VERB DATABASE name REST" with name quoted; rest already quoted. */
+/* "VERB DATABASE name REST" run, rest a fixed text. */
 static mk_prov_status on_db(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *what, const char *verb,
                             const char *name, const char *rest, char *why, size_t whylen)
 {
-    char *id = mk_prov_postgres_ident(c, name), sql[SQLMAX];
-    if (!id || snprintf(sql, sizeof sql, "%s DATABASE %s%s", verb, id, rest) >= (int)sizeof sql) {
-        PQfreemem(id);
-        return snprintf(why, whylen, "postgres: %s: %s: the statement cannot be made", op->address, what),
-               MK_PROV_FAILED;
-    }
-    PQfreemem(id);
-    return run(p, c, op, what, sql, why, whylen);
+    mk_pgsql b = {0};
+    head(&b, c, verb, name);
+    mk_prov_postgres_sql_add(&b, rest);
+    return mk_prov_postgres_sql_run(p, c, op, what, &b, why, whylen);
 }
 
-/* " KEYWORD 'literal'" or " KEYWORD ident" appended to buf (n bytes). */
-static bool clause(PGconn *c, char *buf, size_t n, const char *keyword, const char *value, bool ident)
+/* b run when st is OK, else let go. */
+static mk_prov_status run(mk_pgp *p, PGconn *c, const mk_prov_op *op, mk_prov_status st, const char *what,
+                          mk_pgsql *b, char *why, size_t whylen)
 {
-    char *q = ident ? mk_prov_postgres_ident(c, value) : mk_prov_postgres_literal(c, value);
-    size_t used = strlen(buf);
-    bool ok = q && snprintf(buf + used, n - used, " %s %s", keyword, q) < (int)(n - used);
-    PQfreemem(q);
-    return ok;
+    if (st == MK_PROV_OK)
+        return mk_prov_postgres_sql_run(p, c, op, what, b, why, whylen);
+    mk_prov_postgres_sql_free(b);
+    return st;
 }
 
 /* ---- the database as the server has it ---- */
@@ -158,11 +154,13 @@ static PGconn *session(mk_pgp *p, const mk_prov_op *op, const char **name, mk_pr
                        size_t whylen)
 {
     *name = db_name(op);
-    if (!*name || !strncmp(*name, "mk_stage_", 9)) {
+    if (!*name || !**name || strlen(*name) > 63 || !strncmp(*name, "mk_stage_", 9)) {
         *st = MK_PROV_FAILED;
         snprintf(why, whylen, "postgres: %s: %s", op->address,
-                 *name ? "a database name cannot start with mk_stage_ (the executor's staging names)"
-                       : "no database name");
+                 !*name                      ? "no database name"
+                 : !**name || strlen(*name) > 63 ? "a database name is 1 to 63 bytes"
+                                             : "a database name cannot start with mk_stage_ (the executor's staging "
+                                               "names)");
         return NULL;
     }
     return mk_prov_postgres_session(p, NULL, op, st, why, whylen);
@@ -190,26 +188,27 @@ static mk_prov_status rd(mk_pgp *p, const mk_prov_op *op, json_t **out, char *wh
 
 static mk_prov_status tag(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *db, char *why, size_t whylen)
 {
-    char *t = mk_prov_postgres_tag(op, NULL), rest[SQLMAX] = "";
-    bool ok = t && clause(c, rest, sizeof rest, "IS", t, false);
+    char *t = mk_prov_postgres_tag(op, NULL);
+    mk_pgsql b = {0};
+    head(&b, c, "COMMENT ON", db);
+    mk_prov_postgres_sql_clause(&b, c, "IS", t, false);
     free(t);
-    if (!ok)
-        return snprintf(why, whylen, "postgres: %s: cannot write the owner tag", op->address), MK_PROV_FAILED;
-    return on_db(p, c, op, "tag the database", "COMMENT ON", db, rest, why, whylen);
+    return mk_prov_postgres_sql_run(p, c, op, "tag the database", &b, why, whylen);
 }
 
 /* What ALTER DATABASE can change, as one statement each, in a transaction. */
 static mk_prov_status alter(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    char rest[SQLMAX] = "";
+    char rest[120];
     const char *owner = mk_prov_postgres_name(json_object_get(op->attrs, "owner"));
     mk_prov_status st = mk_prov_postgres_begin(p, c, op, why, whylen);
-    if (!owner)
-        snprintf(rest, sizeof rest, " OWNER TO SESSION_USER");
-    if (st == MK_PROV_OK && owner && !clause(c, rest, sizeof rest, "OWNER TO", owner, true))
-        st = (snprintf(why, whylen, "postgres: %s: an owner libpq cannot quote", op->address), MK_PROV_FAILED);
-    if (st == MK_PROV_OK)
-        st = on_db(p, c, op, "alter the database's owner", "ALTER", name, rest, why, whylen);
+    mk_pgsql b = {0};
+    head(&b, c, "ALTER", name);
+    if (owner)
+        mk_prov_postgres_sql_clause(&b, c, "OWNER TO", owner, true);
+    else
+        mk_prov_postgres_sql_add(&b, " OWNER TO SESSION_USER");
+    st = run(p, c, op, st, "alter the database's owner", &b, why, whylen);
     if (st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen))
         st = MK_PROV_FAILED;
     snprintf(rest, sizeof rest, " WITH CONNECTION LIMIT %lld ALLOW_CONNECTIONS %s",
@@ -222,19 +221,20 @@ static mk_prov_status alter(mk_pgp *p, PGconn *c, const mk_prov_op *op, const ch
 
 /* CREATE DATABASE's options for op->attrs; not the owner (note [pg
  * staging]). */
-static bool create_options(PGconn *c, const mk_prov_op *op, char *rest, size_t n)
+static void create_options(PGconn *c, const mk_prov_op *op, mk_pgsql *b)
 {
     const char *enc = mk_prov_postgres_str(op->attrs, "encoding");
     const char *locale = mk_prov_postgres_str(op->attrs, "locale");
     const char *tpl = mk_prov_postgres_str(op->attrs, "template");
-    bool ok = clause(c, rest, n, "ENCODING", enc ? enc : "UTF8", false) &&
-              (!locale || clause(c, rest, n, "LOCALE", locale, false)) &&
-              clause(c, rest, n, "TEMPLATE", tpl ? tpl : "template0", true);
-    size_t used = strlen(rest);
-    return ok && snprintf(rest + used, n - used, " CONNECTION LIMIT %lld ALLOW_CONNECTIONS %s",
-                          mk_prov_postgres_int(op->attrs, "connection_limit", -1),
-                          mk_prov_postgres_bool(op->attrs, "allow_connections", true) ? "true" : "false") <
-                         (int)(n - used);
+    char rest[120];
+    mk_prov_postgres_sql_clause(b, c, "ENCODING", enc ? enc : "UTF8", false);
+    if (locale)
+        mk_prov_postgres_sql_clause(b, c, "LOCALE", locale, false);
+    mk_prov_postgres_sql_clause(b, c, "TEMPLATE", tpl ? tpl : "template0", true);
+    snprintf(rest, sizeof rest, " CONNECTION LIMIT %lld ALLOW_CONNECTIONS %s",
+             mk_prov_postgres_int(op->attrs, "connection_limit", -1),
+             mk_prov_postgres_bool(op->attrs, "allow_connections", true) ? "true" : "false");
+    mk_prov_postgres_sql_add(b, rest);
 }
 
 /* note [pg staging]: what a crash of this address's create left under its
@@ -260,17 +260,18 @@ static mk_prov_status finish(mk_pgp *p, PGconn *c, const mk_prov_op *op, const c
                              char *why, size_t whylen)
 {
     const char *owner = mk_prov_postgres_name(json_object_get(op->attrs, "owner"));
-    char rest[SQLMAX] = "";
     mk_prov_status st = mk_prov_postgres_begin(p, c, op, why, whylen);
-    if (st == MK_PROV_OK && owner && clause(c, rest, sizeof rest, "OWNER TO", owner, true))
-        st = on_db(p, c, op, "give the database its owner", "ALTER", stage, rest, why, whylen);
+    mk_pgsql b = {0};
+    if (owner) {
+        head(&b, c, "ALTER", stage);
+        mk_prov_postgres_sql_clause(&b, c, "OWNER TO", owner, true);
+        st = run(p, c, op, st, "give the database its owner", &b, why, whylen);
+    }
     if (st == MK_PROV_OK)
         st = tag(p, c, op, stage, why, whylen);
-    rest[0] = 0;
-    if (st == MK_PROV_OK && !clause(c, rest, sizeof rest, "RENAME TO", name, true))
-        st = (snprintf(why, whylen, "postgres: %s: a name libpq cannot quote", op->address), MK_PROV_FAILED);
-    if (st == MK_PROV_OK)
-        st = on_db(p, c, op, "rename the database from its staging name", "ALTER", stage, rest, why, whylen);
+    head(&b, c, "ALTER", stage);
+    mk_prov_postgres_sql_clause(&b, c, "RENAME TO", name, true);
+    st = run(p, c, op, st, "rename the database from its staging name", &b, why, whylen);
     if (st == MK_PROV_OK)
         return mk_prov_postgres_exec(p, c, op, "commit", "COMMIT", 0, NULL, NULL, why, whylen);
     if (PQtransactionStatus(c) != PQTRANS_IDLE)
@@ -280,15 +281,14 @@ static mk_prov_status finish(mk_pgp *p, PGconn *c, const mk_prov_op *op, const c
 
 static mk_prov_status make(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    char stage[32], rest[SQLMAX] = "", what[120];
+    char stage[32], what[120];
     staging_name(op, stage);
     mk_prov_status st = clear_stage(p, c, op, stage, why, whylen);
-    if (st == MK_PROV_OK && !create_options(c, op, rest, sizeof rest))
-        st = (snprintf(why, whylen, "postgres: %s: the database's options cannot be quoted", op->address),
-              MK_PROV_FAILED);
+    mk_pgsql b = {0};
+    head(&b, c, "CREATE", stage);
+    create_options(c, op, &b);
     snprintf(what, sizeof what, "create database %s (as %s)", name, stage);
-    if (st == MK_PROV_OK)
-        st = on_db(p, c, op, what, "CREATE", stage, rest, why, whylen);
+    st = run(p, c, op, st, what, &b, why, whylen);
     /* a failure injected here leaves what a crash would: the staging
      * database, untagged and the connection user's */
     if (st != MK_PROV_OK)
@@ -306,6 +306,21 @@ static mk_prov_status make(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
     return st;
 }
 
+/* note [pg hands off] for a database there, whatever its tag says: a template, the
+ * connection's own database (the executor's way in) and one owned by a
+ * role the connection's user is not a member of are never imported, taken
+ * over, changed or dropped. */
+static mk_prov_status manageable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why,
+                                 size_t whylen)
+{
+    return mk_prov_postgres_hands_off(
+        p, c, op, "database", name,
+        "SELECT CASE WHEN datistemplate THEN 'a template database' WHEN datname = current_database() "
+        "THEN 'the connection''s own database' WHEN NOT pg_has_role(current_user, datdba, 'MEMBER') "
+        "THEN 'owned by a role the connection''s user is not a member of' END FROM pg_database WHERE datname = $1",
+        1, (const char *[]){name}, why, whylen);
+}
+
 typedef mk_prov_status (*db_fn)(mk_pgp *p, PGconn **c, const mk_prov_op *op, const char *name, const mk_pgwho *who,
                                 char *why, size_t whylen);
 
@@ -314,12 +329,14 @@ typedef mk_prov_status (*db_fn)(mk_pgp *p, PGconn **c, const mk_prov_op *op, con
 static mk_prov_status with_who(mk_pgp *p, const mk_prov_op *op, db_fn fn, json_t **out, char *why, size_t whylen)
 {
     const char *name;
-    mk_prov_status st;
-    PGconn *c = session(p, op, &name, &st, why, whylen);
+    mk_prov_status st = mk_prov_postgres_stacked(op, why, whylen);
+    PGconn *c = st == MK_PROV_OK ? session(p, op, &name, &st, why, whylen) : NULL;
     if (!c)
         return st;
     mk_pgwho who;
     st = whose(p, c, op, name, &who, why, whylen);
+    if (st == MK_PROV_OK && who.there)
+        st = manageable(p, c, op, name, why, whylen);
     if (st == MK_PROV_OK)
         st = fn(p, &c, op, name, &who, why, whylen);
     if (c)
@@ -353,8 +370,10 @@ static mk_prov_status create(mk_pgp *p, const mk_prov_op *op, json_t **out, char
 static mk_prov_status update_on(mk_pgp *p, PGconn **c, const mk_prov_op *op, const char *name, const mk_pgwho *who,
                                 char *why, size_t whylen)
 {
-    (void)who;
-    mk_prov_status st = alter(p, *c, op, name, why, whylen);
+    mk_prov_status st = mk_prov_postgres_mine(op, "database", name, who, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    st = alter(p, *c, op, name, why, whylen);
     *c = NULL;
     return st;
 }

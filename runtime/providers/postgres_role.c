@@ -14,10 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/config.h"
 #include "runtime/keyring.h"
 #include "runtime/providers/seen.h"
 
-#define SQLMAX 2048
+/* note [pg password]'s cap on a verifier's iteration count: PostgreSQL
+ * writes 4096 (scram_iterations, PostgreSQL 16, may raise it); 16 times
+ * that leaves an operator room and costs some 30 ms of PBKDF2 a compare,
+ * where a hostile 1,000,000 would cost half a second a role a read. A
+ * verifier above it is not judged (CANNOT: the record stands). */
+#define ITERMAX 65536
 
 /* ---- note [pg password] ----
  * The sealed password is opened only to make a verifier
@@ -66,8 +72,10 @@ mk_pgscram mk_prov_postgres_role_scram_compare(const char *verifier, const char 
     const char *p = verifier && !strncmp(verifier, "SCRAM-SHA-256$", 14) ? verifier + 14 : NULL;
     char *end;
     long iter = p ? strtol(p, &end, 10) : 0;
-    if (!p || iter < 1 || iter > 1000000 || *end != ':') /* more iterations than anyone writes: not ours */
+    if (!p || iter < 1 || *end != ':')
         return MK_PGSCRAM_DIFFERS;
+    if (iter > ITERMAX)
+        return MK_PGSCRAM_CANNOT;
     const char *salt = end + 1, *keys = strchr(salt, '$'), *colon = keys ? strchr(keys, ':') : NULL;
     unsigned char s[128], st[64], sv[64], want_st[32], want_sv[32];
     size_t ns = keys ? unb64(salt, (size_t)(keys - salt), s, sizeof s) : 0;
@@ -116,16 +124,9 @@ static const char *role_name(const mk_prov_op *op, json_t *attrs)
     return op->import_id ? op->import_id : mk_prov_postgres_str(attrs, "name");
 }
 
-static bool cat(char *buf, const char *a, const char *b)
-{
-    size_t n = strlen(buf);
-    int w = snprintf(buf + n, SQLMAX - n, "%s%s", a, b ? b : "");
-    return w >= 0 && (size_t)w < SQLMAX - n;
-}
-
 /* The options of CREATE/ALTER ROLE for attrs, the password's verifier
  * (NULL: leave the password as it is; "": PASSWORD NULL) appended. */
-static bool options(PGconn *c, json_t *attrs, const char *verifier, char *sql)
+static void options(PGconn *c, json_t *attrs, const char *verifier, mk_pgsql *b)
 {
     char opt[160];
     snprintf(opt, sizeof opt, " %sLOGIN %sCREATEDB %sCREATEROLE %sINHERIT CONNECTION LIMIT %lld VALID UNTIL ",
@@ -135,17 +136,42 @@ static bool options(PGconn *c, json_t *attrs, const char *verifier, char *sql)
              mk_prov_postgres_bool(attrs, "inherit", true) ? "" : "NO",
              mk_prov_postgres_int(attrs, "connection_limit", -1));
     const char *until = mk_prov_postgres_str(attrs, "valid_until");
-    char *lit = mk_prov_postgres_literal(c, until ? until : "infinity");
-    bool ok = lit && cat(sql, opt, lit);
-    PQfreemem(lit);
-    if (ok && verifier) {
-        lit = *verifier ? mk_prov_postgres_literal(c, verifier) : NULL;
-        ok = (!*verifier || lit) && cat(sql, " PASSWORD ", lit ? lit : "NULL");
-        if (lit)
-            OPENSSL_cleanse(lit, strlen(lit));
-        PQfreemem(lit);
-    }
-    return ok;
+    mk_prov_postgres_sql_add(b, opt);
+    mk_prov_postgres_sql_literal(b, c, until ? until : "infinity");
+    if (verifier && *verifier) {
+        mk_prov_postgres_sql_add(b, " PASSWORD ");
+        mk_prov_postgres_sql_literal(b, c, verifier);
+    } else if (verifier)
+        mk_prov_postgres_sql_add(b, " PASSWORD NULL");
+}
+
+/* note [pg log]: a statement that carries a verifier is kept out of the
+ * server's log (log_statement, a failure's log_min_error_statement, a slow
+ * one's log_min_duration_statement) for its transaction, when the
+ * connection's user may set those (a superuser); a verifier is not the
+ * password, but one of a weak password can be cracked offline. */
+static mk_prov_status unlogged(mk_pgp *p, PGconn *c, const mk_prov_op *op, char *why, size_t whylen)
+{
+    const char *su = PQparameterStatus(c, "is_superuser");
+    if (!su || strcmp(su, "on") != 0 || PQtransactionStatus(c) != PQTRANS_INTRANS)
+        return MK_PROV_OK;
+    return mk_prov_postgres_exec(p, c, op, "keep the verifier out of the server's log",
+                                 "SELECT set_config('log_statement', 'none', true), "
+                                 "set_config('log_min_error_statement', 'panic', true), "
+                                 "set_config('log_min_duration_statement', '-1', true)",
+                                 0, NULL, NULL, why, whylen);
+}
+
+/* note [pg membership]: createrole = true only where the connection
+ * allows it (allow_createrole). */
+static mk_prov_status createrole_ok(mk_pgp *p, const mk_prov_op *op, char *why, size_t whylen)
+{
+    if (!mk_prov_postgres_bool(op->attrs, "createrole", false) || mk_prov_postgres_conn(p)->allow_createrole)
+        return MK_PROV_OK;
+    snprintf(why, whylen, "postgres: %s: createrole = true: a CREATEROLE role can grant itself every role but a "
+             "superuser's (on PostgreSQL 15, pg_execute_server_program too: nearly a superuser); refused unless "
+             "connection %s sets allow_createrole", op->address, mk_prov_postgres_conn_name(p));
+    return MK_PROV_FAILED;
 }
 
 /* Run "VERB ROLE name OPTIONS" (CREATE or ALTER) for attrs, with the
@@ -154,7 +180,10 @@ static mk_prov_status define(mk_pgp *p, PGconn *c, const mk_prov_op *op, const c
                              char *why, size_t whylen)
 {
     const char *name = role_name(op, op->attrs);
-    char *verifier = NULL;
+    char *verifier = NULL, what[120];
+    mk_prov_status st = createrole_ok(p, op, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
     if (set_password) {
         bool none;
         char *pw = open_password(op, op->attrs, &none, why, whylen);
@@ -166,35 +195,34 @@ static mk_prov_status define(mk_pgp *p, PGconn *c, const mk_prov_op *op, const c
             return snprintf(why, whylen, "postgres: %s: cannot make the password's verifier", op->address),
                    MK_PROV_FAILED;
     }
-    char sql[SQLMAX] = "", *id = mk_prov_postgres_ident(c, name), what[120];
-    bool ok = id && cat(sql, verb, " ROLE ") && cat(sql, id, NULL) &&
-              options(c, op->attrs, set_password ? (verifier ? verifier : "") : NULL, sql);
-    PQfreemem(id);
-    if (verifier)
+    mk_pgsql b = {0};
+    mk_prov_postgres_sql_add(&b, verb);
+    mk_prov_postgres_sql_add(&b, " ROLE ");
+    mk_prov_postgres_sql_ident(&b, c, name);
+    options(c, op->attrs, set_password ? (verifier ? verifier : "") : NULL, &b);
+    if (verifier) {
         OPENSSL_cleanse(verifier, strlen(verifier));
+        st = unlogged(p, c, op, why, whylen);
+    }
     PQfreemem(verifier);
     snprintf(what, sizeof what, "%s role %s", !strcmp(verb, "CREATE") ? "create" : "alter", name);
-    mk_prov_status st = ok ? mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen)
-                           : (snprintf(why, whylen, "postgres: %s: %s: the statement cannot be made", op->address, what),
-                              MK_PROV_FAILED);
-    OPENSSL_cleanse(sql, sizeof sql);
-    return st;
+    if (st != MK_PROV_OK)
+        mk_prov_postgres_sql_free(&b);
+    return st == MK_PROV_OK ? mk_prov_postgres_sql_run(p, c, op, what, &b, why, whylen) : st;
 }
 
 /* GRANT or REVOKE membership of group for the role. */
 static mk_prov_status member(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *group, bool grant, char *why,
                              size_t whylen)
 {
-    const char *name = role_name(op, op->attrs);
-    char *g = mk_prov_postgres_ident(c, group), *r = mk_prov_postgres_ident(c, name), sql[400], what[200];
-    if (!g || !r) {
-        PQfreemem(g), PQfreemem(r);
-        return snprintf(why, whylen, "postgres: %s: a role name libpq cannot quote", op->address), MK_PROV_FAILED;
-    }
-    snprintf(sql, sizeof sql, grant ? "GRANT %s TO %s" : "REVOKE %s FROM %s", g, r);
-    snprintf(what, sizeof what, "%s membership of %s", grant ? "grant" : "revoke", group);
-    PQfreemem(g), PQfreemem(r);
-    return mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen);
+    mk_pgsql b = {0};
+    char what[200];
+    mk_prov_postgres_sql_add(&b, grant ? "GRANT " : "REVOKE ");
+    mk_prov_postgres_sql_ident(&b, c, group);
+    mk_prov_postgres_sql_add(&b, grant ? " TO " : " FROM ");
+    mk_prov_postgres_sql_ident(&b, c, role_name(op, op->attrs));
+    snprintf(what, sizeof what, "%s membership of %.100s", grant ? "grant" : "revoke", group);
+    return mk_prov_postgres_sql_run(p, c, op, what, &b, why, whylen);
 }
 
 /* The roles name is a member of, as a JSON array (a new one), or NULL
@@ -214,29 +242,71 @@ static json_t *memberships(mk_pgp *p, PGconn *c, const mk_prov_op *op, const cha
     return out;
 }
 
-/* note [pg membership]: a member of a superuser role can SET ROLE to it,
- * and one of pg_execute_server_program, pg_read_server_files or
- * pg_write_server_files reaches the server's files and programs: either
- * makes the role a superuser in all but name, which a spec can ask for in
- * one innocuous-looking line. member_of naming such a role (or one that
- * is, through its own memberships, a member of one) is refused. */
+/* note [pg membership]: a member of a role has what that role has, one
+ * SET ROLE away. So member_of is refused when it names, or names a role
+ * that is through its own memberships a member of:
+ * - a superuser, or the connection's own user (current_user, session_user);
+ * - a role with CREATEROLE (it grants itself the rest), REPLICATION (the
+ *   whole cluster's data, through a replication connection) or BYPASSRLS;
+ * - a predefined role that reaches the server's host, or all data, or
+ *   other sessions: pg_execute_server_program, pg_read_server_files,
+ *   pg_write_server_files (COPY … PROGRAM, the server's files),
+ *   pg_read_all_data, pg_write_all_data, pg_signal_backend (ends others'
+ *   sessions), pg_checkpoint, pg_create_subscription (PostgreSQL 16:
+ *   the server connects where a subscription says).
+ * pg_monitor, pg_read_all_stats, pg_read_all_settings and
+ * pg_stat_scan_tables are let through: they read statistics and settings,
+ * not data, and reach nothing outside the server (pg_read_all_stats does
+ * show others' query texts: docs/providers.md says so). createrole = true
+ * needs the connection's allow_createrole. */
+static const char GUARDED[] =
+    "SELECT s.rolname FROM pg_roles s, pg_roles g WHERE g.rolname = $1 AND pg_has_role(g.oid, s.oid, 'MEMBER') "
+    "AND (s.rolsuper OR s.rolcreaterole OR s.rolreplication OR s.rolbypassrls OR s.rolname = current_user "
+    "OR s.rolname = session_user OR s.rolname IN ('pg_execute_server_program', 'pg_read_server_files', "
+    "'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data', 'pg_signal_backend', 'pg_checkpoint', "
+    "'pg_create_subscription')) ORDER BY s.rolname = g.rolname DESC, s.rolname COLLATE \"C\" LIMIT 1";
+
 static mk_prov_status grantable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *group, char *why,
                                 size_t whylen)
 {
-    const char *sql = "SELECT EXISTS (SELECT 1 FROM pg_roles s WHERE (s.rolsuper OR s.rolname IN "
-                      "('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files')) "
-                      "AND pg_has_role(g.oid, s.oid, 'MEMBER')) FROM pg_roles g WHERE g.rolname = $1";
+    if (strlen(group) < 1 || strlen(group) > 63)
+        return snprintf(why, whylen, "postgres: %s: member_of holds a name that is not 1 to 63 bytes", op->address),
+               MK_PROV_FAILED;
     PGresult *r;
-    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up a role of member_of", sql, 1,
+    mk_prov_status st = mk_prov_postgres_exec(p, c, op, "look up a role of member_of", GUARDED, 1,
                                               (const char *[]){group}, &r, why, whylen);
     if (st != MK_PROV_OK)
         return st;
-    bool super = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    if (PQntuples(r) == 1) {
+        const char *s = PQgetvalue(r, 0, 0);
+        char via[120] = "";
+        if (strcmp(s, group) != 0)
+            snprintf(via, sizeof via, " (through %.63s)", s);
+        snprintf(why, whylen, "postgres: %s: member_of %s%s: a member of it could act as a superuser, reach the "
+                 "server's host or all its data (a superuser, the connection's own user, CREATEROLE, REPLICATION, "
+                 "BYPASSRLS, or a predefined role of the kind: note [pg membership]); refused", op->address, group, via);
+        st = MK_PROV_FAILED;
+    }
     PQclear(r);
-    if (super)
-        return snprintf(why, whylen, "postgres: %s: member_of %s: a member of it could act as a superuser (SET ROLE, "
-                        "or the server's files and programs); refused", op->address, group), MK_PROV_FAILED;
-    return MK_PROV_OK;
+    return st;
+}
+
+/* note [pg hands off]: an owner tag is a comment, and whoever may comment
+ * on an object may forge one; so a tag never unlocks what moksha must not
+ * touch. At every import, take-over, update and delete of an object there
+ * (and in the check), each type refuses its own list: here the
+ * connection's own user, a superuser, and a role with REPLICATION,
+ * BYPASSRLS or (unless the connection allows it) CREATEROLE. */
+static mk_prov_status manageable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why,
+                                 size_t whylen)
+{
+    return mk_prov_postgres_hands_off(
+        p, c, op, "role", name,
+        "SELECT CASE WHEN rolname = current_user OR rolname = session_user THEN 'the connection''s own user' "
+        "WHEN rolsuper THEN 'a superuser' WHEN rolreplication THEN 'a role with REPLICATION' "
+        "WHEN rolbypassrls THEN 'a role with BYPASSRLS' WHEN rolcreaterole AND NOT $2::bool "
+        "THEN 'a role with CREATEROLE' END FROM pg_roles WHERE rolname = $1", 2,
+        (const char *[]){name, mk_prov_postgres_conn(p)->allow_createrole ? "true" : "false"}, why, whylen);
 }
 
 /* Make the role's memberships exactly attrs.member_of. */
@@ -369,9 +439,11 @@ static PGconn *session(mk_pgp *p, const mk_prov_op *op, const char **name, mk_pr
                        size_t whylen)
 {
     *name = role_name(op, op->attrs);
-    if (!*name) {
+    /* the server cuts a longer name: the role looked up and the role
+     * changed would not be one (note [pg sql]) */
+    if (!*name || !**name || strlen(*name) > 63) {
         *st = MK_PROV_FAILED;
-        snprintf(why, whylen, "postgres: %s: no role name", op->address);
+        snprintf(why, whylen, "postgres: %s: %s", op->address, *name ? "a role name is 1 to 63 bytes" : "no role name");
         return NULL;
     }
     return mk_prov_postgres_session(p, NULL, op, st, why, whylen);
@@ -395,14 +467,13 @@ static mk_prov_status rd(mk_pgp *p, const mk_prov_op *op, json_t **out, char *wh
 static mk_prov_status comment(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
     char *tag = mk_prov_postgres_tag(op, NULL);
-    char *id = mk_prov_postgres_ident(c, name), *lit = tag ? mk_prov_postgres_literal(c, tag) : NULL, sql[SQLMAX];
-    mk_prov_status st = MK_PROV_FAILED;
-    if (id && lit && snprintf(sql, sizeof sql, "COMMENT ON ROLE %s IS %s", id, lit) < (int)sizeof sql)
-        st = mk_prov_postgres_exec(p, c, op, "tag the role", sql, 0, NULL, NULL, why, whylen);
-    else
-        snprintf(why, whylen, "postgres: %s: cannot write the owner tag", op->address);
-    free(tag), PQfreemem(id), PQfreemem(lit);
-    return st;
+    mk_pgsql b = {0};
+    mk_prov_postgres_sql_add(&b, "COMMENT ON ROLE ");
+    mk_prov_postgres_sql_ident(&b, c, name);
+    mk_prov_postgres_sql_add(&b, " IS ");
+    mk_prov_postgres_sql_literal(&b, c, tag);
+    free(tag);
+    return mk_prov_postgres_sql_run(p, c, op, "tag the role", &b, why, whylen);
 }
 
 static mk_prov_status injected(mk_pgp *p, const mk_prov_op *op, mk_prov_status st, char *why, size_t whylen)
@@ -427,6 +498,8 @@ static mk_prov_status create_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
         return st;
     if (who.there && (who.own == MK_PGOWN_NONE || who.own == MK_PGOWN_OTHER))
         return mk_prov_postgres_foreign(op, "role", name, why, whylen);
+    if (who.there && (st = manageable(p, c, op, name, why, whylen)) != MK_PROV_OK)
+        return st;
     st = injected(p, op, define(p, c, op, who.there ? "ALTER" : "CREATE", true, why, whylen), why, whylen);
     if (st == MK_PROV_OK && !who.there)
         st = comment(p, c, op, name, why, whylen);
@@ -446,8 +519,8 @@ typedef mk_prov_status (*step_fn)(mk_pgp *p, PGconn *c, const mk_prov_op *op, co
 static mk_prov_status in_tx(mk_pgp *p, const mk_prov_op *op, step_fn fn, json_t **out, char *why, size_t whylen)
 {
     const char *name;
-    mk_prov_status st;
-    PGconn *c = session(p, op, &name, &st, why, whylen);
+    mk_prov_status st = mk_prov_postgres_stacked(op, why, whylen);
+    PGconn *c = st == MK_PROV_OK ? session(p, op, &name, &st, why, whylen) : NULL;
     if (!c)
         return st;
     st = mk_prov_postgres_begin(p, c, op, why, whylen);
@@ -464,13 +537,29 @@ static mk_prov_status create(mk_pgp *p, const mk_prov_op *op, json_t **out, char
     return in_tx(p, op, create_in, out, why, whylen);
 }
 
+typedef mk_prov_status (*rule_fn)(const mk_prov_op *op, const char *what, const char *id, const mk_pgwho *who,
+                                  char *why, size_t whylen);
+
+/* Whose the role is (*who), and may this change touch it: rule (an
+ * update's, a delete's) and note [pg hands off]. */
+static mk_prov_status claimed(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, rule_fn rule,
+                              mk_pgwho *who, char *why, size_t whylen)
+{
+    mk_prov_status st = whose(p, c, op, name, who, why, whylen);
+    if (st == MK_PROV_OK)
+        st = rule(op, "role", name, who, why, whylen);
+    return st == MK_PROV_OK && who->there ? manageable(p, c, op, name, why, whylen) : st;
+}
+
 /* The password is set on every update: the state's prior value may stand
  * for a verifier changed out of band (a reconcile), and a new salt is
  * harmless. */
 static mk_prov_status update_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
-    (void)name;
-    mk_prov_status st = injected(p, op, define(p, c, op, "ALTER", true, why, whylen), why, whylen);
+    mk_pgwho who;
+    mk_prov_status st = claimed(p, c, op, name, mk_prov_postgres_mine, &who, why, whylen);
+    if (st == MK_PROV_OK)
+        st = injected(p, op, define(p, c, op, "ALTER", true, why, whylen), why, whylen);
     return st == MK_PROV_OK ? sync_members(p, c, op, why, whylen) : st;
 }
 
@@ -485,18 +574,15 @@ static mk_prov_status update(mk_pgp *p, const mk_prov_op *op, json_t **out, char
 static mk_prov_status del_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
     mk_pgwho who;
-    mk_prov_status st = whose(p, c, op, name, &who, why, whylen);
-    if (st == MK_PROV_OK)
-        st = mk_prov_postgres_ours(op, "role", name, &who, why, whylen);
+    mk_prov_status st = claimed(p, c, op, name, mk_prov_postgres_ours, &who, why, whylen);
     if (st != MK_PROV_OK || !who.there)
         return st;
-    char sql[200], *id = mk_prov_postgres_ident(c, name), what[100];
-    if (!id)
-        return snprintf(why, whylen, "postgres: %s: a role name libpq cannot quote", op->address), MK_PROV_FAILED;
-    snprintf(sql, sizeof sql, "DROP ROLE %s", id);
+    mk_pgsql b = {0};
+    char what[100];
+    mk_prov_postgres_sql_add(&b, "DROP ROLE ");
+    mk_prov_postgres_sql_ident(&b, c, name);
     snprintf(what, sizeof what, "drop role %s", name);
-    PQfreemem(id);
-    return injected(p, op, mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen), why, whylen);
+    return injected(p, op, mk_prov_postgres_sql_run(p, c, op, what, &b, why, whylen), why, whylen);
 }
 
 static mk_prov_status del(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
@@ -516,6 +602,8 @@ static mk_prov_status import_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     mk_pgwho who;
     bool tag;
     mk_prov_status st = whose(p, c, op, name, &who, why, whylen);
+    if (st == MK_PROV_OK && who.there)
+        st = manageable(p, c, op, name, why, whylen);
     if (st == MK_PROV_OK)
         st = mk_prov_postgres_importable(p, op, "role", name, &who, &tag, why, whylen);
     return st == MK_PROV_OK && tag ? comment(p, c, op, name, why, whylen) : st;
@@ -526,8 +614,26 @@ static mk_prov_status import(mk_pgp *p, const mk_prov_op *op, json_t **out, char
     return in_tx(p, op, import_in, out, why, whylen);
 }
 
+/* The check's part of note [pg membership] and of note [pg hands off]: what a
+ * change would give the role (change: a create or update), and the role
+ * there, whatever the step. */
+static mk_prov_status powers(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, bool change, char *why,
+                             size_t whylen)
+{
+    mk_prov_status st = change ? createrole_ok(p, op, why, whylen) : MK_PROV_OK;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(op->attrs, "member_of"), i, v)
+        if (st == MK_PROV_OK && change)
+            st = mk_prov_postgres_name(v) ? grantable(p, c, op, mk_prov_postgres_name(v), why, whylen)
+                                          : (snprintf(why, whylen, "postgres: %s: member_of holds something that is "
+                                                      "not a role name", op->address), MK_PROV_FAILED);
+    return st == MK_PROV_OK ? manageable(p, c, op, name, why, whylen) : st;
+}
+
 /* Before the first step: the connection's user may manage roles, a
- * valid_until is a time the server reads, a password opens. */
+ * valid_until is a time the server reads, a password opens, and nothing a role would be given or
+ * is makes it a superuser in all but name. */
 static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     (void)out;
@@ -546,11 +652,8 @@ static mk_prov_status check(mk_pgp *p, const mk_prov_op *op, json_t **out, char 
     bool may = st == MK_PROV_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     if (st == MK_PROV_OK)
         PQclear(r);
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(op->attrs, "member_of"), i, v)
-        if (st == MK_PROV_OK && change && mk_prov_postgres_name(v))
-            st = grantable(p, c, op, mk_prov_postgres_name(v), why, whylen);
+    if (st == MK_PROV_OK)
+        st = powers(p, c, op, name, change, why, whylen);
     mk_prov_postgres_release(p, NULL, c, st == MK_PROV_OK);
     if (st == MK_PROV_OK && !may)
         st = (snprintf(why, whylen, "postgres: %s: the user of connection %s cannot create or alter roles (it needs "

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SQLMAX 1024
 
 typedef struct kind {
     const char *word;  /* "schema": messages */
@@ -23,6 +22,8 @@ typedef struct kind {
     /* its row by name ($1) for view */
     const char *look;
     json_t *(*view)(const mk_prov_op *op, const char *db, const char *name, PGresult *r);
+    /* by name ($1): why moksha may not manage it, or NULL */
+    const char *manage;
 } kind;
 
 /* ---- names ---- */
@@ -45,31 +46,27 @@ static bool names(const mk_prov_op *op, char *db, char *name, size_t n)
 
 static json_t *id_of(const char *db, const char *name) { return json_sprintf("%s/%s", db, name); }
 
-/* " KEYWORD quoted" appended to buf (SQLMAX bytes). */
-static bool clause(PGconn *c, char *buf, const char *keyword, const char *value, bool ident)
-{
-    char *q = ident ? mk_prov_postgres_ident(c, value) : mk_prov_postgres_literal(c, value);
-    size_t used = strlen(buf);
-    bool ok = q && snprintf(buf + used, SQLMAX - used, " %s %s", keyword, q) < (int)(SQLMAX - used);
-    PQfreemem(q);
-    return ok;
-}
-
-/* "HEAD KIND name REST" run as one statement. */
+/* "HEAD KIND name REST" run as one statement; rest (NULL: none) let go. */
 static mk_prov_status stmt(mk_pgp *p, PGconn *c, const mk_prov_op *op, const kind *k, const char *head,
-                           const char *name, const char *rest, char *why, size_t whylen)
+                           const char *name, mk_pgsql *rest, char *why, size_t whylen)
 {
-    char *id = mk_prov_postgres_ident(c, name), sql[SQLMAX], what[160];
-    snprintf(what, sizeof what, "%s %s %s", head, k->word, name);
+    char what[160];
+    snprintf(what, sizeof what, "%s %s %.63s", head, k->word, name);
     for (char *w = what; *w; w++)
         *w = (char)(*w >= 'A' && *w <= 'Z' ? *w + 32 : *w);
-    if (!id || snprintf(sql, sizeof sql, "%s %s %s%s", head, k->sql, id, rest) >= (int)sizeof sql) {
-        PQfreemem(id);
-        return snprintf(why, whylen, "postgres: %s: %s: the statement cannot be made", op->address, what),
-               MK_PROV_FAILED;
-    }
-    PQfreemem(id);
-    return mk_prov_postgres_exec(p, c, op, what, sql, 0, NULL, NULL, why, whylen);
+    mk_pgsql b = {0};
+    mk_prov_postgres_sql_add(&b, head);
+    mk_prov_postgres_sql_add(&b, " ");
+    mk_prov_postgres_sql_add(&b, k->sql);
+    mk_prov_postgres_sql_add(&b, " ");
+    mk_prov_postgres_sql_ident(&b, c, name);
+    if (rest && rest->bad && !b.bad)
+        b.bad = rest->bad;
+    if (rest && rest->s)
+        mk_prov_postgres_sql_add(&b, rest->s);
+    if (rest)
+        mk_prov_postgres_sql_free(rest);
+    return mk_prov_postgres_sql_run(p, c, op, what, &b, why, whylen);
 }
 
 /* ---- schema ---- */
@@ -83,18 +80,22 @@ static const kind SCHEMA = {"schema", "SCHEMA", "SELECT obj_description(oid, 'pg
                             schema_shape,
                             "SELECT pg_get_userbyid(nspowner), pg_get_userbyid(nspowner) = session_user "
                             "FROM pg_namespace WHERE nspname = $1",
-                            schema_view};
+                            schema_view,
+                            "SELECT CASE WHEN nspname LIKE 'pg\\_%' OR nspname = 'information_schema' "
+                            "THEN 'a system schema' WHEN NOT pg_has_role(current_user, nspowner, 'MEMBER') "
+                            "THEN 'owned by a role the connection''s user is not a member of' END "
+                            "FROM pg_namespace WHERE nspname = $1"};
 
 static mk_prov_status schema_shape(mk_pgp *p, PGconn *c, const mk_prov_op *op, const char *name, bool there,
                                    char *why, size_t whylen)
 {
     const char *owner = mk_prov_postgres_name(json_object_get(op->attrs, "owner"));
-    char rest[SQLMAX] = "";
-    if (owner && !clause(c, rest, there ? "OWNER TO" : "AUTHORIZATION", owner, true))
-        return snprintf(why, whylen, "postgres: %s: an owner libpq cannot quote", op->address), MK_PROV_FAILED;
-    if (!there)
-        return stmt(p, c, op, &SCHEMA, "CREATE", name, rest, why, whylen);
-    return stmt(p, c, op, &SCHEMA, "ALTER", name, owner ? rest : " OWNER TO SESSION_USER", why, whylen);
+    mk_pgsql rest = {0};
+    if (owner)
+        mk_prov_postgres_sql_clause(&rest, c, there ? "OWNER TO" : "AUTHORIZATION", owner, true);
+    else if (there)
+        mk_prov_postgres_sql_add(&rest, " OWNER TO SESSION_USER");
+    return stmt(p, c, op, &SCHEMA, there ? "ALTER" : "CREATE", name, &rest, why, whylen);
 }
 
 static json_t *schema_view(const mk_prov_op *op, const char *db, const char *name, PGresult *r)
@@ -120,7 +121,10 @@ static const kind EXTENSION = {"extension", "EXTENSION",
                                ext_shape,
                                "SELECT n.nspname, e.extversion FROM pg_extension e JOIN pg_namespace n "
                                "ON n.oid = e.extnamespace WHERE e.extname = $1",
-                               ext_view};
+                               ext_view,
+                               "SELECT CASE WHEN NOT pg_has_role(current_user, extowner, 'MEMBER') "
+                               "THEN 'owned by a role the connection''s user is not a member of' END "
+                               "FROM pg_extension WHERE extname = $1"};
 
 /* An extension there is moved to its schema and updated to its version
  * when they differ (ALTER EXTENSION … SET SCHEMA, UPDATE TO). */
@@ -137,12 +141,15 @@ static mk_prov_status ext_alter(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     bool move = schema && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), schema) != 0;
     bool up = version && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), version) != 0;
     PQclear(r);
-    char rest[SQLMAX] = "";
-    if (move && clause(c, rest, "SET SCHEMA", schema, true))
-        st = stmt(p, c, op, &EXTENSION, "ALTER", name, rest, why, whylen);
-    rest[0] = 0;
-    if (st == MK_PROV_OK && up && clause(c, rest, "UPDATE TO", version, false))
-        st = stmt(p, c, op, &EXTENSION, "ALTER", name, rest, why, whylen);
+    mk_pgsql rest = {0};
+    if (move) {
+        mk_prov_postgres_sql_clause(&rest, c, "SET SCHEMA", schema, true);
+        st = stmt(p, c, op, &EXTENSION, "ALTER", name, &rest, why, whylen);
+    }
+    if (st == MK_PROV_OK && up) {
+        mk_prov_postgres_sql_clause(&rest, c, "UPDATE TO", version, false);
+        st = stmt(p, c, op, &EXTENSION, "ALTER", name, &rest, why, whylen);
+    }
     return st;
 }
 
@@ -153,11 +160,12 @@ static mk_prov_status ext_shape(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
         return ext_alter(p, c, op, name, why, whylen);
     const char *schema = mk_prov_postgres_name(json_object_get(op->attrs, "schema"));
     const char *version = mk_prov_postgres_str(op->attrs, "version");
-    char rest[SQLMAX] = "";
-    if ((schema && !clause(c, rest, "SCHEMA", schema, true)) || (version && !clause(c, rest, "VERSION", version, false)))
-        return snprintf(why, whylen, "postgres: %s: a schema or version libpq cannot quote", op->address),
-               MK_PROV_FAILED;
-    return stmt(p, c, op, &EXTENSION, "CREATE", name, rest, why, whylen);
+    mk_pgsql rest = {0};
+    if (schema)
+        mk_prov_postgres_sql_clause(&rest, c, "SCHEMA", schema, true);
+    if (version)
+        mk_prov_postgres_sql_clause(&rest, c, "VERSION", version, false);
+    return stmt(p, c, op, &EXTENSION, "CREATE", name, &rest, why, whylen);
 }
 
 /* schema and version recorded null (the server's choice, the default) read
@@ -245,12 +253,11 @@ typedef enum { CREATE, UPDATE, DELETE, IMPORT } act;
 static mk_prov_status tag(mk_pgp *p, PGconn *c, const mk_prov_op *op, const kind *k, const char *name, char *why,
                           size_t whylen)
 {
-    char *t = mk_prov_postgres_tag(op, NULL), rest[SQLMAX] = "";
-    bool ok = t && clause(c, rest, "IS", t, false);
+    char *t = mk_prov_postgres_tag(op, NULL);
+    mk_pgsql rest = {0};
+    mk_prov_postgres_sql_clause(&rest, c, "IS", t, false);
     free(t);
-    if (!ok)
-        return snprintf(why, whylen, "postgres: %s: cannot write the owner tag", op->address), MK_PROV_FAILED;
-    return stmt(p, c, op, k, "COMMENT ON", name, rest, why, whylen);
+    return stmt(p, c, op, k, "COMMENT ON", name, &rest, why, whylen);
 }
 
 static mk_prov_status create_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, const kind *k, const char *name,
@@ -292,13 +299,15 @@ static mk_prov_status change_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     case CREATE:
         return create_in(p, c, op, k, name, id, who, why, whylen);
     case UPDATE:
-        st = k->shape(p, c, op, name, true, why, whylen);
+        st = mk_prov_postgres_mine(op, k->word, id, who, why, whylen);
+        if (st == MK_PROV_OK)
+            st = k->shape(p, c, op, name, who->there, why, whylen);
         return st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen) ? MK_PROV_FAILED : st;
     case DELETE:
         st = mk_prov_postgres_ours(op, k->word, id, who, why, whylen);
         if (st != MK_PROV_OK || !who->there)
             return st;
-        st = stmt(p, c, op, k, "DROP", name, "", why, whylen);
+        st = stmt(p, c, op, k, "DROP", name, NULL, why, whylen);
         return st == MK_PROV_OK && mk_prov_postgres_injected(p, op, why, whylen) ? MK_PROV_FAILED : st;
     case IMPORT:
         st = named(op, k, db, name, why, whylen);
@@ -309,14 +318,23 @@ static mk_prov_status change_in(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     return MK_PROV_FAILED;
 }
 
+/* note [pg hands off] for an object there, whatever its tag says: one owned by a
+ * role the connection's user is not a member of (and a system schema) is
+ * never imported, taken over, changed or dropped. */
+static mk_prov_status manageable(mk_pgp *p, PGconn *c, const mk_prov_op *op, const kind *k, const char *name,
+                                 char *why, size_t whylen)
+{
+    return mk_prov_postgres_hands_off(p, c, op, k->word, name, k->manage, 1, (const char *[]){name}, why, whylen);
+}
+
 /* One transaction in the object's database: a. */
 static mk_prov_status change(mk_pgp *p, const mk_prov_op *op, const kind *k, act a, json_t **out, char *why,
                              size_t whylen)
 {
     char db[64], name[64];
-    bool gone;
-    mk_prov_status st;
-    PGconn *c = session(p, op, db, name, &gone, &st, why, whylen);
+    bool gone = false;
+    mk_prov_status st = mk_prov_postgres_stacked(op, why, whylen);
+    PGconn *c = st == MK_PROV_OK ? session(p, op, db, name, &gone, &st, why, whylen) : NULL;
     if (!c && gone && a != DELETE)
         st = (snprintf(why, whylen, "postgres: %s: database %s does not exist", op->address, db), MK_PROV_FAILED);
     if (!c)
@@ -325,6 +343,8 @@ static mk_prov_status change(mk_pgp *p, const mk_prov_op *op, const kind *k, act
     st = mk_prov_postgres_begin(p, c, op, why, whylen);
     if (st == MK_PROV_OK)
         st = mk_prov_postgres_whose(p, c, op, k->whose, 1, (const char *[]){name}, &who, why, whylen);
+    if (st == MK_PROV_OK && who.there)
+        st = manageable(p, c, op, k, name, why, whylen);
     if (st == MK_PROV_OK)
         st = change_in(p, c, op, k, a, db, name, &who, why, whylen);
     st = mk_prov_postgres_done(p, db, c, op, st, why, whylen);

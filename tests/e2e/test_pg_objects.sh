@@ -3,7 +3,9 @@
 # and re-planned to no changes; a role's password and connection limit
 # changed out of band seen by `moksha drift` and planned back; the role
 # logs in with its password after; a role made outside moksha refused, then
-# taken over by `moksha import`; everything dropped by destroy; the
+# taken over by `moksha import`; a membership that would make a role a
+# superuser refused before the first step, the executor's own user never
+# imported; everything dropped by destroy; the
 # password nowhere but the executor's environment (every file of the stack,
 # every output, the server's log).
 . "$TOP/tests/e2e/lib.sh"
@@ -23,7 +25,7 @@ export MOKSHA_EXEC_CONFIG="$WORK/cfg/exec.json"
 
 cleanup() {
     for d in "${P}appdb"; do psql -d postgres -qAt -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" >/dev/null 2>&1; done
-    for r in "${P}app" "${P}readers" "${P}legacy"; do psql -d postgres -qAt -c "DROP ROLE IF EXISTS \"$r\"" >/dev/null 2>&1; done
+    for r in "${P}app" "${P}readers" "${P}legacy" "${P}sneaky"; do psql -d postgres -qAt -c "DROP ROLE IF EXISTS \"$r\"" >/dev/null 2>&1; done
 }
 trap 'cleanup; pg_finish; e2e_finish' EXIT
 
@@ -105,6 +107,36 @@ run 0 moksha import postgres.role.legacy "${P}legacy" --yes
 run 0 moksha plan --refresh --detailed-exitcode
 [ "$(pg_sql "SELECT shobj_description(oid, 'pg_authid') LIKE '{\"moksha\":%' FROM pg_roles WHERE rolname = '${P}legacy'")" = t ] ||
     fail "the imported role has no owner tag"
+
+# ---- what would make a role a superuser in all but name: refused before
+# the first step, nothing changed; the executor's own user never imported ----
+cp main.moksha main.good
+cat >>main.moksha <<M
+resource postgres.role sneaky {
+  name      = "${P}sneaky"
+  login     = true
+  password  = var.app_password
+  member_of = ["moksha"]
+}
+M
+# refused by the check before the first step (exit 1) where the executor
+# runs checks, else by the create itself, rolled back (exit 4)
+moksha apply --yes >"$OUT" 2>"$ERR" </dev/null
+case $? in 1 | 4) ;; *) fail "the apply of a superuser's membership did not fail" ;; esac
+cat "$OUT" "$ERR" >>"$WORK/outputs.log"
+expect_contains "$ERR" "member_of moksha: a member of it could act as a superuser"
+[ "$(pg_sql "SELECT count(*) FROM pg_roles WHERE rolname = '${P}sneaky'")" = 0 ] || fail "the role was made"
+cp main.good main.moksha
+cat >>main.moksha <<M
+resource postgres.role boss { name = "moksha" }
+M
+moksha import postgres.role.boss moksha --yes >"$OUT" 2>"$ERR" </dev/null
+case $? in 1 | 4) ;; *) fail "the import of the executor's own user did not fail" ;; esac
+cat "$OUT" "$ERR" >>"$WORK/outputs.log"
+expect_contains "$ERR" "role moksha is the connection's own user: moksha does not import, take over, change or drop it"
+[ "$(pg_sql "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') LIKE '{\"moksha\":%' FROM pg_roles WHERE rolname = 'moksha'")" = f ] ||
+    fail "the executor's own user was tagged"
+mv main.good main.moksha
 
 # ---- destroy drops every one ----
 run 0 moksha destroy --yes && expect_contains "$OUT" "6 deleted"

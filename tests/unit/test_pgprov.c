@@ -34,14 +34,16 @@ static char dir[64], pfx[32];
 
 static void load_config(void)
 {
-    char path[128], text[1024], why[600];
+    char path[128], text[2048], why[600];
     snprintf(path, sizeof path, "%s/exec.json", dir);
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {\"dev\": {\"kind\": \"postgres\", "
              "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_fault_injection\": true}, \"limited\": {\"kind\": "
              "\"postgres\", \"conninfo\": \"host=%s port=%s user=%slimited dbname=postgres\", "
-             "\"password_command\": [\"/bin/echo\", \"limited-pw\"]}}}",
-             getenv("PGHOST"), getenv("PGPORT"), getenv("PGHOST"), getenv("PGPORT"), pfx);
+             "\"password_command\": [\"/bin/echo\", \"limited-pw\"]}, \"dev_cr\": {\"kind\": \"postgres\", "
+             "\"conninfo\": \"host=%s port=%s user=moksha dbname=postgres\", \"allow_createrole\": true}}}",
+             getenv("PGHOST"), getenv("PGPORT"), getenv("PGHOST"), getenv("PGPORT"), pfx, getenv("PGHOST"),
+             getenv("PGPORT"));
     mk_test_write(dir, "exec.json", text);
     chmod(path, 0600);
     setenv("MOKSHA_EXEC_CONFIG", path, 1);
@@ -288,7 +290,12 @@ static void role_create_read_update_delete(void **st)
     json_decref(got);
     assert_true(logs_in(name, "s3cret pw"));
     sql1("ALTER ROLE moksha RESET log_statement");
-    assert_true(logged("ALTER ROLE"));
+    /* note [pg log]: the statements that carry the verifier are kept out
+     * of the log, though every other statement of the session is in it */
+    char stmt[120];
+    snprintf(stmt, sizeof stmt, "ROLE \"%s\"", name);
+    assert_false(logged(stmt));
+    assert_true(logged("rolcanlogin"));
     assert_false(logged("s3cret"));
     /* delete, and again: what is gone is deleted */
     assert_int_equal(call(p, p->del, "postgres.role.app", "postgres.role", state, NULL, &w, NULL), MK_PROV_OK);
@@ -355,9 +362,19 @@ static void scram_compare(void **st)
     assert_int_equal(mk_prov_postgres_role_scram_compare(v, "corr\xc3\xa9" "ct"), MK_PGSCRAM_CANNOT); /* SASLprep not redone */
     assert_int_equal(mk_prov_postgres_role_scram_compare("md5a3556571e93b0d20722ba62be61e8c2d", "x"), MK_PGSCRAM_DIFFERS);
     assert_int_equal(mk_prov_postgres_role_scram_compare("SCRAM-SHA-256$4096:bW9r$xx:yy", "x"), MK_PGSCRAM_DIFFERS);
+    /* more iterations than the cap (65536) are not judged: CANNOT, the
+     * record stands, and no CPU is spent on them */
     assert_int_equal(mk_prov_postgres_role_scram_compare("SCRAM-SHA-256$99999999:bW9rc2hhLXNhbHQtMDAwMQ==$LsotjVRuNFsmovjO"
                                                     "moSlvm50PREerNgBjBLlUQFBCIc=:E8P8Rbq33txAye1vPwE8FTvS9xrHQwD7h5Um"
-                                                    "8L1ctcA=", "correct horse"), MK_PGSCRAM_DIFFERS);
+                                                    "8L1ctcA=", "correct horse"), MK_PGSCRAM_CANNOT);
+    assert_int_equal(mk_prov_postgres_role_scram_compare("SCRAM-SHA-256$65537:bW9rc2hhLXNhbHQtMDAwMQ==$LsotjVRuNFsmovjO"
+                                                    "moSlvm50PREerNgBjBLlUQFBCIc=:E8P8Rbq33txAye1vPwE8FTvS9xrHQwD7h5Um"
+                                                    "8L1ctcA=", "correct horse"), MK_PGSCRAM_CANNOT);
+    /* the cap itself is judged (Python's hashlib, 65536 iterations) */
+    const char *at_cap = "SCRAM-SHA-256$65536:bW9rc2hhLXNhbHQtMDAwMg==$c3zvPhifdnyHwhFXXbAaOvl4zwuFSmPLTfigtW2vRCI=:"
+                         "sw3kNZ42RYMkSYkbLpXaiq65FYwXP9JFbBM52YBHZFc=";
+    assert_int_equal(mk_prov_postgres_role_scram_compare(at_cap, "correct horse"), MK_PGSCRAM_SAME);
+    assert_int_equal(mk_prov_postgres_role_scram_compare(at_cap, "correct horsE"), MK_PGSCRAM_DIFFERS);
     assert_int_equal(mk_prov_postgres_role_scram_compare("SCRAM-SHA-256$", "x"), MK_PGSCRAM_DIFFERS);
     assert_int_equal(mk_prov_postgres_role_scram_compare(NULL, "x"), MK_PGSCRAM_DIFFERS);
 }
@@ -550,33 +567,49 @@ static void session_lost(void **st)
 }
 
 /* note [pg membership]: member_of a superuser role, a role that is a
- * member of one, or a role that reaches the server's files is refused, at
- * the check and at the grant; a name that needs quoting is only a name. */
+ * member of one, the connection's own user, a role with CREATEROLE,
+ * REPLICATION or BYPASSRLS, or a predefined role that reaches the host or
+ * all data is refused, at the check and at the grant; a name that needs
+ * quoting is only a name. */
 static void role_membership_guard(void **st)
 {
     (void)st;
     NEED_PG();
     mk_prov *p = pg("{\"connection\": \"dev\"}");
-    const char *mid = nm("mid"), *odd = nm("we\"ird' name; DROP ROLE moksha; --");
+    char mid[64], odd[80], cr[64], repl[64], bypass[64], reader[64];
+    snprintf(mid, sizeof mid, "%s", nm("mid"));
+    snprintf(odd, sizeof odd, "%s", nm("we\"ird' name; DROP ROLE moksha; --"));
+    snprintf(cr, sizeof cr, "%s", nm("cr"));
+    snprintf(repl, sizeof repl, "%s", nm("repl"));
+    snprintf(bypass, sizeof bypass, "%s", nm("bypass"));
+    snprintf(reader, sizeof reader, "%s", nm("reader"));
     sql1("CREATE ROLE \"%s\" IN ROLE moksha", mid);
+    sql1("CREATE ROLE \"%s\" CREATEROLE", cr);
+    sql1("CREATE ROLE \"%s\" REPLICATION", repl);
+    sql1("CREATE ROLE \"%s\" BYPASSRLS", bypass);
+    sql1("CREATE ROLE \"%s\" IN ROLE pg_read_all_data", reader);
     json_t *a = role_attrs(odd, "postgres.role.odd", "pw"), *out = NULL;
     who w = {.stack = "stack1", .run = "run1"};
     char why[600], want[400];
     mk_prov_op op = {.address = "postgres.role.odd", .type = "postgres.role", .attrs = a, .keys = &ring,
                      .action = "create"};
-    const char *bad[] = {"moksha", mid, "pg_write_server_files"};
-    for (int i = 0; i < 3; i++) {
+    const char *bad[] = {"moksha", mid, "pg_write_server_files", cr, repl, bypass, reader, "pg_read_all_data",
+                         "pg_write_all_data", "pg_signal_backend", "pg_checkpoint", "pg_execute_server_program"};
+    const char *via[] = {"", " (through moksha)", "", "", "", "", " (through pg_read_all_data)", "", "", "", "", ""};
+    for (int i = 0; i < 12; i++) {
         json_object_set_new(a, "member_of", json_pack("[s]", bad[i]));
         assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
-        snprintf(want, sizeof want, "postgres: postgres.role.odd: member_of %s: a member of it could act as a "
-                 "superuser (SET ROLE, or the server's files and programs); refused", bad[i]);
+        snprintf(want, sizeof want, "postgres: postgres.role.odd: member_of %s%s: a member of it could act as a "
+                 "superuser, reach the server's host or all its data (a superuser, the connection's own user, "
+                 "CREATEROLE, REPLICATION, BYPASSRLS, or a predefined role of the kind: note [pg membership]); "
+                 "refused", bad[i], via[i]);
         assert_string_equal(why, want);
         assert_int_equal(call(p, p->create, "postgres.role.odd", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
         assert_string_equal(w.why, want);
     }
     assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "0");
     /* harmless ones pass, and the odd name is made exactly */
-    json_object_set_new(a, "member_of", json_pack("[s]", "pg_read_all_stats"));
+    json_object_set_new(a, "member_of", json_pack("[s, s]", "pg_read_all_stats", "pg_monitor"));
     json_t *state = created(p, "postgres.role.odd", "postgres.role", a, &w);
     assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "1");
     assert_string_equal(sql1("SELECT rolsuper FROM pg_roles WHERE rolname = 'moksha'"), "t");
@@ -836,6 +869,297 @@ static char *sqldb(const char *db, const char *sql)
     return out;
 }
 
+/* note [pg membership]: createrole = true is refused, at the check and at the statement,
+ * unless the connection sets allow_createrole. */
+static void role_createrole(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}"), *cr = pg("{\"connection\": \"dev_cr\"}");
+    json_t *a = role_attrs(nm("maker"), "postgres.role.maker", NULL), *out = NULL;
+    json_object_set_new(a, "createrole", json_true());
+    char why[600];
+    mk_prov_op op = {.address = "postgres.role.maker", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    const char *want = "postgres: postgres.role.maker: createrole = true: a CREATEROLE role can grant itself every "
+                       "role but a superuser's (on PostgreSQL 15, pg_execute_server_program too: nearly a superuser); "
+                       "refused unless connection dev sets allow_createrole";
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, want);
+    who w = {.stack = "stack1", .run = "run1"};
+    assert_int_equal(call(p, p->create, "postgres.role.maker", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, want);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = '%s'", nm("maker")), "0");
+    /* allowed: made, then changed and dropped like any of the stack's */
+    assert_int_equal(cr->check(cr, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_t *state = created(cr, "postgres.role.maker", "postgres.role", a, &w);
+    assert_string_equal(sql1("SELECT rolcreaterole FROM pg_roles WHERE rolname = '%s'", nm("maker")), "t");
+    assert_int_equal(call(cr, cr->update, "postgres.role.maker", "postgres.role", a, state, &w, NULL), MK_PROV_OK);
+    /* without the allowance, the role that has it is not the stack's to touch */
+    assert_int_equal(call(p, p->del, "postgres.role.maker", "postgres.role", state, NULL, &w, NULL), MK_PROV_FAILED);
+    char w2[300];
+    snprintf(w2, sizeof w2, "postgres: postgres.role.maker: role %s is a role with CREATEROLE: moksha does not import, "
+             "take over, change or drop it, whatever its owner tag says", nm("maker"));
+    assert_string_equal(w.why, w2);
+    assert_int_equal(call(cr, cr->del, "postgres.role.maker", "postgres.role", state, NULL, &w, NULL), MK_PROV_OK);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = '%s'", nm("maker")), "0");
+    json_decref(state), json_decref(a);
+    p->free(p), cr->free(cr);
+}
+
+/* note [pg hands off]: the connection's own user, a superuser, and a role with REPLICATION,
+ * BYPASSRLS or CREATEROLE are never imported, adopted, changed or dropped —
+ * a forged owner tag unlocks none of them. */
+static void role_privileged(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    char su[64], rp[64], by[64], want[400], why[600];
+    snprintf(su, sizeof su, "%s", nm("su"));
+    snprintf(rp, sizeof rp, "%s", nm("rp"));
+    snprintf(by, sizeof by, "%s", nm("by"));
+    sql1("CREATE ROLE \"%s\" SUPERUSER LOGIN PASSWORD 'su-pw'", su);
+    sql1("CREATE ROLE \"%s\" REPLICATION", rp);
+    sql1("CREATE ROLE \"%s\" BYPASSRLS", by);
+    const char *names[] = {"moksha", su, rp, by};
+    const char *what[] = {"the connection's own user", "a superuser", "a role with REPLICATION", "a role with BYPASSRLS"};
+    json_t *out = NULL;
+    for (int i = 0; i < 4; i++) {
+        mk_prov_op op = {.address = "postgres.role.x", .type = "postgres.role", .keys = &ring, .stack_id = "stack1",
+                         .run_id = "run1", .import_id = names[i]};
+        assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        snprintf(want, sizeof want, "postgres: postgres.role.x: role %s is %s: moksha does not import, take over, "
+                 "change or drop it, whatever its owner tag says", names[i], what[i]);
+        assert_string_equal(why, want);
+    }
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE "
+                             "'%%stack1%%' AND rolname IN ('moksha', '%s', '%s', '%s')", su, rp, by), "0");
+    /* a forged tag of this stack's on the superuser: no take-over, no change, no drop */
+    sql1("COMMENT ON ROLE \"%s\" IS '{\"moksha\":{\"run\":\"run0\",\"stack\":\"stack1\"}}'", su);
+    json_t *a = role_attrs(su, "postgres.role.x", "attacker-pw");
+    json_object_set_new(a, "valid_until", json_string("2000-01-01T00:00:00Z"));
+    who w = {.stack = "stack1", .run = "run1"};
+    snprintf(want, sizeof want, "postgres: postgres.role.x: role %s is a superuser: moksha does not import, take "
+             "over, change or drop it, whatever its owner tag says", su);
+    assert_int_equal(call(p, p->create, "postgres.role.x", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, want);
+    assert_int_equal(call(p, p->update, "postgres.role.x", "postgres.role", a, a, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, want);
+    assert_int_equal(call(p, p->del, "postgres.role.x", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, want);
+    /* and the check says so before the first step */
+    mk_prov_op op = {.address = "postgres.role.x", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "update"};
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, want);
+    assert_true(logs_in(su, "su-pw"));
+    assert_string_equal(sql1("SELECT rolsuper::text || coalesce(rolvaliduntil::text, '-') FROM pg_roles "
+                             "WHERE rolname = '%s'", su), "true-");
+    json_decref(a);
+    p->free(p);
+}
+
+/* Without a stack id nothing is made, adopted, changed or dropped. */
+static void no_stack_id(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *dba = nm("dba");
+    sql1("CREATE ROLE \"%s\" LOGIN PASSWORD 'dba-pw'", dba);
+    sql1("COMMENT ON ROLE \"%s\" IS 'the DBA, hands off'", dba);
+    json_t *a = role_attrs(dba, "postgres.role.dba", NULL);
+    who none = {0};
+    const char *want = "postgres: postgres.role.dba: no stack id: the postgres provider changes nothing without the "
+                       "stack its owner tag names (note [pg owner])";
+    assert_int_equal(call(p, p->create, "postgres.role.dba", "postgres.role", a, NULL, &none, NULL), MK_PROV_FAILED);
+    assert_string_equal(none.why, want);
+    assert_false(none.adopted);
+    assert_int_equal(call(p, p->update, "postgres.role.dba", "postgres.role", a, a, &none, NULL), MK_PROV_FAILED);
+    assert_string_equal(none.why, want);
+    assert_int_equal(call(p, p->del, "postgres.role.dba", "postgres.role", a, NULL, &none, NULL), MK_PROV_FAILED);
+    assert_string_equal(none.why, want);
+    assert_string_equal(sql1("SELECT rolcanlogin::text || ' ' || shobj_description(oid, 'pg_authid') FROM pg_roles "
+                             "WHERE rolname = '%s'", dba), "true the DBA, hands off");
+    assert_true(logs_in(dba, "dba-pw"));
+    /* a database and a schema alike */
+    const char *db = nm("nsdb");
+    sql1("CREATE DATABASE \"%s\"", db);
+    json_t *d = db_attrs(db, NULL), *sc = json_pack("{s:s, s:s, s:n}", "database", db, "name", "public", "owner");
+    assert_int_equal(call(p, p->del, "postgres.database.d", "postgres.database", d, NULL, &none, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(none.why, "no stack id"));
+    assert_int_equal(call(p, p->del, "postgres.schema.s", "postgres.schema", sc, NULL, &none, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(none.why, "no stack id"));
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s'", db), "1");
+    /* the owner rule alone fails closed too: a tag is nobody's without a stack id */
+    mk_prov_op op = {.address = "x"};
+    assert_int_equal(mk_prov_postgres_owner(&op, "{\"moksha\":{\"stack\":\"stack1\"}}"), MK_PGOWN_OTHER);
+    assert_int_equal(mk_prov_postgres_owner(&op, NULL), MK_PGOWN_NONE);
+    json_decref(a), json_decref(d), json_decref(sc);
+    p->free(p);
+}
+
+/* An update asks whose the object is first: one made outside moksha
+ * (or again under the name) or another stack's is not changed. */
+static void foreign_update(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *dba = nm("dba2"), *grp = nm("dba2_grp");
+    sql1("CREATE ROLE \"%s\"", grp);
+    sql1("CREATE ROLE \"%s\" LOGIN PASSWORD 'dba-pw' IN ROLE \"%s\"", dba, grp);
+    json_t *a = role_attrs(dba, "postgres.role.dba2", NULL);
+    who w = {.stack = "stack1", .run = "run1"};
+    char want[400];
+    assert_int_equal(call(p, p->update, "postgres.role.dba2", "postgres.role", a, a, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.role.dba2: role %s is not this stack's (it has no owner tag of "
+             "moksha's): not changed; to manage it, `moksha import postgres.role.dba2 %s`", dba, dba);
+    assert_string_equal(w.why, want);
+    assert_true(logs_in(dba, "dba-pw"));
+    assert_string_equal(sql1("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                             "WHERE r.rolname = '%s'", dba), "1");
+    sql1("COMMENT ON ROLE \"%s\" IS '{\"moksha\":{\"run\":\"r\",\"stack\":\"stack2\"}}'", dba);
+    assert_int_equal(call(p, p->update, "postgres.role.dba2", "postgres.role", a, a, &w, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "is not this stack's (another stack made it): not changed"));
+    /* a database and a schema made outside moksha */
+    const char *db = nm("fudb");
+    sql1("CREATE DATABASE \"%s\" CONNECTION LIMIT 2", db);
+    json_t *d = db_attrs(db, NULL);
+    assert_int_equal(call(p, p->update, "postgres.database.f", "postgres.database", d, d, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.database.f: database %s is not this stack's (it has no owner tag "
+             "of moksha's): not changed; to manage it, `moksha import postgres.database.f %s`", db, db);
+    assert_string_equal(w.why, want);
+    assert_string_equal(sql1("SELECT datconnlimit FROM pg_database WHERE datname = '%s'", db), "2");
+    sqldb(db, "CREATE SCHEMA theirs");
+    json_t *sc = json_pack("{s:s, s:s, s:s}", "database", db, "name", "theirs", "owner", grp);
+    assert_int_equal(call(p, p->update, "postgres.schema.f", "postgres.schema", sc, sc, &w, NULL), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.schema.f: schema %s/theirs is not this stack's (it has no owner "
+             "tag of moksha's): not changed; to manage it, `moksha import postgres.schema.f %s/theirs`", db, db);
+    assert_string_equal(w.why, want);
+    assert_string_equal(sqldb(db, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'theirs'"),
+                        "moksha");
+    json_decref(a), json_decref(d), json_decref(sc);
+    p->free(p);
+}
+
+/* note [pg sql]: no statement is cut: a member_of name past 63 bytes, which once cut
+ * the GRANT to land on another role, is refused at the check and at the
+ * statement; so are names past 63 bytes anywhere. */
+static void long_names(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    char victim[64], odd[80], b63[64], b375[376];
+    snprintf(victim, sizeof victim, "%s", nm("victim3"));
+    snprintf(odd, sizeof odd, "%s\" z", victim);
+    memset(b63, 'b', 63), b63[63] = 0;
+    memset(b375, 'b', 375), b375[375] = 0;
+    sql1("CREATE ROLE \"%s\"", victim);
+    sql1("CREATE ROLE %s", b63);
+    json_t *a = role_attrs(odd, "postgres.role.v", NULL), *out = NULL;
+    json_object_set_new(a, "member_of", json_pack("[s]", b375));
+    char why[600];
+    mk_prov_op op = {.address = "postgres.role.v", .type = "postgres.role", .attrs = a, .keys = &ring,
+                     .action = "create"};
+    const char *want = "postgres: postgres.role.v: member_of holds a name that is not 1 to 63 bytes";
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, want);
+    who w = {.stack = "stack1", .run = "run1"};
+    assert_int_equal(call(p, p->create, "postgres.role.v", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, want);
+    assert_string_equal(sql1("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                             "WHERE starts_with(r.rolname, '%s')", victim), "0");
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = $$%s$$", odd), "0");
+    /* a role's own name past 63 bytes: the statement is not made */
+    json_object_set_new(a, "name", json_string(b375));
+    json_object_set_new(a, "member_of", json_array());
+    assert_int_equal(call(p, p->create, "postgres.role.v", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_string_equal(w.why, "postgres: postgres.role.v: a role name is 1 to 63 bytes");
+    assert_string_equal(sql1("SELECT count(*) FROM pg_roles WHERE rolname = '%s'", b63), "1");
+    assert_string_equal(sql1("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+                             "WHERE r.rolname = '%s'", b63), "0");
+    /* a database's owner past 63 bytes */
+    json_t *d = db_attrs(nm("longdb"), b375);
+    assert_int_equal(call(p, p->create, "postgres.database.l", "postgres.database", d, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "give the database its owner: the statement cannot be made (a name is 1 to 63 bytes)"));
+    assert_string_equal(sql1("SELECT count(*) FROM pg_database WHERE datname = '%s' OR starts_with(datname, "
+                             "'mk_stage_')", nm("longdb")), "0");
+    sql1("DROP ROLE %s", b63);
+    json_decref(a), json_decref(d);
+    p->free(p);
+}
+
+/* note [pg log]: a statement that carries a verifier and fails is
+ * not logged with its text, as the server would by default. */
+static void verifier_not_logged(void **st)
+{
+    (void)st;
+    NEED_PG();
+    mk_prov *p = pg("{\"connection\": \"dev\"}");
+    const char *name = nm("nolog");
+    json_t *a = role_attrs(name, "postgres.role.nolog", "pw of nolog");
+    json_object_set_new(a, "valid_until", json_string("not a time at all"));
+    who w = {.stack = "stack1", .run = "run1"};
+    assert_int_equal(call(p, p->create, "postgres.role.nolog", "postgres.role", a, NULL, &w, NULL), MK_PROV_FAILED);
+    assert_non_null(strstr(w.why, "create role"));
+    assert_non_null(strstr(w.why, "invalid input syntax for type timestamp with time zone"));
+    assert_true(logged("\"not a time at all\"")); /* the error is logged */
+    char stmt[120];
+    snprintf(stmt, sizeof stmt, "ROLE \"%s\"", name); /* its statement is not */
+    assert_false(logged(stmt));
+    json_decref(a);
+    p->free(p);
+}
+
+/* note [pg hands off] for databases and schemas: a template, the connection's own
+ * database, a system schema, and what the connection's user could not
+ * manage are not imported. */
+static void unmanageable_import(void **st)
+{
+    (void)st;
+    NEED_PG();
+    sql1("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%slimited') THEN "
+         "CREATE ROLE \"%slimited\" LOGIN PASSWORD 'limited-pw'; END IF; END$$", pfx, pfx);
+    mk_prov *p = pg("{\"connection\": \"dev\"}"), *lim = pg("{\"connection\": \"limited\"}");
+    char why[600], want[300];
+    json_t *out = NULL;
+    const char *ids[] = {"template1", "postgres"};
+    const char *what[] = {"a template database", "the connection's own database"};
+    for (int i = 0; i < 2; i++) {
+        mk_prov_op op = {.address = "postgres.database.x", .type = "postgres.database", .keys = &ring,
+                         .stack_id = "stack1", .run_id = "run1", .import_id = ids[i]};
+        assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        snprintf(want, sizeof want, "postgres: postgres.database.x: database %s is %s: moksha does not import, take "
+                 "over, change or drop it, whatever its owner tag says", ids[i], what[i]);
+        assert_string_equal(why, want);
+    }
+    const char *db = nm("umdb");
+    sql1("CREATE DATABASE \"%s\"", db);
+    mk_prov_op op = {.address = "postgres.database.x", .type = "postgres.database", .keys = &ring,
+                     .stack_id = "stack1", .run_id = "run1", .import_id = db};
+    assert_int_equal(lim->import(lim, &op, &out, why, sizeof why), MK_PROV_FAILED);
+    snprintf(want, sizeof want, "postgres: postgres.database.x: database %s is owned by a role the connection's user "
+             "is not a member of: moksha does not import, take over, change or drop it, whatever its owner tag says",
+             db);
+    assert_string_equal(why, want);
+    char id[100];
+    snprintf(id, sizeof id, "%s/pg_catalog", db);
+    mk_prov_op sop = {.address = "postgres.schema.x", .type = "postgres.schema", .keys = &ring, .stack_id = "stack1",
+                      .run_id = "run1", .import_id = id};
+    assert_int_equal(p->import(p, &sop, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_string_equal(why, "postgres: postgres.schema.x: schema pg_catalog is a system schema: moksha does not "
+                             "import, take over, change or drop it, whatever its owner tag says");
+    snprintf(id, sizeof id, "%s/public", db);
+    assert_int_equal(lim->import(lim, &sop, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "schema public is owned by a role the connection's user is not a member of"));
+    assert_string_equal(sql1("SELECT coalesce(shobj_description(oid, 'pg_database'), 'untagged') FROM pg_database "
+                             "WHERE datname = '%s'", db), "untagged");
+    lim->free(lim), p->free(p);
+}
+
 static void schema_crud(void **st)
 {
     (void)st;
@@ -1042,6 +1366,9 @@ int main(void)
         cmocka_unit_test(role_valid_until),
         cmocka_unit_test(session_lost),
         cmocka_unit_test(role_membership_guard),
+        cmocka_unit_test(role_createrole),
+        cmocka_unit_test(role_privileged),
+        cmocka_unit_test(verifier_not_logged),
         cmocka_unit_test(limited_user),
         cmocka_unit_test(db_create_read_update_delete),
         cmocka_unit_test(db_staging),
@@ -1052,6 +1379,10 @@ int main(void)
         cmocka_unit_test(schema_import),
         cmocka_unit_test(extension_crud),
         cmocka_unit_test(extension_import),
+        cmocka_unit_test(no_stack_id),
+        cmocka_unit_test(foreign_update),
+        cmocka_unit_test(long_names),
+        cmocka_unit_test(unmanageable_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
