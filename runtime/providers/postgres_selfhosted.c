@@ -136,11 +136,12 @@ static mk_prov_status flags_set(mk_pgp *p, PGconn *c, const mk_prov_op *op, cons
     char *db = mk_prov_postgres_ident(c, name);
     json_object_foreach(held, k, v)
         if (st == MK_PROV_OK && !json_object_get(want, k)) {
-            char *key = mk_prov_postgres_ident(c, k), sql[512];
-            snprintf(sql, sizeof sql, "ALTER DATABASE %s RESET %s", db ? db : "", key ? key : "");
-            st = db && key ? mk_prov_postgres_exec(p, c, op, "reset a flag", sql, 0, NULL, NULL, why, whylen)
-                           : (snprintf(why, whylen, "postgres: %s: a name libpq cannot quote", op->address), MK_PROV_FAILED);
-            PQfreemem(key);
+            char *key = mk_prov_postgres_ident(c, k), *sql = NULL; /* never a statement cut short */
+            if (db && key && asprintf(&sql, "ALTER DATABASE %s RESET %s", db, key) < 0)
+                sql = NULL;
+            st = sql ? mk_prov_postgres_exec(p, c, op, "reset a flag", sql, 0, NULL, NULL, why, whylen)
+                     : (snprintf(why, whylen, "postgres: %s: a name libpq cannot quote", op->address), MK_PROV_FAILED);
+            free(sql), PQfreemem(key);
         }
     json_object_foreach(want, k, v)
         if (st == MK_PROV_OK && !json_equal(v, json_object_get(held, k))) {
