@@ -20,11 +20,13 @@ SHARE_DIR ?= $(CURDIR)
 
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(EXTRA_CFLAGS)
-CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen $(PQ_CFLAGS) -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
+CPPFLAGS = -D_GNU_SOURCE -I. -I$(BUILD)/gen $(RT_CFLAGS) -DMK_SHARE_DIR='"$(SHARE_DIR)"' -DMK_VERSION='"$(VERSION)"'
 LDLIBS   = -lyaml -ljansson -lssl -lcrypto -lpthread -lm
-# the executor alone talks to PostgreSQL (its state backend: docs/state.md)
-PQ_LIBS  = -lpq
-PQ_CFLAGS = -I/usr/include/postgresql
+# the executor alone talks to the world: PostgreSQL (a state backend,
+# docs/state.md, and a provider), HTTP services through libcurl, whose XML
+# answers (S3, Azure Blob) libxml2 reads (docs/architecture.md, "Dependencies")
+RT_LIBS  = -lpq -lcurl -lxml2
+RT_CFLAGS = -I/usr/include/postgresql -I/usr/include/libxml2
 LDFLAGS += $(EXTRA_LDFLAGS)
 VERSION  = 0.1.0
 
@@ -75,11 +77,11 @@ $(BUILD)/moksha: $(BUILD)/obj/compiler/main.o $(BUILD)/libmoksha.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/moksha-exec: $(BUILD)/obj/runtime/main.o $(BUILD)/libmoksha-rt.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PQ_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RT_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(PQ_LIBS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(CPPFLAGS) -o $@ $< $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a $(RT_LIBS) $(LDLIBS) -lcmocka
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -161,12 +163,12 @@ LIBS_BOTH   = $(BUILD)/libmoksha.a $(BUILD)/libmoksha-rt.a
 # A harness linked with a plain main() replays the kept crash inputs.
 $(BUILD)/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(FUZZ_HELPERS) $(LIBS_BOTH)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/common.c tests/fuzz/standalone.c $(LIBS_BOTH) $(PQ_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -o $@ $< tests/fuzz/common.c tests/fuzz/standalone.c $(LIBS_BOTH) $(RT_LIBS) $(LDLIBS)
 
 # Only in the fuzz build (BUILD=build/fuzz, clang, -fsanitize=fuzzer-no-link).
 $(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPERS) $(LIBS_BOTH)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< tests/fuzz/common.c $(LIBS_BOTH) $(PQ_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< tests/fuzz/common.c $(LIBS_BOTH) $(RT_LIBS) $(LDLIBS)
 
 regress: $(REGRESS_BIN)
 	@sh tests/fuzz/regress.sh $(BUILD) $(FUZZ_TARGETS)

@@ -3,6 +3,7 @@
  * `FILE: key `local.allowed_roots[1]`: expected …`. */
 #include "runtime/config.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -469,10 +470,11 @@ static bool read_conn_info(mk_config_conn *cc, json_t *v, const char *file, cons
 
 /* password_command: an argv, run without a shell; its program an absolute
  * path, so what runs does not depend on PATH. */
-static bool read_conn_command(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+static bool read_conn_command(mk_config_conn *cc, json_t *v, const char *name, const char *file, const char *at, char *why,
+                              size_t whylen)
 {
     char key[192];
-    snprintf(key, sizeof key, "%s.password_command", at);
+    snprintf(key, sizeof key, "%s.%s", at, name);
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
         return bad(why, whylen, file, key, "expected a command as a list of 1 to 64 strings, its program an absolute "
                    "path (run without a shell: [\"/usr/local/bin/db-token\", \"--role\", \"deploy\"])%s", "");
@@ -482,7 +484,7 @@ static bool read_conn_command(mk_config_conn *cc, json_t *v, const char *file, c
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
-        snprintf(key, sizeof key, "%s.password_command[%zu]", at, i);
+        snprintf(key, sizeof key, "%s.%s[%zu]", at, name, i);
         const char *s = json_string_value(e);
         if (!s || strlen(s) != json_string_length(e) || json_string_length(e) > 4096)
             return bad(why, whylen, file, key, "expected a string without NUL, at most 4096 bytes%s", "");
@@ -552,7 +554,7 @@ static bool read_conn_credentials(mk_config_conn *cc, json_t *v, const char *fil
     if (json_object_get(v, "credential_ttl") && !pc)
         return bad(why, whylen, file, key, "is the lifetime of a password_command's password: there is no "
                    "password_command%s", "");
-    return (!pc || read_conn_command(cc, pc, file, at, why, whylen)) &&
+    return (!pc || read_conn_command(cc, pc, "password_command", file, at, why, whylen)) &&
            read_conn_duration(v, "credential_ttl", 1000, 24 * 3600 * 1000.0, "1s to 24h", &cc->credential_ttl_ms, file,
                               at, why, whylen);
 }
@@ -611,6 +613,267 @@ static bool read_self_hosted(mk_config_conn *cc, json_t *v, const char *file, co
     return true;
 }
 
+/* ---- HTTP connections: s3, azure_blob, http (docs/providers.md, "HTTP
+ * connections"); plugin connections ---- */
+
+/* endpoint: an http or https URL with a host, no user, query or fragment
+ * (libcurl's URL parser, the one the requests use). */
+static bool read_conn_endpoint(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why,
+                               size_t whylen)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s.endpoint", at);
+    const char *s = json_string_value(json_object_get(v, "endpoint"));
+    if (!s)
+        return bad(why, whylen, file, key, "missing: the service's URL (\"https://s3.eu-west-1.amazonaws.com\")%s", "");
+    if (strlen(s) != json_string_length(json_object_get(v, "endpoint")) || strlen(s) >= sizeof cc->endpoint)
+        return bad(why, whylen, file, key, "expected a URL of at most 1023 bytes%s", "");
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *frag = NULL;
+    const char *err = NULL;
+    if (!u || curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK)
+        err = "not a URL: expected http(s)://host[:port][/path]%s";
+    else {
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+        curl_url_get(u, CURLUPART_USER, &user, 0);
+        curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
+        if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+            err = "the scheme is http or https%s";
+        else if (!host || !*host)
+            err = "no host%s";
+        else if (user)
+            err = "a user in the URL is refused: credentials live in `credentials` (names of environment variables)%s";
+        else if (query || frag)
+            err = "a query or fragment is refused: the endpoint is where the service is%s";
+    }
+    curl_free(scheme), curl_free(host), curl_free(user), curl_free(query), curl_free(frag);
+    curl_url_cleanup(u);
+    if (err)
+        return bad(why, whylen, file, key, err, "");
+    snprintf(cc->endpoint, sizeof cc->endpoint, "%s", s);
+    return true;
+}
+
+/* A string key no longer than n-1 bytes, without NUL, matching the set of
+ * characters set (NULL: any printable) — into out when present. */
+static bool read_conn_text(json_t *v, const char *name, char *out, size_t n, const char *set, const char *file,
+                           const char *at, char *why, size_t whylen)
+{
+    json_t *t = json_object_get(v, name);
+    char key[192];
+    snprintf(key, sizeof key, "%s.%s", at, name);
+    if (!t)
+        return true;
+    const char *s = json_string_value(t);
+    size_t len = s ? strlen(s) : 0;
+    if (!s || len != json_string_length(t) || len == 0 || len >= n || (set && strspn(s, set) != len))
+        return bad(why, whylen, file, key, "expected a non-empty string of at most %s bytes of the allowed characters",
+                   n > 1000 ? "1023" : n > 60 ? "63" : "15");
+    snprintf(out, n, "%s", s);
+    return true;
+}
+
+/* A JSON object whose members are all strings naming environment
+ * variables (or, for `names`, the one allowed key that is a list of them). */
+static bool env_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 128 && !(s[0] >= '0' && s[0] <= '9') &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+static bool read_conn_credentials_web(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why,
+                                      size_t whylen)
+{
+    static const char *const s3[] = {"access_key_id_env", "secret_access_key_env", "session_token_env", NULL};
+    static const char *const az[] = {"account_key_env", NULL};
+    static const char *const http[] = {"bearer_env", "basic_user", "password_env", NULL};
+    static const char *const plugin[] = {"env", NULL};
+    json_t *c = json_object_get(v, "credentials");
+    char key[192];
+    snprintf(key, sizeof key, "%s.credentials", at);
+    if (!c)
+        return true;
+    const char *const *known = !strcmp(cc->kind, "s3") ? s3 : !strcmp(cc->kind, "azure_blob") ? az
+                               : !strcmp(cc->kind, "http") ? http : plugin;
+    if (!json_is_object(c))
+        return bad(why, whylen, file, key, "expected an object naming the executor's environment variables that hold "
+                   "the secrets (docs/providers.md, \"HTTP connections\")%s", "");
+    if (!only_keys(c, known, file, key, why, whylen))
+        return false;
+    const char *k;
+    json_t *x;
+    json_object_foreach(c, k, x) {
+        char sub[224];
+        snprintf(sub, sizeof sub, "%s.%s", key, k);
+        if (!strcmp(k, "env")) {
+            size_t i;
+            json_t *e;
+            if (!json_is_array(x) || json_array_size(x) > 64)
+                return bad(why, whylen, file, sub, "expected a list of at most 64 environment variable names%s", "");
+            json_array_foreach(x, i, e)
+                if (!json_is_string(e) || !env_name_ok(json_string_value(e)))
+                    return bad(why, whylen, file, sub, "expected environment variable names (A-Z, 0-9, _)%s", "");
+        } else if (!strcmp(k, "basic_user")) {
+            if (!json_is_string(x) || strchr(json_string_value(x), ':') || json_string_length(x) > 256 ||
+                strlen(json_string_value(x)) != json_string_length(x))
+                return bad(why, whylen, file, sub, "expected a user name without `:`, at most 256 bytes%s", "");
+        } else if (!json_is_string(x) || !env_name_ok(json_string_value(x)))
+            return bad(why, whylen, file, sub, "expected the name of an environment variable of the executor (A-Z, "
+                       "0-9, _): the secret itself never goes in this file%s", "");
+    }
+    if (!strcmp(cc->kind, "http") && json_object_get(c, "bearer_env") &&
+        (json_object_get(c, "basic_user") || json_object_get(c, "password_env")))
+        return bad(why, whylen, file, key, "bearer or basic, not both%s", "");
+    if (!strcmp(cc->kind, "http") && !json_object_get(c, "basic_user") != !json_object_get(c, "password_env"))
+        return bad(why, whylen, file, key, "basic auth is basic_user and password_env together%s", "");
+    cc->credentials = json_incref(c);
+    return true;
+}
+
+static bool read_conn_implements(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why,
+                                 size_t whylen)
+{
+    static const char *const apis[] = {"encryption", "versioning", "public_access_block", "tagging", "policy",
+                                       "public_access", NULL};
+    static const char *const vouch[] = {"encrypted", "versioning", "public_access_block", NULL};
+    json_t *im = json_object_get(v, "implements"), *vo = json_object_get(v, "vouches");
+    char key[192];
+    if (im) {
+        size_t i;
+        json_t *e;
+        snprintf(key, sizeof key, "%s.implements", at);
+        if (!json_is_array(im))
+            return bad(why, whylen, file, key, "expected a list of bucket APIs the server implements (encryption, "
+                       "versioning, public_access_block, tagging, policy, public_access)%s", "");
+        json_array_foreach(im, i, e)
+            if (!json_is_string(e) || !one_of(json_string_value(e), apis))
+                return bad(why, whylen, file, key, "expected a list of bucket APIs the server implements (encryption, "
+                           "versioning, public_access_block, tagging, policy, public_access)%s", "");
+        cc->implements = json_incref(im);
+    }
+    if (vo) {
+        snprintf(key, sizeof key, "%s.vouches", at);
+        if (!json_is_object(vo) || !only_keys(vo, vouch, file, key, why, whylen))
+            return json_is_object(vo) ? false : bad(why, whylen, file, key, "expected {\"encrypted\": true, …}%s", "");
+        const char *k;
+        json_t *x;
+        json_object_foreach(vo, k, x)
+            if (!json_is_boolean(x)) {
+                snprintf(key, sizeof key, "%s.vouches.%s", at, k);
+                return bad(why, whylen, file, key, "expected true or false%s", "");
+            }
+        cc->vouches = json_incref(vo);
+    }
+    return true;
+}
+
+static bool read_conn_headers(mk_config_conn *cc, json_t *h, const char *file, const char *at, char *why,
+                              size_t whylen)
+{
+    static const char *const reserved[] = {"authorization", "host", "content-length", "transfer-encoding",
+                                           "connection", "cookie", "proxy-authorization", NULL};
+    char key[192];
+    snprintf(key, sizeof key, "%s.headers", at);
+    if (!json_is_object(h) || json_object_size(h) > 64)
+        return bad(why, whylen, file, key, "expected {\"Name\": \"value\"}, at most 64 headers%s", "");
+    const char *k;
+    json_t *x;
+    json_object_foreach(h, k, x) {
+        char low[128], hkey[256];
+        size_t n = strlen(k);
+        snprintf(hkey, sizeof hkey, "%s.headers.%.64s", at, k);
+        if (n == 0 || n >= sizeof low ||
+            strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != n)
+            return bad(why, whylen, file, hkey, "a header name is letters, digits, - and _%s", "");
+        for (size_t i = 0; i <= n; i++)
+            low[i] = (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] + 32 : k[i]);
+        if (one_of(low, reserved))
+            return bad(why, whylen, file, hkey, "this header is the executor's (credentials go in `credentials`)%s", "");
+        const char *s = json_string_value(x);
+        if (!s || strlen(s) != json_string_length(x) || json_string_length(x) > 1024 || strpbrk(s, "\r\n"))
+            return bad(why, whylen, file, hkey, "expected one line of at most 1024 bytes%s", "");
+    }
+    cc->headers = json_incref(h);
+    return true;
+}
+
+static bool read_conn_web(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    static const char *const common[] = {"kind", "endpoint", "credential_command", "credential_ttl", "credentials",
+                                         "allow_unverified_tls", "allow_plaintext", "allow_addresses",
+                                         "allow_fault_injection", "connect_timeout", "request_timeout", "ca_file",
+                                         "region", "path_style", "account", "implements", "vouches", "headers",
+                                         NULL};
+    static const char *const plugin[] = {"kind", "credentials", "settings", NULL};
+    static const char *const only_s3[] = {"region", "path_style", NULL}, *const only_az[] = {"account", NULL},
+                             *const only_bucket[] = {"implements", "vouches", NULL}, *const only_http[] = {"headers", NULL};
+    bool is_plugin = !strcmp(cc->kind, "plugin");
+    if (!only_keys(v, is_plugin ? plugin : common, file, at, why, whylen))
+        return false;
+    char key[192];
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        const char *const *own = one_of(k, only_s3) ? (const char *const[]){"s3", NULL}
+                                 : one_of(k, only_az) ? (const char *const[]){"azure_blob", NULL}
+                                 : one_of(k, only_bucket) ? (const char *const[]){"s3", "azure_blob", NULL}
+                                 : one_of(k, only_http) ? (const char *const[]){"http", NULL} : NULL;
+        snprintf(key, sizeof key, "%s.%s", at, k);
+        if (own && !one_of(cc->kind, own))
+            return bad(why, whylen, file, key, "is not a setting of a connection of this kind%s", "");
+    }
+    cc->request_timeout_ms = 60 * 1000.0;
+    cc->path_style = -1;
+    snprintf(cc->region, sizeof cc->region, "us-east-1");
+    if (is_plugin) {
+        json_t *st = json_object_get(v, "settings");
+        snprintf(key, sizeof key, "%s.settings", at);
+        if (st && !json_is_object(st))
+            return bad(why, whylen, file, key, "expected an object, handed to the plugin in its handshake%s", "");
+        cc->settings = json_incref(st);
+        return read_conn_credentials_web(cc, v, file, at, why, whylen);
+    }
+    json_t *ps = json_object_get(v, "path_style"), *aa = json_object_get(v, "allow_addresses");
+    json_t *pc = json_object_get(v, "credential_command"), *h = json_object_get(v, "headers");
+    snprintf(key, sizeof key, "%s.path_style", at);
+    if (ps && !json_is_boolean(ps))
+        return bad(why, whylen, file, key, "expected true or false%s", "");
+    if (ps)
+        cc->path_style = json_is_true(ps);
+    snprintf(key, sizeof key, "%s.account", at);
+    if (!strcmp(cc->kind, "azure_blob") && !json_object_get(v, "account"))
+        return bad(why, whylen, file, key, "missing: the storage account's name%s", "");
+    snprintf(key, sizeof key, "%s.credential_ttl", at);
+    if (json_object_get(v, "credential_ttl") && !pc)
+        return bad(why, whylen, file, key, "is the lifetime of a credential_command's secret: there is no "
+                   "credential_command%s", "");
+    json_t *cafile = json_object_get(v, "ca_file");
+    char cakey[192];
+    snprintf(cakey, sizeof cakey, "%s.ca_file", at);
+    return read_conn_endpoint(cc, v, file, at, why, whylen) &&
+           read_conn_text(v, "region", cc->region, sizeof cc->region, "abcdefghijklmnopqrstuvwxyz0123456789-", file,
+                          at, why, whylen) &&
+           read_conn_text(v, "account", cc->account, sizeof cc->account, "abcdefghijklmnopqrstuvwxyz0123456789", file,
+                          at, why, whylen) &&
+           (!cafile || read_abs(cafile, cc->ca_file, sizeof cc->ca_file, file, cakey, why, whylen)) &&
+           (!pc || read_conn_command(cc, pc, "credential_command", file, at, why, whylen)) &&
+           read_conn_duration(v, "credential_ttl", 1000, 24 * 3600 * 1000.0, "1s to 24h", &cc->credential_ttl_ms, file,
+                              at, why, whylen) &&
+           read_conn_credentials_web(cc, v, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_unverified_tls", &cc->allow_unverified_tls, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_plaintext", &cc->allow_plaintext, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_fault_injection", &cc->allow_fault_injection, file, at, why, whylen) &&
+           (!aa || read_conn_addresses(cc, aa, file, at, why, whylen)) &&
+           read_conn_duration(v, "connect_timeout", 1000, 3600 * 1000.0, "1s to 1h", &cc->connect_timeout_ms, file, at,
+                              why, whylen) &&
+           read_conn_duration(v, "request_timeout", 1, 24 * 3600 * 1000.0, "1ms to 24h", &cc->request_timeout_ms, file,
+                              at, why, whylen) &&
+           read_conn_implements(cc, v, file, at, why, whylen) && (!h || read_conn_headers(cc, h, file, at, why, whylen));
+}
+
 static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const char *file, char *why, size_t whylen)
 {
     static const char *const known[] = {"kind", "conninfo", "password_command", "credential_ttl",
@@ -618,12 +881,11 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
                                         "allow_createrole", "allow_fault_injection", "connect_timeout",
                                         "statement_timeout", "self_hosted",
                                         NULL};
+    static const char *const kinds[] = {"postgres", "s3", "azure_blob", "http", "plugin", NULL};
     char at[128];
     snprintf(at, sizeof at, "connections.%s", name);
     if (!json_is_object(v))
         return bad(why, whylen, file, at, "expected {\"kind\": \"postgres\", \"conninfo\": \"…\"}%s", "");
-    if (!only_keys(v, known, file, at, why, whylen))
-        return false;
     snprintf(cc->name, sizeof cc->name, "%s", name);
     cc->credential_ttl_ms = 15 * 60 * 1000.0;
     cc->connect_timeout_ms = 10 * 1000.0;
@@ -631,9 +893,14 @@ static bool read_conn(mk_config_conn *cc, const char *name, json_t *v, const cha
     const char *kind = json_string_value(json_object_get(v, "kind"));
     char key[160];
     snprintf(key, sizeof key, "%s.kind", at);
-    if (!kind || strcmp(kind, "postgres") != 0)
-        return bad(why, whylen, file, key, "expected \"postgres\" (the kinds of connection this executor knows)%s", "");
+    if (!kind || !one_of(kind, kinds))
+        return bad(why, whylen, file, key, "expected \"postgres\", \"s3\", \"azure_blob\", \"http\" or \"plugin\" (the "
+                   "kinds of connection this executor knows)%s", "");
     snprintf(cc->kind, sizeof cc->kind, "%s", kind);
+    if (strcmp(kind, "postgres") != 0)
+        return read_conn_web(cc, v, file, at, why, whylen);
+    if (!only_keys(v, known, file, at, why, whylen))
+        return false;
     json_t *aa = json_object_get(v, "allow_addresses"), *sh = json_object_get(v, "self_hosted");
     return read_conn_info(cc, v, file, at, why, whylen) && read_conn_credentials(cc, v, file, at, why, whylen) &&
            read_conn_bool(v, "allow_cleartext_password", &cc->allow_cleartext_password, file, at, why, whylen) &&
@@ -677,6 +944,72 @@ const mk_config_conn *mk_config_conn_find(const mk_config *cfg, const char *name
     return NULL;
 }
 
+/* "plugins" (docs/plugins.md, "The allowlist"). */
+static bool read_plugin(mk_config *cfg, mk_config_plugin *pl, const char *name, json_t *v, const char *file, char *why,
+                        size_t whylen)
+{
+    static const char *const known[] = {"dir", "digest", "connection", "timeout", "allow_fault_injection", NULL};
+    char at[128], key[192];
+    snprintf(at, sizeof at, "plugins.%s", name);
+    if (!json_is_object(v))
+        return bad(why, whylen, file, at, "expected {\"dir\": \"/opt/moksha/plugins/NAME\", \"digest\": \"sha256:…\"}%s", "");
+    if (!only_keys(v, known, file, at, why, whylen))
+        return false;
+    snprintf(pl->name, sizeof pl->name, "%s", name);
+    pl->timeout_ms = 30 * 1000.0;
+    snprintf(key, sizeof key, "%s.dir", at);
+    json_t *dir = json_object_get(v, "dir");
+    if (!dir)
+        return bad(why, whylen, file, key, "missing: the plugin's folder (DIR/plugin and DIR/schema.moksha)%s", "");
+    if (!read_abs(dir, pl->dir, sizeof pl->dir, file, key, why, whylen))
+        return false;
+    snprintf(key, sizeof key, "%s.digest", at);
+    const char *d = json_string_value(json_object_get(v, "digest"));
+    if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71 || strspn(d + 7, "0123456789abcdef") != 64)
+        return bad(why, whylen, file, key, "expected \"sha256:\" and 64 lowercase hex digits, as `moksha-exec plugin "
+                   "digest DIR` prints%s", "");
+    snprintf(pl->digest, sizeof pl->digest, "%s", d);
+    snprintf(key, sizeof key, "%s.connection", at);
+    const char *cn = json_string_value(json_object_get(v, "connection"));
+    if (json_object_get(v, "connection")) {
+        const mk_config_conn *cc = cn ? mk_config_conn_find(cfg, cn) : NULL;
+        if (!cc || strcmp(cc->kind, "plugin") != 0)
+            return bad(why, whylen, file, key, "expected the name of a connection of kind \"plugin\" in this file%s", "");
+        snprintf(pl->connection, sizeof pl->connection, "%s", cn);
+    }
+    return read_conn_duration(v, "timeout", 10, 3600 * 1000.0, "10ms to 1h", &pl->timeout_ms, file, at, why, whylen) &&
+           read_conn_bool(v, "allow_fault_injection", &pl->allow_fault_injection, file, at, why, whylen);
+}
+
+static bool read_plugins(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_object(v))
+        return bad(why, whylen, file, "plugins", "expected {\"NAME\": {\"dir\": \"…\", \"digest\": \"sha256:…\"}}%s", "");
+    cfg->plugins = calloc(json_object_size(v) + 1, sizeof *cfg->plugins);
+    if (!cfg->plugins)
+        return snprintf(why, whylen, "out of memory"), false;
+    const char *k;
+    json_t *c;
+    json_object_foreach(v, k, c) {
+        if (!conn_name_ok(k)) {
+            char key[160];
+            snprintf(key, sizeof key, "plugins.%.63s", k);
+            return bad(why, whylen, file, key, "a plugin's name is 1 to 63 of a-z, 0-9, _ and -%s", "");
+        }
+        if (!read_plugin(cfg, &cfg->plugins[cfg->nplugins++], k, c, file, why, whylen))
+            return false;
+    }
+    return true;
+}
+
+const mk_config_plugin *mk_config_plugin_find(const mk_config *cfg, const char *name)
+{
+    for (size_t i = 0; cfg && name && i < cfg->nplugins; i++)
+        if (strcmp(cfg->plugins[i].name, name) == 0)
+            return &cfg->plugins[i];
+    return NULL;
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
@@ -687,6 +1020,7 @@ static const struct {
     {"service", read_service},
     {"state", read_state},
     {"connections", read_conns},
+    {"plugins", read_plugins},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -801,7 +1135,12 @@ void mk_config_free(mk_config *cfg)
             free(cc->allow_addresses[j]);
         free(cc->allow_addresses);
         json_decref(cc->self_hosted);
+        json_decref(cc->credentials), json_decref(cc->implements), json_decref(cc->vouches);
+        json_decref(cc->headers), json_decref(cc->settings);
     }
+    free(cfg->plugins);
+    cfg->plugins = NULL;
+    cfg->nplugins = 0;
     free(cfg->conns);
     cfg->conns = NULL;
     cfg->nconns = 0;

@@ -87,7 +87,7 @@ typedef struct mk_config_state {
  * where and as whom is here, never in the spec. Owned strings. */
 typedef struct mk_config_conn {
     char name[64];
-    char kind[16];              /* "postgres" */
+    char kind[16];              /* "postgres", "s3", "azure_blob", "http", "plugin" */
     char conninfo[1024];        /* libpq's keywords or URI, never a password (refused, as in "state") */
     char **password_command;    /* argv: run for a short-lived password (stdout, docs/providers.md); NULL: libpq's own
                                    (.pgpass, PGPASSFILE, PGPASSWORD in the executor's environment) */
@@ -111,7 +111,43 @@ typedef struct mk_config_conn {
      * "backup_retention": "7d", "audit_logging": bool, "capacity": {"cpu":
      * 8, "memory": "32GiB", "storage": "500GiB"}}; validated; NULL: none */
     struct json_t *self_hosted;
+    /* ---- kinds "s3", "azure_blob", "http" (docs/providers.md, "HTTP
+     * connections"); every HTTP request goes through runtime/httpc.c, which
+     * applies these. password_command above holds `credential_command`. */
+    char endpoint[1024];        /* the service's URL: http(s)://host[:port][/path], no user, query or fragment */
+    char region[64];            /* s3: the SigV4 signing region (default "us-east-1") */
+    char account[64];           /* azure_blob: the storage account (required) */
+    int path_style;             /* s3: -1 not said (path style unless the host is AWS's), 0 virtual-host, 1 path */
+    char ca_file[PATH_MAX];     /* absolute: the CAs TLS trusts ("": the system's) */
+    bool allow_plaintext;       /* http:// to a host that is not loopback (default false) */
+    double request_timeout_ms;  /* one request, default 60 s, never past a call's deadline (connect_timeout: the TCP+TLS part) */
+    /* Validated JSON, kept as written (NULL when absent); their meaning is
+     * the provider's (docs/providers.md):
+     *   credentials      s3: {"access_key_id_env", "secret_access_key_env", "session_token_env"} (names of the
+     *                    executor's environment variables; defaults AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+     *                    AWS_SESSION_TOKEN); azure_blob: {"account_key_env"} (default AZURE_STORAGE_KEY);
+     *                    http: {"bearer_env"} | {"basic_user", "password_env"}; plugin: {"env": [NAMES]}
+     *   implements       s3, azure_blob: ["encryption", "versioning", "public_access_block", "tagging",
+     *                    "policy", "public_access"]: the bucket APIs the server implements (s3 default: all
+     *                    but "public_access"; azure_blob default: ["tagging", "public_access"])
+     *   vouches          s3, azure_blob: {"encrypted": bool, "versioning": bool, "public_access_block": bool}:
+     *                    what the server or account guarantees by itself (an Azure storage account's settings)
+     *   headers          http: {"Name": "value"} sent with every request (never a secret: use credentials)
+     *   settings         plugin: any JSON object, handed to the plugin in its handshake */
+    struct json_t *credentials, *implements, *vouches, *headers, *settings;
 } mk_config_conn;
+
+/* "plugins": {NAME: {…}}, the only plugins this executor runs
+ * (docs/plugins.md, "The allowlist"): a plan naming any other, or one whose
+ * folder no longer has the digest, is refused before the first step. */
+typedef struct mk_config_plugin {
+    char name[64];              /* as a spec names it: `provider plugin X { plugin = "NAME" }` */
+    char dir[PATH_MAX];         /* absolute, resolved: DIR/plugin (the executable) and DIR/schema.moksha */
+    char digest[80];            /* "sha256:" and 64 hex: mk_plugin_digest over the whole folder */
+    char connection[64];        /* the connection (kind "plugin") whose credentials and settings it gets; "" none */
+    double timeout_ms;          /* one call, default 30 s */
+    bool allow_fault_injection; /* honour a block's fail_on (default false) */
+} mk_config_plugin;
 
 typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
@@ -122,6 +158,8 @@ typedef struct mk_config {
     mk_config_state state;
     mk_config_conn *conns;   /* "connections" */
     size_t nconns;
+    mk_config_plugin *plugins; /* "plugins" */
+    size_t nplugins;
 } mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the
@@ -138,6 +176,8 @@ bool mk_config_load_for(mk_config *cfg, const char *stack_dir, char *why, size_t
 void mk_config_free(mk_config *cfg);
 /* The connection called name, or NULL. */
 const mk_config_conn *mk_config_conn_find(const mk_config *cfg, const char *name);
+/* The allowed plugin called name, or NULL. */
+const mk_config_plugin *mk_config_plugin_find(const mk_config *cfg, const char *name);
 /* A size ("32GiB") in bytes, written as the language writes it (an
  * integer and a unit); false when not one. For connections.NAME.self_hosted
  * and the providers that compare with it (durations: mk_clock_parse_duration). */

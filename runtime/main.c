@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/httpc.h"
 #include "runtime/audit.h"
 #include "runtime/backend.h"
 #include "runtime/clock.h"
@@ -533,6 +534,10 @@ static bool select_env(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    if (!mk_httpc_init()) { /* before any thread: libcurl's global set-up is not thread-safe */
+        fprintf(stderr, "moksha-exec: error: libcurl could not be set up\n");
+        return 1;
+    }
     if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
         if (chdir(argv[2]) != 0) {
             perror(argv[2]);

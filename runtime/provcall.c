@@ -18,7 +18,16 @@ mk_prov *mk_provcall_provider(json_t *block, const char *alias, const struct mk_
         return mk_prov_sim_new(settings, why, whylen);
     if (type && strcmp(type, "postgres") == 0)
         return mk_prov_postgres_new(settings, cfg, alias, why, whylen);
-    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres)", alias);
+    if (type && strcmp(type, "s3") == 0)
+        return mk_prov_s3_new(settings, cfg, alias, why, whylen);
+    if (type && strcmp(type, "azure_blob") == 0)
+        return mk_prov_azblob_new(settings, cfg, alias, why, whylen);
+    if (type && strcmp(type, "http") == 0)
+        return mk_prov_http_new(settings, cfg, alias, why, whylen);
+    if (type && strcmp(type, "plugin") == 0)
+        return mk_prov_plugin_new(settings, cfg, alias, why, whylen);
+    snprintf(why, whylen, "no provider `%s` of a kind this executor knows (local, sim, postgres, s3, azure_blob, http, "
+             "plugin)", alias);
     return NULL;
 }
 

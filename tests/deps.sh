@@ -29,11 +29,11 @@ set -u
 # GROUP: Debian packages
 debian_packages() {
     case $1 in
-    build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev" ;;
-    test) echo "libcmocka-dev valgrind jq postgresql" ;;
+    build) echo "build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev libxml2-dev" ;;
+    test) echo "libcmocka-dev valgrind jq postgresql python3" ;;
     fuzz) echo "clang libclang-rt-14-dev" ;;
     bench) echo "jsonnet jq time" ;;
-    demo) echo "postgresql" ;;
+    demo) echo "postgresql python3" ;;
     esac
 }
 
@@ -43,7 +43,12 @@ debian_packages() {
 # and npm come with the first one.
 npm_tools() {
     case $1 in
-    # test) echo "example-emulator@1.2.3 .bin/example-emulator" ;;
+    # S3 and Azure Blob emulators, and AWS's SigV4 signer, which the
+    # verifying proxy (tests/s3/sigv4proxy.js) checks every request with;
+    # azurite 3.35.0 is the last that runs on Debian 12's Node 18 (and 20)
+    test) printf '%s\n' "s3rver@3.7.1 .bin/s3rver" "azurite@3.35.0 .bin/azurite-blob" \
+        "@smithy/signature-v4@5.7.5 @smithy/signature-v4" "@aws-crypto/sha256-js@5.2.0 @aws-crypto/sha256-js" ;;
+    demo) echo "s3rver@3.7.1 .bin/s3rver" ;;
     # HashiCorp's HCL parser built to WebAssembly, a library that
     # tests/bench/hcl2json.js calls
     bench) echo "@cdktf/hcl2json@0.21.0 @cdktf/hcl2json" ;;

@@ -117,7 +117,7 @@ owners() {
     compiler/front/lex.h) echo gen/lexer ;;
     compiler/front/parse.h) echo gen/parser ;;
     compiler/front/eval_int.h) echo compiler/front/eval compiler/front/eval_expr ;;
-    runtime/providers/provider.h) echo runtime/providers/local runtime/providers/sim runtime/providers/postgres ;;
+    runtime/providers/provider.h) echo runtime/providers/local runtime/providers/sim runtime/providers/postgres runtime/providers/s3 runtime/providers/azblob runtime/providers/http runtime/providers/plugin ;;
     *) echo "${1%.h}" ;;
     esac
 }

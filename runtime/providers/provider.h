@@ -71,7 +71,7 @@ typedef struct mk_prov mk_prov;
 typedef mk_prov_status (*mk_prov_fn)(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen);
 
 struct mk_prov {
-    const char *kind; /* "local", "sim" */
+    const char *kind; /* "local", "sim", "postgres", "s3", "azure_blob", "http", "plugin" */
     unsigned caps;
     mk_prov_fn create, read, update, del;
     /* read: *out is the object's attributes as the provider sees them, in
@@ -108,5 +108,15 @@ mk_prov *mk_prov_sim_new(json_t *settings, char *why, size_t whylen);
  * one, or one of another kind, is NULL with why naming it and the
  * configuration file. alias is the provider block's name (for messages). */
 mk_prov *mk_prov_postgres_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
+/* The HTTP family (docs/providers.md, "HTTP connections"): settings.connection
+ * names a connection of cfg of the provider's kind ("s3", "azure_blob",
+ * "http"). s3 and azure_blob serve the abstract `bucket` (s3 on aws,
+ * azure_blob on azure); http serves `http.object`. */
+mk_prov *mk_prov_s3_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
+mk_prov *mk_prov_azblob_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
+mk_prov *mk_prov_http_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
+/* plugin (docs/plugins.md): settings.plugin names an entry of cfg's
+ * allowlist; the plugin's own types (NAME.*) are what it serves. */
+mk_prov *mk_prov_plugin_new(json_t *settings, const struct mk_config *cfg, const char *alias, char *why, size_t whylen);
 
 #endif
