@@ -26,7 +26,8 @@ extern char **environ;
 struct mk_pgcred {
     const mk_config_conn *cc;
     pthread_mutex_t mu;
-    char *pw;              /* the kept password, or NULL */
+    char *pw;              /* the kept password (or a keys answer's JSON), or NULL */
+    const char *const *keys; /* mk_pgcred_new_keys: the JSON answer's keys (keys[0] required); NULL: a password */
     double renew_ms;       /* run again from then (before it expires) */
     int uses, runs;
 };
@@ -38,6 +39,14 @@ mk_pgcred *mk_pgcred_new(const mk_config_conn *cc, char *why, size_t whylen)
         return snprintf(why, whylen, "out of memory"), NULL;
     cr->cc = cc;
     pthread_mutex_init(&cr->mu, NULL);
+    return cr;
+}
+
+mk_pgcred *mk_pgcred_new_keys(const mk_config_conn *cc, const char *const *keys, char *why, size_t whylen)
+{
+    mk_pgcred *cr = mk_pgcred_new(cc, why, whylen);
+    if (cr)
+        cr->keys = keys;
     return cr;
 }
 
@@ -108,13 +117,61 @@ static bool spawn(const mk_config_conn *cc, pid_t *pid, int *out, char *why, siz
     return true;
 }
 
+static void cleanse_strings(json_t *doc)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+        if (json_is_string(v)) /* jansson keeps its copy: wipe it before it is freed */
+            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+}
+
+static bool is_key(const char *const *keys, const char *k)
+{
+    for (; *keys; keys++)
+        if (strcmp(*keys, k) == 0)
+            return true;
+    return false;
+}
+
+/* A keys answer: a JSON object of those keys' strings (keys[0] there),
+ * and expires_in; kept as the JSON text of the strings alone. */
+static bool parse_keys(const mk_config_conn *cc, const char *const *keys, char *buf, size_t n, char **pw,
+                       double *life_ms, char *why, size_t whylen)
+{
+    json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL), *e = json_object_get(doc, "expires_in");
+    bool ok = json_is_object(doc) && json_is_string(json_object_get(doc, keys[0])) &&
+              (!e || (json_is_number(e) && json_number_value(e) > 0));
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+        if (strcmp(k, "expires_in") != 0 && (!is_key(keys, k) || !json_is_string(v) ||
+                                            strlen(json_string_value(v)) != json_string_length(v)))
+            ok = false;
+    if (ok) {
+        *life_ms = e ? json_number_value(e) * 1000 : 0;
+        json_object_del(doc, "expires_in");
+        *pw = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+        ok = *pw != NULL;
+    }
+    cleanse_strings(doc);
+    json_decref(doc);
+    if (!ok)
+        snprintf(why, whylen, "connection %s: credential_command printed what is not a JSON object of the keys it "
+                 "may give (%s%s…, \"expires_in\")", cc->name, keys[0], keys[1] ? ", " : "");
+    return ok;
+}
+
 /* The command's answer: text, or JSON {"password", "expires_in"}. The
  * password is moved into *pw; *life_ms its lifetime (0: not said). */
-static bool parse(const mk_config_conn *cc, char *buf, size_t n, char **pw, double *life_ms, char *why, size_t whylen)
+static bool parse(const mk_config_conn *cc, const char *const *keys, char *buf, size_t n, char **pw, double *life_ms,
+                  char *why, size_t whylen)
 {
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = 0;
     *life_ms = 0;
+    if (keys)
+        return parse_keys(cc, keys, buf, n, pw, life_ms, why, whylen);
     if (n && buf[0] == '{') {
         json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL), *p = json_object_get(doc, "password");
         json_t *e = json_object_get(doc, "expires_in");
@@ -183,7 +240,7 @@ static bool run(mk_pgcred *cr, double until_ms, bool *retry, char *why, size_t w
                                                "stderr is not shown)", cc->name, WIFSIGNALED(status) ? "was killed by signal" :
                                                "exited with status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     else
-        ok = parse(cc, buf, n, &pw, &life, why, whylen);
+        ok = parse(cc, cr->keys, buf, n, &pw, &life, why, whylen);
     OPENSSL_cleanse(buf, MAXOUT);
     free(buf);
     if (!ok)

@@ -24,6 +24,12 @@ typedef struct mk_pgcred mk_pgcred;
 
 /* For cc's password_command (borrowed: the configuration outlives it). */
 mk_pgcred *mk_pgcred_new(const struct mk_config_conn *cc, char *why, size_t whylen);
+/* The same for a command answering JSON of the provider's own keys (s3:
+ * access_key_id, secret_access_key, session_token): keys (static,
+ * NULL-terminated; keys[0] required) and "expires_in", each a string but
+ * expires_in. mk_pgcred_get then gives the JSON object of the strings
+ * (compact text; the caller parses and wipes it). */
+mk_pgcred *mk_pgcred_new_keys(const struct mk_config_conn *cc, const char *const *keys, char *why, size_t whylen);
 void mk_pgcred_free(mk_pgcred *cr);
 /* A copy of the current password (the caller wipes it), running the
  * command when there is none or it is near its end; by until_ms. NULL with
