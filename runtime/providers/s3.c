@@ -772,9 +772,15 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
     if (st == MK_PROV_OK) {
         json_t *c = computed(p, name);
         s.endpoint = json_string_value(json_object_get(c, "endpoint"));
-        *out = mk_prov_bucket_form(op->attrs, &s);
-        if (op->import_id && *out) /* an import reads what it can see; bucket_name is the name */
-            json_object_set_new(*out, "bucket_name", json_string(name));
+        /* an import reads every attribute: what the server shows, over the
+         * "not asked" values (what it does not implement claims nothing),
+         * the same whatever the desired attributes */
+        json_t *rec = op->import_id ? json_pack("{s:b, s:b, s:b, s:s, s:{}, s:n, s:n, s:s}", "encrypted", 0, "public",
+                                                 0, "versioning", 0, "storage_class", "standard", "tags",
+                                                 "public_access_block", "kms_key", "bucket_name", name)
+                                    : json_incref(op->attrs);
+        *out = mk_prov_bucket_form(rec, &s);
+        json_decref(rec);
         json_decref(c);
         st = *out ? MK_PROV_OK : (snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE);
     }
