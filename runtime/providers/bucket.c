@@ -26,8 +26,8 @@ bool mk_prov_bucket_name(const char *address, char *buf, size_t n)
     }
     while (k > 0 && buf[k - 1] == '-')
         k--;
-    while (k < 3)
-        buf[k++] = '0';
+    while (k < 3) /* `x`, not a digit: `bucket.k2` must not become `bucket.k20`'s name */
+        buf[k++] = 'x';
     buf[k] = 0;
     return true;
 }

@@ -36,8 +36,8 @@ typedef struct mk_prov_bucket_backend {
 /* The name of a bucket whose spec leaves bucket_name null, from its
  * address: the resource name and index lowercased, every character but
  * a-z and 0-9 made `-`, runs of `-` made one, `-` trimmed from both ends,
- * at most 63 characters, padded with `0` to 3 (`bucket.logs["EU"]` →
- * `logs-eu`). False when buf (at least 64 bytes) is too small. */
+ * at most 63 characters, padded with `x` to 3 (`bucket.logs["EU"]` →
+ * `logs-eu`, `bucket.k2` → `k2x`). False when buf (at least 64 bytes) is too small. */
 bool mk_prov_bucket_name(const char *address, char *buf, size_t n);
 /* The bucket's name: attrs.bucket_name when it is a string, else the one
  * made from the address. */

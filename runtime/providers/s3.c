@@ -325,7 +325,7 @@ static mk_prov_status exists(s3p *p, const mk_prov_op *op, const char *name, boo
 }
 
 typedef struct owner {
-    char stack[128], run[128];
+    char stack[128], run[128], address[512]; /* address: the marker's ("": not said) */
     bool tagged;
     json_t *tags; /* tagging: the bucket's other tags (owned), else NULL */
 } owner;
@@ -334,7 +334,7 @@ static mk_prov_status get_tags(s3p *p, const mk_prov_op *op, const char *name, o
 {
     static const long ok[] = {404, 0};
     mk_httpc_resp r;
-    call c = {.method = "GET", .bucket = name, .query = "tagging"};
+    call c = {.method = "GET", .bucket = name, .query = "tagging="};
     mk_prov_status st = do_call(p, op, &c, "GetBucketTagging", ok, &r, why, whylen);
     o->tags = json_object();
     if (st == MK_PROV_OK && r.status != 404) {
@@ -409,7 +409,7 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
         char *body = xml_dump(d, &len);
         if (!body)
             return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
-        call c = {.method = "PUT", .bucket = name, .query = "tagging", .body = body, .body_len = len};
+        call c = {.method = "PUT", .bucket = name, .query = "tagging=", .body = body, .body_len = len};
         mk_prov_status st = simple(p, op, &c, "PutBucketTagging", NULL, NULL, why, whylen);
         free(body);
         return st;
@@ -440,7 +440,9 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
                                 char *first, size_t fl, visit_fn fn, char *why, size_t whylen)
 {
     char query[64];
-    snprintf(query, sizeof query, versions ? "versions&max-keys=%d" : "list-type=2&max-keys=%d", max);
+    /* note [s3 query]: libcurl 7.88 signs the query as written, so each is
+     * written in SigV4's canonical form: keys sorted, every key with `=` */
+    snprintf(query, sizeof query, versions ? "max-keys=%d&versions=" : "list-type=2&max-keys=%d", max);
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .query = query};
     mk_prov_status st = do_call(p, op, &c, versions ? "ListObjectVersions" : "ListObjectsV2", NULL, &r, why, whylen);
@@ -532,7 +534,7 @@ static mk_prov_status set_encryption(s3p *p, const mk_prov_op *op, const char *n
     if (!API(p, MK_BUCKET_API_ENCRYPTION))
         return MK_PROV_OK;
     if (!json_is_true(json_object_get(a, "encrypted"))) {
-        call c = {.method = "DELETE", .bucket = name, .query = "encryption"};
+        call c = {.method = "DELETE", .bucket = name, .query = "encryption="};
         return simple(p, op, &c, "DeleteBucketEncryption", NOT_FOUND, NULL, why, whylen);
     }
     const char *kms = json_string_value(json_object_get(a, "kms_key"));
@@ -542,17 +544,22 @@ static mk_prov_status set_encryption(s3p *p, const mk_prov_op *op, const char *n
     xmlNewTextChild(def, NULL, BAD_CAST "SSEAlgorithm", BAD_CAST(kms ? "aws:kms" : "AES256"));
     if (kms)
         xmlNewTextChild(def, NULL, BAD_CAST "KMSMasterKeyID", BAD_CAST kms);
-    return put_xml(p, op, name, "encryption", d, "PutBucketEncryption", why, whylen);
+    return put_xml(p, op, name, "encryption=", d, "PutBucketEncryption", why, whylen);
 }
 
 static mk_prov_status get_versioning(s3p *p, const mk_prov_op *op, const char *name, int *on, char *why, size_t whylen)
 {
     mk_httpc_resp r;
-    call c = {.method = "GET", .bucket = name, .query = "versioning"};
+    call c = {.method = "GET", .bucket = name, .query = "versioning="};
     mk_prov_status st = do_call(p, op, &c, "GetBucketVersioning", NULL, &r, why, whylen);
     xmlDoc *d = st == MK_PROV_OK ? xml_read(&r) : NULL;
+    xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
     char s[32];
-    *on = d && strcmp(xml_child(xmlDocGetRootElement(d), "Status", s, sizeof s), "Enabled") == 0;
+    if (st == MK_PROV_OK && (!root || strcmp((const char *)root->name, "VersioningConfiguration") != 0))
+        st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: GetBucketVersioning: the server answered with no "
+                                      "VersioningConfiguration (connection %s lists versioning in `implements`: does "
+                                      "the server implement it?)", op->address, p->cc->name);
+    *on = st == MK_PROV_OK && strcmp(xml_child(root, "Status", s, sizeof s), "Enabled") == 0;
     xmlFreeDoc(d);
     mk_httpc_resp_free(&r);
     return st;
@@ -569,7 +576,7 @@ static mk_prov_status set_versioning(s3p *p, const mk_prov_op *op, const char *n
         return st; /* a bucket never versioned stays so: Suspended only undoes Enabled */
     xmlDoc *d;
     xmlNewTextChild(xml_root(&d, "VersioningConfiguration"), NULL, BAD_CAST "Status", BAD_CAST(want ? "Enabled" : "Suspended"));
-    return put_xml(p, op, name, "versioning", d, "PutBucketVersioning", why, whylen);
+    return put_xml(p, op, name, "versioning=", d, "PutBucketVersioning", why, whylen);
 }
 
 static const char *const PAB_KEYS[] = {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"};
@@ -580,14 +587,14 @@ static mk_prov_status set_pab(s3p *p, const mk_prov_op *op, const char *name, js
     if (!API(p, MK_BUCKET_API_PUBLIC_ACCESS_BLOCK) || !json_is_boolean(v))
         return MK_PROV_OK;
     if (!json_is_true(v)) {
-        call c = {.method = "DELETE", .bucket = name, .query = "publicAccessBlock"};
+        call c = {.method = "DELETE", .bucket = name, .query = "publicAccessBlock="};
         return simple(p, op, &c, "DeletePublicAccessBlock", NOT_FOUND, NULL, why, whylen);
     }
     xmlDoc *d;
     xmlNode *r = xml_root(&d, "PublicAccessBlockConfiguration");
     for (size_t i = 0; i < 4; i++)
         xmlNewTextChild(r, NULL, BAD_CAST PAB_KEYS[i], BAD_CAST "true");
-    return put_xml(p, op, name, "publicAccessBlock", d, "PutPublicAccessBlock", why, whylen);
+    return put_xml(p, op, name, "publicAccessBlock=", d, "PutPublicAccessBlock", why, whylen);
 }
 
 /* public = true: a policy letting anyone read the objects (or, with no
@@ -598,7 +605,7 @@ static mk_prov_status set_public(s3p *p, const mk_prov_op *op, const char *name,
     bool want = json_is_true(json_object_get(a, "public"));
     if (API(p, MK_BUCKET_API_POLICY)) {
         if (!want) {
-            call c = {.method = "DELETE", .bucket = name, .query = "policy"};
+            call c = {.method = "DELETE", .bucket = name, .query = "policy="};
             return simple(p, op, &c, "DeleteBucketPolicy", NOT_FOUND, NULL, why, whylen);
         }
         char res[120];
@@ -610,14 +617,14 @@ static mk_prov_status set_public(s3p *p, const mk_prov_op *op, const char *name,
         json_decref(pol);
         if (!body)
             return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
-        call c = {.method = "PUT", .bucket = name, .query = "policy", .body = body, .body_len = strlen(body),
+        call c = {.method = "PUT", .bucket = name, .query = "policy=", .body = body, .body_len = strlen(body),
                   .header = "Content-Type: application/json"};
         mk_prov_status st = simple(p, op, &c, "PutBucketPolicy", NULL, NULL, why, whylen);
         free(body);
         return st;
     }
     if (API(p, MK_BUCKET_API_PUBLIC_ACCESS)) {
-        call c = {.method = "PUT", .bucket = name, .query = "acl",
+        call c = {.method = "PUT", .bucket = name, .query = "acl=",
                   .header = want ? "x-amz-acl: public-read" : "x-amz-acl: private"};
         return simple(p, op, &c, "PutBucketAcl", NULL, NULL, why, whylen);
     }
@@ -655,7 +662,7 @@ static mk_prov_status see_encryption(s3p *p, const mk_prov_op *op, const char *n
 {
     mk_httpc_resp r;
     bool there;
-    mk_prov_status st = get_optional(p, op, name, "encryption", "GetBucketEncryption", &r, &there, why, whylen);
+    mk_prov_status st = get_optional(p, op, name, "encryption=", "GetBucketEncryption", &r, &there, why, whylen);
     s->encrypted = st == MK_PROV_OK ? there : -1;
     if (there) {
         xmlDoc *d = xml_read(&r);
@@ -675,7 +682,7 @@ static mk_prov_status see_pab(s3p *p, const mk_prov_op *op, const char *name, mk
 {
     mk_httpc_resp r;
     bool there;
-    mk_prov_status st = get_optional(p, op, name, "publicAccessBlock", "GetPublicAccessBlock", &r, &there, why, whylen);
+    mk_prov_status st = get_optional(p, op, name, "publicAccessBlock=", "GetPublicAccessBlock", &r, &there, why, whylen);
     s->public_access_block = 0;
     if (there) {
         xmlDoc *d = xml_read(&r);
@@ -721,7 +728,7 @@ static mk_prov_status see_public(s3p *p, const mk_prov_op *op, const char *name,
     mk_prov_status st;
     s->public_read = 0;
     if (API(p, MK_BUCKET_API_POLICY)) {
-        st = get_optional(p, op, name, "policy", "GetBucketPolicy", &r, &there, why, whylen);
+        st = get_optional(p, op, name, "policy=", "GetBucketPolicy", &r, &there, why, whylen);
         json_t *pol = there ? json_loadb(r.body, r.len, 0, NULL) : NULL, *stmts = json_object_get(pol, "Statement");
         size_t i;
         json_t *v;
@@ -729,7 +736,7 @@ static mk_prov_status see_public(s3p *p, const mk_prov_op *op, const char *name,
             s->public_read |= public_statement(v);
         json_decref(pol);
     } else {
-        st = get_optional(p, op, name, "acl", "GetBucketAcl", &r, &there, why, whylen);
+        st = get_optional(p, op, name, "acl=", "GetBucketAcl", &r, &there, why, whylen);
         xmlDoc *d = there ? xml_read(&r) : NULL;
         xmlNode *list = d ? xml_find(xmlDocGetRootElement(d), "AccessControlList") : NULL;
         for (xmlNode *g = list ? list->children : NULL; g; g = g->next) {
@@ -834,8 +841,11 @@ static mk_prov_status take_over(s3p *p, const mk_prov_op *op, const char *name, 
     bool adopted = true;
     if (!op->stack_id)
         ;
-    else if (o.tagged && strcmp(o.stack, op->stack_id) == 0)
+    else if (o.tagged && strcmp(o.stack, op->stack_id) == 0 && (!o.address[0] || strcmp(o.address, op->address) == 0))
         adopted = !op->run_id || strcmp(o.run, op->run_id) != 0;
+    else if (o.tagged && strcmp(o.stack, op->stack_id) == 0)
+        return snprintf(why, whylen, "s3: %s: bucket %s is this stack's %s: two resources cannot share a bucket (give "
+                        "one a bucket_name of its own)", op->address, name, o.address), MK_PROV_FAILED;
     else {
         size_t n = 0;
         char first[200] = "";
