@@ -48,7 +48,9 @@ npm_tools() {
     # azurite 3.35.0 is the last that runs on Debian 12's Node 18 (and 20)
     test) printf '%s\n' "s3rver@3.7.1 .bin/s3rver" "azurite@3.35.0 .bin/azurite-blob" \
         "@smithy/signature-v4@5.7.5 @smithy/signature-v4" "@aws-crypto/sha256-js@5.2.0 @aws-crypto/sha256-js" ;;
-    demo) echo "s3rver@3.7.1 .bin/s3rver" ;;
+    # the demo's S3 scene: s3rver behind the verifying proxy (tests/s3/sigv4proxy.js)
+    demo) printf '%s\n' "s3rver@3.7.1 .bin/s3rver" "@smithy/signature-v4@5.7.5 @smithy/signature-v4" \
+        "@aws-crypto/sha256-js@5.2.0 @aws-crypto/sha256-js" ;;
     # HashiCorp's HCL parser built to WebAssembly, a library that
     # tests/bench/hcl2json.js calls
     bench) echo "@cdktf/hcl2json@0.21.0 @cdktf/hcl2json" ;;
