@@ -398,8 +398,8 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
         xmlNode *set = xmlNewChild(xml_root(&d, "Tagging"), NULL, BAD_CAST "TagSet", NULL);
         const char *k;
         json_t *v;
-        json_object_foreach(tags, k, v)
-            if (json_is_string(v))
+        json_object_foreach(tags, k, v) /* the owner's keys are moksha's alone */
+            if (json_is_string(v) && strcmp(k, OWNER_STACK) != 0 && strcmp(k, OWNER_RUN) != 0)
                 tag(set, k, json_string_value(v));
         if (*stack)
             tag(set, OWNER_STACK, stack);
