@@ -6,291 +6,13 @@
  * (note [bucket enforce], bucket.c). Answers are XML, read with libxml2
  * (no network, no entities, no DTD). */
 #include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/config.h"
-#include "runtime/httpc.h"
-#include "runtime/pgcred.h"
-#include "runtime/providers/bucket.h"
-#include "runtime/providers/provider.h"
-
-#define S3_DEFAULT_APIS                                                                                                \
-    (MK_BUCKET_API_ENCRYPTION | MK_BUCKET_API_VERSIONING | MK_BUCKET_API_PUBLIC_ACCESS_BLOCK | MK_BUCKET_API_TAGGING | \
-     MK_BUCKET_API_POLICY)
-#define S3_ALL_APIS (S3_DEFAULT_APIS | MK_BUCKET_API_PUBLIC_ACCESS)
-/* note [s3 owner]: the owner tag's keys, or the marker object's key when
- * the server has no bucket tagging */
-#define OWNER_STACK "moksha-stack"
-#define OWNER_RUN "moksha-run"
-#define MARKER ".moksha-owner"
+#include "runtime/providers/s3_req.h"
 
 static const char *const CRED_KEYS[] = {"access_key_id", "secret_access_key", "session_token", NULL};
-
-typedef struct s3p {
-    mk_prov base;
-    const mk_config_conn *cc;
-    char alias[64], region[64];
-    json_t *fail_on;
-    mk_prov_bucket_backend be;
-    mk_pgcred *cred;      /* credential_command, or NULL: the environment */
-    char ak_env[128], sk_env[128], tok_env[128];
-    pthread_mutex_t mu;
-    bool probed;          /* the check reached the server and it took the credentials */
-} s3p;
-
-#define API(p, bit) (((p)->be.implements & (bit)) != 0)
-
-/* ---- credentials ---- */
-
-typedef struct creds {
-    char *userpwd; /* "KEY_ID:SECRET" */
-    char *token;   /* "x-amz-security-token: …", or NULL */
-} creds;
-
-static void creds_wipe(creds *c)
-{
-    mk_pgcred_wipe(c->userpwd);
-    mk_pgcred_wipe(c->token);
-    c->userpwd = c->token = NULL;
-}
-
-static bool creds_set(creds *c, const char *ak, const char *sk, const char *tok)
-{
-    size_t n = strlen(ak) + strlen(sk) + 2;
-    c->userpwd = malloc(n);
-    if (c->userpwd)
-        snprintf(c->userpwd, n, "%s:%s", ak, sk);
-    if (tok && *tok) {
-        size_t m = strlen(tok) + 32;
-        c->token = malloc(m);
-        if (c->token)
-            snprintf(c->token, m, "x-amz-security-token: %s", tok);
-    }
-    return c->userpwd && (!tok || !*tok || c->token);
-}
-
-static mk_prov_status from_command(s3p *p, double until, creds *c, char *why, size_t whylen)
-{
-    bool retry = false;
-    char *text = mk_pgcred_get(p->cred, until > 0 ? until : 1e300, &retry, why, whylen);
-    if (!text)
-        return retry ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
-    json_t *doc = json_loads(text, 0, NULL);
-    mk_pgcred_wipe(text);
-    const char *ak = json_string_value(json_object_get(doc, "access_key_id")),
-               *sk = json_string_value(json_object_get(doc, "secret_access_key")),
-               *tok = json_string_value(json_object_get(doc, "session_token"));
-    mk_prov_status st = MK_PROV_OK;
-    if (!ak || !sk)
-        snprintf(why, whylen, "connection %s: credential_command gave no secret_access_key", p->cc->name), st = MK_PROV_FAILED;
-    else if (!creds_set(c, ak, sk, tok))
-        snprintf(why, whylen, "out of memory"), st = MK_PROV_RETRYABLE;
-    const char *k;
-    json_t *v;
-    json_object_foreach(doc, k, v) /* jansson's copies: wiped before they are freed */
-        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    json_decref(doc);
-    return st;
-}
-
-static mk_prov_status get_creds(s3p *p, double until, creds *c, char *why, size_t whylen)
-{
-    memset(c, 0, sizeof *c);
-    if (p->cred)
-        return from_command(p, until, c, why, whylen);
-    const char *ak = getenv(p->ak_env), *sk = getenv(p->sk_env), *tok = getenv(p->tok_env);
-    if (!ak || !*ak || !sk || !*sk)
-        return snprintf(why, whylen, "connection %s: the executor's environment has no %s (the connection's "
-                        "credentials name the variables that hold its keys)", p->cc->name, !ak || !*ak ? p->ak_env :
-                        p->sk_env), MK_PROV_FAILED;
-    return creds_set(c, ak, sk, tok) ? MK_PROV_OK : (snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE);
-}
-
-/* ---- XML, read with libxml2 ---- */
-
-static xmlDoc *xml_read(const mk_httpc_resp *r)
-{
-    if (!r->body || !r->len || r->len > (size_t)1 << 30)
-        return NULL;
-    /* no XML_PARSE_NOENT or DTDLOAD: entities stay unexpanded, nothing is fetched */
-    return xmlReadMemory(r->body, (int)r->len, "s3.xml", NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
-}
-
-/* The first element called name under n (n itself included), depth first. */
-static xmlNode *xml_find(xmlNode *n, const char *name)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE) {
-            if (strcmp((const char *)n->name, name) == 0)
-                return n;
-            xmlNode *c = xml_find(n->children, name);
-            if (c)
-                return c;
-        }
-    return NULL;
-}
-
-/* The text of child name of n into buf ("" when absent). */
-static const char *xml_child(xmlNode *n, const char *name, char *buf, size_t len)
-{
-    buf[0] = 0;
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0) {
-            xmlChar *t = xmlNodeGetContent(c);
-            snprintf(buf, len, "%s", t ? (const char *)t : "");
-            xmlFree(t);
-            break;
-        }
-    return buf;
-}
-
-/* The server's error code and message from an error answer. */
-static void s3_error(const mk_httpc_resp *r, char *code, size_t cl, char *msg, size_t ml)
-{
-    code[0] = msg[0] = 0;
-    xmlDoc *d = xml_read(r);
-    xmlNode *e = d ? xml_find(xmlDocGetRootElement(d), "Error") : NULL;
-    if (e) {
-        xml_child(e, "Code", code, cl);
-        xml_child(e, "Message", msg, ml);
-    }
-    xmlFreeDoc(d);
-    if (!code[0]) /* a HEAD has no body */
-        snprintf(code, cl, "%s", r->status == 404 ? "NotFound" : r->status == 403 ? "Forbidden" : "HTTP");
-    for (char *q = msg; *q; q++) /* one line */
-        if (*q == '\n' || *q == '\r')
-            *q = ' ';
-}
-
-/* An XML body built with libxml2 (values escaped by it): root's text. */
-static char *xml_dump(xmlDoc *d, size_t *len)
-{
-    xmlChar *buf = NULL;
-    int n = 0;
-    xmlDocDumpMemoryEnc(d, &buf, &n, "UTF-8");
-    xmlFreeDoc(d);
-    char *s = buf ? strdup((const char *)buf) : NULL;
-    xmlFree(buf);
-    *len = s ? (size_t)n : 0;
-    return s;
-}
-
-static xmlNode *xml_root(xmlDoc **d, const char *name)
-{
-    *d = xmlNewDoc(BAD_CAST "1.0");
-    xmlNode *r = xmlNewNode(NULL, BAD_CAST name);
-    xmlNewNs(r, BAD_CAST "http://s3.amazonaws.com/doc/2006-03-01/", NULL);
-    xmlDocSetRootElement(*d, r);
-    return r;
-}
-
-/* ---- requests ---- */
-
-typedef struct call {
-    const char *method, *bucket, *key, *query;
-    const char *body;
-    size_t body_len;
-    const char *header; /* one more header line, or NULL */
-} call;
-
-/* Content-MD5 (some bucket APIs demand it) and x-amz-content-sha256 */
-static void digests(const call *c, char *md5h, size_t ml, char *shah, size_t sl)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    const char *b = c->body ? c->body : "";
-    char b64[64];
-    EVP_Digest(b, c->body_len, md, &n, EVP_md5(), NULL);
-    EVP_EncodeBlock((unsigned char *)b64, md, (int)n);
-    snprintf(md5h, ml, "Content-MD5: %s", b64);
-    EVP_Digest(b, c->body_len, md, &n, EVP_sha256(), NULL);
-    int w = snprintf(shah, sl, "x-amz-content-sha256: ");
-    for (unsigned int i = 0; i < n; i++)
-        w += snprintf(shah + w, sl - (size_t)w, "%02x", md[i]);
-}
-
-static mk_prov_status send_call(s3p *p, const mk_prov_op *op, const call *c, mk_httpc_resp *r, char *why, size_t whylen)
-{
-    creds cr;
-    mk_prov_status st = get_creds(p, op ? op->deadline_ms : 0, &cr, why, whylen);
-    if (st != MK_PROV_OK)
-        return creds_wipe(&cr), st;
-    char *b = c->bucket ? mk_httpc_escape(c->bucket, false) : NULL, *k = c->key ? mk_httpc_escape(c->key, true) : NULL;
-    char path[2048], url[4096], md5h[80], shah[100];
-    snprintf(path, sizeof path, "/%s%s%s", b ? b : "", k ? "/" : "", k ? k : "");
-    free(b), free(k);
-    if (!mk_httpc_url(p->cc, path, c->query, url, sizeof url)) {
-        creds_wipe(&cr);
-        return snprintf(why, whylen, "s3: %s: the request's URL is too long", op ? op->address : p->alias), MK_PROV_FAILED;
-    }
-    digests(c, md5h, sizeof md5h, shah, sizeof shah);
-    const char *hdrs[6];
-    size_t nh = 0;
-    hdrs[nh++] = shah;
-    if (c->body)
-        hdrs[nh++] = md5h;
-    if (c->header)
-        hdrs[nh++] = c->header;
-    if (cr.token)
-        hdrs[nh++] = cr.token;
-    hdrs[nh] = NULL;
-    char sig[96];
-    snprintf(sig, sizeof sig, "aws:amz:%s:s3", p->region);
-    mk_httpc_req req = {.conn = p->cc, .method = c->method, .url = url, .headers = hdrs, .body = c->body,
-                        .body_len = c->body_len, .aws_sigv4 = sig, .userpwd = cr.userpwd,
-                        .deadline_ms = op ? op->deadline_ms : 0};
-    char w[700];
-    st = mk_httpc_send(&req, r, w, sizeof w);
-    creds_wipe(&cr);
-    if (st != MK_PROV_OK)
-        snprintf(why, whylen, "s3: %s: %s", op ? op->address : p->alias, w);
-    return st;
-}
-
-/* A call whose answer must be 2xx, or one of the statuses in ok (0-ended,
- * e.g. 404 for "not there"); *status gets it. Else the server's code and
- * message, naming what was asked. */
-static mk_prov_status do_call(s3p *p, const mk_prov_op *op, const call *c, const char *what, const long *ok,
-                              mk_httpc_resp *r, char *why, size_t whylen)
-{
-    mk_prov_status st = send_call(p, op, c, r, why, whylen);
-    if (st != MK_PROV_OK)
-        return st;
-    if (r->status >= 200 && r->status < 300)
-        return MK_PROV_OK;
-    for (; ok && *ok; ok++)
-        if (r->status == *ok)
-            return MK_PROV_OK;
-    char code[128], msg[400];
-    s3_error(r, code, sizeof code, msg, sizeof msg);
-    const char *addr = op && op->address ? op->address : p->alias;
-    if (r->status == 501 || strcmp(code, "NotImplemented") == 0)
-        return snprintf(why, whylen, "s3: %s: %s: the server answered NotImplemented (%s), yet connection %s lists "
-                        "this API in `implements`: correct the connection (docs/providers.md, \"The s3 provider\")",
-                        addr, what, msg, p->cc->name), MK_PROV_FAILED;
-    snprintf(why, whylen, "s3: %s: %s: %s%s%s (HTTP %ld)", addr, what, code, msg[0] ? ": " : "", msg, r->status);
-    return mk_httpc_status_retryable(r->status) || strcmp(code, "SlowDown") == 0 ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
-}
-
-static mk_prov_status simple(s3p *p, const mk_prov_op *op, const call *c, const char *what, const long *ok, long *status,
-                             char *why, size_t whylen)
-{
-    mk_httpc_resp r;
-    mk_prov_status st = do_call(p, op, c, what, ok, &r, why, whylen);
-    if (status)
-        *status = r.status;
-    mk_httpc_resp_free(&r);
-    return st;
-}
-
-static const long NOT_FOUND[] = {404, 0};
 
 /* ---- the bucket's name, URL and owner ---- */
 
@@ -303,7 +25,8 @@ static bool name_of(const mk_prov_op *op, json_t *attrs, char *buf, size_t n, ch
         return snprintf(why, whylen, "s3: %s: no bucket name", op->address), false;
     if (!mk_prov_bucket_name_ok(buf))
         return snprintf(why, whylen, "s3: %s: `%.80s` is not a bucket name (3 to 63 of a-z, 0-9 and single hyphens)",
-                        op->address, buf), false;
+                        op->address, buf),
+               false;
     return true;
 }
 
@@ -319,7 +42,7 @@ static mk_prov_status exists(s3p *p, const mk_prov_op *op, const char *name, boo
 {
     long status = 0;
     call c = {.method = "HEAD", .bucket = name};
-    mk_prov_status st = simple(p, op, &c, "HeadBucket", NOT_FOUND, &status, why, whylen);
+    mk_prov_status st = mk_prov_s3_req_simple(p, op, &c, "HeadBucket", mk_prov_s3_req_not_found, &status, why, whylen);
     *yes = st == MK_PROV_OK && status != 404;
     return st;
 }
@@ -335,16 +58,16 @@ static mk_prov_status get_tags(s3p *p, const mk_prov_op *op, const char *name, o
     static const long ok[] = {404, 0};
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .query = "tagging="};
-    mk_prov_status st = do_call(p, op, &c, "GetBucketTagging", ok, &r, why, whylen);
+    mk_prov_status st = mk_prov_s3_req_call(p, op, &c, "GetBucketTagging", ok, &r, why, whylen);
     o->tags = json_object();
     if (st == MK_PROV_OK && r.status != 404) {
-        xmlDoc *d = xml_read(&r);
-        xmlNode *set = d ? xml_find(xmlDocGetRootElement(d), "TagSet") : NULL;
+        xmlDoc *d = mk_prov_s3_req_xml_read(&r);
+        xmlNode *set = d ? mk_prov_s3_req_xml_find(xmlDocGetRootElement(d), "TagSet") : NULL;
         for (xmlNode *t = set ? set->children : NULL; t; t = t->next) {
             char k[256], v[512];
-            if (t->type != XML_ELEMENT_NODE || !*xml_child(t, "Key", k, sizeof k))
+            if (t->type != XML_ELEMENT_NODE || !*mk_prov_s3_req_xml_child(t, "Key", k, sizeof k))
                 continue;
-            xml_child(t, "Value", v, sizeof v);
+            mk_prov_s3_req_xml_child(t, "Value", v, sizeof v);
             if (strcmp(k, OWNER_STACK) == 0)
                 snprintf(o->stack, sizeof o->stack, "%.127s", v), o->tagged = true;
             else if (strcmp(k, OWNER_RUN) == 0)
@@ -368,10 +91,11 @@ static mk_prov_status get_owner(s3p *p, const mk_prov_op *op, const char *name, 
         return get_tags(p, op, name, o, why, whylen);
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .key = MARKER};
-    mk_prov_status st = do_call(p, op, &c, "GetObject " MARKER, NOT_FOUND, &r, why, whylen);
+    mk_prov_status st = mk_prov_s3_req_call(p, op, &c, "GetObject " MARKER, mk_prov_s3_req_not_found, &r, why, whylen);
     if (st == MK_PROV_OK && r.status != 404) {
         json_t *m = json_loadb(r.body, r.len, 0, NULL);
-        const char *s = json_string_value(json_object_get(m, "stack")), *run = json_string_value(json_object_get(m, "run"));
+        const char *s = json_string_value(json_object_get(m, "stack")),
+                   *run = json_string_value(json_object_get(m, "run"));
         if (s)
             snprintf(o->stack, sizeof o->stack, "%s", s), o->tagged = true;
         if (run)
@@ -395,7 +119,7 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
     const char *stack = op->stack_id ? op->stack_id : "", *run = op->run_id ? op->run_id : "";
     if (API(p, MK_BUCKET_API_TAGGING)) {
         xmlDoc *d;
-        xmlNode *set = xmlNewChild(xml_root(&d, "Tagging"), NULL, BAD_CAST "TagSet", NULL);
+        xmlNode *set = xmlNewChild(mk_prov_s3_req_xml_root(&d, "Tagging"), NULL, BAD_CAST "TagSet", NULL);
         const char *k;
         json_t *v;
         json_object_foreach(tags, k, v) /* the owner's keys are moksha's alone */
@@ -406,11 +130,11 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
         if (*run)
             tag(set, OWNER_RUN, run);
         size_t len;
-        char *body = xml_dump(d, &len);
+        char *body = mk_prov_s3_req_xml_dump(d, &len);
         if (!body)
             return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
         call c = {.method = "PUT", .bucket = name, .query = "tagging=", .body = body, .body_len = len};
-        mk_prov_status st = simple(p, op, &c, "PutBucketTagging", NULL, NULL, why, whylen);
+        mk_prov_status st = mk_prov_s3_req_simple(p, op, &c, "PutBucketTagging", NULL, NULL, why, whylen);
         free(body);
         return st;
     }
@@ -419,9 +143,13 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
     json_decref(m);
     if (!body)
         return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
-    call c = {.method = "PUT", .bucket = name, .key = MARKER, .body = body, .body_len = strlen(body),
+    call c = {.method = "PUT",
+              .bucket = name,
+              .key = MARKER,
+              .body = body,
+              .body_len = strlen(body),
               .header = "Content-Type: application/json"};
-    mk_prov_status st = simple(p, op, &c, "PutObject " MARKER, NULL, NULL, why, whylen);
+    mk_prov_status st = mk_prov_s3_req_simple(p, op, &c, "PutObject " MARKER, NULL, NULL, why, whylen);
     free(body);
     return st;
 }
@@ -433,8 +161,8 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
  * each found goes to fn (NULL: just counted), *first the first one. A
  * delete of each page then a list again reaches them all, with no token
  * to carry. */
-typedef mk_prov_status (*visit_fn)(s3p *p, const mk_prov_op *op, const char *name, const char *key,
-                                   const char *version, char *why, size_t whylen);
+typedef mk_prov_status (*visit_fn)(s3p *p, const mk_prov_op *op, const char *name, const char *key, const char *version,
+                                   char *why, size_t whylen);
 
 static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, bool versions, int max, size_t *found,
                                 char *first, size_t fl, visit_fn fn, char *why, size_t whylen)
@@ -445,8 +173,9 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
     snprintf(query, sizeof query, versions ? "max-keys=%d&versions=" : "list-type=2&max-keys=%d", max);
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .query = query};
-    mk_prov_status st = do_call(p, op, &c, versions ? "ListObjectVersions" : "ListObjectsV2", NULL, &r, why, whylen);
-    xmlDoc *d = st == MK_PROV_OK ? xml_read(&r) : NULL;
+    mk_prov_status st =
+        mk_prov_s3_req_call(p, op, &c, versions ? "ListObjectVersions" : "ListObjectsV2", NULL, &r, why, whylen);
+    xmlDoc *d = st == MK_PROV_OK ? mk_prov_s3_req_xml_read(&r) : NULL;
     xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
     if (st == MK_PROV_OK && !root)
         st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: the server's listing of %s is not XML", op->address, name);
@@ -455,10 +184,11 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
         if (n->type != XML_ELEMENT_NODE)
             continue;
         const char *nm = (const char *)n->name;
-        bool item = versions ? strcmp(nm, "Version") == 0 || strcmp(nm, "DeleteMarker") == 0 : strcmp(nm, "Contents") == 0;
-        if (!item || !*xml_child(n, "Key", key, sizeof key))
+        bool item =
+            versions ? strcmp(nm, "Version") == 0 || strcmp(nm, "DeleteMarker") == 0 : strcmp(nm, "Contents") == 0;
+        if (!item || !*mk_prov_s3_req_xml_child(n, "Key", key, sizeof key))
             continue;
-        xml_child(n, "VersionId", ver, sizeof ver);
+        mk_prov_s3_req_xml_child(n, "VersionId", ver, sizeof ver);
         if (strcmp(key, MARKER) == 0 && (!versions || !fn))
             continue; /* the marker's own old versions go with force_destroy */
         if (!*found && first)
@@ -493,7 +223,7 @@ static mk_prov_status delete_one(s3p *p, const mk_prov_op *op, const char *name,
         snprintf(q, sizeof q, "versionId=%s", v);
     free(v);
     call c = {.method = "DELETE", .bucket = name, .key = key, .query = q};
-    return simple(p, op, &c, "DeleteObject", NOT_FOUND, NULL, why, whylen);
+    return mk_prov_s3_req_simple(p, op, &c, "DeleteObject", mk_prov_s3_req_not_found, NULL, why, whylen);
 }
 
 /* force_destroy: every object and every version deleted, a page at a
@@ -520,26 +250,28 @@ static mk_prov_status put_xml(s3p *p, const mk_prov_op *op, const char *name, co
                               const char *what, char *why, size_t whylen)
 {
     size_t len;
-    char *body = xml_dump(d, &len);
+    char *body = mk_prov_s3_req_xml_dump(d, &len);
     if (!body)
         return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
     call c = {.method = "PUT", .bucket = name, .query = query, .body = body, .body_len = len};
-    mk_prov_status st = simple(p, op, &c, what, NULL, NULL, why, whylen);
+    mk_prov_status st = mk_prov_s3_req_simple(p, op, &c, what, NULL, NULL, why, whylen);
     free(body);
     return st;
 }
 
-static mk_prov_status set_encryption(s3p *p, const mk_prov_op *op, const char *name, json_t *a, char *why, size_t whylen)
+static mk_prov_status set_encryption(s3p *p, const mk_prov_op *op, const char *name, json_t *a, char *why,
+                                     size_t whylen)
 {
     if (!API(p, MK_BUCKET_API_ENCRYPTION))
         return MK_PROV_OK;
     if (!json_is_true(json_object_get(a, "encrypted"))) {
         call c = {.method = "DELETE", .bucket = name, .query = "encryption="};
-        return simple(p, op, &c, "DeleteBucketEncryption", NOT_FOUND, NULL, why, whylen);
+        return mk_prov_s3_req_simple(p, op, &c, "DeleteBucketEncryption", mk_prov_s3_req_not_found, NULL, why, whylen);
     }
     const char *kms = json_string_value(json_object_get(a, "kms_key"));
     xmlDoc *d;
-    xmlNode *rule = xmlNewChild(xml_root(&d, "ServerSideEncryptionConfiguration"), NULL, BAD_CAST "Rule", NULL);
+    xmlNode *rule =
+        xmlNewChild(mk_prov_s3_req_xml_root(&d, "ServerSideEncryptionConfiguration"), NULL, BAD_CAST "Rule", NULL);
     xmlNode *def = xmlNewChild(rule, NULL, BAD_CAST "ApplyServerSideEncryptionByDefault", NULL);
     xmlNewTextChild(def, NULL, BAD_CAST "SSEAlgorithm", BAD_CAST(kms ? "aws:kms" : "AES256"));
     if (kms)
@@ -551,21 +283,24 @@ static mk_prov_status get_versioning(s3p *p, const mk_prov_op *op, const char *n
 {
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .query = "versioning="};
-    mk_prov_status st = do_call(p, op, &c, "GetBucketVersioning", NULL, &r, why, whylen);
-    xmlDoc *d = st == MK_PROV_OK ? xml_read(&r) : NULL;
+    mk_prov_status st = mk_prov_s3_req_call(p, op, &c, "GetBucketVersioning", NULL, &r, why, whylen);
+    xmlDoc *d = st == MK_PROV_OK ? mk_prov_s3_req_xml_read(&r) : NULL;
     xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
     char s[32];
     if (st == MK_PROV_OK && (!root || strcmp((const char *)root->name, "VersioningConfiguration") != 0))
-        st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: GetBucketVersioning: the server answered with no "
+        st = MK_PROV_FAILED, snprintf(why, whylen,
+                                      "s3: %s: GetBucketVersioning: the server answered with no "
                                       "VersioningConfiguration (connection %s lists versioning in `implements`: does "
-                                      "the server implement it?)", op->address, p->cc->name);
-    *on = st == MK_PROV_OK && strcmp(xml_child(root, "Status", s, sizeof s), "Enabled") == 0;
+                                      "the server implement it?)",
+                                      op->address, p->cc->name);
+    *on = st == MK_PROV_OK && strcmp(mk_prov_s3_req_xml_child(root, "Status", s, sizeof s), "Enabled") == 0;
     xmlFreeDoc(d);
     mk_httpc_resp_free(&r);
     return st;
 }
 
-static mk_prov_status set_versioning(s3p *p, const mk_prov_op *op, const char *name, json_t *a, char *why, size_t whylen)
+static mk_prov_status set_versioning(s3p *p, const mk_prov_op *op, const char *name, json_t *a, char *why,
+                                     size_t whylen)
 {
     if (!API(p, MK_BUCKET_API_VERSIONING))
         return MK_PROV_OK;
@@ -575,11 +310,13 @@ static mk_prov_status set_versioning(s3p *p, const mk_prov_op *op, const char *n
     if (st != MK_PROV_OK || on == want)
         return st; /* a bucket never versioned stays so: Suspended only undoes Enabled */
     xmlDoc *d;
-    xmlNewTextChild(xml_root(&d, "VersioningConfiguration"), NULL, BAD_CAST "Status", BAD_CAST(want ? "Enabled" : "Suspended"));
+    xmlNewTextChild(mk_prov_s3_req_xml_root(&d, "VersioningConfiguration"), NULL, BAD_CAST "Status",
+                    BAD_CAST(want ? "Enabled" : "Suspended"));
     return put_xml(p, op, name, "versioning=", d, "PutBucketVersioning", why, whylen);
 }
 
-static const char *const PAB_KEYS[] = {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"};
+static const char *const PAB_KEYS[] = {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
+                                       "RestrictPublicBuckets"};
 
 static mk_prov_status set_pab(s3p *p, const mk_prov_op *op, const char *name, json_t *a, char *why, size_t whylen)
 {
@@ -588,10 +325,10 @@ static mk_prov_status set_pab(s3p *p, const mk_prov_op *op, const char *name, js
         return MK_PROV_OK;
     if (!json_is_true(v)) {
         call c = {.method = "DELETE", .bucket = name, .query = "publicAccessBlock="};
-        return simple(p, op, &c, "DeletePublicAccessBlock", NOT_FOUND, NULL, why, whylen);
+        return mk_prov_s3_req_simple(p, op, &c, "DeletePublicAccessBlock", mk_prov_s3_req_not_found, NULL, why, whylen);
     }
     xmlDoc *d;
-    xmlNode *r = xml_root(&d, "PublicAccessBlockConfiguration");
+    xmlNode *r = mk_prov_s3_req_xml_root(&d, "PublicAccessBlockConfiguration");
     for (size_t i = 0; i < 4; i++)
         xmlNewTextChild(r, NULL, BAD_CAST PAB_KEYS[i], BAD_CAST "true");
     return put_xml(p, op, name, "publicAccessBlock=", d, "PutPublicAccessBlock", why, whylen);
@@ -606,7 +343,7 @@ static mk_prov_status set_public(s3p *p, const mk_prov_op *op, const char *name,
     if (API(p, MK_BUCKET_API_POLICY)) {
         if (!want) {
             call c = {.method = "DELETE", .bucket = name, .query = "policy="};
-            return simple(p, op, &c, "DeleteBucketPolicy", NOT_FOUND, NULL, why, whylen);
+            return mk_prov_s3_req_simple(p, op, &c, "DeleteBucketPolicy", mk_prov_s3_req_not_found, NULL, why, whylen);
         }
         char res[120];
         snprintf(res, sizeof res, "arn:aws:s3:::%s/*", name);
@@ -617,16 +354,22 @@ static mk_prov_status set_public(s3p *p, const mk_prov_op *op, const char *name,
         json_decref(pol);
         if (!body)
             return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
-        call c = {.method = "PUT", .bucket = name, .query = "policy=", .body = body, .body_len = strlen(body),
+        call c = {.method = "PUT",
+                  .bucket = name,
+                  .query = "policy=",
+                  .body = body,
+                  .body_len = strlen(body),
                   .header = "Content-Type: application/json"};
-        mk_prov_status st = simple(p, op, &c, "PutBucketPolicy", NULL, NULL, why, whylen);
+        mk_prov_status st = mk_prov_s3_req_simple(p, op, &c, "PutBucketPolicy", NULL, NULL, why, whylen);
         free(body);
         return st;
     }
     if (API(p, MK_BUCKET_API_PUBLIC_ACCESS)) {
-        call c = {.method = "PUT", .bucket = name, .query = "acl=",
+        call c = {.method = "PUT",
+                  .bucket = name,
+                  .query = "acl=",
                   .header = want ? "x-amz-acl: public-read" : "x-amz-acl: private"};
-        return simple(p, op, &c, "PutBucketAcl", NULL, NULL, why, whylen);
+        return mk_prov_s3_req_simple(p, op, &c, "PutBucketAcl", NULL, NULL, why, whylen);
     }
     return MK_PROV_OK;
 }
@@ -651,25 +394,26 @@ static mk_prov_status converge(s3p *p, const mk_prov_op *op, const char *name, j
 static mk_prov_status get_optional(s3p *p, const mk_prov_op *op, const char *name, const char *query, const char *what,
                                    mk_httpc_resp *r, bool *there, char *why, size_t whylen)
 {
-    mk_prov_status st = do_call(p, op, &(call){.method = "GET", .bucket = name, .query = query}, what, NOT_FOUND, r, why,
-                                whylen);
+    mk_prov_status st = mk_prov_s3_req_call(p, op, &(call){.method = "GET", .bucket = name, .query = query}, what,
+                                            mk_prov_s3_req_not_found, r, why, whylen);
     *there = st == MK_PROV_OK && r->status != 404;
     return st;
 }
 
-static mk_prov_status see_encryption(s3p *p, const mk_prov_op *op, const char *name, mk_prov_bucket_seen *s,
-                                     char *kms, size_t kl, char *why, size_t whylen)
+static mk_prov_status see_encryption(s3p *p, const mk_prov_op *op, const char *name, mk_prov_bucket_seen *s, char *kms,
+                                     size_t kl, char *why, size_t whylen)
 {
     mk_httpc_resp r;
     bool there;
     mk_prov_status st = get_optional(p, op, name, "encryption=", "GetBucketEncryption", &r, &there, why, whylen);
     s->encrypted = st == MK_PROV_OK ? there : -1;
     if (there) {
-        xmlDoc *d = xml_read(&r);
-        xmlNode *def = d ? xml_find(xmlDocGetRootElement(d), "ApplyServerSideEncryptionByDefault") : NULL;
+        xmlDoc *d = mk_prov_s3_req_xml_read(&r);
+        xmlNode *def =
+            d ? mk_prov_s3_req_xml_find(xmlDocGetRootElement(d), "ApplyServerSideEncryptionByDefault") : NULL;
         char alg[32];
-        if (strcmp(xml_child(def, "SSEAlgorithm", alg, sizeof alg), "aws:kms") == 0 &&
-            *xml_child(def, "KMSMasterKeyID", kms, kl))
+        if (strcmp(mk_prov_s3_req_xml_child(def, "SSEAlgorithm", alg, sizeof alg), "aws:kms") == 0 &&
+            *mk_prov_s3_req_xml_child(def, "KMSMasterKeyID", kms, kl))
             s->kms_key = kms;
         xmlFreeDoc(d);
     }
@@ -682,15 +426,16 @@ static mk_prov_status see_pab(s3p *p, const mk_prov_op *op, const char *name, mk
 {
     mk_httpc_resp r;
     bool there;
-    mk_prov_status st = get_optional(p, op, name, "publicAccessBlock=", "GetPublicAccessBlock", &r, &there, why, whylen);
+    mk_prov_status st =
+        get_optional(p, op, name, "publicAccessBlock=", "GetPublicAccessBlock", &r, &there, why, whylen);
     s->public_access_block = 0;
     if (there) {
-        xmlDoc *d = xml_read(&r);
+        xmlDoc *d = mk_prov_s3_req_xml_read(&r);
         xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
         char v[16];
         s->public_access_block = root != NULL;
         for (size_t i = 0; i < 4 && root; i++)
-            if (strcmp(xml_child(root, PAB_KEYS[i], v, sizeof v), "true") != 0)
+            if (strcmp(mk_prov_s3_req_xml_child(root, PAB_KEYS[i], v, sizeof v), "true") != 0)
                 s->public_access_block = 0;
         xmlFreeDoc(d);
     }
@@ -711,7 +456,8 @@ static bool public_statement(json_t *stmt)
     bool yes = false;
     size_t i;
     json_t *v;
-    json_array_foreach(acts, i, v) {
+    json_array_foreach(acts, i, v)
+    {
         const char *a = json_string_value(v);
         yes |= a && (strcmp(a, "s3:GetObject") == 0 || strcmp(a, "s3:*") == 0 || strcmp(a, "*") == 0);
     }
@@ -732,19 +478,19 @@ static mk_prov_status see_public(s3p *p, const mk_prov_op *op, const char *name,
         json_t *pol = there ? json_loadb(r.body, r.len, 0, NULL) : NULL, *stmts = json_object_get(pol, "Statement");
         size_t i;
         json_t *v;
-        json_array_foreach(stmts, i, v)
-            s->public_read |= public_statement(v);
+        json_array_foreach(stmts, i, v) s->public_read |= public_statement(v);
         json_decref(pol);
     } else {
         st = get_optional(p, op, name, "acl=", "GetBucketAcl", &r, &there, why, whylen);
-        xmlDoc *d = there ? xml_read(&r) : NULL;
-        xmlNode *list = d ? xml_find(xmlDocGetRootElement(d), "AccessControlList") : NULL;
+        xmlDoc *d = there ? mk_prov_s3_req_xml_read(&r) : NULL;
+        xmlNode *list = d ? mk_prov_s3_req_xml_find(xmlDocGetRootElement(d), "AccessControlList") : NULL;
         for (xmlNode *g = list ? list->children : NULL; g; g = g->next) {
-            xmlNode *who = xml_find(g->children, "URI");
+            xmlNode *who = mk_prov_s3_req_xml_find(g->children, "URI");
             xmlChar *uri = who ? xmlNodeGetContent(who) : NULL;
             char perm[32];
             if (uri && strcmp((const char *)uri, "http://acs.amazonaws.com/groups/global/AllUsers") == 0 &&
-                (strcmp(xml_child(g, "Permission", perm, sizeof perm), "READ") == 0 || strcmp(perm, "FULL_CONTROL") == 0))
+                (strcmp(mk_prov_s3_req_xml_child(g, "Permission", perm, sizeof perm), "READ") == 0 ||
+                 strcmp(perm, "FULL_CONTROL") == 0))
                 s->public_read = 1;
             xmlFree(uri);
         }
@@ -764,7 +510,8 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
     mk_prov_status st = exists(p, op, name, &yes, why, whylen);
     if (st != MK_PROV_OK || !yes)
         return st; /* gone: *out stays NULL */
-    mk_prov_bucket_seen s = {.encrypted = -1, .versioning = -1, .public_access_block = -1, .public_read = -1, .id = name};
+    mk_prov_bucket_seen s = {
+        .encrypted = -1, .versioning = -1, .public_access_block = -1, .public_read = -1, .id = name};
     owner o = {0};
     if (API(p, MK_BUCKET_API_TAGGING) && (st = get_tags(p, op, name, &o, why, whylen)) == MK_PROV_OK)
         s.tags = o.tags;
@@ -783,8 +530,8 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
          * "not asked" values (what it does not implement claims nothing),
          * the same whatever the desired attributes */
         json_t *rec = op->import_id ? json_pack("{s:b, s:b, s:b, s:s, s:{}, s:n, s:n, s:s}", "encrypted", 0, "public",
-                                                 0, "versioning", 0, "storage_class", "standard", "tags",
-                                                 "public_access_block", "kms_key", "bucket_name", name)
+                                                0, "versioning", 0, "storage_class", "standard", "tags",
+                                                "public_access_block", "kms_key", "bucket_name", name)
                                     : json_incref(op->attrs);
         *out = mk_prov_bucket_form(rec, &s);
         json_decref(rec);
@@ -801,9 +548,8 @@ static bool fault_named(const s3p *p, const mk_prov_op *op)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(p->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0)
-            return true;
+    json_array_foreach(p->fail_on, i, v) if (json_is_string(v) && op->address &&
+                                             strcmp(json_string_value(v), op->address) == 0) return true;
     return false;
 }
 
@@ -823,7 +569,8 @@ static mk_prov_status remove_bucket(s3p *p, const mk_prov_op *op, const char *na
         if (st != MK_PROV_OK)
             return st;
     }
-    return simple(p, op, &(call){.method = "DELETE", .bucket = name}, "DeleteBucket", NOT_FOUND, NULL, why, whylen);
+    return mk_prov_s3_req_simple(p, op, &(call){.method = "DELETE", .bucket = name}, "DeleteBucket",
+                                 mk_prov_s3_req_not_found, NULL, why, whylen);
 }
 
 /* note [s3 adopt]: a bucket already at the name is taken over only when its
@@ -844,17 +591,22 @@ static mk_prov_status take_over(s3p *p, const mk_prov_op *op, const char *name, 
     else if (o.tagged && strcmp(o.stack, op->stack_id) == 0 && (!o.address[0] || strcmp(o.address, op->address) == 0))
         adopted = !op->run_id || strcmp(o.run, op->run_id) != 0;
     else if (o.tagged && strcmp(o.stack, op->stack_id) == 0)
-        return snprintf(why, whylen, "s3: %s: bucket %s is this stack's %s: two resources cannot share a bucket (give "
-                        "one a bucket_name of its own)", op->address, name, o.address), MK_PROV_FAILED;
+        return snprintf(why, whylen,
+                        "s3: %s: bucket %s is this stack's %s: two resources cannot share a bucket (give "
+                        "one a bucket_name of its own)",
+                        op->address, name, o.address),
+               MK_PROV_FAILED;
     else {
         size_t n = 0;
         char first[200] = "";
         if (!o.tagged && (st = holds(p, op, name, &n, first, sizeof first, why, whylen)) != MK_PROV_OK)
             return st;
         if (o.tagged || n > 0)
-            return snprintf(why, whylen, "s3: %s already holds a bucket this stack did not make (bucket %s%s%s): not "
-                            "taken over; to manage it, `moksha import %s %s`", op->address, name,
-                            o.tagged ? ", owned by stack " : "", o.tagged ? o.stack : "", op->address, name),
+            return snprintf(why, whylen,
+                            "s3: %s already holds a bucket this stack did not make (bucket %s%s%s): not "
+                            "taken over; to manage it, `moksha import %s %s`",
+                            op->address, name, o.tagged ? ", owned by stack " : "", o.tagged ? o.stack : "",
+                            op->address, name),
                    MK_PROV_FAILED;
     }
     if (op->adopted)
@@ -869,20 +621,23 @@ static mk_prov_status make_bucket(s3p *p, const mk_prov_op *op, const char *name
     size_t len = 0;
     if (strcmp(p->region, "us-east-1") != 0) {
         xmlDoc *d;
-        xmlNewTextChild(xml_root(&d, "CreateBucketConfiguration"), NULL, BAD_CAST "LocationConstraint", BAD_CAST p->region);
-        if (!(body = xml_dump(d, &len)))
+        xmlNewTextChild(mk_prov_s3_req_xml_root(&d, "CreateBucketConfiguration"), NULL, BAD_CAST "LocationConstraint",
+                        BAD_CAST p->region);
+        if (!(body = mk_prov_s3_req_xml_dump(d, &len)))
             return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
     }
     mk_httpc_resp r;
-    mk_prov_status st = do_call(p, op, &(call){.method = "PUT", .bucket = name, .body = body, .body_len = len},
-                                "CreateBucket", ok, &r, why, whylen);
+    mk_prov_status st =
+        mk_prov_s3_req_call(p, op, &(call){.method = "PUT", .bucket = name, .body = body, .body_len = len},
+                            "CreateBucket", ok, &r, why, whylen);
     free(body);
     *made = st == MK_PROV_OK && r.status != 409;
     if (st == MK_PROV_OK && r.status == 409) {
         char code[128], msg[300];
-        s3_error(&r, code, sizeof code, msg, sizeof msg);
+        mk_prov_s3_req_error(&r, code, sizeof code, msg, sizeof msg);
         if (strcmp(code, "BucketAlreadyOwnedByYou") != 0 && strcmp(code, "BucketAlreadyExists") != 0)
-            st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: CreateBucket: %s: %s (HTTP 409)", op->address, code, msg);
+            st = MK_PROV_FAILED,
+            snprintf(why, whylen, "s3: %s: CreateBucket: %s: %s (HTTP 409)", op->address, code, msg);
         else
             st = take_over(p, op, name, why, whylen);
     }
@@ -953,8 +708,10 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
         char first[200] = "";
         st = holds(p, op, name, &n, first, sizeof first, why, whylen);
         if (st == MK_PROV_OK && n > 0)
-            return snprintf(why, whylen, "s3: %s: bucket %s holds objects (%s%s): not deleted, nothing lost; "
-                            "force_destroy = true deletes them first", op->address, name, first, n > 1 ? ", …" : ""),
+            return snprintf(why, whylen,
+                            "s3: %s: bucket %s holds objects (%s%s): not deleted, nothing lost; "
+                            "force_destroy = true deletes them first",
+                            op->address, name, first, n > 1 ? ", …" : ""),
                    MK_PROV_FAILED;
     }
     return st == MK_PROV_OK ? remove_bucket(p, op, name, why, whylen) : st;
@@ -969,7 +726,8 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
     const char *want = json_string_value(json_object_get(op->attrs, "bucket_name"));
     if (want && strcmp(want, name) != 0)
         return snprintf(why, whylen, "s3: %s: its bucket_name is %s, not %s: import the bucket it names", op->address,
-                        want, name), MK_PROV_FAILED;
+                        want, name),
+               MK_PROV_FAILED;
     bool yes;
     mk_prov_status st = exists(p, op, name, &yes, why, whylen);
     if (st == MK_PROV_OK && !yes)
@@ -981,8 +739,8 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
     else
         memset(&o, 0, sizeof o);
     if (st == MK_PROV_OK && o.tagged && op->stack_id && strcmp(o.stack, op->stack_id) != 0)
-        st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: bucket %s is stack %s's: not taken over", op->address, name,
-                                      o.stack);
+        st = MK_PROV_FAILED,
+        snprintf(why, whylen, "s3: %s: bucket %s is stack %s's: not taken over", op->address, name, o.stack);
     if (st == MK_PROV_OK) /* its tags as they are, beside this stack's owner tag */
         st = put_owner(p, op, name, o.tags, why, whylen);
     json_decref(o.tags);
@@ -1003,8 +761,8 @@ static mk_prov_status probe(s3p *p, const mk_prov_op *op, char *why, size_t whyl
     pthread_mutex_unlock(&p->mu);
     if (done)
         return MK_PROV_OK;
-    mk_prov_status st = simple(p, op, &(call){.method = "GET"}, "ListBuckets (the connection's check)", NULL, NULL, why,
-                               whylen);
+    mk_prov_status st = mk_prov_s3_req_simple(p, op, &(call){.method = "GET"}, "ListBuckets (the connection's check)",
+                                              NULL, NULL, why, whylen);
     if (st == MK_PROV_OK) {
         pthread_mutex_lock(&p->mu);
         p->probed = true;
@@ -1019,11 +777,14 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
     s3p *p = (s3p *)base;
     if (!op->type || strcmp(op->type, "bucket") != 0)
         return snprintf(why, whylen, "s3: %s: the s3 provider serves buckets, not %s", op->address,
-                        op->type ? op->type : "(none)"), MK_PROV_FAILED;
+                        op->type ? op->type : "(none)"),
+               MK_PROV_FAILED;
     if (fault_named(p, op) && !p->cc->allow_fault_injection)
-        return snprintf(why, whylen, "s3: %s: provider %s asks for injected failures (fail_on), which connection %s "
+        return snprintf(why, whylen,
+                        "s3: %s: provider %s asks for injected failures (fail_on), which connection %s "
                         "does not allow: set \"allow_fault_injection\": true on it in the executor's configuration "
-                        "(docs/providers.md, \"Rules for every provider\")", op->address, p->alias, p->cc->name),
+                        "(docs/providers.md, \"Rules for every provider\")",
+                        op->address, p->alias, p->cc->name),
                MK_PROV_FAILED;
     const char *act = op->action ? op->action : "";
     if (strcmp(act, "create") == 0 || strcmp(act, "update") == 0 || strcmp(act, "import") == 0) {
@@ -1047,8 +808,10 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
     if (st == MK_PROV_OK && yes)
         st = holds(p, op, name, &n, first, sizeof first, why, whylen);
     if (st == MK_PROV_OK && n > 0)
-        return snprintf(why, whylen, "s3: %s: bucket %s holds objects (%s%s): a delete would lose them; "
-                        "force_destroy = true deletes them first", op->address, name, first, n > 1 ? ", …" : ""),
+        return snprintf(why, whylen,
+                        "s3: %s: bucket %s holds objects (%s%s): a delete would lose them; "
+                        "force_destroy = true deletes them first",
+                        op->address, name, first, n > 1 ? ", …" : ""),
                MK_PROV_FAILED;
     return st;
 }
@@ -1082,25 +845,32 @@ static const mk_config_conn *conn_for(json_t *settings, const mk_config *cfg, co
     const char *name = json_string_value(json_object_get(settings, "connection"));
     if (!name)
         return snprintf(why, whylen, "provider %s: no connection named (`provider s3 { connection = \"NAME\" }`)",
-                        alias), NULL;
+                        alias),
+               NULL;
     const mk_config_conn *cc = mk_config_conn_find(cfg, name);
     if (!cc)
-        return snprintf(why, whylen, "provider %s: the executor's configuration (%s) has no connection `%s`: a spec "
+        return snprintf(why, whylen,
+                        "provider %s: the executor's configuration (%s) has no connection `%s`: a spec "
                         "names a connection, the executor says where it goes (docs/providers.md, \"Connections\")",
-                        alias, cfg && cfg->path[0] ? cfg->path : "none: MOKSHA_EXEC_CONFIG", name), NULL;
+                        alias, cfg && cfg->path[0] ? cfg->path : "none: MOKSHA_EXEC_CONFIG", name),
+               NULL;
     if (strcmp(cc->kind, "s3") != 0)
         return snprintf(why, whylen, "provider %s: connection `%s` is a %s connection, not s3", alias, name, cc->kind),
                NULL;
     const char *region = json_string_value(json_object_get(settings, "region"));
     region = region ? region : "us-east-1";
     if (strcmp(region, cc->region[0] ? cc->region : "us-east-1") != 0)
-        return snprintf(why, whylen, "provider %s: its region is %s, but connection `%s` signs for %s: the block's "
-                        "buckets would be priced and placed in one region and made in another", alias, region, name,
-                        cc->region), NULL;
+        return snprintf(why, whylen,
+                        "provider %s: its region is %s, but connection `%s` signs for %s: the block's "
+                        "buckets would be priced and placed in one region and made in another",
+                        alias, region, name, cc->region),
+               NULL;
     if (cc->path_style == 0)
-        return snprintf(why, whylen, "provider %s: connection `%s` asks for virtual-hosted buckets (path_style = "
-                        "false): this executor reaches buckets path-style only, on the endpoint's own host", alias,
-                        name), NULL;
+        return snprintf(why, whylen,
+                        "provider %s: connection `%s` asks for virtual-hosted buckets (path_style = "
+                        "false): this executor reaches buckets path-style only, on the endpoint's own host",
+                        alias, name),
+               NULL;
     return cc;
 }
 
@@ -1132,8 +902,17 @@ mk_prov *mk_prov_s3_new(json_t *settings, const mk_config *cfg, const char *alia
     json_t *fo = json_object_get(settings, "fail_on");
     p->fail_on = json_is_array(fo) ? json_incref(fo) : json_array();
     pthread_mutex_init(&p->mu, NULL);
-    p->base = (mk_prov){.kind = "s3", .caps = 0, .create = do_create, .read = do_read, .update = do_update,
-                        .del = do_del, .import = do_import, .move = NULL, .check = do_check, .caps_of = caps_of,
-                        .free = s3_free, .impl = p};
+    p->base = (mk_prov){.kind = "s3",
+                        .caps = 0,
+                        .create = do_create,
+                        .read = do_read,
+                        .update = do_update,
+                        .del = do_del,
+                        .import = do_import,
+                        .move = NULL,
+                        .check = do_check,
+                        .caps_of = caps_of,
+                        .free = s3_free,
+                        .impl = p};
     return &p->base;
 }
