@@ -96,10 +96,13 @@ static mk_prov_status get_owner(s3p *p, const mk_prov_op *op, const char *name, 
         json_t *m = json_loadb(r.body, r.len, 0, NULL);
         const char *s = json_string_value(json_object_get(m, "stack")),
                    *run = json_string_value(json_object_get(m, "run"));
+        const char *ad = json_string_value(json_object_get(m, "address"));
         if (s)
-            snprintf(o->stack, sizeof o->stack, "%s", s), o->tagged = true;
+            snprintf(o->stack, sizeof o->stack, "%.127s", s), o->tagged = true;
         if (run)
-            snprintf(o->run, sizeof o->run, "%s", run);
+            snprintf(o->run, sizeof o->run, "%.127s", run);
+        if (ad)
+            snprintf(o->address, sizeof o->address, "%.511s", ad);
         json_decref(m);
     }
     mk_httpc_resp_free(&r);
@@ -156,7 +159,7 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
 
 /* ---- what a bucket holds ---- */
 
-/* The first page (up to max) of keys (ListObjectsV2) or of versions
+/* The first page (up to max) of keys (ListObjects) or of versions
  * (ListObjectVersions, delete markers too), the marker object left out:
  * each found goes to fn (NULL: just counted), *first the first one. A
  * delete of each page then a list again reaches them all, with no token
@@ -170,11 +173,11 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
     char query[64];
     /* note [s3 query]: libcurl 7.88 signs the query as written, so each is
      * written in SigV4's canonical form: keys sorted, every key with `=` */
-    snprintf(query, sizeof query, versions ? "max-keys=%d&versions=" : "list-type=2&max-keys=%d", max);
+    snprintf(query, sizeof query, versions ? "max-keys=%d&versions=" : "max-keys=%d", max);
     mk_httpc_resp r;
     call c = {.method = "GET", .bucket = name, .query = query};
     mk_prov_status st =
-        mk_prov_s3_req_call(p, op, &c, versions ? "ListObjectVersions" : "ListObjectsV2", NULL, &r, why, whylen);
+        mk_prov_s3_req_call(p, op, &c, versions ? "ListObjectVersions" : "ListObjects", NULL, &r, why, whylen);
     xmlDoc *d = st == MK_PROV_OK ? mk_prov_s3_req_xml_read(&r) : NULL;
     xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
     if (st == MK_PROV_OK && !root)

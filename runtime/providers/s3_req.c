@@ -179,6 +179,7 @@ static void digests(const call *c, char *md5h, size_t ml, char *shah, size_t sl)
 
 static mk_prov_status send_call(s3p *p, const mk_prov_op *op, const call *c, mk_httpc_resp *r, char *why, size_t whylen)
 {
+    memset(r, 0, sizeof *r); /* freed by the caller whatever happens */
     creds cr;
     mk_prov_status st = get_creds(p, op ? op->deadline_ms : 0, &cr, why, whylen);
     if (st != MK_PROV_OK)
