@@ -880,6 +880,7 @@ static const mk_config_conn *conn_for(json_t *settings, const mk_config *cfg, co
 mk_prov *mk_prov_s3_new(json_t *settings, const mk_config *cfg, const char *alias, char *why, size_t whylen)
 {
     alias = alias ? alias : "s3";
+    xmlInitParser(); /* once, before the workers' threads parse (libxml2 asks it); later calls do nothing */
     const mk_config_conn *cc = conn_for(settings, cfg, alias, why, whylen);
     if (!cc)
         return NULL;
