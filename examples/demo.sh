@@ -227,7 +227,7 @@ unset MOKSHA_EXEC_CONFIG MOKSHA_VAR_app_password MOKSHA_VAR_orders_password
 # again by reconcile; a destroy of a bucket holding an object is refused
 # before its first step, then the object removed and all destroyed.
 echo "${B}━━━ buckets on an S3 emulator beside the simulated cloud: examples/objectstore ━━━${N}"
-s3_settings=$(sh "$TOP/tests/s3/s3rver.sh" start) || { echo "${R}demo: cannot start s3rver (tests/s3/s3rver.sh)${N}"; exit 1; }
+s3_settings=$(BUILD=$BUILD sh "$TOP/tests/s3/s3rver.sh" start) || { echo "${R}demo: cannot start s3rver (tests/s3/s3rver.sh)${N}"; exit 1; }
 eval "$s3_settings"
 S3_DIR=$MOKSHA_TEST_S3
 cat >"$TMP/exec-store.json" <<JSON

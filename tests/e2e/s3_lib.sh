@@ -21,10 +21,10 @@
 #   s3_leak_check        fail if the secret is in any output, the stack's
 #                        files or the emulator's logs (shown first to catch
 #                        a secret planted there)
-s3_settings=$(sh "$TOP/tests/s3/s3rver.sh" start) || { fail "cannot start s3rver (tests/s3/s3rver.sh)"; exit 1; }
+s3_settings=$(BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/s3/s3rver.sh" start) || { fail "cannot start s3rver (tests/s3/s3rver.sh)"; exit 1; }
 eval "$s3_settings"
 S3_OWN=$MOKSHA_TEST_S3
-s3_finish() { [ -n "$S3_OWN" ] && sh "$TOP/tests/s3/s3rver.sh" stop "$S3_OWN"; S3_OWN=; }
+s3_finish() { [ -n "$S3_OWN" ] && BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/s3/s3rver.sh" stop "$S3_OWN"; S3_OWN=; }
 trap 's3_finish; e2e_finish' EXIT
 
 mkdir -p "$WORK/cfg" && chmod 700 "$WORK/cfg"

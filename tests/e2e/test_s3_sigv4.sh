@@ -71,7 +71,7 @@ s3_same "an unsigned request" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "
 # a request signed right an hour ago, sent again now (a replay), and the
 # same signature on another method: signed by AWS's signer here, sent by curl
 signed_headers() { # METHOD PATH AGE_SECONDS: the headers, one "Name: value" a line
-    NODE_PATH=$TOP/build/tools/npm/node_modules node -e '
+    NODE_PATH=$(dirname "$MOKSHA")/tools/npm/node_modules node -e '
 const { SignatureV4 } = require("@smithy/signature-v4"), { Sha256 } = require("@aws-crypto/sha256-js");
 const [method, path, age, port] = process.argv.slice(1);
 new SignatureV4({ credentials: { accessKeyId: "S3RVER", secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY },

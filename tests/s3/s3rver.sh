@@ -13,7 +13,8 @@
 # The secret is random, made at start and kept in DIR/secret (0600): tests
 # hand it to the executor in its environment, never in a file under
 # review. s3rver's log is DIR/s3rver.log, the proxy's verdicts DIR/proxy.log.
-# S3_REGION (default us-east-1) is the region the proxy accepts signatures for.
+# S3_REGION (default us-east-1) is the region the proxy accepts signatures for;
+# BUILD (default build) the build directory whose tools/npm holds s3rver.
 set -u
 
 die() {
@@ -22,7 +23,14 @@ die() {
 }
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-MODULES=${MOKSHA_NPM_MODULES:-$TOP/build/tools/npm/node_modules}
+# the npm tools tests/deps.sh installed into $BUILD/tools/npm (BUILD: the
+# build directory, default the repository's build/)
+case ${BUILD:-} in
+"") B=$TOP/build ;;
+/*) B=$BUILD ;;
+*) B=$(pwd)/$BUILD ;;
+esac
+MODULES=$B/tools/npm/node_modules
 
 # wait_file FILE PID: until FILE has a port in it (10 s), while PID lives
 wait_file() {

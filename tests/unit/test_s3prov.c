@@ -18,6 +18,7 @@
 
 static mk_config cfg;
 static char dir[64], s3dir[128], endpoint[128], direct[128], secret[128];
+static char build[4096]; /* the build directory (this binary's ../): its tools/npm holds s3rver */
 
 /* VALUE of NAME='VALUE' in line into buf */
 static void setting(const char *line, const char *name, char *buf, size_t n)
@@ -63,8 +64,8 @@ static int setup(void **st)
     (void)st;
     mk_test_tmpdir(dir, "/tmp/mk-s3prov-XXXXXX");
     chmod(dir, 0700);
-    char cmd[512], line[1024] = "";
-    snprintf(cmd, sizeof cmd, "sh %s/tests/s3/s3rver.sh start >%s/s3.env", MK_SHARE_DIR, dir);
+    char cmd[4800], line[1024] = "";
+    snprintf(cmd, sizeof cmd, "BUILD='%s' sh %s/tests/s3/s3rver.sh start >%s/s3.env", build, MK_SHARE_DIR, dir);
     if (system(cmd) != 0)
         fail_msg("cannot start s3rver (tests/s3/s3rver.sh)");
     snprintf(cmd, sizeof cmd, "%s/s3.env", dir);
@@ -87,8 +88,8 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "sh %s/tests/s3/s3rver.sh stop %s", MK_SHARE_DIR, s3dir);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "BUILD='%s' sh %s/tests/s3/s3rver.sh stop %s", build, MK_SHARE_DIR, s3dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not stop s3rver in %s\n", s3dir);
     mk_config_free(&cfg);
@@ -343,8 +344,15 @@ static void test_credential_command(void **st)
     json_decref(a);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    char self[4096];
+    if (!realpath(argv[0], self))
+        return 1;
+    *strrchr(self, '/') = 0; /* BUILD/tests */
+    *strrchr(self, '/') = 0; /* BUILD */
+    snprintf(build, sizeof build, "%s", self);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_refusals), cmocka_unit_test(test_wrong_secret),
         cmocka_unit_test(test_nonempty),  cmocka_unit_test(test_adopt),    cmocka_unit_test(test_injected),
