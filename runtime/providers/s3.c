@@ -799,6 +799,18 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
             return MK_PROV_FAILED;
     }
     mk_prov_status st = probe(p, op, why, whylen);
+    if (st == MK_PROV_OK && strcmp(act, "create") == 0 && !op->deposed) {
+        /* a bucket at the name that the create would not take over
+         * (note [s3 adopt]) is refused now, before any step */
+        char name[80];
+        bool yes;
+        mk_prov_op look = *op;
+        look.adopted = NULL;
+        if (name_of(&(mk_prov_op){.address = op->address}, op->attrs, name, sizeof name, why, whylen) &&
+            (st = exists(p, op, name, &yes, why, whylen)) == MK_PROV_OK && yes)
+            st = take_over(p, &look, name, why, whylen);
+        return st;
+    }
     if (st != MK_PROV_OK || strcmp(act, "delete") != 0 || json_is_true(json_object_get(op->attrs, "force_destroy")))
         return st;
     /* a delete that would find objects is refused now, before any step */

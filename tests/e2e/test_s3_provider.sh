@@ -63,11 +63,13 @@ s3_same "the buckets after reconcile" "$(s3_buckets | tr '\n' ' ')" "assets-eu l
 s3_run 0 drift
 expect_contains "$OUT" "No drift"
 
-# a bucket someone else made at a bucket's name is not taken over
+# a bucket someone else made at a bucket's name is not taken over: refused
+# before the first step
 curl -s -X PUT "$S3_DIRECT/other-team" >/dev/null
 s3_put other-team data.bin
 spec true 'resource bucket theirs { encrypted = false, bucket_name = "other-team" }'
-s3_run 4 apply --yes
+s3_run 1 apply --yes
+expect_contains "$ERR" "before its first step; nothing was applied"
 expect_contains "$ERR" "bucket.theirs already holds a bucket this stack did not make (bucket other-team): not taken over"
 expect_contains "$ERR" "moksha import bucket.theirs other-team"
 s3_same "the foreign bucket's objects" "$(s3_keys other-team | tr '\n' ' ')" "data.bin "
