@@ -1,6 +1,7 @@
 # s3_lib.sh — an S3 emulator of its own for an e2e test: s3rver behind the
 # verifying proxy (tests/s3/s3rver.sh), on loopback ports the system picks,
-# stopped when the test ends whatever happens. Source it after lib.sh:
+# stopped when the test ends whatever happens (its trap, or, killed, the
+# launcher's watch on its process). Source it after lib.sh:
 #   . "$TOP/tests/e2e/lib.sh"
 #   . "$TOP/tests/e2e/s3_lib.sh"
 # It exports AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the executor's
@@ -21,7 +22,7 @@
 #   s3_leak_check        fail if the secret is in any output, the stack's
 #                        files or the emulator's logs (shown first to catch
 #                        a secret planted there)
-s3_settings=$(BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/s3/s3rver.sh" start) || { fail "cannot start s3rver (tests/s3/s3rver.sh)"; exit 1; }
+s3_settings=$(S3_OWNER_PID=$$ BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/s3/s3rver.sh" start) || { fail "cannot start s3rver (tests/s3/s3rver.sh)"; exit 1; }
 eval "$s3_settings"
 S3_OWN=$MOKSHA_TEST_S3
 s3_finish() { [ -n "$S3_OWN" ] && BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/s3/s3rver.sh" stop "$S3_OWN"; S3_OWN=; }

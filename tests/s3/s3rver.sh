@@ -13,6 +13,7 @@
 # The secret is random, made at start and kept in DIR/secret (0600): tests
 # hand it to the executor in its environment, never in a file under
 # review. s3rver's log is DIR/s3rver.log, the proxy's verdicts DIR/proxy.log.
+# S3_OWNER_PID: a process whose end stops them (a test that crashed);
 # S3_REGION (default us-east-1) is the region the proxy accepts signatures for;
 # BUILD (default build) the build directory whose tools/npm holds s3rver.
 set -u
@@ -62,6 +63,14 @@ new S3rver({ address: "127.0.0.1", port: 0, directory: process.argv[1], allowMis
         >"$dir/proxy.log" 2>&1 </dev/null &
     echo $! >"$dir/proxy.pid"
     wait_file "$dir/proxy.port" "$(cat "$dir/proxy.pid")" || { cat "$dir/proxy.log" >&2; stop "$dir"; die "the proxy did not start"; }
+    # S3_OWNER_PID: both are stopped, and DIR removed, once that process is
+    # gone, even when it could not stop them itself (killed, crashed)
+    if [ -n "${S3_OWNER_PID:-}" ]; then
+        (
+            while kill -0 "$S3_OWNER_PID" 2>/dev/null && [ -d "$dir/data" ]; do sleep 1; done
+            [ -d "$dir/data" ] && stop "$dir"
+        ) >/dev/null 2>&1 </dev/null &
+    fi
     printf "S3_ENDPOINT='http://127.0.0.1:%s' S3_DIRECT='http://127.0.0.1:%s' AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY='%s' MOKSHA_TEST_S3='%s'\n" \
         "$(cat "$dir/proxy.port")" "$(cat "$dir/s3rver.port")" "$(cat "$dir/secret")" "$dir"
     printf "export S3_ENDPOINT S3_DIRECT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY MOKSHA_TEST_S3\n"

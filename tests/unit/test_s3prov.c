@@ -65,7 +65,9 @@ static int setup(void **st)
     mk_test_tmpdir(dir, "/tmp/mk-s3prov-XXXXXX");
     chmod(dir, 0700);
     char cmd[4800], line[1024] = "";
-    snprintf(cmd, sizeof cmd, "BUILD='%s' sh %s/tests/s3/s3rver.sh start >%s/s3.env", build, MK_SHARE_DIR, dir);
+    /* S3_OWNER_PID: stopped even if this process dies before its teardown */
+    snprintf(cmd, sizeof cmd, "S3_OWNER_PID=%ld BUILD='%s' sh %s/tests/s3/s3rver.sh start >%s/s3.env", (long)getpid(),
+             build, MK_SHARE_DIR, dir);
     if (system(cmd) != 0)
         fail_msg("cannot start s3rver (tests/s3/s3rver.sh)");
     snprintf(cmd, sizeof cmd, "%s/s3.env", dir);
