@@ -672,7 +672,8 @@ static bool fault_named(const az *p, const mk_prov_op *op)
     return false;
 }
 
-/* fail_on is the spec's: honoured only where the connection allows it. */
+/* fail_on is the spec's: honoured only where the connection allows it;
+ * the change fails before it sends anything, so the world is as it was. */
 static bool injected(const az *p, const mk_prov_op *op, char *why, size_t whylen)
 {
     if (!p->cc->allow_fault_injection || !fault_named(p, op))
@@ -720,6 +721,8 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
         return MK_PROV_FAILED;
     if (!op->stack_id || !op->run_id)
         return no_stack(op, why, whylen);
+    if (injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
     char **l = meta_lines(implements(p, "tagging") ? json_object_get(op->attrs, "tags") : NULL, op->stack_id,
                           op->run_id, op->address);
     if (!l)
@@ -766,8 +769,6 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
         if (st != MK_PROV_OK)
             return st;
     }
-    if (injected(p, op, why, whylen))
-        return MK_PROV_FAILED;
     *out = computed(p, name);
     return MK_PROV_OK;
 }
@@ -777,7 +778,7 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
  * implements them), and the computed ones. */
 static json_t *as_state(const az *p, const mk_prov_op *op, const char *name, const held *h)
 {
-    json_t *o = json_is_object(op->attrs) ? json_deep_copy(op->attrs) : json_object();
+    json_t *o = json_is_object(op->attrs) && !op->import_id ? json_deep_copy(op->attrs) : json_object();
     json_t *rec = json_object_get(op->attrs, "tags");
     if (implements(p, "tagging") || op->import_id) {
         json_t *tags = json_object();
@@ -794,21 +795,27 @@ static json_t *as_state(const az *p, const mk_prov_op *op, const char *name, con
         }
         json_object_set_new(o, "tags", tags);
     }
+    /* "container" lets anyone list the blobs too, more than `public`
+     * asks: it reads as that word, so drift shows it */
     if (implements(p, "public_access") || op->import_id)
-        json_object_set_new(o, "public", json_boolean(h->access[0] != 0));
+        json_object_set_new(o, "public", strcmp(h->access, "container") == 0 ? json_string("container")
+                                         : json_boolean(h->access[0] != 0));
     if (op->import_id) {
+        /* every attribute, whatever the desired ones are: the plan's read
+         * and the apply's must agree */
         char derived[80];
         name_from_address(op->address, derived, sizeof derived);
-        if (!(json_is_null(json_object_get(op->attrs, "bucket_name")) && strcmp(derived, name) == 0) &&
-            !(attr_str(op->attrs, "bucket_name") && strcmp(attr_str(op->attrs, "bucket_name"), name) == 0))
-            json_object_set_new(o, "bucket_name", json_string(name));
-        static const char *const account[] = {"encrypted", "versioning", "public_access_block", NULL};
-        for (size_t i = 0; account[i]; i++) {
-            int v = vouched(p, account[i]);
-            json_object_set_new(o, account[i], v < 0 ? (i == 0 ? json_true() : json_null()) : json_boolean(v));
-        }
-        if (!json_object_get(o, "force_destroy"))
-            json_object_set_new(o, "force_destroy", json_null());
+        json_object_set_new(o, "bucket_name", strcmp(derived, name) == 0 ? json_null() : json_string(name));
+        int enc = vouched(p, "encrypted"), ver = vouched(p, "versioning"), pab = vouched(p, "public_access_block");
+        json_object_set_new(o, "encrypted", json_boolean(enc != 0));
+        json_object_set_new(o, "versioning", json_boolean(ver == 1));
+        json_object_set_new(o, "public_access_block", pab < 0 ? json_null() : json_boolean(pab));
+        json_object_set_new(o, "storage_class", json_string("standard"));
+        static const char *const unset[] = {"retention", "redundancy", "public_write", "authenticated_read",
+                                            "access_logging", "lifecycle_rules", "replication", "kms_key",
+                                            "private_endpoint", "force_destroy", NULL};
+        for (size_t i = 0; unset[i]; i++)
+            json_object_set_new(o, unset[i], json_null());
     }
     json_t *c = computed(p, name);
     json_object_update(o, c);
@@ -856,6 +863,8 @@ static mk_prov_status do_update(mk_prov *base, const mk_prov_op *op, json_t **ou
         return MK_PROV_FAILED;
     if (!op->stack_id)
         return no_stack(op, why, whylen);
+    if (injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
     held h;
     mk_prov_status st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
     if (st != MK_PROV_OK)
@@ -867,8 +876,6 @@ static mk_prov_status do_update(mk_prov *base, const mk_prov_op *op, json_t **ou
     held_free(&h);
     if (st != MK_PROV_OK)
         return st;
-    if (injected(p, op, why, whylen))
-        return MK_PROV_FAILED;
     *out = computed(p, name);
     return MK_PROV_OK;
 }
@@ -924,6 +931,8 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
         return MK_PROV_FAILED;
     if (!op->stack_id)
         return no_stack(op, why, whylen);
+    if (injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
     held h;
     mk_prov_status st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
     if (st != MK_PROV_OK || !h.there)
@@ -935,8 +944,6 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
         if (first[0])
             return refuse_full(op, name, first, why, whylen);
     }
-    if (injected(p, op, why, whylen))
-        return MK_PROV_FAILED;
     char what[128];
     snprintf(what, sizeof what, "delete container %s", name);
     mk_httpc_resp r;
@@ -957,6 +964,8 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
         return MK_PROV_FAILED;
     if (!op->stack_id || !op->run_id)
         return no_stack(op, why, whylen);
+    if (injected(p, op, why, whylen))
+        return MK_PROV_FAILED;
     held h;
     mk_prov_status st = look(p, op, name, &h, why, whylen);
     if (st != MK_PROV_OK)
@@ -991,8 +1000,6 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
     lines_free(l);
     if (st != MK_PROV_OK)
         return st;
-    if (injected(p, op, why, whylen))
-        return MK_PROV_FAILED;
     *out = computed(p, name);
     return MK_PROV_OK;
 }
