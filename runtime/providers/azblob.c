@@ -279,25 +279,29 @@ static bool name_ok(const char *s)
     return !strstr(s, "--");
 }
 
-/* The name a bucket gets when bucket_name is null (docs/providers.md):
- * the address without its type, lowercased, every other character `-`,
- * runs of `-` made one, trimmed, padded to 3 with `0`, at most 63. */
+/* The name a bucket gets when bucket_name is null (docs/providers.md, the
+ * rule the s3 provider keeps too): the resource name and index (after the
+ * last `bucket.` ahead of any index), lowercased, every other character
+ * `-`, runs of `-` made one, trimmed, at most 63, padded with `x` to 3 —
+ * not a digit: `bucket.k1` must not get `bucket.k10`'s name. */
 static void name_from_address(const char *address, char *out, size_t n)
 {
-    const char *s = strncmp(address, "bucket.", 7) == 0 ? address + 7 : address;
+    const char *idx = strchr(address, '['), *s = address;
+    for (const char *q = address; (q = strstr(q, "bucket.")) && (!idx || q < idx); q++)
+        if (q == address || q[-1] == '.')
+            s = q + strlen("bucket.");
     size_t k = 0;
     for (; *s && k + 1 < n && k < 63; s++) {
         char c = (char)tolower((unsigned char)*s);
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            c = '-';
-        if (c == '-' && (k == 0 || out[k - 1] == '-'))
-            continue;
-        out[k++] = c;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            out[k++] = c;
+        else if (k > 0 && out[k - 1] != '-')
+            out[k++] = '-';
     }
     while (k > 0 && out[k - 1] == '-')
         k--;
     while (k < 3 && k + 1 < n)
-        out[k++] = '0';
+        out[k++] = 'x';
     out[k] = 0;
 }
 
