@@ -25,7 +25,7 @@
 #include "runtime/config.h"
 #include "runtime/httpc.h"
 #include "runtime/pgcred.h"
-#include "runtime/providers/azblob.h"
+#include "runtime/providers/azblob_sign.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
 
@@ -71,7 +71,7 @@ static size_t account_key(az *p, const mk_prov_op *op, unsigned char *key, mk_pr
         if (!b64)
             return snprintf(why, whylen, "out of memory"), *st = MK_PROV_RETRYABLE, 0;
     }
-    size_t n = mk_prov_azblob_key_decode(b64, key, KEYMAX);
+    size_t n = mk_prov_azblob_sign_key(b64, key, KEYMAX);
     if (p->cred)
         mk_pgcred_wipe(b64);
     else
@@ -133,14 +133,14 @@ static mk_prov_status send_signed(az *p, const mk_prov_op *op, const azreq *r, m
         return snprintf(why, whylen, "azure_blob: %s: connection %s: the request's URL does not fit",
                         op && op->address ? op->address : p->alias, p->cc->name), MK_PROV_FAILED;
     bool has_body = strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0;
-    mk_prov_azblob_date(time(NULL), date, sizeof date);
+    mk_prov_azblob_sign_date(time(NULL), date, sizeof date);
     char xdate[96];
     snprintf(xdate, sizeof xdate, "x-ms-date: %s", date);
     snprintf(clen, sizeof clen, "Content-Length: %zu", r->body_len);
     const char *lines[64];
     size_t k = 0;
     lines[k++] = xdate;
-    lines[k++] = "x-ms-version: " MK_PROV_AZBLOB_VERSION;
+    lines[k++] = "x-ms-version: " MK_PROV_AZBLOB_SIGN_VERSION;
     lines[k++] = r->body_len ? "Content-Type: application/xml" : "Content-Type:";
     for (const char *const *h = r->headers; h && *h && k < 60; h++)
         lines[k++] = *h;
@@ -148,13 +148,13 @@ static mk_prov_status send_signed(az *p, const mk_prov_op *op, const azreq *r, m
     if (has_body)
         lines[k++] = clen; /* libcurl sends it; it is signed as sent */
     lines[k] = NULL;
-    char *sts = mk_prov_azblob_string_to_sign(r->method, lines, p->cc->account, path, r->query);
+    char *sts = mk_prov_azblob_sign_string(r->method, lines, p->cc->account, path, r->query);
     if (!sts)
         return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
     unsigned char key[KEYMAX];
     mk_prov_status st;
     size_t kn = account_key(p, op, key, &st, why, whylen);
-    bool signed_ok = kn && mk_prov_azblob_sign(key, kn, sts, sig, sign);
+    bool signed_ok = kn && mk_prov_azblob_sign_hmac(key, kn, sts, sig, sign);
     OPENSSL_cleanse(key, sizeof key);
     free(sts);
     if (!kn)

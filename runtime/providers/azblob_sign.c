@@ -1,7 +1,7 @@
-/* azblob_sign — Shared Key signing for Azure Blob requests (azblob.h):
+/* azblob_sign — Shared Key signing for Azure Blob requests (azblob_sign.h):
  * the string to sign as Azure's "Authorize with Shared Key" defines it, and
  * its HMAC-SHA256 through openssl. The URL decoding is libcurl's. */
-#include "runtime/providers/azblob.h"
+#include "runtime/providers/azblob_sign.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -200,7 +200,7 @@ static bool canonical_resource(buf *b, const char *account, const char *path, co
     return ok;
 }
 
-char *mk_prov_azblob_string_to_sign(const char *verb, const char *const *headers, const char *account,
+char *mk_prov_azblob_sign_string(const char *verb, const char *const *headers, const char *account,
                                     const char *path, const char *query)
 {
     static const char *const standard[] = {"Content-Encoding", "Content-Language", "Content-Length", "Content-MD5",
@@ -225,7 +225,7 @@ char *mk_prov_azblob_string_to_sign(const char *verb, const char *const *headers
     return b.s;
 }
 
-bool mk_prov_azblob_sign(const unsigned char *key, size_t keylen, const char *sts, char *out, size_t n)
+bool mk_prov_azblob_sign_hmac(const unsigned char *key, size_t keylen, const char *sts, char *out, size_t n)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
@@ -236,7 +236,7 @@ bool mk_prov_azblob_sign(const unsigned char *key, size_t keylen, const char *st
     return true;
 }
 
-size_t mk_prov_azblob_key_decode(const char *b64, unsigned char *key, size_t n)
+size_t mk_prov_azblob_sign_key(const char *b64, unsigned char *key, size_t n)
 {
     size_t len = strlen(b64);
     if (len == 0 || len % 4 != 0 || len / 4 * 3 > n || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -249,7 +249,7 @@ size_t mk_prov_azblob_key_decode(const char *b64, unsigned char *key, size_t n)
     return (size_t)got - pad;
 }
 
-bool mk_prov_azblob_date(time_t t, char *out, size_t n)
+bool mk_prov_azblob_sign_date(time_t t, char *out, size_t n)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

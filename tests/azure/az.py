@@ -14,6 +14,7 @@ check moksha's signing with itself.
     put C BLOB TEXT           a block blob
     rm C                      delete the container
     ls                        the account's containers, one a line
+    dump                      {C: what show says of it} for every container
 """
 import base64
 import email.utils
@@ -79,20 +80,30 @@ def pairs(args):
     return {"x-ms-meta-" + a.split("=", 1)[0]: a.split("=", 1)[1] for a in args}
 
 
+def show(c):
+    st, h, _ = call("GET", "/" + c, "restype=container")
+    if st == 404:
+        return None
+    must((st, h, b""), 200)
+    meta = {k.lower()[10:]: v for k, v in h.items() if k.lower().startswith("x-ms-meta-")}
+    _, _, body = must(call("GET", "/" + c, "restype=container&comp=list"), 200)
+    blobs = [b.findtext("Name") for b in ET.fromstring(body).iter("Blob")]
+    low = {k.lower(): v for k, v in h.items()}
+    return {"metadata": meta, "access": low.get("x-ms-blob-public-access", ""), "blobs": blobs}
+
+
+def names():
+    _, _, body = must(call("GET", "/", "comp=list"), 200)
+    return [c.findtext("Name") for c in ET.fromstring(body).iter("Container")]
+
+
 def main(argv):
     cmd, args = argv[0], argv[1:]
     if cmd == "show":
-        st, h, _ = call("GET", "/" + args[0], "restype=container")
-        if st == 404:
-            print("gone")
-            return
-        must((st, h, b""), 200)
-        meta = {k.lower()[10:]: v for k, v in h.items() if k.lower().startswith("x-ms-meta-")}
-        _, _, body = must(call("GET", "/" + args[0], "restype=container&comp=list"), 200)
-        blobs = [b.findtext("Name") for b in ET.fromstring(body).iter("Blob")]
-        low = {k.lower(): v for k, v in h.items()}
-        print(json.dumps({"metadata": meta, "access": low.get("x-ms-blob-public-access", ""), "blobs": blobs},
-                         sort_keys=True))
+        s = show(args[0])
+        print("gone" if s is None else json.dumps(s, sort_keys=True))
+    elif cmd == "dump":
+        print(json.dumps({c: show(c) for c in names()}, sort_keys=True))
     elif cmd == "mk":
         must(call("PUT", "/" + args[0], "restype=container", pairs(args[1:])), 201)
     elif cmd == "meta":
@@ -112,9 +123,8 @@ def main(argv):
     elif cmd == "rm":
         must(call("DELETE", "/" + args[0], "restype=container"), 202)
     elif cmd == "ls":
-        _, _, body = must(call("GET", "/", "comp=list"), 200)
-        for c in ET.fromstring(body).iter("Container"):
-            print(c.findtext("Name"))
+        for c in names():
+            print(c)
     else:
         sys.exit("az.py: unknown command " + cmd)
 

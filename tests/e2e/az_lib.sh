@@ -12,12 +12,13 @@
 #                    moksha ARG... must exit CODE (expect_exit); its stdout
 #                    and stderr are appended to $AZ_OUTPUTS, for the leak check
 #   az_same WHAT GOT WANT
-#   az_config FILE [EXTRA]
+#   az_config FILE [VOUCHES] [FAULTS] [EXTRA]
 #                    the executor's configuration: connection `blobs` to the
-#                    emulator (vouching for encryption, fault injection
-#                    allowed), EXTRA members added to the connection
+#                    emulator, its `vouches` VOUCHES (default {"encrypted":
+#                    true}), allow_fault_injection FAULTS (default true),
+#                    EXTRA members added to the connection
 #   az_world         every container of the account with its metadata (the
-#                    run that made it left out) and access level, sorted
+#                    run that made it left out), access level and blobs
 az_settings=$(BUILD=$(dirname "$MOKSHA") sh "$TOP/tests/azure/azurite.sh" start) ||
     { fail "cannot start azurite (tests/azure/azurite.sh)"; exit 1; }
 eval "$az_settings"
@@ -44,19 +45,16 @@ az_same() {
 }
 
 az_config() {
+    _v=${2:-}
+    [ -n "$_v" ] || _v='{ "encrypted": true }'
     mkdir -p "$(dirname "$1")" && chmod 700 "$(dirname "$1")"
     cat >"$1" <<JSON
 { "format": "moksha.exec-config/v1",
   "connections": { "blobs": { "kind": "azure_blob", "endpoint": "$AZ_ENDPOINT", "account": "$AZ_ACCOUNT",
-    "credentials": { "account_key_env": "TEST_AZ_KEY" }, "vouches": { "encrypted": true },
-    "allow_fault_injection": true${2:+, $2} } } }
+    "credentials": { "account_key_env": "TEST_AZ_KEY" }, "vouches": $_v,
+    "allow_fault_injection": ${3:-true}${4:+, $4} } } }
 JSON
     chmod 0600 "$1"
 }
 
-az_world() {
-    for c in $(az ls | sort); do
-        printf '%s ' "$c"
-        az show "$c" | jq -c '.metadata |= del(.moksha_run)'
-    done
-}
+az_world() { az dump | jq -c 'map_values(.metadata |= del(.moksha_run))'; }

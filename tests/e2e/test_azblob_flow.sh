@@ -45,8 +45,8 @@ expect_contains "$OUT" "Apply complete: 3 created"
 expect_match "$OUT" "created  bucket.logs  \\[store azure/eastus\\]  id=logs"
 expect_match "$OUT" "created  bucket.assets  \\[store azure/eastus\\]  id=acme-assets"
 stack_id=$(cat .moksha/stack-id)
-az_same "the account's containers" "$(az_world | tr '\n' ' ')" \
-    "acme-assets {\"access\":\"blob\",\"blobs\":[],\"metadata\":{\"moksha_address\":\"bucket.assets\",\"moksha_stack\":\"$stack_id\"}} logs {\"access\":\"\",\"blobs\":[],\"metadata\":{\"costcenter\":\"42\",\"moksha_address\":\"bucket.logs\",\"moksha_stack\":\"$stack_id\",\"team\":\"ops\"}} "
+az_same "the account's containers" "$(az_world)" \
+    "{\"acme-assets\":{\"access\":\"blob\",\"blobs\":[],\"metadata\":{\"moksha_address\":\"bucket.assets\",\"moksha_stack\":\"$stack_id\"}},\"logs\":{\"access\":\"\",\"blobs\":[],\"metadata\":{\"costcenter\":\"42\",\"moksha_address\":\"bucket.logs\",\"moksha_stack\":\"$stack_id\",\"team\":\"ops\"}}}"
 az_same "the endpoint recorded" "$("$MOKSHA_EXEC" state show bucket.logs | jq -r '.attributes.endpoint')" "$AZ_ENDPOINT/logs"
 az_run 0 plan --refresh --detailed-exitcode
 expect_contains "$OUT" "No changes"
@@ -102,6 +102,10 @@ resource bucket other {}
 M
 az_run 4 apply --yes
 expect_contains "$ERR" "container other already exists and this stack did not make it (another stack or address made it)"
+spec
+cat >>main.moksha <<'M'
+resource bucket other {}
+M
 az_run 4 import --yes bucket.other other
 expect_contains "$ERR" "container other is another stack's"
 az rm other

@@ -14,7 +14,7 @@
 
 #include "runtime/config.h"
 #include "runtime/httpc.h"
-#include "runtime/providers/azblob.h"
+#include "runtime/providers/azblob_sign.h"
 #include "runtime/providers/provider.h"
 
 /* ---- the string to sign ---- */
@@ -23,7 +23,7 @@ static void documented_example(void **state)
 {
     (void)state;
     const char *h[] = {"x-ms-date: Sun, 11 Oct 2009 21:49:13 GMT", "x-ms-version: 2009-09-19", NULL};
-    char *s = mk_prov_azblob_string_to_sign("GET", h, "myaccount", "/myaccount/mycontainer",
+    char *s = mk_prov_azblob_sign_string("GET", h, "myaccount", "/myaccount/mycontainer",
                                             "restype=container&comp=metadata&timeout=20");
     assert_non_null(s);
     assert_string_equal(s, "GET\n\n\n\n\n\n\n\n\n\n\n\n"
@@ -38,14 +38,14 @@ static void documented_resources(void **state)
 {
     (void)state;
     const char *none[] = {NULL};
-    char *s = mk_prov_azblob_string_to_sign("GET", none, "myaccount", "/mycontainer",
+    char *s = mk_prov_azblob_sign_string("GET", none, "myaccount", "/mycontainer",
                                             "restype=container&comp=list&include=snapshots&include=metadata&"
                                             "include=uncommittedblobs");
     assert_non_null(s);
     assert_non_null(strstr(s, "\n/myaccount/mycontainer\ncomp:list\ninclude:metadata,snapshots,uncommittedblobs\n"
                               "restype:container"));
     free(s);
-    s = mk_prov_azblob_string_to_sign("GET", none, "myaccount", "/mycontainer/myblob", NULL);
+    s = mk_prov_azblob_sign_string("GET", none, "myaccount", "/mycontainer/myblob", NULL);
     assert_string_equal(s, "GET\n\n\n\n\n\n\n\n\n\n\n\n/myaccount/mycontainer/myblob");
     free(s);
 }
@@ -59,17 +59,17 @@ static void headers_and_query(void **state)
     (void)state;
     const char *h[] = {"X-MS-Meta-Team:  platform   ops ", "Content-Type: application/xml", "content-length: 0",
                        "x-ms-version: 2021-12-02", "Range: bytes=0-9", "Accept: */*", NULL};
-    char *s = mk_prov_azblob_string_to_sign("PUT", h, "acct", "/acct/c", "Comp=acl&restype=container&x=a%2Cb");
+    char *s = mk_prov_azblob_sign_string("PUT", h, "acct", "/acct/c", "Comp=acl&restype=container&x=a%2Cb");
     assert_string_equal(s, "PUT\n\n\n\n\napplication/xml\n\n\n\n\n\nbytes=0-9\n"
                            "x-ms-meta-team:platform ops\nx-ms-version:2021-12-02\n"
                            "/acct/acct/c\ncomp:acl\nrestype:container\nx:a,b");
     free(s);
     const char *h2[] = {"Content-Length: 12", NULL};
-    s = mk_prov_azblob_string_to_sign("PUT", h2, "acct", "/c", NULL);
+    s = mk_prov_azblob_sign_string("PUT", h2, "acct", "/c", NULL);
     assert_string_equal(s, "PUT\n\n\n12\n\n\n\n\n\n\n\n\n/acct/c");
     free(s);
     /* a %00 in the query is no parameter of ours */
-    assert_null(mk_prov_azblob_string_to_sign("GET", h2, "acct", "/c", "comp=a%00b"));
+    assert_null(mk_prov_azblob_sign_string("GET", h2, "acct", "/c", "comp=a%00b"));
 }
 
 /* ---- the signature, the date, the key ---- */
@@ -78,7 +78,7 @@ static void hmac_vector(void **state)
 {
     (void)state;
     unsigned char key[128];
-    size_t n = mk_prov_azblob_key_decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OT"
+    size_t n = mk_prov_azblob_sign_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OT"
                                          "o7PD0+Pw==", key, sizeof key);
     assert_int_equal(n, 64);
     for (size_t i = 0; i < n; i++)
@@ -86,31 +86,31 @@ static void hmac_vector(void **state)
     const char *sts = "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Sun, 11 Oct 2009 21:49:13 GMT\nx-ms-version:2009-09-19\n"
                       "/myaccount/myaccount/mycontainer\ncomp:metadata\nrestype:container\ntimeout:20";
     char sig[64];
-    assert_true(mk_prov_azblob_sign(key, n, sts, sig, sizeof sig));
+    assert_true(mk_prov_azblob_sign_hmac(key, n, sts, sig, sizeof sig));
     /* python3: base64(hmac.new(bytes(range(64)), sts, sha256).digest()) */
     assert_string_equal(sig, "yOy1ooyY0z+r5yMYRqpcdfDfKThJz/g5lkfgDnKgoCY=");
     key[0] ^= 1;
     char other[64];
-    assert_true(mk_prov_azblob_sign(key, n, sts, other, sizeof other));
+    assert_true(mk_prov_azblob_sign_hmac(key, n, sts, other, sizeof other));
     assert_string_not_equal(sig, other);
-    assert_false(mk_prov_azblob_sign(key, n, sts, other, 20));
+    assert_false(mk_prov_azblob_sign_hmac(key, n, sts, other, 20));
 }
 
 static void date_and_key(void **state)
 {
     (void)state;
     char d[64];
-    assert_true(mk_prov_azblob_date(1255297753, d, sizeof d));
+    assert_true(mk_prov_azblob_sign_date(1255297753, d, sizeof d));
     assert_string_equal(d, "Sun, 11 Oct 2009 21:49:13 GMT");
-    assert_false(mk_prov_azblob_date(1255297753, d, 10));
+    assert_false(mk_prov_azblob_sign_date(1255297753, d, 10));
     unsigned char key[128];
-    assert_int_equal(mk_prov_azblob_key_decode("YWJj", key, sizeof key), 3);
-    assert_int_equal(mk_prov_azblob_key_decode("YWI=", key, sizeof key), 2);
-    assert_int_equal(mk_prov_azblob_key_decode("YQ==", key, sizeof key), 1);
-    assert_int_equal(mk_prov_azblob_key_decode("not base64!", key, sizeof key), 0);
-    assert_int_equal(mk_prov_azblob_key_decode("YWJ", key, sizeof key), 0);
-    assert_int_equal(mk_prov_azblob_key_decode("", key, sizeof key), 0);
-    assert_int_equal(mk_prov_azblob_key_decode("YWJjYWJj", key, 3), 0); /* does not fit */
+    assert_int_equal(mk_prov_azblob_sign_key("YWJj", key, sizeof key), 3);
+    assert_int_equal(mk_prov_azblob_sign_key("YWI=", key, sizeof key), 2);
+    assert_int_equal(mk_prov_azblob_sign_key("YQ==", key, sizeof key), 1);
+    assert_int_equal(mk_prov_azblob_sign_key("not base64!", key, sizeof key), 0);
+    assert_int_equal(mk_prov_azblob_sign_key("YWJ", key, sizeof key), 0);
+    assert_int_equal(mk_prov_azblob_sign_key("", key, sizeof key), 0);
+    assert_int_equal(mk_prov_azblob_sign_key("YWJjYWJj", key, 3), 0); /* does not fit */
 }
 
 /* ---- against azurite ---- */
