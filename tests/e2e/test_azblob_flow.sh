@@ -146,6 +146,30 @@ TEST_AZ_KEY='not base64!' az_run 1 apply --yes
 expect_contains "$ERR" "the account key (TEST_AZ_KEY) is not base64"
 expect_not_contains "$ERR" "not base64!"
 az_run 0 apply --yes
+
+# ---- the key from a credential_command: {"account_key", "expires_in"} ----
+(umask 077 && printf '%s' "$AZ_KEY" >"$WORK/cfg/key")
+cat >"$WORK/cfg/key.sh" <<EOF
+#!/bin/sh
+printf '{"%s": "%s", "expires_in": 600}\n' "\${1:-account_key}" "\$(cat "$WORK/cfg/key")"
+EOF
+az_config "$WORK/cfg/exec.json" "" true "\"credential_command\": [\"/bin/sh\", \"$WORK/cfg/key.sh\"]"
+spec
+cat >>main.moksha <<'M'
+resource bucket viacmd {}
+M
+env -u TEST_AZ_KEY "$MOKSHA" apply --yes >"$OUT" 2>"$ERR" && e2e_ok || e2e_bad "the apply with a credential_command failed: $(cat "$ERR")"
+cat "$OUT" "$ERR" >>"$AZ_OUTPUTS"
+az_same "the container made with the command's key" "$(az show viacmd | jq -r .metadata.moksha_address)" bucket.viacmd
+# a command answering postgres's key is refused, naming the one it must say
+az_config "$WORK/cfg/exec.json" "" true "\"credential_command\": [\"/bin/sh\", \"$WORK/cfg/key.sh\", \"password\"]"
+spec
+env -u TEST_AZ_KEY "$MOKSHA" apply --yes >"$OUT" 2>"$ERR"
+az_same "the apply with a command saying password" "$?" 1
+expect_contains "$ERR" 'password_command printed JSON that is not {"account_key": "…", "expires_in": SECONDS}'
+cat "$OUT" "$ERR" >>"$AZ_OUTPUTS"
+az_config "$WORK/cfg/exec.json"
+az_run 0 apply --yes --auto-approve-risk high
 leave
 
 # ---- the key is the executor's alone ----
