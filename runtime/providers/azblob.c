@@ -213,7 +213,8 @@ static void text_of(xmlNodePtr n, char *out, size_t len)
 
 /* "STATUS CODE: MESSAGE" of a refusal: the error code (x-ms-error-code,
  * else the body's <Code>) and the first line of <Message>; never a header
- * or body sent — a message holding the request's signature is cut there. */
+ * or body sent — a message holding the request's signature, or quoting its
+ * Authorization header, is cut there. */
 static void refusal(const mk_httpc_resp *resp, const char *sig, char *out, size_t n)
 {
     char code[128] = "", msg[240] = "";
@@ -231,9 +232,13 @@ static void refusal(const mk_httpc_resp *resp, const char *sig, char *out, size_
             code[k] = (h[k] >= 0x20 && h[k] < 0x7f) ? h[k] : '?';
         code[k] = 0;
     }
-    char *cut = sig && *sig ? strstr(msg, sig) : NULL;
+    char *cut = sig && *sig ? strstr(msg, sig) : NULL, *auth = strcasestr(msg, "SharedKey");
     if (cut)
         *cut = 0;
+    if (auth) /* a server quoting the Authorization header back */
+        *auth = 0;
+    if (sig && *sig && strstr(code, sig))
+        snprintf(code, sizeof code, "(an error code repeating the request: not shown)");
     snprintf(out, n, "%ld %s%s%s", resp->status, code[0] ? code : "(no error code)", msg[0] ? ": " : "", msg);
 }
 

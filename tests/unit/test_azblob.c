@@ -9,6 +9,7 @@
  * code, never the key or the signature in the message. */
 #include "tests/unit/unit.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +262,111 @@ static void live_wrong_key(void **state)
     json_decref(attrs);
 }
 
+/* ---- a hostile endpoint (tests/azure/hostile.py) ---- */
+
+typedef struct hostile {
+    char dir[64];
+    long pid;
+    mk_config cfg;
+} hostile;
+
+/* The first number in a file, or 0 (not there yet). */
+static long number_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    if (f && fscanf(f, "%ld", &n) != 1)
+        n = 0;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static int hostile_setup(void **state)
+{
+    hostile *h = calloc(1, sizeof *h);
+    mk_test_tmpdir(h->dir, "/tmp/mk-azhostile-XXXXXX");
+    char cmd[512], portf[96], pidf[96];
+    snprintf(portf, sizeof portf, "%s/port", h->dir);
+    snprintf(pidf, sizeof pidf, "%s/pid", h->dir);
+    snprintf(cmd, sizeof cmd, "python3 %s/tests/azure/hostile.py %s </dev/null >/dev/null 2>&1 & echo $! >%s",
+             MK_SHARE_DIR, portf, pidf);
+    assert_int_equal(system(cmd), 0);
+    h->pid = number_in(pidf);
+    long port = 0;
+    for (int i = 0; i < 200 && !(port = number_in(portf)); i++)
+        usleep(50 * 1000);
+    if (!port || !h->pid)
+        fail_msg("tests/azure/hostile.py did not start");
+    char text[2048], conns[1500] = "", path[128];
+    static const char *const modes[] = {"echo", "dtd", "header"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(conns);
+        snprintf(conns + n, sizeof conns - n, "%s\"%s\": {\"kind\": \"azure_blob\", \"endpoint\": "
+                 "\"http://127.0.0.1:%ld/%s\", \"account\": \"devstoreaccount1\", \"request_timeout\": \"5s\", "
+                 "\"credentials\": {\"account_key_env\": \"UNIT_AZ_HOSTILE\"}}", i ? ", " : "", modes[i], port, modes[i]);
+    }
+    snprintf(text, sizeof text, "{\"format\": \"moksha.exec-config/v1\", \"connections\": {%s}}\n", conns);
+    mk_test_write(h->dir, "exec.json", text);
+    snprintf(path, sizeof path, "%s/exec.json", h->dir);
+    chmod(path, 0600);
+    chmod(h->dir, 0700);
+    setenv("MOKSHA_EXEC_CONFIG", path, 1);
+    setenv("UNIT_AZ_HOSTILE", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==", 1);
+    char why[512];
+    if (!mk_config_load_for(&h->cfg, NULL, why, sizeof why))
+        fail_msg("%s", why);
+    mk_httpc_init();
+    *state = h;
+    return 0;
+}
+
+static int hostile_teardown(void **state)
+{
+    hostile *h = *state;
+    if (h->pid > 1)
+        kill((pid_t)h->pid, SIGTERM);
+    mk_config_free(&h->cfg);
+    mk_test_rmdir(h->dir);
+    free(h);
+    return 0;
+}
+
+static void refused_by(hostile *h, const char *conn, char *why, size_t whylen)
+{
+    json_t *settings = json_pack("{s:s}", "connection", conn), *attrs = json_pack("{s:b, s:{}}", "encrypted", 0, "tags");
+    mk_prov *p = mk_prov_azblob_new(settings, &h->cfg, "store", why, whylen);
+    assert_non_null(p);
+    mk_prov_op op = {.address = "bucket.x", .type = "bucket", .attrs = attrs, .stack_id = "s", .run_id = "r",
+                     .action = "create"};
+    json_t *out = NULL;
+    assert_int_equal(p->check(p, &op, &out, why, whylen), MK_PROV_FAILED);
+    assert_null(strstr(why, "SharedKey devstoreaccount1:"));
+    p->free(p);
+    json_decref(settings), json_decref(attrs);
+}
+
+/* A server repeating the Authorization header in its message or its error
+ * code: the message is cut where the signature begins, the code not shown. */
+static void hostile_echo(void **state)
+{
+    char why[700];
+    refused_by(*state, "echo", why, sizeof why);
+    assert_non_null(strstr(why, "403 AuthenticationFailed: you sent"));
+    refused_by(*state, "header", why, sizeof why);
+    assert_non_null(strstr(why, "403 (an error code repeating the request: not shown)"));
+}
+
+/* An answer with a DTD is refused whole: no entity of the server's is
+ * expanded into a message. */
+static void hostile_dtd(void **state)
+{
+    char why[700];
+    refused_by(*state, "dtd", why, sizeof why);
+    assert_non_null(strstr(why, "403 (no error code)"));
+    assert_null(strstr(why, "EXPANDED"));
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -271,6 +377,11 @@ int main(void)
         cmocka_unit_test(live_lifecycle),
         cmocka_unit_test(live_wrong_key),
     };
+    const struct CMUnitTest bad[] = {
+        cmocka_unit_test(hostile_echo),
+        cmocka_unit_test(hostile_dtd),
+    };
     int failed = cmocka_run_group_tests_name("signing", pure, NULL, NULL);
+    failed += cmocka_run_group_tests_name("hostile", bad, hostile_setup, hostile_teardown);
     return failed + cmocka_run_group_tests_name("azurite", against, live_setup, live_teardown);
 }
