@@ -1059,9 +1059,19 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
     if (strcmp(act, "move") == 0)
         return snprintf(why, whylen, "azure_blob: %s: a container is named by its bucket_name, not its address: it "
                         "cannot be moved (`moved` blocks do not apply to it)", op->address), MK_PROV_FAILED;
-    if ((strcmp(act, "create") == 0 || strcmp(act, "update") == 0) &&
-        (!container_of(op, name, sizeof name, why, whylen) || !enforceable(p, op, op->attrs, why, whylen)))
+    bool writes = strcmp(act, "create") == 0 || strcmp(act, "update") == 0;
+    if (writes && (!container_of(op, name, sizeof name, why, whylen) || !enforceable(p, op, op->attrs, why, whylen)))
         return MK_PROV_FAILED;
+    if (writes && op->stack_id) { /* a container in the way, or not this stack's: refused now, not half-way */
+        held h;
+        if ((st = look(p, op, name, &h, why, whylen)) != MK_PROV_OK)
+            return st;
+        own o = h.there ? owner(op, &h) : OWN_THIS_RUN;
+        held_free(&h);
+        if (o == OWN_NONE || o == OWN_OTHER)
+            return foreign(op, name, o, strcmp(act, "create") == 0 ? "already exists and this stack did not make it"
+                           : "is not this stack's", why, whylen);
+    }
     if (strcmp(act, "delete") == 0 && !json_is_true(json_object_get(op->attrs, "force_destroy")) &&
         container_of(op, name, sizeof name, why, whylen)) {
         held h;

@@ -92,7 +92,8 @@ spec
 cat >>main.moksha <<'M'
 resource bucket shared { tags = { team = "web" } }
 M
-az_run 4 apply --yes
+az_run 1 apply --yes
+expect_contains "$ERR" "before its first step; nothing was applied"
 expect_contains "$ERR" "container shared already exists and this stack did not make it (it has no owner tag of moksha's): not taken over; to manage it, \`moksha import bucket.shared shared\`"
 az_same "the foreign container" "$(az show shared | jq -c .metadata)" '{"team":"web"}'
 # tagged by another stack: foreign too
@@ -100,7 +101,7 @@ az mk other moksha_stack=0123456789abcdef0123456789abcdef moksha_run=x moksha_ad
 cat >>main.moksha <<'M'
 resource bucket other {}
 M
-az_run 4 apply --yes
+az_run 1 apply --yes
 expect_contains "$ERR" "container other already exists and this stack did not make it (another stack or address made it)"
 spec
 cat >>main.moksha <<'M'
