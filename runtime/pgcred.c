@@ -162,8 +162,10 @@ static bool parse_keys(const mk_config_conn *cc, const char *const *keys, char *
     return ok;
 }
 
-/* The command's answer: text, or JSON {"password", "expires_in"}. The
- * password is moved into *pw; *life_ms its lifetime (0: not said). */
+/* The command's answer: keys' JSON when the provider asks for its own,
+ * else text, or JSON {"password", "expires_in"} (an azure_blob
+ * connection's: {"account_key", "expires_in"}). The secret is moved into
+ * *pw; *life_ms its lifetime (0: not said). */
 static bool parse(const mk_config_conn *cc, const char *const *keys, char *buf, size_t n, char **pw, double *life_ms,
                   char *why, size_t whylen)
 {
@@ -172,8 +174,9 @@ static bool parse(const mk_config_conn *cc, const char *const *keys, char *buf, 
     *life_ms = 0;
     if (keys)
         return parse_keys(cc, keys, buf, n, pw, life_ms, why, whylen);
+    const char *field = strcmp(cc->kind, "azure_blob") == 0 ? "account_key" : "password";
     if (n && buf[0] == '{') {
-        json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL), *p = json_object_get(doc, "password");
+        json_t *doc = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL), *p = json_object_get(doc, field);
         json_t *e = json_object_get(doc, "expires_in");
         bool ok = json_is_object(doc) && json_is_string(p) && json_string_length(p) > 0 &&
                   strlen(json_string_value(p)) == json_string_length(p) && (!e || (json_is_number(e) && json_number_value(e) > 0)) &&
@@ -184,7 +187,7 @@ static bool parse(const mk_config_conn *cc, const char *const *keys, char *buf, 
             OPENSSL_cleanse((char *)json_string_value(p), json_string_length(p));
         json_decref(doc);
         return ok ? true : (snprintf(why, whylen, "connection %s: password_command printed JSON that is not "
-                                     "{\"password\": \"…\", \"expires_in\": SECONDS}", cc->name), false);
+                                     "{\"%s\": \"…\", \"expires_in\": SECONDS}", cc->name, field), false);
     }
     if (!n || memchr(buf, '\n', n) || strlen(buf) != n)
         return snprintf(why, whylen, "connection %s: password_command printed %s", cc->name,

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""A hostile Blob endpoint for the azure_blob provider's unit tests: it
+listens on 127.0.0.1 at a port the system picks, writes the port to the
+file its argument names (through a temporary name, renamed: a reader never
+sees half of it), and
+answers every request by the first segment of its path (the endpoint's
+account path, "http://127.0.0.1:PORT/MODE"):
+
+    echo   403 with an <Error> whose <Message> repeats the request's
+           Authorization header and x-ms-date (a server fishing for what
+           moksha would repeat)
+    dtd    403 with an <Error> whose <Code> and <Message> are entities of
+           an internal DTD ("billion laughs" style), to be refused, never
+           expanded
+    header 403 whose x-ms-error-code repeats the Authorization header
+
+Python 3's standard library only. It runs until killed.
+"""
+import http.server
+import os
+import sys
+
+DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE Error [
+<!ENTITY a "EXPANDEDEXPANDEDEXPANDED">
+<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+]>
+<Error><Code>&c;</Code><Message>&c;</Message></Error>"""
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        mode = self.path.split("/")[1].split("?")[0]
+        auth = self.headers.get("Authorization", "")
+        extra = {}
+        if mode == "echo":
+            body = ("<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>you sent %s at %s"
+                    "</Message></Error>" % (auth, self.headers.get("x-ms-date", ""))).encode()
+        elif mode == "dtd":
+            body = DTD
+        else:
+            body = b""
+            extra["x-ms-error-code"] = auth
+        self.send_response(403)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = answer
+
+    def log_message(self, *a):
+        pass
+
+
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.server_address[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
