@@ -167,6 +167,39 @@ static void check_kind(router *r, const mk_instance *in)
     mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
 }
 
+/* A resource of a provider's own namespace (http.object) with no `provider
+ * =` is served by the block named as the namespace (`provider http { … }`),
+ * else by the root stack's one block of that kind (`provider http api { … }`):
+ * E0123 when there are several, E0118 when there is none. */
+static void route_namespace(router *r, mk_instance *in, const char *kind)
+{
+    if (!in->provider || strcmp(in->provider, kind) != 0 || provider_named(r, in->res->unit, in->provider).decl)
+        return;
+    const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
+    prov one = {0};
+    for (uint32_t i = 0; pvs && i < pvs->n; i++) {
+        prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
+        if (!pv.decl || !pv.kind || !mk_v_is_text(pv.kind, kind))
+            continue;
+        if (one.alias) {
+            mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", in->res->decl->span,
+                                            "%s is served by the stack's provider block of kind %s, and there are several: `%s` and `%s`",
+                                            in->address, kind, one.alias, pv.alias);
+            mk_diag_help(d, "say which with `provider = %s` (or `provider = %s`)", one.alias, pv.alias);
+            return;
+        }
+        one = pv;
+    }
+    if (one.alias) {
+        in->provider = one.alias;
+        return;
+    }
+    mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", in->res->decl->span,
+                                    "%s needs a provider block of kind %s, and none is declared", in->address, kind);
+    mk_diag_help(d, "declare `provider %s { connection = \"NAME\" }`, NAME a connection of the executor's "
+                    "configuration (docs/providers.md)", kind);
+}
+
 void mk_route_program(mk_program *p)
 {
     router r = {.p = p};
@@ -177,7 +210,10 @@ void mk_route_program(mk_program *p)
             continue;
         if (strcmp(in->res->type, "database") == 0)
             route_database(&r, in);
-        else
+        else {
+            if (strncmp(in->res->type, "http.", 5) == 0)
+                route_namespace(&r, in, "http");
             check_kind(&r, in);
+        }
     }
 }
