@@ -798,11 +798,19 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
             json_decref(j);
         }
     }
-    /* the credentials must be there: a missing one would fail every step */
-    char *auth = NULL, *userpwd = NULL;
-    mk_prov_status st = p->cred ? MK_PROV_OK : auth_of(p, op, &auth, &userpwd, why, whylen);
-    wipe_free(auth);
-    wipe_free(userpwd);
+    /* note [http probe]: the connection as configured, before anything
+     * changes — a GET of the object's path (or its collection's), which
+     * changes nothing: its address refused, TLS that does not verify, a
+     * redirect, credentials missing or refused (401, 403) fail the check;
+     * any other answer (404 included) shows the service is there */
+    const char *path = attr_str(a, "path");
+    if (!path)
+        return MK_PROV_OK;
+    mk_httpc_resp r;
+    mk_prov_status st = send(p, op, a, "GET", path, NULL, NULL, NULL, &r, why, whylen);
+    if (st == MK_PROV_OK && (r.status == 401 || r.status == 403))
+        st = refused(op, "GET", path, &r, why, whylen);
+    mk_httpc_resp_free(&r);
     return st;
 }
 

@@ -2,6 +2,7 @@
 """A small REST service for the http provider's tests, on loopback only.
 
     python3 tests/http/server.py --dir DIR [--token-env NAME] [--basic-env NAME]
+                                 [--latency-ms MS] [--redirect-to URL]
 
 Listens on 127.0.0.1, on a port the system picks, and writes it to
 DIR/port once it listens. Objects live in memory (and in DIR/objects.json
@@ -27,7 +28,9 @@ variable --token-env names (or Basic credentials "user:password" from
 
 For the tests, without authentication:
 
-    GET  /redirect?to=URL     302 to URL (the client must not follow it)
+    ANY  /redirect[/PATH]     302 to --redirect-to (default the cloud metadata
+                              address) and PATH, or to ?to=URL: the client
+                              must not follow it
     POST /_admin/edit/PATH    merge a JSON object into PATH's object, as a
                               colleague with console access would
     POST /_admin/delete/PATH  delete it so
@@ -38,7 +41,7 @@ For the tests, without authentication:
 
 Every request is logged to DIR/requests.log, one JSON line: method, path,
 status, the Idempotency-Key and Content-Type sent, whether it was
-authenticated, the body received — never the Authorization header.
+authenticated, whether a POST's answer was a replay of an earlier one, the body received — never the Authorization header.
 """
 import argparse
 import base64
@@ -48,6 +51,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -118,13 +122,16 @@ class Handler(BaseHTTPRequestHandler):
         self.status = 0
         self.got = raw
         self.auth_ok = None
-        if path == "/redirect":
-            to = parse_qs(u.query).get("to", ["http://169.254.169.254/latest/meta-data/"])[0]
+        self.replayed = False
+        if path == "/redirect" or path.startswith("/redirect/"):
+            to = parse_qs(u.query).get("to", [ARGS.redirect_to])[0] + path[len("/redirect"):]
             return self.answer(302, {"moved": to}, {"Location": to})
         if path.startswith("/_admin/"):
             return self.admin(path[len("/_admin"):], raw)
         if not path.startswith("/api/"):
             return self.error(404, "not_found", "no such endpoint")
+        if ARGS.latency_ms:
+            time.sleep(ARGS.latency_ms / 1000.0)
         with LOCK:
             if FAIL["count"] > 0 and path.startswith(FAIL["match"]):
                 FAIL["count"] -= 1
@@ -160,6 +167,7 @@ class Handler(BaseHTTPRequestHandler):
                 ik = self.headers.get("Idempotency-Key")
                 if ik and ik in KEYS:
                     st, obj = KEYS[ik]
+                    self.replayed = True
                     return self.answer(st, obj, {"Idempotent-Replayed": "true"})
                 oid = secrets.token_hex(6)
                 obj = dict(body)
@@ -216,7 +224,7 @@ class Handler(BaseHTTPRequestHandler):
             line = {"method": self.command, "path": self.path, "status": self.status,
                     "idempotency_key": self.headers.get("Idempotency-Key"),
                     "content_type": self.headers.get("Content-Type"),
-                    "authenticated": self.auth_ok,
+                    "authenticated": self.auth_ok, "replayed": getattr(self, "replayed", False),
                     "headers": {k: v for k, v in self.headers.items() if k.lower() != "authorization"},
                     "body": self.got.decode("utf-8", "replace")}
             with LOCK, open(os.path.join(ARGS.dir, "requests.log"), "a") as f:
@@ -231,6 +239,8 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--token-env")
     ap.add_argument("--basic-env")
+    ap.add_argument("--latency-ms", type=float, default=0)
+    ap.add_argument("--redirect-to", default="http://169.254.169.254/latest/meta-data")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
