@@ -603,6 +603,44 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
 
 /* ---- read ---- */
 
+/* note [http import id]: an object is imported by its path under the
+ * endpoint — "/items/web" (PUT: the spec's path), "/jobs/2c6e…" (POST:
+ * the spec's collection and one segment). *path the object's path, *id
+ * the id the state records (the id_pointer's in obj when it has one, else
+ * the path for PUT, the segment for POST; known once obj is read: NULL
+ * before). Without attrs (the executor's look before the import) only the
+ * path. */
+static char *import_path(const mk_prov_op *op, json_t *attrs, char *why, size_t whylen)
+{
+    const char *want = attr_str(attrs, "path"), *iid = op->import_id;
+    if (!iid || iid[0] != '/' || strstr(iid, "//") || strpbrk(iid, "?#\\ ") || strstr(iid, "/../") || strstr(iid, "/./"))
+        return snprintf(why, whylen, "http: %s: import an http.object by its path under the endpoint (\"/items/web\", "
+                        "\"/jobs/ID\"), not %s", op->address, iid ? iid : "nothing"), NULL;
+    if (!json_is_object(attrs))
+        return strdup(iid);
+    size_t n = want ? strlen(want) : 0;
+    while (n > 1 && want[n - 1] == '/')
+        n--;
+    bool ok = want && (is_post(attrs) ? strncmp(iid, want, n) == 0 && iid[n] == '/' && iid[n + 1] && !strchr(iid + n + 1, '/')
+                                      : strcmp(iid, want) == 0);
+    if (!ok)
+        return snprintf(why, whylen, "http: %s: %s is not where this object lives: %s%s", op->address, iid,
+                        want ? want : "?", is_post(attrs) ? "/ID (one segment under the collection)" : " (its path)"),
+               NULL;
+    return strdup(iid);
+}
+
+static char *import_id_of(json_t *attrs, const char *path, json_t *obj)
+{
+    char *id = attr_str(attrs, "id_pointer") ? id_in(attrs, obj) : NULL;
+    if (id)
+        return id;
+    if (!is_post(attrs))
+        return strdup(path);
+    return strdup(strrchr(path, '/') + 1);
+}
+
+
 static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
@@ -610,21 +648,26 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
     if (strcmp(op->type, HTTP_TYPE) != 0)
         return no_type(op, why, whylen);
     json_t *attrs = op->attrs;
-    if (!json_is_object(attrs))
-        return snprintf(why, whylen, "http: %s: an http.object is found by its path: import it with the spec "
-                        "that names it", op->address), MK_PROV_FAILED;
-    const char *id = op->import_id ? op->import_id : attr_str(attrs, "id");
-    if (op->import_id && !is_post(attrs) && !attr_str(attrs, "id_pointer") && strcmp(op->import_id, attr_str(attrs, "path") ?: "") != 0)
-        return snprintf(why, whylen, "http: %s: the id of an object made by PUT is its path, %s, not %s", op->address,
-                        attr_str(attrs, "path") ?: "?", op->import_id), MK_PROV_FAILED;
-    char *path = object_path(op, attrs, id, why, whylen);
+    if (!json_is_object(attrs) && !op->import_id)
+        return snprintf(why, whylen, "http: %s: nothing says where the object lives", op->address), MK_PROV_FAILED;
+    char *path = op->import_id ? import_path(op, attrs, why, whylen)
+                               : object_path(op, attrs, attr_str(attrs, "id"), why, whylen);
     if (!path)
         return MK_PROV_FAILED;
     json_t *held = NULL;
     mk_prov_status st = get_object(p, op, attrs, path, &held, why, whylen);
-    free(path);
-    if (st != MK_PROV_OK || !held)
+    if (st != MK_PROV_OK || !held) {
+        free(path);
         return st;
+    }
+    if (!json_is_object(attrs)) { /* by its path alone: what it holds */
+        char *t = encode(held);
+        *out = json_pack("{s:s, s:s?}", "path", path, "body", t);
+        free(t), free(path), json_decref(held);
+        return MK_PROV_OK;
+    }
+    char *iid = op->import_id ? import_id_of(attrs, path, held) : NULL;
+    free(path);
     json_t *res = json_deep_copy(attrs);
     json_t *rec = json_object_get(attrs, "body");
     char tw[256];
@@ -645,8 +688,9 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
     wipe_free(text);
     json_decref(want);
     json_decref(seen);
-    if (op->import_id)
-        json_object_set_new(res, "id", json_string(op->import_id));
+    if (iid)
+        json_object_set_new(res, "id", json_string(iid));
+    free(iid);
     if (json_object_get(attrs, "values") || op->import_id)
         json_object_set_new(res, "values", values_of(attrs, held));
     json_decref(held);
@@ -733,19 +777,18 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
         return no_type(op, why, whylen);
     if (injected(p, op, why, whylen))
         return MK_PROV_FAILED;
-    if (!is_post(op->attrs) && !attr_str(op->attrs, "id_pointer") &&
-        strcmp(op->import_id, attr_str(op->attrs, "path") ?: "") != 0)
-        return snprintf(why, whylen, "http: %s: the id of an object made by PUT is its path, %s, not %s", op->address,
-                        attr_str(op->attrs, "path") ?: "?", op->import_id), MK_PROV_FAILED;
-    char *path = object_path(op, op->attrs, op->import_id, why, whylen);
+    char *path = import_path(op, op->attrs, why, whylen);
     if (!path)
         return MK_PROV_FAILED;
     json_t *obj = NULL;
     mk_prov_status st = get_object(p, op, op->attrs, path, &obj, why, whylen);
     if (st == MK_PROV_OK && !obj)
         st = MK_PROV_FAILED, snprintf(why, whylen, "http: %s: there is no object at %s to import", op->address, path);
-    if (st == MK_PROV_OK)
-        *out = computed_of(op->attrs, op->import_id, obj);
+    if (st == MK_PROV_OK) {
+        char *id = import_id_of(op->attrs, path, obj);
+        *out = computed_of(op->attrs, id, obj);
+        free(id);
+    }
     json_decref(obj);
     free(path);
     return st;

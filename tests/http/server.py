@@ -34,9 +34,10 @@ For the tests, without authentication:
     POST /_admin/edit/PATH    merge a JSON object into PATH's object, as a
                               colleague with console access would
     POST /_admin/delete/PATH  delete it so
-    POST /_admin/fail         {"status": 503, "count": N, "match": "/api/…"}:
-                              the next N requests whose path starts with
-                              match answer status
+    POST /_admin/fail         {"status": 503, "count": N, "match": "/api/…",
+                              "method": "PUT"}: the next N requests whose
+                              path starts with match (and of that method,
+                              when given) answer status
     GET  /_admin/objects      every object, {PATH: object}
 
 Every request is logged to DIR/requests.log, one JSON line: method, path,
@@ -133,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
         if ARGS.latency_ms:
             time.sleep(ARGS.latency_ms / 1000.0)
         with LOCK:
-            if FAIL["count"] > 0 and path.startswith(FAIL["match"]):
+            if FAIL["count"] > 0 and path.startswith(FAIL["match"]) and FAIL.get("method") in (None, self.command):
                 FAIL["count"] -= 1
                 return self.error(FAIL["status"], "injected", "the service is failing on purpose")
         self.auth_ok = self.authed()
