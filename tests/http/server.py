@@ -91,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, status, obj=None, headers=None):
         body = b"" if obj is None else json.dumps(obj).encode()
+        self.status = status  # logged even when the client is gone before the answer is written
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -100,7 +101,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.status = status
 
     def error(self, status, code, message, headers=None):
         self.answer(status, {"error": {"code": code, "message": message}}, headers)
