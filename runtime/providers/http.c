@@ -691,7 +691,10 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
     if (iid)
         json_object_set_new(res, "id", json_string(iid));
     free(iid);
-    if (json_object_get(attrs, "values") || op->import_id)
+    /* values are the service's (a revision, a timestamp it moves on its
+     * own): read as recorded, taken anew by each create and update; an
+     * import has none recorded */
+    if (op->import_id)
         json_object_set_new(res, "values", values_of(attrs, held));
     json_decref(held);
     *out = res;

@@ -92,8 +92,9 @@ jq -se 'map(select(.method == "POST")) | length == 1 and (.[0].idempotency_key |
     "$HTTP_DIR/requests.log" >/dev/null && e2e_ok || e2e_bad "the POST did not carry an Idempotency-Key"
 
 # ---- changed outside moksha: seen by drift, put back by reconcile ----
-# fields the body does not set (extra, the service's own) are not drift
-hq POST /_admin/edit/items/web '{"size": 5, "extra": true}' >/dev/null
+# fields the body does not set (extra, the service's own kind, which a
+# computed value reads) are not drift
+hq POST /_admin/edit/items/web '{"size": 5, "extra": true, "kind": "relabelled"}' >/dev/null
 hq POST /_admin/edit/config/web '{"mode": "slow"}' >/dev/null
 hq POST "/_admin/delete/jobs/$job_id" >/dev/null
 expect_exit 2 moksha drift
@@ -103,6 +104,7 @@ expect_contains "$OUT" '\"size\":5'
 expect_contains "$OUT" "http.object.conf changed outside moksha"
 expect_contains "$OUT" "http.object.job was deleted outside moksha"
 expect_not_contains "$OUT" "extra"
+expect_not_contains "$OUT" "relabelled"
 expect_exit 0 moksha reconcile --auto-approve-risk high
 expect_exit 0 moksha drift
 expect_contains "$OUT" "No drift"
