@@ -10,7 +10,8 @@
 #   never followed; an endpoint on a metadata or link-local address is never
 #   reached; a missing or wrong token, and fail_on on a connection that
 #   does not allow it, are refused before the first step, nothing changed;
-# - a credential_command's token and basic credentials authenticate;
+# - a credential_command's token and basic credentials authenticate; TLS
+#   verifies with the connection's ca_file, and without it is refused;
 # - a 503 is retried; a 409 fails the step quoting the service's code and
 #   message, and the apply rolls back.
 . "$TOP/tests/e2e/lib.sh"
@@ -20,13 +21,21 @@ unset MOKSHA_STACK MOKSHA_ENV MOKSHA_KEY
 HTTP_TOKEN="tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 BASIC_PW="pw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export HTTP_TOKEN HTTP_BASIC="deploy:$BASIC_PW"
-OTHER_PID=
-trap '[ -n "$OTHER_PID" ] && kill $OTHER_PID 2>/dev/null; http_stop; e2e_finish' EXIT
+OTHER_PID= TLS_PID=
+trap 'for p in $OTHER_PID $TLS_PID; do kill $p 2>/dev/null; done; http_stop; e2e_finish' EXIT
 
 # a second service: another host (localhost, not 127.0.0.1) a redirect
 # points at, and the one that takes basic credentials
 http_start "$WORK/other" --token-env NO_TOKEN --basic-env HTTP_BASIC
 OTHER_PID=$HTTP_PID OTHER_PORT=$HTTP_PORT OTHER_DIR=$HTTP_DIR
+HTTP_PID=
+# a third, over TLS, with a certificate for 127.0.0.1 the connection's
+# ca_file trusts (and nothing else does)
+mkdir tls
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout tls/key.pem -out tls/cert.pem \
+    -days 1 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null || e2e_bad "openssl cannot make a certificate"
+http_start "$WORK/tlssvc" --token-env HTTP_TOKEN --tls-cert tls/cert.pem --tls-key tls/key.pem
+TLS_PID=$HTTP_PID TLS_PORT=$HTTP_PORT TLS_DIR=$HTTP_DIR
 HTTP_PID=
 http_start "$WORK/svc" --token-env HTTP_TOKEN --redirect-to "http://localhost:$OTHER_PORT/api"
 
@@ -42,6 +51,9 @@ cat >cfg/exec.json <<JSON
     "basic":  { "kind": "http", "endpoint": "http://127.0.0.1:$OTHER_PORT/api",
                 "credentials": {"basic_user": "deploy", "password_env": "BASIC_PW"} },
     "bounce": { "kind": "http", "endpoint": "$HTTP_URL/redirect", "credentials": {"bearer_env": "API_TOKEN"} },
+    "tls":    { "kind": "http", "endpoint": "https://127.0.0.1:$TLS_PORT/api", "ca_file": "$WORK/tls/cert.pem",
+                "credentials": {"bearer_env": "API_TOKEN"} },
+    "tls_noca": { "kind": "http", "endpoint": "https://127.0.0.1:$TLS_PORT/api", "credentials": {"bearer_env": "API_TOKEN"} },
     "meta":   { "kind": "http", "endpoint": "http://169.254.169.254/latest", "credentials": {"bearer_env": "API_TOKEN"} },
     "meta6":  { "kind": "http", "endpoint": "http://[fd00:ec2::254]/latest", "credentials": {"bearer_env": "API_TOKEN"} }
   } }
@@ -141,6 +153,8 @@ before_other=$(cat "$OTHER_DIR/requests.log" 2>/dev/null | wc -l)
 refused bounce "answered 302, a redirect to http://localhost:$OTHER_PORT/api/items/"
 expect_contains "$ERR" "never followed"
 same "requests the redirect's target saw" "$(cat "$OTHER_DIR/requests.log" 2>/dev/null | wc -l)" "$before_other"
+refused tls_noca "SSL peer certificate or SSH remote key was not OK"
+same "requests the TLS service answered unverified" "$(cat "$TLS_DIR/requests.log" 2>/dev/null | wc -l)" 0
 refused meta "169.254.169.254"
 expect_contains "$ERR" "refused"
 refused meta6 "fd00:ec2::254"
@@ -186,8 +200,19 @@ jq -se 'map(select(.path | startswith("/api/"))) | length > 0 and all(.authentic
 expect_exit 0 moksha destroy --yes
 leave
 
+# ---- over verified TLS ----
+mkdir tlsapp
+enter tlsapp || exit 1
+spec tls "" "$WEB"
+expect_exit 0 moksha apply --yes
+same "the object made over TLS" "$(jq -r '.["/items/web"].name' "$TLS_DIR/objects.json")" web
+expect_exit 0 moksha plan --detailed-exitcode
+expect_exit 0 moksha destroy --yes
+same "the TLS service after destroy" "$(jq -c . "$TLS_DIR/objects.json")" '{}'
+leave
+
 # ---- the secrets are the executor's environment's alone ----
 leaks() { grep -rlF -e "$HTTP_TOKEN" -e "$BASIC_PW" "$@" 2>/dev/null; }
-if leaks app basic "$HTTP_DIR" "$OTHER_DIR"; then e2e_bad "a secret is in the files above"; else e2e_ok; fi
+if leaks app basic tlsapp "$HTTP_DIR" "$OTHER_DIR" "$TLS_DIR"; then e2e_bad "a secret is in the files above"; else e2e_ok; fi
 printf '%s\n' "$BASIC_PW" >planted
 [ -n "$(leaks planted)" ] && e2e_ok || e2e_bad "the leak check misses a planted password"

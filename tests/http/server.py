@@ -3,8 +3,9 @@
 
     python3 tests/http/server.py --dir DIR [--token-env NAME] [--basic-env NAME]
                                  [--latency-ms MS] [--redirect-to URL]
+                                 [--tls-cert PEM --tls-key PEM]
 
-Listens on 127.0.0.1, on a port the system picks, and writes it to
+Listens on 127.0.0.1 (over TLS with --tls-cert), on a port the system picks, and writes it to
 DIR/port once it listens. Objects live in memory (and in DIR/objects.json
 after every change, for a test to look at), one JSON object per path
 under /api/:
@@ -50,6 +51,7 @@ import hmac
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -241,10 +243,16 @@ def main():
     ap.add_argument("--token-env")
     ap.add_argument("--basic-env")
     ap.add_argument("--latency-ms", type=float, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ap.add_argument("--redirect-to", default="http://169.254.169.254/latest/meta-data")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if ARGS.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     save()
     tmp = os.path.join(ARGS.dir, "port.tmp")
     with open(tmp, "w") as f:
