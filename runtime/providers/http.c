@@ -139,6 +139,34 @@ static const char *attr_str(json_t *attrs, const char *name)
     return json_string_value(json_object_get(attrs, name));
 }
 
+/* A path as the type allows it: "/" and segments, none empty, "." or
+ * "..", no query, fragment, backslash, space or control byte (checked
+ * again here: libcurl would resolve dot segments, and a request must reach
+ * the path the plan names). */
+static bool path_ok(const char *path)
+{
+    if (!path || path[0] != '/' || strlen(path) > 2048)
+        return false;
+    for (const char *p = path; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#' || *p == '\\')
+            return false;
+    for (const char *seg = path + 1;; ) {
+        const char *end = strchr(seg, '/');
+        size_t n = end ? (size_t)(end - seg) : strlen(seg);
+        if ((n == 0 && end) || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        if (!end)
+            return true;
+        seg = end + 1;
+    }
+}
+
+/* An id a service gave, fit to be a path segment: not empty, "." or "..". */
+static bool id_ok(const char *id)
+{
+    return id && *id && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
 static bool is_post(json_t *attrs)
 {
     const char *c = attr_str(attrs, "create");
@@ -185,12 +213,14 @@ static json_t *body_json(const mk_prov_op *op, const char *text, char *why, size
 static char *object_path(const mk_prov_op *op, json_t *attrs, const char *id, char *why, size_t whylen)
 {
     const char *path = attr_str(attrs, "path");
-    if (!path || path[0] != '/')
-        return snprintf(why, whylen, "http: %s: no path", op->address), NULL;
+    if (!path_ok(path))
+        return snprintf(why, whylen, "http: %s: path %.200s is not a path under the endpoint (\"/\" and segments, "
+                        "none empty, . or ..)", op->address, path ? path : "(none)"), NULL;
     if (!is_post(attrs))
         return strdup(path);
-    if (!id || !*id)
-        return snprintf(why, whylen, "http: %s: no id: where it lives is unknown", op->address), NULL;
+    if (!id_ok(id))
+        return snprintf(why, whylen, "http: %s: no usable id (%s): where it lives is unknown", op->address,
+                        id ? id : "none"), NULL;
     char *e = mk_httpc_escape(id, false);
     size_t n = strlen(path) + strlen(e ? e : "") + 2;
     char *out = e ? malloc(n) : NULL;
@@ -409,7 +439,7 @@ static char *id_in(json_t *attrs, json_t *ans)
 {
     bool bad;
     json_t *v = pointer_get(ans, attr_str(attrs, "id_pointer"), &bad);
-    if (json_is_string(v) && json_string_length(v) > 0 && strlen(json_string_value(v)) == json_string_length(v))
+    if (json_is_string(v) && id_ok(json_string_value(v)) && strlen(json_string_value(v)) == json_string_length(v))
         return strdup(json_string_value(v));
     if (json_is_integer(v)) {
         char b[32];
@@ -590,6 +620,10 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
         return no_type(op, why, whylen);
     if (injected(p, op, why, whylen))
         return MK_PROV_FAILED;
+    char *where = object_path(op, op->attrs, "new", why, whylen); /* the path, checked */
+    if (!where)
+        return MK_PROV_FAILED;
+    free(where);
     char *text = body_text(op, op->attrs, why, whylen);
     json_t *want = text ? body_json(op, text, why, whylen) : NULL;
     mk_prov_status st = MK_PROV_FAILED;
@@ -613,7 +647,7 @@ static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **ou
 static char *import_path(const mk_prov_op *op, json_t *attrs, char *why, size_t whylen)
 {
     const char *want = attr_str(attrs, "path"), *iid = op->import_id;
-    if (!iid || iid[0] != '/' || strstr(iid, "//") || strpbrk(iid, "?#\\ ") || strstr(iid, "/../") || strstr(iid, "/./"))
+    if (!path_ok(iid))
         return snprintf(why, whylen, "http: %s: import an http.object by its path under the endpoint (\"/items/web\", "
                         "\"/jobs/ID\"), not %s", op->address, iid ? iid : "nothing"), NULL;
     if (!json_is_object(attrs))
@@ -815,6 +849,9 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
         static const char *const reserved[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", "host",
                                                "content-length", "transfer-encoding", "connection", "content-type",
                                                "idempotency-key", NULL};
+        if (attr_str(a, "path") && !path_ok(attr_str(a, "path")))
+            return snprintf(why, whylen, "http: %s: path %.200s is not a path under the endpoint (\"/\" and segments, "
+                            "none empty, . or ..)", op->address, attr_str(a, "path")), MK_PROV_FAILED;
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(a, "headers"), k, v) {

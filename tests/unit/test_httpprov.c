@@ -379,11 +379,41 @@ static void check_refuses(void **st)
     json_decref(settings);
 }
 
+/* what a plan or a service could use to steer a request elsewhere on the
+ * host: a dot segment in a path, an id that is one */
+static void dot_segments(void **st)
+{
+    (void)st;
+    mk_prov *p = prov_on("api", NULL);
+    json_t *out;
+    char why[512];
+    json_t *a = obj("{\"path\": \"/items/../admin\", \"body\": \"{}\", \"create\": \"PUT\", \"update\": \"PUT\", "
+                    "\"computed\": {}, \"headers\": {}}");
+    mk_prov_op op = {.address = "http.object.d", .attrs = a, .action = "create"};
+    assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "is not a path under the endpoint"));
+    op.action = NULL;
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+    json_object_set_new(a, "path", json_string("/items/."));
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+    /* a service naming its object ".." */
+    json_object_set_new(a, "path", json_string("/hostile"));
+    json_object_set_new(a, "create", json_string("POST"));
+    json_object_set_new(a, "id_pointer", json_string("/name"));
+    json_object_set_new(a, "body", json_string("{\"name\":\"..\"}"));
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "has no id at /name"));
+    mk_prov_op imp = {.address = "http.object.d", .attrs = a, .import_id = "/hostile/.."};
+    assert_int_equal(call(p->import, p, &imp, &out, why), MK_PROV_FAILED);
+    json_decref(a);
+    p->free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_lifecycle),  cmocka_unit_test(pointers_and_patch), cmocka_unit_test(post_idempotent),
-        cmocka_unit_test(put_foreign),    cmocka_unit_test(check_refuses),
+        cmocka_unit_test(put_foreign),    cmocka_unit_test(check_refuses),   cmocka_unit_test(dot_segments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
