@@ -10,6 +10,7 @@
  * or what `id_pointer` finds in the answer); create = "POST", at PATH/ID,
  * the id the service answered at `id_pointer`. */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,47 @@ static void add_headers(const char **lines, char **own, size_t *n, size_t cap, j
     }
 }
 
+/* Every copy of secret (n bytes) in buf (len bytes) overwritten with '*'. */
+static void scrub(char *buf, size_t len, const char *secret, size_t n)
+{
+    if (!buf || n < 4)
+        return;
+    for (char *at = buf; (at = memmem(at, len - (size_t)(at - buf), secret, n)) != NULL; at += n)
+        memset(at, '*', n);
+}
+
+/* note [http echo]: a service may repeat what it was sent — a debugging
+ * endpoint echoing headers, an error quoting the Authorization it refused,
+ * a Location carrying a token. Whatever it answers is scrubbed of the
+ * credential sent (the token; the password and basic's base64 of
+ * user:password) before anything reads it, so no error, computed value
+ * or state entry can carry it. */
+static void unecho(mk_httpc_resp *r, char *hw, const char *auth, const char *userpwd)
+{
+    const char *secrets[3] = {NULL, NULL, NULL};
+    unsigned char b64[1200];
+    if (auth && strncmp(auth, "Authorization: Bearer ", 22) == 0)
+        secrets[0] = auth + 22;
+    if (userpwd && strchr(userpwd, ':')) {
+        secrets[1] = strchr(userpwd, ':') + 1;
+        size_t n = strlen(userpwd);
+        if (n <= 896) {
+            EVP_EncodeBlock(b64, (const unsigned char *)userpwd, (int)n);
+            secrets[2] = (const char *)b64;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!secrets[i])
+            continue;
+        size_t n = strlen(secrets[i]);
+        scrub(r->body, r->len, secrets[i], n);
+        for (size_t h = 0; h < r->nheaders; h++)
+            scrub(r->headers[h], strlen(r->headers[h]), secrets[i], n);
+        scrub(hw, strlen(hw), secrets[i], n);
+    }
+    OPENSSL_cleanse(b64, sizeof b64);
+}
+
 /* One request about op's object: method to path (under the endpoint),
  * with body (content type ctype) and the Idempotency-Key idem (NULL:
  * none). *r gets the answer. OK when an answer came (any status), else
@@ -352,6 +394,7 @@ static mk_prov_status send(hp *p, const mk_prov_op *op, json_t *attrs, const cha
                                 .body_len = body ? strlen(body) : 0, .userpwd = userpwd, .deadline_ms = op->deadline_ms};
             char hw[768];
             st = mk_httpc_send(&req, r, hw, sizeof hw);
+            unecho(r, hw, auth, userpwd);
             if (st != MK_PROV_OK)
                 snprintf(why, whylen, "http: %s: %s %s: %s", op->address, method, path, hw);
         }

@@ -41,6 +41,9 @@ For the tests, without authentication:
                               when given) answer status
     GET  /_admin/objects      every object, {PATH: object}
 
+and, as a careless service would, any request to /api/echo/… answers
+400 with the Authorization it was sent in its error message.
+
 Every request is logged to DIR/requests.log, one JSON line: method, path,
 status, the Idempotency-Key and Content-Type sent, whether it was
 authenticated, whether a POST's answer was a replay of an earlier one, the body received — never the Authorization header.
@@ -139,6 +142,9 @@ class Handler(BaseHTTPRequestHandler):
             if FAIL["count"] > 0 and path.startswith(FAIL["match"]) and FAIL.get("method") in (None, self.command):
                 FAIL["count"] -= 1
                 return self.error(FAIL["status"], "injected", "the service is failing on purpose")
+        if path.startswith("/api/echo/"):  # a careless service: its error repeats what it was sent
+            return self.error(400, "bad_request", "you sent " + self.headers.get("Authorization", "nothing"),
+                              {"Location": "/api/?auth=" + self.headers.get("Authorization", "").replace(" ", "+")})
         self.auth_ok = self.authed()
         if not self.auth_ok:
             return self.error(401, "unauthorized", "a valid bearer token is required",

@@ -409,11 +409,29 @@ static void dot_segments(void **st)
     p->free(p);
 }
 
+/* note [http echo]: a service repeating the token in its error does not
+ * put it in the error moksha writes */
+static void echoed_token(void **st)
+{
+    (void)st;
+    mk_prov *p = prov_on("api", NULL);
+    json_t *out;
+    char why[512];
+    json_t *a = obj("{\"path\": \"/echo/x\", \"body\": \"{}\", \"create\": \"PUT\", \"update\": \"PUT\", "
+                    "\"computed\": {}, \"headers\": {}}");
+    mk_prov_op op = {.address = "http.object.e", .attrs = a};
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "answered 400: bad_request: you sent Bearer ****"));
+    assert_null(strstr(why, TOKEN));
+    json_decref(a);
+    p->free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_lifecycle),  cmocka_unit_test(pointers_and_patch), cmocka_unit_test(post_idempotent),
-        cmocka_unit_test(put_foreign),    cmocka_unit_test(check_refuses),   cmocka_unit_test(dot_segments),
+        cmocka_unit_test(put_foreign),    cmocka_unit_test(check_refuses),   cmocka_unit_test(dot_segments), cmocka_unit_test(echoed_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
