@@ -565,7 +565,7 @@ static mk_prov_status create_put(hp *p, const mk_prov_op *op, const char *text, 
     mk_prov_status st = get_object(p, op, op->attrs, path, &held, why, whylen);
     if (st != MK_PROV_OK)
         return st;
-    bool ours = made_here(p, op->address, true);
+    bool ours = made_here(p, op->address, false);
     if (held && !ours) {
         json_t *seen = project(want, held);
         bool same = json_equal(seen, want);
@@ -580,6 +580,7 @@ static mk_prov_status create_put(hp *p, const mk_prov_op *op, const char *text, 
             *op->adopted = true;
     }
     json_decref(held);
+    made_here(p, op->address, true); /* only once it is ours to write: a refused one stays someone else's */
     mk_httpc_resp r;
     st = send(p, op, op->attrs, "PUT", path, text, "application/json", NULL, &r, why, whylen);
     if (st == MK_PROV_OK && !ok_status(r.status))

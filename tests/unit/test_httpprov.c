@@ -311,6 +311,8 @@ static void put_foreign(void **st)
     mk_prov_op op = {.address = "http.object.t", .attrs = a, .adopted = &adopted, .stack_id = "s1", .run_id = "r1"};
     assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
     assert_non_null(strstr(why, "already holds an object this stack did not make"));
+    /* and again in the same run: a refused create did not make it this run's */
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
     json_t *h = held("/items/theirs");
     assert_string_equal(json_string_value(json_object_get(h, "name")), "theirs");
     json_decref(h);
