@@ -621,7 +621,10 @@ static bool matches_after(const step *s);
 static guard_status guard_read(ctx *c, step *s)
 {
     json_t *before = json_object_get(s->change, "before");
-    mk_prov_op op = {.address = s->read_at, .attrs = s->import_id ? s->after : known_attrs(s), .import_id = s->import_id};
+    /* an import's read sees the desired attributes, as the plan's read did
+     * (refresh.c): before the first step they are the plan's, not yet resolved */
+    json_t *want = s->after ? s->after : json_object_get(s->change, "after");
+    mk_prov_op op = {.address = s->read_at, .attrs = s->import_id ? want : known_attrs(s), .import_id = s->import_id};
     json_decref(s->seen);
     json_decref(s->diff);
     s->seen = s->diff = NULL;
