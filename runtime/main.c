@@ -8,6 +8,7 @@
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
+ *   plugin digest|test DIR  a plugin's allowlist digest and conformance test (runtime/plugincmd.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
@@ -33,6 +34,7 @@
 #include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/plugincmd.h"
 #include "runtime/refresh.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
@@ -590,6 +592,8 @@ int main(int argc, char **argv)
         return config_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "env") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
         return mk_statecmd_envs(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "plugin") == 0)
+        return mk_plugincmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return mk_simcmd_run(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "serve") == 0)
