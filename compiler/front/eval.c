@@ -1582,6 +1582,22 @@ static void warn_local_root(mk_ectx *c, mk_ast *decl, mk_value *settings)
                     "(local.allowed_roots, docs/executor.md)");
 }
 
+/* note [plugin schema] in program.c: a plugin block's settings record the
+ * digest of the schema its types were read from, for the executor. */
+static mk_value *plugin_settings(mk_ectx *c, mk_value *v)
+{
+    mk_ev *e = c->e;
+    const mk_value *nm = mk_v_get_text(v, "plugin");
+    if (!v || v->kind != MK_V_MAP || !nm || nm->kind != MK_V_STRING)
+        return v;
+    const char *d = mk_program_plugin_schema(e->p, mk_arena_strndup(e->v->arena, nm->u.s, nm->n));
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; i < v->n; i++)
+        mk_vb_push(e->v, &vb, v->u.map.keys[i], v->u.map.vals[i]);
+    mk_vb_push(e->v, &vb, mk_intern_s(e->v->names, "schema_digest"), d ? mk_v_cstr(e->v, d) : MK_V_NULLV);
+    return mk_vb_map(e->v, &vb);
+}
+
 static void eval_provider(mk_ectx *c, mk_ast *decl)
 {
     mk_ev *e = c->e;
@@ -1608,6 +1624,8 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
     cfg->u.map.vals[0] = mk_v_cstr(e->v, decl->name);
     cfg->u.map.keys[1] = mk_intern_s(e->v->names, "settings");
     cfg->u.map.vals[1] = v;
+    if (strcmp(decl->name, "plugin") == 0)
+        cfg->u.map.vals[1] = plugin_settings(c, v);
     mk_vbuild vb = {0};
     for (uint32_t i = 0; u->provider_values && i < u->provider_values->n; i++)
         mk_vb_push(e->v, &vb, u->provider_values->u.map.keys[i], u->provider_values->u.map.vals[i]);

@@ -9,6 +9,7 @@
 
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
+#include <stdio.h>
 
 /* A provider block as evaluated: its alias, its kind, its settings. */
 typedef struct prov {
@@ -167,6 +168,49 @@ static void check_kind(router *r, const mk_instance *in)
     mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
 }
 
+/* The root stack's plugin block serving plugin ns (its `plugin`), or an alias NULL. */
+static prov plugin_block(router *r, const char *ns, size_t nl)
+{
+    const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
+    for (uint32_t i = 0; pvs && i < pvs->n; i++) {
+        prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
+        const mk_value *pl = mk_v_get_text(pv.settings, "plugin");
+        if (pv.kind && mk_v_is_text(pv.kind, "plugin") && pl && pl->kind == MK_V_STRING && pl->n == nl &&
+            memcmp(pl->u.s, ns, nl) == 0)
+            return pv;
+    }
+    return (prov){0};
+}
+
+/* note [plugin schema] in program.c: a NAME.* resource whose type a
+ * plugin's schema declared is the plugin block's (`provider plugin X {
+ * plugin = "NAME" }`), whatever its alias; one naming another plugin's
+ * block is E0123. False: not a plugin's type. */
+static bool route_plugin(router *r, mk_instance *in)
+{
+    const char *type = in->res->type, *dot = strchr(type, '.');
+    if (!dot)
+        return false;
+    size_t nl = (size_t)(dot - type);
+    char ns[64];
+    snprintf(ns, sizeof ns, "%.*s", (int)(nl < 63 ? nl : 63), type);
+    if (!mk_program_plugin_schema(r->p, ns))
+        return false;
+    prov pv = plugin_block(r, type, nl);
+    bool explicit = in->provider && strcmp(in->provider, ns) != 0; /* (by default a NAME.* is NAME's) */
+    if (explicit && (!pv.alias || strcmp(in->provider, pv.alias) != 0)) {
+        mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
+                                        "%s is a %s, and provider `%s` does not serve plugin %s", in->address, type,
+                                        in->provider, ns);
+        mk_diag_label(d, "the block whose `plugin = \"%s\"` serves it", ns);
+        mk_diag_help(d, "name that block, or leave `provider` out");
+        return true;
+    }
+    if (pv.alias)
+        in->provider = pv.alias;
+    return true;
+}
+
 void mk_route_program(mk_program *p)
 {
     router r = {.p = p};
@@ -177,7 +221,7 @@ void mk_route_program(mk_program *p)
             continue;
         if (strcmp(in->res->type, "database") == 0)
             route_database(&r, in);
-        else
+        else if (!route_plugin(&r, in))
             check_kind(&r, in);
     }
 }

@@ -69,11 +69,10 @@ static mk_prov_status call(impl *im, const char *what, const mk_prov_op *op, jso
     mk_plugin_status st = mk_plugin_call(im->pl, what, req, op->deadline_ms, &ans, w, sizeof w);
     json_decref(req);
     if (st != MK_PLUGIN_OK) {
-        if (st == MK_PLUGIN_BROKEN || st == MK_PLUGIN_REFUSED) /* BROKEN's and a start's words name the plugin already */
-            snprintf(why, whylen, "%s%s: %s: %s", strncmp(w, "plugin ", 7) == 0 ? "" : "plugin ",
-                     strncmp(w, "plugin ", 7) == 0 ? "" : im->name, op->address ? op->address : "", w);
-        else
-            snprintf(why, whylen, "plugin %s: %s: %s", im->name, op->address ? op->address : "", w);
+        /* the client's own words begin "plugin NAME: "; a plugin's refusal is its message, quoted */
+        size_t pre = strlen(im->name) + 9;
+        bool own = strncmp(w, "plugin ", 7) == 0 && strlen(w) >= pre && strncmp(w + 7, im->name, pre - 9) == 0;
+        snprintf(why, whylen, "plugin %s: %s: %s", im->name, op->address ? op->address : "", own ? w + pre : w);
         return status_of(st);
     }
     *result = json_incref(json_object_get(ans, "result") ? json_object_get(ans, "result") : json_null());
