@@ -103,6 +103,38 @@ static void refuse_moves(mk_planned *out, mk_pipeline_req *r, const mk_place_rep
     }
 }
 
+/* A bucket a store keeps is where its store is (front/route.c): applied
+ * elsewhere — on another provider block, or another cloud or region (the
+ * block's `region` changed) — it would have to move, which moksha cannot
+ * do; the plan is refused rather than shown updating an object the store
+ * does not have. */
+static void refuse_store_moves(mk_planned *out, const mk_place_report *rep)
+{
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const mk_instance *in = rep->items[i].in;
+        json_t *sr = in->pin_cloud ? mk_moves_state_entry(out->p, out->st, in->address, NULL) : NULL;
+        if (!sr)
+            continue;
+        json_t *pl = json_object_get(sr, "placement");
+        const char *prov = json_string_value(json_object_get(sr, "provider"));
+        const char *cloud = json_string_value(json_object_get(pl, "cloud")), *region = json_string_value(json_object_get(pl, "region"));
+        bool other_prov = prov && strcmp(prov, in->provider) != 0;
+        bool other_place = cloud && region && in->pin_region &&
+                           (strcmp(cloud, in->pin_cloud) != 0 || strcmp(region, in->pin_region) != 0);
+        if (!other_prov && !other_place)
+            continue;
+        char was[192];
+        snprintf(was, sizeof was, "%s%s%s%s%s%s%s", prov ? " by provider `" : "", prov ? prov : "", prov ? "`" : "",
+                 cloud ? " on " : "", cloud ? cloud : "", region ? "/" : "", region ? region : "");
+        mk_diag_item *d = mk_diag_error(out->p->diag, "E0402", in->res->decl->span,
+                                        "%s is applied%s; provider `%s` (%s) keeps it on %s/%s now, and moksha cannot move "
+                                        "an applied resource yet", in->address, was, in->provider, in->via, in->pin_cloud,
+                                        in->pin_region ? in->pin_region : "?");
+        mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or keep it where it is with `provider = "
+                        "%s`", prov ? prov : "NAME");
+    }
+}
+
 /* The cost model's verdict on a desired change: its cost and where it is
  * placed (the executor builds there); what no cloud serves (a provider's
  * own type, a self-hosted database) has no placement. */
@@ -139,6 +171,7 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
     place_by_policy(cat, p, pl, rep);
     refuse_moves(out, r, rep);
+    refuse_store_moves(out, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;

@@ -49,6 +49,10 @@ struct mk_instance {
     const void *dep_mark;    /* the edge list last checked for it (eval.c, depend_all) */
     mk_name provider;        /* `provider =` alias, or the type's namespace (local), or NULL */
     const char *self_hosted; /* a `database` a postgres provider takes: its connection's name (front/route.c); NULL for a cloud's */
+    /* a `bucket` an s3 or azure_blob block serves (front/route.c): that
+     * block's kind, and the cloud and region it is placed and priced in
+     * (region NULL while the block's is not known); all NULL otherwise */
+    const char *via, *pin_cloud, *pin_region;
     bool prevent_destroy, create_before_destroy;
     mk_value *ignore_changes; /* list of attribute names, or NULL */
     const char *drift;       /* lifecycle.drift: "report" or "ignore"; NULL for the default, "correct" (docs/drift.md) */

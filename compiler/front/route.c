@@ -1,15 +1,15 @@
 /* route — the provider of each instance beyond its type's namespace: the
- * self-hosted database routing and the provider-kind checks (route.h). It
+ * self-hosted database routing, buckets on s3 and azure_blob blocks, a
+ * plugin's types on its block, and the provider-kind checks (route.h). It
  * reads the evaluated provider blocks and the instances' attributes and
- * writes only mk_instance.provider and .self_hosted; it prices nothing and
- * places nothing (middle/cost.c, middle/place.c). */
+ * writes only mk_instance.provider, .self_hosted, .via and the pin; it
+ * prices nothing and places nothing (middle/cost.c, middle/place.c). */
 #include "compiler/front/route.h"
 
 #include <string.h>
 
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
-#include <stdio.h>
 
 /* A provider block as evaluated: its alias, its kind, its settings. */
 typedef struct prov {
@@ -22,7 +22,9 @@ typedef struct prov {
 typedef struct router {
     mk_program *p;
     prov taker;               /* the postgres provider with databases = true; alias NULL for none */
-    bool missing_reported;    /* E0118 for a `postgres` block no one declared: once */
+    prov store;               /* the s3 or azure_blob provider with buckets = true; alias NULL for none */
+    const char *missing[8];   /* E0118 for a namespace no block serves: once each */
+    size_t nmissing;
 } router;
 
 static const char *text_of(mk_arena *a, const mk_value *v)
@@ -54,33 +56,46 @@ static mk_span attr_at(const mk_ast *decl, const char *name)
     return decl->span;
 }
 
-static bool takes_databases(const prov *pv)
+static bool is_kind(const prov *pv, const char *kind) { return pv->kind && mk_v_is_text(pv->kind, kind); }
+
+/* A bucket store: a block whose kind keeps buckets on a real server. */
+static bool is_store(const prov *pv) { return is_kind(pv, "s3") || is_kind(pv, "azure_blob"); }
+
+static bool flag_on(const prov *pv, const char *name)
 {
-    const mk_value *v = mk_v_get_text(pv->settings, "databases");
-    return pv->kind && mk_v_is_text(pv->kind, "postgres") && v && v->kind == MK_V_BOOL && v->u.b;
+    const mk_value *v = mk_v_get_text(pv->settings, name);
+    return v && v->kind == MK_V_BOOL && v->u.b;
 }
 
-/* The root stack's postgres provider that takes the stack's databases: at
- * most one (E0123 at each other one's `databases`). */
-static void find_taker(router *r)
+/* The one block of the root stack that takes every `what` (databases,
+ * buckets) no `provider =` sends elsewhere: E0123 at each other one's flag. */
+static void find_one(router *r, prov *one, const char *flag, bool (*serves)(const prov *), const char *what,
+                     const char *each, const char *label)
 {
     const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
     for (uint32_t i = 0; pvs && i < pvs->n; i++) {
         prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
-        if (!pv.decl || !takes_databases(&pv))
+        if (!pv.decl || !serves(&pv) || !flag_on(&pv, flag))
             continue;
-        if (!r->taker.alias) {
-            r->taker = pv;
+        if (!one->alias) {
+            *one = pv;
             continue;
         }
-        mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(pv.decl, "databases"),
-                                        "provider `%s` takes the stack's databases, and so does `%s`", pv.alias,
-                                        r->taker.alias);
-        mk_diag_label(d, "a second server for every database");
-        mk_diag_note(d, attr_at(r->taker.decl, "databases"), "`%s` takes them here", r->taker.alias);
-        mk_diag_help(d, "let one provider take them (databases = true) and send a database to the other with "
-                        "`provider = %s`", pv.alias);
+        mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(pv.decl, flag),
+                                        "provider `%s` takes the stack's %s, and so does `%s`", pv.alias, what, one->alias);
+        mk_diag_label(d, "%s", label);
+        mk_diag_note(d, attr_at(one->decl, flag), "`%s` takes them here", one->alias);
+        mk_diag_help(d, "let one provider take them (%s = true) and send %s to the other with `provider = %s`", flag,
+                     each, pv.alias);
     }
+}
+
+static bool is_postgres(const prov *pv) { return is_kind(pv, "postgres"); }
+
+static void find_takers(router *r)
+{
+    find_one(r, &r->taker, "databases", is_postgres, "databases", "a database", "a second server for every database");
+    find_one(r, &r->store, "buckets", is_store, "buckets", "a bucket", "a second store for every bucket");
 }
 
 /* E0122: what a database on a PostgreSQL server cannot be: another engine,
@@ -141,87 +156,190 @@ static void route_database(router *r, mk_instance *in)
     check_self_hosted(r, in);
 }
 
-/* E0123: a provider block of one kind named by a resource another kind
- * serves; E0118 once for a postgres.* resource with no `postgres` block. */
-static void check_kind(router *r, const mk_instance *in)
+/* "an" before a kind said aloud with a vowel first (azure_blob, http). */
+static const char *article(const char *kind, size_t n)
 {
-    const char *type = in->res->type, *dot = strchr(type, '.');
-    bool pg_type = dot && (size_t)(dot - type) == 8 && strncmp(type, "postgres", 8) == 0;
-    if (!in->provider)
-        return;
-    prov pv = provider_named(r, in->res->unit, in->provider);
-    if (!pv.decl && pg_type && !r->missing_reported) {
-        r->missing_reported = true;
-        mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", in->res->decl->span,
-                                        "%s needs a postgres provider, and no provider `postgres` is declared", in->address);
-        mk_diag_help(d, "declare `provider postgres { connection = \"NAME\" }`, NAME a connection of the executor's "
-                        "configuration (docs/providers.md)");
-        return;
-    }
-    bool pg_prov = pv.kind && mk_v_is_text(pv.kind, "postgres");
-    if (!pv.kind || pg_prov == pg_type)
-        return;
-    mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
-                                    "%s is a %s, and provider `%s` is a %.*s provider", in->address, type, pv.alias,
-                                    (int)pv.kind->n, pv.kind->u.s);
-    mk_diag_label(d, pg_type ? "a postgres provider serves it" : "a postgres provider serves postgres.* and databases");
-    mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
+    return n && (strchr("aeiou", kind[0]) || (n >= 4 && strncmp(kind, "http", 4) == 0)) ? "an" : "a";
 }
 
-/* The root stack's plugin block serving plugin ns (its `plugin`), or an alias NULL. */
-static prov plugin_block(router *r, const char *ns, size_t nl)
+/* The cloud a bucket store's buckets are on. */
+static const char *store_cloud(const prov *pv) { return is_kind(pv, "s3") ? "aws" : "azure"; }
+
+/* E0124: a bucket's own placement block asking for a cloud or region other
+ * than its store's (a stack's placement is every resource's default, not
+ * this one's ask: the store's place wins over it). */
+static void check_store_placement(router *r, const mk_instance *in, const prov *pv)
 {
+    const mk_value *provs = mk_v_get_text(in->placement, "providers"), *regs = mk_v_get_text(in->placement, "regions");
+    bool cloud_ok = !provs || provs->kind != MK_V_LIST, region_ok = !regs || regs->kind != MK_V_LIST || !regs->n;
+    for (uint32_t i = 0; !cloud_ok && i < provs->n; i++)
+        cloud_ok = mk_v_is_text(provs->u.items[i], in->pin_cloud);
+    for (uint32_t i = 0; !region_ok && i < regs->n; i++)
+        region_ok = !in->pin_region || mk_v_is_text(regs->u.items[i], in->pin_region);
+    if (cloud_ok && region_ok)
+        return;
+    const mk_ast *decl = in->res->decl;
+    mk_span at = decl->span;
+    for (uint32_t i = 0; i < decl->kids.n; i++)
+        if (decl->kids.v[i]->name && strcmp(decl->kids.v[i]->name, "placement") == 0)
+            at = decl->kids.v[i]->span;
+    mk_diag_item *d = mk_diag_error(r->p->diag, "E0124", at, "%s is kept by provider `%s` (%s) on %s/%s: its placement asks for %s",
+                                    in->address, pv->alias, in->via, in->pin_cloud, in->pin_region ? in->pin_region : "?",
+                                    cloud_ok ? "another region" : "another cloud");
+    mk_diag_label(d, "the store's cloud and region are where the bucket is");
+    mk_diag_help(d, "remove the placement block, set the block's `region`, or send the bucket elsewhere with "
+                    "`provider = NAME`");
+}
+
+/* A bucket is kept on an S3 or Azure Blob server when its `provider =`
+ * names an s3 or azure_blob block, or when it names none and such a block
+ * takes the stack's buckets; it is then on that block's cloud and region. */
+static void route_bucket(router *r, mk_instance *in)
+{
+    prov pv = in->provider ? provider_named(r, in->res->unit, in->provider) : r->store;
+    if (!pv.alias || !is_store(&pv))
+        return;
+    in->provider = pv.alias;
+    in->via = is_kind(&pv, "s3") ? "s3" : "azure_blob";
+    in->pin_cloud = store_cloud(&pv);
+    in->pin_region = text_of(r->p->ast.arena, mk_v_get_text(pv.settings, "region"));
+    if (in->placement)
+        check_store_placement(r, in, &pv);
+}
+
+/* What a block of a kind serves, for the message of E0123. */
+static const char *serves_text(const prov *pv)
+{
+    static const struct { const char *kind, *what; } SERVES[] = {
+        {"sim", "the abstract types on a simulated cloud"}, {"local", "local.* files"},
+        {"postgres", "postgres.* and databases"},        {"s3", "buckets"},
+        {"azure_blob", "buckets"},                        {"http", "http.* objects"},
+    };
+    for (size_t i = 0; i < sizeof SERVES / sizeof *SERVES; i++)
+        if (is_kind(pv, SERVES[i].kind))
+            return SERVES[i].what;
+    if (is_kind(pv, "plugin")) {
+        const mk_value *n = mk_v_get_text(pv->settings, "plugin");
+        return n && n->kind == MK_V_STRING ? "its plugin's types" : "a plugin's types";
+    }
+    return NULL;
+}
+
+/* Does a block serve a resource of this type? An abstract type: sim, and
+ * postgres (a database), s3 and azure_blob (a bucket); NS.T: a block of
+ * kind NS (local, postgres, http), else a plugin block whose `plugin` is
+ * NS. A block whose kind or plugin is not known yet serves anything. */
+static bool serves(const prov *pv, const char *type)
+{
+    const char *dot = strchr(type, '.');
+    if (!dot)
+        return is_kind(pv, "sim") || (is_kind(pv, "postgres") && strcmp(type, "database") == 0) ||
+               (is_store(pv) && strcmp(type, "bucket") == 0);
+    size_t n = (size_t)(dot - type);
+    if (pv->kind->n == n && memcmp(pv->kind->u.s, type, n) == 0 && !is_kind(pv, "plugin") && !is_kind(pv, "sim"))
+        return true;
+    if (!is_kind(pv, "plugin"))
+        return false;
+    const mk_value *name = mk_v_get_text(pv->settings, "plugin");
+    return !name || name->kind != MK_V_STRING || (name->n == n && memcmp(name->u.s, type, n) == 0);
+}
+
+/* A namespace a block of its own kind serves, not a plugin's. */
+static bool builtin_ns(const char *type, size_t n)
+{
+    static const char *const NS[] = {"local", "postgres", "http"};
+    for (size_t i = 0; i < sizeof NS / sizeof *NS; i++)
+        if (strlen(NS[i]) == n && strncmp(type, NS[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* A plugin's type NS.T names no block: the one plugin block of the root
+ * stack whose `plugin` is NS serves it, whatever its alias. */
+static prov plugin_block(router *r, const char *type, size_t n)
+{
+    prov none = {NULL, NULL, NULL, NULL}, found = none;
     const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
     for (uint32_t i = 0; pvs && i < pvs->n; i++) {
         prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
-        const mk_value *pl = mk_v_get_text(pv.settings, "plugin");
-        if (pv.kind && mk_v_is_text(pv.kind, "plugin") && pl && pl->kind == MK_V_STRING && pl->n == nl &&
-            memcmp(pl->u.s, ns, nl) == 0)
-            return pv;
+        const mk_value *name = mk_v_get_text(pv.settings, "plugin");
+        if (!pv.decl || !is_kind(&pv, "plugin") || !name || name->kind != MK_V_STRING || name->n != n ||
+            memcmp(name->u.s, type, n) != 0)
+            continue;
+        if (found.alias)
+            return none; /* two: the block must be named (E0118 below) */
+        found = pv;
     }
-    return (prov){0};
+    return found;
 }
 
-/* note [plugin schema] in program.c: a NAME.* resource whose type a
- * plugin's schema declared is the plugin block's (`provider plugin X {
- * plugin = "NAME" }`), whatever its alias; one naming another plugin's
- * block is E0123. False: not a plugin's type. */
-static bool route_plugin(router *r, mk_instance *in)
+/* E0118 once per namespace: a NS.T resource no block serves. */
+static void report_missing(router *r, const mk_instance *in, const char *type, size_t n)
+{
+    for (size_t i = 0; i < r->nmissing; i++)
+        if (strlen(r->missing[i]) == n && strncmp(r->missing[i], type, n) == 0)
+            return;
+    if (r->nmissing < sizeof r->missing / sizeof *r->missing)
+        r->missing[r->nmissing++] = in->provider;
+    mk_span at = in->res->decl->span;
+    if (builtin_ns(type, n)) {
+        mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", at, "%s needs %s %.*s provider, and no provider `%.*s` is declared",
+                                        in->address, article(type, n), (int)n, type, (int)n, type);
+        mk_diag_help(d, "declare `provider %.*s { connection = \"NAME\" }`, NAME a connection of the executor's "
+                        "configuration (docs/providers.md)", (int)n, type);
+        return;
+    }
+    mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", at, "%s needs the provider of plugin `%.*s`, and none is declared",
+                                    in->address, (int)n, type);
+    mk_diag_help(d, "declare `provider plugin %.*s { plugin = \"%.*s\" }` (docs/plugins.md)", (int)n, type, (int)n, type);
+}
+
+/* E0123: a provider block of one kind named by a resource another kind
+ * serves; E0118 once per namespace for a NS.T resource no block serves. */
+static void check_kind(router *r, mk_instance *in)
 {
     const char *type = in->res->type, *dot = strchr(type, '.');
-    if (!dot)
-        return false;
-    size_t nl = (size_t)(dot - type);
-    char ns[64];
-    snprintf(ns, sizeof ns, "%.*s", (int)(nl < 63 ? nl : 63), type);
-    if (!mk_program_plugin_schema(r->p, ns))
-        return false;
-    prov pv = plugin_block(r, type, nl);
-    bool explicit = in->provider && strcmp(in->provider, ns) != 0; /* (by default a NAME.* is NAME's) */
-    if (explicit && (!pv.alias || strcmp(in->provider, pv.alias) != 0)) {
-        mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
-                                        "%s is a %s, and provider `%s` does not serve plugin %s", in->address, type,
-                                        in->provider, ns);
-        mk_diag_label(d, "the block whose `plugin = \"%s\"` serves it", ns);
-        mk_diag_help(d, "name that block, or leave `provider` out");
-        return true;
+    size_t n = dot ? (size_t)(dot - type) : 0;
+    if (!in->provider)
+        return;
+    prov pv = provider_named(r, in->res->unit, in->provider);
+    if (!pv.decl && dot && !builtin_ns(type, n)) { /* a plugin's type, its block not named: found by its `plugin` */
+        prov pb = plugin_block(r, type, n);
+        if (pb.alias)
+            in->provider = pb.alias, pv = pb;
     }
-    if (pv.alias)
-        in->provider = pv.alias;
-    return true;
+    if (!pv.decl && dot && !(n == 5 && strncmp(type, "local", 5) == 0)) { /* local needs no block */
+        report_missing(r, in, type, n);
+        return;
+    }
+    if (!pv.kind || serves(&pv, type))
+        return;
+    mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
+                                    "%s is a %s, and provider `%s` is %s %.*s provider", in->address, type, pv.alias,
+                                    article(pv.kind->u.s, pv.kind->n), (int)pv.kind->n, pv.kind->u.s);
+    const char *what = serves_text(&pv);
+    if (dot && builtin_ns(type, n))
+        mk_diag_label(d, "%s %.*s provider serves it", article(type, n), (int)n, type);
+    else if (dot)
+        mk_diag_label(d, "a plugin provider with plugin = \"%.*s\" serves it", (int)n, type);
+    else if (what)
+        mk_diag_label(d, "%s %.*s provider serves %s", article(pv.kind->u.s, pv.kind->n), (int)pv.kind->n, pv.kind->u.s,
+                      what);
+    mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
 }
 
 void mk_route_program(mk_program *p)
 {
     router r = {.p = p};
-    find_taker(&r);
+    find_takers(&r);
     for (size_t i = 0; i < p->ninstances; i++) {
         mk_instance *in = p->instances[i];
         if (in->failed)
             continue;
         if (strcmp(in->res->type, "database") == 0)
             route_database(&r, in);
-        else if (!route_plugin(&r, in))
-            check_kind(&r, in);
+        else if (strcmp(in->res->type, "bucket") == 0)
+            route_bucket(&r, in);
+        check_kind(&r, in);
     }
 }

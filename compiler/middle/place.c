@@ -241,6 +241,16 @@ static void candidates_of(const mk_cost_catalog *cat, mk_program *p, const mk_pl
     }
 }
 
+/* The member a bucket store keeps, whose place is the group's (buckets
+ * have no @colocate reference: it is alone in its group). */
+static const mk_instance *pinned_member(const mk_place_report *r, const mk_place_group *g)
+{
+    for (size_t m = 0; m < g->n; m++)
+        if (r->items[g->members[m]].in->pin_cloud)
+            return r->items[g->members[m]].in;
+    return NULL;
+}
+
 static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st, mk_place_report *r, mk_place_group *g,
                         const char *const *replace, size_t nreplace, candmemo *memo)
 {
@@ -249,8 +259,12 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
         g->winner = -1;
         return;
     }
-    json_t *sticky = sticky_place(p, st, r, g, replace, nreplace);
-    if (sticky) {
+    const mk_instance *pin = pinned_member(r, g);
+    json_t *sticky = pin ? NULL : sticky_place(p, st, r, g, replace, nreplace);
+    if (pin) { /* its store's place, whatever the state says (pipeline.c refuses a move) */
+        g->pinned = true;
+        add_cand(cat, g, pin->pin_cloud, pin->pin_region ? pin->pin_region : mk_cost_default_region(cat, mk_cost_cloud_index(pin->pin_cloud)));
+    } else if (sticky) {
         g->sticky = true;
         add_cand(cat, g, json_string_value(json_object_get(sticky, "cloud")), json_string_value(json_object_get(sticky, "region")));
     } else {
@@ -272,7 +286,7 @@ static void place_group(mk_cost_catalog *cat, mk_program *p, const mk_state *st,
         mk_place_item *it = &r->items[g->members[m]];
         if (g->winner >= 0) {
             it->q = best[m];
-        } else if (g->sticky) { /* a sticky place stays even without a price now: a price never moves infrastructure */
+        } else if (g->sticky || g->pinned) { /* a sticky place stays even without a price now: a price never moves infrastructure */
             it->q = mk_cost_price(cat, it->in, g->cands[0].cloud, g->cands[0].region);
         } else {
             it->q = (mk_cost_quote){MK_COST_UNPRICED, NULL, NULL, NULL, 0,
@@ -439,7 +453,7 @@ size_t mk_place_apply_policies(mk_cost_catalog *cat, mk_place_report *r, mk_plac
     for (size_t i = 0; i < r->nitems; i++) {
         size_t gi = r->items[i].group;
         mk_place_group *g = &r->groups[gi];
-        if (!bad[i] || seen[gi] || g->sticky || g->winner < 0)
+        if (!bad[i] || seen[gi] || g->sticky || g->pinned || g->winner < 0)
             continue;
         seen[gi] = true;
         mk_instance **ins = mk_mem_alloc(g->n * sizeof *ins);

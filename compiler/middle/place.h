@@ -37,6 +37,7 @@ typedef struct mk_place_group {
     size_t ncands;
     long winner;       /* index into cands, -1 when none */
     bool sticky;       /* kept where the state has it */
+    bool pinned;       /* a member is kept by a bucket store: its cloud and region, and no other (front/route.c) */
 } mk_place_group;
 
 /* Where an item stands while placement decides, for the policies that read
