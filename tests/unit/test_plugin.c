@@ -1,0 +1,133 @@
+/* The plugin protocol's client (runtime/plugin.c), against the plugins of
+ * tests/plugins/ and examples/plugins/sqlite run for real: the handshake,
+ * a call answered, a crash and a hang failing only their call (the next
+ * one starts the plugin again), the environment stripped to what is
+ * granted, a granted value redacted, and the folder digest following
+ * every byte. */
+#include "tests/unit/unit.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/clock.h"
+#include "runtime/plugin.h"
+
+static char logged[8192];
+
+static void keep(void *ctx, const char *line)
+{
+    (void)ctx;
+    strncat(logged, line, sizeof logged - strlen(logged) - 2);
+    strcat(logged, "\n");
+}
+
+static mk_plugin *open_plugin(const char *rel, double timeout_ms, const char *const *env)
+{
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", MK_SHARE_DIR, rel);
+    mk_plugin_spec spec = {.name = strrchr(rel, '/') + 1, .dir = dir, .timeout_ms = timeout_ms, .env = env,
+                           .log = keep};
+    return mk_plugin_new(&spec);
+}
+
+static json_t *req(const char *type, const char *address)
+{
+    return json_pack("{ss ss s{si}}", "type", type, "address", address, "attrs", "size", 1);
+}
+
+static void test_crash_fails_one_call(void **state)
+{
+    (void)state;
+    mk_plugin *pl = open_plugin("tests/plugins/crash", 5000, NULL);
+    json_t *ans = NULL, *r = req("crash.thing", "crash.thing.a");
+    char why[512];
+    assert_int_equal(mk_plugin_call(pl, "create", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    assert_non_null(strstr(why, "crashed (killed by signal 9)"));
+    json_decref(r);
+    r = req("crash.thing", "crash.thing.a");
+    assert_int_equal(mk_plugin_call(pl, "read", r, 0, &ans, why, sizeof why), MK_PLUGIN_OK);
+    assert_true(json_is_null(json_object_get(ans, "result")));
+    assert_int_equal(mk_plugin_starts(pl), 2); /* started again for the read */
+    json_decref(ans);
+    json_decref(r);
+    mk_plugin_free(pl);
+}
+
+static void test_hang_times_out(void **state)
+{
+    (void)state;
+    mk_plugin *pl = open_plugin("tests/plugins/hang", 300, NULL);
+    json_t *ans = NULL, *r = req("hang.thing", "hang.thing.a");
+    char why[512];
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(mk_plugin_call(pl, "create", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    assert_true(mk_clock_now_ms() - t0 < 3000);
+    assert_non_null(strstr(why, "it hangs"));
+    json_decref(r);
+    r = req("hang.thing", "hang.thing.b");
+    assert_int_equal(mk_plugin_call(pl, "create", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    json_decref(r);
+    mk_plugin_free(pl);
+}
+
+static void test_env_and_redaction(void **state)
+{
+    (void)state;
+    setenv("PROBE_TOKEN", "unit-token-77aa", 1);
+    setenv("NOT_GRANTED", "elsewhere-1234", 1);
+    static const char *const env[] = {"PROBE_TOKEN", NULL};
+    logged[0] = 0;
+    mk_plugin *pl = open_plugin("tests/plugins/envprobe", 5000, env);
+    json_t *ans = NULL, *r = req("envprobe.note", "envprobe.note.a");
+    char why[512];
+    assert_int_equal(mk_plugin_call(pl, "frobnicate", r, 0, &ans, why, sizeof why), MK_PLUGIN_REFUSED);
+    assert_non_null(strstr(why, "token is [redacted]"));    /* its error redacted */
+    assert_null(strstr(why, "unit-token-77aa"));
+    assert_non_null(strstr(logged, "env: HOME LANG PATH PROBE_TOKEN\n"));
+    assert_non_null(strstr(logged, "token: [redacted]"));
+    assert_null(strstr(logged, "unit-token-77aa"));
+    assert_null(strstr(logged, "NOT_GRANTED"));
+    json_decref(r);
+    mk_plugin_free(pl);
+}
+
+static void test_digest(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/moksha-unit-plugin-XXXXXX", f[256], a[80], b[80], why[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/plugin", dir);
+    FILE *fp = fopen(f, "w");
+    fputs("#!/bin/sh\n", fp);
+    fclose(fp);
+    assert_true(mk_plugin_digest(dir, a, why, sizeof why));
+    assert_int_equal(strlen(a), 71);
+    fp = fopen(f, "a");
+    fputs("# one byte more\n", fp);
+    fclose(fp);
+    assert_true(mk_plugin_digest(dir, b, why, sizeof why));
+    assert_string_not_equal(a, b);
+    char l[256];
+    snprintf(l, sizeof l, "%s/link", dir);
+    assert_int_equal(symlink("/etc/passwd", l), 0);
+    assert_false(mk_plugin_digest(dir, b, why, sizeof why));
+    assert_non_null(strstr(why, "symlink"));
+    unlink(l);
+    unlink(f);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crash_fails_one_call),
+        cmocka_unit_test(test_hang_times_out),
+        cmocka_unit_test(test_env_and_redaction),
+        cmocka_unit_test(test_digest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
