@@ -73,14 +73,16 @@ static bool reads_as(json_t *want, json_t *got, char *diff, size_t n)
 
 static const char *id_of(json_t *res) { return json_string_value(json_object_get(res, "id")); }
 
-static void test_object(tester *t, json_t *obj, int n)
+/* Make the fixture's object n and look at it; answers what it was left
+ * as (owned, for its delete) or NULL when it could not be made. */
+static json_t *test_make(tester *t, json_t *obj, int n)
 {
     const char *type = json_string_value(json_object_get(obj, "type"));
     json_t *attrs = json_object_get(obj, "attrs"), *upd = json_object_get(obj, "update");
     char addr[256], what[512], why[1024];
     snprintf(addr, sizeof addr, "%s.conformance_%d", type ? type : "?", n);
     if (!check(t, type && json_is_object(attrs), "fixture object", "needs \"type\" and \"attrs\""))
-        return;
+        return NULL;
     json_t *res;
     snprintf(what, sizeof what, "%s: read before create is null", addr);
     mk_plugin_status st = ask(t, "read", req_of(type, addr, attrs), &res, why, sizeof why);
@@ -91,7 +93,7 @@ static void test_object(tester *t, json_t *obj, int n)
     st = ask(t, "create", req_of(type, addr, attrs), &res, why, sizeof why);
     if (!check(t, st == MK_PLUGIN_OK && id_of(res) && *id_of(res), what, st != MK_PLUGIN_OK ? why : "no \"id\" string in its result")) {
         json_decref(res);
-        return;
+        return NULL;
     }
     char id[512];
     snprintf(id, sizeof id, "%s", id_of(res));
@@ -103,6 +105,13 @@ static void test_object(tester *t, json_t *obj, int n)
     snprintf(d, sizeof d, "it lies about ids: the first create answered %s, the retry %s", id,
              id_of(res) ? id_of(res) : "none");
     check(t, st == MK_PLUGIN_OK && id_of(res) && !strcmp(id_of(res), id), what, st != MK_PLUGIN_OK ? why : d);
+    json_decref(res);
+
+    json_t *foreign = req_of(type, addr, attrs);
+    json_object_set_new(foreign, "stack_id", json_string("conformance-another-stack"));
+    snprintf(what, sizeof what, "%s: another stack's create is refused (not taken over)", addr);
+    st = ask(t, "create", foreign, &res, why, sizeof why);
+    check(t, st == MK_PLUGIN_REFUSED, what, st == MK_PLUGIN_OK ? "it took over an object another stack made" : why);
     json_decref(res);
 
     json_t *as = json_deep_copy(attrs);
@@ -150,6 +159,18 @@ static void test_object(tester *t, json_t *obj, int n)
         json_decref(res);
     }
 
+    return as;
+}
+
+/* Delete what test_make made (in the reverse order: a table before its
+ * database), and see it gone. */
+static void test_delete(tester *t, json_t *obj, int n, json_t *as)
+{
+    const char *type = json_string_value(json_object_get(obj, "type"));
+    char addr[256], what[512], why[1024];
+    snprintf(addr, sizeof addr, "%s.conformance_%d", type, n);
+    json_t *res;
+    mk_plugin_status st;
     snprintf(what, sizeof what, "%s: delete", addr);
     st = ask(t, "delete", req_of(type, addr, as), &res, why, sizeof why);
     check(t, st == MK_PLUGIN_OK, what, why);
@@ -244,7 +265,12 @@ static int run_test(const char *dir, double timeout_ms)
     if (check(&t, st == MK_PLUGIN_OK, st == MK_PLUGIN_OK ? "handshake, protocol 1" : "handshake", why)) {
         size_t i;
         json_t *o;
-        json_array_foreach(json_object_get(fix, "objects"), i, o) test_object(&t, o, (int)i);
+        json_t *objs = json_object_get(fix, "objects"), *made[64] = {0};
+        size_t n = json_array_size(objs) < 64 ? json_array_size(objs) : 64;
+        json_array_foreach(objs, i, o) if (i < n) made[i] = test_make(&t, o, (int)i);
+        for (i = n; i-- > 0;)
+            if (made[i])
+                test_delete(&t, json_array_get(objs, i), (int)i, made[i]);
         test_failures(&t);
     }
     mk_plugin_free(t.pl);
