@@ -76,7 +76,20 @@ expect_exit 2 moksha drift && expect_contains "$OUT" "sqlite.table.users" && exp
 expect_exit 0 moksha reconcile --auto-approve-risk high
 [ "$(cols users)" = "['email', 'id', 'name']" ] || fail "reconcile did not make the table again"
 
-# ---- an injected failure rolls back ----
+# ---- a failure injected at every step rolls every step back ----
+world() { # the databases, their tables and columns, and the state's addresses
+    python3 - "$WORK/data" >"$1" <<'PY'
+import os, sqlite3, sys
+for f in sorted(os.listdir(sys.argv[1])):
+    print("file", f)
+    if f.endswith(".db"):
+        c = sqlite3.connect(os.path.join(sys.argv[1], f))
+        for (t,) in c.execute("select name from sqlite_master where type='table' order by name"):
+            print(" ", t, sorted((r[1], r[2]) for r in c.execute("select * from pragma_table_info(?)", (t,))))
+PY
+    moksha state list >>"$1"
+}
+world before.txt
 cat >>main.moksha <<'M'
 resource sqlite.database logs { path = "logs.db" }
 resource sqlite.table events {
@@ -85,11 +98,17 @@ resource sqlite.table events {
   columns  = { at = "INTEGER" }
 }
 M
-sed -i 's/fail_on = \[\]/fail_on = ["sqlite.table.events"]/' main.moksha
-expect_exit 4 moksha apply --yes && expect_contains "$OUT" "Rolled back" && expect_contains "$ERR" "injected failure"
-[ -e "$WORK/data/logs.db" ] && fail "the rollback left logs.db"
-sed -i 's/fail_on = \["sqlite.table.events"\]/fail_on = []/' main.moksha
-expect_exit 0 moksha apply --yes && expect_contains "$OUT" "2 created"
+sed -i 's/email = "TEXT" }/email = "TEXT", age = "INTEGER" }/' main.moksha
+expect_exit 2 moksha plan --detailed-exitcode && expect_contains "$OUT" "Plan: 2 to create, 1 to update"
+for target in sqlite.database.logs sqlite.table.events sqlite.table.users; do
+    sed -i "s/fail_on = \[[^]]*\]/fail_on = [\"$target\"]/" main.moksha
+    expect_exit 4 moksha apply --yes --parallelism 1 && expect_contains "$OUT" "Rolled back"
+    expect_contains "$ERR" "Apply failed: $target" && expect_contains "$ERR" "injected failure"
+    world after.txt
+    expect_same before.txt after.txt
+done
+sed -i 's/fail_on = \[[^]]*\]/fail_on = []/' main.moksha
+expect_exit 0 moksha apply --yes && expect_contains "$OUT" "2 created, 1 updated"
 expect_exit 0 moksha plan --detailed-exitcode
 
 # ---- kill -9 mid-apply, then re-apply converges ----
@@ -114,7 +133,15 @@ expect_exit 0 moksha apply --yes
 # ---- the allowlist: a changed folder, another schema, an unlisted plugin ----
 snap() { python3 -c "import sqlite3; c=sqlite3.connect('$WORK/data/app.db'); print(sorted(c.execute('select name from sqlite_master')))" >"$1"; ls "$WORK/data" >>"$1"; }
 snap before.txt
-stack "" '{ id = "INTEGER", name = "TEXT" }'   # a change that would drop a column
+stack "" '{ id = "INTEGER", name = "TEXT" }'   # a change that would drop columns
+cat >>main.moksha <<'M'
+resource sqlite.database logs { path = "logs.db" }
+resource sqlite.table events {
+  database = sqlite.database.logs.path
+  name     = "events"
+  columns  = { at = "INTEGER" }
+}
+M
 chmod u+w "$WORK/opt/sqlite" && echo "# changed" >>"$WORK/opt/sqlite/plugin" && chmod go-w "$WORK/opt/sqlite"
 expect_exit 1 moksha apply --yes && expect_contains "$ERR" "changed since it was allowed" && expect_contains "$ERR" "not run"
 config "$("$MOKSHA_EXEC" plugin digest "$WORK/opt/sqlite")"   # re-allowed as it is now
