@@ -539,6 +539,17 @@ typedef struct slotset {
 } slotset;
 
 /* Report an unknown attribute; returns the field it is a close match for. */
+/* Is type name a plugin's, NAME.* of a schema the program loaded? */
+static bool plugin_type(const mk_program *p, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    char ns[64];
+    if (!dot || dot - name >= (long)sizeof ns)
+        return false;
+    snprintf(ns, sizeof ns, "%.*s", (int)(dot - name), name);
+    return mk_program_plugin_schema(p, ns) != NULL;
+}
+
 static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
 {
     const char *cands[80];
@@ -557,6 +568,8 @@ static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool 
         mk_diag_label(d, "did you mean `%s`?", s);
     else if (strncmp(ty->name, "provider_", 9) == 0)
         mk_diag_help(d, "see `type %s` in stdlib/types/providers.moksha", ty->name);
+    else if (plugin_type(c->e->p, ty->name))
+        mk_diag_help(d, "see `type %s` in its plugin's schema.moksha (docs/plugins.md)", ty->name);
     else
         mk_diag_help(d, "see `type %s` in stdlib/types/", ty->name);
     return s;

@@ -311,11 +311,15 @@ static void load_plugin_schemas(mk_program *p)
         mk_ast *decl = u->providers.slots[i].v;
         if (!u->providers.slots[i].a || !decl || strcmp(decl->name, "plugin") != 0)
             continue;
-        bool other = false;
-        const mk_ast *nm = literal_attr(decl, "plugin", &other), *src = literal_attr(decl, "source", &other);
-        if (other || !nm) {
-            mk_diag_item *d = mk_diag_error(p->diag, "E0130", decl->span, "a plugin provider block names its plugin%s "
-                                            "as string literals", other ? " and source" : "");
+        bool np = false, ns = false;
+        const mk_ast *nm = literal_attr(decl, "plugin", &np), *src = literal_attr(decl, "source", &ns);
+        if (!nm && !np && !ns)
+            continue; /* (the block's type says `plugin` is missing) */
+        if (np || ns || !nm) {
+            mk_diag_item *d = mk_diag_error(p->diag, "E0130", decl->span, "a plugin provider block's %s",
+                                            np && ns ? "`plugin` and `source` must be string literals"
+                                            : ns ? "`source` must be a string literal"
+                                            : "`plugin` must be a string literal");
             mk_diag_help(d, "write `provider plugin %s { plugin = \"NAME\" }`: its schema is read before anything "
                          "is evaluated", decl->name2 ? decl->name2 : "X");
             continue;
