@@ -37,3 +37,24 @@ rm -r s/lib
 [ "$("$MOKSHA_EXEC" plugin digest s)" = "$d1" ] || fail "the digest does not come back"
 ln -s /etc/passwd s/link
 expect_exit 1 "$MOKSHA_EXEC" plugin digest s && expect_contains "$ERR" "is a symlink: a plugin's folder holds only files and folders"
+
+# ---- the compiler reads the schema and never runs the plugin ----
+mkdir -p cstack/plugins/trap && enter cstack || exit 1
+printf '#!/bin/sh\ntouch "%s/ran"\n' "$WORK" >plugins/trap/plugin
+chmod +x plugins/trap/plugin
+cat >plugins/trap/schema.moksha <<'M'
+@resource type trap.thing {
+  size: int = 1
+  @computed id: string
+}
+M
+cat >main.moksha <<'M'
+provider plugin t { plugin = "trap" }
+resource trap.thing a { size = 2 }
+M
+expect_exit 0 moksha check
+expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "+ trap.thing.a"
+want="sha256:$(sha256sum plugins/trap/schema.moksha | cut -c1-64)"
+expect_contains p.plan "\"schema_digest\":\"$want\""
+[ -e "$WORK/ran" ] && fail "the compiler ran the plugin's program"
+leave
