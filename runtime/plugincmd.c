@@ -198,8 +198,9 @@ static void test_failures(tester *t)
     json_decref(res);
     check(t, st == MK_PLUGIN_REFUSED || st == MK_PLUGIN_RETRY, "an unknown request is refused (ok false)",
           st == MK_PLUGIN_OK ? "it answered ok" : why);
-    st = ask(t, "read", req_of("conformance_no_such.type", "conformance_no_such.type.x", json_object()), &res, why,
-             sizeof why);
+    json_t *none = json_object();
+    st = ask(t, "read", req_of("conformance_no_such.type", "conformance_no_such.type.x", none), &res, why, sizeof why);
+    json_decref(none);
     json_decref(res);
     check(t, st == MK_PLUGIN_REFUSED || st == MK_PLUGIN_RETRY, "a type it does not serve is refused (ok false)",
           st == MK_PLUGIN_OK ? "it answered ok" : why);
@@ -256,7 +257,9 @@ static int run_test(const char *dir, double timeout_ms)
         json_decref(fix);
         return 1;
     }
-    json_t *settings = subst(json_object_get(fix, "settings") ? json_object_get(fix, "settings") : json_object());
+    json_t *given = json_object_get(fix, "settings"), *none = json_object();
+    json_t *settings = subst(given ? given : none);
+    json_decref(none);
     const char *base = strrchr(real, '/');
     mk_plugin_spec spec = {.name = base ? base + 1 : real, .dir = real, .settings = settings, .timeout_ms = timeout_ms};
     tester t = {.pl = mk_plugin_new(&spec), .name = spec.name};
