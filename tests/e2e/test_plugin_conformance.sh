@@ -6,7 +6,7 @@
 . "$TOP/tests/e2e/lib.sh"
 
 P=$TOP/tests/plugins
-expect_exit 0 "$MOKSHA_EXEC" plugin test "$TOP/examples/plugins/sqlite" && expect_contains "$OUT" "0 failed: conformant"
+expect_exit 0 "$MOKSHA_EXEC" plugin test "$TOP/examples/sqlite-plugin/plugins/sqlite" && expect_contains "$OUT" "0 failed: conformant"
 
 expect_exit 1 "$MOKSHA_EXEC" plugin test "$P/hang" --timeout 1s
 expect_contains "$OUT" "FAIL hang.thing.conformance_0: create answers an id: plugin hang: no answer within 1000 ms: it hangs"
@@ -24,7 +24,7 @@ expect_exit 1 "$MOKSHA_EXEC" plugin test "$P/badjson"
 expect_contains "$OUT" "plugin badjson: printed invalid JSON on stdout, not a JSON object (\"created it!\")"
 
 # ---- the digest ----
-cp -r "$TOP/examples/plugins/sqlite" s
+cp -r "$TOP/examples/sqlite-plugin/plugins/sqlite" s
 d1=$("$MOKSHA_EXEC" plugin digest s)
 printf '%s\n' "$d1" | grep -Eq '^sha256:[0-9a-f]{64}$' || fail "digest form: $d1"
 [ "$("$MOKSHA_EXEC" plugin digest s)" = "$d1" ] || fail "the digest is not stable"

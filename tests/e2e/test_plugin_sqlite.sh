@@ -1,4 +1,4 @@
-# test_plugin_sqlite.sh — the sqlite example plugin (examples/plugins/sqlite)
+# test_plugin_sqlite.sh — the sqlite example plugin (examples/sqlite-plugin/plugins/sqlite)
 # through moksha: plan, apply, re-plan to no changes, drift made out of band
 # and reconciled, destroy; an injected failure rolls back; kill -9 mid-apply
 # then re-apply converges; a plugin not on the allowlist, a folder changed
@@ -8,7 +8,7 @@
 . "$TOP/tests/e2e/lib.sh"
 
 mkdir -p opt etc data stack
-cp -r "$TOP/examples/plugins/sqlite" opt/sqlite
+cp -r "$TOP/examples/sqlite-plugin/plugins/sqlite" opt/sqlite
 cp -r "$TOP/tests/plugins/envprobe" opt/envprobe
 chmod -R go-w opt
 DIG=$("$MOKSHA_EXEC" plugin digest opt/sqlite) || fail "plugin digest"
@@ -114,7 +114,7 @@ expect_exit 0 moksha plan --detailed-exitcode
 # ---- kill -9 mid-apply, then re-apply converges ----
 cat >many.moksha <<'M'
 resource sqlite.table t {
-  count    = 40
+  count    = 200
   database = sqlite.database.logs.path
   name     = "t${count.index}"
   columns  = { v = "TEXT" }
@@ -122,11 +122,13 @@ resource sqlite.table t {
 M
 expect_exit 0 moksha plan -o p.plan
 kill_apply p.plan "python3 -c \"import sqlite3; print(sqlite3.connect('$WORK/data/logs.db').execute(\\\"select count(*) from sqlite_master where name like 't%'\\\").fetchone()[0])\"" 0 --parallelism 1
+m=$(python3 -c "import sqlite3; print(sqlite3.connect('$WORK/data/logs.db').execute(\"select count(*) from sqlite_master where type='table' and name like 't%'\").fetchone()[0])")
+[ "$m" -gt 0 ] && [ "$m" -lt 200 ] || fail "the kill did not land mid-apply: $m of 200 tables made"
 unlock_dead
 expect_exit 0 moksha apply --yes
 expect_exit 0 moksha plan --detailed-exitcode
 n=$(python3 -c "import sqlite3; print(sqlite3.connect('$WORK/data/logs.db').execute(\"select count(*) from sqlite_master where type='table' and name like 't%'\").fetchone()[0])")
-[ "$n" = 40 ] || fail "after kill -9 and re-apply logs.db holds $n of the 40 tables"
+[ "$n" = 200 ] || fail "after kill -9 and re-apply logs.db holds $n of the 200 tables"
 rm many.moksha
 expect_exit 0 moksha apply --yes
 
@@ -183,4 +185,15 @@ sed -i 's|other/sqlite_dev|opt/sqlite|; s/sqlite_dev/sqlite/g' main.moksha
 expect_exit 0 moksha destroy --yes && expect_contains "$OUT" "deleted"
 [ -e "$WORK/data/app.db" ] && fail "destroy left app.db"
 [ -e "$WORK/data/logs.db" ] && fail "destroy left logs.db"
+leave
+
+# ---- the example stack as shipped: its own copy of the schema, the allowed folder's program ----
+copy_example sqlite-plugin
+enter sqlite-plugin || exit 1
+expect_exit 0 moksha apply --yes && expect_contains "$OUT" "2 created"
+expect_exit 0 moksha plan --detailed-exitcode
+[ "$(python3 -c "import sqlite3; print(sqlite3.connect('$WORK/data/app.db').execute('PRAGMA journal_mode').fetchone()[0])")" = wal ] \
+    || fail "the example's database is not in WAL mode"
+expect_exit 0 moksha destroy --yes
+[ -e "$WORK/data/app.db" ] && fail "destroy left the example's app.db"
 leave

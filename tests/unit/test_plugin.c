@@ -1,5 +1,5 @@
 /* The plugin protocol's client (runtime/plugin.c), against the plugins of
- * tests/plugins/ and examples/plugins/sqlite run for real: the handshake,
+ * tests/plugins/ and examples/sqlite-plugin/plugins/sqlite run for real: the handshake,
  * a call answered, a crash and a hang failing only their call (the next
  * one starts the plugin again), the environment stripped to what is
  * granted, a granted value redacted, and the folder digest following
