@@ -132,6 +132,16 @@ n=$(python3 -c "import sqlite3; print(sqlite3.connect('$WORK/data/logs.db').exec
 rm many.moksha
 expect_exit 0 moksha apply --yes
 
+# ---- a database made outside moksha: foreign to a create, adopted by an import ----
+python3 -c "import sqlite3; sqlite3.connect('$WORK/data/legacy.db').execute('CREATE TABLE old (x INTEGER)')"
+cat >legacy.moksha <<'M'
+resource sqlite.database legacy { path = "legacy.db" }
+M
+expect_exit 4 moksha apply --yes && expect_contains "$ERR" "database legacy.db already exists and this stack did not make it: not taken over"
+expect_exit 0 moksha import sqlite.database.legacy legacy.db --yes && expect_contains "$OUT" "imported"
+expect_exit 0 moksha plan --detailed-exitcode
+rm legacy.moksha
+
 # ---- the allowlist: a changed folder, another schema, an unlisted plugin ----
 snap() { python3 -c "import sqlite3; c=sqlite3.connect('$WORK/data/app.db'); print(sorted(c.execute('select name from sqlite_master')))" >"$1"; ls "$WORK/data" >>"$1"; }
 snap before.txt
@@ -185,6 +195,7 @@ sed -i 's|other/sqlite_dev|opt/sqlite|; s/sqlite_dev/sqlite/g' main.moksha
 expect_exit 0 moksha destroy --yes && expect_contains "$OUT" "deleted"
 [ -e "$WORK/data/app.db" ] && fail "destroy left app.db"
 [ -e "$WORK/data/logs.db" ] && fail "destroy left logs.db"
+[ -e "$WORK/data/legacy.db" ] && fail "destroy left the imported legacy.db"
 leave
 
 # ---- the example stack as shipped: its own copy of the schema, the allowed folder's program ----
