@@ -177,6 +177,23 @@ static mk_prov_status p_read(mk_prov *p, const mk_prov_op *op, json_t **out, cha
     return MK_PROV_OK;
 }
 
+/* Does v hold a sealed secret anywhere (a map's value, a list's item)? */
+static bool holds_secret(json_t *v, int depth)
+{
+    if (mk_prov_seen_is_secret(v))
+        return true;
+    if (depth > 64)
+        return true; /* (deeper than any type allows: not looked through, so not sent) */
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (holds_secret(x, depth + 1)) return true;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (holds_secret(x, depth + 1)) return true;
+    return false;
+}
+
 /* docs/plugins.md "Refused before the first step". */
 static mk_prov_status p_check(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
@@ -193,8 +210,8 @@ static mk_prov_status p_check(mk_prov *p, const mk_prov_op *op, json_t **out, ch
     const char *k;
     json_t *v;
     json_object_foreach(op->attrs, k, v)
-        if (mk_prov_seen_is_secret(v) || json_object_get(v, "$sealed"))
-            return snprintf(why, whylen, "plugin %s: %s: `%s` is a secret, and protocol %d hands a plugin no secret "
+        if (holds_secret(v, 0))
+            return snprintf(why, whylen, "plugin %s: %s: `%s` holds a secret, and protocol %d hands a plugin no secret "
                             "from the plan (grant it through the connection's credentials.env)", im->name,
                             op->address, k, MK_PLUGIN_PROTOCOL), MK_PROV_FAILED;
     char w[1024] = "";
