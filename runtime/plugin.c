@@ -26,6 +26,8 @@
 
 #define LINE_MAX_BYTES (4u << 20) /* one message on stdout */
 #define ERR_LINE 2048             /* one stderr line as logged (longer ones are cut) */
+#define ERR_LINES 1000            /* lines logged per call; the rest is read and dropped */
+#define ERR_DRAIN (256u << 10)    /* bytes read from stderr at once, so a flood cannot keep us from the deadline */
 #define MAX_DEPTH 16
 #define MAX_ENTRIES 10000
 
@@ -207,6 +209,7 @@ struct mk_plugin {
     size_t blen, bcap;
     char ebuf[ERR_LINE];
     size_t elen;
+    int elines;      /* lines logged since the call began */
     json_t *hello;
     long long next_id;
     int starts;
@@ -314,6 +317,12 @@ void mk_plugin_redact(const mk_plugin *pl, const char *s, char *out, size_t outl
 
 static void log_line(mk_plugin *pl, const char *line)
 {
+    if (++pl->elines > ERR_LINES) {
+        if (pl->elines == ERR_LINES + 1)
+            line = "(more on stderr than the log takes: the rest of this call's is dropped)";
+        else
+            return;
+    }
     char red[ERR_LINE + 256];
     mk_plugin_redact(pl, line, red, sizeof red);
     if (pl->log)
@@ -328,7 +337,9 @@ static void drain_err(mk_plugin *pl, bool eof)
 {
     char chunk[4096];
     ssize_t r;
-    while (pl->err >= 0 && (r = read(pl->err, chunk, sizeof chunk)) > 0) {
+    size_t taken = 0;
+    while (pl->err >= 0 && taken < (eof ? 4 * ERR_DRAIN : ERR_DRAIN) && (r = read(pl->err, chunk, sizeof chunk)) > 0) {
+        taken += (size_t)r;
         for (ssize_t i = 0; i < r; i++) {
             if (chunk[i] == '\n' || pl->elen == ERR_LINE - 1) {
                 pl->ebuf[pl->elen] = 0;
@@ -665,6 +676,7 @@ mk_plugin_status mk_plugin_call(mk_plugin *pl, const char *op, json_t *req, doub
         return st;
     }
     long long id = ++pl->next_id;
+    pl->elines = 0;
     json_object_set_new(req, "id", json_integer(id));
     json_object_set_new(req, "op", json_string(op));
     st = send_msg(pl, req, why, whylen);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/clock.h"
@@ -94,6 +95,41 @@ static void test_env_and_redaction(void **state)
     mk_plugin_free(pl);
 }
 
+static int nlogged;
+
+static void count(void *ctx, const char *line)
+{
+    (void)ctx, (void)line;
+    nlogged++;
+}
+
+/* A plugin flooding stderr and never answering: the call still ends at its
+ * timeout, and the log takes a bounded number of its lines. */
+static void test_stderr_flood(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/moksha-unit-flood-XXXXXX", f[256], why[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/plugin", dir);
+    FILE *fp = fopen(f, "w");
+    fputs("#!/bin/sh\nread hello\necho '{\"moksha_plugin\": 1}'\nwhile :; do echo spam spam spam >&2; done\n", fp);
+    fclose(fp);
+    chmod(f, 0755);
+    mk_plugin_spec spec = {.name = "flood", .dir = dir, .timeout_ms = 500, .log = count};
+    mk_plugin *pl = mk_plugin_new(&spec);
+    json_t *ans = NULL, *r = req("flood.thing", "flood.thing.a");
+    nlogged = 0;
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(mk_plugin_call(pl, "read", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    assert_true(mk_clock_now_ms() - t0 < 5000);
+    assert_non_null(strstr(why, "it hangs"));
+    assert_true(nlogged > 0 && nlogged <= 1001); /* 1000 lines and the note that the rest is dropped */
+    json_decref(r);
+    mk_plugin_free(pl);
+    unlink(f);
+    rmdir(dir);
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -127,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_crash_fails_one_call),
         cmocka_unit_test(test_hang_times_out),
         cmocka_unit_test(test_env_and_redaction),
+        cmocka_unit_test(test_stderr_flood),
         cmocka_unit_test(test_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
