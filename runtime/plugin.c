@@ -528,8 +528,13 @@ static mk_plugin_status read_line(mk_plugin *pl, double deadline, char **line, c
             continue;
         if (got <= 0) {
             int st = 0;
-            drain_err(pl, true);
-            if (waitpid(pl->pid, &st, 0) == pl->pid) {
+            pid_t w = 0;
+            drain_err(pl, false);
+            /* its stdout closed: it is exiting, or it closed it and lives on
+             * (then mk_plugin_stop kills it): never wait on it unbounded */
+            for (int i = 0; i < 20 && (w = waitpid(pl->pid, &st, WNOHANG)) == 0; i++)
+                mk_clock_sleep_ms(5);
+            if (w == pl->pid) {
                 pl->pid = 0;
                 if (WIFSIGNALED(st))
                     return snprintf(why, whylen, "plugin %s: crashed (killed by signal %d) before answering", pl->name,

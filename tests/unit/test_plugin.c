@@ -130,6 +130,31 @@ static void test_stderr_flood(void **state)
     rmdir(dir);
 }
 
+/* A plugin that closes its stdout and lives on: the call fails at once,
+ * without waiting on the process, and the process is killed. */
+static void test_closed_stdout(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/moksha-unit-closed-XXXXXX", f[256], why[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/plugin", dir);
+    FILE *fp = fopen(f, "w");
+    fputs("#!/bin/sh\nread hello\necho '{\"moksha_plugin\": 1}'\nread req\nexec 1>&-\nexec sleep 30\n", fp);
+    fclose(fp);
+    chmod(f, 0755);
+    mk_plugin_spec spec = {.name = "closed", .dir = dir, .timeout_ms = 20000, .log = count};
+    mk_plugin *pl = mk_plugin_new(&spec);
+    json_t *ans = NULL, *r = req("closed.thing", "closed.thing.a");
+    double t0 = mk_clock_now_ms();
+    assert_int_equal(mk_plugin_call(pl, "read", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    assert_true(mk_clock_now_ms() - t0 < 3000);
+    assert_non_null(strstr(why, "closed its stdout before answering"));
+    json_decref(r);
+    mk_plugin_free(pl);
+    unlink(f);
+    rmdir(dir);
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -164,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_hang_times_out),
         cmocka_unit_test(test_env_and_redaction),
         cmocka_unit_test(test_stderr_flood),
+        cmocka_unit_test(test_closed_stdout),
         cmocka_unit_test(test_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
