@@ -8,6 +8,7 @@
  *   key new|show|rotate, config check
  *   serve [--socket PATH] the executor as a service (runtime/serve.c)
  *   sim ls|show|set|unset|rm|put|fail  the simulated cloud, out of band (runtime/simcmd.c)
+ *   plugin digest|test DIR  a plugin's allowlist digest and conformance test (runtime/plugincmd.c)
  * In trust mode (a `trust` section in the configuration: docs/trust.md)
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
@@ -34,6 +35,7 @@
 #include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/plugincmd.h"
 #include "runtime/refresh.h"
 #include "runtime/rotate.h"
 #include "runtime/rtstate.h"
@@ -111,6 +113,9 @@ static void usage(FILE *out)
           "                                   the simulated cloud (.moksha/sim) changed out of band, as by\n"
           "                                   hand in a console: for tests and demos (docs/providers.md); no\n"
           "                                   lock, nothing else written; put prints the new object's id\n"
+          "  plugin digest DIR                the digest of a plugin's folder, for plugins.NAME.digest\n"
+          "  plugin test DIR [--timeout D]    the plugin's conformance test on DIR/conformance.json\n"
+          "                                   (docs/plugins.md); exit 0 when every check passes\n"
           "\n"
           "The executor's configuration is MOKSHA_EXEC_CONFIG, else\n"
           "$XDG_CONFIG_HOME/moksha/exec.json, else ~/.config/moksha/exec.json\n"
@@ -615,6 +620,8 @@ int main(int argc, char **argv)
         return config_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "env") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
         return mk_statecmd_envs(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "plugin") == 0)
+        return mk_plugincmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)
         return mk_simcmd_run(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "serve") == 0)

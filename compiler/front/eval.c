@@ -539,6 +539,17 @@ typedef struct slotset {
 } slotset;
 
 /* Report an unknown attribute; returns the field it is a close match for. */
+/* Is type name a plugin's, NAME.* of a schema the program loaded? */
+static bool plugin_type(const mk_program *p, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    char ns[64];
+    if (!dot || dot - name >= (long)sizeof ns)
+        return false;
+    snprintf(ns, sizeof ns, "%.*s", (int)(dot - name), name);
+    return mk_program_plugin_schema(p, ns) != NULL;
+}
+
 static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool resource)
 {
     const char *cands[80];
@@ -557,6 +568,8 @@ static const char *unknown_attr(mk_ectx *c, const mk_type *ty, mk_ast *it, bool 
         mk_diag_label(d, "did you mean `%s`?", s);
     else if (strncmp(ty->name, "provider_", 9) == 0)
         mk_diag_help(d, "see `type %s` in stdlib/types/providers.moksha", ty->name);
+    else if (plugin_type(c->e->p, ty->name))
+        mk_diag_help(d, "see `type %s` in its plugin's schema.moksha (docs/plugins.md)", ty->name);
     else
         mk_diag_help(d, "see `type %s` in stdlib/types/", ty->name);
     return s;
@@ -1582,6 +1595,22 @@ static void warn_local_root(mk_ectx *c, mk_ast *decl, mk_value *settings)
                     "(local.allowed_roots, docs/executor.md)");
 }
 
+/* note [plugin schema] in program.c: a plugin block's settings record the
+ * digest of the schema its types were read from, for the executor. */
+static mk_value *plugin_settings(mk_ectx *c, mk_value *v)
+{
+    mk_ev *e = c->e;
+    const mk_value *nm = mk_v_get_text(v, "plugin");
+    if (!v || v->kind != MK_V_MAP || !nm || nm->kind != MK_V_STRING)
+        return v;
+    const char *d = mk_program_plugin_schema(e->p, mk_arena_strndup(e->v->arena, nm->u.s, nm->n));
+    mk_vbuild vb = {0};
+    for (uint32_t i = 0; i < v->n; i++)
+        mk_vb_push(e->v, &vb, v->u.map.keys[i], v->u.map.vals[i]);
+    mk_vb_push(e->v, &vb, mk_intern_s(e->v->names, "schema_digest"), d ? mk_v_cstr(e->v, d) : MK_V_NULLV);
+    return mk_vb_map(e->v, &vb);
+}
+
 static void eval_provider(mk_ectx *c, mk_ast *decl)
 {
     mk_ev *e = c->e;
@@ -1608,6 +1637,8 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
     cfg->u.map.vals[0] = mk_v_cstr(e->v, decl->name);
     cfg->u.map.keys[1] = mk_intern_s(e->v->names, "settings");
     cfg->u.map.vals[1] = v;
+    if (strcmp(decl->name, "plugin") == 0)
+        cfg->u.map.vals[1] = plugin_settings(c, v);
     mk_vbuild vb = {0};
     for (uint32_t i = 0; u->provider_values && i < u->provider_values->n; i++)
         mk_vb_push(e->v, &vb, u->provider_values->u.map.keys[i], u->provider_values->u.map.vals[i]);

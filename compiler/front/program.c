@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "compiler/base/mem.h"
 #include "compiler/front/lex.h"
@@ -247,6 +248,118 @@ static void load_stdlib(mk_program *p)
     }
 }
 
+/* A string literal attribute of a block, or NULL (with *other set when
+ * it is there and not a literal). */
+static const mk_ast *literal_attr(const mk_ast *decl, const char *name, bool *other)
+{
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        const mk_ast *it = decl->kids.v[i];
+        if (it->kind != MK_AST_ATTR || strcmp(it->name, name) != 0 || !it->b)
+            continue;
+        if (it->b->kind == MK_AST_STRING)
+            return it->b;
+        *other = true;
+        return NULL;
+    }
+    return NULL;
+}
+
+static void schema_digest(const mk_source *f, char out[80])
+{
+    unsigned char d[32];
+    unsigned int n = 32;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, f->text, f->len);
+    EVP_DigestFinal_ex(md, d, &n);
+    EVP_MD_CTX_free(md);
+    strcpy(out, "sha256:");
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 7 + 2 * i, "%02x", d[i]);
+}
+
+/* Every item of a plugin's schema is a type of its own namespace: the
+ * file can add NAME.* types and nothing else (no resource, no provider,
+ * no type another plugin or the stdlib owns). */
+static void schema_items(mk_program *p, mk_ast *file, const char *name, const char *path)
+{
+    size_t nl = strlen(name);
+    for (uint32_t i = 0; i < file->kids.n; i++) {
+        mk_ast *it = file->kids.v[i];
+        if (it->kind == MK_AST_TYPEDECL && strncmp(it->name, name, nl) == 0 && it->name[nl] == '.' && it->name[nl + 1]) {
+            mk_type_declare(p->types, it);
+            continue;
+        }
+        mk_diag_item *d = mk_diag_error(p->diag, "E0130", it->span, "plugin %s's schema %s may declare only types "
+                                        "%s.NAME", name, path, name);
+        mk_diag_help(d, "a plugin's schema.moksha holds `@resource type %s.THING { … }` declarations, nothing else",
+                     name);
+    }
+}
+
+/* note [plugin schema]: `provider plugin X { plugin = "NAME", source =
+ * "DIR" }` makes the compiler read DIR/schema.moksha (default
+ * plugins/NAME, relative to the stack) for the types NAME.* — the plugin's
+ * program is never run here. Both are string literals: the types must be
+ * known before anything is evaluated. The schema's digest goes into the
+ * block's settings (eval.c), and the executor refuses a plan whose digest
+ * is not its allowlisted folder's schema. */
+static void load_plugin_schemas(mk_program *p)
+{
+    mk_unit *u = p->root;
+    for (uint32_t i = 0; u && i < u->providers.cap; i++) {
+        mk_ast *decl = u->providers.slots[i].v;
+        if (!u->providers.slots[i].a || !decl || strcmp(decl->name, "plugin") != 0)
+            continue;
+        bool np = false, ns = false;
+        const mk_ast *nm = literal_attr(decl, "plugin", &np), *src = literal_attr(decl, "source", &ns);
+        if (!nm && !np && !ns)
+            continue; /* (the block's type says `plugin` is missing) */
+        if (np || ns || !nm) {
+            mk_diag_item *d = mk_diag_error(p->diag, "E0130", decl->span, "a plugin provider block's %s",
+                                            np && ns ? "`plugin` and `source` must be string literals"
+                                            : ns ? "`source` must be a string literal"
+                                            : "`plugin` must be a string literal");
+            mk_diag_help(d, "write `provider plugin %s { plugin = \"NAME\" }`: its schema is read before anything "
+                         "is evaluated", decl->name2 ? decl->name2 : "X");
+            continue;
+        }
+        const char *name = nm->str;
+        if (mk_program_plugin_schema(p, name))
+            continue;
+        const char *rel = src ? src->str : mk_arena_printf(p->ast.arena, "plugins/%s", name);
+        const char *path = mk_arena_printf(p->ast.arena, "%s/schema.moksha", join(p, u->dir, rel));
+        int64_t id = mk_src_load(&p->src, path);
+        if (id < 0) {
+            mk_diag_item *d = mk_diag_error(p->diag, "E0130", src ? src->span : nm->span, "cannot read plugin %s's "
+                                            "schema `%s`: %s", name, path, strerror(errno));
+            mk_diag_help(d, "a plugin's folder holds its program (plugin) and its types (schema.moksha); set "
+                         "`source` to that folder");
+            continue;
+        }
+        mk_source *f = mk_src_get(&p->src, (uint32_t)id);
+        char dg[80];
+        schema_digest(f, dg);
+        p->plugin_schemas = mk_arena_grow(p->ast.arena, p->plugin_schemas,
+                                          p->nplugin_schemas * sizeof *p->plugin_schemas,
+                                          (p->nplugin_schemas + 1) * sizeof *p->plugin_schemas);
+        p->plugin_schemas[p->nplugin_schemas++] = (struct mk_plugin_schema){name, mk_arena_printf(p->ast.arena, "%s", dg)};
+        p->file_ids = mk_mem_realloc(p->file_ids, (p->nfile_ids + 1) * sizeof *p->file_ids);
+        p->file_ids[p->nfile_ids++] = (uint32_t)id;
+        mk_ast *file = mk_parse_file(&p->ast, p->diag, (uint32_t)id, f->text, (uint32_t)f->len);
+        if (file)
+            schema_items(p, file, name, path);
+    }
+}
+
+const char *mk_program_plugin_schema(const mk_program *p, const char *name)
+{
+    for (uint32_t i = 0; i < p->nplugin_schemas; i++)
+        if (strcmp(p->plugin_schemas[i].name, name) == 0)
+            return p->plugin_schemas[i].digest;
+    return NULL;
+}
+
 bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths)
 {
     load_stdlib(p);
@@ -268,6 +381,7 @@ bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths)
     }
     for (size_t i = 0; i < npaths; i++)
         load_into(p, p->root, paths[i], MK_NOSPAN);
+    load_plugin_schemas(p);
     mk_type_resolve_all(p->types);
     return p->root->nfiles > 0;
 }

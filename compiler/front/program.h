@@ -188,6 +188,11 @@ typedef struct mk_program {
     uint32_t nrelocs;
     mk_stack_read *reads;     /* the `outputs` blocks, in order */
     uint32_t nreads, capreads;
+    /* the plugins' schemas the root stack's `provider plugin` blocks
+     * name (note [plugin schema] in program.c): their types are loaded,
+     * and each block's settings record the digest */
+    struct mk_plugin_schema { const char *name, *digest; } *plugin_schemas;
+    uint32_t nplugin_schemas;
     /* loaded file ids, for the inputs digest */
     uint32_t *file_ids;
     uint32_t nfile_ids;
@@ -211,6 +216,9 @@ bool mk_program_stack_name(const char *const *paths, size_t npaths, char *out, s
 
 /* The desired instance at an address, or NULL (after evaluation). */
 mk_instance *mk_program_instance(mk_program *p, const char *address);
+
+/* The digest ("sha256:…") of the schema of plugin name, or NULL. */
+const char *mk_program_plugin_schema(const mk_program *p, const char *name);
 
 /* Load more files into the root unit, as `import` does (--policies DIR). */
 void mk_program_import(mk_program *p, const char *path);
