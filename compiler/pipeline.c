@@ -130,8 +130,12 @@ static void refuse_store_moves(mk_planned *out, const mk_place_report *rep)
                                         "%s is applied%s; provider `%s` (%s) keeps it on %s/%s now, and moksha cannot move "
                                         "an applied resource yet", in->address, was, in->provider, in->via, in->pin_cloud,
                                         in->pin_region ? in->pin_region : "?");
-        mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or keep it where it is with `provider = "
-                        "%s`", prov ? prov : "NAME");
+        if (other_prov)
+            mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or keep it where it is with "
+                            "`provider = %s`", prov);
+        else
+            mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or set provider `%s`'s region "
+                            "back to \"%s\"", in->provider, region);
     }
 }
 

@@ -292,7 +292,7 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t
 static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
                                        "observed", "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
-static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
+static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
                                           "depends_on", "risk", "irreversible", "cost", "lifecycle", "placement",
                                           "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};

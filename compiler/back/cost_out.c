@@ -24,6 +24,8 @@ static json_t *quote_json(const mk_place_item *it)
         json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
     if (it->in->self_hosted) /* note [off cloud] in middle/cost.h: the connection, not a cloud's price */
         json_object_set_new(o, "self_hosted", json_string(it->in->self_hosted));
+    if (it->in->via) /* a bucket a store keeps: priced where that block is */
+        json_object_set_new(o, "via", json_pack("{s:s, s:s}", "kind", it->in->via, "provider", it->in->provider));
     return o;
 }
 
@@ -52,6 +54,8 @@ json_t *mk_cost_out_json(const mk_place_report *r, bool explain)
         const mk_place_group *g = &r->groups[r->items[i].group];
         if (explain) {
             json_object_set_new(o, "sticky", json_boolean(g->sticky));
+            if (g->pinned)
+                json_object_set_new(o, "pinned", json_true());
             json_object_set_new(o, "candidates", cands_json(g));
         }
         json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
@@ -71,6 +75,8 @@ static void explain_text(const mk_place_report *r, const mk_place_item *it, FILE
     const mk_place_group *g = &r->groups[it->group];
     if (g->sticky)
         fprintf(out, "    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
+    if (g->pinned && it->in->via)
+        fprintf(out, "    kept by provider `%s` (%s): its cloud and region are the only candidate\n", it->in->provider, it->in->via);
     size_t shown = 0, limit = 12;
     for (size_t c = 0; c < g->ncands; c++) {
         const mk_place_cand *cd = &g->cands[c];

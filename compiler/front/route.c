@@ -156,10 +156,11 @@ static void route_database(router *r, mk_instance *in)
     check_self_hosted(r, in);
 }
 
-/* "an" before a kind said aloud with a vowel first (azure_blob, http). */
+/* "an" before a kind said aloud with a vowel first (azure_blob, s3, http). */
 static const char *article(const char *kind, size_t n)
 {
-    return n && (strchr("aeiou", kind[0]) || (n >= 4 && strncmp(kind, "http", 4) == 0)) ? "an" : "a";
+    return n && (strchr("aeiou", kind[0]) || (n >= 2 && strncmp(kind, "s3", 2) == 0) ||
+                 (n >= 4 && strncmp(kind, "http", 4) == 0)) ? "an" : "a";
 }
 
 /* The cloud a bucket store's buckets are on. */
