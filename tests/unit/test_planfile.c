@@ -797,6 +797,46 @@ static void test_executor_takes_irreversible(void **state)
     json_decref(none);
 }
 
+/* The executor takes a change's `via` only when the plan's providers say
+ * it of the change's block: a plan showing "via s3 store" for a step bound
+ * elsewhere is refused. */
+static void test_executor_takes_via(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    static const struct { const char *provider, *via; mk_planfile_status want; } cases[] = {
+        {"store", "s3", MK_PLANFILE_OK},
+        {"store", NULL, MK_PLANFILE_OK},
+        {"store", "azure_blob", MK_PLANFILE_NOT_A_PLAN},
+        {"sim", "s3", MK_PLANFILE_NOT_A_PLAN},
+        {NULL, "s3", MK_PLANFILE_NOT_A_PLAN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *p = sample_plan(&k), *ch = json_array_get(json_object_get(p, "changes"), 0);
+        json_object_set_new(p, "providers", json_pack("{s:{s:s, s:{}}, s:{s:s, s:{s:s}}}", "sim", "type", "sim", "settings",
+                                                      "store", "type", "s3", "settings", "connection", "minio"));
+        json_object_set_new(ch, "type", json_string("bucket"));
+        if (cases[i].provider)
+            json_object_set_new(ch, "provider", json_string(cases[i].provider));
+        if (cases[i].via)
+            json_object_set_new(ch, "via", json_string(cases[i].via));
+        char *text = sign_raw(p, &k);
+        write_text(text);
+        setenv("MOKSHA_KEY", KEY_A, 1);
+        mk_planfile_key ek;
+        char why[512] = "";
+        assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why));
+        json_t *got = NULL;
+        assert_int_equal(mk_planfile_load(path, &ek, &got, why, sizeof why), cases[i].want);
+        if (cases[i].want != MK_PLANFILE_OK)
+            assert_non_null(strstr(why, "has a `via` that is not the kind of its provider block: refused"));
+        json_decref(got);
+        free(text);
+        json_decref(p);
+    }
+}
+
 /* The executor reads an omitted field as its default: a change without
  * `depends_on` waits for nothing, one without `lifecycle` or `sensitive`
  * is recorded in the state with the default lifecycle and no sensitive
@@ -1172,6 +1212,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_drift_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_irreversible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_takes_via, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
