@@ -12,6 +12,7 @@
  * verify and apply take plans only as runtime/trust.c and note [plan
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
 #include <dirent.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/httpc.h"
 #include "runtime/audit.h"
 #include "runtime/backend.h"
 #include "runtime/clock.h"
@@ -28,6 +28,7 @@
 #include "runtime/exec.h"
 #include "runtime/exitcode.h"
 #include "runtime/historycmd.h"
+#include "runtime/httpc.h"
 #include "runtime/keycmd.h"
 #include "runtime/migrate.h"
 #include "runtime/outputscmd.h"
@@ -310,15 +311,35 @@ static int refresh(int argc, char **argv)
     return mk_refresh_run(&o);
 }
 
-/* One line a connection: what config check read, none of it secret. */
+/* One line a connection: what config check read, none of it secret (the
+ * names of the variables that hold credentials are not secret). */
 static void describe_conn(const mk_config_conn *cc)
 {
-    printf("connection %s: %s, password from %s%s, cleartext password %s, unverified TLS %s, %zu allowed address "
-           "range%s, connect timeout %.0f ms, statement timeout %.0f ms\n", cc->name, cc->kind,
-           cc->password_command ? "password_command " : "libpq's own sources",
-           cc->password_command ? cc->password_command[0] : "", cc->allow_cleartext_password ? "allowed" : "refused",
-           cc->allow_unverified_tls ? "allowed" : "refused", cc->nallow_addresses, cc->nallow_addresses == 1 ? "" : "s",
-           cc->connect_timeout_ms, cc->statement_timeout_ms);
+    if (strcmp(cc->kind, "postgres") == 0) {
+        printf("connection %s: %s, password from %s%s, cleartext password %s, unverified TLS %s, CREATEROLE %s, "
+               "fault injection %s, %zu allowed address range%s, connect timeout %.0f ms, statement timeout %.0f ms\n",
+               cc->name, cc->kind, cc->password_command ? "password_command " : "libpq's own sources",
+               cc->password_command ? cc->password_command[0] : "", cc->allow_cleartext_password ? "allowed" : "refused",
+               cc->allow_unverified_tls ? "allowed" : "refused", cc->allow_createrole ? "allowed" : "refused",
+               cc->allow_fault_injection ? "allowed" : "refused", cc->nallow_addresses,
+               cc->nallow_addresses == 1 ? "" : "s", cc->connect_timeout_ms, cc->statement_timeout_ms);
+        return;
+    }
+    if (strcmp(cc->kind, "plugin") == 0) {
+        printf("connection %s: plugin, %zu variable%s granted, settings %s\n", cc->name,
+               json_array_size(json_object_get(cc->credentials, "env")),
+               json_array_size(json_object_get(cc->credentials, "env")) == 1 ? "" : "s", cc->settings ? "given" : "none");
+        return;
+    }
+    char *creds = cc->credentials ? json_dumps(cc->credentials, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    printf("connection %s: %s at %s%s%s, credentials from %s%s, unverified TLS %s, plaintext %s, fault injection %s, "
+           "%zu allowed address range%s, connect timeout %.0f ms, request timeout %.0f ms\n", cc->name, cc->kind,
+           cc->endpoint, strcmp(cc->kind, "s3") == 0 ? ", region " : "", strcmp(cc->kind, "s3") == 0 ? cc->region : "",
+           cc->password_command ? "credential_command " : creds ? creds : "the defaults",
+           cc->password_command ? cc->password_command[0] : "", cc->allow_unverified_tls ? "allowed" : "refused",
+           cc->allow_plaintext ? "allowed" : "refused", cc->allow_fault_injection ? "allowed" : "refused",
+           cc->nallow_addresses, cc->nallow_addresses == 1 ? "" : "s", cc->connect_timeout_ms, cc->request_timeout_ms);
+    free(creds);
 }
 
 static int config_cmd(int argc, char **argv)
@@ -341,6 +362,10 @@ static int config_cmd(int argc, char **argv)
                cfg.local.nallowed_roots == 1 ? "" : "s", cfg.local.allow_special_bits ? "allowed" : "refused");
     for (size_t i = 0; i < cfg.nconns; i++)
         describe_conn(&cfg.conns[i]);
+    for (size_t i = 0; i < cfg.nplugins; i++)
+        printf("plugin %s: %s, %s%s%s, timeout %.0f ms, fault injection %s\n", cfg.plugins[i].name, cfg.plugins[i].dir,
+               cfg.plugins[i].digest, cfg.plugins[i].connection[0] ? ", connection " : "", cfg.plugins[i].connection,
+               cfg.plugins[i].timeout_ms, cfg.plugins[i].allow_fault_injection ? "allowed" : "refused");
     int rc = 0;
     if (cfg.trust.on) { /* the trust file as apply would take it, recording nothing */
         mk_trust *t = mk_trust_open(&cfg, false, why, sizeof why);

@@ -40,37 +40,41 @@ for v in $(env | sed -n 's/^\(MOKSHA_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; d
 export MOKSHA_KEY=0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b0a1b MOKSHA_VAR_db_password=valgrind-secret
 export MOKSHA_VAR_app_password=valgrind-secret MOKSHA_VAR_orders_password=valgrind-secret # examples/selfhosted
 
-passed=0 failed=0 t0=$(date +%s)
+t0=$(date +%s)
+# Two examples at a time (the machine has two cores, and memcheck runs one
+# thread): each example's runs write their verdicts to $TMP/NAME.res.
+JOBS=${VALGRIND_JOBS:-2}
 
 # vg OKCODES CMD...: run CMD under memcheck in the current directory; fail
 # on a memcheck error (exit 99) or an exit status not in OKCODES ("0 2").
+# $res is the file the verdict goes to.
 vg() {
     ok=$1
     shift
     timeout -k 5 "$LIMIT" valgrind -q --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-        --track-origins=yes --num-callers=30 "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+        --track-origins=yes --num-callers=30 "$@" >"$res.out" 2>"$res.err" </dev/null
     rc=$?
     what=$(echo "$*" | sed "s|$BUILD/||g")
     case " $ok " in
-    *" $rc "*) passed=$((passed + 1)); return 0 ;;
+    *" $rc "*) echo pass >>"$res"; return 0 ;;
     esac
-    failed=$((failed + 1))
     case $rc in
     99) why="memcheck errors" ;;
     124) why="timed out after ${LIMIT}s" ;;
     *) why="exit $rc, expected one of: $ok" ;;
     esac
-    echo "FAIL valgrind: $what (in $(pwd)): $why"
-    head -n 60 "$TMP/err" | sed 's/^/    /'
+    { echo "FAIL valgrind: $what (in $(pwd)): $why"; head -n 60 "$res.err" | sed 's/^/    /'; } >>"$res.log"
+    echo fail >>"$res"
 }
 
-for ex in "$TOP"/examples/*/; do
-    [ -d "$ex" ] || continue
+example() {
+    ex=$1
     name=$(basename "$ex")
+    res=$TMP/$name.res
     rm -rf "${TMP:?}/$name"
-    sh "$TOP/tests/clean_copy.sh" "$ex" "$TMP/$name" || exit 1
-    cd "$TMP/$name" || exit 1
+    sh "$TOP/tests/clean_copy.sh" "$ex" "$TMP/$name" || { echo fail >>"$res"; return; }
+    cd "$TMP/$name" || { echo fail >>"$res"; return; }
     vg "0" "$MOKSHA" check
     vg "0" "$MOKSHA" check --format json
     vg "0 1" "$MOKSHA" fmt --check
@@ -81,12 +85,35 @@ for ex in "$TOP"/examples/*/; do
     vg "0" "$MOKSHA" graph
     vg "0" "$EXEC" verify plan.json
     vg "0" "$MOKSHA" fmt
-done
-# a stack with errors takes the diagnostic paths
-cd "$TMP" || exit 1
-printf 'resource compute web {\n  cpu = "two"\n  memory = 4 +\n}\nlet x = y\n' >bad.moksha
-vg "1" "$MOKSHA" check bad.moksha
-vg "1" "$MOKSHA" fmt --check bad.moksha
+}
 
+# a stack with errors takes the diagnostic paths
+errors() {
+    res=$TMP/errors.res
+    mkdir -p "$TMP/errors" && cd "$TMP/errors" || { echo fail >>"$res"; return; }
+    printf 'resource compute web {\n  cpu = "two"\n  memory = 4 +\n}\nlet x = y\n' >bad.moksha
+    vg "1" "$MOKSHA" check bad.moksha
+    vg "1" "$MOKSHA" fmt --check bad.moksha
+}
+
+running=0
+for ex in "$TOP"/examples/*/ errors; do
+    if [ "$ex" = errors ]; then
+        (errors) &
+    else
+        [ -d "$ex" ] || continue
+        (example "$ex") &
+    fi
+    running=$((running + 1))
+    if [ "$running" -ge "$JOBS" ]; then
+        wait
+        running=0
+    fi
+done
+wait
+
+cat "$TMP"/*.res.log 2>/dev/null
+passed=$(cat "$TMP"/*.res 2>/dev/null | grep -c '^pass$')
+failed=$(cat "$TMP"/*.res 2>/dev/null | grep -c '^fail$')
 echo "valgrind: $passed runs clean, $failed failed ($(($(date +%s) - t0))s)"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
