@@ -175,7 +175,8 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
     place_by_policy(cat, p, pl, rep);
     refuse_moves(out, r, rep);
-    refuse_store_moves(out, rep);
+    if (!r->destroy) /* a destroy deletes each where the state has it */
+        refuse_store_moves(out, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;
