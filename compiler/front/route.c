@@ -14,7 +14,7 @@
 /* A provider block as evaluated: its alias, its kind, its settings. */
 typedef struct prov {
     mk_name alias;
-    const mk_value *kind;     /* "postgres", "sim", "local" (a string value); NULL when not known */
+    const mk_value *kind;     /* "sim", "postgres", "s3", … (a string value); NULL when not known */
     const mk_value *settings;
     mk_ast *decl;             /* NULL when none is declared by that name */
 } prov;
