@@ -322,18 +322,13 @@ static void wrong_kind(router *r, const mk_instance *in, const prov *pv, const c
 {
     const mk_span at = attr_at(in->res->decl, "provider");
     mk_diag_item *d;
-    if (n && !builtin_ns(type, n)) { /* a plugin's type */
-        d = mk_diag_error(r->p->diag, "E0123", at, "%s is a %s, and provider `%s` does not serve plugin %.*s", in->address,
-                          type, pv->alias, (int)n, type);
-        mk_diag_label(d, "the block whose `plugin = \"%.*s\"` serves it", (int)n, type);
-        mk_diag_help(d, "name that block, or leave `provider` out");
-        return;
-    }
     d = mk_diag_error(r->p->diag, "E0123", at, "%s is %s %s, and provider `%s` is %s %.*s provider", in->address,
                       article(type, strlen(type)), type, pv->alias, article(pv->kind->u.s, pv->kind->n), (int)pv->kind->n,
                       pv->kind->u.s);
     const char *what = serves_text(pv);
-    if (n)
+    if (n && !builtin_ns(type, n)) /* a plugin's type */
+        mk_diag_label(d, "a plugin provider with plugin = \"%.*s\" serves it", (int)n, type);
+    else if (n)
         mk_diag_label(d, "%s %.*s provider serves it", article(type, n), (int)n, type);
     else if (what)
         mk_diag_label(d, "%s %.*s provider serves %s", article(pv->kind->u.s, pv->kind->n), (int)pv->kind->n,
