@@ -141,6 +141,15 @@ static const char *note_of(const mk_cost_quote *q)
     return q->status != MK_COST_PRICED || q->monthly != 0 || q->off_cloud ? q->why : NULL;
 }
 
+/* "  (via s3 store)" for a bucket a store keeps, else "". */
+static const char *via_text(const mk_instance *in, char *buf, size_t len)
+{
+    if (!in->via)
+        return "";
+    snprintf(buf, len, "  (via %s %s)", in->via, in->provider);
+    return buf;
+}
+
 /* A markdown row of an item; an unpriced one's cell says why, never a
  * bare "unpriced". */
 static void md_item(const mk_place_item *it, const char *money, FILE *out)
@@ -151,6 +160,8 @@ static void md_item(const mk_place_item *it, const char *money, FILE *out)
         mk_buf_printf(&cell, "unpriced: %s", q->why ? q->why : "no price");
     else if (note_of(q))
         mk_buf_printf(&cell, "%s (%s)", money, note_of(q));
+    if (it->in->via)
+        mk_buf_printf(&cell, "%s (via %s %s)", cell.len ? "" : money, it->in->via, it->in->provider);
     md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", cell.len ? mk_buf_cstr(&cell) : money, out);
     mk_buf_free(&cell);
 }
@@ -162,14 +173,14 @@ void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out
     for (size_t i = 0; i < r->nitems; i++) {
         const mk_place_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
-        char money[MK_MONEY_TEXT] = "unpriced";
+        char money[MK_MONEY_TEXT] = "unpriced", via[160];
         if (q->status == MK_COST_PRICED)
             mk_money_show(q->monthly, money);
         if (md)
             md_item(it, money, out);
         else
-            fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
-                    q->offering ?: "-", money, note_of(q) ? "  " : "", note_of(q) ?: "");
+            fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
+                    q->offering ?: "-", money, note_of(q) ? "  " : "", note_of(q) ?: "", via_text(it->in, via, sizeof via));
         if (explain && !md)
             explain_text(r, it, out);
     }
