@@ -173,10 +173,10 @@ static void check_store_placement(router *r, const mk_instance *in, const prov *
 {
     const mk_value *provs = mk_v_get_text(in->placement, "providers"), *regs = mk_v_get_text(in->placement, "regions");
     bool cloud_ok = !provs || provs->kind != MK_V_LIST, region_ok = !regs || regs->kind != MK_V_LIST || !regs->n;
-    for (uint32_t i = 0; !cloud_ok && i < provs->n; i++)
-        cloud_ok = mk_v_is_text(provs->u.items[i], in->pin_cloud);
+    for (uint32_t i = 0; !cloud_ok && i < provs->n; i++) /* a value not known yet (check) may be it */
+        cloud_ok = provs->u.items[i]->kind != MK_V_STRING || mk_v_is_text(provs->u.items[i], in->pin_cloud);
     for (uint32_t i = 0; !region_ok && i < regs->n; i++)
-        region_ok = !in->pin_region || mk_v_is_text(regs->u.items[i], in->pin_region);
+        region_ok = !in->pin_region || regs->u.items[i]->kind != MK_V_STRING || mk_v_is_text(regs->u.items[i], in->pin_region);
     if (cloud_ok && region_ok)
         return;
     const mk_ast *decl = in->res->decl;
