@@ -321,9 +321,9 @@ static void test_exec_provider(void **st)
     assert_null(mk_provcall_provider(json_object_get(blocks, "slow"), "slow", NULL, why, sizeof why));
     assert_string_equal(why, "sim: latency must be a duration such as \"20ms\"");
     assert_null(mk_provcall_provider(json_object_get(blocks, "other"), "other", NULL, why, sizeof why));
-    assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim, postgres)");
+    assert_string_equal(why, "no provider `other` of a kind this executor knows (local, sim, postgres, s3, azure_blob, http, plugin)");
     assert_null(mk_provcall_provider(NULL, "aws", NULL, why, sizeof why));
-    assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim, postgres)");
+    assert_string_equal(why, "no provider `aws` of a kind this executor knows (local, sim, postgres, s3, azure_blob, http, plugin)");
     json_decref(blocks);
     /* a postgres block naming a connection the executor's configuration lacks */
     json_t *pg = json_pack("{s:s, s:{s:s}}", "type", "postgres", "settings", "connection", "analytics");
