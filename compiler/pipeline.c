@@ -130,8 +130,12 @@ static void refuse_store_moves(mk_planned *out, const mk_place_report *rep)
                                         "%s is applied%s; provider `%s` (%s) keeps it on %s/%s now, and moksha cannot move "
                                         "an applied resource yet", in->address, was, in->provider, in->via, in->pin_cloud,
                                         in->pin_region ? in->pin_region : "?");
-        mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or keep it where it is with `provider = "
-                        "%s`", prov ? prov : "NAME");
+        if (other_prov)
+            mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or keep it where it is with "
+                            "`provider = %s`", prov);
+        else
+            mk_diag_help(d, "to move it, remove the resource, apply, and add it back; or set provider `%s`'s region "
+                            "back to \"%s\"", in->provider, region);
     }
 }
 
@@ -171,7 +175,8 @@ static void add_costs(mk_planned *out, mk_pipeline_req *r)
     out->placement = rep, out->catalog = cat; /* for the policies, and --explain prints it (mk_cost_out_explain) */
     place_by_policy(cat, p, pl, rep);
     refuse_moves(out, r, rep);
-    refuse_store_moves(out, rep);
+    if (!r->destroy) /* a destroy deletes each where the state has it */
+        refuse_store_moves(out, rep);
     if (rep->overflow)
         mk_diag_error(p->diag, "E0401", MK_NOSPAN, "the stack's monthly cost is out of range (over $9,223,372,036,854)");
     size_t ndesired = pl->nchanges - (size_t)pl->totals.remove, j = 0;

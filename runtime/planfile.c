@@ -292,7 +292,7 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t
 static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
                                        "observed", "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
-static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "action", "deposed", "before",
+static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
                                           "depends_on", "risk", "irreversible", "cost", "lifecycle", "placement",
                                           "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
@@ -825,6 +825,22 @@ static bool irreversible_ok(json_t *c, char *why, size_t whylen)
     return false;
 }
 
+/* A change's `via` (a bucket kept by an s3 or azure_blob block) is what the
+ * plan's providers say of its provider block, or absent: the executor binds
+ * the step by `provider`, so a `via` naming another kind would have shown a
+ * reviewer a store the step does not go to. */
+static bool via_ok(json_t *plan, json_t *c, char *why, size_t whylen)
+{
+    json_t *via = json_object_get(c, "via");
+    const char *prov = json_string_value(json_object_get(c, "provider"));
+    const char *kind = prov ? json_string_value(json_object_get(json_object_get(json_object_get(plan, "providers"), prov), "type")) : NULL;
+    if (!via || (json_is_string(via) && kind && strcmp(json_string_value(via), kind) == 0))
+        return true;
+    snprintf(why, whylen, "the change of %.300s has a `via` that is not the kind of its provider block: refused",
+             json_string_value(json_object_get(c, "address")) ?: "?");
+    return false;
+}
+
 bool mk_planfile_irreversible(const json_t *change)
 {
     return json_is_true(json_object_get(change, "irreversible"));
@@ -844,7 +860,7 @@ mk_planfile_status mk_planfile_take(mk_planfile *p, const char *path, json_t **o
         }
         mk_planfile_put_back(c, i);
         json_array_append_new(list, c);
-        if (!guardable(c, why, whylen) || !irreversible_ok(c, why, whylen)) {
+        if (!guardable(c, why, whylen) || !irreversible_ok(c, why, whylen) || !via_ok(p->plan, c, why, whylen)) {
             mk_jregion_end();
             return MK_PLANFILE_NOT_A_PLAN;
         }

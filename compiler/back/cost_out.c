@@ -24,6 +24,8 @@ static json_t *quote_json(const mk_place_item *it)
         json_object_set_new(o, q->status == MK_COST_PRICED ? "note" : "why", json_string(q->why));
     if (it->in->self_hosted) /* note [off cloud] in middle/cost.h: the connection, not a cloud's price */
         json_object_set_new(o, "self_hosted", json_string(it->in->self_hosted));
+    if (it->in->via) /* a bucket a store keeps: priced where that block is */
+        json_object_set_new(o, "via", json_pack("{s:s, s:s}", "kind", it->in->via, "provider", it->in->provider));
     return o;
 }
 
@@ -52,6 +54,8 @@ json_t *mk_cost_out_json(const mk_place_report *r, bool explain)
         const mk_place_group *g = &r->groups[r->items[i].group];
         if (explain) {
             json_object_set_new(o, "sticky", json_boolean(g->sticky));
+            if (g->pinned)
+                json_object_set_new(o, "pinned", json_true());
             json_object_set_new(o, "candidates", cands_json(g));
         }
         json_array_append_new(r->items[i].q.status == MK_COST_PRICED ? res : unp, o);
@@ -71,6 +75,8 @@ static void explain_text(const mk_place_report *r, const mk_place_item *it, FILE
     const mk_place_group *g = &r->groups[it->group];
     if (g->sticky)
         fprintf(out, "    kept where it is applied (--replace-placement %s to move it)\n", it->in->address);
+    if (g->pinned && it->in->via)
+        fprintf(out, "    kept by provider `%s` (%s): its cloud and region are the only candidate\n", it->in->provider, it->in->via);
     size_t shown = 0, limit = 12;
     for (size_t c = 0; c < g->ncands; c++) {
         const mk_place_cand *cd = &g->cands[c];
@@ -135,6 +141,15 @@ static const char *note_of(const mk_cost_quote *q)
     return q->status != MK_COST_PRICED || q->monthly != 0 || q->off_cloud ? q->why : NULL;
 }
 
+/* "  (via s3 store)" for a bucket a store keeps, else "". */
+static const char *via_text(const mk_instance *in, char *buf, size_t len)
+{
+    if (!in->via)
+        return "";
+    snprintf(buf, len, "  (via %s %s)", in->via, in->provider);
+    return buf;
+}
+
 /* A markdown row of an item; an unpriced one's cell says why, never a
  * bare "unpriced". */
 static void md_item(const mk_place_item *it, const char *money, FILE *out)
@@ -145,6 +160,8 @@ static void md_item(const mk_place_item *it, const char *money, FILE *out)
         mk_buf_printf(&cell, "unpriced: %s", q->why ? q->why : "no price");
     else if (note_of(q))
         mk_buf_printf(&cell, "%s (%s)", money, note_of(q));
+    if (it->in->via)
+        mk_buf_printf(&cell, "%s (via %s %s)", cell.len ? "" : money, it->in->via, it->in->provider);
     md_row(it->in->address, q->cloud ?: "-", q->region ?: "-", q->offering ?: "-", cell.len ? mk_buf_cstr(&cell) : money, out);
     mk_buf_free(&cell);
 }
@@ -156,14 +173,14 @@ void mk_cost_out_text(const mk_place_report *r, bool explain, bool md, FILE *out
     for (size_t i = 0; i < r->nitems; i++) {
         const mk_place_item *it = &r->items[i];
         const mk_cost_quote *q = &it->q;
-        char money[MK_MONEY_TEXT] = "unpriced";
+        char money[MK_MONEY_TEXT] = "unpriced", via[160];
         if (q->status == MK_COST_PRICED)
             mk_money_show(q->monthly, money);
         if (md)
             md_item(it, money, out);
         else
-            fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
-                    q->offering ?: "-", money, note_of(q) ? "  " : "", note_of(q) ?: "");
+            fprintf(out, "%-32s %-6s %-16s %-22s %10s%s%s%s\n", it->in->address, q->cloud ?: "-", q->region ?: "-",
+                    q->offering ?: "-", money, note_of(q) ? "  " : "", note_of(q) ?: "", via_text(it->in, via, sizeof via));
         if (explain && !md)
             explain_text(r, it, out);
     }

@@ -37,6 +37,8 @@ typedef struct reader {
     size_t at; /* the change being read, 1-based; 0 for the plan's own fields */
 } reader;
 
+static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
 static void refuse(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refuse(reader *r, const char *fmt, ...)
 {
@@ -270,6 +272,9 @@ static void read_change(reader *r, mk_change *c, json_t *o)
     c->type = str_of(r, o, "type", true);
     c->name = str_of(r, o, "name", false);
     c->provider = str_of(r, o, "provider", false);
+    c->via = mk_plan_via(r->p->providers, c->type, c->provider); /* what the providers say, never the field alone */
+    if (!same_str(str_of(r, o, "via", false), c->via))
+        refuse(r, "`via` is not the kind of the change's provider block");
     c->deposed = str_of(r, o, "deposed", false);
     read_relocation(r, c, o);
     c->before = json_of(o, "before");
@@ -694,7 +699,6 @@ static void put_cost(emitter *e, const mk_change *c)
     lit(e, "}");
 }
 
-static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
 /* Where the cost model placed the change, {"providers":[C],"regions":[R]}
  * and its offering when that is not the cost's (note [plan defaults]); else
@@ -719,15 +723,15 @@ static void put_placement(emitter *e, const mk_change *c)
  * a desired change's lifecycle comes before its placement, a delete's
  * after; a deposed object's id follows the address, its provider the
  * action. */
-enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+enum { F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_PROVIDER, F_VIA, F_ACTION, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
        F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_IMPORT,
        F_MOVED, F_IRREVERSIBLE, F_END };
 static const unsigned char CHANGE_ORDER[3][F_END + 1] = {
-    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_VIA, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
      F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_LIFECYCLE, F_PLACEMENT, F_REFS, F_RAISED, F_DRIFT, F_END},
-    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+    {F_ID, F_ADDRESS, F_TYPE, F_NAME, F_PROVIDER, F_VIA, F_ACTION, F_IMPORT, F_MOVED, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
      F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
-    {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
+    {F_ID, F_ADDRESS, F_DEPOSED, F_TYPE, F_NAME, F_ACTION, F_PROVIDER, F_VIA, F_BEFORE, F_AFTER, F_UNKNOWN, F_SENSITIVE,
      F_CHANGED, F_FORCES, F_DEPENDS, F_RISK, F_IRREVERSIBLE, F_COST, F_PLACEMENT, F_LIFECYCLE, F_REFS, F_RAISED, F_DRIFT, F_END},
 };
 
@@ -778,14 +782,14 @@ static bool null_or_absent(json_t *v) { return !v || json_is_null(v); }
 static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, int f)
 {
     static const char *const NAMES[] = {",\"id\":", ",\"address\":", ",\"deposed\":", ",\"type\":", ",\"name\":",
-        ",\"provider\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
+        ",\"provider\":", ",\"via\":", ",\"action\":", ",\"before\":", ",\"after\":", ",\"after_unknown\":", ",\"sensitive\":",
         ",\"changed\":", ",\"replace_because\":", ",\"depends_on\":", ",\"risk\":", ",\"cost\":", ",\"lifecycle\":",
         ",\"placement\":", ",\"refs\":", ",\"risk_raised_by\":", ",\"drift\":", ",\"import\":{\"id\":",
         ",\"moved_from\":", ",\"irreversible\":true"};
     const mk_names *lists[] = {[F_UNKNOWN] = &c->unknown, [F_SENSITIVE] = &c->sensitive, [F_CHANGED] = &c->changed,
                                [F_FORCES] = &c->forces};
     bool absent = (f == F_ID && c->id == at + 1) || (f == F_DEPOSED && !c->deposed) ||
-                  (f == F_PROVIDER && !c->provider) || (f == F_BEFORE && !c->before) ||
+                  (f == F_PROVIDER && !c->provider) || (f == F_VIA && !c->via) || (f == F_BEFORE && !c->before) ||
                   (f == F_AFTER && !c->in && !c->after) || (f >= F_UNKNOWN && f <= F_FORCES && lists[f]->n == 0) ||
                   (f == F_DEPENDS && !c->ndepends) || (f == F_RISK && c->risk == MK_RISK_LOW) ||
                   (f == F_LIFECYCLE && default_lifecycle(c)) ||
@@ -803,6 +807,7 @@ static void put_field(emitter *e, bool *first, const mk_change *c, size_t at, in
     case F_TYPE: put_str(e, c->type); break;
     case F_NAME: put_str(e, c->name); break;
     case F_PROVIDER: put_str(e, c->provider); break;
+    case F_VIA: put_str(e, c->via); break;
     case F_ACTION: put_str(e, mk_plan_action_name(c->action)); break;
     case F_BEFORE: mk_vjson_put(e->out, c->before); break;
     case F_AFTER:
@@ -1173,7 +1178,7 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
 static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
     "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
     "cost", "signature", NULL};
-static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "action", "deposed",
+static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "irreversible",
     "cost", "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};
 static const char *const STATE_FIELDS[] = {"stack_id", "lineage", "serial", NULL};

@@ -405,7 +405,8 @@ static bool landing(const mk_change *c, const char **cloud, const char **region,
     return *cloud != NULL;
 }
 
-/* "aws/us-east-1 c6a.large" after before; false (and nothing written) when unplaced. */
+/* "aws/us-east-1 c6a.large" after before, and "via s3 store" for a bucket a
+ * store keeps; false (and nothing written) when unplaced. */
 static bool landing_text(const mk_change *c, const char *before, mk_buf *out)
 {
     const char *cloud, *region, *offering;
@@ -421,6 +422,8 @@ static bool landing_text(const mk_change *c, const char *before, mk_buf *out)
         mk_buf_putc(out, ' ');
         mk_buf_puts(out, offering);
     }
+    if (c->via && c->provider) /* a bucket kept on a real server: by which block */
+        mk_buf_printf(out, " via %s %s", c->via, c->provider);
     return true;
 }
 
@@ -463,7 +466,8 @@ static void change_head(const mk_change *c, mk_buf *out, const pal *p)
                       "it: it stopped, or a dependent was held)%s", p->dim, c->deposed, p->off);
     else if (c->action == MK_ACT_REPLACE && c->create_before_destroy)
         mk_buf_printf(out, " %s(create before destroy)%s", p->dim, p->off);
-    landing_text(c, "  on ", out);
+    if (!landing_text(c, "  on ", out) && c->via && c->provider)
+        mk_buf_printf(out, "  via %s %s", c->via, c->provider);
     if (c->drift != MK_DRIFT_NONE)
         mk_buf_printf(out, "  %s(%s)%s", p->dim, c->drift == MK_DRIFT_GONE ? "gone outside moksha" : "corrects drift", p->off);
     if (c->risk != MK_RISK_LOW)
@@ -749,7 +753,9 @@ static void markdown_row(const mk_change *c, mk_buf *out)
         mk_buf_puts(out, ", **irreversible**");
     mk_buf_puts(out, " | ");
     mk_buf where = {0}; /* a delete's placement comes from the state: text like any other */
-    if (landing_text(c, "", &where))
+    if (!landing_text(c, "", &where) && c->via && c->provider)
+        mk_buf_printf(&where, "via %s %s", c->via, c->provider);
+    if (where.len)
         mk_md_text(out, mk_buf_cstr(&where));
     else
         mk_buf_puts(out, "–");

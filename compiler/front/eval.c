@@ -1620,12 +1620,13 @@ static void eval_provider(mk_ectx *c, mk_ast *decl)
         mk_span at = decl->span;
         at.end = at.start + 9 + (uint32_t)strlen(decl->name);
         mk_diag_item *d = mk_diag_error(e->diag, "E0118", at, "unknown provider `%s`", decl->name);
-        const char *known[] = {"local", "sim", "postgres"};
-        const char *s = mk_diag_suggest(decl->name, known, 3);
+        const char *known[] = {"local", "sim", "postgres", "s3", "azure_blob", "http", "plugin"};
+        const char *s = mk_diag_suggest(decl->name, known, sizeof known / sizeof *known);
         if (s)
             mk_diag_label(d, "did you mean `%s`?", s);
-        mk_diag_help(d, "providers in this version: local (files), sim (a simulated aws, gcp and azure) and postgres "
-                        "(roles, databases, schemas and grants on a PostgreSQL server)");
+        mk_diag_help(d, "providers in this version: local (files), sim (a simulated aws, gcp and azure), postgres "
+                        "(roles, databases, schemas and grants on a PostgreSQL server), s3 and azure_blob (buckets), "
+                        "http (REST objects) and plugin (a plugin's types)");
         return;
     }
     mk_span head = decl->span;

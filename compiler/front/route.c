@@ -14,7 +14,7 @@
 /* A provider block as evaluated: its alias, its kind, its settings. */
 typedef struct prov {
     mk_name alias;
-    const mk_value *kind;     /* "postgres", "sim", "local" (a string value); NULL when not known */
+    const mk_value *kind;     /* "sim", "postgres", "s3", … (a string value); NULL when not known */
     const mk_value *settings;
     mk_ast *decl;             /* NULL when none is declared by that name */
 } prov;
@@ -156,10 +156,11 @@ static void route_database(router *r, mk_instance *in)
     check_self_hosted(r, in);
 }
 
-/* "an" before a kind said aloud with a vowel first (azure_blob, http). */
+/* "an" before a kind said aloud with a vowel first (azure_blob, s3, http). */
 static const char *article(const char *kind, size_t n)
 {
-    return n && (strchr("aeiou", kind[0]) || (n >= 4 && strncmp(kind, "http", 4) == 0)) ? "an" : "a";
+    return n && (strchr("aeiou", kind[0]) || (n >= 2 && strncmp(kind, "s3", 2) == 0) ||
+                 (n >= 4 && strncmp(kind, "http", 4) == 0)) ? "an" : "a";
 }
 
 /* The cloud a bucket store's buckets are on. */
@@ -172,10 +173,10 @@ static void check_store_placement(router *r, const mk_instance *in, const prov *
 {
     const mk_value *provs = mk_v_get_text(in->placement, "providers"), *regs = mk_v_get_text(in->placement, "regions");
     bool cloud_ok = !provs || provs->kind != MK_V_LIST, region_ok = !regs || regs->kind != MK_V_LIST || !regs->n;
-    for (uint32_t i = 0; !cloud_ok && i < provs->n; i++)
-        cloud_ok = mk_v_is_text(provs->u.items[i], in->pin_cloud);
+    for (uint32_t i = 0; !cloud_ok && i < provs->n; i++) /* a value not known yet (check) may be it */
+        cloud_ok = provs->u.items[i]->kind != MK_V_STRING || mk_v_is_text(provs->u.items[i], in->pin_cloud);
     for (uint32_t i = 0; !region_ok && i < regs->n; i++)
-        region_ok = !in->pin_region || mk_v_is_text(regs->u.items[i], in->pin_region);
+        region_ok = !in->pin_region || regs->u.items[i]->kind != MK_V_STRING || mk_v_is_text(regs->u.items[i], in->pin_region);
     if (cloud_ok && region_ok)
         return;
     const mk_ast *decl = in->res->decl;
@@ -254,23 +255,40 @@ static bool builtin_ns(const char *type, size_t n)
     return false;
 }
 
-/* A plugin's type NS.T names no block: the one plugin block of the root
- * stack whose `plugin` is NS serves it, whatever its alias. */
-static prov plugin_block(router *r, const char *type, size_t n)
+/* Does a block of the root stack serve namespace NS as its own: of kind
+ * NS (http), or a plugin block whose `plugin` is NS? */
+static bool serves_ns(const prov *pv, const char *type, size_t n)
 {
-    prov none = {NULL, NULL, NULL, NULL}, found = none;
+    if (pv->kind && !is_kind(pv, "plugin"))
+        return pv->kind->n == n && memcmp(pv->kind->u.s, type, n) == 0;
+    const mk_value *name = mk_v_get_text(pv->settings, "plugin");
+    return pv->kind && name && name->kind == MK_V_STRING && name->n == n && memcmp(name->u.s, type, n) == 0;
+}
+
+/* An http.* or a plugin's NS.* resource with no `provider =`, and no block
+ * named NS: the root stack's one block serving NS takes it, whatever its
+ * alias (`provider http api { … }`, `provider plugin x { plugin = "NS" }`).
+ * Several: E0123, and false; none: the alias stays NS (E0118 below). */
+static bool only_block(router *r, mk_instance *in, const char *type, size_t n, prov *out)
+{
     const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
+    prov one = {NULL, NULL, NULL, NULL};
     for (uint32_t i = 0; pvs && i < pvs->n; i++) {
         prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
-        const mk_value *name = mk_v_get_text(pv.settings, "plugin");
-        if (!pv.decl || !is_kind(&pv, "plugin") || !name || name->kind != MK_V_STRING || name->n != n ||
-            memcmp(name->u.s, type, n) != 0)
+        if (!pv.decl || !serves_ns(&pv, type, n))
             continue;
-        if (found.alias)
-            return none; /* two: the block must be named (E0118 below) */
-        found = pv;
+        if (one.alias) {
+            mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", in->res->decl->span,
+                                            "%s is served by the stack's provider block of kind %.*s, and there are several: "
+                                            "`%s` and `%s`", in->address, (int)pv.kind->n, pv.kind->u.s, one.alias, pv.alias);
+            mk_diag_help(d, "say which with `provider = %s` (or `provider = %s`)", one.alias, pv.alias);
+            return false;
+        }
+        one = pv;
     }
-    return found;
+    if (one.alias)
+        in->provider = one.alias, *out = one;
+    return true;
 }
 
 /* E0118 once per namespace: a NS.T resource no block serves. */
@@ -282,16 +300,40 @@ static void report_missing(router *r, const mk_instance *in, const char *type, s
     if (r->nmissing < sizeof r->missing / sizeof *r->missing)
         r->missing[r->nmissing++] = in->provider;
     mk_span at = in->res->decl->span;
-    if (builtin_ns(type, n)) {
-        mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", at, "%s needs %s %.*s provider, and no provider `%.*s` is declared",
-                                        in->address, article(type, n), (int)n, type, (int)n, type);
-        mk_diag_help(d, "declare `provider %.*s { connection = \"NAME\" }`, NAME a connection of the executor's "
-                        "configuration (docs/providers.md)", (int)n, type);
+    mk_diag_item *d;
+    if (n == 8 && strncmp(type, "postgres", 8) == 0) {
+        d = mk_diag_error(r->p->diag, "E0118", at, "%s needs a postgres provider, and no provider `postgres` is declared",
+                          in->address);
+    } else if (builtin_ns(type, n)) {
+        d = mk_diag_error(r->p->diag, "E0118", at, "%s needs a provider block of kind %.*s, and none is declared",
+                          in->address, (int)n, type);
+    } else {
+        d = mk_diag_error(r->p->diag, "E0118", at, "%s needs the provider block of plugin %.*s, and none is declared",
+                          in->address, (int)n, type);
+        mk_diag_help(d, "declare `provider plugin %.*s { plugin = \"%.*s\" }` (docs/plugins.md)", (int)n, type, (int)n, type);
         return;
     }
-    mk_diag_item *d = mk_diag_error(r->p->diag, "E0118", at, "%s needs the provider of plugin `%.*s`, and none is declared",
-                                    in->address, (int)n, type);
-    mk_diag_help(d, "declare `provider plugin %.*s { plugin = \"%.*s\" }` (docs/plugins.md)", (int)n, type, (int)n, type);
+    mk_diag_help(d, "declare `provider %.*s { connection = \"NAME\" }`, NAME a connection of the executor's "
+                    "configuration (docs/providers.md)", (int)n, type);
+}
+
+/* E0123: a resource naming a provider block that does not serve its type. */
+static void wrong_kind(router *r, const mk_instance *in, const prov *pv, const char *type, size_t n)
+{
+    const mk_span at = attr_at(in->res->decl, "provider");
+    mk_diag_item *d;
+    d = mk_diag_error(r->p->diag, "E0123", at, "%s is %s %s, and provider `%s` is %s %.*s provider", in->address,
+                      article(type, strlen(type)), type, pv->alias, article(pv->kind->u.s, pv->kind->n), (int)pv->kind->n,
+                      pv->kind->u.s);
+    const char *what = serves_text(pv);
+    if (n && !builtin_ns(type, n)) /* a plugin's type */
+        mk_diag_label(d, "a plugin provider with plugin = \"%.*s\" serves it", (int)n, type);
+    else if (n)
+        mk_diag_label(d, "%s %.*s provider serves it", article(type, n), (int)n, type);
+    else if (what)
+        mk_diag_label(d, "%s %.*s provider serves %s", article(pv->kind->u.s, pv->kind->n), (int)pv->kind->n,
+                      pv->kind->u.s, what);
+    mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
 }
 
 /* E0123: a provider block of one kind named by a resource another kind
@@ -303,29 +345,15 @@ static void check_kind(router *r, mk_instance *in)
     if (!in->provider)
         return;
     prov pv = provider_named(r, in->res->unit, in->provider);
-    if (!pv.decl && dot && !builtin_ns(type, n)) { /* a plugin's type, its block not named: found by its `plugin` */
-        prov pb = plugin_block(r, type, n);
-        if (pb.alias)
-            in->provider = pb.alias, pv = pb;
-    }
-    if (!pv.decl && dot && !(n == 5 && strncmp(type, "local", 5) == 0)) { /* local needs no block */
+    bool own = n && !(n == 5 && strncmp(type, "local", 5) == 0) && !(n == 8 && strncmp(type, "postgres", 8) == 0);
+    if (!pv.decl && own && !only_block(r, in, type, n, &pv)) /* http.*, a plugin's: its one block */
+        return;
+    if (!pv.decl && n && !(n == 5 && strncmp(type, "local", 5) == 0)) { /* local needs no block */
         report_missing(r, in, type, n);
         return;
     }
-    if (!pv.kind || serves(&pv, type))
-        return;
-    mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", attr_at(in->res->decl, "provider"),
-                                    "%s is a %s, and provider `%s` is %s %.*s provider", in->address, type, pv.alias,
-                                    article(pv.kind->u.s, pv.kind->n), (int)pv.kind->n, pv.kind->u.s);
-    const char *what = serves_text(&pv);
-    if (dot && builtin_ns(type, n))
-        mk_diag_label(d, "%s %.*s provider serves it", article(type, n), (int)n, type);
-    else if (dot)
-        mk_diag_label(d, "a plugin provider with plugin = \"%.*s\" serves it", (int)n, type);
-    else if (what)
-        mk_diag_label(d, "%s %.*s provider serves %s", article(pv.kind->u.s, pv.kind->n), (int)pv.kind->n, pv.kind->u.s,
-                      what);
-    mk_diag_help(d, "name a provider block of the right kind, or leave `provider` out");
+    if (pv.kind && !serves(&pv, type))
+        wrong_kind(r, in, &pv, type, n);
 }
 
 /* A resource of a provider's own namespace (http.object) with no `provider

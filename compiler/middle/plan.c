@@ -896,6 +896,13 @@ static void inputs_digest(mk_program *p, const mk_key *key, char out[65])
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
+const char *mk_plan_via(const json_t *providers, const char *type, const char *provider)
+{
+    const char *kind = provider ? json_string_value(json_object_get(json_object_get(providers, provider), "type")) : NULL;
+    bool store = kind && (strcmp(kind, "s3") == 0 || strcmp(kind, "azure_blob") == 0);
+    return store && type && strcmp(type, "bucket") == 0 ? kind : NULL;
+}
+
 static json_t *providers_json(mk_program *p)
 {
     bool unk = false;
@@ -954,6 +961,8 @@ mk_plan *mk_plan_build_observed(mk_program *p, mk_state *st, const mk_observed *
     pl->stack_id = key->stack_id[0] ? mk_arena_strndup(pl->arena, key->stack_id, strlen(key->stack_id)) : NULL;
     pl->lineage = st->lineage, pl->serial = st->serial;
     pl->providers = providers_json(p);
+    for (size_t i = 0; i < pl->nchanges; i++)
+        pl->changes[i].via = mk_plan_via(pl->providers, pl->changes[i].type, pl->changes[i].provider);
     pl->outputs = outputs_json(p, key);
     if (!destroy)
         outputs_changed(pl, json_object_get(st->root, "outputs"));

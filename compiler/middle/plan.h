@@ -70,6 +70,7 @@ typedef struct mk_change {
     bool irreversible;           /* a delete or replace of a @stateful type: what the object holds is lost */
     const char *address, *type, *name;
     const char *provider;        /* NULL for none */
+    const char *via;             /* the kind of the provider block keeping an abstract resource off the sim (a bucket's "s3", "azure_blob"); else NULL */
     const char *deposed;         /* a deposed object's id, which this delete removes; else NULL */
     const char *import_id;       /* an import's: the provider's id of the object adopted; else NULL */
     const char *moved_from;      /* a move's, or an update or replace of a moved resource: its address in the state */
@@ -170,6 +171,12 @@ typedef struct mk_plan {
     mk_gate *gates;
     size_t ngates;
 } mk_plan;
+
+/* The kind of the block `provider` names in a plan's `providers` when it
+ * keeps a resource of an abstract type on a real server (a bucket on "s3"
+ * or "azure_blob": the plan shows it "via s3 store"); NULL otherwise. The
+ * string is the plan's (borrowed from providers). */
+const char *mk_plan_via(const json_t *providers, const char *type, const char *provider);
 
 /* The words the plan file and the policies use: "create", "high", … */
 const char *mk_plan_action_name(mk_action a);

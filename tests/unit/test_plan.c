@@ -521,6 +521,36 @@ static void test_self_hosted_database(void **state)
     assert_string_equal(after_text(b, "db_name"), "bee");
 }
 
+/* A bucket naming an s3 or azure_blob block, or any bucket when such a
+ * block takes the stack's buckets, is that block's: its change's provider,
+ * its via, and the cloud and region it is pinned to; one naming a sim
+ * block stays there. */
+static void test_bucket_store(void **state)
+{
+    (void)state;
+    write_state(json_pack("[]"));
+    plan_of("provider s3 store {\n connection = \"minio\"\n region = \"eu-west-1\"\n buckets = true\n}\n"
+            "provider azure_blob blobs {\n connection = \"azurite\"\n}\nprovider sim cloud {}\n"
+            "resource bucket a {}\nresource bucket b {\n provider = blobs\n}\nresource bucket c {\n provider = cloud\n}\n"
+            "resource compute web {\n cpu = 1\n memory = 2GiB\n image = \"nginx:1.27\"\n}\n",
+            false);
+    totals_are(4, 0, 0, 0, 0);
+    const mk_change *a = change("bucket.a"), *b = change("bucket.b"), *c = change("bucket.c"), *w = change("compute.web");
+    assert_string_equal(a->provider, "store");
+    assert_string_equal(a->via, "s3");
+    assert_string_equal(a->in->pin_cloud, "aws");
+    assert_string_equal(a->in->pin_region, "eu-west-1");
+    assert_string_equal(b->provider, "blobs"); /* named, though blobs takes no buckets of itself */
+    assert_string_equal(b->via, "azure_blob");
+    assert_string_equal(b->in->pin_cloud, "azure");
+    assert_string_equal(b->in->pin_region, "eastus"); /* the block's default */
+    assert_string_equal(c->provider, "cloud");
+    assert_null(c->via);
+    assert_null(c->in->pin_cloud);
+    assert_null(w->provider);
+    assert_null(w->via);
+}
+
 /* note [plan order]: a delete waits for the changes of what referred to it
  * when it was applied: the referrer's own delete, or its update away. */
 static void test_delete_waits_for_referrers(void **state)
@@ -1267,6 +1297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_risk_by_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stateful_read_from_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_hosted_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_waits_for_referrers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prevent_destroy_points_at_declaration, setup, teardown),

@@ -587,6 +587,49 @@ static void test_import_and_move_read(void **state)
     json_decref(doc);
 }
 
+/* A bucket an s3 block keeps says so ("via"): read from the block's kind
+ * in the plan's providers, written back the same, and a `via` the
+ * providers do not say — another kind, or one on a sim block's change — is
+ * refused, so the text a reviewer reads cannot name another store. */
+#define VIA_HEAD "{\"format\":\"moksha.plan/v1\",\"stack\":\"s\",\"inputs_digest\":\"00\",\"state\":{\"lineage\":\"\"," \
+                 "\"serial\":0},\"providers\":{\"sim\":{\"type\":\"sim\",\"settings\":{}},\"store\":{\"type\":\"s3\"," \
+                 "\"settings\":{\"connection\":\"minio\"}}},\"changes\":["
+#define VIA_TAIL "\"action\":\"create\",\"cost\":{\"monthly\":\"0.00\"}}],\"totals\":{\"create\":1,\"update\":0," \
+                 "\"replace\":0,\"delete\":0,\"noop\":0}}"
+
+static void test_via_store(void **state)
+{
+    (void)state;
+    const char *text = VIA_HEAD "{\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"provider\":\"store\","
+                       "\"via\":\"s3\"," VIA_TAIL;
+    json_t *doc;
+    mk_plan *p = read_text(text, &doc);
+    assert_string_equal(p->changes[0].via, "s3");
+    rewritten_is(p, text);
+    mk_buf b = {0};
+    mk_render_text(p, &b, false);
+    assert_non_null(strstr(mk_buf_cstr(&b), "+ bucket.logs"));
+    assert_non_null(strstr(mk_buf_cstr(&b), " via s3 store"));
+    mk_buf_free(&b);
+    mk_plan_free(p);
+    json_decref(doc);
+    static const char *const bad[] = {
+        VIA_HEAD "{\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"provider\":\"store\"," VIA_TAIL,
+        VIA_HEAD "{\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"provider\":\"store\","
+                 "\"via\":\"azure_blob\"," VIA_TAIL,
+        VIA_HEAD "{\"address\":\"bucket.logs\",\"type\":\"bucket\",\"name\":\"logs\",\"provider\":\"sim\","
+                 "\"via\":\"s3\"," VIA_TAIL,
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char why[256] = "";
+        doc = json_loads(bad[i], 0, NULL);
+        assert_non_null(doc);
+        assert_null(mk_planfile_read(doc, why, sizeof why));
+        assert_non_null(strstr(why, "`via` is not the kind of the change's provider block"));
+        json_decref(doc);
+    }
+}
+
 /* What the reader refuses, and how it says so. */
 static void test_reader_refuses(void **state)
 {
@@ -752,6 +795,46 @@ static void test_executor_takes_irreversible(void **state)
     json_t *none = json_pack("{s:s}", "action", "delete"); /* absent: false */
     assert_false(mk_planfile_irreversible(none));
     json_decref(none);
+}
+
+/* The executor takes a change's `via` only when the plan's providers say
+ * it of the change's block: a plan showing "via s3 store" for a step bound
+ * elsewhere is refused. */
+static void test_executor_takes_via(void **state)
+{
+    (void)state;
+    mk_key k;
+    project_key(&k);
+    static const struct { const char *provider, *via; mk_planfile_status want; } cases[] = {
+        {"store", "s3", MK_PLANFILE_OK},
+        {"store", NULL, MK_PLANFILE_OK},
+        {"store", "azure_blob", MK_PLANFILE_NOT_A_PLAN},
+        {"sim", "s3", MK_PLANFILE_NOT_A_PLAN},
+        {NULL, "s3", MK_PLANFILE_NOT_A_PLAN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *p = sample_plan(&k), *ch = json_array_get(json_object_get(p, "changes"), 0);
+        json_object_set_new(p, "providers", json_pack("{s:{s:s, s:{}}, s:{s:s, s:{s:s}}}", "sim", "type", "sim", "settings",
+                                                      "store", "type", "s3", "settings", "connection", "minio"));
+        json_object_set_new(ch, "type", json_string("bucket"));
+        if (cases[i].provider)
+            json_object_set_new(ch, "provider", json_string(cases[i].provider));
+        if (cases[i].via)
+            json_object_set_new(ch, "via", json_string(cases[i].via));
+        char *text = sign_raw(p, &k);
+        write_text(text);
+        setenv("MOKSHA_KEY", KEY_A, 1);
+        mk_planfile_key ek;
+        char why[512] = "";
+        assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why));
+        json_t *got = NULL;
+        assert_int_equal(mk_planfile_load(path, &ek, &got, why, sizeof why), cases[i].want);
+        if (cases[i].want != MK_PLANFILE_OK)
+            assert_non_null(strstr(why, "has a `via` that is not the kind of its provider block: refused"));
+        json_decref(got);
+        free(text);
+        json_decref(p);
+    }
 }
 
 /* The executor reads an omitted field as its default: a change without
@@ -1122,12 +1205,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults_omitted_and_rewrite_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_and_rewritten_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_omitted_fields_read_as_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_via_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_written_placement_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_and_move_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_drift_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_irreversible, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_takes_via, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_reads_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_a_plan_is_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_made_and_saved_alike, setup, teardown),
