@@ -43,6 +43,7 @@ debian_packages() {
 # and npm come with the first one.
 npm_tools() {
     case $1 in
+    # test) echo "example-emulator@1.2.3 .bin/example-emulator" ;;
     # S3 and Azure Blob emulators, and AWS's SigV4 signer, which the
     # verifying proxy (tests/s3/sigv4proxy.js) checks every request with;
     # azurite 3.35.0 is the last that runs on Debian 12's Node 18 (and 20)

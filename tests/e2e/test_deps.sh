@@ -61,12 +61,14 @@ EOF
 chmod +x "$FAKE"/*
 export LOG DB WORK
 
-ALL="build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev postgresql
-libcmocka-dev valgrind clang libclang-rt-14-dev jsonnet jq time"
+ALL="build-essential libyaml-dev libjansson-dev re2c bison libcurl4-openssl-dev libssl-dev libpq-dev libxml2-dev postgresql
+python3 libcmocka-dev valgrind clang libclang-rt-14-dev jsonnet jq time"
 # every package, and the bench group's npm library in $WORK/b/tools/npm
 install_all() {
     printf '%s\n' $ALL >"$DB"
-    mkdir -p "$WORK/b/tools/npm/node_modules/@cdktf/hcl2json"
+    n=$WORK/b/tools/npm/node_modules
+    mkdir -p "$n/@cdktf/hcl2json" "$n/.bin" "$n/@smithy/signature-v4" "$n/@aws-crypto/sha256-js"
+    for b in s3rver azurite-blob; do printf '#!/bin/sh\n' >"$n/.bin/$b" && chmod +x "$n/.bin/$b"; done
 }
 
 # deps UID [ENV=VALUE...] -- GROUP...: tests/deps.sh as a user with that uid
