@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -564,6 +565,10 @@ static bool select_env(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Before any secret is read: not dumpable, so another process of the
+     * same user (a plugin among them) can neither read /proc/PID/environ,
+     * fd/ or mem of this one nor ptrace it, and no core holds a secret. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (!mk_httpc_init()) { /* before any thread: libcurl's global set-up is not thread-safe */
         fprintf(stderr, "moksha-exec: error: libcurl could not be set up\n");
         return 1;

@@ -180,6 +180,10 @@ M
 expect_exit 0 moksha apply --yes
 expect_contains "$ERR" "plugin envprobe: env: HOME LANG PATH PROBE_TOKEN"
 expect_contains "$ERR" "plugin envprobe: token: [redacted]"
+if [ "$(id -u)" != 0 ]; then
+    expect_contains "$ERR" "plugin envprobe: parent environ: refused"
+    expect_contains "$ERR" "plugin envprobe: parent fd: refused"
+fi
 expect_not_contains "$ERR" "OTHER_SECRET"
 leave
 for f in "$OUT" "$ERR"; do grep -q "$TOKEN" "$f" && fail "the granted token is in $(basename "$f")"; done
@@ -188,6 +192,17 @@ if grep -rq "$TOKEN" stack probe etc opt data; then fail "the granted token is i
 echo "$TOKEN" >probe/.moksha/planted
 grep -rq "$TOKEN" probe || fail "the secret grep cannot see a planted leak"
 rm probe/.moksha/planted
+
+# ---- the executor's environment and descriptors, through /proc: refused ----
+# (a plugin runs as the executor's user; root may read any process's, so
+# as root the probe runs as nobody, from a folder nobody can read)
+P=$(mktemp -d /tmp/moksha-e2e-probe.XXXXXX) && cp -r "$TOP/tests/plugins/envprobe" "$P/envprobe" &&
+    chmod -R go-w,a+rX "$P" || fail "copy envprobe"
+AS=""
+[ "$(id -u)" = 0 ] && AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+PROBE=$(cd "$P" && $AS "$MOKSHA_EXEC" plugin test "$P/envprobe" 2>&1)
+case $PROBE in *"parent environ: refused"*"parent fd: refused"*) ;; *) fail "a plugin reads the executor's /proc: $PROBE" ;; esac
+rm -rf "$P"
 
 # ---- destroy ----
 enter stack || exit 1
