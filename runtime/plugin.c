@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -443,8 +444,16 @@ static bool spawn(mk_plugin *pl, char *why, size_t whylen)
         close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
         return snprintf(why, whylen, "plugin %s: pipe: %s", pl->name, strerror(errno)), false;
     }
+    pid_t parent = getpid();
+    /* the parent-death signal follows the thread that forks: only the main
+     * thread lives as long as the executor (a worker's child would die with
+     * its worker; its stdin's end-of-file tells it instead) */
+    bool main_thread = gettid() == parent;
     pid_t pid = fork();
     if (pid == 0) { /* only async-signal-safe calls from here */
+        if (main_thread && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent))
+            _exit(126);
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); /* no setuid program raises what it runs as */
         setpgid(0, 0);
         dup2(pin[0], 0), dup2(pout[1], 1), dup2(perr[1], 2);
         closefrom(3);
@@ -464,23 +473,41 @@ static bool spawn(mk_plugin *pl, char *why, size_t whylen)
     }
     setpgid(pid, pid); /* (either side may win the race; both ask the same) */
     pl->pid = pid, pl->in = pin[1], pl->out = pout[0], pl->err = perr[0];
+    fcntl(pl->in, F_SETFL, O_NONBLOCK);
     fcntl(pl->out, F_SETFL, O_NONBLOCK);
     fcntl(pl->err, F_SETFL, O_NONBLOCK);
     pl->starts++;
     return true;
 }
 
-static bool write_all(int fd, const char *s, size_t n)
+/* All of s into its stdin by the deadline, its stderr drained meanwhile (a
+ * plugin that writes stderr before it reads cannot deadlock the two). */
+static mk_plugin_status write_all(mk_plugin *pl, const char *s, size_t n, double deadline, char *why, size_t whylen)
 {
     while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
+        ssize_t w = write(pl->in, s, n);
+        if (w > 0) {
+            s += w, n -= (size_t)w;
             continue;
-        if (w <= 0)
-            return false;
-        s += w, n -= (size_t)w;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return snprintf(why, whylen, "plugin %s: cannot write to its stdin (it exited?): %s", pl->name,
+                            strerror(errno)), MK_PLUGIN_BROKEN;
+        double left = deadline - mk_clock_now_ms();
+        if (left <= 0)
+            return snprintf(why, whylen, "plugin %s: does not read its stdin within %.0f ms: it hangs (killed; the "
+                            "next call starts it again)", pl->name, pl->timeout_ms), MK_PLUGIN_BROKEN;
+        struct pollfd fds[2] = {{pl->in, POLLOUT, 0}, {pl->err, POLLIN, 0}};
+        int r = poll(fds, pl->err >= 0 ? 2 : 1, left > 1000 ? 1000 : (int)left + 1);
+        if (r < 0 && errno != EINTR)
+            return snprintf(why, whylen, "plugin %s: poll: %s", pl->name, strerror(errno)), MK_PLUGIN_BROKEN;
+        if (r > 0 && pl->err >= 0 && fds[1].revents)
+            drain_err(pl, false);
+        if (r > 0 && (fds[0].revents & (POLLERR | POLLHUP)) && !(fds[0].revents & POLLOUT))
+            return snprintf(why, whylen, "plugin %s: cannot write to its stdin (it exited?)", pl->name),
+                   MK_PLUGIN_BROKEN;
     }
-    return true;
+    return MK_PLUGIN_OK;
 }
 
 /* One line of stdout into *line (owned), by the deadline. */
@@ -571,17 +598,18 @@ static mk_plugin_status read_msg(mk_plugin *pl, double deadline, json_t **msg, c
     return st;
 }
 
-static mk_plugin_status send_msg(mk_plugin *pl, json_t *msg, char *why, size_t whylen)
+static mk_plugin_status send_msg(mk_plugin *pl, json_t *msg, double deadline, char *why, size_t whylen)
 {
     char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (!s)
         return snprintf(why, whylen, "out of memory"), MK_PLUGIN_BROKEN;
-    bool ok = write_all(pl->in, s, strlen(s)) && write_all(pl->in, "\n", 1);
-    OPENSSL_cleanse(s, strlen(s)); /* it may hold a secret the plugin needs */
+    size_t n = strlen(s);
+    mk_plugin_status st = write_all(pl, s, n, deadline, why, whylen);
+    if (st == MK_PLUGIN_OK)
+        st = write_all(pl, "\n", 1, deadline, why, whylen);
+    OPENSSL_cleanse(s, n); /* it may hold a secret the plugin needs */
     free(s);
-    if (!ok)
-        return snprintf(why, whylen, "plugin %s: cannot write to its stdin (it exited?)", pl->name), MK_PLUGIN_BROKEN;
-    return MK_PLUGIN_OK;
+    return st;
 }
 
 static double deadline_of(const mk_plugin *pl, double deadline_ms)
@@ -600,7 +628,7 @@ static mk_plugin_status start_locked(mk_plugin *pl, double deadline_ms, char *wh
     double deadline = deadline_of(pl, deadline_ms);
     json_t *hi = json_pack("{si s[i] ss sO}", "moksha_plugin", MK_PLUGIN_PROTOCOL, "versions", MK_PLUGIN_PROTOCOL,
                            "plugin", pl->name, "settings", pl->settings);
-    mk_plugin_status st = hi ? send_msg(pl, hi, why, whylen) : MK_PLUGIN_BROKEN;
+    mk_plugin_status st = hi ? send_msg(pl, hi, deadline, why, whylen) : MK_PLUGIN_BROKEN;
     json_decref(hi);
     json_t *back = NULL;
     if (st == MK_PLUGIN_OK)
@@ -631,8 +659,8 @@ mk_plugin_status mk_plugin_start(mk_plugin *pl, double deadline_ms, json_t **hel
 {
     pthread_mutex_lock(&pl->mu);
     mk_plugin_status st = start_locked(pl, deadline_ms, why, whylen);
-    if (hello)
-        *hello = st == MK_PLUGIN_OK ? pl->hello : NULL;
+    if (hello) /* a copy: the handshake itself is freed by whichever thread next finds the process broken */
+        *hello = st == MK_PLUGIN_OK ? json_deep_copy(pl->hello) : NULL;
     pthread_mutex_unlock(&pl->mu);
     return st;
 }
@@ -675,19 +703,20 @@ mk_plugin_status mk_plugin_call(mk_plugin *pl, const char *op, json_t *req, doub
 {
     *result = NULL;
     pthread_mutex_lock(&pl->mu);
+    pl->elines = 0; /* (a start is part of the call: its lines count too) */
     mk_plugin_status st = start_locked(pl, deadline_ms, why, whylen);
     if (st != MK_PLUGIN_OK) {
         pthread_mutex_unlock(&pl->mu);
         return st;
     }
     long long id = ++pl->next_id;
-    pl->elines = 0;
     json_object_set_new(req, "id", json_integer(id));
     json_object_set_new(req, "op", json_string(op));
-    st = send_msg(pl, req, why, whylen);
+    double deadline = deadline_of(pl, deadline_ms);
+    st = send_msg(pl, req, deadline, why, whylen);
     json_t *msg = NULL;
     if (st == MK_PLUGIN_OK)
-        st = read_msg(pl, deadline_of(pl, deadline_ms), &msg, why, whylen);
+        st = read_msg(pl, deadline, &msg, why, whylen);
     if (st == MK_PLUGIN_OK)
         st = judge(pl, msg, id, result, why, whylen);
     json_decref(msg);

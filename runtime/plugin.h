@@ -54,8 +54,8 @@ typedef struct mk_plugin_spec {
  * spec. NULL on out of memory. */
 mk_plugin *mk_plugin_new(const mk_plugin_spec *spec);
 void mk_plugin_free(mk_plugin *pl);
-/* Start it (if not running) and shake hands; MK_PLUGIN_OK with its
- * handshake in *hello (borrowed, lives until the next restart) */
+/* Start it (if not running) and shake hands; MK_PLUGIN_OK with a copy of
+ * its handshake in *hello (owned: the caller frees it) */
 mk_plugin_status mk_plugin_start(mk_plugin *pl, double deadline_ms, json_t **hello, char *why, size_t whylen);
 /* Does the running plugin's handshake list op in "operations"? */
 bool mk_plugin_offers(mk_plugin *pl, const char *op);

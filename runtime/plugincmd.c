@@ -276,6 +276,7 @@ static int run_test(const char *dir, double timeout_ms)
                 test_delete(&t, json_array_get(objs, i), (int)i, made[i]);
         test_failures(&t);
     }
+    json_decref(hello);
     mk_plugin_free(t.pl);
     json_decref(settings);
     json_decref(fix);

@@ -155,6 +155,53 @@ static void test_closed_stdout(void **state)
     rmdir(dir);
 }
 
+/* A plugin that never reads its stdin, handed a handshake larger than a
+ * pipe holds: the write ends at the call's timeout, not never. */
+static void test_unread_stdin(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/moksha-unit-noread-XXXXXX", f[256], why[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/plugin", dir);
+    FILE *fp = fopen(f, "w");
+    fputs("#!/bin/sh\nexec sleep 30\n", fp);
+    fclose(fp);
+    chmod(f, 0755);
+    size_t big = 300000;
+    char *s = malloc(big + 1);
+    memset(s, 'z', big);
+    s[big] = 0;
+    json_t *settings = json_pack("{ss}", "blob", s);
+    free(s);
+    mk_plugin_spec spec = {.name = "noread", .dir = dir, .timeout_ms = 500, .settings = settings, .log = count};
+    mk_plugin *pl = mk_plugin_new(&spec);
+    json_t *ans = NULL, *r = req("noread.thing", "noread.thing.a");
+    double t0 = mk_clock_now_ms();
+    assert_int_not_equal(mk_plugin_call(pl, "read", r, 0, &ans, why, sizeof why), MK_PLUGIN_OK);
+    assert_true(mk_clock_now_ms() - t0 < 5000);
+    assert_non_null(strstr(why, "does not read its stdin"));
+    json_decref(r);
+    json_decref(settings);
+    mk_plugin_free(pl);
+    unlink(f);
+    rmdir(dir);
+}
+
+/* The handshake handed out is the caller's own: a restart (another
+ * thread's broken call) does not free it under the caller. */
+static void test_hello_is_a_copy(void **state)
+{
+    (void)state;
+    mk_plugin *pl = open_plugin("tests/plugins/envprobe", 5000, NULL);
+    json_t *hello = NULL;
+    char why[512];
+    assert_int_equal(mk_plugin_start(pl, 0, &hello, why, sizeof why), MK_PLUGIN_OK);
+    mk_plugin_stop(pl);
+    assert_int_equal(json_integer_value(json_object_get(hello, "moksha_plugin")), 1);
+    json_decref(hello);
+    mk_plugin_free(pl);
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -190,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_env_and_redaction),
         cmocka_unit_test(test_stderr_flood),
         cmocka_unit_test(test_closed_stdout),
+        cmocka_unit_test(test_unread_stdin),
+        cmocka_unit_test(test_hello_is_a_copy),
         cmocka_unit_test(test_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
