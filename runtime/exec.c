@@ -824,6 +824,7 @@ static mk_prov_op check_op(ctx *c, step *s, const char *action, json_t *after)
         op.deposed = s->retire;
     } else {
         op.attrs = after;
+        op.planned = json_object_get(s->change, "after");
         op.prior = !strcmp(action, "update") ? before : NULL;
         op.import_id = s->import_id;
         op.deposing = s->cbd ? json_string_value(json_object_get(before, "id")) ?: "" : NULL;

@@ -61,9 +61,46 @@ static bool injected(impl *im, const mk_prov_op *op, char *why, size_t whylen)
     return false;
 }
 
+/* Does v hold a sealed secret anywhere (a map's value, a list's item)? */
+static bool holds_secret(json_t *v, int depth)
+{
+    if (mk_prov_seen_is_secret(v))
+        return true;
+    if (depth > 64)
+        return true; /* (deeper than any type allows: not looked through, so not sent) */
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v))
+        json_object_foreach(v, k, x) if (holds_secret(x, depth + 1)) return true;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (holds_secret(x, depth + 1)) return true;
+    return false;
+}
+
+/* The attribute of v (attrs or prior) that holds a secret, or NULL. */
+static const char *secret_attr(json_t *v)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x)
+        if (holds_secret(x, 0))
+            return k;
+    return NULL;
+}
+
 /* One call; on success *result is the answer's "result" (owned, may be null). */
 static mk_prov_status call(impl *im, const char *what, const mk_prov_op *op, json_t **result, char *why, size_t whylen)
 {
+    /* checked again at every call: a template known only at apply time
+     * (a secret joined to another object's id) is sealed only now */
+    const char *sa = secret_attr(op->attrs);
+    if (!sa)
+        sa = secret_attr(op->prior);
+    if (sa)
+        return snprintf(why, whylen, "plugin %s: %s: `%s` holds a secret, and protocol %d hands a plugin no secret "
+                        "from the plan (grant it through the connection's credentials.env): not sent", im->name,
+                        op->address ? op->address : "", sa, MK_PLUGIN_PROTOCOL), MK_PROV_FAILED;
     json_t *req = request(op), *ans = NULL;
     char w[1024] = "";
     mk_plugin_status st = mk_plugin_call(im->pl, what, req, op->deadline_ms, &ans, w, sizeof w);
@@ -177,23 +214,6 @@ static mk_prov_status p_read(mk_prov *p, const mk_prov_op *op, json_t **out, cha
     return MK_PROV_OK;
 }
 
-/* Does v hold a sealed secret anywhere (a map's value, a list's item)? */
-static bool holds_secret(json_t *v, int depth)
-{
-    if (mk_prov_seen_is_secret(v))
-        return true;
-    if (depth > 64)
-        return true; /* (deeper than any type allows: not looked through, so not sent) */
-    const char *k;
-    json_t *x;
-    size_t i;
-    if (json_is_object(v))
-        json_object_foreach(v, k, x) if (holds_secret(x, depth + 1)) return true;
-    if (json_is_array(v))
-        json_array_foreach(v, i, x) if (holds_secret(x, depth + 1)) return true;
-    return false;
-}
-
 /* docs/plugins.md "Refused before the first step". */
 static mk_prov_status p_check(mk_prov *p, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
@@ -207,13 +227,17 @@ static mk_prov_status p_check(mk_prov *p, const mk_prov_op *op, json_t **out, ch
         return snprintf(why, whylen, "plugin %s: provider %s asks for injected failures (fail_on), which plugins.%s of "
                         "the executor's configuration does not allow (allow_fault_injection)", im->name, im->alias,
                         im->name), MK_PROV_FAILED;
-    const char *k;
-    json_t *v;
-    json_object_foreach(op->attrs, k, v)
-        if (holds_secret(v, 0))
-            return snprintf(why, whylen, "plugin %s: %s: `%s` holds a secret, and protocol %d hands a plugin no secret "
-                            "from the plan (grant it through the connection's credentials.env)", im->name,
-                            op->address, k, MK_PLUGIN_PROTOCOL), MK_PROV_FAILED;
+    /* what is known now, and what the plan's templates will fill in at
+     * apply time: a template with a secret part is a secret */
+    const char *k = secret_attr(op->attrs);
+    if (!k)
+        k = secret_attr(op->prior);
+    if (!k)
+        k = secret_attr(op->planned);
+    if (k)
+        return snprintf(why, whylen, "plugin %s: %s: `%s` holds a secret, and protocol %d hands a plugin no secret "
+                        "from the plan (grant it through the connection's credentials.env)", im->name,
+                        op->address, k, MK_PLUGIN_PROTOCOL), MK_PROV_FAILED;
     char w[1024] = "";
     mk_plugin_status st = mk_plugin_start(im->pl, op->deadline_ms, NULL, w, sizeof w);
     if (st != MK_PLUGIN_OK)
@@ -258,6 +282,7 @@ static unsigned p_caps_of(mk_prov *p, const char *type)
         c |= MK_PROV_CAN_RECREATE;
     if (c && json_is_true(json_object_get(t, "keeps_ids")))
         c |= MK_PROV_KEEPS_IDS;
+    json_decref(hello);
     return c;
 }
 

@@ -65,6 +65,10 @@ typedef struct mk_prov_op {
      * "import" or "move" (a replace is checked as its create and its
      * delete); NULL in every other call */
     const char *action;
+    /* check: the plan's own attributes, its templates not filled in (a
+     * {"$template"} with a {"$secret"} part is sealed once filled); NULL
+     * in every other call */
+    json_t *planned;
 } mk_prov_op;
 
 typedef struct mk_prov mk_prov;

@@ -50,17 +50,24 @@ M
     if pgrep -f "$WORK/opt/$kind/plugin" >/dev/null; then fail "$kind: the plugin's process outlived the apply"; fi
 done
 
+# ---- the executor killed (-9) while its plugin hangs: the plugin dies with it ----
+timeout -s KILL 2 "$MOKSHA_EXEC" plugin test "$WORK/opt/hang" --timeout 30s >/dev/null 2>&1
+sleep 0.5
+if pgrep -f "$WORK/opt/hang/plugin" >/dev/null; then
+    kill -9 $(pgrep -f "$WORK/opt/hang/plugin")
+    fail "a hung plugin outlived its executor, killed -9"
+fi
+
 # ---- a secret of the plan is never handed to a plugin: refused before the first step ----
 PW=plan-secret-3e9d1c77
 export MOKSHA_VAR_pw=$PW
-for attr in 'key = var.pw' 'keys = { a = var.pw }'; do
+# (the last: a template known only at apply time, once sec.note.a has its id)
+for attr in 'text = "x"; key = var.pw' 'text = "x"; keys = { a = var.pw }' 'text = "${var.pw}@${sec.note.a.id}"'; do
     cat >main.moksha <<M
 var pw: secret
 provider plugin { plugin = "sec", source = "$WORK/opt/sec" }
-resource sec.note n {
-  text = "x"
-  $attr
-}
+resource sec.note a { text = "first" }
+resource sec.note n { $attr }
 M
     expect_exit 1 moksha apply --yes && expect_contains "$ERR" "holds a secret, and protocol 1 hands a plugin no secret"
     expect_contains "$ERR" "nothing was applied"
