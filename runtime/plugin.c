@@ -208,8 +208,8 @@ struct mk_plugin {
     int in, out, err;
     char *buf;       /* what stdout has given past the last line */
     size_t blen, bcap;
-    char ebuf[ERR_LINE];
-    size_t elen;
+    char *ebuf;      /* the stderr line being read: ERR_LINE and the longest granted value */
+    size_t elen, ecap, longest;
     int elines;      /* lines logged since the call began */
     json_t *hello;
     long long next_id;
@@ -250,8 +250,16 @@ mk_plugin *mk_plugin_new(const mk_plugin_spec *spec)
             continue;
         snprintf(kv, len, "%s=%s", spec->env[i], v);
         pl->env[pl->nenv++] = kv;
-        if (strlen(v) >= 4)
+        if (strlen(v) >= 4) {
             pl->secrets[pl->nsecrets++] = strdup(v);
+            if (strlen(v) > pl->longest)
+                pl->longest = strlen(v);
+        }
+    }
+    pl->ecap = ERR_LINE + pl->longest;
+    if (!(pl->ebuf = malloc(pl->ecap + 1))) {
+        mk_plugin_free(pl);
+        return NULL;
     }
     return pl;
 }
@@ -288,6 +296,9 @@ void mk_plugin_free(mk_plugin *pl)
     free(pl->dir);
     free(pl->digest);
     free(pl->buf);
+    if (pl->ebuf)
+        OPENSSL_cleanse(pl->ebuf, pl->ecap + 1);
+    free(pl->ebuf);
     json_decref(pl->settings);
     pthread_mutex_destroy(&pl->mu);
     free(pl);
@@ -295,41 +306,134 @@ void mk_plugin_free(mk_plugin *pl)
 
 int mk_plugin_starts(const mk_plugin *pl) { return pl->starts; }
 
-void mk_plugin_redact(const mk_plugin *pl, const char *s, char *out, size_t outlen)
+/* The length of the granted value s begins with (0: none). */
+static size_t secret_at(const mk_plugin *pl, const char *s, size_t n)
 {
-    size_t o = 0;
-    while (*s && o + 1 < outlen) {
-        size_t hit = 0;
-        for (size_t i = 0; i < pl->nsecrets && !hit; i++)
-            if (pl->secrets[i] && strncmp(s, pl->secrets[i], strlen(pl->secrets[i])) == 0)
-                hit = strlen(pl->secrets[i]);
+    size_t hit = 0;
+    for (size_t i = 0; i < pl->nsecrets; i++) {
+        size_t len = pl->secrets[i] ? strlen(pl->secrets[i]) : 0;
+        if (len && len <= n && len > hit && memcmp(s, pl->secrets[i], len) == 0)
+            hit = len;
+    }
+    return hit;
+}
+
+/* The UTF-8 character s begins with: its length, or 0 when it is not
+ * valid UTF-8, or a character a terminal or a reader could be fooled by
+ * (a C0 or C1 control, DEL, a bidirectional override or mark); *skip: the
+ * bytes one "?" stands for. */
+static size_t shown_char(const unsigned char *s, size_t n, size_t *skip)
+{
+    unsigned c = s[0];
+    *skip = 1;
+    if (c < 0x20 || c == 0x7f)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    unsigned cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, or a surrogate */
+    *skip = len;
+    if (cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+        return 0;
+    return len;
+}
+
+/* Redact s[0, n) into out, stopping once `stop` bytes of s are taken (at
+ * the end of a value that runs past it): the bytes of s taken. */
+static size_t redact_n(const mk_plugin *pl, const char *s, size_t n, size_t stop, char *out, size_t outlen)
+{
+    size_t o = 0, i = 0;
+    while (i < n && i < stop && o + 1 < outlen) {
+        size_t hit = secret_at(pl, s + i, n - i);
         if (hit) {
             o += (size_t)snprintf(out + o, outlen - o, "[redacted]");
             if (o >= outlen)
                 o = outlen - 1;
-            s += hit;
+            i += hit;
             continue;
         }
-        unsigned char c = (unsigned char)*s++;
-        out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c; /* one line, no terminal escapes */
+        size_t skip, len = shown_char((const unsigned char *)s + i, n - i, &skip);
+        if (!len || o + len >= outlen) { /* one line, no terminal escapes, nothing shown reversed */
+            out[o++] = '?';
+            i += skip;
+            continue;
+        }
+        memcpy(out + o, s + i, len);
+        o += len, i += len;
     }
     out[o] = 0;
+    return i;
 }
 
-static void log_line(mk_plugin *pl, const char *line)
+void mk_plugin_redact(const mk_plugin *pl, const char *s, char *out, size_t outlen)
+{
+    redact_n(pl, s, strlen(s), (size_t)-1, out, outlen);
+}
+
+bool mk_plugin_leaks(const mk_plugin *pl, const json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_string(v)) {
+        const char *t = json_string_value(v);
+        size_t n = json_string_length(v);
+        for (size_t j = 0; j < pl->nsecrets; j++)
+            if (pl->secrets[j] && memmem(t, n, pl->secrets[j], strlen(pl->secrets[j])))
+                return true;
+    }
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, k, x) {
+            json_t *key = json_string(k);
+            bool in = mk_plugin_leaks(pl, key) || mk_plugin_leaks(pl, x);
+            json_decref(key);
+            if (in)
+                return true;
+        }
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) if (mk_plugin_leaks(pl, x)) return true;
+    return false;
+}
+
+static void log_red(mk_plugin *pl, const char *red)
 {
     if (++pl->elines > ERR_LINES) {
         if (pl->elines == ERR_LINES + 1)
-            line = "(more on stderr than the log takes: the rest of this call's is dropped)";
+            red = "(more on stderr than the log takes: the rest of this call's is dropped)";
         else
             return;
     }
-    char red[ERR_LINE + 256];
-    mk_plugin_redact(pl, line, red, sizeof red);
     if (pl->log)
         pl->log(pl->log_ctx, red);
     else
         fprintf(stderr, "plugin %s: %s\n", pl->name, red);
+}
+
+/* The line read so far, logged: all of it (whole), or a piece of
+ * ERR_LINE bytes when it is longer. A piece is redacted before it is cut,
+ * and ends past any granted value that begins in it, so no value is split
+ * between two pieces; the rest waits for the next. */
+static void log_ebuf(mk_plugin *pl, bool whole)
+{
+    char red[3 * ERR_LINE + 64];
+    size_t took = redact_n(pl, pl->ebuf, pl->elen, whole ? pl->elen : ERR_LINE, red, sizeof red);
+    if (!whole && took < ERR_LINE)
+        took = ERR_LINE; /* (the log line was full: the rest of the piece is dropped) */
+    if (took > pl->elen)
+        took = pl->elen;
+    log_red(pl, red);
+    memmove(pl->ebuf, pl->ebuf + took, pl->elen - took);
+    pl->elen -= took;
 }
 
 /* Whatever stderr holds now, logged by whole lines (a line longer than
@@ -342,21 +446,20 @@ static void drain_err(mk_plugin *pl, bool eof)
     while (pl->err >= 0 && taken < (eof ? 4 * ERR_DRAIN : ERR_DRAIN) && (r = read(pl->err, chunk, sizeof chunk)) > 0) {
         taken += (size_t)r;
         for (ssize_t i = 0; i < r; i++) {
-            if (chunk[i] == '\n' || pl->elen == ERR_LINE - 1) {
-                pl->ebuf[pl->elen] = 0;
-                log_line(pl, pl->ebuf);
-                pl->elen = 0;
-                if (chunk[i] == '\n')
-                    continue;
+            if (chunk[i] == '\n') {
+                log_ebuf(pl, true);
+                while (pl->elen)
+                    log_ebuf(pl, true);
+                continue;
             }
             pl->ebuf[pl->elen++] = chunk[i];
+            if (pl->elen == pl->ecap)
+                log_ebuf(pl, false);
         }
     }
-    if (eof && pl->elen) {
-        pl->ebuf[pl->elen] = 0;
-        log_line(pl, pl->ebuf);
-        pl->elen = 0;
-    }
+    if (eof)
+        while (pl->elen)
+            log_ebuf(pl, true);
 }
 
 void mk_plugin_stop(mk_plugin *pl)
@@ -585,11 +688,12 @@ static mk_plugin_status read_msg(mk_plugin *pl, double deadline, json_t **msg, c
     json_error_t e;
     *msg = json_loads(line, JSON_REJECT_DUPLICATES, &e);
     if (!json_is_object(*msg)) {
-        char shown[96], red[160];
-        snprintf(shown, sizeof shown, "%.80s", line);
-        mk_plugin_redact(pl, shown, red, sizeof red);
+        /* redacted first, then cut: no granted value is shown cut apart */
+        size_t ln = strlen(line);
+        char red[160];
+        size_t upto = redact_n(pl, line, ln, 80, red, sizeof red);
         snprintf(why, whylen, "plugin %s: printed %s on stdout, not a JSON object (\"%s%s\"): every line it writes "
-                 "there is one message", pl->name, *msg ? "JSON" : "invalid JSON", red, strlen(line) > 80 ? "…" : "");
+                 "there is one message", pl->name, *msg ? "JSON" : "invalid JSON", red, upto < ln ? "…" : "");
         json_decref(*msg);
         *msg = NULL;
         st = MK_PLUGIN_BROKEN;

@@ -69,7 +69,12 @@ void mk_plugin_stop(mk_plugin *pl);
 /* How many processes this client has started (for tests: a restart is one more). */
 int mk_plugin_starts(const mk_plugin *pl);
 /* s with every granted variable's value (of 4 bytes or more) replaced by
- * "[redacted]", into out. */
+ * "[redacted]", into out; and every byte that is not valid UTF-8, every
+ * control character (C0, DEL, C1) and bidirectional override or mark
+ * replaced by "?". */
 void mk_plugin_redact(const mk_plugin *pl, const char *s, char *out, size_t outlen);
+/* Does any string of v (a key or a value, at any depth) hold a granted
+ * value (of 4 bytes or more)? */
+bool mk_plugin_leaks(const mk_plugin *pl, const json_t *v);
 
 #endif

@@ -112,6 +112,11 @@ static mk_prov_status call(impl *im, const char *what, const mk_prov_op *op, jso
         snprintf(why, whylen, "plugin %s: %s: %s", im->name, op->address ? op->address : "", own ? w + pre : w);
         return status_of(st);
     }
+    if (mk_plugin_leaks(im->pl, ans)) { /* it would be recorded in the state, shown in plans and drift reports */
+        json_decref(ans);
+        return snprintf(why, whylen, "plugin %s: %s: the plugin answered one of its granted credentials: not "
+                        "believed", im->name, op->address ? op->address : ""), MK_PROV_FAILED;
+    }
     *result = json_incref(json_object_get(ans, "result") ? json_object_get(ans, "result") : json_null());
     json_object_del(*result, "$adopted"); /* only the answer's own "adopted" says so */
     if (json_is_true(json_object_get(ans, "adopted")) && json_is_object(*result))

@@ -202,6 +202,56 @@ static void test_hello_is_a_copy(void **state)
     mk_plugin_free(pl);
 }
 
+/* A granted value is redacted wherever it falls: across the cut of a long
+ * stderr line, in the excerpt of an invalid stdout line; an answer that
+ * holds one is told; C1 controls and bidi overrides are not shown. */
+static void test_redaction_edges(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/moksha-unit-redact-XXXXXX", f[256], why[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/plugin", dir);
+    FILE *fp = fopen(f, "w");
+    fputs("#!/usr/bin/python3\nimport json, os, sys\n"
+          "t = os.environ['TOK']\n"
+          "sys.stdin.readline(); print(json.dumps({'moksha_plugin': 1}), flush=True)\n"
+          "r = json.loads(sys.stdin.readline())\n"
+          "sys.stderr.buffer.write(('x' * 2040 + t + '\\na\\u009b[31mb\\u202ec\\n').encode() + b'd\\x9be\\n')\n"
+          "sys.stderr.flush()\n"
+          "print(json.dumps({'id': r['id'], 'ok': True, 'result': {'id': 'a', 'leak': t}}), flush=True)\n"
+          "r = json.loads(sys.stdin.readline())\n"
+          "print('y' * 70 + t + 'z' * 40, flush=True)\n"
+          "sys.stdin.readline()\n", fp);
+    fclose(fp);
+    chmod(f, 0755);
+    setenv("TOK", "SECRETVALUE123456", 1);
+    static const char *const env[] = {"TOK", NULL};
+    mk_plugin_spec spec = {.name = "redact", .dir = dir, .timeout_ms = 5000, .env = env, .log = keep};
+    mk_plugin *pl = mk_plugin_new(&spec);
+    logged[0] = 0;
+    json_t *ans = NULL, *r = req("redact.thing", "redact.thing.a");
+    assert_int_equal(mk_plugin_call(pl, "read", r, 0, &ans, why, sizeof why), MK_PLUGIN_OK);
+    assert_true(mk_plugin_leaks(pl, ans));
+    json_t *clean = json_pack("{s{ss}}", "result", "id", "SECRETVALUE12345");
+    assert_false(mk_plugin_leaks(pl, clean));
+    json_decref(clean);
+    json_decref(ans);
+    json_decref(r);
+    r = req("redact.thing", "redact.thing.a");
+    assert_int_equal(mk_plugin_call(pl, "create", r, 0, &ans, why, sizeof why), MK_PLUGIN_BROKEN);
+    json_decref(r);
+    mk_plugin_free(pl);
+    assert_null(strstr(logged, "SECRETV"));
+    assert_null(strstr(logged, "123456"));
+    assert_non_null(strstr(logged, "[redacted]"));
+    assert_non_null(strstr(logged, "\na?[31mb?c\n"));  /* U+009B (CSI) and U+202E (right-to-left override) */
+    assert_non_null(strstr(logged, "\nd?e\n"));        /* a raw 0x9b, not UTF-8 */
+    assert_null(strstr(why, "SECRETV"));
+    assert_non_null(strstr(why, "[redacted]"));
+    unlink(f);
+    rmdir(dir);
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -239,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_closed_stdout),
         cmocka_unit_test(test_unread_stdin),
         cmocka_unit_test(test_hello_is_a_copy),
+        cmocka_unit_test(test_redaction_edges),
         cmocka_unit_test(test_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
