@@ -684,6 +684,23 @@ static bool env_name_ok(const char *s)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
+/* A name a plugin may not be granted: the executor's own (MOKSHA_*),
+ * those its environment fixes, and those that change what the loader or
+ * an interpreter runs (docs/plugins.md "The environment"). */
+static bool env_name_reserved(const char *s)
+{
+    static const char *const exact[] = {"PATH", "HOME", "LANG", "NODE_OPTIONS", "NODE_PATH", "RUBYOPT", "RUBYLIB",
+                                        "BASH_ENV", "ENV", "IFS", "SHELLOPTS", "TMPDIR", NULL};
+    static const char *const prefix[] = {"MOKSHA_", "LD_", "PYTHON", "PERL5", "PERLLIB", "LC_", "GCONV_", NULL};
+    for (size_t i = 0; exact[i]; i++)
+        if (!strcmp(s, exact[i]))
+            return true;
+    for (size_t i = 0; prefix[i]; i++)
+        if (!strncmp(s, prefix[i], strlen(prefix[i])))
+            return true;
+    return false;
+}
+
 static bool read_conn_credentials_web(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why,
                                       size_t whylen)
 {
@@ -713,9 +730,14 @@ static bool read_conn_credentials_web(mk_config_conn *cc, json_t *v, const char 
             json_t *e;
             if (!json_is_array(x) || json_array_size(x) > 64)
                 return bad(why, whylen, file, sub, "expected a list of at most 64 environment variable names%s", "");
-            json_array_foreach(x, i, e)
+            json_array_foreach(x, i, e) {
                 if (!json_is_string(e) || !env_name_ok(json_string_value(e)))
                     return bad(why, whylen, file, sub, "expected environment variable names (A-Z, 0-9, _)%s", "");
+                if (env_name_reserved(json_string_value(e)))
+                    return bad(why, whylen, file, sub, "%s is not granted to a plugin (the executor's own, one its "
+                               "environment fixes, or one that changes what a loader or interpreter runs)",
+                               json_string_value(e));
+            }
         } else if (!strcmp(k, "basic_user")) {
             if (!json_is_string(x) || strchr(json_string_value(x), ':') || json_string_length(x) > 256 ||
                 strlen(json_string_value(x)) != json_string_length(x))

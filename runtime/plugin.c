@@ -151,7 +151,14 @@ static bool walk_dir(walk *w, const char *root, const char *rel, int depth)
     return ok;
 }
 
-static int by_line(const void *a, const void *b) { return strcmp(((const entry *)a)->line + 2, ((const entry *)b)->line + 2); }
+/* docs/plugins.md "The digest": on what follows "d " or "f ", then (a
+ * folder whose name reads like a file's line) on the whole line */
+static int by_line(const void *a, const void *b)
+{
+    const char *x = ((const entry *)a)->line, *y = ((const entry *)b)->line;
+    int c = strcmp(x + 2, y + 2);
+    return c ? c : strcmp(x, y);
+}
 
 bool mk_plugin_digest(const char *dir, char out[80], char *why, size_t whylen)
 {

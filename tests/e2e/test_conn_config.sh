@@ -69,4 +69,9 @@ expect_contains "$ERR" 'key `plugins.sqlite.dir`: expected an absolute path'
 printf '{"format": "moksha.exec-config/v1", "plugins": {"sqlite": {"dir": "/opt/p", "digest": "sha256:%s", "connection": "nope"}}}\n' "$(printf '%064d' 0)" > "$MOKSHA_EXEC_CONFIG"
 expect_exit 1 "$MOKSHA_EXEC" config check
 expect_contains "$ERR" 'key `plugins.sqlite.connection`: expected the name of a connection of kind "plugin"'
+for name in MOKSHA_KEY PATH HOME LANG LD_PRELOAD PYTHONPATH PERL5LIB NODE_OPTIONS; do
+    printf '{"format": "moksha.exec-config/v1", "connections": {"hosts": {"kind": "plugin", "credentials": {"env": ["HOSTS_TOKEN", "%s"]}}}}\n' "$name" > "$MOKSHA_EXEC_CONFIG"
+    expect_exit 1 "$MOKSHA_EXEC" config check
+    expect_contains "$ERR" "key \`connections.hosts.credentials.env\`: $name is not granted to a plugin"
+done
 leave
