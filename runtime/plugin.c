@@ -107,6 +107,23 @@ static bool name_ok(const char *s)
     return true;
 }
 
+/* Can only its owner, and only the executor's user or root, change what
+ * st is? (For a parent folder, a sticky one writable by all, /tmp, is
+ * fine: no other user can rename or remove what is not theirs.) */
+static bool owner_only(const struct stat *st, bool parent)
+{
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return false;
+    return !(st->st_mode & 022) || (parent && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX));
+}
+
+static bool unsafe(walk *w, const char *path, const struct stat *st)
+{
+    return walk_fail(w, "%s can be changed by another user than the executor's (owner uid %u, mode %03o): a plugin's "
+                     "folder, everything in it and every folder above it may be writable only by the executor's "
+                     "user or root", path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 0777));
+}
+
 /* The entries under root/rel (rel "" for the folder itself). */
 static bool walk_dir(walk *w, const char *root, const char *rel, int depth)
 {
@@ -135,6 +152,8 @@ static bool walk_dir(walk *w, const char *root, const char *rel, int depth)
             ok = walk_fail(w, "%s: a name with a control character", path);
         else if (lstat(full, &st) != 0)
             ok = walk_fail(w, "cannot read %s: %s", full, strerror(errno));
+        else if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && !owner_only(&st, false))
+            ok = unsafe(w, full, &st);
         else if (S_ISDIR(st.st_mode)) {
             snprintf(line, sizeof line, "d %s", sub);
             ok = add_entry(w, line) && walk_dir(w, root, sub, depth + 1);
@@ -166,7 +185,28 @@ bool mk_plugin_digest(const char *dir, char out[80], char *why, size_t whylen)
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return snprintf(why, whylen, "%s is not a folder", dir), false;
     walk w = {.why = why, .whylen = whylen};
-    bool ok = walk_dir(&w, dir, "", 0);
+    bool ok = true;
+    char up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", dir);
+    for (bool parent = false;; parent = true) { /* the folder, then each above it */
+        struct stat ps;
+        if (stat(up, &ps) != 0) {
+            ok = walk_fail(&w, "cannot read %s: %s", up, strerror(errno));
+            break;
+        }
+        if (!owner_only(&ps, parent)) {
+            ok = unsafe(&w, up, &ps);
+            break;
+        }
+        char *sl = strrchr(up, '/');
+        if (!sl || sl == up) {
+            if (sl && up[1] && (stat("/", &ps) != 0 || !owner_only(&ps, true)))
+                ok = unsafe(&w, "/", &ps);
+            break;
+        }
+        *sl = 0;
+    }
+    ok = ok && walk_dir(&w, dir, "", 0);
     if (ok)
         qsort(w.v, w.n, sizeof *w.v, by_line);
     EVP_MD_CTX *md = EVP_MD_CTX_new();

@@ -274,6 +274,25 @@ static void test_digest(void **state)
     assert_false(mk_plugin_digest(dir, b, why, sizeof why));
     assert_non_null(strstr(why, "symlink"));
     unlink(l);
+    /* anything in it, or a folder above it, writable by others: refused */
+    chmod(f, 0666);
+    assert_false(mk_plugin_digest(dir, b, why, sizeof why));
+    assert_non_null(strstr(why, "can be changed by another user"));
+    chmod(f, 0644);
+    char sub[256], deep[300];
+    snprintf(sub, sizeof sub, "%s/lib", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    chmod(sub, 0777);
+    assert_false(mk_plugin_digest(dir, b, why, sizeof why));
+    assert_non_null(strstr(why, "can be changed by another user"));
+    snprintf(deep, sizeof deep, "%s/inner", sub);
+    assert_int_equal(mkdir(deep, 0755), 0);
+    assert_false(mk_plugin_digest(deep, b, why, sizeof why)); /* its parent lib is 0777 */
+    assert_non_null(strstr(why, "can be changed by another user"));
+    rmdir(deep);
+    chmod(sub, 0755);
+    assert_true(mk_plugin_digest(dir, b, why, sizeof why));
+    rmdir(sub);
     unlink(f);
     rmdir(dir);
 }
