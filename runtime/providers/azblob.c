@@ -1072,14 +1072,17 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
             return foreign(op, name, o, strcmp(act, "create") == 0 ? "already exists and this stack did not make it"
                            : "is not this stack's", why, whylen);
     }
-    if (strcmp(act, "delete") == 0 && !json_is_true(json_object_get(op->attrs, "force_destroy")) &&
-        container_of(op, name, sizeof name, why, whylen)) {
+    /* a delete of a container not this stack's, or of one holding blobs
+     * without force_destroy: refused now, as the step would refuse it */
+    if (strcmp(act, "delete") == 0 && op->stack_id && container_of(op, name, sizeof name, why, whylen)) {
         held h;
         if ((st = look(p, op, name, &h, why, whylen)) != MK_PROV_OK)
             return st;
         own o = h.there ? owner(op, &h) : OWN_THIS_RUN;
         held_free(&h);
-        if (h.there && (o == OWN_THIS_RUN || o == OWN_EARLIER_RUN)) {
+        if (h.there && (o == OWN_NONE || o == OWN_OTHER))
+            return foreign(op, name, o, "is not this stack's", why, whylen);
+        if (h.there && !json_is_true(json_object_get(op->attrs, "force_destroy"))) {
             if ((st = first_blob(p, op, name, first, sizeof first, why, whylen)) != MK_PROV_OK)
                 return st;
             if (first[0])

@@ -234,6 +234,37 @@ static void live_lifecycle(void **state)
     p->free(p);
 }
 
+/* Deleting a container another stack made, or nobody, is refused by the
+ * check, before the first step, with force_destroy or without: never
+ * half-way through an apply. */
+static void live_delete_foreign(void **state)
+{
+    live *l = *state;
+    mk_prov *p = provider(l);
+    json_t *attrs = json_pack("{s:b, s:{}, s:b}", "encrypted", 1, "tags", "force_destroy", 0);
+    mk_prov_op op = {.address = "bucket.mine", .type = "bucket", .attrs = attrs, .stack_id = "s1", .run_id = "r1"};
+    char why[600] = "";
+    json_t *out = NULL;
+    if (p->create(p, &op, &out, why, sizeof why) != MK_PROV_OK)
+        fail_msg("%s", why);
+    json_decref(out), out = NULL;
+    mk_prov_op other = op;
+    other.stack_id = "s2", other.action = "delete";
+    assert_int_equal(p->check(p, &other, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "container mine is not this stack's (another stack or address made it): not changed"));
+    json_object_set_new(attrs, "force_destroy", json_true());
+    why[0] = 0;
+    assert_int_equal(p->check(p, &other, &out, why, sizeof why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "container mine is not this stack's"));
+    /* this stack's own passes, and is deleted */
+    op.action = "delete";
+    assert_int_equal(p->check(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    op.action = NULL;
+    assert_int_equal(p->del(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    json_decref(attrs);
+    p->free(p);
+}
+
 /* A wrong key: azurite's signature check refuses it, the message quotes
  * its code and never the key, the signature or the Authorization header. */
 static void live_wrong_key(void **state)
@@ -375,6 +406,7 @@ int main(void)
     };
     const struct CMUnitTest against[] = {
         cmocka_unit_test(live_lifecycle),
+        cmocka_unit_test(live_delete_foreign),
         cmocka_unit_test(live_wrong_key),
     };
     const struct CMUnitTest bad[] = {
