@@ -28,6 +28,7 @@
 #include "runtime/providers/azblob_sign.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
+#include "runtime/rand.h"
 
 #define KEYMAX 128   /* decoded account key bytes (Azure's are 64) */
 #define METAMAX 8192 /* Azure's limit on a container's metadata, names and values */
@@ -931,6 +932,50 @@ static mk_prov_status refuse_full(const mk_prov_op *op, const char *name, const 
     return MK_PROV_FAILED;
 }
 
+/* note [az delete]: Delete Container takes every blob with it, and the
+ * Blob API has no "delete if empty". The delete is bound to the container
+ * that was looked at: a lease (Lease Container, 60 s) is taken first, the
+ * owner tag and (without force_destroy) the emptiness are looked at under
+ * it, and Delete Container carries its id. Nobody else can delete the
+ * container meanwhile, and a container deleted and made again by someone
+ * else in between has no such lease: the delete is refused
+ * (LeaseNotPresentWithContainerOperation, or the lease taken by them) and
+ * theirs is left alone. A lease does not stop blob writes: a blob written
+ * between the emptiness check and the delete is deleted with the
+ * container. */
+
+/* Lease Container: action "acquire" (id proposed, 60 s) or "release". On
+ * acquire *gone is set when there is no container. */
+static mk_prov_status lease(az *p, const mk_prov_op *op, const char *name, const char *action, const char *id,
+                            bool *gone, char *why, size_t whylen)
+{
+    char act[64], lid[80], what[128];
+    bool acquire = strcmp(action, "acquire") == 0;
+    snprintf(act, sizeof act, "x-ms-lease-action: %s", action);
+    snprintf(lid, sizeof lid, "%s: %s", acquire ? "x-ms-proposed-lease-id" : "x-ms-lease-id", id);
+    const char *hs[] = {act, lid, acquire ? "x-ms-lease-duration: 60" : NULL, NULL};
+    snprintf(what, sizeof what, "%s a lease on container %s (to delete it)", acquire ? "take" : "release", name);
+    mk_httpc_resp r;
+    char sig[64] = "";
+    azreq q = {.method = "PUT", .container = name, .query = "comp=lease&restype=container", .headers = hs};
+    mk_prov_status st = send_signed(p, op, &q, &r, sig, sizeof sig, why, whylen);
+    if (gone)
+        *gone = st == MK_PROV_OK && r.status == 404 && code_is(&r, "ContainerNotFound");
+    if (st == MK_PROV_OK && r.status != (acquire ? 201 : 200) && !(gone && *gone))
+        st = refused(p, op, what, &r, sig, why, whylen);
+    mk_httpc_resp_free(&r);
+    return st;
+}
+
+/* st and why as they are, the lease released as well as it can be (it
+ * lapses by itself after 60 s) */
+static mk_prov_status unleased(az *p, const mk_prov_op *op, const char *name, const char *id, mk_prov_status st)
+{
+    char w[600];
+    (void)lease(p, op, name, "release", id, NULL, w, sizeof w);
+    return st;
+}
+
 static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     (void)out;
@@ -942,27 +987,35 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
         return no_stack(op, why, whylen);
     if (injected(p, op, why, whylen))
         return MK_PROV_FAILED;
-    held h;
-    mk_prov_status st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
-    if (st != MK_PROV_OK || !h.there)
+    char id[37];
+    mk_rand_uuid(id);
+    bool gone = false;
+    mk_prov_status st = lease(p, op, name, "acquire", id, &gone, why, whylen);
+    if (st != MK_PROV_OK || gone)
         return st;
+    held h;
+    st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
+    if (st != MK_PROV_OK || !h.there)
+        return h.there || st != MK_PROV_OK ? unleased(p, op, name, id, st) : st;
     held_free(&h);
     if (!json_is_true(json_object_get(op->attrs, "force_destroy"))) {
         if ((st = first_blob(p, op, name, first, sizeof first, why, whylen)) != MK_PROV_OK)
-            return st;
+            return unleased(p, op, name, id, st);
         if (first[0])
-            return refuse_full(op, name, first, why, whylen);
+            return unleased(p, op, name, id, refuse_full(op, name, first, why, whylen));
     }
-    char what[128];
+    char what[128], lid[80];
     snprintf(what, sizeof what, "delete container %s", name);
+    snprintf(lid, sizeof lid, "x-ms-lease-id: %s", id);
+    const char *hs[] = {lid, NULL};
     mk_httpc_resp r;
     char sig[64] = "";
-    azreq q = {.method = "DELETE", .container = name, .query = "restype=container"};
+    azreq q = {.method = "DELETE", .container = name, .query = "restype=container", .headers = hs};
     st = send_signed(p, op, &q, &r, sig, sizeof sig, why, whylen);
     if (st == MK_PROV_OK && r.status != 202 && r.status != 200 && !(r.status == 404 && code_is(&r, "ContainerNotFound")))
         st = refused(p, op, what, &r, sig, why, whylen);
     mk_httpc_resp_free(&r);
-    return st;
+    return st == MK_PROV_OK ? st : unleased(p, op, name, id, st);
 }
 
 static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)

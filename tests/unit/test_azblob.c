@@ -330,8 +330,8 @@ static int hostile_setup(void **state)
     if (!port || !h->pid)
         fail_msg("tests/azure/hostile.py did not start");
     char text[2048], conns[1500] = "", path[128];
-    static const char *const modes[] = {"echo", "dtd", "header"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const modes[] = {"echo", "dtd", "header", "swap"};
+    for (int i = 0; i < 4; i++) {
         size_t n = strlen(conns);
         snprintf(conns + n, sizeof conns - n, "%s\"%s\": {\"kind\": \"azure_blob\", \"endpoint\": "
                  "\"http://127.0.0.1:%ld/%s\", \"account\": \"devstoreaccount1\", \"request_timeout\": \"5s\", "
@@ -398,6 +398,25 @@ static void hostile_dtd(void **state)
     assert_null(strstr(why, "EXPANDED"));
 }
 
+/* A container replaced between the emptiness check and the delete (someone
+ * deleted it and made their own with that name): the delete is bound to
+ * the lease taken before the owner and the emptiness were looked at, so it
+ * is refused, and theirs is left alone. */
+static void hostile_swap(void **state)
+{
+    hostile *h = *state;
+    char why[700] = "";
+    json_t *settings = json_pack("{s:s}", "connection", "swap"), *attrs = json_pack("{s:b, s:{}}", "encrypted", 1, "tags");
+    mk_prov *p = mk_prov_azblob_new(settings, &h->cfg, "store", why, sizeof why);
+    assert_non_null(p);
+    mk_prov_op op = {.address = "bucket.x", .type = "bucket", .attrs = attrs, .stack_id = "s", .run_id = "r"};
+    json_t *out = NULL;
+    assert_int_not_equal(p->del(p, &op, &out, why, sizeof why), MK_PROV_OK);
+    assert_non_null(strstr(why, "412 LeaseNotPresentWithContainerOperation"));
+    p->free(p);
+    json_decref(settings), json_decref(attrs);
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -412,6 +431,7 @@ int main(void)
     const struct CMUnitTest bad[] = {
         cmocka_unit_test(hostile_echo),
         cmocka_unit_test(hostile_dtd),
+        cmocka_unit_test(hostile_swap),
     };
     int failed = cmocka_run_group_tests_name("signing", pure, NULL, NULL);
     failed += cmocka_run_group_tests_name("hostile", bad, hostile_setup, hostile_teardown);
