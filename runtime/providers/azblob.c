@@ -10,7 +10,6 @@
  * account holds — encryption, versioning, the public access block — a Blob
  * endpoint cannot set, so the connection vouches for it or the bucket is
  * refused before the first step (note [az enforce]). */
-#include <ctype.h>
 #include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -26,6 +25,7 @@
 #include "runtime/httpc.h"
 #include "runtime/pgcred.h"
 #include "runtime/providers/azblob_sign.h"
+#include "runtime/providers/bucket.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
 #include "runtime/rand.h"
@@ -275,42 +275,6 @@ static mk_prov_status refused(az *p, const mk_prov_op *op, const char *what, con
 
 static const char *attr_str(const json_t *a, const char *k) { return json_string_value(json_object_get(a, k)); }
 
-/* Is the container name 3-63 of a-z, 0-9 and single hyphens, a letter or
- * digit at both ends? */
-static bool name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < 3 || n > 63 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
-        return false;
-    return !strstr(s, "--");
-}
-
-/* The name a bucket gets when bucket_name is null (docs/providers.md, the
- * rule the s3 provider keeps too): the resource name and index (after the
- * last `bucket.` ahead of any index), lowercased, every other character
- * `-`, runs of `-` made one, trimmed, at most 63, padded with `x` to 3 —
- * not a digit: `bucket.k1` must not get `bucket.k10`'s name. */
-static void name_from_address(const char *address, char *out, size_t n)
-{
-    const char *idx = strchr(address, '['), *s = address;
-    for (const char *q = address; (q = strstr(q, "bucket.")) && (!idx || q < idx); q++)
-        if (q == address || q[-1] == '.')
-            s = q + strlen("bucket.");
-    size_t k = 0;
-    for (; *s && k + 1 < n && k < 63; s++) {
-        char c = (char)tolower((unsigned char)*s);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-            out[k++] = c;
-        else if (k > 0 && out[k - 1] != '-')
-            out[k++] = '-';
-    }
-    while (k > 0 && out[k - 1] == '-')
-        k--;
-    while (k < 3 && k + 1 < n)
-        out[k++] = 'x';
-    out[k] = 0;
-}
-
 /* The container's name for op: bucket_name, else from the address; false
  * with why when it is no container name. */
 static bool container_of(const mk_prov_op *op, char *out, size_t n, char *why, size_t whylen)
@@ -318,9 +282,9 @@ static bool container_of(const mk_prov_op *op, char *out, size_t n, char *why, s
     const char *bn = op->import_id ? op->import_id : attr_str(op->attrs, "bucket_name");
     if (bn)
         snprintf(out, n, "%s", bn);
-    else
-        name_from_address(op->address, out, n);
-    if (!name_ok(out))
+    else if (!mk_prov_bucket_name(op->address, out, n))
+        out[0] = 0;
+    if (!mk_prov_bucket_name_ok(out))
         return snprintf(why, whylen, "azure_blob: %s: `%.80s` is not a container name (3 to 63 of a-z, 0-9 and single "
                         "hyphens, a letter or digit at both ends)", op->address, out), false;
     return true;
@@ -814,7 +778,8 @@ static json_t *as_state(const az *p, const mk_prov_op *op, const char *name, con
         /* every attribute, whatever the desired ones are: the plan's read
          * and the apply's must agree */
         char derived[80];
-        name_from_address(op->address, derived, sizeof derived);
+        if (!mk_prov_bucket_name(op->address, derived, sizeof derived))
+            derived[0] = 0;
         json_object_set_new(o, "bucket_name", strcmp(derived, name) == 0 ? json_null() : json_string(name));
         int enc = vouched(p, "encrypted"), ver = vouched(p, "versioning"), pab = vouched(p, "public_access_block");
         json_object_set_new(o, "encrypted", json_boolean(enc != 0));
