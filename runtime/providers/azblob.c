@@ -483,6 +483,23 @@ static mk_prov_status foreign(const mk_prov_op *op, const char *name, own o, con
 
 static void held_free(held *h) { json_decref(h->meta), h->meta = NULL; }
 
+/* A metadata name as a server sends it (lowercased): a C# identifier of
+ * ASCII letters, digits and _. */
+static bool meta_name_ok(const char *k)
+{
+    size_t n = strlen(k);
+    return n >= 1 && !(k[0] >= '0' && k[0] <= '9') && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* A metadata value as a server sends it: printable ASCII. */
+static bool meta_value_ok(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
+            return false;
+    return true;
+}
+
 /* Get Container Properties: h->there false when it does not exist. */
 static mk_prov_status look(az *p, const mk_prov_op *op, const char *name, held *h, char *why, size_t whylen)
 {
@@ -513,6 +530,23 @@ static mk_prov_status look(az *p, const mk_prov_op *op, const char *name, held *
         const char *v = colon + 1;
         while (*v == ' ')
             v++;
+        /* what the server says the container holds goes into the state,
+         * the outputs and, on an import or an update, headers sent back:
+         * metadata no Azure holds (a name no C# identifier, a value not
+         * printable ASCII) is refused, never passed on */
+        if ((size_t)(colon - line - 10) >= sizeof nm || !meta_name_ok(nm) || !meta_value_ok(v)) {
+            char shown[64];
+            size_t k = 0;
+            for (const char *c = line; c < colon && k + 1 < sizeof shown; c++)
+                shown[k++] = *c >= 0x20 && *c < 0x7f ? *c : '?';
+            shown[k] = 0;
+            snprintf(why, whylen, "azure_blob: %s: get container %s: connection %s answered metadata no Azure "
+                     "container holds (`%s`: its name is no C# identifier or its value is not printable ASCII): not "
+                     "read", op && op->address ? op->address : p->alias, name, p->cc->name, shown);
+            held_free(h);
+            mk_httpc_resp_free(&r);
+            return MK_PROV_FAILED;
+        }
         json_object_set_new(h->meta, nm, json_string(v));
     }
     const char *acc = mk_httpc_header(&r, "x-ms-blob-public-access");

@@ -20,6 +20,9 @@ account path, "http://127.0.0.1:PORT/MODE"):
            LeaseNotPresentWithContainerOperation), one without a lease
            deletes the replacement and says so in its answer (202,
            x-ms-deleted: replacement)
+    meta   a container of stack `s` at bucket.x whose metadata no Azure
+           holds: a value with an ESC sequence and a bare CR
+    name   the same with a metadata name that is no C# identifier
 
 Python 3's standard library only. It runs until killed.
 """
@@ -43,6 +46,8 @@ class H(http.server.BaseHTTPRequestHandler):
         extra = {}
         if mode == "swap":
             return self.swap()
+        if mode in ("meta", "name"):
+            return self.meta(mode)
         if mode == "echo":
             body = ("<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>you sent %s at %s"
                     "</Message></Error>" % (auth, self.headers.get("x-ms-date", ""))).encode()
@@ -94,6 +99,17 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def meta(self, mode):
+        self.send_response(200)
+        for k, v in (("moksha_stack", "s"), ("moksha_run", "r"), ("moksha_address", "bucket.x")):
+            self.send_header("x-ms-meta-" + k, v)
+        if mode == "meta":
+            self.send_header("x-ms-meta-team", "ops\x1b[2J\rx-ms-meta-evil: 1")
+        else:
+            self.send_header("x-ms-meta-te am", "ops")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     lease = None
     swapped = False

@@ -330,8 +330,8 @@ static int hostile_setup(void **state)
     if (!port || !h->pid)
         fail_msg("tests/azure/hostile.py did not start");
     char text[2048], conns[1500] = "", path[128];
-    static const char *const modes[] = {"echo", "dtd", "header", "swap"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const modes[] = {"echo", "dtd", "header", "swap", "meta", "name"};
+    for (int i = 0; i < 6; i++) {
         size_t n = strlen(conns);
         snprintf(conns + n, sizeof conns - n, "%s\"%s\": {\"kind\": \"azure_blob\", \"endpoint\": "
                  "\"http://127.0.0.1:%ld/%s\", \"account\": \"devstoreaccount1\", \"request_timeout\": \"5s\", "
@@ -417,6 +417,35 @@ static void hostile_swap(void **state)
     json_decref(settings), json_decref(attrs);
 }
 
+/* Metadata no Azure holds (a control byte in a value, a name that is no
+ * C# identifier) is refused when read: it never reaches the state, an
+ * output or a header sent back (an import or an update sends the
+ * container's metadata again). */
+static void hostile_meta(void **state)
+{
+    hostile *h = *state;
+    static const char *const conns[] = {"meta", "name"};
+    for (int i = 0; i < 2; i++) {
+        char why[700] = "";
+        json_t *settings = json_pack("{s:s}", "connection", conns[i]);
+        json_t *attrs = json_pack("{s:b, s:{}}", "encrypted", 1, "tags");
+        mk_prov *p = mk_prov_azblob_new(settings, &h->cfg, "store", why, sizeof why);
+        assert_non_null(p);
+        mk_prov_op op = {.address = "bucket.x", .type = "bucket", .attrs = attrs, .stack_id = "s", .run_id = "r"};
+        json_t *out = NULL;
+        assert_int_equal(p->read(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        assert_null(out);
+        assert_non_null(strstr(why, "answered metadata no Azure container holds"));
+        assert_null(strchr(why, 0x1b));
+        assert_null(strchr(why, '\r'));
+        op.import_id = "x";
+        assert_int_equal(p->import(p, &op, &out, why, sizeof why), MK_PROV_FAILED);
+        assert_null(out);
+        p->free(p);
+        json_decref(settings), json_decref(attrs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -432,6 +461,7 @@ int main(void)
         cmocka_unit_test(hostile_echo),
         cmocka_unit_test(hostile_dtd),
         cmocka_unit_test(hostile_swap),
+        cmocka_unit_test(hostile_meta),
     };
     int failed = cmocka_run_group_tests_name("signing", pure, NULL, NULL);
     failed += cmocka_run_group_tests_name("hostile", bad, hostile_setup, hostile_teardown);
