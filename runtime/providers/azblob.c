@@ -321,12 +321,14 @@ static bool tag_key_ok(const char *k)
 }
 
 /* A metadata value: printable ASCII, no space at either end (HTTP trims
- * it), so that it reads back as written. */
+ * it), so that it reads back as written, and no two spaces in a row: the
+ * Shared Key string to sign makes a run of them one, the header carries
+ * them as written, and servers differ on which they check. */
 static bool tag_value_ok(const char *v)
 {
     size_t n = strlen(v);
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e || (v[i] == ' ' && v[i + 1] == ' '))
             return false;
     return n == 0 || (v[0] != ' ' && v[n - 1] != ' ');
 }
@@ -362,7 +364,8 @@ static void judge_tags(const az *p, json_t *tags, char *list, size_t n)
         if (mk_prov_seen_is_secret(v))
             add(list, n, "tags.%s: a secret in a container's metadata is readable by whoever may read the container%s", k, "");
         else if (!json_is_string(v) || !tag_value_ok(json_string_value(v)))
-            add(list, n, "tags.%s: a metadata value is printable ASCII without a space at either end%s", k, "");
+            add(list, n, "tags.%s: a metadata value is printable ASCII without a space at either end or two in a "
+                "row%s", k, "");
         if (!tag_key_ok(k))
             add(list, n, "tags.%s: a metadata name is letters, digits and _, not starting with a digit, and not "
                 "moksha_… (the owner tag's)%s", k, "");
