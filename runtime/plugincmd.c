@@ -235,6 +235,58 @@ static json_t *subst(json_t *v)
     return json_incref(v);
 }
 
+/* Does the fixture hold an object of type, and one with an update? */
+static void covered(tester *t, json_t *objs, const char *type)
+{
+    bool has = false, upd = false;
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o) {
+        const char *ty = json_string_value(json_object_get(o, "type"));
+        if (ty && !strcmp(ty, type)) {
+            has = true;
+            upd = upd || json_object_size(json_object_get(o, "update")) > 0;
+        }
+    }
+    char what[320];
+    snprintf(what, sizeof what, "the fixture makes a %s", type);
+    if (check(t, has, what, "conformance.json has no object of a type the plugin declares"))
+        snprintf(what, sizeof what, "the fixture updates a %s", type),
+            check(t, upd, what, "no object of that type in conformance.json has an \"update\"");
+}
+
+/* Every type schema.moksha declares (`type NAME.T`) and the handshake's
+ * "types" lists must be exercised: a plugin is not conformant by a fixture
+ * that leaves out what it serves. */
+static void coverage(tester *t, const char *dir, const char *name, json_t *hello, json_t *objs)
+{
+    char path[PATH_MAX + 32], line[1024];
+    snprintf(path, sizeof path, "%s/schema.moksha", dir);
+    check(t, json_array_size(objs) > 0, "the fixture has objects", "conformance.json's \"objects\" is empty");
+    FILE *f = fopen(path, "r");
+    size_t nl = strlen(name);
+    while (f && fgets(line, sizeof line, f)) {
+        for (char *p = strstr(line, "type "); p; p = strstr(p + 1, "type ")) {
+            if ((p > line && p[-1] != ' ' && p[-1] != '\t') || (strchr(line, '#') && strchr(line, '#') < p))
+                continue;
+            char *q = p + 5;
+            while (*q == ' ')
+                q++;
+            size_t n = strspn(q, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+            if (n > nl + 1 && !strncmp(q, name, nl) && q[nl] == '.' && n < 256) {
+                char ty[256];
+                memcpy(ty, q, n), ty[n] = 0;
+                covered(t, objs, ty);
+            }
+        }
+    }
+    if (f)
+        fclose(f);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(hello, "types"), k, v) covered(t, objs, k);
+}
+
 static int run_test(const char *dir, double timeout_ms)
 {
     char real[PATH_MAX], fx[PATH_MAX + 32], why[1024];
@@ -269,6 +321,7 @@ static int run_test(const char *dir, double timeout_ms)
         size_t i;
         json_t *o;
         json_t *objs = json_object_get(fix, "objects"), *made[64] = {0};
+        coverage(&t, real, spec.name, hello, objs);
         size_t n = json_array_size(objs) < 64 ? json_array_size(objs) : 64;
         json_array_foreach(objs, i, o) if (i < n) made[i] = test_make(&t, o, (int)i);
         for (i = n; i-- > 0;)

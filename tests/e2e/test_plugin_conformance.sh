@@ -58,3 +58,17 @@ want="sha256:$(sha256sum plugins/trap/schema.moksha | cut -c1-64)"
 expect_contains p.plan "\"schema_digest\":\"$want\""
 [ -e "$WORK/ran" ] && fail "the compiler ran the plugin's program"
 leave
+
+# ---- a fixture that leaves out what the plugin serves is not conformant ----
+mkdir -p cov/sqlite && cp "$TOP/examples/sqlite-plugin/plugins/sqlite/plugin" "$TOP/examples/sqlite-plugin/plugins/sqlite/schema.moksha" cov/sqlite/
+chmod -R go-w cov
+echo '{"objects": []}' > cov/sqlite/conformance.json
+expect_exit 1 "$MOKSHA_EXEC" plugin test cov/sqlite && expect_contains "$OUT" "FAIL the fixture has objects"
+expect_contains "$OUT" "FAIL the fixture makes a sqlite.database"
+expect_contains "$OUT" "not conformant"
+cat >cov/sqlite/conformance.json <<'J'
+{"settings": {"root": "$TMP"}, "objects": [{"type": "sqlite.database", "attrs": {"path": "c.db", "journal_mode": "delete"}}]}
+J
+expect_exit 1 "$MOKSHA_EXEC" plugin test cov/sqlite
+expect_contains "$OUT" "FAIL the fixture updates a sqlite.database"
+expect_contains "$OUT" "FAIL the fixture makes a sqlite.table"
