@@ -329,6 +329,21 @@ static void load_plugin_schemas(mk_program *p)
             continue;
         const char *rel = src ? src->str : mk_arena_printf(p->ast.arena, "plugins/%s", name);
         const char *path = mk_arena_printf(p->ast.arena, "%s/schema.moksha", join(p, u->dir, rel));
+        /* docs/plugins.md "The schema": a relative source stays in the
+         * stack (an absolute one is explicit), and the schema is the
+         * folder's own file, not a link to one elsewhere */
+        bool up = false;
+        for (const char *c = rel; rel[0] != '/' && c && *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL)
+            up = up || (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == 0));
+        struct stat ls;
+        if (up || (lstat(path, &ls) == 0 && !S_ISREG(ls.st_mode))) {
+            mk_diag_item *d = mk_diag_error(p->diag, "E0130", src ? src->span : nm->span, "plugin %s's schema `%s` "
+                                            "%s: not read", name, path, up ? "is outside the stack (`..` in a relative "
+                                            "`source`)" : S_ISLNK(ls.st_mode) ? "is a symlink" : "is not a regular file");
+            mk_diag_help(d, "a plugin's folder holds its own schema.moksha; name a folder outside the stack by its "
+                         "absolute path");
+            continue;
+        }
         int64_t id = mk_src_load(&p->src, path);
         if (id < 0) {
             mk_diag_item *d = mk_diag_error(p->diag, "E0130", src ? src->span : nm->span, "cannot read plugin %s's "

@@ -57,6 +57,19 @@ expect_exit 0 moksha plan -o p.plan && expect_contains "$OUT" "+ trap.thing.a"
 want="sha256:$(sha256sum plugins/trap/schema.moksha | cut -c1-64)"
 expect_contains p.plan "\"schema_digest\":\"$want\""
 [ -e "$WORK/ran" ] && fail "the compiler ran the plugin's program"
+# a schema that is a link to a file elsewhere, or a relative source
+# leaving the stack, is not read (its lines would be quoted in errors)
+printf 'aws_secret_access_key = LinkedSecretValue77\n' >"$WORK/creds"
+mkdir -p plugins/linked && ln -s "$WORK/creds" plugins/linked/schema.moksha
+printf 'provider plugin t { plugin = "linked" }\n' >main.moksha
+expect_exit 1 moksha check && expect_contains "$ERR" "plugin linked's schema"
+expect_contains "$ERR" "is a symlink: not read"
+expect_not_contains "$ERR" "LinkedSecretValue77"
+mkdir -p "$WORK/outside" && cp plugins/trap/schema.moksha "$WORK/outside/"
+printf 'provider plugin t { plugin = "trap", source = "../outside" }\n' >main.moksha
+expect_exit 1 moksha check && expect_contains "$ERR" "is outside the stack"
+printf 'provider plugin t { plugin = "trap", source = "%s/outside" }\nresource trap.thing a { size = 2 }\n' "$WORK" >main.moksha
+expect_exit 0 moksha check
 leave
 
 # ---- a fixture that leaves out what the plugin serves is not conformant ----
