@@ -144,6 +144,16 @@ static mk_prov_status computed(impl *im, const char *what, const mk_prov_op *op,
     if (op->adopted && json_is_true(adopted))
         *op->adopted = true;
     json_object_del(res, "$adopted");
+    if (strcmp(what, "import") != 0) {
+        /* a create or an update answers what it computed: an attribute the
+         * stack set is recorded as the stack set it, never as answered */
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(res, tmp, k, v)
+            if (strcmp(k, "id") != 0 && json_object_get(op->attrs, k) && !json_is_null(json_object_get(op->attrs, k)))
+                json_object_del(res, k);
+    }
     *out = res;
     return MK_PROV_OK;
 }

@@ -6,7 +6,7 @@
 . "$TOP/tests/e2e/lib.sh"
 
 mkdir -p opt/sec etc stack
-cp -r "$TOP/tests/plugins/crash" "$TOP/tests/plugins/hang" opt/
+cp -r "$TOP/tests/plugins/crash" "$TOP/tests/plugins/hang" "$TOP/tests/plugins/inject" opt/
 cp "$TOP/tests/plugins/envprobe/plugin" opt/sec/plugin
 cat >opt/sec/schema.moksha <<'M'
 @resource type sec.note {
@@ -22,6 +22,7 @@ cat >etc/exec.json <<J
  "plugins": {
    "crash": {"dir": "$WORK/opt/crash", "digest": "$("$MOKSHA_EXEC" plugin digest opt/crash)"},
    "hang":  {"dir": "$WORK/opt/hang",  "digest": "$("$MOKSHA_EXEC" plugin digest opt/hang)", "timeout": "1s"},
+   "inject": {"dir": "$WORK/opt/inject", "digest": "$("$MOKSHA_EXEC" plugin digest opt/inject)"},
    "sec":   {"dir": "$WORK/opt/sec",   "digest": "$("$MOKSHA_EXEC" plugin digest opt/sec)"}}}
 J
 export MOKSHA_EXEC_CONFIG="$WORK/etc/exec.json"
@@ -49,6 +50,16 @@ M
     expect_exit 0 moksha state list && expect_empty "$OUT"
     if pgrep -f "$WORK/opt/$kind/plugin" >/dev/null; then fail "$kind: the plugin's process outlived the apply"; fi
 done
+
+# ---- a create's answer cannot rewrite what the stack set ----
+cat >main.moksha <<M
+provider plugin { plugin = "inject", source = "$WORK/opt/inject" }
+resource inject.thing a { size = 2 }
+M
+expect_exit 0 moksha apply --yes
+expect_exit 0 "$MOKSHA_EXEC" state show inject.thing.a && expect_contains "$OUT" '"size": 2'
+expect_not_contains "$OUT" "999"
+expect_exit 0 moksha state rm inject.thing.a   # (its objects live in its HOME, gone with the run)
 
 # ---- the executor killed (-9) while its plugin hangs: the plugin dies with it ----
 timeout -s KILL 2 "$MOKSHA_EXEC" plugin test "$WORK/opt/hang" --timeout 30s >/dev/null 2>&1
