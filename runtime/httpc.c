@@ -7,10 +7,12 @@
 #include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "runtime/clock.h"
 #include "runtime/config.h"
@@ -49,6 +51,35 @@ const char *mk_httpc_header(const mk_httpc_resp *resp, const char *name)
             return v;
         }
     return NULL;
+}
+
+void mk_httpc_clean(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
+bool mk_httpc_dot_segment(const char *path)
+{
+    for (const char *p = path; p && *p && *p != '?' && *p != '#';) {
+        const char *e = p + strcspn(p, "/?#");
+        size_t n = (size_t)(e - p);
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return true;
+        p = *e == '/' ? e + 1 : e;
+    }
+    return false;
+}
+
+/* Does s hold a byte that would end or split a header line (below 0x20
+ * but tab, or 0x7f)? */
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return true;
+    return false;
 }
 
 char *mk_httpc_escape(const char *s, bool keep_slash)
@@ -121,9 +152,98 @@ static bool allowed_by(const mk_config_conn *c, const mk_netaddr *a)
     return false;
 }
 
+/* The lookup, bounded by the call's time: getaddrinfo in a thread of its
+ * own, waited for until wait_ms; one that is late is left to finish alone
+ * (the last of the two to let go frees what they share). */
+#define LOOKUP_LATE 1000001
+#define LOOKUP_OOM 1000002
+
+typedef struct lookup_job {
+    pthread_mutex_t mu;
+    pthread_cond_t done_cv;
+    int refs, rc;
+    bool done;
+    struct addrinfo *res;
+    char host[256];
+} lookup_job;
+
+static void lookup_release(lookup_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    bool last = --j->refs == 0;
+    pthread_mutex_unlock(&j->mu);
+    if (last) {
+        if (j->res)
+            freeaddrinfo(j->res);
+        pthread_cond_destroy(&j->done_cv);
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+    }
+}
+
+static void *lookup_thread(void *arg)
+{
+    lookup_job *j = arg;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(j->host, NULL, &hints, &res);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->res = rc == 0 ? res : NULL;
+    j->done = true;
+    pthread_cond_signal(&j->done_cv);
+    pthread_mutex_unlock(&j->mu);
+    lookup_release(j);
+    return NULL;
+}
+
+static int lookup(const char *host, double wait_ms, struct addrinfo **res)
+{
+    *res = NULL;
+    lookup_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return LOOKUP_OOM;
+    snprintf(j->host, sizeof j->host, "%s", host);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    j->refs = 2;
+    pthread_t t;
+    pthread_attr_t ta;
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    int made = pthread_create(&t, &ta, lookup_thread, j);
+    pthread_attr_destroy(&ta);
+    if (made != 0) {
+        j->refs = 1;
+        lookup_release(j);
+        return LOOKUP_OOM;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long long ns = (long long)until.tv_nsec + (long long)((wait_ms > 0 ? wait_ms : 1) * 1e6);
+    until.tv_sec += (time_t)(ns / 1000000000LL);
+    until.tv_nsec = (long)(ns % 1000000000LL);
+    int rc = LOOKUP_LATE;
+    pthread_mutex_lock(&j->mu);
+    while (!j->done && pthread_cond_timedwait(&j->done_cv, &j->mu, &until) == 0)
+        ;
+    if (j->done) {
+        rc = j->rc;
+        *res = j->res;
+        j->res = NULL;
+    }
+    pthread_mutex_unlock(&j->mu);
+    lookup_release(j);
+    return rc;
+}
+
 /* Resolve t->host once and check every address it gives; the first one
  * into *a. A name whose addresses include a refused one is refused whole. */
-static mk_prov_status resolve(const mk_config_conn *c, const target *t, mk_netaddr *a, char *why, size_t whylen)
+static mk_prov_status resolve(const mk_config_conn *c, const target *t, double wait_ms, mk_netaddr *a, char *why,
+                              size_t whylen)
 {
     char host[256];
     size_t hl = strlen(t->host);
@@ -131,8 +251,14 @@ static mk_prov_status resolve(const mk_config_conn *c, const target *t, mk_netad
         snprintf(host, sizeof host, "%.*s", (int)(hl - 2), t->host + 1);
     else
         snprintf(host, sizeof host, "%s", t->host);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(host, NULL, &hints, &res);
+    struct addrinfo *res = NULL;
+    int rc = lookup(host, wait_ms, &res);
+    if (rc == LOOKUP_LATE)
+        return snprintf(why, whylen, "connection %s: the lookup of %s did not end within the call's time", c->name,
+                        host),
+               MK_PROV_RETRYABLE;
+    if (rc == LOOKUP_OOM)
+        return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
     if (rc != 0) {
         snprintf(why, whylen, "connection %s: cannot resolve %s: %s", c->name, host, gai_strerror(rc));
         return rc == EAI_AGAIN ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
@@ -257,11 +383,26 @@ mk_prov_status mk_httpc_send(const mk_httpc_req *req, mk_httpc_resp *resp, char 
     if (strcmp(want.scheme, got.scheme) != 0 || strcasecmp(want.host, got.host) != 0 || want.port != got.port)
         return snprintf(why, whylen, "connection %s: a request to %s://%s:%ld refused: only the endpoint's host is "
                         "reached", c->name, got.scheme, got.host, got.port), MK_PROV_FAILED;
+    /* what is sent is what was built (and signed): libcurl would drop a
+     * dot segment from the path, so a path holding one is refused */
+    const char *path = strstr(req->url, "://");
+    path = path ? path + 3 + strcspn(path + 3, "/?#") : req->url;
+    if (mk_httpc_dot_segment(path))
+        return snprintf(why, whylen, "connection %s: a request path with a `.` or `..` segment is refused: it would "
+                        "reach another path than the one asked", c->name), MK_PROV_FAILED;
+    for (const char *const *p = req->headers; p && *p; p++)
+        if (has_control(*p))
+            return snprintf(why, whylen, "connection %s: a header holds a line break or another control byte (a "
+                            "credential or a setting's value?): refused, it would split the request", c->name),
+                   MK_PROV_FAILED;
+    if ((req->aws_sigv4 && has_control(req->aws_sigv4)) || (req->aws_sigv4 && req->userpwd && has_control(req->userpwd)))
+        return snprintf(why, whylen, "connection %s: the access key holds a line break or another control byte: "
+                        "refused", c->name), MK_PROV_FAILED;
     double now = mk_clock_now_ms(), left = req->deadline_ms > 0 ? req->deadline_ms - now : c->request_timeout_ms;
     if (left <= 0)
         return snprintf(why, whylen, "connection %s: the call's deadline passed", c->name), MK_PROV_RETRYABLE;
     mk_netaddr a;
-    mk_prov_status st = resolve(c, &got, &a, why, whylen);
+    mk_prov_status st = resolve(c, &got, left < c->request_timeout_ms ? left : c->request_timeout_ms, &a, why, whylen);
     if (st != MK_PROV_OK)
         return st;
     if (strcmp(got.scheme, "http") == 0 && !mk_netaddr_loopback(&a) && !c->allow_plaintext)
@@ -293,6 +434,7 @@ mk_prov_status mk_httpc_send(const mk_httpc_req *req, mk_httpc_resp *resp, char 
     double tmo = left < c->request_timeout_ms ? left : c->request_timeout_ms;
     double ctmo = tmo < c->connect_timeout_ms ? tmo : c->connect_timeout_ms;
     curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* never rewritten: what was signed is what is sent */
     curl_easy_setopt(h, CURLOPT_RESOLVE, resolve_list);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -343,9 +485,12 @@ mk_prov_status mk_httpc_send(const mk_httpc_req *req, mk_httpc_resp *resp, char 
                  curl_easy_strerror(rc)), st = curl_status(rc);
     else if (resp->status >= 300 && resp->status < 400 && resp->status != 304) {
         const char *loc = mk_httpc_header(resp, "location");
-        snprintf(why, whylen, "connection %s: %s answered %ld, a redirect%s%.200s: never followed (point the "
+        char where[201];
+        snprintf(where, sizeof where, "%.200s", loc ? loc : "");
+        mk_httpc_clean(where);
+        snprintf(why, whylen, "connection %s: %s answered %ld, a redirect%s%s: never followed (point the "
                  "connection's endpoint where the service is)", c->name, got.host, resp->status, loc ? " to " : "",
-                 loc ? loc : ""), st = MK_PROV_FAILED;
+                 where), st = MK_PROV_FAILED;
     }
     if (!resp->body && st == MK_PROV_OK) {
         resp->body = calloc(1, 1);

@@ -15,7 +15,12 @@
  * - no proxy from the environment, no netrc, no cookies, http and https
  *   only; connect_timeout for the connect, request_timeout for the whole
  *   request, never past the call's deadline;
- * - an answer larger than MK_HTTPC_MAX_BODY is refused.
+ * - an answer larger than MK_HTTPC_MAX_BODY is refused;
+ * - the lookup ends by the call's deadline (RETRYABLE when it does not);
+ * - a path with a `.` or `..` segment, and a header holding a control
+ *   byte (CR, LF, …), are refused before anything is sent; the path is
+ *   sent as built (CURLOPT_PATH_AS_IS); a redirect's Location is quoted
+ *   with its control bytes replaced.
  *
  * Thread-safe: one handle per request (libcurl's share of DNS is not used:
  * the lookup is ours). mk_httpc_init once before any thread starts. */
@@ -72,6 +77,12 @@ bool mk_httpc_status_retryable(long status);
  * "https://h/base" + "/bucket/key" → "https://h/base/bucket/key". False
  * when it does not fit. */
 bool mk_httpc_url(const struct mk_config_conn *conn, const char *path, const char *query, char *buf, size_t n);
+/* Replace each control byte of s (below 0x20, 0x7f) with a space, in
+ * place: server text made fit for a terminal and a log. */
+void mk_httpc_clean(char *s);
+/* Does path (up to a '?' or '#') hold a segment that is `.` or `..`?
+ * mk_httpc_send refuses such a request: it would reach another path. */
+bool mk_httpc_dot_segment(const char *path);
 /* Percent-encode s (RFC 3986 unreserved kept; '/' kept when keep_slash)
  * into a new string; NULL when out of memory. */
 char *mk_httpc_escape(const char *s, bool keep_slash);

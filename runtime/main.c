@@ -14,6 +14,7 @@
  * algorithm] in runtime/planfile.c say. Exit codes: docs/executor.md. */
 #include <dirent.h>
 #include <jansson.h>
+#include <libxml/parser.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,6 +569,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "moksha-exec: error: libcurl could not be set up\n");
         return 1;
     }
+    xmlInitParser(); /* libxml2's too (S3's and Azure's answers are parsed on worker threads) */
     if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
         if (chdir(argv[2]) != 0) {
             perror(argv[2]);

@@ -44,6 +44,8 @@ t0=$(date +%s)
 # Two examples at a time (the machine has two cores, and memcheck runs one
 # thread): each example's runs write their verdicts to $TMP/NAME.res.
 JOBS=${VALGRIND_JOBS:-2}
+# --track-origins doubles memcheck's time; a failure says how to rerun with it
+ORIGINS=${VALGRIND_ORIGINS:-no}
 
 # vg OKCODES CMD...: run CMD under memcheck in the current directory; fail
 # on a memcheck error (exit 99) or an exit status not in OKCODES ("0 2").
@@ -53,7 +55,7 @@ vg() {
     shift
     timeout -k 5 "$LIMIT" valgrind -q --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-        --track-origins=yes --num-callers=30 "$@" >"$res.out" 2>"$res.err" </dev/null
+        --track-origins="$ORIGINS" --num-callers=30 "$@" >"$res.out" 2>"$res.err" </dev/null
     rc=$?
     what=$(echo "$*" | sed "s|$BUILD/||g")
     case " $ok " in
@@ -64,7 +66,7 @@ vg() {
     124) why="timed out after ${LIMIT}s" ;;
     *) why="exit $rc, expected one of: $ok" ;;
     esac
-    { echo "FAIL valgrind: $what (in $(pwd)): $why"; head -n 60 "$res.err" | sed 's/^/    /'; } >>"$res.log"
+    { echo "FAIL valgrind: $what (in $(pwd)): $why (VALGRIND_ORIGINS=yes says where uninitialised values come from)"; head -n 60 "$res.err" | sed 's/^/    /'; } >>"$res.log"
     echo fail >>"$res"
 }
 

@@ -10,7 +10,6 @@
  * account holds — encryption, versioning, the public access block — a Blob
  * endpoint cannot set, so the connection vouches for it or the bucket is
  * refused before the first step (note [az enforce]). */
-#include <ctype.h>
 #include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -26,8 +25,10 @@
 #include "runtime/httpc.h"
 #include "runtime/pgcred.h"
 #include "runtime/providers/azblob_sign.h"
+#include "runtime/providers/bucket.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
+#include "runtime/rand.h"
 
 #define KEYMAX 128   /* decoded account key bytes (Azure's are 64) */
 #define METAMAX 8192 /* Azure's limit on a container's metadata, names and values */
@@ -274,42 +275,6 @@ static mk_prov_status refused(az *p, const mk_prov_op *op, const char *what, con
 
 static const char *attr_str(const json_t *a, const char *k) { return json_string_value(json_object_get(a, k)); }
 
-/* Is the container name 3-63 of a-z, 0-9 and single hyphens, a letter or
- * digit at both ends? */
-static bool name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < 3 || n > 63 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || s[0] == '-' || s[n - 1] == '-')
-        return false;
-    return !strstr(s, "--");
-}
-
-/* The name a bucket gets when bucket_name is null (docs/providers.md, the
- * rule the s3 provider keeps too): the resource name and index (after the
- * last `bucket.` ahead of any index), lowercased, every other character
- * `-`, runs of `-` made one, trimmed, at most 63, padded with `x` to 3 —
- * not a digit: `bucket.k1` must not get `bucket.k10`'s name. */
-static void name_from_address(const char *address, char *out, size_t n)
-{
-    const char *idx = strchr(address, '['), *s = address;
-    for (const char *q = address; (q = strstr(q, "bucket.")) && (!idx || q < idx); q++)
-        if (q == address || q[-1] == '.')
-            s = q + strlen("bucket.");
-    size_t k = 0;
-    for (; *s && k + 1 < n && k < 63; s++) {
-        char c = (char)tolower((unsigned char)*s);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-            out[k++] = c;
-        else if (k > 0 && out[k - 1] != '-')
-            out[k++] = '-';
-    }
-    while (k > 0 && out[k - 1] == '-')
-        k--;
-    while (k < 3 && k + 1 < n)
-        out[k++] = 'x';
-    out[k] = 0;
-}
-
 /* The container's name for op: bucket_name, else from the address; false
  * with why when it is no container name. */
 static bool container_of(const mk_prov_op *op, char *out, size_t n, char *why, size_t whylen)
@@ -317,9 +282,9 @@ static bool container_of(const mk_prov_op *op, char *out, size_t n, char *why, s
     const char *bn = op->import_id ? op->import_id : attr_str(op->attrs, "bucket_name");
     if (bn)
         snprintf(out, n, "%s", bn);
-    else
-        name_from_address(op->address, out, n);
-    if (!name_ok(out))
+    else if (!mk_prov_bucket_name(op->address, out, n))
+        out[0] = 0;
+    if (!mk_prov_bucket_name_ok(out))
         return snprintf(why, whylen, "azure_blob: %s: `%.80s` is not a container name (3 to 63 of a-z, 0-9 and single "
                         "hyphens, a letter or digit at both ends)", op->address, out), false;
     return true;
@@ -356,12 +321,14 @@ static bool tag_key_ok(const char *k)
 }
 
 /* A metadata value: printable ASCII, no space at either end (HTTP trims
- * it), so that it reads back as written. */
+ * it), so that it reads back as written, and no two spaces in a row: the
+ * Shared Key string to sign makes a run of them one, the header carries
+ * them as written, and servers differ on which they check. */
 static bool tag_value_ok(const char *v)
 {
     size_t n = strlen(v);
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+        if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e || (v[i] == ' ' && v[i + 1] == ' '))
             return false;
     return n == 0 || (v[0] != ' ' && v[n - 1] != ' ');
 }
@@ -397,7 +364,8 @@ static void judge_tags(const az *p, json_t *tags, char *list, size_t n)
         if (mk_prov_seen_is_secret(v))
             add(list, n, "tags.%s: a secret in a container's metadata is readable by whoever may read the container%s", k, "");
         else if (!json_is_string(v) || !tag_value_ok(json_string_value(v)))
-            add(list, n, "tags.%s: a metadata value is printable ASCII without a space at either end%s", k, "");
+            add(list, n, "tags.%s: a metadata value is printable ASCII without a space at either end or two in a "
+                "row%s", k, "");
         if (!tag_key_ok(k))
             add(list, n, "tags.%s: a metadata name is letters, digits and _, not starting with a digit, and not "
                 "moksha_… (the owner tag's)%s", k, "");
@@ -518,6 +486,23 @@ static mk_prov_status foreign(const mk_prov_op *op, const char *name, own o, con
 
 static void held_free(held *h) { json_decref(h->meta), h->meta = NULL; }
 
+/* A metadata name as a server sends it (lowercased): a C# identifier of
+ * ASCII letters, digits and _. */
+static bool meta_name_ok(const char *k)
+{
+    size_t n = strlen(k);
+    return n >= 1 && !(k[0] >= '0' && k[0] <= '9') && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* A metadata value as a server sends it: printable ASCII. */
+static bool meta_value_ok(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
+            return false;
+    return true;
+}
+
 /* Get Container Properties: h->there false when it does not exist. */
 static mk_prov_status look(az *p, const mk_prov_op *op, const char *name, held *h, char *why, size_t whylen)
 {
@@ -548,6 +533,23 @@ static mk_prov_status look(az *p, const mk_prov_op *op, const char *name, held *
         const char *v = colon + 1;
         while (*v == ' ')
             v++;
+        /* what the server says the container holds goes into the state,
+         * the outputs and, on an import or an update, headers sent back:
+         * metadata no Azure holds (a name no C# identifier, a value not
+         * printable ASCII) is refused, never passed on */
+        if ((size_t)(colon - line - 10) >= sizeof nm || !meta_name_ok(nm) || !meta_value_ok(v)) {
+            char shown[64];
+            size_t k = 0;
+            for (const char *c = line; c < colon && k + 1 < sizeof shown; c++)
+                shown[k++] = *c >= 0x20 && *c < 0x7f ? *c : '?';
+            shown[k] = 0;
+            snprintf(why, whylen, "azure_blob: %s: get container %s: connection %s answered metadata no Azure "
+                     "container holds (`%s`: its name is no C# identifier or its value is not printable ASCII): not "
+                     "read", op && op->address ? op->address : p->alias, name, p->cc->name, shown);
+            held_free(h);
+            mk_httpc_resp_free(&r);
+            return MK_PROV_FAILED;
+        }
         json_object_set_new(h->meta, nm, json_string(v));
     }
     const char *acc = mk_httpc_header(&r, "x-ms-blob-public-access");
@@ -813,7 +815,8 @@ static json_t *as_state(const az *p, const mk_prov_op *op, const char *name, con
         /* every attribute, whatever the desired ones are: the plan's read
          * and the apply's must agree */
         char derived[80];
-        name_from_address(op->address, derived, sizeof derived);
+        if (!mk_prov_bucket_name(op->address, derived, sizeof derived))
+            derived[0] = 0;
         json_object_set_new(o, "bucket_name", strcmp(derived, name) == 0 ? json_null() : json_string(name));
         int enc = vouched(p, "encrypted"), ver = vouched(p, "versioning"), pab = vouched(p, "public_access_block");
         json_object_set_new(o, "encrypted", json_boolean(enc != 0));
@@ -931,6 +934,50 @@ static mk_prov_status refuse_full(const mk_prov_op *op, const char *name, const 
     return MK_PROV_FAILED;
 }
 
+/* note [az delete]: Delete Container takes every blob with it, and the
+ * Blob API has no "delete if empty". The delete is bound to the container
+ * that was looked at: a lease (Lease Container, 60 s) is taken first, the
+ * owner tag and (without force_destroy) the emptiness are looked at under
+ * it, and Delete Container carries its id. Nobody else can delete the
+ * container meanwhile, and a container deleted and made again by someone
+ * else in between has no such lease: the delete is refused
+ * (LeaseNotPresentWithContainerOperation, or the lease taken by them) and
+ * theirs is left alone. A lease does not stop blob writes: a blob written
+ * between the emptiness check and the delete is deleted with the
+ * container. */
+
+/* Lease Container: action "acquire" (id proposed, 60 s) or "release". On
+ * acquire *gone is set when there is no container. */
+static mk_prov_status lease(az *p, const mk_prov_op *op, const char *name, const char *action, const char *id,
+                            bool *gone, char *why, size_t whylen)
+{
+    char act[64], lid[80], what[128];
+    bool acquire = strcmp(action, "acquire") == 0;
+    snprintf(act, sizeof act, "x-ms-lease-action: %s", action);
+    snprintf(lid, sizeof lid, "%s: %s", acquire ? "x-ms-proposed-lease-id" : "x-ms-lease-id", id);
+    const char *hs[] = {act, lid, acquire ? "x-ms-lease-duration: 60" : NULL, NULL};
+    snprintf(what, sizeof what, "%s a lease on container %s (to delete it)", acquire ? "take" : "release", name);
+    mk_httpc_resp r;
+    char sig[64] = "";
+    azreq q = {.method = "PUT", .container = name, .query = "comp=lease&restype=container", .headers = hs};
+    mk_prov_status st = send_signed(p, op, &q, &r, sig, sizeof sig, why, whylen);
+    if (gone)
+        *gone = st == MK_PROV_OK && r.status == 404 && code_is(&r, "ContainerNotFound");
+    if (st == MK_PROV_OK && r.status != (acquire ? 201 : 200) && !(gone && *gone))
+        st = refused(p, op, what, &r, sig, why, whylen);
+    mk_httpc_resp_free(&r);
+    return st;
+}
+
+/* st and why as they are, the lease released as well as it can be (it
+ * lapses by itself after 60 s) */
+static mk_prov_status unleased(az *p, const mk_prov_op *op, const char *name, const char *id, mk_prov_status st)
+{
+    char w[600];
+    (void)lease(p, op, name, "release", id, NULL, w, sizeof w);
+    return st;
+}
+
 static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     (void)out;
@@ -942,27 +989,35 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
         return no_stack(op, why, whylen);
     if (injected(p, op, why, whylen))
         return MK_PROV_FAILED;
-    held h;
-    mk_prov_status st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
-    if (st != MK_PROV_OK || !h.there)
+    char id[37];
+    mk_rand_uuid(id);
+    bool gone = false;
+    mk_prov_status st = lease(p, op, name, "acquire", id, &gone, why, whylen);
+    if (st != MK_PROV_OK || gone)
         return st;
+    held h;
+    st = own_container(p, op, name, &h, "is not this stack's", why, whylen);
+    if (st != MK_PROV_OK || !h.there)
+        return h.there || st != MK_PROV_OK ? unleased(p, op, name, id, st) : st;
     held_free(&h);
     if (!json_is_true(json_object_get(op->attrs, "force_destroy"))) {
         if ((st = first_blob(p, op, name, first, sizeof first, why, whylen)) != MK_PROV_OK)
-            return st;
+            return unleased(p, op, name, id, st);
         if (first[0])
-            return refuse_full(op, name, first, why, whylen);
+            return unleased(p, op, name, id, refuse_full(op, name, first, why, whylen));
     }
-    char what[128];
+    char what[128], lid[80];
     snprintf(what, sizeof what, "delete container %s", name);
+    snprintf(lid, sizeof lid, "x-ms-lease-id: %s", id);
+    const char *hs[] = {lid, NULL};
     mk_httpc_resp r;
     char sig[64] = "";
-    azreq q = {.method = "DELETE", .container = name, .query = "restype=container"};
+    azreq q = {.method = "DELETE", .container = name, .query = "restype=container", .headers = hs};
     st = send_signed(p, op, &q, &r, sig, sizeof sig, why, whylen);
     if (st == MK_PROV_OK && r.status != 202 && r.status != 200 && !(r.status == 404 && code_is(&r, "ContainerNotFound")))
         st = refused(p, op, what, &r, sig, why, whylen);
     mk_httpc_resp_free(&r);
-    return st;
+    return st == MK_PROV_OK ? st : unleased(p, op, name, id, st);
 }
 
 static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
@@ -1072,14 +1127,17 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
             return foreign(op, name, o, strcmp(act, "create") == 0 ? "already exists and this stack did not make it"
                            : "is not this stack's", why, whylen);
     }
-    if (strcmp(act, "delete") == 0 && !json_is_true(json_object_get(op->attrs, "force_destroy")) &&
-        container_of(op, name, sizeof name, why, whylen)) {
+    /* a delete of a container not this stack's, or of one holding blobs
+     * without force_destroy: refused now, as the step would refuse it */
+    if (strcmp(act, "delete") == 0 && op->stack_id && container_of(op, name, sizeof name, why, whylen)) {
         held h;
         if ((st = look(p, op, name, &h, why, whylen)) != MK_PROV_OK)
             return st;
         own o = h.there ? owner(op, &h) : OWN_THIS_RUN;
         held_free(&h);
-        if (h.there && (o == OWN_THIS_RUN || o == OWN_EARLIER_RUN)) {
+        if (h.there && (o == OWN_NONE || o == OWN_OTHER))
+            return foreign(op, name, o, "is not this stack's", why, whylen);
+        if (h.there && !json_is_true(json_object_get(op->attrs, "force_destroy"))) {
             if ((st = first_blob(p, op, name, first, sizeof first, why, whylen)) != MK_PROV_OK)
                 return st;
             if (first[0])

@@ -6,6 +6,7 @@
  * (note [bucket enforce], bucket.c). Answers are XML, read with libxml2
  * (no network, no entities, no DTD). */
 #include <libxml/parser.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,8 @@ static mk_prov_status get_tags(s3p *p, const mk_prov_op *op, const char *name, o
                 snprintf(o->stack, sizeof o->stack, "%.127s", v), o->tagged = true;
             else if (strcmp(k, OWNER_RUN) == 0)
                 snprintf(o->run, sizeof o->run, "%.127s", v);
+            else if (strcmp(k, OWNER_ADDRESS) == 0)
+                snprintf(o->address, sizeof o->address, "%.511s", v);
             else
                 json_object_set_new(o->tags, k, json_string(v));
         }
@@ -109,6 +112,36 @@ static mk_prov_status get_owner(s3p *p, const mk_prov_op *op, const char *name, 
     return st;
 }
 
+/* The address as an owner tag's value: itself when a tag value may hold
+ * it (up to 256 of letters, digits, space and + - = . _ : / @), else
+ * "sha256:" and its digest in hex. */
+static void address_tag(const char *address, char *buf, size_t n)
+{
+    size_t len = strlen(address);
+    bool plain = len <= 256 && len < n;
+    for (const char *q = address; plain && *q; q++)
+        plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                strchr(" +-=._:/@", *q) != NULL;
+    if (plain) {
+        snprintf(buf, n, "%s", address);
+        return;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mn = 0;
+    EVP_Digest(address, len, md, &mn, EVP_sha256(), NULL);
+    int w = snprintf(buf, n, "sha256:");
+    for (unsigned int i = 0; i < mn && (size_t)w + 3 <= n; i++)
+        w += snprintf(buf + w, n - (size_t)w, "%02x", md[i]);
+}
+
+/* Is the owner's address (tag or marker) this one? */
+static bool same_address(const owner *o, const char *address)
+{
+    char t[300];
+    address_tag(address, t, sizeof t);
+    return strcmp(o->address, address) == 0 || strcmp(o->address, t) == 0;
+}
+
 static void tag(xmlNode *set, const char *k, const char *v)
 {
     xmlNode *t = xmlNewChild(set, NULL, BAD_CAST "Tag", NULL);
@@ -126,12 +159,17 @@ static mk_prov_status put_owner(s3p *p, const mk_prov_op *op, const char *name, 
         const char *k;
         json_t *v;
         json_object_foreach(tags, k, v) /* the owner's keys are moksha's alone */
-            if (json_is_string(v) && strcmp(k, OWNER_STACK) != 0 && strcmp(k, OWNER_RUN) != 0)
+            if (json_is_string(v) && strcmp(k, OWNER_STACK) != 0 && strcmp(k, OWNER_RUN) != 0 &&
+                strcmp(k, OWNER_ADDRESS) != 0)
                 tag(set, k, json_string_value(v));
         if (*stack)
             tag(set, OWNER_STACK, stack);
         if (*run)
             tag(set, OWNER_RUN, run);
+        char at[300];
+        address_tag(op->address, at, sizeof at);
+        if (*stack)
+            tag(set, OWNER_ADDRESS, at);
         size_t len;
         char *body = mk_prov_s3_req_xml_dump(d, &len);
         if (!body)
@@ -183,7 +221,7 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
     if (st == MK_PROV_OK && !root)
         st = MK_PROV_FAILED, snprintf(why, whylen, "s3: %s: the server's listing of %s is not XML", op->address, name);
     for (xmlNode *n = root ? root->children : NULL; n && st == MK_PROV_OK; n = n->next) {
-        char key[1100], ver[256];
+        char key[4100], ver[1100];
         if (n->type != XML_ELEMENT_NODE)
             continue;
         const char *nm = (const char *)n->name;
@@ -192,6 +230,13 @@ static mk_prov_status list_page(s3p *p, const mk_prov_op *op, const char *name, 
         if (!item || !*mk_prov_s3_req_xml_child(n, "Key", key, sizeof key))
             continue;
         mk_prov_s3_req_xml_child(n, "VersionId", ver, sizeof ver);
+        if (strlen(key) >= sizeof key - 1 || strlen(ver) >= sizeof ver - 1) {
+            /* never a prefix of it: that would be another object */
+            st = MK_PROV_FAILED;
+            snprintf(why, whylen, "s3: %s: the server's listing of %s names a key or version longer than any S3 "
+                     "allows: refused", op->address, name);
+            break;
+        }
         if (strcmp(key, MARKER) == 0 && (!versions || !fn))
             continue; /* the marker's own old versions go with force_destroy */
         if (!*found && first)
@@ -221,10 +266,12 @@ static mk_prov_status holds(s3p *p, const mk_prov_op *op, const char *name, size
 static mk_prov_status delete_one(s3p *p, const mk_prov_op *op, const char *name, const char *key, const char *version,
                                  char *why, size_t whylen)
 {
-    char q[400] = "", *v = version && *version ? mk_httpc_escape(version, false) : NULL;
-    if (v)
-        snprintf(q, sizeof q, "versionId=%s", v);
+    char q[3400] = "", *v = version && *version ? mk_httpc_escape(version, false) : NULL;
+    bool fits = !v || snprintf(q, sizeof q, "versionId=%s", v) < (int)sizeof q;
     free(v);
+    if (!fits)
+        return snprintf(why, whylen, "s3: %s: a version id too long to ask for: refused", op->address),
+               MK_PROV_FAILED;
     call c = {.method = "DELETE", .bucket = name, .key = key, .query = q};
     return mk_prov_s3_req_simple(p, op, &c, "DeleteObject", mk_prov_s3_req_not_found, NULL, why, whylen);
 }
@@ -576,6 +623,55 @@ static mk_prov_status remove_bucket(s3p *p, const mk_prov_op *op, const char *na
                                  mk_prov_s3_req_not_found, NULL, why, whylen);
 }
 
+/* Does ListBuckets (the caller's own buckets) list name? A bucket another
+ * account holds never appears there, whatever its policy lets us do. */
+static mk_prov_status listed(s3p *p, const mk_prov_op *op, const char *name, bool *yes, char *why, size_t whylen)
+{
+    *yes = false;
+    mk_httpc_resp r;
+    mk_prov_status st = mk_prov_s3_req_call(p, op, &(call){.method = "GET"}, "ListBuckets", NULL, &r, why, whylen);
+    xmlDoc *d = st == MK_PROV_OK ? mk_prov_s3_req_xml_read(&r) : NULL;
+    xmlNode *list = d ? mk_prov_s3_req_xml_find(xmlDocGetRootElement(d), "Buckets") : NULL;
+    for (xmlNode *b = list ? list->children : NULL; b && !*yes; b = b->next) {
+        char n[80];
+        if (b->type == XML_ELEMENT_NODE && strcmp((const char *)b->name, "Bucket") == 0)
+            *yes = strcmp(mk_prov_s3_req_xml_child(b, "Name", n, sizeof n), name) == 0;
+    }
+    xmlFreeDoc(d);
+    mk_httpc_resp_free(&r);
+    return st;
+}
+
+/* note [s3 owner]: a change or a delete touches only a bucket whose owner
+ * is this stack and this address: one made again at the name by someone
+ * else (after this stack's was deleted out of band) is never changed,
+ * emptied or deleted. */
+static mk_prov_status own_bucket(s3p *p, const mk_prov_op *op, const char *name, const char *what, char *why,
+                                 size_t whylen)
+{
+    if (!op->stack_id)
+        return MK_PROV_OK;
+    owner o;
+    mk_prov_status st = get_owner(p, op, name, &o, why, whylen);
+    json_decref(o.tags);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!o.tagged)
+        return snprintf(why, whylen,
+                        "s3: %s: bucket %s has no owner tag (made again by someone else?): not %s; if it is "
+                        "this resource's, `moksha import %s %s` first",
+                        op->address, name, what, op->address, name),
+               MK_PROV_FAILED;
+    if (strcmp(o.stack, op->stack_id) != 0)
+        return snprintf(why, whylen, "s3: %s: bucket %s is stack %s's: not %s", op->address, name, o.stack, what),
+               MK_PROV_FAILED;
+    if (o.address[0] && !same_address(&o, op->address))
+        return snprintf(why, whylen, "s3: %s: bucket %s is this stack's %s: not %s", op->address, name, o.address,
+                        what),
+               MK_PROV_FAILED;
+    return MK_PROV_OK;
+}
+
 /* note [s3 adopt]: a bucket already at the name is taken over only when its
  * owner tag (or marker) is this stack's — made by this run (a retry): not
  * adopted, so the undo deletes it; by an earlier run: adopted — or when it
@@ -583,15 +679,25 @@ static mk_prov_status remove_bucket(s3p *p, const mk_prov_op *op, const char *na
  * and its tag): adopted, so no undo deletes it. Anything else is foreign. */
 static mk_prov_status take_over(s3p *p, const mk_prov_op *op, const char *name, char *why, size_t whylen)
 {
+    bool ours = false;
+    mk_prov_status st = listed(p, op, name, &ours, why, whylen);
+    if (st != MK_PROV_OK)
+        return st;
+    if (!ours)
+        return snprintf(why, whylen,
+                        "s3: %s: bucket %s exists but is not this account's (ListBuckets on connection %s does "
+                        "not list it): not taken over; give the resource another bucket_name",
+                        op->address, name, p->cc->name),
+               MK_PROV_FAILED;
     owner o;
-    mk_prov_status st = get_owner(p, op, name, &o, why, whylen);
+    st = get_owner(p, op, name, &o, why, whylen);
     json_decref(o.tags);
     if (st != MK_PROV_OK)
         return st;
     bool adopted = true;
     if (!op->stack_id)
         ;
-    else if (o.tagged && strcmp(o.stack, op->stack_id) == 0 && (!o.address[0] || strcmp(o.address, op->address) == 0))
+    else if (o.tagged && strcmp(o.stack, op->stack_id) == 0 && (!o.address[0] || same_address(&o, op->address)))
         adopted = !op->run_id || strcmp(o.run, op->run_id) != 0;
     else if (o.tagged && strcmp(o.stack, op->stack_id) == 0)
         return snprintf(why, whylen,
@@ -685,7 +791,9 @@ static mk_prov_status do_update(mk_prov *base, const mk_prov_op *op, json_t **ou
         return MK_PROV_FAILED;
     if (injected(p, op, why, whylen))
         return MK_PROV_FAILED; /* before anything changes: a bucket's settings are no transaction */
-    mk_prov_status st = converge(p, op, name, op->attrs, why, whylen);
+    mk_prov_status st = own_bucket(p, op, name, "changed", why, whylen);
+    if (st == MK_PROV_OK)
+        st = converge(p, op, name, op->attrs, why, whylen);
     if (st == MK_PROV_OK)
         *out = computed(p, name);
     return st;
@@ -703,6 +811,8 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
     bool yes;
     mk_prov_status st = exists(p, op, name, &yes, why, whylen);
     if (st != MK_PROV_OK || !yes)
+        return st;
+    if ((st = own_bucket(p, op, name, "deleted", why, whylen)) != MK_PROV_OK)
         return st;
     if (json_is_true(json_object_get(op->attrs, "force_destroy")))
         st = empty(p, op, name, why, whylen);
@@ -811,15 +921,21 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
             st = take_over(p, &look, name, why, whylen);
         return st;
     }
-    if (st != MK_PROV_OK || strcmp(act, "delete") != 0 || json_is_true(json_object_get(op->attrs, "force_destroy")))
+    if (st != MK_PROV_OK || (strcmp(act, "delete") != 0 && strcmp(act, "update") != 0))
         return st;
-    /* a delete that would find objects is refused now, before any step */
+    /* a change or a delete of a bucket not this resource's, or a delete
+     * that would find objects, is refused now, before any step */
     char name[80], first[200] = "";
     bool yes;
     size_t n = 0;
-    if (!name_of(&(mk_prov_op){.address = op->address}, op->attrs, name, sizeof name, why, whylen))
+    json_t *applied = strcmp(act, "update") == 0 && op->prior ? op->prior : op->attrs;
+    if (!name_of(&(mk_prov_op){.address = op->address}, applied, name, sizeof name, why, whylen))
         return MK_PROV_FAILED;
     st = exists(p, op, name, &yes, why, whylen);
+    if (st == MK_PROV_OK && yes)
+        st = own_bucket(p, op, name, strcmp(act, "delete") == 0 ? "deleted" : "changed", why, whylen);
+    if (strcmp(act, "update") == 0 || json_is_true(json_object_get(op->attrs, "force_destroy")))
+        return st;
     if (st == MK_PROV_OK && yes)
         st = holds(p, op, name, &n, first, sizeof first, why, whylen);
     if (st == MK_PROV_OK && n > 0)

@@ -86,9 +86,16 @@ xmlDoc *mk_prov_s3_req_xml_read(const mk_httpc_resp *r)
 {
     if (!r->body || !r->len || r->len > (size_t)1 << 30)
         return NULL;
-    /* no XML_PARSE_NOENT or DTDLOAD: entities stay unexpanded, nothing is fetched */
-    return xmlReadMemory(r->body, (int)r->len, "s3.xml", NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+    /* no XML_PARSE_NOENT or DTDLOAD: nothing is fetched; and a document
+     * with a DTD is refused whole, so no entity it declares is ever
+     * expanded (xmlNodeGetContent would) */
+    xmlDoc *d = xmlReadMemory(r->body, (int)r->len, "s3.xml", NULL,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+    if (d && (d->intSubset || d->extSubset)) {
+        xmlFreeDoc(d);
+        return NULL;
+    }
+    return d;
 }
 
 /* The first element called name under n (n itself included), depth first. */
@@ -132,9 +139,8 @@ void mk_prov_s3_req_error(const mk_httpc_resp *r, char *code, size_t cl, char *m
     xmlFreeDoc(d);
     if (!code[0]) /* a HEAD has no body */
         snprintf(code, cl, "%s", r->status == 404 ? "NotFound" : r->status == 403 ? "Forbidden" : "HTTP");
-    for (char *q = msg; *q; q++) /* one line */
-        if (*q == '\n' || *q == '\r')
-            *q = ' ';
+    mk_httpc_clean(code); /* one line, no control bytes */
+    mk_httpc_clean(msg);
 }
 
 /* An XML body built with libxml2 (values escaped by it): root's text. */
@@ -177,6 +183,16 @@ static void digests(const call *c, char *md5h, size_t ml, char *shah, size_t sl)
         w += snprintf(shah + w, sl - (size_t)w, "%02x", md[i]);
 }
 
+/* Every copy of secret (4 bytes or more) in buf[0..len) overwritten with '*'. */
+static void scrub(char *buf, size_t len, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (!buf || n < 4)
+        return;
+    for (char *q = buf; (q = memmem(q, len - (size_t)(q - buf), secret, n)) != NULL; q += n)
+        memset(q, '*', n);
+}
+
 static mk_prov_status send_call(s3p *p, const mk_prov_op *op, const call *c, mk_httpc_resp *r, char *why, size_t whylen)
 {
     memset(r, 0, sizeof *r); /* freed by the caller whatever happens */
@@ -184,14 +200,28 @@ static mk_prov_status send_call(s3p *p, const mk_prov_op *op, const call *c, mk_
     mk_prov_status st = get_creds(p, op ? op->deadline_ms : 0, &cr, why, whylen);
     if (st != MK_PROV_OK)
         return creds_wipe(&cr), st;
-    char *b = c->bucket ? mk_httpc_escape(c->bucket, false) : NULL, *k = c->key ? mk_httpc_escape(c->key, true) : NULL;
-    char path[2048], url[4096], md5h[80], shah[100];
-    snprintf(path, sizeof path, "/%s%s%s", b ? b : "", k ? "/" : "", k ? k : "");
-    free(b), free(k);
-    if (!mk_httpc_url(p->cc, path, c->query, url, sizeof url)) {
+    if (c->key && mk_httpc_dot_segment(c->key)) {
         creds_wipe(&cr);
-        return snprintf(why, whylen, "s3: %s: the request's URL is too long", op ? op->address : p->alias),
+        char k[200];
+        snprintf(k, sizeof k, "%.199s", c->key);
+        mk_httpc_clean(k);
+        return snprintf(why, whylen,
+                        "s3: %s: bucket %s: the key `%s` has a `.` or `..` segment, which HTTP would resolve to "
+                        "another path (another bucket's object): not sent; remove that object by other means",
+                        op ? op->address : p->alias, c->bucket ? c->bucket : "", k),
                MK_PROV_FAILED;
+    }
+    char *b = c->bucket ? mk_httpc_escape(c->bucket, false) : NULL, *k = c->key ? mk_httpc_escape(c->key, true) : NULL;
+    size_t pl = (b ? strlen(b) : 0) + (k ? strlen(k) : 0) + 3,
+           ul = strlen(p->cc->endpoint) + pl + (c->query ? strlen(c->query) : 0) + 3;
+    char *path = malloc(pl), *url = malloc(ul), md5h[80], shah[100];
+    bool fits = path && url && snprintf(path, pl, "/%s%s%s", b ? b : "", k ? "/" : "", k ? k : "") < (int)pl &&
+                mk_httpc_url(p->cc, path, c->query, url, ul);
+    free(b), free(k), free(path);
+    if (!fits) {
+        creds_wipe(&cr);
+        free(url);
+        return snprintf(why, whylen, "out of memory"), MK_PROV_RETRYABLE;
     }
     digests(c, md5h, sizeof md5h, shah, sizeof shah);
     const char *hdrs[6];
@@ -217,6 +247,18 @@ static mk_prov_status send_call(s3p *p, const mk_prov_op *op, const call *c, mk_
                         .deadline_ms = op ? op->deadline_ms : 0};
     char w[700];
     st = mk_httpc_send(&req, r, w, sizeof w);
+    free(url);
+    /* the server's answer (all that errors quote) never carries the
+     * session token or the secret back out */
+    const char *tok = cr.token ? cr.token + strlen("x-amz-security-token: ") : NULL,
+               *sk = cr.userpwd ? strchr(cr.userpwd, ':') : NULL;
+    const char *secrets[] = {tok, sk ? sk + 1 : NULL};
+    for (size_t i = 0; i < 2; i++) {
+        scrub(r->body, r->len, secrets[i]);
+        for (size_t j = 0; j < r->nheaders; j++)
+            scrub(r->headers[j], strlen(r->headers[j]), secrets[i]);
+        scrub(w, strlen(w), secrets[i]);
+    }
     creds_wipe(&cr);
     if (st != MK_PROV_OK)
         snprintf(why, whylen, "s3: %s: %s", op ? op->address : p->alias, w);

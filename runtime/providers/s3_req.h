@@ -23,6 +23,7 @@
  * the server has no bucket tagging */
 #define OWNER_STACK "moksha-stack"
 #define OWNER_RUN "moksha-run"
+#define OWNER_ADDRESS "moksha-address"
 #define MARKER ".moksha-owner"
 
 typedef struct s3p {
