@@ -356,34 +356,6 @@ static void check_kind(router *r, mk_instance *in)
         wrong_kind(r, in, &pv, type, n);
 }
 
-/* A resource of a provider's own namespace (http.object) with no `provider
- * =` is served by the block named as the namespace (`provider http { … }`),
- * else by the root stack's one block of that kind (`provider http api { … }`;
- * none: check_kind's E0118). False after E0123: several such blocks. */
-static bool route_namespace(router *r, mk_instance *in, const char *kind)
-{
-    if (!in->provider || strcmp(in->provider, kind) != 0 || provider_named(r, in->res->unit, in->provider).decl)
-        return true;
-    const mk_value *pvs = r->p->root ? r->p->root->provider_values : NULL;
-    prov one = {0};
-    for (uint32_t i = 0; pvs && i < pvs->n; i++) {
-        prov pv = provider_named(r, r->p->root, pvs->u.map.keys[i]);
-        if (!pv.decl || !pv.kind || !mk_v_is_text(pv.kind, kind))
-            continue;
-        if (one.alias) {
-            mk_diag_item *d = mk_diag_error(r->p->diag, "E0123", in->res->decl->span,
-                                            "%s is served by the stack's provider block of kind %s, and there are "
-                                            "several: `%s` and `%s`", in->address, kind, one.alias, pv.alias);
-            mk_diag_help(d, "say which with `provider = %s` (or `provider = %s`)", one.alias, pv.alias);
-            return false;
-        }
-        one = pv;
-    }
-    if (one.alias)
-        in->provider = one.alias;
-    return true;
-}
-
 void mk_route_program(mk_program *p)
 {
     router r = {.p = p};
@@ -396,8 +368,6 @@ void mk_route_program(mk_program *p)
             route_database(&r, in);
         else if (strcmp(in->res->type, "bucket") == 0)
             route_bucket(&r, in);
-        else if (strncmp(in->res->type, "http.", 5) == 0 && !route_namespace(&r, in, "http"))
-            continue;
         check_kind(&r, in);
     }
 }

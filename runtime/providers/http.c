@@ -34,6 +34,7 @@ typedef struct hp {
     mk_pgcred *cred;  /* the connection's credential_command, or NULL */
     pthread_mutex_t mu;
     json_t *made;     /* {address: true}: the creates this provider sent (this run), under mu */
+    char *tok_seen;   /* the credential_command's last token (scrubbed from what an operation gives), under mu */
 } hp;
 
 #define HTTP_TYPE "http.object"
@@ -140,21 +141,51 @@ static const char *attr_str(json_t *attrs, const char *name)
     return json_string_value(json_object_get(attrs, name));
 }
 
-/* A path as the type allows it: "/" and segments, none empty, "." or
- * "..", no query, fragment, backslash, space or control byte (checked
- * again here: libcurl would resolve dot segments, and a request must reach
- * the path the plan names). */
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A segment a server or a gateway could take for "." or "..": the part
+ * before its first ";" (Tomcat's and Spring's path parameters: "..;x"). */
+static bool dot_segment(const char *seg, size_t n)
+{
+    const char *semi = memchr(seg, ';', n);
+    size_t core = semi ? (size_t)(semi - seg) : n;
+    return (core == 1 && seg[0] == '.') || (core == 2 && seg[0] == '.' && seg[1] == '.') || (semi && core == 0);
+}
+
+/* note [http path]: a path as the type allows it, and as every request is
+ * sent: "/" and segments, none empty, "." or ".." — nor one a server reads
+ * as a dot segment ("..;", ".;x", ";x") —, no query, fragment, backslash,
+ * space or control byte, and no percent escape a server could decode into
+ * something that changes where the request goes: an unreserved character
+ * ("%2e" is "."), "/", "\", "%" (decoded twice) or a control byte. Checked
+ * again here, on the spec's path and on every path built with a service's
+ * id: libcurl would resolve dot segments, servers and gateways decode and
+ * normalise, and a request must reach the path the plan names, under the
+ * endpoint's base path. */
 static bool path_ok(const char *path)
 {
     if (!path || path[0] != '/' || strlen(path) > 2048)
         return false;
-    for (const char *p = path; *p; p++)
+    for (const char *p = path; *p; p++) {
         if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#' || *p == '\\')
             return false;
+        if (*p == '%') {
+            int h = hexval(p[1]), l = h < 0 ? -1 : hexval(p[2]);
+            if (l < 0)
+                return false;
+            int c = h * 16 + l;
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                c == '_' || c == '~' || c == '/' || c == '\\' || c == '%' || c < 0x20 || c == 0x7f)
+                return false;
+        }
+    }
     for (const char *seg = path + 1;; ) {
         const char *end = strchr(seg, '/');
         size_t n = end ? (size_t)(end - seg) : strlen(seg);
-        if ((n == 0 && end) || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+        if ((n == 0 && end) || dot_segment(seg, n))
             return false;
         if (!end)
             return true;
@@ -162,10 +193,12 @@ static bool path_ok(const char *path)
     }
 }
 
-/* An id a service gave, fit to be a path segment: not empty, "." or "..". */
+/* An id a service gave, fit to be a path segment: not empty, and not one
+ * a server reads as a dot segment (note [http path]; the path built with
+ * it is checked again, escaped). */
 static bool id_ok(const char *id)
 {
-    return id && *id && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+    return id && *id && !dot_segment(id, strlen(id));
 }
 
 static bool is_post(json_t *attrs)
@@ -216,7 +249,8 @@ static char *object_path(const mk_prov_op *op, json_t *attrs, const char *id, ch
     const char *path = attr_str(attrs, "path");
     if (!path_ok(path))
         return snprintf(why, whylen, "http: %s: path %.200s is not a path under the endpoint (\"/\" and segments, "
-                        "none empty, . or ..)", op->address, path ? path : "(none)"), NULL;
+                        "none empty, . or .., no escaped dot, slash or backslash: note [http path])", op->address,
+                        path ? path : "(none)"), NULL;
     if (!is_post(attrs))
         return strdup(path);
     if (!id_ok(id))
@@ -228,6 +262,12 @@ static char *object_path(const mk_prov_op *op, json_t *attrs, const char *id, ch
     if (out)
         snprintf(out, n, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e);
     free(e);
+    if (out && !path_ok(out)) {
+        snprintf(why, whylen, "http: %s: the service's id %.200s does not make a path under the endpoint (note "
+                 "[http path]): where it lives is unknown", op->address, id);
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -258,6 +298,15 @@ static mk_prov_status auth_of(hp *p, const mk_prov_op *op, char **hdr, char **us
 {
     *hdr = *userpwd = NULL;
     json_t *c = p->cc->credentials;
+    /* note [http plaintext]: a credential goes over plain http only where
+     * the connection says allow_plaintext, loopback included: another
+     * local user can hold a loopback port while the service restarts */
+    bool sends = p->cred || attr_str(c, "bearer_env") || attr_str(c, "password_env");
+    if (sends && strncasecmp(p->cc->endpoint, "https://", 8) != 0 && !p->cc->allow_plaintext)
+        return snprintf(why, whylen, "http: %s: connection %s would send its credentials over plain http (%.200s), "
+                        "which anyone holding the port could read (loopback too: another local user can hold it); use "
+                        "https, or set \"allow_plaintext\": true on the connection", op->address, p->cc->name,
+                        p->cc->endpoint), MK_PROV_FAILED;
     if (p->cred) {
         bool retry = false;
         char tw[256];
@@ -265,6 +314,10 @@ static mk_prov_status auth_of(hp *p, const mk_prov_op *op, char **hdr, char **us
         if (!tok)
             return snprintf(why, whylen, "http: %s: %s", op->address, tw), retry ? MK_PROV_RETRYABLE : MK_PROV_FAILED;
         size_t n = strlen(tok) + 32;
+        pthread_mutex_lock(&p->mu);
+        if (!p->tok_seen || strcmp(p->tok_seen, tok) != 0)
+            wipe_free(p->tok_seen), p->tok_seen = strdup(tok);
+        pthread_mutex_unlock(&p->mu);
         *hdr = malloc(n);
         if (*hdr)
             snprintf(*hdr, n, "Authorization: Bearer %s", tok);
@@ -294,13 +347,45 @@ static mk_prov_status auth_of(hp *p, const mk_prov_op *op, char **hdr, char **us
     return MK_PROV_OK;
 }
 
-static void add_headers(const char **lines, char **own, size_t *n, size_t cap, json_t *h)
+/* note [http headers]: a spec's header name is a token (RFC 9110 5.6.2:
+ * letters, digits and !#$%&'*+-.^_`|~; no space or tab, nothing a lenient
+ * front end trims into another header), and never one of those the
+ * connection owns or a backend trusts: credentials, cookies, the request's
+ * framing and routing (Host, Content-Length, Transfer-Encoding, Connection,
+ * Upgrade, TE, Trailer, Keep-Alive, Expect, Content-Type), the proxy's
+ * (Proxy-*), the client's address (Forwarded, X-Forwarded-*, X-Real-IP)
+ * and the method (X-HTTP-Method-Override, X-HTTP-Method,
+ * X-Method-Override), whatever their case. */
+static bool header_token(const char *k)
+{
+    size_t n = k ? strlen(k) : 0;
+    return n && n <= 128 && strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~") == n;
+}
+
+static bool header_reserved(const char *k)
+{
+    static const char *const reserved[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", "host",
+                                           "content-length", "transfer-encoding", "connection", "content-type",
+                                           "idempotency-key", "upgrade", "te", "trailer", "keep-alive", "expect",
+                                           "forwarded", "x-real-ip", "x-http-method-override", "x-http-method",
+                                           "x-method-override", NULL};
+    static const char *const prefixes[] = {"proxy-", "x-forwarded-", NULL};
+    for (const char *const *r = reserved; *r; r++)
+        if (strcasecmp(k, *r) == 0)
+            return true;
+    for (const char *const *r = prefixes; *r; r++)
+        if (strncasecmp(k, *r, strlen(*r)) == 0)
+            return true;
+    return false;
+}
+
+static void add_headers(const char **lines, char **own, size_t *n, size_t cap, json_t *h, bool spec)
 {
     const char *k;
     json_t *v;
     json_object_foreach(h, k, v) {
         const char *s = json_string_value(v);
-        if (!s || *n + 1 >= cap || strpbrk(k, "\r\n:") || strpbrk(s, "\r\n"))
+        if (!s || *n + 1 >= cap || !header_token(k) || (spec && header_reserved(k)) || strpbrk(s, "\r\n"))
             continue;
         size_t len = strlen(k) + strlen(s) + 3;
         char *line = malloc(len);
@@ -312,45 +397,239 @@ static void add_headers(const char **lines, char **own, size_t *n, size_t cap, j
     }
 }
 
-/* Every copy of secret (n bytes) in buf (len bytes) overwritten with '*'. */
-static void scrub(char *buf, size_t len, const char *secret, size_t n)
+/* ---- secrets: what no answer may carry back ---- */
+
+/* Strings nothing this provider gives (an error, an id, a value, a read's
+ * body) may hold: the connection's credential and, with a sealed body,
+ * each string of the opened body (note [http echo], [http sealed]). Owned
+ * copies, wiped by sec_free. */
+typedef struct secrets {
+    char **s;
+    size_t n, cap;
+} secrets;
+
+static void sec_add(secrets *z, const char *v)
 {
-    if (!buf || n < 4)
+    if (!v || strlen(v) < 4)
         return;
-    for (char *at = buf; (at = memmem(at, len - (size_t)(at - buf), secret, n)) != NULL; at += n)
-        memset(at, '*', n);
+    for (size_t i = 0; i < z->n; i++)
+        if (strcmp(z->s[i], v) == 0)
+            return;
+    if (z->n == z->cap) {
+        size_t cap = z->cap ? z->cap * 2 : 8;
+        char **s = realloc(z->s, cap * sizeof *s);
+        if (!s)
+            return;
+        z->s = s, z->cap = cap;
+    }
+    if ((z->s[z->n] = strdup(v)) != NULL)
+        z->n++;
+}
+
+static void sec_free(secrets *z)
+{
+    for (size_t i = 0; i < z->n; i++)
+        wipe_free(z->s[i]);
+    free(z->s);
+    *z = (secrets){0};
+}
+
+/* The credential a request carries: a bearer token, or basic's password
+ * and base64 of user:password. */
+static void sec_auth(secrets *z, const char *auth, const char *userpwd)
+{
+    if (auth && strncmp(auth, "Authorization: Bearer ", 22) == 0)
+        sec_add(z, auth + 22);
+    if (userpwd && strchr(userpwd, ':')) {
+        sec_add(z, strchr(userpwd, ':') + 1);
+        size_t n = strlen(userpwd);
+        unsigned char b64[1200];
+        if (n <= 896) {
+            EVP_EncodeBlock(b64, (const unsigned char *)userpwd, (int)n);
+            sec_add(z, (const char *)b64);
+        }
+        OPENSSL_cleanse(b64, sizeof b64);
+    }
+}
+
+/* The connection's credential as it stands: the environment's, or the
+ * credential_command's last token. */
+static void sec_conn(hp *p, secrets *z)
+{
+    json_t *c = p->cc->credentials;
+    const char *bearer = attr_str(c, "bearer_env"), *user = attr_str(c, "basic_user"), *pwenv = attr_str(c, "password_env");
+    const char *v = bearer ? getenv(bearer) : pwenv ? getenv(pwenv) : NULL;
+    if (v && bearer) {
+        sec_add(z, v);
+    } else if (v && user) {
+        size_t n = strlen(user) + strlen(v) + 2;
+        char *up = malloc(n);
+        if (up)
+            snprintf(up, n, "%s:%s", user, v), sec_auth(z, NULL, up), wipe_free(up);
+    }
+    pthread_mutex_lock(&p->mu);
+    sec_add(z, p->tok_seen);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Each string of v, but those the plan shows anyway (in the address or
+ * the path: "web" of /items/web is no secret). */
+static void sec_leaves(secrets *z, json_t *v, const char *address, const char *path)
+{
+    size_t i;
+    const char *k;
+    json_t *e;
+    if (json_is_string(v)) {
+        const char *t = json_string_value(v);
+        if (!(address && strstr(address, t)) && !(path && strstr(path, t)))
+            sec_add(z, t);
+    } else if (json_is_array(v))
+        json_array_foreach(v, i, e) sec_leaves(z, e, address, path);
+    else if (json_is_object(v))
+        json_object_foreach(v, k, e) sec_leaves(z, e, address, path);
+}
+
+/* note [http sealed]: each string of a sealed body (opened), from attrs'
+ * body. */
+static void sec_body(const mk_prov_op *op, json_t *attrs, secrets *z)
+{
+    json_t *b = json_object_get(attrs, "body");
+    if (!mk_prov_seen_is_secret(b) || !op->keys)
+        return;
+    char *t = mk_keyring_open_attr(op->keys, b, op->address, "body");
+    if (!t)
+        return;
+    json_t *j = json_loads(t, 0, NULL);
+    sec_leaves(z, j, op->address, attr_str(attrs, "path"));
+    sec_add(z, t);
+    json_decref(j);
+    wipe_free(t);
+}
+
+/* Every copy of pat (n bytes) in buf (len bytes) overwritten with '*';
+ * fold: ASCII case ignored (a percent escape's hex digits). True when one
+ * was. */
+static bool scrub_one(char *buf, size_t len, const char *pat, size_t n, bool fold)
+{
+    bool hit = false;
+    if (!buf || n < 4 || n > len)
+        return false;
+    for (size_t i = 0; i + n <= len; i++)
+        if (fold ? strncasecmp(buf + i, pat, n) == 0 && !memchr(buf + i, 0, n) : memcmp(buf + i, pat, n) == 0) {
+            memset(buf + i, '*', n);
+            i += n - 1;
+            hit = true;
+        }
+    return hit;
+}
+
+/* Every secret of z in buf overwritten, in each form a service or a URL
+ * writes it: as it is, JSON-escaped (jansson's way, with "\/", and all
+ * ASCII) and percent-encoded. True when one was there. */
+static bool scrub(char *buf, size_t len, const secrets *z)
+{
+    bool hit = false;
+    for (size_t i = 0; buf && i < z->n; i++) {
+        const char *s = z->s[i];
+        hit |= scrub_one(buf, len, s, strlen(s), false);
+        json_t *js = json_string(s);
+        static const size_t flags[] = {0, JSON_ESCAPE_SLASH, JSON_ENSURE_ASCII, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH};
+        for (size_t f = 0; js && f < sizeof flags / sizeof *flags; f++) {
+            char *e = json_dumps(js, JSON_ENCODE_ANY | flags[f]);
+            if (e && strlen(e) >= 2 && strcmp(e, "\"") != 0) {
+                size_t n = strlen(e) - 2;
+                if (n != strlen(s) || memcmp(e + 1, s, n) != 0)
+                    hit |= scrub_one(buf, len, e + 1, n, false);
+            }
+            wipe_free(e);
+        }
+        json_decref(js);
+        char *pe = mk_httpc_escape(s, false);
+        if (pe && strcmp(pe, s) != 0)
+            hit |= scrub_one(buf, len, pe, strlen(pe), true);
+        wipe_free(pe);
+    }
+    return hit;
+}
+
+static bool scrub_str(char *s, const secrets *z)
+{
+    return s ? scrub(s, strlen(s), z) : false;
+}
+
+/* v with every string (and member name) scrubbed: a new value; *hit when
+ * one changed. */
+static json_t *scrub_json(json_t *v, const secrets *z, bool *hit)
+{
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        char *c = malloc(n + 1);
+        if (!c)
+            return json_incref(v);
+        memcpy(c, json_string_value(v), n + 1);
+        json_t *out = scrub(c, n, z) ? (*hit = true, json_stringn(c, n)) : json_incref(v);
+        wipe_free(c);
+        return out;
+    }
+    size_t i;
+    const char *k;
+    json_t *e;
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        json_array_foreach(v, i, e) json_array_append_new(out, scrub_json(e, z, hit));
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        json_object_foreach(v, k, e) {
+            char *kk = strdup(k);
+            if (kk && scrub_str(kk, z))
+                *hit = true;
+            json_object_set_new(out, kk ? kk : k, scrub_json(e, z, hit));
+            wipe_free(kk);
+        }
+        return out;
+    }
+    return json_incref(v);
 }
 
 /* note [http echo]: a service may repeat what it was sent — a debugging
  * endpoint echoing headers, an error quoting the Authorization it refused,
- * a Location carrying a token. Whatever it answers is scrubbed of the
- * credential sent (the token; the password and basic's base64 of
- * user:password) before anything reads it, so no error, computed value
- * or state entry can carry it. */
+ * a Location carrying a token —, as it is, JSON-escaped ("\/", "\u0074")
+ * or percent-encoded. Whatever it answers is scrubbed of the credential
+ * sent (the token; the password and basic's base64 of user:password)
+ * before anything reads it: its bytes in every form above, then each
+ * string of the JSON as decoded (the answer written again when one
+ * changed), so no error, computed value or state entry can carry it. Each
+ * operation's error and what it gives are scrubbed once more at its end
+ * (finish). */
 static void unecho(mk_httpc_resp *r, char *hw, const char *auth, const char *userpwd)
 {
-    const char *secrets[3] = {NULL, NULL, NULL};
-    unsigned char b64[1200];
-    if (auth && strncmp(auth, "Authorization: Bearer ", 22) == 0)
-        secrets[0] = auth + 22;
-    if (userpwd && strchr(userpwd, ':')) {
-        secrets[1] = strchr(userpwd, ':') + 1;
-        size_t n = strlen(userpwd);
-        if (n <= 896) {
-            EVP_EncodeBlock(b64, (const unsigned char *)userpwd, (int)n);
-            secrets[2] = (const char *)b64;
-        }
+    secrets z = {0};
+    sec_auth(&z, auth, userpwd);
+    if (!z.n)
+        return;
+    scrub(r->body, r->len, &z);
+    for (size_t h = 0; h < r->nheaders; h++)
+        scrub_str(r->headers[h], &z);
+    scrub_str(hw, &z);
+    json_t *j = r->body && r->len ? json_loadb(r->body, r->len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (!j && r->body && r->len)
+        j = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+    bool hit = false;
+    json_t *clean = j ? scrub_json(j, &z, &hit) : NULL;
+    char *t = hit ? json_dumps(clean, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+    if (t) {
+        OPENSSL_cleanse(r->body, r->len);
+        free(r->body);
+        r->body = t, r->len = strlen(t);
+    } else if (hit) { /* cannot write it again: nothing of it is read */
+        OPENSSL_cleanse(r->body, r->len);
+        r->body[0] = 0, r->len = 0;
     }
-    for (int i = 0; i < 3; i++) {
-        if (!secrets[i])
-            continue;
-        size_t n = strlen(secrets[i]);
-        scrub(r->body, r->len, secrets[i], n);
-        for (size_t h = 0; h < r->nheaders; h++)
-            scrub(r->headers[h], strlen(r->headers[h]), secrets[i], n);
-        scrub(hw, strlen(hw), secrets[i], n);
-    }
-    OPENSSL_cleanse(b64, sizeof b64);
+    json_decref(clean);
+    json_decref(j);
+    sec_free(&z);
 }
 
 /* One request about op's object: method to path (under the endpoint),
@@ -371,8 +650,8 @@ static mk_prov_status send(hp *p, const mk_prov_op *op, json_t *attrs, const cha
         const char *lines[CAP];
         char *own[CAP] = {0};
         size_t n = 0, nown;
-        add_headers(lines, own, &n, CAP - 8, p->cc->headers);
-        add_headers(lines, own, &n, CAP - 8, json_object_get(attrs, "headers"));
+        add_headers(lines, own, &n, CAP - 8, p->cc->headers, false);
+        add_headers(lines, own, &n, CAP - 8, json_object_get(attrs, "headers"), true);
         nown = n;
         lines[n++] = "Accept: application/json";
         char ct[96], ik[128];
@@ -657,7 +936,7 @@ static mk_prov_status create_post(hp *p, const mk_prov_op *op, const char *text,
                     op->address, path), MK_PROV_FAILED;
 }
 
-static mk_prov_status do_create(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status create_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     if (strcmp(op->type, HTTP_TYPE) != 0)
@@ -719,7 +998,7 @@ static char *import_id_of(json_t *attrs, const char *path, json_t *obj)
 }
 
 
-static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status read_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     *out = NULL;
@@ -781,7 +1060,7 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
 
 /* ---- update, delete, import ---- */
 
-static mk_prov_status do_update(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status update_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     if (strcmp(op->type, HTTP_TYPE) != 0)
@@ -831,7 +1110,7 @@ static mk_prov_status do_update(mk_prov *base, const mk_prov_op *op, json_t **ou
     return st;
 }
 
-static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status del_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     (void)out;
@@ -851,7 +1130,7 @@ static mk_prov_status do_del(mk_prov *base, const mk_prov_op *op, json_t **out, 
     return st;
 }
 
-static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status import_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     if (strcmp(op->type, HTTP_TYPE) != 0)
@@ -875,9 +1154,31 @@ static mk_prov_status do_import(mk_prov *base, const mk_prov_op *op, json_t **ou
     return st;
 }
 
+/* Whether ptr lands on a field body sets, or under one (a member of an
+ * array or a string of the body's included); "" is the whole document. */
+static bool into_body(json_t *body, const char *ptr)
+{
+    char pre[1024];
+    size_t n = strlen(ptr);
+    if (n >= sizeof pre)
+        return true;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && ptr[i] != '/')
+            continue;
+        memcpy(pre, ptr, i), pre[i] = 0;
+        bool bad;
+        json_t *v = pointer_get(body, pre, &bad);
+        if (!v || bad)
+            return false;
+        if (i == n || !json_is_object(v))
+            return true;
+    }
+    return false;
+}
+
 /* ---- check: refused before the first step ---- */
 
-static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
+static mk_prov_status check_op(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)
 {
     hp *p = base->impl;
     (void)out;
@@ -890,20 +1191,21 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
                MK_PROV_FAILED;
     json_t *a = op->attrs;
     if (op->action && strcmp(op->action, "delete") != 0 && json_is_object(a)) {
-        static const char *const reserved[] = {"authorization", "proxy-authorization", "cookie", "set-cookie", "host",
-                                               "content-length", "transfer-encoding", "connection", "content-type",
-                                               "idempotency-key", NULL};
         if (attr_str(a, "path") && !path_ok(attr_str(a, "path")))
             return snprintf(why, whylen, "http: %s: path %.200s is not a path under the endpoint (\"/\" and segments, "
-                            "none empty, . or ..)", op->address, attr_str(a, "path")), MK_PROV_FAILED;
+                            "none empty, . or .., no escaped dot, slash or backslash: note [http path])", op->address,
+                            attr_str(a, "path")), MK_PROV_FAILED;
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(a, "headers"), k, v) {
-            for (const char *const *r = reserved; *r; r++)
-                if (strcasecmp(k, *r) == 0)
-                    return snprintf(why, whylen, "http: %s: header %s is refused: credentials and the request's "
-                                    "framing are the connection's, never the spec's", op->address, k), MK_PROV_FAILED;
-            if (!json_is_string(v) || strpbrk(json_string_value(v), "\r\n") || strpbrk(k, "\r\n: "))
+            if (!header_token(k))
+                return snprintf(why, whylen, "http: %s: header name %.100s is not a token (letters, digits and "
+                                "!#$%%&'*+-.^_`|~: note [http headers])", op->address, k), MK_PROV_FAILED;
+            if (header_reserved(k))
+                return snprintf(why, whylen, "http: %s: header %s is refused: credentials, the request's framing, "
+                                "routing and method are the connection's, never the spec's (note [http headers])",
+                                op->address, k), MK_PROV_FAILED;
+            if (!json_is_string(v) || strpbrk(json_string_value(v), "\r\n"))
                 return snprintf(why, whylen, "http: %s: header %s: a header's value is one line of plain text (a "
                                 "secret belongs in the connection's credentials)", op->address, k), MK_PROV_FAILED;
         }
@@ -918,6 +1220,25 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
                 return snprintf(why, whylen, "http: %s: computed.%s is not a JSON pointer (RFC 6901)", op->address, k),
                        MK_PROV_FAILED;
         json_t *b = json_object_get(a, "body");
+        if (mk_prov_seen_is_secret(b)) { /* note [http sealed] */
+            char tw[256];
+            char *t = body_text(op, a, tw, sizeof tw);
+            json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+            wipe_free(t);
+            const char *ip = attr_str(a, "id_pointer"), *bad = NULL;
+            char what[160] = "id_pointer";
+            if (j && ip && into_body(j, ip))
+                bad = ip;
+            json_object_foreach(j ? json_object_get(a, "computed") : NULL, k, v)
+                if (!bad && into_body(j, json_string_value(v)))
+                    bad = json_string_value(v), snprintf(what, sizeof what, "computed.%s", k);
+            json_decref(j);
+            if (bad)
+                return snprintf(why, whylen, "http: %s: %s (%s) points into a field the sealed body sets: it would "
+                                "bring the secret back in plain text (note [http sealed]); point at what the service "
+                                "adds (an id, a revision)", op->address, what, bad),
+                       MK_PROV_FAILED;
+        }
         if (json_is_string(b)) {
             json_t *j = body_json(op, json_string_value(b), why, whylen);
             if (!j)
@@ -941,6 +1262,64 @@ static mk_prov_status do_check(mk_prov *base, const mk_prov_op *op, json_t **out
     return st;
 }
 
+/* note [http sealed]: a sealed body's secret never comes back in plain
+ * text. The check refuses an id_pointer or a computed pointer that lands
+ * on a field the body sets, or under one; and what every operation gives
+ * is scrubbed at its end of each string of the opened body (4 bytes or
+ * more, but those the plan shows anyway: a part of the address or the
+ * path) and of the connection's credential: the error, each value, a
+ * read's body; an id found at id_pointer that holds one is refused, not
+ * recorded (a wrong id would lose the object). */
+static mk_prov_status finish(hp *p, const mk_prov_op *op, mk_prov_status st, json_t **out, char *why, size_t whylen)
+{
+    secrets z = {0};
+    sec_conn(p, &z);
+    sec_body(op, op->attrs, &z);
+    sec_body(op, op->prior, &z);
+    if (st == MK_PROV_OK && out && json_is_object(*out)) {
+        json_t *o = *out, *id = json_object_get(o, "id");
+        char *c = json_is_string(id) && attr_str(op->attrs, "id_pointer") ? strdup(json_string_value(id)) : NULL;
+        if (c && scrub_str(c, &z)) {
+            json_decref(o), *out = NULL;
+            st = MK_PROV_FAILED;
+            snprintf(why, whylen, "http: %s: the service's answer puts a credential or a string of the sealed body "
+                     "where the id is (id_pointer %s): not recorded — id_pointer must find the service's own id "
+                     "(note [http sealed])", op->address, attr_str(op->attrs, "id_pointer") ? attr_str(op->attrs, "id_pointer") : "none");
+        }
+        wipe_free(c);
+        const char *k;
+        json_t *v;
+        json_t *vals = st == MK_PROV_OK ? json_object_get(o, "values") : NULL;
+        json_object_foreach(vals, k, v) {
+            char *t = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+            if (t && scrub_str(t, &z))
+                json_object_set_new(vals, k, json_string(t));
+            wipe_free(t);
+        }
+        json_t *b = st == MK_PROV_OK ? json_object_get(o, "body") : NULL;
+        char *t = json_is_string(b) ? strdup(json_string_value(b)) : NULL;
+        if (t && scrub_str(t, &z))
+            json_object_set_new(o, "body", json_string(t));
+        wipe_free(t);
+    }
+    if (st != MK_PROV_OK && why)
+        scrub(why, strnlen(why, whylen), &z);
+    sec_free(&z);
+    return st;
+}
+
+#define WRAP(f)                                                                                                        \
+    static mk_prov_status do_##f(mk_prov *base, const mk_prov_op *op, json_t **out, char *why, size_t whylen)         \
+    {                                                                                                                  \
+        return finish(base->impl, op, f##_op(base, op, out, why, whylen), out, why, whylen);                          \
+    }
+WRAP(create)
+WRAP(read)
+WRAP(update)
+WRAP(del)
+WRAP(import)
+WRAP(check)
+
 static unsigned caps_of(mk_prov *p, const char *type)
 {
     (void)p;
@@ -953,6 +1332,7 @@ static void hp_free(mk_prov *base)
     hp *p = base->impl;
     json_decref(p->fail_on);
     json_decref(p->made);
+    wipe_free(p->tok_seen);
     mk_pgcred_free(p->cred);
     pthread_mutex_destroy(&p->mu);
     free(p);

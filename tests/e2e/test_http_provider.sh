@@ -23,7 +23,7 @@ cat >cfg/exec.json <<JSON
 { "format": "moksha.exec-config/v1",
   "connections": { "inventory": { "kind": "http", "endpoint": "$HTTP_URL/api",
     "credentials": {"bearer_env": "INVENTORY_TOKEN"}, "headers": {"X-Team": "platform"},
-    "allow_fault_injection": true } } }
+    "allow_fault_injection": true, "allow_plaintext": true } } }
 JSON
 chmod 0600 cfg/exec.json
 export MOKSHA_EXEC_CONFIG=$WORK/cfg/exec.json INVENTORY_TOKEN=$HTTP_TOKEN

@@ -45,17 +45,26 @@ cat >cfg/exec.json <<JSON
 { "format": "moksha.exec-config/v1",
   "connections": {
     "api":    { "kind": "http", "endpoint": "$HTTP_URL/api", "credentials": {"bearer_env": "API_TOKEN"},
-                "allow_fault_injection": true },
-    "strict": { "kind": "http", "endpoint": "$HTTP_URL/api", "credentials": {"bearer_env": "API_TOKEN"} },
-    "cmd":    { "kind": "http", "endpoint": "$HTTP_URL/api", "credential_command": ["/bin/cat", "$WORK/secret/token"] },
+                "allow_fault_injection": true, "allow_plaintext": true },
+    "strict": { "kind": "http", "endpoint": "$HTTP_URL/api", "credentials": {"bearer_env": "API_TOKEN"},
+                "allow_plaintext": true },
+    "clear":  { "kind": "http", "endpoint": "$HTTP_URL/api", "credentials": {"bearer_env": "API_TOKEN"} },
+    "cmd":    { "kind": "http", "endpoint": "$HTTP_URL/api", "credential_command": ["/bin/cat", "$WORK/secret/token"],
+                "allow_plaintext": true },
+    "cmd_clear": { "kind": "http", "endpoint": "$HTTP_URL/api", "credential_command": ["/bin/cat", "$WORK/secret/token"] },
     "basic":  { "kind": "http", "endpoint": "http://127.0.0.1:$OTHER_PORT/api",
+                "credentials": {"basic_user": "deploy", "password_env": "BASIC_PW"}, "allow_plaintext": true },
+    "basic_clear": { "kind": "http", "endpoint": "http://127.0.0.1:$OTHER_PORT/api",
                 "credentials": {"basic_user": "deploy", "password_env": "BASIC_PW"} },
-    "bounce": { "kind": "http", "endpoint": "$HTTP_URL/redirect", "credentials": {"bearer_env": "API_TOKEN"} },
+    "bounce": { "kind": "http", "endpoint": "$HTTP_URL/redirect", "credentials": {"bearer_env": "API_TOKEN"},
+                "allow_plaintext": true },
     "tls":    { "kind": "http", "endpoint": "https://127.0.0.1:$TLS_PORT/api", "ca_file": "$WORK/tls/cert.pem",
                 "credentials": {"bearer_env": "API_TOKEN"} },
     "tls_noca": { "kind": "http", "endpoint": "https://127.0.0.1:$TLS_PORT/api", "credentials": {"bearer_env": "API_TOKEN"} },
-    "meta":   { "kind": "http", "endpoint": "http://169.254.169.254/latest", "credentials": {"bearer_env": "API_TOKEN"} },
-    "meta6":  { "kind": "http", "endpoint": "http://[fd00:ec2::254]/latest", "credentials": {"bearer_env": "API_TOKEN"} }
+    "meta":   { "kind": "http", "endpoint": "http://169.254.169.254/latest", "credentials": {"bearer_env": "API_TOKEN"},
+                "allow_plaintext": true },
+    "meta6":  { "kind": "http", "endpoint": "http://[fd00:ec2::254]/latest", "credentials": {"bearer_env": "API_TOKEN"},
+                "allow_plaintext": true }
   } }
 JSON
 chmod 0600 cfg/exec.json
@@ -165,6 +174,11 @@ expect_not_contains "$ERR" "wrong-token-value"
 unset API_TOKEN
 refused api "API_TOKEN, which is not set in the executor's environment"
 export API_TOKEN=$HTTP_TOKEN
+# credentials over plain http, loopback included, only with allow_plaintext
+for c in clear cmd_clear basic_clear; do
+    refused $c "would send its credentials over plain http"
+    expect_contains "$ERR" "allow_plaintext"
+done
 
 # ---- a service's refusal is quoted; a 503 is retried ----
 spec api "" "$JOB
@@ -223,7 +237,46 @@ expect_contains "$OUT" "http.object.key changed outside moksha"
 expect_not_contains "$OUT" "rotated-by-hand"
 expect_exit 0 moksha reconcile --auto-approve-risk medium
 same "the key after reconcile" "$(hobj /keys/ci | jq -r .key)" "$API_KEY"
+# note [http sealed]: no pointer may bring a field of the sealed body back
+# in plain text, and no answer carries a string of it into the state
+cat "$OUT" "$ERR" >"$WORK/sealed.all"
+for ptr in 'id_pointer = "/key"' 'computed = {leaked = "/key"}' 'computed = {all = ""}' 'computed = {k = "/key/0"}'; do
+    spec api "" "var api_key: secret
+resource http.object key {
+  path = \"/keys/ci\"
+  body = jsonencode({name = \"ci\", key = var.api_key})
+}
+resource http.object leak {
+  path = \"/keys/leak\"
+  body = jsonencode({name = \"leak\", key = var.api_key})
+  $ptr
+}"
+    expect_exit 1 moksha apply --yes
+    expect_contains "$ERR" "points into a field the sealed body sets"
+    same "the leaking object ($ptr)" "$(hobj /keys/leak)" null
+    cat "$OUT" "$ERR" >>"$WORK/sealed.all"
+done
+# a copy of it the service keeps elsewhere, read by a pointer, is scrubbed
+spec api "" 'var api_key: secret
+resource http.object key {
+  path = "/keys/ci"
+  body = jsonencode({name = "ci", key = var.api_key})
+}
+resource http.object copy {
+  path     = "/keys/copy"
+  body     = jsonencode({name = "copy", key = var.api_key})
+  computed = {copy = "/copy", rev = "/revision"}
+}'
+hq PUT /api/keys/copy "{\"name\": \"copy\", \"key\": \"$API_KEY\", \"copy\": \"was $API_KEY\"}" >/dev/null
+expect_exit 0 moksha import http.object.copy /keys/copy --yes
+cat "$OUT" "$ERR" >>"$WORK/sealed.all"
+expect_exit 0 moksha state show http.object.copy
+cat "$OUT" "$ERR" >>"$WORK/sealed.all"
+grep -rqF 'was ****' .moksha && e2e_ok || e2e_bad "the copy the import read is not there, scrubbed"
 expect_exit 0 moksha destroy --yes
+cat "$OUT" "$ERR" >>"$WORK/sealed.all"
+grep -qF -- "$API_KEY" "$WORK/sealed.all" && e2e_bad "the secret body is in the output" || e2e_ok
+ls .moksha/state.json.prev .moksha/audit.jsonl >/dev/null 2>&1 && e2e_ok || e2e_bad "no state.json.prev or audit.jsonl to look in"
 if grep -rlF -- "$API_KEY" . 2>/dev/null; then e2e_bad "the secret body is in the stack's files above"; else e2e_ok; fi
 unset MOKSHA_VAR_api_key
 leave

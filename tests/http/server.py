@@ -42,7 +42,9 @@ For the tests, without authentication:
     GET  /_admin/objects      every object, {PATH: object}
 
 and, as a careless service would, any request to /api/echo/… answers
-400 with the Authorization it was sent in its error message.
+400 with the Authorization it was sent in its error message; a request to
+/api/echo-escaped/… answers the same with every character of the message
+written as a JSON \\u escape (and "/" as "\\/"), as some encoders do.
 
 Every request is logged to DIR/requests.log, one JSON line: method, path,
 status, the Idempotency-Key and Content-Type sent, whether it was
@@ -142,6 +144,17 @@ class Handler(BaseHTTPRequestHandler):
             if FAIL["count"] > 0 and path.startswith(FAIL["match"]) and FAIL.get("method") in (None, self.command):
                 FAIL["count"] -= 1
                 return self.error(FAIL["status"], "injected", "the service is failing on purpose")
+        if path.startswith("/api/echo-escaped/"):
+            msg = "you sent " + self.headers.get("Authorization", "nothing")
+            esc = "".join("\\/" if c == "/" else "\\u%04x" % ord(c) for c in msg).encode()
+            body = b'{"error": {"code": "bad_request", "message": "' + esc + b'"}}'
+            self.status = 400
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if path.startswith("/api/echo/"):  # a careless service: its error repeats what it was sent
             return self.error(400, "bad_request", "you sent " + self.headers.get("Authorization", "nothing"),
                               {"Location": "/api/?auth=" + self.headers.get("Authorization", "").replace(" ", "+")})

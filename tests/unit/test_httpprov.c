@@ -62,10 +62,12 @@ static int setup(void **st)
     snprintf(text, sizeof text,
              "{\"format\": \"moksha.exec-config/v1\", \"connections\": {"
              "\"api\": {\"kind\": \"http\", \"endpoint\": \"%s/api\", \"credentials\": {\"bearer_env\": \"UNIT_API_TOKEN\"}, "
-             "\"allow_fault_injection\": true},"
-             "\"strict\": {\"kind\": \"http\", \"endpoint\": \"%s/api\", \"credentials\": {\"bearer_env\": \"UNIT_API_TOKEN\"}},"
+             "\"allow_fault_injection\": true, \"allow_plaintext\": true},"
+             "\"strict\": {\"kind\": \"http\", \"endpoint\": \"%s/api\", \"credentials\": {\"bearer_env\": \"UNIT_API_TOKEN\"}, "
+             "\"allow_plaintext\": true},"
+             "\"clear\": {\"kind\": \"http\", \"endpoint\": \"%s/api\", \"credentials\": {\"bearer_env\": \"UNIT_API_TOKEN\"}},"
              "\"pg\": {\"kind\": \"postgres\", \"conninfo\": \"host=/tmp dbname=postgres\"}}}",
-             url, url);
+             url, url, url);
     mk_test_write(dir, "exec.json", text);
     chmod(path, 0600);
     setenv("MOKSHA_EXEC_CONFIG", path, 1);
@@ -407,6 +409,91 @@ static void dot_segments(void **st)
     assert_non_null(strstr(why, "has no id at /name"));
     mk_prov_op imp = {.address = "http.object.d", .attrs = a, .import_id = "/hostile/.."};
     assert_int_equal(call(p->import, p, &imp, &out, why), MK_PROV_FAILED);
+    /* note [http path]: what a server or a gateway decodes or reads as a
+     * dot segment, in the spec's path and in a service's id */
+    static const char *const sly[] = {"/items/%2e%2e/admin", "/items/%2E./admin", "/items/.%2e", "/a/..;/admin",
+                                      "/a/.;x/b", "/a/;x/b", "/a/%2fadmin", "/a/%5C..", "/a/%252e%252e", "/a/%41",
+                                      "/a/%zz", "/a/%2", NULL};
+    json_object_set_new(a, "create", json_string("PUT"));
+    json_object_del(a, "id_pointer");
+    json_object_set_new(a, "body", json_string("{}"));
+    op.action = "create";
+    for (const char *const *q = sly; *q; q++) {
+        json_object_set_new(a, "path", json_string(*q));
+        assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_FAILED);
+        assert_non_null(strstr(why, "is not a path under the endpoint"));
+        mk_prov_op cr = {.address = "http.object.d", .attrs = a};
+        assert_int_equal(call(p->create, p, &cr, &out, why), MK_PROV_FAILED);
+        mk_prov_op im = {.address = "http.object.d", .import_id = *q};
+        assert_int_equal(call(p->read, p, &im, &out, why), MK_PROV_FAILED);
+    }
+    json_object_set_new(a, "path", json_string("/items/a%20b;v=1/c.d"));
+    assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_OK);
+    /* a service naming its object "..;" or "%2e%2e" */
+    static const char *const ids[] = {"..;", ".;x", "%2e%2e", NULL};
+    json_object_set_new(a, "path", json_string("/hostile"));
+    json_object_set_new(a, "create", json_string("POST"));
+    json_object_set_new(a, "id_pointer", json_string("/name"));
+    op.action = NULL;
+    for (const char *const *q = ids; *q; q++) {
+        char b[64];
+        snprintf(b, sizeof b, "{\"name\":\"%s\"}", *q);
+        json_object_set_new(a, "body", json_string(b));
+        assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+        assert_true(strstr(why, "has no id at /name") || strstr(why, "does not make a path under the endpoint"));
+    }
+    json_decref(a);
+    p->free(p);
+}
+
+/* note [http headers]: names that are not tokens, and headers a backend
+ * trusts for routing, the client's address or the method */
+static void header_names(void **st)
+{
+    (void)st;
+    mk_prov *p = prov_on("api", NULL);
+    json_t *out;
+    char why[512];
+    static const char *const bad[] = {"Host\t", "Transfer-Encoding\t", "X Team", "X-A:b", "", "X-\x01",
+                                      "x-http-method-override", "X-HTTP-Method", "X-Method-Override", "Forwarded",
+                                      "X-Forwarded-For", "x-forwarded-host", "X-Real-IP", "Proxy-Connection",
+                                      "proxy-foo", "Upgrade", "TE", "Expect", "Keep-Alive", "Trailer", NULL};
+    for (const char *const *k = bad; *k; k++) {
+        json_t *a = obj("{\"path\": \"/items/h\", \"body\": \"{}\", \"create\": \"PUT\", \"update\": \"PUT\", "
+                        "\"computed\": {}}");
+        json_t *h = json_object();
+        json_object_set_new(h, *k, json_string("v"));
+        json_object_set_new(a, "headers", h);
+        mk_prov_op op = {.address = "http.object.h", .attrs = a, .action = "create"};
+        assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_FAILED);
+        assert_true(strstr(why, "is not a token") || strstr(why, "is refused"));
+        json_decref(a);
+    }
+    json_t *a = obj("{\"path\": \"/items/h\", \"body\": \"{}\", \"create\": \"PUT\", \"update\": \"PUT\", "
+                    "\"computed\": {}, \"headers\": {\"X-Team\": \"a\", \"If-Match\": \"*\", \"x.y~z\": \"1\"}}");
+    mk_prov_op op = {.address = "http.object.h", .attrs = a, .action = "create"};
+    assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_OK);
+    json_decref(a);
+    p->free(p);
+}
+
+/* note [http plaintext]: credentials over plain http only with
+ * allow_plaintext, loopback included */
+static void plaintext_credentials(void **st)
+{
+    (void)st;
+    mk_prov *p = prov_on("clear", NULL);
+    json_t *out;
+    char why[512];
+    json_t *a = obj("{\"path\": \"/items/pt\", \"body\": \"{}\", \"create\": \"PUT\", \"update\": \"PUT\", "
+                    "\"computed\": {}, \"headers\": {}}");
+    mk_prov_op op = {.address = "http.object.pt", .attrs = a, .action = "create"};
+    assert_int_equal(call(p->check, p, &op, &out, why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "over plain http"));
+    assert_non_null(strstr(why, "allow_plaintext"));
+    mk_prov_op cr = {.address = "http.object.pt", .attrs = a};
+    assert_int_equal(call(p->create, p, &cr, &out, why), MK_PROV_FAILED);
+    assert_null(held("/items/pt"));
     json_decref(a);
     p->free(p);
 }
@@ -425,6 +512,12 @@ static void echoed_token(void **st)
     assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
     assert_non_null(strstr(why, "answered 400: bad_request: you sent Bearer ****"));
     assert_null(strstr(why, TOKEN));
+    /* the same, every character JSON-escaped: scrubbed once decoded */
+    json_object_set_new(a, "path", json_string("/echo-escaped/x"));
+    assert_int_equal(call(p->create, p, &op, &out, why), MK_PROV_FAILED);
+    assert_non_null(strstr(why, "answered 400: bad_request: you sent Bearer ****"));
+    assert_null(strstr(why, TOKEN));
+    assert_null(strstr(why, "7f3c9a"));
     json_decref(a);
     p->free(p);
 }
@@ -434,6 +527,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_lifecycle),  cmocka_unit_test(pointers_and_patch), cmocka_unit_test(post_idempotent),
         cmocka_unit_test(put_foreign),    cmocka_unit_test(check_refuses),   cmocka_unit_test(dot_segments), cmocka_unit_test(echoed_token),
+        cmocka_unit_test(header_names),   cmocka_unit_test(plaintext_credentials),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
