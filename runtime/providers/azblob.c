@@ -26,6 +26,7 @@
 #include "runtime/pgcred.h"
 #include "runtime/providers/azblob_sign.h"
 #include "runtime/providers/bucket.h"
+#include "runtime/providers/fault.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
 #include "runtime/rand.h"
@@ -675,12 +676,7 @@ static mk_prov_status converge(az *p, const mk_prov_op *op, const char *name, co
 
 static bool fault_named(const az *p, const mk_prov_op *op)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0)
-            return true;
-    return false;
+    return mk_prov_fault_named(p->fail_on, op->address);
 }
 
 /* fail_on is the spec's: honoured only where the connection allows it;

@@ -22,6 +22,7 @@
 #include "runtime/httpc.h"
 #include "runtime/keyring.h"
 #include "runtime/pgcred.h"
+#include "runtime/providers/fault.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
 #include "runtime/sha256.h"
@@ -775,12 +776,7 @@ static char *id_in(json_t *attrs, json_t *ans)
 
 static bool fault_named(const hp *p, const mk_prov_op *op)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0)
-            return true;
-    return false;
+    return mk_prov_fault_named(p->fail_on, op->address);
 }
 
 static bool injected(hp *p, const mk_prov_op *op, char *why, size_t whylen)

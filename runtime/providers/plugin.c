@@ -10,6 +10,7 @@
 
 #include "runtime/config.h"
 #include "runtime/plugin.h"
+#include "runtime/providers/fault.h"
 #include "runtime/providers/provider.h"
 #include "runtime/providers/seen.h"
 
@@ -50,15 +51,10 @@ static json_t *request(const mk_prov_op *op)
 
 static bool injected(impl *im, const mk_prov_op *op, char *why, size_t whylen)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(im->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0) {
-            snprintf(why, whylen, "plugin %s: %s: injected failure (provider %s, fail_on)", im->name, op->address,
-                     im->alias);
-            return true;
-        }
-    return false;
+    if (!mk_prov_fault_named(im->fail_on, op->address))
+        return false;
+    snprintf(why, whylen, "plugin %s: %s: injected failure (provider %s, fail_on)", im->name, op->address, im->alias);
+    return true;
 }
 
 /* Does v hold a sealed secret anywhere (a map's value, a list's item)? */

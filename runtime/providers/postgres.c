@@ -13,6 +13,7 @@
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/pgconn.h"
+#include "runtime/providers/fault.h"
 
 #define KEEP 16 /* idle sessions kept, over every database */
 
@@ -457,12 +458,7 @@ mk_prov_status mk_prov_postgres_checked(mk_pgp *p, PGconn *c, const mk_prov_op *
 
 static bool fault_named(const mk_pgp *p, const mk_prov_op *op)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->fail_on, i, v)
-        if (json_is_string(v) && op->address && strcmp(json_string_value(v), op->address) == 0)
-            return true;
-    return false;
+    return mk_prov_fault_named(p->fail_on, op->address);
 }
 
 /* fail_on is the spec's, so any change to it could make a production

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/providers/fault.h"
 #include "runtime/providers/s3_req.h"
 
 static const char *const CRED_KEYS[] = {"access_key_id", "secret_access_key", "session_token", NULL};
@@ -596,11 +597,7 @@ static mk_prov_status do_read(mk_prov *base, const mk_prov_op *op, json_t **out,
 
 static bool fault_named(const s3p *p, const mk_prov_op *op)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(p->fail_on, i, v) if (json_is_string(v) && op->address &&
-                                             strcmp(json_string_value(v), op->address) == 0) return true;
-    return false;
+    return mk_prov_fault_named(p->fail_on, op->address);
 }
 
 /* fail_on is the spec's: honoured only where the connection allows it */
