@@ -26,6 +26,9 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/tools/npm/node_modules/.bin/azurite-blob
+# a build flavour (build/sanitize, build/allocfail) has no npm tools of its
+# own: tests/deps.sh installs them once, under the repository's build/
+[ -x "$BIN" ] || BIN=$TOP/build/tools/npm/node_modules/.bin/azurite-blob
 
 start() {
     [ -x "$BIN" ] || die "$BIN not found: run sh tests/deps.sh test"

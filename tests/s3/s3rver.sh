@@ -32,6 +32,9 @@ case ${BUILD:-} in
 *) B=$(pwd)/$BUILD ;;
 esac
 MODULES=$B/tools/npm/node_modules
+# a build flavour (build/sanitize, build/allocfail) has no npm tools of its
+# own: tests/deps.sh installs them once, under the repository's build/
+[ -d "$MODULES/s3rver" ] || MODULES=$TOP/build/tools/npm/node_modules
 
 # wait_file FILE PID: until FILE has a port in it (10 s), while PID lives
 wait_file() {
