@@ -5,6 +5,10 @@
 # unsigned request and a stale date are all denied, and an apply with a
 # wrong secret is refused before its first step, changing nothing.
 . "$TOP/tests/e2e/lib.sh"
+# the npm tools: the build's own, else the repository's build/ (a build
+# flavour such as build/sanitize has none of its own)
+MODULES=$(dirname "$MOKSHA")/tools/npm/node_modules
+[ -d "$MODULES/@smithy/signature-v4" ] || MODULES=$TOP/build/tools/npm/node_modules
 . "$TOP/tests/e2e/s3_lib.sh"
 unset MOKSHA_STACK MOKSHA_ENV MOKSHA_KEY
 # the proxy's verdicts since the last mark, in $LOG (its own log is only appended to)
@@ -71,7 +75,7 @@ s3_same "an unsigned request" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "
 # a request signed right an hour ago, sent again now (a replay), and the
 # same signature on another method: signed by AWS's signer here, sent by curl
 signed_headers() { # METHOD PATH AGE_SECONDS: the headers, one "Name: value" a line
-    NODE_PATH=$(dirname "$MOKSHA")/tools/npm/node_modules node -e '
+    NODE_PATH=$MODULES node -e '
 const { SignatureV4 } = require("@smithy/signature-v4"), { Sha256 } = require("@aws-crypto/sha256-js");
 const [method, path, age, port] = process.argv.slice(1);
 new SignatureV4({ credentials: { accessKeyId: "S3RVER", secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY },
