@@ -27,7 +27,9 @@ BUILD=${BUILD:-$TOP/build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 BIN=$BUILD/tools/npm/node_modules/.bin/azurite-blob
 # a build flavour (build/sanitize, build/allocfail) has no npm tools of its
-# own: tests/deps.sh installs them once, under the repository's build/
+# own: tests/deps.sh installs them once, under its parent (build/), else
+# the repository's build/
+[ -x "$BIN" ] || BIN=$(dirname "$BUILD")/tools/npm/node_modules/.bin/azurite-blob
 [ -x "$BIN" ] || BIN=$TOP/build/tools/npm/node_modules/.bin/azurite-blob
 
 start() {

@@ -8,6 +8,7 @@
 # the npm tools: the build's own, else the repository's build/ (a build
 # flavour such as build/sanitize has none of its own)
 MODULES=$(dirname "$MOKSHA")/tools/npm/node_modules
+[ -d "$MODULES/@smithy/signature-v4" ] || MODULES=$(dirname "$(dirname "$MOKSHA")")/tools/npm/node_modules
 [ -d "$MODULES/@smithy/signature-v4" ] || MODULES=$TOP/build/tools/npm/node_modules
 . "$TOP/tests/e2e/s3_lib.sh"
 unset MOKSHA_STACK MOKSHA_ENV MOKSHA_KEY

@@ -33,7 +33,9 @@ case ${BUILD:-} in
 esac
 MODULES=$B/tools/npm/node_modules
 # a build flavour (build/sanitize, build/allocfail) has no npm tools of its
-# own: tests/deps.sh installs them once, under the repository's build/
+# own: tests/deps.sh installs them once, under its parent (build/), else
+# the repository's build/
+[ -d "$MODULES/s3rver" ] || MODULES=$(dirname "$B")/tools/npm/node_modules
 [ -d "$MODULES/s3rver" ] || MODULES=$TOP/build/tools/npm/node_modules
 
 # wait_file FILE PID: until FILE has a port in it (10 s), while PID lives
