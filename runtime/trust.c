@@ -64,6 +64,7 @@ struct mk_trust {
     uint8_t (*revoked)[32];
     size_t nrevoked;
     size_t ngroups;
+    json_t *doc;    /* the payload accepted, for the lookups below (groups, boundaries, environments) */
     long long seen; /* the version trust.seen recorded before this one, 0 when none */
 };
 
@@ -473,6 +474,8 @@ static bool read_payload(chk *c, const char *text, size_t n)
                                       read_groups(c, json_object_get(p, "groups")) &&
                                       read_revoked(c, json_object_get(p, "revoked"))
                                 : refuse(c, "the payload is not a JSON object (" DOC ")");
+    if (ok)
+        c->t->doc = json_incref(p);
     json_decref(p);
     return ok;
 }
@@ -815,6 +818,7 @@ void mk_trust_free(mk_trust *t)
         return;
     free(t->keys);
     free(t->revoked);
+    json_decref(t->doc);
     free(t);
 }
 
@@ -863,3 +867,43 @@ void mk_trust_describe(const mk_trust *t, char *out, size_t n)
              t->roots.threshold, t->roots.n, count[0], count[0] == 1 ? "" : "s", count[1], count[2],
              count[2] == 1 ? "" : "s", t->ngroups, t->ngroups == 1 ? "" : "s", t->nrevoked, last);
 }
+
+/* ---- what approvals and boundaries ask of the file ---- */
+
+const char *mk_trust_approver_name(const mk_trust *t, const uint8_t raw[32])
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        if ((t->keys[i].role & MK_TRUST_APPROVER) && memcmp(t->keys[i].raw, raw, 32) == 0)
+            return t->keys[i].name;
+    return NULL;
+}
+
+bool mk_trust_in_group(const mk_trust *t, const char *group, const char *approver)
+{
+    size_t i;
+    json_t *m, *g = group ? json_object_get(json_object_get(t->doc, "groups"), group) : NULL;
+    json_array_foreach(g, i, m)
+        if (approver && json_is_string(m) && strcmp(json_string_value(m), approver) == 0)
+            return true;
+    return false;
+}
+
+bool mk_trust_group_exists(const mk_trust *t, const char *group)
+{
+    return group && json_object_get(json_object_get(t->doc, "groups"), group) != NULL;
+}
+
+json_t *mk_trust_boundary(const mk_trust *t, const char *automation)
+{
+    json_t *a = automation ? json_object_get(json_object_get(t->doc, "automation"), automation) : NULL;
+    return a ? json_object_get(a, "boundary") : NULL;
+}
+
+json_t *mk_trust_environment(const mk_trust *t, const char *env)
+{
+    return json_object_get(json_object_get(t->doc, "environments"), env ? env : "");
+}
+
+json_t *mk_trust_break_glass(const mk_trust *t) { return json_object_get(t->doc, "break_glass"); }
+
+bool mk_trust_revokes(const mk_trust *t, const uint8_t raw[32]) { return is_revoked(t, raw); }

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "runtime/config.h"
 
 #define MK_TRUST_FORMAT "moksha.trust/v1"
@@ -74,5 +76,26 @@ const char *mk_trust_path(const mk_trust *t);
 /* One line on what the file holds, for `config check`: its version, expiry,
  * roots, how many keys of each role, and the version trust.seen recorded. */
 void mk_trust_describe(const mk_trust *t, char *out, size_t n);
+
+/* ---- what approvals and boundaries ask of the file (docs/trust.md,
+ * "Approvals", "Autonomy boundaries"). What a json_t lookup returns is
+ * borrowed from t and shaped as the trust file's checks allow. ---- */
+
+/* The approver name the key raw has in `approvers`, or NULL (a key may be
+ * a planner's and an approver's under two names). */
+const char *mk_trust_approver_name(const mk_trust *t, const uint8_t raw[32]);
+/* Is approver a member of groups.GROUP? */
+bool mk_trust_in_group(const mk_trust *t, const char *group, const char *approver);
+bool mk_trust_group_exists(const mk_trust *t, const char *group);
+/* automation.NAME.boundary ({} or absent: the default boundary), or NULL. */
+json_t *mk_trust_boundary(const mk_trust *t, const char *automation);
+/* environments.ENV ({"policy_packs": [...], "gates": {...}}), or NULL when
+ * the file names no rules for ENV (env NULL: a plan of no environment,
+ * looked up as ""). */
+json_t *mk_trust_environment(const mk_trust *t, const char *env);
+/* break_glass ({"group": G, "count": N}), or NULL: no break glass. */
+json_t *mk_trust_break_glass(const mk_trust *t);
+/* Does the file's `revoked` list raw? */
+bool mk_trust_revokes(const mk_trust *t, const uint8_t raw[32]);
 
 #endif
