@@ -557,6 +557,26 @@ int mk_cmd_approve(int argc, char **argv)
     return rc;
 }
 
+void mk_cmd_approve_show_gates(json_t *plan, const mk_plan *model)
+{
+    if (!model->ngates)
+        return;
+    plan_in p = {plan, (mk_plan *)model};
+    json_t *raw = json_object_get(plan, "gates");
+    printf("\napproval gates (moksha approve PLAN GATE --key KEY --reason TEXT):\n");
+    for (size_t i = 0; i < model->ngates; i++) {
+        const mk_gate *g = &model->gates[i];
+        json_t *count = json_object_get(json_array_get(raw, i), "count"), *changes = gate_changes(&p, g), *c;
+        size_t k;
+        printf("  %s%s%s  group %s, count %lld\n", g->policy, g->address ? ":" : " (the whole plan)",
+               g->address ? g->address : "", g->group, json_is_integer(count) ? (long long)json_integer_value(count) : 1LL);
+        json_array_foreach(changes, k, c)
+            printf("    %s  %s\n", json_string_value(json_object_get(c, "digest")),
+                   json_string_value(json_object_get(c, "address")));
+        json_decref(changes);
+    }
+}
+
 /* ---- moksha approval add|list ---- */
 
 static int approval_add(int argc, char **argv)

@@ -98,6 +98,9 @@ text = json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 d = hashlib.sha256(b"moksha-change/v1\n" + text.encode()).hexdigest()
 assert d == sys.argv[2], (d, sys.argv[2])
 EOF
+# moksha show lists each gate with its group, count and the digests approvals bind to
+expect_exit 0 moksha show p.plan && expect_contains "$OUT" "  prod-approval:firewall.edge  group sre, count 1" &&
+    expect_contains "$OUT" "    $(field '["gates"][0]["changes"][0]["digest"]' g.approval)  firewall.edge"
 # the next plan of the same change: the same digest; a file is never replaced
 expect_exit 0 moksha approve p2.plan prod-approval:firewall.edge --key "$K/bob.key" --reason "again" --format json -o g2.approval &&
     expect_contains "$OUT" '"file": "g2.approval"' && expect_contains "$OUT" '"kind": "gate"'
