@@ -283,8 +283,9 @@ static void test_change_digest(void **state)
     assert_string_equal(a, b);
     json_object_del(f, "action");
     assert_false(mk_approvalfile_change_digest(f, b));
-    assert_false(mk_approvalfile_change_digest(json_string("x"), b));
-    json_decref(c), json_decref(d), json_decref(e), json_decref(f);
+    json_t *g = json_string("x");
+    assert_false(mk_approvalfile_change_digest(g, b));
+    json_decref(c), json_decref(d), json_decref(e), json_decref(f), json_decref(g);
 }
 
 static void test_violations_digest(void **state)
