@@ -318,6 +318,11 @@ static json_t *from_plan(const approve_args *x, const char *kind, long long life
     if (!plan_stack_id(&p)) {
         mk_cli_err("%s names no stack id (its state.stack_id): plan it again in its stack", x->plan);
         body = NULL;
+    } else if (body && mk_cli_opts.env && (!plan_env(&p) || strcmp(plan_env(&p), mk_cli_opts.env))) {
+        mk_cli_err("%s is a plan of %s%s%s, not of --env %s (or MOKSHA_ENV): an approval is of the plan's environment",
+                   x->plan, plan_env(&p) ? "environment " : "no environment", plan_env(&p) ? plan_env(&p) : "", "",
+                   mk_cli_opts.env);
+        body = NULL;
     }
     plan_free(&p);
     if (!body)
@@ -525,7 +530,7 @@ static int approve_run(approve_args *x, long long life)
             if (mk_submit_socket()) {
                 char *text = mk_approvalfile_envelope(&a);
                 fflush(stdout);
-                rc = mk_submit_stack_op("approval add", "approval", text);
+                rc = mk_submit_approval(a.stack_id, a.env, text);
                 mk_mem_free(text);
             }
         }
@@ -598,7 +603,7 @@ static int approval_add(int argc, char **argv)
                 rc = EXIT_INPUT;
             } else if (mk_submit_socket()) {
                 char *text = mk_approvalfile_envelope(&a);
-                rc = mk_submit_stack_op("approval add", "approval", text);
+                rc = mk_submit_approval(a.stack_id, a.env, text);
                 mk_mem_free(text);
             } else {
                 const char *args[] = {"approval", "add", files[i]};

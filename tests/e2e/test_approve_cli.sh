@@ -202,6 +202,10 @@ expect_exit 1 moksha approve p.plan --override named --break-glass --key "$K/bob
     expect_contains "$ERR" "each make their own approval"
 ls >"$K/after"
 expect_same "$K/before" "$K/after"
+mkdir env && : >env/prod.yaml
+expect_exit 1 moksha approve --env prod p.plan --key "$K/bob.key" --reason x &&
+    expect_contains "$ERR" "p.plan is a plan of no environment, not of --env prod"
+rm -r env
 
 # ---- a short life; apply --approval checks the file first ----
 expect_exit 0 moksha approve p.plan --key "$K/bob.key" --reason "brief" --expires 2s -o s.approval
