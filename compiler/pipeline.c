@@ -266,7 +266,10 @@ static void add_gates(mk_planned *out, json_t *results, at_index *ix)
             const char *address = json_string_value(json_object_get(g, "address"));
             *gate = (mk_gate){(uint32_t)++pl->ngates, json_string_value(json_object_get(res, "name")),
                               json_string_value(json_object_get(g, "group")), json_string_value(json_object_get(g, "message")),
-                              address, 0};
+                              address, 0, 1};
+            json_t *count = json_object_get(g, "count");
+            if (json_is_integer(count))
+                gate->count = (uint32_t)json_integer_value(count);
             const mk_change *pick = NULL;
             for (mk_change *c = changes_at(out->p, pl, ix, address); c; c = next_at(pl, ix, c))
                 if (!pick || (pick->deposed && !c->deposed))

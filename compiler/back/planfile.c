@@ -326,6 +326,10 @@ static void read_gates(reader *r, json_t *a)
         if (c && !json_is_null(c) && !json_is_integer(c))
             refuse(r, "a gate's `change` is not a change id");
         x->change = (uint32_t)json_integer_value(c);
+        json_t *n = json_object_get(g, "count");
+        if (n && (!json_is_integer(n) || json_integer_value(n) < 2 || json_integer_value(n) > 16))
+            refuse(r, "a gate's `count` is not a whole number from 2 to 16 (1 is written by leaving it out)");
+        x->count = n ? (uint32_t)json_integer_value(n) : 1;
     }
 }
 
@@ -872,6 +876,8 @@ static void put_gates(emitter *e, const mk_plan *p)
             put_int(e, g->change);
         else
             lit(e, "null");
+        if (g->count > 1) /* note [plan defaults]: 1 is unsaid */
+            lit(e, ",\"count\":"), put_int(e, g->count);
         lit(e, "}");
     }
     lit(e, "]");

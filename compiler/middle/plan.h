@@ -120,6 +120,7 @@ typedef struct mk_gate {
     uint32_t id;                 /* 1-based */
     const char *policy, *group, *message, *address;
     uint32_t change;             /* the change it holds, 0 for none */
+    uint32_t count;              /* distinct approvals it needs: approval(G, count = N); 1 by default */
 } mk_gate;
 
 /* An unpriced resource and the cost model's reason. */

@@ -572,6 +572,7 @@ static void gate(walk *w, mk_ast *stmt)
     mk_value *g = mk_eval_expr(&rc, stmt->a);
     mk_value *group = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "approval")) : NULL;
     mk_value *level = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "risk")) : NULL;
+    mk_value *count = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "count")) : NULL;
     mk_buf b = {0};
     if (level && level->kind == MK_V_STRING) { /* raise the risk class of the change in scope */
         const char *msg = text_of(w, stmt->b, &b);
@@ -586,6 +587,8 @@ static void gate(walk *w, mk_ast *stmt)
     json_array_append_new(w->P->gates, json_pack("{s:i, s:s, s:s?, s:s?, s:o}", "id", (json_int_t)++w->P->next_gate,
                           "group", group->u.s, "message", msg, "address", subject_address(w),
                           "location", mk_policy_location(w->P->p, stmt->span)));
+    if (count && count->kind == MK_V_INT && count->u.i > 1) /* how many distinct members must sign; 1 unsaid */
+        json_object_set_new(json_array_get(w->P->gates, json_array_size(w->P->gates) - 1), "count", json_integer(count->u.i));
     mk_buf_free(&b);
 }
 
