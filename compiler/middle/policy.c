@@ -4,6 +4,7 @@
  * violations and `require` into gates. */
 #include "compiler/middle/policy.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -834,10 +835,20 @@ static void check_policy_attr(mk_ectx *c, mk_ast *it)
         }
     } else if (it->name == e->n.description) {
         check_message(c, it->b);
+    } else if (strcmp(it->name, "override_by") == 0) {
+        /* the group of the trust file whose approval overrides or waives it (docs/policies.md) */
+        mk_value *m = mk_eval_expr(c, it->b);
+        bool ok = m->kind == MK_V_STRING && m->n >= 1 && m->n <= 64 && (islower((unsigned char)m->u.s[0]) || isdigit((unsigned char)m->u.s[0]));
+        for (uint32_t k = 0; ok && k < m->n; k++)
+            ok = islower((unsigned char)m->u.s[k]) || isdigit((unsigned char)m->u.s[k]) || m->u.s[k] == '_' || m->u.s[k] == '-';
+        if (!ok && m->kind != MK_V_ERROR) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "override_by is the name of a group of the trust file");
+            mk_diag_help(d, "a group's name is [a-z0-9][a-z0-9_-]*, at most 64 characters: `override_by = \"finops\"`");
+        }
     } else {
         mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
-        const char *known[] = {"description", "enforcement", "checkov", "checkov_differs"};
-        const char *s = mk_diag_suggest(it->name, known, 4);
+        const char *known[] = {"description", "enforcement", "checkov", "checkov_differs", "override_by"};
+        const char *s = mk_diag_suggest(it->name, known, 5);
         if (s)
             mk_diag_label(d, "did you mean `%s`?", s);
     }
@@ -996,6 +1007,9 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     json_object_set_new(r, "checkov", policy_checkov(P, decl));
     const char *differs = policy_attr(P, decl, "checkov_differs", NULL);
     json_object_set_new(r, "checkov_differs", differs ? json_string(differs) : json_null());
+    const char *by = policy_attr(P, decl, "override_by", NULL);
+    if (by) /* written only when the policy names one */
+        json_object_set_new(r, "override_by", json_string(by));
     if (err)
         json_object_set_new(r, "error", err);
     return r;
