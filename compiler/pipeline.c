@@ -307,6 +307,12 @@ static void add_policies(mk_planned *out, mk_pipeline_req *r)
     mk_mem_free(ix.next);
     out->model->policies = results;
     out->policies = results;
+    if (out->p->npacks) {
+        json_t *packs = json_array();
+        for (size_t i = 0; i < out->p->npacks; i++)
+            json_array_append_new(packs, json_pack("{s:s, s:s}", "name", out->p->packs[i].name, "digest", out->p->packs[i].digest));
+        out->model->policy_packs = packs;
+    }
     out->policy_failed = run.failed;
     out->policy_errored = run.errored;
 }
