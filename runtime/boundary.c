@@ -444,7 +444,8 @@ static json_t *change_reason(json_t *b, json_t *ch, json_t *entry)
     }
     if (acts && !in_list(acts, action)) {
         join(acts, list, sizeof list);
-        return json_sprintf("a %s is not one of the boundary's actions (%s)", action ?: "change of no action", list);
+        return json_sprintf("%s %s is not one of the boundary's actions (%s)", action && strchr("aeiou", action[0]) ? "an" : "a",
+                            action ?: "change of no action", list);
     }
     return NULL;
 }

@@ -150,7 +150,7 @@ expect_contains "$OUT" "updated  bucket.logs"
 trust '{"actions":["create"]}'
 plan dev bot act.plan --var tag=e --var n=3
 expect_exit 3 "$MOKSHA_EXEC" apply act.plan &&
-    expect_contains "$ERR" "bucket.logs is held by the boundary of automation \`bot\`: a update is not one of the boundary's actions (create)"
+    expect_contains "$ERR" "bucket.logs is held by the boundary of automation \`bot\`: an update is not one of the boundary's actions (create)"
 expect_contains "$OUT" "created  compute.web[2]"
 trust '{"max_risk":"medium","actions":["replace","update","create"]}' "$PROD_RULES"
 plan dev bot rep.plan --var tag=e --var n=3 --var image=x:2
