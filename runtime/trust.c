@@ -428,6 +428,22 @@ static bool money_ok(const char *s)
     return s[n] == '.' && f >= 1 && f <= 6 && !s[n + 1 + f];
 }
 
+/* o's risk field rf (max_risk, min_risk), `types` and `actions`: a
+ * boundary's or a required gate's. */
+static bool read_filters(chk *c, json_t *o, const char *at, const char *rf)
+{
+    char f[320];
+    json_t *v = json_object_get(o, rf);
+    if (v && !risk_ok(json_string_value(v) ?: ""))
+        return refuse(c, "payload `%s.%s`: expected \"low\", \"medium\" or \"high\"", at, rf);
+    snprintf(f, sizeof f, "%s.types", at);
+    if ((v = json_object_get(o, "types")) && !str_list(c, v, f, type_ok, "resource types (compute, postgres.role)"))
+        return false;
+    snprintf(f, sizeof f, "%s.actions", at);
+    return !(v = json_object_get(o, "actions")) ||
+           str_list(c, v, f, action_ok, "the actions create, update, delete, replace, import, move");
+}
+
 static bool read_boundary(chk *c, json_t *b, const char *at)
 {
     static const char *const known[] = {"max_risk", "types", "actions", "environments", "max_cost_increase",
@@ -441,15 +457,11 @@ static bool read_boundary(chk *c, json_t *b, const char *at)
         return refuse(c, "payload `%s`: expected an object ({} is the default boundary: low-risk changes only)", at);
     if (!only(c, "payload ", b, at, known))
         return false;
-    if ((v = json_object_get(b, "max_risk")) && !risk_ok(json_string_value(v) ?: ""))
-        return refuse(c, "payload `%s.max_risk`: expected \"low\", \"medium\" or \"high\"", at);
-#define LIST(name, ok, what) \
-    (snprintf(f, sizeof f, "%s." name, at), !(v = json_object_get(b, name)) || str_list(c, v, f, ok, what))
-    if (!LIST("types", type_ok, "resource types (compute, postgres.role)") ||
-        !LIST("actions", action_ok, "the actions create, update, delete, replace, import, move") ||
-        !LIST("environments", env_ok, "environments' names (\"\" for a plan of no environment)"))
+    snprintf(f, sizeof f, "%s.environments", at);
+    if (!read_filters(c, b, at, "max_risk") ||
+        ((v = json_object_get(b, "environments")) &&
+         !str_list(c, v, f, env_ok, "environments' names (\"\" for a plan of no environment)")))
         return false;
-#undef LIST
     if ((v = json_object_get(b, "max_cost_increase")) && !money_ok(json_string_value(v)))
         return refuse(c, "payload `%s.max_cost_increase`: expected US dollars a month as money text, \"50.00\"", at);
     if ((v = json_object_get(b, "max_changes")) &&
@@ -485,25 +497,15 @@ static bool group_for(chk *c, json_t *p, json_t *g, json_int_t count, const char
 static bool read_gate(chk *c, json_t *p, json_t *g, const char *at)
 {
     static const char *const known[] = {"group", "count", "actions", "types", "min_risk", NULL};
-    json_t *n = json_object_get(g, "count"), *v;
-    char f[320];
+    json_t *n = json_object_get(g, "count");
     if (!json_is_object(g))
         return refuse(c, "payload `%s`: expected {\"group\": GROUP, \"count\": N, \"actions\", \"types\", \"min_risk\"}", at);
     if (!only(c, "payload ", g, at, known))
         return false;
     if (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16))
         return refuse(c, "payload `%s.count`: expected a whole number from 1 to 16", at);
-    if (!group_for(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, at))
-        return false;
-    snprintf(f, sizeof f, "%s.actions", at);
-    if ((v = json_object_get(g, "actions")) && !str_list(c, v, f, action_ok, "the actions create, update, delete, replace, import, move"))
-        return false;
-    snprintf(f, sizeof f, "%s.types", at);
-    if ((v = json_object_get(g, "types")) && !str_list(c, v, f, type_ok, "resource types (compute, postgres.role)"))
-        return false;
-    if ((v = json_object_get(g, "min_risk")) && !risk_ok(json_string_value(v) ?: ""))
-        return refuse(c, "payload `%s.min_risk`: expected \"low\", \"medium\" or \"high\"", at);
-    return true;
+    return group_for(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, at) &&
+           read_filters(c, g, at, "min_risk");
 }
 
 /* "environments": {ENV: {"policy_packs": [DIGEST…], "gates": {NAME: GATE}}}. */

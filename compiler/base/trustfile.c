@@ -212,6 +212,21 @@ static bool is_money(const char *s)
     return w && w <= 12 && (!s[w] || (s[w] == '.' && f >= 1 && f <= 6 && !s[w + 1 + f]));
 }
 
+/* o's `types` and `actions` (a boundary's or a gate's), where they are, and
+ * its risk field rf (max_risk, min_risk). */
+static bool filters_ok(check *c, json_t *o, const char *where, const char *rf)
+{
+    char at[320];
+    json_t *v = json_object_get(o, rf);
+    if (v && !is_risk(json_string_value(v) ?: ""))
+        return say(c, "`%s.%s` is not \"low\", \"medium\" or \"high\"", where, rf);
+    snprintf(at, sizeof at, "%s.types", where);
+    if (!words_ok(c, json_object_get(o, "types"), at, is_type, "resource types (compute, postgres.role)"))
+        return false;
+    snprintf(at, sizeof at, "%s.actions", where);
+    return words_ok(c, json_object_get(o, "actions"), at, is_action, "create, update, delete, replace, import, move");
+}
+
 static bool boundary_ok(check *c, json_t *b, const char *name)
 {
     static const char *const FIELDS[] = {"max_risk", "types", "actions", "environments", "max_cost_increase",
@@ -226,13 +241,7 @@ static bool boundary_ok(check *c, json_t *b, const char *name)
         return say(c, "%s is not an object ({} is the default boundary: low-risk changes only)", at);
     if (!only_fields(c, b, FIELDS, at))
         return false;
-    if ((v = json_object_get(b, "max_risk")) && !is_risk(json_string_value(v) ?: ""))
-        return say(c, "`%s.max_risk` is not \"low\", \"medium\" or \"high\"", where);
-    snprintf(at, sizeof at, "%s.types", where);
-    if (!words_ok(c, json_object_get(b, "types"), at, is_type, "resource types (compute, postgres.role)"))
-        return false;
-    snprintf(at, sizeof at, "%s.actions", where);
-    if (!words_ok(c, json_object_get(b, "actions"), at, is_action, "create, update, delete, replace, import, move"))
+    if (!filters_ok(c, b, where, "max_risk"))
         return false;
     snprintf(at, sizeof at, "%s.environments", where);
     if (!words_ok(c, json_object_get(b, "environments"), at, is_env, "environments' names (\"\": a plan of no environment)"))
@@ -261,7 +270,7 @@ static bool group_ok(check *c, json_t *p, json_t *g, json_int_t count, const cha
 static bool env_gate_ok(check *c, json_t *p, json_t *g, const char *where)
 {
     static const char *const FIELDS[] = {"group", "count", "actions", "types", "min_risk", NULL};
-    json_t *n = json_object_get(g, "count"), *v;
+    json_t *n = json_object_get(g, "count");
     char at[320];
     if (!json_is_object(g))
         return say(c, "`%s` is not {\"group\", \"count\", \"actions\", \"types\", \"min_risk\"}", where);
@@ -270,17 +279,8 @@ static bool env_gate_ok(check *c, json_t *p, json_t *g, const char *where)
         return false;
     if (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16))
         return say(c, "`%s.count` is not a whole number from 1 to 16", where);
-    if (!group_ok(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, where))
-        return false;
-    snprintf(at, sizeof at, "%s.actions", where);
-    if (!words_ok(c, json_object_get(g, "actions"), at, is_action, "create, update, delete, replace, import, move"))
-        return false;
-    snprintf(at, sizeof at, "%s.types", where);
-    if (!words_ok(c, json_object_get(g, "types"), at, is_type, "resource types (compute, postgres.role)"))
-        return false;
-    if ((v = json_object_get(g, "min_risk")) && !is_risk(json_string_value(v) ?: ""))
-        return say(c, "`%s.min_risk` is not \"low\", \"medium\" or \"high\"", where);
-    return true;
+    return group_ok(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, where) &&
+           filters_ok(c, g, where, "min_risk");
 }
 
 static bool environments_ok(check *c, json_t *p)
