@@ -17,6 +17,7 @@
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/cmd_apply.h"
+#include "compiler/cli/cmd_approve.h"
 #include "compiler/cli/cmd_check.h"
 #include "compiler/cli/cmd_cost.h"
 #include "compiler/cli/cmd_drift.h"
@@ -76,6 +77,8 @@ static const command COMMANDS[] = {
     {"audit", mk_cmd_audit, "verify or show the tamper-evident audit log"},
     {"env", mk_cmd_env, "list the environments of the stack that have a state (env list)"},
     {"key", mk_cmd_key, "make an Ed25519 key pair to sign plans or trust files (key new NAME)"},
+    {"approve", mk_cmd_approve, "sign an approval of a plan's gates, an override, a waiver or a break glass"},
+    {"approval", mk_cmd_approval, "hand approvals to the executor (approval add FILE) or list those it keeps"},
     {"trust", mk_cmd_trust, "check and sign a trust file with a root key, or show who it trusts"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show help for a command; `help functions` lists the built-in functions"},

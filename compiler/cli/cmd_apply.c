@@ -41,7 +41,9 @@ static const char APPLY_HELP[] =
     "  --yes                        do not ask\n"
     "  --parallelism N              worker threads, 1 to 1024 (default 10)\n"
     "  --no-rollback                on failure keep what succeeded (exit 5)\n"
-    "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable)\n"
+    "  --approve POLICY[:ADDRESS]   open an approval gate (repeatable; not in trust mode)\n"
+    "  --approval FILE              a signed approval (moksha approve) for the executor to use,\n"
+    "                               with those it keeps (repeatable, at most 64; trust mode)\n"
     "  --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
     "  --timeout DURATION           per provider call, above zero (default 5m)\n"
     "  --retries N                  retries for retryable provider errors, 0 to 100 (default 4)\n"
@@ -76,6 +78,7 @@ typedef struct apply_args {
     bool yes;
     const char **exec; /* options passed to moksha-exec apply */
     size_t nexec;
+    size_t napprovals;
 } apply_args;
 
 /* An option moksha-exec takes, passed on to it; its value is checked now
@@ -83,6 +86,10 @@ typedef struct apply_args {
 static bool exec_option(void *ud, const char *name, const char *v)
 {
     apply_args *x = ud;
+    if (!strcmp(name, "--approval") && ++x->napprovals > 64) {
+        mk_cli_err("--approval: at most 64 approval files go with one apply (keep the others with `moksha approval add`)");
+        return false;
+    }
     return mk_spawn_push_option(&x->exec, &x->nexec, name, v);
 }
 
@@ -355,7 +362,7 @@ static int apply_like(int argc, char **argv, bool destroy)
         {"--auto-approve-risk", true, .take = exec_option}, {"--timeout", true, .take = exec_option},
         {"--retries", true, .take = exec_option}, {"--progress", true, .take = exec_option},
         {"--no-rollback", false, .take = exec_option}, {"--signing-key", true, .str = &r.signing_key},
-        {"--lock-timeout", true, .take = exec_option},
+        {"--lock-timeout", true, .take = exec_option}, {"--approval", true, .take = exec_option},
     };
     mk_options spec = {cmd, cmd, destroy ? DESTROY_HELP : APPLY_HELP, opts, sizeof opts / sizeof *opts, .ud = &x,
                     .stack = &r, .arg = plan_file_arg};

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compiler/back/planfile.h"
+#include "compiler/base/approvalfile.h"
 #include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
@@ -265,7 +266,7 @@ static bool int_in(const char *v, long lo, long hi)
  * moksha has compiled, planned and asked; a typo in --parallelism must not
  * cost a plan. So they are checked here, with the executor's rules, before
  * anything else runs. */
-bool mk_spawn_option_ok(const char *name, const char *v)
+static bool option_ok(const char *name, const char *v, mk_approvalfile *a, char *why, size_t whylen)
 {
     if (!strcmp(name, "--parallelism") && !int_in(v, 1, 1024))
         mk_cli_err("--parallelism takes a number of workers from 1 to 1024, not `%s`", v);
@@ -281,9 +282,20 @@ bool mk_spawn_option_ok(const char *name, const char *v)
         mk_cli_err("--lock-timeout takes a duration, e.g. 30s or 5m, not `%s`", v);
     else if (!strcmp(name, "--approve") && (!*v || *v == ':'))
         mk_cli_err("--approve takes POLICY or POLICY:ADDRESS, not `%s`", v);
+    else if (!strcmp(name, "--approval") && !mk_approvalfile_read(v, a, why, whylen))
+        mk_cli_err("--approval %s", why);
     else
         return true;
     return false;
+}
+
+bool mk_spawn_option_ok(const char *name, const char *v)
+{
+    mk_approvalfile a = {0};
+    char why[2048];
+    bool ok = option_ok(name, v, &a, why, sizeof why);
+    mk_approvalfile_free(&a);
+    return ok;
 }
 
 bool mk_spawn_push_option(const char ***args, size_t *n, const char *name, const char *v)

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "compiler/base/approvalfile.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/jalloc.h"
 #include "compiler/base/key.h"
@@ -295,10 +296,24 @@ void mk_submit_inputs_free(mk_submit_inputs *in) /* (what the pipeline did not t
 
 /* ---- apply ---- */
 
+/* The text of the approval file at path (checked when the option was
+ * taken: mk_spawn_option_ok), appended to list: the service verifies it. */
+static void approval_text(json_t *list, const char *path)
+{
+    mk_approvalfile a;
+    char why[2048];
+    if (mk_approvalfile_read(path, &a, why, sizeof why)) {
+        char *text = mk_approvalfile_envelope(&a);
+        json_array_append_new(list, json_string(text));
+        mk_mem_free(text);
+    }
+    mk_approvalfile_free(&a);
+}
+
 /* moksha-exec's options as the service's whitelist (docs/executor.md). */
 static json_t *options_json(const char **opts, size_t n)
 {
-    json_t *o = json_object(), *approve = json_array();
+    json_t *o = json_object(), *approve = json_array(), *approvals = json_array();
     for (size_t i = 0; i < n; i++) {
         const char *k = opts[i], *v = i + 1 < n ? opts[i + 1] : "";
         if (!strcmp(k, "--no-rollback")) {
@@ -314,10 +329,15 @@ static json_t *options_json(const char **opts, size_t n)
             json_object_set_new(o, "auto_approve_risk", json_string(v));
         else if (!strcmp(k, "--approve"))
             json_array_append_new(approve, json_string(v));
+        else if (!strcmp(k, "--approval"))
+            approval_text(approvals, v);
     }
     if (json_array_size(approve))
         json_object_set(o, "approve", approve);
+    if (json_array_size(approvals))
+        json_object_set(o, "approvals", approvals);
     json_decref(approve);
+    json_decref(approvals);
     return o;
 }
 
