@@ -51,6 +51,11 @@ expect_exit 0 "$MOKSHA_EXEC" key new --dir "$WORK/keys"
 BOUND='{"max_risk":"low","environments":["dev"],"max_cost_increase":"50.00"}'
 PROD_RULES="{\"prod\":{\"gates\":{\"prod-destroys\":{\"group\":\"sre\",\"count\":2,\"actions\":[\"delete\",\"replace\"]}}},\"dev\":{\"gates\":{\"dev-replaces\":{\"group\":\"sre\",\"actions\":[\"replace\"]}}}}"
 trust "$BOUND" "$PROD_RULES"
+expect_exit 0 moksha trust show trust.json &&
+    expect_contains "$OUT" "boundary: max_risk low; types any; actions any; environments dev; max_cost_increase \$50.00 a month; max_changes none; windows always"
+expect_contains "$OUT" "gate trust:prod-destroys: 2 of group sre, before delete, replace of any type"
+expect_contains "$OUT" "break glass: none"
+expect_exit 0 moksha trust show --format json trust.json && expect_contains "$OUT" '"dev-replaces": {'
 
 mkdir st && enter st
 mkdir env policies
