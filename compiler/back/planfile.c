@@ -469,6 +469,9 @@ static void read_plan(reader *r, json_t *doc)
     p->policies = kept(doc, "policies");
     p->policy_packs = kept(doc, "policy_packs");
     read_packs(r, p->policy_packs);
+    p->waivers = kept(doc, "waivers");
+    if (p->waivers && !json_is_array(p->waivers))
+        refuse(r, "`waivers` is not a list");
     read_observed(r, doc);
     read_gates(r, json_object_get(doc, "gates"));
     read_totals(r, json_object_get(doc, "totals"));
@@ -1037,6 +1040,7 @@ static void put_tail(emitter *e, const mk_plan *p)
         put_gates(e, p);
     put_kept(e, "policies", p->policies);
     put_kept(e, "policy_packs", p->policy_packs); /* absent when none (note [plan defaults]) */
+    put_kept(e, "waivers", p->waivers);
     put_kept(e, "outputs", p->outputs);
     if (p->outputs_changed.n) /* absent when none: a plan of a stack without outputs reads as before */
         lit(e, ",\"outputs_changed\":"), put_names(e, p->outputs_changed.v, p->outputs_changed.n);

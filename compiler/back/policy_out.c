@@ -269,6 +269,9 @@ static void text(json_t *results, mk_buf *out, bool color)
                           json_is_string(json_object_get(v, "address")) ? " for " : "", str(v, "address"),
                           one_line(&t1, str(v, "message")));
         }
+        json_array_foreach(json_object_get(r, "waived"), k, v) /* note [waivers]: shown while they last */
+            mk_buf_printf(out, "           waived for %s until %s (waiver %.8s by key %s): %s\n", one_line(&t2, str(v, "address")),
+                          str(v, "expires"), str(v, "waiver"), str(v, "by"), one_line(&t1, str(v, "message")));
         json_int_t und = json_integer_value(json_object_get(r, "undetermined"));
         if (und)
             mk_buf_printf(out, "           %lld check%s undetermined: the value is known after apply, or not priced yet\n",
@@ -567,6 +570,15 @@ static void md_row(json_t *r, const mk_policy_out_opts *o, mk_buf *out)
         mk_md_text(out, str(v, "message"));
         sep = "<br>";
     }
+    json_array_foreach(json_object_get(r, "waived"), k, v) {
+        mk_buf_printf(out, "%swaived for `", sep);
+        mk_md_text(out, str(v, "address"));
+        mk_buf_puts(out, "` until ");
+        mk_md_text(out, str(v, "expires"));
+        mk_buf_puts(out, ": ");
+        mk_md_text(out, str(v, "message"));
+        sep = "<br>";
+    }
     json_array_foreach(json_object_get(r, "risks"), k, v) {
         mk_buf_printf(out, "%sraises ", sep);
         mk_md_code(out, str(v, "address"), true);
@@ -587,7 +599,7 @@ static void md_row(json_t *r, const mk_policy_out_opts *o, mk_buf *out)
 static bool md_finding(json_t *r)
 {
     return strcmp(str(r, "status"), "pass") != 0 || json_array_size(json_object_get(r, "gates")) ||
-           json_array_size(json_object_get(r, "risks"));
+           json_array_size(json_object_get(r, "risks")) || json_array_size(json_object_get(r, "waived"));
 }
 
 /* note [markdown findings]: a pull-request comment lists only the policies

@@ -169,6 +169,7 @@ typedef struct mk_plan {
     size_t nunpriced_unchanged;
     /* policies */
     json_t *policies;            /* results (owned; middle/policy.h has their shape) */
+    json_t *waivers;             /* the waiver envelopes the policies used (owned; note [waivers] in pipeline.c), or NULL */
     json_t *policy_packs;        /* [{"name", "digest"}] the packs loaded (owned; note [policy packs] in front/program.c), or NULL */
     mk_gate *gates;
     size_t ngates;

@@ -977,6 +977,44 @@ static json_t *eval_error(pol *P)
                      at.file != MK_NOSPAN.file ? mk_policy_location(P->p, at) : json_null());
 }
 
+/* note [waivers]: a waiver in force for this policy takes its violations
+ * at the waiver's address out of P->viol into the list returned
+ * (`waived`: each with the waiver's id, signer and expiry), so they no
+ * longer fail or warn; only a soft or advisory policy is waived — a hard
+ * one's waiver is marked refused and waives nothing. NULL when nothing was
+ * waived. */
+static json_t *waive(pol *P, const char *name, const char *enf, const mk_policy_run *run)
+{
+    json_t *out = NULL, *w;
+    size_t i, k;
+    json_array_foreach(run ? run->waivers : NULL, i, w) {
+        if (strcmp(json_string_value(json_object_get(w, "policy")) ?: "", name) != 0)
+            continue;
+        if (strcmp(enf, "hard") == 0) {
+            json_object_set_new(w, "refused", json_true());
+            continue;
+        }
+        const char *at = json_string_value(json_object_get(w, "address"));
+        json_t *keep = json_array(), *v;
+        json_array_foreach(P->viol, k, v) {
+            const char *va = json_string_value(json_object_get(v, "address"));
+            if (!va || !at || strcmp(va, at) != 0) {
+                json_array_append(keep, v);
+                continue;
+            }
+            if (!out)
+                out = json_array();
+            json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O}", "address", va, "message",
+                                                 json_object_get(v, "message"), "waiver", json_object_get(w, "id"), "by",
+                                                 json_object_get(w, "by"), "expires", json_object_get(w, "expires")));
+            json_object_set_new(w, "used", json_true());
+        }
+        json_decref(P->viol);
+        P->viol = keep;
+    }
+    return out;
+}
+
 static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
 {
     P->viol = json_array();
@@ -990,6 +1028,7 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     run_stmts(&w, &decl->kids);
     json_t *err = mk_diag_reports(P->p->diag) != reports ? eval_error(P) : NULL;
     const char *enf = policy_attr(P, decl, "enforcement", "hard");
+    json_t *waived = waive(P, decl->str, enf, run);
     const char *reason = NULL;
     for (size_t i = 0; run && i < run->noverrides; i++)
         if (strcmp(run->overrides[i].name, decl->str) == 0)
@@ -1010,6 +1049,8 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     const char *by = policy_attr(P, decl, "override_by", NULL);
     if (by) /* written only when the policy names one */
         json_object_set_new(r, "override_by", json_string(by));
+    if (waived)
+        json_object_set_new(r, "waived", waived);
     if (err)
         json_object_set_new(r, "error", err);
     return r;
