@@ -13,6 +13,7 @@
  * Nothing here prints; see pipeline.h for who does. */
 #include "compiler/pipeline.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "compiler/back/planfile.h"
+#include "compiler/base/approvalfile.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
 #include "compiler/base/mem.h"
@@ -266,7 +268,10 @@ static void add_gates(mk_planned *out, json_t *results, at_index *ix)
             const char *address = json_string_value(json_object_get(g, "address"));
             *gate = (mk_gate){(uint32_t)++pl->ngates, json_string_value(json_object_get(res, "name")),
                               json_string_value(json_object_get(g, "group")), json_string_value(json_object_get(g, "message")),
-                              address, 0};
+                              address, 0, 1};
+            json_t *count = json_object_get(g, "count");
+            if (json_is_integer(count))
+                gate->count = (uint32_t)json_integer_value(count);
             const mk_change *pick = NULL;
             for (mk_change *c = changes_at(out->p, pl, ix, address); c; c = next_at(pl, ix, c))
                 if (!pick || (pick->deposed && !c->deposed))
@@ -293,9 +298,111 @@ static void raise_risks(mk_planned *out, json_t *results, at_index *ix)
     }
 }
 
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* One waiver file: read and verified (its signature by the key it names),
+ * of kind waiver, for this stack and environment, in force now — else
+ * said (W0005) and not used. Appended to list as the policies take it. */
+static void take_waiver(mk_planned *out, const char *path, json_t *list, time_t now)
+{
+    mk_approvalfile a;
+    char why[768] = "";
+    const mk_plan *pl = out->model;
+    bool ok = mk_approvalfile_read(path, &a, why, sizeof why);
+    if (ok && strcmp(a.kind, "waiver") != 0)
+        ok = !snprintf(why, sizeof why, "%s: an approval of kind %s, not a waiver", path, a.kind);
+    else if (ok && (!pl->stack_id || strcmp(a.stack_id, pl->stack_id) != 0))
+        ok = !snprintf(why, sizeof why, "%s: a waiver for stack %s, not this one (%s)", path, a.stack_id,
+                       pl->stack_id ? pl->stack_id : "no stack id yet");
+    else if (ok && !((!a.env && !pl->env) || (a.env && pl->env && strcmp(a.env, pl->env) == 0)))
+        ok = !snprintf(why, sizeof why, "%s: a waiver for environment %s, not %s", path, a.env ? a.env : "(none)",
+                       pl->env ? pl->env : "(none)");
+    else if (ok && a.expires <= (long long)now)
+        ok = !snprintf(why, sizeof why, "%s: expired", path);
+    else if (ok && a.issued > (long long)now + 300)
+        ok = !snprintf(why, sizeof why, "%s: issued in the future (more than 300 s ahead of this clock)", path);
+    if (!ok) {
+        mk_diag_item *it = mk_diag_warn(out->p->diag, "W0005", MK_NOSPAN, "waiver not used: %s", why);
+        mk_diag_help(it, "a waiver is `moksha approve --waiver POLICY:ADDRESS` by an approver, for this stack and environment, unexpired");
+    } else {
+        char at[32];
+        time_t t = (time_t)a.expires;
+        struct tm tm;
+        strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        char *env = mk_approvalfile_envelope(&a);
+        json_t *doc = json_object_get(a.doc, "policy") ? json_loads(env, 0, NULL) : NULL;
+        json_array_append_new(list, json_pack("{s:O, s:O, s:s, s:s, s:s, s:O, s:o?, s:s}", "policy",
+                                              json_object_get(a.doc, "policy"), "address", json_object_get(a.doc, "address"),
+                                              "id", a.id, "by", a.key_id, "expires", at, "reason",
+                                              json_object_get(a.doc, "reason"), "envelope", doc, "path", path));
+        mk_mem_free(env);
+    }
+    mk_approvalfile_free(&a);
+}
+
+/* note [waivers]: the waivers planning takes are every *.approval file of
+ * the stack's waivers/ directory (committed beside the spec, so a waiver
+ * is reviewed like the code) and each --waiver FILE. Each is checked here
+ * as far as a planner can: its shape and signature, its stack,
+ * environment and expiry; whether its signer is an approver of the
+ * policy's override_by group is the executor's to decide (docs/trust.md,
+ * "Overrides and waivers"), which is why the plan embeds each waiver it
+ * used, whole, in `waivers`. */
+static json_t *load_waivers(mk_planned *out, mk_pipeline_req *r)
+{
+    json_t *list = json_array();
+    time_t now = time(NULL);
+    const char *dir = out->p->root && out->p->root->dir ? out->p->root->dir : ".";
+    char wdir[4096];
+    snprintf(wdir, sizeof wdir, "%s/waivers", dir);
+    DIR *d = opendir(wdir);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 10 || strcmp(de->d_name + l - 9, ".approval") != 0)
+            continue;
+        names = mk_mem_realloc(names, (n + 1) * sizeof *names);
+        names[n] = mk_mem_alloc(strlen(wdir) + l + 2);
+        sprintf(names[n++], "%s/%s", wdir, de->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_cstr);
+    for (size_t i = 0; i < n; i++) {
+        take_waiver(out, names[i], list, now);
+        mk_mem_free(names[i]);
+    }
+    mk_mem_free(names);
+    for (size_t i = 0; i < r->nwaiver_files; i++)
+        take_waiver(out, r->waiver_files[i], list, now);
+    return list;
+}
+
+/* The waivers the policies used go into the plan whole; a hard policy's is said (W0006). */
+static void keep_waivers(mk_planned *out, json_t *list)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(list, i, w) {
+        if (json_is_true(json_object_get(w, "refused")))
+            mk_diag_help(mk_diag_warn(out->p->diag, "W0006", MK_NOSPAN, "waiver not used: %s waives `%s`, a hard policy",
+                                      json_string_value(json_object_get(w, "path")), json_string_value(json_object_get(w, "policy"))),
+                         "a hard policy has no exceptions; make it soft (with override_by) if it may have some");
+        if (!json_is_true(json_object_get(w, "used")) || !json_object_get(w, "envelope"))
+            continue;
+        if (!out->model->waivers)
+            out->model->waivers = json_array();
+        json_array_append(out->model->waivers, json_object_get(w, "envelope"));
+    }
+}
+
 static void add_policies(mk_planned *out, mk_pipeline_req *r)
 {
-    mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides};
+    json_t *waivers = load_waivers(out, r);
+    mk_policy_run run = {.overrides = r->overrides, .noverrides = r->noverrides, .waivers = waivers};
     json_t *results = mk_policy_check(out->p, out->model, out->placement, &run);
     at_index ix = {0};
     add_gates(out, results, &ix);
@@ -304,8 +411,16 @@ static void add_policies(mk_planned *out, mk_pipeline_req *r)
     mk_mem_free(ix.next);
     out->model->policies = results;
     out->policies = results;
+    if (out->p->npacks) {
+        json_t *packs = json_array();
+        for (size_t i = 0; i < out->p->npacks; i++)
+            json_array_append_new(packs, json_pack("{s:s, s:s}", "name", out->p->packs[i].name, "digest", out->p->packs[i].digest));
+        out->model->policy_packs = packs;
+    }
     out->policy_failed = run.failed;
     out->policy_errored = run.errored;
+    keep_waivers(out, waivers);
+    json_decref(waivers);
 }
 
 /* note [state beside sources]: the state (47 MB of JSON at 100,000

@@ -44,6 +44,8 @@ typedef struct mk_pipeline_req {
     const char *env;
     const char **policy_dirs; /* --policies DIR */
     size_t npolicy_dirs;
+    const char **waiver_files; /* --waiver FILE (and the stack's waivers/NAME.approval: note [waivers] in pipeline.c) */
+    size_t nwaiver_files;
     struct mk_policy_override *overrides; /* --override NAME --reason TEXT */
     size_t noverrides;
     const char **replace_placement; /* --replace-placement ADDR */

@@ -143,7 +143,7 @@ static mk_name dotted(mk_parser *p, mk_name a, mk_name b)
 %token EQ "`==`" NE "`!=`" LE "`<=`" GE "`>=`" AND "`&&`" OR "`||`" ARROW "`=>`"
 
 %type <node> item decl expr postfix primary literal string type targ rtype rname opt_default
-%type <node> opt_where_msg opt_cond opt_msg map_entry map_key list_expr map_expr if_stmt
+%type <node> opt_where_msg opt_cond opt_msg map_entry map_key list_expr map_expr if_stmt arg
 %type <list> file items_opt item_list body args exprs parts type_args map_entries
 %type <tok> fname aname
 %type <flags> annots
@@ -370,8 +370,15 @@ args
     ;
 
 exprs
-    : expr { $$ = list_push(p, NULL, $1); }
-    | exprs ',' expr { $$ = list_push(p, $1, $3); }
+    : arg { $$ = list_push(p, NULL, $1); }
+    | exprs ',' arg { $$ = list_push(p, $1, $3); }
+    ;
+
+/* A named argument, `count = 2`, is an ATTR node (name, b); only the
+ * calls that take one accept it (front/eval_expr.c), and a list refuses it. */
+arg
+    : expr { $$ = $1; }
+    | IDENT '=' expr { $$ = NODE(MK_AST_ATTR, @$); $$->name = $1.name; $$->b = $3; }
     ;
 
 opt_comma: %empty | ',' ;

@@ -33,21 +33,21 @@ bool mk_approval_change_digest(json_t *change, char hex[65]);
  * caller from `events` (approval.refused, with the reason). */
 typedef struct mk_approvals mk_approvals;
 
-mk_approvals *mk_approvals_load(const mk_trust *t, const char *stack_id, const char *env, const char *store,
+mk_approvals *mk_approval_load(const mk_trust *t, const char *stack_id, const char *env, const char *store,
                                 const char *const *files, size_t nfiles, json_t *texts, time_t now, json_t *events);
-void mk_approvals_free(mk_approvals *a);
+void mk_approval_free(mk_approvals *a);
 
 /* Does the gate (an entry of the plan's `gates`) open? changes: the plan's
  * changes it stands in front of; signer: the plan signer's name (whose own
  * approvals never count). On true, *by is the list of approvers
  * ({"name", "key_id", "id"}), a new reference. *why says what is missing
  * otherwise ("1 of 2 approvals of `sre`: alice"). */
-bool mk_approvals_gate(const mk_approvals *a, json_t *gate, json_t *changes, const char *signer, json_t **by,
+bool mk_approval_gate(const mk_approvals *a, json_t *gate, json_t *changes, const char *signer, json_t **by,
                        char *why, size_t whylen);
 
 /* Break glass: two (or the trust file's count) distinct members of the
  * break-glass group signed one for this plan (plan_digest: the body's
  * SHA-256 the plan's signature names). *by as above. */
-bool mk_approvals_break_glass(const mk_approvals *a, const char *plan_digest, json_t **by, char *why, size_t whylen);
+bool mk_approval_break_glass(const mk_approvals *a, const char *plan_digest, json_t **by, char *why, size_t whylen);
 
 #endif

@@ -18,6 +18,11 @@
 #include "runtime/rtstate.h"
 #include "runtime/trust.h"
 
+/* What a resource type is to the floor: the stdlib's types by their marks
+ * (@stateful), the network and access types, and any other (a plugin's). */
+enum { MK_BOUNDARY_STATELESS, MK_BOUNDARY_STATEFUL, MK_BOUNDARY_ACCESS, MK_BOUNDARY_UNKNOWN };
+int mk_boundary_type_class(const char *type);
+
 /* 1 low, 2 medium, 3 high: the risk a change has whatever its label says,
  * from its action, type and the attributes that differ between the
  * state's entry (NULL: none) and its after. */
@@ -25,7 +30,10 @@ int mk_boundary_floor(json_t *change, json_t *entry);
 
 /* The gates environments.ENV.gates of the trust file requires, appended to
  * the plan's `gates` ({"policy": "trust:NAME", "group", "count",
- * "address", "change", "required": true}) for each change they match. */
+ * "address", "change", "required": true}) for each change they match
+ * (each filter the gate has: its actions, its types, min_risk by the
+ * higher of label and floor). No rules for the plan's environment, or t
+ * NULL: nothing. Break glass (runtime/approval.c) opens them as any gate. */
 void mk_boundary_add_gates(const mk_trust *t, json_t *plan, const mk_rtstate *state);
 
 /* environments.ENV.policy_packs: false with why naming each digest the
@@ -39,5 +47,9 @@ bool mk_boundary_packs_ok(const mk_trust *t, json_t *plan, char *why, size_t why
  * names the limit crossed ("replace is high risk, above the boundary's
  * max_risk low"). Empty lists: inside the boundary. A new reference. */
 json_t *mk_boundary_check(const mk_trust *t, const mk_trust_who *who, json_t *plan, const mk_rtstate *state, time_t now);
+
+/* A boundary (NULL: the default) in one line, for `moksha-exec verify`:
+ * "max_risk low; environments dev; max_cost_increase $50.00 a month; …". */
+void mk_boundary_describe(json_t *boundary, char *out, size_t n);
 
 #endif

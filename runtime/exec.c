@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/boundary.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
@@ -145,7 +146,7 @@ typedef struct ctx {
     mk_config cfg;            /* the executor's own configuration (runtime/config.h) */
     mk_trust *trust;          /* trust mode: the trust file accepted (runtime/trust.h), else NULL */
     mk_trust_who who;         /* trust mode: who signed the plan */
-    mk_exec_opts bounded;     /* an automation identity's options: o held to its default boundary */
+    int refuse_rc;            /* load_plan refused the plan by the trust file's rules: its exit code */
     mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
@@ -1630,28 +1631,6 @@ static int risk_rank(const char *r)
     return !r ? 0 : !strcmp(r, "low") ? 1 : !strcmp(r, "medium") ? 2 : !strcmp(r, "high") ? 3 : 4;
 }
 
-static const char *const RISK_NAMES[] = {"unknown", "low", "medium", "high", "unknown"};
-
-/* note [automation floor]: the `risk` labels are the signer's word, and a
- * stolen automation key could label a delete low. Under an automation
- * signer the executor takes the higher of the label and a floor it reads
- * from the change itself — a delete, a replace, a deposed object or a
- * replace_because is high, an update at least medium, the rest low — and a
- * label that is not low, medium or high (null, a number, a new word)
- * ranks above every limit: held. An absent label is the format's default
- * (low), so the floor alone decides it. */
-static int risk_floored(json_t *ch)
-{
-    json_t *label = json_object_get(ch, "risk"), *forced = json_object_get(ch, "replace_because");
-    const char *action = json_string_value(json_object_get(ch, "action"));
-    int rank = !label ? 1 : json_is_string(label) ? risk_rank(json_string_value(label)) : 4;
-    int floor = !action || !strcmp(action, "delete") || !strcmp(action, "replace") ||
-                json_object_get(ch, "deposed") || (forced && !(json_is_array(forced) && !json_array_size(forced)) && !json_is_null(forced)) ? 3
-                : !strcmp(action, "update") ? 2
-                : !strcmp(action, "create") || !strcmp(action, "read") || !strcmp(action, "noop") || !strcmp(action, "move") ? 1 : 3;
-    return rank > floor ? rank : floor;
-}
-
 static bool approved(const mk_exec_opts *o, const char *policy, const char *address)
 {
     for (size_t i = 0; i < o->napprove; i++) {
@@ -1740,12 +1719,42 @@ static void keep_for_held(ctx *c, json_t *changes, json_t *held)
     json_decref(by_id);
 }
 
+/* An automation signer's boundary (docs/trust.md, "Autonomy boundaries"):
+ * a plan-wide limit crossed holds every change, a change's own holds it;
+ * each said with the limit, and audited (boundary.held or boundary.ok). */
+static void hold_boundary(ctx *c, json_t *held)
+{
+    json_t *r = mk_boundary_check(c->trust, &c->who, c->plan, c->sess.st, time(NULL)), *reasons = json_array(), *v, *ch;
+    json_t *whole = json_object_get(r, "plan");
+    size_t i;
+    json_array_foreach(whole, i, v) {
+        fprintf(stderr, "moksha-exec: the plan is outside the boundary of automation `%s`: %s: every change is held\n",
+                c->who.name, json_string_value(v));
+        json_array_append_new(reasons, json_pack("{s:n, s:O}", "address", "reason", v));
+    }
+    json_array_foreach(json_object_get(c->plan, "changes"), i, ch) {
+        char id[32];
+        snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(ch, "id")));
+        if ((v = json_object_get(json_object_get(r, "changes"), id))) {
+            fprintf(stderr, "moksha-exec: %s is held by the boundary of automation `%s`: %s\n",
+                    json_string_value(json_object_get(ch, "address")), c->who.name, json_string_value(v));
+            json_array_append_new(reasons, json_pack("{s:O, s:O}", "address", json_object_get(ch, "address"), "reason", v));
+        }
+        if (v || json_array_size(whole))
+            hold_id(held, json_integer_value(json_object_get(ch, "id")));
+    }
+    mk_session_add(&c->sess, json_pack("{s:s, s:s, s:s, s:o}", "event", json_array_size(reasons) ? "boundary.held" : "boundary.ok",
+                                       "automation", c->who.name, "key_id", c->who.id, "reasons", reasons));
+    json_decref(r);
+}
+
 /* note [gates]: a change behind a closed approval gate, or riskier than
  * --auto-approve-risk, is held — and so is everything that depends on it;
  * the rest of the plan runs (DESIGN.md §4). Opened gates are audited. The
  * held changes are taken out of the plan; their count is returned. */
 static size_t hold_gated(ctx *c)
 {
+    mk_boundary_add_gates(c->trust, c->plan, c->sess.st); /* the trust file's own gates: opened as any other */
     json_t *held = json_object(), *changes = json_object_get(c->plan, "changes");
     size_t i, k;
     json_t *g, *ch;
@@ -1773,18 +1782,14 @@ static size_t hold_gated(ctx *c)
     int limit = risk_rank(c->o->auto_approve_risk);
     json_array_foreach(changes, i, ch) {
         const char *risk = json_string_value(json_object_get(ch, "risk"));
-        int rank = c->o == &c->bounded ? risk_floored(ch) : risk_rank(risk);
-        if (limit && rank > limit) {
-            if (c->o == &c->bounded)
-                fprintf(stderr, "moksha-exec: %s is %s risk, above the default boundary of automation `%s` (low-risk "
-                        "changes only): held\n", json_string_value(json_object_get(ch, "address")), RISK_NAMES[rank],
-                        c->who.name);
-            else
-                fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",
-                        json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
+        if (limit && risk_rank(risk) > limit) {
+            fprintf(stderr, "moksha-exec: %s is %s risk, above --auto-approve-risk %s: held\n",
+                    json_string_value(json_object_get(ch, "address")), risk ?: "unknown", c->o->auto_approve_risk);
             hold_id(held, json_integer_value(json_object_get(ch, "id")));
         }
     }
+    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION)) /* (break glass lifts the boundary: skip this then) */
+        hold_boundary(c, held);
     for (bool grew = json_object_size(held) > 0; grew;) { /* what depends on a held change waits too */
         grew = false;
         json_array_foreach(changes, i, ch) {
@@ -2311,9 +2316,9 @@ static bool trust_start(ctx *c, char *why, size_t whylen)
 }
 
 /* The plan, and the SHA-256 of the very bytes verified (for the audit).
- * In trust mode, a plan an automation identity signed runs within its
- * default boundary: low-risk changes only, through the same holding as
- * --auto-approve-risk low (and no gate opens: nothing opens one there). */
+ * In trust mode, a plan not checked against the policy packs the trust
+ * file requires for its environment is refused (c->refuse_rc, exit 3); an
+ * automation identity's is held to its boundary later (hold_gated). */
 static mk_planfile_status load_plan(ctx *c, const char *path, char sha[65], char *why, size_t whylen)
 {
     mk_planfile *pf;
@@ -2321,14 +2326,15 @@ static mk_planfile_status load_plan(ctx *c, const char *path, char sha[65], char
                                      : mk_planfile_open(path, &c->sess.key, &pf, why, whylen);
     if (ps != MK_PLANFILE_OK)
         return ps;
-    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION)) {
-        c->bounded = *c->o;
-        c->bounded.auto_approve_risk = "low";
-        c->o = &c->bounded;
-    }
     mk_planfile_sha256(pf, sha);
     ps = mk_planfile_take(pf, path, &c->plan, why, whylen);
     mk_planfile_close(pf);
+    if (ps == MK_PLANFILE_OK && c->trust && !mk_boundary_packs_ok(c->trust, c->plan, why, whylen)) {
+        c->refuse_rc = MK_EXIT_POLICY;
+        json_decref(c->plan);
+        c->plan = NULL;
+        return MK_PLANFILE_UNTRUSTED;
+    }
     return ps;
 }
 
@@ -2440,10 +2446,10 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
      * file, and the session opens the key directory's keys */
     if ((!c.trust && !mk_planfile_key_load(&c.sess.key, MK_PATH_DIR, why, sizeof why)) ||
         (ps = load_plan(&c, path, sha, why, sizeof why)) != MK_PLANFILE_OK) {
-        fprintf(stderr, "moksha-exec: error: %s%s%s\n", ps == MK_PLANFILE_UNREADABLE ? "" : path,
-                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why);
+        fprintf(stderr, "moksha-exec: error: %s%s%s\n%s", ps == MK_PLANFILE_UNREADABLE ? "" : path,
+                ps == MK_PLANFILE_UNREADABLE ? "" : ": ", why, c.refuse_rc ? "moksha-exec: nothing was applied\n" : "");
         free_ctx(&c, &sc);
-        return MK_EXIT_INPUT;
+        return c.refuse_rc ? c.refuse_rc : MK_EXIT_INPUT;
     }
     json_t *penv = json_object_get(c.plan, "env"); /* note [plan environment] in paths.h */
     if (!mk_paths_bind(penv ? json_string_value(penv) ?: "" : NULL, why, sizeof why)) {

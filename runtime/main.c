@@ -25,6 +25,7 @@
 
 #include "runtime/audit.h"
 #include "runtime/backend.h"
+#include "runtime/boundary.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/errmsg.h"
@@ -195,13 +196,25 @@ static int verify(const char *dir, const char *path)
     if (mk_planfile_stack_id(dir, here, why, sizeof why) && (!sid || strcmp(sid, here) != 0))
         printf("%s: made for %s%s, not this one (%s): apply would refuse it\n", path, sid ? "stack id " : "no stack id",
                sid ? sid : "", *here ? here : "this stack has no id yet");
+    char bound[1024] = "";
+    if (trust && (who.roles & MK_TRUST_AUTOMATION)) {
+        json_t *b = mk_trust_boundary(trust, who.name);
+        char what[900];
+        mk_boundary_describe(b, what, sizeof what);
+        snprintf(bound, sizeof bound, ": held to its boundary (%s%s)", what,
+                 json_object_size(b) ? "" : ", the default: low-risk changes only");
+    }
     if (trust)
         printf("%s: signed by %s `%s` (key %s), by the trust file %s, version %lld%s\n", path,
-               mk_trust_role_name(who.roles), who.name, who.id, mk_trust_path(trust), mk_trust_version(trust),
-               who.roles & MK_TRUST_AUTOMATION ? ": held to its default boundary (low-risk changes only, no gate opens)" : "");
+               mk_trust_role_name(who.roles), who.name, who.id, mk_trust_path(trust), mk_trust_version(trust), bound);
+    int rc = 0;
+    if (trust && !mk_boundary_packs_ok(trust, plan, why, sizeof why)) { /* apply would refuse it (exit 3) */
+        fprintf(stderr, "moksha-exec: error: %s: %s\n", path, why);
+        rc = 3;
+    }
     mk_planfile_close(pf);
     mk_trust_free(trust);
-    return 0;
+    return rc;
 }
 
 static bool int_arg(const char *s, int lo, int hi, int *out)

@@ -290,7 +290,7 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t
 /* The fields of moksha.plan/v1 by object (note [plan fields] in
  * compiler/back/planfile.c): anything else is a newer moksha's plan. */
 static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
-                                       "observed", "drift", "providers", "changes", "gates", "policies", "outputs", "outputs_changed",
+                                       "observed", "drift", "providers", "changes", "gates", "policies", "policy_packs", "waivers", "outputs", "outputs_changed",
                                        "outputs_before", "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",

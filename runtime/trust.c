@@ -267,20 +267,25 @@ static const char *role_word(unsigned role)
 }
 
 /* One identity's key. A root key signs only trust files; planner and
- * automation are distinct roles; a key serves one identity per role (an
- * approver may plan with the same key). */
+ * automation are distinct roles, and so are automation and approver (an
+ * automation identity never approves); a key serves one identity per role
+ * (an approver may plan with the same key). */
 static bool add_key(chk *c, const uint8_t raw[32], unsigned role, const char *name, const char *at)
 {
     mk_trust *t = c->t;
-    const unsigned plan = MK_TRUST_PLANNER | MK_TRUST_AUTOMATION;
+    const unsigned plan = MK_TRUST_PLANNER | MK_TRUST_AUTOMATION, bot = MK_TRUST_AUTOMATION | MK_TRUST_APPROVER;
     if (roots_has(&t->roots, raw))
         return refuse(c, "payload `%s`: a root key; root keys sign only trust files (keep them offline, apart from "
                       "planner, automation and approver keys)", at);
     for (size_t i = 0; i < t->nkeys; i++) {
         const entry *e = &t->keys[i];
-        if (memcmp(e->raw, raw, 32) == 0 && ((e->role & role) || ((e->role | role) & plan) == plan))
+        unsigned both = e->role | role;
+        if (memcmp(e->raw, raw, 32) == 0 && ((e->role & role) || (both & plan) == plan || (both & bot) == bot))
             return refuse(c, "payload `%s`: the same key as %s `%s`: %s", at, role_word(e->role), e->name,
-                          (e->role & role) ? "one key, one identity" : "planner and automation keys are distinct roles");
+                          (e->role & role)       ? "one key, one identity"
+                          : (both & bot) == bot ? "an automation identity never approves; give the approver a key of "
+                                                  "their own"
+                                                : "planner and automation keys are distinct roles");
     }
     if (t->nkeys == MAX_KEYS)
         return refuse(c, "payload `%s`: more than %d keys", at, MAX_KEYS);
@@ -330,9 +335,237 @@ static bool read_named(chk *c, json_t *v, const char *field, unsigned role)
     return true;
 }
 
-/* "automation": {NAME: {"key": KEY, "boundary": {}}}. Boundaries are for
- * later; until then every automation identity has the default one, and a
- * boundary that says anything is refused rather than ignored. */
+/* ---- part 2: boundaries, rules per environment, break glass (docs/trust.md,
+ * "Autonomy boundaries", "Rules per environment", "Break glass") ---- */
+
+static const char *const RISKS[] = {"low", "medium", "high", NULL};
+static const char *const ACTIONS[] = {"create", "update", "delete", "replace", "import", "move", NULL};
+static const char *const DAYS[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (; s && *set; set++)
+        if (strcmp(s, *set) == 0)
+            return true;
+    return false;
+}
+
+/* A resource type's name as a plan writes it: `compute`, `postgres.role`. */
+static bool type_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 128 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.") != n || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    return strstr(s, "..") == NULL && !(s[0] >= '0' && s[0] <= '9');
+}
+
+static bool env_ok(const char *s) { return !*s || name_ok(s); } /* "": a plan of no environment */
+static bool risk_ok(const char *s) { return one_of(s, RISKS); }
+static bool action_ok(const char *s) { return one_of(s, ACTIONS); }
+static bool day_ok(const char *s) { return one_of(s, DAYS); }
+
+static bool pack_ok(const char *s) { return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64; }
+
+/* A list of one or more distinct strings, each of what `ok` takes; what
+ * says what they are, in the refusal. */
+static bool str_list(chk *c, json_t *v, const char *at, bool (*ok)(const char *), const char *what)
+{
+    size_t i, j;
+    json_t *x;
+    if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > MAX_KEYS)
+        return refuse(c, "payload `%s`: expected a list of one or more %s (leave the field out for no limit)", at, what);
+    json_array_foreach(v, i, x) {
+        const char *s = json_string_value(x);
+        if (!s || !ok(s))
+            return refuse(c, "payload `%s[%zu]`: %s%.64s%s is not one of %s", at, i, s ? "`" : "", s ? s : "not a string",
+                          s ? "`" : "", what);
+        for (j = 0; j < i; j++)
+            if (strcmp(json_string_value(json_array_get(v, j)), s) == 0)
+                return refuse(c, "payload `%s[%zu]`: `%s` twice", at, i, s);
+    }
+    return true;
+}
+
+/* "HH:MM", 00:00 to 24:00, in minutes; -1 otherwise. */
+static int minutes(const char *s)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
+        return -1;
+    int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
+    return h > 24 || m > 59 || (h == 24 && m) ? -1 : h * 60 + m;
+}
+
+static bool read_window(chk *c, json_t *w, const char *at)
+{
+    static const char *const known[] = {"days", "from", "to", NULL};
+    char dat[400];
+    if (!json_is_object(w))
+        return refuse(c, "payload `%s`: expected {\"days\": [\"mon\", …], \"from\": \"HH:MM\", \"to\": \"HH:MM\"} (UTC)", at);
+    if (!only(c, "payload ", w, at, known))
+        return false;
+    snprintf(dat, sizeof dat, "%s.days", at);
+    if (!str_list(c, json_object_get(w, "days"), dat, day_ok, "the days mon, tue, wed, thu, fri, sat, sun"))
+        return false;
+    int from = minutes(json_string_value(json_object_get(w, "from"))), to = minutes(json_string_value(json_object_get(w, "to")));
+    if (from < 0 || from == 24 * 60 || to < 0)
+        return refuse(c, "payload `%s`: `from` and `to` are UTC times \"HH:MM\" (`from` 00:00 to 23:59, `to` up to 24:00)", at);
+    if (from >= to)
+        return refuse(c, "payload `%s`: `from` %s is not before `to` %s: a window lies within one day (split one that "
+                      "spans midnight in two, \"to\": \"24:00\" and \"from\": \"00:00\")", at,
+                      json_string_value(json_object_get(w, "from")), json_string_value(json_object_get(w, "to")));
+    return true;
+}
+
+/* Money text: whole dollars, and at most 6 digits of cents and below. */
+static bool money_ok(const char *s)
+{
+    size_t n = s ? strspn(s, "0123456789") : 0;
+    if (!n || n > 12)
+        return false;
+    if (!s[n])
+        return true;
+    size_t f = strspn(s + n + 1, "0123456789");
+    return s[n] == '.' && f >= 1 && f <= 6 && !s[n + 1 + f];
+}
+
+/* o's risk field rf (max_risk, min_risk), `types` and `actions`: a
+ * boundary's or a required gate's. */
+static bool read_filters(chk *c, json_t *o, const char *at, const char *rf)
+{
+    char f[320];
+    json_t *v = json_object_get(o, rf);
+    if (v && !risk_ok(json_string_value(v) ?: ""))
+        return refuse(c, "payload `%s.%s`: expected \"low\", \"medium\" or \"high\"", at, rf);
+    snprintf(f, sizeof f, "%s.types", at);
+    if ((v = json_object_get(o, "types")) && !str_list(c, v, f, type_ok, "resource types (compute, postgres.role)"))
+        return false;
+    snprintf(f, sizeof f, "%s.actions", at);
+    return !(v = json_object_get(o, "actions")) ||
+           str_list(c, v, f, action_ok, "the actions create, update, delete, replace, import, move");
+}
+
+static bool read_boundary(chk *c, json_t *b, const char *at)
+{
+    static const char *const known[] = {"max_risk", "types", "actions", "environments", "max_cost_increase",
+                                        "max_changes", "windows", NULL};
+    char f[256];
+    json_t *v, *w;
+    size_t i;
+    if (!b)
+        return true;
+    if (!json_is_object(b))
+        return refuse(c, "payload `%s`: expected an object ({} is the default boundary: low-risk changes only)", at);
+    if (!only(c, "payload ", b, at, known))
+        return false;
+    snprintf(f, sizeof f, "%s.environments", at);
+    if (!read_filters(c, b, at, "max_risk") ||
+        ((v = json_object_get(b, "environments")) &&
+         !str_list(c, v, f, env_ok, "environments' names (\"\" for a plan of no environment)")))
+        return false;
+    if ((v = json_object_get(b, "max_cost_increase")) && !money_ok(json_string_value(v)))
+        return refuse(c, "payload `%s.max_cost_increase`: expected US dollars a month as money text, \"50.00\"", at);
+    if ((v = json_object_get(b, "max_changes")) &&
+        (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000))
+        return refuse(c, "payload `%s.max_changes`: expected a whole number from 1 up (changes in one apply)", at);
+    if (!(v = json_object_get(b, "windows")))
+        return true;
+    if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > 64)
+        return refuse(c, "payload `%s.windows`: expected a list of 1 to 64 windows (leave it out for always)", at);
+    json_array_foreach(v, i, w) {
+        snprintf(f, sizeof f, "%s.windows[%zu]", at, i);
+        if (!read_window(c, w, f))
+            return false;
+    }
+    return true;
+}
+
+/* groups.NAME of the payload p must exist and have at least count members. */
+static bool group_for(chk *c, json_t *p, json_t *g, json_int_t count, const char *at)
+{
+    const char *name = json_string_value(g);
+    json_t *m = name ? json_object_get(json_object_get(p, "groups"), name) : NULL;
+    if (!name)
+        return refuse(c, "payload `%s.group`: expected the name of a group of `groups`", at);
+    if (!m)
+        return refuse(c, "payload `%s.group`: `%.64s` is no group of `groups`", at, name);
+    if ((size_t)count > json_array_size(m))
+        return refuse(c, "payload `%s.count`: %lld, but group `%s` has %zu member%s: it could never open", at,
+                      (long long)count, name, json_array_size(m), json_array_size(m) == 1 ? "" : "s");
+    return true;
+}
+
+static bool read_gate(chk *c, json_t *p, json_t *g, const char *at)
+{
+    static const char *const known[] = {"group", "count", "actions", "types", "min_risk", NULL};
+    json_t *n = json_object_get(g, "count");
+    if (!json_is_object(g))
+        return refuse(c, "payload `%s`: expected {\"group\": GROUP, \"count\": N, \"actions\", \"types\", \"min_risk\"}", at);
+    if (!only(c, "payload ", g, at, known))
+        return false;
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16))
+        return refuse(c, "payload `%s.count`: expected a whole number from 1 to 16", at);
+    return group_for(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, at) &&
+           read_filters(c, g, at, "min_risk");
+}
+
+/* "environments": {ENV: {"policy_packs": [DIGEST…], "gates": {NAME: GATE}}}. */
+static bool read_environments(chk *c, json_t *p)
+{
+    static const char *const known[] = {"policy_packs", "gates", NULL};
+    json_t *v = json_object_get(p, "environments"), *e, *g;
+    const char *k, *gn;
+    if (!v)
+        return true;
+    if (!json_is_object(v))
+        return refuse(c, "payload `environments`: expected an object of environments' names");
+    json_object_foreach(v, k, e) {
+        char at[128], gat[256];
+        snprintf(at, sizeof at, "environments.%.64s", k);
+        if (!env_ok(k))
+            return refuse(c, "payload `environments`: `%.64s` is not an environment's name ([a-z0-9][a-z0-9_-]*, or "
+                          "\"\" for plans of no environment)", k);
+        if (!json_is_object(e))
+            return refuse(c, "payload `%s`: expected {\"policy_packs\": [...], \"gates\": {...}}", at);
+        if (!only(c, "payload ", e, at, known))
+            return false;
+        snprintf(gat, sizeof gat, "%s.policy_packs", at);
+        if ((g = json_object_get(e, "policy_packs")) &&
+            !str_list(c, g, gat, pack_ok, "policy packs' digests (64 lowercase hex: `moksha policy digest DIR`)"))
+            return false;
+        if (!(g = json_object_get(e, "gates")))
+            continue;
+        snprintf(gat, sizeof gat, "%s.gates", at);
+        if (!names_at(c, g, gat))
+            return false;
+        json_t *one;
+        json_object_foreach(g, gn, one) {
+            snprintf(gat, sizeof gat, "%s.gates.%s", at, gn);
+            if (!read_gate(c, p, one, gat))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* "break_glass": {"group": GROUP, "count": N}, N at least 2. */
+static bool read_break_glass(chk *c, json_t *p)
+{
+    static const char *const known[] = {"group", "count", NULL};
+    json_t *v = json_object_get(p, "break_glass"), *n;
+    if (!v)
+        return true;
+    if (!json_is_object(v))
+        return refuse(c, "payload `break_glass`: expected {\"group\": GROUP, \"count\": N}");
+    if (!only(c, "payload ", v, "break_glass", known))
+        return false;
+    n = json_object_get(v, "count");
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 2 || json_integer_value(n) > 16))
+        return refuse(c, "payload `break_glass.count`: expected a whole number from 2 to 16: breaking the glass "
+                      "always takes two people");
+    return group_for(c, p, json_object_get(v, "group"), n ? json_integer_value(n) : 2, "break_glass");
+}
+
+/* "automation": {NAME: {"key": KEY, "boundary": BOUNDARY}}. */
 static bool read_automation(chk *c, json_t *v)
 {
     static const char *const known[] = {"key", "boundary", NULL};
@@ -347,14 +580,10 @@ static bool read_automation(chk *c, json_t *v)
         uint8_t raw[32];
         snprintf(at, sizeof at, "automation.%s", k);
         snprintf(bat, sizeof bat, "%s.boundary", at);
-        json_t *b = json_object_get(x, "boundary");
         if (!json_is_object(x))
-            return refuse(c, "payload `%s`: expected {\"key\": KEY, \"boundary\": {}}", at);
-        if (!only(c, "payload ", x, at, known))
+            return refuse(c, "payload `%s`: expected {\"key\": KEY, \"boundary\": {…}}", at);
+        if (!only(c, "payload ", x, at, known) || !read_boundary(c, json_object_get(x, "boundary"), bat))
             return false;
-        if (b && (!json_is_object(b) || json_object_size(b)))
-            return refuse(c, "payload `%s`: expected {}: this executor knows no boundary settings yet, and holds "
-                          "every automation identity to the default one (low-risk changes only, no gate opens)", bat);
         snprintf(at + strlen(at), sizeof at - strlen(at), ".key");
         if (!key_at(c, json_object_get(x, "key"), at, raw) || !add_key(c, raw, MK_TRUST_AUTOMATION, k, at))
             return false;
@@ -458,7 +687,7 @@ static bool read_header(chk *c, json_t *p)
 static bool read_payload(chk *c, const char *text, size_t n)
 {
     static const char *const known[] = {"version", "expires", "roots", "planners", "automation", "approvers",
-                                        "groups", "revoked", NULL};
+                                        "groups", "revoked", "environments", "break_glass", NULL};
     json_error_t je;
     json_t *p = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
     if (!p) { /* "FILE: payload:LINE:COL: a key appears twice in one object" */
@@ -472,7 +701,8 @@ static bool read_payload(chk *c, const char *text, size_t n)
                                       read_automation(c, json_object_get(p, "automation")) &&
                                       read_named(c, json_object_get(p, "approvers"), "approvers", MK_TRUST_APPROVER) &&
                                       read_groups(c, json_object_get(p, "groups")) &&
-                                      read_revoked(c, json_object_get(p, "revoked"))
+                                      read_revoked(c, json_object_get(p, "revoked")) && read_environments(c, p) &&
+                                      read_break_glass(c, p)
                                 : refuse(c, "the payload is not a JSON object (" DOC ")");
     if (ok)
         c->t->doc = json_incref(p);
@@ -862,10 +1092,19 @@ void mk_trust_describe(const mk_trust *t, char *out, size_t n)
     char last[64] = "none before";
     if (t->seen)
         snprintf(last, sizeof last, "version %lld", t->seen);
+    char more[160] = "";
+    size_t nenv = json_object_size(json_object_get(t->doc, "environments"));
+    json_t *bg = json_object_get(t->doc, "break_glass");
+    if (nenv)
+        snprintf(more, sizeof more, ", rules for %zu environment%s", nenv, nenv == 1 ? "" : "s");
+    if (bg)
+        snprintf(more + strlen(more), sizeof more - strlen(more), ", break glass by %lld of group %s",
+                 json_object_get(bg, "count") ? (long long)json_integer_value(json_object_get(bg, "count")) : 2LL,
+                 json_string_value(json_object_get(bg, "group")));
     snprintf(out, n, "version %lld, expires %s, roots: threshold %d of %zu keys; %zu planner%s, %zu "
-             "automation, %zu approver%s, %zu group%s, %zu revoked; last accepted: %s", t->version, t->expires,
+             "automation, %zu approver%s, %zu group%s, %zu revoked%s; last accepted: %s", t->version, t->expires,
              t->roots.threshold, t->roots.n, count[0], count[0] == 1 ? "" : "s", count[1], count[2],
-             count[2] == 1 ? "" : "s", t->ngroups, t->ngroups == 1 ? "" : "s", t->nrevoked, last);
+             count[2] == 1 ? "" : "s", t->ngroups, t->ngroups == 1 ? "" : "s", t->nrevoked, more, last);
 }
 
 /* ---- what approvals and boundaries ask of the file ---- */

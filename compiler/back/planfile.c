@@ -326,6 +326,10 @@ static void read_gates(reader *r, json_t *a)
         if (c && !json_is_null(c) && !json_is_integer(c))
             refuse(r, "a gate's `change` is not a change id");
         x->change = (uint32_t)json_integer_value(c);
+        json_t *n = json_object_get(g, "count");
+        if (n && (!json_is_integer(n) || json_integer_value(n) < 2 || json_integer_value(n) > 16))
+            refuse(r, "a gate's `count` is not a whole number from 2 to 16 (1 is written by leaving it out)");
+        x->count = n ? (uint32_t)json_integer_value(n) : 1;
     }
 }
 
@@ -370,6 +374,21 @@ static json_t *kept(json_t *doc, const char *k)
 }
 
 static bool known_fields(json_t *plan, char *why, size_t whylen);
+
+/* `policy_packs`: [{"name": TEXT, "digest": 64 hex}] (note [policy packs]). */
+static void read_packs(reader *r, json_t *a)
+{
+    size_t i;
+    json_t *x;
+    if (a && !json_is_array(a))
+        refuse(r, "`policy_packs` is not a list");
+    json_array_foreach(a, i, x) {
+        const char *d = json_string_value(json_object_get(x, "digest"));
+        bool hex = d && strlen(d) == 64 && strspn(d, "0123456789abcdef") == 64;
+        if (!json_is_object(x) || json_object_size(x) != 2 || !json_is_string(json_object_get(x, "name")) || !hex)
+            refuse(r, "a `policy_packs` entry is not {\"name\", \"digest\": 64 hex digits}");
+    }
+}
 
 /* The plan's `observed` (absent: never refreshed) and `drift` list. */
 static void read_observed(reader *r, json_t *doc)
@@ -448,6 +467,11 @@ static void read_plan(reader *r, json_t *doc)
     if (p->reads && !json_is_array(p->reads))
         refuse(r, "`reads` is not a list");
     p->policies = kept(doc, "policies");
+    p->policy_packs = kept(doc, "policy_packs");
+    read_packs(r, p->policy_packs);
+    p->waivers = kept(doc, "waivers");
+    if (p->waivers && !json_is_array(p->waivers))
+        refuse(r, "`waivers` is not a list");
     read_observed(r, doc);
     read_gates(r, json_object_get(doc, "gates"));
     read_totals(r, json_object_get(doc, "totals"));
@@ -872,6 +896,8 @@ static void put_gates(emitter *e, const mk_plan *p)
             put_int(e, g->change);
         else
             lit(e, "null");
+        if (g->count > 1) /* note [plan defaults]: 1 is unsaid */
+            lit(e, ",\"count\":"), put_int(e, g->count);
         lit(e, "}");
     }
     lit(e, "]");
@@ -1013,6 +1039,8 @@ static void put_tail(emitter *e, const mk_plan *p)
     if (p->ngates)
         put_gates(e, p);
     put_kept(e, "policies", p->policies);
+    put_kept(e, "policy_packs", p->policy_packs); /* absent when none (note [plan defaults]) */
+    put_kept(e, "waivers", p->waivers);
     put_kept(e, "outputs", p->outputs);
     if (p->outputs_changed.n) /* absent when none: a plan of a stack without outputs reads as before */
         lit(e, ",\"outputs_changed\":"), put_names(e, p->outputs_changed.v, p->outputs_changed.n);
@@ -1176,8 +1204,8 @@ void mk_planfile_free_text(char *text) { mk_mem_free(text); }
  * refused, so a plan from a newer moksha is never half-read. The executor
  * keeps its own list (runtime/planfile.c). */
 static const char *const PLAN_FIELDS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend", "providers",
-    "observed", "changes", "drift", "gates", "policies", "outputs", "outputs_changed", "outputs_before", "reads", "totals",
-    "cost", "signature", NULL};
+    "observed", "changes", "drift", "gates", "policies", "policy_packs", "waivers", "outputs", "outputs_changed", "outputs_before",
+    "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_FIELDS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed",
     "before", "after", "after_unknown", "sensitive", "changed", "replace_because", "depends_on", "risk", "irreversible",
     "cost", "lifecycle", "placement", "refs", "risk_raised_by", "drift", "import", "moved_from", NULL};

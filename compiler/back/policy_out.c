@@ -260,10 +260,18 @@ static void text(json_t *results, mk_buf *out, bool color)
                 mk_buf_puts(out, "           ");
             mk_buf_printf(out, "%s\n", one_line(&t1, str(v, "message")));
         }
-        json_array_foreach(json_object_get(r, "gates"), k, v)
-            mk_buf_printf(out, "           approval by %s needed%s%s: %s\n", one_line(&t2, str(v, "group")),
+        json_array_foreach(json_object_get(r, "gates"), k, v) {
+            json_int_t need = json_integer_value(json_object_get(v, "count"));
+            char many[48] = "";
+            if (need > 1)
+                snprintf(many, sizeof many, " (%lld distinct approvers)", (long long)need);
+            mk_buf_printf(out, "           approval by %s%s needed%s%s: %s\n", one_line(&t2, str(v, "group")), many,
                           json_is_string(json_object_get(v, "address")) ? " for " : "", str(v, "address"),
                           one_line(&t1, str(v, "message")));
+        }
+        json_array_foreach(json_object_get(r, "waived"), k, v) /* note [waivers]: shown while they last */
+            mk_buf_printf(out, "           waived for %s until %s (waiver %.8s by key %s): %s\n", one_line(&t2, str(v, "address")),
+                          str(v, "expires"), str(v, "waiver"), str(v, "by"), one_line(&t1, str(v, "message")));
         json_int_t und = json_integer_value(json_object_get(r, "undetermined"));
         if (und)
             mk_buf_printf(out, "           %lld check%s undetermined: the value is known after apply, or not priced yet\n",
@@ -555,7 +563,19 @@ static void md_row(json_t *r, const mk_policy_out_opts *o, mk_buf *out)
     json_array_foreach(json_object_get(r, "gates"), k, v) {
         mk_buf_printf(out, "%sneeds approval by **", sep);
         mk_md_text(out, str(v, "group"));
-        mk_buf_puts(out, "**: ");
+        mk_buf_puts(out, "**");
+        if (json_integer_value(json_object_get(v, "count")) > 1)
+            mk_buf_printf(out, " (%lld distinct approvers)", (long long)json_integer_value(json_object_get(v, "count")));
+        mk_buf_puts(out, ": ");
+        mk_md_text(out, str(v, "message"));
+        sep = "<br>";
+    }
+    json_array_foreach(json_object_get(r, "waived"), k, v) {
+        mk_buf_printf(out, "%swaived for `", sep);
+        mk_md_text(out, str(v, "address"));
+        mk_buf_puts(out, "` until ");
+        mk_md_text(out, str(v, "expires"));
+        mk_buf_puts(out, ": ");
         mk_md_text(out, str(v, "message"));
         sep = "<br>";
     }
@@ -579,7 +599,7 @@ static void md_row(json_t *r, const mk_policy_out_opts *o, mk_buf *out)
 static bool md_finding(json_t *r)
 {
     return strcmp(str(r, "status"), "pass") != 0 || json_array_size(json_object_get(r, "gates")) ||
-           json_array_size(json_object_get(r, "risks"));
+           json_array_size(json_object_get(r, "risks")) || json_array_size(json_object_get(r, "waived"));
 }
 
 /* note [markdown findings]: a pull-request comment lists only the policies

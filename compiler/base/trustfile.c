@@ -119,10 +119,216 @@ static bool named_keys_ok(check *c, json_t *o, const char *field, json_t *role_k
     return true;
 }
 
-/* automation: {NAME: {"key": KEY, "boundary": {}}}: until boundaries say
- * something (docs/trust.md), every automation identity has the default one,
- * and the executor refuses a boundary that says anything rather than
- * ignoring it; so does this. */
+/* ---- boundaries, rules per environment, break glass: the executor's
+ * rules (runtime/trust.c), so that a root signs nothing it refuses ---- */
+
+static const char *const RISKS[] = {"low", "medium", "high", NULL};
+static const char *const ACTIONS[] = {"create", "update", "delete", "replace", "import", "move", NULL};
+static const char *const DAYS[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+
+static bool word_in(const char *s, const char *const *set)
+{
+    while (s && *set && strcmp(*set, s) != 0)
+        set++;
+    return s && *set;
+}
+
+static bool is_type(const char *s)
+{
+    size_t n = strlen(s);
+    return n && n <= 128 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.") == n && s[0] != '.' &&
+           s[n - 1] != '.' && !strstr(s, "..") && !(s[0] >= '0' && s[0] <= '9');
+}
+static bool is_env(const char *s) { return !*s || (strlen(s) <= MK_SIGN_NAME_MAX && mk_sign_name_ok(s, strlen(s))); }
+static bool is_risk(const char *s) { return word_in(s, RISKS); }
+static bool is_action(const char *s) { return word_in(s, ACTIONS); }
+static bool is_day(const char *s) { return word_in(s, DAYS); }
+static bool is_digest(const char *s) { return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64; }
+
+/* v, when present, is a list of one or more distinct strings ok takes. */
+static bool words_ok(check *c, json_t *v, const char *where, bool (*ok)(const char *), const char *what)
+{
+    size_t i;
+    json_t *x;
+    if (!v)
+        return true;
+    if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > MAX_KEYS)
+        return say(c, "`%s` is not a list of one or more %s (leave it out for no limit)", where, what);
+    json_array_foreach(v, i, x) {
+        const char *w = json_string_value(x);
+        if (!w || !ok(w))
+            return say(c, "`%s[%zu]` is not one of %s", where, i, what);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(json_string_value(json_array_get(v, k)), w) == 0)
+                return say(c, "`%s` lists `%s` twice", where, w);
+    }
+    return true;
+}
+
+/* "HH:MM" in minutes, up to 24:00; -1 when it is none. */
+static int clock_of(const char *s)
+{
+    if (!s || strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
+        return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    return h > 24 || m > 59 || (h == 24 && m) ? -1 : h * 60 + m;
+}
+
+static bool windows_ok(check *c, json_t *v, const char *where)
+{
+    static const char *const FIELDS[] = {"days", "from", "to", NULL};
+    char at[256];
+    size_t i;
+    json_t *w;
+    if (!v)
+        return true;
+    if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > 64)
+        return say(c, "`%s.windows` is not a list of 1 to 64 windows (leave it out for always)", where);
+    json_array_foreach(v, i, w) {
+        snprintf(at, sizeof at, "%s.windows[%zu]", where, i);
+        if (!json_is_object(w))
+            return say(c, "`%s` is not {\"days\": [...], \"from\": \"HH:MM\", \"to\": \"HH:MM\"} (UTC)", at);
+        char dat[272];
+        snprintf(dat, sizeof dat, "`%s`", at);
+        if (!only_fields(c, w, FIELDS, dat))
+            return false;
+        snprintf(dat, sizeof dat, "%s.days", at);
+        if (!json_object_get(w, "days") ? say(c, "`%s` has no `days`", at)
+                                        : !words_ok(c, json_object_get(w, "days"), dat, is_day, "mon, tue, wed, thu, fri, sat, sun"))
+            return false;
+        int from = clock_of(json_string_value(json_object_get(w, "from"))), to = clock_of(json_string_value(json_object_get(w, "to")));
+        if (from < 0 || from == 24 * 60 || to < 0)
+            return say(c, "`%s`: `from` and `to` are UTC times \"HH:MM\" (`from` up to 23:59, `to` up to 24:00)", at);
+        if (from >= to)
+            return say(c, "`%s`: `from` is not before `to`: a window lies within one day (split one across midnight in two)", at);
+    }
+    return true;
+}
+
+/* US dollars as money text, not negative: "50", "50.00", at most 6 decimals. */
+static bool is_money(const char *s)
+{
+    size_t w = s ? strspn(s, "0123456789") : 0, f = w && s[w] == '.' ? strspn(s + w + 1, "0123456789") : 0;
+    return w && w <= 12 && (!s[w] || (s[w] == '.' && f >= 1 && f <= 6 && !s[w + 1 + f]));
+}
+
+/* o's `types` and `actions` (a boundary's or a gate's), where they are, and
+ * its risk field rf (max_risk, min_risk). */
+static bool filters_ok(check *c, json_t *o, const char *where, const char *rf)
+{
+    char at[320];
+    json_t *v = json_object_get(o, rf);
+    if (v && !is_risk(json_string_value(v) ?: ""))
+        return say(c, "`%s.%s` is not \"low\", \"medium\" or \"high\"", where, rf);
+    snprintf(at, sizeof at, "%s.types", where);
+    if (!words_ok(c, json_object_get(o, "types"), at, is_type, "resource types (compute, postgres.role)"))
+        return false;
+    snprintf(at, sizeof at, "%s.actions", where);
+    return words_ok(c, json_object_get(o, "actions"), at, is_action, "create, update, delete, replace, import, move");
+}
+
+static bool boundary_ok(check *c, json_t *b, const char *name)
+{
+    static const char *const FIELDS[] = {"max_risk", "types", "actions", "environments", "max_cost_increase",
+                                         "max_changes", "windows", NULL};
+    char where[160], at[200];
+    json_t *v;
+    snprintf(where, sizeof where, "automation.%s.boundary", name);
+    snprintf(at, sizeof at, "`%s`", where);
+    if (!b)
+        return true;
+    if (!json_is_object(b))
+        return say(c, "%s is not an object ({} is the default boundary: low-risk changes only)", at);
+    if (!only_fields(c, b, FIELDS, at))
+        return false;
+    if (!filters_ok(c, b, where, "max_risk"))
+        return false;
+    snprintf(at, sizeof at, "%s.environments", where);
+    if (!words_ok(c, json_object_get(b, "environments"), at, is_env, "environments' names (\"\": a plan of no environment)"))
+        return false;
+    if ((v = json_object_get(b, "max_cost_increase")) && !is_money(json_string_value(v)))
+        return say(c, "`%s.max_cost_increase` is not US dollars a month as money text, \"50.00\"", where);
+    if ((v = json_object_get(b, "max_changes")) &&
+        (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000))
+        return say(c, "`%s.max_changes` is not a whole number from 1 up", where);
+    return windows_ok(c, json_object_get(b, "windows"), where);
+}
+
+/* A group of groups with at least count members. */
+static bool group_ok(check *c, json_t *p, json_t *g, json_int_t count, const char *where)
+{
+    const char *name = json_string_value(g);
+    json_t *m = name ? json_object_get(json_object_get(p, "groups"), name) : NULL;
+    if (!m)
+        return say(c, "`%s.group` is not a group of `groups`", where);
+    if ((size_t)count > json_array_size(m))
+        return say(c, "`%s.count` is %lld, but group %s has %zu member%s: it could never open", where, (long long)count, name,
+                   json_array_size(m), json_array_size(m) == 1 ? "" : "s");
+    return true;
+}
+
+static bool env_gate_ok(check *c, json_t *p, json_t *g, const char *where)
+{
+    static const char *const FIELDS[] = {"group", "count", "actions", "types", "min_risk", NULL};
+    json_t *n = json_object_get(g, "count");
+    char at[320];
+    if (!json_is_object(g))
+        return say(c, "`%s` is not {\"group\", \"count\", \"actions\", \"types\", \"min_risk\"}", where);
+    snprintf(at, sizeof at, "`%s`", where);
+    if (!only_fields(c, g, FIELDS, at))
+        return false;
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16))
+        return say(c, "`%s.count` is not a whole number from 1 to 16", where);
+    return group_ok(c, p, json_object_get(g, "group"), n ? json_integer_value(n) : 1, where) &&
+           filters_ok(c, g, where, "min_risk");
+}
+
+static bool environments_ok(check *c, json_t *p)
+{
+    static const char *const FIELDS[] = {"policy_packs", "gates", NULL};
+    json_t *envs = json_object_get(p, "environments"), *e, *g;
+    const char *name, *gname;
+    if (envs && !json_is_object(envs))
+        return say(c, "`environments` is not an object of environments' names and their rules");
+    json_object_foreach(envs, name, e) {
+        char where[160], at[256];
+        snprintf(where, sizeof where, "environments.%.64s", name);
+        if (!is_env(name))
+            return say(c, "`environments`: `%.64s` is not an environment's name ([a-z0-9][a-z0-9_-]*, or \"\")", name);
+        if (!json_is_object(e))
+            return say(c, "`%s` is not {\"policy_packs\": [...], \"gates\": {...}}", where);
+        snprintf(at, sizeof at, "`%s`", where);
+        if (!only_fields(c, e, FIELDS, at))
+            return false;
+        snprintf(at, sizeof at, "%s.policy_packs", where);
+        if (!words_ok(c, json_object_get(e, "policy_packs"), at, is_digest, "policy packs' digests (`moksha policy digest DIR`)"))
+            return false;
+        if ((g = json_object_get(e, "gates")) && !json_is_object(g))
+            return say(c, "`%s.gates` is not an object of gates' names", where);
+        json_t *one;
+        json_object_foreach(g, gname, one) {
+            snprintf(at, sizeof at, "%s.gates.%s", where, gname);
+            if (!name_ok(c, gname, at) || !env_gate_ok(c, p, one, at))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool break_glass_ok(check *c, json_t *p)
+{
+    static const char *const FIELDS[] = {"group", "count", NULL};
+    json_t *b = json_object_get(p, "break_glass"), *n = json_object_get(b, "count");
+    if (!b)
+        return true;
+    if (!json_is_object(b) || !only_fields(c, b, FIELDS, "`break_glass`"))
+        return c->bad ? false : say(c, "`break_glass` is not {\"group\": GROUP, \"count\": N}");
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 2 || json_integer_value(n) > 16))
+        return say(c, "`break_glass.count` is not a whole number from 2 to 16: breaking the glass takes two people");
+    return group_ok(c, p, json_object_get(b, "group"), n ? json_integer_value(n) : 2, "break_glass");
+}
+
+/* automation: {NAME: {"key": KEY, "boundary": BOUNDARY}}. */
 static bool automation_ok(check *c, json_t *o, json_t *role_keys)
 {
     static const char *const FIELDS[] = {"key", "boundary", NULL};
@@ -137,10 +343,8 @@ static bool automation_ok(check *c, json_t *o, json_t *role_keys)
             return false;
         if (!json_is_object(v) || !only_fields(c, v, FIELDS, where))
             return c->bad ? false : say(c, "%s is not an object of `key` and `boundary`", where);
-        json_t *b = json_object_get(v, "boundary");
-        if (b && (!json_is_object(b) || json_object_size(b)))
-            return say(c, "`automation.%s.boundary` is not {}: no boundary settings exist yet, and every automation "
-                       "identity is held to the default one (low-risk changes only, no gate opens)", name);
+        if (!boundary_ok(c, json_object_get(v, "boundary"), name))
+            return false;
         snprintf(where, sizeof where, "`automation.%s.key`", name);
         if (!key_ok(c, json_object_get(v, "key"), role_keys, where))
             return false;
@@ -212,7 +416,7 @@ static bool time_ok(check *c, json_t *v)
 bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
 {
     static const char *const FIELDS[] = {"version", "expires", "roots", "planners", "automation", "approvers",
-                                         "groups", "revoked", NULL};
+                                         "groups", "revoked", "environments", "break_glass", NULL};
     check c = {why, whylen, false};
     if (!json_is_object(p))
         return say(&c, "the payload is not a JSON object");
@@ -228,12 +432,14 @@ bool mk_trustfile_check(json_t *p, char *why, size_t whylen)
         automation_ok(&c, json_object_get(p, "automation"), automation) &&
         named_keys_ok(&c, json_object_get(p, "approvers"), "approvers", approvers) &&
         groups_ok(&c, json_object_get(p, "groups"), json_object_get(p, "approvers")) &&
-        key_list_ok(&c, json_object_get(p, "revoked"), "revoked")) {
+        key_list_ok(&c, json_object_get(p, "revoked"), "revoked") && environments_ok(&c, p) && break_glass_ok(&c, p)) {
         json_array_foreach(rk, i, k)
             json_object_set_new(roots, json_string_value(k), json_true());
         json_array_foreach(json_object_get(p, "revoked"), i, k)
             json_object_set_new(revoked, json_string_value(k), json_true());
         if (roles_apart(&c, planners, automation, "both a planner's and an automation identity's: give each its own key") &&
+            roles_apart(&c, automation, approvers, "both an automation identity's and an approver's: an automation "
+                        "identity never approves; give the approver a key of their own") &&
             roles_apart(&c, roots, planners, "a root's and a planner's: a root key signs trust files only") &&
             roles_apart(&c, roots, automation, "a root's and an automation identity's: a root key signs trust files only") &&
             roles_apart(&c, roots, approvers, "a root's and an approver's: a root key signs trust files only"))

@@ -1,11 +1,19 @@
 /* cmd_policy — `moksha policy check` and `moksha policy test`. */
 #include "compiler/cli/cmd_policy.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "compiler/back/policy_out.h"
 #include "compiler/base/buf.h"
 #include "compiler/base/diag.h"
+#include "compiler/base/mem.h"
 #include "compiler/cli/cli.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
@@ -16,6 +24,7 @@ static const char POLICY_HELP[] =
     "                           [--replace-placement ADDR]... [--path-prefix P]\n"
     "                           [--var NAME=VALUE]... [--var-file FILE]... [PATH...]\n"
     "       moksha policy test [--format text|json] [DIR...]\n"
+    "       moksha policy digest DIR...\n"
     "\n"
     "check: plan the stack against its applied state and evaluate its policies (those\n"
     "in its files, the packs it imports, and --policies DIR). FORMAT is text (default),\n"
@@ -32,7 +41,11 @@ static const char POLICY_HELP[] =
     "\n"
     "test: run the `test` blocks in DIR (default: the current directory) and the\n"
     "files they load; prints `N passed, N failed` (and `, N errors` for tests whose\n"
-    "policy met an error) and exits 1 on a failure or an error.\n";
+    "policy met an error) and exits 1 on a failure or an error.\n"
+    "\n"
+    "digest: the digest of each policy pack DIR (SHA-256 over its .moksha files, as a\n"
+    "plan's `policy_packs` records it), one `DIGEST  DIR` line each: what a trust\n"
+    "file's environments.ENV.policy_packs lists (docs/trust.md).\n";
 
 static int policy_check(int argc, char **argv)
 {
@@ -113,8 +126,97 @@ static int policy_test(int argc, char **argv)
     return rc;
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* note [policy packs] in compiler/front/program.c: for each .moksha file
+ * directly in dir, by name (bytewise), NAME 0 SIZE 0 BYTES, SHA-256. A plan
+ * records the same of the bytes it parsed; tests/e2e/test_policy_packs.sh
+ * holds the two to each other. */
+static bool pack_digest(const char *dir, char hex[65])
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        mk_cli_err("policy digest: cannot read directory `%s`: %s", dir, strerror(errno));
+        return false;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 7, ".moksha") != 0)
+            continue;
+        names = mk_mem_realloc(names, (n + 1) * sizeof *names);
+        names[n++] = mk_mem_strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_name);
+    bool ok = n > 0;
+    if (!ok)
+        mk_cli_err("policy digest: no .moksha files in `%s`", dir);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ok = ok && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; ok && i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "rb");
+        char *text = NULL;
+        long len = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+            text = mk_mem_alloc((size_t)len + 1);
+            if (fread(text, 1, (size_t)len, f) != (size_t)len)
+                len = -1;
+        }
+        if (f)
+            fclose(f);
+        if (len < 0) {
+            mk_cli_err("policy digest: cannot read `%s`", path);
+            ok = false;
+        } else {
+            char size[32];
+            int sn = snprintf(size, sizeof size, "%ld", len);
+            ok = EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1) && EVP_DigestUpdate(md, size, (size_t)sn + 1) &&
+                 EVP_DigestUpdate(md, text, (size_t)len);
+        }
+        mk_mem_free(text);
+    }
+    unsigned char raw[32];
+    unsigned rn = 0;
+    ok = ok && EVP_DigestFinal_ex(md, raw, &rn) && rn == 32;
+    EVP_MD_CTX_free(md);
+    for (size_t i = 0; i < n; i++)
+        mk_mem_free(names[i]);
+    mk_mem_free(names);
+    for (int i = 0; ok && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    return ok;
+}
+
+static int policy_digest(int argc, char **argv)
+{
+    if (argc < 2) {
+        mk_cli_err("policy digest needs a directory: moksha policy digest DIR...");
+        return EXIT_INPUT;
+    }
+    int rc = EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        char hex[65];
+        if (mk_options_is_help(argv[i])) {
+            fputs(POLICY_HELP, stdout);
+            return EXIT_OK;
+        }
+        if (!pack_digest(argv[i], hex))
+            rc = EXIT_INPUT;
+        else
+            printf("%s  %s\n", hex, argv[i]);
+    }
+    return rc;
+}
+
 int mk_cmd_policy(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "digest") == 0)
+        return policy_digest(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return policy_check(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "test") == 0)
@@ -123,7 +225,7 @@ int mk_cmd_policy(int argc, char **argv)
         fputs(POLICY_HELP, stdout);
         return EXIT_OK;
     }
-    mk_cli_err(argc < 2 ? "policy needs a subcommand: check or test" : "unknown policy subcommand `%s`: use check or test",
+    mk_cli_err(argc < 2 ? "policy needs a subcommand: check, test or digest" : "unknown policy subcommand `%s`: use check, test or digest",
                argc < 2 ? "" : argv[1]);
     return EXIT_INPUT;
 }

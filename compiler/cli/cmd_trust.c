@@ -23,9 +23,11 @@ static const char TRUST_HELP[] =
     "       moksha trust show FILE [--format text|json]\n"
     "\n"
     "A trust file (moksha.trust/v1, docs/trust.md) says which keys may sign plans\n"
-    "(planners, automation), who approves (approvers, groups) and which keys are\n"
-    "revoked; it is signed by a threshold of root keys. FILE is its payload (the\n"
-    "JSON object) or its envelope (format, payload, signatures).\n"
+    "(planners, automation), what each automation identity may apply alone (its\n"
+    "boundary), who approves (approvers, groups), the rules per environment (policy\n"
+    "packs, required gates), who breaks the glass, and which keys are revoked; it is\n"
+    "signed by a threshold of root keys. FILE is its payload (the JSON object) or\n"
+    "its envelope (format, payload, signatures).\n"
     "\n"
     "sign: check the payload (every field's form, names [a-z0-9][a-z0-9_-]*, key\n"
     "texts, the threshold within the roots, expires in RFC 3339 UTC and in the\n"
@@ -35,9 +37,10 @@ static const char TRUST_HELP[] =
     "for byte. A key signs once: a second signature by it is refused.\n"
     "\n"
     "show: print the version, the expiry, the roots and their threshold, who is in\n"
-    "which role, and each signature with the key that made it and whether it\n"
-    "verifies. Whether an executor accepts the file is its own decision: it counts\n"
-    "only signatures of its current roots.\n"
+    "which role (each automation identity with its boundary, defaults said), each\n"
+    "environment's rules, break glass, and each signature with the key that made it\n"
+    "and whether it verifies. Whether an executor accepts the file is its own\n"
+    "decision: it counts only signatures of its current roots.\n"
     "\n"
     "options:\n"
     "  --key FILE             sign: the root's private key (moksha key new; mode 0600)\n"
@@ -180,7 +183,87 @@ static int trust_sign(int argc, char **argv)
 static void show_key(const char *label, const char *pub)
 {
     char id[MK_SIGN_ID_LEN];
-    printf("  %-14s %s  %s\n", label, id_of(pub, id), pub);
+    printf("  %-14s %s  %s\n", label ? label : "", id_of(pub, id), pub ? pub : "");
+}
+
+/* "a, b" of a list of strings ("" shown as ""), into out. */
+static void show_list(json_t *list, char *out, size_t n)
+{
+    size_t i, k = 0;
+    json_t *x;
+    out[0] = 0;
+    json_array_foreach(list, i, x) {
+        const char *w = json_string_value(x);
+        int m = snprintf(out + k, n - k, "%s%s", i ? ", " : "", *w ? w : "\"\"");
+        if (m < 0 || (size_t)m >= n - k)
+            return;
+        k += (size_t)m;
+    }
+}
+
+/* An automation identity's boundary, its defaults said (docs/trust.md,
+ * "Autonomy boundaries"). */
+static void show_boundary(json_t *b)
+{
+    static const char *const LISTS[] = {"types", "actions", "environments"};
+    char list[512];
+    json_t *w;
+    size_t i;
+    printf("  %-14s boundary: max_risk %s", "", json_string_value(json_object_get(b, "max_risk")) ?: "low");
+    for (i = 0; i < 3; i++) {
+        show_list(json_object_get(b, LISTS[i]), list, sizeof list);
+        printf("; %s %s", LISTS[i], json_object_get(b, LISTS[i]) ? list : "any");
+    }
+    json_t *cost = json_object_get(b, "max_cost_increase"), *n = json_object_get(b, "max_changes");
+    if (cost)
+        printf("; max_cost_increase $%s a month", json_string_value(cost));
+    else
+        printf("; max_cost_increase none");
+    if (n)
+        printf("; max_changes %lld", (long long)json_integer_value(n));
+    else
+        printf("; max_changes none");
+    printf("; windows%s", json_object_get(b, "windows") ? " (UTC)" : " always");
+    json_array_foreach(json_object_get(b, "windows"), i, w) {
+        show_list(json_object_get(w, "days"), list, sizeof list);
+        printf("%s %s %s-%s", i ? "," : "", list, json_string_value(json_object_get(w, "from")),
+               json_string_value(json_object_get(w, "to")));
+    }
+    putchar('\n');
+}
+
+/* environments' rules and break glass (docs/trust.md, "Rules per
+ * environment", "Break glass"). */
+static void show_rules(const mk_trustfile *t)
+{
+    json_t *envs = json_object_get(t->doc, "environments"), *e, *g, *d, *bg = json_object_get(t->doc, "break_glass");
+    const char *name, *gname;
+    char list[512];
+    size_t i;
+    printf("environments:%s\n", json_object_size(envs) ? "" : " no rules");
+    json_object_foreach(envs, name, e) {
+        printf("  %-14s policy packs:%s\n", *name ? name : "\"\"", json_array_size(json_object_get(e, "policy_packs")) ? "" : " none required");
+        json_array_foreach(json_object_get(e, "policy_packs"), i, d)
+            printf("  %-14s   %s\n", "", json_string_value(d));
+        json_object_foreach(json_object_get(e, "gates"), gname, g) {
+            json_t *n = json_object_get(g, "count");
+            printf("  %-14s gate trust:%s: %lld of group %s", "", gname, n ? (long long)json_integer_value(n) : 1LL,
+                   json_string_value(json_object_get(g, "group")));
+            show_list(json_object_get(g, "actions"), list, sizeof list);
+            printf(", before %s", json_object_get(g, "actions") ? list : "any action");
+            show_list(json_object_get(g, "types"), list, sizeof list);
+            printf(" of %s", json_object_get(g, "types") ? list : "any type");
+            if (json_object_get(g, "min_risk"))
+                printf(", %s risk and above", json_string_value(json_object_get(g, "min_risk")));
+            putchar('\n');
+        }
+    }
+    if (bg)
+        printf("break glass: %lld of group %s\n",
+               json_object_get(bg, "count") ? (long long)json_integer_value(json_object_get(bg, "count")) : 2LL,
+               json_string_value(json_object_get(bg, "group")));
+    else
+        printf("break glass: none\n");
 }
 
 static void show_roles(const mk_trustfile *t)
@@ -190,8 +273,11 @@ static void show_roles(const mk_trustfile *t)
         json_t *o = json_object_get(t->doc, ROLES[r]), *v;
         const char *name;
         printf("%s:%s\n", ROLES[r], json_object_size(o) ? "" : " none");
-        json_object_foreach(o, name, v)
+        json_object_foreach(o, name, v) {
             show_key(name, json_string_value(r == 1 ? json_object_get(v, "key") : v));
+            if (r == 1)
+                show_boundary(json_object_get(v, "boundary"));
+        }
     }
     json_t *groups = json_object_get(t->doc, "groups"), *members, *m;
     const char *name;
@@ -206,6 +292,7 @@ static void show_roles(const mk_trustfile *t)
     printf("revoked:%s\n", json_array_size(json_object_get(t->doc, "revoked")) ? "" : " none");
     json_array_foreach(json_object_get(t->doc, "revoked"), i, m)
         show_key("", json_string_value(m));
+    show_rules(t);
 }
 
 static void show_text(const mk_trustfile *t, const char *path)
@@ -286,6 +373,9 @@ static void show_json(const mk_trustfile *t)
                           "approvers", role_json(json_object_get(d, "approvers"), false),
                           "groups", groups ? json_incref(groups) : json_object(),
                           "revoked", keys_json(json_object_get(d, "revoked")), "signatures", sigs);
+    json_t *envs = json_object_get(d, "environments"), *bg = json_object_get(d, "break_glass");
+    json_object_set_new(o, "environments", envs ? json_incref(envs) : json_object());
+    json_object_set_new(o, "break_glass", bg ? json_incref(bg) : json_null());
     json_dumpf(o, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
     json_decref(o);

@@ -58,6 +58,8 @@ static bool take_list(void *ud, const char *name, const char *v)
         r->var_flags = mk_options_push(r->var_flags, &r->nvar_flags, v);
     else if (strcmp(name, "--policies") == 0)
         r->policy_dirs = mk_options_push(r->policy_dirs, &r->npolicy_dirs, v);
+    else if (strcmp(name, "--waiver") == 0)
+        r->waiver_files = mk_options_push(r->waiver_files, &r->nwaiver_files, v);
     else
         r->replace_placement = mk_options_push(r->replace_placement, &r->nreplace_placement, v);
     return true;
@@ -98,6 +100,7 @@ static bool take_reason(void *ud, const char *name, const char *v)
 static const mk_option STACK[] = {
     {"--var-file", true, .take = take_list},  {"--var", true, .take = take_list},
     {"--policies", true, .take = take_list},  {"--replace-placement", true, .take = take_list},
+    {"--waiver", true, .take = take_list},
     {"--override", true, .take = take_override}, {"--reason", true, .take = take_reason},
 };
 
@@ -167,6 +170,7 @@ void mk_options_req_free(mk_pipeline_req *r)
     mk_mem_free(r->var_files);
     mk_mem_free(r->var_flags);
     mk_mem_free(r->policy_dirs);
+    mk_mem_free(r->waiver_files);
     mk_mem_free(r->overrides);
     mk_mem_free(r->replace_placement);
 }
@@ -192,8 +196,10 @@ bool mk_options_only(const mk_pipeline_req *r, const char *cmd, unsigned allowed
     static const struct { unsigned bit; const char *opt; } OPTS[] = {
         {MK_OPTIONS_PATHS, "a stack path"}, {MK_OPTIONS_VARS, "--var"}, {MK_OPTIONS_VARS, "--var-file"},
         {MK_OPTIONS_POLICIES, "--policies"}, {MK_OPTIONS_OVERRIDES, "--override"}, {MK_OPTIONS_REPLACE, "--replace-placement"},
+        {MK_OPTIONS_POLICIES, "--waiver"},
     };
-    size_t used[] = {r->npaths, r->nvar_flags, r->nvar_files, r->npolicy_dirs, r->noverrides, r->nreplace_placement};
+    size_t used[] = {r->npaths, r->nvar_flags, r->nvar_files, r->npolicy_dirs, r->noverrides, r->nreplace_placement,
+                     r->nwaiver_files};
     for (size_t i = 0; i < sizeof OPTS / sizeof *OPTS; i++)
         if (used[i] && !(allowed & OPTS[i].bit)) {
             if (i == 0)

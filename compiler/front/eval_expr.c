@@ -522,7 +522,9 @@ static mk_value *eval_comprehension(mk_ectx *c, mk_ast *n)
 
 /* ---- calls ---- */
 
-/* approval("GROUP") and risk("LEVEL"): what a policy's `require` asks for. */
+/* approval("GROUP"[, count = N]) and risk("LEVEL"): what a policy's
+ * `require` asks for, as a map {approval: GROUP, count: N} or {risk: LEVEL}.
+ * count is how many distinct members of GROUP must sign (1 to 16). */
 static mk_value *eval_requirement(mk_ectx *c, mk_ast *n)
 {
     bool risk = n->name == c->e->n.risk;
@@ -533,24 +535,54 @@ static mk_value *eval_requirement(mk_ectx *c, mk_ast *n)
                               : "write `require approval(\"GROUP\") : \"why\"` in a policy");
         return ERR;
     }
-    if (n->kids.n != 1) {
+    mk_ast *group = NULL, *count = NULL;
+    uint32_t positional = 0;
+    for (uint32_t i = 0; i < n->kids.n; i++) {
+        mk_ast *k = n->kids.v[i];
+        if (k->kind != MK_AST_ATTR) {
+            positional++;
+            group = group ? group : k;
+            continue;
+        }
+        if (risk || strcmp(k->name, "count") != 0 || count) {
+            mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", k->span, "%s() takes no argument `%s`%s", what, k->name,
+                                             count && !strcmp(k->name, "count") ? " twice" : "");
+            mk_diag_help(it, risk ? "write `risk(\"high\")`" : "approval() takes the group and `count = N`: `approval(\"sre\", count = 2)`");
+            return ERR;
+        }
+        count = k;
+    }
+    if (positional != 1) {
         mk_diag_error(c->e->diag, "E0206", n->span, risk ? "risk() takes one argument: low, medium or high"
-                                                          : "approval() takes one argument, the approving group");
+                                                          : "approval() takes one argument, the approving group (and `count = N`)");
         return ERR;
     }
-    mk_value *g = mk_eval_expr(c, n->kids.v[0]);
+    mk_value *g = mk_eval_expr(c, group);
     if (g->kind != MK_V_STRING && g->kind != MK_V_ERROR && g->kind != MK_V_UNKNOWN) {
-        mk_diag_error(c->e->diag, "E0200", n->kids.v[0]->span, "the %s is a string, found %s",
+        mk_diag_error(c->e->diag, "E0200", group->span, "the %s is a string, found %s",
                       risk ? "risk class" : "approving group", mk_v_kind_name(g->kind));
         return ERR;
     }
     if (risk && g->kind == MK_V_STRING && strcmp(g->u.s, "low") && strcmp(g->u.s, "medium") && strcmp(g->u.s, "high")) {
-        mk_diag_error(c->e->diag, "E0202", n->kids.v[0]->span, "a risk class is \"low\", \"medium\" or \"high\"");
+        mk_diag_error(c->e->diag, "E0202", group->span, "a risk class is \"low\", \"medium\" or \"high\"");
         return ERR;
     }
-    mk_value *m = mk_v_map(c->e->v, 1);
+    mk_value *cv = count ? mk_eval_expr(c, count->b) : NULL;
+    if (cv && cv->kind != MK_V_ERROR && cv->kind != MK_V_UNKNOWN && (cv->kind != MK_V_INT || cv->u.i < 1 || cv->u.i > 16)) {
+        mk_diag_item *it = mk_diag_error(c->e->diag, "E0202", count->b->span, "`count` is a whole number from 1 to 16, found %s",
+                                         cv->kind == MK_V_INT ? "a number out of range" : mk_v_kind_name(cv->kind));
+        mk_diag_help(it, "how many distinct members of the group must approve: `count = 2`");
+        return ERR;
+    }
+    if (cv && cv->kind == MK_V_ERROR)
+        return ERR;
+    mk_value *m = mk_v_map(c->e->v, cv ? 2 : 1);
     m->u.map.keys[0] = risk ? c->e->n.risk : c->e->n.approval;
     m->u.map.vals[0] = g;
+    if (cv) {
+        m->u.map.keys[1] = c->e->n.count;
+        m->u.map.vals[1] = cv;
+    }
     return m;
 }
 
@@ -951,6 +983,11 @@ mk_value *mk_eval_expr(mk_ectx *c, mk_ast *n)
     case MK_AST_BINARY: return eval_binary(c, n);
     case MK_AST_COND: return eval_cond(c, n);
     case MK_AST_FOR_EXPR: return eval_comprehension(c, n);
+    case MK_AST_ATTR: { /* `NAME = value` in a call or a list that takes no named argument */
+        mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", n->span, "a named argument (`%s = …`) here", n->name);
+        mk_diag_help(it, "only approval() takes one: `require approval(\"sre\", count = 2)`; elsewhere pass values in order");
+        return ERR;
+    }
     default:
         mk_diag_error(c->e->diag, "E0100", n->span, "expected an expression, found %s", mk_ast_kind_name(n->kind));
         return ERR;

@@ -69,6 +69,7 @@ void mk_program_free(mk_program *p)
     mk_mem_free(p->instances);
     mk_sym_free(&p->by_address);
     mk_mem_free(p->file_ids);
+    mk_mem_free(p->packs);
     mk_type_tab_free(p->types);
     mk_diag_free(p->diag);
     mk_src_fini(&p->src);
@@ -190,11 +191,57 @@ static mk_ast *parse_path(mk_program *p, const char *path, mk_span from)
     return mk_parse_file(&p->ast, p->diag, (uint32_t)id, f->text, (uint32_t)f->len);
 }
 
+/* note [policy packs]: a directory of policies loaded as a unit — an
+ * imported directory (`import "policies/security"`) or `--policies DIR` —
+ * is a pack, recorded in the plan's `policy_packs` with its digest, so
+ * that an executor can demand that a plan was checked against the packs
+ * it names (docs/trust.md, "Rules per environment"). The digest is
+ * SHA-256 over, for each .moksha file directly in it by name, its name, a
+ * 0 byte, its size in decimal, a 0 byte and its bytes — the bytes parsed,
+ * from the source set, never read again (moksha policy digest DIR says
+ * the same of a directory on disk). The name is the directory as shown
+ * (relative to the share directory for the library's). Once each. */
+static void note_pack(mk_program *p, const char *dir, char **files, size_t n)
+{
+    size_t sl = strlen(p->share_dir);
+    const char *name = strncmp(dir, p->share_dir, sl) == 0 && dir[sl] == '/' ? dir + sl + 1 : dir;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; ok && i < n; i++) {
+        int64_t id = mk_src_find(&p->src, files[i]);
+        if (id < 0) { /* not loaded (an error was said): no digest to vouch for */
+            ok = false;
+            break;
+        }
+        const mk_source *f = mk_src_get(&p->src, (uint32_t)id);
+        const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
+        char size[32];
+        int sn = snprintf(size, sizeof size, "%zu", f->len);
+        ok = EVP_DigestUpdate(md, base, strlen(base) + 1) && EVP_DigestUpdate(md, size, (size_t)sn + 1) &&
+             EVP_DigestUpdate(md, f->text, f->len);
+    }
+    unsigned char d[32];
+    unsigned dn = 0;
+    ok = ok && EVP_DigestFinal_ex(md, d, &dn) && dn == 32;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return;
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    for (size_t i = 0; i < p->npacks; i++)
+        if (strcmp(p->packs[i].name, name) == 0)
+            return;
+    p->packs = mk_mem_realloc(p->packs, (p->npacks + 1) * sizeof *p->packs);
+    p->packs[p->npacks].name = mk_arena_strndup(p->ast.arena, name, strlen(name));
+    memcpy(p->packs[p->npacks++].digest, hex, 65);
+}
+
 /* Load a file or every file of a directory into unit u. A path given or
  * imported that holds no .moksha file is an error rather than an empty,
  * passing stack: `check /dev/null`, an import of an empty directory and an
  * empty `--policies DIR` would otherwise check nothing and say ok. */
-static void load_into(mk_program *p, mk_unit *u, const char *path, mk_span from)
+static void load_into(mk_program *p, mk_unit *u, const char *path, mk_span from, bool pack)
 {
     struct stat st;
     bool found = stat(path, &st) == 0;
@@ -211,7 +258,9 @@ static void load_into(mk_program *p, mk_unit *u, const char *path, mk_span from)
             return;
         }
         for (size_t i = 0; i < n; i++)
-            load_into(p, u, files[i], from);
+            load_into(p, u, files[i], from, pack);
+        if (pack)
+            note_pack(p, path, files, n);
         return;
     }
     if (found && (!S_ISREG(st.st_mode) || !has_suffix(path, ".moksha"))) {
@@ -392,10 +441,10 @@ bool mk_program_load(mk_program *p, const char *const *paths, size_t npaths)
             return false;
         }
         for (size_t i = 0; i < n; i++)
-            load_into(p, p->root, files[i], MK_NOSPAN);
+            load_into(p, p->root, files[i], MK_NOSPAN, false);
     }
     for (size_t i = 0; i < npaths; i++)
-        load_into(p, p->root, paths[i], MK_NOSPAN);
+        load_into(p, p->root, paths[i], MK_NOSPAN, false);
     load_plugin_schemas(p);
     mk_type_resolve_all(p->types);
     return p->root->nfiles > 0;
@@ -510,7 +559,7 @@ static void do_import(mk_program *p, mk_unit *u, mk_ast *imp)
                          "the built-in library such as \"policies/security\"");
         return;
     }
-    load_into(p, u, path, imp->span);
+    load_into(p, u, path, imp->span, true);
 }
 
 mk_unit *mk_program_load_module(mk_program *p, mk_unit *parent, mk_ast *decl)
@@ -754,6 +803,6 @@ void mk_program_import(mk_program *p, const char *path)
 {
     if (!p->root)
         return;
-    load_into(p, p->root, path, MK_NOSPAN);
+    load_into(p, p->root, path, MK_NOSPAN, true);
     mk_type_resolve_all(p->types);
 }

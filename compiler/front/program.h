@@ -159,6 +159,12 @@ typedef struct mk_stack_read {
     bool reported;
 } mk_stack_read;
 
+/* A policy pack loaded (note [policy packs] in program.c). */
+typedef struct mk_pack {
+    const char *name;
+    char digest[65];
+} mk_pack;
+
 typedef struct mk_program {
     mk_ast_ctx ast;           /* arena and names */
     mk_srcset src;
@@ -167,6 +173,8 @@ typedef struct mk_program {
     mk_vctx v;
     const char *share_dir;    /* where stdlib/ and policies/ live */
     mk_unit *root;
+    mk_pack *packs;           /* the policy packs loaded, in order (mk_mem) */
+    size_t npacks;
     mk_ast **stdlib_files;
     uint32_t nstdlib, capstdlib;
     /* evaluation result */

@@ -988,6 +988,8 @@ void mk_plan_free(mk_plan *pl)
     json_decref(pl->reads);
     json_decref(pl->outputs_before);
     json_decref(pl->policies);
+    json_decref(pl->policy_packs);
+    json_decref(pl->waivers);
     mk_mem_free(pl->changes);
     mk_arena_free(pl->arena);
     mk_mem_free(pl);

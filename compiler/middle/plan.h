@@ -120,6 +120,7 @@ typedef struct mk_gate {
     uint32_t id;                 /* 1-based */
     const char *policy, *group, *message, *address;
     uint32_t change;             /* the change it holds, 0 for none */
+    uint32_t count;              /* distinct approvals it needs: approval(G, count = N); 1 by default */
 } mk_gate;
 
 /* An unpriced resource and the cost model's reason. */
@@ -168,6 +169,8 @@ typedef struct mk_plan {
     size_t nunpriced_unchanged;
     /* policies */
     json_t *policies;            /* results (owned; middle/policy.h has their shape) */
+    json_t *waivers;             /* the waiver envelopes the policies used (owned; note [waivers] in pipeline.c), or NULL */
+    json_t *policy_packs;        /* [{"name", "digest"}] the packs loaded (owned; note [policy packs] in front/program.c), or NULL */
     mk_gate *gates;
     size_t ngates;
 } mk_plan;

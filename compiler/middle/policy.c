@@ -4,6 +4,7 @@
  * violations and `require` into gates. */
 #include "compiler/middle/policy.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -572,6 +573,7 @@ static void gate(walk *w, mk_ast *stmt)
     mk_value *g = mk_eval_expr(&rc, stmt->a);
     mk_value *group = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "approval")) : NULL;
     mk_value *level = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "risk")) : NULL;
+    mk_value *count = g->kind == MK_V_MAP ? mk_v_get(g, N(w->P, "count")) : NULL;
     mk_buf b = {0};
     if (level && level->kind == MK_V_STRING) { /* raise the risk class of the change in scope */
         const char *msg = text_of(w, stmt->b, &b);
@@ -586,6 +588,8 @@ static void gate(walk *w, mk_ast *stmt)
     json_array_append_new(w->P->gates, json_pack("{s:i, s:s, s:s?, s:s?, s:o}", "id", (json_int_t)++w->P->next_gate,
                           "group", group->u.s, "message", msg, "address", subject_address(w),
                           "location", mk_policy_location(w->P->p, stmt->span)));
+    if (count && count->kind == MK_V_INT && count->u.i > 1) /* how many distinct members must sign; 1 unsaid */
+        json_object_set_new(json_array_get(w->P->gates, json_array_size(w->P->gates) - 1), "count", json_integer(count->u.i));
     mk_buf_free(&b);
 }
 
@@ -831,10 +835,20 @@ static void check_policy_attr(mk_ectx *c, mk_ast *it)
         }
     } else if (it->name == e->n.description) {
         check_message(c, it->b);
+    } else if (strcmp(it->name, "override_by") == 0) {
+        /* the group of the trust file whose approval overrides or waives it (docs/policies.md) */
+        mk_value *m = mk_eval_expr(c, it->b);
+        bool ok = m->kind == MK_V_STRING && m->n >= 1 && m->n <= 64 && (islower((unsigned char)m->u.s[0]) || isdigit((unsigned char)m->u.s[0]));
+        for (uint32_t k = 0; ok && k < m->n; k++)
+            ok = islower((unsigned char)m->u.s[k]) || isdigit((unsigned char)m->u.s[k]) || m->u.s[k] == '_' || m->u.s[k] == '-';
+        if (!ok && m->kind != MK_V_ERROR) {
+            mk_diag_item *d = mk_diag_error(e->diag, "E0202", it->b->span, "override_by is the name of a group of the trust file");
+            mk_diag_help(d, "a group's name is [a-z0-9][a-z0-9_-]*, at most 64 characters: `override_by = \"finops\"`");
+        }
     } else {
         mk_diag_item *d = mk_diag_error(e->diag, "E0112", it->span, "a policy has no attribute `%s`", it->name);
-        const char *known[] = {"description", "enforcement", "checkov", "checkov_differs"};
-        const char *s = mk_diag_suggest(it->name, known, 4);
+        const char *known[] = {"description", "enforcement", "checkov", "checkov_differs", "override_by"};
+        const char *s = mk_diag_suggest(it->name, known, 5);
         if (s)
             mk_diag_label(d, "did you mean `%s`?", s);
     }
@@ -963,6 +977,44 @@ static json_t *eval_error(pol *P)
                      at.file != MK_NOSPAN.file ? mk_policy_location(P->p, at) : json_null());
 }
 
+/* note [waivers]: a waiver in force for this policy takes its violations
+ * at the waiver's address out of P->viol into the list returned
+ * (`waived`: each with the waiver's id, signer and expiry), so they no
+ * longer fail or warn; only a soft or advisory policy is waived — a hard
+ * one's waiver is marked refused and waives nothing. NULL when nothing was
+ * waived. */
+static json_t *waive(pol *P, const char *name, const char *enf, const mk_policy_run *run)
+{
+    json_t *out = NULL, *w;
+    size_t i, k;
+    json_array_foreach(run ? run->waivers : NULL, i, w) {
+        if (strcmp(json_string_value(json_object_get(w, "policy")) ?: "", name) != 0)
+            continue;
+        if (strcmp(enf, "hard") == 0) {
+            json_object_set_new(w, "refused", json_true());
+            continue;
+        }
+        const char *at = json_string_value(json_object_get(w, "address"));
+        json_t *keep = json_array(), *v;
+        json_array_foreach(P->viol, k, v) {
+            const char *va = json_string_value(json_object_get(v, "address"));
+            if (!va || !at || strcmp(va, at) != 0) {
+                json_array_append(keep, v);
+                continue;
+            }
+            if (!out)
+                out = json_array();
+            json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O}", "address", va, "message",
+                                                 json_object_get(v, "message"), "waiver", json_object_get(w, "id"), "by",
+                                                 json_object_get(w, "by"), "expires", json_object_get(w, "expires")));
+            json_object_set_new(w, "used", json_true());
+        }
+        json_decref(P->viol);
+        P->viol = keep;
+    }
+    return out;
+}
+
 static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
 {
     P->viol = json_array();
@@ -976,6 +1028,7 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     run_stmts(&w, &decl->kids);
     json_t *err = mk_diag_reports(P->p->diag) != reports ? eval_error(P) : NULL;
     const char *enf = policy_attr(P, decl, "enforcement", "hard");
+    json_t *waived = waive(P, decl->str, enf, run);
     const char *reason = NULL;
     for (size_t i = 0; run && i < run->noverrides; i++)
         if (strcmp(run->overrides[i].name, decl->str) == 0)
@@ -993,6 +1046,11 @@ static json_t *run_policy(pol *P, mk_ast *decl, const mk_policy_run *run)
     json_object_set_new(r, "checkov", policy_checkov(P, decl));
     const char *differs = policy_attr(P, decl, "checkov_differs", NULL);
     json_object_set_new(r, "checkov_differs", differs ? json_string(differs) : json_null());
+    const char *by = policy_attr(P, decl, "override_by", NULL);
+    if (by) /* written only when the policy names one */
+        json_object_set_new(r, "override_by", json_string(by));
+    if (waived)
+        json_object_set_new(r, "waived", waived);
     if (err)
         json_object_set_new(r, "error", err);
     return r;

@@ -28,6 +28,11 @@ typedef struct mk_policy_override {
 typedef struct mk_policy_run {
     const mk_policy_override *overrides;
     size_t noverrides;
+    /* the waivers in force (note [waivers] in pipeline.c): [{"policy",
+     * "address", "id", "by", "expires", "reason"}], borrowed; a record that
+     * waived a violation is marked "used": true, one of a hard policy
+     * "refused": true */
+    json_t *waivers;
     int failed;     /* policies whose status is fail */
     int errored;    /* policies that met an error while they ran (status error) */
     int warned;

@@ -228,7 +228,9 @@ e2e_resign() {
     _sid=$(printf '%s' "$_st" | sed -n 's/.*"stack_id":"\([0-9a-f]*\)".*/\1/p')
     _lin=$(printf '%s' "$_st" | sed -n 's/.*"lineage":"\([^"]*\)".*/\1/p')
     _ser=$(printf '%s' "$_st" | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')
+    _env=$(sed -n 's/^{"format":"moksha.plan\/v1","stack":"[^"]*","env":"\([^"]*\)".*/\1/p' "$_rs/body")
     [ -n "$_sid" ] && _sid=",\"stack_id\":\"$_sid\""
+    [ -n "$_env" ] && _sid="$_sid,\"environment\":\"$_env\""
     printf 'moksha-signature/v1\000plan\000{"format":"moksha.plan/v1","digest":"%s"%s,"lineage":"%s","serial":%s}' \
         "$_d" "$_sid" "$_lin" "${_ser:-0}" >"$_rs/msg"
     openssl pkey -in "$2" -pubout -outform DER | tail -c 32 >"$_rs/raw"

@@ -46,7 +46,7 @@ EOF
 # check_repo DIR LABEL: the demo, an e2e test and a golden case in DIR.
 check_repo() {
     expect_exit 0 sh "$1/examples/demo.sh" "$BUILD" &&
-        expect_contains "$OUT" "demo: 6 examples"
+        expect_contains "$OUT" "demo: 7 examples"
     expect_not_contains "$OUT" ghost
     expect_contains "$OUT" "Apply complete: 6 created, 0 updated, 0 replaced, 0 deleted"
     expect_exit 0 sh "$1/tests/e2e/run.sh" "$BUILD" test_probe &&

@@ -136,9 +136,9 @@ EOF
 expect_exit 0 moksha plan -o p.plan && expect_match "$OUT" "~ bucket\.logs .*risk: medium"
 resign p.plan bot bot.plan
 expect_exit 0 "$MOKSHA_EXEC" verify bot.plan &&
-    expect_contains "$OUT" "signed by automation \`bot\` (key $(key_id bot)), by the trust file $WORK/trust.json, version 2: held to its default boundary (low-risk changes only, no gate opens)"
+    expect_contains "$OUT" "signed by automation \`bot\` (key $(key_id bot)), by the trust file $WORK/trust.json, version 2: held to its boundary (max_risk low, the default: low-risk changes only)"
 expect_exit 3 "$MOKSHA_EXEC" apply bot.plan &&
-    expect_contains "$ERR" "bucket.logs is medium risk, above the default boundary of automation \`bot\` (low-risk changes only): held"
+    expect_contains "$ERR" "bucket.logs is held by the boundary of automation \`bot\`: an update of \`versioning\` is medium risk, above the boundary's max_risk low"
 expect_contains "$OUT" "created  bucket.site"
 expect_not_contains "$OUT" "bucket.logs"
 expect_exit 0 "$MOKSHA_EXEC" audit show && expect_contains "$OUT" "signer=bot role=automation"
@@ -158,10 +158,10 @@ EOF2
 expect_exit 0 moksha plan -o p.plan && expect_match "$OUT" "- bucket\.site"
 resign p.plan bot low.plan 's/"risk":"[a-z]*"/"risk":"low"/g'
 expect_exit 3 "$MOKSHA_EXEC" apply low.plan &&
-    expect_contains "$ERR" "bucket.site is high risk, above the default boundary of automation \`bot\` (low-risk changes only): held"
+    expect_contains "$ERR" "bucket.site is held by the boundary of automation \`bot\`: a delete of bucket (a @stateful type) is high risk, above the boundary's max_risk low"
 expect_not_contains "$OUT" "deleted"
 resign p.plan bot null.plan 's/"risk":"[a-z]*"/"risk":null/g'
-expect_exit 3 "$MOKSHA_EXEC" apply null.plan && expect_contains "$ERR" "bucket.site is unknown risk"
+expect_exit 3 "$MOKSHA_EXEC" apply null.plan && expect_contains "$ERR" "bucket.site is held by the boundary of automation \`bot\`: its risk label is not low, medium or high: an unknown risk is above every max_risk"
 [ -n "$(sed -n '/"bucket.site"/p' .moksha/state.json)" ] || fail "automation deleted a change it labelled low"
 
 # ---- a damaged trust.seen is an error, never "none accepted yet" ----

@@ -481,14 +481,113 @@ static void test_unknown_field(void **state)
     assert_int_equal(json_dump_file(env, file, JSON_PRESERVE_ORDER), 0);
     json_decref(env);
     refused("`comment`: unknown field (docs/trust.md, \"The trust file\")");
-    /* a boundary that says anything: refused, not ignored */
+    /* a boundary's field this executor does not know: refused, not ignored */
+    write_trust(payload(p, sizeof p, 3, LATER, R0, R1, ",\"environments\":{\"prod\":{\"packs\":[]}}"), (int[]){R0, R1, -1});
+    refused("payload `environments.prod.packs`: unknown field (docs/trust.md, \"The trust file\")");
     snprintf(p, sizeof p,
              "{\"version\":3,\"expires\":\"%s\",\"roots\":{\"threshold\":2,\"keys\":[\"%s\",\"%s\"]},"
-             "\"automation\":{\"bot\":{\"key\":\"%s\",\"boundary\":{\"max_risk\":\"high\"}}}}",
+             "\"automation\":{\"bot\":{\"key\":\"%s\",\"boundary\":{\"risk\":\"high\"}}}}",
              LATER, pub[R0], pub[R1], pub[BOT]);
     write_trust(p, (int[]){R0, R1, -1});
-    refused("payload `automation.bot.boundary`: expected {}: this executor knows no boundary settings yet, and holds "
-            "every automation identity to the default one (low-risk changes only, no gate opens)");
+    refused("payload `automation.bot.boundary.risk`: unknown field (docs/trust.md, \"The trust file\")");
+}
+
+/* A payload whose automation `bot` has the boundary b, with approvers bob
+ * and alice in group sre, and extra at the end. */
+static char *bounded(char *buf, size_t n, const char *b, const char *extra)
+{
+    snprintf(buf, n,
+             "{\"version\":3,\"expires\":\"%s\",\"roots\":{\"threshold\":2,\"keys\":[\"%s\",\"%s\"]},"
+             "\"automation\":{\"bot\":{\"key\":\"%s\",\"boundary\":%s}},\"approvers\":{\"bob\":\"%s\",\"alice\":\"%s\"},"
+             "\"groups\":{\"sre\":[\"bob\",\"alice\"],\"solo\":[\"bob\"]}%s}",
+             LATER, pub[R0], pub[R1], pub[BOT], b, pub[BOB], pub[ALICE], extra);
+    return buf;
+}
+
+static void bad_boundary(const char *b, const char *extra, const char *want)
+{
+    char p[4096];
+    write_trust(bounded(p, sizeof p, b, extra), (int[]){R0, R1, -1});
+    refused(want);
+}
+
+/* Part 2's fields (docs/trust.md, "Autonomy boundaries", "Rules per
+ * environment", "Break glass"): accepted whole, and each broken rule refused. */
+static void test_boundaries(void **state)
+{
+    (void)state;
+    char p[4096], why[1024];
+    write_trust(bounded(p, sizeof p,
+                        "{\"max_risk\":\"medium\",\"types\":[\"compute\",\"postgres.role\"],\"actions\":[\"create\",\"update\"],"
+                        "\"environments\":[\"dev\",\"\"],\"max_cost_increase\":\"50.00\",\"max_changes\":20,"
+                        "\"windows\":[{\"days\":[\"mon\",\"fri\"],\"from\":\"08:00\",\"to\":\"24:00\"}]}",
+                        ",\"environments\":{\"prod\":{\"policy_packs\":[\"" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+                        "\"],\"gates\":{\"prod-destroys\":{\"group\":\"sre\",\"count\":2,\"actions\":[\"delete\"],"
+                        "\"types\":[\"database\"],\"min_risk\":\"high\"}}},\"\":{}},\"break_glass\":{\"group\":\"sre\"}"),
+                (int[]){R0, R1, -1});
+    mk_trust *t = load(false, why, sizeof why);
+    if (!t)
+        fail_msg("refused: %s", why);
+    assert_string_equal(json_string_value(json_object_get(mk_trust_boundary(t, "bot"), "max_risk")), "medium");
+    assert_non_null(json_object_get(json_object_get(mk_trust_environment(t, "prod"), "gates"), "prod-destroys"));
+    assert_non_null(mk_trust_environment(t, NULL)); /* "": plans of no environment */
+    assert_null(mk_trust_environment(t, "dev"));
+    assert_string_equal(json_string_value(json_object_get(mk_trust_break_glass(t), "group")), "sre");
+    mk_trust_describe(t, why, sizeof why);
+    assert_non_null(strstr(why, "0 revoked, rules for 2 environments, break glass by 2 of group sre; last accepted"));
+    mk_trust_free(t);
+
+    bad_boundary("{\"max_risk\":\"severe\"}", "", "payload `automation.bot.boundary.max_risk`: expected \"low\", \"medium\" or \"high\"");
+    bad_boundary("{\"types\":[]}", "", "payload `automation.bot.boundary.types`: expected a list of one or more resource types "
+                 "(compute, postgres.role) (leave the field out for no limit)");
+    bad_boundary("{\"actions\":[\"create\",\"destroy\"]}", "", "payload `automation.bot.boundary.actions[1]`: `destroy` is not one of "
+                 "the actions create, update, delete, replace, import, move");
+    bad_boundary("{\"environments\":[\"dev\",\"dev\"]}", "", "payload `automation.bot.boundary.environments[1]`: `dev` twice");
+    bad_boundary("{\"max_cost_increase\":50}", "", "payload `automation.bot.boundary.max_cost_increase`: expected US dollars a "
+                 "month as money text, \"50.00\"");
+    bad_boundary("{\"max_cost_increase\":\"-5\"}", "", "payload `automation.bot.boundary.max_cost_increase`: expected US dollars a "
+                 "month as money text, \"50.00\"");
+    bad_boundary("{\"max_changes\":0}", "", "payload `automation.bot.boundary.max_changes`: expected a whole number from 1 up "
+                 "(changes in one apply)");
+    bad_boundary("{\"windows\":[{\"days\":[\"monday\"],\"from\":\"08:00\",\"to\":\"18:00\"}]}", "",
+                 "payload `automation.bot.boundary.windows[0].days[0]`: `monday` is not one of the days mon, tue, wed, thu, fri, sat, sun");
+    bad_boundary("{\"windows\":[{\"days\":[\"mon\"],\"from\":\"18:00\",\"to\":\"08:00\"}]}", "",
+                 "payload `automation.bot.boundary.windows[0]`: `from` 18:00 is not before `to` 08:00: a window lies within one "
+                 "day (split one that spans midnight in two, \"to\": \"24:00\" and \"from\": \"00:00\")");
+    bad_boundary("{\"windows\":[{\"days\":[\"mon\"],\"from\":\"8:00\",\"to\":\"18:00\"}]}", "",
+                 "payload `automation.bot.boundary.windows[0]`: `from` and `to` are UTC times \"HH:MM\" (`from` 00:00 to 23:59, "
+                 "`to` up to 24:00)");
+    bad_boundary("{\"windows\":[{\"days\":[\"mon\"],\"from\":\"08:00\",\"to\":\"18:00\",\"tz\":\"CET\"}]}", "",
+                 "payload `automation.bot.boundary.windows[0].tz`: unknown field (docs/trust.md, \"The trust file\")");
+    bad_boundary("{}", ",\"environments\":{\"prod\":{\"policy_packs\":[\"abc\"]}}",
+                 "payload `environments.prod.policy_packs[0]`: `abc` is not one of policy packs' digests (64 lowercase hex: "
+                 "`moksha policy digest DIR`)");
+    bad_boundary("{}", ",\"environments\":{\"Prod\":{}}", "payload `environments`: `Prod` is not an environment's name "
+                 "([a-z0-9][a-z0-9_-]*, or \"\" for plans of no environment)");
+    bad_boundary("{}", ",\"environments\":{\"prod\":{\"gates\":{\"g\":{\"group\":\"dba\"}}}}",
+                 "payload `environments.prod.gates.g.group`: `dba` is no group of `groups`");
+    bad_boundary("{}", ",\"environments\":{\"prod\":{\"gates\":{\"g\":{\"group\":\"solo\",\"count\":2}}}}",
+                 "payload `environments.prod.gates.g.count`: 2, but group `solo` has 1 member: it could never open");
+    bad_boundary("{}", ",\"environments\":{\"prod\":{\"gates\":{\"g\":{\"group\":\"sre\",\"min_risk\":\"huge\"}}}}",
+                 "payload `environments.prod.gates.g.min_risk`: expected \"low\", \"medium\" or \"high\"");
+    bad_boundary("{}", ",\"break_glass\":{\"group\":\"sre\",\"count\":1}", "payload `break_glass.count`: expected a whole "
+                 "number from 2 to 16: breaking the glass always takes two people");
+    bad_boundary("{}", ",\"break_glass\":{\"group\":\"solo\"}",
+                 "payload `break_glass.count`: 2, but group `solo` has 1 member: it could never open");
+}
+
+/* An automation identity never approves: one key as both is refused. */
+static void test_automation_never_approves(void **state)
+{
+    (void)state;
+    char p[2048];
+    snprintf(p, sizeof p,
+             "{\"version\":3,\"expires\":\"%s\",\"roots\":{\"threshold\":2,\"keys\":[\"%s\",\"%s\"]},"
+             "\"automation\":{\"bot\":{\"key\":\"%s\"}},\"approvers\":{\"bob\":\"%s\"}}",
+             LATER, pub[R0], pub[R1], pub[BOT], pub[BOT]);
+    write_trust(p, (int[]){R0, R1, -1});
+    refused("payload `approvers.bob`: the same key as automation `bot`: an automation identity never approves; give the "
+            "approver a key of their own");
 }
 
 static void test_duplicate_key(void **state)
@@ -730,6 +829,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_writable_by_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_automation_never_approves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typed_signature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_signers, setup, teardown),

@@ -82,8 +82,11 @@ static void test_check(void **state)
     assert_null(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\"}}", why, sizeof why));
     assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\",\"boundary\":{\"risk\":\"high\"}}}",
                                 why, sizeof why),
-                        "`automation.bot.boundary` is not {}: no boundary settings exist yet, and every automation "
-                        "identity is held to the default one (low-risk changes only, no gate opens)");
+                        "`automation.bot.boundary` has a field `risk` a trust file does not have");
+    assert_string_equal(checked(NULL, "\"automation\":{\"bot\":{\"key\":\"" K3 "\"}},\"approvers\":{\"bob\":\"" K3 "\"}",
+                                why, sizeof why),
+                        "the key " K3 " is both an automation identity's and an approver's: an automation identity "
+                        "never approves; give the approver a key of their own");
     assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K2 "\"}", why, sizeof why),
                         "the key " K2 " is a root's and an approver's: a root key signs trust files only");
     assert_string_equal(checked(NULL, "\"approvers\":{\"bob\":\"" K3 "\"},\"groups\":{\"sre\":[]}", why, sizeof why),
@@ -99,6 +102,44 @@ static void test_check(void **state)
                         "([a-z0-9][a-z0-9_-]*, at most 64 characters)");
     assert_string_equal(checked("{\"threshold\":1,\"keys\":[]}", NULL, why, sizeof why),
                         "`roots.keys` is not a list of 1 to 16 keys");
+}
+
+/* The part 2 fields (docs/trust.md, "Autonomy boundaries", "Rules per
+ * environment", "Break glass"), as the executor takes them. */
+#define BOT "\"automation\":{\"bot\":{\"key\":\"" K3 "\",\"boundary\":"
+#define SRE "\"approvers\":{\"bob\":\"ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"eve\":\"ed25519:AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}," \
+    "\"groups\":{\"sre\":[\"bob\",\"eve\"],\"solo\":[\"bob\"]}"
+static void test_boundaries(void **state)
+{
+    (void)state;
+    char why[512];
+    assert_null(checked(NULL, BOT "{\"max_risk\":\"medium\",\"types\":[\"compute\",\"postgres.role\"],\"actions\":[\"create\"],"
+                        "\"environments\":[\"dev\",\"\"],\"max_cost_increase\":\"50.00\",\"max_changes\":20,"
+                        "\"windows\":[{\"days\":[\"mon\",\"fri\"],\"from\":\"08:00\",\"to\":\"24:00\"}]}}}," SRE
+                        ",\"environments\":{\"prod\":{\"policy_packs\":[\"0123456789abcdef0123456789abcdef0123456789abcdef"
+                        "0123456789abcdef\"],\"gates\":{\"d\":{\"group\":\"sre\",\"actions\":[\"delete\"],\"min_risk\":\"high\"}}}},"
+                        "\"break_glass\":{\"group\":\"sre\",\"count\":2}", why, sizeof why) ? why : NULL);
+    assert_string_equal(checked(NULL, BOT "{\"max_risk\":\"extreme\"}}}", why, sizeof why),
+                        "`automation.bot.boundary.max_risk` is not \"low\", \"medium\" or \"high\"");
+    assert_string_equal(checked(NULL, BOT "{\"actions\":[\"destroy\"]}}}", why, sizeof why),
+                        "`automation.bot.boundary.actions[0]` is not one of create, update, delete, replace, import, move");
+    assert_string_equal(checked(NULL, BOT "{\"types\":[\"compute\",\"compute\"]}}}", why, sizeof why),
+                        "`automation.bot.boundary.types` lists `compute` twice");
+    assert_string_equal(checked(NULL, BOT "{\"max_cost_increase\":\"$50\"}}}", why, sizeof why),
+                        "`automation.bot.boundary.max_cost_increase` is not US dollars a month as money text, \"50.00\"");
+    assert_string_equal(checked(NULL, BOT "{\"windows\":[{\"days\":[\"mon\"],\"from\":\"18:00\",\"to\":\"09:00\"}]}}}", why,
+                                sizeof why),
+                        "`automation.bot.boundary.windows[0]`: `from` is not before `to`: a window lies within one day "
+                        "(split one across midnight in two)");
+    assert_string_equal(checked(NULL, SRE ",\"environments\":{\"prod\":{\"gates\":{\"d\":{\"group\":\"solo\",\"count\":2}}}}", why,
+                                sizeof why),
+                        "`environments.prod.gates.d.count` is 2, but group solo has 1 member: it could never open");
+    assert_string_equal(checked(NULL, SRE ",\"environments\":{\"prod\":{\"policy_packs\":[\"ABC\"]}}", why, sizeof why),
+                        "`environments.prod.policy_packs[0]` is not one of policy packs' digests (`moksha policy digest DIR`)");
+    assert_string_equal(checked(NULL, SRE ",\"break_glass\":{\"group\":\"sre\",\"count\":1}", why, sizeof why),
+                        "`break_glass.count` is not a whole number from 2 to 16: breaking the glass takes two people");
+    assert_string_equal(checked(NULL, SRE ",\"break_glass\":{\"group\":\"oncall\"}", why, sizeof why),
+                        "`break_glass.group` is not a group of `groups`");
 }
 
 /* The executor's bounds: a version any JSON reader holds exactly, and at
@@ -204,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_boundaries),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test_setup_teardown(test_envelope_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signed_twice, setup, teardown),
