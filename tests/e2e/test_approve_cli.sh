@@ -216,6 +216,15 @@ expect_exit 1 moksha apply p.plan --approval forged.approval && expect_contains 
 expect_exit 1 moksha apply p.plan --approval none.approval && expect_contains "$ERR" "--approval none.approval: cannot read it"
 expect_exit 1 moksha approval add forged.approval && expect_contains "$ERR" "forged.approval: the signature does not verify"
 expect_exit 1 moksha approval && expect_contains "$ERR" "approval needs a subcommand"
+# a gate of count 2: show says so; its approval is of the same gate
+sed -i 's/require approval("sre")/require approval("sre", count = 2)/' main.moksha
+expect_exit 0 moksha plan --override named --reason known --signing-key "$K/planner.key" -o c.plan
+expect_exit 0 moksha show c.plan && expect_contains "$OUT" "  prod-approval:firewall.edge  group sre, count 2"
+expect_exit 0 moksha approve c.plan --key "$K/bob.key" --reason "one of two" -o c.approval
+[ "$(field '["gates"][0]["changes"][0]["digest"]' c.approval)" = "$(field '["gates"][0]["changes"][0]["digest"]' g.approval)" ] ||
+    fail "a gate's count changes its change's digest"
+sed -i 's/require approval("sre", count = 2)/require approval("sre")/' main.moksha
+
 # ---- the service: a stand-in that records each request and answers exit 0 ----
 mkdir -m 700 "$WORK/sock"
 cat >"$WORK/fake_service.py" <<'EOF'
