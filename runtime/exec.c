@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/approval.h"
 #include "runtime/boundary.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
@@ -147,6 +148,9 @@ typedef struct ctx {
     mk_trust *trust;          /* trust mode: the trust file accepted (runtime/trust.h), else NULL */
     mk_trust_who who;         /* trust mode: who signed the plan */
     int refuse_rc;            /* load_plan refused the plan by the trust file's rules: its exit code */
+    mk_approvals *apv;        /* trust mode: the signed approvals this apply may use (runtime/approval.c) */
+    bool glass;               /* trust mode: broken glass — every gate open, no boundary holds */
+    const char *plan_path;    /* as given: named in the messages that say how to approve */
     mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
@@ -1748,6 +1752,106 @@ static void hold_boundary(ctx *c, json_t *held)
     json_decref(r);
 }
 
+/* note [signed gates]: in trust mode a gate opens by signed approvals
+ * alone (runtime/approval.c, note [who counts]): as many distinct members
+ * of its group as its count, each approving this gate for exactly the
+ * changes it stands in front of now — so an approval given for a held
+ * change counts for the next plan of the same change, and for nothing
+ * else — or by break glass. Audited with every approver's name and key
+ * id; a closed gate says what is missing and how to approve. */
+static bool signed_gate(ctx *c, json_t *g, json_t *changes)
+{
+    const char *pol = json_string_value(json_object_get(g, "policy"));
+    const char *addr = json_string_value(json_object_get(g, "address"));
+    const char *group = json_string_value(json_object_get(g, "group"));
+    json_t *by = NULL;
+    char why[768];
+    bool open = c->glass;
+    if (!open)
+        open = mk_approval_gate(c->apv, g, changes, c->who.name, c->who.id, &by, why, sizeof why);
+    json_t *ev = json_pack("{s:s, s:s?, s:s?, s:s?}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
+                           "group", group, "address", addr);
+    if (json_is_integer(json_object_get(g, "count")))
+        json_object_set(ev, "count", json_object_get(g, "count"));
+    if (c->glass)
+        json_object_set_new(ev, "by", json_string("break glass"));
+    else if (open)
+        json_object_set(ev, "by", by);
+    else
+        json_object_set_new(ev, "missing", json_string(why));
+    mk_session_add(&c->sess, ev);
+    if (!open)
+        fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed: %s. Approve it with `moksha approve %s %s%s%s --key "
+                "KEY --reason TEXT` (one for each approver) and apply with --approval FILE; an approval counts for the "
+                "next plan of the same change too, so plan again after this apply\n", pol ?: "?", addr ? " on " : "",
+                addr ?: "", why, c->plan_path ? c->plan_path : "PLAN", pol ?: "?", addr ? ":" : "", addr ?: "");
+    json_decref(by);
+    return open;
+}
+
+/* Trust mode: an overridden policy needs a signed override by its
+ * override_by group, and a waived violation the waiver the plan embeds,
+ * by that group too (docs/trust.md, "Overrides and waivers"); never the
+ * plan's signer, never an automation key. False with why: refused. */
+static bool trust_policies(ctx *c, char *why, size_t whylen)
+{
+    size_t i, k;
+    json_t *r, *w;
+    json_array_foreach(json_object_get(c->plan, "policies"), i, r) {
+        json_t *by = NULL;
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (!strcmp(json_string_value(json_object_get(r, "status")) ?: "", "overridden")) {
+            if (!mk_approval_override(c->apv, r, c->who.name, c->who.id, &by, why, whylen)) {
+                json_decref(by);
+                return false;
+            }
+            mk_session_add(&c->sess, json_pack("{s:s, s:s?, s:O}", "event", "override.approved", "policy", name, "by", by));
+            json_decref(by);
+        }
+        json_array_foreach(json_object_get(r, "waived"), k, w) {
+            if (!mk_approval_waiver(c->apv, r, w, c->who.name, c->who.id, &by, why, whylen)) {
+                json_decref(by);
+                return false;
+            }
+            mk_session_add(&c->sess, json_pack("{s:s, s:s?, s:O?, s:O?, s:O?, s:O}", "event", "waiver.used", "policy", name,
+                                               "address", json_object_get(w, "address"), "id", json_object_get(w, "waiver"),
+                                               "expires", json_object_get(w, "expires"), "by", by));
+            json_decref(by);
+        }
+    }
+    return true;
+}
+
+/* Trust mode: the approvals given and embedded, audited as taken or
+ * refused; then whether glass is broken for this very plan. */
+static void take_approvals(ctx *c, const char *sha)
+{
+    json_t *events = json_array(), *e, *by = NULL;
+    size_t i;
+    const char *env = json_string_value(json_object_get(c->plan, "env"));
+    c->apv = mk_approval_load(c->trust, c->stack_id, env, c->o->approval_files, c->o->napproval_files,
+                              c->o->approval_texts, json_object_get(c->plan, "waivers"), time(NULL), events);
+    json_array_foreach(events, i, e)
+        mk_session_add(&c->sess, json_incref(e));
+    json_decref(events);
+    char why[512];
+    const char *digest = json_string_value(json_object_get(json_object_get(c->plan, "signature"), "digest"));
+    c->glass = mk_approval_break_glass(c->apv, digest, c->who.name, c->who.id, &by, why, sizeof why);
+    if (c->glass) {
+        fprintf(stderr, "moksha-exec: BREAK GLASS: every gate of this plan opens and no boundary holds, by ");
+        size_t k;
+        json_t *x;
+        json_array_foreach(by, k, x)
+            fprintf(stderr, "%s%s (key %s)", k ? " and " : "", json_string_value(json_object_get(x, "name")),
+                    json_string_value(json_object_get(x, "key_id")));
+        fprintf(stderr, "; audited, and listed by `audit show` until acknowledged\n");
+        mk_session_add(&c->sess, json_pack("{s:s, s:O, s:s, s:s?}", "event", "break_glass", "by", by, "plan_sha256", sha,
+                                           "plan_digest", digest));
+    } else if (why[0])
+        fprintf(stderr, "moksha-exec: no break glass: %s\n", why);
+    json_decref(by);
+}
+
 /* note [gates]: a change behind a closed approval gate, or riskier than
  * --auto-approve-risk, is held — and so is everything that depends on it;
  * the rest of the plan runs (DESIGN.md §4). Opened gates are audited. The
@@ -1761,19 +1865,21 @@ static size_t hold_gated(ctx *c)
     json_array_foreach(json_object_get(c->plan, "gates"), i, g) {
         const char *pol = json_string_value(json_object_get(g, "policy"));
         const char *addr = json_string_value(json_object_get(g, "address"));
+        if (c->trust) { /* note [signed gates]: only approvals of the trust file's approvers open a gate */
+            if (signed_gate(c, g, changes))
+                continue;
+            goto closed;
+        }
         bool open = approved(c->o, pol, addr);
         mk_session_add(&c->sess, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
                               "group", json_string_value(json_object_get(g, "group")), "address", addr, "by", "--approve"));
         if (open)
             continue;
-        if (c->trust) /* no bare --approve there: nothing opens a gate yet */
-            fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s): in trust mode a gate opens "
-                    "only by a signed approval, which this moksha-exec does not take yet\n", pol ?: "?",
-                    addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?");
         else
             fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s); open it with --approve %s%s%s\n",
                     pol ?: "?", addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?",
                     pol ?: "?", addr ? ":" : "", addr ?: "");
+    closed:
         json_array_foreach(changes, k, ch)
             if (!json_is_integer(json_object_get(g, "change")) ||
                 json_integer_value(json_object_get(g, "change")) == json_integer_value(json_object_get(ch, "id")))
@@ -1788,7 +1894,7 @@ static size_t hold_gated(ctx *c)
             hold_id(held, json_integer_value(json_object_get(ch, "id")));
         }
     }
-    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION)) /* (break glass lifts the boundary: skip this then) */
+    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION) && !c->glass) /* break glass lifts the boundary */
         hold_boundary(c, held);
     for (bool grew = json_object_size(held) > 0; grew;) { /* what depends on a held change waits too */
         grew = false;
@@ -2119,6 +2225,7 @@ static bool build(ctx *c, mk_sched *sc, char *why, size_t whylen)
 
 static void free_ctx(ctx *c, mk_sched *sc)
 {
+    mk_approval_free(c->apv);
     for (size_t i = 0; i < c->n; i++) {
         json_decref(c->steps[i].orig);
         json_decref(c->steps[i].entry);
@@ -2306,12 +2413,15 @@ static void build_refused(ctx *c, const char *sha, const char *why)
  * trust file accepted — and recorded in trust.seen — before a plan is read. */
 static bool trust_start(ctx *c, char *why, size_t whylen)
 {
+    if (!c->cfg.trust.on && (c->o->napproval_files || json_array_size(c->o->approval_texts)))
+        return snprintf(why, whylen, "--approval takes signed approvals, which only an executor in trust mode checks "
+                        "(its configuration has no trust section: docs/trust.md); open a gate with --approve"), false;
     if (!c->cfg.trust.on)
         return true;
     if (c->o->napprove)
         return snprintf(why, whylen, "--approve is refused in trust mode (%.512s has a trust section): a gate opens only "
-                        "by a signed approval from its group, which this moksha-exec does not take yet; the changes "
-                        "behind a gate stay held, and the rest of the plan runs without --approve", c->cfg.path), false;
+                        "by signed approvals from its group (moksha approve PLAN GATE --key KEY, then apply with "
+                        "--approval FILE); the changes behind a closed gate stay held, and the rest of the plan runs", c->cfg.path), false;
     return (c->trust = mk_trust_open(&c->cfg, true, why, whylen)) != NULL;
 }
 
@@ -2451,6 +2561,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
         free_ctx(&c, &sc);
         return c.refuse_rc ? c.refuse_rc : MK_EXIT_INPUT;
     }
+    c.plan_path = path;
     json_t *penv = json_object_get(c.plan, "env"); /* note [plan environment] in paths.h */
     if (!mk_paths_bind(penv ? json_string_value(penv) ?: "" : NULL, why, sizeof why)) {
         fprintf(stderr, "moksha-exec: error: %s: %s\nmoksha-exec: nothing was applied\n", path, why);
@@ -2488,6 +2599,11 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
             mk_session_add(&c.sess, json_pack("{s:s, s:O?, s:O?, s:O?}", "event", "policy.override", "policy", json_object_get(pr, "name"),
                                    "enforcement", json_object_get(pr, "enforcement"), "reason",
                                    json_object_get(json_object_get(pr, "override"), "reason")));
+    if (c.trust) {
+        take_approvals(&c, sha);
+        if (policies_ok && !trust_policies(&c, pwhy, sizeof pwhy))
+            policies_ok = false;
+    }
     bool bound = policies_ok && same_backend(&c);
     bool here = bound && same_stack(&c); /* (each says why: once) */
     bool is_stale = here && stale(&c);

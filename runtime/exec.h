@@ -26,6 +26,9 @@ typedef struct mk_exec_opts {
     const char **approve;  /* --approve POLICY or POLICY:ADDRESS */
     size_t napprove;
     const char *auto_approve_risk; /* low, medium, high or NULL */
+    const char **approval_files; /* --approval FILE: signed approvals (trust mode, docs/trust.md "Approvals") */
+    size_t napproval_files;
+    json_t *approval_texts;  /* the service's options.approvals: the files' texts (borrowed), or NULL */
     int progress;          /* 1 live bar, 0 one line per step, -1 decide (a terminal on stderr) */
     double lock_timeout_ms; /* --lock-timeout: how long to wait for the state's lock (default 0: not at all) */
     mk_exec_submitter submitter;

@@ -69,6 +69,8 @@ static void usage(FILE *out)
           "      --parallelism N              worker threads (default 10)\n"
           "      --no-rollback                on failure keep what succeeded (exit 5)\n"
           "      --approve POLICY[:ADDRESS]   open an approval gate (repeatable; refused in trust mode)\n"
+          "      --approval FILE              a signed approval (moksha approve): a gate, an override, a\n"
+          "                                   waiver or break glass (repeatable; trust mode only)\n"
           "      --auto-approve-risk LEVEL    hold changes riskier than LEVEL (low|medium|high)\n"
           "      --timeout DURATION           per provider call (default 5m)\n"
           "      --retries N                  retries of retryable errors (default 4)\n"
@@ -238,7 +240,10 @@ static bool apply_opt(int argc, char **argv, int *i, mk_exec_opts *o)
         ok = int_arg(v, 0, 100, &o->retries);
     else if (strcmp(a, "--timeout") == 0)
         ok = v && mk_clock_parse_duration(v, &o->timeout_ms) && o->timeout_ms > 0;
-    else if (strcmp(a, "--approve") == 0 && v) {
+    else if (strcmp(a, "--approval") == 0 && v) {
+        o->approval_files = realloc(o->approval_files, (o->napproval_files + 1) * sizeof *o->approval_files);
+        o->approval_files[o->napproval_files++] = v;
+    } else if (strcmp(a, "--approve") == 0 && v) {
         o->approve = realloc(o->approve, (o->napprove + 1) * sizeof *o->approve);
         o->approve[o->napprove++] = v;
     } else if (strcmp(a, "--auto-approve-risk") == 0)
@@ -281,6 +286,7 @@ static int apply(int argc, char **argv)
     if (rc < 0)
         rc = mk_exec_apply(plan, &o);
     free(o.approve);
+    free(o.approval_files);
     return rc;
 }
 

@@ -298,6 +298,17 @@ static bool apply_opt(const char *k, json_t *v, mk_exec_opts *o)
         return s && (!strcmp(s, "low") || !strcmp(s, "medium") || !strcmp(s, "high")) && (o->auto_approve_risk = s);
     if (!strcmp(k, "approve"))
         return !o->approve && approvals(v, o);
+    if (!strcmp(k, "approvals")) { /* signed approvals' texts: checked by the apply (runtime/approval.c) */
+        size_t i;
+        json_t *x;
+        if (o->approval_texts || !json_is_array(v) || json_array_size(v) > 64)
+            return false;
+        json_array_foreach(v, i, x)
+            if (!json_is_string(x) || json_string_length(x) > 64 * 1024)
+                return false;
+        o->approval_texts = v;
+        return true;
+    }
     return false;
 }
 

@@ -1146,3 +1146,5 @@ json_t *mk_trust_environment(const mk_trust *t, const char *env)
 json_t *mk_trust_break_glass(const mk_trust *t) { return json_object_get(t->doc, "break_glass"); }
 
 bool mk_trust_revokes(const mk_trust *t, const uint8_t raw[32]) { return is_revoked(t, raw); }
+
+bool mk_trust_time(const char *text, time_t *out) { return parse_time(text, out); }

@@ -95,6 +95,8 @@ json_t *mk_trust_boundary(const mk_trust *t, const char *automation);
 json_t *mk_trust_environment(const mk_trust *t, const char *env);
 /* break_glass ({"group": G, "count": N}), or NULL: no break glass. */
 json_t *mk_trust_break_glass(const mk_trust *t);
+/* "2027-06-01T00:00:00Z" exactly (a real UTC time) into *out. */
+bool mk_trust_time(const char *text, time_t *out);
 /* Does the file's `revoked` list raw? */
 bool mk_trust_revokes(const mk_trust *t, const uint8_t raw[32]);
 

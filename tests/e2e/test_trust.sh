@@ -90,7 +90,7 @@ expect_exit 1 env MOKSHA_KEY=0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0c5e2e0d0
     expect_contains "$ERR" "MOKSHA_KEY is set"   # at start, whatever the command
 expect_exit 1 "$MOKSHA_EXEC" apply --approve anything a.plan &&
     expect_contains "$ERR" "--approve is refused in trust mode"
-expect_contains "$ERR" "a gate opens only by a signed approval from its group, which this moksha-exec does not take yet"
+expect_contains "$ERR" "a gate opens only by signed approvals from its group (moksha approve PLAN GATE --key KEY, then apply with --approval FILE)"
 [ ! -e .moksha/state.json ] || fail "a refused plan wrote the state"
 expect_exit 0 "$MOKSHA_EXEC" apply a.plan && expect_contains "$OUT" "created  bucket.logs"
 expect_exit 0 "$MOKSHA_EXEC" audit show --format json
