@@ -147,6 +147,7 @@ typedef struct ctx {
     mk_trust *trust;          /* trust mode: the trust file accepted (runtime/trust.h), else NULL */
     mk_trust_who who;         /* trust mode: who signed the plan */
     int refuse_rc;            /* load_plan refused the plan by the trust file's rules: its exit code */
+    bool break_glass;         /* trust mode: enough break-glass approvals for this plan: no boundary holds */
     mk_session sess;          /* the lock, the state, the key and the audit log (runtime/session.h) */
     step *steps;
     size_t n;
@@ -1788,7 +1789,7 @@ static size_t hold_gated(ctx *c)
             hold_id(held, json_integer_value(json_object_get(ch, "id")));
         }
     }
-    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION)) /* (break glass lifts the boundary: skip this then) */
+    if (c->trust && (c->who.roles & MK_TRUST_AUTOMATION) && !c->break_glass) /* break glass lifts the boundary */
         hold_boundary(c, held);
     for (bool grew = json_object_size(held) > 0; grew;) { /* what depends on a held change waits too */
         grew = false;
