@@ -102,12 +102,19 @@ static const char *secret_fp(json_t *v)
     return json_string_value(json_object_get(json_object_get(v, "$secret"), "fingerprint"));
 }
 
-/* Equal for what an apply would change: secrets by fingerprint. */
+static bool attr_same(json_t *a, json_t *b);
+
+/* Equal for what an apply would change: secrets by fingerprint, a
+ * reference by what it refers to (the state's copy also holds the id it
+ * was resolved to, which the plan's cannot know). */
 static bool same_value(json_t *a, json_t *b)
 {
     if (json_is_object(a) && json_is_object(b)) {
         if (json_object_get(a, "$secret") || json_object_get(b, "$secret"))
             return secret_fp(a) && secret_fp(b) && strcmp(secret_fp(a), secret_fp(b)) == 0;
+        if (json_object_get(a, "$ref") || json_object_get(b, "$ref")) /* a reference: the state adds the id it resolved to */
+            return json_equal(json_object_get(a, "$ref"), json_object_get(b, "$ref")) &&
+                   attr_same(json_object_get(a, "attr"), json_object_get(b, "attr"));
         if (json_object_size(a) != json_object_size(b))
             return false;
         const char *k;

@@ -318,6 +318,11 @@ static json_t *from_plan(const approve_args *x, const char *kind, long long life
     if (!plan_stack_id(&p)) {
         mk_cli_err("%s names no stack id (its state.stack_id): plan it again in its stack", x->plan);
         body = NULL;
+    } else if (body && mk_cli_opts.env && (!plan_env(&p) || strcmp(plan_env(&p), mk_cli_opts.env))) {
+        mk_cli_err("%s is a plan of %s%s%s, not of --env %s (or MOKSHA_ENV): an approval is of the plan's environment",
+                   x->plan, plan_env(&p) ? "environment " : "no environment", plan_env(&p) ? plan_env(&p) : "", "",
+                   mk_cli_opts.env);
+        body = NULL;
     }
     plan_free(&p);
     if (!body)
@@ -525,7 +530,7 @@ static int approve_run(approve_args *x, long long life)
             if (mk_submit_socket()) {
                 char *text = mk_approvalfile_envelope(&a);
                 fflush(stdout);
-                rc = mk_submit_stack_op("approval add", "approval", text);
+                rc = mk_submit_approval(a.stack_id, a.env, text);
                 mk_mem_free(text);
             }
         }
@@ -557,6 +562,26 @@ int mk_cmd_approve(int argc, char **argv)
     return rc;
 }
 
+void mk_cmd_approve_show_gates(json_t *plan, const mk_plan *model)
+{
+    if (!model->ngates)
+        return;
+    plan_in p = {plan, (mk_plan *)model};
+    json_t *raw = json_object_get(plan, "gates");
+    printf("\napproval gates (moksha approve PLAN GATE --key KEY --reason TEXT):\n");
+    for (size_t i = 0; i < model->ngates; i++) {
+        const mk_gate *g = &model->gates[i];
+        json_t *count = json_object_get(json_array_get(raw, i), "count"), *changes = gate_changes(&p, g), *c;
+        size_t k;
+        printf("  %s%s%s  group %s, count %lld\n", g->policy, g->address ? ":" : " (the whole plan)",
+               g->address ? g->address : "", g->group, json_is_integer(count) ? (long long)json_integer_value(count) : 1LL);
+        json_array_foreach(changes, k, c)
+            printf("    %s  %s\n", json_string_value(json_object_get(c, "digest")),
+                   json_string_value(json_object_get(c, "address")));
+        json_decref(changes);
+    }
+}
+
 /* ---- moksha approval add|list ---- */
 
 static int approval_add(int argc, char **argv)
@@ -578,7 +603,7 @@ static int approval_add(int argc, char **argv)
                 rc = EXIT_INPUT;
             } else if (mk_submit_socket()) {
                 char *text = mk_approvalfile_envelope(&a);
-                rc = mk_submit_stack_op("approval add", "approval", text);
+                rc = mk_submit_approval(a.stack_id, a.env, text);
                 mk_mem_free(text);
             } else {
                 const char *args[] = {"approval", "add", files[i]};

@@ -15,6 +15,7 @@
 #include "compiler/base/sign.h"
 #include "compiler/base/symtab.h"
 #include "compiler/cli/cli.h"
+#include "compiler/cli/cmd_approve.h"
 #include "compiler/cli/cmd_drift.h"
 #include "compiler/cli/options.h"
 #include "compiler/cli/run.h"
@@ -351,6 +352,8 @@ int mk_cmd_show(int argc, char **argv)
         /* the file as it is: its signature is by a key this process does not hold */
         text = signer && strcmp(format, "json") == 0 ? mk_planfile_text(path) : NULL;
         rc = show_verified(model, signer ? NULL : &key, format, signer, text);
+        if (!strcmp(format, "text"))
+            mk_cmd_approve_show_gates(plan, model);
     }
     mk_mem_free(text);
     mk_plan_free(model);

@@ -441,6 +441,14 @@ int mk_submit_stack_op(const char *op, const char *key, const char *arg)
     return converse(req, op, NULL, 0);
 }
 
+int mk_submit_approval(const char *stack_id, const char *env, const char *text)
+{
+    json_t *req = json_pack("{s:s, s:s, s:s}", "op", "approval add", "stack_id", stack_id, "approval", text);
+    if (env)
+        json_object_set_new(req, "env", json_string(env));
+    return converse(req, "approval add", NULL, 0);
+}
+
 /* ---- refresh ---- */
 
 /* moksha-exec refresh's options as the service's whitelist (docs/executor.md). */

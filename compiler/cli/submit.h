@@ -60,6 +60,13 @@ int mk_submit_apply(const char *stack_id, const char *plan, size_t n, const char
  * 1 when it cannot be reached (said, naming the socket). */
 int mk_submit_stack_op(const char *op, const char *key, const char *arg);
 
+/* Hand an approval (text: its file's text) to the service for the stack
+ * and environment it names (stack_id and env, its payload's; env NULL for
+ * none; --env, when given, is sent instead): op `approval add`, the text as
+ * "approval". Prints the output as it comes; the service's exit code, or 1
+ * when it cannot be reached (said). */
+int mk_submit_approval(const char *stack_id, const char *env, const char *text);
+
 /* Refresh the stack in the current directory in the service (`moksha-exec
  * refresh`, docs/drift.md), with refresh's options as moksha-exec takes
  * them (opts: "--dry-run", "--detailed-exitcode", "--format", "json",

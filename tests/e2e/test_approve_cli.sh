@@ -6,7 +6,9 @@
 # waiver, break_glass, revoke, ack) is written; a plan not signed, signed
 # with the project key (HMAC), a GATE the plan lacks, an unreadable or
 # world-readable key, a bad --expires and an existing -o are refused, and
-# nothing is written then; apply --approval checks the file first.
+# nothing is written then; apply --approval checks the file first; with
+# MOKSHA_EXEC_SOCKET, approve, approval add|list and apply --approval send
+# the requests docs/trust.md gives (to a stand-in service that records them).
 . "$TOP/tests/e2e/lib.sh"
 
 umask 022
@@ -98,6 +100,9 @@ text = json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 d = hashlib.sha256(b"moksha-change/v1\n" + text.encode()).hexdigest()
 assert d == sys.argv[2], (d, sys.argv[2])
 EOF
+# moksha show lists each gate with its group, count and the digests approvals bind to
+expect_exit 0 moksha show p.plan && expect_contains "$OUT" "  prod-approval:firewall.edge  group sre, count 1" &&
+    expect_contains "$OUT" "    $(field '["gates"][0]["changes"][0]["digest"]' g.approval)  firewall.edge"
 # the next plan of the same change: the same digest; a file is never replaced
 expect_exit 0 moksha approve p2.plan prod-approval:firewall.edge --key "$K/bob.key" --reason "again" --format json -o g2.approval &&
     expect_contains "$OUT" '"file": "g2.approval"' && expect_contains "$OUT" '"kind": "gate"'
@@ -197,6 +202,10 @@ expect_exit 1 moksha approve p.plan --override named --break-glass --key "$K/bob
     expect_contains "$ERR" "each make their own approval"
 ls >"$K/after"
 expect_same "$K/before" "$K/after"
+mkdir env && : >env/prod.yaml
+expect_exit 1 moksha approve --env prod p.plan --key "$K/bob.key" --reason x &&
+    expect_contains "$ERR" "p.plan is a plan of no environment, not of --env prod"
+rm -r env
 
 # ---- a short life; apply --approval checks the file first ----
 expect_exit 0 moksha approve p.plan --key "$K/bob.key" --reason "brief" --expires 2s -o s.approval
@@ -207,6 +216,65 @@ expect_exit 1 moksha apply p.plan --approval forged.approval && expect_contains 
 expect_exit 1 moksha apply p.plan --approval none.approval && expect_contains "$ERR" "--approval none.approval: cannot read it"
 expect_exit 1 moksha approval add forged.approval && expect_contains "$ERR" "forged.approval: the signature does not verify"
 expect_exit 1 moksha approval && expect_contains "$ERR" "approval needs a subcommand"
+# a gate of count 2: show says so; its approval is of the same gate
+sed -i 's/require approval("sre")/require approval("sre", count = 2)/' main.moksha
+expect_exit 0 moksha plan --override named --reason known --signing-key "$K/planner.key" -o c.plan
+expect_exit 0 moksha show c.plan && expect_contains "$OUT" "  prod-approval:firewall.edge  group sre, count 2"
+expect_exit 0 moksha approve c.plan --key "$K/bob.key" --reason "one of two" -o c.approval
+[ "$(field '["gates"][0]["changes"][0]["digest"]' c.approval)" = "$(field '["gates"][0]["changes"][0]["digest"]' g.approval)" ] ||
+    fail "a gate's count changes its change's digest"
+sed -i 's/require approval("sre", count = 2)/require approval("sre")/' main.moksha
+
+# ---- the service: a stand-in that records each request and answers exit 0 ----
+mkdir -m 700 "$WORK/sock"
+cat >"$WORK/fake_service.py" <<'EOF'
+import json, socket, struct, sys
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(4)
+open(path + ".ready", "w").close()
+def take(c, n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x: raise EOFError
+        b += x
+    return b
+def frame(c):
+    h = take(c, 5)
+    return chr(h[0]), take(c, struct.unpack(">I", h[1:])[0])
+while True:
+    c, _ = s.accept()
+    t, body = frame(c)
+    req = json.loads(body)
+    if req.get("op") == "apply":
+        while frame(c)[1]:
+            pass
+    with open(log, "a") as f:
+        f.write(json.dumps(req) + "\n")
+    c.sendall(b"O" + struct.pack(">I", 3) + b"ok\n" + b"X" + struct.pack(">I", 1) + b"\0")
+    c.close()
+EOF
+python3 "$WORK/fake_service.py" "$WORK/sock/s" "$WORK/requests" &
+FAKE=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$WORK/sock/s.ready" ] && break; sleep 0.2; done
+expect_exit 0 env MOKSHA_EXEC_SOCKET="$WORK/sock/s" "$MOKSHA" approve p.plan --key "$K/bob.key" --reason "to the service" -o q.approval &&
+    expect_contains "$OUT" "file:     q.approval"
+expect_exit 0 env MOKSHA_EXEC_SOCKET="$WORK/sock/s" "$MOKSHA" approval add g.approval
+expect_exit 0 env MOKSHA_EXEC_SOCKET="$WORK/sock/s" "$MOKSHA" approval list --format json
+expect_exit 0 env MOKSHA_EXEC_SOCKET="$WORK/sock/s" "$MOKSHA" apply p.plan --approval g.approval --approval q.approval
+kill "$FAKE" 2>/dev/null
+python3 - "$WORK/requests" q.approval g.approval "$SID" <<'EOF' || fail "the service's requests are not as docs/trust.md says"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+q, g = (json.load(open(f)) for f in sys.argv[2:4])
+assert [r["op"] for r in reqs] == ["approval add", "approval add", "approval list", "apply"], [r["op"] for r in reqs]
+assert all(r["stack_id"] == sys.argv[4] for r in reqs)
+assert json.loads(reqs[0]["approval"]) == q and json.loads(reqs[1]["approval"]) == g
+assert reqs[2].get("format") == "json"
+a = reqs[3]["options"]["approvals"]
+assert [json.loads(x) for x in a] == [g, q], a
+EOF
 expect_exit 0 moksha approve --help && expect_contains "$OUT" "usage: moksha approve PLAN [GATE...]"
 expect_exit 0 moksha approval --help && expect_contains "$OUT" "usage: moksha approval add FILE..."
 expect_exit 0 moksha apply --help && expect_contains "$OUT" "--approval FILE"
