@@ -273,7 +273,10 @@ void mk_boundary_add_gates(const mk_trust *t, json_t *plan, const mk_rtstate *st
         return;
     if (!json_is_array(gates))
         json_object_set_new(plan, "gates", gates = json_array());
-    json_int_t id = (json_int_t)json_array_size(gates);
+    json_int_t id = 0; /* after the plan's highest gate id: every gate keeps its own */
+    json_array_foreach(gates, i, g)
+        if (json_integer_value(json_object_get(g, "id")) > id)
+            id = json_integer_value(json_object_get(g, "id"));
     json_object_foreach(json_object_get(env, "gates"), name, g) {
         char policy[80];
         snprintf(policy, sizeof policy, "trust:%s", name);
