@@ -273,7 +273,10 @@ void mk_boundary_add_gates(const mk_trust *t, json_t *plan, const mk_rtstate *st
         return;
     if (!json_is_array(gates))
         json_object_set_new(plan, "gates", gates = json_array());
-    json_int_t id = (json_int_t)json_array_size(gates);
+    json_int_t id = 0; /* after the plan's highest gate id: every gate keeps its own */
+    json_array_foreach(gates, i, g)
+        if (json_integer_value(json_object_get(g, "id")) > id)
+            id = json_integer_value(json_object_get(g, "id"));
     json_object_foreach(json_object_get(env, "gates"), name, g) {
         char policy[80];
         snprintf(policy, sizeof policy, "trust:%s", name);
@@ -297,12 +300,39 @@ void mk_boundary_add_gates(const mk_trust *t, json_t *plan, const mk_rtstate *st
 
 /* ---- policy packs ---- */
 
+/* A digest of a policy pack: 64 lowercase hex digits. */
+static bool pack_digest(json_t *d)
+{
+    const char *s = json_string_value(d);
+    return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* The plan's policy_packs: absent, or [{"name": TEXT, "digest": 64 hex}…]. */
+static bool packs_shape(json_t *packs, char *why, size_t whylen)
+{
+    json_t *p;
+    size_t i;
+    if (!packs)
+        return true;
+    if (!json_is_array(packs))
+        return snprintf(why, whylen, "the plan's `policy_packs` is not a list of {\"name\", \"digest\"}: the plan was "
+                        "altered or made by another moksha; plan again"), false;
+    json_array_foreach(packs, i, p)
+        if (!json_is_object(p) || json_object_size(p) != 2 || !json_is_string(json_object_get(p, "name")) ||
+            !pack_digest(json_object_get(p, "digest")))
+            return snprintf(why, whylen, "the plan's `policy_packs[%zu]` is not {\"name\": TEXT, \"digest\": 64 lowercase "
+                            "hex}: the plan was altered or made by another moksha; plan again", i), false;
+    return true;
+}
+
 bool mk_boundary_packs_ok(const mk_trust *t, json_t *plan, char *why, size_t whylen)
 {
     const char *env = json_string_value(json_object_get(plan, "env"));
     json_t *want = json_object_get(t ? mk_trust_environment(t, env) : NULL, "policy_packs"), *d, *p;
     size_t i, k, missing = 0, at = 0;
     why[0] = 0;
+    if (!packs_shape(json_object_get(plan, "policy_packs"), why, whylen))
+        return false;
     json_array_foreach(want, i, d) {
         bool have = false;
         json_array_foreach(json_object_get(plan, "policy_packs"), k, p)

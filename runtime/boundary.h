@@ -37,7 +37,8 @@ int mk_boundary_floor(json_t *change, json_t *entry);
 void mk_boundary_add_gates(const mk_trust *t, json_t *plan, const mk_rtstate *state);
 
 /* environments.ENV.policy_packs: false with why naming each digest the
- * plan's `policy_packs` lacks. */
+ * plan's `policy_packs` lacks, or saying that its `policy_packs` is not
+ * [{"name", "digest": 64 hex}…] (checked whatever the trust file requires). */
 bool mk_boundary_packs_ok(const mk_trust *t, json_t *plan, char *why, size_t whylen);
 
 /* An automation signer's boundary over the plan at now: an object

@@ -254,6 +254,21 @@ static void test_check(void **state)
     json_object_set_new(plan, "policy_packs", json_pack("[{s:s, s:s}]", "name", "p", "digest",
                                                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
     assert_true(mk_boundary_packs_ok(t, plan, why, sizeof why));
+    /* a policy_packs out of its shape is refused, whatever the trust file requires */
+    json_t *bad[] = {json_string("x"), json_pack("[{s:s, s:s}]", "name", "p", "digest", "ABC"),
+                     json_pack("[{s:s, s:s, s:b}]", "name", "p", "digest",
+                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "extra", 1),
+                     json_pack("[{s:i, s:s}]", "name", 1, "digest",
+                               "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")};
+    json_t *good = json_incref(json_object_get(plan, "policy_packs"));
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+        json_object_set_new(plan, "policy_packs", bad[b]);
+        assert_false(mk_boundary_packs_ok(t, plan, why, sizeof why));
+        assert_false(mk_boundary_packs_ok(NULL, plan, why, sizeof why));
+        assert_non_null(strstr(why, b ? "the plan's `policy_packs[0]` is not {\"name\": TEXT, \"digest\": 64 lowercase hex}"
+                                      : "the plan's `policy_packs` is not a list"));
+    }
+    json_object_set_new(plan, "policy_packs", good);
     mk_boundary_add_gates(t, plan, NULL);
     json_t *g = json_object_get(plan, "gates");
     assert_int_equal(json_array_size(g), 1);
