@@ -55,6 +55,8 @@ ids = sorted(json.loads(w["payload"])["id"] for w in d["waivers"])
 assert ids == sorted(w["waiver"] for w in enc["waived"]), (ids, enc["waived"])
 EOF2
 expect_exit 0 moksha show p.plan && expect_contains "$OUT" "waived for bucket.site"
+# the executor reads the plan's waivers and waived (runtime/planfile.c checks their shape)
+expect_exit 0 "$MOKSHA_EXEC" verify p.plan && expect_contains "$OUT" "valid plan for stack w"
 expect_exit 0 moksha plan --waiver ../site.approval --format markdown && expect_contains "$OUT" "waived for \`bucket.site\`"
 # an advisory policy's warning is waived too
 expect_exit 0 moksha approve --waiver hard-enc:bucket.logs --key $A --reason "known" -o ../adv.approval
