@@ -290,8 +290,8 @@ static bool statement_matches(const verifier *v, json_t *sig, json_t *st, json_t
 /* The fields of moksha.plan/v1 by object (note [plan fields] in
  * compiler/back/planfile.c): anything else is a newer moksha's plan. */
 static const char *const TOP_KEYS[] = {"format", "stack", "env", "inputs_digest", "destroy", "revert_to", "state", "backend",
-                                       "observed", "drift", "providers", "changes", "gates", "policies", "policy_packs", "waivers", "outputs", "outputs_changed",
-                                       "outputs_before", "reads", "totals", "cost", "signature", NULL};
+                                       "observed", "drift", "providers", "changes", "gates", "policies", "policy_packs", "waivers",
+                                       "outputs", "outputs_changed", "outputs_before", "reads", "totals", "cost", "signature", NULL};
 static const char *const CHANGE_KEYS[] = {"id", "address", "type", "name", "provider", "via", "action", "deposed", "before",
                                           "after", "after_unknown", "sensitive", "changed", "replace_because",
                                           "depends_on", "risk", "irreversible", "cost", "lifecycle", "placement",
@@ -300,7 +300,7 @@ static const char *const STATE_KEYS[] = {"stack_id", "lineage", "serial", NULL};
 static const char *const SIGNATURE_KEYS[] = {"algorithm", "key_id", "digest", "value", NULL};
 static const char *const ED25519_KEYS[] = {"algorithm", "type", "key", "key_id", "digest", "value", NULL};
 static const char *const BACKEND_KEYS[] = {"kind", "stack", "env", NULL};
-#define TOP_NKEYS 21
+#define TOP_NKEYS 23
 
 /* The index of the name k (n bytes, as written: a key with an escape, a
  * NUL or any other byte JSON does not allow is no name) in names, or -1.
@@ -483,6 +483,72 @@ static mk_planfile_status top_names(const char *path, const char *text, const to
     return MK_PLANFILE_OK;
 }
 
+static bool lower_hex(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool shape_refused(char *why, size_t whylen, const char *what)
+{
+    snprintf(why, whylen, "the plan's %s; the plan was not made by moksha: plan again", what);
+    return false;
+}
+
+/* A policy result's `override_by` (a group's name or null) and `waived`
+ * ([{address, message, waiver: 32 hex, by: key id, expires}]). */
+static bool result_shape_ok(json_t *r, char *why, size_t whylen)
+{
+    json_t *ob = json_object_get(r, "override_by"), *w = json_object_get(r, "waived"), *x;
+    size_t i;
+    if (ob && !json_is_null(ob) && (!json_is_string(ob) || !*json_string_value(ob)))
+        return shape_refused(why, whylen, "policy result's `override_by` is not a group's name");
+    if (w && !json_is_array(w))
+        return shape_refused(why, whylen, "policy result's `waived` is not a list");
+    json_array_foreach(w, i, x)
+        if (!json_is_object(x) || !json_is_string(json_object_get(x, "address")) ||
+            !json_is_string(json_object_get(x, "message")) ||
+            !lower_hex(json_string_value(json_object_get(x, "waiver")), 32) ||
+            !json_is_string(json_object_get(x, "by")) || !json_is_string(json_object_get(x, "expires")))
+            return shape_refused(why, whylen, "`waived` entry is not {address, message, waiver: 32 hex, by, expires}");
+    return true;
+}
+
+/* The fields of the approvals work (docs/formats.md): a gate's `count`
+ * (1..16), the policy results' `override_by` and `waived`, `policy_packs`
+ * ([{name, digest: 64 hex}]) and `waivers` (approval envelopes, checked
+ * as approvals when the executor relies on them: runtime/approval.c). */
+static bool trust_fields_ok(json_t *plan, char *why, size_t whylen)
+{
+    json_t *x, *packs = json_object_get(plan, "policy_packs"), *waivers = json_object_get(plan, "waivers");
+    size_t i;
+    json_array_foreach(json_object_get(plan, "gates"), i, x) {
+        json_t *n = json_object_get(x, "count");
+        if (n && (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 16))
+            return shape_refused(why, whylen, "gate's `count` is not a whole number 1..16");
+    }
+    json_array_foreach(json_object_get(plan, "policies"), i, x)
+        if (!result_shape_ok(x, why, whylen))
+            return false;
+    if (packs && !json_is_array(packs))
+        return shape_refused(why, whylen, "`policy_packs` is not a list");
+    json_array_foreach(packs, i, x)
+        if (!json_is_object(x) || json_object_size(x) != 2 || !json_is_string(json_object_get(x, "name")) ||
+            !lower_hex(json_string_value(json_object_get(x, "digest")), 64))
+            return shape_refused(why, whylen, "`policy_packs` entry is not {\"name\", \"digest\": 64 hex digits}");
+    if (waivers && !json_is_array(waivers))
+        return shape_refused(why, whylen, "`waivers` is not a list");
+    json_array_foreach(waivers, i, x)
+        if (!json_is_object(x) || !json_is_string(json_object_get(x, "payload")) ||
+            !json_is_object(json_object_get(x, "signature")))
+            return shape_refused(why, whylen, "`waivers` entry is not an approval envelope {format, payload, signature}");
+    return true;
+}
+
 /* Step 5's values: the top level as a document, in the file's order, with
  * `changes` (when it is a list) an empty list for mk_planfile_take. */
 static mk_planfile_status top_values(mk_planfile *p, const char *path, const top *tp, json_t *sig, bool ed25519,
@@ -507,6 +573,8 @@ static mk_planfile_status top_values(mk_planfile *p, const char *path, const top
         !only_known(json_object_get(p->plan, "backend"), BACKEND_KEYS, "its backend", why, whylen) ||
         !only_known(sig, ed25519 ? ED25519_KEYS : SIGNATURE_KEYS, "its signature", why, whylen))
         return MK_PLANFILE_UNKNOWN_FIELD;
+    if (!trust_fields_ok(p->plan, why, whylen))
+        return MK_PLANFILE_NOT_A_PLAN;
     return MK_PLANFILE_OK;
 }
 

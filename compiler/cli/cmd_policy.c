@@ -21,6 +21,7 @@
 
 static const char POLICY_HELP[] =
     "usage: moksha policy check [--policies DIR]... [--format FORMAT] [--override NAME --reason TEXT]...\n"
+    "                           [--waiver FILE]...\n"
     "                           [--replace-placement ADDR]... [--path-prefix P]\n"
     "                           [--var NAME=VALUE]... [--var-file FILE]... [PATH...]\n"
     "       moksha policy test [--format text|json] [DIR...]\n"

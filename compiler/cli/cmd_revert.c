@@ -39,7 +39,7 @@ static const char REVERT_HELP[] =
     "  -o, --out FILE         write the signed plan file for `moksha apply`\n"
     "  --format text|json|markdown   how to print the plan (default text)\n"
     "  --detailed-exitcode    exit 0 when there are no changes, 2 when there are\n"
-    "  --signing-key FILE, --policies DIR, --override NAME --reason TEXT,\n"
+    "  --signing-key FILE, --policies DIR, --override NAME --reason TEXT, --waiver FILE,\n"
     "  --var NAME=VALUE, --var-file FILE   as for moksha plan (the spec gives the\n"
     "                         revert its policies, providers and types)\n"
     "  -h, --help             show this help\n"

@@ -545,16 +545,23 @@ static mk_value *eval_requirement(mk_ectx *c, mk_ast *n)
             continue;
         }
         if (risk || strcmp(k->name, "count") != 0 || count) {
-            mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", k->span, "%s() takes no argument `%s`%s", what, k->name,
-                                             count && !strcmp(k->name, "count") ? " twice" : "");
+            bool twice = count && !strcmp(k->name, "count");
+            mk_diag_item *it = twice ? mk_diag_error(c->e->diag, "E0206", k->span, "approval() is given `count` twice")
+                                     : mk_diag_error(c->e->diag, "E0206", k->span, "%s() takes no argument `%s`", what, k->name);
+            static const char *const names[] = {"count"};
+            const char *s = !risk && !twice ? mk_diag_suggest(k->name, names, 1) : NULL;
+            if (s)
+                mk_diag_label(it, "did you mean `%s`?", s);
             mk_diag_help(it, risk ? "write `risk(\"high\")`" : "approval() takes the group and `count = N`: `approval(\"sre\", count = 2)`");
             return ERR;
         }
         count = k;
     }
     if (positional != 1) {
-        mk_diag_error(c->e->diag, "E0206", n->span, risk ? "risk() takes one argument: low, medium or high"
+        mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", n->span, risk ? "risk() takes one argument: low, medium or high"
                                                           : "approval() takes one argument, the approving group (and `count = N`)");
+        if (!risk && positional > 1)
+            mk_diag_help(it, "name how many must approve: `approval(\"sre\", count = 2)`");
         return ERR;
     }
     mk_value *g = mk_eval_expr(c, group);
@@ -569,8 +576,11 @@ static mk_value *eval_requirement(mk_ectx *c, mk_ast *n)
     }
     mk_value *cv = count ? mk_eval_expr(c, count->b) : NULL;
     if (cv && cv->kind != MK_V_ERROR && cv->kind != MK_V_UNKNOWN && (cv->kind != MK_V_INT || cv->u.i < 1 || cv->u.i > 16)) {
-        mk_diag_item *it = mk_diag_error(c->e->diag, "E0202", count->b->span, "`count` is a whole number from 1 to 16, found %s",
-                                         cv->kind == MK_V_INT ? "a number out of range" : mk_v_kind_name(cv->kind));
+        mk_diag_item *it = cv->kind == MK_V_INT
+                               ? mk_diag_error(c->e->diag, "E0202", count->b->span, "`count` is a whole number from 1 to 16, found %lld",
+                                               (long long)cv->u.i)
+                               : mk_diag_error(c->e->diag, "E0202", count->b->span, "`count` is a whole number from 1 to 16, found %s",
+                                               mk_v_kind_name(cv->kind));
         mk_diag_help(it, "how many distinct members of the group must approve: `count = 2`");
         return ERR;
     }
@@ -609,6 +619,14 @@ static mk_value *eval_call(mk_ectx *c, mk_ast *n)
     const mk_builtin *b = mk_builtin_find(n->name);
     if (!b)
         return unknown_function(c, n);
+    for (uint32_t i = 0; i < n->kids.n; i++)
+        if (n->kids.v[i]->kind == MK_AST_ATTR) { /* only approval() names an argument */
+            mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", n->kids.v[i]->span, "`%s` takes no named argument (`%s = …`)",
+                                             b->name, n->kids.v[i]->name);
+            mk_diag_note(it, MK_NOSPAN, "%s", b->sig);
+            mk_diag_help(it, "pass its arguments in order");
+            return ERR;
+        }
     int argc = (int)n->kids.n;
     if (argc < b->min || (b->max >= 0 && argc > b->max)) {
         mk_diag_item *it = mk_diag_error(c->e->diag, "E0206", n->span, "`%s` takes %s%d argument%s, found %d", b->name,

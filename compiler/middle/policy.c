@@ -802,6 +802,31 @@ static void check_checkov_pair(mk_ev *e, mk_ast *decl)
     }
 }
 
+/* override_by names who may override or waive the policy: a hard policy
+ * (the default) has no exceptions, so naming one there is a mistake. */
+static void check_override_hard(mk_ectx *c, mk_ast *decl)
+{
+    mk_ast *by = NULL, *enf = NULL;
+    for (uint32_t i = 0; i < decl->kids.n; i++) {
+        mk_ast *it = decl->kids.v[i];
+        if (it->kind == MK_AST_ATTR && strcmp(it->name, "override_by") == 0)
+            by = it;
+        else if (it->kind == MK_AST_ATTR && it->name == c->e->n.enforcement)
+            enf = it;
+    }
+    if (!by)
+        return;
+    mk_ectx sc = *c;
+    sc.symbols = true;
+    mk_value *v = enf ? mk_eval_expr(&sc, enf->b) : NULL;
+    if (v && (v->kind != MK_V_STRING || v->n != 4 || memcmp(v->u.s, "hard", 4) != 0))
+        return;
+    mk_diag_item *d = mk_diag_error(c->e->diag, "E0202", by->span, "override_by on a hard policy%s",
+                                    enf ? "" : " (a policy is hard unless it says `enforcement`)");
+    mk_diag_help(d, "a hard policy is never overridden or waived: write `enforcement = soft` (or advisory), or leave "
+                    "override_by out");
+}
+
 static void check_policy_attr(mk_ectx *c, mk_ast *it)
 {
     mk_ev *e = c->e;
@@ -925,6 +950,7 @@ void mk_policy_check_structure(mk_program *p)
         mk_ectx pc = {.e = &e, .u = u, .policy = true};
         check_stmts(&pc, &u->policies[i]->kids, true);
         check_checkov_pair(&e, u->policies[i]);
+        check_override_hard(&pc, u->policies[i]);
     }
     mk_mem_free(e.stack);
 }

@@ -50,5 +50,5 @@ expect_exit 1 moksha check --policies central && expect_contains "$ERR" "approva
 printf 'policy "bad" {\n  for c in changes {\n    require approval("sre", count = 40) : "x"\n  }\n}\n' >central/bad.moksha
 expect_exit 1 moksha check --policies central && expect_contains "$ERR" "\`count\` is a whole number from 1 to 16"
 printf 'let x = max(1, n = 2)\n' >central/bad.moksha
-expect_exit 1 moksha check --policies central && expect_contains "$ERR" "a named argument (\`n = …\`) here"
+expect_exit 1 moksha check --policies central && expect_contains "$ERR" "\`max\` takes no named argument (\`n = …\`)"
 leave

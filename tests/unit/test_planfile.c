@@ -683,6 +683,56 @@ static void test_reader_refuses(void **state)
     free(full);
 }
 
+/* The approvals work's fields (docs/formats.md): taken when well made,
+ * refused by their shape otherwise, before any of the plan is believed. */
+static void test_trust_fields_shape(void **state)
+{
+    (void)state;
+    char why[256];
+    mk_key k;
+    project_key(&k);
+    static const char *const H32 = "0123456789abcdef0123456789abcdef";
+    static const char *const H64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        json_t *p = sample_plan(&k);
+        json_t *gate = json_pack("{s:i, s:s, s:s, s:n, s:n, s:i}", "id", 1, "policy", "p", "group", "sre", "message",
+                                 "address", "count", i == 1 ? 17 : 2);
+        json_t *waived = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "address", "compute.web[0]", "message", "m", "waiver",
+                                   i == 2 ? "XYZ" : H32, "by", "0123456789abcdef", "expires", "2026-12-03T19:00:00Z");
+        json_t *res = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", "p", "enforcement", "soft", "status", "pass",
+                                "override_by", i == 3 ? json_integer(1) : json_string("finops"), "waived", waived);
+        json_object_set_new(p, "gates", json_pack("[o]", gate));
+        json_object_set_new(p, "policies", json_pack("[o]", res));
+        json_object_set_new(p, "policy_packs", i == 4 ? json_pack("[{s:s, s:s}]", "name", "policies/x", "digest", "00")
+                                               : i == 5 ? json_string("no")
+                                               : json_pack("[{s:s, s:s}]", "name", "policies/x", "digest", H64));
+        json_object_set_new(p, "waivers", i == 6 ? json_pack("[{s:s}]", "format", "moksha.approval/v1")
+                                          : i == 7 ? json_pack("{}")
+                                          : json_pack("[{s:s, s:s, s:{}}]", "format", "moksha.approval/v1", "payload", "{}",
+                                                      "signature"));
+        char *text = sign_raw(p, &k);
+        write_text(text);
+        setenv("MOKSHA_KEY", KEY_A, 1);
+        mk_planfile_key ek;
+        assert_true(mk_planfile_key_load(&ek, "/nonexistent", why, sizeof why));
+        json_t *got = NULL;
+        mk_planfile_status st = mk_planfile_load(path, &ek, &got, why, sizeof why);
+        static const char *const said[] = {NULL, "gate's `count`", "`waived` entry", "`override_by`",
+                                           "`policy_packs` entry", "`policy_packs` is not a list",
+                                           "`waivers` entry", "`waivers` is not a list"};
+        if (i == 0) {
+            assert_int_equal(st, MK_PLANFILE_OK);
+            assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(got, "gates"), 0), "count")), 2);
+        } else {
+            assert_int_equal(st, MK_PLANFILE_NOT_A_PLAN);
+            assert_non_null(strstr(why, said[i]));
+        }
+        json_decref(got);
+        free(text);
+        json_decref(p);
+    }
+}
+
 /* note [plan fields]: a signed plan with a field this executor does not
  * know (a newer moksha's) is refused, never half-read. */
 static void test_unknown_field_refused(void **state)
@@ -1227,6 +1277,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_texts_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_created_only_to_sign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_planner_signature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trust_fields_shape, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
