@@ -16,8 +16,11 @@
 # examples/team as two environments of one stack; then that stack's state
 # kept on a throwaway PostgreSQL server, as a team shares it; and last,
 # examples/selfhosted's roles, database, schema and grants made on that
-# server beside the simulated cloud; and examples/objectstore's buckets on
-# an S3 emulator (s3rver, behind the proxy that checks every signature).
+# server beside the simulated cloud; examples/objectstore's buckets on
+# an S3 emulator (s3rver, behind the proxy that checks every signature);
+# and last examples/autonomy in trust mode: a bot applying inside the
+# boundary its trust file signs for it and held outside it, and a prod
+# delete opened by two signed approvals.
 set -u
 
 BUILD=${1:-build}
@@ -270,6 +273,63 @@ grep -c '^deny' "$S3_DIR/proxy.log"
 echo
 cd "$TOP" || exit 1
 unset MOKSHA_EXEC_CONFIG AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+
+# Automation inside a signed boundary (examples/autonomy, docs/trust.md):
+# keys for a root, a CI planner, a bot and two people of sre; a trust file
+# the root signs that gives the bot "low risk, dev only, at most $50 a
+# month more"; an executor in trust mode. CI applies dev and prod; the bot
+# applies a tag change in dev on its own, and is held (exit 3) for the same
+# change in prod and for a bigger machine in dev, each naming the limit it
+# crossed. Deleting prod's bucket needs two of sre: one approval is not
+# enough, two distinct ones open the gate, and the audit log names them.
+echo "${B}━━━ automation inside its boundary, people for the rest: examples/autonomy ━━━${N}"
+KEYS=$TMP/trust-keys
+mkdir -p "$KEYS" "$TMP/exec-keys" && chmod 700 "$KEYS" "$TMP/exec-keys"
+for who in root ci bot alice bob; do
+    "$MOKSHA" key new "$who" --dir "$KEYS" >/dev/null || { echo "${R}demo: moksha key new $who failed${N}"; exit 1; }
+done
+"$BUILD/moksha-exec" key new --dir "$TMP/exec-keys" >/dev/null || { echo "${R}demo: moksha-exec key new failed${N}"; exit 1; }
+pub() { cut -d' ' -f1 "$KEYS/$1.pub"; }
+cat >"$TMP/trust.json" <<JSON
+{"version": 1, "expires": "2099-01-01T00:00:00Z",
+ "roots": {"threshold": 1, "keys": ["$(pub root)"]},
+ "planners": {"ci": "$(pub ci)"},
+ "automation": {"bot": {"key": "$(pub bot)",
+                        "boundary": {"max_risk": "low", "environments": ["dev"], "max_cost_increase": "50.00"}}},
+ "approvers": {"alice": "$(pub alice)", "bob": "$(pub bob)"},
+ "groups": {"sre": ["alice", "bob"]}}
+JSON
+step autonomy trust sign "$TMP/trust.json" --key "$KEYS/root.key"
+cat >"$TMP/exec-trust.json" <<JSON
+{ "format": "moksha.exec-config/v1",
+  "trust": { "file": "$TMP/trust.json", "keys": "$TMP/exec-keys",
+             "roots": { "threshold": 1, "keys": ["$(pub root)"] } } }
+JSON
+chmod 0600 "$TMP/exec-trust.json"
+export MOKSHA_EXEC_CONFIG="$TMP/exec-trust.json"
+sh "$TOP/tests/clean_copy.sh" "$TOP/examples/autonomy" "$TMP/apply-autonomy" || exit 1
+cd "$TMP/apply-autonomy" || exit 1
+echo "${B}\$ export MOKSHA_SIGNING_KEY=ci.key${N}"
+export MOKSHA_SIGNING_KEY="$KEYS/ci.key"
+step autonomy --env dev apply --yes --policies policies
+step autonomy --env prod apply --yes --policies policies
+echo "${B}\$ export MOKSHA_SIGNING_KEY=bot.key${N}"
+export MOKSHA_SIGNING_KEY="$KEYS/bot.key"
+step autonomy --env dev apply --yes --policies policies --var team=shop
+want=3; step autonomy --env prod apply --yes --policies policies --var team=shop
+want=3; step autonomy --env dev apply --yes --policies policies --var team=shop --var cpu=8
+echo "${B}\$ export MOKSHA_SIGNING_KEY=ci.key${N}"
+export MOKSHA_SIGNING_KEY="$KEYS/ci.key"
+step autonomy --env prod plan --policies policies --var archive=false -o prod.plan
+want=3; step autonomy --env prod apply prod.plan
+step autonomy approve prod.plan --key "$KEYS/alice.key" --reason "the archive moved to cold storage" -o alice.approval
+want=3; step autonomy --env prod apply prod.plan --approval alice.approval
+step autonomy approve prod.plan --key "$KEYS/bob.key" --reason "checked the cold copy" -o bob.approval
+step autonomy --env prod apply prod.plan --approval alice.approval --approval bob.approval
+step autonomy --env prod audit show
+step autonomy --env prod audit verify
+cd "$TOP" || exit 1
+unset MOKSHA_EXEC_CONFIG MOKSHA_SIGNING_KEY
 
 if [ "$examples" -eq 0 ]; then
     echo "demo: no examples/*/ directories"
