@@ -660,6 +660,15 @@ mk_pgconn_status mk_pgconn_classify(PGconn *c, const PGresult *r)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!state)
         return r && PQresultStatus(r) == PGRES_FATAL_ERROR ? MK_PGCONN_RETRYABLE : MK_PGCONN_FAILED;
+    /* note [catalog races]: a unique violation of a system catalog's index
+     * (pg_database_datname_index, pg_authid_rolname_index, …) is another
+     * session writing the same name at the same moment — the server
+     * session of a run killed mid-statement finishing its CREATE after the
+     * client died, say. Retried: by then it is there, and read-before-create
+     * finds it. */
+    const char *con = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    if (strcmp(state, "23505") == 0 && con && strncmp(con, "pg_", 3) == 0)
+        return MK_PGCONN_RETRYABLE;
     return state_status(state);
 }
 
