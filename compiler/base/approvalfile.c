@@ -494,6 +494,13 @@ bool mk_approvalfile_change_digest(json_t *change, char hex[65])
         json_t *v = json_object_get(change, FIELDS[i]);
         json_object_set_new(o, FIELDS[i], v ? without_sealing(v) : json_null());
     }
+    /* an attribute known only after apply is null in `after` whether the
+     * file writes it or leaves it out (note [plan defaults]): out, always */
+    json_t *after = json_object_get(o, "after"), *u;
+    size_t k;
+    json_array_foreach(json_object_get(change, "after_unknown"), k, u)
+        if (json_is_object(after) && json_is_string(u))
+            json_object_del(after, json_string_value(u));
     return digest_of("moksha-change/v1\n", o, hex);
 }
 

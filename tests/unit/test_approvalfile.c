@@ -323,6 +323,8 @@ static void test_digests_agree(void **state)
         "\"tpl\":{\"$template\":[\"pw=\",{\"$secret\":{\"fingerprint\":\"ff\",\"sealed\":\"T\",\"json\":true}}]}}}",
         "{\"address\":\"x[\\\"k\\\"]\",\"action\":\"delete\",\"type\":\"bucket\",\"before\":{\"z\":1,\"a\":{\"c\":2,\"b\":3}},"
         "\"after\":null,\"risk\":\"high\"}",
+        "{\"address\":\"c.w\",\"action\":\"create\",\"type\":\"compute\",\"after\":{\"cpu\":2,\"id\":null},"
+        "\"after_unknown\":[\"id\",\"ip\"]}",
     };
     enum { N = sizeof CHANGES / sizeof *CHANGES };
     json_t *c[N];
