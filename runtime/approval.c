@@ -13,6 +13,7 @@
  * id and why; nothing refused is ever taken as "no approval needed". */
 #include "runtime/approval.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -404,14 +405,81 @@ static void revocations(mk_approvals *a, json_t *events)
     }
 }
 
-mk_approvals *mk_approval_load(const mk_trust *t, const char *stack_id, const char *env, const char *const *files,
-                               size_t nfiles, json_t *texts, json_t *waivers, time_t now, json_t *events)
+void mk_approval_store_path(const char *store, const char *id, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s.json", store, id);
+}
+
+/* The stack's kept approvals (STORE/ID.json, by moksha-exec approval add):
+ * each checked again now, as one given. */
+static void take_store(mk_approvals *a, const char *store, const char *stack_id, const char *env, time_t now,
+                       json_t *events)
+{
+    DIR *d = store ? opendir(store) : NULL;
+    struct dirent *e;
+    char why[512], path[4200];
+    while (d && (e = readdir(d))) {
+        if (strlen(e->d_name) != 37 || strcmp(e->d_name + 32, ".json") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", store, e->d_name);
+        size_t n;
+        char *text = read_file(path, &n, why, sizeof why);
+        if (!text)
+            refused(events, path, NULL, NULL, why);
+        else
+            take(a, text, n, path, stack_id, env, now, events);
+        free(text);
+    }
+    if (d)
+        closedir(d);
+}
+
+json_t *mk_approval_check(const mk_trust *t, const char *text, size_t n, const char *stack_id, const char *env,
+                          time_t now, char name[65], char key_id[17], char *why, size_t whylen)
+{
+    mk_approvals a = {.t = t};
+    json_t *events = json_array(), *p = NULL;
+    take(&a, text, n, "the approval", stack_id, env, now, events);
+    if (a.n == 1) {
+        p = json_incref(a.v[0].doc);
+        snprintf(name, 65, "%s", a.v[0].name);
+        memcpy(key_id, a.v[0].key_id, 17);
+    } else {
+        json_t *last = json_array_get(events, json_array_size(events) - 1);
+        snprintf(why, whylen, "%s", json_string_value(json_object_get(last, "reason")) ?: "not taken");
+        const char *kid = json_string_value(json_object_get(last, "key_id"));
+        snprintf(key_id, 17, "%s", kid ? kid : "");
+    }
+    for (size_t i = 0; i < a.n; i++)
+        json_decref(a.v[i].doc);
+    free(a.v);
+    json_decref(events);
+    return p;
+}
+
+json_t *mk_approval_list(const mk_approvals *a)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; a && i < a->n; i++) {
+        const taken *tk = &a->v[i];
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:b}", "id", tk->id, "kind",
+                                             strcmp(tk->kind, "revoked") ? tk->kind : json_string_value(json_object_get(tk->doc, "kind")),
+                                             "by", tk->name, "key_id", tk->key_id, "expires", json_object_get(tk->doc, "expires"),
+                                             "reason", json_object_get(tk->doc, "reason"), "revoked", !strcmp(tk->kind, "revoked")));
+    }
+    return out;
+}
+
+mk_approvals *mk_approval_load(const mk_trust *t, const char *stack_id, const char *env, const char *store,
+                               const char *const *files, size_t nfiles, json_t *texts, json_t *waivers, time_t now,
+                               json_t *events)
 {
     mk_approvals *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
     a->t = t;
     char why[512];
+    take_store(a, store, stack_id, env, now, events);
     for (size_t i = 0; i < nfiles; i++) {
         size_t n;
         char *text = read_file(files[i], &n, why, sizeof why);

@@ -45,8 +45,18 @@ bool mk_approval_violations_digest(json_t *result, char hex[65]);
  * approval.accepted. */
 typedef struct mk_approvals mk_approvals;
 
-mk_approvals *mk_approval_load(const mk_trust *t, const char *stack_id, const char *env, const char *const *files,
-                               size_t nfiles, json_t *texts, json_t *waivers, time_t now, json_t *events);
+mk_approvals *mk_approval_load(const mk_trust *t, const char *stack_id, const char *env, const char *store,
+                               const char *const *files, size_t nfiles, json_t *texts, json_t *waivers, time_t now,
+                               json_t *events);
+/* One approval's text checked as load checks each (note [who counts]):
+ * its payload (a new reference) with the approver's name and key id, or
+ * NULL with why. */
+json_t *mk_approval_check(const mk_trust *t, const char *text, size_t n, const char *stack_id, const char *env,
+                          time_t now, char name[65], char key_id[17], char *why, size_t whylen);
+/* The approvals taken, [{"id", "kind", "by", "key_id", "expires", "reason", "revoked"}] (a new reference). */
+json_t *mk_approval_list(const mk_approvals *a);
+/* STORE/ID.json: where a stack keeps an approval (mk_approvalcmd). */
+void mk_approval_store_path(const char *store, const char *id, char *out, size_t n);
 void mk_approval_free(mk_approvals *a);
 /* How many approvals were taken. */
 size_t mk_approval_count(const mk_approvals *a);

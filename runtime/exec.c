@@ -1829,7 +1829,9 @@ static void take_approvals(ctx *c, const char *sha)
     json_t *events = json_array(), *e, *by = NULL;
     size_t i;
     const char *env = json_string_value(json_object_get(c->plan, "env"));
-    c->apv = mk_approval_load(c->trust, c->stack_id, env, c->o->approval_files, c->o->napproval_files,
+    char store[PATH_MAX];
+    snprintf(store, sizeof store, "%s/approvals", MK_PATH_ENV_DIR); /* kept by moksha-exec approval add */
+    c->apv = mk_approval_load(c->trust, c->stack_id, env, store, c->o->approval_files, c->o->napproval_files,
                               c->o->approval_texts, json_object_get(c->plan, "waivers"), time(NULL), events);
     json_array_foreach(events, i, e)
         mk_session_add(&c->sess, json_incref(e));

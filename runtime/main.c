@@ -38,6 +38,7 @@
 #include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
+#include "runtime/approvalcmd.h"
 #include "runtime/plugincmd.h"
 #include "runtime/refresh.h"
 #include "runtime/rotate.h"
@@ -119,6 +120,8 @@ static void usage(FILE *out)
           "                                   the simulated cloud (.moksha/sim) changed out of band, as by\n"
           "                                   hand in a console: for tests and demos (docs/providers.md); no\n"
           "                                   lock, nothing else written; put prints the new object's id\n"
+          "  approval add FILE                trust mode: keep a signed approval (moksha approve) with the stack\n"
+          "  approval list [--format json]    the approvals the stack keeps\n"
           "  plugin digest DIR                the digest of a plugin's folder, for plugins.NAME.digest\n"
           "  plugin test DIR [--timeout D]    the plugin's conformance test on DIR/conformance.json\n"
           "                                   (docs/plugins.md); exit 0 when every check passes\n"
@@ -647,6 +650,8 @@ int main(int argc, char **argv)
         return config_cmd(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "env") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0)
         return mk_statecmd_envs(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "approval") == 0)
+        return mk_approvalcmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "plugin") == 0)
         return mk_plugincmd_run(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sim") == 0)

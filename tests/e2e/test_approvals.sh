@@ -177,6 +177,23 @@ expect_exit 0 moksha apply pg.plan --approval g1.approval --approval g2.approval
     expect_contains "$ERR" "BREAK GLASS: every gate of this plan opens"
 expect_exit 0 "$MOKSHA_EXEC" audit show --format json && expect_match "$OUT" '"event": "break_glass"'
 
+# ---- approvals kept by the stack (moksha approval add), and revoked ----
+expect_exit 0 moksha plan --var keep_a=false --var keep_b=false -o pk.plan
+appr alice ka.approval pk.plan
+appr bob kb.approval pk.plan
+expect_exit 0 moksha approval add ka.approval && expect_contains "$OUT" "Kept gate approval"
+expect_exit 0 moksha approval add kb.approval
+expect_exit 0 moksha approve --revoke kb.approval --key "$K/bob.key" --reason "not yet" -o rb.approval
+expect_exit 0 moksha approval add rb.approval
+expect_exit 0 moksha approval list && expect_contains "$OUT" "REVOKED"
+expect_exit 3 moksha apply pk.plan && expect_contains "$ERR" "1 of 2 distinct approvals by \`sre\` (alice)"
+expect_exit 1 moksha approval add tampered.approval
+appr bob kb2.approval pk.plan
+expect_exit 0 moksha approval add kb2.approval
+expect_exit 0 moksha apply pk.plan && expect_contains "$OUT" "deleted  bucket.a[0]"
+expect_exit 0 "$MOKSHA_EXEC" audit show --format json && expect_match "$OUT" '"event": "approval.revoked"'
+expect_match "$OUT" '"event": "approval.added"'
+
 # ---- outside trust mode --approval means nothing: refused ----
 expect_exit 1 env MOKSHA_EXEC_CONFIG=/nonexistent-config "$MOKSHA_EXEC" apply pg.plan --approval g1.approval
 expect_exit 0 "$MOKSHA_EXEC" audit verify
