@@ -751,20 +751,81 @@ static json_t *who_of(json_t *lock)
     return holder ? json_pack("{s:O}", "holder", holder) : NULL;
 }
 
+/* A person of the trust entries ({"name", "key_id", "id"}: an approver, with
+ * the key and the approval it signed) as "alice (key 0123…, approval 89ab…)";
+ * appended to buf. */
+static void show_person(json_t *p, char *buf, size_t n)
+{
+    size_t k = strlen(buf);
+    if (json_is_string(p)) {
+        snprintf(buf + k, n - k, "%s", json_string_value(p));
+        return;
+    }
+    const char *name = json_string_value(json_object_get(p, "name")) ?: json_string_value(json_object_get(p, "approver"));
+    const char *key = json_string_value(json_object_get(p, "key_id")), *id = json_string_value(json_object_get(p, "id"));
+    snprintf(buf + k, n - k, "%s%s%s%s%s%.8s", name ?: "?", key || id ? " (" : "", key ? "key " : "", key ?: "",
+             id ? (key ? ", approval " : "approval ") : "", id ? id : "");
+    k = strlen(buf);
+    if (key || id)
+        snprintf(buf + k, n - k, ")");
+}
+
+static bool is_person(json_t *v) { return json_object_get(v, "name") || json_object_get(v, "key_id"); }
+
+/* A list or an object of the new entries (by, reasons, missing) as one
+ * line of text: people named with their key ids, strings joined by "; ". */
+static json_t *show_flat(json_t *v)
+{
+    char buf[2048] = "";
+    json_t *one = json_is_array(v) ? NULL : v, *e;
+    size_t i, n = one ? 1 : json_array_size(v);
+    for (i = 0; i < n; i++) {
+        e = one ? one : json_array_get(v, i);
+        size_t k = strlen(buf);
+        if (i)
+            snprintf(buf + k, sizeof buf - k, "; "), k = strlen(buf);
+        if (json_is_string(e) || is_person(e)) {
+            show_person(e, buf, sizeof buf);
+        } else {
+            char *t = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+            snprintf(buf + k, sizeof buf - k, "%s", t ?: "?");
+            free(t);
+        }
+    }
+    return json_string(buf);
+}
+
+/* A field of any shape: plain values as show_value, lists and objects
+ * flattened (show_flat). */
+static void show_any(FILE *out, const char *k, json_t *v)
+{
+    if (!json_is_array(v) && !json_is_object(v)) {
+        show_value(out, k, v);
+        return;
+    }
+    json_t *t = show_flat(v);
+    show_value(out, k, t);
+    json_decref(t);
+}
+
 static void show_entry(json_t *e, json_t *who, FILE *out)
 {
     const char *ev = json_string_value(json_object_get(e, "event")) ?: "?";
     fprintf(out, "#%-4lld %s  %-15s", (long long)json_integer_value(json_object_get(e, "seq")),
             json_string_value(json_object_get(e, "time")) ?: "?", ev);
-    static const char *const keys[] = {"operation", "stack", "policy", "enforcement", "group", "address", "action",
-                                       "undo", "status", "reason", "by", "cloud", "region", "id", "deposed_id", "ms",
+    static const char *const keys[] = {"operation", "stack", "kind", "policy", "enforcement", "group", "address", "action",
+                                       "undo", "status", "reason", "by", "automation", "reasons", "missing", "count",
+                                       "cloud", "region", "id", "revokes", "acknowledges", "expires", "deposed_id", "ms",
                                        "attempts", "outcome", "interrupted", "exit_code", "holder", "user", "host", "pid",
-                                       "lock_id", "damage", "error", "plan_sha256", "key_id", "signer", "role",
-                                       "trust_version", NULL};
+                                       "lock_id", "damage", "hook", "to", "notify", "error", "plan_sha256", "key_id",
+                                       "signer", "role", "trust_version", NULL};
     for (const char *const *k = keys; *k; k++)
-        show_value(out, *k, json_object_get(e, *k));
+        show_any(out, *k, json_object_get(e, *k));
     /* who, on the entries a person answers for: what was let through, and the run's ends */
     bool answer = strncmp(ev, "gate.", 5) == 0 || strcmp(ev, "policy.override") == 0 || strcmp(ev, "plan") == 0 ||
+                  strncmp(ev, "approval.", 9) == 0 || strcmp(ev, "override.approved") == 0 ||
+                  strcmp(ev, "waiver.used") == 0 || strncmp(ev, "break_glass", 11) == 0 ||
+                  strncmp(ev, "boundary.", 9) == 0 ||
                   strcmp(ev, "apply.end") == 0 || strcmp(ev, "state.rm") == 0 || strcmp(ev, "unlock") == 0 ||
                   strcmp(ev, "lock.broken") == 0;
     if (strcmp(ev, "lock") == 0 || (answer && who)) { /* CI or sudo: on whose behalf */
@@ -805,11 +866,54 @@ int mk_audit_show_text(const char *text, size_t n, bool json, FILE *out)
     return show_lines(&l, json, out);
 }
 
+/* note [break glass unacknowledged]: every break_glass entry without a
+ * later break_glass.acknowledged of the same plan_sha256 (an ack before
+ * it does not count: it acknowledged an earlier one), in log order. New
+ * array of the entries. */
+static json_t *unacknowledged(const lines *l)
+{
+    json_t *open = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        json_t *e = json_loads(l->v[i], 0, NULL);
+        const char *ev = json_string_value(json_object_get(e, "event")) ?: "";
+        const char *sha = json_string_value(json_object_get(e, "plan_sha256")) ?: "";
+        if (!strcmp(ev, "break_glass"))
+            json_array_append(open, e);
+        else if (!strcmp(ev, "break_glass.acknowledged"))
+            for (size_t k = json_array_size(open); k-- > 0;)
+                if (!strcmp(json_string_value(json_object_get(json_array_get(open, k), "plan_sha256")) ?: "", sha))
+                    json_array_remove(open, k);
+        json_decref(e);
+    }
+    return open;
+}
+
+static void show_unacknowledged(json_t *open, FILE *out)
+{
+    if (!json_array_size(open))
+        return;
+    fprintf(out, "Break glass not acknowledged yet (%zu): every gate and boundary was set aside for these applies\n",
+            json_array_size(open));
+    size_t i;
+    json_t *e;
+    json_array_foreach(open, i, e) {
+        fprintf(out, "  #%lld %s", (long long)json_integer_value(json_object_get(e, "seq")),
+                json_string_value(json_object_get(e, "time")) ?: "?");
+        show_any(out, "plan_sha256", json_object_get(e, "plan_sha256"));
+        show_any(out, "by", json_object_get(e, "by"));
+        show_any(out, "reason", json_object_get(e, "reason"));
+        fputc('\n', out);
+    }
+    fprintf(out, "  acknowledge each after review: moksha approve --ack PLAN_SHA256 --key KEY --reason TEXT\n\n");
+}
+
 /* show over lines (taken). */
 static int show_lines(lines *l_, bool json, FILE *out)
 {
     lines l = *l_;
-    json_t *list = json_array(), *who = NULL;
+    json_t *list = json_array(), *who = NULL, *open = unacknowledged(&l);
+    if (!json)
+        show_unacknowledged(open, out);
     for (size_t i = 0; i < l.n; i++) {
         json_t *e = json_loads(l.v[i], 0, NULL);
         if (json_is_object(e) && strcmp(json_string_value(json_object_get(e, "event")) ?: "", "lock") == 0) {
@@ -832,7 +936,8 @@ static int show_lines(lines *l_, bool json, FILE *out)
     }
     const char *damage = l.nul >= 0 ? "a NUL byte" : l.torn ? "a torn last line" : NULL;
     if (json) {
-        json_t *doc = json_pack("{s:s, s:o}", "format", "moksha.audit/v1", "entries", list);
+        json_t *doc = json_pack("{s:s, s:O, s:o}", "format", "moksha.audit/v1", "unacknowledged_break_glass", open,
+                                "entries", list);
         if (damage)
             json_object_set_new(doc, "damage", json_string(damage));
         json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -846,6 +951,7 @@ static int show_lines(lines *l_, bool json, FILE *out)
             fprintf(out, "(the log holds %s: it is damaged; see `moksha audit verify`)\n", damage);
     }
     json_decref(who);
+    json_decref(open);
     free_lines(&l);
     return 0;
 }

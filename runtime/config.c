@@ -470,29 +470,38 @@ static bool read_conn_info(mk_config_conn *cc, json_t *v, const char *file, cons
 
 /* password_command: an argv, run without a shell; its program an absolute
  * path, so what runs does not depend on PATH. */
+/* A command as a list of strings, its program an absolute path (run
+ * without a shell); *argv NULL-terminated, malloc'd with its strings. */
+static bool read_argv(json_t *v, char ***argv, size_t *n, const char *file, const char *key, char *why, size_t whylen)
+{
+    char k[224];
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
+        return bad(why, whylen, file, key, "expected a command as a list of 1 to 64 strings, its program an absolute "
+                   "path (run without a shell: [\"/usr/local/bin/db-token\", \"--role\", \"deploy\"])%s", "");
+    *argv = calloc(json_array_size(v) + 1, sizeof **argv);
+    if (!*argv)
+        return snprintf(why, whylen, "out of memory"), false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        snprintf(k, sizeof k, "%s[%zu]", key, i);
+        const char *s = json_string_value(e);
+        if (!s || strlen(s) != json_string_length(e) || json_string_length(e) > 4096)
+            return bad(why, whylen, file, k, "expected a string without NUL, at most 4096 bytes%s", "");
+        if (i == 0 && (s[0] != '/' || has_dotdot(s)))
+            return bad(why, whylen, file, k, "the program is an absolute path without `..` (no PATH lookup)%s", "");
+        if (!((*argv)[(*n)++] = strdup(s)))
+            return snprintf(why, whylen, "out of memory"), false;
+    }
+    return true;
+}
+
 static bool read_conn_command(mk_config_conn *cc, json_t *v, const char *name, const char *file, const char *at, char *why,
                               size_t whylen)
 {
     char key[192];
     snprintf(key, sizeof key, "%s.%s", at, name);
-    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 64)
-        return bad(why, whylen, file, key, "expected a command as a list of 1 to 64 strings, its program an absolute "
-                   "path (run without a shell: [\"/usr/local/bin/db-token\", \"--role\", \"deploy\"])%s", "");
-    cc->password_command = calloc(json_array_size(v) + 1, sizeof *cc->password_command);
-    if (!cc->password_command)
-        return snprintf(why, whylen, "out of memory"), false;
-    size_t i;
-    json_t *e;
-    json_array_foreach(v, i, e) {
-        snprintf(key, sizeof key, "%s.%s[%zu]", at, name, i);
-        const char *s = json_string_value(e);
-        if (!s || strlen(s) != json_string_length(e) || json_string_length(e) > 4096)
-            return bad(why, whylen, file, key, "expected a string without NUL, at most 4096 bytes%s", "");
-        if (i == 0 && (s[0] != '/' || has_dotdot(s)))
-            return bad(why, whylen, file, key, "the program is an absolute path without `..` (no PATH lookup)%s", "");
-        cc->password_command[cc->npassword_command++] = strdup(s);
-    }
-    return true;
+    return read_argv(v, &cc->password_command, &cc->npassword_command, file, key, why, whylen);
 }
 
 static bool read_conn_addresses(mk_config_conn *cc, json_t *v, const char *file, const char *at, char *why, size_t whylen)
@@ -1032,6 +1041,116 @@ const mk_config_plugin *mk_config_plugin_find(const mk_config *cfg, const char *
     return NULL;
 }
 
+/* "notify" (docs/executor.md). The events an apply tells of; a hook's
+ * connection is checked once the whole file is read (connections may come
+ * after it): check_hooks. */
+static const char *const NOTIFY_EVENTS[] = {"plan.held", "gate.approved", "apply.finished", "apply.failed",
+                                            "drift.corrected", "break_glass", "*", NULL};
+
+static bool read_hook_on(mk_config_hook *h, json_t *on, const char *file, const char *at, char *why, size_t whylen)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s.on", at);
+    if (!json_is_array(on) || !json_array_size(on) || json_array_size(on) > 16)
+        return bad(why, whylen, file, key, "expected a list of events: [\"apply.failed\", \"plan.held\"], or [\"*\"] "
+                   "for every one (plan.held, gate.approved, apply.finished, apply.failed, drift.corrected, "
+                   "break_glass)%s", "");
+    if (!(h->on = calloc(json_array_size(on) + 1, sizeof *h->on)))
+        return snprintf(why, whylen, "out of memory"), false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(on, i, e) {
+        const char *s = json_string_value(e);
+        snprintf(key, sizeof key, "%s.on[%zu]", at, i);
+        if (!s || !one_of(s, NOTIFY_EVENTS))
+            return bad(why, whylen, file, key, "not an event: expected one of plan.held, gate.approved, "
+                       "apply.finished, apply.failed, drift.corrected, break_glass, or \"*\"%s", "");
+        if (!(h->on[h->non++] = strdup(s)))
+            return snprintf(why, whylen, "out of memory"), false;
+    }
+    return true;
+}
+
+static bool read_hook_path(mk_config_hook *h, json_t *v, const char *file, const char *at, char *why, size_t whylen)
+{
+    char key[192];
+    snprintf(key, sizeof key, "%s.path", at);
+    const char *p = json_string_value(v);
+    size_t n = p ? strlen(p) : 0;
+    bool ok = p && n == json_string_length(v) && n < sizeof h->path && p[0] == '/' && !strchr(p, '#');
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)p[i] > 0x20 && (unsigned char)p[i] < 0x7f;
+    if (!ok || has_dotdot(p) || strstr(p, "/./") || (n >= 2 && !strcmp(p + n - 2, "/.")))
+        return bad(why, whylen, file, key, "expected a path under the connection's endpoint, as \"/hooks/moksha\": "
+                   "printable, no spaces, no `.` or `..` segment, no fragment%s", "");
+    snprintf(h->path, sizeof h->path, "%s", p);
+    return true;
+}
+
+static bool read_hook(mk_config_hook *h, size_t idx, json_t *v, const char *file, char *why, size_t whylen)
+{
+    static const char *const known[] = {"on", "command", "connection", "path", "timeout_ms", NULL};
+    char at[64], key[192];
+    snprintf(at, sizeof at, "notify[%zu]", idx);
+    snprintf(h->name, sizeof h->name, "%s", at);
+    h->timeout_ms = 10 * 1000.0;
+    if (!json_is_object(v))
+        return bad(why, whylen, file, at, "expected {\"on\": [EVENT…], \"command\": [\"/path/to/program\", …]} or "
+                   "{\"on\": [EVENT…], \"connection\": \"NAME\", \"path\": \"/…\"}%s", "");
+    if (!only_keys(v, known, file, at, why, whylen) || !read_hook_on(h, json_object_get(v, "on"), file, at, why, whylen))
+        return false;
+    json_t *cmd = json_object_get(v, "command"), *conn = json_object_get(v, "connection"), *t = json_object_get(v, "timeout_ms");
+    if (!cmd == !conn)
+        return bad(why, whylen, file, at, "a hook is either a `command` or a `connection` with a `path`, one of them%s", "");
+    snprintf(key, sizeof key, "%s.timeout_ms", at);
+    if (t && (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 600000))
+        return bad(why, whylen, file, key, "expected a whole number of milliseconds, 1 to 600000 (10 minutes)%s", "");
+    if (t)
+        h->timeout_ms = (double)json_integer_value(t);
+    snprintf(key, sizeof key, "%s.command", at);
+    if (cmd)
+        return !json_object_get(v, "path") ? read_argv(cmd, &h->command, &h->ncommand, file, key, why, whylen)
+                                           : bad(why, whylen, file, at, "`path` goes with a `connection`, not a "
+                                                 "`command`%s", "");
+    snprintf(key, sizeof key, "%s.connection", at);
+    if (!json_is_string(conn) || !conn_name_ok(json_string_value(conn)))
+        return bad(why, whylen, file, key, "expected the name of a connection of kind \"http\" in this file%s", "");
+    snprintf(h->connection, sizeof h->connection, "%s", json_string_value(conn));
+    if (!json_object_get(v, "path"))
+        return bad(why, whylen, file, at, "a hook with a `connection` needs a `path`: where under its endpoint the "
+                   "event is POSTed (\"/hooks/moksha\")%s", "");
+    return read_hook_path(h, json_object_get(v, "path"), file, at, why, whylen);
+}
+
+static bool read_notify(mk_config *cfg, json_t *v, const char *file, char *why, size_t whylen)
+{
+    if (!json_is_array(v) || json_array_size(v) > MK_CONFIG_MAX_HOOKS)
+        return bad(why, whylen, file, "notify", "expected a list of at most 32 hooks: [{\"on\": [\"apply.failed\"], "
+                   "\"command\": [\"/usr/local/bin/page\"]}]%s", "");
+    if (!(cfg->hooks = calloc(json_array_size(v) + 1, sizeof *cfg->hooks)))
+        return snprintf(why, whylen, "out of memory"), false;
+    size_t i;
+    json_t *h;
+    json_array_foreach(v, i, h)
+        if (!read_hook(&cfg->hooks[cfg->nhooks++], i, h, file, why, whylen))
+            return false;
+    return true;
+}
+
+static bool check_hooks(const mk_config *cfg, const char *file, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < cfg->nhooks; i++) {
+        const mk_config_hook *h = &cfg->hooks[i];
+        const mk_config_conn *cc = h->command ? NULL : mk_config_conn_find(cfg, h->connection);
+        char key[192];
+        snprintf(key, sizeof key, "%s.connection", h->name);
+        if (!h->command && (!cc || strcmp(cc->kind, "http") != 0))
+            return bad(why, whylen, file, key, "expected the name of a connection of kind \"http\" in this file "
+                       "(`%s` is not one)", h->connection);
+    }
+    return true;
+}
+
 /* The sections; a new one is a struct in config.h and a line here. */
 static const struct {
     const char *name;
@@ -1043,6 +1162,7 @@ static const struct {
     {"state", read_state},
     {"connections", read_conns},
     {"plugins", read_plugins},
+    {"notify", read_notify},
 };
 
 /* Who may change the file decides what the executor does: only its owner
@@ -1094,7 +1214,7 @@ static bool read_doc(mk_config *cfg, json_t *doc, const char *file, char *why, s
         if (i == n && strcmp(k, "format") != 0)
             return bad(why, whylen, file, k, "unknown setting (see docs/executor.md, \"The executor's configuration\")%s", "");
     }
-    return true;
+    return check_hooks(cfg, file, why, whylen);
 }
 
 bool mk_config_load(mk_config *cfg, char *why, size_t whylen)
@@ -1160,6 +1280,17 @@ void mk_config_free(mk_config *cfg)
         json_decref(cc->credentials), json_decref(cc->implements), json_decref(cc->vouches);
         json_decref(cc->headers), json_decref(cc->settings);
     }
+    for (size_t i = 0; i < cfg->nhooks; i++) {
+        mk_config_hook *h = &cfg->hooks[i];
+        for (size_t j = 0; j < h->non; j++)
+            free(h->on[j]);
+        for (size_t j = 0; j < h->ncommand; j++)
+            free(h->command[j]);
+        free(h->on), free(h->command);
+    }
+    free(cfg->hooks);
+    cfg->hooks = NULL;
+    cfg->nhooks = 0;
     free(cfg->plugins);
     cfg->plugins = NULL;
     cfg->nplugins = 0;

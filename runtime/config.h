@@ -149,6 +149,23 @@ typedef struct mk_config_plugin {
     bool allow_fault_injection; /* honour a block's fail_on (default false) */
 } mk_config_plugin;
 
+/* "notify": the hooks told of what an apply did (docs/executor.md, the
+ * configuration's `notify`; docs/trust.md, "Notifications"): a list of
+ * {"on": [EVENT… or "*"], "command": [ARGV…], "timeout_ms": N} or
+ * {"on": …, "connection": "NAME", "path": "/…", "timeout_ms": N}, NAME an
+ * http connection of this file (its rules and credential). */
+#define MK_CONFIG_MAX_HOOKS 32
+typedef struct mk_config_hook {
+    char name[80];              /* "notify[2]": what the audit and messages call it */
+    char **on;                  /* the events it asks for ("*": every one), NULL-terminated */
+    size_t non;
+    char **command;             /* argv (NULL-terminated), or NULL: POSTed to connection */
+    size_t ncommand;
+    char connection[64];        /* kind "http" */
+    char path[1024];            /* under the connection's endpoint: "/hooks/moksha" */
+    double timeout_ms;          /* default 10 s, 1 ms to 10 min */
+} mk_config_hook;
+
 typedef struct mk_config {
     char path[PATH_MAX];     /* the file read; "" when there is none (all defaults) */
     char dir[PATH_MAX];      /* its directory, resolved: providers never write there */
@@ -160,6 +177,8 @@ typedef struct mk_config {
     size_t nconns;
     mk_config_plugin *plugins; /* "plugins" */
     size_t nplugins;
+    mk_config_hook *hooks;   /* "notify" */
+    size_t nhooks;
 } mk_config;
 
 /* The path the configuration is read from (MOKSHA_EXEC_CONFIG or the

@@ -58,6 +58,7 @@
 #include "runtime/errmsg.h"
 #include "runtime/exitcode.h"
 #include "runtime/keyring.h"
+#include "runtime/notify.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
 #include "runtime/provcall.h"
@@ -1723,6 +1724,19 @@ static void keep_for_held(ctx *c, json_t *changes, json_t *held)
     json_decref(by_id);
 }
 
+static void notify(ctx *c, const char *event, const char *summary, json_t *details);
+/* gate.approved told: gate g of the plan opened by by (taken: "--approve",
+ * or the approvers [{"name", "key_id", "id"}]). */
+static void notify_gate(ctx *c, json_t *g, json_t *by)
+{
+    const char *pol = json_string_value(json_object_get(g, "policy")), *addr = json_string_value(json_object_get(g, "address"));
+    char line[512];
+    snprintf(line, sizeof line, "approval gate %s%s%s (group %s) opened", pol ? pol : "?", addr ? " on " : "",
+             addr ? addr : "", json_string_value(json_object_get(g, "group")) ?: "?");
+    notify(c, "gate.approved", line, json_pack("{s:s?, s:O?, s:s?, s:o}", "policy", pol, "group",
+                                               json_object_get(g, "group"), "address", addr, "by", by));
+}
+
 /* An automation signer's boundary (docs/trust.md, "Autonomy boundaries"):
  * a plan-wide limit crossed holds every change, a change's own holds it;
  * each said with the limit, and audited (boundary.held or boundary.ok). */
@@ -1780,6 +1794,8 @@ static bool signed_gate(ctx *c, json_t *g, json_t *changes)
     else
         json_object_set_new(ev, "missing", json_string(why));
     mk_session_add(&c->sess, ev);
+    if (open)
+        notify_gate(c, g, c->glass ? json_string("break glass") : json_incref(by));
     if (!open)
         fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed: %s. Approve it with `moksha approve %s %s%s%s --key "
                 "KEY --reason TEXT` (one for each approver) and apply with --approval FILE; an approval counts for the "
@@ -1849,6 +1865,8 @@ static void take_approvals(ctx *c, const char *sha)
         fprintf(stderr, "; audited, and listed by `audit show` until acknowledged\n");
         mk_session_add(&c->sess, json_pack("{s:s, s:O, s:s, s:s?}", "event", "break_glass", "by", by, "plan_sha256", sha,
                                            "plan_digest", digest));
+        notify(c, "break_glass", "break glass: every gate of the plan opens and no boundary holds",
+               json_pack("{s:O, s:s}", "by", by, "plan_sha256", sha));
     } else if (why[0])
         fprintf(stderr, "moksha-exec: no break glass: %s\n", why);
     json_decref(by);
@@ -1875,8 +1893,10 @@ static size_t hold_gated(ctx *c)
         bool open = approved(c->o, pol, addr);
         mk_session_add(&c->sess, json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "event", open ? "gate.approved" : "gate.closed", "policy", pol,
                               "group", json_string_value(json_object_get(g, "group")), "address", addr, "by", "--approve"));
-        if (open)
+        if (open) {
+            notify_gate(c, g, json_string("--approve"));
             continue;
+        }
         else
             fprintf(stderr, "moksha-exec: approval gate %s%s%s is closed (approver: %s); open it with --approve %s%s%s\n",
                     pol ?: "?", addr ? " on " : "", addr ?: "", json_string_value(json_object_get(g, "group")) ?: "?",
@@ -2512,6 +2532,116 @@ static void recover_intents(ctx *c)
     c->sess.dirty = true;
 }
 
+/* ---- notifications (docs/trust.md, "Notifications") ---- */
+
+/* Tell the hooks that ask for event, now (summary a line for a person;
+ * details taken: addresses, counts, names, key ids — never a secret);
+ * each hook's outcome audited, notify.sent or notify.failed. */
+static void notify(ctx *c, const char *event, const char *summary, json_t *details)
+{
+    if (mk_notify_wanted(&c->cfg, event)) {
+        mk_notify_event ev = {event, c->stack_id, json_string_value(json_object_get(c->plan, "env")), c->run_id,
+                              c->sess.plan_sha256, summary, details};
+        json_t *audit = json_array(), *e;
+        mk_notify(&c->cfg, &ev, audit);
+        size_t i;
+        json_array_foreach(audit, i, e)
+            mk_session_add(&c->sess, json_incref(e));
+        json_decref(audit);
+    }
+    json_decref(details);
+}
+
+/* Who signed the plan, for an event's details: a name and a key id. */
+static json_t *signer_json(const ctx *c)
+{
+    return c->trust ? json_pack("{s:s, s:s, s:s}", "name", c->who.name, "role", mk_trust_role_name(c->who.roles),
+                                "key_id", c->who.id)
+                    : json_pack("{s:s, s:s}", "name", "project key", "key_id", c->sess.key.id);
+}
+
+/* The changes of all (the plan's before holding) no longer in the plan. */
+static json_t *held_list(const ctx *c, json_t *all)
+{
+    json_t *out = json_array(), *ch, *k;
+    size_t i, j;
+    json_array_foreach(all, i, ch) {
+        bool kept = false;
+        json_array_foreach(json_object_get(c->plan, "changes"), j, k)
+            kept |= k == ch;
+        if (!kept)
+            json_array_append_new(out, json_pack("{s:O?, s:O?}", "address", json_object_get(ch, "address"), "action",
+                                                 json_object_get(ch, "action")));
+    }
+    return out;
+}
+
+/* The drift this apply corrected: each change that carried one, made. */
+static json_t *corrected(const ctx *c, const mk_sched *sc)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; sc->status && i < c->n; i++) {
+        const step *s = &c->steps[i];
+        json_t *d = json_object_get(s->change, "drift");
+        if (json_is_object(d) && !s->retire && sc->status[i] == MK_SCHED_DONE)
+            json_array_append_new(out, json_pack("{s:s, s:s, s:O?, s:O?}", "address", s->address, "action", s->action,
+                                                 "status", json_object_get(d, "status"), "attributes",
+                                                 json_object_get(d, "attributes")));
+    }
+    return out;
+}
+
+/* The run's end told: plan.held, then apply.finished or apply.failed, and
+ * drift.corrected (all: the plan's changes before holding; borrowed). */
+static void notify_end(ctx *c, const mk_sched *sc, json_t *all, size_t held, int rc)
+{
+    char line[512];
+    const char *env = json_string_value(json_object_get(c->plan, "env")), *stack = json_string_value(json_object_get(c->plan, "stack"));
+    char where[160];
+    snprintf(where, sizeof where, "%s%s%s", stack ? stack : "the stack", env ? "/" : "", env ? env : "");
+    bool ran = c->t0 > 0, ok = rc == MK_EXIT_OK || (rc == MK_EXIT_HELD && held);
+    if (held) {
+        snprintf(line, sizeof line, "%s: %zu change%s held: approve them (`moksha approve PLAN GATE --key …`) and plan "
+                 "again", where, held, held == 1 ? "" : "s");
+        notify(c, "plan.held", line, json_pack("{s:o, s:I, s:o}", "held", held_list(c, all), "count", (json_int_t)held,
+                                               "signer", signer_json(c)));
+    }
+    json_t *k = c->counts;
+    json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "create", json_integer_value(json_object_get(k, "create")),
+                               "update", json_integer_value(json_object_get(k, "update")), "replace",
+                               json_integer_value(json_object_get(k, "replace")), "delete",
+                               json_integer_value(json_object_get(k, "delete")), "import",
+                               json_integer_value(json_object_get(k, "import")), "move",
+                               json_integer_value(json_object_get(k, "move")));
+    if (ok && (ran || rc == MK_EXIT_OK)) {
+        snprintf(line, sizeof line, "%s: applied (%lld created, %lld updated, %lld replaced, %lld deleted)%s", where,
+                 (long long)json_integer_value(json_object_get(k, "create")), (long long)json_integer_value(json_object_get(k, "update")),
+                 (long long)json_integer_value(json_object_get(k, "replace")), (long long)json_integer_value(json_object_get(k, "delete")),
+                 held ? ", some held" : "");
+        notify(c, "apply.finished", line, json_pack("{s:o, s:I, s:i, s:o}", "counts", counts, "held", (json_int_t)held,
+                                                    "exit_code", rc, "signer", signer_json(c)));
+        counts = NULL;
+        json_t *fixed = corrected(c, sc);
+        snprintf(line, sizeof line, "%s: drift corrected on %zu resource%s", where, json_array_size(fixed),
+                 json_array_size(fixed) == 1 ? "" : "s");
+        if (json_array_size(fixed))
+            notify(c, "drift.corrected", line, json_pack("{s:O, s:I}", "corrected", fixed, "count", (json_int_t)json_array_size(fixed)));
+        json_decref(fixed);
+    } else if (!ok) {
+        json_t *failed = json_array();
+        for (size_t i = 0; sc->status && i < c->n; i++)
+            if (sc->status[i] == MK_SCHED_FAILED)
+                json_array_append_new(failed, json_pack("{s:s, s:s}", "address", c->steps[i].address, "action", c->steps[i].action));
+        const char *what = !ran ? "refused, nothing applied" : rc == MK_EXIT_ROLLED_BACK ? "failed and rolled back"
+                                                                 : "failed, changes remain";
+        snprintf(line, sizeof line, "%s: apply %s (exit %d)", where, what, rc);
+        notify(c, "apply.failed", line, json_pack("{s:s, s:i, s:o, s:o, s:o}", "outcome", what, "exit_code", rc, "failed",
+                                                  failed, "counts", counts, "signer", signer_json(c)));
+        counts = NULL;
+    }
+    json_decref(counts);
+}
+
 void mk_exec_opts_default(mk_exec_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -2609,6 +2739,7 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
     bool bound = policies_ok && same_backend(&c);
     bool here = bound && same_stack(&c); /* (each says why: once) */
     bool is_stale = here && stale(&c);
+    json_t *all = json_incref(json_object_get(c.plan, "changes")); /* before holding: what was held, for notify_end */
     size_t held = !here || is_stale ? 0 : hold_gated(&c);
     if (!policies_ok) {
         fprintf(stderr, "moksha-exec: error: %s: %s\n", path, pwhy);
@@ -2644,6 +2775,8 @@ int mk_exec_apply(const char *path, const mk_exec_opts *o)
                 held == 1 ? " is" : "s are");
         rc = MK_EXIT_HELD;
     }
+    notify_end(&c, &sc, all, held, rc);
+    json_decref(all);
     mk_session_close(&c.sess, lock_id, rc);
     free_ctx(&c, &sc);
     json_decref(c.plan);

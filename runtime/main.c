@@ -35,6 +35,7 @@
 #include "runtime/httpc.h"
 #include "runtime/keycmd.h"
 #include "runtime/migrate.h"
+#include "runtime/notify.h"
 #include "runtime/outputscmd.h"
 #include "runtime/paths.h"
 #include "runtime/planfile.h"
@@ -396,6 +397,7 @@ static int config_cmd(int argc, char **argv)
         printf("plugin %s: %s, %s%s%s, timeout %.0f ms, fault injection %s\n", cfg.plugins[i].name, cfg.plugins[i].dir,
                cfg.plugins[i].digest, cfg.plugins[i].connection[0] ? ", connection " : "", cfg.plugins[i].connection,
                cfg.plugins[i].timeout_ms, cfg.plugins[i].allow_fault_injection ? "allowed" : "refused");
+    mk_notify_describe(&cfg, stdout);
     int rc = 0;
     if (cfg.trust.on) { /* the trust file as apply would take it, recording nothing */
         mk_trust *t = mk_trust_open(&cfg, false, why, sizeof why);
