@@ -37,6 +37,7 @@
 #include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/exec.h"
+#include "runtime/approvalcmd.h"
 #include "runtime/audit.h"
 #include "runtime/backend.h"
 #include "runtime/exitcode.h"
@@ -446,6 +447,8 @@ static int run_job(const job *j)
            : !strcmp(op, "state rm")     ? mk_statecmd_rm(j->arg, 0, by)
            : !strcmp(op, "state unlock") ? mk_statecmd_unlock(j->arg, NULL, by)
            : !strcmp(op, "audit verify") ? mk_statecmd_audit_verify()
+           : !strcmp(op, "approval add") ? mk_approvalcmd_add_text(j->arg, strlen(j->arg), "the approval sent", by)
+           : !strcmp(op, "approval list") ? mk_approvalcmd_list(j->arg && !strcmp(j->arg, "json"))
                                          : mk_audit_show(MK_PATH_AUDIT, !strcmp(j->arg, "json"), stdout);
 }
 
@@ -607,6 +610,7 @@ static const struct stack_op {
 } STACK_OPS[] = {
     {"state list", NULL, false},      {"state show", "address", false}, {"state rm", "address", false},
     {"state unlock", "lock_id", false}, {"audit show", "format", true},  {"audit verify", NULL, false},
+    {"approval add", "approval", false}, {"approval list", "format", true},
 };
 
 static const struct stack_op *stack_op(const char *op)
@@ -631,10 +635,11 @@ static void stack_op_arg(const struct stack_op *so, json_t *req, const char **ar
     size_t len = *arg ? strlen(*arg) : 0;
     if (*why || !so->arg || (!v && so->optional))
         return;
-    if (!*arg || !len || len > 1024 || len != json_string_length(v))
-        snprintf(why, n, "`%s` needs `%s`, a string of 1 to 1024 bytes", so->op, so->arg);
+    size_t most = !strcmp(so->arg, "approval") ? 60 * 1024 : 1024; /* a signed approval's envelope */
+    if (!*arg || !len || len > most || len != json_string_length(v))
+        snprintf(why, n, "`%s` needs `%s`, a string of 1 to %zu bytes", so->op, so->arg, most);
     else if (!strcmp(so->arg, "format") && strcmp(*arg, "text") && strcmp(*arg, "json"))
-        snprintf(why, n, "`audit show` takes the format text or json, not `%.64s`", *arg);
+        snprintf(why, n, "`%s` takes the format text or json, not `%.64s`", so->op, *arg);
 }
 
 /* What makes an apply unfit before its plan is read, into r->why. */
