@@ -214,6 +214,21 @@ kill_apply() {
     wait $_pid 2>/dev/null
 }
 
+# kill_apply_at PLAN PROBE N [ARGS...]: moksha-exec apply PLAN in the
+# background, killed -9 as soon as PROBE (a command printing a count) says N
+# or more (at most 10 s): a moment by what was done, not by a clock, so a
+# fast machine does not finish before the kill.
+kill_apply_at() {
+    _plan=$1 _probe=$2 _n=$3
+    shift 3
+    "$MOKSHA_EXEC" apply "$@" "$_plan" >/dev/null 2>&1 &
+    _pid=$!
+    _w=0
+    while [ "$(eval "$_probe")" -lt "$_n" ] && [ $_w -lt 1000 ]; do sleep 0.01; _w=$((_w + 1)); done
+    kill -9 $_pid
+    wait $_pid 2>/dev/null
+}
+
 unlock_dead() {
     expect_exit 6 moksha apply --yes && expect_contains "$ERR" "that process is no longer running"
     _id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' .moksha/state.lock)

@@ -77,17 +77,14 @@ count_k() { az ls | grep -c '^k'; }
 # the probe: what the state records (the apply writes it after every step; fast to read)
 recorded_k() { [ -f .moksha/state.json ] && grep -o '"bucket\.k[0-9]*"' .moksha/state.json | sort -u | wc -l || echo 0; }
 stack_id=$(cat .moksha/stack-id)
-# the moment: as soon as the state records NEED of them (1, then 20): a
-# fixed delay after the first is all 80 on a fast machine
-at_least() { [ "$(recorded_k)" -ge "$need" ] && echo 1 || echo 0; }
+# the moment to kill: as the state records the 1st, then the 20th container
 for need in 1 20; do
-    delay=0
     spec ""
     az_run 0 apply --yes --auto-approve-risk high   # no k containers
     az_same "the k containers before" "$(count_k)" 0
     many
     az_run 0 plan -o k.plan
-    kill_apply k.plan at_least $delay --parallelism 1
+    kill_apply_at k.plan recorded_k $need --parallelism 1
     made=$(count_k)
     [ "$made" -gt 0 ] && [ "$made" -lt 80 ] && e2e_ok ||
         e2e_bad "after kill -9 at $need recorded azurite holds $made of the 80 containers (expected some, not all)"

@@ -192,16 +192,16 @@ chain() {
     done
 }
 count_k() { jq '[keys[] | select(startswith("/chain/"))] | length' "$HTTP_DIR/objects.json"; }
-for delay in 0 0.1 0.2; do
+for at in 1 10 25; do
     spec
     expect_exit 0 moksha apply --yes # no chain
     same "the chain before" "$(count_k)" 0
     chain
     expect_exit 0 moksha plan -o k.plan
-    kill_apply k.plan count_k $delay --parallelism 1
+    kill_apply_at k.plan count_k $at --parallelism 1
     made=$(count_k)
     [ "$made" -gt 0 ] && [ "$made" -lt 40 ] && e2e_ok ||
-        e2e_bad "after kill -9 at ${delay}s the service holds $made of the chain's 40 objects (expected some, not all)"
+        e2e_bad "after kill -9 at the ${at}th object the service holds $made of the chain's 40 objects (expected some, not all)"
     unlock_dead
     expect_exit 0 moksha apply --yes
     same "the chain's objects after recovery" "$(count_k)" 40
