@@ -151,7 +151,8 @@ static bool pack_digest(const char *dir, char hex[65])
         names[n++] = mk_mem_strdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_name);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_name);
     bool ok = n > 0;
     if (!ok)
         mk_cli_err("policy digest: no .moksha files in `%s`", dir);
