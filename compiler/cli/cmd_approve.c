@@ -193,7 +193,18 @@ static json_t *gate_changes(const plan_in *p, const mk_gate *g)
         char hex[65];
         if (g->change && id != (json_int_t)g->change)
             continue;
-        if (!mk_approvalfile_change_digest(c, hex))
+        /* the change as the executor reads it (runtime/planfile.c,
+         * mk_planfile_put_back): each unknown attribute the writer left out
+         * of `after` is there as null — else no create's digest agrees */
+        json_t *whole = json_deep_copy(c), *after = json_object_get(whole, "after"), *u;
+        size_t k;
+        if (json_is_object(after))
+            json_array_foreach(json_object_get(whole, "after_unknown"), k, u)
+                if (json_is_string(u) && !json_object_get(after, json_string_value(u)))
+                    json_object_set_new(after, json_string_value(u), json_null());
+        bool ok = mk_approvalfile_change_digest(whole, hex);
+        json_decref(whole);
+        if (!ok)
             continue;
         json_array_append_new(out, json_pack("{s:s, s:s}", "address", json_string_value(json_object_get(c, "address")),
                                              "digest", hex));
