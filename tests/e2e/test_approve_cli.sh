@@ -95,9 +95,10 @@ def strip(v):
     if isinstance(v, list):
         return [strip(x) for x in v]
     return v
-for u in c.get("after_unknown", []):  # the executor's reading: an unknown attribute left out is null
-    c["after"].setdefault(u, None)
 o = {k: strip(c.get(k)) for k in ("address", "action", "type", "before", "after")}
+for u in c.get("after_unknown", []):  # known only after apply: left out of after, however the file writes it
+    if isinstance(o["after"], dict):
+        o["after"].pop(u, None)
 text = json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 d = hashlib.sha256(b"moksha-change/v1\n" + text.encode()).hexdigest()
 assert d == sys.argv[2], (d, sys.argv[2])
